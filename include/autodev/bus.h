@@ -1,0 +1,74 @@
+/*
+ * The event bus: topics, subscriptions, dispatch with handler isolation,
+ * and a durable outbox.
+ *
+ * ad_bus_emit() first appends the event to the store's events table (when
+ * the bus has a store), then calls every handler subscribed to the topic
+ * (and every "*" handler) in subscription order. A failing handler does not
+ * stop the others: its failure is logged with the topic and the handler's
+ * name and counted. With a store, each handler runs inside its own
+ * savepoint, so a handler that fails leaves none of its writes behind while
+ * the event itself and the other handlers' work stay.
+ *
+ * Dispatch is synchronous and in-process. Readers in other processes follow
+ * the events table by sequence number (ad_store_event_list).
+ */
+#ifndef AUTODEV_BUS_H
+#define AUTODEV_BUS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "autodev/error.h"
+
+#define AD_TOPIC_TASK_FAIL "task.fail"
+#define AD_TOPIC_TASK_SUCCESS "task.success"
+#define AD_TOPIC_SKILL_EXECUTION "skill.execution"
+
+struct ad_bus;
+struct ad_store;
+
+/* What a handler sees; all pointers are borrowed for the call only. */
+struct ad_bus_event {
+    const char *tenant_id;
+    const char *topic;
+    const json_t *payload;
+    int64_t seq;             /* outbox sequence, 0 when the bus has no store */
+    const char *id;          /* event id, "" when the bus has no store */
+};
+
+/* Returns 0, or a negative AD_E* code with detail in err, for a failure. */
+typedef int ad_bus_handler_fn(void *ctx, const struct ad_bus_event *ev, struct ad_err *err);
+
+struct ad_bus_stats {
+    uint64_t emitted;
+    uint64_t delivered;          /* handler calls */
+    uint64_t handler_failures;
+};
+
+/* st may be NULL: dispatch only, nothing durable. The bus borrows st. */
+int ad_bus_new(struct ad_store *st, struct ad_bus **out, struct ad_err *err);
+void ad_bus_free(struct ad_bus *bus);
+
+/* Topics: 1..AD_TOPIC_MAX of [a-z0-9_.-]; "*" subscribes to every topic. */
+int ad_bus_topic_valid(const char *topic);
+
+/*
+ * Subscribes fn under name (used in logs). ctx is passed back to fn.
+ * name and topic are copied.
+ */
+int ad_bus_subscribe(struct ad_bus *bus, const char *topic, const char *name,
+                     ad_bus_handler_fn *fn, void *ctx, struct ad_err *err);
+
+/*
+ * Emits payload (an object, borrowed) on topic for tenant_id. Fails only if
+ * the topic is invalid or the outbox append fails; handler failures are
+ * logged and counted, not returned. *seq_out (may be NULL) gets the
+ * outbox sequence.
+ */
+int ad_bus_emit(struct ad_bus *bus, const char *tenant_id, const char *topic,
+                const json_t *payload, int64_t *seq_out, struct ad_err *err);
+
+void ad_bus_get_stats(const struct ad_bus *bus, struct ad_bus_stats *out);
+
+#endif

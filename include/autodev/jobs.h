@@ -1,0 +1,74 @@
+/*
+ * The job queue: enqueue, claim with a lease, complete, retry with
+ * exponential backoff, dead-letter; and a small worker that runs registered
+ * handlers by kind.
+ *
+ * Rows live in the store (ad_store_job_*); this module owns the policy.
+ * A handler returns 0 (job done), any negative AD_E* code (retry with
+ * backoff until max_attempts, then dead-letter), or AD_JOB_PERMANENT to fail
+ * the job for good without retrying.
+ */
+#ifndef AUTODEV_JOBS_H
+#define AUTODEV_JOBS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "autodev/error.h"
+#include "autodev/store.h"
+
+/* A handler's return value that means "do not retry". */
+#define AD_JOB_PERMANENT (-1000)
+
+#define AD_JOB_KIND_MAX 64
+#define AD_JOBS_DEFAULT_MAX_ATTEMPTS 5
+
+struct ad_jobs;
+
+struct ad_jobs_options {
+    int64_t lease_ms;          /* 0: 5 minutes */
+    int64_t backoff_base_ms;   /* 0: 1000; delay = base * 2^(attempts-1), jittered */
+    int64_t backoff_max_ms;    /* 0: 1 hour */
+    int max_attempts;          /* 0: AD_JOBS_DEFAULT_MAX_ATTEMPTS */
+    const char *worker;        /* NULL: "<hostname>:<pid>" */
+};
+
+typedef int ad_job_handler_fn(void *ctx, const struct ad_job *job, struct ad_err *err);
+
+/* The queue of one tenant. Borrows st; copies tenant_id. */
+int ad_jobs_new(struct ad_store *st, const char *tenant_id, const struct ad_jobs_options *opts,
+                struct ad_jobs **out, struct ad_err *err);
+void ad_jobs_free(struct ad_jobs *q);
+
+/*
+ * Enqueues kind with payload (object, borrowed). run_after_ms 0 means now.
+ * With an idempotency key already used by this tenant, nothing is enqueued:
+ * id_out gets the existing job's id and *created (may be NULL) is 0.
+ */
+int ad_jobs_enqueue(struct ad_jobs *q, const char *kind, const json_t *payload,
+                    const char *idempotency_key, int64_t run_after_ms, char id_out[AD_ID_SIZE],
+                    int *created, struct ad_err *err);
+
+/* The delay before the retry that follows failed attempt number attempt (1-based). */
+int64_t ad_jobs_backoff_ms(const struct ad_jobs *q, int attempt);
+
+/* Registers the handler for kind; a second registration replaces the first. */
+int ad_jobs_register(struct ad_jobs *q, const char *kind, ad_job_handler_fn *fn, void *ctx,
+                     struct ad_err *err);
+
+/*
+ * Claims one job (of kind, or of any registered kind when kind is NULL),
+ * runs its handler and records the outcome. *ran is 1 when a job ran, 0 when
+ * none was claimable. A job whose kind has no handler fails for good.
+ * Handler failures are recorded on the job, not returned.
+ */
+int ad_jobs_run_one(struct ad_jobs *q, const char *kind, int *ran, struct ad_err *err);
+
+/*
+ * Runs jobs until none is claimable (max_jobs > 0 stops earlier). *count
+ * (may be NULL) gets the number run.
+ */
+int ad_jobs_run_until_idle(struct ad_jobs *q, const char *kind, int max_jobs, int *count,
+                           struct ad_err *err);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * Workspace settings: the "auto_dev" block of each tenant.
+ *
+ *   enabled                       bool  default false  master toggle
+ *   memento_skills                bool  default true   needs INTERN
+ *   alpha_evolver                 bool  default true   needs SUPERVISED
+ *   background_evolution          bool  default false  needs AUTONOMOUS
+ *   max_mutations_per_day         int   default 10     1..50
+ *   max_skill_candidates_per_day  int   default 5      1..20
+ *
+ * Every write is validated; an invalid value is refused with a message that
+ * names the key and the allowed range, and nothing is stored.
+ */
+#ifndef AUTODEV_SETTINGS_H
+#define AUTODEV_SETTINGS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "autodev/error.h"
+
+struct ad_store;
+
+struct ad_settings {
+    bool enabled;
+    bool memento_skills;
+    bool alpha_evolver;
+    bool background_evolution;
+    int max_mutations_per_day;
+    int max_skill_candidates_per_day;
+};
+
+void ad_settings_defaults(struct ad_settings *s);
+/* Checks ranges. 0 or AD_EINVAL naming the key. */
+int ad_settings_validate(const struct ad_settings *s, struct ad_err *err);
+/*
+ * Sets one key from its text form ("true"/"false", a decimal integer), as
+ * typed on a command line. Unknown key or bad value: AD_EINVAL, *s unchanged.
+ */
+int ad_settings_set(struct ad_settings *s, const char *key, const char *value,
+                    struct ad_err *err);
+/*
+ * Applies the keys present in obj over *s (missing keys keep their value).
+ * Unknown keys, wrong types and out-of-range values: AD_EINVAL, *s unchanged.
+ */
+int ad_settings_from_json(struct ad_settings *s, const json_t *obj, struct ad_err *err);
+/* New reference to {"enabled": ..., ...}; NULL on allocation failure. */
+json_t *ad_settings_to_json(const struct ad_settings *s);
+/* NULL-terminated list of the key names, in documentation order. */
+const char *const *ad_settings_keys(void);
+
+/* A tenant's settings; defaults for keys never written. */
+int ad_store_settings_get(struct ad_store *st, const char *tenant_id, struct ad_settings *out,
+                          struct ad_err *err);
+/* Validates, then stores the whole block. */
+int ad_store_settings_put(struct ad_store *st, const char *tenant_id,
+                          const struct ad_settings *s, struct ad_err *err);
+
+#endif

@@ -1,0 +1,319 @@
+/*
+ * The store: autodev's schema, migrations and every query.
+ *
+ * One struct ad_store wraps a backend (SQLite now, PostgreSQL later) behind
+ * the same functions. Every entity query takes the tenant id; a row of one
+ * tenant is invisible to every other. Ids are UUIDv7 text, timestamps are
+ * ISO-8601 UTC text with milliseconds (see clock.h).
+ *
+ * Ownership: entity structs are filled by the store and own their heap
+ * members (char * and json_t *); release them with the matching
+ * ad_<entity>_release(), or free a list with ad_<entity>_list_free().
+ * Fixed-size id and time fields are embedded arrays.
+ *
+ * Transactions: ad_store_begin() nests. The outermost call starts a write
+ * transaction; inner calls open savepoints, so a rollback of an inner level
+ * undoes only its own work. Calls made outside any transaction run in their
+ * own implicit transaction.
+ *
+ * Errors: AD_EBUSY when the database stays locked past the busy timeout,
+ * AD_ECORRUPT for a corrupt or foreign file, AD_ENOTFOUND for a missing row,
+ * AD_EEXIST for a taken unique name or key, AD_EINVAL for a bad argument.
+ */
+#ifndef AUTODEV_STORE_H
+#define AUTODEV_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "autodev/clock.h"
+#include "autodev/error.h"
+
+struct ad_store;
+
+/* Caps on user-supplied fields; a larger value is refused, not truncated. */
+#define AD_NAME_MAX 128                 /* agent, tenant, skill names */
+#define AD_TASK_DESC_MAX (16 * 1024)
+#define AD_TASK_KIND_MAX 128
+#define AD_ERROR_TRACE_MAX (64 * 1024)
+#define AD_JSON_FIELD_MAX (256 * 1024)  /* any one JSON column, compact form */
+#define AD_SEGMENTS_MAX 256
+#define AD_SEGMENT_CONTENT_MAX (64 * 1024)
+#define AD_TOPIC_MAX 64
+
+/* Default and largest page size of every list call. */
+#define AD_LIST_DEFAULT 50
+#define AD_LIST_MAX 10000
+
+enum ad_store_flags {
+    AD_STORE_CREATE = 1 << 0,    /* create the database file if missing */
+    AD_STORE_READONLY = 1 << 1,  /* open read-only; no migrations run */
+};
+
+struct ad_store_options {
+    int flags;               /* enum ad_store_flags */
+    int busy_timeout_ms;     /* 0: default 5000 */
+};
+
+/*
+ * Opens the database named by uri: a file path, or "sqlite:PATH".
+ * Migrations to the newest schema run inside one transaction unless
+ * AD_STORE_READONLY. A missing file without AD_STORE_CREATE is AD_ENOTFOUND;
+ * a file that is not an autodev database (or is newer than this binary) is
+ * AD_ECORRUPT / AD_ENOTSUP with a message that says which.
+ */
+int ad_store_open(const char *uri, const struct ad_store_options *opts, struct ad_store **out,
+                  struct ad_err *err);
+void ad_store_free(struct ad_store *st);
+
+/* "sqlite" (later "pg"). */
+const char *ad_store_backend(const struct ad_store *st);
+/* The schema version now in the database, and the newest this binary knows. */
+int ad_store_schema_version(struct ad_store *st, int *current, int *latest, struct ad_err *err);
+/* Runs the backend's integrity check; AD_ECORRUPT with the first problem. */
+int ad_store_check(struct ad_store *st, struct ad_err *err);
+
+int ad_store_begin(struct ad_store *st, struct ad_err *err);
+int ad_store_commit(struct ad_store *st, struct ad_err *err);
+/* Never fails visibly: a rollback that cannot run is logged. */
+void ad_store_rollback(struct ad_store *st);
+/* Nesting depth, 0 outside any transaction. */
+int ad_store_tx_depth(const struct ad_store *st);
+
+/* ---- tenants -------------------------------------------------------- */
+
+struct ad_tenant {
+    char id[AD_ID_SIZE];
+    char *name;
+    char created_at[AD_TIME_SIZE];
+};
+
+void ad_tenant_release(struct ad_tenant *t);
+/* Valid names: 1..AD_NAME_MAX of [A-Za-z0-9_.-], starting alphanumeric. */
+int ad_name_valid(const char *name);
+/* Looks a tenant up by name, creating it (with default settings) if absent. */
+int ad_store_tenant_ensure(struct ad_store *st, const char *name, char id_out[AD_ID_SIZE],
+                           struct ad_err *err);
+/* AD_ENOTFOUND when there is no tenant of that name. */
+int ad_store_tenant_get(struct ad_store *st, const char *name, struct ad_tenant *out,
+                        struct ad_err *err);
+
+/* ---- agents --------------------------------------------------------- */
+
+enum ad_maturity {
+    AD_STUDENT = 0,
+    AD_INTERN = 1,
+    AD_SUPERVISED = 2,
+    AD_AUTONOMOUS = 3,
+};
+
+/* "STUDENT" ...; NULL for an out-of-range value. */
+const char *ad_maturity_name(enum ad_maturity m);
+/* Case-insensitive. 0 or AD_EINVAL. */
+int ad_maturity_parse(const char *s, enum ad_maturity *out);
+
+struct ad_agent {
+    char id[AD_ID_SIZE];
+    char tenant_id[AD_ID_SIZE];
+    char *name;
+    enum ad_maturity maturity;
+    int64_t episode_count;
+    int64_t success_count;
+    int64_t failure_count;
+    char created_at[AD_TIME_SIZE];
+    char updated_at[AD_TIME_SIZE];
+};
+
+void ad_agent_release(struct ad_agent *a);
+void ad_agent_list_free(struct ad_agent *v, size_t n);
+/*
+ * Caller sets tenant_id, name, maturity; the store sets id, counters (0),
+ * created_at and updated_at. AD_EEXIST if the name is taken in the tenant.
+ */
+int ad_store_agent_insert(struct ad_store *st, struct ad_agent *a, struct ad_err *err);
+int ad_store_agent_get(struct ad_store *st, const char *tenant_id, const char *id,
+                       struct ad_agent *out, struct ad_err *err);
+int ad_store_agent_get_by_name(struct ad_store *st, const char *tenant_id, const char *name,
+                               struct ad_agent *out, struct ad_err *err);
+/* Ordered by name; after_name (may be NULL) pages past that name. */
+int ad_store_agent_list(struct ad_store *st, const char *tenant_id, const char *after_name,
+                        int limit, struct ad_agent **out, size_t *n, struct ad_err *err);
+int ad_store_agent_set_maturity(struct ad_store *st, const char *tenant_id, const char *id,
+                                enum ad_maturity m, struct ad_err *err);
+
+/* ---- episodes ------------------------------------------------------- */
+
+struct ad_episode_segment {
+    char id[AD_ID_SIZE];
+    char *kind;          /* required, <= AD_TASK_KIND_MAX */
+    char *content;       /* required, <= AD_SEGMENT_CONTENT_MAX */
+    json_t *metadata;    /* object or NULL */
+    char created_at[AD_TIME_SIZE];
+};
+
+struct ad_episode {
+    char id[AD_ID_SIZE];
+    char tenant_id[AD_ID_SIZE];
+    char agent_id[AD_ID_SIZE];
+    char *task_description;     /* required */
+    char *task_kind;            /* NULL when unknown */
+    json_t *input;              /* any JSON or NULL */
+    json_t *expected;
+    json_t *output;
+    bool success;
+    char *error_trace;          /* NULL when none */
+    json_t *tools_attempted;    /* array or NULL */
+    json_t *context;            /* object or NULL */
+    bool intervention;          /* a human stepped in */
+    double constitutional_score; /* 0..1, or NAN when unknown */
+    double execution_seconds;   /* >= 0 */
+    int64_t token_usage;        /* >= 0 */
+    char *skill_version_id;     /* NULL when no skill ran */
+    char created_at[AD_TIME_SIZE];
+    struct ad_episode_segment *segments;  /* owned array */
+    size_t nsegments;
+};
+
+/* Zeroes *ep with constitutional_score = NAN. */
+void ad_episode_init(struct ad_episode *ep);
+void ad_episode_release(struct ad_episode *ep);
+void ad_episode_list_free(struct ad_episode *v, size_t n);
+
+/*
+ * Fills ep from one episode object as sent by users:
+ *   {"agent": NAME | "agent_id": ID, "task_description": S, "success": B,
+ *    "task_kind", "input", "expected", "output", "error_trace",
+ *    "tools_attempted" (array), "context" (object), "intervention" (bool),
+ *    "constitutional_score" (0..1), "execution_seconds" (>=0),
+ *    "token_usage" (>=0), "skill_version_id", "segments": [{"kind",
+ *    "content", "metadata"}]}
+ * Unknown fields, wrong types, out-of-range numbers and fields over their
+ * caps are AD_EINVAL / AD_ETOOBIG naming the field. The agent is not
+ * resolved here: *agent_name (borrowed from obj) is set when "agent" is
+ * given, otherwise ep->agent_id is copied from "agent_id".
+ */
+int ad_episode_from_json(const json_t *obj, struct ad_episode *ep, const char **agent_name,
+                         struct ad_err *err);
+/* New reference; NULL on allocation failure. Includes segments if loaded. */
+json_t *ad_episode_to_json(const struct ad_episode *ep);
+
+/*
+ * Caller sets tenant_id, agent_id and the content; the store sets id and
+ * created_at (of the episode and each segment) and bumps the agent's
+ * counters in the same transaction. AD_ENOTFOUND for an unknown agent.
+ */
+int ad_store_episode_insert(struct ad_store *st, struct ad_episode *ep, struct ad_err *err);
+/* Loads the episode with its segments. */
+int ad_store_episode_get(struct ad_store *st, const char *tenant_id, const char *id,
+                         struct ad_episode *out, struct ad_err *err);
+
+struct ad_episode_filter {
+    const char *agent_id;    /* NULL: all agents */
+    int success;             /* -1 any, 0 failed only, 1 succeeded only */
+    const char *task_kind;   /* NULL: any */
+    const char *before_id;   /* keyset paging: episodes older than this id */
+    int limit;               /* 0: AD_LIST_DEFAULT; capped at AD_LIST_MAX */
+};
+
+#define AD_EPISODE_FILTER_INIT { NULL, -1, NULL, NULL, 0 }
+
+/* Newest first; segments are not loaded. */
+int ad_store_episode_list(struct ad_store *st, const char *tenant_id,
+                          const struct ad_episode_filter *f, struct ad_episode **out, size_t *n,
+                          struct ad_err *err);
+/* Number of episodes matching the filter (before_id and limit ignored). */
+int ad_store_episode_count(struct ad_store *st, const char *tenant_id,
+                           const struct ad_episode_filter *f, int64_t *count, struct ad_err *err);
+
+/* ---- events (the durable outbox behind the bus) ---------------------- */
+
+struct ad_event {
+    int64_t seq;               /* store-wide, strictly increasing */
+    char id[AD_ID_SIZE];
+    char tenant_id[AD_ID_SIZE];
+    char *topic;
+    json_t *payload;           /* object */
+    char created_at[AD_TIME_SIZE];
+};
+
+void ad_event_release(struct ad_event *ev);
+void ad_event_list_free(struct ad_event *v, size_t n);
+/*
+ * Caller sets tenant_id, topic, payload; the store sets seq, id, created_at.
+ * seq is larger than every seq committed before, so a reader that
+ * remembers the last seq it saw can resume from there.
+ */
+int ad_store_event_append(struct ad_store *st, struct ad_event *ev, struct ad_err *err);
+/* Events with seq > since_seq in seq order; topic NULL for all topics. */
+int ad_store_event_list(struct ad_store *st, const char *tenant_id, int64_t since_seq,
+                        const char *topic, int limit, struct ad_event **out, size_t *n,
+                        struct ad_err *err);
+/* Largest seq of the tenant, 0 when none. */
+int ad_store_event_last_seq(struct ad_store *st, const char *tenant_id, int64_t *seq,
+                            struct ad_err *err);
+
+/* ---- jobs (rows only; the policy lives in jobs.h) --------------------- */
+
+enum ad_job_status {
+    AD_JOB_QUEUED = 0,
+    AD_JOB_RUNNING = 1,
+    AD_JOB_DONE = 2,
+    AD_JOB_FAILED = 3,   /* failed for good: the handler said not to retry */
+    AD_JOB_DEAD = 4,     /* dead-lettered: out of attempts */
+};
+
+const char *ad_job_status_name(enum ad_job_status s);
+int ad_job_status_parse(const char *s, enum ad_job_status *out);
+
+struct ad_job {
+    char id[AD_ID_SIZE];
+    char tenant_id[AD_ID_SIZE];
+    char *kind;
+    json_t *payload;            /* object */
+    enum ad_job_status status;
+    int attempts;               /* claims so far */
+    int max_attempts;
+    char *idempotency_key;      /* NULL when none */
+    char run_after[AD_TIME_SIZE];
+    char lease_until[AD_TIME_SIZE];  /* "" when not running */
+    char *worker;               /* NULL when not running */
+    char *last_error;
+    char created_at[AD_TIME_SIZE];
+    char updated_at[AD_TIME_SIZE];
+};
+
+void ad_job_release(struct ad_job *j);
+void ad_job_list_free(struct ad_job *v, size_t n);
+/*
+ * Caller sets tenant_id, kind, payload, max_attempts, run_after ("" = now)
+ * and optionally idempotency_key. If a job of the tenant already has that
+ * key, nothing is inserted, *j is filled with the existing job and the
+ * call returns AD_EEXIST.
+ */
+int ad_store_job_insert(struct ad_store *st, struct ad_job *j, struct ad_err *err);
+int ad_store_job_get(struct ad_store *st, const char *tenant_id, const char *id,
+                     struct ad_job *out, struct ad_err *err);
+/*
+ * Atomically takes the oldest claimable job of the tenant (kind NULL: any
+ * kind): queued with run_after <= now, or running with an expired lease.
+ * It becomes running, attempts + 1, worker and lease_until = now + lease_ms.
+ * AD_ENOTFOUND when nothing is claimable.
+ */
+int ad_store_job_claim(struct ad_store *st, const char *tenant_id, const char *kind,
+                       const char *worker, int64_t now_ms, int64_t lease_ms, struct ad_job *out,
+                       struct ad_err *err);
+/*
+ * Moves a running job held by worker to status (DONE, FAILED, DEAD, or
+ * QUEUED again with run_after = retry_at for a retry), recording error.
+ * AD_ESTATE when the job is not running under that worker any more (its
+ * lease expired and someone else claimed it).
+ */
+int ad_store_job_finish(struct ad_store *st, const char *tenant_id, const char *id,
+                        const char *worker, enum ad_job_status status, const char *error,
+                        const char *retry_at, struct ad_err *err);
+/* Newest first; status < 0 for any status. */
+int ad_store_job_list(struct ad_store *st, const char *tenant_id, int status, const char *kind,
+                      int limit, struct ad_job **out, size_t *n, struct ad_err *err);
+
+#endif

@@ -1,0 +1,152 @@
+/*
+ * The command-line tool: shared context, the command table and helpers.
+ *
+ * Every subcommand is cmd_<name>() in src/cli/cmd_<name>.c, listed once in
+ * the table of commands.c, which is also the only source of the help text
+ * and of the man page (autodev help --man, committed as docs/autodev.1).
+ *
+ * Exit codes: 0 success, 2 usage or invalid input (AD_EINVAL, AD_ETOOBIG,
+ * AD_ENOTFOUND, AD_EEXIST), 1 anything else (a runtime failure). An error
+ * is exactly one line on stderr, "autodev: <message>".
+ */
+#ifndef AD_CLI_H
+#define AD_CLI_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "autodev/buf.h"
+#include "autodev/clock.h"
+#include "autodev/error.h"
+#include "autodev/jobs.h"
+#include "autodev/store.h"
+
+struct ad_bus;
+
+enum {
+    AD_EXIT_OK = 0,
+    AD_EXIT_RUNTIME = 1,
+    AD_EXIT_USAGE = 2,
+};
+
+struct ad_ctx {
+    const char *home;          /* borrowed from argv/environment, or home_buf */
+    const char *db_path;       /* borrowed, or db_buf */
+    const char *tenant_name;
+    char tenant_id[AD_ID_SIZE];  /* "" until resolved */
+    int home_given;            /* --home was on the command line */
+    int json;                  /* --json */
+    int busy_timeout_ms;       /* AUTODEV_BUSY_TIMEOUT_MS, 0: the store's default */
+    struct ad_store *store;    /* owned, opened lazily by ad__ctx_store() */
+    struct ad_bus *bus;        /* owned, made with the store */
+    FILE *out;
+    FILE *err;
+    struct ad_buf home_buf;
+    struct ad_buf db_buf;
+};
+
+typedef int ad_cmd_fn(int argc, char **argv, struct ad_ctx *ctx);
+
+/* One form of a command: "agent add NAME [--maturity LEVEL]" and what it does. */
+struct ad_cmd_form {
+    const char *synopsis;   /* without the leading "autodev " */
+    const char *help;       /* NULL when the command has one form */
+};
+
+struct ad_cmd_opt {
+    const char *flag;       /* "--limit N" */
+    const char *help;
+};
+
+struct ad_cmd {
+    const char *name;
+    ad_cmd_fn *fn;
+    const char *summary;             /* one line, lower-case, no period */
+    const struct ad_cmd_form *forms; /* ends with { NULL, NULL } */
+    const struct ad_cmd_opt *opts;   /* ends with { NULL, NULL }; may be NULL */
+    const char *description;         /* paragraphs split by blank lines */
+};
+
+/* commands.c */
+const struct ad_cmd *ad__cmd_find(const char *name);
+const struct ad_cmd *ad__cmd_table(void);
+/* Full help of cmd (NULL: the general usage) to f. */
+void ad__cmd_print_help(FILE *f, const struct ad_cmd *cmd);
+void ad__cmd_print_usage(FILE *f);
+void ad__cmd_print_man(FILE *f);
+void ad__cmd_print_version(FILE *f);
+int cmd_help(int argc, char **argv, struct ad_ctx *ctx);
+
+/* ctx.c */
+void ad__ctx_release(struct ad_ctx *ctx);
+/*
+ * Opens the store (once) and the bus on it. Without create, a missing
+ * database file is an error that tells the user to run 'autodev init'.
+ * Returns an exit code, having printed the error.
+ */
+int ad__ctx_store(struct ad_ctx *ctx, int create);
+/*
+ * Opens the store and resolves --tenant into ctx->tenant_id. With create
+ * (write commands) the tenant is made if absent; without, an unknown tenant
+ * is a usage error. Returns an exit code.
+ */
+int ad__ctx_tenant(struct ad_ctx *ctx, int create);
+/* Prints "autodev: <msg>" and returns the exit code that goes with code. */
+int ad__die_code(struct ad_ctx *ctx, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Prints err's message (prefixed like the above) and returns its exit code. */
+int ad__die_err(struct ad_ctx *ctx, const struct ad_err *err);
+int ad__exit_code(int code);
+/* Prints the usage error "autodev: <msg>" and returns AD_EXIT_USAGE. */
+int ad__usage_error(struct ad_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Option parsing around getopt_long: each call starts afresh, leaves getopt
+ * silent and turns its complaints into usage errors naming the option.
+ * Returns the option, -1 at the end, or '?' after printing the error.
+ */
+struct option;
+int ad__getopt(struct ad_ctx *ctx, int argc, char **argv, const char *shortopts,
+               const struct option *longopts);
+/* Resets getopt's state; call before the first ad__getopt() of a parse. */
+void ad__getopt_reset(void);
+/* Parses a decimal integer in [min, max] for option name; usage error if not. */
+int ad__parse_int(struct ad_ctx *ctx, const char *name, const char *s, int64_t min,
+                  int64_t max, int64_t *out);
+
+/* Dispatches argv[1] among subs (ends with { NULL }) of command cmdname. */
+struct ad_subcmd {
+    const char *name;
+    ad_cmd_fn *fn;
+};
+int ad__run_sub(const char *cmdname, const struct ad_subcmd *subs, int argc, char **argv,
+                struct ad_ctx *ctx);
+
+/* Writes v compactly and a newline to ctx->out; consumes the reference. */
+int ad__print_json(struct ad_ctx *ctx, json_t *v);
+/* Reads all of f into b (b->max is the cap). AD_ETOOBIG past it, AD_EIO. */
+int ad__read_all(FILE *f, struct ad_buf *b, struct ad_err *err);
+/* mkdir -p with mode for the directories it creates. 0 or AD_EIO. */
+int ad__mkdir_p(const char *path, unsigned mode, struct ad_err *err);
+
+/* job_kinds.c: the job handlers the CLI runs. */
+struct ad_job_kind {
+    const char *kind;
+    ad_job_handler_fn *fn;   /* called with the struct ad_ctx as ctx */
+    const char *summary;
+};
+const struct ad_job_kind *ad__job_kinds(void);   /* ends with { NULL } */
+const struct ad_job_kind *ad__job_kind_find(const char *kind);
+
+/* The commands. */
+int cmd_init(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_agent(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_episode(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_settings(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_events(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_jobs(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_demo(int argc, char **argv, struct ad_ctx *ctx);
+
+#endif

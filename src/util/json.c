@@ -1,0 +1,220 @@
+#include "compat.h"
+
+#include "autodev/json.h"
+
+int ad_json_parse(const char *text, size_t len, size_t max_len, json_t **out,
+                  struct ad_err *err)
+{
+    json_error_t jerr;
+    json_t *v = NULL;
+
+    *out = NULL;
+    if (len > max_len)
+        return ad_error(err, AD_ETOOBIG, "json document of %zu bytes exceeds the %zu-byte limit",
+                        len, max_len);
+    /*
+     * JSON_REJECT_DUPLICATES: {"success": true, "success": false} is an
+     * attack or a bug, never something to resolve silently.
+     */
+    v = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (!v)
+        return ad_error(err, AD_EINVAL, "invalid json at line %d, column %d: %s", jerr.line,
+                        jerr.column, jerr.text);
+    *out = v;
+    return 0;
+}
+
+static int dump_cb(const char *s, size_t n, void *data)
+{
+    return ad_buf_add(data, s, n) ? -1 : 0;
+}
+
+int ad_json_dump(const json_t *v, struct ad_buf *b)
+{
+    size_t before = b->len;
+
+    if (json_dump_callback(v, dump_cb, b, JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
+        /* Leave the buffer as it was; report the cap if that is what stopped us. */
+        size_t need = ad_json_size(v);
+
+        b->len = before;
+        if (b->alloc)
+            b->ptr[before] = '\0';
+        return need > b->max - before ? AD_ETOOBIG : AD_ENOMEM;
+    }
+    return 0;
+}
+
+char *ad_json_dumps(const json_t *v)
+{
+    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+size_t ad_json_size(const json_t *v)
+{
+    return json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+/*
+ * Shared front of every getter: finds the field and settles absence.
+ * Returns 1 with *v set when there is a value to check, 0 when absent and
+ * allowed, or a negative error.
+ */
+static int field(const json_t *obj, const char *key, int flags, json_t **v, struct ad_err *err)
+{
+    if (!json_is_object(obj))
+        return ad_error(err, AD_EINVAL, "expected a json object");
+    *v = json_object_get(obj, key);
+    if (*v && json_is_null(*v) && (flags & AD_JSON_NULLABLE))
+        *v = NULL;
+    if (*v)
+        return 1;
+    if (flags & AD_JSON_REQUIRED)
+        return ad_error(err, AD_EINVAL, "missing field '%s'", key);
+    return 0;
+}
+
+static const char *type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "object";
+    case JSON_ARRAY: return "array";
+    case JSON_STRING: return "string";
+    case JSON_INTEGER: return "integer";
+    case JSON_REAL: return "number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "boolean";
+    case JSON_NULL: return "null";
+    }
+    return "?";
+}
+
+static int wrong_type(const char *key, const char *want, const json_t *v, struct ad_err *err)
+{
+    return ad_error(err, AD_EINVAL, "field '%s': expected %s, got %s", key, want, type_name(v));
+}
+
+int ad_json_get_str(const json_t *obj, const char *key, int flags, size_t max_len,
+                    const char **out, struct ad_err *err)
+{
+    json_t *v = NULL;
+    int rc = field(obj, key, flags, &v, err);
+
+    if (rc <= 0)
+        return rc;
+    if (!json_is_string(v))
+        return wrong_type(key, "string", v, err);
+    if (json_string_length(v) > max_len)
+        return ad_error(err, AD_ETOOBIG, "field '%s': %zu bytes exceeds the %zu-byte limit", key,
+                        json_string_length(v), max_len);
+    /* C strings end at the first NUL; one inside would silently cut the value. */
+    if (strlen(json_string_value(v)) != json_string_length(v))
+        return ad_error(err, AD_EINVAL, "field '%s': contains a NUL character", key);
+    *out = json_string_value(v);
+    return 0;
+}
+
+int ad_json_get_bool(const json_t *obj, const char *key, int flags, int *out,
+                     struct ad_err *err)
+{
+    json_t *v = NULL;
+    int rc = field(obj, key, flags, &v, err);
+
+    if (rc <= 0)
+        return rc;
+    if (!json_is_boolean(v))
+        return wrong_type(key, "boolean", v, err);
+    *out = json_is_true(v);
+    return 0;
+}
+
+int ad_json_get_int(const json_t *obj, const char *key, int flags, int64_t min, int64_t max,
+                    int64_t *out, struct ad_err *err)
+{
+    json_t *v = NULL;
+    int64_t i;
+    int rc = field(obj, key, flags, &v, err);
+
+    if (rc <= 0)
+        return rc;
+    if (json_is_real(v)) {
+        double d = json_real_value(v);
+
+        /* 3.0 is an integer written loosely; 3.5 is not. The range test
+         * comes first: converting an out-of-range double is undefined. */
+        if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0) || d != (double)(int64_t)d)
+            return wrong_type(key, "integer", v, err);
+        i = (int64_t)d;
+    } else if (json_is_integer(v)) {
+        i = json_integer_value(v);
+    } else {
+        return wrong_type(key, "integer", v, err);
+    }
+    if (i < min || i > max)
+        return ad_error(err, AD_EINVAL, "field '%s': %" PRId64 " is out of range %" PRId64
+                        "..%" PRId64, key, i, min, max);
+    *out = i;
+    return 0;
+}
+
+int ad_json_get_num(const json_t *obj, const char *key, int flags, double min, double max,
+                    double *out, struct ad_err *err)
+{
+    json_t *v = NULL;
+    double d;
+    int rc = field(obj, key, flags, &v, err);
+
+    if (rc <= 0)
+        return rc;
+    if (!json_is_number(v))
+        return wrong_type(key, "number", v, err);
+    d = json_number_value(v);
+    if (!(d >= min && d <= max))
+        return ad_error(err, AD_EINVAL, "field '%s': %g is out of range %g..%g", key, d, min,
+                        max);
+    *out = d;
+    return 0;
+}
+
+int ad_json_get_value(const json_t *obj, const char *key, int flags, int types,
+                      size_t max_bytes, json_t **out, struct ad_err *err)
+{
+    json_t *v = NULL;
+    size_t size;
+    int rc = field(obj, key, flags, &v, err);
+
+    if (rc <= 0)
+        return rc;
+    if (types && !(types & (1 << json_typeof(v)))) {
+        const char *want = types == (1 << JSON_OBJECT) ? "object"
+                           : types == (1 << JSON_ARRAY) ? "array" : "another type";
+
+        return wrong_type(key, want, v, err);
+    }
+    size = ad_json_size(v);
+    if (size > max_bytes)
+        return ad_error(err, AD_ETOOBIG, "field '%s': %zu bytes exceeds the %zu-byte limit", key,
+                        size, max_bytes);
+    *out = v;
+    return 0;
+}
+
+int ad_json_check_keys(const json_t *obj, const char *const *allowed, struct ad_err *err)
+{
+    const char *key;
+    json_t *v = NULL;
+
+    if (!json_is_object(obj))
+        return ad_error(err, AD_EINVAL, "expected a json object");
+    json_object_foreach((json_t *)obj, key, v) {
+        size_t i;
+
+        for (i = 0; allowed[i]; i++) {
+            if (strcmp(key, allowed[i]) == 0)
+                break;
+        }
+        if (!allowed[i])
+            return ad_error(err, AD_EINVAL, "unknown field '%s'", key);
+    }
+    return 0;
+}

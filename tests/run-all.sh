@@ -1,0 +1,72 @@
+#!/bin/sh
+# Runs every test of autodev and prints one closing line:
+#   N passed, N failed[, N skipped]
+#
+# Usage: tests/run-all.sh BUILD_DIR
+#
+# Unit tests are cmocka binaries run with TAP output; CLI tests are shell
+# scripts over tests/cli/test-lib.sh, which also speak TAP. A line "ok N -"
+# counts as passed, "not ok N -" as failed, "ok N - ... # SKIP" as skipped.
+# A program that exits non-zero without reporting a failure (a crash, a
+# sanitizer report, a script error) counts as one more failure.
+set -u
+build=${1:?usage: tests/run-all.sh BUILD_DIR}
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "$build" && pwd)
+
+export AUTODEV_BIN="$build/autodev"
+export AUTODEV_BUILD="$build"
+export AUTODEV_SRC="$top"
+export CMOCKA_MESSAGE_OUTPUT=TAP
+# Sanitizer reports must fail the run; keep them readable.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1:exitcode=99}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=98}"
+# Never let a developer's environment leak into tests.
+unset AUTODEV_HOME AUTODEV_DB AUTODEV_TENANT OPENAI_API_KEY ANTHROPIC_API_KEY
+
+passed=0
+failed=0
+skipped=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+run_one() {
+    name=$1
+    shift
+    echo "# $name"
+    "$@" >"$log" 2>&1
+    rc=$?
+    cat "$log"
+    p=$(grep -cE '^ok [0-9]+' "$log" | head -n1)
+    s=$(grep -cE '^ok [0-9]+.*# *(SKIP|skip)' "$log" | head -n1)
+    f=$(grep -cE '^not ok [0-9]+' "$log" | head -n1)
+    p=$((p - s))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "not ok - $name exited with status $rc without reporting a failure"
+        f=1
+    fi
+    if [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ "$s" -eq 0 ]; then
+        echo "not ok - $name ran no test"
+        f=1
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+    skipped=$((skipped + s))
+}
+
+for t in "$build"/tests/unit/test_*; do
+    [ -x "$t" ] || continue
+    run_one "unit/$(basename "$t")" "$t"
+done
+
+for t in "$top"/tests/cli/t[0-9]*.sh; do
+    [ -f "$t" ] || continue
+    run_one "cli/$(basename "$t")" sh "$t"
+done
+
+if [ "$skipped" -gt 0 ]; then
+    echo "$passed passed, $failed failed, $skipped skipped"
+else
+    echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]
