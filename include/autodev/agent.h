@@ -16,8 +16,9 @@ struct ad_bus;
 /*
  * Inserts ep (tenant_id and agent_id set by the caller) and emits the
  * outcome event with payload {"episode_id", "agent_id", "task_kind",
- * "task_description", "success", "error_type"}. error_type is the first
- * line's exception name of error_trace, when it has one.
+ * "task_description", "success", "error_type"}. error_type is the exception
+ * name on the last non-empty line of error_trace ("KeyError: 'x'" gives
+ * "KeyError"; a Python traceback ends with that line), or null.
  */
 int ad_episode_record(struct ad_store *st, struct ad_bus *bus, struct ad_episode *ep,
                       struct ad_err *err);
