@@ -55,8 +55,15 @@ run_one() {
 }
 
 for t in "$build"/tests/unit/test_*; do
-    [ -x "$t" ] || continue
+    [ -f "$t" ] && [ -x "$t" ] || continue
     run_one "unit/$(basename "$t")" "$t"
+done
+
+# Fuzz drivers built without libFuzzer replay the stored corpus.
+for t in "$build"/fuzz/fuzz_*_replay; do
+    [ -f "$t" ] && [ -x "$t" ] || continue
+    name=$(basename "$t" _replay)
+    run_one "fuzz/$name" "$t" "$top/fuzz/corpus/${name#fuzz_}"
 done
 
 for t in "$top"/tests/cli/t[0-9]*.sh; do

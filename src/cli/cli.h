@@ -140,6 +140,13 @@ struct ad_job_kind {
 const struct ad_job_kind *ad__job_kinds(void);   /* ends with { NULL } */
 const struct ad_job_kind *ad__job_kind_find(const char *kind);
 
+/* JSON forms of the entities, shared by commands (new references; NULL on ENOMEM). */
+json_t *ad__agent_json(const struct ad_agent *a);
+json_t *ad__event_json(const struct ad_event *ev);
+json_t *ad__job_json(const struct ad_job *j);
+/* The agent named name in ctx's tenant; an unknown name is a usage error. */
+int ad__agent_lookup(struct ad_ctx *ctx, const char *name, struct ad_agent *out);
+
 /* The commands. */
 int cmd_init(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_agent(int argc, char **argv, struct ad_ctx *ctx);

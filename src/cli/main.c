@@ -124,6 +124,8 @@ static int setup(struct ad_ctx *ctx, const struct globals *g)
     if (level && *level && ad_log_parse_level(level, &lv) < 0)
         return ad__usage_error(ctx, "invalid log level '%s': expected error, warn, info or debug",
                                level);
+    /* Text lines on stderr: the library's warnings read like our errors. */
+    ad_log_set_sink(NULL, NULL);
     ad_log_set_level(lv);
     ctx->tenant_name = tenant && *tenant ? tenant : "default";
     ctx->json = g->json;

@@ -1,0 +1,440 @@
+/*
+ * The table of commands: the one source of the dispatch, of every --help
+ * text and of the man page (autodev help --man, committed as
+ * docs/autodev.1 and checked against it by tests/cli/t0000-help.sh).
+ *
+ * Sections: the global options; the command table; text help; man page;
+ * cmd_help.
+ */
+#include "compat.h"
+
+#include "cli/cli.h"
+#include "cli/cli_version.h"
+
+/* ---- global options --------------------------------------------------- */
+
+static const struct ad_cmd_opt global_opts[] = {
+    { "--home DIR",
+      "The data directory holding autodev.db (default $AUTODEV_HOME,\n"
+      "else ~/.local/share/autodev). On the command line it outranks $AUTODEV_DB." },
+    { "--tenant NAME", "The tenant to work in (default $AUTODEV_TENANT, else \"default\")." },
+    { "--json", "Machine output: one JSON document, or JSON lines for streams." },
+    { "--log-level LEVEL", "error, warn, info or debug (default $AUTODEV_LOG, else warn)." },
+    { "--help, -h", "Print the help of the command and exit." },
+    { "--version", "Print the version and exit." },
+    { NULL, NULL },
+};
+
+static const char general_description[] =
+    "autodev makes AI agents improve themselves safely. It records what agents do\n"
+    "(episodes: tasks tried, succeeded, failed) in an embedded database, emits\n"
+    "events on a durable bus and runs background jobs. Every command works\n"
+    "directly on the store, so everything is scriptable without a server.\n"
+    "\n"
+    "Global options may stand before the command or among its own options.";
+
+static const char exit_status_text[] =
+    "0 on success, 1 on a runtime failure (a locked, corrupt or missing\n"
+    "database, an I/O error), 2 on a usage error or invalid input (a bad option,\n"
+    "malformed JSON, a missing or wrong field, an unknown agent). Every error is\n"
+    "one line on standard error that starts with \"autodev: \".";
+
+static const struct ad_cmd_opt environment[] = {
+    { "AUTODEV_HOME", "The data directory, when --home is not given." },
+    { "AUTODEV_DB", "The database file, instead of autodev.db in the data directory." },
+    { "AUTODEV_TENANT", "The tenant, when --tenant is not given." },
+    { "AUTODEV_LOG", "The log level, when --log-level is not given." },
+    { "AUTODEV_BUSY_TIMEOUT_MS",
+      "How long a command waits for a database locked by another process before\n"
+      "it fails (default 5000)." },
+    { "TMPDIR", "Where autodev demo makes its throw-away home." },
+    { NULL, NULL },
+};
+
+/* ---- the command table ------------------------------------------------ */
+
+static const struct ad_cmd_form init_forms[] = {
+    { "init", NULL },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_form agent_forms[] = {
+    { "agent add NAME [--maturity LEVEL]",
+      "Register an agent. A name is 1 to 128 letters, digits, '_', '.' or '-',\n"
+      "starting with a letter or digit." },
+    { "agent list [--limit N]",
+      "List the tenant's agents by name, with maturity and episode counters." },
+    { "agent show NAME", "Show one agent." },
+    { "agent set-maturity NAME LEVEL", "Change an agent's maturity level." },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt agent_opts[] = {
+    { "--maturity LEVEL",
+      "STUDENT (the default), INTERN, SUPERVISED or AUTONOMOUS, in any case." },
+    { "--limit N", "List at most N agents, 1..10000 (default 50)." },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_form episode_forms[] = {
+    { "episode add [--file F] [--agent NAME]",
+      "Record one episode, a JSON object read from standard input or F.\n"
+      "Prints its id." },
+    { "episode add --batch [--batch-size N] [--progress] [--file F] [--agent NAME]",
+      "Record many episodes, one JSON object per line (blank lines are skipped),\n"
+      "committed in transactions of N. A bad line rolls back its own transaction\n"
+      "only: the ones committed before it stay, and the error names the line and\n"
+      "says how many episodes were committed. Prints the number recorded." },
+    { "episode list [--agent NAME] [--failed | --succeeded] [--kind K] [--limit N]"
+      " [--before ID]",
+      "List episodes, newest first." },
+    { "episode show ID", "Show one episode with its segments." },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt episode_opts[] = {
+    { "--file F", "Read from F instead of standard input." },
+    { "--agent NAME",
+      "add: the agent of objects that name none; list: only this agent's episodes." },
+    { "--batch", "Read JSON lines, at most 1 MiB each." },
+    { "--batch-size N", "Episodes per transaction, 1..100000 (default 1000)." },
+    { "--progress",
+      "Report progress on standard error every 100000 lines (the default when\n"
+      "standard error is a terminal)." },
+    { "--failed, --succeeded", "Only failed, or only successful, episodes." },
+    { "--kind K", "Only episodes of task kind K." },
+    { "--limit N", "List at most N episodes, 1..10000 (default 50)." },
+    { "--before ID", "Only episodes older than episode ID, to page through a long list." },
+    { NULL, NULL },
+};
+
+static const char episode_description[] =
+    "An episode is one task an agent tried. Its JSON object holds\n"
+    "\"task_description\" (string) and \"success\" (boolean), the agent as \"agent\"\n"
+    "(a name) or \"agent_id\", and optionally \"task_kind\", \"input\", \"expected\",\n"
+    "\"output\" (any JSON), \"error_trace\", \"tools_attempted\" (array), \"context\"\n"
+    "(object), \"intervention\" (boolean), \"constitutional_score\" (0..1),\n"
+    "\"execution_seconds\", \"token_usage\", \"skill_version_id\" and \"segments\"\n"
+    "(array of objects with \"kind\", \"content\" and \"metadata\").\n"
+    "\n"
+    "Unknown fields, wrong types, out-of-range numbers and values over their size\n"
+    "caps are refused with a message that names the field; nothing is truncated.\n"
+    "A single document may hold at most 8 MiB. Each episode emits task.success or\n"
+    "task.fail on the event bus in the same transaction that stores it.";
+
+static const struct ad_cmd_form settings_forms[] = {
+    { "settings show", "Print every key with its value." },
+    { "settings set KEY VALUE", "Validate and store one key." },
+    { NULL, NULL },
+};
+
+static const char settings_description[] =
+    "The workspace settings of the tenant (the auto_dev block):\n"
+    "\n"
+    "enabled (true or false, default false): the master switch of the learning\n"
+    "loops. memento_skills (default true): write new skills for repeated\n"
+    "failures, for INTERN agents and above. alpha_evolver (default true): evolve\n"
+    "existing skills, for SUPERVISED and above. background_evolution (default\n"
+    "false): evolve without review, for AUTONOMOUS agents. max_mutations_per_day\n"
+    "(1..50, default 10) and max_skill_candidates_per_day (1..20, default 5): the\n"
+    "daily limits.\n"
+    "\n"
+    "An unknown key or a value out of range is refused and nothing is stored.";
+
+static const struct ad_cmd_form events_forms[] = {
+    { "events tail [--since SEQ] [--topic T] [--limit N] [--follow] [--interval MS]", NULL },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt events_opts[] = {
+    { "--since SEQ", "Print every event after sequence number SEQ." },
+    { "--topic T", "Only events of topic T." },
+    { "--limit N",
+      "Print at most N events, 1..10000 (without --since: the last N, default 20)." },
+    { "--follow", "Keep printing new events until interrupted." },
+    { "--interval MS", "How often --follow looks for new events, 10..60000 (default 200)." },
+    { NULL, NULL },
+};
+
+static const char events_description[] =
+    "Prints events from the durable outbox of the event bus, oldest first. Text\n"
+    "lines are \"SEQ  TIME  TOPIC  PAYLOAD\"; with --json, one object per line with\n"
+    "seq, id, topic, payload and created_at. Sequence numbers only grow, so a\n"
+    "reader resumes with --since and the last number it saw. With --follow,\n"
+    "SIGINT or SIGTERM ends the command with status 0.";
+
+static const struct ad_cmd_form jobs_forms[] = {
+    { "jobs list [--status S] [--kind K] [--limit N]",
+      "List jobs, newest first. S is queued, running, done, failed or dead." },
+    { "jobs enqueue KIND [--payload JSON] [--key K] [--delay SECONDS]",
+      "Queue a job with a JSON object as payload (default {}). With an\n"
+      "idempotency key K that the tenant has used before, nothing is queued and\n"
+      "the existing job's id is printed. --delay holds the job back." },
+    { "jobs run [--until-idle] [--kind K] [--max N]",
+      "Run queued jobs in the foreground: one job, or with --until-idle every\n"
+      "claimable job (at most N with --max). Prints each job with its outcome." },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt jobs_opts[] = {
+    { "--status S", "Only jobs with status S." },
+    { "--kind K", "Only jobs of kind K." },
+    { "--limit N", "List at most N jobs, 1..10000 (default 50)." },
+    { "--payload JSON", "The job's payload, a JSON object." },
+    { "--key K", "An idempotency key: a second enqueue with it does nothing." },
+    { "--delay SECONDS", "Run no earlier than SECONDS from now, 0..31536000." },
+    { "--until-idle", "Run jobs until none is claimable." },
+    { "--max N", "With --until-idle, run at most N jobs." },
+    { NULL, NULL },
+};
+
+static const char jobs_description[] =
+    "Jobs are the background work of autodev. A failing job is retried with\n"
+    "exponential backoff and dead-lettered after 5 attempts; a job that cannot\n"
+    "succeed fails for good at once. The kinds this build runs:\n"
+    "\n"
+    "store.check: check the integrity of the database; fails for good when it is\n"
+    "corrupt.";
+
+static const struct ad_cmd_form demo_forms[] = {
+    { "demo [--keep]", NULL },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt demo_opts[] = {
+    { "--keep", "Keep the throw-away home and print its path." },
+    { NULL, NULL },
+};
+
+static const char demo_description[] =
+    "Shows autodev at work on embedded defaults. Makes a throw-away home (under\n"
+    "$TMPDIR, else /tmp) unless --home is given, registers the agent demo-agent\n"
+    "(INTERN), records 36 episodes (successes, and repeated failures of the same\n"
+    "kinds of task with Python error traces), queues and runs a store.check job,\n"
+    "then prints what the store holds: agents with their counters, episodes by\n"
+    "outcome and task kind, the most recent failures, events by topic, jobs by\n"
+    "status and the settings. The throw-away home is removed at the end unless\n"
+    "--keep is given.";
+
+static const struct ad_cmd_form help_forms[] = {
+    { "help [COMMAND]", "Print the help of COMMAND, or the list of commands." },
+    { "help --man", "Print the manual page in troff (docs/autodev.1 is its output)." },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd commands[] = {
+    { "init", cmd_init, "create the home directory and the database", init_forms, NULL,
+      "Creates the home directory (mode 0700) and the database in it, runs the\n"
+      "schema migrations and makes the default tenant (and the one named by\n"
+      "--tenant). Safe to repeat: an existing database is upgraded, never emptied.\n"
+      "Prints the database path and its schema version." },
+    { "agent", cmd_agent, "register and inspect agents", agent_forms, agent_opts,
+      "Agents are the workers whose episodes autodev records. Maturity gates what\n"
+      "the learning loops may do for an agent: new skills need INTERN, skill\n"
+      "evolution SUPERVISED, evolution without review AUTONOMOUS." },
+    { "episode", cmd_episode, "record and inspect episodes", episode_forms, episode_opts,
+      episode_description },
+    { "settings", cmd_settings, "show and change the workspace settings", settings_forms,
+      NULL, settings_description },
+    { "events", cmd_events, "print and follow the event outbox", events_forms, events_opts,
+      events_description },
+    { "jobs", cmd_jobs, "queue, list and run background jobs", jobs_forms, jobs_opts,
+      jobs_description },
+    { "demo", cmd_demo, "show autodev at work in a throw-away home", demo_forms, demo_opts,
+      demo_description },
+    { "help", cmd_help, "print the help of a command, or the manual page", help_forms, NULL,
+      "'autodev COMMAND --help' prints the same text as 'autodev help COMMAND'." },
+    { NULL, NULL, NULL, NULL, NULL, NULL },
+};
+
+const struct ad_cmd *ad__cmd_table(void)
+{
+    return commands;
+}
+
+const struct ad_cmd *ad__cmd_find(const char *name)
+{
+    for (const struct ad_cmd *c = commands; c->name; c++) {
+        if (!strcmp(c->name, name))
+            return c;
+    }
+    return NULL;
+}
+
+void ad__cmd_print_version(FILE *f)
+{
+    fprintf(f, "autodev %s\n", AD_VERSION);
+}
+
+/* ---- text help -------------------------------------------------------- */
+
+/* Prints text with every line indented by indent spaces. */
+static void print_indented(FILE *f, const char *text, int indent)
+{
+    const char *p = text;
+
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+
+        if (n)
+            fprintf(f, "%*s%.*s", indent, "", (int)n, p);
+        fputc('\n', f);
+        p += n + (nl ? 1 : 0);
+    }
+}
+
+static void print_opts(FILE *f, const char *title, const struct ad_cmd_opt *opts)
+{
+    fprintf(f, "\n%s:\n", title);
+    for (const struct ad_cmd_opt *o = opts; o->flag; o++) {
+        fprintf(f, "  %s\n", o->flag);
+        print_indented(f, o->help, 6);
+    }
+}
+
+void ad__cmd_print_usage(FILE *f)
+{
+    fputs("usage: autodev [--home DIR] [--tenant NAME] [--json] [--log-level LEVEL]\n"
+          "               COMMAND [ARGS]\n\n", f);
+    fputs("Commands:\n", f);
+    for (const struct ad_cmd *c = commands; c->name; c++)
+        fprintf(f, "  %-10s %s\n", c->name, c->summary);
+}
+
+void ad__cmd_print_help(FILE *f, const struct ad_cmd *cmd)
+{
+    if (!cmd) {
+        ad__cmd_print_usage(f);
+        fputc('\n', f);
+        print_indented(f, general_description, 0);
+        print_opts(f, "Global options", global_opts);
+        fputs("\nExit status:\n", f);
+        print_indented(f, exit_status_text, 2);
+        fputs("\nRun 'autodev help COMMAND' for the help of one command.\n", f);
+        return;
+    }
+    for (const struct ad_cmd_form *form = cmd->forms; form->synopsis; form++)
+        fprintf(f, "%s autodev %s\n", form == cmd->forms ? "usage:" : "   or:", form->synopsis);
+    fprintf(f, "\nautodev %s: %s.\n\n", cmd->name, cmd->summary);
+    print_indented(f, cmd->description, 0);
+    if (cmd->forms[0].help) {
+        fputs("\nCommands:\n", f);
+        for (const struct ad_cmd_form *form = cmd->forms; form->synopsis; form++) {
+            fprintf(f, "  autodev %s\n", form->synopsis);
+            print_indented(f, form->help, 6);
+        }
+    }
+    if (cmd->opts)
+        print_opts(f, "Options", cmd->opts);
+    fputs("\nThe global options (see 'autodev help') apply too.\n", f);
+}
+
+/* ---- man page --------------------------------------------------------- */
+
+/*
+ * Writes text as troff: backslashes and minus signs escaped, a line that
+ * would start with a control character protected, blank lines as .PP.
+ */
+static void man_text(FILE *f, const char *text)
+{
+    int bol = 1;
+
+    for (const char *p = text; *p; p++) {
+        if (bol && *p == '\n') {
+            fputs(".PP\n", f);
+            continue;
+        }
+        if (bol && (*p == '.' || *p == '\''))
+            fputs("\\&", f);
+        bol = 0;
+        if (*p == '\\')
+            fputs("\\e", f);
+        else if (*p == '-')
+            fputs("\\-", f);
+        else
+            fputc(*p, f);
+        if (*p == '\n')
+            bol = 1;
+    }
+    if (!bol)
+        fputc('\n', f);
+}
+
+static void man_opts(FILE *f, const struct ad_cmd_opt *opts)
+{
+    for (const struct ad_cmd_opt *o = opts; o->flag; o++) {
+        fputs(".TP\n.B ", f);
+        man_text(f, o->flag);
+        man_text(f, o->help);
+    }
+}
+
+static void man_command(FILE *f, const struct ad_cmd *c)
+{
+    fprintf(f, ".SS \"autodev %s\"\n", c->name);
+    man_text(f, c->summary);
+    fputs(".PP\n.nf\n", f);
+    for (const struct ad_cmd_form *form = c->forms; form->synopsis; form++) {
+        fputs("autodev ", f);
+        man_text(f, form->synopsis);
+    }
+    fputs(".fi\n.PP\n", f);
+    man_text(f, c->description);
+    for (const struct ad_cmd_form *form = c->forms; form->synopsis && form->help; form++) {
+        fputs(".TP\n.B autodev ", f);
+        man_text(f, form->synopsis);
+        man_text(f, form->help);
+    }
+    if (c->opts) {
+        fputs(".PP\nOptions:\n", f);
+        man_opts(f, c->opts);
+    }
+}
+
+void ad__cmd_print_man(FILE *f)
+{
+    fprintf(f, ".TH AUTODEV 1 \"\" \"autodev %s\" \"User Commands\"\n", AD_VERSION);
+    fputs(".\\\" Generated by 'autodev help --man' from src/cli/commands.c; do not edit.\n", f);
+    fputs(".SH NAME\nautodev \\- make AI agents improve themselves safely\n", f);
+    fputs(".SH SYNOPSIS\n.B autodev\n[\\fIGLOBAL OPTIONS\\fR] \\fICOMMAND\\fR [\\fIARGS\\fR]\n",
+          f);
+    fputs(".SH DESCRIPTION\n", f);
+    man_text(f, general_description);
+    fputs(".SH GLOBAL OPTIONS\n", f);
+    man_opts(f, global_opts);
+    fputs(".SH COMMANDS\n", f);
+    for (const struct ad_cmd *c = commands; c->name; c++)
+        man_command(f, c);
+    fputs(".SH EXIT STATUS\n", f);
+    man_text(f, exit_status_text);
+    fputs(".SH ENVIRONMENT\n", f);
+    man_opts(f, environment);
+    fputs(".SH FILES\n.TP\n.I $AUTODEV_HOME/autodev.db\n"
+          "The database: SQLite in WAL mode, with its \\-wal and \\-shm files beside it.\n", f);
+}
+
+/* ---- autodev help ------------------------------------------------------ */
+
+int cmd_help(int argc, char **argv, struct ad_ctx *ctx)
+{
+    const struct ad_cmd *cmd;
+
+    if (argc >= 2 && !strcmp(argv[1], "--man")) {
+        if (argc > 2)
+            return ad__usage_error(ctx, "help --man takes no argument");
+        ad__cmd_print_man(ctx->out);
+        return 0;
+    }
+    if (argc > 2)
+        return ad__usage_error(ctx, "help takes one command at most");
+    if (argc < 2) {
+        ad__cmd_print_help(ctx->out, NULL);
+        return 0;
+    }
+    cmd = ad__cmd_find(argv[1]);
+    if (!cmd)
+        return ad__usage_error(ctx, "unknown command '%s' (see 'autodev help')", argv[1]);
+    ad__cmd_print_help(ctx->out, cmd);
+    return 0;
+}

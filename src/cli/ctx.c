@@ -1,0 +1,287 @@
+/*
+ * The CLI's shared context: opening the store lazily, resolving the
+ * tenant, reporting errors with the right exit code, parsing options.
+ */
+#include "compat.h"
+
+#include <getopt.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "autodev/bus.h"
+#include "autodev/json.h"
+#include "autodev/store.h"
+
+#include "cli/cli.h"
+
+void ad__ctx_release(struct ad_ctx *ctx)
+{
+    ad_bus_free(ctx->bus);
+    ctx->bus = NULL;
+    ad_store_free(ctx->store);
+    ctx->store = NULL;
+    ad_buf_release(&ctx->home_buf);
+    ad_buf_release(&ctx->db_buf);
+}
+
+int ad__exit_code(int code)
+{
+    switch (code) {
+    case 0:
+        return AD_EXIT_OK;
+    /* The user gave something wrong: fixing the input fixes the run. */
+    case AD_EINVAL:
+    case AD_ETOOBIG:
+    case AD_ENOTFOUND:
+    case AD_EEXIST:
+        return AD_EXIT_USAGE;
+    default:
+        return AD_EXIT_RUNTIME;
+    }
+}
+
+static void vdie(struct ad_ctx *ctx, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void vdie(struct ad_ctx *ctx, const char *fmt, va_list ap)
+{
+    FILE *f = ctx->err ? ctx->err : stderr;
+    struct ad_buf msg = AD_BUF_INIT;
+
+    /* Keep whatever was printed so far ahead of the error. */
+    fflush(ctx->out ? ctx->out : stdout);
+    if (ad_buf_vaddf(&msg, fmt, ap) < 0)
+        ad_buf_adds(&msg, "out of memory");
+    fprintf(f, "autodev: %s\n", msg.ptr);
+    fflush(f);
+    ad_buf_release(&msg);
+}
+
+int ad__die_code(struct ad_ctx *ctx, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vdie(ctx, fmt, ap);
+    va_end(ap);
+    return ad__exit_code(code);
+}
+
+int ad__usage_error(struct ad_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vdie(ctx, fmt, ap);
+    va_end(ap);
+    return AD_EXIT_USAGE;
+}
+
+int ad__die_err(struct ad_ctx *ctx, const struct ad_err *err)
+{
+    const char *msg = err->msg[0] ? err->msg : ad_strerror(err->code);
+    int code = err->code ? err->code : AD_EINTERNAL;
+
+    /* A lock held too long must say so in words a user searches for. */
+    if (code == AD_EBUSY && !strstr(msg, "database is locked"))
+        return ad__die_code(ctx, code, "database is locked: %s", msg);
+    return ad__die_code(ctx, code, "%s", msg);
+}
+
+/* The file behind a store uri ("sqlite:PATH" or PATH). */
+static const char *db_file(const char *uri)
+{
+    return strncmp(uri, "sqlite:", 7) == 0 ? uri + 7 : uri;
+}
+
+int ad__ctx_store(struct ad_ctx *ctx, int create)
+{
+    struct ad_store_options opts = { 0 };
+    struct ad_err err = AD_ERR_INIT;
+    struct stat sb;
+    int rc;
+
+    if (ctx->store)
+        return 0;
+    if (!create && stat(db_file(ctx->db_path), &sb) != 0) {
+        if (errno == ENOENT)
+            return ad__die_code(ctx, AD_EIO, "no database at '%s' (run 'autodev init')",
+                                ctx->db_path);
+        return ad__die_code(ctx, AD_EIO, "cannot open '%s': %s", ctx->db_path, strerror(errno));
+    }
+    opts.flags = create ? AD_STORE_CREATE : 0;
+    opts.busy_timeout_ms = ctx->busy_timeout_ms;
+    rc = ad_store_open(ctx->db_path, &opts, &ctx->store, &err);
+    if (rc < 0) {
+        ctx->store = NULL;
+        /* Not the user's input: a database that cannot be opened is a runtime failure. */
+        if (rc == AD_ENOTFOUND)
+            return ad__die_code(ctx, AD_EIO, "no database at '%s' (run 'autodev init')",
+                                ctx->db_path);
+        rc = rc == AD_EINVAL ? AD_EIO : rc;
+        /* The store's message usually names the file already; say it once. */
+        if (err.msg[0] && strstr(err.msg, db_file(ctx->db_path)))
+            return ad__die_code(ctx, rc, "%s", err.msg);
+        return ad__die_code(ctx, rc, "cannot open '%s': %s", ctx->db_path,
+                            err.msg[0] ? err.msg : ad_strerror(rc));
+    }
+    rc = ad_bus_new(ctx->store, &ctx->bus, &err);
+    if (rc < 0)
+        return ad__die_err(ctx, &err);
+    return 0;
+}
+
+int ad__ctx_tenant(struct ad_ctx *ctx, int create)
+{
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_tenant t = { 0 };
+    int rc;
+
+    if (ctx->tenant_id[0])
+        return 0;
+    if (!ad_name_valid(ctx->tenant_name))
+        return ad__usage_error(ctx, "invalid tenant name '%s'", ctx->tenant_name);
+    rc = ad__ctx_store(ctx, 0);
+    if (rc != 0)
+        return rc;
+    if (create) {
+        if (ad_store_tenant_ensure(ctx->store, ctx->tenant_name, ctx->tenant_id, &err) < 0) {
+            ctx->tenant_id[0] = '\0';
+            return ad__die_err(ctx, &err);
+        }
+        return 0;
+    }
+    rc = ad_store_tenant_get(ctx->store, ctx->tenant_name, &t, &err);
+    if (rc == AD_ENOTFOUND)
+        return ad__usage_error(ctx, "unknown tenant '%s'", ctx->tenant_name);
+    if (rc < 0)
+        return ad__die_err(ctx, &err);
+    snprintf(ctx->tenant_id, sizeof(ctx->tenant_id), "%s", t.id);
+    ad_tenant_release(&t);
+    return 0;
+}
+
+void ad__getopt_reset(void)
+{
+    /* GNU getopt re-initialises itself (and its permutation state) at 0. */
+    optind = 0;
+    opterr = 0;
+}
+
+int ad__getopt(struct ad_ctx *ctx, int argc, char **argv, const char *shortopts,
+               const struct option *longopts)
+{
+    int c = getopt_long(argc, argv, shortopts, longopts, NULL);
+    const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+
+    if (c == '?') {
+        if (optopt > 0 && optopt < 256)
+            ad__usage_error(ctx, "unknown option '-%c'", optopt);
+        else
+            ad__usage_error(ctx, "unknown option '%s'", arg);
+        return '?';
+    }
+    if (c == ':') {
+        ad__usage_error(ctx, "option '%s' requires a value", arg);
+        return '?';
+    }
+    return c;
+}
+
+int ad__parse_int(struct ad_ctx *ctx, const char *name, const char *s, int64_t min,
+                  int64_t max, int64_t *out)
+{
+    char *end = NULL;
+    long long v;
+
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (!*s || *end || errno || v < min || v > max)
+        return ad__usage_error(ctx, "invalid %s '%s': expected an integer in %" PRId64 "..%"
+                               PRId64, name, s, min, max);
+    *out = v;
+    return 0;
+}
+
+int ad__run_sub(const char *cmdname, const struct ad_subcmd *subs, int argc, char **argv,
+                struct ad_ctx *ctx)
+{
+    if (argc < 2)
+        return ad__usage_error(ctx, "%s: missing subcommand (see 'autodev %s --help')",
+                               cmdname, cmdname);
+    for (const struct ad_subcmd *s = subs; s->name; s++) {
+        if (!strcmp(s->name, argv[1]))
+            return s->fn(argc - 1, argv + 1, ctx);
+    }
+    return ad__usage_error(ctx, "unknown %s subcommand '%s' (see 'autodev %s --help')",
+                           cmdname, argv[1], cmdname);
+}
+
+int ad__print_json(struct ad_ctx *ctx, json_t *v)
+{
+    char *s;
+
+    if (!v)
+        return ad__die_code(ctx, AD_ENOMEM, "out of memory");
+    s = ad_json_dumps(v);
+    json_decref(v);
+    if (!s)
+        return ad__die_code(ctx, AD_ENOMEM, "out of memory");
+    fputs(s, ctx->out);
+    fputc('\n', ctx->out);
+    free(s);
+    return 0;
+}
+
+int ad__read_all(FILE *f, struct ad_buf *b, struct ad_err *err)
+{
+    char chunk[65536];
+    size_t n;
+
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        int rc = ad_buf_add(b, chunk, n);
+
+        if (rc == AD_ETOOBIG)
+            return ad_error(err, rc, "input larger than %zu bytes", b->max);
+        if (rc < 0)
+            return ad_error(err, rc, "out of memory");
+    }
+    if (ferror(f))
+        return ad_error(err, AD_EIO, "cannot read input: %s", strerror(errno));
+    return 0;
+}
+
+int ad__mkdir_p(const char *path, unsigned mode, struct ad_err *err)
+{
+    struct ad_buf b = AD_BUF_INIT;
+    struct stat sb;
+    int rc = 0;
+
+    if (!*path)
+        return ad_error(err, AD_EINVAL, "empty directory name");
+    if (ad_buf_adds(&b, path) < 0) {
+        rc = ad_error(err, AD_ENOMEM, "out of memory");
+        goto out;
+    }
+    /* Create each ancestor in turn; ones that exist already are fine. */
+    for (char *p = b.ptr + 1; ; p++) {
+        char c = *p;
+
+        if (c != '/' && c != '\0')
+            continue;
+        *p = '\0';
+        if (mkdir(b.ptr, mode) != 0 && errno != EEXIST) {
+            rc = ad_error(err, AD_EIO, "cannot create directory '%s': %s", b.ptr,
+                          strerror(errno));
+            goto out;
+        }
+        *p = c;
+        if (c == '\0')
+            break;
+    }
+    if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        rc = ad_error(err, AD_EIO, "'%s' is not a directory", path);
+out:
+    ad_buf_release(&b);
+    return rc;
+}

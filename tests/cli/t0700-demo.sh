@@ -1,0 +1,63 @@
+#!/bin/sh
+test_description='autodev demo'
+. "$(dirname "$0")/test-lib.sh"
+
+test_expect_success 'demo runs in a throw-away home and removes it' '
+    autodev demo >out 2>err &&
+    test ! -s err &&
+    grep -Eq "^  demo-agent +INTERN +36 episodes, 24 succeeded, 12 failed$" out &&
+    grep -q "^episodes: 36 (24 succeeded, 12 failed)$" out &&
+    grep -Eq "^  csv.parse_invoice +3 +9$" out &&
+    grep -Eq "^  task.fail +12$" out &&
+    grep -Eq "^  task.success +24$" out &&
+    grep -Eq "^  done +1$" out &&
+    grep -q "ValueError: could not convert string to float" out &&
+    grep -Eq "^  enabled +false$" out &&
+    test -z "$(ls "$TMPDIR")" &&
+    test ! -e "$AUTODEV_HOME"
+'
+
+test_expect_success 'demo prints the same counts every time' '
+    autodev demo >out2 &&
+    grep -v -E "^  20[0-9][0-9]-" out | grep -v "last seq" >a &&
+    grep -v -E "^  20[0-9][0-9]-" out2 | grep -v "last seq" >b &&
+    test_cmp a b
+'
+
+test_expect_success 'demo --keep keeps the home and prints its path' '
+    autodev demo --keep >out &&
+    home=$(sed -n "s/^the demo home is //p" out) &&
+    test -d "$home" &&
+    case "$home" in "$TMPDIR"/autodev-demo-*) ;; *) exit 1 ;; esac &&
+    autodev --home "$home" agent show demo-agent --json >agent &&
+    test "$(json_get "j[\"episode_count\"]" <agent)" = 36 &&
+    autodev --home "$home" episode list --failed --kind csv.parse_invoice --json >f &&
+    test "$(json_get "len(j)" <f)" = 9 &&
+    rm -rf "$home"
+'
+
+test_expect_success 'demo --json prints one document' '
+    autodev demo --json >out &&
+    test_line_count out 1 &&
+    test "$(json_get "j[\"episodes\"][\"total\"]" <out)" = 36 &&
+    test "$(json_get "j[\"events\"][\"by_topic\"][\"task.fail\"]" <out)" = 12 &&
+    test "$(json_get "j[\"jobs\"][\"by_status\"][\"done\"]" <out)" = 1 &&
+    test "$(json_get "j[\"kept\"]" <out)" = false &&
+    test -z "$(ls "$TMPDIR")"
+'
+
+test_expect_success 'demo --home uses that home and keeps it' '
+    autodev --home "$TRASH/mine" demo >out &&
+    test -f "$TRASH/mine/autodev.db" &&
+    grep -q "the demo home is $TRASH/mine" out &&
+    autodev --home "$TRASH/mine" demo >out &&
+    grep -q "^episodes: 72 (48 succeeded, 24 failed)$" out
+'
+
+test_expect_success 'demo ignores AUTODEV_DB for its throw-away home' '
+    AUTODEV_DB="$TRASH/elsewhere.db" && export AUTODEV_DB &&
+    autodev demo >out &&
+    test ! -e "$TRASH/elsewhere.db"
+'
+
+test_done
