@@ -14,11 +14,20 @@
  * Transactions: ad_store_begin() nests. The outermost call starts a write
  * transaction; inner calls open savepoints, so a rollback of an inner level
  * undoes only its own work. Calls made outside any transaction run in their
- * own implicit transaction.
+ * own implicit transaction. A write call that fails inside a transaction
+ * leaves nothing of its own behind, and the transaction stays usable. A
+ * commit that fails has already rolled its level back: do not call
+ * ad_store_rollback() after it. The one exception to "nothing behind": an
+ * episode insert that fails after it started writing (an I/O error, out of
+ * memory) leaves its level unable to commit; committing the outermost level
+ * then rolls everything back and fails with AD_ESTATE, while rolling that
+ * level back clears the condition.
  *
  * Errors: AD_EBUSY when the database stays locked past the busy timeout,
  * AD_ECORRUPT for a corrupt or foreign file, AD_ENOTFOUND for a missing row,
- * AD_EEXIST for a taken unique name or key, AD_EINVAL for a bad argument.
+ * AD_EEXIST for a taken unique name or key, AD_EINVAL for a bad argument,
+ * AD_ETOOBIG for a field over its cap, AD_EPERM for a write to a store
+ * opened AD_STORE_READONLY.
  */
 #ifndef AUTODEV_STORE_H
 #define AUTODEV_STORE_H

@@ -7,10 +7,13 @@
  * can cast st back to its own type (SQLite's VFS, git's ref_storage_be).
  *
  * Division of labour: store.c validates every argument (ids, names, size
- * caps, ranges), assigns ids and timestamps, and wraps each write in a
- * transaction level (BEGIN or a savepoint) so a failed call leaves nothing
- * behind. A backend only runs its dialect's statements: it may assume its
- * arguments are valid and that a write runs inside a transaction.
+ * caps, ranges), assigns ids and timestamps, and runs each write call
+ * inside a transaction (its own, or the caller's). A backend only runs its
+ * dialect's statements: it may assume its arguments are valid and that a
+ * write runs inside a transaction. Each write op runs at most ONE writing
+ * statement, so that a failed op leaves nothing behind without a savepoint
+ * (store.c explains why); episode_insert is the one exception and reports
+ * through *wrote whether it got past its first write.
  *
  * Every op returns 0 or a negative AD_E* code with detail in err.
  */
@@ -25,10 +28,29 @@
 
 struct ad_store_ops;
 
+/*
+ * The JSON members of an episode as the compact text the store writes,
+ * made once by ad__episode_validate (which checks the caps on exactly this
+ * text) and bound as is by the backend. NULL where the member is NULL.
+ * Release with ad__episode_json_release.
+ */
+struct ad__episode_json {
+    char *input;
+    char *expected;
+    char *output;
+    char *tools_attempted;
+    char *context;
+    char *metadata[AD_SEGMENTS_MAX];    /* of segments[i] */
+    size_t nmetadata;                   /* entries of metadata[] in use */
+};
+
+void ad__episode_json_release(struct ad__episode_json *j);
+
 /* The part of every open store that store.c owns. */
 struct ad_store {
     const struct ad_store_ops *ops;
     int tx_depth;        /* 0 outside any transaction; maintained by store.c */
+    int tx_broken;       /* level holding a half-done write (store.c), 0 for none */
     int flags;           /* enum ad_store_flags as opened */
 };
 
@@ -74,9 +96,12 @@ struct ad_store_ops {
     /*
      * Episodes. episode_insert gets ids and created_at already set; it bumps
      * the agent's counters and returns AD_ENOTFOUND when the agent is not the
-     * tenant's. The filter's limit is already resolved (1..AD_LIST_MAX).
+     * tenant's, both in its first writing statement. It sets *wrote to 1 once
+     * that statement succeeded. The filter's limit is already resolved
+     * (1..AD_LIST_MAX).
      */
-    int (*episode_insert)(struct ad_store *st, const struct ad_episode *ep, struct ad_err *err);
+    int (*episode_insert)(struct ad_store *st, const struct ad_episode *ep,
+                          const struct ad__episode_json *json, int *wrote, struct ad_err *err);
     int (*episode_get)(struct ad_store *st, const char *tenant_id, const char *id,
                        struct ad_episode *out, struct ad_err *err);
     int (*episode_list)(struct ad_store *st, const char *tenant_id,
@@ -121,11 +146,36 @@ extern const struct ad_store_ops ad__store_sqlite_ops;
 int ad__sqlite_explain_episode_list(struct ad_store *st, const char *tenant_id,
                                     const struct ad_episode_filter *f, char **plan,
                                     struct ad_err *err);
+/* Likewise for the statement ad_store_job_claim() runs (kind NULL or not). */
+int ad__sqlite_explain_job_claim(struct ad_store *st, const char *kind, char **plan,
+                                 struct ad_err *err);
 
-/* Shared by store.c and episode.c: checks every field of ep against store.h's caps. */
-int ad__episode_validate(const struct ad_episode *ep, struct ad_err *err);
+/*
+ * Checks every field of ep against store.h's caps. With json non-NULL it
+ * also fills *json with the members' text (released again on failure).
+ */
+int ad__episode_validate(const struct ad_episode *ep, struct ad__episode_json *json,
+                         struct ad_err *err);
 
-/* Copies src into a fixed-size field, truncating only what cannot be valid anyway. */
+/* Copies src (NULL: "") into a fixed-size field; callers pass validated values. */
 void ad__copy_fixed(char *dst, size_t size, const char *src);
+
+/* 1 if len bytes at s are strict UTF-8 (no overlongs, no surrogates). */
+int ad__utf8_valid(const char *s, size_t len);
+/* Length of v's compact JSON text, the form the store writes. */
+size_t ad__json_text_size(const json_t *v);
+/*
+ * Field checks that name the field in their message: s may be NULL unless
+ * required (then also non-empty); longer than max is AD_ETOOBIG; not UTF-8
+ * is AD_EINVAL. ad__check_json: v may be NULL; types is 0 (any) or a mask
+ * of (1 << JSON_OBJECT) / (1 << JSON_ARRAY); over AD_JSON_FIELD_MAX is
+ * AD_ETOOBIG. ad__json_text does the same and, when text is non-NULL, hands
+ * back the compact text (malloc'd; NULL for a NULL v).
+ */
+int ad__check_text(const char *field, const char *s, size_t max, int required,
+                   struct ad_err *err);
+int ad__check_json(const char *field, const json_t *v, int types, struct ad_err *err);
+int ad__json_text(const char *field, const json_t *v, int types, char **text,
+                  struct ad_err *err);
 
 #endif

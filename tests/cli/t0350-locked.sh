@@ -13,9 +13,11 @@ hold_lock() {
     touch holding || return 1
     { echo "BEGIN IMMEDIATE;"; echo "SELECT 1;";
       while [ -e holding ]; do sleep 0.05; done; echo "ROLLBACK;"; } |
-        sqlite3 "$DB" >/dev/null 2>&1 &
+        sqlite3 -cmd ".timeout 10000" "$DB" >/dev/null 2>&1 &
     holder=$!
-    # The lock is held once a second writer is refused at once.
+    # The lock is held once a second writer is refused at once. The holder
+    # waits out that probe's own brief lock (.timeout), or it could lose the
+    # race, fail its BEGIN and never hold the lock at all.
     wait_for "! sqlite3 -cmd \".timeout 0\" \"\$DB\" \"BEGIN IMMEDIATE; ROLLBACK;\" >/dev/null 2>&1" 30
 }
 

@@ -1,0 +1,298 @@
+/*
+ * Workspace settings: the "auto_dev" block of a tenant.
+ *
+ * One table describes every key (type, default, range), so validation, the
+ * text form typed on a command line, and the JSON form all agree. The block
+ * is stored as JSON in tenants.settings under "auto_dev"; other blocks in
+ * that object are kept as they are.
+ */
+#include "compat.h"
+
+#include <strings.h>
+
+#include "autodev/settings.h"
+#include "autodev/store.h"
+
+#include "store/store_backend.h"
+
+enum key_type { KEY_BOOL, KEY_INT };
+
+struct key_def {
+    const char *name;
+    enum key_type type;
+    size_t off;
+    int def;           /* default: 0/1 for booleans */
+    int min, max;      /* integers only */
+};
+
+#define S_OFF(m) offsetof(struct ad_settings, m)
+
+static const struct key_def keys[] = {
+    { "enabled", KEY_BOOL, S_OFF(enabled), 0, 0, 1 },
+    { "memento_skills", KEY_BOOL, S_OFF(memento_skills), 1, 0, 1 },
+    { "alpha_evolver", KEY_BOOL, S_OFF(alpha_evolver), 1, 0, 1 },
+    { "background_evolution", KEY_BOOL, S_OFF(background_evolution), 0, 0, 1 },
+    { "max_mutations_per_day", KEY_INT, S_OFF(max_mutations_per_day), 10, 1, 50 },
+    { "max_skill_candidates_per_day", KEY_INT, S_OFF(max_skill_candidates_per_day), 5, 1, 20 },
+};
+
+static const char *const key_names[] = {
+    "enabled", "memento_skills", "alpha_evolver", "background_evolution",
+    "max_mutations_per_day", "max_skill_candidates_per_day", NULL,
+};
+
+/* The block's name inside tenants.settings. */
+#define BLOCK "auto_dev"
+
+const char *const *ad_settings_keys(void)
+{
+    return key_names;
+}
+
+static const struct key_def *find_key(const char *name)
+{
+    size_t i;
+
+    for (i = 0; name && i < AD_ARRAY_SIZE(keys); i++) {
+        if (!strcmp(keys[i].name, name))
+            return &keys[i];
+    }
+    return NULL;
+}
+
+static bool *bool_at(struct ad_settings *s, const struct key_def *k)
+{
+    return (bool *)((char *)s + k->off);
+}
+
+static int *int_at(struct ad_settings *s, const struct key_def *k)
+{
+    return (int *)((char *)s + k->off);
+}
+
+void ad_settings_defaults(struct ad_settings *s)
+{
+    size_t i;
+
+    memset(s, 0, sizeof(*s));
+    for (i = 0; i < AD_ARRAY_SIZE(keys); i++) {
+        if (keys[i].type == KEY_BOOL)
+            *bool_at(s, &keys[i]) = keys[i].def != 0;
+        else
+            *int_at(s, &keys[i]) = keys[i].def;
+    }
+}
+
+static int check_int(const struct key_def *k, long long v, struct ad_err *err)
+{
+    if (v < k->min || v > k->max)
+        return ad_error(err, AD_EINVAL, "setting '%s': %lld is out of range %d..%d", k->name, v,
+                        k->min, k->max);
+    return 0;
+}
+
+int ad_settings_validate(const struct ad_settings *s, struct ad_err *err)
+{
+    size_t i;
+    int rc;
+
+    for (i = 0; i < AD_ARRAY_SIZE(keys); i++) {
+        if (keys[i].type != KEY_INT)
+            continue;
+        rc = check_int(&keys[i], *int_at((struct ad_settings *)s, &keys[i]), err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* The spellings a person types for a boolean; anything else is refused. */
+static int parse_bool(const char *v, bool *out)
+{
+    static const char *const yes[] = { "true", "yes", "on", "1" };
+    static const char *const no[] = { "false", "no", "off", "0" };
+    size_t i;
+
+    for (i = 0; i < AD_ARRAY_SIZE(yes); i++) {
+        if (!strcasecmp(v, yes[i])) {
+            *out = true;
+            return 0;
+        }
+        if (!strcasecmp(v, no[i])) {
+            *out = false;
+            return 0;
+        }
+    }
+    return AD_EINVAL;
+}
+
+static int parse_int(const char *v, long long *out)
+{
+    char *end;
+
+    /* strtoll alone would also take " 5" and "+5". */
+    if (!((v[0] >= '0' && v[0] <= '9') || (v[0] == '-' && v[1] >= '0' && v[1] <= '9')))
+        return AD_EINVAL;
+    errno = 0;
+    *out = strtoll(v, &end, 10);
+    if (*end || errno)
+        return AD_EINVAL;
+    return 0;
+}
+
+int ad_settings_set(struct ad_settings *s, const char *key, const char *value,
+                    struct ad_err *err)
+{
+    const struct key_def *k = find_key(key);
+    long long n;
+    bool b;
+
+    if (!k)
+        return ad_error(err, AD_EINVAL, "unknown setting '%s'", key ? key : "");
+    if (!value)
+        return ad_error(err, AD_EINVAL, "setting '%s': missing value", k->name);
+    if (k->type == KEY_BOOL) {
+        if (parse_bool(value, &b))
+            return ad_error(err, AD_EINVAL, "setting '%s': expected true or false, got '%s'",
+                            k->name, value);
+        *bool_at(s, k) = b;
+        return 0;
+    }
+    if (parse_int(value, &n))
+        return ad_error(err, AD_EINVAL, "setting '%s': expected an integer %d..%d, got '%s'",
+                        k->name, k->min, k->max, value);
+    if (check_int(k, n, err))
+        return AD_EINVAL;
+    *int_at(s, k) = (int)n;
+    return 0;
+}
+
+static int apply_json_key(struct ad_settings *s, const struct key_def *k, const json_t *v,
+                          struct ad_err *err)
+{
+    if (k->type == KEY_BOOL) {
+        if (!json_is_boolean(v))
+            return ad_error(err, AD_EINVAL, "setting '%s': expected boolean", k->name);
+        *bool_at(s, k) = json_is_true(v);
+        return 0;
+    }
+    if (!json_is_integer(v))
+        return ad_error(err, AD_EINVAL, "setting '%s': expected integer %d..%d", k->name,
+                        k->min, k->max);
+    if (check_int(k, json_integer_value(v), err))
+        return AD_EINVAL;
+    *int_at(s, k) = (int)json_integer_value(v);
+    return 0;
+}
+
+int ad_settings_from_json(struct ad_settings *s, const json_t *obj, struct ad_err *err)
+{
+    struct ad_settings tmp = *s;
+    const char *name;
+    json_t *v;
+    int rc;
+
+    if (!json_is_object(obj))
+        return ad_error(err, AD_EINVAL, "settings: expected object");
+    json_object_foreach((json_t *)obj, name, v) {
+        const struct key_def *k = find_key(name);
+
+        if (!k)
+            return ad_error(err, AD_EINVAL, "unknown setting '%s'", name);
+        rc = apply_json_key(&tmp, k, v, err);
+        if (rc)
+            return rc;
+    }
+    *s = tmp;
+    return 0;
+}
+
+json_t *ad_settings_to_json(const struct ad_settings *s)
+{
+    json_t *o = json_object();
+    size_t i;
+    int bad = !o;
+
+    for (i = 0; !bad && i < AD_ARRAY_SIZE(keys); i++) {
+        const struct key_def *k = &keys[i];
+        json_t *v;
+
+        if (k->type == KEY_BOOL)
+            v = json_boolean(*bool_at((struct ad_settings *)s, k));
+        else
+            v = json_integer(*int_at((struct ad_settings *)s, k));
+        bad |= json_object_set_new(o, k->name, v);
+    }
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* ---- in the store ------------------------------------------------------- */
+
+int ad_store_settings_get(struct ad_store *st, const char *tenant_id, struct ad_settings *out,
+                          struct ad_err *err)
+{
+    json_t *all = NULL, *block;
+    struct ad_settings s;
+    int rc;
+
+    if (!tenant_id || !ad_id_valid(tenant_id))
+        return ad_error(err, AD_EINVAL, "invalid tenant id");
+    rc = st->ops->settings_get(st, tenant_id, &all, err);
+    if (rc)
+        return rc;
+    ad_settings_defaults(&s);
+    block = json_object_get(all, BLOCK);
+    if (block && !json_is_null(block)) {
+        rc = ad_settings_from_json(&s, block, err);
+        if (!rc)
+            rc = ad_settings_validate(&s, err);
+        /* Only a hand-edited database gets here: the store writes valid blocks. */
+        if (rc)
+            rc = ad_error(err, AD_ECORRUPT, "stored settings of tenant '%s' are invalid",
+                          tenant_id);
+    }
+    json_decref(all);
+    if (!rc)
+        *out = s;
+    return rc;
+}
+
+int ad_store_settings_put(struct ad_store *st, const char *tenant_id,
+                          const struct ad_settings *s, struct ad_err *err)
+{
+    json_t *all = NULL, *block = NULL;
+    char now[AD_TIME_SIZE];
+    int rc;
+
+    if (!tenant_id || !ad_id_valid(tenant_id))
+        return ad_error(err, AD_EINVAL, "invalid tenant id");
+    if (st->flags & AD_STORE_READONLY)
+        return ad_error(err, AD_EPERM, "the store is open read-only");
+    rc = ad_settings_validate(s, err);
+    if (rc)
+        return rc;
+    /* Read-modify-write of the settings object, so other blocks survive. */
+    rc = ad_store_begin(st, err);
+    if (rc)
+        return rc;
+    rc = st->ops->settings_get(st, tenant_id, &all, err);
+    if (rc)
+        goto out;
+    block = ad_settings_to_json(s);
+    if (!block || json_object_set_new(all, BLOCK, block)) {
+        rc = ad_error(err, AD_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = st->ops->settings_put(st, tenant_id, all, ad_time_now(now), err);
+out:
+    json_decref(all);
+    if (rc) {
+        ad_store_rollback(st);
+        return rc;
+    }
+    return ad_store_commit(st, err);
+}

@@ -1,0 +1,1768 @@
+/*
+ * The SQLite backend of the store.
+ *
+ * One connection per struct ad_store (SQLITE_OPEN_NOMUTEX: a store is used
+ * by one thread at a time), WAL journal, synchronous=NORMAL, foreign keys
+ * on. Statements are prepared once per SQL text and cached for the life of
+ * the connection (SQLITE_PREPARE_PERSISTENT); every use ends with reset and
+ * clear_bindings so no statement holds a read snapshot or a borrowed string.
+ *
+ * Sections:
+ *   errors            SQLite result codes -> AD_E* codes and messages
+ *   statement cache   stmt_get / stmt_put, binding and column helpers
+ *   open              identify the file, pragmas, migrations
+ *   transactions      BEGIN IMMEDIATE / savepoints
+ *   tenants, agents, episodes, events, jobs
+ *   the ops table
+ */
+#include "compat.h"
+
+#include <math.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "autodev/buf.h"
+#include "autodev/log.h"
+#include "autodev/store.h"
+
+#include "store/schema_sqlite.h"
+#include "store/store_backend.h"
+
+#define CACHE_SIZE_KIB 16384   /* page cache per connection; the default 2 MiB thrashes */
+/*
+ * Checkpoint the WAL every 4000 pages (16 MiB) rather than SQLite's 1000:
+ * each checkpoint copies every page the WAL holds and fsyncs, and ingest
+ * rewrites the same hot index pages, so rarer checkpoints copy each of them
+ * fewer times (+25% episodes/s on the bench). The WAL file is cut back to
+ * WAL_SIZE_LIMIT after a checkpoint so it does not keep its high-water size.
+ */
+#define WAL_CHECKPOINT_PAGES 4000
+#define WAL_SIZE_LIMIT (64 << 20)
+
+struct stmt_slot {
+    uint64_t hash;
+    char *sql;
+    sqlite3_stmt *stmt;
+    int in_use;
+};
+
+struct sqlite_store {
+    struct ad_store base;    /* first: store.c sees only this */
+    sqlite3 *db;
+    char *path;
+    /* Slots are allocated one by one: a caller's slot pointer stays valid
+     * while later statements join the cache. */
+    struct stmt_slot **slots;
+    size_t nslots, aslots;
+};
+
+static struct sqlite_store *as_sqlite(struct ad_store *st)
+{
+    return (struct sqlite_store *)st;
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+static int map_rc(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return AD_EBUSY;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return AD_ECORRUPT;
+    case SQLITE_NOMEM:
+        return AD_ENOMEM;
+    case SQLITE_TOOBIG:
+        return AD_ETOOBIG;
+    case SQLITE_READONLY:
+        return AD_EPERM;
+    case SQLITE_CONSTRAINT:
+        if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+            return AD_EEXIST;
+        if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+            return AD_ENOTFOUND;
+        return AD_EINVAL;
+    default:
+        return AD_EIO;
+    }
+}
+
+/* Records rc as an AD_E* error; what says which operation failed. */
+static int sq_fail(struct sqlite_store *s, int rc, const char *what, struct ad_err *err)
+{
+    int code = map_rc(rc);
+
+    if (code == AD_EBUSY)
+        return ad_error(err, AD_EBUSY, "database is locked");
+    if ((rc & 0xff) == SQLITE_NOTADB)
+        return ad_error(err, AD_ECORRUPT, "'%s' is not a database", s->path);
+    if (code == AD_ECORRUPT)
+        return ad_error(err, AD_ECORRUPT, "database '%s' is corrupt: %s", s->path,
+                        sqlite3_errmsg(s->db));
+    return ad_error(err, code, "%s: %s", what, sqlite3_errmsg(s->db));
+}
+
+/* ---- statement cache ---------------------------------------------------- */
+
+/*
+ * A cheap key for the statement cache: length plus FNV-1a over at most the
+ * first and last 32 bytes. Statements that share both ends collide and are
+ * told apart by strcmp, so the key need not be unique, only quick: it is
+ * computed several times per episode insert.
+ */
+static uint64_t sql_hash(const char *sql)
+{
+    size_t len = strlen(sql), i;
+    uint64_t h = 0xcbf29ce484222325ULL ^ len;
+
+    for (i = 0; i < len && i < 32; i++)
+        h = (h ^ (unsigned char)sql[i]) * 0x100000001b3ULL;
+    for (i = len > 32 ? len - 32 : len; i < len; i++)
+        h = (h ^ (unsigned char)sql[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+static int slot_add(struct sqlite_store *s, uint64_t h, const char *sql,
+                    struct stmt_slot **out, struct ad_err *err)
+{
+    struct stmt_slot *slot;
+    sqlite3_stmt *stmt = NULL;
+    int rc;
+
+    if (s->nslots == s->aslots) {
+        size_t na = s->aslots ? s->aslots * 2 : 32;
+        struct stmt_slot **ns = realloc(s->slots, na * sizeof(*ns));
+        if (!ns)
+            return ad_error(err, AD_ENOMEM, "out of memory");
+        s->slots = ns;
+        s->aslots = na;
+    }
+    slot = calloc(1, sizeof(*slot));
+    if (!slot)
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    slot->sql = strdup(sql);
+    if (!slot->sql) {
+        free(slot);
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    }
+    rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+    if (rc != SQLITE_OK) {
+        free(slot->sql);
+        free(slot);
+        return sq_fail(s, rc, "prepare", err);
+    }
+    slot->hash = h;
+    slot->stmt = stmt;
+    s->slots[s->nslots++] = slot;
+    *out = slot;
+    return 0;
+}
+
+/*
+ * The cached statement for sql, marked in use until stmt_put. A statement
+ * is never used twice at once; asking for one that is in use is a bug.
+ */
+static int stmt_get(struct sqlite_store *s, const char *sql, struct stmt_slot **out,
+                    struct ad_err *err)
+{
+    uint64_t h = sql_hash(sql);
+    struct stmt_slot *slot = NULL;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < s->nslots; i++) {
+        if (s->slots[i]->hash == h && !strcmp(s->slots[i]->sql, sql)) {
+            slot = s->slots[i];
+            break;
+        }
+    }
+    if (!slot) {
+        rc = slot_add(s, h, sql, &slot, err);
+        if (rc)
+            return rc;
+    }
+    if (slot->in_use)
+        return ad_error(err, AD_EINTERNAL, "statement already in use");
+    slot->in_use = 1;
+    *out = slot;
+    return 0;
+}
+
+static void stmt_put(struct stmt_slot *slot)
+{
+    if (!slot)
+        return;
+    sqlite3_reset(slot->stmt);
+    sqlite3_clear_bindings(slot->stmt);
+    slot->in_use = 0;
+}
+
+/* Runs a statement without results (or ignoring them). */
+static int exec_cached(struct sqlite_store *s, const char *sql, struct ad_err *err)
+{
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, sql, &q, err);
+
+    if (rc)
+        return rc;
+    rc = sqlite3_step(q->stmt);
+    stmt_put(q);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return sq_fail(s, rc, sql, err);
+    return 0;
+}
+
+/* Binding: helpers remember the first failure so call sites check once. */
+struct binder {
+    sqlite3_stmt *q;
+    int rc;
+};
+
+static void b_note(struct binder *b, int rc)
+{
+    if (b->rc == SQLITE_OK)
+        b->rc = rc;
+}
+
+/* Strings are bound SQLITE_STATIC: they outlive the step, and stmt_put unbinds. */
+static void b_text(struct binder *b, int i, const char *v)
+{
+    b_note(b, v ? sqlite3_bind_text(b->q, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(b->q, i));
+}
+
+static void b_int(struct binder *b, int i, int64_t v)
+{
+    b_note(b, sqlite3_bind_int64(b->q, i, v));
+}
+
+static void b_real(struct binder *b, int i, double v)
+{
+    b_note(b, isnan(v) ? sqlite3_bind_null(b->q, i) : sqlite3_bind_double(b->q, i, v));
+}
+
+/* JSON is serialised compactly; SQLite frees the text when it is unbound. */
+static void b_json(struct binder *b, int i, const json_t *v)
+{
+    char *text;
+
+    if (!v) {
+        b_note(b, sqlite3_bind_null(b->q, i));
+        return;
+    }
+    text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!text) {
+        b_note(b, SQLITE_NOMEM);
+        return;
+    }
+    b_note(b, sqlite3_bind_text(b->q, i, text, (int)strlen(text), free));
+}
+
+static int b_done(struct sqlite_store *s, struct binder *b, struct ad_err *err)
+{
+    if (b->rc == SQLITE_NOMEM)
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    if (b->rc != SQLITE_OK)
+        return sq_fail(s, b->rc, "bind", err);
+    return 0;
+}
+
+/* Columns. A NULL column gives NULL (text, JSON) or "" (fixed fields). */
+static int c_dup(sqlite3_stmt *q, int i, char **out, struct ad_err *err)
+{
+    const unsigned char *t = sqlite3_column_text(q, i);
+
+    *out = NULL;
+    if (!t && sqlite3_column_type(q, i) == SQLITE_NULL)
+        return 0;
+    if (!t)
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    *out = strdup((const char *)t);
+    return *out ? 0 : ad_error(err, AD_ENOMEM, "out of memory");
+}
+
+static void c_fixed(sqlite3_stmt *q, int i, char *dst, size_t size)
+{
+    ad__copy_fixed(dst, size, (const char *)sqlite3_column_text(q, i));
+}
+
+static int c_json(sqlite3_stmt *q, int i, json_t **out, struct ad_err *err)
+{
+    const char *t = (const char *)sqlite3_column_text(q, i);
+    json_error_t jerr;
+
+    *out = NULL;
+    if (!t)
+        return 0;
+    *out = json_loadb(t, (size_t)sqlite3_column_bytes(q, i), JSON_DECODE_ANY, &jerr);
+    if (!*out)
+        return ad_error(err, AD_ECORRUPT, "column '%s' holds invalid json: %s",
+                        sqlite3_column_name(q, i), jerr.text);
+    return 0;
+}
+
+static double c_real_or_nan(sqlite3_stmt *q, int i)
+{
+    return sqlite3_column_type(q, i) == SQLITE_NULL ? NAN : sqlite3_column_double(q, i);
+}
+
+/* Grows a result array of elem-sized entries by doubling. */
+static int grow(void **v, size_t *alloc, size_t n, size_t elem, struct ad_err *err)
+{
+    size_t na;
+    void *nv;
+
+    if (n < *alloc)
+        return 0;
+    na = *alloc ? *alloc * 2 : 16;
+    nv = realloc(*v, na * elem);
+    if (!nv)
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    memset((char *)nv + *alloc * elem, 0, (na - *alloc) * elem);
+    *v = nv;
+    *alloc = na;
+    return 0;
+}
+
+/* Fills one element of a result array from the current row. */
+typedef int row_fn(sqlite3_stmt *q, void *elem, struct ad_err *err);
+
+/*
+ * Steps q to the end, one array element per row. On failure *out still
+ * holds the *n elements filled so far (zeroed past them) for the caller to free.
+ */
+static int collect(struct sqlite_store *s, struct stmt_slot *q, size_t elem, row_fn *fn,
+                   void **out, size_t *n, const char *what, struct ad_err *err)
+{
+    size_t alloc = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    for (;;) {
+        rc = sqlite3_step(q->stmt);
+        if (rc != SQLITE_ROW)
+            break;
+        rc = grow(out, &alloc, *n, elem, err);
+        if (rc)
+            break;
+        rc = fn(q->stmt, (char *)*out + *n * elem, err);
+        (*n)++;
+        if (rc)
+            break;
+    }
+    if (rc == SQLITE_DONE)
+        return 0;
+    return rc > 0 ? sq_fail(s, rc, what, err) : rc;
+}
+
+/* ---- open --------------------------------------------------------------- */
+
+/* One-off statements at open time, not worth caching. */
+static int pragma_int(struct sqlite_store *s, const char *sql, int *out, struct ad_err *err)
+{
+    sqlite3_stmt *q = NULL;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
+
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int(q, 0);
+        rc = SQLITE_OK;
+    } else if (rc == SQLITE_DONE) {
+        *out = 0;
+        rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_OK)
+        rc = sq_fail(s, rc, sql, err);
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int exec_once(struct sqlite_store *s, const char *sql, struct ad_err *err)
+{
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+    if (rc != SQLITE_OK)
+        return sq_fail(s, rc, "schema", err);
+    return 0;
+}
+
+static int latest_version(void)
+{
+    return ad__sqlite_migrations[ad__sqlite_nmigrations - 1].version;
+}
+
+/*
+ * Refuses files that are not ours: an empty database (no tables, no
+ * application id) is adopted; an autodev one is checked for a schema this
+ * binary knows; anything else is someone else's and is left untouched.
+ */
+static int identify(struct sqlite_store *s, int *version, struct ad_err *err)
+{
+    int app = 0, ntables = 0, rc;
+
+    rc = pragma_int(s, "PRAGMA application_id", &app, err);
+    if (!rc)
+        rc = pragma_int(s, "PRAGMA user_version", version, err);
+    if (!rc)
+        rc = pragma_int(s, "SELECT count(*) FROM sqlite_master", &ntables, err);
+    if (rc)
+        return rc;
+    if (app != AD_SQLITE_APPLICATION_ID && (app != 0 || ntables > 0))
+        return ad_error(err, AD_ECORRUPT, "'%s' is not an autodev database", s->path);
+    if (*version > latest_version())
+        return ad_error(err, AD_ENOTSUP,
+                        "database '%s' has schema version %d; this autodev knows up to %d",
+                        s->path, *version, latest_version());
+    return 0;
+}
+
+static int apply_migration(struct sqlite_store *s, const struct ad__sqlite_migration *m,
+                           struct ad_err *err)
+{
+    char sql[160], now[AD_TIME_SIZE];
+    int rc;
+
+    rc = exec_once(s, m->sql, err);
+    if (rc) {
+        ad_error_prefix(err, "migration %d", m->version);
+        return rc;
+    }
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO schema_migrations (version, applied_at) VALUES (%d, '%s');"
+             "PRAGMA user_version = %d;",
+             m->version, ad_time_now(now), m->version);
+    return exec_once(s, sql, err);
+}
+
+/*
+ * Applies the missing migrations in one write transaction. The version is
+ * read again under the write lock: another process may have migrated
+ * between our first look and BEGIN IMMEDIATE.
+ */
+static int migrate(struct sqlite_store *s, struct ad_err *err)
+{
+    char sql[64];
+    int version = 0, rc;
+    size_t i;
+
+    rc = exec_once(s, "BEGIN IMMEDIATE", err);
+    if (rc)
+        return rc;
+    rc = pragma_int(s, "PRAGMA user_version", &version, err);
+    for (i = 0; !rc && i < ad__sqlite_nmigrations; i++) {
+        if (ad__sqlite_migrations[i].version > version)
+            rc = apply_migration(s, &ad__sqlite_migrations[i], err);
+    }
+    if (!rc) {
+        snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", AD_SQLITE_APPLICATION_ID);
+        rc = exec_once(s, sql, err);
+    }
+    if (!rc)
+        rc = exec_once(s, "COMMIT", err);
+    if (rc)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+static int configure(struct sqlite_store *s, int readonly, struct ad_err *err)
+{
+    char sql[160];
+    int ignored, rc = 0;
+
+    /* journal_mode answers with a row (the mode now in force). */
+    if (!readonly)
+        rc = pragma_int(s, "PRAGMA journal_mode = WAL", &ignored, err);
+    /*
+     * temp_store = MEMORY also keeps sub-journals (savepoints of nested
+     * ad_store_begin, statement journals) in memory: a file-backed one, once
+     * it spills, costs two pwrite()s per page touched for the rest of the
+     * transaction.
+     */
+    if (!rc)
+        rc = exec_once(s, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+                          " PRAGMA temp_store = MEMORY", err);
+    if (!rc) {
+        snprintf(sql, sizeof(sql),
+                 "PRAGMA cache_size = -%d; PRAGMA wal_autocheckpoint = %d;"
+                 " PRAGMA journal_size_limit = %d",
+                 CACHE_SIZE_KIB, WAL_CHECKPOINT_PAGES, WAL_SIZE_LIMIT);
+        rc = exec_once(s, sql, err);
+    }
+    return rc;
+}
+
+static int open_db(struct sqlite_store *s, const struct ad_store_options *o, struct ad_err *err)
+{
+    int readonly = (o->flags & AD_STORE_READONLY) != 0;
+    int flags = SQLITE_OPEN_NOMUTEX;
+    int rc;
+
+    if (strcmp(s->path, ":memory:") && access(s->path, F_OK) != 0) {
+        if (errno == ENOENT && (readonly || !(o->flags & AD_STORE_CREATE)))
+            return ad_error(err, AD_ENOTFOUND, "database '%s' does not exist", s->path);
+    }
+    flags |= readonly ? SQLITE_OPEN_READONLY
+                      : SQLITE_OPEN_READWRITE | (o->flags & AD_STORE_CREATE ? SQLITE_OPEN_CREATE
+                                                                            : 0);
+    rc = sqlite3_open_v2(s->path, &s->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        if (!s->db)
+            return ad_error(err, AD_ENOMEM, "out of memory");
+        return ad_error(err, map_rc(rc), "cannot open '%s': %s", s->path,
+                        sqlite3_errmsg(s->db));
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, o->busy_timeout_ms);
+    return 0;
+}
+
+static void sqlite_close(struct ad_store *st)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    size_t i;
+
+    if (!s)
+        return;
+    for (i = 0; i < s->nslots; i++) {
+        sqlite3_finalize(s->slots[i]->stmt);
+        free(s->slots[i]->sql);
+        free(s->slots[i]);
+    }
+    free(s->slots);
+    if (s->db && sqlite3_close(s->db) != SQLITE_OK)
+        AD_LOG(AD_LOG_ERROR, "closing '%s': %s", s->path, sqlite3_errmsg(s->db));
+    free(s->path);
+    free(s);
+}
+
+static int sqlite_open(const char *path, const struct ad_store_options *o,
+                       struct ad_store **out, struct ad_err *err)
+{
+    struct sqlite_store *s = calloc(1, sizeof(*s));
+    int readonly = (o->flags & AD_STORE_READONLY) != 0;
+    int version = 0, rc;
+
+    if (!s)
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    s->base.ops = &ad__store_sqlite_ops;
+    s->path = strdup(path);
+    rc = s->path ? open_db(s, o, err) : ad_error(err, AD_ENOMEM, "out of memory");
+    if (!rc)
+        rc = identify(s, &version, err);
+    if (!rc)
+        rc = configure(s, readonly, err);
+    if (!rc && version < latest_version()) {
+        if (readonly)
+            rc = ad_error(err, AD_ENOTSUP,
+                          "database '%s' has schema version %d and needs an upgrade to %d; "
+                          "open it read-write once", s->path, version, latest_version());
+        else
+            rc = migrate(s, err);
+    }
+    if (rc) {
+        sqlite_close(&s->base);
+        return rc;
+    }
+    *out = &s->base;
+    return 0;
+}
+
+static int sqlite_schema_version(struct ad_store *st, int *current, int *latest,
+                                 struct ad_err *err)
+{
+    *latest = latest_version();
+    return pragma_int(as_sqlite(st), "PRAGMA user_version", current, err);
+}
+
+/* First problem of a PRAGMA that answers "ok" or a list of problems. */
+static int check_integrity(struct sqlite_store *s, struct ad_err *err)
+{
+    struct stmt_slot *q = NULL;
+    const char *t;
+    int rc = stmt_get(s, "PRAGMA integrity_check", &q, err);
+
+    if (rc)
+        return rc;
+    rc = sqlite3_step(q->stmt);
+    if (rc == SQLITE_ROW) {
+        t = (const char *)sqlite3_column_text(q->stmt, 0);
+        rc = t && !strcmp(t, "ok") ? 0
+                                   : ad_error(err, AD_ECORRUPT, "integrity check of '%s': %s",
+                                              s->path, t ? t : "no answer");
+    } else {
+        rc = sq_fail(s, rc, "integrity check", err);
+    }
+    stmt_put(q);
+    return rc;
+}
+
+static int check_foreign_keys(struct sqlite_store *s, struct ad_err *err)
+{
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, "PRAGMA foreign_key_check", &q, err);
+
+    if (rc)
+        return rc;
+    rc = sqlite3_step(q->stmt);
+    if (rc == SQLITE_ROW)
+        rc = ad_error(err, AD_ECORRUPT, "table '%s' row %lld refers to a missing row of '%s'",
+                      (const char *)sqlite3_column_text(q->stmt, 0),
+                      (long long)sqlite3_column_int64(q->stmt, 1),
+                      (const char *)sqlite3_column_text(q->stmt, 2));
+    else
+        rc = rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "foreign key check", err);
+    stmt_put(q);
+    return rc;
+}
+
+static int sqlite_check(struct ad_store *st, struct ad_err *err)
+{
+    int rc = check_integrity(as_sqlite(st), err);
+
+    if (!rc)
+        rc = check_foreign_keys(as_sqlite(st), err);
+    return rc;
+}
+
+/* ---- transactions ------------------------------------------------------- */
+
+/*
+ * The outermost level takes the write lock at once (BEGIN IMMEDIATE), so a
+ * transaction never fails half-way on a lock upgrade and concurrent writers
+ * queue on the busy timeout. Inner levels share one savepoint name: SQLite
+ * resolves a name to the innermost savepoint that has it.
+ */
+static int sqlite_begin(struct ad_store *st, int depth, struct ad_err *err)
+{
+    const char *sql = depth > 1 ? "SAVEPOINT ad_sp"
+                      : st->flags & AD_STORE_READONLY ? "BEGIN"
+                                                      : "BEGIN IMMEDIATE";
+
+    return exec_cached(as_sqlite(st), sql, err);
+}
+
+static int sqlite_commit(struct ad_store *st, int depth, struct ad_err *err)
+{
+    return exec_cached(as_sqlite(st), depth > 1 ? "RELEASE ad_sp" : "COMMIT", err);
+}
+
+static int sqlite_rollback(struct ad_store *st, int depth, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    int rc;
+
+    /* An I/O error or a full disk may already have ended the whole transaction. */
+    if (sqlite3_get_autocommit(s->db))
+        return 0;
+    if (depth <= 1)
+        return exec_cached(s, "ROLLBACK", err);
+    rc = exec_cached(s, "ROLLBACK TO ad_sp", err);
+    if (!rc)
+        rc = exec_cached(s, "RELEASE ad_sp", err);
+    return rc;
+}
+
+/* ---- tenants ------------------------------------------------------------ */
+
+static int sqlite_tenant_find(struct ad_store *st, const char *name, struct ad_tenant *out,
+                              struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, "SELECT id, name, created_at FROM tenants WHERE name = ?1", &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, name, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q->stmt);
+    if (rc == SQLITE_ROW) {
+        c_fixed(q->stmt, 0, out->id, sizeof(out->id));
+        c_fixed(q->stmt, 2, out->created_at, sizeof(out->created_at));
+        rc = c_dup(q->stmt, 1, &out->name, err);
+    } else if (rc == SQLITE_DONE) {
+        rc = ad_error(err, AD_ENOTFOUND, "unknown tenant '%s'", name);
+    } else {
+        rc = sq_fail(s, rc, "find tenant", err);
+    }
+    stmt_put(q);
+    return rc;
+}
+
+static int sqlite_tenant_insert(struct ad_store *st, const struct ad_tenant *t,
+                                const char *settings_json, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    struct binder b;
+    int rc = stmt_get(s,
+                      "INSERT INTO tenants (id, name, settings, created_at, updated_at)"
+                      " VALUES (?1, ?2, ?3, ?4, ?4)", &q, err);
+
+    if (rc)
+        return rc;
+    b = (struct binder){ q->stmt, SQLITE_OK };
+    b_text(&b, 1, t->id);
+    b_text(&b, 2, t->name);
+    b_text(&b, 3, settings_json);
+    b_text(&b, 4, t->created_at);
+    rc = b_done(s, &b, err);
+    if (!rc) {
+        rc = sqlite3_step(q->stmt);
+        if (rc == SQLITE_DONE)
+            rc = 0;
+        else if (map_rc(rc) == AD_EEXIST)
+            rc = ad_error(err, AD_EEXIST, "tenant '%s' already exists", t->name);
+        else
+            rc = sq_fail(s, rc, "insert tenant", err);
+    }
+    stmt_put(q);
+    return rc;
+}
+
+static int sqlite_settings_get(struct ad_store *st, const char *tenant_id, json_t **out,
+                               struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, "SELECT settings FROM tenants WHERE id = ?1", &q, err);
+
+    *out = NULL;
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q->stmt);
+    if (rc == SQLITE_ROW)
+        rc = c_json(q->stmt, 0, out, err);
+    else if (rc == SQLITE_DONE)
+        rc = ad_error(err, AD_ENOTFOUND, "unknown tenant id '%s'", tenant_id);
+    else
+        rc = sq_fail(s, rc, "read settings", err);
+    stmt_put(q);
+    if (!rc && !json_is_object(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        rc = ad_error(err, AD_ECORRUPT, "settings of tenant '%s' are not an object", tenant_id);
+    }
+    return rc;
+}
+
+/* Runs a prepared write and requires that it changed a row. */
+static int step_changed(struct sqlite_store *s, struct stmt_slot *q, const char *what,
+                        const char *id, struct ad_err *err)
+{
+    int rc = sqlite3_step(q->stmt);
+
+    if (rc != SQLITE_DONE)
+        return sq_fail(s, rc, what, err);
+    if (sqlite3_changes(s->db) == 0)
+        return ad_error(err, AD_ENOTFOUND, "unknown %s '%s'", what, id);
+    return 0;
+}
+
+static int sqlite_settings_put(struct ad_store *st, const char *tenant_id,
+                               const json_t *settings, const char *now, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    struct binder b;
+    int rc = stmt_get(s, "UPDATE tenants SET settings = ?2, updated_at = ?3 WHERE id = ?1", &q,
+                      err);
+
+    if (rc)
+        return rc;
+    b = (struct binder){ q->stmt, SQLITE_OK };
+    b_text(&b, 1, tenant_id);
+    b_json(&b, 2, settings);
+    b_text(&b, 3, now);
+    rc = b_done(s, &b, err);
+    if (!rc)
+        rc = step_changed(s, q, "tenant id", tenant_id, err);
+    stmt_put(q);
+    return rc;
+}
+
+/* ---- agents ------------------------------------------------------------- */
+
+#define AGENT_COLS \
+    "id, tenant_id, name, maturity, episode_count, success_count, failure_count, created_at," \
+    " updated_at"
+
+static int agent_from_row(sqlite3_stmt *q, struct ad_agent *a, struct ad_err *err)
+{
+    const char *m = (const char *)sqlite3_column_text(q, 3);
+
+    c_fixed(q, 0, a->id, sizeof(a->id));
+    c_fixed(q, 1, a->tenant_id, sizeof(a->tenant_id));
+    if (!m || ad_maturity_parse(m, &a->maturity))
+        return ad_error(err, AD_ECORRUPT, "agent '%s' has an invalid maturity", a->id);
+    a->episode_count = sqlite3_column_int64(q, 4);
+    a->success_count = sqlite3_column_int64(q, 5);
+    a->failure_count = sqlite3_column_int64(q, 6);
+    c_fixed(q, 7, a->created_at, sizeof(a->created_at));
+    c_fixed(q, 8, a->updated_at, sizeof(a->updated_at));
+    return c_dup(q, 2, &a->name, err);
+}
+
+static int sqlite_agent_insert(struct ad_store *st, const struct ad_agent *a,
+                               struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    struct binder b;
+    int rc = stmt_get(s, "INSERT INTO agents (" AGENT_COLS ")"
+                         " VALUES (?1, ?2, ?3, ?4, 0, 0, 0, ?5, ?5)", &q, err);
+
+    if (rc)
+        return rc;
+    b = (struct binder){ q->stmt, SQLITE_OK };
+    b_text(&b, 1, a->id);
+    b_text(&b, 2, a->tenant_id);
+    b_text(&b, 3, a->name);
+    b_text(&b, 4, ad_maturity_name(a->maturity));
+    b_text(&b, 5, a->created_at);
+    rc = b_done(s, &b, err);
+    if (!rc) {
+        rc = sqlite3_step(q->stmt);
+        if (rc == SQLITE_DONE)
+            rc = 0;
+        else if (map_rc(rc) == AD_EEXIST)
+            rc = ad_error(err, AD_EEXIST, "agent '%s' already exists", a->name);
+        else if (map_rc(rc) == AD_ENOTFOUND)
+            rc = ad_error(err, AD_ENOTFOUND, "unknown tenant id '%s'", a->tenant_id);
+        else
+            rc = sq_fail(s, rc, "insert agent", err);
+    }
+    stmt_put(q);
+    return rc;
+}
+
+static int sqlite_agent_get(struct ad_store *st, const char *tenant_id, const char *id,
+                            const char *name, struct ad_agent *out, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, id ? "SELECT " AGENT_COLS " FROM agents WHERE tenant_id = ?1 AND id = ?2"
+                            : "SELECT " AGENT_COLS " FROM agents"
+                              " WHERE tenant_id = ?1 AND name = ?2",
+                      &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, id ? id : name, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q->stmt);
+    if (rc == SQLITE_ROW)
+        rc = agent_from_row(q->stmt, out, err);
+    else if (rc == SQLITE_DONE)
+        rc = ad_error(err, AD_ENOTFOUND, "unknown agent '%s'", id ? id : name);
+    else
+        rc = sq_fail(s, rc, "get agent", err);
+    stmt_put(q);
+    if (rc)
+        ad_agent_release(out);
+    return rc;
+}
+
+static int agent_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
+{
+    return agent_from_row(q, elem, err);
+}
+
+static int sqlite_agent_list(struct ad_store *st, const char *tenant_id, const char *after_name,
+                             int limit, struct ad_agent **out, size_t *n, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct ad_agent *v = NULL;
+    size_t count = 0;
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, "SELECT " AGENT_COLS " FROM agents"
+                         " WHERE tenant_id = ?1 AND name > ?2 ORDER BY name LIMIT ?3", &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, after_name ? after_name : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int(q->stmt, 3, limit);
+    rc = collect(s, q, sizeof(*v), agent_row, (void **)&v, &count, "list agents", err);
+    stmt_put(q);
+    if (rc) {
+        ad_agent_list_free(v, count);
+        return rc;
+    }
+    *out = v;
+    *n = count;
+    return 0;
+}
+
+static int sqlite_agent_set_maturity(struct ad_store *st, const char *tenant_id, const char *id,
+                                     enum ad_maturity m, const char *now, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, "UPDATE agents SET maturity = ?3, updated_at = ?4"
+                         " WHERE tenant_id = ?1 AND id = ?2", &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 3, ad_maturity_name(m), -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 4, now, -1, SQLITE_STATIC);
+    rc = step_changed(s, q, "agent", id, err);
+    stmt_put(q);
+    return rc;
+}
+
+/* ---- episodes ----------------------------------------------------------- */
+
+#define EPISODE_COLS \
+    "id, tenant_id, agent_id, task_description, task_kind, input, expected, output, success," \
+    " error_trace, tools_attempted, context, intervention, constitutional_score," \
+    " execution_seconds, token_usage, skill_version_id, created_at"
+
+static int episode_from_row(sqlite3_stmt *q, struct ad_episode *ep, struct ad_err *err)
+{
+    int rc;
+
+    c_fixed(q, 0, ep->id, sizeof(ep->id));
+    c_fixed(q, 1, ep->tenant_id, sizeof(ep->tenant_id));
+    c_fixed(q, 2, ep->agent_id, sizeof(ep->agent_id));
+    ep->success = sqlite3_column_int(q, 8) != 0;
+    ep->intervention = sqlite3_column_int(q, 12) != 0;
+    ep->constitutional_score = c_real_or_nan(q, 13);
+    ep->execution_seconds = sqlite3_column_double(q, 14);
+    ep->token_usage = sqlite3_column_int64(q, 15);
+    c_fixed(q, 17, ep->created_at, sizeof(ep->created_at));
+    rc = c_dup(q, 3, &ep->task_description, err);
+    if (!rc)
+        rc = c_dup(q, 4, &ep->task_kind, err);
+    if (!rc)
+        rc = c_json(q, 5, &ep->input, err);
+    if (!rc)
+        rc = c_json(q, 6, &ep->expected, err);
+    if (!rc)
+        rc = c_json(q, 7, &ep->output, err);
+    if (!rc)
+        rc = c_dup(q, 9, &ep->error_trace, err);
+    if (!rc)
+        rc = c_json(q, 10, &ep->tools_attempted, err);
+    if (!rc)
+        rc = c_json(q, 11, &ep->context, err);
+    if (!rc)
+        rc = c_dup(q, 16, &ep->skill_version_id, err);
+    return rc;
+}
+
+/* The agent's counters move in the same transaction as the episode row. */
+static int bump_agent(struct sqlite_store *s, const struct ad_episode *ep, struct ad_err *err)
+{
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, "UPDATE agents SET episode_count = episode_count + 1,"
+                         " success_count = success_count + ?3,"
+                         " failure_count = failure_count + 1 - ?3, updated_at = ?4"
+                         " WHERE tenant_id = ?1 AND id = ?2", &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, ep->tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, ep->agent_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q->stmt, 3, ep->success ? 1 : 0);
+    sqlite3_bind_text(q->stmt, 4, ep->created_at, -1, SQLITE_STATIC);
+    rc = step_changed(s, q, "agent", ep->agent_id, err);
+    stmt_put(q);
+    return rc;
+}
+
+static int insert_episode_row(struct sqlite_store *s, const struct ad_episode *ep,
+                              const struct ad__episode_json *json, struct ad_err *err)
+{
+    struct stmt_slot *q = NULL;
+    struct binder b;
+    int rc = stmt_get(s, "INSERT INTO episodes (" EPISODE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5,"
+                         " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                      &q, err);
+
+    if (rc)
+        return rc;
+    b = (struct binder){ q->stmt, SQLITE_OK };
+    b_text(&b, 1, ep->id);
+    b_text(&b, 2, ep->tenant_id);
+    b_text(&b, 3, ep->agent_id);
+    b_text(&b, 4, ep->task_description);
+    b_text(&b, 5, ep->task_kind);
+    b_text(&b, 6, json->input);
+    b_text(&b, 7, json->expected);
+    b_text(&b, 8, json->output);
+    b_int(&b, 9, ep->success ? 1 : 0);
+    b_text(&b, 10, ep->error_trace);
+    b_text(&b, 11, json->tools_attempted);
+    b_text(&b, 12, json->context);
+    b_int(&b, 13, ep->intervention ? 1 : 0);
+    b_real(&b, 14, ep->constitutional_score);
+    b_real(&b, 15, ep->execution_seconds);
+    b_int(&b, 16, ep->token_usage);
+    b_text(&b, 17, ep->skill_version_id);
+    b_text(&b, 18, ep->created_at);
+    rc = b_done(s, &b, err);
+    if (!rc) {
+        rc = sqlite3_step(q->stmt);
+        rc = rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "insert episode", err);
+    }
+    stmt_put(q);
+    return rc;
+}
+
+static int insert_segment(struct sqlite_store *s, const struct ad_episode *ep,
+                          const struct ad_episode_segment *seg, const char *metadata,
+                          struct ad_err *err)
+{
+    struct stmt_slot *q = NULL;
+    struct binder b;
+    int rc = stmt_get(s, "INSERT INTO episode_segments"
+                         " (id, tenant_id, episode_id, kind, content, metadata, created_at)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", &q, err);
+
+    if (rc)
+        return rc;
+    b = (struct binder){ q->stmt, SQLITE_OK };
+    b_text(&b, 1, seg->id);
+    b_text(&b, 2, ep->tenant_id);
+    b_text(&b, 3, ep->id);
+    b_text(&b, 4, seg->kind);
+    b_text(&b, 5, seg->content);
+    b_text(&b, 6, metadata);
+    b_text(&b, 7, seg->created_at);
+    rc = b_done(s, &b, err);
+    if (!rc) {
+        rc = sqlite3_step(q->stmt);
+        rc = rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "insert segment", err);
+    }
+    stmt_put(q);
+    return rc;
+}
+
+static int sqlite_episode_insert(struct ad_store *st, const struct ad_episode *ep,
+                                 const struct ad__episode_json *json, int *wrote,
+                                 struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    size_t i;
+    int rc;
+
+    /*
+     * The counter update doubles as the check that the agent is this
+     * tenant's, so that expected failure comes before anything is written.
+     */
+    rc = bump_agent(s, ep, err);
+    if (rc)
+        return rc;
+    *wrote = 1;
+    rc = insert_episode_row(s, ep, json, err);
+    for (i = 0; !rc && i < ep->nsegments; i++)
+        rc = insert_segment(s, ep, &ep->segments[i], json->metadata[i], err);
+    return rc;
+}
+
+static int segment_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
+{
+    struct ad_episode_segment *seg = elem;
+    int rc;
+
+    c_fixed(q, 0, seg->id, sizeof(seg->id));
+    c_fixed(q, 4, seg->created_at, sizeof(seg->created_at));
+    rc = c_dup(q, 1, &seg->kind, err);
+    if (!rc)
+        rc = c_dup(q, 2, &seg->content, err);
+    if (!rc)
+        rc = c_json(q, 3, &seg->metadata, err);
+    return rc;
+}
+
+/* On failure ep still owns what was loaded, for ad_episode_release. */
+static int load_segments(struct sqlite_store *s, struct ad_episode *ep, struct ad_err *err)
+{
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, "SELECT id, kind, content, metadata, created_at FROM episode_segments"
+                         " WHERE episode_id = ?1 AND tenant_id = ?2 ORDER BY id", &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, ep->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, ep->tenant_id, -1, SQLITE_STATIC);
+    rc = collect(s, q, sizeof(*ep->segments), segment_row, (void **)&ep->segments,
+                 &ep->nsegments, "load segments", err);
+    stmt_put(q);
+    return rc;
+}
+
+static int sqlite_episode_get(struct ad_store *st, const char *tenant_id, const char *id,
+                              struct ad_episode *out, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, "SELECT " EPISODE_COLS " FROM episodes WHERE tenant_id = ?1 AND id = ?2",
+                      &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q->stmt);
+    if (rc == SQLITE_ROW)
+        rc = episode_from_row(q->stmt, out, err);
+    else if (rc == SQLITE_DONE)
+        rc = ad_error(err, AD_ENOTFOUND, "unknown episode '%s'", id);
+    else
+        rc = sq_fail(s, rc, "get episode", err);
+    stmt_put(q);
+    if (!rc)
+        rc = load_segments(s, out, err);
+    if (rc)
+        ad_episode_release(out);
+    return rc;
+}
+
+/*
+ * The list and count queries, built from the filter. Each combination is a
+ * distinct SQL text and so a distinct cached statement (a few dozen at
+ * most). Every list runs down an index in id order, without a sort:
+ *   agent + success  -> ix_episodes_agent_success
+ *   agent only       -> the same index, its success = 0 and success = 1
+ *                       ranges merged by a UNION ALL in id order
+ *   task_kind        -> ix_episodes_kind
+ *   neither          -> ix_episodes_tenant
+ */
+static int episode_where(const struct ad_episode_filter *f, const char *success, int count,
+                         struct ad_buf *b)
+{
+    int rc = 0;
+
+    if (f->agent_id)
+        rc = ad_buf_adds(b, " AND agent_id = :a");
+    if (!rc && success)
+        rc = ad_buf_addf(b, " AND success = %s", success);
+    if (!rc && f->task_kind)
+        rc = ad_buf_adds(b, " AND task_kind = :k");
+    if (!rc && f->before_id && !count)
+        rc = ad_buf_adds(b, " AND id < :b");
+    return rc;
+}
+
+static int episode_sql(const struct ad_episode_filter *f, int count, struct ad_buf *b)
+{
+    static const char select[] = "SELECT " EPISODE_COLS " FROM episodes WHERE tenant_id = :t";
+    int rc;
+
+    if (count) {
+        rc = ad_buf_adds(b, "SELECT count(*) FROM episodes WHERE tenant_id = :t");
+        return rc ? rc : episode_where(f, f->success >= 0 ? ":s" : NULL, 1, b);
+    }
+    rc = ad_buf_adds(b, select);
+    if (f->agent_id && f->success < 0) {
+        if (!rc)
+            rc = episode_where(f, "0", 0, b);
+        if (!rc)
+            rc = ad_buf_addf(b, " UNION ALL %s", select);
+        if (!rc)
+            rc = episode_where(f, "1", 0, b);
+    } else if (!rc) {
+        rc = episode_where(f, f->success >= 0 ? ":s" : NULL, 0, b);
+    }
+    if (!rc)
+        rc = ad_buf_adds(b, " ORDER BY id DESC LIMIT :l");
+    return rc;
+}
+
+static void bind_named(sqlite3_stmt *q, const char *name, const char *v)
+{
+    int i = sqlite3_bind_parameter_index(q, name);
+
+    if (i > 0)
+        sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
+}
+
+static void episode_bind(sqlite3_stmt *q, const char *tenant_id,
+                         const struct ad_episode_filter *f)
+{
+    int i;
+
+    bind_named(q, ":t", tenant_id);
+    bind_named(q, ":a", f->agent_id);
+    bind_named(q, ":k", f->task_kind);
+    bind_named(q, ":b", f->before_id);
+    i = sqlite3_bind_parameter_index(q, ":s");
+    if (i > 0)
+        sqlite3_bind_int(q, i, f->success);
+    i = sqlite3_bind_parameter_index(q, ":l");
+    if (i > 0)
+        sqlite3_bind_int(q, i, f->limit);
+}
+
+/* Gets the cached statement for the filter, bound and ready to step. */
+static int episode_query(struct sqlite_store *s, const char *tenant_id,
+                         const struct ad_episode_filter *f, int count, const char *prefix,
+                         struct stmt_slot **out, struct ad_err *err)
+{
+    struct ad_buf b;
+    int rc;
+
+    ad_buf_init(&b, 4096);
+    rc = ad_buf_adds(&b, prefix);
+    if (!rc)
+        rc = episode_sql(f, count, &b);
+    if (rc) {
+        ad_buf_release(&b);
+        return ad_error(err, rc, "building the episode query");
+    }
+    rc = stmt_get(s, b.ptr, out, err);
+    ad_buf_release(&b);
+    if (!rc)
+        episode_bind((*out)->stmt, tenant_id, f);
+    return rc;
+}
+
+static int episode_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
+{
+    return episode_from_row(q, elem, err);
+}
+
+static int sqlite_episode_list(struct ad_store *st, const char *tenant_id,
+                               const struct ad_episode_filter *f, struct ad_episode **out,
+                               size_t *n, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct ad_episode *v = NULL;
+    size_t count = 0;
+    struct stmt_slot *q = NULL;
+    int rc = episode_query(s, tenant_id, f, 0, "", &q, err);
+
+    if (rc)
+        return rc;
+    rc = collect(s, q, sizeof(*v), episode_row, (void **)&v, &count, "list episodes", err);
+    stmt_put(q);
+    if (rc) {
+        ad_episode_list_free(v, count);
+        return rc;
+    }
+    *out = v;
+    *n = count;
+    return 0;
+}
+
+static int sqlite_episode_count(struct ad_store *st, const char *tenant_id,
+                                const struct ad_episode_filter *f, int64_t *count,
+                                struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    int rc = episode_query(s, tenant_id, f, 1, "", &q, err);
+
+    if (rc)
+        return rc;
+    rc = sqlite3_step(q->stmt);
+    if (rc == SQLITE_ROW) {
+        *count = sqlite3_column_int64(q->stmt, 0);
+        rc = 0;
+    } else {
+        rc = sq_fail(s, rc, "count episodes", err);
+    }
+    stmt_put(q);
+    return rc;
+}
+
+/* The plan of a cached statement, one line per plan row. */
+static int explain(struct sqlite_store *s, struct stmt_slot *q, char **plan, struct ad_err *err)
+{
+    struct ad_buf out = AD_BUF_INIT;
+    int rc;
+
+    for (;;) {
+        rc = sqlite3_step(q->stmt);
+        if (rc != SQLITE_ROW)
+            break;
+        /* Columns: id, parent, notused, detail. */
+        if (ad_buf_addf(&out, "%s\n", (const char *)sqlite3_column_text(q->stmt, 3))) {
+            rc = ad_error(err, AD_ENOMEM, "out of memory");
+            break;
+        }
+    }
+    if (rc == SQLITE_DONE)
+        rc = 0;
+    else if (rc > 0)
+        rc = sq_fail(s, rc, "explain", err);
+    stmt_put(q);
+    if (!rc)
+        *plan = ad_buf_detach(&out, NULL);
+    ad_buf_release(&out);
+    if (!rc && !*plan)
+        rc = ad_error(err, AD_ENOMEM, "out of memory");
+    return rc;
+}
+
+int ad__sqlite_explain_episode_list(struct ad_store *st, const char *tenant_id,
+                                    const struct ad_episode_filter *f, char **plan,
+                                    struct ad_err *err)
+{
+    struct ad_episode_filter r = *f;
+    struct stmt_slot *q = NULL;
+    int rc;
+
+    *plan = NULL;
+    if (st->ops != &ad__store_sqlite_ops)
+        return ad_error(err, AD_ENOTSUP, "not a sqlite store");
+    if (r.limit <= 0)
+        r.limit = AD_LIST_DEFAULT;
+    rc = episode_query(as_sqlite(st), tenant_id, &r, 0, "EXPLAIN QUERY PLAN ", &q, err);
+    return rc ? rc : explain(as_sqlite(st), q, plan, err);
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+/*
+ * seq = MAX(seq) + 1, computed inside the write transaction. SQLite lets one
+ * writer at a time hold the write lock (BEGIN IMMEDIATE), so two appends can
+ * never read the same MAX, and an append that commits later always has the
+ * larger seq: seq order is commit order, which is what lets a reader resume
+ * from the last seq it saw without missing a late commit. (An AUTOINCREMENT
+ * or a PostgreSQL sequence hands numbers out at insert time, not commit time,
+ * and would not give that.) MAX(seq) is one step down the UNIQUE index.
+ */
+static int sqlite_event_append(struct ad_store *st, struct ad_event *ev, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    struct binder b;
+    int rc = stmt_get(s, "INSERT INTO events (id, tenant_id, seq, topic, payload, created_at)"
+                         " VALUES (?1, ?2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM events),"
+                         " ?3, coalesce(?4, '{}'), ?5) RETURNING seq", &q, err);
+
+    if (rc)
+        return rc;
+    b = (struct binder){ q->stmt, SQLITE_OK };
+    b_text(&b, 1, ev->id);
+    b_text(&b, 2, ev->tenant_id);
+    b_text(&b, 3, ev->topic);
+    b_json(&b, 4, ev->payload);
+    b_text(&b, 5, ev->created_at);
+    rc = b_done(s, &b, err);
+    if (!rc) {
+        rc = sqlite3_step(q->stmt);
+        if (rc == SQLITE_ROW) {
+            ev->seq = sqlite3_column_int64(q->stmt, 0);
+            rc = sqlite3_step(q->stmt);   /* finish the statement so the insert completes */
+        }
+        if (rc == SQLITE_DONE)
+            rc = 0;
+        else if (map_rc(rc) == AD_ENOTFOUND)
+            rc = ad_error(err, AD_ENOTFOUND, "unknown tenant id '%s'", ev->tenant_id);
+        else
+            rc = sq_fail(s, rc, "append event", err);
+    }
+    stmt_put(q);
+    return rc;
+}
+
+static int event_from_row(sqlite3_stmt *q, struct ad_event *ev, struct ad_err *err)
+{
+    int rc;
+
+    ev->seq = sqlite3_column_int64(q, 0);
+    c_fixed(q, 1, ev->id, sizeof(ev->id));
+    c_fixed(q, 2, ev->tenant_id, sizeof(ev->tenant_id));
+    c_fixed(q, 5, ev->created_at, sizeof(ev->created_at));
+    rc = c_dup(q, 3, &ev->topic, err);
+    if (!rc)
+        rc = c_json(q, 4, &ev->payload, err);
+    return rc;
+}
+
+static int event_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
+{
+    return event_from_row(q, elem, err);
+}
+
+static int sqlite_event_list(struct ad_store *st, const char *tenant_id, int64_t since_seq,
+                             const char *topic, int limit, struct ad_event **out, size_t *n,
+                             struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct ad_event *v = NULL;
+    size_t count = 0;
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, topic ? "SELECT seq, id, tenant_id, topic, payload, created_at"
+                                 " FROM events WHERE tenant_id = ?1 AND seq > ?2 AND topic = ?3"
+                                 " ORDER BY seq LIMIT ?4"
+                               : "SELECT seq, id, tenant_id, topic, payload, created_at"
+                                 " FROM events WHERE tenant_id = ?1 AND seq > ?2"
+                                 " ORDER BY seq LIMIT ?4",
+                      &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q->stmt, 2, since_seq);
+    if (topic)
+        sqlite3_bind_text(q->stmt, 3, topic, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q->stmt, 4, limit);
+    rc = collect(s, q, sizeof(*v), event_row, (void **)&v, &count, "list events", err);
+    stmt_put(q);
+    if (rc) {
+        ad_event_list_free(v, count);
+        return rc;
+    }
+    *out = v;
+    *n = count;
+    return 0;
+}
+
+static int sqlite_event_last_seq(struct ad_store *st, const char *tenant_id, int64_t *seq,
+                                 struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, "SELECT COALESCE(MAX(seq), 0) FROM events WHERE tenant_id = ?1", &q,
+                      err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q->stmt);
+    if (rc == SQLITE_ROW) {
+        *seq = sqlite3_column_int64(q->stmt, 0);
+        rc = 0;
+    } else {
+        rc = sq_fail(s, rc, "last event", err);
+    }
+    stmt_put(q);
+    return rc;
+}
+
+/* ---- jobs --------------------------------------------------------------- */
+
+#define JOB_COLS \
+    "id, tenant_id, kind, payload, status, attempts, max_attempts, idempotency_key," \
+    " run_after, lease_until, worker, last_error, created_at, updated_at"
+
+static int job_from_row(sqlite3_stmt *q, struct ad_job *j, struct ad_err *err)
+{
+    const char *status = (const char *)sqlite3_column_text(q, 4);
+    int rc;
+
+    c_fixed(q, 0, j->id, sizeof(j->id));
+    c_fixed(q, 1, j->tenant_id, sizeof(j->tenant_id));
+    if (!status || ad_job_status_parse(status, &j->status))
+        return ad_error(err, AD_ECORRUPT, "job '%s' has an invalid status", j->id);
+    j->attempts = sqlite3_column_int(q, 5);
+    j->max_attempts = sqlite3_column_int(q, 6);
+    c_fixed(q, 8, j->run_after, sizeof(j->run_after));
+    c_fixed(q, 9, j->lease_until, sizeof(j->lease_until));
+    c_fixed(q, 12, j->created_at, sizeof(j->created_at));
+    c_fixed(q, 13, j->updated_at, sizeof(j->updated_at));
+    rc = c_dup(q, 2, &j->kind, err);
+    if (!rc)
+        rc = c_json(q, 3, &j->payload, err);
+    if (!rc)
+        rc = c_dup(q, 7, &j->idempotency_key, err);
+    if (!rc)
+        rc = c_dup(q, 10, &j->worker, err);
+    if (!rc)
+        rc = c_dup(q, 11, &j->last_error, err);
+    return rc;
+}
+
+/* Steps a statement expected to yield at most one job row. */
+static int step_job(struct sqlite_store *s, struct stmt_slot *q, struct ad_job *out,
+                    const char *what, struct ad_err *err)
+{
+    int rc = sqlite3_step(q->stmt);
+
+    if (rc == SQLITE_ROW) {
+        rc = job_from_row(q->stmt, out, err);
+        /* RETURNING statements finish their write on the next step. */
+        if (!rc && sqlite3_step(q->stmt) != SQLITE_DONE)
+            rc = sq_fail(s, sqlite3_errcode(s->db), what, err);
+        if (rc)
+            ad_job_release(out);
+        return rc;
+    }
+    if (rc == SQLITE_DONE)
+        return AD_ENOTFOUND;    /* the caller words the message */
+    return sq_fail(s, rc, what, err);
+}
+
+static int find_job_by_key(struct sqlite_store *s, const struct ad_job *j, struct ad_job *out,
+                           struct ad_err *err)
+{
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, "SELECT " JOB_COLS " FROM jobs"
+                         " WHERE tenant_id = ?1 AND idempotency_key = ?2", &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, j->tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, j->idempotency_key, -1, SQLITE_STATIC);
+    rc = step_job(s, q, out, "find job", err);
+    stmt_put(q);
+    return rc;
+}
+
+static int insert_job_row(struct sqlite_store *s, const struct ad_job *j, struct ad_err *err)
+{
+    struct stmt_slot *q = NULL;
+    struct binder b;
+    int rc = stmt_get(s, "INSERT INTO jobs (" JOB_COLS ") VALUES (?1, ?2, ?3, coalesce(?4, '{}'),"
+                         " 'queued', 0, ?5, ?6, ?7, NULL, NULL, NULL, ?8, ?8)", &q, err);
+
+    if (rc)
+        return rc;
+    b = (struct binder){ q->stmt, SQLITE_OK };
+    b_text(&b, 1, j->id);
+    b_text(&b, 2, j->tenant_id);
+    b_text(&b, 3, j->kind);
+    b_json(&b, 4, j->payload);
+    b_int(&b, 5, j->max_attempts);
+    b_text(&b, 6, j->idempotency_key);
+    b_text(&b, 7, j->run_after);
+    b_text(&b, 8, j->created_at);
+    rc = b_done(s, &b, err);
+    if (!rc) {
+        rc = sqlite3_step(q->stmt);
+        if (rc == SQLITE_DONE)
+            rc = 0;
+        else if (map_rc(rc) == AD_ENOTFOUND)
+            rc = ad_error(err, AD_ENOTFOUND, "unknown tenant id '%s'", j->tenant_id);
+        else
+            rc = sq_fail(s, rc, "insert job", err);
+    }
+    stmt_put(q);
+    return rc;
+}
+
+/*
+ * The key is looked up before the insert rather than caught as a UNIQUE
+ * violation: we hold the write lock, so nobody can take the key in between.
+ */
+static int sqlite_job_insert(struct ad_store *st, struct ad_job *j, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct ad_job existing = { 0 };
+    int rc;
+
+    if (j->idempotency_key) {
+        rc = find_job_by_key(s, j, &existing, err);
+        if (rc == 0) {
+            ad_error(err, AD_EEXIST, "a job with idempotency key '%s' already exists",
+                     j->idempotency_key);
+            ad_job_release(j);
+            *j = existing;
+            return AD_EEXIST;
+        }
+        if (rc != AD_ENOTFOUND)
+            return rc;
+    }
+    return insert_job_row(s, j, err);
+}
+
+static int sqlite_job_get(struct ad_store *st, const char *tenant_id, const char *id,
+                          struct ad_job *out, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, "SELECT " JOB_COLS " FROM jobs WHERE tenant_id = ?1 AND id = ?2", &q,
+                      err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, id, -1, SQLITE_STATIC);
+    rc = step_job(s, q, out, "get job", err);
+    stmt_put(q);
+    if (rc == AD_ENOTFOUND)
+        rc = ad_error(err, AD_ENOTFOUND, "unknown job '%s'", id);
+    return rc;
+}
+
+/*
+ * One statement picks and takes the job, so two workers can never claim the
+ * same one: both run under the write lock, one after the other, and the
+ * second no longer sees the first's job as claimable. The two kinds of
+ * claimable job (queued and due; running with an expired lease) are two
+ * ranges of ix_jobs_claim merged in (run_after, id) order, so a claim reads
+ * a few index entries however many finished jobs the table holds.
+ */
+#define CLAIM_SQL(kind_clause) \
+    "UPDATE jobs SET status = 'running', attempts = attempts + 1, worker = ?3," \
+    " lease_until = ?5, updated_at = ?4" \
+    " WHERE id = (SELECT id FROM (" \
+    "SELECT id, run_after FROM jobs WHERE tenant_id = ?1" kind_clause \
+    " AND status = 'queued' AND run_after <= ?4" \
+    " UNION ALL SELECT id, run_after FROM jobs WHERE tenant_id = ?1" kind_clause \
+    " AND status = 'running' AND lease_until < ?4" \
+    " ORDER BY run_after, id LIMIT 1))" \
+    " RETURNING " JOB_COLS
+
+static int sqlite_job_claim(struct ad_store *st, const char *tenant_id, const char *kind,
+                            const char *worker, const char *now, const char *lease_until,
+                            struct ad_job *out, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, kind ? CLAIM_SQL(" AND kind = ?2") : CLAIM_SQL(""), &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    if (kind)
+        sqlite3_bind_text(q->stmt, 2, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 3, worker, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 4, now, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 5, lease_until, -1, SQLITE_STATIC);
+    rc = step_job(s, q, out, "claim job", err);
+    stmt_put(q);
+    if (rc == AD_ENOTFOUND)
+        rc = ad_error(err, AD_ENOTFOUND, "no claimable job");
+    return rc;
+}
+
+int ad__sqlite_explain_job_claim(struct ad_store *st, const char *kind, char **plan,
+                                 struct ad_err *err)
+{
+    struct stmt_slot *q = NULL;
+    int rc;
+
+    *plan = NULL;
+    if (st->ops != &ad__store_sqlite_ops)
+        return ad_error(err, AD_ENOTSUP, "not a sqlite store");
+    rc = stmt_get(as_sqlite(st), kind ? "EXPLAIN QUERY PLAN " CLAIM_SQL(" AND kind = ?2")
+                                      : "EXPLAIN QUERY PLAN " CLAIM_SQL(""), &q, err);
+    return rc ? rc : explain(as_sqlite(st), q, plan, err);
+}
+
+static int job_exists(struct sqlite_store *s, const char *tenant_id, const char *id,
+                      struct ad_err *err)
+{
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, "SELECT 1 FROM jobs WHERE tenant_id = ?1 AND id = ?2", &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q->stmt);
+    rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "find job", err);
+    stmt_put(q);
+    return rc;
+}
+
+static int sqlite_job_finish(struct ad_store *st, const char *tenant_id, const char *id,
+                             const char *worker, enum ad_job_status status, const char *error,
+                             const char *run_after, const char *now, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    int changed;
+    int rc = stmt_get(s, "UPDATE jobs SET status = ?4, last_error = coalesce(?5, last_error),"
+                         " run_after = coalesce(?6, run_after), lease_until = NULL,"
+                         " worker = NULL, updated_at = ?7"
+                         " WHERE tenant_id = ?1 AND id = ?2 AND status = 'running'"
+                         " AND worker = ?3", &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 3, worker, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 4, ad_job_status_name(status), -1, SQLITE_STATIC);
+    if (error)
+        sqlite3_bind_text(q->stmt, 5, error, -1, SQLITE_STATIC);
+    if (run_after)
+        sqlite3_bind_text(q->stmt, 6, run_after, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 7, now, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q->stmt);
+    rc = rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "finish job", err);
+    changed = sqlite3_changes(s->db);
+    stmt_put(q);
+    if (rc || changed)
+        return rc;
+    /* Nothing matched: say whether the job is gone or just not ours. */
+    rc = job_exists(s, tenant_id, id, err);
+    if (rc == 1)
+        return ad_error(err, AD_ESTATE, "job '%s' is not running under worker '%s'", id, worker);
+    if (rc == 0)
+        return ad_error(err, AD_ENOTFOUND, "unknown job '%s'", id);
+    return rc;
+}
+
+static int job_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
+{
+    return job_from_row(q, elem, err);
+}
+
+static int sqlite_job_list(struct ad_store *st, const char *tenant_id, int status,
+                           const char *kind, int limit, struct ad_job **out, size_t *n,
+                           struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct ad_job *v = NULL;
+    size_t count = 0;
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, "SELECT " JOB_COLS " FROM jobs WHERE tenant_id = ?1"
+                         " AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR kind = ?3)"
+                         " ORDER BY id DESC LIMIT ?4", &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    if (status >= 0)
+        sqlite3_bind_text(q->stmt, 2, ad_job_status_name((enum ad_job_status)status), -1,
+                          SQLITE_STATIC);
+    if (kind)
+        sqlite3_bind_text(q->stmt, 3, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q->stmt, 4, limit);
+    rc = collect(s, q, sizeof(*v), job_row, (void **)&v, &count, "list jobs", err);
+    stmt_put(q);
+    if (rc) {
+        ad_job_list_free(v, count);
+        return rc;
+    }
+    *out = v;
+    *n = count;
+    return 0;
+}
+
+/* ---- the ops table ------------------------------------------------------ */
+
+const struct ad_store_ops ad__store_sqlite_ops = {
+    .name = "sqlite",
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .schema_version = sqlite_schema_version,
+    .check = sqlite_check,
+    .begin = sqlite_begin,
+    .commit = sqlite_commit,
+    .rollback = sqlite_rollback,
+    .tenant_find = sqlite_tenant_find,
+    .tenant_insert = sqlite_tenant_insert,
+    .settings_get = sqlite_settings_get,
+    .settings_put = sqlite_settings_put,
+    .agent_insert = sqlite_agent_insert,
+    .agent_get = sqlite_agent_get,
+    .agent_list = sqlite_agent_list,
+    .agent_set_maturity = sqlite_agent_set_maturity,
+    .episode_insert = sqlite_episode_insert,
+    .episode_get = sqlite_episode_get,
+    .episode_list = sqlite_episode_list,
+    .episode_count = sqlite_episode_count,
+    .event_append = sqlite_event_append,
+    .event_list = sqlite_event_list,
+    .event_last_seq = sqlite_event_last_seq,
+    .job_insert = sqlite_job_insert,
+    .job_get = sqlite_job_get,
+    .job_claim = sqlite_job_claim,
+    .job_finish = sqlite_job_finish,
+    .job_list = sqlite_job_list,
+};
