@@ -19,6 +19,8 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include "autodev/agent.h"
+#include "autodev/bus.h"
 #include "autodev/clock.h"
 #include "autodev/store.h"
 
@@ -84,8 +86,12 @@ static void setup(struct bench *b, const char *dir)
     b->context = json_pack("{s:s, s:i}", "user", "u-42", "attempt", 1);
 }
 
-/* Inserts count episodes, BATCH per transaction. */
-static void ingest(struct bench *b, long count)
+/*
+ * Inserts count episodes, BATCH per transaction: through the store API alone
+ * when bus is NULL, else through ad_episode_record (episode + outbox event),
+ * the path `autodev episode add --batch` takes.
+ */
+static void ingest(struct bench *b, long count, struct ad_bus *bus)
 {
     struct ad_err err = AD_ERR_INIT;
     long i;
@@ -109,7 +115,8 @@ static void ingest(struct bench *b, long count)
         ep.context = b->context;
         ep.execution_seconds = 0.25;
         ep.token_usage = 850;
-        if (ad_store_episode_insert(b->st, &ep, &err))
+        if (bus ? ad_episode_record(b->st, bus, &ep, &err)
+                : ad_store_episode_insert(b->st, &ep, &err))
             die("insert", &err);
         if ((i % BATCH == BATCH - 1 || i == count - 1) && ad_store_commit(b->st, &err))
             die("commit", &err);
@@ -206,16 +213,33 @@ int main(int argc, char **argv)
     printf("sqlite %s, db %s\n", sqlite3_libversion(), b.path);
 
     t0 = ad_mono_ns();
-    ingest(&b, n);
+    ingest(&b, n, NULL);
     ns = ad_mono_ns() - t0;
     printf("ingest: %ld episodes in %.2f s = %.0f episodes/s (transactions of %d)\n", n,
            ns / 1e9, n / (ns / 1e9), BATCH);
+
+    /* The same episodes again, each with its task.* event in the outbox. */
+    {
+        struct ad_err err = AD_ERR_INIT;
+        struct ad_bus *bus;
+        long m = n / 4;
+
+        if (ad_bus_new(b.st, &bus, &err))
+            die("bus", &err);
+        t0 = ad_mono_ns();
+        ingest(&b, m, bus);
+        ns = ad_mono_ns() - t0;
+        printf("record: %ld episodes + events in %.2f s = %.0f episodes/s (transactions of %d)\n",
+               m, ns / 1e9, m / (ns / 1e9), BATCH);
+        ad_bus_free(bus);
+        n += m;
+    }
 
     if (ingest_only)
         total = n;
     if (total > n) {
         t0 = ad_mono_ns();
-        ingest(&b, total - n);
+        ingest(&b, total - n, NULL);
         ns = ad_mono_ns() - t0;
         printf("top-up: %ld more episodes in %.2f s = %.0f episodes/s (db now %ld)\n",
                total - n, ns / 1e9, (total - n) / (ns / 1e9), total);

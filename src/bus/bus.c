@@ -194,17 +194,32 @@ static int emit_stored(struct ad_bus *bus, const char *tenant_id, const char *to
     struct ad_bus_event bev;
     size_t n = bus->nsubs;
     int depth0 = ad_store_tx_depth(bus->st);
+    bool any = false;
     int rc;
 
     if (snprintf(ev.tenant_id, sizeof(ev.tenant_id), "%s", tenant_id) >=
         (int)sizeof(ev.tenant_id))
         return ad_error(err, AD_EINVAL, "invalid tenant id '%s'", tenant_id);
-    rc = ad_store_begin(bus->st, err);
-    if (rc < 0)
-        return rc;
     /* The store reads topic and payload and fills seq, id, created_at only. */
     ev.topic = (char *)topic;
     ev.payload = (json_t *)payload;
+    /*
+     * With no handler to isolate, the append is a single statement and
+     * atomic on its own. A savepoint here would make SQLite copy every page
+     * the insert touches into its sub-journal: measured, it cut the episode
+     * record path (bench_store "record") by about a third.
+     */
+    for (size_t i = 0; i < n && !any; i++)
+        any = sub_matches(&bus->subs[i], topic, topic_len);
+    if (!any) {
+        rc = ad_store_event_append(bus->st, &ev, err);
+        if (rc == 0 && seq_out)
+            *seq_out = ev.seq;
+        return rc;
+    }
+    rc = ad_store_begin(bus->st, err);
+    if (rc < 0)
+        return rc;
     rc = ad_store_event_append(bus->st, &ev, err);
     if (rc < 0)
         goto out;
