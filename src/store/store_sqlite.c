@@ -1331,6 +1331,29 @@ int ad__sqlite_explain_episode_list(struct ad_store *st, const char *tenant_id,
  * or a PostgreSQL sequence hands numbers out at insert time, not commit time,
  * and would not give that.) MAX(seq) is one step down the UNIQUE index.
  */
+/*
+ * Steps an insert whose only foreign key is tenant_id, binds checked by
+ * the caller, and releases the statement. SQLite reports a missing parent
+ * row as a constraint failure; the caller's message names the tenant.
+ */
+static int step_insert(struct sqlite_store *s, struct stmt_slot *q, struct binder *b,
+                       const char *tenant_id, const char *what, struct ad_err *err)
+{
+    int rc = b_done(s, b, err);
+
+    if (!rc) {
+        rc = sqlite3_step(q->stmt);
+        if (rc == SQLITE_DONE)
+            rc = 0;
+        else if (map_rc(rc) == AD_ENOTFOUND)
+            rc = ad_error(err, AD_ENOTFOUND, "unknown tenant id '%s'", tenant_id);
+        else
+            rc = sq_fail(s, rc, what, err);
+    }
+    stmt_put(q);
+    return rc;
+}
+
 /* The next seq: one step down the UNIQUE index on seq. */
 static int event_next_seq(struct sqlite_store *s, int64_t *seq, struct ad_err *err)
 {
@@ -1367,18 +1390,7 @@ static int event_insert(struct sqlite_store *s, const struct ad_event *ev, struc
     b_text(&b, 4, ev->topic);
     b_json(&b, 5, ev->payload);
     b_text(&b, 6, ev->created_at);
-    rc = b_done(s, &b, err);
-    if (!rc) {
-        rc = sqlite3_step(q->stmt);
-        if (rc == SQLITE_DONE)
-            rc = 0;
-        else if (map_rc(rc) == AD_ENOTFOUND)
-            rc = ad_error(err, AD_ENOTFOUND, "unknown tenant id '%s'", ev->tenant_id);
-        else
-            rc = sq_fail(s, rc, "append event", err);
-    }
-    stmt_put(q);
-    return rc;
+    return step_insert(s, q, &b, ev->tenant_id, "append event", err);
 }
 
 /*
@@ -1577,18 +1589,7 @@ static int insert_job_row(struct sqlite_store *s, const struct ad_job *j, struct
     b_text(&b, 6, j->idempotency_key);
     b_text(&b, 7, j->run_after);
     b_text(&b, 8, j->created_at);
-    rc = b_done(s, &b, err);
-    if (!rc) {
-        rc = sqlite3_step(q->stmt);
-        if (rc == SQLITE_DONE)
-            rc = 0;
-        else if (map_rc(rc) == AD_ENOTFOUND)
-            rc = ad_error(err, AD_ENOTFOUND, "unknown tenant id '%s'", j->tenant_id);
-        else
-            rc = sq_fail(s, rc, "insert job", err);
-    }
-    stmt_put(q);
-    return rc;
+    return step_insert(s, q, &b, j->tenant_id, "insert job", err);
 }
 
 /*
