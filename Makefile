@@ -7,7 +7,7 @@ BUILD       ?= build
 ASAN_BUILD  ?= build-asan
 BENCH_BUILD ?= build-bench
 
-.PHONY: all run check bench deps build build-asan clean
+.PHONY: all run check bench fuzz deps build build-asan clean
 
 all: build
 
@@ -35,5 +35,18 @@ bench: deps
 	./$(BENCH_BUILD)/bench/bench_store $(BENCH_ARGS)
 	./$(BENCH_BUILD)/bench/bench_bus $(BENCH_ARGS)
 
+# libFuzzer on every parser driver, FUZZ_SECONDS each, from a scratch copy of
+# fuzz/corpus (merge finds back with: DRIVER -merge=1 fuzz/corpus/X build-fuzz/corpus/X).
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@command -v clang >/dev/null || { echo "make fuzz: needs clang: apt-get install clang libclang-rt-14-dev" >&2; exit 1; }
+	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang meson setup $(FUZZ_BUILD) -Dfuzzers=true -Dtests=false -Dbench=false -Db_sanitize=address,undefined -Db_lundef=false
+	ninja -C $(FUZZ_BUILD)
+	@for d in episode settings time; do \
+	    mkdir -p $(FUZZ_BUILD)/corpus/$$d && cp -n fuzz/corpus/$$d/* $(FUZZ_BUILD)/corpus/$$d/ && \
+	    $(FUZZ_BUILD)/fuzz/fuzz_$$d -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(FUZZ_BUILD)/corpus/$$d || exit 1; \
+	done
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD) $(FUZZ_BUILD)
