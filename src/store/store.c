@@ -517,25 +517,27 @@ int ad_store_episode_count(struct ad_store *st, const char *tenant_id,
 
 int ad_store_event_append(struct ad_store *st, struct ad_event *ev, struct ad_err *err)
 {
+    char *payload = NULL;
     int rc, own;
 
     rc = check_id("tenant id", ev->tenant_id, err);
     if (!rc)
         rc = check_topic(ev->topic, err);
     if (!rc)
-        rc = ad__check_json("payload", ev->payload, 1 << JSON_OBJECT, err);
+        rc = ad__json_text("payload", ev->payload, 1 << JSON_OBJECT, &payload, err);
     if (!rc)
         rc = new_id(ev->id, err);
-    if (rc)
-        return rc;
-    ad_time_now(ev->created_at);
-    rc = write_begin(st, &own, err);
+    if (!rc) {
+        ad_time_now(ev->created_at);
+        rc = write_begin(st, &own, err);
+    }
     if (!rc)
-        rc = write_end(st, own, st->ops->event_append(st, ev, err), err);
+        rc = write_end(st, own, st->ops->event_append(st, ev, payload, err), err);
     if (rc) {
         ev->id[0] = ev->created_at[0] = '\0';
         ev->seq = 0;
     }
+    free(payload);
     return rc;
 }
 
@@ -584,8 +586,6 @@ static int check_job(const struct ad_job *j, struct ad_err *err)
     rc = check_id("tenant id", j->tenant_id, err);
     if (!rc)
         rc = check_kind(j->kind, err);
-    if (!rc)
-        rc = ad__check_json("payload", j->payload, 1 << JSON_OBJECT, err);
     if (!rc && j->idempotency_key)
         rc = ad__check_text("idempotency_key", j->idempotency_key, IDEMPOTENCY_KEY_MAX, 1,
                             err);
@@ -598,15 +598,20 @@ static int check_job(const struct ad_job *j, struct ad_err *err)
 int ad_store_job_insert(struct ad_store *st, struct ad_job *j, struct ad_err *err)
 {
     char run_after[AD_TIME_SIZE];
+    char *payload = NULL;
     int rc, own;
 
     rc = check_job(j, err);
     if (!rc)
+        rc = ad__json_text("payload", j->payload, 1 << JSON_OBJECT, &payload, err);
+    if (!rc)
         rc = normalize_time("run_after", j->run_after, run_after, err);
     if (!rc)
         rc = new_id(j->id, err);
-    if (rc)
+    if (rc) {
+        free(payload);
         return rc;
+    }
     memcpy(j->run_after, run_after, AD_TIME_SIZE);
     ad_time_now(j->created_at);
     memcpy(j->updated_at, j->created_at, AD_TIME_SIZE);
@@ -615,9 +620,10 @@ int ad_store_job_insert(struct ad_store *st, struct ad_job *j, struct ad_err *er
     j->lease_until[0] = '\0';
     rc = write_begin(st, &own, err);
     if (!rc)
-        rc = write_end(st, own, st->ops->job_insert(st, j, err), err);
+        rc = write_end(st, own, st->ops->job_insert(st, j, payload, err), err);
     if (rc && rc != AD_EEXIST)
         j->id[0] = '\0';
+    free(payload);
     return rc;
 }
 

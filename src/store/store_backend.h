@@ -110,8 +110,13 @@ struct ad_store_ops {
     int (*episode_count)(struct ad_store *st, const char *tenant_id,
                          const struct ad_episode_filter *f, int64_t *count, struct ad_err *err);
 
-    /* Events. event_append gets id and created_at set and fills ev->seq. */
-    int (*event_append)(struct ad_store *st, struct ad_event *ev, struct ad_err *err);
+    /*
+     * Events. event_append gets id and created_at set and fills ev->seq;
+     * payload is ev->payload already serialised and size-checked by store.c
+     * (so it is dumped once), NULL for '{}'.
+     */
+    int (*event_append)(struct ad_store *st, struct ad_event *ev, const char *payload,
+                        struct ad_err *err);
     int (*event_list)(struct ad_store *st, const char *tenant_id, int64_t since_seq,
                       const char *topic, int limit, struct ad_event **out, size_t *n,
                       struct ad_err *err);
@@ -123,7 +128,8 @@ struct ad_store_ops {
      * idempotency key it fills *j with the existing job and returns
      * AD_EEXIST. Times are ISO-8601 text (clock.h), which sorts in time order.
      */
-    int (*job_insert)(struct ad_store *st, struct ad_job *j, struct ad_err *err);
+    int (*job_insert)(struct ad_store *st, struct ad_job *j, const char *payload,
+                      struct ad_err *err);
     int (*job_get)(struct ad_store *st, const char *tenant_id, const char *id,
                    struct ad_job *out, struct ad_err *err);
     int (*job_claim)(struct ad_store *st, const char *tenant_id, const char *kind,

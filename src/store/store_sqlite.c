@@ -1373,7 +1373,8 @@ static int event_next_seq(struct sqlite_store *s, int64_t *seq, struct ad_err *e
     return rc;
 }
 
-static int event_insert(struct sqlite_store *s, const struct ad_event *ev, struct ad_err *err)
+static int event_insert(struct sqlite_store *s, const struct ad_event *ev, const char *payload,
+                        struct ad_err *err)
 {
     struct stmt_slot *q = NULL;
     struct binder b;
@@ -1388,40 +1389,28 @@ static int event_insert(struct sqlite_store *s, const struct ad_event *ev, struc
     if (b.rc == SQLITE_OK)
         b.rc = sqlite3_bind_int64(q->stmt, 3, ev->seq);
     b_text(&b, 4, ev->topic);
-    b_json(&b, 5, ev->payload);
+    b_text(&b, 5, payload);
     b_text(&b, 6, ev->created_at);
     return step_insert(s, q, &b, ev->tenant_id, "append event", err);
 }
 
 /*
- * seq = MAX(seq) + 1, read and used under the write lock: inside the
- * caller's transaction, or inside one of our own (BEGIN IMMEDIATE takes the
- * lock before the read, so two processes cannot read the same MAX). Two
- * plain statements rather than one INSERT ... (SELECT MAX) ... RETURNING:
- * SQLite runs RETURNING through an ephemeral table, and the split form
- * measured 24% fewer instructions per append (callgrind, bench_store
- * "record"). A failed insert leaves nothing behind: it is one statement.
+ * seq = MAX(seq) + 1, read and used under the write lock, which store.c
+ * always holds around a write op (write_begin), so two processes cannot read
+ * the same MAX. Two plain statements rather than one INSERT ... (SELECT MAX)
+ * ... RETURNING: SQLite runs RETURNING through an ephemeral table, and the
+ * split form measured 24% fewer instructions per append (callgrind,
+ * bench_store "record"). A failed insert leaves nothing behind: it is one
+ * statement.
  */
-static int sqlite_event_append(struct ad_store *st, struct ad_event *ev, struct ad_err *err)
+static int sqlite_event_append(struct ad_store *st, struct ad_event *ev, const char *payload,
+                               struct ad_err *err)
 {
     struct sqlite_store *s = as_sqlite(st);
-    int own = st->tx_depth == 0;
-    int rc;
+    int rc = event_next_seq(s, &ev->seq, err);
 
-    if (own) {
-        rc = exec_cached(s, st->flags & AD_STORE_READONLY ? "BEGIN" : "BEGIN IMMEDIATE", err);
-        if (rc)
-            return rc;
-    }
-    rc = event_next_seq(s, &ev->seq, err);
     if (!rc)
-        rc = event_insert(s, ev, err);
-    if (own) {
-        if (!rc)
-            rc = exec_cached(s, "COMMIT", err);
-        if (rc)
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    }
+        rc = event_insert(s, ev, payload, err);
     if (rc)
         ev->seq = 0;
     return rc;
@@ -1571,7 +1560,8 @@ static int find_job_by_key(struct sqlite_store *s, const struct ad_job *j, struc
     return rc;
 }
 
-static int insert_job_row(struct sqlite_store *s, const struct ad_job *j, struct ad_err *err)
+static int insert_job_row(struct sqlite_store *s, const struct ad_job *j, const char *payload,
+                          struct ad_err *err)
 {
     struct stmt_slot *q = NULL;
     struct binder b;
@@ -1584,7 +1574,7 @@ static int insert_job_row(struct sqlite_store *s, const struct ad_job *j, struct
     b_text(&b, 1, j->id);
     b_text(&b, 2, j->tenant_id);
     b_text(&b, 3, j->kind);
-    b_json(&b, 4, j->payload);
+    b_text(&b, 4, payload);
     b_int(&b, 5, j->max_attempts);
     b_text(&b, 6, j->idempotency_key);
     b_text(&b, 7, j->run_after);
@@ -1596,7 +1586,8 @@ static int insert_job_row(struct sqlite_store *s, const struct ad_job *j, struct
  * The key is looked up before the insert rather than caught as a UNIQUE
  * violation: we hold the write lock, so nobody can take the key in between.
  */
-static int sqlite_job_insert(struct ad_store *st, struct ad_job *j, struct ad_err *err)
+static int sqlite_job_insert(struct ad_store *st, struct ad_job *j, const char *payload,
+                             struct ad_err *err)
 {
     struct sqlite_store *s = as_sqlite(st);
     struct ad_job existing = { 0 };
@@ -1614,7 +1605,7 @@ static int sqlite_job_insert(struct ad_store *st, struct ad_job *j, struct ad_er
         if (rc != AD_ENOTFOUND)
             return rc;
     }
-    return insert_job_row(s, j, err);
+    return insert_job_row(s, j, payload, err);
 }
 
 static int sqlite_job_get(struct ad_store *st, const char *tenant_id, const char *id,

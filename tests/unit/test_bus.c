@@ -11,12 +11,13 @@
 #include "autodev/log.h"
 #include "autodev/store.h"
 
+#include "tmpdb.h"
+
 /* ---- fixtures -------------------------------------------------------- */
 
 /* A fresh database in a temp dir, with one tenant. */
 struct fx {
-    char dir[64];
-    char path[128];
+    struct tmpdb db;
     struct ad_store *st;
     char tenant[AD_ID_SIZE];
     struct ad_bus *bus;
@@ -29,10 +30,8 @@ static int fx_setup(void **state)
     struct fx *fx = calloc(1, sizeof(*fx));
 
     assert_non_null(fx);
-    snprintf(fx->dir, sizeof(fx->dir), "/tmp/ad-test-bus-XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    snprintf(fx->path, sizeof(fx->path), "%s/autodev.db", fx->dir);
-    assert_int_equal(ad_store_open(fx->path, &opts, &fx->st, &err), 0);
+    tmpdb_make(&fx->db, "bus");
+    assert_int_equal(ad_store_open(fx->db.path, &opts, &fx->st, &err), 0);
     assert_int_equal(ad_store_tenant_ensure(fx->st, "acme", fx->tenant, &err), 0);
     assert_int_equal(ad_bus_new(fx->st, &fx->bus, &err), 0);
     *state = fx;
@@ -42,16 +41,10 @@ static int fx_setup(void **state)
 static int fx_teardown(void **state)
 {
     struct fx *fx = *state;
-    static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
-    char p[160];
 
     ad_bus_free(fx->bus);
     ad_store_free(fx->st);
-    for (size_t i = 0; i < AD_ARRAY_SIZE(suffixes); i++) {
-        snprintf(p, sizeof(p), "%s%s", fx->path, suffixes[i]);
-        unlink(p);
-    }
-    rmdir(fx->dir);
+    tmpdb_remove(&fx->db);
     free(fx);
     return 0;
 }
@@ -463,7 +456,7 @@ static void test_append_failure_runs_no_handler(void **state)
     struct ad_bus_stats stats;
     json_t *p = json_object();
 
-    assert_int_equal(ad_store_open(fx->path, &ro, &rst, &err), 0);
+    assert_int_equal(ad_store_open(fx->db.path, &ro, &rst, &err), 0);
     assert_int_equal(ad_bus_new(rst, &bus, &err), 0);
     assert_int_equal(ad_bus_subscribe(bus, "*", "a", h_record, &a, &err), 0);
     assert_true(ad_bus_emit(bus, fx->tenant, "e", p, NULL, &err) < 0);

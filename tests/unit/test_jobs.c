@@ -5,14 +5,15 @@
 #include <jansson.h>
 #include <unistd.h>
 
+#include "tmpdb.h"
+
 /* Included for struct ad_jobs, so the tests can put a fake clock in it. */
 #include "jobs/jobs.c"
 
 /* ---- fixtures -------------------------------------------------------- */
 
 struct fx {
-    char dir[64];
-    char path[128];
+    struct tmpdb db;
     struct ad_store *st;
     char tenant[AD_ID_SIZE];
     struct ad_jobs *q;
@@ -45,10 +46,8 @@ static int fx_setup(void **state)
     struct fx *fx = calloc(1, sizeof(*fx));
 
     assert_non_null(fx);
-    snprintf(fx->dir, sizeof(fx->dir), "/tmp/ad-test-jobs-XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    snprintf(fx->path, sizeof(fx->path), "%s/autodev.db", fx->dir);
-    assert_int_equal(ad_store_open(fx->path, &opts, &fx->st, &err), 0);
+    tmpdb_make(&fx->db, "jobs");
+    assert_int_equal(ad_store_open(fx->db.path, &opts, &fx->st, &err), 0);
     assert_int_equal(ad_store_tenant_ensure(fx->st, "acme", fx->tenant, &err), 0);
     fake_now = ad_now_ms();
     fx->q = queue_new(fx, &jo);
@@ -59,16 +58,10 @@ static int fx_setup(void **state)
 static int fx_teardown(void **state)
 {
     struct fx *fx = *state;
-    static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
-    char p[160];
 
     ad_jobs_free(fx->q);
     ad_store_free(fx->st);
-    for (size_t i = 0; i < AD_ARRAY_SIZE(suffixes); i++) {
-        snprintf(p, sizeof(p), "%s%s", fx->path, suffixes[i]);
-        unlink(p);
-    }
-    rmdir(fx->dir);
+    tmpdb_remove(&fx->db);
     free(fx);
     return 0;
 }

@@ -17,14 +17,15 @@
 #include "autodev/settings.h"
 #include "autodev/store.h"
 
+#include "tmpdb.h"
+
 #include "store/schema_sqlite.h"
 #include "store/store_backend.h"
 
 /* ---- fixture ------------------------------------------------------------ */
 
 struct fx {
-    char dir[64];
-    char path[128];
+    struct tmpdb db;
     struct ad_store *st;
     char tenant[AD_ID_SIZE];
     char other[AD_ID_SIZE];   /* a second tenant, for isolation */
@@ -34,7 +35,7 @@ static int open_store(struct fx *f, int flags, struct ad_err *err)
 {
     struct ad_store_options o = { flags, 0 };
 
-    return ad_store_open(f->path, &o, &f->st, err);
+    return ad_store_open(f->db.path, &o, &f->st, err);
 }
 
 static int fx_setup(void **state)
@@ -43,27 +44,12 @@ static int fx_setup(void **state)
     struct ad_err err = AD_ERR_INIT;
 
     assert_non_null(f);
-    snprintf(f->dir, sizeof(f->dir), "/tmp/ad-test-store-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof(f->path), "%s/autodev.db", f->dir);
+    tmpdb_make(&f->db, "store");
     assert_int_equal(open_store(f, AD_STORE_CREATE, &err), 0);
     assert_int_equal(ad_store_tenant_ensure(f->st, "acme", f->tenant, &err), 0);
     assert_int_equal(ad_store_tenant_ensure(f->st, "globex", f->other, &err), 0);
     *state = f;
     return 0;
-}
-
-static void remove_db_files(const char *path)
-{
-    char p[256];
-
-    unlink(path);
-    snprintf(p, sizeof(p), "%s-wal", path);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s-shm", path);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s-journal", path);
-    unlink(p);
 }
 
 static int fx_teardown(void **state)
@@ -72,10 +58,9 @@ static int fx_teardown(void **state)
     char p[160];
 
     ad_store_free(f->st);
-    remove_db_files(f->path);
-    snprintf(p, sizeof(p), "%s/other.db", f->dir);
-    remove_db_files(p);
-    rmdir(f->dir);
+    snprintf(p, sizeof(p), "%s/other.db", f->db.dir);
+    tmpdb_remove_files(p);
+    tmpdb_remove(&f->db);
     free(f);
     return 0;
 }
@@ -83,7 +68,7 @@ static int fx_teardown(void **state)
 /* A sibling file in the fixture's directory. */
 static void sibling(const struct fx *f, const char *name, char *out, size_t size)
 {
-    snprintf(out, size, "%s/%s", f->dir, name);
+    snprintf(out, size, "%s/%s", f->db.dir, name);
 }
 
 static void reopen(struct fx *f)
@@ -184,7 +169,7 @@ static void test_migrations_create_all_tables(void **state)
         snprintf(sql, sizeof(sql),
                  "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '%s'",
                  all_tables[i]);
-        if (sql_int(f->path, sql) != 1)
+        if (sql_int(f->db.path, sql) != 1)
             fail_msg("table '%s' missing", all_tables[i]);
     }
     /* Every table but tenants carries tenant_id NOT NULL and created_at. */
@@ -193,18 +178,18 @@ static void test_migrations_create_all_tables(void **state)
                  "SELECT count(*) FROM pragma_table_info('%s')"
                  " WHERE (name = 'tenant_id' AND \"notnull\") OR name = 'created_at'",
                  all_tables[i]);
-        if (sql_int(f->path, sql) != 2)
+        if (sql_int(f->db.path, sql) != 2)
             fail_msg("table '%s' lacks tenant_id or created_at", all_tables[i]);
     }
-    assert_int_equal(sql_int(f->path, "PRAGMA application_id"), AD_SQLITE_APPLICATION_ID);
-    mode = sql_text(f->path, "PRAGMA journal_mode");
+    assert_int_equal(sql_int(f->db.path, "PRAGMA application_id"), AD_SQLITE_APPLICATION_ID);
+    mode = sql_text(f->db.path, "PRAGMA journal_mode");
     assert_string_equal(mode, "wal");
     free(mode);
     assert_int_equal(ad_store_schema_version(f->st, &cur, &latest, &err), 0);
     assert_int_equal(cur, latest);
     assert_true(latest >= 1);
-    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), latest);
-    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM schema_migrations"), latest);
+    assert_int_equal(sql_int(f->db.path, "PRAGMA user_version"), latest);
+    assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM schema_migrations"), latest);
     assert_string_equal(ad_store_backend(f->st), "sqlite");
     assert_int_equal(ad_store_check(f->st, &err), 0);
 }
@@ -220,10 +205,10 @@ static void test_reopen_is_idempotent(void **state)
     reopen(f);
     assert_int_equal(ad_store_schema_version(f->st, &cur, &latest, &err), 0);
     assert_int_equal(cur, latest);
-    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM schema_migrations"), latest);
+    assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM schema_migrations"), latest);
     assert_int_equal(ad_store_tenant_ensure(f->st, "acme", id, &err), 0);
     assert_string_equal(id, f->tenant);
-    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM tenants"), 2);
+    assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM tenants"), 2);
 }
 
 static void test_open_missing_file(void **state)
@@ -313,7 +298,7 @@ static void test_newer_schema_is_refused(void **state)
     f->st = NULL;
     snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
              ad__sqlite_migrations[ad__sqlite_nmigrations - 1].version + 1);
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(f->db.path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(open_store(f, 0, &err), AD_ENOTSUP);
@@ -371,7 +356,7 @@ static void test_locked_database_is_busy(void **state)
     struct ad_store *st2 = NULL;
     struct ad_agent a = { 0 };
 
-    assert_int_equal(ad_store_open(f->path, &o, &st2, &err), 0);
+    assert_int_equal(ad_store_open(f->db.path, &o, &st2, &err), 0);
     assert_int_equal(ad_store_begin(f->st, &err), 0);
     ad__copy_fixed(a.tenant_id, sizeof(a.tenant_id), f->tenant);
     a.name = (char *)"bot";
@@ -1325,7 +1310,7 @@ static void test_settings_in_store(void **state)
     assert_int_equal(ad_store_settings_get(f->st, f->tenant, &got, &err), 0);
     assert_memory_equal(&got, &s, sizeof(s));
     assert_int_equal(
-        sql_int(f->path, "SELECT json_extract(settings, '$.auto_dev.max_mutations_per_day')"
+        sql_int(f->db.path, "SELECT json_extract(settings, '$.auto_dev.max_mutations_per_day')"
                          " FROM tenants WHERE name = 'acme'"),
         42);
     /* The other tenant still has the defaults. */
@@ -1413,7 +1398,7 @@ static int insert_boom(struct fx *f, const char *agent, struct ad_err *err)
 
 static int64_t episode_rows(struct fx *f)
 {
-    return sql_int(f->path, "SELECT count(*) FROM episodes");
+    return sql_int(f->db.path, "SELECT count(*) FROM episodes");
 }
 
 static void test_half_written_episode_cannot_commit(void **state)
@@ -1425,7 +1410,7 @@ static void test_half_written_episode_cannot_commit(void **state)
     sqlite3 *db = NULL;
 
     make_agent(f, f->tenant, "bot", agent);
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(f->db.path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "CREATE TRIGGER boom BEFORE INSERT ON episode_segments"
                                       " WHEN NEW.content = 'boom'"
                                       " BEGIN SELECT RAISE(ABORT, 'injected'); END",
