@@ -154,6 +154,7 @@ int cmd_episode(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_settings(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_events(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_jobs(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_sandbox(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_demo(int argc, char **argv, struct ad_ctx *ctx);
 
 #endif

@@ -48,6 +48,11 @@ static const struct ad_cmd_opt environment[] = {
       "How long a command waits for a database locked by another process before\n"
       "it fails (default 5000)." },
     { "TMPDIR", "Where autodev demo makes its throw-away home." },
+    { "AUTODEV_SANDBOX_UID_BASE",
+      "The first host uid of sandbox payloads when autodev runs as root (default\n"
+      "880000; slot N runs as the base + N)." },
+    { "AUTODEV_SANDBOX_TMP",
+      "Where the process backend makes its scratch directories (default /tmp)." },
     { NULL, NULL },
 };
 
@@ -216,6 +221,53 @@ static const char demo_description[] =
     "status and the settings. The throw-away home is removed at the end unless\n"
     "--keep is given.";
 
+static const struct ad_cmd_form sandbox_forms[] = {
+    { "sandbox check [--backend B]",
+      "Say what isolation this machine gives and why not more: the runtime, user\n"
+      "namespaces, the payload's uid, seccomp, cgroups and a trial run of the\n"
+      "linux backend." },
+    { "sandbox run --code FILE --entry NAME [--input JSON | --input-file F] [limits]",
+      "Run the function NAME of the Python file FILE in the sandbox with the\n"
+      "input (default null) and print the result as one JSON object. The exit\n"
+      "status is 0 whenever the sandbox worked, whatever the skill did; read\n"
+      "the status field." },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt sandbox_opts[] = {
+    { "--code FILE", "The skill's Python source ('-' for standard input)." },
+    { "--entry NAME", "The function to call." },
+    { "--input JSON", "The input as JSON text. An object whose keys fit the function's\n"
+                      "parameters is passed as keyword arguments, anything else as the\n"
+                      "one argument." },
+    { "--input-file F", "Read the input from F." },
+    { "--timeout S", "Wall-clock limit in seconds, 1..86400 (default 60)." },
+    { "--cpu S", "CPU limit in seconds (default: the wall-clock limit)." },
+    { "--memory MB", "Memory limit in MiB, 16..65536 (default 256)." },
+    { "--pids N", "Process and thread limit, 1..4096 (default 64)." },
+    { "--output BYTES", "Limit on stdout + stderr + result together (default 1048576)." },
+    { "--tmpfs MB", "Size of the writable /tmp in MiB (default 64)." },
+    { "--backend B", "auto (the default), linux or process." },
+    { NULL, NULL },
+};
+
+static const char sandbox_description[] =
+    "Every skill autodev writes or mutates is untrusted code and runs only in\n"
+    "the sandbox. The linux backend gives each run new user, mount, pid, ipc,\n"
+    "uts, net and cgroup namespaces, a read-only root with /usr, a private\n"
+    "/tmp, no network, an unprivileged host uid (880000 + slot when run as\n"
+    "root; $AUTODEV_SANDBOX_UID_BASE changes the base), no capabilities, a\n"
+    "seccomp denylist, cgroup memory and pids limits and rlimits. The process\n"
+    "backend is a weaker fallback (rlimits, seccomp, a dedicated uid as root)\n"
+    "and marks its results isolation \"degraded\"; auto picks linux when a trial\n"
+    "run works and warns once when it falls back.\n"
+    "\n"
+    "Result fields: status (ok, error, timeout, cpu_limit, oom, signal,\n"
+    "output_limit, sandbox_error), exit_code, signal, wall_ms, cpu_ms,\n"
+    "max_rss_kb, output, error (type, message, traceback), stdout, stderr\n"
+    "(64 KiB each at most), truncated, isolation, backend, execution_id.\n"
+    "A sandbox_error result also ends the command with status 1.";
+
 static const struct ad_cmd_form help_forms[] = {
     { "help [COMMAND]", "Print the help of COMMAND, or the list of commands." },
     { "help --man", "Print the manual page in troff (docs/autodev.1 is its output)." },
@@ -240,6 +292,8 @@ static const struct ad_cmd commands[] = {
       events_description },
     { "jobs", cmd_jobs, "queue, list and run background jobs", jobs_forms, jobs_opts,
       jobs_description },
+    { "sandbox", cmd_sandbox, "run untrusted skill code in the sandbox", sandbox_forms,
+      sandbox_opts, sandbox_description },
     { "demo", cmd_demo, "show autodev at work in a throw-away home", demo_forms, demo_opts,
       demo_description },
     { "help", cmd_help, "print the help of a command, or the manual page", help_forms, NULL,

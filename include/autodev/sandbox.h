@@ -1,0 +1,160 @@
+/*
+ * The sandbox: runs untrusted, LLM-written code and reports what it did.
+ *
+ * A struct ad_sandbox owns one or more resident supervisor processes
+ * ("slots"), forked once when the slot is first used. Each run is a fresh
+ * child of a supervisor:
+ *
+ *   linux    new user, mount, pid, ipc, uts, net (empty) and cgroup
+ *            namespaces; a read-only root built on a tmpfs; the payload as
+ *            an unprivileged host uid (one per slot), no capabilities,
+ *            no_new_privs, a seccomp denylist; cgroup memory and pids
+ *            limits; rlimits. isolation "full" (or "degraded" when no
+ *            cgroup memory controller is usable and rlimits stand in).
+ *   process  fork + setsid + rlimits + no_new_privs + seccomp, a scratch
+ *            directory, and (when run as root) a dedicated uid; killing
+ *            the process group and that uid on timeout. Always "degraded".
+ *   auto     linux when a probe run works on this machine, else process
+ *            with one warning.
+ *
+ * A small harness inside loads the code, calls the entry function with the
+ * input (as keyword arguments when the input is an object whose keys fit the
+ * signature, else as one argument) and writes one JSON line on a private
+ * channel. The caller gets a struct ad_sandbox_result, whose JSON form is
+ * the sandbox's contract (see ad_sandbox_result_json).
+ *
+ * Start the sandbox (ad_sandbox_new) before the process starts threads:
+ * slots are forked lazily but the fork is cheapest and safest early.
+ * ad_sandbox_run is thread-safe; concurrent runs take different slots.
+ */
+#ifndef AUTODEV_SANDBOX_H
+#define AUTODEV_SANDBOX_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "autodev/clock.h"
+#include "autodev/error.h"
+
+enum ad_sb_backend {
+    AD_SB_AUTO = 0,
+    AD_SB_LINUX,
+    AD_SB_PROCESS,
+};
+
+enum ad_sb_status {
+    AD_SB_OK = 0,         /* the entry returned a JSON-serialisable value */
+    AD_SB_ERROR,          /* the skill raised, exited or returned garbage */
+    AD_SB_TIMEOUT,        /* the wall-clock limit passed; the whole tree was killed */
+    AD_SB_CPU_LIMIT,      /* RLIMIT_CPU fired */
+    AD_SB_OOM,            /* the memory limit was hit (cgroup OOM kill or MemoryError) */
+    AD_SB_SIGNAL,         /* the payload died of another signal */
+    AD_SB_OUTPUT_LIMIT,   /* more than output_bytes of output; killed */
+    AD_SB_SANDBOX_ERROR,  /* the sandbox itself failed; the skill may not have run */
+};
+
+/* Defaults of struct ad_sandbox_limits (a zero field takes these). */
+#define AD_SB_DEFAULT_WALL_MS 60000
+#define AD_SB_DEFAULT_MEMORY (256LL << 20)
+#define AD_SB_DEFAULT_PIDS 64
+#define AD_SB_DEFAULT_OUTPUT (1LL << 20)
+#define AD_SB_DEFAULT_TMPFS (64LL << 20)
+/* stdout and stderr are each kept up to this many bytes in the result. */
+#define AD_SB_STREAM_KEEP (64 * 1024)
+#define AD_SB_DEFAULT_RUNTIME "/usr/bin/python3 -I -S"
+/* Payload uids on the host are uid_base + slot (when the caller is root). */
+#define AD_SB_DEFAULT_UID_BASE 880000
+#define AD_SB_MAX_SLOTS 64
+
+struct ad_sandbox_limits {
+    int64_t wall_ms;        /* 0: 60 s */
+    int64_t cpu_ms;         /* 0: the wall limit; rounded up to whole seconds */
+    int64_t memory_bytes;   /* 0: 256 MiB */
+    int pids;               /* 0: 64 */
+    int64_t output_bytes;   /* 0: 1 MiB, stdout + stderr + result together */
+    int64_t tmpfs_bytes;    /* 0: 64 MiB, the size of /tmp (and of RLIMIT_FSIZE) */
+};
+
+struct ad_sandbox_options {
+    enum ad_sb_backend backend;   /* AD_SB_AUTO by default */
+    const char *runtime;          /* NULL: AD_SB_DEFAULT_RUNTIME; "PATH [ARG...]" */
+    int slots;                    /* concurrent runs, 0: 4, at most AD_SB_MAX_SLOTS */
+    unsigned uid_base;            /* 0: $AUTODEV_SANDBOX_UID_BASE, else the default */
+    bool quiet;                   /* no warning when auto falls back to process */
+};
+
+struct ad_sandbox_spec {
+    const char *code;          /* the skill's source */
+    size_t code_len;           /* 0: strlen(code) */
+    const char *entry;         /* the function to call, a Python identifier */
+    const char *input_json;    /* the argument as JSON text; NULL: null */
+    struct ad_sandbox_limits limits;
+};
+
+struct ad_sandbox_result {
+    enum ad_sb_status status;
+    int exit_code;             /* the payload's exit code, -1 when it died of a signal */
+    int signal;                /* the signal that ended it, else 0 */
+    int64_t wall_ms;
+    int64_t cpu_ms;
+    int64_t max_rss_kb;
+    json_t *output;            /* owned; the entry's return value, or NULL */
+    json_t *error;             /* owned; {"type","message","traceback"} or NULL */
+    char *stdout_text;         /* owned, NUL-terminated, at most AD_SB_STREAM_KEEP */
+    char *stderr_text;
+    bool truncated;            /* some output was not kept */
+    bool degraded;             /* isolation "degraded" rather than "full" */
+    char backend[16];          /* "linux" or "process" */
+    char execution_id[AD_ID_SIZE];
+};
+
+struct ad_sandbox;
+
+/*
+ * Makes a sandbox. With AD_SB_AUTO or AD_SB_LINUX this probes the linux
+ * backend once (a real run of the namespace setup); AD_SB_LINUX fails with
+ * AD_ENOTSUP and the reason when the probe fails.
+ */
+int ad_sandbox_new(const struct ad_sandbox_options *opts, struct ad_sandbox **out,
+                   struct ad_err *err);
+/* Stops the supervisors (killing any run in flight) and frees sb. */
+void ad_sandbox_free(struct ad_sandbox *sb);
+
+/* The backend runs go to: AD_SB_LINUX or AD_SB_PROCESS. */
+enum ad_sb_backend ad_sandbox_backend(const struct ad_sandbox *sb);
+
+/*
+ * Runs spec. Returns 0 whenever a result was produced, whatever the skill
+ * did (the status says); a negative code only for invalid specs (AD_EINVAL)
+ * or when no supervisor could be reached. result must be cleared with
+ * ad_sandbox_result_clear afterwards in both cases.
+ */
+int ad_sandbox_run(struct ad_sandbox *sb, const struct ad_sandbox_spec *spec,
+                   struct ad_sandbox_result *result, struct ad_err *err);
+
+void ad_sandbox_result_clear(struct ad_sandbox_result *r);
+
+/*
+ * The result as the contract's JSON object: status, exit_code, signal,
+ * wall_ms, cpu_ms, max_rss_kb, output, error, stdout, stderr, truncated,
+ * isolation ("full" | "degraded"), backend, execution_id. New reference.
+ */
+json_t *ad_sandbox_result_json(const struct ad_sandbox_result *r);
+/* The inverse; result must be zeroed or cleared. */
+int ad_sandbox_result_from_json(const json_t *j, struct ad_sandbox_result *r,
+                                struct ad_err *err);
+
+const char *ad_sb_status_name(enum ad_sb_status s);
+const char *ad_sb_backend_name(enum ad_sb_backend b);
+/* "auto", "linux" or "process"; AD_EINVAL otherwise. */
+int ad_sb_backend_parse(const char *s, enum ad_sb_backend *out, struct ad_err *err);
+
+/*
+ * What isolation this machine gives and why not more, as a JSON object:
+ * {"backend", "isolation", "checks": [{"name","ok","detail"}...]}.
+ * Probes without needing a struct ad_sandbox. New reference, or NULL on ENOMEM.
+ */
+json_t *ad_sandbox_check(const struct ad_sandbox_options *opts);
+
+#endif

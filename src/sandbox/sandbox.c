@@ -1,0 +1,727 @@
+/*
+ * The sandbox's public face: options and specs checked, supervisors
+ * (slots) started and restarted, requests sent and results read back, the
+ * result's JSON form, the backend probe and 'check'.
+ *
+ * Sections: names; result JSON; runtime; slots; new/free; run; check.
+ *
+ * The wire to a supervisor is a stream socketpair carrying length-prefixed
+ * JSON: the request {"backend","execution_id","code","entry","input",
+ * "limits"} and the reply, which is ad_sandbox_result_json() itself. A
+ * supervisor that dies or stops answering (wall limit + 15 s) is killed and
+ * replaced on the next run; the run gets status sandbox_error.
+ */
+#include "compat.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <seccomp.h>
+
+#include "autodev/buf.h"
+#include "autodev/clock.h"
+#include "autodev/json.h"
+#include "autodev/log.h"
+#include "autodev/sandbox.h"
+#include "sandbox/sb_int.h"
+
+/* ---- names -------------------------------------------------------------- */
+
+static const char *const status_names[] = {
+    [AD_SB_OK] = "ok",
+    [AD_SB_ERROR] = "error",
+    [AD_SB_TIMEOUT] = "timeout",
+    [AD_SB_CPU_LIMIT] = "cpu_limit",
+    [AD_SB_OOM] = "oom",
+    [AD_SB_SIGNAL] = "signal",
+    [AD_SB_OUTPUT_LIMIT] = "output_limit",
+    [AD_SB_SANDBOX_ERROR] = "sandbox_error",
+};
+
+const char *ad_sb_status_name(enum ad_sb_status s)
+{
+    if ((unsigned)s < AD_ARRAY_SIZE(status_names))
+        return status_names[s];
+    return "sandbox_error";
+}
+
+const char *ad_sb_backend_name(enum ad_sb_backend b)
+{
+    switch (b) {
+    case AD_SB_LINUX:
+        return "linux";
+    case AD_SB_PROCESS:
+        return "process";
+    default:
+        return "auto";
+    }
+}
+
+int ad_sb_backend_parse(const char *s, enum ad_sb_backend *out, struct ad_err *err)
+{
+    if (s && strcmp(s, "auto") == 0)
+        *out = AD_SB_AUTO;
+    else if (s && strcmp(s, "linux") == 0)
+        *out = AD_SB_LINUX;
+    else if (s && strcmp(s, "process") == 0)
+        *out = AD_SB_PROCESS;
+    else
+        return ad_error(err, AD_EINVAL, "unknown sandbox backend '%s' (auto, linux or process)",
+                        s ? s : "");
+    return 0;
+}
+
+/* ---- result JSON -------------------------------------------------------- */
+
+void ad_sandbox_result_clear(struct ad_sandbox_result *r)
+{
+    if (!r)
+        return;
+    json_decref(r->output);
+    json_decref(r->error);
+    free(r->stdout_text);
+    free(r->stderr_text);
+    memset(r, 0, sizeof(*r));
+}
+
+json_t *ad_sandbox_result_json(const struct ad_sandbox_result *r)
+{
+    json_t *o = json_object();
+    int bad = 0;
+
+    if (!o)
+        return NULL;
+    bad |= json_object_set_new(o, "status", json_string(ad_sb_status_name(r->status)));
+    bad |= json_object_set_new(o, "exit_code", json_integer(r->exit_code));
+    bad |= json_object_set_new(o, "signal", json_integer(r->signal));
+    bad |= json_object_set_new(o, "wall_ms", json_integer(r->wall_ms));
+    bad |= json_object_set_new(o, "cpu_ms", json_integer(r->cpu_ms));
+    bad |= json_object_set_new(o, "max_rss_kb", json_integer(r->max_rss_kb));
+    bad |= json_object_set(o, "output", r->output ? r->output : json_null());
+    bad |= json_object_set(o, "error", r->error ? r->error : json_null());
+    bad |= json_object_set_new(o, "stdout", json_string(r->stdout_text ? r->stdout_text : ""));
+    bad |= json_object_set_new(o, "stderr", json_string(r->stderr_text ? r->stderr_text : ""));
+    bad |= json_object_set_new(o, "truncated", json_boolean(r->truncated));
+    bad |= json_object_set_new(o, "isolation", json_string(r->degraded ? "degraded" : "full"));
+    bad |= json_object_set_new(o, "backend", json_string(r->backend[0] ? r->backend : "none"));
+    bad |= json_object_set_new(o, "execution_id", json_string(r->execution_id));
+    if (bad) {
+        /* json_string() refuses invalid UTF-8: output is bytes from the
+         * skill, so fall back to a lossy copy rather than lose the result. */
+        const char *keys[] = { "stdout", "stderr" };
+        const char *vals[] = { r->stdout_text, r->stderr_text };
+        for (size_t i = 0; i < 2; i++) {
+            if (json_object_get(o, keys[i]))
+                continue;
+            char *copy = strdup(vals[i] ? vals[i] : "");
+            if (!copy) {
+                json_decref(o);
+                return NULL;
+            }
+            for (unsigned char *p = (unsigned char *)copy; *p; p++)
+                if (*p >= 0x80)
+                    *p = '?';
+            if (json_object_set_new(o, keys[i], json_string(copy)) < 0) {
+                free(copy);
+                json_decref(o);
+                return NULL;
+            }
+            free(copy);
+        }
+        if (json_object_size(o) != 14) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+int ad_sandbox_result_from_json(const json_t *j, struct ad_sandbox_result *r,
+                                struct ad_err *err)
+{
+    const char *status, *iso, *backend, *id, *out, *errt;
+    size_t i;
+
+    if (!json_is_object(j))
+        return ad_error(err, AD_EINVAL, "sandbox result is not an object");
+    status = json_string_value(json_object_get(j, "status"));
+    iso = json_string_value(json_object_get(j, "isolation"));
+    backend = json_string_value(json_object_get(j, "backend"));
+    id = json_string_value(json_object_get(j, "execution_id"));
+    out = json_string_value(json_object_get(j, "stdout"));
+    errt = json_string_value(json_object_get(j, "stderr"));
+    if (!status || !iso || !backend || !id || !out || !errt)
+        return ad_error(err, AD_EINVAL, "sandbox result lacks a field");
+    r->status = AD_SB_SANDBOX_ERROR;
+    for (i = 0; i < AD_ARRAY_SIZE(status_names); i++)
+        if (strcmp(status, status_names[i]) == 0)
+            r->status = (enum ad_sb_status)i;
+    r->exit_code = (int)json_integer_value(json_object_get(j, "exit_code"));
+    r->signal = (int)json_integer_value(json_object_get(j, "signal"));
+    r->wall_ms = json_integer_value(json_object_get(j, "wall_ms"));
+    r->cpu_ms = json_integer_value(json_object_get(j, "cpu_ms"));
+    r->max_rss_kb = json_integer_value(json_object_get(j, "max_rss_kb"));
+    r->truncated = json_is_true(json_object_get(j, "truncated"));
+    r->degraded = strcmp(iso, "full") != 0;
+    snprintf(r->backend, sizeof(r->backend), "%s", backend);
+    snprintf(r->execution_id, sizeof(r->execution_id), "%s", id);
+    r->output = json_object_get(j, "output");
+    if (json_is_null(r->output))
+        r->output = NULL;
+    json_incref(r->output);
+    r->error = json_object_get(j, "error");
+    if (json_is_null(r->error))
+        r->error = NULL;
+    json_incref(r->error);
+    r->stdout_text = strdup(out);
+    r->stderr_text = strdup(errt);
+    if (!r->stdout_text || !r->stderr_text)
+        return ad_error(err, AD_ENOMEM, "out of memory reading a sandbox result");
+    return 0;
+}
+
+/* ---- runtime ------------------------------------------------------------ */
+
+/* Splits "PATH [ARG...]" into cfg, resolving PATH once. */
+static int resolve_runtime(struct ad_sb_config *cfg, const char *spec, struct ad_err *err)
+{
+    char *p, *save = NULL, *tok;
+    char resolved[PATH_MAX];
+    int n = 0;
+
+    if (!spec || !*spec)
+        spec = AD_SB_DEFAULT_RUNTIME;
+    if (strlen(spec) >= sizeof(cfg->runtime_buf))
+        return ad_error(err, AD_EINVAL, "sandbox runtime '%.40s...' is too long", spec);
+    snprintf(cfg->runtime_buf, sizeof(cfg->runtime_buf), "%s", spec);
+    p = cfg->runtime_buf;
+    for (tok = strtok_r(p, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+        if (n >= AD_SB_MAX_ARGS)
+            return ad_error(err, AD_EINVAL, "sandbox runtime has more than %d words",
+                            AD_SB_MAX_ARGS);
+        cfg->argv[n++] = tok;
+    }
+    if (n == 0)
+        return ad_error(err, AD_EINVAL, "sandbox runtime is empty");
+    if (cfg->argv[0][0] != '/')
+        return ad_error(err, AD_EINVAL, "sandbox runtime '%s' must be an absolute path",
+                        cfg->argv[0]);
+    if (!realpath(cfg->argv[0], resolved))
+        return ad_error(err, AD_EINVAL, "sandbox runtime '%s': %s", cfg->argv[0],
+                        strerror(errno));
+    if (access(resolved, X_OK) < 0)
+        return ad_error(err, AD_EINVAL, "sandbox runtime '%s' is not executable", resolved);
+    if (strlen(resolved) >= sizeof(cfg->runtime))
+        return ad_error(err, AD_EINVAL, "sandbox runtime path is too long");
+    snprintf(cfg->runtime, sizeof(cfg->runtime), "%s", resolved);
+    cfg->argc = n;
+    cfg->argv[n] = NULL;
+    return 0;
+}
+
+/* ---- slots -------------------------------------------------------------- */
+
+struct slot {
+    pid_t pid;        /* the supervisor, 0 when not running */
+    int fd;           /* our end of its socket */
+    bool busy;
+};
+
+struct ad_sandbox {
+    enum ad_sb_backend backend;   /* resolved: linux or process */
+    struct ad_sb_config base;     /* slot-independent configuration */
+    int nslots;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct slot slots[AD_SB_MAX_SLOTS];
+};
+
+static void slot_stop(struct slot *s, bool hard)
+{
+    int i;
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+    if (s->pid <= 0)
+        return;
+    /* EOF on its socket makes it clean up and exit; give it two seconds. */
+    if (hard)
+        (void)kill(s->pid, SIGKILL);
+    for (i = 0; i < 200; i++) {
+        pid_t w = waitpid(s->pid, NULL, WNOHANG);
+        if (w == s->pid || (w < 0 && errno != EINTR))
+            break;
+        struct timespec ts = { 0, 10 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    if (i == 200) {
+        (void)kill(s->pid, SIGKILL);
+        while (waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    s->pid = 0;
+}
+
+static int slot_start(struct ad_sandbox *sb, int index, struct ad_err *err)
+{
+    struct slot *s = &sb->slots[index];
+    int sv[2];
+    pid_t pid;
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return ad_error(err, AD_EIO, "socketpair: %s", strerror(errno));
+    pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(sv[0]);
+        close(sv[1]);
+        return ad_error(err, AD_EIO, "fork the sandbox supervisor: %s", strerror(e));
+    }
+    if (pid == 0) {
+        struct ad_sb_config cfg = sb->base;
+        close(sv[0]);
+        cfg.slot = index;
+        cfg.host_uid = sb->base.host_uid + (unsigned)index;
+        cfg.host_gid = sb->base.host_gid + (unsigned)index;
+        /* argv points into base.runtime_buf; re-point into our copy. */
+        for (int i = 0; i < cfg.argc; i++)
+            cfg.argv[i] = cfg.runtime_buf + (sb->base.argv[i] - sb->base.runtime_buf);
+        ad__sb_supervisor_main(&cfg, sv[1]);
+    }
+    close(sv[1]);
+    s->pid = pid;
+    s->fd = sv[0];
+    return 0;
+}
+
+static int slot_acquire(struct ad_sandbox *sb)
+{
+    int i;
+    pthread_mutex_lock(&sb->mu);
+    for (;;) {
+        for (i = 0; i < sb->nslots; i++) {
+            if (!sb->slots[i].busy) {
+                sb->slots[i].busy = true;
+                pthread_mutex_unlock(&sb->mu);
+                return i;
+            }
+        }
+        pthread_cond_wait(&sb->cv, &sb->mu);
+    }
+}
+
+static void slot_release(struct ad_sandbox *sb, int i)
+{
+    pthread_mutex_lock(&sb->mu);
+    sb->slots[i].busy = false;
+    pthread_cond_signal(&sb->cv);
+    pthread_mutex_unlock(&sb->mu);
+}
+
+/* ---- run ---------------------------------------------------------------- */
+
+static bool is_identifier(const char *s)
+{
+    if (!s || !*s || strlen(s) > 128)
+        return false;
+    if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+        return false;
+    for (s++; *s; s++)
+        if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9')))
+            return false;
+    return true;
+}
+
+static int check_range(const char *name, int64_t v, int64_t min, int64_t max,
+                       struct ad_err *err)
+{
+    if (v < min || v > max)
+        return ad_error(err, AD_EINVAL,
+                        "sandbox limit %s = %" PRId64 " is out of range %" PRId64 "..%" PRId64,
+                        name, v, min, max);
+    return 0;
+}
+
+static int fill_limits(const struct ad_sandbox_limits *in, struct ad_sandbox_limits *out,
+                       struct ad_err *err)
+{
+    *out = *in;
+    if (!out->wall_ms)
+        out->wall_ms = AD_SB_DEFAULT_WALL_MS;
+    if (!out->cpu_ms)
+        out->cpu_ms = out->wall_ms;
+    if (!out->memory_bytes)
+        out->memory_bytes = AD_SB_DEFAULT_MEMORY;
+    if (!out->pids)
+        out->pids = AD_SB_DEFAULT_PIDS;
+    if (!out->output_bytes)
+        out->output_bytes = AD_SB_DEFAULT_OUTPUT;
+    if (!out->tmpfs_bytes)
+        out->tmpfs_bytes = AD_SB_DEFAULT_TMPFS;
+    if (check_range("wall_ms", out->wall_ms, 1, 24LL * 3600 * 1000, err) ||
+        check_range("cpu_ms", out->cpu_ms, 1, 24LL * 3600 * 1000, err) ||
+        check_range("memory_bytes", out->memory_bytes, 16LL << 20, 64LL << 30, err) ||
+        check_range("pids", out->pids, 1, 4096, err) ||
+        check_range("output_bytes", out->output_bytes, 1024, 1LL << 30, err) ||
+        check_range("tmpfs_bytes", out->tmpfs_bytes, 1LL << 20, 16LL << 30, err))
+        return err ? err->code : AD_EINVAL;
+    return 0;
+}
+
+static json_t *build_request(const char *backend, const char *exec_id,
+                             const struct ad_sandbox_spec *spec, size_t code_len,
+                             const char *input, const struct ad_sandbox_limits *lim)
+{
+    return json_pack("{s:s, s:s, s:s%, s:s, s:s, s:{s:I, s:I, s:I, s:i, s:I, s:I}}", "backend",
+                     backend, "execution_id", exec_id, "code", spec->code, code_len, "entry",
+                     spec->entry, "input", input, "limits", "wall_ms", (json_int_t)lim->wall_ms,
+                     "cpu_ms", (json_int_t)lim->cpu_ms, "memory_bytes",
+                     (json_int_t)lim->memory_bytes, "pids", lim->pids, "output_bytes",
+                     (json_int_t)lim->output_bytes, "tmpfs_bytes",
+                     (json_int_t)lim->tmpfs_bytes);
+}
+
+static void result_failed(struct ad_sandbox_result *r, const char *backend, const char *id,
+                          const char *msg)
+{
+    ad_sandbox_result_clear(r);
+    r->status = AD_SB_SANDBOX_ERROR;
+    r->exit_code = -1;
+    r->degraded = true;
+    snprintf(r->backend, sizeof(r->backend), "%s", backend);
+    snprintf(r->execution_id, sizeof(r->execution_id), "%s", id);
+    r->error = json_pack("{s:s, s:s, s:s}", "type", "SandboxError", "message", msg,
+                         "traceback", "");
+    r->stdout_text = strdup("");
+    r->stderr_text = strdup("");
+}
+
+static int run_as(struct ad_sandbox *sb, enum ad_sb_backend backend,
+                  const struct ad_sandbox_spec *spec, struct ad_sandbox_result *result,
+                  struct ad_err *err)
+{
+    struct ad_sandbox_limits lim;
+    struct ad_buf msg = AD_BUF_INIT;
+    char exec_id[AD_ID_SIZE];
+    const char *bname = ad_sb_backend_name(backend);
+    const char *input = spec->input_json ? spec->input_json : "null";
+    size_t code_len;
+    json_t *req = NULL, *doc = NULL, *tmp = NULL;
+    struct ad_err werr = AD_ERR_INIT;
+    int rc, slot;
+
+    memset(result, 0, sizeof(*result));
+    if (!spec->code)
+        return ad_error(err, AD_EINVAL, "sandbox spec has no code");
+    code_len = spec->code_len ? spec->code_len : strlen(spec->code);
+    if (memchr(spec->code, '\0', code_len))
+        return ad_error(err, AD_EINVAL, "skill code contains a NUL byte");
+    if (!is_identifier(spec->entry))
+        return ad_error(err, AD_EINVAL, "entry '%s' is not a Python identifier",
+                        spec->entry ? spec->entry : "");
+    rc = ad_json_parse(input, strlen(input), (size_t)64 << 20, &tmp, err);
+    if (rc)
+        return ad_error_prefix(err, "skill input");
+    json_decref(tmp);
+    rc = fill_limits(&spec->limits, &lim, err);
+    if (rc)
+        return rc;
+    if (ad_id_new(exec_id) < 0)
+        return ad_error(err, AD_EIO, "no random bytes for an execution id");
+
+    req = build_request(bname, exec_id, spec, code_len, input, &lim);
+    if (!req || ad_json_dump(req, &msg) < 0) {
+        json_decref(req);
+        ad_buf_release(&msg);
+        return ad_error(err, AD_EINVAL, "skill code is not valid UTF-8");
+    }
+    json_decref(req);
+
+    slot = slot_acquire(sb);
+    rc = 0;
+    if (sb->slots[slot].pid <= 0)
+        rc = slot_start(sb, slot, &werr);
+    if (rc == 0 && ad__sb_frame_write(sb->slots[slot].fd, msg.ptr, msg.len) < 0)
+        rc = ad_error(&werr, AD_EIO, "the sandbox supervisor is gone");
+    if (rc == 0) {
+        ad_buf_release(&msg);
+        ad_buf_init(&msg, (size_t)lim.output_bytes * 7 + (1 << 20));
+        /* The supervisor enforces the wall limit itself; this is for a
+         * supervisor that hangs or dies. */
+        int wait_ms = lim.wall_ms + 15000 > INT_MAX ? INT_MAX : (int)(lim.wall_ms + 15000);
+        rc = ad__sb_frame_read(sb->slots[slot].fd, &msg, wait_ms, &werr);
+    }
+    if (rc == 0) {
+        rc = ad_json_parse(msg.ptr, msg.len, msg.max, &doc, &werr);
+        if (rc == 0)
+            rc = ad_sandbox_result_from_json(doc, result, &werr);
+        json_decref(doc);
+    }
+    if (rc) {
+        slot_stop(&sb->slots[slot], true);
+        result_failed(result, bname, exec_id, werr.msg);
+        rc = 0;
+    }
+    slot_release(sb, slot);
+    ad_buf_release(&msg);
+    return rc;
+}
+
+int ad_sandbox_run(struct ad_sandbox *sb, const struct ad_sandbox_spec *spec,
+                   struct ad_sandbox_result *result, struct ad_err *err)
+{
+    return run_as(sb, sb->backend, spec, result, err);
+}
+
+enum ad_sb_backend ad_sandbox_backend(const struct ad_sandbox *sb)
+{
+    return sb->backend;
+}
+
+/* ---- new/free ----------------------------------------------------------- */
+
+static const char probe_code[] = "def probe():\n    return 42\n";
+
+/* A real run through the linux backend; why gets the reason it failed. */
+static bool probe_linux(struct ad_sandbox *sb, char *why, size_t why_len)
+{
+    struct ad_sandbox_spec spec;
+    struct ad_sandbox_result r;
+    struct ad_err err = AD_ERR_INIT;
+    bool ok;
+
+    memset(&spec, 0, sizeof(spec));
+    spec.code = probe_code;
+    spec.entry = "probe";
+    spec.limits.wall_ms = 20000;
+    if (run_as(sb, AD_SB_LINUX, &spec, &r, &err) < 0) {
+        snprintf(why, why_len, "%s", err.msg);
+        return false;
+    }
+    ok = r.status == AD_SB_OK && json_integer_value(r.output) == 42;
+    if (!ok) {
+        const char *m = json_string_value(json_object_get(r.error, "message"));
+        snprintf(why, why_len, "%s: %s", ad_sb_status_name(r.status),
+                 m ? m : (r.stderr_text ? r.stderr_text : ""));
+    }
+    ad_sandbox_result_clear(&r);
+    return ok;
+}
+
+static unsigned uid_base_of(const struct ad_sandbox_options *o)
+{
+    const char *env;
+    if (o && o->uid_base)
+        return o->uid_base;
+    env = getenv("AUTODEV_SANDBOX_UID_BASE");
+    if (env && *env) {
+        char *end;
+        unsigned long v = strtoul(env, &end, 10);
+        if (*end == '\0' && v >= 1000 && v < 4000000000UL)
+            return (unsigned)v;
+    }
+    return AD_SB_DEFAULT_UID_BASE;
+}
+
+/* Everything but the backend: runtime, ids, filter, cgroup version. */
+static int sandbox_alloc(const struct ad_sandbox_options *o, struct ad_sandbox **out,
+                         char *cg_why, size_t cg_why_len, char *filter_why, size_t fw_len,
+                         struct ad_err *err)
+{
+    struct ad_sandbox *sb;
+    struct ad_err ferr = AD_ERR_INIT;
+    int rc, i, slots = o && o->slots ? o->slots : 4;
+
+    *out = NULL;
+    if (slots < 1 || slots > AD_SB_MAX_SLOTS)
+        return ad_error(err, AD_EINVAL, "sandbox slots %d out of range 1..%d", slots,
+                        AD_SB_MAX_SLOTS);
+    sb = calloc(1, sizeof(*sb));
+    if (!sb)
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    rc = resolve_runtime(&sb->base, o ? o->runtime : NULL, err);
+    if (rc) {
+        free(sb);
+        return rc;
+    }
+    sb->nslots = slots;
+    for (i = 0; i < AD_SB_MAX_SLOTS; i++) {
+        sb->slots[i].fd = -1;
+        sb->slots[i].pid = 0;
+    }
+    sb->base.change_uid = geteuid() == 0;
+    sb->base.host_uid = uid_base_of(o);
+    sb->base.host_gid = sb->base.host_uid;
+    if (!sb->base.change_uid) {
+        sb->base.host_uid = (unsigned)getuid();
+        sb->base.host_gid = (unsigned)getgid();
+    }
+    if (ad_sb_filter_build(&sb->base.filter, &ferr) == 0) {
+        sb->base.have_filter = true;
+    } else if (filter_why) {
+        snprintf(filter_why, fw_len, "%s", ferr.msg);
+    }
+    sb->base.cg_version = ad_cg_probe(cg_why, cg_why_len);
+    pthread_mutex_init(&sb->mu, NULL);
+    pthread_cond_init(&sb->cv, NULL);
+    *out = sb;
+    return 0;
+}
+
+int ad_sandbox_new(const struct ad_sandbox_options *opts, struct ad_sandbox **out,
+                   struct ad_err *err)
+{
+    struct ad_sandbox *sb;
+    enum ad_sb_backend want = opts ? opts->backend : AD_SB_AUTO;
+    char why[512];
+    int rc;
+
+    rc = sandbox_alloc(opts, &sb, NULL, 0, NULL, 0, err);
+    if (rc)
+        return rc;
+    if (!sb->base.change_uid && opts && opts->uid_base && want != AD_SB_PROCESS)
+        AD_LOG(AD_LOG_WARN, "sandbox: not root, payloads run as uid %u", sb->base.host_uid);
+    if (want == AD_SB_PROCESS) {
+        sb->backend = AD_SB_PROCESS;
+    } else if (probe_linux(sb, why, sizeof(why))) {
+        sb->backend = AD_SB_LINUX;
+    } else if (want == AD_SB_LINUX) {
+        ad_sandbox_free(sb);
+        return ad_error(err, AD_ENOTSUP, "linux sandbox backend unavailable: %s", why);
+    } else {
+        if (!(opts && opts->quiet))
+            AD_LOG(AD_LOG_WARN,
+                   "sandbox: linux backend unavailable (%s); using the weaker process backend",
+                   why);
+        sb->backend = AD_SB_PROCESS;
+    }
+    *out = sb;
+    return 0;
+}
+
+void ad_sandbox_free(struct ad_sandbox *sb)
+{
+    int i;
+    if (!sb)
+        return;
+    for (i = 0; i < AD_SB_MAX_SLOTS; i++)
+        slot_stop(&sb->slots[i], false);
+    ad_sb_filter_free(&sb->base.filter);
+    pthread_mutex_destroy(&sb->mu);
+    pthread_cond_destroy(&sb->cv);
+    free(sb);
+}
+
+/* ---- check -------------------------------------------------------------- */
+
+static int add_check(json_t *list, const char *name, bool ok, const char *detail)
+{
+    return json_array_append_new(list, json_pack("{s:s, s:b, s:s}", "name", name, "ok", ok,
+                                                 "detail", detail));
+}
+
+/* Can this process make the namespaces the linux backend needs? */
+static bool userns_works(char *why, size_t why_len)
+{
+    pid_t pid = fork();
+    int st = 0;
+
+    if (pid < 0) {
+        snprintf(why, why_len, "fork: %s", strerror(errno));
+        return false;
+    }
+    if (pid == 0) {
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
+                    CLONE_NEWUTS) < 0)
+            _exit(errno & 0xff);
+        _exit(0);
+    }
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+        snprintf(why, why_len, "user, mount, pid, net, ipc and uts namespaces can be made");
+        return true;
+    }
+    snprintf(why, why_len, "unshare: %s%s", WIFEXITED(st) ? strerror(WEXITSTATUS(st)) : "crashed",
+             geteuid() != 0 ? " (unprivileged user namespaces may be disabled: see "
+                              "/proc/sys/kernel/unprivileged_userns_clone and "
+                              "/proc/sys/user/max_user_namespaces)"
+                            : "");
+    return false;
+}
+
+json_t *ad_sandbox_check(const struct ad_sandbox_options *opts)
+{
+    struct ad_sandbox *sb = NULL;
+    struct ad_err err = AD_ERR_INIT;
+    char cg_why[256] = "", f_why[512] = "", why[512], detail[640];
+    json_t *rep, *checks;
+    bool ns_ok, probe_ok = false, full;
+    const char *cgname;
+
+    rep = json_object();
+    checks = json_array();
+    if (!rep || !checks) {
+        json_decref(rep);
+        json_decref(checks);
+        return NULL;
+    }
+    json_object_set_new(rep, "checks", checks);
+    if (sandbox_alloc(opts, &sb, cg_why, sizeof(cg_why), f_why, sizeof(f_why), &err) < 0) {
+        add_check(checks, "runtime", false, err.msg);
+        json_object_set_new(rep, "backend", json_string("none"));
+        json_object_set_new(rep, "isolation", json_string("none"));
+        return rep;
+    }
+    snprintf(detail, sizeof(detail), "%s", sb->base.runtime);
+    for (int i = 1; i < sb->base.argc; i++) {
+        size_t n = strlen(detail);
+        snprintf(detail + n, sizeof(detail) - n, " %s", sb->base.argv[i]);
+    }
+    add_check(checks, "runtime", true, detail);
+
+    ns_ok = userns_works(why, sizeof(why));
+    add_check(checks, "namespaces", ns_ok, why);
+
+    if (sb->base.change_uid)
+        snprintf(detail, sizeof(detail), "payloads run as host uids %u..%u, one per slot",
+                 sb->base.host_uid, sb->base.host_uid + (unsigned)sb->nslots - 1);
+    else
+        snprintf(detail, sizeof(detail),
+                 "not root: payloads run as your own uid %u (no dedicated uid per slot)",
+                 sb->base.host_uid);
+    add_check(checks, "uid", sb->base.change_uid, detail);
+
+    if (sb->base.have_filter)
+        snprintf(detail, sizeof(detail), "denylist of %d rules (libseccomp %u.%u.%u)",
+                 sb->base.filter.rules, seccomp_version()->major, seccomp_version()->minor,
+                 seccomp_version()->micro);
+    else
+        snprintf(detail, sizeof(detail), "%s", f_why);
+    add_check(checks, "seccomp", sb->base.have_filter, detail);
+
+    cgname = sb->base.cg_version == AD_CG_V2 ? "v2" : sb->base.cg_version == AD_CG_V1 ? "v1" : "none";
+    snprintf(detail, sizeof(detail), "%s%s%s", cgname, cg_why[0] ? ": " : "", cg_why);
+    add_check(checks, "cgroup", sb->base.cg_version != AD_CG_NONE, detail);
+
+    if (ns_ok) {
+        probe_ok = probe_linux(sb, why, sizeof(why));
+        add_check(checks, "linux_probe", probe_ok,
+                  probe_ok ? "a trial run in the linux backend succeeded" : why);
+    } else {
+        add_check(checks, "linux_probe", false, "skipped: no namespaces");
+    }
+    full = probe_ok && sb->base.have_filter && sb->base.cg_version != AD_CG_NONE;
+    json_object_set_new(rep, "backend", json_string(probe_ok ? "linux" : "process"));
+    json_object_set_new(rep, "isolation", json_string(full ? "full" : "degraded"));
+    ad_sandbox_free(sb);
+    return rep;
+}

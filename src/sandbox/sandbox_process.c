@@ -1,0 +1,202 @@
+/*
+ * The process backend: the weaker fallback for machines where namespaces
+ * are not available. fork + setsid + rlimits + no_new_privs + seccomp, a
+ * fresh scratch directory as cwd and TMPDIR, and, when the supervisor is
+ * root, the slot's own unprivileged uid, which is also what makes the
+ * final sweep complete: kill(-1) from that uid reaches every process the
+ * payload left, however it detached itself.
+ *
+ * What it cannot do is listed in tests/sandbox/README.md: the host's
+ * filesystem stays readable where permissions allow, the network is the
+ * host's, other processes are visible, and disk use is bounded per file
+ * (RLIMIT_FSIZE) but not in total.
+ *
+ * Layout of the supervisor's base directory (mode 0711, root's):
+ *   base/run/    harness.py, skill.py, input.json   0755/0644, not writable by the payload
+ *   base/work/   the payload's cwd, its uid's, emptied before every run
+ */
+#include "compat.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "autodev/error.h"
+#include "sandbox/sb_int.h"
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)ftw;
+    if (flag == FTW_DP || flag == FTW_D)
+        (void)rmdir(path);
+    else
+        (void)unlink(path);
+    return 0;
+}
+
+/* rm -rf that never follows a link nor leaves the file system. */
+static void remove_tree(const char *path)
+{
+    (void)nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+int ad__sb_process_prepare(struct ad_sb_config *cfg, char *base, size_t base_len,
+                           struct ad_err *err)
+{
+    /* Not $TMPDIR: the payload's uid must be able to reach its directory,
+     * and a caller's TMPDIR is often inside a private (0700) tree. */
+    const char *root = getenv("AUTODEV_SANDBOX_TMP");
+    char tmpl[256];
+
+    if (!root || !*root)
+        root = "/tmp";
+    if ((size_t)snprintf(tmpl, sizeof(tmpl), "%s/autodev-sb.XXXXXX", root) >= sizeof(tmpl) ||
+        strlen(tmpl) + 1 > base_len)
+        return ad_error(err, AD_EINVAL, "sandbox directory path under '%s' is too long", root);
+    if (!mkdtemp(tmpl))
+        return ad_error(err, AD_EIO, "make a sandbox directory under '%s': %s", root,
+                        strerror(errno));
+    if (chmod(tmpl, 0711) < 0) {
+        int e = errno;
+        (void)rmdir(tmpl);
+        return ad_error(err, AD_EIO, "chmod '%s': %s", tmpl, strerror(e));
+    }
+    (void)cfg;
+    snprintf(base, base_len, "%s", tmpl);
+    return 0;
+}
+
+void ad__sb_process_cleanup(const char *base)
+{
+    if (base && *base)
+        remove_tree(base);
+}
+
+static int put_file(const char *dir, const char *name, const char *data, size_t len,
+                    struct ad_err *err)
+{
+    char path[512];
+    int fd, rc;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0)
+        return ad_error(err, AD_EIO, "create '%s': %s", path, strerror(errno));
+    rc = ad__sb_write_all(fd, data, len);
+    close(fd);
+    if (rc < 0)
+        return ad_error(err, AD_EIO, "write '%s': %s", path, strerror(-rc));
+    return 0;
+}
+
+int ad__sb_process_spawn(struct ad_sb_run *run, const char *base, struct ad_err *err)
+{
+    const struct ad_sb_config *cfg = run->cfg;
+    char rundir[300], work[300];
+    int p_out[2] = { -1, -1 }, p_err[2] = { -1, -1 }, p_res[2] = { -1, -1 };
+    int p_st[2] = { -1, -1 };
+    int rc, i;
+    pid_t pid;
+
+    snprintf(rundir, sizeof(rundir), "%s/run", base);
+    snprintf(work, sizeof(work), "%s/work", base);
+    remove_tree(rundir);
+    remove_tree(work);
+    if (mkdir(rundir, 0755) < 0)
+        return ad_error(err, AD_EIO, "mkdir '%s': %s", rundir, strerror(errno));
+    if (mkdir(work, 0700) < 0)
+        return ad_error(err, AD_EIO, "mkdir '%s': %s", work, strerror(errno));
+    if (cfg->change_uid && chown(work, cfg->host_uid, cfg->host_gid) < 0)
+        return ad_error(err, AD_EIO, "chown '%s': %s", work, strerror(errno));
+    rc = put_file(rundir, "harness.py", ad_sb_harness_py, ad_sb_harness_py_len, err);
+    if (rc == 0)
+        rc = put_file(rundir, "skill.py", run->code, run->code_len, err);
+    if (rc == 0)
+        rc = put_file(rundir, "input.json", run->input, run->input_len, err);
+    if (rc)
+        return rc;
+
+    if (pipe2(p_out, O_CLOEXEC) < 0 || pipe2(p_err, O_CLOEXEC) < 0 ||
+        pipe2(p_res, O_CLOEXEC) < 0 || pipe2(p_st, O_CLOEXEC) < 0) {
+        rc = ad_error(err, AD_EIO, "pipe: %s", strerror(errno));
+        goto fail;
+    }
+    pid = fork();
+    if (pid < 0) {
+        rc = ad_error(err, AD_EIO, "fork: %s", strerror(errno));
+        goto fail;
+    }
+    if (pid == 0) {
+        close(p_out[0]);
+        close(p_err[0]);
+        close(p_res[0]);
+        close(p_st[0]);
+        ad__sb_payload_exec(run, p_out[1], p_err[1], p_res[1], p_st[1], rundir, work,
+                            cfg->change_uid, cfg->host_uid, cfg->host_gid);
+    }
+    run->pid = pid;
+    run->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (run->pidfd < 0) {
+        rc = ad_error(err, AD_ENOTSUP, "pidfd_open: %s", strerror(errno));
+        (void)kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        run->pid = -1;
+        goto fail;
+    }
+    close(p_out[1]);
+    close(p_err[1]);
+    close(p_res[1]);
+    close(p_st[1]);
+    run->out_fd = p_out[0];
+    run->err_fd = p_err[0];
+    run->res_fd = p_res[0];
+    run->status_fd = p_st[0];
+    return 0;
+
+fail:
+    for (i = 0; i < 2; i++) {
+        if (p_out[i] >= 0)
+            close(p_out[i]);
+        if (p_err[i] >= 0)
+            close(p_err[i]);
+        if (p_res[i] >= 0)
+            close(p_res[i]);
+        if (p_st[i] >= 0)
+            close(p_st[i]);
+    }
+    return rc;
+}
+
+void ad__sb_process_sweep(const struct ad_sb_run *run)
+{
+    const struct ad_sb_config *cfg = run->cfg;
+    pid_t helper;
+    int round;
+
+    if (run->pid > 0)
+        (void)kill(-run->pid, SIGKILL);   /* setsid made it a group leader */
+    if (!cfg->change_uid)
+        return;
+    /* kill(-1) as the payload's uid reaches exactly that uid's processes. */
+    for (round = 0; round < 3; round++) {
+        helper = fork();
+        if (helper == 0) {
+            if (setresgid(cfg->host_gid, cfg->host_gid, cfg->host_gid) < 0 ||
+                setresuid(cfg->host_uid, cfg->host_uid, cfg->host_uid) < 0)
+                _exit(2);
+            (void)kill(-1, SIGKILL);
+            _exit(0);
+        }
+        if (helper < 0)
+            return;
+        while (waitpid(helper, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+}

@@ -1,0 +1,825 @@
+/*
+ * The resident supervisor: a small process forked once per slot that runs
+ * one sandboxed execution at a time for the library, over a socketpair.
+ *
+ * Sections:
+ *   helpers       async-signal-safe writes and the status report
+ *   payload       the payload's last steps before execve (both backends)
+ *   frames        length-prefixed messages on the socket
+ *   pump          reading output with caps while enforcing the wall clock
+ *   classify      turning what happened into a status
+ *   main loop     requests in, results out
+ *
+ * Why a separate process: forking a large, threaded caller for every run is
+ * slow and fragile; the supervisor is small and single-threaded, so each run
+ * is one cheap clone3/fork of it. Its memory stays bounded: output is read
+ * into capped buffers and everything past the caps is counted, not kept.
+ */
+#include "compat.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "autodev/buf.h"
+#include "autodev/clock.h"
+#include "autodev/json.h"
+#include "autodev/sandbox.h"
+#include "sandbox/sb_int.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* ---- helpers ------------------------------------------------------------ */
+
+int ad__sb_write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Appends s to buf[*len..cap-1], always leaving room for the NUL. */
+static void sig_append(char *buf, size_t cap, size_t *len, const char *s)
+{
+    while (*s && *len + 1 < cap)
+        buf[(*len)++] = *s++;
+    buf[*len] = '\0';
+}
+
+void ad__sb_report(int fd, const char *what, int errnum)
+{
+    char buf[AD_SB_STATUS_MAX];
+    size_t len = 0;
+    const char *desc = errnum ? strerrordesc_np(errnum) : NULL;
+
+    buf[0] = '\0';
+    sig_append(buf, sizeof(buf), &len, "E");
+    sig_append(buf, sizeof(buf), &len, what);
+    if (errnum) {
+        sig_append(buf, sizeof(buf), &len, ": ");
+        sig_append(buf, sizeof(buf), &len, desc ? desc : "unknown error");
+    }
+    (void)ad__sb_write_all(fd, buf, len);
+}
+
+/* ---- payload ------------------------------------------------------------ */
+
+static int set_limit(int res, rlim_t soft, rlim_t hard)
+{
+    struct rlimit rl = { soft, hard };
+    return setrlimit(res, &rl);
+}
+
+void ad__sb_payload_exec(const struct ad_sb_run *run, int out_fd, int err_fd, int res_fd,
+                         int status_fd, const char *dir, const char *cwd, bool set_ids,
+                         uid_t uid, gid_t gid)
+{
+    const struct ad_sb_config *cfg = run->cfg;
+    const struct ad_sandbox_limits *lim = &run->lim;
+    int src[4], tmp[4], sfd;
+    char harness[320], env_home[300], env_tmp[300];
+    char *argv[AD_SB_MAX_ARGS + 8];
+    char *envp[8];
+    size_t n;
+    int i, argc = 0;
+    rlim_t cpu_s, as;
+
+    sfd = fcntl(status_fd, F_DUPFD_CLOEXEC, 10);
+    if (sfd < 0)
+        _exit(127);
+
+    /* Move stdin (/dev/null), stdout, stderr and the result pipe to 0..3. */
+    src[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    src[1] = out_fd;
+    src[2] = err_fd;
+    src[3] = res_fd;
+    for (i = 0; i < 4; i++) {
+        if (src[i] < 0) {
+            ad__sb_report(sfd, "open /dev/null", errno);
+            _exit(127);
+        }
+        tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 11);
+        if (tmp[i] < 0) {
+            ad__sb_report(sfd, "dup", errno);
+            _exit(127);
+        }
+    }
+    for (i = 0; i < 4; i++) {
+        if (dup2(tmp[i], i) < 0) {
+            ad__sb_report(sfd, "dup2", errno);
+            _exit(127);
+        }
+    }
+    /* Everything else is closed by execve; the status fd lives until then. */
+    if (syscall(SYS_close_range, 4U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+        for (i = 4; i < 1024; i++)
+            if (i != sfd)
+                (void)fcntl(i, F_SETFD, FD_CLOEXEC);
+    }
+
+    (void)setsid();
+
+    cpu_s = (rlim_t)((lim->cpu_ms + 999) / 1000);
+    if (cpu_s < 1)
+        cpu_s = 1;
+    /* The address-space limit is a backstop behind the cgroup; without a
+     * cgroup it is the memory limit, with room for the interpreter itself. */
+    if (run->cg)
+        as = (rlim_t)lim->memory_bytes * 4 > ((rlim_t)1 << 30) ? (rlim_t)lim->memory_bytes * 4
+                                                                 : ((rlim_t)1 << 30);
+    else
+        as = (rlim_t)lim->memory_bytes + ((rlim_t)128 << 20);
+    if (set_limit(RLIMIT_CPU, cpu_s, cpu_s + 1) || set_limit(RLIMIT_CORE, 0, 0) ||
+        set_limit(RLIMIT_MEMLOCK, 0, 0) ||
+        set_limit(RLIMIT_FSIZE, (rlim_t)lim->tmpfs_bytes, (rlim_t)lim->tmpfs_bytes) ||
+        set_limit(RLIMIT_NOFILE, 256, 256) || set_limit(RLIMIT_AS, as, as)) {
+        ad__sb_report(sfd, "setrlimit", errno);
+        _exit(127);
+    }
+    /* RLIMIT_NPROC counts every process of the real uid, so it only means
+     * something when the payload has a uid of its own. */
+    if (set_ids && set_limit(RLIMIT_NPROC, (rlim_t)lim->pids, (rlim_t)lim->pids)) {
+        ad__sb_report(sfd, "setrlimit nproc", errno);
+        _exit(127);
+    }
+
+    if (chdir(cwd) < 0) {
+        ad__sb_report(sfd, "chdir", errno);
+        _exit(127);
+    }
+
+    if (set_ids) {
+        for (i = 0; i <= 63; i++)
+            if (prctl(PR_CAPBSET_DROP, i, 0, 0, 0) < 0 && errno == EINVAL)
+                break;
+        if (setresgid(gid, gid, gid) < 0) {
+            ad__sb_report(sfd, "setresgid", errno);
+            _exit(127);
+        }
+        if (setresuid(uid, uid, uid) < 0) {
+            ad__sb_report(sfd, "setresuid", errno);
+            _exit(127);
+        }
+    }
+    (void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    {
+        struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+        struct __user_cap_data_struct data[2];
+        memset(data, 0, sizeof(data));
+        if (syscall(SYS_capset, &hdr, data) < 0 && set_ids) {
+            ad__sb_report(sfd, "capset", errno);
+            _exit(127);
+        }
+    }
+
+    n = 0;
+    harness[0] = '\0';
+    sig_append(harness, sizeof(harness), &n, dir);
+    sig_append(harness, sizeof(harness), &n, "/harness.py");
+    n = 0;
+    env_home[0] = '\0';
+    sig_append(env_home, sizeof(env_home), &n, "HOME=");
+    sig_append(env_home, sizeof(env_home), &n, cwd);
+    n = 0;
+    env_tmp[0] = '\0';
+    sig_append(env_tmp, sizeof(env_tmp), &n, "TMPDIR=");
+    sig_append(env_tmp, sizeof(env_tmp), &n, cwd);
+
+    for (i = 0; i < cfg->argc && argc < AD_SB_MAX_ARGS; i++)
+        argv[argc++] = cfg->argv[i];
+    argv[argc++] = harness;
+    argv[argc++] = (char *)run->entry;
+    argv[argc++] = (char *)dir;
+    argv[argc] = NULL;
+    envp[0] = (char *)"PATH=/usr/bin:/bin";
+    envp[1] = env_home;
+    envp[2] = env_tmp;
+    envp[3] = (char *)"LANG=C.UTF-8";
+    envp[4] = (char *)"PYTHONDONTWRITEBYTECODE=1";
+    envp[5] = NULL;
+
+    if (cfg->have_filter) {
+        int rc = ad_sb_filter_apply(&cfg->filter);
+        if (rc < 0) {
+            ad__sb_report(sfd, "seccomp", -rc);
+            _exit(127);
+        }
+    } else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+        ad__sb_report(sfd, "no_new_privs", errno);
+        _exit(127);
+    }
+
+    execve(cfg->runtime, argv, envp);
+    ad__sb_report(sfd, "exec runtime", errno);
+    _exit(127);
+}
+
+/* ---- frames ------------------------------------------------------------- */
+
+int ad__sb_frame_write(int fd, const char *data, size_t len)
+{
+    unsigned char hdr[4];
+    int rc;
+
+    if (len > 0xffffffffu)
+        return AD_ETOOBIG;
+    hdr[0] = (unsigned char)(len & 0xff);
+    hdr[1] = (unsigned char)((len >> 8) & 0xff);
+    hdr[2] = (unsigned char)((len >> 16) & 0xff);
+    hdr[3] = (unsigned char)((len >> 24) & 0xff);
+    rc = ad__sb_write_all(fd, hdr, sizeof(hdr));
+    if (rc == 0)
+        rc = ad__sb_write_all(fd, data, len);
+    return rc < 0 ? AD_EIO : 0;
+}
+
+/* Reads exactly len bytes before the deadline (ns, 0: none). */
+static int read_exact(int fd, void *dst, size_t len, int64_t deadline, struct ad_err *err)
+{
+    char *p = dst;
+    while (len > 0) {
+        ssize_t n;
+        if (deadline) {
+            struct pollfd pfd = { fd, POLLIN, 0 };
+            int64_t left = (deadline - ad_mono_ns()) / 1000000;
+            int prc;
+            if (left <= 0)
+                return ad_error(err, AD_ETIMEOUT, "sandbox supervisor did not answer in time");
+            prc = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
+            if (prc < 0 && errno != EINTR)
+                return ad_error(err, AD_EIO, "poll: %s", strerror(errno));
+            if (prc <= 0)
+                continue;
+        }
+        n = read(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            return ad_error(err, AD_EIO, "reading from the sandbox supervisor: %s",
+                            strerror(errno));
+        }
+        if (n == 0)
+            return ad_error(err, AD_EIO, "the sandbox supervisor closed the connection");
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int ad__sb_frame_read(int fd, struct ad_buf *b, int timeout_ms, struct ad_err *err)
+{
+    unsigned char hdr[4];
+    int64_t deadline = timeout_ms < 0 ? 0 : ad_mono_ns() + (int64_t)timeout_ms * 1000000;
+    size_t len;
+    int rc;
+
+    ad_buf_reset(b);
+    rc = read_exact(fd, hdr, sizeof(hdr), deadline, err);
+    if (rc)
+        return rc;
+    len = (size_t)hdr[0] | (size_t)hdr[1] << 8 | (size_t)hdr[2] << 16 | (size_t)hdr[3] << 24;
+    if (len > b->max)
+        return ad_error(err, AD_ETOOBIG, "sandbox message of %zu bytes is over the cap", len);
+    rc = ad_buf_grow(b, len);
+    if (rc)
+        return ad_error(err, rc, "sandbox message: %s", ad_strerror(rc));
+    rc = read_exact(fd, b->ptr, len, deadline, err);
+    if (rc)
+        return rc;
+    b->len = len;
+    b->ptr[len] = '\0';
+    return 0;
+}
+
+/* ---- pump --------------------------------------------------------------- */
+
+struct stream {
+    int fd;
+    struct ad_buf keep;     /* capped; bytes past the cap are only counted */
+    bool cut;               /* something was not kept */
+};
+
+struct outcome {
+    bool timed_out;
+    bool output_limit;
+    bool supervisor_orphaned;   /* the caller went away mid-run */
+    int64_t wall_ms;
+    char status[AD_SB_STATUS_MAX];
+    size_t status_len;
+};
+
+static void stream_close(struct stream *s)
+{
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+}
+
+static void kill_run(const struct ad_sb_run *run, bool linux_backend)
+{
+    if (linux_backend) {
+        /* SIGKILL to the namespace's init takes the whole namespace down. */
+        if (syscall(SYS_pidfd_send_signal, run->pidfd, SIGKILL, NULL, 0) < 0)
+            (void)kill(run->pid, SIGKILL);
+    } else {
+        ad__sb_process_sweep(run);
+    }
+}
+
+/*
+ * Reads the run's output until it exits and its pipes are drained (or a
+ * short grace passes), killing it at the wall deadline or past the output
+ * cap. sock is watched so a vanished caller ends the run.
+ */
+static void pump(struct ad_sb_run *run, bool linux_backend, int sock, struct stream st[3],
+                 struct outcome *oc)
+{
+    const int64_t start = ad_mono_ns();
+    const int64_t deadline = start + run->lim.wall_ms * 1000000;
+    int64_t grace_end = 0, kill_at = 0;
+    int64_t total = 0;
+    bool exited = false, killed = false;
+    char chunk[65536];
+
+    for (;;) {
+        struct pollfd pfd[6];
+        int map[6];
+        int nfd = 0, i, prc;
+        int64_t now = ad_mono_ns(), wait_ns;
+        bool streams_open = false;
+
+        for (i = 0; i < 3; i++) {
+            if (st[i].fd >= 0) {
+                pfd[nfd].fd = st[i].fd;
+                pfd[nfd].events = POLLIN;
+                map[nfd++] = i;
+                streams_open = true;
+            }
+        }
+        if (run->status_fd >= 0) {
+            pfd[nfd].fd = run->status_fd;
+            pfd[nfd].events = POLLIN;
+            map[nfd++] = 3;
+            streams_open = true;
+        }
+        if (exited && (!streams_open || now >= grace_end))
+            break;
+        if (!exited) {
+            pfd[nfd].fd = run->pidfd;
+            pfd[nfd].events = POLLIN;
+            map[nfd++] = 4;
+        }
+        pfd[nfd].fd = sock;
+        pfd[nfd].events = 0;   /* POLLHUP/POLLERR only */
+        map[nfd++] = 5;
+
+        if (!exited && !killed && now >= deadline) {
+            oc->timed_out = true;
+            kill_run(run, linux_backend);
+            killed = true;
+            kill_at = now;
+        }
+        if (exited)
+            wait_ns = grace_end - now;
+        else if (!killed)
+            wait_ns = deadline - now;
+        else
+            wait_ns = 100 * 1000000LL;   /* re-kill until it is gone */
+        if (killed && !exited && now - kill_at > 100 * 1000000LL) {
+            kill_run(run, linux_backend);
+            kill_at = now;
+        }
+        prc = poll(pfd, (nfds_t)nfd, (int)(wait_ns / 1000000) + 1);
+        if (prc < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        for (i = 0; i < nfd && prc > 0; i++) {
+            short re = pfd[i].revents;
+            if (!re)
+                continue;
+            if (map[i] == 5) {
+                /* The caller is gone: nobody wants the result. */
+                oc->supervisor_orphaned = true;
+                kill_run(run, linux_backend);
+                killed = true;
+                kill_at = ad_mono_ns();
+                continue;
+            }
+            if (map[i] == 4) {
+                exited = true;
+                oc->wall_ms = (ad_mono_ns() - start) / 1000000;
+                /* Descendants may still hold the pipes open. */
+                if (!linux_backend)
+                    ad__sb_process_sweep(run);
+                grace_end = ad_mono_ns() + 500 * 1000000LL;
+                continue;
+            }
+            if (map[i] == 3) {
+                ssize_t n = read(run->status_fd, oc->status + oc->status_len,
+                                 sizeof(oc->status) - 1 - oc->status_len);
+                if (n > 0) {
+                    oc->status_len += (size_t)n;
+                    oc->status[oc->status_len] = '\0';
+                }
+                if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN) ||
+                    oc->status_len + 1 >= sizeof(oc->status)) {
+                    close(run->status_fd);
+                    run->status_fd = -1;
+                }
+                continue;
+            }
+            {
+                struct stream *s = &st[map[i]];
+                ssize_t n = read(s->fd, chunk, sizeof(chunk));
+                if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                    continue;
+                if (n <= 0) {
+                    stream_close(s);
+                    continue;
+                }
+                total += n;
+                if (total > run->lim.output_bytes && !oc->output_limit) {
+                    oc->output_limit = true;
+                    if (!exited) {
+                        kill_run(run, linux_backend);
+                        killed = true;
+                        kill_at = ad_mono_ns();
+                    }
+                }
+                {
+                    size_t room = s->keep.max - s->keep.len;
+                    size_t take = (size_t)n < room ? (size_t)n : room;
+                    if (take && ad_buf_add(&s->keep, chunk, take) < 0)
+                        take = 0;
+                    if (take < (size_t)n)
+                        s->cut = true;
+                }
+            }
+        }
+    }
+    if (!oc->wall_ms)
+        oc->wall_ms = (ad_mono_ns() - start) / 1000000;
+}
+
+/* ---- classify ----------------------------------------------------------- */
+
+static void set_error(struct ad_sandbox_result *r, const char *type, const char *msg)
+{
+    json_decref(r->error);
+    r->error = json_pack("{s:s, s:s, s:s}", "type", type, "message", msg, "traceback", "");
+}
+
+/* Reads the harness's line from the result stream into r. */
+static void parse_result_line(const struct stream *res, struct ad_sandbox_result *r)
+{
+    const char *p = res->keep.ptr;
+    const char *nl = memchr(p, '\n', res->keep.len);
+    size_t len = nl ? (size_t)(nl - p) : res->keep.len;
+    json_error_t jerr;
+    json_t *doc, *ok;
+
+    if (res->keep.len == 0) {
+        r->status = AD_SB_ERROR;
+        if (r->signal)
+            return;
+        set_error(r, "NoResult", r->exit_code == 0
+                                     ? "the skill exited without a result"
+                                     : "the skill exited with a non-zero code and no result");
+        return;
+    }
+    doc = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr);
+    ok = doc ? json_object_get(doc, "ok") : NULL;
+    if (!json_is_boolean(ok)) {
+        r->status = AD_SB_ERROR;
+        set_error(r, "BadResult", "the result line is not the harness's JSON");
+        json_decref(doc);
+        return;
+    }
+    if (json_is_true(ok)) {
+        json_t *out = json_object_get(doc, "output");
+        r->status = AD_SB_OK;
+        r->output = json_incref(out ? out : json_null());
+    } else {
+        json_t *e = json_object_get(doc, "error");
+        const char *type = json_string_value(json_object_get(e, "type"));
+        r->status = type && strcmp(type, "MemoryError") == 0 ? AD_SB_OOM : AD_SB_ERROR;
+        if (json_is_object(e) && type && json_is_string(json_object_get(e, "message"))) {
+            json_decref(r->error);
+            r->error = json_incref(e);
+        } else {
+            set_error(r, "BadResult", "the harness reported an error of an unknown shape");
+        }
+    }
+    json_decref(doc);
+}
+
+static char *keep_text(struct stream *s)
+{
+    size_t n;
+    char *t = ad_buf_detach(&s->keep, &n);
+    return t ? t : strdup("");
+}
+
+static void classify(const struct ad_sb_run *run, bool linux_backend, struct outcome *oc,
+                     int wstatus, bool have_wstatus, const struct rusage *ru,
+                     const struct ad_cg_stats *cg, struct stream st[3],
+                     struct ad_sandbox_result *r)
+{
+    int64_t cpu_limit_ms = ((run->lim.cpu_ms + 999) / 1000) * 1000;
+
+    r->wall_ms = oc->wall_ms;
+    r->cpu_ms = (int64_t)ru->ru_utime.tv_sec * 1000 + ru->ru_utime.tv_usec / 1000 +
+                (int64_t)ru->ru_stime.tv_sec * 1000 + ru->ru_stime.tv_usec / 1000;
+    r->max_rss_kb = ru->ru_maxrss;
+    r->exit_code = -1;
+    r->signal = 0;
+    if (have_wstatus) {
+        if (WIFEXITED(wstatus))
+            r->exit_code = WEXITSTATUS(wstatus);
+        else if (WIFSIGNALED(wstatus))
+            r->signal = WTERMSIG(wstatus);
+    }
+    r->truncated = st[0].cut || st[1].cut || st[2].cut || oc->output_limit;
+
+    if (oc->status_len > 0 && oc->status[0] == 'E' && !oc->timed_out) {
+        r->status = AD_SB_SANDBOX_ERROR;
+        set_error(r, "SandboxError", oc->status + 1);
+    } else if (oc->output_limit) {
+        r->status = AD_SB_OUTPUT_LIMIT;
+        set_error(r, "OutputLimit", "the skill wrote more than the output limit");
+    } else if (oc->timed_out) {
+        r->status = AD_SB_TIMEOUT;
+        set_error(r, "Timeout", "the skill ran past the wall-clock limit and was killed");
+    } else if (!have_wstatus) {
+        r->status = AD_SB_SANDBOX_ERROR;
+        set_error(r, "SandboxError", linux_backend ? "the sandbox init exited without a status"
+                                                   : "the payload's status was lost");
+    } else if (r->signal) {
+        if (cg->oom_killed) {
+            r->status = AD_SB_OOM;
+            set_error(r, "OutOfMemory", "the skill was killed at the memory limit");
+        } else if (r->signal == SIGXCPU || (r->signal == SIGKILL && r->cpu_ms >= cpu_limit_ms)) {
+            r->status = AD_SB_CPU_LIMIT;
+            set_error(r, "CpuLimit", "the skill used up its CPU time");
+        } else {
+            r->status = AD_SB_SIGNAL;
+            set_error(r, "Signal", strsignal(r->signal));
+        }
+    } else {
+        parse_result_line(&st[2], r);
+        /* A child OOM-killed while the parent carried on is still an OOM. */
+        if (r->status == AD_SB_ERROR && cg->oom_killed) {
+            r->status = AD_SB_OOM;
+        }
+    }
+    r->stdout_text = keep_text(&st[0]);
+    r->stderr_text = keep_text(&st[1]);
+}
+
+/* ---- main loop ---------------------------------------------------------- */
+
+struct super {
+    struct ad_sb_config *cfg;
+    int sock;
+    struct ad_cg_slot cg;
+    bool cg_ready;
+    bool cg_failed;
+    char base[256];          /* the process backend's directory, "" until made */
+};
+
+static void super_cleanup(struct super *S)
+{
+    if (S->cg_ready)
+        ad_cg_slot_destroy(&S->cg);
+    S->cg_ready = false;
+    if (S->base[0])
+        ad__sb_process_cleanup(S->base);
+    S->base[0] = '\0';
+}
+
+static int req_int(const json_t *lim, const char *key, int64_t *out)
+{
+    json_t *v = json_object_get(lim, key);
+    if (!json_is_integer(v))
+        return -1;
+    *out = json_integer_value(v);
+    return 0;
+}
+
+static void execute(struct super *S, const json_t *req, struct ad_sandbox_result *r)
+{
+    struct ad_sb_run run;
+    struct stream st[3];
+    struct outcome oc;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_cg_stats cgs = { false, -1 };
+    struct rusage ru;
+    const json_t *lim = json_object_get(req, "limits");
+    const char *backend = json_string_value(json_object_get(req, "backend"));
+    bool linux_backend = backend && strcmp(backend, "linux") == 0;
+    int64_t pids = 0;
+    int wstatus = 0, i, rc;
+    bool have_wstatus = false;
+
+    memset(&run, 0, sizeof(run));
+    memset(&oc, 0, sizeof(oc));
+    memset(&ru, 0, sizeof(ru));
+    run.cfg = S->cfg;
+    run.pid = -1;
+    run.pidfd = run.out_fd = run.err_fd = run.res_fd = run.status_fd = run.hold_fd = -1;
+    run.code = json_string_value(json_object_get(req, "code"));
+    run.code_len = json_string_length(json_object_get(req, "code"));
+    run.entry = json_string_value(json_object_get(req, "entry"));
+    run.input = json_string_value(json_object_get(req, "input"));
+    run.input_len = json_string_length(json_object_get(req, "input"));
+    snprintf(r->backend, sizeof(r->backend), "%s", linux_backend ? "linux" : "process");
+    r->degraded = true;
+    if (!run.code || !run.entry || !run.input || req_int(lim, "wall_ms", &run.lim.wall_ms) ||
+        req_int(lim, "cpu_ms", &run.lim.cpu_ms) ||
+        req_int(lim, "memory_bytes", &run.lim.memory_bytes) || req_int(lim, "pids", &pids) ||
+        req_int(lim, "output_bytes", &run.lim.output_bytes) ||
+        req_int(lim, "tmpfs_bytes", &run.lim.tmpfs_bytes)) {
+        r->status = AD_SB_SANDBOX_ERROR;
+        set_error(r, "SandboxError", "malformed request to the sandbox supervisor");
+        return;
+    }
+    run.lim.pids = (int)pids;
+
+    if (linux_backend && S->cfg->cg_version != AD_CG_NONE && !S->cg_ready && !S->cg_failed) {
+        char name[64];
+        snprintf(name, sizeof(name), "autodev.%d.%d", (int)getpid(), S->cfg->slot);
+        if (ad_cg_slot_create(&S->cg, S->cfg->cg_version, name, &err) == 0)
+            S->cg_ready = true;
+        else
+            S->cg_failed = true;   /* rlimits stand in; the result says degraded */
+        ad_err_clear(&err);
+    }
+    if (linux_backend && S->cg_ready) {
+        if (ad_cg_slot_begin(&S->cg, run.lim.memory_bytes, run.lim.pids, &err) == 0)
+            run.cg = &S->cg;
+        ad_err_clear(&err);
+    }
+
+    if (linux_backend) {
+        rc = ad__sb_linux_spawn(&run, &err);
+    } else {
+        rc = 0;
+        if (!S->base[0])
+            rc = ad__sb_process_prepare(S->cfg, S->base, sizeof(S->base), &err);
+        if (rc == 0)
+            rc = ad__sb_process_spawn(&run, S->base, &err);
+    }
+    if (rc) {
+        r->status = AD_SB_SANDBOX_ERROR;
+        set_error(r, "SandboxError", err.msg[0] ? err.msg : ad_strerror(rc));
+        r->stdout_text = strdup("");
+        r->stderr_text = strdup("");
+        return;
+    }
+    r->degraded = !(linux_backend && run.cg && S->cfg->have_filter);
+
+    for (i = 0; i < 3; i++) {
+        st[i].fd = i == 0 ? run.out_fd : i == 1 ? run.err_fd : run.res_fd;
+        ad_buf_init(&st[i].keep, i == 2 ? (size_t)run.lim.output_bytes : AD_SB_STREAM_KEEP);
+        st[i].cut = false;
+    }
+    pump(&run, linux_backend, S->sock, st, &oc);
+    for (i = 0; i < 3; i++)
+        stream_close(&st[i]);
+    if (run.status_fd >= 0)
+        close(run.status_fd);
+
+    /* pidfd said it exited, so this does not block (or it was killed). */
+    while (wait4(run.pid, &wstatus, 0, &ru) < 0 && errno == EINTR)
+        ;
+    if (!linux_backend) {
+        have_wstatus = true;
+        ad__sb_process_sweep(&run);
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ;   /* orphans re-parented to us (we are a subreaper) */
+    } else if (oc.status_len > 0 && oc.status[0] == 'S') {
+        wstatus = (int)strtol(oc.status + 1, NULL, 10);
+        have_wstatus = true;
+    }
+    if (run.pidfd >= 0)
+        close(run.pidfd);
+    if (run.hold_fd >= 0)
+        close(run.hold_fd);
+    if (run.cg)
+        ad_cg_slot_end(run.cg, &cgs);
+    if (oc.supervisor_orphaned) {
+        super_cleanup(S);
+        _exit(0);
+    }
+    classify(&run, linux_backend, &oc, wstatus, have_wstatus, &ru, &cgs, st, r);
+    for (i = 0; i < 3; i++)
+        ad_buf_release(&st[i].keep);
+}
+
+void ad__sb_supervisor_main(struct ad_sb_config *cfg, int sock)
+{
+    struct super S;
+    struct ad_buf req = AD_BUF_INIT, resp = AD_BUF_INIT;
+    int devnull, i;
+
+    memset(&S, 0, sizeof(S));
+    S.cfg = cfg;
+
+    /* Our own fds: 0 and 1 to /dev/null, 2 kept for sanitizer reports, the
+     * socket at 3, nothing else of the caller's. */
+    if (sock != 3) {
+        if (dup2(sock, 3) < 0)
+            _exit(1);
+        close(sock);
+        sock = 3;
+    }
+    (void)fcntl(sock, F_SETFD, FD_CLOEXEC);
+    devnull = open("/dev/null", O_RDWR);
+    if (devnull >= 0) {
+        (void)dup2(devnull, 0);
+        (void)dup2(devnull, 1);
+        if (devnull > 3)
+            close(devnull);
+    }
+    if (syscall(SYS_close_range, 4U, ~0U, 0U) < 0)
+        for (i = 4; i < 1024; i++)
+            close(i);
+    S.sock = sock;
+
+    for (i = 1; i < NSIG; i++)
+        if (i != SIGKILL && i != SIGSTOP)
+            (void)signal(i, SIG_DFL);
+    (void)signal(SIGPIPE, SIG_IGN);
+    {
+        sigset_t none;
+        sigemptyset(&none);
+        (void)sigprocmask(SIG_SETMASK, &none, NULL);
+    }
+    /* Supplementary groups (root's gid 0 among them) would follow the
+     * payload into the user namespace, where setgroups is denied. */
+    if (geteuid() == 0)
+        (void)setgroups(0, NULL);
+    /* Orphans of the process backend come back to us to be reaped. */
+    (void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    (void)prctl(PR_SET_NAME, "autodev-sandbox", 0, 0, 0);
+
+    ad_buf_init(&req, (size_t)256 << 20);
+    for (;;) {
+        struct ad_err err = AD_ERR_INIT;
+        struct ad_sandbox_result r;
+        json_t *doc, *out;
+        json_error_t jerr;
+
+        if (ad__sb_frame_read(sock, &req, -1, &err) < 0)
+            break;
+        memset(&r, 0, sizeof(r));
+        doc = json_loadb(req.ptr, req.len, 0, &jerr);
+        snprintf(r.execution_id, sizeof(r.execution_id), "%s",
+                 doc ? (json_string_value(json_object_get(doc, "execution_id")) ?: "") : "");
+        if (!doc) {
+            r.status = AD_SB_SANDBOX_ERROR;
+            set_error(&r, "SandboxError", "malformed request to the sandbox supervisor");
+        } else {
+            execute(&S, doc, &r);
+        }
+        json_decref(doc);
+        out = ad_sandbox_result_json(&r);
+        ad_sandbox_result_clear(&r);
+        ad_buf_reset(&resp);
+        if (!out || ad_json_dump(out, &resp) < 0) {
+            json_decref(out);
+            break;
+        }
+        json_decref(out);
+        if (ad__sb_frame_write(sock, resp.ptr, resp.len) < 0)
+            break;
+        ad_buf_release(&req);
+        ad_buf_init(&req, (size_t)256 << 20);
+        ad_buf_release(&resp);
+    }
+    super_cleanup(&S);
+    _exit(0);
+}
