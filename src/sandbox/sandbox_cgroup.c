@@ -200,8 +200,8 @@ static int self_cgroup(const char *controller, char *out, size_t n)
 
         if (path == NULL)
             continue;
+        *ctrls++ = '\0';
         *path++ = '\0';
-        ctrls++;
         path[strcspn(path, "\n")] = '\0';
         if (controller[0] == '\0')
             match = strcmp(line, "0") == 0 && ctrls[0] == '\0';

@@ -5,10 +5,19 @@
  * tmpfs, pivot into it and run a tiny init that forks the payload, reaps
  * and reports the payload's wait status.
  *
- * Parent and child meet on a sync pipe: the child waits until the parent
- * has written the id maps and put it into its cgroup. The parent keeps the
- * write end open for the whole run, so the child can tell a dead parent
- * (EOF) from a slow one; PR_SET_PDEATHSIG then kills init, and with it the
+ * Standby: the expensive part of a run happens before its request. Moving a
+ * process into a cgroup v1 memory controller costs ~10 ms (the kernel waits
+ * for an RCU grace period), clone3 with six namespaces ~1 ms, the mounts
+ * ~1 ms. So the supervisor keeps one init ready ("spare"): cloned, mapped,
+ * its root built and pivoted into, moved into the slot's cgroup by a helper
+ * process while the previous run is still going. A request then only sends
+ * the job down the spare's control pipe; init writes /skill, mounts /tmp,
+ * makes / read-only, enters a cgroup namespace and forks the payload.
+ *
+ * Control pipe, parent to child: 'm' once the id maps are written, then
+ * the job (struct job_hdr, entry, code, input). The parent keeps the write
+ * end open for the whole run, so the child can tell a dead parent (EOF)
+ * from a slow one; PR_SET_PDEATHSIG then kills init, and with it the
  * namespace, should the supervisor die.
  *
  * Everything in the child runs between clone3 and execve: syscalls and
@@ -23,6 +32,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -44,6 +54,20 @@
 /* Where the new root is built: a tmpfs mounted over it, in our own mount
  * namespace only, so the host's /tmp is neither touched nor seen. */
 #define NEWROOT "/tmp"
+
+/* The root tmpfs only caps what init writes there (it is read-only before
+ * the payload starts), so its size can be generous. */
+#define ROOT_SIZE (1LL << 30)
+#define JOB_MAGIC 0x61646a62u   /* "adjb" */
+
+struct job_hdr {
+    uint32_t magic;
+    uint32_t entry_len;
+    uint64_t code_len;
+    uint64_t input_len;
+    struct ad_sandbox_limits lim;
+    uint8_t cg_limited;
+};
 
 struct clone_args_v2 {
     uint64_t flags;
@@ -70,7 +94,7 @@ static const char etc_nsswitch[] = "passwd: files\ngroup: files\nhosts: files\n"
 /* ---- child side: small async-signal-safe steps ------------------------- */
 
 struct child {
-    const struct ad_sb_run *run;
+    struct ad_sb_run *run;
     int status_fd;
 };
 
@@ -212,20 +236,18 @@ static void mount_tmpfs(const struct child *c, const char *dst, unsigned long fl
         fail(c, dst, errno);
 }
 
+/* Everything that does not depend on the job: done while on standby. */
 static void build_root(const struct child *c)
 {
-    const struct ad_sb_run *run = c->run;
     static const char *const tops[] = { "bin", "sbin", "lib", "lib32", "lib64", "libx32" };
     static const char *const devs[] = { "null", "zero", "full", "random", "urandom" };
     struct stat sb;
     size_t i;
-    long long root_size = (long long)(run->code_len + run->input_len + ad_sb_harness_py_len) +
-                          (1LL << 20);
 
     /* Nothing we mount may propagate back to the host. */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         fail(c, "make / private", errno);
-    mount_tmpfs(c, NEWROOT, MS_NOSUID | MS_NODEV, "0755", root_size);
+    mount_tmpfs(c, NEWROOT, MS_NOSUID | MS_NODEV, "0755", ROOT_SIZE);
 
     bind_ro(c, "/usr", NEWROOT "/usr", true);
     for (i = 0; i < AD_ARRAY_SIZE(tops); i++)
@@ -243,13 +265,8 @@ static void build_root(const struct child *c)
     if (mkdir(NEWROOT "/skill", 0755) < 0)
         fail(c, "mkdir /skill", errno);
     write_file(c, NEWROOT "/skill/harness.py", ad_sb_harness_py, ad_sb_harness_py_len, 0644);
-    write_file(c, NEWROOT "/skill/skill.py", run->code, run->code_len, 0644);
-    write_file(c, NEWROOT "/skill/input.json", run->input, run->input_len, 0644);
-
     if (mkdir(NEWROOT "/tmp", 0755) < 0)
         fail(c, "mkdir /tmp", errno);
-    mount_tmpfs(c, NEWROOT "/tmp", MS_NOSUID | MS_NODEV | MS_NOEXEC, "1777",
-                (long long)run->lim.tmpfs_bytes);
 
     if (mkdir(NEWROOT "/dev", 0755) < 0)
         fail(c, "mkdir /dev", errno);
@@ -280,8 +297,71 @@ static void build_root(const struct child *c)
         fail(c, "detach old root", errno);
     if (chdir("/") < 0)
         fail(c, "chdir /", errno);
+}
+
+/* The job's part: the skill's files, /tmp, then / read-only. */
+static void finish_root(const struct child *c)
+{
+    const struct ad_sb_run *run = c->run;
+
+    write_file(c, "/skill/skill.py", run->code, run->code_len, 0644);
+    write_file(c, "/skill/input.json", run->input, run->input_len, 0644);
+    mount_tmpfs(c, "/tmp", MS_NOSUID | MS_NODEV | MS_NOEXEC, "1777",
+                (long long)run->lim.tmpfs_bytes);
     if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
         fail(c, "remount / read-only", errno);
+}
+
+static int read_full(int fd, void *dst, size_t len)
+{
+    char *p = dst;
+    while (len > 0) {
+        ssize_t n = read(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Memory for the job without malloc: a private anonymous mapping. */
+static char *job_alloc(const struct child *c, size_t len)
+{
+    void *p = mmap(NULL, len + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        fail(c, "mmap job", errno);
+    return p;
+}
+
+/* Reads the job into c->run. Returns -1 when the parent discarded us. */
+static int read_job(struct child *c, int ctl)
+{
+    struct ad_sb_run *run = c->run;
+    struct job_hdr h;
+    char *entry, *code, *input;
+
+    if (read_full(ctl, &h, sizeof(h)) < 0)
+        return -1;
+    if (h.magic != JOB_MAGIC || h.entry_len == 0 || h.entry_len > 256)
+        fail(c, "malformed job", EINVAL);
+    entry = job_alloc(c, h.entry_len);
+    code = job_alloc(c, (size_t)h.code_len);
+    input = job_alloc(c, (size_t)h.input_len);
+    if (read_full(ctl, entry, h.entry_len) < 0 || read_full(ctl, code, (size_t)h.code_len) < 0 ||
+        read_full(ctl, input, (size_t)h.input_len) < 0)
+        return -1;
+    entry[h.entry_len] = '\0';
+    run->entry = entry;
+    run->code = code;
+    run->code_len = (size_t)h.code_len;
+    run->input = input;
+    run->input_len = (size_t)h.input_len;
+    run->lim = h.lim;
+    run->cg_limited = h.cg_limited != 0;
+    return 0;
 }
 
 /*
@@ -312,37 +392,45 @@ static void become_inner(const struct child *c)
 
 /*
  * The namespace's init. Never returns. fds: the child ends of the output
- * pipes, the status pipe and the read end of the sync pipe.
+ * pipes and the status pipe, and the read end of the control pipe.
  */
-__attribute__((noreturn)) static void child_init(const struct ad_sb_run *run, int out_w,
-                                                 int err_w, int res_w, int status_w, int sync_r)
+__attribute__((noreturn)) static void child_init(const struct ad_sb_config *cfg, int out_w,
+                                                 int err_w, int res_w, int status_w, int ctl)
 {
-    struct child c = { run, status_w };
-    struct pollfd pfd = { sync_r, POLLIN, 0 };
+    struct ad_sb_run run;
+    struct child c = { &run, status_w };
+    struct pollfd pfd = { ctl, POLLIN, 0 };
     char go;
     pid_t payload;
     int ws = 0;
 
-    if (read(sync_r, &go, 1) != 1)
+    memset(&run, 0, sizeof(run));
+    run.cfg = cfg;
+    if (read(ctl, &go, 1) != 1 || go != 'm')
         _exit(121);   /* the parent gave up on us */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
         fail(&c, "pdeathsig", errno);
     /* Did the parent die before the line above? It holds the pipe open. */
-    if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR)))
+    if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR)) && !(pfd.revents & POLLIN))
         _exit(121);
-    if (unshare(CLONE_NEWCGROUP) < 0)
-        fail(&c, "cgroup namespace", errno);
     become_inner(&c);
     build_root(&c);
     if (sethostname("sandbox", 7) < 0)
         fail(&c, "sethostname", errno);
 
+    /* Standby until the job comes; by then we are in the slot's cgroup. */
+    if (read_job(&c, ctl) < 0)
+        _exit(0);
+    if (unshare(CLONE_NEWCGROUP) < 0)
+        fail(&c, "cgroup namespace", errno);
+    finish_root(&c);
+
     payload = fork();
     if (payload < 0)
         fail(&c, "fork payload", errno);
     if (payload == 0) {
-        close(sync_r);
-        ad__sb_payload_exec(run, out_w, err_w, res_w, status_w, "/skill", "/tmp", true,
+        close(ctl);
+        ad__sb_payload_exec(&run, out_w, err_w, res_w, status_w, "/skill", "/tmp", true,
                             AD_SB_INNER_ID, AD_SB_INNER_ID);
     }
     close(out_w);
@@ -405,19 +493,58 @@ static void close_pair(int p[2])
     p[0] = p[1] = -1;
 }
 
-int ad__sb_linux_spawn(struct ad_sb_run *run, struct ad_err *err)
+void ad__sb_linux_discard(struct ad_sb_spare *sp)
 {
-    const struct ad_sb_config *cfg = run->cfg;
+    if (!sp->ready)
+        return;
+    if (sp->pidfd >= 0)
+        (void)syscall(SYS_pidfd_send_signal, sp->pidfd, SIGKILL, NULL, 0);
+    else if (sp->pid > 0)
+        (void)kill(sp->pid, SIGKILL);
+    if (sp->pid > 0)
+        while (waitpid(sp->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    if (sp->attacher > 0)
+        while (waitpid(sp->attacher, NULL, 0) < 0 && errno == EINTR)
+            ;
+    {
+        int fds[] = { sp->pidfd, sp->out_r, sp->err_r, sp->res_r, sp->st_r, sp->ctl_w };
+        for (size_t i = 0; i < AD_ARRAY_SIZE(fds); i++)
+            if (fds[i] >= 0)
+                close(fds[i]);
+    }
+    memset(sp, 0, sizeof(*sp));
+}
+
+/*
+ * Moves pid into the slot's cgroup from a helper process, so that the
+ * supervisor does not sit through the kernel's slow attach (see the top).
+ */
+static int attach_async(struct ad_cg_slot *cg, pid_t pid, pid_t *helper, struct ad_err *err)
+{
+    pid_t h = fork();
+    if (h < 0)
+        return ad_error(err, AD_EIO, "fork: %s", strerror(errno));
+    if (h == 0)
+        _exit(ad_cg_slot_attach(cg, pid, NULL) == 0 ? 0 : 1);
+    *helper = h;
+    return 0;
+}
+
+int ad__sb_linux_prespawn(const struct ad_sb_config *cfg, struct ad_cg_slot *cg,
+                          struct ad_sb_spare *sp, struct ad_err *err)
+{
     int p_out[2] = { -1, -1 }, p_err[2] = { -1, -1 }, p_res[2] = { -1, -1 };
-    int p_st[2] = { -1, -1 }, p_sync[2] = { -1, -1 };
+    int p_st[2] = { -1, -1 }, p_ctl[2] = { -1, -1 };
     struct clone_args_v2 ca;
     char map[64];
     int pidfd = -1, rc = 0;
     pid_t pid;
 
+    memset(sp, 0, sizeof(*sp));
     if (pipe2(p_out, O_CLOEXEC) < 0 || pipe2(p_err, O_CLOEXEC) < 0 ||
         pipe2(p_res, O_CLOEXEC) < 0 || pipe2(p_st, O_CLOEXEC) < 0 ||
-        pipe2(p_sync, O_CLOEXEC) < 0) {
+        pipe2(p_ctl, O_CLOEXEC) < 0) {
         rc = ad_error(err, AD_EIO, "pipe: %s", strerror(errno));
         goto fail;
     }
@@ -427,9 +554,9 @@ int ad__sb_linux_spawn(struct ad_sb_run *run, struct ad_err *err)
                CLONE_NEWUTS | CLONE_PIDFD;
     ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
     ca.exit_signal = SIGCHLD;
-    if (run->cg && run->cg->version == AD_CG_V2 && run->cg->v2_fd >= 0) {
+    if (cg && cg->version == AD_CG_V2 && cg->v2_fd >= 0) {
         ca.flags |= CLONE_INTO_CGROUP;
-        ca.cgroup = (uint64_t)run->cg->v2_fd;
+        ca.cgroup = (uint64_t)cg->v2_fd;
     }
     pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
     if (pid < 0) {
@@ -441,18 +568,25 @@ int ad__sb_linux_spawn(struct ad_sb_run *run, struct ad_err *err)
         close(p_err[0]);
         close(p_res[0]);
         close(p_st[0]);
-        close(p_sync[1]);
-        child_init(run, p_out[1], p_err[1], p_res[1], p_st[1], p_sync[0]);
+        close(p_ctl[1]);
+        child_init(cfg, p_out[1], p_err[1], p_res[1], p_st[1], p_ctl[0]);
     }
 
     close(p_out[1]);
     close(p_err[1]);
     close(p_res[1]);
     close(p_st[1]);
-    close(p_sync[0]);
-    p_out[1] = p_err[1] = p_res[1] = p_st[1] = p_sync[0] = -1;
-    run->pid = pid;
-    run->pidfd = pidfd;
+    close(p_ctl[0]);
+    p_out[1] = p_err[1] = p_res[1] = p_st[1] = p_ctl[0] = -1;
+    sp->ready = true;
+    sp->pid = pid;
+    sp->pidfd = pidfd;
+    sp->out_r = p_out[0];
+    sp->err_r = p_err[0];
+    sp->res_r = p_res[0];
+    sp->st_r = p_st[0];
+    sp->ctl_w = p_ctl[1];
+    sp->cg_limited = cg != NULL;
 
     /* uid 1000 inside is the slot's uid outside (or ours when not root). */
     snprintf(map, sizeof(map), "%d %u 1\n", AD_SB_INNER_ID,
@@ -465,31 +599,71 @@ int ad__sb_linux_spawn(struct ad_sb_run *run, struct ad_err *err)
                  cfg->change_uid ? cfg->host_gid : (unsigned)getgid());
         rc = write_proc(pid, "gid_map", map, err);
     }
-    if (rc == 0 && run->cg && !(ca.flags & CLONE_INTO_CGROUP))
-        rc = ad_cg_slot_attach(run->cg, pid, err);
-    if (rc == 0 && ad__sb_write_all(p_sync[1], "g", 1) < 0)
+    if (rc == 0 && cg && !(ca.flags & CLONE_INTO_CGROUP))
+        rc = attach_async(cg, pid, &sp->attacher, err);
+    if (rc == 0 && ad__sb_write_all(sp->ctl_w, "m", 1) < 0)
         rc = ad_error(err, AD_EIO, "release the sandbox child: %s", strerror(errno));
-    if (rc) {
-        (void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-        close(pidfd);
-        run->pid = -1;
-        run->pidfd = -1;
-        goto fail;
-    }
-    run->out_fd = p_out[0];
-    run->err_fd = p_err[0];
-    run->res_fd = p_res[0];
-    run->status_fd = p_st[0];
-    run->hold_fd = p_sync[1];
-    return 0;
+    if (rc)
+        ad__sb_linux_discard(sp);
+    return rc;
 
 fail:
     close_pair(p_out);
     close_pair(p_err);
     close_pair(p_res);
     close_pair(p_st);
-    close_pair(p_sync);
+    close_pair(p_ctl);
     return rc;
+}
+
+int ad__sb_linux_start(struct ad_sb_spare *sp, struct ad_sb_run *run, struct ad_err *err)
+{
+    struct job_hdr h;
+    size_t entry_len = strlen(run->entry);
+    int st = 0, rc;
+
+    if (sp->attacher > 0) {
+        while (waitpid(sp->attacher, &st, 0) < 0 && errno == EINTR)
+            ;
+        sp->attacher = 0;
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            ad__sb_linux_discard(sp);
+            return ad_error(err, AD_EIO, "could not move the sandbox into its cgroup");
+        }
+    }
+    memset(&h, 0, sizeof(h));
+    h.magic = JOB_MAGIC;
+    h.entry_len = (uint32_t)entry_len;
+    h.code_len = run->code_len;
+    h.input_len = run->input_len;
+    h.lim = run->lim;
+    h.cg_limited = run->cg_limited;
+    /* The child reads as we write, so large code cannot fill the pipe for good. */
+    rc = ad__sb_write_all(sp->ctl_w, &h, sizeof(h));
+    if (rc == 0)
+        rc = ad__sb_write_all(sp->ctl_w, run->entry, entry_len);
+    if (rc == 0)
+        rc = ad__sb_write_all(sp->ctl_w, run->code, run->code_len);
+    if (rc == 0)
+        rc = ad__sb_write_all(sp->ctl_w, run->input, run->input_len);
+    if (rc < 0) {
+        /* The spare died on standby: its status pipe may say why. */
+        char why[AD_SB_STATUS_MAX];
+        ssize_t n = read(sp->st_r, why, sizeof(why) - 1);
+        ad__sb_linux_discard(sp);
+        if (n > 1 && why[0] == 'E') {
+            why[n] = '\0';
+            return ad_error(err, AD_ENOTSUP, "%s", why + 1);
+        }
+        return ad_error(err, AD_EIO, "the sandbox init is gone: %s", strerror(-rc));
+    }
+    run->pid = sp->pid;
+    run->pidfd = sp->pidfd;
+    run->out_fd = sp->out_r;
+    run->err_fd = sp->err_r;
+    run->res_fd = sp->res_r;
+    run->status_fd = sp->st_r;
+    run->hold_fd = sp->ctl_w;
+    memset(sp, 0, sizeof(*sp));
+    return 0;
 }

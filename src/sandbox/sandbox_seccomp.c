@@ -157,7 +157,7 @@ static int resolve(const char *name, int nr)
     return n >= 0 ? n : nr;
 }
 
-/* Adds name as a plain EPERM rule. 1 when added, 0 when unknown, or -errno. */
+/* An unconditional rule failing with errnum. 1 when added, 0 when unknown, or -errno. */
 static int add_plain(scmp_filter_ctx ctx, const char *name, int nr, int errnum)
 {
     int n = resolve(name, nr);

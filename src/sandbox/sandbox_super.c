@@ -145,7 +145,7 @@ void ad__sb_payload_exec(const struct ad_sb_run *run, int out_fd, int err_fd, in
         cpu_s = 1;
     /* The address-space limit is a backstop behind the cgroup; without a
      * cgroup it is the memory limit, with room for the interpreter itself. */
-    if (run->cg)
+    if (run->cg_limited)
         as = (rlim_t)lim->memory_bytes * 4 > ((rlim_t)1 << 30) ? (rlim_t)lim->memory_bytes * 4
                                                                  : ((rlim_t)1 << 30);
     else
@@ -353,9 +353,8 @@ static void kill_run(const struct ad_sb_run *run, bool linux_backend)
  * cap. sock is watched so a vanished caller ends the run.
  */
 static void pump(struct ad_sb_run *run, bool linux_backend, int sock, struct stream st[3],
-                 struct outcome *oc)
+                 struct outcome *oc, int64_t start)
 {
-    const int64_t start = ad_mono_ns();
     const int64_t deadline = start + run->lim.wall_ms * 1000000;
     int64_t grace_end = 0, kill_at = 0;
     int64_t total = 0;
@@ -608,10 +607,12 @@ struct super {
     bool cg_ready;
     bool cg_failed;
     char base[256];          /* the process backend's directory, "" until made */
+    struct ad_sb_spare spare;   /* the linux backend's next init, on standby */
 };
 
 static void super_cleanup(struct super *S)
 {
+    ad__sb_linux_discard(&S->spare);
     if (S->cg_ready)
         ad_cg_slot_destroy(&S->cg);
     S->cg_ready = false;
@@ -642,6 +643,7 @@ static void execute(struct super *S, const json_t *req, struct ad_sandbox_result
     bool linux_backend = backend && strcmp(backend, "linux") == 0;
     int64_t pids = 0;
     int wstatus = 0, i, rc;
+    int64_t start;
     bool have_wstatus = false;
 
     memset(&run, 0, sizeof(run));
@@ -678,14 +680,32 @@ static void execute(struct super *S, const json_t *req, struct ad_sandbox_result
         ad_err_clear(&err);
     }
     if (linux_backend && S->cg_ready) {
-        if (ad_cg_slot_begin(&S->cg, run.lim.memory_bytes, run.lim.pids, &err) == 0)
+        /* pids.max also counts init and the next run's standby init. */
+        if (ad_cg_slot_begin(&S->cg, run.lim.memory_bytes, run.lim.pids + 2, &err) == 0) {
             run.cg = &S->cg;
+            run.cg_limited = true;
+        }
         ad_err_clear(&err);
     }
 
+    start = ad_mono_ns();
     if (linux_backend) {
-        rc = ad__sb_linux_spawn(&run, &err);
+        rc = 0;
+        /* A spare made without the cgroup (or before it failed) will not do. */
+        if (S->spare.ready && S->spare.cg_limited != (run.cg != NULL))
+            ad__sb_linux_discard(&S->spare);
+        if (!S->spare.ready)
+            rc = ad__sb_linux_prespawn(S->cfg, run.cg, &S->spare, &err);
+        if (rc == 0)
+            rc = ad__sb_linux_start(&S->spare, &run, &err);
+        /* The next run's init gets ready while this one runs. */
+        if (rc == 0) {
+            struct ad_err perr = AD_ERR_INIT;
+            (void)ad__sb_linux_prespawn(S->cfg, run.cg, &S->spare, &perr);
+        }
     } else {
+        ad__sb_linux_discard(&S->spare);
+        start = ad_mono_ns();
         rc = 0;
         if (!S->base[0])
             rc = ad__sb_process_prepare(S->cfg, S->base, sizeof(S->base), &err);
@@ -706,7 +726,7 @@ static void execute(struct super *S, const json_t *req, struct ad_sandbox_result
         ad_buf_init(&st[i].keep, i == 2 ? (size_t)run.lim.output_bytes : AD_SB_STREAM_KEEP);
         st[i].cut = false;
     }
-    pump(&run, linux_backend, S->sock, st, &oc);
+    pump(&run, linux_backend, S->sock, st, &oc, start);
     for (i = 0; i < 3; i++)
         stream_close(&st[i]);
     if (run.status_fd >= 0)

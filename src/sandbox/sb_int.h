@@ -133,6 +133,7 @@ struct ad_sb_config {
 struct ad_sb_run {
     const struct ad_sb_config *cfg;
     struct ad_cg_slot *cg;               /* NULL when no cgroup is used */
+    bool cg_limited;                     /* cgroup limits apply to this run */
     const char *code;
     size_t code_len;
     const char *entry;
@@ -155,8 +156,23 @@ struct ad_sb_run {
  */
 #define AD_SB_STATUS_MAX 512
 
-/* sandbox_linux.c: spawns init in new namespaces. 0 or AD_E* with err set. */
-int ad__sb_linux_spawn(struct ad_sb_run *run, struct ad_err *err);
+/* sandbox_linux.c: an init made ahead of its run (see the top of that file). */
+struct ad_sb_spare {
+    bool ready;
+    bool cg_limited;    /* in the slot's cgroup (or on its way there) */
+    pid_t pid;
+    pid_t attacher;     /* the helper moving it into the cgroup, 0 when done */
+    int pidfd;          /* this and the fds below are our ends */
+    int out_r, err_r, res_r, st_r;
+    int ctl_w;
+};
+/* Makes a spare: cloned, mapped, root built, on its way into cg (may be NULL). */
+int ad__sb_linux_prespawn(const struct ad_sb_config *cfg, struct ad_cg_slot *cg,
+                          struct ad_sb_spare *sp, struct ad_err *err);
+/* Hands run's job to the spare and its fds to run; the spare is used up. */
+int ad__sb_linux_start(struct ad_sb_spare *sp, struct ad_sb_run *run, struct ad_err *err);
+/* Kills and reaps an unused spare. */
+void ad__sb_linux_discard(struct ad_sb_spare *sp);
 /* sandbox_process.c */
 int ad__sb_process_prepare(struct ad_sb_config *cfg, char *base, size_t base_len,
                            struct ad_err *err);
