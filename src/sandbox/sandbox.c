@@ -220,7 +220,7 @@ static int resolve_runtime(struct ad_sb_config *cfg, const char *spec, struct ad
         return ad_error(err, AD_EINVAL, "sandbox runtime '%s' is not executable", resolved);
     if (strlen(resolved) >= sizeof(cfg->runtime))
         return ad_error(err, AD_EINVAL, "sandbox runtime path is too long");
-    snprintf(cfg->runtime, sizeof(cfg->runtime), "%s", resolved);
+    memcpy(cfg->runtime, resolved, strlen(resolved) + 1);
     cfg->argc = n;
     cfg->argv[n] = NULL;
     return 0;

@@ -13,10 +13,10 @@
  * its flags live in memory the filter cannot read, and glibc answers ENOSYS
  * by falling back to clone, whose flags it can.
  *
- * The arguments checked (clone flags, ioctl requests, socket domains,
- * personality) are int or unsigned int in the kernel, which ignores the
- * upper half of the register; the rules therefore look at the low 32 bits
- * only, or a caller could slip past them by setting bit 32.
+ * Of the arguments checked (clone flags, ioctl requests, socket domains,
+ * personality) the kernel reads only the low 32 bits; the rules therefore
+ * look at those bits only, or a caller could slip past them by setting
+ * bit 32.
  */
 
 #include <fcntl.h>

@@ -1,0 +1,799 @@
+#include "compat.h"
+
+#include <setjmp.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sandbox/sb_int.h"
+/* Included for its mountinfo parser, which this machine can show only one layout of. */
+#include "sandbox/sandbox_cgroup.c"
+
+/*
+ * Two parts of the sandbox on their own: the seccomp denylist, installed in
+ * forked children that then try what it forbids, and the cgroup slots,
+ * exercised for real when this machine gives us a usable cgroup setup
+ * (skipped, with the probe's reason, when it does not).
+ */
+
+#ifndef AF_VSOCK
+#define AF_VSOCK 40
+#endif
+#define HIGH_BIT (1UL << 32)   /* ignored by the kernel for int arguments */
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Runs fn in a fork child and returns its wait status. */
+static int in_child(int (*fn)(void *), void *arg)
+{
+    int status = 0;
+    pid_t pid = fork();
+
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct rlimit no_core = { 0, 0 };
+
+        setrlimit(RLIMIT_CORE, &no_core);
+        /* _exit: a sanitizer's exit-time work would meet the filter. */
+        _exit(fn(arg));
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+static struct ad_sb_filter build_filter(void)
+{
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_sb_filter f;
+
+    assert_int_equal(ad_sb_filter_build(&f, &err), 0);
+    return f;
+}
+
+/* ---- seccomp -------------------------------------------------------------- */
+
+static void test_filter_builds(void **state)
+{
+    struct ad_sb_filter f = build_filter();
+
+    assert_non_null(f.insns);
+    assert_true(f.len > 0);
+    /* 48 plain entries, clone3, 14 argument tests, personality: 64 with libseccomp 2.5.4. */
+    assert_true(f.rules >= 50);
+    ad_sb_filter_free(&f);
+    assert_null(f.insns);
+    assert_int_equal(f.len, 0);
+    ad_sb_filter_free(&f);
+    ad_sb_filter_free(NULL);
+}
+
+static void test_filter_apply_rejects_empty(void **state)
+{
+    struct ad_sb_filter f = { NULL, 0, 0 };
+
+    assert_int_equal(ad_sb_filter_apply(&f), -EINVAL);
+    assert_int_equal(ad_sb_filter_apply(NULL), -EINVAL);
+}
+
+/* Each check runs after the filter is in; true when it behaved. */
+static bool fails_with(long rc, int errnum)
+{
+    return rc == -1 && errno == errnum;
+}
+
+/* A raw clone that must fail; a child it makes anyway leaves at once. */
+static bool clone_fails(unsigned long flags)
+{
+    long rc = syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+
+    if (rc == 0)
+        _exit(0);
+    if (rc > 0) {
+        waitpid((pid_t)rc, NULL, 0);
+        return false;
+    }
+    return errno == EPERM;
+}
+
+static bool chk_ptrace(void)
+{
+    return fails_with(ptrace(PTRACE_TRACEME, 0, NULL, NULL), EPERM);
+}
+
+static bool chk_unshare(void)
+{
+    return fails_with(unshare(CLONE_NEWUSER), EPERM) && fails_with(unshare(CLONE_NEWNS), EPERM);
+}
+
+static bool chk_clone3(void)
+{
+    /* struct clone_args, version 0: flags, pidfd, child_tid, parent_tid, exit_signal, ... */
+    uint64_t args[8] = { 0, 0, 0, 0, SIGCHLD, 0, 0, 0 };
+    long rc = syscall(SYS_clone3, args, sizeof(args));
+
+    if (rc == 0)
+        _exit(0);
+    if (rc > 0)
+        waitpid((pid_t)rc, NULL, 0);
+    return rc == -1 && errno == ENOSYS;
+}
+
+static bool chk_clone_ns(void)
+{
+    return clone_fails(CLONE_NEWNET) && clone_fails(CLONE_NEWUSER) &&
+           clone_fails(CLONE_NEWPID | CLONE_NEWNS) && clone_fails(CLONE_NEWNET | HIGH_BIT);
+}
+
+static bool chk_clone_plain(void)
+{
+    long rc = syscall(SYS_clone, (unsigned long)SIGCHLD, 0, 0, 0, 0);
+    int status = -1;
+
+    if (rc == 0)
+        _exit(7);
+    return rc > 0 && waitpid((pid_t)rc, &status, 0) == rc && WIFEXITED(status) &&
+           WEXITSTATUS(status) == 7;
+}
+
+static bool chk_sockets(void)
+{
+    return fails_with(socket(AF_NETLINK, SOCK_RAW, 0), EPERM) &&
+           fails_with(socket(AF_PACKET, SOCK_RAW, 0), EPERM) &&
+           fails_with(socket(AF_VSOCK, SOCK_STREAM, 0), EPERM) &&
+           fails_with(syscall(SYS_socket, HIGH_BIT | AF_NETLINK, SOCK_RAW, 0), EPERM);
+}
+
+static bool chk_unix_socket(void)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
+}
+
+static bool chk_getpid(void)
+{
+    return getpid() > 0 && syscall(SYS_getpid) == getpid();
+}
+
+static bool chk_tiocsti(void)
+{
+    int fd = open("/dev/null", O_RDWR | O_CLOEXEC), p[2], n = -1;
+    char c = 'x';
+    bool ok;
+
+    if (fd < 0 || pipe(p) != 0)
+        return false;
+    /* The filter answers before the driver would say ENOTTY. */
+    ok = fails_with(ioctl(fd, TIOCSTI, &c), EPERM) &&
+         fails_with(ioctl(fd, (unsigned long)TIOCSTI | HIGH_BIT, &c), EPERM) &&
+         fails_with(ioctl(fd, TIOCLINUX, &c), EPERM) &&
+         ioctl(p[0], FIONREAD, &n) == 0 && n == 0;
+    close(fd);
+    close(p[0]);
+    close(p[1]);
+    return ok;
+}
+
+static bool chk_personality(void)
+{
+    return personality(0xffffffff) >= 0 && personality(PER_LINUX) >= 0 &&
+           fails_with(personality(ADDR_NO_RANDOMIZE), EPERM) &&
+           fails_with(personality(PER_LINUX32), EPERM) &&
+           fails_with(personality(0xfffffffe), EPERM) &&
+           fails_with(syscall(SYS_personality, HIGH_BIT | ADDR_NO_RANDOMIZE), EPERM);
+}
+
+/* Calls that would fail otherwise too, but with another errno. */
+static bool chk_misc(void)
+{
+    return fails_with(umount2("/nonexistent-autodev-test", 0), EPERM) &&
+           fails_with(chroot("/nonexistent-autodev-test"), EPERM) &&
+           fails_with(syscall(SYS_bpf, -1, NULL, 0), EPERM) &&
+           fails_with(syscall(SYS_io_uring_setup, 0, NULL), EPERM) &&
+           fails_with(syscall(SYS_keyctl, -1, 0, 0, 0, 0), EPERM) &&
+           fails_with(syscall(SYS_process_vm_readv, getppid(), NULL, 0, NULL, 0, 0), EPERM);
+}
+
+static const struct {
+    const char *name;
+    bool (*check)(void);
+} checks[] = {
+    { "ptrace", chk_ptrace },
+    { "unshare", chk_unshare },
+    { "clone3", chk_clone3 },
+    { "clone with namespaces", chk_clone_ns },
+    { "plain clone", chk_clone_plain },
+    { "denied sockets", chk_sockets },
+    { "unix socket", chk_unix_socket },
+    { "getpid", chk_getpid },
+    { "tiocsti", chk_tiocsti },
+    { "personality", chk_personality },
+    { "misc", chk_misc },
+};
+
+/* Exit code: 0 when every check held, else 1 + the first failing check. */
+static int filtered_checks(void *arg)
+{
+    const struct ad_sb_filter *f = arg;
+
+    if (ad_sb_filter_apply(f) != 0)
+        return 100;
+    for (size_t i = 0; i < AD_ARRAY_SIZE(checks); i++) {
+        if (!checks[i].check())
+            return (int)i + 1;
+    }
+    return 0;
+}
+
+static void test_filter_denies(void **state)
+{
+    struct ad_sb_filter f = build_filter();
+    int status = in_child(filtered_checks, &f), code;
+
+    assert_true(WIFEXITED(status));
+    code = WEXITSTATUS(status);
+    if (code > 0 && code <= (int)AD_ARRAY_SIZE(checks))
+        fail_msg("check '%s' failed under the filter", checks[code - 1].name);
+    assert_int_equal(code, 0);
+    ad_sb_filter_free(&f);
+}
+
+#if defined(__x86_64__)
+static int x32_getpid(void *arg)
+{
+    const struct ad_sb_filter *f = arg;
+
+    if (f != NULL && ad_sb_filter_apply(f) != 0)
+        return 100;
+    syscall(0x40000000 | SYS_getpid);
+    return 0;
+}
+
+static void test_filter_kills_x32(void **state)
+{
+    struct ad_sb_filter f = build_filter();
+    int status = in_child(x32_getpid, &f);
+
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGSYS);
+    ad_sb_filter_free(&f);
+}
+
+/* getpid through the i386 entry: 0 when it answered our pid. */
+static int i386_getpid(void *arg)
+{
+    const struct ad_sb_filter *f = arg;
+    long ret;
+
+    if (f != NULL && ad_sb_filter_apply(f) != 0)
+        return 100;
+    __asm__ volatile("int $0x80" : "=a"(ret) : "a"(20L) : "memory", "r8", "r9", "r10", "r11");
+    return ret == getpid() ? 0 : 1;
+}
+
+static void test_filter_kills_i386(void **state)
+{
+    struct ad_sb_filter f;
+    int status = in_child(i386_getpid, NULL);
+
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        print_message("# skipped: this kernel runs no i386 syscalls\n");
+        skip();
+    }
+    f = build_filter();
+    status = in_child(i386_getpid, &f);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGSYS);
+    ad_sb_filter_free(&f);
+}
+#endif
+
+/* ---- cgroups ------------------------------------------------------------- */
+
+static void test_cg_mountinfo(void **state)
+{
+    static const struct {
+        const char *line, *fstype, *controller, *cgpath, *want;   /* want NULL: no match */
+    } cases[] = {
+        { "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw",
+          "cgroup2", "", "/", "/sys/fs/cgroup/unified" },
+        { "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw",
+          "cgroup2", "", "/user.slice/a.scope", "/sys/fs/cgroup/unified/user.slice/a.scope" },
+        { "30 25 0:26 / /sys/fs/cgroup rw,nosuid shared:4 master:1 - cgroup2 cgroup2 "
+          "rw,nsdelegate,memory_recursiveprot", "cgroup2", "", "/a", "/sys/fs/cgroup/a" },
+        { "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory",
+          "cgroup", "memory", "/process_api/abc", "/sys/fs/cgroup/memory/process_api/abc" },
+        { "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory",
+          "cgroup2", "", "/", NULL },
+        { "32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct",
+          "cgroup", "cpuacct", "/", "/sys/fs/cgroup/cpu,cpuacct" },
+        { "32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct",
+          "cgroup", "memory", "/", NULL },
+        { "40 31 0:37 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd",
+          "cgroup", "memory", "/", NULL },
+        /* A bind of a subtree (a container's view): paths are relative to its root. */
+        { "50 40 0:26 /docker/abc /sys/fs/cgroup ro - cgroup2 cgroup2 rw",
+          "cgroup2", "", "/docker/abc", "/sys/fs/cgroup" },
+        { "50 40 0:26 /docker/abc /sys/fs/cgroup ro - cgroup2 cgroup2 rw",
+          "cgroup2", "", "/docker/abc/sub", "/sys/fs/cgroup/sub" },
+        { "50 40 0:26 /docker/abc /sys/fs/cgroup ro - cgroup2 cgroup2 rw",
+          "cgroup2", "", "/docker/abcd", NULL },
+        { "50 40 0:26 /docker/abc /sys/fs/cgroup ro - cgroup2 cgroup2 rw",
+          "cgroup2", "", "/other", NULL },
+        { "60 1 0:40 / /mnt/cg\\040two rw - cgroup2 none rw", "cgroup2", "", "/x",
+          "/mnt/cg two/x" },
+        { "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755",
+          "cgroup2", "", "/", NULL },
+        { "31 23 0:28 / /sys/fs/cgroup", "cgroup2", "", "/", NULL },
+        { "", "cgroup2", "", "/", NULL },
+    };
+
+    for (size_t i = 0; i < AD_ARRAY_SIZE(cases); i++) {
+        char line[256], out[CG_PATH] = "";
+        bool got;
+
+        snprintf(line, sizeof(line), "%s\n", cases[i].line);
+        got = mount_matches(line, cases[i].fstype, cases[i].controller, cases[i].cgpath, out,
+                            sizeof(out));
+        if (got != (cases[i].want != NULL))
+            fail_msg("case %zu: match %d, want %d", i, got, cases[i].want != NULL);
+        if (got)
+            assert_string_equal(out, cases[i].want);
+    }
+}
+
+struct cgfx {
+    enum ad_cg_version v;
+    char why[512];
+    struct ad_cg_slot slot;
+};
+
+static int cg_setup(void **state)
+{
+    struct cgfx *fx = calloc(1, sizeof(*fx));
+
+    assert_non_null(fx);
+    fx->v = ad_cg_probe(fx->why, sizeof(fx->why));
+    fx->slot.v2_fd = -1;
+    *state = fx;
+    return 0;
+}
+
+static int cg_teardown(void **state)
+{
+    struct cgfx *fx = *state;
+
+    ad_cg_slot_destroy(&fx->slot);
+    free(fx);
+    return 0;
+}
+
+static void need_cgroups(const struct cgfx *fx)
+{
+    if (fx->v == AD_CG_NONE) {
+        print_message("# skipped: no usable cgroups: %s\n", fx->why);
+        skip();
+    }
+}
+
+static void slot_make(struct cgfx *fx, const char *tag)
+{
+    struct ad_err err = AD_ERR_INIT;
+    char name[64];
+    int rc;
+
+    snprintf(name, sizeof(name), "autodev.%ld.%s", (long)getpid(), tag);
+    rc = ad_cg_slot_create(&fx->slot, fx->v, name, &err);
+    if (rc != 0)
+        fail_msg("slot create: %s", err.msg);
+    assert_int_equal(fx->slot.version, fx->v);
+}
+
+static void slot_begin(struct cgfx *fx, int64_t mem, int pids)
+{
+    struct ad_err err = AD_ERR_INIT;
+
+    if (ad_cg_slot_begin(&fx->slot, mem, pids, &err) != 0)
+        fail_msg("slot begin: %s", err.msg);
+}
+
+static void read_file(const char *dir, const char *file, char *buf, size_t size)
+{
+    char path[1024];
+    FILE *fp;
+    size_t n;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    fp = fopen(path, "re");
+    if (fp == NULL)
+        fail_msg("cannot open %s: %s", path, strerror(errno));
+    n = fread(buf, 1, size - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+}
+
+static void assert_file(const char *dir, const char *file, const char *want)
+{
+    char buf[256];
+
+    read_file(dir, file, buf, sizeof(buf));
+    buf[strcspn(buf, "\n")] = '\0';
+    assert_string_equal(buf, want);
+}
+
+static bool file_exists(const char *dir, const char *file)
+{
+    char path[1024];
+
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    return access(path, F_OK) == 0;
+}
+
+static bool procs_has(const char *dir, pid_t pid)
+{
+    char buf[4096], want[32];
+    size_t wl;
+
+    read_file(dir, "cgroup.procs", buf, sizeof(buf));
+    wl = (size_t)snprintf(want, sizeof(want), "%ld\n", (long)pid);
+    for (const char *p = buf; *p != '\0'; p = strchr(p, '\n') + 1) {
+        if (strncmp(p, want, wl) == 0)
+            return true;
+        if (strchr(p, '\n') == NULL)
+            break;
+    }
+    return false;
+}
+
+/* The slot's directories, kept after destroy clears the slot. */
+struct dirs {
+    char mem[512], pids[512];
+};
+
+static void dirs_of(const struct ad_cg_slot *s, struct dirs *d)
+{
+    snprintf(d->mem, sizeof(d->mem), "%s", s->mem_dir);
+    snprintf(d->pids, sizeof(d->pids), "%s", s->pids_dir);
+}
+
+static void assert_gone(const struct dirs *d)
+{
+    assert_int_equal(access(d->mem, F_OK), -1);
+    assert_int_equal(errno, ENOENT);
+    if (d->pids[0] != '\0') {
+        assert_int_equal(access(d->pids, F_OK), -1);
+        assert_int_equal(errno, ENOENT);
+    }
+}
+
+/* A child that waits for one byte on a pipe, then runs fn. */
+struct waiter {
+    pid_t pid;
+    int go;       /* our write end */
+};
+
+static struct waiter waiter_start(int (*fn)(void), bool attach, const struct ad_cg_slot *s)
+{
+    struct ad_err err = AD_ERR_INIT;
+    struct waiter w;
+    int p[2];
+
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    w.pid = fork();
+    assert_true(w.pid >= 0);
+    if (w.pid == 0) {
+        char c;
+
+        close(p[1]);
+        if (read(p[0], &c, 1) != 1)
+            _exit(90);
+        _exit(fn());
+    }
+    close(p[0]);
+    w.go = p[1];
+    if (attach && ad_cg_slot_attach(s, w.pid, &err) != 0) {
+        kill(w.pid, SIGKILL);
+        waitpid(w.pid, NULL, 0);
+        fail_msg("attach: %s", err.msg);
+    }
+    return w;
+}
+
+static int waiter_finish(struct waiter *w)
+{
+    int status = 0;
+
+    assert_int_equal(write(w->go, "x", 1), 1);
+    close(w->go);
+    assert_int_equal(waitpid(w->pid, &status, 0), w->pid);
+    return status;
+}
+
+/* Touches 200 MiB, well past the 64 MiB limit. */
+static int hog(void)
+{
+    size_t size = 200u << 20;
+    volatile char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                            -1, 0);
+
+    if (p == MAP_FAILED)
+        return 91;
+    for (size_t i = 0; i < size; i += 4096)
+        p[i] = 1;
+    return 0;
+}
+
+static int modest(void)
+{
+    size_t size = 4u << 20;
+    volatile char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                            -1, 0);
+
+    if (p == MAP_FAILED)
+        return 91;
+    for (size_t i = 0; i < size; i += 4096)
+        p[i] = 1;
+    return 0;
+}
+
+static int idle(void)
+{
+    pause();
+    return 0;
+}
+
+/*
+ * Forks until fork fails. Exit code: how many forks worked, when the
+ * failure was EAGAIN; 200 when fork never failed; 201 for another errno.
+ */
+static int forker(void)
+{
+    pid_t kids[64];
+    int n = 0, code = 200;
+
+    while (n < 64) {
+        pid_t pid = fork();
+
+        if (pid == 0) {
+            pause();
+            _exit(0);
+        }
+        if (pid < 0) {
+            code = errno == EAGAIN ? n : 201;
+            break;
+        }
+        kids[n++] = pid;
+    }
+    for (int i = 0; i < n; i++) {
+        kill(kids[i], SIGKILL);
+        waitpid(kids[i], NULL, 0);
+    }
+    return code;
+}
+
+static void test_cg_probe_reason(void **state)
+{
+    struct cgfx *fx = *state;
+
+    print_message("# cgroup probe: %s%s%s\n",
+                  fx->v == AD_CG_V2 ? "v2" : fx->v == AD_CG_V1 ? "v1" : "none",
+                  fx->why[0] ? ": " : "", fx->why);
+    if (fx->v == AD_CG_V2)
+        assert_string_equal(fx->why, "");
+    else
+        assert_true(strlen(fx->why) > 0);
+}
+
+static void test_cg_bad_slots(void **state)
+{
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_cg_slot s;
+    struct ad_cg_stats st;
+
+    assert_int_equal(ad_cg_slot_create(&s, AD_CG_V1, "../x", &err), AD_EINVAL);
+    assert_int_equal(ad_cg_slot_create(&s, AD_CG_V2, "", &err), AD_EINVAL);
+    assert_int_equal(ad_cg_slot_create(&s, AD_CG_NONE, "autodev.1.0", &err), AD_ENOTSUP);
+    assert_int_equal(s.v2_fd, -1);
+    assert_int_equal(ad_cg_slot_begin(&s, 1 << 20, 4, &err), AD_ESTATE);
+    assert_int_equal(ad_cg_slot_attach(&s, getpid(), &err), AD_ESTATE);
+    ad_cg_slot_end(&s, &st);
+    assert_false(st.oom_killed);
+    assert_int_equal(st.peak_bytes, -1);
+    ad_cg_slot_destroy(&s);
+}
+
+static void test_cg_limits_oom(void **state)
+{
+    struct cgfx *fx = *state;
+    struct ad_cg_slot *s = &fx->slot;
+    struct ad_cg_stats st;
+    struct waiter w;
+    struct dirs d;
+    int status;
+
+    need_cgroups(fx);
+    slot_make(fx, "t1");
+    dirs_of(s, &d);
+    slot_begin(fx, 64 << 20, 16);
+    if (fx->v == AD_CG_V1) {
+        assert_int_equal(s->v2_fd, -1);
+        assert_file(s->mem_dir, "memory.limit_in_bytes", "67108864");
+        if (file_exists(s->mem_dir, "memory.memsw.limit_in_bytes"))
+            assert_file(s->mem_dir, "memory.memsw.limit_in_bytes", "67108864");
+        assert_file(s->pids_dir, "pids.max", "16");
+    } else {
+        assert_true(s->v2_fd >= 0);
+        assert_file(s->mem_dir, "memory.max", "67108864");
+        if (file_exists(s->mem_dir, "memory.swap.max"))
+            assert_file(s->mem_dir, "memory.swap.max", "0");
+        assert_file(s->mem_dir, "pids.max", "16");
+    }
+
+    w = waiter_start(hog, true, s);
+    assert_true(procs_has(s->mem_dir, w.pid));
+    if (fx->v == AD_CG_V1)
+        assert_true(procs_has(s->pids_dir, w.pid));
+    status = waiter_finish(&w);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGKILL);
+    ad_cg_slot_end(s, &st);
+    assert_true(st.oom_killed);
+    if (fx->v == AD_CG_V1)
+        assert_true(st.peak_bytes > 0 && st.peak_bytes <= 64 << 20);
+    else
+        assert_true(st.peak_bytes == -1 || (st.peak_bytes > 0 && st.peak_bytes <= 64 << 20));
+
+    /* The next run starts from a new baseline: no OOM this time. */
+    slot_begin(fx, 64 << 20, 16);
+    w = waiter_start(modest, true, s);
+    status = waiter_finish(&w);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    ad_cg_slot_end(s, &st);
+    assert_false(st.oom_killed);
+
+    /* Raising the limit again works past v1's memsw ordering. */
+    slot_begin(fx, 128 << 20, 0);
+    assert_file(s->mem_dir, fx->v == AD_CG_V1 ? "memory.limit_in_bytes" : "memory.max",
+                "134217728");
+    assert_file(fx->v == AD_CG_V1 ? s->pids_dir : s->mem_dir, "pids.max", "max");
+
+    ad_cg_slot_destroy(s);
+    assert_int_equal(s->version, AD_CG_NONE);
+    assert_gone(&d);
+}
+
+static void test_cg_pids_limit(void **state)
+{
+    struct cgfx *fx = *state;
+    struct waiter w;
+    struct dirs d;
+    int status;
+
+    need_cgroups(fx);
+    slot_make(fx, "t2");
+    dirs_of(&fx->slot, &d);
+    slot_begin(fx, 256 << 20, 16);
+    w = waiter_start(forker, true, &fx->slot);
+    status = waiter_finish(&w);
+    assert_true(WIFEXITED(status));
+    /* The forker itself is one of the 16. */
+    assert_int_equal(WEXITSTATUS(status), 15);
+    ad_cg_slot_destroy(&fx->slot);
+    assert_gone(&d);
+}
+
+static void test_cg_destroy_kills(void **state)
+{
+    struct cgfx *fx = *state;
+    struct waiter w;
+    struct dirs d;
+    int status = 0;
+
+    need_cgroups(fx);
+    slot_make(fx, "t3");
+    dirs_of(&fx->slot, &d);
+    slot_begin(fx, 64 << 20, 16);
+    w = waiter_start(idle, true, &fx->slot);
+    ad_cg_slot_destroy(&fx->slot);
+    assert_gone(&d);
+    assert_int_equal(waitpid(w.pid, &status, 0), w.pid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGKILL);
+    close(w.go);
+}
+
+static void parent_of(const char *dir, char *out, size_t n)
+{
+    const char *slash = strrchr(dir, '/');
+
+    assert_non_null(slash);
+    snprintf(out, n, "%.*s", (int)(slash - dir), dir);
+}
+
+/* Makes parent/autodev.<pid>.<tag> for each of the slot's hierarchies. */
+static void make_named(const struct dirs *parents, long pid, const char *tag, struct dirs *out)
+{
+    assert_true(snprintf(out->mem, sizeof(out->mem), "%s/autodev.%ld.%s", parents->mem, pid,
+                         tag) < (int)sizeof(out->mem));
+    assert_int_equal(mkdir(out->mem, 0755), 0);
+    out->pids[0] = '\0';
+    if (parents->pids[0] != '\0') {
+        assert_true(snprintf(out->pids, sizeof(out->pids), "%s/autodev.%ld.%s", parents->pids,
+                             pid, tag) < (int)sizeof(out->pids));
+        assert_int_equal(mkdir(out->pids, 0755), 0);
+    }
+}
+
+static void test_cg_stale_sweep(void **state)
+{
+    struct cgfx *fx = *state;
+    struct dirs parents = { "", "" }, stale, alive, d;
+    pid_t dead;
+    int status;
+
+    need_cgroups(fx);
+    slot_make(fx, "t4");
+    parent_of(fx->slot.mem_dir, parents.mem, sizeof(parents.mem));
+    if (fx->slot.pids_dir[0] != '\0')
+        parent_of(fx->slot.pids_dir, parents.pids, sizeof(parents.pids));
+    ad_cg_slot_destroy(&fx->slot);
+
+    /* A pid that was ours and is gone (reaped) names the stale slot. */
+    dead = fork();
+    assert_true(dead >= 0);
+    if (dead == 0)
+        _exit(0);
+    assert_int_equal(waitpid(dead, &status, 0), dead);
+    make_named(&parents, (long)dead, "7", &stale);
+    make_named(&parents, (long)getpid(), "alive", &alive);
+
+    slot_make(fx, "t4");
+    dirs_of(&fx->slot, &d);
+    assert_gone(&stale);
+    assert_int_equal(access(alive.mem, F_OK), 0);
+    assert_int_equal(rmdir(alive.mem), 0);
+    if (alive.pids[0] != '\0')
+        assert_int_equal(rmdir(alive.pids), 0);
+    ad_cg_slot_destroy(&fx->slot);
+    assert_gone(&d);
+}
+
+int main(void)
+{
+#define C(f) cmocka_unit_test_setup_teardown(f, cg_setup, cg_teardown)
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_filter_builds),
+        cmocka_unit_test(test_filter_apply_rejects_empty),
+        cmocka_unit_test(test_filter_denies),
+#if defined(__x86_64__)
+        cmocka_unit_test(test_filter_kills_x32),
+        cmocka_unit_test(test_filter_kills_i386),
+#endif
+        cmocka_unit_test(test_cg_mountinfo),
+        C(test_cg_probe_reason),
+        cmocka_unit_test(test_cg_bad_slots),
+        C(test_cg_limits_oom),
+        C(test_cg_pids_limit),
+        C(test_cg_destroy_kills),
+        C(test_cg_stale_sweep),
+    };
+#undef C
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
