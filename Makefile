@@ -34,6 +34,7 @@ bench: deps
 	ninja -C $(BENCH_BUILD)
 	./$(BENCH_BUILD)/bench/bench_store $(BENCH_ARGS)
 	./$(BENCH_BUILD)/bench/bench_bus $(BENCH_ARGS)
+	./$(BENCH_BUILD)/bench/bench_sandbox $(BENCH_ARGS)
 
 # libFuzzer on every parser driver, FUZZ_SECONDS each, from a scratch copy of
 # fuzz/corpus (merge finds back with: DRIVER -merge=1 fuzz/corpus/X build-fuzz/corpus/X).

@@ -6,7 +6,8 @@
 #
 # Unit tests are cmocka binaries run with TAP output; CLI tests are shell
 # scripts over tests/cli/test-lib.sh, which also speak TAP. A line "ok N -"
-# counts as passed, "not ok N -" as failed, "ok N - ... # SKIP" as skipped.
+# counts as passed, "not ok N -" as failed, "ok N - ... # SKIP" (and
+# cmocka's "not ok N # SKIP") as skipped.
 # A program that exits non-zero without reporting a failure (a crash, a
 # sanitizer report, a script error) counts as one more failure.
 set -u
@@ -37,10 +38,13 @@ run_one() {
     "$@" >"$log" 2>&1
     rc=$?
     cat "$log"
+    # cmocka reports a skipped test as "not ok N # SKIP", TAP scripts as
+    # "ok N # SKIP": both are skips, neither a pass nor a failure.
     p=$(grep -cE '^ok [0-9]+' "$log" | head -n1)
-    s=$(grep -cE '^ok [0-9]+.*# *(SKIP|skip)' "$log" | head -n1)
-    f=$(grep -cE '^not ok [0-9]+' "$log" | head -n1)
-    p=$((p - s))
+    s=$(grep -cE '^(not )?ok [0-9]+.*# *(SKIP|skip)' "$log" | head -n1)
+    sp=$(grep -cE '^ok [0-9]+.*# *(SKIP|skip)' "$log" | head -n1)
+    f=$(grep -E '^not ok [0-9]+' "$log" | grep -cvE '# *(SKIP|skip)' | head -n1)
+    p=$((p - sp))
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
         echo "not ok - $name exited with status $rc without reporting a failure"
         f=1

@@ -49,8 +49,8 @@ static const struct ad_cmd_opt environment[] = {
       "it fails (default 5000)." },
     { "TMPDIR", "Where autodev demo makes its throw-away home." },
     { "AUTODEV_SANDBOX_UID_BASE",
-      "The first host uid of sandbox payloads when autodev runs as root (default\n"
-      "880000; slot N runs as the base + N)." },
+      "The first of the 1024 host uids sandbox payloads run as when autodev runs\n"
+      "as root (default 880000). Each sandbox supervisor claims a free one." },
     { "AUTODEV_SANDBOX_TMP",
       "Where the process backend makes its scratch directories (default /tmp)." },
     { NULL, NULL },
@@ -255,8 +255,9 @@ static const char sandbox_description[] =
     "Every skill autodev writes or mutates is untrusted code and runs only in\n"
     "the sandbox. The linux backend gives each run new user, mount, pid, ipc,\n"
     "uts, net and cgroup namespaces, a read-only root with /usr, a private\n"
-    "/tmp, no network, an unprivileged host uid (880000 + slot when run as\n"
-    "root; $AUTODEV_SANDBOX_UID_BASE changes the base), no capabilities, a\n"
+    "/tmp, no network, an unprivileged host uid (as root, the first free one\n"
+    "from 880000, claimed host-wide with a lock in /run/autodev-sandbox;\n"
+    "$AUTODEV_SANDBOX_UID_BASE moves the range), no capabilities, a\n"
     "seccomp denylist, cgroup memory and pids limits and rlimits. The process\n"
     "backend is a weaker fallback (rlimits, seccomp, a dedicated uid as root)\n"
     "and marks its results isolation \"degraded\"; auto picks linux when a trial\n"

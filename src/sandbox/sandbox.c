@@ -287,9 +287,7 @@ static int slot_start(struct ad_sandbox *sb, int index, struct ad_err *err)
     if (pid == 0) {
         struct ad_sb_config cfg = sb->base;
         close(sv[0]);
-        cfg.slot = index;
-        cfg.host_uid = sb->base.host_uid + (unsigned)index;
-        cfg.host_gid = sb->base.host_gid + (unsigned)index;
+        cfg.slot = index;   /* as root the supervisor claims its own uid */
         /* argv points into base.runtime_buf; re-point into our copy. */
         for (int i = 0; i < cfg.argc; i++)
             cfg.argv[i] = cfg.runtime_buf + (sb->base.argv[i] - sb->base.runtime_buf);
@@ -692,8 +690,10 @@ json_t *ad_sandbox_check(const struct ad_sandbox_options *opts)
     add_check(checks, "namespaces", ns_ok, why);
 
     if (sb->base.change_uid)
-        snprintf(detail, sizeof(detail), "payloads run as host uids %u..%u, one per slot",
-                 sb->base.host_uid, sb->base.host_uid + (unsigned)sb->nslots - 1);
+        snprintf(detail, sizeof(detail),
+                 "payloads run as host uids from %u..%u, one per supervisor, claimed "
+                 "host-wide with locks in %s",
+                 sb->base.host_uid, sb->base.host_uid + AD_SB_UID_RANGE - 1, AD_SB_UID_LOCKDIR);
     else
         snprintf(detail, sizeof(detail),
                  "not root: payloads run as your own uid %u (no dedicated uid per slot)",

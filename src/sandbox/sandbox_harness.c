@@ -52,12 +52,14 @@ const char ad_sb_harness_py[] =
     "    try:\n"
     "        line = json.dumps(obj, allow_nan=False, separators=(',', ':'))\n"
     "    except (TypeError, ValueError, RecursionError, OverflowError) as e:\n"
-    "        line = json.dumps({'ok': False, 'error': {'type': 'TypeError',\n"
-    "            'message': 'return value is not JSON: ' + str(e)[:2000], 'traceback': ''}})\n"
+    "        obj = {'ok': False, 'error': {'type': 'TypeError',\n"
+    "            'message': 'return value is not JSON: ' + str(e)[:2000], 'traceback': ''}}\n"
+    "        line = json.dumps(obj)\n"
     "    data = (line + '\\n').encode('utf-8', 'replace')\n"
     "    while data:\n"
     "        n = os.write(3, data)\n"
     "        data = data[n:]\n"
+    "    return 0 if obj['ok'] else 1\n"
     "def _error(e):\n"
     "    tb = ''\n"
     "    try:\n"
@@ -98,8 +100,7 @@ const char ad_sb_harness_py[] =
     "        sys.stderr.flush()\n"
     "    except BaseException:\n"
     "        pass\n"
-    "    _emit(res)\n"
-    "    return 0 if res['ok'] else 1\n"
+    "    return _emit(res)\n"
     "os._exit(_main())\n";
 
 const size_t ad_sb_harness_py_len = sizeof(ad_sb_harness_py) - 1;

@@ -24,7 +24,9 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -600,6 +602,50 @@ static void classify(const struct ad_sb_run *run, bool linux_backend, struct out
 
 /* ---- main loop ---------------------------------------------------------- */
 
+/*
+ * A payload uid must belong to one supervisor on the whole host: the
+ * process backend's final sweep is kill(-1) as that uid, and two sandboxes
+ * sharing it could see and kill each other's payloads. So a supervisor
+ * claims its uid with an flock on /run/autodev-sandbox/<uid>.lock, held
+ * (and released by the kernel) for as long as it lives. It tries
+ * base + slot first, then the rest of the range.
+ */
+static int claim_uid(struct ad_sb_config *cfg, unsigned base, int *lock_fd, char *why,
+                     size_t why_len)
+{
+    struct stat sb;
+    unsigned i;
+
+    if (mkdir(AD_SB_UID_LOCKDIR, 0700) < 0 && errno != EEXIST) {
+        snprintf(why, why_len, "mkdir %s: %s", AD_SB_UID_LOCKDIR, strerror(errno));
+        return -1;
+    }
+    if (lstat(AD_SB_UID_LOCKDIR, &sb) < 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != 0 ||
+        (sb.st_mode & 022)) {
+        snprintf(why, why_len, "%s is not a directory only root can write", AD_SB_UID_LOCKDIR);
+        return -1;
+    }
+    for (i = 0; i < AD_SB_UID_RANGE; i++) {
+        unsigned uid = base + ((unsigned)cfg->slot + i) % AD_SB_UID_RANGE;
+        char path[128];
+        int fd;
+
+        snprintf(path, sizeof(path), "%s/%u.lock", AD_SB_UID_LOCKDIR, uid);
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+            continue;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            cfg->host_uid = uid;
+            cfg->host_gid = uid;
+            *lock_fd = fd;
+            return 0;
+        }
+        close(fd);
+    }
+    snprintf(why, why_len, "all %u sandbox uids from %u are taken", AD_SB_UID_RANGE, base);
+    return -1;
+}
+
 struct super {
     struct ad_sb_config *cfg;
     int sock;
@@ -608,6 +654,7 @@ struct super {
     bool cg_failed;
     char base[256];          /* the process backend's directory, "" until made */
     struct ad_sb_spare spare;   /* the linux backend's next init, on standby */
+    char uid_error[256];        /* why no payload uid could be claimed, "" if one was */
 };
 
 static void super_cleanup(struct super *S)
@@ -669,6 +716,11 @@ static void execute(struct super *S, const json_t *req, struct ad_sandbox_result
         return;
     }
     run.lim.pids = (int)pids;
+    if (S->uid_error[0]) {
+        r->status = AD_SB_SANDBOX_ERROR;
+        set_error(r, "SandboxError", S->uid_error);
+        return;
+    }
 
     if (linux_backend && S->cfg->cg_version != AD_CG_NONE && !S->cg_ready && !S->cg_failed) {
         char name[64];
@@ -788,6 +840,11 @@ void ad__sb_supervisor_main(struct ad_sb_config *cfg, int sock)
         for (i = 4; i < 1024; i++)
             close(i);
     S.sock = sock;
+    if (cfg->change_uid) {
+        int lock_fd = -1;
+        if (claim_uid(cfg, cfg->host_uid, &lock_fd, S.uid_error, sizeof(S.uid_error)) < 0)
+            cfg->change_uid = false;   /* runs answer sandbox_error, see execute() */
+    }
 
     for (i = 1; i < NSIG; i++)
         if (i != SIGKILL && i != SIGSTOP)

@@ -113,6 +113,9 @@ extern const size_t ad_sb_harness_py_len;
 
 /* Inside the user namespace the payload is this uid and gid. */
 #define AD_SB_INNER_ID 1000
+/* Payload uids are claimed host-wide from [base, base + AD_SB_UID_RANGE). */
+#define AD_SB_UID_RANGE 1024
+#define AD_SB_UID_LOCKDIR "/run/autodev-sandbox"
 #define AD_SB_MAX_ARGS 8
 
 /* Fixed for the life of one supervisor (one slot). */
@@ -121,7 +124,8 @@ struct ad_sb_config {
     char runtime_buf[256];               /* storage behind argv[1..] */
     char *argv[AD_SB_MAX_ARGS + 4];      /* runtime, its flags; harness args appended */
     int argc;                            /* runtime + flags */
-    unsigned host_uid, host_gid;         /* the payload's ids on the host */
+    unsigned host_uid, host_gid;         /* the payload's ids on the host; as root,
+                                            the base until the supervisor claims one */
     bool change_uid;                     /* we are root: the payload gets host_uid */
     int slot;
     enum ad_cg_version cg_version;       /* what ad_cg_probe said in the caller */
