@@ -749,7 +749,7 @@ int ad_cg_slot_attach(const struct ad_cg_slot *s, pid_t pid, struct ad_err *err)
 
 void ad_cg_slot_end(struct ad_cg_slot *s, struct ad_cg_stats *st)
 {
-    uint64_t now, peak;
+    uint64_t now, peak = 0;
 
     st->oom_killed = false;
     st->peak_bytes = -1;

@@ -132,7 +132,7 @@ test_one_error() {
 
 # json_get EXPR < JSON: prints the Python expression EXPR over the document j.
 json_get() {
-    python3 -c 'import json, sys
+    /usr/bin/python3 -c 'import json, sys
 j = json.load(sys.stdin)
 v = eval(sys.argv[1])
 print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)' "$1"
