@@ -75,6 +75,11 @@ for t in "$top"/tests/cli/t[0-9]*.sh; do
     run_one "cli/$(basename "$t")" sh "$t"
 done
 
+for t in "$top"/tests/sandbox/t[0-9]*.sh; do
+    [ -f "$t" ] || continue
+    run_one "sandbox/$(basename "$t")" sh "$t"
+done
+
 if [ "$skipped" -gt 0 ]; then
     echo "$passed passed, $failed failed, $skipped skipped"
 else

@@ -746,10 +746,21 @@ static void execute(struct super *S, const json_t *req, struct ad_sandbox_result
         /* A spare made without the cgroup (or before it failed) will not do. */
         if (S->spare.ready && S->spare.cg_limited != (run.cg != NULL))
             ad__sb_linux_discard(&S->spare);
-        if (!S->spare.ready)
-            rc = ad__sb_linux_prespawn(S->cfg, run.cg, &S->spare, &err);
-        if (rc == 0)
+        if (S->spare.ready) {
+            /* A spare that died on standby (killed from outside, say) costs
+             * this run nothing: it is replaced once. */
             rc = ad__sb_linux_start(&S->spare, &run, &err);
+            if (rc) {
+                ad_err_clear(&err);
+                rc = ad__sb_linux_prespawn(S->cfg, run.cg, &S->spare, &err);
+                if (rc == 0)
+                    rc = ad__sb_linux_start(&S->spare, &run, &err);
+            }
+        } else {
+            rc = ad__sb_linux_prespawn(S->cfg, run.cg, &S->spare, &err);
+            if (rc == 0)
+                rc = ad__sb_linux_start(&S->spare, &run, &err);
+        }
         /* The next run's init gets ready while this one runs. */
         if (rc == 0) {
             struct ad_err perr = AD_ERR_INIT;
