@@ -327,9 +327,64 @@ struct outcome {
     bool output_limit;
     bool supervisor_orphaned;   /* the caller went away mid-run */
     int64_t wall_ms;
+    int64_t cpu_ms_at_kill;     /* what a killed linux run had used, -1: not sampled */
+    int64_t rss_kb_at_kill;
     char status[AD_SB_STATUS_MAX];
     size_t status_len;
 };
+
+/*
+ * A killed init never reaps its payload, so wait4's rusage would miss the
+ * payload's CPU time and memory. Before the first kill, read them from
+ * /proc: init's children (the payload), their utime + stime + the times of
+ * children they reaped, and VmHWM.
+ */
+static void sample_before_kill(const struct ad_sb_run *run, struct outcome *oc)
+{
+    char path[96], buf[1024];
+    long tck = sysconf(_SC_CLK_TCK);
+    FILE *f;
+    long kid;
+
+    if (oc->cpu_ms_at_kill >= 0 || tck <= 0)
+        return;
+    oc->cpu_ms_at_kill = 0;
+    oc->rss_kb_at_kill = 0;
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)run->pid, (int)run->pid);
+    f = fopen(path, "re");
+    if (!f)
+        return;
+    while (fscanf(f, "%ld", &kid) == 1) {
+        FILE *g;
+        snprintf(path, sizeof(path), "/proc/%ld/stat", kid);
+        g = fopen(path, "re");
+        if (g) {
+            if (fgets(buf, sizeof(buf), g)) {
+                const char *p = strrchr(buf, ')');
+                unsigned long long ut, st;
+                long long cut, cst;
+                /* After ")": state ppid pgrp session tty tpgid flags minflt
+                 * cminflt majflt cmajflt utime stime cutime cstime */
+                if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld",
+                                &ut, &st, &cut, &cst) == 4)
+                    oc->cpu_ms_at_kill += (int64_t)((ut + st + (unsigned long long)(cut + cst)) *
+                                                    1000ULL / (unsigned long long)tck);
+            }
+            fclose(g);
+        }
+        snprintf(path, sizeof(path), "/proc/%ld/status", kid);
+        g = fopen(path, "re");
+        if (g) {
+            while (fgets(buf, sizeof(buf), g)) {
+                long long kb;
+                if (sscanf(buf, "VmHWM: %lld kB", &kb) == 1 && kb > oc->rss_kb_at_kill)
+                    oc->rss_kb_at_kill = kb;
+            }
+            fclose(g);
+        }
+    }
+    fclose(f);
+}
 
 static void stream_close(struct stream *s)
 {
@@ -338,9 +393,10 @@ static void stream_close(struct stream *s)
     s->fd = -1;
 }
 
-static void kill_run(const struct ad_sb_run *run, bool linux_backend)
+static void kill_run(const struct ad_sb_run *run, bool linux_backend, struct outcome *oc)
 {
     if (linux_backend) {
+        sample_before_kill(run, oc);
         /* SIGKILL to the namespace's init takes the whole namespace down. */
         if (syscall(SYS_pidfd_send_signal, run->pidfd, SIGKILL, NULL, 0) < 0)
             (void)kill(run->pid, SIGKILL);
@@ -397,7 +453,7 @@ static void pump(struct ad_sb_run *run, bool linux_backend, int sock, struct str
 
         if (!exited && !killed && now >= deadline) {
             oc->timed_out = true;
-            kill_run(run, linux_backend);
+            kill_run(run, linux_backend, oc);
             killed = true;
             kill_at = now;
         }
@@ -408,7 +464,7 @@ static void pump(struct ad_sb_run *run, bool linux_backend, int sock, struct str
         else
             wait_ns = 100 * 1000000LL;   /* re-kill until it is gone */
         if (killed && !exited && now - kill_at > 100 * 1000000LL) {
-            kill_run(run, linux_backend);
+            kill_run(run, linux_backend, oc);
             kill_at = now;
         }
         prc = poll(pfd, (nfds_t)nfd, (int)(wait_ns / 1000000) + 1);
@@ -424,7 +480,7 @@ static void pump(struct ad_sb_run *run, bool linux_backend, int sock, struct str
             if (map[i] == 5) {
                 /* The caller is gone: nobody wants the result. */
                 oc->supervisor_orphaned = true;
-                kill_run(run, linux_backend);
+                kill_run(run, linux_backend, oc);
                 killed = true;
                 kill_at = ad_mono_ns();
                 continue;
@@ -465,7 +521,7 @@ static void pump(struct ad_sb_run *run, bool linux_backend, int sock, struct str
                 if (total > run->lim.output_bytes && !oc->output_limit) {
                     oc->output_limit = true;
                     if (!exited) {
-                        kill_run(run, linux_backend);
+                        kill_run(run, linux_backend, oc);
                         killed = true;
                         kill_at = ad_mono_ns();
                     }
@@ -555,6 +611,10 @@ static void classify(const struct ad_sb_run *run, bool linux_backend, struct out
     r->cpu_ms = (int64_t)ru->ru_utime.tv_sec * 1000 + ru->ru_utime.tv_usec / 1000 +
                 (int64_t)ru->ru_stime.tv_sec * 1000 + ru->ru_stime.tv_usec / 1000;
     r->max_rss_kb = ru->ru_maxrss;
+    if (oc->cpu_ms_at_kill > r->cpu_ms)
+        r->cpu_ms = oc->cpu_ms_at_kill;
+    if (oc->rss_kb_at_kill > r->max_rss_kb)
+        r->max_rss_kb = oc->rss_kb_at_kill;
     r->exit_code = -1;
     r->signal = 0;
     if (have_wstatus) {
@@ -695,6 +755,8 @@ static void execute(struct super *S, const json_t *req, struct ad_sandbox_result
 
     memset(&run, 0, sizeof(run));
     memset(&oc, 0, sizeof(oc));
+    oc.cpu_ms_at_kill = -1;
+    oc.rss_kb_at_kill = -1;
     memset(&ru, 0, sizeof(ru));
     run.cfg = S->cfg;
     run.pid = -1;
