@@ -570,8 +570,14 @@ static void parse_result_line(const struct stream *res, struct ad_sandbox_result
     doc = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr);
     ok = doc ? json_object_get(doc, "ok") : NULL;
     if (!json_is_boolean(ok)) {
+        char msg[300];
         r->status = AD_SB_ERROR;
-        set_error(r, "BadResult", "the result line is not the harness's JSON");
+        if (!doc)
+            snprintf(msg, sizeof(msg), "the skill's result is not JSON autodev accepts: %s",
+                     jerr.text);
+        else
+            snprintf(msg, sizeof(msg), "the result line is not the harness's JSON");
+        set_error(r, "BadResult", msg);
         json_decref(doc);
         return;
     }
@@ -651,9 +657,15 @@ static void classify(const struct ad_sb_run *run, bool linux_backend, struct out
         }
     } else {
         parse_result_line(&st[2], r);
-        /* A child OOM-killed while the parent carried on is still an OOM. */
-        if (r->status == AD_SB_ERROR && cg->oom_killed) {
+        /* A child OOM-killed while the parent carried on still hit the
+         * limit: the status says so, whatever the skill returned (its
+         * output stays in the result). */
+        if (cg->oom_killed && r->status != AD_SB_OOM) {
             r->status = AD_SB_OOM;
+            json_decref(r->error);
+            r->error = json_pack("{s:s, s:s, s:s}", "type", "OutOfMemory", "message",
+                                 "a process of the skill was killed at the memory limit",
+                                 "traceback", "");
         }
     }
     r->stdout_text = keep_text(&st[0]);
