@@ -2,8 +2,10 @@
  * The sandbox: runs untrusted, LLM-written code and reports what it did.
  *
  * A struct ad_sandbox owns one or more resident supervisor processes
- * ("slots"), forked once when the slot is first used. Each run is a fresh
- * child of a supervisor:
+ * ("slots"), forked by ad_sandbox_new (and again only to replace one that
+ * died). Each run is a fresh child of a supervisor; with the linux backend
+ * a supervisor keeps the next run's init ready in advance (cloned, mapped,
+ * root built, in its cgroup), so a request only hands it the job:
  *
  *   linux    new user, mount, pid, ipc, uts, net (empty) and cgroup
  *            namespaces; a read-only root built on a tmpfs; the payload as
@@ -23,9 +25,12 @@
  * channel. The caller gets a struct ad_sandbox_result, whose JSON form is
  * the sandbox's contract (see ad_sandbox_result_json).
  *
- * Start the sandbox (ad_sandbox_new) before the process starts threads:
- * slots are forked lazily but the fork is cheapest and safest early.
- * ad_sandbox_run is thread-safe; concurrent runs take different slots.
+ * Make the sandbox (ad_sandbox_new) before the process starts threads: the
+ * supervisors are forked then, and a fork is cheapest and safest early.
+ * ad_sandbox_run is thread-safe; concurrent runs take different slots, and
+ * each slot's payloads run as a host uid of its own (see below). The
+ * supervisors are children of the caller: a caller that reaps with
+ * waitpid(-1) must leave them alone.
  */
 #ifndef AUTODEV_SANDBOX_H
 #define AUTODEV_SANDBOX_H
@@ -63,7 +68,9 @@ enum ad_sb_status {
 /* stdout and stderr are each kept up to this many bytes in the result. */
 #define AD_SB_STREAM_KEEP (64 * 1024)
 #define AD_SB_DEFAULT_RUNTIME "/usr/bin/python3 -I -S"
-/* Payload uids on the host are uid_base + slot (when the caller is root). */
+/* As root, each supervisor claims a free host uid from [uid_base, uid_base + 1024)
+ * for its payloads (a lock in /run/autodev-sandbox); otherwise they run as the
+ * caller's uid. */
 #define AD_SB_DEFAULT_UID_BASE 880000
 #define AD_SB_MAX_SLOTS 64
 

@@ -591,6 +591,7 @@ int ad_sandbox_new(const struct ad_sandbox_options *opts, struct ad_sandbox **ou
         sb->backend = AD_SB_PROCESS;
     } else if (probe_linux(sb, why, sizeof(why))) {
         sb->backend = AD_SB_LINUX;
+        sb->base.prewarm = true;
     } else if (want == AD_SB_LINUX) {
         ad_sandbox_free(sb);
         return ad_error(err, AD_ENOTSUP, "linux sandbox backend unavailable: %s", why);
@@ -600,6 +601,14 @@ int ad_sandbox_new(const struct ad_sandbox_options *opts, struct ad_sandbox **ou
                    "sandbox: linux backend unavailable (%s); using the weaker process backend",
                    why);
         sb->backend = AD_SB_PROCESS;
+    }
+    /* Every supervisor is forked now, while the caller is most likely
+     * still single-threaded; only a restart after a crash forks later. */
+    for (int i = 0; i < sb->nslots; i++) {
+        if (sb->slots[i].pid <= 0 && slot_start(sb, i, err) < 0) {
+            ad_sandbox_free(sb);
+            return err ? err->code : AD_EIO;
+        }
     }
     *out = sb;
     return 0;

@@ -740,6 +740,21 @@ static void super_cleanup(struct super *S)
     S->base[0] = '\0';
 }
 
+/* Makes the slot's cgroup once; on failure rlimits stand in (degraded). */
+static void ensure_cgroup(struct super *S)
+{
+    struct ad_err err = AD_ERR_INIT;
+    char name[64];
+
+    if (S->cfg->cg_version == AD_CG_NONE || S->cg_ready || S->cg_failed)
+        return;
+    snprintf(name, sizeof(name), "autodev.%d.%d", (int)getpid(), S->cfg->slot);
+    if (ad_cg_slot_create(&S->cg, S->cfg->cg_version, name, &err) == 0)
+        S->cg_ready = true;
+    else
+        S->cg_failed = true;
+}
+
 static int req_int(const json_t *lim, const char *key, int64_t *out)
 {
     json_t *v = json_object_get(lim, key);
@@ -796,15 +811,8 @@ static void execute(struct super *S, const json_t *req, struct ad_sandbox_result
         return;
     }
 
-    if (linux_backend && S->cfg->cg_version != AD_CG_NONE && !S->cg_ready && !S->cg_failed) {
-        char name[64];
-        snprintf(name, sizeof(name), "autodev.%d.%d", (int)getpid(), S->cfg->slot);
-        if (ad_cg_slot_create(&S->cg, S->cfg->cg_version, name, &err) == 0)
-            S->cg_ready = true;
-        else
-            S->cg_failed = true;   /* rlimits stand in; the result says degraded */
-        ad_err_clear(&err);
-    }
+    if (linux_backend)
+        ensure_cgroup(S);
     if (linux_backend && S->cg_ready) {
         /* pids.max also counts init and the next run's standby init. */
         if (ad_cg_slot_begin(&S->cg, run.lim.memory_bytes, run.lim.pids + 2, &err) == 0) {
@@ -947,6 +955,14 @@ void ad__sb_supervisor_main(struct ad_sb_config *cfg, int sock)
     /* Orphans of the process backend come back to us to be reaped. */
     (void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     (void)prctl(PR_SET_NAME, "autodev-sandbox", 0, 0, 0);
+
+    /* A sandbox known to use the linux backend gets its first init ready
+     * now, so that no run pays for it. */
+    if (cfg->prewarm && !S.uid_error[0]) {
+        struct ad_err err = AD_ERR_INIT;
+        ensure_cgroup(&S);
+        (void)ad__sb_linux_prespawn(cfg, S.cg_ready ? &S.cg : NULL, &S.spare, &err);
+    }
 
     ad_buf_init(&req, (size_t)256 << 20);
     for (;;) {

@@ -131,6 +131,7 @@ struct ad_sb_config {
     enum ad_cg_version cg_version;       /* what ad_cg_probe said in the caller */
     struct ad_sb_filter filter;          /* compiled in the caller; copied by fork */
     bool have_filter;
+    bool prewarm;                        /* make a linux init ready at start */
 };
 
 /* One run inside the supervisor. */
