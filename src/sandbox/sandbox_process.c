@@ -46,6 +46,37 @@ static void remove_tree(const char *path)
     (void)nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
+/*
+ * Removes "autodev-sb.<pid>.*" directories of ours under root whose
+ * supervisor is gone (SIGKILLed supervisors cannot clean up after
+ * themselves). Failures are ignored: this is housekeeping.
+ */
+static void remove_stale(const char *root)
+{
+    DIR *d = opendir(root);
+    struct dirent *de;
+
+    if (!d)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        char path[512], *end;
+        struct stat sb;
+        long pid;
+
+        if (strncmp(de->d_name, "autodev-sb.", 11) != 0)
+            continue;
+        pid = strtol(de->d_name + 11, &end, 10);
+        if (end == de->d_name + 11 || *end != '.' || pid <= 0)
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", root, de->d_name);
+        if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode) && sb.st_uid == geteuid())
+            remove_tree(path);
+    }
+    closedir(d);
+}
+
 int ad__sb_process_prepare(struct ad_sb_config *cfg, char *base, size_t base_len,
                            struct ad_err *err)
 {
@@ -56,7 +87,9 @@ int ad__sb_process_prepare(struct ad_sb_config *cfg, char *base, size_t base_len
 
     if (!root || !*root)
         root = "/tmp";
-    if ((size_t)snprintf(tmpl, sizeof(tmpl), "%s/autodev-sb.XXXXXX", root) >= sizeof(tmpl) ||
+    remove_stale(root);
+    if ((size_t)snprintf(tmpl, sizeof(tmpl), "%s/autodev-sb.%d.XXXXXX", root, (int)getpid()) >=
+            sizeof(tmpl) ||
         strlen(tmpl) + 1 > base_len)
         return ad_error(err, AD_EINVAL, "sandbox directory path under '%s' is too long", root);
     if (!mkdtemp(tmpl))
