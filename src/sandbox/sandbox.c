@@ -91,6 +91,28 @@ void ad_sandbox_result_clear(struct ad_sandbox_result *r)
     memset(r, 0, sizeof(*r));
 }
 
+/*
+ * Skill output is bytes, and json_string() refuses invalid UTF-8: such text
+ * is kept with every non-ASCII byte turned into '?' rather than lost.
+ */
+static json_t *text_json(const char *t)
+{
+    json_t *v = json_string(t ? t : "");
+    char *copy;
+
+    if (v)
+        return v;
+    copy = strdup(t);
+    if (!copy)
+        return NULL;
+    for (unsigned char *p = (unsigned char *)copy; *p; p++)
+        if (*p >= 0x80)
+            *p = '?';
+    v = json_string(copy);
+    free(copy);
+    return v;
+}
+
 json_t *ad_sandbox_result_json(const struct ad_sandbox_result *r)
 {
     json_t *o = json_object();
@@ -106,39 +128,15 @@ json_t *ad_sandbox_result_json(const struct ad_sandbox_result *r)
     bad |= json_object_set_new(o, "max_rss_kb", json_integer(r->max_rss_kb));
     bad |= json_object_set(o, "output", r->output ? r->output : json_null());
     bad |= json_object_set(o, "error", r->error ? r->error : json_null());
-    bad |= json_object_set_new(o, "stdout", json_string(r->stdout_text ? r->stdout_text : ""));
-    bad |= json_object_set_new(o, "stderr", json_string(r->stderr_text ? r->stderr_text : ""));
+    bad |= json_object_set_new(o, "stdout", text_json(r->stdout_text));
+    bad |= json_object_set_new(o, "stderr", text_json(r->stderr_text));
     bad |= json_object_set_new(o, "truncated", json_boolean(r->truncated));
     bad |= json_object_set_new(o, "isolation", json_string(r->degraded ? "degraded" : "full"));
     bad |= json_object_set_new(o, "backend", json_string(r->backend[0] ? r->backend : "none"));
-    bad |= json_object_set_new(o, "execution_id", json_string(r->execution_id));
+    bad |= json_object_set_new(o, "execution_id", text_json(r->execution_id));
     if (bad) {
-        /* json_string() refuses invalid UTF-8: output is bytes from the
-         * skill, so fall back to a lossy copy rather than lose the result. */
-        const char *keys[] = { "stdout", "stderr" };
-        const char *vals[] = { r->stdout_text, r->stderr_text };
-        for (size_t i = 0; i < 2; i++) {
-            if (json_object_get(o, keys[i]))
-                continue;
-            char *copy = strdup(vals[i] ? vals[i] : "");
-            if (!copy) {
-                json_decref(o);
-                return NULL;
-            }
-            for (unsigned char *p = (unsigned char *)copy; *p; p++)
-                if (*p >= 0x80)
-                    *p = '?';
-            if (json_object_set_new(o, keys[i], json_string(copy)) < 0) {
-                free(copy);
-                json_decref(o);
-                return NULL;
-            }
-            free(copy);
-        }
-        if (json_object_size(o) != 14) {
-            json_decref(o);
-            return NULL;
-        }
+        json_decref(o);
+        return NULL;
     }
     return o;
 }

@@ -107,12 +107,8 @@ __attribute__((noreturn)) static void fail(const struct child *c, const char *wh
 /* Concatenates a and b into out (cap bytes); truncation is a failure. */
 static const char *path2(char *out, size_t cap, const char *a, const char *b)
 {
-    size_t la = strlen(a), lb = strlen(b);
-    if (la + lb + 1 > cap)
-        return NULL;
-    memcpy(out, a, la);
-    memcpy(out + la, b, lb + 1);
-    return out;
+    size_t n = 0;
+    return ad__sb_append(out, cap, &n, a) && ad__sb_append(out, cap, &n, b) ? out : NULL;
 }
 
 static void write_file(const struct child *c, const char *path, const char *data, size_t len,
@@ -212,26 +208,12 @@ static void mount_tmpfs(const struct child *c, const char *dst, unsigned long fl
 {
     char opts[96];
     size_t n = 0;
-    char num[24];
-    int i = (int)sizeof(num) - 1;
-    unsigned long long u = (unsigned long long)size;
 
-    num[i] = '\0';
-    do {
-        num[--i] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u && i > 0);
-    opts[0] = '\0';
-    /* snprintf is not async-signal-safe; build "mode=M,size=N" by hand. */
-    for (const char *p = "mode="; *p && n + 1 < sizeof(opts); p++)
-        opts[n++] = *p;
-    for (const char *p = mode; *p && n + 1 < sizeof(opts); p++)
-        opts[n++] = *p;
-    for (const char *p = ",size="; *p && n + 1 < sizeof(opts); p++)
-        opts[n++] = *p;
-    for (const char *p = num + i; *p && n + 1 < sizeof(opts); p++)
-        opts[n++] = *p;
-    opts[n] = '\0';
+    /* "mode=M,size=N", without snprintf (not async-signal-safe). */
+    ad__sb_append(opts, sizeof(opts), &n, "mode=");
+    ad__sb_append(opts, sizeof(opts), &n, mode);
+    ad__sb_append(opts, sizeof(opts), &n, ",size=");
+    ad__sb_append_uint(opts, sizeof(opts), &n, (unsigned long long)size);
     if (mount("tmpfs", dst, "tmpfs", flags, opts) < 0)
         fail(c, dst, errno);
 }
@@ -425,6 +407,10 @@ __attribute__((noreturn)) static void child_init(const struct ad_sb_config *cfg,
         fail(&c, "cgroup namespace", errno);
     finish_root(&c);
 
+    /* The payload shares our uid: keep it out of our memory and fds (the
+     * status pipe). Before the fork, so there is no window; execve makes
+     * the payload dumpable again for itself. */
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     payload = fork();
     if (payload < 0)
         fail(&c, "fork payload", errno);
@@ -436,25 +422,14 @@ __attribute__((noreturn)) static void child_init(const struct ad_sb_config *cfg,
     close(out_w);
     close(err_w);
     close(res_w);
-    /* The payload shares our namespaces; keep it out of our memory. */
-    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
     for (;;) {
         pid_t w = waitpid(-1, &ws, 0);
         if (w == payload) {
             char buf[32];
             size_t n = 0;
-            unsigned u = (unsigned)ws;
-            char num[16];
-            int i = (int)sizeof(num) - 1;
-            num[i] = '\0';
-            do {
-                num[--i] = (char)('0' + u % 10);
-                u /= 10;
-            } while (u && i > 0);
-            buf[n++] = 'S';
-            while (num[i] && n + 1 < sizeof(buf))
-                buf[n++] = num[i++];
+            ad__sb_append(buf, sizeof(buf), &n, "S");
+            ad__sb_append_uint(buf, sizeof(buf), &n, (unsigned)ws);
             (void)ad__sb_write_all(status_w, buf, n);
             /* Our exit SIGKILLs whatever the payload left behind. */
             _exit(0);

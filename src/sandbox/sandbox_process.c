@@ -217,19 +217,18 @@ void ad__sb_process_sweep(const struct ad_sb_run *run)
         (void)kill(-run->pid, SIGKILL);   /* setsid made it a group leader */
     if (!cfg->change_uid)
         return;
-    /* kill(-1) as the payload's uid reaches exactly that uid's processes. */
-    for (round = 0; round < 3; round++) {
-        helper = fork();
-        if (helper == 0) {
-            if (setresgid(cfg->host_gid, cfg->host_gid, cfg->host_gid) < 0 ||
-                setresuid(cfg->host_uid, cfg->host_uid, cfg->host_uid) < 0)
-                _exit(2);
+    /* kill(-1) as the payload's uid reaches exactly that uid's processes.
+     * A few rounds, for children forked while the first was delivered. */
+    helper = fork();
+    if (helper == 0) {
+        if (setresgid(cfg->host_gid, cfg->host_gid, cfg->host_gid) < 0 ||
+            setresuid(cfg->host_uid, cfg->host_uid, cfg->host_uid) < 0)
+            _exit(2);
+        for (round = 0; round < 3; round++)
             (void)kill(-1, SIGKILL);
-            _exit(0);
-        }
-        if (helper < 0)
-            return;
+        _exit(0);
+    }
+    if (helper > 0)
         while (waitpid(helper, NULL, 0) < 0 && errno == EINTR)
             ;
-    }
 }

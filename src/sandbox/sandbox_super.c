@@ -61,12 +61,26 @@ int ad__sb_write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
-/* Appends s to buf[*len..cap-1], always leaving room for the NUL. */
-static void sig_append(char *buf, size_t cap, size_t *len, const char *s)
+bool ad__sb_append(char *buf, size_t cap, size_t *len, const char *s)
 {
     while (*s && *len + 1 < cap)
         buf[(*len)++] = *s++;
-    buf[*len] = '\0';
+    if (*len < cap)
+        buf[*len] = '\0';
+    return *s == '\0';
+}
+
+bool ad__sb_append_uint(char *buf, size_t cap, size_t *len, unsigned long long v)
+{
+    char tmp[24];
+    int i = (int)sizeof(tmp) - 1;
+
+    tmp[i] = '\0';
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return ad__sb_append(buf, cap, len, tmp + i);
 }
 
 void ad__sb_report(int fd, const char *what, int errnum)
@@ -75,12 +89,11 @@ void ad__sb_report(int fd, const char *what, int errnum)
     size_t len = 0;
     const char *desc = errnum ? strerrordesc_np(errnum) : NULL;
 
-    buf[0] = '\0';
-    sig_append(buf, sizeof(buf), &len, "E");
-    sig_append(buf, sizeof(buf), &len, what);
+    ad__sb_append(buf, sizeof(buf), &len, "E");
+    ad__sb_append(buf, sizeof(buf), &len, what);
     if (errnum) {
-        sig_append(buf, sizeof(buf), &len, ": ");
-        sig_append(buf, sizeof(buf), &len, desc ? desc : "unknown error");
+        ad__sb_append(buf, sizeof(buf), &len, ": ");
+        ad__sb_append(buf, sizeof(buf), &len, desc ? desc : "unknown error");
     }
     (void)ad__sb_write_all(fd, buf, len);
 }
@@ -196,17 +209,14 @@ void ad__sb_payload_exec(const struct ad_sb_run *run, int out_fd, int err_fd, in
     }
 
     n = 0;
-    harness[0] = '\0';
-    sig_append(harness, sizeof(harness), &n, dir);
-    sig_append(harness, sizeof(harness), &n, "/harness.py");
+    ad__sb_append(harness, sizeof(harness), &n, dir);
+    ad__sb_append(harness, sizeof(harness), &n, "/harness.py");
     n = 0;
-    env_home[0] = '\0';
-    sig_append(env_home, sizeof(env_home), &n, "HOME=");
-    sig_append(env_home, sizeof(env_home), &n, cwd);
+    ad__sb_append(env_home, sizeof(env_home), &n, "HOME=");
+    ad__sb_append(env_home, sizeof(env_home), &n, cwd);
     n = 0;
-    env_tmp[0] = '\0';
-    sig_append(env_tmp, sizeof(env_tmp), &n, "TMPDIR=");
-    sig_append(env_tmp, sizeof(env_tmp), &n, cwd);
+    ad__sb_append(env_tmp, sizeof(env_tmp), &n, "TMPDIR=");
+    ad__sb_append(env_tmp, sizeof(env_tmp), &n, cwd);
 
     for (i = 0; i < cfg->argc && argc < AD_SB_MAX_ARGS; i++)
         argv[argc++] = cfg->argv[i];
@@ -416,7 +426,7 @@ static void pump(struct ad_sb_run *run, bool linux_backend, int sock, struct str
     const int64_t deadline = start + run->lim.wall_ms * 1000000;
     int64_t grace_end = 0, kill_at = 0;
     int64_t total = 0;
-    bool exited = false, killed = false;
+    bool exited = false, killed = false, swept = false;
     char chunk[65536];
 
     for (;;) {
@@ -489,8 +499,10 @@ static void pump(struct ad_sb_run *run, bool linux_backend, int sock, struct str
                 exited = true;
                 oc->wall_ms = (ad_mono_ns() - start) / 1000000;
                 /* Descendants may still hold the pipes open. */
-                if (!linux_backend)
+                if (!linux_backend && !swept) {
                     ad__sb_process_sweep(run);
+                    swept = true;
+                }
                 grace_end = ad_mono_ns() + 500 * 1000000LL;
                 continue;
             }
@@ -539,6 +551,9 @@ static void pump(struct ad_sb_run *run, bool linux_backend, int sock, struct str
     }
     if (!oc->wall_ms)
         oc->wall_ms = (ad_mono_ns() - start) / 1000000;
+    /* Whatever way we left, nothing of a process-backend run survives it. */
+    if (!linux_backend && !swept)
+        ad__sb_process_sweep(run);
 }
 
 /* ---- classify ----------------------------------------------------------- */
@@ -881,13 +896,16 @@ static void execute(struct super *S, const json_t *req, struct ad_sandbox_result
     while (wait4(run.pid, &wstatus, 0, &ru) < 0 && errno == EINTR)
         ;
     if (!linux_backend) {
-        have_wstatus = true;
-        ad__sb_process_sweep(&run);
+        have_wstatus = true;   /* pump() swept the rest of the run away */
         while (waitpid(-1, NULL, WNOHANG) > 0)
             ;   /* orphans re-parented to us (we are a subreaper) */
-    } else if (oc.status_len > 0 && oc.status[0] == 'S') {
-        wstatus = (int)strtol(oc.status + 1, NULL, 10);
-        have_wstatus = true;
+    } else if (oc.status_len > 1 && oc.status[0] == 'S') {
+        char *end;
+        long v = strtol(oc.status + 1, &end, 10);
+        if (*end == '\0' && v >= 0 && v <= 0xffff) {
+            wstatus = (int)v;
+            have_wstatus = true;   /* else: "init exited without a status" */
+        }
     }
     if (run.pidfd >= 0)
         close(run.pidfd);

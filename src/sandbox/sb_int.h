@@ -198,6 +198,13 @@ __attribute__((noreturn)) void ad__sb_payload_exec(const struct ad_sb_run *run, 
                                                    int err_fd, int res_fd, int status_fd,
                                                    const char *dir, const char *cwd,
                                                    bool set_ids, uid_t uid, gid_t gid);
+/*
+ * Appends s (or v in decimal) to buf, whose used length is *len, never past
+ * cap - 1 bytes, always NUL-terminating. Returns false when s did not fit.
+ * Async-signal-safe: the child side cannot use snprintf.
+ */
+bool ad__sb_append(char *buf, size_t cap, size_t *len, const char *s);
+bool ad__sb_append_uint(char *buf, size_t cap, size_t *len, unsigned long long v);
 /* Writes "E<what>: <strerror(errnum)>" to fd. Async-signal-safe. */
 void ad__sb_report(int fd, const char *what, int errnum);
 /* Writes all of data to fd (blocking). Async-signal-safe. 0 or -errno. */

@@ -524,10 +524,9 @@ static int waiter_finish(struct waiter *w)
     return status;
 }
 
-/* Touches 200 MiB, well past the 64 MiB limit. */
-static int hog(void)
+/* Maps and touches size bytes; 91 when the mapping itself fails. */
+static int touch(size_t size)
 {
-    size_t size = 200u << 20;
     volatile char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                             -1, 0);
 
@@ -538,17 +537,15 @@ static int hog(void)
     return 0;
 }
 
+/* 200 MiB, well past the 64 MiB limit. */
+static int hog(void)
+{
+    return touch(200u << 20);
+}
+
 static int modest(void)
 {
-    size_t size = 4u << 20;
-    volatile char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                            -1, 0);
-
-    if (p == MAP_FAILED)
-        return 91;
-    for (size_t i = 0; i < size; i += 4096)
-        p[i] = 1;
-    return 0;
+    return touch(4u << 20);
 }
 
 static int idle(void)
