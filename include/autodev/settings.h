@@ -7,6 +7,8 @@
  *   background_evolution          bool  default false  needs AUTONOMOUS
  *   max_mutations_per_day         int   default 10     1..50
  *   max_skill_candidates_per_day  int   default 5      1..20
+ *   llm_daily_token_cap           int   default 0      0..1e9   LLM tokens a day, 0: no cap
+ *   llm_daily_cost_cap_cents      int   default 0      0..1e8   LLM spend a day in US cents, 0: no cap
  *
  * Every write is validated; an invalid value is refused with a message that
  * names the key and the allowed range, and nothing is stored.
@@ -28,6 +30,8 @@ struct ad_settings {
     bool background_evolution;
     int max_mutations_per_day;
     int max_skill_candidates_per_day;
+    int llm_daily_token_cap;        /* 0: none */
+    int llm_daily_cost_cap_cents;   /* 0: none */
 };
 
 void ad_settings_defaults(struct ad_settings *s);

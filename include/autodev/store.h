@@ -325,4 +325,41 @@ int ad_store_job_finish(struct ad_store *st, const char *tenant_id, const char *
 int ad_store_job_list(struct ad_store *st, const char *tenant_id, int status, const char *kind,
                       int limit, struct ad_job **out, size_t *n, struct ad_err *err);
 
+/* ---- LLM calls (the cost ledger) ------------------------------------------ */
+
+/* One call, as written; strings borrowed by the insert. */
+struct ad_llm_call {
+    char id[AD_ID_SIZE];            /* set by the insert */
+    char tenant_id[AD_ID_SIZE];
+    const char *provider;           /* required, <= 64 bytes */
+    const char *model;              /* required, <= 256 bytes */
+    const char *purpose;            /* may be NULL, <= 64 bytes */
+    int64_t prompt_tokens, completion_tokens;
+    double cost_usd;
+    int64_t latency_ms;
+    int ok;                         /* status 'ok' or 'error' */
+    const char *error;              /* may be NULL; cut to 1000 bytes */
+    const char *request_id;         /* may be NULL, <= 256 bytes */
+    char created_at[AD_TIME_SIZE];  /* set by the insert */
+};
+
+int ad_store_llm_call_insert(struct ad_store *st, struct ad_llm_call *c, struct ad_err *err);
+
+/* The ledger summed by provider, model and purpose. */
+struct ad_llm_usage_row {
+    char *provider, *model, *purpose;   /* owned; purpose "" when none */
+    int64_t calls, errors;
+    int64_t prompt_tokens, completion_tokens;
+    double cost_usd;
+    int64_t latency_ms_avg;
+};
+
+void ad_llm_usage_rows_free(struct ad_llm_usage_row *v, size_t n);
+/* Calls created at or after since (ISO-8601 UTC; NULL: all), largest cost first. */
+int ad_store_llm_usage(struct ad_store *st, const char *tenant_id, const char *since,
+                       struct ad_llm_usage_row **out, size_t *n, struct ad_err *err);
+/* Tokens (prompt + completion) and USD spent by the tenant since (ISO-8601). */
+int ad_store_llm_spent(struct ad_store *st, const char *tenant_id, const char *since,
+                       int64_t *tokens, double *usd, struct ad_err *err);
+
 #endif

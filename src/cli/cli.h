@@ -155,6 +155,14 @@ int cmd_settings(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_events(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_jobs(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_sandbox(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_llm(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_edit(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_propose(int argc, char **argv, struct ad_ctx *ctx);
+
+/* cmd_llm.c: the llm of $AUTODEV_LLM (or spec) with the tenant's ledger and caps.
+ * Returns an exit code, having printed the error. */
+struct ad_llm;
+int ad__ctx_llm(struct ad_ctx *ctx, const char *spec, struct ad_llm **out);
 int cmd_demo(int argc, char **argv, struct ad_ctx *ctx);
 
 #endif

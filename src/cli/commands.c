@@ -51,6 +51,16 @@ static const struct ad_cmd_opt environment[] = {
     { "AUTODEV_SANDBOX_UID_BASE",
       "The first of the 1024 host uids sandbox payloads run as when autodev runs\n"
       "as root (default 880000). Each sandbox supervisor claims a free one." },
+    { "AUTODEV_LLM",
+      "The provider chain for model calls, PROVIDER:MODEL[,PROVIDER:MODEL...]:\n"
+      "openai, anthropic, exec:COMMAND or offline." },
+    { "OPENAI_API_KEY, OPENAI_BASE_URL",
+      "Key and base URL (default https://api.openai.com/v1) of the openai provider." },
+    { "ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL",
+      "Key and base URL (default https://api.anthropic.com) of the anthropic provider." },
+    { "AUTODEV_LLM_PRICES",
+      "A JSON price table, {\"MODEL\" or \"PROVIDER:MODEL*\": {\"input\": USD,\n"
+      "\"output\": USD}} per million tokens, replacing the built-in one." },
     { "AUTODEV_SANDBOX_TMP",
       "Where the process backend makes its scratch directories (default /tmp)." },
     { NULL, NULL },
@@ -142,7 +152,10 @@ static const char settings_description[] =
     "existing skills, for SUPERVISED and above. background_evolution (default\n"
     "false): evolve without review, for AUTONOMOUS agents. max_mutations_per_day\n"
     "(1..50, default 10) and max_skill_candidates_per_day (1..20, default 5): the\n"
-    "daily limits.\n"
+    "daily limits. llm_daily_token_cap (0..1000000000, default 0) and\n"
+    "llm_daily_cost_cap_cents (0..100000000, default 0): what model calls may\n"
+    "spend a day since 00:00 UTC, in tokens and in US cents; 0 means no cap. A\n"
+    "call once a cap is reached is refused before anything is sent.\n"
     "\n"
     "An unknown key or a value out of range is refused and nothing is stored.";
 
@@ -221,6 +234,87 @@ static const char demo_description[] =
     "status and the settings. The throw-away home is removed at the end unless\n"
     "--keep is given.";
 
+static const struct ad_cmd_form llm_forms[] = {
+    { "llm test [--provider SPEC] [--prompt TEXT] [--stream] [--timeout S]",
+      "One round trip through the provider chain: print the provider that\n"
+      "answered, the model, latency, attempts, tokens, cost and the reply." },
+    { "llm usage [--since DATE]",
+      "The cost ledger summed by provider, model and purpose, costliest first." },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt llm_opts[] = {
+    { "--provider SPEC",
+      "The chain to use instead of $AUTODEV_LLM: PROVIDER:MODEL[,PROVIDER:MODEL...]." },
+    { "--prompt TEXT", "What to send (default: ask for the word pong)." },
+    { "--stream", "Stream the reply, printing it to standard error as it arrives." },
+    { "--timeout S", "Per-attempt timeout in seconds, 1..3600 (default 60)." },
+    { "--since DATE", "Only calls made at or after DATE (YYYY-MM-DD, UTC, or ISO-8601)." },
+    { NULL, NULL },
+};
+
+static const char llm_description[] =
+    "Providers: openai (Chat Completions; OPENAI_BASE_URL also reaches Ollama,\n"
+    "llama.cpp's server and vLLM), anthropic (Messages API), exec:COMMAND (the\n"
+    "prompt on the command's standard input, the reply from its standard\n"
+    "output; exec takes the rest of the spec, so it comes last) and offline\n"
+    "(mutants from 'autodev propose' for code-proposal prompts; no network).\n"
+    "\n"
+    "Each provider is retried on connection errors, timeouts, 408, 409, 429 and\n"
+    "5xx with jittered exponential backoff (0.5 s doubling, at most 8 s) or the\n"
+    "server's retry-after, three attempts in all; quota and spend-limit errors\n"
+    "are never retried. Then the next provider of the chain is tried. Every\n"
+    "attempt becomes a row of the ledger with its tokens, cost, latency and\n"
+    "status. A call is refused before it is sent once the tenant's daily caps\n"
+    "(settings llm_daily_token_cap and llm_daily_cost_cap_cents) are reached.\n"
+    "API keys are read from the environment only and never printed or stored.";
+
+static const struct ad_cmd_form edit_forms[] = {
+    { "edit apply --repo DIR [--file PATH] [--reply FILE] [--dry-run]",
+      "Read a model's reply (standard input, or FILE) and apply its edits to the\n"
+      "files under DIR: SEARCH/REPLACE blocks, unified diff hunks and fenced\n"
+      "whole files. All or nothing: when one block fails, no file is written and\n"
+      "the report says why, with the nearest lines of the file for a retry." },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt edit_opts[] = {
+    { "--repo DIR", "The directory the reply's paths are relative to." },
+    { "--file PATH", "The file for blocks that name none." },
+    { "--reply FILE", "Read the reply from FILE instead of standard input." },
+    { "--dry-run", "Report what would change and write nothing." },
+    { NULL, NULL },
+};
+
+static const char edit_description[] =
+    "A block is matched exactly first, then with a uniform indentation offset,\n"
+    "then ignoring blank lines, then with \"...\" lines standing for elided\n"
+    "text. A search that matches in more than one place is refused, never\n"
+    "applied to the first. Paths outside DIR (absolute, with \"..\", or through a\n"
+    "symbolic link) are refused. Exit status 1 when a block failed.";
+
+static const struct ad_cmd_form propose_forms[] = {
+    { "propose mutate FILE [--seed N] [--count K] [--ops LIST]",
+      "Print K mutants of the Python file FILE, each as the SEARCH/REPLACE edit\n"
+      "a model would write, so 'autodev edit apply' applies it." },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt propose_opts[] = {
+    { "--seed N", "The seed; the same seed and file give the same mutants (default 0)." },
+    { "--count K", "How many mutants, 1..1000 (default 5)." },
+    { "--ops LIST", "Comma-separated operators: number, compare, arith, bool, delete,\n"
+                    "duplicate, swap (default all)." },
+    { NULL, NULL },
+};
+
+static const char propose_description[] =
+    "Mutations happen only between '# EVOLVE-BLOCK-START' and '# EVOLVE-BLOCK-END'\n"
+    "comment lines, or anywhere when the file has none, and never inside strings\n"
+    "or comments: numeric literals perturbed, comparison and arithmetic\n"
+    "operators swapped, True/False and and/or flipped, statements deleted,\n"
+    "duplicated or swapped with their neighbour.";
+
 static const struct ad_cmd_form sandbox_forms[] = {
     { "sandbox check [--backend B]",
       "Say what isolation this machine gives and why not more: the runtime, user\n"
@@ -295,6 +389,12 @@ static const struct ad_cmd commands[] = {
       jobs_description },
     { "sandbox", cmd_sandbox, "run untrusted skill code in the sandbox", sandbox_forms,
       sandbox_opts, sandbox_description },
+    { "llm", cmd_llm, "talk to language models; show what they cost", llm_forms, llm_opts,
+      llm_description },
+    { "edit", cmd_edit, "apply the code edits of a model's reply", edit_forms, edit_opts,
+      edit_description },
+    { "propose", cmd_propose, "propose code changes without a model", propose_forms,
+      propose_opts, propose_description },
     { "demo", cmd_demo, "show autodev at work in a throw-away home", demo_forms, demo_opts,
       demo_description },
     { "help", cmd_help, "print the help of a command, or the manual page", help_forms, NULL,

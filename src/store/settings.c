@@ -34,11 +34,14 @@ static const struct key_def keys[] = {
     { "background_evolution", KEY_BOOL, S_OFF(background_evolution), 0, 0, 1 },
     { "max_mutations_per_day", KEY_INT, S_OFF(max_mutations_per_day), 10, 1, 50 },
     { "max_skill_candidates_per_day", KEY_INT, S_OFF(max_skill_candidates_per_day), 5, 1, 20 },
+    { "llm_daily_token_cap", KEY_INT, S_OFF(llm_daily_token_cap), 0, 0, 1000000000 },
+    { "llm_daily_cost_cap_cents", KEY_INT, S_OFF(llm_daily_cost_cap_cents), 0, 0, 100000000 },
 };
 
 static const char *const key_names[] = {
     "enabled", "memento_skills", "alpha_evolver", "background_evolution",
-    "max_mutations_per_day", "max_skill_candidates_per_day", NULL,
+    "max_mutations_per_day", "max_skill_candidates_per_day", "llm_daily_token_cap",
+    "llm_daily_cost_cap_cents", NULL,
 };
 
 /* The block's name inside tenants.settings. */

@@ -718,3 +718,103 @@ int ad_store_job_list(struct ad_store *st, const char *tenant_id, int status, co
         return rc;
     return st->ops->job_list(st, tenant_id, status < 0 ? -1 : status, kind, limit, out, n, err);
 }
+
+/* ---- LLM calls ---------------------------------------------------------- */
+
+int ad_store_llm_call_insert(struct ad_store *st, struct ad_llm_call *c, struct ad_err *err)
+{
+    char errbuf[1001];
+    const char *saved = c->error;
+    int rc, own;
+
+    rc = check_id("tenant id", c->tenant_id, err);
+    if (!rc)
+        rc = ad__check_text("provider", c->provider, 64, 1, err);
+    if (!rc)
+        rc = ad__check_text("model", c->model, 256, 1, err);
+    if (!rc)
+        rc = ad__check_text("purpose", c->purpose, 64, 0, err);
+    if (!rc)
+        rc = ad__check_text("request id", c->request_id, 256, 0, err);
+    if (!rc && (c->prompt_tokens < 0 || c->completion_tokens < 0 || c->latency_ms < 0 ||
+                !(c->cost_usd >= 0)))
+        rc = ad_error(err, AD_EINVAL, "llm call counters must not be negative");
+    if (rc)
+        return rc;
+    /* An error text is a diagnostic: keep its head rather than refuse the row. */
+    if (c->error && strlen(c->error) >= sizeof(errbuf)) {
+        ad__copy_fixed(errbuf, sizeof(errbuf), c->error);
+        c->error = errbuf;
+    }
+    rc = new_id(c->id, err);
+    if (!rc) {
+        ad_time_now(c->created_at);
+        rc = write_begin(st, &own, err);
+    }
+    if (!rc)
+        rc = write_end(st, own, st->ops->llm_call_insert(st, c, err), err);
+    c->error = saved;
+    if (rc)
+        c->id[0] = c->created_at[0] = '\0';
+    return rc;
+}
+
+void ad_llm_usage_rows_free(struct ad_llm_usage_row *v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; v && i < n; i++) {
+        free(v[i].provider);
+        free(v[i].model);
+        free(v[i].purpose);
+    }
+    free(v);
+}
+
+/* since in the stored form (text order is time order); "" for NULL. */
+static int check_since(const char *since, char out[AD_TIME_SIZE], struct ad_err *err)
+{
+    int64_t ms;
+
+    out[0] = '\0';
+    if (!since)
+        return 0;
+    if (ad_time_parse(since, &ms))
+        return ad_error(err, AD_EINVAL, "invalid time '%s' (want ISO-8601 UTC)", since);
+    ad_time_iso(ms, out);
+    return 0;
+}
+
+int ad_store_llm_usage(struct ad_store *st, const char *tenant_id, const char *since,
+                       struct ad_llm_usage_row **out, size_t *n, struct ad_err *err)
+{
+    char t[AD_TIME_SIZE];
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+
+    rc = check_id("tenant id", tenant_id, err);
+    if (!rc)
+        rc = check_since(since, t, err);
+    if (rc)
+        return rc;
+    return st->ops->llm_usage(st, tenant_id, t, out, n, err);
+}
+
+int ad_store_llm_spent(struct ad_store *st, const char *tenant_id, const char *since,
+                       int64_t *tokens, double *usd, struct ad_err *err)
+{
+    char t[AD_TIME_SIZE];
+    int rc;
+
+    *tokens = 0;
+    *usd = 0;
+
+    rc = check_id("tenant id", tenant_id, err);
+    if (!rc)
+        rc = check_since(since, t, err);
+    if (rc)
+        return rc;
+    return st->ops->llm_spent(st, tenant_id, t, tokens, usd, err);
+}

@@ -140,6 +140,13 @@ struct ad_store_ops {
                       const char *run_after, const char *now, struct ad_err *err);
     int (*job_list)(struct ad_store *st, const char *tenant_id, int status, const char *kind,
                     int limit, struct ad_job **out, size_t *n, struct ad_err *err);
+
+    /* The LLM ledger. llm_call_insert gets id and created_at set. */
+    int (*llm_call_insert)(struct ad_store *st, const struct ad_llm_call *c, struct ad_err *err);
+    int (*llm_usage)(struct ad_store *st, const char *tenant_id, const char *since,
+                     struct ad_llm_usage_row **out, size_t *n, struct ad_err *err);
+    int (*llm_spent)(struct ad_store *st, const char *tenant_id, const char *since,
+                     int64_t *tokens, double *usd, struct ad_err *err);
 };
 
 extern const struct ad_store_ops ad__store_sqlite_ops;

@@ -1775,6 +1775,114 @@ static int sqlite_job_list(struct ad_store *st, const char *tenant_id, int statu
     return 0;
 }
 
+/* ---- LLM calls ---------------------------------------------------------- */
+
+static int sqlite_llm_call_insert(struct ad_store *st, const struct ad_llm_call *c,
+                                  struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    struct binder b;
+    int rc = stmt_get(s, "INSERT INTO llm_calls (id, tenant_id, provider, model, purpose,"
+                         " prompt_tokens, completion_tokens, cost_usd, latency_ms, status, error,"
+                         " request_id, created_at)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                      &q, err);
+
+    if (rc)
+        return rc;
+    b = (struct binder){ q->stmt, SQLITE_OK };
+    b_text(&b, 1, c->id);
+    b_text(&b, 2, c->tenant_id);
+    b_text(&b, 3, c->provider);
+    b_text(&b, 4, c->model);
+    b_text(&b, 5, c->purpose);
+    b_int(&b, 6, c->prompt_tokens);
+    b_int(&b, 7, c->completion_tokens);
+    b_real(&b, 8, c->cost_usd);
+    b_int(&b, 9, c->latency_ms);
+    b_text(&b, 10, c->ok ? "ok" : "error");
+    b_text(&b, 11, c->error);
+    b_text(&b, 12, c->request_id);
+    b_text(&b, 13, c->created_at);
+    return step_insert(s, q, &b, c->tenant_id, "record llm call", err);
+}
+
+static int usage_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
+{
+    struct ad_llm_usage_row *r = elem;
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    r->calls = sqlite3_column_int64(q, 3);
+    r->errors = sqlite3_column_int64(q, 4);
+    r->prompt_tokens = sqlite3_column_int64(q, 5);
+    r->completion_tokens = sqlite3_column_int64(q, 6);
+    r->cost_usd = sqlite3_column_double(q, 7);
+    r->latency_ms_avg = sqlite3_column_int64(q, 8);
+    rc = c_dup(q, 0, &r->provider, err);
+    if (!rc)
+        rc = c_dup(q, 1, &r->model, err);
+    if (!rc)
+        rc = c_dup(q, 2, &r->purpose, err);
+    return rc;
+}
+
+static int sqlite_llm_usage(struct ad_store *st, const char *tenant_id, const char *since,
+                            struct ad_llm_usage_row **out, size_t *n, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct ad_llm_usage_row *v = NULL;
+    size_t count = 0;
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, "SELECT provider, model, coalesce(purpose, ''), count(*),"
+                         " sum(status = 'error'), sum(prompt_tokens), sum(completion_tokens),"
+                         " sum(cost_usd), CAST(avg(latency_ms) AS INTEGER)"
+                         " FROM llm_calls WHERE tenant_id = ?1 AND created_at >= ?2"
+                         " GROUP BY 1, 2, 3 ORDER BY 8 DESC, 4 DESC, 1, 2, 3",
+                      &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, since, -1, SQLITE_STATIC);
+    rc = collect(s, q, sizeof(*v), usage_row, (void **)&v, &count, "sum llm usage", err);
+    stmt_put(q);
+    if (rc) {
+        ad_llm_usage_rows_free(v, count);
+        return rc;
+    }
+    *out = v;
+    *n = count;
+    return 0;
+}
+
+static int sqlite_llm_spent(struct ad_store *st, const char *tenant_id, const char *since,
+                            int64_t *tokens, double *usd, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, "SELECT coalesce(sum(prompt_tokens + completion_tokens), 0),"
+                         " coalesce(sum(cost_usd), 0) FROM llm_calls"
+                         " WHERE tenant_id = ?1 AND created_at >= ?2",
+                      &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, since, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q->stmt);
+    if (rc == SQLITE_ROW) {
+        *tokens = sqlite3_column_int64(q->stmt, 0);
+        *usd = sqlite3_column_double(q->stmt, 1);
+        rc = 0;
+    } else {
+        rc = sq_fail(s, rc, "sum llm spend", err);
+    }
+    stmt_put(q);
+    return rc;
+}
+
 /* ---- the ops table ------------------------------------------------------ */
 
 const struct ad_store_ops ad__store_sqlite_ops = {
@@ -1806,4 +1914,7 @@ const struct ad_store_ops ad__store_sqlite_ops = {
     .job_claim = sqlite_job_claim,
     .job_finish = sqlite_job_finish,
     .job_list = sqlite_job_list,
+    .llm_call_insert = sqlite_llm_call_insert,
+    .llm_usage = sqlite_llm_usage,
+    .llm_spent = sqlite_llm_spent,
 };

@@ -1,0 +1,658 @@
+/*
+ * The llm module's front: the provider chain, retries with backoff, circuit
+ * breakers, daily caps, the cost ledger and the thread pool of
+ * ad_llm_complete_many.
+ *
+ * Sections: shared helpers; the chain spec; new/free; breakers; caps and
+ * ledger; one provider with retries; the chain walk; many at once.
+ */
+#include "compat.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "autodev/clock.h"
+#include "autodev/llm.h"
+#include "autodev/store.h"
+
+#include "llm/llm_int.h"
+
+#define DEFAULT_TIMEOUT_MS 120000
+#define DEFAULT_MAX_TOKENS 1024
+#define MAX_CHAIN 8
+
+/* ---- shared helpers ----------------------------------------------------- */
+
+int ad__llm_dup(char **dst, const char *s, size_t len, struct ad_err *err)
+{
+    *dst = strndup(s ? s : "", s ? len : 0);
+    return *dst ? 0 : ad_error(err, AD_ENOMEM, "out of memory");
+}
+
+int ad__llm_max_tokens(const struct ad_llm_request *req)
+{
+    return req->max_tokens > 0 ? req->max_tokens : DEFAULT_MAX_TOKENS;
+}
+
+int ad__llm_add_call(struct ad_llm_response *resp, const char *id, size_t idlen,
+                     const char *name, size_t namelen, const char *args, size_t argslen)
+{
+    struct ad_llm_tool_call *v = realloc(resp->calls, (resp->ncalls + 1) * sizeof(*v));
+
+    if (!v)
+        return AD_ENOMEM;
+    resp->calls = v;
+    v += resp->ncalls;
+    v->id = strndup(id ? id : "", id ? idlen : 0);
+    v->name = strndup(name ? name : "", name ? namelen : 0);
+    v->arguments = strndup(args ? args : "", args ? argslen : 0);
+    resp->ncalls++;
+    return v->id && v->name && v->arguments ? 0 : AD_ENOMEM;
+}
+
+void ad_llm_response_release(struct ad_llm_response *r)
+{
+    size_t i;
+
+    if (!r)
+        return;
+    for (i = 0; i < r->ncalls; i++) {
+        free(r->calls[i].id);
+        free(r->calls[i].name);
+        free(r->calls[i].arguments);
+    }
+    free(r->calls);
+    free(r->text);
+    free(r->finish_reason);
+    free(r->provider);
+    free(r->model);
+    free(r->request_id);
+    memset(r, 0, sizeof(*r));
+}
+
+/*
+ * Keys never leave the process: the entry's own key is masked wherever it
+ * appears, and so is anything shaped like a provider key ("sk-" and 16 or
+ * more key characters), since servers echo keys back in their errors.
+ */
+void ad__llm_redact(const struct ad__llm_entry *e, char *s)
+{
+    size_t klen = e && e->api_key ? strlen(e->api_key) : 0, n;
+    char *p;
+
+    if (!s)
+        return;
+    while (klen >= 4 && (p = strstr(s, e->api_key)) != NULL) {
+        memset(p, '*', klen);
+    }
+    for (p = s; (p = strstr(p, "sk-")) != NULL;) {
+        for (n = 3; isalnum((unsigned char)p[n]) || p[n] == '-' || p[n] == '_'; n++)
+            ;
+        if (n >= 19)
+            memset(p + 3, '*', n - 3);
+        p += n;
+    }
+}
+
+/* The human part of an error body: {"error": {"message", "code"|"type"}} or flat forms. */
+void ad__llm_error_text(const char *body, size_t len, struct ad_buf *out, char *code,
+                        size_t codesz)
+{
+    json_t *v = json_loadb(body, len, JSON_DISABLE_EOF_CHECK, NULL), *e, *m, *c;
+    size_t i;
+
+    code[0] = '\0';
+    e = v ? json_object_get(v, "error") : NULL;
+    m = json_is_object(e) ? json_object_get(e, "message") : e;
+    if (!json_is_string(m) && v)
+        m = json_object_get(v, "detail");
+    if (!json_is_string(m) && v)
+        m = json_object_get(v, "message");
+    if (json_is_string(m)) {
+        ad_buf_add(out, json_string_value(m), json_string_length(m) < 300
+                                                 ? json_string_length(m) : 300);
+    } else {
+        /* Not a known shape: the first printable bytes say something. */
+        for (i = 0; i < len && i < 200; i++)
+            ad_buf_addch(out, isprint((unsigned char)body[i]) ? body[i] : ' ');
+    }
+    c = json_is_object(e) ? json_object_get(e, "code") : NULL;
+    if (!json_is_string(c) && json_is_object(e))
+        c = json_object_get(e, "type");
+    if (json_is_string(c))
+        snprintf(code, codesz, "%s", json_string_value(c));
+    json_decref(v);
+}
+
+/* ---- the chain spec ----------------------------------------------------- */
+
+static const struct ad__llm_ops *const providers[] = {
+    &ad__llm_openai_ops, &ad__llm_anthropic_ops, &ad__llm_exec_ops, &ad__llm_offline_ops,
+};
+
+static const struct ad__llm_ops *find_provider(const char *name, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < AD_ARRAY_SIZE(providers); i++) {
+        if (strlen(providers[i]->name) == len && !memcmp(providers[i]->name, name, len))
+            return providers[i];
+    }
+    return NULL;
+}
+
+static char *trim(char *s)
+{
+    char *end;
+
+    while (isspace((unsigned char)*s))
+        s++;
+    end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    return s;
+}
+
+/* One "provider:model" into e. exec takes the rest of the spec, commas and all. */
+static int parse_entry(struct ad_llm *llm, char *item, struct ad__llm_entry *e,
+                       struct ad_err *err)
+{
+    char *colon = strchr(item, ':'), *model;
+    const struct ad__llm_ops *ops;
+
+    item = trim(item);
+    colon = strchr(item, ':');
+    ops = find_provider(item, colon ? (size_t)(colon - item) : strlen(item));
+    if (!ops)
+        return ad_error(err, AD_EINVAL,
+                        "unknown llm provider in '%s' (want openai, anthropic, exec or offline)",
+                        item);
+    model = colon ? trim(colon + 1) : (char *)"";
+    if (!*model && ops != &ad__llm_offline_ops)
+        return ad_error(err, AD_EINVAL, "llm provider '%s' needs a model: '%s:MODEL'",
+                        ops->name, ops->name);
+    memset(e, 0, sizeof(*e));
+    e->ops = ops;
+    e->llm = llm;
+    e->model = strdup(*model ? model : "mutate");
+    e->label = malloc(strlen(ops->name) + strlen(e->model ? e->model : "") + 2);
+    if (!e->model || !e->label)
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    snprintf(e->label, strlen(ops->name) + strlen(e->model) + 2, "%s:%s", ops->name, e->model);
+    return ops->init ? ops->init(e, err) : 0;
+}
+
+static int parse_spec(struct ad_llm *llm, const char *spec, struct ad_err *err)
+{
+    char *copy = strdup(spec), *p, *comma;
+    int rc = 0;
+
+    if (!copy)
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    llm->v = calloc(MAX_CHAIN, sizeof(*llm->v));
+    for (p = copy; !rc && llm->v && *trim(p);) {
+        p = trim(p);
+        comma = strncmp(p, "exec:", 5) ? strchr(p, ',') : NULL;
+        if (comma)
+            *comma = '\0';
+        if (llm->n == MAX_CHAIN)
+            rc = ad_error(err, AD_EINVAL, "an llm chain holds at most %d providers", MAX_CHAIN);
+        else
+            rc = parse_entry(llm, p, &llm->v[llm->n++], err);
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    if (!llm->v)
+        rc = ad_error(err, AD_ENOMEM, "out of memory");
+    else if (!rc && llm->n == 0)
+        rc = ad_error(err, AD_EINVAL, "empty llm chain");
+    free(copy);
+    return rc;
+}
+
+/* ---- new/free ----------------------------------------------------------- */
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void options_defaults(struct ad_llm_options *o)
+{
+    if (o->timeout_ms <= 0)
+        o->timeout_ms = DEFAULT_TIMEOUT_MS;
+    if (o->max_retries < 0)
+        o->max_retries = 2;
+    if (o->backoff_base_ms <= 0)
+        o->backoff_base_ms = 500;
+    if (o->backoff_max_ms <= 0)
+        o->backoff_max_ms = 8000;
+    if (o->breaker_threshold <= 0)
+        o->breaker_threshold = 5;
+    if (o->breaker_cooldown_ms <= 0)
+        o->breaker_cooldown_ms = 30000;
+}
+
+int ad_llm_new(const char *spec, const struct ad_llm_options *opts, struct ad_llm **out,
+               struct ad_err *err)
+{
+    struct ad_llm *llm;
+    int rc;
+
+    *out = NULL;
+    if (!spec)
+        spec = getenv("AUTODEV_LLM");
+    if (!spec || !*spec)
+        return ad_error(err, AD_ENOTFOUND,
+                        "no llm provider configured: set AUTODEV_LLM, e.g. "
+                        "AUTODEV_LLM=openai:gpt-4o-mini (with OPENAI_API_KEY), "
+                        "anthropic:MODEL, exec:COMMAND or offline");
+    llm = calloc(1, sizeof(*llm));
+    if (!llm)
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    if (opts)
+        llm->o = *opts;
+    else
+        llm->o.max_retries = -1;
+    options_defaults(&llm->o);
+    pthread_mutex_init(&llm->mu, NULL);
+    llm->rng = llm->o.seed ? llm->o.seed : (uint64_t)ad_now_ms() ^ (uint64_t)getpid() << 32;
+    rc = parse_spec(llm, spec, err);
+    if (!rc && llm->o.tenant_id) {
+        llm->tenant_id = strdup(llm->o.tenant_id);
+        llm->o.tenant_id = llm->tenant_id;
+        if (!llm->tenant_id)
+            rc = ad_error(err, AD_ENOMEM, "out of memory");
+    }
+    if (!rc)
+        rc = ad__llm_prices_load(llm->o.prices_file, &llm->prices, err);
+    llm->o.prices_file = NULL;
+    if (rc) {
+        ad_llm_free(llm);
+        return rc;
+    }
+    *out = llm;
+    return 0;
+}
+
+void ad_llm_free(struct ad_llm *llm)
+{
+    size_t i;
+
+    if (!llm)
+        return;
+    for (i = 0; i < llm->n; i++) {
+        struct ad__llm_entry *e = &llm->v[i];
+
+        if (e->api_key) {
+            /* Wipe the secret before the allocator can hand the bytes out again. */
+            explicit_bzero(e->api_key, strlen(e->api_key));
+            free(e->api_key);
+        }
+        free(e->label);
+        free(e->model);
+        free(e->base_url);
+    }
+    free(llm->v);
+    free(llm->tenant_id);
+    json_decref(llm->prices);
+    pthread_mutex_destroy(&llm->mu);
+    free(llm);
+}
+
+size_t ad_llm_chain_len(const struct ad_llm *llm)
+{
+    return llm ? llm->n : 0;
+}
+
+const char *ad_llm_chain_entry(const struct ad_llm *llm, size_t i)
+{
+    return llm && i < llm->n ? llm->v[i].label : NULL;
+}
+
+double ad_llm_price(const struct ad_llm *llm, const char *provider, const char *model,
+                    const struct ad_llm_usage *u)
+{
+    return ad__llm_prices_cost(llm->prices, provider, model, u);
+}
+
+/* ---- breakers ----------------------------------------------------------- */
+
+/*
+ * Whether a call may try entry e now. An open breaker half-opens after the
+ * cool-down and lets exactly one trial call through; its outcome closes or
+ * re-opens it.
+ */
+static int breaker_admit(struct ad_llm *llm, struct ad__llm_entry *e)
+{
+    int ok = 1;
+
+    pthread_mutex_lock(&llm->mu);
+    if (e->state == BREAKER_OPEN) {
+        if (ad_now_ms() - e->opened_ms >= llm->o.breaker_cooldown_ms) {
+            e->state = BREAKER_HALF_OPEN;
+            e->trial = 0;
+        } else {
+            ok = 0;
+        }
+    }
+    if (ok && e->state == BREAKER_HALF_OPEN) {
+        ok = !e->trial;
+        e->trial = 1;
+    }
+    pthread_mutex_unlock(&llm->mu);
+    return ok;
+}
+
+static void breaker_record(struct ad_llm *llm, struct ad__llm_entry *e, int success)
+{
+    pthread_mutex_lock(&llm->mu);
+    if (success) {
+        e->state = BREAKER_CLOSED;
+        e->failures = 0;
+    } else if (e->state == BREAKER_HALF_OPEN || ++e->failures >= llm->o.breaker_threshold) {
+        e->state = BREAKER_OPEN;
+        e->opened_ms = ad_now_ms();
+    }
+    e->trial = 0;
+    pthread_mutex_unlock(&llm->mu);
+}
+
+/* Ends a half-open trial without a verdict. */
+static void breaker_record_neutral(struct ad_llm *llm, struct ad__llm_entry *e)
+{
+    pthread_mutex_lock(&llm->mu);
+    e->trial = 0;
+    pthread_mutex_unlock(&llm->mu);
+}
+
+const char *ad_llm_breaker_state(struct ad_llm *llm, size_t i)
+{
+    static const char *const names[] = { "closed", "open", "half-open" };
+    const char *s;
+
+    if (!llm || i >= llm->n)
+        return "closed";
+    pthread_mutex_lock(&llm->mu);
+    if (llm->v[i].state == BREAKER_OPEN &&
+        ad_now_ms() - llm->v[i].opened_ms >= llm->o.breaker_cooldown_ms)
+        s = names[BREAKER_HALF_OPEN];
+    else
+        s = names[llm->v[i].state];
+    pthread_mutex_unlock(&llm->mu);
+    return s;
+}
+
+/* ---- caps and ledger ---------------------------------------------------- */
+
+/* Refuses a call once the tenant has spent its daily tokens or dollars. */
+static int check_caps(struct ad_llm *llm, struct ad_err *err)
+{
+    char since[AD_TIME_SIZE];
+    int64_t now = ad_now_ms(), tokens = 0;
+    double usd = 0;
+    int rc;
+
+    if (!llm->o.store || !llm->tenant_id ||
+        (llm->o.daily_token_cap <= 0 && llm->o.daily_usd_cap <= 0))
+        return 0;
+    ad_time_iso(now - now % 86400000, since);
+    pthread_mutex_lock(&llm->mu);
+    rc = ad_store_llm_spent(llm->o.store, llm->tenant_id, since, &tokens, &usd, err);
+    pthread_mutex_unlock(&llm->mu);
+    if (rc)
+        return ad_error_prefix(err, "cannot check the daily llm caps");
+    if (llm->o.daily_token_cap > 0 && tokens >= llm->o.daily_token_cap)
+        return ad_error(err, AD_ELIMIT,
+                        "daily llm token cap reached: %" PRId64 " of %" PRId64
+                        " tokens used since 00:00 UTC", tokens, llm->o.daily_token_cap);
+    if (llm->o.daily_usd_cap > 0 && usd >= llm->o.daily_usd_cap)
+        return ad_error(err, AD_ELIMIT,
+                        "daily llm spend cap reached: $%.4f of $%.4f used since 00:00 UTC", usd,
+                        llm->o.daily_usd_cap);
+    return 0;
+}
+
+/* One ledger row per attempt. A ledger that cannot be written is logged in
+ * the error of the call, never hidden: the caller gets AD_EIO. */
+static int ledger(struct ad_llm *llm, const struct ad__llm_entry *e,
+                  const struct ad_llm_request *req, const struct ad_llm_response *resp,
+                  int64_t latency_ms, const struct ad_err *failure, struct ad_err *err)
+{
+    struct ad_llm_call c;
+    int rc;
+
+    if (!llm->o.store || !llm->tenant_id)
+        return 0;
+    memset(&c, 0, sizeof(c));
+    snprintf(c.tenant_id, sizeof(c.tenant_id), "%s", llm->tenant_id);
+    c.provider = e->ops->name;
+    c.model = req->model ? req->model : e->model;
+    c.purpose = req->purpose;
+    c.latency_ms = latency_ms;
+    c.ok = failure == NULL;
+    c.error = failure ? failure->msg : NULL;
+    if (resp) {
+        c.prompt_tokens = resp->usage.prompt_tokens;
+        c.completion_tokens = resp->usage.completion_tokens;
+        c.cost_usd = resp->cost_usd;
+        c.request_id = resp->request_id;
+    }
+    pthread_mutex_lock(&llm->mu);
+    rc = ad_store_llm_call_insert(llm->o.store, &c, err);
+    pthread_mutex_unlock(&llm->mu);
+    return rc ? ad_error_prefix(err, "cannot record the llm call") : 0;
+}
+
+/* ---- one provider with retries ------------------------------------------ */
+
+/* Jittered exponential backoff as the SDKs do it, or what the server asked. */
+static int64_t backoff_ms(struct ad_llm *llm, int attempt, int64_t retry_after_ms)
+{
+    double base, jitter;
+    uint64_t r;
+
+    if (retry_after_ms >= 0 && retry_after_ms <= 60000)
+        return retry_after_ms;
+    base = llm->o.backoff_base_ms * pow(2.0, attempt);
+    if (base > llm->o.backoff_max_ms)
+        base = llm->o.backoff_max_ms;
+    pthread_mutex_lock(&llm->mu);
+    r = splitmix(&llm->rng);
+    pthread_mutex_unlock(&llm->mu);
+    jitter = 1.0 - 0.25 * ((double)(r >> 11) / (double)(1ULL << 53));
+    return (int64_t)(base * jitter);
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+
+    while (nanosleep(&ts, &ts) && errno == EINTR)
+        ;
+}
+
+static int fill_response(struct ad_llm *llm, struct ad__llm_entry *e,
+                         const struct ad_llm_request *req, struct ad_llm_response *resp,
+                         int64_t latency_ms, struct ad_err *err)
+{
+    const char *model = req->model ? req->model : e->model;
+
+    resp->latency_ms = latency_ms;
+    resp->cost_usd = ad__llm_prices_cost(llm->prices, e->ops->name, model, &resp->usage);
+    free(resp->provider);
+    free(resp->model);
+    resp->provider = strdup(e->ops->name);
+    resp->model = strdup(model);
+    if (!resp->text)
+        resp->text = strdup("");
+    if (!resp->finish_reason)
+        resp->finish_reason = strdup("stop");
+    if (!resp->provider || !resp->model || !resp->text || !resp->finish_reason)
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    return 0;
+}
+
+/*
+ * Tries entry e up to max_retries + 1 times. *quota is set when the
+ * provider said the quota or spend limit is gone (never retried).
+ */
+static int try_entry(struct ad_llm *llm, struct ad__llm_entry *e,
+                     const struct ad_llm_request *req, struct ad_llm_response *resp,
+                     int *attempts, int *bad_request, struct ad_err *err)
+{
+    struct ad__llm_failure f;
+    int64_t t0, ms;
+    int rc = 0, i, lrc;
+
+    for (i = 0; i <= llm->o.max_retries; i++) {
+        memset(resp, 0, sizeof(*resp));
+        ad_err_clear(err);
+        t0 = ad_now_ms();
+        memset(&f, 0, sizeof(f));
+        f.retry_after_ms = -1;
+        rc = e->ops->attempt(e, req, resp, &f, err);
+        ms = ad_now_ms() - t0;
+        (*attempts)++;
+        if (!rc)
+            rc = fill_response(llm, e, req, resp, ms, err);
+        ad__llm_redact(e, err->msg);
+        lrc = ledger(llm, e, req, rc ? NULL : resp, ms, rc ? err : NULL, rc ? NULL : err);
+        if (!rc && lrc) {
+            ad_llm_response_release(resp);
+            return lrc;
+        }
+        if (!rc)
+            return 0;
+        ad_llm_response_release(resp);
+        if (f.quota || !f.retryable || i == llm->o.max_retries)
+            break;
+        sleep_ms(backoff_ms(llm, i, f.retry_after_ms));
+    }
+    /* The request itself was refused: another provider would refuse it too. */
+    *bad_request = f.status == 400 || f.status == 413 || f.status == 422;
+    if (f.quota)
+        ad_error_prefix(err, "%s: quota or spend limit (not retried)", e->label);
+    else if (f.retryable && i > 0)
+        ad_error_prefix(err, "%s: failed after %d attempts", e->label, i + 1);
+    else
+        ad_error_prefix(err, "%s", e->label);
+    return rc;
+}
+
+/* ---- the chain walk ----------------------------------------------------- */
+
+int ad_llm_complete(struct ad_llm *llm, const struct ad_llm_request *req,
+                    struct ad_llm_response *resp, struct ad_err *err)
+{
+    struct ad_buf why = AD_BUF_INIT;
+    struct ad_err e1;
+    int rc = AD_EPERM, attempts = 0, tried = 0, bad_request = 0;
+    size_t i;
+
+    memset(resp, 0, sizeof(*resp));
+    if (!req || !req->messages || req->nmessages == 0)
+        return ad_error(err, AD_EINVAL, "an llm request needs at least one message");
+    rc = check_caps(llm, err);
+    if (rc)
+        return rc;
+    rc = AD_EPERM;
+    for (i = 0; i < llm->n; i++) {
+        struct ad__llm_entry *e = &llm->v[i];
+
+        if (!breaker_admit(llm, e)) {
+            ad_buf_addf(&why, "%s%s: circuit breaker open", why.len ? "; " : "", e->label);
+            continue;
+        }
+        tried++;
+        ad_err_clear(&e1);
+        rc = try_entry(llm, e, req, resp, &attempts, &bad_request, &e1);
+        /* A refused request says nothing about the provider's health. */
+        if (!bad_request || !rc)
+            breaker_record(llm, e, rc == 0);
+        else
+            breaker_record_neutral(llm, e);
+        if (!rc) {
+            resp->attempts = attempts;
+            ad_buf_release(&why);
+            return 0;
+        }
+        ad_buf_addf(&why, "%s%s", why.len ? "; " : "", e1.msg);
+        if (rc == AD_ENOMEM || bad_request)
+            break;
+    }
+    if (!tried)
+        rc = AD_EPERM;
+    ad_error(err, rc, "%s%s", llm->n > 1 ? "every llm provider failed: " : "", why.ptr);
+    ad_buf_release(&why);
+    return rc;
+}
+
+/* ---- many at once ------------------------------------------------------- */
+
+struct pool {
+    struct ad_llm *llm;
+    const struct ad_llm_request *reqs;
+    struct ad_llm_response *resps;
+    int *rcs;
+    struct ad_err *errs;
+    size_t n, next;
+    pthread_mutex_t mu;
+};
+
+static void *pool_worker(void *arg)
+{
+    struct pool *p = arg;
+    struct ad_err local;
+    size_t i;
+
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        i = p->next++;
+        pthread_mutex_unlock(&p->mu);
+        if (i >= p->n)
+            return NULL;
+        ad_err_clear(&local);
+        p->rcs[i] = ad_llm_complete(p->llm, &p->reqs[i], &p->resps[i],
+                                    p->errs ? &p->errs[i] : &local);
+    }
+}
+
+int ad_llm_complete_many(struct ad_llm *llm, const struct ad_llm_request *reqs, size_t n,
+                         int max_in_flight, struct ad_llm_response *resps, int *rcs,
+                         struct ad_err *errs)
+{
+    struct pool p = { llm, reqs, resps, rcs, errs, n, 0, PTHREAD_MUTEX_INITIALIZER };
+    pthread_t th[64];
+    size_t nth = max_in_flight < 1 ? 1 : (size_t)max_in_flight, started = 0, i;
+
+    if (nth > AD_ARRAY_SIZE(th))
+        nth = AD_ARRAY_SIZE(th);
+    if (nth > n)
+        nth = n;
+    for (i = 0; i < n; i++)
+        rcs[i] = AD_EINTERNAL;
+    for (i = 0; i < nth; i++) {
+        if (pthread_create(&th[i], NULL, pool_worker, &p))
+            break;
+        started++;
+    }
+    /* With no thread at all, do the work here rather than fail. */
+    if (started == 0)
+        pool_worker(&p);
+    for (i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    pthread_mutex_destroy(&p.mu);
+    for (i = 0; i < n; i++) {
+        if (rcs[i])
+            return rcs[i];
+    }
+    return 0;
+}

@@ -1,0 +1,162 @@
+/*
+ * Inside the llm module: the provider ops table, the HTTP transport with its
+ * SSE reader, and the helpers providers share.
+ */
+#ifndef AD_LLM_INT_H
+#define AD_LLM_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "autodev/buf.h"
+#include "autodev/error.h"
+#include "autodev/llm.h"
+
+/* Largest reply body kept from a provider; a longer one is an error. */
+#define AD__LLM_MAX_BODY ((size_t)8 << 20)
+
+/* Why an attempt failed, so the caller can decide to retry or fail over. */
+struct ad__llm_failure {
+    int status;            /* HTTP status, 0 when none came */
+    int retryable;         /* connection error, timeout, 408, 409, 429, >= 500 */
+    int quota;             /* quota or spend limit: never retried */
+    int64_t retry_after_ms;/* from the reply's headers; -1 when none */
+};
+
+struct ad__llm_entry;
+
+struct ad__llm_ops {
+    const char *name;
+    /* Reads settings (base URL, key) from the environment into e. */
+    int (*init)(struct ad__llm_entry *e, struct ad_err *err);
+    /*
+     * One attempt. On failure fills *f and err (without secrets) and leaves
+     * resp released; on success fills resp's text, calls, finish_reason,
+     * usage and request_id.
+     */
+    int (*attempt)(struct ad__llm_entry *e, const struct ad_llm_request *req,
+                   struct ad_llm_response *resp, struct ad__llm_failure *f, struct ad_err *err);
+};
+
+enum ad__breaker_state { BREAKER_CLOSED, BREAKER_OPEN, BREAKER_HALF_OPEN };
+
+struct ad__llm_entry {
+    const struct ad__llm_ops *ops;
+    struct ad_llm *llm;
+    char *label;          /* owned "provider:model" */
+    char *model;          /* owned; for exec the command */
+    char *base_url;       /* owned, without a trailing '/'; NULL for non-HTTP providers */
+    char *api_key;        /* owned secret; NULL when none; never printed */
+    uint64_t counter;     /* offline: calls answered (seeds) */
+    /* Breaker, guarded by llm->mu. */
+    enum ad__breaker_state state;
+    int failures;         /* consecutive failed calls */
+    int64_t opened_ms;
+    int trial;            /* a half-open trial call is in flight */
+};
+
+struct ad_llm {
+    struct ad__llm_entry *v;
+    size_t n;
+    struct ad_llm_options o;
+    char *tenant_id;      /* owned copy of o.tenant_id */
+    json_t *prices;       /* the price table */
+    pthread_mutex_t mu;   /* breakers, the ledger, the PRNG */
+    uint64_t rng;
+};
+
+extern const struct ad__llm_ops ad__llm_openai_ops;
+extern const struct ad__llm_ops ad__llm_anthropic_ops;
+extern const struct ad__llm_ops ad__llm_exec_ops;
+extern const struct ad__llm_ops ad__llm_offline_ops;
+
+/* ---- HTTP (llm_http.c) ------------------------------------------------- */
+
+/* One server-sent event; non-zero stops the stream. */
+typedef int ad__sse_event_fn(void *arg, const char *event, const char *data, size_t len);
+
+/* The SSE reader: bytes in any pieces in, whole events out. */
+struct ad__sse {
+    ad__sse_event_fn *fn;
+    void *arg;
+    struct ad_buf line;    /* the current partial line */
+    struct ad_buf data;    /* the current event's data lines */
+    char event[64];
+    int after_cr;
+};
+
+void ad__sse_init(struct ad__sse *x, ad__sse_event_fn *fn, void *arg);
+/* 0, AD_ETOOBIG past the caps, or what fn returned. */
+int ad__sse_feed(struct ad__sse *x, const char *p, size_t len);
+/* Ends the stream: a last line and event without their blank line count. */
+int ad__sse_finish(struct ad__sse *x);
+void ad__sse_release(struct ad__sse *x);
+
+struct ad__http_req {
+    const char *url;
+    const char *const *headers;  /* "Name: value", NULL-terminated */
+    const char *body;
+    size_t body_len;
+    int timeout_ms;
+    /* Streaming: each server-sent event goes to on_event as it arrives
+     * (only for 2xx replies; others are kept in the body). Non-zero aborts. */
+    ad__sse_event_fn *on_event;
+    void *arg;
+};
+
+struct ad__http_resp {
+    long status;
+    struct ad_buf body;          /* the reply (non-streamed or non-2xx), capped */
+    char request_id[128];
+    int64_t retry_after_ms;      /* -1 when no header */
+    int aborted;                 /* on_event asked to stop */
+};
+
+void ad__http_resp_init(struct ad__http_resp *r);
+void ad__http_resp_release(struct ad__http_resp *r);
+
+/*
+ * POSTs the request. 0 once a whole reply came (any status); AD_ETIMEOUT
+ * past the timeout; AD_EIO for a connection failure or a reply cut short
+ * (f->retryable set in both); AD_ETOOBIG past the body cap.
+ */
+int ad__http_post(const struct ad__http_req *req, struct ad__http_resp *resp,
+                  struct ad__llm_failure *f, struct ad_err *err);
+
+/* Classifies an HTTP status into f (retryable per the SDKs). */
+void ad__llm_classify_status(long status, struct ad__llm_failure *f);
+
+/*
+ * The providers' reply readers, apart from the transport so the fuzzers and
+ * tests reach them: a whole reply body, or (streamed) the bytes of an event
+ * stream. resp must be zeroed; the caller releases it either way.
+ */
+int ad__llm_openai_parse(const struct ad_llm_request *req, const char *body, size_t len,
+                         int streamed, struct ad_llm_response *resp, struct ad_err *err);
+int ad__llm_anthropic_parse(const struct ad_llm_request *req, const char *body, size_t len,
+                            int streamed, struct ad_llm_response *resp, struct ad_err *err);
+
+/* ---- shared helpers (llm.c) -------------------------------------------- */
+
+/* Removes the entry's key, and anything shaped like an API key, from s in place. */
+void ad__llm_redact(const struct ad__llm_entry *e, char *s);
+/* Appends a tool call to resp (copies). */
+int ad__llm_add_call(struct ad_llm_response *resp, const char *id, size_t idlen,
+                     const char *name, size_t namelen, const char *args, size_t argslen);
+/* strdup that records AD_ENOMEM in err. */
+int ad__llm_dup(char **dst, const char *s, size_t len, struct ad_err *err);
+/* The request's max_tokens (default applied). */
+int ad__llm_max_tokens(const struct ad_llm_request *req);
+/* "error.message"-style text out of an error body: structured or flat. */
+void ad__llm_error_text(const char *body, size_t len, struct ad_buf *out, char *code,
+                        size_t codesz);
+
+/* ---- prices (llm_price.c) ---------------------------------------------- */
+
+int ad__llm_prices_load(const char *file, json_t **out, struct ad_err *err);
+double ad__llm_prices_cost(const json_t *prices, const char *provider, const char *model,
+                           const struct ad_llm_usage *u);
+
+#endif
