@@ -187,7 +187,7 @@ static int exec_attempt(struct ad__llm_entry *e, const struct ad_llm_request *re
 {
     struct ad_buf prompt = AD_BUF_INIT, out = AD_BUF_INIT, errb = AD_BUF_INIT;
     int timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : e->llm->o.timeout_ms;
-    struct child c;
+    struct child c = { -1, -1, -1, -1 };
     int rc, prc, status = 0, over = 0;
 
     ad_buf_init(&out, AD__LLM_MAX_BODY);
