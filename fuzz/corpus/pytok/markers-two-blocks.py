@@ -1,0 +1,9 @@
+a = 1
+# EVOLVE-BLOCK-START
+b = 2 * a
+#EVOLVE-BLOCK-END
+c = 3
+    # EVOLVE-BLOCK-START x
+d = b > c
+e = d
+# EVOLVE-BLOCK-END
