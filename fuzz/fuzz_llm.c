@@ -43,10 +43,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     memset(&resp, 0, sizeof(resp));
     if (which < 2)
-        rc = ad__llm_openai_parse(&req, (const char *)data + 1, size - 1, which == 1, &resp, &err);
+        rc = ad__llm_wire_parse(&ad__llm_openai_wire, &req, (const char *)data + 1, size - 1,
+                                which == 1, &resp, &err);
     else
-        rc = ad__llm_anthropic_parse(&req, (const char *)data + 1, size - 1, which == 3, &resp,
-                                     &err);
+        rc = ad__llm_wire_parse(&ad__llm_anthropic_wire, &req, (const char *)data + 1, size - 1,
+                                which == 3, &resp, &err);
     if (rc && !err.msg[0])
         abort();   /* a failure always says why */
     if (!rc) {

@@ -80,6 +80,9 @@ for t in "$top"/tests/sandbox/t[0-9]*.sh; do
     run_one "sandbox/$(basename "$t")" sh "$t"
 done
 
+# The loopback LLM server checks itself before the llm tests lean on it.
+run_one "llm/selftest.sh" bash "$top/tests/llm/selftest.sh"
+
 if [ "$skipped" -gt 0 ]; then
     echo "$passed passed, $failed failed, $skipped skipped"
 else

@@ -41,9 +41,12 @@ static int print_mutants(struct ad_ctx *ctx, const struct ad_mutant *m, size_t n
     size_t i;
 
     if (!ctx->json) {
-        for (i = 0; i < n; i++)
-            fprintf(ctx->out, "%s# mutant %zu: %s\n%s\n", i ? "\n" : "", i + 1,
-                    m[i].description, m[i].edit);
+        for (i = 0; i < n; i++) {
+            size_t len = strlen(m[i].edit);
+
+            fprintf(ctx->out, "%s# mutant %zu: %s\n%s%s", i ? "\n" : "", i + 1,
+                    m[i].description, m[i].edit, len && m[i].edit[len - 1] == '\n' ? "" : "\n");
+        }
         return AD_EXIT_OK;
     }
     a = json_array();

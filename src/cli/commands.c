@@ -291,7 +291,8 @@ static const char edit_description[] =
     "then ignoring blank lines, then with \"...\" lines standing for elided\n"
     "text. A search that matches in more than one place is refused, never\n"
     "applied to the first. Paths outside DIR (absolute, with \"..\", or through a\n"
-    "symbolic link) are refused. Exit status 1 when a block failed.";
+    "symbolic link) are refused. Exit status 2 when a block does not apply (the\n"
+    "reply is invalid input for these files), 1 when a file cannot be written.";
 
 static const struct ad_cmd_form propose_forms[] = {
     { "propose mutate FILE [--seed N] [--count K] [--ops LIST]",

@@ -7,7 +7,7 @@
  * documented way that works on every model: one tool whose input schema is
  * the wanted schema, forced with tool_choice; its input is the answer.
  *
- * Sections: the request; the reply; the stream; the attempt.
+ * Sections: the request; the reply; the stream; the wire.
  */
 #include "compat.h"
 
@@ -15,26 +15,6 @@
 
 #include "llm/llm_int.h"
 
-#define DEFAULT_BASE_URL "https://api.anthropic.com"
-#define API_VERSION "2023-06-01"
-
-static int anthropic_init(struct ad__llm_entry *e, struct ad_err *err)
-{
-    const char *url = getenv("ANTHROPIC_BASE_URL"), *key = getenv("ANTHROPIC_API_KEY");
-    size_t len;
-
-    e->base_url = strdup(url && *url ? url : DEFAULT_BASE_URL);
-    if (!e->base_url)
-        return ad_error(err, AD_ENOMEM, "out of memory");
-    len = strlen(e->base_url);
-    while (len > 0 && e->base_url[len - 1] == '/')
-        e->base_url[--len] = '\0';
-    if (strncmp(e->base_url, "http://", 7) && strncmp(e->base_url, "https://", 8))
-        return ad_error(err, AD_EINVAL, "ANTHROPIC_BASE_URL must start with http:// or https://");
-    if (key && *key && !(e->api_key = strdup(key)))
-        return ad_error(err, AD_ENOMEM, "out of memory");
-    return 0;
-}
 
 /* ---- the request -------------------------------------------------------- */
 
@@ -437,106 +417,56 @@ static void stream_release(struct stream *s)
     ad_buf_release(&s->error);
 }
 
-int ad__llm_anthropic_parse(const struct ad_llm_request *req, const char *body, size_t len,
-                            int streamed, struct ad_llm_response *resp, struct ad_err *err)
-{
-    struct stream *s;
-    struct ad__sse x;
-    int rc;
+/* ---- the wire ---------------------------------------------------------- */
 
-    if (!streamed)
-        return parse_reply(req, body, len, resp, err);
-    s = malloc(sizeof(*s));
-    if (!s)
-        return ad_error(err, AD_ENOMEM, "out of memory");
+static void stream_init_v(void *s, const struct ad_llm_request *req,
+                          struct ad_llm_response *resp)
+{
     stream_init(s, req, resp);
-    ad__sse_init(&x, on_event, s);
-    rc = ad__sse_feed(&x, body, len);
-    if (!rc)
-        rc = ad__sse_finish(&x);
-    ad__sse_release(&x);
-    if (rc == AD_ETOOBIG)
-        rc = ad_error(err, AD_ETOOBIG, "stream event too large");
-    else
-        rc = stream_finish(s, err);
-    stream_release(s);
-    free(s);
-    return rc;
 }
 
-/* ---- the attempt -------------------------------------------------------- */
-
-static int http_error(const struct ad__http_resp *hr, struct ad__llm_failure *f,
-                      struct ad_err *err)
+static int stream_finish_v(void *s, struct ad_err *err)
 {
-    struct ad_buf text = AD_BUF_INIT;
-    char code[64];
-    int rc;
+    return stream_finish(s, err);
+}
 
-    ad__llm_error_text(hr->body.ptr, hr->body.len, &text, code, sizeof(code));
-    /* No credit left is a billing error (or a 400 saying so): never retried. */
-    if (!strcmp(code, "billing_error") || strstr(text.ptr, "credit balance is too low"))
-        f->quota = 1, f->retryable = 0;
-    rc = ad_error(err, f->retryable ? AD_EIO : AD_EINVAL, "HTTP %ld: %s%s%s%s", hr->status,
-                  text.ptr, code[0] ? " (" : "", code, code[0] ? ")" : "");
-    ad_buf_release(&text);
-    return rc;
+static void stream_release_v(void *s)
+{
+    stream_release(s);
+}
+
+/* No credit left is a billing error (or a 400 saying so): never retried. */
+static const char *const quota_markers[] = {
+    "billing_error", "credit balance is too low", NULL,
+};
+
+const struct ad__llm_wire ad__llm_anthropic_wire = {
+    .url_env = "ANTHROPIC_BASE_URL",
+    .default_url = "https://api.anthropic.com",
+    .key_env = "ANTHROPIC_API_KEY",
+    .path = "/v1/messages",
+    .key_header = "x-api-key: ",
+    .extra_header = "anthropic-version: 2023-06-01",
+    .quota = quota_markers,
+    .request = request_json,
+    .parse = parse_reply,
+    .stream_size = sizeof(struct stream),
+    .stream_init = stream_init_v,
+    .on_event = on_event,
+    .stream_finish = stream_finish_v,
+    .stream_release = stream_release_v,
+};
+
+static int anthropic_init(struct ad__llm_entry *e, struct ad_err *err)
+{
+    return ad__llm_wire_init(&ad__llm_anthropic_wire, e, err);
 }
 
 static int anthropic_attempt(struct ad__llm_entry *e, const struct ad_llm_request *req,
                              struct ad_llm_response *resp, struct ad__llm_failure *f,
                              struct ad_err *err)
 {
-    json_t *body = request_json(req, req->model ? req->model : e->model);
-    char *text = json_dumps(body, JSON_COMPACT), *url = NULL, *key = NULL;
-    const char *headers[6] = { "Content-Type: application/json",
-                               "anthropic-version: " API_VERSION, NULL, NULL, NULL, NULL };
-    struct ad__http_resp hr;
-    struct ad__http_req hq;
-    struct stream *s = malloc(sizeof(*s));
-    int rc;
-
-    json_decref(body);
-    ad__http_resp_init(&hr);
-    if (s)
-        stream_init(s, req, resp);
-    if (!s || !text || asprintf(&url, "%s/v1/messages", e->base_url) < 0 ||
-        (e->api_key && asprintf(&key, "x-api-key: %s", e->api_key) < 0)) {
-        url = NULL;
-        rc = ad_error(err, AD_ENOMEM, "out of memory");
-        goto out;
-    }
-    headers[2] = req->on_delta ? "Accept: text/event-stream" : "Accept: application/json";
-    headers[3] = key;
-    hq = (struct ad__http_req){ url, headers, text, strlen(text),
-                                req->timeout_ms > 0 ? req->timeout_ms : e->llm->o.timeout_ms,
-                                req->on_delta ? on_event : NULL, s };
-    rc = ad__http_post(&hq, &hr, f, err);
-    if (rc)
-        goto out;
-    if (hr.status < 200 || hr.status >= 300)
-        rc = http_error(&hr, f, err);
-    else if (req->on_delta && hr.body.len == 0)
-        rc = stream_finish(s, err);
-    else
-        rc = parse_reply(req, hr.body.ptr, hr.body.len, resp, err);
-    if (!rc && hr.request_id[0]) {
-        free(resp->request_id);
-        resp->request_id = strdup(hr.request_id);
-    }
-out:
-    if (s) {
-        stream_release(s);
-        free(s);
-    }
-    ad__http_resp_release(&hr);
-    if (key) {
-        explicit_bzero(key, strlen(key));
-        free(key);
-    }
-    free(url);
-    free(text);
-    return rc;
+    return ad__llm_wire_attempt(&ad__llm_anthropic_wire, e, req, resp, f, err);
 }
 
 const struct ad__llm_ops ad__llm_anthropic_ops = {

@@ -128,15 +128,45 @@ int ad__http_post(const struct ad__http_req *req, struct ad__http_resp *resp,
 /* Classifies an HTTP status into f (retryable per the SDKs). */
 void ad__llm_classify_status(long status, struct ad__llm_failure *f);
 
+/* ---- hosted wire formats (llm_wire.c) ---------------------------------- */
+
 /*
- * The providers' reply readers, apart from the transport so the fuzzers and
- * tests reach them: a whole reply body, or (streamed) the bytes of an event
- * stream. resp must be zeroed; the caller releases it either way.
+ * What differs between the HTTP providers; llm_wire.c does the rest (base
+ * URL and key from the environment, the POST, error bodies, streaming).
  */
-int ad__llm_openai_parse(const struct ad_llm_request *req, const char *body, size_t len,
-                         int streamed, struct ad_llm_response *resp, struct ad_err *err);
-int ad__llm_anthropic_parse(const struct ad_llm_request *req, const char *body, size_t len,
-                            int streamed, struct ad_llm_response *resp, struct ad_err *err);
+struct ad__llm_wire {
+    const char *url_env, *default_url, *key_env;
+    const char *path;             /* appended to the base URL */
+    const char *key_header;       /* the key follows it: "Authorization: Bearer " */
+    const char *extra_header;     /* one more "Name: value", or NULL */
+    const char *const *quota;     /* error codes or phrases meaning the quota is gone */
+    json_t *(*request)(const struct ad_llm_request *req, const char *model);
+    /* A whole (non-streamed) reply body into resp. */
+    int (*parse)(const struct ad_llm_request *req, const char *body, size_t len,
+                 struct ad_llm_response *resp, struct ad_err *err);
+    /* A stream: its state, fed event by event, then finished into resp. */
+    size_t stream_size;
+    void (*stream_init)(void *s, const struct ad_llm_request *req, struct ad_llm_response *resp);
+    ad__sse_event_fn *on_event;
+    int (*stream_finish)(void *s, struct ad_err *err);
+    void (*stream_release)(void *s);
+};
+
+extern const struct ad__llm_wire ad__llm_openai_wire;
+extern const struct ad__llm_wire ad__llm_anthropic_wire;
+
+int ad__llm_wire_init(const struct ad__llm_wire *w, struct ad__llm_entry *e, struct ad_err *err);
+int ad__llm_wire_attempt(const struct ad__llm_wire *w, struct ad__llm_entry *e,
+                         const struct ad_llm_request *req, struct ad_llm_response *resp,
+                         struct ad__llm_failure *f, struct ad_err *err);
+/*
+ * A reply read apart from the transport, for the fuzzers and tests: a whole
+ * body, or (streamed) the bytes of an event stream. resp must be zeroed;
+ * the caller releases it either way.
+ */
+int ad__llm_wire_parse(const struct ad__llm_wire *w, const struct ad_llm_request *req,
+                       const char *body, size_t len, int streamed,
+                       struct ad_llm_response *resp, struct ad_err *err);
 
 /* ---- shared helpers (llm.c) -------------------------------------------- */
 

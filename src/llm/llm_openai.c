@@ -8,7 +8,7 @@
  * the pieces belong to the last one); "arguments" sent as a JSON object
  * rather than a string; "content" null next to tool calls.
  *
- * Sections: the request; the reply; the stream; the attempt.
+ * Sections: the request; the reply; the stream; the wire.
  */
 #include "compat.h"
 
@@ -17,26 +17,6 @@
 #include "autodev/json.h"
 
 #include "llm/llm_int.h"
-
-#define DEFAULT_BASE_URL "https://api.openai.com/v1"
-
-static int openai_init(struct ad__llm_entry *e, struct ad_err *err)
-{
-    const char *url = getenv("OPENAI_BASE_URL"), *key = getenv("OPENAI_API_KEY");
-    size_t len;
-
-    e->base_url = strdup(url && *url ? url : DEFAULT_BASE_URL);
-    if (!e->base_url)
-        return ad_error(err, AD_ENOMEM, "out of memory");
-    len = strlen(e->base_url);
-    while (len > 0 && e->base_url[len - 1] == '/')
-        e->base_url[--len] = '\0';
-    if (strncmp(e->base_url, "http://", 7) && strncmp(e->base_url, "https://", 8))
-        return ad_error(err, AD_EINVAL, "OPENAI_BASE_URL must start with http:// or https://");
-    if (key && *key && !(e->api_key = strdup(key)))
-        return ad_error(err, AD_ENOMEM, "out of memory");
-    return 0;
-}
 
 /* ---- the request -------------------------------------------------------- */
 
@@ -107,8 +87,7 @@ static json_t *tools_json(const struct ad_llm_request *req)
     return a;
 }
 
-static json_t *request_json(const struct ad__llm_entry *e, const struct ad_llm_request *req,
-                            const char *model)
+static json_t *request_json(const struct ad_llm_request *req, const char *model)
 {
     json_t *o = json_object(), *msgs = json_array();
     size_t i;
@@ -181,8 +160,8 @@ static void usage_from(json_t *u, struct ad_llm_usage *out)
         out->completion_tokens = json_integer_value(c);
 }
 
-static int parse_reply(const char *body, size_t len, struct ad_llm_response *resp,
-                       struct ad_err *err)
+static int parse_reply(const struct ad_llm_request *req, const char *body, size_t len,
+                       struct ad_llm_response *resp, struct ad_err *err)
 {
     json_t *v, *choice, *msg, *calls, *content;
     size_t i;
@@ -405,105 +384,60 @@ static void stream_release(struct stream *s)
     ad_buf_release(&s->error);
 }
 
-int ad__llm_openai_parse(const struct ad_llm_request *req, const char *body, size_t len,
-                         int streamed, struct ad_llm_response *resp, struct ad_err *err)
-{
-    struct ad__sse x;
-    struct stream s;
-    int rc;
+/* ---- the wire ---------------------------------------------------------- */
 
-    if (!streamed)
-        return parse_reply(body, len, resp, err);
-    memset(&s, 0, sizeof(s));
-    s.req = req;
-    s.resp = resp;
-    ad_buf_init(&s.text, AD__LLM_MAX_BODY);
-    ad__sse_init(&x, on_event, &s);
-    rc = ad__sse_feed(&x, body, len);
-    if (!rc)
-        rc = ad__sse_finish(&x);
-    ad__sse_release(&x);
-    if (rc == AD_ETOOBIG)
-        rc = ad_error(err, AD_ETOOBIG, "stream event too large");
-    else
-        rc = stream_finish(&s, err);
-    stream_release(&s);
-    return rc;
+static void stream_init(void *p, const struct ad_llm_request *req, struct ad_llm_response *resp)
+{
+    struct stream *s = p;
+
+    memset(s, 0, sizeof(*s));
+    s->req = req;
+    s->resp = resp;
+    ad_buf_init(&s->text, AD__LLM_MAX_BODY);
+    ad_buf_init(&s->error, 4096);
 }
 
-/* ---- the attempt -------------------------------------------------------- */
-
-static int http_error(const struct ad__http_resp *hr, struct ad__llm_failure *f,
-                      struct ad_err *err)
+static int stream_finish_v(void *s, struct ad_err *err)
 {
-    struct ad_buf text = AD_BUF_INIT;
-    char code[64];
-    int rc;
+    return stream_finish(s, err);
+}
 
-    ad__llm_error_text(hr->body.ptr, hr->body.len, &text, code, sizeof(code));
-    /* A quota that is gone is not a rate limit: waiting will not bring it back. */
-    if (!strcmp(code, "insufficient_quota") || !strcmp(code, "billing_hard_limit_reached") ||
-        strstr(text.ptr, "exceeded your current quota"))
-        f->quota = 1, f->retryable = 0;
-    rc = ad_error(err, f->retryable ? AD_EIO : AD_EINVAL, "HTTP %ld: %s%s%s%s", hr->status,
-                  text.ptr, code[0] ? " (" : "", code, code[0] ? ")" : "");
-    ad_buf_release(&text);
-    return rc;
+static void stream_release_v(void *s)
+{
+    stream_release(s);
+}
+
+/* A quota that is gone is not a rate limit: waiting will not bring it back. */
+static const char *const quota_markers[] = {
+    "insufficient_quota", "billing_hard_limit_reached", "exceeded your current quota", NULL,
+};
+
+const struct ad__llm_wire ad__llm_openai_wire = {
+    .url_env = "OPENAI_BASE_URL",
+    .default_url = "https://api.openai.com/v1",
+    .key_env = "OPENAI_API_KEY",
+    .path = "/chat/completions",
+    .key_header = "Authorization: Bearer ",
+    .quota = quota_markers,
+    .request = request_json,
+    .parse = parse_reply,
+    .stream_size = sizeof(struct stream),
+    .stream_init = stream_init,
+    .on_event = on_event,
+    .stream_finish = stream_finish_v,
+    .stream_release = stream_release_v,
+};
+
+static int openai_init(struct ad__llm_entry *e, struct ad_err *err)
+{
+    return ad__llm_wire_init(&ad__llm_openai_wire, e, err);
 }
 
 static int openai_attempt(struct ad__llm_entry *e, const struct ad_llm_request *req,
                           struct ad_llm_response *resp, struct ad__llm_failure *f,
                           struct ad_err *err)
 {
-    const char *model = req->model ? req->model : e->model;
-    json_t *body = request_json(e, req, model);
-    char *text = json_dumps(body, JSON_COMPACT), *url = NULL, *auth = NULL;
-    const char *headers[5] = { "Content-Type: application/json", NULL, NULL, NULL, NULL };
-    struct ad__http_resp hr;
-    struct stream s;
-    struct ad__http_req hq;
-    int rc;
-
-    json_decref(body);
-    ad__http_resp_init(&hr);
-    memset(&s, 0, sizeof(s));
-    s.req = req;
-    s.resp = resp;
-    ad_buf_init(&s.text, AD__LLM_MAX_BODY);
-    if (!text || asprintf(&url, "%s/chat/completions", e->base_url) < 0 ||
-        (e->api_key && asprintf(&auth, "Authorization: Bearer %s", e->api_key) < 0)) {
-        url = NULL;
-        rc = ad_error(err, AD_ENOMEM, "out of memory");
-        goto out;
-    }
-    headers[1] = req->on_delta ? "Accept: text/event-stream" : "Accept: application/json";
-    headers[2] = auth;
-    hq = (struct ad__http_req){ url, headers, text, strlen(text),
-                                req->timeout_ms > 0 ? req->timeout_ms : e->llm->o.timeout_ms,
-                                req->on_delta ? on_event : NULL, &s };
-    rc = ad__http_post(&hq, &hr, f, err);
-    if (rc)
-        goto out;
-    if (hr.status < 200 || hr.status >= 300)
-        rc = http_error(&hr, f, err);
-    else if (req->on_delta && hr.body.len == 0)
-        rc = stream_finish(&s, err);
-    else
-        rc = parse_reply(hr.body.ptr, hr.body.len, resp, err);
-    if (!rc && hr.request_id[0]) {
-        free(resp->request_id);
-        resp->request_id = strdup(hr.request_id);
-    }
-out:
-    stream_release(&s);
-    ad__http_resp_release(&hr);
-    if (auth) {
-        explicit_bzero(auth, strlen(auth));
-        free(auth);
-    }
-    free(url);
-    free(text);
-    return rc;
+    return ad__llm_wire_attempt(&ad__llm_openai_wire, e, req, resp, f, err);
 }
 
 const struct ad__llm_ops ad__llm_openai_ops = {

@@ -785,36 +785,32 @@ static int check_since(const char *since, char out[AD_TIME_SIZE], struct ad_err 
     return 0;
 }
 
+static int check_tenant_since(const char *tenant_id, const char *since, char t[AD_TIME_SIZE],
+                              struct ad_err *err)
+{
+    int rc = check_id("tenant id", tenant_id, err);
+
+    return rc ? rc : check_since(since, t, err);
+}
+
 int ad_store_llm_usage(struct ad_store *st, const char *tenant_id, const char *since,
                        struct ad_llm_usage_row **out, size_t *n, struct ad_err *err)
 {
     char t[AD_TIME_SIZE];
-    int rc;
+    int rc = check_tenant_since(tenant_id, since, t, err);
 
     *out = NULL;
     *n = 0;
-
-    rc = check_id("tenant id", tenant_id, err);
-    if (!rc)
-        rc = check_since(since, t, err);
-    if (rc)
-        return rc;
-    return st->ops->llm_usage(st, tenant_id, t, out, n, err);
+    return rc ? rc : st->ops->llm_usage(st, tenant_id, t, out, n, err);
 }
 
 int ad_store_llm_spent(struct ad_store *st, const char *tenant_id, const char *since,
                        int64_t *tokens, double *usd, struct ad_err *err)
 {
     char t[AD_TIME_SIZE];
-    int rc;
+    int rc = check_tenant_since(tenant_id, since, t, err);
 
     *tokens = 0;
     *usd = 0;
-
-    rc = check_id("tenant id", tenant_id, err);
-    if (!rc)
-        rc = check_since(since, t, err);
-    if (rc)
-        return rc;
-    return st->ops->llm_spent(st, tenant_id, t, tokens, usd, err);
+    return rc ? rc : st->ops->llm_spent(st, tenant_id, t, tokens, usd, err);
 }

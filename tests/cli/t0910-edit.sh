@@ -46,7 +46,7 @@ test_expect_success 'a block that does not match changes nothing and says where 
 	    return b + a
 	>>>>>>> REPLACE
 	EOF
-    test_expect_code 1 autodev edit apply --repo repo <reply >out 2>err &&
+    test_expect_code 2 autodev edit apply --repo repo <reply >out 2>err &&
     grep -q "block 1 failed" out &&
     grep -q "return a + b" out &&
     test_cmp before repo/calc.py

@@ -1218,6 +1218,13 @@ static void test_settings_values(void **state)
         { "enabled", "2", 0 },
         { "enabled", "", 0 },
         { "background_evolution", "yes", 1 },
+        { "llm_daily_token_cap", "0", 1 },
+        { "llm_daily_token_cap", "1000000000", 1 },
+        { "llm_daily_token_cap", "1000000001", 0 },
+        { "llm_daily_token_cap", "-1", 0 },
+        { "llm_daily_cost_cap_cents", "500", 1 },
+        { "llm_daily_cost_cap_cents", "100000001", 0 },
+        { "llm_daily_cost_cap_cents", "1.5", 0 },
         { "no_such_key", "1", 0 },
     };
     struct ad_settings s, before;
@@ -1231,6 +1238,8 @@ static void test_settings_values(void **state)
     assert_false(s.background_evolution);
     assert_int_equal(s.max_mutations_per_day, 10);
     assert_int_equal(s.max_skill_candidates_per_day, 5);
+    assert_int_equal(s.llm_daily_token_cap, 0);       /* no cap unless asked */
+    assert_int_equal(s.llm_daily_cost_cap_cents, 0);
     assert_int_equal(ad_settings_validate(&s, &err), 0);
     for (i = 0; i < AD_ARRAY_SIZE(cases); i++) {
         int rc;
@@ -1250,7 +1259,8 @@ static void test_settings_values(void **state)
     assert_int_equal(ad_settings_validate(&s, &err), AD_EINVAL);
     assert_msg_has(&err, "max_skill_candidates_per_day");
     assert_string_equal(ad_settings_keys()[0], "enabled");
-    assert_null(ad_settings_keys()[6]);
+    assert_string_equal(ad_settings_keys()[7], "llm_daily_cost_cap_cents");
+    assert_null(ad_settings_keys()[8]);
 }
 
 static void test_settings_json(void **state)
@@ -1284,8 +1294,72 @@ static void test_settings_json(void **state)
     ad_settings_defaults(&back);
     assert_int_equal(ad_settings_from_json(&back, o, &err), 0);
     assert_memory_equal(&s, &back, sizeof(s));
-    assert_int_equal(json_object_size(o), 6);
+    assert_int_equal(json_object_size(o), 8);
     json_decref(o);
+}
+
+static void test_llm_ledger(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_llm_call c;
+    struct ad_llm_usage_row *rows = NULL;
+    char longerr[3000];
+    size_t n = 0;
+    int64_t tokens;
+    double usd;
+
+    memset(&c, 0, sizeof(c));
+    memcpy(c.tenant_id, f->tenant, sizeof(c.tenant_id));
+    c.provider = "openai";
+    c.model = "gpt-4o-mini";
+    c.purpose = "memento";
+    c.prompt_tokens = 100;
+    c.completion_tokens = 20;
+    c.cost_usd = 0.5;
+    c.latency_ms = 300;
+    c.ok = 1;
+    assert_int_equal(ad_store_llm_call_insert(f->st, &c, &err), 0);
+    assert_true(ad_id_valid(c.id));
+    /* A failed call with a long error: kept, the error cut to 1000 bytes. */
+    memset(longerr, 'e', sizeof(longerr) - 1);
+    longerr[sizeof(longerr) - 1] = '\0';
+    c.ok = 0;
+    c.error = longerr;
+    c.prompt_tokens = c.completion_tokens = 0;
+    c.cost_usd = 0;
+    c.latency_ms = 100;
+    assert_int_equal(ad_store_llm_call_insert(f->st, &c, &err), 0);
+    assert_ptr_equal(c.error, longerr);   /* the caller's pointer is given back */
+    /* Bad rows are refused and leave nothing. */
+    c.prompt_tokens = -1;
+    assert_int_equal(ad_store_llm_call_insert(f->st, &c, &err), AD_EINVAL);
+    c.prompt_tokens = 0;
+    c.provider = NULL;
+    assert_int_equal(ad_store_llm_call_insert(f->st, &c, &err), AD_EINVAL);
+    assert_msg_has(&err, "provider");
+
+    assert_int_equal(ad_store_llm_usage(f->st, f->tenant, NULL, &rows, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].calls, 2);
+    assert_int_equal(rows[0].errors, 1);
+    assert_int_equal(rows[0].prompt_tokens, 100);
+    assert_int_equal(rows[0].latency_ms_avg, 200);
+    assert_string_equal(rows[0].purpose, "memento");
+    ad_llm_usage_rows_free(rows, n);
+    assert_int_equal(ad_store_llm_spent(f->st, f->tenant, "2000-01-01T00:00:00Z", &tokens, &usd,
+                                        &err), 0);
+    assert_int_equal(tokens, 120);
+    assert_true(usd == 0.5);
+    /* Since the future: nothing; another tenant: nothing; a bad date: refused. */
+    assert_int_equal(ad_store_llm_spent(f->st, f->tenant, "2999-01-01T00:00:00Z", &tokens, &usd,
+                                        &err), 0);
+    assert_int_equal(tokens, 0);
+    assert_int_equal(ad_store_llm_usage(f->st, f->other, NULL, &rows, &n, &err), 0);
+    assert_int_equal(n, 0);
+    ad_llm_usage_rows_free(rows, n);
+    assert_int_equal(ad_store_llm_spent(f->st, f->tenant, "yesterday", &tokens, &usd, &err),
+                     AD_EINVAL);
 }
 
 static void test_settings_in_store(void **state)
@@ -1551,6 +1625,7 @@ int main(void)
         T(test_jobs_claim_lease_finish),
         cmocka_unit_test(test_settings_values),
         cmocka_unit_test(test_settings_json),
+        T(test_llm_ledger),
         T(test_settings_in_store),
         T(test_nested_transactions),
         T(test_half_written_episode_cannot_commit),
