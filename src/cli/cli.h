@@ -128,6 +128,11 @@ int ad__run_sub(const char *cmdname, const struct ad_subcmd *subs, int argc, cha
 int ad__print_json(struct ad_ctx *ctx, json_t *v);
 /* Reads all of f into b (b->max is the cap). AD_ETOOBIG past it, AD_EIO. */
 int ad__read_all(FILE *f, struct ad_buf *b, struct ad_err *err);
+/*
+ * Reads the file at path ("-": standard input) into b, capped by b->max.
+ * Returns 0, or an exit code having printed the error.
+ */
+int ad__read_path(struct ad_ctx *ctx, const char *path, struct ad_buf *b);
 /* mkdir -p with mode for the directories it creates. 0 or AD_EIO. */
 int ad__mkdir_p(const char *path, unsigned mode, struct ad_err *err);
 

@@ -67,7 +67,6 @@ static int edit_apply(int argc, char **argv, struct ad_ctx *ctx)
     struct ad_edit_set set = AD_EDIT_SET_INIT;
     struct ad_edit_report rep = { 0 };
     struct ad_err err = AD_ERR_INIT;
-    FILE *f;
     int ch, rc, dry = 0;
 
     ad__getopt_reset();
@@ -85,14 +84,12 @@ static int edit_apply(int argc, char **argv, struct ad_ctx *ctx)
     if (!repo)
         return ad__usage_error(ctx, "edit apply needs --repo DIR");
     ad_buf_init(&text, (size_t)16 << 20);
-    f = strcmp(reply, "-") ? fopen(reply, "rb") : stdin;
-    if (!f)
-        return ad__die_code(ctx, AD_EINVAL, "cannot open '%s': %s", reply, strerror(errno));
-    rc = ad__read_all(f, &text, &err);
-    if (f != stdin)
-        fclose(f);
-    if (!rc)
-        rc = ad_edit_parse(text.ptr, text.len, &set, &err);
+    rc = ad__read_path(ctx, reply, &text);
+    if (rc) {
+        ad_buf_release(&text);
+        return rc;
+    }
+    rc = ad_edit_parse(text.ptr, text.len, &set, &err);
     ad_buf_release(&text);
     if (rc)
         return ad__die_err(ctx, &err);

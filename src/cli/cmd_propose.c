@@ -71,7 +71,6 @@ static int propose_mutate(int argc, char **argv, struct ad_ctx *ctx)
     struct ad_mutant *m = NULL;
     int64_t v;
     size_t n = 0;
-    FILE *f;
     int ch, rc;
 
     ad__getopt_reset();
@@ -99,14 +98,12 @@ static int propose_mutate(int argc, char **argv, struct ad_ctx *ctx)
         return ad__usage_error(ctx, "propose mutate takes one FILE");
     o.path = argv[optind];
     ad_buf_init(&code, (size_t)4 << 20);
-    f = strcmp(o.path, "-") ? fopen(o.path, "rb") : stdin;
-    if (!f)
-        return ad__die_code(ctx, AD_EINVAL, "cannot open '%s': %s", o.path, strerror(errno));
-    rc = ad__read_all(f, &code, &err);
-    if (f != stdin)
-        fclose(f);
-    if (!rc)
-        rc = ad_propose_mutants(code.ptr, code.len, &o, &m, &n, &err);
+    rc = ad__read_path(ctx, o.path, &code);
+    if (rc) {
+        ad_buf_release(&code);
+        return rc;
+    }
+    rc = ad_propose_mutants(code.ptr, code.len, &o, &m, &n, &err);
     ad_buf_release(&code);
     if (rc)
         return ad__die_err(ctx, &err);

@@ -54,22 +54,6 @@ static int sandbox_check(int argc, char **argv, struct ad_ctx *ctx)
     return AD_EXIT_OK;
 }
 
-static int read_file(struct ad_ctx *ctx, const char *path, struct ad_buf *b)
-{
-    struct ad_err err = AD_ERR_INIT;
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    int rc;
-
-    if (!f)
-        return ad__die_code(ctx, AD_EINVAL, "cannot open '%s': %s", path, strerror(errno));
-    rc = ad__read_all(f, b, &err);
-    if (f != stdin)
-        fclose(f);
-    if (rc < 0)
-        return ad__die_code(ctx, rc, "'%s': %s", path, err.msg);
-    return 0;
-}
-
 static int sandbox_run(int argc, char **argv, struct ad_ctx *ctx)
 {
     static const struct option longopts[] = {
@@ -154,9 +138,9 @@ static int sandbox_run(int argc, char **argv, struct ad_ctx *ctx)
     if (input_text && input_path)
         return ad__usage_error(ctx, "give --input or --input-file, not both");
 
-    rc = read_file(ctx, code_path, &code);
+    rc = ad__read_path(ctx, code_path, &code);
     if (rc == 0 && input_path)
-        rc = read_file(ctx, input_path, &input);
+        rc = ad__read_path(ctx, input_path, &input);
     if (rc)
         goto out;
     spec.code = code.ptr;

@@ -285,3 +285,19 @@ out:
     ad_buf_release(&b);
     return rc;
 }
+
+int ad__read_path(struct ad_ctx *ctx, const char *path, struct ad_buf *b)
+{
+    struct ad_err err = AD_ERR_INIT;
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    int rc;
+
+    if (!f)
+        return ad__die_code(ctx, AD_EINVAL, "cannot open '%s': %s", path, strerror(errno));
+    rc = ad__read_all(f, b, &err);
+    if (f != stdin)
+        fclose(f);
+    if (rc < 0)
+        return ad__die_code(ctx, rc, "'%s': %s", path, err.msg);
+    return 0;
+}

@@ -25,12 +25,6 @@
 
 /* ---- shared helpers ----------------------------------------------------- */
 
-int ad__llm_dup(char **dst, const char *s, size_t len, struct ad_err *err)
-{
-    *dst = strndup(s ? s : "", s ? len : 0);
-    return *dst ? 0 : ad_error(err, AD_ENOMEM, "out of memory");
-}
-
 int ad__llm_max_tokens(const struct ad_llm_request *req)
 {
     return req->max_tokens > 0 ? req->max_tokens : DEFAULT_MAX_TOKENS;
@@ -159,7 +153,7 @@ static char *trim(char *s)
 static int parse_entry(struct ad_llm *llm, char *item, struct ad__llm_entry *e,
                        struct ad_err *err)
 {
-    char *colon = strchr(item, ':'), *model;
+    char *colon, *model;
     const struct ad__llm_ops *ops;
 
     item = trim(item);

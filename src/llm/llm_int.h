@@ -175,8 +175,6 @@ void ad__llm_redact(const struct ad__llm_entry *e, char *s);
 /* Appends a tool call to resp (copies). */
 int ad__llm_add_call(struct ad_llm_response *resp, const char *id, size_t idlen,
                      const char *name, size_t namelen, const char *args, size_t argslen);
-/* strdup that records AD_ENOMEM in err. */
-int ad__llm_dup(char **dst, const char *s, size_t len, struct ad_err *err);
 /* The request's max_tokens (default applied). */
 int ad__llm_max_tokens(const struct ad_llm_request *req);
 /* "error.message"-style text out of an error body: structured or flat. */

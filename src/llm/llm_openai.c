@@ -333,11 +333,8 @@ static int on_event(void *arg, const char *event, const char *data, size_t len)
     e = json_object_get(v, "error");
     if (e) {
         char code[64];
-        char *text = json_dumps(v, JSON_COMPACT);
 
-        ad__llm_error_text(text ? text : "", text ? strlen(text) : 0, &s->error, code,
-                           sizeof(code));
-        free(text);
+        ad__llm_error_text(data, len, &s->error, code, sizeof(code));
         s->failed = 1;
         json_decref(v);
         return 1;

@@ -34,6 +34,12 @@
 
 /* ---- the loopback server ------------------------------------------------ */
 
+static json_t *add_schema(void);
+
+/* The "add" tool of the tool cases: made once for the group. */
+static json_t *add_tool_schema;
+static struct ad_llm_tool add_tool = { "add", "Add two numbers.", NULL };
+
 static pid_t server_pid;
 static int server_port;
 static char server_dir[64];
@@ -70,6 +76,8 @@ static int server_start(void **state)
     setenv("OPENAI_API_KEY", OPENAI_KEY, 1);
     setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY, 1);
     unsetenv("AUTODEV_LLM_PRICES");
+    add_tool_schema = add_schema();
+    add_tool.parameters = add_tool_schema;
     return server_port > 0 ? 0 : -1;
 }
 
@@ -80,6 +88,7 @@ static int server_stop(void **state)
         waitpid(server_pid, NULL, 0);
     }
     rmdir(server_dir);
+    json_decref(add_tool_schema);
     return 0;
 }
 
@@ -184,6 +193,12 @@ static json_t *add_schema(void)
                      "a", "type", "number", "b", "type", "number", "required", "a", "b");
 }
 
+static void use_add_tool(struct ad_llm_request *req)
+{
+    req->tools = &add_tool;
+    req->ntools = 1;
+}
+
 static json_t *grade_schema(void)
 {
     return json_pack("{s:s, s:{s:{s:s, s:[s, s]}, s:{s:s}}, s:[s, s], s:b}", "type", "object",
@@ -263,8 +278,6 @@ static void test_openai_success(void **state)
 
 static void test_openai_tool_call(void **state)
 {
-    json_t *schema = add_schema();
-    struct ad_llm_tool tool = { "add", "Add two numbers.", schema };
     struct ad_llm_request req = base_req(add_question, 1);
     struct ad_llm_response r;
     struct ad_err err = AD_ERR_INIT;
@@ -272,8 +285,7 @@ static void test_openai_tool_call(void **state)
 
     use_cases("openai_tool_call", NULL);
     llm = new_llm("openai:gpt-4o-mini", NULL);
-    req.tools = &tool;
-    req.ntools = 1;
+    use_add_tool(&req);
     assert_int_equal(ad_llm_complete(llm, &req, &r, &err), 0);
     assert_string_equal(r.finish_reason, "tool_calls");
     assert_int_equal(r.ncalls, 1);
@@ -283,15 +295,12 @@ static void test_openai_tool_call(void **state)
     assert_string_equal(r.text, "");
     ad_llm_response_release(&r);
     ad_llm_free(llm);
-    json_decref(schema);
     assert_served("openai_tool_call", 1);
 }
 
 static void roundtrip(const char *openai_case, const char *anthropic_case, const char *spec,
                       const char *call_id)
 {
-    json_t *schema = add_schema();
-    struct ad_llm_tool tool = { "add", "Add two numbers.", schema };
     struct ad_llm_tool_call call = { (char *)call_id, (char *)"add", (char *)"{\"a\":2,\"b\":3}" };
     struct ad_llm_message m[3] = {
         { AD_LLM_USER, "What is 2 + 3? Use the add tool.", NULL, 0, NULL },
@@ -305,14 +314,12 @@ static void roundtrip(const char *openai_case, const char *anthropic_case, const
 
     use_cases(openai_case, anthropic_case);
     llm = new_llm(spec, NULL);
-    req.tools = &tool;
-    req.ntools = 1;
+    use_add_tool(&req);
     assert_int_equal(ad_llm_complete(llm, &req, &r, &err), 0);
     assert_string_equal(r.text, "2 + 3 = 5.");
     assert_string_equal(r.finish_reason, "stop");
     ad_llm_response_release(&r);
     ad_llm_free(llm);
-    json_decref(schema);
     assert_served(openai_case ? openai_case : anthropic_case, 1);
 }
 
@@ -402,8 +409,6 @@ static void test_openai_stream(void **state)
 static void stream_tool_case(const char *openai_case, const char *anthropic_case,
                              const char *spec, const char *id)
 {
-    json_t *schema = add_schema();
-    struct ad_llm_tool tool = { "add", "Add two numbers.", schema };
     struct ad_llm_request req = base_req(add_question, 1);
     struct deltas d = { AD_BUF_INIT, AD_BUF_INIT, 0 };
     struct ad_llm_response r;
@@ -412,8 +417,7 @@ static void stream_tool_case(const char *openai_case, const char *anthropic_case
 
     use_cases(openai_case, anthropic_case);
     llm = new_llm(spec, NULL);
-    req.tools = &tool;
-    req.ntools = 1;
+    use_add_tool(&req);
     req.on_delta = on_delta;
     req.delta_arg = &d;
     if (ad_llm_complete(llm, &req, &r, &err))
@@ -427,7 +431,6 @@ static void stream_tool_case(const char *openai_case, const char *anthropic_case
     assert_string_equal(d.tools.ptr, "add");   /* announced once, by name */
     ad_llm_response_release(&r);
     ad_llm_free(llm);
-    json_decref(schema);
     ad_buf_release(&d.text);
     ad_buf_release(&d.tools);
     assert_served(openai_case ? openai_case : anthropic_case, 1);
@@ -446,8 +449,6 @@ static void test_vllm_tool_delta_no_index(void **state)
 
 static void test_ollama_arguments_object(void **state)
 {
-    json_t *schema = add_schema();
-    struct ad_llm_tool tool = { "add", "Add two numbers.", schema };
     struct ad_llm_request req = base_req(add_question, 1);
     struct ad_llm_response r;
     struct ad_err err = AD_ERR_INIT;
@@ -455,15 +456,13 @@ static void test_ollama_arguments_object(void **state)
 
     use_cases("ollama_arguments_object", NULL);
     llm = new_llm("openai:llama3.2", NULL);
-    req.tools = &tool;
-    req.ntools = 1;
+    use_add_tool(&req);
     assert_int_equal(ad_llm_complete(llm, &req, &r, &err), 0);
     assert_int_equal(r.ncalls, 1);
     assert_json_text(r.calls[0].arguments, "a", 2);
     assert_json_text(r.calls[0].arguments, "b", 3);
     ad_llm_response_release(&r);
     ad_llm_free(llm);
-    json_decref(schema);
     assert_served("ollama_arguments_object", 1);
 }
 
@@ -575,8 +574,6 @@ static void test_ollama_not_found(void **state)
 
 static void test_openai_400(void **state)
 {
-    json_t *schema = add_schema();
-    struct ad_llm_tool tool = { "add", "Add two numbers.", schema };
     struct ad_llm_request req = base_req(add_question, 1);
     struct ad_llm_response r;
     struct ad_err err = AD_ERR_INIT;
@@ -585,13 +582,11 @@ static void test_openai_400(void **state)
     /* Not retried, and not failed over to the second provider either. */
     use_cases("openai_400", "anthropic_success");
     llm = new_llm("openai:gpt-4o-mini,anthropic:claude-sonnet-4-5", NULL);
-    req.tools = &tool;
-    req.ntools = 1;
+    use_add_tool(&req);
     assert_int_equal(ad_llm_complete(llm, &req, &r, &err), AD_EINVAL);
     assert_non_null(strstr(err.msg, "HTTP 400"));
     assert_string_equal(ad_llm_breaker_state(llm, 0), "closed");
     ad_llm_free(llm);
-    json_decref(schema);
     assert_served("openai_400", 1);
     assert_served("anthropic_success", 0);
 }
@@ -623,8 +618,6 @@ static void test_anthropic_success(void **state)
 
 static void test_anthropic_tool_use(void **state)
 {
-    json_t *schema = add_schema();
-    struct ad_llm_tool tool = { "add", "Add two numbers.", schema };
     struct ad_llm_request req = base_req(add_question, 1);
     struct ad_llm_response r;
     struct ad_err err = AD_ERR_INIT;
@@ -632,8 +625,7 @@ static void test_anthropic_tool_use(void **state)
 
     use_cases(NULL, "anthropic_tool_use");
     llm = new_llm("anthropic:claude-sonnet-4-5", NULL);
-    req.tools = &tool;
-    req.ntools = 1;
+    use_add_tool(&req);
     assert_int_equal(ad_llm_complete(llm, &req, &r, &err), 0);
     assert_string_equal(r.text, "I'll add those numbers.");
     assert_string_equal(r.finish_reason, "tool_calls");
@@ -642,7 +634,6 @@ static void test_anthropic_tool_use(void **state)
     assert_json_text(r.calls[0].arguments, "a", 2);
     ad_llm_response_release(&r);
     ad_llm_free(llm);
-    json_decref(schema);
     assert_served("anthropic_tool_use", 1);
 }
 
