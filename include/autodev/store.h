@@ -362,4 +362,191 @@ int ad_store_llm_usage(struct ad_store *st, const char *tenant_id, const char *s
 int ad_store_llm_spent(struct ad_store *st, const char *tenant_id, const char *since,
                        int64_t *tokens, double *usd, struct ad_err *err);
 
+/* ---- skills: the catalog's rows (the policy lives in skill.h) ------------ */
+
+#define AD_SEMVER_SIZE 32                 /* "MAJOR.MINOR.PATCH" and NUL */
+#define AD_SKILL_DESC_MAX 4096
+#define AD_SKILL_CODE_MAX (1024 * 1024)   /* one version's source */
+#define AD_ENTRY_MAX 128                  /* the entry function's name */
+
+enum ad_skill_origin {
+    AD_ORIGIN_MANUAL = 0,
+    AD_ORIGIN_MEMENTO = 1,
+    AD_ORIGIN_ALPHA = 2,
+    AD_ORIGIN_RESEARCH = 3,
+    AD_ORIGIN_IMPORT = 4,
+};
+
+/* "manual" ...; NULL for an out-of-range value. */
+const char *ad_skill_origin_name(enum ad_skill_origin o);
+/* 0 or AD_EINVAL. */
+int ad_skill_origin_parse(const char *s, enum ad_skill_origin *out);
+
+struct ad_skill {
+    char id[AD_ID_SIZE];
+    char tenant_id[AD_ID_SIZE];
+    char *name;                  /* the catalog name; see ad_skill_name_valid */
+    char *description;           /* "" when none, <= AD_SKILL_DESC_MAX */
+    char *entry_function;        /* a Python identifier, <= AD_ENTRY_MAX */
+    json_t *input_schema;        /* a JSON object, or NULL */
+    char current_version_id[AD_ID_SIZE];   /* "" while it has none */
+    char *status;                /* active | disabled | deprecated | archived */
+    char created_at[AD_TIME_SIZE];
+    char updated_at[AD_TIME_SIZE];
+};
+
+struct ad_skill_version {
+    char id[AD_ID_SIZE];
+    char tenant_id[AD_ID_SIZE];
+    char skill_id[AD_ID_SIZE];
+    char semver[AD_SEMVER_SIZE];
+    char *code;                  /* required, <= AD_SKILL_CODE_MAX */
+    char parent_version_id[AD_ID_SIZE];    /* "" for a first version */
+    enum ad_skill_origin origin;
+    char *origin_id;             /* NULL when none */
+    char created_at[AD_TIME_SIZE];
+};
+
+void ad_skill_release(struct ad_skill *s);
+void ad_skill_list_free(struct ad_skill *v, size_t n);
+void ad_skill_version_release(struct ad_skill_version *v);
+void ad_skill_version_list_free(struct ad_skill_version *v, size_t n);
+
+/*
+ * Catalog names: 1..64 of [a-z0-9_], starting and ending with a letter or
+ * digit, no "__" (so that the Agent Skills form, '_' -> '-', is valid and
+ * the mapping is lossless both ways). Returns 1 when valid.
+ */
+int ad_skill_name_valid(const char *name);
+/* "1.2.3": three decimal numbers without leading zeros, each < 2^31. */
+int ad_semver_valid(const char *semver);
+
+/*
+ * Inserts a new skill with its first version and makes that version
+ * current, in one transaction. Caller sets s->tenant_id, name, description
+ * (NULL: ""), entry_function, input_schema (may be NULL), status (NULL:
+ * "active"), and v->semver, code, origin, origin_id. The store sets both
+ * ids and timestamps, v->tenant_id, v->skill_id, v->parent_version_id ("")
+ * and s->current_version_id. AD_EEXIST when the name is taken.
+ */
+int ad_store_skill_insert(struct ad_store *st, struct ad_skill *s, struct ad_skill_version *v,
+                          struct ad_err *err);
+/*
+ * Adds a version to an existing skill. Caller sets tenant_id, skill_id,
+ * semver, code, parent_version_id ("" for none; else a version of the same
+ * skill), origin, origin_id. With make_current the skill's
+ * current_version_id moves to it in the same transaction. AD_EEXIST when
+ * the skill already has that semver; AD_ENOTFOUND for an unknown skill or
+ * parent.
+ */
+int ad_store_skill_version_insert(struct ad_store *st, struct ad_skill_version *v,
+                                  bool make_current, struct ad_err *err);
+/* Makes version_id (a version of skill_id) current. AD_ENOTFOUND if not. */
+int ad_store_skill_set_current(struct ad_store *st, const char *tenant_id, const char *skill_id,
+                               const char *version_id, struct ad_err *err);
+/* Updates description, entry_function, input_schema and status of s->id. */
+int ad_store_skill_update(struct ad_store *st, struct ad_skill *s, struct ad_err *err);
+int ad_store_skill_get(struct ad_store *st, const char *tenant_id, const char *id,
+                       struct ad_skill *out, struct ad_err *err);
+int ad_store_skill_get_by_name(struct ad_store *st, const char *tenant_id, const char *name,
+                               struct ad_skill *out, struct ad_err *err);
+/* Ordered by name; after_name (may be NULL) pages past that name. */
+int ad_store_skill_list(struct ad_store *st, const char *tenant_id, const char *after_name,
+                        int limit, struct ad_skill **out, size_t *n, struct ad_err *err);
+int ad_store_skill_version_get(struct ad_store *st, const char *tenant_id, const char *id,
+                               struct ad_skill_version *out, struct ad_err *err);
+/* The version of skill_id with that semver; AD_ENOTFOUND when none. */
+int ad_store_skill_version_find(struct ad_store *st, const char *tenant_id,
+                                const char *skill_id, const char *semver,
+                                struct ad_skill_version *out, struct ad_err *err);
+/* Every version of skill_id, oldest first. */
+int ad_store_skill_version_list(struct ad_store *st, const char *tenant_id,
+                                const char *skill_id, struct ad_skill_version **out, size_t *n,
+                                struct ad_err *err);
+
+/* One full-text search hit: the skill and its relevance (higher is better, > 0). */
+struct ad_skill_hit {
+    struct ad_skill skill;
+    double score;
+};
+
+void ad_skill_hits_free(struct ad_skill_hit *v, size_t n);
+/*
+ * Full-text search (FTS5, BM25 ranking; a match in the name weighs 4x a
+ * match in the description) over the tenant's active skills. query is
+ * free text: its words (letters and digits, lower-cased; '_' and '-' split
+ * words like spaces) are OR-ed, so no query can be an FTS5 syntax error.
+ * A query without words gives no hits. Best first.
+ */
+int ad_store_skill_search(struct ad_store *st, const char *tenant_id, const char *query,
+                          int limit, struct ad_skill_hit **out, size_t *n, struct ad_err *err);
+
+struct ad_skill_execution {
+    char id[AD_ID_SIZE];
+    char tenant_id[AD_ID_SIZE];
+    char skill_version_id[AD_ID_SIZE];
+    char agent_id[AD_ID_SIZE];      /* "" when no agent */
+    char episode_id[AD_ID_SIZE];    /* "" when no episode */
+    json_t *input;                  /* any JSON or NULL */
+    json_t *output;                 /* any JSON or NULL */
+    bool success;
+    double execution_seconds;       /* >= 0 */
+    int64_t token_usage;            /* >= 0 */
+    char *error;                    /* NULL when none; <= AD_ERROR_TRACE_MAX */
+    char created_at[AD_TIME_SIZE];
+};
+
+void ad_skill_execution_release(struct ad_skill_execution *x);
+void ad_skill_execution_list_free(struct ad_skill_execution *v, size_t n);
+/* Caller sets everything but id and created_at. */
+int ad_store_skill_execution_insert(struct ad_store *st, struct ad_skill_execution *x,
+                                    struct ad_err *err);
+/* Newest first; skill_version_id NULL for every version. */
+int ad_store_skill_execution_list(struct ad_store *st, const char *tenant_id,
+                                  const char *skill_version_id, int limit,
+                                  struct ad_skill_execution **out, size_t *n,
+                                  struct ad_err *err);
+
+/* ---- agent sessions (the agent loop's transcripts) ---------------------- */
+
+#define AD_TRANSCRIPT_MAX (8 * 1024 * 1024)   /* the transcript, compact JSON */
+
+enum ad_session_status {
+    AD_SESSION_RUNNING = 0,   /* in progress, or its process died: resumable */
+    AD_SESSION_DONE = 1,      /* a final answer */
+    AD_SESSION_FAILED = 2,    /* an error ended it */
+    AD_SESSION_STOPPED = 3,   /* a limit stopped it (turns, cost, breaker): resumable */
+};
+
+const char *ad_session_status_name(enum ad_session_status s);
+int ad_session_status_parse(const char *s, enum ad_session_status *out);
+
+struct ad_agent_session {
+    char id[AD_ID_SIZE];
+    char tenant_id[AD_ID_SIZE];
+    char agent_id[AD_ID_SIZE];
+    char *task;                     /* required, <= AD_TASK_DESC_MAX */
+    enum ad_session_status status;
+    json_t *transcript;             /* array of messages; <= AD_TRANSCRIPT_MAX */
+    json_t *state;                  /* object: the loop's counters; <= AD_JSON_FIELD_MAX */
+    char episode_id[AD_ID_SIZE];    /* "" until the run became an episode */
+    char created_at[AD_TIME_SIZE];
+    char updated_at[AD_TIME_SIZE];
+};
+
+void ad_agent_session_release(struct ad_agent_session *s);
+void ad_agent_session_list_free(struct ad_agent_session *v, size_t n);
+/* Caller sets tenant_id, agent_id, task, status, transcript, state. */
+int ad_store_agent_session_insert(struct ad_store *st, struct ad_agent_session *s,
+                                  struct ad_err *err);
+/* Writes status, transcript, state and episode_id of s->id; sets updated_at. */
+int ad_store_agent_session_update(struct ad_store *st, struct ad_agent_session *s,
+                                  struct ad_err *err);
+int ad_store_agent_session_get(struct ad_store *st, const char *tenant_id, const char *id,
+                               struct ad_agent_session *out, struct ad_err *err);
+/* Newest first; agent_id NULL for every agent. transcript is not loaded (NULL). */
+int ad_store_agent_session_list(struct ad_store *st, const char *tenant_id,
+                                const char *agent_id, int limit, struct ad_agent_session **out,
+                                size_t *n, struct ad_err *err);
+
 #endif

@@ -338,8 +338,67 @@ static const char migration_1[] =
     " created_at TEXT NOT NULL,"
     " UNIQUE (session_id, seq));";
 
+/*
+ * Full-text search over the catalog, and the agent loop's sessions.
+ *
+ * skills_fts is an FTS5 index with external content: it stores no copy of
+ * name and description, only the index, keyed by skills' rowid; the
+ * triggers keep it in step (the 'delete' command needs the old values,
+ * which the content table no longer has after the change). unicode61 folds
+ * case and diacritics and splits on '_', so the name "parse_invoice" is
+ * found by "invoice"; porter on top stems English words, so a task that
+ * says "counting the words" finds word_count. An update touching neither
+ * indexed column (the current version moving) leaves the index alone.
+ * Nothing renumbers skills' rowids: a VACUUM may, for a table without an
+ * INTEGER PRIMARY KEY, so one must be followed by a 'rebuild'.
+ */
+static const char migration_2[] =
+    "CREATE VIRTUAL TABLE skills_fts USING fts5("
+    " name, description, content = 'skills', content_rowid = 'rowid',"
+    " tokenize = 'porter unicode61');"
+    "CREATE TRIGGER skills_fts_insert AFTER INSERT ON skills BEGIN"
+    " INSERT INTO skills_fts (rowid, name, description)"
+    "  VALUES (new.rowid, new.name, new.description);"
+    " END;"
+    "CREATE TRIGGER skills_fts_delete AFTER DELETE ON skills BEGIN"
+    " INSERT INTO skills_fts (skills_fts, rowid, name, description)"
+    "  VALUES ('delete', old.rowid, old.name, old.description);"
+    " END;"
+    "CREATE TRIGGER skills_fts_update AFTER UPDATE OF name, description ON skills BEGIN"
+    " INSERT INTO skills_fts (skills_fts, rowid, name, description)"
+    "  VALUES ('delete', old.rowid, old.name, old.description);"
+    " INSERT INTO skills_fts (rowid, name, description)"
+    "  VALUES (new.rowid, new.name, new.description);"
+    " END;"
+    /* Skills written at version 1 join the index. */
+    "INSERT INTO skills_fts (skills_fts) VALUES ('rebuild');"
+
+    /* A tenant's executions newest first (the version's are ix_skill_executions_version). */
+    "CREATE INDEX ix_skill_executions_tenant ON skill_executions (tenant_id, id);"
+    /* A skill's versions oldest first; without it the tenant's index wins and sorts. */
+    "CREATE INDEX ix_skill_versions_skill ON skill_versions (tenant_id, skill_id, id);"
+
+    /*
+     * One row per agent-loop run, rewritten after every turn so that a
+     * stopped or crashed run can resume. transcript is the message array.
+     */
+    "CREATE TABLE agent_sessions ("
+    " id TEXT PRIMARY KEY,"
+    " tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+    " agent_id TEXT NOT NULL REFERENCES agents(id),"
+    " task TEXT NOT NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed', 'stopped')),"
+    " transcript TEXT NOT NULL CHECK (json_valid(transcript)),"
+    " state TEXT NOT NULL CHECK (json_valid(state)),"
+    " episode_id TEXT REFERENCES episodes(id),"
+    " created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL);"
+    "CREATE INDEX ix_agent_sessions_tenant ON agent_sessions (tenant_id, id);"
+    "CREATE INDEX ix_agent_sessions_agent ON agent_sessions (tenant_id, agent_id, id);";
+
 const struct ad__sqlite_migration ad__sqlite_migrations[] = {
     { 1, migration_1 },
+    { 2, migration_2 },
 };
 
 const size_t ad__sqlite_nmigrations = AD_ARRAY_SIZE(ad__sqlite_migrations);

@@ -17,6 +17,8 @@
  * it into an outer level carries the mark outwards, committing the outermost
  * level rolls it back and fails with AD_ESTATE, and rolling the level back
  * clears the mark. A half-written episode can therefore never be committed.
+ * (The skill calls that write several rows, in skills.c, are rare enough to
+ * afford a savepoint of their own instead.)
  *
  * Sections: open/close, transactions, tenants, agents, episodes, events, jobs.
  */
@@ -34,7 +36,7 @@
 
 /* ---- argument checks ---------------------------------------------------- */
 
-static int check_id(const char *what, const char *id, struct ad_err *err)
+int ad__check_id(const char *what, const char *id, struct ad_err *err)
 {
     if (!id || !ad_id_valid(id))
         return ad_error(err, AD_EINVAL, "invalid %s '%.64s'", what, id ? id : "");
@@ -51,7 +53,7 @@ static int check_name(const char *what, const char *name, struct ad_err *err)
 }
 
 /* 0 means the default page; more than AD_LIST_MAX is capped, as documented. */
-static int resolve_limit(int limit, int *out, struct ad_err *err)
+int ad__resolve_limit(int limit, int *out, struct ad_err *err)
 {
     if (limit < 0)
         return ad_error(err, AD_EINVAL, "invalid limit %d", limit);
@@ -93,7 +95,7 @@ static int normalize_time(const char *what, const char *in, char out[AD_TIME_SIZ
     return 0;
 }
 
-static int new_id(char out[AD_ID_SIZE], struct ad_err *err)
+int ad__new_id(char out[AD_ID_SIZE], struct ad_err *err)
 {
     if (ad_id_new(out))
         return ad_error(err, AD_EIO, "cannot read the kernel's random source");
@@ -230,7 +232,7 @@ int ad_store_tx_depth(const struct ad_store *st)
  * Starts a write call: opens a transaction when the caller has none (*own
  * is then 1 and write_end closes it). See the comment at the top.
  */
-static int write_begin(struct ad_store *st, int *own, struct ad_err *err)
+int ad__write_begin(struct ad_store *st, int *own, struct ad_err *err)
 {
     int rc;
 
@@ -246,7 +248,7 @@ static int write_begin(struct ad_store *st, int *own, struct ad_err *err)
 }
 
 /* Ends it: commit or rollback of the call's own transaction, if it opened one. */
-static int write_end(struct ad_store *st, int own, int rc, struct ad_err *err)
+int ad__write_end(struct ad_store *st, int own, int rc, struct ad_err *err)
 {
     if (!own)
         return rc;
@@ -268,12 +270,12 @@ int ad_store_tenant_ensure(struct ad_store *st, const char *name, char id_out[AD
 
     rc = check_name("tenant", name, err);
     if (!rc)
-        rc = write_begin(st, &own, err);
+        rc = ad__write_begin(st, &own, err);
     if (rc)
         return rc;
     rc = st->ops->tenant_find(st, name, &t, &e);
     if (rc == AD_ENOTFOUND) {
-        rc = new_id(t.id, err);
+        rc = ad__new_id(t.id, err);
         ad_time_now(t.created_at);
         t.name = (char *)name;    /* borrowed for the insert; not released below */
         if (!rc)
@@ -285,7 +287,7 @@ int ad_store_tenant_ensure(struct ad_store *st, const char *name, char id_out[AD
     if (!rc)
         ad__copy_fixed(id_out, AD_ID_SIZE, t.id);
     ad_tenant_release(&t);
-    return write_end(st, own, rc, err);
+    return ad__write_end(st, own, rc, err);
 }
 
 int ad_store_tenant_get(struct ad_store *st, const char *name, struct ad_tenant *out,
@@ -305,22 +307,22 @@ int ad_store_agent_insert(struct ad_store *st, struct ad_agent *a, struct ad_err
 {
     int rc, own;
 
-    rc = check_id("tenant id", a->tenant_id, err);
+    rc = ad__check_id("tenant id", a->tenant_id, err);
     if (!rc)
         rc = check_name("agent", a->name, err);
     if (rc)
         return rc;
     if (!ad_maturity_name(a->maturity))
         return ad_error(err, AD_EINVAL, "invalid maturity %d", (int)a->maturity);
-    rc = new_id(a->id, err);
+    rc = ad__new_id(a->id, err);
     if (rc)
         return rc;
     a->episode_count = a->success_count = a->failure_count = 0;
     ad_time_now(a->created_at);
     memcpy(a->updated_at, a->created_at, AD_TIME_SIZE);
-    rc = write_begin(st, &own, err);
+    rc = ad__write_begin(st, &own, err);
     if (!rc)
-        rc = write_end(st, own, st->ops->agent_insert(st, a, err), err);
+        rc = ad__write_end(st, own, st->ops->agent_insert(st, a, err), err);
     if (rc)
         a->id[0] = '\0';
     return rc;
@@ -329,10 +331,10 @@ int ad_store_agent_insert(struct ad_store *st, struct ad_agent *a, struct ad_err
 int ad_store_agent_get(struct ad_store *st, const char *tenant_id, const char *id,
                        struct ad_agent *out, struct ad_err *err)
 {
-    int rc = check_id("tenant id", tenant_id, err);
+    int rc = ad__check_id("tenant id", tenant_id, err);
 
     if (!rc)
-        rc = check_id("agent id", id, err);
+        rc = ad__check_id("agent id", id, err);
     if (rc)
         return rc;
     memset(out, 0, sizeof(*out));
@@ -342,7 +344,7 @@ int ad_store_agent_get(struct ad_store *st, const char *tenant_id, const char *i
 int ad_store_agent_get_by_name(struct ad_store *st, const char *tenant_id, const char *name,
                                struct ad_agent *out, struct ad_err *err)
 {
-    int rc = check_id("tenant id", tenant_id, err);
+    int rc = ad__check_id("tenant id", tenant_id, err);
 
     if (!rc)
         rc = check_name("agent", name, err);
@@ -359,11 +361,11 @@ int ad_store_agent_list(struct ad_store *st, const char *tenant_id, const char *
 
     *out = NULL;
     *n = 0;
-    rc = check_id("tenant id", tenant_id, err);
+    rc = ad__check_id("tenant id", tenant_id, err);
     if (!rc && after_name)
         rc = ad__check_text("after_name", after_name, AD_NAME_MAX, 0, err);
     if (!rc)
-        rc = resolve_limit(limit, &limit, err);
+        rc = ad__resolve_limit(limit, &limit, err);
     if (rc)
         return rc;
     return st->ops->agent_list(st, tenant_id, after_name, limit, out, n, err);
@@ -375,18 +377,18 @@ int ad_store_agent_set_maturity(struct ad_store *st, const char *tenant_id, cons
     char now[AD_TIME_SIZE];
     int rc, own;
 
-    rc = check_id("tenant id", tenant_id, err);
+    rc = ad__check_id("tenant id", tenant_id, err);
     if (!rc)
-        rc = check_id("agent id", id, err);
+        rc = ad__check_id("agent id", id, err);
     if (rc)
         return rc;
     if (!ad_maturity_name(m))
         return ad_error(err, AD_EINVAL, "invalid maturity %d", (int)m);
-    rc = write_begin(st, &own, err);
+    rc = ad__write_begin(st, &own, err);
     if (rc)
         return rc;
     rc = st->ops->agent_set_maturity(st, tenant_id, id, m, ad_time_now(now), err);
-    return write_end(st, own, rc, err);
+    return ad__write_end(st, own, rc, err);
 }
 
 /* ---- episodes ----------------------------------------------------------- */
@@ -397,10 +399,10 @@ static int episode_stamp(struct ad_episode *ep, struct ad_err *err)
     size_t i;
     int rc;
 
-    rc = new_id(ep->id, err);
+    rc = ad__new_id(ep->id, err);
     ad_time_now(ep->created_at);
     for (i = 0; !rc && i < ep->nsegments; i++) {
-        rc = new_id(ep->segments[i].id, err);
+        rc = ad__new_id(ep->segments[i].id, err);
         memcpy(ep->segments[i].created_at, ep->created_at, AD_TIME_SIZE);
     }
     return rc;
@@ -420,9 +422,9 @@ int ad_store_episode_insert(struct ad_store *st, struct ad_episode *ep, struct a
     struct ad__episode_json json;
     int rc, own = 0, wrote = 0;
 
-    rc = check_id("tenant id", ep->tenant_id, err);
+    rc = ad__check_id("tenant id", ep->tenant_id, err);
     if (!rc)
-        rc = check_id("agent id", ep->agent_id, err);
+        rc = ad__check_id("agent id", ep->agent_id, err);
     if (rc)
         return rc;
     rc = ad__episode_validate(ep, &json, err);
@@ -430,12 +432,12 @@ int ad_store_episode_insert(struct ad_store *st, struct ad_episode *ep, struct a
         return rc;
     rc = episode_stamp(ep, err);
     if (!rc)
-        rc = write_begin(st, &own, err);
+        rc = ad__write_begin(st, &own, err);
     if (!rc) {
         rc = st->ops->episode_insert(st, ep, &json, &wrote, err);
         if (rc && wrote && !own)
             st->tx_broken = st->tx_depth;   /* see the comment at the top */
-        rc = write_end(st, own, rc, err);
+        rc = ad__write_end(st, own, rc, err);
     }
     ad__episode_json_release(&json);
     if (rc)
@@ -446,10 +448,10 @@ int ad_store_episode_insert(struct ad_store *st, struct ad_episode *ep, struct a
 int ad_store_episode_get(struct ad_store *st, const char *tenant_id, const char *id,
                          struct ad_episode *out, struct ad_err *err)
 {
-    int rc = check_id("tenant id", tenant_id, err);
+    int rc = ad__check_id("tenant id", tenant_id, err);
 
     if (!rc)
-        rc = check_id("episode id", id, err);
+        rc = ad__check_id("episode id", id, err);
     if (rc)
         return rc;
     ad_episode_init(out);
@@ -465,15 +467,15 @@ static int resolve_filter(const struct ad_episode_filter *f, struct ad_episode_f
 
     *r = f ? *f : none;
     if (r->agent_id)
-        rc = check_id("agent id", r->agent_id, err);
+        rc = ad__check_id("agent id", r->agent_id, err);
     if (!rc && r->before_id && need_limit)
-        rc = check_id("before id", r->before_id, err);
+        rc = ad__check_id("before id", r->before_id, err);
     if (!rc && r->task_kind)
         rc = ad__check_text("task_kind", r->task_kind, AD_TASK_KIND_MAX, 1, err);
     if (!rc && (r->success < -1 || r->success > 1))
         rc = ad_error(err, AD_EINVAL, "invalid success filter %d", r->success);
     if (!rc && need_limit)
-        rc = resolve_limit(r->limit, &r->limit, err);
+        rc = ad__resolve_limit(r->limit, &r->limit, err);
     if (!need_limit) {
         r->before_id = NULL;
         r->limit = 0;
@@ -490,7 +492,7 @@ int ad_store_episode_list(struct ad_store *st, const char *tenant_id,
 
     *out = NULL;
     *n = 0;
-    rc = check_id("tenant id", tenant_id, err);
+    rc = ad__check_id("tenant id", tenant_id, err);
     if (!rc)
         rc = resolve_filter(f, &r, 1, err);
     if (rc)
@@ -505,7 +507,7 @@ int ad_store_episode_count(struct ad_store *st, const char *tenant_id,
     int rc;
 
     *count = 0;
-    rc = check_id("tenant id", tenant_id, err);
+    rc = ad__check_id("tenant id", tenant_id, err);
     if (!rc)
         rc = resolve_filter(f, &r, 0, err);
     if (rc)
@@ -520,19 +522,19 @@ int ad_store_event_append(struct ad_store *st, struct ad_event *ev, struct ad_er
     char *payload = NULL;
     int rc, own;
 
-    rc = check_id("tenant id", ev->tenant_id, err);
+    rc = ad__check_id("tenant id", ev->tenant_id, err);
     if (!rc)
         rc = check_topic(ev->topic, err);
     if (!rc)
         rc = ad__json_text("payload", ev->payload, 1 << JSON_OBJECT, &payload, err);
     if (!rc)
-        rc = new_id(ev->id, err);
+        rc = ad__new_id(ev->id, err);
     if (!rc) {
         ad_time_now(ev->created_at);
-        rc = write_begin(st, &own, err);
+        rc = ad__write_begin(st, &own, err);
     }
     if (!rc)
-        rc = write_end(st, own, st->ops->event_append(st, ev, payload, err), err);
+        rc = ad__write_end(st, own, st->ops->event_append(st, ev, payload, err), err);
     if (rc) {
         ev->id[0] = ev->created_at[0] = '\0';
         ev->seq = 0;
@@ -549,13 +551,13 @@ int ad_store_event_list(struct ad_store *st, const char *tenant_id, int64_t sinc
 
     *out = NULL;
     *n = 0;
-    rc = check_id("tenant id", tenant_id, err);
+    rc = ad__check_id("tenant id", tenant_id, err);
     if (!rc && topic)
         rc = check_topic(topic, err);
     if (!rc && since_seq < 0)
         rc = ad_error(err, AD_EINVAL, "invalid sequence number %" PRId64, since_seq);
     if (!rc)
-        rc = resolve_limit(limit, &limit, err);
+        rc = ad__resolve_limit(limit, &limit, err);
     if (rc)
         return rc;
     return st->ops->event_list(st, tenant_id, since_seq, topic, limit, out, n, err);
@@ -564,7 +566,7 @@ int ad_store_event_list(struct ad_store *st, const char *tenant_id, int64_t sinc
 int ad_store_event_last_seq(struct ad_store *st, const char *tenant_id, int64_t *seq,
                             struct ad_err *err)
 {
-    int rc = check_id("tenant id", tenant_id, err);
+    int rc = ad__check_id("tenant id", tenant_id, err);
 
     *seq = 0;
     if (rc)
@@ -583,7 +585,7 @@ static int check_job(const struct ad_job *j, struct ad_err *err)
 {
     int rc;
 
-    rc = check_id("tenant id", j->tenant_id, err);
+    rc = ad__check_id("tenant id", j->tenant_id, err);
     if (!rc)
         rc = check_kind(j->kind, err);
     if (!rc && j->idempotency_key)
@@ -607,7 +609,7 @@ int ad_store_job_insert(struct ad_store *st, struct ad_job *j, struct ad_err *er
     if (!rc)
         rc = normalize_time("run_after", j->run_after, run_after, err);
     if (!rc)
-        rc = new_id(j->id, err);
+        rc = ad__new_id(j->id, err);
     if (rc) {
         free(payload);
         return rc;
@@ -618,9 +620,9 @@ int ad_store_job_insert(struct ad_store *st, struct ad_job *j, struct ad_err *er
     j->status = AD_JOB_QUEUED;
     j->attempts = 0;
     j->lease_until[0] = '\0';
-    rc = write_begin(st, &own, err);
+    rc = ad__write_begin(st, &own, err);
     if (!rc)
-        rc = write_end(st, own, st->ops->job_insert(st, j, payload, err), err);
+        rc = ad__write_end(st, own, st->ops->job_insert(st, j, payload, err), err);
     if (rc && rc != AD_EEXIST)
         j->id[0] = '\0';
     free(payload);
@@ -630,10 +632,10 @@ int ad_store_job_insert(struct ad_store *st, struct ad_job *j, struct ad_err *er
 int ad_store_job_get(struct ad_store *st, const char *tenant_id, const char *id,
                      struct ad_job *out, struct ad_err *err)
 {
-    int rc = check_id("tenant id", tenant_id, err);
+    int rc = ad__check_id("tenant id", tenant_id, err);
 
     if (!rc)
-        rc = check_id("job id", id, err);
+        rc = ad__check_id("job id", id, err);
     if (rc)
         return rc;
     memset(out, 0, sizeof(*out));
@@ -652,7 +654,7 @@ int ad_store_job_claim(struct ad_store *st, const char *tenant_id, const char *k
     char now[AD_TIME_SIZE], lease_until[AD_TIME_SIZE];
     int rc, own;
 
-    rc = check_id("tenant id", tenant_id, err);
+    rc = ad__check_id("tenant id", tenant_id, err);
     if (!rc && kind)
         rc = check_kind(kind, err);
     if (!rc)
@@ -665,11 +667,11 @@ int ad_store_job_claim(struct ad_store *st, const char *tenant_id, const char *k
     ad_time_iso(now_ms, now);
     ad_time_iso(now_ms + lease_ms, lease_until);
     memset(out, 0, sizeof(*out));
-    rc = write_begin(st, &own, err);
+    rc = ad__write_begin(st, &own, err);
     if (rc)
         return rc;
     rc = st->ops->job_claim(st, tenant_id, kind, worker, now, lease_until, out, err);
-    return write_end(st, own, rc, err);
+    return ad__write_end(st, own, rc, err);
 }
 
 int ad_store_job_finish(struct ad_store *st, const char *tenant_id, const char *id,
@@ -679,9 +681,9 @@ int ad_store_job_finish(struct ad_store *st, const char *tenant_id, const char *
     char now[AD_TIME_SIZE], run_after[AD_TIME_SIZE];
     int rc, own;
 
-    rc = check_id("tenant id", tenant_id, err);
+    rc = ad__check_id("tenant id", tenant_id, err);
     if (!rc)
-        rc = check_id("job id", id, err);
+        rc = ad__check_id("job id", id, err);
     if (!rc)
         rc = check_worker(worker, err);
     if (!rc && error)
@@ -692,12 +694,12 @@ int ad_store_job_finish(struct ad_store *st, const char *tenant_id, const char *
         rc = normalize_time("retry_at", retry_at, run_after, err);
     if (rc)
         return rc;
-    rc = write_begin(st, &own, err);
+    rc = ad__write_begin(st, &own, err);
     if (rc)
         return rc;
     rc = st->ops->job_finish(st, tenant_id, id, worker, status, error,
                              status == AD_JOB_QUEUED ? run_after : NULL, ad_time_now(now), err);
-    return write_end(st, own, rc, err);
+    return ad__write_end(st, own, rc, err);
 }
 
 int ad_store_job_list(struct ad_store *st, const char *tenant_id, int status, const char *kind,
@@ -707,13 +709,13 @@ int ad_store_job_list(struct ad_store *st, const char *tenant_id, int status, co
 
     *out = NULL;
     *n = 0;
-    rc = check_id("tenant id", tenant_id, err);
+    rc = ad__check_id("tenant id", tenant_id, err);
     if (!rc && kind)
         rc = check_kind(kind, err);
     if (!rc && status >= 0 && !ad_job_status_name((enum ad_job_status)status))
         rc = ad_error(err, AD_EINVAL, "invalid job status %d", status);
     if (!rc)
-        rc = resolve_limit(limit, &limit, err);
+        rc = ad__resolve_limit(limit, &limit, err);
     if (rc)
         return rc;
     return st->ops->job_list(st, tenant_id, status < 0 ? -1 : status, kind, limit, out, n, err);
@@ -727,7 +729,7 @@ int ad_store_llm_call_insert(struct ad_store *st, struct ad_llm_call *c, struct 
     const char *saved = c->error;
     int rc, own;
 
-    rc = check_id("tenant id", c->tenant_id, err);
+    rc = ad__check_id("tenant id", c->tenant_id, err);
     if (!rc)
         rc = ad__check_text("provider", c->provider, 64, 1, err);
     if (!rc)
@@ -746,13 +748,13 @@ int ad_store_llm_call_insert(struct ad_store *st, struct ad_llm_call *c, struct 
         ad__copy_fixed(errbuf, sizeof(errbuf), c->error);
         c->error = errbuf;
     }
-    rc = new_id(c->id, err);
+    rc = ad__new_id(c->id, err);
     if (!rc) {
         ad_time_now(c->created_at);
-        rc = write_begin(st, &own, err);
+        rc = ad__write_begin(st, &own, err);
     }
     if (!rc)
-        rc = write_end(st, own, st->ops->llm_call_insert(st, c, err), err);
+        rc = ad__write_end(st, own, st->ops->llm_call_insert(st, c, err), err);
     c->error = saved;
     if (rc)
         c->id[0] = c->created_at[0] = '\0';
@@ -788,7 +790,7 @@ static int check_since(const char *since, char out[AD_TIME_SIZE], struct ad_err 
 static int check_tenant_since(const char *tenant_id, const char *since, char t[AD_TIME_SIZE],
                               struct ad_err *err)
 {
-    int rc = check_id("tenant id", tenant_id, err);
+    int rc = ad__check_id("tenant id", tenant_id, err);
 
     return rc ? rc : check_since(since, t, err);
 }

@@ -147,6 +147,63 @@ struct ad_store_ops {
                      struct ad_llm_usage_row **out, size_t *n, struct ad_err *err);
     int (*llm_spent)(struct ad_store *st, const char *tenant_id, const char *since,
                      int64_t *tokens, double *usd, struct ad_err *err);
+
+    /*
+     * Skills (skills.c runs the several ops of one public call inside one
+     * transaction level). skill_insert writes the skill row with no current
+     * version; schema is input_schema's compact text or NULL. Ids, times and
+     * defaults are already set. skill_version_insert checks, in its one
+     * statement, that the skill and the parent (when set) are the tenant's
+     * and the parent a version of that skill: AD_ENOTFOUND naming which is
+     * not. skill_set_current likewise requires version_id to be a version of
+     * skill_id. Exactly one of id and name is non-NULL for skill_get, and of
+     * id and semver for skill_version_get (semver goes with skill_id).
+     * skill_search gets a ready FTS5 MATCH expression.
+     */
+    int (*skill_insert)(struct ad_store *st, const struct ad_skill *s, const char *schema,
+                        struct ad_err *err);
+    int (*skill_version_insert)(struct ad_store *st, const struct ad_skill_version *v,
+                                struct ad_err *err);
+    int (*skill_set_current)(struct ad_store *st, const char *tenant_id, const char *skill_id,
+                             const char *version_id, const char *now, struct ad_err *err);
+    int (*skill_update)(struct ad_store *st, const struct ad_skill *s, const char *schema,
+                        struct ad_err *err);
+    int (*skill_get)(struct ad_store *st, const char *tenant_id, const char *id,
+                     const char *name, struct ad_skill *out, struct ad_err *err);
+    int (*skill_list)(struct ad_store *st, const char *tenant_id, const char *after_name,
+                      int limit, struct ad_skill **out, size_t *n, struct ad_err *err);
+    int (*skill_version_get)(struct ad_store *st, const char *tenant_id, const char *id,
+                             const char *skill_id, const char *semver,
+                             struct ad_skill_version *out, struct ad_err *err);
+    int (*skill_version_list)(struct ad_store *st, const char *tenant_id, const char *skill_id,
+                              struct ad_skill_version **out, size_t *n, struct ad_err *err);
+    int (*skill_search)(struct ad_store *st, const char *tenant_id, const char *match,
+                        int limit, struct ad_skill_hit **out, size_t *n, struct ad_err *err);
+
+    /*
+     * Skill executions: the version, and the agent and episode when set,
+     * must be the tenant's (AD_ENOTFOUND naming which is not). input and
+     * output are the compact JSON texts (NULL for NULL).
+     */
+    int (*skill_execution_insert)(struct ad_store *st, const struct ad_skill_execution *x,
+                                  const char *input, const char *output, struct ad_err *err);
+    int (*skill_execution_list)(struct ad_store *st, const char *tenant_id,
+                                const char *skill_version_id, int limit,
+                                struct ad_skill_execution **out, size_t *n, struct ad_err *err);
+
+    /*
+     * Agent sessions: the agent, and the episode when set, must be the
+     * tenant's. transcript and state are the compact JSON texts.
+     */
+    int (*agent_session_insert)(struct ad_store *st, const struct ad_agent_session *s,
+                                const char *transcript, const char *state, struct ad_err *err);
+    int (*agent_session_update)(struct ad_store *st, const struct ad_agent_session *s,
+                                const char *transcript, const char *state, struct ad_err *err);
+    int (*agent_session_get)(struct ad_store *st, const char *tenant_id, const char *id,
+                             struct ad_agent_session *out, struct ad_err *err);
+    int (*agent_session_list)(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                              int limit, struct ad_agent_session **out, size_t *n,
+                              struct ad_err *err);
 };
 
 extern const struct ad_store_ops ad__store_sqlite_ops;
@@ -169,6 +226,20 @@ int ad__sqlite_explain_job_claim(struct ad_store *st, const char *kind, char **p
  */
 int ad__episode_validate(const struct ad_episode *ep, struct ad__episode_json *json,
                          struct ad_err *err);
+
+/*
+ * store.c's helpers for the other files of the public layer (skills.c):
+ * ad__check_id refuses a NULL or malformed id naming what; ad__new_id makes
+ * a UUIDv7; ad__resolve_limit maps 0 to AD_LIST_DEFAULT and caps at
+ * AD_LIST_MAX; ad__write_begin/ad__write_end wrap a write call that runs ONE
+ * writing statement in the caller's transaction or one of its own (store.c's
+ * top comment says why no savepoint).
+ */
+int ad__check_id(const char *what, const char *id, struct ad_err *err);
+int ad__new_id(char out[AD_ID_SIZE], struct ad_err *err);
+int ad__resolve_limit(int limit, int *out, struct ad_err *err);
+int ad__write_begin(struct ad_store *st, int *own, struct ad_err *err);
+int ad__write_end(struct ad_store *st, int own, int rc, struct ad_err *err);
 
 /* Copies src (NULL: "") into a fixed-size field; callers pass validated values. */
 void ad__copy_fixed(char *dst, size_t size, const char *src);

@@ -12,7 +12,8 @@
  *   statement cache   stmt_get / stmt_put, binding and column helpers
  *   open              identify the file, pragmas, migrations
  *   transactions      BEGIN IMMEDIATE / savepoints
- *   tenants, agents, episodes, events, jobs
+ *   tenants, agents, episodes, events, jobs, LLM calls
+ *   skills (catalog, FTS5 search), skill executions, agent sessions
  *   the ops table
  */
 #include "compat.h"
@@ -1396,7 +1397,7 @@ static int event_insert(struct sqlite_store *s, const struct ad_event *ev, const
 
 /*
  * seq = MAX(seq) + 1, read and used under the write lock, which store.c
- * always holds around a write op (write_begin), so two processes cannot read
+ * always holds around a write op (ad__write_begin), so two processes cannot read
  * the same MAX. Two plain statements rather than one INSERT ... (SELECT MAX)
  * ... RETURNING: SQLite runs RETURNING through an ephemeral table, and the
  * split form measured 24% fewer instructions per append (callgrind,
@@ -1883,6 +1884,723 @@ static int sqlite_llm_spent(struct ad_store *st, const char *tenant_id, const ch
     return rc;
 }
 
+/* ---- skills ------------------------------------------------------------- */
+
+/* Column lists; p is "" or a table alias with its dot. */
+#define SKILL_COLS(p) \
+    p "id, " p "tenant_id, " p "name, " p "description, " p "entry_function, " p "input_schema, " \
+    p "current_version_id, " p "status, " p "created_at, " p "updated_at"
+#define VERSION_COLS \
+    "id, tenant_id, skill_id, semver, code, parent_version_id, origin, origin_id, created_at"
+
+/* Existence checks that say which referenced row a conditional write lacked. */
+#define SKILL_EXISTS "SELECT 1 FROM skills WHERE tenant_id = ?1 AND id = ?2"
+#define VERSION_EXISTS "SELECT 1 FROM skill_versions WHERE tenant_id = ?1 AND id = ?2"
+#define AGENT_EXISTS "SELECT 1 FROM agents WHERE tenant_id = ?1 AND id = ?2"
+#define SESSION_EXISTS "SELECT 1 FROM agent_sessions WHERE tenant_id = ?1 AND id = ?2"
+
+/* "" (an id field's "none") is NULL in the database. */
+static const char *opt_id(const char *id)
+{
+    return id[0] ? id : NULL;
+}
+
+/* 1 if sql (?1 tenant, ?2 id) finds a row, 0 if not, or an error. */
+static int row_exists(struct sqlite_store *s, const char *sql, const char *tenant_id,
+                      const char *id, struct ad_err *err)
+{
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, sql, &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q->stmt);
+    rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "find row", err);
+    stmt_put(q);
+    return rc;
+}
+
+/* Steps a conditional write; *changed says whether its condition held. */
+static int step_cond(struct sqlite_store *s, struct stmt_slot *q, struct binder *b,
+                     const char *what, int *changed, struct ad_err *err)
+{
+    int rc = b_done(s, b, err);
+
+    *changed = 0;
+    if (!rc) {
+        rc = sqlite3_step(q->stmt);
+        if (rc == SQLITE_DONE) {
+            rc = 0;
+            *changed = sqlite3_changes(s->db) > 0;
+        } else if (map_rc(rc) == AD_EEXIST) {
+            rc = AD_EEXIST;    /* the caller words the message */
+        } else {
+            rc = sq_fail(s, rc, what, err);
+        }
+    }
+    stmt_put(q);
+    return rc;
+}
+
+static int skill_from_row(sqlite3_stmt *q, struct ad_skill *sk, struct ad_err *err)
+{
+    int rc;
+
+    c_fixed(q, 0, sk->id, sizeof(sk->id));
+    c_fixed(q, 1, sk->tenant_id, sizeof(sk->tenant_id));
+    c_fixed(q, 6, sk->current_version_id, sizeof(sk->current_version_id));
+    c_fixed(q, 8, sk->created_at, sizeof(sk->created_at));
+    c_fixed(q, 9, sk->updated_at, sizeof(sk->updated_at));
+    rc = c_dup(q, 2, &sk->name, err);
+    if (!rc)
+        rc = c_dup(q, 3, &sk->description, err);
+    if (!rc)
+        rc = c_dup(q, 4, &sk->entry_function, err);
+    if (!rc)
+        rc = c_json(q, 5, &sk->input_schema, err);
+    if (!rc)
+        rc = c_dup(q, 7, &sk->status, err);
+    return rc;
+}
+
+static int sqlite_skill_insert(struct ad_store *st, const struct ad_skill *sk, const char *schema,
+                               struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    struct binder b;
+    int rc = stmt_get(s, "INSERT INTO skills (" SKILL_COLS("") ")"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8, ?8)", &q, err);
+
+    if (rc)
+        return rc;
+    b = (struct binder){ q->stmt, SQLITE_OK };
+    b_text(&b, 1, sk->id);
+    b_text(&b, 2, sk->tenant_id);
+    b_text(&b, 3, sk->name);
+    b_text(&b, 4, sk->description);
+    b_text(&b, 5, sk->entry_function);
+    b_text(&b, 6, schema);
+    b_text(&b, 7, sk->status);
+    b_text(&b, 8, sk->created_at);
+    rc = b_done(s, &b, err);
+    if (!rc) {
+        rc = sqlite3_step(q->stmt);
+        if (rc == SQLITE_DONE)
+            rc = 0;
+        else if (map_rc(rc) == AD_EEXIST)
+            rc = ad_error(err, AD_EEXIST, "skill '%s' already exists", sk->name);
+        else if (map_rc(rc) == AD_ENOTFOUND)
+            rc = ad_error(err, AD_ENOTFOUND, "unknown tenant id '%s'", sk->tenant_id);
+        else
+            rc = sq_fail(s, rc, "insert skill", err);
+    }
+    stmt_put(q);
+    return rc;
+}
+
+/* The skill's name for a message, or its id when it cannot be read. */
+static void skill_label(struct sqlite_store *s, const char *tenant_id, const char *id,
+                        char *out, size_t size)
+{
+    struct stmt_slot *q = NULL;
+    struct ad_err ignored = AD_ERR_INIT;
+
+    ad__copy_fixed(out, size, id);
+    if (stmt_get(s, "SELECT name FROM skills WHERE tenant_id = ?1 AND id = ?2", &q, &ignored))
+        return;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(q->stmt) == SQLITE_ROW && sqlite3_column_text(q->stmt, 0))
+        ad__copy_fixed(out, size, (const char *)sqlite3_column_text(q->stmt, 0));
+    stmt_put(q);
+}
+
+/* Why a version insert or set_current matched nothing: the skill, else the version. */
+static int skill_or_version_missing(struct sqlite_store *s, const char *tenant_id,
+                                    const char *skill_id, const char *version_id,
+                                    struct ad_err *err)
+{
+    char label[AD_NAME_MAX + 1];
+    int rc = row_exists(s, SKILL_EXISTS, tenant_id, skill_id, err);
+
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        return ad_error(err, AD_ENOTFOUND, "unknown skill '%s'", skill_id);
+    skill_label(s, tenant_id, skill_id, label, sizeof(label));
+    return ad_error(err, AD_ENOTFOUND, "'%s' is not a version of skill '%s'", version_id, label);
+}
+
+/*
+ * One statement inserts the version only if the skill, and the parent when
+ * given, are the tenant's and the parent belongs to that skill: foreign
+ * keys alone would accept another tenant's skill, or another skill's version.
+ */
+static int sqlite_skill_version_insert(struct ad_store *st, const struct ad_skill_version *v,
+                                       struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    char label[AD_NAME_MAX + 1];
+    struct binder b;
+    int changed;
+    int rc = stmt_get(s, "INSERT INTO skill_versions (" VERSION_COLS ")"
+                         " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9"
+                         " WHERE EXISTS (SELECT 1 FROM skills WHERE tenant_id = ?2 AND id = ?3)"
+                         " AND (?6 IS NULL OR EXISTS (SELECT 1 FROM skill_versions"
+                         " WHERE tenant_id = ?2 AND id = ?6 AND skill_id = ?3))", &q, err);
+
+    if (rc)
+        return rc;
+    b = (struct binder){ q->stmt, SQLITE_OK };
+    b_text(&b, 1, v->id);
+    b_text(&b, 2, v->tenant_id);
+    b_text(&b, 3, v->skill_id);
+    b_text(&b, 4, v->semver);
+    b_text(&b, 5, v->code);
+    b_text(&b, 6, opt_id(v->parent_version_id));
+    b_text(&b, 7, ad_skill_origin_name(v->origin));
+    b_text(&b, 8, v->origin_id);
+    b_text(&b, 9, v->created_at);
+    rc = step_cond(s, q, &b, "insert skill version", &changed, err);
+    if (rc == AD_EEXIST) {
+        skill_label(s, v->tenant_id, v->skill_id, label, sizeof(label));
+        return ad_error(err, AD_EEXIST, "skill '%s' already has version %s", label, v->semver);
+    }
+    if (rc || changed)
+        return rc;
+    return skill_or_version_missing(s, v->tenant_id, v->skill_id, v->parent_version_id, err);
+}
+
+static int sqlite_skill_set_current(struct ad_store *st, const char *tenant_id,
+                                    const char *skill_id, const char *version_id,
+                                    const char *now, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    struct binder b;
+    int changed;
+    int rc = stmt_get(s, "UPDATE skills SET current_version_id = ?3, updated_at = ?4"
+                         " WHERE tenant_id = ?1 AND id = ?2 AND EXISTS (SELECT 1"
+                         " FROM skill_versions WHERE tenant_id = ?1 AND id = ?3"
+                         " AND skill_id = ?2)", &q, err);
+
+    if (rc)
+        return rc;
+    b = (struct binder){ q->stmt, SQLITE_OK };
+    b_text(&b, 1, tenant_id);
+    b_text(&b, 2, skill_id);
+    b_text(&b, 3, version_id);
+    b_text(&b, 4, now);
+    rc = step_cond(s, q, &b, "set current version", &changed, err);
+    if (rc || changed)
+        return rc;
+    return skill_or_version_missing(s, tenant_id, skill_id, version_id, err);
+}
+
+/* A NULL status keeps the stored one. */
+static int sqlite_skill_update(struct ad_store *st, const struct ad_skill *sk, const char *schema,
+                               struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    struct binder b;
+    int rc = stmt_get(s, "UPDATE skills SET description = ?3, entry_function = ?4,"
+                         " input_schema = ?5, status = coalesce(?6, status), updated_at = ?7"
+                         " WHERE tenant_id = ?1 AND id = ?2", &q, err);
+
+    if (rc)
+        return rc;
+    b = (struct binder){ q->stmt, SQLITE_OK };
+    b_text(&b, 1, sk->tenant_id);
+    b_text(&b, 2, sk->id);
+    b_text(&b, 3, sk->description);
+    b_text(&b, 4, sk->entry_function);
+    b_text(&b, 5, schema);
+    b_text(&b, 6, sk->status);
+    b_text(&b, 7, sk->updated_at);
+    rc = b_done(s, &b, err);
+    if (!rc)
+        rc = step_changed(s, q, "skill", sk->id, err);
+    stmt_put(q);
+    return rc;
+}
+
+static int sqlite_skill_get(struct ad_store *st, const char *tenant_id, const char *id,
+                            const char *name, struct ad_skill *out, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, id ? "SELECT " SKILL_COLS("") " FROM skills"
+                              " WHERE tenant_id = ?1 AND id = ?2"
+                            : "SELECT " SKILL_COLS("") " FROM skills"
+                              " WHERE tenant_id = ?1 AND name = ?2",
+                      &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, id ? id : name, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q->stmt);
+    if (rc == SQLITE_ROW)
+        rc = skill_from_row(q->stmt, out, err);
+    else if (rc == SQLITE_DONE)
+        rc = ad_error(err, AD_ENOTFOUND, "unknown skill '%s'", id ? id : name);
+    else
+        rc = sq_fail(s, rc, "get skill", err);
+    stmt_put(q);
+    if (rc)
+        ad_skill_release(out);
+    return rc;
+}
+
+static int skill_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
+{
+    return skill_from_row(q, elem, err);
+}
+
+static int sqlite_skill_list(struct ad_store *st, const char *tenant_id, const char *after_name,
+                             int limit, struct ad_skill **out, size_t *n, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct ad_skill *v = NULL;
+    size_t count = 0;
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, "SELECT " SKILL_COLS("") " FROM skills"
+                         " WHERE tenant_id = ?1 AND name > ?2 ORDER BY name LIMIT ?3", &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, after_name ? after_name : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int(q->stmt, 3, limit);
+    rc = collect(s, q, sizeof(*v), skill_row, (void **)&v, &count, "list skills", err);
+    stmt_put(q);
+    if (rc) {
+        ad_skill_list_free(v, count);
+        return rc;
+    }
+    *out = v;
+    *n = count;
+    return 0;
+}
+
+static int version_from_row(sqlite3_stmt *q, struct ad_skill_version *v, struct ad_err *err)
+{
+    const char *origin = (const char *)sqlite3_column_text(q, 6);
+    int rc;
+
+    c_fixed(q, 0, v->id, sizeof(v->id));
+    c_fixed(q, 1, v->tenant_id, sizeof(v->tenant_id));
+    c_fixed(q, 2, v->skill_id, sizeof(v->skill_id));
+    c_fixed(q, 3, v->semver, sizeof(v->semver));
+    c_fixed(q, 5, v->parent_version_id, sizeof(v->parent_version_id));
+    c_fixed(q, 8, v->created_at, sizeof(v->created_at));
+    if (!origin || ad_skill_origin_parse(origin, &v->origin))
+        return ad_error(err, AD_ECORRUPT, "skill version '%s' has an invalid origin", v->id);
+    rc = c_dup(q, 4, &v->code, err);
+    if (!rc)
+        rc = c_dup(q, 7, &v->origin_id, err);
+    return rc;
+}
+
+static int sqlite_skill_version_get(struct ad_store *st, const char *tenant_id, const char *id,
+                                    const char *skill_id, const char *semver,
+                                    struct ad_skill_version *out, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, id ? "SELECT " VERSION_COLS " FROM skill_versions"
+                              " WHERE tenant_id = ?1 AND id = ?2"
+                            : "SELECT " VERSION_COLS " FROM skill_versions"
+                              " WHERE tenant_id = ?1 AND skill_id = ?2 AND semver = ?3",
+                      &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, id ? id : skill_id, -1, SQLITE_STATIC);
+    if (!id)
+        sqlite3_bind_text(q->stmt, 3, semver, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q->stmt);
+    if (rc == SQLITE_ROW)
+        rc = version_from_row(q->stmt, out, err);
+    else if (rc == SQLITE_DONE && id)
+        rc = ad_error(err, AD_ENOTFOUND, "unknown skill version '%s'", id);
+    else if (rc == SQLITE_DONE)
+        rc = ad_error(err, AD_ENOTFOUND, "skill '%s' has no version %s", skill_id, semver);
+    else
+        rc = sq_fail(s, rc, "get skill version", err);
+    stmt_put(q);
+    if (rc)
+        ad_skill_version_release(out);
+    return rc;
+}
+
+static int version_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
+{
+    return version_from_row(q, elem, err);
+}
+
+/* A skill always has a version, so an empty list asks whether the skill exists. */
+static int sqlite_skill_version_list(struct ad_store *st, const char *tenant_id,
+                                     const char *skill_id, struct ad_skill_version **out,
+                                     size_t *n, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct ad_skill_version *v = NULL;
+    size_t count = 0;
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, "SELECT " VERSION_COLS " FROM skill_versions"
+                         " WHERE tenant_id = ?1 AND skill_id = ?2 ORDER BY id", &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, skill_id, -1, SQLITE_STATIC);
+    rc = collect(s, q, sizeof(*v), version_row, (void **)&v, &count, "list skill versions",
+                 err);
+    stmt_put(q);
+    if (!rc && count == 0) {
+        rc = row_exists(s, SKILL_EXISTS, tenant_id, skill_id, err);
+        rc = rc == 0 ? ad_error(err, AD_ENOTFOUND, "unknown skill '%s'", skill_id)
+                     : rc < 0 ? rc : 0;
+    }
+    if (rc) {
+        ad_skill_version_list_free(v, count);
+        return rc;
+    }
+    *out = v;
+    *n = count;
+    return 0;
+}
+
+static int hit_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
+{
+    struct ad_skill_hit *h = elem;
+
+    /* bm25() is negative, better matches more so. */
+    h->score = -sqlite3_column_double(q, 10);
+    return skill_from_row(q, &h->skill, err);
+}
+
+/*
+ * The FTS5 index drives the join (MATCH), each hit is one rowid lookup in
+ * skills. A name match weighs 4x a description match; ties go by name so
+ * the order is stable.
+ */
+static int sqlite_skill_search(struct ad_store *st, const char *tenant_id, const char *match,
+                               int limit, struct ad_skill_hit **out, size_t *n,
+                               struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct ad_skill_hit *v = NULL;
+    size_t count = 0;
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, "SELECT " SKILL_COLS("k.") ", bm25(skills_fts, 4.0, 1.0) AS r"
+                         " FROM skills_fts JOIN skills AS k ON k.rowid = skills_fts.rowid"
+                         " WHERE skills_fts MATCH ?2 AND k.tenant_id = ?1"
+                         " AND k.status = 'active' ORDER BY r, k.name LIMIT ?3", &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, match, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q->stmt, 3, limit);
+    rc = collect(s, q, sizeof(*v), hit_row, (void **)&v, &count, "search skills", err);
+    stmt_put(q);
+    if (rc) {
+        ad_skill_hits_free(v, count);
+        return rc;
+    }
+    *out = v;
+    *n = count;
+    return 0;
+}
+
+/* ---- skill executions --------------------------------------------------- */
+
+#define EXECUTION_COLS \
+    "id, tenant_id, skill_version_id, agent_id, episode_id, input, output, success," \
+    " execution_seconds, token_usage, error, created_at"
+
+/* Why an execution insert matched nothing: the version, the agent or the episode. */
+static int execution_missing(struct sqlite_store *s, const struct ad_skill_execution *x,
+                             struct ad_err *err)
+{
+    int rc = row_exists(s, VERSION_EXISTS, x->tenant_id, x->skill_version_id, err);
+
+    if (rc == 0)
+        return ad_error(err, AD_ENOTFOUND, "unknown skill version '%s'", x->skill_version_id);
+    if (rc == 1 && x->agent_id[0])
+        rc = row_exists(s, AGENT_EXISTS, x->tenant_id, x->agent_id, err);
+    if (rc == 0)
+        return ad_error(err, AD_ENOTFOUND, "unknown agent '%s'", x->agent_id);
+    if (rc < 0)
+        return rc;
+    return ad_error(err, AD_ENOTFOUND, "unknown episode '%s'", x->episode_id);
+}
+
+static int sqlite_skill_execution_insert(struct ad_store *st, const struct ad_skill_execution *x,
+                                         const char *input, const char *output,
+                                         struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    struct binder b;
+    int changed;
+    int rc = stmt_get(s, "INSERT INTO skill_executions (" EXECUTION_COLS ")"
+                         " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12"
+                         " WHERE EXISTS (SELECT 1 FROM skill_versions"
+                         " WHERE tenant_id = ?2 AND id = ?3)"
+                         " AND (?4 IS NULL OR EXISTS (SELECT 1 FROM agents"
+                         " WHERE tenant_id = ?2 AND id = ?4))"
+                         " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM episodes"
+                         " WHERE tenant_id = ?2 AND id = ?5))", &q, err);
+
+    if (rc)
+        return rc;
+    b = (struct binder){ q->stmt, SQLITE_OK };
+    b_text(&b, 1, x->id);
+    b_text(&b, 2, x->tenant_id);
+    b_text(&b, 3, x->skill_version_id);
+    b_text(&b, 4, opt_id(x->agent_id));
+    b_text(&b, 5, opt_id(x->episode_id));
+    b_text(&b, 6, input);
+    b_text(&b, 7, output);
+    b_int(&b, 8, x->success ? 1 : 0);
+    b_real(&b, 9, x->execution_seconds);
+    b_int(&b, 10, x->token_usage);
+    b_text(&b, 11, x->error);
+    b_text(&b, 12, x->created_at);
+    rc = step_cond(s, q, &b, "insert skill execution", &changed, err);
+    if (rc == AD_EEXIST)
+        return ad_error(err, AD_EEXIST, "skill execution '%s' already exists", x->id);
+    if (rc || changed)
+        return rc;
+    return execution_missing(s, x, err);
+}
+
+static int execution_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
+{
+    struct ad_skill_execution *x = elem;
+    int rc;
+
+    c_fixed(q, 0, x->id, sizeof(x->id));
+    c_fixed(q, 1, x->tenant_id, sizeof(x->tenant_id));
+    c_fixed(q, 2, x->skill_version_id, sizeof(x->skill_version_id));
+    c_fixed(q, 3, x->agent_id, sizeof(x->agent_id));
+    c_fixed(q, 4, x->episode_id, sizeof(x->episode_id));
+    x->success = sqlite3_column_int(q, 7) != 0;
+    x->execution_seconds = sqlite3_column_double(q, 8);
+    x->token_usage = sqlite3_column_int64(q, 9);
+    c_fixed(q, 11, x->created_at, sizeof(x->created_at));
+    rc = c_json(q, 5, &x->input, err);
+    if (!rc)
+        rc = c_json(q, 6, &x->output, err);
+    if (!rc)
+        rc = c_dup(q, 10, &x->error, err);
+    return rc;
+}
+
+/* ix_skill_executions_version with a version, ix_skill_executions_tenant without. */
+static int sqlite_skill_execution_list(struct ad_store *st, const char *tenant_id,
+                                       const char *skill_version_id, int limit,
+                                       struct ad_skill_execution **out, size_t *n,
+                                       struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct ad_skill_execution *v = NULL;
+    size_t count = 0;
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, skill_version_id ? "SELECT " EXECUTION_COLS " FROM skill_executions"
+                                            " WHERE tenant_id = ?1 AND skill_version_id = ?2"
+                                            " ORDER BY id DESC LIMIT ?3"
+                                          : "SELECT " EXECUTION_COLS " FROM skill_executions"
+                                            " WHERE tenant_id = ?1 ORDER BY id DESC LIMIT ?3",
+                      &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    if (skill_version_id)
+        sqlite3_bind_text(q->stmt, 2, skill_version_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q->stmt, 3, limit);
+    rc = collect(s, q, sizeof(*v), execution_row, (void **)&v, &count, "list skill executions",
+                 err);
+    stmt_put(q);
+    if (rc) {
+        ad_skill_execution_list_free(v, count);
+        return rc;
+    }
+    *out = v;
+    *n = count;
+    return 0;
+}
+
+/* ---- agent sessions ----------------------------------------------------- */
+
+/* t is the transcript's column, or NULL where a list leaves it out. */
+#define SESSION_COLS(t) \
+    "id, tenant_id, agent_id, task, status, " t ", state, episode_id, created_at, updated_at"
+
+static int sqlite_agent_session_insert(struct ad_store *st, const struct ad_agent_session *as,
+                                       const char *transcript, const char *state,
+                                       struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    struct binder b;
+    int changed;
+    int rc = stmt_get(s, "INSERT INTO agent_sessions (" SESSION_COLS("transcript") ")"
+                         " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9"
+                         " WHERE EXISTS (SELECT 1 FROM agents WHERE tenant_id = ?2 AND id = ?3)"
+                         " AND (?8 IS NULL OR EXISTS (SELECT 1 FROM episodes"
+                         " WHERE tenant_id = ?2 AND id = ?8))", &q, err);
+
+    if (rc)
+        return rc;
+    b = (struct binder){ q->stmt, SQLITE_OK };
+    b_text(&b, 1, as->id);
+    b_text(&b, 2, as->tenant_id);
+    b_text(&b, 3, as->agent_id);
+    b_text(&b, 4, as->task);
+    b_text(&b, 5, ad_session_status_name(as->status));
+    b_text(&b, 6, transcript);
+    b_text(&b, 7, state);
+    b_text(&b, 8, opt_id(as->episode_id));
+    b_text(&b, 9, as->created_at);
+    rc = step_cond(s, q, &b, "insert agent session", &changed, err);
+    if (rc == AD_EEXIST)
+        return ad_error(err, AD_EEXIST, "agent session '%s' already exists", as->id);
+    if (rc || changed)
+        return rc;
+    rc = row_exists(s, AGENT_EXISTS, as->tenant_id, as->agent_id, err);
+    if (rc == 0)
+        return ad_error(err, AD_ENOTFOUND, "unknown agent '%s'", as->agent_id);
+    return rc < 0 ? rc : ad_error(err, AD_ENOTFOUND, "unknown episode '%s'", as->episode_id);
+}
+
+static int sqlite_agent_session_update(struct ad_store *st, const struct ad_agent_session *as,
+                                       const char *transcript, const char *state,
+                                       struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    struct binder b;
+    int changed;
+    int rc = stmt_get(s, "UPDATE agent_sessions SET status = ?3, transcript = ?4, state = ?5,"
+                         " episode_id = ?6, updated_at = ?7 WHERE tenant_id = ?1 AND id = ?2"
+                         " AND (?6 IS NULL OR EXISTS (SELECT 1 FROM episodes"
+                         " WHERE tenant_id = ?1 AND id = ?6))", &q, err);
+
+    if (rc)
+        return rc;
+    b = (struct binder){ q->stmt, SQLITE_OK };
+    b_text(&b, 1, as->tenant_id);
+    b_text(&b, 2, as->id);
+    b_text(&b, 3, ad_session_status_name(as->status));
+    b_text(&b, 4, transcript);
+    b_text(&b, 5, state);
+    b_text(&b, 6, opt_id(as->episode_id));
+    b_text(&b, 7, as->updated_at);
+    rc = step_cond(s, q, &b, "update agent session", &changed, err);
+    if (rc || changed)
+        return rc;
+    rc = row_exists(s, SESSION_EXISTS, as->tenant_id, as->id, err);
+    if (rc == 0)
+        return ad_error(err, AD_ENOTFOUND, "unknown agent session '%s'", as->id);
+    return rc < 0 ? rc : ad_error(err, AD_ENOTFOUND, "unknown episode '%s'", as->episode_id);
+}
+
+static int session_from_row(sqlite3_stmt *q, struct ad_agent_session *as, struct ad_err *err)
+{
+    const char *status = (const char *)sqlite3_column_text(q, 4);
+    int rc;
+
+    c_fixed(q, 0, as->id, sizeof(as->id));
+    c_fixed(q, 1, as->tenant_id, sizeof(as->tenant_id));
+    c_fixed(q, 2, as->agent_id, sizeof(as->agent_id));
+    c_fixed(q, 7, as->episode_id, sizeof(as->episode_id));
+    c_fixed(q, 8, as->created_at, sizeof(as->created_at));
+    c_fixed(q, 9, as->updated_at, sizeof(as->updated_at));
+    if (!status || ad_session_status_parse(status, &as->status))
+        return ad_error(err, AD_ECORRUPT, "agent session '%s' has an invalid status", as->id);
+    rc = c_dup(q, 3, &as->task, err);
+    if (!rc)
+        rc = c_json(q, 5, &as->transcript, err);
+    if (!rc)
+        rc = c_json(q, 6, &as->state, err);
+    return rc;
+}
+
+static int sqlite_agent_session_get(struct ad_store *st, const char *tenant_id, const char *id,
+                                    struct ad_agent_session *out, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, "SELECT " SESSION_COLS("transcript") " FROM agent_sessions"
+                         " WHERE tenant_id = ?1 AND id = ?2", &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q->stmt);
+    if (rc == SQLITE_ROW)
+        rc = session_from_row(q->stmt, out, err);
+    else if (rc == SQLITE_DONE)
+        rc = ad_error(err, AD_ENOTFOUND, "unknown agent session '%s'", id);
+    else
+        rc = sq_fail(s, rc, "get agent session", err);
+    stmt_put(q);
+    if (rc)
+        ad_agent_session_release(out);
+    return rc;
+}
+
+static int session_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
+{
+    return session_from_row(q, elem, err);
+}
+
+/* The transcript (up to 8 MiB a row) stays in the database: a list shows the rest. */
+static int sqlite_agent_session_list(struct ad_store *st, const char *tenant_id,
+                                     const char *agent_id, int limit,
+                                     struct ad_agent_session **out, size_t *n,
+                                     struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct ad_agent_session *v = NULL;
+    size_t count = 0;
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, agent_id ? "SELECT " SESSION_COLS("NULL") " FROM agent_sessions"
+                                    " WHERE tenant_id = ?1 AND agent_id = ?2"
+                                    " ORDER BY id DESC LIMIT ?3"
+                                  : "SELECT " SESSION_COLS("NULL") " FROM agent_sessions"
+                                    " WHERE tenant_id = ?1 ORDER BY id DESC LIMIT ?3",
+                      &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    if (agent_id)
+        sqlite3_bind_text(q->stmt, 2, agent_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q->stmt, 3, limit);
+    rc = collect(s, q, sizeof(*v), session_row, (void **)&v, &count, "list agent sessions", err);
+    stmt_put(q);
+    if (rc) {
+        ad_agent_session_list_free(v, count);
+        return rc;
+    }
+    *out = v;
+    *n = count;
+    return 0;
+}
+
 /* ---- the ops table ------------------------------------------------------ */
 
 const struct ad_store_ops ad__store_sqlite_ops = {
@@ -1917,4 +2635,19 @@ const struct ad_store_ops ad__store_sqlite_ops = {
     .llm_call_insert = sqlite_llm_call_insert,
     .llm_usage = sqlite_llm_usage,
     .llm_spent = sqlite_llm_spent,
+    .skill_insert = sqlite_skill_insert,
+    .skill_version_insert = sqlite_skill_version_insert,
+    .skill_set_current = sqlite_skill_set_current,
+    .skill_update = sqlite_skill_update,
+    .skill_get = sqlite_skill_get,
+    .skill_list = sqlite_skill_list,
+    .skill_version_get = sqlite_skill_version_get,
+    .skill_version_list = sqlite_skill_version_list,
+    .skill_search = sqlite_skill_search,
+    .skill_execution_insert = sqlite_skill_execution_insert,
+    .skill_execution_list = sqlite_skill_execution_list,
+    .agent_session_insert = sqlite_agent_session_insert,
+    .agent_session_update = sqlite_agent_session_update,
+    .agent_session_get = sqlite_agent_session_get,
+    .agent_session_list = sqlite_agent_session_list,
 };
