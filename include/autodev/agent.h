@@ -8,7 +8,12 @@
 #ifndef AUTODEV_AGENT_H
 #define AUTODEV_AGENT_H
 
+#include <stdbool.h>
+
+#include <jansson.h>
+
 #include "autodev/error.h"
+#include "autodev/skill.h"
 #include "autodev/store.h"
 
 struct ad_bus;
@@ -22,5 +27,114 @@ struct ad_bus;
  */
 int ad_episode_record(struct ad_store *st, struct ad_bus *bus, struct ad_episode *ep,
                       struct ad_err *err);
+
+/* ---- tasks (task.c) ----------------------------------------------------------- */
+
+struct ad_sandbox;
+struct ad_llm;
+
+struct ad_task {
+    const char *tenant_id;
+    const char *agent_id;
+    const char *description;      /* required */
+    const char *task_kind;        /* may be NULL */
+    const char *skill;            /* catalog name; NULL: the best match, if any */
+    const char *semver;           /* a version of skill; NULL: its current one */
+    const json_t *input;          /* may be NULL */
+    const json_t *expected;       /* NULL: success is "ran without error" */
+    const struct ad_sandbox_limits *limits;   /* may be NULL: the defaults */
+};
+
+struct ad_task_outcome {
+    struct ad_episode episode;            /* as recorded */
+    char skill_name[AD_NAME_MAX + 1];     /* "" when no skill ran */
+    char semver[AD_SEMVER_SIZE];
+    char execution_id[AD_ID_SIZE];        /* "" when no skill ran */
+    double match_score;                   /* > 0 when the skill was matched, else 0 */
+    char status[16];                      /* the sandbox status, "" when none ran */
+};
+
+void ad_task_outcome_release(struct ad_task_outcome *o);
+/*
+ * Runs a task: picks the skill (named, else the best catalog match for the
+ * description, else none), runs it in the sandbox, judges success (ran
+ * without error, and output equals expected when given), and records, in
+ * one transaction, the episode (input, expected, output, error trace,
+ * tools attempted, timings, skill version), the skill execution, and the
+ * events task.success / task.fail and skill.execution. No skill is a failed
+ * episode whose trace says so. A named skill that does not exist is
+ * AD_ENOTFOUND and records nothing.
+ */
+int ad_task_run(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
+                const struct ad_task *t, struct ad_task_outcome *out, struct ad_err *err);
+
+/* True when a and b are equal JSON, integers and reals compared by value. */
+bool ad_json_equal_loose(const json_t *a, const json_t *b);
+
+/* ---- the agent loop (loop.c) ---------------------------------------------------- */
+
+#define AD_AGENT_DEFAULT_MAX_TURNS 10
+#define AD_AGENT_DEFAULT_TOOL_FAILURES 3   /* failed calls of one tool in a row */
+#define AD_AGENT_TOPIC "agent.progress"
+
+/* What the loop reports as it goes (printed by the CLI, emitted on the bus). */
+enum ad_agent_event {
+    AD_AGENT_THINKING = 0,    /* {"turn"}: a model call is starting */
+    AD_AGENT_TOOL_CALL,       /* {"turn", "tool", "arguments", "call_id"} */
+    AD_AGENT_TOOL_RESULT,     /* {"turn", "tool", "ok", "result" | "error", "wall_ms"} */
+    AD_AGENT_RESPONSE,        /* {"turn", "text"}: the model's text */
+    AD_AGENT_WARNING,         /* {"message"} */
+    AD_AGENT_COST,            /* {"turn", "tokens", "cost_usd", "total_tokens", "total_cost_usd"} */
+    AD_AGENT_ERROR,           /* {"message"} */
+    AD_AGENT_DONE,            /* {"stop_reason", "success", "turns", "episode_id"} */
+};
+
+const char *ad_agent_event_name(enum ad_agent_event e);
+
+typedef void ad_agent_progress_fn(void *arg, enum ad_agent_event e, const json_t *data);
+
+struct ad_agent_run_opts {
+    const char *tenant_id;
+    const char *agent_id;
+    const char *task;             /* required unless resuming */
+    const char *resume;           /* a session id to continue, or NULL */
+    int max_turns;                /* 0: the session's, else AD_AGENT_DEFAULT_MAX_TURNS */
+    double cost_limit_usd;        /* 0: the session's, else none */
+    int tool_failure_limit;       /* 0: AD_AGENT_DEFAULT_TOOL_FAILURES */
+    const char *model;            /* NULL: the provider's */
+    const char *system_prompt;    /* NULL: the built-in one */
+    const struct ad_sandbox_limits *limits;   /* per tool call; NULL: defaults */
+    ad_agent_progress_fn *progress;           /* may be NULL */
+    void *progress_arg;
+};
+
+struct ad_agent_run_result {
+    char session_id[AD_ID_SIZE];
+    char episode_id[AD_ID_SIZE];
+    const char *stop_reason;      /* "answer", "outcome", "max_turns", "cost_limit",
+                                     "tool_breaker", "llm_error" (static) */
+    bool success;
+    int turns;                    /* model calls so far, over all resumes */
+    int64_t tokens;
+    double cost_usd;
+    char *answer;                 /* the final text, or NULL; owned */
+};
+
+void ad_agent_run_result_release(struct ad_agent_run_result *r);
+/*
+ * The model-tool-model loop. The transcript (in agent_sessions) is the
+ * single source of truth: it is written after every model reply and every
+ * tool result, so a run killed at any point continues with resume from the
+ * last message written (tool calls without a result are run again). The
+ * run ends at a final answer, a record_outcome call, the turn limit, the
+ * cost limit, N failed calls in a row of one tool, or an LLM error (an
+ * open breaker, a chain out of providers); then it becomes an episode.
+ * Returns 0 whenever the run ended that way (the result says how); a
+ * negative code when it could not run at all (bad options, an unknown or
+ * finished session, the store).
+ */
+int ad_agent_run(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
+                 struct ad_llm *llm, const struct ad_agent_run_opts *o,
+                 struct ad_agent_run_result *res, struct ad_err *err);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * autodev agent: add, list, show, set-maturity.
+ * autodev agent: add, list, show, set-maturity (run and sessions: cmd_agent_run.c).
  */
 #include "compat.h"
 
@@ -197,6 +197,8 @@ int cmd_agent(int argc, char **argv, struct ad_ctx *ctx)
         { "list", agent_list },
         { "show", agent_show },
         { "set-maturity", agent_set_maturity },
+        { "run", ad__agent_run },
+        { "sessions", ad__agent_sessions },
         { NULL, NULL },
     };
 

@@ -10,12 +10,15 @@
 
 #include "autodev/bus.h"
 #include "autodev/json.h"
+#include "autodev/sandbox.h"
 #include "autodev/store.h"
 
 #include "cli/cli.h"
 
 void ad__ctx_release(struct ad_ctx *ctx)
 {
+    ad_sandbox_free(ctx->sandbox);
+    ctx->sandbox = NULL;
     ad_bus_free(ctx->bus);
     ctx->bus = NULL;
     ad_store_free(ctx->store);
@@ -299,5 +302,25 @@ int ad__read_path(struct ad_ctx *ctx, const char *path, struct ad_buf *b)
         fclose(f);
     if (rc < 0)
         return ad__die_code(ctx, rc, "'%s': %s", path, err.msg);
+    return 0;
+}
+
+int ad__ctx_sandbox(struct ad_ctx *ctx, struct ad_sandbox **out)
+{
+    struct ad_sandbox_options opts = { 0 };
+    struct ad_err err = AD_ERR_INIT;
+    const char *backend = getenv("AUTODEV_SANDBOX");
+
+    if (ctx->sandbox) {
+        *out = ctx->sandbox;
+        return 0;
+    }
+    if (backend && *backend && ad_sb_backend_parse(backend, &opts.backend, &err) < 0)
+        return ad__die_code(ctx, err.code, "AUTODEV_SANDBOX: %s", err.msg);
+    /* One run at a time from the CLI: one supervisor and its standby init. */
+    opts.slots = 1;
+    if (ad_sandbox_new(&opts, &ctx->sandbox, &err) < 0)
+        return ad__die_err(ctx, &err);
+    *out = ctx->sandbox;
     return 0;
 }

@@ -47,7 +47,8 @@ static int take_value(int argc, char **argv, int *i, const char *name, const cha
 
 /*
  * Removes the global flags from argv (in place) and returns the new argc,
- * or -1 with a usage error printed.
+ * or -1 with a usage error printed. --version is global only before the
+ * command word.
  */
 static int strip_globals(int argc, char **argv, struct globals *g, struct ad_ctx *ctx)
 {
@@ -73,7 +74,9 @@ static int strip_globals(int argc, char **argv, struct globals *g, struct ad_ctx
             g->json = 1;
         else if (!strcmp(a, "--help") || !strcmp(a, "-h"))
             g->help = 1;
-        else if (!strcmp(a, "--version"))
+        /* Before the command only: after it, --version V is a command's option
+         * (skill show NAME --version 1.2.0). */
+        else if (!strcmp(a, "--version") && out == 1)
             g->version = 1;
         else
             argv[out++] = argv[i];

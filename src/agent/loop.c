@@ -1,0 +1,918 @@
+/*
+ * The agent loop: model -> tool calls -> tool results -> model, with the
+ * catalog's current skills as tools.
+ *
+ * The transcript in agent_sessions is the only state that matters. Each
+ * step appends to it and writes the session before anything else
+ * happens, so the loop can always start from the transcript alone:
+ *
+ *   1. the last assistant message has tool calls without results: run them
+ *      (after a crash these are exactly the calls that were cut off);
+ *   2. a limit is reached (an outcome recorded, turns, cost, a tool that
+ *      keeps failing): stop;
+ *   3. call the model, append its reply; no tool calls means it answered.
+ *
+ * Messages in the transcript:
+ *   {"role": "system"|"user", "content"}
+ *   {"role": "assistant", "content", "tool_calls": [{"id","name","arguments"}],
+ *    "turn", "tokens", "cost_usd", "provider", "model"}
+ *   {"role": "tool", "tool_call_id", "name", "ok", "content"}
+ * A tool message's content is what the model reads: {"ok": true, "output"}
+ * or {"ok": false, "error"}, as JSON text.
+ */
+#include "compat.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "autodev/agent.h"
+#include "autodev/bus.h"
+#include "autodev/json.h"
+#include "autodev/llm.h"
+#include "autodev/sandbox.h"
+#include "autodev/skill.h"
+
+#define MAX_TOOLS 64                 /* skills offered to the model */
+#define TOOL_RESULT_MAX (16 * 1024)  /* of one tool result, as the model sees it */
+#define OUTCOME_TOOL "record_outcome"
+
+static const char default_system_prompt[] =
+    "You are an agent that completes tasks with the tools you are given. Each tool is a "
+    "skill from a catalog and runs in a sandbox; its result comes back as JSON with \"ok\" "
+    "and either \"output\" or \"error\". Call tools when they help. When the task is done, "
+    "reply with the final answer as plain text and no tool call. If the task cannot be "
+    "done with these tools, call " OUTCOME_TOOL " with success false and the reason.";
+
+static const char *const event_names[] = {
+    "thinking", "tool_call", "tool_result", "response", "warning", "cost", "error", "done",
+};
+
+const char *ad_agent_event_name(enum ad_agent_event e)
+{
+    return (size_t)e < AD_ARRAY_SIZE(event_names) ? event_names[e] : NULL;
+}
+
+void ad_agent_run_result_release(struct ad_agent_run_result *r)
+{
+    if (!r)
+        return;
+    free(r->answer);
+    memset(r, 0, sizeof(*r));
+}
+
+struct loop {
+    struct ad_store *st;
+    struct ad_bus *bus;
+    struct ad_sandbox *sb;
+    struct ad_llm *llm;
+    const struct ad_agent_run_opts *o;
+    struct ad_agent_session sess;
+    json_t *state;                   /* borrowed from sess.state */
+    struct ad_skill *skills;         /* the tools' skills, with their versions */
+    struct ad_skill_version *versions;
+    size_t nskills;
+    struct ad_llm_tool *tools;       /* nskills + record_outcome */
+    size_t ntools;
+    json_t *outcome_schema;
+    int max_turns;
+    double cost_limit;
+    int fail_limit;
+    bool intervention;               /* a human resumed a stopped run */
+    int64_t t0_ms;
+    const char *stop;                /* why it ended, once it has */
+    char *stop_detail;               /* the error trace of a stop, owned */
+};
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static json_int_t state_int(const struct loop *l, const char *key)
+{
+    return json_integer_value(json_object_get(l->state, key));
+}
+
+static double state_num(const struct loop *l, const char *key)
+{
+    return json_number_value(json_object_get(l->state, key));
+}
+
+static int set_new(json_t *obj, const char *key, json_t *v, struct ad_err *err)
+{
+    if (!v || json_object_set_new(obj, key, v) != 0)
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    return 0;
+}
+
+static char *vstrf(const char *fmt, va_list ap)
+{
+    struct ad_buf b = AD_BUF_INIT;
+
+    if (ad_buf_vaddf(&b, fmt, ap) < 0) {
+        ad_buf_release(&b);
+        return NULL;
+    }
+    return ad_buf_detach(&b, NULL);
+}
+
+/*
+ * A JSON string of s even when s is not valid UTF-8 (an exec provider or a
+ * skill's stderr can say anything): bad bytes become U+FFFD.
+ */
+static json_t *jstr(const char *s)
+{
+    struct ad_buf b = AD_BUF_INIT;
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    json_t *j = json_string((const char *)p);
+
+    if (j)
+        return j;
+    while (*p) {
+        size_t n = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3
+                 : (*p & 0xF8) == 0xF0 ? 4 : 0;
+        json_t *one = NULL;
+        char tmp[5];
+
+        if (n > 1 && strnlen((const char *)p, n) == n) {
+            memcpy(tmp, p, n);
+            tmp[n] = '\0';
+            one = json_string(tmp);
+        }
+        if (n == 0 || (n > 1 && !one)) {
+            json_decref(one);
+            if (ad_buf_adds(&b, "\xEF\xBF\xBD") < 0)
+                break;
+            p++;
+            continue;
+        }
+        json_decref(one);
+        if (ad_buf_add(&b, p, n) < 0)
+            break;
+        p += n;
+    }
+    j = json_string(b.ptr);
+    ad_buf_release(&b);
+    return j;
+}
+
+/* The longest prefix of s of at most n bytes that does not split a character. */
+static size_t utf8_cut(const char *s, size_t n)
+{
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
+/* Ends the run for reason; the first reason given wins. */
+static void stop_with(struct loop *l, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void stop_with(struct loop *l, const char *reason, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (l->stop)
+        return;
+    l->stop = reason;
+    if (fmt) {
+        va_start(ap, fmt);
+        l->stop_detail = vstrf(fmt, ap);
+        va_end(ap);
+    }
+}
+
+/* Reports progress to the caller and on the bus (a bus failure is only logged). */
+static void progress(struct loop *l, enum ad_agent_event e, json_t *data)
+{
+    struct ad_err err = AD_ERR_INIT;
+
+    if (!data)
+        return;
+    if (json_object_set_new(data, "session_id", json_string(l->sess.id)) != 0) {
+        json_decref(data);
+        return;
+    }
+    if (l->o->progress)
+        l->o->progress(l->o->progress_arg, e, data);
+    if (l->bus) {
+        json_t *p = json_deep_copy(data);
+
+        if (p && json_object_set_new(p, "kind", json_string(ad_agent_event_name(e))) == 0)
+            (void)ad_bus_emit(l->bus, l->sess.tenant_id, AD_AGENT_TOPIC, p, NULL, &err);
+        json_decref(p);
+    }
+    json_decref(data);
+}
+
+static void progress_msg(struct loop *l, enum ad_agent_event e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void progress_msg(struct loop *l, enum ad_agent_event e, const char *fmt, ...)
+{
+    va_list ap;
+    char *m;
+
+    va_start(ap, fmt);
+    m = vstrf(fmt, ap);
+    va_end(ap);
+    if (m)
+        progress(l, e, json_pack("{s:s}", "message", m));
+    free(m);
+}
+
+static int save(struct loop *l, struct ad_err *err)
+{
+    int64_t now = ad_now_ms();
+    int rc = set_new(l->state, "elapsed_ms",
+                     json_integer(state_int(l, "elapsed_ms") + (now - l->t0_ms)), err);
+
+    l->t0_ms = now;
+    return rc ? rc : ad_store_agent_session_update(l->st, &l->sess, err);
+}
+
+/* ---- the session -------------------------------------------------------- */
+
+static json_t *new_state(const struct loop *l)
+{
+    return json_pack("{s:i, s:i, s:f, s:i, s:f, s:o, s:o, s:i, s:i}", "turns", 0, "tokens", 0,
+                     "cost_usd", 0.0, "max_turns", l->max_turns, "cost_limit_usd",
+                     l->cost_limit, "tool_failures", json_object(), "tools_attempted",
+                     json_array(), "elapsed_ms", 0, "interventions", 0);
+}
+
+static int session_new(struct loop *l, struct ad_err *err)
+{
+    const struct ad_agent_run_opts *o = l->o;
+    const char *sys = o->system_prompt ? o->system_prompt : default_system_prompt;
+
+    if (!o->task || !*o->task)
+        return ad_error(err, AD_EINVAL, "an agent run needs a task");
+    l->max_turns = o->max_turns > 0 ? o->max_turns : AD_AGENT_DEFAULT_MAX_TURNS;
+    l->cost_limit = o->cost_limit_usd > 0 ? o->cost_limit_usd : 0;
+    snprintf(l->sess.tenant_id, sizeof(l->sess.tenant_id), "%s", o->tenant_id);
+    snprintf(l->sess.agent_id, sizeof(l->sess.agent_id), "%s", o->agent_id);
+    l->sess.task = strdup(o->task);
+    l->sess.status = AD_SESSION_RUNNING;
+    l->sess.transcript = json_pack("[{s:s, s:s}, {s:s, s:s}]", "role", "system", "content", sys,
+                                   "role", "user", "content", o->task);
+    l->sess.state = new_state(l);
+    if (!l->sess.task || !l->sess.transcript || !l->sess.state)
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    l->state = l->sess.state;
+    return ad_store_agent_session_insert(l->st, &l->sess, err);
+}
+
+static int session_resume(struct loop *l, struct ad_err *err)
+{
+    const struct ad_agent_run_opts *o = l->o;
+    int rc = ad_store_agent_session_get(l->st, o->tenant_id, o->resume, &l->sess, err);
+
+    if (rc == AD_ENOTFOUND)
+        return ad_error(err, AD_ENOTFOUND, "no agent session '%s'", o->resume);
+    if (rc < 0)
+        return rc;
+    if (strcmp(l->sess.agent_id, o->agent_id) != 0)
+        return ad_error(err, AD_EINVAL, "session '%s' belongs to another agent", o->resume);
+    if (l->sess.status == AD_SESSION_DONE || l->sess.status == AD_SESSION_FAILED)
+        return ad_error(err, AD_ESTATE, "session '%s' has finished (%s); start a new run",
+                        o->resume, ad_session_status_name(l->sess.status));
+    if (!json_is_array(l->sess.transcript) || !json_is_object(l->sess.state))
+        return ad_error(err, AD_ECORRUPT, "session '%s' has no readable transcript", o->resume);
+    l->state = l->sess.state;
+    /* A stopped run goes on only because someone chose to: an intervention. */
+    if (l->sess.status == AD_SESSION_STOPPED) {
+        l->intervention = true;
+        rc = set_new(l->state, "interventions",
+                     json_integer(state_int(l, "interventions") + 1), err);
+        if (rc == 0)
+            json_object_del(l->state, "stop_reason");
+        if (rc < 0)
+            return rc;
+    }
+    l->max_turns = o->max_turns > 0 ? o->max_turns : (int)state_int(l, "max_turns");
+    if (l->max_turns <= 0)
+        l->max_turns = AD_AGENT_DEFAULT_MAX_TURNS;
+    l->cost_limit = o->cost_limit_usd > 0 ? o->cost_limit_usd : state_num(l, "cost_limit_usd");
+    rc = set_new(l->state, "max_turns", json_integer(l->max_turns), err);
+    if (rc == 0)
+        rc = set_new(l->state, "cost_limit_usd", json_real(l->cost_limit), err);
+    if (rc == 0 && json_object_get(l->state, "interventions") == NULL)
+        rc = set_new(l->state, "interventions", json_integer(0), err);
+    l->sess.status = AD_SESSION_RUNNING;
+    return rc;
+}
+
+/* ---- tools -------------------------------------------------------------- */
+
+static int load_tools(struct loop *l, struct ad_err *err)
+{
+    struct ad_skill *all = NULL;
+    size_t n = 0, k = 0;
+    int rc = ad_store_skill_list(l->st, l->o->tenant_id, NULL, MAX_TOOLS * 4, &all, &n, err);
+
+    if (rc < 0)
+        return rc;
+    l->skills = calloc(MAX_TOOLS, sizeof(*l->skills));
+    l->versions = calloc(MAX_TOOLS, sizeof(*l->versions));
+    l->tools = calloc(MAX_TOOLS + 1, sizeof(*l->tools));
+    l->outcome_schema = json_pack(
+        "{s:s, s:{s:{s:s, s:s}, s:{s:s, s:s}}, s:[s, s], s:b}", "type", "object", "properties",
+        "success", "type", "boolean", "description", "whether the task was accomplished",
+        "reason", "type", "string", "description", "why, in one sentence", "required",
+        "success", "reason", "additionalProperties", 0);
+    if (!l->skills || !l->versions || !l->tools || !l->outcome_schema) {
+        ad_skill_list_free(all, n);
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n && k < MAX_TOOLS; i++) {
+        if (strcmp(all[i].status, "active") != 0 || !all[i].current_version_id[0] ||
+            strcmp(all[i].name, OUTCOME_TOOL) == 0)
+            continue;
+        rc = ad_store_skill_version_get(l->st, l->o->tenant_id, all[i].current_version_id,
+                                        &l->versions[k], err);
+        if (rc < 0)
+            break;
+        l->skills[k] = all[i];
+        memset(&all[i], 0, sizeof(all[i]));
+        l->tools[k].name = l->skills[k].name;
+        l->tools[k].description = l->skills[k].description;
+        l->tools[k].parameters = l->skills[k].input_schema;
+        k++;
+    }
+    ad_skill_list_free(all, n);
+    l->nskills = k;
+    if (rc < 0)
+        return rc;
+    l->tools[k].name = OUTCOME_TOOL;
+    l->tools[k].description = "Declare the task finished, successfully or not, and why.";
+    l->tools[k].parameters = l->outcome_schema;
+    l->ntools = k + 1;
+    return 0;
+}
+
+static const struct ad_skill *find_skill(const struct loop *l, const char *name, size_t *idx)
+{
+    for (size_t i = 0; i < l->nskills; i++)
+        if (strcmp(l->skills[i].name, name) == 0) {
+            *idx = i;
+            return &l->skills[i];
+        }
+    return NULL;
+}
+
+/* The tool message content: {"ok", "output" | "error"}, cut to TOOL_RESULT_MAX. */
+static char *result_text(bool ok, const json_t *output, const char *error)
+{
+    json_t *j = ok ? json_pack("{s:b, s:O?}", "ok", 1, "output", output)
+                   : json_pack("{s:b, s:o}", "ok", 0, "error", jstr(error ? error : "failed"));
+    char *s = j ? ad_json_dumps(j) : NULL;
+
+    json_decref(j);
+    if (s && strlen(s) > TOOL_RESULT_MAX) {
+        json_t *cut = json_pack("{s:b, s:s, s:s#}", "ok", ok, "note",
+                                "the result was cut to its first 8 KiB", "partial", s,
+                                (int)utf8_cut(s, TOOL_RESULT_MAX / 2));
+        free(s);
+        s = cut ? ad_json_dumps(cut) : NULL;
+        json_decref(cut);
+    }
+    return s;
+}
+
+/*
+ * The last non-blank line of an error: a traceback's "Type: message". The
+ * model reads the whole traceback; progress and stop reasons show this.
+ */
+static const char *last_line(const char *e)
+{
+    static __thread char line[512];
+    size_t end = strlen(e), start;
+
+    while (end > 0 && (e[end - 1] == '\n' || e[end - 1] == ' ' || e[end - 1] == '\r'))
+        end--;
+    start = end;
+    while (start > 0 && e[start - 1] != '\n')
+        start--;
+    snprintf(line, sizeof(line), "%.*s", (int)(end - start), e + start);
+    return line;
+}
+
+/* Runs one tool call; *ok and *text (owned) say what the model will read. */
+static int run_call(struct loop *l, int turn, const char *name, const char *args, bool *ok,
+                    char **text, json_t **shown, struct ad_err *err)
+{
+    json_error_t jerr;
+    json_t *in = NULL;
+    const struct ad_skill *s;
+    size_t idx = 0;
+    int rc = 0;
+
+    *ok = false;
+    *text = NULL;
+    *shown = NULL;
+    in = json_loads(args && *args ? args : "{}", JSON_DECODE_ANY, &jerr);
+    if (!in || !json_is_object(in)) {
+        char *e = NULL;
+
+        if (in) {
+            struct ad_buf b = AD_BUF_INIT;
+
+            if (ad_buf_adds(&b, "the arguments must be a JSON object, not ") == 0 &&
+                ad_buf_adds(&b, json_is_array(in) ? "an array" : "a scalar") == 0)
+                e = ad_buf_detach(&b, NULL);
+            ad_buf_release(&b);
+        } else {
+            struct ad_buf b = AD_BUF_INIT;
+
+            if (ad_buf_addf(&b, "the arguments are not valid JSON: %s (at byte %d)",
+                            jerr.text, jerr.position) == 0)
+                e = ad_buf_detach(&b, NULL);
+            ad_buf_release(&b);
+        }
+        json_decref(in);
+        *text = result_text(false, NULL, e);
+        *shown = json_string(e ? e : "bad arguments");
+        free(e);
+        return *text ? 0 : ad_error(err, AD_ENOMEM, "out of memory");
+    }
+    if (strcmp(name, OUTCOME_TOOL) == 0) {
+        json_t *succ = json_object_get(in, "success");
+        const char *why = json_string_value(json_object_get(in, "reason"));
+
+        if (!json_is_boolean(succ)) {
+            *text = result_text(false, NULL, "record_outcome needs \"success\": true or false");
+            *shown = json_string("record_outcome needs \"success\"");
+        } else {
+            rc = set_new(l->state, "outcome",
+                         json_pack("{s:b, s:s}", "success", json_is_true(succ), "reason",
+                                   why ? why : ""), err);
+            *ok = true;
+            *shown = json_string("recorded");
+            *text = result_text(true, *shown, NULL);
+        }
+    } else if (!(s = find_skill(l, name, &idx))) {
+        struct ad_buf b = AD_BUF_INIT;
+
+        if (ad_buf_addf(&b, "unknown tool '%.100s'; the tools are:", name) == 0)
+            for (size_t i = 0; i < l->ntools; i++)
+                (void)ad_buf_addf(&b, " %s", l->tools[i].name);
+        *text = result_text(false, NULL, b.ptr);
+        *shown = jstr(b.ptr);
+        ad_buf_release(&b);
+    } else {
+        struct ad_sandbox_result r;
+        char *e;
+
+        rc = ad_skill_execute(l->sb, s, &l->versions[idx], in, l->o->limits, &r, err);
+        if (rc == 0) {
+            *ok = r.status == AD_SB_OK;
+            e = ad_skill_result_error(&r);
+            *text = result_text(*ok, r.output, e);
+            *shown = *ok ? json_deep_copy(r.output ? r.output : json_null())
+                         : jstr(last_line(e ? e : "failed"));
+            /* The run is a skill execution like any other; its error is the loop's, not the run's. */
+            rc = ad_skill_execution_record(l->st, l->bus, s, &l->versions[idx],
+                                           l->sess.agent_id, NULL, in, &r, NULL, err);
+            free(e);
+        }
+        ad_sandbox_result_clear(&r);
+    }
+    (void)turn;
+    json_decref(in);
+    if (rc == 0 && !*text)
+        rc = ad_error(err, AD_ENOMEM, "out of memory");
+    return rc;
+}
+
+/* Counts a tool's consecutive failures; the breaker trips at the limit. */
+static int note_result(struct loop *l, const char *name, bool ok, const json_t *shown,
+                       struct ad_err *err)
+{
+    json_t *fails = json_object_get(l->state, "tool_failures");
+    json_t *tried = json_object_get(l->state, "tools_attempted");
+    json_int_t n = ok ? 0 : json_integer_value(json_object_get(fails, name)) + 1;
+    bool seen = false;
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(tried, i, v)
+        if (strcmp(json_string_value(v), name) == 0)
+            seen = true;
+    if (!seen && json_array_append_new(tried, json_string(name)) != 0)
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    if (set_new(fails, name, json_integer(n), err) < 0)
+        return AD_ENOMEM;
+    if (!ok && n >= l->fail_limit)
+        stop_with(l, "tool_breaker", "ToolBreakerOpen: tool '%s' failed %d times in a row; "
+                  "last error: %s", name, (int)n,
+                  json_is_string(shown) ? json_string_value(shown) : "unknown");
+    return 0;
+}
+
+/* The tool calls of the last assistant message that have no result yet. */
+static int run_pending(struct loop *l, struct ad_err *err)
+{
+    json_t *tr = l->sess.transcript, *last = NULL, *calls;
+    size_t n = json_array_size(tr), at = n, i;
+    int turn;
+
+    while (at > 0) {
+        json_t *m = json_array_get(tr, at - 1);
+
+        if (strcmp(json_string_value(json_object_get(m, "role")), "assistant") == 0) {
+            last = m;
+            break;
+        }
+        at--;
+    }
+    if (!last)
+        return 0;
+    calls = json_object_get(last, "tool_calls");
+    turn = (int)json_integer_value(json_object_get(last, "turn"));
+    for (i = 0; i < json_array_size(calls); i++) {
+        json_t *c = json_array_get(calls, i), *msg, *shown = NULL;
+        const char *id = json_string_value(json_object_get(c, "id"));
+        const char *name = json_string_value(json_object_get(c, "name"));
+        const char *args = json_string_value(json_object_get(c, "arguments"));
+        bool done = false, ok;
+        char *text;
+        int64_t t0;
+        int rc;
+
+        for (size_t j = at; j < n; j++) {
+            json_t *m = json_array_get(tr, j);
+
+            if (id && json_is_string(json_object_get(m, "tool_call_id")) &&
+                strcmp(json_string_value(json_object_get(m, "tool_call_id")), id) == 0)
+                done = true;
+        }
+        if (done)
+            continue;
+        if (!id || !name)
+            return ad_error(err, AD_ECORRUPT, "a tool call in the transcript has no id or name");
+        progress(l, AD_AGENT_TOOL_CALL, json_pack("{s:i, s:s, s:s, s:s}", "turn", turn, "tool",
+                                                  name, "arguments", args ? args : "",
+                                                  "call_id", id));
+        t0 = ad_now_ms();
+        rc = run_call(l, turn, name, args, &ok, &text, &shown, err);
+        if (rc < 0) {
+            json_decref(shown);
+            return rc;
+        }
+        progress(l, AD_AGENT_TOOL_RESULT,
+                 json_pack("{s:i, s:s, s:b, s:O, s:I}", "turn", turn, "tool", name, "ok", ok,
+                           ok ? "result" : "error", shown ? shown : json_null(), "wall_ms",
+                           (json_int_t)(ad_now_ms() - t0)));
+        msg = json_pack("{s:s, s:s, s:s, s:b, s:s}", "role", "tool", "tool_call_id", id, "name",
+                        name, "ok", ok, "content", text);
+        free(text);
+        rc = msg && json_array_append_new(tr, msg) == 0
+                 ? note_result(l, name, ok, shown, err)
+                 : ad_error(err, AD_ENOMEM, "out of memory");
+        json_decref(shown);
+        if (rc == 0)
+            rc = save(l, err);
+        if (rc < 0)
+            return rc;
+        n = json_array_size(tr);
+    }
+    return 0;
+}
+
+/* ---- the model ------------------------------------------------------------ */
+
+static enum ad_llm_role role_of(const char *r)
+{
+    if (strcmp(r, "system") == 0)
+        return AD_LLM_SYSTEM;
+    if (strcmp(r, "assistant") == 0)
+        return AD_LLM_ASSISTANT;
+    if (strcmp(r, "tool") == 0)
+        return AD_LLM_TOOL;
+    return AD_LLM_USER;
+}
+
+/* The request's messages, borrowing every string from the transcript. */
+static int build_messages(const json_t *tr, struct ad_llm_message **out,
+                          struct ad_llm_tool_call **calls_out, struct ad_err *err)
+{
+    size_t n = json_array_size(tr), ncalls = 0, k = 0, i;
+    struct ad_llm_message *m;
+    struct ad_llm_tool_call *calls;
+    json_t *v;
+
+    json_array_foreach(tr, i, v)
+        ncalls += json_array_size(json_object_get(v, "tool_calls"));
+    m = calloc(n ? n : 1, sizeof(*m));
+    calls = calloc(ncalls ? ncalls : 1, sizeof(*calls));
+    if (!m || !calls) {
+        free(m);
+        free(calls);
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    }
+    json_array_foreach(tr, i, v) {
+        json_t *cs = json_object_get(v, "tool_calls"), *c;
+        size_t j;
+
+        m[i].role = role_of(json_string_value(json_object_get(v, "role")));
+        m[i].content = json_string_value(json_object_get(v, "content"));
+        m[i].tool_call_id = json_string_value(json_object_get(v, "tool_call_id"));
+        m[i].calls = &calls[k];
+        m[i].ncalls = json_array_size(cs);
+        json_array_foreach(cs, j, c) {
+            calls[k].id = (char *)json_string_value(json_object_get(c, "id"));
+            calls[k].name = (char *)json_string_value(json_object_get(c, "name"));
+            calls[k].arguments = (char *)json_string_value(json_object_get(c, "arguments"));
+            k++;
+        }
+    }
+    *out = m;
+    *calls_out = calls;
+    return 0;
+}
+
+static json_t *assistant_message(const struct ad_llm_response *r, int turn)
+{
+    json_t *m = json_pack("{s:s, s:o, s:[], s:i, s:I, s:f, s:s?, s:s?}", "role", "assistant",
+                          "content", jstr(r->text), "tool_calls", "turn", turn, "tokens",
+                          (json_int_t)(r->usage.prompt_tokens + r->usage.completion_tokens),
+                          "cost_usd", r->cost_usd, "provider", r->provider, "model", r->model);
+    json_t *calls = json_object_get(m, "tool_calls");
+
+    for (size_t i = 0; m && i < r->ncalls; i++) {
+        char id[48];
+        const char *cid = r->calls[i].id;
+
+        /* Some servers give no call id; the transcript needs one to pair results. */
+        if (!cid || !*cid) {
+            snprintf(id, sizeof(id), "call_t%d_%zu", turn, i);
+            cid = id;
+        }
+        if (json_array_append_new(calls, json_pack("{s:o, s:o, s:o}", "id", jstr(cid), "name",
+                                                   jstr(r->calls[i].name), "arguments",
+                                                   jstr(r->calls[i].arguments))) != 0) {
+            json_decref(m);
+            return NULL;
+        }
+    }
+    return m;
+}
+
+/* One model turn. Returns 0 also when the model call failed (the run stops). */
+static int model_turn(struct loop *l, struct ad_err *err)
+{
+    struct ad_llm_request req;
+    struct ad_llm_response resp;
+    struct ad_llm_message *msgs = NULL;
+    struct ad_llm_tool_call *calls = NULL;
+    struct ad_err lerr = AD_ERR_INIT;
+    int turn = (int)state_int(l, "turns") + 1;
+    json_int_t tokens;
+    double cost;
+    json_t *m;
+    int rc;
+
+    memset(&req, 0, sizeof(req));
+    memset(&resp, 0, sizeof(resp));
+    rc = build_messages(l->sess.transcript, &msgs, &calls, err);
+    if (rc < 0)
+        return rc;
+    req.messages = msgs;
+    req.nmessages = json_array_size(l->sess.transcript);
+    req.tools = l->tools;
+    req.ntools = l->ntools;
+    req.model = l->o->model;
+    req.temperature = -1;
+    req.seed = -1;
+    req.purpose = "agent";
+    progress(l, AD_AGENT_THINKING, json_pack("{s:i}", "turn", turn));
+    rc = ad_llm_complete(l->llm, &req, &resp, &lerr);
+    free(msgs);
+    free(calls);
+    if (rc < 0) {
+        progress_msg(l, AD_AGENT_ERROR, "model call failed: %s", lerr.msg);
+        stop_with(l, "llm_error", "LLMError: %s", lerr.msg);
+        ad_llm_response_release(&resp);
+        return 0;
+    }
+    tokens = (json_int_t)(resp.usage.prompt_tokens + resp.usage.completion_tokens);
+    cost = resp.cost_usd;
+    m = assistant_message(&resp, turn);
+    rc = m && json_array_append_new(l->sess.transcript, m) == 0
+             ? 0 : ad_error(err, AD_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = set_new(l->state, "turns", json_integer(turn), err);
+    if (rc == 0)
+        rc = set_new(l->state, "tokens", json_integer(state_int(l, "tokens") + tokens), err);
+    if (rc == 0)
+        rc = set_new(l->state, "cost_usd", json_real(state_num(l, "cost_usd") + cost), err);
+    if (rc == 0 && resp.ncalls == 0)
+        stop_with(l, "answer", NULL);
+    if (rc == 0)
+        rc = save(l, err);
+    if (rc == 0) {
+        progress(l, AD_AGENT_COST,
+                 json_pack("{s:i, s:I, s:f, s:I, s:f}", "turn", turn, "tokens", tokens,
+                           "cost_usd", cost, "total_tokens", state_int(l, "tokens"),
+                           "total_cost_usd", state_num(l, "cost_usd")));
+        if (resp.text && *resp.text)
+            progress(l, AD_AGENT_RESPONSE,
+                     json_pack("{s:i, s:o}", "turn", turn, "text", jstr(resp.text)));
+    }
+    ad_llm_response_release(&resp);
+    return rc;
+}
+
+/* Before a model call: is any limit reached? */
+static void check_limits(struct loop *l)
+{
+    json_t *outcome = json_object_get(l->state, "outcome");
+    int turns = (int)state_int(l, "turns");
+    double cost = state_num(l, "cost_usd");
+
+    if (outcome) {
+        const char *why = json_string_value(json_object_get(outcome, "reason"));
+
+        if (json_is_true(json_object_get(outcome, "success")))
+            stop_with(l, "outcome", NULL);
+        else
+            stop_with(l, "outcome", "OutcomeFailure: %s", why && *why ? why : "no reason given");
+        return;
+    }
+    if (turns >= l->max_turns) {
+        stop_with(l, "max_turns", "TurnLimitReached: no final answer after %d model turns",
+                  turns);
+        return;
+    }
+    if (l->cost_limit > 0 && cost >= l->cost_limit) {
+        stop_with(l, "cost_limit", "CostLimitReached: spent $%.6f of the $%.6f limit", cost,
+                  l->cost_limit);
+        return;
+    }
+    if (turns == l->max_turns - 1 && turns > 0)
+        progress_msg(l, AD_AGENT_WARNING, "one model turn left of %d", l->max_turns);
+    if (l->cost_limit > 0 && cost >= 0.8 * l->cost_limit)
+        progress_msg(l, AD_AGENT_WARNING, "spent $%.6f, %.0f%% of the cost limit", cost,
+                     100.0 * cost / l->cost_limit);
+}
+
+/* ---- the end: an episode ------------------------------------------------- */
+
+static const char *last_answer(const struct loop *l)
+{
+    size_t n = json_array_size(l->sess.transcript);
+
+    while (n > 0) {
+        json_t *m = json_array_get(l->sess.transcript, --n);
+
+        if (strcmp(json_string_value(json_object_get(m, "role")), "assistant") == 0) {
+            const char *t = json_string_value(json_object_get(m, "content"));
+
+            return t && *t ? t : NULL;
+        }
+    }
+    return NULL;
+}
+
+static bool run_succeeded(const struct loop *l)
+{
+    json_t *outcome = json_object_get(l->state, "outcome");
+
+    if (outcome)
+        return json_is_true(json_object_get(outcome, "success"));
+    return strcmp(l->stop, "answer") == 0;
+}
+
+static int finish(struct loop *l, struct ad_agent_run_result *res, struct ad_err *err)
+{
+    struct ad_episode ep;
+    const char *answer = last_answer(l);
+    bool ok = run_succeeded(l);
+    int depth0 = ad_store_tx_depth(l->st), rc;
+
+    ad_episode_init(&ep);
+    snprintf(ep.tenant_id, sizeof(ep.tenant_id), "%s", l->sess.tenant_id);
+    snprintf(ep.agent_id, sizeof(ep.agent_id), "%s", l->sess.agent_id);
+    ep.task_description = l->sess.task;
+    ep.task_kind = (char *)"agent.run";
+    ep.input = json_pack("{s:s}", "task", l->sess.task);
+    ep.output = answer ? json_pack("{s:s}", "answer", answer) : NULL;
+    ep.success = ok;
+    ep.error_trace = ok ? NULL : l->stop_detail;
+    ep.tools_attempted = json_object_get(l->state, "tools_attempted");
+    ep.context = json_pack("{s:s, s:s, s:I, s:f, s:I}", "session_id", l->sess.id,
+                           "stop_reason", l->stop, "turns", state_int(l, "turns"), "cost_usd",
+                           state_num(l, "cost_usd"), "interventions",
+                           state_int(l, "interventions"));
+    ep.intervention = l->intervention || state_int(l, "interventions") > 0;
+    ep.execution_seconds = (double)(state_int(l, "elapsed_ms") + (ad_now_ms() - l->t0_ms)) /
+                           1000.0;
+    ep.token_usage = state_int(l, "tokens");
+    if (!ep.input || !ep.context || (answer && !ep.output)) {
+        rc = ad_error(err, AD_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (strcmp(l->stop, "answer") == 0 || strcmp(l->stop, "outcome") == 0)
+        l->sess.status = AD_SESSION_DONE;
+    else if (strcmp(l->stop, "llm_error") == 0)
+        l->sess.status = AD_SESSION_FAILED;
+    else
+        l->sess.status = AD_SESSION_STOPPED;
+    rc = set_new(l->state, "stop_reason", json_string(l->stop), err);
+    if (rc == 0)
+        rc = ad_store_begin(l->st, err);
+    if (rc < 0)
+        goto out;
+    rc = ad_episode_record(l->st, l->bus, &ep, err);
+    if (rc == 0) {
+        memcpy(l->sess.episode_id, ep.id, AD_ID_SIZE);
+        rc = save(l, err);
+    }
+    if (rc == 0)
+        rc = ad_store_commit(l->st, err);
+    if (rc < 0 && ad_store_tx_depth(l->st) > depth0)
+        ad_store_rollback(l->st);
+    if (rc == 0) {
+        memcpy(res->episode_id, ep.id, AD_ID_SIZE);
+        res->success = ok;
+        if (answer && !(res->answer = strdup(answer)))
+            rc = ad_error(err, AD_ENOMEM, "out of memory");
+    }
+out:
+    ep.task_description = NULL;
+    ep.task_kind = NULL;
+    ep.error_trace = NULL;
+    ep.tools_attempted = NULL;
+    ad_episode_release(&ep);
+    return rc;
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+static void loop_release(struct loop *l)
+{
+    for (size_t i = 0; i < l->nskills; i++) {
+        ad_skill_release(&l->skills[i]);
+        ad_skill_version_release(&l->versions[i]);
+    }
+    free(l->skills);
+    free(l->versions);
+    free(l->tools);
+    json_decref(l->outcome_schema);
+    ad_agent_session_release(&l->sess);
+    free(l->stop_detail);
+}
+
+int ad_agent_run(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
+                 struct ad_llm *llm, const struct ad_agent_run_opts *o,
+                 struct ad_agent_run_result *res, struct ad_err *err)
+{
+    struct loop l;
+    int rc;
+
+    memset(res, 0, sizeof(*res));
+    if (!st || !sb || !llm || !o || !o->tenant_id || !o->agent_id)
+        return ad_error(err, AD_EINVAL, "an agent run needs a store, a sandbox, an llm and an "
+                                        "agent");
+    if (o->max_turns < 0 || o->cost_limit_usd < 0 || !isfinite(o->cost_limit_usd) ||
+        o->tool_failure_limit < 0)
+        return ad_error(err, AD_EINVAL, "agent run limits must not be negative");
+    memset(&l, 0, sizeof(l));
+    l.st = st;
+    l.bus = bus;
+    l.sb = sb;
+    l.llm = llm;
+    l.o = o;
+    l.fail_limit = o->tool_failure_limit > 0 ? o->tool_failure_limit
+                                             : AD_AGENT_DEFAULT_TOOL_FAILURES;
+    l.t0_ms = ad_now_ms();
+    rc = o->resume ? session_resume(&l, err) : session_new(&l, err);
+    if (rc == 0)
+        rc = load_tools(&l, err);
+    if (rc == 0 && o->resume)
+        rc = save(&l, err);
+    memcpy(res->session_id, l.sess.id, AD_ID_SIZE);
+    while (rc == 0 && !l.stop) {
+        rc = run_pending(&l, err);
+        if (rc < 0 || l.stop)
+            break;
+        check_limits(&l);
+        if (!l.stop)
+            rc = model_turn(&l, err);
+    }
+    /* A final answer may come with tool calls of its own: nothing, here. */
+    if (rc == 0)
+        rc = finish(&l, res, err);
+    if (rc == 0) {
+        res->stop_reason = l.stop;
+        res->turns = (int)state_int(&l, "turns");
+        res->tokens = state_int(&l, "tokens");
+        res->cost_usd = state_num(&l, "cost_usd");
+        progress(&l, AD_AGENT_DONE,
+                 json_pack("{s:s, s:b, s:i, s:s, s:I, s:f, s:s?}", "stop_reason", l.stop,
+                           "success", res->success, "turns", res->turns, "episode_id",
+                           res->episode_id, "tokens", (json_int_t)res->tokens, "cost_usd",
+                           res->cost_usd, "error", res->success ? NULL : l.stop_detail));
+    }
+    loop_release(&l);
+    return rc;
+}

@@ -1,0 +1,182 @@
+/*
+ * Running a catalog skill in the sandbox and recording the run.
+ *
+ * A failed run's error text is what reflection later groups failures by
+ * (agent.h reads the exception name on its last line), so runs that never
+ * raised in Python (a timeout, an OOM kill) still get a name-shaped first
+ * word: "TimeoutError: ...", "MemoryError: ...".
+ */
+#include "compat.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "autodev/bus.h"
+#include "autodev/json.h"
+#include "autodev/sandbox.h"
+#include "autodev/skill.h"
+#include "autodev/store.h"
+
+int ad_skill_execute(struct ad_sandbox *sb, const struct ad_skill *s,
+                     const struct ad_skill_version *v, const json_t *input,
+                     const struct ad_sandbox_limits *limits, struct ad_sandbox_result *result,
+                     struct ad_err *err)
+{
+    struct ad_sandbox_spec spec;
+    char *in = NULL;
+    int rc;
+
+    memset(result, 0, sizeof(*result));
+    if (!sb || !s || !v || !v->code)
+        return ad_error(err, AD_EINVAL, "skill execution needs a sandbox, a skill and code");
+    memset(&spec, 0, sizeof(spec));
+    if (input) {
+        in = ad_json_dumps(input);
+        if (!in)
+            return ad_error(err, AD_ENOMEM, "out of memory");
+    }
+    spec.code = v->code;
+    spec.entry = s->entry_function;
+    spec.input_json = in;
+    if (limits)
+        spec.limits = *limits;
+    rc = ad_sandbox_run(sb, &spec, result, err);
+    free(in);
+    return rc;
+}
+
+static char *dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *dup_printf(const char *fmt, ...)
+{
+    struct ad_buf b = AD_BUF_INIT;
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = ad_buf_vaddf(&b, fmt, ap);
+    va_end(ap);
+    if (rc < 0) {
+        ad_buf_release(&b);
+        return NULL;
+    }
+    return ad_buf_detach(&b, NULL);
+}
+
+char *ad_skill_result_error(const struct ad_sandbox_result *r)
+{
+    const char *type, *msg, *tb;
+
+    if (r->status == AD_SB_OK)
+        return NULL;
+    type = json_string_value(json_object_get(r->error, "type"));
+    msg = json_string_value(json_object_get(r->error, "message"));
+    tb = json_string_value(json_object_get(r->error, "traceback"));
+    switch (r->status) {
+    case AD_SB_TIMEOUT:
+        return dup_printf("TimeoutError: the skill ran past its wall-clock limit (%lld ms)",
+                          (long long)r->wall_ms);
+    case AD_SB_CPU_LIMIT:
+        return dup_printf("CpuLimitError: the skill used up its CPU time (%lld ms)",
+                          (long long)r->cpu_ms);
+    case AD_SB_OOM:
+        return dup_printf("MemoryError: the skill ran out of memory (peak %lld KiB)",
+                          (long long)r->max_rss_kb);
+    case AD_SB_SIGNAL:
+        return dup_printf("KilledError: the skill died of signal %d", r->signal);
+    case AD_SB_OUTPUT_LIMIT:
+        return dup_printf("OutputLimitError: the skill wrote more output than allowed");
+    case AD_SB_SANDBOX_ERROR:
+        return dup_printf("SandboxError: %s", msg ? msg : "the sandbox failed");
+    default:
+        break;
+    }
+    /* A Python traceback already ends with "Type: message". */
+    if (tb && *tb)
+        return strdup(tb);
+    if (type)
+        return dup_printf("%s: %s", type, msg ? msg : "");
+    return dup_printf("SkillError: the skill exited with code %d", r->exit_code);
+}
+
+static json_t *execution_payload(const struct ad_skill *s, const struct ad_skill_version *v,
+                                 const struct ad_skill_execution *x,
+                                 const struct ad_sandbox_result *r)
+{
+    json_t *p = json_object();
+    int rc = 0;
+
+    if (!p)
+        return NULL;
+    rc |= json_object_set_new(p, "execution_id", json_string(x->id));
+    rc |= json_object_set_new(p, "skill", json_string(s->name));
+    rc |= json_object_set_new(p, "skill_id", json_string(s->id));
+    rc |= json_object_set_new(p, "skill_version_id", json_string(v->id));
+    rc |= json_object_set_new(p, "semver", json_string(v->semver));
+    rc |= json_object_set_new(p, "agent_id", x->agent_id[0] ? json_string(x->agent_id)
+                                                            : json_null());
+    rc |= json_object_set_new(p, "episode_id", x->episode_id[0] ? json_string(x->episode_id)
+                                                                : json_null());
+    rc |= json_object_set_new(p, "success", json_boolean(x->success));
+    rc |= json_object_set_new(p, "status", json_string(ad_sb_status_name(r->status)));
+    rc |= json_object_set_new(p, "execution_seconds", json_real(x->execution_seconds));
+    rc |= json_object_set_new(p, "error", x->error ? json_string(x->error) : json_null());
+    if (rc) {
+        json_decref(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* The error as stored: the head of a trace too long for the column. */
+static void cap_error(char *e)
+{
+    if (e && strlen(e) > AD_ERROR_TRACE_MAX)
+        e[AD_ERROR_TRACE_MAX] = '\0';
+}
+
+int ad_skill_execution_record(struct ad_store *st, struct ad_bus *bus, const struct ad_skill *s,
+                              const struct ad_skill_version *v, const char *agent_id,
+                              const char *episode_id, const json_t *input,
+                              const struct ad_sandbox_result *r, char x_out[AD_ID_SIZE],
+                              struct ad_err *err)
+{
+    struct ad_skill_execution x;
+    json_t *payload = NULL;
+    int depth0 = ad_store_tx_depth(st), rc;
+
+    memset(&x, 0, sizeof(x));
+    snprintf(x.tenant_id, sizeof(x.tenant_id), "%s", v->tenant_id);
+    snprintf(x.skill_version_id, sizeof(x.skill_version_id), "%s", v->id);
+    snprintf(x.agent_id, sizeof(x.agent_id), "%s", agent_id ? agent_id : "");
+    snprintf(x.episode_id, sizeof(x.episode_id), "%s", episode_id ? episode_id : "");
+    x.input = (json_t *)input;
+    x.output = r->output;
+    x.success = r->status == AD_SB_OK;
+    x.execution_seconds = r->wall_ms > 0 ? (double)r->wall_ms / 1000.0 : 0.0;
+    x.error = ad_skill_result_error(r);
+    if (!x.success && !x.error)
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    cap_error(x.error);
+
+    rc = ad_store_begin(st, err);
+    if (rc < 0)
+        goto out;
+    rc = ad_store_skill_execution_insert(st, &x, err);
+    if (rc == 0 && bus) {
+        payload = execution_payload(s, v, &x, r);
+        rc = payload ? ad_bus_emit(bus, x.tenant_id, AD_TOPIC_SKILL_EXECUTION, payload, NULL,
+                                   err)
+                     : ad_error(err, AD_ENOMEM, "out of memory");
+    }
+    if (rc == 0)
+        rc = ad_store_commit(st, err);
+    if (rc < 0 && ad_store_tx_depth(st) > depth0)
+        ad_store_rollback(st);
+    if (rc == 0 && x_out)
+        memcpy(x_out, x.id, AD_ID_SIZE);
+out:
+    json_decref(payload);
+    free(x.error);
+    return rc;
+}
