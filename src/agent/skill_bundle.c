@@ -1,0 +1,1269 @@
+/*
+ * The Agent Skills folder: NAME/SKILL.md and NAME/scripts/<file>.py.
+ *
+ * What the specification (agentskills.io/specification, and its skills-ref
+ * validator) asks of SKILL.md: YAML front matter between "---" lines, then
+ * Markdown. Keys: name (required; 1..64 of a-z, 0-9 and '-', no leading,
+ * trailing or double '-', equal to the folder's name), description
+ * (required, 1..1024 characters), license, compatibility (at most 500
+ * characters), metadata (a map of string to string) and allowed-tools (a
+ * space-separated string, experimental); skills-ref refuses any other key.
+ * Our own fields live under metadata: version, entry, script, and
+ * input-schema as JSON text, so the file stays valid for other readers.
+ * We count the description's 1024 in bytes (skill.h), stricter than
+ * characters for non-ASCII text.
+ *
+ * Both directions go through libyaml, never through string pasting: the
+ * emitter quotes whatever a description holds, and the parser is read
+ * event by event so that each key is checked where it stands (duplicates,
+ * types, line numbers) and an alias, the root of "billion laughs", is
+ * refused before anything expands.
+ *
+ * Sections: YAML scalars; rendering SKILL.md; parsing SKILL.md; the folder.
+ */
+#include "compat.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "agent/skill_py.h"
+#include "autodev/skill.h"
+
+#define SKILL_MD_MAX (1024 * 1024)
+#define DESC_MAX 1024
+#define COMPAT_MAX 500          /* characters, as the specification counts */
+#define META_KEYS_MAX 256       /* keeps the duplicate check cheap on hostile input */
+#define SKILL_NAME_SIZE 65      /* 64 and the NUL */
+
+/* ---- YAML scalars ------------------------------------------------------------ */
+
+static size_t span(const char *s, size_t n, size_t i, const char *set)
+{
+    while (i < n && s[i] && strchr(set, s[i]))
+        i++;
+    return i;
+}
+
+static int one_of(const char *s, size_t n, const char *const *words, size_t count)
+{
+    for (size_t k = 0; k < count; k++)
+        if (strlen(words[k]) == n && memcmp(s, words[k], n) == 0)
+            return 1;
+    return 0;
+}
+
+/* Sexagesimal "1:30:00", a YAML 1.1 integer that PyYAML still reads. */
+static int sexagesimal(const char *s, size_t n, size_t j)
+{
+    while (j < n && s[j] == ':') {
+        size_t k = span(s, n, j + 1, "0123456789");
+
+        if (k == j + 1)
+            return 0;
+        j = k;
+    }
+    return j == n;
+}
+
+/* Ints and floats of YAML 1.2's core schema, and 1.1's '_' separators and bases. */
+static int yaml_number(const char *s, size_t n)
+{
+    size_t i = n > 0 && (s[0] == '+' || s[0] == '-'), j, k;
+    static const char *const special[] = { ".inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN" };
+    int whole, frac = 0;
+
+    if (one_of(s + i, n - i, special, AD_ARRAY_SIZE(special)))
+        return 1;
+    if (n - i > 2 && s[i] == '0' && strchr("xob", s[i + 1])) {
+        const char *set = s[i + 1] == 'x' ? "0123456789abcdefABCDEF_"
+                        : s[i + 1] == 'o' ? "01234567_" : "01_";
+
+        return span(s, n, i + 2, set) == n;
+    }
+    j = span(s, n, i, "0123456789_");
+    whole = j > i;
+    if (whole && j < n && s[j] == ':')
+        return sexagesimal(s, n, j);
+    if (j < n && s[j] == '.') {
+        k = span(s, n, j + 1, "0123456789_");
+        frac = k > j + 1;
+        j = k;
+    }
+    if (!whole && !frac)
+        return 0;
+    if (j < n && (s[j] == 'e' || s[j] == 'E')) {
+        k = j + 1 + (j + 1 < n && (s[j + 1] == '+' || s[j + 1] == '-'));
+        j = span(s, n, k, "0123456789");
+        if (j == k)
+            return 0;
+    }
+    return j == n;
+}
+
+/* "2024-01-31", alone or starting a timestamp: PyYAML reads a date. */
+static int yaml_date(const char *s, size_t n)
+{
+    size_t a = span(s, n, 0, "0123456789"), b, c;
+
+    if (a != 4 || a >= n || s[a] != '-')
+        return 0;
+    b = span(s, n, a + 1, "0123456789");
+    if (b - a - 1 < 1 || b - a - 1 > 2 || b >= n || s[b] != '-')
+        return 0;
+    c = span(s, n, b + 1, "0123456789");
+    if (c - b - 1 < 1 || c - b - 1 > 2)
+        return 0;
+    return c == n || strchr("Tt \t", s[c]);
+}
+
+/*
+ * What a plain (unquoted, untagged) scalar reads as under YAML 1.2's core
+ * schema plus the YAML 1.1 booleans and dates that PyYAML still reads;
+ * NULL when it is a string. The parser refuses such a scalar where a
+ * string belongs and the emitter quotes such a string, so both agree with
+ * the readers people use.
+ */
+static const char *plain_type(const char *s, size_t n)
+{
+    static const char *const nulls[] = { "~", "null", "Null", "NULL" };
+    static const char *const bools[] = {
+        "true", "True", "TRUE", "false", "False", "FALSE", "yes", "Yes", "YES",
+        "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF",
+    };
+
+    if (n == 0 || one_of(s, n, nulls, AD_ARRAY_SIZE(nulls)))
+        return "null";
+    if (one_of(s, n, bools, AD_ARRAY_SIZE(bools)))
+        return "boolean";
+    if (yaml_number(s, n))
+        return "number";
+    if (yaml_date(s, n))
+        return "date";
+    return NULL;
+}
+
+/* ---- checks shared by render, parse and the folder ------------------------- */
+
+static int identifier(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > AD_ENTRY_MAX || (s[0] >= '0' && s[0] <= '9'))
+        return 0;
+    return span(s, n, 0, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == n;
+}
+
+/* A plain file name [A-Za-z0-9_.-]+ ending in ".py": no folders, no "..". */
+static int script_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n <= 3 || n > NAME_MAX || strcmp(s + n - 3, ".py") != 0 || strstr(s, ".."))
+        return 0;
+    return span(s, n, 0, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
+static size_t utf8_chars(const char *s, size_t n)
+{
+    size_t c = 0;
+
+    for (size_t i = 0; i < n; i++)
+        c += ((unsigned char)s[i] & 0xc0) != 0x80;
+    return c;
+}
+
+static int check_description(const char *d, struct ad_err *err)
+{
+    size_t n = d ? strlen(d) : 0;
+
+    if (n == 0 || n > DESC_MAX)
+        return ad_error(err, AD_EINVAL,
+                        "a skill's description must be 1 to %d bytes for Agent Skills, not %zu",
+                        DESC_MAX, n);
+    if (!ad__skill_utf8_valid(d, n))
+        return ad_error(err, AD_EINVAL, "the skill's description is not valid UTF-8");
+    return 0;
+}
+
+void ad_skill_bundle_release(struct ad_skill_bundle *b)
+{
+    if (!b)
+        return;
+    free(b->name);
+    free(b->description);
+    free(b->semver);
+    free(b->entry);
+    free(b->script);
+    free(b->code);
+    json_decref(b->input_schema);
+    free(b->body);
+    memset(b, 0, sizeof(*b));
+}
+
+/* ---- rendering SKILL.md ---------------------------------------------------- */
+
+static int emit_to_buf(void *data, unsigned char *bytes, size_t size)
+{
+    return ad_buf_add(data, bytes, size) == 0;
+}
+
+/* Plain when every reader takes it as the same string, double-quoted otherwise. */
+static yaml_scalar_style_t value_style(const char *v)
+{
+    size_t n = strlen(v);
+    static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                               "0123456789 _.,;/()+-";
+
+    if (plain_type(v, n) || span(v, n, 0, safe) != n || v[0] == ' ' || v[0] == '-' ||
+        v[n - 1] == ' ')
+        return YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+    return YAML_PLAIN_SCALAR_STYLE;
+}
+
+static int emit_scalar(yaml_emitter_t *em, const char *v, yaml_scalar_style_t style)
+{
+    yaml_event_t ev;
+
+    if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (const yaml_char_t *)v, (int)strlen(v), 1, 1,
+                                      style))
+        return 0;
+    return yaml_emitter_emit(em, &ev);
+}
+
+static int emit_pair(yaml_emitter_t *em, const char *k, const char *v)
+{
+    return emit_scalar(em, k, YAML_PLAIN_SCALAR_STYLE) && emit_scalar(em, v, value_style(v));
+}
+
+static int emit_mapping(yaml_emitter_t *em, int start)
+{
+    yaml_event_t ev;
+    int ok = start ? yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+                                                         YAML_BLOCK_MAPPING_STYLE)
+                   : yaml_mapping_end_event_initialize(&ev);
+
+    return ok && yaml_emitter_emit(em, &ev);
+}
+
+/*
+ * The input schema as one line of ASCII JSON: single quotes then need no
+ * escapes but doubled "'", and the emitter never folds it (unbounded width).
+ */
+static int emit_metadata(yaml_emitter_t *em, const struct ad_skill_bundle *b, const char *schema)
+{
+    int ok = emit_scalar(em, "metadata", YAML_PLAIN_SCALAR_STYLE) && emit_mapping(em, 1);
+
+    if (ok && b->semver)
+        ok = emit_pair(em, "version", b->semver);
+    if (ok && b->entry)
+        ok = emit_pair(em, "entry", b->entry);
+    if (ok && b->script)
+        ok = emit_pair(em, "script", b->script);
+    if (ok && schema)
+        ok = emit_scalar(em, "input-schema", YAML_PLAIN_SCALAR_STYLE) &&
+             emit_scalar(em, schema, YAML_SINGLE_QUOTED_SCALAR_STYLE);
+    return ok && emit_mapping(em, 0);
+}
+
+static int emit_front(yaml_emitter_t *em, const struct ad_skill_bundle *b, const char *as_name,
+                      const char *schema)
+{
+    yaml_event_t ev;
+    int ok;
+
+    ok = yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) &&
+         yaml_emitter_emit(em, &ev);
+    ok = ok && yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) &&
+         yaml_emitter_emit(em, &ev);
+    ok = ok && emit_mapping(em, 1) && emit_pair(em, "name", as_name) &&
+         emit_pair(em, "description", b->description);
+    if (ok && (b->semver || b->entry || b->script || schema))
+        ok = emit_metadata(em, b, schema);
+    ok = ok && emit_mapping(em, 0);
+    ok = ok && yaml_document_end_event_initialize(&ev, 1) && yaml_emitter_emit(em, &ev);
+    ok = ok && yaml_stream_end_event_initialize(&ev) && yaml_emitter_emit(em, &ev);
+    return ok && yaml_emitter_flush(em);
+}
+
+/* The front matter's YAML text into out. */
+static int render_front(const struct ad_skill_bundle *b, const char *as_name, struct ad_buf *out,
+                        struct ad_err *err)
+{
+    yaml_emitter_t em;
+    char *schema = NULL;
+    int rc = 0;
+
+    if (b->input_schema) {
+        schema = json_dumps(b->input_schema, JSON_COMPACT | JSON_ENSURE_ASCII);
+        if (!schema)
+            return ad_error(err, AD_ENOMEM, "out of memory");
+    }
+    if (!yaml_emitter_initialize(&em)) {
+        free(schema);
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    }
+    yaml_emitter_set_output(&em, emit_to_buf, out);
+    yaml_emitter_set_unicode(&em, 1);
+    yaml_emitter_set_width(&em, -1);
+    yaml_emitter_set_break(&em, YAML_LN_BREAK);
+    if (!emit_front(&em, b, as_name, schema))
+        rc = em.error == YAML_MEMORY_ERROR || em.error == YAML_WRITER_ERROR
+                 ? ad_error(err, AD_ENOMEM, "out of memory writing SKILL.md")
+                 : ad_error(err, AD_EINVAL, "cannot write SKILL.md: %s",
+                            em.problem ? em.problem : "yaml emitter error");
+    yaml_emitter_delete(&em);
+    free(schema);
+    return rc;
+}
+
+/* A placeholder value for a property in the usage example. */
+static json_t *example_value(const json_t *prop)
+{
+    const json_t *type = json_object_get(prop, "type");
+    const json_t *en = json_object_get(prop, "enum");
+    const char *t;
+
+    if (json_array_size(en) > 0)
+        return json_deep_copy(json_array_get(en, 0));
+    if (json_is_array(type))
+        type = json_array_get(type, 0);
+    t = json_string_value(type);
+    if (!t || strcmp(t, "string") == 0)
+        return json_string("...");
+    if (strcmp(t, "integer") == 0)
+        return json_integer(1);
+    if (strcmp(t, "number") == 0)
+        return json_real(1.5);
+    if (strcmp(t, "boolean") == 0)
+        return json_true();
+    if (strcmp(t, "array") == 0)
+        return json_array();
+    if (strcmp(t, "object") == 0)
+        return json_object();
+    return json_null();
+}
+
+/* '{"text":"..."}' for the shell: the required inputs, quoted for sh. */
+static int usage_example(const json_t *schema, struct ad_buf *out)
+{
+    const json_t *props = json_object_get(schema, "properties"), *req, *name;
+    json_t *ex = json_object();
+    char *text = NULL;
+    size_t i;
+    int rc = ex ? 0 : AD_ENOMEM;
+
+    req = json_object_get(schema, "required");
+    json_array_foreach(req, i, name) {
+        const char *k = json_string_value(name);
+
+        if (rc == 0 && k && json_object_set_new(ex, k, example_value(json_object_get(props, k))))
+            rc = AD_ENOMEM;
+    }
+    if (rc == 0 && !(text = json_dumps(ex, JSON_COMPACT)))
+        rc = AD_ENOMEM;
+    rc = rc ? rc : ad_buf_addch(out, '\'');
+    for (const char *p = text; rc == 0 && *p; p++)
+        rc = *p == '\'' ? ad_buf_adds(out, "'\\''") : ad_buf_addch(out, *p);
+    rc = rc ? rc : ad_buf_addch(out, '\'');
+    free(text);
+    json_decref(ex);
+    return rc;
+}
+
+/* "string", "string or null", "one of "a", "b"", "any value": what a property takes. */
+static int type_text(const json_t *prop, struct ad_buf *out)
+{
+    const json_t *type = json_object_get(prop, "type"), *en = json_object_get(prop, "enum"), *t;
+    size_t i;
+    int rc = 0;
+
+    if (!type && json_array_size(en) > 0) {
+        rc = ad_buf_adds(out, "one of ");
+        json_array_foreach(en, i, t) {
+            char *v = json_dumps(t, JSON_COMPACT | JSON_ENCODE_ANY);
+
+            rc = rc ? rc : !v ? AD_ENOMEM : ad_buf_addf(out, "%s%s", i ? ", " : "", v);
+            free(v);
+        }
+        return rc;
+    }
+    if (json_is_string(type))
+        return ad_buf_adds(out, json_string_value(type));
+    if (!json_is_array(type) || json_array_size(type) == 0)
+        return ad_buf_adds(out, "any value");
+    json_array_foreach(type, i, t)
+        if (rc == 0 && json_is_string(t))
+            rc = ad_buf_addf(out, "%s%s", i ? " or " : "", json_string_value(t));
+    return rc;
+}
+
+/* "- `text` (string, required): what it is" per property. */
+static int usage_params(const json_t *schema, struct ad_buf *out)
+{
+    const json_t *props = json_object_get(schema, "properties"), *req, *p, *r;
+    const char *k;
+    int rc = 0;
+
+    if (json_object_size(props) == 0)
+        return ad_buf_adds(out, "It takes no input.\n");
+    req = json_object_get(schema, "required");
+    json_object_foreach((json_t *)props, k, p) {
+        const json_t *def = json_object_get(p, "default");
+        char *ds = def ? json_dumps(def, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        int required = 0;
+        size_t i;
+
+        json_array_foreach(req, i, r)
+            required |= json_is_string(r) && strcmp(json_string_value(r), k) == 0;
+        rc = rc ? rc : ad_buf_addf(out, "- `%s` (", k);
+        rc = rc ? rc : type_text(p, out);
+        if (rc == 0 && required)
+            rc = ad_buf_adds(out, ", required");
+        if (rc == 0 && ds)
+            rc = ad_buf_addf(out, ", default %s", ds);
+        if (rc == 0 && json_is_string(json_object_get(p, "description")))
+            rc = ad_buf_addf(out, "): %s\n",
+                             json_string_value(json_object_get(p, "description")));
+        else if (rc == 0)
+            rc = ad_buf_adds(out, ")\n");
+        free(ds);
+    }
+    return rc;
+}
+
+/*
+ * The usage a SKILL.md body gives when the bundle has none: what the skill
+ * does, how to run it, the entry's signature and its inputs. The schema is
+ * the bundle's, else derived from the code; a signature that cannot be
+ * read just leaves its part out.
+ */
+static int usage_body(const struct ad_skill_bundle *b, const char *as_name, struct ad_buf *out)
+{
+    struct ad_buf sig = AD_BUF_INIT;
+    json_t *schema = json_incref(b->input_schema);
+    size_t clen = b->code ? strlen(b->code) : 0;
+    int rc;
+
+    if (b->code && b->entry) {
+        rc = schema ? 0 : ad_skill_schema_derive(b->code, clen, b->entry, &schema, NULL);
+        if (rc != AD_ENOMEM)
+            rc = ad__skill_signature(b->code, clen, b->entry, &sig, NULL);
+        if (rc == AD_ENOMEM) {
+            json_decref(schema);
+            ad_buf_release(&sig);
+            return rc;
+        }
+    }
+    rc = ad_buf_addf(out, "\n# %s\n\n%s\n\n## Usage\n\n```sh\nautodev skill run %s --input ",
+                     as_name, b->description, b->name);
+    rc = rc ? rc : usage_example(schema, out);
+    rc = rc ? rc : ad_buf_adds(out, "\n```\n");
+    if (rc == 0 && b->entry)
+        rc = ad_buf_addf(out, "\nThe entry point is `%s`%s%s%s.\n", b->entry,
+                         b->script ? " in `scripts/" : "", b->script ? b->script : "",
+                         b->script ? "`" : "");
+    if (rc == 0 && sig.len)
+        rc = ad_buf_addf(out, "\n```python\n%s\n```\n", sig.ptr);
+    if (rc == 0 && schema) {
+        rc = ad_buf_adds(out, "\n## Input\n\n");
+        rc = rc ? rc : usage_params(schema, out);
+    }
+    ad_buf_release(&sig);
+    json_decref(schema);
+    return rc;
+}
+
+/* What render needs of a bundle, checked before anything is written. */
+static int check_bundle(const struct ad_skill_bundle *b, char as_name[SKILL_NAME_SIZE],
+                        struct ad_err *err)
+{
+    int rc;
+
+    if (!b)
+        return ad_error(err, AD_EINVAL, "no skill bundle");
+    rc = ad_skill_name_to_agentskills(b->name, as_name, SKILL_NAME_SIZE, err);
+    if (rc < 0)
+        return rc;
+    rc = check_description(b->description, err);
+    if (rc < 0)
+        return rc;
+    if (b->semver && !ad_semver_valid(b->semver))
+        return ad_error(err, AD_EINVAL, "invalid version '%.40s' (want MAJOR.MINOR.PATCH)",
+                        b->semver);
+    if (b->entry && !identifier(b->entry))
+        return ad_error(err, AD_EINVAL, "invalid entry function '%.140s'", b->entry);
+    if (b->script && !script_name_ok(b->script))
+        return ad_error(err, AD_EPERM,
+                        "script '%.140s' is not a plain file name ending in .py", b->script);
+    if (b->input_schema && (rc = ad_skill_schema_check(b->input_schema, err)) < 0)
+        return rc;
+    return 0;
+}
+
+int ad_skill_md_render(const struct ad_skill_bundle *b, struct ad_buf *out, struct ad_err *err)
+{
+    char as_name[SKILL_NAME_SIZE];
+    size_t start = out->len;
+    int rc = check_bundle(b, as_name, err);
+
+    if (rc < 0)
+        return rc;
+    rc = ad_buf_adds(out, "---\n");
+    if (rc == 0)
+        rc = render_front(b, as_name, out, err);
+    else
+        ad_error(err, rc, "no room for SKILL.md");
+    if (rc == 0) {
+        rc = ad_buf_adds(out, "---\n");
+        if (rc == 0)
+            rc = b->body ? ad_buf_adds(out, b->body) : usage_body(b, as_name, out);
+        if (rc < 0)
+            ad_error(err, rc, "no room for SKILL.md");
+    }
+    if (rc < 0) {
+        /* All or nothing: what the caller had stays, nothing half-written. */
+        out->len = start;
+        if (out->alloc)
+            out->ptr[start] = '\0';
+    }
+    return rc;
+}
+
+/* ---- parsing SKILL.md -------------------------------------------------------- */
+
+struct fm {
+    yaml_parser_t p;
+    yaml_event_t ev;
+    int have;                   /* ev holds an event to delete */
+    struct ad_err *err;
+};
+
+/* SKILL.md's line of a mark in the front matter, which starts on line 2. */
+static int fm_line(const yaml_mark_t *m)
+{
+    return m->line > (size_t)INT_MAX - 2 ? INT_MAX : (int)m->line + 2;
+}
+
+static int fm_next(struct fm *f)
+{
+    const yaml_char_t *anchor = NULL;
+
+    if (f->have)
+        yaml_event_delete(&f->ev);
+    f->have = 0;
+    if (!yaml_parser_parse(&f->p, &f->ev)) {
+        if (f->p.error == YAML_MEMORY_ERROR)
+            return ad_error(f->err, AD_ENOMEM, "out of memory reading SKILL.md");
+        return ad_error(f->err, AD_EINVAL, "SKILL.md line %d: invalid yaml: %s%s%s",
+                        fm_line(&f->p.problem_mark), f->p.problem ? f->p.problem : "error",
+                        f->p.context ? " " : "", f->p.context ? f->p.context : "");
+    }
+    f->have = 1;
+    if (f->ev.type == YAML_ALIAS_EVENT)
+        return ad_error(f->err, AD_EINVAL, "SKILL.md line %d: yaml aliases are not allowed",
+                        fm_line(&f->ev.start_mark));
+    if (f->ev.type == YAML_SCALAR_EVENT)
+        anchor = f->ev.data.scalar.anchor;
+    else if (f->ev.type == YAML_SEQUENCE_START_EVENT)
+        anchor = f->ev.data.sequence_start.anchor;
+    else if (f->ev.type == YAML_MAPPING_START_EVENT)
+        anchor = f->ev.data.mapping_start.anchor;
+    if (anchor)
+        return ad_error(f->err, AD_EINVAL, "SKILL.md line %d: yaml anchors are not allowed",
+                        fm_line(&f->ev.start_mark));
+    return 0;
+}
+
+static int fm_expect(struct fm *f, yaml_event_type_t type, const char *what)
+{
+    int rc = fm_next(f);
+
+    if (rc == 0 && f->ev.type != type)
+        rc = ad_error(f->err, AD_EINVAL, "SKILL.md line %d: %s", fm_line(&f->ev.start_mark),
+                      what);
+    return rc;
+}
+
+/* A collection's tag, when it has one, must be the standard one. */
+static int fm_tag_ok(const yaml_char_t *tag, const char *std)
+{
+    return !tag || strcmp((const char *)tag, std) == 0;
+}
+
+/*
+ * The current event as a string: a scalar that is quoted, tagged !!str (or
+ * "!"), or plain and not read as a null, boolean, number or date.
+ */
+static int fm_string(struct fm *f, const char *what, const char **s, size_t *n)
+{
+    const yaml_event_t *e = &f->ev;
+    const char *tag, *type;
+    int line = fm_line(&e->start_mark);
+
+    if (e->type != YAML_SCALAR_EVENT)
+        return ad_error(f->err, AD_EINVAL, "SKILL.md line %d: %s must be a string", line, what);
+    *s = (const char *)e->data.scalar.value;
+    *n = e->data.scalar.length;
+    tag = (const char *)e->data.scalar.tag;
+    if (tag && strcmp(tag, "!") != 0 && strcmp(tag, YAML_STR_TAG) != 0)
+        return ad_error(f->err, AD_EINVAL, "SKILL.md line %d: %s has tag '%.60s'; it must be a "
+                        "string", line, what, tag);
+    type = !tag && e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? plain_type(*s, *n) : NULL;
+    if (type)
+        return ad_error(f->err, AD_EINVAL, "SKILL.md line %d: %s is a %s, not a string "
+                        "(quote it)", line, what, type);
+    if (memchr(*s, '\0', *n))
+        return ad_error(f->err, AD_EINVAL, "SKILL.md line %d: %s contains a NUL byte", line,
+                        what);
+    return 0;
+}
+
+static int fm_dup(struct fm *f, char **dst, const char *s, size_t n)
+{
+    free(*dst);
+    *dst = strndup(s, n);
+    return *dst ? 0 : ad_error(f->err, AD_ENOMEM, "out of memory");
+}
+
+/* metadata.input-schema: JSON text of an object that can describe parameters. */
+static int meta_schema(struct fm *f, const char *s, size_t n, int line,
+                       struct ad_skill_bundle *out)
+{
+    json_error_t jerr;
+    json_t *v = json_loadb(s, n, JSON_REJECT_DUPLICATES, &jerr);
+    int rc;
+
+    if (!v)
+        return ad_error(f->err, AD_EINVAL, "SKILL.md line %d: metadata.input-schema is not "
+                        "JSON: %s", line, jerr.text);
+    rc = ad_skill_schema_check(v, f->err);
+    if (rc < 0) {
+        json_decref(v);
+        return ad_error_prefix(f->err, "SKILL.md line %d: metadata.input-schema", line);
+    }
+    json_decref(out->input_schema);
+    out->input_schema = v;
+    return 0;
+}
+
+/* One of our metadata keys; others are someone else's and stay unread. */
+static int meta_value(struct fm *f, const char *key, const char *s, size_t n, int line,
+                      struct ad_skill_bundle *out)
+{
+    char **dst = NULL;
+    int rc;
+
+    if (strcmp(key, "input-schema") == 0)
+        return meta_schema(f, s, n, line, out);
+    if (strcmp(key, "version") == 0)
+        dst = &out->semver;
+    else if (strcmp(key, "entry") == 0)
+        dst = &out->entry;
+    else if (strcmp(key, "script") == 0)
+        dst = &out->script;
+    if (!dst)
+        return 0;
+    rc = fm_dup(f, dst, s, n);
+    if (rc < 0)
+        return rc;
+    if (dst == &out->semver && !ad_semver_valid(*dst))
+        return ad_error(f->err, AD_EINVAL, "SKILL.md line %d: metadata.version '%.40s' is not "
+                        "MAJOR.MINOR.PATCH", line, *dst);
+    if (dst == &out->entry && !identifier(*dst))
+        return ad_error(f->err, AD_EINVAL, "SKILL.md line %d: metadata.entry '%.140s' is not "
+                        "a python function name", line, *dst);
+    if (dst == &out->script && !script_name_ok(*dst))
+        return ad_error(f->err, AD_EPERM, "SKILL.md line %d: metadata.script '%.140s' is not "
+                        "a plain file name ending in .py", line, *dst);
+    return 0;
+}
+
+static int meta_key_seen(char **keys, size_t n, const char *k)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(keys[i], k) == 0)
+            return 1;
+    return 0;
+}
+
+/* metadata: a mapping of string to string, keys unique. */
+static int read_metadata(struct fm *f, struct ad_skill_bundle *out)
+{
+    char *keys[META_KEYS_MAX];
+    size_t nkeys = 0;
+    int rc = 0;
+
+    if (f->ev.type != YAML_MAPPING_START_EVENT ||
+        !fm_tag_ok(f->ev.data.mapping_start.tag, YAML_MAP_TAG))
+        return ad_error(f->err, AD_EINVAL, "SKILL.md line %d: metadata must be a mapping of "
+                        "strings", fm_line(&f->ev.start_mark));
+    while (rc == 0 && (rc = fm_next(f)) == 0 && f->ev.type != YAML_MAPPING_END_EVENT) {
+        const char *s;
+        size_t n;
+        int line = fm_line(&f->ev.start_mark);
+
+        rc = fm_string(f, "a metadata key", &s, &n);
+        if (rc == 0 && nkeys == META_KEYS_MAX)
+            rc = ad_error(f->err, AD_EINVAL, "SKILL.md line %d: metadata has more than %d keys",
+                          line, META_KEYS_MAX);
+        if (rc == 0 && !(keys[nkeys] = strndup(s, n)))
+            rc = ad_error(f->err, AD_ENOMEM, "out of memory");
+        if (rc < 0)
+            break;
+        if (meta_key_seen(keys, nkeys, keys[nkeys])) {
+            rc = ad_error(f->err, AD_EINVAL, "SKILL.md line %d: duplicate key 'metadata.%.60s'",
+                          line, keys[nkeys]);
+            free(keys[nkeys]);
+            break;
+        }
+        nkeys++;
+        rc = fm_next(f);
+        if (rc == 0) {
+            char what[96];
+
+            snprintf(what, sizeof(what), "metadata.%.60s", keys[nkeys - 1]);
+            line = fm_line(&f->ev.start_mark);
+            rc = fm_string(f, what, &s, &n);
+        }
+        if (rc == 0)
+            rc = meta_value(f, keys[nkeys - 1], s, n, line, out);
+    }
+    while (nkeys > 0)
+        free(keys[--nkeys]);
+    return rc;
+}
+
+/* allowed-tools: the specification's space-separated string; some tools write a list. */
+static int read_allowed_tools(struct fm *f)
+{
+    const char *s;
+    size_t n;
+    int rc = 0;
+
+    if (f->ev.type != YAML_SEQUENCE_START_EVENT)
+        return fm_string(f, "allowed-tools", &s, &n);
+    if (!fm_tag_ok(f->ev.data.sequence_start.tag, YAML_SEQ_TAG))
+        return fm_string(f, "allowed-tools", &s, &n);
+    while (rc == 0 && (rc = fm_next(f)) == 0 && f->ev.type != YAML_SEQUENCE_END_EVENT)
+        rc = fm_string(f, "an entry of allowed-tools", &s, &n);
+    return rc;
+}
+
+enum fm_key { FK_NAME, FK_DESCRIPTION, FK_LICENSE, FK_COMPATIBILITY, FK_ALLOWED_TOOLS,
+              FK_METADATA, FK_COUNT };
+
+static const char *const fm_keys[FK_COUNT] = {
+    "name", "description", "license", "compatibility", "allowed-tools", "metadata",
+};
+
+/* The value of top-level key k, the parser on its first event. */
+static int read_value(struct fm *f, enum fm_key k, struct ad_skill_bundle *out)
+{
+    char as_name[SKILL_NAME_SIZE];
+    int line = fm_line(&f->ev.start_mark), rc;
+    const char *s;
+    size_t n;
+
+    if (k == FK_METADATA)
+        return read_metadata(f, out);
+    if (k == FK_ALLOWED_TOOLS)
+        return read_allowed_tools(f);
+    rc = fm_string(f, fm_keys[k], &s, &n);
+    if (rc < 0)
+        return rc;
+    if (k == FK_COMPATIBILITY && utf8_chars(s, n) > COMPAT_MAX)
+        return ad_error(f->err, AD_EINVAL, "SKILL.md line %d: compatibility is over %d "
+                        "characters", line, COMPAT_MAX);
+    if (k == FK_DESCRIPTION) {
+        rc = fm_dup(f, &out->description, s, n);
+        if (rc == 0 && (rc = check_description(out->description, f->err)) < 0)
+            ad_error_prefix(f->err, "SKILL.md line %d", line);
+        return rc;
+    }
+    if (k != FK_NAME)
+        return 0;
+    if (n >= SKILL_NAME_SIZE)
+        return ad_error(f->err, AD_EINVAL, "SKILL.md line %d: name is longer than 64 "
+                        "characters", line);
+    memcpy(as_name, s, n);
+    as_name[n] = '\0';
+    rc = fm_dup(f, &out->name, s, n);
+    if (rc == 0 && (rc = ad_skill_name_from_agentskills(as_name, out->name, n + 1, f->err)) < 0)
+        ad_error_prefix(f->err, "SKILL.md line %d", line);
+    return rc;
+}
+
+static int read_key(struct fm *f, unsigned *seen, struct ad_skill_bundle *out)
+{
+    int line = fm_line(&f->ev.start_mark), rc;
+    const char *s;
+    size_t n;
+    int k;
+
+    rc = fm_string(f, "a key", &s, &n);
+    if (rc < 0)
+        return rc;
+    for (k = 0; k < FK_COUNT; k++)
+        if (strlen(fm_keys[k]) == n && memcmp(fm_keys[k], s, n) == 0)
+            break;
+    if (k == FK_COUNT)
+        return ad_error(f->err, AD_EINVAL, "SKILL.md line %d: unknown key '%.*s' in the front "
+                        "matter", line, (int)(n > 60 ? 60 : n), s);
+    if (*seen & (1u << k))
+        return ad_error(f->err, AD_EINVAL, "SKILL.md line %d: duplicate key '%s'", line,
+                        fm_keys[k]);
+    *seen |= 1u << k;
+    rc = fm_next(f);
+    return rc ? rc : read_value(f, (enum fm_key)k, out);
+}
+
+static int read_front(struct fm *f, struct ad_skill_bundle *out)
+{
+    unsigned seen = 0;
+    int rc = fm_expect(f, YAML_STREAM_START_EVENT, "yaml stream expected");
+
+    if (rc == 0 && (rc = fm_next(f)) == 0 && f->ev.type == YAML_STREAM_END_EVENT)
+        return ad_error(f->err, AD_EINVAL, "SKILL.md: the front matter is empty; it needs "
+                        "name and description");
+    rc = rc ? rc : fm_expect(f, YAML_MAPPING_START_EVENT, "the front matter must be a "
+                             "mapping of keys");
+    if (rc == 0 && !fm_tag_ok(f->ev.data.mapping_start.tag, YAML_MAP_TAG))
+        rc = ad_error(f->err, AD_EINVAL, "SKILL.md line %d: the front matter must be a "
+                      "mapping of keys", fm_line(&f->ev.start_mark));
+    while (rc == 0 && (rc = fm_next(f)) == 0 && f->ev.type != YAML_MAPPING_END_EVENT)
+        rc = read_key(f, &seen, out);
+    rc = rc ? rc : fm_expect(f, YAML_DOCUMENT_END_EVENT, "the front matter holds one mapping");
+    rc = rc ? rc : fm_expect(f, YAML_STREAM_END_EVENT, "the front matter holds more than one "
+                             "yaml document");
+    if (rc == 0 && !(seen & (1u << FK_NAME)))
+        rc = ad_error(f->err, AD_EINVAL, "SKILL.md: the front matter has no 'name'");
+    if (rc == 0 && !(seen & (1u << FK_DESCRIPTION)))
+        rc = ad_error(f->err, AD_EINVAL, "SKILL.md: the front matter has no 'description'");
+    return rc;
+}
+
+/* Length of the line at p when it is a "---" fence, newline included; 0 when not. */
+static size_t fence_len(const char *p, size_t n)
+{
+    size_t i = 3;
+
+    if (n < 3 || memcmp(p, "---", 3) != 0)
+        return 0;
+    while (i < n && (p[i] == ' ' || p[i] == '\t'))
+        i++;
+    if (i == n)
+        return i;
+    if (p[i] == '\n')
+        return i + 1;
+    if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')
+        return i + 2;
+    return 0;
+}
+
+/* The front matter [*fm, *fm + *fmlen) and where the body starts. */
+static int split_md(const char *text, size_t len, size_t *fm, size_t *fmlen, size_t *body,
+                    struct ad_err *err)
+{
+    size_t i = len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0 ? 3 : 0, f;
+
+    f = fence_len(text + i, len - i);
+    if (f == 0 || text[i + f - 1] != '\n')
+        return ad_error(err, AD_EINVAL, "SKILL.md must start with a '---' line opening its "
+                        "front matter");
+    *fm = i + f;
+    for (i = *fm; i < len;) {
+        const char *nl;
+
+        f = fence_len(text + i, len - i);
+        if (f) {
+            *fmlen = i - *fm;
+            *body = i + f;
+            return 0;
+        }
+        nl = memchr(text + i, '\n', len - i);
+        if (!nl)
+            break;
+        i = (size_t)(nl - text) + 1;
+    }
+    return ad_error(err, AD_EINVAL, "SKILL.md: the front matter has no closing '---' line");
+}
+
+int ad_skill_md_parse(const char *text, size_t len, struct ad_skill_bundle *out,
+                      struct ad_err *err)
+{
+    struct fm f = { .have = 0, .err = err };
+    size_t fm = 0, fmlen = 0, body = 0;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!text)
+        return ad_error(err, AD_EINVAL, "no SKILL.md text");
+    if (len > SKILL_MD_MAX)
+        return ad_error(err, AD_ETOOBIG, "SKILL.md is %zu bytes, over the %d-byte cap", len,
+                        SKILL_MD_MAX);
+    if (memchr(text, '\0', len))
+        return ad_error(err, AD_EINVAL, "SKILL.md contains a NUL byte");
+    rc = split_md(text, len, &fm, &fmlen, &body, err);
+    if (rc < 0)
+        return rc;
+    if (!yaml_parser_initialize(&f.p))
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    yaml_parser_set_input_string(&f.p, (const unsigned char *)text + fm, fmlen);
+    yaml_parser_set_encoding(&f.p, YAML_UTF8_ENCODING);
+    rc = read_front(&f, out);
+    if (f.have)
+        yaml_event_delete(&f.ev);
+    yaml_parser_delete(&f.p);
+    if (rc == 0 && !(out->body = strndup(text + body, len - body)))
+        rc = ad_error(err, AD_ENOMEM, "out of memory");
+    if (rc < 0)
+        ad_skill_bundle_release(out);
+    return rc;
+}
+
+/* ---- the folder -------------------------------------------------------------- */
+
+static int sys_error(struct ad_err *err, const char *what, const char *path)
+{
+    int e = errno;
+
+    return ad_error(err, e == ENOMEM ? AD_ENOMEM : AD_EIO, "cannot %s '%s': %s", what, path,
+                    strerror(e));
+}
+
+/* Creates path and its missing parents (0755); an existing folder is fine. */
+static int make_dirs(char *path, struct ad_err *err)
+{
+    struct stat st;
+    size_t n = strlen(path);
+
+    for (size_t i = 1; i <= n; i++) {
+        if (i < n && path[i] != '/')
+            continue;
+        path[i] = '\0';
+        if (mkdir(path, 0755) != 0 && (errno != EEXIST || stat(path, &st) != 0 ||
+                                       !S_ISDIR(st.st_mode))) {
+            int rc = errno == EEXIST ? ad_error(err, AD_EEXIST, "'%s' is not a folder", path)
+                                     : sys_error(err, "create folder", path);
+
+            path[i] = i < n ? '/' : '\0';
+            return rc;
+        }
+        path[i] = i < n ? '/' : '\0';
+    }
+    return 0;
+}
+
+/*
+ * A folder we write into: created (0755, whatever the umask) when missing,
+ * refused when it is a link, so a write never lands outside it.
+ */
+static int own_dir(const char *path, bool may_exist, struct ad_err *err)
+{
+    struct stat st;
+
+    if (lstat(path, &st) == 0) {
+        if (S_ISLNK(st.st_mode))
+            return ad_error(err, AD_EPERM, "'%s' is a symbolic link", path);
+        if (!S_ISDIR(st.st_mode))
+            return ad_error(err, AD_EEXIST, "'%s' exists and is not a folder", path);
+        if (!may_exist)
+            return ad_error(err, AD_EEXIST, "'%s' already exists", path);
+        return 0;
+    }
+    if (errno != ENOENT)
+        return sys_error(err, "inspect", path);
+    if (mkdir(path, 0755) != 0 || chmod(path, 0755) != 0)
+        return sys_error(err, "create folder", path);
+    return 0;
+}
+
+static int write_all(int fd, const char *data, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, data, n);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        data += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* dir/name holds data after this, or what it held before: a temp file renamed over it. */
+static int write_file(const char *dir, const char *name, const char *data, size_t n,
+                      struct ad_err *err)
+{
+    struct ad_buf tmp = AD_BUF_INIT, path = AD_BUF_INIT;
+    int fd = -1, rc;
+
+    rc = ad_buf_addf(&tmp, "%s/.%s.XXXXXX", dir, name);
+    rc = rc ? rc : ad_buf_addf(&path, "%s/%s", dir, name);
+    if (rc < 0) {
+        rc = ad_error(err, rc, "no room for a path under '%s'", dir);
+        goto out;
+    }
+    fd = mkostemp(tmp.ptr, O_CLOEXEC);
+    if (fd < 0) {
+        rc = sys_error(err, "create a file in", dir);
+        goto out;
+    }
+    if (fchmod(fd, 0644) != 0 || write_all(fd, data, n) != 0 || fsync(fd) != 0) {
+        rc = sys_error(err, "write", tmp.ptr);
+        goto out;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        rc = sys_error(err, "write", tmp.ptr);
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp.ptr, path.ptr) != 0)
+        rc = sys_error(err, "rename a file to", path.ptr);
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc < 0 && tmp.len)
+        unlink(tmp.ptr);
+    ad_buf_release(&tmp);
+    ad_buf_release(&path);
+    return rc;
+}
+
+/* The script's name: the bundle's, else the catalog name with ".py". */
+static int script_for(const struct ad_skill_bundle *b, struct ad_buf *out, struct ad_err *err)
+{
+    int rc = b->script ? ad_buf_adds(out, b->script) : ad_buf_addf(out, "%s.py", b->name);
+
+    return rc < 0 ? ad_error(err, rc, "out of memory") : 0;
+}
+
+int ad_skill_bundle_write(const struct ad_skill_bundle *b, const char *dir, bool overwrite,
+                          struct ad_err *err)
+{
+    struct ad_buf md = AD_BUF_INIT, root = AD_BUF_INIT, scripts = AD_BUF_INIT;
+    struct ad_buf script = AD_BUF_INIT;
+    struct ad_skill_bundle copy;
+    char as_name[SKILL_NAME_SIZE];
+    int rc;
+
+    if (!b || !dir || !dir[0] || !b->code)
+        return ad_error(err, AD_EINVAL, "writing a skill folder needs a bundle with code and "
+                        "a folder");
+    if (strlen(b->code) > AD_SKILL_CODE_MAX)
+        return ad_error(err, AD_ETOOBIG, "skill code is over the %d-byte cap",
+                        AD_SKILL_CODE_MAX);
+    copy = *b;
+    rc = check_bundle(b, as_name, err);
+    rc = rc ? rc : script_for(b, &script, err);
+    copy.script = script.ptr;
+    /* Render first: a bundle SKILL.md cannot hold writes nothing. */
+    rc = rc ? rc : ad_skill_md_render(&copy, &md, err);
+    if (rc == 0 && (ad_buf_adds(&root, dir) || ad_buf_addf(&root, "/%s", as_name) ||
+                    ad_buf_addf(&scripts, "%s/scripts", root.ptr)))
+        rc = ad_error(err, AD_ENOMEM, "out of memory");
+    if (rc == 0) {
+        root.ptr[strlen(dir)] = '\0';
+        rc = make_dirs(root.ptr, err);
+        root.ptr[strlen(dir)] = '/';
+    }
+    rc = rc ? rc : own_dir(root.ptr, overwrite, err);
+    rc = rc ? rc : own_dir(scripts.ptr, true, err);
+    /* The script first: a SKILL.md in place means its script is too. */
+    rc = rc ? rc : write_file(scripts.ptr, script.ptr, b->code, strlen(b->code), err);
+    rc = rc ? rc : write_file(root.ptr, "SKILL.md", md.ptr, md.len, err);
+    ad_buf_release(&md);
+    ad_buf_release(&root);
+    ad_buf_release(&scripts);
+    ad_buf_release(&script);
+    return rc;
+}
+
+/*
+ * Reads file name under the folder dfd (shown as shown/name), at most max
+ * bytes. A link is refused, not followed: it could point anywhere.
+ */
+static int read_at(int dfd, const char *name, size_t max, const char *shown, char **out,
+                   size_t *len, struct ad_err *err)
+{
+    struct ad_buf b = AD_BUF_INIT;
+    struct stat st;
+    char chunk[8192];
+    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK), rc = 0;
+    ssize_t r;
+
+    if (fd < 0 && errno == ELOOP)
+        return ad_error(err, AD_EPERM, "'%s/%s' is a symbolic link", shown, name);
+    if (fd < 0 && errno == ENOENT)
+        return ad_error(err, AD_ENOTFOUND, "'%s/%s' does not exist", shown, name);
+    if (fd < 0)
+        return sys_error(err, "open a file in", shown);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        rc = ad_error(err, AD_EPERM, "'%s/%s' is not a regular file", shown, name);
+    else if ((uintmax_t)st.st_size > max)
+        rc = ad_error(err, AD_ETOOBIG, "'%s/%s' is over the %zu-byte cap", shown, name, max);
+    b.max = max;
+    while (rc == 0 && (r = read(fd, chunk, sizeof(chunk))) != 0) {
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            rc = sys_error(err, "read", shown);
+        else if ((rc = ad_buf_add(&b, chunk, (size_t)r)) == AD_ETOOBIG)
+            rc = ad_error(err, rc, "'%s/%s' is over the %zu-byte cap", shown, name, max);
+        else if (rc < 0)
+            ad_error(err, rc, "out of memory");
+    }
+    close(fd);
+    if (rc == 0 && !(*out = ad_buf_detach(&b, len)))
+        rc = ad_error(err, AD_ENOMEM, "out of memory");
+    ad_buf_release(&b);
+    return rc;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The only .py file in scripts/; none or several is an error that lists them. */
+static int only_script(int sfd, const char *shown, char **out, struct ad_err *err)
+{
+    int fd = dup(sfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    char *names[3];
+    size_t n = 0, total = 0;
+    struct dirent *e;
+    int rc = 0;
+
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return sys_error(err, "list", shown);
+    }
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+
+        if (len < 4 || strcmp(e->d_name + len - 3, ".py") != 0)
+            continue;
+        if (n < AD_ARRAY_SIZE(names) && !(names[n++] = strdup(e->d_name)))
+            rc = AD_ENOMEM;
+        total++;
+    }
+    closedir(d);
+    if (rc == 0)
+        qsort(names, n, sizeof(names[0]), cmp_names);
+    if (rc < 0)
+        ad_error(err, rc, "out of memory");
+    else if (total == 0)
+        rc = ad_error(err, AD_EINVAL, "'%s' holds no .py file and SKILL.md names no "
+                      "metadata.script", shown);
+    else if (total > 1)
+        rc = ad_error(err, AD_EINVAL, "'%s' holds %zu .py files (%s, %s%s); name one in "
+                      "metadata.script", shown, total, names[0], names[1],
+                      total > 2 ? ", ..." : "");
+    else if (!script_name_ok(names[0]))
+        rc = ad_error(err, AD_EPERM, "'%s/%.140s' is not a plain file name ending in .py",
+                      shown, names[0]);
+    if (rc == 0) {
+        *out = names[0];
+        names[0] = NULL;
+    }
+    while (n > 0)
+        free(names[--n]);
+    return rc;
+}
+
+/* The last part of dir, which must be the skill's Agent Skills name. */
+static int folder_base(const char *dir, struct ad_buf *out, struct ad_err *err)
+{
+    size_t n = strlen(dir), a;
+    char *real = NULL;
+    int rc;
+
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    for (a = n; a > 0 && dir[a - 1] != '/'; a--)
+        ;
+    if ((n - a == 1 && dir[a] == '.') || (n - a == 2 && dir[a] == '.' && dir[a + 1] == '.')) {
+        real = realpath(dir, NULL);
+        if (!real)
+            return sys_error(err, "resolve", dir);
+        dir = real;
+        n = strlen(dir);
+        for (a = n; a > 0 && dir[a - 1] != '/'; a--)
+            ;
+    }
+    rc = ad_buf_add(out, dir + a, n - a);
+    free(real);
+    return rc < 0 ? ad_error(err, rc, "out of memory") : 0;
+}
+
+static int read_script(int dfd, const char *dir, struct ad_skill_bundle *out,
+                       struct ad_err *err)
+{
+    struct ad_buf shown = AD_BUF_INIT;
+    struct stat st;
+    size_t len = 0;
+    int sfd = -1, rc;
+
+    rc = ad_buf_addf(&shown, "%s/scripts", dir) ? ad_error(err, AD_ENOMEM, "out of memory") : 0;
+    if (rc == 0 && fstatat(dfd, "scripts", &st, AT_SYMLINK_NOFOLLOW) != 0)
+        rc = errno == ENOENT ? ad_error(err, AD_ENOTFOUND, "'%s' does not exist", shown.ptr)
+                             : sys_error(err, "inspect", shown.ptr);
+    if (rc == 0 && !S_ISDIR(st.st_mode))
+        rc = ad_error(err, AD_EPERM, "'%s' is %s", shown.ptr,
+                      S_ISLNK(st.st_mode) ? "a symbolic link" : "not a folder");
+    if (rc == 0 && (sfd = openat(dfd, "scripts", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                                                 O_CLOEXEC)) < 0)
+        rc = sys_error(err, "open", shown.ptr);
+    if (rc == 0 && !out->script)
+        rc = only_script(sfd, shown.ptr, &out->script, err);
+    if (rc == 0)
+        rc = read_at(sfd, out->script, AD_SKILL_CODE_MAX, shown.ptr, &out->code, &len, err);
+    if (rc == 0 && memchr(out->code, '\0', len))
+        rc = ad_error(err, AD_EINVAL, "'%s/%s' contains a NUL byte", shown.ptr, out->script);
+    if (sfd >= 0)
+        close(sfd);
+    ad_buf_release(&shown);
+    return rc;
+}
+
+int ad_skill_bundle_read(const char *dir, struct ad_skill_bundle *out, struct ad_err *err)
+{
+    struct ad_buf base = AD_BUF_INIT;
+    char as_name[SKILL_NAME_SIZE];
+    char *text = NULL;
+    size_t len = 0;
+    int dfd, rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!dir || !dir[0])
+        return ad_error(err, AD_EINVAL, "no skill folder given");
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return errno == ENOENT ? ad_error(err, AD_ENOTFOUND, "no skill folder '%s'", dir)
+                               : sys_error(err, "open", dir);
+    rc = read_at(dfd, "SKILL.md", SKILL_MD_MAX, dir, &text, &len, err);
+    if (rc == 0 && (rc = ad_skill_md_parse(text, len, out, err)) < 0)
+        ad_error_prefix(err, "%s", dir);
+    rc = rc ? rc : folder_base(dir, &base, err);
+    rc = rc ? rc : ad_skill_name_to_agentskills(out->name, as_name, sizeof(as_name), err);
+    if (rc == 0 && strcmp(as_name, base.ptr) != 0)
+        rc = ad_error(err, AD_EINVAL, "SKILL.md names the skill '%s' but its folder is '%.80s'",
+                      as_name, base.ptr);
+    rc = rc ? rc : read_script(dfd, dir, out, err);
+    close(dfd);
+    free(text);
+    ad_buf_release(&base);
+    if (rc < 0)
+        ad_skill_bundle_release(out);
+    return rc;
+}
