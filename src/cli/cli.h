@@ -40,6 +40,7 @@ struct ad_ctx {
     int busy_timeout_ms;       /* AUTODEV_BUSY_TIMEOUT_MS, 0: the store's default */
     struct ad_store *store;    /* owned, opened lazily by ad__ctx_store() */
     struct ad_bus *bus;        /* owned, made with the store */
+    struct ad_sandbox *sandbox;  /* owned, made by ad__ctx_sandbox() */
     FILE *out;
     FILE *err;
     struct ad_buf home_buf;
@@ -155,6 +156,9 @@ int ad__agent_lookup(struct ad_ctx *ctx, const char *name, struct ad_agent *out)
 /* The commands. */
 int cmd_init(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_agent(int argc, char **argv, struct ad_ctx *ctx);
+/* cmd_agent_run.c: agent run, agent sessions. */
+int ad__agent_run(int argc, char **argv, struct ad_ctx *ctx);
+int ad__agent_sessions(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_episode(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_settings(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_events(int argc, char **argv, struct ad_ctx *ctx);
@@ -169,5 +173,18 @@ int cmd_propose(int argc, char **argv, struct ad_ctx *ctx);
 struct ad_llm;
 int ad__ctx_llm(struct ad_ctx *ctx, const char *spec, struct ad_llm **out);
 int cmd_demo(int argc, char **argv, struct ad_ctx *ctx);
+/* demo_tasks.c: the demo's skills and tasks ("tasks" in sum), and their lines. */
+int ad__demo_tasks(struct ad_ctx *ctx, const char *agent_id, json_t *sum, struct ad_err *err);
+void ad__demo_tasks_print(FILE *out, const json_t *sum);
+int cmd_skill(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_task(int argc, char **argv, struct ad_ctx *ctx);
+
+/*
+ * The sandbox of this run (made once; backend from $AUTODEV_SANDBOX: auto,
+ * linux or process). Make it before any thread starts. Returns an exit
+ * code, having printed the error.
+ */
+struct ad_sandbox;
+int ad__ctx_sandbox(struct ad_ctx *ctx, struct ad_sandbox **out);
 
 #endif

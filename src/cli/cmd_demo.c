@@ -1,6 +1,7 @@
 /*
- * autodev demo: a throw-away home, an agent, a few dozen episodes, a job,
- * and a summary of what the store then holds.
+ * autodev demo: a throw-away home, an agent, a few dozen episodes, a small
+ * skill catalog and tasks run against it in the sandbox (demo_tasks.c), a
+ * job, and a summary of what the store then holds.
  *
  * The content is fixed (no randomness), so two runs print the same counts.
  * Sections: the episodes; recording; the summary (built as JSON, printed
@@ -155,9 +156,8 @@ static int demo_record_one(struct ad_ctx *ctx, const char *agent_id, int round, 
     return rc;
 }
 
-static int demo_record(struct ad_ctx *ctx, struct ad_err *err)
+static int demo_record(struct ad_ctx *ctx, char agent_id[AD_ID_SIZE], struct ad_err *err)
 {
-    char agent_id[AD_ID_SIZE];
     int rc;
 
     rc = demo_agent(ctx, agent_id, err);
@@ -389,9 +389,10 @@ static void summary_print(struct ad_ctx *ctx, const json_t *sum)
     json_t *v;
     size_t i;
 
-    fprintf(out, "autodev demo: recorded %" JSON_INTEGER_FORMAT " episodes of %s and ran %"
-            JSON_INTEGER_FORMAT " job%s; the store now holds:\n\n", geti(sum, "recorded"),
-            DEMO_AGENT, geti(sum, "jobs_run"), geti(sum, "jobs_run") == 1 ? "" : "s");
+    fprintf(out, "autodev demo: recorded %" JSON_INTEGER_FORMAT " episodes of %s, ran %zu "
+            "tasks in the sandbox and %" JSON_INTEGER_FORMAT " job%s; the store now holds:\n\n",
+            geti(sum, "recorded"), DEMO_AGENT, json_array_size(json_object_get(sum, "tasks")),
+            geti(sum, "jobs_run"), geti(sum, "jobs_run") == 1 ? "" : "s");
     fputs("agents:\n", out);
     json_array_foreach(json_object_get(sum, "agents"), i, v)
         fprintf(out, "  %-20s %-10s %" JSON_INTEGER_FORMAT " episodes, %" JSON_INTEGER_FORMAT
@@ -399,6 +400,7 @@ static void summary_print(struct ad_ctx *ctx, const json_t *sum)
                 json_string_value(json_object_get(v, "name")),
                 json_string_value(json_object_get(v, "maturity")), geti(v, "episode_count"),
                 geti(v, "success_count"), geti(v, "failure_count"));
+    ad__demo_tasks_print(out, sum);
     summary_print_episodes(out, json_object_get(sum, "episodes"),
                            json_object_get(sum, "recent_failures"));
     fprintf(out, "\nevents by topic (last seq %" JSON_INTEGER_FORMAT "):\n", geti(ev, "last_seq"));
@@ -446,17 +448,22 @@ static int make_temp_home(struct ad_ctx *ctx, struct ad_buf *home, struct ad_buf
 static int demo_run(struct ad_ctx *ctx, json_t *sum)
 {
     struct ad_err err = AD_ERR_INIT;
+    struct ad_sandbox *sb;
+    char agent_id[AD_ID_SIZE];
     int ran = 0, rc;
 
     if (ctx->home_given && ad__mkdir_p(ctx->home, 0700, &err) < 0)
         return ad__die_err(ctx, &err);
-    rc = ad__ctx_store(ctx, 1);
+    /* The sandbox forks its supervisors: before anything else runs. */
+    rc = ad__ctx_sandbox(ctx, &sb);
+    if (rc == 0)
+        rc = ad__ctx_store(ctx, 1);
     if (rc == 0)
         rc = ad__ctx_tenant(ctx, 1);
     if (rc != 0)
         return rc;
-    if (demo_record(ctx, &err) < 0 || demo_jobs(ctx, &ran, &err) < 0 ||
-        summary_build(ctx, sum, &err) < 0)
+    if (demo_record(ctx, agent_id, &err) < 0 || ad__demo_tasks(ctx, agent_id, sum, &err) < 0 ||
+        demo_jobs(ctx, &ran, &err) < 0 || summary_build(ctx, sum, &err) < 0)
         return ad__die_err(ctx, &err);
     json_object_set_new(sum, "recorded", json_integer(DEMO_ROUNDS * AD_ARRAY_SIZE(demo_tasks)));
     json_object_set_new(sum, "jobs_run", json_integer(ran));

@@ -48,6 +48,8 @@ static const struct ad_cmd_opt environment[] = {
       "How long a command waits for a database locked by another process before\n"
       "it fails (default 5000)." },
     { "TMPDIR", "Where autodev demo makes its throw-away home." },
+    { "AUTODEV_SANDBOX",
+      "auto, linux or process: the sandbox backend of skill and task runs (default auto)." },
     { "AUTODEV_SANDBOX_UID_BASE",
       "The first of the 1024 host uids sandbox payloads run as when autodev runs\n"
       "as root (default 880000). Each sandbox supervisor claims a free one." },
@@ -81,13 +83,36 @@ static const struct ad_cmd_form agent_forms[] = {
       "List the tenant's agents by name, with maturity and episode counters." },
     { "agent show NAME", "Show one agent." },
     { "agent set-maturity NAME LEVEL", "Change an agent's maturity level." },
+    { "agent run NAME \"TASK\" [--max-turns N] [--cost-limit USD] [--model M]"
+      " [--timeout S] [--tool-failures N]",
+      "Run the model-tool-model loop for the agent: the model ($AUTODEV_LLM) gets\n"
+      "the task and the catalog's current skills as tools (plus record_outcome),\n"
+      "each tool call runs its skill in the sandbox, and the loop goes on until a\n"
+      "final answer, a record_outcome call, the turn limit, the cost limit, a tool\n"
+      "that failed N times in a row, or a model error. Progress is printed as it\n"
+      "happens (with --json: one JSON object per line) and emitted on the bus as\n"
+      "agent.progress; the run becomes an episode. Exits 0 when the run succeeded,\n"
+      "1 when it failed or stopped." },
+    { "agent run NAME --resume SESSION [--max-turns N] [--cost-limit USD]",
+      "Continue a session from its transcript: one whose process died (tool calls\n"
+      "cut off are run again) or one a limit stopped (new limits may be given;\n"
+      "the episode then records that a human intervened)." },
+    { "agent sessions [NAME] [--limit N]",
+      "List agent sessions, newest first, with status, turns and cost." },
     { NULL, NULL },
 };
 
 static const struct ad_cmd_opt agent_opts[] = {
     { "--maturity LEVEL",
       "STUDENT (the default), INTERN, SUPERVISED or AUTONOMOUS, in any case." },
-    { "--limit N", "List at most N agents, 1..10000 (default 50)." },
+    { "--limit N", "List at most N agents (or sessions), 1..10000 (default 50)." },
+    { "--max-turns N", "run: model calls allowed, 1..1000 (default 10)." },
+    { "--cost-limit USD", "run: stop once the run's model calls cost this much." },
+    { "--model M", "run: the model to ask, instead of the provider chain's." },
+    { "--timeout S", "run: wall-clock limit of each tool call, 1..86400 (default 60)." },
+    { "--tool-failures N",
+      "run: stop after N failed calls in a row of one tool, 1..100 (default 3)." },
+    { "--resume SESSION", "run: continue that session." },
     { NULL, NULL },
 };
 
@@ -364,6 +389,122 @@ static const char sandbox_description[] =
     "(64 KiB each at most), truncated, isolation, backend, execution_id.\n"
     "A sandbox_error result also ends the command with status 1.";
 
+static const struct ad_cmd_form skill_forms[] = {
+    { "skill add FILE --name NAME --entry FUNCTION [--description TEXT] [--schema FILE]"
+      " [--version V | --major]",
+      "Add a skill from the Python file FILE ('-' for standard input), or a new\n"
+      "version of the skill NAME when it exists. Prints the name, version and id." },
+    { "skill list [--limit N]",
+      "List the tenant's skills by name, with the current version, status and\n"
+      "description." },
+    { "skill show NAME [--version V]",
+      "Show a skill, its input schema, every version with its origin, time and\n"
+      "parent (the lineage; '*' marks the current one), and the code of the\n"
+      "current version, or of V." },
+    { "skill run NAME [--input JSON | --input-file F] [--version V] [--agent NAME]"
+      " [--timeout S]",
+      "Run the skill in the sandbox and record the run. Prints the status and\n"
+      "the output; a failed run prints the error and exits 1." },
+    { "skill rollback NAME --to V",
+      "Make version V current again. Later versions stay in the history." },
+    { "skill search TEXT... [--limit N]",
+      "Full-text search over the names and descriptions of active skills, best\n"
+      "first, with the score." },
+    { "skill export NAME DIR [--version V] [--force]",
+      "Write the skill as an Agent Skills folder under DIR: NAME/SKILL.md and\n"
+      "NAME/scripts/NAME.py, with '_' in the name written '-'. Prints the folder." },
+    { "skill import DIR",
+      "Add the skill of the Agent Skills folder DIR (or a new version of it, when\n"
+      "it exists) with the version of its SKILL.md (default 1.0.0)." },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt skill_opts[] = {
+    { "--name NAME",
+      "The catalog name: 1 to 64 of a-z, 0-9 and '_', starting and ending with a\n"
+      "letter or digit, without '__'." },
+    { "--entry FUNCTION", "The function to call, defined at the top level of the code." },
+    { "--description TEXT",
+      "What the skill does (default: the first line of the function's docstring)." },
+    { "--schema FILE",
+      "The input schema, a JSON object of type \"object\" (default: derived from\n"
+      "the function's signature and type hints)." },
+    { "--version V",
+      "add: the new version, MAJOR.MINOR.PATCH (default 1.0.0 for a new skill,\n"
+      "else the next minor version); show, run, export: the version to use\n"
+      "(default the current one). Before the command, --version prints autodev's own." },
+    { "--major", "add: make the new version the next major one." },
+    { "--input JSON",
+      "The input. An object whose keys fit the function's parameters is passed\n"
+      "as keyword arguments, anything else as the one argument (default null)." },
+    { "--input-file F", "Read the input from F ('-' for standard input)." },
+    { "--agent NAME",
+      "Run as a task of agent NAME: an episode (task kind skill.NAME) is recorded\n"
+      "with the run." },
+    { "--timeout S", "Wall-clock limit of the run in seconds, 1..86400 (default 60)." },
+    { "--to V", "The version to make current." },
+    { "--limit N", "List at most N skills, 1..10000 (default 50; search: 10)." },
+    { "--force", "Replace an existing folder of the same name." },
+    { NULL, NULL },
+};
+
+static const char skill_description[] =
+    "Skills are versioned Python functions in the tenant's catalog. A version is\n"
+    "MAJOR.MINOR.PATCH and never changes once added; a new version keeps the\n"
+    "skill's entry function and records its parent (the version current when it\n"
+    "was added) and its origin (manual, memento, alpha, research or import).\n"
+    "Only the current version runs; a rollback changes which one that is.\n"
+    "\n"
+    "Every run goes through the sandbox ($AUTODEV_SANDBOX picks its backend) and\n"
+    "is recorded as a skill execution with a skill.execution event, in one\n"
+    "transaction; with --agent the episode and its task.success or task.fail\n"
+    "event are part of it. --json prints the run as one object: skill, semver,\n"
+    "status, success, output, error, execution_id, episode_id and wall_ms.\n"
+    "\n"
+    "An Agent Skills folder is named like the skill with '-' for '_' and holds\n"
+    "SKILL.md (YAML front matter: name, description, metadata with version,\n"
+    "entry, script and input-schema) and the script under scripts/. An import\n"
+    "checks the name, the description (1 to 1024 bytes) and that the folder is\n"
+    "named like the skill, and adds nothing when one of them is wrong; a version\n"
+    "the skill has already is refused.";
+
+static const struct ad_cmd_form task_forms[] = {
+    { "task run --agent NAME --description TEXT [--skill S] [--input JSON | --input-file F]"
+      " [--expect JSON] [--kind K] [--timeout S]",
+      "Try one task for agent NAME with a catalog skill and record it as an\n"
+      "episode. Prints the outcome, the skill used, the output, the last line of\n"
+      "the error and the episode id." },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt task_opts[] = {
+    { "--agent NAME", "The agent whose task this is." },
+    { "--description TEXT", "What the task is; without --skill it picks the skill." },
+    { "--skill S", "Use skill S (its current version) instead of the best match." },
+    { "--input JSON", "The skill's input (default null)." },
+    { "--input-file F", "Read the input from F ('-' for standard input)." },
+    { "--expect JSON",
+      "The expected output: the task succeeds only when the output equals it\n"
+      "(numbers compared by value)." },
+    { "--kind K", "The episode's task kind." },
+    { "--timeout S", "Wall-clock limit of the run in seconds, 1..86400 (default 60)." },
+    { NULL, NULL },
+};
+
+static const char task_description[] =
+    "The skill is the one named by --skill, else the active skill whose name and\n"
+    "description best match the task description (full-text search), else none.\n"
+    "It runs in the sandbox; the task succeeds when it ran without error and,\n"
+    "with --expect, returned the expected output. The episode (input, expected,\n"
+    "output, error trace, skill version, timings), the skill execution and the\n"
+    "events task.success or task.fail and skill.execution are recorded in one\n"
+    "transaction. When no skill matches, the task is a failed episode whose error\n"
+    "trace says so.\n"
+    "\n"
+    "Exit status 0 when the task succeeded, 1 when it ran and failed (its episode\n"
+    "is recorded either way), 2 when it could not be tried (an unknown agent or\n"
+    "skill, malformed JSON): then nothing is recorded.";
+
 static const struct ad_cmd_form help_forms[] = {
     { "help [COMMAND]", "Print the help of COMMAND, or the list of commands." },
     { "help --man", "Print the manual page in troff (docs/autodev.1 is its output)." },
@@ -390,6 +531,10 @@ static const struct ad_cmd commands[] = {
       jobs_description },
     { "sandbox", cmd_sandbox, "run untrusted skill code in the sandbox", sandbox_forms,
       sandbox_opts, sandbox_description },
+    { "skill", cmd_skill, "add, run, version and share catalog skills", skill_forms,
+      skill_opts, skill_description },
+    { "task", cmd_task, "run an agent's task with a skill and record the episode", task_forms,
+      task_opts, task_description },
     { "llm", cmd_llm, "talk to language models; show what they cost", llm_forms, llm_opts,
       llm_description },
     { "edit", cmd_edit, "apply the code edits of a model's reply", edit_forms, edit_opts,

@@ -5,11 +5,16 @@ test_description='autodev demo'
 test_expect_success 'demo runs in a throw-away home and removes it' '
     autodev demo >out 2>err &&
     test ! -s err &&
-    grep -Eq "^  demo-agent +INTERN +36 episodes, 24 succeeded, 12 failed$" out &&
-    grep -q "^episodes: 36 (24 succeeded, 12 failed)$" out &&
+    grep -Eq "^  demo-agent +INTERN +42 episodes, 27 succeeded, 15 failed$" out &&
+    grep -q "^episodes: 42 (27 succeeded, 15 failed)$" out &&
     grep -Eq "^  csv.parse_invoice +3 +9$" out &&
-    grep -Eq "^  task.fail +12$" out &&
-    grep -Eq "^  task.success +24$" out &&
+    grep -Eq "^  demo.task +3 +3$" out &&
+    grep -Eq "^  task.fail +15$" out &&
+    grep -Eq "^  task.success +27$" out &&
+    grep -Eq "^  skill.execution +3$" out &&
+    grep -Eq "^  ok +Count the words in the release notes +word_count +7$" out &&
+    grep -Eq "^  FAIL Extract the invoice id from this e-mail +\(no skill\) +NoSkillError: " out &&
+    test "$(grep -c "^  FAIL .*(no skill)" out)" = 3 &&
     grep -Eq "^  done +1$" out &&
     grep -q "ValueError: could not convert string to float" out &&
     grep -Eq "^  enabled +false$" out &&
@@ -30,7 +35,9 @@ test_expect_success 'demo --keep keeps the home and prints its path' '
     test -d "$home" &&
     case "$home" in "$TMPDIR"/autodev-demo-*) ;; *) exit 1 ;; esac &&
     autodev --home "$home" agent show demo-agent --json >agent &&
-    test "$(json_get "j[\"episode_count\"]" <agent)" = 36 &&
+    test "$(json_get "j[\"episode_count\"]" <agent)" = 42 &&
+    autodev --home "$home" skill list --json >skills &&
+    test "$(json_get "sorted(s[\"name\"] for s in j)" <skills)" = "[\"order_total\", \"slugify\", \"word_count\"]" &&
     autodev --home "$home" episode list --failed --kind csv.parse_invoice --json >f &&
     test "$(json_get "len(j)" <f)" = 9 &&
     rm -rf "$home"
@@ -39,8 +46,10 @@ test_expect_success 'demo --keep keeps the home and prints its path' '
 test_expect_success 'demo --json prints one document' '
     autodev demo --json >out &&
     test_line_count out 1 &&
-    test "$(json_get "j[\"episodes\"][\"total\"]" <out)" = 36 &&
-    test "$(json_get "j[\"events\"][\"by_topic\"][\"task.fail\"]" <out)" = 12 &&
+    test "$(json_get "j[\"episodes\"][\"total\"]" <out)" = 42 &&
+    test "$(json_get "j[\"events\"][\"by_topic\"][\"task.fail\"]" <out)" = 15 &&
+    test "$(json_get "len(j[\"tasks\"])" <out)" = 6 &&
+    test "$(json_get "[t[\"success\"] for t in j[\"tasks\"]]" <out)" = "[true, true, true, false, false, false]" &&
     test "$(json_get "j[\"jobs\"][\"by_status\"][\"done\"]" <out)" = 1 &&
     test "$(json_get "j[\"kept\"]" <out)" = false &&
     test -z "$(ls "$TMPDIR")"
@@ -51,7 +60,7 @@ test_expect_success 'demo --home uses that home and keeps it' '
     test -f "$TRASH/mine/autodev.db" &&
     grep -q "the demo home is $TRASH/mine" out &&
     autodev --home "$TRASH/mine" demo >out &&
-    grep -q "^episodes: 72 (48 succeeded, 24 failed)$" out
+    grep -q "^episodes: 84 (54 succeeded, 30 failed)$" out
 '
 
 test_expect_success 'demo ignores AUTODEV_DB for its throw-away home' '
