@@ -134,6 +134,18 @@ int ad__read_all(FILE *f, struct ad_buf *b, struct ad_err *err);
  * Returns 0, or an exit code having printed the error.
  */
 int ad__read_path(struct ad_ctx *ctx, const char *path, struct ad_buf *b);
+/* Writes s on one line (newlines and tabs as spaces), at most max bytes,
+ * never splitting a UTF-8 character; "..." when clipped. */
+void ad__print_clipped(FILE *f, const char *s, size_t max);
+/* The last non-blank line of s (a traceback ends with "Type: message"). */
+void ad__last_line(const char *s, const char **line, int *len);
+/*
+ * The JSON value of option opt, given as text or read from the file at
+ * path (which wins), capped at AD_JSON_FIELD_MAX like the columns that
+ * record it. Returns 0, or an exit code having printed the error.
+ */
+int ad__json_arg(struct ad_ctx *ctx, const char *opt, const char *text, const char *path,
+                 json_t **out);
 /* mkdir -p with mode for the directories it creates. 0 or AD_EIO. */
 int ad__mkdir_p(const char *path, unsigned mode, struct ad_err *err);
 

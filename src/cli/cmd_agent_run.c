@@ -19,23 +19,12 @@ struct printer {
     bool said_session;
 };
 
-/* At most n bytes of s on one line: newlines shown as spaces. */
-static void print_short(FILE *f, const char *s, size_t n)
-{
-    size_t i;
-
-    for (i = 0; s[i] && i < n; i++)
-        fputc(s[i] == '\n' || s[i] == '\r' || s[i] == '\t' ? ' ' : s[i], f);
-    if (s[i])
-        fputs("...", f);
-}
-
 static void print_json_short(FILE *f, const json_t *v, size_t n)
 {
     char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 
     if (s)
-        print_short(f, s, n);
+        ad__print_clipped(f, s, n);
     free(s);
 }
 
@@ -66,7 +55,7 @@ static void on_progress(void *arg, enum ad_agent_event e, const json_t *d)
         break;
     case AD_AGENT_TOOL_CALL:
         fprintf(f, "[%d] tool call   %s ", turn, tool);
-        print_short(f, json_string_value(json_object_get(d, "arguments")), 200);
+        ad__print_clipped(f, json_string_value(json_object_get(d, "arguments")), 200);
         fputc('\n', f);
         break;
     case AD_AGENT_TOOL_RESULT: {
@@ -80,7 +69,7 @@ static void on_progress(void *arg, enum ad_agent_event e, const json_t *d)
     }
     case AD_AGENT_RESPONSE:
         fprintf(f, "[%d] response    ", turn);
-        print_short(f, json_string_value(json_object_get(d, "text")), 2000);
+        ad__print_clipped(f, json_string_value(json_object_get(d, "text")), 2000);
         fputc('\n', f);
         break;
     case AD_AGENT_WARNING:
@@ -277,7 +266,7 @@ int ad__agent_sessions(int argc, char **argv, struct ad_ctx *ctx)
                 ad_session_status_name(v[i].status),
                 json_integer_value(json_object_get(st, "turns")),
                 json_number_value(json_object_get(st, "cost_usd")), v[i].updated_at);
-        print_short(ctx->out, v[i].task, 60);
+        ad__print_clipped(ctx->out, v[i].task, 60);
         fputc('\n', ctx->out);
     }
 out:

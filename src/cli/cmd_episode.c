@@ -356,23 +356,6 @@ static const char *agent_name_of(struct ad_ctx *ctx, struct agent_cache *names, 
     return names->e[names->n++].name;
 }
 
-/* Writes s on one line, at most max bytes, never splitting a UTF-8 character. */
-static void print_clipped(FILE *f, const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    int clipped = n > max;
-
-    if (clipped) {
-        n = max;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--;
-    }
-    for (size_t i = 0; i < n; i++)
-        fputc(s[i] == '\n' || s[i] == '\t' || s[i] == '\r' ? ' ' : s[i], f);
-    if (clipped)
-        fputs("...", f);
-}
-
 static int print_episode_list(struct ad_ctx *ctx, struct ad_episode *v, size_t n)
 {
     struct agent_cache names = { 0 };
@@ -393,7 +376,7 @@ static int print_episode_list(struct ad_ctx *ctx, struct ad_episode *v, size_t n
                 v[i].success ? "succeeded" : "failed",
                 agent_name_of(ctx, &names, v[i].agent_id),
                 v[i].task_kind ? v[i].task_kind : "-");
-        print_clipped(ctx->out, v[i].task_description ? v[i].task_description : "", 60);
+        ad__print_clipped(ctx->out, v[i].task_description ? v[i].task_description : "", 60);
         fputc('\n', ctx->out);
     }
     cache_release(&names);

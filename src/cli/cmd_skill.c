@@ -63,27 +63,12 @@ static int parse_timeout(struct ad_ctx *ctx, const char *s, struct ad_sandbox_li
  */
 static int read_input(struct ad_ctx *ctx, const char *text, const char *path, json_t **out)
 {
-    struct ad_err err = AD_ERR_INIT;
-    struct ad_buf b;
-    int rc;
-
     *out = NULL;
     if (text && path)
         return ad__usage_error(ctx, "give --input or --input-file, not both");
     if (!text && !path)
         return 0;
-    ad_buf_init(&b, AD_JSON_FIELD_MAX);
-    if (path) {
-        rc = ad__read_path(ctx, path, &b);
-        if (rc == 0)
-            rc = ad_json_parse(b.ptr, b.len, AD_JSON_FIELD_MAX, out, &err);
-    } else {
-        rc = ad_json_parse(text, strlen(text), AD_JSON_FIELD_MAX, out, &err);
-    }
-    ad_buf_release(&b);
-    if (rc < 0)
-        return ad__die_code(ctx, rc, "%s: %s", path ? path : "--input", err.msg);
-    return rc;
+    return ad__json_arg(ctx, "--input", text, path, out);
 }
 
 /* The skill named name, with version semver (NULL: the current one). */
@@ -114,23 +99,6 @@ static void current_semver(struct ad_ctx *ctx, const struct ad_skill *s,
     ad_skill_version_release(&v);
 }
 
-/* Writes s on one line, at most max bytes, never splitting a UTF-8 character. */
-static void print_clipped(FILE *f, const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    int clipped = n > max;
-
-    if (clipped) {
-        n = max;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--;
-    }
-    for (size_t i = 0; i < n; i++)
-        fputc(s[i] == '\n' || s[i] == '\t' || s[i] == '\r' ? ' ' : s[i], f);
-    if (clipped)
-        fputs("...", f);
-}
-
 static void print_block(FILE *out, const char *label, const char *text)
 {
     fprintf(out, "%s\n", label);
@@ -141,19 +109,6 @@ static void print_block(FILE *out, const char *label, const char *text)
         fprintf(out, "    %.*s\n", (int)n, p);
         p += n + (nl ? 1 : 0);
     }
-}
-
-/* The last non-blank line of s (a traceback ends with "Type: message"). */
-static void last_line(const char *s, const char **line, int *len)
-{
-    const char *end = s + strlen(s);
-
-    while (end > s && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
-        end--;
-    *line = end;
-    while (*line > s && (*line)[-1] != '\n')
-        (*line)--;
-    *len = (int)(end - *line);
 }
 
 /* ---- JSON forms ------------------------------------------------------- */
@@ -343,7 +298,7 @@ static void print_rows(struct ad_ctx *ctx, const struct row *r, size_t n, int sc
             fprintf(ctx->out, "%9.3g  ", r[i].score);
         fprintf(ctx->out, "%-*s  %-*s  %-10s  ", wname, r[i].s->name, wver, r[i].semver,
                 str0(r[i].s->status));
-        print_clipped(ctx->out, str0(r[i].s->description), DESC_COLUMNS);
+        ad__print_clipped(ctx->out, str0(r[i].s->description), DESC_COLUMNS);
         fputc('\n', ctx->out);
     }
 }
@@ -612,7 +567,7 @@ static int print_run(struct ad_ctx *ctx, const struct run_view *r)
     }
     if (rc != 0 || r->success)
         return rc;
-    last_line(r->error ? r->error : "the run failed", &line, &len);
+    ad__last_line(r->error ? r->error : "the run failed", &line, &len);
     return ad__die_code(ctx, AD_EIO, "skill '%s' %s failed: %.*s", r->skill, r->semver, len,
                         line);
 }

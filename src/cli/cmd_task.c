@@ -24,29 +24,6 @@ struct task_opts {
     struct ad_sandbox_limits limits;
 };
 
-/* The JSON of option opt, given as text or read from the file path. */
-static int parse_json_arg(struct ad_ctx *ctx, const char *opt, const char *text,
-                          const char *path, json_t **out)
-{
-    struct ad_err err = AD_ERR_INIT;
-    struct ad_buf b;
-    int rc;
-
-    *out = NULL;
-    ad_buf_init(&b, AD_JSON_FIELD_MAX);
-    if (path) {
-        rc = ad__read_path(ctx, path, &b);
-        if (rc == 0)
-            rc = ad_json_parse(b.ptr, b.len, AD_JSON_FIELD_MAX, out, &err);
-    } else {
-        rc = ad_json_parse(text, strlen(text), AD_JSON_FIELD_MAX, out, &err);
-    }
-    ad_buf_release(&b);
-    if (rc < 0)
-        return ad__die_code(ctx, rc, "%s: %s", path ? path : opt, err.msg);
-    return rc;
-}
-
 static int parse_task(struct ad_ctx *ctx, int argc, char **argv, struct task_opts *o)
 {
     static const struct option longopts[] = {
@@ -116,19 +93,6 @@ static int check_skill(struct ad_ctx *ctx, const char *name)
     return 0;
 }
 
-/* The last non-blank line of s (a traceback ends with "Type: message"). */
-static void last_line(const char *s, const char **line, int *len)
-{
-    const char *end = s + strlen(s);
-
-    while (end > s && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
-        end--;
-    *line = end;
-    while (*line > s && (*line)[-1] != '\n')
-        (*line)--;
-    *len = (int)(end - *line);
-}
-
 static int print_outcome_json(struct ad_ctx *ctx, const struct ad_task_outcome *o,
                               const char *agent)
 {
@@ -166,7 +130,7 @@ static void print_outcome_text(struct ad_ctx *ctx, const struct ad_task_outcome 
     if (o->skill_name[0])
         fprintf(out, "%-10s%s\n", "output", output ? output : "?");
     if (ep->error_trace) {
-        last_line(ep->error_trace, &line, &len);
+        ad__last_line(ep->error_trace, &line, &len);
         fprintf(out, "%-10s%.*s\n", "error", len, line);
     }
     fprintf(out, "%-10s%s\n", "episode", ep->id);
@@ -187,7 +151,7 @@ static int print_outcome(struct ad_ctx *ctx, const struct ad_task_outcome *o,
         print_outcome_text(ctx, o);
     if (rc != 0 || ep->success)
         return rc;
-    last_line(ep->error_trace ? ep->error_trace : "the task failed", &line, &len);
+    ad__last_line(ep->error_trace ? ep->error_trace : "the task failed", &line, &len);
     return ad__die_code(ctx, AD_EIO, "task failed (episode %s recorded): %.*s", ep->id, len,
                         line);
 }
@@ -207,9 +171,9 @@ static int task_run(int argc, char **argv, struct ad_ctx *ctx)
     ad_episode_init(&out.episode);
     rc = parse_task(ctx, argc, argv, &o);
     if (rc == 0 && (o.input || o.input_file))
-        rc = parse_json_arg(ctx, "--input", o.input, o.input_file, &input);
+        rc = ad__json_arg(ctx, "--input", o.input, o.input_file, &input);
     if (rc == 0 && o.expect)
-        rc = parse_json_arg(ctx, "--expect", o.expect, NULL, &expected);
+        rc = ad__json_arg(ctx, "--expect", o.expect, NULL, &expected);
     if (rc == 0)
         rc = ad__ctx_tenant(ctx, 1);
     if (rc == 0)

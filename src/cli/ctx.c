@@ -324,3 +324,53 @@ int ad__ctx_sandbox(struct ad_ctx *ctx, struct ad_sandbox **out)
     *out = ctx->sandbox;
     return 0;
 }
+
+void ad__print_clipped(FILE *f, const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    int clipped = n > max;
+
+    if (clipped) {
+        n = max;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    for (size_t i = 0; i < n; i++)
+        fputc(s[i] == '\n' || s[i] == '\t' || s[i] == '\r' ? ' ' : s[i], f);
+    if (clipped)
+        fputs("...", f);
+}
+
+void ad__last_line(const char *s, const char **line, int *len)
+{
+    const char *end = s + strlen(s);
+
+    while (end > s && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
+        end--;
+    *line = end;
+    while (*line > s && (*line)[-1] != '\n')
+        (*line)--;
+    *len = (int)(end - *line);
+}
+
+int ad__json_arg(struct ad_ctx *ctx, const char *opt, const char *text, const char *path,
+                 json_t **out)
+{
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_buf b;
+    int rc;
+
+    *out = NULL;
+    ad_buf_init(&b, AD_JSON_FIELD_MAX);
+    if (path) {
+        rc = ad__read_path(ctx, path, &b);
+        if (rc == 0)
+            rc = ad_json_parse(b.ptr, b.len, AD_JSON_FIELD_MAX, out, &err);
+    } else {
+        rc = ad_json_parse(text, strlen(text), AD_JSON_FIELD_MAX, out, &err);
+    }
+    ad_buf_release(&b);
+    if (rc < 0)
+        return ad__die_code(ctx, rc, "%s: %s", path ? path : opt, err.msg);
+    return rc;
+}

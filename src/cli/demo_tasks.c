@@ -91,19 +91,15 @@ static int demo_catalog(struct ad_ctx *ctx, struct ad_err *err)
 
 static json_t *run_json(const struct demo_run *r, const struct ad_task_outcome *o)
 {
-    const char *trace = o->episode.error_trace;
-    size_t end = trace ? strlen(trace) : 0, start;
+    const char *trace = o->episode.error_trace, *line = NULL;
+    int len = 0;
 
-    /* The trace's last line names the exception. */
-    while (end > 0 && (trace[end - 1] == '\n' || trace[end - 1] == ' '))
-        end--;
-    start = end;
-    while (start > 0 && trace[start - 1] != '\n')
-        start--;
+    if (trace)
+        ad__last_line(trace, &line, &len);
     return json_pack("{s:s, s:s?, s:b, s:O?, s:o}", "task", r->desc, "skill",
                      o->skill_name[0] ? o->skill_name : NULL, "success", o->episode.success,
                      "output", o->episode.output, "error",
-                     trace ? json_stringn(trace + start, end - start) : json_null());
+                     line ? json_stringn(line, (size_t)len) : json_null());
 }
 
 int ad__demo_tasks(struct ad_ctx *ctx, const char *agent_id, json_t *sum, struct ad_err *err)
