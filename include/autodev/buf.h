@@ -45,6 +45,9 @@ int ad_buf_vaddf(struct ad_buf *b, const char *fmt, va_list ap)
  * Never returns NULL unless allocation fails; *len may be NULL.
  */
 char *ad_buf_detach(struct ad_buf *b, size_t *len);
+/* A new string (free() it) formatted like printf; NULL when out of memory. */
+char *ad_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *ad_vstrdupf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /* Non-owning view into someone else's bytes; not NUL-terminated. */
 struct ad_str {
@@ -55,6 +58,9 @@ struct ad_str {
 #define AD_STR(lit) ((struct ad_str){ (lit), sizeof(lit) - 1 })
 
 struct ad_str ad_str_c(const char *s);
+/* The last non-blank line of s, without its line end: a Python traceback
+ * ends with "Type: message". Empty (len 0) when s is blank or NULL. */
+struct ad_str ad_str_last_line(const char *s);
 int ad_str_eq(struct ad_str a, struct ad_str b);
 int ad_str_eqc(struct ad_str a, const char *s);
 

@@ -36,6 +36,7 @@
 #define MAX_TOOLS 64                 /* skills offered to the model */
 #define TOOL_RESULT_MAX (16 * 1024)  /* of one tool result, as the model sees it */
 #define OUTCOME_TOOL "record_outcome"
+#define MAX_CALLS_PER_REPLY 16       /* tool calls of one model reply that run */
 
 static const char default_system_prompt[] =
     "You are an agent that completes tasks with the tools you are given. Each tool is a "
@@ -103,17 +104,6 @@ static int set_new(json_t *obj, const char *key, json_t *v, struct ad_err *err)
     return 0;
 }
 
-static char *vstrf(const char *fmt, va_list ap)
-{
-    struct ad_buf b = AD_BUF_INIT;
-
-    if (ad_buf_vaddf(&b, fmt, ap) < 0) {
-        ad_buf_release(&b);
-        return NULL;
-    }
-    return ad_buf_detach(&b, NULL);
-}
-
 /*
  * A JSON string of s even when s is not valid UTF-8 (an exec provider or a
  * skill's stderr can say anything): bad bytes become U+FFFD.
@@ -175,7 +165,7 @@ static void stop_with(struct loop *l, const char *reason, const char *fmt, ...)
     l->stop = reason;
     if (fmt) {
         va_start(ap, fmt);
-        l->stop_detail = vstrf(fmt, ap);
+        l->stop_detail = ad_vstrdupf(fmt, ap);
         va_end(ap);
     }
 }
@@ -212,7 +202,7 @@ static void progress_msg(struct loop *l, enum ad_agent_event e, const char *fmt,
     char *m;
 
     va_start(ap, fmt);
-    m = vstrf(fmt, ap);
+    m = ad_vstrdupf(fmt, ap);
     va_end(ap);
     if (m)
         progress(l, e, json_pack("{s:s}", "message", m));
@@ -378,26 +368,8 @@ static char *result_text(bool ok, const json_t *output, const char *error)
     return s;
 }
 
-/*
- * The last non-blank line of an error: a traceback's "Type: message". The
- * model reads the whole traceback; progress and stop reasons show this.
- */
-static const char *last_line(const char *e)
-{
-    static __thread char line[512];
-    size_t end = strlen(e), start;
-
-    while (end > 0 && (e[end - 1] == '\n' || e[end - 1] == ' ' || e[end - 1] == '\r'))
-        end--;
-    start = end;
-    while (start > 0 && e[start - 1] != '\n')
-        start--;
-    snprintf(line, sizeof(line), "%.*s", (int)(end - start), e + start);
-    return line;
-}
-
 /* Runs one tool call; *ok and *text (owned) say what the model will read. */
-static int run_call(struct loop *l, int turn, const char *name, const char *args, bool *ok,
+static int run_call(struct loop *l, const char *name, const char *args, bool *ok,
                     char **text, json_t **shown, struct ad_err *err)
 {
     json_error_t jerr;
@@ -467,16 +439,23 @@ static int run_call(struct loop *l, int turn, const char *name, const char *args
             *ok = r.status == AD_SB_OK;
             e = ad_skill_result_error(&r);
             *text = result_text(*ok, r.output, e);
-            *shown = *ok ? json_deep_copy(r.output ? r.output : json_null())
-                         : jstr(last_line(e ? e : "failed"));
-            /* The run is a skill execution like any other; its error is the loop's, not the run's. */
+            if (*ok) {
+                *shown = json_deep_copy(r.output ? r.output : json_null());
+            } else {
+                /* The model reads the whole traceback; progress shows its last line. */
+                struct ad_str ll = ad_str_last_line(e ? e : "failed");
+                char *one = strndup(ll.ptr, ll.len);
+
+                *shown = one ? jstr(one) : NULL;
+                free(one);
+            }
+            /* A tool call is a skill execution like any other: a row and its event. */
             rc = ad_skill_execution_record(l->st, l->bus, s, &l->versions[idx],
                                            l->sess.agent_id, NULL, in, &r, NULL, err);
             free(e);
         }
         ad_sandbox_result_clear(&r);
     }
-    (void)turn;
     json_decref(in);
     if (rc == 0 && !*text)
         rc = ad_error(err, AD_ENOMEM, "out of memory");
@@ -553,7 +532,15 @@ static int run_pending(struct loop *l, struct ad_err *err)
                                                   name, "arguments", args ? args : "",
                                                   "call_id", id));
         t0 = ad_now_ms();
-        rc = run_call(l, turn, name, args, &ok, &text, &shown, err);
+        if (i < MAX_CALLS_PER_REPLY) {
+            rc = run_call(l, name, args, &ok, &text, &shown, err);
+        } else {
+            /* A model that asks for hundreds of runs at once gets this many. */
+            ok = false;
+            shown = json_string("not run: more than 16 tool calls in one reply");
+            text = result_text(false, NULL, json_string_value(shown));
+            rc = text ? 0 : ad_error(err, AD_ENOMEM, "out of memory");
+        }
         if (rc < 0) {
             json_decref(shown);
             return rc;

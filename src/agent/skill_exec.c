@@ -8,7 +8,6 @@
  */
 #include "compat.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 
 #include "autodev/bus.h"
@@ -45,24 +44,6 @@ int ad_skill_execute(struct ad_sandbox *sb, const struct ad_skill *s,
     return rc;
 }
 
-static char *dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *dup_printf(const char *fmt, ...)
-{
-    struct ad_buf b = AD_BUF_INIT;
-    va_list ap;
-    int rc;
-
-    va_start(ap, fmt);
-    rc = ad_buf_vaddf(&b, fmt, ap);
-    va_end(ap);
-    if (rc < 0) {
-        ad_buf_release(&b);
-        return NULL;
-    }
-    return ad_buf_detach(&b, NULL);
-}
-
 char *ad_skill_result_error(const struct ad_sandbox_result *r)
 {
     const char *type, *msg, *tb;
@@ -74,20 +55,20 @@ char *ad_skill_result_error(const struct ad_sandbox_result *r)
     tb = json_string_value(json_object_get(r->error, "traceback"));
     switch (r->status) {
     case AD_SB_TIMEOUT:
-        return dup_printf("TimeoutError: the skill ran past its wall-clock limit (%lld ms)",
+        return ad_strdupf("TimeoutError: the skill ran past its wall-clock limit (%lld ms)",
                           (long long)r->wall_ms);
     case AD_SB_CPU_LIMIT:
-        return dup_printf("CpuLimitError: the skill used up its CPU time (%lld ms)",
+        return ad_strdupf("CpuLimitError: the skill used up its CPU time (%lld ms)",
                           (long long)r->cpu_ms);
     case AD_SB_OOM:
-        return dup_printf("MemoryError: the skill ran out of memory (peak %lld KiB)",
+        return ad_strdupf("MemoryError: the skill ran out of memory (peak %lld KiB)",
                           (long long)r->max_rss_kb);
     case AD_SB_SIGNAL:
-        return dup_printf("KilledError: the skill died of signal %d", r->signal);
+        return ad_strdupf("KilledError: the skill died of signal %d", r->signal);
     case AD_SB_OUTPUT_LIMIT:
-        return dup_printf("OutputLimitError: the skill wrote more output than allowed");
+        return ad_strdupf("OutputLimitError: the skill wrote more output than allowed");
     case AD_SB_SANDBOX_ERROR:
-        return dup_printf("SandboxError: %s", msg ? msg : "the sandbox failed");
+        return ad_strdupf("SandboxError: %s", msg ? msg : "the sandbox failed");
     default:
         break;
     }
@@ -95,8 +76,8 @@ char *ad_skill_result_error(const struct ad_sandbox_result *r)
     if (tb && *tb)
         return strdup(tb);
     if (type)
-        return dup_printf("%s: %s", type, msg ? msg : "");
-    return dup_printf("SkillError: the skill exited with code %d", r->exit_code);
+        return ad_strdupf("%s: %s", type, msg ? msg : "");
+    return ad_strdupf("SkillError: the skill exited with code %d", r->exit_code);
 }
 
 static json_t *execution_payload(const struct ad_skill *s, const struct ad_skill_version *v,

@@ -137,8 +137,6 @@ int ad__read_path(struct ad_ctx *ctx, const char *path, struct ad_buf *b);
 /* Writes s on one line (newlines and tabs as spaces), at most max bytes,
  * never splitting a UTF-8 character; "..." when clipped. */
 void ad__print_clipped(FILE *f, const char *s, size_t max);
-/* The last non-blank line of s (a traceback ends with "Type: message"). */
-void ad__last_line(const char *s, const char **line, int *len);
 /*
  * The JSON value of option opt, given as text or read from the file at
  * path (which wins), capped at AD_JSON_FIELD_MAX like the columns that

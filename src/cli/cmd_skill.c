@@ -546,8 +546,8 @@ static int print_run_json(struct ad_ctx *ctx, const struct run_view *r)
 /* Prints the run; a failed one also gets its one-line error and exit 1. */
 static int print_run(struct ad_ctx *ctx, const struct run_view *r)
 {
-    const char *line;
-    int len, rc = 0;
+    struct ad_str line;
+    int rc = 0;
 
     if (ctx->json) {
         rc = print_run_json(ctx, r);
@@ -567,9 +567,9 @@ static int print_run(struct ad_ctx *ctx, const struct run_view *r)
     }
     if (rc != 0 || r->success)
         return rc;
-    ad__last_line(r->error ? r->error : "the run failed", &line, &len);
-    return ad__die_code(ctx, AD_EIO, "skill '%s' %s failed: %.*s", r->skill, r->semver, len,
-                        line);
+    line = ad_str_last_line(r->error ? r->error : "the run failed");
+    return ad__die_code(ctx, AD_EIO, "skill '%s' %s failed: %.*s", r->skill, r->semver,
+                        (int)line.len, line.ptr);
 }
 
 /* Runs v of s and records the execution, with no agent and no episode. */

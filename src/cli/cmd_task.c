@@ -114,8 +114,7 @@ static void print_outcome_text(struct ad_ctx *ctx, const struct ad_task_outcome 
     const struct ad_episode *ep = &o->episode;
     FILE *out = ctx->out;
     char *output = ad_json_dumps(ep->output ? ep->output : json_null());
-    const char *line;
-    int len;
+    struct ad_str line;
 
     fprintf(out, "%-10s%s\n", "task", ep->success ? "succeeded" : "failed");
     if (!o->skill_name[0])
@@ -130,8 +129,8 @@ static void print_outcome_text(struct ad_ctx *ctx, const struct ad_task_outcome 
     if (o->skill_name[0])
         fprintf(out, "%-10s%s\n", "output", output ? output : "?");
     if (ep->error_trace) {
-        ad__last_line(ep->error_trace, &line, &len);
-        fprintf(out, "%-10s%.*s\n", "error", len, line);
+        line = ad_str_last_line(ep->error_trace);
+        fprintf(out, "%-10s%.*s\n", "error", (int)line.len, line.ptr);
     }
     fprintf(out, "%-10s%s\n", "episode", ep->id);
     free(output);
@@ -142,8 +141,8 @@ static int print_outcome(struct ad_ctx *ctx, const struct ad_task_outcome *o,
                          const char *agent)
 {
     const struct ad_episode *ep = &o->episode;
-    const char *line;
-    int len, rc = 0;
+    struct ad_str line;
+    int rc = 0;
 
     if (ctx->json)
         rc = print_outcome_json(ctx, o, agent);
@@ -151,9 +150,9 @@ static int print_outcome(struct ad_ctx *ctx, const struct ad_task_outcome *o,
         print_outcome_text(ctx, o);
     if (rc != 0 || ep->success)
         return rc;
-    ad__last_line(ep->error_trace ? ep->error_trace : "the task failed", &line, &len);
-    return ad__die_code(ctx, AD_EIO, "task failed (episode %s recorded): %.*s", ep->id, len,
-                        line);
+    line = ad_str_last_line(ep->error_trace ? ep->error_trace : "the task failed");
+    return ad__die_code(ctx, AD_EIO, "task failed (episode %s recorded): %.*s", ep->id,
+                        (int)line.len, line.ptr);
 }
 
 static int task_run(int argc, char **argv, struct ad_ctx *ctx)

@@ -341,18 +341,6 @@ void ad__print_clipped(FILE *f, const char *s, size_t max)
         fputs("...", f);
 }
 
-void ad__last_line(const char *s, const char **line, int *len)
-{
-    const char *end = s + strlen(s);
-
-    while (end > s && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
-        end--;
-    *line = end;
-    while (*line > s && (*line)[-1] != '\n')
-        (*line)--;
-    *len = (int)(end - *line);
-}
-
 int ad__json_arg(struct ad_ctx *ctx, const char *opt, const char *text, const char *path,
                  json_t **out)
 {

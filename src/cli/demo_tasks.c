@@ -91,15 +91,12 @@ static int demo_catalog(struct ad_ctx *ctx, struct ad_err *err)
 
 static json_t *run_json(const struct demo_run *r, const struct ad_task_outcome *o)
 {
-    const char *trace = o->episode.error_trace, *line = NULL;
-    int len = 0;
-
-    if (trace)
-        ad__last_line(trace, &line, &len);
+    const char *trace = o->episode.error_trace;
+    struct ad_str line = ad_str_last_line(trace);
     return json_pack("{s:s, s:s?, s:b, s:O?, s:o}", "task", r->desc, "skill",
                      o->skill_name[0] ? o->skill_name : NULL, "success", o->episode.success,
                      "output", o->episode.output, "error",
-                     line ? json_stringn(line, (size_t)len) : json_null());
+                     trace ? json_stringn(line.ptr, line.len) : json_null());
 }
 
 int ad__demo_tasks(struct ad_ctx *ctx, const char *agent_id, json_t *sum, struct ad_err *err)

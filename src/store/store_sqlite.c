@@ -359,6 +359,25 @@ static int collect(struct sqlite_store *s, struct stmt_slot *q, size_t elem, row
     return rc > 0 ? sq_fail(s, rc, what, err) : rc;
 }
 
+/*
+ * Steps q, a query for at most one row, into out with fn and puts q back.
+ * No row is AD_ENOTFOUND with no message: the caller names what is missing.
+ */
+static int step_one(struct sqlite_store *s, struct stmt_slot *q, row_fn *fn, void *out,
+                    const char *what, struct ad_err *err)
+{
+    int rc = sqlite3_step(q->stmt);
+
+    if (rc == SQLITE_ROW)
+        rc = fn(q->stmt, out, err);
+    else if (rc == SQLITE_DONE)
+        rc = AD_ENOTFOUND;
+    else
+        rc = sq_fail(s, rc, what, err);
+    stmt_put(q);
+    return rc;
+}
+
 /* ---- open --------------------------------------------------------------- */
 
 /* One-off statements at open time, not worth caching. */
@@ -841,6 +860,11 @@ static int sqlite_agent_insert(struct ad_store *st, const struct ad_agent *a,
     return rc;
 }
 
+static int agent_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
+{
+    return agent_from_row(q, elem, err);
+}
+
 static int sqlite_agent_get(struct ad_store *st, const char *tenant_id, const char *id,
                             const char *name, struct ad_agent *out, struct ad_err *err)
 {
@@ -855,22 +879,12 @@ static int sqlite_agent_get(struct ad_store *st, const char *tenant_id, const ch
         return rc;
     sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(q->stmt, 2, id ? id : name, -1, SQLITE_STATIC);
-    rc = sqlite3_step(q->stmt);
-    if (rc == SQLITE_ROW)
-        rc = agent_from_row(q->stmt, out, err);
-    else if (rc == SQLITE_DONE)
+    rc = step_one(s, q, agent_row, out, "get agent", err);
+    if (rc == AD_ENOTFOUND)
         rc = ad_error(err, AD_ENOTFOUND, "unknown agent '%s'", id ? id : name);
-    else
-        rc = sq_fail(s, rc, "get agent", err);
-    stmt_put(q);
     if (rc)
         ad_agent_release(out);
     return rc;
-}
-
-static int agent_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
-{
-    return agent_from_row(q, elem, err);
 }
 
 static int sqlite_agent_list(struct ad_store *st, const char *tenant_id, const char *after_name,
@@ -1100,6 +1114,11 @@ static int load_segments(struct sqlite_store *s, struct ad_episode *ep, struct a
     return rc;
 }
 
+static int episode_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
+{
+    return episode_from_row(q, elem, err);
+}
+
 static int sqlite_episode_get(struct ad_store *st, const char *tenant_id, const char *id,
                               struct ad_episode *out, struct ad_err *err)
 {
@@ -1112,14 +1131,9 @@ static int sqlite_episode_get(struct ad_store *st, const char *tenant_id, const 
         return rc;
     sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(q->stmt, 2, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(q->stmt);
-    if (rc == SQLITE_ROW)
-        rc = episode_from_row(q->stmt, out, err);
-    else if (rc == SQLITE_DONE)
+    rc = step_one(s, q, episode_row, out, "get episode", err);
+    if (rc == AD_ENOTFOUND)
         rc = ad_error(err, AD_ENOTFOUND, "unknown episode '%s'", id);
-    else
-        rc = sq_fail(s, rc, "get episode", err);
-    stmt_put(q);
     if (!rc)
         rc = load_segments(s, out, err);
     if (rc)
@@ -1224,11 +1238,6 @@ static int episode_query(struct sqlite_store *s, const char *tenant_id,
     if (!rc)
         episode_bind((*out)->stmt, tenant_id, f);
     return rc;
-}
-
-static int episode_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
-{
-    return episode_from_row(q, elem, err);
 }
 
 static int sqlite_episode_list(struct ad_store *st, const char *tenant_id,
@@ -2129,6 +2138,11 @@ static int sqlite_skill_update(struct ad_store *st, const struct ad_skill *sk, c
     return rc;
 }
 
+static int skill_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
+{
+    return skill_from_row(q, elem, err);
+}
+
 static int sqlite_skill_get(struct ad_store *st, const char *tenant_id, const char *id,
                             const char *name, struct ad_skill *out, struct ad_err *err)
 {
@@ -2144,22 +2158,12 @@ static int sqlite_skill_get(struct ad_store *st, const char *tenant_id, const ch
         return rc;
     sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(q->stmt, 2, id ? id : name, -1, SQLITE_STATIC);
-    rc = sqlite3_step(q->stmt);
-    if (rc == SQLITE_ROW)
-        rc = skill_from_row(q->stmt, out, err);
-    else if (rc == SQLITE_DONE)
+    rc = step_one(s, q, skill_row, out, "get skill", err);
+    if (rc == AD_ENOTFOUND)
         rc = ad_error(err, AD_ENOTFOUND, "unknown skill '%s'", id ? id : name);
-    else
-        rc = sq_fail(s, rc, "get skill", err);
-    stmt_put(q);
     if (rc)
         ad_skill_release(out);
     return rc;
-}
-
-static int skill_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
-{
-    return skill_from_row(q, elem, err);
 }
 
 static int sqlite_skill_list(struct ad_store *st, const char *tenant_id, const char *after_name,
@@ -2207,6 +2211,11 @@ static int version_from_row(sqlite3_stmt *q, struct ad_skill_version *v, struct 
     return rc;
 }
 
+static int version_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
+{
+    return version_from_row(q, elem, err);
+}
+
 static int sqlite_skill_version_get(struct ad_store *st, const char *tenant_id, const char *id,
                                     const char *skill_id, const char *semver,
                                     struct ad_skill_version *out, struct ad_err *err)
@@ -2225,24 +2234,14 @@ static int sqlite_skill_version_get(struct ad_store *st, const char *tenant_id, 
     sqlite3_bind_text(q->stmt, 2, id ? id : skill_id, -1, SQLITE_STATIC);
     if (!id)
         sqlite3_bind_text(q->stmt, 3, semver, -1, SQLITE_STATIC);
-    rc = sqlite3_step(q->stmt);
-    if (rc == SQLITE_ROW)
-        rc = version_from_row(q->stmt, out, err);
-    else if (rc == SQLITE_DONE && id)
+    rc = step_one(s, q, version_row, out, "get skill version", err);
+    if (rc == AD_ENOTFOUND && id)
         rc = ad_error(err, AD_ENOTFOUND, "unknown skill version '%s'", id);
-    else if (rc == SQLITE_DONE)
+    else if (rc == AD_ENOTFOUND)
         rc = ad_error(err, AD_ENOTFOUND, "skill '%s' has no version %s", skill_id, semver);
-    else
-        rc = sq_fail(s, rc, "get skill version", err);
-    stmt_put(q);
     if (rc)
         ad_skill_version_release(out);
     return rc;
-}
-
-static int version_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
-{
-    return version_from_row(q, elem, err);
 }
 
 /* A skill always has a version, so an empty list asks whether the skill exists. */
@@ -2537,6 +2536,11 @@ static int session_from_row(sqlite3_stmt *q, struct ad_agent_session *as, struct
     return rc;
 }
 
+static int session_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
+{
+    return session_from_row(q, elem, err);
+}
+
 static int sqlite_agent_session_get(struct ad_store *st, const char *tenant_id, const char *id,
                                     struct ad_agent_session *out, struct ad_err *err)
 {
@@ -2549,22 +2553,12 @@ static int sqlite_agent_session_get(struct ad_store *st, const char *tenant_id, 
         return rc;
     sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(q->stmt, 2, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(q->stmt);
-    if (rc == SQLITE_ROW)
-        rc = session_from_row(q->stmt, out, err);
-    else if (rc == SQLITE_DONE)
+    rc = step_one(s, q, session_row, out, "get agent session", err);
+    if (rc == AD_ENOTFOUND)
         rc = ad_error(err, AD_ENOTFOUND, "unknown agent session '%s'", id);
-    else
-        rc = sq_fail(s, rc, "get agent session", err);
-    stmt_put(q);
     if (rc)
         ad_agent_session_release(out);
     return rc;
-}
-
-static int session_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
-{
-    return session_from_row(q, elem, err);
 }
 
 /* The transcript (up to 8 MiB a row) stays in the database: a list shows the rest. */

@@ -155,3 +155,41 @@ int ad_str_eqc(struct ad_str a, const char *s)
 {
     return ad_str_eq(a, ad_str_c(s));
 }
+
+char *ad_vstrdupf(const char *fmt, va_list ap)
+{
+    struct ad_buf b = AD_BUF_INIT;
+
+    if (ad_buf_vaddf(&b, fmt, ap) < 0) {
+        ad_buf_release(&b);
+        return NULL;
+    }
+    return ad_buf_detach(&b, NULL);
+}
+
+char *ad_strdupf(const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+
+    va_start(ap, fmt);
+    s = ad_vstrdupf(fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+struct ad_str ad_str_last_line(const char *s)
+{
+    struct ad_str r = { s ? s : "", 0 };
+    const char *end = r.ptr + strlen(r.ptr), *start;
+
+    while (end > r.ptr && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' ||
+                           end[-1] == '\t'))
+        end--;
+    start = end;
+    while (start > r.ptr && start[-1] != '\n')
+        start--;
+    r.ptr = start;
+    r.len = (size_t)(end - start);
+    return r;
+}

@@ -172,6 +172,14 @@ test_expect_success 'provider fallback: 5xx from the first provider, the answer 
     test "$(served anthropic_after_fallback)" = 1
 '
 
+test_expect_success 'at most 16 tool calls of one reply run; the rest get an error result' '
+    with_case agent_many_calls autodev agent run bot "count a lot" >out &&
+    case_ok agent_many_calls 2 &&
+    test "$(grep -c "^\[1\] tool result word_count 1" out)" = 16 &&
+    grep -q "^\[1\] tool error  word_count \"not run: more than 16 tool calls in one reply\"" out &&
+    grep -q "^done: succeeded, answer after 2 turns" out
+'
+
 test_expect_success 'record_outcome ends the run with the reason given' '
     test_expect_code 1 with_case agent_outcome autodev agent run bot "read the PDF" >out &&
     case_ok agent_outcome 1 &&
