@@ -9,6 +9,10 @@
  *   max_skill_candidates_per_day  int   default 5      1..20
  *   llm_daily_token_cap           int   default 0      0..1e9   LLM tokens a day, 0: no cap
  *   llm_daily_cost_cap_cents      int   default 0      0..1e8   LLM spend a day in US cents, 0: no cap
+ *   reflection_threshold          int   default 2      2..50    similar failures that make a pattern
+ *   reflection_window             int   default 20     2..1000  an agent's recent failures compared
+ *   reflection_window_hours       int   default 24     1..720   ... and how far back they go
+ *   reflection_similarity_pct     int   default 50     1..100   word-shingle Jaccard, in percent
  *
  * Every write is validated; an invalid value is refused with a message that
  * names the key and the allowed range, and nothing is stored.
@@ -32,6 +36,10 @@ struct ad_settings {
     int max_skill_candidates_per_day;
     int llm_daily_token_cap;        /* 0: none */
     int llm_daily_cost_cap_cents;   /* 0: none */
+    int reflection_threshold;
+    int reflection_window;
+    int reflection_window_hours;
+    int reflection_similarity_pct;
 };
 
 void ad_settings_defaults(struct ad_settings *s);

@@ -549,4 +549,162 @@ int ad_store_agent_session_list(struct ad_store *st, const char *tenant_id,
                                 const char *agent_id, int limit, struct ad_agent_session **out,
                                 size_t *n, struct ad_err *err);
 
+/* ---- agent record (graduation) ------------------------------------------ */
+
+/* What graduation reads about one agent, over all its episodes. */
+struct ad_agent_record {
+    int64_t episodes;
+    int64_t interventions;          /* episodes a human stepped into */
+    int64_t constitutional_n;       /* episodes with a constitutional score */
+    double constitutional_mean;     /* mean of those scores; 0 when none */
+};
+
+int ad_store_agent_record(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                          struct ad_agent_record *out, struct ad_err *err);
+
+/* ---- skill candidates (Memento-Skills) ---------------------------------- */
+
+enum ad_candidate_status {
+    AD_CAND_PENDING = 0,      /* generated, not validated yet */
+    AD_CAND_VALIDATING = 1,
+    AD_CAND_VALIDATED = 2,    /* passed the sandbox checks: reviewable */
+    AD_CAND_FAILED = 3,       /* failed them; validation_result says why */
+    AD_CAND_PROMOTED = 4,     /* approved and in the catalog */
+    AD_CAND_REJECTED = 5,     /* a reviewer said no; reason says why */
+};
+
+const char *ad_candidate_status_name(enum ad_candidate_status s);
+int ad_candidate_status_parse(const char *s, enum ad_candidate_status *out);
+
+enum ad_review_status {
+    AD_REVIEW_NONE = -1,      /* NULL in the row */
+    AD_REVIEW_PENDING = 0,
+    AD_REVIEW_APPROVED = 1,
+    AD_REVIEW_REJECTED = 2,
+    AD_REVIEW_AUTO_APPROVED = 3,
+};
+
+const char *ad_review_status_name(enum ad_review_status s);   /* NULL for NONE */
+int ad_review_status_parse(const char *s, enum ad_review_status *out);
+
+#define AD_REASON_MAX 4096
+
+struct ad_skill_candidate {
+    char id[AD_ID_SIZE];
+    char tenant_id[AD_ID_SIZE];
+    char agent_id[AD_ID_SIZE];            /* "" when none */
+    char source_episode_id[AD_ID_SIZE];   /* "" when none */
+    char *skill_name;                     /* required, <= AD_NAME_MAX */
+    char *skill_description;              /* may be NULL, <= AD_SKILL_DESC_MAX */
+    char *generated_code;                 /* required, <= AD_SKILL_CODE_MAX */
+    json_t *failure_pattern;              /* object or NULL */
+    enum ad_candidate_status status;      /* the validation_status column */
+    json_t *validation_result;            /* object or NULL */
+    double fitness_score;                 /* NAN when unknown */
+    enum ad_review_status review_status;
+    char *reviewed_by;                    /* NULL when none, <= AD_NAME_MAX */
+    char reviewed_at[AD_TIME_SIZE];       /* "" when none */
+    char *reason;                         /* NULL when none, <= AD_REASON_MAX */
+    double risk_score;                    /* 0..1, NAN when unknown */
+    char created_at[AD_TIME_SIZE];
+    char validated_at[AD_TIME_SIZE];      /* "" when none */
+    char promoted_at[AD_TIME_SIZE];       /* "" when none */
+};
+
+/* Zeroes *c with fitness_score and risk_score NAN and review_status NONE. */
+void ad_skill_candidate_init(struct ad_skill_candidate *c);
+void ad_skill_candidate_release(struct ad_skill_candidate *c);
+void ad_skill_candidate_list_free(struct ad_skill_candidate *v, size_t n);
+
+/*
+ * Inserts c (the caller sets everything but id and created_at) unless the
+ * tenant already has daily_limit or more candidates created since 00:00
+ * UTC of today: then AD_ELIMIT with a message giving the count and the
+ * limit, and nothing is written. The count and the insert run in one
+ * write transaction, so concurrent inserts can never overshoot the limit.
+ * daily_limit <= 0 means no limit. The agent and the source episode, when
+ * set, must be the tenant's.
+ */
+int ad_store_candidate_insert(struct ad_store *st, struct ad_skill_candidate *c, int daily_limit,
+                              struct ad_err *err);
+/*
+ * Writes the mutable fields of c->id: status, validation_result,
+ * fitness_score, review_status, reviewed_by, reviewed_at, reason,
+ * risk_score, validated_at, promoted_at, and also generated_code,
+ * skill_name and skill_description.
+ */
+int ad_store_candidate_update(struct ad_store *st, const struct ad_skill_candidate *c,
+                              struct ad_err *err);
+int ad_store_candidate_get(struct ad_store *st, const char *tenant_id, const char *id,
+                           struct ad_skill_candidate *out, struct ad_err *err);
+
+struct ad_candidate_filter {
+    const char *agent_id;     /* NULL: all agents */
+    unsigned status_mask;     /* 0: any; else bits (1u << AD_CAND_*) */
+    int limit;                /* 0: AD_LIST_DEFAULT; capped at AD_LIST_MAX */
+};
+
+/* Newest first; generated_code is loaded too. */
+int ad_store_candidate_list(struct ad_store *st, const char *tenant_id,
+                            const struct ad_candidate_filter *f, struct ad_skill_candidate **out,
+                            size_t *n, struct ad_err *err);
+/* Candidates of the tenant created at or after since (ISO-8601 UTC). */
+int ad_store_candidate_count_since(struct ad_store *st, const char *tenant_id, const char *since,
+                                   int64_t *count, struct ad_err *err);
+
+/* AlphaEvolver's mutants (tool_mutations) of the tenant created at or after since. */
+int ad_store_mutation_count_since(struct ad_store *st, const char *tenant_id, const char *since,
+                                  int64_t *count, struct ad_err *err);
+
+/* ---- capability usage --------------------------------------------------- */
+
+#define AD_CAPABILITY_MAX 64
+
+/* One use of a capability by an agent (agent must be the tenant's). */
+int ad_store_capability_usage_insert(struct ad_store *st, const char *tenant_id,
+                                     const char *agent_id, const char *capability, bool success,
+                                     struct ad_err *err);
+
+struct ad_capability_count {
+    int64_t uses;
+    int64_t successes;
+};
+
+/* Uses of capability by agent_id (NULL: every agent) since (NULL: ever). */
+int ad_store_capability_usage_count(struct ad_store *st, const char *tenant_id,
+                                    const char *agent_id, const char *capability,
+                                    const char *since, struct ad_capability_count *out,
+                                    struct ad_err *err);
+
+/* ---- notifications ------------------------------------------------------ */
+
+#define AD_NOTIFY_TYPE_MAX 64
+#define AD_NOTIFY_TITLE_MAX 256
+#define AD_NOTIFY_MESSAGE_MAX 4096
+
+struct ad_notification {
+    char id[AD_ID_SIZE];
+    char tenant_id[AD_ID_SIZE];
+    char agent_id[AD_ID_SIZE];      /* "" when none */
+    char *type;                     /* required, [a-z0-9_.]{1,64} */
+    char *title;                    /* required */
+    char *message;                  /* may be NULL (stored as "") */
+    json_t *payload;                /* object or NULL */
+    char read_at[AD_TIME_SIZE];     /* "" while unread */
+    char created_at[AD_TIME_SIZE];
+};
+
+void ad_notification_release(struct ad_notification *n);
+void ad_notification_list_free(struct ad_notification *v, size_t n);
+/* Caller sets tenant_id, agent_id (or ""), type, title, message, payload. */
+int ad_store_notification_insert(struct ad_store *st, struct ad_notification *n,
+                                 struct ad_err *err);
+/* Newest first; unread_only skips the read ones; type NULL: any. */
+int ad_store_notification_list(struct ad_store *st, const char *tenant_id, bool unread_only,
+                               const char *type, int limit, struct ad_notification **out,
+                               size_t *n, struct ad_err *err);
+/* Marks one notification read (id) or all unread ones (id NULL); *count gets how many. */
+int ad_store_notification_mark_read(struct ad_store *st, const char *tenant_id, const char *id,
+                                    int64_t *count, struct ad_err *err);
+
 #endif

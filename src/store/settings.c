@@ -36,12 +36,17 @@ static const struct key_def keys[] = {
     { "max_skill_candidates_per_day", KEY_INT, S_OFF(max_skill_candidates_per_day), 5, 1, 20 },
     { "llm_daily_token_cap", KEY_INT, S_OFF(llm_daily_token_cap), 0, 0, 1000000000 },
     { "llm_daily_cost_cap_cents", KEY_INT, S_OFF(llm_daily_cost_cap_cents), 0, 0, 100000000 },
+    { "reflection_threshold", KEY_INT, S_OFF(reflection_threshold), 2, 2, 50 },
+    { "reflection_window", KEY_INT, S_OFF(reflection_window), 20, 2, 1000 },
+    { "reflection_window_hours", KEY_INT, S_OFF(reflection_window_hours), 24, 1, 720 },
+    { "reflection_similarity_pct", KEY_INT, S_OFF(reflection_similarity_pct), 50, 1, 100 },
 };
 
 static const char *const key_names[] = {
     "enabled", "memento_skills", "alpha_evolver", "background_evolution",
     "max_mutations_per_day", "max_skill_candidates_per_day", "llm_daily_token_cap",
-    "llm_daily_cost_cap_cents", NULL,
+    "llm_daily_cost_cap_cents", "reflection_threshold", "reflection_window",
+    "reflection_window_hours", "reflection_similarity_pct", NULL,
 };
 
 /* The block's name inside tenants.settings. */

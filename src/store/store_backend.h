@@ -204,6 +204,55 @@ struct ad_store_ops {
     int (*agent_session_list)(struct ad_store *st, const char *tenant_id, const char *agent_id,
                               int limit, struct ad_agent_session **out, size_t *n,
                               struct ad_err *err);
+
+    /*
+     * The learning rows (learn_rows.c). agent_record is AD_ENOTFOUND when
+     * the agent is not the tenant's. candidate_insert gets id and created_at
+     * set and checks, in its one statement, that the agent and the source
+     * episode (when set) are the tenant's (AD_ENOTFOUND naming which);
+     * learn_rows.c runs candidate_count_since and it in one transaction
+     * level, which is what makes the daily limit hold. JSON arguments are
+     * compact texts (NULL for NULL); a time field "" is NULL in the row; a
+     * since of "" means ever. The candidate filter's limit is resolved.
+     */
+    int (*agent_record)(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                        struct ad_agent_record *out, struct ad_err *err);
+    int (*candidate_insert)(struct ad_store *st, const struct ad_skill_candidate *c,
+                            const char *failure_pattern, const char *validation_result,
+                            struct ad_err *err);
+    int (*candidate_update)(struct ad_store *st, const struct ad_skill_candidate *c,
+                            const char *validation_result, struct ad_err *err);
+    int (*candidate_get)(struct ad_store *st, const char *tenant_id, const char *id,
+                         struct ad_skill_candidate *out, struct ad_err *err);
+    int (*candidate_list)(struct ad_store *st, const char *tenant_id,
+                          const struct ad_candidate_filter *f, struct ad_skill_candidate **out,
+                          size_t *n, struct ad_err *err);
+    int (*candidate_count_since)(struct ad_store *st, const char *tenant_id, const char *since,
+                                 int64_t *count, struct ad_err *err);
+    int (*mutation_count_since)(struct ad_store *st, const char *tenant_id, const char *since,
+                                int64_t *count, struct ad_err *err);
+
+    /* Capability usage: the agent must be the tenant's (AD_ENOTFOUND). agent_id NULL counts all. */
+    int (*capability_usage_insert)(struct ad_store *st, const char *id, const char *tenant_id,
+                                   const char *agent_id, const char *capability, bool success,
+                                   const char *created_at, struct ad_err *err);
+    int (*capability_usage_count)(struct ad_store *st, const char *tenant_id,
+                                  const char *agent_id, const char *capability,
+                                  const char *since, struct ad_capability_count *out,
+                                  struct ad_err *err);
+
+    /*
+     * Notifications: notification_insert gets id and created_at set; the
+     * agent, when set, must be the tenant's. notification_mark_read with id
+     * NULL marks every unread one; a read one keeps its read_at.
+     */
+    int (*notification_insert)(struct ad_store *st, const struct ad_notification *nt,
+                               const char *payload, struct ad_err *err);
+    int (*notification_list)(struct ad_store *st, const char *tenant_id, bool unread_only,
+                             const char *type, int limit, struct ad_notification **out,
+                             size_t *n, struct ad_err *err);
+    int (*notification_mark_read)(struct ad_store *st, const char *tenant_id, const char *id,
+                                  const char *now, int64_t *count, struct ad_err *err);
 };
 
 extern const struct ad_store_ops ad__store_sqlite_ops;

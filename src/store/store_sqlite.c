@@ -14,6 +14,7 @@
  *   transactions      BEGIN IMMEDIATE / savepoints
  *   tenants, agents, episodes, events, jobs, LLM calls
  *   skills (catalog, FTS5 search), skill executions, agent sessions
+ *   learning rows     agent record, skill candidates, capability usage, notifications
  *   the ops table
  */
 #include "compat.h"
@@ -2595,6 +2596,525 @@ static int sqlite_agent_session_list(struct ad_store *st, const char *tenant_id,
     return 0;
 }
 
+/* ---- learning rows ------------------------------------------------------ */
+
+#define CANDIDATE_COLS \
+    "id, tenant_id, agent_id, source_episode_id, skill_name, skill_description," \
+    " generated_code, failure_pattern, validation_status, validation_result, fitness_score," \
+    " review_status, reviewed_by, reviewed_at, reason, risk_score, created_at, validated_at," \
+    " promoted_at"
+#define NOTIFICATION_COLS \
+    "id, tenant_id, agent_id, type, title, message, payload, read_at, created_at"
+
+#define NOTIFICATION_EXISTS "SELECT 1 FROM notifications WHERE tenant_id = ?1 AND id = ?2"
+
+/* A time field's "none" ("") is NULL in the database, like opt_id's. */
+static const char *opt_time(const char *t)
+{
+    return t[0] ? t : NULL;
+}
+
+/*
+ * One statement over ix_episodes_agent_success, so the four numbers come
+ * from one snapshot; the agents subquery tells "no episodes" from "no agent".
+ */
+static int sqlite_agent_record(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                               struct ad_agent_record *out, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, "SELECT (SELECT count(*) FROM agents WHERE tenant_id = ?1 AND id = ?2),"
+                         " count(*), coalesce(sum(intervention), 0), count(constitutional_score),"
+                         " coalesce(avg(constitutional_score), 0)"
+                         " FROM episodes WHERE tenant_id = ?1 AND agent_id = ?2", &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, agent_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q->stmt);
+    if (rc == SQLITE_ROW && sqlite3_column_int(q->stmt, 0) == 0) {
+        rc = ad_error(err, AD_ENOTFOUND, "unknown agent '%s'", agent_id);
+    } else if (rc == SQLITE_ROW) {
+        out->episodes = sqlite3_column_int64(q->stmt, 1);
+        out->interventions = sqlite3_column_int64(q->stmt, 2);
+        out->constitutional_n = sqlite3_column_int64(q->stmt, 3);
+        out->constitutional_mean = sqlite3_column_double(q->stmt, 4);
+        rc = 0;
+    } else {
+        rc = sq_fail(s, rc, "read agent record", err);
+    }
+    stmt_put(q);
+    return rc;
+}
+
+/* Why a candidate insert matched nothing: the agent or the source episode. */
+static int candidate_missing(struct sqlite_store *s, const struct ad_skill_candidate *c,
+                             struct ad_err *err)
+{
+    int rc = c->agent_id[0] ? row_exists(s, AGENT_EXISTS, c->tenant_id, c->agent_id, err) : 1;
+
+    if (rc == 0)
+        return ad_error(err, AD_ENOTFOUND, "unknown agent '%s'", c->agent_id);
+    if (rc < 0)
+        return rc;
+    return ad_error(err, AD_ENOTFOUND, "unknown episode '%s'", c->source_episode_id);
+}
+
+/* The agent and the episode must be the tenant's: foreign keys alone accept any tenant's. */
+static int sqlite_candidate_insert(struct ad_store *st, const struct ad_skill_candidate *c,
+                                   const char *failure_pattern, const char *validation_result,
+                                   struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    struct binder b;
+    int changed;
+    int rc = stmt_get(s, "INSERT INTO skill_candidates (" CANDIDATE_COLS ")"
+                         " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+                         " ?15, ?16, ?17, ?18, ?19"
+                         " WHERE (?3 IS NULL OR EXISTS (SELECT 1 FROM agents"
+                         " WHERE tenant_id = ?2 AND id = ?3))"
+                         " AND (?4 IS NULL OR EXISTS (SELECT 1 FROM episodes"
+                         " WHERE tenant_id = ?2 AND id = ?4))", &q, err);
+
+    if (rc)
+        return rc;
+    b = (struct binder){ q->stmt, SQLITE_OK };
+    b_text(&b, 1, c->id);
+    b_text(&b, 2, c->tenant_id);
+    b_text(&b, 3, opt_id(c->agent_id));
+    b_text(&b, 4, opt_id(c->source_episode_id));
+    b_text(&b, 5, c->skill_name);
+    b_text(&b, 6, c->skill_description);
+    b_text(&b, 7, c->generated_code);
+    b_text(&b, 8, failure_pattern);
+    b_text(&b, 9, ad_candidate_status_name(c->status));
+    b_text(&b, 10, validation_result);
+    b_real(&b, 11, c->fitness_score);
+    b_text(&b, 12, ad_review_status_name(c->review_status));
+    b_text(&b, 13, c->reviewed_by);
+    b_text(&b, 14, opt_time(c->reviewed_at));
+    b_text(&b, 15, c->reason);
+    b_real(&b, 16, c->risk_score);
+    b_text(&b, 17, c->created_at);
+    b_text(&b, 18, opt_time(c->validated_at));
+    b_text(&b, 19, opt_time(c->promoted_at));
+    rc = step_cond(s, q, &b, "insert skill candidate", &changed, err);
+    if (rc == AD_EEXIST)
+        return ad_error(err, AD_EEXIST, "skill candidate '%s' already exists", c->id);
+    if (rc == AD_ENOTFOUND)    /* the one foreign key the WHERE does not check */
+        return ad_error(err, AD_ENOTFOUND, "unknown tenant id '%s'", c->tenant_id);
+    if (rc || changed)
+        return rc;
+    return candidate_missing(s, c, err);
+}
+
+static int sqlite_candidate_update(struct ad_store *st, const struct ad_skill_candidate *c,
+                                   const char *validation_result, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    struct binder b;
+    int rc = stmt_get(s, "UPDATE skill_candidates SET skill_name = ?3, skill_description = ?4,"
+                         " generated_code = ?5, validation_status = ?6, validation_result = ?7,"
+                         " fitness_score = ?8, review_status = ?9, reviewed_by = ?10,"
+                         " reviewed_at = ?11, reason = ?12, risk_score = ?13, validated_at = ?14,"
+                         " promoted_at = ?15 WHERE tenant_id = ?1 AND id = ?2", &q, err);
+
+    if (rc)
+        return rc;
+    b = (struct binder){ q->stmt, SQLITE_OK };
+    b_text(&b, 1, c->tenant_id);
+    b_text(&b, 2, c->id);
+    b_text(&b, 3, c->skill_name);
+    b_text(&b, 4, c->skill_description);
+    b_text(&b, 5, c->generated_code);
+    b_text(&b, 6, ad_candidate_status_name(c->status));
+    b_text(&b, 7, validation_result);
+    b_real(&b, 8, c->fitness_score);
+    b_text(&b, 9, ad_review_status_name(c->review_status));
+    b_text(&b, 10, c->reviewed_by);
+    b_text(&b, 11, opt_time(c->reviewed_at));
+    b_text(&b, 12, c->reason);
+    b_real(&b, 13, c->risk_score);
+    b_text(&b, 14, opt_time(c->validated_at));
+    b_text(&b, 15, opt_time(c->promoted_at));
+    rc = b_done(s, &b, err);
+    if (!rc)
+        rc = step_changed(s, q, "skill candidate", c->id, err);
+    stmt_put(q);
+    return rc;
+}
+
+static int candidate_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
+{
+    struct ad_skill_candidate *c = elem;
+    const char *status = (const char *)sqlite3_column_text(q, 8);
+    const char *review = (const char *)sqlite3_column_text(q, 11);
+    int rc;
+
+    ad_skill_candidate_init(c);
+    c_fixed(q, 0, c->id, sizeof(c->id));
+    c_fixed(q, 1, c->tenant_id, sizeof(c->tenant_id));
+    c_fixed(q, 2, c->agent_id, sizeof(c->agent_id));
+    c_fixed(q, 3, c->source_episode_id, sizeof(c->source_episode_id));
+    c->fitness_score = c_real_or_nan(q, 10);
+    c_fixed(q, 13, c->reviewed_at, sizeof(c->reviewed_at));
+    c->risk_score = c_real_or_nan(q, 15);
+    c_fixed(q, 16, c->created_at, sizeof(c->created_at));
+    c_fixed(q, 17, c->validated_at, sizeof(c->validated_at));
+    c_fixed(q, 18, c->promoted_at, sizeof(c->promoted_at));
+    if (!status || ad_candidate_status_parse(status, &c->status))
+        return ad_error(err, AD_ECORRUPT, "skill candidate '%s' has an invalid status", c->id);
+    if (review && ad_review_status_parse(review, &c->review_status))
+        return ad_error(err, AD_ECORRUPT, "skill candidate '%s' has an invalid review status",
+                        c->id);
+    rc = c_dup(q, 4, &c->skill_name, err);
+    if (!rc)
+        rc = c_dup(q, 5, &c->skill_description, err);
+    if (!rc)
+        rc = c_dup(q, 6, &c->generated_code, err);
+    if (!rc)
+        rc = c_json(q, 7, &c->failure_pattern, err);
+    if (!rc)
+        rc = c_json(q, 9, &c->validation_result, err);
+    if (!rc)
+        rc = c_dup(q, 12, &c->reviewed_by, err);
+    if (!rc)
+        rc = c_dup(q, 14, &c->reason, err);
+    return rc;
+}
+
+static int sqlite_candidate_get(struct ad_store *st, const char *tenant_id, const char *id,
+                                struct ad_skill_candidate *out, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, "SELECT " CANDIDATE_COLS " FROM skill_candidates"
+                         " WHERE tenant_id = ?1 AND id = ?2", &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, id, -1, SQLITE_STATIC);
+    rc = step_one(s, q, candidate_row, out, "get skill candidate", err);
+    if (rc == AD_ENOTFOUND)
+        rc = ad_error(err, AD_ENOTFOUND, "unknown skill candidate '%s'", id);
+    if (rc)
+        ad_skill_candidate_release(out);
+    return rc;
+}
+
+/*
+ * The list's text: the status mask becomes an IN list of the statuses'
+ * names (constants, not input), so each of the few masks in use is one
+ * cached statement and the (tenant_id, validation_status) index can serve it.
+ */
+static int candidate_list_sql(const struct ad_candidate_filter *f, struct ad_buf *b)
+{
+    const char *sep = " AND validation_status IN (";
+    int rc = ad_buf_adds(b, "SELECT " CANDIDATE_COLS " FROM skill_candidates"
+                            " WHERE tenant_id = ?1");
+    unsigned i;
+
+    if (!rc && f->agent_id)
+        rc = ad_buf_adds(b, " AND agent_id = ?2");
+    for (i = 0; !rc && ad_candidate_status_name((enum ad_candidate_status)i); i++) {
+        if (!(f->status_mask & (1u << i)))
+            continue;
+        rc = ad_buf_addf(b, "%s'%s'", sep, ad_candidate_status_name((enum ad_candidate_status)i));
+        sep = ", ";
+    }
+    if (!rc && f->status_mask)
+        rc = ad_buf_addch(b, ')');
+    if (!rc)
+        rc = ad_buf_adds(b, " ORDER BY created_at DESC, id DESC LIMIT ?3");
+    return rc;
+}
+
+static int sqlite_candidate_list(struct ad_store *st, const char *tenant_id,
+                                 const struct ad_candidate_filter *f,
+                                 struct ad_skill_candidate **out, size_t *n, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct ad_skill_candidate *v = NULL;
+    size_t count = 0;
+    struct stmt_slot *q = NULL;
+    struct ad_buf sql;
+    int rc;
+
+    ad_buf_init(&sql, 4096);
+    rc = candidate_list_sql(f, &sql);
+    if (rc) {
+        ad_buf_release(&sql);
+        return ad_error(err, rc, "building the candidate query");
+    }
+    rc = stmt_get(s, sql.ptr, &q, err);
+    ad_buf_release(&sql);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    if (f->agent_id)
+        sqlite3_bind_text(q->stmt, 2, f->agent_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q->stmt, 3, f->limit);
+    rc = collect(s, q, sizeof(*v), candidate_row, (void **)&v, &count, "list skill candidates",
+                 err);
+    stmt_put(q);
+    if (rc) {
+        ad_skill_candidate_list_free(v, count);
+        return rc;
+    }
+    *out = v;
+    *n = count;
+    return 0;
+}
+
+/* A count(*) with ?1 tenant and ?2 since; ix_skill_candidates_tenant_created. */
+static int sqlite_candidate_count_since(struct ad_store *st, const char *tenant_id,
+                                        const char *since, int64_t *count, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, "SELECT count(*) FROM skill_candidates"
+                         " WHERE tenant_id = ?1 AND created_at >= ?2", &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, since, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q->stmt);
+    if (rc == SQLITE_ROW) {
+        *count = sqlite3_column_int64(q->stmt, 0);
+        rc = 0;
+    } else {
+        rc = sq_fail(s, rc, "count skill candidates", err);
+    }
+    stmt_put(q);
+    return rc;
+}
+
+/* A count(*) with ?1 tenant and ?2 since; ix_tool_mutations_tenant_created. */
+static int sqlite_mutation_count_since(struct ad_store *st, const char *tenant_id,
+                                       const char *since, int64_t *count, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, "SELECT count(*) FROM tool_mutations"
+                         " WHERE tenant_id = ?1 AND created_at >= ?2", &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, since, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q->stmt);
+    if (rc == SQLITE_ROW) {
+        *count = sqlite3_column_int64(q->stmt, 0);
+        rc = 0;
+    } else {
+        rc = sq_fail(s, rc, "count mutations", err);
+    }
+    stmt_put(q);
+    return rc;
+}
+
+static int sqlite_capability_usage_insert(struct ad_store *st, const char *id,
+                                          const char *tenant_id, const char *agent_id,
+                                          const char *capability, bool success,
+                                          const char *created_at, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    struct binder b;
+    int changed;
+    int rc = stmt_get(s, "INSERT INTO capability_usage"
+                         " (id, tenant_id, agent_id, capability, success, created_at)"
+                         " SELECT ?1, ?2, ?3, ?4, ?5, ?6"
+                         " WHERE EXISTS (SELECT 1 FROM agents WHERE tenant_id = ?2 AND id = ?3)",
+                      &q, err);
+
+    if (rc)
+        return rc;
+    b = (struct binder){ q->stmt, SQLITE_OK };
+    b_text(&b, 1, id);
+    b_text(&b, 2, tenant_id);
+    b_text(&b, 3, agent_id);
+    b_text(&b, 4, capability);
+    b_int(&b, 5, success ? 1 : 0);
+    b_text(&b, 6, created_at);
+    rc = step_cond(s, q, &b, "record capability use", &changed, err);
+    if (rc == AD_EEXIST)
+        return ad_error(err, AD_EEXIST, "capability use '%s' already exists", id);
+    if (rc || changed)
+        return rc;
+    return ad_error(err, AD_ENOTFOUND, "unknown agent '%s'", agent_id);
+}
+
+/* ix_capability_usage_agent: all of it with an agent, its tenant prefix without. */
+static int sqlite_capability_usage_count(struct ad_store *st, const char *tenant_id,
+                                         const char *agent_id, const char *capability,
+                                         const char *since, struct ad_capability_count *out,
+                                         struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, agent_id ? "SELECT count(*), coalesce(sum(success), 0)"
+                                    " FROM capability_usage WHERE tenant_id = ?1"
+                                    " AND agent_id = ?2 AND capability = ?3"
+                                    " AND created_at >= ?4"
+                                  : "SELECT count(*), coalesce(sum(success), 0)"
+                                    " FROM capability_usage WHERE tenant_id = ?1"
+                                    " AND capability = ?3 AND created_at >= ?4",
+                      &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    if (agent_id)
+        sqlite3_bind_text(q->stmt, 2, agent_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 3, capability, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 4, since, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q->stmt);
+    if (rc == SQLITE_ROW) {
+        out->uses = sqlite3_column_int64(q->stmt, 0);
+        out->successes = sqlite3_column_int64(q->stmt, 1);
+        rc = 0;
+    } else {
+        rc = sq_fail(s, rc, "count capability uses", err);
+    }
+    stmt_put(q);
+    return rc;
+}
+
+static int sqlite_notification_insert(struct ad_store *st, const struct ad_notification *nt,
+                                      const char *payload, struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    struct binder b;
+    int changed;
+    int rc = stmt_get(s, "INSERT INTO notifications (" NOTIFICATION_COLS ")"
+                         " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8"
+                         " WHERE ?3 IS NULL OR EXISTS (SELECT 1 FROM agents"
+                         " WHERE tenant_id = ?2 AND id = ?3)", &q, err);
+
+    if (rc)
+        return rc;
+    b = (struct binder){ q->stmt, SQLITE_OK };
+    b_text(&b, 1, nt->id);
+    b_text(&b, 2, nt->tenant_id);
+    b_text(&b, 3, opt_id(nt->agent_id));
+    b_text(&b, 4, nt->type);
+    b_text(&b, 5, nt->title);
+    b_text(&b, 6, nt->message);
+    b_text(&b, 7, payload);
+    b_text(&b, 8, nt->created_at);
+    rc = step_cond(s, q, &b, "insert notification", &changed, err);
+    if (rc == AD_EEXIST)
+        return ad_error(err, AD_EEXIST, "notification '%s' already exists", nt->id);
+    if (rc == AD_ENOTFOUND)    /* the tenant: the WHERE checks the agent */
+        return ad_error(err, AD_ENOTFOUND, "unknown tenant id '%s'", nt->tenant_id);
+    if (rc || changed)
+        return rc;
+    return ad_error(err, AD_ENOTFOUND, "unknown agent '%s'", nt->agent_id);
+}
+
+static int notification_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
+{
+    struct ad_notification *nt = elem;
+    int rc;
+
+    c_fixed(q, 0, nt->id, sizeof(nt->id));
+    c_fixed(q, 1, nt->tenant_id, sizeof(nt->tenant_id));
+    c_fixed(q, 2, nt->agent_id, sizeof(nt->agent_id));
+    c_fixed(q, 7, nt->read_at, sizeof(nt->read_at));
+    c_fixed(q, 8, nt->created_at, sizeof(nt->created_at));
+    rc = c_dup(q, 3, &nt->type, err);
+    if (!rc)
+        rc = c_dup(q, 4, &nt->title, err);
+    if (!rc)
+        rc = c_dup(q, 5, &nt->message, err);
+    if (!rc)
+        rc = c_json(q, 6, &nt->payload, err);
+    return rc;
+}
+
+/* Newest first down ix_notifications_tenant; the filters are checked on the way. */
+static int sqlite_notification_list(struct ad_store *st, const char *tenant_id, bool unread_only,
+                                    const char *type, int limit, struct ad_notification **out,
+                                    size_t *n, struct ad_err *err)
+{
+    static const char *const sql[2][2] = {
+        { "SELECT " NOTIFICATION_COLS " FROM notifications WHERE tenant_id = ?1"
+          " ORDER BY id DESC LIMIT ?3",
+          "SELECT " NOTIFICATION_COLS " FROM notifications WHERE tenant_id = ?1"
+          " AND type = ?2 ORDER BY id DESC LIMIT ?3" },
+        { "SELECT " NOTIFICATION_COLS " FROM notifications WHERE tenant_id = ?1"
+          " AND read_at IS NULL ORDER BY id DESC LIMIT ?3",
+          "SELECT " NOTIFICATION_COLS " FROM notifications WHERE tenant_id = ?1"
+          " AND read_at IS NULL AND type = ?2 ORDER BY id DESC LIMIT ?3" },
+    };
+    struct sqlite_store *s = as_sqlite(st);
+    struct ad_notification *v = NULL;
+    size_t count = 0;
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, sql[unread_only ? 1 : 0][type ? 1 : 0], &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    if (type)
+        sqlite3_bind_text(q->stmt, 2, type, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q->stmt, 3, limit);
+    rc = collect(s, q, sizeof(*v), notification_row, (void **)&v, &count, "list notifications",
+                 err);
+    stmt_put(q);
+    if (rc) {
+        ad_notification_list_free(v, count);
+        return rc;
+    }
+    *out = v;
+    *n = count;
+    return 0;
+}
+
+/*
+ * Only unread rows are written, so a second mark keeps the first read_at
+ * and counts 0; for one id, "no row changed" then asks whether it exists.
+ */
+static int sqlite_notification_mark_read(struct ad_store *st, const char *tenant_id,
+                                         const char *id, const char *now, int64_t *count,
+                                         struct ad_err *err)
+{
+    struct sqlite_store *s = as_sqlite(st);
+    struct stmt_slot *q = NULL;
+    int rc = stmt_get(s, id ? "UPDATE notifications SET read_at = ?3"
+                              " WHERE tenant_id = ?1 AND id = ?2 AND read_at IS NULL"
+                            : "UPDATE notifications SET read_at = ?3"
+                              " WHERE tenant_id = ?1 AND read_at IS NULL", &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    if (id)
+        sqlite3_bind_text(q->stmt, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 3, now, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q->stmt);
+    if (rc == SQLITE_DONE)
+        *count = sqlite3_changes(s->db);
+    else
+        rc = sq_fail(s, rc, "mark notifications read", err);
+    stmt_put(q);
+    if (rc != SQLITE_DONE)
+        return rc;
+    if (*count > 0 || !id)
+        return 0;
+    rc = row_exists(s, NOTIFICATION_EXISTS, tenant_id, id, err);
+    if (rc == 0)
+        return ad_error(err, AD_ENOTFOUND, "unknown notification '%s'", id);
+    return rc < 0 ? rc : 0;
+}
+
 /* ---- the ops table ------------------------------------------------------ */
 
 const struct ad_store_ops ad__store_sqlite_ops = {
@@ -2644,4 +3164,16 @@ const struct ad_store_ops ad__store_sqlite_ops = {
     .agent_session_update = sqlite_agent_session_update,
     .agent_session_get = sqlite_agent_session_get,
     .agent_session_list = sqlite_agent_session_list,
+    .agent_record = sqlite_agent_record,
+    .candidate_insert = sqlite_candidate_insert,
+    .candidate_update = sqlite_candidate_update,
+    .candidate_get = sqlite_candidate_get,
+    .candidate_list = sqlite_candidate_list,
+    .candidate_count_since = sqlite_candidate_count_since,
+    .mutation_count_since = sqlite_mutation_count_since,
+    .capability_usage_insert = sqlite_capability_usage_insert,
+    .capability_usage_count = sqlite_capability_usage_count,
+    .notification_insert = sqlite_notification_insert,
+    .notification_list = sqlite_notification_list,
+    .notification_mark_read = sqlite_notification_mark_read,
 };

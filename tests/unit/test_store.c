@@ -1225,6 +1225,10 @@ static void test_settings_values(void **state)
         { "llm_daily_cost_cap_cents", "500", 1 },
         { "llm_daily_cost_cap_cents", "100000001", 0 },
         { "llm_daily_cost_cap_cents", "1.5", 0 },
+        { "reflection_threshold", "1", 0 },
+        { "reflection_threshold", "3", 1 },
+        { "reflection_similarity_pct", "101", 0 },
+        { "reflection_window_hours", "0", 0 },
         { "no_such_key", "1", 0 },
     };
     struct ad_settings s, before;
@@ -1240,6 +1244,10 @@ static void test_settings_values(void **state)
     assert_int_equal(s.max_skill_candidates_per_day, 5);
     assert_int_equal(s.llm_daily_token_cap, 0);       /* no cap unless asked */
     assert_int_equal(s.llm_daily_cost_cap_cents, 0);
+    assert_int_equal(s.reflection_threshold, 2);
+    assert_int_equal(s.reflection_window, 20);
+    assert_int_equal(s.reflection_window_hours, 24);
+    assert_int_equal(s.reflection_similarity_pct, 50);
     assert_int_equal(ad_settings_validate(&s, &err), 0);
     for (i = 0; i < AD_ARRAY_SIZE(cases); i++) {
         int rc;
@@ -1260,7 +1268,8 @@ static void test_settings_values(void **state)
     assert_msg_has(&err, "max_skill_candidates_per_day");
     assert_string_equal(ad_settings_keys()[0], "enabled");
     assert_string_equal(ad_settings_keys()[7], "llm_daily_cost_cap_cents");
-    assert_null(ad_settings_keys()[8]);
+    assert_string_equal(ad_settings_keys()[11], "reflection_similarity_pct");
+    assert_null(ad_settings_keys()[12]);
 }
 
 static void test_settings_json(void **state)
@@ -1294,7 +1303,7 @@ static void test_settings_json(void **state)
     ad_settings_defaults(&back);
     assert_int_equal(ad_settings_from_json(&back, o, &err), 0);
     assert_memory_equal(&s, &back, sizeof(s));
-    assert_int_equal(json_object_size(o), 8);
+    assert_int_equal(json_object_size(o), 12);
     json_decref(o);
 }
 

@@ -1,0 +1,568 @@
+/*
+ * The rows the learning loops write and read: an agent's record for
+ * graduation, Memento's skill candidates, capability usage and
+ * notifications. Names and enumerations, releasing what the store filled
+ * in, argument checks, and the public calls, which dispatch through
+ * st->ops like store.c's and skills.c's.
+ *
+ * A candidate insert counts the tenant's candidates of today and inserts
+ * only below the daily limit. Both run in one transaction level of the
+ * call's own: outside a caller's transaction that is BEGIN IMMEDIATE, which
+ * takes the write lock before the count, so two processes cannot both
+ * count four of five and both insert; inside one it is a savepoint in a
+ * transaction that already holds the lock. The other writes run one
+ * statement and use ad__write_begin/ad__write_end.
+ *
+ * Sections: names and enumerations, release, checks, agent record,
+ * candidates, capability usage, notifications.
+ */
+#include "compat.h"
+
+#include <math.h>
+#include <strings.h>
+
+#include "autodev/store.h"
+
+#include "store/store_backend.h"
+
+/* ---- names and enumerations --------------------------------------------- */
+
+static const char *const candidate_status_names[] = {
+    [AD_CAND_PENDING] = "pending",
+    [AD_CAND_VALIDATING] = "validating",
+    [AD_CAND_VALIDATED] = "validated",
+    [AD_CAND_FAILED] = "failed",
+    [AD_CAND_PROMOTED] = "promoted",
+    [AD_CAND_REJECTED] = "rejected",
+};
+
+const char *ad_candidate_status_name(enum ad_candidate_status s)
+{
+    if ((int)s < 0 || (size_t)s >= AD_ARRAY_SIZE(candidate_status_names))
+        return NULL;
+    return candidate_status_names[s];
+}
+
+int ad_candidate_status_parse(const char *s, enum ad_candidate_status *out)
+{
+    size_t i;
+
+    for (i = 0; s && i < AD_ARRAY_SIZE(candidate_status_names); i++) {
+        if (!strcasecmp(s, candidate_status_names[i])) {
+            *out = (enum ad_candidate_status)i;
+            return 0;
+        }
+    }
+    return AD_EINVAL;
+}
+
+static const char *const review_status_names[] = {
+    [AD_REVIEW_PENDING] = "pending",
+    [AD_REVIEW_APPROVED] = "approved",
+    [AD_REVIEW_REJECTED] = "rejected",
+    [AD_REVIEW_AUTO_APPROVED] = "auto_approved",
+};
+
+const char *ad_review_status_name(enum ad_review_status s)
+{
+    if ((int)s < 0 || (size_t)s >= AD_ARRAY_SIZE(review_status_names))
+        return NULL;
+    return review_status_names[s];
+}
+
+int ad_review_status_parse(const char *s, enum ad_review_status *out)
+{
+    size_t i;
+
+    for (i = 0; s && i < AD_ARRAY_SIZE(review_status_names); i++) {
+        if (!strcasecmp(s, review_status_names[i])) {
+            *out = (enum ad_review_status)i;
+            return 0;
+        }
+    }
+    return AD_EINVAL;
+}
+
+/* ---- release ------------------------------------------------------------ */
+
+void ad_skill_candidate_init(struct ad_skill_candidate *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->fitness_score = NAN;
+    c->risk_score = NAN;
+    c->review_status = AD_REVIEW_NONE;
+}
+
+void ad_skill_candidate_release(struct ad_skill_candidate *c)
+{
+    if (!c)
+        return;
+    free(c->skill_name);
+    free(c->skill_description);
+    free(c->generated_code);
+    json_decref(c->failure_pattern);
+    json_decref(c->validation_result);
+    free(c->reviewed_by);
+    free(c->reason);
+    ad_skill_candidate_init(c);
+}
+
+void ad_skill_candidate_list_free(struct ad_skill_candidate *v, size_t n)
+{
+    size_t i;
+
+    if (!v)
+        return;
+    for (i = 0; i < n; i++)
+        ad_skill_candidate_release(&v[i]);
+    free(v);
+}
+
+void ad_notification_release(struct ad_notification *n)
+{
+    if (!n)
+        return;
+    free(n->type);
+    free(n->title);
+    free(n->message);
+    json_decref(n->payload);
+    memset(n, 0, sizeof(*n));
+}
+
+void ad_notification_list_free(struct ad_notification *v, size_t n)
+{
+    size_t i;
+
+    if (!v)
+        return;
+    for (i = 0; i < n; i++)
+        ad_notification_release(&v[i]);
+    free(v);
+}
+
+/* ---- checks ------------------------------------------------------------- */
+
+/* An id field that may be "" (none); otherwise it must be a valid id. */
+static int check_opt_id(const char *what, const char *id, struct ad_err *err)
+{
+    return id[0] ? ad__check_id(what, id, err) : 0;
+}
+
+/* A capability or notification type: 1..max of [a-z0-9_.]. */
+static int check_dotted(const char *field, const char *s, size_t max, struct ad_err *err)
+{
+    size_t i;
+
+    if (!s || !s[0])
+        return ad_error(err, AD_EINVAL, "missing field '%s'", field);
+    for (i = 0; s[i]; i++) {
+        char c = s[i];
+        if (i >= max)
+            return ad_error(err, AD_ETOOBIG, "field '%s': longer than %zu bytes", field, max);
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.'))
+            return ad_error(err, AD_EINVAL, "field '%s': '%.80s' is not 1 to %zu of a-z, 0-9,"
+                            " '_' and '.'", field, s, max);
+    }
+    return 0;
+}
+
+/*
+ * A time field: "" (none) stays "", anything else must be ISO-8601 UTC and
+ * is rewritten in the 24-character form the store compares as text.
+ */
+static int check_opt_time(const char *field, char t[AD_TIME_SIZE], struct ad_err *err)
+{
+    int64_t ms;
+
+    if (!t[0])
+        return 0;
+    if (memchr(t, '\0', AD_TIME_SIZE) == NULL || ad_time_parse(t, &ms) || ms < 0)
+        return ad_error(err, AD_EINVAL, "field '%s': invalid time '%.24s' (want ISO-8601 UTC)",
+                        field, t);
+    ad_time_iso(ms, t);
+    return 0;
+}
+
+/* since in the stored form; NULL (ever) is "". */
+static int check_since(const char *since, char out[AD_TIME_SIZE], struct ad_err *err)
+{
+    int64_t ms;
+
+    out[0] = '\0';
+    if (!since)
+        return 0;
+    if (ad_time_parse(since, &ms))
+        return ad_error(err, AD_EINVAL, "invalid time '%.64s' (want ISO-8601 UTC)", since);
+    ad_time_iso(ms, out);
+    return 0;
+}
+
+/* Opens a transaction level of the call's own (see skills.c's tx_begin). */
+static int tx_begin(struct ad_store *st, struct ad_err *err)
+{
+    if (st->flags & AD_STORE_READONLY)
+        return ad_error(err, AD_EPERM, "the store is open read-only");
+    return ad_store_begin(st, err);
+}
+
+static int tx_end(struct ad_store *st, int rc, struct ad_err *err)
+{
+    if (rc) {
+        ad_store_rollback(st);
+        return rc;
+    }
+    return ad_store_commit(st, err);
+}
+
+/* ---- agent record ------------------------------------------------------- */
+
+int ad_store_agent_record(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                          struct ad_agent_record *out, struct ad_err *err)
+{
+    int rc = ad__check_id("tenant id", tenant_id, err);
+
+    memset(out, 0, sizeof(*out));
+    if (!rc)
+        rc = ad__check_id("agent id", agent_id, err);
+    if (rc)
+        return rc;
+    return st->ops->agent_record(st, tenant_id, agent_id, out, err);
+}
+
+/* ---- candidates --------------------------------------------------------- */
+
+/*
+ * The fields an update writes (row is the caller's candidate with its
+ * times normalised); *result gets validation_result's compact text.
+ */
+static int check_candidate_fields(struct ad_skill_candidate *row, char **result,
+                                  struct ad_err *err)
+{
+    int rc = ad__check_id("tenant id", row->tenant_id, err);
+
+    if (!rc)
+        rc = ad__check_text("skill_name", row->skill_name, AD_NAME_MAX, 1, err);
+    if (!rc)
+        rc = ad__check_text("skill_description", row->skill_description, AD_SKILL_DESC_MAX, 0,
+                            err);
+    if (!rc)
+        rc = ad__check_text("generated_code", row->generated_code, AD_SKILL_CODE_MAX, 1, err);
+    if (!rc && !ad_candidate_status_name(row->status))
+        rc = ad_error(err, AD_EINVAL, "field 'status': invalid value %d", (int)row->status);
+    if (!rc && row->review_status != AD_REVIEW_NONE && !ad_review_status_name(row->review_status))
+        rc = ad_error(err, AD_EINVAL, "field 'review_status': invalid value %d",
+                      (int)row->review_status);
+    if (!rc && !(isnan(row->fitness_score) || isfinite(row->fitness_score)))
+        rc = ad_error(err, AD_EINVAL, "field 'fitness_score': must be finite or unknown (NAN)");
+    if (!rc && !(isnan(row->risk_score) || (row->risk_score >= 0 && row->risk_score <= 1)))
+        rc = ad_error(err, AD_EINVAL, "field 'risk_score': must be between 0 and 1");
+    if (!rc)
+        rc = ad__check_text("reviewed_by", row->reviewed_by, AD_NAME_MAX, 0, err);
+    if (!rc)
+        rc = ad__check_text("reason", row->reason, AD_REASON_MAX, 0, err);
+    if (!rc)
+        rc = check_opt_time("reviewed_at", row->reviewed_at, err);
+    if (!rc)
+        rc = check_opt_time("validated_at", row->validated_at, err);
+    if (!rc)
+        rc = check_opt_time("promoted_at", row->promoted_at, err);
+    if (!rc)
+        rc = ad__json_text("validation_result", row->validation_result, 1 << JSON_OBJECT, result,
+                           err);
+    return rc;
+}
+
+/* An insert's fields: the update's plus the references and failure_pattern. */
+static int check_candidate_insert(struct ad_skill_candidate *row, char **pattern, char **result,
+                                  struct ad_err *err)
+{
+    int rc = check_candidate_fields(row, result, err);
+
+    *pattern = NULL;
+    if (!rc)
+        rc = check_opt_id("agent id", row->agent_id, err);
+    if (!rc)
+        rc = check_opt_id("source episode id", row->source_episode_id, err);
+    if (!rc)
+        rc = ad__json_text("failure_pattern", row->failure_pattern, 1 << JSON_OBJECT, pattern,
+                           err);
+    if (rc) {
+        free(*result);
+        *result = NULL;
+    }
+    return rc;
+}
+
+/* "YYYY-MM-DDT00:00:00.000Z" of the day now (a 24-character store time) falls in. */
+static void day_start(const char now[AD_TIME_SIZE], char out[AD_TIME_SIZE])
+{
+    memcpy(out, now, 10);
+    memcpy(out + 10, "T00:00:00.000Z", sizeof("T00:00:00.000Z"));
+}
+
+/* The count and the insert, in the level ad_store_candidate_insert opened. */
+static int candidate_insert_rows(struct ad_store *st, const struct ad_skill_candidate *c,
+                                 int daily_limit, const char *pattern, const char *result,
+                                 struct ad_err *err)
+{
+    char since[AD_TIME_SIZE];
+    int64_t count = 0;
+    int rc;
+
+    if (daily_limit > 0) {
+        day_start(c->created_at, since);
+        rc = st->ops->candidate_count_since(st, c->tenant_id, since, &count, err);
+        if (rc)
+            return rc;
+        if (count >= daily_limit)
+            return ad_error(err, AD_ELIMIT,
+                            "daily limit reached: %" PRId64 " of %d skill candidates created "
+                            "since %s (setting max_skill_candidates_per_day)",
+                            count, daily_limit, since);
+    }
+    return st->ops->candidate_insert(st, c, pattern, result, err);
+}
+
+int ad_store_candidate_insert(struct ad_store *st, struct ad_skill_candidate *c, int daily_limit,
+                              struct ad_err *err)
+{
+    char *pattern = NULL, *result = NULL;
+    int rc;
+
+    rc = check_candidate_insert(c, &pattern, &result, err);
+    if (!rc)
+        rc = ad__new_id(c->id, err);
+    if (!rc)
+        rc = tx_begin(st, err);
+    if (!rc) {
+        /* Stamped under the write lock, so the day counted is the row's day. */
+        ad_time_now(c->created_at);
+        rc = tx_end(st, candidate_insert_rows(st, c, daily_limit, pattern, result, err), err);
+    }
+    if (rc)
+        c->id[0] = c->created_at[0] = '\0';
+    free(pattern);
+    free(result);
+    return rc;
+}
+
+int ad_store_candidate_update(struct ad_store *st, const struct ad_skill_candidate *c,
+                              struct ad_err *err)
+{
+    struct ad_skill_candidate row = *c;    /* members borrowed; times normalised here */
+    char *result = NULL;
+    int rc, own;
+
+    rc = ad__check_id("candidate id", c->id, err);
+    if (!rc)
+        rc = check_candidate_fields(&row, &result, err);
+    if (!rc)
+        rc = ad__write_begin(st, &own, err);
+    if (!rc)
+        rc = ad__write_end(st, own, st->ops->candidate_update(st, &row, result, err), err);
+    free(result);
+    return rc;
+}
+
+int ad_store_candidate_get(struct ad_store *st, const char *tenant_id, const char *id,
+                           struct ad_skill_candidate *out, struct ad_err *err)
+{
+    int rc = ad__check_id("tenant id", tenant_id, err);
+
+    ad_skill_candidate_init(out);
+    if (!rc)
+        rc = ad__check_id("candidate id", id, err);
+    if (rc)
+        return rc;
+    return st->ops->candidate_get(st, tenant_id, id, out, err);
+}
+
+#define CAND_STATUS_ALL ((1u << AD_ARRAY_SIZE(candidate_status_names)) - 1)
+
+int ad_store_candidate_list(struct ad_store *st, const char *tenant_id,
+                            const struct ad_candidate_filter *f, struct ad_skill_candidate **out,
+                            size_t *n, struct ad_err *err)
+{
+    struct ad_candidate_filter r = { NULL, 0, 0 };
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (f)
+        r = *f;
+    rc = ad__check_id("tenant id", tenant_id, err);
+    if (!rc && r.agent_id)
+        rc = ad__check_id("agent id", r.agent_id, err);
+    if (!rc && (r.status_mask & ~CAND_STATUS_ALL))
+        rc = ad_error(err, AD_EINVAL, "invalid candidate status mask 0x%x", r.status_mask);
+    if (!rc)
+        rc = ad__resolve_limit(r.limit, &r.limit, err);
+    if (rc)
+        return rc;
+    if (r.status_mask == CAND_STATUS_ALL)
+        r.status_mask = 0;    /* every status: no filter to run */
+    return st->ops->candidate_list(st, tenant_id, &r, out, n, err);
+}
+
+int ad_store_candidate_count_since(struct ad_store *st, const char *tenant_id, const char *since,
+                                   int64_t *count, struct ad_err *err)
+{
+    char t[AD_TIME_SIZE];
+    int rc = ad__check_id("tenant id", tenant_id, err);
+
+    *count = 0;
+    if (!rc)
+        rc = check_since(since, t, err);
+    if (rc)
+        return rc;
+    return st->ops->candidate_count_since(st, tenant_id, t, count, err);
+}
+
+int ad_store_mutation_count_since(struct ad_store *st, const char *tenant_id, const char *since,
+                                  int64_t *count, struct ad_err *err)
+{
+    char t[AD_TIME_SIZE];
+    int rc = ad__check_id("tenant id", tenant_id, err);
+
+    *count = 0;
+    if (!rc)
+        rc = check_since(since, t, err);
+    if (rc)
+        return rc;
+    return st->ops->mutation_count_since(st, tenant_id, t, count, err);
+}
+
+/* ---- capability usage --------------------------------------------------- */
+
+int ad_store_capability_usage_insert(struct ad_store *st, const char *tenant_id,
+                                     const char *agent_id, const char *capability, bool success,
+                                     struct ad_err *err)
+{
+    char id[AD_ID_SIZE], now[AD_TIME_SIZE];
+    int rc, own;
+
+    rc = ad__check_id("tenant id", tenant_id, err);
+    if (!rc)
+        rc = ad__check_id("agent id", agent_id, err);
+    if (!rc)
+        rc = check_dotted("capability", capability, AD_CAPABILITY_MAX, err);
+    if (!rc)
+        rc = ad__new_id(id, err);
+    if (!rc)
+        rc = ad__write_begin(st, &own, err);
+    if (rc)
+        return rc;
+    rc = st->ops->capability_usage_insert(st, id, tenant_id, agent_id, capability, success,
+                                          ad_time_now(now), err);
+    return ad__write_end(st, own, rc, err);
+}
+
+int ad_store_capability_usage_count(struct ad_store *st, const char *tenant_id,
+                                    const char *agent_id, const char *capability,
+                                    const char *since, struct ad_capability_count *out,
+                                    struct ad_err *err)
+{
+    char t[AD_TIME_SIZE];
+    int rc = ad__check_id("tenant id", tenant_id, err);
+
+    memset(out, 0, sizeof(*out));
+    if (!rc && agent_id)
+        rc = ad__check_id("agent id", agent_id, err);
+    if (!rc)
+        rc = check_dotted("capability", capability, AD_CAPABILITY_MAX, err);
+    if (!rc)
+        rc = check_since(since, t, err);
+    if (rc)
+        return rc;
+    return st->ops->capability_usage_count(st, tenant_id, agent_id, capability, t, out, err);
+}
+
+/* ---- notifications ------------------------------------------------------ */
+
+static int check_notification(const struct ad_notification *n, char **payload,
+                              struct ad_err *err)
+{
+    int rc = ad__check_id("tenant id", n->tenant_id, err);
+
+    *payload = NULL;
+    if (!rc)
+        rc = check_opt_id("agent id", n->agent_id, err);
+    if (!rc)
+        rc = check_dotted("type", n->type, AD_NOTIFY_TYPE_MAX, err);
+    if (!rc)
+        rc = ad__check_text("title", n->title, AD_NOTIFY_TITLE_MAX, 1, err);
+    if (!rc)
+        rc = ad__check_text("message", n->message, AD_NOTIFY_MESSAGE_MAX, 0, err);
+    if (!rc)
+        rc = ad__json_text("payload", n->payload, 1 << JSON_OBJECT, payload, err);
+    return rc;
+}
+
+int ad_store_notification_insert(struct ad_store *st, struct ad_notification *n,
+                                 struct ad_err *err)
+{
+    struct ad_notification row;
+    char *payload = NULL;
+    int rc, own;
+
+    rc = check_notification(n, &payload, err);
+    if (!rc)
+        rc = ad__new_id(n->id, err);
+    if (!rc) {
+        ad_time_now(n->created_at);
+        n->read_at[0] = '\0';
+        rc = ad__write_begin(st, &own, err);
+    }
+    if (!rc) {
+        row = *n;
+        if (!row.message)
+            row.message = (char *)"";    /* the column's "none"; n keeps NULL */
+        rc = ad__write_end(st, own, st->ops->notification_insert(st, &row, payload, err), err);
+    }
+    if (rc)
+        n->id[0] = n->created_at[0] = '\0';
+    free(payload);
+    return rc;
+}
+
+int ad_store_notification_list(struct ad_store *st, const char *tenant_id, bool unread_only,
+                               const char *type, int limit, struct ad_notification **out,
+                               size_t *n, struct ad_err *err)
+{
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    rc = ad__check_id("tenant id", tenant_id, err);
+    if (!rc && type)
+        rc = check_dotted("type", type, AD_NOTIFY_TYPE_MAX, err);
+    if (!rc)
+        rc = ad__resolve_limit(limit, &limit, err);
+    if (rc)
+        return rc;
+    return st->ops->notification_list(st, tenant_id, unread_only, type, limit, out, n, err);
+}
+
+int ad_store_notification_mark_read(struct ad_store *st, const char *tenant_id, const char *id,
+                                    int64_t *count, struct ad_err *err)
+{
+    char now[AD_TIME_SIZE];
+    int64_t ignored = 0;
+    int rc, own;
+
+    if (!count)
+        count = &ignored;
+    *count = 0;
+    rc = ad__check_id("tenant id", tenant_id, err);
+    if (!rc && id)
+        rc = ad__check_id("notification id", id, err);
+    if (!rc)
+        rc = ad__write_begin(st, &own, err);
+    if (rc)
+        return rc;
+    rc = st->ops->notification_mark_read(st, tenant_id, id, ad_time_now(now), count, err);
+    rc = ad__write_end(st, own, rc, err);
+    if (rc)
+        *count = 0;
+    return rc;
+}
