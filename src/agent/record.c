@@ -6,8 +6,7 @@
 #include "autodev/bus.h"
 #include "autodev/store.h"
 
-/* Longest exception name we report; longer tokens are not names. */
-#define ERROR_TYPE_MAX 128
+#define ERROR_TYPE_MAX AD_ERROR_TYPE_MAX
 
 static bool ident_start(char c)
 {
@@ -53,7 +52,7 @@ static bool blank(char c)
  * A line without ':' or whose token is not a (dotted) identifier is plain
  * prose: no type.
  */
-static bool error_type_parse(const char *trace, char out[ERROR_TYPE_MAX + 1])
+bool ad_episode_error_type(const char *trace, char out[AD_ERROR_TYPE_MAX + 1])
 {
     const char *end, *start, *colon;
     size_t n;
@@ -93,7 +92,7 @@ static json_t *outcome_payload(const struct ad_episode *ep)
                               ep->task_kind ? json_string(ep->task_kind) : json_null());
     rc |= json_object_set_new(p, "task_description", json_string(ep->task_description));
     rc |= json_object_set_new(p, "success", json_boolean(ep->success));
-    rc |= json_object_set_new(p, "error_type", error_type_parse(ep->error_trace, type)
+    rc |= json_object_set_new(p, "error_type", ad_episode_error_type(ep->error_trace, type)
                                                    ? json_string(type) : json_null());
     if (rc != 0) {
         json_decref(p);

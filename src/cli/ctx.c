@@ -10,6 +10,7 @@
 
 #include "autodev/bus.h"
 #include "autodev/json.h"
+#include "autodev/learn.h"
 #include "autodev/sandbox.h"
 #include "autodev/store.h"
 
@@ -97,6 +98,13 @@ static const char *db_file(const char *uri)
     return strncmp(uri, "sqlite:", 7) == 0 ? uri + 7 : uri;
 }
 
+/*
+ * Reflection listens on every bus the CLI makes, so a failure recorded by
+ * any command (episode add, task run, agent run, demo) is reflected on.
+ * One context per process: one attachment.
+ */
+static struct ad_reflection reflection;
+
 int ad__ctx_store(struct ad_ctx *ctx, int create)
 {
     struct ad_store_options opts = { 0 };
@@ -129,6 +137,8 @@ int ad__ctx_store(struct ad_ctx *ctx, int create)
                             err.msg[0] ? err.msg : ad_strerror(rc));
     }
     rc = ad_bus_new(ctx->store, &ctx->bus, &err);
+    if (rc == 0)
+        rc = ad_reflection_attach(&reflection, ctx->store, ctx->bus, &err);
     if (rc < 0)
         return ad__die_err(ctx, &err);
     return 0;

@@ -1,0 +1,259 @@
+/*
+ * Learning on top of episodes: capability gates, graduation, reflection
+ * (failure patterns) and the Memento engine (new skills from failures).
+ *
+ * Gates (gate.c) decide whether an agent may use a learning capability:
+ * the workspace master toggle and the capability's own toggle must be on,
+ * the agent's maturity must reach the capability's level, and the daily
+ * limit must not be reached. Every reason a check fails is reported, not
+ * only the first. A check that cannot run (the store fails) denies.
+ *
+ * Graduation (graduation.c) scores an agent against the targets of the
+ * next maturity level and promotes it one level when every criterion holds.
+ *
+ * Reflection (reflection.c) listens to task.fail. It compares the failure
+ * with the agent's recent failures (word-shingle Jaccard over the task
+ * descriptions, same error type); when a group of similar failures reaches
+ * the threshold and the gate allows, it queues one memento.generate job for
+ * the pattern, and never a second while one is queued, running, pending or
+ * under review. It runs inside the transaction that records the episode,
+ * so concurrent failures are judged one after another.
+ *
+ * The Memento engine (memento.c) turns such a job into a skill candidate:
+ * analyse the episodes, ask the model for one function, validate it in the
+ * sandbox on the episodes' inputs, and leave it for a human to approve
+ * (promote to the catalog) or reject.
+ */
+#ifndef AUTODEV_LEARN_H
+#define AUTODEV_LEARN_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "autodev/buf.h"
+#include "autodev/error.h"
+#include "autodev/skill.h"
+#include "autodev/store.h"
+
+struct ad_bus;
+struct ad_llm;
+struct ad_sandbox;
+struct ad_sandbox_limits;
+
+/* ---- capability gates (gate.c) ----------------------------------------- */
+
+enum ad_capability {
+    AD_CAP_MEMENTO = 0,        /* auto_dev.memento_skills: INTERN+ */
+    AD_CAP_ALPHA = 1,          /* auto_dev.alpha_evolver: SUPERVISED+ */
+    AD_CAP_BACKGROUND = 2,     /* auto_dev.background_evolution: AUTONOMOUS */
+};
+
+#define AD_CAP_COUNT 3
+
+/* "auto_dev.memento_skills" ...; NULL when out of range. */
+const char *ad_capability_name(enum ad_capability c);
+/* "Memento-Skills", "AlphaEvolver", "Background Evolution". */
+const char *ad_capability_title(enum ad_capability c);
+/* The full name, or the short one ("memento_skills"). 0 or AD_EINVAL. */
+int ad_capability_parse(const char *s, enum ad_capability *out);
+enum ad_maturity ad_capability_min_maturity(enum ad_capability c);
+
+#define AD_GATE_REASONS_MAX 6
+#define AD_GATE_REASON_SIZE 256
+
+struct ad_gate_decision {
+    bool allowed;
+    int nreasons;                               /* 0 when allowed */
+    char reasons[AD_GATE_REASONS_MAX][AD_GATE_REASON_SIZE];
+    enum ad_maturity maturity;                  /* the agent's */
+    int64_t used_today;                         /* rows counted against the limit */
+    int daily_limit;
+    char day_start[AD_TIME_SIZE];               /* 00:00 UTC the count starts at */
+};
+
+/*
+ * Decides whether agent_id may use cap now. Returns 0 with the decision
+ * filled (allowed or not); a negative code when the check itself could not
+ * run, and then d says denied with that reason (fail closed).
+ */
+int ad_gate_check(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                  enum ad_capability cap, struct ad_gate_decision *d, struct ad_err *err);
+/* One line "denied: R1; R2" or "allowed" into buf. */
+void ad_gate_describe(const struct ad_gate_decision *d, char *buf, size_t size);
+/* Records one use of cap by the agent (capability_usage). */
+int ad_gate_record_usage(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                         enum ad_capability cap, bool success, struct ad_err *err);
+
+/*
+ * Changes the agent's maturity and, in the same transaction, emits
+ * agent.maturity {"agent_id", "from", "to", "reason"} and writes one
+ * auto_dev_capability_unlocked notification per capability the change
+ * unlocks (going up only). *unlocked (may be NULL) gets how many.
+ */
+int ad_agent_change_maturity(struct ad_store *st, struct ad_bus *bus, const char *tenant_id,
+                             const char *agent_id, enum ad_maturity to, const char *reason,
+                             int *unlocked, struct ad_err *err);
+
+/* ---- graduation (graduation.c) ------------------------------------------ */
+
+/* The reference weights and targets. */
+#define AD_READINESS_W_EPISODES 0.4
+#define AD_READINESS_W_INTERVENTION 0.3
+#define AD_READINESS_W_CONSTITUTIONAL 0.3
+
+struct ad_readiness_item {
+    const char *name;          /* "episodes", "intervention_rate", "constitutional" */
+    double value;              /* episodes; rate 0..1; mean score 0..1 (NAN: none) */
+    double target;
+    const char *op;            /* ">=", "<", ">" */
+    double score;              /* 0..1, what it adds to the readiness before weighting */
+    double weight;
+    bool met;
+    char gap[160];             /* "" when met, else what is missing */
+};
+
+struct ad_readiness {
+    enum ad_maturity current;
+    enum ad_maturity next;     /* == current at AUTONOMOUS */
+    bool at_top;
+    struct ad_agent_record record;
+    struct ad_readiness_item items[3];
+    double score;              /* the weighted sum, 0..1 */
+    bool ready;                /* every item met (never at the top) */
+};
+
+/* The agent's readiness for the next level. */
+int ad_readiness_compute(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                         struct ad_readiness *r, struct ad_err *err);
+/*
+ * Promotes the agent one level when ready, recording why (the readiness in
+ * the agent.maturity event) and notifying the unlocks. AD_ESTATE, with r
+ * filled, when not ready or already AUTONOMOUS.
+ */
+int ad_agent_graduate(struct ad_store *st, struct ad_bus *bus, const char *tenant_id,
+                      const char *agent_id, struct ad_readiness *r, struct ad_err *err);
+/* The readiness as JSON (new reference, NULL on ENOMEM). */
+json_t *ad_readiness_json(const struct ad_readiness *r);
+
+/* ---- reflection (reflection.c) ------------------------------------------ */
+
+#define AD_MEMENTO_JOB "memento.generate"
+#define AD_TOPIC_MEMENTO_PATTERN "memento.pattern"
+
+/* Lower-cased words of s, as word 2-shingles (a one-word text: the word). */
+double ad_shingle_jaccard(const char *a, const char *b);
+
+struct ad_reflection {
+    struct ad_store *st;
+    struct ad_bus *bus;
+};
+
+/*
+ * Subscribes reflection to task.fail on bus. r must outlive the bus; it
+ * borrows st and bus.
+ */
+int ad_reflection_attach(struct ad_reflection *r, struct ad_store *st, struct ad_bus *bus,
+                         struct ad_err *err);
+
+enum ad_reflection_action {
+    AD_REFLECT_NONE = 0,       /* fewer similar failures than the threshold */
+    AD_REFLECT_QUEUED,         /* a memento.generate job was queued */
+    AD_REFLECT_OPEN,           /* the pattern already has a job or candidate open */
+    AD_REFLECT_DENIED,         /* the gate said no; the reasons are in the event */
+};
+
+const char *ad_reflection_action_name(enum ad_reflection_action a);
+
+struct ad_reflection_result {
+    enum ad_reflection_action action;
+    int group;                     /* similar failures, this one included */
+    int threshold;
+    char job_id[AD_ID_SIZE];       /* QUEUED: the new job; OPEN: the open job, if a job */
+    char candidate_id[AD_ID_SIZE]; /* OPEN: the open candidate, if a candidate */
+};
+
+/*
+ * Reflects on one failed episode (what the task.fail handler does). Writes
+ * (the job, the memento.pattern event) go in the caller's transaction.
+ */
+int ad_reflection_process(struct ad_store *st, struct ad_bus *bus, const char *tenant_id,
+                          const char *episode_id, struct ad_reflection_result *res,
+                          struct ad_err *err);
+
+/* ---- the Memento engine (memento.c) -------------------------------------- */
+
+/*
+ * The failure pattern of a group of episodes (ids: array of strings, the
+ * newest first): {"agent_id", "task", "task_kind", "error_type", "errors":
+ * [trace tails], "tools_attempted": [...], "examples": [{"episode_id",
+ * "input", "expected"}], "episode_ids": [...], "suggested_name"}.
+ */
+int ad_memento_analyse(struct ad_store *st, const char *tenant_id, const json_t *episode_ids,
+                       json_t **pattern, struct ad_err *err);
+/* A catalog name from a task description: "extract_invoice_id". */
+int ad_memento_suggest_name(const char *task, char *out, size_t size);
+/*
+ * The prompt for pattern (system and user text); previous (array of
+ * {"status", "reason"}, may be NULL) are earlier attempts to do better than.
+ */
+int ad_memento_prompt(const json_t *pattern, const json_t *previous, struct ad_buf *system,
+                      struct ad_buf *user, struct ad_err *err);
+
+struct ad_memento_opts {
+    const char *tenant_id;
+    const char *model;                        /* NULL: the provider's */
+    const struct ad_sandbox_limits *limits;   /* per validation run; NULL: defaults */
+};
+
+/*
+ * Runs a memento.generate job payload {"agent_id", "episode_ids",
+ * "previous"?}: gate (fail closed), analyse, prompt, model, extract the
+ * function, candidate (the daily limit counted in its insert), validate,
+ * notify. *out gets the candidate (release it). AD_EPERM when the gate
+ * denies, AD_ELIMIT at the daily limit: nothing is written then. Model and
+ * store failures are returned as they are (the job retries them). A reply
+ * with no function still becomes a candidate, failed, with the reason.
+ */
+int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
+                        struct ad_llm *llm, const struct ad_memento_opts *o,
+                        const json_t *payload, struct ad_skill_candidate *out,
+                        struct ad_err *err);
+/*
+ * Validates candidate c in the sandbox: it must load (syntax, imports),
+ * run on every example input of its failure pattern, and give the expected
+ * output where one is known. Sets c's status (validated/failed),
+ * validation_result and validated_at, and stores them with a notification
+ * and a memento.candidate event.
+ */
+int ad_memento_validate(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
+                        const struct ad_sandbox_limits *limits, struct ad_skill_candidate *c,
+                        struct ad_err *err);
+/* The entry function of a candidate's code: the first top-level def. */
+int ad_memento_entry(const char *code, char *out, size_t size);
+/* Runs candidate c on input in the sandbox (nothing is recorded). */
+int ad_memento_try(struct ad_sandbox *sb, const struct ad_skill_candidate *c, const json_t *input,
+                   const struct ad_sandbox_limits *limits, struct ad_sandbox_result *result,
+                   struct ad_err *err);
+/*
+ * Approves a validated candidate: adds it to the catalog (1.0.0, or the
+ * next major version of an existing skill of that name), origin memento,
+ * and marks it promoted and approved by reviewer, in one transaction.
+ * skill and version (either may be NULL) get what was added.
+ * AD_ESTATE for a candidate that is not validated.
+ */
+int ad_memento_approve(struct ad_store *st, struct ad_bus *bus, const char *tenant_id,
+                       const char *candidate_id, const char *reviewer, struct ad_skill *skill,
+                       struct ad_skill_version *version, struct ad_err *err);
+/* Rejects a candidate that is not promoted; reason is required. */
+int ad_memento_reject(struct ad_store *st, struct ad_bus *bus, const char *tenant_id,
+                      const char *candidate_id, const char *reviewer, const char *reason,
+                      struct ad_err *err);
+/*
+ * Queues a new memento.generate job for the pattern of a failed or rejected
+ * candidate, with its reason as "previous". AD_ESTATE for any other state.
+ */
+int ad_memento_regenerate(struct ad_store *st, const char *tenant_id, const char *candidate_id,
+                          char job_id[AD_ID_SIZE], struct ad_err *err);
+
+#endif

@@ -1,0 +1,959 @@
+/*
+ * The Memento engine: a repeated failure becomes a new skill, under review.
+ *
+ *   analyse    the group's episodes -> a failure pattern (task, errors,
+ *              tools tried, example inputs and expected outputs, a name)
+ *   propose    a prompt for one self-contained function; the reply goes
+ *              through edit (fences stripped, the function extracted)
+ *   candidate  a skill_candidates row, pending; the daily limit is counted
+ *              in the transaction that inserts it
+ *   validate   in the sandbox: it loads, runs on every example input and
+ *              gives the expected output where one is known -> validated
+ *              or failed, with every check in validation_result
+ *   review     approve (a validated one only) -> catalog, origin memento;
+ *              reject with a reason; regenerate a failed or rejected one
+ *
+ * The model call and the sandbox runs happen outside any transaction, so
+ * the write lock is never held across them. Every state change is one
+ * transaction with its event, its notification and the capability usage.
+ *
+ * Sections: names and analysis / the prompt / running candidates /
+ * generate and validate / review.
+ */
+#include "compat.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "autodev/agent.h"
+#include "autodev/bus.h"
+#include "autodev/edit.h"
+#include "autodev/jobs.h"
+#include "autodev/json.h"
+#include "autodev/learn.h"
+#include "autodev/llm.h"
+#include "autodev/sandbox.h"
+#include "autodev/settings.h"
+#include "autodev/skill.h"
+#include "autodev/store.h"
+
+#define GROUP_MAX 10          /* episodes analysed */
+#define EXAMPLES_MAX 10       /* example inputs validated */
+#define ERRORS_MAX 3          /* distinct error tails in the pattern */
+#define TAIL_MAX 800          /* bytes of a trace kept */
+#define PROMPT_VALUE_MAX 2000 /* bytes of one input or output in the prompt */
+#define REPLY_CODE_MAX (64 * 1024)   /* a reply kept as "code" when it has none */
+#define MEMENTO_MAX_ATTEMPTS 3
+#define LOAD_PROBE "__autodev_loaded__"
+
+static const char *jstr(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static int oom(struct ad_err *err)
+{
+    return ad_error(err, AD_ENOMEM, "out of memory");
+}
+
+/* ---- names and analysis ------------------------------------------------------ */
+
+static bool stop_word(const char *w, size_t n)
+{
+    static const char *const words[] = {
+        "a", "an", "the", "this", "that", "these", "those", "from", "of", "in", "on", "for",
+        "to", "with", "and", "or", "my", "our", "your", "its", "their", "it", "is", "are",
+        "be", "please", "by", "at", "as", "into", "some", "any", "all", "me", "us", "them",
+        "each", "every", "given", "using", "via", "then", "out",
+    };
+
+    if (n < 2)
+        return true;
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        if (strlen(words[i]) == n && !memcmp(words[i], w, n))
+            return true;
+    }
+    return false;
+}
+
+int ad_memento_suggest_name(const char *task, char *out, size_t size)
+{
+    const char *p = task ? task : "";
+    size_t len = 0;
+    int words = 0;
+
+    if (size < 16)
+        return AD_EINVAL;
+    out[0] = '\0';
+    while (*p && words < 3) {
+        char w[32];
+        size_t n = 0;
+
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9'))) {
+            p++;
+            continue;
+        }
+        for (; (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9');
+             p++) {
+            if (n < sizeof(w) - 1)
+                w[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+        }
+        w[n] = '\0';
+        if (stop_word(w, n) || len + n + 2 > size || len + n + 1 > 64)
+            continue;
+        len += (size_t)snprintf(out + len, size - len, "%s%s", len ? "_" : "", w);
+        words++;
+    }
+    if (!len || !(out[0] >= 'a' && out[0] <= 'z'))
+        snprintf(out, size, "%s", len ? "skill" : "new_skill");
+    if (!ad_skill_name_valid(out))
+        snprintf(out, size, "new_skill");
+    return 0;
+}
+
+/* The last TAIL_MAX bytes of a trace, starting on a line. */
+static json_t *tail(const char *trace)
+{
+    size_t n = strlen(trace);
+    const char *s = trace;
+
+    if (n > TAIL_MAX) {
+        s = trace + n - TAIL_MAX;
+        const char *nl = strchr(s, '\n');
+        if (nl && nl[1])
+            s = nl + 1;
+    }
+    return json_string(s);
+}
+
+static bool array_has_equal(const json_t *arr, const json_t *v, const char *key)
+{
+    size_t i;
+    json_t *x;
+
+    json_array_foreach(arr, i, x) {
+        if (json_equal(key ? json_object_get(x, key) : x, v))
+            return true;
+    }
+    return false;
+}
+
+int ad_memento_analyse(struct ad_store *st, const char *tenant_id, const json_t *episode_ids,
+                       json_t **pattern, struct ad_err *err)
+{
+    json_t *errors = json_array(), *tools = json_array(), *examples = json_array();
+    json_t *ids = json_array(), *p = NULL;
+    struct ad_episode first;
+    char type[AD_ERROR_TYPE_MAX + 1] = "", name[AD_NAME_MAX + 1];
+    bool have_first = false;
+    size_t i;
+    json_t *v;
+    int rc = 0;
+
+    *pattern = NULL;
+    ad_episode_init(&first);
+    if (!errors || !tools || !examples || !ids) {
+        rc = oom(err);
+        goto out;
+    }
+    if (!json_is_array(episode_ids) || json_array_size(episode_ids) == 0) {
+        rc = ad_error(err, AD_EINVAL, "field 'episode_ids': expected a non-empty array");
+        goto out;
+    }
+    json_array_foreach(episode_ids, i, v) {
+        struct ad_episode ep;
+        const char *id = json_string_value(v);
+
+        if (i >= GROUP_MAX)
+            break;
+        if (!id || !ad_id_valid(id)) {
+            rc = ad_error(err, AD_EINVAL, "field 'episode_ids': item %zu is not an id", i);
+            goto out;
+        }
+        ad_episode_init(&ep);
+        rc = ad_store_episode_get(st, tenant_id, id, &ep, err);
+        if (rc == AD_ENOTFOUND) {   /* gone since: analyse the rest */
+            rc = 0;
+            continue;
+        }
+        if (rc < 0)
+            goto out;
+        rc = json_array_append_new(ids, json_string(ep.id));
+        if (rc == 0 && ep.error_trace && json_array_size(errors) < ERRORS_MAX) {
+            json_t *t = tail(ep.error_trace);
+
+            if (t && !array_has_equal(errors, t, NULL))
+                rc = json_array_append(errors, t);
+            json_decref(t);
+        }
+        for (size_t k = 0; rc == 0 && k < json_array_size(ep.tools_attempted); k++) {
+            json_t *tool = json_array_get(ep.tools_attempted, k);
+
+            if (!array_has_equal(tools, tool, NULL) && json_array_size(tools) < 16)
+                rc = json_array_append(tools, tool);
+        }
+        if (rc == 0 && ep.input && !json_is_null(ep.input) &&
+            json_array_size(examples) < EXAMPLES_MAX &&
+            !array_has_equal(examples, ep.input, "input"))
+            rc = json_array_append_new(examples,
+                                       json_pack("{s:s, s:O, s:O?}", "episode_id", ep.id,
+                                                 "input", ep.input, "expected", ep.expected));
+        if (rc == 0 && !have_first) {
+            first = ep;
+            have_first = true;
+        } else {
+            ad_episode_release(&ep);
+        }
+        if (rc < 0) {
+            rc = oom(err);
+            goto out;
+        }
+    }
+    if (!have_first) {
+        rc = ad_error(err, AD_ENOTFOUND, "none of the pattern's episodes exists any more");
+        goto out;
+    }
+    if (!ad_episode_error_type(first.error_trace, type))
+        type[0] = '\0';
+    ad_memento_suggest_name(first.task_description, name, sizeof(name));
+    p = json_pack("{s:s, s:s, s:s?, s:s?, s:O, s:O, s:O, s:O, s:s}", "agent_id", first.agent_id,
+                  "task", first.task_description, "task_kind", first.task_kind, "error_type",
+                  type[0] ? type : NULL, "errors", errors, "tools_attempted", tools, "examples",
+                  examples, "episode_ids", ids, "suggested_name", name);
+    if (!p)
+        rc = oom(err);
+out:
+    *pattern = p;
+    json_decref(errors);
+    json_decref(tools);
+    json_decref(examples);
+    json_decref(ids);
+    ad_episode_release(&first);
+    return rc;
+}
+
+/* ---- the prompt --------------------------------------------------------------- */
+
+static const char system_prompt[] =
+    "You write skills for AI agents: small Python functions that other agents call as "
+    "tools. Reply with exactly one self-contained Python function in one ```python fence "
+    "and nothing else of substance.\n"
+    "Rules:\n"
+    "- Python 3 standard library only; put imports inside the function or at the top.\n"
+    "- Type hints on every parameter and on the return value.\n"
+    "- A docstring whose first line says what the function does.\n"
+    "- Handle bad input: raise ValueError with a clear message.\n"
+    "- No network access, no file writes, no subprocesses, no reading the environment.\n"
+    "- Deterministic: the same input gives the same output.\n"
+    "- The return value must be JSON-serialisable (str, int, float, bool, None, list, "
+    "dict).\n";
+
+static const char *py_type(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        return "str";
+    case JSON_INTEGER:
+        return "int";
+    case JSON_REAL:
+        return "float";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "bool";
+    case JSON_ARRAY:
+        return "list";
+    case JSON_OBJECT:
+        return "dict";
+    case JSON_NULL:
+        break;
+    }
+    return "Optional[...]";
+}
+
+/* v as compact JSON, clipped to PROMPT_VALUE_MAX bytes. */
+static int add_value(struct ad_buf *b, const json_t *v)
+{
+    char *s = v ? ad_json_dumps(v) : NULL;
+    int rc;
+
+    if (v && !s)
+        return AD_ENOMEM;
+    if (!s)
+        return ad_buf_adds(b, "(unknown)");
+    if (strlen(s) > PROMPT_VALUE_MAX)
+        rc = ad_buf_addf(b, "%.*s... (clipped)", PROMPT_VALUE_MAX, s);
+    else
+        rc = ad_buf_adds(b, s);
+    free(s);
+    return rc;
+}
+
+/* How the function is called: the keyword arguments of the first object input. */
+static int add_signature(struct ad_buf *b, const json_t *examples)
+{
+    const json_t *in = json_object_get(json_array_get(examples, 0), "input");
+    const char *key;
+    json_t *v;
+    int rc, first = 1;
+
+    if (!in)
+        return ad_buf_adds(b, "No recorded input is known; choose clear parameters.\n");
+    if (!json_is_object(in))
+        return ad_buf_addf(b, "It is called with one positional argument of type %s.\n",
+                           py_type(in));
+    rc = ad_buf_adds(b, "It is called with exactly these keyword arguments: ");
+    json_object_foreach((json_t *)in, key, v) {
+        if (rc == 0)
+            rc = ad_buf_addf(b, "%s%s: %s", first ? "" : ", ", key, py_type(v));
+        first = 0;
+    }
+    return rc ? rc : ad_buf_adds(b, ".\n");
+}
+
+int ad_memento_prompt(const json_t *pattern, const json_t *previous, struct ad_buf *system,
+                      struct ad_buf *user, struct ad_err *err)
+{
+    const json_t *examples = json_object_get(pattern, "examples");
+    const char *name = jstr(pattern, "suggested_name");
+    size_t i;
+    json_t *v;
+    int rc;
+
+    rc = ad_buf_adds(system, system_prompt);
+    if (rc == 0)
+        rc = ad_buf_addf(user, "An agent keeps failing this task and has no skill for it.\n\n"
+                               "Task: %s\n", jstr(pattern, "task") ? jstr(pattern, "task") : "");
+    if (rc == 0 && jstr(pattern, "task_kind"))
+        rc = ad_buf_addf(user, "Task kind: %s\n", jstr(pattern, "task_kind"));
+    if (rc == 0 && jstr(pattern, "error_type"))
+        rc = ad_buf_addf(user, "Error type: %s\n", jstr(pattern, "error_type"));
+    json_array_foreach(json_object_get(pattern, "errors"), i, v) {
+        if (rc == 0)
+            rc = ad_buf_addf(user, "%s%s\n", i ? "---\n" : "Errors seen:\n",
+                             json_string_value(v) ? json_string_value(v) : "");
+    }
+    if (rc == 0 && json_array_size(json_object_get(pattern, "tools_attempted")))
+        rc = ad_buf_adds(user, "Tools tried: ");
+    json_array_foreach(json_object_get(pattern, "tools_attempted"), i, v) {
+        if (rc == 0)
+            rc = ad_buf_adds(user, i ? ", " : "");
+        if (rc == 0)
+            rc = add_value(user, v);
+        if (rc == 0 && i + 1 == json_array_size(json_object_get(pattern, "tools_attempted")))
+            rc = ad_buf_adds(user, "\n");
+    }
+    if (rc == 0 && json_array_size(examples))
+        rc = ad_buf_adds(user, "\nExamples the function must handle:\n");
+    json_array_foreach(examples, i, v) {
+        if (rc == 0)
+            rc = ad_buf_addf(user, "%zu. input: ", i + 1);
+        if (rc == 0)
+            rc = add_value(user, json_object_get(v, "input"));
+        if (rc == 0 && json_object_get(v, "expected")) {
+            rc = ad_buf_adds(user, "\n   expected output: ");
+            if (rc == 0)
+                rc = add_value(user, json_object_get(v, "expected"));
+        }
+        if (rc == 0)
+            rc = ad_buf_adds(user, "\n");
+    }
+    if (rc == 0 && json_array_size(previous))
+        rc = ad_buf_adds(user, "\nEarlier attempts at this skill were turned down; do better:\n");
+    json_array_foreach(previous, i, v) {
+        if (rc == 0)
+            rc = ad_buf_addf(user, "- %s: %s\n", jstr(v, "status") ? jstr(v, "status") : "",
+                             jstr(v, "reason") ? jstr(v, "reason") : "");
+    }
+    if (rc == 0)
+        rc = ad_buf_addf(user, "\nWrite the function `%s`. ", name ? name : "new_skill");
+    if (rc == 0)
+        rc = add_signature(user, examples);
+    return rc ? ad_error(err, rc, "building the memento prompt") : 0;
+}
+
+/* ---- running candidates ------------------------------------------------------- */
+
+int ad_memento_entry(const char *code, char *out, size_t size)
+{
+    const char *p = code;
+
+    out[0] = '\0';
+    while (p && *p) {
+        const char *line = p;
+        const char *nl = strchr(p, '\n');
+
+        p = nl ? nl + 1 : NULL;
+        if (!strncmp(line, "async def ", 10))
+            line += 6;
+        if (strncmp(line, "def ", 4) != 0)
+            continue;
+        line += 4;
+        while (*line == ' ')
+            line++;
+        size_t n = 0;
+        while ((line[n] >= 'a' && line[n] <= 'z') || (line[n] >= 'A' && line[n] <= 'Z') ||
+               (line[n] >= '0' && line[n] <= '9') || line[n] == '_')
+            n++;
+        if (n == 0 || n >= size || (line[0] >= '0' && line[0] <= '9'))
+            continue;
+        memcpy(out, line, n);
+        out[n] = '\0';
+        return 0;
+    }
+    return AD_ENOTFOUND;
+}
+
+static int run_code(struct ad_sandbox *sb, const char *code, const char *entry,
+                    const json_t *input, const struct ad_sandbox_limits *limits,
+                    struct ad_sandbox_result *result, struct ad_err *err)
+{
+    struct ad_skill s = { 0 };
+    struct ad_skill_version v = { 0 };
+
+    s.entry_function = (char *)entry;
+    v.code = (char *)code;
+    return ad_skill_execute(sb, &s, &v, input, limits, result, err);
+}
+
+int ad_memento_try(struct ad_sandbox *sb, const struct ad_skill_candidate *c, const json_t *input,
+                   const struct ad_sandbox_limits *limits, struct ad_sandbox_result *result,
+                   struct ad_err *err)
+{
+    char entry[AD_ENTRY_MAX + 1];
+
+    memset(result, 0, sizeof(*result));
+    if (ad_memento_entry(c->generated_code, entry, sizeof(entry)) < 0)
+        return ad_error(err, AD_EINVAL, "candidate %s has no top-level function", c->id);
+    return run_code(sb, c->generated_code, entry, input, limits, result, err);
+}
+
+/* ---- generate and validate ------------------------------------------------------ */
+
+static int add_check(json_t *checks, const char *name, bool ok, const char *error,
+                     json_t *extra)
+{
+    json_t *c = json_pack("{s:s, s:b, s:s?}", "name", name, "ok", ok, "error", error);
+
+    if (c && extra)
+        json_object_update(c, extra);
+    json_decref(extra);
+    return c ? json_array_append_new(checks, c) : AD_ENOMEM;
+}
+
+/*
+ * Stores c's outcome with the capability usage, a notification for the
+ * reviewers and the memento.candidate event, in one transaction.
+ */
+static int finish(struct ad_store *st, struct ad_bus *bus, struct ad_skill_candidate *c,
+                  struct ad_err *err)
+{
+    struct ad_notification n = { 0 };
+    bool ok = c->status == AD_CAND_VALIDATED;
+    const char *summary = jstr(c->validation_result, "summary");
+    char title[AD_NOTIFY_TITLE_MAX];
+    char *msg = NULL;
+    json_t *ev = NULL;
+    int depth0 = ad_store_tx_depth(st);
+    int rc;
+
+    rc = ad_store_begin(st, err);
+    if (rc < 0)
+        return rc;
+    rc = ad_store_candidate_update(st, c, err);
+    if (rc == 0 && c->agent_id[0])
+        rc = ad_gate_record_usage(st, c->tenant_id, c->agent_id, AD_CAP_MEMENTO, ok, err);
+    if (rc == 0) {
+        snprintf(title, sizeof(title), "Skill candidate %s %s", c->skill_name,
+                 ok ? "is ready for review" : "failed validation");
+        msg = ok ? ad_strdupf("%s. Review it: autodev candidates show %s", summary ? summary : "",
+                              c->id)
+                 : ad_strdupf("%s. See: autodev candidates show %s", summary ? summary : "",
+                              c->id);
+        snprintf(n.tenant_id, sizeof(n.tenant_id), "%s", c->tenant_id);
+        snprintf(n.agent_id, sizeof(n.agent_id), "%s", c->agent_id);
+        n.type = (char *)(ok ? "skill_candidate_validated" : "skill_candidate_failed");
+        n.title = title;
+        n.message = msg;
+        n.payload = json_pack("{s:s, s:s, s:s}", "candidate_id", c->id, "skill_name",
+                              c->skill_name, "status", ad_candidate_status_name(c->status));
+        rc = msg && n.payload ? ad_store_notification_insert(st, &n, err) : oom(err);
+    }
+    if (rc == 0 && bus) {
+        ev = json_pack("{s:s, s:s?, s:s, s:s, s:s?}", "candidate_id", c->id, "agent_id",
+                       c->agent_id[0] ? c->agent_id : NULL, "skill_name", c->skill_name,
+                       "status", ad_candidate_status_name(c->status), "summary", summary);
+        rc = ev ? ad_bus_emit(bus, c->tenant_id, "memento.candidate", ev, NULL, err) : oom(err);
+    }
+    if (rc == 0)
+        rc = ad_store_commit(st, err);
+    if (rc < 0 && ad_store_tx_depth(st) > depth0)
+        ad_store_rollback(st);
+    json_decref(n.payload);
+    json_decref(ev);
+    free(msg);
+    return rc;
+}
+
+/* "a" and "b" shown for a mismatch, each clipped. */
+static char *mismatch(const json_t *expected, const json_t *got)
+{
+    char *e = ad_json_dumps(expected), *g = got ? ad_json_dumps(got) : NULL;
+    char *s = ad_strdupf("expected %.200s, got %.200s", e ? e : "?", g ? g : "null");
+
+    free(e);
+    free(g);
+    return s;
+}
+
+int ad_memento_validate(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
+                        const struct ad_sandbox_limits *limits, struct ad_skill_candidate *c,
+                        struct ad_err *err)
+{
+    const json_t *examples = json_object_get(c->failure_pattern, "examples");
+    char entry[AD_ENTRY_MAX + 1];
+    json_t *checks = json_array();
+    char *summary = NULL, *probe = NULL;
+    int passed = 0, total = 0, rc = 0;
+    bool loaded = false;
+    size_t i;
+    json_t *ex;
+
+    if (!checks)
+        return oom(err);
+    if (ad_memento_entry(c->generated_code, entry, sizeof(entry)) < 0) {
+        total++;
+        rc = add_check(checks, "function", false, "the code defines no top-level function",
+                       NULL);
+        summary = ad_strdupf("the code defines no top-level function");
+        goto decide;
+    }
+    /* Loading runs the module's top level: syntax, imports, definitions. */
+    probe = ad_strdupf("%s\n\ndef " LOAD_PROBE "():\n    return True\n", c->generated_code);
+    if (!probe) {
+        rc = oom(err);
+        goto out;
+    }
+    {
+        struct ad_sandbox_result r;
+
+        rc = run_code(sb, probe, LOAD_PROBE, NULL, limits, &r, err);
+        if (rc < 0)
+            goto out;
+        total++;
+        loaded = r.status == AD_SB_OK;
+        if (loaded) {
+            passed++;
+            rc = add_check(checks, "load", true, NULL, NULL);
+        } else {
+            char *e = ad_skill_result_error(&r);
+            struct ad_str last = ad_str_last_line(e ? e : "");
+
+            rc = add_check(checks, "load", false, e, NULL);
+            summary = ad_strdupf("the code does not load: %.*s", (int)last.len, last.ptr);
+            free(e);
+        }
+        ad_sandbox_result_clear(&r);
+    }
+    json_array_foreach(examples, i, ex) {
+        const json_t *in = json_object_get(ex, "input");
+        const json_t *want = json_object_get(ex, "expected");
+        struct ad_sandbox_result r;
+        char name[32];
+        char *e = NULL;
+        bool ok;
+
+        if (!loaded || rc)
+            break;
+        snprintf(name, sizeof(name), "example %zu", i + 1);
+        rc = run_code(sb, c->generated_code, entry, in, limits, &r, err);
+        if (rc < 0)
+            goto out;
+        total++;
+        ok = r.status == AD_SB_OK;
+        if (!ok)
+            e = ad_skill_result_error(&r);
+        else if (want && !json_is_null(want) && !ad_json_equal_loose(want, r.output)) {
+            ok = false;
+            e = mismatch(want, r.output);
+        }
+        if (ok)
+            passed++;
+        rc = add_check(checks, name, ok, e,
+                       json_pack("{s:O?, s:O?, s:O?, s:I}", "input", in, "expected",
+                                 want, "output", r.output, "wall_ms", (json_int_t)r.wall_ms));
+        if (!ok && !summary) {
+            struct ad_str last = ad_str_last_line(e ? e : "");
+
+            summary = ad_strdupf("%s failed: %.*s", name, (int)last.len, last.ptr);
+        }
+        free(e);
+        ad_sandbox_result_clear(&r);
+    }
+decide:
+    if (rc < 0) {
+        rc = oom(err);
+        goto out;
+    }
+    c->status = passed == total ? AD_CAND_VALIDATED : AD_CAND_FAILED;
+    if (!summary)
+        summary = json_array_size(examples)
+                      ? ad_strdupf("passed %d of %d checks", passed, total)
+                      : ad_strdupf("loads; no recorded input to run it on, so only loaded");
+    json_decref(c->validation_result);
+    c->validation_result = json_pack("{s:O, s:i, s:i, s:s?}", "checks", checks, "passed", passed,
+                                     "total", total, "summary", summary);
+    if (!c->validation_result || !summary) {
+        rc = oom(err);
+        goto out;
+    }
+    ad_time_now(c->validated_at);
+    rc = finish(st, bus, c, err);
+out:
+    json_decref(checks);
+    free(summary);
+    free(probe);
+    return rc;
+}
+
+/* The job's payload fields, checked: a hand-made or damaged job fails clearly. */
+static int payload_parse(const json_t *payload, const char **agent_id, const json_t **ids,
+                         const json_t **previous, struct ad_err *err)
+{
+    *agent_id = jstr(payload, "agent_id");
+    *ids = json_object_get(payload, "episode_ids");
+    *previous = json_object_get(payload, "previous");
+    if (!*agent_id || !ad_id_valid(*agent_id))
+        return ad_error(err, AD_EINVAL, "memento job: field 'agent_id': expected an id");
+    if (!json_is_array(*ids) || !json_array_size(*ids))
+        return ad_error(err, AD_EINVAL, "memento job: field 'episode_ids': expected a "
+                                        "non-empty array");
+    if (*previous && !json_is_array(*previous) && !json_is_null(*previous))
+        return ad_error(err, AD_EINVAL, "memento job: field 'previous': expected an array");
+    return 0;
+}
+
+/* Asks the model; the reply text into *reply (owned), with what it cost in meta. */
+static int propose(struct ad_llm *llm, const struct ad_memento_opts *o, const json_t *pattern,
+                   const json_t *previous, char **reply, json_t *meta, struct ad_err *err)
+{
+    struct ad_buf sys = AD_BUF_INIT, user = AD_BUF_INIT;
+    struct ad_llm_message msgs[2];
+    struct ad_llm_request req = { 0 };
+    struct ad_llm_response resp = { 0 };
+    int rc;
+
+    *reply = NULL;
+    rc = ad_memento_prompt(pattern, previous, &sys, &user, err);
+    if (rc < 0)
+        goto out;
+    msgs[0] = (struct ad_llm_message){ .role = AD_LLM_SYSTEM, .content = sys.ptr };
+    msgs[1] = (struct ad_llm_message){ .role = AD_LLM_USER, .content = user.ptr };
+    req.messages = msgs;
+    req.nmessages = 2;
+    req.model = o->model;
+    req.max_tokens = 2048;
+    req.temperature = 0.2;
+    req.seed = -1;
+    req.purpose = "memento";
+    rc = ad_llm_complete(llm, &req, &resp, err);
+    if (rc < 0)
+        goto out;
+    json_object_set_new(meta, "provider", json_string(resp.provider ? resp.provider : ""));
+    json_object_set_new(meta, "model", json_string(resp.model ? resp.model : ""));
+    json_object_set_new(meta, "tokens", json_integer(resp.usage.prompt_tokens +
+                                                     resp.usage.completion_tokens));
+    json_object_set_new(meta, "cost_usd", json_real(resp.cost_usd));
+    *reply = resp.text;
+    resp.text = NULL;
+    if (!*reply)
+        *reply = strdup("");
+    if (!*reply)
+        rc = oom(err);
+out:
+    ad_llm_response_release(&resp);
+    ad_buf_release(&sys);
+    ad_buf_release(&user);
+    return rc;
+}
+
+int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
+                        struct ad_llm *llm, const struct ad_memento_opts *o,
+                        const json_t *payload, struct ad_skill_candidate *out,
+                        struct ad_err *err)
+{
+    struct ad_gate_decision d;
+    struct ad_settings s;
+    struct ad_buf code = AD_BUF_INIT;
+    struct ad_err xerr = AD_ERR_INIT;
+    const json_t *ids, *previous;
+    const char *agent_id;
+    json_t *pattern = NULL, *meta = json_object();
+    char *reply = NULL, *doc = NULL;
+    char entry[AD_ENTRY_MAX + 1] = "";
+    char why[1024];
+    bool has_function;
+    int rc;
+
+    ad_skill_candidate_init(out);
+    if (!meta)
+        return oom(err);
+    rc = payload_parse(payload, &agent_id, &ids, &previous, err);
+    if (rc < 0)
+        goto out;
+    /* Fail closed: the gate is asked again now, not only when the job was queued. */
+    rc = ad_gate_check(st, o->tenant_id, agent_id, AD_CAP_MEMENTO, &d, err);
+    if (rc < 0)
+        goto out;
+    if (!d.allowed) {
+        ad_gate_describe(&d, why, sizeof(why));
+        rc = ad_error(err, d.used_today >= d.daily_limit && d.nreasons == 1 ? AD_ELIMIT
+                                                                              : AD_EPERM,
+                      "memento.generate %s", why);
+        goto out;
+    }
+    rc = ad_store_settings_get(st, o->tenant_id, &s, err);
+    if (rc == 0)
+        rc = ad_memento_analyse(st, o->tenant_id, ids, &pattern, err);
+    if (rc == 0)
+        rc = propose(llm, o, pattern, previous, &reply, meta, err);
+    if (rc < 0)
+        goto out;
+
+    code.max = AD_SKILL_CODE_MAX;
+    has_function = ad_edit_extract_function(reply, strlen(reply), NULL, 1, &code, &xerr) == 0 &&
+                   ad_memento_entry(code.ptr, entry, sizeof(entry)) == 0;
+    if (json_is_array(previous))
+        json_object_set(meta, "previous", (json_t *)previous);
+    json_object_update(pattern, meta);
+
+    snprintf(out->tenant_id, sizeof(out->tenant_id), "%s", o->tenant_id);
+    snprintf(out->agent_id, sizeof(out->agent_id), "%s", agent_id);
+    snprintf(out->source_episode_id, sizeof(out->source_episode_id), "%s",
+             json_string_value(json_array_get(json_object_get(pattern, "episode_ids"), 0)));
+    out->skill_name = strdup(has_function && ad_skill_name_valid(entry)
+                                 ? entry : jstr(pattern, "suggested_name"));
+    if (has_function) {
+        out->generated_code = ad_buf_detach(&code, NULL);
+        if (ad_skill_docstring(out->generated_code, strlen(out->generated_code), entry, &doc,
+                               &xerr) == 0 && doc && *doc)
+            out->skill_description = strndup(doc, AD_SKILL_DESC_MAX);
+    } else {
+        /* Kept for the reviewer: what the model said instead of a function. */
+        out->generated_code = *reply ? strndup(reply, REPLY_CODE_MAX) : strdup("(empty reply)");
+    }
+    if (!out->skill_description)
+        out->skill_description = ad_strdupf("Generated for: %.200s", jstr(pattern, "task"));
+    out->failure_pattern = json_incref(pattern);
+    out->status = AD_CAND_PENDING;
+    if (!out->skill_name || !out->generated_code || !out->skill_description) {
+        rc = oom(err);
+        goto out;
+    }
+    rc = ad_store_candidate_insert(st, out, s.max_skill_candidates_per_day, err);
+    if (rc < 0)
+        goto out;
+    if (has_function) {
+        rc = ad_memento_validate(st, bus, sb, o->limits, out, err);
+    } else {
+        json_t *checks = json_array();
+
+        out->status = AD_CAND_FAILED;
+        ad_time_now(out->validated_at);
+        if (!checks || add_check(checks, "function", false,
+                                 "the model's reply holds no Python function", NULL) < 0) {
+            json_decref(checks);
+            rc = oom(err);
+            goto out;
+        }
+        out->validation_result = json_pack("{s:o, s:i, s:i, s:s}", "checks", checks, "passed",
+                                           0, "total", 1, "summary",
+                                           "the model's reply holds no Python function");
+        rc = out->validation_result ? finish(st, bus, out, err) : oom(err);
+    }
+out:
+    json_decref(pattern);
+    json_decref(meta);
+    ad_buf_release(&code);
+    free(reply);
+    free(doc);
+    return rc;
+}
+
+/* ---- review ---------------------------------------------------------------------- */
+
+/* The candidate event of a review, in the caller's transaction. */
+static int emit_review(struct ad_bus *bus, const struct ad_skill_candidate *c, const char *topic,
+                       json_t *extra, struct ad_err *err)
+{
+    json_t *ev = json_pack("{s:s, s:s, s:s?, s:s?}", "candidate_id", c->id, "skill_name",
+                           c->skill_name, "reviewed_by", c->reviewed_by, "reason", c->reason);
+    int rc;
+
+    if (ev && extra)
+        json_object_update(ev, extra);
+    json_decref(extra);
+    if (!bus) {
+        json_decref(ev);
+        return 0;
+    }
+    rc = ev ? ad_bus_emit(bus, c->tenant_id, topic, ev, NULL, err) : oom(err);
+    json_decref(ev);
+    return rc;
+}
+
+int ad_memento_approve(struct ad_store *st, struct ad_bus *bus, const char *tenant_id,
+                       const char *candidate_id, const char *reviewer, struct ad_skill *skill,
+                       struct ad_skill_version *version, struct ad_err *err)
+{
+    struct ad_skill_candidate c;
+    struct ad_skill_add a = { 0 };
+    struct ad_skill sk = { 0 };
+    struct ad_skill_version v = { 0 };
+    char entry[AD_ENTRY_MAX + 1];
+    int depth0 = ad_store_tx_depth(st);
+    int rc;
+
+    ad_skill_candidate_init(&c);
+    rc = ad_store_begin(st, err);
+    if (rc < 0)
+        return rc;
+    rc = ad_store_candidate_get(st, tenant_id, candidate_id, &c, err);
+    if (rc == 0 && c.status != AD_CAND_VALIDATED)
+        rc = ad_error(err, AD_ESTATE, "candidate %s is %s; only a validated candidate can be "
+                      "approved", candidate_id, ad_candidate_status_name(c.status));
+    if (rc == 0 && ad_memento_entry(c.generated_code, entry, sizeof(entry)) < 0)
+        rc = ad_error(err, AD_ESTATE, "candidate %s has no top-level function", candidate_id);
+    if (rc == 0) {
+        a.tenant_id = tenant_id;
+        a.name = c.skill_name;
+        a.description = c.skill_description;
+        a.entry = entry;
+        a.code = c.generated_code;
+        a.bump = AD_BUMP_MAJOR;
+        a.origin = AD_ORIGIN_MEMENTO;
+        a.origin_id = c.id;
+        rc = ad_catalog_add(st, &a, &sk, &v, err);
+    }
+    if (rc == 0) {
+        c.status = AD_CAND_PROMOTED;
+        c.review_status = AD_REVIEW_APPROVED;
+        free(c.reviewed_by);
+        c.reviewed_by = strdup(reviewer && *reviewer ? reviewer : "unknown");
+        ad_time_now(c.reviewed_at);
+        memcpy(c.promoted_at, c.reviewed_at, sizeof(c.promoted_at));
+        rc = c.reviewed_by ? ad_store_candidate_update(st, &c, err) : oom(err);
+    }
+    if (rc == 0)
+        rc = emit_review(bus, &c, "memento.promoted",
+                         json_pack("{s:s, s:s, s:s}", "skill_id", sk.id, "version_id", v.id,
+                                   "semver", v.semver), err);
+    if (rc == 0)
+        rc = ad_store_commit(st, err);
+    if (rc < 0 && ad_store_tx_depth(st) > depth0)
+        ad_store_rollback(st);
+    if (rc == 0 && skill) {
+        *skill = sk;
+        memset(&sk, 0, sizeof(sk));
+    }
+    if (rc == 0 && version) {
+        *version = v;
+        memset(&v, 0, sizeof(v));
+    }
+    ad_skill_release(&sk);
+    ad_skill_version_release(&v);
+    ad_skill_candidate_release(&c);
+    return rc;
+}
+
+int ad_memento_reject(struct ad_store *st, struct ad_bus *bus, const char *tenant_id,
+                      const char *candidate_id, const char *reviewer, const char *reason,
+                      struct ad_err *err)
+{
+    struct ad_skill_candidate c;
+    int depth0 = ad_store_tx_depth(st);
+    int rc;
+
+    if (!reason || !*reason)
+        return ad_error(err, AD_EINVAL, "a rejection needs a reason");
+    ad_skill_candidate_init(&c);
+    rc = ad_store_begin(st, err);
+    if (rc < 0)
+        return rc;
+    rc = ad_store_candidate_get(st, tenant_id, candidate_id, &c, err);
+    if (rc == 0 && (c.status == AD_CAND_PROMOTED || c.status == AD_CAND_REJECTED))
+        rc = ad_error(err, AD_ESTATE, "candidate %s is already %s", candidate_id,
+                      ad_candidate_status_name(c.status));
+    if (rc == 0) {
+        c.status = AD_CAND_REJECTED;
+        c.review_status = AD_REVIEW_REJECTED;
+        free(c.reviewed_by);
+        free(c.reason);
+        c.reviewed_by = strdup(reviewer && *reviewer ? reviewer : "unknown");
+        c.reason = strdup(reason);
+        ad_time_now(c.reviewed_at);
+        rc = c.reviewed_by && c.reason ? ad_store_candidate_update(st, &c, err) : oom(err);
+    }
+    if (rc == 0)
+        rc = emit_review(bus, &c, "memento.rejected", NULL, err);
+    if (rc == 0)
+        rc = ad_store_commit(st, err);
+    if (rc < 0 && ad_store_tx_depth(st) > depth0)
+        ad_store_rollback(st);
+    ad_skill_candidate_release(&c);
+    return rc;
+}
+
+int ad_memento_regenerate(struct ad_store *st, const char *tenant_id, const char *candidate_id,
+                          char job_id[AD_ID_SIZE], struct ad_err *err)
+{
+    struct ad_skill_candidate c;
+    struct ad_job j = { 0 };
+    const json_t *fp;
+    json_t *previous = NULL;
+    const char *reason;
+    int rc;
+
+    job_id[0] = '\0';
+    ad_skill_candidate_init(&c);
+    rc = ad_store_candidate_get(st, tenant_id, candidate_id, &c, err);
+    if (rc < 0)
+        return rc;
+    if (c.status != AD_CAND_FAILED && c.status != AD_CAND_REJECTED) {
+        rc = ad_error(err, AD_ESTATE, "candidate %s is %s; only a failed or rejected candidate "
+                      "can be regenerated", candidate_id, ad_candidate_status_name(c.status));
+        goto out;
+    }
+    fp = c.failure_pattern;
+    if (!c.agent_id[0] || !json_is_array(json_object_get(fp, "episode_ids"))) {
+        rc = ad_error(err, AD_ESTATE, "candidate %s has no failure pattern to regenerate from",
+                      candidate_id);
+        goto out;
+    }
+    reason = c.status == AD_CAND_REJECTED ? c.reason : jstr(c.validation_result, "summary");
+    previous = json_pack("[{s:s, s:s, s:s}]", "candidate_id", c.id, "status",
+                         ad_candidate_status_name(c.status), "reason", reason ? reason : "");
+    snprintf(j.tenant_id, sizeof(j.tenant_id), "%s", tenant_id);
+    j.kind = (char *)AD_MEMENTO_JOB;
+    j.max_attempts = MEMENTO_MAX_ATTEMPTS;
+    j.payload = previous ? json_pack("{s:s, s:s?, s:s?, s:O, s:O}", "agent_id", c.agent_id,
+                                     "task", jstr(fp, "task"), "error_type",
+                                     jstr(fp, "error_type"), "episode_ids",
+                                     json_object_get(fp, "episode_ids"), "previous", previous)
+                         : NULL;
+    if (!j.payload) {
+        rc = oom(err);
+        goto out;
+    }
+    rc = ad_store_job_insert(st, &j, err);
+    if (rc == 0)
+        snprintf(job_id, AD_ID_SIZE, "%s", j.id);
+    json_decref(j.payload);
+    j.kind = NULL;
+    j.payload = NULL;
+    ad_job_release(&j);
+out:
+    json_decref(previous);
+    ad_skill_candidate_release(&c);
+    return rc;
+}

@@ -1,0 +1,418 @@
+/*
+ * Reflection: from task.fail events to memento.generate jobs.
+ *
+ * Nothing is kept in memory between events: the window of recent failures
+ * is a query (the agent's failed episodes, newest first, at most
+ * reflection_window of them, none older than reflection_window_hours), so
+ * every process that records episodes reflects the same way and a restart
+ * forgets nothing.
+ *
+ * Two failures are similar when their error types are equal (both none
+ * counts as equal) and the word-shingle Jaccard index of their task
+ * descriptions reaches reflection_similarity_pct. A pattern is "open" while
+ * a memento.generate job for it is queued or running, or a candidate from
+ * it is pending, validating or validated (waiting for review); an open
+ * pattern gets no second job. The handler runs inside the transaction that
+ * records the episode, which holds the write lock, so two failures recorded
+ * at once are judged one after the other and the second sees the first's
+ * job.
+ */
+#include "compat.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "autodev/agent.h"
+#include "autodev/bus.h"
+#include "autodev/jobs.h"
+#include "autodev/learn.h"
+#include "autodev/settings.h"
+#include "autodev/store.h"
+
+#define SHINGLE_WORDS_MAX 2048   /* words of a description that count */
+#define OPEN_SCAN_MAX 1000       /* open jobs / candidates looked at */
+#define PREVIOUS_MAX 3           /* earlier failed or rejected attempts passed on */
+#define MEMENTO_MAX_ATTEMPTS 3
+
+/* ---- shingles --------------------------------------------------------------- */
+
+static bool word_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c >= 0x80;
+}
+
+static uint64_t fnv_byte(uint64_t h, unsigned char c)
+{
+    return (h ^ c) * 0x100000001b3ULL;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * The hashed word 2-shingles of s, sorted and unique, into *out (malloc'd);
+ * a one-word text gives its word. Returns the count, or -1 on ENOMEM.
+ */
+static long shingles(const char *s, uint64_t **out)
+{
+    uint64_t words[SHINGLE_WORDS_MAX];
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    size_t nw = 0, n = 0;
+    uint64_t *v;
+
+    while (*p && nw < SHINGLE_WORDS_MAX) {
+        uint64_t h = 0xcbf29ce484222325ULL;
+
+        if (!word_byte(*p)) {
+            p++;
+            continue;
+        }
+        for (; word_byte(*p); p++)
+            h = fnv_byte(h, (unsigned char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p));
+        words[nw++] = h;
+    }
+    v = malloc((nw ? nw : 1) * sizeof(*v));
+    if (!v)
+        return -1;
+    if (nw == 1)
+        v[n++] = words[0];
+    for (size_t i = 0; i + 1 < nw; i++)
+        v[n++] = words[i] * 0x9e3779b97f4a7c15ULL ^ (words[i + 1] + 0x632be59bd9b4e019ULL);
+    qsort(v, n, sizeof(*v), cmp_u64);
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (u == 0 || v[u - 1] != v[i])
+            v[u++] = v[i];
+    }
+    *out = v;
+    return (long)u;
+}
+
+static double jaccard_sets(const uint64_t *a, long na, const uint64_t *b, long nb)
+{
+    long i = 0, j = 0, both = 0;
+
+    if (na == 0 && nb == 0)
+        return 1.0;
+    while (i < na && j < nb) {
+        if (a[i] == b[j]) {
+            both++;
+            i++;
+            j++;
+        } else if (a[i] < b[j]) {
+            i++;
+        } else {
+            j++;
+        }
+    }
+    return (double)both / (double)(na + nb - both);
+}
+
+double ad_shingle_jaccard(const char *a, const char *b)
+{
+    uint64_t *sa = NULL, *sb = NULL;
+    long na = shingles(a, &sa), nb = na < 0 ? -1 : shingles(b, &sb);
+    double j = na < 0 || nb < 0 ? 0.0 : jaccard_sets(sa, na, sb, nb);
+
+    free(sa);
+    free(sb);
+    return j;
+}
+
+/* ---- the pattern -------------------------------------------------------------- */
+
+struct pattern {
+    const char *task;
+    char error_type[AD_ERROR_TYPE_MAX + 1];   /* "" for none */
+    uint64_t *sh;
+    long nsh;
+    double min_similarity;
+};
+
+static bool same_type(const char *a, const char *b)
+{
+    return !strcmp(a ? a : "", b ? b : "");
+}
+
+/* True when (task, error type) belongs to pattern p. */
+static bool similar(const struct pattern *p, const char *task, const char *error_type)
+{
+    uint64_t *sh = NULL;
+    long n;
+    bool yes;
+
+    if (!task || !same_type(p->error_type, error_type))
+        return false;
+    n = shingles(task, &sh);
+    yes = n >= 0 && jaccard_sets(p->sh, p->nsh, sh, n) >= p->min_similarity;
+    free(sh);
+    return yes;
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+/* An open memento.generate job of the agent for the pattern, into id. */
+static int find_open_job(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                         const struct pattern *p, char id[AD_ID_SIZE], struct ad_err *err)
+{
+    static const enum ad_job_status open[] = { AD_JOB_QUEUED, AD_JOB_RUNNING };
+    int rc = 0;
+
+    for (size_t k = 0; rc == 0 && !id[0] && k < 2; k++) {
+        struct ad_job *v = NULL;
+        size_t n = 0;
+
+        rc = ad_store_job_list(st, tenant_id, (int)open[k], AD_MEMENTO_JOB, OPEN_SCAN_MAX, &v,
+                               &n, err);
+        for (size_t i = 0; rc == 0 && i < n && !id[0]; i++) {
+            const json_t *pl = v[i].payload;
+
+            if (same_type(jstr(pl, "agent_id"), agent_id) &&
+                similar(p, jstr(pl, "task"), jstr(pl, "error_type")))
+                snprintf(id, AD_ID_SIZE, "%s", v[i].id);
+        }
+        ad_job_list_free(v, n);
+    }
+    return rc;
+}
+
+/*
+ * The agent's candidates for the pattern: the first open one into id, and
+ * (when previous is non-NULL) the newest failed or rejected ones appended to
+ * previous as {"candidate_id", "status", "reason"}.
+ */
+static int scan_candidates(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                           const struct pattern *p, char id[AD_ID_SIZE], json_t *previous,
+                           struct ad_err *err)
+{
+    struct ad_candidate_filter f = { 0 };
+    struct ad_skill_candidate *v = NULL;
+    size_t n = 0;
+    int rc;
+
+    f.agent_id = agent_id;
+    f.limit = OPEN_SCAN_MAX;
+    rc = ad_store_candidate_list(st, tenant_id, &f, &v, &n, err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const struct ad_skill_candidate *c = &v[i];
+        const json_t *fp = c->failure_pattern;
+        const char *reason;
+
+        if (!similar(p, jstr(fp, "task"), jstr(fp, "error_type")))
+            continue;
+        switch (c->status) {
+        case AD_CAND_PENDING:
+        case AD_CAND_VALIDATING:
+        case AD_CAND_VALIDATED:
+            if (!id[0])
+                snprintf(id, AD_ID_SIZE, "%s", c->id);
+            break;
+        case AD_CAND_FAILED:
+        case AD_CAND_REJECTED:
+            if (!previous || json_array_size(previous) >= PREVIOUS_MAX)
+                break;
+            reason = c->status == AD_CAND_REJECTED
+                         ? c->reason
+                         : jstr(c->validation_result, "summary");
+            if (json_array_append_new(previous,
+                                      json_pack("{s:s, s:s, s:s}", "candidate_id", c->id,
+                                                "status", ad_candidate_status_name(c->status),
+                                                "reason", reason ? reason : "")) < 0)
+                rc = ad_error(err, AD_ENOMEM, "out of memory");
+            break;
+        case AD_CAND_PROMOTED:
+            break;
+        }
+    }
+    ad_skill_candidate_list_free(v, n);
+    return rc;
+}
+
+const char *ad_reflection_action_name(enum ad_reflection_action a)
+{
+    switch (a) {
+    case AD_REFLECT_NONE:
+        return "none";
+    case AD_REFLECT_QUEUED:
+        return "queued";
+    case AD_REFLECT_OPEN:
+        return "open";
+    case AD_REFLECT_DENIED:
+        return "denied";
+    }
+    return "none";
+}
+
+static int emit_pattern(struct ad_bus *bus, const char *tenant_id, const struct ad_episode *ep,
+                        const struct pattern *p, const struct ad_reflection_result *res,
+                        const struct ad_gate_decision *d, struct ad_err *err)
+{
+    json_t *reasons = json_array();
+    json_t *ev;
+    int rc;
+
+    if (!bus) {
+        json_decref(reasons);
+        return 0;
+    }
+    for (int i = 0; reasons && d && i < d->nreasons; i++)
+        json_array_append_new(reasons, json_string(d->reasons[i]));
+    ev = reasons ? json_pack("{s:s, s:s, s:s, s:s?, s:i, s:i, s:s, s:s?, s:s?, s:o}", "agent_id",
+                             ep->agent_id, "episode_id", ep->id, "task", p->task, "error_type",
+                             p->error_type[0] ? p->error_type : NULL, "group", res->group,
+                             "threshold", res->threshold, "decision",
+                             ad_reflection_action_name(res->action), "job_id",
+                             res->job_id[0] ? res->job_id : NULL, "candidate_id",
+                             res->candidate_id[0] ? res->candidate_id : NULL, "reasons", reasons)
+                 : NULL;
+    rc = ev ? ad_bus_emit(bus, tenant_id, AD_TOPIC_MEMENTO_PATTERN, ev, NULL, err)
+            : ad_error(err, AD_ENOMEM, "out of memory");
+    json_decref(ev);
+    return rc;
+}
+
+static int enqueue(struct ad_store *st, const char *tenant_id, const struct ad_episode *ep,
+                   const struct pattern *p, json_t *ids, json_t *previous, char id[AD_ID_SIZE],
+                   struct ad_err *err)
+{
+    struct ad_job j = { 0 };
+    int rc;
+
+    snprintf(j.tenant_id, sizeof(j.tenant_id), "%s", tenant_id);
+    j.kind = (char *)AD_MEMENTO_JOB;
+    j.max_attempts = MEMENTO_MAX_ATTEMPTS;
+    j.payload = json_pack("{s:s, s:s, s:s?, s:O, s:O}", "agent_id", ep->agent_id, "task",
+                          p->task, "error_type", p->error_type[0] ? p->error_type : NULL,
+                          "episode_ids", ids, "previous", previous);
+    if (!j.payload)
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    rc = ad_store_job_insert(st, &j, err);
+    if (rc == 0)
+        snprintf(id, AD_ID_SIZE, "%s", j.id);
+    json_decref(j.payload);
+    /* The store filled what it owns (kind/payload stay ours). */
+    j.kind = NULL;
+    j.payload = NULL;
+    ad_job_release(&j);
+    return rc;
+}
+
+int ad_reflection_process(struct ad_store *st, struct ad_bus *bus, const char *tenant_id,
+                          const char *episode_id, struct ad_reflection_result *res,
+                          struct ad_err *err)
+{
+    struct ad_episode_filter f = AD_EPISODE_FILTER_INIT;
+    struct ad_gate_decision d;
+    struct ad_episode ep, *win = NULL;
+    struct ad_settings s;
+    struct pattern p = { 0 };
+    char cutoff[AD_TIME_SIZE], type[AD_ERROR_TYPE_MAX + 1];
+    json_t *ids = NULL, *previous = NULL;
+    size_t nwin = 0;
+    int rc;
+
+    memset(res, 0, sizeof(*res));
+    ad_episode_init(&ep);
+    rc = ad_store_episode_get(st, tenant_id, episode_id, &ep, err);
+    if (rc == 0)
+        rc = ad_store_settings_get(st, tenant_id, &s, err);
+    if (rc < 0 || ep.success)
+        goto out;
+    res->threshold = s.reflection_threshold;
+    p.task = ep.task_description;
+    if (!ad_episode_error_type(ep.error_trace, p.error_type))
+        p.error_type[0] = '\0';
+    p.min_similarity = s.reflection_similarity_pct / 100.0;
+    p.nsh = shingles(p.task, &p.sh);
+    ids = json_array();
+    previous = json_array();
+    if (p.nsh < 0 || !ids || !previous) {
+        rc = ad_error(err, AD_ENOMEM, "out of memory");
+        goto out;
+    }
+
+    /* The window: this agent's recent failures (this one among them). */
+    f.agent_id = ep.agent_id;
+    f.success = 0;
+    f.limit = s.reflection_window;
+    rc = ad_store_episode_list(st, tenant_id, &f, &win, &nwin, err);
+    if (rc < 0)
+        goto out;
+    ad_time_iso(ad_now_ms() - (int64_t)s.reflection_window_hours * 3600 * 1000, cutoff);
+    for (size_t i = 0; i < nwin; i++) {
+        const struct ad_episode *w = &win[i];
+
+        if (strcmp(w->created_at, cutoff) < 0 && strcmp(w->id, ep.id) != 0)
+            continue;
+        if (!ad_episode_error_type(w->error_trace, type))
+            type[0] = '\0';
+        if (!similar(&p, w->task_description, type))
+            continue;
+        if (json_array_append_new(ids, json_string(w->id)) < 0) {
+            rc = ad_error(err, AD_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+    res->group = (int)json_array_size(ids);
+    if (res->group < res->threshold)
+        goto out;
+
+    rc = find_open_job(st, tenant_id, ep.agent_id, &p, res->job_id, err);
+    if (rc == 0)
+        rc = scan_candidates(st, tenant_id, ep.agent_id, &p, res->candidate_id, previous, err);
+    if (rc < 0)
+        goto out;
+    if (res->job_id[0] || res->candidate_id[0]) {
+        res->action = AD_REFLECT_OPEN;
+        rc = emit_pattern(bus, tenant_id, &ep, &p, res, NULL, err);
+        goto out;
+    }
+    rc = ad_gate_check(st, tenant_id, ep.agent_id, AD_CAP_MEMENTO, &d, err);
+    if (rc < 0)
+        goto out;
+    if (!d.allowed) {
+        res->action = AD_REFLECT_DENIED;
+        rc = emit_pattern(bus, tenant_id, &ep, &p, res, &d, err);
+        goto out;
+    }
+    rc = enqueue(st, tenant_id, &ep, &p, ids, previous, res->job_id, err);
+    if (rc == 0) {
+        res->action = AD_REFLECT_QUEUED;
+        rc = emit_pattern(bus, tenant_id, &ep, &p, res, NULL, err);
+    }
+out:
+    json_decref(ids);
+    json_decref(previous);
+    free(p.sh);
+    ad_episode_list_free(win, nwin);
+    ad_episode_release(&ep);
+    return rc;
+}
+
+static int on_task_fail(void *ctx, const struct ad_bus_event *ev, struct ad_err *err)
+{
+    struct ad_reflection *r = ctx;
+    struct ad_reflection_result res;
+    const char *id = jstr(ev->payload, "episode_id");
+
+    if (!id)
+        return ad_error(err, AD_EINVAL, "task.fail event without episode_id");
+    return ad_reflection_process(r->st, r->bus, ev->tenant_id, id, &res, err);
+}
+
+int ad_reflection_attach(struct ad_reflection *r, struct ad_store *st, struct ad_bus *bus,
+                         struct ad_err *err)
+{
+    r->st = st;
+    r->bus = bus;
+    return ad_bus_subscribe(bus, AD_TOPIC_TASK_FAIL, "reflection", on_task_fail, r, err);
+}
