@@ -186,6 +186,9 @@ int cmd_demo(int argc, char **argv, struct ad_ctx *ctx);
 /* demo_tasks.c: the demo's skills and tasks ("tasks" in sum), and their lines. */
 int ad__demo_tasks(struct ad_ctx *ctx, const char *agent_id, json_t *sum, struct ad_err *err);
 void ad__demo_tasks_print(FILE *out, const json_t *sum);
+/* demo_memento.c: the Memento loop of the demo ("memento" in sum), and its lines. */
+int ad__demo_memento(struct ad_ctx *ctx, json_t *sum, struct ad_err *err);
+void ad__demo_memento_print(FILE *out, const json_t *sum);
 int cmd_skill(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_task(int argc, char **argv, struct ad_ctx *ctx);
 

@@ -6,26 +6,32 @@ test_expect_success 'demo runs in a throw-away home and removes it' '
     autodev demo >out 2>err &&
     test ! -s err &&
     grep -Eq "^  demo-agent +INTERN +42 episodes, 27 succeeded, 15 failed$" out &&
-    grep -q "^episodes: 42 (27 succeeded, 15 failed)$" out &&
+    grep -Eq "^  demo-intern +INTERN +2 episodes, 0 succeeded, 2 failed$" out &&
+    grep -q "^episodes: 44 (27 succeeded, 17 failed)$" out &&
+    grep -Eq "^  demo.memento +0 +2$" out &&
     grep -Eq "^  csv.parse_invoice +3 +9$" out &&
     grep -Eq "^  demo.task +3 +3$" out &&
-    grep -Eq "^  task.fail +15$" out &&
+    grep -Eq "^  task.fail +17$" out &&
+    grep -Eq "^  memento.pattern +10$" out &&
+    grep -Eq "^  reflection: two similar failures; queued job memento.generate [0-9a-f-]{36}$" out &&
+    grep -q "^  stopped: skill generation needs a model: set AUTODEV_LLM" out &&
+    grep -Eq "^  queued +1$" out &&
     grep -Eq "^  task.success +27$" out &&
     grep -Eq "^  skill.execution +3$" out &&
     grep -Eq "^  ok +Count the words in the release notes +word_count +7$" out &&
     grep -Eq "^  FAIL Extract the invoice id from this e-mail +\(no skill\) +NoSkillError: " out &&
     test "$(grep -c "^  FAIL .*(no skill)" out)" = 3 &&
     grep -Eq "^  done +1$" out &&
-    grep -q "ValueError: could not convert string to float" out &&
-    grep -Eq "^  enabled +false$" out &&
+    grep -Eq "^  20[0-9-]+T[0-9:.]+Z +demo.memento +NoSkillError: " out &&
+    grep -Eq "^  enabled +true$" out &&
     test -z "$(ls "$TMPDIR")" &&
     test ! -e "$AUTODEV_HOME"
 '
 
 test_expect_success 'demo prints the same counts every time' '
     autodev demo >out2 &&
-    grep -v -E "^  20[0-9][0-9]-" out | grep -v "last seq" >a &&
-    grep -v -E "^  20[0-9][0-9]-" out2 | grep -v "last seq" >b &&
+    grep -v -E "^  20[0-9][0-9]-" out | grep -v -e "last seq" -e "queued job" >a &&
+    grep -v -E "^  20[0-9][0-9]-" out2 | grep -v -e "last seq" -e "queued job" >b &&
     test_cmp a b
 '
 
@@ -46,8 +52,12 @@ test_expect_success 'demo --keep keeps the home and prints its path' '
 test_expect_success 'demo --json prints one document' '
     autodev demo --json >out &&
     test_line_count out 1 &&
-    test "$(json_get "j[\"episodes\"][\"total\"]" <out)" = 42 &&
-    test "$(json_get "j[\"events\"][\"by_topic\"][\"task.fail\"]" <out)" = 15 &&
+    test "$(json_get "j[\"episodes\"][\"total\"]" <out)" = 44 &&
+    test "$(json_get "j[\"events\"][\"by_topic\"][\"task.fail\"]" <out)" = 17 &&
+    test "$(json_get "j[\"memento\"][\"agent\"]" <out)" = demo-intern &&
+    test "$(json_get "len(j[\"memento\"][\"failures\"])" <out)" = 2 &&
+    test "$(json_get "j[\"memento\"][\"llm\"]" <out)" = null &&
+    test "$(json_get "\"candidate\" in j[\"memento\"]" <out)" = false &&
     test "$(json_get "len(j[\"tasks\"])" <out)" = 6 &&
     test "$(json_get "[t[\"success\"] for t in j[\"tasks\"]]" <out)" = "[true, true, true, false, false, false]" &&
     test "$(json_get "j[\"jobs\"][\"by_status\"][\"done\"]" <out)" = 1 &&
@@ -60,7 +70,8 @@ test_expect_success 'demo --home uses that home and keeps it' '
     test -f "$TRASH/mine/autodev.db" &&
     grep -q "the demo home is $TRASH/mine" out &&
     autodev --home "$TRASH/mine" demo >out &&
-    grep -q "^episodes: 84 (54 succeeded, 30 failed)$" out
+    grep -q "^episodes: 88 (54 succeeded, 34 failed)$" out &&
+    grep -Eq "^  queued +1$" out
 '
 
 test_expect_success 'demo ignores AUTODEV_DB for its throw-away home' '
