@@ -48,12 +48,12 @@ int ad_readiness_compute(struct ad_store *st, const char *tenant_id, const char 
     rc = ad_store_agent_get(st, tenant_id, agent_id, &a, err);
     if (rc == 0)
         rc = ad_store_agent_record(st, tenant_id, agent_id, &r->record, err);
+    r->current = a.maturity;   /* before the release, which zeroes a */
     ad_agent_release(&a);
     if (rc < 0)
         return rc;
-    r->current = a.maturity;
-    r->at_top = a.maturity >= AD_AUTONOMOUS;
-    r->next = r->at_top ? a.maturity : (enum ad_maturity)(a.maturity + 1);
+    r->at_top = r->current >= AD_AUTONOMOUS;
+    r->next = r->at_top ? r->current : (enum ad_maturity)(r->current + 1);
     t = &targets[r->at_top ? AD_AUTONOMOUS : r->next];
 
     it = &r->items[0];

@@ -100,14 +100,14 @@ int ad_memento_suggest_name(const char *task, char *out, size_t size)
                 w[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
         }
         w[n] = '\0';
-        if (stop_word(w, n) || len + n + 2 > size || len + n + 1 > 64)
+        /* A number may follow a word but cannot open the name. */
+        if (stop_word(w, n) || (len == 0 && w[0] >= '0' && w[0] <= '9') ||
+            len + n + 2 > size || len + n + 1 > 64)
             continue;
         len += (size_t)snprintf(out + len, size - len, "%s%s", len ? "_" : "", w);
         words++;
     }
-    if (!len || !(out[0] >= 'a' && out[0] <= 'z'))
-        snprintf(out, size, "%s", len ? "skill" : "new_skill");
-    if (!ad_skill_name_valid(out))
+    if (!len || !ad_skill_name_valid(out))
         snprintf(out, size, "new_skill");
     return 0;
 }
