@@ -191,6 +191,9 @@ int ad__demo_memento(struct ad_ctx *ctx, json_t *sum, struct ad_err *err);
 void ad__demo_memento_print(FILE *out, const json_t *sum);
 int cmd_skill(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_task(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_gate(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_candidates(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_notifications(int argc, char **argv, struct ad_ctx *ctx);
 
 /*
  * The sandbox of this run (made once; backend from $AUTODEV_SANDBOX: auto,

@@ -1,10 +1,13 @@
 /*
- * autodev agent: add, list, show, set-maturity (run and sessions: cmd_agent_run.c).
+ * autodev agent: add, list, show, set-maturity, readiness, graduate (run and
+ * sessions: cmd_agent_run.c).
  */
 #include "compat.h"
 
 #include <getopt.h>
+#include <math.h>
 
+#include "autodev/learn.h"
 #include "autodev/store.h"
 
 #include "cli/cli.h"
@@ -163,7 +166,8 @@ static int agent_set_maturity(int argc, char **argv, struct ad_ctx *ctx)
     struct ad_err err = AD_ERR_INIT;
     struct ad_agent a = { 0 };
     enum ad_maturity m;
-    int rc;
+    json_t *j;
+    int rc, unlocked = 0;
 
     if (argc != 3 || argv[1][0] == '-')
         return ad__usage_error(ctx, "usage: autodev agent set-maturity NAME LEVEL");
@@ -174,18 +178,199 @@ static int agent_set_maturity(int argc, char **argv, struct ad_ctx *ctx)
         rc = ad__agent_lookup(ctx, argv[1], &a);
     if (rc != 0)
         return rc;
-    if (ad_store_agent_set_maturity(ctx->store, ctx->tenant_id, a.id, m, &err) < 0) {
+    /* Through the gate module, so the event and the unlock notifications go with it. */
+    if (ad_agent_change_maturity(ctx->store, ctx->bus, ctx->tenant_id, a.id, m, "set by hand",
+                                 &unlocked, &err) < 0) {
         rc = ad__die_err(ctx, &err);
         goto out;
     }
     if (ctx->json) {
         a.maturity = m;
-        rc = ad__print_json(ctx, ad__agent_json(&a));
+        j = ad__agent_json(&a);
+        if (j && json_object_set_new(j, "capabilities_unlocked", json_integer(unlocked)) < 0) {
+            json_decref(j);
+            j = NULL;
+        }
+        rc = ad__print_json(ctx, j);
     } else {
-        fprintf(ctx->out, "agent %s: %s -> %s\n", a.name, ad_maturity_name(a.maturity),
+        fprintf(ctx->out, "agent %s: %s -> %s", a.name, ad_maturity_name(a.maturity),
                 ad_maturity_name(m));
+        if (unlocked > 0)
+            fprintf(ctx->out, " (%d %s unlocked; see autodev notifications)", unlocked,
+                    unlocked == 1 ? "capability" : "capabilities");
+        fputc('\n', ctx->out);
     }
 out:
+    ad_agent_release(&a);
+    return rc;
+}
+
+/* ---- readiness and graduation ------------------------------------------- */
+
+/*
+ * A criterion's value (or, with target, its target) as a person reads it:
+ * 12; 35.0% (target 50%); 0.812 (target 0.70); "-" for none.
+ */
+static void format_value(const struct ad_readiness_item *it, double x, int target, char *buf,
+                         size_t size)
+{
+    if (isnan(x))
+        snprintf(buf, size, "-");
+    else if (!strcmp(it->name, "episodes"))
+        snprintf(buf, size, "%.0f", x);
+    else if (!strcmp(it->name, "intervention_rate"))
+        snprintf(buf, size, target ? "%.0f%%" : "%.1f%%", x * 100);
+    else
+        snprintf(buf, size, target ? "%.2f" : "%.3f", x);
+}
+
+static void print_readiness(struct ad_ctx *ctx, const char *name, const struct ad_readiness *r)
+{
+    FILE *out = ctx->out;
+
+    fprintf(out, "%-10s %s\n", "agent", name);
+    if (r->at_top) {
+        fprintf(out, "%-10s %s (the top level)\n", "maturity", ad_maturity_name(r->current));
+        return;
+    }
+    fprintf(out, "%-10s %s -> %s\n", "maturity", ad_maturity_name(r->current),
+            ad_maturity_name(r->next));
+    fprintf(out, "%-10s %.1f%% (%s)\n", "readiness", r->score * 100,
+            r->ready ? "ready: run autodev agent graduate" : "not ready");
+    fprintf(out, "%-18s %-8s %-10s %-4s %-6s %-6s %s\n", "criterion", "value", "target", "met",
+            "score", "weight", "gap");
+    for (int i = 0; i < 3; i++) {
+        const struct ad_readiness_item *it = &r->items[i];
+        char value[32], target[32], op_target[40];
+
+        format_value(it, it->value, 0, value, sizeof(value));
+        format_value(it, it->target, 1, target, sizeof(target));
+        snprintf(op_target, sizeof(op_target), "%s %s", it->op, target);
+        fprintf(out, "%-18s %-8s %-10s %-4s %-6.3f %-6.2f %s\n", it->name, value, op_target,
+                it->met ? "yes" : "no", it->score, it->weight, it->met ? "-" : it->gap);
+    }
+}
+
+static int agent_readiness(int argc, char **argv, struct ad_ctx *ctx)
+{
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_readiness r;
+    struct ad_agent a = { 0 };
+    json_t *j;
+    int rc;
+
+    if (argc != 2 || argv[1][0] == '-')
+        return ad__usage_error(ctx, "usage: autodev agent readiness NAME");
+    rc = ad__ctx_tenant(ctx, 0);
+    if (rc == 0)
+        rc = ad__agent_lookup(ctx, argv[1], &a);
+    if (rc != 0)
+        return rc;
+    if (ad_readiness_compute(ctx->store, ctx->tenant_id, a.id, &r, &err) < 0) {
+        rc = ad__die_err(ctx, &err);
+    } else if (ctx->json) {
+        j = ad_readiness_json(&r);
+        if (j && json_object_set_new(j, "agent", json_string(a.name)) < 0) {
+            json_decref(j);
+            j = NULL;
+        }
+        rc = ad__print_json(ctx, j);
+    } else {
+        print_readiness(ctx, a.name, &r);
+    }
+    ad_agent_release(&a);
+    return rc;
+}
+
+/* The gaps of r, "gap1; gap2", into buf. */
+static void join_gaps(const struct ad_readiness *r, char *buf, size_t size)
+{
+    size_t off = 0;
+
+    buf[0] = '\0';
+    for (int i = 0; i < 3 && off < size; i++) {
+        if (!r->items[i].met)
+            off += (size_t)snprintf(buf + off, size - off, "%s%s", off ? "; " : "",
+                                    r->items[i].gap);
+    }
+}
+
+/* The capabilities a move from one level to the next unlocks, as a JSON array. */
+static json_t *unlocked_json(enum ad_maturity from, enum ad_maturity to)
+{
+    json_t *arr = json_array();
+
+    for (int i = 0; arr && i < AD_CAP_COUNT; i++) {
+        enum ad_capability c = (enum ad_capability)i;
+        enum ad_maturity min = ad_capability_min_maturity(c);
+
+        if (from < min && to >= min &&
+            json_array_append_new(arr, json_string(ad_capability_name(c))) < 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    return arr;
+}
+
+static int print_graduated(struct ad_ctx *ctx, const char *name, const struct ad_readiness *r)
+{
+    json_t *caps = unlocked_json(r->current, r->next);
+    size_t n = json_array_size(caps);
+
+    if (ctx->json) {
+        json_t *ready = ad_readiness_json(r);
+        json_t *j = NULL;
+
+        if (caps && ready)
+            j = json_pack("{s:s, s:s, s:s, s:f, s:O, s:O}", "agent", name, "from",
+                          ad_maturity_name(r->current), "to", ad_maturity_name(r->next),
+                          "readiness", r->score, "unlocked", caps, "criteria", ready);
+        json_decref(caps);
+        json_decref(ready);
+        return ad__print_json(ctx, j);
+    }
+    fprintf(ctx->out, "agent %s: %s -> %s (readiness %.1f%%)\n", name,
+            ad_maturity_name(r->current), ad_maturity_name(r->next), r->score * 100);
+    if (n > 0) {
+        fprintf(ctx->out, "unlocked %zu %s:", n, n == 1 ? "capability" : "capabilities");
+        for (size_t i = 0; i < n; i++)
+            fprintf(ctx->out, " %s", json_string_value(json_array_get(caps, i)));
+        fputs(" (see autodev notifications)\n", ctx->out);
+    }
+    json_decref(caps);
+    return 0;
+}
+
+static int agent_graduate(int argc, char **argv, struct ad_ctx *ctx)
+{
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_readiness r;
+    struct ad_agent a = { 0 };
+    char gaps[512];
+    int rc;
+
+    if (argc != 2 || argv[1][0] == '-')
+        return ad__usage_error(ctx, "usage: autodev agent graduate NAME");
+    rc = ad__ctx_tenant(ctx, 1);
+    if (rc == 0)
+        rc = ad__agent_lookup(ctx, argv[1], &a);
+    if (rc != 0)
+        return rc;
+    memset(&r, 0, sizeof(r));
+    rc = ad_agent_graduate(ctx->store, ctx->bus, ctx->tenant_id, a.id, &r, &err);
+    if (rc == AD_ESTATE && r.at_top) {
+        rc = ad__die_code(ctx, rc, "agent %s is already %s, the top level", a.name,
+                          ad_maturity_name(r.current));
+    } else if (rc == AD_ESTATE) {
+        join_gaps(&r, gaps, sizeof(gaps));
+        rc = ad__die_code(ctx, rc, "agent %s is not ready for %s: %s", a.name,
+                          ad_maturity_name(r.next), gaps);
+    } else if (rc < 0) {
+        rc = ad__die_err(ctx, &err);
+    } else {
+        rc = print_graduated(ctx, a.name, &r);
+    }
     ad_agent_release(&a);
     return rc;
 }
@@ -197,6 +382,8 @@ int cmd_agent(int argc, char **argv, struct ad_ctx *ctx)
         { "list", agent_list },
         { "show", agent_show },
         { "set-maturity", agent_set_maturity },
+        { "readiness", agent_readiness },
+        { "graduate", agent_graduate },
         { "run", ad__agent_run },
         { "sessions", ad__agent_sessions },
         { NULL, NULL },

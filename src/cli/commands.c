@@ -82,7 +82,18 @@ static const struct ad_cmd_form agent_forms[] = {
     { "agent list [--limit N]",
       "List the tenant's agents by name, with maturity and episode counters." },
     { "agent show NAME", "Show one agent." },
-    { "agent set-maturity NAME LEVEL", "Change an agent's maturity level." },
+    { "agent set-maturity NAME LEVEL",
+      "Change an agent's maturity level by hand. The change is an agent.maturity\n"
+      "event; a capability it unlocks gets an auto_dev_capability_unlocked\n"
+      "notification (see autodev notifications)." },
+    { "agent readiness NAME",
+      "How ready the agent is for the next maturity level: the readiness score\n"
+      "and, for each criterion, its value, target, whether it is met, its score,\n"
+      "weight and what is missing." },
+    { "agent graduate NAME",
+      "Promote the agent one level when every criterion of the next level holds,\n"
+      "recording the readiness in the agent.maturity event, and notify the\n"
+      "capabilities it unlocks. Exits 1, naming each gap, when it is not ready." },
     { "agent run NAME \"TASK\" [--max-turns N] [--cost-limit USD] [--model M]"
       " [--timeout S] [--tool-failures N]",
       "Run the model-tool-model loop for the agent: the model ($AUTODEV_LLM) gets\n"
@@ -182,6 +193,14 @@ static const char settings_description[] =
     "spend a day since 00:00 UTC, in tokens and in US cents; 0 means no cap. A\n"
     "call once a cap is reached is refused before anything is sent.\n"
     "\n"
+    "reflection_threshold (2..50, default 2): how many similar failures of an\n"
+    "agent make a pattern worth a new skill. reflection_window (2..1000, default\n"
+    "20) and reflection_window_hours (1..720, default 24): how many of the\n"
+    "agent's recent failures are compared, and how far back.\n"
+    "reflection_similarity_pct (1..100, default 50): how alike two task\n"
+    "descriptions must be (word-pair Jaccard index, in percent); their error\n"
+    "types must also match.\n"
+    "\n"
     "An unknown key or a value out of range is refused and nothing is stored.";
 
 static const struct ad_cmd_form events_forms[] = {
@@ -237,7 +256,12 @@ static const char jobs_description[] =
     "succeed fails for good at once. The kinds this build runs:\n"
     "\n"
     "store.check: check the integrity of the database; fails for good when it is\n"
-    "corrupt.";
+    "corrupt.\n"
+    "\n"
+    "memento.generate: write a skill candidate for an agent's failure pattern\n"
+    "(queued by reflection, or by 'autodev candidates regenerate') with the model\n"
+    "of $AUTODEV_LLM, and validate it in the sandbox; fails for good when the\n"
+    "gate denies or the daily limit is reached.";
 
 static const struct ad_cmd_form demo_forms[] = {
     { "demo [--keep]", NULL },
@@ -511,6 +535,115 @@ static const struct ad_cmd_form help_forms[] = {
     { NULL, NULL },
 };
 
+static const struct ad_cmd_form gate_forms[] = {
+    { "gate check AGENT CAPABILITY",
+      "Say whether agent AGENT may use CAPABILITY now: 'allowed' or 'denied',\n"
+      "then every reason it may not, then the agent's maturity, the level the\n"
+      "capability needs and the daily count against its limit." },
+    { NULL, NULL },
+};
+
+static const char gate_description[] =
+    "The learning loops are capabilities: auto_dev.memento_skills (new skills\n"
+    "from repeated failures; INTERN and above), auto_dev.alpha_evolver (evolve\n"
+    "skills; SUPERVISED and above) and auto_dev.background_evolution (evolve\n"
+    "without review; AUTONOMOUS). CAPABILITY is the full name or the part after\n"
+    "\"auto_dev.\". A capability is allowed when the workspace setting enabled is\n"
+    "true, its own setting (memento_skills, alpha_evolver, background_evolution)\n"
+    "is true, the agent's maturity reaches its level, and the daily limit\n"
+    "(max_skill_candidates_per_day, or max_mutations_per_day for the two\n"
+    "evolvers, counted since 00:00 UTC) is not reached. Every unmet condition\n"
+    "is listed, not only the first. With --json: one object with agent,\n"
+    "capability, allowed, reasons, maturity, required_maturity, used_today,\n"
+    "daily_limit and day_start.\n"
+    "\n"
+    "Exit status 0 when allowed, 1 when denied, 2 for an unknown agent or\n"
+    "capability.";
+
+static const struct ad_cmd_form candidates_forms[] = {
+    { "candidates list [--status S] [--agent NAME] [--limit N]",
+      "List skill candidates, newest first: id, status, review, skill name, agent\n"
+      "and creation time." },
+    { "candidates show ID",
+      "Show a candidate: its skill name and description, status and review, the\n"
+      "failure pattern it was written for (task, error type, episodes, example\n"
+      "inputs), each validation check with its error, and the code." },
+    { "candidates test ID [--input JSON | --input-file F] [--timeout S]",
+      "Run the candidate's function in the sandbox on the input (default null)\n"
+      "and print the status, output and error. Nothing is recorded. Exits 1 when\n"
+      "the run failed." },
+    { "candidates approve ID [--reviewer NAME]",
+      "Promote a validated candidate into the catalog: version 1.0.0, or the next\n"
+      "major version when a skill of that name exists, with origin memento.\n"
+      "Prints the skill, its version and id." },
+    { "candidates reject ID --reason TEXT [--reviewer NAME]",
+      "Reject a candidate that is not promoted, saying why." },
+    { "candidates regenerate ID",
+      "Queue a new memento.generate job for the failure pattern of a failed or\n"
+      "rejected candidate, with its reason added to the prompt. Prints the job id;\n"
+      "'autodev jobs run' runs it." },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt candidates_opts[] = {
+    { "--status S",
+      "Only candidates with status S: pending, validating, validated, failed,\n"
+      "promoted or rejected. Repeat it for several." },
+    { "--agent NAME", "Only the candidates written for agent NAME." },
+    { "--limit N", "List at most N candidates, 1..10000 (default 50)." },
+    { "--input JSON",
+      "The input. An object whose keys fit the function's parameters is passed\n"
+      "as keyword arguments, anything else as the one argument." },
+    { "--input-file F", "Read the input from F ('-' for standard input)." },
+    { "--timeout S", "Wall-clock limit of the run in seconds, 1..86400 (default 60)." },
+    { "--reviewer NAME", "Who reviewed it (default the login name, else \"cli\")." },
+    { "--reason TEXT", "Why the candidate is rejected (required, at most 4096 bytes)." },
+    { NULL, NULL },
+};
+
+static const char candidates_description[] =
+    "When an agent at INTERN or above fails similar tasks repeatedly (the\n"
+    "reflection settings say how often), Memento-Skills asks the model for one\n"
+    "Python function that would have solved them, checks it in the sandbox on\n"
+    "the failed episodes' inputs (it loads, runs, and returns the expected\n"
+    "output where one is known) and leaves it as a candidate: validated, or\n"
+    "failed with the reasons. A notification tells reviewers. Only a validated\n"
+    "candidate can be approved; approving adds it to the catalog, where the\n"
+    "agent's next matching task finds it.\n"
+    "\n"
+    "With --json, list prints one array of candidates and show one object that\n"
+    "also holds generated_code, failure_pattern and validation_result.\n"
+    "\n"
+    "Exit status 2 for an unknown candidate id and for a review its state\n"
+    "forbids (approving one that is not validated, rejecting a promoted one).";
+
+static const struct ad_cmd_form notifications_forms[] = {
+    { "notifications [list] [--unread] [--type T] [--limit N]",
+      "List notifications, newest first: id, time, new or read, type, agent and\n"
+      "title, then the message indented." },
+    { "notifications read ID | --all",
+      "Mark one notification, or every unread one, read. Prints how many." },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt notifications_opts[] = {
+    { "--unread", "Only notifications not read yet." },
+    { "--type T",
+      "Only notifications of type T, such as auto_dev_capability_unlocked,\n"
+      "skill_candidate_validated or skill_candidate_failed." },
+    { "--limit N", "List at most N notifications, 1..10000 (default 50)." },
+    { "--all", "read: mark every unread notification read." },
+    { NULL, NULL },
+};
+
+static const char notifications_description[] =
+    "Notifications are what the learning loops want a person to see: a\n"
+    "capability an agent's new maturity unlocked (auto_dev_capability_unlocked,\n"
+    "whose payload holds agent_id, capability, message and action_required) or\n"
+    "a skill candidate waiting for review. With --json, list prints one object\n"
+    "per line with id, type, title, message, agent_id, agent, payload, read,\n"
+    "read_at and created_at.";
+
 static const struct ad_cmd commands[] = {
     { "init", cmd_init, "create the home directory and the database", init_forms, NULL,
       "Creates the home directory (mode 0700) and the database in it, runs the\n"
@@ -535,6 +668,12 @@ static const struct ad_cmd commands[] = {
       skill_opts, skill_description },
     { "task", cmd_task, "run an agent's task with a skill and record the episode", task_forms,
       task_opts, task_description },
+    { "gate", cmd_gate, "say whether an agent may use a learning capability", gate_forms, NULL,
+      gate_description },
+    { "candidates", cmd_candidates, "review the skills written for repeated failures",
+      candidates_forms, candidates_opts, candidates_description },
+    { "notifications", cmd_notifications, "list and mark read what needs a person's attention",
+      notifications_forms, notifications_opts, notifications_description },
     { "llm", cmd_llm, "talk to language models; show what they cost", llm_forms, llm_opts,
       llm_description },
     { "edit", cmd_edit, "apply the code edits of a model's reply", edit_forms, edit_opts,
@@ -600,7 +739,7 @@ void ad__cmd_print_usage(FILE *f)
           "               COMMAND [ARGS]\n\n", f);
     fputs("Commands:\n", f);
     for (const struct ad_cmd *c = commands; c->name; c++)
-        fprintf(f, "  %-10s %s\n", c->name, c->summary);
+        fprintf(f, "  %-13s %s\n", c->name, c->summary);
 }
 
 void ad__cmd_print_help(FILE *f, const struct ad_cmd *cmd)

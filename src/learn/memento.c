@@ -457,6 +457,8 @@ static int finish(struct ad_store *st, struct ad_bus *bus, struct ad_skill_candi
     int depth0 = ad_store_tx_depth(st);
     int rc;
 
+    /* A validated candidate waits for a reviewer; a failed one for nobody. */
+    c->review_status = ok ? AD_REVIEW_PENDING : AD_REVIEW_NONE;
     rc = ad_store_begin(st, err);
     if (rc < 0)
         return rc;

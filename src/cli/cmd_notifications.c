@@ -1,0 +1,200 @@
+/*
+ * autodev notifications: list what the learning loops want a human to know
+ * (a capability unlocked, a skill candidate to review), and mark it read.
+ */
+#include "compat.h"
+
+#include <getopt.h>
+
+#include "autodev/clock.h"
+#include "autodev/store.h"
+
+#include "cli/cli.h"
+
+/* The agents named in one listing, looked up once each. */
+struct name_cache {
+    struct {
+        char id[AD_ID_SIZE];
+        char *name;
+    } e[16];
+    int n;
+};
+
+/* The name of agent id ("" for none); the id itself when it cannot be read. */
+static const char *agent_name(struct ad_ctx *ctx, struct name_cache *c, const char *id)
+{
+    struct ad_agent a = { 0 };
+
+    if (!id[0])
+        return "";
+    for (int i = 0; i < c->n; i++) {
+        if (!strcmp(c->e[i].id, id))
+            return c->e[i].name;
+    }
+    if (ad_store_agent_get(ctx->store, ctx->tenant_id, id, &a, NULL) < 0 || !a.name ||
+        c->n == (int)AD_ARRAY_SIZE(c->e)) {
+        ad_agent_release(&a);
+        return id;
+    }
+    snprintf(c->e[c->n].id, sizeof(c->e[c->n].id), "%s", id);
+    c->e[c->n].name = a.name;
+    a.name = NULL;
+    ad_agent_release(&a);
+    return c->e[c->n++].name;
+}
+
+static void cache_release(struct name_cache *c)
+{
+    for (int i = 0; i < c->n; i++)
+        free(c->e[i].name);
+    c->n = 0;
+}
+
+static json_t *notification_json(const struct ad_notification *n, const char *agent)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:O?, s:b, s:s?, s:s}",
+                     "id", n->id, "type", n->type ? n->type : "", "title",
+                     n->title ? n->title : "", "message", n->message ? n->message : "",
+                     "agent_id", n->agent_id[0] ? n->agent_id : NULL,
+                     "agent", agent[0] ? agent : NULL, "payload", n->payload,
+                     "read", n->read_at[0] != '\0', "read_at",
+                     n->read_at[0] ? n->read_at : NULL, "created_at", n->created_at);
+}
+
+/* "ID  TIME  new|read  TYPE  AGENT  TITLE", then the message indented. */
+static void print_notification(struct ad_ctx *ctx, const struct ad_notification *n,
+                               const char *agent)
+{
+    const char *m = n->message ? n->message : "";
+
+    fprintf(ctx->out, "%s  %s  %-4s  %s  ", n->id, n->created_at, n->read_at[0] ? "read" : "new",
+            n->type);
+    if (agent[0])
+        fprintf(ctx->out, "%s  ", agent);
+    ad__print_clipped(ctx->out, n->title ? n->title : "", 200);
+    fputc('\n', ctx->out);
+    while (*m) {
+        const char *nl = strchr(m, '\n');
+        size_t len = nl ? (size_t)(nl - m) : strlen(m);
+
+        fprintf(ctx->out, "    %.*s\n", (int)len, m);
+        m += len + (nl ? 1 : 0);
+    }
+}
+
+static int check_type(struct ad_ctx *ctx, const char *t)
+{
+    static const char allowed[] = "abcdefghijklmnopqrstuvwxyz0123456789_.";
+    size_t n = strlen(t);
+
+    if (n == 0 || n > AD_NOTIFY_TYPE_MAX || strspn(t, allowed) != n)
+        return ad__usage_error(ctx, "invalid type '%s': expected 1..%d of a-z, 0-9, '_' and '.'",
+                               t, AD_NOTIFY_TYPE_MAX);
+    return 0;
+}
+
+static int notifications_list(int argc, char **argv, struct ad_ctx *ctx)
+{
+    static const struct option longopts[] = {
+        { "unread", no_argument, NULL, 'u' },
+        { "type", required_argument, NULL, 't' },
+        { "limit", required_argument, NULL, 'l' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct ad_err err = AD_ERR_INIT;
+    struct name_cache names = { 0 };
+    struct ad_notification *v = NULL;
+    const char *type = NULL;
+    int64_t limit = AD_LIST_DEFAULT;
+    bool unread = false;
+    size_t n = 0;
+    int rc = 0, c;
+
+    ad__getopt_reset();
+    while ((c = ad__getopt(ctx, argc, argv, ":", longopts)) != -1) {
+        switch (c) {
+        case 'u': unread = true; break;
+        case 't':
+            if (check_type(ctx, optarg) != 0)
+                return AD_EXIT_USAGE;
+            type = optarg;
+            break;
+        case 'l':
+            if (ad__parse_int(ctx, "--limit", optarg, 1, AD_LIST_MAX, &limit) != 0)
+                return AD_EXIT_USAGE;
+            break;
+        default:
+            return AD_EXIT_USAGE;
+        }
+    }
+    if (optind < argc)
+        return ad__usage_error(ctx, "unexpected argument '%s' (see 'autodev notifications "
+                               "--help')", argv[optind]);
+    rc = ad__ctx_tenant(ctx, 0);
+    if (rc != 0)
+        return rc;
+    if (ad_store_notification_list(ctx->store, ctx->tenant_id, unread, type, (int)limit, &v, &n,
+                                   &err) < 0)
+        return ad__die_err(ctx, &err);
+    /* One object per line, like a stream: a reader may act on each as it comes. */
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const char *agent = agent_name(ctx, &names, v[i].agent_id);
+
+        if (ctx->json)
+            rc = ad__print_json(ctx, notification_json(&v[i], agent));
+        else
+            print_notification(ctx, &v[i], agent);
+    }
+    cache_release(&names);
+    ad_notification_list_free(v, n);
+    return rc;
+}
+
+static int notifications_read(int argc, char **argv, struct ad_ctx *ctx)
+{
+    static const struct option longopts[] = {
+        { "all", no_argument, NULL, 'a' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct ad_err err = AD_ERR_INIT;
+    const char *id = NULL;
+    int64_t count = 0;
+    bool all = false;
+    int rc, c;
+
+    ad__getopt_reset();
+    while ((c = ad__getopt(ctx, argc, argv, ":", longopts)) != -1) {
+        if (c == '?')
+            return AD_EXIT_USAGE;
+        all = true;
+    }
+    if (argc - optind == 1)
+        id = argv[optind];
+    if ((all && id) || (!all && !id) || argc - optind > 1)
+        return ad__usage_error(ctx, "usage: autodev notifications read ID | --all");
+    if (id && !ad_id_valid(id))
+        return ad__usage_error(ctx, "invalid notification id '%s'", id);
+    rc = ad__ctx_tenant(ctx, 1);
+    if (rc != 0)
+        return rc;
+    if (ad_store_notification_mark_read(ctx->store, ctx->tenant_id, id, &count, &err) < 0)
+        return ad__die_err(ctx, &err);
+    if (ctx->json)
+        return ad__print_json(ctx, json_pack("{s:I}", "marked", (json_int_t)count));
+    fprintf(ctx->out, "marked %" PRId64 " notification%s read\n", count, count == 1 ? "" : "s");
+    return 0;
+}
+
+int cmd_notifications(int argc, char **argv, struct ad_ctx *ctx)
+{
+    static const struct ad_subcmd subs[] = {
+        { "list", notifications_list },
+        { "read", notifications_read },
+        { NULL, NULL },
+    };
+
+    /* Listing is what one runs most: "autodev notifications --unread" lists. */
+    if (argc < 2 || argv[1][0] == '-')
+        return notifications_list(argc, argv, ctx);
+    return ad__run_sub("notifications", subs, argc, argv, ctx);
+}
