@@ -204,6 +204,7 @@ struct ad_memento_opts {
     const char *tenant_id;
     const char *model;                        /* NULL: the provider's */
     const struct ad_sandbox_limits *limits;   /* per validation run; NULL: defaults */
+    const char *job_id;           /* the job being run, or NULL: makes a rerun resume */
 };
 
 /*
@@ -214,6 +215,9 @@ struct ad_memento_opts {
  * denies, AD_ELIMIT at the daily limit: nothing is written then. Model and
  * store failures are returned as they are (the job retries them). A reply
  * with no function still becomes a candidate, failed, with the reason.
+ * With o->job_id, the candidate records it, and a rerun of the same job
+ * (its process was killed) picks that candidate up instead of asking the
+ * model again: a pending one is validated, a finished one is returned.
  */
 int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
                         struct ad_llm *llm, const struct ad_memento_opts *o,

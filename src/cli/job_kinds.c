@@ -70,6 +70,7 @@ static int job_memento(void *p, const struct ad_job *job, struct ad_err *err)
     rc = job_llm(ctx, &llm, err);
     if (rc == 0) {
         o.tenant_id = ctx->tenant_id;
+        o.job_id = job->id;
         rc = ad_memento_generate(ctx->store, ctx->bus, sb, llm, &o, job->payload, &c, err);
     }
     if (rc == 0)

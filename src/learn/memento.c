@@ -679,6 +679,42 @@ out:
     return rc;
 }
 
+/*
+ * The candidate an earlier run of job o->job_id made, if any: a pending or
+ * validating one (the run died before validation finished) is validated
+ * now; a finished one is the result. AD_ENOTFOUND when there is none.
+ */
+static int resume(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
+                  const struct ad_memento_opts *o, const char *agent_id,
+                  struct ad_skill_candidate *out, struct ad_err *err)
+{
+    struct ad_candidate_filter f = { 0 };
+    struct ad_skill_candidate *v = NULL;
+    size_t n = 0, i;
+    int rc;
+
+    f.agent_id = agent_id;
+    f.limit = 100;
+    rc = ad_store_candidate_list(st, o->tenant_id, &f, &v, &n, err);
+    for (i = 0; rc == 0 && i < n; i++) {
+        const char *job = jstr(v[i].failure_pattern, "job_id");
+
+        if (job && !strcmp(job, o->job_id))
+            break;
+    }
+    if (rc == 0 && i == n)
+        rc = AD_ENOTFOUND;
+    if (rc == 0) {
+        ad_skill_candidate_release(out);
+        *out = v[i];
+        ad_skill_candidate_init(&v[i]);
+        if (out->status == AD_CAND_PENDING || out->status == AD_CAND_VALIDATING)
+            rc = ad_memento_validate(st, bus, sb, o->limits, out, err);
+    }
+    ad_skill_candidate_list_free(v, n);
+    return rc;
+}
+
 int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
                         struct ad_llm *llm, const struct ad_memento_opts *o,
                         const json_t *payload, struct ad_skill_candidate *out,
@@ -703,6 +739,16 @@ int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandb
     rc = payload_parse(payload, &agent_id, &ids, &previous, err);
     if (rc < 0)
         goto out;
+    /* A rerun finishes what the first run wrote; no new row, no model call. */
+    if (o->job_id) {
+        rc = resume(st, bus, sb, o, agent_id, out, err);
+        if (rc != AD_ENOTFOUND)
+            goto out;
+    }
+    if (!llm) {
+        rc = ad_error(err, AD_EINVAL, "memento.generate needs a model");
+        goto out;
+    }
     /* Fail closed: the gate is asked again now, not only when the job was queued. */
     rc = ad_gate_check(st, o->tenant_id, agent_id, AD_CAP_MEMENTO, &d, err);
     if (rc < 0)
@@ -727,6 +773,8 @@ int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandb
                    ad_memento_entry(code.ptr, entry, sizeof(entry)) == 0;
     if (json_is_array(previous))
         json_object_set(meta, "previous", (json_t *)previous);
+    if (o->job_id)
+        json_object_set_new(meta, "job_id", json_string(o->job_id));
     json_object_update(pattern, meta);
 
     snprintf(out->tenant_id, sizeof(out->tenant_id), "%s", o->tenant_id);

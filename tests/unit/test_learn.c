@@ -1276,7 +1276,9 @@ static const char code_wrong[] =
  * A hand-made candidate of the intern from one failed invoice episode,
  * inserted pending (release c).
  */
-static void make_candidate(struct fx *f, const char *code, struct ad_skill_candidate *c)
+/* A pending candidate of code made by job (NULL: none) from one fresh failure. */
+static void make_job_candidate(struct fx *f, const char *code, const char *job,
+                               struct ad_skill_candidate *c)
 {
     struct ep_spec s = { .agent = f->intern, .task = INVOICE_TASK, .trace = NO_SKILL,
                          .score = NAN, .quiet = true };
@@ -1296,7 +1298,14 @@ static void make_candidate(struct fx *f, const char *code, struct ad_skill_candi
                                    "expected", "INV-2024-0042");
     c->status = AD_CAND_PENDING;
     assert_non_null(c->failure_pattern);
+    if (job)
+        json_object_set_new(c->failure_pattern, "job_id", json_string(job));
     assert_int_equal(ad_store_candidate_insert(f->st, c, 0, &err), 0);
+}
+
+static void make_candidate(struct fx *f, const char *code, struct ad_skill_candidate *c)
+{
+    make_job_candidate(f, code, NULL, c);
 }
 
 /* Makes and validates a candidate of code; c keeps the outcome (release it). */
@@ -1375,6 +1384,53 @@ static void test_validate_ok(void **state)
     json_decref(in);
     assert_int_equal(events_on(f, "memento.candidate", NULL), 1);
     ad_skill_candidate_release(&c);
+}
+
+/*
+ * A memento job whose process died after it wrote its candidate: the rerun
+ * of the same job validates that candidate and asks no model (llm NULL
+ * here would fail any model call); another job with no model fails.
+ */
+static void test_generate_resumes_a_killed_job(void **state)
+{
+    struct fx *f = *state;
+    struct ad_skill_candidate c, out;
+    struct ad_memento_opts o = { 0 };
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_candidate_filter filter = { 0 };
+    struct ad_skill_candidate *v = NULL;
+    size_t n = 0;
+    json_t *payload;
+
+    make_job_candidate(f, code_ok, "job-of-the-first-run", &c);
+    payload = json_pack("{s:s, s:[s]}", "agent_id", f->intern, "episode_ids",
+                        c.source_episode_id);
+    assert_non_null(payload);
+    o.tenant_id = f->tenant;
+    o.job_id = "job-of-the-first-run";
+    ad_skill_candidate_init(&out);
+    if (ad_memento_generate(f->st, f->bus, sb, NULL, &o, payload, &out, &err))
+        fail_msg("resume: %s", err.msg);
+    assert_string_equal(out.id, c.id);
+    assert_int_equal(out.status, AD_CAND_VALIDATED);
+    assert_int_equal(out.review_status, AD_REVIEW_PENDING);
+    ad_skill_candidate_release(&out);
+    /* Run once more: the finished candidate is the answer, nothing new is written. */
+    assert_int_equal(ad_memento_generate(f->st, f->bus, sb, NULL, &o, payload, &out, &err), 0);
+    assert_string_equal(out.id, c.id);
+    ad_skill_candidate_release(&out);
+    filter.agent_id = f->intern;
+    assert_int_equal(ad_store_candidate_list(f->st, f->tenant, &filter, &v, &n, &err), 0);
+    assert_int_equal(n, 1);
+    ad_skill_candidate_list_free(v, n);
+    /* A job that made nothing yet needs a model. */
+    o.job_id = "another-job";
+    assert_int_equal(ad_memento_generate(f->st, f->bus, sb, NULL, &o, payload, &out, &err),
+                     AD_EINVAL);
+    assert_has(err.msg, "needs a model");
+    ad_skill_candidate_release(&out);
+    ad_skill_candidate_release(&c);
+    json_decref(payload);
 }
 
 static void test_validate_failures(void **state)
@@ -1675,6 +1731,7 @@ int main(void)
         cmocka_unit_test(test_prompt),
         cmocka_unit_test_setup_teardown(test_validate_ok, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validate_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_generate_resumes_a_killed_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validate_partial_knowledge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_approve, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reject_and_regenerate, setup, teardown),
