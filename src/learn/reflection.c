@@ -84,7 +84,19 @@ static long shingles(const char *s, uint64_t **out)
         v[n++] = words[0];
     for (size_t i = 0; i + 1 < nw; i++)
         v[n++] = words[i] * 0x9e3779b97f4a7c15ULL ^ (words[i + 1] + 0x632be59bd9b4e019ULL);
-    qsort(v, n, sizeof(*v), cmp_u64);
+    /* Task descriptions are short: insertion sort beats qsort's set-up there. */
+    if (n > 64) {
+        qsort(v, n, sizeof(*v), cmp_u64);
+    } else {
+        for (size_t i = 1; i < n; i++) {
+            uint64_t x = v[i];
+            size_t j = i;
+
+            for (; j > 0 && v[j - 1] > x; j--)
+                v[j] = v[j - 1];
+            v[j] = x;
+        }
+    }
     size_t u = 0;
     for (size_t i = 0; i < n; i++) {
         if (u == 0 || v[u - 1] != v[i])
