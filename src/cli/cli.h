@@ -160,6 +160,17 @@ const struct ad_job_kind *ad__job_kind_find(const char *kind);
 json_t *ad__agent_json(const struct ad_agent *a);
 json_t *ad__event_json(const struct ad_event *ev);
 json_t *ad__job_json(const struct ad_job *j);
+/* The agents named in one listing, looked up once each. */
+struct ad_name_cache {
+    struct {
+        char id[AD_ID_SIZE];
+        char *name;     /* owned */
+    } e[16];
+    int n;
+};
+/* The name of agent id (NULL for none; the id itself when it cannot be read). */
+const char *ad__agent_name(struct ad_ctx *ctx, struct ad_name_cache *c, const char *id);
+void ad__name_cache_release(struct ad_name_cache *c);
 /* The agent named name in ctx's tenant; an unknown name is a usage error. */
 int ad__agent_lookup(struct ad_ctx *ctx, const char *name, struct ad_agent *out);
 

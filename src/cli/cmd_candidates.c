@@ -84,44 +84,6 @@ static int reviewer_of(struct ad_ctx *ctx, const char *given, char out[AD_NAME_M
     return 0;
 }
 
-/* The agents named in one listing, looked up once each. */
-struct name_cache {
-    struct {
-        char id[AD_ID_SIZE];
-        char *name;
-    } e[16];
-    int n;
-};
-
-/* The name of agent id (NULL for none); the id itself when it cannot be read. */
-static const char *agent_name(struct ad_ctx *ctx, struct name_cache *c, const char *id)
-{
-    struct ad_agent a = { 0 };
-
-    if (!id[0])
-        return NULL;
-    for (int i = 0; i < c->n; i++) {
-        if (!strcmp(c->e[i].id, id))
-            return c->e[i].name;
-    }
-    if (ad_store_agent_get(ctx->store, ctx->tenant_id, id, &a, NULL) < 0 || !a.name ||
-        c->n == (int)AD_ARRAY_SIZE(c->e)) {
-        ad_agent_release(&a);
-        return id;
-    }
-    snprintf(c->e[c->n].id, sizeof(c->e[c->n].id), "%s", id);
-    c->e[c->n].name = a.name;
-    a.name = NULL;
-    ad_agent_release(&a);
-    return c->e[c->n++].name;
-}
-
-static void cache_release(struct name_cache *c)
-{
-    for (int i = 0; i < c->n; i++)
-        free(c->e[i].name);
-    c->n = 0;
-}
 
 static void print_block(FILE *out, const char *indent, const char *text)
 {
@@ -203,12 +165,12 @@ static void print_candidate_line(struct ad_ctx *ctx, const struct ad_skill_candi
 
 static int print_candidates(struct ad_ctx *ctx, const struct ad_skill_candidate *v, size_t n)
 {
-    struct name_cache names = { 0 };
+    struct ad_name_cache names = { 0 };
     json_t *arr = ctx->json ? json_array() : NULL;
     int rc = 0;
 
     for (size_t i = 0; i < n; i++) {
-        const char *agent = agent_name(ctx, &names, v[i].agent_id);
+        const char *agent = ad__agent_name(ctx, &names, v[i].agent_id);
 
         if (!ctx->json)
             print_candidate_line(ctx, &v[i], agent);
@@ -219,7 +181,7 @@ static int print_candidates(struct ad_ctx *ctx, const struct ad_skill_candidate 
     }
     if (ctx->json)
         rc = ad__print_json(ctx, arr);
-    cache_release(&names);
+    ad__name_cache_release(&names);
     return rc;
 }
 
@@ -372,7 +334,7 @@ static void print_show_text(struct ad_ctx *ctx, const struct ad_skill_candidate 
 
 static int candidates_show(int argc, char **argv, struct ad_ctx *ctx)
 {
-    struct name_cache names = { 0 };
+    struct ad_name_cache names = { 0 };
     struct ad_skill_candidate c;
     const char *agent;
     int rc;
@@ -387,12 +349,12 @@ static int candidates_show(int argc, char **argv, struct ad_ctx *ctx)
         ad_skill_candidate_release(&c);
         return rc;
     }
-    agent = agent_name(ctx, &names, c.agent_id);
+    agent = ad__agent_name(ctx, &names, c.agent_id);
     if (ctx->json)
         rc = ad__print_json(ctx, candidate_json(&c, agent, 1));
     else
         print_show_text(ctx, &c, agent);
-    cache_release(&names);
+    ad__name_cache_release(&names);
     ad_skill_candidate_release(&c);
     return rc;
 }

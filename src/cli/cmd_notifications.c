@@ -11,45 +11,6 @@
 
 #include "cli/cli.h"
 
-/* The agents named in one listing, looked up once each. */
-struct name_cache {
-    struct {
-        char id[AD_ID_SIZE];
-        char *name;
-    } e[16];
-    int n;
-};
-
-/* The name of agent id ("" for none); the id itself when it cannot be read. */
-static const char *agent_name(struct ad_ctx *ctx, struct name_cache *c, const char *id)
-{
-    struct ad_agent a = { 0 };
-
-    if (!id[0])
-        return "";
-    for (int i = 0; i < c->n; i++) {
-        if (!strcmp(c->e[i].id, id))
-            return c->e[i].name;
-    }
-    if (ad_store_agent_get(ctx->store, ctx->tenant_id, id, &a, NULL) < 0 || !a.name ||
-        c->n == (int)AD_ARRAY_SIZE(c->e)) {
-        ad_agent_release(&a);
-        return id;
-    }
-    snprintf(c->e[c->n].id, sizeof(c->e[c->n].id), "%s", id);
-    c->e[c->n].name = a.name;
-    a.name = NULL;
-    ad_agent_release(&a);
-    return c->e[c->n++].name;
-}
-
-static void cache_release(struct name_cache *c)
-{
-    for (int i = 0; i < c->n; i++)
-        free(c->e[i].name);
-    c->n = 0;
-}
-
 static json_t *notification_json(const struct ad_notification *n, const char *agent)
 {
     return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:O?, s:b, s:s?, s:s}",
@@ -102,7 +63,7 @@ static int notifications_list(int argc, char **argv, struct ad_ctx *ctx)
         { NULL, 0, NULL, 0 },
     };
     struct ad_err err = AD_ERR_INIT;
-    struct name_cache names = { 0 };
+    struct ad_name_cache names = { 0 };
     struct ad_notification *v = NULL;
     const char *type = NULL;
     int64_t limit = AD_LIST_DEFAULT;
@@ -138,14 +99,16 @@ static int notifications_list(int argc, char **argv, struct ad_ctx *ctx)
         return ad__die_err(ctx, &err);
     /* One object per line, like a stream: a reader may act on each as it comes. */
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        const char *agent = agent_name(ctx, &names, v[i].agent_id);
+        const char *agent = ad__agent_name(ctx, &names, v[i].agent_id);
 
+        if (!agent)
+            agent = "";
         if (ctx->json)
             rc = ad__print_json(ctx, notification_json(&v[i], agent));
         else
             print_notification(ctx, &v[i], agent);
     }
-    cache_release(&names);
+    ad__name_cache_release(&names);
     ad_notification_list_free(v, n);
     return rc;
 }

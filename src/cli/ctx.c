@@ -372,3 +372,32 @@ int ad__json_arg(struct ad_ctx *ctx, const char *opt, const char *text, const ch
         return ad__die_code(ctx, rc, "%s: %s", path ? path : opt, err.msg);
     return rc;
 }
+
+const char *ad__agent_name(struct ad_ctx *ctx, struct ad_name_cache *c, const char *id)
+{
+    struct ad_agent a = { 0 };
+
+    if (!id || !id[0])
+        return NULL;
+    for (int i = 0; i < c->n; i++) {
+        if (!strcmp(c->e[i].id, id))
+            return c->e[i].name;
+    }
+    if (ad_store_agent_get(ctx->store, ctx->tenant_id, id, &a, NULL) < 0 || !a.name ||
+        c->n == (int)AD_ARRAY_SIZE(c->e)) {
+        ad_agent_release(&a);
+        return id;
+    }
+    snprintf(c->e[c->n].id, sizeof(c->e[c->n].id), "%s", id);
+    c->e[c->n].name = a.name;
+    a.name = NULL;
+    ad_agent_release(&a);
+    return c->e[c->n++].name;
+}
+
+void ad__name_cache_release(struct ad_name_cache *c)
+{
+    for (int i = 0; i < c->n; i++)
+        free(c->e[i].name);
+    c->n = 0;
+}

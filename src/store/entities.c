@@ -54,22 +54,17 @@ static const char *const maturity_names[] = {
 
 const char *ad_maturity_name(enum ad_maturity m)
 {
-    if ((int)m < 0 || (size_t)m >= AD_ARRAY_SIZE(maturity_names))
-        return NULL;
-    return maturity_names[m];
+    return ad__enum_name(maturity_names, AD_ARRAY_SIZE(maturity_names), (int)m);
 }
 
 int ad_maturity_parse(const char *s, enum ad_maturity *out)
 {
-    size_t i;
+    int i = ad__enum_parse(maturity_names, AD_ARRAY_SIZE(maturity_names), s);
 
-    for (i = 0; s && i < AD_ARRAY_SIZE(maturity_names); i++) {
-        if (!strcasecmp(s, maturity_names[i])) {
-            *out = (enum ad_maturity)i;
-            return 0;
-        }
-    }
-    return AD_EINVAL;
+    if (i < 0)
+        return AD_EINVAL;
+    *out = (enum ad_maturity)i;
+    return 0;
 }
 
 /* ---- job status --------------------------------------------------------- */
@@ -84,22 +79,17 @@ static const char *const job_status_names[] = {
 
 const char *ad_job_status_name(enum ad_job_status s)
 {
-    if ((int)s < 0 || (size_t)s >= AD_ARRAY_SIZE(job_status_names))
-        return NULL;
-    return job_status_names[s];
+    return ad__enum_name(job_status_names, AD_ARRAY_SIZE(job_status_names), (int)s);
 }
 
 int ad_job_status_parse(const char *s, enum ad_job_status *out)
 {
-    size_t i;
+    int i = ad__enum_parse(job_status_names, AD_ARRAY_SIZE(job_status_names), s);
 
-    for (i = 0; s && i < AD_ARRAY_SIZE(job_status_names); i++) {
-        if (!strcasecmp(s, job_status_names[i])) {
-            *out = (enum ad_job_status)i;
-            return 0;
-        }
-    }
-    return AD_EINVAL;
+    if (i < 0)
+        return AD_EINVAL;
+    *out = (enum ad_job_status)i;
+    return 0;
 }
 
 /* ---- release and list_free ---------------------------------------------- */

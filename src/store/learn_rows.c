@@ -38,22 +38,17 @@ static const char *const candidate_status_names[] = {
 
 const char *ad_candidate_status_name(enum ad_candidate_status s)
 {
-    if ((int)s < 0 || (size_t)s >= AD_ARRAY_SIZE(candidate_status_names))
-        return NULL;
-    return candidate_status_names[s];
+    return ad__enum_name(candidate_status_names, AD_ARRAY_SIZE(candidate_status_names), (int)s);
 }
 
 int ad_candidate_status_parse(const char *s, enum ad_candidate_status *out)
 {
-    size_t i;
+    int i = ad__enum_parse(candidate_status_names, AD_ARRAY_SIZE(candidate_status_names), s);
 
-    for (i = 0; s && i < AD_ARRAY_SIZE(candidate_status_names); i++) {
-        if (!strcasecmp(s, candidate_status_names[i])) {
-            *out = (enum ad_candidate_status)i;
-            return 0;
-        }
-    }
-    return AD_EINVAL;
+    if (i < 0)
+        return AD_EINVAL;
+    *out = (enum ad_candidate_status)i;
+    return 0;
 }
 
 static const char *const review_status_names[] = {
@@ -65,22 +60,17 @@ static const char *const review_status_names[] = {
 
 const char *ad_review_status_name(enum ad_review_status s)
 {
-    if ((int)s < 0 || (size_t)s >= AD_ARRAY_SIZE(review_status_names))
-        return NULL;
-    return review_status_names[s];
+    return ad__enum_name(review_status_names, AD_ARRAY_SIZE(review_status_names), (int)s);
 }
 
 int ad_review_status_parse(const char *s, enum ad_review_status *out)
 {
-    size_t i;
+    int i = ad__enum_parse(review_status_names, AD_ARRAY_SIZE(review_status_names), s);
 
-    for (i = 0; s && i < AD_ARRAY_SIZE(review_status_names); i++) {
-        if (!strcasecmp(s, review_status_names[i])) {
-            *out = (enum ad_review_status)i;
-            return 0;
-        }
-    }
-    return AD_EINVAL;
+    if (i < 0)
+        return AD_EINVAL;
+    *out = (enum ad_review_status)i;
+    return 0;
 }
 
 /* ---- release ------------------------------------------------------------ */

@@ -96,22 +96,17 @@ static const char *const origin_names[] = {
 
 const char *ad_skill_origin_name(enum ad_skill_origin o)
 {
-    if ((int)o < 0 || (size_t)o >= AD_ARRAY_SIZE(origin_names))
-        return NULL;
-    return origin_names[o];
+    return ad__enum_name(origin_names, AD_ARRAY_SIZE(origin_names), (int)o);
 }
 
 int ad_skill_origin_parse(const char *s, enum ad_skill_origin *out)
 {
-    size_t i;
+    int i = ad__enum_parse(origin_names, AD_ARRAY_SIZE(origin_names), s);
 
-    for (i = 0; s && i < AD_ARRAY_SIZE(origin_names); i++) {
-        if (!strcasecmp(s, origin_names[i])) {
-            *out = (enum ad_skill_origin)i;
-            return 0;
-        }
-    }
-    return AD_EINVAL;
+    if (i < 0)
+        return AD_EINVAL;
+    *out = (enum ad_skill_origin)i;
+    return 0;
 }
 
 static const char *const session_status_names[] = {
@@ -123,22 +118,17 @@ static const char *const session_status_names[] = {
 
 const char *ad_session_status_name(enum ad_session_status s)
 {
-    if ((int)s < 0 || (size_t)s >= AD_ARRAY_SIZE(session_status_names))
-        return NULL;
-    return session_status_names[s];
+    return ad__enum_name(session_status_names, AD_ARRAY_SIZE(session_status_names), (int)s);
 }
 
 int ad_session_status_parse(const char *s, enum ad_session_status *out)
 {
-    size_t i;
+    int i = ad__enum_parse(session_status_names, AD_ARRAY_SIZE(session_status_names), s);
 
-    for (i = 0; s && i < AD_ARRAY_SIZE(session_status_names); i++) {
-        if (!strcasecmp(s, session_status_names[i])) {
-            *out = (enum ad_session_status)i;
-            return 0;
-        }
-    }
-    return AD_EINVAL;
+    if (i < 0)
+        return AD_EINVAL;
+    *out = (enum ad_session_status)i;
+    return 0;
 }
 
 /* ---- release ------------------------------------------------------------ */

@@ -816,3 +816,17 @@ int ad_store_llm_spent(struct ad_store *st, const char *tenant_id, const char *s
     *usd = 0;
     return rc ? rc : st->ops->llm_spent(st, tenant_id, t, tokens, usd, err);
 }
+
+const char *ad__enum_name(const char *const *names, size_t n, int v)
+{
+    return v >= 0 && (size_t)v < n ? names[v] : NULL;
+}
+
+int ad__enum_parse(const char *const *names, size_t n, const char *s)
+{
+    for (size_t i = 0; s && i < n; i++) {
+        if (names[i] && !strcasecmp(s, names[i]))
+            return (int)i;
+    }
+    return -1;
+}

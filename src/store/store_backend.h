@@ -290,6 +290,14 @@ int ad__resolve_limit(int limit, int *out, struct ad_err *err);
 int ad__write_begin(struct ad_store *st, int *own, struct ad_err *err);
 int ad__write_end(struct ad_store *st, int own, int rc, struct ad_err *err);
 
+/*
+ * The name tables of the store's enumerations: ad__enum_name gives names[v]
+ * (NULL out of range); ad__enum_parse the index of s, case-insensitive, or
+ * -1 (also for a NULL s).
+ */
+const char *ad__enum_name(const char *const *names, size_t n, int v);
+int ad__enum_parse(const char *const *names, size_t n, const char *s);
+
 /* Copies src (NULL: "") into a fixed-size field; callers pass validated values. */
 void ad__copy_fixed(char *dst, size_t size, const char *src);
 
