@@ -264,7 +264,15 @@ const char *ad_reflection_action_name(enum ad_reflection_action a)
     return "none";
 }
 
-static int emit_pattern(struct ad_bus *bus, const char *tenant_id, const struct ad_episode *ep,
+/* The failure reflected on: from the task.fail event, or read from the store. */
+struct failure {
+    const char *id;              /* the episode */
+    const char *agent_id;
+    const char *task;
+    const char *error_type;      /* NULL or "" for none */
+};
+
+static int emit_pattern(struct ad_bus *bus, const char *tenant_id, const struct failure *ep,
                         const struct pattern *p, const struct ad_reflection_result *res,
                         const struct ad_gate_decision *d, struct ad_err *err)
 {
@@ -292,7 +300,7 @@ static int emit_pattern(struct ad_bus *bus, const char *tenant_id, const struct 
     return rc;
 }
 
-static int enqueue(struct ad_store *st, const char *tenant_id, const struct ad_episode *ep,
+static int enqueue(struct ad_store *st, const char *tenant_id, const struct failure *ep,
                    const struct pattern *p, json_t *ids, json_t *previous, char id[AD_ID_SIZE],
                    struct ad_err *err)
 {
@@ -318,13 +326,14 @@ static int enqueue(struct ad_store *st, const char *tenant_id, const struct ad_e
     return rc;
 }
 
-int ad_reflection_process(struct ad_store *st, struct ad_bus *bus, const char *tenant_id,
-                          const char *episode_id, struct ad_reflection_result *res,
-                          struct ad_err *err)
+/* Reflects on failure ep (see ad_reflection_process). */
+static int reflect(struct ad_store *st, struct ad_bus *bus, const char *tenant_id,
+                   const struct failure *ep, struct ad_reflection_result *res,
+                   struct ad_err *err)
 {
     struct ad_episode_filter f = AD_EPISODE_FILTER_INIT;
     struct ad_gate_decision d;
-    struct ad_episode ep, *win = NULL;
+    struct ad_episode *win = NULL;
     struct ad_settings s;
     struct pattern p = { 0 };
     char cutoff[AD_TIME_SIZE], type[AD_ERROR_TYPE_MAX + 1];
@@ -333,16 +342,12 @@ int ad_reflection_process(struct ad_store *st, struct ad_bus *bus, const char *t
     int rc;
 
     memset(res, 0, sizeof(*res));
-    ad_episode_init(&ep);
-    rc = ad_store_episode_get(st, tenant_id, episode_id, &ep, err);
-    if (rc == 0)
-        rc = ad_store_settings_get(st, tenant_id, &s, err);
-    if (rc < 0 || ep.success)
+    rc = ad_store_settings_get(st, tenant_id, &s, err);
+    if (rc < 0)
         goto out;
     res->threshold = s.reflection_threshold;
-    p.task = ep.task_description;
-    if (!ad_episode_error_type(ep.error_trace, p.error_type))
-        p.error_type[0] = '\0';
+    p.task = ep->task;
+    snprintf(p.error_type, sizeof(p.error_type), "%s", ep->error_type ? ep->error_type : "");
     p.min_similarity = s.reflection_similarity_pct / 100.0;
     p.nsh = shingles(p.task, &p.sh);
     ids = json_array();
@@ -353,7 +358,7 @@ int ad_reflection_process(struct ad_store *st, struct ad_bus *bus, const char *t
     }
 
     /* The window: this agent's recent failures (this one among them). */
-    f.agent_id = ep.agent_id;
+    f.agent_id = ep->agent_id;
     f.success = 0;
     f.limit = s.reflection_window;
     rc = ad_store_episode_list(st, tenant_id, &f, &win, &nwin, err);
@@ -363,7 +368,7 @@ int ad_reflection_process(struct ad_store *st, struct ad_bus *bus, const char *t
     for (size_t i = 0; i < nwin; i++) {
         const struct ad_episode *w = &win[i];
 
-        if (strcmp(w->created_at, cutoff) < 0 && strcmp(w->id, ep.id) != 0)
+        if (strcmp(w->created_at, cutoff) < 0 && strcmp(w->id, ep->id) != 0)
             continue;
         if (!ad_episode_error_type(w->error_trace, type))
             type[0] = '\0';
@@ -378,34 +383,54 @@ int ad_reflection_process(struct ad_store *st, struct ad_bus *bus, const char *t
     if (res->group < res->threshold)
         goto out;
 
-    rc = find_open_job(st, tenant_id, ep.agent_id, &p, res->job_id, err);
+    rc = find_open_job(st, tenant_id, ep->agent_id, &p, res->job_id, err);
     if (rc == 0)
-        rc = scan_candidates(st, tenant_id, ep.agent_id, &p, res->candidate_id, previous, err);
+        rc = scan_candidates(st, tenant_id, ep->agent_id, &p, res->candidate_id, previous, err);
     if (rc < 0)
         goto out;
     if (res->job_id[0] || res->candidate_id[0]) {
         res->action = AD_REFLECT_OPEN;
-        rc = emit_pattern(bus, tenant_id, &ep, &p, res, NULL, err);
+        rc = emit_pattern(bus, tenant_id, ep, &p, res, NULL, err);
         goto out;
     }
-    rc = ad_gate_check(st, tenant_id, ep.agent_id, AD_CAP_MEMENTO, &d, err);
+    rc = ad_gate_check(st, tenant_id, ep->agent_id, AD_CAP_MEMENTO, &d, err);
     if (rc < 0)
         goto out;
     if (!d.allowed) {
         res->action = AD_REFLECT_DENIED;
-        rc = emit_pattern(bus, tenant_id, &ep, &p, res, &d, err);
+        rc = emit_pattern(bus, tenant_id, ep, &p, res, &d, err);
         goto out;
     }
-    rc = enqueue(st, tenant_id, &ep, &p, ids, previous, res->job_id, err);
+    rc = enqueue(st, tenant_id, ep, &p, ids, previous, res->job_id, err);
     if (rc == 0) {
         res->action = AD_REFLECT_QUEUED;
-        rc = emit_pattern(bus, tenant_id, &ep, &p, res, NULL, err);
+        rc = emit_pattern(bus, tenant_id, ep, &p, res, NULL, err);
     }
 out:
     json_decref(ids);
     json_decref(previous);
     free(p.sh);
     ad_episode_list_free(win, nwin);
+    return rc;
+}
+
+int ad_reflection_process(struct ad_store *st, struct ad_bus *bus, const char *tenant_id,
+                          const char *episode_id, struct ad_reflection_result *res,
+                          struct ad_err *err)
+{
+    struct ad_episode ep;
+    char type[AD_ERROR_TYPE_MAX + 1];
+    struct failure fl;
+    int rc;
+
+    memset(res, 0, sizeof(*res));
+    ad_episode_init(&ep);
+    rc = ad_store_episode_get(st, tenant_id, episode_id, &ep, err);
+    if (rc == 0 && !ep.success) {
+        fl = (struct failure){ ep.id, ep.agent_id, ep.task_description,
+                               ad_episode_error_type(ep.error_trace, type) ? type : NULL };
+        rc = reflect(st, bus, tenant_id, &fl, res, err);
+    }
     ad_episode_release(&ep);
     return rc;
 }
@@ -414,11 +439,18 @@ static int on_task_fail(void *ctx, const struct ad_bus_event *ev, struct ad_err 
 {
     struct ad_reflection *r = ctx;
     struct ad_reflection_result res;
-    const char *id = jstr(ev->payload, "episode_id");
+    struct failure fl = {
+        jstr(ev->payload, "episode_id"), jstr(ev->payload, "agent_id"),
+        jstr(ev->payload, "task_description"), jstr(ev->payload, "error_type"),
+    };
 
-    if (!id)
-        return ad_error(err, AD_EINVAL, "task.fail event without episode_id");
-    return ad_reflection_process(r->st, r->bus, ev->tenant_id, id, &res, err);
+    if (!fl.id || !ad_id_valid(fl.id))
+        return ad_error(err, AD_EINVAL, "task.fail event without a valid episode_id");
+    /* The event carries what reflection needs; an event that does not (written
+     * by something else) is completed from the store. */
+    if (!fl.agent_id || !ad_id_valid(fl.agent_id) || !fl.task)
+        return ad_reflection_process(r->st, r->bus, ev->tenant_id, fl.id, &res, err);
+    return reflect(r->st, r->bus, ev->tenant_id, &fl, &res, err);
 }
 
 int ad_reflection_attach(struct ad_reflection *r, struct ad_store *st, struct ad_bus *bus,

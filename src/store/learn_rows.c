@@ -394,8 +394,12 @@ int ad_store_candidate_list(struct ad_store *st, const char *tenant_id,
     return st->ops->candidate_list(st, tenant_id, &r, out, n, err);
 }
 
-int ad_store_candidate_count_since(struct ad_store *st, const char *tenant_id, const char *since,
-                                   int64_t *count, struct ad_err *err)
+typedef int count_op(struct ad_store *st, const char *tenant_id, const char *since,
+                     int64_t *count, struct ad_err *err);
+
+/* Checks the arguments of a count of rows since a time, then runs op. */
+static int count_rows_since(struct ad_store *st, count_op *op, const char *tenant_id,
+                            const char *since, int64_t *count, struct ad_err *err)
 {
     char t[AD_TIME_SIZE];
     int rc = ad__check_id("tenant id", tenant_id, err);
@@ -405,21 +409,19 @@ int ad_store_candidate_count_since(struct ad_store *st, const char *tenant_id, c
         rc = check_since(since, t, err);
     if (rc)
         return rc;
-    return st->ops->candidate_count_since(st, tenant_id, t, count, err);
+    return op(st, tenant_id, t, count, err);
+}
+
+int ad_store_candidate_count_since(struct ad_store *st, const char *tenant_id, const char *since,
+                                   int64_t *count, struct ad_err *err)
+{
+    return count_rows_since(st, st->ops->candidate_count_since, tenant_id, since, count, err);
 }
 
 int ad_store_mutation_count_since(struct ad_store *st, const char *tenant_id, const char *since,
                                   int64_t *count, struct ad_err *err)
 {
-    char t[AD_TIME_SIZE];
-    int rc = ad__check_id("tenant id", tenant_id, err);
-
-    *count = 0;
-    if (!rc)
-        rc = check_since(since, t, err);
-    if (rc)
-        return rc;
-    return st->ops->mutation_count_since(st, tenant_id, t, count, err);
+    return count_rows_since(st, st->ops->mutation_count_since, tenant_id, since, count, err);
 }
 
 /* ---- capability usage --------------------------------------------------- */

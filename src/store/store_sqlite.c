@@ -2870,14 +2870,14 @@ static int sqlite_candidate_list(struct ad_store *st, const char *tenant_id,
     return 0;
 }
 
-/* A count(*) with ?1 tenant and ?2 since; ix_skill_candidates_tenant_created. */
-static int sqlite_candidate_count_since(struct ad_store *st, const char *tenant_id,
-                                        const char *since, int64_t *count, struct ad_err *err)
+/* Runs sql, a count(*) with ?1 tenant and ?2 since, into *count. */
+static int count_since(struct ad_store *st, const char *sql, const char *what,
+                       const char *tenant_id, const char *since, int64_t *count,
+                       struct ad_err *err)
 {
     struct sqlite_store *s = as_sqlite(st);
     struct stmt_slot *q = NULL;
-    int rc = stmt_get(s, "SELECT count(*) FROM skill_candidates"
-                         " WHERE tenant_id = ?1 AND created_at >= ?2", &q, err);
+    int rc = stmt_get(s, sql, &q, err);
 
     if (rc)
         return rc;
@@ -2888,34 +2888,28 @@ static int sqlite_candidate_count_since(struct ad_store *st, const char *tenant_
         *count = sqlite3_column_int64(q->stmt, 0);
         rc = 0;
     } else {
-        rc = sq_fail(s, rc, "count skill candidates", err);
+        rc = sq_fail(s, rc, what, err);
     }
     stmt_put(q);
     return rc;
 }
 
-/* A count(*) with ?1 tenant and ?2 since; ix_tool_mutations_tenant_created. */
+/* ix_skill_candidates_tenant_created */
+static int sqlite_candidate_count_since(struct ad_store *st, const char *tenant_id,
+                                        const char *since, int64_t *count, struct ad_err *err)
+{
+    return count_since(st, "SELECT count(*) FROM skill_candidates"
+                           " WHERE tenant_id = ?1 AND created_at >= ?2",
+                       "count skill candidates", tenant_id, since, count, err);
+}
+
+/* ix_tool_mutations_tenant_created */
 static int sqlite_mutation_count_since(struct ad_store *st, const char *tenant_id,
                                        const char *since, int64_t *count, struct ad_err *err)
 {
-    struct sqlite_store *s = as_sqlite(st);
-    struct stmt_slot *q = NULL;
-    int rc = stmt_get(s, "SELECT count(*) FROM tool_mutations"
-                         " WHERE tenant_id = ?1 AND created_at >= ?2", &q, err);
-
-    if (rc)
-        return rc;
-    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q->stmt, 2, since, -1, SQLITE_STATIC);
-    rc = sqlite3_step(q->stmt);
-    if (rc == SQLITE_ROW) {
-        *count = sqlite3_column_int64(q->stmt, 0);
-        rc = 0;
-    } else {
-        rc = sq_fail(s, rc, "count mutations", err);
-    }
-    stmt_put(q);
-    return rc;
+    return count_since(st, "SELECT count(*) FROM tool_mutations"
+                           " WHERE tenant_id = ?1 AND created_at >= ?2",
+                       "count mutations", tenant_id, since, count, err);
 }
 
 static int sqlite_capability_usage_insert(struct ad_store *st, const char *id,
