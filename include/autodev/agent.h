@@ -73,9 +73,6 @@ void ad_task_outcome_release(struct ad_task_outcome *o);
 int ad_task_run(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
                 const struct ad_task *t, struct ad_task_outcome *out, struct ad_err *err);
 
-/* True when a and b are equal JSON, integers and reals compared by value. */
-bool ad_json_equal_loose(const json_t *a, const json_t *b);
-
 /* ---- the agent loop (loop.c) ---------------------------------------------------- */
 
 #define AD_AGENT_DEFAULT_MAX_TURNS 10

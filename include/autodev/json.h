@@ -64,4 +64,10 @@ int ad_json_check_keys(const json_t *obj, const char *const *allowed, struct ad_
 /* Length of the compact serialisation, without building the string. */
 size_t ad_json_size(const json_t *v);
 
+/*
+ * True when a and b are equal JSON, integers and reals compared by value
+ * (1 == 1.0, as Python compares them); NULL equals only NULL.
+ */
+bool ad_json_equal_loose(const json_t *a, const json_t *b);
+
 #endif

@@ -24,41 +24,6 @@ void ad_task_outcome_release(struct ad_task_outcome *o)
     memset(o, 0, sizeof(*o));
 }
 
-bool ad_json_equal_loose(const json_t *a, const json_t *b)
-{
-    if (!a || !b)
-        return a == b;
-    if (json_is_number(a) && json_is_number(b)) {
-        if (json_is_integer(a) && json_is_integer(b))
-            return json_integer_value(a) == json_integer_value(b);
-        return json_number_value(a) == json_number_value(b);
-    }
-    if (json_typeof(a) != json_typeof(b))
-        return false;
-    if (json_is_array(a)) {
-        size_t n = json_array_size(a);
-
-        if (n != json_array_size(b))
-            return false;
-        for (size_t i = 0; i < n; i++)
-            if (!ad_json_equal_loose(json_array_get(a, i), json_array_get(b, i)))
-                return false;
-        return true;
-    }
-    if (json_is_object(a)) {
-        const char *k;
-        json_t *v;
-
-        if (json_object_size(a) != json_object_size(b))
-            return false;
-        json_object_foreach((json_t *)a, k, v)
-            if (!ad_json_equal_loose(v, json_object_get(b, k)))
-                return false;
-        return true;
-    }
-    return json_equal((json_t *)a, (json_t *)b);
-}
-
 /* "AssertionError: expected 3, got 2", both shown compactly and cut. */
 static char *mismatch_trace(const json_t *expected, const json_t *got)
 {

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "autodev/agent.h"
+#include "autodev/json.h"
 #include "autodev/bus.h"
 #include "autodev/sandbox.h"
 #include "autodev/skill.h"
