@@ -13,6 +13,7 @@
  *   reflection_window             int   default 20     2..1000  an agent's recent failures compared
  *   reflection_window_hours       int   default 24     1..720   ... and how far back they go
  *   reflection_similarity_pct     int   default 50     1..100   word-shingle Jaccard, in percent
+ *   memento_synthesis             bool  default true   try synthesis by example before a model
  *
  * Every write is validated; an invalid value is refused with a message that
  * names the key and the allowed range, and nothing is stored.
@@ -40,6 +41,7 @@ struct ad_settings {
     int reflection_window;
     int reflection_window_hours;
     int reflection_similarity_pct;
+    bool memento_synthesis;
 };
 
 void ad_settings_defaults(struct ad_settings *s);

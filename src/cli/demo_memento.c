@@ -2,10 +2,13 @@
  * The demo's Memento loop: an INTERN agent fails the same task twice for
  * want of a skill, reflection queues a memento.generate job, the model
  * writes a candidate, the sandbox validates it on the failures' inputs, the
- * demo approves it as a reviewer would, and the same task then succeeds.
+ * demo approves it as a reviewer would, and the same task then succeeds on
+ * an e-mail neither failure had.
  *
- * Generation needs a model ($AUTODEV_LLM). Without one the loop stops once
- * the job is queued and says so: the demo never shows a canned skill.
+ * The failures recorded their inputs and expected outputs, so the job
+ * synthesizes the skill by example (no model, no tokens); with
+ * memento_synthesis off it asks $AUTODEV_LLM instead, and with neither it
+ * stops and says so: the demo never shows a canned skill.
  */
 #include "compat.h"
 
@@ -30,7 +33,11 @@ static const struct {
 } invoice_runs[] = {
     { "{\"text\": \"Hello, please find invoice INV-2024-0042 attached.\"}", "\"INV-2024-0042\"" },
     { "{\"text\": \"Reminder: INV-2024-0077 is due on Friday.\"}", "\"INV-2024-0077\"" },
+    /* not seen by the failures: the retry shows the skill generalises */
+    { "{\"text\": \"Order 5521 shipped; INV-2025-0103 covers both boxes.\"}",
+      "\"INV-2025-0103\"" },
 };
+#define FAILURES 2
 
 static int set(json_t *o, const char *key, json_t *v, struct ad_err *err)
 {
@@ -140,7 +147,7 @@ int ad__demo_memento(struct ad_ctx *ctx, json_t *sum, struct ad_err *err)
     }
     if (rc == 0)
         rc = make_agent(ctx, agent_id, err);
-    for (size_t i = 0; rc == 0 && i < AD_ARRAY_SIZE(invoice_runs); i++) {
+    for (size_t i = 0; rc == 0 && i < FAILURES; i++) {
         json_t *rec = json_object();
 
         rc = rec ? run_invoice(ctx, agent_id, i, rec, err)
@@ -174,11 +181,6 @@ int ad__demo_memento(struct ad_ctx *ctx, json_t *sum, struct ad_err *err)
         if (rc < 0 || nj == 0)
             goto out;
     }
-    if (!llm || !*llm) {
-        rc = set(m, "stopped", json_string("skill generation needs a model: set AUTODEV_LLM"),
-                 err);
-        goto out;
-    }
     rc = run_memento_jobs(ctx, err);
     if (rc == 0)
         rc = ad_store_job_get(ctx->store, ctx->tenant_id,
@@ -197,9 +199,11 @@ int ad__demo_memento(struct ad_ctx *ctx, json_t *sum, struct ad_err *err)
     if (rc < 0 || n == 0)
         goto out;
     rc = set(m, "candidate",
-             json_pack("{s:s, s:s, s:s, s:O?}", "id", cands[0].id, "skill_name",
+             json_pack("{s:s, s:s, s:s, s:O?, s:O?, s:O?}", "id", cands[0].id, "skill_name",
                        cands[0].skill_name, "status", ad_candidate_status_name(cands[0].status),
-                       "summary", json_object_get(cands[0].validation_result, "summary")),
+                       "summary", json_object_get(cands[0].validation_result, "summary"),
+                       "proposer", json_object_get(cands[0].failure_pattern, "proposer"),
+                       "program", json_object_get(cands[0].failure_pattern, "synth_summary")),
              err);
     if (rc < 0 || cands[0].status != AD_CAND_VALIDATED)
         goto out;
@@ -209,7 +213,7 @@ int ad__demo_memento(struct ad_ctx *ctx, json_t *sum, struct ad_err *err)
         rc = set(m, "approved", json_pack("{s:s, s:s}", "skill", sk.name, "semver", v.semver),
                  err);
     if (rc == 0)
-        rc = run_invoice(ctx, agent_id, 0, retry, err);
+        rc = run_invoice(ctx, agent_id, FAILURES, retry, err);
     if (rc == 0)
         rc = set(m, "retry", json_incref(retry), err);
 out:
@@ -254,20 +258,20 @@ void ad__demo_memento_print(FILE *out, const json_t *sum)
     else
         fprintf(out, "  reflection: no job was queued (see autodev events tail --topic "
                      "memento.pattern)\n");
-    if (stopped && !json_string_value(json_object_get(m, "llm"))) {
-        fprintf(out, "  stopped: %s (e.g. AUTODEV_LLM=openai:gpt-4o-mini with "
-                     "OPENAI_API_KEY).\n  Run the demo again with it set to see the candidate "
-                     "written, validated in the\n  sandbox, approved and the task succeed.\n",
-                stopped);
-        return;
-    }
     if (stopped) {
         fprintf(out, "  stopped: %s\n", stopped);
         return;
     }
+    if (c && json_string_value(json_object_get(c, "program")))
+        fprintf(out, "  synthesized by example (no model, no tokens): %s\n",
+                json_string_value(json_object_get(c, "program")));
     if (c)
-        fprintf(out, "  model %s wrote candidate %s (%s): %s, %s\n",
-                json_string_value(json_object_get(m, "llm")),
+        fprintf(out, "  %s%s wrote candidate %s (%s): %s, %s\n",
+                json_string_value(json_object_get(c, "program")) ? "the synthesizer" : "model ",
+                json_string_value(json_object_get(c, "program"))
+                    ? ""
+                    : json_string_value(json_object_get(m, "llm"))
+                          ? json_string_value(json_object_get(m, "llm")) : "?",
                 json_string_value(json_object_get(c, "id")),
                 json_string_value(json_object_get(c, "skill_name")),
                 json_string_value(json_object_get(c, "status")),
@@ -280,7 +284,7 @@ void ad__demo_memento_print(FILE *out, const json_t *sum)
     if (r) {
         char *o = ad_json_dumps(json_object_get(r, "output"));
 
-        fprintf(out, "  the same task again: %s with %s, output %s\n",
+        fprintf(out, "  the same task on a new e-mail: %s with %s, output %s\n",
                 json_is_true(json_object_get(r, "success")) ? "succeeded" : "failed",
                 json_string_value(json_object_get(r, "skill"))
                     ? json_string_value(json_object_get(r, "skill")) : "(no skill)",

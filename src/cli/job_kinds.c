@@ -25,7 +25,7 @@ static int job_store_check(void *p, const struct ad_job *job, struct ad_err *err
     return rc;
 }
 
-/* The model of $AUTODEV_LLM with the tenant's ledger and daily caps. */
+/* The model of $AUTODEV_LLM with the tenant's ledger and daily caps; NULL when unset. */
 static int job_llm(struct ad_ctx *ctx, struct ad_llm **out, struct ad_err *err)
 {
     struct ad_llm_options o = { 0 };
@@ -35,9 +35,7 @@ static int job_llm(struct ad_ctx *ctx, struct ad_llm **out, struct ad_err *err)
 
     *out = NULL;
     if (!spec || !*spec)
-        return ad_error(err, AD_EINVAL, "skill generation needs a model: set AUTODEV_LLM "
-                        "(e.g. openai:gpt-4o-mini with OPENAI_API_KEY) and run the job again "
-                        "with 'autodev candidates regenerate' or a new failure");
+        return 0;   /* none: synthesis by example only */
     rc = ad_store_settings_get(ctx->store, ctx->tenant_id, &s, err);
     if (rc < 0)
         return rc;

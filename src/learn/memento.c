@@ -37,6 +37,7 @@
 #include "autodev/settings.h"
 #include "autodev/skill.h"
 #include "autodev/store.h"
+#include "autodev/synth.h"
 
 #define GROUP_MAX 10          /* episodes analysed */
 #define EXAMPLES_MAX 10       /* example inputs validated */
@@ -680,6 +681,71 @@ out:
 }
 
 /*
+ * Synthesis by example from the failures' inputs and expected outputs: no
+ * model, no tokens. 0 with the module in *code; AD_ENOTFOUND when it cannot
+ * help (no expected outputs recorded, a synthesized candidate of the pattern
+ * was already turned down, or no program fits), the reason in meta's
+ * "synth_why" for the reviewer.
+ */
+static int synthesize(const json_t *pattern, const json_t *previous, struct ad_buf *code,
+                      json_t *meta, struct ad_err *err)
+{
+    const json_t *examples = json_object_get(pattern, "examples"), *v;
+    struct ad_synth_opts so = { 0 };
+    struct ad_synth_result res;
+    struct ad_err xerr = AD_ERR_INIT;
+    const char *why = NULL;
+    json_t *ex = json_array();
+    int64_t t0 = ad_mono_ns();
+    size_t i;
+    int rc;
+
+    if (!ex)
+        return oom(err);
+    json_array_foreach(previous, i, v) {
+        if (jstr(v, "proposer") && !strcmp(jstr(v, "proposer"), "synth"))
+            why = "a synthesized candidate of this pattern was turned down before";
+    }
+    json_array_foreach(examples, i, v) {
+        const json_t *want = json_object_get(v, "expected");
+
+        if (!why && want && !json_is_null(want) &&
+            json_array_append_new(ex, json_pack("{s:O, s:O}", "input",
+                                                json_object_get(v, "input"), "output",
+                                                want)) < 0) {
+            json_decref(ex);
+            return oom(err);
+        }
+    }
+    if (!why && !json_array_size(ex))
+        why = "the failures recorded no expected outputs";
+    if (why) {
+        json_decref(ex);
+        json_object_set_new(meta, "synth_why", json_string(why));
+        return AD_ENOTFOUND;
+    }
+    so.name = jstr(pattern, "suggested_name");
+    so.description = jstr(pattern, "task");
+    rc = ad_synth(ex, &so, &res, &xerr);
+    json_decref(ex);
+    if (rc == 0) {
+        rc = ad_buf_adds(code, res.code) ? oom(err) : 0;
+        json_object_set_new(meta, "proposer", json_string("synth"));
+        json_object_set_new(meta, "synth_summary", json_string(res.summary));
+        json_object_set_new(meta, "synth_ms", json_real((double)(ad_mono_ns() - t0) / 1e6));
+        json_object_set_new(meta, "tokens", json_integer(0));
+        json_object_set_new(meta, "cost_usd", json_real(0));
+    } else if (rc == AD_ENOTFOUND || rc == AD_EINVAL) {
+        json_object_set_new(meta, "synth_why", json_string(xerr.msg));
+        rc = AD_ENOTFOUND;
+    } else {
+        rc = ad_error(err, rc, "synthesis: %s", xerr.msg);
+    }
+    ad_synth_result_release(&res);
+    return rc;
+}
+
+/*
  * The candidate an earlier run of job o->job_id made, if any: a pending or
  * validating one (the run died before validation finished) is validated
  * now; a finished one is the result. AD_ENOTFOUND when there is none.
@@ -745,10 +811,6 @@ int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandb
         if (rc != AD_ENOTFOUND)
             goto out;
     }
-    if (!llm) {
-        rc = ad_error(err, AD_EINVAL, "memento.generate needs a model");
-        goto out;
-    }
     /* Fail closed: the gate is asked again now, not only when the job was queued. */
     rc = ad_gate_check(st, o->tenant_id, agent_id, AD_CAP_MEMENTO, &d, err);
     if (rc < 0)
@@ -763,14 +825,36 @@ int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandb
     rc = ad_store_settings_get(st, o->tenant_id, &s, err);
     if (rc == 0)
         rc = ad_memento_analyse(st, o->tenant_id, ids, &pattern, err);
-    if (rc == 0)
-        rc = propose(llm, o, pattern, previous, &reply, meta, err);
     if (rc < 0)
         goto out;
-
     code.max = AD_SKILL_CODE_MAX;
-    has_function = ad_edit_extract_function(reply, strlen(reply), NULL, 1, &code, &xerr) == 0 &&
-                   ad_memento_entry(code.ptr, entry, sizeof(entry)) == 0;
+    /* By example first: milliseconds and no tokens. The model when that cannot help. */
+    rc = s.memento_synthesis ? synthesize(pattern, previous, &code, meta, err) : AD_ENOTFOUND;
+    if (rc < 0 && rc != AD_ENOTFOUND)
+        goto out;
+    if (rc == 0) {
+        has_function = ad_memento_entry(code.ptr, entry, sizeof(entry)) == 0;
+    } else if (!llm) {
+        const char *synth_why = jstr(meta, "synth_why");
+
+        if (s.memento_synthesis)
+            rc = ad_error(err, AD_ENOTFOUND, "memento.generate: synthesis by example found no "
+                          "skill (%s) and no model is configured (set AUTODEV_LLM)",
+                          synth_why ? synth_why : "no reason given");
+        else
+            rc = ad_error(err, AD_ENOTFOUND, "memento.generate: synthesis by example is off "
+                          "(setting memento_synthesis) and no model is configured (set "
+                          "AUTODEV_LLM)");
+        goto out;
+    } else {
+        json_object_set_new(meta, "proposer", json_string("llm"));
+        rc = propose(llm, o, pattern, previous, &reply, meta, err);
+        if (rc < 0)
+            goto out;
+        has_function =
+            ad_edit_extract_function(reply, strlen(reply), NULL, 1, &code, &xerr) == 0 &&
+            ad_memento_entry(code.ptr, entry, sizeof(entry)) == 0;
+    }
     if (json_is_array(previous))
         json_object_set(meta, "previous", (json_t *)previous);
     if (o->job_id)
@@ -790,7 +874,8 @@ int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandb
             out->skill_description = strndup(doc, AD_SKILL_DESC_MAX);
     } else {
         /* Kept for the reviewer: what the model said instead of a function. */
-        out->generated_code = *reply ? strndup(reply, REPLY_CODE_MAX) : strdup("(empty reply)");
+        out->generated_code = reply && *reply ? strndup(reply, REPLY_CODE_MAX)
+                                              : strdup("(empty reply)");
     }
     if (!out->skill_description)
         out->skill_description = ad_strdupf("Generated for: %.200s", jstr(pattern, "task"));
@@ -981,8 +1066,9 @@ int ad_memento_regenerate(struct ad_store *st, const char *tenant_id, const char
         goto out;
     }
     reason = c.status == AD_CAND_REJECTED ? c.reason : jstr(c.validation_result, "summary");
-    previous = json_pack("[{s:s, s:s, s:s}]", "candidate_id", c.id, "status",
-                         ad_candidate_status_name(c.status), "reason", reason ? reason : "");
+    previous = json_pack("[{s:s, s:s, s:s, s:s}]", "candidate_id", c.id, "status",
+                         ad_candidate_status_name(c.status), "reason", reason ? reason : "",
+                         "proposer", jstr(fp, "proposer") ? jstr(fp, "proposer") : "llm");
     snprintf(j.tenant_id, sizeof(j.tenant_id), "%s", tenant_id);
     j.kind = (char *)AD_MEMENTO_JOB;
     j.max_attempts = MEMENTO_MAX_ATTEMPTS;

@@ -200,7 +200,7 @@ static int find_open_job(struct ad_store *st, const char *tenant_id, const char 
 /*
  * The agent's candidates for the pattern: the first open one into id, and
  * (when previous is non-NULL) the newest failed or rejected ones appended to
- * previous as {"candidate_id", "status", "reason"}.
+ * previous as {"candidate_id", "status", "reason", "proposer"}.
  */
 static int scan_candidates(struct ad_store *st, const char *tenant_id, const char *agent_id,
                            const struct pattern *p, char id[AD_ID_SIZE], json_t *previous,
@@ -236,9 +236,11 @@ static int scan_candidates(struct ad_store *st, const char *tenant_id, const cha
                          ? c->reason
                          : jstr(c->validation_result, "summary");
             if (json_array_append_new(previous,
-                                      json_pack("{s:s, s:s, s:s}", "candidate_id", c->id,
+                                      json_pack("{s:s, s:s, s:s, s:s}", "candidate_id", c->id,
                                                 "status", ad_candidate_status_name(c->status),
-                                                "reason", reason ? reason : "")) < 0)
+                                                "reason", reason ? reason : "", "proposer",
+                                                jstr(fp, "proposer") ? jstr(fp, "proposer")
+                                                                     : "llm")) < 0)
                 rc = ad_error(err, AD_ENOMEM, "out of memory");
             break;
         case AD_CAND_PROMOTED:

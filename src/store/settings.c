@@ -40,13 +40,14 @@ static const struct key_def keys[] = {
     { "reflection_window", KEY_INT, S_OFF(reflection_window), 20, 2, 1000 },
     { "reflection_window_hours", KEY_INT, S_OFF(reflection_window_hours), 24, 1, 720 },
     { "reflection_similarity_pct", KEY_INT, S_OFF(reflection_similarity_pct), 50, 1, 100 },
+    { "memento_synthesis", KEY_BOOL, S_OFF(memento_synthesis), 1, 0, 1 },
 };
 
 static const char *const key_names[] = {
     "enabled", "memento_skills", "alpha_evolver", "background_evolution",
     "max_mutations_per_day", "max_skill_candidates_per_day", "llm_daily_token_cap",
     "llm_daily_cost_cap_cents", "reflection_threshold", "reflection_window",
-    "reflection_window_hours", "reflection_similarity_pct", NULL,
+    "reflection_window_hours", "reflection_similarity_pct", "memento_synthesis", NULL,
 };
 
 /* The block's name inside tenants.settings. */

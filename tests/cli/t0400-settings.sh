@@ -12,7 +12,8 @@ test_expect_success 'settings show lists every key with its default' '
         background_evolution false max_mutations_per_day 10 \
         max_skill_candidates_per_day 5 llm_daily_token_cap 0 \
         llm_daily_cost_cap_cents 0 reflection_threshold 2 reflection_window 20 \
-        reflection_window_hours 24 reflection_similarity_pct 50 >expect &&
+        reflection_window_hours 24 reflection_similarity_pct 50 \
+        memento_synthesis true >expect &&
     test_cmp expect out
 '
 

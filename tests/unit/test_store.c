@@ -1269,7 +1269,9 @@ static void test_settings_values(void **state)
     assert_string_equal(ad_settings_keys()[0], "enabled");
     assert_string_equal(ad_settings_keys()[7], "llm_daily_cost_cap_cents");
     assert_string_equal(ad_settings_keys()[11], "reflection_similarity_pct");
-    assert_null(ad_settings_keys()[12]);
+    assert_string_equal(ad_settings_keys()[12], "memento_synthesis");
+    assert_true(s.memento_synthesis);
+    assert_null(ad_settings_keys()[13]);
 }
 
 static void test_settings_json(void **state)

@@ -1,0 +1,1102 @@
+/*
+ * Synthesis by example: the search.
+ *
+ * The examples' inputs are walked once for their leaves: every path of
+ * keys and list indexes (0, 1, -1) down to SX_MAX_DEPTH levels, with the
+ * value each example has there. Candidate programs are built from those
+ * leaves family by family, each with a cost, and checked on every example;
+ * the cheapest that fits them all wins. Costs, lowest first:
+ *
+ *   1      a leaf as it is                       data["customer"]["email"]
+ *   ~1.2   a match of a pattern in a string leaf  _nth(r"INV-\d+", text, 0)
+ *   ~1.3   a case change on top                   name.title()
+ *   2      rounding a number, len() of a list     round(total, 2)
+ *   2.5    a leaf with a default for the inputs that lack it
+ *   2.5-4  sum/min/max/mean over a list or a field of its items
+ *   3      two numeric leaves combined            price * qty
+ *   3      a comparison with a round threshold    amount > 100
+ *   3-5    a list filtered by a field             [item["name"] for item in ...]
+ *   4.5    a percentage                           round(a / b * 100, 1)
+ *   5      a constant factor or offset            round(net * 1.2, 2)
+ *   parts  a string made of several parts: the parts' costs plus 0.2 per
+ *          punctuation or space character between them and 1 per letter
+ *          or digit, which is allowed only when two or more examples agree
+ *   8      the same constant for every input (two or more examples)
+ *
+ * Rounding adds 1. Ties go to the candidate found first, and the order of
+ * the families above is the order they are searched in; a candidate is not
+ * even tried once its cost cannot beat the best found.
+ */
+#include "compat.h"
+
+#include <math.h>
+
+#include "autodev/json.h"
+
+#include "propose/synth_int.h"
+
+#define MAX_LEAVES 200
+#define MAX_KW_PARAMS 12
+
+static int oom(struct ad_err *err)
+{
+    return ad_error(err, AD_ENOMEM, "out of memory");
+}
+
+/* ---- checking the examples ---- */
+
+static bool ident_char(int c, bool first)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+           (!first && c >= '0' && c <= '9');
+}
+
+/* Python keywords and the names the emitted code uses itself. */
+static bool reserved(const char *s)
+{
+    static const char *const words[] = {
+        "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
+        "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
+        "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return",
+        "try", "while", "with", "yield", "match", "case", "re", "item", "round", "sum", "len",
+        "min", "max", "str", "format", "int", "float", "bool", "list", "dict", "isinstance",
+        "Any",
+    };
+
+    for (size_t i = 0; i < AD_ARRAY_SIZE(words); i++)
+        if (!strcmp(s, words[i]))
+            return true;
+    return false;
+}
+
+static bool identifier(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > max || !ident_char((unsigned char)s[0], true))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!ident_char((unsigned char)s[i], false))
+            return false;
+    return true;
+}
+
+static int check_examples(const json_t *ex, struct ad_err *err)
+{
+    const json_t *e;
+    size_t i;
+
+    if (!json_is_array(ex))
+        return ad_error(err, AD_EINVAL, "examples: expected an array of {\"input\", \"output\"}");
+    if (json_array_size(ex) == 0)
+        return ad_error(err, AD_EINVAL, "examples: none given");
+    if (json_array_size(ex) > AD_SYNTH_MAX_EXAMPLES)
+        return ad_error(err, AD_ETOOBIG, "examples: %zu given, at most %d", json_array_size(ex),
+                        AD_SYNTH_MAX_EXAMPLES);
+    json_array_foreach(ex, i, e) {
+        if (!json_is_object(e))
+            return ad_error(err, AD_EINVAL, "example %zu: expected an object", i + 1);
+        if (!json_object_get(e, "input"))
+            return ad_error(err, AD_EINVAL, "example %zu: no \"input\"", i + 1);
+        if (!json_object_get(e, "output"))
+            return ad_error(err, AD_EINVAL, "example %zu: no \"output\"", i + 1);
+    }
+    return 0;
+}
+
+/* Two examples with equal inputs and different outputs: no function fits. */
+static int contradiction(struct sx_search *s, struct ad_synth_result *res, struct ad_err *err)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        for (size_t j = i + 1; j < s->n; j++) {
+            if (ad_json_equal_loose(s->in[i], s->in[j]) &&
+                !ad_json_equal_loose(s->out[i], s->out[j])) {
+                res->why = ad_strdupf("examples %zu and %zu have the same input but different "
+                                      "outputs: no function gives both",
+                                      i + 1, j + 1);
+                return res->why ? ad_error(err, AD_ENOTFOUND, "%s", res->why) : oom(err);
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- parameters ---- */
+
+static void type_hint(const json_t *const *v, size_t n, bool optional, char *out, size_t size)
+{
+    int types = 0;
+    const char *t;
+
+    for (size_t i = 0; i < n; i++)
+        if (v[i] && !json_is_null(v[i]))
+            types |= 1 << (json_is_boolean(v[i]) ? JSON_TRUE : json_typeof(v[i]));
+    if (types == 1 << JSON_STRING)
+        t = "str";
+    else if (types == 1 << JSON_INTEGER)
+        t = "int";
+    else if (types && !(types & ~((1 << JSON_INTEGER) | (1 << JSON_REAL))))
+        t = "float";
+    else if (types == 1 << JSON_TRUE)
+        t = "bool";
+    else if (types == 1 << JSON_ARRAY)
+        t = "list";
+    else if (types == 1 << JSON_OBJECT)
+        t = "dict";
+    else if (!types)
+        t = "None";
+    else
+        t = "Any";
+    if (optional && strcmp(t, "Any") && strcmp(t, "None"))
+        snprintf(out, size, "%s | None", t);
+    else
+        snprintf(out, size, "%s", t);
+}
+
+static int add_param(struct ad_synth_program *p, const char *name)
+{
+    struct sx_param *v = realloc(p->param, (p->nparam + 1) * sizeof(*v));
+
+    if (!v)
+        return -1;
+    p->param = v;
+    memset(&v[p->nparam], 0, sizeof(v[0]));
+    v[p->nparam].name = strdup(name);
+    return v[p->nparam++].name ? 0 : -1;
+}
+
+/* Keyword arguments when every input is an object of usable names, else one argument. */
+static int choose_mode(struct sx_search *s)
+{
+    struct ad_synth_program *p = s->p;
+    bool all_str = true, kw = true;
+    const char *k;
+    json_t *v;
+
+    for (size_t i = 0; i < s->n; i++) {
+        all_str &= json_is_string(s->in[i]);
+        kw &= json_is_object(s->in[i]) && json_object_size(s->in[i]) > 0;
+        if (kw)
+            json_object_foreach((json_t *)s->in[i], k, v)
+                kw &= identifier(k, 64) && !reserved(k) && k[0] != '_';
+    }
+    if (kw) {
+        for (size_t i = 0; i < s->n; i++) {
+            json_object_foreach((json_t *)s->in[i], k, v) {
+                size_t j;
+
+                for (j = 0; j < p->nparam && strcmp(p->param[j].name, k); j++)
+                    ;
+                if (j == p->nparam && add_param(p, k) < 0)
+                    return -1;
+            }
+        }
+        if (p->nparam <= MAX_KW_PARAMS) {
+            p->mode = MODE_KW;
+            return 0;
+        }
+        for (size_t i = 0; i < p->nparam; i++)
+            free(p->param[i].name);
+        p->nparam = 0;
+    }
+    p->mode = all_str ? MODE_TEXT : MODE_DATA;
+    return add_param(p, all_str ? "text" : "data");
+}
+
+/* Types and defaults of the parameters, once the program is known. */
+static int finish_params(struct sx_search *s)
+{
+    struct ad_synth_program *p = s->p;
+    const json_t **v = calloc(s->n, sizeof(*v));
+    struct sx_param *req, *opt;
+    size_t nreq = 0;
+
+    if (!v)
+        return -1;
+    for (size_t i = 0; i < p->nparam; i++) {
+        struct sx_param *pa = &p->param[i];
+        size_t present = 0;
+
+        for (size_t e = 0; e < s->n; e++) {
+            v[e] = p->mode == MODE_KW ? json_object_get(s->in[e], pa->name) : s->in[e];
+            present += v[e] != NULL;
+        }
+        pa->optional = present < s->n;
+        type_hint(v, s->n, pa->optional, pa->type, sizeof(pa->type));
+    }
+    for (size_t e = 0; e < s->n; e++)
+        v[e] = s->out[e];
+    type_hint(v, s->n, false, p->rtype, sizeof(p->rtype));
+    free(v);
+    /* A default the program relies on becomes the parameter's default. */
+    for (size_t i = 0; p->mode == MODE_KW && i < p->nnode; i++) {
+        const struct sx *x = &p->node[i];
+
+        if (x->kind != SX_PATH || !x->c || x->path.n != 1)
+            continue;
+        for (size_t j = 0; j < p->nparam; j++) {
+            if (!strcmp(p->param[j].name, x->path.step[0].key) && !p->param[j].def &&
+                !json_is_null(x->c))
+                p->param[j].def = json_incref(x->c);
+        }
+    }
+    /* Required parameters first, as Python wants them. */
+    req = malloc(p->nparam * sizeof(*req) + 1);
+    if (!req)
+        return -1;
+    opt = req;
+    for (size_t i = 0; i < p->nparam; i++)
+        if (!p->param[i].optional)
+            req[nreq++] = p->param[i];
+    opt = req + nreq;
+    for (size_t i = 0, k = 0; i < p->nparam; i++)
+        if (p->param[i].optional)
+            opt[k++] = p->param[i];
+    memcpy(p->param, req, p->nparam * sizeof(*req));
+    free(req);
+    return 0;
+}
+
+/* ---- leaves ---- */
+
+static bool path_eq(const struct sx_path *a, const struct sx_path *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (int i = 0; i < a->n; i++) {
+        if (!a->step[i].key != !b->step[i].key)
+            return false;
+        if (a->step[i].key ? strcmp(a->step[i].key, b->step[i].key)
+                           : a->step[i].idx != b->step[i].idx)
+            return false;
+    }
+    return true;
+}
+
+static int add_leaf(struct sx_search *s, const struct sx_path *path)
+{
+    struct sx_leaf *l;
+
+    for (size_t i = 0; i < s->nleaf; i++)
+        if (path_eq(&s->leaf[i].path, path))
+            return 0;
+    if (s->nleaf == MAX_LEAVES)
+        return 0;
+    l = &s->leaf[s->nleaf];
+    memset(l, 0, sizeof(*l));
+    l->path.n = path->n;
+    for (int i = 0; i < path->n; i++) {
+        l->path.step[i].idx = path->step[i].idx;
+        if (path->step[i].key && !(l->path.step[i].key = strdup(path->step[i].key)))
+            return -1;
+    }
+    l->v = calloc(s->n, sizeof(*l->v));
+    if (!l->v)
+        return -1;
+    s->nleaf++;
+    for (size_t e = 0; e < s->n; e++) {
+        l->v[e] = sx_walk(&l->path, s->in[e]);
+        if (l->v[e]) {
+            l->present++;
+            l->types |= 1 << json_typeof(l->v[e]);
+        }
+    }
+    return 0;
+}
+
+static int walk(struct sx_search *s, const json_t *v, struct sx_path *path)
+{
+    int rc = 0;
+
+    if (path->n > 0 || s->p->mode != MODE_KW)
+        rc = add_leaf(s, path);
+    if (rc < 0 || path->n == SX_MAX_DEPTH)
+        return rc;
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+
+        json_object_foreach((json_t *)v, k, x) {
+            path->step[path->n].key = (char *)k;
+            path->n++;
+            rc = walk(s, x, path);
+            path->n--;
+            if (rc < 0)
+                return rc;
+        }
+    } else if (json_is_array(v)) {
+        static const long idx[] = { 0, 1, -1 };
+        long size = (long)json_array_size(v);
+
+        for (size_t i = 0; i < AD_ARRAY_SIZE(idx) && rc == 0; i++) {
+            if (idx[i] >= size || (idx[i] < 0 && size < 2))
+                continue;
+            path->step[path->n].key = NULL;
+            path->step[path->n].idx = idx[i];
+            path->n++;
+            rc = walk(s, json_array_get(v, idx[i] < 0 ? (size_t)(size + idx[i]) : (size_t)idx[i]),
+                      path);
+            path->n--;
+        }
+    }
+    return rc;
+}
+
+static int leaf_node(struct sx_search *s, size_t i, const json_t *def)
+{
+    int k = sx_node(s->p, SX_PATH, -1, -1, 0);
+
+    if (k < 0)
+        return -1;
+    s->p->node[k].path.n = s->leaf[i].path.n;
+    for (int j = 0; j < s->leaf[i].path.n; j++) {
+        const struct sx_step *st = &s->leaf[i].path.step[j];
+
+        s->p->node[k].path.step[j].idx = st->idx;
+        if (st->key && !(s->p->node[k].path.step[j].key = strdup(st->key)))
+            return -1;
+    }
+    s->p->node[k].c = def ? json_incref((json_t *)def) : NULL;
+    return k;
+}
+
+/* ---- trying candidates ---- */
+
+bool sx_try(struct sx_search *s, int node, double cost)
+{
+    size_t fits = 0, fail = SIZE_MAX;
+    json_t *got_fail = NULL;
+    const char *why;
+
+    s->considered++;
+    for (size_t e = 0; e < s->n; e++) {
+        json_t *got = sx_eval(s->p, node, s->in[e], &why);
+
+        if (got && ad_json_equal_loose(got, s->out[e])) {
+            fits++;
+        } else if (fail == SIZE_MAX) {
+            fail = e;
+            got_fail = got ? json_incref(got) : NULL;
+            if (!got && !why)
+                why = "no value";
+            if (!got) {
+                free(s->best_got);
+                s->best_got = NULL;
+            }
+            /* why is kept below only when this becomes the closest miss */
+            if (!got && (int)fits + (int)(s->n - e - 1) < s->best_fits)
+                break;
+            if (!got)
+                got_fail = json_string(why);
+            else
+                (void)0;
+        }
+        json_decref(got);
+    }
+    if (fits == s->n) {
+        json_decref(got_fail);
+        return true;
+    }
+    if ((int)fits > s->best_fits || ((int)fits == s->best_fits && cost < s->best_cost)) {
+        char *g = got_fail ? ad_json_dumps(got_fail) : NULL;
+
+        s->best_fits = (int)fits;
+        s->best_cost = cost;
+        s->best_fail = fail;
+        ad_buf_reset(&s->best_desc);
+        sx_emit_expr(s->p, node, &s->best_desc);
+        free(s->best_got);
+        s->best_got = g;
+    }
+    json_decref(got_fail);
+    return false;
+}
+
+struct best {
+    int node;
+    double cost;
+    size_t keep;    /* nodes to keep after a rejected candidate */
+};
+
+/* Tries a candidate built since b->keep; keeps it when it fits and is cheaper. */
+static void consider(struct sx_search *s, struct best *b, int node, double cost)
+{
+    if (node >= 0 && cost < b->cost && sx_try(s, node, cost)) {
+        b->node = node;
+        b->cost = cost;
+        b->keep = s->p->nnode;
+        return;
+    }
+    sx_truncate(s->p, b->keep);
+}
+
+static bool all_type(struct sx_search *s, const json_t **v, int mask)
+{
+    for (size_t e = 0; e < s->n; e++)
+        if (!v[e] || !((1 << json_typeof(v[e])) & mask))
+            return false;
+    return true;
+}
+
+#define NUMBER ((1 << JSON_INTEGER) | (1 << JSON_REAL))
+
+static bool numeric_leaf(const struct sx_search *s, size_t i)
+{
+    return s->leaf[i].present == (int)s->n && !(s->leaf[i].types & ~NUMBER);
+}
+
+static int with_const(struct sx_search *s, enum sx_kind kind, int a, int n, json_t *c)
+{
+    int k = c ? sx_node(s->p, kind, a, -1, n) : -1;
+
+    if (k >= 0)
+        s->p->node[k].c = c;
+    else
+        json_decref(c);
+    return k;
+}
+
+/* node, then node rounded to 0..3 digits and to an int, each at cost + 1. */
+static void rounded(struct sx_search *s, struct best *b, int node, double cost)
+{
+    size_t keep = b->keep;
+
+    if (node < 0)
+        return;
+    b->keep = s->p->nnode;          /* the unrounded node is shared by the variants */
+    consider(s, b, node, cost);
+    for (int d = -1; d <= 3; d++) {
+        if (cost + 1 + 0.05 * d >= b->cost)
+            break;
+        consider(s, b, sx_node(s->p, SX_ROUND, node, -1, d), cost + 1 + 0.05 * (d + 1));
+    }
+    if (b->keep == s->p->nnode && b->node != node && (b->node < 0 || (size_t)b->node < keep))
+        sx_truncate(s->p, keep);
+    if (b->node < 0 || (size_t)b->node < keep)
+        b->keep = keep, sx_truncate(s->p, keep);
+}
+
+/* ---- the families ---- */
+
+static void paths(struct sx_search *s, struct best *b, const int *ln)
+{
+    for (size_t i = 0; i < s->nleaf; i++) {
+        const struct sx_leaf *l = &s->leaf[i];
+        const json_t *def = NULL;
+        bool ok = l->present > 0 && l->present < (int)s->n;
+
+        if (l->present == (int)s->n) {
+            s->considered++;
+            if (1 + 0.05 * l->path.n < b->cost && sx_try(s, ln[i], 1 + 0.05 * l->path.n)) {
+                b->node = ln[i];
+                b->cost = 1 + 0.05 * l->path.n;
+            }
+            continue;
+        }
+        /* A default: every input lacking the leaf has the same scalar output. */
+        for (size_t e = 0; ok && e < s->n; e++) {
+            if (l->v[e])
+                continue;
+            if (json_is_array(s->out[e]) || json_is_object(s->out[e]))
+                ok = false;
+            else if (!def)
+                def = s->out[e];
+            else
+                ok = ad_json_equal_loose(def, s->out[e]);
+        }
+        if (ok)
+            consider(s, b, leaf_node(s, i, def), 2.5 + 0.05 * l->path.n);
+    }
+}
+
+static void constant(struct sx_search *s, struct best *b)
+{
+    for (size_t e = 1; e < s->n; e++)
+        if (!ad_json_equal_loose(s->out[0], s->out[e]))
+            return;
+    if (s->n >= 2)
+        consider(s, b, with_const(s, SX_CONST, -1, 0, json_deep_copy(s->out[0])), 8);
+}
+
+/* Round numbers near x: the shortest decimal forms, from 1 to 4 significant digits. */
+static int nice_values(double x, double *out)
+{
+    int n = 0;
+
+    for (int prec = 1; prec <= 4; prec++) {
+        char tmp[64];
+        double v;
+
+        snprintf(tmp, sizeof(tmp), "%.*g", prec, x);
+        v = strtod(tmp, NULL);
+        if (n == 0 || out[n - 1] != v)
+            out[n++] = v;
+    }
+    return n;
+}
+
+static json_t *number_json(double v)
+{
+    if (v == floor(v) && fabs(v) < 1e15)
+        return json_integer((json_int_t)v);
+    return json_real(v);
+}
+
+static void arithmetic(struct sx_search *s, struct best *b, const int *ln)
+{
+    static const double op_cost[] = { 3, 3.05, 3, 3.05 };
+
+    for (size_t i = 0; i < s->nleaf; i++) {
+        if (!numeric_leaf(s, i))
+            continue;
+        rounded(s, b, ln[i], 1 + 0.05 * s->leaf[i].path.n);
+        for (size_t j = 0; j < s->nleaf; j++) {
+            if (j == i || !numeric_leaf(s, j))
+                continue;
+            for (int op = OP_ADD; op <= OP_DIV; op++) {
+                if ((op == OP_ADD || op == OP_MUL) && j < i)
+                    continue;
+                if (op_cost[op] >= b->cost)
+                    continue;
+                rounded(s, b, sx_node(s->p, SX_BIN, ln[i], ln[j], op), op_cost[op]);
+            }
+            /* a / b * 100 */
+            if (4.5 < b->cost) {
+                int q = sx_node(s->p, SX_BIN, ln[i], ln[j], OP_DIV);
+                int h = with_const(s, SX_CONST, -1, 0, json_integer(100));
+
+                rounded(s, b, q < 0 || h < 0 ? -1 : sx_node(s->p, SX_BIN, q, h, OP_MUL), 4.5);
+            }
+        }
+    }
+    /* A constant factor or offset that every example agrees on. */
+    if (s->n < 2 || 5 >= b->cost)
+        return;
+    for (size_t i = 0; i < s->nleaf; i++) {
+        double a, y, nv[8];
+        int nn;
+
+        if (!numeric_leaf(s, i) || !json_is_number(s->out[0]))
+            continue;
+        a = json_number_value(s->leaf[i].v[0]);
+        y = json_number_value(s->out[0]);
+        for (int op = OP_ADD; op <= OP_MUL; op += OP_MUL - OP_ADD) {
+            if (op == OP_MUL && a == 0)
+                continue;
+            nn = nice_values(op == OP_MUL ? y / a : y - a, nv);
+            for (int k = 0; k < nn; k++) {
+                int c = with_const(s, SX_CONST, -1, 0, number_json(nv[k]));
+
+                if (nv[k] == 0 || (op == OP_MUL && nv[k] == 1))
+                    continue;
+                rounded(s, b, c < 0 ? -1 : sx_node(s->p, SX_BIN, ln[i], c, op), 5);
+            }
+        }
+    }
+}
+
+/* Field names every item of every example's list has, with the types they take. */
+static size_t item_fields(struct sx_search *s, size_t li, const char **names, int *types,
+                          size_t max)
+{
+    size_t n = 0;
+    const json_t *first = NULL;
+
+    for (size_t e = 0; e < s->n && !first; e++)
+        if (json_array_size(s->leaf[li].v[e]))
+            first = json_array_get(s->leaf[li].v[e], 0);
+    if (!json_is_object(first))
+        return 0;
+    {
+        const char *k;
+        json_t *v;
+
+        json_object_foreach((json_t *)first, k, v) {
+            bool all = true;
+            int t = 0;
+
+            for (size_t e = 0; all && e < s->n; e++) {
+                const json_t *it;
+                size_t j;
+
+                json_array_foreach(s->leaf[li].v[e], j, it) {
+                    const json_t *x = json_object_get(it, k);
+
+                    if (!x) {
+                        all = false;
+                        break;
+                    }
+                    t |= 1 << json_typeof(x);
+                }
+            }
+            if (all && n < max) {
+                names[n] = k;
+                types[n++] = t;
+            }
+        }
+    }
+    return n;
+}
+
+static bool list_leaf(const struct sx_search *s, size_t i)
+{
+    return s->leaf[i].present == (int)s->n && s->leaf[i].types == 1 << JSON_ARRAY;
+}
+
+static int agg_node(struct sx_search *s, int list, int agg, const char *f, const char *f2)
+{
+    int k = sx_node(s->p, SX_AGG, list, -1, agg);
+
+    if (k >= 0 && f && !(s->p->node[k].f = strdup(f)))
+        return -1;
+    if (k >= 0 && f2 && !(s->p->node[k].f2 = strdup(f2)))
+        return -1;
+    return k;
+}
+
+static void aggregates(struct sx_search *s, struct best *b, const int *ln)
+{
+    static const double agg_cost[] = { 2.5, 2, 3.5, 3, 3 };
+    const char *names[16];
+    int types[16];
+
+    for (size_t i = 0; i < s->nleaf; i++) {
+        size_t nf;
+
+        if (!list_leaf(s, i))
+            continue;
+        consider(s, b, agg_node(s, ln[i], AGG_LEN, NULL, NULL), agg_cost[AGG_LEN]);
+        nf = item_fields(s, i, names, types, AD_ARRAY_SIZE(names));
+        for (int agg = AGG_SUM; agg <= AGG_MAX; agg++) {
+            if (agg == AGG_LEN)
+                continue;
+            if (nf == 0 && agg_cost[agg] < b->cost)
+                rounded(s, b, agg_node(s, ln[i], agg, NULL, NULL), agg_cost[agg]);
+            for (size_t f = 0; f < nf; f++) {
+                if (types[f] & ~NUMBER)
+                    continue;
+                if (agg_cost[agg] + 0.5 < b->cost)
+                    rounded(s, b, agg_node(s, ln[i], agg, names[f], NULL), agg_cost[agg] + 0.5);
+                for (size_t g = f + 1; agg == AGG_SUM && g < nf; g++)
+                    if (!(types[g] & ~NUMBER) && 3.5 < b->cost)
+                        rounded(s, b, agg_node(s, ln[i], AGG_SUM, names[f], names[g]), 3.5);
+            }
+        }
+    }
+}
+
+/* The roundest number t with lo < t <= hi (lo_open) or lo <= t < hi; false if none. */
+static bool roundest(double lo, double hi, bool upper_closed, double *t)
+{
+    static const double steps[] = { 1000, 500, 100, 50, 10, 5, 1, 0.5, 0.1, 0.05, 0.01 };
+
+    for (size_t i = 0; i < AD_ARRAY_SIZE(steps); i++) {
+        double k = upper_closed ? floor(lo / steps[i]) + 1 : ceil(lo / steps[i]);
+        double v = k * steps[i];
+
+        if (upper_closed ? (v > lo && v <= hi) : (v >= lo && v < hi)) {
+            *t = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void thresholds(struct sx_search *s, struct best *b, const int *ln)
+{
+    for (size_t e = 0; e < s->n; e++)
+        if (!json_is_boolean(s->out[e]))
+            return;
+    for (size_t i = 0; i < s->nleaf; i++) {
+        double tlo = INFINITY, thi = -INFINITY, flo = INFINITY, fhi = -INFINITY, t;
+
+        if (!numeric_leaf(s, i))
+            continue;
+        for (size_t e = 0; e < s->n; e++) {
+            double v = json_number_value(s->leaf[i].v[e]);
+
+            if (json_is_true(s->out[e])) {
+                tlo = fmin(tlo, v);
+                thi = fmax(thi, v);
+            } else {
+                flo = fmin(flo, v);
+                fhi = fmax(fhi, v);
+            }
+        }
+        if (isinf(tlo) || isinf(flo))
+            continue;
+        /* true above: x > t with fhi <= t < tlo, or x >= t with fhi < t <= tlo */
+        if (fhi < tlo && roundest(fhi, tlo, false, &t))
+            consider(s, b, with_const(s, SX_CMP, ln[i], CMP_GT, number_json(t)), 3);
+        if (fhi < tlo && roundest(fhi, tlo, true, &t))
+            consider(s, b, with_const(s, SX_CMP, ln[i], CMP_GE, number_json(t)), 3.05);
+        if (thi < flo && roundest(thi, flo, true, &t))
+            consider(s, b, with_const(s, SX_CMP, ln[i], CMP_LT, number_json(t)), 3);
+        for (size_t j = 0; j < s->nleaf; j++) {
+            if (j == i || !numeric_leaf(s, j))
+                continue;
+            for (int op = CMP_GT; op <= CMP_GE && 3.5 < b->cost; op++)
+                consider(s, b, sx_node(s->p, SX_CMP, ln[i], ln[j], op), 3.5);
+        }
+    }
+}
+
+static int filter_node(struct sx_search *s, int list, const char *map, int cond,
+                       const char *g, json_t *c)
+{
+    int k = sx_node(s->p, SX_FILTER, list, -1, 0);
+
+    if (k < 0) {
+        json_decref(c);
+        return -1;
+    }
+    s->p->node[k].cond = cond;
+    s->p->node[k].c = c;
+    if ((map && !(s->p->node[k].f = strdup(map))) || (g && !(s->p->node[k].g = strdup(g))))
+        return -1;
+    return k;
+}
+
+/* The distinct values field g takes over every example's items (at most max). */
+static size_t field_values(struct sx_search *s, size_t li, const char *g, const json_t **out,
+                           size_t max)
+{
+    size_t n = 0;
+
+    for (size_t e = 0; e < s->n; e++) {
+        const json_t *it;
+        size_t j;
+
+        json_array_foreach(s->leaf[li].v[e], j, it) {
+            const json_t *x = json_object_get(it, g);
+            size_t k;
+
+            for (k = 0; k < n && !ad_json_equal_loose(out[k], x); k++)
+                ;
+            if (k == n && n < max)
+                out[n++] = x;
+        }
+    }
+    return n;
+}
+
+static int cmp_num(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Lists filtered by a field (outputs lists), or how many items pass (outputs counts). */
+static void filters(struct sx_search *s, struct best *b, const int *ln, bool count)
+{
+    const char *names[16];
+    int types[16];
+    const json_t *vals[24];
+
+    for (size_t i = 0; i < s->nleaf; i++) {
+        size_t nf;
+
+        if (!list_leaf(s, i))
+            continue;
+        nf = item_fields(s, i, names, types, AD_ARRAY_SIZE(names));
+        for (size_t m = 0; m <= nf; m++) {
+            const char *map = m < nf ? names[m] : NULL;
+            double base = count ? 4.5 : map ? 3.5 : 3;
+
+            if (count && map)
+                continue;
+            if (!count && map)
+                consider(s, b, filter_node(s, ln[i], map, COND_NONE, NULL, NULL), 3);
+            for (size_t g = 0; g < nf; g++) {
+                int t = types[g];
+
+                if (t == ((1 << JSON_TRUE) | (1 << JSON_FALSE)) || t == 1 << JSON_TRUE ||
+                    t == 1 << JSON_FALSE) {
+                    int k = filter_node(s, ln[i], map, COND_TRUTHY, names[g], NULL);
+
+                    consider(s, b, count ? sx_node(s->p, SX_AGG, k, -1, AGG_LEN) : k, base + 0.5);
+                }
+                if (!(t & ~((1 << JSON_STRING) | (1 << JSON_TRUE) | (1 << JSON_FALSE) |
+                            (1 << JSON_INTEGER)))) {
+                    size_t nv = field_values(s, i, names[g], vals, AD_ARRAY_SIZE(vals));
+
+                    for (size_t v = 0; v < nv && base + 1 < b->cost; v++) {
+                        int k = filter_node(s, ln[i], map, COND_EQ, names[g],
+                                            json_deep_copy(vals[v]));
+
+                        consider(s, b, count ? sx_node(s->p, SX_AGG, k, -1, AGG_LEN) : k,
+                                 base + 1);
+                    }
+                }
+                if (!(t & ~NUMBER)) {
+                    double d[24], th;
+                    size_t nv = field_values(s, i, names[g], vals, AD_ARRAY_SIZE(vals));
+
+                    for (size_t v = 0; v < nv; v++)
+                        d[v] = json_number_value(vals[v]);
+                    qsort(d, nv, sizeof(d[0]), cmp_num);
+                    for (size_t v = 0; v + 1 < nv && base + 1.5 < b->cost; v++) {
+                        static const int conds[] = { COND_GT, COND_GE, COND_LT };
+
+                        for (size_t c = 0; c < AD_ARRAY_SIZE(conds); c++) {
+                            if (!roundest(d[v], d[v + 1], conds[c] == COND_GE, &th))
+                                continue;
+                            int k = filter_node(s, ln[i], map, conds[c], names[g],
+                                                number_json(th));
+
+                            consider(s, b, count ? sx_node(s->p, SX_AGG, k, -1, AGG_LEN) : k,
+                                     base + 1.5 + 0.01 * (double)c);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* ---- the whole search ---- */
+
+static void search_release(struct sx_search *s)
+{
+    for (size_t i = 0; i < s->nleaf; i++) {
+        for (int j = 0; j < s->leaf[i].path.n; j++)
+            free(s->leaf[i].path.step[j].key);
+        free(s->leaf[i].v);
+    }
+    free(s->leaf);
+    free(s->in);
+    free(s->out);
+    ad_buf_release(&s->best_desc);
+    free(s->best_got);
+}
+
+static const char *type_word(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_ARRAY:
+        return "a list";
+    case JSON_OBJECT:
+        return "an object";
+    default:
+        return "null";
+    }
+}
+
+/* Why nothing fits: the closest candidate and where it broke, or what is missing. */
+static char *explain(struct sx_search *s)
+{
+    char *want;
+    char *msg;
+
+    for (size_t e = 1; e < s->n; e++) {
+        if (strcmp(type_word(s->out[0]), type_word(s->out[e])))
+            return ad_strdupf("the outputs are of different kinds (%s in example 1, %s in "
+                              "example %zu)",
+                              type_word(s->out[0]), type_word(s->out[e]), e + 1);
+    }
+    if (s->best_fits <= 0 || s->best_fail >= s->n) {
+        char *o = ad_json_dumps(s->out[0]);
+
+        msg = ad_strdupf("nothing in the language turns example 1's input into %.120s "
+                         "(%ld candidates tried; the output must come from the input's "
+                         "fields, matches and numbers, not from constants seen once)",
+                         o ? o : "its output", s->considered);
+        free(o);
+        return msg;
+    }
+    want = ad_json_dumps(s->out[s->best_fail]);
+    msg = ad_strdupf("no program fits all %zu examples (%ld candidates tried); the closest, "
+                     "%.200s, fits %d of them but example %zu breaks it: it gives %.120s where "
+                     "%.120s is expected",
+                     s->n, s->considered, s->best_desc.ptr, s->best_fits, s->best_fail + 1,
+                     s->best_got ? s->best_got : "an error", want ? want : "?");
+    free(want);
+    return msg;
+}
+
+static int search(struct sx_search *s, struct best *b)
+{
+    int *ln = calloc(s->nleaf ? s->nleaf : 1, sizeof(int));
+    int kind = json_typeof(s->out[0]);
+    bool numbers = all_type(s, s->out, NUMBER), lists = all_type(s, s->out, 1 << JSON_ARRAY);
+    int node;
+    double cost;
+
+    if (!ln)
+        return -1;
+    for (size_t i = 0; i < s->nleaf; i++)
+        if ((ln[i] = leaf_node(s, i, NULL)) < 0)
+            goto fail;
+    b->keep = s->p->nnode;
+    paths(s, b, ln);
+    if (numbers) {
+        aggregates(s, b, ln);
+        arithmetic(s, b, ln);
+        filters(s, b, ln, true);
+    }
+    if (kind == JSON_TRUE || kind == JSON_FALSE)
+        thresholds(s, b, ln);
+    if (lists) {
+        if (sx_list_text_search(s, &node, &cost) == 0 && cost < b->cost) {
+            b->node = node;
+            b->cost = cost;
+            b->keep = s->p->nnode;
+        }
+        sx_truncate(s->p, b->keep);
+        filters(s, b, ln, false);
+    }
+    if (all_type(s, s->out, 1 << JSON_STRING)) {
+        if (sx_text_search(s, &node, &cost) == 0 && cost < b->cost) {
+            b->node = node;
+            b->cost = cost;
+            b->keep = s->p->nnode;
+        }
+        sx_truncate(s->p, b->keep);
+    }
+    constant(s, b);
+    free(ln);
+    return 0;
+fail:
+    free(ln);
+    return -1;
+}
+
+int ad_synth(const json_t *examples, const struct ad_synth_opts *o, struct ad_synth_result *res,
+             struct ad_err *err)
+{
+    struct ad_synth_opts none = { 0 };
+    struct sx_search s = { 0 };
+    struct best b = { -1, INFINITY, 0 };
+    struct ad_buf code = AD_BUF_INIT, sum = AD_BUF_INIT;
+    struct sx_path root = { 0 };
+    const char *name, *why;
+    char *desc = NULL;
+    size_t i;
+    int rc;
+
+    memset(res, 0, sizeof(*res));
+    o = o ? o : &none;
+    name = o->name && *o->name ? o->name : "transform";
+    rc = check_examples(examples, err);
+    if (rc < 0)
+        return rc;
+    if (!identifier(name, 100) || reserved(name) || name[0] == '_')
+        return ad_error(err, AD_EINVAL, "function name '%.100s': expected a Python identifier "
+                                        "(letters, digits, _; not a keyword, not starting with _)",
+                        name);
+    s.n = json_array_size(examples);
+    res->examples = (int)s.n;
+    s.p = calloc(1, sizeof(*s.p));
+    s.in = calloc(s.n, sizeof(*s.in));
+    s.out = calloc(s.n, sizeof(*s.out));
+    s.leaf = calloc(MAX_LEAVES, sizeof(*s.leaf));
+    s.best_fits = -1;
+    s.best_cost = INFINITY;
+    if (!s.p || !s.in || !s.out || !s.leaf) {
+        rc = oom(err);
+        goto out;
+    }
+    for (i = 0; i < s.n; i++) {
+        s.in[i] = json_object_get(json_array_get(examples, i), "input");
+        s.out[i] = json_object_get(json_array_get(examples, i), "output");
+    }
+    rc = contradiction(&s, res, err);
+    if (rc < 0)
+        goto out;
+    if (choose_mode(&s) < 0) {
+        rc = oom(err);
+        goto out;
+    }
+    for (i = 0; i < s.n; i++) {
+        if (walk(&s, s.in[i], &root) < 0) {
+            rc = oom(err);
+            goto out;
+        }
+    }
+    if (search(&s, &b) < 0) {
+        rc = oom(err);
+        goto out;
+    }
+    res->considered = s.considered;
+    if (b.node < 0) {
+        res->why = explain(&s);
+        rc = res->why ? ad_error(err, AD_ENOTFOUND, "%s", res->why) : oom(err);
+        goto out;
+    }
+    /* The winner once more, end to end, as ad_synth_apply() will run it. */
+    for (i = 0; i < s.n; i++) {
+        json_t *got = sx_eval(s.p, b.node, s.in[i], &why);
+        bool ok = got && ad_json_equal_loose(got, s.out[i]);
+
+        json_decref(got);
+        if (!ok) {
+            rc = ad_error(err, AD_EINVAL, "internal: the chosen program does not fit example %zu",
+                          i + 1);
+            goto out;
+        }
+    }
+    s.p->root = b.node;
+    if (finish_params(&s) < 0 || sx_emit_expr(s.p, b.node, &sum) < 0) {
+        rc = oom(err);
+        goto out;
+    }
+    desc = o->description && *o->description ? strdup(o->description)
+                                             : ad_strdupf("Return %s.", sum.ptr);
+    if (!desc || sx_emit_module(s.p, name, desc, examples, &code) < 0) {
+        rc = oom(err);
+        goto out;
+    }
+    res->code = ad_buf_detach(&code, NULL);
+    res->summary = ad_buf_detach(&sum, NULL);
+    res->entry = strdup(name);
+    if (!res->code || !res->summary || !res->entry) {
+        rc = oom(err);
+        goto out;
+    }
+    res->prog = s.p;
+    s.p = NULL;
+out:
+    free(desc);
+    ad_buf_release(&code);
+    ad_buf_release(&sum);
+    sx_program_free(s.p);
+    search_release(&s);
+    return rc;
+}
+
+int ad_synth_apply(const struct ad_synth_result *res, const json_t *input, json_t **out,
+                   struct ad_err *err)
+{
+    const char *why = NULL;
+
+    *out = NULL;
+    if (!res || !res->prog)
+        return ad_error(err, AD_EINVAL, "no synthesized program to apply");
+    /* Keyword mode: the harness passes an object of the right keys as arguments. */
+    *out = sx_eval(res->prog, res->prog->root, input, &why);
+    if (!*out)
+        return ad_error(err, AD_ENOTFOUND, "the program raises on this input: %s",
+                        why ? why : "no value");
+    return 0;
+}
+
+void ad_synth_result_release(struct ad_synth_result *res)
+{
+    if (!res)
+        return;
+    free(res->code);
+    free(res->entry);
+    free(res->summary);
+    free(res->why);
+    sx_program_free(res->prog);
+    memset(res, 0, sizeof(*res));
+}
