@@ -188,6 +188,7 @@ int cmd_sandbox(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_llm(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_edit(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_propose(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_synth(int argc, char **argv, struct ad_ctx *ctx);
 
 /* cmd_llm.c: the llm of $AUTODEV_LLM (or spec) with the tenant's ledger and caps.
  * Returns an exit code, having printed the error. */

@@ -199,7 +199,10 @@ static const char settings_description[] =
     "agent's recent failures are compared, and how far back.\n"
     "reflection_similarity_pct (1..100, default 50): how alike two task\n"
     "descriptions must be (word-pair Jaccard index, in percent); their error\n"
-    "types must also match.\n"
+    "types must also match. memento_synthesis (default true): write a new skill\n"
+    "by example first, when the failures recorded inputs and expected outputs\n"
+    "(no model, no tokens; see autodev synth); the model is asked only when no\n"
+    "program fits.\n"
     "\n"
     "An unknown key or a value out of range is refused and nothing is stored.";
 
@@ -364,6 +367,56 @@ static const char propose_description[] =
     "or comments: numeric literals perturbed, comparison and arithmetic\n"
     "operators swapped, True/False and and/or flipped, statements deleted,\n"
     "duplicated or swapped with their neighbour.";
+
+static const struct ad_cmd_form synth_forms[] = {
+    { "synth --examples FILE [--name N] [--description TEXT] [--quiet]", NULL },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt synth_opts[] = {
+    { "--examples FILE",
+      "The examples, JSON lines ('-' for standard input): one\n"
+      "{\"input\": ANY, \"output\": ANY} a line, blank lines skipped, at most 200\n"
+      "examples and 16 MiB." },
+    { "--name N", "The function's name, a Python identifier (default transform)." },
+    { "--description TEXT", "The first line of its docstring (default: one is written)." },
+    { "--quiet", "Print only the code: no summary line on standard error." },
+    { NULL, NULL },
+};
+
+static const char synth_description[] =
+    "Write a Python function from examples of what it should do, offline, with\n"
+    "no model, in milliseconds. The synthesizer searches a small language of\n"
+    "transformations for the simplest program that turns every example's input\n"
+    "into its output: the k-th match of a pattern in a text field (a token\n"
+    "class, a pattern generalised from the outputs' own shape such as INV-\\d+,\n"
+    "or the value after a label the inputs share), with a case change or trim,\n"
+    "several parts joined by constant separators, or every match as a list; a\n"
+    "path into JSON input with a default; arithmetic on one or two numeric\n"
+    "fields, with rounding; sum, count, mean, min or max over a list; a list\n"
+    "filtered by a field's value; true or false from a comparison. A constant\n"
+    "is used only when two or more examples agree on it, never memorised from\n"
+    "one.\n"
+    "\n"
+    "The program found is printed as a Python module with a type-hinted\n"
+    "function and a docstring, alone on standard output, so 'autodev synth\n"
+    "--examples ex.jsonl > f.py' writes a file that runs; a line on standard\n"
+    "error names the function, the examples, the time and the program in\n"
+    "words. The function takes keyword arguments when every input is an object\n"
+    "whose keys are Python names, else one argument (text, or data). Its\n"
+    "patterns mean the same to Python's re as to the PCRE2 that checked them.\n"
+    "With --json: one object with found (true), entry, code, summary, examples,\n"
+    "considered (candidate programs tried) and ms.\n"
+    "\n"
+    "When no program fits every example the command says why: two examples with\n"
+    "equal inputs and different outputs, or the closest guess and the first\n"
+    "example it gets wrong (with --json: found false and why). More examples,\n"
+    "or ones that vary more, help it tell programs apart. No home or database\n"
+    "is needed.\n"
+    "\n"
+    "Exit status 0 when a program was found, 1 when none fits, 2 for invalid\n"
+    "input (an unreadable file, a line that is not an example, which the error\n"
+    "names by number, no examples or too many, a bad --name).";
 
 static const struct ad_cmd_form sandbox_forms[] = {
     { "sandbox check [--backend B]",
@@ -680,6 +733,8 @@ static const struct ad_cmd commands[] = {
       edit_description },
     { "propose", cmd_propose, "propose code changes without a model", propose_forms,
       propose_opts, propose_description },
+    { "synth", cmd_synth, "write a Python function from input/output examples", synth_forms,
+      synth_opts, synth_description },
     { "demo", cmd_demo, "show autodev at work in a throw-away home", demo_forms, demo_opts,
       demo_description },
     { "help", cmd_help, "print the help of a command, or the manual page", help_forms, NULL,

@@ -914,10 +914,10 @@ static char *explain(struct sx_search *s)
         return msg;
     }
     want = ad_json_dumps(s->out[s->best_fail]);
-    msg = ad_strdupf("no program fits all %zu examples (%ld candidates tried); the closest, "
+    msg = ad_strdupf("none of %ld candidate programs fits all %zu examples; the closest, "
                      "%.200s, fits %d of them but example %zu breaks it: it gives %.120s where "
                      "%.120s is expected",
-                     s->n, s->considered, s->best_desc.ptr, s->best_fits, s->best_fail + 1,
+                     s->considered, s->n, s->best_desc.ptr, s->best_fits, s->best_fail + 1,
                      s->best_got ? s->best_got : "an error", want ? want : "?");
     free(want);
     return msg;
@@ -985,7 +985,7 @@ int ad_synth(const json_t *examples, const struct ad_synth_opts *o, struct ad_sy
 
     memset(res, 0, sizeof(*res));
     o = o ? o : &none;
-    name = o->name && *o->name ? o->name : "transform";
+    name = o->name ? o->name : "transform";
     rc = check_examples(examples, err);
     if (rc < 0)
         return rc;
@@ -1001,6 +1001,7 @@ int ad_synth(const json_t *examples, const struct ad_synth_opts *o, struct ad_sy
     s.leaf = calloc(MAX_LEAVES, sizeof(*s.leaf));
     s.best_fits = -1;
     s.best_cost = INFINITY;
+    s.best_desc = (struct ad_buf)AD_BUF_INIT;
     if (!s.p || !s.in || !s.out || !s.leaf) {
         rc = oom(err);
         goto out;

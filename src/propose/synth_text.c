@@ -414,6 +414,8 @@ static int label_of(struct text *t, size_t li, struct ad_buf *label)
         }
         while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
             end--;
+        while (start < end && (*start == ' ' || *start == '\t'))
+            start++;
         for (const char *q = start; q < end; q++)
             letter |= (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z');
         if (!letter)

@@ -4,24 +4,28 @@ test_description='autodev demo'
 
 test_expect_success 'demo runs in a throw-away home and removes it' '
     autodev demo >out 2>err &&
-    test ! -s err &&
+    grep -Eq "^memento: candidate [0-9a-f-]{36} \(extract_invoice_id\) validated: passed 3 of 3 checks$" err &&
+    test_line_count err 1 &&
     grep -Eq "^  demo-agent +INTERN +42 episodes, 27 succeeded, 15 failed$" out &&
-    grep -Eq "^  demo-intern +INTERN +2 episodes, 0 succeeded, 2 failed$" out &&
-    grep -q "^episodes: 44 (27 succeeded, 17 failed)$" out &&
-    grep -Eq "^  demo.memento +0 +2$" out &&
+    grep -Eq "^  demo-intern +INTERN +3 episodes, 1 succeeded, 2 failed$" out &&
+    grep -q "^episodes: 45 (28 succeeded, 17 failed)$" out &&
+    grep -Eq "^  demo.memento +1 +2$" out &&
     grep -Eq "^  csv.parse_invoice +3 +9$" out &&
     grep -Eq "^  demo.task +3 +3$" out &&
     grep -Eq "^  task.fail +17$" out &&
     grep -Eq "^  memento.pattern +10$" out &&
     grep -Eq "^  reflection: two similar failures; queued job memento.generate [0-9a-f-]{36}$" out &&
-    grep -q "^  stopped: skill generation needs a model: set AUTODEV_LLM" out &&
-    grep -Eq "^  queued +1$" out &&
-    grep -Eq "^  task.success +27$" out &&
-    grep -Eq "^  skill.execution +3$" out &&
+    grep -q "^  synthesized by example (no model, no tokens): _nth(r\"INV-\\\\d+-\\\\d+\", text, 0)$" out &&
+    grep -Eq "^  the synthesizer wrote candidate [0-9a-f-]{36} \(extract_invoice_id\): validated, passed 3 of 3 checks$" out &&
+    grep -q "^  approved (reviewer \"demo\"): extract_invoice_id 1.0.0 is in the catalog$" out &&
+    grep -q "^  the same task on a new e-mail: succeeded with extract_invoice_id, output \"INV-2025-0103\"$" out &&
+    grep -Eq "^  memento.promoted +1$" out &&
+    grep -Eq "^  task.success +28$" out &&
+    grep -Eq "^  skill.execution +4$" out &&
     grep -Eq "^  ok +Count the words in the release notes +word_count +7$" out &&
     grep -Eq "^  FAIL Extract the invoice id from this e-mail +\(no skill\) +NoSkillError: " out &&
     test "$(grep -c "^  FAIL .*(no skill)" out)" = 3 &&
-    grep -Eq "^  done +1$" out &&
+    grep -Eq "^  done +2$" out &&
     grep -Eq "^  20[0-9-]+T[0-9:.]+Z +demo.memento +NoSkillError: " out &&
     grep -Eq "^  enabled +true$" out &&
     test -z "$(ls "$TMPDIR")" &&
@@ -30,8 +34,8 @@ test_expect_success 'demo runs in a throw-away home and removes it' '
 
 test_expect_success 'demo prints the same counts every time' '
     autodev demo >out2 &&
-    grep -v -E "^  20[0-9][0-9]-" out | grep -v -e "last seq" -e "queued job" >a &&
-    grep -v -E "^  20[0-9][0-9]-" out2 | grep -v -e "last seq" -e "queued job" >b &&
+    grep -v -E "^  20[0-9][0-9]-" out | grep -v -e "last seq" -e "queued job" -e "wrote candidate" >a &&
+    grep -v -E "^  20[0-9][0-9]-" out2 | grep -v -e "last seq" -e "queued job" -e "wrote candidate" >b &&
     test_cmp a b
 '
 
@@ -43,7 +47,7 @@ test_expect_success 'demo --keep keeps the home and prints its path' '
     autodev --home "$home" agent show demo-agent --json >agent &&
     test "$(json_get "j[\"episode_count\"]" <agent)" = 42 &&
     autodev --home "$home" skill list --json >skills &&
-    test "$(json_get "sorted(s[\"name\"] for s in j)" <skills)" = "[\"order_total\", \"slugify\", \"word_count\"]" &&
+    test "$(json_get "sorted(s[\"name\"] for s in j)" <skills)" = "[\"extract_invoice_id\", \"order_total\", \"slugify\", \"word_count\"]" &&
     autodev --home "$home" episode list --failed --kind csv.parse_invoice --json >f &&
     test "$(json_get "len(j)" <f)" = 9 &&
     rm -rf "$home"
@@ -52,15 +56,17 @@ test_expect_success 'demo --keep keeps the home and prints its path' '
 test_expect_success 'demo --json prints one document' '
     autodev demo --json >out &&
     test_line_count out 1 &&
-    test "$(json_get "j[\"episodes\"][\"total\"]" <out)" = 44 &&
+    test "$(json_get "j[\"episodes\"][\"total\"]" <out)" = 45 &&
     test "$(json_get "j[\"events\"][\"by_topic\"][\"task.fail\"]" <out)" = 17 &&
     test "$(json_get "j[\"memento\"][\"agent\"]" <out)" = demo-intern &&
     test "$(json_get "len(j[\"memento\"][\"failures\"])" <out)" = 2 &&
     test "$(json_get "j[\"memento\"][\"llm\"]" <out)" = null &&
-    test "$(json_get "\"candidate\" in j[\"memento\"]" <out)" = false &&
+    test "$(json_get "j[\"memento\"][\"candidate\"][\"proposer\"]" <out)" = synth &&
+    test "$(json_get "j[\"memento\"][\"candidate\"][\"status\"]" <out)" = validated &&
+    test "$(json_get "j[\"memento\"][\"retry\"][\"output\"]" <out)" = INV-2025-0103 &&
     test "$(json_get "len(j[\"tasks\"])" <out)" = 6 &&
     test "$(json_get "[t[\"success\"] for t in j[\"tasks\"]]" <out)" = "[true, true, true, false, false, false]" &&
-    test "$(json_get "j[\"jobs\"][\"by_status\"][\"done\"]" <out)" = 1 &&
+    test "$(json_get "j[\"jobs\"][\"by_status\"][\"done\"]" <out)" = 2 &&
     test "$(json_get "j[\"kept\"]" <out)" = false &&
     test -z "$(ls "$TMPDIR")"
 '
@@ -70,8 +76,9 @@ test_expect_success 'demo --home uses that home and keeps it' '
     test -f "$TRASH/mine/autodev.db" &&
     grep -q "the demo home is $TRASH/mine" out &&
     autodev --home "$TRASH/mine" demo >out &&
-    grep -q "^episodes: 88 (54 succeeded, 34 failed)$" out &&
-    grep -Eq "^  queued +1$" out
+    grep -q "^episodes: 89 (59 succeeded, 30 failed)$" out &&
+    grep -q "^  try 1: Extract the invoice id from this e-mail  ok$" out &&
+    grep -Eq "^  failed +5$" out
 '
 
 test_expect_success 'demo ignores AUTODEV_DB for its throw-away home' '

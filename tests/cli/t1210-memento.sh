@@ -78,10 +78,13 @@ print(r[sys.argv[2]]["requests"][int(sys.argv[3])]["messages"][1]["content"])' \
         "http://127.0.0.1:$port" "$1" "$2"
 }
 
-test_expect_success 'setup: auto-dev on, a roomy daily limit' '
+# Synthesis by example would write the invoice skill before any model is
+# asked; the model's path is tested with it off, and synthesis at the end.
+test_expect_success 'setup: auto-dev on, a roomy daily limit, synthesis off' '
     autodev init >/dev/null &&
     autodev settings set enabled true >/dev/null &&
-    autodev settings set max_skill_candidates_per_day 20 >/dev/null
+    autodev settings set max_skill_candidates_per_day 20 >/dev/null &&
+    autodev settings set memento_synthesis false >/dev/null
 '
 
 test_expect_success 'one failure queues nothing; the second similar one queues one job' '
@@ -111,6 +114,7 @@ test_expect_success 'the happy path: the model writes a function that validates 
     test "$(cand ann "j[\"validation_result\"][\"passed\"]")" = 3 &&
     test "$(cand ann "j[\"validation_result\"][\"total\"]")" = 3 &&
     test "$(cand ann "j[\"failure_pattern\"][\"model\"]")" = gpt-4o-mini &&
+    test "$(cand ann "j[\"failure_pattern\"][\"proposer\"]")" = llm &&
     test "$(cand ann "len(j[\"failure_pattern\"][\"examples\"])")" = 2 &&
     cand ann "j[\"generated_code\"]" >code &&
     grep -q "^def extract_invoice_id(text: str) -> str:" code &&
@@ -253,13 +257,13 @@ test_expect_success 'the daily limit: the gate says no, and a job queued before 
     autodev settings set max_skill_candidates_per_day 20 >/dev/null
 '
 
-test_expect_success 'without AUTODEV_LLM the job fails for good and says what is missing' '
+test_expect_success 'no model and synthesis off: the job fails for good and says what is missing' '
     autodev agent add nol --maturity INTERN >/dev/null &&
     fail nol 1 && fail nol 2 &&
     autodev jobs run --until-idle 2>err &&
     test "$(jobs_of nol failed)" = 1 &&
     autodev jobs list --kind memento.generate --status failed --json >j &&
-    grep -q "skill generation needs a model: set AUTODEV_LLM" j &&
+    grep -q "synthesis by example is off (setting memento_synthesis) and no model is configured (set AUTODEV_LLM)" j &&
     test "$(autodev candidates list --agent nol --json | json_get "len(j)")" = 0
 '
 
@@ -282,12 +286,81 @@ test_expect_success 'approve promotes it to the catalog and the task now succeed
     grep -q "only a validated candidate can be approved" err
 '
 
-test_expect_success 'the demo runs the whole loop with a model' '
+test_expect_success 'the demo runs the whole loop with a model when synthesis is off' '
+    autodev --home "$TRASH/demo" init >/dev/null &&
+    autodev --home "$TRASH/demo" settings set memento_synthesis false >/dev/null &&
     AUTODEV_LLM=openai:gpt-4o-mini OPENAI_BASE_URL=$base/memento_invoice/v1 \
-        autodev demo >out 2>err &&
+        autodev --home "$TRASH/demo" demo >out 2>err &&
     grep -Eq "^  model openai:gpt-4o-mini wrote candidate [0-9a-f-]{36} \(extract_invoice_id\): validated, passed 3 of 3 checks$" out &&
     grep -q "^  approved (reviewer \"demo\"): extract_invoice_id 1.0.0 is in the catalog$" out &&
-    grep -q "^  the same task again: succeeded with extract_invoice_id, output \"INV-2024-0042\"$" out
+    grep -q "^  the same task on a new e-mail: succeeded with extract_invoice_id, output \"INV-2025-0103\"$" out
+'
+
+# ---- synthesis by example: a task no skill covers yet ----
+
+ORDER="Find the order number in this message"
+
+# fail_order AGENT I [WANT]: the agent tries the order task on message I (1 or 2).
+fail_order() {
+    case $2 in
+    1) in='{"text": "Hi! Order number: 4471 shipped on 2024-05-02."}' want='"4471"' ;;
+    *) in='{"text": "Thanks for waiting (3 items). Order number: 90210"}' want='"90210"' ;;
+    esac
+    test_expect_code 1 autodev task run --agent "$1" --description "$ORDER" --input "$in" \
+        --expect "${3:-$want}" >/dev/null 2>&1
+}
+
+test_expect_success 'synthesis on, no model: the skill is synthesized, validated, costs nothing' '
+    autodev settings set memento_synthesis true >/dev/null &&
+    autodev agent add byex --maturity INTERN >/dev/null &&
+    fail_order byex 1 && fail_order byex 2 &&
+    before=$(served memento_invoice) &&
+    autodev jobs run --until-idle 2>err &&
+    grep -q "memento: candidate .* (find_order_number) validated: passed 3 of 3 checks" err &&
+    test "$(served memento_invoice)" = "$before" &&
+    test "$(jobs_of byex done)" = 1 &&
+    test "$(cand byex "j[\"status\"]")" = validated &&
+    test "$(cand byex "j[\"failure_pattern\"][\"proposer\"]")" = synth &&
+    test "$(cand byex "j[\"failure_pattern\"][\"tokens\"]")" = 0 &&
+    cand byex "j[\"failure_pattern\"][\"synth_summary\"]" >sum &&
+    grep -q "Order number:" sum &&
+    cand byex "j[\"generated_code\"]" >code &&
+    grep -q "^def find_order_number(text: str) -> str:" code &&
+    grep -q "^    \"\"\"Find the order number in this message$" code &&
+    autodev candidates test "$(cat "$TRASH/cid")" \
+        --input "{\"text\": \"Order number: 31337 (2 boxes)\"}" >out &&
+    grep -q "31337" out
+'
+
+test_expect_success 'a rejected synthesized skill is regenerated by the model, not synthesized again' '
+    autodev candidates reject "$(cat "$TRASH/cid")" --reason "numbers may carry letters" >/dev/null &&
+    autodev candidates regenerate "$(cat "$TRASH/cid")" >/dev/null &&
+    before=$(served memento_invoice) &&
+    run_jobs memento_invoice 2>err &&
+    test "$(served memento_invoice)" = $((before + 1)) &&
+    test "$(cand byex "j[\"failure_pattern\"][\"proposer\"]")" = llm &&
+    test "$(cand byex "j[\"failure_pattern\"][\"synth_why\"]")" = "a synthesized candidate of this pattern was turned down before"
+'
+
+test_expect_success 'when no program fits the examples the model is asked' '
+    autodev agent add odd --maturity INTERN >/dev/null &&
+    fail_order odd 1 "\"blue\"" && fail_order odd 2 "\"seven\"" &&
+    before=$(served memento_invoice) &&
+    run_jobs memento_invoice 2>err &&
+    test "$(served memento_invoice)" = $((before + 1)) &&
+    test "$(cand odd "j[\"failure_pattern\"][\"proposer\"]")" = llm &&
+    cand odd "j[\"failure_pattern\"][\"synth_why\"]" >why &&
+    grep -q "candidate" why
+'
+
+test_expect_success 'no program fits and no model: the job fails for good with the reason' '
+    autodev agent add odd2 --maturity INTERN >/dev/null &&
+    fail_order odd2 1 "\"blue\"" && fail_order odd2 2 "\"seven\"" &&
+    autodev jobs run --until-idle 2>err &&
+    test "$(jobs_of odd2 failed)" = 1 &&
+    autodev jobs list --kind memento.generate --status failed --json >j &&
+    grep -q "synthesis by example found no skill ([^)]*candidate" j &&
+    grep -q "and no model is configured (set AUTODEV_LLM)" j
 '
 
 test_done

@@ -1423,11 +1423,11 @@ static void test_generate_resumes_a_killed_job(void **state)
     assert_int_equal(ad_store_candidate_list(f->st, f->tenant, &filter, &v, &n, &err), 0);
     assert_int_equal(n, 1);
     ad_skill_candidate_list_free(v, n);
-    /* A job that made nothing yet needs a model. */
+    /* A job that made nothing yet asks the gate first (closed here: auto-dev is off). */
     o.job_id = "another-job";
     assert_int_equal(ad_memento_generate(f->st, f->bus, sb, NULL, &o, payload, &out, &err),
-                     AD_EINVAL);
-    assert_has(err.msg, "needs a model");
+                     AD_EPERM);
+    assert_has(err.msg, "denied");
     ad_skill_candidate_release(&out);
     ad_skill_candidate_release(&c);
     json_decref(payload);

@@ -1305,7 +1305,7 @@ static void test_settings_json(void **state)
     ad_settings_defaults(&back);
     assert_int_equal(ad_settings_from_json(&back, o, &err), 0);
     assert_memory_equal(&s, &back, sizeof(s));
-    assert_int_equal(json_object_size(o), 12);
+    assert_int_equal(json_object_size(o), 13);
     json_decref(o);
 }
 

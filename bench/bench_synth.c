@@ -1,0 +1,170 @@
+/*
+ * Synthesis benchmark: prints numbers, asserts nothing.
+ *
+ *   bench_synth [--quick] [REPS] [SETS.json]
+ *
+ * Times ad_synth on every example set of tests/synth/sets.json (the sets
+ * test_synth checks for correctness), those a program fits and those none
+ * does, since a search that finds nothing explores the whole language and
+ * is the slow case. Each set runs REPS times (default 20; --quick 5) after
+ * one warm-up call; the median of its runs is its time. Prints a table per
+ * category, then the median, p90 and max of the per-set times and their
+ * ratio to the 50 ms target of issue 7.
+ */
+#include "compat.h"
+
+#include "autodev/clock.h"
+#include "autodev/synth.h"
+
+#define TARGET_MS 50.0
+#define MAX_REPS 1000
+
+static const char *const categories[] = {
+    "extract", "reformat", "json-path", "arith", "list", "bool", "none",
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* The q-quantile (0..1) of n sorted values, by the nearest rank. */
+static double quantile(const double *v, size_t n, double q)
+{
+    size_t k = (size_t)(q * (double)n + 0.999999);
+
+    if (k == 0)
+        k = 1;
+    return v[(k > n ? n : k) - 1];
+}
+
+/* What one call gave, in a word: what the table's "result" column shows. */
+static const char *outcome(int rc, bool fits)
+{
+    if (rc == 0)
+        return fits ? "found" : "found!";
+    if (rc == AD_ENOTFOUND)
+        return fits ? "none!" : "none";
+    return "error";
+}
+
+/*
+ * Times one set: reps calls after a warm-up; returns the median in ms and
+ * fills the last call's outcome.
+ */
+static double time_set(const json_t *set, int reps, int *rc_out, long *considered)
+{
+    const json_t *ex = json_object_get(set, "examples");
+    struct ad_synth_opts o = { "solve", NULL };
+    double ms[MAX_REPS];
+    int rc = 0;
+
+    for (int i = -1; i < reps; i++) {
+        struct ad_synth_result res;
+        struct ad_err err = AD_ERR_INIT;
+        int64_t t0;
+
+        memset(&res, 0, sizeof(res));
+        t0 = ad_mono_ns();
+        rc = ad_synth(ex, &o, &res, &err);
+        if (i >= 0)
+            ms[i] = (double)(ad_mono_ns() - t0) / 1e6;
+        *considered = res.considered;
+        ad_synth_result_release(&res);
+    }
+    *rc_out = rc;
+    qsort(ms, (size_t)reps, sizeof(ms[0]), cmp_double);
+    return ms[reps / 2];
+}
+
+/* Times every set of category cat; appends the per-set medians to all. */
+static void bench_category(const json_t *sets, const char *cat, int reps, double *all,
+                           size_t *nall)
+{
+    size_t i;
+    json_t *s;
+    int n = 0;
+
+    printf("\n%s\n", cat);
+    printf("  %-30s %-6s %-7s %10s %12s\n", "set", "fits", "result", "median ms", "considered");
+    json_array_foreach(sets, i, s) {
+        const char *c = json_string_value(json_object_get(s, "category"));
+        bool fits = json_is_true(json_object_get(s, "fits"));
+        long considered = 0;
+        int rc;
+        double ms;
+
+        if (!c || strcmp(c, cat) != 0)
+            continue;
+        ms = time_set(s, reps, &rc, &considered);
+        all[(*nall)++] = ms;
+        n++;
+        printf("  %-30s %-6s %-7s %10.3f %12ld\n",
+               json_string_value(json_object_get(s, "name")), fits ? "yes" : "no",
+               outcome(rc, fits), ms, considered);
+    }
+    if (n == 0) {
+        printf("  (no sets)\n");
+        return;
+    }
+    qsort(all + *nall - n, (size_t)n, sizeof(all[0]), cmp_double);
+    printf("  %s: median %.3f ms, max %.3f ms over %d sets\n", cat,
+           quantile(all + *nall - n, (size_t)n, 0.5), all[*nall - 1], n);
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = AD_SRCDIR "/tests/synth/sets.json";
+    int reps = 20;
+    json_error_t jerr;
+    json_t *sets;
+    double *all;
+    size_t nall = 0;
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--quick"))
+            reps = 5;
+        else if (argv[i][0] >= '0' && argv[i][0] <= '9')
+            reps = (int)strtol(argv[i], NULL, 10);
+        else
+            path = argv[i];
+    }
+    if (reps < 1 || reps > MAX_REPS) {
+        fprintf(stderr, "bench_synth: REPS must be 1..%d\n", MAX_REPS);
+        return 2;
+    }
+    sets = json_load_file(path, 0, &jerr);
+    if (!json_is_array(sets)) {
+        fprintf(stderr, "bench_synth: %s:%d: %s\n", path, jerr.line,
+                sets ? "not an array" : jerr.text);
+        json_decref(sets);
+        return 1;
+    }
+    all = calloc(json_array_size(sets) + 1, sizeof(*all));
+    if (!all) {
+        json_decref(sets);
+        return 1;
+    }
+    printf("ad_synth on %zu example sets of %s, median of %d runs each\n"
+           "(result: found / none as the set expects; found! / none! where it does not)\n",
+           json_array_size(sets), path, reps);
+    for (size_t c = 0; c < AD_ARRAY_SIZE(categories); c++)
+        bench_category(sets, categories[c], reps, all, &nall);
+    if (nall) {
+        double med, p90, max;
+
+        qsort(all, nall, sizeof(all[0]), cmp_double);
+        med = quantile(all, nall, 0.5);
+        p90 = quantile(all, nall, 0.9);
+        max = all[nall - 1];
+        printf("\nper-set time over %zu sets (target %.0f ms per call):\n", nall, TARGET_MS);
+        printf("  median %9.3f ms  %6.3f x target\n", med, med / TARGET_MS);
+        printf("  p90    %9.3f ms  %6.3f x target\n", p90, p90 / TARGET_MS);
+        printf("  max    %9.3f ms  %6.3f x target\n", max, max / TARGET_MS);
+    }
+    free(all);
+    json_decref(sets);
+    return 0;
+}
