@@ -280,11 +280,16 @@ static const char demo_description[] =
     "Shows autodev at work on embedded defaults. Makes a throw-away home (under\n"
     "$TMPDIR, else /tmp) unless --home is given, registers the agent demo-agent\n"
     "(INTERN), records 36 episodes (successes, and repeated failures of the same\n"
-    "kinds of task with Python error traces), queues and runs a store.check job,\n"
-    "then prints what the store holds: agents with their counters, episodes by\n"
-    "outcome and task kind, the most recent failures, events by topic, jobs by\n"
-    "status and the settings. The throw-away home is removed at the end unless\n"
-    "--keep is given.";
+    "kinds of task with Python error traces), runs six tasks in the sandbox,\n"
+    "queues and runs a store.check job, and runs the Memento loop: the INTERN\n"
+    "agent demo-intern fails \"Extract the invoice id from this e-mail\" twice,\n"
+    "reflection queues a memento.generate job, the skill is synthesized by\n"
+    "example (no model needed; with memento_synthesis off, $AUTODEV_LLM writes\n"
+    "it), validated in the sandbox and approved, and the task then succeeds on\n"
+    "an e-mail neither failure had. It prints what the store holds: agents with\n"
+    "their counters, episodes by outcome and task kind, the most recent\n"
+    "failures, events by topic, jobs by status and the settings. The throw-away\n"
+    "home is removed at the end unless --keep is given.";
 
 static const struct ad_cmd_form llm_forms[] = {
     { "llm test [--provider SPEC] [--prompt TEXT] [--stream] [--timeout S]",
