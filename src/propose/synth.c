@@ -37,6 +37,7 @@
 
 #define MAX_LEAVES 200
 #define MAX_KW_PARAMS 12
+#define MAX_PAIR_LEAVES 48      /* numeric leaves paired for arithmetic (quadratic) */
 
 static int oom(struct ad_err *err)
 {
@@ -364,51 +365,32 @@ static int leaf_node(struct sx_search *s, size_t i, const json_t *def)
 
 bool sx_try(struct sx_search *s, int node, double cost)
 {
-    size_t fits = 0, fail = SIZE_MAX;
-    json_t *got_fail = NULL;
-    const char *why;
+    size_t fits = 0;
+    json_t *got = NULL;
+    const char *why = NULL;
 
+    /* Examples in order; the first miss ends the run (a candidate is as close as its prefix). */
     s->considered++;
-    for (size_t e = 0; e < s->n; e++) {
-        json_t *got = sx_eval(s->p, node, s->in[e], &why);
-
-        if (got && ad_json_equal_loose(got, s->out[e])) {
-            fits++;
-        } else if (fail == SIZE_MAX) {
-            fail = e;
-            got_fail = got ? json_incref(got) : NULL;
-            if (!got && !why)
-                why = "no value";
-            if (!got) {
-                free(s->best_got);
-                s->best_got = NULL;
-            }
-            /* why is kept below only when this becomes the closest miss */
-            if (!got && (int)fits + (int)(s->n - e - 1) < s->best_fits)
-                break;
-            if (!got)
-                got_fail = json_string(why);
-            else
-                (void)0;
-        }
+    for (; fits < s->n; fits++) {
+        got = sx_eval(s->p, node, s->in[fits], &why);
+        if (!got || !ad_json_equal_loose(got, s->out[fits]))
+            break;
         json_decref(got);
+        got = NULL;
     }
-    if (fits == s->n) {
-        json_decref(got_fail);
+    if (fits == s->n)
         return true;
-    }
     if ((int)fits > s->best_fits || ((int)fits == s->best_fits && cost < s->best_cost)) {
-        char *g = got_fail ? ad_json_dumps(got_fail) : NULL;
-
         s->best_fits = (int)fits;
         s->best_cost = cost;
-        s->best_fail = fail;
+        s->best_fail = fits;
         ad_buf_reset(&s->best_desc);
         sx_emit_expr(s->p, node, &s->best_desc);
         free(s->best_got);
-        s->best_got = g;
+        s->best_got = got ? ad_json_dumps(got)
+                          : ad_strdupf("an error (%s)", why ? why : "no value");
     }
-    json_decref(got_fail);
+    json_decref(got);
     return false;
 }
 
@@ -545,13 +527,16 @@ static json_t *number_json(double v)
 static void arithmetic(struct sx_search *s, struct best *b, const int *ln)
 {
     static const double op_cost[] = { 3, 3.05, 3, 3.05 };
+    size_t seen = 0;
 
     for (size_t i = 0; i < s->nleaf; i++) {
-        if (!numeric_leaf(s, i))
+        size_t seen_j = 0;
+
+        if (!numeric_leaf(s, i) || seen++ == MAX_PAIR_LEAVES)
             continue;
         rounded(s, b, ln[i], 1 + 0.05 * s->leaf[i].path.n);
         for (size_t j = 0; j < s->nleaf; j++) {
-            if (j == i || !numeric_leaf(s, j))
+            if (j == i || !numeric_leaf(s, j) || seen_j++ >= MAX_PAIR_LEAVES)
                 continue;
             for (int op = OP_ADD; op <= OP_DIV; op++) {
                 if ((op == OP_ADD || op == OP_MUL) && j < i)
@@ -908,14 +893,16 @@ static char *explain(struct sx_search *s)
 
         msg = ad_strdupf("nothing in the language turns example 1's input into %.120s "
                          "(%ld candidates tried; the output must come from the input's "
-                         "fields, matches and numbers, not from constants seen once)",
-                         o ? o : "its output", s->considered);
+                         "fields, matches and numbers, not from constants seen once%s)",
+                         o ? o : "its output", s->considered,
+                         s->too_long ? "; strings over 256 KiB are used whole, never searched"
+                                     : "");
         free(o);
         return msg;
     }
     want = ad_json_dumps(s->out[s->best_fail]);
     msg = ad_strdupf("none of %ld candidate programs fits all %zu examples; the closest, "
-                     "%.200s, fits %d of them but example %zu breaks it: it gives %.120s where "
+                     "%.200s, fits the first %d but example %zu breaks it: it gives %.160s where "
                      "%.120s is expected",
                      s->considered, s->n, s->best_desc.ptr, s->best_fits, s->best_fail + 1,
                      s->best_got ? s->best_got : "an error", want ? want : "?");

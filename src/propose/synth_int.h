@@ -148,6 +148,7 @@ struct sx_search {
     struct sx_leaf *leaf;
     size_t nleaf;
     long considered;
+    bool too_long;              /* a string leaf was too long to search with patterns */
     /* the closest miss, for the reason when nothing fits */
     int best_fits;
     double best_cost;

@@ -34,6 +34,7 @@
 #define MAX_ATOMS 4000
 #define MAX_STATES 20000
 #define MAX_OUT 512              /* longer outputs are matched whole, not in parts */
+#define MAX_SEARCHED (256 * 1024) /* longer strings are used whole, not searched */
 
 struct atom {
     int leaf;                    /* its leaf's node */
@@ -151,6 +152,18 @@ static int add_with_cases(struct text *t, struct atom *proto, json_t **from, boo
 static bool string_leaf(const struct sx_search *s, size_t i)
 {
     return s->leaf[i].present == (int)s->n && s->leaf[i].types == 1 << JSON_STRING;
+}
+
+/* A string leaf short enough in every example to search with patterns. */
+static bool searchable(struct sx_search *s, size_t i)
+{
+    for (size_t e = 0; e < s->n; e++) {
+        if (json_string_length(s->leaf[i].v[e]) > MAX_SEARCHED) {
+            s->too_long = true;
+            return false;
+        }
+    }
+    return true;
 }
 
 /* The k-th match of pattern pat in every example's leaf i, with case changes. */
@@ -456,6 +469,8 @@ static int build_atoms(struct text *t, const int *ln_of_leaf, bool parts)
                 v[e] = (json_t *)s->leaf[i].v[e];
             rc = add_with_cases(t, &proto, v, true);
             free(v);
+            if (!searchable(s, i))
+                continue;
             for (int k = 0; rc == 0 && k < nshape; k++) {
                 int pat = sx_pattern(s->p, shape[k].ptr);
 
@@ -727,8 +742,9 @@ static void whole_misses(struct text *t)
         const struct atom *a = &t->a[i];
         int fits = 0;
 
-        for (size_t e = 0; e < s->n; e++)
-            fits += a->v[e] && a->len[e] == t->ylen[e] && !memcmp(a->v[e], t->y[e], a->len[e]);
+        for (size_t e = 0; e < s->n; e++, fits++)
+            if (!a->v[e] || a->len[e] != t->ylen[e] || memcmp(a->v[e], t->y[e], a->len[e]))
+                break;
         if (fits > s->best_fits || (fits == s->best_fits && a->cost < s->best_cost)) {
             int k = atom_node(s, a);
 
@@ -897,7 +913,7 @@ int sx_list_text_search(struct sx_search *s, int *node, double *cost)
         nshape = shapes(s->p, items, lens, nitems, nitems, shape);
     keep = s->p->nnode;
     for (size_t i = 0; i < s->nleaf; i++) {
-        if (!string_leaf(s, i))
+        if (!string_leaf(s, i) || !searchable(s, i))
             continue;
         for (size_t c = 0; c < AD_ARRAY_SIZE(classes) + (size_t)nshape; c++) {
             const char *re = c < (size_t)nshape ? shape[c].ptr : classes[c - (size_t)nshape];

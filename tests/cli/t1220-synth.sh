@@ -258,4 +258,14 @@ test_expect_success 'a --name that is not a Python identifier exits 2' '
     test_line_count err 1
 '
 
+test_expect_success 'strings too long to search are said to be so, quickly' '
+    /usr/bin/python3 -c "import json
+for i in range(2):
+    print(json.dumps({\"input\": {\"text\": \"word 123 \" * 40000 + \"INV-77%d\" % i},
+                      \"output\": \"INV-77%d\" % i}))" >long.jsonl &&
+    test_expect_code 1 autodev synth --examples long.jsonl >out 2>err &&
+    test ! -s out &&
+    test_one_error err "strings over 256 KiB are used whole, never searched"
+'
+
 test_done
