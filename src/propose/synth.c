@@ -850,6 +850,7 @@ static void search_release(struct sx_search *s)
         free(s->leaf[i].v);
     }
     free(s->leaf);
+    free(s->ln);
     free(s->in);
     free(s->out);
     ad_buf_release(&s->best_desc);
@@ -912,7 +913,7 @@ static char *explain(struct sx_search *s)
 
 static int search(struct sx_search *s, struct best *b)
 {
-    int *ln = calloc(s->nleaf ? s->nleaf : 1, sizeof(int));
+    int *ln = s->ln = calloc(s->nleaf ? s->nleaf : 1, sizeof(int));
     int kind = json_typeof(s->out[0]);
     bool numbers = all_type(s, s->out, NUMBER), lists = all_type(s, s->out, 1 << JSON_ARRAY);
     int node;
@@ -922,7 +923,7 @@ static int search(struct sx_search *s, struct best *b)
         return -1;
     for (size_t i = 0; i < s->nleaf; i++)
         if ((ln[i] = leaf_node(s, i, NULL)) < 0)
-            goto fail;
+            return -1;
     b->keep = s->p->nnode;
     paths(s, b, ln);
     if (numbers) {
@@ -950,11 +951,7 @@ static int search(struct sx_search *s, struct best *b)
         sx_truncate(s->p, b->keep);
     }
     constant(s, b);
-    free(ln);
     return 0;
-fail:
-    free(ln);
-    return -1;
 }
 
 int ad_synth(const json_t *examples, const struct ad_synth_opts *o, struct ad_synth_result *res,

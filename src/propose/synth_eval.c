@@ -513,8 +513,7 @@ fail:
     return NULL;
 }
 
-static json_t *filter(struct ad_synth_program *p, const struct sx *x, const json_t *list,
-                      const char **why)
+static json_t *filter(const struct sx *x, const json_t *list, const char **why)
 {
     json_t *out, *item;
     size_t i;
@@ -560,7 +559,6 @@ static json_t *filter(struct ad_synth_program *p, const struct sx *x, const json
         }
         json_array_append(out, item);
     }
-    (void)p;
     return out;
 fail:
     json_decref(out);
@@ -687,7 +685,7 @@ json_t *sx_eval(struct ad_synth_program *p, int node, const json_t *input, const
         r = aggregate(x, a, why);
         break;
     case SX_FILTER:
-        r = filter(p, x, a, why);
+        r = filter(x, a, why);
         break;
     case SX_CMP: {
         int c = compare(x->n, a, b ? b : x->c);

@@ -147,6 +147,7 @@ struct sx_search {
     const json_t **in, **out;   /* per example */
     struct sx_leaf *leaf;
     size_t nleaf;
+    int *ln;                    /* each leaf's SX_PATH node, made once for every family */
     long considered;
     bool too_long;              /* a string leaf was too long to search with patterns */
     /* the closest miss, for the reason when nothing fits */

@@ -775,38 +775,11 @@ static void text_release(struct text *t)
     free(t->slot);
 }
 
-/* The leaves' nodes, made once for the atoms to share. */
-static int *leaf_nodes(struct sx_search *s)
-{
-    int *ln = calloc(s->nleaf ? s->nleaf : 1, sizeof(int));
-
-    for (size_t i = 0; ln && i < s->nleaf; i++) {
-        ln[i] = -1;
-        if (!s->leaf[i].present)
-            continue;
-        ln[i] = sx_node(s->p, SX_PATH, -1, -1, 0);
-        if (ln[i] < 0) {
-            free(ln);
-            return NULL;
-        }
-        s->p->node[ln[i]].path.n = s->leaf[i].path.n;
-        for (int j = 0; j < s->leaf[i].path.n; j++) {
-            s->p->node[ln[i]].path.step[j].idx = s->leaf[i].path.step[j].idx;
-            if (s->leaf[i].path.step[j].key &&
-                !(s->p->node[ln[i]].path.step[j].key = strdup(s->leaf[i].path.step[j].key))) {
-                free(ln);
-                return NULL;
-            }
-        }
-    }
-    return ln;
-}
-
 int sx_text_search(struct sx_search *s, int *node, double *cost)
 {
     struct text t;
     size_t *pos = NULL, maxlen = 0;
-    int *ln = NULL, used = 0, rc = AD_ENOTFOUND;
+    int used = 0, rc = AD_ENOTFOUND;
     double c;
 
     *node = -1;
@@ -818,8 +791,7 @@ int sx_text_search(struct sx_search *s, int *node, double *cost)
         if (t.ylen[e] > maxlen)
             maxlen = t.ylen[e];
     }
-    ln = leaf_nodes(s);
-    if (!ln || build_atoms(&t, ln, maxlen <= MAX_OUT) < 0) {
+    if (build_atoms(&t, s->ln, maxlen <= MAX_OUT) < 0) {
         rc = -1;
         goto out;
     }
@@ -868,7 +840,6 @@ int sx_text_search(struct sx_search *s, int *node, double *cost)
     rc = sx_try(s, *node, c) ? 0 : AD_ENOTFOUND;
 out:
     free(pos);
-    free(ln);
     text_release(&t);
     return rc;
 }
@@ -879,7 +850,7 @@ int sx_list_text_search(struct sx_search *s, int *node, double *cost)
     struct ad_buf shape[2] = { AD_BUF_INIT, AD_BUF_INIT };
     const char **items = NULL;
     size_t *lens = NULL, nitems = 0, keep = s->p->nnode;
-    int *ln = NULL, nshape = 0, rc = AD_ENOTFOUND;
+    int nshape = 0, rc = AD_ENOTFOUND;
     double best = INFINITY;
 
     *node = -1;
@@ -894,8 +865,7 @@ int sx_list_text_search(struct sx_search *s, int *node, double *cost)
     }
     items = calloc(nitems + 1, sizeof(char *));
     lens = calloc(nitems + 1, sizeof(size_t));
-    ln = leaf_nodes(s);
-    if (!items || !lens || !ln) {
+    if (!items || !lens) {
         rc = -1;
         goto out;
     }
@@ -922,7 +892,7 @@ int sx_list_text_search(struct sx_search *s, int *node, double *cost)
 
             if (pat < 0 || cost_c >= best)
                 continue;
-            k = sx_node(s->p, SX_ALL, ln[i], -1, 0);
+            k = sx_node(s->p, SX_ALL, s->ln[i], -1, 0);
             if (k < 0) {
                 rc = -1;
                 goto out;
@@ -944,6 +914,5 @@ out:
     ad_buf_release(&shape[1]);
     free(items);
     free(lens);
-    free(ln);
     return rc;
 }
