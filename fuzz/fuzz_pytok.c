@@ -9,19 +9,19 @@
 #include "autodev/buf.h"
 #include "autodev/edit.h"
 #include "autodev/propose.h"
-#include "propose/pytok.h"
+#include "autodev/pytok.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_tokens(const char *src, size_t len)
 {
-    struct ad__pytok t = AD__PYTOK_INIT;
+    struct ad_pytok t = AD_PYTOK_INIT;
     size_t pos = 0;
 
-    if (ad__pytok_run(src, len, &t, NULL) != 0)
+    if (ad_pytok_run(src, len, &t, NULL) != 0)
         abort();   /* only allocation can fail */
     for (size_t i = 0; i < t.ntoks; i++) {
-        const struct ad__tok *k = &t.toks[i];
+        const struct ad_tok *k = &t.toks[i];
 
         if (k->off != pos || k->len == 0 || k->len > len - pos || k->line < 1)
             abort();
@@ -32,7 +32,7 @@ static void check_tokens(const char *src, size_t len)
     if (pos != len)
         abort();
     for (size_t i = 0; i < t.nlines; i++) {
-        const struct ad__pyline *l = &t.lines[i];
+        const struct ad_pyline *l = &t.lines[i];
 
         if (l->start >= l->end || l->end > len || l->tok_first >= l->tok_end ||
             l->tok_end > t.ntoks || l->first_line > l->last_line)
@@ -40,7 +40,7 @@ static void check_tokens(const char *src, size_t len)
         if (i > 0 && t.lines[i - 1].end > l->start)
             abort();
     }
-    ad__pytok_release(&t);
+    ad_pytok_release(&t);
 }
 
 static void check_edit(const char *src, size_t len, const struct ad_mutant *m)

@@ -8,6 +8,11 @@
 #ifndef AUTODEV_AGENT_H
 #define AUTODEV_AGENT_H
 
+/* Module agent, layer 4: a module of a lower layer may not include this header. */
+#if defined(AD_LAYER) && AD_LAYER < 4
+#error "autodev/agent.h belongs to module agent (layer 4), above the module including it"
+#endif
+
 #include <stdbool.h>
 
 #include <jansson.h>

@@ -16,6 +16,11 @@
 #ifndef AUTODEV_BUS_H
 #define AUTODEV_BUS_H
 
+/* Module bus, layer 2: a module of a lower layer may not include this header. */
+#if defined(AD_LAYER) && AD_LAYER < 2
+#error "autodev/bus.h belongs to module bus (layer 2), above the module including it"
+#endif
+
 #include <jansson.h>
 #include <stdint.h>
 

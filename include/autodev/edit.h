@@ -34,6 +34,11 @@
 #ifndef AUTODEV_EDIT_H
 #define AUTODEV_EDIT_H
 
+/* Module edit, layer 3: a module of a lower layer may not include this header. */
+#if defined(AD_LAYER) && AD_LAYER < 3
+#error "autodev/edit.h belongs to module edit (layer 3), above the module including it"
+#endif
+
 #include <stddef.h>
 
 #include "autodev/buf.h"

@@ -11,6 +11,11 @@
 #ifndef AUTODEV_JOBS_H
 #define AUTODEV_JOBS_H
 
+/* Module jobs, layer 2: a module of a lower layer may not include this header. */
+#if defined(AD_LAYER) && AD_LAYER < 2
+#error "autodev/jobs.h belongs to module jobs (layer 2), above the module including it"
+#endif
+
 #include <jansson.h>
 #include <stdint.h>
 

@@ -27,6 +27,11 @@
 #ifndef AUTODEV_LEARN_H
 #define AUTODEV_LEARN_H
 
+/* Module learn, layer 5: a module of a lower layer may not include this header. */
+#if defined(AD_LAYER) && AD_LAYER < 5
+#error "autodev/learn.h belongs to module learn (layer 5), above the module including it"
+#endif
+
 #include <stdbool.h>
 
 #include <jansson.h>

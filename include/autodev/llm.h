@@ -38,6 +38,11 @@
 #ifndef AUTODEV_LLM_H
 #define AUTODEV_LLM_H
 
+/* Module llm, layer 3: a module of a lower layer may not include this header. */
+#if defined(AD_LAYER) && AD_LAYER < 3
+#error "autodev/llm.h belongs to module llm (layer 3), above the module including it"
+#endif
+
 #include <stddef.h>
 #include <stdint.h>
 

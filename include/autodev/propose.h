@@ -45,6 +45,11 @@
 #ifndef AUTODEV_PROPOSE_H
 #define AUTODEV_PROPOSE_H
 
+/* Module propose, layer 3: a module of a lower layer may not include this header. */
+#if defined(AD_LAYER) && AD_LAYER < 3
+#error "autodev/propose.h belongs to module propose (layer 3), above the module including it"
+#endif
+
 #include <stddef.h>
 #include <stdint.h>
 

@@ -35,6 +35,11 @@
 #ifndef AUTODEV_SANDBOX_H
 #define AUTODEV_SANDBOX_H
 
+/* Module sandbox, layer 3: a module of a lower layer may not include this header. */
+#if defined(AD_LAYER) && AD_LAYER < 3
+#error "autodev/sandbox.h belongs to module sandbox (layer 3), above the module including it"
+#endif
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>

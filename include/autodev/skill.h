@@ -17,6 +17,11 @@
 #ifndef AUTODEV_SKILL_H
 #define AUTODEV_SKILL_H
 
+/* Module agent, layer 4: a module of a lower layer may not include this header. */
+#if defined(AD_LAYER) && AD_LAYER < 4
+#error "autodev/skill.h belongs to module agent (layer 4), above the module including it"
+#endif
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>

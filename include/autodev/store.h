@@ -32,6 +32,11 @@
 #ifndef AUTODEV_STORE_H
 #define AUTODEV_STORE_H
 
+/* Module store, layer 1: a module of a lower layer may not include this header. */
+#if defined(AD_LAYER) && AD_LAYER < 1
+#error "autodev/store.h belongs to module store (layer 1), above the module including it"
+#endif
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>

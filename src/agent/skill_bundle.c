@@ -31,7 +31,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#include "agent/skill_py.h"
+#include "skill_py.h"
 #include "autodev/skill.h"
 
 #define SKILL_MD_MAX (1024 * 1024)

@@ -16,10 +16,10 @@
 #include <limits.h>
 #include <math.h>
 
-#include "agent/skill_py.h"
+#include "skill_py.h"
 #include "autodev/buf.h"
 #include "autodev/skill.h"
-#include "propose/pytok.h"
+#include "autodev/pytok.h"
 
 /* Nesting of annotations and constants read before giving up on them. */
 #define NEST_MAX 32
@@ -31,28 +31,28 @@
 
 struct pydef {
     const char *src;
-    struct ad__pytok t;
+    struct ad_pytok t;
     size_t line;                /* the def's logical line */
     size_t first;               /* token of "def" or "async" */
     size_t name;                /* token of the function's name */
     size_t open, close, colon;  /* tokens of '(', ')' and the ':' after them */
 };
 
-static size_t next_sig(const struct ad__pytok *t, size_t i, size_t end)
+static size_t next_sig(const struct ad_pytok *t, size_t i, size_t end)
 {
-    while (i < end && !ad__tok_significant(&t->toks[i]))
+    while (i < end && !ad_tok_significant(&t->toks[i]))
         i++;
     return i;
 }
 
 static int tok_name_is(const struct pydef *d, size_t i, const char *s)
 {
-    return d->t.toks[i].kind == AD__TOK_NAME && ad__tok_is(d->src, &d->t.toks[i], s);
+    return d->t.toks[i].kind == AD_TOK_NAME && ad_tok_is(d->src, &d->t.toks[i], s);
 }
 
 static int tok_op_is(const struct pydef *d, size_t i, const char *s)
 {
-    return d->t.toks[i].kind == AD__TOK_OP && ad__tok_is(d->src, &d->t.toks[i], s);
+    return d->t.toks[i].kind == AD_TOK_OP && ad_tok_is(d->src, &d->t.toks[i], s);
 }
 
 /*
@@ -60,7 +60,7 @@ static int tok_op_is(const struct pydef *d, size_t i, const char *s)
  * only a module-level statement starts there, so methods and nested
  * functions are never taken.
  */
-static int def_named(const struct pydef *d, const struct ad__pyline *l, const char *entry,
+static int def_named(const struct pydef *d, const struct ad_pyline *l, const char *entry,
                      size_t *name)
 {
     size_t i = l->tok_first, end = l->tok_end;
@@ -124,7 +124,7 @@ static int find_def(struct pydef *d, const char *code, size_t len, const char *e
     d->src = code;
     if (!code || !entry || !entry[0])
         return ad_error(err, AD_EINVAL, "reading a signature needs code and an entry function");
-    rc = ad__pytok_run(code, len, &d->t, err);
+    rc = ad_pytok_run(code, len, &d->t, err);
     if (rc < 0)
         return rc;
     for (size_t k = 0; k < d->t.nlines; k++) {
@@ -153,7 +153,7 @@ int ad__skill_signature(const char *code, size_t len, const char *entry, struct 
         if (rc < 0)
             rc = ad_error(err, rc, "no room for the signature of '%s'", entry);
     }
-    ad__pytok_release(&d.t);
+    ad_pytok_release(&d.t);
     return rc;
 }
 
@@ -197,29 +197,29 @@ int ad__skill_utf8_valid(const char *s, size_t len)
 /* A run of significant tokens: the part of a signature being read. */
 struct seq {
     const char *src;
-    const struct ad__tok *toks;
+    const struct ad_tok *toks;
     const size_t *ix;   /* indices of the significant tokens, in order */
     size_t i, end;      /* cursor and bound, in ix */
 };
 
-static const struct ad__tok *tk(const struct seq *s, size_t i)
+static const struct ad_tok *tk(const struct seq *s, size_t i)
 {
     return &s->toks[s->ix[i]];
 }
 
 static int at_op(const struct seq *s, size_t i, const char *op)
 {
-    return i < s->end && tk(s, i)->kind == AD__TOK_OP && ad__tok_is(s->src, tk(s, i), op);
+    return i < s->end && tk(s, i)->kind == AD_TOK_OP && ad_tok_is(s->src, tk(s, i), op);
 }
 
-static int at_kind(const struct seq *s, size_t i, enum ad__tok_kind k)
+static int at_kind(const struct seq *s, size_t i, enum ad_tok_kind k)
 {
     return i < s->end && tk(s, i)->kind == k;
 }
 
 static int at_name(const struct seq *s, size_t i, const char *name)
 {
-    return at_kind(s, i, AD__TOK_NAME) && ad__tok_is(s->src, tk(s, i), name);
+    return at_kind(s, i, AD_TOK_NAME) && ad_tok_is(s->src, tk(s, i), name);
 }
 
 static int add_utf8(struct ad_buf *b, unsigned long cp)
@@ -343,7 +343,7 @@ static int string_body(const char *p, size_t n, unsigned flags, const char **bod
 {
     size_t k, q;
 
-    if ((flags & AD__TOKF_UNTERMINATED) || !str_prefix(p, n, &k, raw))
+    if ((flags & AD_TOKF_UNTERMINATED) || !str_prefix(p, n, &k, raw))
         return 0;
     q = n - k >= 6 && p[k + 1] == p[k] && p[k + 2] == p[k] ? 3 : 1;
     if (n - k < 2 * q)
@@ -387,8 +387,8 @@ static int const_string(struct seq *s, json_t **out)
     struct ad_buf b = AD_BUF_INIT;
     int rc = 0;
 
-    while (rc == 0 && at_kind(s, s->i, AD__TOK_STRING)) {
-        const struct ad__tok *t = tk(s, s->i++);
+    while (rc == 0 && at_kind(s, s->i, AD_TOK_STRING)) {
+        const struct ad_tok *t = tk(s, s->i++);
 
         rc = string_value(s->src + t->off, t->len, t->flags, &b);
     }
@@ -561,23 +561,23 @@ static int const_container(struct seq *s, int nest, json_t **out)
  */
 static int const_value(struct seq *s, int nest, json_t **out)
 {
-    const struct ad__tok *t;
+    const struct ad_tok *t;
     int neg = 0;
 
     if (nest > NEST_MAX || s->i >= s->end)
         return UNREAD;
     if (at_op(s, s->i, "-") || at_op(s, s->i, "+")) {
         neg = at_op(s, s->i, "-");
-        if (!at_kind(s, s->i + 1, AD__TOK_NUMBER))
+        if (!at_kind(s, s->i + 1, AD_TOK_NUMBER))
             return UNREAD;
         s->i++;
     }
     t = tk(s, s->i);
-    if (t->kind == AD__TOK_NUMBER) {
+    if (t->kind == AD_TOK_NUMBER) {
         s->i++;
         return number_value(s->src + t->off, t->len, neg, out);
     }
-    if (t->kind == AD__TOK_STRING)
+    if (t->kind == AD_TOK_STRING)
         return const_string(s, out);
     if (at_name(s, s->i, "True") || at_name(s, s->i, "False") || at_name(s, s->i, "None")) {
         *out = at_name(s, s->i, "None") ? json_null() : json_boolean(at_name(s, s->i, "True"));
@@ -617,10 +617,10 @@ static const char *const ann_modules[] = {
     "typing", "typing_extensions", "t", "collections.abc", "builtins", "types",
 };
 
-static enum ann_kind ann_lookup(const char *src, const struct ad__tok *t)
+static enum ann_kind ann_lookup(const char *src, const struct ad_tok *t)
 {
     for (size_t k = 0; k < AD_ARRAY_SIZE(ann_names); k++)
-        if (ad__tok_is(src, t, ann_names[k].name))
+        if (ad_tok_is(src, t, ann_names[k].name))
             return ann_names[k].kind;
     return K_UNKNOWN;
 }
@@ -629,9 +629,9 @@ static enum ann_kind ann_lookup(const char *src, const struct ad__tok *t)
 static enum ann_kind ann_name(struct seq *s)
 {
     size_t first = s->i, last = s->i;
-    const struct ad__tok *a, *z;
+    const struct ad_tok *a, *z;
 
-    while (at_op(s, last + 1, ".") && at_kind(s, last + 2, AD__TOK_NAME))
+    while (at_op(s, last + 1, ".") && at_kind(s, last + 2, AD_TOK_NAME))
         last += 2;
     s->i = last + 1;
     if (last == first)
@@ -756,11 +756,11 @@ static int skip_brackets(struct seq *s)
     int depth = tk(s, s->i - 1)->depth;
 
     for (; s->i < s->end; s->i++) {
-        const struct ad__tok *t = tk(s, s->i);
+        const struct ad_tok *t = tk(s, s->i);
 
-        if (t->depth == depth + 1 && t->kind == AD__TOK_OP &&
-            (ad__tok_is(s->src, t, "]") || ad__tok_is(s->src, t, ")") ||
-             ad__tok_is(s->src, t, "}"))) {
+        if (t->depth == depth + 1 && t->kind == AD_TOK_OP &&
+            (ad_tok_is(s->src, t, "]") || ad_tok_is(s->src, t, ")") ||
+             ad_tok_is(s->src, t, "}"))) {
             s->i++;
             return 0;
         }
@@ -902,13 +902,13 @@ static int type_primary(struct seq *s, int nest, json_t **out)
 
     if (nest > NEST_MAX || s->i >= s->end)
         return UNREAD;
-    if (at_kind(s, s->i, AD__TOK_STRING)) {
+    if (at_kind(s, s->i, AD_TOK_STRING)) {
         /* A forward reference names a class we cannot see. */
         s->i++;
         *out = json_object();
         return *out ? 0 : AD_ENOMEM;
     }
-    if (!at_kind(s, s->i, AD__TOK_NAME))
+    if (!at_kind(s, s->i, AD_TOK_NAME))
         return UNREAD;
     kind = ann_name(s);
     if (at_op(s, s->i, "[")) {
@@ -985,7 +985,7 @@ struct params {
 static int param_error(const struct seq *s, size_t a, size_t b, const char *what,
                        struct ad_err *err)
 {
-    const struct ad__tok *x = tk(s, a), *y = tk(s, b - 1);
+    const struct ad_tok *x = tk(s, a), *y = tk(s, b - 1);
     size_t n = y->off + y->len - x->off;
 
     return ad_error(err, AD_EINVAL, "line %d: %s '%.*s%s'", x->line, what,
@@ -1027,7 +1027,7 @@ static int add_default(const struct seq *whole, size_t a, size_t b, json_t *prop
 static int named_param(const struct seq *s, size_t a, size_t b, struct params *ps,
                        struct ad_err *err)
 {
-    const struct ad__tok *t = tk(s, a);
+    const struct ad_tok *t = tk(s, a);
     size_t eq = find_default(s, a + 1, b);
     int annotated = at_op(s, a + 1, ":");
     json_t *prop = NULL;
@@ -1039,7 +1039,7 @@ static int named_param(const struct seq *s, size_t a, size_t b, struct params *p
         return param_error(s, a, b, "cannot read parameter", err);
     if (!ad__skill_utf8_valid(s->src + t->off, t->len))
         return param_error(s, a, b, "parameter name is not valid UTF-8 in", err);
-    if (ps->count == 1 && ad__tok_is(s->src, t, "self"))
+    if (ps->count == 1 && ad_tok_is(s->src, t, "self"))
         return 0;
     name = strndup(s->src + t->off, t->len);
     if (!name)
@@ -1075,13 +1075,13 @@ static int read_param(const struct seq *s, size_t a, size_t b, struct params *ps
         return 0;   /* keyword-only marker */
     if (star || star2) {
         /* "*args" or "**kwargs", maybe annotated: nothing the caller passes by name. */
-        if (!at_kind(s, a + 1, AD__TOK_NAME) ||
+        if (!at_kind(s, a + 1, AD_TOK_NAME) ||
             (b != a + 2 && !(at_op(s, a + 2, ":") && a + 3 < b)))
             return param_error(s, a, b, "cannot read parameter", err);
         ps->extra |= star2;
         return 0;
     }
-    if (!at_kind(s, a, AD__TOK_NAME))
+    if (!at_kind(s, a, AD_TOK_NAME))
         return param_error(s, a, b, "cannot read parameter", err);
     return named_param(s, a, b, ps, err);
 }
@@ -1094,7 +1094,7 @@ static int read_params(const struct pydef *d, size_t *ix, struct params *ps, str
     int rc = 0;
 
     for (size_t k = d->open + 1; k < d->close; k++)
-        if (ad__tok_significant(&d->t.toks[k]))
+        if (ad_tok_significant(&d->t.toks[k]))
             ix[s.end++] = k;
     for (size_t j = 0; rc == 0 && j <= s.end; j++) {
         if (j < s.end && !(tk(&s, j)->depth == 1 && at_op(&s, j, ",")))
@@ -1134,7 +1134,7 @@ int ad_skill_schema_derive(const char *code, size_t len, const char *entry, json
     free(ix);
     json_decref(ps.props);
     json_decref(ps.required);
-    ad__pytok_release(&d.t);
+    ad_pytok_release(&d.t);
     return rc;
 }
 
@@ -1169,19 +1169,19 @@ static int first_line(const char *text, size_t n, char **out)
  */
 static int statement_doc(const struct pydef *d, size_t i, size_t end, char **out)
 {
-    const struct ad__tok *t;
+    const struct ad_tok *t;
     struct ad_buf b = AD_BUF_INIT;
     const char *body;
     size_t j, blen;
     int raw, rc;
 
     i = next_sig(&d->t, i, end);
-    if (i >= end || d->t.toks[i].kind != AD__TOK_STRING)
+    if (i >= end || d->t.toks[i].kind != AD_TOK_STRING)
         return 0;
     for (j = next_sig(&d->t, i + 1, end); j < end; j = next_sig(&d->t, j + 1, end)) {
         if (tok_op_is(d, j, ";"))
             break;
-        if (d->t.toks[j].kind != AD__TOK_STRING)
+        if (d->t.toks[j].kind != AD_TOK_STRING)
             return 0;
     }
     t = &d->t.toks[i];
@@ -1203,7 +1203,7 @@ static int statement_doc(const struct pydef *d, size_t i, size_t end, char **out
 /* The entry's docstring: the first statement of its body, on the def's line or the next. */
 static int function_doc(const struct pydef *d, char **out)
 {
-    const struct ad__pyline *l = &d->t.lines[d->line];
+    const struct ad_pyline *l = &d->t.lines[d->line];
     size_t i = next_sig(&d->t, d->colon + 1, l->tok_end);
 
     if (i < l->tok_end)
@@ -1228,17 +1228,17 @@ int ad_skill_docstring(const char *code, size_t len, const char *entry, char **o
         rc = find_def(&d, code, len, entry, &ignored);
         if (rc == 0)
             rc = function_doc(&d, out);
-        ad__pytok_release(&d.t);
+        ad_pytok_release(&d.t);
         /* A missing or unreadable entry still leaves the module's docstring. */
         if (rc != AD_ENOMEM)
             rc = 0;
     }
     if (rc == 0 && !*out) {
-        rc = ad__pytok_run(code, len, &d.t, err);
+        rc = ad_pytok_run(code, len, &d.t, err);
         d.src = code;
         if (rc == 0 && d.t.nlines > 0 && d.t.lines[0].indent == 0)
             rc = statement_doc(&d, d.t.lines[0].tok_first, d.t.lines[0].tok_end, out);
-        ad__pytok_release(&d.t);
+        ad_pytok_release(&d.t);
     }
     return rc == AD_ENOMEM ? ad_error(err, rc, "out of memory reading a docstring") : rc;
 }

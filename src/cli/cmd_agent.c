@@ -10,7 +10,7 @@
 #include "autodev/learn.h"
 #include "autodev/store.h"
 
-#include "cli/cli.h"
+#include "cli.h"
 
 json_t *ad__agent_json(const struct ad_agent *a)
 {

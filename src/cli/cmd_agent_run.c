@@ -12,7 +12,7 @@
 #include "autodev/llm.h"
 #include "autodev/sandbox.h"
 
-#include "cli/cli.h"
+#include "cli.h"
 
 struct printer {
     struct ad_ctx *ctx;

@@ -23,7 +23,7 @@
 #include "autodev/skill.h"
 #include "autodev/store.h"
 
-#include "cli/cli.h"
+#include "cli.h"
 
 /* ---- shared helpers --------------------------------------------------- */
 

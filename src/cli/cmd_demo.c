@@ -21,7 +21,7 @@
 #include "autodev/settings.h"
 #include "autodev/store.h"
 
-#include "cli/cli.h"
+#include "cli.h"
 
 #define DEMO_AGENT "demo-agent"
 #define DEMO_ROUNDS 3

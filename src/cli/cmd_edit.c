@@ -7,7 +7,7 @@
 
 #include "autodev/edit.h"
 
-#include "cli/cli.h"
+#include "cli.h"
 
 static json_t *report_json(const struct ad_edit_report *rep, int rc, int dry)
 {

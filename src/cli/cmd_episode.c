@@ -16,7 +16,7 @@
 #include "autodev/json.h"
 #include "autodev/store.h"
 
-#include "cli/cli.h"
+#include "cli.h"
 
 #define LINE_MAX_BYTES ((size_t)1 << 20)
 #define DOC_MAX_BYTES ((size_t)8 << 20)

@@ -15,7 +15,7 @@
 #include "autodev/json.h"
 #include "autodev/store.h"
 
-#include "cli/cli.h"
+#include "cli.h"
 
 #define TAIL_DEFAULT 20
 

@@ -10,7 +10,7 @@
 #include "autodev/learn.h"
 #include "autodev/store.h"
 
-#include "cli/cli.h"
+#include "cli.h"
 
 static int parse_capability(struct ad_ctx *ctx, const char *s, enum ad_capability *out)
 {

@@ -7,7 +7,7 @@
 
 #include "autodev/store.h"
 
-#include "cli/cli.h"
+#include "cli.h"
 
 int cmd_init(int argc, char **argv, struct ad_ctx *ctx)
 {

@@ -10,7 +10,7 @@
 #include "autodev/json.h"
 #include "autodev/store.h"
 
-#include "cli/cli.h"
+#include "cli.h"
 
 json_t *ad__job_json(const struct ad_job *j)
 {

@@ -9,7 +9,7 @@
 #include "autodev/llm.h"
 #include "autodev/settings.h"
 
-#include "cli/cli.h"
+#include "cli.h"
 
 /*
  * The llm for commands: the chain from spec (NULL: $AUTODEV_LLM), the

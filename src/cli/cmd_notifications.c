@@ -9,7 +9,7 @@
 #include "autodev/clock.h"
 #include "autodev/store.h"
 
-#include "cli/cli.h"
+#include "cli.h"
 
 static json_t *notification_json(const struct ad_notification *n, const char *agent)
 {

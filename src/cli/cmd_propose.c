@@ -7,7 +7,7 @@
 
 #include "autodev/propose.h"
 
-#include "cli/cli.h"
+#include "cli.h"
 
 /* "number,compare" -> mask; a usage error names an unknown operator. */
 static int parse_ops(struct ad_ctx *ctx, const char *s, unsigned *mask)

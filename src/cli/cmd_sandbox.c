@@ -8,7 +8,7 @@
 #include "autodev/json.h"
 #include "autodev/sandbox.h"
 
-#include "cli/cli.h"
+#include "cli.h"
 
 static int sandbox_check(int argc, char **argv, struct ad_ctx *ctx)
 {

@@ -7,7 +7,7 @@
 #include "autodev/settings.h"
 #include "autodev/store.h"
 
-#include "cli/cli.h"
+#include "cli.h"
 
 /* Prints each key and its value as typed on a command line. */
 static void print_settings_text(struct ad_ctx *ctx, const json_t *obj)

@@ -18,7 +18,7 @@
 #include "autodev/skill.h"
 #include "autodev/store.h"
 
-#include "cli/cli.h"
+#include "cli.h"
 
 #define SEARCH_DEFAULT 10
 #define DESC_COLUMNS 60

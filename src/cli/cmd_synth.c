@@ -17,7 +17,7 @@
 #include "autodev/json.h"
 #include "autodev/synth.h"
 
-#include "cli/cli.h"
+#include "cli.h"
 
 /* The examples file is read whole, but never more than this. */
 #define SYNTH_FILE_MAX ((size_t)16 << 20)

@@ -16,7 +16,7 @@
 #include "autodev/skill.h"
 #include "autodev/store.h"
 
-#include "cli/cli.h"
+#include "cli.h"
 
 struct task_opts {
     const char *agent, *description, *skill, *kind;

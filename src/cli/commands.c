@@ -8,8 +8,8 @@
  */
 #include "compat.h"
 
-#include "cli/cli.h"
-#include "cli/cli_version.h"
+#include "cli.h"
+#include "cli_version.h"
 
 /* ---- global options --------------------------------------------------- */
 

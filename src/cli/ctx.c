@@ -14,7 +14,7 @@
 #include "autodev/sandbox.h"
 #include "autodev/store.h"
 
-#include "cli/cli.h"
+#include "cli.h"
 
 void ad__ctx_release(struct ad_ctx *ctx)
 {

@@ -22,7 +22,7 @@
 #include "autodev/settings.h"
 #include "autodev/skill.h"
 
-#include "cli/cli.h"
+#include "cli.h"
 
 #define MEMENTO_AGENT "demo-intern"
 #define MEMENTO_TASK "Extract the invoice id from this e-mail"

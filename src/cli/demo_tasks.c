@@ -13,7 +13,7 @@
 #include "autodev/sandbox.h"
 #include "autodev/skill.h"
 
-#include "cli/cli.h"
+#include "cli.h"
 
 struct demo_skill {
     const char *name;

@@ -12,7 +12,7 @@
 #include "autodev/settings.h"
 #include "autodev/store.h"
 
-#include "cli/cli.h"
+#include "cli.h"
 
 /* A corrupt database does not heal by retrying: fail for good at once. */
 static int job_store_check(void *p, const struct ad_job *job, struct ad_err *err)

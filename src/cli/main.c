@@ -11,7 +11,7 @@
 
 #include "autodev/log.h"
 
-#include "cli/cli.h"
+#include "cli.h"
 
 struct globals {
     const char *home;

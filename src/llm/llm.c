@@ -17,7 +17,7 @@
 #include "autodev/llm.h"
 #include "autodev/store.h"
 
-#include "llm/llm_int.h"
+#include "llm_int.h"
 
 #define DEFAULT_TIMEOUT_MS 120000
 #define DEFAULT_MAX_TOKENS 1024

@@ -13,7 +13,7 @@
 
 #include "autodev/json.h"
 
-#include "llm/llm_int.h"
+#include "llm_int.h"
 
 
 /* ---- the request -------------------------------------------------------- */

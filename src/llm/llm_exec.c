@@ -19,7 +19,7 @@
 
 #include "autodev/clock.h"
 
-#include "llm/llm_int.h"
+#include "llm_int.h"
 
 static const char *role_label(enum ad_llm_role r)
 {

@@ -14,7 +14,7 @@
 
 #include <curl/curl.h>
 
-#include "llm/llm_int.h"
+#include "llm_int.h"
 
 /* ---- status classes ---------------------------------------------------- */
 

@@ -15,7 +15,7 @@
 
 #include "autodev/propose.h"
 
-#include "llm/llm_int.h"
+#include "llm_int.h"
 
 /* The last user message: where a proposal request carries its code. */
 static const char *last_user(const struct ad_llm_request *req)

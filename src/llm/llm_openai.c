@@ -16,7 +16,7 @@
 
 #include "autodev/json.h"
 
-#include "llm/llm_int.h"
+#include "llm_int.h"
 
 /* ---- the request -------------------------------------------------------- */
 

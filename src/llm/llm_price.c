@@ -15,7 +15,7 @@
 
 #include "autodev/json.h"
 
-#include "llm/llm_int.h"
+#include "llm_int.h"
 
 static const char builtin[] =
     "{"

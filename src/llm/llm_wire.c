@@ -7,7 +7,7 @@
  */
 #include "compat.h"
 
-#include "llm/llm_int.h"
+#include "llm_int.h"
 
 int ad__llm_wire_init(const struct ad__llm_wire *w, struct ad__llm_entry *e, struct ad_err *err)
 {

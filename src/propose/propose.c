@@ -21,7 +21,7 @@
 
 #include "autodev/buf.h"
 #include "autodev/propose.h"
-#include "propose/pytok.h"
+#include "autodev/pytok.h"
 
 #define MAX_SOURCE ((size_t)16 << 20)
 #define MAX_COUNT 1000
@@ -68,7 +68,7 @@ struct ctx {
     const char *src;
     size_t len;
     const char *path;
-    struct ad__pytok tk;
+    struct ad_pytok tk;
     struct region *regions;
     size_t nregions;
     int whole_file;
@@ -166,7 +166,7 @@ static int check_args(const char *code, size_t len, const struct ad_propose_opts
 /* ---- EVOLVE regions ------------------------------------------------------- */
 
 /* 1 for a START marker comment, 2 for an END one, 0 for any other comment. */
-static int marker_kind(const char *src, const struct ad__tok *t)
+static int marker_kind(const char *src, const struct ad_tok *t)
 {
     static const char start[] = "EVOLVE-BLOCK-START", end[] = "EVOLVE-BLOCK-END";
     const char *p = src + t->off + 1, *e = src + t->off + t->len;
@@ -198,8 +198,8 @@ static int find_regions(struct ctx *c, struct ad_err *err)
     int open_line = 0, rc;
 
     for (size_t i = 0; i < c->tk.ntoks; i++) {
-        const struct ad__tok *t = &c->tk.toks[i];
-        int kind = t->kind == AD__TOK_COMMENT ? marker_kind(c->src, t) : 0;
+        const struct ad_tok *t = &c->tk.toks[i];
+        int kind = t->kind == AD_TOK_COMMENT ? marker_kind(c->src, t) : 0;
 
         if (kind == 1 && open_line)
             return ad_error(err, AD_EINVAL, "nested EVOLVE-BLOCK-START at line %d (block open "
@@ -247,42 +247,42 @@ static const char *const keywords[] = {
     "yield",
 };
 
-static int is_keyword(const char *src, const struct ad__tok *t)
+static int is_keyword(const char *src, const struct ad_tok *t)
 {
     for (size_t i = 0; i < AD_ARRAY_SIZE(keywords); i++) {
-        if (ad__tok_is(src, t, keywords[i]))
+        if (ad_tok_is(src, t, keywords[i]))
             return 1;
     }
     return 0;
 }
 
 /* The significant token before i in the same logical line, or NULL. */
-static const struct ad__tok *prev_sig(const struct ctx *c, size_t i)
+static const struct ad_tok *prev_sig(const struct ctx *c, size_t i)
 {
-    const struct ad__tok *t = &c->tk.toks[i];
+    const struct ad_tok *t = &c->tk.toks[i];
 
     while (i-- > 0) {
-        const struct ad__tok *p = &c->tk.toks[i];
+        const struct ad_tok *p = &c->tk.toks[i];
 
         if (p->lline != t->lline)
             return NULL;
-        if (ad__tok_significant(p))
+        if (ad_tok_significant(p))
             return p;
     }
     return NULL;
 }
 
 /* The significant token after i in the same logical line, or NULL. */
-static const struct ad__tok *next_sig(const struct ctx *c, size_t i)
+static const struct ad_tok *next_sig(const struct ctx *c, size_t i)
 {
-    const struct ad__tok *t = &c->tk.toks[i];
+    const struct ad_tok *t = &c->tk.toks[i];
 
     while (++i < c->tk.ntoks) {
-        const struct ad__tok *p = &c->tk.toks[i];
+        const struct ad_tok *p = &c->tk.toks[i];
 
         if (p->lline != t->lline)
             return NULL;
-        if (ad__tok_significant(p))
+        if (ad_tok_significant(p))
             return p;
     }
     return NULL;
@@ -295,17 +295,17 @@ static const struct ad__tok *next_sig(const struct ctx *c, size_t i)
  */
 static int is_binary(const struct ctx *c, size_t i)
 {
-    const struct ad__tok *p = prev_sig(c, i);
+    const struct ad_tok *p = prev_sig(c, i);
 
     if (!p)
         return 0;
     switch (p->kind) {
-    case AD__TOK_NUMBER:
-    case AD__TOK_STRING:
+    case AD_TOK_NUMBER:
+    case AD_TOK_STRING:
         return 1;
-    case AD__TOK_NAME:
+    case AD_TOK_NAME:
         return !is_keyword(c->src, p);
-    case AD__TOK_OP:
+    case AD_TOK_OP:
         return p->len == 1 && strchr(")]}", c->src[p->off]) != NULL;
     default:
         return 0;
@@ -328,13 +328,13 @@ static const char *const arith_ops[][3] = {
 };
 
 /* Row of table whose first entry is token t, or -1. */
-static int op_row(const char *src, const struct ad__tok *t, const char *const (*table)[3],
+static int op_row(const char *src, const struct ad_tok *t, const char *const (*table)[3],
                   size_t rows)
 {
-    if (t->kind != AD__TOK_OP)
+    if (t->kind != AD_TOK_OP)
         return -1;
     for (size_t r = 0; r < rows; r++) {
-        if (ad__tok_is(src, t, table[r][0]))
+        if (ad_tok_is(src, t, table[r][0]))
             return (int)r;
     }
     return -1;
@@ -372,23 +372,23 @@ static int push_variants(struct ctx *c, unsigned opi, unsigned nvariants, size_t
 
 static int token_sites(struct ctx *c, size_t i, unsigned ops)
 {
-    const struct ad__tok *t = &c->tk.toks[i];
+    const struct ad_tok *t = &c->tk.toks[i];
     const char *s = c->src;
     int rc = 0;
 
     if (t->lline < 0 || region_of(c, t->line, t->line) < 0)
         return 0;
-    if (t->kind == AD__TOK_NUMBER && (ops & AD_MUT_NUMBER))
+    if (t->kind == AD_TOK_NUMBER && (ops & AD_MUT_NUMBER))
         rc = push_variants(c, OPI_NUMBER, 6, i);
     if (rc == 0 && (ops & AD_MUT_COMPARE)) {
         int row = op_row(s, t, compare_ops, AD_ARRAY_SIZE(compare_ops));
-        const struct ad__tok *nx = next_sig(c, i);
+        const struct ad_tok *nx = next_sig(c, i);
 
         if (row >= 0)
             rc = push_variants(c, OPI_COMPARE, compare_ops[row][2] ? 2 : 1, i);
-        else if (ad__tok_is(s, t, "is") && t->kind == AD__TOK_NAME)
+        else if (ad_tok_is(s, t, "is") && t->kind == AD_TOK_NAME)
             rc = push_variants(c, OPI_COMPARE, 1, i);
-        else if (ad__tok_is(s, t, "not") && nx && ad__tok_is(s, nx, "in"))
+        else if (ad_tok_is(s, t, "not") && nx && ad_tok_is(s, nx, "in"))
             rc = push_variants(c, OPI_COMPARE, 1, i);
     }
     if (rc == 0 && (ops & AD_MUT_ARITH)) {
@@ -397,9 +397,9 @@ static int token_sites(struct ctx *c, size_t i, unsigned ops)
         if (row >= 0 && (t->len == 2 || is_binary(c, i)))
             rc = push_variants(c, OPI_ARITH, arith_ops[row][2] ? 2 : 1, i);
     }
-    if (rc == 0 && (ops & AD_MUT_BOOL) && t->kind == AD__TOK_NAME &&
-        (ad__tok_is(s, t, "True") || ad__tok_is(s, t, "False") || ad__tok_is(s, t, "and") ||
-         ad__tok_is(s, t, "or")))
+    if (rc == 0 && (ops & AD_MUT_BOOL) && t->kind == AD_TOK_NAME &&
+        (ad_tok_is(s, t, "True") || ad_tok_is(s, t, "False") || ad_tok_is(s, t, "and") ||
+         ad_tok_is(s, t, "or")))
         rc = push_variants(c, OPI_BOOL, 1, i);
     return rc;
 }
@@ -410,22 +410,22 @@ static const char *const compound_kw[] = {
 };
 
 /* 1 when the line has a ':' outside brackets (a block header or an annotation). */
-static int has_top_colon(const struct ctx *c, const struct ad__pyline *l)
+static int has_top_colon(const struct ctx *c, const struct ad_pyline *l)
 {
     for (size_t i = l->tok_first; i < l->tok_end; i++) {
-        const struct ad__tok *t = &c->tk.toks[i];
+        const struct ad_tok *t = &c->tk.toks[i];
 
-        if (t->depth == 0 && ad__tok_is(c->src, t, ":"))
+        if (t->depth == 0 && ad_tok_is(c->src, t, ":"))
             return 1;
     }
     return 0;
 }
 
 /* The last significant token of a logical line. */
-static const struct ad__tok *last_sig(const struct ctx *c, const struct ad__pyline *l)
+static const struct ad_tok *last_sig(const struct ctx *c, const struct ad_pyline *l)
 {
     for (size_t i = l->tok_end; i > l->tok_first; i--) {
-        if (ad__tok_significant(&c->tk.toks[i - 1]))
+        if (ad_tok_significant(&c->tk.toks[i - 1]))
             return &c->tk.toks[i - 1];
     }
     return NULL;
@@ -436,35 +436,35 @@ static const struct ad__tok *last_sig(const struct ctx *c, const struct ad__pyli
  * soft-keyword match/case with a colon, or a line ending in ':'), and not
  * a __future__ import, which must stay first.
  */
-static int is_simple(const struct ctx *c, const struct ad__pyline *l)
+static int is_simple(const struct ctx *c, const struct ad_pyline *l)
 {
-    const struct ad__tok *t = &c->tk.toks[l->tok_first], *last = last_sig(c, l), *nx;
+    const struct ad_tok *t = &c->tk.toks[l->tok_first], *last = last_sig(c, l), *nx;
     const char *s = c->src;
 
-    if (l->tok_first >= l->tok_end || !last || ad__tok_is(s, last, ":"))
+    if (l->tok_first >= l->tok_end || !last || ad_tok_is(s, last, ":"))
         return 0;
-    if (ad__tok_is(s, t, "@"))
+    if (ad_tok_is(s, t, "@"))
         return 0;
     for (size_t i = 0; i < AD_ARRAY_SIZE(compound_kw); i++) {
-        if (ad__tok_is(s, t, compound_kw[i]))
+        if (ad_tok_is(s, t, compound_kw[i]))
             return 0;
     }
-    if ((ad__tok_is(s, t, "match") || ad__tok_is(s, t, "case")) && has_top_colon(c, l))
+    if ((ad_tok_is(s, t, "match") || ad_tok_is(s, t, "case")) && has_top_colon(c, l))
         return 0;
     nx = next_sig(c, l->tok_first);
-    return !(ad__tok_is(s, t, "from") && nx && ad__tok_is(s, nx, "__future__"));
+    return !(ad_tok_is(s, t, "from") && nx && ad_tok_is(s, nx, "__future__"));
 }
 
 static long line_region(const struct ctx *c, size_t li)
 {
-    const struct ad__pyline *l = &c->tk.lines[li];
+    const struct ad_pyline *l = &c->tk.lines[li];
 
     return region_of(c, l->first_line, l->last_line);
 }
 
 static int line_sites(struct ctx *c, size_t li, unsigned ops)
 {
-    const struct ad__pyline *l = &c->tk.lines[li];
+    const struct ad_pyline *l = &c->tk.lines[li];
     long r = line_region(c, li);
     int rc = 0;
 
@@ -606,7 +606,7 @@ static int parse_number(const char *p, size_t n, int *base, unsigned long long *
     return *base && *u > ((unsigned long long)1 << 62) ? 1 : 0;
 }
 
-static int mutate_number(const struct ctx *c, const struct ad__tok *t, unsigned variant,
+static int mutate_number(const struct ctx *c, const struct ad_tok *t, unsigned variant,
                          struct change *ch)
 {
     const char *p = c->src + t->off;
@@ -629,14 +629,14 @@ static int mutate_number(const struct ctx *c, const struct ad__tok *t, unsigned 
 /* `is` <-> `is not`, `not in` -> `in`; the span may cover two tokens. */
 static int mutate_identity(const struct ctx *c, size_t i, struct change *ch)
 {
-    const struct ad__tok *t = &c->tk.toks[i], *nx = next_sig(c, i);
+    const struct ad_tok *t = &c->tk.toks[i], *nx = next_sig(c, i);
     const char *s = c->src;
 
-    if (ad__tok_is(s, t, "is") && nx && ad__tok_is(s, nx, "not")) {
+    if (ad_tok_is(s, t, "is") && nx && ad_tok_is(s, nx, "not")) {
         ch->b = nx->off + nx->len;
         return ad_buf_adds(&ch->repl, "is");
     }
-    if (ad__tok_is(s, t, "not")) {
+    if (ad_tok_is(s, t, "not")) {
         if (!nx)
             return 1;
         ch->b = nx->off + nx->len;
@@ -647,7 +647,7 @@ static int mutate_identity(const struct ctx *c, size_t i, struct change *ch)
 
 static int mutate_token(const struct ctx *c, const struct cand *cd, struct change *ch)
 {
-    const struct ad__tok *t = &c->tk.toks[cd->site];
+    const struct ad_tok *t = &c->tk.toks[cd->site];
     const char *s = c->src;
     int row, rc;
 
@@ -667,9 +667,9 @@ static int mutate_token(const struct ctx *c, const struct cand *cd, struct chang
         rc = ad_buf_adds(&ch->repl, arith_ops[row][1 + cd->variant]);
         break;
     default:   /* OPI_BOOL */
-        rc = ad_buf_adds(&ch->repl, ad__tok_is(s, t, "True") ? "False"
-                                    : ad__tok_is(s, t, "False") ? "True"
-                                    : ad__tok_is(s, t, "and") ? "or" : "and");
+        rc = ad_buf_adds(&ch->repl, ad_tok_is(s, t, "True") ? "False"
+                                    : ad_tok_is(s, t, "False") ? "True"
+                                    : ad_tok_is(s, t, "and") ? "or" : "and");
         break;
     }
     if (rc)
@@ -677,7 +677,7 @@ static int mutate_token(const struct ctx *c, const struct cand *cd, struct chang
     /* A two-token span ("is not", "not in") may hold a line break: named, not quoted. */
     if (ch->b > t->off + t->len)
         return ad_buf_addf(&ch->desc, "compare: '%s' -> '%s' at line %d",
-                           ad__tok_is(s, t, "is") ? "is not" : "not in", ch->repl.ptr, t->line);
+                           ad_tok_is(s, t, "is") ? "is not" : "not in", ch->repl.ptr, t->line);
     return ad_buf_addf(&ch->desc, "%s: '%.*s' -> '%s' at line %d",
                        ad_mutation_op_name(1u << cd->op), (int)t->len, s + t->off, ch->repl.ptr,
                        t->line);
@@ -697,8 +697,8 @@ static size_t trailing_nl(const char *s, size_t a, size_t b)
  * The statement's first line, trimmed and cut to SNIPPET_MAX bytes, with
  * control and non-ASCII bytes as '?' so descriptions stay one clean line.
  */
-static int add_snippet(struct ad_buf *b, const char *s, const struct ad__pyline *l,
-                       const struct ad__tok *first)
+static int add_snippet(struct ad_buf *b, const char *s, const struct ad_pyline *l,
+                       const struct ad_tok *first)
 {
     size_t p = first->off, n = 0;
     int rc = ad_buf_addch(b, '\'');
@@ -720,7 +720,7 @@ static int add_snippet(struct ad_buf *b, const char *s, const struct ad__pyline 
 /* The only statement of its block: removing it would leave the block empty. */
 static int alone_in_block(const struct ctx *c, size_t li)
 {
-    const struct ad__pyline *l = &c->tk.lines[li];
+    const struct ad_pyline *l = &c->tk.lines[li];
 
     if (l->indent == 0)
         return 0;
@@ -730,7 +730,7 @@ static int alone_in_block(const struct ctx *c, size_t li)
 
 static int mutate_delete(const struct ctx *c, size_t li, struct change *ch)
 {
-    const struct ad__pyline *l = &c->tk.lines[li];
+    const struct ad_pyline *l = &c->tk.lines[li];
     const char *s = c->src;
     size_t ws = l->start, nl = trailing_nl(s, l->start, l->end);
     int pass = alone_in_block(c, li), rc = 0;
@@ -756,7 +756,7 @@ static int mutate_delete(const struct ctx *c, size_t li, struct change *ch)
 
 static int mutate_duplicate(const struct ctx *c, size_t li, struct change *ch)
 {
-    const struct ad__pyline *l = &c->tk.lines[li];
+    const struct ad_pyline *l = &c->tk.lines[li];
     const char *s = c->src;
     size_t n = l->end - l->start;
     int rc;
@@ -780,7 +780,7 @@ static int mutate_duplicate(const struct ctx *c, size_t li, struct change *ch)
  */
 static int mutate_swap(const struct ctx *c, size_t li, struct change *ch)
 {
-    const struct ad__pyline *l1 = &c->tk.lines[li], *l2 = &c->tk.lines[li + 1];
+    const struct ad_pyline *l1 = &c->tk.lines[li], *l2 = &c->tk.lines[li + 1];
     const char *s = c->src;
     size_t n1 = trailing_nl(s, l1->start, l1->end), n2 = trailing_nl(s, l2->start, l2->end);
     int rc;
@@ -810,7 +810,7 @@ static int mutate_swap(const struct ctx *c, size_t li, struct change *ch)
 /* Fills ch for candidate cd: 0, 1 when the variant does not apply, or an error. */
 static int materialize(const struct ctx *c, const struct cand *cd, struct change *ch)
 {
-    const struct ad__pyline *l;
+    const struct ad_pyline *l;
 
     if (cd->op < OPI_DELETE)
         return mutate_token(c, cd, ch);
@@ -1185,7 +1185,7 @@ static int first_line_crlf(const char *s, size_t len)
 
 static void ctx_release(struct ctx *c)
 {
-    ad__pytok_release(&c->tk);
+    ad_pytok_release(&c->tk);
     free(c->regions);
     for (unsigned i = 0; i < NOPS; i++)
         free(c->groups[i].v);
@@ -1232,7 +1232,7 @@ int ad_propose_mutants(const char *code, size_t len, const struct ad_propose_opt
     c.rng = opts->seed;
     c.scan_left = SCAN_BUDGET;
     c.crlf = first_line_crlf(c.src, len);
-    rc = ad__pytok_run(c.src, len, &c.tk, err);
+    rc = ad_pytok_run(c.src, len, &c.tk, err);
     if (rc == 0)
         rc = find_regions(&c, err);
     if (rc)

@@ -2,7 +2,7 @@
 
 #include <limits.h>
 
-#include "propose/pytok.h"
+#include "autodev/pytok.h"
 
 /*
  * f-strings nest (f"{f'{x}'}"); past this depth nested strings are scanned
@@ -18,7 +18,7 @@ struct scan {
     int depth;              /* bracket depth */
     size_t pending_start;   /* where the next logical line would start */
     long cur;               /* the open logical line, -1 for none */
-    struct ad__pytok *out;
+    struct ad_pytok *out;
     size_t tcap, lcap;
 };
 
@@ -29,36 +29,36 @@ static const char *const ops2[] = {
 };
 static const char ops1[] = "+-*/%@&|^~<>()[]{},:;.=!";
 
-const char *ad__tok_kind_name(enum ad__tok_kind k)
+const char *ad_tok_kind_name(enum ad_tok_kind k)
 {
     switch (k) {
-    case AD__TOK_WS: return "WS";
-    case AD__TOK_NAME: return "NAME";
-    case AD__TOK_NUMBER: return "NUMBER";
-    case AD__TOK_STRING: return "STRING";
-    case AD__TOK_OP: return "OP";
-    case AD__TOK_COMMENT: return "COMMENT";
-    case AD__TOK_NEWLINE: return "NEWLINE";
-    case AD__TOK_NL: return "NL";
-    case AD__TOK_ERROR: return "ERRORTOKEN";
+    case AD_TOK_WS: return "WS";
+    case AD_TOK_NAME: return "NAME";
+    case AD_TOK_NUMBER: return "NUMBER";
+    case AD_TOK_STRING: return "STRING";
+    case AD_TOK_OP: return "OP";
+    case AD_TOK_COMMENT: return "COMMENT";
+    case AD_TOK_NEWLINE: return "NEWLINE";
+    case AD_TOK_NL: return "NL";
+    case AD_TOK_ERROR: return "ERRORTOKEN";
     }
     return "?";
 }
 
-int ad__tok_significant(const struct ad__tok *t)
+int ad_tok_significant(const struct ad_tok *t)
 {
-    return t->kind == AD__TOK_NAME || t->kind == AD__TOK_NUMBER || t->kind == AD__TOK_STRING ||
-           t->kind == AD__TOK_OP || t->kind == AD__TOK_ERROR;
+    return t->kind == AD_TOK_NAME || t->kind == AD_TOK_NUMBER || t->kind == AD_TOK_STRING ||
+           t->kind == AD_TOK_OP || t->kind == AD_TOK_ERROR;
 }
 
-int ad__tok_is(const char *src, const struct ad__tok *t, const char *s)
+int ad_tok_is(const char *src, const struct ad_tok *t, const char *s)
 {
     size_t n = strlen(s);
 
     return t->len == n && memcmp(src + t->off, s, n) == 0;
 }
 
-void ad__pytok_release(struct ad__pytok *t)
+void ad_pytok_release(struct ad_pytok *t)
 {
     if (!t)
         return;
@@ -266,7 +266,7 @@ static size_t scan_string(const char *s, size_t len, size_t p, int fmt, int nest
         else
             p++;
     }
-    *flags |= AD__TOKF_UNTERMINATED;
+    *flags |= AD_TOKF_UNTERMINATED;
     return p > len ? len : p;
 }
 
@@ -305,10 +305,10 @@ static size_t scan_number(const char *s, size_t len, size_t p)
 
 /* ---- the token stream ----------------------------------------------------- */
 
-static int push_tok(struct scan *sc, enum ad__tok_kind kind, size_t len, unsigned flags)
+static int push_tok(struct scan *sc, enum ad_tok_kind kind, size_t len, unsigned flags)
 {
-    struct ad__pytok *o = sc->out;
-    struct ad__tok *t;
+    struct ad_pytok *o = sc->out;
+    struct ad_tok *t;
 
     if (o->ntoks == sc->tcap) {
         size_t ncap = sc->tcap ? sc->tcap * 2 : 256;
@@ -355,8 +355,8 @@ static int indent_at(const char *s, size_t len, size_t p)
 /* A significant token opens a logical line when none is open. */
 static int open_line(struct scan *sc)
 {
-    struct ad__pytok *o = sc->out;
-    struct ad__pyline *l;
+    struct ad_pytok *o = sc->out;
+    struct ad_pyline *l;
 
     if (sc->cur >= 0)
         return 0;
@@ -383,7 +383,7 @@ static int open_line(struct scan *sc)
 
 static void close_line(struct scan *sc)
 {
-    struct ad__pyline *l = &sc->out->lines[sc->cur];
+    struct ad_pyline *l = &sc->out->lines[sc->cur];
 
     l->end = sc->pos;
     l->last_line = sc->line - (sc->pos > 0 && newline_len(sc->s, sc->len, sc->pos - 1) ? 1 : 0);
@@ -395,7 +395,7 @@ static void close_line(struct scan *sc)
 static int emit_newline(struct scan *sc, size_t n)
 {
     int logical = sc->depth == 0 && sc->cur >= 0;
-    int rc = push_tok(sc, logical ? AD__TOK_NEWLINE : AD__TOK_NL, n, 0);
+    int rc = push_tok(sc, logical ? AD_TOK_NEWLINE : AD_TOK_NL, n, 0);
 
     if (rc)
         return rc;
@@ -426,7 +426,7 @@ static int emit_op(struct scan *sc, size_t n)
 
     rc = open_line(sc);
     if (rc == 0)
-        rc = push_tok(sc, AD__TOK_OP, n, 0);
+        rc = push_tok(sc, AD_TOK_OP, n, 0);
     if (n == 1 && (c == '(' || c == '[' || c == '{'))
         sc->depth++;
     else if (n == 1 && (c == ')' || c == ']' || c == '}') && sc->depth > 0)
@@ -449,12 +449,12 @@ static int emit_name_or_string(struct scan *sc)
         return rc;
     if (e < sc->len && (s[e] == '"' || s[e] == '\'') && is_string_prefix(s + p, e - p, &fmt)) {
         e = scan_string(s, sc->len, e, fmt, 0, &flags);
-        return push_tok(sc, AD__TOK_STRING, e - p, flags);
+        return push_tok(sc, AD_TOK_STRING, e - p, flags);
     }
-    return push_tok(sc, AD__TOK_NAME, e - p, 0);
+    return push_tok(sc, AD_TOK_NAME, e - p, 0);
 }
 
-static int emit_simple(struct scan *sc, enum ad__tok_kind kind, size_t n)
+static int emit_simple(struct scan *sc, enum ad_tok_kind kind, size_t n)
 {
     int rc = open_line(sc);
 
@@ -467,8 +467,8 @@ static int emit_backslash(struct scan *sc)
     size_t nl = newline_len(sc->s, sc->len, sc->pos + 1);
 
     if (nl)
-        return push_tok(sc, AD__TOK_WS, 1 + nl, 0);
-    return emit_simple(sc, AD__TOK_ERROR, 1);
+        return push_tok(sc, AD_TOK_WS, 1 + nl, 0);
+    return emit_simple(sc, AD_TOK_ERROR, 1);
 }
 
 static int scan_one(struct scan *sc)
@@ -481,7 +481,7 @@ static int scan_one(struct scan *sc)
     if (c == ' ' || c == '\t' || c == '\f') {
         for (e = p; e < sc->len && (s[e] == ' ' || s[e] == '\t' || s[e] == '\f'); e++)
             ;
-        return push_tok(sc, AD__TOK_WS, e - p, 0);
+        return push_tok(sc, AD_TOK_WS, e - p, 0);
     }
     nl = newline_len(s, sc->len, p);
     if (nl)
@@ -489,27 +489,27 @@ static int scan_one(struct scan *sc)
     if (c == '#') {
         for (e = p; e < sc->len && !is_newline((unsigned char)s[e]); e++)
             ;
-        return push_tok(sc, AD__TOK_COMMENT, e - p, 0);
+        return push_tok(sc, AD_TOK_COMMENT, e - p, 0);
     }
     if (c == '\\')
         return emit_backslash(sc);
     if (is_digit(c) || (c == '.' && p + 1 < sc->len && is_digit((unsigned char)s[p + 1])))
-        return emit_simple(sc, AD__TOK_NUMBER, scan_number(s, sc->len, p) - p);
+        return emit_simple(sc, AD_TOK_NUMBER, scan_number(s, sc->len, p) - p);
     if (is_name_start(c))
         return emit_name_or_string(sc);
     if (c == '"' || c == '\'') {
         int rc = open_line(sc);
 
         e = scan_string(s, sc->len, p, 0, 0, &flags);
-        return rc ? rc : push_tok(sc, AD__TOK_STRING, e - p, flags);
+        return rc ? rc : push_tok(sc, AD_TOK_STRING, e - p, flags);
     }
     e = op_len(s, sc->len, p);
     if (e)
         return emit_op(sc, e);
-    return emit_simple(sc, AD__TOK_ERROR, 1);
+    return emit_simple(sc, AD_TOK_ERROR, 1);
 }
 
-int ad__pytok_run(const char *src, size_t len, struct ad__pytok *out, struct ad_err *err)
+int ad_pytok_run(const char *src, size_t len, struct ad_pytok *out, struct ad_err *err)
 {
     struct scan sc = { src, len, 0, 1, 0, 0, -1, out, 0, 0 };
     int rc = 0;
@@ -522,7 +522,7 @@ int ad__pytok_run(const char *src, size_t len, struct ad__pytok *out, struct ad_
         return ad_error(err, AD_ETOOBIG, "source of %zu bytes is too big to tokenise", len);
     /* A UTF-8 byte order mark is not part of the first statement. */
     if (len >= 3 && memcmp(src, "\xef\xbb\xbf", 3) == 0) {
-        rc = push_tok(&sc, AD__TOK_WS, 3, 0);
+        rc = push_tok(&sc, AD_TOK_WS, 3, 0);
         sc.pending_start = 3;
     }
     while (rc == 0 && sc.pos < len)
@@ -530,7 +530,7 @@ int ad__pytok_run(const char *src, size_t len, struct ad__pytok *out, struct ad_
     if (rc == 0 && sc.cur >= 0)
         close_line(&sc);
     if (rc) {
-        ad__pytok_release(out);
+        ad_pytok_release(out);
         return ad_error(err, rc, "out of memory tokenising python source");
     }
     return 0;

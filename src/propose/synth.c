@@ -33,7 +33,7 @@
 
 #include "autodev/json.h"
 
-#include "propose/synth_int.h"
+#include "synth_int.h"
 
 #define MAX_LEAVES 200
 #define MAX_KW_PARAMS 12

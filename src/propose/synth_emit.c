@@ -8,7 +8,7 @@
  */
 #include "compat.h"
 
-#include "propose/synth_int.h"
+#include "synth_int.h"
 
 /* Decodes one UTF-8 character at s; its length (1 for a stray byte). */
 static size_t utf8_cp(const unsigned char *s, size_t len, uint32_t *cp)

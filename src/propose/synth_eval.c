@@ -21,7 +21,7 @@
 
 #include "autodev/json.h"
 
-#include "propose/synth_int.h"
+#include "synth_int.h"
 
 int sx_node(struct ad_synth_program *p, enum sx_kind kind, int a, int b, int n)
 {

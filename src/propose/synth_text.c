@@ -29,7 +29,7 @@
 
 #include "autodev/json.h"
 
-#include "propose/synth_int.h"
+#include "synth_int.h"
 
 #define MAX_ATOMS 4000
 #define MAX_STATES 20000

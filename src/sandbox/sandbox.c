@@ -30,7 +30,7 @@
 #include "autodev/json.h"
 #include "autodev/log.h"
 #include "autodev/sandbox.h"
-#include "sandbox/sb_int.h"
+#include "sb_int.h"
 
 /* ---- names -------------------------------------------------------------- */
 

@@ -21,7 +21,7 @@
  */
 #include "compat.h"
 
-#include "sandbox/sb_int.h"
+#include "sb_int.h"
 
 const char ad_sb_harness_py[] =
     "import sys, os\n"

@@ -42,7 +42,7 @@
 #include <unistd.h>
 
 #include "autodev/error.h"
-#include "sandbox/sb_int.h"
+#include "sb_int.h"
 
 #ifndef CLONE_NEWCGROUP
 #define CLONE_NEWCGROUP 0x02000000

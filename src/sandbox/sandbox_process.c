@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "autodev/error.h"
-#include "sandbox/sb_int.h"
+#include "sb_int.h"
 
 static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {

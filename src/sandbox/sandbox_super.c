@@ -37,7 +37,7 @@
 #include "autodev/clock.h"
 #include "autodev/json.h"
 #include "autodev/sandbox.h"
-#include "sandbox/sb_int.h"
+#include "sb_int.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)

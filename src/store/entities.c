@@ -8,7 +8,7 @@
 
 #include "autodev/store.h"
 
-#include "store/store_backend.h"
+#include "store_backend.h"
 
 void ad__copy_fixed(char *dst, size_t size, const char *src)
 {

@@ -13,7 +13,7 @@
 #include "autodev/json.h"
 #include "autodev/store.h"
 
-#include "store/store_backend.h"
+#include "store_backend.h"
 
 void ad_episode_init(struct ad_episode *ep)
 {

@@ -23,7 +23,7 @@
 
 #include "autodev/store.h"
 
-#include "store/store_backend.h"
+#include "store_backend.h"
 
 /* ---- names and enumerations --------------------------------------------- */
 

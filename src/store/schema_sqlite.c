@@ -14,7 +14,7 @@
  */
 #include "compat.h"
 
-#include "store/schema_sqlite.h"
+#include "schema_sqlite.h"
 
 static const char migration_1[] =
     "CREATE TABLE schema_migrations ("

@@ -13,7 +13,7 @@
 #include "autodev/settings.h"
 #include "autodev/store.h"
 
-#include "store/store_backend.h"
+#include "store_backend.h"
 
 enum key_type { KEY_BOOL, KEY_INT };
 

@@ -21,7 +21,7 @@
 #include "autodev/buf.h"
 #include "autodev/store.h"
 
-#include "store/store_backend.h"
+#include "store_backend.h"
 
 #define SKILL_NAME_MAX 64
 #define ORIGIN_ID_MAX 256         /* a candidate's or mutant's id, an import's source */

@@ -27,7 +27,7 @@
 #include "autodev/log.h"
 #include "autodev/store.h"
 
-#include "store/store_backend.h"
+#include "store_backend.h"
 
 #define DEFAULT_BUSY_TIMEOUT_MS 5000
 #define WORKER_MAX 256            /* "<hostname>:<pid>" and the like */

@@ -28,8 +28,8 @@
 #include "autodev/log.h"
 #include "autodev/store.h"
 
-#include "store/schema_sqlite.h"
-#include "store/store_backend.h"
+#include "schema_sqlite.h"
+#include "store_backend.h"
 
 #define CACHE_SIZE_KIB 16384   /* page cache per connection; the default 2 MiB thrashes */
 /*

@@ -13,14 +13,14 @@
 #include "autodev/buf.h"
 #include "autodev/edit.h"
 #include "autodev/propose.h"
-#include "propose/pytok.h"
+#include "autodev/pytok.h"
 
 #define PYTHON "/usr/bin/python3"
 
 /* ---- helpers ------------------------------------------------------------ */
 
 /* Every byte in exactly one token, in order: the tokenizer's core promise. */
-static void assert_tiles(const char *src, size_t len, const struct ad__pytok *t)
+static void assert_tiles(const char *src, size_t len, const struct ad_pytok *t)
 {
     size_t pos = 0;
 
@@ -41,21 +41,21 @@ static void assert_tiles(const char *src, size_t len, const struct ad__pytok *t)
 }
 
 /* "KIND:text|KIND:text|NEWLINE": significant tokens, comments and NEWLINEs. */
-static void describe_tokens(const char *src, const struct ad__pytok *t, struct ad_buf *b)
+static void describe_tokens(const char *src, const struct ad_pytok *t, struct ad_buf *b)
 {
     for (size_t i = 0; i < t->ntoks; i++) {
-        const struct ad__tok *k = &t->toks[i];
+        const struct ad_tok *k = &t->toks[i];
 
-        if (k->kind == AD__TOK_WS || k->kind == AD__TOK_NL)
+        if (k->kind == AD_TOK_WS || k->kind == AD_TOK_NL)
             continue;
         if (b->len)
             assert_int_equal(ad_buf_addch(b, '|'), 0);
-        if (k->kind == AD__TOK_NEWLINE) {
+        if (k->kind == AD_TOK_NEWLINE) {
             assert_int_equal(ad_buf_adds(b, "NEWLINE"), 0);
             continue;
         }
-        assert_int_equal(ad_buf_addf(b, "%s%s:%.*s", ad__tok_kind_name(k->kind),
-                                     (k->flags & AD__TOKF_UNTERMINATED) ? "!" : "",
+        assert_int_equal(ad_buf_addf(b, "%s%s:%.*s", ad_tok_kind_name(k->kind),
+                                     (k->flags & AD_TOKF_UNTERMINATED) ? "!" : "",
                                      (int)k->len, src + k->off), 0);
     }
 }
@@ -182,28 +182,28 @@ static void tokenizer_table(void **state)
 {
     for (size_t i = 0; i < AD_ARRAY_SIZE(tok_cases); i++) {
         const struct tok_case *tc = &tok_cases[i];
-        struct ad__pytok t = AD__PYTOK_INIT;
+        struct ad_pytok t = AD_PYTOK_INIT;
         struct ad_buf b = AD_BUF_INIT;
         struct ad_err err = AD_ERR_INIT;
 
-        assert_int_equal(ad__pytok_run(tc->src, strlen(tc->src), &t, &err), 0);
+        assert_int_equal(ad_pytok_run(tc->src, strlen(tc->src), &t, &err), 0);
         assert_tiles(tc->src, strlen(tc->src), &t);
         describe_tokens(tc->src, &t, &b);
         if (strcmp(b.ptr, tc->want) != 0)
             fail_msg("case %zu: got\n%s\nwant\n%s", i, b.ptr, tc->want);
         assert_int_equal(t.nlines, tc->nlines);
         ad_buf_release(&b);
-        ad__pytok_release(&t);
+        ad_pytok_release(&t);
     }
 }
 
 static void tokenizer_lines_and_depth(void **state)
 {
     static const char src[] = "if x:\n    y = [1,\n         2]  # c\n\n\tz = 3\n";
-    struct ad__pytok t = AD__PYTOK_INIT;
+    struct ad_pytok t = AD_PYTOK_INIT;
     struct ad_err err = AD_ERR_INIT;
 
-    assert_int_equal(ad__pytok_run(src, strlen(src), &t, &err), 0);
+    assert_int_equal(ad_pytok_run(src, strlen(src), &t, &err), 0);
     assert_int_equal(t.nlines, 3);
     assert_int_equal(t.lines[0].indent, 0);
     assert_int_equal(t.lines[1].first_line, 2);
@@ -214,12 +214,12 @@ static void tokenizer_lines_and_depth(void **state)
     assert_int_equal(t.lines[2].indent, 8);    /* a tab counts to column 8 */
     assert_int_equal(t.lines[2].first_line, 5);
     for (size_t i = 0; i < t.ntoks; i++) {
-        if (ad__tok_is(src, &t.toks[i], "2"))
+        if (ad_tok_is(src, &t.toks[i], "2"))
             assert_int_equal(t.toks[i].depth, 1);
-        if (ad__tok_is(src, &t.toks[i], "2"))
+        if (ad_tok_is(src, &t.toks[i], "2"))
             assert_int_equal(t.toks[i].line, 3);
     }
-    ad__pytok_release(&t);
+    ad_pytok_release(&t);
 }
 
 /* ---- operators ---------------------------------------------------------- */

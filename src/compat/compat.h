@@ -26,6 +26,6 @@
 #define AD_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define AD_UNUSED __attribute__((unused))
 
-#include "util/banned.h"
+#include "banned.h"
 
 #endif
