@@ -14,6 +14,7 @@
  */
 #include "compat.h"
 
+#include "autodev/text.h"
 #include "agent/skill_py.h"
 #include "autodev/buf.h"
 #include "autodev/skill.h"
@@ -42,7 +43,7 @@ static void check_doc(const char *doc)
     if (!doc)
         return;
     n = strlen(doc);
-    if (n == 0 || strchr(doc, '\n') || !ad__skill_utf8_valid(doc, n))
+    if (n == 0 || strchr(doc, '\n') || !ad_utf8_valid(doc, n))
         abort();
     if (strchr(" \t\r\f\v", doc[0]) || strchr(" \t\r\f\v", doc[n - 1]))
         abort();

@@ -20,6 +20,7 @@
 #include "autodev/error.h"
 #include "autodev/skill.h"
 #include "autodev/store.h"
+#include "autodev/text.h"
 
 struct ad_bus;
 
@@ -33,10 +34,6 @@ struct ad_bus;
 int ad_episode_record(struct ad_store *st, struct ad_bus *bus, struct ad_episode *ep,
                       struct ad_err *err);
 
-/* Longest exception name reported; longer tokens are not names. */
-#define AD_ERROR_TYPE_MAX 128
-/* The error_type of a trace, as above, into out; false when it has none. */
-bool ad_episode_error_type(const char *trace, char out[AD_ERROR_TYPE_MAX + 1]);
 
 /* ---- tasks (task.c) ----------------------------------------------------------- */
 

@@ -24,6 +24,12 @@ char *ad_time_iso(int64_t ms, char out[AD_TIME_SIZE]);
 /* ad_time_iso(ad_now_ms()). */
 char *ad_time_now(char out[AD_TIME_SIZE]);
 /*
+ * "YYYY-MM-DDT00:00:00.000Z": the start of the UTC day that time (a store
+ * time, as above; NULL: now) falls in, where daily limits start counting.
+ * Returns out.
+ */
+char *ad_time_day_start(const char *time, char out[AD_TIME_SIZE]);
+/*
  * Parses "YYYY-MM-DDTHH:MM:SS[.mmm]Z" (also accepts "+00:00" for Z).
  * 0 or AD_EINVAL.
  */

@@ -64,6 +64,9 @@ int ad_json_check_keys(const json_t *obj, const char *const *allowed, struct ad_
 /* Length of the compact serialisation, without building the string. */
 size_t ad_json_size(const json_t *v);
 
+/* The string member key of obj; NULL when obj is no object or the member no string. */
+const char *ad_json_str(const json_t *obj, const char *key);
+
 /*
  * True when a and b are equal JSON, integers and reals compared by value
  * (1 == 1.0, as Python compares them); NULL equals only NULL.

@@ -15,67 +15,10 @@
 
 #include "autodev/skill.h"
 #include "autodev/store.h"
+#include "autodev/text.h"
 
 /* Full-text hits looked at for one whose name the task mentions. */
 #define MATCH_CANDIDATES 5
-
-/* Words too common to say anything about which skill a task needs. */
-static const char *const stop_words[] = {
-    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "i", "in", "into", "is",
-    "it", "its", "me", "my", "of", "on", "or", "our", "please", "so", "that", "the", "their",
-    "them", "then", "this", "to", "up", "us", "we", "what", "with", "you", "your",
-};
-
-static bool stop_word(const char *w, size_t n)
-{
-    for (size_t i = 0; i < AD_ARRAY_SIZE(stop_words); i++)
-        if (strlen(stop_words[i]) == n && memcmp(stop_words[i], w, n) == 0)
-            return true;
-    return false;
-}
-
-/*
- * text without its stop words, into b: the store ORs a query's words, so
- * "the" alone would match every skill that says "the".
- */
-static int strip_stop_words(const char *text, struct ad_buf *b)
-{
-    const unsigned char *p = (const unsigned char *)text;
-
-    while (*p) {
-        const unsigned char *w;
-        char low[32];
-        size_t n;
-
-        while (*p && !isalnum(*p) && *p < 0x80)
-            p++;
-        w = p;
-        while (*p && (isalnum(*p) || *p >= 0x80))
-            p++;
-        n = (size_t)(p - w);
-        if (n == 0)
-            continue;
-        if (n < sizeof(low)) {
-            for (size_t i = 0; i < n; i++)
-                low[i] = (char)tolower(w[i]);
-            if (stop_word(low, n))
-                continue;
-        }
-        if ((b->len && ad_buf_addch(b, ' ')) || ad_buf_add(b, w, n))
-            return AD_ENOMEM;
-    }
-    return 0;
-}
-
-static bool identifier(const char *s)
-{
-    if (!s || !(isalpha((unsigned char)*s) || *s == '_'))
-        return false;
-    for (s++; *s; s++)
-        if (!isalnum((unsigned char)*s) && *s != '_')
-            return false;
-    return true;
-}
 
 /*
  * The schema and description a version brings: the given schema (checked)
@@ -189,7 +132,7 @@ int ad_catalog_add(struct ad_store *st, const struct ad_skill_add *a, struct ad_
         return ad_error(err, AD_EINVAL,
                         "invalid skill name '%s' (1 to 64 of a-z, 0-9 and '_', starting and "
                         "ending with a letter or digit, no '__')", a->name);
-    if (!identifier(a->entry) || strlen(a->entry) > AD_ENTRY_MAX)
+    if (!ad_text_identifier(a->entry, AD_ENTRY_MAX))
         return ad_error(err, AD_EINVAL, "invalid entry function '%s'", a->entry);
     if (a->semver && !ad_semver_valid(a->semver))
         return ad_error(err, AD_EINVAL, "invalid version '%s' (want MAJOR.MINOR.PATCH)",
@@ -324,21 +267,17 @@ static bool name_in_text(const char *name, const char *text)
 
     while (*n) {
         size_t nl = strcspn(n, "_");
-        const unsigned char *p = (const unsigned char *)text;
+        const char *p = text;
+        struct ad_str w;
 
-        while (*p) {
-            char w[64];
-            size_t wl = 0;
+        while (ad_text_word(&p, &w)) {
+            char low[64];
 
-            while (*p && !isalnum(*p))
-                p++;
-            while (*p && isalnum(*p)) {
-                if (wl < sizeof(w))
-                    w[wl] = (char)tolower(*p);
-                wl++;
-                p++;
-            }
-            if (wl > 0 && wl <= sizeof(w) && same_word(n, nl, w, wl))
+            if (w.len > sizeof(low))
+                continue;
+            for (size_t i = 0; i < w.len; i++)
+                low[i] = (char)tolower((unsigned char)w.ptr[i]);
+            if (same_word(n, nl, low, w.len))
                 return true;
         }
         n += nl;
@@ -359,7 +298,7 @@ int ad_catalog_match(struct ad_store *st, const char *tenant_id, const char *tex
 
     *score = 0;
     ad_buf_init(&q, AD_TASK_DESC_MAX);
-    rc = strip_stop_words(text ? text : "", &q);
+    rc = ad_text_strip_stop_words(text, &q);
     if (rc < 0) {
         ad_buf_release(&q);
         return ad_error(err, rc, "task description too long to match");

@@ -6,81 +6,9 @@
 #include "autodev/bus.h"
 #include "autodev/store.h"
 
-#define ERROR_TYPE_MAX AD_ERROR_TYPE_MAX
-
-static bool ident_start(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-}
-
-static bool ident_char(char c)
-{
-    return ident_start(c) || (c >= '0' && c <= '9');
-}
-
-/* A dotted identifier: "ValueError", "json.decoder.JSONDecodeError". */
-static bool dotted_ident(const char *s, size_t n)
-{
-    bool at_start = true;
-
-    if (n == 0 || n > ERROR_TYPE_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '.') {
-            if (at_start)
-                return false;
-            at_start = true;
-        } else if (at_start ? !ident_start(s[i]) : !ident_char(s[i])) {
-            return false;
-        } else {
-            at_start = false;
-        }
-    }
-    return !at_start;
-}
-
-static bool blank(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
-}
-
-/*
- * The exception name of a trace, into out; false when it has none. A
- * Python traceback ends with the exception ("ValueError: bad value"), and so
- * do most one-line error texts ("KeyError: 'x'"), so the LAST non-blank
- * line is the one to read, and its name is the token before the first ':'.
- * A line without ':' or whose token is not a (dotted) identifier is plain
- * prose: no type.
- */
-bool ad_episode_error_type(const char *trace, char out[AD_ERROR_TYPE_MAX + 1])
-{
-    const char *end, *start, *colon;
-    size_t n;
-
-    if (!trace)
-        return false;
-    end = trace + strlen(trace);
-    while (end > trace && blank(end[-1]))
-        end--;
-    start = end;
-    while (start > trace && start[-1] != '\n')
-        start--;
-    while (start < end && blank(*start))
-        start++;
-    colon = memchr(start, ':', (size_t)(end - start));
-    if (!colon)
-        return false;
-    n = (size_t)(colon - start);
-    if (!dotted_ident(start, n))
-        return false;
-    memcpy(out, start, n);
-    out[n] = '\0';
-    return true;
-}
-
 static json_t *outcome_payload(const struct ad_episode *ep)
 {
-    char type[ERROR_TYPE_MAX + 1];
+    char type[AD_ERROR_TYPE_MAX + 1];
     json_t *p = json_object();
     int rc = 0;
 
@@ -92,7 +20,7 @@ static json_t *outcome_payload(const struct ad_episode *ep)
                               ep->task_kind ? json_string(ep->task_kind) : json_null());
     rc |= json_object_set_new(p, "task_description", json_string(ep->task_description));
     rc |= json_object_set_new(p, "success", json_boolean(ep->success));
-    rc |= json_object_set_new(p, "error_type", ad_episode_error_type(ep->error_trace, type)
+    rc |= json_object_set_new(p, "error_type", ad_text_error_type(ep->error_trace, type)
                                                    ? json_string(type) : json_null());
     if (rc != 0) {
         json_decref(p);

@@ -33,6 +33,7 @@
 
 #include "skill_py.h"
 #include "autodev/skill.h"
+#include "autodev/text.h"
 
 #define SKILL_MD_MAX (1024 * 1024)
 #define DESC_MAX 1024
@@ -149,15 +150,6 @@ static const char *plain_type(const char *s, size_t n)
 
 /* ---- checks shared by render, parse and the folder ------------------------- */
 
-static int identifier(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n > AD_ENTRY_MAX || (s[0] >= '0' && s[0] <= '9'))
-        return 0;
-    return span(s, n, 0, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == n;
-}
-
 /* A plain file name [A-Za-z0-9_.-]+ ending in ".py": no folders, no "..". */
 static int script_name_ok(const char *s)
 {
@@ -185,7 +177,7 @@ static int check_description(const char *d, struct ad_err *err)
         return ad_error(err, AD_EINVAL,
                         "a skill's description must be 1 to %d bytes for Agent Skills, not %zu",
                         DESC_MAX, n);
-    if (!ad__skill_utf8_valid(d, n))
+    if (!ad_utf8_valid(d, n))
         return ad_error(err, AD_EINVAL, "the skill's description is not valid UTF-8");
     return 0;
 }
@@ -495,7 +487,7 @@ static int check_bundle(const struct ad_skill_bundle *b, char as_name[SKILL_NAME
     if (b->semver && !ad_semver_valid(b->semver))
         return ad_error(err, AD_EINVAL, "invalid version '%.40s' (want MAJOR.MINOR.PATCH)",
                         b->semver);
-    if (b->entry && !identifier(b->entry))
+    if (b->entry && !ad_text_identifier(b->entry, AD_ENTRY_MAX))
         return ad_error(err, AD_EINVAL, "invalid entry function '%.140s'", b->entry);
     if (b->script && !script_name_ok(b->script))
         return ad_error(err, AD_EPERM,
@@ -674,7 +666,7 @@ static int meta_value(struct fm *f, const char *key, const char *s, size_t n, in
     if (dst == &out->semver && !ad_semver_valid(*dst))
         return ad_error(f->err, AD_EINVAL, "SKILL.md line %d: metadata.version '%.40s' is not "
                         "MAJOR.MINOR.PATCH", line, *dst);
-    if (dst == &out->entry && !identifier(*dst))
+    if (dst == &out->entry && !ad_text_identifier(*dst, AD_ENTRY_MAX))
         return ad_error(f->err, AD_EINVAL, "SKILL.md line %d: metadata.entry '%.140s' is not "
                         "a python function name", line, *dst);
     if (dst == &out->script && !script_name_ok(*dst))

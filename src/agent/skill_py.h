@@ -17,7 +17,4 @@
 int ad__skill_signature(const char *code, size_t len, const char *entry, struct ad_buf *out,
                         struct ad_err *err);
 
-/* 1 if len bytes at s are UTF-8 without overlongs or surrogates. */
-int ad__skill_utf8_valid(const char *s, size_t len);
-
 #endif

@@ -20,6 +20,7 @@
 #include "autodev/buf.h"
 #include "autodev/skill.h"
 #include "autodev/pytok.h"
+#include "autodev/text.h"
 
 /* Nesting of annotations and constants read before giving up on them. */
 #define NEST_MAX 32
@@ -155,41 +156,6 @@ int ad__skill_signature(const char *code, size_t len, const char *entry, struct 
     }
     ad_pytok_release(&d.t);
     return rc;
-}
-
-int ad__skill_utf8_valid(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-
-    while (i < len) {
-        unsigned c = p[i], n, cp;
-
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            n = 1, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef)
-            n = 2, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4)
-            n = 3, cp = c & 0x07;
-        else
-            return 0;
-        if (len - i <= n)
-            return 0;
-        for (unsigned k = 1; k <= n; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (p[i + k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += n + 1;
-    }
-    return 1;
 }
 
 /* ---- constants --------------------------------------------------------------- */
@@ -376,7 +342,7 @@ static int string_value(const char *p, size_t n, unsigned flags, struct ad_buf *
             rc = ad_buf_addch(b, body[i++]);
         }
     }
-    if (rc == 0 && (!ad__skill_utf8_valid(b->ptr, b->len) || memchr(b->ptr, '\0', b->len)))
+    if (rc == 0 && (!ad_utf8_valid(b->ptr, b->len) || memchr(b->ptr, '\0', b->len)))
         rc = UNREAD;
     return rc == AD_ETOOBIG ? UNREAD : rc;
 }
@@ -1037,7 +1003,7 @@ static int named_param(const struct seq *s, size_t a, size_t b, struct params *p
     /* NAME, NAME: ANNOTATION, NAME = DEFAULT or NAME: ANNOTATION = DEFAULT, none empty. */
     if ((!annotated && eq != a + 1) || (annotated && eq == a + 2) || (eq < b && eq + 1 == b))
         return param_error(s, a, b, "cannot read parameter", err);
-    if (!ad__skill_utf8_valid(s->src + t->off, t->len))
+    if (!ad_utf8_valid(s->src + t->off, t->len))
         return param_error(s, a, b, "parameter name is not valid UTF-8 in", err);
     if (ps->count == 1 && ad_tok_is(s->src, t, "self"))
         return 0;
@@ -1191,7 +1157,7 @@ static int statement_doc(const struct pydef *d, size_t i, size_t end, char **out
     if (rc == UNREAD) {
         /* A "\N{...}" or an odd escape: the text as written still reads well. */
         ad_buf_reset(&b);
-        rc = ad__skill_utf8_valid(body, blen) && !memchr(body, '\0', blen)
+        rc = ad_utf8_valid(body, blen) && !memchr(body, '\0', blen)
                  ? ad_buf_add(&b, body, blen) : UNREAD;
     }
     if (rc == 0)

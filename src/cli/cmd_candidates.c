@@ -32,11 +32,6 @@ static const char *str0(const char *s)
     return s ? s : "";
 }
 
-static const char *jstr(const json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
 /* The candidate id; a malformed or unknown one is a usage error. */
 static int lookup(struct ad_ctx *ctx, const char *id, struct ad_skill_candidate *c)
 {
@@ -262,11 +257,11 @@ static void print_pattern(FILE *out, const json_t *fp)
         return;
     }
     fprintf(out, "  %-12s", "task");
-    ad__print_clipped(out, str0(jstr(fp, "task")), 200);
+    ad__print_clipped(out, str0(ad_json_str(fp, "task")), 200);
     fputc('\n', out);
-    fprintf(out, "  %-12s%s\n", "task kind", jstr(fp, "task_kind") ? jstr(fp, "task_kind") : "-");
+    fprintf(out, "  %-12s%s\n", "task kind", ad_json_str(fp, "task_kind") ? ad_json_str(fp, "task_kind") : "-");
     fprintf(out, "  %-12s%s\n", "error type",
-            jstr(fp, "error_type") ? jstr(fp, "error_type") : "-");
+            ad_json_str(fp, "error_type") ? ad_json_str(fp, "error_type") : "-");
     fprintf(out, "  %-12s", "episodes");
     json_array_foreach(ids, i, v)
         fprintf(out, "%s%s", i ? ", " : "", str0(json_string_value(v)));
@@ -293,12 +288,12 @@ static void print_validation(FILE *out, const json_t *vr)
         fputs(" not run yet\n", out);
         return;
     }
-    fprintf(out, " %s\n", jstr(vr, "summary") ? jstr(vr, "summary") : "-");
+    fprintf(out, " %s\n", ad_json_str(vr, "summary") ? ad_json_str(vr, "summary") : "-");
     json_array_foreach(checks, i, ck) {
-        const char *e = jstr(ck, "error");
+        const char *e = ad_json_str(ck, "error");
 
         fprintf(out, "  %-7s %s\n", json_is_true(json_object_get(ck, "ok")) ? "ok" : "failed",
-                str0(jstr(ck, "name")));
+                str0(ad_json_str(ck, "name")));
         if (e && *e)
             print_block(out, "          ", e);
     }

@@ -77,15 +77,6 @@ static void add_reason(struct ad_gate_decision *d, const char *fmt, ...)
     va_end(ap);
 }
 
-/* "YYYY-MM-DDT00:00:00.000Z" of now: where the daily limits start counting. */
-static void day_start(char out[AD_TIME_SIZE])
-{
-    char now[AD_TIME_SIZE];
-
-    ad_time_now(now);
-    snprintf(out, AD_TIME_SIZE, "%.10sT00:00:00.000Z", now);
-}
-
 static bool toggle_on(const struct ad_settings *s, enum ad_capability cap)
 {
     switch (cap) {
@@ -110,7 +101,7 @@ int ad_gate_check(struct ad_store *st, const char *tenant_id, const char *agent_
     memset(d, 0, sizeof(*d));
     d->allowed = true;
     d->maturity = AD_STUDENT;
-    day_start(d->day_start);
+    ad_time_day_start(NULL, d->day_start);
     if ((unsigned)cap >= AD_CAP_COUNT) {
         add_reason(d, "unknown capability");
         return ad_error(err, AD_EINVAL, "unknown capability %d", (int)cap);

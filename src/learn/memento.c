@@ -22,6 +22,8 @@
  */
 #include "compat.h"
 
+#include <ctype.h>
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,11 +50,6 @@
 #define MEMENTO_MAX_ATTEMPTS 3
 #define LOAD_PROBE "__autodev_loaded__"
 
-static const char *jstr(const json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
 static int oom(struct ad_err *err)
 {
     return ad_error(err, AD_ENOMEM, "out of memory");
@@ -60,52 +57,31 @@ static int oom(struct ad_err *err)
 
 /* ---- names and analysis ------------------------------------------------------ */
 
-static bool stop_word(const char *w, size_t n)
-{
-    static const char *const words[] = {
-        "a", "an", "the", "this", "that", "these", "those", "from", "of", "in", "on", "for",
-        "to", "with", "and", "or", "my", "our", "your", "its", "their", "it", "is", "are",
-        "be", "please", "by", "at", "as", "into", "some", "any", "all", "me", "us", "them",
-        "each", "every", "given", "using", "via", "then", "out",
-    };
-
-    if (n < 2)
-        return true;
-    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-        if (strlen(words[i]) == n && !memcmp(words[i], w, n))
-            return true;
-    }
-    return false;
-}
-
 int ad_memento_suggest_name(const char *task, char *out, size_t size)
 {
-    const char *p = task ? task : "";
+    const char *p = task;
+    struct ad_str w;
     size_t len = 0;
     int words = 0;
 
     if (size < 16)
         return AD_EINVAL;
     out[0] = '\0';
-    while (*p && words < 3) {
-        char w[32];
-        size_t n = 0;
+    while (words < 3 && ad_text_word(&p, &w)) {
+        char low[32];
+        size_t n = w.len < sizeof(low) - 1 ? w.len : sizeof(low) - 1;
+        bool ascii = true;
 
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9'))) {
-            p++;
-            continue;
+        for (size_t i = 0; i < n; i++) {
+            ascii &= (unsigned char)w.ptr[i] < 0x80;
+            low[i] = (char)tolower((unsigned char)w.ptr[i]);
         }
-        for (; (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9');
-             p++) {
-            if (n < sizeof(w) - 1)
-                w[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
-        }
-        w[n] = '\0';
-        /* A number may follow a word but cannot open the name. */
-        if (stop_word(w, n) || (len == 0 && w[0] >= '0' && w[0] <= '9') ||
+        low[n] = '\0';
+        /* A name is [a-z0-9_]; a number may follow a word but cannot open the name. */
+        if (!ascii || ad_text_stop_word(low, n) || (len == 0 && low[0] >= '0' && low[0] <= '9') ||
             len + n + 2 > size || len + n + 1 > 64)
             continue;
-        len += (size_t)snprintf(out + len, size - len, "%s%s", len ? "_" : "", w);
+        len += (size_t)snprintf(out + len, size - len, "%s%s", len ? "_" : "", low);
         words++;
     }
     if (!len || !ad_skill_name_valid(out))
@@ -215,7 +191,7 @@ int ad_memento_analyse(struct ad_store *st, const char *tenant_id, const json_t 
         rc = ad_error(err, AD_ENOTFOUND, "none of the pattern's episodes exists any more");
         goto out;
     }
-    if (!ad_episode_error_type(first.error_trace, type))
+    if (!ad_text_error_type(first.error_trace, type))
         type[0] = '\0';
     ad_memento_suggest_name(first.task_description, name, sizeof(name));
     p = json_pack("{s:s, s:s, s:s?, s:s?, s:O, s:O, s:O, s:O, s:s}", "agent_id", first.agent_id,
@@ -316,7 +292,7 @@ int ad_memento_prompt(const json_t *pattern, const json_t *previous, struct ad_b
                       struct ad_buf *user, struct ad_err *err)
 {
     const json_t *examples = json_object_get(pattern, "examples");
-    const char *name = jstr(pattern, "suggested_name");
+    const char *name = ad_json_str(pattern, "suggested_name");
     size_t i;
     json_t *v;
     int rc;
@@ -324,11 +300,11 @@ int ad_memento_prompt(const json_t *pattern, const json_t *previous, struct ad_b
     rc = ad_buf_adds(system, system_prompt);
     if (rc == 0)
         rc = ad_buf_addf(user, "An agent keeps failing this task and has no skill for it.\n\n"
-                               "Task: %s\n", jstr(pattern, "task") ? jstr(pattern, "task") : "");
-    if (rc == 0 && jstr(pattern, "task_kind"))
-        rc = ad_buf_addf(user, "Task kind: %s\n", jstr(pattern, "task_kind"));
-    if (rc == 0 && jstr(pattern, "error_type"))
-        rc = ad_buf_addf(user, "Error type: %s\n", jstr(pattern, "error_type"));
+                               "Task: %s\n", ad_json_str(pattern, "task") ? ad_json_str(pattern, "task") : "");
+    if (rc == 0 && ad_json_str(pattern, "task_kind"))
+        rc = ad_buf_addf(user, "Task kind: %s\n", ad_json_str(pattern, "task_kind"));
+    if (rc == 0 && ad_json_str(pattern, "error_type"))
+        rc = ad_buf_addf(user, "Error type: %s\n", ad_json_str(pattern, "error_type"));
     json_array_foreach(json_object_get(pattern, "errors"), i, v) {
         if (rc == 0)
             rc = ad_buf_addf(user, "%s%s\n", i ? "---\n" : "Errors seen:\n",
@@ -363,8 +339,8 @@ int ad_memento_prompt(const json_t *pattern, const json_t *previous, struct ad_b
         rc = ad_buf_adds(user, "\nEarlier attempts at this skill were turned down; do better:\n");
     json_array_foreach(previous, i, v) {
         if (rc == 0)
-            rc = ad_buf_addf(user, "- %s: %s\n", jstr(v, "status") ? jstr(v, "status") : "",
-                             jstr(v, "reason") ? jstr(v, "reason") : "");
+            rc = ad_buf_addf(user, "- %s: %s\n", ad_json_str(v, "status") ? ad_json_str(v, "status") : "",
+                             ad_json_str(v, "reason") ? ad_json_str(v, "reason") : "");
     }
     if (rc == 0)
         rc = ad_buf_addf(user, "\nWrite the function `%s`. ", name ? name : "new_skill");
@@ -451,7 +427,7 @@ static int finish(struct ad_store *st, struct ad_bus *bus, struct ad_skill_candi
 {
     struct ad_notification n = { 0 };
     bool ok = c->status == AD_CAND_VALIDATED;
-    const char *summary = jstr(c->validation_result, "summary");
+    const char *summary = ad_json_str(c->validation_result, "summary");
     char title[AD_NOTIFY_TITLE_MAX];
     char *msg = NULL;
     json_t *ev = NULL;
@@ -623,7 +599,7 @@ out:
 static int payload_parse(const json_t *payload, const char **agent_id, const json_t **ids,
                          const json_t **previous, struct ad_err *err)
 {
-    *agent_id = jstr(payload, "agent_id");
+    *agent_id = ad_json_str(payload, "agent_id");
     *ids = json_object_get(payload, "episode_ids");
     *previous = json_object_get(payload, "previous");
     if (!*agent_id || !ad_id_valid(*agent_id))
@@ -703,7 +679,7 @@ static int synthesize(const json_t *pattern, const json_t *previous, struct ad_b
     if (!ex)
         return oom(err);
     json_array_foreach(previous, i, v) {
-        if (jstr(v, "proposer") && !strcmp(jstr(v, "proposer"), "synth"))
+        if (ad_json_str(v, "proposer") && !strcmp(ad_json_str(v, "proposer"), "synth"))
             why = "a synthesized candidate of this pattern was turned down before";
     }
     json_array_foreach(examples, i, v) {
@@ -724,8 +700,8 @@ static int synthesize(const json_t *pattern, const json_t *previous, struct ad_b
         json_object_set_new(meta, "synth_why", json_string(why));
         return AD_ENOTFOUND;
     }
-    so.name = jstr(pattern, "suggested_name");
-    so.description = jstr(pattern, "task");
+    so.name = ad_json_str(pattern, "suggested_name");
+    so.description = ad_json_str(pattern, "task");
     rc = ad_synth(ex, &so, &res, &xerr);
     json_decref(ex);
     if (rc == 0) {
@@ -763,7 +739,7 @@ static int resume(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb
     f.limit = 100;
     rc = ad_store_candidate_list(st, o->tenant_id, &f, &v, &n, err);
     for (i = 0; rc == 0 && i < n; i++) {
-        const char *job = jstr(v[i].failure_pattern, "job_id");
+        const char *job = ad_json_str(v[i].failure_pattern, "job_id");
 
         if (job && !strcmp(job, o->job_id))
             break;
@@ -835,7 +811,7 @@ int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandb
     if (rc == 0) {
         has_function = ad_memento_entry(code.ptr, entry, sizeof(entry)) == 0;
     } else if (!llm) {
-        const char *synth_why = jstr(meta, "synth_why");
+        const char *synth_why = ad_json_str(meta, "synth_why");
 
         if (s.memento_synthesis)
             rc = ad_error(err, AD_ENOTFOUND, "memento.generate: synthesis by example found no "
@@ -866,7 +842,7 @@ int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandb
     snprintf(out->source_episode_id, sizeof(out->source_episode_id), "%s",
              json_string_value(json_array_get(json_object_get(pattern, "episode_ids"), 0)));
     out->skill_name = strdup(has_function && ad_skill_name_valid(entry)
-                                 ? entry : jstr(pattern, "suggested_name"));
+                                 ? entry : ad_json_str(pattern, "suggested_name"));
     if (has_function) {
         out->generated_code = ad_buf_detach(&code, NULL);
         if (ad_skill_docstring(out->generated_code, strlen(out->generated_code), entry, &doc,
@@ -878,7 +854,7 @@ int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandb
                                               : strdup("(empty reply)");
     }
     if (!out->skill_description)
-        out->skill_description = ad_strdupf("Generated for: %.200s", jstr(pattern, "task"));
+        out->skill_description = ad_strdupf("Generated for: %.200s", ad_json_str(pattern, "task"));
     out->failure_pattern = json_incref(pattern);
     out->status = AD_CAND_PENDING;
     if (!out->skill_name || !out->generated_code || !out->skill_description) {
@@ -1065,16 +1041,16 @@ int ad_memento_regenerate(struct ad_store *st, const char *tenant_id, const char
                       candidate_id);
         goto out;
     }
-    reason = c.status == AD_CAND_REJECTED ? c.reason : jstr(c.validation_result, "summary");
+    reason = c.status == AD_CAND_REJECTED ? c.reason : ad_json_str(c.validation_result, "summary");
     previous = json_pack("[{s:s, s:s, s:s, s:s}]", "candidate_id", c.id, "status",
                          ad_candidate_status_name(c.status), "reason", reason ? reason : "",
-                         "proposer", jstr(fp, "proposer") ? jstr(fp, "proposer") : "llm");
+                         "proposer", ad_json_str(fp, "proposer") ? ad_json_str(fp, "proposer") : "llm");
     snprintf(j.tenant_id, sizeof(j.tenant_id), "%s", tenant_id);
     j.kind = (char *)AD_MEMENTO_JOB;
     j.max_attempts = MEMENTO_MAX_ATTEMPTS;
     j.payload = previous ? json_pack("{s:s, s:s?, s:s?, s:O, s:O}", "agent_id", c.agent_id,
-                                     "task", jstr(fp, "task"), "error_type",
-                                     jstr(fp, "error_type"), "episode_ids",
+                                     "task", ad_json_str(fp, "task"), "error_type",
+                                     ad_json_str(fp, "error_type"), "episode_ids",
                                      json_object_get(fp, "episode_ids"), "previous", previous)
                          : NULL;
     if (!j.payload) {

@@ -26,6 +26,7 @@
 #include "autodev/agent.h"
 #include "autodev/bus.h"
 #include "autodev/jobs.h"
+#include "autodev/json.h"
 #include "autodev/learn.h"
 #include "autodev/settings.h"
 #include "autodev/store.h"
@@ -36,12 +37,6 @@
 #define MEMENTO_MAX_ATTEMPTS 3
 
 /* ---- shingles --------------------------------------------------------------- */
-
-static bool word_byte(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c >= 0x80;
-}
 
 static uint64_t fnv_byte(uint64_t h, unsigned char c)
 {
@@ -62,19 +57,19 @@ static int cmp_u64(const void *a, const void *b)
 static long shingles(const char *s, uint64_t **out)
 {
     uint64_t words[SHINGLE_WORDS_MAX];
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    const char *p = s;
+    struct ad_str w;
     size_t nw = 0, n = 0;
     uint64_t *v;
 
-    while (*p && nw < SHINGLE_WORDS_MAX) {
+    while (nw < SHINGLE_WORDS_MAX && ad_text_word(&p, &w)) {
         uint64_t h = 0xcbf29ce484222325ULL;
 
-        if (!word_byte(*p)) {
-            p++;
-            continue;
+        for (size_t i = 0; i < w.len; i++) {
+            unsigned char c = (unsigned char)w.ptr[i];
+
+            h = fnv_byte(h, (unsigned char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
         }
-        for (; word_byte(*p); p++)
-            h = fnv_byte(h, (unsigned char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p));
         words[nw++] = h;
     }
     v = malloc((nw ? nw : 1) * sizeof(*v));
@@ -167,11 +162,6 @@ static bool similar(const struct pattern *p, const char *task, const char *error
     return yes;
 }
 
-static const char *jstr(const json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
 /* An open memento.generate job of the agent for the pattern, into id. */
 static int find_open_job(struct ad_store *st, const char *tenant_id, const char *agent_id,
                          const struct pattern *p, char id[AD_ID_SIZE], struct ad_err *err)
@@ -188,8 +178,8 @@ static int find_open_job(struct ad_store *st, const char *tenant_id, const char 
         for (size_t i = 0; rc == 0 && i < n && !id[0]; i++) {
             const json_t *pl = v[i].payload;
 
-            if (same_type(jstr(pl, "agent_id"), agent_id) &&
-                similar(p, jstr(pl, "task"), jstr(pl, "error_type")))
+            if (same_type(ad_json_str(pl, "agent_id"), agent_id) &&
+                similar(p, ad_json_str(pl, "task"), ad_json_str(pl, "error_type")))
                 snprintf(id, AD_ID_SIZE, "%s", v[i].id);
         }
         ad_job_list_free(v, n);
@@ -219,7 +209,7 @@ static int scan_candidates(struct ad_store *st, const char *tenant_id, const cha
         const json_t *fp = c->failure_pattern;
         const char *reason;
 
-        if (!similar(p, jstr(fp, "task"), jstr(fp, "error_type")))
+        if (!similar(p, ad_json_str(fp, "task"), ad_json_str(fp, "error_type")))
             continue;
         switch (c->status) {
         case AD_CAND_PENDING:
@@ -234,12 +224,12 @@ static int scan_candidates(struct ad_store *st, const char *tenant_id, const cha
                 break;
             reason = c->status == AD_CAND_REJECTED
                          ? c->reason
-                         : jstr(c->validation_result, "summary");
+                         : ad_json_str(c->validation_result, "summary");
             if (json_array_append_new(previous,
                                       json_pack("{s:s, s:s, s:s, s:s}", "candidate_id", c->id,
                                                 "status", ad_candidate_status_name(c->status),
                                                 "reason", reason ? reason : "", "proposer",
-                                                jstr(fp, "proposer") ? jstr(fp, "proposer")
+                                                ad_json_str(fp, "proposer") ? ad_json_str(fp, "proposer")
                                                                      : "llm")) < 0)
                 rc = ad_error(err, AD_ENOMEM, "out of memory");
             break;
@@ -372,7 +362,7 @@ static int reflect(struct ad_store *st, struct ad_bus *bus, const char *tenant_i
 
         if (strcmp(w->created_at, cutoff) < 0 && strcmp(w->id, ep->id) != 0)
             continue;
-        if (!ad_episode_error_type(w->error_trace, type))
+        if (!ad_text_error_type(w->error_trace, type))
             type[0] = '\0';
         if (!similar(&p, w->task_description, type))
             continue;
@@ -430,7 +420,7 @@ int ad_reflection_process(struct ad_store *st, struct ad_bus *bus, const char *t
     rc = ad_store_episode_get(st, tenant_id, episode_id, &ep, err);
     if (rc == 0 && !ep.success) {
         fl = (struct failure){ ep.id, ep.agent_id, ep.task_description,
-                               ad_episode_error_type(ep.error_trace, type) ? type : NULL };
+                               ad_text_error_type(ep.error_trace, type) ? type : NULL };
         rc = reflect(st, bus, tenant_id, &fl, res, err);
     }
     ad_episode_release(&ep);
@@ -442,8 +432,8 @@ static int on_task_fail(void *ctx, const struct ad_bus_event *ev, struct ad_err 
     struct ad_reflection *r = ctx;
     struct ad_reflection_result res;
     struct failure fl = {
-        jstr(ev->payload, "episode_id"), jstr(ev->payload, "agent_id"),
-        jstr(ev->payload, "task_description"), jstr(ev->payload, "error_type"),
+        ad_json_str(ev->payload, "episode_id"), ad_json_str(ev->payload, "agent_id"),
+        ad_json_str(ev->payload, "task_description"), ad_json_str(ev->payload, "error_type"),
     };
 
     if (!fl.id || !ad_id_valid(fl.id))

@@ -32,6 +32,7 @@
 #include <math.h>
 
 #include "autodev/json.h"
+#include "autodev/text.h"
 
 #include "synth_int.h"
 
@@ -45,12 +46,6 @@ static int oom(struct ad_err *err)
 }
 
 /* ---- checking the examples ---- */
-
-static bool ident_char(int c, bool first)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-           (!first && c >= '0' && c <= '9');
-}
 
 /* Python keywords and the names the emitted code uses itself. */
 static bool reserved(const char *s)
@@ -68,18 +63,6 @@ static bool reserved(const char *s)
         if (!strcmp(s, words[i]))
             return true;
     return false;
-}
-
-static bool identifier(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n > max || !ident_char((unsigned char)s[0], true))
-        return false;
-    for (size_t i = 1; i < n; i++)
-        if (!ident_char((unsigned char)s[i], false))
-            return false;
-    return true;
 }
 
 static int check_examples(const json_t *ex, struct ad_err *err)
@@ -179,7 +162,7 @@ static int choose_mode(struct sx_search *s)
         kw &= json_is_object(s->in[i]) && json_object_size(s->in[i]) > 0;
         if (kw)
             json_object_foreach((json_t *)s->in[i], k, v)
-                kw &= identifier(k, 64) && !reserved(k) && k[0] != '_';
+                kw &= ad_text_identifier(k, 64) && !reserved(k) && k[0] != '_';
     }
     if (kw) {
         for (size_t i = 0; i < s->n; i++) {
@@ -973,7 +956,7 @@ int ad_synth(const json_t *examples, const struct ad_synth_opts *o, struct ad_sy
     rc = check_examples(examples, err);
     if (rc < 0)
         return rc;
-    if (!identifier(name, 100) || reserved(name) || name[0] == '_')
+    if (!ad_text_identifier(name, 100) || reserved(name) || name[0] == '_')
         return ad_error(err, AD_EINVAL, "function name '%.100s': expected a Python identifier "
                                         "(letters, digits, _; not a keyword, not starting with _)",
                         name);

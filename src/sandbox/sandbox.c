@@ -30,6 +30,7 @@
 #include "autodev/json.h"
 #include "autodev/log.h"
 #include "autodev/sandbox.h"
+#include "autodev/text.h"
 #include "sb_int.h"
 
 /* ---- names -------------------------------------------------------------- */
@@ -323,19 +324,6 @@ static void slot_release(struct ad_sandbox *sb, int i)
 
 /* ---- run ---------------------------------------------------------------- */
 
-static bool is_identifier(const char *s)
-{
-    if (!s || !*s || strlen(s) > 128)
-        return false;
-    if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
-        return false;
-    for (s++; *s; s++)
-        if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-              (*s >= '0' && *s <= '9')))
-            return false;
-    return true;
-}
-
 static int check_range(const char *name, int64_t v, int64_t min, int64_t max,
                        struct ad_err *err)
 {
@@ -420,7 +408,7 @@ static int run_as(struct ad_sandbox *sb, enum ad_sb_backend backend,
     code_len = spec->code_len ? spec->code_len : strlen(spec->code);
     if (memchr(spec->code, '\0', code_len))
         return ad_error(err, AD_EINVAL, "skill code contains a NUL byte");
-    if (!is_identifier(spec->entry))
+    if (!ad_text_identifier(spec->entry, 128))
         return ad_error(err, AD_EINVAL, "entry '%s' is not a Python identifier",
                         spec->entry ? spec->entry : "");
     rc = ad_json_parse(input, strlen(input), (size_t)64 << 20, &tmp, err);

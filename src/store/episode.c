@@ -12,6 +12,7 @@
 
 #include "autodev/json.h"
 #include "autodev/store.h"
+#include "autodev/text.h"
 
 #include "store_backend.h"
 
@@ -63,43 +64,6 @@ void ad_episode_list_free(struct ad_episode *v, size_t n)
 
 /* ---- validation --------------------------------------------------------- */
 
-/* Strict UTF-8 (no overlongs, no surrogates), as JSON and PostgreSQL demand. */
-int ad__utf8_valid(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s, *end = p + len;
-
-    while (p < end) {
-        unsigned c = *p;
-        size_t n;
-        unsigned min, cp;
-
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1; min = 0x80; cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2; min = 0x800; cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3; min = 0x10000; cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if ((size_t)(end - p) <= n)
-            return 0;
-        for (size_t i = 1; i <= n; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        p += n + 1;
-    }
-    return 1;
-}
-
 /* Length of v's compact serialisation, as the store writes it. */
 size_t ad__json_text_size(const json_t *v)
 {
@@ -121,7 +85,7 @@ int ad__check_text(const char *field, const char *s, size_t max, int required,
         return ad_error(err, AD_EINVAL, "field '%s': must not be empty", field);
     if (len > max)
         return ad_error(err, AD_ETOOBIG, "field '%s': longer than %zu bytes", field, max);
-    if (!ad__utf8_valid(s, len))
+    if (!ad_utf8_valid(s, len))
         return ad_error(err, AD_EINVAL, "field '%s': not valid UTF-8", field);
     return 0;
 }

@@ -283,13 +283,6 @@ static int check_candidate_insert(struct ad_skill_candidate *row, char **pattern
     return rc;
 }
 
-/* "YYYY-MM-DDT00:00:00.000Z" of the day now (a 24-character store time) falls in. */
-static void day_start(const char now[AD_TIME_SIZE], char out[AD_TIME_SIZE])
-{
-    memcpy(out, now, 10);
-    memcpy(out + 10, "T00:00:00.000Z", sizeof("T00:00:00.000Z"));
-}
-
 /* The count and the insert, in the level ad_store_candidate_insert opened. */
 static int candidate_insert_rows(struct ad_store *st, const struct ad_skill_candidate *c,
                                  int daily_limit, const char *pattern, const char *result,
@@ -300,7 +293,7 @@ static int candidate_insert_rows(struct ad_store *st, const struct ad_skill_cand
     int rc;
 
     if (daily_limit > 0) {
-        day_start(c->created_at, since);
+        ad_time_day_start(c->created_at, since);
         rc = st->ops->candidate_count_since(st, c->tenant_id, since, &count, err);
         if (rc)
             return rc;

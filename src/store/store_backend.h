@@ -301,8 +301,6 @@ int ad__enum_parse(const char *const *names, size_t n, const char *s);
 /* Copies src (NULL: "") into a fixed-size field; callers pass validated values. */
 void ad__copy_fixed(char *dst, size_t size, const char *src);
 
-/* 1 if len bytes at s are strict UTF-8 (no overlongs, no surrogates). */
-int ad__utf8_valid(const char *s, size_t len);
 /* Length of v's compact JSON text, the form the store writes. */
 size_t ad__json_text_size(const json_t *v);
 /*

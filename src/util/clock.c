@@ -66,6 +66,16 @@ char *ad_time_iso(int64_t ms, char out[AD_TIME_SIZE])
     return out;
 }
 
+char *ad_time_day_start(const char *time, char out[AD_TIME_SIZE])
+{
+    char now[AD_TIME_SIZE];
+
+    if (!time)
+        time = ad_time_now(now);
+    snprintf(out, AD_TIME_SIZE, "%.10sT00:00:00.000Z", time);
+    return out;
+}
+
 char *ad_time_now(char out[AD_TIME_SIZE])
 {
     return ad_time_iso(ad_now_ms(), out);

@@ -253,3 +253,8 @@ bool ad_json_equal_loose(const json_t *a, const json_t *b)
     }
     return json_equal((json_t *)a, (json_t *)b);
 }
+
+const char *ad_json_str(const json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}

@@ -1,4 +1,4 @@
-/* Unit tests for src/util: buffers, errors, time, ids, JSON helpers, logging. */
+/* Unit tests for src/util: buffers, errors, time, ids, JSON helpers, logging, text. */
 #include "compat.h"
 
 #include <setjmp.h>
@@ -11,6 +11,7 @@
 #include "autodev/error.h"
 #include "autodev/json.h"
 #include "autodev/log.h"
+#include "autodev/text.h"
 
 /* ---- buf ---------------------------------------------------------------- */
 
@@ -468,6 +469,115 @@ static void log_levels_gate_evaluation(void **state)
     assert_string_equal(ad_log_level_name(AD_LOG_ERROR), "error");
 }
 
+/* ---- text --------------------------------------------------------------- */
+
+static void text_words_split_on_non_word_bytes(void **state)
+{
+    const char *p = "  Count_the  na\xc3\xafve-words, 42x!";
+    const char *want[] = { "Count", "the", "na\xc3\xafve", "words", "42x" };
+    struct ad_str w;
+    size_t n = 0;
+
+    while (ad_text_word(&p, &w)) {
+        assert_true(n < AD_ARRAY_SIZE(want));
+        assert_int_equal(w.len, strlen(want[n]));
+        assert_memory_equal(w.ptr, want[n], w.len);
+        n++;
+    }
+    assert_int_equal(n, AD_ARRAY_SIZE(want));
+    p = NULL;
+    assert_false(ad_text_word(&p, &w));
+    p = " -- ";
+    assert_false(ad_text_word(&p, &w));
+}
+
+static void text_one_stop_word_list(void **state)
+{
+    struct ad_buf b = AD_BUF_INIT;
+
+    /* Words both old lists had, words only one had, and case. */
+    assert_true(ad_text_stop_word("the", 3));
+    assert_true(ad_text_stop_word("The", 3));
+    assert_true(ad_text_stop_word("please", 6));
+    assert_true(ad_text_stop_word("using", 5));
+    assert_true(ad_text_stop_word("what", 4));
+    assert_true(ad_text_stop_word("x", 1));
+    assert_false(ad_text_stop_word("invoice", 7));
+    assert_false(ad_text_stop_word("thesaurus", 9));
+    assert_false(ad_text_stop_word("averyveryverylongword", 21));
+    assert_int_equal(ad_text_strip_stop_words("Count the words of THIS text, please", &b), 0);
+    assert_string_equal(b.ptr, "Count words text");
+    ad_buf_release(&b);
+    ad_buf_init(&b, 8);
+    assert_int_equal(ad_text_strip_stop_words("invoice number total", &b), AD_ETOOBIG);
+    ad_buf_release(&b);
+}
+
+static void text_identifiers(void **state)
+{
+    assert_true(ad_text_identifier("solve", 0));
+    assert_true(ad_text_identifier("_x9", 3));
+    assert_false(ad_text_identifier("_x9", 2));
+    assert_false(ad_text_identifier("9x", 0));
+    assert_false(ad_text_identifier("a-b", 0));
+    assert_false(ad_text_identifier("", 0));
+    assert_false(ad_text_identifier(NULL, 0));
+    assert_false(ad_text_identifier("caf\xc3\xa9", 0));
+    assert_true(ad_text_dotted_identifier("json.decoder.JSONDecodeError", 28));
+    assert_false(ad_text_dotted_identifier("a..b", 4));
+    assert_false(ad_text_dotted_identifier(".a", 2));
+    assert_false(ad_text_dotted_identifier("a.", 2));
+    assert_false(ad_text_dotted_identifier("a.1b", 4));
+}
+
+static void text_utf8_is_strict(void **state)
+{
+    static const struct { const char *s; bool ok; } cases[] = {
+        { "plain", true },
+        { "na\xc3\xafve \xe2\x82\xac \xf0\x9f\x98\x80", true },
+        { "\xc0\xaf", false },              /* overlong '/' */
+        { "\xe0\x80\xaf", false },          /* overlong, three bytes */
+        { "\xed\xa0\x80", false },          /* a surrogate */
+        { "\xf4\x90\x80\x80", false },      /* above U+10FFFF */
+        { "\xc3", false },                  /* cut short */
+        { "\x80", false },                  /* a lone continuation byte */
+    };
+
+    for (size_t i = 0; i < AD_ARRAY_SIZE(cases); i++)
+        assert_int_equal(ad_utf8_valid(cases[i].s, strlen(cases[i].s)), cases[i].ok);
+    assert_true(ad_utf8_valid("a\0b", 3));
+}
+
+static void text_error_type_reads_the_last_line(void **state)
+{
+    char t[AD_ERROR_TYPE_MAX + 1];
+    char long_name[AD_ERROR_TYPE_MAX + 8];
+
+    assert_true(ad_text_error_type("Traceback (most recent call last):\n  File \"x\"\n"
+                                   "KeyError: 'total'\n\n", t));
+    assert_string_equal(t, "KeyError");
+    assert_true(ad_text_error_type("  json.decoder.JSONDecodeError: bad", t));
+    assert_string_equal(t, "json.decoder.JSONDecodeError");
+    assert_false(ad_text_error_type("it broke: badly", t));
+    assert_false(ad_text_error_type("no colon at all", t));
+    assert_false(ad_text_error_type(NULL, t));
+    memset(long_name, 'E', sizeof(long_name) - 3);
+    memcpy(long_name + sizeof(long_name) - 3, ":x", 3);
+    assert_false(ad_text_error_type(long_name, t));
+}
+
+static void time_day_start(void **state)
+{
+    char out[AD_TIME_SIZE], now[AD_TIME_SIZE];
+
+    assert_string_equal(ad_time_day_start("2026-11-23T17:18:22.123Z", out),
+                        "2026-11-23T00:00:00.000Z");
+    ad_time_now(now);
+    ad_time_day_start(NULL, out);
+    assert_memory_equal(out, now, 10);
+    assert_string_equal(out + 10, "T00:00:00.000Z");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -494,6 +604,12 @@ int main(void)
         cmocka_unit_test(json_check_keys_finds_typos),
         cmocka_unit_test(json_dump_respects_buffer_cap),
         cmocka_unit_test(log_levels_gate_evaluation),
+        cmocka_unit_test(text_words_split_on_non_word_bytes),
+        cmocka_unit_test(text_one_stop_word_list),
+        cmocka_unit_test(text_identifiers),
+        cmocka_unit_test(text_utf8_is_strict),
+        cmocka_unit_test(text_error_type_reads_the_last_line),
+        cmocka_unit_test(time_day_start),
     };
 
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);
