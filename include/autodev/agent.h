@@ -1,5 +1,11 @@
 /*
- * Agents' work as it enters autodev: recording episodes.
+ * Agents and their work as it enters autodev: the agent rows, recording and
+ * reading episodes, tasks, and the agent loop.
+ *
+ * Module agent owns the tables agents, episodes, episode_segments, skills,
+ * skill_versions, skill_executions (the catalog, skill.h) and
+ * agent_sessions: every other module reads and writes them through the
+ * functions here and in skill.h, never through the store.
  *
  * ad_episode_record() is flow 1 of DESIGN.md: store the episode and emit
  * task.fail or task.success on the bus, in one transaction, so a crash
@@ -21,8 +27,38 @@
 #include "autodev/skill.h"
 #include "autodev/store.h"
 #include "autodev/text.h"
+#include "autodev/topics.h"
 
 struct ad_bus;
+
+/* ---- agents (agents.c) ---------------------------------------------------------- */
+
+/*
+ * Adds an agent named name at maturity m; *out (may be NULL) gets the row.
+ * AD_EEXIST when the name is taken in the tenant, AD_EINVAL for a bad name.
+ */
+int ad_agents_add(struct ad_store *st, const char *tenant_id, const char *name,
+                  enum ad_maturity m, struct ad_agent *out, struct ad_err *err);
+/* By id, and by name; AD_ENOTFOUND when the tenant has no such agent. */
+int ad_agents_get(struct ad_store *st, const char *tenant_id, const char *id,
+                  struct ad_agent *out, struct ad_err *err);
+int ad_agents_find(struct ad_store *st, const char *tenant_id, const char *name,
+                   struct ad_agent *out, struct ad_err *err);
+/* Ordered by name, after after_name (may be NULL). Free with ad_agent_list_free. */
+int ad_agents_list(struct ad_store *st, const char *tenant_id, const char *after_name,
+                   int limit, struct ad_agent **out, size_t *n, struct ad_err *err);
+/*
+ * Writes the maturity column only. Changing a maturity is learn's business
+ * (ad_agent_change_maturity emits the event and notifies the unlocks); this
+ * is the row it writes through.
+ */
+int ad_agents_set_maturity(struct ad_store *st, const char *tenant_id, const char *id,
+                           enum ad_maturity m, struct ad_err *err);
+/* What graduation reads about the agent, over all its episodes. */
+int ad_agents_record(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                     struct ad_agent_record *out, struct ad_err *err);
+
+/* ---- episodes (episodes.c) -------------------------------------------------------- */
 
 /*
  * Inserts ep (tenant_id and agent_id set by the caller) and emits the
@@ -33,6 +69,41 @@ struct ad_bus;
  */
 int ad_episode_record(struct ad_store *st, struct ad_bus *bus, struct ad_episode *ep,
                       struct ad_err *err);
+/*
+ * Recording many episodes, size to a transaction (JSON-lines imports): one
+ * commit per size episodes instead of one per episode. Each episode is
+ * recorded as by ad_episode_record (row and event together).
+ */
+struct ad_episode_batch {
+    struct ad_store *st;     /* borrowed */
+    struct ad_bus *bus;      /* borrowed, may be NULL */
+    int64_t size;            /* episodes per transaction, >= 1 */
+    int64_t pending;         /* recorded in the open transaction */
+    int64_t committed;       /* recorded in committed transactions */
+};
+
+void ad_episode_batch_init(struct ad_episode_batch *b, struct ad_store *st, struct ad_bus *bus,
+                           int64_t size);
+/*
+ * Records ep in the open transaction (opening one), committing when size
+ * episodes are pending. On failure the open transaction is rolled back:
+ * the pending episodes are gone, the committed ones stay.
+ */
+int ad_episode_batch_add(struct ad_episode_batch *b, struct ad_episode *ep, struct ad_err *err);
+/* Commits the pending episodes (rolled back if the commit fails). */
+int ad_episode_batch_flush(struct ad_episode_batch *b, struct ad_err *err);
+/* Rolls the pending episodes back (the input failed between two adds). */
+void ad_episode_batch_abort(struct ad_episode_batch *b);
+
+/* One episode with its segments; AD_ENOTFOUND when the tenant has none of that id. */
+int ad_episodes_get(struct ad_store *st, const char *tenant_id, const char *id,
+                    struct ad_episode *out, struct ad_err *err);
+/* Newest first, without segments. Free with ad_episode_list_free. */
+int ad_episodes_list(struct ad_store *st, const char *tenant_id,
+                     const struct ad_episode_filter *f, struct ad_episode **out, size_t *n,
+                     struct ad_err *err);
+int ad_episodes_count(struct ad_store *st, const char *tenant_id,
+                      const struct ad_episode_filter *f, int64_t *count, struct ad_err *err);
 
 
 /* ---- tasks (task.c) ----------------------------------------------------------- */
@@ -79,7 +150,6 @@ int ad_task_run(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
 
 #define AD_AGENT_DEFAULT_MAX_TURNS 10
 #define AD_AGENT_DEFAULT_TOOL_FAILURES 3   /* failed calls of one tool in a row */
-#define AD_AGENT_TOPIC "agent.progress"
 
 /* What the loop reports as it goes (printed by the CLI, emitted on the bus). */
 enum ad_agent_event {
@@ -140,5 +210,13 @@ void ad_agent_run_result_release(struct ad_agent_run_result *r);
 int ad_agent_run(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
                  struct ad_llm *llm, const struct ad_agent_run_opts *o,
                  struct ad_agent_run_result *res, struct ad_err *err);
+
+/* The loop's sessions, newest first (transcripts not loaded); agent_id NULL: every agent. */
+int ad_agent_sessions_list(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                           int limit, struct ad_agent_session **out, size_t *n,
+                           struct ad_err *err);
+/* One session with its transcript. */
+int ad_agent_sessions_get(struct ad_store *st, const char *tenant_id, const char *id,
+                          struct ad_agent_session *out, struct ad_err *err);
 
 #endif

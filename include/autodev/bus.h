@@ -11,7 +11,11 @@
  * the event itself and the other handlers' work stay.
  *
  * Dispatch is synchronous and in-process. Readers in other processes follow
- * the events table by sequence number (ad_store_event_list).
+ * the events table by sequence number (ad_events_since).
+ *
+ * Module bus owns the events table: other modules read the outbox through
+ * ad_events_since / ad_events_last_seq, never through the store. Topics and
+ * their payload keys are listed in autodev/topics.h.
  */
 #ifndef AUTODEV_BUS_H
 #define AUTODEV_BUS_H
@@ -25,12 +29,11 @@
 #include <stdint.h>
 
 #include "autodev/error.h"
+#include "autodev/topics.h"
 
-#define AD_TOPIC_TASK_FAIL "task.fail"
-#define AD_TOPIC_TASK_SUCCESS "task.success"
-#define AD_TOPIC_SKILL_EXECUTION "skill.execution"
 
 struct ad_bus;
+struct ad_event;
 struct ad_store;
 
 /* What a handler sees; all pointers are borrowed for the call only. */
@@ -75,5 +78,17 @@ int ad_bus_emit(struct ad_bus *bus, const char *tenant_id, const char *topic,
                 const json_t *payload, int64_t *seq_out, struct ad_err *err);
 
 void ad_bus_get_stats(const struct ad_bus *bus, struct ad_bus_stats *out);
+
+/*
+ * The tenant's events with seq > since_seq, in seq order, at most limit
+ * (0: AD_LIST_DEFAULT); topic NULL for every topic. Free with
+ * ad_event_list_free.
+ */
+int ad_events_since(struct ad_store *st, const char *tenant_id, int64_t since_seq,
+                    const char *topic, int limit, struct ad_event **out, size_t *n,
+                    struct ad_err *err);
+/* The tenant's largest seq, 0 when it has no event. */
+int ad_events_last_seq(struct ad_store *st, const char *tenant_id, int64_t *seq,
+                       struct ad_err *err);
 
 #endif

@@ -3,7 +3,9 @@
  * exponential backoff, dead-letter; and a small worker that runs registered
  * handlers by kind.
  *
- * Rows live in the store (ad_store_job_*); this module owns the policy.
+ * Module jobs owns the jobs table: every other module enqueues, reads and
+ * lists jobs through the functions here, never through the store. Rows
+ * live in the store (ad_store_job_*); this module owns the policy.
  * A handler returns 0 (job done), any negative AD_E* code (retry with
  * backoff until max_attempts, then dead-letter), or AD_JOB_PERMANENT to fail
  * the job for good without retrying.
@@ -46,13 +48,24 @@ int ad_jobs_new(struct ad_store *st, const char *tenant_id, const struct ad_jobs
 void ad_jobs_free(struct ad_jobs *q);
 
 /*
- * Enqueues kind with payload (object, borrowed). run_after_ms 0 means now.
+ * Enqueues kind with payload (object, borrowed), to run delay_ms from now
+ * (0: now).
  * With an idempotency key already used by this tenant, nothing is enqueued:
  * id_out gets the existing job's id and *created (may be NULL) is 0.
  */
 int ad_jobs_enqueue(struct ad_jobs *q, const char *kind, const json_t *payload,
-                    const char *idempotency_key, int64_t run_after_ms, char id_out[AD_ID_SIZE],
+                    const char *idempotency_key, int64_t delay_ms, char id_out[AD_ID_SIZE],
                     int *created, struct ad_err *err);
+
+/* One job of the tenant; AD_ENOTFOUND when there is none of that id. */
+int ad_jobs_get(struct ad_store *st, const char *tenant_id, const char *id, struct ad_job *out,
+                struct ad_err *err);
+/*
+ * The tenant's jobs, newest first; status < 0 for any status, kind NULL for
+ * any kind. Free with ad_job_list_free.
+ */
+int ad_jobs_list(struct ad_store *st, const char *tenant_id, int status, const char *kind,
+                 int limit, struct ad_job **out, size_t *n, struct ad_err *err);
 
 /* The delay before the retry that follows failed attempt number attempt (1-based). */
 int64_t ad_jobs_backoff_ms(const struct ad_jobs *q, int attempt);
@@ -68,6 +81,9 @@ int ad_jobs_register(struct ad_jobs *q, const char *kind, ad_job_handler_fn *fn,
  * Handler failures are recorded on the job, not returned.
  */
 int ad_jobs_run_one(struct ad_jobs *q, const char *kind, int *ran, struct ad_err *err);
+
+/* The id of the job the last ad_jobs_run_one() of q ran; "" when it ran none. */
+const char *ad_jobs_last_run(const struct ad_jobs *q);
 
 /*
  * Runs jobs until none is claimable (max_jobs > 0 stops earlier). *count

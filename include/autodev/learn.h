@@ -40,6 +40,7 @@
 #include "autodev/error.h"
 #include "autodev/skill.h"
 #include "autodev/store.h"
+#include "autodev/topics.h"
 
 struct ad_bus;
 struct ad_llm;
@@ -144,7 +145,6 @@ json_t *ad_readiness_json(const struct ad_readiness *r);
 /* ---- reflection (reflection.c) ------------------------------------------ */
 
 #define AD_MEMENTO_JOB "memento.generate"
-#define AD_TOPIC_MEMENTO_PATTERN "memento.pattern"
 
 /* Lower-cased words of s, as word 2-shingles (a one-word text: the word). */
 double ad_shingle_jaccard(const char *a, const char *b);
@@ -155,8 +155,17 @@ struct ad_reflection {
 };
 
 /*
- * Subscribes reflection to task.fail on bus. r must outlive the bus; it
- * borrows st and bus.
+ * What reflection does with one task.fail event (ev->payload as
+ * topics.h lists it): the handler the runtime's subscription table names.
+ * Writes go in the transaction that records the episode.
+ */
+struct ad_bus_event;
+int ad_reflection_handle(struct ad_store *st, struct ad_bus *bus, const struct ad_bus_event *ev,
+                         struct ad_err *err);
+/*
+ * Subscribes reflection to task.fail on bus, for a bus made without the
+ * runtime (tests, benchmarks). r must outlive the bus; it borrows st and
+ * bus. A process gets the same subscription from ad_runtime_open.
  */
 int ad_reflection_attach(struct ad_reflection *r, struct ad_store *st, struct ad_bus *bus,
                          struct ad_err *err);
@@ -245,6 +254,31 @@ int ad_memento_try(struct ad_sandbox *sb, const struct ad_skill_candidate *c, co
                    const struct ad_sandbox_limits *limits, struct ad_sandbox_result *result,
                    struct ad_err *err);
 /*
+ * Runs one memento.generate job (what the runtime's job handler does): the
+ * job's payload through ad_memento_generate with the job's id, so a rerun
+ * resumes. Returns 0, a negative code to retry with backoff (a model or
+ * sandbox that failed this time), or AD_JOB_PERMANENT for what retrying
+ * cannot change: a closed gate, the daily limit, no model where one is
+ * needed, a damaged payload. *out gets the candidate (release it).
+ */
+int ad_memento_run_job(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
+                       struct ad_llm *llm, const struct ad_job *job,
+                       struct ad_skill_candidate *out, struct ad_err *err);
+
+/* ---- the review queue (review.c) -------------------------------------------- */
+
+/*
+ * What humans decide about what the loops produced. Skill candidates now;
+ * AlphaEvolver's mutations will share the rules (review.c says which).
+ * Module learn owns skill_candidates: read them here.
+ */
+int ad_candidates_get(struct ad_store *st, const char *tenant_id, const char *id,
+                      struct ad_skill_candidate *out, struct ad_err *err);
+/* Newest first; generated_code is loaded too. Free with ad_skill_candidate_list_free. */
+int ad_candidates_list(struct ad_store *st, const char *tenant_id,
+                       const struct ad_candidate_filter *f, struct ad_skill_candidate **out,
+                       size_t *n, struct ad_err *err);
+/*
  * Approves a validated candidate: adds it to the catalog (1.0.0, or the
  * next major version of an existing skill of that name), origin memento,
  * and marks it promoted and approved by reviewer, in one transaction.
@@ -261,8 +295,23 @@ int ad_memento_reject(struct ad_store *st, struct ad_bus *bus, const char *tenan
 /*
  * Queues a new memento.generate job for the pattern of a failed or rejected
  * candidate, with its reason as "previous". AD_ESTATE for any other state.
+ * Asking twice for one candidate queues one job (its id both times).
  */
 int ad_memento_regenerate(struct ad_store *st, const char *tenant_id, const char *candidate_id,
                           char job_id[AD_ID_SIZE], struct ad_err *err);
+
+
+/* ---- notifications (notifications.c) ------------------------------------------ */
+
+/*
+ * Module learn owns the notifications table. Newest first; unread_only
+ * skips the read ones; type NULL: any. Free with ad_notification_list_free.
+ */
+int ad_notifications_list(struct ad_store *st, const char *tenant_id, bool unread_only,
+                          const char *type, int limit, struct ad_notification **out, size_t *n,
+                          struct ad_err *err);
+/* Marks one (id) or every unread one (id NULL) read; *count gets how many. */
+int ad_notifications_mark_read(struct ad_store *st, const char *tenant_id, const char *id,
+                               int64_t *count, struct ad_err *err);
 
 #endif

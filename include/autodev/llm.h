@@ -51,6 +51,7 @@
 #include "autodev/buf.h"
 #include "autodev/error.h"
 
+struct ad_llm_usage_row;
 struct ad_store;
 
 enum ad_llm_role {
@@ -179,5 +180,13 @@ double ad_llm_price(const struct ad_llm *llm, const char *provider, const char *
 
 /* Breaker state of chain entry i: "closed", "open" or "half-open". */
 const char *ad_llm_breaker_state(struct ad_llm *llm, size_t i);
+
+/*
+ * The cost ledger (the llm_calls table, which this module owns) summed by
+ * provider, model and purpose, for calls made at or after since (ISO-8601
+ * UTC; NULL: all), largest cost first. Free with ad_llm_usage_rows_free.
+ */
+int ad_llm_usage(struct ad_store *st, const char *tenant_id, const char *since,
+                 struct ad_llm_usage_row **out, size_t *n, struct ad_err *err);
 
 #endif

@@ -180,10 +180,27 @@ int ad_catalog_get(struct ad_store *st, const char *tenant_id, const char *name,
 /* Makes version semver of name current again; the history stays. */
 int ad_catalog_rollback(struct ad_store *st, const char *tenant_id, const char *name,
                         const char *semver, struct ad_err *err);
+/* The tenant's skills ordered by name, after after_name (may be NULL). */
+int ad_catalog_list(struct ad_store *st, const char *tenant_id, const char *after_name,
+                    int limit, struct ad_skill **out, size_t *n, struct ad_err *err);
+/*
+ * Full-text search over the active skills' names and descriptions (FTS5,
+ * BM25, a name match weighing 4x, English stems), best first. The text's
+ * stop words are dropped first (autodev/text.h), the rule ad_catalog_match
+ * uses too, so "count the words" searches "count words"; a text of stop
+ * words only finds nothing.
+ */
+int ad_catalog_search(struct ad_store *st, const char *tenant_id, const char *text, int limit,
+                      struct ad_skill_hit **out, size_t *n, struct ad_err *err);
+/* Every version of skill_id, oldest first. */
+int ad_catalog_versions(struct ad_store *st, const char *tenant_id, const char *skill_id,
+                        struct ad_skill_version **out, size_t *n, struct ad_err *err);
+/* One version by id. */
+int ad_catalog_version_get(struct ad_store *st, const char *tenant_id, const char *id,
+                           struct ad_skill_version *out, struct ad_err *err);
 /*
  * The active skill that best matches a task description, with its current
- * version: among the 5 best full-text hits (FTS5 over names and
- * descriptions, stop words dropped, English stems), the first one a word
+ * version: among the 5 best hits of ad_catalog_search, the first one a word
  * of whose name the text mentions (equal, or a prefix of 4+ letters either
  * way: "words" finds word_count, "slug" slugify). AD_ENOTFOUND when none.
  */

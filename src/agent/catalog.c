@@ -287,25 +287,56 @@ static bool name_in_text(const char *name, const char *text)
     return false;
 }
 
+int ad_catalog_list(struct ad_store *st, const char *tenant_id, const char *after_name,
+                    int limit, struct ad_skill **out, size_t *n, struct ad_err *err)
+{
+    return ad_store_skill_list(st, tenant_id, after_name, limit, out, n, err);
+}
+
+int ad_catalog_search(struct ad_store *st, const char *tenant_id, const char *text, int limit,
+                      struct ad_skill_hit **out, size_t *n, struct ad_err *err)
+{
+    struct ad_buf q;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    ad_buf_init(&q, AD_TASK_DESC_MAX);
+    rc = ad_text_strip_stop_words(text, &q);
+    if (rc == AD_ETOOBIG)
+        rc = ad_error(err, rc, "search text longer than %d bytes", AD_TASK_DESC_MAX);
+    else if (rc < 0)
+        rc = ad_error(err, rc, "out of memory");
+    else
+        rc = ad_store_skill_search(st, tenant_id, q.ptr, limit, out, n, err);
+    ad_buf_release(&q);
+    return rc;
+}
+
+int ad_catalog_versions(struct ad_store *st, const char *tenant_id, const char *skill_id,
+                        struct ad_skill_version **out, size_t *n, struct ad_err *err)
+{
+    return ad_store_skill_version_list(st, tenant_id, skill_id, out, n, err);
+}
+
+int ad_catalog_version_get(struct ad_store *st, const char *tenant_id, const char *id,
+                           struct ad_skill_version *out, struct ad_err *err)
+{
+    return ad_store_skill_version_get(st, tenant_id, id, out, err);
+}
+
 int ad_catalog_match(struct ad_store *st, const char *tenant_id, const char *text,
                      struct ad_skill *skill, struct ad_skill_version *version, double *score,
                      struct ad_err *err)
 {
-    struct ad_buf q = AD_BUF_INIT;
     struct ad_skill_hit *hits = NULL;
     size_t n = 0, i;
     int rc;
 
     *score = 0;
-    ad_buf_init(&q, AD_TASK_DESC_MAX);
-    rc = ad_text_strip_stop_words(text, &q);
-    if (rc < 0) {
-        ad_buf_release(&q);
+    rc = ad_catalog_search(st, tenant_id, text, MATCH_CANDIDATES, &hits, &n, err);
+    if (rc == AD_ETOOBIG)
         return ad_error(err, rc, "task description too long to match");
-    }
-    rc = ad_store_skill_search(st, tenant_id, q.len ? q.ptr : "", MATCH_CANDIDATES, &hits, &n,
-                               err);
-    ad_buf_release(&q);
     if (rc < 0)
         return rc;
     for (i = 0; i < n; i++)

@@ -187,7 +187,7 @@ static void progress(struct loop *l, enum ad_agent_event e, json_t *data)
         json_t *p = json_deep_copy(data);
 
         if (p && json_object_set_new(p, "kind", json_string(ad_agent_event_name(e))) == 0)
-            (void)ad_bus_emit(l->bus, l->sess.tenant_id, AD_AGENT_TOPIC, p, NULL, &err);
+            (void)ad_bus_emit(l->bus, l->sess.tenant_id, AD_TOPIC_AGENT_PROGRESS, p, NULL, &err);
         json_decref(p);
     }
     json_decref(data);
@@ -902,4 +902,17 @@ int ad_agent_run(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
     }
     loop_release(&l);
     return rc;
+}
+
+int ad_agent_sessions_list(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                           int limit, struct ad_agent_session **out, size_t *n,
+                           struct ad_err *err)
+{
+    return ad_store_agent_session_list(st, tenant_id, agent_id, limit, out, n, err);
+}
+
+int ad_agent_sessions_get(struct ad_store *st, const char *tenant_id, const char *id,
+                          struct ad_agent_session *out, struct ad_err *err)
+{
+    return ad_store_agent_session_get(st, tenant_id, id, out, err);
 }

@@ -285,3 +285,16 @@ void ad_bus_get_stats(const struct ad_bus *bus, struct ad_bus_stats *out)
 {
     *out = bus->stats;
 }
+
+int ad_events_since(struct ad_store *st, const char *tenant_id, int64_t since_seq,
+                    const char *topic, int limit, struct ad_event **out, size_t *n,
+                    struct ad_err *err)
+{
+    return ad_store_event_list(st, tenant_id, since_seq, topic, limit, out, n, err);
+}
+
+int ad_events_last_seq(struct ad_store *st, const char *tenant_id, int64_t *seq,
+                       struct ad_err *err)
+{
+    return ad_store_event_last_seq(st, tenant_id, seq, err);
+}

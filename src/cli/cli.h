@@ -23,6 +23,7 @@
 #include "autodev/store.h"
 
 struct ad_bus;
+struct ad_runtime;
 
 enum {
     AD_EXIT_OK = 0,
@@ -38,9 +39,9 @@ struct ad_ctx {
     int home_given;            /* --home was on the command line */
     int json;                  /* --json */
     int busy_timeout_ms;       /* AUTODEV_BUSY_TIMEOUT_MS, 0: the store's default */
-    struct ad_store *store;    /* owned, opened lazily by ad__ctx_store() */
-    struct ad_bus *bus;        /* owned, made with the store */
-    struct ad_sandbox *sandbox;  /* owned, made by ad__ctx_sandbox() */
+    struct ad_runtime *rt;     /* owned, opened lazily by ad__ctx_store() */
+    struct ad_store *store;    /* borrowed from rt */
+    struct ad_bus *bus;        /* borrowed from rt */
     FILE *out;
     FILE *err;
     struct ad_buf home_buf;
@@ -82,11 +83,13 @@ int cmd_help(int argc, char **argv, struct ad_ctx *ctx);
 /* ctx.c */
 void ad__ctx_release(struct ad_ctx *ctx);
 /*
- * Opens the store (once) and the bus on it. Without create, a missing
- * database file is an error that tells the user to run 'autodev init'.
- * Returns an exit code, having printed the error.
+ * Opens the runtime (once): the store, the bus and its subscriptions.
+ * Without create, a missing database file is an error that tells the user
+ * to run 'autodev init'. Returns an exit code, having printed the error.
  */
 int ad__ctx_store(struct ad_ctx *ctx, int create);
+/* Closes the runtime (demo does, before it removes its home). */
+void ad__ctx_close(struct ad_ctx *ctx);
 /*
  * Opens the store and resolves --tenant into ctx->tenant_id. With create
  * (write commands) the tenant is made if absent; without, an unknown tenant
@@ -147,14 +150,11 @@ int ad__json_arg(struct ad_ctx *ctx, const char *opt, const char *text, const ch
 /* mkdir -p with mode for the directories it creates. 0 or AD_EIO. */
 int ad__mkdir_p(const char *path, unsigned mode, struct ad_err *err);
 
-/* job_kinds.c: the job handlers the CLI runs. */
-struct ad_job_kind {
-    const char *kind;
-    ad_job_handler_fn *fn;   /* called with the struct ad_ctx as ctx */
-    const char *summary;
-};
-const struct ad_job_kind *ad__job_kinds(void);   /* ends with { NULL } */
-const struct ad_job_kind *ad__job_kind_find(const char *kind);
+/*
+ * The job queue of ctx's tenant with every job kind of the runtime's table
+ * registered. Returns an exit code, having printed the error.
+ */
+int ad__ctx_jobs(struct ad_ctx *ctx, struct ad_jobs **out);
 
 /* JSON forms of the entities, shared by commands (new references; NULL on ENOMEM). */
 json_t *ad__agent_json(const struct ad_agent *a);
@@ -190,8 +190,9 @@ int cmd_edit(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_propose(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_synth(int argc, char **argv, struct ad_ctx *ctx);
 
-/* cmd_llm.c: the llm of $AUTODEV_LLM (or spec) with the tenant's ledger and caps.
- * Returns an exit code, having printed the error. */
+/* The tenant's model ($AUTODEV_LLM, or spec) from the runtime, with the tenant's
+ * ledger and caps; none configured is an error. Returns an exit code, having
+ * printed the error. */
 struct ad_llm;
 int ad__ctx_llm(struct ad_ctx *ctx, const char *spec, struct ad_llm **out);
 int cmd_demo(int argc, char **argv, struct ad_ctx *ctx);
@@ -208,9 +209,9 @@ int cmd_candidates(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_notifications(int argc, char **argv, struct ad_ctx *ctx);
 
 /*
- * The sandbox of this run (made once; backend from $AUTODEV_SANDBOX: auto,
- * linux or process). Make it before any thread starts. Returns an exit
- * code, having printed the error.
+ * The runtime's sandbox (made once; backend from $AUTODEV_SANDBOX: auto,
+ * linux or process). Opens the runtime if need be. Returns an exit code,
+ * having printed the error.
  */
 struct ad_sandbox;
 int ad__ctx_sandbox(struct ad_ctx *ctx, struct ad_sandbox **out);

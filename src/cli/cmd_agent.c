@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <math.h>
 
+#include "autodev/agent.h"
 #include "autodev/learn.h"
 #include "autodev/store.h"
 
@@ -27,7 +28,7 @@ json_t *ad__agent_json(const struct ad_agent *a)
 int ad__agent_lookup(struct ad_ctx *ctx, const char *name, struct ad_agent *out)
 {
     struct ad_err err = AD_ERR_INIT;
-    int rc = ad_store_agent_get_by_name(ctx->store, ctx->tenant_id, name, out, &err);
+    int rc = ad_agents_find(ctx->store, ctx->tenant_id, name, out, &err);
 
     if (rc == AD_ENOTFOUND)
         return ad__usage_error(ctx, "unknown agent '%s'", name);
@@ -78,21 +79,16 @@ static int agent_add(int argc, char **argv, struct ad_ctx *ctx)
     rc = ad__ctx_tenant(ctx, 1);
     if (rc != 0)
         return rc;
-    snprintf(a.tenant_id, sizeof(a.tenant_id), "%s", ctx->tenant_id);
-    a.name = argv[optind];
-    a.maturity = m;
-    rc = ad_store_agent_insert(ctx->store, &a, &err);
-    /* The name is borrowed from argv; the release below must not free it. */
-    a.name = NULL;
+    rc = ad_agents_add(ctx->store, ctx->tenant_id, argv[optind], m, &a, &err);
     if (rc == AD_EEXIST)
         return ad__usage_error(ctx, "agent '%s' already exists", argv[optind]);
     if (rc < 0)
         return ad__die_err(ctx, &err);
-    a.name = argv[optind];
     if (ctx->json)
         rc = ad__print_json(ctx, ad__agent_json(&a));
     else
         fprintf(ctx->out, "added agent %s (%s) %s\n", a.name, ad_maturity_name(a.maturity), a.id);
+    ad_agent_release(&a);
     return rc;
 }
 
@@ -120,7 +116,7 @@ static int agent_list(int argc, char **argv, struct ad_ctx *ctx)
     rc = ad__ctx_tenant(ctx, 0);
     if (rc != 0)
         return rc;
-    if (ad_store_agent_list(ctx->store, ctx->tenant_id, NULL, (int)limit, &v, &n, &err) < 0)
+    if (ad_agents_list(ctx->store, ctx->tenant_id, NULL, (int)limit, &v, &n, &err) < 0)
         return ad__die_err(ctx, &err);
     if (ctx->json) {
         json_t *arr = json_array();

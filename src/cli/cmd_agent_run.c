@@ -182,12 +182,11 @@ int ad__agent_run(int argc, char **argv, struct ad_ctx *ctx)
     if (o.task && !*o.task)
         return ad__usage_error(ctx, "the task is empty");
 
-    /* The sandbox forks its supervisors: before anything else runs. */
-    rc = ad__ctx_sandbox(ctx, &sb);
-    if (rc == 0)
-        rc = ad__ctx_tenant(ctx, 1);
+    rc = ad__ctx_tenant(ctx, 1);
     if (rc == 0)
         rc = ad__agent_lookup(ctx, argv[optind], &a);
+    if (rc == 0)
+        rc = ad__ctx_sandbox(ctx, &sb);
     if (rc == 0)
         rc = ad__ctx_llm(ctx, NULL, &llm);
     if (rc != 0)
@@ -246,7 +245,7 @@ int ad__agent_sessions(int argc, char **argv, struct ad_ctx *ctx)
         rc = ad__agent_lookup(ctx, argv[optind], &a);
     if (rc != 0)
         return rc;
-    if (ad_store_agent_session_list(ctx->store, ctx->tenant_id, a.id[0] ? a.id : NULL,
+    if (ad_agent_sessions_list(ctx->store, ctx->tenant_id, a.id[0] ? a.id : NULL,
                                     (int)limit, &v, &n, &err) < 0) {
         rc = ad__die_err(ctx, &err);
         goto out;

@@ -41,7 +41,7 @@ static int lookup(struct ad_ctx *ctx, const char *id, struct ad_skill_candidate 
     ad_skill_candidate_init(c);
     if (!ad_id_valid(id))
         return ad__usage_error(ctx, "no candidate '%s'", id);
-    rc = ad_store_candidate_get(ctx->store, ctx->tenant_id, id, c, &err);
+    rc = ad_candidates_get(ctx->store, ctx->tenant_id, id, c, &err);
     if (rc == AD_ENOTFOUND)
         return ad__usage_error(ctx, "no candidate '%s'", id);
     if (rc < 0)
@@ -222,7 +222,7 @@ static int candidates_list(int argc, char **argv, struct ad_ctx *ctx)
         return rc;
     f.agent_id = agent ? a.id : NULL;
     f.limit = (int)limit;
-    if (ad_store_candidate_list(ctx->store, ctx->tenant_id, &f, &v, &n, &err) < 0)
+    if (ad_candidates_list(ctx->store, ctx->tenant_id, &f, &v, &n, &err) < 0)
         rc = ad__die_err(ctx, &err);
     else
         rc = print_candidates(ctx, v, n);

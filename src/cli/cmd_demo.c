@@ -18,6 +18,7 @@
 #include "autodev/bus.h"
 #include "autodev/jobs.h"
 #include "autodev/json.h"
+#include "autodev/runtime.h"
 #include "autodev/settings.h"
 #include "autodev/store.h"
 
@@ -116,26 +117,18 @@ static int demo_agent(struct ad_ctx *ctx, char id[AD_ID_SIZE], struct ad_err *er
     struct ad_agent a = { 0 };
     int rc;
 
-    snprintf(a.tenant_id, sizeof(a.tenant_id), "%s", ctx->tenant_id);
-    a.name = (char *)DEMO_AGENT;
-    a.maturity = AD_INTERN;
-    rc = ad_store_agent_insert(ctx->store, &a, err);
-    a.name = NULL;
+    rc = ad_agents_add(ctx->store, ctx->tenant_id, DEMO_AGENT, AD_INTERN, &a, err);
     /* A demo run again in the same --home reuses its agent. */
-    if (rc == AD_EEXIST) {
-        rc = ad_store_agent_get_by_name(ctx->store, ctx->tenant_id, DEMO_AGENT, &a, err);
-        if (rc == 0)
-            memcpy(id, a.id, AD_ID_SIZE);
-        ad_agent_release(&a);
-        return rc;
-    }
+    if (rc == AD_EEXIST)
+        rc = ad_agents_find(ctx->store, ctx->tenant_id, DEMO_AGENT, &a, err);
     if (rc == 0)
         memcpy(id, a.id, AD_ID_SIZE);
+    ad_agent_release(&a);
     return rc;
 }
 
-static int demo_record_one(struct ad_ctx *ctx, const char *agent_id, int round, int i,
-                           struct ad_err *err)
+static int demo_record_one(struct ad_ctx *ctx, struct ad_episode_batch *b,
+                           const char *agent_id, int round, int i, struct ad_err *err)
 {
     struct ad_episode ep;
     const char *name = NULL;
@@ -149,7 +142,7 @@ static int demo_record_one(struct ad_ctx *ctx, const char *agent_id, int round, 
     if (rc == 0) {
         memcpy(ep.tenant_id, ctx->tenant_id, AD_ID_SIZE);
         memcpy(ep.agent_id, agent_id, AD_ID_SIZE);
-        rc = ad_episode_record(ctx->store, ctx->bus, &ep, err);
+        rc = ad_episode_batch_add(b, &ep, err);
     }
     ad_episode_release(&ep);
     json_decref(o);
@@ -158,22 +151,20 @@ static int demo_record_one(struct ad_ctx *ctx, const char *agent_id, int round, 
 
 static int demo_record(struct ad_ctx *ctx, char agent_id[AD_ID_SIZE], struct ad_err *err)
 {
+    struct ad_episode_batch b;
     int rc;
 
     rc = demo_agent(ctx, agent_id, err);
     if (rc < 0)
         return rc;
-    rc = ad_store_begin(ctx->store, err);
-    if (rc < 0)
-        return rc;
+    /* All of them in one transaction: a failure leaves none. */
+    ad_episode_batch_init(&b, ctx->store, ctx->bus, DEMO_ROUNDS * AD_ARRAY_SIZE(demo_tasks));
     for (int round = 0; round < DEMO_ROUNDS && rc == 0; round++) {
         for (size_t i = 0; i < AD_ARRAY_SIZE(demo_tasks) && rc == 0; i++)
-            rc = demo_record_one(ctx, agent_id, round, (int)i, err);
+            rc = demo_record_one(ctx, &b, agent_id, round, (int)i, err);
     }
-    if (rc == 0)
-        rc = ad_store_commit(ctx->store, err);
-    if (rc < 0 && ad_store_tx_depth(ctx->store) > 0)
-        ad_store_rollback(ctx->store);
+    if (rc < 0)
+        ad_episode_batch_abort(&b);
     return rc;
 }
 
@@ -186,11 +177,9 @@ static int demo_jobs(struct ad_ctx *ctx, int *ran, struct ad_err *err)
 
     if (!payload)
         return ad_error(err, AD_ENOMEM, "out of memory");
-    rc = ad_jobs_new(ctx->store, ctx->tenant_id, NULL, &q, err);
+    rc = ad_runtime_jobs(ctx->rt, ctx->tenant_id, NULL, &q, err);
     if (rc == 0)
         rc = ad_jobs_enqueue(q, "store.check", payload, NULL, 0, id, NULL, err);
-    for (const struct ad_job_kind *k = ad__job_kinds(); rc == 0 && k->kind; k++)
-        rc = ad_jobs_register(q, k->kind, k->fn, ctx, err);
     if (rc == 0)
         rc = ad_jobs_run_until_idle(q, NULL, 0, ran, err);
     ad_jobs_free(q);
@@ -216,7 +205,7 @@ static int summary_agents(struct ad_ctx *ctx, json_t *sum, struct ad_err *err)
     json_t *arr = json_array();
     int rc;
 
-    rc = ad_store_agent_list(ctx->store, ctx->tenant_id, NULL, AD_LIST_MAX, &v, &n, err);
+    rc = ad_agents_list(ctx->store, ctx->tenant_id, NULL, AD_LIST_MAX, &v, &n, err);
     for (size_t i = 0; rc == 0 && i < n; i++)
         json_array_append_new(arr, ad__agent_json(&v[i]));
     ad_agent_list_free(v, n);
@@ -248,10 +237,10 @@ static int summary_episodes(struct ad_ctx *ctx, json_t *sum, struct ad_err *err)
     int rc;
 
     json_object_set_new(sum, "episodes", eps);
-    rc = ad_store_episode_count(ctx->store, ctx->tenant_id, &f, &total, err);
+    rc = ad_episodes_count(ctx->store, ctx->tenant_id, &f, &total, err);
     f.success = 0;
     if (rc == 0)
-        rc = ad_store_episode_count(ctx->store, ctx->tenant_id, &f, &failed, err);
+        rc = ad_episodes_count(ctx->store, ctx->tenant_id, &f, &failed, err);
     json_object_set_new(eps, "total", json_integer(total));
     json_object_set_new(eps, "succeeded", json_integer(total - failed));
     json_object_set_new(eps, "failed", json_integer(failed));
@@ -261,7 +250,7 @@ static int summary_episodes(struct ad_ctx *ctx, json_t *sum, struct ad_err *err)
     f.success = -1;
     f.limit = AD_LIST_MAX;
     if (rc == 0)
-        rc = ad_store_episode_list(ctx->store, ctx->tenant_id, &f, &v, &n, err);
+        rc = ad_episodes_list(ctx->store, ctx->tenant_id, &f, &v, &n, err);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const char *kind = v[i].task_kind ? v[i].task_kind : "-";
         json_t *k = json_object_get(kinds, kind);
@@ -294,8 +283,7 @@ static int summary_events(struct ad_ctx *ctx, json_t *sum, struct ad_err *err)
         struct ad_event *v = NULL;
         size_t n = 0;
 
-        rc = ad_store_event_list(ctx->store, ctx->tenant_id, since, NULL, AD_LIST_MAX, &v, &n,
-                                 err);
+        rc = ad_events_since(ctx->store, ctx->tenant_id, since, NULL, AD_LIST_MAX, &v, &n, err);
         for (size_t i = 0; rc == 0 && i < n; i++) {
             add_count(topics, v[i].topic, 1);
             since = v[i].seq;
@@ -305,7 +293,7 @@ static int summary_events(struct ad_ctx *ctx, json_t *sum, struct ad_err *err)
             break;
     }
     if (rc == 0)
-        rc = ad_store_event_last_seq(ctx->store, ctx->tenant_id, &last, err);
+        rc = ad_events_last_seq(ctx->store, ctx->tenant_id, &last, err);
     json_object_set_new(json_object_get(sum, "events"), "last_seq", json_integer(last));
     return rc;
 }
@@ -320,7 +308,7 @@ static int summary_jobs(struct ad_ctx *ctx, json_t *sum, struct ad_err *err)
         struct ad_job *v = NULL;
         size_t n = 0;
 
-        rc = ad_store_job_list(ctx->store, ctx->tenant_id, s, NULL, AD_LIST_MAX, &v, &n, err);
+        rc = ad_jobs_list(ctx->store, ctx->tenant_id, s, NULL, AD_LIST_MAX, &v, &n, err);
         if (rc == 0 && n > 0)
             json_object_set_new(by, ad_job_status_name(s), json_integer((json_int_t)n));
         ad_job_list_free(v, n);
@@ -455,12 +443,11 @@ static int demo_run(struct ad_ctx *ctx, json_t *sum)
 
     if (ctx->home_given && ad__mkdir_p(ctx->home, 0700, &err) < 0)
         return ad__die_err(ctx, &err);
-    /* The sandbox forks its supervisors: before anything else runs. */
-    rc = ad__ctx_sandbox(ctx, &sb);
-    if (rc == 0)
-        rc = ad__ctx_store(ctx, 1);
+    rc = ad__ctx_store(ctx, 1);
     if (rc == 0)
         rc = ad__ctx_tenant(ctx, 1);
+    if (rc == 0)
+        rc = ad__ctx_sandbox(ctx, &sb);
     if (rc != 0)
         return rc;
     if (demo_record(ctx, agent_id, &err) < 0 || ad__demo_tasks(ctx, agent_id, sum, &err) < 0 ||
@@ -500,11 +487,8 @@ int cmd_demo(int argc, char **argv, struct ad_ctx *ctx)
         rc = ad__die_code(ctx, AD_ENOMEM, "out of memory");
     if (rc == 0)
         rc = demo_run(ctx, sum);
-    /* Close the database before its directory goes. */
-    ad_bus_free(ctx->bus);
-    ctx->bus = NULL;
-    ad_store_free(ctx->store);
-    ctx->store = NULL;
+    /* Close the database (and the sandbox) before its directory goes. */
+    ad__ctx_close(ctx);
     if (rc == 0) {
         json_object_set_new(sum, "home", json_string(ctx->home));
         json_object_set_new(sum, "kept", json_boolean(!temp || keep));

@@ -37,6 +37,7 @@ struct add_state {
     struct ad_ctx *ctx;
     const char *default_agent;   /* --agent */
     struct agent_cache cache;
+    struct ad_episode_batch *batch;   /* --batch: the open batch, else NULL */
 };
 
 static void cache_release(struct agent_cache *c)
@@ -61,7 +62,7 @@ static int resolve_agent(struct add_state *s, const char *name, char id[AD_ID_SI
             return 0;
         }
     }
-    rc = ad_store_agent_get_by_name(s->ctx->store, s->ctx->tenant_id, name, &a, err);
+    rc = ad_agents_find(s->ctx->store, s->ctx->tenant_id, name, &a, err);
     if (rc == AD_ENOTFOUND)
         return ad_error(err, rc, "unknown agent '%s'", name);
     if (rc < 0)
@@ -118,7 +119,8 @@ static int record_text(struct add_state *s, const char *text, size_t len, size_t
         goto out;
     }
     memcpy(ep.tenant_id, s->ctx->tenant_id, AD_ID_SIZE);
-    rc = ad_episode_record(s->ctx->store, s->ctx->bus, &ep, err);
+    rc = s->batch ? ad_episode_batch_add(s->batch, &ep, err)
+                  : ad_episode_record(s->ctx->store, s->ctx->bus, &ep, err);
     if (rc == 0 && id_out)
         memcpy(id_out, ep.id, AD_ID_SIZE);
 out:
@@ -181,9 +183,7 @@ static int is_blank(const struct ad_buf *b)
 
 struct batch {
     int64_t lineno;
-    int64_t committed;   /* episodes in committed transactions */
-    int64_t pending;     /* episodes in the open transaction */
-    int64_t size;
+    struct ad_episode_batch eb;
     int progress;
 };
 
@@ -194,44 +194,19 @@ static int batch_fail(struct add_state *s, struct batch *bt, const struct ad_err
                         "line %" PRId64 ": %s (%" PRId64 " episodes committed; the batch "
                         "holding line %" PRId64 " was rolled back)",
                         bt->lineno, err->msg[0] ? err->msg : ad_strerror(err->code),
-                        bt->committed, bt->lineno);
+                        bt->eb.committed, bt->lineno);
 }
 
-static int batch_commit(struct add_state *s, struct batch *bt, struct ad_err *err)
-{
-    int rc = ad_store_commit(s->ctx->store, err);
-
-    if (rc < 0) {
-        if (ad_store_tx_depth(s->ctx->store) > 0)
-            ad_store_rollback(s->ctx->store);
-        bt->pending = 0;
-        return rc;
-    }
-    bt->committed += bt->pending;
-    bt->pending = 0;
-    return 0;
-}
-
-/* One line of input: record it inside the open transaction, commit when full. */
+/* One line of input: recorded in the open transaction, committed when it is full. */
 static int batch_line(struct add_state *s, struct batch *bt, const struct ad_buf *line,
                       struct ad_err *err)
 {
-    int rc;
+    int rc = record_text(s, line->ptr, line->len, LINE_MAX_BYTES, NULL, err);
 
-    if (bt->pending == 0) {
-        rc = ad_store_begin(s->ctx->store, err);
-        if (rc < 0)
-            return rc;
-    }
-    rc = record_text(s, line->ptr, line->len, LINE_MAX_BYTES, NULL, err);
-    if (rc < 0) {
-        ad_store_rollback(s->ctx->store);
-        bt->pending = 0;
-        return rc;
-    }
-    if (++bt->pending >= bt->size)
-        return batch_commit(s, bt, err);
-    return 0;
+    /* A line that never reached the store still ends its transaction. */
+    if (rc < 0)
+        ad_episode_batch_abort(&bt->eb);
+    return rc;
 }
 
 /* A line that could not be read: nothing of the open transaction stays. */
@@ -242,9 +217,7 @@ static int batch_read_error(struct add_state *s, struct batch *bt, int rc, struc
         ad_error(err, rc, "line longer than 1 MiB");
     else
         ad_error(err, rc, "cannot read input: %s", strerror(errno));
-    if (bt->pending > 0 && ad_store_tx_depth(s->ctx->store) > 0)
-        ad_store_rollback(s->ctx->store);
-    bt->pending = 0;
+    ad_episode_batch_abort(&bt->eb);
     return rc;
 }
 
@@ -252,10 +225,12 @@ static int add_batch(struct add_state *s, FILE *in, int64_t size, int progress)
 {
     struct ad_ctx *ctx = s->ctx;
     struct ad_err err = AD_ERR_INIT;
-    struct batch bt = { .size = size, .progress = progress };
+    struct batch bt = { .progress = progress };
     struct ad_buf line;
     int rc = 0, got;
 
+    ad_episode_batch_init(&bt.eb, ctx->store, ctx->bus, size);
+    s->batch = &bt.eb;
     ad_buf_init(&line, LINE_MAX_BYTES);
     while (rc == 0 && (got = read_line(in, &line)) != 0) {
         if (got < 0) {
@@ -265,19 +240,20 @@ static int add_batch(struct add_state *s, FILE *in, int64_t size, int progress)
         bt.lineno++;
         if (bt.progress && bt.lineno % PROGRESS_EVERY == 0)
             fprintf(ctx->err, "autodev: %" PRId64 " lines read, %" PRId64 " episodes committed\n",
-                    bt.lineno, bt.committed);
+                    bt.lineno, bt.eb.committed);
         if (!is_blank(&line))
             rc = batch_line(s, &bt, &line, &err);
     }
-    if (rc == 0 && bt.pending > 0)
-        rc = batch_commit(s, &bt, &err);
+    if (rc == 0)
+        rc = ad_episode_batch_flush(&bt.eb, &err);
+    s->batch = NULL;
     ad_buf_release(&line);
     if (rc < 0)
         return batch_fail(s, &bt, &err);
     if (ctx->json)
-        return ad__print_json(ctx, json_pack("{s:I, s:I}", "recorded", (json_int_t)bt.committed,
+        return ad__print_json(ctx, json_pack("{s:I, s:I}", "recorded", (json_int_t)bt.eb.committed,
                                              "lines", (json_int_t)bt.lineno));
-    fprintf(ctx->out, "%" PRId64 " episodes recorded\n", bt.committed);
+    fprintf(ctx->out, "%" PRId64 " episodes recorded\n", bt.eb.committed);
     return 0;
 }
 
@@ -347,7 +323,7 @@ static const char *agent_name_of(struct ad_ctx *ctx, struct agent_cache *names, 
             return names->e[i].name;
     }
     if (names->n == AGENT_CACHE_SIZE ||
-        ad_store_agent_get(ctx->store, ctx->tenant_id, id, &a, NULL) < 0)
+        ad_agents_get(ctx->store, ctx->tenant_id, id, &a, NULL) < 0)
         return id;
     names->e[names->n].name = a.name;   /* the cache takes the name over */
     a.name = NULL;
@@ -434,7 +410,7 @@ static int episode_list(int argc, char **argv, struct ad_ctx *ctx)
     if (rc != 0)
         return rc;
     f.agent_id = agent ? a.id : NULL;
-    if (ad_store_episode_list(ctx->store, ctx->tenant_id, &f, &v, &n, &err) < 0)
+    if (ad_episodes_list(ctx->store, ctx->tenant_id, &f, &v, &n, &err) < 0)
         rc = ad__die_err(ctx, &err);
     else
         rc = print_episode_list(ctx, v, n);
@@ -514,7 +490,7 @@ static int episode_show(int argc, char **argv, struct ad_ctx *ctx)
     if (rc != 0)
         return rc;
     ad_episode_init(&ep);
-    rc = ad_store_episode_get(ctx->store, ctx->tenant_id, argv[1], &ep, &err);
+    rc = ad_episodes_get(ctx->store, ctx->tenant_id, argv[1], &ep, &err);
     if (rc == AD_ENOTFOUND) {
         rc = ad__usage_error(ctx, "unknown episode '%s'", argv[1]);
     } else if (rc < 0) {

@@ -84,8 +84,8 @@ static int fill_ring(struct ad_ctx *ctx, struct ring *r, int64_t since, const ch
         struct ad_event *v = NULL;
         size_t n = 0;
 
-        if (ad_store_event_list(ctx->store, ctx->tenant_id, since, topic, AD_LIST_MAX, &v, &n,
-                                err) < 0)
+        if (ad_events_since(ctx->store, ctx->tenant_id, since, topic, AD_LIST_MAX, &v, &n,
+                            err) < 0)
             return err->code ? err->code : AD_EIO;
         for (size_t i = 0; i < n; i++) {
             since = v[i].seq;
@@ -107,7 +107,7 @@ static int tail_last(struct ad_ctx *ctx, const char *topic, int64_t want, int64_
     int64_t last = 0, window = want;
     int rc = 0;
 
-    if (ad_store_event_last_seq(ctx->store, ctx->tenant_id, &last, &err) < 0)
+    if (ad_events_last_seq(ctx->store, ctx->tenant_id, &last, &err) < 0)
         return ad__die_err(ctx, &err);
     *cursor = last;
     r.v = calloc(r.cap, sizeof(*r.v));
@@ -150,8 +150,8 @@ static int print_since(struct ad_ctx *ctx, const char *topic, int64_t *cursor, i
         int page = limit > 0 && limit - printed < AD_LIST_MAX ? (int)(limit - printed)
                                                               : AD_LIST_MAX;
 
-        if (ad_store_event_list(ctx->store, ctx->tenant_id, *cursor, topic, page, &v, &n,
-                                &err) < 0)
+        if (ad_events_since(ctx->store, ctx->tenant_id, *cursor, topic, page, &v, &n,
+                            &err) < 0)
             return ad__die_err(ctx, &err);
         for (size_t i = 0; i < n && rc == 0; i++) {
             rc = print_event(ctx, &v[i]);

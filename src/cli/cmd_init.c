@@ -5,6 +5,7 @@
 
 #include <getopt.h>
 
+#include "autodev/runtime.h"
 #include "autodev/store.h"
 
 #include "cli.h"
@@ -32,12 +33,12 @@ int cmd_init(int argc, char **argv, struct ad_ctx *ctx)
     rc = ad__ctx_store(ctx, 1);
     if (rc != 0)
         return rc;
-    if (ad_store_tenant_ensure(ctx->store, "default", id, &err) < 0)
+    if (ad_runtime_tenant(ctx->rt, "default", 1, id, &err) < 0)
         return ad__die_err(ctx, &err);
     rc = ad__ctx_tenant(ctx, 1);
     if (rc != 0)
         return rc;
-    if (ad_store_schema_version(ctx->store, &current, &latest, &err) < 0)
+    if (ad_runtime_schema_version(ctx->rt, &current, &latest, &err) < 0)
         return ad__die_err(ctx, &err);
     if (ctx->json) {
         return ad__print_json(ctx, json_pack("{s:s, s:s, s:i, s:s, s:s}",

@@ -1,6 +1,6 @@
 /*
  * autodev jobs: list, enqueue, run (in the foreground, with the handlers of
- * job_kinds.c).
+ * the runtime's job-kind table).
  */
 #include "compat.h"
 
@@ -8,6 +8,7 @@
 
 #include "autodev/jobs.h"
 #include "autodev/json.h"
+#include "autodev/runtime.h"
 #include "autodev/store.h"
 
 #include "cli.h"
@@ -95,7 +96,7 @@ static int jobs_list(int argc, char **argv, struct ad_ctx *ctx)
     rc = ad__ctx_tenant(ctx, 0);
     if (rc != 0)
         return rc;
-    if (ad_store_job_list(ctx->store, ctx->tenant_id, status, kind, (int)limit, &v, &n, &err) < 0)
+    if (ad_jobs_list(ctx->store, ctx->tenant_id, status, kind, (int)limit, &v, &n, &err) < 0)
         return ad__die_err(ctx, &err);
     if (ctx->json) {
         json_t *arr = json_array();
@@ -125,17 +126,6 @@ static int parse_payload(struct ad_ctx *ctx, const char *text, json_t **out)
     return 0;
 }
 
-static int open_queue(struct ad_ctx *ctx, struct ad_jobs **q)
-{
-    struct ad_err err = AD_ERR_INIT;
-
-    if (ad_jobs_new(ctx->store, ctx->tenant_id, NULL, q, &err) < 0) {
-        *q = NULL;
-        return ad__die_err(ctx, &err);
-    }
-    return 0;
-}
-
 static int enqueue(struct ad_ctx *ctx, const char *kind, json_t *payload, const char *key,
                    int64_t delay_s)
 {
@@ -143,15 +133,13 @@ static int enqueue(struct ad_ctx *ctx, const char *kind, json_t *payload, const 
     struct ad_jobs *q = NULL;
     char id[AD_ID_SIZE];
     int created = 0;
-    int64_t run_after = delay_s > 0 ? ad_now_ms() + delay_s * 1000 : 0;
+    int64_t delay_ms = delay_s * 1000;
     int rc;
 
-    rc = ad__ctx_tenant(ctx, 1);
-    if (rc == 0)
-        rc = open_queue(ctx, &q);
+    rc = ad__ctx_jobs(ctx, &q);
     if (rc != 0)
         return rc;
-    if (ad_jobs_enqueue(q, kind, payload, key, run_after, id, &created, &err) < 0)
+    if (ad_jobs_enqueue(q, kind, payload, key, delay_ms, id, &created, &err) < 0)
         rc = ad__die_err(ctx, &err);
     else if (ctx->json)
         rc = ad__print_json(ctx, json_pack("{s:s, s:b}", "id", id, "created", created));
@@ -206,51 +194,13 @@ static int jobs_enqueue(int argc, char **argv, struct ad_ctx *ctx)
 
 /* ---- jobs run ------------------------------------------------------------ */
 
-/* Lets the CLI see which job a handler ran, to report it afterwards. */
-struct runner;
-struct runner_slot {
-    struct runner *r;
-    const struct ad_job_kind *kind;
-};
-
-struct runner {
-    struct ad_ctx *ctx;
-    char last_id[AD_ID_SIZE];
-    struct runner_slot slots[32];
-};
-
-static int run_handler(void *p, const struct ad_job *job, struct ad_err *err)
-{
-    struct runner_slot *slot = p;
-
-    memcpy(slot->r->last_id, job->id, AD_ID_SIZE);
-    return slot->kind->fn(slot->r->ctx, job, err);
-}
-
-static int register_kinds(struct runner *r, struct ad_jobs *q)
-{
-    struct ad_err err = AD_ERR_INIT;
-    size_t i = 0;
-
-    for (const struct ad_job_kind *k = ad__job_kinds(); k->kind; k++, i++) {
-        if (i == AD_ARRAY_SIZE(r->slots))
-            return ad__die_code(r->ctx, AD_EINTERNAL, "too many job kinds");
-        r->slots[i].r = r;
-        r->slots[i].kind = k;
-        if (ad_jobs_register(q, k->kind, run_handler, &r->slots[i], &err) < 0)
-            return ad__die_err(r->ctx, &err);
-    }
-    return 0;
-}
-
 /* Prints the job that just ran, with its outcome; appends it to arr under --json. */
-static int report_job(struct runner *r, json_t *arr)
+static int report_job(struct ad_ctx *ctx, const char *id, json_t *arr)
 {
-    struct ad_ctx *ctx = r->ctx;
     struct ad_err err = AD_ERR_INIT;
     struct ad_job j = { 0 };
 
-    if (ad_store_job_get(ctx->store, ctx->tenant_id, r->last_id, &j, &err) < 0)
+    if (ad_jobs_get(ctx->store, ctx->tenant_id, id, &j, &err) < 0)
         return ad__die_err(ctx, &err);
     if (arr) {
         json_array_append_new(arr, ad__job_json(&j));
@@ -271,10 +221,9 @@ static int report_job(struct runner *r, json_t *arr)
     return 0;
 }
 
-static int run_jobs(struct runner *r, struct ad_jobs *q, const char *kind, int until_idle,
+static int run_jobs(struct ad_ctx *ctx, struct ad_jobs *q, const char *kind, int until_idle,
                     int64_t max)
 {
-    struct ad_ctx *ctx = r->ctx;
     struct ad_err err = AD_ERR_INIT;
     json_t *arr = ctx->json ? json_array() : NULL;
     int64_t count = 0, limit = until_idle ? max : 1;   /* limit 0: no limit */
@@ -283,7 +232,6 @@ static int run_jobs(struct runner *r, struct ad_jobs *q, const char *kind, int u
     if (ctx->json && !arr)
         return ad__die_code(ctx, AD_ENOMEM, "out of memory");
     while (rc == 0 && (limit == 0 || count < limit)) {
-        r->last_id[0] = '\0';
         if (ad_jobs_run_one(q, kind, &ran, &err) < 0) {
             rc = ad__die_err(ctx, &err);
             break;
@@ -291,8 +239,8 @@ static int run_jobs(struct runner *r, struct ad_jobs *q, const char *kind, int u
         if (!ran)
             break;
         count++;
-        if (r->last_id[0])
-            rc = report_job(r, arr);
+        if (ad_jobs_last_run(q)[0])
+            rc = report_job(ctx, ad_jobs_last_run(q), arr);
     }
     if (rc == 0 && arr)
         rc = ad__print_json(ctx, json_pack("{s:I, s:O}", "ran", (json_int_t)count, "jobs", arr));
@@ -312,7 +260,6 @@ static int jobs_run(int argc, char **argv, struct ad_ctx *ctx)
         { "max", required_argument, NULL, 'm' },
         { NULL, 0, NULL, 0 },
     };
-    struct runner r = { .ctx = ctx };
     struct ad_jobs *q = NULL;
     const char *kind = NULL;
     int64_t max = 0;
@@ -336,15 +283,11 @@ static int jobs_run(int argc, char **argv, struct ad_ctx *ctx)
     if (max && !until_idle)
         return ad__usage_error(ctx, "--max needs --until-idle");
     /* A kind without a handler would only be failed for good: refuse instead. */
-    if (kind && !ad__job_kind_find(kind))
+    if (kind && !ad_runtime_job_kind_find(kind))
         return ad__usage_error(ctx, "unknown job kind '%s'", kind);
-    rc = ad__ctx_tenant(ctx, 1);
+    rc = ad__ctx_jobs(ctx, &q);
     if (rc == 0)
-        rc = open_queue(ctx, &q);
-    if (rc == 0)
-        rc = register_kinds(&r, q);
-    if (rc == 0)
-        rc = run_jobs(&r, q, kind, until_idle, max);
+        rc = run_jobs(ctx, q, kind, until_idle, max);
     ad_jobs_free(q);
     return rc;
 }

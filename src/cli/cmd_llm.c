@@ -7,34 +7,8 @@
 
 #include "autodev/clock.h"
 #include "autodev/llm.h"
-#include "autodev/settings.h"
 
 #include "cli.h"
-
-/*
- * The llm for commands: the chain from spec (NULL: $AUTODEV_LLM), the
- * tenant's ledger and its daily caps from the workspace settings.
- */
-int ad__ctx_llm(struct ad_ctx *ctx, const char *spec, struct ad_llm **out)
-{
-    struct ad_llm_options o = { 0 };
-    struct ad_settings s;
-    struct ad_err err = AD_ERR_INIT;
-    int rc = ad__ctx_tenant(ctx, 1);
-
-    if (rc)
-        return rc;
-    if (ad_store_settings_get(ctx->store, ctx->tenant_id, &s, &err))
-        return ad__die_err(ctx, &err);
-    o.store = ctx->store;
-    o.tenant_id = ctx->tenant_id;
-    o.max_retries = -1;
-    o.daily_token_cap = s.llm_daily_token_cap;
-    o.daily_usd_cap = s.llm_daily_cost_cap_cents / 100.0;
-    if (ad_llm_new(spec, &o, out, &err))
-        return ad__die_err(ctx, &err);
-    return 0;
-}
 
 struct progress {
     struct ad_ctx *ctx;
@@ -204,7 +178,7 @@ static int llm_usage(int argc, char **argv, struct ad_ctx *ctx)
     rc = ad__ctx_tenant(ctx, 0);
     if (rc)
         return rc;
-    if (ad_store_llm_usage(ctx->store, ctx->tenant_id, since[0] ? since : NULL, &v, &n, &err))
+    if (ad_llm_usage(ctx->store, ctx->tenant_id, since[0] ? since : NULL, &v, &n, &err))
         return ad__die_err(ctx, &err);
     if (!ctx->json) {
         usage_text(ctx, v, n);

@@ -7,6 +7,7 @@
 #include <getopt.h>
 
 #include "autodev/clock.h"
+#include "autodev/learn.h"
 #include "autodev/store.h"
 
 #include "cli.h"
@@ -94,8 +95,8 @@ static int notifications_list(int argc, char **argv, struct ad_ctx *ctx)
     rc = ad__ctx_tenant(ctx, 0);
     if (rc != 0)
         return rc;
-    if (ad_store_notification_list(ctx->store, ctx->tenant_id, unread, type, (int)limit, &v, &n,
-                                   &err) < 0)
+    if (ad_notifications_list(ctx->store, ctx->tenant_id, unread, type, (int)limit, &v, &n,
+                              &err) < 0)
         return ad__die_err(ctx, &err);
     /* One object per line, like a stream: a reader may act on each as it comes. */
     for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -140,7 +141,7 @@ static int notifications_read(int argc, char **argv, struct ad_ctx *ctx)
     rc = ad__ctx_tenant(ctx, 1);
     if (rc != 0)
         return rc;
-    if (ad_store_notification_mark_read(ctx->store, ctx->tenant_id, id, &count, &err) < 0)
+    if (ad_notifications_mark_read(ctx->store, ctx->tenant_id, id, &count, &err) < 0)
         return ad__die_err(ctx, &err);
     if (ctx->json)
         return ad__print_json(ctx, json_pack("{s:I}", "marked", (json_int_t)count));

@@ -93,8 +93,8 @@ static void current_semver(struct ad_ctx *ctx, const struct ad_skill *s,
 
     snprintf(out, AD_SEMVER_SIZE, "-");
     if (s->current_version_id[0] &&
-        ad_store_skill_version_get(ctx->store, ctx->tenant_id, s->current_version_id, &v,
-                                   NULL) == 0)
+        ad_catalog_version_get(ctx->store, ctx->tenant_id, s->current_version_id, &v,
+                               NULL) == 0)
         snprintf(out, AD_SEMVER_SIZE, "%s", v.semver);
     ad_skill_version_release(&v);
 }
@@ -377,7 +377,7 @@ static int skill_list(int argc, char **argv, struct ad_ctx *ctx)
     rc = ad__ctx_tenant(ctx, 0);
     if (rc != 0)
         return rc;
-    if (ad_store_skill_list(ctx->store, ctx->tenant_id, NULL, (int)limit, &v, &n, &err) < 0)
+    if (ad_catalog_list(ctx->store, ctx->tenant_id, NULL, (int)limit, &v, &n, &err) < 0)
         return ad__die_err(ctx, &err);
     rc = print_skills(ctx, v, NULL, n);
     ad_skill_list_free(v, n);
@@ -405,8 +405,8 @@ static int skill_search(int argc, char **argv, struct ad_ctx *ctx)
         }
     }
     rc = ad__ctx_tenant(ctx, 0);
-    if (rc == 0 && ad_store_skill_search(ctx->store, ctx->tenant_id, q.ptr, (int)limit, &hits,
-                                         &n, &err) < 0)
+    if (rc == 0 && ad_catalog_search(ctx->store, ctx->tenant_id, q.ptr, (int)limit, &hits, &n,
+                                     &err) < 0)
         rc = ad__die_err(ctx, &err);
     else if (rc == 0)
         rc = print_skills(ctx, NULL, hits, n);
@@ -504,7 +504,7 @@ static int skill_show(int argc, char **argv, struct ad_ctx *ctx)
         rc = lookup(ctx, argv[optind], semver, &s, &v);
     if (rc != 0)
         return rc;
-    if (ad_store_skill_version_list(ctx->store, ctx->tenant_id, s.id, &vs, &n, &err) < 0)
+    if (ad_catalog_versions(ctx->store, ctx->tenant_id, s.id, &vs, &n, &err) < 0)
         rc = ad__die_err(ctx, &err);
     else if (ctx->json)
         rc = print_show_json(ctx, &s, &v, vs, n);

@@ -8,22 +8,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "autodev/bus.h"
+#include "autodev/agent.h"
 #include "autodev/json.h"
-#include "autodev/learn.h"
-#include "autodev/sandbox.h"
+#include "autodev/runtime.h"
 #include "autodev/store.h"
 
 #include "cli.h"
 
+void ad__ctx_close(struct ad_ctx *ctx)
+{
+    ad_runtime_free(ctx->rt);
+    ctx->rt = NULL;
+    ctx->store = NULL;
+    ctx->bus = NULL;
+}
+
 void ad__ctx_release(struct ad_ctx *ctx)
 {
-    ad_sandbox_free(ctx->sandbox);
-    ctx->sandbox = NULL;
-    ad_bus_free(ctx->bus);
-    ctx->bus = NULL;
-    ad_store_free(ctx->store);
-    ctx->store = NULL;
+    ad__ctx_close(ctx);
     ad_buf_release(&ctx->home_buf);
     ad_buf_release(&ctx->db_buf);
 }
@@ -98,21 +100,14 @@ static const char *db_file(const char *uri)
     return strncmp(uri, "sqlite:", 7) == 0 ? uri + 7 : uri;
 }
 
-/*
- * Reflection listens on every bus the CLI makes, so a failure recorded by
- * any command (episode add, task run, agent run, demo) is reflected on.
- * One context per process: one attachment.
- */
-static struct ad_reflection reflection;
-
 int ad__ctx_store(struct ad_ctx *ctx, int create)
 {
-    struct ad_store_options opts = { 0 };
+    struct ad_runtime_options o = { 0 };
     struct ad_err err = AD_ERR_INIT;
     struct stat sb;
     int rc;
 
-    if (ctx->store)
+    if (ctx->rt)
         return 0;
     if (!create && stat(db_file(ctx->db_path), &sb) != 0) {
         if (errno == ENOENT)
@@ -120,11 +115,14 @@ int ad__ctx_store(struct ad_ctx *ctx, int create)
                                 ctx->db_path);
         return ad__die_code(ctx, AD_EIO, "cannot open '%s': %s", ctx->db_path, strerror(errno));
     }
-    opts.flags = create ? AD_STORE_CREATE : 0;
-    opts.busy_timeout_ms = ctx->busy_timeout_ms;
-    rc = ad_store_open(ctx->db_path, &opts, &ctx->store, &err);
+    o.db = ctx->db_path;
+    o.create = create;
+    o.busy_timeout_ms = ctx->busy_timeout_ms;
+    /* Job outcomes worth a line go where the commands' progress goes. */
+    o.notices = ctx->err ? ctx->err : stderr;
+    rc = ad_runtime_open(&o, &ctx->rt, &err);
     if (rc < 0) {
-        ctx->store = NULL;
+        ctx->rt = NULL;
         /* Not the user's input: a database that cannot be opened is a runtime failure. */
         if (rc == AD_ENOTFOUND)
             return ad__die_code(ctx, AD_EIO, "no database at '%s' (run 'autodev init')",
@@ -136,18 +134,14 @@ int ad__ctx_store(struct ad_ctx *ctx, int create)
         return ad__die_code(ctx, rc, "cannot open '%s': %s", ctx->db_path,
                             err.msg[0] ? err.msg : ad_strerror(rc));
     }
-    rc = ad_bus_new(ctx->store, &ctx->bus, &err);
-    if (rc == 0)
-        rc = ad_reflection_attach(&reflection, ctx->store, ctx->bus, &err);
-    if (rc < 0)
-        return ad__die_err(ctx, &err);
+    ctx->store = ad_runtime_store(ctx->rt);
+    ctx->bus = ad_runtime_bus(ctx->rt);
     return 0;
 }
 
 int ad__ctx_tenant(struct ad_ctx *ctx, int create)
 {
     struct ad_err err = AD_ERR_INIT;
-    struct ad_tenant t = { 0 };
     int rc;
 
     if (ctx->tenant_id[0])
@@ -157,21 +151,34 @@ int ad__ctx_tenant(struct ad_ctx *ctx, int create)
     rc = ad__ctx_store(ctx, 0);
     if (rc != 0)
         return rc;
-    if (create) {
-        if (ad_store_tenant_ensure(ctx->store, ctx->tenant_name, ctx->tenant_id, &err) < 0) {
-            ctx->tenant_id[0] = '\0';
-            return ad__die_err(ctx, &err);
-        }
-        return 0;
-    }
-    rc = ad_store_tenant_get(ctx->store, ctx->tenant_name, &t, &err);
-    if (rc == AD_ENOTFOUND)
-        return ad__usage_error(ctx, "unknown tenant '%s'", ctx->tenant_name);
-    if (rc < 0)
-        return ad__die_err(ctx, &err);
-    snprintf(ctx->tenant_id, sizeof(ctx->tenant_id), "%s", t.id);
-    ad_tenant_release(&t);
-    return 0;
+    rc = ad_runtime_tenant(ctx->rt, ctx->tenant_name, create, ctx->tenant_id, &err);
+    if (rc == AD_ENOTFOUND && !create)
+        rc = ad__usage_error(ctx, "unknown tenant '%s'", ctx->tenant_name);
+    else if (rc < 0)
+        rc = ad__die_err(ctx, &err);
+    if (rc != 0)
+        ctx->tenant_id[0] = '\0';
+    return rc;
+}
+
+int ad__ctx_jobs(struct ad_ctx *ctx, struct ad_jobs **out)
+{
+    struct ad_err err = AD_ERR_INIT;
+    int rc = ad__ctx_tenant(ctx, 1);
+
+    if (rc == 0 && ad_runtime_jobs(ctx->rt, ctx->tenant_id, NULL, out, &err) < 0)
+        rc = ad__die_err(ctx, &err);
+    return rc;
+}
+
+int ad__ctx_llm(struct ad_ctx *ctx, const char *spec, struct ad_llm **out)
+{
+    struct ad_err err = AD_ERR_INIT;
+    int rc = ad__ctx_tenant(ctx, 1);
+
+    if (rc == 0 && ad_runtime_llm(ctx->rt, ctx->tenant_id, spec, 1, out, &err) < 0)
+        rc = ad__die_err(ctx, &err);
+    return rc;
 }
 
 void ad__getopt_reset(void)
@@ -317,22 +324,12 @@ int ad__read_path(struct ad_ctx *ctx, const char *path, struct ad_buf *b)
 
 int ad__ctx_sandbox(struct ad_ctx *ctx, struct ad_sandbox **out)
 {
-    struct ad_sandbox_options opts = { 0 };
     struct ad_err err = AD_ERR_INIT;
-    const char *backend = getenv("AUTODEV_SANDBOX");
+    int rc = ad__ctx_store(ctx, 0);
 
-    if (ctx->sandbox) {
-        *out = ctx->sandbox;
-        return 0;
-    }
-    if (backend && *backend && ad_sb_backend_parse(backend, &opts.backend, &err) < 0)
-        return ad__die_code(ctx, err.code, "AUTODEV_SANDBOX: %s", err.msg);
-    /* One run at a time from the CLI: one supervisor and its standby init. */
-    opts.slots = 1;
-    if (ad_sandbox_new(&opts, &ctx->sandbox, &err) < 0)
-        return ad__die_err(ctx, &err);
-    *out = ctx->sandbox;
-    return 0;
+    if (rc == 0 && ad_runtime_sandbox(ctx->rt, out, &err) < 0)
+        rc = ad__die_err(ctx, &err);
+    return rc;
 }
 
 void ad__print_clipped(FILE *f, const char *s, size_t max)
@@ -383,7 +380,7 @@ const char *ad__agent_name(struct ad_ctx *ctx, struct ad_name_cache *c, const ch
         if (!strcmp(c->e[i].id, id))
             return c->e[i].name;
     }
-    if (ad_store_agent_get(ctx->store, ctx->tenant_id, id, &a, NULL) < 0 || !a.name ||
+    if (ad_agents_get(ctx->store, ctx->tenant_id, id, &a, NULL) < 0 || !a.name ||
         c->n == (int)AD_ARRAY_SIZE(c->e)) {
         ad_agent_release(&a);
         return id;

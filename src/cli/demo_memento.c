@@ -19,6 +19,7 @@
 #include "autodev/jobs.h"
 #include "autodev/json.h"
 #include "autodev/learn.h"
+#include "autodev/runtime.h"
 #include "autodev/settings.h"
 #include "autodev/skill.h"
 
@@ -50,6 +51,7 @@ static int run_invoice(struct ad_ctx *ctx, const char *agent_id, size_t i, json_
 {
     struct ad_task t = { 0 };
     struct ad_task_outcome o = { 0 };
+    struct ad_sandbox *sb = NULL;
     json_t *in = json_loads(invoice_runs[i].input, 0, NULL);
     json_t *want = json_loads(invoice_runs[i].expected, JSON_DECODE_ANY, NULL);
     int rc;
@@ -64,7 +66,9 @@ static int run_invoice(struct ad_ctx *ctx, const char *agent_id, size_t i, json_
     t.task_kind = "demo.memento";
     t.input = in;
     t.expected = want;
-    rc = ad_task_run(ctx->store, ctx->bus, ctx->sandbox, &t, &o, err);
+    rc = ad_runtime_sandbox(ctx->rt, &sb, err);
+    if (rc == 0)
+        rc = ad_task_run(ctx->store, ctx->bus, sb, &t, &o, err);
     if (rc == 0)
         rc = set(rec, "episode_id", json_string(o.episode.id), err);
     if (rc == 0)
@@ -91,28 +95,22 @@ static int make_agent(struct ad_ctx *ctx, char id[AD_ID_SIZE], struct ad_err *er
     struct ad_agent a = { 0 };
     int rc;
 
-    snprintf(a.tenant_id, sizeof(a.tenant_id), "%s", ctx->tenant_id);
-    a.name = (char *)MEMENTO_AGENT;
-    a.maturity = AD_INTERN;
-    rc = ad_store_agent_insert(ctx->store, &a, err);
-    a.name = NULL;
+    rc = ad_agents_add(ctx->store, ctx->tenant_id, MEMENTO_AGENT, AD_INTERN, &a, err);
     if (rc == AD_EEXIST)
-        rc = ad_store_agent_get_by_name(ctx->store, ctx->tenant_id, MEMENTO_AGENT, &a, err);
+        rc = ad_agents_find(ctx->store, ctx->tenant_id, MEMENTO_AGENT, &a, err);
     if (rc == 0)
         memcpy(id, a.id, AD_ID_SIZE);
     ad_agent_release(&a);
     return rc;
 }
 
-/* Runs the queued memento.generate jobs with the CLI's handlers. */
+/* Runs the queued memento.generate job with the runtime's handlers. */
 static int run_memento_jobs(struct ad_ctx *ctx, struct ad_err *err)
 {
     struct ad_jobs *q = NULL;
     int rc, ran = 0;
 
-    rc = ad_jobs_new(ctx->store, ctx->tenant_id, NULL, &q, err);
-    for (const struct ad_job_kind *k = ad__job_kinds(); rc == 0 && k->kind; k++)
-        rc = ad_jobs_register(q, k->kind, k->fn, ctx, err);
+    rc = ad_runtime_jobs(ctx->rt, ctx->tenant_id, NULL, &q, err);
     if (rc == 0)
         rc = ad_jobs_run_until_idle(q, AD_MEMENTO_JOB, 1, &ran, err);
     ad_jobs_free(q);
@@ -173,8 +171,8 @@ int ad__demo_memento(struct ad_ctx *ctx, json_t *sum, struct ad_err *err)
         struct ad_job *jobs = NULL;
         size_t nj = 0;
 
-        rc = ad_store_job_list(ctx->store, ctx->tenant_id, AD_JOB_QUEUED, AD_MEMENTO_JOB, 1,
-                               &jobs, &nj, err);
+        rc = ad_jobs_list(ctx->store, ctx->tenant_id, AD_JOB_QUEUED, AD_MEMENTO_JOB, 1, &jobs,
+                          &nj, err);
         if (rc == 0 && nj == 1)
             rc = set(m, "job_id", json_string(jobs[0].id), err);
         ad_job_list_free(jobs, nj);
@@ -183,8 +181,7 @@ int ad__demo_memento(struct ad_ctx *ctx, json_t *sum, struct ad_err *err)
     }
     rc = run_memento_jobs(ctx, err);
     if (rc == 0)
-        rc = ad_store_job_get(ctx->store, ctx->tenant_id,
-                              json_string_value(json_object_get(m, "job_id")), &job, err);
+        rc = ad_jobs_get(ctx->store, ctx->tenant_id, ad_json_str(m, "job_id"), &job, err);
     if (rc == 0 && job.status != AD_JOB_DONE) {
         rc = set(m, "stopped", json_sprintf("the memento job is %s: %s",
                                             ad_job_status_name(job.status),
@@ -195,7 +192,7 @@ int ad__demo_memento(struct ad_ctx *ctx, json_t *sum, struct ad_err *err)
     f.agent_id = agent_id;
     f.limit = 1;
     if (rc == 0)
-        rc = ad_store_candidate_list(ctx->store, ctx->tenant_id, &f, &cands, &n, err);
+        rc = ad_candidates_list(ctx->store, ctx->tenant_id, &f, &cands, &n, err);
     if (rc < 0 || n == 0)
         goto out;
     rc = set(m, "candidate",

@@ -10,6 +10,7 @@
 
 #include "autodev/agent.h"
 #include "autodev/json.h"
+#include "autodev/runtime.h"
 #include "autodev/sandbox.h"
 #include "autodev/skill.h"
 
@@ -107,8 +108,9 @@ int ad__demo_tasks(struct ad_ctx *ctx, const char *agent_id, json_t *sum, struct
 
     if (!runs || json_object_set_new(sum, "tasks", runs) != 0)
         return ad_error(err, AD_ENOMEM, "out of memory");
-    if (ad__ctx_sandbox(ctx, &sb) != 0)
-        return ad_error(err, AD_EIO, "the demo needs the sandbox");
+    rc = ad_runtime_sandbox(ctx->rt, &sb, err);
+    if (rc < 0)
+        return rc;
     rc = demo_catalog(ctx, err);
     for (size_t i = 0; rc == 0 && i < AD_ARRAY_SIZE(demo_runs); i++) {
         const struct demo_run *r = &demo_runs[i];

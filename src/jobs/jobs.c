@@ -30,6 +30,7 @@ struct ad_jobs {
     size_t alloc;
     size_t next;                    /* where run_one(kind NULL) starts looking */
     int64_t (*now_ms)(void);        /* ad_now_ms; tests put a fake clock here */
+    char last_run[AD_ID_SIZE];      /* the job the last run_one ran, "" for none */
 };
 
 static int kind_valid(const char *kind)
@@ -142,7 +143,7 @@ static int job_fill(struct ad_jobs *q, struct ad_job *j, const char *kind,
 }
 
 int ad_jobs_enqueue(struct ad_jobs *q, const char *kind, const json_t *payload,
-                    const char *idempotency_key, int64_t run_after_ms, char id_out[AD_ID_SIZE],
+                    const char *idempotency_key, int64_t delay_ms, char id_out[AD_ID_SIZE],
                     int *created, struct ad_err *err)
 {
     struct ad_job j = { 0 };
@@ -154,11 +155,11 @@ int ad_jobs_enqueue(struct ad_jobs *q, const char *kind, const json_t *payload,
         return ad_error(err, AD_EINVAL, "invalid job kind '%s'", kind ? kind : "(null)");
     if (payload && !json_is_object(payload))
         return ad_error(err, AD_EINVAL, "payload of job '%s' must be an object", kind);
-    if (run_after_ms < 0)
+    if (delay_ms < 0)
         return ad_error(err, AD_EINVAL, "delay of job '%s' must not be negative", kind);
     if (idempotency_key && !idempotency_key[0])
         return ad_error(err, AD_EINVAL, "idempotency key of job '%s' is empty", kind);
-    rc = job_fill(q, &j, kind, payload, idempotency_key, run_after_ms, err);
+    rc = job_fill(q, &j, kind, payload, idempotency_key, delay_ms, err);
     if (rc < 0)
         goto out;
     rc = ad_store_job_insert(q->st, &j, err);
@@ -344,12 +345,14 @@ int ad_jobs_run_one(struct ad_jobs *q, const char *kind, int *ran, struct ad_err
     int rc;
 
     *ran = 0;
+    q->last_run[0] = '\0';
     if (kind && !kind_valid(kind))
         return ad_error(err, AD_EINVAL, "invalid job kind '%s'", kind);
     rc = kind ? claim_kind(q, kind, &job, err) : claim_any(q, &job, err);
     if (rc <= 0)
         goto out;
     *ran = 1;
+    memcpy(q->last_run, job.id, AD_ID_SIZE);
     rc = run_claimed(q, &job, err);
 out:
     ad_job_release(&job);
@@ -370,4 +373,21 @@ int ad_jobs_run_until_idle(struct ad_jobs *q, const char *kind, int max_jobs, in
     if (count)
         *count = n;
     return rc;
+}
+
+const char *ad_jobs_last_run(const struct ad_jobs *q)
+{
+    return q->last_run;
+}
+
+int ad_jobs_get(struct ad_store *st, const char *tenant_id, const char *id, struct ad_job *out,
+                struct ad_err *err)
+{
+    return ad_store_job_get(st, tenant_id, id, out, err);
+}
+
+int ad_jobs_list(struct ad_store *st, const char *tenant_id, int status, const char *kind,
+                 int limit, struct ad_job **out, size_t *n, struct ad_err *err)
+{
+    return ad_store_job_list(st, tenant_id, status, kind, limit, out, n, err);
 }

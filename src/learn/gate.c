@@ -17,10 +17,13 @@
 #include <string.h>
 
 #include "autodev/buf.h"
+#include "autodev/agent.h"
 #include "autodev/bus.h"
 #include "autodev/learn.h"
 #include "autodev/settings.h"
 #include "autodev/store.h"
+
+#include "learn_int.h"
 
 static const struct cap_def {
     const char *name;
@@ -108,7 +111,7 @@ int ad_gate_check(struct ad_store *st, const char *tenant_id, const char *agent_
     }
     rc = ad_store_settings_get(st, tenant_id, &s, err);
     if (rc == 0)
-        rc = ad_store_agent_get(st, tenant_id, agent_id, &a, err);
+        rc = ad_agents_get(st, tenant_id, agent_id, &a, err);
     if (rc == 0) {
         d->maturity = a.maturity;
         d->daily_limit = cap == AD_CAP_MEMENTO ? s.max_skill_candidates_per_day
@@ -170,11 +173,11 @@ static int notify_unlock(struct ad_store *st, struct ad_bus *bus, const struct a
                          const struct ad_settings *s, enum ad_capability cap,
                          struct ad_err *err)
 {
-    struct ad_notification n = { 0 };
     bool active = s->enabled && toggle_on(s, cap);
     char title[AD_NOTIFY_TITLE_MAX];
+    char id[AD_ID_SIZE];
     char *msg = NULL;
-    json_t *ev = NULL;
+    json_t *ev = NULL, *payload = NULL;
     int rc;
 
     msg = active ? ad_strdupf("Agent %s has graduated to use %s. It is enabled for this "
@@ -183,28 +186,25 @@ static int notify_unlock(struct ad_store *st, struct ad_bus *bus, const struct a
                               "autodev settings set enabled true; autodev settings set %s "
                               "true.", a->name, caps[cap].title, caps[cap].short_name);
     snprintf(title, sizeof(title), "%s unlocked for %s", caps[cap].title, a->name);
-    snprintf(n.tenant_id, sizeof(n.tenant_id), "%s", a->tenant_id);
-    snprintf(n.agent_id, sizeof(n.agent_id), "%s", a->id);
-    n.type = (char *)"auto_dev_capability_unlocked";
-    n.title = title;
-    n.message = msg;
-    n.payload = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:b}", "type",
-                          "auto_dev_capability_unlocked", "agent_id", a->id, "agent", a->name,
-                          "capability", caps[cap].name, "message", msg, "action_required",
-                          !active);
-    if (!msg || !n.payload) {
+    payload = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:b}", "type",
+                        "auto_dev_capability_unlocked", "agent_id", a->id, "agent", a->name,
+                        "capability", caps[cap].name, "message", msg, "action_required",
+                        !active);
+    if (!msg || !payload) {
         rc = ad_error(err, AD_ENOMEM, "out of memory");
         goto out;
     }
-    rc = ad_store_notification_insert(st, &n, err);
+    rc = ad__notify(st, a->tenant_id, a->id, "auto_dev_capability_unlocked", title, msg,
+                    payload, id, err);
     if (rc == 0 && bus) {
-        ev = json_pack("{s:s, s:s, s:s, s:s}", "notification_id", n.id, "type", n.type,
+        ev = json_pack("{s:s, s:s, s:s, s:s}", "notification_id", id, "type",
+                       "auto_dev_capability_unlocked",
                        "agent_id", a->id, "capability", caps[cap].name);
-        rc = ev ? ad_bus_emit(bus, a->tenant_id, "notification", ev, NULL, err)
+        rc = ev ? ad_bus_emit(bus, a->tenant_id, AD_TOPIC_NOTIFICATION, ev, NULL, err)
                 : ad_error(err, AD_ENOMEM, "out of memory");
     }
 out:
-    json_decref(n.payload);
+    json_decref(payload);
     json_decref(ev);
     free(msg);
     return rc;
@@ -227,16 +227,16 @@ int ad_agent_change_maturity(struct ad_store *st, struct ad_bus *bus, const char
     rc = ad_store_begin(st, err);
     if (rc < 0)
         return rc;
-    rc = ad_store_agent_get(st, tenant_id, agent_id, &a, err);
+    rc = ad_agents_get(st, tenant_id, agent_id, &a, err);
     if (rc == 0)
         rc = ad_store_settings_get(st, tenant_id, &s, err);
     if (rc == 0)
-        rc = ad_store_agent_set_maturity(st, tenant_id, agent_id, to, err);
+        rc = ad_agents_set_maturity(st, tenant_id, agent_id, to, err);
     if (rc == 0 && bus) {
         ev = json_pack("{s:s, s:s, s:s, s:s, s:s}", "agent_id", a.id, "agent", a.name, "from",
                        ad_maturity_name(a.maturity), "to", ad_maturity_name(to), "reason",
                        reason ? reason : "");
-        rc = ev ? ad_bus_emit(bus, tenant_id, "agent.maturity", ev, NULL, err)
+        rc = ev ? ad_bus_emit(bus, tenant_id, AD_TOPIC_AGENT_MATURITY, ev, NULL, err)
                 : ad_error(err, AD_ENOMEM, "out of memory");
     }
     for (int c = 0; rc == 0 && c < AD_CAP_COUNT; c++) {

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "autodev/agent.h"
 #include "autodev/learn.h"
 #include "autodev/store.h"
 
@@ -45,9 +46,9 @@ int ad_readiness_compute(struct ad_store *st, const char *tenant_id, const char 
     int rc;
 
     memset(r, 0, sizeof(*r));
-    rc = ad_store_agent_get(st, tenant_id, agent_id, &a, err);
+    rc = ad_agents_get(st, tenant_id, agent_id, &a, err);
     if (rc == 0)
-        rc = ad_store_agent_record(st, tenant_id, agent_id, &r->record, err);
+        rc = ad_agents_record(st, tenant_id, agent_id, &r->record, err);
     r->current = a.maturity;   /* before the release, which zeroes a */
     ad_agent_release(&a);
     if (rc < 0)

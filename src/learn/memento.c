@@ -41,13 +41,14 @@
 #include "autodev/store.h"
 #include "autodev/synth.h"
 
+#include "learn_int.h"
+
 #define GROUP_MAX 10          /* episodes analysed */
 #define EXAMPLES_MAX 10       /* example inputs validated */
 #define ERRORS_MAX 3          /* distinct error tails in the pattern */
 #define TAIL_MAX 800          /* bytes of a trace kept */
 #define PROMPT_VALUE_MAX 2000 /* bytes of one input or output in the prompt */
 #define REPLY_CODE_MAX (64 * 1024)   /* a reply kept as "code" when it has none */
-#define MEMENTO_MAX_ATTEMPTS 3
 #define LOAD_PROBE "__autodev_loaded__"
 
 static int oom(struct ad_err *err)
@@ -149,7 +150,7 @@ int ad_memento_analyse(struct ad_store *st, const char *tenant_id, const json_t 
             goto out;
         }
         ad_episode_init(&ep);
-        rc = ad_store_episode_get(st, tenant_id, id, &ep, err);
+        rc = ad_episodes_get(st, tenant_id, id, &ep, err);
         if (rc == AD_ENOTFOUND) {   /* gone since: analyse the rest */
             rc = 0;
             continue;
@@ -425,12 +426,11 @@ static int add_check(json_t *checks, const char *name, bool ok, const char *erro
 static int finish(struct ad_store *st, struct ad_bus *bus, struct ad_skill_candidate *c,
                   struct ad_err *err)
 {
-    struct ad_notification n = { 0 };
     bool ok = c->status == AD_CAND_VALIDATED;
     const char *summary = ad_json_str(c->validation_result, "summary");
     char title[AD_NOTIFY_TITLE_MAX];
     char *msg = NULL;
-    json_t *ev = NULL;
+    json_t *ev = NULL, *payload = NULL;
     int depth0 = ad_store_tx_depth(st);
     int rc;
 
@@ -449,26 +449,26 @@ static int finish(struct ad_store *st, struct ad_bus *bus, struct ad_skill_candi
                               c->id)
                  : ad_strdupf("%s. See: autodev candidates show %s", summary ? summary : "",
                               c->id);
-        snprintf(n.tenant_id, sizeof(n.tenant_id), "%s", c->tenant_id);
-        snprintf(n.agent_id, sizeof(n.agent_id), "%s", c->agent_id);
-        n.type = (char *)(ok ? "skill_candidate_validated" : "skill_candidate_failed");
-        n.title = title;
-        n.message = msg;
-        n.payload = json_pack("{s:s, s:s, s:s}", "candidate_id", c->id, "skill_name",
-                              c->skill_name, "status", ad_candidate_status_name(c->status));
-        rc = msg && n.payload ? ad_store_notification_insert(st, &n, err) : oom(err);
+        payload = json_pack("{s:s, s:s, s:s}", "candidate_id", c->id, "skill_name",
+                            c->skill_name, "status", ad_candidate_status_name(c->status));
+        rc = msg && payload ? ad__notify(st, c->tenant_id, c->agent_id,
+                                         ok ? "skill_candidate_validated"
+                                            : "skill_candidate_failed",
+                                         title, msg, payload, NULL, err)
+                            : oom(err);
     }
     if (rc == 0 && bus) {
         ev = json_pack("{s:s, s:s?, s:s, s:s, s:s?}", "candidate_id", c->id, "agent_id",
                        c->agent_id[0] ? c->agent_id : NULL, "skill_name", c->skill_name,
                        "status", ad_candidate_status_name(c->status), "summary", summary);
-        rc = ev ? ad_bus_emit(bus, c->tenant_id, "memento.candidate", ev, NULL, err) : oom(err);
+        rc = ev ? ad_bus_emit(bus, c->tenant_id, AD_TOPIC_MEMENTO_CANDIDATE, ev, NULL, err)
+                : oom(err);
     }
     if (rc == 0)
         rc = ad_store_commit(st, err);
     if (rc < 0 && ad_store_tx_depth(st) > depth0)
         ad_store_rollback(st);
-    json_decref(n.payload);
+    json_decref(payload);
     json_decref(ev);
     free(msg);
     return rc;
@@ -891,181 +891,38 @@ out:
     return rc;
 }
 
-/* ---- review ---------------------------------------------------------------------- */
-
-/* The candidate event of a review, in the caller's transaction. */
-static int emit_review(struct ad_bus *bus, const struct ad_skill_candidate *c, const char *topic,
-                       json_t *extra, struct ad_err *err)
+int ad__memento_enqueue(struct ad_store *st, const char *tenant_id, const json_t *payload,
+                        const char *key, char id_out[AD_ID_SIZE], int *created,
+                        struct ad_err *err)
 {
-    json_t *ev = json_pack("{s:s, s:s, s:s?, s:s?}", "candidate_id", c->id, "skill_name",
-                           c->skill_name, "reviewed_by", c->reviewed_by, "reason", c->reason);
+    struct ad_jobs_options o = { 0 };
+    struct ad_jobs *q = NULL;
     int rc;
 
-    if (ev && extra)
-        json_object_update(ev, extra);
-    json_decref(extra);
-    if (!bus) {
-        json_decref(ev);
-        return 0;
-    }
-    rc = ev ? ad_bus_emit(bus, c->tenant_id, topic, ev, NULL, err) : oom(err);
-    json_decref(ev);
+    o.max_attempts = AD__MEMENTO_MAX_ATTEMPTS;
+    rc = ad_jobs_new(st, tenant_id, &o, &q, err);
+    if (rc == 0)
+        rc = ad_jobs_enqueue(q, AD_MEMENTO_JOB, payload, key, 0, id_out, created, err);
+    ad_jobs_free(q);
     return rc;
 }
 
-int ad_memento_approve(struct ad_store *st, struct ad_bus *bus, const char *tenant_id,
-                       const char *candidate_id, const char *reviewer, struct ad_skill *skill,
-                       struct ad_skill_version *version, struct ad_err *err)
+int ad_memento_run_job(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
+                       struct ad_llm *llm, const struct ad_job *job,
+                       struct ad_skill_candidate *out, struct ad_err *err)
 {
-    struct ad_skill_candidate c;
-    struct ad_skill_add a = { 0 };
-    struct ad_skill sk = { 0 };
-    struct ad_skill_version v = { 0 };
-    char entry[AD_ENTRY_MAX + 1];
-    int depth0 = ad_store_tx_depth(st);
+    struct ad_memento_opts o = { 0 };
     int rc;
 
-    ad_skill_candidate_init(&c);
-    rc = ad_store_begin(st, err);
-    if (rc < 0)
-        return rc;
-    rc = ad_store_candidate_get(st, tenant_id, candidate_id, &c, err);
-    if (rc == 0 && c.status != AD_CAND_VALIDATED)
-        rc = ad_error(err, AD_ESTATE, "candidate %s is %s; only a validated candidate can be "
-                      "approved", candidate_id, ad_candidate_status_name(c.status));
-    if (rc == 0 && ad_memento_entry(c.generated_code, entry, sizeof(entry)) < 0)
-        rc = ad_error(err, AD_ESTATE, "candidate %s has no top-level function", candidate_id);
-    if (rc == 0) {
-        a.tenant_id = tenant_id;
-        a.name = c.skill_name;
-        a.description = c.skill_description;
-        a.entry = entry;
-        a.code = c.generated_code;
-        a.bump = AD_BUMP_MAJOR;
-        a.origin = AD_ORIGIN_MEMENTO;
-        a.origin_id = c.id;
-        rc = ad_catalog_add(st, &a, &sk, &v, err);
+    o.tenant_id = job->tenant_id;
+    o.job_id = job->id;
+    rc = ad_memento_generate(st, bus, sb, llm, &o, job->payload, out, err);
+    switch (rc) {
+    case AD_EPERM:       /* the gate said no: it says so again on a retry */
+    case AD_ELIMIT:      /* today's candidates are made */
+    case AD_EINVAL:      /* a damaged payload stays damaged */
+    case AD_ENOTFOUND:   /* no model, or episodes gone */
+        return AD_JOB_PERMANENT;
     }
-    if (rc == 0) {
-        c.status = AD_CAND_PROMOTED;
-        c.review_status = AD_REVIEW_APPROVED;
-        free(c.reviewed_by);
-        c.reviewed_by = strdup(reviewer && *reviewer ? reviewer : "unknown");
-        ad_time_now(c.reviewed_at);
-        memcpy(c.promoted_at, c.reviewed_at, sizeof(c.promoted_at));
-        rc = c.reviewed_by ? ad_store_candidate_update(st, &c, err) : oom(err);
-    }
-    if (rc == 0)
-        rc = emit_review(bus, &c, "memento.promoted",
-                         json_pack("{s:s, s:s, s:s}", "skill_id", sk.id, "version_id", v.id,
-                                   "semver", v.semver), err);
-    if (rc == 0)
-        rc = ad_store_commit(st, err);
-    if (rc < 0 && ad_store_tx_depth(st) > depth0)
-        ad_store_rollback(st);
-    if (rc == 0 && skill) {
-        *skill = sk;
-        memset(&sk, 0, sizeof(sk));
-    }
-    if (rc == 0 && version) {
-        *version = v;
-        memset(&v, 0, sizeof(v));
-    }
-    ad_skill_release(&sk);
-    ad_skill_version_release(&v);
-    ad_skill_candidate_release(&c);
-    return rc;
-}
-
-int ad_memento_reject(struct ad_store *st, struct ad_bus *bus, const char *tenant_id,
-                      const char *candidate_id, const char *reviewer, const char *reason,
-                      struct ad_err *err)
-{
-    struct ad_skill_candidate c;
-    int depth0 = ad_store_tx_depth(st);
-    int rc;
-
-    if (!reason || !*reason)
-        return ad_error(err, AD_EINVAL, "a rejection needs a reason");
-    ad_skill_candidate_init(&c);
-    rc = ad_store_begin(st, err);
-    if (rc < 0)
-        return rc;
-    rc = ad_store_candidate_get(st, tenant_id, candidate_id, &c, err);
-    if (rc == 0 && (c.status == AD_CAND_PROMOTED || c.status == AD_CAND_REJECTED))
-        rc = ad_error(err, AD_ESTATE, "candidate %s is already %s", candidate_id,
-                      ad_candidate_status_name(c.status));
-    if (rc == 0) {
-        c.status = AD_CAND_REJECTED;
-        c.review_status = AD_REVIEW_REJECTED;
-        free(c.reviewed_by);
-        free(c.reason);
-        c.reviewed_by = strdup(reviewer && *reviewer ? reviewer : "unknown");
-        c.reason = strdup(reason);
-        ad_time_now(c.reviewed_at);
-        rc = c.reviewed_by && c.reason ? ad_store_candidate_update(st, &c, err) : oom(err);
-    }
-    if (rc == 0)
-        rc = emit_review(bus, &c, "memento.rejected", NULL, err);
-    if (rc == 0)
-        rc = ad_store_commit(st, err);
-    if (rc < 0 && ad_store_tx_depth(st) > depth0)
-        ad_store_rollback(st);
-    ad_skill_candidate_release(&c);
-    return rc;
-}
-
-int ad_memento_regenerate(struct ad_store *st, const char *tenant_id, const char *candidate_id,
-                          char job_id[AD_ID_SIZE], struct ad_err *err)
-{
-    struct ad_skill_candidate c;
-    struct ad_job j = { 0 };
-    const json_t *fp;
-    json_t *previous = NULL;
-    const char *reason;
-    int rc;
-
-    job_id[0] = '\0';
-    ad_skill_candidate_init(&c);
-    rc = ad_store_candidate_get(st, tenant_id, candidate_id, &c, err);
-    if (rc < 0)
-        return rc;
-    if (c.status != AD_CAND_FAILED && c.status != AD_CAND_REJECTED) {
-        rc = ad_error(err, AD_ESTATE, "candidate %s is %s; only a failed or rejected candidate "
-                      "can be regenerated", candidate_id, ad_candidate_status_name(c.status));
-        goto out;
-    }
-    fp = c.failure_pattern;
-    if (!c.agent_id[0] || !json_is_array(json_object_get(fp, "episode_ids"))) {
-        rc = ad_error(err, AD_ESTATE, "candidate %s has no failure pattern to regenerate from",
-                      candidate_id);
-        goto out;
-    }
-    reason = c.status == AD_CAND_REJECTED ? c.reason : ad_json_str(c.validation_result, "summary");
-    previous = json_pack("[{s:s, s:s, s:s, s:s}]", "candidate_id", c.id, "status",
-                         ad_candidate_status_name(c.status), "reason", reason ? reason : "",
-                         "proposer", ad_json_str(fp, "proposer") ? ad_json_str(fp, "proposer") : "llm");
-    snprintf(j.tenant_id, sizeof(j.tenant_id), "%s", tenant_id);
-    j.kind = (char *)AD_MEMENTO_JOB;
-    j.max_attempts = MEMENTO_MAX_ATTEMPTS;
-    j.payload = previous ? json_pack("{s:s, s:s?, s:s?, s:O, s:O}", "agent_id", c.agent_id,
-                                     "task", ad_json_str(fp, "task"), "error_type",
-                                     ad_json_str(fp, "error_type"), "episode_ids",
-                                     json_object_get(fp, "episode_ids"), "previous", previous)
-                         : NULL;
-    if (!j.payload) {
-        rc = oom(err);
-        goto out;
-    }
-    rc = ad_store_job_insert(st, &j, err);
-    if (rc == 0)
-        snprintf(job_id, AD_ID_SIZE, "%s", j.id);
-    json_decref(j.payload);
-    j.kind = NULL;
-    j.payload = NULL;
-    ad_job_release(&j);
-out:
-    json_decref(previous);
-    ad_skill_candidate_release(&c);
     return rc;
 }

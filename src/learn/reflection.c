@@ -31,10 +31,11 @@
 #include "autodev/settings.h"
 #include "autodev/store.h"
 
+#include "learn_int.h"
+
 #define SHINGLE_WORDS_MAX 2048   /* words of a description that count */
 #define OPEN_SCAN_MAX 1000       /* open jobs / candidates looked at */
 #define PREVIOUS_MAX 3           /* earlier failed or rejected attempts passed on */
-#define MEMENTO_MAX_ATTEMPTS 3
 
 /* ---- shingles --------------------------------------------------------------- */
 
@@ -173,8 +174,8 @@ static int find_open_job(struct ad_store *st, const char *tenant_id, const char 
         struct ad_job *v = NULL;
         size_t n = 0;
 
-        rc = ad_store_job_list(st, tenant_id, (int)open[k], AD_MEMENTO_JOB, OPEN_SCAN_MAX, &v,
-                               &n, err);
+        rc = ad_jobs_list(st, tenant_id, (int)open[k], AD_MEMENTO_JOB, OPEN_SCAN_MAX, &v, &n,
+                          err);
         for (size_t i = 0; rc == 0 && i < n && !id[0]; i++) {
             const json_t *pl = v[i].payload;
 
@@ -296,25 +297,15 @@ static int enqueue(struct ad_store *st, const char *tenant_id, const struct fail
                    const struct pattern *p, json_t *ids, json_t *previous, char id[AD_ID_SIZE],
                    struct ad_err *err)
 {
-    struct ad_job j = { 0 };
+    json_t *payload = json_pack("{s:s, s:s, s:s?, s:O, s:O}", "agent_id", ep->agent_id, "task",
+                                p->task, "error_type", p->error_type[0] ? p->error_type : NULL,
+                                "episode_ids", ids, "previous", previous);
     int rc;
 
-    snprintf(j.tenant_id, sizeof(j.tenant_id), "%s", tenant_id);
-    j.kind = (char *)AD_MEMENTO_JOB;
-    j.max_attempts = MEMENTO_MAX_ATTEMPTS;
-    j.payload = json_pack("{s:s, s:s, s:s?, s:O, s:O}", "agent_id", ep->agent_id, "task",
-                          p->task, "error_type", p->error_type[0] ? p->error_type : NULL,
-                          "episode_ids", ids, "previous", previous);
-    if (!j.payload)
+    if (!payload)
         return ad_error(err, AD_ENOMEM, "out of memory");
-    rc = ad_store_job_insert(st, &j, err);
-    if (rc == 0)
-        snprintf(id, AD_ID_SIZE, "%s", j.id);
-    json_decref(j.payload);
-    /* The store filled what it owns (kind/payload stay ours). */
-    j.kind = NULL;
-    j.payload = NULL;
-    ad_job_release(&j);
+    rc = ad__memento_enqueue(st, tenant_id, payload, NULL, id, NULL, err);
+    json_decref(payload);
     return rc;
 }
 
@@ -353,7 +344,7 @@ static int reflect(struct ad_store *st, struct ad_bus *bus, const char *tenant_i
     f.agent_id = ep->agent_id;
     f.success = 0;
     f.limit = s.reflection_window;
-    rc = ad_store_episode_list(st, tenant_id, &f, &win, &nwin, err);
+    rc = ad_episodes_list(st, tenant_id, &f, &win, &nwin, err);
     if (rc < 0)
         goto out;
     ad_time_iso(ad_now_ms() - (int64_t)s.reflection_window_hours * 3600 * 1000, cutoff);
@@ -417,7 +408,7 @@ int ad_reflection_process(struct ad_store *st, struct ad_bus *bus, const char *t
 
     memset(res, 0, sizeof(*res));
     ad_episode_init(&ep);
-    rc = ad_store_episode_get(st, tenant_id, episode_id, &ep, err);
+    rc = ad_episodes_get(st, tenant_id, episode_id, &ep, err);
     if (rc == 0 && !ep.success) {
         fl = (struct failure){ ep.id, ep.agent_id, ep.task_description,
                                ad_text_error_type(ep.error_trace, type) ? type : NULL };
@@ -427,9 +418,9 @@ int ad_reflection_process(struct ad_store *st, struct ad_bus *bus, const char *t
     return rc;
 }
 
-static int on_task_fail(void *ctx, const struct ad_bus_event *ev, struct ad_err *err)
+int ad_reflection_handle(struct ad_store *st, struct ad_bus *bus, const struct ad_bus_event *ev,
+                         struct ad_err *err)
 {
-    struct ad_reflection *r = ctx;
     struct ad_reflection_result res;
     struct failure fl = {
         ad_json_str(ev->payload, "episode_id"), ad_json_str(ev->payload, "agent_id"),
@@ -441,8 +432,15 @@ static int on_task_fail(void *ctx, const struct ad_bus_event *ev, struct ad_err 
     /* The event carries what reflection needs; an event that does not (written
      * by something else) is completed from the store. */
     if (!fl.agent_id || !ad_id_valid(fl.agent_id) || !fl.task)
-        return ad_reflection_process(r->st, r->bus, ev->tenant_id, fl.id, &res, err);
-    return reflect(r->st, r->bus, ev->tenant_id, &fl, &res, err);
+        return ad_reflection_process(st, bus, ev->tenant_id, fl.id, &res, err);
+    return reflect(st, bus, ev->tenant_id, &fl, &res, err);
+}
+
+static int on_task_fail(void *ctx, const struct ad_bus_event *ev, struct ad_err *err)
+{
+    struct ad_reflection *r = ctx;
+
+    return ad_reflection_handle(r->st, r->bus, ev, err);
 }
 
 int ad_reflection_attach(struct ad_reflection *r, struct ad_store *st, struct ad_bus *bus,

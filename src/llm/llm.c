@@ -650,3 +650,9 @@ int ad_llm_complete_many(struct ad_llm *llm, const struct ad_llm_request *reqs, 
     }
     return 0;
 }
+
+int ad_llm_usage(struct ad_store *st, const char *tenant_id, const char *since,
+                 struct ad_llm_usage_row **out, size_t *n, struct ad_err *err)
+{
+    return ad_store_llm_usage(st, tenant_id, since, out, n, err);
+}

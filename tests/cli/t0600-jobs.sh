@@ -72,6 +72,17 @@ test_expect_success 'a delayed job waits' '
     test "$(json_get "j[0][\"id\"]" <q)" = "$(cat id)"
 '
 
+test_expect_success '--delay counts from now: an hour, not an hour past the epoch twice' '
+    autodev --tenant delayed jobs enqueue store.check --delay 3600 --json >id &&
+    autodev --tenant delayed jobs list --status queued --json >q &&
+    id=$(json_get "j[\"id\"]" <id) &&
+    after=$(json_get "[x[\"run_after\"] for x in j if x[\"id\"] == \"$id\"][0]" <q) &&
+    now=$(date -u +%s) &&
+    t=$(date -u -d "$after" +%s) &&
+    test $((t - now)) -gt 3500 &&
+    test $((t - now)) -lt 3700
+'
+
 test_expect_success 'a kind without a handler is listed but not run' '
     autodev jobs enqueue later.kind >/dev/null &&
     autodev jobs run --until-idle >out &&

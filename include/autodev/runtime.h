@@ -1,0 +1,127 @@
+/*
+ * The runtime: autodev's composition root.
+ *
+ * A process (the command-line tool today; the server, the workers and the
+ * MCP server next) opens one runtime and gets from it everything that is
+ * wired rather than computed: the store, the bus with its subscriptions,
+ * the sandbox, the job queue with every job kind registered, and a
+ * tenant's model with that tenant's daily caps. The wiring is written once,
+ * here, as two tables:
+ *
+ *   subscriptions  topic -> handler, each naming the module that owns the
+ *                  behaviour (reflection listens to task.fail: learn);
+ *   job kinds      kind -> handler, each naming its owning module
+ *                  (memento.generate: learn; store.check: store).
+ *
+ * The faces only parse their input and print; none subscribes a handler,
+ * registers a job kind or builds a model itself.
+ *
+ * Thread model: one runtime per process, used by the thread that opened
+ * it. Its store handle belongs to that thread (a store handle is never
+ * shared between threads: see store.h); a later worker pool gives each
+ * thread its own store and bus from the same tables. The sandbox is safe
+ * to share between threads (sandbox.h) and is made once, lazily, before
+ * the first run needs it.
+ *
+ * Errors: as everywhere, 0 or a negative AD_E* code with detail in err.
+ */
+#ifndef AUTODEV_RUNTIME_H
+#define AUTODEV_RUNTIME_H
+
+/* Module runtime, layer 6: a module of a lower layer may not include this header. */
+#if defined(AD_LAYER) && AD_LAYER < 6
+#error "autodev/runtime.h belongs to module runtime (layer 6), above the module including it"
+#endif
+
+#include <stdio.h>
+
+#include "autodev/bus.h"
+#include "autodev/clock.h"
+#include "autodev/error.h"
+#include "autodev/jobs.h"
+
+struct ad_llm;
+struct ad_runtime;
+struct ad_sandbox;
+struct ad_store;
+
+struct ad_runtime_options {
+    const char *db;              /* the store uri: a file path or "sqlite:PATH" (required) */
+    int create;                  /* create the database when missing */
+    int busy_timeout_ms;         /* 0: the store's default */
+    const char *sandbox;         /* backend "auto", "linux", "process"; NULL: $AUTODEV_SANDBOX */
+    int sandbox_slots;           /* concurrent runs; 0: 1 */
+    const char *llm;             /* model chain; NULL: $AUTODEV_LLM (unset or "": none) */
+    FILE *notices;               /* one line per job outcome worth telling; NULL: none */
+};
+
+/*
+ * Opens the store (migrating it) and the bus, and subscribes every entry of
+ * the subscription table. A missing database without create is
+ * AD_ENOTFOUND. *out is freed with ad_runtime_free.
+ */
+int ad_runtime_open(const struct ad_runtime_options *o, struct ad_runtime **out,
+                    struct ad_err *err);
+void ad_runtime_free(struct ad_runtime *rt);
+
+/* Borrowed; valid until ad_runtime_free. */
+struct ad_store *ad_runtime_store(struct ad_runtime *rt);
+struct ad_bus *ad_runtime_bus(struct ad_runtime *rt);
+
+/*
+ * The id of tenant name. With create the tenant is made (default settings)
+ * when absent; without, an unknown name is AD_ENOTFOUND.
+ */
+int ad_runtime_tenant(struct ad_runtime *rt, const char *name, int create,
+                      char id_out[AD_ID_SIZE], struct ad_err *err);
+
+/* The schema version of the database, and the newest this binary knows. */
+int ad_runtime_schema_version(struct ad_runtime *rt, int *current, int *latest,
+                              struct ad_err *err);
+
+/*
+ * The sandbox (made on first use, then kept; its backend parsed then, so a
+ * bad AUTODEV_SANDBOX fails only the runs that need it). Borrowed.
+ */
+int ad_runtime_sandbox(struct ad_runtime *rt, struct ad_sandbox **out, struct ad_err *err);
+
+/*
+ * The tenant's model: the chain of the options (else $AUTODEV_LLM), with
+ * the tenant's ledger and its daily token and spend caps from the workspace
+ * settings; or the chain spec given (a command's --provider). *out is owned
+ * by the caller (ad_llm_free). When no chain is configured and spec is
+ * NULL: with required, the llm module's error that says how to configure
+ * one; without, 0 and *out NULL (the loops fall back to synthesis).
+ */
+int ad_runtime_llm(struct ad_runtime *rt, const char *tenant_id, const char *spec, int required,
+                   struct ad_llm **out, struct ad_err *err);
+
+/*
+ * The job queue of tenant_id with every kind of the job-kind table
+ * registered (o may be NULL: the queue's defaults). Free with ad_jobs_free.
+ */
+int ad_runtime_jobs(struct ad_runtime *rt, const char *tenant_id,
+                    const struct ad_jobs_options *o, struct ad_jobs **out, struct ad_err *err);
+
+/* ---- the tables ------------------------------------------------------------------ */
+
+struct ad_runtime_subscription {
+    const char *topic;
+    const char *name;            /* in logs */
+    const char *owner;           /* the module whose behaviour it is */
+    ad_bus_handler_fn *fn;       /* called with the runtime as ctx */
+};
+
+struct ad_runtime_job_kind {
+    const char *kind;
+    const char *owner;           /* the module whose behaviour it is */
+    const char *summary;         /* one line, lower-case */
+    ad_job_handler_fn *fn;       /* called with the runtime as ctx */
+};
+
+/* Each table ends with an entry whose first member is NULL. */
+const struct ad_runtime_subscription *ad_runtime_subscriptions(void);
+const struct ad_runtime_job_kind *ad_runtime_job_kinds(void);
+const struct ad_runtime_job_kind *ad_runtime_job_kind_find(const char *kind);
+
+#endif

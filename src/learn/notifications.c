@@ -1,0 +1,44 @@
+/*
+ * Notifications for humans: capabilities unlocked, candidates to review.
+ * Module learn owns the notifications table; the faces list and mark them
+ * through the calls here.
+ */
+#include "compat.h"
+
+#include "autodev/learn.h"
+#include "autodev/store.h"
+
+#include "learn_int.h"
+
+int ad__notify(struct ad_store *st, const char *tenant_id, const char *agent_id,
+               const char *type, const char *title, const char *message, const json_t *payload,
+               char id_out[AD_ID_SIZE], struct ad_err *err)
+{
+    struct ad_notification n = { 0 };
+    int rc;
+
+    snprintf(n.tenant_id, sizeof(n.tenant_id), "%s", tenant_id);
+    snprintf(n.agent_id, sizeof(n.agent_id), "%s", agent_id ? agent_id : "");
+    /* Borrowed for the insert; the store copies nothing back into them. */
+    n.type = (char *)type;
+    n.title = (char *)title;
+    n.message = (char *)message;
+    n.payload = (json_t *)payload;
+    rc = ad_store_notification_insert(st, &n, err);
+    if (rc == 0 && id_out)
+        memcpy(id_out, n.id, AD_ID_SIZE);
+    return rc;
+}
+
+int ad_notifications_list(struct ad_store *st, const char *tenant_id, bool unread_only,
+                          const char *type, int limit, struct ad_notification **out, size_t *n,
+                          struct ad_err *err)
+{
+    return ad_store_notification_list(st, tenant_id, unread_only, type, limit, out, n, err);
+}
+
+int ad_notifications_mark_read(struct ad_store *st, const char *tenant_id, const char *id,
+                               int64_t *count, struct ad_err *err)
+{
+    return ad_store_notification_mark_read(st, tenant_id, id, count, err);
+}

@@ -1,0 +1,262 @@
+/*
+ * The composition root (runtime.h): the one table of subscriptions, the one
+ * table of job kinds, and the objects a process runs on.
+ *
+ * Sections: the handlers the tables name; the tables; opening and closing;
+ * the tenant, the sandbox, the model and the job queue.
+ */
+#include "compat.h"
+
+#include <stdlib.h>
+
+#include "autodev/agent.h"
+#include "autodev/bus.h"
+#include "autodev/jobs.h"
+#include "autodev/json.h"
+#include "autodev/learn.h"
+#include "autodev/llm.h"
+#include "autodev/runtime.h"
+#include "autodev/sandbox.h"
+#include "autodev/settings.h"
+#include "autodev/store.h"
+
+struct ad_runtime {
+    struct ad_store *st;
+    struct ad_bus *bus;
+    struct ad_sandbox *sb;       /* made on first use */
+    char *sb_backend;            /* as given, parsed when the sandbox is made; NULL: auto */
+    int sb_slots;
+    char *llm;                   /* the chain spec, NULL for none */
+    FILE *notices;
+};
+
+/* ---- the handlers ------------------------------------------------------------------ */
+
+/* learn: a failure may form a pattern worth a new skill. */
+static int on_task_fail(void *ctx, const struct ad_bus_event *ev, struct ad_err *err)
+{
+    struct ad_runtime *rt = ctx;
+
+    return ad_reflection_handle(rt->st, rt->bus, ev, err);
+}
+
+/* store: a corrupt database does not heal by retrying, so that fails for good at once. */
+static int job_store_check(void *ctx, const struct ad_job *job, struct ad_err *err)
+{
+    struct ad_runtime *rt = ctx;
+    int rc = ad_store_check(rt->st, err);
+
+    return rc == AD_ECORRUPT ? AD_JOB_PERMANENT : rc;
+}
+
+/* learn: one failure pattern -> one skill candidate, validated in the sandbox. */
+static int job_memento(void *ctx, const struct ad_job *job, struct ad_err *err)
+{
+    struct ad_runtime *rt = ctx;
+    struct ad_skill_candidate c;
+    struct ad_sandbox *sb = NULL;
+    struct ad_llm *llm = NULL;
+    int rc;
+
+    ad_skill_candidate_init(&c);
+    rc = ad_runtime_sandbox(rt, &sb, err);
+    if (rc < 0)
+        return ad_error_prefix(err, "memento: no sandbox to validate in");
+    rc = ad_runtime_llm(rt, job->tenant_id, NULL, 0, &llm, err);
+    if (rc == 0)
+        rc = ad_memento_run_job(rt->st, rt->bus, sb, llm, job, &c, err);
+    if (rc == 0 && rt->notices) {
+        const char *summary = ad_json_str(c.validation_result, "summary");
+
+        fprintf(rt->notices, "memento: candidate %s (%s) %s: %s\n", c.id, c.skill_name,
+                ad_candidate_status_name(c.status), summary ? summary : "");
+        fflush(rt->notices);
+    }
+    ad_skill_candidate_release(&c);
+    ad_llm_free(llm);
+    return rc;
+}
+
+/* ---- the tables -------------------------------------------------------------------- */
+
+static const struct ad_runtime_subscription subscriptions[] = {
+    { AD_TOPIC_TASK_FAIL, "reflection", "learn", on_task_fail },
+    { NULL, NULL, NULL, NULL },
+};
+
+static const struct ad_runtime_job_kind job_kinds[] = {
+    { "store.check", "store", "check the integrity of the database", job_store_check },
+    { AD_MEMENTO_JOB, "learn", "generate a skill candidate from a failure pattern", job_memento },
+    { NULL, NULL, NULL, NULL },
+};
+
+const struct ad_runtime_subscription *ad_runtime_subscriptions(void)
+{
+    return subscriptions;
+}
+
+const struct ad_runtime_job_kind *ad_runtime_job_kinds(void)
+{
+    return job_kinds;
+}
+
+const struct ad_runtime_job_kind *ad_runtime_job_kind_find(const char *kind)
+{
+    for (const struct ad_runtime_job_kind *k = job_kinds; kind && k->kind; k++) {
+        if (!strcmp(k->kind, kind))
+            return k;
+    }
+    return NULL;
+}
+
+/* ---- opening and closing ----------------------------------------------------------- */
+
+/* A copy of s, or of "" for NULL; NULL only when out of memory. */
+static char *dup_or_empty(const char *s)
+{
+    return strdup(s ? s : "");
+}
+
+int ad_runtime_open(const struct ad_runtime_options *o, struct ad_runtime **out,
+                    struct ad_err *err)
+{
+    struct ad_store_options so = { 0 };
+    struct ad_runtime *rt;
+    const char *llm = o->llm ? o->llm : getenv("AUTODEV_LLM");
+    const char *backend = o->sandbox ? o->sandbox : getenv("AUTODEV_SANDBOX");
+    int rc;
+
+    *out = NULL;
+    if (!o->db || !*o->db)
+        return ad_error(err, AD_EINVAL, "no database given");
+    rt = calloc(1, sizeof(*rt));
+    if (!rt)
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    rt->notices = o->notices;
+    rt->sb_slots = o->sandbox_slots > 0 ? o->sandbox_slots : 1;
+    rt->sb_backend = dup_or_empty(backend);
+    rt->llm = llm && *llm ? strdup(llm) : NULL;
+    if (!rt->sb_backend || (llm && *llm && !rt->llm)) {
+        ad_runtime_free(rt);
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    }
+    so.flags = o->create ? AD_STORE_CREATE : 0;
+    so.busy_timeout_ms = o->busy_timeout_ms;
+    rc = ad_store_open(o->db, &so, &rt->st, err);
+    if (rc == 0)
+        rc = ad_bus_new(rt->st, &rt->bus, err);
+    for (const struct ad_runtime_subscription *s = subscriptions; rc == 0 && s->topic; s++)
+        rc = ad_bus_subscribe(rt->bus, s->topic, s->name, s->fn, rt, err);
+    if (rc < 0) {
+        ad_runtime_free(rt);
+        return rc;
+    }
+    *out = rt;
+    return 0;
+}
+
+void ad_runtime_free(struct ad_runtime *rt)
+{
+    if (!rt)
+        return;
+    ad_sandbox_free(rt->sb);
+    ad_bus_free(rt->bus);
+    ad_store_free(rt->st);
+    free(rt->llm);
+    free(rt->sb_backend);
+    free(rt);
+}
+
+struct ad_store *ad_runtime_store(struct ad_runtime *rt)
+{
+    return rt->st;
+}
+
+struct ad_bus *ad_runtime_bus(struct ad_runtime *rt)
+{
+    return rt->bus;
+}
+
+/* ---- tenant, sandbox, model, queue ------------------------------------------------- */
+
+int ad_runtime_tenant(struct ad_runtime *rt, const char *name, int create,
+                      char id_out[AD_ID_SIZE], struct ad_err *err)
+{
+    struct ad_tenant t = { 0 };
+    int rc;
+
+    if (!name || !ad_name_valid(name))
+        return ad_error(err, AD_EINVAL, "invalid tenant name '%s'", name ? name : "");
+    if (create)
+        return ad_store_tenant_ensure(rt->st, name, id_out, err);
+    rc = ad_store_tenant_get(rt->st, name, &t, err);
+    if (rc == AD_ENOTFOUND)
+        return ad_error(err, rc, "unknown tenant '%s'", name);
+    if (rc == 0)
+        memcpy(id_out, t.id, AD_ID_SIZE);
+    ad_tenant_release(&t);
+    return rc;
+}
+
+int ad_runtime_schema_version(struct ad_runtime *rt, int *current, int *latest,
+                              struct ad_err *err)
+{
+    return ad_store_schema_version(rt->st, current, latest, err);
+}
+
+int ad_runtime_sandbox(struct ad_runtime *rt, struct ad_sandbox **out, struct ad_err *err)
+{
+    struct ad_sandbox_options o = { 0 };
+    int rc;
+
+    if (!rt->sb) {
+        o.backend = AD_SB_AUTO;
+        if (rt->sb_backend[0] && ad_sb_backend_parse(rt->sb_backend, &o.backend, err) < 0)
+            return ad_error_prefix(err, "AUTODEV_SANDBOX");
+        o.slots = rt->sb_slots;
+        rc = ad_sandbox_new(&o, &rt->sb, err);
+        if (rc < 0) {
+            rt->sb = NULL;
+            return rc;
+        }
+    }
+    *out = rt->sb;
+    return 0;
+}
+
+int ad_runtime_llm(struct ad_runtime *rt, const char *tenant_id, const char *spec, int required,
+                   struct ad_llm **out, struct ad_err *err)
+{
+    struct ad_llm_options o = { 0 };
+    struct ad_settings s;
+    int rc;
+
+    *out = NULL;
+    if (!spec)
+        spec = rt->llm;
+    if (!spec && !required)
+        return 0;   /* no model: the loops fall back to synthesis, or say why not */
+    rc = ad_store_settings_get(rt->st, tenant_id, &s, err);
+    if (rc < 0)
+        return rc;
+    o.store = rt->st;
+    o.tenant_id = tenant_id;
+    o.max_retries = -1;
+    o.daily_token_cap = s.llm_daily_token_cap;
+    o.daily_usd_cap = s.llm_daily_cost_cap_cents / 100.0;
+    return ad_llm_new(spec, &o, out, err);
+}
+
+int ad_runtime_jobs(struct ad_runtime *rt, const char *tenant_id,
+                    const struct ad_jobs_options *o, struct ad_jobs **out, struct ad_err *err)
+{
+    int rc = ad_jobs_new(rt->st, tenant_id, o, out, err);
+
+    for (const struct ad_runtime_job_kind *k = job_kinds; rc == 0 && k->kind; k++)
+        rc = ad_jobs_register(*out, k->kind, k->fn, rt, err);
+    if (rc < 0) {
+        ad_jobs_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
