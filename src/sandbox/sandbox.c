@@ -189,7 +189,7 @@ int ad_sandbox_result_from_json(const json_t *j, struct ad_sandbox_result *r,
 /* ---- runtime ------------------------------------------------------------ */
 
 /* Splits "PATH [ARG...]" into cfg, resolving PATH once. */
-static int resolve_runtime(struct ad_sb_config *cfg, const char *spec, struct ad_err *err)
+static int resolve_runtime(struct ad__sb_config *cfg, const char *spec, struct ad_err *err)
 {
     char *p, *save = NULL, *tok;
     char resolved[PATH_MAX];
@@ -202,9 +202,9 @@ static int resolve_runtime(struct ad_sb_config *cfg, const char *spec, struct ad
     snprintf(cfg->runtime_buf, sizeof(cfg->runtime_buf), "%s", spec);
     p = cfg->runtime_buf;
     for (tok = strtok_r(p, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
-        if (n >= AD_SB_MAX_ARGS)
+        if (n >= AD__SB_MAX_ARGS)
             return ad_error(err, AD_EINVAL, "sandbox runtime has more than %d words",
-                            AD_SB_MAX_ARGS);
+                            AD__SB_MAX_ARGS);
         cfg->argv[n++] = tok;
     }
     if (n == 0)
@@ -235,7 +235,7 @@ struct slot {
 
 struct ad_sandbox {
     enum ad_sb_backend backend;   /* resolved: linux or process */
-    struct ad_sb_config base;     /* slot-independent configuration */
+    struct ad__sb_config base;    /* slot-independent configuration */
     int nslots;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -284,7 +284,7 @@ static int slot_start(struct ad_sandbox *sb, int index, struct ad_err *err)
         return ad_error(err, AD_EIO, "fork the sandbox supervisor: %s", strerror(e));
     }
     if (pid == 0) {
-        struct ad_sb_config cfg = sb->base;
+        struct ad__sb_config cfg = sb->base;
         close(sv[0]);
         cfg.slot = index;   /* as root the supervisor claims its own uid */
         /* argv points into base.runtime_buf; re-point into our copy. */
@@ -548,12 +548,12 @@ static int sandbox_alloc(const struct ad_sandbox_options *o, struct ad_sandbox *
         sb->base.host_uid = (unsigned)getuid();
         sb->base.host_gid = (unsigned)getgid();
     }
-    if (ad_sb_filter_build(&sb->base.filter, &ferr) == 0) {
+    if (ad__sb_filter_build(&sb->base.filter, &ferr) == 0) {
         sb->base.have_filter = true;
     } else if (filter_why) {
         snprintf(filter_why, fw_len, "%s", ferr.msg);
     }
-    sb->base.cg_version = ad_cg_probe(cg_why, cg_why_len);
+    sb->base.cg_version = ad__cg_probe(cg_why, cg_why_len);
     pthread_mutex_init(&sb->mu, NULL);
     pthread_cond_init(&sb->cv, NULL);
     *out = sb;
@@ -607,7 +607,7 @@ void ad_sandbox_free(struct ad_sandbox *sb)
         return;
     for (i = 0; i < AD_SB_MAX_SLOTS; i++)
         slot_stop(&sb->slots[i], false);
-    ad_sb_filter_free(&sb->base.filter);
+    ad__sb_filter_free(&sb->base.filter);
     pthread_mutex_destroy(&sb->mu);
     pthread_cond_destroy(&sb->cv);
     free(sb);
@@ -688,7 +688,7 @@ json_t *ad_sandbox_check(const struct ad_sandbox_options *opts)
         snprintf(detail, sizeof(detail),
                  "payloads run as host uids from %u..%u, one per supervisor, claimed "
                  "host-wide with locks in %s",
-                 sb->base.host_uid, sb->base.host_uid + AD_SB_UID_RANGE - 1, AD_SB_UID_LOCKDIR);
+                 sb->base.host_uid, sb->base.host_uid + AD__SB_UID_RANGE - 1, AD__SB_UID_LOCKDIR);
     else
         snprintf(detail, sizeof(detail),
                  "not root: payloads run as your own uid %u (no dedicated uid per slot)",
@@ -703,9 +703,9 @@ json_t *ad_sandbox_check(const struct ad_sandbox_options *opts)
         snprintf(detail, sizeof(detail), "%s", f_why);
     add_check(checks, "seccomp", sb->base.have_filter, detail);
 
-    cgname = sb->base.cg_version == AD_CG_V2 ? "v2" : sb->base.cg_version == AD_CG_V1 ? "v1" : "none";
+    cgname = sb->base.cg_version == AD__CG_V2 ? "v2" : sb->base.cg_version == AD__CG_V1 ? "v1" : "none";
     snprintf(detail, sizeof(detail), "%s%s%s", cgname, cg_why[0] ? ": " : "", cg_why);
-    add_check(checks, "cgroup", sb->base.cg_version != AD_CG_NONE, detail);
+    add_check(checks, "cgroup", sb->base.cg_version != AD__CG_NONE, detail);
 
     if (ns_ok) {
         probe_ok = probe_linux(sb, why, sizeof(why));
@@ -714,7 +714,7 @@ json_t *ad_sandbox_check(const struct ad_sandbox_options *opts)
     } else {
         add_check(checks, "linux_probe", false, "skipped: no namespaces");
     }
-    full = probe_ok && sb->base.have_filter && sb->base.cg_version != AD_CG_NONE;
+    full = probe_ok && sb->base.have_filter && sb->base.cg_version != AD__CG_NONE;
     json_object_set_new(rep, "backend", json_string(probe_ok ? "linux" : "process"));
     json_object_set_new(rep, "isolation", json_string(full ? "full" : "degraded"));
     ad_sandbox_free(sb);

@@ -94,7 +94,7 @@ static const char etc_nsswitch[] = "passwd: files\ngroup: files\nhosts: files\n"
 /* ---- child side: small async-signal-safe steps ------------------------- */
 
 struct child {
-    struct ad_sb_run *run;
+    struct ad__sb_run *run;
     int status_fd;
 };
 
@@ -246,7 +246,7 @@ static void build_root(const struct child *c)
 
     if (mkdir(NEWROOT "/skill", 0755) < 0)
         fail(c, "mkdir /skill", errno);
-    write_file(c, NEWROOT "/skill/harness.py", ad_sb_harness_py, ad_sb_harness_py_len, 0644);
+    write_file(c, NEWROOT "/skill/harness.py", ad__sb_harness_py, ad__sb_harness_py_len, 0644);
     if (mkdir(NEWROOT "/tmp", 0755) < 0)
         fail(c, "mkdir /tmp", errno);
 
@@ -284,7 +284,7 @@ static void build_root(const struct child *c)
 /* The job's part: the skill's files, /tmp, then / read-only. */
 static void finish_root(const struct child *c)
 {
-    const struct ad_sb_run *run = c->run;
+    const struct ad__sb_run *run = c->run;
 
     write_file(c, "/skill/skill.py", run->code, run->code_len, 0644);
     write_file(c, "/skill/input.json", run->input, run->input_len, 0644);
@@ -321,7 +321,7 @@ static char *job_alloc(const struct child *c, size_t len)
 /* Reads the job into c->run. Returns -1 when the parent discarded us. */
 static int read_job(struct child *c, int ctl)
 {
-    struct ad_sb_run *run = c->run;
+    struct ad__sb_run *run = c->run;
     struct job_hdr h;
     char *entry, *code, *input;
 
@@ -348,7 +348,7 @@ static int read_job(struct child *c, int ctl)
 
 /*
  * Files made on a tmpfs of this namespace need an owner mapped in it, and
- * only AD_SB_INNER_ID is. So init becomes that id at once, keeping its
+ * only AD__SB_INNER_ID is. So init becomes that id at once, keeping its
  * capabilities (within this namespace only) for the mounts to come; the
  * payload drops them all before execve.
  */
@@ -359,9 +359,9 @@ static void become_inner(const struct child *c)
 
     if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
         fail(c, "keepcaps", errno);
-    if (setresgid(AD_SB_INNER_ID, AD_SB_INNER_ID, AD_SB_INNER_ID) < 0)
+    if (setresgid(AD__SB_INNER_ID, AD__SB_INNER_ID, AD__SB_INNER_ID) < 0)
         fail(c, "setresgid in the namespace", errno);
-    if (setresuid(AD_SB_INNER_ID, AD_SB_INNER_ID, AD_SB_INNER_ID) < 0)
+    if (setresuid(AD__SB_INNER_ID, AD__SB_INNER_ID, AD__SB_INNER_ID) < 0)
         fail(c, "setresuid in the namespace", errno);
     memset(data, 0, sizeof(data));
     if (syscall(SYS_capget, &hdr, data) < 0)
@@ -376,10 +376,10 @@ static void become_inner(const struct child *c)
  * The namespace's init. Never returns. fds: the child ends of the output
  * pipes and the status pipe, and the read end of the control pipe.
  */
-__attribute__((noreturn)) static void child_init(const struct ad_sb_config *cfg, int out_w,
+__attribute__((noreturn)) static void child_init(const struct ad__sb_config *cfg, int out_w,
                                                  int err_w, int res_w, int status_w, int ctl)
 {
-    struct ad_sb_run run;
+    struct ad__sb_run run;
     struct child c = { &run, status_w };
     struct pollfd pfd = { ctl, POLLIN, 0 };
     char go;
@@ -417,7 +417,7 @@ __attribute__((noreturn)) static void child_init(const struct ad_sb_config *cfg,
     if (payload == 0) {
         close(ctl);
         ad__sb_payload_exec(&run, out_w, err_w, res_w, status_w, "/skill", "/tmp", true,
-                            AD_SB_INNER_ID, AD_SB_INNER_ID);
+                            AD__SB_INNER_ID, AD__SB_INNER_ID);
     }
     close(out_w);
     close(err_w);
@@ -468,7 +468,7 @@ static void close_pair(int p[2])
     p[0] = p[1] = -1;
 }
 
-void ad__sb_linux_discard(struct ad_sb_spare *sp)
+void ad__sb_linux_discard(struct ad__sb_spare *sp)
 {
     if (!sp->ready)
         return;
@@ -495,19 +495,19 @@ void ad__sb_linux_discard(struct ad_sb_spare *sp)
  * Moves pid into the slot's cgroup from a helper process, so that the
  * supervisor does not sit through the kernel's slow attach (see the top).
  */
-static int attach_async(struct ad_cg_slot *cg, pid_t pid, pid_t *helper, struct ad_err *err)
+static int attach_async(struct ad__cg_slot *cg, pid_t pid, pid_t *helper, struct ad_err *err)
 {
     pid_t h = fork();
     if (h < 0)
         return ad_error(err, AD_EIO, "fork: %s", strerror(errno));
     if (h == 0)
-        _exit(ad_cg_slot_attach(cg, pid, NULL) == 0 ? 0 : 1);
+        _exit(ad__cg_slot_attach(cg, pid, NULL) == 0 ? 0 : 1);
     *helper = h;
     return 0;
 }
 
-int ad__sb_linux_prespawn(const struct ad_sb_config *cfg, struct ad_cg_slot *cg,
-                          struct ad_sb_spare *sp, struct ad_err *err)
+int ad__sb_linux_prespawn(const struct ad__sb_config *cfg, struct ad__cg_slot *cg,
+                          struct ad__sb_spare *sp, struct ad_err *err)
 {
     int p_out[2] = { -1, -1 }, p_err[2] = { -1, -1 }, p_res[2] = { -1, -1 };
     int p_st[2] = { -1, -1 }, p_ctl[2] = { -1, -1 };
@@ -529,7 +529,7 @@ int ad__sb_linux_prespawn(const struct ad_sb_config *cfg, struct ad_cg_slot *cg,
                CLONE_NEWUTS | CLONE_PIDFD;
     ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
     ca.exit_signal = SIGCHLD;
-    if (cg && cg->version == AD_CG_V2 && cg->v2_fd >= 0) {
+    if (cg && cg->version == AD__CG_V2 && cg->v2_fd >= 0) {
         ca.flags |= CLONE_INTO_CGROUP;
         ca.cgroup = (uint64_t)cg->v2_fd;
     }
@@ -564,13 +564,13 @@ int ad__sb_linux_prespawn(const struct ad_sb_config *cfg, struct ad_cg_slot *cg,
     sp->cg_limited = cg != NULL;
 
     /* uid 1000 inside is the slot's uid outside (or ours when not root). */
-    snprintf(map, sizeof(map), "%d %u 1\n", AD_SB_INNER_ID,
+    snprintf(map, sizeof(map), "%d %u 1\n", AD__SB_INNER_ID,
              cfg->change_uid ? cfg->host_uid : (unsigned)getuid());
     rc = write_proc(pid, "uid_map", map, err);
     if (rc == 0)
         rc = write_proc(pid, "setgroups", "deny", err);
     if (rc == 0) {
-        snprintf(map, sizeof(map), "%d %u 1\n", AD_SB_INNER_ID,
+        snprintf(map, sizeof(map), "%d %u 1\n", AD__SB_INNER_ID,
                  cfg->change_uid ? cfg->host_gid : (unsigned)getgid());
         rc = write_proc(pid, "gid_map", map, err);
     }
@@ -591,7 +591,7 @@ fail:
     return rc;
 }
 
-int ad__sb_linux_start(struct ad_sb_spare *sp, struct ad_sb_run *run, struct ad_err *err)
+int ad__sb_linux_start(struct ad__sb_spare *sp, struct ad__sb_run *run, struct ad_err *err)
 {
     struct job_hdr h;
     size_t entry_len = strlen(run->entry);
@@ -623,7 +623,7 @@ int ad__sb_linux_start(struct ad_sb_spare *sp, struct ad_sb_run *run, struct ad_
         rc = ad__sb_write_all(sp->ctl_w, run->input, run->input_len);
     if (rc < 0) {
         /* The spare died on standby: its status pipe may say why. */
-        char why[AD_SB_STATUS_MAX];
+        char why[AD__SB_STATUS_MAX];
         ssize_t n = read(sp->st_r, why, sizeof(why) - 1);
         ad__sb_linux_discard(sp);
         if (n > 1 && why[0] == 'E') {

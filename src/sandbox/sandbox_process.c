@@ -77,7 +77,7 @@ static void remove_stale(const char *root)
     closedir(d);
 }
 
-int ad__sb_process_prepare(struct ad_sb_config *cfg, char *base, size_t base_len,
+int ad__sb_process_prepare(struct ad__sb_config *cfg, char *base, size_t base_len,
                            struct ad_err *err)
 {
     /* Not $TMPDIR: the payload's uid must be able to reach its directory,
@@ -128,9 +128,9 @@ static int put_file(const char *dir, const char *name, const char *data, size_t 
     return 0;
 }
 
-int ad__sb_process_spawn(struct ad_sb_run *run, const char *base, struct ad_err *err)
+int ad__sb_process_spawn(struct ad__sb_run *run, const char *base, struct ad_err *err)
 {
-    const struct ad_sb_config *cfg = run->cfg;
+    const struct ad__sb_config *cfg = run->cfg;
     char rundir[300], work[300];
     int p_out[2] = { -1, -1 }, p_err[2] = { -1, -1 }, p_res[2] = { -1, -1 };
     int p_st[2] = { -1, -1 };
@@ -147,7 +147,7 @@ int ad__sb_process_spawn(struct ad_sb_run *run, const char *base, struct ad_err 
         return ad_error(err, AD_EIO, "mkdir '%s': %s", work, strerror(errno));
     if (cfg->change_uid && chown(work, cfg->host_uid, cfg->host_gid) < 0)
         return ad_error(err, AD_EIO, "chown '%s': %s", work, strerror(errno));
-    rc = put_file(rundir, "harness.py", ad_sb_harness_py, ad_sb_harness_py_len, err);
+    rc = put_file(rundir, "harness.py", ad__sb_harness_py, ad__sb_harness_py_len, err);
     if (rc == 0)
         rc = put_file(rundir, "skill.py", run->code, run->code_len, err);
     if (rc == 0)
@@ -207,9 +207,9 @@ fail:
     return rc;
 }
 
-void ad__sb_process_sweep(const struct ad_sb_run *run)
+void ad__sb_process_sweep(const struct ad__sb_run *run)
 {
-    const struct ad_sb_config *cfg = run->cfg;
+    const struct ad__sb_config *cfg = run->cfg;
     pid_t helper;
     int round;
 

@@ -85,7 +85,7 @@ bool ad__sb_append_uint(char *buf, size_t cap, size_t *len, unsigned long long v
 
 void ad__sb_report(int fd, const char *what, int errnum)
 {
-    char buf[AD_SB_STATUS_MAX];
+    char buf[AD__SB_STATUS_MAX];
     size_t len = 0;
     const char *desc = errnum ? strerrordesc_np(errnum) : NULL;
 
@@ -106,15 +106,15 @@ static int set_limit(int res, rlim_t soft, rlim_t hard)
     return setrlimit(res, &rl);
 }
 
-void ad__sb_payload_exec(const struct ad_sb_run *run, int out_fd, int err_fd, int res_fd,
+void ad__sb_payload_exec(const struct ad__sb_run *run, int out_fd, int err_fd, int res_fd,
                          int status_fd, const char *dir, const char *cwd, bool set_ids,
                          uid_t uid, gid_t gid)
 {
-    const struct ad_sb_config *cfg = run->cfg;
+    const struct ad__sb_config *cfg = run->cfg;
     const struct ad_sandbox_limits *lim = &run->lim;
     int src[4], tmp[4], sfd;
     char harness[320], env_home[300], env_tmp[300];
-    char *argv[AD_SB_MAX_ARGS + 8];
+    char *argv[AD__SB_MAX_ARGS + 8];
     char *envp[8];
     size_t n;
     int i, argc = 0;
@@ -218,7 +218,7 @@ void ad__sb_payload_exec(const struct ad_sb_run *run, int out_fd, int err_fd, in
     ad__sb_append(env_tmp, sizeof(env_tmp), &n, "TMPDIR=");
     ad__sb_append(env_tmp, sizeof(env_tmp), &n, cwd);
 
-    for (i = 0; i < cfg->argc && argc < AD_SB_MAX_ARGS; i++)
+    for (i = 0; i < cfg->argc && argc < AD__SB_MAX_ARGS; i++)
         argv[argc++] = cfg->argv[i];
     argv[argc++] = harness;
     argv[argc++] = (char *)run->entry;
@@ -232,7 +232,7 @@ void ad__sb_payload_exec(const struct ad_sb_run *run, int out_fd, int err_fd, in
     envp[5] = NULL;
 
     if (cfg->have_filter) {
-        int rc = ad_sb_filter_apply(&cfg->filter);
+        int rc = ad__sb_filter_apply(&cfg->filter);
         if (rc < 0) {
             ad__sb_report(sfd, "seccomp", -rc);
             _exit(127);
@@ -339,7 +339,7 @@ struct outcome {
     int64_t wall_ms;
     int64_t cpu_ms_at_kill;     /* what a killed linux run had used, -1: not sampled */
     int64_t rss_kb_at_kill;
-    char status[AD_SB_STATUS_MAX];
+    char status[AD__SB_STATUS_MAX];
     size_t status_len;
 };
 
@@ -349,7 +349,7 @@ struct outcome {
  * /proc: init's children (the payload), their utime + stime + the times of
  * children they reaped, and VmHWM.
  */
-static void sample_before_kill(const struct ad_sb_run *run, struct outcome *oc)
+static void sample_before_kill(const struct ad__sb_run *run, struct outcome *oc)
 {
     char path[96], buf[1024];
     long tck = sysconf(_SC_CLK_TCK);
@@ -403,7 +403,7 @@ static void stream_close(struct stream *s)
     s->fd = -1;
 }
 
-static void kill_run(const struct ad_sb_run *run, bool linux_backend, struct outcome *oc)
+static void kill_run(const struct ad__sb_run *run, bool linux_backend, struct outcome *oc)
 {
     if (linux_backend) {
         sample_before_kill(run, oc);
@@ -420,7 +420,7 @@ static void kill_run(const struct ad_sb_run *run, bool linux_backend, struct out
  * short grace passes), killing it at the wall deadline or past the output
  * cap. sock is watched so a vanished caller ends the run.
  */
-static void pump(struct ad_sb_run *run, bool linux_backend, int sock, struct stream st[3],
+static void pump(struct ad__sb_run *run, bool linux_backend, int sock, struct stream st[3],
                  struct outcome *oc, int64_t start)
 {
     const int64_t deadline = start + run->lim.wall_ms * 1000000;
@@ -621,9 +621,9 @@ static char *keep_text(struct stream *s)
     return t ? t : strdup("");
 }
 
-static void classify(const struct ad_sb_run *run, bool linux_backend, struct outcome *oc,
+static void classify(const struct ad__sb_run *run, bool linux_backend, struct outcome *oc,
                      int wstatus, bool have_wstatus, const struct rusage *ru,
-                     const struct ad_cg_stats *cg, struct stream st[3],
+                     const struct ad__cg_stats *cg, struct stream st[3],
                      struct ad_sandbox_result *r)
 {
     int64_t cpu_limit_ms = ((run->lim.cpu_ms + 999) / 1000) * 1000;
@@ -697,27 +697,27 @@ static void classify(const struct ad_sb_run *run, bool linux_backend, struct out
  * (and released by the kernel) for as long as it lives. It tries
  * base + slot first, then the rest of the range.
  */
-static int claim_uid(struct ad_sb_config *cfg, unsigned base, int *lock_fd, char *why,
+static int claim_uid(struct ad__sb_config *cfg, unsigned base, int *lock_fd, char *why,
                      size_t why_len)
 {
     struct stat sb;
     unsigned i;
 
-    if (mkdir(AD_SB_UID_LOCKDIR, 0700) < 0 && errno != EEXIST) {
-        snprintf(why, why_len, "mkdir %s: %s", AD_SB_UID_LOCKDIR, strerror(errno));
+    if (mkdir(AD__SB_UID_LOCKDIR, 0700) < 0 && errno != EEXIST) {
+        snprintf(why, why_len, "mkdir %s: %s", AD__SB_UID_LOCKDIR, strerror(errno));
         return -1;
     }
-    if (lstat(AD_SB_UID_LOCKDIR, &sb) < 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != 0 ||
+    if (lstat(AD__SB_UID_LOCKDIR, &sb) < 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != 0 ||
         (sb.st_mode & 022)) {
-        snprintf(why, why_len, "%s is not a directory only root can write", AD_SB_UID_LOCKDIR);
+        snprintf(why, why_len, "%s is not a directory only root can write", AD__SB_UID_LOCKDIR);
         return -1;
     }
-    for (i = 0; i < AD_SB_UID_RANGE; i++) {
-        unsigned uid = base + ((unsigned)cfg->slot + i) % AD_SB_UID_RANGE;
+    for (i = 0; i < AD__SB_UID_RANGE; i++) {
+        unsigned uid = base + ((unsigned)cfg->slot + i) % AD__SB_UID_RANGE;
         char path[128];
         int fd;
 
-        snprintf(path, sizeof(path), "%s/%u.lock", AD_SB_UID_LOCKDIR, uid);
+        snprintf(path, sizeof(path), "%s/%u.lock", AD__SB_UID_LOCKDIR, uid);
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
             continue;
@@ -729,18 +729,18 @@ static int claim_uid(struct ad_sb_config *cfg, unsigned base, int *lock_fd, char
         }
         close(fd);
     }
-    snprintf(why, why_len, "all %u sandbox uids from %u are taken", AD_SB_UID_RANGE, base);
+    snprintf(why, why_len, "all %u sandbox uids from %u are taken", AD__SB_UID_RANGE, base);
     return -1;
 }
 
 struct super {
-    struct ad_sb_config *cfg;
+    struct ad__sb_config *cfg;
     int sock;
-    struct ad_cg_slot cg;
+    struct ad__cg_slot cg;
     bool cg_ready;
     bool cg_failed;
     char base[256];          /* the process backend's directory, "" until made */
-    struct ad_sb_spare spare;   /* the linux backend's next init, on standby */
+    struct ad__sb_spare spare;   /* the linux backend's next init, on standby */
     char uid_error[256];        /* why no payload uid could be claimed, "" if one was */
 };
 
@@ -748,7 +748,7 @@ static void super_cleanup(struct super *S)
 {
     ad__sb_linux_discard(&S->spare);
     if (S->cg_ready)
-        ad_cg_slot_destroy(&S->cg);
+        ad__cg_slot_destroy(&S->cg);
     S->cg_ready = false;
     if (S->base[0])
         ad__sb_process_cleanup(S->base);
@@ -761,10 +761,10 @@ static void ensure_cgroup(struct super *S)
     struct ad_err err = AD_ERR_INIT;
     char name[64];
 
-    if (S->cfg->cg_version == AD_CG_NONE || S->cg_ready || S->cg_failed)
+    if (S->cfg->cg_version == AD__CG_NONE || S->cg_ready || S->cg_failed)
         return;
     snprintf(name, sizeof(name), "autodev.%d.%d", (int)getpid(), S->cfg->slot);
-    if (ad_cg_slot_create(&S->cg, S->cfg->cg_version, name, &err) == 0)
+    if (ad__cg_slot_create(&S->cg, S->cfg->cg_version, name, &err) == 0)
         S->cg_ready = true;
     else
         S->cg_failed = true;
@@ -781,11 +781,11 @@ static int req_int(const json_t *lim, const char *key, int64_t *out)
 
 static void execute(struct super *S, const json_t *req, struct ad_sandbox_result *r)
 {
-    struct ad_sb_run run;
+    struct ad__sb_run run;
     struct stream st[3];
     struct outcome oc;
     struct ad_err err = AD_ERR_INIT;
-    struct ad_cg_stats cgs = { false, -1 };
+    struct ad__cg_stats cgs = { false, -1 };
     struct rusage ru;
     const json_t *lim = json_object_get(req, "limits");
     const char *backend = json_string_value(json_object_get(req, "backend"));
@@ -830,7 +830,7 @@ static void execute(struct super *S, const json_t *req, struct ad_sandbox_result
         ensure_cgroup(S);
     if (linux_backend && S->cg_ready) {
         /* pids.max also counts init and the next run's standby init. */
-        if (ad_cg_slot_begin(&S->cg, run.lim.memory_bytes, run.lim.pids + 2, &err) == 0) {
+        if (ad__cg_slot_begin(&S->cg, run.lim.memory_bytes, run.lim.pids + 2, &err) == 0) {
             run.cg = &S->cg;
             run.cg_limited = true;
         }
@@ -912,7 +912,7 @@ static void execute(struct super *S, const json_t *req, struct ad_sandbox_result
     if (run.hold_fd >= 0)
         close(run.hold_fd);
     if (run.cg)
-        ad_cg_slot_end(run.cg, &cgs);
+        ad__cg_slot_end(run.cg, &cgs);
     if (oc.supervisor_orphaned) {
         super_cleanup(S);
         _exit(0);
@@ -922,7 +922,7 @@ static void execute(struct super *S, const json_t *req, struct ad_sandbox_result
         ad_buf_release(&st[i].keep);
 }
 
-void ad__sb_supervisor_main(struct ad_sb_config *cfg, int sock)
+void ad__sb_supervisor_main(struct ad__sb_config *cfg, int sock)
 {
     struct super S;
     struct ad_buf req = AD_BUF_INIT, resp = AD_BUF_INIT;
