@@ -1,15 +1,22 @@
 /*
  * Internals of the sandbox module, shared by its files:
  *
- *   sandbox.c          public API: options, slots, the request/response wire
- *                      to the supervisors, result JSON, 'check'
+ *   sandbox.c          public API: options, slots, the choice of backend, the
+ *                      request/response wire to the supervisors, result JSON,
+ *                      'check'
  *   sandbox_super.c    the resident supervisor: one run at a time, the output
- *                      pump, status classification, the payload's last steps
- *   sandbox_linux.c    the linux backend's spawn: namespaces, new root, init
- *   sandbox_process.c  the process backend's spawn and sweep
+ *                      pump, status classification, the payload's last steps,
+ *                      the backends' shared default steps
+ *   sandbox_linux.c    the linux backend (ad__sb_linux_ops): namespaces, new
+ *                      root, init, cgroup limits, the standby init
+ *   sandbox_process.c  the process backend (ad__sb_process_ops): fork, the
+ *                      scratch directory, the sweep
  *   sandbox_seccomp.c  the syscall denylist, compiled once to BPF
  *   sandbox_cgroup.c   cgroup v2 / v1 slots: memory (+swap 0) and pids limits
  *   sandbox_harness.c  the Python harness, embedded as a string
+ *
+ * A backend is a const struct ad__sb_backend_ops (see "backends" below); the
+ * common code never asks which backend it runs, it calls the steps.
  *
  * Everything a clone3/fork child calls before execve must be
  * async-signal-safe: no malloc, no stdio, no locks. Functions that are say so.
@@ -118,8 +125,11 @@ extern const size_t ad__sb_harness_py_len;
 #define AD__SB_UID_LOCKDIR "/run/autodev-sandbox"
 #define AD__SB_MAX_ARGS 8
 
+struct ad__sb_backend_ops;
+
 /* Fixed for the life of one supervisor (one slot). */
 struct ad__sb_config {
+    const struct ad__sb_backend_ops *ops;   /* the backend, chosen once by ad_sandbox_new */
     char runtime[256];                   /* resolved absolute path */
     char runtime_buf[256];               /* storage behind argv[1..] */
     char *argv[AD__SB_MAX_ARGS + 4];     /* runtime, its flags; harness args appended */
@@ -131,7 +141,8 @@ struct ad__sb_config {
     enum ad__cg_version cg_version;      /* what ad__cg_probe said in the caller */
     struct ad__sb_filter filter;         /* compiled in the caller; copied by fork */
     bool have_filter;
-    bool prewarm;                        /* make a linux init ready at start */
+    bool prewarm;                        /* the backend passed its probe: ops->prewarm
+                                            at start */
 };
 
 /* One run inside the supervisor. */
@@ -145,13 +156,15 @@ struct ad__sb_run {
     const char *input;
     size_t input_len;
     struct ad_sandbox_limits lim;        /* defaults filled in */
-    /* Set by the backend's spawn. */
+    /* Set by the backend's start. */
     pid_t pid;                           /* linux: the namespace's init */
     int pidfd;
     int out_fd, err_fd, res_fd;          /* our read ends */
     int status_fd;                       /* read end of the status channel */
     int hold_fd;                         /* linux: held open while the run lasts */
-    char dir[256];                       /* process: the run's directory */
+    /* Set by the backend's kill: what the run had used, -1 when not sampled. */
+    int64_t cpu_ms_at_kill;
+    int64_t rss_kb_at_kill;
 };
 
 /*
@@ -171,22 +184,97 @@ struct ad__sb_spare {
     int out_r, err_r, res_r, st_r;
     int ctl_w;
 };
-/* Makes a spare: cloned, mapped, root built, on its way into cg (may be NULL). */
-int ad__sb_linux_prespawn(const struct ad__sb_config *cfg, struct ad__cg_slot *cg,
-                          struct ad__sb_spare *sp, struct ad_err *err);
-/* Hands run's job to the spare and its fds to run; the spare is used up. */
-int ad__sb_linux_start(struct ad__sb_spare *sp, struct ad__sb_run *run, struct ad_err *err);
-/* Kills and reaps an unused spare. */
-void ad__sb_linux_discard(struct ad__sb_spare *sp);
-/* sandbox_process.c */
-int ad__sb_process_prepare(struct ad__sb_config *cfg, char *base, size_t base_len,
-                           struct ad_err *err);
-int ad__sb_process_spawn(struct ad__sb_run *run, const char *base, struct ad_err *err);
-/* Kills what is left of the run: its process group and, as root, its uid. */
-void ad__sb_process_sweep(const struct ad__sb_run *run);
-void ad__sb_process_cleanup(const char *base);
 
-/* sandbox_super.c */
+/*
+ * One supervisor's state. The main loop owns it; the backend's steps get
+ * it whole and keep their own part in it across runs.
+ */
+struct ad__sb_super {
+    struct ad__sb_config *cfg;
+    int sock;
+    char uid_error[256];        /* why no payload uid could be claimed, "" if one was */
+    /* linux */
+    struct ad__cg_slot cg;
+    bool cg_ready;
+    bool cg_failed;
+    struct ad__sb_spare spare;  /* the next run's init, on standby */
+    /* process */
+    char base[256];             /* the supervisor's directory, "" until made */
+};
+
+/* ---- backends ---------------------------------------------------------- */
+
+/*
+ * A sandbox backend: what differs between the linux backend
+ * (sandbox_linux.c) and the process backend (sandbox_process.c). The rest
+ * of a run (the request, the payload's last steps, the output pump, the
+ * status) is common code that calls these. ad_sandbox_new picks one
+ * instance once (auto: linux when its probe passes, else process) and
+ * every supervisor it forks keeps it in cfg->ops for life.
+ *
+ * No member is NULL: a backend without a step of its own uses the shared
+ * default, ad__sb_def_<member>.
+ */
+struct ad__sb_backend_ops {
+    const char *name;             /* "linux" or "process": the result's "backend" */
+    enum ad_sb_backend id;        /* what ad_sandbox_backend answers */
+    const char *lost_status;      /* the error when the payload's wait status is lost */
+
+    /* In the caller (sandbox.c), with sb's ops already this backend. */
+
+    /* Whether the backend works on this machine; why gets the reason when not. */
+    bool (*probe)(struct ad_sandbox *sb, char *why, size_t why_len);
+
+    /* In the supervisor (sandbox_super.c), in the order a run meets them. */
+
+    /* Gets the first run ready when the supervisor starts (cfg->prewarm). */
+    void (*prewarm)(struct ad__sb_super *S);
+    /* Limits beyond the rlimits: sets run->cg and run->cg_limited when some apply. */
+    void (*limit)(struct ad__sb_super *S, struct ad__sb_run *run);
+    /* Starts the payload: sets run's pid, pidfd, out/err/res/status fds (and hold_fd). */
+    int (*start)(struct ad__sb_super *S, struct ad__sb_run *run, struct ad_err *err);
+    /* Whether the started run is isolated "full" rather than "degraded". */
+    bool (*full_isolation)(const struct ad__sb_super *S, const struct ad__sb_run *run);
+    /* Kills the run now (wall or output limit, caller gone); repeated until it exits. */
+    void (*kill)(struct ad__sb_run *run);
+    /* Kills what the run left behind; once per run, when run->pid has exited or
+     * the pump gave up on it. */
+    void (*sweep)(struct ad__sb_run *run);
+    /*
+     * After wait4 put run->pid's status in *wstatus: the payload's wait
+     * status in *wstatus (status, status_len: what came on the status
+     * channel), reaping whatever else of the run is ours. false when the
+     * status is lost.
+     */
+    bool (*reap)(const struct ad__sb_run *run, const char *status, size_t status_len,
+                 int *wstatus);
+    /* Releases what the backend keeps in S; the supervisor is about to exit. */
+    void (*cleanup)(struct ad__sb_super *S);
+};
+
+extern const struct ad__sb_backend_ops ad__sb_linux_ops;
+extern const struct ad__sb_backend_ops ad__sb_process_ops;
+
+/* The shared defaults (sandbox.c for probe, sandbox_super.c for the rest). */
+/* Always works. */
+bool ad__sb_def_probe(struct ad_sandbox *sb, char *why, size_t why_len);
+/* Nothing to get ready. */
+void ad__sb_def_prewarm(struct ad__sb_super *S);
+/* rlimits only (see ad__sb_payload_exec). */
+void ad__sb_def_limit(struct ad__sb_super *S, struct ad__sb_run *run);
+/* Always degraded. */
+bool ad__sb_def_full_isolation(const struct ad__sb_super *S, const struct ad__sb_run *run);
+/* Nothing: the run ends with its first process. */
+void ad__sb_def_sweep(struct ad__sb_run *run);
+
+/*
+ * A trial run of a trivial skill through sb's backend (sandbox.c): the
+ * probe of a backend whose failures are easier to meet than to predict.
+ */
+bool ad__sb_trial_run(struct ad_sandbox *sb, char *why, size_t why_len);
+
+/* ---- sandbox_super.c ---------------------------------------------------- */
+
 /*
  * The payload's last steps before execve, for both backends: fds 0-3,
  * rlimits, ids (uid/gid when set_ids), capabilities, seccomp, a clean
