@@ -301,7 +301,7 @@ static int setup(struct bench *b, long n)
     /* 0755: bubblewrap's payload is uid 1000 in its namespace. */
     chmod(b->dir, 0755);
     snprintf(b->harness, sizeof(b->harness), "%s/harness.py", b->dir);
-    if (write_file(b->dir, "harness.py", ad_sb_harness_py, ad_sb_harness_py_len) < 0 ||
+    if (write_file(b->dir, "harness.py", ad__sb_harness_py, ad__sb_harness_py_len) < 0 ||
         write_file(b->dir, "skill.py", skill_py, strlen(skill_py)) < 0 ||
         write_file(b->dir, "input.json", "null", 4) < 0)
         return -1;

@@ -19,6 +19,9 @@
  *   auto     linux when a probe run works on this machine, else process
  *            with one warning.
  *
+ * The choice is made once, by ad_sandbox_new, and holds for every run of
+ * that sandbox (ad_sandbox_backend says which).
+ *
  * A small harness inside loads the code, calls the entry function with the
  * input (as keyword arguments when the input is an object whose keys fit the
  * signature, else as one argument) and writes one JSON line on a private

@@ -1,15 +1,20 @@
 /*
- * The sandbox's public face: options and specs checked, supervisors
- * (slots) started and restarted, requests sent and results read back, the
- * result's JSON form, the backend probe and 'check'.
+ * The sandbox's public face: options and specs checked, the backend chosen,
+ * supervisors (slots) started and restarted, requests sent and results read
+ * back, the result's JSON form and 'check'.
  *
- * Sections: names; result JSON; runtime; slots; new/free; run; check.
+ * Sections: names; result JSON; runtime; slots; run; new/free (with the
+ * choice of backend); check.
+ *
+ * The backend is a const struct ad__sb_backend_ops (sb_int.h), chosen once
+ * by ad_sandbox_new and kept in base.ops; every supervisor is forked with
+ * it and keeps it for life, so a request need not name it.
  *
  * The wire to a supervisor is a stream socketpair carrying length-prefixed
- * JSON: the request {"backend","execution_id","code","entry","input",
- * "limits"} and the reply, which is ad_sandbox_result_json() itself. A
- * supervisor that dies or stops answering (wall limit + 15 s) is killed and
- * replaced on the next run; the run gets status sandbox_error.
+ * JSON: the request {"execution_id","code","entry","input","limits"} and
+ * the reply, which is ad_sandbox_result_json() itself. A supervisor that
+ * dies or stops answering (wall limit + 15 s) is killed and replaced on the
+ * next run; the run gets status sandbox_error.
  */
 #include "compat.h"
 
@@ -189,7 +194,7 @@ int ad_sandbox_result_from_json(const json_t *j, struct ad_sandbox_result *r,
 /* ---- runtime ------------------------------------------------------------ */
 
 /* Splits "PATH [ARG...]" into cfg, resolving PATH once. */
-static int resolve_runtime(struct ad_sb_config *cfg, const char *spec, struct ad_err *err)
+static int resolve_runtime(struct ad__sb_config *cfg, const char *spec, struct ad_err *err)
 {
     char *p, *save = NULL, *tok;
     char resolved[PATH_MAX];
@@ -202,9 +207,9 @@ static int resolve_runtime(struct ad_sb_config *cfg, const char *spec, struct ad
     snprintf(cfg->runtime_buf, sizeof(cfg->runtime_buf), "%s", spec);
     p = cfg->runtime_buf;
     for (tok = strtok_r(p, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
-        if (n >= AD_SB_MAX_ARGS)
+        if (n >= AD__SB_MAX_ARGS)
             return ad_error(err, AD_EINVAL, "sandbox runtime has more than %d words",
-                            AD_SB_MAX_ARGS);
+                            AD__SB_MAX_ARGS);
         cfg->argv[n++] = tok;
     }
     if (n == 0)
@@ -234,8 +239,7 @@ struct slot {
 };
 
 struct ad_sandbox {
-    enum ad_sb_backend backend;   /* resolved: linux or process */
-    struct ad_sb_config base;     /* slot-independent configuration */
+    struct ad__sb_config base;    /* slot-independent configuration; base.ops the backend */
     int nslots;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -284,7 +288,7 @@ static int slot_start(struct ad_sandbox *sb, int index, struct ad_err *err)
         return ad_error(err, AD_EIO, "fork the sandbox supervisor: %s", strerror(e));
     }
     if (pid == 0) {
-        struct ad_sb_config cfg = sb->base;
+        struct ad__sb_config cfg = sb->base;
         close(sv[0]);
         cfg.slot = index;   /* as root the supervisor claims its own uid */
         /* argv points into base.runtime_buf; re-point into our copy. */
@@ -360,17 +364,16 @@ static int fill_limits(const struct ad_sandbox_limits *in, struct ad_sandbox_lim
     return 0;
 }
 
-static json_t *build_request(const char *backend, const char *exec_id,
-                             const struct ad_sandbox_spec *spec, size_t code_len,
-                             const char *input, const struct ad_sandbox_limits *lim)
+static json_t *build_request(const char *exec_id, const struct ad_sandbox_spec *spec,
+                             size_t code_len, const char *input,
+                             const struct ad_sandbox_limits *lim)
 {
-    return json_pack("{s:s, s:s, s:s%, s:s, s:s, s:{s:I, s:I, s:I, s:i, s:I, s:I}}", "backend",
-                     backend, "execution_id", exec_id, "code", spec->code, code_len, "entry",
-                     spec->entry, "input", input, "limits", "wall_ms", (json_int_t)lim->wall_ms,
-                     "cpu_ms", (json_int_t)lim->cpu_ms, "memory_bytes",
-                     (json_int_t)lim->memory_bytes, "pids", lim->pids, "output_bytes",
-                     (json_int_t)lim->output_bytes, "tmpfs_bytes",
-                     (json_int_t)lim->tmpfs_bytes);
+    return json_pack("{s:s, s:s%, s:s, s:s, s:{s:I, s:I, s:I, s:i, s:I, s:I}}", "execution_id",
+                     exec_id, "code", spec->code, code_len, "entry", spec->entry, "input", input,
+                     "limits", "wall_ms", (json_int_t)lim->wall_ms, "cpu_ms",
+                     (json_int_t)lim->cpu_ms, "memory_bytes", (json_int_t)lim->memory_bytes,
+                     "pids", lim->pids, "output_bytes", (json_int_t)lim->output_bytes,
+                     "tmpfs_bytes", (json_int_t)lim->tmpfs_bytes);
 }
 
 static void result_failed(struct ad_sandbox_result *r, const char *backend, const char *id,
@@ -388,14 +391,13 @@ static void result_failed(struct ad_sandbox_result *r, const char *backend, cons
     r->stderr_text = strdup("");
 }
 
-static int run_as(struct ad_sandbox *sb, enum ad_sb_backend backend,
-                  const struct ad_sandbox_spec *spec, struct ad_sandbox_result *result,
-                  struct ad_err *err)
+int ad_sandbox_run(struct ad_sandbox *sb, const struct ad_sandbox_spec *spec,
+                   struct ad_sandbox_result *result, struct ad_err *err)
 {
     struct ad_sandbox_limits lim;
     struct ad_buf msg = AD_BUF_INIT;
     char exec_id[AD_ID_SIZE];
-    const char *bname = ad_sb_backend_name(backend);
+    const char *bname = sb->base.ops->name;
     const char *input = spec->input_json ? spec->input_json : "null";
     size_t code_len;
     json_t *req = NULL, *doc = NULL, *tmp = NULL;
@@ -421,7 +423,7 @@ static int run_as(struct ad_sandbox *sb, enum ad_sb_backend backend,
     if (ad_id_new(exec_id) < 0)
         return ad_error(err, AD_EIO, "no random bytes for an execution id");
 
-    req = build_request(bname, exec_id, spec, code_len, input, &lim);
+    req = build_request(exec_id, spec, code_len, input, &lim);
     if (!req || ad_json_dump(req, &msg) < 0) {
         json_decref(req);
         ad_buf_release(&msg);
@@ -459,23 +461,21 @@ static int run_as(struct ad_sandbox *sb, enum ad_sb_backend backend,
     return rc;
 }
 
-int ad_sandbox_run(struct ad_sandbox *sb, const struct ad_sandbox_spec *spec,
-                   struct ad_sandbox_result *result, struct ad_err *err)
-{
-    return run_as(sb, sb->backend, spec, result, err);
-}
-
 enum ad_sb_backend ad_sandbox_backend(const struct ad_sandbox *sb)
 {
-    return sb->backend;
+    return sb->base.ops->id;
 }
 
 /* ---- new/free ----------------------------------------------------------- */
 
 static const char probe_code[] = "def probe():\n    return 42\n";
 
-/* A real run through the linux backend; why gets the reason it failed. */
-static bool probe_linux(struct ad_sandbox *sb, char *why, size_t why_len)
+bool ad__sb_def_probe(struct ad_sandbox *sb, char *why, size_t why_len)
+{
+    return true;
+}
+
+bool ad__sb_trial_run(struct ad_sandbox *sb, char *why, size_t why_len)
 {
     struct ad_sandbox_spec spec;
     struct ad_sandbox_result r;
@@ -486,7 +486,7 @@ static bool probe_linux(struct ad_sandbox *sb, char *why, size_t why_len)
     spec.code = probe_code;
     spec.entry = "probe";
     spec.limits.wall_ms = 20000;
-    if (run_as(sb, AD_SB_LINUX, &spec, &r, &err) < 0) {
+    if (ad_sandbox_run(sb, &spec, &r, &err) < 0) {
         snprintf(why, why_len, "%s", err.msg);
         return false;
     }
@@ -548,15 +548,56 @@ static int sandbox_alloc(const struct ad_sandbox_options *o, struct ad_sandbox *
         sb->base.host_uid = (unsigned)getuid();
         sb->base.host_gid = (unsigned)getgid();
     }
-    if (ad_sb_filter_build(&sb->base.filter, &ferr) == 0) {
+    if (ad__sb_filter_build(&sb->base.filter, &ferr) == 0) {
         sb->base.have_filter = true;
     } else if (filter_why) {
         snprintf(filter_why, fw_len, "%s", ferr.msg);
     }
-    sb->base.cg_version = ad_cg_probe(cg_why, cg_why_len);
+    sb->base.cg_version = ad__cg_probe(cg_why, cg_why_len);
     pthread_mutex_init(&sb->mu, NULL);
     pthread_cond_init(&sb->cv, NULL);
     *out = sb;
+    return 0;
+}
+
+/*
+ * Makes ops sb's backend. A supervisor keeps the backend it was forked
+ * with, so any forked with another one (the probe's) is stopped; the next
+ * run starts it again.
+ */
+static void sandbox_use(struct ad_sandbox *sb, const struct ad__sb_backend_ops *ops)
+{
+    if (sb->base.ops == ops)
+        return;
+    for (int i = 0; i < AD_SB_MAX_SLOTS; i++)
+        slot_stop(&sb->slots[i], false);
+    sb->base.ops = ops;
+}
+
+/*
+ * Settles sb's backend once: the one asked for when its probe passes; for
+ * auto, linux, else process with one warning (none when quiet).
+ */
+static int choose_backend(struct ad_sandbox *sb, enum ad_sb_backend want, bool quiet,
+                          struct ad_err *err)
+{
+    const struct ad__sb_backend_ops *ops =
+        want == AD_SB_PROCESS ? &ad__sb_process_ops : &ad__sb_linux_ops;
+    char why[512];
+
+    sandbox_use(sb, ops);
+    if (!ops->probe(sb, why, sizeof(why))) {
+        if (want == AD_SB_LINUX)
+            return ad_error(err, AD_ENOTSUP, "%s sandbox backend unavailable: %s", ops->name,
+                            why);
+        if (!quiet)
+            AD_LOG(AD_LOG_WARN,
+                   "sandbox: %s backend unavailable (%s); using the weaker %s backend",
+                   ops->name, why, ad__sb_process_ops.name);
+        sandbox_use(sb, &ad__sb_process_ops);
+    }
+    /* Supervisors forked from now on get their first run ready at once. */
+    sb->base.prewarm = true;
     return 0;
 }
 
@@ -565,7 +606,6 @@ int ad_sandbox_new(const struct ad_sandbox_options *opts, struct ad_sandbox **ou
 {
     struct ad_sandbox *sb;
     enum ad_sb_backend want = opts ? opts->backend : AD_SB_AUTO;
-    char why[512];
     int rc;
 
     rc = sandbox_alloc(opts, &sb, NULL, 0, NULL, 0, err);
@@ -573,20 +613,10 @@ int ad_sandbox_new(const struct ad_sandbox_options *opts, struct ad_sandbox **ou
         return rc;
     if (!sb->base.change_uid && opts && opts->uid_base && want != AD_SB_PROCESS)
         AD_LOG(AD_LOG_WARN, "sandbox: not root, payloads run as uid %u", sb->base.host_uid);
-    if (want == AD_SB_PROCESS) {
-        sb->backend = AD_SB_PROCESS;
-    } else if (probe_linux(sb, why, sizeof(why))) {
-        sb->backend = AD_SB_LINUX;
-        sb->base.prewarm = true;
-    } else if (want == AD_SB_LINUX) {
+    rc = choose_backend(sb, want, opts && opts->quiet, err);
+    if (rc) {
         ad_sandbox_free(sb);
-        return ad_error(err, AD_ENOTSUP, "linux sandbox backend unavailable: %s", why);
-    } else {
-        if (!(opts && opts->quiet))
-            AD_LOG(AD_LOG_WARN,
-                   "sandbox: linux backend unavailable (%s); using the weaker process backend",
-                   why);
-        sb->backend = AD_SB_PROCESS;
+        return rc;
     }
     /* Every supervisor is forked now, while the caller is most likely
      * still single-threaded; only a restart after a crash forks later. */
@@ -607,7 +637,7 @@ void ad_sandbox_free(struct ad_sandbox *sb)
         return;
     for (i = 0; i < AD_SB_MAX_SLOTS; i++)
         slot_stop(&sb->slots[i], false);
-    ad_sb_filter_free(&sb->base.filter);
+    ad__sb_filter_free(&sb->base.filter);
     pthread_mutex_destroy(&sb->mu);
     pthread_cond_destroy(&sb->cv);
     free(sb);
@@ -688,7 +718,7 @@ json_t *ad_sandbox_check(const struct ad_sandbox_options *opts)
         snprintf(detail, sizeof(detail),
                  "payloads run as host uids from %u..%u, one per supervisor, claimed "
                  "host-wide with locks in %s",
-                 sb->base.host_uid, sb->base.host_uid + AD_SB_UID_RANGE - 1, AD_SB_UID_LOCKDIR);
+                 sb->base.host_uid, sb->base.host_uid + AD__SB_UID_RANGE - 1, AD__SB_UID_LOCKDIR);
     else
         snprintf(detail, sizeof(detail),
                  "not root: payloads run as your own uid %u (no dedicated uid per slot)",
@@ -703,19 +733,23 @@ json_t *ad_sandbox_check(const struct ad_sandbox_options *opts)
         snprintf(detail, sizeof(detail), "%s", f_why);
     add_check(checks, "seccomp", sb->base.have_filter, detail);
 
-    cgname = sb->base.cg_version == AD_CG_V2 ? "v2" : sb->base.cg_version == AD_CG_V1 ? "v1" : "none";
+    cgname = sb->base.cg_version == AD__CG_V2   ? "v2"
+             : sb->base.cg_version == AD__CG_V1 ? "v1"
+                                                : "none";
     snprintf(detail, sizeof(detail), "%s%s%s", cgname, cg_why[0] ? ": " : "", cg_why);
-    add_check(checks, "cgroup", sb->base.cg_version != AD_CG_NONE, detail);
+    add_check(checks, "cgroup", sb->base.cg_version != AD__CG_NONE, detail);
 
     if (ns_ok) {
-        probe_ok = probe_linux(sb, why, sizeof(why));
+        sandbox_use(sb, &ad__sb_linux_ops);
+        probe_ok = ad__sb_linux_ops.probe(sb, why, sizeof(why));
         add_check(checks, "linux_probe", probe_ok,
                   probe_ok ? "a trial run in the linux backend succeeded" : why);
     } else {
         add_check(checks, "linux_probe", false, "skipped: no namespaces");
     }
-    full = probe_ok && sb->base.have_filter && sb->base.cg_version != AD_CG_NONE;
-    json_object_set_new(rep, "backend", json_string(probe_ok ? "linux" : "process"));
+    full = probe_ok && sb->base.have_filter && sb->base.cg_version != AD__CG_NONE;
+    json_object_set_new(rep, "backend", json_string(probe_ok ? ad__sb_linux_ops.name
+                                                             : ad__sb_process_ops.name));
     json_object_set_new(rep, "isolation", json_string(full ? "full" : "degraded"));
     ad_sandbox_free(sb);
     return rep;

@@ -26,7 +26,7 @@
 
 #include "sb_int.h"
 
-#define CG_PATH 512               /* sizeof(struct ad_cg_slot.mem_dir) */
+#define CG_PATH 512               /* sizeof(struct ad__cg_slot.mem_dir) */
 #define OOM_UNKNOWN UINT64_MAX    /* oom_kills_before when it could not be read */
 #define DRAIN_TRIES 200           /* ... of 5 ms: how long destroy waits for the dead */
 
@@ -507,21 +507,21 @@ static int probe_v1_one(const char *controller, const char *file, char *why, siz
     return rc;
 }
 
-enum ad_cg_version ad_cg_probe(char *why, size_t why_len)
+enum ad__cg_version ad__cg_probe(char *why, size_t why_len)
 {
     char v2why[400], v1why[400];
 
     if (probe_v2(v2why, sizeof(v2why)) == 0) {
         say(why, why_len, "%s", "");
-        return AD_CG_V2;
+        return AD__CG_V2;
     }
     if (probe_v1_one("memory", "memory.limit_in_bytes", v1why, sizeof(v1why)) == 0 &&
         probe_v1_one("pids", "pids.max", v1why, sizeof(v1why)) == 0) {
         say(why, why_len, "%s; using v1", v2why);
-        return AD_CG_V1;
+        return AD__CG_V1;
     }
     say(why, why_len, "%s; %s", v2why, v1why);
-    return AD_CG_NONE;
+    return AD__CG_NONE;
 }
 
 /* ---- slots --------------------------------------------------------------- */
@@ -555,14 +555,14 @@ static int v1_set_memory(const char *dir, int64_t bytes)
 }
 
 /* Sets the limits; on failure writes the failing file's path to what. 0 or -errno. */
-static int set_limits(const struct ad_cg_slot *s, int64_t memory_bytes, int pids_max,
+static int set_limits(const struct ad__cg_slot *s, int64_t memory_bytes, int pids_max,
                       char *what, size_t what_len)
 {
-    const char *pids_dir = s->version == AD_CG_V1 ? s->pids_dir : s->mem_dir;
+    const char *pids_dir = s->version == AD__CG_V1 ? s->pids_dir : s->mem_dir;
     const char *file;
     int rc;
 
-    if (s->version == AD_CG_V1) {
+    if (s->version == AD__CG_V1) {
         file = "memory.limit_in_bytes";
         rc = v1_set_memory(s->mem_dir, memory_bytes);
     } else {
@@ -582,12 +582,12 @@ static int set_limits(const struct ad_cg_slot *s, int64_t memory_bytes, int pids
 }
 
 /* The slot's OOM-kill counter, or OOM_UNKNOWN. */
-static uint64_t oom_kills(const struct ad_cg_slot *s)
+static uint64_t oom_kills(const struct ad__cg_slot *s)
 {
     uint64_t v;
     int rc;
 
-    if (s->version == AD_CG_V1)
+    if (s->version == AD__CG_V1)
         rc = cg_read_key(s->mem_dir, "memory.oom_control", "oom_kill", &v);
     else
         rc = cg_read_key(s->mem_dir, "memory.events", "oom_kill", &v);
@@ -619,7 +619,7 @@ static bool valid_name(const char *name)
            strcmp(name, "..") != 0;
 }
 
-static int create_v2(struct ad_cg_slot *s, const char *name, struct ad_err *err)
+static int create_v2(struct ad__cg_slot *s, const char *name, struct ad_err *err)
 {
     char self[CG_PATH];
     int rc;
@@ -636,7 +636,7 @@ static int create_v2(struct ad_cg_slot *s, const char *name, struct ad_err *err)
     if (rc < 0)
         return ad_error(err, AD_EIO, "cannot make cgroup '%s/%s': %s", self, name,
                         strerror(-rc));
-    s->version = AD_CG_V2;
+    s->version = AD__CG_V2;
     /* Absent when the kernel does not account swap; then there is none to limit. */
     rc = cg_write(s->mem_dir, "memory.swap.max", "0");
     if (rc < 0 && rc != -ENOENT)
@@ -649,7 +649,7 @@ static int create_v2(struct ad_cg_slot *s, const char *name, struct ad_err *err)
     return 0;
 }
 
-static int create_v1(struct ad_cg_slot *s, const char *name, struct ad_err *err)
+static int create_v1(struct ad__cg_slot *s, const char *name, struct ad_err *err)
 {
     char mem[CG_PATH], pids[CG_PATH];
     int rc;
@@ -662,7 +662,7 @@ static int create_v1(struct ad_cg_slot *s, const char *name, struct ad_err *err)
                         "hierarchies: %s", strerror(-rc));
     sweep_stale(mem);
     sweep_stale(pids);
-    s->version = AD_CG_V1;
+    s->version = AD__CG_V1;
     rc = make_dir(s->mem_dir, mem, name);
     if (rc < 0) {
         s->mem_dir[0] = '\0';
@@ -678,8 +678,8 @@ static int create_v1(struct ad_cg_slot *s, const char *name, struct ad_err *err)
     return 0;
 }
 
-int ad_cg_slot_create(struct ad_cg_slot *s, enum ad_cg_version v, const char *name,
-                      struct ad_err *err)
+int ad__cg_slot_create(struct ad__cg_slot *s, enum ad__cg_version v, const char *name,
+                       struct ad_err *err)
 {
     char what[CG_PATH + 64];
     int rc;
@@ -689,9 +689,9 @@ int ad_cg_slot_create(struct ad_cg_slot *s, enum ad_cg_version v, const char *na
     s->oom_kills_before = OOM_UNKNOWN;
     if (!valid_name(name))
         return ad_error(err, AD_EINVAL, "bad cgroup slot name '%s'", name);
-    if (v == AD_CG_V2)
+    if (v == AD__CG_V2)
         rc = create_v2(s, name, err);
-    else if (v == AD_CG_V1)
+    else if (v == AD__CG_V1)
         rc = create_v1(s, name, err);
     else
         return ad_error(err, AD_ENOTSUP, "no usable cgroup version for slot '%s'", name);
@@ -702,17 +702,17 @@ int ad_cg_slot_create(struct ad_cg_slot *s, enum ad_cg_version v, const char *na
             rc = ad_error(err, AD_EIO, "cannot set '%s': %s", what, strerror(-rc));
     }
     if (rc < 0)
-        ad_cg_slot_destroy(s);
+        ad__cg_slot_destroy(s);
     return rc;
 }
 
-int ad_cg_slot_begin(struct ad_cg_slot *s, int64_t memory_bytes, int pids_max,
-                     struct ad_err *err)
+int ad__cg_slot_begin(struct ad__cg_slot *s, int64_t memory_bytes, int pids_max,
+                      struct ad_err *err)
 {
     char what[CG_PATH + 64];
     int rc;
 
-    if (s->version != AD_CG_V1 && s->version != AD_CG_V2)
+    if (s->version != AD__CG_V1 && s->version != AD__CG_V2)
         return ad_error(err, AD_ESTATE, "cgroup slot is not set up");
     rc = set_limits(s, memory_bytes, pids_max, what, sizeof(what));
     if (rc < 0)
@@ -720,23 +720,23 @@ int ad_cg_slot_begin(struct ad_cg_slot *s, int64_t memory_bytes, int pids_max,
     /*
      * v1 resets its peak on any write. v2's memory.peak resets only per open
      * file (Linux 6.12+), and the slot keeps no such file, so v2 reports no
-     * peak (see ad_cg_slot_end).
+     * peak (see ad__cg_slot_end).
      */
-    if (s->version == AD_CG_V1)
+    if (s->version == AD__CG_V1)
         (void)cg_write(s->mem_dir, "memory.max_usage_in_bytes", "0");
     s->oom_kills_before = oom_kills(s);
     return 0;
 }
 
-int ad_cg_slot_attach(const struct ad_cg_slot *s, pid_t pid, struct ad_err *err)
+int ad__cg_slot_attach(const struct ad__cg_slot *s, pid_t pid, struct ad_err *err)
 {
     const char *dir = s->mem_dir;
     int rc;
 
-    if (s->version != AD_CG_V1 && s->version != AD_CG_V2)
+    if (s->version != AD__CG_V1 && s->version != AD__CG_V2)
         return ad_error(err, AD_ESTATE, "cgroup slot is not set up");
     rc = cg_write_num(dir, "cgroup.procs", pid);
-    if (rc == 0 && s->version == AD_CG_V1) {
+    if (rc == 0 && s->version == AD__CG_V1) {
         dir = s->pids_dir;
         rc = cg_write_num(dir, "cgroup.procs", pid);
     }
@@ -747,34 +747,34 @@ int ad_cg_slot_attach(const struct ad_cg_slot *s, pid_t pid, struct ad_err *err)
     return 0;
 }
 
-void ad_cg_slot_end(struct ad_cg_slot *s, struct ad_cg_stats *st)
+void ad__cg_slot_end(struct ad__cg_slot *s, struct ad__cg_stats *st)
 {
     uint64_t now, peak = 0;
 
     st->oom_killed = false;
     st->peak_bytes = -1;
-    if (s->version != AD_CG_V1 && s->version != AD_CG_V2)
+    if (s->version != AD__CG_V1 && s->version != AD__CG_V2)
         return;
     now = oom_kills(s);
     st->oom_killed = s->oom_kills_before != OOM_UNKNOWN && now != OOM_UNKNOWN &&
                      now > s->oom_kills_before;
-    if (s->version == AD_CG_V1 &&
+    if (s->version == AD__CG_V1 &&
         cg_read_u64(s->mem_dir, "memory.max_usage_in_bytes", &peak) == 0 &&
         peak <= INT64_MAX)
         st->peak_bytes = (int64_t)peak;
     s->oom_kills_before = now;
 }
 
-void ad_cg_slot_destroy(struct ad_cg_slot *s)
+void ad__cg_slot_destroy(struct ad__cg_slot *s)
 {
     if (s == NULL)
         return;
-    if (s->version == AD_CG_V2) {
+    if (s->version == AD__CG_V2) {
         if (s->mem_dir[0] != '\0')
             (void)drain_and_remove(s->mem_dir, true);
         if (s->v2_fd >= 0)
             close(s->v2_fd);
-    } else if (s->version == AD_CG_V1) {
+    } else if (s->version == AD__CG_V1) {
         if (s->mem_dir[0] != '\0')
             (void)drain_and_remove(s->mem_dir, false);
         if (s->pids_dir[0] != '\0')

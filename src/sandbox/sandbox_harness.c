@@ -23,7 +23,7 @@
 
 #include "sb_int.h"
 
-const char ad_sb_harness_py[] =
+const char ad__sb_harness_py[] =
     "import sys, os\n"
     "def _fits(fn, data):\n"
     "    if data is None:\n"
@@ -103,4 +103,4 @@ const char ad_sb_harness_py[] =
     "    return _emit(res)\n"
     "os._exit(_main())\n";
 
-const size_t ad_sb_harness_py_len = sizeof(ad_sb_harness_py) - 1;
+const size_t ad__sb_harness_py_len = sizeof(ad__sb_harness_py) - 1;

@@ -1,9 +1,15 @@
 /*
- * The linux backend's spawn: clone3 into new user, mount, pid, ipc, uts and
- * net namespaces (cgroup namespace once the child is in its cgroup), map
- * the payload to an unprivileged host uid, build a read-only root on a
- * tmpfs, pivot into it and run a tiny init that forks the payload, reaps
- * and reports the payload's wait status.
+ * The linux backend, ad__sb_linux_ops: clone3 into new user, mount, pid,
+ * ipc, uts and net namespaces (cgroup namespace once the child is in its
+ * cgroup), map the payload to an unprivileged host uid, build a read-only
+ * root on a tmpfs, pivot into it and run a tiny init that forks the
+ * payload, reaps and reports the payload's wait status. The slot's cgroup
+ * holds the run's memory and pids limits.
+ *
+ * Sections:
+ *   child side      init's steps between clone3 and the payload's execve
+ *   parent side     spares: made, handed a job, discarded
+ *   backend steps   what the supervisor calls through the ops table; the table
  *
  * Standby: the expensive part of a run happens before its request. Moving a
  * process into a cgroup v1 memory controller costs ~10 ms (the kernel waits
@@ -94,7 +100,7 @@ static const char etc_nsswitch[] = "passwd: files\ngroup: files\nhosts: files\n"
 /* ---- child side: small async-signal-safe steps ------------------------- */
 
 struct child {
-    struct ad_sb_run *run;
+    struct ad__sb_run *run;
     int status_fd;
 };
 
@@ -246,7 +252,7 @@ static void build_root(const struct child *c)
 
     if (mkdir(NEWROOT "/skill", 0755) < 0)
         fail(c, "mkdir /skill", errno);
-    write_file(c, NEWROOT "/skill/harness.py", ad_sb_harness_py, ad_sb_harness_py_len, 0644);
+    write_file(c, NEWROOT "/skill/harness.py", ad__sb_harness_py, ad__sb_harness_py_len, 0644);
     if (mkdir(NEWROOT "/tmp", 0755) < 0)
         fail(c, "mkdir /tmp", errno);
 
@@ -284,7 +290,7 @@ static void build_root(const struct child *c)
 /* The job's part: the skill's files, /tmp, then / read-only. */
 static void finish_root(const struct child *c)
 {
-    const struct ad_sb_run *run = c->run;
+    const struct ad__sb_run *run = c->run;
 
     write_file(c, "/skill/skill.py", run->code, run->code_len, 0644);
     write_file(c, "/skill/input.json", run->input, run->input_len, 0644);
@@ -321,7 +327,7 @@ static char *job_alloc(const struct child *c, size_t len)
 /* Reads the job into c->run. Returns -1 when the parent discarded us. */
 static int read_job(struct child *c, int ctl)
 {
-    struct ad_sb_run *run = c->run;
+    struct ad__sb_run *run = c->run;
     struct job_hdr h;
     char *entry, *code, *input;
 
@@ -348,7 +354,7 @@ static int read_job(struct child *c, int ctl)
 
 /*
  * Files made on a tmpfs of this namespace need an owner mapped in it, and
- * only AD_SB_INNER_ID is. So init becomes that id at once, keeping its
+ * only AD__SB_INNER_ID is. So init becomes that id at once, keeping its
  * capabilities (within this namespace only) for the mounts to come; the
  * payload drops them all before execve.
  */
@@ -359,9 +365,9 @@ static void become_inner(const struct child *c)
 
     if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
         fail(c, "keepcaps", errno);
-    if (setresgid(AD_SB_INNER_ID, AD_SB_INNER_ID, AD_SB_INNER_ID) < 0)
+    if (setresgid(AD__SB_INNER_ID, AD__SB_INNER_ID, AD__SB_INNER_ID) < 0)
         fail(c, "setresgid in the namespace", errno);
-    if (setresuid(AD_SB_INNER_ID, AD_SB_INNER_ID, AD_SB_INNER_ID) < 0)
+    if (setresuid(AD__SB_INNER_ID, AD__SB_INNER_ID, AD__SB_INNER_ID) < 0)
         fail(c, "setresuid in the namespace", errno);
     memset(data, 0, sizeof(data));
     if (syscall(SYS_capget, &hdr, data) < 0)
@@ -376,10 +382,10 @@ static void become_inner(const struct child *c)
  * The namespace's init. Never returns. fds: the child ends of the output
  * pipes and the status pipe, and the read end of the control pipe.
  */
-__attribute__((noreturn)) static void child_init(const struct ad_sb_config *cfg, int out_w,
+__attribute__((noreturn)) static void child_init(const struct ad__sb_config *cfg, int out_w,
                                                  int err_w, int res_w, int status_w, int ctl)
 {
-    struct ad_sb_run run;
+    struct ad__sb_run run;
     struct child c = { &run, status_w };
     struct pollfd pfd = { ctl, POLLIN, 0 };
     char go;
@@ -417,7 +423,7 @@ __attribute__((noreturn)) static void child_init(const struct ad_sb_config *cfg,
     if (payload == 0) {
         close(ctl);
         ad__sb_payload_exec(&run, out_w, err_w, res_w, status_w, "/skill", "/tmp", true,
-                            AD_SB_INNER_ID, AD_SB_INNER_ID);
+                            AD__SB_INNER_ID, AD__SB_INNER_ID);
     }
     close(out_w);
     close(err_w);
@@ -468,7 +474,8 @@ static void close_pair(int p[2])
     p[0] = p[1] = -1;
 }
 
-void ad__sb_linux_discard(struct ad_sb_spare *sp)
+/* Kills and reaps an unused spare. */
+static void spare_discard(struct ad__sb_spare *sp)
 {
     if (!sp->ready)
         return;
@@ -495,19 +502,20 @@ void ad__sb_linux_discard(struct ad_sb_spare *sp)
  * Moves pid into the slot's cgroup from a helper process, so that the
  * supervisor does not sit through the kernel's slow attach (see the top).
  */
-static int attach_async(struct ad_cg_slot *cg, pid_t pid, pid_t *helper, struct ad_err *err)
+static int attach_async(struct ad__cg_slot *cg, pid_t pid, pid_t *helper, struct ad_err *err)
 {
     pid_t h = fork();
     if (h < 0)
         return ad_error(err, AD_EIO, "fork: %s", strerror(errno));
     if (h == 0)
-        _exit(ad_cg_slot_attach(cg, pid, NULL) == 0 ? 0 : 1);
+        _exit(ad__cg_slot_attach(cg, pid, NULL) == 0 ? 0 : 1);
     *helper = h;
     return 0;
 }
 
-int ad__sb_linux_prespawn(const struct ad_sb_config *cfg, struct ad_cg_slot *cg,
-                          struct ad_sb_spare *sp, struct ad_err *err)
+/* Makes a spare: cloned, mapped, root built, on its way into cg (may be NULL). */
+static int spare_make(const struct ad__sb_config *cfg, struct ad__cg_slot *cg,
+                      struct ad__sb_spare *sp, struct ad_err *err)
 {
     int p_out[2] = { -1, -1 }, p_err[2] = { -1, -1 }, p_res[2] = { -1, -1 };
     int p_st[2] = { -1, -1 }, p_ctl[2] = { -1, -1 };
@@ -529,7 +537,7 @@ int ad__sb_linux_prespawn(const struct ad_sb_config *cfg, struct ad_cg_slot *cg,
                CLONE_NEWUTS | CLONE_PIDFD;
     ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
     ca.exit_signal = SIGCHLD;
-    if (cg && cg->version == AD_CG_V2 && cg->v2_fd >= 0) {
+    if (cg && cg->version == AD__CG_V2 && cg->v2_fd >= 0) {
         ca.flags |= CLONE_INTO_CGROUP;
         ca.cgroup = (uint64_t)cg->v2_fd;
     }
@@ -564,13 +572,13 @@ int ad__sb_linux_prespawn(const struct ad_sb_config *cfg, struct ad_cg_slot *cg,
     sp->cg_limited = cg != NULL;
 
     /* uid 1000 inside is the slot's uid outside (or ours when not root). */
-    snprintf(map, sizeof(map), "%d %u 1\n", AD_SB_INNER_ID,
+    snprintf(map, sizeof(map), "%d %u 1\n", AD__SB_INNER_ID,
              cfg->change_uid ? cfg->host_uid : (unsigned)getuid());
     rc = write_proc(pid, "uid_map", map, err);
     if (rc == 0)
         rc = write_proc(pid, "setgroups", "deny", err);
     if (rc == 0) {
-        snprintf(map, sizeof(map), "%d %u 1\n", AD_SB_INNER_ID,
+        snprintf(map, sizeof(map), "%d %u 1\n", AD__SB_INNER_ID,
                  cfg->change_uid ? cfg->host_gid : (unsigned)getgid());
         rc = write_proc(pid, "gid_map", map, err);
     }
@@ -579,7 +587,7 @@ int ad__sb_linux_prespawn(const struct ad_sb_config *cfg, struct ad_cg_slot *cg,
     if (rc == 0 && ad__sb_write_all(sp->ctl_w, "m", 1) < 0)
         rc = ad_error(err, AD_EIO, "release the sandbox child: %s", strerror(errno));
     if (rc)
-        ad__sb_linux_discard(sp);
+        spare_discard(sp);
     return rc;
 
 fail:
@@ -591,7 +599,8 @@ fail:
     return rc;
 }
 
-int ad__sb_linux_start(struct ad_sb_spare *sp, struct ad_sb_run *run, struct ad_err *err)
+/* Hands run's job to the spare and its fds to run; the spare is used up. */
+static int spare_start(struct ad__sb_spare *sp, struct ad__sb_run *run, struct ad_err *err)
 {
     struct job_hdr h;
     size_t entry_len = strlen(run->entry);
@@ -602,7 +611,7 @@ int ad__sb_linux_start(struct ad_sb_spare *sp, struct ad_sb_run *run, struct ad_
             ;
         sp->attacher = 0;
         if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-            ad__sb_linux_discard(sp);
+            spare_discard(sp);
             return ad_error(err, AD_EIO, "could not move the sandbox into its cgroup");
         }
     }
@@ -623,9 +632,9 @@ int ad__sb_linux_start(struct ad_sb_spare *sp, struct ad_sb_run *run, struct ad_
         rc = ad__sb_write_all(sp->ctl_w, run->input, run->input_len);
     if (rc < 0) {
         /* The spare died on standby: its status pipe may say why. */
-        char why[AD_SB_STATUS_MAX];
+        char why[AD__SB_STATUS_MAX];
         ssize_t n = read(sp->st_r, why, sizeof(why) - 1);
-        ad__sb_linux_discard(sp);
+        spare_discard(sp);
         if (n > 1 && why[0] == 'E') {
             why[n] = '\0';
             return ad_error(err, AD_ENOTSUP, "%s", why + 1);
@@ -642,3 +651,182 @@ int ad__sb_linux_start(struct ad_sb_spare *sp, struct ad_sb_run *run, struct ad_
     memset(sp, 0, sizeof(*sp));
     return 0;
 }
+
+/* ---- backend steps ------------------------------------------------------ */
+
+/* Makes the slot's cgroup once; on failure rlimits stand in (degraded). */
+static void ensure_cgroup(struct ad__sb_super *S)
+{
+    struct ad_err err = AD_ERR_INIT;
+    char name[64];
+
+    if (S->cfg->cg_version == AD__CG_NONE || S->cg_ready || S->cg_failed)
+        return;
+    snprintf(name, sizeof(name), "autodev.%d.%d", (int)getpid(), S->cfg->slot);
+    if (ad__cg_slot_create(&S->cg, S->cfg->cg_version, name, &err) == 0)
+        S->cg_ready = true;
+    else
+        S->cg_failed = true;
+}
+
+/* A sandbox known to use this backend gets its first init ready at once,
+ * so that no run pays for it. */
+static void linux_prewarm(struct ad__sb_super *S)
+{
+    struct ad_err err = AD_ERR_INIT;
+
+    ensure_cgroup(S);
+    (void)spare_make(S->cfg, S->cg_ready ? &S->cg : NULL, &S->spare, &err);
+}
+
+static void linux_limit(struct ad__sb_super *S, struct ad__sb_run *run)
+{
+    struct ad_err err = AD_ERR_INIT;
+
+    ensure_cgroup(S);
+    if (!S->cg_ready)
+        return;
+    /* pids.max also counts init and the next run's standby init. */
+    if (ad__cg_slot_begin(&S->cg, run->lim.memory_bytes, run->lim.pids + 2, &err) == 0) {
+        run->cg = &S->cg;
+        run->cg_limited = true;
+    }
+}
+
+static int linux_start(struct ad__sb_super *S, struct ad__sb_run *run, struct ad_err *err)
+{
+    struct ad_err perr = AD_ERR_INIT;
+    int rc = 0;
+
+    /* A spare made without the cgroup (or before it failed) will not do. */
+    if (S->spare.ready && S->spare.cg_limited != (run->cg != NULL))
+        spare_discard(&S->spare);
+    if (S->spare.ready) {
+        /* A spare that died on standby (killed from outside, say) costs
+         * this run nothing: it is replaced once. */
+        rc = spare_start(&S->spare, run, err);
+        if (rc) {
+            ad_err_clear(err);
+            rc = spare_make(S->cfg, run->cg, &S->spare, err);
+            if (rc == 0)
+                rc = spare_start(&S->spare, run, err);
+        }
+    } else {
+        rc = spare_make(S->cfg, run->cg, &S->spare, err);
+        if (rc == 0)
+            rc = spare_start(&S->spare, run, err);
+    }
+    /* The next run's init gets ready while this one runs. */
+    if (rc == 0)
+        (void)spare_make(S->cfg, run->cg, &S->spare, &perr);
+    return rc;
+}
+
+/* Without the cgroup's memory limit (or without seccomp) the run is degraded. */
+static bool linux_full_isolation(const struct ad__sb_super *S, const struct ad__sb_run *run)
+{
+    return run->cg != NULL && S->cfg->have_filter;
+}
+
+/*
+ * A killed init never reaps its payload, so wait4's rusage would miss the
+ * payload's CPU time and memory. Before the first kill, read them from
+ * /proc: init's children (the payload), their utime + stime + the times of
+ * children they reaped, and VmHWM.
+ */
+static void sample_before_kill(struct ad__sb_run *run)
+{
+    char path[96], buf[1024];
+    long tck = sysconf(_SC_CLK_TCK);
+    FILE *f;
+    long kid;
+
+    if (run->cpu_ms_at_kill >= 0 || tck <= 0)
+        return;
+    run->cpu_ms_at_kill = 0;
+    run->rss_kb_at_kill = 0;
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)run->pid, (int)run->pid);
+    f = fopen(path, "re");
+    if (!f)
+        return;
+    while (fscanf(f, "%ld", &kid) == 1) {
+        FILE *g;
+        snprintf(path, sizeof(path), "/proc/%ld/stat", kid);
+        g = fopen(path, "re");
+        if (g) {
+            if (fgets(buf, sizeof(buf), g)) {
+                const char *p = strrchr(buf, ')');
+                unsigned long long ut, st;
+                long long cut, cst;
+                /* After ")": state ppid pgrp session tty tpgid flags minflt
+                 * cminflt majflt cmajflt utime stime cutime cstime */
+                if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu "
+                                       "%lld %lld",
+                                &ut, &st, &cut, &cst) == 4)
+                    run->cpu_ms_at_kill += (int64_t)((ut + st + (unsigned long long)(cut + cst)) *
+                                                     1000ULL / (unsigned long long)tck);
+            }
+            fclose(g);
+        }
+        snprintf(path, sizeof(path), "/proc/%ld/status", kid);
+        g = fopen(path, "re");
+        if (g) {
+            while (fgets(buf, sizeof(buf), g)) {
+                long long kb;
+                if (sscanf(buf, "VmHWM: %lld kB", &kb) == 1 && kb > run->rss_kb_at_kill)
+                    run->rss_kb_at_kill = kb;
+            }
+            fclose(g);
+        }
+    }
+    fclose(f);
+}
+
+static void linux_kill(struct ad__sb_run *run)
+{
+    sample_before_kill(run);
+    /* SIGKILL to the namespace's init takes the whole namespace down. */
+    if (syscall(SYS_pidfd_send_signal, run->pidfd, SIGKILL, NULL, 0) < 0)
+        (void)kill(run->pid, SIGKILL);
+}
+
+/* run->pid is init; the payload's status is the "S" record init wrote. */
+static bool linux_reap(const struct ad__sb_run *run, const char *status, size_t status_len,
+                       int *wstatus)
+{
+    char *end;
+    long v;
+
+    if (status_len <= 1 || status[0] != 'S')
+        return false;
+    v = strtol(status + 1, &end, 10);
+    if (*end != '\0' || v < 0 || v > 0xffff)
+        return false;   /* "init exited without a status" */
+    *wstatus = (int)v;
+    return true;
+}
+
+static void linux_cleanup(struct ad__sb_super *S)
+{
+    spare_discard(&S->spare);
+    if (S->cg_ready)
+        ad__cg_slot_destroy(&S->cg);
+    S->cg_ready = false;
+}
+
+const struct ad__sb_backend_ops ad__sb_linux_ops = {
+    .name = "linux",
+    .id = AD_SB_LINUX,
+    .lost_status = "the sandbox init exited without a status",
+    /* Namespaces fail in more ways (sysctls, LSMs, containers, seccomp of
+     * our own) than a check could list: only a real run tells. */
+    .probe = ad__sb_trial_run,
+    .prewarm = linux_prewarm,
+    .limit = linux_limit,
+    .start = linux_start,
+    .full_isolation = linux_full_isolation,
+    .kill = linux_kill,
+    .sweep = ad__sb_def_sweep,   /* init's exit kills what the payload left */
+    .reap = linux_reap,
+    .cleanup = linux_cleanup,
+};

@@ -1,10 +1,10 @@
 /*
- * The process backend: the weaker fallback for machines where namespaces
- * are not available. fork + setsid + rlimits + no_new_privs + seccomp, a
- * fresh scratch directory as cwd and TMPDIR, and, when the supervisor is
- * root, the slot's own unprivileged uid, which is also what makes the
- * final sweep complete: kill(-1) from that uid reaches every process the
- * payload left, however it detached itself.
+ * The process backend, ad__sb_process_ops: the weaker fallback for
+ * machines where namespaces are not available. fork + setsid + rlimits +
+ * no_new_privs + seccomp, a fresh scratch directory as cwd and TMPDIR, and,
+ * when the supervisor is root, the slot's own unprivileged uid, which is
+ * also what makes the final sweep complete: kill(-1) from that uid reaches
+ * every process the payload left, however it detached itself.
  *
  * What it cannot do is listed in tests/sandbox/README.md: the host's
  * filesystem stays readable where permissions allow, the network is the
@@ -77,8 +77,8 @@ static void remove_stale(const char *root)
     closedir(d);
 }
 
-int ad__sb_process_prepare(struct ad_sb_config *cfg, char *base, size_t base_len,
-                           struct ad_err *err)
+/* Makes the supervisor's base directory (see the top) into base. */
+static int prepare(char *base, size_t base_len, struct ad_err *err)
 {
     /* Not $TMPDIR: the payload's uid must be able to reach its directory,
      * and a caller's TMPDIR is often inside a private (0700) tree. */
@@ -100,15 +100,8 @@ int ad__sb_process_prepare(struct ad_sb_config *cfg, char *base, size_t base_len
         (void)rmdir(tmpl);
         return ad_error(err, AD_EIO, "chmod '%s': %s", tmpl, strerror(e));
     }
-    (void)cfg;
     snprintf(base, base_len, "%s", tmpl);
     return 0;
-}
-
-void ad__sb_process_cleanup(const char *base)
-{
-    if (base && *base)
-        remove_tree(base);
 }
 
 static int put_file(const char *dir, const char *name, const char *data, size_t len,
@@ -128,9 +121,10 @@ static int put_file(const char *dir, const char *name, const char *data, size_t 
     return 0;
 }
 
-int ad__sb_process_spawn(struct ad_sb_run *run, const char *base, struct ad_err *err)
+/* Writes the run's files under base and forks the payload. */
+static int spawn(struct ad__sb_run *run, const char *base, struct ad_err *err)
 {
-    const struct ad_sb_config *cfg = run->cfg;
+    const struct ad__sb_config *cfg = run->cfg;
     char rundir[300], work[300];
     int p_out[2] = { -1, -1 }, p_err[2] = { -1, -1 }, p_res[2] = { -1, -1 };
     int p_st[2] = { -1, -1 };
@@ -147,7 +141,7 @@ int ad__sb_process_spawn(struct ad_sb_run *run, const char *base, struct ad_err 
         return ad_error(err, AD_EIO, "mkdir '%s': %s", work, strerror(errno));
     if (cfg->change_uid && chown(work, cfg->host_uid, cfg->host_gid) < 0)
         return ad_error(err, AD_EIO, "chown '%s': %s", work, strerror(errno));
-    rc = put_file(rundir, "harness.py", ad_sb_harness_py, ad_sb_harness_py_len, err);
+    rc = put_file(rundir, "harness.py", ad__sb_harness_py, ad__sb_harness_py_len, err);
     if (rc == 0)
         rc = put_file(rundir, "skill.py", run->code, run->code_len, err);
     if (rc == 0)
@@ -207,9 +201,14 @@ fail:
     return rc;
 }
 
-void ad__sb_process_sweep(const struct ad_sb_run *run)
+/*
+ * Kills what is left of the run: its process group and, as root, its uid.
+ * It is both the backend's kill and its sweep: a payload can leave its
+ * process group (setsid), so only the uid reaches all of a run.
+ */
+static void sweep(struct ad__sb_run *run)
 {
-    const struct ad_sb_config *cfg = run->cfg;
+    const struct ad__sb_config *cfg = run->cfg;
     pid_t helper;
     int round;
 
@@ -232,3 +231,47 @@ void ad__sb_process_sweep(const struct ad_sb_run *run)
         while (waitpid(helper, NULL, 0) < 0 && errno == EINTR)
             ;
 }
+
+/* ---- backend steps ------------------------------------------------------ */
+
+static int process_start(struct ad__sb_super *S, struct ad__sb_run *run, struct ad_err *err)
+{
+    int rc = 0;
+
+    if (!S->base[0])
+        rc = prepare(S->base, sizeof(S->base), err);
+    if (rc == 0)
+        rc = spawn(run, S->base, err);
+    return rc;
+}
+
+/* run->pid is the payload itself; wait4 said how it ended. */
+static bool process_reap(const struct ad__sb_run *run, const char *status, size_t status_len,
+                         int *wstatus)
+{
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        ;   /* orphans re-parented to us (we are a subreaper) */
+    return true;
+}
+
+static void process_cleanup(struct ad__sb_super *S)
+{
+    if (S->base[0])
+        remove_tree(S->base);
+    S->base[0] = '\0';
+}
+
+const struct ad__sb_backend_ops ad__sb_process_ops = {
+    .name = "process",
+    .id = AD_SB_PROCESS,
+    .lost_status = "the payload's status was lost",
+    .probe = ad__sb_def_probe,
+    .prewarm = ad__sb_def_prewarm,
+    .limit = ad__sb_def_limit,   /* no cgroup: the memory limit is RLIMIT_AS */
+    .start = process_start,
+    .full_isolation = ad__sb_def_full_isolation,
+    .kill = sweep,
+    .sweep = sweep,   /* descendants may still hold the pipes open */
+    .reap = process_reap,
+    .cleanup = process_cleanup,
+};

@@ -239,7 +239,7 @@ static int add_rules(scmp_filter_ctx ctx)
  * libseccomp 2.5 exports only to a file descriptor, so the program goes
  * through a memfd and is read back into memory we own.
  */
-static int export_bpf(scmp_filter_ctx ctx, struct ad_sb_filter *f, struct ad_err *err)
+static int export_bpf(scmp_filter_ctx ctx, struct ad__sb_filter *f, struct ad_err *err)
 {
     struct stat sb;
     size_t size, got = 0;
@@ -289,7 +289,7 @@ out:
     return rc;
 }
 
-int ad_sb_filter_build(struct ad_sb_filter *f, struct ad_err *err)
+int ad__sb_filter_build(struct ad__sb_filter *f, struct ad_err *err)
 {
     scmp_filter_ctx ctx;
     int rules, rc;
@@ -324,11 +324,11 @@ int ad_sb_filter_build(struct ad_sb_filter *f, struct ad_err *err)
 out:
     seccomp_release(ctx);
     if (rc != 0)
-        ad_sb_filter_free(f);
+        ad__sb_filter_free(f);
     return rc;
 }
 
-void ad_sb_filter_free(struct ad_sb_filter *f)
+void ad__sb_filter_free(struct ad__sb_filter *f)
 {
     if (f == NULL)
         return;
@@ -338,7 +338,7 @@ void ad_sb_filter_free(struct ad_sb_filter *f)
     f->rules = 0;
 }
 
-int ad_sb_filter_apply(const struct ad_sb_filter *f)
+int ad__sb_filter_apply(const struct ad__sb_filter *f)
 {
     struct sock_fprog prog;
 

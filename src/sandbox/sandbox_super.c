@@ -8,7 +8,9 @@
  *   frames        length-prefixed messages on the socket
  *   pump          reading output with caps while enforcing the wall clock
  *   classify      turning what happened into a status
- *   main loop     requests in, results out
+ *   defaults      the shared default steps of struct ad__sb_backend_ops
+ *   main loop     requests in, results out; the backend's steps through
+ *                 cfg->ops, which the supervisor keeps for life
  *
  * Why a separate process: forking a large, threaded caller for every run is
  * slow and fragile; the supervisor is small and single-threaded, so each run
@@ -85,7 +87,7 @@ bool ad__sb_append_uint(char *buf, size_t cap, size_t *len, unsigned long long v
 
 void ad__sb_report(int fd, const char *what, int errnum)
 {
-    char buf[AD_SB_STATUS_MAX];
+    char buf[AD__SB_STATUS_MAX];
     size_t len = 0;
     const char *desc = errnum ? strerrordesc_np(errnum) : NULL;
 
@@ -106,15 +108,15 @@ static int set_limit(int res, rlim_t soft, rlim_t hard)
     return setrlimit(res, &rl);
 }
 
-void ad__sb_payload_exec(const struct ad_sb_run *run, int out_fd, int err_fd, int res_fd,
+void ad__sb_payload_exec(const struct ad__sb_run *run, int out_fd, int err_fd, int res_fd,
                          int status_fd, const char *dir, const char *cwd, bool set_ids,
                          uid_t uid, gid_t gid)
 {
-    const struct ad_sb_config *cfg = run->cfg;
+    const struct ad__sb_config *cfg = run->cfg;
     const struct ad_sandbox_limits *lim = &run->lim;
     int src[4], tmp[4], sfd;
     char harness[320], env_home[300], env_tmp[300];
-    char *argv[AD_SB_MAX_ARGS + 8];
+    char *argv[AD__SB_MAX_ARGS + 8];
     char *envp[8];
     size_t n;
     int i, argc = 0;
@@ -218,7 +220,7 @@ void ad__sb_payload_exec(const struct ad_sb_run *run, int out_fd, int err_fd, in
     ad__sb_append(env_tmp, sizeof(env_tmp), &n, "TMPDIR=");
     ad__sb_append(env_tmp, sizeof(env_tmp), &n, cwd);
 
-    for (i = 0; i < cfg->argc && argc < AD_SB_MAX_ARGS; i++)
+    for (i = 0; i < cfg->argc && argc < AD__SB_MAX_ARGS; i++)
         argv[argc++] = cfg->argv[i];
     argv[argc++] = harness;
     argv[argc++] = (char *)run->entry;
@@ -232,7 +234,7 @@ void ad__sb_payload_exec(const struct ad_sb_run *run, int out_fd, int err_fd, in
     envp[5] = NULL;
 
     if (cfg->have_filter) {
-        int rc = ad_sb_filter_apply(&cfg->filter);
+        int rc = ad__sb_filter_apply(&cfg->filter);
         if (rc < 0) {
             ad__sb_report(sfd, "seccomp", -rc);
             _exit(127);
@@ -337,64 +339,9 @@ struct outcome {
     bool output_limit;
     bool supervisor_orphaned;   /* the caller went away mid-run */
     int64_t wall_ms;
-    int64_t cpu_ms_at_kill;     /* what a killed linux run had used, -1: not sampled */
-    int64_t rss_kb_at_kill;
-    char status[AD_SB_STATUS_MAX];
+    char status[AD__SB_STATUS_MAX];
     size_t status_len;
 };
-
-/*
- * A killed init never reaps its payload, so wait4's rusage would miss the
- * payload's CPU time and memory. Before the first kill, read them from
- * /proc: init's children (the payload), their utime + stime + the times of
- * children they reaped, and VmHWM.
- */
-static void sample_before_kill(const struct ad_sb_run *run, struct outcome *oc)
-{
-    char path[96], buf[1024];
-    long tck = sysconf(_SC_CLK_TCK);
-    FILE *f;
-    long kid;
-
-    if (oc->cpu_ms_at_kill >= 0 || tck <= 0)
-        return;
-    oc->cpu_ms_at_kill = 0;
-    oc->rss_kb_at_kill = 0;
-    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)run->pid, (int)run->pid);
-    f = fopen(path, "re");
-    if (!f)
-        return;
-    while (fscanf(f, "%ld", &kid) == 1) {
-        FILE *g;
-        snprintf(path, sizeof(path), "/proc/%ld/stat", kid);
-        g = fopen(path, "re");
-        if (g) {
-            if (fgets(buf, sizeof(buf), g)) {
-                const char *p = strrchr(buf, ')');
-                unsigned long long ut, st;
-                long long cut, cst;
-                /* After ")": state ppid pgrp session tty tpgid flags minflt
-                 * cminflt majflt cmajflt utime stime cutime cstime */
-                if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld",
-                                &ut, &st, &cut, &cst) == 4)
-                    oc->cpu_ms_at_kill += (int64_t)((ut + st + (unsigned long long)(cut + cst)) *
-                                                    1000ULL / (unsigned long long)tck);
-            }
-            fclose(g);
-        }
-        snprintf(path, sizeof(path), "/proc/%ld/status", kid);
-        g = fopen(path, "re");
-        if (g) {
-            while (fgets(buf, sizeof(buf), g)) {
-                long long kb;
-                if (sscanf(buf, "VmHWM: %lld kB", &kb) == 1 && kb > oc->rss_kb_at_kill)
-                    oc->rss_kb_at_kill = kb;
-            }
-            fclose(g);
-        }
-    }
-    fclose(f);
-}
 
 static void stream_close(struct stream *s)
 {
@@ -403,26 +350,15 @@ static void stream_close(struct stream *s)
     s->fd = -1;
 }
 
-static void kill_run(const struct ad_sb_run *run, bool linux_backend, struct outcome *oc)
-{
-    if (linux_backend) {
-        sample_before_kill(run, oc);
-        /* SIGKILL to the namespace's init takes the whole namespace down. */
-        if (syscall(SYS_pidfd_send_signal, run->pidfd, SIGKILL, NULL, 0) < 0)
-            (void)kill(run->pid, SIGKILL);
-    } else {
-        ad__sb_process_sweep(run);
-    }
-}
-
 /*
  * Reads the run's output until it exits and its pipes are drained (or a
  * short grace passes), killing it at the wall deadline or past the output
  * cap. sock is watched so a vanished caller ends the run.
  */
-static void pump(struct ad_sb_run *run, bool linux_backend, int sock, struct stream st[3],
-                 struct outcome *oc, int64_t start)
+static void pump(struct ad__sb_run *run, int sock, struct stream st[3], struct outcome *oc,
+                 int64_t start)
 {
+    const struct ad__sb_backend_ops *ops = run->cfg->ops;
     const int64_t deadline = start + run->lim.wall_ms * 1000000;
     int64_t grace_end = 0, kill_at = 0;
     int64_t total = 0;
@@ -463,7 +399,7 @@ static void pump(struct ad_sb_run *run, bool linux_backend, int sock, struct str
 
         if (!exited && !killed && now >= deadline) {
             oc->timed_out = true;
-            kill_run(run, linux_backend, oc);
+            ops->kill(run);
             killed = true;
             kill_at = now;
         }
@@ -474,7 +410,7 @@ static void pump(struct ad_sb_run *run, bool linux_backend, int sock, struct str
         else
             wait_ns = 100 * 1000000LL;   /* re-kill until it is gone */
         if (killed && !exited && now - kill_at > 100 * 1000000LL) {
-            kill_run(run, linux_backend, oc);
+            ops->kill(run);
             kill_at = now;
         }
         prc = poll(pfd, (nfds_t)nfd, (int)(wait_ns / 1000000) + 1);
@@ -490,7 +426,7 @@ static void pump(struct ad_sb_run *run, bool linux_backend, int sock, struct str
             if (map[i] == 5) {
                 /* The caller is gone: nobody wants the result. */
                 oc->supervisor_orphaned = true;
-                kill_run(run, linux_backend, oc);
+                ops->kill(run);
                 killed = true;
                 kill_at = ad_mono_ns();
                 continue;
@@ -499,8 +435,8 @@ static void pump(struct ad_sb_run *run, bool linux_backend, int sock, struct str
                 exited = true;
                 oc->wall_ms = (ad_mono_ns() - start) / 1000000;
                 /* Descendants may still hold the pipes open. */
-                if (!linux_backend && !swept) {
-                    ad__sb_process_sweep(run);
+                if (!swept) {
+                    ops->sweep(run);
                     swept = true;
                 }
                 grace_end = ad_mono_ns() + 500 * 1000000LL;
@@ -533,7 +469,7 @@ static void pump(struct ad_sb_run *run, bool linux_backend, int sock, struct str
                 if (total > run->lim.output_bytes && !oc->output_limit) {
                     oc->output_limit = true;
                     if (!exited) {
-                        kill_run(run, linux_backend, oc);
+                        ops->kill(run);
                         killed = true;
                         kill_at = ad_mono_ns();
                     }
@@ -551,9 +487,9 @@ static void pump(struct ad_sb_run *run, bool linux_backend, int sock, struct str
     }
     if (!oc->wall_ms)
         oc->wall_ms = (ad_mono_ns() - start) / 1000000;
-    /* Whatever way we left, nothing of a process-backend run survives it. */
-    if (!linux_backend && !swept)
-        ad__sb_process_sweep(run);
+    /* Whatever way we left, nothing of the run survives it. */
+    if (!swept)
+        ops->sweep(run);
 }
 
 /* ---- classify ----------------------------------------------------------- */
@@ -621,10 +557,9 @@ static char *keep_text(struct stream *s)
     return t ? t : strdup("");
 }
 
-static void classify(const struct ad_sb_run *run, bool linux_backend, struct outcome *oc,
-                     int wstatus, bool have_wstatus, const struct rusage *ru,
-                     const struct ad_cg_stats *cg, struct stream st[3],
-                     struct ad_sandbox_result *r)
+static void classify(const struct ad__sb_run *run, struct outcome *oc, int wstatus,
+                     bool have_wstatus, const struct rusage *ru, const struct ad__cg_stats *cg,
+                     struct stream st[3], struct ad_sandbox_result *r)
 {
     int64_t cpu_limit_ms = ((run->lim.cpu_ms + 999) / 1000) * 1000;
 
@@ -632,10 +567,10 @@ static void classify(const struct ad_sb_run *run, bool linux_backend, struct out
     r->cpu_ms = (int64_t)ru->ru_utime.tv_sec * 1000 + ru->ru_utime.tv_usec / 1000 +
                 (int64_t)ru->ru_stime.tv_sec * 1000 + ru->ru_stime.tv_usec / 1000;
     r->max_rss_kb = ru->ru_maxrss;
-    if (oc->cpu_ms_at_kill > r->cpu_ms)
-        r->cpu_ms = oc->cpu_ms_at_kill;
-    if (oc->rss_kb_at_kill > r->max_rss_kb)
-        r->max_rss_kb = oc->rss_kb_at_kill;
+    if (run->cpu_ms_at_kill > r->cpu_ms)
+        r->cpu_ms = run->cpu_ms_at_kill;
+    if (run->rss_kb_at_kill > r->max_rss_kb)
+        r->max_rss_kb = run->rss_kb_at_kill;
     r->exit_code = -1;
     r->signal = 0;
     if (have_wstatus) {
@@ -657,8 +592,7 @@ static void classify(const struct ad_sb_run *run, bool linux_backend, struct out
         set_error(r, "Timeout", "the skill ran past the wall-clock limit and was killed");
     } else if (!have_wstatus) {
         r->status = AD_SB_SANDBOX_ERROR;
-        set_error(r, "SandboxError", linux_backend ? "the sandbox init exited without a status"
-                                                   : "the payload's status was lost");
+        set_error(r, "SandboxError", run->cfg->ops->lost_status);
     } else if (r->signal) {
         if (cg->oom_killed) {
             r->status = AD_SB_OOM;
@@ -687,6 +621,25 @@ static void classify(const struct ad_sb_run *run, bool linux_backend, struct out
     r->stderr_text = keep_text(&st[1]);
 }
 
+/* ---- defaults ----------------------------------------------------------- */
+
+void ad__sb_def_prewarm(struct ad__sb_super *S)
+{
+}
+
+void ad__sb_def_limit(struct ad__sb_super *S, struct ad__sb_run *run)
+{
+}
+
+bool ad__sb_def_full_isolation(const struct ad__sb_super *S, const struct ad__sb_run *run)
+{
+    return false;
+}
+
+void ad__sb_def_sweep(struct ad__sb_run *run)
+{
+}
+
 /* ---- main loop ---------------------------------------------------------- */
 
 /*
@@ -697,27 +650,27 @@ static void classify(const struct ad_sb_run *run, bool linux_backend, struct out
  * (and released by the kernel) for as long as it lives. It tries
  * base + slot first, then the rest of the range.
  */
-static int claim_uid(struct ad_sb_config *cfg, unsigned base, int *lock_fd, char *why,
+static int claim_uid(struct ad__sb_config *cfg, unsigned base, int *lock_fd, char *why,
                      size_t why_len)
 {
     struct stat sb;
     unsigned i;
 
-    if (mkdir(AD_SB_UID_LOCKDIR, 0700) < 0 && errno != EEXIST) {
-        snprintf(why, why_len, "mkdir %s: %s", AD_SB_UID_LOCKDIR, strerror(errno));
+    if (mkdir(AD__SB_UID_LOCKDIR, 0700) < 0 && errno != EEXIST) {
+        snprintf(why, why_len, "mkdir %s: %s", AD__SB_UID_LOCKDIR, strerror(errno));
         return -1;
     }
-    if (lstat(AD_SB_UID_LOCKDIR, &sb) < 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != 0 ||
+    if (lstat(AD__SB_UID_LOCKDIR, &sb) < 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != 0 ||
         (sb.st_mode & 022)) {
-        snprintf(why, why_len, "%s is not a directory only root can write", AD_SB_UID_LOCKDIR);
+        snprintf(why, why_len, "%s is not a directory only root can write", AD__SB_UID_LOCKDIR);
         return -1;
     }
-    for (i = 0; i < AD_SB_UID_RANGE; i++) {
-        unsigned uid = base + ((unsigned)cfg->slot + i) % AD_SB_UID_RANGE;
+    for (i = 0; i < AD__SB_UID_RANGE; i++) {
+        unsigned uid = base + ((unsigned)cfg->slot + i) % AD__SB_UID_RANGE;
         char path[128];
         int fd;
 
-        snprintf(path, sizeof(path), "%s/%u.lock", AD_SB_UID_LOCKDIR, uid);
+        snprintf(path, sizeof(path), "%s/%u.lock", AD__SB_UID_LOCKDIR, uid);
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
             continue;
@@ -729,45 +682,8 @@ static int claim_uid(struct ad_sb_config *cfg, unsigned base, int *lock_fd, char
         }
         close(fd);
     }
-    snprintf(why, why_len, "all %u sandbox uids from %u are taken", AD_SB_UID_RANGE, base);
+    snprintf(why, why_len, "all %u sandbox uids from %u are taken", AD__SB_UID_RANGE, base);
     return -1;
-}
-
-struct super {
-    struct ad_sb_config *cfg;
-    int sock;
-    struct ad_cg_slot cg;
-    bool cg_ready;
-    bool cg_failed;
-    char base[256];          /* the process backend's directory, "" until made */
-    struct ad_sb_spare spare;   /* the linux backend's next init, on standby */
-    char uid_error[256];        /* why no payload uid could be claimed, "" if one was */
-};
-
-static void super_cleanup(struct super *S)
-{
-    ad__sb_linux_discard(&S->spare);
-    if (S->cg_ready)
-        ad_cg_slot_destroy(&S->cg);
-    S->cg_ready = false;
-    if (S->base[0])
-        ad__sb_process_cleanup(S->base);
-    S->base[0] = '\0';
-}
-
-/* Makes the slot's cgroup once; on failure rlimits stand in (degraded). */
-static void ensure_cgroup(struct super *S)
-{
-    struct ad_err err = AD_ERR_INIT;
-    char name[64];
-
-    if (S->cfg->cg_version == AD_CG_NONE || S->cg_ready || S->cg_failed)
-        return;
-    snprintf(name, sizeof(name), "autodev.%d.%d", (int)getpid(), S->cfg->slot);
-    if (ad_cg_slot_create(&S->cg, S->cfg->cg_version, name, &err) == 0)
-        S->cg_ready = true;
-    else
-        S->cg_failed = true;
 }
 
 static int req_int(const json_t *lim, const char *key, int64_t *out)
@@ -779,99 +695,64 @@ static int req_int(const json_t *lim, const char *key, int64_t *out)
     return 0;
 }
 
-static void execute(struct super *S, const json_t *req, struct ad_sandbox_result *r)
+/* Fills run from the request (run's strings point into req). -1 when malformed. */
+static int read_request(const json_t *req, struct ad__sb_run *run)
 {
-    struct ad_sb_run run;
+    const json_t *lim = json_object_get(req, "limits");
+    int64_t pids = 0;
+
+    run->code = json_string_value(json_object_get(req, "code"));
+    run->code_len = json_string_length(json_object_get(req, "code"));
+    run->entry = json_string_value(json_object_get(req, "entry"));
+    run->input = json_string_value(json_object_get(req, "input"));
+    run->input_len = json_string_length(json_object_get(req, "input"));
+    if (!run->code || !run->entry || !run->input ||
+        req_int(lim, "wall_ms", &run->lim.wall_ms) || req_int(lim, "cpu_ms", &run->lim.cpu_ms) ||
+        req_int(lim, "memory_bytes", &run->lim.memory_bytes) || req_int(lim, "pids", &pids) ||
+        req_int(lim, "output_bytes", &run->lim.output_bytes) ||
+        req_int(lim, "tmpfs_bytes", &run->lim.tmpfs_bytes))
+        return -1;
+    run->lim.pids = (int)pids;
+    return 0;
+}
+
+static void execute(struct ad__sb_super *S, const json_t *req, struct ad_sandbox_result *r)
+{
+    const struct ad__sb_backend_ops *ops = S->cfg->ops;
+    struct ad__sb_run run;
     struct stream st[3];
     struct outcome oc;
     struct ad_err err = AD_ERR_INIT;
-    struct ad_cg_stats cgs = { false, -1 };
+    struct ad__cg_stats cgs = { false, -1 };
     struct rusage ru;
-    const json_t *lim = json_object_get(req, "limits");
-    const char *backend = json_string_value(json_object_get(req, "backend"));
-    bool linux_backend = backend && strcmp(backend, "linux") == 0;
-    int64_t pids = 0;
     int wstatus = 0, i, rc;
     int64_t start;
-    bool have_wstatus = false;
+    bool have_wstatus;
 
     memset(&run, 0, sizeof(run));
     memset(&oc, 0, sizeof(oc));
-    oc.cpu_ms_at_kill = -1;
-    oc.rss_kb_at_kill = -1;
     memset(&ru, 0, sizeof(ru));
     run.cfg = S->cfg;
     run.pid = -1;
     run.pidfd = run.out_fd = run.err_fd = run.res_fd = run.status_fd = run.hold_fd = -1;
-    run.code = json_string_value(json_object_get(req, "code"));
-    run.code_len = json_string_length(json_object_get(req, "code"));
-    run.entry = json_string_value(json_object_get(req, "entry"));
-    run.input = json_string_value(json_object_get(req, "input"));
-    run.input_len = json_string_length(json_object_get(req, "input"));
-    snprintf(r->backend, sizeof(r->backend), "%s", linux_backend ? "linux" : "process");
+    run.cpu_ms_at_kill = -1;
+    run.rss_kb_at_kill = -1;
+    snprintf(r->backend, sizeof(r->backend), "%s", ops->name);
     r->degraded = true;
-    if (!run.code || !run.entry || !run.input || req_int(lim, "wall_ms", &run.lim.wall_ms) ||
-        req_int(lim, "cpu_ms", &run.lim.cpu_ms) ||
-        req_int(lim, "memory_bytes", &run.lim.memory_bytes) || req_int(lim, "pids", &pids) ||
-        req_int(lim, "output_bytes", &run.lim.output_bytes) ||
-        req_int(lim, "tmpfs_bytes", &run.lim.tmpfs_bytes)) {
+    if (read_request(req, &run) < 0) {
         r->status = AD_SB_SANDBOX_ERROR;
         set_error(r, "SandboxError", "malformed request to the sandbox supervisor");
         return;
     }
-    run.lim.pids = (int)pids;
     if (S->uid_error[0]) {
         r->status = AD_SB_SANDBOX_ERROR;
         set_error(r, "SandboxError", S->uid_error);
         return;
     }
 
-    if (linux_backend)
-        ensure_cgroup(S);
-    if (linux_backend && S->cg_ready) {
-        /* pids.max also counts init and the next run's standby init. */
-        if (ad_cg_slot_begin(&S->cg, run.lim.memory_bytes, run.lim.pids + 2, &err) == 0) {
-            run.cg = &S->cg;
-            run.cg_limited = true;
-        }
-        ad_err_clear(&err);
-    }
-
+    ops->limit(S, &run);
     start = ad_mono_ns();
-    if (linux_backend) {
-        rc = 0;
-        /* A spare made without the cgroup (or before it failed) will not do. */
-        if (S->spare.ready && S->spare.cg_limited != (run.cg != NULL))
-            ad__sb_linux_discard(&S->spare);
-        if (S->spare.ready) {
-            /* A spare that died on standby (killed from outside, say) costs
-             * this run nothing: it is replaced once. */
-            rc = ad__sb_linux_start(&S->spare, &run, &err);
-            if (rc) {
-                ad_err_clear(&err);
-                rc = ad__sb_linux_prespawn(S->cfg, run.cg, &S->spare, &err);
-                if (rc == 0)
-                    rc = ad__sb_linux_start(&S->spare, &run, &err);
-            }
-        } else {
-            rc = ad__sb_linux_prespawn(S->cfg, run.cg, &S->spare, &err);
-            if (rc == 0)
-                rc = ad__sb_linux_start(&S->spare, &run, &err);
-        }
-        /* The next run's init gets ready while this one runs. */
-        if (rc == 0) {
-            struct ad_err perr = AD_ERR_INIT;
-            (void)ad__sb_linux_prespawn(S->cfg, run.cg, &S->spare, &perr);
-        }
-    } else {
-        ad__sb_linux_discard(&S->spare);
-        start = ad_mono_ns();
-        rc = 0;
-        if (!S->base[0])
-            rc = ad__sb_process_prepare(S->cfg, S->base, sizeof(S->base), &err);
-        if (rc == 0)
-            rc = ad__sb_process_spawn(&run, S->base, &err);
-    }
+    rc = ops->start(S, &run, &err);
     if (rc) {
         r->status = AD_SB_SANDBOX_ERROR;
         set_error(r, "SandboxError", err.msg[0] ? err.msg : ad_strerror(rc));
@@ -879,14 +760,14 @@ static void execute(struct super *S, const json_t *req, struct ad_sandbox_result
         r->stderr_text = strdup("");
         return;
     }
-    r->degraded = !(linux_backend && run.cg && S->cfg->have_filter);
+    r->degraded = !ops->full_isolation(S, &run);
 
     for (i = 0; i < 3; i++) {
         st[i].fd = i == 0 ? run.out_fd : i == 1 ? run.err_fd : run.res_fd;
         ad_buf_init(&st[i].keep, i == 2 ? (size_t)run.lim.output_bytes : AD_SB_STREAM_KEEP);
         st[i].cut = false;
     }
-    pump(&run, linux_backend, S->sock, st, &oc, start);
+    pump(&run, S->sock, st, &oc, start);
     for (i = 0; i < 3; i++)
         stream_close(&st[i]);
     if (run.status_fd >= 0)
@@ -895,41 +776,32 @@ static void execute(struct super *S, const json_t *req, struct ad_sandbox_result
     /* pidfd said it exited, so this does not block (or it was killed). */
     while (wait4(run.pid, &wstatus, 0, &ru) < 0 && errno == EINTR)
         ;
-    if (!linux_backend) {
-        have_wstatus = true;   /* pump() swept the rest of the run away */
-        while (waitpid(-1, NULL, WNOHANG) > 0)
-            ;   /* orphans re-parented to us (we are a subreaper) */
-    } else if (oc.status_len > 1 && oc.status[0] == 'S') {
-        char *end;
-        long v = strtol(oc.status + 1, &end, 10);
-        if (*end == '\0' && v >= 0 && v <= 0xffff) {
-            wstatus = (int)v;
-            have_wstatus = true;   /* else: "init exited without a status" */
-        }
-    }
+    have_wstatus = ops->reap(&run, oc.status, oc.status_len, &wstatus);
     if (run.pidfd >= 0)
         close(run.pidfd);
     if (run.hold_fd >= 0)
         close(run.hold_fd);
     if (run.cg)
-        ad_cg_slot_end(run.cg, &cgs);
+        ad__cg_slot_end(run.cg, &cgs);
     if (oc.supervisor_orphaned) {
-        super_cleanup(S);
+        ops->cleanup(S);
         _exit(0);
     }
-    classify(&run, linux_backend, &oc, wstatus, have_wstatus, &ru, &cgs, st, r);
+    classify(&run, &oc, wstatus, have_wstatus, &ru, &cgs, st, r);
     for (i = 0; i < 3; i++)
         ad_buf_release(&st[i].keep);
 }
 
-void ad__sb_supervisor_main(struct ad_sb_config *cfg, int sock)
+/*
+ * The supervisor's own setup: its fds, its payload uid, clean signals, no
+ * supplementary groups, and subreaping.
+ */
+static void super_init(struct ad__sb_super *S, struct ad__sb_config *cfg, int sock)
 {
-    struct super S;
-    struct ad_buf req = AD_BUF_INIT, resp = AD_BUF_INIT;
     int devnull, i;
 
-    memset(&S, 0, sizeof(S));
-    S.cfg = cfg;
+    memset(S, 0, sizeof(*S));
+    S->cfg = cfg;
 
     /* Our own fds: 0 and 1 to /dev/null, 2 kept for sanitizer reports, the
      * socket at 3, nothing else of the caller's. */
@@ -950,10 +822,10 @@ void ad__sb_supervisor_main(struct ad_sb_config *cfg, int sock)
     if (syscall(SYS_close_range, 4U, ~0U, 0U) < 0)
         for (i = 4; i < 1024; i++)
             close(i);
-    S.sock = sock;
+    S->sock = sock;
     if (cfg->change_uid) {
         int lock_fd = -1;
-        if (claim_uid(cfg, cfg->host_uid, &lock_fd, S.uid_error, sizeof(S.uid_error)) < 0)
+        if (claim_uid(cfg, cfg->host_uid, &lock_fd, S->uid_error, sizeof(S->uid_error)) < 0)
             cfg->change_uid = false;   /* runs answer sandbox_error, see execute() */
     }
 
@@ -973,14 +845,19 @@ void ad__sb_supervisor_main(struct ad_sb_config *cfg, int sock)
     /* Orphans of the process backend come back to us to be reaped. */
     (void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     (void)prctl(PR_SET_NAME, "autodev-sandbox", 0, 0, 0);
+}
 
-    /* A sandbox known to use the linux backend gets its first init ready
-     * now, so that no run pays for it. */
-    if (cfg->prewarm && !S.uid_error[0]) {
-        struct ad_err err = AD_ERR_INIT;
-        ensure_cgroup(&S);
-        (void)ad__sb_linux_prespawn(cfg, S.cg_ready ? &S.cg : NULL, &S.spare, &err);
-    }
+void ad__sb_supervisor_main(struct ad__sb_config *cfg, int sock)
+{
+    struct ad__sb_super S;
+    struct ad_buf req = AD_BUF_INIT, resp = AD_BUF_INIT;
+
+    super_init(&S, cfg, sock);
+    sock = S.sock;
+    /* Once the sandbox has settled on its backend, the first run's setup
+     * happens now rather than in the first request. */
+    if (cfg->prewarm && !S.uid_error[0])
+        cfg->ops->prewarm(&S);
 
     ad_buf_init(&req, (size_t)256 << 20);
     for (;;) {
@@ -1016,6 +893,6 @@ void ad__sb_supervisor_main(struct ad_sb_config *cfg, int sock)
         ad_buf_init(&req, (size_t)256 << 20);
         ad_buf_release(&resp);
     }
-    super_cleanup(&S);
+    cfg->ops->cleanup(&S);
     _exit(0);
 }

@@ -1,21 +1,28 @@
 /*
  * Internals of the sandbox module, shared by its files:
  *
- *   sandbox.c          public API: options, slots, the request/response wire
- *                      to the supervisors, result JSON, 'check'
+ *   sandbox.c          public API: options, slots, the choice of backend, the
+ *                      request/response wire to the supervisors, result JSON,
+ *                      'check'
  *   sandbox_super.c    the resident supervisor: one run at a time, the output
- *                      pump, status classification, the payload's last steps
- *   sandbox_linux.c    the linux backend's spawn: namespaces, new root, init
- *   sandbox_process.c  the process backend's spawn and sweep
+ *                      pump, status classification, the payload's last steps,
+ *                      the backends' shared default steps
+ *   sandbox_linux.c    the linux backend (ad__sb_linux_ops): namespaces, new
+ *                      root, init, cgroup limits, the standby init
+ *   sandbox_process.c  the process backend (ad__sb_process_ops): fork, the
+ *                      scratch directory, the sweep
  *   sandbox_seccomp.c  the syscall denylist, compiled once to BPF
  *   sandbox_cgroup.c   cgroup v2 / v1 slots: memory (+swap 0) and pids limits
  *   sandbox_harness.c  the Python harness, embedded as a string
  *
+ * A backend is a const struct ad__sb_backend_ops (see "backends" below); the
+ * common code never asks which backend it runs, it calls the steps.
+ *
  * Everything a clone3/fork child calls before execve must be
  * async-signal-safe: no malloc, no stdio, no locks. Functions that are say so.
  */
-#ifndef AD_SB_INT_H
-#define AD_SB_INT_H
+#ifndef AD__SB_INT_H
+#define AD__SB_INT_H
 
 #include <linux/filter.h>
 #include <stdbool.h>
@@ -35,27 +42,27 @@
  * ENOSYS so that libc falls back to clone, whose flags the filter can see.
  * A syscall of a foreign architecture (i386, x32) kills the process.
  */
-struct ad_sb_filter {
+struct ad__sb_filter {
     struct sock_filter *insns;   /* owned */
     unsigned short len;
     int rules;                   /* how many rules went in, for 'sandbox check' */
 };
 
 /* Compiles the denylist with libseccomp. AD_ENOTSUP when libseccomp refuses. */
-int ad_sb_filter_build(struct ad_sb_filter *f, struct ad_err *err);
-void ad_sb_filter_free(struct ad_sb_filter *f);
+int ad__sb_filter_build(struct ad__sb_filter *f, struct ad_err *err);
+void ad__sb_filter_free(struct ad__sb_filter *f);
 /*
  * Sets no_new_privs and installs f on the calling thread. Async-signal-safe.
  * Returns 0 or -errno.
  */
-int ad_sb_filter_apply(const struct ad_sb_filter *f);
+int ad__sb_filter_apply(const struct ad__sb_filter *f);
 
 /* ---- cgroup.c --------------------------------------------------------- */
 
-enum ad_cg_version {
-    AD_CG_NONE = 0,
-    AD_CG_V1,
-    AD_CG_V2,
+enum ad__cg_version {
+    AD__CG_NONE = 0,
+    AD__CG_V1,
+    AD__CG_V2,
 };
 
 /*
@@ -63,15 +70,15 @@ enum ad_cg_version {
  * controllers; for v1 one directory in the memory hierarchy and one in the
  * pids hierarchy. Made once per supervisor, reused run after run.
  */
-struct ad_cg_slot {
-    enum ad_cg_version version;
+struct ad__cg_slot {
+    enum ad__cg_version version;
     char mem_dir[512];      /* v2: the only directory */
     char pids_dir[512];     /* v1 only; "" for v2 */
     int v2_fd;              /* v2: O_DIRECTORY fd for CLONE_INTO_CGROUP, else -1 */
-    uint64_t oom_kills_before;   /* baseline taken by ad_cg_slot_begin */
+    uint64_t oom_kills_before;   /* baseline taken by ad__cg_slot_begin */
 };
 
-struct ad_cg_stats {
+struct ad__cg_stats {
     bool oom_killed;        /* the kernel OOM-killed something in the slot this run */
     int64_t peak_bytes;     /* peak memory use of the slot this run, -1 if unknown */
 };
@@ -79,65 +86,69 @@ struct ad_cg_stats {
 /*
  * Finds a usable cgroup setup: v2 when the unified hierarchy has the memory
  * and pids controllers usable below our own cgroup, else v1 when both the
- * memory and pids hierarchies are mounted and writable, else AD_CG_NONE.
+ * memory and pids hierarchies are mounted and writable, else AD__CG_NONE.
  * why (may be NULL) gets a one-line reason when the answer is not v2.
  */
-enum ad_cg_version ad_cg_probe(char *why, size_t why_len);
+enum ad__cg_version ad__cg_probe(char *why, size_t why_len);
 
 /*
  * Makes the slot's cgroup directories named name (e.g. "autodev.1234.0")
  * below our own cgroup, with memory.max (+ swap 0) and pids.max set.
  * Removes stale "autodev.<pid>.*" directories whose pid is gone.
  */
-int ad_cg_slot_create(struct ad_cg_slot *s, enum ad_cg_version v, const char *name,
-                      struct ad_err *err);
+int ad__cg_slot_create(struct ad__cg_slot *s, enum ad__cg_version v, const char *name,
+                       struct ad_err *err);
 /* Sets the limits for the next run; resets the peak counter; takes the OOM baseline. */
-int ad_cg_slot_begin(struct ad_cg_slot *s, int64_t memory_bytes, int pids_max,
-                     struct ad_err *err);
+int ad__cg_slot_begin(struct ad__cg_slot *s, int64_t memory_bytes, int pids_max,
+                      struct ad_err *err);
 /* Moves pid into the slot (v1, or v2 without CLONE_INTO_CGROUP). */
-int ad_cg_slot_attach(const struct ad_cg_slot *s, pid_t pid, struct ad_err *err);
+int ad__cg_slot_attach(const struct ad__cg_slot *s, pid_t pid, struct ad_err *err);
 /* Reads this run's stats (after the run's processes are gone). */
-void ad_cg_slot_end(struct ad_cg_slot *s, struct ad_cg_stats *st);
+void ad__cg_slot_end(struct ad__cg_slot *s, struct ad__cg_stats *st);
 /* Kills whatever is left in the slot and removes the directories. */
-void ad_cg_slot_destroy(struct ad_cg_slot *s);
+void ad__cg_slot_destroy(struct ad__cg_slot *s);
 
 /* ---- harness.c -------------------------------------------------------- */
 
 /* The harness source. argv: harness.py ENTRY; reads /skill/skill.py and
  * /skill/input.json (paths relative to its own directory in the process
  * backend) and writes one JSON line to fd 3. */
-extern const char ad_sb_harness_py[];
-extern const size_t ad_sb_harness_py_len;
+extern const char ad__sb_harness_py[];
+extern const size_t ad__sb_harness_py_len;
 
 /* ---- the supervisor --------------------------------------------------- */
 
 /* Inside the user namespace the payload is this uid and gid. */
-#define AD_SB_INNER_ID 1000
-/* Payload uids are claimed host-wide from [base, base + AD_SB_UID_RANGE). */
-#define AD_SB_UID_RANGE 1024
-#define AD_SB_UID_LOCKDIR "/run/autodev-sandbox"
-#define AD_SB_MAX_ARGS 8
+#define AD__SB_INNER_ID 1000
+/* Payload uids are claimed host-wide from [base, base + AD__SB_UID_RANGE). */
+#define AD__SB_UID_RANGE 1024
+#define AD__SB_UID_LOCKDIR "/run/autodev-sandbox"
+#define AD__SB_MAX_ARGS 8
+
+struct ad__sb_backend_ops;
 
 /* Fixed for the life of one supervisor (one slot). */
-struct ad_sb_config {
+struct ad__sb_config {
+    const struct ad__sb_backend_ops *ops;   /* the backend, chosen once by ad_sandbox_new */
     char runtime[256];                   /* resolved absolute path */
     char runtime_buf[256];               /* storage behind argv[1..] */
-    char *argv[AD_SB_MAX_ARGS + 4];      /* runtime, its flags; harness args appended */
+    char *argv[AD__SB_MAX_ARGS + 4];     /* runtime, its flags; harness args appended */
     int argc;                            /* runtime + flags */
     unsigned host_uid, host_gid;         /* the payload's ids on the host; as root,
                                             the base until the supervisor claims one */
     bool change_uid;                     /* we are root: the payload gets host_uid */
     int slot;
-    enum ad_cg_version cg_version;       /* what ad_cg_probe said in the caller */
-    struct ad_sb_filter filter;          /* compiled in the caller; copied by fork */
+    enum ad__cg_version cg_version;      /* what ad__cg_probe said in the caller */
+    struct ad__sb_filter filter;         /* compiled in the caller; copied by fork */
     bool have_filter;
-    bool prewarm;                        /* make a linux init ready at start */
+    bool prewarm;                        /* the backend passed its probe: ops->prewarm
+                                            at start */
 };
 
 /* One run inside the supervisor. */
-struct ad_sb_run {
-    const struct ad_sb_config *cfg;
-    struct ad_cg_slot *cg;               /* NULL when no cgroup is used */
+struct ad__sb_run {
+    const struct ad__sb_config *cfg;
+    struct ad__cg_slot *cg;              /* NULL when no cgroup is used */
     bool cg_limited;                     /* cgroup limits apply to this run */
     const char *code;
     size_t code_len;
@@ -145,13 +156,15 @@ struct ad_sb_run {
     const char *input;
     size_t input_len;
     struct ad_sandbox_limits lim;        /* defaults filled in */
-    /* Set by the backend's spawn. */
+    /* Set by the backend's start. */
     pid_t pid;                           /* linux: the namespace's init */
     int pidfd;
     int out_fd, err_fd, res_fd;          /* our read ends */
     int status_fd;                       /* read end of the status channel */
     int hold_fd;                         /* linux: held open while the run lasts */
-    char dir[256];                       /* process: the run's directory */
+    /* Set by the backend's kill: what the run had used, -1 when not sampled. */
+    int64_t cpu_ms_at_kill;
+    int64_t rss_kb_at_kill;
 };
 
 /*
@@ -159,10 +172,10 @@ struct ad_sb_run {
  *   "E<text>"   setup failed; the text says where and why
  *   "S<int>"    linux only: the payload's wait status, from init
  */
-#define AD_SB_STATUS_MAX 512
+#define AD__SB_STATUS_MAX 512
 
 /* sandbox_linux.c: an init made ahead of its run (see the top of that file). */
-struct ad_sb_spare {
+struct ad__sb_spare {
     bool ready;
     bool cg_limited;    /* in the slot's cgroup (or on its way there) */
     pid_t pid;
@@ -171,22 +184,97 @@ struct ad_sb_spare {
     int out_r, err_r, res_r, st_r;
     int ctl_w;
 };
-/* Makes a spare: cloned, mapped, root built, on its way into cg (may be NULL). */
-int ad__sb_linux_prespawn(const struct ad_sb_config *cfg, struct ad_cg_slot *cg,
-                          struct ad_sb_spare *sp, struct ad_err *err);
-/* Hands run's job to the spare and its fds to run; the spare is used up. */
-int ad__sb_linux_start(struct ad_sb_spare *sp, struct ad_sb_run *run, struct ad_err *err);
-/* Kills and reaps an unused spare. */
-void ad__sb_linux_discard(struct ad_sb_spare *sp);
-/* sandbox_process.c */
-int ad__sb_process_prepare(struct ad_sb_config *cfg, char *base, size_t base_len,
-                           struct ad_err *err);
-int ad__sb_process_spawn(struct ad_sb_run *run, const char *base, struct ad_err *err);
-/* Kills what is left of the run: its process group and, as root, its uid. */
-void ad__sb_process_sweep(const struct ad_sb_run *run);
-void ad__sb_process_cleanup(const char *base);
 
-/* sandbox_super.c */
+/*
+ * One supervisor's state. The main loop owns it; the backend's steps get
+ * it whole and keep their own part in it across runs.
+ */
+struct ad__sb_super {
+    struct ad__sb_config *cfg;
+    int sock;
+    char uid_error[256];        /* why no payload uid could be claimed, "" if one was */
+    /* linux */
+    struct ad__cg_slot cg;
+    bool cg_ready;
+    bool cg_failed;
+    struct ad__sb_spare spare;  /* the next run's init, on standby */
+    /* process */
+    char base[256];             /* the supervisor's directory, "" until made */
+};
+
+/* ---- backends ---------------------------------------------------------- */
+
+/*
+ * A sandbox backend: what differs between the linux backend
+ * (sandbox_linux.c) and the process backend (sandbox_process.c). The rest
+ * of a run (the request, the payload's last steps, the output pump, the
+ * status) is common code that calls these. ad_sandbox_new picks one
+ * instance once (auto: linux when its probe passes, else process) and
+ * every supervisor it forks keeps it in cfg->ops for life.
+ *
+ * No member is NULL: a backend without a step of its own uses the shared
+ * default, ad__sb_def_<member>.
+ */
+struct ad__sb_backend_ops {
+    const char *name;             /* "linux" or "process": the result's "backend" */
+    enum ad_sb_backend id;        /* what ad_sandbox_backend answers */
+    const char *lost_status;      /* the error when the payload's wait status is lost */
+
+    /* In the caller (sandbox.c), with sb's ops already this backend. */
+
+    /* Whether the backend works on this machine; why gets the reason when not. */
+    bool (*probe)(struct ad_sandbox *sb, char *why, size_t why_len);
+
+    /* In the supervisor (sandbox_super.c), in the order a run meets them. */
+
+    /* Gets the first run ready when the supervisor starts (cfg->prewarm). */
+    void (*prewarm)(struct ad__sb_super *S);
+    /* Limits beyond the rlimits: sets run->cg and run->cg_limited when some apply. */
+    void (*limit)(struct ad__sb_super *S, struct ad__sb_run *run);
+    /* Starts the payload: sets run's pid, pidfd, out/err/res/status fds (and hold_fd). */
+    int (*start)(struct ad__sb_super *S, struct ad__sb_run *run, struct ad_err *err);
+    /* Whether the started run is isolated "full" rather than "degraded". */
+    bool (*full_isolation)(const struct ad__sb_super *S, const struct ad__sb_run *run);
+    /* Kills the run now (wall or output limit, caller gone); repeated until it exits. */
+    void (*kill)(struct ad__sb_run *run);
+    /* Kills what the run left behind; once per run, when run->pid has exited or
+     * the pump gave up on it. */
+    void (*sweep)(struct ad__sb_run *run);
+    /*
+     * After wait4 put run->pid's status in *wstatus: the payload's wait
+     * status in *wstatus (status, status_len: what came on the status
+     * channel), reaping whatever else of the run is ours. false when the
+     * status is lost.
+     */
+    bool (*reap)(const struct ad__sb_run *run, const char *status, size_t status_len,
+                 int *wstatus);
+    /* Releases what the backend keeps in S; the supervisor is about to exit. */
+    void (*cleanup)(struct ad__sb_super *S);
+};
+
+extern const struct ad__sb_backend_ops ad__sb_linux_ops;
+extern const struct ad__sb_backend_ops ad__sb_process_ops;
+
+/* The shared defaults (sandbox.c for probe, sandbox_super.c for the rest). */
+/* Always works. */
+bool ad__sb_def_probe(struct ad_sandbox *sb, char *why, size_t why_len);
+/* Nothing to get ready. */
+void ad__sb_def_prewarm(struct ad__sb_super *S);
+/* rlimits only (see ad__sb_payload_exec). */
+void ad__sb_def_limit(struct ad__sb_super *S, struct ad__sb_run *run);
+/* Always degraded. */
+bool ad__sb_def_full_isolation(const struct ad__sb_super *S, const struct ad__sb_run *run);
+/* Nothing: the run ends with its first process. */
+void ad__sb_def_sweep(struct ad__sb_run *run);
+
+/*
+ * A trial run of a trivial skill through sb's backend (sandbox.c): the
+ * probe of a backend whose failures are easier to meet than to predict.
+ */
+bool ad__sb_trial_run(struct ad_sandbox *sb, char *why, size_t why_len);
+
+/* ---- sandbox_super.c ---------------------------------------------------- */
+
 /*
  * The payload's last steps before execve, for both backends: fds 0-3,
  * rlimits, ids (uid/gid when set_ids), capabilities, seccomp, a clean
@@ -194,7 +282,7 @@ void ad__sb_process_cleanup(const char *base);
  * it starts. Reports a failure on status_fd and exits 127.
  * Async-signal-safe; never returns.
  */
-__attribute__((noreturn)) void ad__sb_payload_exec(const struct ad_sb_run *run, int out_fd,
+__attribute__((noreturn)) void ad__sb_payload_exec(const struct ad__sb_run *run, int out_fd,
                                                    int err_fd, int res_fd, int status_fd,
                                                    const char *dir, const char *cwd,
                                                    bool set_ids, uid_t uid, gid_t gid);
@@ -217,6 +305,6 @@ int ad__sb_frame_write(int fd, const char *data, size_t len);
 int ad__sb_frame_read(int fd, struct ad_buf *b, int timeout_ms, struct ad_err *err);
 
 /* The supervisor's loop; never returns. sock is its end of the socketpair. */
-__attribute__((noreturn)) void ad__sb_supervisor_main(struct ad_sb_config *cfg, int sock);
+__attribute__((noreturn)) void ad__sb_supervisor_main(struct ad__sb_config *cfg, int sock);
 
 #endif

@@ -53,12 +53,12 @@ static int in_child(int (*fn)(void *), void *arg)
     return status;
 }
 
-static struct ad_sb_filter build_filter(void)
+static struct ad__sb_filter build_filter(void)
 {
     struct ad_err err = AD_ERR_INIT;
-    struct ad_sb_filter f;
+    struct ad__sb_filter f;
 
-    assert_int_equal(ad_sb_filter_build(&f, &err), 0);
+    assert_int_equal(ad__sb_filter_build(&f, &err), 0);
     return f;
 }
 
@@ -66,25 +66,25 @@ static struct ad_sb_filter build_filter(void)
 
 static void test_filter_builds(void **state)
 {
-    struct ad_sb_filter f = build_filter();
+    struct ad__sb_filter f = build_filter();
 
     assert_non_null(f.insns);
     assert_true(f.len > 0);
     /* 48 plain entries, clone3, 14 argument tests, personality: 64 with libseccomp 2.5.4. */
     assert_true(f.rules >= 50);
-    ad_sb_filter_free(&f);
+    ad__sb_filter_free(&f);
     assert_null(f.insns);
     assert_int_equal(f.len, 0);
-    ad_sb_filter_free(&f);
-    ad_sb_filter_free(NULL);
+    ad__sb_filter_free(&f);
+    ad__sb_filter_free(NULL);
 }
 
 static void test_filter_apply_rejects_empty(void **state)
 {
-    struct ad_sb_filter f = { NULL, 0, 0 };
+    struct ad__sb_filter f = { NULL, 0, 0 };
 
-    assert_int_equal(ad_sb_filter_apply(&f), -EINVAL);
-    assert_int_equal(ad_sb_filter_apply(NULL), -EINVAL);
+    assert_int_equal(ad__sb_filter_apply(&f), -EINVAL);
+    assert_int_equal(ad__sb_filter_apply(NULL), -EINVAL);
 }
 
 /* Each check runs after the filter is in; true when it behaved. */
@@ -229,9 +229,9 @@ static const struct {
 /* Exit code: 0 when every check held, else 1 + the first failing check. */
 static int filtered_checks(void *arg)
 {
-    const struct ad_sb_filter *f = arg;
+    const struct ad__sb_filter *f = arg;
 
-    if (ad_sb_filter_apply(f) != 0)
+    if (ad__sb_filter_apply(f) != 0)
         return 100;
     for (size_t i = 0; i < AD_ARRAY_SIZE(checks); i++) {
         if (!checks[i].check())
@@ -242,7 +242,7 @@ static int filtered_checks(void *arg)
 
 static void test_filter_denies(void **state)
 {
-    struct ad_sb_filter f = build_filter();
+    struct ad__sb_filter f = build_filter();
     int status = in_child(filtered_checks, &f), code;
 
     assert_true(WIFEXITED(status));
@@ -250,15 +250,15 @@ static void test_filter_denies(void **state)
     if (code > 0 && code <= (int)AD_ARRAY_SIZE(checks))
         fail_msg("check '%s' failed under the filter", checks[code - 1].name);
     assert_int_equal(code, 0);
-    ad_sb_filter_free(&f);
+    ad__sb_filter_free(&f);
 }
 
 #if defined(__x86_64__)
 static int x32_getpid(void *arg)
 {
-    const struct ad_sb_filter *f = arg;
+    const struct ad__sb_filter *f = arg;
 
-    if (f != NULL && ad_sb_filter_apply(f) != 0)
+    if (f != NULL && ad__sb_filter_apply(f) != 0)
         return 100;
     syscall(0x40000000 | SYS_getpid);
     return 0;
@@ -266,21 +266,21 @@ static int x32_getpid(void *arg)
 
 static void test_filter_kills_x32(void **state)
 {
-    struct ad_sb_filter f = build_filter();
+    struct ad__sb_filter f = build_filter();
     int status = in_child(x32_getpid, &f);
 
     assert_true(WIFSIGNALED(status));
     assert_int_equal(WTERMSIG(status), SIGSYS);
-    ad_sb_filter_free(&f);
+    ad__sb_filter_free(&f);
 }
 
 /* getpid through the i386 entry: 0 when it answered our pid. */
 static int i386_getpid(void *arg)
 {
-    const struct ad_sb_filter *f = arg;
+    const struct ad__sb_filter *f = arg;
     long ret;
 
-    if (f != NULL && ad_sb_filter_apply(f) != 0)
+    if (f != NULL && ad__sb_filter_apply(f) != 0)
         return 100;
     __asm__ volatile("int $0x80" : "=a"(ret) : "a"(20L) : "memory", "r8", "r9", "r10", "r11");
     return ret == getpid() ? 0 : 1;
@@ -288,7 +288,7 @@ static int i386_getpid(void *arg)
 
 static void test_filter_kills_i386(void **state)
 {
-    struct ad_sb_filter f;
+    struct ad__sb_filter f;
     int status = in_child(i386_getpid, NULL);
 
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -299,7 +299,7 @@ static void test_filter_kills_i386(void **state)
     status = in_child(i386_getpid, &f);
     assert_true(WIFSIGNALED(status));
     assert_int_equal(WTERMSIG(status), SIGSYS);
-    ad_sb_filter_free(&f);
+    ad__sb_filter_free(&f);
 }
 #endif
 
@@ -358,9 +358,9 @@ static void test_cg_mountinfo(void **state)
 }
 
 struct cgfx {
-    enum ad_cg_version v;
+    enum ad__cg_version v;
     char why[512];
-    struct ad_cg_slot slot;
+    struct ad__cg_slot slot;
 };
 
 static int cg_setup(void **state)
@@ -368,7 +368,7 @@ static int cg_setup(void **state)
     struct cgfx *fx = calloc(1, sizeof(*fx));
 
     assert_non_null(fx);
-    fx->v = ad_cg_probe(fx->why, sizeof(fx->why));
+    fx->v = ad__cg_probe(fx->why, sizeof(fx->why));
     fx->slot.v2_fd = -1;
     *state = fx;
     return 0;
@@ -378,14 +378,14 @@ static int cg_teardown(void **state)
 {
     struct cgfx *fx = *state;
 
-    ad_cg_slot_destroy(&fx->slot);
+    ad__cg_slot_destroy(&fx->slot);
     free(fx);
     return 0;
 }
 
 static void need_cgroups(const struct cgfx *fx)
 {
-    if (fx->v == AD_CG_NONE) {
+    if (fx->v == AD__CG_NONE) {
         print_message("# skipped: no usable cgroups: %s\n", fx->why);
         skip();
     }
@@ -398,7 +398,7 @@ static void slot_make(struct cgfx *fx, const char *tag)
     int rc;
 
     snprintf(name, sizeof(name), "autodev.%ld.%s", (long)getpid(), tag);
-    rc = ad_cg_slot_create(&fx->slot, fx->v, name, &err);
+    rc = ad__cg_slot_create(&fx->slot, fx->v, name, &err);
     if (rc != 0)
         fail_msg("slot create: %s", err.msg);
     assert_int_equal(fx->slot.version, fx->v);
@@ -408,7 +408,7 @@ static void slot_begin(struct cgfx *fx, int64_t mem, int pids)
 {
     struct ad_err err = AD_ERR_INIT;
 
-    if (ad_cg_slot_begin(&fx->slot, mem, pids, &err) != 0)
+    if (ad__cg_slot_begin(&fx->slot, mem, pids, &err) != 0)
         fail_msg("slot begin: %s", err.msg);
 }
 
@@ -465,7 +465,7 @@ struct dirs {
     char mem[512], pids[512];
 };
 
-static void dirs_of(const struct ad_cg_slot *s, struct dirs *d)
+static void dirs_of(const struct ad__cg_slot *s, struct dirs *d)
 {
     snprintf(d->mem, sizeof(d->mem), "%s", s->mem_dir);
     snprintf(d->pids, sizeof(d->pids), "%s", s->pids_dir);
@@ -487,7 +487,7 @@ struct waiter {
     int go;       /* our write end */
 };
 
-static struct waiter waiter_start(int (*fn)(void), bool attach, const struct ad_cg_slot *s)
+static struct waiter waiter_start(int (*fn)(void), bool attach, const struct ad__cg_slot *s)
 {
     struct ad_err err = AD_ERR_INIT;
     struct waiter w;
@@ -506,7 +506,7 @@ static struct waiter waiter_start(int (*fn)(void), bool attach, const struct ad_
     }
     close(p[0]);
     w.go = p[1];
-    if (attach && ad_cg_slot_attach(s, w.pid, &err) != 0) {
+    if (attach && ad__cg_slot_attach(s, w.pid, &err) != 0) {
         kill(w.pid, SIGKILL);
         waitpid(w.pid, NULL, 0);
         fail_msg("attach: %s", err.msg);
@@ -588,9 +588,9 @@ static void test_cg_probe_reason(void **state)
     struct cgfx *fx = *state;
 
     print_message("# cgroup probe: %s%s%s\n",
-                  fx->v == AD_CG_V2 ? "v2" : fx->v == AD_CG_V1 ? "v1" : "none",
+                  fx->v == AD__CG_V2 ? "v2" : fx->v == AD__CG_V1 ? "v1" : "none",
                   fx->why[0] ? ": " : "", fx->why);
-    if (fx->v == AD_CG_V2)
+    if (fx->v == AD__CG_V2)
         assert_string_equal(fx->why, "");
     else
         assert_true(strlen(fx->why) > 0);
@@ -599,26 +599,26 @@ static void test_cg_probe_reason(void **state)
 static void test_cg_bad_slots(void **state)
 {
     struct ad_err err = AD_ERR_INIT;
-    struct ad_cg_slot s;
-    struct ad_cg_stats st;
+    struct ad__cg_slot s;
+    struct ad__cg_stats st;
 
-    assert_int_equal(ad_cg_slot_create(&s, AD_CG_V1, "../x", &err), AD_EINVAL);
-    assert_int_equal(ad_cg_slot_create(&s, AD_CG_V2, "", &err), AD_EINVAL);
-    assert_int_equal(ad_cg_slot_create(&s, AD_CG_NONE, "autodev.1.0", &err), AD_ENOTSUP);
+    assert_int_equal(ad__cg_slot_create(&s, AD__CG_V1, "../x", &err), AD_EINVAL);
+    assert_int_equal(ad__cg_slot_create(&s, AD__CG_V2, "", &err), AD_EINVAL);
+    assert_int_equal(ad__cg_slot_create(&s, AD__CG_NONE, "autodev.1.0", &err), AD_ENOTSUP);
     assert_int_equal(s.v2_fd, -1);
-    assert_int_equal(ad_cg_slot_begin(&s, 1 << 20, 4, &err), AD_ESTATE);
-    assert_int_equal(ad_cg_slot_attach(&s, getpid(), &err), AD_ESTATE);
-    ad_cg_slot_end(&s, &st);
+    assert_int_equal(ad__cg_slot_begin(&s, 1 << 20, 4, &err), AD_ESTATE);
+    assert_int_equal(ad__cg_slot_attach(&s, getpid(), &err), AD_ESTATE);
+    ad__cg_slot_end(&s, &st);
     assert_false(st.oom_killed);
     assert_int_equal(st.peak_bytes, -1);
-    ad_cg_slot_destroy(&s);
+    ad__cg_slot_destroy(&s);
 }
 
 static void test_cg_limits_oom(void **state)
 {
     struct cgfx *fx = *state;
-    struct ad_cg_slot *s = &fx->slot;
-    struct ad_cg_stats st;
+    struct ad__cg_slot *s = &fx->slot;
+    struct ad__cg_stats st;
     struct waiter w;
     struct dirs d;
     int status;
@@ -627,7 +627,7 @@ static void test_cg_limits_oom(void **state)
     slot_make(fx, "t1");
     dirs_of(s, &d);
     slot_begin(fx, 64 << 20, 16);
-    if (fx->v == AD_CG_V1) {
+    if (fx->v == AD__CG_V1) {
         assert_int_equal(s->v2_fd, -1);
         assert_file(s->mem_dir, "memory.limit_in_bytes", "67108864");
         if (file_exists(s->mem_dir, "memory.memsw.limit_in_bytes"))
@@ -643,14 +643,14 @@ static void test_cg_limits_oom(void **state)
 
     w = waiter_start(hog, true, s);
     assert_true(procs_has(s->mem_dir, w.pid));
-    if (fx->v == AD_CG_V1)
+    if (fx->v == AD__CG_V1)
         assert_true(procs_has(s->pids_dir, w.pid));
     status = waiter_finish(&w);
     assert_true(WIFSIGNALED(status));
     assert_int_equal(WTERMSIG(status), SIGKILL);
-    ad_cg_slot_end(s, &st);
+    ad__cg_slot_end(s, &st);
     assert_true(st.oom_killed);
-    if (fx->v == AD_CG_V1)
+    if (fx->v == AD__CG_V1)
         assert_true(st.peak_bytes > 0 && st.peak_bytes <= 64 << 20);
     else
         assert_true(st.peak_bytes == -1 || (st.peak_bytes > 0 && st.peak_bytes <= 64 << 20));
@@ -661,17 +661,17 @@ static void test_cg_limits_oom(void **state)
     status = waiter_finish(&w);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
-    ad_cg_slot_end(s, &st);
+    ad__cg_slot_end(s, &st);
     assert_false(st.oom_killed);
 
     /* Raising the limit again works past v1's memsw ordering. */
     slot_begin(fx, 128 << 20, 0);
-    assert_file(s->mem_dir, fx->v == AD_CG_V1 ? "memory.limit_in_bytes" : "memory.max",
+    assert_file(s->mem_dir, fx->v == AD__CG_V1 ? "memory.limit_in_bytes" : "memory.max",
                 "134217728");
-    assert_file(fx->v == AD_CG_V1 ? s->pids_dir : s->mem_dir, "pids.max", "max");
+    assert_file(fx->v == AD__CG_V1 ? s->pids_dir : s->mem_dir, "pids.max", "max");
 
-    ad_cg_slot_destroy(s);
-    assert_int_equal(s->version, AD_CG_NONE);
+    ad__cg_slot_destroy(s);
+    assert_int_equal(s->version, AD__CG_NONE);
     assert_gone(&d);
 }
 
@@ -691,7 +691,7 @@ static void test_cg_pids_limit(void **state)
     assert_true(WIFEXITED(status));
     /* The forker itself is one of the 16. */
     assert_int_equal(WEXITSTATUS(status), 15);
-    ad_cg_slot_destroy(&fx->slot);
+    ad__cg_slot_destroy(&fx->slot);
     assert_gone(&d);
 }
 
@@ -707,7 +707,7 @@ static void test_cg_destroy_kills(void **state)
     dirs_of(&fx->slot, &d);
     slot_begin(fx, 64 << 20, 16);
     w = waiter_start(idle, true, &fx->slot);
-    ad_cg_slot_destroy(&fx->slot);
+    ad__cg_slot_destroy(&fx->slot);
     assert_gone(&d);
     assert_int_equal(waitpid(w.pid, &status, 0), w.pid);
     assert_true(WIFSIGNALED(status));
@@ -749,7 +749,7 @@ static void test_cg_stale_sweep(void **state)
     parent_of(fx->slot.mem_dir, parents.mem, sizeof(parents.mem));
     if (fx->slot.pids_dir[0] != '\0')
         parent_of(fx->slot.pids_dir, parents.pids, sizeof(parents.pids));
-    ad_cg_slot_destroy(&fx->slot);
+    ad__cg_slot_destroy(&fx->slot);
 
     /* A pid that was ours and is gone (reaped) names the stale slot. */
     dead = fork();
@@ -767,7 +767,7 @@ static void test_cg_stale_sweep(void **state)
     assert_int_equal(rmdir(alive.mem), 0);
     if (alive.pids[0] != '\0')
         assert_int_equal(rmdir(alive.pids), 0);
-    ad_cg_slot_destroy(&fx->slot);
+    ad__cg_slot_destroy(&fx->slot);
     assert_gone(&d);
 }
 
