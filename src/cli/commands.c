@@ -491,7 +491,8 @@ static const struct ad_cmd_form skill_forms[] = {
       "Make version V current again. Later versions stay in the history." },
     { "skill search TEXT... [--limit N]",
       "Full-text search over the names and descriptions of active skills, best\n"
-      "first, with the score." },
+      "first, with the score. Stop words (the, of, please, ...) are dropped first,\n"
+      "as task run does when it picks a skill." },
     { "skill export NAME DIR [--version V] [--force]",
       "Write the skill as an Agent Skills folder under DIR: NAME/SKILL.md and\n"
       "NAME/scripts/NAME.py, with '_' in the name written '-'. Prints the folder." },
