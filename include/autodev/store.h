@@ -28,6 +28,11 @@
  * AD_EEXIST for a taken unique name or key, AD_EINVAL for a bad argument,
  * AD_ETOOBIG for a field over its cap, AD_EPERM for a write to a store
  * opened AD_STORE_READONLY.
+ *
+ * Sections: caps and options; open, schema and transactions; tenants;
+ * agents; episodes; events; jobs; LLM calls; skills, their versions,
+ * search and executions; agent sessions; agent record; skill candidates
+ * and mutation counts; capability usage; notifications.
  */
 #ifndef AUTODEV_STORE_H
 #define AUTODEV_STORE_H

@@ -17,7 +17,8 @@
 
 #include "tmpdb.h"
 
-#include "store/schema_sqlite.h"
+#include "store/sqlite/schema.h"
+#include "store/sqlite/sqlite.h"
 #include "store/store_backend.h"
 
 /* ---- fixture ------------------------------------------------------------ */

@@ -6,8 +6,8 @@
  * schema_migrations table keeps when each was applied. A migration is never
  * edited after release: changes go into a new one.
  */
-#ifndef AD_SCHEMA_SQLITE_H
-#define AD_SCHEMA_SQLITE_H
+#ifndef AD_STORE_SQLITE_SCHEMA_H
+#define AD_STORE_SQLITE_SCHEMA_H
 
 #include <stddef.h>
 

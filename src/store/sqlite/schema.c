@@ -14,7 +14,7 @@
  */
 #include "compat.h"
 
-#include "schema_sqlite.h"
+#include "sqlite/schema.h"
 
 static const char migration_1[] =
     "CREATE TABLE schema_migrations ("
@@ -256,7 +256,7 @@ static const char migration_1[] =
 
     /*
      * The durable outbox. seq is store-wide and assigned inside the write
-     * transaction (see store_sqlite.c), so seq order is commit order.
+     * transaction (see sqlite/events.c), so seq order is commit order.
      */
     "CREATE TABLE events ("
     " id TEXT PRIMARY KEY,"
