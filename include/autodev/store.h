@@ -23,6 +23,27 @@
  * then rolls everything back and fails with AD_ESTATE, while rolling that
  * level back clears the condition.
  *
+ * Threads and processes: a struct ad_store is one connection with its own
+ * transaction state and statement cache, and is not thread-safe. Use one
+ * handle per thread; a handle is never shared between threads unless the
+ * caller serialises every call on it (a lock held across a whole
+ * transaction, since begin/commit are per handle). Many handles on one
+ * database, in many threads and processes, are the intended use: SQLite
+ * runs in WAL mode, so readers never block the writer nor each other, and
+ * writers queue for the database's one write lock for up to the busy
+ * timeout (then AD_EBUSY). Any calls may therefore run at once from
+ * different handles; reads see the last committed state, and a handle's
+ * own transaction sees its own writes. Every write runs in a transaction
+ * that takes the write lock when it begins (BEGIN IMMEDIATE), never later,
+ * so a transaction does not fail half-way on a lock upgrade.
+ *
+ * Daily limits (ad_store_candidate_insert) count the tenant's rows of the
+ * day and insert in one transaction level that holds the write lock from
+ * before the count to the commit: two handles can never both count four of
+ * five and both insert. The guarantee rests on that lock alone (not on
+ * the caller's process or thread), so it holds across processes; it needs
+ * every writer of those rows to go through the store.
+ *
  * Errors: AD_EBUSY when the database stays locked past the busy timeout,
  * AD_ECORRUPT for a corrupt or foreign file, AD_ENOTFOUND for a missing row,
  * AD_EEXIST for a taken unique name or key, AD_EINVAL for a bad argument,
