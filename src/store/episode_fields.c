@@ -45,6 +45,7 @@ void ad_episode_release(struct ad_episode *ep)
     json_decref(ep->tools_attempted);
     json_decref(ep->context);
     free(ep->skill_version_id);
+    free(ep->error_type);
     for (i = 0; i < ep->nsegments && ep->segments; i++)
         segment_release(&ep->segments[i]);
     free(ep->segments);
@@ -177,7 +178,8 @@ static int validate_numbers(const struct ad_episode *ep, struct ad_err *err)
         return ad_error(err, AD_EINVAL, "field 'token_usage': must be >= 0");
     if (ep->skill_version_id && !ad_id_valid(ep->skill_version_id))
         return ad_error(err, AD_EINVAL, "field 'skill_version_id': not a valid id");
-    return 0;
+    /* Not a field of the JSON form (the store derives it), so not in episode_text[]. */
+    return ad__check_error_type("error_type", ep->error_type, err);
 }
 
 static int validate_segments(const struct ad_episode *ep, struct ad__episode_json *json,
@@ -504,6 +506,7 @@ json_t *ad_episode_to_json(const struct ad_episode *ep)
     bad |= json_object_set_new(o, "execution_seconds", json_real(ep->execution_seconds));
     bad |= json_object_set_new(o, "token_usage", json_integer(ep->token_usage));
     bad |= json_object_set_new(o, "skill_version_id", str_or_null(ep->skill_version_id));
+    bad |= json_object_set_new(o, "error_type", str_or_null(ep->error_type));
     if (ep->created_at[0])
         bad |= json_object_set_new(o, "created_at", json_string(ep->created_at));
     if (ep->nsegments)

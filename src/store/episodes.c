@@ -1,12 +1,22 @@
 /*
- * Episodes in the store: insert, get, list, count. The fields and the JSON
- * form are in episode_fields.c.
+ * Episodes in the store: insert (with the derived error type), get, list,
+ * count, and the brief view of an agent's recent failures that reflection
+ * reads. The fields and the JSON form are in episode_fields.c.
  */
 #include "compat.h"
 
 #include "autodev/store.h"
+#include "autodev/text.h"
 
 #include "store_backend.h"
+
+/*
+ * How far an episode's id may be older than its created_at. Both are
+ * stamped by episode_stamp, the id first, from the same wall clock, and
+ * ad_id_new never goes below the clock; an hour covers a process stalled
+ * between the two (a page fault storm, a stopped VM) with a wide margin.
+ */
+#define ID_CLOCK_SLACK_MS (3600 * 1000)
 
 /* Ids and times for the episode and its segments; cleared again on failure. */
 static int episode_stamp(struct ad_episode *ep, struct ad_err *err)
@@ -47,9 +57,15 @@ static int episode_write(struct ad_store *st, const struct ad_episode *row,
     return ad__write_end(st, own, rc, err);
 }
 
+/*
+ * The row is a shallow copy of ep whose error_type is the derived one when
+ * the caller left it NULL: the caller's struct keeps only what it owns.
+ */
 int ad_store_episode_insert(struct ad_store *st, struct ad_episode *ep, struct ad_err *err)
 {
+    char type[AD_ERROR_TYPE_MAX + 1];
     struct ad__episode_json json;
+    struct ad_episode row;
     int rc;
 
     rc = ad__check_id("tenant id", ep->tenant_id, err);
@@ -60,8 +76,12 @@ int ad_store_episode_insert(struct ad_store *st, struct ad_episode *ep, struct a
     if (rc)
         return rc;
     rc = episode_stamp(ep, err);
-    if (!rc)
-        rc = episode_write(st, ep, &json, err);
+    if (!rc) {
+        row = *ep;
+        if (!row.error_type && ad_text_error_type(ep->error_trace, type))
+            row.error_type = type;
+        rc = episode_write(st, &row, &json, err);
+    }
     ad__episode_json_release(&json);
     if (rc)
         episode_unstamp(ep);
@@ -136,4 +156,62 @@ int ad_store_episode_count(struct ad_store *st, const char *tenant_id,
     if (rc)
         return rc;
     return st->ops->episodes->count(st, tenant_id, &r, count, err);
+}
+
+/* ---- recent failures ---------------------------------------------------- */
+
+void ad_episode_brief_list_free(struct ad_episode_brief *v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; v && i < n; i++) {
+        free(v[i].task_description);
+        free(v[i].error_type);
+    }
+    free(v);
+}
+
+/*
+ * The smallest id a UUIDv7 made at ms can have. Ids sort by the time in
+ * their first 48 bits, so "id >= floor" is a range of the index that lists
+ * an agent's failures newest first, and the backend stops there instead of
+ * reading every older failure to test its created_at.
+ */
+static void id_floor(int64_t ms, char out[AD_ID_SIZE])
+{
+    uint64_t t = ms > 0 ? (uint64_t)ms : 0;
+
+    snprintf(out, AD_ID_SIZE, "%08" PRIx64 "-%04" PRIx64 "-0000-0000-000000000000",
+             (t >> 16) & 0xffffffffu, t & 0xffffu);
+}
+
+/*
+ * created_at >= since is the exact condition; the id floor, set
+ * ID_CLOCK_SLACK_MS earlier, only narrows the index range and can never
+ * drop a row that meets it.
+ */
+int ad_store_episode_recent_failures(struct ad_store *st, const char *tenant_id,
+                                     const char *agent_id, const char *since, int limit,
+                                     struct ad_episode_brief **out, size_t *n,
+                                     struct ad_err *err)
+{
+    char t[AD_TIME_SIZE], floor[AD_ID_SIZE] = "";
+    int64_t ms = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    rc = ad__check_id("tenant id", tenant_id, err);
+    if (!rc)
+        rc = ad__check_id("agent id", agent_id, err);
+    if (!rc)
+        rc = ad__check_since(since, t, err);
+    if (!rc)
+        rc = ad__resolve_limit(limit, &limit, err);
+    if (rc)
+        return rc;
+    if (t[0] && ad_time_parse(t, &ms) == 0)
+        id_floor(ms - ID_CLOCK_SLACK_MS, floor);
+    return st->ops->episodes->recent_failures(st, tenant_id, agent_id, t, floor, limit, out, n,
+                                              err);
 }

@@ -67,7 +67,7 @@ static int ops_complete(const struct ad_store_ops *o)
     return o->open && o->close && o->schema_version && o->check && o->begin && o->commit &&
            o->rollback && o->tenants && o->agents && o->episodes && o->events && o->jobs &&
            o->llm_calls && o->skills && o->executions && o->sessions && o->candidates &&
-           o->capabilities && o->notifications;
+           o->capabilities && o->notifications && o->patterns;
 }
 
 static int pick_backend(const char *uri, const struct ad_store_ops **ops, const char **target,
@@ -377,6 +377,23 @@ int ad__check_dotted(const char *field, const char *s, size_t max, struct ad_err
             return ad_error(err, AD_EINVAL, "field '%s': '%.80s' is not 1 to %zu of a-z, 0-9,"
                             " '_' and '.'", field, s, max);
     }
+    return 0;
+}
+
+/* The same rule ad_text_error_type applies to what it finds in a trace. */
+int ad__check_error_type(const char *field, const char *s, struct ad_err *err)
+{
+    size_t len;
+
+    if (!s)
+        return 0;
+    len = strlen(s);
+    if (len > AD_ERROR_TYPE_MAX)
+        return ad_error(err, AD_ETOOBIG, "field '%s': longer than %d bytes", field,
+                        AD_ERROR_TYPE_MAX);
+    if (!ad_text_dotted_identifier(s, len))
+        return ad_error(err, AD_EINVAL, "field '%s': '%.80s' is not a dotted identifier", field,
+                        s);
     return 0;
 }
 

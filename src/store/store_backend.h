@@ -106,10 +106,12 @@ struct ad__agent_ops {
 };
 
 /*
- * Episodes. insert gets ids and created_at already set; it bumps the
- * agent's counters and returns AD_ENOTFOUND when the agent is not the
- * tenant's, both in its first writing statement, and sets *wrote to 1 once
- * that statement succeeded.
+ * Episodes. insert gets ids, created_at and error_type already set; it
+ * bumps the agent's counters and returns AD_ENOTFOUND when the agent is
+ * not the tenant's, both in its first writing statement, and sets *wrote
+ * to 1 once that statement succeeded. recent_failures reads only the
+ * brief's columns of the agent's failed episodes with id >= id_floor and
+ * created_at >= since, newest first (episodes.c says why both bounds).
  */
 struct ad__episode_ops {
     int (*insert)(struct ad_store *st, const struct ad_episode *ep,
@@ -120,6 +122,9 @@ struct ad__episode_ops {
                 struct ad_episode **out, size_t *n, struct ad_err *err);
     int (*count)(struct ad_store *st, const char *tenant_id, const struct ad_episode_filter *f,
                  int64_t *count, struct ad_err *err);
+    int (*recent_failures)(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                           const char *since, const char *id_floor, int limit,
+                           struct ad_episode_brief **out, size_t *n, struct ad_err *err);
 };
 
 /*
@@ -276,6 +281,23 @@ struct ad__notification_ops {
                      const char *now, int64_t *count, struct ad_err *err);
 };
 
+/*
+ * Failure patterns. insert gets id and both times set; the agent, and the
+ * candidate when set, must be the tenant's (AD_ENOTFOUND naming which), and
+ * update checks the candidate the same way. The filter's status_mask is 0
+ * for every status.
+ */
+struct ad__pattern_ops {
+    int (*insert)(struct ad_store *st, const struct ad_failure_pattern *p,
+                  const char *episode_ids, const char *outcome, struct ad_err *err);
+    int (*update)(struct ad_store *st, const struct ad_failure_pattern *p,
+                  const char *episode_ids, const char *outcome, struct ad_err *err);
+    int (*get)(struct ad_store *st, const char *tenant_id, const char *id,
+               struct ad_failure_pattern *out, struct ad_err *err);
+    int (*list)(struct ad_store *st, const char *tenant_id, const struct ad_pattern_filter *f,
+                struct ad_failure_pattern **out, size_t *n, struct ad_err *err);
+};
+
 /* ---- the backend -------------------------------------------------------- */
 
 struct ad_store_ops {
@@ -310,6 +332,7 @@ struct ad_store_ops {
     const struct ad__candidate_ops *candidates;
     const struct ad__capability_ops *capabilities;
     const struct ad__notification_ops *notifications;
+    const struct ad__pattern_ops *patterns;
 };
 
 /* ---- the public layer's shared helpers (store.c) ------------------------ */
@@ -366,6 +389,7 @@ extern const struct ad__enum ad__origin_enum;
 extern const struct ad__enum ad__session_status_enum;
 extern const struct ad__enum ad__candidate_status_enum;
 extern const struct ad__enum ad__review_status_enum;
+extern const struct ad__enum ad__pattern_status_enum;
 
 /* names[v], NULL out of range; the index of s (case-insensitive), or -1 (also for NULL). */
 const char *ad__enum_name(const struct ad__enum *e, int v);
@@ -391,6 +415,8 @@ int ad__json_text(const char *field, const json_t *v, int types, char **text,
                   struct ad_err *err);
 /* 1..max of [a-z0-9_.]: capabilities, notification types. */
 int ad__check_dotted(const char *field, const char *s, size_t max, struct ad_err *err);
+/* An error type: NULL, or a dotted identifier of at most AD_ERROR_TYPE_MAX bytes. */
+int ad__check_error_type(const char *field, const char *s, struct ad_err *err);
 /*
  * Times. ad__check_opt_time: "" (none) stays "", anything else must be
  * ISO-8601 UTC and is rewritten in place in the stored 24-character form.

@@ -25,5 +25,7 @@ int main(void)
     failed += _cmocka_run_group_tests("store core", suite_core, suite_ncore, NULL, NULL);
     failed += _cmocka_run_group_tests("store skills", suite_skills, suite_nskills, NULL, NULL);
     failed += _cmocka_run_group_tests("store learn", suite_learn, suite_nlearn, NULL, NULL);
+    failed += _cmocka_run_group_tests("store patterns", suite_patterns, suite_npatterns, NULL,
+                                      NULL);
     return failed ? 1 : 0;
 }

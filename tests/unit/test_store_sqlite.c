@@ -1,6 +1,6 @@
 /*
  * SQLite-only tests of the store: the schema and its migrations (read back
- * with sqlite3 directly), foreign, corrupt and
+ * with sqlite3 directly, and with the sqlite3 shell), foreign, corrupt and
  * newer files, in-memory stores, the busy timeout, the query plans of the
  * statements whose index matters, and the atomicity of writes that fail
  * half-way (faults injected with triggers). Everything the public API
@@ -9,7 +9,7 @@
  *
  * Sections: fixture, schema and files, query plans, half-written episodes,
  * skills written half-way, the schema's versions and migrations, settings
- * as stored; main last.
+ * as stored, migration 3, the new reads' plans; main last.
  */
 #include "compat.h"
 
@@ -17,12 +17,14 @@
 #include <cmocka.h>
 #include <math.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "autodev/clock.h"
 #include "autodev/log.h"
 #include "autodev/settings.h"
 #include "autodev/store.h"
+#include "autodev/text.h"
 
 #include "tmpdb.h"
 
@@ -668,8 +670,8 @@ static void test_schema_version(void **state)
     int cur = 0, latest = 0;
 
     assert_int_equal(ad_store_schema_version(f->st, &cur, &latest, &err), 0);
-    assert_int_equal(latest, 2);
-    assert_int_equal(cur, 2);
+    assert_int_equal(latest, 3);   /* the newest migration: 3 added error types and patterns */
+    assert_int_equal(cur, 3);
     assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM sqlite_master"
                                          " WHERE name IN ('skills_fts', 'agent_sessions')"),
                      2);
@@ -709,7 +711,7 @@ static void test_migration_from_version_1(void **state)
 
     assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
     assert_int_equal(ad_store_schema_version(st, &cur, &latest, &err), 0);
-    assert_int_equal(cur, 2);
+    assert_int_equal(cur, 3);
     assert_int_equal(ad_store_skill_search(st, "01900000-0000-7000-8000-000000000001",
                                            "ledgers", 0, &hits, &n, &err), 0);
     assert_int_equal(n, 1);
@@ -717,7 +719,7 @@ static void test_migration_from_version_1(void **state)
     ad_skill_hits_free(hits, n);
     assert_int_equal(ad_store_check(st, &err), 0);
     ad_store_free(st);
-    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM schema_migrations"), 2);
+    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM schema_migrations"), 3);
     tmpdb_remove(&db);
 }
 
@@ -741,6 +743,155 @@ static void test_settings_stored_as_json(void **state)
         42);
 }
 
+/* ---- migration 3 -------------------------------------------------------- */
+
+static const char *const old_traces[] = {
+    "Traceback (most recent call last):\n  File \"x.py\", line 3, in run\n"
+    "ValueError: bad total\n\n",
+    "json.decoder.JSONDecodeError: Expecting value: line 1 column 1",
+    "the model gave up",
+    NULL,
+    "KeyError: 'total'\n  at parse_row line 12",
+};
+
+/* A database left at version 2 with episodes of every kind of trace. */
+static void make_v2_database(const char *path, char ids[][AD_ID_SIZE], size_t n)
+{
+    char sql[1024], *quoted;
+    size_t i;
+
+    sql_exec(path, ad__sqlite_migrations[0].sql);
+    sql_exec(path, ad__sqlite_migrations[1].sql);
+    snprintf(sql, sizeof(sql),
+             "PRAGMA application_id = %d; PRAGMA user_version = 2;"
+             "INSERT INTO schema_migrations VALUES (1, '2024-01-01T00:00:00.000Z');"
+             "INSERT INTO schema_migrations VALUES (2, '2024-01-02T00:00:00.000Z');"
+             "INSERT INTO tenants (id, name, created_at, updated_at) VALUES"
+             " ('01900000-0000-7000-8000-000000000001', 'old', 'x', 'x');"
+             "INSERT INTO agents (id, tenant_id, name, created_at, updated_at) VALUES"
+             " ('01900000-0000-7000-8000-000000000002',"
+             " '01900000-0000-7000-8000-000000000001', 'bot', 'x', 'x');",
+             AD_SQLITE_APPLICATION_ID);
+    sql_exec(path, sql);
+    for (i = 0; i < n; i++) {
+        snprintf(ids[i], AD_ID_SIZE, "01900000-0000-7000-8000-0000000001%02u", (unsigned)i % 100);
+        quoted = sqlite3_mprintf("%Q", old_traces[i]);
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO episodes (id, tenant_id, agent_id, task_description, success,"
+                 " error_trace, created_at) VALUES ('%s', '01900000-0000-7000-8000-000000000001',"
+                 " '01900000-0000-7000-8000-000000000002', 'sum it', 0, %s,"
+                 " '2024-01-03T00:00:00.000Z')", ids[i], quoted);
+        sqlite3_free(quoted);
+        sql_exec(path, sql);
+    }
+}
+
+/* Existing rows get exactly ad_text_error_type(error_trace); the new table follows the rules. */
+static void test_migration_3_backfills_error_type(void **state)
+{
+    struct ad_store_options o = { 0, 0 };
+    struct ad_store *st = NULL;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_episode ep;
+    struct tmpdb db;
+    char ids[AD_ARRAY_SIZE(old_traces)][AD_ID_SIZE], type[AD_ERROR_TYPE_MAX + 1];
+    int cur = 0, latest = 0;
+    size_t i;
+
+    (void)state;
+    tmpdb_make(&db, "store-v2");
+    make_v2_database(db.path, ids, AD_ARRAY_SIZE(old_traces));
+    assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
+    assert_int_equal(ad_store_schema_version(st, &cur, &latest, &err), 0);
+    assert_int_equal(cur, 3);
+    for (i = 0; i < AD_ARRAY_SIZE(old_traces); i++) {
+        assert_int_equal(ad_store_episode_get(st, "01900000-0000-7000-8000-000000000001", ids[i],
+                                              &ep, &err), 0);
+        if (ad_text_error_type(old_traces[i], type))
+            assert_string_equal(ep.error_type, type);
+        else
+            assert_null(ep.error_type);
+        ad_episode_release(&ep);
+    }
+    assert_int_equal(ad_store_check(st, &err), 0);
+    ad_store_free(st);
+    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM episodes WHERE error_type IN"
+                                      " ('ValueError', 'json.decoder.JSONDecodeError')"), 2);
+    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM schema_migrations"), 3);
+    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM pragma_table_info('failure_patterns')"
+                                      " WHERE (name = 'tenant_id' AND \"notnull\")"
+                                      " OR name = 'created_at'"), 2);
+    tmpdb_remove(&db);
+}
+
+/* The shell knows nothing of ad_error_type: the schema must not need it. */
+static void test_shell_integrity_check(void **state)
+{
+    struct fx *f = *state;
+    char cmd[512], out[256] = "";
+    size_t n;
+    FILE *p;
+
+    if (system("command -v sqlite3 >/dev/null 2>&1") != 0)
+        skip();
+    make_agent(f, f->tenant, "bot", f->agent);
+    make_episode(f, f->tenant, f->agent, false, "k", NULL);
+    ad_store_free(f->st);
+    f->st = NULL;
+    snprintf(cmd, sizeof(cmd),
+             "sqlite3 '%s' 'PRAGMA integrity_check; PRAGMA foreign_key_check;"
+             " SELECT count(*) FROM failure_patterns;'", f->db.path);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    assert_int_equal(pclose(p), 0);
+    assert_string_equal(out, "ok\n0\n");
+    reopen(f);
+}
+
+/* ---- query plans of the new reads --------------------------------------- */
+
+static int plan_searches(const char *plan, const char *index)
+{
+    return strstr(plan, "SEARCH") && strstr(plan, index) && !strstr(plan, "TEMP B-TREE") &&
+           !strstr(plan, "SCAN");
+}
+
+static void test_recent_failures_reads_an_index(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    char *plan = NULL;
+    int i;
+
+    for (i = 0; i < 50; i++)
+        make_episode(f, f->tenant, f->agent, i % 10 != 0, "k", NULL);
+    assert_int_equal(ad__sqlite_explain_recent_failures(f->st, &plan, &err), 0);
+    if (!plan_searches(plan, "ix_episodes_agent_success") || !strstr(plan, "id>?"))
+        fail_msg("recent failures plan: %s", plan);
+    free(plan);
+}
+
+static void test_pattern_list_reads_an_index(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_pattern_filter flt = { NULL, 0, 0 };
+    char *plan = NULL;
+
+    assert_int_equal(ad__sqlite_explain_pattern_list(f->st, &flt, &plan, &err), 0);
+    if (!plan_searches(plan, "ix_failure_patterns_tenant"))
+        fail_msg("tenant plan: %s", plan);
+    free(plan);
+    flt.agent_id = f->agent;
+    flt.status_mask = 1u << AD_PATTERN_OPEN;
+    assert_int_equal(ad__sqlite_explain_pattern_list(f->st, &flt, &plan, &err), 0);
+    if (!plan_searches(plan, "ix_failure_patterns_agent"))
+        fail_msg("open patterns of an agent: %s", plan);
+    free(plan);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -760,6 +911,10 @@ int main(void)
         TA(test_insert_is_atomic),
         TA(test_schema_version),
         cmocka_unit_test(test_migration_from_version_1),
+        cmocka_unit_test(test_migration_3_backfills_error_type),
+        T(test_shell_integrity_check),
+        TA(test_recent_failures_reads_an_index),
+        TA(test_pattern_list_reads_an_index),
 #undef TA
 #undef T
     };

@@ -343,6 +343,9 @@ static int migrate(struct sqlite_store *s, struct ad_err *err)
     int version = 0, rc;
     size_t i;
 
+    rc = ad__sqlite_schema_functions(s->db);
+    if (rc != SQLITE_OK)
+        return ad__sq_fail(s, rc, "schema functions", err);
     rc = exec_once(s, "BEGIN IMMEDIATE", err);
     if (rc)
         return rc;
@@ -582,4 +585,5 @@ const struct ad_store_ops ad__store_sqlite_ops = {
     .candidates = &ad__sqlite_candidate_ops,
     .capabilities = &ad__sqlite_capability_ops,
     .notifications = &ad__sqlite_notification_ops,
+    .patterns = &ad__sqlite_pattern_ops,
 };

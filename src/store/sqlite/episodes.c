@@ -1,6 +1,6 @@
 /*
  * Episodes and their segments in SQLite: the insert (the ingest hot path),
- * get, the filtered list and count.
+ * get, the filtered list and count, and reflection's recent failures.
  */
 #include "compat.h"
 
@@ -32,6 +32,7 @@ static const struct sq_col episode_cols[] = {
     SQ_COL(T, token_usage, SQ_INT64, 0),
     SQ_COL(T, skill_version_id, SQ_TEXT, 0),
     SQ_COL(T, created_at, SQ_FIXED, 0),
+    SQ_COL(T, error_type, SQ_TEXT, 0),
 };
 #undef T
 
@@ -45,10 +46,21 @@ static const struct sq_col segment_cols[] = {
 };
 #undef T
 
+#define T struct ad_episode_brief
+static const struct sq_col brief_cols[] = {
+    SQ_COL(T, id, SQ_FIXED, 0),
+    SQ_COL(T, task_description, SQ_TEXT, 0),
+    SQ_COL(T, error_type, SQ_TEXT, 0),
+    SQ_COL(T, created_at, SQ_FIXED, 0),
+};
+#undef T
+
 static const struct sq_table episode_table =
     SQ_TABLE("episode", struct ad_episode, episode_cols);
 static const struct sq_table segment_table =
     SQ_TABLE("episode segment", struct ad_episode_segment, segment_cols);
+static const struct sq_table brief_table =
+    SQ_TABLE("episode", struct ad_episode_brief, brief_cols);
 
 static const struct sq_stmt episode_insert = {
     &episode_table, "INSERT INTO episodes ({icols}) VALUES ({params})",
@@ -65,6 +77,17 @@ static const struct sq_stmt segment_list = {
     &segment_table, "SELECT {cols} FROM episode_segments"
                     " WHERE episode_id = ?1 AND tenant_id = ?2 ORDER BY id",
 };
+/*
+ * ix_episodes_agent_success (tenant_id, agent_id, success, id): the range
+ * of the agent's failures with id >= ?3, read newest first and stopped at
+ * the limit; created_at >= ?4 is the exact condition (episodes.c).
+ */
+static const struct sq_stmt recent_failures = {
+    &brief_table, "SELECT {cols} FROM episodes WHERE tenant_id = ?1 AND agent_id = ?2"
+                  " AND success = 0 AND id >= ?3 AND created_at >= ?4"
+                  " ORDER BY id DESC LIMIT ?5",
+};
+
 /* ---- insert ------------------------------------------------------------- */
 
 /*
@@ -325,6 +348,37 @@ static int sqlite_episode_count(struct ad_store *st, const char *tenant_id,
     return rc;
 }
 
+/* ---- recent failures ---------------------------------------------------- */
+
+static int sqlite_recent_failures(struct ad_store *st, const char *tenant_id,
+                                  const char *agent_id, const char *since, const char *id_floor,
+                                  int limit, struct ad_episode_brief **out, size_t *n,
+                                  struct ad_err *err)
+{
+    struct sqlite_store *s = ad__sq(st);
+    struct ad_episode_brief *v = NULL;
+    size_t count = 0;
+    struct stmt_slot *q = NULL;
+    int rc = ad__sq_prepare(s, &recent_failures, &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, agent_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 3, id_floor, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 4, since, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q->stmt, 5, limit);
+    rc = ad__sq_collect(s, q, sizeof(*v), NULL, (void **)&v, &count, "list recent failures",
+                        err);
+    if (rc) {
+        ad_episode_brief_list_free(v, count);
+        return rc;
+    }
+    *out = v;
+    *n = count;
+    return 0;
+}
+
 int ad__sqlite_explain_episode_list(struct ad_store *st, const char *tenant_id,
                                     const struct ad_episode_filter *f, char **plan,
                                     struct ad_err *err)
@@ -345,9 +399,23 @@ int ad__sqlite_explain_episode_list(struct ad_store *st, const char *tenant_id,
     return rc;
 }
 
+int ad__sqlite_explain_recent_failures(struct ad_store *st, char **plan, struct ad_err *err)
+{
+    char *sql = ad__sq_expand(&recent_failures);
+    int rc;
+
+    *plan = NULL;
+    if (!sql)
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    rc = ad__sq_explain(st, sql, plan, err);
+    free(sql);
+    return rc;
+}
+
 const struct ad__episode_ops ad__sqlite_episode_ops = {
     .insert = sqlite_episode_insert,
     .get = sqlite_episode_get,
     .list = sqlite_episode_list,
     .count = sqlite_episode_count,
+    .recent_failures = sqlite_recent_failures,
 };

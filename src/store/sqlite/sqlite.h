@@ -22,5 +22,10 @@ int ad__sqlite_explain_episode_list(struct ad_store *st, const char *tenant_id,
 /* The statement ad_store_job_claim() runs (kind NULL or not). */
 int ad__sqlite_explain_job_claim(struct ad_store *st, const char *kind, char **plan,
                                  struct ad_err *err);
+/* The statement ad_store_episode_recent_failures() runs. */
+int ad__sqlite_explain_recent_failures(struct ad_store *st, char **plan, struct ad_err *err);
+/* The statement ad_store_pattern_list() runs for filter f (its limit ignored). */
+int ad__sqlite_explain_pattern_list(struct ad_store *st, const struct ad_pattern_filter *f,
+                                    char **plan, struct ad_err *err);
 
 #endif

@@ -207,5 +207,6 @@ extern const struct ad__session_ops ad__sqlite_session_ops;
 extern const struct ad__candidate_ops ad__sqlite_candidate_ops;
 extern const struct ad__capability_ops ad__sqlite_capability_ops;
 extern const struct ad__notification_ops ad__sqlite_notification_ops;
+extern const struct ad__pattern_ops ad__sqlite_pattern_ops;
 
 #endif
