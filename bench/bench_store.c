@@ -10,6 +10,9 @@
  *    failures of one agent" (ad_store_episode_list, success = 0, limit = 100)
  *    over many repetitions; prints median and p99, and the query plan read
  *    with sqlite3 directly.
+ * 3. Reflection's window: the same question through
+ *    ad_store_episode_recent_failures (20 of one agent, last 24 hours),
+ *    which reads only the brief's columns and no JSON.
  *
  * --quick: 20,000 ingested, 100,000 in total, fewer repetitions.
  * --ingest-only: stop after part 1.
@@ -186,6 +189,35 @@ static void recent_failures(struct bench *b, int reps)
     free(t);
 }
 
+static void reflection_window(struct bench *b, int reps)
+{
+    struct ad_err err = AD_ERR_INIT;
+    int64_t *t = calloc((size_t)reps, sizeof(*t)), total = 0;
+    char since[AD_TIME_SIZE];
+    size_t n = 0;
+    int i;
+
+    if (!t)
+        exit(1);
+    ad_time_iso(ad_now_ms() - 24 * 3600 * 1000LL, since);
+    for (i = 0; i < reps; i++) {
+        struct ad_episode_brief *v = NULL;
+        int64_t t0 = ad_mono_ns();
+
+        if (ad_store_episode_recent_failures(b->st, b->tenant, b->agents[i % NAGENTS], since, 20,
+                                             &v, &n, &err))
+            die("recent failures", &err);
+        t[i] = ad_mono_ns() - t0;
+        total += (int64_t)n;
+        ad_episode_brief_list_free(v, n);
+    }
+    qsort(t, (size_t)reps, sizeof(*t), cmp_i64);
+    printf("reflection window (20 failures of one agent, 24 h): %d runs, %.1f rows/run,"
+           " median %.3f ms, p99 %.3f ms\n",
+           reps, (double)total / reps, t[reps / 2] / 1e6, t[(reps * 99) / 100] / 1e6);
+    free(t);
+}
+
 int main(int argc, char **argv)
 {
     struct bench b = { 0 };
@@ -247,6 +279,7 @@ int main(int argc, char **argv)
     if (!ingest_only) {
         recent_failures(&b, reps);
         print_plan(&b, b.agents[0]);
+        reflection_window(&b, reps);
     }
 
     json_decref(b.input);

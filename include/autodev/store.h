@@ -23,11 +23,38 @@
  * then rolls everything back and fails with AD_ESTATE, while rolling that
  * level back clears the condition.
  *
+ * Threads and processes: a struct ad_store is one connection with its own
+ * transaction state and statement cache, and is not thread-safe. Use one
+ * handle per thread; a handle is never shared between threads unless the
+ * caller serialises every call on it (a lock held across a whole
+ * transaction, since begin/commit are per handle). Many handles on one
+ * database, in many threads and processes, are the intended use: SQLite
+ * runs in WAL mode, so readers never block the writer nor each other, and
+ * writers queue for the database's one write lock for up to the busy
+ * timeout (then AD_EBUSY). Any calls may therefore run at once from
+ * different handles; reads see the last committed state, and a handle's
+ * own transaction sees its own writes. Every write runs in a transaction
+ * that takes the write lock when it begins (BEGIN IMMEDIATE), never later,
+ * so a transaction does not fail half-way on a lock upgrade.
+ *
+ * Daily limits (ad_store_candidate_insert) count the tenant's rows of the
+ * day and insert in one transaction level that holds the write lock from
+ * before the count to the commit: two handles can never both count four of
+ * five and both insert. The guarantee rests on that lock alone (not on
+ * the caller's process or thread), so it holds across processes; it needs
+ * every writer of those rows to go through the store.
+ *
  * Errors: AD_EBUSY when the database stays locked past the busy timeout,
  * AD_ECORRUPT for a corrupt or foreign file, AD_ENOTFOUND for a missing row,
  * AD_EEXIST for a taken unique name or key, AD_EINVAL for a bad argument,
  * AD_ETOOBIG for a field over its cap, AD_EPERM for a write to a store
  * opened AD_STORE_READONLY.
+ *
+ * Sections: caps and options; open, schema and transactions; tenants;
+ * agents; episodes (and the brief view of recent failures); events; jobs;
+ * LLM calls; skills, their versions, search and executions; agent
+ * sessions; agent record; skill candidates and mutation counts; capability
+ * usage; notifications; failure patterns.
  */
 #ifndef AUTODEV_STORE_H
 #define AUTODEV_STORE_H
@@ -184,6 +211,7 @@ struct ad_episode {
     double execution_seconds;   /* >= 0 */
     int64_t token_usage;        /* >= 0 */
     char *skill_version_id;     /* NULL when no skill ran */
+    char *error_type;           /* NULL when none; derived (see ad_store_episode_insert) */
     char created_at[AD_TIME_SIZE];
     struct ad_episode_segment *segments;  /* owned array */
     size_t nsegments;
@@ -209,13 +237,21 @@ void ad_episode_list_free(struct ad_episode *v, size_t n);
  */
 int ad_episode_from_json(const json_t *obj, struct ad_episode *ep, const char **agent_name,
                          struct ad_err *err);
-/* New reference; NULL on allocation failure. Includes segments if loaded. */
+/*
+ * New reference; NULL on allocation failure. Includes segments if loaded,
+ * and "error_type" (a string or null), which ad_episode_from_json does not
+ * take: the type is derived from the trace, never sent by users.
+ */
 json_t *ad_episode_to_json(const struct ad_episode *ep);
 
 /*
  * Caller sets tenant_id, agent_id and the content; the store sets id and
  * created_at (of the episode and each segment) and bumps the agent's
  * counters in the same transaction. AD_ENOTFOUND for an unknown agent.
+ * error_type, when the caller sets it, must be a dotted identifier of at
+ * most AD_ERROR_TYPE_MAX bytes (see autodev/text.h); when it is NULL the
+ * row gets ad_text_error_type(error_trace), and ep->error_type stays NULL
+ * (read the episode back to see it).
  */
 int ad_store_episode_insert(struct ad_store *st, struct ad_episode *ep, struct ad_err *err);
 /* Loads the episode with its segments. */
@@ -239,6 +275,25 @@ int ad_store_episode_list(struct ad_store *st, const char *tenant_id,
 /* Number of episodes matching the filter (before_id and limit ignored). */
 int ad_store_episode_count(struct ad_store *st, const char *tenant_id,
                            const struct ad_episode_filter *f, int64_t *count, struct ad_err *err);
+
+/* What reflection compares of a failure: a few columns, no JSON. */
+struct ad_episode_brief {
+    char id[AD_ID_SIZE];
+    char *task_description;
+    char *error_type;           /* NULL when none */
+    char created_at[AD_TIME_SIZE];
+};
+
+void ad_episode_brief_list_free(struct ad_episode_brief *v, size_t n);
+/*
+ * The agent's failed episodes created at or after since (ISO-8601 UTC;
+ * NULL: ever), newest first, at most limit (0: AD_LIST_DEFAULT; capped at
+ * AD_LIST_MAX). An agent that is not the tenant's has none.
+ */
+int ad_store_episode_recent_failures(struct ad_store *st, const char *tenant_id,
+                                     const char *agent_id, const char *since, int limit,
+                                     struct ad_episode_brief **out, size_t *n,
+                                     struct ad_err *err);
 
 /* ---- events (the durable outbox behind the bus) ---------------------- */
 
@@ -711,5 +766,63 @@ int ad_store_notification_list(struct ad_store *st, const char *tenant_id, bool 
 /* Marks one notification read (id) or all unread ones (id NULL); *count gets how many. */
 int ad_store_notification_mark_read(struct ad_store *st, const char *tenant_id, const char *id,
                                     int64_t *count, struct ad_err *err);
+
+/* ---- failure patterns (reflection's rows; the policy lives in learn.h) --- */
+
+enum ad_pattern_status {
+    AD_PATTERN_OPEN = 0,        /* seen, below or at the threshold, nothing queued yet */
+    AD_PATTERN_CANDIDATE = 1,   /* a job or a candidate works on it */
+    AD_PATTERN_CLOSED = 2,      /* done with; outcome says why */
+};
+
+/* "open", "candidate", "closed"; NULL for an out-of-range value. */
+const char *ad_pattern_status_name(enum ad_pattern_status s);
+/* Case-insensitive. 0 or AD_EINVAL. */
+int ad_pattern_status_parse(const char *s, enum ad_pattern_status *out);
+
+struct ad_failure_pattern {
+    char id[AD_ID_SIZE];
+    char tenant_id[AD_ID_SIZE];
+    char agent_id[AD_ID_SIZE];
+    char *task;                     /* required, <= AD_TASK_DESC_MAX: the representative task */
+    char *error_type;               /* NULL when none, <= AD_ERROR_TYPE_MAX */
+    enum ad_pattern_status status;
+    char job_id[AD_ID_SIZE];        /* "" when none */
+    char candidate_id[AD_ID_SIZE];  /* "" when none */
+    json_t *episode_ids;            /* array of episode id strings, required */
+    json_t *outcome;                /* object or NULL */
+    char created_at[AD_TIME_SIZE];
+    char updated_at[AD_TIME_SIZE];
+};
+
+void ad_failure_pattern_release(struct ad_failure_pattern *p);
+void ad_failure_pattern_list_free(struct ad_failure_pattern *v, size_t n);
+/*
+ * Caller sets everything but id, created_at and updated_at. The agent (and
+ * the candidate, when set) must be the tenant's: AD_ENOTFOUND naming which.
+ * job_id is not checked: jobs rows may be pruned.
+ */
+int ad_store_pattern_insert(struct ad_store *st, struct ad_failure_pattern *p,
+                            struct ad_err *err);
+/*
+ * Writes status, job_id, candidate_id, episode_ids and outcome of p->id and
+ * sets updated_at. AD_ENOTFOUND for an unknown id (or another tenant's),
+ * or a candidate that is not the tenant's.
+ */
+int ad_store_pattern_update(struct ad_store *st, struct ad_failure_pattern *p,
+                            struct ad_err *err);
+int ad_store_pattern_get(struct ad_store *st, const char *tenant_id, const char *id,
+                         struct ad_failure_pattern *out, struct ad_err *err);
+
+struct ad_pattern_filter {
+    const char *agent_id;     /* NULL: all agents */
+    unsigned status_mask;     /* 0: any; else bits (1u << AD_PATTERN_*) */
+    int limit;                /* 0: AD_LIST_DEFAULT; capped at AD_LIST_MAX */
+};
+
+/* Most recently updated first. */
+int ad_store_pattern_list(struct ad_store *st, const char *tenant_id,
+                          const struct ad_pattern_filter *f, struct ad_failure_pattern **out,
+                          size_t *n, struct ad_err *err);
 
 #endif

@@ -250,7 +250,7 @@ int ad_store_settings_get(struct ad_store *st, const char *tenant_id, struct ad_
 
     if (!tenant_id || !ad_id_valid(tenant_id))
         return ad_error(err, AD_EINVAL, "invalid tenant id");
-    rc = st->ops->settings_get(st, tenant_id, &all, err);
+    rc = st->ops->tenants->settings_get(st, tenant_id, &all, err);
     if (rc)
         return rc;
     ad_settings_defaults(&s);
@@ -270,11 +270,24 @@ int ad_store_settings_get(struct ad_store *st, const char *tenant_id, struct ad_
     return rc;
 }
 
+/* The whole object with the block replaced, as the compact text the row holds. */
+static int merged_text(json_t *all, const struct ad_settings *s, char **text,
+                       struct ad_err *err)
+{
+    json_t *block = ad_settings_to_json(s);
+
+    *text = NULL;
+    if (!block || json_object_set_new(all, BLOCK, block))
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    *text = json_dumps(all, JSON_COMPACT);
+    return *text ? 0 : ad_error(err, AD_ENOMEM, "out of memory");
+}
+
 int ad_store_settings_put(struct ad_store *st, const char *tenant_id,
                           const struct ad_settings *s, struct ad_err *err)
 {
-    json_t *all = NULL, *block = NULL;
-    char now[AD_TIME_SIZE];
+    json_t *all = NULL;
+    char now[AD_TIME_SIZE], *text = NULL;
     int rc;
 
     if (!tenant_id || !ad_id_valid(tenant_id))
@@ -285,23 +298,15 @@ int ad_store_settings_put(struct ad_store *st, const char *tenant_id,
     if (rc)
         return rc;
     /* Read-modify-write of the settings object, so other blocks survive. */
-    rc = ad_store_begin(st, err);
+    rc = ad__level_begin(st, err);
     if (rc)
         return rc;
-    rc = st->ops->settings_get(st, tenant_id, &all, err);
-    if (rc)
-        goto out;
-    block = ad_settings_to_json(s);
-    if (!block || json_object_set_new(all, BLOCK, block)) {
-        rc = ad_error(err, AD_ENOMEM, "out of memory");
-        goto out;
-    }
-    rc = st->ops->settings_put(st, tenant_id, all, ad_time_now(now), err);
-out:
+    rc = st->ops->tenants->settings_get(st, tenant_id, &all, err);
+    if (!rc)
+        rc = merged_text(all, s, &text, err);
+    if (!rc)
+        rc = st->ops->tenants->settings_put(st, tenant_id, text, ad_time_now(now), err);
     json_decref(all);
-    if (rc) {
-        ad_store_rollback(st);
-        return rc;
-    }
-    return ad_store_commit(st, err);
+    free(text);
+    return ad__level_end(st, rc, err);
 }

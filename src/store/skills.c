@@ -1,22 +1,19 @@
 /*
- * The skill catalog's rows, skill executions and agent sessions: names and
- * enumerations, releasing what the store filled in, argument checks, and
- * the public calls, which dispatch through st->ops like store.c's.
+ * The skill catalog's rows: names, semvers and origins, releasing what the
+ * store filled in, argument checks, the calls on skills and their
+ * versions, and the full-text search. Executions and agent sessions have
+ * files of their own.
  *
  * Adding a skill writes three rows (the skill, its first version, the
  * skill pointing at that version), and adding a version with make_current
  * two. Each such call opens a transaction level of its own (a savepoint
  * inside the caller's transaction), so a failure half-way undoes only its
  * own rows and leaves the caller's transaction usable. Calls that run one
- * writing statement use ad__write_begin/ad__write_end, like store.c.
+ * writing statement use ad__write_begin/ad__write_end, like the others.
  *
- * Sections: names and enumerations, release, checks, skills, search,
- * executions, agent sessions.
+ * Sections: names and enumerations, release, checks, skills, search.
  */
 #include "compat.h"
-
-#include <math.h>
-#include <strings.h>
 
 #include "autodev/buf.h"
 #include "autodev/store.h"
@@ -94,40 +91,20 @@ static const char *const origin_names[] = {
     [AD_ORIGIN_IMPORT] = "import",
 };
 
+const struct ad__enum ad__origin_enum = { origin_names, AD_ARRAY_SIZE(origin_names), "origin" };
+
 const char *ad_skill_origin_name(enum ad_skill_origin o)
 {
-    return ad__enum_name(origin_names, AD_ARRAY_SIZE(origin_names), (int)o);
+    return ad__enum_name(&ad__origin_enum, (int)o);
 }
 
 int ad_skill_origin_parse(const char *s, enum ad_skill_origin *out)
 {
-    int i = ad__enum_parse(origin_names, AD_ARRAY_SIZE(origin_names), s);
+    int i = ad__enum_parse(&ad__origin_enum, s);
 
     if (i < 0)
         return AD_EINVAL;
     *out = (enum ad_skill_origin)i;
-    return 0;
-}
-
-static const char *const session_status_names[] = {
-    [AD_SESSION_RUNNING] = "running",
-    [AD_SESSION_DONE] = "done",
-    [AD_SESSION_FAILED] = "failed",
-    [AD_SESSION_STOPPED] = "stopped",
-};
-
-const char *ad_session_status_name(enum ad_session_status s)
-{
-    return ad__enum_name(session_status_names, AD_ARRAY_SIZE(session_status_names), (int)s);
-}
-
-int ad_session_status_parse(const char *s, enum ad_session_status *out)
-{
-    int i = ad__enum_parse(session_status_names, AD_ARRAY_SIZE(session_status_names), s);
-
-    if (i < 0)
-        return AD_EINVAL;
-    *out = (enum ad_session_status)i;
     return 0;
 }
 
@@ -187,55 +164,7 @@ void ad_skill_hits_free(struct ad_skill_hit *v, size_t n)
     free(v);
 }
 
-void ad_skill_execution_release(struct ad_skill_execution *x)
-{
-    if (!x)
-        return;
-    json_decref(x->input);
-    json_decref(x->output);
-    free(x->error);
-    memset(x, 0, sizeof(*x));
-}
-
-void ad_skill_execution_list_free(struct ad_skill_execution *v, size_t n)
-{
-    size_t i;
-
-    if (!v)
-        return;
-    for (i = 0; i < n; i++)
-        ad_skill_execution_release(&v[i]);
-    free(v);
-}
-
-void ad_agent_session_release(struct ad_agent_session *s)
-{
-    if (!s)
-        return;
-    free(s->task);
-    json_decref(s->transcript);
-    json_decref(s->state);
-    memset(s, 0, sizeof(*s));
-}
-
-void ad_agent_session_list_free(struct ad_agent_session *v, size_t n)
-{
-    size_t i;
-
-    if (!v)
-        return;
-    for (i = 0; i < n; i++)
-        ad_agent_session_release(&v[i]);
-    free(v);
-}
-
 /* ---- checks ------------------------------------------------------------- */
-
-/* An id field that may be "" (none); otherwise it must be a valid id. */
-static int check_opt_id(const char *what, const char *id, struct ad_err *err)
-{
-    return id[0] ? ad__check_id(what, id, err) : 0;
-}
 
 static int check_skill_name(const char *name, struct ad_err *err)
 {
@@ -310,7 +239,7 @@ static int check_version(const struct ad_skill_version *v, int own_ids, struct a
     if (!rc && own_ids)
         rc = ad__check_id("skill id", v->skill_id, err);
     if (!rc && own_ids)
-        rc = check_opt_id("parent version id", v->parent_version_id, err);
+        rc = ad__check_opt_id("parent version id", v->parent_version_id, err);
     if (!rc && !ad_semver_valid(v->semver))
         rc = ad_error(err, AD_EINVAL, "field 'semver': '%.32s' is not MAJOR.MINOR.PATCH",
                       v->semver);
@@ -321,27 +250,6 @@ static int check_version(const struct ad_skill_version *v, int own_ids, struct a
     if (!rc)
         rc = ad__check_text("origin_id", v->origin_id, ORIGIN_ID_MAX, 0, err);
     return rc;
-}
-
-/*
- * Opens a transaction level for a call that writes several rows: its own
- * transaction, or a savepoint inside the caller's, so that tx_end's
- * rollback undoes exactly this call.
- */
-static int tx_begin(struct ad_store *st, struct ad_err *err)
-{
-    if (st->flags & AD_STORE_READONLY)
-        return ad_error(err, AD_EPERM, "the store is open read-only");
-    return ad_store_begin(st, err);
-}
-
-static int tx_end(struct ad_store *st, int rc, struct ad_err *err)
-{
-    if (rc) {
-        ad_store_rollback(st);
-        return rc;
-    }
-    return ad_store_commit(st, err);
 }
 
 /* ---- skills ------------------------------------------------------------- */
@@ -357,7 +265,7 @@ static void skill_insert_stamp(struct ad_skill *s, struct ad_skill_version *v)
     s->current_version_id[0] = '\0';
 }
 
-/* The three writes of a new skill, in the level tx_begin opened. */
+/* The three writes of a new skill, in the level ad__level_begin opened. */
 static int skill_insert_rows(struct ad_store *st, const struct ad_skill *s,
                              const struct ad_skill_version *v, const char *schema,
                              struct ad_err *err)
@@ -370,11 +278,11 @@ static int skill_insert_rows(struct ad_store *st, const struct ad_skill *s,
         row.description = (char *)"";
     if (!row.status)
         row.status = (char *)"active";
-    rc = st->ops->skill_insert(st, &row, schema, err);
+    rc = st->ops->skills->insert(st, &row, schema, err);
     if (!rc)
-        rc = st->ops->skill_version_insert(st, v, err);
+        rc = st->ops->skills->version_insert(st, v, err);
     if (!rc)
-        rc = st->ops->skill_set_current(st, s->tenant_id, s->id, v->id, s->created_at, err);
+        rc = st->ops->skills->set_current(st, s->tenant_id, s->id, v->id, s->created_at, err);
     return rc;
 }
 
@@ -395,10 +303,10 @@ int ad_store_skill_insert(struct ad_store *st, struct ad_skill *s, struct ad_ski
         rc = ad__new_id(v->id, err);
     if (!rc) {
         skill_insert_stamp(s, v);
-        rc = tx_begin(st, err);
+        rc = ad__level_begin(st, err);
     }
     if (!rc)
-        rc = tx_end(st, skill_insert_rows(st, s, v, schema, err), err);
+        rc = ad__level_end(st, skill_insert_rows(st, s, v, schema, err), err);
     if (!rc)
         memcpy(s->current_version_id, v->id, AD_ID_SIZE);
     else
@@ -421,18 +329,18 @@ int ad_store_skill_version_insert(struct ad_store *st, struct ad_skill_version *
     }
     ad_time_now(v->created_at);
     if (make_current) {
-        rc = tx_begin(st, err);
+        rc = ad__level_begin(st, err);
         if (!rc) {
-            rc = st->ops->skill_version_insert(st, v, err);
+            rc = st->ops->skills->version_insert(st, v, err);
             if (!rc)
-                rc = st->ops->skill_set_current(st, v->tenant_id, v->skill_id, v->id,
-                                                v->created_at, err);
-            rc = tx_end(st, rc, err);
+                rc = st->ops->skills->set_current(st, v->tenant_id, v->skill_id, v->id,
+                                                  v->created_at, err);
+            rc = ad__level_end(st, rc, err);
         }
     } else {
         rc = ad__write_begin(st, &own, err);
         if (!rc)
-            rc = ad__write_end(st, own, st->ops->skill_version_insert(st, v, err), err);
+            rc = ad__write_end(st, own, st->ops->skills->version_insert(st, v, err), err);
     }
     if (rc)
         v->id[0] = v->created_at[0] = '\0';
@@ -454,7 +362,8 @@ int ad_store_skill_set_current(struct ad_store *st, const char *tenant_id, const
         rc = ad__write_begin(st, &own, err);
     if (rc)
         return rc;
-    rc = st->ops->skill_set_current(st, tenant_id, skill_id, version_id, ad_time_now(now), err);
+    rc = st->ops->skills->set_current(st, tenant_id, skill_id, version_id, ad_time_now(now),
+                                      err);
     return ad__write_end(st, own, rc, err);
 }
 
@@ -476,7 +385,7 @@ int ad_store_skill_update(struct ad_store *st, struct ad_skill *s, struct ad_err
     if (!row.description)
         row.description = (char *)"";
     ad_time_now(row.updated_at);
-    rc = ad__write_end(st, own, st->ops->skill_update(st, &row, schema, err), err);
+    rc = ad__write_end(st, own, st->ops->skills->update(st, &row, schema, err), err);
     if (!rc)
         memcpy(s->updated_at, row.updated_at, AD_TIME_SIZE);
     free(schema);
@@ -493,7 +402,7 @@ int ad_store_skill_get(struct ad_store *st, const char *tenant_id, const char *i
     if (rc)
         return rc;
     memset(out, 0, sizeof(*out));
-    return st->ops->skill_get(st, tenant_id, id, NULL, out, err);
+    return st->ops->skills->get(st, tenant_id, id, NULL, out, err);
 }
 
 int ad_store_skill_get_by_name(struct ad_store *st, const char *tenant_id, const char *name,
@@ -506,7 +415,7 @@ int ad_store_skill_get_by_name(struct ad_store *st, const char *tenant_id, const
     if (rc)
         return rc;
     memset(out, 0, sizeof(*out));
-    return st->ops->skill_get(st, tenant_id, NULL, name, out, err);
+    return st->ops->skills->get(st, tenant_id, NULL, name, out, err);
 }
 
 int ad_store_skill_list(struct ad_store *st, const char *tenant_id, const char *after_name,
@@ -523,7 +432,7 @@ int ad_store_skill_list(struct ad_store *st, const char *tenant_id, const char *
         rc = ad__resolve_limit(limit, &limit, err);
     if (rc)
         return rc;
-    return st->ops->skill_list(st, tenant_id, after_name, limit, out, n, err);
+    return st->ops->skills->list(st, tenant_id, after_name, limit, out, n, err);
 }
 
 int ad_store_skill_version_get(struct ad_store *st, const char *tenant_id, const char *id,
@@ -536,7 +445,7 @@ int ad_store_skill_version_get(struct ad_store *st, const char *tenant_id, const
     if (rc)
         return rc;
     memset(out, 0, sizeof(*out));
-    return st->ops->skill_version_get(st, tenant_id, id, NULL, NULL, out, err);
+    return st->ops->skills->version_get(st, tenant_id, id, NULL, NULL, out, err);
 }
 
 int ad_store_skill_version_find(struct ad_store *st, const char *tenant_id,
@@ -553,7 +462,7 @@ int ad_store_skill_version_find(struct ad_store *st, const char *tenant_id,
     if (rc)
         return rc;
     memset(out, 0, sizeof(*out));
-    return st->ops->skill_version_get(st, tenant_id, NULL, skill_id, semver, out, err);
+    return st->ops->skills->version_get(st, tenant_id, NULL, skill_id, semver, out, err);
 }
 
 int ad_store_skill_version_list(struct ad_store *st, const char *tenant_id,
@@ -569,7 +478,7 @@ int ad_store_skill_version_list(struct ad_store *st, const char *tenant_id,
         rc = ad__check_id("skill id", skill_id, err);
     if (rc)
         return rc;
-    return st->ops->skill_version_list(st, tenant_id, skill_id, out, n, err);
+    return st->ops->skills->version_list(st, tenant_id, skill_id, out, n, err);
 }
 
 /* ---- search ------------------------------------------------------------- */
@@ -626,199 +535,7 @@ int ad_store_skill_search(struct ad_store *st, const char *tenant_id, const char
     if (!rc)
         rc = build_match(query, &match, &nwords, err);
     if (!rc && nwords > 0)
-        rc = st->ops->skill_search(st, tenant_id, match.ptr, limit, out, n, err);
+        rc = st->ops->skills->search(st, tenant_id, match.ptr, limit, out, n, err);
     ad_buf_release(&match);
     return rc;
-}
-
-/* ---- executions --------------------------------------------------------- */
-
-static int check_execution(const struct ad_skill_execution *x, char **input, char **output,
-                           struct ad_err *err)
-{
-    int rc = ad__check_id("tenant id", x->tenant_id, err);
-
-    if (!rc)
-        rc = ad__check_id("skill version id", x->skill_version_id, err);
-    if (!rc)
-        rc = check_opt_id("agent id", x->agent_id, err);
-    if (!rc)
-        rc = check_opt_id("episode id", x->episode_id, err);
-    if (!rc && !(isfinite(x->execution_seconds) && x->execution_seconds >= 0))
-        rc = ad_error(err, AD_EINVAL, "field 'execution_seconds': must be finite and >= 0");
-    if (!rc && x->token_usage < 0)
-        rc = ad_error(err, AD_EINVAL, "field 'token_usage': must not be negative");
-    if (!rc)
-        rc = ad__check_text("error", x->error, AD_ERROR_TRACE_MAX, 0, err);
-    if (!rc)
-        rc = ad__json_text("input", x->input, 0, input, err);
-    if (!rc)
-        rc = ad__json_text("output", x->output, 0, output, err);
-    return rc;
-}
-
-int ad_store_skill_execution_insert(struct ad_store *st, struct ad_skill_execution *x,
-                                    struct ad_err *err)
-{
-    char *input = NULL, *output = NULL;
-    int rc, own;
-
-    rc = check_execution(x, &input, &output, err);
-    if (!rc)
-        rc = ad__new_id(x->id, err);
-    if (!rc) {
-        ad_time_now(x->created_at);
-        rc = ad__write_begin(st, &own, err);
-    }
-    if (!rc)
-        rc = ad__write_end(st, own, st->ops->skill_execution_insert(st, x, input, output, err),
-                           err);
-    if (rc)
-        x->id[0] = x->created_at[0] = '\0';
-    free(input);
-    free(output);
-    return rc;
-}
-
-int ad_store_skill_execution_list(struct ad_store *st, const char *tenant_id,
-                                  const char *skill_version_id, int limit,
-                                  struct ad_skill_execution **out, size_t *n,
-                                  struct ad_err *err)
-{
-    int rc;
-
-    *out = NULL;
-    *n = 0;
-    rc = ad__check_id("tenant id", tenant_id, err);
-    if (!rc && skill_version_id)
-        rc = ad__check_id("skill version id", skill_version_id, err);
-    if (!rc)
-        rc = ad__resolve_limit(limit, &limit, err);
-    if (rc)
-        return rc;
-    return st->ops->skill_execution_list(st, tenant_id, skill_version_id, limit, out, n, err);
-}
-
-/* ---- agent sessions ----------------------------------------------------- */
-
-/* The transcript's compact text; its cap is AD_TRANSCRIPT_MAX, not the JSON field cap. */
-static int transcript_text(const json_t *t, char **text, struct ad_err *err)
-{
-    *text = NULL;
-    if (!t)
-        return ad_error(err, AD_EINVAL, "missing field 'transcript'");
-    if (!json_is_array(t))
-        return ad_error(err, AD_EINVAL, "field 'transcript': expected array");
-    if (ad__json_text_size(t) > AD_TRANSCRIPT_MAX)
-        return ad_error(err, AD_ETOOBIG, "field 'transcript': larger than %d bytes",
-                        AD_TRANSCRIPT_MAX);
-    *text = json_dumps(t, JSON_COMPACT);
-    return *text ? 0 : ad_error(err, AD_ENOMEM, "out of memory");
-}
-
-/* What an insert and an update write; on failure both texts are NULL. */
-static int check_session(const struct ad_agent_session *s, char **transcript, char **state,
-                         struct ad_err *err)
-{
-    int rc = ad__check_id("tenant id", s->tenant_id, err);
-
-    *transcript = *state = NULL;
-    if (!rc)
-        rc = check_opt_id("episode id", s->episode_id, err);
-    if (!rc && !ad_session_status_name(s->status))
-        rc = ad_error(err, AD_EINVAL, "field 'status': invalid value %d", (int)s->status);
-    if (!rc && !s->state)
-        rc = ad_error(err, AD_EINVAL, "missing field 'state'");
-    if (!rc)
-        rc = ad__json_text("state", s->state, 1 << JSON_OBJECT, state, err);
-    if (!rc)
-        rc = transcript_text(s->transcript, transcript, err);
-    if (rc) {
-        free(*state);
-        *state = NULL;
-    }
-    return rc;
-}
-
-int ad_store_agent_session_insert(struct ad_store *st, struct ad_agent_session *s,
-                                  struct ad_err *err)
-{
-    char *transcript = NULL, *state = NULL;
-    int rc, own;
-
-    rc = check_session(s, &transcript, &state, err);
-    if (!rc)
-        rc = ad__check_id("agent id", s->agent_id, err);
-    if (!rc)
-        rc = ad__check_text("task", s->task, AD_TASK_DESC_MAX, 1, err);
-    if (!rc)
-        rc = ad__new_id(s->id, err);
-    if (!rc) {
-        ad_time_now(s->created_at);
-        memcpy(s->updated_at, s->created_at, AD_TIME_SIZE);
-        rc = ad__write_begin(st, &own, err);
-    }
-    if (!rc)
-        rc = ad__write_end(st, own,
-                           st->ops->agent_session_insert(st, s, transcript, state, err), err);
-    if (rc)
-        s->id[0] = s->created_at[0] = s->updated_at[0] = '\0';
-    free(transcript);
-    free(state);
-    return rc;
-}
-
-int ad_store_agent_session_update(struct ad_store *st, struct ad_agent_session *s,
-                                  struct ad_err *err)
-{
-    char *transcript = NULL, *state = NULL, now[AD_TIME_SIZE], saved[AD_TIME_SIZE];
-    int rc, own;
-
-    rc = ad__check_id("session id", s->id, err);
-    if (!rc)
-        rc = check_session(s, &transcript, &state, err);
-    if (!rc)
-        rc = ad__write_begin(st, &own, err);
-    if (!rc) {
-        memcpy(saved, s->updated_at, AD_TIME_SIZE);
-        memcpy(s->updated_at, ad_time_now(now), AD_TIME_SIZE);
-        rc = ad__write_end(st, own,
-                           st->ops->agent_session_update(st, s, transcript, state, err), err);
-        if (rc)
-            memcpy(s->updated_at, saved, AD_TIME_SIZE);
-    }
-    free(transcript);
-    free(state);
-    return rc;
-}
-
-int ad_store_agent_session_get(struct ad_store *st, const char *tenant_id, const char *id,
-                               struct ad_agent_session *out, struct ad_err *err)
-{
-    int rc = ad__check_id("tenant id", tenant_id, err);
-
-    if (!rc)
-        rc = ad__check_id("session id", id, err);
-    if (rc)
-        return rc;
-    memset(out, 0, sizeof(*out));
-    return st->ops->agent_session_get(st, tenant_id, id, out, err);
-}
-
-int ad_store_agent_session_list(struct ad_store *st, const char *tenant_id,
-                                const char *agent_id, int limit, struct ad_agent_session **out,
-                                size_t *n, struct ad_err *err)
-{
-    int rc;
-
-    *out = NULL;
-    *n = 0;
-    rc = ad__check_id("tenant id", tenant_id, err);
-    if (!rc && agent_id)
-        rc = ad__check_id("agent id", agent_id, err);
-    if (!rc)
-        rc = ad__resolve_limit(limit, &limit, err);
-    if (rc)
-        return rc;
-    return st->ops->agent_session_list(st, tenant_id, agent_id, limit, out, n, err);
 }

@@ -1,21 +1,37 @@
 /*
  * The store's backend interface (internal).
  *
- * A backend is a const struct ad_store_ops; each open store is a
+ * A backend is a const struct ad_store_ops: the backend-wide operations
+ * (open, close, schema version, integrity check, transaction levels) at
+ * the top, then one const table of operations per entity, so that a call
+ * reads st->ops->jobs->claim(...) and a second backend (PostgreSQL) can be
+ * written, reviewed and tested one entity at a time. Each open store is a
  * backend-specific struct whose first member is struct ad_store, so the
- * public functions in store.c can dispatch through st->ops and a backend
- * can cast st back to its own type (SQLite's VFS, git's ref_storage_be).
+ * public functions can dispatch through st->ops and a backend can cast st
+ * back to its own type (SQLite's VFS, git's ref_storage_be).
  *
- * Division of labour: store.c validates every argument (ids, names, size
- * caps, ranges), assigns ids and timestamps, and runs each write call
- * inside a transaction (its own, or the caller's). A backend only runs its
- * dialect's statements: it may assume its arguments are valid and that a
- * write runs inside a transaction. Each write op runs at most ONE writing
- * statement, so that a failed op leaves nothing behind without a savepoint
- * (store.c explains why); episode_insert is the one exception and reports
- * through *wrote whether it got past its first write.
+ * Division of labour: the public layer (store.c and one file per entity)
+ * validates every argument (ids, names, size caps, ranges, UTF-8, JSON
+ * types), assigns ids and timestamps, serialises JSON members once, and
+ * runs each write call inside a transaction (its own, or the caller's). A
+ * backend only runs its dialect's statements: it may assume its arguments
+ * are valid and that a write runs inside a transaction. Tenant isolation
+ * is the backend's job too: every statement it runs is limited to the
+ * tenant it was given, and a reference to another row (an agent, an
+ * episode, a candidate) counts only when that row is the same tenant's.
+ * Each write op runs at most ONE writing statement, so that a failed op
+ * leaves nothing behind without a savepoint (store.c explains why);
+ * episodes->insert is the one exception and reports through *wrote whether
+ * it got past its first write.
  *
- * Every op returns 0 or a negative AD_E* code with detail in err.
+ * Conventions of every op: 0 or a negative AD_E* code with detail in err;
+ * JSON arguments are the compact texts the public layer made (NULL for
+ * NULL); a fixed id or time field "" is NULL in the row; a since of ""
+ * means ever; a list's limit is already resolved (1..AD_LIST_MAX); an
+ * AD_ENOTFOUND names what is missing ("unknown agent '<id>'").
+ *
+ * Every op of every table is required: there are no optional ops yet, so
+ * no call site tests for NULL (store.c checks the tables once, at open).
  */
 #ifndef AD_STORE_BACKEND_H
 #define AD_STORE_BACKEND_H
@@ -46,13 +62,243 @@ struct ad__episode_json {
 
 void ad__episode_json_release(struct ad__episode_json *j);
 
-/* The part of every open store that store.c owns. */
+/* The part of every open store that the public layer owns. */
 struct ad_store {
     const struct ad_store_ops *ops;
     int tx_depth;        /* 0 outside any transaction; maintained by store.c */
     int tx_broken;       /* level holding a half-done write (store.c), 0 for none */
     int flags;           /* enum ad_store_flags as opened */
 };
+
+/* ---- one table of ops per entity ---------------------------------------- */
+
+/*
+ * Tenants and their settings (tenants.settings). insert gets id and
+ * created_at set and runs inside tenant_ensure's transaction; settings_get
+ * gives the whole settings object (a new reference) and settings_put
+ * writes it back as the compact text settings.
+ */
+struct ad__tenant_ops {
+    int (*find)(struct ad_store *st, const char *name, struct ad_tenant *out,
+                struct ad_err *err);
+    int (*insert)(struct ad_store *st, const struct ad_tenant *t, const char *settings,
+                  struct ad_err *err);
+    int (*settings_get)(struct ad_store *st, const char *tenant_id, json_t **out,
+                        struct ad_err *err);
+    int (*settings_put)(struct ad_store *st, const char *tenant_id, const char *settings,
+                        const char *now, struct ad_err *err);
+};
+
+/*
+ * Agents. Exactly one of id and name is non-NULL for get. record is
+ * AD_ENOTFOUND when the agent is not the tenant's.
+ */
+struct ad__agent_ops {
+    int (*insert)(struct ad_store *st, const struct ad_agent *a, struct ad_err *err);
+    int (*get)(struct ad_store *st, const char *tenant_id, const char *id, const char *name,
+               struct ad_agent *out, struct ad_err *err);
+    int (*list)(struct ad_store *st, const char *tenant_id, const char *after_name, int limit,
+                struct ad_agent **out, size_t *n, struct ad_err *err);
+    int (*set_maturity)(struct ad_store *st, const char *tenant_id, const char *id,
+                        enum ad_maturity m, const char *now, struct ad_err *err);
+    int (*record)(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                  struct ad_agent_record *out, struct ad_err *err);
+};
+
+/*
+ * Episodes. insert gets ids, created_at and error_type already set; it
+ * bumps the agent's counters and returns AD_ENOTFOUND when the agent is
+ * not the tenant's, both in its first writing statement, and sets *wrote
+ * to 1 once that statement succeeded. recent_failures reads only the
+ * brief's columns of the agent's failed episodes with id >= id_floor and
+ * created_at >= since, newest first (episodes.c says why both bounds).
+ */
+struct ad__episode_ops {
+    int (*insert)(struct ad_store *st, const struct ad_episode *ep,
+                  const struct ad__episode_json *json, int *wrote, struct ad_err *err);
+    int (*get)(struct ad_store *st, const char *tenant_id, const char *id,
+               struct ad_episode *out, struct ad_err *err);
+    int (*list)(struct ad_store *st, const char *tenant_id, const struct ad_episode_filter *f,
+                struct ad_episode **out, size_t *n, struct ad_err *err);
+    int (*count)(struct ad_store *st, const char *tenant_id, const struct ad_episode_filter *f,
+                 int64_t *count, struct ad_err *err);
+    int (*recent_failures)(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                           const char *since, const char *id_floor, int limit,
+                           struct ad_episode_brief **out, size_t *n, struct ad_err *err);
+};
+
+/*
+ * Events. append gets id and created_at set and fills ev->seq: a number
+ * larger than every seq committed before (so it must be assigned under the
+ * write lock, in commit order); payload is never NULL.
+ */
+struct ad__event_ops {
+    int (*append)(struct ad_store *st, struct ad_event *ev, const char *payload,
+                  struct ad_err *err);
+    int (*list)(struct ad_store *st, const char *tenant_id, int64_t since_seq,
+                const char *topic, int limit, struct ad_event **out, size_t *n,
+                struct ad_err *err);
+    int (*last_seq)(struct ad_store *st, const char *tenant_id, int64_t *seq,
+                    struct ad_err *err);
+};
+
+/*
+ * Jobs. insert gets id, times, status and run_after set (payload never
+ * NULL); with a taken idempotency key it fills *j with the existing job and
+ * returns AD_EEXIST. Times are ISO-8601 text (clock.h), which sorts in time
+ * order. claim must take the job in one statement, so two workers never
+ * get the same one.
+ */
+struct ad__job_ops {
+    int (*insert)(struct ad_store *st, struct ad_job *j, const char *payload,
+                  struct ad_err *err);
+    int (*get)(struct ad_store *st, const char *tenant_id, const char *id, struct ad_job *out,
+               struct ad_err *err);
+    int (*claim)(struct ad_store *st, const char *tenant_id, const char *kind,
+                 const char *worker, const char *now, const char *lease_until,
+                 struct ad_job *out, struct ad_err *err);
+    int (*finish)(struct ad_store *st, const char *tenant_id, const char *id,
+                  const char *worker, enum ad_job_status status, const char *error,
+                  const char *run_after, const char *now, struct ad_err *err);
+    int (*list)(struct ad_store *st, const char *tenant_id, int status, const char *kind,
+                int limit, struct ad_job **out, size_t *n, struct ad_err *err);
+};
+
+/* The LLM ledger. insert gets id and created_at set. */
+struct ad__llm_call_ops {
+    int (*insert)(struct ad_store *st, const struct ad_llm_call *c, struct ad_err *err);
+    int (*usage)(struct ad_store *st, const char *tenant_id, const char *since,
+                 struct ad_llm_usage_row **out, size_t *n, struct ad_err *err);
+    int (*spent)(struct ad_store *st, const char *tenant_id, const char *since,
+                 int64_t *tokens, double *usd, struct ad_err *err);
+};
+
+/*
+ * Skills, their versions and the search (skills.c runs the several ops of
+ * one public call inside one transaction level). insert writes the skill
+ * row with no current version; schema is input_schema's compact text. Ids,
+ * times and defaults are already set. version_insert checks, in its one
+ * statement, that the skill and the parent (when set) are the tenant's and
+ * the parent a version of that skill: AD_ENOTFOUND naming which is not.
+ * set_current likewise requires version_id to be a version of skill_id.
+ * Exactly one of id and name is non-NULL for get, and of id and semver for
+ * version_get (semver goes with skill_id). search gets a ready FTS5 MATCH
+ * expression (a backend without FTS5 gets the words, OR-ed, quoted).
+ */
+struct ad__skill_ops {
+    int (*insert)(struct ad_store *st, const struct ad_skill *s, const char *schema,
+                  struct ad_err *err);
+    int (*version_insert)(struct ad_store *st, const struct ad_skill_version *v,
+                          struct ad_err *err);
+    int (*set_current)(struct ad_store *st, const char *tenant_id, const char *skill_id,
+                       const char *version_id, const char *now, struct ad_err *err);
+    int (*update)(struct ad_store *st, const struct ad_skill *s, const char *schema,
+                  struct ad_err *err);
+    int (*get)(struct ad_store *st, const char *tenant_id, const char *id, const char *name,
+               struct ad_skill *out, struct ad_err *err);
+    int (*list)(struct ad_store *st, const char *tenant_id, const char *after_name, int limit,
+                struct ad_skill **out, size_t *n, struct ad_err *err);
+    int (*version_get)(struct ad_store *st, const char *tenant_id, const char *id,
+                       const char *skill_id, const char *semver, struct ad_skill_version *out,
+                       struct ad_err *err);
+    int (*version_list)(struct ad_store *st, const char *tenant_id, const char *skill_id,
+                        struct ad_skill_version **out, size_t *n, struct ad_err *err);
+    int (*search)(struct ad_store *st, const char *tenant_id, const char *match, int limit,
+                  struct ad_skill_hit **out, size_t *n, struct ad_err *err);
+};
+
+/*
+ * Skill executions: the version, and the agent and episode when set, must
+ * be the tenant's (AD_ENOTFOUND naming which is not).
+ */
+struct ad__execution_ops {
+    int (*insert)(struct ad_store *st, const struct ad_skill_execution *x, const char *input,
+                  const char *output, struct ad_err *err);
+    int (*list)(struct ad_store *st, const char *tenant_id, const char *skill_version_id,
+                int limit, struct ad_skill_execution **out, size_t *n, struct ad_err *err);
+};
+
+/*
+ * Agent sessions: the agent, and the episode when set, must be the
+ * tenant's. list leaves the transcript out (NULL).
+ */
+struct ad__session_ops {
+    int (*insert)(struct ad_store *st, const struct ad_agent_session *s, const char *transcript,
+                  const char *state, struct ad_err *err);
+    int (*update)(struct ad_store *st, const struct ad_agent_session *s, const char *transcript,
+                  const char *state, struct ad_err *err);
+    int (*get)(struct ad_store *st, const char *tenant_id, const char *id,
+               struct ad_agent_session *out, struct ad_err *err);
+    int (*list)(struct ad_store *st, const char *tenant_id, const char *agent_id, int limit,
+                struct ad_agent_session **out, size_t *n, struct ad_err *err);
+};
+
+/*
+ * Skill candidates and AlphaEvolver's mutation counts. insert gets id and
+ * created_at set and checks, in its one statement, that the agent and the
+ * source episode (when set) are the tenant's (AD_ENOTFOUND naming which);
+ * candidates.c runs count_since and insert in one transaction level, which
+ * is what makes the daily limit hold. The filter's status_mask is 0 for
+ * every status.
+ */
+struct ad__candidate_ops {
+    int (*insert)(struct ad_store *st, const struct ad_skill_candidate *c,
+                  const char *failure_pattern, const char *validation_result,
+                  struct ad_err *err);
+    int (*update)(struct ad_store *st, const struct ad_skill_candidate *c,
+                  const char *validation_result, struct ad_err *err);
+    int (*get)(struct ad_store *st, const char *tenant_id, const char *id,
+               struct ad_skill_candidate *out, struct ad_err *err);
+    int (*list)(struct ad_store *st, const char *tenant_id, const struct ad_candidate_filter *f,
+                struct ad_skill_candidate **out, size_t *n, struct ad_err *err);
+    int (*count_since)(struct ad_store *st, const char *tenant_id, const char *since,
+                       int64_t *count, struct ad_err *err);
+    int (*mutation_count_since)(struct ad_store *st, const char *tenant_id, const char *since,
+                                int64_t *count, struct ad_err *err);
+};
+
+/* Capability usage: the agent must be the tenant's. count: agent_id NULL counts all. */
+struct ad__capability_ops {
+    int (*insert)(struct ad_store *st, const char *id, const char *tenant_id,
+                  const char *agent_id, const char *capability, bool success,
+                  const char *created_at, struct ad_err *err);
+    int (*count)(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                 const char *capability, const char *since, struct ad_capability_count *out,
+                 struct ad_err *err);
+};
+
+/*
+ * Notifications: insert gets id and created_at set (message never NULL);
+ * the agent, when set, must be the tenant's. mark_read with id NULL marks
+ * every unread one; a read one keeps its read_at.
+ */
+struct ad__notification_ops {
+    int (*insert)(struct ad_store *st, const struct ad_notification *nt, const char *payload,
+                  struct ad_err *err);
+    int (*list)(struct ad_store *st, const char *tenant_id, bool unread_only, const char *type,
+                int limit, struct ad_notification **out, size_t *n, struct ad_err *err);
+    int (*mark_read)(struct ad_store *st, const char *tenant_id, const char *id,
+                     const char *now, int64_t *count, struct ad_err *err);
+};
+
+/*
+ * Failure patterns. insert gets id and both times set; the agent, and the
+ * candidate when set, must be the tenant's (AD_ENOTFOUND naming which), and
+ * update checks the candidate the same way. The filter's status_mask is 0
+ * for every status.
+ */
+struct ad__pattern_ops {
+    int (*insert)(struct ad_store *st, const struct ad_failure_pattern *p,
+                  const char *episode_ids, const char *outcome, struct ad_err *err);
+    int (*update)(struct ad_store *st, const struct ad_failure_pattern *p,
+                  const char *episode_ids, const char *outcome, struct ad_err *err);
+    int (*get)(struct ad_store *st, const char *tenant_id, const char *id,
+               struct ad_failure_pattern *out, struct ad_err *err);
+    int (*list)(struct ad_store *st, const char *tenant_id, const struct ad_pattern_filter *f,
+                struct ad_failure_pattern **out, size_t *n, struct ad_err *err);
+};
+
+/* ---- the backend -------------------------------------------------------- */
 
 struct ad_store_ops {
     const char *name;
@@ -66,208 +312,30 @@ struct ad_store_ops {
 
     /*
      * Transaction levels. depth is the level being opened or closed: 1 is
-     * the outermost transaction, deeper levels are savepoints. rollback must
-     * leave the level closed whatever happens; its error is only logged.
+     * the outermost transaction, which takes the database's write lock at
+     * once; deeper levels are savepoints. rollback must leave the level
+     * closed whatever happens; its error is only logged.
      */
     int (*begin)(struct ad_store *st, int depth, struct ad_err *err);
     int (*commit)(struct ad_store *st, int depth, struct ad_err *err);
     int (*rollback)(struct ad_store *st, int depth, struct ad_err *err);
 
-    /* Tenants. tenant_ensure runs inside a transaction; t carries id and times. */
-    int (*tenant_find)(struct ad_store *st, const char *name, struct ad_tenant *out,
-                       struct ad_err *err);
-    int (*tenant_insert)(struct ad_store *st, const struct ad_tenant *t,
-                         const char *settings_json, struct ad_err *err);
-    /* The tenant's whole settings object (new reference). */
-    int (*settings_get)(struct ad_store *st, const char *tenant_id, json_t **out,
-                        struct ad_err *err);
-    int (*settings_put)(struct ad_store *st, const char *tenant_id, const json_t *settings,
-                        const char *now, struct ad_err *err);
-
-    /* Agents. Exactly one of id and name is non-NULL for agent_get. */
-    int (*agent_insert)(struct ad_store *st, const struct ad_agent *a, struct ad_err *err);
-    int (*agent_get)(struct ad_store *st, const char *tenant_id, const char *id,
-                     const char *name, struct ad_agent *out, struct ad_err *err);
-    int (*agent_list)(struct ad_store *st, const char *tenant_id, const char *after_name,
-                      int limit, struct ad_agent **out, size_t *n, struct ad_err *err);
-    int (*agent_set_maturity)(struct ad_store *st, const char *tenant_id, const char *id,
-                              enum ad_maturity m, const char *now, struct ad_err *err);
-
-    /*
-     * Episodes. episode_insert gets ids and created_at already set; it bumps
-     * the agent's counters and returns AD_ENOTFOUND when the agent is not the
-     * tenant's, both in its first writing statement. It sets *wrote to 1 once
-     * that statement succeeded. The filter's limit is already resolved
-     * (1..AD_LIST_MAX).
-     */
-    int (*episode_insert)(struct ad_store *st, const struct ad_episode *ep,
-                          const struct ad__episode_json *json, int *wrote, struct ad_err *err);
-    int (*episode_get)(struct ad_store *st, const char *tenant_id, const char *id,
-                       struct ad_episode *out, struct ad_err *err);
-    int (*episode_list)(struct ad_store *st, const char *tenant_id,
-                        const struct ad_episode_filter *f, struct ad_episode **out, size_t *n,
-                        struct ad_err *err);
-    int (*episode_count)(struct ad_store *st, const char *tenant_id,
-                         const struct ad_episode_filter *f, int64_t *count, struct ad_err *err);
-
-    /*
-     * Events. event_append gets id and created_at set and fills ev->seq;
-     * payload is ev->payload already serialised and size-checked by store.c
-     * (so it is dumped once), NULL for '{}'.
-     */
-    int (*event_append)(struct ad_store *st, struct ad_event *ev, const char *payload,
-                        struct ad_err *err);
-    int (*event_list)(struct ad_store *st, const char *tenant_id, int64_t since_seq,
-                      const char *topic, int limit, struct ad_event **out, size_t *n,
-                      struct ad_err *err);
-    int (*event_last_seq)(struct ad_store *st, const char *tenant_id, int64_t *seq,
-                          struct ad_err *err);
-
-    /*
-     * Jobs. job_insert gets id, times and run_after set; with a taken
-     * idempotency key it fills *j with the existing job and returns
-     * AD_EEXIST. Times are ISO-8601 text (clock.h), which sorts in time order.
-     */
-    int (*job_insert)(struct ad_store *st, struct ad_job *j, const char *payload,
-                      struct ad_err *err);
-    int (*job_get)(struct ad_store *st, const char *tenant_id, const char *id,
-                   struct ad_job *out, struct ad_err *err);
-    int (*job_claim)(struct ad_store *st, const char *tenant_id, const char *kind,
-                     const char *worker, const char *now, const char *lease_until,
-                     struct ad_job *out, struct ad_err *err);
-    int (*job_finish)(struct ad_store *st, const char *tenant_id, const char *id,
-                      const char *worker, enum ad_job_status status, const char *error,
-                      const char *run_after, const char *now, struct ad_err *err);
-    int (*job_list)(struct ad_store *st, const char *tenant_id, int status, const char *kind,
-                    int limit, struct ad_job **out, size_t *n, struct ad_err *err);
-
-    /* The LLM ledger. llm_call_insert gets id and created_at set. */
-    int (*llm_call_insert)(struct ad_store *st, const struct ad_llm_call *c, struct ad_err *err);
-    int (*llm_usage)(struct ad_store *st, const char *tenant_id, const char *since,
-                     struct ad_llm_usage_row **out, size_t *n, struct ad_err *err);
-    int (*llm_spent)(struct ad_store *st, const char *tenant_id, const char *since,
-                     int64_t *tokens, double *usd, struct ad_err *err);
-
-    /*
-     * Skills (skills.c runs the several ops of one public call inside one
-     * transaction level). skill_insert writes the skill row with no current
-     * version; schema is input_schema's compact text or NULL. Ids, times and
-     * defaults are already set. skill_version_insert checks, in its one
-     * statement, that the skill and the parent (when set) are the tenant's
-     * and the parent a version of that skill: AD_ENOTFOUND naming which is
-     * not. skill_set_current likewise requires version_id to be a version of
-     * skill_id. Exactly one of id and name is non-NULL for skill_get, and of
-     * id and semver for skill_version_get (semver goes with skill_id).
-     * skill_search gets a ready FTS5 MATCH expression.
-     */
-    int (*skill_insert)(struct ad_store *st, const struct ad_skill *s, const char *schema,
-                        struct ad_err *err);
-    int (*skill_version_insert)(struct ad_store *st, const struct ad_skill_version *v,
-                                struct ad_err *err);
-    int (*skill_set_current)(struct ad_store *st, const char *tenant_id, const char *skill_id,
-                             const char *version_id, const char *now, struct ad_err *err);
-    int (*skill_update)(struct ad_store *st, const struct ad_skill *s, const char *schema,
-                        struct ad_err *err);
-    int (*skill_get)(struct ad_store *st, const char *tenant_id, const char *id,
-                     const char *name, struct ad_skill *out, struct ad_err *err);
-    int (*skill_list)(struct ad_store *st, const char *tenant_id, const char *after_name,
-                      int limit, struct ad_skill **out, size_t *n, struct ad_err *err);
-    int (*skill_version_get)(struct ad_store *st, const char *tenant_id, const char *id,
-                             const char *skill_id, const char *semver,
-                             struct ad_skill_version *out, struct ad_err *err);
-    int (*skill_version_list)(struct ad_store *st, const char *tenant_id, const char *skill_id,
-                              struct ad_skill_version **out, size_t *n, struct ad_err *err);
-    int (*skill_search)(struct ad_store *st, const char *tenant_id, const char *match,
-                        int limit, struct ad_skill_hit **out, size_t *n, struct ad_err *err);
-
-    /*
-     * Skill executions: the version, and the agent and episode when set,
-     * must be the tenant's (AD_ENOTFOUND naming which is not). input and
-     * output are the compact JSON texts (NULL for NULL).
-     */
-    int (*skill_execution_insert)(struct ad_store *st, const struct ad_skill_execution *x,
-                                  const char *input, const char *output, struct ad_err *err);
-    int (*skill_execution_list)(struct ad_store *st, const char *tenant_id,
-                                const char *skill_version_id, int limit,
-                                struct ad_skill_execution **out, size_t *n, struct ad_err *err);
-
-    /*
-     * Agent sessions: the agent, and the episode when set, must be the
-     * tenant's. transcript and state are the compact JSON texts.
-     */
-    int (*agent_session_insert)(struct ad_store *st, const struct ad_agent_session *s,
-                                const char *transcript, const char *state, struct ad_err *err);
-    int (*agent_session_update)(struct ad_store *st, const struct ad_agent_session *s,
-                                const char *transcript, const char *state, struct ad_err *err);
-    int (*agent_session_get)(struct ad_store *st, const char *tenant_id, const char *id,
-                             struct ad_agent_session *out, struct ad_err *err);
-    int (*agent_session_list)(struct ad_store *st, const char *tenant_id, const char *agent_id,
-                              int limit, struct ad_agent_session **out, size_t *n,
-                              struct ad_err *err);
-
-    /*
-     * The learning rows (learn_rows.c). agent_record is AD_ENOTFOUND when
-     * the agent is not the tenant's. candidate_insert gets id and created_at
-     * set and checks, in its one statement, that the agent and the source
-     * episode (when set) are the tenant's (AD_ENOTFOUND naming which);
-     * learn_rows.c runs candidate_count_since and it in one transaction
-     * level, which is what makes the daily limit hold. JSON arguments are
-     * compact texts (NULL for NULL); a time field "" is NULL in the row; a
-     * since of "" means ever. The candidate filter's limit is resolved.
-     */
-    int (*agent_record)(struct ad_store *st, const char *tenant_id, const char *agent_id,
-                        struct ad_agent_record *out, struct ad_err *err);
-    int (*candidate_insert)(struct ad_store *st, const struct ad_skill_candidate *c,
-                            const char *failure_pattern, const char *validation_result,
-                            struct ad_err *err);
-    int (*candidate_update)(struct ad_store *st, const struct ad_skill_candidate *c,
-                            const char *validation_result, struct ad_err *err);
-    int (*candidate_get)(struct ad_store *st, const char *tenant_id, const char *id,
-                         struct ad_skill_candidate *out, struct ad_err *err);
-    int (*candidate_list)(struct ad_store *st, const char *tenant_id,
-                          const struct ad_candidate_filter *f, struct ad_skill_candidate **out,
-                          size_t *n, struct ad_err *err);
-    int (*candidate_count_since)(struct ad_store *st, const char *tenant_id, const char *since,
-                                 int64_t *count, struct ad_err *err);
-    int (*mutation_count_since)(struct ad_store *st, const char *tenant_id, const char *since,
-                                int64_t *count, struct ad_err *err);
-
-    /* Capability usage: the agent must be the tenant's (AD_ENOTFOUND). agent_id NULL counts all. */
-    int (*capability_usage_insert)(struct ad_store *st, const char *id, const char *tenant_id,
-                                   const char *agent_id, const char *capability, bool success,
-                                   const char *created_at, struct ad_err *err);
-    int (*capability_usage_count)(struct ad_store *st, const char *tenant_id,
-                                  const char *agent_id, const char *capability,
-                                  const char *since, struct ad_capability_count *out,
-                                  struct ad_err *err);
-
-    /*
-     * Notifications: notification_insert gets id and created_at set; the
-     * agent, when set, must be the tenant's. notification_mark_read with id
-     * NULL marks every unread one; a read one keeps its read_at.
-     */
-    int (*notification_insert)(struct ad_store *st, const struct ad_notification *nt,
-                               const char *payload, struct ad_err *err);
-    int (*notification_list)(struct ad_store *st, const char *tenant_id, bool unread_only,
-                             const char *type, int limit, struct ad_notification **out,
-                             size_t *n, struct ad_err *err);
-    int (*notification_mark_read)(struct ad_store *st, const char *tenant_id, const char *id,
-                                  const char *now, int64_t *count, struct ad_err *err);
+    const struct ad__tenant_ops *tenants;
+    const struct ad__agent_ops *agents;
+    const struct ad__episode_ops *episodes;
+    const struct ad__event_ops *events;
+    const struct ad__job_ops *jobs;
+    const struct ad__llm_call_ops *llm_calls;
+    const struct ad__skill_ops *skills;
+    const struct ad__execution_ops *executions;
+    const struct ad__session_ops *sessions;
+    const struct ad__candidate_ops *candidates;
+    const struct ad__capability_ops *capabilities;
+    const struct ad__notification_ops *notifications;
+    const struct ad__pattern_ops *patterns;
 };
 
-extern const struct ad_store_ops ad__store_sqlite_ops;
-
-/*
- * SQLite only, for tests and benchmarks: the EXPLAIN QUERY PLAN of the
- * statement ad_store_episode_list() runs for filter f, one plan line per
- * text line. *plan is malloc'd; the caller frees it.
- */
-int ad__sqlite_explain_episode_list(struct ad_store *st, const char *tenant_id,
-                                    const struct ad_episode_filter *f, char **plan,
-                                    struct ad_err *err);
-/* Likewise for the statement ad_store_job_claim() runs (kind NULL or not). */
-int ad__sqlite_explain_job_claim(struct ad_store *st, const char *kind, char **plan,
-                                 struct ad_err *err);
+/* ---- the public layer's shared helpers (store.c) ------------------------ */
 
 /*
  * Checks every field of ep against store.h's caps. With json non-NULL it
@@ -277,26 +345,55 @@ int ad__episode_validate(const struct ad_episode *ep, struct ad__episode_json *j
                          struct ad_err *err);
 
 /*
- * store.c's helpers for the other files of the public layer (skills.c):
- * ad__check_id refuses a NULL or malformed id naming what; ad__new_id makes
- * a UUIDv7; ad__resolve_limit maps 0 to AD_LIST_DEFAULT and caps at
- * AD_LIST_MAX; ad__write_begin/ad__write_end wrap a write call that runs ONE
- * writing statement in the caller's transaction or one of its own (store.c's
- * top comment says why no savepoint).
+ * ad__check_id refuses a NULL or malformed id naming what; ad__check_opt_id
+ * also takes "" (none). ad__new_id makes a UUIDv7. ad__resolve_limit maps 0
+ * to AD_LIST_DEFAULT and caps at AD_LIST_MAX.
  */
 int ad__check_id(const char *what, const char *id, struct ad_err *err);
+int ad__check_opt_id(const char *what, const char *id, struct ad_err *err);
+/* A tenant or agent name (ad_name_valid), AD_ETOOBIG past AD_NAME_MAX. */
+int ad__check_name(const char *what, const char *name, struct ad_err *err);
 int ad__new_id(char out[AD_ID_SIZE], struct ad_err *err);
 int ad__resolve_limit(int limit, int *out, struct ad_err *err);
-int ad__write_begin(struct ad_store *st, int *own, struct ad_err *err);
-int ad__write_end(struct ad_store *st, int own, int rc, struct ad_err *err);
 
 /*
- * The name tables of the store's enumerations: ad__enum_name gives names[v]
- * (NULL out of range); ad__enum_parse the index of s, case-insensitive, or
- * -1 (also for a NULL s).
+ * A write call that runs ONE writing statement: ad__write_begin opens a
+ * transaction when the caller has none (*own is then 1), ad__write_end
+ * commits or rolls it back; inside the caller's transaction neither does
+ * anything (store.c's top comment says why no savepoint).
+ *
+ * A call that runs several: ad__level_begin opens a level of its own (a
+ * transaction, or a savepoint inside the caller's), ad__level_end commits
+ * it on rc == 0 and rolls it back otherwise, so a failure undoes exactly
+ * that call. Both refuse a store opened read-only with AD_EPERM.
  */
-const char *ad__enum_name(const char *const *names, size_t n, int v);
-int ad__enum_parse(const char *const *names, size_t n, const char *s);
+int ad__write_begin(struct ad_store *st, int *own, struct ad_err *err);
+int ad__write_end(struct ad_store *st, int own, int rc, struct ad_err *err);
+int ad__level_begin(struct ad_store *st, struct ad_err *err);
+int ad__level_end(struct ad_store *st, int rc, struct ad_err *err);
+
+/*
+ * The name table of one of the store's enumerations, shared by the public
+ * layer (ad_<enum>_name/_parse) and the backends (the text in the row).
+ * label names the value in messages ("status", "maturity").
+ */
+struct ad__enum {
+    const char *const *names;
+    size_t n;
+    const char *label;
+};
+
+extern const struct ad__enum ad__maturity_enum;
+extern const struct ad__enum ad__job_status_enum;
+extern const struct ad__enum ad__origin_enum;
+extern const struct ad__enum ad__session_status_enum;
+extern const struct ad__enum ad__candidate_status_enum;
+extern const struct ad__enum ad__review_status_enum;
+extern const struct ad__enum ad__pattern_status_enum;
+
+/* names[v], NULL out of range; the index of s (case-insensitive), or -1 (also for NULL). */
+const char *ad__enum_name(const struct ad__enum *e, int v);
+int ad__enum_parse(const struct ad__enum *e, const char *s);
 
 /* Copies src (NULL: "") into a fixed-size field; callers pass validated values. */
 void ad__copy_fixed(char *dst, size_t size, const char *src);
@@ -316,5 +413,16 @@ int ad__check_text(const char *field, const char *s, size_t max, int required,
 int ad__check_json(const char *field, const json_t *v, int types, struct ad_err *err);
 int ad__json_text(const char *field, const json_t *v, int types, char **text,
                   struct ad_err *err);
+/* 1..max of [a-z0-9_.]: capabilities, notification types. */
+int ad__check_dotted(const char *field, const char *s, size_t max, struct ad_err *err);
+/* An error type: NULL, or a dotted identifier of at most AD_ERROR_TYPE_MAX bytes. */
+int ad__check_error_type(const char *field, const char *s, struct ad_err *err);
+/*
+ * Times. ad__check_opt_time: "" (none) stays "", anything else must be
+ * ISO-8601 UTC and is rewritten in place in the stored 24-character form.
+ * ad__check_since: NULL (ever) gives "", else the stored form.
+ */
+int ad__check_opt_time(const char *field, char t[AD_TIME_SIZE], struct ad_err *err);
+int ad__check_since(const char *since, char out[AD_TIME_SIZE], struct ad_err *err);
 
 #endif

@@ -14,7 +14,9 @@
  */
 #include "compat.h"
 
-#include "schema_sqlite.h"
+#include "autodev/text.h"
+
+#include "sqlite/schema.h"
 
 static const char migration_1[] =
     "CREATE TABLE schema_migrations ("
@@ -256,7 +258,7 @@ static const char migration_1[] =
 
     /*
      * The durable outbox. seq is store-wide and assigned inside the write
-     * transaction (see store_sqlite.c), so seq order is commit order.
+     * transaction (see sqlite/events.c), so seq order is commit order.
      */
     "CREATE TABLE events ("
     " id TEXT PRIMARY KEY,"
@@ -396,9 +398,69 @@ static const char migration_2[] =
     "CREATE INDEX ix_agent_sessions_tenant ON agent_sessions (tenant_id, id);"
     "CREATE INDEX ix_agent_sessions_agent ON agent_sessions (tenant_id, agent_id, id);";
 
+/*
+ * The error type of each episode, and reflection's failure patterns.
+ *
+ * episodes.error_type is what ad_text_error_type() finds in error_trace,
+ * stored so that reflection groups failures without reading the traces;
+ * the store derives it at insert, and existing rows get it here through
+ * the same C function (ad_error_type, registered for the migration only).
+ * Reflection's window reads an agent's recent failures down
+ * ix_episodes_agent_success (tenant_id, agent_id, success = 0, id >= a
+ * floor taken from the window's start): no new index on the ingest path.
+ *
+ * failure_patterns belongs to the learn module. job_id has no foreign key
+ * (jobs rows may be pruned); candidate_id does. The list reads a tenant's
+ * patterns most recently updated first, of one agent and status or of all.
+ */
+static const char migration_3[] =
+    "ALTER TABLE episodes ADD COLUMN error_type TEXT;"
+    "UPDATE episodes SET error_type = ad_error_type(error_trace)"
+    " WHERE error_trace IS NOT NULL;"
+
+    "CREATE TABLE failure_patterns ("
+    " id TEXT PRIMARY KEY,"
+    " tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+    " agent_id TEXT NOT NULL REFERENCES agents(id),"
+    " task TEXT NOT NULL,"
+    " error_type TEXT,"
+    " status TEXT NOT NULL CHECK (status IN ('open', 'candidate', 'closed')),"
+    " job_id TEXT,"
+    " candidate_id TEXT REFERENCES skill_candidates(id),"
+    " episode_ids TEXT NOT NULL CHECK (json_valid(episode_ids)),"
+    " outcome TEXT CHECK (outcome IS NULL OR json_valid(outcome)),"
+    " created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL);"
+    "CREATE INDEX ix_failure_patterns_agent ON failure_patterns"
+    " (tenant_id, agent_id, status, updated_at, id);"
+    "CREATE INDEX ix_failure_patterns_tenant ON failure_patterns (tenant_id, updated_at, id);"
+    "CREATE INDEX ix_failure_patterns_candidate ON failure_patterns (candidate_id)"
+    " WHERE candidate_id IS NOT NULL;";
+
 const struct ad__sqlite_migration ad__sqlite_migrations[] = {
     { 1, migration_1 },
     { 2, migration_2 },
+    { 3, migration_3 },
 };
 
 const size_t ad__sqlite_nmigrations = AD_ARRAY_SIZE(ad__sqlite_migrations);
+
+/* ad_error_type(trace): the type ad_text_error_type() finds, or NULL. */
+static void error_type_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    char type[AD_ERROR_TYPE_MAX + 1];
+    const char *trace = (const char *)sqlite3_value_text(argv[0]);
+
+    (void)argc;
+    if (trace && ad_text_error_type(trace, type))
+        sqlite3_result_text(ctx, type, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_result_null(ctx);
+}
+
+int ad__sqlite_schema_functions(sqlite3 *db)
+{
+    return sqlite3_create_function(db, "ad_error_type", 1,
+                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                                   error_type_fn, NULL, NULL);
+}

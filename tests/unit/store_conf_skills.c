@@ -1,34 +1,23 @@
 /*
- * Unit tests for the store's skill catalog, skill executions and agent
- * sessions (src/store/skills.c and their SQLite ops): names and semvers,
- * insert/get/list, versions and the current one, full-text search, field
- * checks, tenant isolation, and the atomicity of the calls that write
- * several rows. Each test gets a fresh temporary database.
+ * The conformance suite (store_suite.h): the skill catalog, skill
+ * executions and agent sessions: names and semvers, insert/get/list,
+ * versions and the current one, full-text search, field checks, tenant
+ * isolation. The atomicity of the calls that write several rows needs a
+ * fault injected into the database: test_store_sqlite.c.
+ *
+ * Sections: helpers; names, semvers, enumerations; the catalog; search;
+ * executions; agent sessions; read-only; the group's table last.
  */
 #include "compat.h"
 
 #include <setjmp.h>
 #include <cmocka.h>
 #include <math.h>
-#include <sqlite3.h>
 
-#include "autodev/log.h"
 #include "autodev/store.h"
 
-#include "tmpdb.h"
-
-#include "store/schema_sqlite.h"
 #include "store/store_backend.h"
-
-/* ---- fixture ------------------------------------------------------------ */
-
-struct fx {
-    struct tmpdb db;
-    struct ad_store *st;
-    char tenant[AD_ID_SIZE];
-    char other[AD_ID_SIZE];   /* a second tenant, for isolation */
-    char agent[AD_ID_SIZE];   /* tenant's */
-};
+#include "store_suite.h"
 
 static void make_agent(struct fx *f, const char *tenant, const char *name, char id[AD_ID_SIZE])
 {
@@ -40,65 +29,6 @@ static void make_agent(struct fx *f, const char *tenant, const char *name, char 
     if (ad_store_agent_insert(f->st, &a, &err))
         fail_msg("agent insert: %s", err.msg);
     ad__copy_fixed(id, AD_ID_SIZE, a.id);
-}
-
-static int fx_setup(void **state)
-{
-    struct ad_store_options o = { AD_STORE_CREATE, 0 };
-    struct fx *f = calloc(1, sizeof(*f));
-    struct ad_err err = AD_ERR_INIT;
-
-    assert_non_null(f);
-    tmpdb_make(&f->db, "skills");
-    assert_int_equal(ad_store_open(f->db.path, &o, &f->st, &err), 0);
-    assert_int_equal(ad_store_tenant_ensure(f->st, "acme", f->tenant, &err), 0);
-    assert_int_equal(ad_store_tenant_ensure(f->st, "globex", f->other, &err), 0);
-    make_agent(f, f->tenant, "bot", f->agent);
-    *state = f;
-    return 0;
-}
-
-static int fx_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    ad_store_free(f->st);
-    tmpdb_remove(&f->db);
-    free(f);
-    return 0;
-}
-
-static void assert_msg_has(const struct ad_err *err, const char *substr)
-{
-    if (!strstr(err->msg, substr))
-        fail_msg("message '%s' lacks '%s'", err->msg, substr);
-}
-
-/* One value from the database through a connection of its own. */
-static int64_t sql_int(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *q = NULL;
-    int64_t v = -1;
-
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
-    if (sqlite3_step(q) == SQLITE_ROW)
-        v = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    sqlite3_close(db);
-    return v;
-}
-
-static void sql_exec(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    char *msg = NULL;
-
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg);
-    sqlite3_close(db);
 }
 
 /* A skill and its first version as a caller fills them; members are borrowed. */
@@ -427,7 +357,7 @@ static void test_versions_and_current(void **state)
     assert_int_equal(add_version(f, foreign_sid, "3.0.0", "", "x = 1\n", false, NULL, &err),
                      AD_ENOTFOUND);
     assert_msg_has(&err, "unknown skill");
-    assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM skill_versions"), 5);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM skill_versions"), 5);
     assert_int_equal(ad_store_skill_version_list(f->st, f->tenant, foreign_sid, &vs, &n, &err),
                      AD_ENOTFOUND);
     assert_null(vs);
@@ -448,7 +378,7 @@ static void test_duplicates(void **state)
     assert_msg_has(&err, "skill 'fetch_url' already exists");
     assert_string_equal(s.id, "");
     assert_string_equal(v.id, "");
-    assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM skill_versions"), 1);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM skill_versions"), 1);
     /* Names are per tenant. */
     add_skill(f, f->other, "fetch_url", "", NULL, NULL, NULL);
 
@@ -547,8 +477,8 @@ static void test_insert_refusals(void **state)
     fill(&s, &v, "00000000-0000-7000-8000-000000000000", "ok_name", "");
     expect_refused(f, &s, &v, AD_ENOTFOUND, "tenant");
 
-    assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM skills"), 0);
-    assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM skill_versions"), 0);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM skills"), 0);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM skill_versions"), 0);
 }
 
 static void test_update(void **state)
@@ -795,7 +725,7 @@ static void test_executions(void **state)
     assert_int_equal(add_execution(f, f->tenant, v1, "", 0, 0, in, &err), AD_ETOOBIG);
     assert_msg_has(&err, "input");
     json_decref(in);
-    assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM skill_executions"), 3);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM skill_executions"), 3);
 }
 
 /* ---- agent sessions ----------------------------------------------------- */
@@ -964,81 +894,6 @@ static void test_session_refusals(void **state)
     drop_session(&s);
 }
 
-/* ---- transactions ------------------------------------------------------- */
-
-/* Fails a version insert with code 'boom', and a move to a version with code 'bang'. */
-static void install_traps(struct fx *f)
-{
-    sql_exec(f->db.path, "CREATE TRIGGER boom BEFORE INSERT ON skill_versions"
-                         " WHEN NEW.code = 'boom' BEGIN SELECT RAISE(ABORT, 'injected'); END;"
-                         "CREATE TRIGGER bang BEFORE UPDATE OF current_version_id ON skills"
-                         " WHEN (SELECT code FROM skill_versions"
-                         " WHERE id = NEW.current_version_id) = 'bang'"
-                         " BEGIN SELECT RAISE(ABORT, 'injected'); END;");
-}
-
-static int insert_with_code(struct fx *f, const char *name, const char *code,
-                            struct ad_err *err)
-{
-    struct ad_skill s;
-    struct ad_skill_version v;
-
-    fill(&s, &v, f->tenant, name, "atomic things");
-    v.code = (char *)code;
-    return ad_store_skill_insert(f->st, &s, &v, err);
-}
-
-static int64_t skills_named(struct fx *f, const char *name)
-{
-    char sql[128];
-
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM skills WHERE name = '%s'", name);
-    return sql_int(f->db.path, sql);
-}
-
-static void test_insert_is_atomic(void **state)
-{
-    struct fx *f = *state;
-    struct ad_err err = AD_ERR_INIT;
-    struct ad_skill_hit *hits = NULL;
-    char sid[AD_ID_SIZE], v1[AD_ID_SIZE], cur[AD_ID_SIZE];
-    size_t n = 0;
-
-    install_traps(f);
-    /* The skill row was written before its version failed: it is gone again. */
-    assert_int_not_equal(insert_with_code(f, "lonely", "boom", &err), 0);
-    assert_msg_has(&err, "injected");
-    assert_int_equal(skills_named(f, "lonely"), 0);
-    assert_int_equal(ad_store_tx_depth(f->st), 0);
-    search(f, f->tenant, "lonely atomic", &hits, &n);
-    assert_int_equal(n, 0);
-
-    /* The version was written before the move to it failed: it is gone again. */
-    add_skill(f, f->tenant, "steady", "", NULL, sid, v1);
-    assert_int_not_equal(add_version(f, sid, "2.0.0", v1, "bang", true, NULL, &err), 0);
-    assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM skill_versions"
-                                         " WHERE semver = '2.0.0'"), 0);
-    current_of(f, sid, cur);
-    assert_string_equal(cur, v1);
-
-    /* Inside the caller's transaction a failure undoes only its own rows. */
-    assert_int_equal(ad_store_begin(f->st, &err), 0);
-    assert_int_equal(insert_with_code(f, "first", "x = 1\n", &err), 0);
-    assert_int_not_equal(insert_with_code(f, "second", "boom", &err), 0);
-    assert_int_equal(ad_store_tx_depth(f->st), 1);
-    assert_int_not_equal(add_version(f, sid, "3.0.0", v1, "bang", true, NULL, &err), 0);
-    assert_int_equal(insert_with_code(f, "third", "x = 3\n", &err), 0);
-    assert_int_equal(ad_store_commit(f->st, &err), 0);
-    assert_int_equal(skills_named(f, "first"), 1);
-    assert_int_equal(skills_named(f, "second"), 0);
-    assert_int_equal(skills_named(f, "third"), 1);
-    assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM skill_versions"), 3);
-    search(f, f->tenant, "atomic", &hits, &n);
-    assert_int_equal(n, 2);
-    ad_skill_hits_free(hits, n);
-    assert_int_equal(ad_store_check(f->st, &err), 0);
-}
-
 static void test_readonly_refuses_writes(void **state)
 {
     struct fx *f = *state;
@@ -1051,7 +906,7 @@ static void test_readonly_refuses_writes(void **state)
     size_t n = 0;
 
     add_skill(f, f->tenant, "parse_invoice", "", NULL, NULL, NULL);
-    assert_int_equal(ad_store_open(f->db.path, &o, &ro, &err), 0);
+    assert_int_equal(ad_store_open(f->uri, &o, &ro, &err), 0);
     fill(&s, &v, f->tenant, "write_me", "");
     assert_int_equal(ad_store_skill_insert(ro, &s, &v, &err), AD_EPERM);
     assert_int_equal(ad_store_skill_search(ro, f->tenant, "invoice", 0, &hits, &n, &err), 0);
@@ -1060,93 +915,26 @@ static void test_readonly_refuses_writes(void **state)
     ad_store_free(ro);
 }
 
-/* ---- schema ------------------------------------------------------------- */
+/* ---- the group ---------------------------------------------------------- */
 
-static void test_schema_version(void **state)
-{
-    struct fx *f = *state;
-    struct ad_err err = AD_ERR_INIT;
-    int cur = 0, latest = 0;
-
-    assert_int_equal(ad_store_schema_version(f->st, &cur, &latest, &err), 0);
-    assert_int_equal(latest, 2);
-    assert_int_equal(cur, 2);
-    assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM sqlite_master"
-                                         " WHERE name IN ('skills_fts', 'agent_sessions')"),
-                     2);
-    /* The conventions of every table (schema_sqlite.c). */
-    assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM pragma_table_info('agent_sessions')"
-                                         " WHERE (name = 'tenant_id' AND \"notnull\")"
-                                         " OR name = 'created_at'"),
-                     2);
-}
-
-/* A database left at version 1, with a skill in it, migrates and finds that skill. */
-static void test_migration_from_version_1(void **state)
-{
-    struct ad_store_options o = { 0, 0 };
-    struct ad_store *st = NULL;
-    struct ad_err err = AD_ERR_INIT;
-    struct ad_skill_hit *hits = NULL;
-    struct tmpdb db;
-    char sql[512];
-    size_t n = 0;
-    int cur = 0, latest = 0;
-
-    (void)state;
-    tmpdb_make(&db, "skills-v1");
-    sql_exec(db.path, ad__sqlite_migrations[0].sql);
-    snprintf(sql, sizeof(sql),
-             "PRAGMA application_id = %d; PRAGMA user_version = 1;"
-             "INSERT INTO schema_migrations VALUES (1, '2024-01-01T00:00:00.000Z');"
-             "INSERT INTO tenants (id, name, created_at, updated_at) VALUES"
-             " ('01900000-0000-7000-8000-000000000001', 'old', 'x', 'x');"
-             "INSERT INTO skills (id, tenant_id, name, description, entry_function, created_at,"
-             " updated_at) VALUES ('01900000-0000-7000-8000-000000000002',"
-             " '01900000-0000-7000-8000-000000000001', 'legacy_parser', 'parses ledgers',"
-             " 'run', 'x', 'x');",
-             AD_SQLITE_APPLICATION_ID);
-    sql_exec(db.path, sql);
-
-    assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
-    assert_int_equal(ad_store_schema_version(st, &cur, &latest, &err), 0);
-    assert_int_equal(cur, 2);
-    assert_int_equal(ad_store_skill_search(st, "01900000-0000-7000-8000-000000000001",
-                                           "ledgers", 0, &hits, &n, &err), 0);
-    assert_int_equal(n, 1);
-    assert_string_equal(hits[0].skill.name, "legacy_parser");
-    ad_skill_hits_free(hits, n);
-    assert_int_equal(ad_store_check(st, &err), 0);
-    ad_store_free(st);
-    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM schema_migrations"), 2);
-    tmpdb_remove(&db);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
-        cmocka_unit_test(test_skill_names),
-        cmocka_unit_test(test_semver_valid),
-        cmocka_unit_test(test_enum_names),
-        T(test_insert_and_get),
-        T(test_list_paging),
-        T(test_versions_and_current),
-        T(test_duplicates),
-        T(test_insert_refusals),
-        T(test_update),
-        T(test_search_ranking),
-        T(test_search_hostile_queries),
-        T(test_executions),
-        T(test_sessions),
-        T(test_session_refusals),
-        T(test_insert_is_atomic),
-        T(test_readonly_refuses_writes),
-        T(test_schema_version),
-        cmocka_unit_test(test_migration_from_version_1),
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup_agent, fx_teardown)
+const struct CMUnitTest suite_skills[] = {
+    cmocka_unit_test(test_skill_names),
+    cmocka_unit_test(test_semver_valid),
+    cmocka_unit_test(test_enum_names),
+    T(test_insert_and_get),
+    T(test_list_paging),
+    T(test_versions_and_current),
+    T(test_duplicates),
+    T(test_insert_refusals),
+    T(test_update),
+    T(test_search_ranking),
+    T(test_search_hostile_queries),
+    T(test_executions),
+    T(test_sessions),
+    T(test_session_refusals),
+    T(test_readonly_refuses_writes),
+};
 #undef T
-    };
 
-    ad_log_set_level(AD_LOG_ERROR);
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+const size_t suite_nskills = AD_ARRAY_SIZE(suite_skills);

@@ -1,6 +1,7 @@
 /*
- * Episodes in memory: init/release, validation against store.h's caps, and
- * the strict JSON form users send (POST /v1/episodes, `autodev episode add`).
+ * The fields of an episode, in memory: init/release, validation against
+ * store.h's caps, and the strict JSON form users send (POST /v1/episodes,
+ * `autodev episode add`). The store calls are in episodes.c.
  *
  * Input is refused, never truncated or coerced: an unknown key, a wrong
  * type, an out-of-range number or a field over its cap is an error whose
@@ -12,7 +13,6 @@
 
 #include "autodev/json.h"
 #include "autodev/store.h"
-#include "autodev/text.h"
 
 #include "store_backend.h"
 
@@ -45,6 +45,7 @@ void ad_episode_release(struct ad_episode *ep)
     json_decref(ep->tools_attempted);
     json_decref(ep->context);
     free(ep->skill_version_id);
+    free(ep->error_type);
     for (i = 0; i < ep->nsegments && ep->segments; i++)
         segment_release(&ep->segments[i]);
     free(ep->segments);
@@ -63,69 +64,6 @@ void ad_episode_list_free(struct ad_episode *v, size_t n)
 }
 
 /* ---- validation --------------------------------------------------------- */
-
-/* Length of v's compact serialisation, as the store writes it. */
-size_t ad__json_text_size(const json_t *v)
-{
-    return json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
-}
-
-int ad__check_text(const char *field, const char *s, size_t max, int required,
-                   struct ad_err *err)
-{
-    size_t len;
-
-    if (!s) {
-        if (required)
-            return ad_error(err, AD_EINVAL, "missing field '%s'", field);
-        return 0;
-    }
-    len = strlen(s);
-    if (required && len == 0)
-        return ad_error(err, AD_EINVAL, "field '%s': must not be empty", field);
-    if (len > max)
-        return ad_error(err, AD_ETOOBIG, "field '%s': longer than %zu bytes", field, max);
-    if (!ad_utf8_valid(s, len))
-        return ad_error(err, AD_EINVAL, "field '%s': not valid UTF-8", field);
-    return 0;
-}
-
-int ad__json_text(const char *field, const json_t *v, int types, char **text,
-                  struct ad_err *err)
-{
-    size_t len;
-
-    if (text)
-        *text = NULL;
-    if (!v)
-        return 0;
-    if (types && !(types & (1 << json_typeof(v)))) {
-        return ad_error(err, AD_EINVAL, "field '%s': expected %s", field,
-                        types == (1 << JSON_ARRAY) ? "array" : "object");
-    }
-    if (text) {
-        *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-        if (!*text)
-            return ad_error(err, AD_ENOMEM, "out of memory");
-        len = strlen(*text);
-    } else {
-        len = ad__json_text_size(v);
-    }
-    if (len > AD_JSON_FIELD_MAX) {
-        if (text) {
-            free(*text);
-            *text = NULL;
-        }
-        return ad_error(err, AD_ETOOBIG, "field '%s': larger than %d bytes", field,
-                        AD_JSON_FIELD_MAX);
-    }
-    return 0;
-}
-
-int ad__check_json(const char *field, const json_t *v, int types, struct ad_err *err)
-{
-    return ad__json_text(field, v, types, NULL, err);
-}
 
 void ad__episode_json_release(struct ad__episode_json *j)
 {
@@ -240,7 +178,8 @@ static int validate_numbers(const struct ad_episode *ep, struct ad_err *err)
         return ad_error(err, AD_EINVAL, "field 'token_usage': must be >= 0");
     if (ep->skill_version_id && !ad_id_valid(ep->skill_version_id))
         return ad_error(err, AD_EINVAL, "field 'skill_version_id': not a valid id");
-    return 0;
+    /* Not a field of the JSON form (the store derives it), so not in episode_text[]. */
+    return ad__check_error_type("error_type", ep->error_type, err);
 }
 
 static int validate_segments(const struct ad_episode *ep, struct ad__episode_json *json,
@@ -567,6 +506,7 @@ json_t *ad_episode_to_json(const struct ad_episode *ep)
     bad |= json_object_set_new(o, "execution_seconds", json_real(ep->execution_seconds));
     bad |= json_object_set_new(o, "token_usage", json_integer(ep->token_usage));
     bad |= json_object_set_new(o, "skill_version_id", str_or_null(ep->skill_version_id));
+    bad |= json_object_set_new(o, "error_type", str_or_null(ep->error_type));
     if (ep->created_at[0])
         bad |= json_object_set_new(o, "created_at", json_string(ep->created_at));
     if (ep->nsegments)

@@ -1,10 +1,13 @@
 /*
- * Unit tests for the learning rows of the store (src/store/learn_rows.c and
- * their SQLite ops): skill candidates and their daily limit, capability
- * usage, notifications and an agent's record. Field checks name the field,
- * every call keeps tenants apart, and the daily limit holds against many
- * connections racing on one database file. Each test gets a fresh
- * temporary database.
+ * The conformance suite (store_suite.h): the learning rows: skill
+ * candidates and their daily limit, capability usage, notifications and an
+ * agent's record. Field checks name the field, every call keeps tenants
+ * apart, and the daily limit holds against many handles racing on one
+ * store.
+ *
+ * Sections: helpers, names, candidates, daily limits and the race,
+ * capability usage, notifications, agent record, read-only; the group's
+ * table last.
  */
 #include "compat.h"
 
@@ -12,28 +15,14 @@
 #include <cmocka.h>
 #include <math.h>
 #include <pthread.h>
-#include <sqlite3.h>
 
-#include "autodev/log.h"
 #include "autodev/store.h"
 
-#include "tmpdb.h"
-
 #include "store/store_backend.h"
+#include "store_suite.h"
 
-#define RACERS 50          /* connections racing for the daily limit */
+#define RACERS 50          /* handles racing for the daily limit */
 #define RACE_LIMIT 5
-
-/* ---- fixture ------------------------------------------------------------ */
-
-struct fx {
-    struct tmpdb db;
-    struct ad_store *st;
-    char tenant[AD_ID_SIZE];
-    char other[AD_ID_SIZE];         /* a second tenant, for isolation */
-    char agent[AD_ID_SIZE];         /* tenant's */
-    char other_agent[AD_ID_SIZE];   /* other's */
-};
 
 static void make_agent(struct fx *f, const char *tenant, const char *name, char id[AD_ID_SIZE])
 {
@@ -67,70 +56,9 @@ static void make_episode(struct fx *f, const char *tenant, const char *agent, bo
         ad__copy_fixed(id, AD_ID_SIZE, ep.id);
 }
 
-static int fx_setup(void **state)
-{
-    struct ad_store_options o = { AD_STORE_CREATE, 0 };
-    struct fx *f = calloc(1, sizeof(*f));
-    struct ad_err err = AD_ERR_INIT;
-
-    assert_non_null(f);
-    tmpdb_make(&f->db, "learn");
-    assert_int_equal(ad_store_open(f->db.path, &o, &f->st, &err), 0);
-    assert_int_equal(ad_store_tenant_ensure(f->st, "acme", f->tenant, &err), 0);
-    assert_int_equal(ad_store_tenant_ensure(f->st, "globex", f->other, &err), 0);
-    make_agent(f, f->tenant, "bot", f->agent);
-    make_agent(f, f->other, "spy", f->other_agent);
-    *state = f;
-    return 0;
-}
-
-static int fx_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    ad_store_free(f->st);
-    tmpdb_remove(&f->db);
-    free(f);
-    return 0;
-}
-
-static void assert_msg_has(const struct ad_err *err, const char *substr)
-{
-    if (!strstr(err->msg, substr))
-        fail_msg("message '%s' lacks '%s'", err->msg, substr);
-}
-
-/* One value from the database through a connection of its own. */
-static int64_t sql_int(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *q = NULL;
-    int64_t v = -1;
-
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
-    if (sqlite3_step(q) == SQLITE_ROW)
-        v = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    sqlite3_close(db);
-    return v;
-}
-
-static void sql_exec(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    char *msg = NULL;
-
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg);
-    sqlite3_close(db);
-}
-
 static int64_t candidate_rows(const struct fx *f)
 {
-    return sql_int(f->db.path, "SELECT count(*) FROM skill_candidates");
+    return sql_int(f, "SELECT count(*) FROM skill_candidates");
 }
 
 /* A minimal candidate of tenant; members are borrowed string literals. */
@@ -607,7 +535,7 @@ static void test_daily_limit(void **state)
     snprintf(sql, sizeof(sql),
              "UPDATE skill_candidates SET created_at = '%s' WHERE id IN ('%s', '%s')",
              yesterday, ids[0], ids[1]);
-    sql_exec(f->db.path, sql);
+    sql_exec(f, sql);
     assert_int_equal(ad_store_candidate_count_since(f->st, f->tenant, since, &count, &err), 0);
     assert_int_equal(count, 2);
     fill_candidate(&c, f->tenant, "fresh_day");
@@ -637,7 +565,7 @@ static void test_daily_limit_in_transaction(void **state)
     assert_int_equal(ad_store_notification_insert(f->st, &nt, &err), 0);
     assert_int_equal(ad_store_commit(f->st, &err), 0);
     assert_int_equal(candidate_rows(f), 1);
-    assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM notifications"), 1);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM notifications"), 1);
 }
 
 /* ---- the race ----------------------------------------------------------- */
@@ -680,7 +608,7 @@ static void race(struct fx *f, const char *const *tenants, int ntenants, int n, 
     assert_true(n <= RACERS);
     assert_int_equal(pthread_barrier_init(&start, NULL, (unsigned)n), 0);
     for (i = 0; i < n; i++) {
-        r[i] = (struct racer){ f->db.path, tenants[i % ntenants], &start, 0, 0, AD_ERR_INIT };
+        r[i] = (struct racer){ f->uri, tenants[i % ntenants], &start, 0, 0, AD_ERR_INIT };
         assert_int_equal(pthread_create(&th[i], NULL, racer_main, &r[i]), 0);
     }
     for (i = 0; i < n; i++)
@@ -723,7 +651,7 @@ static void test_daily_limit_race_two_tenants(void **state)
     assert_int_equal(candidate_rows(f), 2 * RACE_LIMIT);
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM skill_candidates WHERE tenant_id = '%s'",
              f->other);
-    assert_int_equal(sql_int(f->db.path, sql), RACE_LIMIT);
+    assert_int_equal(sql_int(f, sql), RACE_LIMIT);
 }
 
 /* ---- capability usage --------------------------------------------------- */
@@ -796,7 +724,7 @@ static void test_capability_usage(void **state)
     assert_msg_has(&err, "agent id");
     assert_int_equal(ad_store_capability_usage_count(f->st, f->tenant, NULL, "web.search",
                                                      "later", &cc, &err), AD_EINVAL);
-    assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM capability_usage"), 6);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM capability_usage"), 6);
 }
 
 /* ---- notifications ------------------------------------------------------ */
@@ -970,7 +898,7 @@ static void test_notification_refusals(void **state)
     ad__copy_fixed(nt.tenant_id, sizeof(nt.tenant_id), f->agent);
     assert_int_equal(ad_store_notification_insert(f->st, &nt, &err), AD_ENOTFOUND);
     assert_msg_has(&err, "unknown tenant");
-    assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM notifications"), 0);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM notifications"), 0);
     assert_int_equal(ad_store_notification_list(f->st, f->tenant, false, "No", 0, &v, &n, &err),
                      AD_EINVAL);
     assert_int_equal(ad_store_notification_mark_read(f->st, f->tenant, "x", NULL, &err),
@@ -1035,7 +963,7 @@ static void test_readonly_refuses_writes(void **state)
     struct ad_notification nt = { 0 };
     int64_t count;
 
-    assert_int_equal(ad_store_open(f->db.path, &o, &ro, &err), 0);
+    assert_int_equal(ad_store_open(f->uri, &o, &ro, &err), 0);
     fill_candidate(&c, f->tenant, "nope");
     assert_int_equal(ad_store_candidate_insert(ro, &c, 5, &err), AD_EPERM);
     assert_int_equal(ad_store_capability_usage_insert(ro, f->tenant, f->agent, "x", true, &err),
@@ -1051,28 +979,26 @@ static void test_readonly_refuses_writes(void **state)
     ad_store_free(ro);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
-        cmocka_unit_test(test_enum_names),
-        T(test_candidate_round_trip),
-        T(test_candidate_update),
-        T(test_candidate_list),
-        T(test_candidate_refusals),
-        T(test_candidate_tenant_isolation),
-        T(test_daily_limit),
-        T(test_daily_limit_in_transaction),
-        T(test_daily_limit_race),
-        T(test_daily_limit_race_two_tenants),
-        T(test_capability_usage),
-        T(test_notifications),
-        T(test_notification_refusals),
-        T(test_agent_record),
-        T(test_readonly_refuses_writes),
-#undef T
-    };
+/* ---- the group ---------------------------------------------------------- */
 
-    ad_log_set_level(AD_LOG_ERROR);
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup_agents, fx_teardown)
+const struct CMUnitTest suite_learn[] = {
+    cmocka_unit_test(test_enum_names),
+    T(test_candidate_round_trip),
+    T(test_candidate_update),
+    T(test_candidate_list),
+    T(test_candidate_refusals),
+    T(test_candidate_tenant_isolation),
+    T(test_daily_limit),
+    T(test_daily_limit_in_transaction),
+    T(test_daily_limit_race),
+    T(test_daily_limit_race_two_tenants),
+    T(test_capability_usage),
+    T(test_notifications),
+    T(test_notification_refusals),
+    T(test_agent_record),
+    T(test_readonly_refuses_writes),
+};
+#undef T
+
+const size_t suite_nlearn = AD_ARRAY_SIZE(suite_learn);

@@ -1,0 +1,925 @@
+/*
+ * SQLite-only tests of the store: the schema and its migrations (read back
+ * with sqlite3 directly, and with the sqlite3 shell), foreign, corrupt and
+ * newer files, in-memory stores, the busy timeout, the query plans of the
+ * statements whose index matters, and the atomicity of writes that fail
+ * half-way (faults injected with triggers). Everything the public API
+ * promises whatever the backend is in the conformance suite (test_store.c).
+ * Each test gets a fresh temporary directory holding its database.
+ *
+ * Sections: fixture, schema and files, query plans, half-written episodes,
+ * skills written half-way, the schema's versions and migrations, settings
+ * as stored, migration 3, the new reads' plans; main last.
+ */
+#include "compat.h"
+
+#include <setjmp.h>
+#include <cmocka.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "autodev/clock.h"
+#include "autodev/log.h"
+#include "autodev/settings.h"
+#include "autodev/store.h"
+#include "autodev/text.h"
+
+#include "tmpdb.h"
+
+#include "store/sqlite/schema.h"
+#include "store/sqlite/sqlite.h"
+#include "store/store_backend.h"
+
+/* ---- fixture ------------------------------------------------------------ */
+
+struct fx {
+    struct tmpdb db;
+    struct ad_store *st;
+    char tenant[AD_ID_SIZE];
+    char other[AD_ID_SIZE];   /* a second tenant, for isolation */
+    char agent[AD_ID_SIZE];   /* tenant's "bot" (fx_setup_agent) */
+};
+
+static int open_store(struct fx *f, int flags, struct ad_err *err)
+{
+    struct ad_store_options o = { flags, 0 };
+
+    return ad_store_open(f->db.path, &o, &f->st, err);
+}
+
+static void make_agent(struct fx *f, const char *tenant, const char *name, char id[AD_ID_SIZE])
+{
+    struct ad_agent a = { 0 };
+    struct ad_err err = AD_ERR_INIT;
+
+    ad__copy_fixed(a.tenant_id, sizeof(a.tenant_id), tenant);
+    a.name = (char *)name;
+    a.maturity = AD_INTERN;
+    assert_int_equal(ad_store_agent_insert(f->st, &a, &err), 0);
+    ad__copy_fixed(id, AD_ID_SIZE, a.id);
+}
+
+static int fx_setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    struct ad_err err = AD_ERR_INIT;
+
+    assert_non_null(f);
+    tmpdb_make(&f->db, "store-sqlite");
+    assert_int_equal(open_store(f, AD_STORE_CREATE, &err), 0);
+    assert_int_equal(ad_store_tenant_ensure(f->st, "acme", f->tenant, &err), 0);
+    assert_int_equal(ad_store_tenant_ensure(f->st, "globex", f->other, &err), 0);
+    *state = f;
+    return 0;
+}
+
+static int fx_setup_agent(void **state)
+{
+    struct fx *f;
+
+    fx_setup(state);
+    f = *state;
+    make_agent(f, f->tenant, "bot", f->agent);
+    return 0;
+}
+
+static int fx_teardown(void **state)
+{
+    struct fx *f = *state;
+    char p[160];
+
+    ad_store_free(f->st);
+    snprintf(p, sizeof(p), "%s/other.db", f->db.dir);
+    tmpdb_remove_files(p);
+    tmpdb_remove(&f->db);
+    free(f);
+    return 0;
+}
+
+static void reopen(struct fx *f)
+{
+    struct ad_err err = AD_ERR_INIT;
+
+    ad_store_free(f->st);
+    f->st = NULL;
+    assert_int_equal(open_store(f, 0, &err), 0);
+}
+
+/* Inserts a minimal episode and returns its id. */
+static void make_episode(struct fx *f, const char *tenant, const char *agent, bool success,
+                         const char *kind, char id[AD_ID_SIZE])
+{
+    struct ad_episode ep;
+    struct ad_err err = AD_ERR_INIT;
+
+    ad_episode_init(&ep);
+    ad__copy_fixed(ep.tenant_id, sizeof(ep.tenant_id), tenant);
+    ad__copy_fixed(ep.agent_id, sizeof(ep.agent_id), agent);
+    ep.task_description = (char *)"parse the invoice";
+    ep.task_kind = (char *)kind;
+    ep.success = success;
+    if (ad_store_episode_insert(f->st, &ep, &err))
+        fail_msg("episode insert: %s", err.msg);
+    if (id)
+        ad__copy_fixed(id, AD_ID_SIZE, ep.id);
+}
+
+static void assert_msg_has(const struct ad_err *err, const char *substr)
+{
+    if (!strstr(err->msg, substr))
+        fail_msg("message '%s' lacks '%s'", err->msg, substr);
+}
+
+/* One value from the database through a connection of its own. */
+static int64_t sql_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    int64_t v = -1;
+
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        v = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return v;
+}
+
+static void sql_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(db);
+}
+
+/* A sibling file in the fixture's directory. */
+static void sibling(const struct fx *f, const char *name, char *out, size_t size)
+{
+    snprintf(out, size, "%s/%s", f->db.dir, name);
+}
+
+/* ---- schema and files --------------------------------------------------- */
+
+static const char *const all_tables[] = {
+    "tenants", "api_tokens", "agents", "episodes", "episode_segments", "skills",
+    "skill_versions", "skill_executions", "skill_candidates", "tool_mutations",
+    "workflow_variants", "capability_usage", "notifications", "events", "jobs", "llm_calls",
+    "research_sessions", "research_iterations",
+};
+
+static char *sql_text(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    char *v = NULL;
+
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+        v = strdup((const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    assert_non_null(v);
+    return v;
+}
+
+static void test_migrations_create_all_tables(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    char sql[256], *mode;
+    int cur = 0, latest = 0;
+    size_t i;
+
+    for (i = 0; i < AD_ARRAY_SIZE(all_tables); i++) {
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '%s'",
+                 all_tables[i]);
+        if (sql_int(f->db.path, sql) != 1)
+            fail_msg("table '%s' missing", all_tables[i]);
+    }
+    /* Every table but tenants carries tenant_id NOT NULL and created_at. */
+    for (i = 1; i < AD_ARRAY_SIZE(all_tables); i++) {
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM pragma_table_info('%s')"
+                 " WHERE (name = 'tenant_id' AND \"notnull\") OR name = 'created_at'",
+                 all_tables[i]);
+        if (sql_int(f->db.path, sql) != 2)
+            fail_msg("table '%s' lacks tenant_id or created_at", all_tables[i]);
+    }
+    assert_int_equal(sql_int(f->db.path, "PRAGMA application_id"), AD_SQLITE_APPLICATION_ID);
+    mode = sql_text(f->db.path, "PRAGMA journal_mode");
+    assert_string_equal(mode, "wal");
+    free(mode);
+    assert_int_equal(ad_store_schema_version(f->st, &cur, &latest, &err), 0);
+    assert_int_equal(cur, latest);
+    assert_true(latest >= 1);
+    assert_int_equal(sql_int(f->db.path, "PRAGMA user_version"), latest);
+    assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM schema_migrations"), latest);
+    assert_string_equal(ad_store_backend(f->st), "sqlite");
+    assert_int_equal(ad_store_check(f->st, &err), 0);
+}
+
+static void test_open_missing_file(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_store_options ro = { AD_STORE_READONLY, 0 };
+    struct ad_store *st = NULL;
+    char path[160];
+
+    sibling(f, "missing.db", path, sizeof(path));
+    assert_int_equal(ad_store_open(path, NULL, &st, &err), AD_ENOTFOUND);
+    assert_null(st);
+    assert_msg_has(&err, "missing.db");
+    assert_int_equal(ad_store_open(path, &ro, &st, &err), AD_ENOTFOUND);
+    assert_int_equal(access(path, F_OK), -1);
+    assert_int_equal(ad_store_open("", NULL, &st, &err), AD_EINVAL);
+    assert_int_equal(ad_store_open("postgres://x/y", NULL, &st, &err), AD_ENOTSUP);
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+    FILE *fp = fopen(path, "wb");
+
+    assert_non_null(fp);
+    assert_int_equal(fwrite(data, 1, len, fp), len);
+    fclose(fp);
+}
+
+static void test_garbage_file_is_refused(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_store_options o = { AD_STORE_CREATE, 0 };
+    struct ad_store *st = NULL;
+    char path[160], junk[8192];
+    size_t i;
+
+    sibling(f, "other.db", path, sizeof(path));
+    for (i = 0; i < sizeof(junk); i++)
+        junk[i] = (char)(i * 7 + 3);
+    write_file(path, junk, sizeof(junk));
+    assert_int_equal(ad_store_open(path, &o, &st, &err), AD_ECORRUPT);
+    assert_null(st);
+    assert_msg_has(&err, "is not a database");
+    assert_msg_has(&err, "other.db");
+
+    /* A valid-looking header followed by garbage. */
+    memcpy(junk, "SQLite format 3", 16);
+    write_file(path, junk, sizeof(junk));
+    assert_int_equal(ad_store_open(path, &o, &st, &err), AD_ECORRUPT);
+    assert_null(st);
+}
+
+static void test_foreign_database_is_refused(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_store_options o = { AD_STORE_CREATE, 0 };
+    struct ad_store *st = NULL;
+    sqlite3 *db = NULL;
+    char path[160];
+
+    sibling(f, "other.db", path, sizeof(path));
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);"
+                                      "INSERT INTO customers (name) VALUES ('x')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(ad_store_open(path, &o, &st, &err), AD_ECORRUPT);
+    assert_null(st);
+    assert_msg_has(&err, "is not an autodev database");
+    /* Left untouched. */
+    assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_master"), 1);
+    assert_int_equal(sql_int(path, "SELECT count(*) FROM customers"), 1);
+}
+
+static void test_newer_schema_is_refused(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    sqlite3 *db = NULL;
+    char sql[64];
+
+    ad_store_free(f->st);
+    f->st = NULL;
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+             ad__sqlite_migrations[ad__sqlite_nmigrations - 1].version + 1);
+    assert_int_equal(sqlite3_open(f->db.path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(open_store(f, 0, &err), AD_ENOTSUP);
+    assert_null(f->st);
+    assert_msg_has(&err, "schema version");
+}
+
+static void test_memory_store(void **state)
+{
+    struct ad_store_options o = { AD_STORE_CREATE, 0 };
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_store *st = NULL;
+    char tenant[AD_ID_SIZE];
+    int cur = 0, latest = 0;
+
+    assert_int_equal(ad_store_open("sqlite::memory:", &o, &st, &err), 0);
+    assert_int_equal(ad_store_schema_version(st, &cur, &latest, &err), 0);
+    assert_int_equal(cur, latest);
+    assert_int_equal(ad_store_tenant_ensure(st, "acme", tenant, &err), 0);
+    assert_int_equal(ad_store_check(st, &err), 0);
+    ad_store_free(st);
+}
+
+static void test_locked_database_is_busy(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_store_options o = { 0, 20 };
+    struct ad_store *st2 = NULL;
+    struct ad_agent a = { 0 };
+
+    assert_int_equal(ad_store_open(f->db.path, &o, &st2, &err), 0);
+    assert_int_equal(ad_store_begin(f->st, &err), 0);
+    ad__copy_fixed(a.tenant_id, sizeof(a.tenant_id), f->tenant);
+    a.name = (char *)"bot";
+    assert_int_equal(ad_store_agent_insert(st2, &a, &err), AD_EBUSY);
+    assert_string_equal(err.msg, "database is locked");
+    assert_int_equal(ad_store_tx_depth(st2), 0);
+    ad_store_rollback(f->st);
+    assert_int_equal(ad_store_agent_insert(st2, &a, &err), 0);
+    ad_store_free(st2);
+}
+
+/* ---- query plans -------------------------------------------------------- */
+
+static int plan_uses(const char *plan, const char *index)
+{
+    return strstr(plan, index) != NULL && strstr(plan, "TEMP B-TREE") == NULL;
+}
+
+static void test_recent_failures_plan(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_episode_filter flt = AD_EPISODE_FILTER_INIT;
+    char agent[AD_ID_SIZE], *plan = NULL;
+    int i;
+
+    make_agent(f, f->tenant, "bot", agent);
+    for (i = 0; i < 50; i++)
+        make_episode(f, f->tenant, agent, i % 10 != 0, "k", NULL);
+    flt.agent_id = agent;
+    flt.success = 0;
+    flt.limit = 100;
+    assert_int_equal(ad__sqlite_explain_episode_list(f->st, f->tenant, &flt, &plan, &err), 0);
+    if (!plan_uses(plan, "ix_episodes_agent_success"))
+        fail_msg("recent-failures plan: %s", plan);
+    free(plan);
+
+    flt.before_id = "0190c0de-0000-7000-8000-000000000001";
+    assert_int_equal(ad__sqlite_explain_episode_list(f->st, f->tenant, &flt, &plan, &err), 0);
+    if (!plan_uses(plan, "ix_episodes_agent_success"))
+        fail_msg("paged recent-failures plan: %s", plan);
+    free(plan);
+
+    flt = (struct ad_episode_filter)AD_EPISODE_FILTER_INIT;
+    flt.agent_id = agent;
+    assert_int_equal(ad__sqlite_explain_episode_list(f->st, f->tenant, &flt, &plan, &err), 0);
+    if (!plan_uses(plan, "ix_episodes_agent_success") || !strstr(plan, "MERGE"))
+        fail_msg("agent plan: %s", plan);
+    free(plan);
+
+    flt = (struct ad_episode_filter)AD_EPISODE_FILTER_INIT;
+    assert_int_equal(ad__sqlite_explain_episode_list(f->st, f->tenant, &flt, &plan, &err), 0);
+    if (!plan_uses(plan, "ix_episodes_tenant"))
+        fail_msg("tenant plan: %s", plan);
+    free(plan);
+
+    flt.task_kind = "k";
+    assert_int_equal(ad__sqlite_explain_episode_list(f->st, f->tenant, &flt, &plan, &err), 0);
+    if (!plan_uses(plan, "ix_episodes_kind"))
+        fail_msg("kind plan: %s", plan);
+    free(plan);
+}
+
+/* A claim reads two index ranges whatever the number of finished jobs. */
+static void test_job_claim_plan(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    char *plan = NULL;
+
+    assert_int_equal(ad__sqlite_explain_job_claim(f->st, NULL, &plan, &err), 0);
+    if (!plan_uses(plan, "ix_jobs_claim (") || !strstr(plan, "MERGE"))
+        fail_msg("claim plan: %s", plan);
+    free(plan);
+    assert_int_equal(ad__sqlite_explain_job_claim(f->st, "k", &plan, &err), 0);
+    if (!plan_uses(plan, "ix_jobs_claim_kind") || !strstr(plan, "MERGE"))
+        fail_msg("claim plan by kind: %s", plan);
+    free(plan);
+}
+
+/* ---- half-written episodes ---------------------------------------------- */
+
+/*
+ * A write that fails after its first statement (injected here with a
+ * trigger that refuses one segment) must never be committed half-done.
+ */
+static int insert_boom(struct fx *f, const char *agent, struct ad_err *err)
+{
+    struct ad_episode_segment seg = { .kind = (char *)"log", .content = (char *)"boom" };
+    struct ad_episode ep;
+
+    ad_episode_init(&ep);
+    ad__copy_fixed(ep.tenant_id, sizeof(ep.tenant_id), f->tenant);
+    ad__copy_fixed(ep.agent_id, sizeof(ep.agent_id), agent);
+    ep.task_description = (char *)"t";
+    ep.segments = &seg;
+    ep.nsegments = 1;
+    return ad_store_episode_insert(f->st, &ep, err);
+}
+
+static int64_t episode_rows(struct fx *f)
+{
+    return sql_int(f->db.path, "SELECT count(*) FROM episodes");
+}
+
+static void test_half_written_episode_cannot_commit(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_agent a;
+    char agent[AD_ID_SIZE], other[AD_ID_SIZE];
+    sqlite3 *db = NULL;
+
+    make_agent(f, f->tenant, "bot", agent);
+    assert_int_equal(sqlite3_open(f->db.path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TRIGGER boom BEFORE INSERT ON episode_segments"
+                                      " WHEN NEW.content = 'boom'"
+                                      " BEGIN SELECT RAISE(ABORT, 'injected'); END",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+
+    /* Outside a transaction: the call's own transaction is rolled back. */
+    assert_int_not_equal(insert_boom(f, agent, &err), 0);
+    assert_msg_has(&err, "injected");
+    assert_int_equal(episode_rows(f), 0);
+
+    /* In the caller's transaction: committing it fails and undoes it all. */
+    assert_int_equal(ad_store_begin(f->st, &err), 0);
+    make_agent(f, f->tenant, "other", other);
+    assert_int_not_equal(insert_boom(f, agent, &err), 0);
+    assert_int_equal(ad_store_commit(f->st, &err), AD_ESTATE);
+    assert_int_equal(ad_store_tx_depth(f->st), 0);
+    assert_int_equal(ad_store_agent_get_by_name(f->st, f->tenant, "other", &a, &err),
+                     AD_ENOTFOUND);
+    assert_int_equal(episode_rows(f), 0);
+
+    /* Committing the broken inner level carries the mark outwards. */
+    assert_int_equal(ad_store_begin(f->st, &err), 0);
+    assert_int_equal(ad_store_begin(f->st, &err), 0);
+    assert_int_not_equal(insert_boom(f, agent, &err), 0);
+    assert_int_equal(ad_store_commit(f->st, &err), 0);
+    assert_int_equal(ad_store_commit(f->st, &err), AD_ESTATE);
+    assert_int_equal(episode_rows(f), 0);
+
+    /* Rolling the broken level back clears the mark; the outer work stays. */
+    assert_int_equal(ad_store_begin(f->st, &err), 0);
+    make_agent(f, f->tenant, "kept", other);
+    assert_int_equal(ad_store_begin(f->st, &err), 0);
+    assert_int_not_equal(insert_boom(f, agent, &err), 0);
+    ad_store_rollback(f->st);
+    make_episode(f, f->tenant, agent, true, NULL, NULL);
+    assert_int_equal(ad_store_commit(f->st, &err), 0);
+    assert_int_equal(episode_rows(f), 1);
+    assert_int_equal(ad_store_agent_get(f->st, f->tenant, agent, &a, &err), 0);
+    assert_int_equal(a.episode_count, 1);     /* the failed inserts' counts are gone too */
+    ad_agent_release(&a);
+    assert_int_equal(ad_store_agent_get_by_name(f->st, f->tenant, "kept", &a, &err), 0);
+    ad_agent_release(&a);
+}
+
+/* ---- skills written half-way -------------------------------------------- */
+
+/* A skill and its first version as a caller fills them; members are borrowed. */
+static void fill(struct ad_skill *s, struct ad_skill_version *v, const char *tenant,
+                 const char *name, const char *desc)
+{
+    memset(s, 0, sizeof(*s));
+    memset(v, 0, sizeof(*v));
+    ad__copy_fixed(s->tenant_id, sizeof(s->tenant_id), tenant);
+    s->name = (char *)name;
+    s->description = (char *)desc;
+    s->entry_function = (char *)"run";
+    ad__copy_fixed(v->semver, sizeof(v->semver), "1.0.0");
+    v->code = (char *)"def run(x):\n    return x\n";
+    v->origin = AD_ORIGIN_MANUAL;
+}
+
+/* Inserts a skill; its id and first version's id go to sid and vid (may be NULL). */
+static void add_skill(struct fx *f, const char *tenant, const char *name, const char *desc,
+                      const char *status, char sid[AD_ID_SIZE], char vid[AD_ID_SIZE])
+{
+    struct ad_skill s;
+    struct ad_skill_version v;
+    struct ad_err err = AD_ERR_INIT;
+
+    fill(&s, &v, tenant, name, desc);
+    s.status = (char *)status;
+    if (ad_store_skill_insert(f->st, &s, &v, &err))
+        fail_msg("skill insert '%s': %s", name, err.msg);
+    if (sid)
+        ad__copy_fixed(sid, AD_ID_SIZE, s.id);
+    if (vid)
+        ad__copy_fixed(vid, AD_ID_SIZE, v.id);
+}
+
+/* Adds version semver of skill sid; returns the call's result. */
+static int add_version(struct fx *f, const char *sid, const char *semver, const char *parent,
+                       const char *code, bool make_current, char vid[AD_ID_SIZE],
+                       struct ad_err *err)
+{
+    struct ad_skill_version v;
+    int rc;
+
+    memset(&v, 0, sizeof(v));
+    ad__copy_fixed(v.tenant_id, sizeof(v.tenant_id), f->tenant);
+    ad__copy_fixed(v.skill_id, sizeof(v.skill_id), sid);
+    ad__copy_fixed(v.semver, sizeof(v.semver), semver);
+    ad__copy_fixed(v.parent_version_id, sizeof(v.parent_version_id), parent);
+    v.code = (char *)code;
+    v.origin = AD_ORIGIN_ALPHA;
+    v.origin_id = (char *)"mutant-7";
+    rc = ad_store_skill_version_insert(f->st, &v, make_current, err);
+    if (vid)
+        ad__copy_fixed(vid, AD_ID_SIZE, v.id);
+    return rc;
+}
+
+static void current_of(struct fx *f, const char *sid, char out[AD_ID_SIZE])
+{
+    struct ad_skill s;
+    struct ad_err err = AD_ERR_INIT;
+
+    assert_int_equal(ad_store_skill_get(f->st, f->tenant, sid, &s, &err), 0);
+    ad__copy_fixed(out, AD_ID_SIZE, s.current_version_id);
+    ad_skill_release(&s);
+}
+
+/* ---- search ------------------------------------------------------------- */
+
+static void search(struct fx *f, const char *tenant, const char *query,
+                   struct ad_skill_hit **hits, size_t *n)
+{
+    struct ad_err err = AD_ERR_INIT;
+
+    if (ad_store_skill_search(f->st, tenant, query, 0, hits, n, &err))
+        fail_msg("search '%s': %s", query, err.msg);
+}
+
+/* ---- transactions ------------------------------------------------------- */
+
+/* Fails a version insert with code 'boom', and a move to a version with code 'bang'. */
+static void install_traps(struct fx *f)
+{
+    sql_exec(f->db.path, "CREATE TRIGGER boom BEFORE INSERT ON skill_versions"
+                         " WHEN NEW.code = 'boom' BEGIN SELECT RAISE(ABORT, 'injected'); END;"
+                         "CREATE TRIGGER bang BEFORE UPDATE OF current_version_id ON skills"
+                         " WHEN (SELECT code FROM skill_versions"
+                         " WHERE id = NEW.current_version_id) = 'bang'"
+                         " BEGIN SELECT RAISE(ABORT, 'injected'); END;");
+}
+
+static int insert_with_code(struct fx *f, const char *name, const char *code,
+                            struct ad_err *err)
+{
+    struct ad_skill s;
+    struct ad_skill_version v;
+
+    fill(&s, &v, f->tenant, name, "atomic things");
+    v.code = (char *)code;
+    return ad_store_skill_insert(f->st, &s, &v, err);
+}
+
+static int64_t skills_named(struct fx *f, const char *name)
+{
+    char sql[128];
+
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM skills WHERE name = '%s'", name);
+    return sql_int(f->db.path, sql);
+}
+
+static void test_insert_is_atomic(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_skill_hit *hits = NULL;
+    char sid[AD_ID_SIZE], v1[AD_ID_SIZE], cur[AD_ID_SIZE];
+    size_t n = 0;
+
+    install_traps(f);
+    /* The skill row was written before its version failed: it is gone again. */
+    assert_int_not_equal(insert_with_code(f, "lonely", "boom", &err), 0);
+    assert_msg_has(&err, "injected");
+    assert_int_equal(skills_named(f, "lonely"), 0);
+    assert_int_equal(ad_store_tx_depth(f->st), 0);
+    search(f, f->tenant, "lonely atomic", &hits, &n);
+    assert_int_equal(n, 0);
+
+    /* The version was written before the move to it failed: it is gone again. */
+    add_skill(f, f->tenant, "steady", "", NULL, sid, v1);
+    assert_int_not_equal(add_version(f, sid, "2.0.0", v1, "bang", true, NULL, &err), 0);
+    assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM skill_versions"
+                                         " WHERE semver = '2.0.0'"), 0);
+    current_of(f, sid, cur);
+    assert_string_equal(cur, v1);
+
+    /* Inside the caller's transaction a failure undoes only its own rows. */
+    assert_int_equal(ad_store_begin(f->st, &err), 0);
+    assert_int_equal(insert_with_code(f, "first", "x = 1\n", &err), 0);
+    assert_int_not_equal(insert_with_code(f, "second", "boom", &err), 0);
+    assert_int_equal(ad_store_tx_depth(f->st), 1);
+    assert_int_not_equal(add_version(f, sid, "3.0.0", v1, "bang", true, NULL, &err), 0);
+    assert_int_equal(insert_with_code(f, "third", "x = 3\n", &err), 0);
+    assert_int_equal(ad_store_commit(f->st, &err), 0);
+    assert_int_equal(skills_named(f, "first"), 1);
+    assert_int_equal(skills_named(f, "second"), 0);
+    assert_int_equal(skills_named(f, "third"), 1);
+    assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM skill_versions"), 3);
+    search(f, f->tenant, "atomic", &hits, &n);
+    assert_int_equal(n, 2);
+    ad_skill_hits_free(hits, n);
+    assert_int_equal(ad_store_check(f->st, &err), 0);
+}
+
+/* ---- schema ------------------------------------------------------------- */
+
+static void test_schema_version(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    int cur = 0, latest = 0;
+
+    assert_int_equal(ad_store_schema_version(f->st, &cur, &latest, &err), 0);
+    assert_int_equal(latest, 3);   /* the newest migration: 3 added error types and patterns */
+    assert_int_equal(cur, 3);
+    assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM sqlite_master"
+                                         " WHERE name IN ('skills_fts', 'agent_sessions')"),
+                     2);
+    /* The conventions of every table (schema_sqlite.c). */
+    assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM pragma_table_info('agent_sessions')"
+                                         " WHERE (name = 'tenant_id' AND \"notnull\")"
+                                         " OR name = 'created_at'"),
+                     2);
+}
+
+/* A database left at version 1, with a skill in it, migrates and finds that skill. */
+static void test_migration_from_version_1(void **state)
+{
+    struct ad_store_options o = { 0, 0 };
+    struct ad_store *st = NULL;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_skill_hit *hits = NULL;
+    struct tmpdb db;
+    char sql[512];
+    size_t n = 0;
+    int cur = 0, latest = 0;
+
+    (void)state;
+    tmpdb_make(&db, "skills-v1");
+    sql_exec(db.path, ad__sqlite_migrations[0].sql);
+    snprintf(sql, sizeof(sql),
+             "PRAGMA application_id = %d; PRAGMA user_version = 1;"
+             "INSERT INTO schema_migrations VALUES (1, '2024-01-01T00:00:00.000Z');"
+             "INSERT INTO tenants (id, name, created_at, updated_at) VALUES"
+             " ('01900000-0000-7000-8000-000000000001', 'old', 'x', 'x');"
+             "INSERT INTO skills (id, tenant_id, name, description, entry_function, created_at,"
+             " updated_at) VALUES ('01900000-0000-7000-8000-000000000002',"
+             " '01900000-0000-7000-8000-000000000001', 'legacy_parser', 'parses ledgers',"
+             " 'run', 'x', 'x');",
+             AD_SQLITE_APPLICATION_ID);
+    sql_exec(db.path, sql);
+
+    assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
+    assert_int_equal(ad_store_schema_version(st, &cur, &latest, &err), 0);
+    assert_int_equal(cur, 3);
+    assert_int_equal(ad_store_skill_search(st, "01900000-0000-7000-8000-000000000001",
+                                           "ledgers", 0, &hits, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(hits[0].skill.name, "legacy_parser");
+    ad_skill_hits_free(hits, n);
+    assert_int_equal(ad_store_check(st, &err), 0);
+    ad_store_free(st);
+    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM schema_migrations"), 3);
+    tmpdb_remove(&db);
+}
+
+/* ---- settings as stored ------------------------------------------------- */
+
+/* The block lives in tenants.settings under "auto_dev" (settings.c). */
+static void test_settings_stored_as_json(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_settings s;
+
+    ad_settings_defaults(&s);
+    s.enabled = true;
+    s.max_mutations_per_day = 42;
+    assert_int_equal(ad_store_settings_put(f->st, f->tenant, &s, &err), 0);
+    reopen(f);
+    assert_int_equal(
+        sql_int(f->db.path, "SELECT json_extract(settings, '$.auto_dev.max_mutations_per_day')"
+                         " FROM tenants WHERE name = 'acme'"),
+        42);
+}
+
+/* ---- migration 3 -------------------------------------------------------- */
+
+static const char *const old_traces[] = {
+    "Traceback (most recent call last):\n  File \"x.py\", line 3, in run\n"
+    "ValueError: bad total\n\n",
+    "json.decoder.JSONDecodeError: Expecting value: line 1 column 1",
+    "the model gave up",
+    NULL,
+    "KeyError: 'total'\n  at parse_row line 12",
+};
+
+/* A database left at version 2 with episodes of every kind of trace. */
+static void make_v2_database(const char *path, char ids[][AD_ID_SIZE], size_t n)
+{
+    char sql[1024], *quoted;
+    size_t i;
+
+    sql_exec(path, ad__sqlite_migrations[0].sql);
+    sql_exec(path, ad__sqlite_migrations[1].sql);
+    snprintf(sql, sizeof(sql),
+             "PRAGMA application_id = %d; PRAGMA user_version = 2;"
+             "INSERT INTO schema_migrations VALUES (1, '2024-01-01T00:00:00.000Z');"
+             "INSERT INTO schema_migrations VALUES (2, '2024-01-02T00:00:00.000Z');"
+             "INSERT INTO tenants (id, name, created_at, updated_at) VALUES"
+             " ('01900000-0000-7000-8000-000000000001', 'old', 'x', 'x');"
+             "INSERT INTO agents (id, tenant_id, name, created_at, updated_at) VALUES"
+             " ('01900000-0000-7000-8000-000000000002',"
+             " '01900000-0000-7000-8000-000000000001', 'bot', 'x', 'x');",
+             AD_SQLITE_APPLICATION_ID);
+    sql_exec(path, sql);
+    for (i = 0; i < n; i++) {
+        snprintf(ids[i], AD_ID_SIZE, "01900000-0000-7000-8000-0000000001%02u", (unsigned)i % 100);
+        quoted = sqlite3_mprintf("%Q", old_traces[i]);
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO episodes (id, tenant_id, agent_id, task_description, success,"
+                 " error_trace, created_at) VALUES ('%s', '01900000-0000-7000-8000-000000000001',"
+                 " '01900000-0000-7000-8000-000000000002', 'sum it', 0, %s,"
+                 " '2024-01-03T00:00:00.000Z')", ids[i], quoted);
+        sqlite3_free(quoted);
+        sql_exec(path, sql);
+    }
+}
+
+/* Existing rows get exactly ad_text_error_type(error_trace); the new table follows the rules. */
+static void test_migration_3_backfills_error_type(void **state)
+{
+    struct ad_store_options o = { 0, 0 };
+    struct ad_store *st = NULL;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_episode ep;
+    struct tmpdb db;
+    char ids[AD_ARRAY_SIZE(old_traces)][AD_ID_SIZE], type[AD_ERROR_TYPE_MAX + 1];
+    int cur = 0, latest = 0;
+    size_t i;
+
+    (void)state;
+    tmpdb_make(&db, "store-v2");
+    make_v2_database(db.path, ids, AD_ARRAY_SIZE(old_traces));
+    assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
+    assert_int_equal(ad_store_schema_version(st, &cur, &latest, &err), 0);
+    assert_int_equal(cur, 3);
+    for (i = 0; i < AD_ARRAY_SIZE(old_traces); i++) {
+        assert_int_equal(ad_store_episode_get(st, "01900000-0000-7000-8000-000000000001", ids[i],
+                                              &ep, &err), 0);
+        if (ad_text_error_type(old_traces[i], type))
+            assert_string_equal(ep.error_type, type);
+        else
+            assert_null(ep.error_type);
+        ad_episode_release(&ep);
+    }
+    assert_int_equal(ad_store_check(st, &err), 0);
+    ad_store_free(st);
+    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM episodes WHERE error_type IN"
+                                      " ('ValueError', 'json.decoder.JSONDecodeError')"), 2);
+    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM schema_migrations"), 3);
+    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM pragma_table_info('failure_patterns')"
+                                      " WHERE (name = 'tenant_id' AND \"notnull\")"
+                                      " OR name = 'created_at'"), 2);
+    tmpdb_remove(&db);
+}
+
+/* The shell knows nothing of ad_error_type: the schema must not need it. */
+static void test_shell_integrity_check(void **state)
+{
+    struct fx *f = *state;
+    char cmd[512], out[256] = "";
+    size_t n;
+    FILE *p;
+
+    if (system("command -v sqlite3 >/dev/null 2>&1") != 0)
+        skip();
+    make_agent(f, f->tenant, "bot", f->agent);
+    make_episode(f, f->tenant, f->agent, false, "k", NULL);
+    ad_store_free(f->st);
+    f->st = NULL;
+    snprintf(cmd, sizeof(cmd),
+             "sqlite3 '%s' 'PRAGMA integrity_check; PRAGMA foreign_key_check;"
+             " SELECT count(*) FROM failure_patterns;'", f->db.path);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    assert_int_equal(pclose(p), 0);
+    assert_string_equal(out, "ok\n0\n");
+    reopen(f);
+}
+
+/* ---- query plans of the new reads --------------------------------------- */
+
+static int plan_searches(const char *plan, const char *index)
+{
+    return strstr(plan, "SEARCH") && strstr(plan, index) && !strstr(plan, "TEMP B-TREE") &&
+           !strstr(plan, "SCAN");
+}
+
+static void test_recent_failures_reads_an_index(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    char *plan = NULL;
+    int i;
+
+    for (i = 0; i < 50; i++)
+        make_episode(f, f->tenant, f->agent, i % 10 != 0, "k", NULL);
+    assert_int_equal(ad__sqlite_explain_recent_failures(f->st, &plan, &err), 0);
+    if (!plan_searches(plan, "ix_episodes_agent_success") || !strstr(plan, "id>?"))
+        fail_msg("recent failures plan: %s", plan);
+    free(plan);
+}
+
+static void test_pattern_list_reads_an_index(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_pattern_filter flt = { NULL, 0, 0 };
+    char *plan = NULL;
+
+    assert_int_equal(ad__sqlite_explain_pattern_list(f->st, &flt, &plan, &err), 0);
+    if (!plan_searches(plan, "ix_failure_patterns_tenant"))
+        fail_msg("tenant plan: %s", plan);
+    free(plan);
+    flt.agent_id = f->agent;
+    flt.status_mask = 1u << AD_PATTERN_OPEN;
+    assert_int_equal(ad__sqlite_explain_pattern_list(f->st, &flt, &plan, &err), 0);
+    if (!plan_searches(plan, "ix_failure_patterns_agent"))
+        fail_msg("open patterns of an agent: %s", plan);
+    free(plan);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+#define TA(fn) cmocka_unit_test_setup_teardown(fn, fx_setup_agent, fx_teardown)
+        T(test_migrations_create_all_tables),
+        T(test_open_missing_file),
+        T(test_garbage_file_is_refused),
+        T(test_foreign_database_is_refused),
+        T(test_newer_schema_is_refused),
+        cmocka_unit_test(test_memory_store),
+        T(test_locked_database_is_busy),
+        T(test_recent_failures_plan),
+        T(test_job_claim_plan),
+        T(test_half_written_episode_cannot_commit),
+        T(test_settings_stored_as_json),
+        TA(test_insert_is_atomic),
+        TA(test_schema_version),
+        cmocka_unit_test(test_migration_from_version_1),
+        cmocka_unit_test(test_migration_3_backfills_error_type),
+        T(test_shell_integrity_check),
+        TA(test_recent_failures_reads_an_index),
+        TA(test_pattern_list_reads_an_index),
+#undef TA
+#undef T
+    };
+
+    /* Tests provoke logged warnings on purpose (a stray rollback). */
+    ad_log_set_level(AD_LOG_ERROR);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
