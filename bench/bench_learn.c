@@ -77,7 +77,7 @@ static void db_open(struct db *d, const char *dir, const char *name, int reflect
     ad_settings_defaults(&s);
     s.enabled = true;
     s.max_skill_candidates_per_day = 20;
-    if (ad_store_settings_put(d->st, d->tenant, &s, &err))
+    if (ad_settings_put(d->st, d->tenant, &s, &err))
         die("settings", &err);
     for (int i = 0; i < NAGENTS; i++) {
         struct ad_agent a = { 0 };

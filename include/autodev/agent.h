@@ -104,6 +104,14 @@ int ad_episodes_list(struct ad_store *st, const char *tenant_id,
                      struct ad_err *err);
 int ad_episodes_count(struct ad_store *st, const char *tenant_id,
                       const struct ad_episode_filter *f, int64_t *count, struct ad_err *err);
+/*
+ * The agent's failures since (ISO-8601 UTC; NULL: ever), newest first, at
+ * most limit: ids, descriptions and error types only (what reflection
+ * compares). Free with ad_episode_brief_list_free.
+ */
+int ad_episodes_recent_failures(struct ad_store *st, const char *tenant_id,
+                                const char *agent_id, const char *since, int limit,
+                                struct ad_episode_brief **out, size_t *n, struct ad_err *err);
 
 
 /* ---- tasks (task.c) ----------------------------------------------------------- */

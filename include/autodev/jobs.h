@@ -60,6 +60,9 @@ int ad_jobs_enqueue(struct ad_jobs *q, const char *kind, const json_t *payload,
 /* One job of the tenant; AD_ENOTFOUND when there is none of that id. */
 int ad_jobs_get(struct ad_store *st, const char *tenant_id, const char *id, struct ad_job *out,
                 struct ad_err *err);
+/* Only the status of one job (its payload is not read). AD_ENOTFOUND when none. */
+int ad_jobs_status(struct ad_store *st, const char *tenant_id, const char *id,
+                   enum ad_job_status *out, struct ad_err *err);
 /*
  * The tenant's jobs, newest first; status < 0 for any status, kind NULL for
  * any kind. Free with ad_job_list_free.

@@ -185,6 +185,7 @@ struct ad_reflection_result {
     int threshold;
     char job_id[AD_ID_SIZE];       /* QUEUED: the new job; OPEN: the open job, if a job */
     char candidate_id[AD_ID_SIZE]; /* OPEN: the open candidate, if a candidate */
+    char pattern_id[AD_ID_SIZE];   /* QUEUED: the new pattern; OPEN: the open one, when known */
 };
 
 /*

@@ -68,11 +68,25 @@ json_t *ad_settings_to_json(const struct ad_settings *s);
 /* NULL-terminated list of the key names, in documentation order. */
 const char *const *ad_settings_keys(void);
 
+/*
+ * The store's own API for the workspace settings (module store: the
+ * settings live in the tenants row), read and written by every module and
+ * face through these calls.
+ */
+
 /* A tenant's settings; defaults for keys never written. */
-int ad_store_settings_get(struct ad_store *st, const char *tenant_id, struct ad_settings *out,
-                          struct ad_err *err);
+int ad_settings_get(struct ad_store *st, const char *tenant_id, struct ad_settings *out,
+                    struct ad_err *err);
 /* Validates, then stores the whole block. */
-int ad_store_settings_put(struct ad_store *st, const char *tenant_id,
-                          const struct ad_settings *s, struct ad_err *err);
+int ad_settings_put(struct ad_store *st, const char *tenant_id, const struct ad_settings *s,
+                    struct ad_err *err);
+/*
+ * Sets one key (text form, as ad_settings_set) in the tenant's stored
+ * settings: read, change and write in one transaction, so two updates of
+ * different keys at once both land. *out (may be NULL) gets the result.
+ * A bad key or value is AD_EINVAL and nothing is written.
+ */
+int ad_settings_update(struct ad_store *st, const char *tenant_id, const char *key,
+                       const char *value, struct ad_settings *out, struct ad_err *err);
 
 #endif

@@ -361,6 +361,9 @@ void ad_job_list_free(struct ad_job *v, size_t n);
  * call returns AD_EEXIST.
  */
 int ad_store_job_insert(struct ad_store *st, struct ad_job *j, struct ad_err *err);
+/* Only the status of a job (its payload is neither read nor decoded). AD_ENOTFOUND when none. */
+int ad_store_job_status(struct ad_store *st, const char *tenant_id, const char *id,
+                        enum ad_job_status *out, struct ad_err *err);
 int ad_store_job_get(struct ad_store *st, const char *tenant_id, const char *id,
                      struct ad_job *out, struct ad_err *err);
 /*

@@ -87,6 +87,13 @@ int ad_episodes_list(struct ad_store *st, const char *tenant_id,
     return ad_store_episode_list(st, tenant_id, f, out, n, err);
 }
 
+int ad_episodes_recent_failures(struct ad_store *st, const char *tenant_id,
+                                const char *agent_id, const char *since, int limit,
+                                struct ad_episode_brief **out, size_t *n, struct ad_err *err)
+{
+    return ad_store_episode_recent_failures(st, tenant_id, agent_id, since, limit, out, n, err);
+}
+
 int ad_episodes_count(struct ad_store *st, const char *tenant_id,
                       const struct ad_episode_filter *f, int64_t *count, struct ad_err *err)
 {

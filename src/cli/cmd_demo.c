@@ -329,7 +329,7 @@ static int summary_build(struct ad_ctx *ctx, json_t *sum, struct ad_err *err)
     if (rc == 0)
         rc = summary_jobs(ctx, sum, err);
     if (rc == 0)
-        rc = ad_store_settings_get(ctx->store, ctx->tenant_id, &s, err);
+        rc = ad_settings_get(ctx->store, ctx->tenant_id, &s, err);
     if (rc == 0)
         json_object_set_new(sum, "settings", ad_settings_to_json(&s));
     return rc;

@@ -33,7 +33,7 @@ static int settings_show(int argc, char **argv, struct ad_ctx *ctx)
     rc = ad__ctx_tenant(ctx, 0);
     if (rc != 0)
         return rc;
-    if (ad_store_settings_get(ctx->store, ctx->tenant_id, &s, &err) < 0)
+    if (ad_settings_get(ctx->store, ctx->tenant_id, &s, &err) < 0)
         return ad__die_err(ctx, &err);
     obj = ad_settings_to_json(&s);
     if (ctx->json)
@@ -63,16 +63,8 @@ static int settings_set(int argc, char **argv, struct ad_ctx *ctx)
     rc = ad__ctx_tenant(ctx, 1);
     if (rc != 0)
         return rc;
-    if (ad_store_begin(ctx->store, &err) < 0)
+    if (ad_settings_update(ctx->store, ctx->tenant_id, argv[1], argv[2], &s, &err) < 0)
         return ad__die_err(ctx, &err);
-    if (ad_store_settings_get(ctx->store, ctx->tenant_id, &s, &err) < 0 ||
-        ad_settings_set(&s, argv[1], argv[2], &err) < 0 ||
-        ad_store_settings_put(ctx->store, ctx->tenant_id, &s, &err) < 0 ||
-        ad_store_commit(ctx->store, &err) < 0) {
-        if (ad_store_tx_depth(ctx->store) > 0)
-            ad_store_rollback(ctx->store);
-        return ad__die_err(ctx, &err);
-    }
     obj = ad_settings_to_json(&s);
     if (ctx->json)
         return ad__print_json(ctx, obj);

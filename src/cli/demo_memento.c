@@ -137,11 +137,11 @@ int ad__demo_memento(struct ad_ctx *ctx, json_t *sum, struct ad_err *err)
         goto out;
     }
     /* The workspace opts in; the agent is INTERN: the gate opens. */
-    rc = ad_store_settings_get(ctx->store, ctx->tenant_id, &s, err);
+    rc = ad_settings_get(ctx->store, ctx->tenant_id, &s, err);
     if (rc == 0) {
         s.enabled = true;
         s.memento_skills = true;
-        rc = ad_store_settings_put(ctx->store, ctx->tenant_id, &s, err);
+        rc = ad_settings_put(ctx->store, ctx->tenant_id, &s, err);
     }
     if (rc == 0)
         rc = make_agent(ctx, agent_id, err);

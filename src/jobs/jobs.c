@@ -391,3 +391,9 @@ int ad_jobs_list(struct ad_store *st, const char *tenant_id, int status, const c
 {
     return ad_store_job_list(st, tenant_id, status, kind, limit, out, n, err);
 }
+
+int ad_jobs_status(struct ad_store *st, const char *tenant_id, const char *id,
+                   enum ad_job_status *out, struct ad_err *err)
+{
+    return ad_store_job_status(st, tenant_id, id, out, err);
+}

@@ -109,7 +109,7 @@ int ad_gate_check(struct ad_store *st, const char *tenant_id, const char *agent_
         add_reason(d, "unknown capability");
         return ad_error(err, AD_EINVAL, "unknown capability %d", (int)cap);
     }
-    rc = ad_store_settings_get(st, tenant_id, &s, err);
+    rc = ad_settings_get(st, tenant_id, &s, err);
     if (rc == 0)
         rc = ad_agents_get(st, tenant_id, agent_id, &a, err);
     if (rc == 0) {
@@ -229,7 +229,7 @@ int ad_agent_change_maturity(struct ad_store *st, struct ad_bus *bus, const char
         return rc;
     rc = ad_agents_get(st, tenant_id, agent_id, &a, err);
     if (rc == 0)
-        rc = ad_store_settings_get(st, tenant_id, &s, err);
+        rc = ad_settings_get(st, tenant_id, &s, err);
     if (rc == 0)
         rc = ad_agents_set_maturity(st, tenant_id, agent_id, to, err);
     if (rc == 0 && bus) {

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "autodev/error.h"
+#include "autodev/jobs.h"
 #include "autodev/store.h"
 
 struct ad_bus;
@@ -41,5 +42,32 @@ int ad__notify(struct ad_store *st, const char *tenant_id, const char *agent_id,
 int ad__review_stamp(enum ad_review_status decision, const char *reviewer, const char *reason,
                      enum ad_review_status *status, char **reviewed_by,
                      char reviewed_at[AD_TIME_SIZE], char **reason_out, struct ad_err *err);
+
+/* ---- failure patterns (patterns.c) ---- */
+
+/* A new open pattern of the agent's failures (episode_ids borrowed); its id into id_out. */
+int ad__pattern_open(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                     const char *task, const char *error_type, const json_t *episode_ids,
+                     char id_out[AD_ID_SIZE], struct ad_err *err);
+/* The pattern's memento.generate job (the pattern stays open). */
+int ad__pattern_set_job(struct ad_store *st, const char *tenant_id, const char *id,
+                        const char *job_id, struct ad_err *err);
+/* The job wrote candidate_id: the pattern moves to "candidate". */
+int ad__pattern_candidate(struct ad_store *st, const char *tenant_id, const char *id,
+                          const char *candidate_id, struct ad_err *err);
+/*
+ * Candidate c was decided (failed validation, promoted, rejected): its
+ * pattern closes with the outcome {"candidate_id", "status", "reason",
+ * "proposer"}. A candidate that names no pattern gets a closed one of its
+ * failures, so the outcome is where reflection looks for earlier attempts.
+ */
+int ad__pattern_close(struct ad_store *st, const struct ad_skill_candidate *c,
+                      const char *reason, struct ad_err *err);
+/* An open pattern's job ended without a candidate (failed, dead, gone): it closes. */
+int ad__pattern_job_ended(struct ad_store *st, const struct ad_failure_pattern *p,
+                          enum ad_job_status job_status, struct ad_err *err);
+/* c is asked for again: its pattern (or a new one of its failures) opens; id into pattern_out. */
+int ad__pattern_reopen(struct ad_store *st, const struct ad_skill_candidate *c,
+                       char pattern_out[AD_ID_SIZE], struct ad_err *err);
 
 #endif

@@ -192,7 +192,10 @@ int ad_memento_analyse(struct ad_store *st, const char *tenant_id, const json_t 
         rc = ad_error(err, AD_ENOTFOUND, "none of the pattern's episodes exists any more");
         goto out;
     }
-    if (!ad_text_error_type(first.error_trace, type))
+    /* The type recorded with the episode; a row from before it was stored: its trace. */
+    if (first.error_type)
+        snprintf(type, sizeof(type), "%s", first.error_type);
+    else if (!ad_text_error_type(first.error_trace, type))
         type[0] = '\0';
     ad_memento_suggest_name(first.task_description, name, sizeof(name));
     p = json_pack("{s:s, s:s, s:s?, s:s?, s:O, s:O, s:O, s:O, s:s}", "agent_id", first.agent_id,
@@ -440,6 +443,8 @@ static int finish(struct ad_store *st, struct ad_bus *bus, struct ad_skill_candi
     if (rc < 0)
         return rc;
     rc = ad_store_candidate_update(st, c, err);
+    if (rc == 0 && !ok)
+        rc = ad__pattern_close(st, c, summary, err);
     if (rc == 0 && c->agent_id[0])
         rc = ad_gate_record_usage(st, c->tenant_id, c->agent_id, AD_CAP_MEMENTO, ok, err);
     if (rc == 0) {
@@ -757,6 +762,36 @@ static int resume(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb
     return rc;
 }
 
+/*
+ * The candidate row (its daily limit counted in the insert) and, in the
+ * same transaction, its pattern moving to "candidate".
+ */
+static int insert_candidate(struct ad_store *st, struct ad_skill_candidate *c,
+                            const char *pattern_id, int daily_limit, struct ad_err *err)
+{
+    int depth0 = ad_store_tx_depth(st);
+    int rc = ad_store_begin(st, err);
+
+    if (rc < 0)
+        return rc;
+    rc = ad_store_candidate_insert(st, c, daily_limit, err);
+    if (rc == 0 && pattern_id) {
+        rc = ad__pattern_candidate(st, c->tenant_id, pattern_id, c->id, err);
+        /* A pattern removed since does not stop the candidate. */
+        if (rc == AD_ENOTFOUND) {
+            ad_err_clear(err);
+            rc = 0;
+        }
+    }
+    if (rc == 0)
+        rc = ad_store_commit(st, err);
+    if (rc < 0 && ad_store_tx_depth(st) > depth0)
+        ad_store_rollback(st);
+    if (rc < 0)
+        c->id[0] = '\0';
+    return rc;
+}
+
 int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
                         struct ad_llm *llm, const struct ad_memento_opts *o,
                         const json_t *payload, struct ad_skill_candidate *out,
@@ -767,7 +802,7 @@ int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandb
     struct ad_buf code = AD_BUF_INIT;
     struct ad_err xerr = AD_ERR_INIT;
     const json_t *ids, *previous;
-    const char *agent_id;
+    const char *agent_id, *pattern_id;
     json_t *pattern = NULL, *meta = json_object();
     char *reply = NULL, *doc = NULL;
     char entry[AD_ENTRY_MAX + 1] = "";
@@ -781,6 +816,11 @@ int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandb
     rc = payload_parse(payload, &agent_id, &ids, &previous, err);
     if (rc < 0)
         goto out;
+    pattern_id = ad_json_str(payload, "pattern_id");
+    if (pattern_id && !ad_id_valid(pattern_id)) {
+        rc = ad_error(err, AD_EINVAL, "memento job: field 'pattern_id': expected an id");
+        goto out;
+    }
     /* A rerun finishes what the first run wrote; no new row, no model call. */
     if (o->job_id) {
         rc = resume(st, bus, sb, o, agent_id, out, err);
@@ -798,7 +838,7 @@ int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandb
                       "memento.generate %s", why);
         goto out;
     }
-    rc = ad_store_settings_get(st, o->tenant_id, &s, err);
+    rc = ad_settings_get(st, o->tenant_id, &s, err);
     if (rc == 0)
         rc = ad_memento_analyse(st, o->tenant_id, ids, &pattern, err);
     if (rc < 0)
@@ -835,6 +875,8 @@ int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandb
         json_object_set(meta, "previous", (json_t *)previous);
     if (o->job_id)
         json_object_set_new(meta, "job_id", json_string(o->job_id));
+    if (pattern_id)
+        json_object_set_new(meta, "pattern_id", json_string(pattern_id));
     json_object_update(pattern, meta);
 
     snprintf(out->tenant_id, sizeof(out->tenant_id), "%s", o->tenant_id);
@@ -861,7 +903,7 @@ int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandb
         rc = oom(err);
         goto out;
     }
-    rc = ad_store_candidate_insert(st, out, s.max_skill_candidates_per_day, err);
+    rc = insert_candidate(st, out, pattern_id, s.max_skill_candidates_per_day, err);
     if (rc < 0)
         goto out;
     if (has_function) {

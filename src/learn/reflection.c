@@ -3,19 +3,24 @@
  *
  * Nothing is kept in memory between events: the window of recent failures
  * is a query (the agent's failed episodes, newest first, at most
- * reflection_window of them, none older than reflection_window_hours), so
- * every process that records episodes reflects the same way and a restart
- * forgets nothing.
+ * reflection_window of them, none older than reflection_window_hours; only
+ * their ids, descriptions and error types, the error type stored with the
+ * episode when it was recorded), so every process that records episodes
+ * reflects the same way and a restart forgets nothing.
  *
  * Two failures are similar when their error types are equal (both none
  * counts as equal) and the word-shingle Jaccard index of their task
- * descriptions reaches reflection_similarity_pct. A pattern is "open" while
- * a memento.generate job for it is queued or running, or a candidate from
- * it is pending, validating or validated (waiting for review); an open
- * pattern gets no second job. The handler runs inside the transaction that
- * records the episode, which holds the write lock, so two failures recorded
- * at once are judged one after the other and the second sees the first's
- * job.
+ * descriptions reaches reflection_similarity_pct. When enough similar
+ * failures meet, they form a failure pattern: a row of patterns.c. A
+ * pattern is "open" while its memento.generate job is queued or running,
+ * or while a candidate for those failures is pending, validating or
+ * validated (waiting for review); an open pattern gets no second job.
+ * Earlier attempts (failed or rejected candidates) are read from the
+ * outcomes of closed patterns. No job payload is ever decoded here.
+ *
+ * The handler runs inside the transaction that records the episode, which
+ * holds the write lock, so two failures recorded at once are judged one
+ * after the other and the second sees the first's pattern.
  */
 #include "compat.h"
 
@@ -34,7 +39,8 @@
 #include "learn_int.h"
 
 #define SHINGLE_WORDS_MAX 2048   /* words of a description that count */
-#define OPEN_SCAN_MAX 1000       /* open jobs / candidates looked at */
+#define OPEN_SCAN_MAX 1000       /* open patterns / open candidates looked at */
+#define CLOSED_SCAN_MAX 200      /* closed patterns looked at for earlier attempts */
 #define PREVIOUS_MAX 3           /* earlier failed or rejected attempts passed on */
 
 /* ---- shingles --------------------------------------------------------------- */
@@ -163,82 +169,94 @@ static bool similar(const struct pattern *p, const char *task, const char *error
     return yes;
 }
 
-/* An open memento.generate job of the agent for the pattern, into id. */
-static int find_open_job(struct ad_store *st, const char *tenant_id, const char *agent_id,
-                         const struct pattern *p, char id[AD_ID_SIZE], struct ad_err *err)
+/*
+ * The agent's open pattern of p, into res: an open pattern whose job is
+ * still queued or running (res->job_id), else a candidate of p's failures
+ * waiting for validation or review (res->candidate_id). An open pattern
+ * whose job ended without a candidate is closed on the way.
+ */
+static int find_open(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                     const struct pattern *p, struct ad_reflection_result *res,
+                     struct ad_err *err)
 {
-    static const enum ad_job_status open[] = { AD_JOB_QUEUED, AD_JOB_RUNNING };
-    int rc = 0;
+    struct ad_pattern_filter pf = { 0 };
+    struct ad_candidate_filter cf = { 0 };
+    struct ad_failure_pattern *v = NULL;
+    struct ad_skill_candidate *c = NULL;
+    size_t n = 0, nc = 0;
+    int rc;
 
-    for (size_t k = 0; rc == 0 && !id[0] && k < 2; k++) {
-        struct ad_job *v = NULL;
-        size_t n = 0;
+    pf.agent_id = agent_id;
+    pf.status_mask = 1u << AD_PATTERN_OPEN;
+    pf.limit = OPEN_SCAN_MAX;
+    rc = ad_store_pattern_list(st, tenant_id, &pf, &v, &n, err);
+    for (size_t i = 0; rc == 0 && i < n && !res->job_id[0]; i++) {
+        enum ad_job_status js = AD_JOB_DEAD;
 
-        rc = ad_jobs_list(st, tenant_id, (int)open[k], AD_MEMENTO_JOB, OPEN_SCAN_MAX, &v, &n,
-                          err);
-        for (size_t i = 0; rc == 0 && i < n && !id[0]; i++) {
-            const json_t *pl = v[i].payload;
-
-            if (same_type(ad_json_str(pl, "agent_id"), agent_id) &&
-                similar(p, ad_json_str(pl, "task"), ad_json_str(pl, "error_type")))
-                snprintf(id, AD_ID_SIZE, "%s", v[i].id);
+        if (!similar(p, v[i].task, v[i].error_type))
+            continue;
+        rc = v[i].job_id[0] ? ad_jobs_status(st, tenant_id, v[i].job_id, &js, err)
+                            : AD_ENOTFOUND;
+        if (rc == AD_ENOTFOUND) {
+            if (err)
+                ad_err_clear(err);
+            rc = 0;
         }
-        ad_job_list_free(v, n);
+        if (rc == 0 && (js == AD_JOB_QUEUED || js == AD_JOB_RUNNING)) {
+            memcpy(res->job_id, v[i].job_id, AD_ID_SIZE);
+            snprintf(res->pattern_id, AD_ID_SIZE, "%s", v[i].id);
+        } else if (rc == 0) {
+            rc = ad__pattern_job_ended(st, &v[i], js, err);
+        }
     }
+    ad_failure_pattern_list_free(v, n);
+    if (rc < 0 || res->job_id[0])
+        return rc;
+
+    cf.agent_id = agent_id;
+    cf.status_mask = 1u << AD_CAND_PENDING | 1u << AD_CAND_VALIDATING | 1u << AD_CAND_VALIDATED;
+    cf.limit = OPEN_SCAN_MAX;
+    rc = ad_store_candidate_list(st, tenant_id, &cf, &c, &nc, err);
+    for (size_t i = 0; rc == 0 && i < nc && !res->candidate_id[0]; i++) {
+        const json_t *fp = c[i].failure_pattern;
+
+        if (similar(p, ad_json_str(fp, "task"), ad_json_str(fp, "error_type"))) {
+            memcpy(res->candidate_id, c[i].id, AD_ID_SIZE);
+            if (ad_json_str(fp, "pattern_id"))
+                snprintf(res->pattern_id, AD_ID_SIZE, "%s", ad_json_str(fp, "pattern_id"));
+        }
+    }
+    ad_skill_candidate_list_free(c, nc);
     return rc;
 }
 
 /*
- * The agent's candidates for the pattern: the first open one into id, and
- * (when previous is non-NULL) the newest failed or rejected ones appended to
- * previous as {"candidate_id", "status", "reason", "proposer"}.
+ * The earlier attempts at p: the outcomes of the agent's closed patterns of
+ * the same failures whose candidate failed or was rejected, newest first,
+ * appended to previous as {"candidate_id", "status", "reason", "proposer"}.
  */
-static int scan_candidates(struct ad_store *st, const char *tenant_id, const char *agent_id,
-                           const struct pattern *p, char id[AD_ID_SIZE], json_t *previous,
-                           struct ad_err *err)
+static int earlier_attempts(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                            const struct pattern *p, json_t *previous, struct ad_err *err)
 {
-    struct ad_candidate_filter f = { 0 };
-    struct ad_skill_candidate *v = NULL;
+    struct ad_pattern_filter pf = { 0 };
+    struct ad_failure_pattern *v = NULL;
     size_t n = 0;
     int rc;
 
-    f.agent_id = agent_id;
-    f.limit = OPEN_SCAN_MAX;
-    rc = ad_store_candidate_list(st, tenant_id, &f, &v, &n, err);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        const struct ad_skill_candidate *c = &v[i];
-        const json_t *fp = c->failure_pattern;
-        const char *reason;
+    pf.agent_id = agent_id;
+    pf.status_mask = 1u << AD_PATTERN_CLOSED;
+    pf.limit = CLOSED_SCAN_MAX;
+    rc = ad_store_pattern_list(st, tenant_id, &pf, &v, &n, err);
+    for (size_t i = 0; rc == 0 && i < n && json_array_size(previous) < PREVIOUS_MAX; i++) {
+        const char *status = ad_json_str(v[i].outcome, "status");
 
-        if (!similar(p, ad_json_str(fp, "task"), ad_json_str(fp, "error_type")))
+        if (!status || (strcmp(status, "failed") && strcmp(status, "rejected")) ||
+            !similar(p, v[i].task, v[i].error_type))
             continue;
-        switch (c->status) {
-        case AD_CAND_PENDING:
-        case AD_CAND_VALIDATING:
-        case AD_CAND_VALIDATED:
-            if (!id[0])
-                snprintf(id, AD_ID_SIZE, "%s", c->id);
-            break;
-        case AD_CAND_FAILED:
-        case AD_CAND_REJECTED:
-            if (!previous || json_array_size(previous) >= PREVIOUS_MAX)
-                break;
-            reason = c->status == AD_CAND_REJECTED
-                         ? c->reason
-                         : ad_json_str(c->validation_result, "summary");
-            if (json_array_append_new(previous,
-                                      json_pack("{s:s, s:s, s:s, s:s}", "candidate_id", c->id,
-                                                "status", ad_candidate_status_name(c->status),
-                                                "reason", reason ? reason : "", "proposer",
-                                                ad_json_str(fp, "proposer") ? ad_json_str(fp, "proposer")
-                                                                     : "llm")) < 0)
-                rc = ad_error(err, AD_ENOMEM, "out of memory");
-            break;
-        case AD_CAND_PROMOTED:
-            break;
-        }
+        if (json_array_append(previous, v[i].outcome) < 0)
+            rc = ad_error(err, AD_ENOMEM, "out of memory");
     }
-    ad_skill_candidate_list_free(v, n);
+    ad_failure_pattern_list_free(v, n);
     return rc;
 }
 
@@ -279,13 +297,14 @@ static int emit_pattern(struct ad_bus *bus, const char *tenant_id, const struct 
     }
     for (int i = 0; reasons && d && i < d->nreasons; i++)
         json_array_append_new(reasons, json_string(d->reasons[i]));
-    ev = reasons ? json_pack("{s:s, s:s, s:s, s:s?, s:i, s:i, s:s, s:s?, s:s?, s:o}", "agent_id",
-                             ep->agent_id, "episode_id", ep->id, "task", p->task, "error_type",
-                             p->error_type[0] ? p->error_type : NULL, "group", res->group,
-                             "threshold", res->threshold, "decision",
+    ev = reasons ? json_pack("{s:s, s:s, s:s, s:s?, s:i, s:i, s:s, s:s?, s:s?, s:s?, s:o}",
+                             "agent_id", ep->agent_id, "episode_id", ep->id, "task", p->task,
+                             "error_type", p->error_type[0] ? p->error_type : NULL, "group",
+                             res->group, "threshold", res->threshold, "decision",
                              ad_reflection_action_name(res->action), "job_id",
                              res->job_id[0] ? res->job_id : NULL, "candidate_id",
-                             res->candidate_id[0] ? res->candidate_id : NULL, "reasons", reasons)
+                             res->candidate_id[0] ? res->candidate_id : NULL, "pattern_id",
+                             res->pattern_id[0] ? res->pattern_id : NULL, "reasons", reasons)
                  : NULL;
     rc = ev ? ad_bus_emit(bus, tenant_id, AD_TOPIC_MEMENTO_PATTERN, ev, NULL, err)
             : ad_error(err, AD_ENOMEM, "out of memory");
@@ -293,19 +312,62 @@ static int emit_pattern(struct ad_bus *bus, const char *tenant_id, const struct 
     return rc;
 }
 
-static int enqueue(struct ad_store *st, const char *tenant_id, const struct failure *ep,
-                   const struct pattern *p, json_t *ids, json_t *previous, char id[AD_ID_SIZE],
-                   struct ad_err *err)
+/*
+ * A new pattern of ids, and its memento.generate job, queued under the
+ * pattern's id as idempotency key (a retried transaction cannot queue it twice).
+ */
+static int open_pattern(struct ad_store *st, const char *tenant_id, const struct failure *ep,
+                        const struct pattern *p, json_t *ids, json_t *previous,
+                        struct ad_reflection_result *res, struct ad_err *err)
 {
-    json_t *payload = json_pack("{s:s, s:s, s:s?, s:O, s:O}", "agent_id", ep->agent_id, "task",
-                                p->task, "error_type", p->error_type[0] ? p->error_type : NULL,
-                                "episode_ids", ids, "previous", previous);
+    const char *type = p->error_type[0] ? p->error_type : NULL;
+    char key[AD_ID_SIZE + 16];
+    json_t *payload = NULL;
     int rc;
 
+    rc = ad__pattern_open(st, tenant_id, ep->agent_id, p->task, type, ids, res->pattern_id,
+                          err);
+    if (rc < 0)
+        return rc;
+    payload = json_pack("{s:s, s:s, s:s, s:s?, s:O, s:O}", "pattern_id", res->pattern_id,
+                        "agent_id", ep->agent_id, "task", p->task, "error_type", type,
+                        "episode_ids", ids, "previous", previous);
     if (!payload)
         return ad_error(err, AD_ENOMEM, "out of memory");
-    rc = ad__memento_enqueue(st, tenant_id, payload, NULL, id, NULL, err);
+    snprintf(key, sizeof(key), "memento:%s", res->pattern_id);
+    rc = ad__memento_enqueue(st, tenant_id, payload, key, res->job_id, NULL, err);
+    if (rc == 0)
+        rc = ad__pattern_set_job(st, tenant_id, res->pattern_id, res->job_id, err);
     json_decref(payload);
+    return rc;
+}
+
+/* The agent's recent failures like ep, newest first, ep itself among them, into ids. */
+static int similar_failures(struct ad_store *st, const char *tenant_id, const struct failure *ep,
+                            const struct pattern *p, const struct ad_settings *s, json_t *ids,
+                            struct ad_err *err)
+{
+    struct ad_episode_brief *win = NULL;
+    char cutoff[AD_TIME_SIZE];
+    size_t nwin = 0;
+    bool self = false;
+    int rc;
+
+    ad_time_iso(ad_now_ms() - (int64_t)s->reflection_window_hours * 3600 * 1000, cutoff);
+    rc = ad_episodes_recent_failures(st, tenant_id, ep->agent_id, cutoff, s->reflection_window,
+                                     &win, &nwin, err);
+    for (size_t i = 0; rc == 0 && i < nwin; i++) {
+        self |= !strcmp(win[i].id, ep->id);
+        if (strcmp(win[i].id, ep->id) && !similar(p, win[i].task_description,
+                                                  win[i].error_type))
+            continue;
+        if (json_array_append_new(ids, json_string(win[i].id)) < 0)
+            rc = ad_error(err, AD_ENOMEM, "out of memory");
+    }
+    /* Reflecting again on an older failure: it still belongs to its own group. */
+    if (rc == 0 && !self && json_array_insert_new(ids, 0, json_string(ep->id)) < 0)
+        rc = ad_error(err, AD_ENOMEM, "out of memory");
+    ad_episode_brief_list_free(win, nwin);
     return rc;
 }
 
@@ -314,18 +376,14 @@ static int reflect(struct ad_store *st, struct ad_bus *bus, const char *tenant_i
                    const struct failure *ep, struct ad_reflection_result *res,
                    struct ad_err *err)
 {
-    struct ad_episode_filter f = AD_EPISODE_FILTER_INIT;
     struct ad_gate_decision d;
-    struct ad_episode *win = NULL;
     struct ad_settings s;
     struct pattern p = { 0 };
-    char cutoff[AD_TIME_SIZE], type[AD_ERROR_TYPE_MAX + 1];
     json_t *ids = NULL, *previous = NULL;
-    size_t nwin = 0;
     int rc;
 
     memset(res, 0, sizeof(*res));
-    rc = ad_store_settings_get(st, tenant_id, &s, err);
+    rc = ad_settings_get(st, tenant_id, &s, err);
     if (rc < 0)
         goto out;
     res->threshold = s.reflection_threshold;
@@ -334,41 +392,18 @@ static int reflect(struct ad_store *st, struct ad_bus *bus, const char *tenant_i
     p.min_similarity = s.reflection_similarity_pct / 100.0;
     p.nsh = shingles(p.task, &p.sh);
     ids = json_array();
-    previous = json_array();
-    if (p.nsh < 0 || !ids || !previous) {
+    if (p.nsh < 0 || !ids) {
         rc = ad_error(err, AD_ENOMEM, "out of memory");
         goto out;
     }
-
-    /* The window: this agent's recent failures (this one among them). */
-    f.agent_id = ep->agent_id;
-    f.success = 0;
-    f.limit = s.reflection_window;
-    rc = ad_episodes_list(st, tenant_id, &f, &win, &nwin, err);
+    rc = similar_failures(st, tenant_id, ep, &p, &s, ids, err);
     if (rc < 0)
         goto out;
-    ad_time_iso(ad_now_ms() - (int64_t)s.reflection_window_hours * 3600 * 1000, cutoff);
-    for (size_t i = 0; i < nwin; i++) {
-        const struct ad_episode *w = &win[i];
-
-        if (strcmp(w->created_at, cutoff) < 0 && strcmp(w->id, ep->id) != 0)
-            continue;
-        if (!ad_text_error_type(w->error_trace, type))
-            type[0] = '\0';
-        if (!similar(&p, w->task_description, type))
-            continue;
-        if (json_array_append_new(ids, json_string(w->id)) < 0) {
-            rc = ad_error(err, AD_ENOMEM, "out of memory");
-            goto out;
-        }
-    }
     res->group = (int)json_array_size(ids);
     if (res->group < res->threshold)
         goto out;
 
-    rc = find_open_job(st, tenant_id, ep->agent_id, &p, res->job_id, err);
-    if (rc == 0)
-        rc = scan_candidates(st, tenant_id, ep->agent_id, &p, res->candidate_id, previous, err);
+    rc = find_open(st, tenant_id, ep->agent_id, &p, res, err);
     if (rc < 0)
         goto out;
     if (res->job_id[0] || res->candidate_id[0]) {
@@ -384,7 +419,11 @@ static int reflect(struct ad_store *st, struct ad_bus *bus, const char *tenant_i
         rc = emit_pattern(bus, tenant_id, ep, &p, res, &d, err);
         goto out;
     }
-    rc = enqueue(st, tenant_id, ep, &p, ids, previous, res->job_id, err);
+    previous = json_array();
+    rc = previous ? earlier_attempts(st, tenant_id, ep->agent_id, &p, previous, err)
+                  : ad_error(err, AD_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = open_pattern(st, tenant_id, ep, &p, ids, previous, res, err);
     if (rc == 0) {
         res->action = AD_REFLECT_QUEUED;
         rc = emit_pattern(bus, tenant_id, ep, &p, res, NULL, err);
@@ -393,7 +432,6 @@ out:
     json_decref(ids);
     json_decref(previous);
     free(p.sh);
-    ad_episode_list_free(win, nwin);
     return rc;
 }
 
@@ -402,7 +440,6 @@ int ad_reflection_process(struct ad_store *st, struct ad_bus *bus, const char *t
                           struct ad_err *err)
 {
     struct ad_episode ep;
-    char type[AD_ERROR_TYPE_MAX + 1];
     struct failure fl;
     int rc;
 
@@ -410,8 +447,7 @@ int ad_reflection_process(struct ad_store *st, struct ad_bus *bus, const char *t
     ad_episode_init(&ep);
     rc = ad_episodes_get(st, tenant_id, episode_id, &ep, err);
     if (rc == 0 && !ep.success) {
-        fl = (struct failure){ ep.id, ep.agent_id, ep.task_description,
-                               ad_text_error_type(ep.error_trace, type) ? type : NULL };
+        fl = (struct failure){ ep.id, ep.agent_id, ep.task_description, ep.error_type };
         rc = reflect(st, bus, tenant_id, &fl, res, err);
     }
     ad_episode_release(&ep);

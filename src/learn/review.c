@@ -137,6 +137,8 @@ int ad_memento_approve(struct ad_store *st, struct ad_bus *bus, const char *tena
         rc = ad_store_candidate_update(st, &c, err);
     }
     if (rc == 0)
+        rc = ad__pattern_close(st, &c, NULL, err);
+    if (rc == 0)
         rc = emit_review(bus, &c, AD_TOPIC_MEMENTO_PROMOTED,
                          json_pack("{s:s, s:s, s:s}", "skill_id", sk.id, "version_id", v.id,
                                    "semver", v.semver), err);
@@ -184,6 +186,8 @@ int ad_memento_reject(struct ad_store *st, struct ad_bus *bus, const char *tenan
         rc = ad_store_candidate_update(st, &c, err);
     }
     if (rc == 0)
+        rc = ad__pattern_close(st, &c, c.reason, err);
+    if (rc == 0)
         rc = emit_review(bus, &c, AD_TOPIC_MEMENTO_REJECTED, NULL, err);
     if (rc == 0)
         rc = ad_store_commit(st, err);
@@ -194,7 +198,7 @@ int ad_memento_reject(struct ad_store *st, struct ad_bus *bus, const char *tenan
 }
 
 /* The job payload that asks again for c's pattern, c's outcome as "previous". */
-static json_t *regenerate_payload(const struct ad_skill_candidate *c)
+static json_t *regenerate_payload(const struct ad_skill_candidate *c, const char *pattern_id)
 {
     const json_t *fp = c->failure_pattern;
     const char *reason = c->status == AD_CAND_REJECTED ? c->reason
@@ -204,51 +208,66 @@ static json_t *regenerate_payload(const struct ad_skill_candidate *c)
     json_t *previous = json_pack("[{s:s, s:s, s:s, s:s}]", "candidate_id", c->id, "status",
                                  ad_candidate_status_name(c->status), "reason",
                                  reason ? reason : "", "proposer", proposer ? proposer : "llm");
-    json_t *p;
 
     if (!previous)
         return NULL;
-    p = json_pack("{s:s, s:s?, s:s?, s:O, s:o}", "agent_id", c->agent_id, "task",
-                  ad_json_str(fp, "task"), "error_type", ad_json_str(fp, "error_type"),
-                  "episode_ids", json_object_get(fp, "episode_ids"), "previous", previous);
-    if (p && ad_json_str(fp, "pattern_id"))
-        json_object_set_new(p, "pattern_id", json_string(ad_json_str(fp, "pattern_id")));
-    return p;
+    return json_pack("{s:s, s:s, s:s?, s:s?, s:O, s:o}", "pattern_id", pattern_id, "agent_id",
+                     c->agent_id, "task", ad_json_str(fp, "task"), "error_type",
+                     ad_json_str(fp, "error_type"), "episode_ids",
+                     json_object_get(fp, "episode_ids"), "previous", previous);
+}
+
+/* Reopens c's pattern and queues its job, under c's id: asking twice queues once. */
+static int regenerate(struct ad_store *st, const struct ad_skill_candidate *c,
+                      char job_id[AD_ID_SIZE], struct ad_err *err)
+{
+    char pattern_id[AD_ID_SIZE], key[AD_ID_SIZE + 32];
+    json_t *payload = NULL;
+    int rc = ad__pattern_reopen(st, c, pattern_id, err);
+
+    if (rc == 0) {
+        payload = regenerate_payload(c, pattern_id);
+        rc = payload ? 0 : oom(err);
+    }
+    if (rc == 0) {
+        snprintf(key, sizeof(key), "memento.regenerate:%s", c->id);
+        rc = ad__memento_enqueue(st, c->tenant_id, payload, key, job_id, NULL, err);
+    }
+    if (rc == 0)
+        rc = ad__pattern_set_job(st, c->tenant_id, pattern_id, job_id, err);
+    json_decref(payload);
+    return rc;
 }
 
 int ad_memento_regenerate(struct ad_store *st, const char *tenant_id, const char *candidate_id,
                           char job_id[AD_ID_SIZE], struct ad_err *err)
 {
     struct ad_skill_candidate c;
-    json_t *payload = NULL;
-    char key[AD_ID_SIZE + 32];
+    int depth0 = ad_store_tx_depth(st);
     int rc;
 
     job_id[0] = '\0';
     ad_skill_candidate_init(&c);
-    rc = ad_store_candidate_get(st, tenant_id, candidate_id, &c, err);
+    rc = ad_store_begin(st, err);
     if (rc < 0)
         return rc;
-    if (c.status != AD_CAND_FAILED && c.status != AD_CAND_REJECTED) {
+    rc = ad_store_candidate_get(st, tenant_id, candidate_id, &c, err);
+    if (rc == 0 && c.status != AD_CAND_FAILED && c.status != AD_CAND_REJECTED)
         rc = ad_error(err, AD_ESTATE, "candidate %s is %s; only a failed or rejected candidate "
                       "can be regenerated", candidate_id, ad_candidate_status_name(c.status));
-        goto out;
-    }
-    if (!c.agent_id[0] || !json_is_array(json_object_get(c.failure_pattern, "episode_ids"))) {
+    if (rc == 0 &&
+        (!c.agent_id[0] || !json_is_array(json_object_get(c.failure_pattern, "episode_ids"))))
         rc = ad_error(err, AD_ESTATE, "candidate %s has no failure pattern to regenerate from",
                       candidate_id);
-        goto out;
+    if (rc == 0)
+        rc = regenerate(st, &c, job_id, err);
+    if (rc == 0)
+        rc = ad_store_commit(st, err);
+    if (rc < 0) {
+        if (ad_store_tx_depth(st) > depth0)
+            ad_store_rollback(st);
+        job_id[0] = '\0';
     }
-    payload = regenerate_payload(&c);
-    if (!payload) {
-        rc = oom(err);
-        goto out;
-    }
-    /* Asking twice for the same candidate queues one job. */
-    snprintf(key, sizeof(key), "memento.regenerate:%s", c.id);
-    rc = ad__memento_enqueue(st, tenant_id, payload, key, job_id, NULL, err);
-out:
-    json_decref(payload);
     ad_skill_candidate_release(&c);
     return rc;
 }

@@ -236,7 +236,7 @@ int ad_runtime_llm(struct ad_runtime *rt, const char *tenant_id, const char *spe
         spec = rt->llm;
     if (!spec && !required)
         return 0;   /* no model: the loops fall back to synthesis, or say why not */
-    rc = ad_store_settings_get(rt->st, tenant_id, &s, err);
+    rc = ad_settings_get(rt->st, tenant_id, &s, err);
     if (rc < 0)
         return rc;
     o.store = rt->st;

@@ -155,6 +155,18 @@ int ad_store_job_get(struct ad_store *st, const char *tenant_id, const char *id,
     return st->ops->jobs->get(st, tenant_id, id, out, err);
 }
 
+int ad_store_job_status(struct ad_store *st, const char *tenant_id, const char *id,
+                        enum ad_job_status *out, struct ad_err *err)
+{
+    int rc = ad__check_id("tenant id", tenant_id, err);
+
+    if (!rc)
+        rc = ad__check_id("job id", id, err);
+    if (rc)
+        return rc;
+    return st->ops->jobs->status(st, tenant_id, id, out, err);
+}
+
 int ad_store_job_claim(struct ad_store *st, const char *tenant_id, const char *kind,
                        const char *worker, int64_t now_ms, int64_t lease_ms, struct ad_job *out,
                        struct ad_err *err)

@@ -241,8 +241,8 @@ json_t *ad_settings_to_json(const struct ad_settings *s)
 
 /* ---- in the store ------------------------------------------------------- */
 
-int ad_store_settings_get(struct ad_store *st, const char *tenant_id, struct ad_settings *out,
-                          struct ad_err *err)
+int ad_settings_get(struct ad_store *st, const char *tenant_id, struct ad_settings *out,
+                    struct ad_err *err)
 {
     json_t *all = NULL, *block;
     struct ad_settings s;
@@ -283,8 +283,8 @@ static int merged_text(json_t *all, const struct ad_settings *s, char **text,
     return *text ? 0 : ad_error(err, AD_ENOMEM, "out of memory");
 }
 
-int ad_store_settings_put(struct ad_store *st, const char *tenant_id,
-                          const struct ad_settings *s, struct ad_err *err)
+int ad_settings_put(struct ad_store *st, const char *tenant_id, const struct ad_settings *s,
+                    struct ad_err *err)
 {
     json_t *all = NULL;
     char now[AD_TIME_SIZE], *text = NULL;
@@ -309,4 +309,27 @@ int ad_store_settings_put(struct ad_store *st, const char *tenant_id,
     json_decref(all);
     free(text);
     return ad__level_end(st, rc, err);
+}
+
+int ad_settings_update(struct ad_store *st, const char *tenant_id, const char *key,
+                       const char *value, struct ad_settings *out, struct ad_err *err)
+{
+    struct ad_settings s;
+    int depth0 = ad_store_tx_depth(st);
+    int rc = ad_store_begin(st, err);
+
+    if (rc)
+        return rc;
+    rc = ad_settings_get(st, tenant_id, &s, err);
+    if (!rc)
+        rc = ad_settings_set(&s, key, value, err);
+    if (!rc)
+        rc = ad_settings_put(st, tenant_id, &s, err);
+    if (!rc)
+        rc = ad_store_commit(st, err);
+    if (rc && ad_store_tx_depth(st) > depth0)
+        ad_store_rollback(st);
+    if (!rc && out)
+        *out = s;
+    return rc;
 }

@@ -154,6 +154,9 @@ struct ad__job_ops {
                   struct ad_err *err);
     int (*get)(struct ad_store *st, const char *tenant_id, const char *id, struct ad_job *out,
                struct ad_err *err);
+    /* The status column alone: no payload read or decoded. */
+    int (*status)(struct ad_store *st, const char *tenant_id, const char *id,
+                  enum ad_job_status *out, struct ad_err *err);
     int (*claim)(struct ad_store *st, const char *tenant_id, const char *kind,
                  const char *worker, const char *now, const char *lease_until,
                  struct ad_job *out, struct ad_err *err);

@@ -104,7 +104,7 @@ static void test_readonly_store(void **state)
     assert_int_equal(ad_store_begin(f->st, &err), 0);
     assert_int_equal(ad_store_commit(f->st, &err), 0);
     ad_settings_defaults(&s);
-    assert_int_equal(ad_store_settings_put(f->st, f->tenant, &s, &err), AD_EPERM);
+    assert_int_equal(ad_settings_put(f->st, f->tenant, &s, &err), AD_EPERM);
     assert_int_equal(ad_store_tenant_ensure(f->st, "newco", agent, &err), AD_EPERM);
 }
 
@@ -853,6 +853,17 @@ static void test_jobs_claim_lease_finish(void **state)
     assert_int_equal(c.status, AD_JOB_DONE);
     assert_string_equal(c.last_error, "timeout");   /* kept for the record */
     ad_job_release(&c);
+    {
+        enum ad_job_status js = AD_JOB_QUEUED;
+
+        assert_int_equal(ad_store_job_status(f->st, f->tenant, j.id, &js, &err), 0);
+        assert_int_equal(js, AD_JOB_DONE);
+        assert_int_equal(ad_store_job_status(f->st, f->tenant, later.id, &js, &err), 0);
+        assert_int_equal(js, AD_JOB_QUEUED);
+        assert_int_equal(ad_store_job_status(f->st, f->tenant, f->tenant, &js, &err),
+                         AD_ENOTFOUND);
+        assert_int_equal(ad_store_job_status(f->st, f->tenant, "nope", &js, &err), AD_EINVAL);
+    }
     /* Done is final. */
     assert_int_equal(ad_store_job_finish(f->st, f->tenant, j.id, "w3", AD_JOB_DONE, NULL, NULL,
                                          &err),
@@ -1054,26 +1065,26 @@ static void test_settings_in_store(void **state)
     char missing[AD_ID_SIZE];
 
     ad_settings_defaults(&def);
-    assert_int_equal(ad_store_settings_get(f->st, f->tenant, &s, &err), 0);
+    assert_int_equal(ad_settings_get(f->st, f->tenant, &s, &err), 0);
     assert_memory_equal(&s, &def, sizeof(s));
     s.enabled = true;
     s.max_mutations_per_day = 42;
-    assert_int_equal(ad_store_settings_put(f->st, f->tenant, &s, &err), 0);
+    assert_int_equal(ad_settings_put(f->st, f->tenant, &s, &err), 0);
     /* Invalid values are refused and nothing is stored. */
     got = s;
     got.max_mutations_per_day = 0;
-    assert_int_equal(ad_store_settings_put(f->st, f->tenant, &got, &err), AD_EINVAL);
+    assert_int_equal(ad_settings_put(f->st, f->tenant, &got, &err), AD_EINVAL);
     assert_msg_has(&err, "max_mutations_per_day");
     reopen(f);
-    assert_int_equal(ad_store_settings_get(f->st, f->tenant, &got, &err), 0);
+    assert_int_equal(ad_settings_get(f->st, f->tenant, &got, &err), 0);
     assert_memory_equal(&got, &s, sizeof(s));
     /* How the block is stored is the backend's: test_store_sqlite.c reads it back. */
     /* The other tenant still has the defaults. */
-    assert_int_equal(ad_store_settings_get(f->st, f->other, &got, &err), 0);
+    assert_int_equal(ad_settings_get(f->st, f->other, &got, &err), 0);
     assert_memory_equal(&got, &def, sizeof(def));
     ad_id_new(missing);
-    assert_int_equal(ad_store_settings_get(f->st, missing, &got, &err), AD_ENOTFOUND);
-    assert_int_equal(ad_store_settings_put(f->st, missing, &s, &err), AD_ENOTFOUND);
+    assert_int_equal(ad_settings_get(f->st, missing, &got, &err), AD_ENOTFOUND);
+    assert_int_equal(ad_settings_put(f->st, missing, &s, &err), AD_ENOTFOUND);
 }
 
 /* ---- transactions ------------------------------------------------------- */
@@ -1182,6 +1193,11 @@ static void test_tenant_isolation(void **state)
     assert_int_equal(seq, 0);
 
     assert_int_equal(ad_store_job_get(f->st, b, j.id, &got, &err), AD_ENOTFOUND);
+    {
+        enum ad_job_status js;
+
+        assert_int_equal(ad_store_job_status(f->st, b, j.id, &js, &err), AD_ENOTFOUND);
+    }
     ad_job_release(&j);
     assert_int_equal(ad_store_job_claim(f->st, b, NULL, "w", ad_now_ms() + 1000, 1000, &j, &err),
                      AD_ENOTFOUND);

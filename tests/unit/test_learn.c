@@ -138,7 +138,7 @@ static struct ad_settings get_settings(struct fx *f)
     struct ad_settings s;
     struct ad_err err = AD_ERR_INIT;
 
-    assert_int_equal(ad_store_settings_get(f->st, f->tenant, &s, &err), 0);
+    assert_int_equal(ad_settings_get(f->st, f->tenant, &s, &err), 0);
     return s;
 }
 
@@ -146,7 +146,7 @@ static void put_settings(struct fx *f, const struct ad_settings *s)
 {
     struct ad_err err = AD_ERR_INIT;
 
-    if (ad_store_settings_put(f->st, f->tenant, s, &err))
+    if (ad_settings_put(f->st, f->tenant, s, &err))
         fail_msg("settings put: %s", err.msg);
 }
 

@@ -735,7 +735,7 @@ static void test_settings_stored_as_json(void **state)
     ad_settings_defaults(&s);
     s.enabled = true;
     s.max_mutations_per_day = 42;
-    assert_int_equal(ad_store_settings_put(f->st, f->tenant, &s, &err), 0);
+    assert_int_equal(ad_settings_put(f->st, f->tenant, &s, &err), 0);
     reopen(f);
     assert_int_equal(
         sql_int(f->db.path, "SELECT json_extract(settings, '$.auto_dev.max_mutations_per_day')"
@@ -821,6 +821,53 @@ static void test_migration_3_backfills_error_type(void **state)
     assert_int_equal(sql_int(db.path, "SELECT count(*) FROM pragma_table_info('failure_patterns')"
                                       " WHERE (name = 'tenant_id' AND \"notnull\")"
                                       " OR name = 'created_at'"), 2);
+    tmpdb_remove(&db);
+}
+
+/* A memento.generate job queued before migration 3 becomes an open pattern of its failures. */
+static void test_migration_3_opens_patterns_of_queued_jobs(void **state)
+{
+    static const char tenant[] = "01900000-0000-7000-8000-000000000001";
+    struct ad_store_options o = { 0, 0 };
+    struct ad_pattern_filter pf = { 0 };
+    struct ad_failure_pattern *v = NULL;
+    struct ad_store *st = NULL;
+    struct ad_err err = AD_ERR_INIT;
+    struct tmpdb db;
+    char ids[1][AD_ID_SIZE], sql[1024];
+    size_t n = 0;
+
+    (void)state;
+    tmpdb_make(&db, "store-v2-jobs");
+    make_v2_database(db.path, ids, 1);
+    /* One queued with a whole payload, one done, one queued with a damaged payload. */
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO jobs (id, tenant_id, kind, payload, status, max_attempts, run_after,"
+             " created_at, updated_at) VALUES"
+             " ('01900000-0000-7000-8000-000000000301', '%s', 'memento.generate',"
+             "  '{\"agent_id\": \"01900000-0000-7000-8000-000000000002\", \"task\": \"sum it\","
+             "  \"error_type\": \"ValueError\", \"episode_ids\": [\"%s\"], \"previous\": []}',"
+             "  'queued', 3, 'x', '2024-01-04T00:00:00.000Z', '2024-01-04T00:00:00.000Z'),"
+             " ('01900000-0000-7000-8000-000000000302', '%s', 'memento.generate',"
+             "  '{\"agent_id\": \"01900000-0000-7000-8000-000000000002\", \"task\": \"sum it\","
+             "  \"episode_ids\": []}', 'done', 3, 'x', 'x', 'x'),"
+             " ('01900000-0000-7000-8000-000000000303', '%s', 'memento.generate',"
+             "  '{\"task\": 7}', 'queued', 3, 'x', 'x', 'x')",
+             tenant, ids[0], tenant, tenant);
+    sql_exec(db.path, sql);
+    assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
+    assert_int_equal(ad_store_pattern_list(st, tenant, &pf, &v, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].status, AD_PATTERN_OPEN);
+    assert_string_equal(v[0].job_id, "01900000-0000-7000-8000-000000000301");
+    assert_string_equal(v[0].agent_id, "01900000-0000-7000-8000-000000000002");
+    assert_string_equal(v[0].task, "sum it");
+    assert_string_equal(v[0].error_type, "ValueError");
+    assert_int_equal(json_array_size(v[0].episode_ids), 1);
+    assert_true(ad_id_valid(v[0].id));
+    ad_failure_pattern_list_free(v, n);
+    assert_int_equal(ad_store_check(st, &err), 0);
+    ad_store_free(st);
     tmpdb_remove(&db);
 }
 
@@ -912,6 +959,7 @@ int main(void)
         TA(test_schema_version),
         cmocka_unit_test(test_migration_from_version_1),
         cmocka_unit_test(test_migration_3_backfills_error_type),
+        cmocka_unit_test(test_migration_3_opens_patterns_of_queued_jobs),
         T(test_shell_integrity_check),
         TA(test_recent_failures_reads_an_index),
         TA(test_pattern_list_reads_an_index),

@@ -154,9 +154,9 @@ static void flow_open(struct flow *f)
     f->bus = ad_runtime_bus(f->rt);
     assert_int_equal(ad_bus_subscribe(f->bus, "*", "contract", on_any, &f->seen, &err), 0);
     assert_int_equal(ad_runtime_tenant(f->rt, "default", 1, f->tenant, &err), 0);
-    assert_int_equal(ad_store_settings_get(f->st, f->tenant, &s, &err), 0);
+    assert_int_equal(ad_settings_get(f->st, f->tenant, &s, &err), 0);
     s.enabled = true;
-    assert_int_equal(ad_store_settings_put(f->st, f->tenant, &s, &err), 0);
+    assert_int_equal(ad_settings_put(f->st, f->tenant, &s, &err), 0);
     assert_int_equal(ad_agents_add(f->st, f->tenant, "bot", AD_INTERN, &a, &err), 0);
     memcpy(f->agent, a.id, AD_ID_SIZE);
     ad_agent_release(&a);

@@ -144,6 +144,34 @@ static int sqlite_job_get(struct ad_store *st, const char *tenant_id, const char
     return rc;
 }
 
+/* Hand-written: one column, read without the row's description (no payload decoded). */
+static int sqlite_job_status(struct ad_store *st, const char *tenant_id, const char *id,
+                             enum ad_job_status *out, struct ad_err *err)
+{
+    struct sqlite_store *s = ad__sq(st);
+    struct stmt_slot *q = NULL;
+    int rc = ad__sq_get(s, "SELECT status FROM jobs WHERE tenant_id = ?1 AND id = ?2", &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q->stmt);
+    if (rc == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(q->stmt, 0);
+
+        rc = ad_job_status_parse(name, out) == 0
+                 ? 0
+                 : ad_error(err, AD_ECORRUPT, "job '%s' has an unknown status", id);
+    } else if (rc == SQLITE_DONE) {
+        rc = ad_error(err, AD_ENOTFOUND, "unknown job '%s'", id);
+    } else {
+        rc = ad__sq_fail(s, rc, "job status", err);
+    }
+    ad__sq_put(q);
+    return rc;
+}
+
 static int sqlite_job_claim(struct ad_store *st, const char *tenant_id, const char *kind,
                             const char *worker, const char *now, const char *lease_until,
                             struct ad_job *out, struct ad_err *err)
@@ -250,6 +278,7 @@ static int sqlite_job_list(struct ad_store *st, const char *tenant_id, int statu
 const struct ad__job_ops ad__sqlite_job_ops = {
     .insert = sqlite_job_insert,
     .get = sqlite_job_get,
+    .status = sqlite_job_status,
     .claim = sqlite_job_claim,
     .finish = sqlite_job_finish,
     .list = sqlite_job_list,

@@ -14,6 +14,7 @@
  */
 #include "compat.h"
 
+#include "autodev/clock.h"
 #include "autodev/text.h"
 
 #include "sqlite/schema.h"
@@ -435,7 +436,24 @@ static const char migration_3[] =
     " (tenant_id, agent_id, status, updated_at, id);"
     "CREATE INDEX ix_failure_patterns_tenant ON failure_patterns (tenant_id, updated_at, id);"
     "CREATE INDEX ix_failure_patterns_candidate ON failure_patterns (candidate_id)"
-    " WHERE candidate_id IS NOT NULL;";
+    " WHERE candidate_id IS NOT NULL;"
+
+    /*
+     * memento.generate jobs queued before patterns were rows become open
+     * patterns, so reflection sees them open and queues no second job for
+     * the same failures. The one time a job payload is read for it.
+     */
+    "INSERT INTO failure_patterns (id, tenant_id, agent_id, task, error_type, status, job_id,"
+    " episode_ids, created_at, updated_at)"
+    " SELECT ad_new_id(), j.tenant_id, json_extract(j.payload, '$.agent_id'),"
+    "  json_extract(j.payload, '$.task'), json_extract(j.payload, '$.error_type'), 'open',"
+    "  j.id, json_extract(j.payload, '$.episode_ids'), j.created_at, j.updated_at"
+    " FROM jobs j WHERE j.kind = 'memento.generate' AND j.status IN ('queued', 'running')"
+    "  AND json_valid(j.payload) AND json_type(j.payload, '$.task') = 'text'"
+    "  AND json_type(j.payload, '$.episode_ids') = 'array'"
+    "  AND json_type(j.payload, '$.error_type') IS NOT 'integer'"
+    "  AND EXISTS (SELECT 1 FROM agents a WHERE a.tenant_id = j.tenant_id"
+    "   AND a.id = json_extract(j.payload, '$.agent_id'));";
 
 const struct ad__sqlite_migration ad__sqlite_migrations[] = {
     { 1, migration_1 },
@@ -458,9 +476,27 @@ static void error_type_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         sqlite3_result_null(ctx);
 }
 
+/* ad_new_id(): a new UUIDv7, as the store makes ids (NULL when the kernel's random source fails). */
+static void new_id_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    char id[AD_ID_SIZE];
+
+    (void)argc;
+    (void)argv;
+    if (ad_id_new(id) == 0)
+        sqlite3_result_text(ctx, id, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_result_error(ctx, "no random bytes for a new id", -1);
+}
+
 int ad__sqlite_schema_functions(sqlite3 *db)
 {
-    return sqlite3_create_function(db, "ad_error_type", 1,
-                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
-                                   error_type_fn, NULL, NULL);
+    int rc = sqlite3_create_function(db, "ad_error_type", 1,
+                                     SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                                     error_type_fn, NULL, NULL);
+
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(db, "ad_new_id", 0, SQLITE_UTF8, NULL, new_id_fn, NULL,
+                                     NULL);
+    return rc;
 }
