@@ -63,6 +63,12 @@ for t in "$build"/tests/unit/test_*; do
     run_one "unit/$(basename "$t")" "$t"
 done
 
+# Allocation-failure injection: one TAP line per operation and mode (tests/fault).
+for t in "$build"/tests/fault/test_*; do
+    [ -f "$t" ] && [ -x "$t" ] || continue
+    run_one "fault/$(basename "$t")" "$t"
+done
+
 # Fuzz drivers built without libFuzzer replay the stored corpus.
 for t in "$build"/fuzz/fuzz_*_replay; do
     [ -f "$t" ] && [ -x "$t" ] || continue

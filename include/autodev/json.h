@@ -25,15 +25,30 @@ enum ad_json_flags {
 /*
  * Parses len bytes of text into *out (caller owns, json_decref). The text
  * must be one JSON value; on error the message gives line and column.
- * AD_EINVAL, AD_ETOOBIG when len > max_len.
+ * AD_EINVAL, AD_ETOOBIG when len > max_len, AD_ENOMEM (see ad_json_load_code).
  */
 int ad_json_parse(const char *text, size_t len, size_t max_len, json_t **out,
                   struct ad_err *err);
 
-/* Appends compact JSON (keys in insertion order) to b. AD_ETOOBIG, AD_ENOMEM. */
+/*
+ * The AD_E* code of a failed jansson load (json_loadb and friends):
+ * AD_ENOMEM when jansson ran out of memory, else AD_EINVAL. jansson's lexer
+ * does not report every allocation failure (it ignores a failed growth of
+ * its token buffer: jansson issue #362), so this tells only what it reports.
+ */
+int ad_json_load_code(const json_error_t *jerr);
+
+/*
+ * Appends compact JSON (keys in insertion order) to b; on failure b is as
+ * it was. AD_ETOOBIG, AD_ENOMEM. Use these rather than json_dumps():
+ * jansson ignores a failure while it writes an object's key and returns
+ * text that is not JSON as a success; these notice it.
+ */
 int ad_json_dump(const json_t *v, struct ad_buf *b);
 /* Compact JSON as a malloc'd string; NULL on allocation failure. */
 char *ad_json_dumps(const json_t *v);
+/* The same with jansson's dump flags (JSON_COMPACT, JSON_ENSURE_ASCII, ...). */
+char *ad_json_dumps_flags(const json_t *v, size_t flags);
 
 /*
  * Each getter: when the field is absent (or null with AD_JSON_NULLABLE) it
@@ -61,7 +76,7 @@ int ad_json_get_value(const json_t *obj, const char *key, int flags, int types,
  */
 int ad_json_check_keys(const json_t *obj, const char *const *allowed, struct ad_err *err);
 
-/* Length of the compact serialisation, without building the string. */
+/* Length of the compact serialisation, without building the string; 0 when out of memory. */
 size_t ad_json_size(const json_t *v);
 
 /* The string member key of obj; NULL when obj is no object or the member no string. */

@@ -32,6 +32,7 @@
 #include <yaml.h>
 
 #include "skill_py.h"
+#include "autodev/json.h"
 #include "autodev/skill.h"
 #include "autodev/text.h"
 
@@ -291,7 +292,7 @@ static int render_front(const struct ad_skill_bundle *b, const char *as_name, st
     int rc = 0;
 
     if (b->input_schema) {
-        schema = json_dumps(b->input_schema, JSON_COMPACT | JSON_ENSURE_ASCII);
+        schema = ad_json_dumps_flags(b->input_schema, JSON_COMPACT | JSON_ENSURE_ASCII);
         if (!schema)
             return ad_error(err, AD_ENOMEM, "out of memory");
     }
@@ -356,7 +357,7 @@ static int usage_example(const json_t *schema, struct ad_buf *out)
         if (rc == 0 && k && json_object_set_new(ex, k, example_value(json_object_get(props, k))))
             rc = AD_ENOMEM;
     }
-    if (rc == 0 && !(text = json_dumps(ex, JSON_COMPACT)))
+    if (rc == 0 && !(text = ad_json_dumps_flags(ex, JSON_COMPACT)))
         rc = AD_ENOMEM;
     rc = rc ? rc : ad_buf_addch(out, '\'');
     for (const char *p = text; rc == 0 && *p; p++)
@@ -377,7 +378,7 @@ static int type_text(const json_t *prop, struct ad_buf *out)
     if (!type && json_array_size(en) > 0) {
         rc = ad_buf_adds(out, "one of ");
         json_array_foreach(en, i, t) {
-            char *v = json_dumps(t, JSON_COMPACT | JSON_ENCODE_ANY);
+            char *v = ad_json_dumps(t);
 
             rc = rc ? rc : !v ? AD_ENOMEM : ad_buf_addf(out, "%s%s", i ? ", " : "", v);
             free(v);
@@ -406,10 +407,12 @@ static int usage_params(const json_t *schema, struct ad_buf *out)
     req = json_object_get(schema, "required");
     json_object_foreach((json_t *)props, k, p) {
         const json_t *def = json_object_get(p, "default");
-        char *ds = def ? json_dumps(def, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        char *ds = def ? ad_json_dumps(def) : NULL;
         int required = 0;
         size_t i;
 
+        if (def && !ds)
+            rc = AD_ENOMEM;   /* not a property without its default */
         json_array_foreach(req, i, r)
             required |= json_is_string(r) && strcmp(json_string_value(r), k) == 0;
         rc = rc ? rc : ad_buf_addf(out, "- `%s` (", k);
@@ -630,6 +633,8 @@ static int meta_schema(struct fm *f, const char *s, size_t n, int line,
     json_t *v = json_loadb(s, n, JSON_REJECT_DUPLICATES, &jerr);
     int rc;
 
+    if (!v && ad_json_load_code(&jerr) == AD_ENOMEM)
+        return ad_error(f->err, AD_ENOMEM, "out of memory reading SKILL.md");
     if (!v)
         return ad_error(f->err, AD_EINVAL, "SKILL.md line %d: metadata.input-schema is not "
                         "JSON: %s", line, jerr.text);

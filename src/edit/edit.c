@@ -666,6 +666,7 @@ static int parse_diff(struct parser *p, size_t i, size_t *next)
 static int open_fence(struct parser *p, size_t i)
 {
     struct line path;
+    int rc;
 
     p->in_fence = 1;
     p->fence_line = i;
@@ -674,7 +675,8 @@ static int open_fence(struct parser *p, size_t i)
     if (!p->has_fence_path)
         return 0;
     p->fence_path = path;
-    return set_last_path(p, path);
+    rc = set_last_path(p, path);
+    return rc ? ad_error(p->err, rc, "cannot parse a fenced block: %s", ad_strerror(rc)) : 0;
 }
 
 /* The open fence holds a whole file: it has a path, no edit, and is no diff. */

@@ -855,6 +855,8 @@ struct fstate {
 struct files {
     struct fstate *v;
     size_t n, cap;
+    char **made;         /* owned; the directories write_all created, in order */
+    size_t nmade, capmade;
 };
 
 static void files_release(struct files *fl)
@@ -868,6 +870,9 @@ static void files_release(struct files *fl)
         ad_buf_release(&fl->v[i].cur);
     }
     free(fl->v);
+    for (size_t i = 0; i < fl->nmade; i++)
+        free(fl->made[i]);
+    free(fl->made);
 }
 
 /* Refuses empty, absolute and ".." paths before the file system is asked. */
@@ -922,6 +927,8 @@ static int resolve_existing(char *full, const char *rel, char **real, size_t *ke
         *real = realpath(full, NULL);
         if (*real)
             break;
+        if (errno == ENOMEM)
+            return ad_error(err, AD_ENOMEM, "out of memory resolving '%s'", rel);
         if (errno != ENOENT && errno != ENOTDIR)
             return ad_error(err, AD_EIO, "cannot resolve '%s': %s", rel, strerror(errno));
         if (lstat(full, &st) == 0)
@@ -983,6 +990,7 @@ out:
 static int read_all(int fd, struct ad_buf *b, const char *rel, struct ad_err *err)
 {
     char chunk[65536];
+    int rc;
 
     for (;;) {
         ssize_t n = read(fd, chunk, sizeof(chunk));
@@ -993,8 +1001,11 @@ static int read_all(int fd, struct ad_buf *b, const char *rel, struct ad_err *er
             return ad_error(err, AD_EIO, "cannot read '%s': %s", rel, strerror(errno));
         if (n == 0)
             return 0;
-        if (ad_buf_add(b, chunk, (size_t)n))
+        rc = ad_buf_add(b, chunk, (size_t)n);
+        if (rc == AD_ETOOBIG)
             return ad_error(err, AD_ETOOBIG, "'%s' is larger than 16 MiB", rel);
+        if (rc)
+            return ad_error(err, rc, "out of memory reading '%s'", rel);
     }
 }
 
@@ -1110,8 +1121,13 @@ static int record(struct ad_edit_outcome *o, const char *path, int rc, const str
     return o->path && o->message && o->feedback ? 0 : AD_ENOMEM;
 }
 
-/* Creates the missing directories on the way to real, below rootreal. */
-static int make_dirs(const char *rootreal, const char *real, const char *rel,
+/*
+ * Creates the missing directories on the way to real, below rootreal, and
+ * notes each one in fl->made so that a failure later can take them away
+ * again. The note is allocated before the mkdir, so running out of memory
+ * never leaves a directory that nobody remembers.
+ */
+static int make_dirs(struct files *fl, const char *rootreal, const char *real, const char *rel,
                      struct ad_err *err)
 {
     char *p = strdup(real);
@@ -1123,14 +1139,46 @@ static int make_dirs(const char *rootreal, const char *real, const char *rel,
     if (i > strlen(p))
         i = strlen(p);
     for (char *s = strchr(p + i, '/'); s && !rc; s = strchr(s + 1, '/')) {
+        char *note;
+
+        if (fl->nmade == fl->capmade) {
+            size_t ncap = fl->capmade ? fl->capmade * 2 : 8;
+            char **v = realloc(fl->made, ncap * sizeof(*v));
+
+            if (!v) {
+                rc = ad_error(err, AD_ENOMEM, "out of memory");
+                break;
+            }
+            fl->made = v;
+            fl->capmade = ncap;
+        }
         *s = '\0';
-        if (mkdir(p, 0777) != 0 && errno != EEXIST)
-            rc = ad_error(err, AD_EIO, "cannot create a directory for '%s': %s", rel,
-                          strerror(errno));
+        note = strdup(p);
+        if (!note) {
+            rc = ad_error(err, AD_ENOMEM, "out of memory");
+        } else if (mkdir(p, 0777) == 0) {
+            fl->made[fl->nmade++] = note;
+        } else {
+            if (errno != EEXIST)
+                rc = ad_error(err, AD_EIO, "cannot create a directory for '%s': %s", rel,
+                              strerror(errno));
+            free(note);
+        }
         *s = '/';
     }
     free(p);
     return rc;
+}
+
+/* Removes the directories make_dirs created, deepest first. */
+static void unmake_dirs(struct files *fl)
+{
+    while (fl->nmade > 0) {
+        char *d = fl->made[--fl->nmade];
+
+        rmdir(d);
+        free(d);
+    }
 }
 
 static int write_fd(int fd, const struct ad_buf *b)
@@ -1171,6 +1219,10 @@ static int write_temp(struct fstate *fs, struct ad_err *err)
         if (!rc && fd < 0 && errno != EEXIST)
             break;
     }
+    if (rc) {
+        ad_buf_release(&name);
+        return ad_error(err, rc, "no room for the name of a temporary for '%s'", fs->real);
+    }
     if (fd < 0) {
         ad_buf_release(&name);
         return ad_error(err, AD_EIO, "cannot create a temporary for '%s': %s", fs->real,
@@ -1192,8 +1244,9 @@ static int changed(const struct fstate *fs)
 
 /*
  * Every temporary is written before any file is replaced, so a failure
- * while writing leaves the tree as it was (files_release removes the
- * temporaries). Renames within one directory do not fail in practice.
+ * while writing leaves the tree as it was: files_release removes the
+ * temporaries, and the directories made for them go here. Renames within
+ * one directory do not fail in practice.
  */
 static int write_all(struct files *fl, const char *rootreal, size_t *nchanged,
                      struct ad_err *err)
@@ -1203,9 +1256,19 @@ static int write_all(struct files *fl, const char *rootreal, size_t *nchanged,
     for (size_t i = 0; i < fl->n && !rc; i++) {
         if (!changed(&fl->v[i]))
             continue;
-        rc = make_dirs(rootreal, fl->v[i].real, fl->v[i].real, err);
+        rc = make_dirs(fl, rootreal, fl->v[i].real, fl->v[i].real, err);
         if (!rc)
             rc = write_temp(&fl->v[i], err);
+    }
+    if (rc) {
+        /* The temporaries first: a directory holding one cannot be removed. */
+        for (size_t i = 0; i < fl->n; i++) {
+            if (fl->v[i].tmp)
+                unlink(fl->v[i].tmp);
+            free(fl->v[i].tmp);
+            fl->v[i].tmp = NULL;
+        }
+        unmake_dirs(fl);
     }
     for (size_t i = 0; i < fl->n && !rc; i++) {
         if (!fl->v[i].tmp)
@@ -1248,13 +1311,17 @@ static int apply_all(struct files *fl, const char *rootreal, const struct ad_edi
 int ad_edit_apply_dir(const char *root, const struct ad_edit_set *s, const char *default_path,
                       int flags, struct ad_edit_report *rep, struct ad_err *err)
 {
-    struct files fl = { NULL, 0, 0 };
+    struct files fl = { NULL, 0, 0, NULL, 0, 0 };
     char *rootreal = NULL;
     struct stat st;
     int rc = 0;
 
     memset(rep, 0, sizeof(*rep));
     rootreal = realpath(root, NULL);
+    if (!rootreal && errno == ENOMEM) {
+        rc = ad_error(err, AD_ENOMEM, "out of memory resolving '%s'", root);
+        goto out;
+    }
     if (!rootreal || stat(rootreal, &st) != 0 || !S_ISDIR(st.st_mode)) {
         rc = ad_error(err, AD_ENOTFOUND, "repository '%s' is not a directory", root);
         goto out;

@@ -17,6 +17,8 @@ int ad_json_parse(const char *text, size_t len, size_t max_len, json_t **out,
      * attack or a bug, never something to resolve silently.
      */
     v = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (!v && ad_json_load_code(&jerr) == AD_ENOMEM)
+        return ad_error(err, AD_ENOMEM, "out of memory reading json");
     if (!v)
         return ad_error(err, AD_EINVAL, "invalid json at line %d, column %d: %s", jerr.line,
                         jerr.column, jerr.text);
@@ -24,30 +26,81 @@ int ad_json_parse(const char *text, size_t len, size_t max_len, json_t **out,
     return 0;
 }
 
-static int dump_cb(const char *s, size_t n, void *data)
+int ad_json_load_code(const json_error_t *jerr)
 {
-    return ad_buf_add(data, s, n) ? -1 : 0;
+    /*
+     * jansson returns NULL without a message when it cannot allocate a
+     * value (json_object() in parse_object) or its token buffer (lex_init),
+     * and says json_error_out_of_memory in a few other places.
+     */
+    if (json_error_code(jerr) == json_error_out_of_memory || !jerr->text[0])
+        return AD_ENOMEM;
+    return AD_EINVAL;
 }
 
-int ad_json_dump(const json_t *v, struct ad_buf *b)
-{
-    size_t before = b->len;
+struct dump_ctx {
+    struct ad_buf *b;
+    int rc;          /* the first failure of an append */
+};
 
-    if (json_dump_callback(v, dump_cb, b, JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
+static int dump_cb(const char *s, size_t n, void *data)
+{
+    struct dump_ctx *c = data;
+    int rc = c->rc ? c->rc : ad_buf_add(c->b, s, n);
+
+    if (rc && !c->rc)
+        c->rc = rc;
+    return rc ? -1 : 0;
+}
+
+/* ad_json_dump with jansson's flags. */
+static int dump_flags(const json_t *v, size_t flags, struct ad_buf *b)
+{
+    struct dump_ctx c = { b, 0 };
+    size_t before = b->len;
+    int rc = json_dump_callback(v, dump_cb, &c, flags);
+
+    /*
+     * jansson ignores a failing callback while it writes an object's key
+     * (dump.c: the result of dump_string() for a key is not checked) and
+     * goes on, so a key lost to a full buffer or a failed allocation would
+     * leave invalid JSON behind a success. c.rc sees every failure.
+     */
+    if (rc != 0 || c.rc != 0) {
         /* Leave the buffer as it was; report the cap if that is what stopped us. */
-        size_t need = ad_json_size(v);
+        size_t need = json_dumpb(v, NULL, 0, flags);
 
         b->len = before;
         if (b->alloc)
             b->ptr[before] = '\0';
-        return need > b->max - before ? AD_ETOOBIG : AD_ENOMEM;
+        if (c.rc == AD_ETOOBIG || (need && need > b->max - before))
+            return AD_ETOOBIG;
+        return AD_ENOMEM;
     }
     return 0;
 }
 
+int ad_json_dump(const json_t *v, struct ad_buf *b)
+{
+    return dump_flags(v, JSON_COMPACT | JSON_ENCODE_ANY, b);
+}
+
+char *ad_json_dumps_flags(const json_t *v, size_t flags)
+{
+    /* Through the callback, not json_dumps(): see the key bug in dump_flags. */
+    struct ad_buf b;
+
+    ad_buf_init(&b, SIZE_MAX / 2);
+    if (dump_flags(v, flags, &b) != 0) {
+        ad_buf_release(&b);
+        return NULL;
+    }
+    return ad_buf_detach(&b, NULL);
+}
+
 char *ad_json_dumps(const json_t *v)
 {
-    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    return ad_json_dumps_flags(v, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
 size_t ad_json_size(const json_t *v)
@@ -192,6 +245,9 @@ int ad_json_get_value(const json_t *obj, const char *key, int flags, int types,
         return wrong_type(key, want, v, err);
     }
     size = ad_json_size(v);
+    /* Every JSON text is at least one byte: 0 is jansson failing to allocate. */
+    if (size == 0)
+        return ad_error(err, AD_ENOMEM, "field '%s': out of memory measuring it", key);
     if (size > max_bytes)
         return ad_error(err, AD_ETOOBIG, "field '%s': %zu bytes exceeds the %zu-byte limit", key,
                         size, max_bytes);
