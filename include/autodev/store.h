@@ -821,6 +821,9 @@ struct ad_pattern_filter {
     const char *agent_id;     /* NULL: all agents */
     unsigned status_mask;     /* 0: any; else bits (1u << AD_PATTERN_*) */
     int limit;                /* 0: AD_LIST_DEFAULT; capped at AD_LIST_MAX */
+    bool by_error_type;       /* only the patterns whose error type is error_type */
+    const char *error_type;   /* with by_error_type; NULL: the patterns of no type */
+    bool light;               /* episode_ids and outcome left out (NULL): a lookup's list */
 };
 
 /* Most recently updated first. */

@@ -24,8 +24,32 @@
  * *p past it and returns true; false (w untouched) when no word is left.
  * *p may be NULL or "" for none.
  */
-bool ad_text_word_byte(unsigned char c);
-bool ad_text_word(const char **p, struct ad_str *w);
+static inline bool ad_text_word_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c >= 0x80;
+}
+
+/* Inline: reflection splits every description of its window on each failure. */
+static inline bool ad_text_word(const char **p, struct ad_str *w)
+{
+    const unsigned char *s = (const unsigned char *)(*p ? *p : "");
+    const unsigned char *start;
+
+    while (*s && !ad_text_word_byte(*s))
+        s++;
+    if (!*s) {
+        *p = (const char *)s;
+        return false;
+    }
+    start = s;
+    while (*s && ad_text_word_byte(*s))
+        s++;
+    w->ptr = (const char *)start;
+    w->len = (size_t)(s - start);
+    *p = (const char *)s;
+    return true;
+}
 
 /*
  * True when the word (any case) is a stop word: an article, pronoun,

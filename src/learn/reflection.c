@@ -163,6 +163,9 @@ static bool similar(const struct pattern *p, const char *task, const char *error
 
     if (!task || !same_type(p->error_type, error_type))
         return false;
+    /* The same failing task again is the common case: equal texts are alike. */
+    if (!strcmp(task, p->task))
+        return true;
     n = shingles(task, &sh);
     yes = n >= 0 && jaccard_sets(p->sh, p->nsh, sh, n) >= p->min_similarity;
     free(sh);
@@ -189,6 +192,10 @@ static int find_open(struct ad_store *st, const char *tenant_id, const char *age
     pf.agent_id = agent_id;
     pf.status_mask = 1u << AD_PATTERN_OPEN;
     pf.limit = OPEN_SCAN_MAX;
+    /* Only patterns of this error type can be p's, and a lookup needs no JSON. */
+    pf.by_error_type = true;
+    pf.error_type = p->error_type[0] ? p->error_type : NULL;
+    pf.light = true;
     rc = ad_store_pattern_list(st, tenant_id, &pf, &v, &n, err);
     for (size_t i = 0; rc == 0 && i < n && !res->job_id[0]; i++) {
         enum ad_job_status js = AD_JOB_DEAD;
@@ -246,6 +253,8 @@ static int earlier_attempts(struct ad_store *st, const char *tenant_id, const ch
     pf.agent_id = agent_id;
     pf.status_mask = 1u << AD_PATTERN_CLOSED;
     pf.limit = CLOSED_SCAN_MAX;
+    pf.by_error_type = true;
+    pf.error_type = p->error_type[0] ? p->error_type : NULL;
     rc = ad_store_pattern_list(st, tenant_id, &pf, &v, &n, err);
     for (size_t i = 0; rc == 0 && i < n && json_array_size(previous) < PREVIOUS_MAX; i++) {
         const char *status = ad_json_str(v[i].outcome, "status");

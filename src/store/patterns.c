@@ -6,6 +6,7 @@
 #include "compat.h"
 
 #include "autodev/store.h"
+#include "autodev/text.h"
 
 #include "store_backend.h"
 
@@ -189,7 +190,7 @@ int ad_store_pattern_list(struct ad_store *st, const char *tenant_id,
                           const struct ad_pattern_filter *f, struct ad_failure_pattern **out,
                           size_t *n, struct ad_err *err)
 {
-    struct ad_pattern_filter r = { NULL, 0, 0 };
+    struct ad_pattern_filter r = { NULL, 0, 0, false, NULL, false };
     int rc;
 
     *out = NULL;
@@ -199,6 +200,8 @@ int ad_store_pattern_list(struct ad_store *st, const char *tenant_id,
     rc = ad__check_id("tenant id", tenant_id, err);
     if (!rc && r.agent_id)
         rc = ad__check_id("agent id", r.agent_id, err);
+    if (!rc && r.by_error_type && r.error_type)
+        rc = ad__check_text("error_type", r.error_type, AD_ERROR_TYPE_MAX, 0, err);
     if (!rc && (r.status_mask & ~PATTERN_STATUS_ALL))
         rc = ad_error(err, AD_EINVAL, "invalid pattern status mask 0x%x", r.status_mask);
     if (!rc)

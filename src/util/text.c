@@ -6,32 +6,6 @@
 #include "autodev/error.h"
 #include "autodev/text.h"
 
-bool ad_text_word_byte(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c >= 0x80;
-}
-
-bool ad_text_word(const char **p, struct ad_str *w)
-{
-    const unsigned char *s = (const unsigned char *)(*p ? *p : "");
-    const unsigned char *start;
-
-    while (*s && !ad_text_word_byte(*s))
-        s++;
-    if (!*s) {
-        *p = (const char *)s;
-        return false;
-    }
-    start = s;
-    while (*s && ad_text_word_byte(*s))
-        s++;
-    w->ptr = (const char *)start;
-    w->len = (size_t)(s - start);
-    *p = (const char *)s;
-    return true;
-}
-
 /*
  * Sorted, lower case: the union of the lists catalog matching and skill
  * naming used to keep apart. A word that says nothing about what a task

@@ -19,8 +19,8 @@ static const struct sq_col pattern_cols[] = {
     SQ_ENUMCOL("status", T, status, &ad__pattern_status_enum, U),
     SQ_COL(T, job_id, SQ_FIXED, SQ_EMPTY_NULL | U),
     SQ_COL(T, candidate_id, SQ_FIXED, SQ_EMPTY_NULL | U),
-    SQ_JSONCOL(T, episode_ids, J_EPISODES, U),
-    SQ_JSONCOL(T, outcome, J_OUTCOME, U),
+    SQ_JSONCOL(T, episode_ids, J_EPISODES, U | SQ_HEAVY),
+    SQ_JSONCOL(T, outcome, J_OUTCOME, U | SQ_HEAVY),
     SQ_COL(T, created_at, SQ_FIXED, 0),
     SQ_COL(T, updated_at, SQ_FIXED, U),
 };
@@ -143,9 +143,12 @@ static char *pattern_list_sql(const struct ad_pattern_filter *f)
     unsigned i;
 
     ad_buf_init(&b, 4096);
-    rc = ad_buf_adds(&b, "SELECT {cols} FROM failure_patterns WHERE tenant_id = ?1");
+    rc = ad_buf_adds(&b, f->light ? "SELECT {light} FROM failure_patterns WHERE tenant_id = ?1"
+                                  : "SELECT {cols} FROM failure_patterns WHERE tenant_id = ?1");
     if (!rc && f->agent_id)
         rc = ad_buf_adds(&b, " AND agent_id = ?2");
+    if (!rc && f->by_error_type)
+        rc = ad_buf_adds(&b, " AND error_type IS ?4");
     for (i = 0; !rc && ad_pattern_status_name((enum ad_pattern_status)i); i++) {
         if (!(f->status_mask & (1u << i)))
             continue;
@@ -190,6 +193,8 @@ static int sqlite_pattern_list(struct ad_store *st, const char *tenant_id,
     if (f->agent_id)
         sqlite3_bind_text(q->stmt, 2, f->agent_id, -1, SQLITE_STATIC);
     sqlite3_bind_int(q->stmt, 3, f->limit);
+    if (f->by_error_type && f->error_type)
+        sqlite3_bind_text(q->stmt, 4, f->error_type, -1, SQLITE_STATIC);
     rc = ad__sq_collect(s, q, sizeof(*v), pattern_row, (void **)&v, &count,
                         "list failure patterns", err);
     if (rc) {
