@@ -456,6 +456,58 @@ static void test_pattern_list(void **state)
     assert_msg_has(&err, "agent id");
 }
 
+/* By error type (a type, or none), and the light form a lookup reads. */
+static void test_pattern_list_by_type(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_pattern_filter flt = { NULL, 0, 0 };
+    struct ad_failure_pattern *v = NULL, p;
+    char key[AD_ID_SIZE], none[AD_ID_SIZE];
+    size_t n = 0;
+
+    fill_pattern(&p, f->tenant, f->agent, "parse the invoice",
+                 "01900000-0000-7000-8000-0000000000aa");
+    p.error_type = strdup("KeyError");
+    p.outcome = json_pack("{s:s}", "status", "rejected");
+    assert_int_equal(ad_store_pattern_insert(f->st, &p, &err), 0);
+    ad__copy_fixed(key, sizeof(key), p.id);
+    ad_failure_pattern_release(&p);
+    add_pattern(f, f->tenant, f->agent, "no type at all", AD_PATTERN_OPEN, none);
+
+    flt.by_error_type = true;
+    flt.error_type = "KeyError";
+    assert_int_equal(ad_store_pattern_list(f->st, f->tenant, &flt, &v, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].id, key);
+    assert_int_equal(json_array_size(v[0].episode_ids), 1);
+    assert_string_equal(json_string_value(json_object_get(v[0].outcome, "status")), "rejected");
+    ad_failure_pattern_list_free(v, n);
+    /* Light: the row without its JSON members. */
+    flt.light = true;
+    assert_int_equal(ad_store_pattern_list(f->st, f->tenant, &flt, &v, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].task, "parse the invoice");
+    assert_string_equal(v[0].error_type, "KeyError");
+    assert_null(v[0].episode_ids);
+    assert_null(v[0].outcome);
+    ad_failure_pattern_list_free(v, n);
+    /* NULL: the patterns of no type. */
+    flt.error_type = NULL;
+    assert_int_equal(ad_store_pattern_list(f->st, f->tenant, &flt, &v, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].id, none);
+    assert_null(v[0].error_type);
+    ad_failure_pattern_list_free(v, n);
+    flt.error_type = "ValueError";
+    assert_int_equal(ad_store_pattern_list(f->st, f->tenant, &flt, &v, &n, &err), 0);
+    assert_int_equal(n, 0);
+    ad_failure_pattern_list_free(v, n);
+    /* A type that is not text is refused before any query. */
+    flt.error_type = "bad\xff";
+    assert_int_equal(ad_store_pattern_list(f->st, f->tenant, &flt, &v, &n, &err), AD_EINVAL);
+}
+
 static void test_pattern_tenant_isolation(void **state)
 {
     struct fx *f = *state;
@@ -635,6 +687,7 @@ const struct CMUnitTest suite_patterns[] = {
     cmocka_unit_test(test_pattern_status_names),
     T(test_pattern_round_trip),
     T(test_pattern_list),
+    T(test_pattern_list_by_type),
     T(test_pattern_tenant_isolation),
     T(test_pattern_refusals),
     T(test_pattern_update_refusals),
