@@ -259,7 +259,8 @@ static void print_pattern(FILE *out, const json_t *fp)
     fprintf(out, "  %-12s", "task");
     ad__print_clipped(out, str0(ad_json_str(fp, "task")), 200);
     fputc('\n', out);
-    fprintf(out, "  %-12s%s\n", "task kind", ad_json_str(fp, "task_kind") ? ad_json_str(fp, "task_kind") : "-");
+    fprintf(out, "  %-12s%s\n", "task kind",
+            ad_json_str(fp, "task_kind") ? ad_json_str(fp, "task_kind") : "-");
     fprintf(out, "  %-12s%s\n", "error type",
             ad_json_str(fp, "error_type") ? ad_json_str(fp, "error_type") : "-");
     fprintf(out, "  %-12s", "episodes");

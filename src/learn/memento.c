@@ -56,6 +56,11 @@ static int oom(struct ad_err *err)
     return ad_error(err, AD_ENOMEM, "out of memory");
 }
 
+static const char *or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
 /* ---- names and analysis ------------------------------------------------------ */
 
 int ad_memento_suggest_name(const char *task, char *out, size_t size)
@@ -304,7 +309,7 @@ int ad_memento_prompt(const json_t *pattern, const json_t *previous, struct ad_b
     rc = ad_buf_adds(system, system_prompt);
     if (rc == 0)
         rc = ad_buf_addf(user, "An agent keeps failing this task and has no skill for it.\n\n"
-                               "Task: %s\n", ad_json_str(pattern, "task") ? ad_json_str(pattern, "task") : "");
+                               "Task: %s\n", or_empty(ad_json_str(pattern, "task")));
     if (rc == 0 && ad_json_str(pattern, "task_kind"))
         rc = ad_buf_addf(user, "Task kind: %s\n", ad_json_str(pattern, "task_kind"));
     if (rc == 0 && ad_json_str(pattern, "error_type"))
@@ -343,8 +348,8 @@ int ad_memento_prompt(const json_t *pattern, const json_t *previous, struct ad_b
         rc = ad_buf_adds(user, "\nEarlier attempts at this skill were turned down; do better:\n");
     json_array_foreach(previous, i, v) {
         if (rc == 0)
-            rc = ad_buf_addf(user, "- %s: %s\n", ad_json_str(v, "status") ? ad_json_str(v, "status") : "",
-                             ad_json_str(v, "reason") ? ad_json_str(v, "reason") : "");
+            rc = ad_buf_addf(user, "- %s: %s\n", or_empty(ad_json_str(v, "status")),
+                             or_empty(ad_json_str(v, "reason")));
     }
     if (rc == 0)
         rc = ad_buf_addf(user, "\nWrite the function `%s`. ", name ? name : "new_skill");

@@ -476,7 +476,7 @@ static void error_type_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         sqlite3_result_null(ctx);
 }
 
-/* ad_new_id(): a new UUIDv7, as the store makes ids (NULL when the kernel's random source fails). */
+/* ad_new_id(): a new UUIDv7, as the store makes ids (an error without random bytes). */
 static void new_id_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     char id[AD_ID_SIZE];
