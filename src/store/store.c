@@ -40,6 +40,7 @@
 
 #include <strings.h>
 
+#include "autodev/json.h"
 #include "autodev/log.h"
 #include "autodev/store.h"
 #include "autodev/text.h"
@@ -368,9 +369,17 @@ void ad__copy_fixed(char *dst, size_t size, const char *src)
     snprintf(dst, size, "%s", src ? src : "");
 }
 
-size_t ad__json_text_size(const json_t *v)
+/*
+ * jansson measures by dumping, which allocates (its loop check), and says 0
+ * when it cannot: no JSON text is empty, so 0 is out of memory, never a
+ * size that passes a cap.
+ */
+int ad__json_text_size(const char *field, const json_t *v, size_t *size, struct ad_err *err)
 {
-    return json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+    *size = ad_json_size(v);
+    if (*size == 0)
+        return ad_error(err, AD_ENOMEM, "field '%s': out of memory", field);
+    return 0;
 }
 
 int ad__check_text(const char *field, const char *s, size_t max, int required,
@@ -406,13 +415,18 @@ int ad__json_text(const char *field, const json_t *v, int types, char **text,
         return ad_error(err, AD_EINVAL, "field '%s': expected %s", field,
                         types == (1 << JSON_ARRAY) ? "array" : "object");
     }
+    /*
+     * ad_json_dumps, not json_dumps(): jansson drops an object's key that it
+     * cannot write for lack of memory and still succeeds, which would store
+     * text that is not JSON.
+     */
     if (text) {
-        *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        *text = ad_json_dumps(v);
         if (!*text)
             return ad_error(err, AD_ENOMEM, "out of memory");
         len = strlen(*text);
-    } else {
-        len = ad__json_text_size(v);
+    } else if (ad__json_text_size(field, v, &len, err)) {
+        return AD_ENOMEM;
     }
     if (len > AD_JSON_FIELD_MAX) {
         if (text) {

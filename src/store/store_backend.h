@@ -416,8 +416,14 @@ int ad__enum_parse(const struct ad__enum *e, const char *s);
 /* Copies src (NULL: "") into a fixed-size field; callers pass validated values. */
 void ad__copy_fixed(char *dst, size_t size, const char *src);
 
-/* Length of v's compact JSON text, the form the store writes. */
-size_t ad__json_text_size(const json_t *v);
+/*
+ * Length of v's compact JSON text, the form the store writes, without
+ * making it; AD_ENOMEM (naming field) when jansson cannot measure it. Every
+ * JSON text the store writes is made with ad_json_dumps / ad_json_dump
+ * (autodev/json.h), never json_dumps(), which can drop an object's key when
+ * memory runs out and still succeed.
+ */
+int ad__json_text_size(const char *field, const json_t *v, size_t *size, struct ad_err *err);
 /*
  * Field checks that name the field in their message: s may be NULL unless
  * required (then also non-empty); longer than max is AD_ETOOBIG; not UTF-8
