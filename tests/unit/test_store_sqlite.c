@@ -10,8 +10,8 @@
  * Sections: fixture, schema and files, query plans, half-written episodes,
  * skills written half-way, transactions SQLite ends by itself (faults
  * injected with RAISE(ROLLBACK) and a heap limit), the schema's versions
- * and migrations, settings as stored, migration 3, the new reads' plans;
- * main last.
+ * and migrations, settings as stored, migration 3, migration 4, the new
+ * reads' plans; main last.
  */
 #include "compat.h"
 
@@ -25,6 +25,7 @@
 #include "autodev/agent.h"
 #include "autodev/bus.h"
 #include "autodev/clock.h"
+#include "autodev/json.h"
 #include "autodev/log.h"
 #include "autodev/settings.h"
 #include "autodev/store.h"
@@ -944,8 +945,8 @@ static void test_schema_version(void **state)
     int cur = 0, latest = 0;
 
     assert_int_equal(ad_store_schema_version(f->st, &cur, &latest, &err), 0);
-    assert_int_equal(latest, 3);   /* the newest migration: 3 added error types and patterns */
-    assert_int_equal(cur, 3);
+    assert_int_equal(latest, 4);   /* the newest migration: 4 dropped the json_valid() checks */
+    assert_int_equal(cur, 4);
     assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM sqlite_master"
                                          " WHERE name IN ('skills_fts', 'agent_sessions')"),
                      2);
@@ -985,7 +986,7 @@ static void test_migration_from_version_1(void **state)
 
     assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
     assert_int_equal(ad_store_schema_version(st, &cur, &latest, &err), 0);
-    assert_int_equal(cur, 3);
+    assert_int_equal(cur, 4);
     assert_int_equal(ad_store_skill_search(st, "01900000-0000-7000-8000-000000000001",
                                            "ledgers", 0, &hits, &n, &err), 0);
     assert_int_equal(n, 1);
@@ -993,7 +994,7 @@ static void test_migration_from_version_1(void **state)
     ad_skill_hits_free(hits, n);
     assert_int_equal(ad_store_check(st, &err), 0);
     ad_store_free(st);
-    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM schema_migrations"), 3);
+    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM schema_migrations"), 4);
     tmpdb_remove(&db);
 }
 
@@ -1077,7 +1078,7 @@ static void test_migration_3_backfills_error_type(void **state)
     make_v2_database(db.path, ids, AD_ARRAY_SIZE(old_traces));
     assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
     assert_int_equal(ad_store_schema_version(st, &cur, &latest, &err), 0);
-    assert_int_equal(cur, 3);
+    assert_int_equal(cur, 4);
     for (i = 0; i < AD_ARRAY_SIZE(old_traces); i++) {
         assert_int_equal(ad_store_episode_get(st, "01900000-0000-7000-8000-000000000001", ids[i],
                                               &ep, &err), 0);
@@ -1091,7 +1092,7 @@ static void test_migration_3_backfills_error_type(void **state)
     ad_store_free(st);
     assert_int_equal(sql_int(db.path, "SELECT count(*) FROM episodes WHERE error_type IN"
                                       " ('ValueError', 'json.decoder.JSONDecodeError')"), 2);
-    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM schema_migrations"), 3);
+    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM schema_migrations"), 4);
     assert_int_equal(sql_int(db.path, "SELECT count(*) FROM pragma_table_info('failure_patterns')"
                                       " WHERE (name = 'tenant_id' AND \"notnull\")"
                                       " OR name = 'created_at'"), 2);
@@ -1171,6 +1172,155 @@ static void test_shell_integrity_check(void **state)
     reopen(f);
 }
 
+/* ---- migration 4 -------------------------------------------------------- */
+
+#define V3_TENANT "01900000-0000-7000-8000-000000000001"
+#define V3_AGENT "01900000-0000-7000-8000-000000000002"
+
+/* The tables whose JSON columns migration 4 left unchecked; the others keep theirs. */
+static const char *const unchecked_tables[] = {
+    "tenants", "skills", "skill_executions", "skill_candidates", "notifications", "events",
+    "jobs", "agent_sessions", "failure_patterns",
+};
+static const char *const checked_tables[] = {
+    "tool_mutations", "workflow_variants", "research_sessions", "research_iterations",
+};
+
+/*
+ * A database left at version 3 by migrations 1 to 3 as released, with a
+ * row in the JSON columns migration 4 touches.
+ */
+static void make_v3_database(const char *path)
+{
+    char ids[1][AD_ID_SIZE];
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+
+    make_v2_database(path, ids, 1);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(ad__sqlite_schema_functions(db), SQLITE_OK);
+    if (sqlite3_exec(db, ad__sqlite_migrations[2].sql, NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(db,
+                     "INSERT INTO schema_migrations VALUES (3, '2024-01-05T00:00:00.000Z');"
+                     "PRAGMA user_version = 3;"
+                     "UPDATE tenants SET settings = '{\"auto_dev\": {\"enabled\": true}}';"
+                     "INSERT INTO events (id, tenant_id, seq, topic, payload, created_at) VALUES"
+                     " ('01900000-0000-7000-8000-000000000401', '" V3_TENANT "', 1, 'task.fail',"
+                     "  '{\"episode_id\": \"e-1\"}', '2024-01-05T00:00:00.000Z');"
+                     "INSERT INTO notifications (id, tenant_id, type, title, payload, created_at)"
+                     " VALUES ('01900000-0000-7000-8000-000000000402', '" V3_TENANT "', 'old',"
+                     "  't', '{\"a\": 1}', '2024-01-05T00:00:00.000Z');"
+                     "INSERT INTO jobs (id, tenant_id, kind, payload, status, max_attempts,"
+                     " run_after, created_at, updated_at) VALUES"
+                     " ('01900000-0000-7000-8000-000000000403', '" V3_TENANT "', 'old.kind',"
+                     "  '{\"n\": 1}', 'done', 1, 'x', 'x', 'x');"
+                     "INSERT INTO agent_sessions (id, tenant_id, agent_id, task, status,"
+                     " transcript, state, created_at, updated_at) VALUES"
+                     " ('01900000-0000-7000-8000-000000000404', '" V3_TENANT "', '" V3_AGENT "',"
+                     "  't', 'done', '[{\"role\": \"user\"}]', '{\"turns\": 1}', 'x', 'x');",
+                     NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("version 3 database: %s", msg);
+    sqlite3_close(db);
+}
+
+/* The CREATE TABLE texts of a database, in name order. */
+static char *table_texts(const char *path)
+{
+    return sql_text(path, "SELECT group_concat(sql, ';') FROM (SELECT sql FROM sqlite_master"
+                          " WHERE type = 'table' ORDER BY name)");
+}
+
+static int64_t json_checks_of(const char *path, const char *table)
+{
+    char sql[256];
+
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+             " AND name = '%s' AND sql LIKE '%%json_valid%%'", table);
+    return sql_int(path, sql);
+}
+
+/*
+ * Upgrading a version 3 database: the checks are gone from the tables the
+ * store writes and only there, no row is lost, every connection (one of
+ * an older binary open across the upgrade too) reads the new schema, and
+ * the tables read exactly as those of a database made at version 4.
+ */
+static void test_migration_4_drops_json_checks(void **state)
+{
+    static const char raw_insert[] =
+        "INSERT INTO notifications (id, tenant_id, type, title, payload, created_at) VALUES"
+        " ('raw', '" V3_TENANT "', 'raw', 't', 'not json', 'x')";
+    struct fx *f = *state;
+    struct ad_store_options o = { 0, 0 };
+    struct ad_store *st = NULL;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_event *evs = NULL;
+    struct ad_agent_session sess;
+    struct ad_settings set;
+    struct ad_job job;
+    struct tmpdb db;
+    sqlite3 *old = NULL;
+    char *fresh, *upgraded;
+    size_t i, n = 0;
+    int cur = 0, latest = 0;
+
+    tmpdb_make(&db, "store-v3");
+    make_v3_database(db.path);
+    for (i = 0; i < AD_ARRAY_SIZE(unchecked_tables); i++)
+        assert_true(json_checks_of(db.path, unchecked_tables[i]) == 1);
+    assert_int_equal(sqlite3_open(db.path, &old), SQLITE_OK);
+    assert_int_not_equal(sqlite3_exec(old, raw_insert, NULL, NULL, NULL), SQLITE_OK);
+
+    assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
+    assert_int_equal(ad_store_schema_version(st, &cur, &latest, &err), 0);
+    assert_int_equal(cur, 4);
+    for (i = 0; i < AD_ARRAY_SIZE(unchecked_tables); i++)
+        if (json_checks_of(db.path, unchecked_tables[i]) != 0)
+            fail_msg("table '%s' still checks its json", unchecked_tables[i]);
+    for (i = 0; i < AD_ARRAY_SIZE(checked_tables); i++)
+        assert_true(json_checks_of(db.path, checked_tables[i]) == 1);
+    fresh = table_texts(f->db.path);
+    upgraded = table_texts(db.path);
+    assert_string_equal(upgraded, fresh);
+    free(fresh);
+    free(upgraded);
+
+    /* The rows are all there and read as before. */
+    assert_int_equal(ad_store_event_list(st, V3_TENANT, 0, NULL, 0, &evs, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(ad_json_str(evs[0].payload, "episode_id"), "e-1");
+    ad_event_list_free(evs, n);
+    assert_int_equal(ad_store_job_get(st, V3_TENANT, "01900000-0000-7000-8000-000000000403",
+                                      &job, &err), 0);
+    assert_int_equal(json_integer_value(json_object_get(job.payload, "n")), 1);
+    ad_job_release(&job);
+    assert_int_equal(ad_store_agent_session_get(st, V3_TENANT,
+                                                "01900000-0000-7000-8000-000000000404", &sess,
+                                                &err), 0);
+    assert_int_equal(json_array_size(sess.transcript), 1);
+    ad_agent_session_release(&sess);
+    assert_int_equal(ad_settings_get(st, V3_TENANT, &set, &err), 0);
+    assert_true(set.enabled);
+    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM notifications"), 1);
+
+    /* This connection and the older one both read the schema again. */
+    assert_int_equal(sqlite3_exec(ad__sqlite_db(st), raw_insert, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(old, "DELETE FROM notifications WHERE id = 'raw';", NULL,
+                                  NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(old, raw_insert, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(old, "DELETE FROM notifications WHERE id = 'raw';", NULL,
+                                  NULL, NULL), SQLITE_OK);
+    sqlite3_close(old);
+
+    assert_int_equal(ad_store_check(st, &err), 0);
+    ad_store_free(st);
+    assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
+    ad_store_free(st);
+    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM schema_migrations"), 4);
+    assert_int_equal(sql_int(db.path, "PRAGMA user_version"), 4);
+    tmpdb_remove(&db);
+}
+
 /* ---- query plans of the new reads --------------------------------------- */
 
 static int plan_searches(const char *plan, const char *index)
@@ -1240,6 +1390,7 @@ int main(void)
         cmocka_unit_test(test_migration_3_backfills_error_type),
         cmocka_unit_test(test_migration_3_opens_patterns_of_queued_jobs),
         T(test_shell_integrity_check),
+        T(test_migration_4_drops_json_checks),
         TA(test_recent_failures_reads_an_index),
         TA(test_pattern_list_reads_an_index),
 #undef TA

@@ -345,6 +345,10 @@ static int apply_migration(struct sqlite_store *s, const struct ad__sqlite_migra
     int rc;
 
     rc = exec_once(s, m->sql, err);
+    if (!rc && m->after) {
+        rc = m->after(s->db);
+        rc = rc == SQLITE_OK ? 0 : ad__sq_fail(s, rc, "schema", err);
+    }
     if (rc) {
         ad_error_prefix(err, "migration %d", m->version);
         return rc;
