@@ -23,6 +23,20 @@
  * then rolls everything back and fails with AD_ESTATE, while rolling that
  * level back clears the condition.
  *
+ * The exception to "stays usable": the database may end the whole
+ * transaction by itself when a statement in it fails (SQLite does on out
+ * of memory, a full disk, an I/O error, and in some busy cases). Every
+ * level is then gone, with the work done in the outer ones. The call that
+ * met the error fails with its code; from then until the outermost level is
+ * closed, ad_store_begin(), every write call and ad_store_commit() fail
+ * with that same code and write nothing (a commit still closes its level),
+ * and ad_store_rollback() closes levels with nothing left to undo. Closing
+ * the outermost level, by a rollback or that failed commit, clears the
+ * condition. A caller that carries on after a failed call (a bus handler's
+ * savepoint) therefore never commits part of a transaction whose beginning
+ * was lost, and never starts a new one unawares. Reads still run, and see
+ * only what is committed.
+ *
  * Threads and processes: a struct ad_store is one connection with its own
  * transaction state and statement cache, and is not thread-safe. Use one
  * handle per thread; a handle is never shared between threads unless the
@@ -115,9 +129,18 @@ int ad_store_schema_version(struct ad_store *st, int *current, int *latest, stru
 /* Runs the backend's integrity check; AD_ECORRUPT with the first problem. */
 int ad_store_check(struct ad_store *st, struct ad_err *err);
 
+/*
+ * At depth 0, a transaction the database still holds because a rollback
+ * could not run is rolled back first (and logged), so one failed rollback
+ * never wedges the store.
+ */
 int ad_store_begin(struct ad_store *st, struct ad_err *err);
 int ad_store_commit(struct ad_store *st, struct ad_err *err);
-/* Never fails visibly: a rollback that cannot run is logged. */
+/*
+ * Never fails visibly: a rollback that cannot run is logged, and its level
+ * is closed all the same. It needs no memory (its statements are prepared
+ * when the store opens), so it runs when memory has run out.
+ */
 void ad_store_rollback(struct ad_store *st);
 /* Nesting depth, 0 outside any transaction. */
 int ad_store_tx_depth(const struct ad_store *st);

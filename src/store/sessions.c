@@ -5,6 +5,7 @@
  */
 #include "compat.h"
 
+#include "autodev/json.h"
 #include "autodev/store.h"
 
 #include "store_backend.h"
@@ -59,15 +60,21 @@ void ad_agent_session_list_free(struct ad_agent_session *v, size_t n)
 /* The transcript's compact text; its cap is AD_TRANSCRIPT_MAX, not the JSON field cap. */
 static int transcript_text(const json_t *t, char **text, struct ad_err *err)
 {
+    size_t size;
+    int rc;
+
     *text = NULL;
     if (!t)
         return ad_error(err, AD_EINVAL, "missing field 'transcript'");
     if (!json_is_array(t))
         return ad_error(err, AD_EINVAL, "field 'transcript': expected array");
-    if (ad__json_text_size(t) > AD_TRANSCRIPT_MAX)
+    rc = ad__json_text_size("transcript", t, &size, err);
+    if (rc)
+        return rc;
+    if (size > AD_TRANSCRIPT_MAX)
         return ad_error(err, AD_ETOOBIG, "field 'transcript': larger than %d bytes",
                         AD_TRANSCRIPT_MAX);
-    *text = json_dumps(t, JSON_COMPACT);
+    *text = ad_json_dumps(t);
     return *text ? 0 : ad_error(err, AD_ENOMEM, "out of memory");
 }
 

@@ -10,6 +10,7 @@
 
 #include <strings.h>
 
+#include "autodev/json.h"
 #include "autodev/settings.h"
 #include "autodev/store.h"
 
@@ -279,7 +280,7 @@ static int merged_text(json_t *all, const struct ad_settings *s, char **text,
     *text = NULL;
     if (!block || json_object_set_new(all, BLOCK, block))
         return ad_error(err, AD_ENOMEM, "out of memory");
-    *text = json_dumps(all, JSON_COMPACT);
+    *text = ad_json_dumps(all);    /* not json_dumps(): see ad__json_text_size */
     return *text ? 0 : ad_error(err, AD_ENOMEM, "out of memory");
 }
 

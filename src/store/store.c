@@ -23,6 +23,16 @@
  * candidate under its daily limit, afford a level of their own instead:
  * ad__level_begin.)
  *
+ * The database may also end the whole transaction by itself when a
+ * statement fails (SQLite does on out of memory, a full disk, an I/O error:
+ * conn.c's note_lost). The backend's tx_lost op says so; the code it gives
+ * is kept in st->tx_lost until the outermost level closes, and until then
+ * begin, every write call (ad__write_begin) and commit fail with it while
+ * rollbacks only count levels down. Without that, the next savepoint would
+ * start a new transaction outside the lost one, and its release would
+ * commit work whose context (an episode, for a bus handler's notification)
+ * was rolled back.
+ *
  * Sections: backends and open/close, transactions, field checks, times,
  * enumerations.
  */
@@ -30,6 +40,7 @@
 
 #include <strings.h>
 
+#include "autodev/json.h"
 #include "autodev/log.h"
 #include "autodev/store.h"
 #include "autodev/text.h"
@@ -65,9 +76,9 @@ static int starts_with(const char *s, const char *prefix)
 static int ops_complete(const struct ad_store_ops *o)
 {
     return o->open && o->close && o->schema_version && o->check && o->begin && o->commit &&
-           o->rollback && o->tenants && o->agents && o->episodes && o->events && o->jobs &&
-           o->llm_calls && o->skills && o->executions && o->sessions && o->candidates &&
-           o->capabilities && o->notifications && o->patterns;
+           o->rollback && o->tx_lost && o->tenants && o->agents && o->episodes && o->events &&
+           o->jobs && o->llm_calls && o->skills && o->executions && o->sessions &&
+           o->candidates && o->capabilities && o->notifications && o->patterns;
 }
 
 static int pick_backend(const char *uri, const struct ad_store_ops **ops, const char **target,
@@ -118,6 +129,7 @@ int ad_store_open(const char *uri, const struct ad_store_options *opts, struct a
         return rc;
     st->tx_depth = 0;
     st->tx_broken = 0;
+    st->tx_lost = 0;
     st->flags = o.flags;
     *out = st;
     return 0;
@@ -151,10 +163,65 @@ int ad_store_check(struct ad_store *st, struct ad_err *err)
 
 /* ---- transactions ------------------------------------------------------- */
 
+/*
+ * The code of the error after which the backend ended the whole
+ * transaction by itself (see the comment at the top), asked of the backend
+ * until it says so and then remembered until the outermost level closes;
+ * 0 while the transaction is whole or there is none.
+ */
+static int tx_lost(struct ad_store *st)
+{
+    if (!st->tx_lost && st->tx_depth > 0)
+        st->tx_lost = st->ops->tx_lost(st);
+    return st->tx_lost;
+}
+
+static int tx_lost_error(const struct ad_store *st, struct ad_err *err)
+{
+    return ad_error(err, st->tx_lost,
+                    "the database rolled the transaction back after an error (%s)",
+                    ad_strerror(st->tx_lost));
+}
+
+/* The bookkeeping of closing the innermost level, however it closed. */
+static void level_closed(struct ad_store *st)
+{
+    if (st->tx_broken >= st->tx_depth)
+        st->tx_broken = 0;
+    st->tx_depth--;
+    if (st->tx_depth == 0)
+        st->tx_lost = 0;
+}
+
+/*
+ * Closes the innermost level as a rollback. Once the transaction is lost
+ * an inner level has nothing left to undo; the outermost one still asks
+ * the backend, which ends whatever it may hold. An inner level that could
+ * not be undone leaves the levels above it wrong: the transaction counts
+ * as lost from then on, so that nothing more of it is committed.
+ */
+static void rollback_level(struct ad_store *st)
+{
+    struct ad_err e = AD_ERR_INIT;
+    int rc = 0;
+
+    if (!tx_lost(st) || st->tx_depth == 1)
+        rc = st->ops->rollback(st, st->tx_depth, &e);
+    if (rc) {
+        AD_LOG(AD_LOG_ERROR, "rollback at depth %d failed: %s", st->tx_depth, e.msg);
+        if (st->tx_depth > 1 && !tx_lost(st))
+            st->tx_lost = rc;
+    }
+    level_closed(st);
+}
+
 int ad_store_begin(struct ad_store *st, struct ad_err *err)
 {
-    int rc = st->ops->begin(st, st->tx_depth + 1, err);
+    int rc;
 
+    if (tx_lost(st))
+        return tx_lost_error(st, err);
+    rc = st->ops->begin(st, st->tx_depth + 1, err);
     if (rc)
         return rc;
     st->tx_depth++;
@@ -171,36 +238,34 @@ int ad_store_commit(struct ad_store *st, struct ad_err *err)
 
     if (st->tx_depth == 0)
         return ad_error(err, AD_ESTATE, "no transaction to commit");
+    if (tx_lost(st)) {
+        rc = tx_lost_error(st, err);
+        rollback_level(st);
+        return rc;
+    }
     if (st->tx_broken == st->tx_depth && st->tx_depth == 1) {
-        ad_store_rollback(st);
+        rollback_level(st);
         return ad_error(err, AD_ESTATE,
                         "transaction rolled back: a write in it failed half-way");
     }
     rc = st->ops->commit(st, st->tx_depth, err);
     if (rc) {
-        st->ops->rollback(st, st->tx_depth, NULL);
-        if (st->tx_broken >= st->tx_depth)
-            st->tx_broken = 0;
-    } else if (st->tx_broken == st->tx_depth) {
-        st->tx_broken--;    /* the partial write now belongs to the outer level */
+        rollback_level(st);
+        return rc;
     }
+    if (st->tx_broken == st->tx_depth)
+        st->tx_broken--;    /* the partial write now belongs to the outer level */
     st->tx_depth--;
-    return rc;
+    return 0;
 }
 
 void ad_store_rollback(struct ad_store *st)
 {
-    struct ad_err e = AD_ERR_INIT;
-
     if (!st || st->tx_depth == 0) {
         AD_LOG(AD_LOG_WARN, "rollback outside any transaction ignored");
         return;
     }
-    if (st->ops->rollback(st, st->tx_depth, &e))
-        AD_LOG(AD_LOG_ERROR, "rollback at depth %d failed: %s", st->tx_depth, e.msg);
-    if (st->tx_broken >= st->tx_depth)
-        st->tx_broken = 0;
-    st->tx_depth--;
+    rollback_level(st);
 }
 
 int ad_store_tx_depth(const struct ad_store *st)
@@ -221,8 +286,11 @@ int ad__write_begin(struct ad_store *st, int *own, struct ad_err *err)
     int rc = refuse_readonly(st, err);
 
     *own = 0;
-    if (rc || st->tx_depth > 0)
+    if (rc)
         return rc;
+    /* In a lost transaction the statement would run, and commit, on its own. */
+    if (st->tx_depth > 0)
+        return tx_lost(st) ? tx_lost_error(st, err) : 0;
     rc = ad_store_begin(st, err);
     if (!rc)
         *own = 1;
@@ -301,9 +369,17 @@ void ad__copy_fixed(char *dst, size_t size, const char *src)
     snprintf(dst, size, "%s", src ? src : "");
 }
 
-size_t ad__json_text_size(const json_t *v)
+/*
+ * jansson measures by dumping, which allocates (its loop check), and says 0
+ * when it cannot: no JSON text is empty, so 0 is out of memory, never a
+ * size that passes a cap.
+ */
+int ad__json_text_size(const char *field, const json_t *v, size_t *size, struct ad_err *err)
 {
-    return json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+    *size = ad_json_size(v);
+    if (*size == 0)
+        return ad_error(err, AD_ENOMEM, "field '%s': out of memory", field);
+    return 0;
 }
 
 int ad__check_text(const char *field, const char *s, size_t max, int required,
@@ -339,13 +415,18 @@ int ad__json_text(const char *field, const json_t *v, int types, char **text,
         return ad_error(err, AD_EINVAL, "field '%s': expected %s", field,
                         types == (1 << JSON_ARRAY) ? "array" : "object");
     }
+    /*
+     * ad_json_dumps, not json_dumps(): jansson drops an object's key that it
+     * cannot write for lack of memory and still succeeds, which would store
+     * text that is not JSON.
+     */
     if (text) {
-        *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        *text = ad_json_dumps(v);
         if (!*text)
             return ad_error(err, AD_ENOMEM, "out of memory");
         len = strlen(*text);
-    } else {
-        len = ad__json_text_size(v);
+    } else if (ad__json_text_size(field, v, &len, err)) {
+        return AD_ENOMEM;
     }
     if (len > AD_JSON_FIELD_MAX) {
         if (text) {

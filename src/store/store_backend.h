@@ -67,6 +67,7 @@ struct ad_store {
     const struct ad_store_ops *ops;
     int tx_depth;        /* 0 outside any transaction; maintained by store.c */
     int tx_broken;       /* level holding a half-done write (store.c), 0 for none */
+    int tx_lost;         /* code of the error that ended the whole transaction, 0 for none */
     int flags;           /* enum ad_store_flags as opened */
 };
 
@@ -317,11 +318,25 @@ struct ad_store_ops {
      * Transaction levels. depth is the level being opened or closed: 1 is
      * the outermost transaction, which takes the database's write lock at
      * once; deeper levels are savepoints. rollback must leave the level
-     * closed whatever happens; its error is only logged.
+     * closed whatever happens, and must not need memory to do it (SQLite's
+     * statements for it are prepared at open); its error is only logged.
+     * begin at depth 1 first ends a transaction the backend still holds
+     * because a rollback could not run, so that one failed rollback cannot
+     * wedge the store.
+     *
+     * tx_lost, called at depth > 0 only, is 0 while the backend still holds
+     * the outermost transaction. A backend that can end the whole
+     * transaction by itself after an error (SQLite does on out of memory, a
+     * full disk, an I/O error, and in some busy cases) returns, once it
+     * has, the AD_E* code of the error that did it (AD_EIO when it cannot
+     * tell). store.c then stops every begin, write and commit until the
+     * outermost level is closed; begin at depth > 1 must still refuse to
+     * open a savepoint outside a transaction, which would start a new one.
      */
     int (*begin)(struct ad_store *st, int depth, struct ad_err *err);
     int (*commit)(struct ad_store *st, int depth, struct ad_err *err);
     int (*rollback)(struct ad_store *st, int depth, struct ad_err *err);
+    int (*tx_lost)(struct ad_store *st);
 
     const struct ad__tenant_ops *tenants;
     const struct ad__agent_ops *agents;
@@ -401,8 +416,14 @@ int ad__enum_parse(const struct ad__enum *e, const char *s);
 /* Copies src (NULL: "") into a fixed-size field; callers pass validated values. */
 void ad__copy_fixed(char *dst, size_t size, const char *src);
 
-/* Length of v's compact JSON text, the form the store writes. */
-size_t ad__json_text_size(const json_t *v);
+/*
+ * Length of v's compact JSON text, the form the store writes, without
+ * making it; AD_ENOMEM (naming field) when jansson cannot measure it. Every
+ * JSON text the store writes is made with ad_json_dumps / ad_json_dump
+ * (autodev/json.h), never json_dumps(), which can drop an object's key when
+ * memory runs out and still succeed.
+ */
+int ad__json_text_size(const char *field, const json_t *v, size_t *size, struct ad_err *err);
 /*
  * Field checks that name the field in their message: s may be NULL unless
  * required (then also non-empty); longer than max is AD_ETOOBIG; not UTF-8

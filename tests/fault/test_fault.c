@@ -41,15 +41,30 @@
  * <what>"; the loop goes on, so one run lists every bad N, and the test
  * fails naming the first. Leaks are counted per case (section 2).
  *
- * Store bugs this found are to be fixed in src/store, which is being
- * rewritten on another branch: until then a case that shows one of them
- * (known by its symptom, store_bugs[] below) prints "# KNOWN <id>: ..."
- * instead of failing.
+ * What the store guarantees when memory runs out, which section 5 checks
+ * case by case (each was once a bug this test found):
+ *   - a call fails with AD_ENOMEM and a message, never another code: a
+ *     JSON column is never refused as invalid (migration 4 dropped the
+ *     json_valid() CHECKs, whose SQLite 3.40 parser answers 0 when it
+ *     cannot allocate), and a JSON column read that cannot allocate is
+ *     AD_ENOMEM, not AD_ECORRUPT;
+ *   - a failed record leaves nothing behind, and a successful one is whole
+ *     and readable: every JSON text is written with ad_json_dumps, which
+ *     fails where json_dumps() drops an object's key and succeeds;
+ *   - when SQLite rolls the whole transaction back by itself (out of memory
+ *     in a statement without a statement journal), the store knows: every
+ *     later begin, write and commit of that transaction fails with the same
+ *     code until its outermost level closes, so no savepoint starts a new
+ *     transaction and no bus handler commits a notification about an
+ *     episode that was rolled back;
+ *   - a rollback needs no memory (its statements are prepared at open), and
+ *     a transaction a rollback could not end anyway is ended by the next
+ *     begin: the store that saw the failure records the next episode.
  *
  * Environment: AD_FAULT_ONLY=text runs the tests whose name holds text;
- * AD_FAULT_STRICT=1 fails the known store bugs too; AD_FAULT_FULL=1 takes
- * every N in persistent mode on the store as well; AD_FAULT_TRACE=1 prints
- * the stack of each refused allocation and the library's log lines.
+ * AD_FAULT_FULL=1 takes every N in persistent mode on the store as well;
+ * AD_FAULT_TRACE=1 prints the stack of each refused allocation and the
+ * library's log lines.
  */
 #include "compat.h"
 
@@ -311,56 +326,6 @@ static const char *why(const char *fmt, ...)
     return why_buf;
 }
 
-/*
- * Store bugs found here, each known by its symptom until src/store (being
- * rewritten on another branch) is fixed; tests/fault/STORE-BUGS.md gives
- * the cause of each, where it is and the fix proposed. A case whose
- * after() recognises the symptom is reported as "# KNOWN <id>" instead of
- * failing; AD_FAULT_STRICT=1 makes them fail.
- */
-struct known_bug {
-    const char *id;
-    const char *what;
-};
-
-static const struct known_bug store_bugs[] = {
-    { "B1", "SQLite rolls the whole transaction back on SQLITE_NOMEM and the store goes on "
-            "as if it were open: the next SAVEPOINT starts a new transaction (a handler's "
-            "notification is committed without its episode) and the bus's RELEASE fails "
-            "with AD_EIO 'no such savepoint'" },
-    { "B2", "a rollback that cannot allocate its statement leaves SQLite inside the "
-            "transaction while the store counts depth 0: every later BEGIN fails with "
-            "'cannot start a transaction within a transaction'" },
-    { "B3", "JSON columns are written with json_dumps(), which drops an object key when an "
-            "allocation fails and still succeeds: the episode is stored with JSON that "
-            "cannot be read back" },
-    { "B4", "an event append fails with AD_EINVAL 'CHECK constraint failed: "
-            "json_valid(payload)' for lack of memory (a key dropped by json_dumps(), or "
-            "SQLite's json_valid() answering 0 when it cannot allocate)" },
-};
-
-/*
- * What a case showed of the known bugs: the bug behind its return code
- * (known_code(), from after() looking at rc and err), and the bug behind
- * the problem after() returned (known(), from where it finds it). A case
- * counts as known only when every problem it has is one of them.
- */
-static const char *known_rc, *known_out;
-static unsigned known_count[AD_ARRAY_SIZE(store_bugs)];
-
-static void known(const char *id)
-{
-    if (!known_out)
-        known_out = id;
-}
-
-static void known_code(const char *id)
-{
-    known_rc = id;
-}
-
-/* Set by AD_FAULT_STRICT=1: known store bugs fail instead of being reported. */
-static bool strict;
 static bool full_sweep;        /* AD_FAULT_FULL=1 */
 
 /*
@@ -391,17 +356,12 @@ static bool lsan_leaked(void)
     return reported;
 }
 
-/*
- * Checks rc and the outcome of one case; NULL when all is well. *bug gets
- * the known bug that explains every problem found, or NULL.
- */
-static const char *judge(const struct fault_op *op, void *s, int rc, const struct ad_err *err,
-                         const char **bug)
+/* Checks rc and the outcome of one case; NULL when all is well. */
+static const char *judge(const struct fault_op *op, void *s, int rc, const struct ad_err *err)
 {
     static char out[sizeof(why_buf)], code[sizeof(why_buf)];
     const char *o, *c = NULL;
 
-    known_rc = known_out = NULL;
     o = op->after(s, rc, err);
     /* after() may have used why(); keep its answer apart. */
     if (o) {
@@ -420,21 +380,9 @@ static const char *judge(const struct fault_op *op, void *s, int rc, const struc
         snprintf(code, sizeof(code), "%s", c);
         c = code;
     }
-    *bug = NULL;
-    if ((c || o) && (!c || known_rc) && (!o || known_out))
-        *bug = c ? known_rc : known_out;
     if (c && o)
         return why("%s; and %s", code, out);
     return c ? c : o;
-}
-
-static void report_known(const char *bug, const char *op, const char *mode, unsigned long n,
-                         unsigned long k, const char *bad)
-{
-    for (size_t i = 0; i < AD_ARRAY_SIZE(store_bugs); i++)
-        if (strcmp(store_bugs[i].id, bug) == 0)
-            known_count[i]++;
-    printf("# KNOWN %s: %s (%s): allocation %lu of %lu: %s\n", bug, op, mode, n, k, bad);
 }
 
 static void run_fault(void **state)
@@ -450,7 +398,6 @@ static void run_fault(void **state)
     int rc;
 
     assert_non_null(s);
-    memset(known_count, 0, sizeof(known_count));
     if (op->before)
         op->before(s);
     fi_arm(0, false);
@@ -471,8 +418,6 @@ static void run_fault(void **state)
         printf("# %s (%s): K = %lu allocations\n", op->name, mode, k);
     assert_true(k > 0);
     for (n = 1; n <= k; n += stride) {
-        const char *bug;
-
         ad_err_clear(&err);
         heap = heap_bytes();
         if (op->before)
@@ -480,16 +425,11 @@ static void run_fault(void **state)
         fi_arm(n, fc->persistent);
         rc = op->run(s, &err);
         fi_disarm();
-        bad = judge(op, s, rc, &err, &bug);
-        if (heap_bytes() != heap) {
-            /* No known bug leaks: a leak fails the case whatever else it showed. */
+        bad = judge(op, s, rc, &err);
+        if (heap_bytes() != heap)
             bad = why("%s%s%zd bytes more allocated after the case than before (a leak)",
                       bad ? bad : "", bad ? "; and " : "", (ssize_t)(heap_bytes() - heap));
-            bug = NULL;
-        }
-        if (bad && bug && !strict) {
-            report_known(bug, op->name, mode, n, k, bad);
-        } else if (bad) {
+        if (bad) {
             printf("# FAIL %s (%s): allocation %lu of %lu: rc %d (%s): %s\n", op->name, mode,
                    n, k, rc, err.msg, bad);
             if (!first)
@@ -498,11 +438,6 @@ static void run_fault(void **state)
         }
     }
     op->teardown(s);
-    for (size_t i = 0; i < AD_ARRAY_SIZE(store_bugs); i++)
-        if (known_count[i])
-            printf("# %s (%s): %u case(s) show known store bug %s: %s (AD_FAULT_STRICT=1 "
-                   "fails them)\n", op->name, mode, known_count[i], store_bugs[i].id,
-                   store_bugs[i].what);
     fflush(stdout);
     if (lsan_leaked())
         fail_msg("%s (%s): LeakSanitizer found a leak (its report is above)", op->name, mode);
@@ -1427,11 +1362,9 @@ static int store_run(void *p, struct ad_err *err)
     return ad_episode_record(s->st, s->bus, &s->ep, err);
 }
 
-/* A read-back failure: a JSON column that does not parse is store bug B3. */
+/* A read-back failure (a JSON column that does not parse: a key lost while writing it). */
 static const char *read_failed(const char *what, const struct ad_err *err)
 {
-    if (strstr(err->msg, "holds invalid json"))
-        known("B3");
     return why("%s: %s", what, err->msg);
 }
 
@@ -1476,7 +1409,11 @@ static const char *check_events(struct store_state *s, const char *id)
     return bad;
 }
 
-/* No recent notification may name an episode that is not there (B1 when one does). */
+/*
+ * No recent notification may name an episode that is not there (a handler's
+ * savepoint that started a transaction of its own after SQLite rolled the
+ * episode's back).
+ */
 static const char *check_notifications(struct store_state *s)
 {
     struct ad_notification *ns = NULL;
@@ -1491,7 +1428,6 @@ static const char *check_notifications(struct store_state *s)
         struct ad_episode ep;
 
         if (!about || ad_store_episode_get(s->ro, s->tenant, about, &ep, &err) != 0) {
-            known("B1");
             bad = why("notification '%s' names episode %s, which is not there", ns[i].type,
                       about ? about : "(none)");
         } else {
@@ -1541,8 +1477,6 @@ static const char *still_usable(struct store_state *s)
 
     make_episode(s);
     if (ad_episode_record(s->st, s->bus, &s->ep, &err) != 0) {
-        if (strstr(err.msg, "within a transaction"))
-            known("B2");
         bad = why("the store cannot record an episode after the failure: %s", err.msg);
     } else {
         s->episodes++;
@@ -1560,11 +1494,6 @@ static const char *store_after(void *p, int rc, const struct ad_err *err)
     const char *bad = NULL;
     int depth = ad_store_tx_depth(s->st);
 
-    /* Wrong codes that are the store's bugs, not the operation's. */
-    if (rc == AD_EIO && strstr(err->msg, "no such savepoint"))
-        known_code("B1");
-    if (rc == AD_EINVAL && strstr(err->msg, "json_valid"))
-        known_code("B4");
     if (depth != 0)
         bad = why("left %d transaction level(s) open", depth);
     if (!bad && rc != 0 && s->ep.id[0])
@@ -1643,11 +1572,9 @@ int main(void)
         FAULT_TEST("episode record, warm store, persistent", op_store_warm, true, 5),
     };
     struct CMUnitTest chosen[AD_ARRAY_SIZE(tests)];
-    const char *e = getenv("AD_FAULT_STRICT"), *only = getenv("AD_FAULT_ONLY");
+    const char *e = getenv("AD_FAULT_FULL"), *only = getenv("AD_FAULT_ONLY");
     size_t n = 0;
 
-    strict = e && strcmp(e, "1") == 0;
-    e = getenv("AD_FAULT_FULL");
     full_sweep = e && strcmp(e, "1") == 0;
     e = getenv("AD_FAULT_TRACE");
     trace_refusals = e && strcmp(e, "1") == 0;

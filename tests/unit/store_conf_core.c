@@ -6,7 +6,8 @@
  *
  * Sections: helpers, reopening and read-only stores, tenants and agents,
  * the episode JSON form, episodes in the store, events, jobs, settings and
- * the LLM ledger, transactions, tenant isolation; the group's table last.
+ * the LLM ledger, transactions, jansson out of memory, tenant isolation;
+ * the group's table last.
  */
 #include "compat.h"
 
@@ -1144,6 +1145,98 @@ static void test_nested_transactions(void **state)
     assert_int_equal(ad_store_tx_depth(f->st), 0);
 }
 
+/* ---- jansson out of memory ---------------------------------------------- */
+
+/* jansson's allocator for the tests below: refuses everything while set. */
+static bool refuse_json;
+
+static void *json_malloc_or_not(size_t n)
+{
+    return refuse_json ? NULL : malloc(n);
+}
+
+/*
+ * The refusals go on only around the calls under test, and the checks come
+ * after, so a failed assertion never leaves jansson refusing.
+ */
+static void json_refuse(bool on)
+{
+    refuse_json = on;
+    json_set_alloc_funcs(json_malloc_or_not, free);
+}
+
+/* A JSON column jansson cannot parse for lack of memory is AD_ENOMEM, not a corrupt row. */
+static void test_json_read_out_of_memory(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT, err2 = AD_ERR_INIT;
+    struct ad_notification n = { 0 }, *list = NULL;
+    struct ad_settings s;
+    size_t count = 0;
+    int rc, rc2;
+
+    ad__copy_fixed(n.tenant_id, sizeof(n.tenant_id), f->tenant);
+    n.type = (char *)"t";
+    n.title = (char *)"t";
+    n.payload = json_pack("{s:i}", "a", 1);
+    assert_int_equal(ad_store_notification_insert(f->st, &n, &err), 0);
+    json_decref(n.payload);
+
+    json_refuse(true);
+    rc = ad_store_notification_list(f->st, f->tenant, false, NULL, 0, &list, &count, &err);
+    ad_notification_list_free(list, count);
+    rc2 = ad_settings_get(f->st, f->tenant, &s, &err2);
+    json_refuse(false);
+    assert_int_equal(rc, AD_ENOMEM);
+    assert_msg_has(&err, "out of memory");
+    assert_int_equal(rc2, AD_ENOMEM);
+
+    assert_int_equal(ad_store_notification_list(f->st, f->tenant, false, NULL, 0, &list,
+                                                &count, &err), 0);
+    assert_int_equal(count, 1);
+    assert_int_equal(json_integer_value(json_object_get(list[0].payload, "a")), 1);
+    ad_notification_list_free(list, count);
+    assert_int_equal(ad_settings_get(f->st, f->tenant, &s, &err), 0);
+}
+
+/*
+ * jansson measures and writes JSON by dumping it, which allocates: a size
+ * it cannot measure is out of memory (not 0, under every cap), and a text
+ * it cannot write is not stored.
+ */
+static void test_json_write_out_of_memory(void **state)
+{
+    static const char text[] = "{\"agent\": \"bot\", \"task_description\": \"t\","
+                               " \"success\": false, \"context\": {\"k\": [1, 2]}}";
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT, err2 = AD_ERR_INIT;
+    struct ad_notification n = { 0 };
+    struct ad_episode ep;
+    const char *agent = NULL;
+    json_error_t jerr;
+    json_t *doc = json_loads(text, 0, &jerr);
+    int rc, rc2;
+
+    assert_non_null(doc);
+    ad__copy_fixed(n.tenant_id, sizeof(n.tenant_id), f->tenant);
+    n.type = (char *)"t";
+    n.title = (char *)"t";
+    n.payload = json_pack("{s:{s:i}}", "nested", "a", 1);
+    ad_episode_init(&ep);
+
+    json_refuse(true);
+    rc = ad_episode_from_json(doc, &ep, &agent, &err);
+    rc2 = ad_store_notification_insert(f->st, &n, &err2);
+    json_refuse(false);
+    ad_episode_release(&ep);
+    json_decref(doc);
+    json_decref(n.payload);
+    assert_int_equal(rc, AD_ENOMEM);
+    assert_msg_has(&err, "context");
+    assert_int_equal(rc2, AD_ENOMEM);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM notifications"), 0);
+}
+
 /* ---- tenant isolation --------------------------------------------------- */
 
 static void test_tenant_isolation(void **state)
@@ -1237,6 +1330,8 @@ const struct CMUnitTest suite_core[] = {
     T(test_llm_ledger),
     T(test_settings_in_store),
     T(test_nested_transactions),
+    T(test_json_read_out_of_memory),
+    T(test_json_write_out_of_memory),
     T(test_tenant_isolation),
 };
 #undef T

@@ -8,8 +8,10 @@
  * Each test gets a fresh temporary directory holding its database.
  *
  * Sections: fixture, schema and files, query plans, half-written episodes,
- * skills written half-way, the schema's versions and migrations, settings
- * as stored, migration 3, the new reads' plans; main last.
+ * skills written half-way, transactions SQLite ends by itself (faults
+ * injected with RAISE(ROLLBACK) and a heap limit), the schema's versions
+ * and migrations, settings as stored, migration 3, migration 4, the new
+ * reads' plans; main last.
  */
 #include "compat.h"
 
@@ -20,11 +22,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "autodev/agent.h"
+#include "autodev/bus.h"
 #include "autodev/clock.h"
+#include "autodev/json.h"
 #include "autodev/log.h"
 #include "autodev/settings.h"
 #include "autodev/store.h"
 #include "autodev/text.h"
+#include "autodev/topics.h"
 
 #include "tmpdb.h"
 
@@ -661,6 +667,275 @@ static void test_insert_is_atomic(void **state)
     assert_int_equal(ad_store_check(f->st, &err), 0);
 }
 
+/* ---- transactions SQLite ends by itself --------------------------------- */
+
+/*
+ * RAISE(ROLLBACK) in a trigger ends the whole transaction from inside a
+ * statement, as SQLite does by itself on out of memory or a full disk: a
+ * notification of type "lose" does that here.
+ */
+static void install_loser(struct fx *f)
+{
+    sql_exec(f->db.path, "CREATE TRIGGER lose BEFORE INSERT ON notifications"
+                         " WHEN NEW.type = 'lose' BEGIN SELECT RAISE(ROLLBACK, 'lost'); END");
+}
+
+static int notify(struct fx *f, const char *type, struct ad_err *err)
+{
+    struct ad_notification n = { 0 };
+
+    ad__copy_fixed(n.tenant_id, sizeof(n.tenant_id), f->tenant);
+    n.type = (char *)type;
+    n.title = (char *)"t";
+    return ad_store_notification_insert(f->st, &n, err);
+}
+
+static int64_t notification_rows(struct fx *f)
+{
+    return sql_int(f->db.path, "SELECT count(*) FROM notifications");
+}
+
+static int add_agent(struct fx *f, const char *name, struct ad_err *err)
+{
+    struct ad_agent a = { 0 };
+
+    ad__copy_fixed(a.tenant_id, sizeof(a.tenant_id), f->tenant);
+    a.name = (char *)name;
+    return ad_store_agent_insert(f->st, &a, err);
+}
+
+/* The log lines of one level, counted while a test wants them. */
+static struct {
+    enum ad_log_level level;
+    int n;
+    char last[256];
+} seen;
+
+static void count_log(void *ctx, enum ad_log_level level, const char *file, int line,
+                      const char *msg)
+{
+    (void)ctx;
+    (void)file;
+    (void)line;
+    if (level != seen.level)
+        return;
+    seen.n++;
+    snprintf(seen.last, sizeof(seen.last), "%s", msg);
+}
+
+static void count_log_lines(enum ad_log_level level)
+{
+    memset(&seen, 0, sizeof(seen));
+    seen.level = level;
+    ad_log_set_level(AD_LOG_WARN);
+    ad_log_set_sink(count_log, NULL);
+}
+
+static void stop_counting(void)
+{
+    ad_log_set_sink(NULL, NULL);
+    ad_log_set_level(AD_LOG_ERROR);
+}
+
+/*
+ * Once SQLite has ended the transaction, nothing more of it runs: no
+ * savepoint (it would start a new transaction), no write (it would commit
+ * on its own), no commit; each fails with the code of the statement that
+ * lost it, and rollbacks only count the levels down.
+ */
+static void test_lost_transaction_refuses_the_rest(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_agent a;
+
+    install_loser(f);
+    assert_int_equal(ad_store_begin(f->st, &err), 0);
+    assert_int_equal(add_agent(f, "early", &err), 0);
+    assert_int_equal(ad_store_begin(f->st, &err), 0);
+    assert_int_equal(notify(f, "lose", &err), AD_EINVAL);
+    assert_msg_has(&err, "lost");
+    assert_int_equal(ad_store_tx_depth(f->st), 2);
+    assert_true(sqlite3_get_autocommit(ad__sqlite_db(f->st)));
+
+    ad_store_rollback(f->st);
+    assert_int_equal(ad_store_tx_depth(f->st), 1);
+    assert_int_equal(ad_store_begin(f->st, &err), AD_EINVAL);
+    assert_msg_has(&err, "rolled the transaction back");
+    assert_int_equal(ad_store_tx_depth(f->st), 1);
+    assert_true(sqlite3_get_autocommit(ad__sqlite_db(f->st)));
+    assert_int_equal(notify(f, "kept", &err), AD_EINVAL);
+    assert_int_equal(add_agent(f, "late", &err), AD_EINVAL);
+    assert_int_equal(notification_rows(f), 0);
+    assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM agents"), 0);
+
+    /* The commit fails too, closes its level and clears the condition. */
+    assert_int_equal(ad_store_commit(f->st, &err), AD_EINVAL);
+    assert_msg_has(&err, "rolled the transaction back");
+    assert_int_equal(ad_store_tx_depth(f->st), 0);
+    assert_int_equal(ad_store_agent_get_by_name(f->st, f->tenant, "early", &a, &err),
+                     AD_ENOTFOUND);
+
+    /* The store goes on as usual, in a transaction and out of one. */
+    assert_int_equal(notify(f, "kept", &err), 0);
+    assert_int_equal(ad_store_begin(f->st, &err), 0);
+    assert_int_equal(ad_store_begin(f->st, &err), 0);
+    assert_int_equal(notify(f, "inner", &err), 0);
+    assert_int_equal(ad_store_commit(f->st, &err), 0);
+    assert_int_equal(ad_store_commit(f->st, &err), 0);
+    assert_int_equal(notification_rows(f), 2);
+    assert_int_equal(ad_store_check(f->st, &err), 0);
+}
+
+/* The outermost rollback clears the condition, whatever the depth it was met at. */
+static void test_lost_transaction_unwinds(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+
+    install_loser(f);
+    /* A write call's own transaction. */
+    assert_int_equal(notify(f, "lose", &err), AD_EINVAL);
+    assert_int_equal(ad_store_tx_depth(f->st), 0);
+    assert_int_equal(notify(f, "kept", &err), 0);
+
+    /* Three levels deep: a commit closes its level, rollbacks the others. */
+    assert_int_equal(ad_store_begin(f->st, &err), 0);
+    assert_int_equal(notify(f, "outer", &err), 0);
+    assert_int_equal(ad_store_begin(f->st, &err), 0);
+    assert_int_equal(ad_store_begin(f->st, &err), 0);
+    assert_int_equal(notify(f, "lose", &err), AD_EINVAL);
+    assert_int_equal(ad_store_commit(f->st, &err), AD_EINVAL);
+    assert_int_equal(ad_store_tx_depth(f->st), 2);
+    ad_store_rollback(f->st);
+    assert_int_equal(ad_store_begin(f->st, &err), AD_EINVAL);
+    ad_store_rollback(f->st);
+    assert_int_equal(ad_store_tx_depth(f->st), 0);
+    assert_int_equal(notification_rows(f), 1);
+
+    assert_int_equal(ad_store_begin(f->st, &err), 0);
+    assert_int_equal(ad_store_begin(f->st, &err), 0);
+    assert_int_equal(notify(f, "inner", &err), 0);
+    assert_int_equal(ad_store_commit(f->st, &err), 0);
+    assert_int_equal(ad_store_commit(f->st, &err), 0);
+    assert_int_equal(notification_rows(f), 2);
+}
+
+/* A bus handler that writes a notification of the type its subscription names. */
+static int notify_handler(void *ctx, const struct ad_bus_event *ev, struct ad_err *err)
+{
+    struct fx *f = ctx;
+
+    return notify(f, strcmp(ev->topic, AD_TOPIC_TASK_FAIL) == 0 ? "lose" : "other", err);
+}
+
+static int after_handler(void *ctx, const struct ad_bus_event *ev, struct ad_err *err)
+{
+    struct fx *f = ctx;
+
+    (void)ev;
+    return notify(f, "after", err);
+}
+
+/*
+ * A handler's write that loses the transaction: the handler's failure is
+ * isolated as usual, but its savepoint's rollback cannot bring back the
+ * episode, so the next handler's savepoint must not open (it would commit
+ * its notification on its own) and the record fails, leaving nothing. The
+ * failing handler first and last.
+ */
+static void test_lost_transaction_in_a_bus_handler(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_bus *bus = NULL;
+    struct ad_episode ep;
+
+    install_loser(f);
+    for (int last = 0; last < 2; last++) {
+        assert_int_equal(ad_bus_new(f->st, &bus, &err), 0);
+        if (last)
+            assert_int_equal(ad_bus_subscribe(bus, "*", "after", after_handler, f, &err), 0);
+        assert_int_equal(ad_bus_subscribe(bus, "*", "loser", notify_handler, f, &err), 0);
+        if (!last)
+            assert_int_equal(ad_bus_subscribe(bus, "*", "after", after_handler, f, &err), 0);
+        ad_episode_init(&ep);
+        ad__copy_fixed(ep.tenant_id, sizeof(ep.tenant_id), f->tenant);
+        ad__copy_fixed(ep.agent_id, sizeof(ep.agent_id), f->agent);
+        ep.task_description = (char *)"t";
+        assert_int_equal(ad_episode_record(f->st, bus, &ep, &err), AD_EINVAL);
+        assert_int_equal(ad_store_tx_depth(f->st), 0);
+        assert_int_equal(episode_rows(f), 0);
+        assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM events"), 0);
+        assert_int_equal(notification_rows(f), 0);
+
+        /* A success goes through both handlers. */
+        ep.success = true;
+        ep.id[0] = '\0';
+        assert_int_equal(ad_episode_record(f->st, bus, &ep, &err), 0);
+        assert_int_equal(notification_rows(f), 2);
+        sql_exec(f->db.path, "DELETE FROM notifications; DELETE FROM events;"
+                             "DELETE FROM episodes; UPDATE agents SET episode_count = 0,"
+                             " success_count = 0, failure_count = 0");
+        ad_bus_free(bus);
+    }
+}
+
+/* The outermost rollback needs no memory: its statement is prepared at open. */
+static void test_rollback_needs_no_memory(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    sqlite3_int64 limit;
+
+    if (sqlite3_memory_used() <= 0)
+        skip();   /* built without memory statistics: no heap limit */
+    count_log_lines(AD_LOG_ERROR);
+    assert_int_equal(ad_store_begin(f->st, &err), 0);
+    assert_int_equal(add_agent(f, "gone", &err), 0);
+    /* Every allocation of SQLite's from here on fails. */
+    limit = sqlite3_hard_heap_limit64(sqlite3_memory_used());
+    ad_store_rollback(f->st);
+    sqlite3_hard_heap_limit64(limit);
+    stop_counting();
+    if (seen.n)
+        fail_msg("the rollback failed: %s", seen.last);
+    assert_int_equal(ad_store_tx_depth(f->st), 0);
+    assert_true(sqlite3_get_autocommit(ad__sqlite_db(f->st)));
+    assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM agents"), 0);
+    assert_int_equal(add_agent(f, "kept", &err), 0);
+}
+
+/*
+ * A transaction SQLite still holds at depth 0, as a rollback that could
+ * not run leaves it: the next begin rolls it back first, and says so once.
+ */
+static void test_begin_ends_a_leftover_transaction(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    char sql[256];
+
+    snprintf(sql, sizeof(sql), "BEGIN; INSERT INTO notifications (id, tenant_id, type, title,"
+             " created_at) VALUES ('x', '%s', 'stray', 't', '2024-01-01T00:00:00.000Z')",
+             f->tenant);
+    assert_int_equal(sqlite3_exec(ad__sqlite_db(f->st), sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(ad_store_tx_depth(f->st), 0);
+
+    count_log_lines(AD_LOG_WARN);
+    assert_int_equal(ad_store_begin(f->st, &err), 0);
+    assert_int_equal(notify(f, "kept", &err), 0);
+    assert_int_equal(ad_store_commit(f->st, &err), 0);
+    assert_int_equal(notify(f, "kept", &err), 0);
+    stop_counting();
+    assert_int_equal(seen.n, 1);
+    if (!strstr(seen.last, "rolling it back"))
+        fail_msg("log line '%s'", seen.last);
+    assert_int_equal(notification_rows(f), 2);
+    assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM notifications"
+                                         " WHERE type = 'stray'"), 0);
+}
+
 /* ---- schema ------------------------------------------------------------- */
 
 static void test_schema_version(void **state)
@@ -670,8 +945,8 @@ static void test_schema_version(void **state)
     int cur = 0, latest = 0;
 
     assert_int_equal(ad_store_schema_version(f->st, &cur, &latest, &err), 0);
-    assert_int_equal(latest, 3);   /* the newest migration: 3 added error types and patterns */
-    assert_int_equal(cur, 3);
+    assert_int_equal(latest, 4);   /* the newest migration: 4 dropped the json_valid() checks */
+    assert_int_equal(cur, 4);
     assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM sqlite_master"
                                          " WHERE name IN ('skills_fts', 'agent_sessions')"),
                      2);
@@ -711,7 +986,7 @@ static void test_migration_from_version_1(void **state)
 
     assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
     assert_int_equal(ad_store_schema_version(st, &cur, &latest, &err), 0);
-    assert_int_equal(cur, 3);
+    assert_int_equal(cur, 4);
     assert_int_equal(ad_store_skill_search(st, "01900000-0000-7000-8000-000000000001",
                                            "ledgers", 0, &hits, &n, &err), 0);
     assert_int_equal(n, 1);
@@ -719,7 +994,7 @@ static void test_migration_from_version_1(void **state)
     ad_skill_hits_free(hits, n);
     assert_int_equal(ad_store_check(st, &err), 0);
     ad_store_free(st);
-    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM schema_migrations"), 3);
+    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM schema_migrations"), 4);
     tmpdb_remove(&db);
 }
 
@@ -803,7 +1078,7 @@ static void test_migration_3_backfills_error_type(void **state)
     make_v2_database(db.path, ids, AD_ARRAY_SIZE(old_traces));
     assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
     assert_int_equal(ad_store_schema_version(st, &cur, &latest, &err), 0);
-    assert_int_equal(cur, 3);
+    assert_int_equal(cur, 4);
     for (i = 0; i < AD_ARRAY_SIZE(old_traces); i++) {
         assert_int_equal(ad_store_episode_get(st, "01900000-0000-7000-8000-000000000001", ids[i],
                                               &ep, &err), 0);
@@ -817,7 +1092,7 @@ static void test_migration_3_backfills_error_type(void **state)
     ad_store_free(st);
     assert_int_equal(sql_int(db.path, "SELECT count(*) FROM episodes WHERE error_type IN"
                                       " ('ValueError', 'json.decoder.JSONDecodeError')"), 2);
-    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM schema_migrations"), 3);
+    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM schema_migrations"), 4);
     assert_int_equal(sql_int(db.path, "SELECT count(*) FROM pragma_table_info('failure_patterns')"
                                       " WHERE (name = 'tenant_id' AND \"notnull\")"
                                       " OR name = 'created_at'"), 2);
@@ -897,6 +1172,155 @@ static void test_shell_integrity_check(void **state)
     reopen(f);
 }
 
+/* ---- migration 4 -------------------------------------------------------- */
+
+#define V3_TENANT "01900000-0000-7000-8000-000000000001"
+#define V3_AGENT "01900000-0000-7000-8000-000000000002"
+
+/* The tables whose JSON columns migration 4 left unchecked; the others keep theirs. */
+static const char *const unchecked_tables[] = {
+    "tenants", "skills", "skill_executions", "skill_candidates", "notifications", "events",
+    "jobs", "agent_sessions", "failure_patterns",
+};
+static const char *const checked_tables[] = {
+    "tool_mutations", "workflow_variants", "research_sessions", "research_iterations",
+};
+
+/*
+ * A database left at version 3 by migrations 1 to 3 as released, with a
+ * row in the JSON columns migration 4 touches.
+ */
+static void make_v3_database(const char *path)
+{
+    char ids[1][AD_ID_SIZE];
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+
+    make_v2_database(path, ids, 1);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(ad__sqlite_schema_functions(db), SQLITE_OK);
+    if (sqlite3_exec(db, ad__sqlite_migrations[2].sql, NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(db,
+                     "INSERT INTO schema_migrations VALUES (3, '2024-01-05T00:00:00.000Z');"
+                     "PRAGMA user_version = 3;"
+                     "UPDATE tenants SET settings = '{\"auto_dev\": {\"enabled\": true}}';"
+                     "INSERT INTO events (id, tenant_id, seq, topic, payload, created_at) VALUES"
+                     " ('01900000-0000-7000-8000-000000000401', '" V3_TENANT "', 1, 'task.fail',"
+                     "  '{\"episode_id\": \"e-1\"}', '2024-01-05T00:00:00.000Z');"
+                     "INSERT INTO notifications (id, tenant_id, type, title, payload, created_at)"
+                     " VALUES ('01900000-0000-7000-8000-000000000402', '" V3_TENANT "', 'old',"
+                     "  't', '{\"a\": 1}', '2024-01-05T00:00:00.000Z');"
+                     "INSERT INTO jobs (id, tenant_id, kind, payload, status, max_attempts,"
+                     " run_after, created_at, updated_at) VALUES"
+                     " ('01900000-0000-7000-8000-000000000403', '" V3_TENANT "', 'old.kind',"
+                     "  '{\"n\": 1}', 'done', 1, 'x', 'x', 'x');"
+                     "INSERT INTO agent_sessions (id, tenant_id, agent_id, task, status,"
+                     " transcript, state, created_at, updated_at) VALUES"
+                     " ('01900000-0000-7000-8000-000000000404', '" V3_TENANT "', '" V3_AGENT "',"
+                     "  't', 'done', '[{\"role\": \"user\"}]', '{\"turns\": 1}', 'x', 'x');",
+                     NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("version 3 database: %s", msg);
+    sqlite3_close(db);
+}
+
+/* The CREATE TABLE texts of a database, in name order. */
+static char *table_texts(const char *path)
+{
+    return sql_text(path, "SELECT group_concat(sql, ';') FROM (SELECT sql FROM sqlite_master"
+                          " WHERE type = 'table' ORDER BY name)");
+}
+
+static int64_t json_checks_of(const char *path, const char *table)
+{
+    char sql[256];
+
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+             " AND name = '%s' AND sql LIKE '%%json_valid%%'", table);
+    return sql_int(path, sql);
+}
+
+/*
+ * Upgrading a version 3 database: the checks are gone from the tables the
+ * store writes and only there, no row is lost, every connection (one of
+ * an older binary open across the upgrade too) reads the new schema, and
+ * the tables read exactly as those of a database made at version 4.
+ */
+static void test_migration_4_drops_json_checks(void **state)
+{
+    static const char raw_insert[] =
+        "INSERT INTO notifications (id, tenant_id, type, title, payload, created_at) VALUES"
+        " ('raw', '" V3_TENANT "', 'raw', 't', 'not json', 'x')";
+    struct fx *f = *state;
+    struct ad_store_options o = { 0, 0 };
+    struct ad_store *st = NULL;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_event *evs = NULL;
+    struct ad_agent_session sess;
+    struct ad_settings set;
+    struct ad_job job;
+    struct tmpdb db;
+    sqlite3 *old = NULL;
+    char *fresh, *upgraded;
+    size_t i, n = 0;
+    int cur = 0, latest = 0;
+
+    tmpdb_make(&db, "store-v3");
+    make_v3_database(db.path);
+    for (i = 0; i < AD_ARRAY_SIZE(unchecked_tables); i++)
+        assert_true(json_checks_of(db.path, unchecked_tables[i]) == 1);
+    assert_int_equal(sqlite3_open(db.path, &old), SQLITE_OK);
+    assert_int_not_equal(sqlite3_exec(old, raw_insert, NULL, NULL, NULL), SQLITE_OK);
+
+    assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
+    assert_int_equal(ad_store_schema_version(st, &cur, &latest, &err), 0);
+    assert_int_equal(cur, 4);
+    for (i = 0; i < AD_ARRAY_SIZE(unchecked_tables); i++)
+        if (json_checks_of(db.path, unchecked_tables[i]) != 0)
+            fail_msg("table '%s' still checks its json", unchecked_tables[i]);
+    for (i = 0; i < AD_ARRAY_SIZE(checked_tables); i++)
+        assert_true(json_checks_of(db.path, checked_tables[i]) == 1);
+    fresh = table_texts(f->db.path);
+    upgraded = table_texts(db.path);
+    assert_string_equal(upgraded, fresh);
+    free(fresh);
+    free(upgraded);
+
+    /* The rows are all there and read as before. */
+    assert_int_equal(ad_store_event_list(st, V3_TENANT, 0, NULL, 0, &evs, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(ad_json_str(evs[0].payload, "episode_id"), "e-1");
+    ad_event_list_free(evs, n);
+    assert_int_equal(ad_store_job_get(st, V3_TENANT, "01900000-0000-7000-8000-000000000403",
+                                      &job, &err), 0);
+    assert_int_equal(json_integer_value(json_object_get(job.payload, "n")), 1);
+    ad_job_release(&job);
+    assert_int_equal(ad_store_agent_session_get(st, V3_TENANT,
+                                                "01900000-0000-7000-8000-000000000404", &sess,
+                                                &err), 0);
+    assert_int_equal(json_array_size(sess.transcript), 1);
+    ad_agent_session_release(&sess);
+    assert_int_equal(ad_settings_get(st, V3_TENANT, &set, &err), 0);
+    assert_true(set.enabled);
+    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM notifications"), 1);
+
+    /* This connection and the older one both read the schema again. */
+    assert_int_equal(sqlite3_exec(ad__sqlite_db(st), raw_insert, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(old, "DELETE FROM notifications WHERE id = 'raw';", NULL,
+                                  NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(old, raw_insert, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(old, "DELETE FROM notifications WHERE id = 'raw';", NULL,
+                                  NULL, NULL), SQLITE_OK);
+    sqlite3_close(old);
+
+    assert_int_equal(ad_store_check(st, &err), 0);
+    ad_store_free(st);
+    assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
+    ad_store_free(st);
+    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM schema_migrations"), 4);
+    assert_int_equal(sql_int(db.path, "PRAGMA user_version"), 4);
+    tmpdb_remove(&db);
+}
+
 /* ---- query plans of the new reads --------------------------------------- */
 
 static int plan_searches(const char *plan, const char *index)
@@ -956,11 +1380,17 @@ int main(void)
         T(test_half_written_episode_cannot_commit),
         T(test_settings_stored_as_json),
         TA(test_insert_is_atomic),
+        T(test_lost_transaction_refuses_the_rest),
+        T(test_lost_transaction_unwinds),
+        TA(test_lost_transaction_in_a_bus_handler),
+        T(test_rollback_needs_no_memory),
+        T(test_begin_ends_a_leftover_transaction),
         TA(test_schema_version),
         cmocka_unit_test(test_migration_from_version_1),
         cmocka_unit_test(test_migration_3_backfills_error_type),
         cmocka_unit_test(test_migration_3_opens_patterns_of_queued_jobs),
         T(test_shell_integrity_check),
+        T(test_migration_4_drops_json_checks),
         TA(test_recent_failures_reads_an_index),
         TA(test_pattern_list_reads_an_index),
 #undef TA

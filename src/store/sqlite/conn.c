@@ -117,6 +117,7 @@ static int slot_add(struct sqlite_store *s, const struct sq_stmt *def, char *sql
         free(sql);
         return ad_error(err, AD_ENOMEM, "out of memory");
     }
+    slot->owner = s;
     slot->def = def;
     slot->sql = sql;
     slot->hash = def ? 0 : sql_hash(sql);
@@ -198,11 +199,29 @@ int ad__sq_prepare(struct sqlite_store *s, const struct sq_stmt *def, struct stm
     return slot_take(slot, out, err);
 }
 
+/*
+ * SQLite ends the whole transaction, not just the statement, when a
+ * statement without a statement journal (a one-row INSERT, a SELECT) fails
+ * with SQLITE_NOMEM, and on SQLITE_FULL, SQLITE_IOERR and some
+ * SQLITE_BUSY: sqlite3_get_autocommit() turns true while the store counts
+ * levels. rc is the failed statement's code.
+ */
+static void note_lost(struct sqlite_store *s, int rc)
+{
+    if (!s->lost && s->base.tx_depth > 0 && sqlite3_get_autocommit(s->db))
+        s->lost = ad__sq_code(rc);
+}
+
 void ad__sq_put(struct stmt_slot *slot)
 {
+    int rc;
+
     if (!slot)
         return;
-    sqlite3_reset(slot->stmt);
+    /* The code of the statement's last failure, also of one met reading a column. */
+    rc = sqlite3_reset(slot->stmt);
+    if (rc != SQLITE_OK)
+        note_lost(slot->owner, rc);
     sqlite3_clear_bindings(slot->stmt);
     slot->in_use = 0;
 }
@@ -250,6 +269,11 @@ int ad__sq_explain(struct ad_store *st, const char *sql, char **plan, struct ad_
     if (!rc && !*plan)
         rc = ad_error(err, AD_ENOMEM, "out of memory");
     return rc;
+}
+
+struct sqlite3 *ad__sqlite_db(struct ad_store *st)
+{
+    return st->ops == &ad__store_sqlite_ops ? ad__sq(st)->db : NULL;
 }
 
 /* ---- open --------------------------------------------------------------- */
@@ -321,6 +345,10 @@ static int apply_migration(struct sqlite_store *s, const struct ad__sqlite_migra
     int rc;
 
     rc = exec_once(s, m->sql, err);
+    if (!rc && m->after) {
+        rc = m->after(s->db);
+        rc = rc == SQLITE_OK ? 0 : ad__sq_fail(s, rc, "schema", err);
+    }
     if (rc) {
         ad_error_prefix(err, "migration %d", m->version);
         return rc;
@@ -417,6 +445,34 @@ static int open_db(struct sqlite_store *s, const struct ad_store_options *o, str
     return 0;
 }
 
+/*
+ * The statements a rollback runs (see struct sqlite_store), once per
+ * connection: after the migrations, whose schema change would expire them
+ * (and re-preparing one allocates).
+ */
+static int prepare_tx(struct sqlite_store *s, struct ad_err *err)
+{
+    static const struct {
+        const char *sql;
+        size_t off;
+    } stmts[] = {
+        { "ROLLBACK", offsetof(struct sqlite_store, rollback) },
+        { "ROLLBACK TO ad_sp", offsetof(struct sqlite_store, rollback_to) },
+        { "RELEASE ad_sp", offsetof(struct sqlite_store, release) },
+    };
+    size_t i;
+    int rc;
+
+    for (i = 0; i < AD_ARRAY_SIZE(stmts); i++) {
+        sqlite3_stmt **q = (sqlite3_stmt **)((char *)s + stmts[i].off);
+
+        rc = sqlite3_prepare_v3(s->db, stmts[i].sql, -1, SQLITE_PREPARE_PERSISTENT, q, NULL);
+        if (rc != SQLITE_OK)
+            return ad__sq_fail(s, rc, stmts[i].sql, err);
+    }
+    return 0;
+}
+
 static void sqlite_close(struct ad_store *st)
 {
     struct sqlite_store *s = ad__sq(st);
@@ -427,6 +483,9 @@ static void sqlite_close(struct ad_store *st)
     for (i = 0; i < s->nslots; i++)
         slot_free(s->slots[i]);
     free(s->slots);
+    sqlite3_finalize(s->rollback);
+    sqlite3_finalize(s->rollback_to);
+    sqlite3_finalize(s->release);
     if (s->db && sqlite3_close(s->db) != SQLITE_OK)
         AD_LOG(AD_LOG_ERROR, "closing '%s': %s", s->path, sqlite3_errmsg(s->db));
     free(s->path);
@@ -457,6 +516,8 @@ static int sqlite_open(const char *path, const struct ad_store_options *o,
         else
             rc = migrate(s, err);
     }
+    if (!rc)
+        rc = prepare_tx(s, err);
     if (rc) {
         sqlite_close(&s->base);
         return rc;
@@ -531,19 +592,65 @@ static int sqlite_check(struct ad_store *st, struct ad_err *err)
  * transaction never fails half-way on a lock upgrade and concurrent writers
  * queue on the busy timeout. Inner levels share one savepoint name: SQLite
  * resolves a name to the innermost savepoint that has it.
+ *
+ * SQLite may end the whole transaction by itself when a statement fails
+ * (note_lost): then a SAVEPOINT would start a new transaction that the
+ * matching RELEASE commits, so begin refuses one outside a transaction,
+ * and rollback has nothing left to undo.
  */
+
+/* Steps one of the statements prepared at open (no allocation of ours). */
+static int step_prepared(struct sqlite_store *s, sqlite3_stmt *q, const char *what,
+                         struct ad_err *err)
+{
+    int rc = sqlite3_step(q);
+
+    sqlite3_reset(q);
+    if (rc == SQLITE_DONE)
+        return 0;
+    note_lost(s, rc);
+    return ad__sq_fail(s, rc, what, err);
+}
+
+/*
+ * At depth 0 SQLite should hold no transaction; one it holds was left by a
+ * rollback that could not run (ad_store_rollback logged it and closed its
+ * level). Ending it here keeps one failed rollback from wedging the store.
+ */
+static int end_leftover(struct sqlite_store *s, struct ad_err *err)
+{
+    s->lost = 0;
+    if (sqlite3_get_autocommit(s->db))
+        return 0;
+    AD_LOG(AD_LOG_WARN, "'%s': a failed rollback left a transaction open; rolling it back",
+           s->path);
+    return step_prepared(s, s->rollback, "ROLLBACK", err);
+}
+
 static int sqlite_begin(struct ad_store *st, int depth, struct ad_err *err)
 {
-    const char *sql = depth > 1 ? "SAVEPOINT ad_sp"
-                      : st->flags & AD_STORE_READONLY ? "BEGIN"
-                                                      : "BEGIN IMMEDIATE";
+    struct sqlite_store *s = ad__sq(st);
+    int rc;
 
-    return ad__sq_exec(ad__sq(st), sql, err);
+    if (depth > 1) {
+        if (sqlite3_get_autocommit(s->db))
+            return ad_error(err, s->lost ? s->lost : AD_EIO,
+                            "no transaction to open a savepoint in");
+        return ad__sq_exec(s, "SAVEPOINT ad_sp", err);
+    }
+    rc = end_leftover(s, err);
+    if (!rc)
+        rc = ad__sq_exec(s, st->flags & AD_STORE_READONLY ? "BEGIN" : "BEGIN IMMEDIATE", err);
+    return rc;
 }
 
 static int sqlite_commit(struct ad_store *st, int depth, struct ad_err *err)
 {
-    return ad__sq_exec(ad__sq(st), depth > 1 ? "RELEASE ad_sp" : "COMMIT", err);
+    struct sqlite_store *s = ad__sq(st);
+
+    if (depth > 1)
+        return step_prepared(s, s->release, "RELEASE ad_sp", err);
+    return ad__sq_exec(s, "COMMIT", err);
 }
 
 static int sqlite_rollback(struct ad_store *st, int depth, struct ad_err *err)
@@ -555,11 +662,20 @@ static int sqlite_rollback(struct ad_store *st, int depth, struct ad_err *err)
     if (sqlite3_get_autocommit(s->db))
         return 0;
     if (depth <= 1)
-        return ad__sq_exec(s, "ROLLBACK", err);
-    rc = ad__sq_exec(s, "ROLLBACK TO ad_sp", err);
+        return step_prepared(s, s->rollback, "ROLLBACK", err);
+    rc = step_prepared(s, s->rollback_to, "ROLLBACK TO ad_sp", err);
     if (!rc)
-        rc = ad__sq_exec(s, "RELEASE ad_sp", err);
+        rc = step_prepared(s, s->release, "RELEASE ad_sp", err);
     return rc;
+}
+
+static int sqlite_tx_lost(struct ad_store *st)
+{
+    struct sqlite_store *s = ad__sq(st);
+
+    if (!sqlite3_get_autocommit(s->db))
+        return 0;
+    return s->lost ? s->lost : AD_EIO;
 }
 
 /* ---- the ops table ------------------------------------------------------ */
@@ -573,6 +689,7 @@ const struct ad_store_ops ad__store_sqlite_ops = {
     .begin = sqlite_begin,
     .commit = sqlite_commit,
     .rollback = sqlite_rollback,
+    .tx_lost = sqlite_tx_lost,
     .tenants = &ad__sqlite_tenant_ops,
     .agents = &ad__sqlite_agent_ops,
     .episodes = &ad__sqlite_episode_ops,

@@ -17,6 +17,7 @@
 #include <math.h>
 
 #include "autodev/buf.h"
+#include "autodev/json.h"
 
 #include "sqlite/sqlite_int.h"
 
@@ -226,13 +227,19 @@ static int read_json(sqlite3_stmt *q, int i, json_t **out, struct ad_err *err)
     json_error_t jerr;
 
     *out = NULL;
+    if (!t && sqlite3_column_type(q, i) != SQLITE_NULL)
+        return ad_error(err, AD_ENOMEM, "out of memory");
     if (!t)
         return 0;
     *out = json_loadb(t, (size_t)sqlite3_column_bytes(q, i), JSON_DECODE_ANY, &jerr);
-    if (!*out)
-        return ad_error(err, AD_ECORRUPT, "column '%s' holds invalid json: %s",
-                        sqlite3_column_name(q, i), jerr.text);
-    return 0;
+    if (*out)
+        return 0;
+    /* jansson out of memory is not a corrupt row. */
+    if (ad_json_load_code(&jerr) == AD_ENOMEM)
+        return ad_error(err, AD_ENOMEM, "out of memory reading column '%s'",
+                        sqlite3_column_name(q, i));
+    return ad_error(err, AD_ECORRUPT, "column '%s' holds invalid json: %s",
+                    sqlite3_column_name(q, i), jerr.text);
 }
 
 /* An id or a time: NULL reads as "", and a longer text is cut (the schema never holds one). */

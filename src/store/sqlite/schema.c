@@ -5,9 +5,10 @@
  * sort in creation order and "newest first" is ORDER BY id DESC),
  * tenant_id NOT NULL REFERENCES tenants(id), created_at as ISO-8601 UTC text
  * with milliseconds (24 characters, sorts in time order). JSON columns are
- * TEXT checked with json_valid() (which says 0, not NULL, for a NULL value
- * before SQLite 3.45, hence "x IS NULL OR"). Enumerations are CHECK
- * constraints.
+ * TEXT; migrations 1 to 3 checked them with json_valid() (which says 0, not
+ * NULL, for a NULL value before SQLite 3.45, hence "x IS NULL OR"), and
+ * migration 4 dropped the checks on the columns the store writes.
+ * Enumerations are CHECK constraints.
  *
  * Indexes follow the reference architecture plus what the store's queries
  * need; each query's index is named next to it.
@@ -455,10 +456,80 @@ static const char migration_3[] =
     "  AND EXISTS (SELECT 1 FROM agents a WHERE a.tenant_id = j.tenant_id"
     "   AND a.id = json_extract(j.payload, '$.agent_id'));";
 
+/*
+ * No json_valid() CHECK on the JSON columns the store writes.
+ *
+ * The store checks every JSON value in its public layer (type, cap) and
+ * writes only the text ad_json_dumps made of it, so these CHECKs could
+ * refuse nothing the store writes but by mistake: SQLite 3.40's
+ * json_valid() answers 0, not an error, when its parser cannot allocate,
+ * so an insert failed with AD_EINVAL "CHECK constraint failed" for lack of
+ * memory (an event append on the episode record path, for one). They also
+ * parsed every payload again on every insert, which is why the episode
+ * tables never had them. The tables no store call writes (tool_mutations,
+ * workflow_variants, research_*) keep theirs.
+ *
+ * Dropping a CHECK changes no stored row, index or b-tree, so the tables
+ * are not copied (events and jobs grow without bound): each CREATE TABLE
+ * text in sqlite_master loses the constraint as migrations 1 to 3 wrote it,
+ * the procedure SQLite's ALTER TABLE page gives for removing constraints;
+ * bump_schema_version then makes every connection, this one included, read
+ * the schema again. A text that does not match is left as it is.
+ */
+#define DROP_CHECK(table, check)                                                 \
+    "UPDATE sqlite_master SET sql = replace(sql, ' CHECK (" check ")', '')"     \
+    " WHERE type = 'table' AND name = '" table "';"
+#define DROP_JSON_CHECK(table, col) DROP_CHECK(table, "json_valid(" col ")")
+#define DROP_NULL_JSON_CHECK(table, col) \
+    DROP_CHECK(table, col " IS NULL OR json_valid(" col ")")
+
+static const char migration_4[] =
+    "PRAGMA writable_schema = ON;"
+    DROP_JSON_CHECK("tenants", "settings")
+    DROP_NULL_JSON_CHECK("skills", "input_schema")
+    DROP_NULL_JSON_CHECK("skill_executions", "input")
+    DROP_NULL_JSON_CHECK("skill_executions", "output")
+    DROP_NULL_JSON_CHECK("skill_candidates", "failure_pattern")
+    DROP_NULL_JSON_CHECK("skill_candidates", "validation_result")
+    DROP_NULL_JSON_CHECK("notifications", "payload")
+    DROP_JSON_CHECK("events", "payload")
+    DROP_JSON_CHECK("jobs", "payload")
+    DROP_JSON_CHECK("agent_sessions", "transcript")
+    DROP_JSON_CHECK("agent_sessions", "state")
+    DROP_JSON_CHECK("failure_patterns", "episode_ids")
+    DROP_NULL_JSON_CHECK("failure_patterns", "outcome")
+    "PRAGMA writable_schema = OFF;";
+
+/*
+ * The schema cookie, one up: a connection reads the schema again when it
+ * sees the cookie change (this one at its next statement), which an edit of
+ * sqlite_master alone does not do.
+ */
+static int bump_schema_version(sqlite3 *db)
+{
+    char sql[64];
+    sqlite3_stmt *q = NULL;
+    int version = 0, rc;
+
+    rc = sqlite3_prepare_v2(db, "PRAGMA schema_version", -1, &q, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        version = sqlite3_column_int(q, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_OK)
+        return rc;
+    snprintf(sql, sizeof(sql), "PRAGMA schema_version = %d", version + 1);
+    return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
 const struct ad__sqlite_migration ad__sqlite_migrations[] = {
-    { 1, migration_1 },
-    { 2, migration_2 },
-    { 3, migration_3 },
+    { 1, migration_1, NULL },
+    { 2, migration_2, NULL },
+    { 3, migration_3, NULL },
+    { 4, migration_4, bump_schema_version },
 };
 
 const size_t ad__sqlite_nmigrations = AD_ARRAY_SIZE(ad__sqlite_migrations);

@@ -19,6 +19,8 @@
 struct ad__sqlite_migration {
     int version;       /* 1, 2, ... without gaps */
     const char *sql;   /* one or more statements */
+    /* What SQL alone cannot say, run after sql in the same transaction; NULL for none. */
+    int (*after)(sqlite3 *db);   /* SQLITE_OK or an error code */
 };
 
 extern const struct ad__sqlite_migration ad__sqlite_migrations[];

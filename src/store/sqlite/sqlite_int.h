@@ -23,7 +23,10 @@
 
 struct sq_stmt;
 
+struct sqlite_store;
+
 struct stmt_slot {
+    struct sqlite_store *owner;  /* the connection whose cache holds it */
     const struct sq_stmt *def;   /* the description it was made from, or NULL */
     uint64_t hash;               /* of sql, for plain statements */
     char *sql;
@@ -40,6 +43,19 @@ struct sqlite_store {
      * while later statements join the cache. */
     struct stmt_slot **slots;
     size_t nslots, aslots;
+    /*
+     * What a rollback runs, prepared at open so that a rollback never needs
+     * memory (a failed one would leave SQLite inside the transaction).
+     * release also ends a savepoint on commit.
+     */
+    sqlite3_stmt *rollback, *rollback_to, *release;
+    /*
+     * The AD_E* code of the failed statement after which SQLite ended the
+     * whole transaction by itself (out of memory, a full disk, an I/O
+     * error), noticed when the statement is put back; 0 for none, and
+     * cleared when the next transaction begins.
+     */
+    int lost;
 };
 
 static inline struct sqlite_store *ad__sq(struct ad_store *st)
@@ -61,6 +77,11 @@ int ad__sq_get(struct sqlite_store *s, const char *sql, struct stmt_slot **out,
 /* The same for a described statement (rows.c), found by def's address. */
 int ad__sq_prepare(struct sqlite_store *s, const struct sq_stmt *def, struct stmt_slot **out,
                    struct ad_err *err);
+/*
+ * Puts a statement back (reset, bindings cleared). A failed statement after
+ * which SQLite is no longer inside the store's transaction is noted in
+ * s->lost here, the one place every cached statement passes.
+ */
 void ad__sq_put(struct stmt_slot *slot);
 /* Runs a cached statement that returns nothing (or whose rows are ignored). */
 int ad__sq_exec(struct sqlite_store *s, const char *sql, struct ad_err *err);

@@ -4,6 +4,8 @@
  */
 #include "compat.h"
 
+#include "autodev/json.h"
+
 #include "sqlite/sqlite_int.h"
 
 static const struct sq_col tenant_cols[] = {
@@ -83,7 +85,13 @@ static int sqlite_settings_get(struct ad_store *st, const char *tenant_id, json_
     if (rc == SQLITE_ROW) {
         t = (const char *)sqlite3_column_text(q->stmt, 0);
         *out = t ? json_loads(t, 0, &jerr) : NULL;
-        rc = 0;
+        /* Out of memory (reading the column or parsing it) is not corrupt settings. */
+        if (!*out && (t ? ad_json_load_code(&jerr) == AD_ENOMEM
+                        : sqlite3_column_type(q->stmt, 0) != SQLITE_NULL))
+            rc = ad_error(err, AD_ENOMEM, "out of memory reading the settings of tenant '%s'",
+                          tenant_id);
+        else
+            rc = 0;
     } else if (rc == SQLITE_DONE) {
         rc = ad_error(err, AD_ENOTFOUND, "unknown tenant id '%s'", tenant_id);
     } else {
