@@ -242,15 +242,41 @@ json_t *ad_settings_to_json(const struct ad_settings *s)
 
 /* ---- in the store ------------------------------------------------------- */
 
+/*
+ * The cached block when it is still current: same tenant, and no other
+ * connection committed since it was read (*version gets the data version
+ * now, or -1 when the backend cannot tell). A failed version read only
+ * means reading the settings.
+ */
+static bool cached(struct ad_store *st, const char *tenant_id, int64_t *version,
+                   struct ad_settings *out)
+{
+    struct ad_err e = AD_ERR_INIT;
+
+    *version = -1;
+    if (st->ops->data_version(st, version, &e) < 0) {
+        *version = -1;
+        return false;
+    }
+    if (!st->settings.valid || st->settings.version != *version ||
+        strcmp(st->settings.tenant_id, tenant_id) != 0)
+        return false;
+    *out = st->settings.s;
+    return true;
+}
+
 int ad_settings_get(struct ad_store *st, const char *tenant_id, struct ad_settings *out,
                     struct ad_err *err)
 {
     json_t *all = NULL, *block;
     struct ad_settings s;
+    int64_t version;
     int rc;
 
     if (!tenant_id || !ad_id_valid(tenant_id))
         return ad_error(err, AD_EINVAL, "invalid tenant id");
+    if (cached(st, tenant_id, &version, out))
+        return 0;
     rc = st->ops->tenants->settings_get(st, tenant_id, &all, err);
     if (rc)
         return rc;
@@ -268,6 +294,12 @@ int ad_settings_get(struct ad_store *st, const char *tenant_id, struct ad_settin
     json_decref(all);
     if (!rc)
         *out = s;
+    if (!rc && version >= 0) {
+        st->settings.valid = true;
+        st->settings.version = version;
+        snprintf(st->settings.tenant_id, sizeof(st->settings.tenant_id), "%s", tenant_id);
+        st->settings.s = s;
+    }
     return rc;
 }
 
@@ -295,6 +327,8 @@ int ad_settings_put(struct ad_store *st, const char *tenant_id, const struct ad_
         return ad_error(err, AD_EINVAL, "invalid tenant id");
     if (st->flags & AD_STORE_READONLY)
         return ad_error(err, AD_EPERM, "the store is open read-only");
+    /* Our own commits do not move the data version: forget the copy. */
+    st->settings.valid = false;
     rc = ad_settings_validate(s, err);
     if (rc)
         return rc;

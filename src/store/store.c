@@ -205,6 +205,8 @@ static void rollback_level(struct ad_store *st)
     struct ad_err e = AD_ERR_INIT;
     int rc = 0;
 
+    /* A settings block read inside the level may be undone with it. */
+    st->settings.valid = false;
     if (!tx_lost(st) || st->tx_depth == 1)
         rc = st->ops->rollback(st, st->tx_depth, &e);
     if (rc) {

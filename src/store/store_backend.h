@@ -40,6 +40,7 @@
 #include <stdint.h>
 
 #include "autodev/error.h"
+#include "autodev/settings.h"
 #include "autodev/store.h"
 
 struct ad_store_ops;
@@ -63,12 +64,28 @@ struct ad__episode_json {
 void ad__episode_json_release(struct ad__episode_json *j);
 
 /* The part of every open store that the public layer owns. */
+/*
+ * One tenant's settings as last read by this handle (settings.c). Every
+ * failure recorded reads them (reflection), and parsing the block costs
+ * more than the rest of the read: the copy is used while the backend's
+ * data version says no other connection committed since, and dropped when
+ * this handle writes settings or rolls a level back.
+ */
+struct ad__settings_cache {
+    bool valid;
+    char tenant_id[AD_ID_SIZE];
+    int64_t version;     /* the data version read before the settings were */
+    struct ad_settings s;
+};
+
+/* The part of every open store that store.c owns. */
 struct ad_store {
     const struct ad_store_ops *ops;
     int tx_depth;        /* 0 outside any transaction; maintained by store.c */
     int tx_broken;       /* level holding a half-done write (store.c), 0 for none */
     int tx_lost;         /* code of the error that ended the whole transaction, 0 for none */
     int flags;           /* enum ad_store_flags as opened */
+    struct ad__settings_cache settings;
 };
 
 /* ---- one table of ops per entity ---------------------------------------- */
@@ -337,6 +354,13 @@ struct ad_store_ops {
     int (*commit)(struct ad_store *st, int depth, struct ad_err *err);
     int (*rollback)(struct ad_store *st, int depth, struct ad_err *err);
     int (*tx_lost)(struct ad_store *st);
+    /*
+     * A number that changes whenever another connection commits to the
+     * database (SQLite's PRAGMA data_version; this handle's own commits do
+     * not change it). AD_ENOTSUP from a backend that cannot tell: nothing
+     * is cached then.
+     */
+    int (*data_version)(struct ad_store *st, int64_t *out, struct ad_err *err);
 
     const struct ad__tenant_ops *tenants;
     const struct ad__agent_ops *agents;

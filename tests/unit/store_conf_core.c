@@ -1088,6 +1088,54 @@ static void test_settings_in_store(void **state)
     assert_int_equal(ad_settings_put(f->st, missing, &s, &err), AD_ENOTFOUND);
 }
 
+/*
+ * A handle may keep the settings it read (every recorded failure reads
+ * them): what another handle commits, what this one writes, and what a
+ * rollback undoes must all show at the next read.
+ */
+static void test_settings_read_again_when_changed(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_store *other = NULL;
+    struct ad_settings s, got;
+
+    assert_int_equal(ad_settings_get(f->st, f->tenant, &s, &err), 0);
+    assert_false(s.enabled);
+    /* Another connection turns the workspace on. */
+    assert_int_equal(suite_open(f, 0, 0, &other, &err), 0);
+    assert_int_equal(ad_settings_update(other, f->tenant, "enabled", "true", NULL, &err), 0);
+    assert_int_equal(ad_settings_get(f->st, f->tenant, &got, &err), 0);
+    assert_true(got.enabled);
+    /* This handle writes: the next read sees it. */
+    assert_int_equal(ad_settings_update(f->st, f->tenant, "max_mutations_per_day", "7", &got,
+                                        &err), 0);
+    assert_int_equal(got.max_mutations_per_day, 7);
+    assert_int_equal(ad_settings_get(f->st, f->tenant, &got, &err), 0);
+    assert_int_equal(got.max_mutations_per_day, 7);
+    /* Written, read inside the transaction, rolled back: the old value again. */
+    assert_int_equal(ad_store_begin(f->st, &err), 0);
+    assert_int_equal(ad_settings_update(f->st, f->tenant, "max_mutations_per_day", "9", NULL,
+                                        &err), 0);
+    assert_int_equal(ad_settings_get(f->st, f->tenant, &got, &err), 0);
+    assert_int_equal(got.max_mutations_per_day, 9);
+    ad_store_rollback(f->st);
+    assert_int_equal(ad_settings_get(f->st, f->tenant, &got, &err), 0);
+    assert_int_equal(got.max_mutations_per_day, 7);
+    /* And the other handle, which read before, sees this one's commit. */
+    assert_int_equal(ad_settings_get(other, f->tenant, &got, &err), 0);
+    assert_int_equal(got.max_mutations_per_day, 7);
+    assert_int_equal(ad_settings_update(f->st, f->tenant, "enabled", "false", NULL, &err), 0);
+    assert_int_equal(ad_settings_get(other, f->tenant, &got, &err), 0);
+    assert_false(got.enabled);
+    /* A key that does not exist changes nothing. */
+    assert_int_equal(ad_settings_update(f->st, f->tenant, "no_such_key", "1", NULL, &err),
+                     AD_EINVAL);
+    assert_int_equal(ad_settings_get(other, f->tenant, &got, &err), 0);
+    assert_int_equal(got.max_mutations_per_day, 7);
+    ad_store_free(other);
+}
+
 /* ---- transactions ------------------------------------------------------- */
 
 static void test_nested_transactions(void **state)
@@ -1329,6 +1377,7 @@ const struct CMUnitTest suite_core[] = {
     cmocka_unit_test(test_settings_json),
     T(test_llm_ledger),
     T(test_settings_in_store),
+    T(test_settings_read_again_when_changed),
     T(test_nested_transactions),
     T(test_json_read_out_of_memory),
     T(test_json_write_out_of_memory),

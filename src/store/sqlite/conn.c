@@ -486,6 +486,8 @@ static void sqlite_close(struct ad_store *st)
     sqlite3_finalize(s->rollback);
     sqlite3_finalize(s->rollback_to);
     sqlite3_finalize(s->release);
+    for (i = 0; i < AD_ARRAY_SIZE(s->pattern_lists); i++)
+        free(s->pattern_lists[i]);
     if (s->db && sqlite3_close(s->db) != SQLITE_OK)
         AD_LOG(AD_LOG_ERROR, "closing '%s': %s", s->path, sqlite3_errmsg(s->db));
     free(s->path);
@@ -678,6 +680,12 @@ static int sqlite_tx_lost(struct ad_store *st)
     return s->lost ? s->lost : AD_EIO;
 }
 
+static int sqlite_data_version(struct ad_store *st, int64_t *out, struct ad_err *err)
+{
+    return ad__sq_ints(ad__sq(st), "PRAGMA data_version", NULL, NULL, out, 1, "data version",
+                       err);
+}
+
 /* ---- the ops table ------------------------------------------------------ */
 
 const struct ad_store_ops ad__store_sqlite_ops = {
@@ -690,6 +698,7 @@ const struct ad_store_ops ad__store_sqlite_ops = {
     .commit = sqlite_commit,
     .rollback = sqlite_rollback,
     .tx_lost = sqlite_tx_lost,
+    .data_version = sqlite_data_version,
     .tenants = &ad__sqlite_tenant_ops,
     .agents = &ad__sqlite_agent_ops,
     .episodes = &ad__sqlite_episode_ops,

@@ -167,6 +167,20 @@ static char *pattern_list_sql(const struct ad_pattern_filter *f)
     return sql;
 }
 
+/* Three statuses: the mask takes three bits of the key below. */
+_Static_assert(AD_PATTERN_CLOSED == 2, "a fourth pattern status needs a wider key");
+
+/* The connection's copy of the text for f's shape (made once); NULL on ENOMEM. */
+static const char *pattern_list_text(struct sqlite_store *s, const struct ad_pattern_filter *f)
+{
+    unsigned key = (f->agent_id ? 1u : 0u) | (f->by_error_type ? 2u : 0u) |
+                   (f->light ? 4u : 0u) | (f->status_mask & 7u) << 3;
+
+    if (!s->pattern_lists[key])
+        s->pattern_lists[key] = pattern_list_sql(f);
+    return s->pattern_lists[key];
+}
+
 static int pattern_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
 {
     return ad__sq_read_row(q, &pattern_table, elem, err);
@@ -180,13 +194,12 @@ static int sqlite_pattern_list(struct ad_store *st, const char *tenant_id,
     struct ad_failure_pattern *v = NULL;
     size_t count = 0;
     struct stmt_slot *q = NULL;
-    char *sql = pattern_list_sql(f);
+    const char *sql = pattern_list_text(s, f);
     int rc;
 
     if (!sql)
         return ad_error(err, AD_ENOMEM, "building the pattern query");
     rc = ad__sq_get(s, sql, &q, err);
-    free(sql);
     if (rc)
         return rc;
     sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);

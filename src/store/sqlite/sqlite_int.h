@@ -56,6 +56,12 @@ struct sqlite_store {
      * cleared when the next transaction begins.
      */
     int lost;
+    /*
+     * The pattern list's text for each shape of filter (agent or not, by
+     * error type or not, light or not, the status mask), made on first use:
+     * reflection lists patterns on every failure it reflects on.
+     */
+    char *pattern_lists[64];
 };
 
 static inline struct sqlite_store *ad__sq(struct ad_store *st)
