@@ -64,19 +64,20 @@ static int cmp_u64(const void *a, const void *b)
 static long shingles(const char *s, uint64_t **out)
 {
     uint64_t words[SHINGLE_WORDS_MAX];
-    const char *p = s;
-    struct ad_str w;
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
     size_t nw = 0, n = 0;
     uint64_t *v;
 
-    while (nw < SHINGLE_WORDS_MAX && ad_text_word(&p, &w)) {
+    /* Words as ad_text_word() splits them, hashed in the same pass. */
+    while (*p && nw < SHINGLE_WORDS_MAX) {
         uint64_t h = 0xcbf29ce484222325ULL;
 
-        for (size_t i = 0; i < w.len; i++) {
-            unsigned char c = (unsigned char)w.ptr[i];
-
-            h = fnv_byte(h, (unsigned char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
+        if (!ad_text_word_byte(*p)) {
+            p++;
+            continue;
         }
+        for (; ad_text_word_byte(*p); p++)
+            h = fnv_byte(h, (unsigned char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p));
         words[nw++] = h;
     }
     v = malloc((nw ? nw : 1) * sizeof(*v));
