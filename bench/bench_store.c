@@ -205,7 +205,7 @@ static void reflection_window(struct bench *b, int reps)
         int64_t t0 = ad_mono_ns();
 
         if (ad_store_episode_recent_failures(b->st, b->tenant, b->agents[i % NAGENTS], since, 20,
-                                             &v, &n, &err))
+                                             false, NULL, &v, &n, &err))
             die("recent failures", &err);
         t[i] = ad_mono_ns() - t0;
         total += (int64_t)n;

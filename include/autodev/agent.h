@@ -107,10 +107,13 @@ int ad_episodes_count(struct ad_store *st, const char *tenant_id,
 /*
  * The agent's failures since (ISO-8601 UTC; NULL: ever), newest first, at
  * most limit: ids, descriptions and error types only (what reflection
- * compares). Free with ad_episode_brief_list_free.
+ * compares); with only_type, descriptions only of the failures of
+ * error_type (ad_store_episode_recent_failures). Free with
+ * ad_episode_brief_list_free.
  */
 int ad_episodes_recent_failures(struct ad_store *st, const char *tenant_id,
                                 const char *agent_id, const char *since, int limit,
+                                bool only_type, const char *error_type,
                                 struct ad_episode_brief **out, size_t *n, struct ad_err *err);
 
 

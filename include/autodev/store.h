@@ -311,10 +311,15 @@ void ad_episode_brief_list_free(struct ad_episode_brief *v, size_t n);
 /*
  * The agent's failed episodes created at or after since (ISO-8601 UTC;
  * NULL: ever), newest first, at most limit (0: AD_LIST_DEFAULT; capped at
- * AD_LIST_MAX). An agent that is not the tenant's has none.
+ * AD_LIST_MAX). An agent that is not the tenant's has none. With
+ * only_type, just the failures of error type error_type (NULL: of no type)
+ * carry their task_description; the others come with it NULL, read from
+ * the index alone (what reflection needs: it compares only failures of the
+ * same type, but counts its window over all of them).
  */
 int ad_store_episode_recent_failures(struct ad_store *st, const char *tenant_id,
                                      const char *agent_id, const char *since, int limit,
+                                     bool only_type, const char *error_type,
                                      struct ad_episode_brief **out, size_t *n,
                                      struct ad_err *err);
 

@@ -89,9 +89,11 @@ int ad_episodes_list(struct ad_store *st, const char *tenant_id,
 
 int ad_episodes_recent_failures(struct ad_store *st, const char *tenant_id,
                                 const char *agent_id, const char *since, int limit,
+                                bool only_type, const char *error_type,
                                 struct ad_episode_brief **out, size_t *n, struct ad_err *err)
 {
-    return ad_store_episode_recent_failures(st, tenant_id, agent_id, since, limit, out, n, err);
+    return ad_store_episode_recent_failures(st, tenant_id, agent_id, since, limit, only_type,
+                                            error_type, out, n, err);
 }
 
 int ad_episodes_count(struct ad_store *st, const char *tenant_id,

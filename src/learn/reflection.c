@@ -364,8 +364,10 @@ static int similar_failures(struct ad_store *st, const char *tenant_id, const st
     int rc;
 
     ad_time_iso(ad_now_ms() - (int64_t)s->reflection_window_hours * 3600 * 1000, cutoff);
+    /* Only failures of ep's type can be like it: their descriptions alone are read. */
     rc = ad_episodes_recent_failures(st, tenant_id, ep->agent_id, cutoff, s->reflection_window,
-                                     &win, &nwin, err);
+                                     true, p->error_type[0] ? p->error_type : NULL, &win, &nwin,
+                                     err);
     for (size_t i = 0; rc == 0 && i < nwin; i++) {
         self |= !strcmp(win[i].id, ep->id);
         if (strcmp(win[i].id, ep->id) && !similar(p, win[i].task_description,

@@ -192,6 +192,7 @@ static void id_floor(int64_t ms, char out[AD_ID_SIZE])
  */
 int ad_store_episode_recent_failures(struct ad_store *st, const char *tenant_id,
                                      const char *agent_id, const char *since, int limit,
+                                     bool only_type, const char *error_type,
                                      struct ad_episode_brief **out, size_t *n,
                                      struct ad_err *err)
 {
@@ -208,10 +209,12 @@ int ad_store_episode_recent_failures(struct ad_store *st, const char *tenant_id,
         rc = ad__check_since(since, t, err);
     if (!rc)
         rc = ad__resolve_limit(limit, &limit, err);
+    if (!rc && only_type && error_type)
+        rc = ad__check_text("error_type", error_type, AD_ERROR_TYPE_MAX, 0, err);
     if (rc)
         return rc;
     if (t[0] && ad_time_parse(t, &ms) == 0)
         id_floor(ms - ID_CLOCK_SLACK_MS, floor);
-    return st->ops->episodes->recent_failures(st, tenant_id, agent_id, t, floor, limit, out, n,
-                                              err);
+    return st->ops->episodes->recent_failures(st, tenant_id, agent_id, t, floor, limit,
+                                              only_type, error_type, out, n, err);
 }

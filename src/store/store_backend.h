@@ -141,8 +141,9 @@ struct ad__episode_ops {
     int (*count)(struct ad_store *st, const char *tenant_id, const struct ad_episode_filter *f,
                  int64_t *count, struct ad_err *err);
     int (*recent_failures)(struct ad_store *st, const char *tenant_id, const char *agent_id,
-                           const char *since, const char *id_floor, int limit,
-                           struct ad_episode_brief **out, size_t *n, struct ad_err *err);
+                           const char *since, const char *id_floor, int limit, bool only_type,
+                           const char *error_type, struct ad_episode_brief **out, size_t *n,
+                           struct ad_err *err);
 };
 
 /*

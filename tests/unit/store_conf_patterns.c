@@ -152,6 +152,14 @@ static void test_error_type_json(void **state)
 
 /* ---- recent failures ---------------------------------------------------- */
 
+/* The window with every description read. */
+static int recent(struct ad_store *st, const char *tenant, const char *agent, const char *since,
+                  int limit, struct ad_episode_brief **v, size_t *n, struct ad_err *err)
+{
+    return ad_store_episode_recent_failures(st, tenant, agent, since, limit, false, NULL, v, n,
+                                            err);
+}
+
 static void test_recent_failures(void **state)
 {
     struct fx *f = *state;
@@ -173,8 +181,7 @@ static void test_recent_failures(void **state)
     failure(f, f->agent, "parse the date again", "ValueError: month 13", ids[4]);
 
     /* The agent's failures only, newest first, with their brief fields. */
-    assert_int_equal(ad_store_episode_recent_failures(f->st, f->tenant, f->agent, NULL, 0, &v,
-                                                      &n, &err), 0);
+    assert_int_equal(recent(f->st, f->tenant, f->agent, NULL, 0, &v, &n, &err), 0);
     assert_int_equal(n, 3);
     assert_string_equal(v[0].id, ids[4]);
     assert_string_equal(v[0].task_description, "parse the date again");
@@ -187,8 +194,7 @@ static void test_recent_failures(void **state)
     ad_episode_brief_list_free(v, n);
 
     /* The limit keeps the newest. */
-    assert_int_equal(ad_store_episode_recent_failures(f->st, f->tenant, f->agent, NULL, 2, &v,
-                                                      &n, &err), 0);
+    assert_int_equal(recent(f->st, f->tenant, f->agent, NULL, 2, &v, &n, &err), 0);
     assert_int_equal(n, 2);
     assert_string_equal(v[1].id, ids[3]);
     ad_episode_brief_list_free(v, n);
@@ -199,30 +205,44 @@ static void test_recent_failures(void **state)
              ids[0]);
     sql_exec(f, sql);
     ad_time_iso(ad_now_ms() - 24 * 3600 * 1000LL, past);
-    assert_int_equal(ad_store_episode_recent_failures(f->st, f->tenant, f->agent, past, 0, &v,
-                                                      &n, &err), 0);
+    assert_int_equal(recent(f->st, f->tenant, f->agent, past, 0, &v, &n, &err), 0);
     assert_int_equal(n, 2);
     assert_string_equal(v[1].id, ids[3]);
     ad_episode_brief_list_free(v, n);
-    assert_int_equal(ad_store_episode_recent_failures(f->st, f->tenant, f->agent,
-                                                      "2999-01-01T00:00:00Z", 0, &v, &n, &err),
+    assert_int_equal(recent(f->st, f->tenant, f->agent, "2999-01-01T00:00:00Z", 0, &v, &n, &err),
                      0);
     assert_int_equal(n, 0);
     assert_null(v);
 
     /* Another tenant sees none of them; bad arguments are refused. */
-    assert_int_equal(ad_store_episode_recent_failures(f->st, f->other, f->agent, NULL, 0, &v, &n,
-                                                      &err), 0);
+    assert_int_equal(recent(f->st, f->other, f->agent, NULL, 0, &v, &n, &err), 0);
     assert_int_equal(n, 0);
-    assert_int_equal(ad_store_episode_recent_failures(f->st, f->tenant, "bot", NULL, 0, &v, &n,
-                                                      &err), AD_EINVAL);
+    assert_int_equal(recent(f->st, f->tenant, "bot", NULL, 0, &v, &n, &err), AD_EINVAL);
     assert_msg_has(&err, "agent id");
-    assert_int_equal(ad_store_episode_recent_failures(f->st, f->tenant, f->agent, "yesterday", 0,
-                                                      &v, &n, &err), AD_EINVAL);
-    assert_int_equal(ad_store_episode_recent_failures(f->st, f->tenant, f->agent, NULL, -1, &v,
-                                                      &n, &err), AD_EINVAL);
-    assert_int_equal(ad_store_episode_recent_failures(f->st, "acme", f->agent, NULL, 0, &v, &n,
-                                                      &err), AD_EINVAL);
+    assert_int_equal(recent(f->st, f->tenant, f->agent, "yesterday", 0, &v, &n, &err), AD_EINVAL);
+    assert_int_equal(recent(f->st, f->tenant, f->agent, NULL, -1, &v, &n, &err), AD_EINVAL);
+    assert_int_equal(recent(f->st, "acme", f->agent, NULL, 0, &v, &n, &err), AD_EINVAL);
+
+    /* By type: every failure of the window, the descriptions of that type's only. */
+    assert_int_equal(ad_store_episode_recent_failures(f->st, f->tenant, f->agent, NULL, 0, true,
+                                                      "ValueError", &v, &n, &err), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(v[0].task_description, "parse the date again");
+    assert_null(v[1].task_description);
+    assert_string_equal(v[1].id, ids[3]);
+    assert_null(v[2].task_description);
+    assert_string_equal(v[2].error_type, "KeyError");
+    ad_episode_brief_list_free(v, n);
+    /* NULL: the failures of no type. */
+    assert_int_equal(ad_store_episode_recent_failures(f->st, f->tenant, f->agent, NULL, 0, true,
+                                                      NULL, &v, &n, &err), 0);
+    assert_int_equal(n, 3);
+    assert_null(v[0].task_description);
+    assert_string_equal(v[1].task_description, "parse the date");
+    assert_null(v[2].task_description);
+    ad_episode_brief_list_free(v, n);
+    assert_int_equal(ad_store_episode_recent_failures(f->st, f->tenant, f->agent, NULL, 0, true,
+                                                      "Bad\xff", &v, &n, &err), AD_EINVAL);
 }
 
 /* ---- failure patterns --------------------------------------------------- */
@@ -669,8 +689,7 @@ static void test_pattern_readonly(void **state)
     assert_int_equal(suite_open(f, AD_STORE_READONLY, 0, &ro, &err), 0);
     fill_pattern(&p, f->tenant, f->agent, "t", NULL);
     assert_int_equal(ad_store_pattern_insert(ro, &p, &err), AD_EPERM);
-    assert_int_equal(ad_store_episode_recent_failures(ro, f->tenant, f->agent, NULL, 0, &v, &n,
-                                                      &err), 0);
+    assert_int_equal(recent(ro, f->tenant, f->agent, NULL, 0, &v, &n, &err), 0);
     assert_int_equal(n, 0);
     ad_failure_pattern_release(&p);
     ad_store_free(ro);

@@ -78,12 +78,17 @@ static const struct sq_stmt segment_list = {
                     " WHERE episode_id = ?1 AND tenant_id = ?2 ORDER BY id",
 };
 /*
- * ix_episodes_agent_success (tenant_id, agent_id, success, id): the range
- * of the agent's failures with id >= ?3, read newest first and stopped at
- * the limit; created_at >= ?4 is the exact condition (episodes.c).
+ * ix_episodes_agent_success (tenant_id, agent_id, success, id, created_at,
+ * error_type): the range of the agent's failures with id >= ?3, read
+ * newest first and stopped at the limit; created_at >= ?4 is the exact
+ * condition (episodes.c). Hand-written column list (the brief's, in its
+ * order): the description is read only where ?6 asks for it, and SQLite
+ * seeks the table row only then, so a failure of another type costs an
+ * index entry.
  */
 static const struct sq_stmt recent_failures = {
-    &brief_table, "SELECT {cols} FROM episodes WHERE tenant_id = ?1 AND agent_id = ?2"
+    &brief_table, "SELECT id, CASE WHEN ?6 = 0 OR error_type IS ?7 THEN task_description END,"
+                  " error_type, created_at FROM episodes WHERE tenant_id = ?1 AND agent_id = ?2"
                   " AND success = 0 AND id >= ?3 AND created_at >= ?4"
                   " ORDER BY id DESC LIMIT ?5",
 };
@@ -352,8 +357,8 @@ static int sqlite_episode_count(struct ad_store *st, const char *tenant_id,
 
 static int sqlite_recent_failures(struct ad_store *st, const char *tenant_id,
                                   const char *agent_id, const char *since, const char *id_floor,
-                                  int limit, struct ad_episode_brief **out, size_t *n,
-                                  struct ad_err *err)
+                                  int limit, bool only_type, const char *error_type,
+                                  struct ad_episode_brief **out, size_t *n, struct ad_err *err)
 {
     struct sqlite_store *s = ad__sq(st);
     struct ad_episode_brief *v = NULL;
@@ -368,6 +373,9 @@ static int sqlite_recent_failures(struct ad_store *st, const char *tenant_id,
     sqlite3_bind_text(q->stmt, 3, id_floor, -1, SQLITE_STATIC);
     sqlite3_bind_text(q->stmt, 4, since, -1, SQLITE_STATIC);
     sqlite3_bind_int(q->stmt, 5, limit);
+    sqlite3_bind_int(q->stmt, 6, only_type ? 1 : 0);
+    if (only_type && error_type)
+        sqlite3_bind_text(q->stmt, 7, error_type, -1, SQLITE_STATIC);
     rc = ad__sq_collect(s, q, sizeof(*v), NULL, (void **)&v, &count, "list recent failures",
                         err);
     if (rc) {
