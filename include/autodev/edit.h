@@ -142,16 +142,55 @@ enum ad_edit_apply_flags {
 };
 
 /*
+ * Checks a path that a block names by its spelling alone, as
+ * ad_edit_apply_dir does first: AD_EINVAL when it is empty, ends in '/'
+ * or holds a control character; AD_EPERM when it is absolute, has a ".."
+ * component (also one that would climb back in) or a component that is
+ * version control metadata (see ad_edit_apply_dir); AD_ETOOBIG for a
+ * component longer than NAME_MAX. Touches no file system.
+ */
+int ad_edit_check_path(const char *path, struct ad_err *err);
+
+/*
  * Applies every block of s to the files under root, all or nothing: the new
  * contents are computed in memory first, and when any block fails nothing is
  * written (the report says which failed and why; returns that block's code).
- * A block without a path uses default_path (NULL: AD_EINVAL). A path that is
- * absolute, contains "..", or resolves through a symbolic link outside root
- * is refused (AD_EPERM). Files are replaced by write-to-temporary and
- * rename, keeping the old mode; missing directories are created. Files are
- * at most 16 MiB (AD_ETOOBIG). Every block is tried, also after a failure,
- * so the report gives feedback for all of them. *rep is overwritten (release
- * an earlier report first) and must be released, also on failure.
+ * A block without a path uses default_path (NULL: AD_EINVAL).
+ *
+ * Every target of every block is checked before anything is written:
+ *   - by its spelling (ad_edit_check_path);
+ *   - on the path the write really reaches, with symbolic links followed:
+ *     inside root (AD_EPERM), no component that is version control metadata
+ *     (AD_EPERM), and no folder on the way from root that git takes for a
+ *     repository's own folder: one holding HEAD with objects and refs, or
+ *     with commondir, counting what this apply creates (AD_EPERM; this
+ *     catches a bare repository, a worktree's folder and the target of a
+ *     ".git" file under any name, and a reply that would build one);
+ *   - against the other targets: a file may not be a folder of another
+ *     (AD_EINVAL), nor a folder or a file on the way (AD_EINVAL);
+ *   - the caller may write the file (a read-only one is refused) and the
+ *     folder that is to hold it (AD_EPERM); the path and the name of a
+ *     temporary beside it fit PATH_MAX (AD_ETOOBIG).
+ * Metadata is .git, .hg, .svn, .bzr, _darcs, CVS, .jj, .pijul, _FOSSIL_ and
+ * .fslckout, as a folder or a file (a worktree's or submodule's ".git"
+ * file), in every spelling a file system Linux mounts maps to them: any
+ * case, trailing dots and spaces, an NTFS stream suffix (":..."), the code
+ * points HFS+ ignores and U+FEFF left out, U+017F as "s"; also "git~1",
+ * and a backslash separates. Look-alike letters of other scripts are other
+ * names; other NTFS short names than "git~1" are not known here. Root
+ * itself is trusted, but not when it lies inside a git folder (AD_EPERM).
+ *
+ * Files are replaced by write-to-temporary and rename, keeping the old
+ * mode; missing directories are created. Before the first rename every
+ * temporary is written and every old file kept beside it (a hard link, or
+ * a copy); a file changed by someone else since it was read is AD_ESTATE.
+ * When a rename fails even so, the renames done are undone and the
+ * folders made removed, so the tree is as it was (AD_EIO; the message
+ * says so if a file could not be put back, and where its old content is).
+ * Files are at most 16 MiB (AD_ETOOBIG). Every block is tried, also after
+ * a failure, so the report gives feedback for all of them; a failure while
+ * writing is reported on the block whose file it was. *rep is overwritten
+ * (release an earlier report first) and must be released, also on failure.
  */
 int ad_edit_apply_dir(const char *root, const struct ad_edit_set *s, const char *default_path,
                       int flags, struct ad_edit_report *rep, struct ad_err *err);

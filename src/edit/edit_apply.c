@@ -8,7 +8,10 @@
  *   3. output     writing the new text; keeping the file's line ends
  *   4. feedback   what a retry prompt needs when a block does not apply
  *   5. one text   ad_edit_apply_text
- *   6. directory  path safety, loading, writing through temporaries
+ *   6. paths      what a target's name may be, before and after links are followed
+ *   7. planning   the targets of a set: loaded once, checked against the disk and
+ *                 each other before anything is written
+ *   8. writing    temporaries and backups first, then the renames, undone on failure
  *
  * Matching works on lines, never on bytes: the search is a sequence of
  * lines and a match is a run of whole lines of the file. Every step finds
@@ -20,6 +23,7 @@
 #include "compat.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -841,44 +845,125 @@ int ad_edit_apply_text(const char *text, size_t len, const struct ad_edit_block 
     return apply_block(text, len, b, out, how ? how : &h, feedback, &st, err);
 }
 
-/* ---- 6. directory ----------------------------------------------------------- */
+/* ---- 6. paths --------------------------------------------------------------- */
 
-struct fstate {
-    char *real;          /* owned; resolved absolute path of the target */
-    int existed;         /* on disk before */
-    int present;         /* exists in the new state */
-    mode_t mode;
-    struct ad_buf orig, cur;
-    char *tmp;           /* owned; the temporary written for it */
+/*
+ * Where version control systems keep their own state. Their configuration
+ * runs commands (git's core.fsmonitor and hooks, the [hooks] of an hgrc,
+ * jj's and pijul's configs, fossil's settings), so an edit written there
+ * runs the writer's code at the next "git status". Lower case: compared
+ * after fold_name. "git~1" is the short name Windows gives ".git".
+ */
+static const char *const vcs_names[] = {
+    ".git", "git~1", ".hg", ".svn", ".bzr", "_darcs", "cvs", ".jj", ".pijul", "_fossil_",
+    ".fslckout",
 };
 
-struct files {
-    struct fstate *v;
-    size_t n, cap;
-    char **made;         /* owned; the directories write_all created, in order */
-    size_t nmade, capmade;
-};
+#define FOLD_MAX 16          /* longer than every name of vcs_names */
+#define TEMP_NAME_MAX 242    /* ".<200 bytes of the name>.autodev-<pid>-<n>" */
 
-static void files_release(struct files *fl)
+/* U+200C-200F, U+202A-202E, U+206A-206F: the code points HFS+ leaves out of a name. */
+static int hfs_ignored(unsigned cp)
 {
-    for (size_t i = 0; i < fl->n; i++) {
-        if (fl->v[i].tmp)
-            unlink(fl->v[i].tmp);
-        free(fl->v[i].tmp);
-        free(fl->v[i].real);
-        ad_buf_release(&fl->v[i].orig);
-        ad_buf_release(&fl->v[i].cur);
-    }
-    free(fl->v);
-    for (size_t i = 0; i < fl->nmade; i++)
-        free(fl->made[i]);
-    free(fl->made);
+    return (cp >= 0x200c && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
+           (cp >= 0x206a && cp <= 0x206f);
 }
 
-/* Refuses empty, absolute and ".." paths before the file system is asked. */
-static int check_rel(const char *rel, struct ad_err *err)
+/*
+ * A code point at u[0, n) that a lenient file system does not keep as it
+ * is: returns its length in bytes and sets *c to the ASCII letter it folds
+ * to (U+017F, long s, is "s" to Unicode case folding; the other letter
+ * folding to ASCII, U+212A Kelvin, is in no name of vcs_names) or to 0 when
+ * it is left out (the ones HFS+ ignores, and U+FEFF); returns 0 for
+ * anything else.
+ */
+static size_t special_cp(const unsigned char *u, size_t n, char *c)
 {
-    const char *s = rel;
+    unsigned cp;
+
+    if (n >= 2 && u[0] == 0xc5 && u[1] == 0xbf) {
+        *c = 's';
+        return 2;
+    }
+    if (n < 3 || (u[0] != 0xe2 && u[0] != 0xef) || (u[1] & 0xc0) != 0x80 ||
+        (u[2] & 0xc0) != 0x80)
+        return 0;
+    cp = (unsigned)(u[0] & 0x0f) << 12 | (unsigned)(u[1] & 0x3f) << 6 | (u[2] & 0x3f);
+    *c = 0;
+    return cp == 0xfeff || hfs_ignored(cp) ? 3 : 0;
+}
+
+/*
+ * The name p[0, n) has on the most lenient file system that could hold the
+ * tree: ASCII case folded (vfat, NTFS, HFS+, APFS, ext4 casefold), with
+ * special_cp's code points folded or left out, cut at a ':' (an NTFS
+ * stream: ".git::$INDEX_ALLOCATION"), trailing dots and spaces dropped (as
+ * Win32 does). Look-alike letters of other scripts (Cyrillic "і") are
+ * other bytes and another file on every file system, so they stay as they
+ * are. Returns 0 when the folded name does not fit out: then it is no name
+ * of vcs_names.
+ */
+static size_t fold_name(const char *p, size_t n, char out[FOLD_MAX])
+{
+    const unsigned char *u = (const unsigned char *)p;
+    size_t k = 0;
+
+    for (size_t i = 0; i < n && u[i] != ':';) {
+        char c = (char)u[i];
+        size_t len = special_cp(u + i, n - i, &c);
+
+        i += len ? len : 1;
+        if (len && !c)
+            continue;
+        if (k == FOLD_MAX)
+            return 0;
+        out[k++] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+    }
+    while (k > 0 && (out[k - 1] == '.' || out[k - 1] == ' '))
+        k--;
+    return k;
+}
+
+/* The name of vcs_names that p[0, n) folds to, or NULL. */
+static const char *vcs_name(const char *p, size_t n)
+{
+    char f[FOLD_MAX];
+    size_t k = fold_name(p, n, f);
+
+    for (size_t i = 0; i < AD_ARRAY_SIZE(vcs_names) && k > 0; i++) {
+        if (strlen(vcs_names[i]) == k && memcmp(vcs_names[i], f, k) == 0)
+            return vcs_names[i];
+    }
+    return NULL;
+}
+
+/*
+ * The first component of path that names version control metadata, or
+ * NULL. A backslash separates too: it does on Windows, where the tree may
+ * be checked out next.
+ */
+static const char *vcs_in(const char *path)
+{
+    while (*path) {
+        size_t n = strcspn(path, "/\\");
+        const char *name = vcs_name(path, n);
+
+        if (name)
+            return name;
+        path += n;
+        path += *path != '\0';
+    }
+    return NULL;
+}
+
+/*
+ * Checks rel by its spelling and puts its plain form in out ("." and empty
+ * components dropped). A ".." is refused even where it would climb back
+ * in: the rule is about the form, so no resolution can get it wrong.
+ */
+static int norm_rel(const char *rel, struct ad_buf *out, struct ad_err *err)
+{
+    const char *s = rel, *vcs;
 
     if (!rel[0])
         return ad_error(err, AD_EINVAL, "empty file path");
@@ -887,18 +972,42 @@ static int check_rel(const char *rel, struct ad_err *err)
     if (rel[strlen(rel) - 1] == '/')
         return ad_error(err, AD_EINVAL, "path '%s' names a directory", rel);
     for (const char *p = rel; *p; p++) {
-        if ((unsigned char)*p < 0x20)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
             return ad_error(err, AD_EINVAL, "path '%s' has a control character", rel);
     }
+    vcs = vcs_in(rel);
+    if (vcs)
+        return ad_error(err, AD_EPERM, "path '%s' is version control metadata ('%s')", rel,
+                        vcs);
     while (*s) {
         size_t n = strcspn(s, "/");
 
         if (n == 2 && s[0] == '.' && s[1] == '.')
-            return ad_error(err, AD_EPERM, "path '%s' leaves the repository", rel);
+            return ad_error(err, AD_EPERM, "path '%s' contains '..'", rel);
+        if (n > NAME_MAX)
+            return ad_error(err, AD_ETOOBIG, "path '%s' has a name longer than %d bytes", rel,
+                            NAME_MAX);
+        if (n > 0 && !(n == 1 && s[0] == '.') &&
+            ((out->len && ad_buf_addch(out, '/')) || ad_buf_add(out, s, n)))
+            return ad_error(err, AD_ENOMEM, "out of memory");
         s += n;
         s += *s == '/';
     }
+    if (out->len == 0)
+        return ad_error(err, AD_EINVAL, "path '%s' names the repository itself", rel);
     return 0;
+}
+
+int ad_edit_check_path(const char *path, struct ad_err *err)
+{
+    struct ad_buf b = AD_BUF_INIT;
+    int rc;
+
+    if (!path)
+        return ad_error(err, AD_EINVAL, "no file path");
+    rc = norm_rel(path, &b, err);
+    ad_buf_release(&b);
+    return rc;
 }
 
 static int inside(const char *root, const char *real)
@@ -929,6 +1038,10 @@ static int resolve_existing(char *full, const char *rel, char **real, size_t *ke
             break;
         if (errno == ENOMEM)
             return ad_error(err, AD_ENOMEM, "out of memory resolving '%s'", rel);
+        if (errno == ENAMETOOLONG)
+            return ad_error(err, AD_ETOOBIG, "path '%s' is too long", rel);
+        if (errno == EACCES)
+            return ad_error(err, AD_EPERM, "cannot resolve '%s': %s", rel, strerror(errno));
         if (errno != ENOENT && errno != ENOTDIR)
             return ad_error(err, AD_EIO, "cannot resolve '%s': %s", rel, strerror(errno));
         if (lstat(full, &st) == 0)
@@ -943,8 +1056,34 @@ static int resolve_existing(char *full, const char *rel, char **real, size_t *ke
     return 0;
 }
 
-/* The absolute target of rel under rootreal, which must stay inside it. */
-static int resolve(const char *rootreal, const char *rel, char **out, struct ad_err *err)
+/*
+ * What the path the write reaches must satisfy once links are followed:
+ * inside the root, no metadata name below it (a link called "cfg" may lead
+ * into .git), and room for the name of a temporary beside it.
+ */
+static int check_real(const char *rootreal, const char *real, const char *rel,
+                      struct ad_err *err)
+{
+    size_t rootlen = strlen(rootreal), dirlen = (size_t)(strrchr(real, '/') - real);
+    const char *vcs;
+
+    if (!inside(rootreal, real))
+        return ad_error(err, AD_EPERM, "path '%s' resolves outside the repository", rel);
+    vcs = vcs_in(real + rootlen);
+    if (vcs)
+        return ad_error(err, AD_EPERM, "path '%s' resolves into version control metadata "
+                        "('%s')", rel, vcs);
+    if (strlen(real) >= PATH_MAX || dirlen + 1 + TEMP_NAME_MAX >= PATH_MAX)
+        return ad_error(err, AD_ETOOBIG, "path '%s' is too long", rel);
+    return 0;
+}
+
+/*
+ * The absolute target of plain (rel in plain form) under rootreal; *have is
+ * how much of it exists. Messages name rel, as the block wrote it.
+ */
+static int resolve(const char *rootreal, const char *plain, const char *rel, char **out,
+                   size_t *have, struct ad_err *err)
 {
     struct ad_buf full = AD_BUF_INIT, res = AD_BUF_INIT;
     char *real = NULL;
@@ -952,20 +1091,19 @@ static int resolve(const char *rootreal, const char *rel, char **out, struct ad_
     struct stat st;
     int rc;
 
-    rc = ad_buf_addf(&full, "%s/%s", rootreal, rel);
-    if (rc)
-        return ad_error(err, rc, "path '%s' is too long", rel);
-    flen = full.len;
-    rc = ad_buf_add(&res, full.ptr, full.len);   /* resolve_existing cuts full */
-    if (rc)
+    if (strlen(rootreal) + 1 + strlen(plain) >= PATH_MAX)
+        return ad_error(err, AD_ETOOBIG, "path '%s' is too long", rel);
+    rc = ad_buf_addf(&full, "%s/%s", rootreal, plain);
+    if (!rc)
+        rc = ad_buf_add(&res, full.ptr, full.len);   /* resolve_existing cuts full */
+    if (rc) {
+        rc = ad_error(err, rc, "out of memory");
         goto out;
+    }
+    flen = full.len;
     rc = resolve_existing(full.ptr, rel, &real, &keep, err);
     if (rc)
         goto out;
-    if (!inside(rootreal, real)) {
-        rc = ad_error(err, AD_EPERM, "path '%s' resolves outside the repository", rel);
-        goto out;
-    }
     if (keep < flen && (stat(real, &st) != 0 || !S_ISDIR(st.st_mode))) {
         rc = ad_error(err, AD_EINVAL, "path '%s' goes through something that is not a "
                       "directory", rel);
@@ -973,18 +1111,206 @@ static int resolve(const char *rootreal, const char *rel, char **out, struct ad_
     }
     /* The resolved ancestor, then the part of the name that does not exist yet. */
     ad_buf_reset(&full);
+    *have = strlen(real);
     rc = ad_buf_adds(&full, real);
     if (!rc)
         rc = ad_buf_add(&full, res.ptr + keep, flen - keep);
     if (rc)
-        rc = ad_error(err, rc, "path '%s' is too long", rel);
+        rc = ad_error(err, rc, "out of memory");
     else
+        rc = check_real(rootreal, full.ptr, rel, err);
+    if (!rc)
         *out = ad_buf_detach(&full, NULL);
 out:
     free(real);
     ad_buf_release(&full);
     ad_buf_release(&res);
     return rc;
+}
+
+/* ---- 7. planning ------------------------------------------------------------ */
+
+struct fstate {
+    char *real;          /* owned; resolved absolute path of the target */
+    const char *rel;     /* the path of the first block naming it (the set owns it) */
+    int block;           /* that block, from 1 */
+    size_t have;         /* how much of real exists; apply makes the rest */
+    int existed;         /* on disk before */
+    int present;         /* exists in the new state */
+    struct stat st;      /* as read, when it existed */
+    struct ad_buf orig, cur;
+    char *tmp;           /* owned; the new content, written beside real */
+    char *bak;           /* owned; the old content kept beside real (a link or a copy) */
+    int placed;          /* renamed into place: a failure later takes it back */
+};
+
+/*
+ * One ad_edit_apply_dir call. before_rename is for tests and is never set
+ * by the library: called before the rename that puts the k-th file in
+ * place (k from 0), it may change the tree so that the real rename fails,
+ * which exercises the undo on a real file system.
+ */
+struct apply_ctx {
+    char *rootreal;      /* owned */
+    struct fstate *v;
+    size_t n, cap;
+    char **made;         /* owned; the directories made for the write, in order */
+    size_t nmade, capmade;
+    int failed_block;    /* the block whose file could not be written, from 1 */
+    void (*before_rename)(void *arg, const struct fstate *fs, size_t k);
+    void *hook_arg;
+};
+
+static void fstate_release(struct fstate *fs)
+{
+    if (fs->tmp)
+        unlink(fs->tmp);
+    if (fs->bak && !fs->placed)
+        unlink(fs->bak);
+    free(fs->tmp);
+    free(fs->bak);
+    free(fs->real);
+    ad_buf_release(&fs->orig);
+    ad_buf_release(&fs->cur);
+    memset(fs, 0, sizeof(*fs));
+}
+
+static void ctx_release(struct apply_ctx *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        fstate_release(&c->v[i]);
+    free(c->v);
+    for (size_t i = 0; i < c->nmade; i++)
+        free(c->made[i]);
+    free(c->made);
+    free(c->rootreal);
+}
+
+/*
+ * Whether dir[0, dlen) holds name: on disk, or as a target of this apply
+ * or a folder of one (names compared folding case, as a lenient file
+ * system would).
+ */
+static int has_entry(const struct apply_ctx *c, const char *dir, size_t dlen, const char *name)
+{
+    char path[PATH_MAX + 16];
+    struct stat st;
+    size_t n = strlen(name);
+
+    for (size_t i = 0; i < c->n; i++) {
+        const char *r = c->v[i].real;
+
+        if (strncmp(r, dir, dlen) == 0 && r[dlen] == '/' &&
+            strncasecmp(r + dlen + 1, name, n) == 0 &&
+            (r[dlen + 1 + n] == '\0' || r[dlen + 1 + n] == '/'))
+            return 1;
+    }
+    if (dlen + 1 + n >= sizeof(path))
+        return 0;
+    memcpy(path, dir, dlen);
+    path[dlen] = '/';
+    memcpy(path + dlen + 1, name, n + 1);
+    return lstat(path, &st) == 0;
+}
+
+/*
+ * Whether git takes dir for a repository's own folder: a HEAD with objects
+ * and refs, or with a commondir (a worktree's folder), on disk or made by
+ * this apply. This is how git itself tells a bare repository, a worktree's
+ * folder and the target of a ".git" file, none of which has a telling name.
+ */
+static int is_git_dir(const struct apply_ctx *c, const char *dir, size_t dlen)
+{
+    return has_entry(c, dir, dlen, "HEAD") &&
+           (has_entry(c, dir, dlen, "commondir") ||
+            (has_entry(c, dir, dlen, "objects") && has_entry(c, dir, dlen, "refs")));
+}
+
+/* Where a path below rootreal starts in it, past the slash. */
+static size_t below(const char *rootreal)
+{
+    size_t n = strlen(rootreal);
+
+    return n == 1 ? 1 : n + 1;
+}
+
+/* Refuses fs when a folder on its way, from the root down, is (or becomes) a git folder. */
+static int check_git_dirs(const struct apply_ctx *c, const struct fstate *fs,
+                          struct ad_err *err)
+{
+    size_t off = below(c->rootreal), d = strlen(c->rootreal);
+
+    for (;;) {
+        const char *next = strchr(fs->real + d + 1, '/');
+
+        if (is_git_dir(c, fs->real, d)) {
+            if (d < off)
+                return ad_error(err, AD_EPERM, "path '%s' is version control metadata (the "
+                                "repository itself would be a git folder)", fs->rel);
+            return ad_error(err, AD_EPERM, "path '%s' is version control metadata ('%.*s' "
+                            "is or would be a git folder)", fs->rel, (int)(d - off),
+                            fs->real + off);
+        }
+        if (!next)
+            return 0;
+        d = (size_t)(next - fs->real);
+    }
+}
+
+/*
+ * A target may not be a folder of another target, nor have one as its
+ * folder: the renames of a file d and of d/x cannot both succeed, so this
+ * is refused before either is tried.
+ */
+static int check_clash(const struct apply_ctx *c, const struct fstate *fs, struct ad_err *err)
+{
+    size_t n = strlen(fs->real);
+
+    for (size_t i = 0; i < c->n; i++) {
+        const struct fstate *o = &c->v[i];
+        size_t m = strlen(o->real);
+
+        if (o == fs)
+            continue;
+        if (m > n && strncmp(o->real, fs->real, n) == 0 && o->real[n] == '/')
+            return ad_error(err, AD_EINVAL, "'%s' would be a file, but edit %d writes '%s' "
+                            "inside it", fs->rel, o->block, o->rel);
+        if (n > m && strncmp(fs->real, o->real, m) == 0 && fs->real[m] == '/')
+            return ad_error(err, AD_EINVAL, "'%s' would be inside '%s', which edit %d makes "
+                            "a file", fs->rel, o->rel, o->block);
+    }
+    return 0;
+}
+
+static int access_error(const char *what, const char *rel, int e, struct ad_err *err)
+{
+    if (e == EACCES || e == EPERM || e == EROFS)
+        return ad_error(err, AD_EPERM, "cannot write %s '%s': %s", what, rel, strerror(e));
+    return ad_error(err, AD_EIO, "cannot check %s '%s': %s", what, rel, strerror(e));
+}
+
+/*
+ * The caller may write what the rename replaces: the file itself (a file
+ * its owner made read-only stays as it is; a rename would replace it all
+ * the same) and the folder that is to hold it, the deepest one that exists
+ * (the others are made in it).
+ */
+static int check_writable(const struct fstate *fs, struct ad_err *err)
+{
+    char dir[PATH_MAX];
+    size_t n = fs->existed ? (size_t)(strrchr(fs->real, '/') - fs->real) : fs->have;
+
+    if (fs->existed && faccessat(AT_FDCWD, fs->real, W_OK, AT_EACCESS) != 0)
+        return access_error("the file", fs->rel, errno, err);
+    if (n == 0)
+        n = 1;   /* a file right under "/" */
+    if (n >= sizeof(dir))
+        return ad_error(err, AD_ETOOBIG, "path '%s' is too long", fs->rel);
+    memcpy(dir, fs->real, n);
+    dir[n] = '\0';
+    if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0)
+        return access_error("in the folder of", fs->rel, errno, err);
+    return 0;
 }
 
 static int read_all(int fd, struct ad_buf *b, const char *rel, struct ad_err *err)
@@ -1009,21 +1335,21 @@ static int read_all(int fd, struct ad_buf *b, const char *rel, struct ad_err *er
     }
 }
 
-static int load_file(struct fstate *fs, const char *rel, struct ad_err *err)
+static int load_file(struct fstate *fs, struct ad_err *err)
 {
-    struct stat st;
+    const char *rel = fs->rel;
     int fd, rc;
 
     ad_buf_init(&fs->orig, EDIT_MAX_FILE);
     ad_buf_init(&fs->cur, EDIT_MAX_FILE);
-    if (lstat(fs->real, &st) != 0) {
+    if (lstat(fs->real, &fs->st) != 0) {
         if (errno == ENOENT)
             return 0;
         return ad_error(err, AD_EIO, "cannot stat '%s': %s", rel, strerror(errno));
     }
-    if (!S_ISREG(st.st_mode))
+    if (!S_ISREG(fs->st.st_mode))
         return ad_error(err, AD_EINVAL, "'%s' is not a regular file", rel);
-    if ((uint64_t)st.st_size > EDIT_MAX_FILE)
+    if ((uint64_t)fs->st.st_size > EDIT_MAX_FILE)
         return ad_error(err, AD_ETOOBIG, "'%s' is larger than 16 MiB", rel);
     fd = open(fs->real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
@@ -1033,57 +1359,81 @@ static int load_file(struct fstate *fs, const char *rel, struct ad_err *err)
     if (!rc && ad_buf_add(&fs->cur, fs->orig.ptr, fs->orig.len))
         rc = ad_error(err, AD_ENOMEM, "out of memory reading '%s'", rel);
     fs->existed = fs->present = !rc;
-    fs->mode = st.st_mode & 07777;
     return rc;
 }
 
-/* The state of the file rel names, loaded on first use. */
-static int file_for(struct files *fl, const char *rootreal, const char *rel,
+/* Everything about a new target that can be known before anything is written. */
+static int check_target(struct apply_ctx *c, struct fstate *fs, struct ad_err *err)
+{
+    int rc = check_git_dirs(c, fs, err);
+
+    if (!rc)
+        rc = check_clash(c, fs, err);
+    if (!rc)
+        rc = load_file(fs, err);
+    if (!rc)
+        rc = check_writable(fs, err);
+    return rc;
+}
+
+/*
+ * The state of the file that rel (in plain form) names, checked and loaded
+ * on first use; a target that fails a check is dropped again.
+ */
+static int file_for(struct apply_ctx *c, const char *plain, const char *rel, int block,
                     struct fstate **out, struct ad_err *err)
 {
     char *real = NULL;
-    int rc = resolve(rootreal, rel, &real, err);
+    size_t have = 0;
+    int rc = resolve(c->rootreal, plain, rel, &real, &have, err);
 
     if (rc)
         return rc;
-    for (size_t i = 0; i < fl->n; i++) {
-        if (strcmp(fl->v[i].real, real) == 0) {
+    for (size_t i = 0; i < c->n; i++) {
+        if (strcmp(c->v[i].real, real) == 0) {
             free(real);
-            *out = &fl->v[i];
+            *out = &c->v[i];
             return 0;
         }
     }
-    if (fl->n == fl->cap) {
-        size_t ncap = fl->cap ? fl->cap * 2 : 8;
-        struct fstate *v = realloc(fl->v, ncap * sizeof(*v));
+    if (c->n == c->cap) {
+        size_t ncap = c->cap ? c->cap * 2 : 8;
+        struct fstate *v = realloc(c->v, ncap * sizeof(*v));
 
         if (!v) {
             free(real);
             return ad_error(err, AD_ENOMEM, "out of memory");
         }
-        fl->v = v;
-        fl->cap = ncap;
+        c->v = v;
+        c->cap = ncap;
     }
-    *out = &fl->v[fl->n++];
+    *out = &c->v[c->n++];
     memset(*out, 0, sizeof(**out));
     (*out)->real = real;
-    return load_file(*out, rel, err);
+    (*out)->rel = rel;
+    (*out)->block = block;
+    (*out)->have = have;
+    rc = check_target(c, *out, err);
+    if (rc)
+        fstate_release(&c->v[--c->n]);
+    return rc;
 }
 
-static int apply_one(struct files *fl, const char *rootreal, const char *path,
+static int apply_one(struct apply_ctx *c, const char *path, int block,
                      const struct ad_edit_block *b, struct ad_edit_outcome *o,
                      struct ad_buf *fb, struct ad_err *err)
 {
-    struct ad_buf nb;
+    struct ad_buf nb, plain = AD_BUF_INIT;
     struct apply_stats st = { 0, 0 };
     struct fstate *fs = NULL;
     int rc;
 
     if (!path)
         return ad_error(err, AD_EINVAL, "the edit at line %d names no file", b->line);
-    rc = check_rel(path, err);
+    rc = norm_rel(path, &plain, err);
     if (!rc)
-        rc = file_for(fl, rootreal, path, &fs, err);
+        rc = file_for(c, plain.ptr, path, block, &fs, err);
+    ad_buf_release(&plain);
     if (rc)
         return rc;
     ad_buf_init(&nb, EDIT_MAX_FILE);
@@ -1121,46 +1471,46 @@ static int record(struct ad_edit_outcome *o, const char *path, int rc, const str
     return o->path && o->message && o->feedback ? 0 : AD_ENOMEM;
 }
 
+/* ---- 8. writing ------------------------------------------------------------- */
+
 /*
- * Creates the missing directories on the way to real, below rootreal, and
- * notes each one in fl->made so that a failure later can take them away
- * again. The note is allocated before the mkdir, so running out of memory
- * never leaves a directory that nobody remembers.
+ * Creates the missing directories on the way to fs->real and notes each
+ * one in c->made so that a failure later can take them away again. The
+ * note is allocated before the mkdir, so running out of memory never
+ * leaves a directory that nobody remembers.
  */
-static int make_dirs(struct files *fl, const char *rootreal, const char *real, const char *rel,
-                     struct ad_err *err)
+static int make_dirs(struct apply_ctx *c, const struct fstate *fs, struct ad_err *err)
 {
-    char *p = strdup(real);
-    size_t i = strlen(rootreal) + 1;
+    char *p = strdup(fs->real);
     int rc = 0;
 
     if (!p)
         return ad_error(err, AD_ENOMEM, "out of memory");
-    if (i > strlen(p))
-        i = strlen(p);
-    for (char *s = strchr(p + i, '/'); s && !rc; s = strchr(s + 1, '/')) {
+    /* p[have] is the slash after the deepest folder that exists, or the end. */
+    for (char *s = strchr(p + fs->have + (p[fs->have] == '/'), '/'); s && !rc;
+         s = strchr(s + 1, '/')) {
         char *note;
 
-        if (fl->nmade == fl->capmade) {
-            size_t ncap = fl->capmade ? fl->capmade * 2 : 8;
-            char **v = realloc(fl->made, ncap * sizeof(*v));
+        if (c->nmade == c->capmade) {
+            size_t ncap = c->capmade ? c->capmade * 2 : 8;
+            char **v = realloc(c->made, ncap * sizeof(*v));
 
             if (!v) {
                 rc = ad_error(err, AD_ENOMEM, "out of memory");
                 break;
             }
-            fl->made = v;
-            fl->capmade = ncap;
+            c->made = v;
+            c->capmade = ncap;
         }
         *s = '\0';
         note = strdup(p);
         if (!note) {
             rc = ad_error(err, AD_ENOMEM, "out of memory");
         } else if (mkdir(p, 0777) == 0) {
-            fl->made[fl->nmade++] = note;
+            c->made[c->nmade++] = note;
         } else {
             if (errno != EEXIST)
-                rc = ad_error(err, AD_EIO, "cannot create a directory for '%s': %s", rel,
+                rc = ad_error(err, AD_EIO, "cannot create a directory for '%s': %s", fs->rel,
                               strerror(errno));
             free(note);
         }
@@ -1171,10 +1521,10 @@ static int make_dirs(struct files *fl, const char *rootreal, const char *real, c
 }
 
 /* Removes the directories make_dirs created, deepest first. */
-static void unmake_dirs(struct files *fl)
+static void unmake_dirs(struct apply_ctx *c)
 {
-    while (fl->nmade > 0) {
-        char *d = fl->made[--fl->nmade];
+    while (c->nmade > 0) {
+        char *d = c->made[--c->nmade];
 
         rmdir(d);
         free(d);
@@ -1197,43 +1547,92 @@ static int write_fd(int fd, const struct ad_buf *b)
     return 0;
 }
 
+enum side_kind { SIDE_FILE, SIDE_LINK };
+
 /*
- * Writes fs's new content to a temporary beside it. A new file's
- * temporary is created 0666 so the umask applies as for any new file; an
- * existing file's mode is copied.
+ * Makes a new name beside fs->real, ".<name>.autodev-<pid>-<n>": a new file
+ * open for writing in *fd (SIDE_FILE, mode 0666 before the umask, as any new
+ * file), or a hard link to fs->real (SIDE_LINK). The name goes to *out.
+ * Returns -1 with errno when the file system says no.
  */
-static int write_temp(struct fstate *fs, struct ad_err *err)
+static int side_make(const struct fstate *fs, enum side_kind kind, char **out, int *fd)
 {
     static unsigned counter;
     struct ad_buf name = AD_BUF_INIT;
     const char *slash = strrchr(fs->real, '/');
-    int fd = -1, rc = 0;
+    int rc = -1;
 
-    for (int tries = 0; fd < 0 && tries < 100 && !rc; tries++) {
+    for (int tries = 0; tries < 100; tries++) {
         ad_buf_reset(&name);
-        rc = ad_buf_addf(&name, "%.*s/.%.200s.autodev-%ld-%u", (int)(slash - fs->real),
-                         fs->real, slash + 1, (long)getpid(),
-                         __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
-        if (!rc)
-            fd = open(name.ptr, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
-        if (!rc && fd < 0 && errno != EEXIST)
+        if (ad_buf_addf(&name, "%.*s/.%.200s.autodev-%ld-%u", (int)(slash - fs->real),
+                        fs->real, slash + 1, (long)getpid(),
+                        __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED)) != 0) {
+            errno = ENOMEM;
+            break;
+        }
+        if (kind == SIDE_FILE) {
+            *fd = open(name.ptr, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
+            rc = *fd >= 0 ? 0 : -1;
+        } else {
+            rc = link(fs->real, name.ptr);
+        }
+        if (rc == 0 || errno != EEXIST)
             break;
     }
-    if (rc) {
-        ad_buf_release(&name);
-        return ad_error(err, rc, "no room for the name of a temporary for '%s'", fs->real);
+    if (rc == 0)
+        *out = ad_buf_detach(&name, NULL);
+    ad_buf_release(&name);
+    if (rc == 0 && !*out) {
+        errno = ENOMEM;
+        return -1;
     }
-    if (fd < 0) {
-        ad_buf_release(&name);
-        return ad_error(err, AD_EIO, "cannot create a temporary for '%s': %s", fs->real,
-                        strerror(errno));
-    }
-    fs->tmp = ad_buf_detach(&name, NULL);
-    if (write_fd(fd, &fs->cur) != 0 || (fs->existed && fchmod(fd, fs->mode) != 0))
-        rc = ad_error(err, AD_EIO, "cannot write '%s': %s", fs->real, strerror(errno));
-    if (close(fd) != 0 && !rc)
-        rc = ad_error(err, AD_EIO, "cannot write '%s': %s", fs->real, strerror(errno));
     return rc;
+}
+
+/* Writes content to a new file beside fs->real, with mode when keep_mode; its name to *out. */
+static int write_beside(const struct fstate *fs, const struct ad_buf *content, int keep_mode,
+                        char **out, struct ad_err *err)
+{
+    int fd = -1, rc = 0;
+
+    if (side_make(fs, SIDE_FILE, out, &fd) != 0)
+        return ad_error(err, errno == ENOMEM ? AD_ENOMEM : AD_EIO, "cannot create a file "
+                        "beside '%s': %s", fs->rel, strerror(errno));
+    if (write_fd(fd, content) != 0 || (keep_mode && fchmod(fd, fs->st.st_mode & 07777) != 0))
+        rc = ad_error(err, AD_EIO, "cannot write beside '%s': %s", fs->rel, strerror(errno));
+    if (close(fd) != 0 && !rc)
+        rc = ad_error(err, AD_EIO, "cannot write beside '%s': %s", fs->rel, strerror(errno));
+    return rc;
+}
+
+/*
+ * Keeps the old content of an existing target beside it, so that undoing
+ * is one rename: a hard link (the very file: bytes, mode, owner, times), or
+ * a copy of what was read where the file system has no hard links. Then
+ * the file must still be the one that was read: another writer's change
+ * since is not overwritten.
+ */
+static int keep_old(struct fstate *fs, struct ad_err *err)
+{
+    struct stat now;
+    int rc = 0;
+
+    if (side_make(fs, SIDE_LINK, &fs->bak, NULL) != 0) {
+        if (errno == ENOMEM)
+            return ad_error(err, AD_ENOMEM, "out of memory");
+        if (errno != EPERM && errno != ENOTSUP && errno != EMLINK && errno != ENOSYS)
+            return ad_error(err, AD_EIO, "cannot keep the old '%s': %s", fs->rel,
+                            strerror(errno));
+        rc = write_beside(fs, &fs->orig, 1, &fs->bak, err);
+    }
+    if (rc)
+        return rc;
+    if (lstat(fs->real, &now) != 0 || now.st_dev != fs->st.st_dev ||
+        now.st_ino != fs->st.st_ino || now.st_size != fs->st.st_size ||
+        now.st_mtim.tv_sec != fs->st.st_mtim.tv_sec ||
+        now.st_mtim.tv_nsec != fs->st.st_mtim.tv_nsec)
+        return ad_error(err, AD_ESTATE, "'%s' changed while the edits were computed", fs->rel);
+    return 0;
 }
 
 static int changed(const struct fstate *fs)
@@ -1242,49 +1641,127 @@ static int changed(const struct fstate *fs)
                            memcmp(fs->cur.ptr, fs->orig.ptr, fs->cur.len) != 0);
 }
 
-/*
- * Every temporary is written before any file is replaced, so a failure
- * while writing leaves the tree as it was: files_release removes the
- * temporaries, and the directories made for them go here. Renames within
- * one directory do not fail in practice.
- */
-static int write_all(struct files *fl, const char *rootreal, size_t *nchanged,
-                     struct ad_err *err)
+/* One file's part of the preparation: its folders, its new content, its old one kept. */
+static int prepare_one(struct apply_ctx *c, struct fstate *fs, struct ad_err *err)
 {
-    int rc = 0;
+    struct stat st;
+    int rc = make_dirs(c, fs, err);
 
-    for (size_t i = 0; i < fl->n && !rc; i++) {
-        if (!changed(&fl->v[i]))
-            continue;
-        rc = make_dirs(fl, rootreal, fl->v[i].real, fl->v[i].real, err);
-        if (!rc)
-            rc = write_temp(&fl->v[i], err);
-    }
-    if (rc) {
-        /* The temporaries first: a directory holding one cannot be removed. */
-        for (size_t i = 0; i < fl->n; i++) {
-            if (fl->v[i].tmp)
-                unlink(fl->v[i].tmp);
-            free(fl->v[i].tmp);
-            fl->v[i].tmp = NULL;
-        }
-        unmake_dirs(fl);
-    }
-    for (size_t i = 0; i < fl->n && !rc; i++) {
-        if (!fl->v[i].tmp)
-            continue;
-        if (rename(fl->v[i].tmp, fl->v[i].real) != 0)
-            return ad_error(err, AD_EIO, "cannot replace '%s': %s", fl->v[i].real,
-                            strerror(errno));
-        free(fl->v[i].tmp);
-        fl->v[i].tmp = NULL;
-        (*nchanged)++;
-    }
+    if (!rc)
+        rc = write_beside(fs, &fs->cur, fs->existed, &fs->tmp, err);
+    if (!rc && fs->existed)
+        rc = keep_old(fs, err);
+    else if (!rc && lstat(fs->real, &st) == 0)
+        rc = ad_error(err, AD_ESTATE, "'%s' appeared while the edits were computed", fs->rel);
     return rc;
 }
 
-static int apply_all(struct files *fl, const char *rootreal, const struct ad_edit_set *s,
-                     const char *default_path, struct ad_edit_report *rep, struct ad_err *err)
+/*
+ * Takes back whatever prepare or commit did: the files put in place (the
+ * old ones renamed back from their backups, the new ones removed), then
+ * the temporaries, the backups and the folders made. Renames, unlinks and
+ * rmdir only: nothing here allocates or needs room on the disk. A file
+ * that cannot be put back keeps its backup, and the message says where.
+ */
+static void undo(struct apply_ctx *c, struct ad_err *err)
+{
+    char first[sizeof(err->msg)];
+
+    memcpy(first, err->msg, sizeof(first));
+    for (size_t i = c->n; i-- > 0;) {
+        struct fstate *fs = &c->v[i];
+        int e;
+
+        if (!fs->placed)
+            continue;
+        if ((fs->existed ? rename(fs->bak, fs->real) : unlink(fs->real)) == 0) {
+            fs->placed = 0;
+            free(fs->bak);
+            fs->bak = NULL;
+            continue;
+        }
+        e = errno;
+        ad_error(err, AD_EIO, "%s; and '%s' could not be put back (%s): the old content is "
+                 "'%s'", first, fs->rel, strerror(e), fs->bak ? fs->bak : "gone");
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        struct fstate *fs = &c->v[i];
+
+        if (fs->tmp)
+            unlink(fs->tmp);
+        free(fs->tmp);
+        fs->tmp = NULL;
+        if (fs->bak && !fs->placed) {
+            unlink(fs->bak);
+            free(fs->bak);
+            fs->bak = NULL;
+        }
+    }
+    unmake_dirs(c);
+}
+
+/* Puts fs in place; a new file never replaces one that appeared since it was checked. */
+static int place(const struct fstate *fs)
+{
+    if (fs->existed)
+        return rename(fs->tmp, fs->real);
+    if (renameat2(AT_FDCWD, fs->tmp, AT_FDCWD, fs->real, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return -1;
+    return rename(fs->tmp, fs->real);   /* a file system without RENAME_NOREPLACE */
+}
+
+/*
+ * Writes every changed file, all or nothing. First every file is prepared
+ * (folders, the new content in a temporary, the old content kept), which
+ * is where a full disk or a missing permission shows; then the renames,
+ * and when one of them fails anyway (a race, a file system that changed
+ * its mind) the ones done are undone, so the tree is as it was.
+ */
+static int write_all(struct apply_ctx *c, size_t *nchanged, struct ad_err *err)
+{
+    size_t k = 0;
+    int rc = 0;
+
+    for (size_t i = 0; i < c->n && !rc; i++) {
+        if (changed(&c->v[i]))
+            rc = prepare_one(c, &c->v[i], err);
+        if (rc)
+            c->failed_block = c->v[i].block;
+    }
+    for (size_t i = 0; i < c->n && !rc; i++) {
+        struct fstate *fs = &c->v[i];
+
+        if (!fs->tmp)
+            continue;
+        if (c->before_rename)
+            c->before_rename(c->hook_arg, fs, k);
+        if (place(fs) != 0) {
+            rc = ad_error(err, AD_EIO, "cannot put '%s' in place: %s", fs->rel,
+                          strerror(errno));
+            c->failed_block = fs->block;
+            break;
+        }
+        fs->placed = 1;
+        free(fs->tmp);
+        fs->tmp = NULL;
+        k++;
+    }
+    if (rc) {
+        undo(c, err);
+        return rc;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->v[i].bak)
+            unlink(c->v[i].bak);
+    }
+    *nchanged = k;
+    return 0;
+}
+
+static int apply_all(struct apply_ctx *c, const struct ad_edit_set *s, const char *default_path,
+                     struct ad_edit_report *rep, struct ad_err *err)
 {
     int first = 0;
 
@@ -1293,7 +1770,7 @@ static int apply_all(struct files *fl, const char *rootreal, const struct ad_edi
         const char *path = b->path ? b->path : default_path;
         struct ad_err e = AD_ERR_INIT;
         struct ad_buf fb = AD_BUF_INIT;
-        int rc = apply_one(fl, rootreal, path, b, &rep->v[i], &fb, &e);
+        int rc = apply_one(c, path, (int)i + 1, b, &rep->v[i], &fb, &e);
 
         rep->n++;
         if (record(&rep->v[i], path, rc, &e, &fb) != 0)
@@ -1308,35 +1785,72 @@ static int apply_all(struct files *fl, const char *rootreal, const struct ad_edi
     return first;
 }
 
-int ad_edit_apply_dir(const char *root, const struct ad_edit_set *s, const char *default_path,
-                      int flags, struct ad_edit_report *rep, struct ad_err *err)
+/* A write that failed is the failure of the block whose file it was. */
+static void blame(const struct ad_edit_set *s, int block, struct ad_edit_report *rep,
+                  struct ad_err *err)
 {
-    struct files fl = { NULL, 0, 0, NULL, 0, 0 };
-    char *rootreal = NULL;
+    struct ad_edit_outcome *o = &rep->v[block - 1];
+    char *msg;
+
+    ad_error_prefix(err, "edit %d of %zu (%s, line %d)", block, s->n, o->path,
+                    s->v[block - 1].line);
+    msg = strdup(err->msg);
+    if (!msg)
+        return;
+    o->code = err->code;
+    free(o->message);
+    o->message = msg;
+}
+
+/* Refuses a root that lies in a git folder (given as .git/hooks, say), by what is on disk. */
+static int check_root(struct apply_ctx *c, const char *root, struct ad_err *err)
+{
+    for (size_t d = strlen(c->rootreal); d > 0;) {
+        if (is_git_dir(c, c->rootreal, d))
+            return ad_error(err, AD_EPERM, "repository '%s' is inside a git folder ('%.*s')",
+                            root, (int)d, c->rootreal);
+        while (d > 0 && c->rootreal[--d] != '/')
+            ;
+    }
+    return 0;
+}
+
+static int apply_dir(struct apply_ctx *c, const char *root, const struct ad_edit_set *s,
+                     const char *default_path, int flags, struct ad_edit_report *rep,
+                     struct ad_err *err)
+{
     struct stat st;
     int rc = 0;
 
     memset(rep, 0, sizeof(*rep));
-    rootreal = realpath(root, NULL);
-    if (!rootreal && errno == ENOMEM) {
-        rc = ad_error(err, AD_ENOMEM, "out of memory resolving '%s'", root);
-        goto out;
-    }
-    if (!rootreal || stat(rootreal, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        rc = ad_error(err, AD_ENOTFOUND, "repository '%s' is not a directory", root);
-        goto out;
-    }
+    c->rootreal = realpath(root, NULL);
+    if (!c->rootreal && errno == ENOMEM)
+        return ad_error(err, AD_ENOMEM, "out of memory resolving '%s'", root);
+    if (!c->rootreal || stat(c->rootreal, &st) != 0 || !S_ISDIR(st.st_mode))
+        return ad_error(err, AD_ENOTFOUND, "repository '%s' is not a directory", root);
+    rc = check_root(c, root, err);
+    if (rc)
+        return rc;
     rep->v = calloc(s->n ? s->n : 1, sizeof(*rep->v));
-    if (!rep->v) {
-        rc = ad_error(err, AD_ENOMEM, "out of memory");
-        goto out;
-    }
-    rc = apply_all(&fl, rootreal, s, default_path, rep, err);
+    if (!rep->v)
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    rc = apply_all(c, s, default_path, rep, err);
     if (!rc && !(flags & AD_EDIT_DRY_RUN))
-        rc = write_all(&fl, rootreal, &rep->files_changed, err);
-out:
-    files_release(&fl);
-    free(rootreal);
+        rc = write_all(c, &rep->files_changed, err);
+    if (rc && c->failed_block)
+        blame(s, c->failed_block, rep, err);
+    return rc;
+}
+
+int ad_edit_apply_dir(const char *root, const struct ad_edit_set *s, const char *default_path,
+                      int flags, struct ad_edit_report *rep, struct ad_err *err)
+{
+    struct apply_ctx c;
+    int rc;
+
+    memset(&c, 0, sizeof(c));
+    rc = apply_dir(&c, root, s, default_path, flags, rep, err);
+    ctx_release(&c);
     return rc;
 }
 

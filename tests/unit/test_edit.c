@@ -10,11 +10,15 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "autodev/buf.h"
 #include "autodev/edit.h"
 #include "autodev/error.h"
+
+/* Included for struct apply_ctx, so a test can set its before_rename hook. */
+#include "edit/edit_apply.c"
 
 #define R AD_EDIT_REPLACE
 #define NEW AD_EDIT_NEW_FILE
@@ -930,6 +934,576 @@ static void dir_unchanged_files_not_written(void **state)
     tdir_remove(&t);
 }
 
+/* ad_edit_check_path: the rules of a path's spelling, with no file system asked. */
+static void check_path_table(void **state)
+{
+    static char longname[300];
+    static const struct { const char *path; int rc; } cases[] = {
+        { "a.txt", 0 }, { "src/./pkg//x.py", 0 }, { ".gitignore", 0 }, { ".github/x", 0 },
+        { "git/config", 0 }, { ".g\xd1\x96t/config", 0 }, { "a.git/config", 0 },
+        { "", AD_EINVAL }, { "a/", AD_EINVAL }, { ".", AD_EINVAL }, { "./.", AD_EINVAL },
+        { "a\tb", AD_EINVAL }, { "a\x7f", AD_EINVAL },
+        { "/etc/passwd", AD_EPERM }, { "..", AD_EPERM }, { "a/../b", AD_EPERM },
+        { ".git", AD_EPERM }, { "x/.GIT./y", AD_EPERM }, { "x/.gIt . ./y", AD_EPERM },
+        { "x\\.git\\config", AD_EPERM }, { ".git::$INDEX_ALLOCATION", AD_EPERM },
+        { "Git~1/config", AD_EPERM }, { "x/.g\xe2\x80\x8dit", AD_EPERM },
+        { "\xef\xbb\xbf.hg/hgrc", AD_EPERM }, { ".\xc5\xbfvn", AD_EPERM },
+        { ".g\xe2\xc0\x8cit", 0 },   /* not UTF-8: no code point is left out */
+        { "_Darcs", AD_EPERM }, { "cvs", AD_EPERM }, { ".JJ/repo", AD_EPERM },
+        { ".pijul", AD_EPERM }, { "_fossil_", AD_EPERM }, { ".FSLCKOUT", AD_EPERM },
+        { longname, AD_ETOOBIG },
+    };
+
+    memset(longname, 'n', 256);
+    for (size_t i = 0; i < AD_ARRAY_SIZE(cases); i++) {
+        struct ad_err err = AD_ERR_INIT;
+        int rc = ad_edit_check_path(cases[i].path, &err);
+
+        if (rc != cases[i].rc)
+            fail_msg("'%s': rc %d, want %d (%s)", cases[i].path, rc, cases[i].rc, err.msg);
+    }
+    assert_int_equal(ad_edit_check_path(NULL, NULL), AD_EINVAL);
+}
+
+/* ---- what an apply may not touch, and what it checks before writing ---------------- */
+
+static void mkdir_in(const struct tdir *t, const char *rel)
+{
+    char path[512];
+
+    snprintf(path, sizeof(path), "%s/%s", t->root, rel);
+    assert_int_equal(mkdir(path, 0755), 0);
+}
+
+static void symlink_in(const struct tdir *t, const char *target, const char *rel)
+{
+    char path[512];
+
+    snprintf(path, sizeof(path), "%s/%s", t->root, rel);
+    assert_int_equal(symlink(target, path), 0);
+}
+
+static int not_dots(const struct dirent *e)
+{
+    return strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+}
+
+static void add_bytes(const char *path, struct ad_buf *out)
+{
+    char chunk[4096];
+    size_t n;
+    FILE *f = fopen(path, "rb");
+
+    assert_non_null(f);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        assert_int_equal(ad_buf_add(out, chunk, n), 0);
+    fclose(f);
+    assert_int_equal(ad_buf_adds(out, "\n"), 0);
+}
+
+/* Every entry under dir/rel, sorted: its type and mode, and a link's target or a file's bytes. */
+static void snap(const char *dir, const char *rel, struct ad_buf *out)
+{
+    struct dirent **names = NULL;
+    char path[1024];
+    int n;
+
+    snprintf(path, sizeof(path), "%s%s%s", dir, rel[0] ? "/" : "", rel);
+    n = scandir(path, &names, not_dots, alphasort);
+    assert_true(n >= 0);
+    for (int i = 0; i < n; i++) {
+        char sub[1024], full[2048], link[512];
+        struct stat st;
+        ssize_t k;
+
+        snprintf(sub, sizeof(sub), "%s%s%s", rel, rel[0] ? "/" : "", names[i]->d_name);
+        snprintf(full, sizeof(full), "%s/%s", dir, sub);
+        free(names[i]);
+        assert_int_equal(lstat(full, &st), 0);
+        assert_int_equal(ad_buf_addf(out, "%s %o\n", sub, (unsigned)st.st_mode), 0);
+        if (S_ISDIR(st.st_mode)) {
+            snap(dir, sub, out);
+        } else if (S_ISLNK(st.st_mode)) {
+            k = readlink(full, link, sizeof(link));
+            assert_true(k > 0);
+            assert_int_equal(ad_buf_addf(out, "-> %.*s\n", (int)k, link), 0);
+        } else {
+            add_bytes(full, out);
+        }
+    }
+    free(names);
+}
+
+static char *snapshot(const struct tdir *t)
+{
+    struct ad_buf b = AD_BUF_INIT;
+
+    snap(t->root, "", &b);
+    return ad_buf_detach(&b, NULL);
+}
+
+/* The tree is what it was: fails naming the first difference. */
+static void assert_tree(const struct tdir *t, const char *before, const char *what)
+{
+    char *now = snapshot(t);
+
+    if (strcmp(now, before) != 0)
+        fail_msg("%s: the tree changed:\n--- before\n%s\n--- after\n%s", what, before, now);
+    free(now);
+}
+
+/*
+ * A repository's metadata in every form a write could reach it: git's own
+ * directory, a submodule's .git file, links to both, other systems' folders,
+ * a bare repository and a worktree's git directory under plain names, and a
+ * folder that one more file (HEAD) would make a repository.
+ */
+static void vcs_tree(const struct tdir *t)
+{
+    static const char *const dirs[] = {
+        ".git", ".git/objects", ".git/refs", ".git/hooks", "sub", ".hg", ".svn", "bare.git",
+        "bare.git/objects", "bare.git/refs", "wt-meta", "half", "half/objects", "half/refs",
+        "docs",
+    };
+
+    for (size_t i = 0; i < AD_ARRAY_SIZE(dirs); i++)
+        mkdir_in(t, dirs[i]);
+    put(t, "a.txt", "old\n");
+    put(t, ".git/HEAD", "ref: refs/heads/main\n");
+    put(t, ".git/config", "[core]\n\tbare = false\n");
+    put(t, "sub/.git", "gitdir: ../.git/modules/sub\n");
+    put(t, ".hg/hgrc", "[ui]\n");
+    put(t, "bare.git/HEAD", "ref: refs/heads/main\n");
+    put(t, "wt-meta/HEAD", "ref: refs/heads/wt\n");
+    put(t, "wt-meta/commondir", "../..\n");
+    symlink_in(t, ".git", "meta");
+    symlink_in(t, ".git/config", "cfg");
+    symlink_in(t, "sub", "sublink");
+}
+
+/*
+ * Every block is checked before anything is written: a reply that changes
+ * a.txt and also writes into version control metadata, in any spelling a
+ * file system maps to it or through any link, writes nothing at all.
+ */
+static void dir_refuses_vcs_metadata(void **state)
+{
+    static const char *const refused[] = {
+        ".git/config", ".GIT/config", ".Git/hooks/pre-commit", "./.git/config",
+        ".//.git/config", "a/../.git/hooks/x", ".git./config", ".git /config",
+        ".git. . /config", ".git", ".git/objects", ".git::$INDEX_ALLOCATION/config",
+        "git~1/config", "GIT~1/config", ".g\xe2\x80\x8cit/config", "\xef\xbb\xbf.git/config",
+        "sub/.git", "sub/.GIT", "sublink/.git", "meta/config", "meta/hooks/post-checkout", "cfg",
+        ".hg/hgrc", ".HG/hgrc", ".svn/entries", ".bzr/branch/branch.conf",
+        "_darcs/prefs/defaults", "CVS/Root", "x/cvs/Root", ".jj/repo/config.toml",
+        ".pijul/config", "_FOSSIL_", ".fslckout", ".\xc5\xbfvn/entries", "bare.git/config",
+        "bare.git/hooks/pre-commit", "wt-meta/config", "half/HEAD", "half/head",
+    };
+    struct tdir t;
+    char *before;
+
+    tdir_make(&t);
+    vcs_tree(&t);
+    before = snapshot(&t);
+    for (size_t i = 0; i < AD_ARRAY_SIZE(refused); i++) {
+        struct ad_edit_block b[2] = {
+            { R, (char *)"a.txt", (char *)"old\n", (char *)"new\n", 1, 0 },
+            { WHOLE, (char *)refused[i], (char *)"", (char *)"[core]\n\tfsmonitor = x\n", 7, 0 },
+        };
+        struct ad_edit_set set = { b, 2 };
+        struct ad_edit_report rep = AD_EDIT_REPORT_INIT;
+        struct ad_err err = AD_ERR_INIT;
+        int rc = ad_edit_apply_dir(t.root, &set, NULL, 0, &rep, &err);
+
+        if (rc != AD_EPERM || !strstr(err.msg, "edit 2 of 2") || !strstr(err.msg, refused[i]))
+            fail_msg("path '%s': rc %d (%s)", refused[i], rc, err.msg);
+        assert_int_equal(rep.v[0].code, 0);
+        assert_int_equal(rep.v[1].code, AD_EPERM);
+        assert_int_equal(rep.files_changed, 0);
+        ad_edit_report_release(&rep);
+        assert_tree(&t, before, refused[i]);
+    }
+    free(before);
+    tdir_remove(&t);
+}
+
+/* A repository given inside a git folder (its hooks, say) is refused as a whole. */
+static void dir_refuses_a_root_inside_git(void **state)
+{
+    struct ad_edit_block b = { WHOLE, (char *)"pre-commit", (char *)"", (char *)"x\n", 1, 0 };
+    struct ad_edit_set set = { &b, 1 };
+    struct ad_edit_report rep = AD_EDIT_REPORT_INIT;
+    struct ad_err err = AD_ERR_INIT;
+    struct tdir t;
+    char root[600], *before;
+
+    tdir_make(&t);
+    vcs_tree(&t);
+    before = snapshot(&t);
+    snprintf(root, sizeof(root), "%s/.git/hooks", t.root);
+    assert_int_equal(ad_edit_apply_dir(root, &set, NULL, 0, &rep, &err), AD_EPERM);
+    assert_non_null(strstr(err.msg, "inside a git folder"));
+    ad_edit_report_release(&rep);
+    snprintf(root, sizeof(root), "%s/bare.git", t.root);
+    b.path = (char *)"config";
+    assert_int_equal(ad_edit_apply_dir(root, &set, NULL, 0, &rep, &err), AD_EPERM);
+    ad_edit_report_release(&rep);
+    assert_tree(&t, before, "root in a git folder");
+    free(before);
+    tdir_remove(&t);
+}
+
+/*
+ * Names that only look like metadata are ordinary files: git's own dot
+ * files, other spellings, a HEAD in a folder that is no repository, and a
+ * Unicode confusable (Cyrillic i), which is other bytes and another file
+ * on every file system.
+ */
+static void dir_allows_names_near_vcs(void **state)
+{
+    static const char *const allowed[] = {
+        ".gitignore", ".github/workflows/ci.yml", "git/config", ".git-blame-ignore-revs",
+        "sub/.gitmodules", ".g\xd1\x96t/config", "docs/HEAD", "my.git/notes", "x.hg",
+        ".gitx/y", "cvsroot/x", "sublink/x.txt",
+    };
+    struct tdir t;
+
+    tdir_make(&t);
+    vcs_tree(&t);
+    for (size_t i = 0; i < AD_ARRAY_SIZE(allowed); i++) {
+        struct ad_edit_block b = { WHOLE, (char *)allowed[i], (char *)"", (char *)"ok\n", 1, 0 };
+        struct ad_edit_set set = { &b, 1 };
+        struct ad_edit_report rep = AD_EDIT_REPORT_INIT;
+        struct ad_err err = AD_ERR_INIT;
+        int rc = ad_edit_apply_dir(t.root, &set, NULL, 0, &rep, &err);
+
+        if (rc != 0)
+            fail_msg("path '%s': rc %d (%s)", allowed[i], rc, err.msg);
+        assert_file(&t, allowed[i], "ok\n");
+        ad_edit_report_release(&rep);
+    }
+    tdir_remove(&t);
+}
+
+/* A reply that would make a folder a repository (HEAD, objects, refs) writes nothing. */
+static void dir_refuses_making_a_repository(void **state)
+{
+    static const char *const sets[][3] = {
+        { "evil/HEAD", "evil/objects/info/x", "evil/refs/heads/main" },
+        { "evil/refs/heads/main", "evil/objects/info/x", "evil/HEAD" },
+        { "a.txt", "evil/commondir", "evil/HEAD" },
+    };
+    struct tdir t;
+    char *before;
+
+    tdir_make(&t);
+    put(&t, "a.txt", "old\n");
+    before = snapshot(&t);
+    for (size_t i = 0; i < AD_ARRAY_SIZE(sets); i++) {
+        struct ad_edit_block b[3];
+        struct ad_edit_set set = { b, 3 };
+        struct ad_edit_report rep = AD_EDIT_REPORT_INIT;
+        struct ad_err err = AD_ERR_INIT;
+        int rc;
+
+        for (int k = 0; k < 3; k++)
+            b[k] = (struct ad_edit_block){ WHOLE, (char *)sets[i][k], (char *)"",
+                                           (char *)"ref: refs/heads/main\n", k + 1, 0 };
+        rc = ad_edit_apply_dir(t.root, &set, NULL, 0, &rep, &err);
+        if (rc != AD_EPERM || !strstr(err.msg, "edit 3 of 3"))
+            fail_msg("set %zu: rc %d (%s)", i, rc, err.msg);
+        ad_edit_report_release(&rep);
+        assert_tree(&t, before, sets[i][2]);
+    }
+    free(before);
+    tdir_remove(&t);
+}
+
+/*
+ * Every target is checked before the first file is replaced: a file and a
+ * folder of the same name (in both orders, on disk or in the same reply), a
+ * folder or a link to one as the target, a file on the way, names and
+ * paths longer than the system takes. The first block (a.txt) always
+ * applies in memory and must not reach the disk.
+ */
+struct target_case {
+    const char *name;
+    int rc;
+    int bad;                /* the block that is refused, from 1 */
+    const char *paths[3];   /* NULL: no such block */
+};
+
+static void dir_checks_every_target_first(void **state)
+{
+    static char longname[300], longpath[5100];
+    static const struct target_case cases[] = {
+        { "new d/x, then new file d", AD_EINVAL, 3, { "d/x", "d", NULL } },
+        { "new file d, then new d/x", AD_EINVAL, 3, { "d", "d/x", NULL } },
+        { "deeper: d/x/y, then d/x", AD_EINVAL, 3, { "d/x/y", "d/x", NULL } },
+        { "same file through ./ and //", 0, 0, { "./e/f", "e//f", NULL } },
+        { "a folder as the target", AD_EINVAL, 2, { "sub", NULL, NULL } },
+        { "a link to a folder as the target", AD_EINVAL, 2, { "sublink", NULL, NULL } },
+        { "through an existing file", AD_EINVAL, 2, { "b.txt/x", NULL, NULL } },
+        { "through a link to a file", AD_EINVAL, 2, { "blink/x", NULL, NULL } },
+        { "a name longer than NAME_MAX", AD_ETOOBIG, 2, { longname, NULL, NULL } },
+        { "a path longer than PATH_MAX", AD_ETOOBIG, 2, { longpath, NULL, NULL } },
+    };
+    struct tdir t;
+    char *before;
+
+    memset(longname, 'n', 256);
+    for (size_t i = 0; i < 20; i++)
+        snprintf(longpath + i * 250, 251, "%0249zu/", i);
+    longpath[5000] = 'x';
+    tdir_make(&t);
+    put(&t, "a.txt", "old\n");
+    put(&t, "b.txt", "b\n");
+    mkdir_in(&t, "sub");
+    symlink_in(&t, "sub", "sublink");
+    symlink_in(&t, "b.txt", "blink");
+    before = snapshot(&t);
+    for (size_t i = 0; i < AD_ARRAY_SIZE(cases); i++) {
+        const struct target_case *c = &cases[i];
+        struct ad_edit_block b[3] = { { R, (char *)"a.txt", (char *)"old\n", (char *)"new\n", 1,
+                                        0 } };
+        struct ad_edit_set set = { b, 1 };
+        struct ad_edit_report rep = AD_EDIT_REPORT_INIT;
+        struct ad_err err = AD_ERR_INIT;
+        char want[32];
+        int rc;
+
+        for (int k = 0; k < 2 && c->paths[k]; k++)
+            b[set.n++] = (struct ad_edit_block){ WHOLE, (char *)c->paths[k], (char *)"",
+                                                 (char *)"x\n", k + 2, 0 };
+        rc = ad_edit_apply_dir(t.root, &set, NULL, AD_EDIT_DRY_RUN, &rep, &err);
+        if (rc != c->rc)
+            fail_msg("%s (dry run): rc %d, want %d (%s)", c->name, rc, c->rc, err.msg);
+        ad_edit_report_release(&rep);
+        rc = ad_edit_apply_dir(t.root, &set, NULL, 0, &rep, &err);
+        snprintf(want, sizeof(want), "edit %d of %zu", c->bad, set.n);
+        if (rc != c->rc || (rc && !strstr(err.msg, want)))
+            fail_msg("%s: rc %d, want %d at %s (%s)", c->name, rc, c->rc, want, err.msg);
+        if (rc)
+            assert_int_equal(rep.v[c->bad - 1].code, c->rc);
+        if (rc == 0) {
+            char cmd[128];
+
+            assert_int_equal(rep.files_changed, 2);
+            assert_file(&t, "e/f", "x\n");
+            put(&t, "a.txt", "old\n");
+            snprintf(cmd, sizeof(cmd), "rm -r '%s/e'", t.root);
+            assert_int_equal(system(cmd), 0);
+        }
+        ad_edit_report_release(&rep);
+        assert_tree(&t, before, c->name);
+    }
+    free(before);
+    tdir_remove(&t);
+}
+
+/*
+ * Applies b (two blocks) as an unprivileged user in a child and returns
+ * its exit status: 0 when the apply failed with want at the second block.
+ * Root may write anything, so as root the child becomes nobody first.
+ */
+static int apply_unprivileged(const struct tdir *t, struct ad_edit_block *b, int want)
+{
+    pid_t pid = fork();
+    int status;
+
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct ad_edit_set set = { b, 2 };
+        struct ad_edit_report rep = AD_EDIT_REPORT_INIT;
+        struct ad_err err = AD_ERR_INIT;
+        int rc;
+
+        if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+            _exit(3);
+        rc = ad_edit_apply_dir(t->root, &set, NULL, 0, &rep, &err);
+        ad_edit_report_release(&rep);
+        if (rc != want || !strstr(err.msg, "edit 2 of 2")) {
+            fprintf(stderr, "rc %d: %s\n", rc, err.msg);
+            _exit(1);
+        }
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+/* A read-only file, or a folder the caller may not write in, is refused before any write. */
+static void dir_refuses_read_only(void **state)
+{
+    struct ad_edit_block ro[2] = {
+        { R, (char *)"a.txt", (char *)"old\n", (char *)"new\n", 1, 0 },
+        { R, (char *)"ro.txt", (char *)"ro\n", (char *)"rw\n", 2, 0 },
+    };
+    struct ad_edit_block locked[2] = {
+        { R, (char *)"a.txt", (char *)"old\n", (char *)"new\n", 1, 0 },
+        { NEW, (char *)"locked/new.txt", (char *)"", (char *)"x\n", 2, 0 },
+    };
+    struct tdir t;
+    char path[600], *before;
+
+    tdir_make(&t);
+    assert_int_equal(chmod(t.root, 0777), 0);
+    put(&t, "a.txt", "old\n");
+    put(&t, "ro.txt", "ro\n");
+    mkdir_in(&t, "locked");
+    snprintf(path, sizeof(path), "%s/a.txt", t.root);
+    assert_int_equal(chmod(path, 0666), 0);
+    snprintf(path, sizeof(path), "%s/ro.txt", t.root);
+    assert_int_equal(chmod(path, 0444), 0);
+    snprintf(path, sizeof(path), "%s/locked", t.root);
+    assert_int_equal(chmod(path, 0555), 0);
+    before = snapshot(&t);
+    assert_int_equal(apply_unprivileged(&t, ro, AD_EPERM), 0);
+    assert_tree(&t, before, "read-only file");
+    assert_int_equal(apply_unprivileged(&t, locked, AD_EPERM), 0);
+    assert_tree(&t, before, "read-only folder");
+    free(before);
+    tdir_remove(&t);
+}
+
+/* ---- a rename that fails half-way is undone ------------------------------------------ */
+
+enum sabotage { OCCUPY_DIR, OCCUPY_FILE, LOSE_TEMP };
+
+struct sabotage_case {
+    const char *name;
+    size_t at;            /* the rename that fails, from 0 */
+    enum sabotage how;
+    int block;            /* the block of that file, from 1 */
+    const char *path;     /* and its path */
+};
+
+struct hook_state {
+    const struct sabotage_case *c;
+    int fired;
+};
+
+/*
+ * The test hook: before the at-th rename, makes that rename fail for real.
+ * A folder where a new file is to go (the rename fails with EEXIST or
+ * EISDIR), another writer's file there first (EEXIST), or the temporary
+ * gone (ENOENT).
+ */
+static void sabotage(void *arg, const struct fstate *fs, size_t k)
+{
+    struct hook_state *h = arg;
+    int fd;
+
+    if (k != h->c->at)
+        return;
+    h->fired = 1;
+    switch (h->c->how) {
+    case OCCUPY_DIR:
+        assert_int_equal(mkdir(fs->real, 0755), 0);
+        break;
+    case OCCUPY_FILE:
+        fd = open(fs->real, O_WRONLY | O_CREAT | O_EXCL, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "theirs\n", 7), 7);
+        close(fd);
+        break;
+    case LOSE_TEMP:
+        assert_int_equal(unlink(fs->tmp), 0);
+        break;
+    }
+}
+
+static ino_t inode_of(const struct tdir *t, const char *rel)
+{
+    char path[600];
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/%s", t->root, rel);
+    assert_int_equal(lstat(path, &st), 0);
+    return st.st_ino;
+}
+
+/*
+ * Four files, two old and two new (one in folders to be made): whichever
+ * rename fails, the files already in place go back (the old ones as the
+ * very same files), the new ones and the folders made go, no temporary or
+ * backup stays, and another writer's file is left alone.
+ */
+static void dir_undoes_a_failed_rename(void **state)
+{
+    static const struct sabotage_case cases[] = {
+        { "the first rename", 0, LOSE_TEMP, 1, "a.txt" },
+        { "an old file in the middle", 2, LOSE_TEMP, 3, "b.txt" },
+        { "a new file, after three renames", 3, OCCUPY_DIR, 4, "z.txt" },
+        { "a new file another writer made first", 1, OCCUPY_FILE, 2, "new/deep/n.txt" },
+        { "the last rename, its temporary gone", 3, LOSE_TEMP, 4, "z.txt" },
+    };
+    struct ad_edit_block b[4] = {
+        { R, (char *)"a.txt", (char *)"old\n", (char *)"new\n", 1, 0 },
+        { NEW, (char *)"new/deep/n.txt", (char *)"", (char *)"n\n", 2, 0 },
+        { R, (char *)"b.txt", (char *)"b\n", (char *)"B\n", 3, 0 },
+        { NEW, (char *)"z.txt", (char *)"", (char *)"z\n", 4, 0 },
+    };
+    struct ad_edit_set set = { b, 4 };
+    struct tdir t;
+    char path[600], cmd[700], *before;
+    struct ad_edit_report rep = AD_EDIT_REPORT_INIT;
+    struct ad_err err = AD_ERR_INIT;
+    ino_t a_ino, b_ino;
+
+    tdir_make(&t);
+    put(&t, "a.txt", "old\n");
+    put(&t, "b.txt", "b\n");
+    snprintf(path, sizeof(path), "%s/b.txt", t.root);
+    assert_int_equal(chmod(path, 0751), 0);
+    a_ino = inode_of(&t, "a.txt");
+    b_ino = inode_of(&t, "b.txt");
+    before = snapshot(&t);
+    for (size_t i = 0; i < AD_ARRAY_SIZE(cases); i++) {
+        const struct sabotage_case *c = &cases[i];
+        struct hook_state h = { c, 0 };
+        struct apply_ctx ctx;
+        char want[32];
+        int rc;
+
+        memset(&ctx, 0, sizeof(ctx));
+        ctx.before_rename = sabotage;
+        ctx.hook_arg = &h;
+        rc = apply_dir(&ctx, t.root, &set, NULL, 0, &rep, &err);
+        ctx_release(&ctx);
+        snprintf(want, sizeof(want), "edit %d of 4", c->block);
+        if (rc != AD_EIO || !h.fired || !strstr(err.msg, want) || !strstr(err.msg, c->path))
+            fail_msg("%s: rc %d, fired %d (%s)", c->name, rc, h.fired, err.msg);
+        assert_int_equal(rep.files_changed, 0);
+        assert_int_equal(rep.v[c->block - 1].code, AD_EIO);
+        ad_edit_report_release(&rep);
+        if (c->how == OCCUPY_FILE)
+            assert_file(&t, c->path, "theirs\n");
+        if (c->how != LOSE_TEMP) {
+            snprintf(cmd, sizeof(cmd), "rm -r '%s/%s'", t.root, c->path);
+            assert_int_equal(system(cmd), 0);
+        }
+        if (c->how == OCCUPY_FILE) {
+            snprintf(cmd, sizeof(cmd), "rmdir '%s/new/deep' '%s/new'", t.root, t.root);
+            assert_int_equal(system(cmd), 0);
+        }
+        assert_tree(&t, before, c->name);
+        assert_true(inode_of(&t, "a.txt") == a_ino);
+        assert_true(inode_of(&t, "b.txt") == b_ino);
+    }
+    free(before);
+    /* Undisturbed, the same set applies, and no backup stays behind. */
+    assert_int_equal(ad_edit_apply_dir(t.root, &set, NULL, 0, &rep, &err), 0);
+    assert_int_equal(rep.files_changed, 4);
+    ad_edit_report_release(&rep);
+    assert_file(&t, "new/deep/n.txt", "n\n");
+    before = snapshot(&t);
+    assert_null(strstr(before, ".autodev-"));
+    free(before);
+    tdir_remove(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -955,6 +1529,14 @@ int main(void)
         cmocka_unit_test(dir_default_path),
         cmocka_unit_test(dir_refuses_big_and_odd_files),
         cmocka_unit_test(dir_unchanged_files_not_written),
+        cmocka_unit_test(check_path_table),
+        cmocka_unit_test(dir_refuses_vcs_metadata),
+        cmocka_unit_test(dir_refuses_a_root_inside_git),
+        cmocka_unit_test(dir_allows_names_near_vcs),
+        cmocka_unit_test(dir_refuses_making_a_repository),
+        cmocka_unit_test(dir_checks_every_target_first),
+        cmocka_unit_test(dir_refuses_read_only),
+        cmocka_unit_test(dir_undoes_a_failed_rename),
     };
 
     return cmocka_run_group_tests_name("edit", tests, NULL, NULL);
