@@ -9,7 +9,11 @@
  *     line inside the reply; new and whole files have an empty search;
  *   - a refused apply leaves the output buffer as it was;
  *   - an edit whose search is copied from the file and that applies exactly,
- *     followed by its inverse applied exactly, gives back the file text.
+ *     followed by its inverse applied exactly, gives back the file text;
+ *   - ad_edit_check_path, over every block's path and the reply's first
+ *     line, refuses what a plain reading already sees as version control
+ *     metadata or a climb, judges "./" + path as it judges path, and
+ *     refuses path + "/.GIT/x".
  */
 #include "compat.h"
 
@@ -127,6 +131,75 @@ out:
     ad_buf_release(&back);
 }
 
+/*
+ * What a plain reading sees in a path: a component that is "..", or that
+ * is .git, .hg or .svn in any case once cut at a ':' and stripped of
+ * trailing dots and spaces. ad_edit_check_path must refuse at least this.
+ */
+static int plainly_bad(const char *p)
+{
+    static const char *const names[] = { ".git", ".hg", ".svn" };
+
+    while (*p) {
+        size_t n = strcspn(p, "/"), k = strcspn(p, "/:");
+        char c[8];
+
+        if (n == 2 && p[0] == '.' && p[1] == '.')
+            return 1;
+        while (k > 0 && (p[k - 1] == '.' || p[k - 1] == ' '))
+            k--;
+        if (k < sizeof(c)) {
+            for (size_t j = 0; j < k; j++)
+                c[j] = (char)(p[j] >= 'A' && p[j] <= 'Z' ? p[j] - 'A' + 'a' : p[j]);
+            for (size_t i = 0; i < AD_ARRAY_SIZE(names); i++) {
+                if (k == strlen(names[i]) && memcmp(c, names[i], k) == 0)
+                    return 1;
+            }
+        }
+        p += n;
+        p += *p == '/';
+    }
+    return 0;
+}
+
+static void check_path(const char *path)
+{
+    struct ad_buf b = AD_BUF_INIT;
+    struct ad_err err = AD_ERR_INIT;
+    int rc = ad_edit_check_path(path, &err);
+
+    if (rc == 0 && (plainly_bad(path) || path[0] == '/' || path[0] == '\0'))
+        abort();
+    if (rc != 0 && err.msg[0] == '\0')
+        abort();
+    if (path[0] != '/' && ad_buf_addf(&b, "./%s", path) == 0 &&
+        (ad_edit_check_path(b.ptr, NULL) == 0) != !rc)
+        abort();
+    ad_buf_reset(&b);
+    if (rc == 0 && ad_buf_addf(&b, "%s/.GIT/x", path) == 0 &&
+        ad_edit_check_path(b.ptr, NULL) != AD_EPERM)
+        abort();
+    ad_buf_release(&b);
+}
+
+/* Every block's path, and the first line of the reply read as one. */
+static void check_paths(const struct ad_edit_set *set, const char *reply, size_t rlen)
+{
+    const char *nl = memchr(reply, '\n', rlen);
+    size_t n = nl ? (size_t)(nl - reply) : rlen;
+    char line[4097];
+
+    for (size_t i = 0; i < set->n; i++) {
+        if (set->v[i].path)
+            check_path(set->v[i].path);
+    }
+    if (n < sizeof(line) && !memchr(reply, '\0', n)) {
+        memcpy(line, reply, n);
+        line[n] = '\0';
+        check_path(line);
+    }
+}
+
 static void text_helpers(const char *reply, size_t rlen)
 {
     struct ad_buf out = AD_BUF_INIT;
@@ -167,9 +240,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         check_set(&set, reply, rlen);
         apply_all(file, flen, &set);
+        check_paths(&set, reply, rlen);
     } else if (set.n != 0 || set.v != NULL) {
         abort();
     }
+    if (set.n == 0)
+        check_paths(&set, reply, rlen);
     ad_edit_set_release(&set);
     text_helpers(reply, rlen);
     round_trip(file, flen, reply, rlen);
