@@ -9,15 +9,25 @@
  *     lines, one block per cascade step: exact, trailing white space,
  *     indentation, blank lines, elision, and a miss (which also computes
  *     the retry feedback).
+ * (3) ad_edit_apply_dir on a scratch directory ($TMPDIR or /tmp): DIR_FILES
+ *     files of 4 KiB in 10 folders, one SEARCH/REPLACE block each, plus
+ *     DIR_NEW new files each in a new folder; the tree is put back untimed
+ *     between repetitions. It costs system calls, not bytes: best and
+ *     median milliseconds per apply.
  * Each is repeated; prints best and median MB/s of input. Asserts nothing.
  */
 #include "compat.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "autodev/buf.h"
 #include "autodev/clock.h"
 #include "autodev/edit.h"
 
 #define MAX_REPS 15
+#define DIR_FILES 200
+#define DIR_NEW 20
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -151,6 +161,117 @@ static int bench_apply(size_t target, int reps)
     return rc;
 }
 
+/* The blocks: file i's line "v = <from>" becomes "v = <to>"; the new files when with_new. */
+static int dir_reply(struct ad_buf *reply, int from, int to, int with_new)
+{
+    int rc = 0;
+
+    for (int i = 0; i < DIR_FILES && !rc; i++)
+        rc = ad_buf_addf(reply, "pkg%d/mod%d.py\n<<<<<<< SEARCH\nv = %d\n=======\nv = %d\n"
+                         ">>>>>>> REPLACE\n\n", i % 10, i, from, to);
+    for (int i = 0; i < DIR_NEW && with_new && !rc; i++)
+        rc = ad_buf_addf(reply, "new%d/file.py\n<<<<<<< SEARCH\n=======\nx = %d\n"
+                         ">>>>>>> REPLACE\n\n", i, i);
+    return rc;
+}
+
+static int dir_apply(const char *root, const struct ad_buf *reply, size_t *changed)
+{
+    struct ad_edit_set set = AD_EDIT_SET_INIT;
+    struct ad_edit_report rep = AD_EDIT_REPORT_INIT;
+    struct ad_err err = AD_ERR_INIT;
+    int rc = ad_edit_parse(reply->ptr, reply->len, &set, &err);
+
+    if (!rc)
+        rc = ad_edit_apply_dir(root, &set, NULL, 0, &rep, &err);
+    if (rc)
+        fprintf(stderr, "bench_edit: %s\n", err.msg);
+    *changed = rep.files_changed;
+    ad_edit_report_release(&rep);
+    ad_edit_set_release(&set);
+    return rc;
+}
+
+static int dir_tree(const char *root, int make)
+{
+    char path[512];
+    int rc = 0;
+
+    for (int i = 0; i < DIR_FILES && !rc; i++) {
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/pkg%d", root, i % 10);
+        if (make && i < 10 && mkdir(path, 0755) != 0)
+            return -1;
+        snprintf(path, sizeof(path), "%s/pkg%d/mod%d.py", root, i % 10, i);
+        if (!make) {
+            rc = unlink(path);
+            continue;
+        }
+        f = fopen(path, "w");
+        if (!f)
+            return -1;
+        fprintf(f, "v = 0\n");
+        for (int k = 0; k < 100; k++)
+            fprintf(f, "def f%d(x):\n    return x + %d  # %016d\n", k, k, i);
+        rc = fclose(f);
+    }
+    for (int i = 0; i < 10 && !make && !rc; i++) {
+        snprintf(path, sizeof(path), "%s/pkg%d", root, i);
+        rc = rmdir(path);
+    }
+    return rc;
+}
+
+static int dir_unnew(const char *root)
+{
+    char path[512];
+
+    for (int i = 0; i < DIR_NEW; i++) {
+        snprintf(path, sizeof(path), "%s/new%d/file.py", root, i);
+        if (unlink(path) != 0)
+            return -1;
+        snprintf(path, sizeof(path), "%s/new%d", root, i);
+        if (rmdir(path) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int bench_dir(int reps)
+{
+    struct ad_buf fwd = AD_BUF_INIT, back = AD_BUF_INIT;
+    const char *tmp = getenv("TMPDIR");
+    char root[256];
+    int64_t ns[MAX_REPS];
+    size_t changed = 0, ignored;
+    int rc;
+
+    snprintf(root, sizeof(root), "%s/bench-edit-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(root))
+        return -1;
+    rc = dir_tree(root, 1) || dir_reply(&fwd, 0, 1, 1) || dir_reply(&back, 1, 0, 0);
+    for (int r = 0; r < reps && !rc; r++) {
+        int64_t t0 = ad_mono_ns();
+
+        rc = dir_apply(root, &fwd, &changed);
+        ns[r] = ad_mono_ns() - t0;
+        if (!rc)
+            rc = dir_apply(root, &back, &ignored) || dir_unnew(root);
+    }
+    if (dir_tree(root, 0) != 0 || rmdir(root) != 0)
+        fprintf(stderr, "bench_edit: could not remove '%s'\n", root);
+    if (!rc) {
+        qsort(ns, (size_t)reps, sizeof(*ns), cmp_i64);
+        printf("%-34s %8.3f ms best %9.3f ms median  (%zu files changed, %d in new folders)\n",
+               "apply_dir: 200 changed + 20 new", (double)ns[0] / 1e6,
+               (double)ns[reps / 2] / 1e6, changed, DIR_NEW);
+    }
+    ad_buf_release(&fwd);
+    ad_buf_release(&back);
+    return rc ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     size_t mib = 8;
@@ -170,7 +291,8 @@ int main(int argc, char **argv)
     }
     printf("bench_edit: reply %zu MiB, file %zu MiB, %d repetitions\n", mib,
            mib / 2 ? mib / 2 : 1, reps);
-    if (bench_parse(mib << 20, reps) != 0 || bench_apply((mib / 2 ? mib / 2 : 1) << 20, reps))
+    if (bench_parse(mib << 20, reps) != 0 || bench_apply((mib / 2 ? mib / 2 : 1) << 20, reps) ||
+        bench_dir(reps) != 0)
         return 1;
     return 0;
 }
