@@ -5,6 +5,7 @@
 #include "autodev/clock.h"
 #include "autodev/error.h"
 #include "autodev/log.h"
+#include "autodev/secret.h"
 
 int ad__log_level = AD_LOG_WARN;
 
@@ -97,6 +98,8 @@ void ad__log(enum ad_log_level level, const char *file, int line, const char *fm
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    /* Every line, whatever sink takes it: a line may quote a server, a model or a command. */
+    ad_secret_redact(msg);
     if (sink_fn)
         sink_fn(sink_ctx, level, file, line, msg);
     else
