@@ -597,6 +597,30 @@ static void log_lines_are_masked(void **state)
     ad_log_set_sink(NULL, NULL);
 }
 
+static char long_line[4096];
+
+static void long_sink(void *ctx, enum ad_log_level level, const char *file, int line,
+                      const char *msg)
+{
+    snprintf(long_line, sizeof(long_line), "%s", msg);
+}
+
+static void log_line_cut_in_a_secret_keeps_none_of_it(void **state)
+{
+    char pad[2048 - 1 - 10 + 1];
+
+    /* The line is cut after 2047 bytes: 10 of them the key's first ten. */
+    assert_int_equal(ad_secret_add(UKEY), 0);
+    memset(pad, '.', sizeof(pad) - 1);
+    pad[sizeof(pad) - 1] = '\0';
+    ad_log_set_sink(long_sink, NULL);
+    ad_log_set_level(AD_LOG_WARN);
+    AD_LOG(AD_LOG_WARN, "%s%s tail", pad, UKEY);
+    ad_log_set_sink(NULL, NULL);
+    assert_int_equal(strlen(long_line), sizeof(pad) - 1);
+    assert_null(strstr(long_line, "sk-"));
+}
+
 /* Last: it fills the registry. */
 static void secret_registry_is_bounded(void **state)
 {
@@ -760,6 +784,7 @@ int main(void)
         cmocka_unit_test(secret_partial_tail_holds_a_start),
         cmocka_unit_test(secret_registry_is_thread_safe),
         cmocka_unit_test(log_lines_are_masked),
+        cmocka_unit_test(log_line_cut_in_a_secret_keeps_none_of_it),
         cmocka_unit_test(secret_registry_is_bounded),
     };
 
