@@ -189,6 +189,11 @@ struct ad_agent_run_opts {
     const char *model;            /* NULL: the provider's */
     const char *system_prompt;    /* NULL: the built-in one */
     const struct ad_sandbox_limits *limits;   /* per tool call; NULL: defaults */
+    int64_t deadline_ms;          /* 0: none; else this call of ad_agent_run ends within
+                                     deadline_ms of its start: each model call gets the time
+                                     left as its deadline, each tool call at most the time left
+                                     as its wall limit, and past it the run stops with stop
+                                     reason "deadline" (resumable, like "max_turns") */
     ad_agent_progress_fn *progress;           /* may be NULL */
     void *progress_arg;
 };
@@ -197,7 +202,7 @@ struct ad_agent_run_result {
     char session_id[AD_ID_SIZE];
     char episode_id[AD_ID_SIZE];
     const char *stop_reason;      /* "answer", "outcome", "max_turns", "cost_limit",
-                                     "tool_breaker", "llm_error" (static) */
+                                     "deadline", "tool_breaker", "llm_error" (static) */
     bool success;
     int turns;                    /* model calls so far, over all resumes */
     int64_t tokens;
@@ -212,8 +217,10 @@ void ad_agent_run_result_release(struct ad_agent_run_result *r);
  * tool result, so a run killed at any point continues with resume from the
  * last message written (tool calls without a result are run again). The
  * run ends at a final answer, a record_outcome call, the turn limit, the
- * cost limit, N failed calls in a row of one tool, or an LLM error (an
- * open breaker, a chain out of providers); then it becomes an episode.
+ * cost limit, the deadline, N failed calls in a row of one tool, or an LLM
+ * error (an open breaker, a chain out of providers); then it becomes an
+ * episode. A model reply or tool result the deadline cut short is not
+ * written: a resumed run asks or runs it again.
  * Returns 0 whenever the run ended that way (the result says how); a
  * negative code when it could not run at all (bad options, an unknown or
  * finished session, the store).

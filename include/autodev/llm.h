@@ -15,6 +15,13 @@
  *   exec       "exec:COMMAND ARGS..." runs the command with /bin/sh -c, the
  *              prompt on stdin, the completion read from stdout; the model
  *              name is the command. A non-zero exit or the timeout fails.
+ *              The command gets the environment without credentials:
+ *              variables whose names hold KEY, TOKEN, SECRET, PASSWORD,
+ *              PASSWD or CREDENTIAL (any case) and variables whose value
+ *              holds a registered secret (secret.h) are dropped; PATH, HOME,
+ *              LANG and the rest are kept. $AUTODEV_EXEC_ENV_ALLOW names
+ *              (comma- or space-separated) the variables a command needs
+ *              all the same, e.g. AUTODEV_EXEC_ENV_ALLOW=HF_TOKEN.
  *   offline    answers code-proposal requests (a fenced code block in the
  *              last user message) with one mutant from the propose module, as
  *              a SEARCH/REPLACE edit; never touches the network; costs 0.
@@ -30,7 +37,29 @@
  * the documented format) moves on to the next provider.
  *
  * API keys come from the environment only. They are sent in headers and
- * never appear in errors, logs, events or ledger rows.
+ * never appear in errors, logs, events or ledger rows. Building a chain
+ * registers every key it can read ($OPENAI_API_KEY, $ANTHROPIC_API_KEY, a
+ * base URL's user:password) as a secret (secret.h), and every string a
+ * provider wrote is masked before it leaves this module or enters the
+ * ledger, whatever the provider: the text, tool calls' ids, names and
+ * arguments, the finish reason, the request id, error messages (masked
+ * before they are cut, so no cut leaves half a key) and streamed pieces.
+ * A reply that is JSON (structured output, tool arguments) is also masked
+ * with its escapes decoded ("sk\u002d..."). So a model or server that
+ * echoes a key, in any letter case, gives the caller "[secret]" instead.
+ *
+ * Numbers from a provider are brought into their sane range before they
+ * are used or stored, and the ledger row of the call says what was changed
+ * (its error column, also on a row whose status is ok):
+ *   tokens       0..AD_LLM_TOKENS_MAX per count and call;
+ *   cost         0..AD_LLM_COST_MAX_USD per call (computed from the tokens);
+ *   retry-after  0..AD_LLM_RETRY_AFTER_MAX_MS, as the official SDKs do: a
+ *                negative, unreadable or longer wait is disregarded and the
+ *                jittered backoff used instead;
+ *   status       100..599, else the reply is a broken one (retried);
+ *   lengths      replies over 8 MiB (declared or sent) are refused;
+ *   tool calls   at most 128 per reply; a streamed index past that is an
+ *                invalid reply.
  *
  * Thread safety: one struct ad_llm may be used by several threads at once
  * (ad_llm_complete_many does so); breakers and the ledger are guarded.
@@ -53,6 +82,18 @@
 
 struct ad_llm_usage_row;
 struct ad_store;
+
+/*
+ * Most tokens one count of one call may claim: a hundred times the largest
+ * context window offered today (10M tokens), and the largest daily token
+ * cap the settings accept, so one call can fill a day's cap but no sum of
+ * calls comes near int64 overflow (9.2e9 calls at the maximum).
+ */
+#define AD_LLM_TOKENS_MAX 1000000000LL
+/* Most dollars one call may cost: the largest daily spend cap the settings accept. */
+#define AD_LLM_COST_MAX_USD 1e6
+/* Longest wait a server may ask for between attempts (the SDKs' bound). */
+#define AD_LLM_RETRY_AFTER_MAX_MS 60000
 
 enum ad_llm_role {
     AD_LLM_SYSTEM = 1,
@@ -96,9 +137,20 @@ struct ad_llm_request {
     int64_t seed;                /* < 0: none */
     const char *purpose;         /* ledger label ("memento", "alpha", "test", ...) */
     int timeout_ms;              /* per attempt; 0: the llm's default (120000) */
-    /* Streaming: when set, the call streams (SSE) and on_delta receives each
+    int64_t deadline_ms; /* 0: none; else the whole call, every retry and fallback included, must end within deadline_ms of its start; past it the call fails with AD_ETIMEOUT */
+    /*
+     * Streaming: when set, the call streams (SSE) and on_delta receives each
      * piece of text as it arrives (kind "text") and each tool call once it
-     * has a name (kind "tool"). Return non-zero to abort the call. */
+     * has a name (kind "tool"). Return non-zero to abort the call.
+     *
+     * Pieces are masked of secrets like everything else. To catch a secret
+     * split across two pieces, the end of the text that could be the start
+     * of a registered secret is held back until the next piece (or the end
+     * of the stream) shows whether it is one, so pieces may arrive later and
+     * cut differently than the server sent them (a tool call announced
+     * meanwhile comes first); the text pieces joined are the response's
+     * text. Each attempt streams afresh.
+     */
     int (*on_delta)(void *arg, const char *kind, const char *text, size_t len);
     void *delta_arg;
 };
@@ -156,7 +208,17 @@ size_t ad_llm_chain_len(const struct ad_llm *llm);
 const char *ad_llm_chain_entry(const struct ad_llm *llm, size_t i);
 
 /*
- * One completion. On success fills *resp (the caller releases it). Errors:
+ * One completion. On success fills *resp (the caller releases it).
+ *
+ * With req->deadline_ms, each attempt's timeout is the smaller of its own
+ * and the time left; a backoff that would end past the deadline sleeps only
+ * until it; no attempt or provider is begun once it has passed. A call
+ * that fails because of its deadline therefore returns AD_ETIMEOUT once the
+ * deadline has passed (never before), so a caller can tell by its own
+ * clock. Such a failure does not count against the breaker: the call was
+ * cut short, the provider did not fail.
+ *
+ * Errors:
  * AD_ELIMIT (a daily cap would be exceeded: nothing is sent), AD_ETIMEOUT,
  * AD_EIO (network or provider failure after retries and fallback), AD_EINVAL
  * (a request the provider refused, or a reply that is not the documented

@@ -8,8 +8,8 @@
  *
  *   1. the last assistant message has tool calls without results: run them
  *      (after a crash these are exactly the calls that were cut off);
- *   2. a limit is reached (an outcome recorded, turns, cost, a tool that
- *      keeps failing): stop;
+ *   2. a limit is reached (an outcome recorded, turns, cost, the deadline,
+ *      a tool that keeps failing): stop;
  *   3. call the model, append its reply; no tool calls means it answered.
  *
  * Messages in the transcript:
@@ -81,6 +81,7 @@ struct loop {
     int fail_limit;
     bool intervention;               /* a human resumed a stopped run */
     int64_t t0_ms;
+    int64_t end_ms;                  /* the deadline on the monotonic clock; 0: none */
     const char *stop;                /* why it ended, once it has */
     char *stop_detail;               /* the error trace of a stop, owned */
 };
@@ -144,6 +145,18 @@ static json_t *jstr(const char *s)
     return j;
 }
 
+/* Monotonic milliseconds, the clock the llm module keeps deadlines by. */
+static int64_t mono_ms(void)
+{
+    return ad_mono_ns() / 1000000;
+}
+
+/* Time left before the run's deadline; INT64_MAX with none. */
+static int64_t time_left(const struct loop *l)
+{
+    return l->end_ms ? l->end_ms - mono_ms() : INT64_MAX;
+}
+
 /* The longest prefix of s of at most n bytes that does not split a character. */
 static size_t utf8_cut(const char *s, size_t n)
 {
@@ -168,6 +181,13 @@ static void stop_with(struct loop *l, const char *reason, const char *fmt, ...)
         l->stop_detail = ad_vstrdupf(fmt, ap);
         va_end(ap);
     }
+}
+
+static void stop_deadline(struct loop *l)
+{
+    stop_with(l, "deadline", "DeadlineReached: the run's %" PRId64 " ms deadline passed after %d "
+              "model turns", l->o->deadline_ms, (int)json_integer_value(
+                  json_object_get(l->state, "turns")));
 }
 
 /* Reports progress to the caller and on the bus (a bus failure is only logged). */
@@ -368,9 +388,28 @@ static char *result_text(bool ok, const json_t *output, const char *error)
     return s;
 }
 
+/*
+ * The sandbox limits of a tool call: the run's, with the wall limit cut to
+ * the time the deadline leaves. *cut says whether it was.
+ */
+static struct ad_sandbox_limits call_limits(const struct loop *l, bool *cut)
+{
+    struct ad_sandbox_limits lim;
+    int64_t wall, left = time_left(l);
+
+    memset(&lim, 0, sizeof(lim));
+    if (l->o->limits)
+        lim = *l->o->limits;
+    wall = lim.wall_ms > 0 ? lim.wall_ms : AD_SB_DEFAULT_WALL_MS;
+    *cut = left < wall;
+    if (*cut)
+        lim.wall_ms = left > 0 ? left : 1;
+    return lim;
+}
+
 /* Runs one tool call; *ok and *text (owned) say what the model will read. */
 static int run_call(struct loop *l, const char *name, const char *args, bool *ok,
-                    char **text, json_t **shown, struct ad_err *err)
+                    char **text, json_t **shown, bool *cut, struct ad_err *err)
 {
     json_error_t jerr;
     json_t *in = NULL;
@@ -381,6 +420,7 @@ static int run_call(struct loop *l, const char *name, const char *args, bool *ok
     *ok = false;
     *text = NULL;
     *shown = NULL;
+    *cut = false;
     in = json_loads(args && *args ? args : "{}", JSON_DECODE_ANY, &jerr);
     if (!in || !json_is_object(in)) {
         char *e = NULL;
@@ -431,10 +471,11 @@ static int run_call(struct loop *l, const char *name, const char *args, bool *ok
         *shown = jstr(b.ptr);
         ad_buf_release(&b);
     } else {
+        struct ad_sandbox_limits lim = call_limits(l, cut);
         struct ad_sandbox_result r;
         char *e;
 
-        rc = ad_skill_execute(l->sb, s, &l->versions[idx], in, l->o->limits, &r, err);
+        rc = ad_skill_execute(l->sb, s, &l->versions[idx], in, &lim, &r, err);
         if (rc == 0) {
             *ok = r.status == AD_SB_OK;
             e = ad_skill_result_error(&r);
@@ -512,7 +553,7 @@ static int run_pending(struct loop *l, struct ad_err *err)
         const char *id = json_string_value(json_object_get(c, "id"));
         const char *name = json_string_value(json_object_get(c, "name"));
         const char *args = json_string_value(json_object_get(c, "arguments"));
-        bool done = false, ok;
+        bool done = false, ok, cut = false;
         char *text;
         int64_t t0;
         int rc;
@@ -528,12 +569,17 @@ static int run_pending(struct loop *l, struct ad_err *err)
             continue;
         if (!id || !name)
             return ad_error(err, AD_ECORRUPT, "a tool call in the transcript has no id or name");
+        if (time_left(l) <= 0) {
+            /* The calls not run stay without results: a resumed run runs them. */
+            stop_deadline(l);
+            return 0;
+        }
         progress(l, AD_AGENT_TOOL_CALL, json_pack("{s:i, s:s, s:s, s:s}", "turn", turn, "tool",
                                                   name, "arguments", args ? args : "",
                                                   "call_id", id));
         t0 = ad_now_ms();
         if (i < MAX_CALLS_PER_REPLY) {
-            rc = run_call(l, name, args, &ok, &text, &shown, err);
+            rc = run_call(l, name, args, &ok, &text, &shown, &cut, err);
         } else {
             /* A model that asks for hundreds of runs at once gets this many. */
             ok = false;
@@ -544,6 +590,13 @@ static int run_pending(struct loop *l, struct ad_err *err)
         if (rc < 0) {
             json_decref(shown);
             return rc;
+        }
+        if (cut && !ok && time_left(l) <= 0) {
+            /* The deadline, not the tool, ended it: no result, so a resume runs it again. */
+            free(text);
+            json_decref(shown);
+            stop_deadline(l);
+            return 0;
         }
         progress(l, AD_AGENT_TOOL_RESULT,
                  json_pack("{s:i, s:s, s:b, s:O, s:I}", "turn", turn, "tool", name, "ok", ok,
@@ -671,10 +724,19 @@ static int model_turn(struct loop *l, struct ad_err *err)
     req.temperature = -1;
     req.seed = -1;
     req.purpose = "agent";
+    if (l->end_ms)
+        req.deadline_ms = time_left(l) > 0 ? time_left(l) : 1;
     progress(l, AD_AGENT_THINKING, json_pack("{s:i}", "turn", turn));
     rc = ad_llm_complete(l->llm, &req, &resp, &lerr);
     free(msgs);
     free(calls);
+    /* A call its deadline ended returns only once the deadline has passed (llm.h). */
+    if (rc == AD_ETIMEOUT && time_left(l) <= 0) {
+        progress_msg(l, AD_AGENT_WARNING, "the run's deadline passed during the model call");
+        stop_deadline(l);
+        ad_llm_response_release(&resp);
+        return 0;
+    }
     if (rc < 0) {
         progress_msg(l, AD_AGENT_ERROR, "model call failed: %s", lerr.msg);
         stop_with(l, "llm_error", "LLMError: %s", lerr.msg);
@@ -733,6 +795,10 @@ static void check_limits(struct loop *l)
     if (l->cost_limit > 0 && cost >= l->cost_limit) {
         stop_with(l, "cost_limit", "CostLimitReached: spent $%.6f of the $%.6f limit", cost,
                   l->cost_limit);
+        return;
+    }
+    if (time_left(l) <= 0) {
+        stop_deadline(l);
         return;
     }
     if (turns == l->max_turns - 1 && turns > 0)
@@ -861,7 +927,7 @@ int ad_agent_run(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
         return ad_error(err, AD_EINVAL, "an agent run needs a store, a sandbox, an llm and an "
                                         "agent");
     if (o->max_turns < 0 || o->cost_limit_usd < 0 || !isfinite(o->cost_limit_usd) ||
-        o->tool_failure_limit < 0)
+        o->tool_failure_limit < 0 || o->deadline_ms < 0)
         return ad_error(err, AD_EINVAL, "agent run limits must not be negative");
     memset(&l, 0, sizeof(l));
     l.st = st;
@@ -872,6 +938,7 @@ int ad_agent_run(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
     l.fail_limit = o->tool_failure_limit > 0 ? o->tool_failure_limit
                                              : AD_AGENT_DEFAULT_TOOL_FAILURES;
     l.t0_ms = ad_now_ms();
+    l.end_ms = o->deadline_ms > 0 ? mono_ms() + o->deadline_ms : 0;
     rc = o->resume ? session_resume(&l, err) : session_new(&l, err);
     if (rc == 0)
         rc = load_tools(&l, err);

@@ -14,6 +14,13 @@
 
 #include "cli.h"
 
+/*
+ * A run ends within 10 minutes unless --timeout says otherwise: a stalled
+ * model server must not hold a terminal (or a script) for ever, and the
+ * run stops resumable, so a longer task loses nothing but a --resume.
+ */
+#define DEFAULT_RUN_DEADLINE_MS (600 * 1000)
+
 struct printer {
     struct ad_ctx *ctx;
     bool said_session;
@@ -126,10 +133,11 @@ int ad__agent_run(int argc, char **argv, struct ad_ctx *ctx)
         { "resume", required_argument, NULL, 'r' },
         { "model", required_argument, NULL, 'm' },
         { "timeout", required_argument, NULL, 'T' },
+        { "tool-timeout", required_argument, NULL, 'W' },
         { "tool-failures", required_argument, NULL, 'f' },
         { NULL, 0, NULL, 0 },
     };
-    struct ad_agent_run_opts o = { 0 };
+    struct ad_agent_run_opts o = { .deadline_ms = DEFAULT_RUN_DEADLINE_MS };
     struct ad_agent_run_result res = { 0 };
     struct ad_sandbox_limits limits = { 0 };
     struct printer pr = { ctx, false };
@@ -156,6 +164,11 @@ int ad__agent_run(int argc, char **argv, struct ad_ctx *ctx)
         case 'm': o.model = optarg; break;
         case 'T':
             if (ad__parse_int(ctx, "--timeout", optarg, 1, 86400, &v))
+                return AD_EXIT_USAGE;
+            o.deadline_ms = v * 1000;
+            break;
+        case 'W':
+            if (ad__parse_int(ctx, "--tool-timeout", optarg, 1, 86400, &v))
                 return AD_EXIT_USAGE;
             limits.wall_ms = v * 1000;
             break;

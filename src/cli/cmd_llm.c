@@ -90,7 +90,8 @@ static int llm_test(int argc, char **argv, struct ad_ctx *ctx)
     req.temperature = -1;
     req.seed = -1;
     req.purpose = "test";
-    req.timeout_ms = (int)timeout * 1000;
+    /* The whole call, retries and fallback included: a stalled server holds it no longer. */
+    req.deadline_ms = timeout * 1000;
     if (stream && !ctx->json) {
         req.on_delta = on_delta;
         req.delta_arg = &prog;
@@ -132,6 +133,12 @@ static int parse_since(struct ad_ctx *ctx, const char *s, char out[AD_TIME_SIZE]
     return 0;
 }
 
+/* Sums of counts that are never negative, saturated at INT64_MAX rather than wrapped. */
+static int64_t add_sat(int64_t a, int64_t b)
+{
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
 static void usage_text(struct ad_ctx *ctx, const struct ad_llm_usage_row *v, size_t n)
 {
     int64_t calls = 0, tokens = 0;
@@ -145,8 +152,8 @@ static void usage_text(struct ad_ctx *ctx, const struct ad_llm_usage_row *v, siz
                 " %10" PRId64 " %10.4f %8" PRId64 "\n", v[i].provider, v[i].model,
                 *v[i].purpose ? v[i].purpose : "-", v[i].calls, v[i].errors,
                 v[i].prompt_tokens, v[i].completion_tokens, v[i].cost_usd, v[i].latency_ms_avg);
-        calls += v[i].calls;
-        tokens += v[i].prompt_tokens + v[i].completion_tokens;
+        calls = add_sat(calls, v[i].calls);
+        tokens = add_sat(tokens, add_sat(v[i].prompt_tokens, v[i].completion_tokens));
         cost += v[i].cost_usd;
     }
     fprintf(ctx->out, "total: %" PRId64 " calls, %" PRId64 " tokens, $%.4f\n", calls, tokens,

@@ -95,19 +95,19 @@ static const struct ad_cmd_form agent_forms[] = {
       "recording the readiness in the agent.maturity event, and notify the\n"
       "capabilities it unlocks. Exits 1, naming each gap, when it is not ready." },
     { "agent run NAME \"TASK\" [--max-turns N] [--cost-limit USD] [--model M]"
-      " [--timeout S] [--tool-failures N]",
+      " [--timeout S] [--tool-timeout S] [--tool-failures N]",
       "Run the model-tool-model loop for the agent: the model ($AUTODEV_LLM) gets\n"
       "the task and the catalog's current skills as tools (plus record_outcome),\n"
       "each tool call runs its skill in the sandbox, and the loop goes on until a\n"
-      "final answer, a record_outcome call, the turn limit, the cost limit, a tool\n"
-      "that failed N times in a row, or a model error. Progress is printed as it\n"
-      "happens (with --json: one JSON object per line) and emitted on the bus as\n"
-      "agent.progress; the run becomes an episode. Exits 0 when the run succeeded,\n"
-      "1 when it failed or stopped." },
-    { "agent run NAME --resume SESSION [--max-turns N] [--cost-limit USD]",
+      "final answer, a record_outcome call, the turn limit, the cost limit, the\n"
+      "run's deadline (--timeout), a tool that failed N times in a row, or a model\n"
+      "error. Progress is printed as it happens (with --json: one JSON object per\n"
+      "line) and emitted on the bus as agent.progress; the run becomes an episode.\n"
+      "Exits 0 when the run succeeded, 1 when it failed or stopped." },
+    { "agent run NAME --resume SESSION [--max-turns N] [--cost-limit USD] [--timeout S]",
       "Continue a session from its transcript: one whose process died (tool calls\n"
-      "cut off are run again) or one a limit stopped (new limits may be given;\n"
-      "the episode then records that a human intervened)." },
+      "cut off are run again) or one a limit or the deadline stopped (new limits\n"
+      "may be given; the episode then records that a human intervened)." },
     { "agent sessions [NAME] [--limit N]",
       "List agent sessions, newest first, with status, turns and cost." },
     { NULL, NULL },
@@ -120,7 +120,11 @@ static const struct ad_cmd_opt agent_opts[] = {
     { "--max-turns N", "run: model calls allowed, 1..1000 (default 10)." },
     { "--cost-limit USD", "run: stop once the run's model calls cost this much." },
     { "--model M", "run: the model to ask, instead of the provider chain's." },
-    { "--timeout S", "run: wall-clock limit of each tool call, 1..86400 (default 60)." },
+    { "--timeout S",
+      "run: the whole run may take S seconds, model calls, retries and tool calls\n"
+      "included, 1..86400 (default 600); past it the run stops with stop reason\n"
+      "deadline and can be resumed." },
+    { "--tool-timeout S", "run: wall-clock limit of each tool call, 1..86400 (default 60)." },
     { "--tool-failures N",
       "run: stop after N failed calls in a row of one tool, 1..100 (default 3)." },
     { "--resume SESSION", "run: continue that session." },
@@ -305,7 +309,9 @@ static const struct ad_cmd_opt llm_opts[] = {
       "The chain to use instead of $AUTODEV_LLM: PROVIDER:MODEL[,PROVIDER:MODEL...]." },
     { "--prompt TEXT", "What to send (default: ask for the word pong)." },
     { "--stream", "Stream the reply, printing it to standard error as it arrives." },
-    { "--timeout S", "Per-attempt timeout in seconds, 1..3600 (default 60)." },
+    { "--timeout S",
+      "test: the whole call may take S seconds, every retry and fallback included,\n"
+      "1..3600 (default 60); past it the call fails." },
     { "--since DATE", "Only calls made at or after DATE (YYYY-MM-DD, UTC, or ISO-8601)." },
     { NULL, NULL },
 };
@@ -324,7 +330,15 @@ static const char llm_description[] =
     "attempt becomes a row of the ledger with its tokens, cost, latency and\n"
     "status. A call is refused before it is sent once the tenant's daily caps\n"
     "(settings llm_daily_token_cap and llm_daily_cost_cap_cents) are reached.\n"
-    "API keys are read from the environment only and never printed or stored.";
+    "Token counts a server reports are clamped to 0..1000000000 a call and a\n"
+    "retry-after outside 0..60 s is disregarded; the ledger row says so.\n"
+    "\n"
+    "API keys are read from the environment only and never printed or stored:\n"
+    "wherever a model or server echoes one (the reply, tool calls, errors, the\n"
+    "stream), in any letter case, it reads [secret]. An exec command runs\n"
+    "without the environment's credentials (variables whose names hold KEY,\n"
+    "TOKEN, SECRET, PASSWORD, PASSWD or CREDENTIAL, or whose value is a key);\n"
+    "AUTODEV_EXEC_ENV_ALLOW=NAME[,NAME...] passes the ones it needs.";
 
 static const struct ad_cmd_form edit_forms[] = {
     { "edit apply --repo DIR [--file PATH] [--reply FILE] [--dry-run]",

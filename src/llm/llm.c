@@ -1,7 +1,9 @@
 /*
- * The llm module's front: the provider chain, retries with backoff, circuit
- * breakers, daily caps, the cost ledger and the thread pool of
- * ad_llm_complete_many.
+ * The llm module's front: the provider chain, retries with backoff, the
+ * call's deadline, circuit breakers, daily caps, the cost ledger and the
+ * thread pool of ad_llm_complete_many. Every attempt's reply is checked
+ * here, for every provider, before anyone sees it: streamed pieces through
+ * the delta guard, numbers clamped, strings masked (llm_reply.c).
  *
  * Sections: shared helpers; the chain spec; new/free; breakers; caps and
  * ledger; one provider with retries; the chain walk; many at once.
@@ -15,6 +17,7 @@
 
 #include "autodev/clock.h"
 #include "autodev/llm.h"
+#include "autodev/secret.h"
 #include "autodev/store.h"
 
 #include "llm_int.h"
@@ -25,6 +28,11 @@
 
 /* ---- shared helpers ----------------------------------------------------- */
 
+int64_t ad__llm_mono_ms(void)
+{
+    return ad_mono_ns() / 1000000;
+}
+
 int ad__llm_max_tokens(const struct ad_llm_request *req)
 {
     return req->max_tokens > 0 ? req->max_tokens : DEFAULT_MAX_TOKENS;
@@ -33,8 +41,12 @@ int ad__llm_max_tokens(const struct ad_llm_request *req)
 int ad__llm_add_call(struct ad_llm_response *resp, const char *id, size_t idlen,
                      const char *name, size_t namelen, const char *args, size_t argslen)
 {
-    struct ad_llm_tool_call *v = realloc(resp->calls, (resp->ncalls + 1) * sizeof(*v));
+    struct ad_llm_tool_call *v;
 
+    /* A reply is read by the caller call by call: their number is bounded like its size. */
+    if (resp->ncalls >= AD__LLM_MAX_CALLS)
+        return AD_ETOOBIG;
+    v = realloc(resp->calls, (resp->ncalls + 1) * sizeof(*v));
     if (!v)
         return AD_ENOMEM;
     resp->calls = v;
@@ -67,27 +79,25 @@ void ad_llm_response_release(struct ad_llm_response *r)
 }
 
 /*
- * Keys never leave the process: the entry's own key is masked wherever it
- * appears, and so is anything shaped like a provider key ("sk-" and 16 or
- * more key characters), since servers echo keys back in their errors.
+ * Appends the head of p[0..len) to out, at most max bytes, masked of
+ * secrets and key shapes first: a cut made before masking could leave half
+ * a key that no longer matches. Controls become spaces.
  */
-void ad__llm_redact(const struct ad__llm_entry *e, char *s)
+static void add_masked_head(struct ad_buf *out, const char *p, size_t len, size_t max)
 {
-    size_t klen = e && e->api_key ? strlen(e->api_key) : 0, n;
-    char *p;
+    /* A secret that starts before the cut ends within AD_SECRET_MAX_LEN after it. */
+    size_t n = len < max + AD_SECRET_MAX_LEN ? len : max + AD_SECRET_MAX_LEN, i;
+    char *copy = malloc(n + 1);
 
-    if (!s)
+    if (!copy)
         return;
-    while (klen >= 4 && (p = strstr(s, e->api_key)) != NULL) {
-        memset(p, '*', klen);
-    }
-    for (p = s; (p = strstr(p, "sk-")) != NULL;) {
-        for (n = 3; isalnum((unsigned char)p[n]) || p[n] == '-' || p[n] == '_'; n++)
-            ;
-        if (n >= 19)
-            memset(p + 3, '*', n - 3);
-        p += n;
-    }
+    for (i = 0; i < n; i++)
+        copy[i] = isprint((unsigned char)p[i]) || (unsigned char)p[i] >= 0x80 ? p[i] : ' ';
+    copy[n] = '\0';
+    ad__llm_redact_error(copy);
+    n = strlen(copy);
+    ad_buf_add(out, copy, n < max ? n : max);
+    free(copy);
 }
 
 /* The human part of an error body: {"error": {"message", "code"|"type"}} or flat forms. */
@@ -95,7 +105,7 @@ void ad__llm_error_text(const char *body, size_t len, struct ad_buf *out, char *
                         size_t codesz)
 {
     json_t *v = json_loadb(body, len, JSON_DISABLE_EOF_CHECK, NULL), *e, *m, *c;
-    size_t i;
+    struct ad_buf cb = AD_BUF_INIT;
 
     code[0] = '\0';
     e = v ? json_object_get(v, "error") : NULL;
@@ -104,19 +114,18 @@ void ad__llm_error_text(const char *body, size_t len, struct ad_buf *out, char *
         m = json_object_get(v, "detail");
     if (!json_is_string(m) && v)
         m = json_object_get(v, "message");
-    if (json_is_string(m)) {
-        ad_buf_add(out, json_string_value(m), json_string_length(m) < 300
-                                                 ? json_string_length(m) : 300);
-    } else {
-        /* Not a known shape: the first printable bytes say something. */
-        for (i = 0; i < len && i < 200; i++)
-            ad_buf_addch(out, isprint((unsigned char)body[i]) ? body[i] : ' ');
-    }
+    if (json_is_string(m))
+        add_masked_head(out, json_string_value(m), json_string_length(m), 300);
+    else
+        add_masked_head(out, body, len, 200);   /* not a known shape: its first bytes */
     c = json_is_object(e) ? json_object_get(e, "code") : NULL;
     if (!json_is_string(c) && json_is_object(e))
         c = json_object_get(e, "type");
-    if (json_is_string(c))
-        snprintf(code, codesz, "%s", json_string_value(c));
+    if (json_is_string(c)) {
+        add_masked_head(&cb, json_string_value(c), json_string_length(c), codesz - 1);
+        snprintf(code, codesz, "%s", cb.ptr);
+    }
+    ad_buf_release(&cb);
     json_decref(v);
 }
 
@@ -266,6 +275,8 @@ int ad_llm_new(const char *spec, const struct ad_llm_options *opts, struct ad_ll
             rc = ad_error(err, AD_ENOMEM, "out of memory");
     }
     if (!rc)
+        rc = ad__llm_register_secrets(llm, err);
+    if (!rc)
         rc = ad__llm_prices_load(llm->o.prices_file, &llm->prices, err);
     llm->o.prices_file = NULL;
     if (rc) {
@@ -414,34 +425,59 @@ static int check_caps(struct ad_llm *llm, struct ad_err *err)
     return 0;
 }
 
-/* One ledger row per attempt. A ledger that cannot be written is logged in
- * the error of the call, never hidden: the caller gets AD_EIO. */
+/*
+ * One ledger row per attempt. A ledger that cannot be written is logged in
+ * the error of the call, never hidden: the caller gets AD_EIO. note says
+ * which numbers of the reply were clamped or disregarded; it goes in the
+ * error column (after the error, on a failed row). Every string is masked
+ * again here: the model named by a configuration (an exec command line)
+ * could quote a key as well as any reply.
+ */
 static int ledger(struct ad_llm *llm, const struct ad__llm_entry *e,
                   const struct ad_llm_request *req, const struct ad_llm_response *resp,
-                  int64_t latency_ms, const struct ad_err *failure, struct ad_err *err)
+                  int64_t latency_ms, const struct ad_err *failure, const char *note,
+                  struct ad_err *err)
 {
+    struct ad_buf text = AD_BUF_INIT;
     struct ad_llm_call c;
+    char *model, *purpose, *request_id;
     int rc;
 
     if (!llm->o.store || !llm->tenant_id)
         return 0;
     memset(&c, 0, sizeof(c));
     snprintf(c.tenant_id, sizeof(c.tenant_id), "%s", llm->tenant_id);
+    if (failure)
+        ad_buf_adds(&text, failure->msg);
+    if (note && *note)
+        ad_buf_addf(&text, failure ? " [%s]" : "%s", note);
+    ad_secret_redact(text.ptr);
+    model = ad_secret_redacted(req->model ? req->model : e->model);
+    purpose = req->purpose ? ad_secret_redacted(req->purpose) : NULL;
+    request_id = resp && resp->request_id ? ad_secret_redacted(resp->request_id) : NULL;
     c.provider = e->ops->name;
-    c.model = req->model ? req->model : e->model;
-    c.purpose = req->purpose;
+    c.model = model;
+    c.purpose = purpose;
     c.latency_ms = latency_ms;
     c.ok = failure == NULL;
-    c.error = failure ? failure->msg : NULL;
+    c.error = text.len ? text.ptr : NULL;
     if (resp) {
         c.prompt_tokens = resp->usage.prompt_tokens;
         c.completion_tokens = resp->usage.completion_tokens;
         c.cost_usd = resp->cost_usd;
-        c.request_id = resp->request_id;
+        c.request_id = request_id;
     }
-    pthread_mutex_lock(&llm->mu);
-    rc = ad_store_llm_call_insert(llm->o.store, &c, err);
-    pthread_mutex_unlock(&llm->mu);
+    if (!model || (req->purpose && !purpose) || (resp && resp->request_id && !request_id)) {
+        rc = ad_error(err, AD_ENOMEM, "out of memory");
+    } else {
+        pthread_mutex_lock(&llm->mu);
+        rc = ad_store_llm_call_insert(llm->o.store, &c, err);
+        pthread_mutex_unlock(&llm->mu);
+    }
+    free(model);
+    free(purpose);
+    free(request_id);
+    ad_buf_release(&text);
     return rc ? ad_error_prefix(err, "cannot record the llm call") : 0;
 }
 
@@ -453,7 +489,8 @@ static int64_t backoff_ms(struct ad_llm *llm, int attempt, int64_t retry_after_m
     double base, jitter;
     uint64_t r;
 
-    if (retry_after_ms >= 0 && retry_after_ms <= 60000)
+    /* The transport kept only a wait in 0..AD_LLM_RETRY_AFTER_MAX_MS. */
+    if (retry_after_ms >= 0 && retry_after_ms <= AD_LLM_RETRY_AFTER_MAX_MS)
         return retry_after_ms;
     base = llm->o.backoff_base_ms * pow(2.0, attempt);
     if (base > llm->o.backoff_max_ms)
@@ -467,20 +504,30 @@ static int64_t backoff_ms(struct ad_llm *llm, int attempt, int64_t retry_after_m
 
 static void sleep_ms(int64_t ms)
 {
-    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+    struct timespec ts;
 
+    if (ms <= 0)
+        return;
+    ts.tv_sec = (time_t)(ms / 1000);
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
     while (nanosleep(&ts, &ts) && errno == EINTR)
         ;
 }
 
+/*
+ * What a successful attempt gives the caller: numbers clamped (noted),
+ * the cost from the clamped usage, and every string masked of secrets.
+ */
 static int fill_response(struct ad_llm *llm, struct ad__llm_entry *e,
                          const struct ad_llm_request *req, struct ad_llm_response *resp,
-                         int64_t latency_ms, struct ad_err *err)
+                         int64_t latency_ms, struct ad_buf *note, struct ad_err *err)
 {
     const char *model = req->model ? req->model : e->model;
 
     resp->latency_ms = latency_ms;
-    resp->cost_usd = ad__llm_prices_cost(llm->prices, e->ops->name, model, &resp->usage);
+    ad__llm_clamp_usage(&resp->usage, note);
+    resp->cost_usd = ad__llm_clamp_cost(
+        ad__llm_prices_cost(llm->prices, e->ops->name, model, &resp->usage), note);
     free(resp->provider);
     free(resp->model);
     resp->provider = strdup(e->ops->name);
@@ -489,55 +536,137 @@ static int fill_response(struct ad_llm *llm, struct ad__llm_entry *e,
         resp->text = strdup("");
     if (!resp->finish_reason)
         resp->finish_reason = strdup("stop");
-    if (!resp->provider || !resp->model || !resp->text || !resp->finish_reason)
+    if (!resp->provider || !resp->model || !resp->text || !resp->finish_reason ||
+        ad__llm_redact_reply(resp))
         return ad_error(err, AD_ENOMEM, "out of memory");
     return 0;
 }
 
+/* One call of ad_llm_complete: what its attempts share. */
+struct call {
+    const struct ad_llm_request *req;
+    int64_t end_ms;       /* monotonic deadline; 0: none */
+    int attempts;         /* over the whole chain */
+    int bad_request;      /* the provider refused the request itself */
+    int deadline;         /* the deadline ended the call */
+    int ledger_failed;    /* an answer came but its ledger row could not be written */
+};
+
 /*
- * Tries entry e up to max_retries + 1 times. *quota is set when the
- * provider said the quota or spend limit is gone (never retried).
+ * One attempt of entry e within timeout_ms: the provider's reply checked
+ * (fill_response), streamed pieces through the guard, the error masked,
+ * the ledger row written. f says how it failed.
  */
-static int try_entry(struct ad_llm *llm, struct ad__llm_entry *e,
-                     const struct ad_llm_request *req, struct ad_llm_response *resp,
-                     int *attempts, int *bad_request, struct ad_err *err)
+static int attempt(struct ad_llm *llm, struct ad__llm_entry *e, struct call *c, int timeout_ms,
+                   struct ad_llm_response *resp, struct ad__llm_failure *f, struct ad_err *err)
+{
+    struct ad_llm_request r = *c->req;
+    struct ad_buf note = AD_BUF_INIT;
+    struct ad__delta_guard g;
+    int64_t t0 = ad__llm_mono_ms(), ms;
+    int rc, lrc;
+
+    memset(resp, 0, sizeof(*resp));
+    memset(f, 0, sizeof(*f));
+    f->retry_after_ms = -1;
+    ad_err_clear(err);
+    r.timeout_ms = timeout_ms;
+    if (c->req->on_delta) {
+        ad__delta_guard_init(&g, c->req);
+        r.on_delta = ad__delta_guard_fn;
+        r.delta_arg = &g;
+    }
+    rc = e->ops->attempt(e, &r, resp, f, err);
+    if (c->req->on_delta) {
+        /* What was held back was no secret: the stream has ended. */
+        ad__delta_guard_flush(&g);
+        ad__delta_guard_release(&g);
+    }
+    ms = ad__llm_mono_ms() - t0;
+    c->attempts++;
+    if (f->note[0])
+        ad__llm_note(&note, "%s", f->note);
+    if (!rc)
+        rc = fill_response(llm, e, c->req, resp, ms, &note, err);
+    ad__llm_redact_error(err->msg);
+    lrc = ledger(llm, e, c->req, rc ? NULL : resp, ms, rc ? err : NULL, note.ptr,
+                 rc ? NULL : err);
+    ad_buf_release(&note);
+    if (!rc && lrc) {
+        ad_llm_response_release(resp);
+        c->ledger_failed = 1;
+        return lrc;
+    }
+    if (rc)
+        ad_llm_response_release(resp);
+    return rc;
+}
+
+/* The deadline ended the call: AD_ETIMEOUT, with the last attempt's error. */
+static int deadline_passed(struct call *c, struct ad_err *err)
+{
+    char last[sizeof(err->msg)];
+
+    snprintf(last, sizeof(last), "%s", err->msg);
+    c->deadline = 1;
+    return ad_error(err, AD_ETIMEOUT, "deadline of %" PRId64 " ms passed%s%s",
+                    c->req->deadline_ms, last[0] ? "; last error: " : "", last);
+}
+
+/*
+ * Tries entry e up to max_retries + 1 times, each attempt within the time
+ * the deadline leaves. c->bad_request is set when the provider refused the
+ * request itself, c->deadline when the deadline ended it.
+ */
+static int try_entry(struct ad_llm *llm, struct ad__llm_entry *e, struct call *c,
+                     struct ad_llm_response *resp, struct ad_err *err)
 {
     struct ad__llm_failure f;
-    int64_t t0, ms;
-    int rc = 0, i, lrc;
+    int64_t left, wait;
+    int rc = 0, i, timeout;
 
+    memset(&f, 0, sizeof(f));
     for (i = 0; i <= llm->o.max_retries; i++) {
-        memset(resp, 0, sizeof(*resp));
-        ad_err_clear(err);
-        t0 = ad_now_ms();
-        memset(&f, 0, sizeof(f));
-        f.retry_after_ms = -1;
-        rc = e->ops->attempt(e, req, resp, &f, err);
-        ms = ad_now_ms() - t0;
-        (*attempts)++;
-        if (!rc)
-            rc = fill_response(llm, e, req, resp, ms, err);
-        ad__llm_redact(e, err->msg);
-        lrc = ledger(llm, e, req, rc ? NULL : resp, ms, rc ? err : NULL, rc ? NULL : err);
-        if (!rc && lrc) {
-            ad_llm_response_release(resp);
-            return lrc;
-        }
-        if (!rc)
-            return 0;
-        ad_llm_response_release(resp);
-        if (f.quota || !f.retryable || i == llm->o.max_retries)
+        timeout = c->req->timeout_ms > 0 ? c->req->timeout_ms : llm->o.timeout_ms;
+        left = c->end_ms ? c->end_ms - ad__llm_mono_ms() : INT64_MAX;
+        if (left <= 0) {
+            rc = deadline_passed(c, err);
             break;
-        sleep_ms(backoff_ms(llm, i, f.retry_after_ms));
+        }
+        if (left < timeout)
+            timeout = (int)left;
+        rc = attempt(llm, e, c, timeout, resp, &f, err);
+        if (rc == 0 || c->ledger_failed)
+            return rc;
+        if (f.quota || !f.retryable)
+            break;
+        if (c->end_ms && ad__llm_mono_ms() >= c->end_ms) {
+            rc = deadline_passed(c, err);
+            break;
+        }
+        if (i == llm->o.max_retries)
+            break;
+        wait = backoff_ms(llm, i, f.retry_after_ms);
+        if (c->end_ms && ad__llm_mono_ms() + wait >= c->end_ms) {
+            /* The wait would end past the deadline: wait only until it. */
+            sleep_ms(c->end_ms - ad__llm_mono_ms());
+            rc = deadline_passed(c, err);
+            break;
+        }
+        sleep_ms(wait);
     }
     /* The request itself was refused: another provider would refuse it too. */
-    *bad_request = f.status == 400 || f.status == 413 || f.status == 422;
-    if (f.quota)
+    c->bad_request = !c->deadline && (f.status == 400 || f.status == 413 || f.status == 422);
+    if (c->deadline)
+        ad_error_prefix(err, "%s", e->label);
+    else if (f.quota)
         ad_error_prefix(err, "%s: quota or spend limit (not retried)", e->label);
     else if (f.retryable && i > 0)
         ad_error_prefix(err, "%s: failed after %d attempts", e->label, i + 1);
     else
         ad_error_prefix(err, "%s", e->label);
+    /* The label is configuration, and an exec command line may quote a key. */
+    ad__llm_redact_error(err->msg);
     return rc;
 }
 
@@ -547,18 +676,24 @@ int ad_llm_complete(struct ad_llm *llm, const struct ad_llm_request *req,
                     struct ad_llm_response *resp, struct ad_err *err)
 {
     struct ad_buf why = AD_BUF_INIT;
+    struct call c;
     struct ad_err e1;
-    int rc = AD_EPERM, attempts = 0, tried = 0, bad_request = 0;
+    int rc = AD_EPERM, tried = 0;
     size_t i;
 
     memset(resp, 0, sizeof(*resp));
+    memset(&c, 0, sizeof(c));
     if (!req || !req->messages || req->nmessages == 0)
         return ad_error(err, AD_EINVAL, "an llm request needs at least one message");
+    if (req->deadline_ms < 0)
+        return ad_error(err, AD_EINVAL, "an llm deadline must not be negative");
+    c.req = req;
+    c.end_ms = req->deadline_ms > 0 ? ad__llm_mono_ms() + req->deadline_ms : 0;
     rc = check_caps(llm, err);
     if (rc)
         return rc;
     rc = AD_EPERM;
-    for (i = 0; i < llm->n; i++) {
+    for (i = 0; i < llm->n && !c.deadline; i++) {
         struct ad__llm_entry *e = &llm->v[i];
 
         if (!breaker_admit(llm, e)) {
@@ -567,23 +702,25 @@ int ad_llm_complete(struct ad_llm *llm, const struct ad_llm_request *req,
         }
         tried++;
         ad_err_clear(&e1);
-        rc = try_entry(llm, e, req, resp, &attempts, &bad_request, &e1);
-        /* A refused request says nothing about the provider's health. */
-        if (!bad_request || !rc)
-            breaker_record(llm, e, rc == 0);
-        else
+        rc = try_entry(llm, e, &c, resp, &e1);
+        /* A refused request, or one its deadline cut short, says nothing of the
+         * provider's health. */
+        if (rc && (c.bad_request || c.deadline))
             breaker_record_neutral(llm, e);
+        else
+            breaker_record(llm, e, rc == 0);
         if (!rc) {
-            resp->attempts = attempts;
+            resp->attempts = c.attempts;
             ad_buf_release(&why);
             return 0;
         }
         ad_buf_addf(&why, "%s%s", why.len ? "; " : "", e1.msg);
-        if (rc == AD_ENOMEM || bad_request)
+        if (rc == AD_ENOMEM || c.bad_request)
             break;
     }
     if (!tried)
         rc = AD_EPERM;
+    ad__llm_redact_error(why.ptr);   /* before ad_error cuts it */
     ad_error(err, rc, "%s%s", llm->n > 1 ? "every llm provider failed: " : "", why.ptr);
     ad_buf_release(&why);
     return rc;

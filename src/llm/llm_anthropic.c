@@ -138,14 +138,11 @@ static const char *normal_stop(const char *s)
     return s;
 }
 
+/* Counts as the server wrote them: ad_llm_complete clamps them, and notes it. */
 static void usage_from(json_t *u, struct ad_llm_usage *out)
 {
-    json_t *in = json_object_get(u, "input_tokens"), *o = json_object_get(u, "output_tokens");
-
-    if (json_is_integer(in) && json_integer_value(in) >= 0)
-        out->prompt_tokens = json_integer_value(in);
-    if (json_is_integer(o) && json_integer_value(o) >= 0)
-        out->completion_tokens = json_integer_value(o);
+    ad__llm_json_count(json_object_get(u, "input_tokens"), &out->prompt_tokens);
+    ad__llm_json_count(json_object_get(u, "output_tokens"), &out->completion_tokens);
 }
 
 /*
@@ -223,6 +220,8 @@ static int parse_reply(const struct ad_llm_request *req, const char *body, size_
     json_decref(v);
     if (rc == AD_EINVAL)
         return ad_error(err, AD_EINVAL, "reply has a tool_use block without a name");
+    if (rc == AD_ETOOBIG)
+        return ad_error(err, AD_EINVAL, "reply has more than %d tool calls", AD__LLM_MAX_CALLS);
     if (!rc)
         rc = unwrap_schema(req, resp);
     if (rc || !resp->text || !resp->finish_reason)
@@ -232,7 +231,7 @@ static int parse_reply(const struct ad_llm_request *req, const char *body, size_
 
 /* ---- the stream --------------------------------------------------------- */
 
-#define MAX_BLOCKS 128
+#define MAX_BLOCKS AD__LLM_MAX_CALLS
 
 struct stream {
     const struct ad_llm_request *req;
@@ -317,10 +316,9 @@ static int stream_event(struct stream *s, const char *type, json_t *v)
     if (!strcmp(type, "message_delta")) {
         const char *stop = json_string_value(json_object_get(json_object_get(v, "delta"),
                                                              "stop_reason"));
-        json_t *u = json_object_get(v, "usage"), *o = json_object_get(u, "output_tokens");
+        json_t *u = json_object_get(v, "usage");
 
-        if (json_is_integer(o) && json_integer_value(o) >= 0)
-            s->resp->usage.completion_tokens = json_integer_value(o);
+        ad__llm_json_count(json_object_get(u, "output_tokens"), &s->resp->usage.completion_tokens);
         if (stop) {
             free(s->resp->finish_reason);
             s->resp->finish_reason = strdup(normal_stop(stop));

@@ -8,6 +8,13 @@
  *
  * Token counts are estimated (4 bytes a token) because a command reports
  * none; they feed the daily caps and the ledger like real counts.
+ *
+ * The command is someone else's program fed with prompts a model may have
+ * shaped, so it gets our environment without its credentials (llm.h):
+ * names holding a credential word, and values holding a registered secret,
+ * are left out unless $AUTODEV_EXEC_ENV_ALLOW names them. The list is made
+ * before the fork (no allocation between fork and exec in a threaded
+ * process) and given to execve.
  */
 #include "compat.h"
 
@@ -17,9 +24,80 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <strings.h>
+
 #include "autodev/clock.h"
+#include "autodev/secret.h"
 
 #include "llm_int.h"
+
+extern char **environ;
+
+/* Words that make a variable's name a credential's, in any case. */
+static const char *const credential_words[] = {
+    "KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL",
+};
+
+static bool name_has(const char *name, size_t nlen, const char *word)
+{
+    size_t wl = strlen(word), i;
+
+    for (i = 0; i + wl <= nlen; i++) {
+        if (!strncasecmp(name + i, word, wl))
+            return true;
+    }
+    return false;
+}
+
+/* Whether the comma- or space-separated list names the variable exactly. */
+static bool listed(const char *list, const char *name, size_t nlen)
+{
+    const char *p = list;
+    size_t n;
+
+    while (p && *p) {
+        p += strspn(p, ", \t");
+        n = strcspn(p, ", \t");
+        if (n == nlen && n > 0 && !memcmp(p, name, n))
+            return true;
+        p += n;
+    }
+    return false;
+}
+
+static bool credential(const char *kv, size_t nlen)
+{
+    size_t i;
+
+    for (i = 0; i < AD_ARRAY_SIZE(credential_words); i++) {
+        if (name_has(kv, nlen, credential_words[i]))
+            return true;
+    }
+    return ad_secret_contains(kv + nlen + 1);
+}
+
+/* The command's environment: pointers into environ, in a NULL-terminated array we free. */
+static char **command_env(void)
+{
+    const char *allow = getenv("AUTODEV_EXEC_ENV_ALLOW");
+    size_t n = 0, k = 0, i, nlen;
+    const char *eq;
+    char **v;
+
+    while (environ && environ[n])
+        n++;
+    v = calloc(n + 1, sizeof(*v));
+    for (i = 0; v && i < n; i++) {
+        eq = strchr(environ[i], '=');
+        if (!eq)
+            continue;   /* not NAME=VALUE: nothing a command can rely on */
+        nlen = (size_t)(eq - environ[i]);
+        if (credential(environ[i], nlen) && !listed(allow, environ[i], nlen))
+            continue;
+        v[k++] = environ[i];
+    }
+    return v;
+}
 
 static const char *role_label(enum ad_llm_role r)
 {
@@ -57,33 +135,40 @@ struct child {
     int in, out, errfd;
 };
 
-static void child_exec(const char *cmd, int in[2], int out[2], int errp[2])
+static void child_exec(const char *cmd, char **envp, int in[2], int out[2], int errp[2])
 {
+    char *argv[] = { (char *)"sh", (char *)"-c", (char *)cmd, NULL };
+
     setpgid(0, 0);
     dup2(in[0], 0);
     dup2(out[1], 1);
     dup2(errp[1], 2);
     close(in[0]); close(in[1]); close(out[0]); close(out[1]); close(errp[0]); close(errp[1]);
     signal(SIGPIPE, SIG_DFL);
-    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    execve("/bin/sh", argv, envp);
     _exit(127);
 }
 
 static int start(const char *cmd, struct child *c, struct ad_err *err)
 {
     int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
+    char **envp = command_env();
 
+    if (!envp)
+        return ad_error(err, AD_ENOMEM, "out of memory");
     /* stdin is a socket so that writing to a command that stopped reading
      * fails with EPIPE (MSG_NOSIGNAL) instead of raising SIGPIPE here. */
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) || pipe2(out, O_CLOEXEC) ||
         pipe2(errp, O_CLOEXEC)) {
         close(in[0]); close(in[1]); close(out[0]); close(out[1]); close(errp[0]);
         close(errp[1]);
+        free(envp);
         return ad_error(err, AD_EIO, "cannot make pipes: %s", strerror(errno));
     }
     c->pid = fork();
     if (c->pid == 0)
-        child_exec(cmd, in, out, errp);
+        child_exec(cmd, envp, in, out, errp);
+    free(envp);
     if (c->pid > 0)
         setpgid(c->pid, c->pid);   /* also here, so a kill right away reaches it */
     close(in[0]);
@@ -115,10 +200,10 @@ static int drain(int fd, struct ad_buf *b, int *over)
  * or the deadline passes. Returns 0, or AD_ETIMEOUT.
  */
 static int pump(struct child *c, const struct ad_buf *prompt, struct ad_buf *out,
-                struct ad_buf *errb, int64_t deadline, int *over)
+                struct ad_buf *errb, int64_t deadline, int *over, int *err_over)
 {
     size_t sent = 0;
-    int open_out = 1, open_err = 1, dummy = 0;
+    int open_out = 1, open_err = 1;
 
     while (open_out || open_err) {
         struct pollfd p[3] = { { c->out, POLLIN, 0 }, { c->errfd, POLLIN, 0 },
@@ -135,7 +220,7 @@ static int pump(struct child *c, const struct ad_buf *prompt, struct ad_buf *out
             return AD_EIO;
         if (p[0].revents && !drain(c->out, out, over))
             open_out = 0;
-        if (p[1].revents && !drain(c->errfd, errb, &dummy))
+        if (p[1].revents && !drain(c->errfd, errb, err_over))
             open_err = 0;
         if (c->in >= 0 && p[2].revents) {
             n = send(c->in, prompt->ptr + sent, prompt->len - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -152,10 +237,17 @@ static int pump(struct child *c, const struct ad_buf *prompt, struct ad_buf *out
 }
 
 static int finish(struct child *c, int prc, int status, struct ad_buf *errb, int over,
-                  struct ad__llm_failure *f, struct ad_err *err, int timeout_ms)
+                  int err_over, struct ad__llm_failure *f, struct ad_err *err, int timeout_ms)
 {
     size_t i;
 
+    /* Masked whole before it is cut; when some of it was dropped at the cap,
+     * its end may be half a secret, which is dropped too. */
+    ad__llm_redact_error(errb->ptr);
+    errb->len = strlen(errb->ptr);
+    if (err_over)
+        errb->len -= ad_secret_partial_tail(errb->ptr, errb->len);
+    errb->ptr[errb->len] = '\0';
     for (i = 0; i < errb->len; i++) {
         if (errb->ptr[i] == '\n' || errb->ptr[i] == '\r')
             errb->ptr[i] = ' ';
@@ -188,7 +280,7 @@ static int exec_attempt(struct ad__llm_entry *e, const struct ad_llm_request *re
     struct ad_buf prompt = AD_BUF_INIT, out = AD_BUF_INIT, errb = AD_BUF_INIT;
     int timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : e->llm->o.timeout_ms;
     struct child c = { -1, -1, -1, -1 };
-    int rc, prc, status = 0, over = 0;
+    int rc, prc, status = 0, over = 0, err_over = 0;
 
     ad_buf_init(&out, AD__LLM_MAX_BODY);
     ad_buf_init(&errb, 4096);
@@ -200,7 +292,7 @@ static int exec_attempt(struct ad__llm_entry *e, const struct ad_llm_request *re
     rc = start(e->model, &c, err);
     if (rc)
         goto out;
-    prc = pump(&c, &prompt, &out, &errb, ad_now_ms() + timeout_ms, &over);
+    prc = pump(&c, &prompt, &out, &errb, ad_now_ms() + timeout_ms, &over, &err_over);
     /* Whatever happened, nothing the command started outlives the attempt. */
     kill(-c.pid, SIGKILL);
     while (waitpid(c.pid, &status, 0) < 0 && errno == EINTR)
@@ -209,7 +301,7 @@ static int exec_attempt(struct ad__llm_entry *e, const struct ad_llm_request *re
         close(c.in);
     close(c.out);
     close(c.errfd);
-    rc = finish(&c, prc, status, &errb, over, f, err, timeout_ms);
+    rc = finish(&c, prc, status, &errb, over, err_over, f, err, timeout_ms);
     if (rc)
         goto out;
     resp->usage.prompt_tokens = (int64_t)(prompt.len + 3) / 4;

@@ -8,6 +8,7 @@
 #include "compat.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <pthread.h>
 #include <strings.h>
 #include <time.h>
@@ -39,7 +40,11 @@ void ad__http_resp_release(struct ad__http_resp *r)
 
 /* ---- headers ------------------------------------------------------------ */
 
-/* The value of header line h if its name is name (case-insensitive), trimmed. */
+/*
+ * The value of header line h if its name is name (case-insensitive),
+ * trimmed. A value that does not fit out is not taken at all ("" is given):
+ * a cut value could end in half a secret that masking no longer sees.
+ */
 static int header_value(const char *h, size_t len, const char *name, char *out, size_t outsz)
 {
     size_t nl = strlen(name), i, j;
@@ -53,14 +58,20 @@ static int header_value(const char *h, size_t len, const char *name, char *out, 
     while (j > i && isspace((unsigned char)h[j - 1]))
         j--;
     if (j - i >= outsz)
-        j = i + outsz - 1;
+        j = i;
     memcpy(out, h + i, j - i);
     out[j - i] = '\0';
     return 1;
 }
 
-/* Retry-After is seconds or an HTTP date; retry-after-ms is milliseconds. */
-static int64_t parse_retry_after(const char *v, int ms)
+/*
+ * Retry-After is seconds or an HTTP date; retry-after-ms is milliseconds.
+ * The wait in ms, or -1 when the value is not one; *ok says whether it may
+ * be honoured (0..AD_LLM_RETRY_AFTER_MAX_MS, as the SDKs do: a longer or
+ * negative wait is the server's mistake, answered with our own backoff).
+ * The ms are computed in double and bounded before any conversion.
+ */
+static double parse_retry_after(const char *v, int ms)
 {
     char *end;
     double d;
@@ -68,17 +79,17 @@ static int64_t parse_retry_after(const char *v, int ms)
 
     errno = 0;
     d = strtod(v, &end);
-    if (end != v && *end == '\0' && errno == 0 && d >= 0 && d < 1e9)
-        return (int64_t)(ms ? d : d * 1000.0);
+    if (end != v && *end == '\0' && !isnan(d))
+        return ms ? d : d * 1000.0;
     if (ms)
-        return -1;
+        return NAN;
     memset(&tm, 0, sizeof(tm));
     end = strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm);
     if (end && *end == '\0') {
-        int64_t when = (int64_t)timegm(&tm) * 1000, now = (int64_t)time(NULL) * 1000;
+        double when = (double)timegm(&tm) * 1000, now = (double)time(NULL) * 1000;
         return when > now ? when - now : 0;
     }
-    return -1;
+    return NAN;
 }
 
 struct transfer {
@@ -91,7 +102,30 @@ struct transfer {
     int streaming;              /* 2xx and on_event: bytes go to the SSE reader */
     struct ad__sse sse;
     int toobig;
+    char note[sizeof(((struct ad__llm_failure *)0)->note)];   /* headers disregarded */
 };
+
+/* A retry-after header's value into *out (ms, or -1), noting one disregarded. */
+static void take_retry_after(struct transfer *t, const char *name, const char *v, int ms,
+                             int64_t *out)
+{
+    double d = parse_retry_after(v, ms);
+    size_t used = strlen(t->note);
+
+    *out = -1;
+    if (d >= 0 && d <= AD_LLM_RETRY_AFTER_MAX_MS) {
+        *out = (int64_t)d;
+        return;
+    }
+    /* Only the number goes in the note: the header's text is the server's. */
+    if (isnan(d))
+        snprintf(t->note + used, sizeof(t->note) - used, "%s%s disregarded: not a wait",
+                 used ? "; " : "", name);
+    else
+        snprintf(t->note + used, sizeof(t->note) - used,
+                 "%s%s disregarded: %.6g ms is outside 0..%d", used ? "; " : "", name, d,
+                 AD_LLM_RETRY_AFTER_MAX_MS);
+}
 
 static size_t on_header(char *h, size_t size, size_t nitems, void *arg)
 {
@@ -103,10 +137,11 @@ static size_t on_header(char *h, size_t size, size_t nitems, void *arg)
         /* A new status line (after a 100 Continue, say) starts afresh. */
         t->retry_after_ms = t->retry_after_s_ms = -1;
         t->resp->request_id[0] = '\0';
+        t->note[0] = '\0';
     } else if (header_value(h, len, "retry-after-ms", v, sizeof(v))) {
-        t->retry_after_ms = parse_retry_after(v, 1);
+        take_retry_after(t, "retry-after-ms", v, 1, &t->retry_after_ms);
     } else if (header_value(h, len, "retry-after", v, sizeof(v))) {
-        t->retry_after_s_ms = parse_retry_after(v, 0);
+        take_retry_after(t, "retry-after", v, 0, &t->retry_after_s_ms);
     } else if (header_value(h, len, "x-request-id", v, sizeof(v)) ||
                header_value(h, len, "request-id", v, sizeof(v))) {
         memcpy(t->resp->request_id, v, sizeof(t->resp->request_id));
@@ -272,6 +307,8 @@ static int set_options(CURL *h, const struct ad__http_req *req, struct curl_slis
     SET(CURLOPT_WRITEDATA, t);
     SET(CURLOPT_ERRORBUFFER, errbuf);
     SET(CURLOPT_ACCEPT_ENCODING, "");
+    /* A declared length past the cap is refused before a byte is read. */
+    SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)AD__LLM_MAX_BODY);
     SET(CURLOPT_USERAGENT, "autodev/0.1");
 #undef SET
     return c == CURLE_OK ? 0 : -1;
@@ -302,7 +339,7 @@ static int transport_error(CURLcode c, const char *errbuf, const struct transfer
     const char *why = errbuf[0] ? errbuf : curl_easy_strerror(c);
 
     f->retryable = 1;
-    if (t->toobig)
+    if (t->toobig || c == CURLE_FILESIZE_EXCEEDED)
         return f->retryable = 0, ad_error(err, AD_ETOOBIG, "reply larger than %zu bytes",
                                           (size_t)AD__LLM_MAX_BODY);
     if (c == CURLE_OPERATION_TIMEDOUT)
@@ -362,7 +399,12 @@ int ad__http_post(const struct ad__http_req *req, struct ad__http_resp *resp,
     rc = perform(h, &t, f, err);
     resp->retry_after_ms = t.retry_after_ms >= 0 ? t.retry_after_ms : t.retry_after_s_ms;
     f->retry_after_ms = resp->retry_after_ms;
-    if (!rc) {
+    memcpy(f->note, t.note, sizeof(f->note));
+    if (!rc && (resp->status < 100 || resp->status > 599)) {
+        /* Not a status HTTP has: a broken reply, like one cut short. */
+        f->retryable = 1;
+        rc = ad_error(err, AD_EIO, "reply with an invalid HTTP status %ld", resp->status);
+    } else if (!rc) {
         ad__llm_classify_status(resp->status, f);
         if (t.toobig)
             rc = ad_error(err, AD_ETOOBIG, "reply larger than %zu bytes",

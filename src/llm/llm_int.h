@@ -6,6 +6,7 @@
 #define AD_LLM_INT_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -17,12 +18,16 @@
 /* Largest reply body kept from a provider; a longer one is an error. */
 #define AD__LLM_MAX_BODY ((size_t)8 << 20)
 
+/* Tool calls one reply may hold, by index (streamed indexes past it are refused). */
+#define AD__LLM_MAX_CALLS 128
+
 /* Why an attempt failed, so the caller can decide to retry or fail over. */
 struct ad__llm_failure {
     int status;            /* HTTP status, 0 when none came */
     int retryable;         /* connection error, timeout, 408, 409, 429, >= 500 */
     int quota;             /* quota or spend limit: never retried */
-    int64_t retry_after_ms;/* from the reply's headers; -1 when none */
+    int64_t retry_after_ms;/* from the reply's headers, 0..AD_LLM_RETRY_AFTER_MAX_MS; -1: none */
+    char note[256];        /* numbers of the reply disregarded or clamped, for the ledger */
 };
 
 struct ad__llm_entry;
@@ -170,9 +175,9 @@ int ad__llm_wire_parse(const struct ad__llm_wire *w, const struct ad_llm_request
 
 /* ---- shared helpers (llm.c) -------------------------------------------- */
 
-/* Removes the entry's key, and anything shaped like an API key, from s in place. */
-void ad__llm_redact(const struct ad__llm_entry *e, char *s);
-/* Appends a tool call to resp (copies). */
+/* Milliseconds of the monotonic clock: deadlines and latencies. */
+int64_t ad__llm_mono_ms(void);
+/* Appends a tool call to resp (copies). AD_ETOOBIG past AD__LLM_MAX_CALLS. */
 int ad__llm_add_call(struct ad_llm_response *resp, const char *id, size_t idlen,
                      const char *name, size_t namelen, const char *args, size_t argslen);
 /* The request's max_tokens (default applied). */
@@ -180,6 +185,54 @@ int ad__llm_max_tokens(const struct ad_llm_request *req);
 /* "error.message"-style text out of an error body: structured or flat. */
 void ad__llm_error_text(const char *body, size_t len, struct ad_buf *out, char *code,
                         size_t codesz);
+
+/* ---- what a reply may carry out (llm_reply.c) ------------------------- */
+
+/*
+ * Registers every credential the chain can know with the secret registry
+ * (secret.h): the provider keys of the environment, the chain's own keys
+ * and the user:password of a base URL. A value that cannot be registered
+ * cannot be masked, so failing to is an error (the chain is not built).
+ */
+int ad__llm_register_secrets(const struct ad_llm *llm, struct ad_err *err);
+/* Masks registered secrets, and anything shaped like a provider key, in an error text. */
+void ad__llm_redact_error(char *s);
+/*
+ * Masks the registered secrets in every string of r a provider wrote: the
+ * text, each tool call's id, name and arguments, the finish reason, the
+ * request id, and the model. A text or arguments that are JSON with escapes
+ * are masked decoded too (and written again when that changed them).
+ * 0 or AD_ENOMEM.
+ */
+int ad__llm_redact_reply(struct ad_llm_response *r);
+/* Appends one "; "-separated phrase to a ledger note. */
+void ad__llm_note(struct ad_buf *note, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A JSON number as a count, saturated to int64 (reals truncated); false when v is no number. */
+bool ad__llm_json_count(const json_t *v, int64_t *out);
+/* Brings usage into 0..AD_LLM_TOKENS_MAX, noting what changed. */
+void ad__llm_clamp_usage(struct ad_llm_usage *u, struct ad_buf *note);
+/* Brings a cost into 0..AD_LLM_COST_MAX_USD (not a number: the maximum), noting what changed. */
+double ad__llm_clamp_cost(double usd, struct ad_buf *note);
+
+/*
+ * Between a provider and the caller's on_delta: every piece of text is
+ * masked, and the end of the text that could be the start of a secret
+ * (ad_secret_partial_tail) is held back until the next piece or the end of
+ * the stream shows it is not one, so a secret split across two pieces
+ * still never reaches the caller. Tool names go whole, masked.
+ */
+struct ad__delta_guard {
+    const struct ad_llm_request *req;   /* the caller's request: on_delta, delta_arg */
+    struct ad_buf held;
+    int stopped;                        /* on_delta asked to stop */
+};
+
+void ad__delta_guard_init(struct ad__delta_guard *g, const struct ad_llm_request *req);
+/* An on_delta for the provider, with the guard as its argument. */
+int ad__delta_guard_fn(void *arg, const char *kind, const char *text, size_t len);
+/* The stream ended: what was held back goes out (it was no secret). Non-zero: stop. */
+int ad__delta_guard_flush(struct ad__delta_guard *g);
+void ad__delta_guard_release(struct ad__delta_guard *g);
 
 /* ---- prices (llm_price.c) ---------------------------------------------- */
 

@@ -150,14 +150,11 @@ static const char *normal_finish(const char *f)
     return f;
 }
 
+/* Counts as the server wrote them: ad_llm_complete clamps them, and notes it. */
 static void usage_from(json_t *u, struct ad_llm_usage *out)
 {
-    json_t *p = json_object_get(u, "prompt_tokens"), *c = json_object_get(u, "completion_tokens");
-
-    if (json_is_integer(p) && json_integer_value(p) >= 0)
-        out->prompt_tokens = json_integer_value(p);
-    if (json_is_integer(c) && json_integer_value(c) >= 0)
-        out->completion_tokens = json_integer_value(c);
+    ad__llm_json_count(json_object_get(u, "prompt_tokens"), &out->prompt_tokens);
+    ad__llm_json_count(json_object_get(u, "completion_tokens"), &out->completion_tokens);
 }
 
 static int parse_reply(const struct ad_llm_request *req, const char *body, size_t len,
@@ -188,6 +185,8 @@ static int parse_reply(const struct ad_llm_request *req, const char *body, size_
     json_decref(v);
     if (rc == AD_EINVAL)
         return ad_error(err, AD_EINVAL, "reply has a tool call without a function name");
+    if (rc == AD_ETOOBIG)
+        return ad_error(err, AD_EINVAL, "reply has more than %d tool calls", AD__LLM_MAX_CALLS);
     if (rc || !resp->text || !resp->finish_reason)
         return ad_error(err, AD_ENOMEM, "out of memory");
     return 0;
@@ -243,7 +242,7 @@ static int delta_slot(struct stream *s, json_t *d, size_t *slot)
     int rc = 0;
 
     if (json_is_integer(idx)) {
-        if (json_integer_value(idx) < 0 || json_integer_value(idx) > 127)
+        if (json_integer_value(idx) < 0 || json_integer_value(idx) >= AD__LLM_MAX_CALLS)
             return AD_EINVAL;
         while (!rc && s->nargs <= (size_t)json_integer_value(idx))
             rc = stream_grow(s);
@@ -251,8 +250,11 @@ static int delta_slot(struct stream *s, json_t *d, size_t *slot)
         return rc;
     }
     if (s->nargs == 0 || (id && *id && strcmp(id, s->resp->calls[s->nargs - 1].id) &&
-                          *s->resp->calls[s->nargs - 1].id))
+                          *s->resp->calls[s->nargs - 1].id)) {
+        if (s->nargs >= AD__LLM_MAX_CALLS)
+            return AD_EINVAL;
         rc = stream_grow(s);
+    }
     *slot = s->nargs - 1;
     return rc;
 }
@@ -344,7 +346,8 @@ static int on_event(void *arg, const char *event, const char *data, size_t len)
     if (rc) {
         s->failed = 1;
         ad_buf_adds(&s->error, rc == AD_EINVAL ? "a tool call index is out of range"
-                                               : "out of memory");
+                               : rc == AD_ETOOBIG ? "the reply is too large"
+                                                  : "out of memory");
     }
     return rc || s->aborted;
 }

@@ -4,6 +4,8 @@
  */
 #include "compat.h"
 
+#include <math.h>
+
 #include "autodev/store.h"
 
 #include "store_backend.h"
@@ -25,6 +27,9 @@ static int check_call(const struct ad_llm_call *c, struct ad_err *err)
     if (!rc && (c->prompt_tokens < 0 || c->completion_tokens < 0 || c->latency_ms < 0 ||
                 !(c->cost_usd >= 0)))
         rc = ad_error(err, AD_EINVAL, "llm call counters must not be negative");
+    /* An infinite cost would make every sum of the tenant's spend infinite. */
+    if (!rc && !isfinite(c->cost_usd))
+        rc = ad_error(err, AD_EINVAL, "an llm call's cost must be a finite number");
     return rc;
 }
 

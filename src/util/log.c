@@ -5,6 +5,7 @@
 #include "autodev/clock.h"
 #include "autodev/error.h"
 #include "autodev/log.h"
+#include "autodev/secret.h"
 
 int ad__log_level = AD_LOG_WARN;
 
@@ -93,10 +94,16 @@ void ad__log(enum ad_log_level level, const char *file, int line, const char *fm
 {
     char msg[2048];
     va_list ap;
+    int n;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    n = vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    /* Every line, whatever sink takes it: a line may quote a server, a model or a command. */
+    ad_secret_redact(msg);
+    /* A line cut to fit may end in the first part of a secret, which no longer matches. */
+    if (n >= (int)sizeof(msg))
+        msg[strlen(msg) - ad_secret_partial_tail(msg, strlen(msg))] = '\0';
     if (sink_fn)
         sink_fn(sink_ctx, level, file, line, msg);
     else

@@ -121,9 +121,79 @@ test_expect_success 'exec: a local command is a model' '
     grep -q "^provider: *exec$" out
 '
 
-test_expect_success 'the key is not in the database' '
-    ! grep -q 0123456789 "$DB" &&
-    ! grep -q sk-test-openai "$DB"
+test_expect_success 'a key a server echoes is masked in the reply, its tool call and the ledger' '
+    reset &&
+    OPENAI_BASE_URL=$base/openai_echo_key/v1 \
+        autodev llm test --provider openai:gpt-4o-mini >out &&
+    grep -q "^reply: *Your key is \[secret\], or in capitals \[secret\]\.$" out &&
+    ! grep -qi 0123456789 out &&
+    OPENAI_BASE_URL=$base/openai_echo_key/v1 \
+        autodev --json llm test --provider openai:gpt-4o-mini >/dev/null 2>err;
+    grep -q "INCORRECT API KEY PROVIDED: \[secret\]" err &&
+    ! grep -qi 0123456789 err &&
+    OPENAI_BASE_URL=$base/openai_echo_key/v1 \
+        autodev llm test --stream --provider openai:gpt-4o-mini >out 2>err &&
+    grep -q "^Key: \[secret\] done\.$" err &&
+    grep -q "^reply: *Key: \[secret\] done\.$" out &&
+    ! grep -qi 0123456789 out err &&
+    test "$(served openai_echo_key)" = 3
+'
+
+test_expect_success 'tool calls a server echoes the key in are masked in --json' '
+    reset &&
+    OPENAI_BASE_URL=$base/openai_echo_key/v1 \
+        autodev --json llm test --provider openai:gpt-4o-mini >out &&
+    test "$(json_get "j[\"tool_calls\"][0][\"name\"]" <out)" = "echo_[secret]" &&
+    test "$(json_get "json.loads(j[\"tool_calls\"][0][\"arguments\"])[\"escaped\"]" <out)" = "[secret]" &&
+    test "$(json_get "j[\"request_id\"]" <out)" = "req_[secret]" &&
+    ! grep -qi 0123456789 out
+'
+
+test_expect_success 'numbers a server claims are clamped, and the ledger sums stay sane' '
+    reset &&
+    OPENAI_BASE_URL=$base/openai_huge_numbers/v1 \
+        autodev llm test --provider openai:gpt-4o-mini >out &&
+    grep -q "^tokens: *1000000000 prompt, 1000000000 completion$" out &&
+    reset &&
+    OPENAI_BASE_URL=$base/openai_huge_numbers/v1 \
+        autodev llm test --provider openai:gpt-4o-mini >out &&
+    autodev llm usage >out 2>err &&
+    ! test -s err &&
+    grep -Eq "^openai +gpt-4o-mini +test +[0-9]+ +[0-9]+ +[0-9]{10} +[0-9]{10} " out &&
+    ! grep -Eq -- " -[0-9]" out &&
+    autodev llm usage --json >out &&
+    test "$(json_get "min(r[\"prompt_tokens\"] for r in j) >= 0" <out)" = true &&
+    test "$(json_get "max(r[\"prompt_tokens\"] for r in j) < 2**62" <out)" = true
+'
+
+test_expect_success 'llm test --timeout bounds the whole call against a stalled server' '
+    reset &&
+    test_expect_code 1 env OPENAI_BASE_URL=$base/openai_stall/v1 \
+        "$AUTODEV_BIN" llm test --timeout 2 --provider openai:gpt-4o-mini >out 2>err &&
+    test_one_error err "deadline of 2000 ms passed" &&
+    ! grep -q "^reply:" out &&
+    test "$(served openai_stall)" = 1
+'
+
+test_expect_success 'exec: the command runs without the credentials of the environment' '
+    OPENAI_API_KEY=sk-test-openai-0123456789 MY_SERVICE_TOKEN=tok-value-123456 \
+    INNOCENT_NAME=sk-test-openai-0123456789 AD_PLAIN=plain HF_TOKEN=hf-value-123456 \
+    AUTODEV_EXEC_ENV_ALLOW=HF_TOKEN \
+        autodev --json llm test --provider "exec:env" >out &&
+    json_get "j[\"text\"]" <out >env.txt &&
+    grep -q "^PATH=" env.txt &&
+    grep -q "^HOME=" env.txt &&
+    grep -q "^AD_PLAIN=plain$" env.txt &&
+    grep -q "^HF_TOKEN=hf-value-123456$" env.txt &&
+    ! grep -q "^OPENAI_API_KEY=" env.txt &&
+    ! grep -q "^ANTHROPIC_API_KEY=" env.txt &&
+    ! grep -q "^MY_SERVICE_TOKEN=" env.txt &&
+    ! grep -q "^INNOCENT_NAME=" env.txt
+'
+
+test_expect_success 'the key is not in the database, in any case' '
+    ! grep -qi 0123456789 "$DB" "$DB-wal" 2>/dev/null &&
+    ! grep -qi sk-test-openai "$DB" "$DB-wal" 2>/dev/null
 '
 
 test_done

@@ -220,6 +220,40 @@ test_expect_success 'a stopped session resumed with a higher limit counts as an 
     test "$(json_get "j[\"intervention\"]" <ep.json)" = true
 '
 
+test_expect_success 'a key the model echoes is masked in what the loop prints, runs and stores' '
+    with_case agent_echo_key autodev agent run bot "count my key" >out &&
+    case_ok agent_echo_key 2 &&
+    grep -q "^\[1\] tool call   word_count {\"text\": \"\[secret\] and more\"}" out &&
+    grep -q "^\[1\] tool result word_count 3" out &&
+    grep -q "^\[2\] response    The key \[secret\] has 3 words\.$" out &&
+    ! grep -qi 0123456789 out &&
+    last_episode >ep.json &&
+    test "$(json_get "j[\"output\"][\"answer\"]" <ep.json)" = "The key [secret] has 3 words." &&
+    ! grep -qi 0123456789 "$DB" "$DB-wal" 2>/dev/null
+'
+
+test_expect_success 'agent run --timeout stops a run whose model stalls; --resume goes on' '
+    reset &&
+    test_expect_code 1 with_case agent_stall autodev agent run bot "stall" --timeout 2 >out &&
+    case_ok agent_stall 1 &&
+    grep -q "^done: failed, deadline after 0 turns" out &&
+    grep -q "^reason: DeadlineReached: the run.s 2000 ms deadline passed" out &&
+    session=$(sed -n "s/^session //p" out) &&
+    autodev agent sessions bot --json >s.json &&
+    test "$(json_get "[s[\"status\"] for s in j if s[\"id\"] == \"$session\"]" <s.json)" = "[\"stopped\"]" &&
+    with_case agent_after_deadline autodev agent run bot --resume "$session" >out &&
+    case_ok agent_after_deadline 1 &&
+    grep -q "^\[1\] response    Resumed\.$" out &&
+    grep -q "^done: succeeded, answer after 1 turn" out
+'
+
+test_expect_success 'agent run: --timeout and --tool-timeout take whole seconds' '
+    test_expect_code 2 autodev agent run bot "x" --timeout 0 2>err &&
+    test_one_error err "--timeout" &&
+    test_expect_code 2 autodev agent run bot "x" --tool-timeout 0 2>err &&
+    test_one_error err "--tool-timeout"
+'
+
 test_expect_success '--json prints one JSON object per progress event' '
     reset &&
     with_case agent_two_turn autodev agent run bot "How many words?" --json >out 2>/dev/null;

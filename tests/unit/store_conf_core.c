@@ -1058,6 +1058,50 @@ static void test_llm_ledger(void **state)
                      AD_EINVAL);
 }
 
+/*
+ * Sums of counts no one call could have (rows written before the llm
+ * module clamped a server's numbers): the sums saturate at 2^63 - 1 rather
+ * than fail or wrap negative, and an infinite cost is refused.
+ */
+static void test_llm_ledger_sums_saturate(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_llm_call c;
+    struct ad_llm_usage_row *rows = NULL;
+    size_t n = 0;
+    int64_t tokens;
+    double usd;
+    int i;
+
+    memset(&c, 0, sizeof(c));
+    memcpy(c.tenant_id, f->tenant, sizeof(c.tenant_id));
+    c.provider = "openai";
+    c.model = "gpt-4o-mini";
+    c.purpose = "test";
+    c.prompt_tokens = INT64_MAX;
+    c.completion_tokens = INT64_MAX;
+    c.cost_usd = 1.0;
+    c.ok = 1;
+    for (i = 0; i < 2; i++)
+        assert_int_equal(ad_store_llm_call_insert(f->st, &c, &err), 0);
+    assert_int_equal(ad_store_llm_usage(f->st, f->tenant, NULL, &rows, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].calls, 2);
+    assert_true(rows[0].prompt_tokens == INT64_MAX);
+    assert_true(rows[0].completion_tokens == INT64_MAX);
+    assert_true(rows[0].cost_usd == 2.0);
+    ad_llm_usage_rows_free(rows, n);
+    assert_int_equal(ad_store_llm_spent(f->st, f->tenant, "2000-01-01T00:00:00Z", &tokens, &usd,
+                                        &err), 0);
+    assert_true(tokens == INT64_MAX);
+    assert_true(usd == 2.0);
+    c.prompt_tokens = c.completion_tokens = 1;
+    c.cost_usd = INFINITY;
+    assert_int_equal(ad_store_llm_call_insert(f->st, &c, &err), AD_EINVAL);
+    assert_msg_has(&err, "finite");
+}
+
 static void test_settings_in_store(void **state)
 {
     struct fx *f = *state;
@@ -1376,6 +1420,7 @@ const struct CMUnitTest suite_core[] = {
     cmocka_unit_test(test_settings_values),
     cmocka_unit_test(test_settings_json),
     T(test_llm_ledger),
+    T(test_llm_ledger_sums_saturate),
     T(test_settings_in_store),
     T(test_settings_read_again_when_changed),
     T(test_nested_transactions),

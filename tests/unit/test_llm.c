@@ -22,6 +22,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "autodev/edit.h"
 #include "autodev/llm.h"
@@ -835,6 +836,327 @@ static void test_key_never_leaks(void **state)
     tmpdb_remove(&f.db);
 }
 
+/* ---- secrets a server or model echoes ----------------------------------- */
+
+/* Whether s holds the digits every test key ends with, in any case. */
+static int has_key(const char *s)
+{
+    return s && strcasestr(s, "0123456789") != NULL;
+}
+
+/* No byte of the database file (and its WAL) holds a test key, in any case. */
+static void assert_db_clean(const char *path)
+{
+    char cmd[512];
+    int status;
+
+    snprintf(cmd, sizeof(cmd), "! grep -qi 0123456789 %s %s-wal 2>/dev/null", path, path);
+    status = system(cmd);
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+struct pieces {
+    struct ad_buf text;
+    struct ad_buf tools;
+    int leaked;          /* a piece held part of a key's tail */
+};
+
+static int on_piece(void *arg, const char *kind, const char *text, size_t len)
+{
+    struct pieces *p = arg;
+
+    if (memmem(text, len, "0123", 4) || memmem(text, len, "6789", 4))
+        p->leaked = 1;
+    ad_buf_add(strcmp(kind, "tool") ? &p->text : &p->tools, text, len);
+    return 0;
+}
+
+static void test_echoed_key_openai(void **state)
+{
+    struct ad_llm_request req = base_req(terse, 2);
+    struct pieces p = { AD_BUF_INIT, AD_BUF_INIT, 0 };
+    struct ad_llm_options o = { 0 };
+    struct ad_llm_response r;
+    struct ad_err err = AD_ERR_INIT;
+    struct fx_store f;
+    struct ad_llm *llm;
+    json_t *args;
+
+    store_open(&f);
+    o.store = f.st;
+    o.tenant_id = f.tenant;
+    o.max_retries = 0;
+    use_cases("openai_echo_key", NULL);
+    llm = new_llm("openai:gpt-4o-mini", &o);
+
+    /* The text as sent and upper-cased, the tool call, the ids: all masked. */
+    assert_int_equal(ad_llm_complete(llm, &req, &r, &err), 0);
+    assert_string_equal(r.text, "Your key is [secret], or in capitals [secret].");
+    assert_int_equal(r.ncalls, 1);
+    assert_string_equal(r.calls[0].id, "call_[secret]");
+    assert_string_equal(r.calls[0].name, "echo_[secret]");
+    assert_false(has_key(r.calls[0].arguments));
+    /* The JSON-escaped spelling is masked too, once decoded. */
+    args = json_loads(r.calls[0].arguments, 0, NULL);
+    assert_non_null(args);
+    assert_string_equal(json_string_value(json_object_get(args, "key")), "[secret]");
+    assert_string_equal(json_string_value(json_object_get(args, "escaped")), "[secret]");
+    assert_non_null(json_object_get(args, "[secret]"));
+    json_decref(args);
+    assert_string_equal(r.request_id, "req_[secret]");
+    ad_llm_response_release(&r);
+
+    /* Upper-cased in an error body. */
+    assert_int_equal(ad_llm_complete(llm, &req, &r, &err), AD_EINVAL);
+    assert_non_null(strstr(err.msg, "HTTP 401: INCORRECT API KEY PROVIDED: [secret]."));
+    assert_false(has_key(err.msg));
+
+    /* Split across two streamed pieces: no piece carries either half. */
+    req.on_delta = on_piece;
+    req.delta_arg = &p;
+    assert_int_equal(ad_llm_complete(llm, &req, &r, &err), 0);
+    assert_string_equal(r.text, "Key: [secret] done.");
+    assert_string_equal(p.text.ptr, "Key: [secret] done.");
+    assert_false(p.leaked);
+    ad_llm_response_release(&r);
+    ad_llm_free(llm);
+    assert_served("openai_echo_key", 3);
+    ad_store_free(f.st);
+    f.st = NULL;
+    assert_db_clean(f.db.path);
+    tmpdb_remove(&f.db);
+    ad_buf_release(&p.text);
+    ad_buf_release(&p.tools);
+}
+
+static void test_echoed_key_anthropic(void **state)
+{
+    struct ad_llm_request req = base_req(add_question, 1);
+    struct pieces p = { AD_BUF_INIT, AD_BUF_INIT, 0 };
+    struct ad_llm_options o = { 0 };
+    struct ad_llm_response r;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_llm *llm;
+
+    o.max_retries = 0;
+    use_cases(NULL, "anthropic_echo_key");
+    llm = new_llm("anthropic:claude-sonnet-4-5", &o);
+    use_add_tool(&req);
+    req.on_delta = on_piece;
+    req.delta_arg = &p;
+    if (ad_llm_complete(llm, &req, &r, &err))
+        fail_msg("%s", err.msg);
+    assert_string_equal(r.text, "Key: [secret].");
+    assert_string_equal(p.text.ptr, "Key: [secret].");
+    assert_string_equal(p.tools.ptr, "add");
+    assert_false(p.leaked);
+    assert_int_equal(r.ncalls, 1);
+    assert_string_equal(r.calls[0].id, "toolu_[secret]");
+    assert_string_equal(r.calls[0].arguments, "{\"a\": \"[secret]\", \"b\": 3}");
+    assert_string_equal(r.request_id, "req_echo_[secret]");
+    ad_llm_response_release(&r);
+    req.on_delta = NULL;
+    assert_int_equal(ad_llm_complete(llm, &req, &r, &err), AD_EINVAL);
+    assert_non_null(strstr(err.msg, "BAD KEY [secret] IN REQUEST"));
+    assert_false(has_key(err.msg));
+    ad_llm_free(llm);
+    assert_served("anthropic_echo_key", 2);
+    ad_buf_release(&p.text);
+    ad_buf_release(&p.tools);
+}
+
+static void test_echoed_key_exec(void **state)
+{
+    struct ad_llm_message m[] = { { AD_LLM_USER, "x", NULL, 0, NULL } };
+    struct ad_llm_request req = base_req(m, 1);
+    struct ad_llm_response r;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_llm *llm;
+
+    /* Whatever provider: a command's output and its standard error. */
+    llm = new_llm("exec:echo 'out sk-ant-test-0123456789'; echo 'err SK-ANT-TEST-0123456789' >&2",
+                  NULL);
+    assert_int_equal(ad_llm_complete(llm, &req, &r, &err), 0);
+    assert_string_equal(r.text, "out [secret]\n");
+    ad_llm_response_release(&r);
+    ad_llm_free(llm);
+    llm = new_llm("exec:echo 'err SK-TEST-OPENAI-0123456789 here' >&2; exit 4", NULL);
+    assert_int_equal(ad_llm_complete(llm, &req, &r, &err), AD_EIO);
+    assert_non_null(strstr(err.msg, "err [secret] here"));
+    assert_false(has_key(err.msg));
+    ad_llm_free(llm);
+}
+
+/* ---- numbers a server sends --------------------------------------------- */
+
+/* The error column of the tenant's ledger rows, oldest first, joined by '\n'. */
+static void ledger_notes(const char *path, struct ad_buf *out)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT status || ': ' || coalesce(error, '')"
+                                            " FROM llm_calls ORDER BY created_at, rowid",
+                                        -1, &q, NULL), SQLITE_OK);
+    while (sqlite3_step(q) == SQLITE_ROW)
+        ad_buf_addf(out, "%s\n", (const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+}
+
+static void test_huge_numbers(void **state)
+{
+    struct ad_llm_request req = base_req(terse, 2);
+    struct ad_llm_options o = { 0 };
+    struct ad_llm_usage_row *rows = NULL;
+    struct ad_buf notes = AD_BUF_INIT;
+    struct ad_llm_response r;
+    struct ad_err err = AD_ERR_INIT;
+    struct fx_store f;
+    struct ad_llm *llm;
+    size_t n = 0;
+
+    store_open(&f);
+    o.store = f.st;
+    o.tenant_id = f.tenant;
+    o.max_retries = -1;
+    use_cases("openai_huge_numbers", NULL);
+    llm = new_llm("openai:gpt-4o-mini", &o);
+    if (ad_llm_complete(llm, &req, &r, &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(r.attempts, 3);
+    assert_int_equal(r.usage.prompt_tokens, AD_LLM_TOKENS_MAX);
+    assert_int_equal(r.usage.completion_tokens, AD_LLM_TOKENS_MAX);
+    assert_true(r.cost_usd > 0 && r.cost_usd <= AD_LLM_COST_MAX_USD);
+    ad_llm_response_release(&r);
+    ad_llm_free(llm);
+    assert_served("openai_huge_numbers", 3);
+
+    /* The ledger holds the clamped counts and says what was changed. */
+    assert_int_equal(ad_store_llm_usage(f.st, f.tenant, NULL, &rows, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].prompt_tokens, AD_LLM_TOKENS_MAX);
+    assert_int_equal(rows[0].completion_tokens, AD_LLM_TOKENS_MAX);
+    ad_llm_usage_rows_free(rows, n);
+    ledger_notes(f.db.path, &notes);
+    if (!strstr(notes.ptr, "error: HTTP 429: Rate limit reached for gpt-4o-mini. "
+                           "(rate_limit_exceeded) [retry-after-ms disregarded: -5000 ms is "
+                           "outside 0..60000; retry-after disregarded: 1e+14 ms is "
+                           "outside 0..60000]\n") ||
+        !strstr(notes.ptr, "[retry-after-ms disregarded: 1e+300 ms is outside 0..60000]\n") ||
+        !strstr(notes.ptr, "ok: clamped prompt_tokens 9223372036854775807 to 1000000000; "
+                           "clamped completion_tokens 9223372036854775807 to 1000000000\n"))
+        fail_msg("ledger notes:\n%s", notes.ptr);
+    ad_buf_release(&notes);
+    store_close(&f);
+}
+
+/* ---- deadlines ---------------------------------------------------------- */
+
+static void test_deadline_stall(void **state)
+{
+    struct ad_llm_request req = base_req(terse, 2);
+    struct ad_llm_response r;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_llm *llm;
+
+    /*
+     * The first provider stalls 60 s, then answers; the second answers at
+     * once. A 1.5 s deadline ends the call in the stall: the answer it would
+     * get after the stall, or from the fallback, never comes.
+     */
+    use_cases("openai_stall", "anthropic_success");
+    llm = new_llm("openai:gpt-4o-mini,anthropic:claude-sonnet-4-5", NULL);
+    req.deadline_ms = 1500;
+    assert_int_equal(ad_llm_complete(llm, &req, &r, &err), AD_ETIMEOUT);
+    if (!strstr(err.msg, "openai:gpt-4o-mini: deadline of 1500 ms passed; last error: "
+                         "no complete reply within"))
+        fail_msg("%s", err.msg);
+    assert_null(r.text);
+    /* Cut short by its caller, the provider did not fail: no breaker count. */
+    assert_string_equal(ad_llm_breaker_state(llm, 0), "closed");
+    assert_served("openai_stall", 1);
+    assert_served("anthropic_success", 0);
+    req.deadline_ms = -1;
+    assert_int_equal(ad_llm_complete(llm, &req, &r, &err), AD_EINVAL);
+    ad_llm_free(llm);
+}
+
+static void test_deadline_backoff(void **state)
+{
+    struct ad_llm_request req = base_req(terse, 2);
+    struct ad_llm_response r;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_llm *llm;
+
+    /* The server asks for 30 s, which is honoured, but not past a 1 s deadline. */
+    use_cases("openai_429_long_wait", NULL);
+    llm = new_llm("openai:gpt-4o-mini", NULL);
+    req.deadline_ms = 1000;
+    assert_int_equal(ad_llm_complete(llm, &req, &r, &err), AD_ETIMEOUT);
+    assert_non_null(strstr(err.msg, "deadline of 1000 ms passed; last error: HTTP 429"));
+    ad_llm_free(llm);
+    assert_served("openai_429_long_wait", 1);
+
+    /* exec: the command's own timeout is cut to the deadline. */
+    llm = new_llm("exec:sleep 60", NULL);
+    assert_int_equal(ad_llm_complete(llm, &req, &r, &err), AD_ETIMEOUT);
+    assert_non_null(strstr(err.msg, "deadline of 1000 ms passed"));
+    ad_llm_free(llm);
+}
+
+/* ---- the exec provider's environment ------------------------------------ */
+
+static void test_exec_env_scrubbed(void **state)
+{
+    struct ad_llm_message m[] = { { AD_LLM_USER, "x", NULL, 0, NULL } };
+    struct ad_llm_request req = base_req(m, 1);
+    struct ad_llm_response r;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_llm *llm;
+    static const char *const gone[] = {
+        "\nOPENAI_API_KEY=", "\nANTHROPIC_API_KEY=", "\nMY_SERVICE_TOKEN=", "\ndb_password=",
+        "\nAWS_SECRET_ACCESS_KEY=", "\nGOOGLE_APPLICATION_CREDENTIALS=", "\nINNOCENT_NAME=",
+    };
+    static const char *const kept[] = {
+        "\nPATH=", "\nHOME=", "\nLANG=C.UTF-8\n", "\nAD_TEST_PLAIN=plain value\n",
+        "\nALLOWED_API_KEY=allowed-value-42\n",
+    };
+    size_t i;
+
+    setenv("MY_SERVICE_TOKEN", "tok-value-123456", 1);
+    setenv("db_password", "hunter2hunter2", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "aws-secret-value-1", 1);
+    setenv("GOOGLE_APPLICATION_CREDENTIALS", "/etc/gcloud.json", 1);
+    setenv("INNOCENT_NAME", OPENAI_KEY, 1);   /* a registered secret under another name */
+    setenv("LANG", "C.UTF-8", 1);
+    setenv("AD_TEST_PLAIN", "plain value", 1);
+    setenv("ALLOWED_API_KEY", "allowed-value-42", 1);
+    setenv("AUTODEV_EXEC_ENV_ALLOW", "SOMETHING_ELSE, ALLOWED_API_KEY", 1);
+    /* Each variable on a line of its own, starting with a newline. */
+    llm = new_llm("exec:printf '\\n'; env", NULL);
+    assert_int_equal(ad_llm_complete(llm, &req, &r, &err), 0);
+    for (i = 0; i < AD_ARRAY_SIZE(gone); i++) {
+        if (strstr(r.text, gone[i]))
+            fail_msg("the command saw %s", gone[i] + 1);
+    }
+    for (i = 0; i < AD_ARRAY_SIZE(kept); i++) {
+        if (!strstr(r.text, kept[i]))
+            fail_msg("the command did not see %s", kept[i] + 1);
+    }
+    ad_llm_response_release(&r);
+    ad_llm_free(llm);
+    unsetenv("MY_SERVICE_TOKEN");
+    unsetenv("db_password");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
+    unsetenv("INNOCENT_NAME");
+    unsetenv("AD_TEST_PLAIN");
+    unsetenv("ALLOWED_API_KEY");
+    unsetenv("AUTODEV_EXEC_ENV_ALLOW");
+}
+
 static void test_breaker(void **state)
 {
     struct ad_llm_request req = base_req(terse, 2);
@@ -1161,6 +1483,13 @@ int main(void)
         cmocka_unit_test_setup(test_fallback_and_ledger, per_test),
         cmocka_unit_test_setup(test_daily_token_cap, per_test),
         cmocka_unit_test_setup(test_key_never_leaks, per_test),
+        cmocka_unit_test_setup(test_echoed_key_openai, per_test),
+        cmocka_unit_test_setup(test_echoed_key_anthropic, per_test),
+        cmocka_unit_test(test_echoed_key_exec),
+        cmocka_unit_test_setup(test_huge_numbers, per_test),
+        cmocka_unit_test_setup(test_deadline_stall, per_test),
+        cmocka_unit_test_setup(test_deadline_backoff, per_test),
+        cmocka_unit_test(test_exec_env_scrubbed),
         cmocka_unit_test_setup(test_breaker, per_test),
         cmocka_unit_test_setup(test_breaker_skips_to_next, per_test),
         cmocka_unit_test(test_exec),

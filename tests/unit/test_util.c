@@ -1,6 +1,7 @@
-/* Unit tests for src/util: buffers, errors, time, ids, JSON helpers, logging, text. */
+/* Unit tests for src/util: buffers, errors, time, ids, JSON helpers, logging, secrets, text. */
 #include "compat.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <cmocka.h>
 #include <sys/wait.h>
@@ -11,6 +12,7 @@
 #include "autodev/error.h"
 #include "autodev/json.h"
 #include "autodev/log.h"
+#include "autodev/secret.h"
 #include "autodev/text.h"
 
 /* ---- buf ---------------------------------------------------------------- */
@@ -469,6 +471,172 @@ static void log_levels_gate_evaluation(void **state)
     assert_string_equal(ad_log_level_name(AD_LOG_ERROR), "error");
 }
 
+/* ---- secrets ------------------------------------------------------------ */
+
+#define UKEY "sk-util-ABCdef-123456"
+
+static void secret_short_values_are_ignored(void **state)
+{
+    char big[AD_SECRET_MAX_LEN + 2];
+    char text[] = "a 1234567 short test";
+    size_t n = ad_secret_count();
+
+    assert_int_equal(ad_secret_add(NULL), 0);
+    assert_int_equal(ad_secret_add("1234567"), 0);   /* 7 bytes: would mask numbers */
+    assert_int_equal(ad_secret_add(""), 0);
+    assert_int_equal(ad_secret_count(), n);
+    memset(big, 'k', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    assert_int_equal(ad_secret_add(big), AD_ETOOBIG);
+    assert_int_equal(ad_secret_count(), n);
+    assert_int_equal(ad_secret_redact(text), 0);
+    assert_string_equal(text, "a 1234567 short test");
+}
+
+static void secret_masks_in_any_case(void **state)
+{
+    char text[] = "x " UKEY " y SK-UTIL-ABCDEF-123456z sk-util-abcdef-12345";
+    size_t n;
+
+    assert_int_equal(ad_secret_add(UKEY), 0);
+    n = ad_secret_count();
+    assert_int_equal(ad_secret_add("SK-UTIL-abcDEF-123456"), 0);   /* the same, in capitals */
+    assert_int_equal(ad_secret_count(), n);
+    /* Every occurrence in any case; a value cut short is not one. */
+    assert_int_equal(ad_secret_redact(text), 2);
+    assert_string_equal(text, "x [secret] y [secret]z sk-util-abcdef-12345");
+    assert_int_equal(ad_secret_redact(NULL), 0);
+    assert_true(ad_secret_contains("..." UKEY));
+    assert_true(ad_secret_contains("sk-util-abcdef-123456"));
+    assert_false(ad_secret_contains("sk-util-abcdef-12345"));
+    assert_false(ad_secret_contains(NULL));
+}
+
+static void secret_longer_value_wins_and_text_only_shrinks(void **state)
+{
+    char text[] = "[tok-overlap-1234-5678] tok-overlap-1234!";
+    char mem[] = "a\0" UKEY "\0b";
+    size_t len = sizeof(mem) - 1;
+    char *copy;
+
+    assert_int_equal(ad_secret_add("tok-overlap-1234"), 0);
+    assert_int_equal(ad_secret_add("tok-overlap-1234-5678"), 0);
+    assert_int_equal(ad_secret_redact(text), 2);
+    assert_string_equal(text, "[[secret]] [secret]!");
+    /* Bytes with NULs in them: the length says where they end. */
+    assert_int_equal(ad_secret_redact_mem(mem, &len), 1);
+    assert_int_equal(len, 2 + strlen(AD_SECRET_MARKER) + 2);
+    assert_memory_equal(mem, "a\0[secret]\0b", len);
+    copy = ad_secret_redacted("<" UKEY ">");
+    assert_string_equal(copy, "<[secret]>");
+    free(copy);
+    assert_null(ad_secret_redacted(NULL));
+}
+
+static void secret_partial_tail_holds_a_start(void **state)
+{
+    const char *t;
+
+    assert_int_equal(ad_secret_add(UKEY), 0);
+    t = "hello sk-util-ab";
+    assert_int_equal(ad_secret_partial_tail(t, strlen(t)), 10);
+    t = "hello SK-UTIL";
+    assert_int_equal(ad_secret_partial_tail(t, strlen(t)), 7);
+    t = "hello there";
+    assert_int_equal(ad_secret_partial_tail(t, strlen(t)), 0);
+    /* A whole value is not a partial one (it is masked instead). */
+    t = "hi " UKEY;
+    assert_int_equal(ad_secret_partial_tail(t, strlen(t)), 0);
+    assert_int_equal(ad_secret_partial_tail("", 0), 0);
+}
+
+#define THREAD_KEYS 8
+
+static void *add_and_redact(void *arg)
+{
+    char value[32], text[64];
+    int i;
+
+    for (i = 0; i < THREAD_KEYS; i++) {
+        snprintf(value, sizeof(value), "thread-%d-key-%d", (int)(intptr_t)arg, i);
+        if (ad_secret_add(value))
+            return (void *)1;
+        snprintf(text, sizeof(text), "<%s>", value);
+        ad_secret_redact(text);
+        if (strcmp(text, "<[secret]>"))
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static void secret_registry_is_thread_safe(void **state)
+{
+    pthread_t th[4];
+    void *ret;
+    size_t n = ad_secret_count(), i;
+
+    for (i = 0; i < AD_ARRAY_SIZE(th); i++)
+        assert_int_equal(pthread_create(&th[i], NULL, add_and_redact, (void *)(intptr_t)i), 0);
+    for (i = 0; i < AD_ARRAY_SIZE(th); i++) {
+        assert_int_equal(pthread_join(th[i], &ret), 0);
+        assert_null(ret);
+    }
+    assert_int_equal(ad_secret_count(), n + AD_ARRAY_SIZE(th) * THREAD_KEYS);
+}
+
+static void log_lines_are_masked(void **state)
+{
+    struct captured c = { 0 };
+
+    assert_int_equal(ad_secret_add(UKEY), 0);
+    ad_log_set_sink(capture_sink, &c);
+    ad_log_set_level(AD_LOG_WARN);
+    AD_LOG(AD_LOG_WARN, "server said: bad key %s", "SK-UTIL-ABCDEF-123456");
+    assert_int_equal(c.calls, 1);
+    assert_string_equal(c.msg, "server said: bad key [secret]");
+    ad_log_set_sink(NULL, NULL);
+}
+
+static char long_line[4096];
+
+static void long_sink(void *ctx, enum ad_log_level level, const char *file, int line,
+                      const char *msg)
+{
+    snprintf(long_line, sizeof(long_line), "%s", msg);
+}
+
+static void log_line_cut_in_a_secret_keeps_none_of_it(void **state)
+{
+    char pad[2048 - 1 - 10 + 1];
+
+    /* The line is cut after 2047 bytes: 10 of them the key's first ten. */
+    assert_int_equal(ad_secret_add(UKEY), 0);
+    memset(pad, '.', sizeof(pad) - 1);
+    pad[sizeof(pad) - 1] = '\0';
+    ad_log_set_sink(long_sink, NULL);
+    ad_log_set_level(AD_LOG_WARN);
+    AD_LOG(AD_LOG_WARN, "%s%s tail", pad, UKEY);
+    ad_log_set_sink(NULL, NULL);
+    assert_int_equal(strlen(long_line), sizeof(pad) - 1);
+    assert_null(strstr(long_line, "sk-"));
+}
+
+/* Last: it fills the registry. */
+static void secret_registry_is_bounded(void **state)
+{
+    char value[32];
+    int i, rc = 0;
+
+    for (i = 0; rc == 0 && i < 2 * AD_SECRET_MAX_VALUES; i++) {
+        snprintf(value, sizeof(value), "bounded-value-%03d", i);
+        rc = ad_secret_add(value);
+    }
+    assert_int_equal(rc, AD_ELIMIT);
+    assert_int_equal(ad_secret_count(), AD_SECRET_MAX_VALUES);
+    /* A value already known is still fine. */
+    assert_int_equal(ad_secret_add(UKEY), 0);
+}
+
 /* ---- text --------------------------------------------------------------- */
 
 static void text_words_split_on_non_word_bytes(void **state)
@@ -610,6 +778,14 @@ int main(void)
         cmocka_unit_test(text_utf8_is_strict),
         cmocka_unit_test(text_error_type_reads_the_last_line),
         cmocka_unit_test(time_day_start),
+        cmocka_unit_test(secret_short_values_are_ignored),
+        cmocka_unit_test(secret_masks_in_any_case),
+        cmocka_unit_test(secret_longer_value_wins_and_text_only_shrinks),
+        cmocka_unit_test(secret_partial_tail_holds_a_start),
+        cmocka_unit_test(secret_registry_is_thread_safe),
+        cmocka_unit_test(log_lines_are_masked),
+        cmocka_unit_test(log_line_cut_in_a_secret_keeps_none_of_it),
+        cmocka_unit_test(secret_registry_is_bounded),
     };
 
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);

@@ -1,6 +1,12 @@
 /*
  * The LLM ledger in SQLite: one row per call, read back only as sums
  * (hand-written: an aggregate maps to no row of the table).
+ *
+ * Token sums are total(), not sum(): sum() of integers fails the whole
+ * query with "integer overflow" once a tenant's rows pass 2^63 - 1 (rows
+ * written before the llm module clamped a server's numbers hold 2^63 - 1
+ * each), where total() is a double that cannot overflow; the double is
+ * brought back to int64 saturating. Below 2^53 tokens the double is exact.
  */
 #include "compat.h"
 
@@ -51,6 +57,18 @@ static int sqlite_llm_call_insert(struct ad_store *st, const struct ad_llm_call 
     return rc;
 }
 
+/* A total() column as int64: saturated at 0 and 2^63 - 1 (a cast past them is undefined). */
+static int64_t column_total(sqlite3_stmt *q, int i)
+{
+    double d = sqlite3_column_double(q, i);
+
+    if (!(d > 0))
+        return 0;
+    if (d >= 9223372036854775808.0)
+        return INT64_MAX;
+    return (int64_t)d;
+}
+
 static int usage_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
 {
     struct ad_llm_usage_row *r = elem;
@@ -60,8 +78,8 @@ static int usage_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
     memset(r, 0, sizeof(*r));
     r->calls = sqlite3_column_int64(q, 3);
     r->errors = sqlite3_column_int64(q, 4);
-    r->prompt_tokens = sqlite3_column_int64(q, 5);
-    r->completion_tokens = sqlite3_column_int64(q, 6);
+    r->prompt_tokens = column_total(q, 5);
+    r->completion_tokens = column_total(q, 6);
     r->cost_usd = sqlite3_column_double(q, 7);
     r->latency_ms_avg = sqlite3_column_int64(q, 8);
     for (i = 0; i < 3; i++)
@@ -82,8 +100,8 @@ static int sqlite_llm_usage(struct ad_store *st, const char *tenant_id, const ch
     size_t count = 0;
     struct stmt_slot *q = NULL;
     int rc = ad__sq_get(s, "SELECT provider, model, coalesce(purpose, ''), count(*),"
-                           " sum(status = 'error'), sum(prompt_tokens), sum(completion_tokens),"
-                           " sum(cost_usd), CAST(avg(latency_ms) AS INTEGER)"
+                           " sum(status = 'error'), total(prompt_tokens), total(completion_tokens),"
+                           " total(cost_usd), CAST(avg(latency_ms) AS INTEGER)"
                            " FROM llm_calls WHERE tenant_id = ?1 AND created_at >= ?2"
                            " GROUP BY 1, 2, 3 ORDER BY 8 DESC, 4 DESC, 1, 2, 3",
                         &q, err);
@@ -107,8 +125,8 @@ static int sqlite_llm_spent(struct ad_store *st, const char *tenant_id, const ch
 {
     struct sqlite_store *s = ad__sq(st);
     struct stmt_slot *q = NULL;
-    int rc = ad__sq_get(s, "SELECT coalesce(sum(prompt_tokens + completion_tokens), 0),"
-                           " coalesce(sum(cost_usd), 0) FROM llm_calls"
+    int rc = ad__sq_get(s, "SELECT total(prompt_tokens) + total(completion_tokens),"
+                           " total(cost_usd) FROM llm_calls"
                            " WHERE tenant_id = ?1 AND created_at >= ?2",
                         &q, err);
 
@@ -118,7 +136,7 @@ static int sqlite_llm_spent(struct ad_store *st, const char *tenant_id, const ch
     sqlite3_bind_text(q->stmt, 2, since, -1, SQLITE_STATIC);
     rc = sqlite3_step(q->stmt);
     if (rc == SQLITE_ROW) {
-        *tokens = sqlite3_column_int64(q->stmt, 0);
+        *tokens = column_total(q->stmt, 0);
         *usd = sqlite3_column_double(q->stmt, 1);
         rc = 0;
     } else {
