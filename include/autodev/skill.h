@@ -177,6 +177,9 @@ int ad_catalog_add(struct ad_store *st, const struct ad_skill_add *a, struct ad_
 int ad_catalog_get(struct ad_store *st, const char *tenant_id, const char *name,
                    const char *semver, struct ad_skill *skill, struct ad_skill_version *version,
                    struct ad_err *err);
+/* The skill with id (a version's skill_id), to show its name. AD_ENOTFOUND. */
+int ad_catalog_skill_get(struct ad_store *st, const char *tenant_id, const char *id,
+                         struct ad_skill *out, struct ad_err *err);
 /* Makes version semver of name current again; the history stays. */
 int ad_catalog_rollback(struct ad_store *st, const char *tenant_id, const char *name,
                         const char *semver, struct ad_err *err);

@@ -41,10 +41,15 @@ static void print_one_line(FILE *out, const char *s)
     }
 }
 
+#define JOB_ROW "%-36s  %-7s  %-20s  %-5s  %-24s"
+
 static void print_job_line(struct ad_ctx *ctx, const struct ad_job *j)
 {
-    fprintf(ctx->out, "%s  %-7s  %-20s  %d/%d  %s", j->id, ad_job_status_name(j->status),
-            j->kind, j->attempts, j->max_attempts, j->updated_at);
+    char tries[24];
+
+    snprintf(tries, sizeof(tries), "%d/%d", j->attempts, j->max_attempts);
+    fprintf(ctx->out, JOB_ROW, j->id, ad_job_status_name(j->status), j->kind, tries,
+            j->updated_at);
     if (j->status == AD_JOB_QUEUED)
         fprintf(ctx->out, "  run after %s", j->run_after);
     if (j->idempotency_key)
@@ -105,6 +110,9 @@ static int jobs_list(int argc, char **argv, struct ad_ctx *ctx)
             json_array_append_new(arr, ad__job_json(&v[i]));
         rc = ad__print_json(ctx, arr);
     } else {
+        if (n > 0)
+            ad__print_header(ctx, JOB_ROW "  %s", "ID", "STATUS", "KIND", "TRIES", "UPDATED",
+                             "NOTE");
         for (size_t i = 0; i < n; i++)
             print_job_line(ctx, &v[i]);
     }

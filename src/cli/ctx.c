@@ -10,6 +10,7 @@
 
 #include "autodev/agent.h"
 #include "autodev/json.h"
+#include "autodev/log.h"
 #include "autodev/runtime.h"
 #include "autodev/store.h"
 
@@ -51,16 +52,7 @@ static void vdie(struct ad_ctx *ctx, const char *fmt, va_list ap)
 
 static void vdie(struct ad_ctx *ctx, const char *fmt, va_list ap)
 {
-    FILE *f = ctx->err ? ctx->err : stderr;
-    struct ad_buf msg = AD_BUF_INIT;
-
-    /* Keep whatever was printed so far ahead of the error. */
-    fflush(ctx->out ? ctx->out : stdout);
-    if (ad_buf_vaddf(&msg, fmt, ap) < 0)
-        ad_buf_adds(&msg, "out of memory");
-    fprintf(f, "autodev: %s\n", msg.ptr);
-    fflush(f);
-    ad_buf_release(&msg);
+    ad__vdiag(ctx, AD_LOG_ERROR, fmt, ap);
 }
 
 int ad__die_code(struct ad_ctx *ctx, int code, const char *fmt, ...)
@@ -119,7 +111,7 @@ int ad__ctx_store(struct ad_ctx *ctx, int create)
     o.create = create;
     o.busy_timeout_ms = ctx->busy_timeout_ms;
     /* Job outcomes worth a line go where the commands' progress goes. */
-    o.notices = ctx->err ? ctx->err : stderr;
+    o.notices = ctx->notices;
     rc = ad_runtime_open(&o, &ctx->rt, &err);
     if (rc < 0) {
         ctx->rt = NULL;
@@ -306,14 +298,36 @@ out:
     return rc;
 }
 
+int ad__open_input(struct ad_ctx *ctx, const char *path, FILE **out)
+{
+    struct stat sb;
+    FILE *f;
+
+    *out = NULL;
+    if (!strcmp(path, "-")) {
+        *out = stdin;
+        return 0;
+    }
+    /* The user named the file: one that is missing or unreadable is their input's fault. */
+    f = fopen(path, "rb");
+    if (!f)
+        return ad__usage_error(ctx, "cannot open '%s': %s", path, strerror(errno));
+    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fclose(f);
+        return ad__usage_error(ctx, "cannot read '%s': it is a directory", path);
+    }
+    *out = f;
+    return 0;
+}
+
 int ad__read_path(struct ad_ctx *ctx, const char *path, struct ad_buf *b)
 {
     struct ad_err err = AD_ERR_INIT;
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    int rc;
+    FILE *f;
+    int rc = ad__open_input(ctx, path, &f);
 
-    if (!f)
-        return ad__die_code(ctx, AD_EINVAL, "cannot open '%s': %s", path, strerror(errno));
+    if (rc != 0)
+        return rc;
     rc = ad__read_all(f, b, &err);
     if (f != stdin)
         fclose(f);

@@ -189,13 +189,14 @@ test_expect_success 'batch options are checked' '
     test_one_error err "batch-size" &&
     test_expect_code 2 autodev episode add --batch-size 10 </dev/null 2>err &&
     test_one_error err "needs --batch" &&
-    test_expect_code 1 autodev episode add --file missing.json 2>err &&
+    test_expect_code 2 autodev episode add --file missing.json 2>err &&
     test_one_error err "missing.json"
 '
 
 test_expect_success 'episode list shows the newest first' '
     autodev episode list --limit 3 >out &&
-    test_line_count out 3 &&
+    test_line_count out 4 &&
+    head -n1 out | grep -Eq "^ID +CREATED +OUTCOME +AGENT +KIND +TASK$" &&
     autodev episode list --limit 3 --json >j &&
     test "$(json_get "j[0][\"id\"] > j[1][\"id\"] > j[2][\"id\"]" <j)" = true
 '

@@ -110,7 +110,8 @@ test_expect_success 'bad input exits 2' '
 
 test_expect_success 'jobs list text shows status and kind' '
     autodev jobs list --limit 1 >out &&
-    test_line_count out 1 &&
+    test_line_count out 2 &&
+    head -n1 out | grep -Eq "^ID +STATUS +KIND +TRIES +UPDATED +NOTE$" &&
     grep -Eq "^[0-9a-f-]{36}  queued  +later\.kind" out
 '
 
