@@ -120,6 +120,26 @@ static int jobs_list(int argc, char **argv, struct ad_ctx *ctx)
     return rc;
 }
 
+/*
+ * A kind must be one the runtime's job-kind table runs: anything else
+ * would sit in the queue forever (or be failed for good by a worker), so
+ * enqueue and run --kind refuse it, naming the kinds there are.
+ */
+static int check_kind(struct ad_ctx *ctx, const char *kind)
+{
+    struct ad_buf known = AD_BUF_INIT;
+    int rc;
+
+    if (ad_runtime_job_kind_find(kind))
+        return 0;
+    for (const struct ad_runtime_job_kind *k = ad_runtime_job_kinds(); k->kind; k++)
+        ad_buf_addf(&known, "%s%s", known.len ? ", " : "", k->kind);
+    rc = ad__usage_error(ctx, "unknown job kind '%s' (the kinds are %s)", kind,
+                         known.ptr ? known.ptr : "none");
+    ad_buf_release(&known);
+    return rc;
+}
+
 static int parse_payload(struct ad_ctx *ctx, const char *text, json_t **out)
 {
     struct ad_err err = AD_ERR_INIT;
@@ -189,6 +209,8 @@ static int jobs_enqueue(int argc, char **argv, struct ad_ctx *ctx)
     if (rc == 0 && argc - optind != 1)
         rc = ad__usage_error(ctx, "usage: autodev jobs enqueue KIND [--payload JSON] "
                              "[--key K] [--delay SECONDS]");
+    if (rc == 0)
+        rc = check_kind(ctx, argv[optind]);
     if (rc == 0 && !payload) {
         payload = json_object();
         if (!payload)
@@ -290,9 +312,8 @@ static int jobs_run(int argc, char **argv, struct ad_ctx *ctx)
         return ad__usage_error(ctx, "jobs run takes no argument");
     if (max && !until_idle)
         return ad__usage_error(ctx, "--max needs --until-idle");
-    /* A kind without a handler would only be failed for good: refuse instead. */
-    if (kind && !ad_runtime_job_kind_find(kind))
-        return ad__usage_error(ctx, "unknown job kind '%s'", kind);
+    if (kind && check_kind(ctx, kind) != 0)
+        return AD_EXIT_USAGE;
     rc = ad__ctx_jobs(ctx, &q);
     if (rc == 0)
         rc = run_jobs(ctx, q, kind, until_idle, max);
