@@ -40,6 +40,7 @@ struct ad_ctx {
     int json;                  /* --json */
     int busy_timeout_ms;       /* AUTODEV_BUSY_TIMEOUT_MS, 0: the store's default */
     struct ad_runtime *rt;     /* owned, opened lazily by ad__ctx_store() */
+    int rt_readonly;           /* rt's store was opened read-only */
     struct ad_store *store;    /* borrowed from rt */
     struct ad_bus *bus;        /* borrowed from rt */
     FILE *out;                 /* the escaping stream over standard output (out.c) */
@@ -111,17 +112,31 @@ void ad__note(struct ad_ctx *ctx, const char *fmt, ...) __attribute__((format(pr
 /* ctx.c */
 void ad__ctx_release(struct ad_ctx *ctx);
 /*
- * Opens the runtime (once): the store, the bus and its subscriptions.
- * Without create, a missing database file is an error that tells the user
- * to run 'autodev init'. Returns an exit code, having printed the error.
+ * How a command uses the database. A read command opens it read-only: it
+ * never creates, migrates or adopts a file (an empty or foreign one, or an
+ * older schema, is refused and left untouched), and it works in a home
+ * whose directory and files are read-only.
  */
-int ad__ctx_store(struct ad_ctx *ctx, int create);
+enum ad_ctx_mode {
+    AD_CTX_READ = 0,
+    AD_CTX_WRITE = 1,    /* read-write; migrates an older schema */
+    AD_CTX_CREATE = 2,   /* read-write; creates the database when missing */
+};
+/*
+ * Opens the runtime (once): the store, the bus and its subscriptions, in
+ * mode (reopened read-write when a read-only one is asked to write).
+ * Without AD_CTX_CREATE, a missing database file is an error that tells
+ * the user to run 'autodev init'. Returns an exit code, having printed
+ * the error.
+ */
+int ad__ctx_store(struct ad_ctx *ctx, enum ad_ctx_mode mode);
 /* Closes the runtime (demo does, before it removes its home). */
 void ad__ctx_close(struct ad_ctx *ctx);
 /*
  * Opens the store and resolves --tenant into ctx->tenant_id. With create
- * (write commands) the tenant is made if absent; without, an unknown tenant
- * is a usage error. Returns an exit code.
+ * (write commands) the store is read-write and the tenant is made if
+ * absent; without (read commands), the store is read-only and an unknown
+ * tenant is a usage error. Returns an exit code.
  */
 int ad__ctx_tenant(struct ad_ctx *ctx, int create);
 /* Prints "autodev: <msg>" and returns the exit code that goes with code. */

@@ -45,8 +45,9 @@ static const struct ad_cmd_opt environment[] = {
     { "AUTODEV_TENANT", "The tenant, when --tenant is not given." },
     { "AUTODEV_LOG", "The log level, when --log-level is not given." },
     { "AUTODEV_BUSY_TIMEOUT_MS",
-      "How long a command waits for a database locked by another process before\n"
-      "it fails (default 5000)." },
+      "How long, in milliseconds, a command waits in all for a database another\n"
+      "process is writing before it fails (default 60000). Writers wait their\n"
+      "turn, so tens of them at once all get through." },
     { "TMPDIR", "Where autodev demo makes its throw-away home." },
     { "AUTODEV_SANDBOX",
       "auto, linux or process: the sandbox backend of skill and task runs (default auto)." },

@@ -92,15 +92,18 @@ static const char *db_file(const char *uri)
     return strncmp(uri, "sqlite:", 7) == 0 ? uri + 7 : uri;
 }
 
-int ad__ctx_store(struct ad_ctx *ctx, int create)
+int ad__ctx_store(struct ad_ctx *ctx, enum ad_ctx_mode mode)
 {
     struct ad_runtime_options o = { 0 };
     struct ad_err err = AD_ERR_INIT;
     struct stat sb;
+    int create = mode == AD_CTX_CREATE;
     int rc;
 
-    if (ctx->rt)
+    if (ctx->rt && (!ctx->rt_readonly || mode == AD_CTX_READ))
         return 0;
+    /* A read-only runtime asked to write: open it again, read-write. */
+    ad__ctx_close(ctx);
     if (!create && stat(db_file(ctx->db_path), &sb) != 0) {
         if (errno == ENOENT)
             return ad__die_code(ctx, AD_EIO, "no database at '%s' (run 'autodev init')",
@@ -109,6 +112,7 @@ int ad__ctx_store(struct ad_ctx *ctx, int create)
     }
     o.db = ctx->db_path;
     o.create = create;
+    o.readonly = mode == AD_CTX_READ;
     o.busy_timeout_ms = ctx->busy_timeout_ms;
     /* Job outcomes worth a line go where the commands' progress goes. */
     o.notices = ctx->notices;
@@ -128,6 +132,7 @@ int ad__ctx_store(struct ad_ctx *ctx, int create)
     }
     ctx->store = ad_runtime_store(ctx->rt);
     ctx->bus = ad_runtime_bus(ctx->rt);
+    ctx->rt_readonly = mode == AD_CTX_READ;
     return 0;
 }
 
@@ -137,10 +142,10 @@ int ad__ctx_tenant(struct ad_ctx *ctx, int create)
     int rc;
 
     if (ctx->tenant_id[0])
-        return 0;
+        return create ? ad__ctx_store(ctx, AD_CTX_WRITE) : 0;
     if (!ad_name_valid(ctx->tenant_name))
         return ad__usage_error(ctx, "invalid tenant name '%s'", ctx->tenant_name);
-    rc = ad__ctx_store(ctx, 0);
+    rc = ad__ctx_store(ctx, create ? AD_CTX_WRITE : AD_CTX_READ);
     if (rc != 0)
         return rc;
     rc = ad_runtime_tenant(ctx->rt, ctx->tenant_name, create, ctx->tenant_id, &err);
@@ -339,7 +344,7 @@ int ad__read_path(struct ad_ctx *ctx, const char *path, struct ad_buf *b)
 int ad__ctx_sandbox(struct ad_ctx *ctx, struct ad_sandbox **out)
 {
     struct ad_err err = AD_ERR_INIT;
-    int rc = ad__ctx_store(ctx, 0);
+    int rc = ad__ctx_store(ctx, AD_CTX_READ);
 
     if (rc == 0 && ad_runtime_sandbox(ctx->rt, out, &err) < 0)
         rc = ad__die_err(ctx, &err);
