@@ -96,6 +96,15 @@ struct ad_store;
 #define AD_SEGMENTS_MAX 256
 #define AD_SEGMENT_CONTENT_MAX (64 * 1024)
 #define AD_TOPIC_MAX 64
+/*
+ * Caps on an episode's numbers, so that any sum over them (an agent's
+ * record, graduation, a listing's totals) stays far inside int64 and the
+ * exact range of a double: a thousand million tokens per episode (9.2e9
+ * such episodes before an int64 sum could overflow), a year of execution
+ * per episode (its milliseconds fit int64 a million times over).
+ */
+#define AD_EPISODE_TOKENS_MAX INT64_C(1000000000)
+#define AD_EPISODE_SECONDS_MAX 31536000.0
 
 /* Default and largest page size of every list call. */
 #define AD_LIST_DEFAULT 50
