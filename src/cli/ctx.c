@@ -124,6 +124,11 @@ int ad__ctx_store(struct ad_ctx *ctx, enum ad_ctx_mode mode)
             return ad__die_code(ctx, AD_EIO, "no database at '%s' (run 'autodev init')",
                                 ctx->db_path);
         rc = rc == AD_EINVAL ? AD_EIO : rc;
+        /* A read leaves an empty file or an older schema alone: say what would change it. */
+        if (mode == AD_CTX_READ && (strstr(err.msg, "needs an upgrade") ||
+                                    strstr(err.msg, "is empty, not an autodev database")))
+            return ad__die_code(ctx, rc, "%s (run 'autodev init' to %s it)", err.msg,
+                                strstr(err.msg, "is empty") ? "make a database of" : "upgrade");
         /* The store's message usually names the file already; say it once. */
         if (err.msg[0] && strstr(err.msg, db_file(ctx->db_path)))
             return ad__die_code(ctx, rc, "%s", err.msg);

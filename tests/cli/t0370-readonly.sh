@@ -23,7 +23,7 @@ test_expect_success 'an empty file named by AUTODEV_DB is refused by every read 
     for cmd in "agent list" "episode list" "skill list" "settings list" "events tail" \
                "jobs list" "notifications" "candidates list" "agent sessions" "llm usage"; do
         untouched e/empty.db $cmd || return 1
-        grep -q "^autodev: .*e/empty.db. is empty, not an autodev database$" err || return 1
+        grep -q "^autodev: .*e/empty.db. is empty, not an autodev database (run .autodev init. to make a database of it)$" err || return 1
     done &&
     test ! -s e/empty.db
 '
@@ -46,7 +46,7 @@ test_expect_success 'an older schema is not migrated by a read' '
     sqlite3 old/a.db "PRAGMA user_version = 1" &&
     cp old/a.db before &&
     test_expect_code 1 env AUTODEV_DB="$TRASH/old/a.db" "$AUTODEV_BIN" agent list 2>err &&
-    test_one_error err "has schema version 1 and needs an upgrade" &&
+    test_one_error err "has schema version 1 and needs an upgrade .* \(run .autodev init. to upgrade it\)$" &&
     cmp before old/a.db &&
     test "$(sqlite3 old/a.db "PRAGMA user_version")" = 1
 '
