@@ -1,13 +1,18 @@
 # autodev — the two set-up commands named in README.md:
 #   make run     install what is missing, build, run the demo on embedded defaults
 #   make check   install what is missing, build with ASan+UBSan, run every test
+#   make install install the binary, the man page and the bash completion under
+#                PREFIX (default /usr/local), staged under DESTDIR when given
 # Meson and ninja do the real work; this file only strings the steps together.
 
 BUILD       ?= build
 ASAN_BUILD  ?= build-asan
 BENCH_BUILD ?= build-bench
 
-.PHONY: all run check bench fuzz deps build build-asan clean
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+
+.PHONY: all run check bench fuzz deps build build-asan install clean
 
 all: build
 
@@ -27,6 +32,17 @@ run: build
 
 check: build-asan
 	@tests/run-all.sh $(ASAN_BUILD)
+
+# The build's prefix follows PREFIX (reconfigured only when it differs); meson
+# installs the binary and the man page, and the binary itself writes its
+# completion, generated from its command table like --help and the man page.
+COMPLETIONS = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+install: build
+	@cur=$$(/usr/bin/python3 -c 'import json, sys; print(next(o["value"] for o in json.load(open(sys.argv[1])) if o["name"] == "prefix"))' $(BUILD)/meson-info/intro-buildoptions.json) && \
+	    if [ "$$cur" != "$(PREFIX)" ]; then meson configure $(BUILD) -Dprefix=$(PREFIX); fi
+	meson install -C $(BUILD) --quiet $(if $(DESTDIR),--destdir "$(abspath $(DESTDIR))",)
+	install -d "$(COMPLETIONS)"
+	$(BUILD)/autodev completion bash >"$(COMPLETIONS)/autodev"
 
 # Benchmarks on an optimised build without sanitizers; numbers, no assertions.
 bench: deps

@@ -76,7 +76,20 @@ int ad_json_get_value(const json_t *obj, const char *key, int flags, int types,
  */
 int ad_json_check_keys(const json_t *obj, const char *const *allowed, struct ad_err *err);
 
-/* Length of the compact serialisation, without building the string; 0 when out of memory. */
+/*
+ * Every dump above prints a real in the shortest form that reads back as
+ * the same double (0.524, not jansson's 0.52400000000000002):
+ * ad_json_real_format() is that form, for text that prints a real itself.
+ * It writes at most AD_JSON_REAL_SIZE bytes with the NUL and returns the
+ * length; a real that would read as an integer keeps ".0".
+ */
+#define AD_JSON_REAL_SIZE 32
+int ad_json_real_format(double x, char out[AD_JSON_REAL_SIZE]);
+
+/*
+ * Length of jansson's compact serialisation, without building the string;
+ * 0 when out of memory. The dumps above are never longer.
+ */
 size_t ad_json_size(const json_t *v);
 
 /* The string member key of obj; NULL when obj is no object or the member no string. */

@@ -48,6 +48,7 @@ struct ad_store;
 struct ad_runtime_options {
     const char *db;              /* the store uri: a file path or "sqlite:PATH" (required) */
     int create;                  /* create the database when missing */
+    int readonly;                /* open the store AD_STORE_READONLY (store.h): never write */
     int busy_timeout_ms;         /* 0: the store's default */
     const char *sandbox;         /* backend "auto", "linux", "process"; NULL: $AUTODEV_SANDBOX */
     int sandbox_slots;           /* concurrent runs; 0: 1 */
@@ -56,9 +57,9 @@ struct ad_runtime_options {
 };
 
 /*
- * Opens the store (migrating it) and the bus, and subscribes every entry of
- * the subscription table. A missing database without create is
- * AD_ENOTFOUND. *out is freed with ad_runtime_free.
+ * Opens the store (migrating it, unless readonly) and the bus, and
+ * subscribes every entry of the subscription table. A missing database
+ * without create is AD_ENOTFOUND. *out is freed with ad_runtime_free.
  */
 int ad_runtime_open(const struct ad_runtime_options *o, struct ad_runtime **out,
                     struct ad_err *err);

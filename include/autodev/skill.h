@@ -92,6 +92,28 @@ int ad_skill_schema_derive(const char *code, size_t len, const char *entry, json
  */
 int ad_skill_schema_check(const json_t *schema, struct ad_err *err);
 /*
+ * Checks a run's input (NULL: null) against an input schema of the shape
+ * above, the way the sandbox's harness will pass it (sandbox_harness.c):
+ * an object whose keys fit the properties, every required one present
+ * (null: none given), goes as keyword arguments and each value must fit
+ * its property; anything else goes as the one argument, which must fit
+ * the first property with no other one required. Types ("integer" takes
+ * 3.0, not 3.5), enum, items and nested objects are checked. 0, or
+ * AD_EINVAL naming the field: "unknown field 'txt' (expected text)",
+ * "missing field 'text'", "field 'n': expected integer, got a string".
+ * A NULL or non-object schema checks nothing. ad_skill_execute() calls it
+ * before any sandbox starts; ad_task_run() and the agent loop before it.
+ */
+int ad_skill_input_check(const json_t *schema, const json_t *input, struct ad_err *err);
+/*
+ * The input schema version v of s runs with: the skill's for its current
+ * version (or a version not yet in the catalog), else derived from v's
+ * code (as export does). Borrowed, or a new reference in *owned (decref
+ * it); NULL when there is none to check against.
+ */
+const json_t *ad_skill_version_schema(const struct ad_skill *s, const struct ad_skill_version *v,
+                                      json_t **owned);
+/*
  * The first line of the entry function's docstring, or of the module's,
  * into out (a string the caller frees); *out NULL when there is none.
  */
@@ -177,6 +199,9 @@ int ad_catalog_add(struct ad_store *st, const struct ad_skill_add *a, struct ad_
 int ad_catalog_get(struct ad_store *st, const char *tenant_id, const char *name,
                    const char *semver, struct ad_skill *skill, struct ad_skill_version *version,
                    struct ad_err *err);
+/* The skill with id (a version's skill_id), to show its name. AD_ENOTFOUND. */
+int ad_catalog_skill_get(struct ad_store *st, const char *tenant_id, const char *id,
+                         struct ad_skill *out, struct ad_err *err);
 /* Makes version semver of name current again; the history stays. */
 int ad_catalog_rollback(struct ad_store *st, const char *tenant_id, const char *name,
                         const char *semver, struct ad_err *err);
@@ -214,7 +239,9 @@ int ad_catalog_match(struct ad_store *st, const char *tenant_id, const char *tex
  * Runs version v of skill s in the sandbox on input (NULL: null). *result
  * gets the sandbox's result (clear it with ad_sandbox_result_clear). The
  * run succeeded when the status is ok. Returns 0 whenever the sandbox gave
- * a result, whatever the skill did.
+ * a result, whatever the skill did. An input that does not fit the
+ * version's schema (ad_skill_input_check) is AD_EINVAL before any sandbox
+ * starts, "input of skill NAME: ...".
  */
 int ad_skill_execute(struct ad_sandbox *sb, const struct ad_skill *s,
                      const struct ad_skill_version *v, const json_t *input,

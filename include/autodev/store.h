@@ -96,6 +96,15 @@ struct ad_store;
 #define AD_SEGMENTS_MAX 256
 #define AD_SEGMENT_CONTENT_MAX (64 * 1024)
 #define AD_TOPIC_MAX 64
+/*
+ * Caps on an episode's numbers, so that any sum over them (an agent's
+ * record, graduation, a listing's totals) stays far inside int64 and the
+ * exact range of a double: a thousand million tokens per episode (9.2e9
+ * such episodes before an int64 sum could overflow), a year of execution
+ * per episode (its milliseconds fit int64 a million times over).
+ */
+#define AD_EPISODE_TOKENS_MAX INT64_C(1000000000)
+#define AD_EPISODE_SECONDS_MAX 31536000.0
 
 /* Default and largest page size of every list call. */
 #define AD_LIST_DEFAULT 50
@@ -103,12 +112,21 @@ struct ad_store;
 
 enum ad_store_flags {
     AD_STORE_CREATE = 1 << 0,    /* create the database file if missing */
-    AD_STORE_READONLY = 1 << 1,  /* open read-only; no migrations run */
+    AD_STORE_READONLY = 1 << 1,  /* open read-only: see ad_store_open */
 };
+
+/*
+ * How long a handle waits in all for the write lock (or a read for a
+ * recovering database) before AD_EBUSY, unless told otherwise. Writers
+ * wait their turn with a jittered, doubling sleep of at most 25 ms between
+ * tries (sqlite/conn.c), so tens of concurrent writers committing
+ * transactions of a thousand episodes each all get through well within it.
+ */
+#define AD_STORE_BUSY_DEFAULT_MS 60000
 
 struct ad_store_options {
     int flags;               /* enum ad_store_flags */
-    int busy_timeout_ms;     /* 0: default 5000 */
+    int busy_timeout_ms;     /* 0: AD_STORE_BUSY_DEFAULT_MS */
 };
 
 /*
@@ -117,6 +135,16 @@ struct ad_store_options {
  * AD_STORE_READONLY. A missing file without AD_STORE_CREATE is AD_ENOTFOUND;
  * a file that is not an autodev database (or is newer than this binary) is
  * AD_ECORRUPT / AD_ENOTSUP with a message that says which.
+ *
+ * AD_STORE_READONLY never changes the file: no migration (a database of
+ * an older schema is AD_ENOTSUP, "needs an upgrade"), no adoption of an
+ * empty file (AD_ECORRUPT, "is empty"), no journal mode change. Every read
+ * works; a write is AD_EPERM. In a directory the process may not write,
+ * where SQLite cannot create the -shm file a WAL database is read through,
+ * the file is opened immutable (no locks, no -shm) when it has no -wal
+ * file or an empty one, and refused (AD_EPERM) when its -wal holds
+ * transactions; an immutable handle assumes nothing writes the database
+ * while it is open, which is what a read-only directory says.
  */
 int ad_store_open(const char *uri, const struct ad_store_options *opts, struct ad_store **out,
                   struct ad_err *err);

@@ -212,6 +212,12 @@ int ad_catalog_get(struct ad_store *st, const char *tenant_id, const char *name,
     return rc;
 }
 
+int ad_catalog_skill_get(struct ad_store *st, const char *tenant_id, const char *id,
+                         struct ad_skill *out, struct ad_err *err)
+{
+    return ad_store_skill_get(st, tenant_id, id, out, err);
+}
+
 int ad_catalog_rollback(struct ad_store *st, const char *tenant_id, const char *name,
                         const char *semver, struct ad_err *err)
 {

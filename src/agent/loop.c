@@ -470,6 +470,11 @@ static int run_call(struct loop *l, const char *name, const char *args, bool *ok
         *text = result_text(false, NULL, b.ptr);
         *shown = jstr(b.ptr);
         ad_buf_release(&b);
+    } else if (ad_skill_input_check(s->input_schema, in, err) == AD_EINVAL) {
+        /* Arguments that do not fit the schema go back to the model, like malformed ones. */
+        *text = result_text(false, NULL, err->msg);
+        *shown = jstr(err->msg);
+        ad_err_clear(err);
     } else {
         struct ad_sandbox_limits lim = call_limits(l, cut);
         struct ad_sandbox_result r;

@@ -16,6 +16,32 @@
 #include "autodev/skill.h"
 #include "autodev/store.h"
 
+const json_t *ad_skill_version_schema(const struct ad_skill *s, const struct ad_skill_version *v,
+                                      json_t **owned)
+{
+    *owned = NULL;
+    if (!v->id[0] || !strcmp(v->id, s->current_version_id) || !v->code || !s->entry_function)
+        return s->input_schema;
+    /* The skill's schema is its current version's; an older one has its signature's. */
+    if (ad_skill_schema_derive(v->code, strlen(v->code), s->entry_function, owned, NULL) < 0)
+        *owned = NULL;
+    return *owned;
+}
+
+/* The input against the schema of the version that runs; nothing runs when it does not fit. */
+static int check_input(const struct ad_skill *s, const struct ad_skill_version *v,
+                       const json_t *input, struct ad_err *err)
+{
+    json_t *owned;
+    const json_t *schema = ad_skill_version_schema(s, v, &owned);
+    int rc = ad_skill_input_check(schema, input, err);
+
+    json_decref(owned);
+    if (rc < 0 && rc != AD_ENOMEM)
+        ad_error_prefix(err, "input of skill %s", s->name ? s->name : "?");
+    return rc;
+}
+
 int ad_skill_execute(struct ad_sandbox *sb, const struct ad_skill *s,
                      const struct ad_skill_version *v, const json_t *input,
                      const struct ad_sandbox_limits *limits, struct ad_sandbox_result *result,
@@ -28,6 +54,9 @@ int ad_skill_execute(struct ad_sandbox *sb, const struct ad_skill *s,
     memset(result, 0, sizeof(*result));
     if (!sb || !s || !v || !v->code)
         return ad_error(err, AD_EINVAL, "skill execution needs a sandbox, a skill and code");
+    rc = check_input(s, v, input, err);
+    if (rc < 0)
+        return rc;
     memset(&spec, 0, sizeof(spec));
     if (input) {
         in = ad_json_dumps(input);

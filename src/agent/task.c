@@ -91,15 +91,36 @@ static int pick_skill(struct ad_store *st, const struct ad_task *t, struct ad_sk
     return rc == AD_ENOTFOUND ? 1 : rc;
 }
 
+/*
+ * A skill matched by the description whose schema does not take the
+ * task's input does not match the task: it would only fail in Python.
+ * 1 (with why) when it does not fit, 0 when it does, or an error.
+ */
+static int misfit(const struct ad_skill *s, const struct ad_skill_version *v,
+                  const json_t *input, char *why, size_t size)
+{
+    struct ad_err e = AD_ERR_INIT;
+    json_t *owned;
+    int rc = ad_skill_input_check(ad_skill_version_schema(s, v, &owned), input, &e);
+
+    json_decref(owned);
+    if (rc == AD_EINVAL) {
+        snprintf(why, size, "; the best match, %s, does not take this input: %s", s->name,
+                 e.msg);
+        return 1;
+    }
+    return rc;
+}
+
 /* Fills the episode's outcome fields from the run (or its absence). */
 static int judge(const struct ad_task *t, const struct ad_sandbox_result *r, bool ran,
-                 struct ad_episode *ep)
+                 const char *why, struct ad_episode *ep)
 {
     if (!ran) {
         struct ad_buf b = AD_BUF_INIT;
 
-        if (ad_buf_addf(&b, "NoSkillError: no catalog skill matches the task '%.200s%s'",
-                        t->description, strlen(t->description) > 200 ? "..." : "") < 0) {
+        if (ad_buf_addf(&b, "NoSkillError: no catalog skill matches the task '%.200s%s'%s",
+                        t->description, strlen(t->description) > 200 ? "..." : "", why) < 0) {
             ad_buf_release(&b);
             return AD_ENOMEM;
         }
@@ -168,6 +189,7 @@ int ad_task_run(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
     struct ad_sandbox_result r;
     struct ad_episode *ep = &o->episode;
     bool ran = false;
+    char why[sizeof(err->msg) + AD_NAME_MAX + 64] = "";
     int rc;
 
     memset(o, 0, sizeof(*o));
@@ -179,8 +201,12 @@ int ad_task_run(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
         return ad_error(err, AD_EINVAL, "a task version needs a named skill");
 
     rc = pick_skill(st, t, &s, &v, o, err);
+    if (rc == 0 && !t->skill)
+        rc = misfit(&s, &v, t->input, why, sizeof(why));
     if (rc < 0)
         goto out;
+    if (rc == 1)
+        o->match_score = 0;
     if (rc == 0) {
         if (!sb) {
             rc = ad_error(err, AD_EINVAL, "running a skill needs a sandbox");
@@ -204,7 +230,7 @@ int ad_task_run(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
     if (rc == 0 && ran)
         rc = dup_str(&ep->skill_version_id, v.id);
     if (rc == 0)
-        rc = judge(t, &r, ran, ep);
+        rc = judge(t, &r, ran, why, ep);
     if (rc < 0) {
         rc = ad_error(err, rc, "out of memory");
         goto out;

@@ -40,10 +40,12 @@ struct ad_ctx {
     int json;                  /* --json */
     int busy_timeout_ms;       /* AUTODEV_BUSY_TIMEOUT_MS, 0: the store's default */
     struct ad_runtime *rt;     /* owned, opened lazily by ad__ctx_store() */
+    int rt_readonly;           /* rt's store was opened read-only */
     struct ad_store *store;    /* borrowed from rt */
     struct ad_bus *bus;        /* borrowed from rt */
-    FILE *out;
-    FILE *err;
+    FILE *out;                 /* the escaping stream over standard output (out.c) */
+    FILE *err;                 /* the same over standard error */
+    FILE *notices;             /* the runtime's notices, each line through ad__note() */
     struct ad_buf home_buf;
     struct ad_buf db_buf;
 };
@@ -73,6 +75,7 @@ struct ad_cmd {
 /* commands.c */
 const struct ad_cmd *ad__cmd_find(const char *name);
 const struct ad_cmd *ad__cmd_table(void);
+const struct ad_cmd_opt *ad__cmd_global_opts(void);
 /* Full help of cmd (NULL: the general usage) to f. */
 void ad__cmd_print_help(FILE *f, const struct ad_cmd *cmd);
 void ad__cmd_print_usage(FILE *f);
@@ -80,20 +83,60 @@ void ad__cmd_print_man(FILE *f);
 void ad__cmd_print_version(FILE *f);
 int cmd_help(int argc, char **argv, struct ad_ctx *ctx);
 
+/*
+ * out.c: the one way to the terminal. ad__out_open() puts escaping streams
+ * over standard output and error into ctx->out and ctx->err (control
+ * characters, C1 and bidi overrides printed as \uXXXX; JSON stays the same
+ * document) and a line stream into ctx->notices; ad__out_close() flushes
+ * and closes them, -1 with errno when standard output could not be written.
+ */
+int ad__out_open(struct ad_ctx *ctx);
+int ad__out_close(struct ad_ctx *ctx);
+/* A listing's header row (fmt with the rows' widths, then a newline). */
+void ad__print_header(struct ad_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Routes the library's AD_LOG lines through ad__diag(). */
+void ad__out_log_sink(struct ad_ctx *ctx);
+/*
+ * Every diagnostic: "autodev: <message>" on ctx->err when level (an
+ * enum ad_log_level) passes --log-level / $AUTODEV_LOG; errors always do.
+ * ad__note() is a line at warn level: shown by default, hidden by
+ * --log-level error (progress, a job's outcome, a summary).
+ */
+void ad__diag(struct ad_ctx *ctx, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void ad__vdiag(struct ad_ctx *ctx, int level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+void ad__note(struct ad_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* ctx.c */
 void ad__ctx_release(struct ad_ctx *ctx);
 /*
- * Opens the runtime (once): the store, the bus and its subscriptions.
- * Without create, a missing database file is an error that tells the user
- * to run 'autodev init'. Returns an exit code, having printed the error.
+ * How a command uses the database. A read command opens it read-only: it
+ * never creates, migrates or adopts a file (an empty or foreign one, or an
+ * older schema, is refused and left untouched), and it works in a home
+ * whose directory and files are read-only.
  */
-int ad__ctx_store(struct ad_ctx *ctx, int create);
+enum ad_ctx_mode {
+    AD_CTX_READ = 0,
+    AD_CTX_WRITE = 1,    /* read-write; migrates an older schema */
+    AD_CTX_CREATE = 2,   /* read-write; creates the database when missing */
+};
+/*
+ * Opens the runtime (once): the store, the bus and its subscriptions, in
+ * mode (reopened read-write when a read-only one is asked to write).
+ * Without AD_CTX_CREATE, a missing database file is an error that tells
+ * the user to run 'autodev init'. Returns an exit code, having printed
+ * the error.
+ */
+int ad__ctx_store(struct ad_ctx *ctx, enum ad_ctx_mode mode);
 /* Closes the runtime (demo does, before it removes its home). */
 void ad__ctx_close(struct ad_ctx *ctx);
 /*
  * Opens the store and resolves --tenant into ctx->tenant_id. With create
- * (write commands) the tenant is made if absent; without, an unknown tenant
- * is a usage error. Returns an exit code.
+ * (write commands) the store is read-write and the tenant is made if
+ * absent; without (read commands), the store is read-only and an unknown
+ * tenant is a usage error. Returns an exit code.
  */
 int ad__ctx_tenant(struct ad_ctx *ctx, int create);
 /* Prints "autodev: <msg>" and returns the exit code that goes with code. */
@@ -132,6 +175,13 @@ int ad__run_sub(const char *cmdname, const struct ad_subcmd *subs, int argc, cha
 int ad__print_json(struct ad_ctx *ctx, json_t *v);
 /* Reads all of f into b (b->max is the cap). AD_ETOOBIG past it, AD_EIO. */
 int ad__read_all(FILE *f, struct ad_buf *b, struct ad_err *err);
+/*
+ * Opens the input file the user named (path "-": standard input) for
+ * reading. A file that is missing, unreadable or a directory is a usage
+ * error (exit 2): every command reads its input files through this.
+ * Returns 0, or an exit code having printed the error.
+ */
+int ad__open_input(struct ad_ctx *ctx, const char *path, FILE **out);
 /*
  * Reads the file at path ("-": standard input) into b, capped by b->max.
  * Returns 0, or an exit code having printed the error.
@@ -207,6 +257,7 @@ int cmd_task(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_gate(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_candidates(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_notifications(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_completion(int argc, char **argv, struct ad_ctx *ctx);
 
 /*
  * The runtime's sandbox (made once; backend from $AUTODEV_SANDBOX: auto,

@@ -45,10 +45,12 @@ static int parse_maturity(struct ad_ctx *ctx, const char *s, enum ad_maturity *o
     return 0;
 }
 
+#define AGENT_ROW "%-24s  %-10s  %8s  %9s  %6s"
+
 static void print_agent_line(struct ad_ctx *ctx, const struct ad_agent *a)
 {
-    fprintf(ctx->out, "%-24s %-10s %8" PRId64 " episodes %8" PRId64 " ok %8" PRId64 " failed\n",
-            a->name, ad_maturity_name(a->maturity), a->episode_count, a->success_count,
+    fprintf(ctx->out, "%-24s  %-10s  %8" PRId64 "  %9" PRId64 "  %6" PRId64 "\n", a->name,
+            ad_maturity_name(a->maturity), a->episode_count, a->success_count,
             a->failure_count);
 }
 
@@ -125,6 +127,9 @@ static int agent_list(int argc, char **argv, struct ad_ctx *ctx)
             json_array_append_new(arr, ad__agent_json(&v[i]));
         rc = ad__print_json(ctx, arr);
     } else {
+        if (n > 0)
+            ad__print_header(ctx, AGENT_ROW, "NAME", "MATURITY", "EPISODES", "SUCCEEDED",
+                             "FAILED");
         for (size_t i = 0; i < n; i++)
             print_agent_line(ctx, &v[i]);
     }

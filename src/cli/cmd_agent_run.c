@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "autodev/agent.h"
+#include "autodev/json.h"
 #include "autodev/llm.h"
 #include "autodev/sandbox.h"
 
@@ -28,7 +29,7 @@ struct printer {
 
 static void print_json_short(FILE *f, const json_t *v, size_t n)
 {
-    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *s = ad_json_dumps(v);
 
     if (s)
         ad__print_clipped(f, s, n);
@@ -224,31 +225,136 @@ out:
     return rc;
 }
 
-static json_t *session_json(const struct ad_agent_session *s)
+static json_t *session_json(const struct ad_agent_session *s, const char *agent)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:O, s:s?, s:s, s:s}", "id", s->id, "agent_id",
-                     s->agent_id, "task", s->task, "status", ad_session_status_name(s->status),
+    return json_pack("{s:s, s:s, s:s?, s:s, s:s, s:O, s:s?, s:s, s:s}", "id", s->id, "agent_id",
+                     s->agent_id, "agent", agent, "task", s->task,
+                     "status", ad_session_status_name(s->status),
                      "state", s->state ? s->state : json_null(),
                      "episode_id", s->episode_id[0] ? s->episode_id : NULL, "created_at",
                      s->created_at, "updated_at", s->updated_at);
+}
+
+#define SESSION_ROW "%-36s  %-8s  %5s  %10s  %-24s  %-16s  "
+
+static void print_session_line(struct ad_ctx *ctx, const struct ad_agent_session *s,
+                               const char *agent)
+{
+    char turns[24], cost[32];
+
+    snprintf(turns, sizeof(turns), "%" JSON_INTEGER_FORMAT,
+             json_integer_value(json_object_get(s->state, "turns")));
+    snprintf(cost, sizeof(cost), "$%.6f", json_number_value(json_object_get(s->state,
+                                                                            "cost_usd")));
+    fprintf(ctx->out, SESSION_ROW, s->id, ad_session_status_name(s->status), turns, cost,
+            s->updated_at, agent ? agent : "-");
+    ad__print_clipped(ctx->out, s->task, 60);
+    fputc('\n', ctx->out);
+}
+
+/* One message of a transcript as text: who, then what, indented. */
+static void print_message(struct ad_ctx *ctx, const json_t *m)
+{
+    const char *role = ad_json_str(m, "role");
+    const char *content = ad_json_str(m, "content");
+    const json_t *calls = json_object_get(m, "tool_calls");
+    FILE *out = ctx->out;
+    size_t i;
+    json_t *c;
+
+    if (role && !strcmp(role, "assistant"))
+        fprintf(out, "[%" JSON_INTEGER_FORMAT "] assistant", json_integer_value(
+                    json_object_get(m, "turn")));
+    else if (role && !strcmp(role, "tool"))
+        fprintf(out, "tool %s (%s)", ad_json_str(m, "name") ? ad_json_str(m, "name") : "?",
+                json_is_true(json_object_get(m, "ok")) ? "ok" : "error");
+    else
+        fputs(role ? role : "?", out);
+    fputs(":\n", out);
+    for (const char *p = content ? content : ""; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+
+        fprintf(out, "    %.*s\n", (int)n, p);
+        p += n + (nl ? 1 : 0);
+    }
+    json_array_foreach(calls, i, c) {
+        fprintf(out, "    -> call %s ", ad_json_str(c, "name") ? ad_json_str(c, "name") : "?");
+        ad__print_clipped(out, ad_json_str(c, "arguments") ? ad_json_str(c, "arguments") : "",
+                          2000);
+        fputc('\n', out);
+    }
+}
+
+/* agent sessions [NAME] --show SESSION: one session with its whole transcript. */
+static int show_session(struct ad_ctx *ctx, const struct ad_agent *a, const char *id)
+{
+    struct ad_name_cache names = { 0 };
+    struct ad_agent_session s = { 0 };
+    struct ad_err err = AD_ERR_INIT;
+    const char *agent;
+    json_t *j, *m;
+    size_t i;
+    int rc;
+
+    if (!ad_id_valid(id))
+        return ad__usage_error(ctx, "invalid session id '%s'", id);
+    rc = ad_agent_sessions_get(ctx->store, ctx->tenant_id, id, &s, &err);
+    if (rc == AD_ENOTFOUND || (rc == 0 && a->id[0] && strcmp(a->id, s.agent_id))) {
+        ad_agent_session_release(&s);
+        if (rc == 0)
+            return ad__usage_error(ctx, "session '%s' is not agent %s's", id, a->name);
+        return ad__usage_error(ctx, "unknown session '%s'", id);
+    }
+    if (rc < 0)
+        return ad__die_err(ctx, &err);
+    agent = ad__agent_name(ctx, &names, s.agent_id);
+    if (ctx->json) {
+        j = session_json(&s, agent);
+        if (j && json_object_set(j, "transcript",
+                                 s.transcript ? s.transcript : json_null()) < 0) {
+            json_decref(j);
+            j = NULL;
+        }
+        rc = ad__print_json(ctx, j);
+    } else {
+        fprintf(ctx->out, "%-10s%s\n%-10s%s\n%-10s", "session", s.id, "agent", agent, "task");
+        ad__print_clipped(ctx->out, s.task, 2000);
+        fprintf(ctx->out, "\n%-10s%s, %" JSON_INTEGER_FORMAT " turns, $%.6f\n%-10s%s\n"
+                "%-10s%s\n%-10s%s\n\n", "status", ad_session_status_name(s.status),
+                json_integer_value(json_object_get(s.state, "turns")),
+                json_number_value(json_object_get(s.state, "cost_usd")), "created",
+                s.created_at, "updated", s.updated_at, "episode",
+                s.episode_id[0] ? s.episode_id : "-");
+        json_array_foreach(s.transcript, i, m)
+            print_message(ctx, m);
+    }
+    ad__name_cache_release(&names);
+    ad_agent_session_release(&s);
+    return rc;
 }
 
 int ad__agent_sessions(int argc, char **argv, struct ad_ctx *ctx)
 {
     static const struct option longopts[] = {
         { "limit", required_argument, NULL, 'l' },
+        { "show", required_argument, NULL, 's' },
         { NULL, 0, NULL, 0 },
     };
+    struct ad_name_cache names = { 0 };
     struct ad_agent_session *v = NULL;
     struct ad_err err = AD_ERR_INIT;
     struct ad_agent a = { 0 };
+    const char *show = NULL;
     size_t n = 0;
     int64_t limit = AD_LIST_DEFAULT;
     int ch, rc;
 
     ad__getopt_reset();
     while ((ch = ad__getopt(ctx, argc, argv, ":", longopts)) != -1) {
-        if (ch != 'l' || ad__parse_int(ctx, "--limit", optarg, 1, AD_LIST_MAX, &limit))
+        if (ch == 's')
+            show = optarg;
+        else if (ch != 'l' || ad__parse_int(ctx, "--limit", optarg, 1, AD_LIST_MAX, &limit))
             return AD_EXIT_USAGE;
     }
     if (argc - optind > 1)
@@ -258,6 +364,11 @@ int ad__agent_sessions(int argc, char **argv, struct ad_ctx *ctx)
         rc = ad__agent_lookup(ctx, argv[optind], &a);
     if (rc != 0)
         return rc;
+    if (show) {
+        rc = show_session(ctx, &a, show);
+        ad_agent_release(&a);
+        return rc;
+    }
     if (ad_agent_sessions_list(ctx->store, ctx->tenant_id, a.id[0] ? a.id : NULL,
                                     (int)limit, &v, &n, &err) < 0) {
         rc = ad__die_err(ctx, &err);
@@ -267,21 +378,18 @@ int ad__agent_sessions(int argc, char **argv, struct ad_ctx *ctx)
         json_t *arr = json_array();
 
         for (size_t i = 0; arr && i < n; i++)
-            json_array_append_new(arr, session_json(&v[i]));
+            json_array_append_new(arr, session_json(&v[i], ad__agent_name(ctx, &names,
+                                                                         v[i].agent_id)));
         rc = ad__print_json(ctx, arr);
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        json_t *st = v[i].state;
-
-        fprintf(ctx->out, "%s  %-8s %3" JSON_INTEGER_FORMAT " turns  $%.6f  %s  ", v[i].id,
-                ad_session_status_name(v[i].status),
-                json_integer_value(json_object_get(st, "turns")),
-                json_number_value(json_object_get(st, "cost_usd")), v[i].updated_at);
-        ad__print_clipped(ctx->out, v[i].task, 60);
-        fputc('\n', ctx->out);
-    }
+    if (n > 0)
+        ad__print_header(ctx, SESSION_ROW "%s", "ID", "STATUS", "TURNS", "COST", "UPDATED",
+                         "AGENT", "TASK");
+    for (size_t i = 0; i < n; i++)
+        print_session_line(ctx, &v[i], ad__agent_name(ctx, &names, v[i].agent_id));
 out:
+    ad__name_cache_release(&names);
     ad_agent_session_list_free(v, n);
     ad_agent_release(&a);
     return rc;

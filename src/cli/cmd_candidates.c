@@ -148,12 +148,14 @@ static int parse_status(struct ad_ctx *ctx, const char *s, unsigned *mask)
     return 0;
 }
 
+#define CANDIDATE_ROW "%-36s  %-10s  %-13s  %-24s  %-16s  %s"
+
 static void print_candidate_line(struct ad_ctx *ctx, const struct ad_skill_candidate *c,
                                  const char *agent)
 {
     const char *review = ad_review_status_name(c->review_status);
 
-    fprintf(ctx->out, "%s  %-10s  %-13s  %-24s  %-16s  %s\n", c->id,
+    fprintf(ctx->out, CANDIDATE_ROW "\n", c->id,
             ad_candidate_status_name(c->status), review ? review : "-", str0(c->skill_name),
             agent ? agent : "-", c->created_at);
 }
@@ -164,6 +166,9 @@ static int print_candidates(struct ad_ctx *ctx, const struct ad_skill_candidate 
     json_t *arr = ctx->json ? json_array() : NULL;
     int rc = 0;
 
+    if (!ctx->json && n > 0)
+        ad__print_header(ctx, CANDIDATE_ROW, "ID", "STATUS", "REVIEW", "SKILL", "AGENT",
+                         "CREATED");
     for (size_t i = 0; i < n; i++) {
         const char *agent = ad__agent_name(ctx, &names, v[i].agent_id);
 

@@ -443,7 +443,7 @@ static int demo_run(struct ad_ctx *ctx, json_t *sum)
 
     if (ctx->home_given && ad__mkdir_p(ctx->home, 0700, &err) < 0)
         return ad__die_err(ctx, &err);
-    rc = ad__ctx_store(ctx, 1);
+    rc = ad__ctx_store(ctx, AD_CTX_CREATE);
     if (rc == 0)
         rc = ad__ctx_tenant(ctx, 1);
     if (rc == 0)

@@ -14,6 +14,7 @@
 
 #include "autodev/agent.h"
 #include "autodev/json.h"
+#include "autodev/skill.h"
 #include "autodev/store.h"
 
 #include "cli.h"
@@ -239,8 +240,8 @@ static int add_batch(struct add_state *s, FILE *in, int64_t size, int progress)
         }
         bt.lineno++;
         if (bt.progress && bt.lineno % PROGRESS_EVERY == 0)
-            fprintf(ctx->err, "autodev: %" PRId64 " lines read, %" PRId64 " episodes committed\n",
-                    bt.lineno, bt.eb.committed);
+            ad__note(ctx, "%" PRId64 " lines read, %" PRId64 " episodes committed", bt.lineno,
+                     bt.eb.committed);
         if (!is_blank(&line))
             rc = batch_line(s, &bt, &line, &err);
     }
@@ -297,11 +298,8 @@ static int episode_add(int argc, char **argv, struct ad_ctx *ctx)
         return ad__usage_error(ctx, "--batch-size needs --batch");
     if (s.default_agent && !ad_name_valid(s.default_agent))
         return ad__usage_error(ctx, "invalid agent name '%s'", s.default_agent);
-    if (file) {
-        in = fopen(file, "r");
-        if (!in)
-            return ad__die_code(ctx, AD_EIO, "cannot open '%s': %s", file, strerror(errno));
-    }
+    if (file && ad__open_input(ctx, file, &in) != 0)
+        return AD_EXIT_USAGE;
     rc = ad__ctx_tenant(ctx, 1);
     if (rc == 0)
         rc = batch ? add_batch(&s, in, size, progress) : add_single(&s, in);
@@ -347,6 +345,9 @@ static int print_episode_list(struct ad_ctx *ctx, struct ad_episode *v, size_t n
         }
         return ad__print_json(ctx, arr);
     }
+    if (n > 0)
+        ad__print_header(ctx, "%-36s  %-24s  %-9s  %-16s  %-16s  %s", "ID", "CREATED",
+                         "OUTCOME", "AGENT", "KIND", "TASK");
     for (size_t i = 0; i < n; i++) {
         fprintf(ctx->out, "%s  %s  %-9s  %-16s  %-16s  ", v[i].id, v[i].created_at,
                 v[i].success ? "succeeded" : "failed",
@@ -442,6 +443,21 @@ static void print_block(FILE *out, const char *label, const char *text)
     }
 }
 
+/* "skill  word_count 1.1.0 (VERSION-ID)": the name for a person, the id for a script. */
+static void print_skill_version(struct ad_ctx *ctx, const char *version_id)
+{
+    struct ad_skill_version v = { 0 };
+    struct ad_skill s = { 0 };
+
+    if (ad_catalog_version_get(ctx->store, ctx->tenant_id, version_id, &v, NULL) == 0 &&
+        ad_catalog_skill_get(ctx->store, ctx->tenant_id, v.skill_id, &s, NULL) == 0)
+        fprintf(ctx->out, "%-13s%s %s (%s)\n", "skill", s.name, v.semver, version_id);
+    else
+        fprintf(ctx->out, "%-13s%s\n", "skill", version_id);
+    ad_skill_release(&s);
+    ad_skill_version_release(&v);
+}
+
 static void print_episode_text(struct ad_ctx *ctx, const struct ad_episode *ep)
 {
     struct agent_cache names = { 0 };
@@ -459,7 +475,7 @@ static void print_episode_text(struct ad_ctx *ctx, const struct ad_episode *ep)
     if (!isnan(ep->constitutional_score))
         fprintf(out, "%-13s%.3f\n", "constitution", ep->constitutional_score);
     if (ep->skill_version_id)
-        fprintf(out, "%-13s%s\n", "skill", ep->skill_version_id);
+        print_skill_version(ctx, ep->skill_version_id);
     print_json_field(out, "input", ep->input);
     print_json_field(out, "expected", ep->expected);
     print_json_field(out, "output", ep->output);

@@ -30,7 +30,7 @@ int cmd_init(int argc, char **argv, struct ad_ctx *ctx)
     /* Owner-only: the database holds every agent's inputs and outputs. */
     if (ad__mkdir_p(ctx->home, 0700, &err) < 0)
         return ad__die_err(ctx, &err);
-    rc = ad__ctx_store(ctx, 1);
+    rc = ad__ctx_store(ctx, AD_CTX_CREATE);
     if (rc != 0)
         return rc;
     if (ad_runtime_tenant(ctx->rt, "default", 1, id, &err) < 0)

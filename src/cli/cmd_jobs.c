@@ -41,10 +41,15 @@ static void print_one_line(FILE *out, const char *s)
     }
 }
 
+#define JOB_ROW "%-36s  %-7s  %-20s  %-5s  %-24s"
+
 static void print_job_line(struct ad_ctx *ctx, const struct ad_job *j)
 {
-    fprintf(ctx->out, "%s  %-7s  %-20s  %d/%d  %s", j->id, ad_job_status_name(j->status),
-            j->kind, j->attempts, j->max_attempts, j->updated_at);
+    char tries[24];
+
+    snprintf(tries, sizeof(tries), "%d/%d", j->attempts, j->max_attempts);
+    fprintf(ctx->out, JOB_ROW, j->id, ad_job_status_name(j->status), j->kind, tries,
+            j->updated_at);
     if (j->status == AD_JOB_QUEUED)
         fprintf(ctx->out, "  run after %s", j->run_after);
     if (j->idempotency_key)
@@ -105,10 +110,33 @@ static int jobs_list(int argc, char **argv, struct ad_ctx *ctx)
             json_array_append_new(arr, ad__job_json(&v[i]));
         rc = ad__print_json(ctx, arr);
     } else {
+        if (n > 0)
+            ad__print_header(ctx, JOB_ROW "  %s", "ID", "STATUS", "KIND", "TRIES", "UPDATED",
+                             "NOTE");
         for (size_t i = 0; i < n; i++)
             print_job_line(ctx, &v[i]);
     }
     ad_job_list_free(v, n);
+    return rc;
+}
+
+/*
+ * A kind must be one the runtime's job-kind table runs: anything else
+ * would sit in the queue forever (or be failed for good by a worker), so
+ * enqueue and run --kind refuse it, naming the kinds there are.
+ */
+static int check_kind(struct ad_ctx *ctx, const char *kind)
+{
+    struct ad_buf known = AD_BUF_INIT;
+    int rc;
+
+    if (ad_runtime_job_kind_find(kind))
+        return 0;
+    for (const struct ad_runtime_job_kind *k = ad_runtime_job_kinds(); k->kind; k++)
+        ad_buf_addf(&known, "%s%s", known.len ? ", " : "", k->kind);
+    rc = ad__usage_error(ctx, "unknown job kind '%s' (the kinds are %s)", kind,
+                         known.ptr ? known.ptr : "none");
+    ad_buf_release(&known);
     return rc;
 }
 
@@ -181,6 +209,8 @@ static int jobs_enqueue(int argc, char **argv, struct ad_ctx *ctx)
     if (rc == 0 && argc - optind != 1)
         rc = ad__usage_error(ctx, "usage: autodev jobs enqueue KIND [--payload JSON] "
                              "[--key K] [--delay SECONDS]");
+    if (rc == 0)
+        rc = check_kind(ctx, argv[optind]);
     if (rc == 0 && !payload) {
         payload = json_object();
         if (!payload)
@@ -282,9 +312,8 @@ static int jobs_run(int argc, char **argv, struct ad_ctx *ctx)
         return ad__usage_error(ctx, "jobs run takes no argument");
     if (max && !until_idle)
         return ad__usage_error(ctx, "--max needs --until-idle");
-    /* A kind without a handler would only be failed for good: refuse instead. */
-    if (kind && !ad_runtime_job_kind_find(kind))
-        return ad__usage_error(ctx, "unknown job kind '%s'", kind);
+    if (kind && check_kind(ctx, kind) != 0)
+        return AD_EXIT_USAGE;
     rc = ad__ctx_jobs(ctx, &q);
     if (rc == 0)
         rc = run_jobs(ctx, q, kind, until_idle, max);

@@ -24,15 +24,16 @@ static json_t *notification_json(const struct ad_notification *n, const char *ag
 }
 
 /* "ID  TIME  new|read  TYPE  AGENT  TITLE", then the message indented. */
+#define NOTIFICATION_ROW "%-36s  %-24s  %-4s  %-28s  %-16s  "
+static const char notification_header[] = NOTIFICATION_ROW "%s";
+
 static void print_notification(struct ad_ctx *ctx, const struct ad_notification *n,
                                const char *agent)
 {
     const char *m = n->message ? n->message : "";
 
-    fprintf(ctx->out, "%s  %s  %-4s  %s  ", n->id, n->created_at, n->read_at[0] ? "read" : "new",
-            n->type);
-    if (agent[0])
-        fprintf(ctx->out, "%s  ", agent);
+    fprintf(ctx->out, NOTIFICATION_ROW, n->id, n->created_at, n->read_at[0] ? "read" : "new",
+            n->type, agent[0] ? agent : "-");
     ad__print_clipped(ctx->out, n->title ? n->title : "", 200);
     fputc('\n', ctx->out);
     while (*m) {
@@ -67,6 +68,7 @@ static int notifications_list(int argc, char **argv, struct ad_ctx *ctx)
     struct ad_name_cache names = { 0 };
     struct ad_notification *v = NULL;
     const char *type = NULL;
+    json_t *arr;
     int64_t limit = AD_LIST_DEFAULT;
     bool unread = false;
     size_t n = 0;
@@ -98,17 +100,25 @@ static int notifications_list(int argc, char **argv, struct ad_ctx *ctx)
     if (ad_notifications_list(ctx->store, ctx->tenant_id, unread, type, (int)limit, &v, &n,
                               &err) < 0)
         return ad__die_err(ctx, &err);
-    /* One object per line, like a stream: a reader may act on each as it comes. */
-    for (size_t i = 0; rc == 0 && i < n; i++) {
+    /* One array, like every other list (a stream is events tail --follow's). */
+    arr = ctx->json ? json_array() : NULL;
+    if (!ctx->json && n > 0)
+        ad__print_header(ctx, notification_header, "ID", "CREATED", "READ", "TYPE", "AGENT",
+                         "TITLE");
+    for (size_t i = 0; i < n; i++) {
         const char *agent = ad__agent_name(ctx, &names, v[i].agent_id);
 
         if (!agent)
             agent = "";
-        if (ctx->json)
-            rc = ad__print_json(ctx, notification_json(&v[i], agent));
-        else
+        if (!ctx->json)
             print_notification(ctx, &v[i], agent);
+        else if (arr && json_array_append_new(arr, notification_json(&v[i], agent)) < 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
     }
+    if (ctx->json)
+        rc = ad__print_json(ctx, arr);
     ad__name_cache_release(&names);
     ad_notification_list_free(v, n);
     return rc;

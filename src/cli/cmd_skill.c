@@ -293,6 +293,12 @@ static void print_rows(struct ad_ctx *ctx, const struct row *r, size_t n, int sc
         wname = ln > wname ? ln : wname;
         wver = lv > wver ? lv : wver;
     }
+    if (n > 0) {
+        if (scored)
+            fprintf(ctx->out, "%9s  ", "SCORE");
+        ad__print_header(ctx, "%-*s  %-*s  %-10s  %s", wname, "NAME", wver, "VERSION", "STATUS",
+                         "DESCRIPTION");
+    }
     for (size_t i = 0; i < n; i++) {
         if (scored)
             fprintf(ctx->out, "%9.3g  ", r[i].score);

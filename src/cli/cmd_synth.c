@@ -36,11 +36,11 @@ static const char *file_label(const char *path)
 static int read_examples_file(struct ad_ctx *ctx, const char *path, struct ad_buf *b)
 {
     struct ad_err err = AD_ERR_INIT;
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    int rc;
+    FILE *f;
+    int rc = ad__open_input(ctx, path, &f);
 
-    if (!f)
-        return ad__usage_error(ctx, "cannot open '%s': %s", path, strerror(errno));
+    if (rc != 0)
+        return rc;
     ad_buf_init(b, SYNTH_FILE_MAX);
     rc = ad__read_all(f, b, &err);
     if (f != stdin)
@@ -159,31 +159,13 @@ out:
     return rc;
 }
 
-/*
- * Writes v compactly with a newline, like ad__print_json(), but with reals
- * at 6 significant digits: "ms" is a measurement, and jansson's default of
- * 17 digits prints 1.23 as 1.2299999999999999.
- */
-static int print_json_short_reals(struct ad_ctx *ctx, json_t *v)
-{
-    char *s = v ? json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
-
-    json_decref(v);
-    if (!s)
-        return ad__die_code(ctx, AD_ENOMEM, "out of memory");
-    fputs(s, ctx->out);
-    fputc('\n', ctx->out);
-    free(s);
-    return 0;
-}
-
 static int print_found(struct ad_ctx *ctx, const struct ad_synth_result *res, double ms,
                        int quiet)
 {
     size_t len = strlen(res->code);
 
     if (ctx->json)
-        return print_json_short_reals(
+        return ad__print_json(
             ctx, json_pack("{s:b, s:s, s:s, s:s, s:i, s:I, s:f}", "found", 1, "entry",
                            res->entry, "code", res->code, "summary", res->summary, "examples",
                            res->examples, "considered", (json_int_t)res->considered, "ms",
@@ -193,9 +175,8 @@ static int print_found(struct ad_ctx *ctx, const struct ad_synth_result *res, do
     if (len == 0 || res->code[len - 1] != '\n')
         fputc('\n', ctx->out);
     if (!quiet) {
-        fflush(ctx->out);
-        fprintf(ctx->err, "autodev: synthesized %s from %d example%s in %.1f ms: %s\n",
-                res->entry, res->examples, res->examples == 1 ? "" : "s", ms, res->summary);
+        ad__note(ctx, "synthesized %s from %d example%s in %.1f ms: %s", res->entry,
+                 res->examples, res->examples == 1 ? "" : "s", ms, res->summary);
     }
     return AD_EXIT_OK;
 }
@@ -209,7 +190,7 @@ static int print_not_found(struct ad_ctx *ctx, const struct ad_synth_result *res
                                               : "no program of the language fits the examples";
 
     if (ctx->json) {
-        int rc = print_json_short_reals(
+        int rc = ad__print_json(
             ctx, json_pack("{s:b, s:s, s:i, s:I, s:f}", "found", 0, "why", why, "examples",
                            res->examples, "considered", (json_int_t)res->considered, "ms", ms));
 

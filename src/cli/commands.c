@@ -45,8 +45,9 @@ static const struct ad_cmd_opt environment[] = {
     { "AUTODEV_TENANT", "The tenant, when --tenant is not given." },
     { "AUTODEV_LOG", "The log level, when --log-level is not given." },
     { "AUTODEV_BUSY_TIMEOUT_MS",
-      "How long a command waits for a database locked by another process before\n"
-      "it fails (default 5000)." },
+      "How long, in milliseconds, a command waits in all for a database another\n"
+      "process is writing before it fails (default 60000). Writers wait their\n"
+      "turn, so tens of them at once all get through." },
     { "TMPDIR", "Where autodev demo makes its throw-away home." },
     { "AUTODEV_SANDBOX",
       "auto, linux or process: the sandbox backend of skill and task runs (default auto)." },
@@ -109,7 +110,11 @@ static const struct ad_cmd_form agent_forms[] = {
       "cut off are run again) or one a limit or the deadline stopped (new limits\n"
       "may be given; the episode then records that a human intervened)." },
     { "agent sessions [NAME] [--limit N]",
-      "List agent sessions, newest first, with status, turns and cost." },
+      "List agent sessions, newest first, with status, turns, cost and agent." },
+    { "agent sessions [NAME] --show SESSION",
+      "Print one session and its transcript: each message of the system, the user,\n"
+      "the model (with its tool calls) and the tools, in order. With --json, the\n"
+      "session object with its transcript array." },
     { NULL, NULL },
 };
 
@@ -128,6 +133,7 @@ static const struct ad_cmd_opt agent_opts[] = {
     { "--tool-failures N",
       "run: stop after N failed calls in a row of one tool, 1..100 (default 3)." },
     { "--resume SESSION", "run: continue that session." },
+    { "--show SESSION", "sessions: print that session with its transcript." },
     { NULL, NULL },
 };
 
@@ -169,8 +175,10 @@ static const char episode_description[] =
     "(a name) or \"agent_id\", and optionally \"task_kind\", \"input\", \"expected\",\n"
     "\"output\" (any JSON), \"error_trace\", \"tools_attempted\" (array), \"context\"\n"
     "(object), \"intervention\" (boolean), \"constitutional_score\" (0..1),\n"
-    "\"execution_seconds\", \"token_usage\", \"skill_version_id\" and \"segments\"\n"
-    "(array of objects with \"kind\", \"content\" and \"metadata\").\n"
+    "\"execution_seconds\" (0..31536000, a year), \"token_usage\" (an integer,\n"
+    "0..1000000000), \"skill_version_id\" and \"segments\" (array of objects with\n"
+    "\"kind\", \"content\" and \"metadata\"). The caps on the numbers keep every sum\n"
+    "over them (an agent's record, graduation, totals) from overflowing.\n"
     "\n"
     "Unknown fields, wrong types, out-of-range numbers and values over their size\n"
     "caps are refused with a message that names the field; nothing is truncated.\n"
@@ -178,7 +186,8 @@ static const char episode_description[] =
     "task.fail on the event bus in the same transaction that stores it.";
 
 static const struct ad_cmd_form settings_forms[] = {
-    { "settings show", "Print every key with its value." },
+    { "settings list", "Print every key with its value ('settings show' is the same)." },
+    { "settings get KEY", "Print the value of one key, as 'settings set' takes it." },
     { "settings set KEY VALUE", "Validate and store one key." },
     { NULL, NULL },
 };
@@ -602,6 +611,18 @@ static const char task_description[] =
     "is recorded either way), 2 when it could not be tried (an unknown agent or\n"
     "skill, malformed JSON): then nothing is recorded.";
 
+static const struct ad_cmd_form completion_forms[] = {
+    { "completion bash", NULL },
+    { NULL, NULL },
+};
+
+static const char completion_description[] =
+    "Prints a bash completion script for autodev, made from the same command\n"
+    "table as this help: commands, subcommands and options complete, and file\n"
+    "names where an argument is expected. Load it in the current shell with\n"
+    "'source <(autodev completion bash)'; 'make install' installs it for every\n"
+    "shell under share/bash-completion/completions.";
+
 static const struct ad_cmd_form help_forms[] = {
     { "help [COMMAND]", "Print the help of COMMAND, or the list of commands." },
     { "help --man", "Print the manual page in troff (docs/autodev.1 is its output)." },
@@ -713,8 +734,8 @@ static const char notifications_description[] =
     "Notifications are what the learning loops want a person to see: a\n"
     "capability an agent's new maturity unlocked (auto_dev_capability_unlocked,\n"
     "whose payload holds agent_id, capability, message and action_required) or\n"
-    "a skill candidate waiting for review. With --json, list prints one object\n"
-    "per line with id, type, title, message, agent_id, agent, payload, read,\n"
+    "a skill candidate waiting for review. With --json, list prints one array of\n"
+    "objects with id, type, title, message, agent_id, agent, payload, read,\n"
     "read_at and created_at.";
 
 static const struct ad_cmd commands[] = {
@@ -757,10 +778,17 @@ static const struct ad_cmd commands[] = {
       synth_opts, synth_description },
     { "demo", cmd_demo, "show autodev at work in a throw-away home", demo_forms, demo_opts,
       demo_description },
+    { "completion", cmd_completion, "print a shell completion script", completion_forms, NULL,
+      completion_description },
     { "help", cmd_help, "print the help of a command, or the manual page", help_forms, NULL,
       "'autodev COMMAND --help' prints the same text as 'autodev help COMMAND'." },
     { NULL, NULL, NULL, NULL, NULL, NULL },
 };
+
+const struct ad_cmd_opt *ad__cmd_global_opts(void)
+{
+    return global_opts;
+}
 
 const struct ad_cmd *ad__cmd_table(void)
 {

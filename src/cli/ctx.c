@@ -10,6 +10,7 @@
 
 #include "autodev/agent.h"
 #include "autodev/json.h"
+#include "autodev/log.h"
 #include "autodev/runtime.h"
 #include "autodev/store.h"
 
@@ -51,16 +52,7 @@ static void vdie(struct ad_ctx *ctx, const char *fmt, va_list ap)
 
 static void vdie(struct ad_ctx *ctx, const char *fmt, va_list ap)
 {
-    FILE *f = ctx->err ? ctx->err : stderr;
-    struct ad_buf msg = AD_BUF_INIT;
-
-    /* Keep whatever was printed so far ahead of the error. */
-    fflush(ctx->out ? ctx->out : stdout);
-    if (ad_buf_vaddf(&msg, fmt, ap) < 0)
-        ad_buf_adds(&msg, "out of memory");
-    fprintf(f, "autodev: %s\n", msg.ptr);
-    fflush(f);
-    ad_buf_release(&msg);
+    ad__vdiag(ctx, AD_LOG_ERROR, fmt, ap);
 }
 
 int ad__die_code(struct ad_ctx *ctx, int code, const char *fmt, ...)
@@ -100,15 +92,18 @@ static const char *db_file(const char *uri)
     return strncmp(uri, "sqlite:", 7) == 0 ? uri + 7 : uri;
 }
 
-int ad__ctx_store(struct ad_ctx *ctx, int create)
+int ad__ctx_store(struct ad_ctx *ctx, enum ad_ctx_mode mode)
 {
     struct ad_runtime_options o = { 0 };
     struct ad_err err = AD_ERR_INIT;
     struct stat sb;
+    int create = mode == AD_CTX_CREATE;
     int rc;
 
-    if (ctx->rt)
+    if (ctx->rt && (!ctx->rt_readonly || mode == AD_CTX_READ))
         return 0;
+    /* A read-only runtime asked to write: open it again, read-write. */
+    ad__ctx_close(ctx);
     if (!create && stat(db_file(ctx->db_path), &sb) != 0) {
         if (errno == ENOENT)
             return ad__die_code(ctx, AD_EIO, "no database at '%s' (run 'autodev init')",
@@ -117,9 +112,10 @@ int ad__ctx_store(struct ad_ctx *ctx, int create)
     }
     o.db = ctx->db_path;
     o.create = create;
+    o.readonly = mode == AD_CTX_READ;
     o.busy_timeout_ms = ctx->busy_timeout_ms;
     /* Job outcomes worth a line go where the commands' progress goes. */
-    o.notices = ctx->err ? ctx->err : stderr;
+    o.notices = ctx->notices;
     rc = ad_runtime_open(&o, &ctx->rt, &err);
     if (rc < 0) {
         ctx->rt = NULL;
@@ -128,6 +124,11 @@ int ad__ctx_store(struct ad_ctx *ctx, int create)
             return ad__die_code(ctx, AD_EIO, "no database at '%s' (run 'autodev init')",
                                 ctx->db_path);
         rc = rc == AD_EINVAL ? AD_EIO : rc;
+        /* A read leaves an empty file or an older schema alone: say what would change it. */
+        if (mode == AD_CTX_READ && (strstr(err.msg, "needs an upgrade") ||
+                                    strstr(err.msg, "is empty, not an autodev database")))
+            return ad__die_code(ctx, rc, "%s (run 'autodev init' to %s it)", err.msg,
+                                strstr(err.msg, "is empty") ? "make a database of" : "upgrade");
         /* The store's message usually names the file already; say it once. */
         if (err.msg[0] && strstr(err.msg, db_file(ctx->db_path)))
             return ad__die_code(ctx, rc, "%s", err.msg);
@@ -136,6 +137,7 @@ int ad__ctx_store(struct ad_ctx *ctx, int create)
     }
     ctx->store = ad_runtime_store(ctx->rt);
     ctx->bus = ad_runtime_bus(ctx->rt);
+    ctx->rt_readonly = mode == AD_CTX_READ;
     return 0;
 }
 
@@ -145,10 +147,10 @@ int ad__ctx_tenant(struct ad_ctx *ctx, int create)
     int rc;
 
     if (ctx->tenant_id[0])
-        return 0;
+        return create ? ad__ctx_store(ctx, AD_CTX_WRITE) : 0;
     if (!ad_name_valid(ctx->tenant_name))
         return ad__usage_error(ctx, "invalid tenant name '%s'", ctx->tenant_name);
-    rc = ad__ctx_store(ctx, 0);
+    rc = ad__ctx_store(ctx, create ? AD_CTX_WRITE : AD_CTX_READ);
     if (rc != 0)
         return rc;
     rc = ad_runtime_tenant(ctx->rt, ctx->tenant_name, create, ctx->tenant_id, &err);
@@ -306,14 +308,36 @@ out:
     return rc;
 }
 
+int ad__open_input(struct ad_ctx *ctx, const char *path, FILE **out)
+{
+    struct stat sb;
+    FILE *f;
+
+    *out = NULL;
+    if (!strcmp(path, "-")) {
+        *out = stdin;
+        return 0;
+    }
+    /* The user named the file: one that is missing or unreadable is their input's fault. */
+    f = fopen(path, "rb");
+    if (!f)
+        return ad__usage_error(ctx, "cannot open '%s': %s", path, strerror(errno));
+    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fclose(f);
+        return ad__usage_error(ctx, "cannot read '%s': it is a directory", path);
+    }
+    *out = f;
+    return 0;
+}
+
 int ad__read_path(struct ad_ctx *ctx, const char *path, struct ad_buf *b)
 {
     struct ad_err err = AD_ERR_INIT;
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    int rc;
+    FILE *f;
+    int rc = ad__open_input(ctx, path, &f);
 
-    if (!f)
-        return ad__die_code(ctx, AD_EINVAL, "cannot open '%s': %s", path, strerror(errno));
+    if (rc != 0)
+        return rc;
     rc = ad__read_all(f, b, &err);
     if (f != stdin)
         fclose(f);
@@ -325,7 +349,7 @@ int ad__read_path(struct ad_ctx *ctx, const char *path, struct ad_buf *b)
 int ad__ctx_sandbox(struct ad_ctx *ctx, struct ad_sandbox **out)
 {
     struct ad_err err = AD_ERR_INIT;
-    int rc = ad__ctx_store(ctx, 0);
+    int rc = ad__ctx_store(ctx, AD_CTX_READ);
 
     if (rc == 0 && ad_runtime_sandbox(ctx->rt, out, &err) < 0)
         rc = ad__die_err(ctx, &err);

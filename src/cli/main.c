@@ -127,9 +127,9 @@ static int setup(struct ad_ctx *ctx, const struct globals *g)
     if (level && *level && ad_log_parse_level(level, &lv) < 0)
         return ad__usage_error(ctx, "invalid log level '%s': expected error, warn, info or debug",
                                level);
-    /* Text lines on stderr: the library's warnings read like our errors. */
-    ad_log_set_sink(NULL, NULL);
+    /* The library's warnings read like our errors, through the same path. */
     ad_log_set_level(lv);
+    ad__out_log_sink(ctx);
     ctx->tenant_name = tenant && *tenant ? tenant : "default";
     ctx->json = g->json;
     if (busy && *busy) {
@@ -151,9 +151,13 @@ int main(int argc, char **argv)
 
     ad_buf_init(&ctx.home_buf, 4096);
     ad_buf_init(&ctx.db_buf, 4096);
+    if (ad__out_open(&ctx) < 0)
+        return AD_EXIT_RUNTIME;
     argc = strip_globals(argc, argv, &g, &ctx);
-    if (argc < 0)
-        return AD_EXIT_USAGE;
+    if (argc < 0) {
+        rc = AD_EXIT_USAGE;
+        goto out;
+    }
     if (argc > 1) {
         cmd = ad__cmd_find(argv[1]);
         if (!cmd) {
@@ -162,22 +166,23 @@ int main(int argc, char **argv)
         }
     }
     if (g.version) {
-        ad__cmd_print_version(stdout);
+        ad__cmd_print_version(ctx.out);
         rc = AD_EXIT_OK;
         goto out;
     }
     if (g.help || !cmd) {
-        ad__cmd_print_help(g.help || cmd ? stdout : stderr, cmd);
+        ad__cmd_print_help(g.help || cmd ? ctx.out : ctx.err, cmd);
         rc = g.help ? AD_EXIT_OK : AD_EXIT_USAGE;
         goto out;
     }
-    /* Help needs no home: it must work where nothing is set up. */
-    rc = cmd->fn == cmd_help ? 0 : setup(&ctx, &g);
+    /* Help and completion need no home: they must work where nothing is set up. */
+    rc = cmd->fn == cmd_help || cmd->fn == cmd_completion ? 0 : setup(&ctx, &g);
     if (rc == 0)
         rc = cmd->fn(argc - 1, argv + 1, &ctx);
 out:
     ad__ctx_release(&ctx);
-    if (fflush(stdout) != 0 && rc == 0) {
+    ad_log_set_sink(NULL, NULL);
+    if (ad__out_close(&ctx) != 0 && rc == 0) {
         fprintf(stderr, "autodev: cannot write output: %s\n", strerror(errno));
         rc = AD_EXIT_RUNTIME;
     }

@@ -140,7 +140,7 @@ int ad_runtime_open(const struct ad_runtime_options *o, struct ad_runtime **out,
         ad_runtime_free(rt);
         return ad_error(err, AD_ENOMEM, "out of memory");
     }
-    so.flags = o->create ? AD_STORE_CREATE : 0;
+    so.flags = (o->create ? AD_STORE_CREATE : 0) | (o->readonly ? AD_STORE_READONLY : 0);
     so.busy_timeout_ms = o->busy_timeout_ms;
     rc = ad_store_open(o->db, &so, &rt->st, err);
     if (rc == 0)

@@ -172,10 +172,12 @@ static int validate_numbers(const struct ad_episode *ep, struct ad_err *err)
     if (!isnan(ep->constitutional_score) &&
         !(ep->constitutional_score >= 0.0 && ep->constitutional_score <= 1.0))
         return ad_error(err, AD_EINVAL, "field 'constitutional_score': must be between 0 and 1");
-    if (!isfinite(ep->execution_seconds) || ep->execution_seconds < 0.0)
-        return ad_error(err, AD_EINVAL, "field 'execution_seconds': must be a number >= 0");
-    if (ep->token_usage < 0)
-        return ad_error(err, AD_EINVAL, "field 'token_usage': must be >= 0");
+    if (!(ep->execution_seconds >= 0.0 && ep->execution_seconds <= AD_EPISODE_SECONDS_MAX))
+        return ad_error(err, AD_EINVAL, "field 'execution_seconds': must be a number of "
+                        "seconds from 0 to %.0f (a year)", AD_EPISODE_SECONDS_MAX);
+    if (ep->token_usage < 0 || ep->token_usage > AD_EPISODE_TOKENS_MAX)
+        return ad_error(err, AD_EINVAL, "field 'token_usage': must be from 0 to %" PRId64,
+                        AD_EPISODE_TOKENS_MAX);
     if (ep->skill_version_id && !ad_id_valid(ep->skill_version_id))
         return ad_error(err, AD_EINVAL, "field 'skill_version_id': not a valid id");
     /* Not a field of the JSON form (the store derives it), so not in episode_text[]. */
@@ -387,10 +389,11 @@ static int take_scalars(const json_t *obj, struct ad_episode *ep, struct ad_err 
         rc = ad_json_get_num(obj, "constitutional_score", AD_JSON_NULLABLE, 0.0, 1.0, &score,
                              err);
     if (!rc)
-        rc = ad_json_get_num(obj, "execution_seconds", AD_JSON_NULLABLE, 0.0, 1e12, &seconds,
-                             err);
+        rc = ad_json_get_num(obj, "execution_seconds", AD_JSON_NULLABLE, 0.0,
+                             AD_EPISODE_SECONDS_MAX, &seconds, err);
     if (!rc)
-        rc = ad_json_get_int(obj, "token_usage", AD_JSON_NULLABLE, 0, INT64_MAX, &tokens, err);
+        rc = ad_json_get_int(obj, "token_usage", AD_JSON_NULLABLE, 0, AD_EPISODE_TOKENS_MAX,
+                             &tokens, err);
     if (rc)
         return rc;
     ep->success = success != 0;

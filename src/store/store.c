@@ -48,7 +48,6 @@
 #include "sqlite/sqlite.h"
 #include "store_backend.h"
 
-#define DEFAULT_BUSY_TIMEOUT_MS 5000
 
 /* ---- backends and open/close -------------------------------------------- */
 
@@ -121,7 +120,7 @@ int ad_store_open(const char *uri, const struct ad_store_options *opts, struct a
     if (o.busy_timeout_ms < 0)
         return ad_error(err, AD_EINVAL, "invalid busy timeout %d", o.busy_timeout_ms);
     if (o.busy_timeout_ms == 0)
-        o.busy_timeout_ms = DEFAULT_BUSY_TIMEOUT_MS;
+        o.busy_timeout_ms = AD_STORE_BUSY_DEFAULT_MS;
     rc = pick_backend(uri, &ops, &target, err);
     if (!rc)
         rc = ops->open(target, &o, &st, err);

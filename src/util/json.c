@@ -1,5 +1,7 @@
 #include "compat.h"
 
+#include <math.h>
+
 #include "autodev/json.h"
 
 int ad_json_parse(const char *text, size_t len, size_t max_len, json_t **out,
@@ -38,9 +40,103 @@ int ad_json_load_code(const json_error_t *jerr)
     return AD_EINVAL;
 }
 
+/* ---- reals: the shortest text that reads back as the same double -------- */
+
+/*
+ * jansson prints every real with JSON_REAL_PRECISION(17), "%.17g", which
+ * round-trips but shows 0.524 as 0.52400000000000002. The shortest of
+ * "%.15g", "%.16g", "%.17g" that strtod() reads back as x does not. The
+ * exponent is written as jansson writes it (no '+', no leading zeros) and
+ * a real that would read as an integer keeps ".0", so a reader sees the
+ * same type.
+ */
+int ad_json_real_format(double x, char out[AD_JSON_REAL_SIZE])
+{
+    char tmp[AD_JSON_REAL_SIZE];
+    size_t n = 0;
+    int p;
+
+    if (!isfinite(x))
+        return snprintf(out, AD_JSON_REAL_SIZE, "null");
+    for (p = 15; p < 17; p++) {
+        snprintf(tmp, sizeof(tmp), "%.*g", p, x);
+        if (strtod(tmp, NULL) == x)
+            break;
+    }
+    if (p == 17)
+        snprintf(tmp, sizeof(tmp), "%.17g", x);
+    for (const char *s = tmp; *s; s++) {
+        out[n++] = *s;
+        if (*s != 'e')
+            continue;
+        if (s[1] == '-')
+            out[n++] = *++s;
+        else if (s[1] == '+')
+            s++;
+        while (s[1] == '0' && s[2])
+            s++;
+    }
+    out[n] = '\0';
+    if (!strpbrk(out, ".e"))
+        snprintf(out + n, AD_JSON_REAL_SIZE - n, ".0");
+    return (int)strlen(out);
+}
+
+/*
+ * Rewrites each number token of the JSON text t[0..*len) that is a real
+ * (it has a '.' or an exponent) in its shortest form, in place: the new
+ * form replaces the old one only when it is no longer, so the text never
+ * grows (and ad_json_size() stays an upper bound). Strings are skipped.
+ */
+static void shorten_reals(char *t, size_t *len)
+{
+    size_t r = 0, w = 0, n = *len;
+
+    while (r < n) {
+        char c = t[r];
+
+        if (c == '"') {
+            /* Copy the string whole; a backslash escapes the byte after it. */
+            t[w++] = t[r++];
+            while (r < n && t[r] != '"') {
+                if (t[r] == '\\' && r + 1 < n)
+                    t[w++] = t[r++];
+                t[w++] = t[r++];
+            }
+            if (r < n)
+                t[w++] = t[r++];
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t start = r;
+            int real = 0;
+            char num[AD_JSON_REAL_SIZE];
+
+            while (r < n && strchr("+-0123456789.eE", t[r]) && t[r]) {
+                real |= t[r] == '.' || t[r] == 'e' || t[r] == 'E';
+                r++;
+            }
+            if (real && r - start < sizeof(num)) {
+                memcpy(num, t + start, r - start);
+                num[r - start] = '\0';
+                if ((size_t)ad_json_real_format(strtod(num, NULL), num) <= r - start) {
+                    memcpy(t + w, num, strlen(num));
+                    w += strlen(num);
+                    continue;
+                }
+            }
+            memmove(t + w, t + start, r - start);
+            w += r - start;
+        } else {
+            t[w++] = t[r++];
+        }
+    }
+    t[w] = '\0';
+    *len = w;
+}
+
 struct dump_ctx {
     struct ad_buf *b;
     int rc;          /* the first failure of an append */
+    int reals;       /* a piece looked like a real: shorten_reals() has work */
 };
 
 static int dump_cb(const char *s, size_t n, void *data)
@@ -48,6 +144,10 @@ static int dump_cb(const char *s, size_t n, void *data)
     struct dump_ctx *c = data;
     int rc = c->rc ? c->rc : ad_buf_add(c->b, s, n);
 
+    /* jansson writes a number as one piece; a string piece may look alike (harmless). */
+    if (n > 1 && (s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) &&
+        (memchr(s, '.', n) || memchr(s, 'e', n) || memchr(s, 'E', n)))
+        c->reals = 1;
     if (rc && !c->rc)
         c->rc = rc;
     return rc ? -1 : 0;
@@ -56,7 +156,7 @@ static int dump_cb(const char *s, size_t n, void *data)
 /* ad_json_dump with jansson's flags. */
 static int dump_flags(const json_t *v, size_t flags, struct ad_buf *b)
 {
-    struct dump_ctx c = { b, 0 };
+    struct dump_ctx c = { b, 0, 0 };
     size_t before = b->len;
     int rc = json_dump_callback(v, dump_cb, &c, flags);
 
@@ -76,6 +176,12 @@ static int dump_flags(const json_t *v, size_t flags, struct ad_buf *b)
         if (c.rc == AD_ETOOBIG || (need && need > b->max - before))
             return AD_ETOOBIG;
         return AD_ENOMEM;
+    }
+    if (c.reals) {
+        size_t len = b->len - before;
+
+        shorten_reals(b->ptr + before, &len);
+        b->len = before + len;
     }
     return 0;
 }

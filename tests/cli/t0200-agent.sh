@@ -40,7 +40,7 @@ test_expect_success 'an invalid name exits 2 and stores nothing' '
     test_expect_code 2 autodev agent add "$long" 2>err &&
     test_one_error err "invalid agent name" &&
     autodev agent list >out &&
-    test_line_count out 3
+    test_line_count out 4
 '
 
 test_expect_success 'an invalid maturity exits 2 naming it' '
@@ -51,7 +51,8 @@ test_expect_success 'an invalid maturity exits 2 naming it' '
 
 test_expect_success 'agent list shows every agent by name' '
     autodev agent list >out &&
-    awk "{ print \$1 }" out >names &&
+    awk "NR > 1 { print \$1 }" out >names &&
+    head -n1 out | grep -Eq "^NAME +MATURITY +EPISODES +SUCCEEDED +FAILED$" &&
     printf "%s\n" alice bob carol >expect &&
     test_cmp expect names
 '
@@ -101,7 +102,7 @@ test_expect_success 'missing arguments are usage errors' '
 test_expect_success 'agents of one tenant are invisible to another' '
     autodev --tenant other agent add alice --maturity INTERN >/dev/null &&
     autodev --tenant other agent list >out &&
-    test_line_count out 1 &&
+    test_line_count out 2 &&
     autodev agent show alice --json >show &&
     test "$(json_get "j[\"maturity\"]" <show)" = AUTONOMOUS
 '

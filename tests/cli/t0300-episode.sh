@@ -189,13 +189,14 @@ test_expect_success 'batch options are checked' '
     test_one_error err "batch-size" &&
     test_expect_code 2 autodev episode add --batch-size 10 </dev/null 2>err &&
     test_one_error err "needs --batch" &&
-    test_expect_code 1 autodev episode add --file missing.json 2>err &&
+    test_expect_code 2 autodev episode add --file missing.json 2>err &&
     test_one_error err "missing.json"
 '
 
 test_expect_success 'episode list shows the newest first' '
     autodev episode list --limit 3 >out &&
-    test_line_count out 3 &&
+    test_line_count out 4 &&
+    head -n1 out | grep -Eq "^ID +CREATED +OUTCOME +AGENT +KIND +TASK$" &&
     autodev episode list --limit 3 --json >j &&
     test "$(json_get "j[0][\"id\"] > j[1][\"id\"] > j[2][\"id\"]" <j)" = true
 '
@@ -238,6 +239,34 @@ test_expect_success 'every episode emitted its outcome event' '
     test "$n" = "$failed" &&
     m=$(autodev events tail --since 0 --topic task.success --json | wc -l) &&
     test $((n + m)) = "$total"
+'
+
+# num FIELD VALUE: an episode of alice with FIELD set to VALUE (raw JSON).
+num() {
+    echo "{\"agent\": \"alice\", \"task_description\": \"numbers\", \"success\": true, \"$1\": $2}"
+}
+
+test_expect_success 'token_usage and execution_seconds: at the cap accepted, past it exit 2' '
+    before=$(autodev agent show alice --json | json_get "j[\"episode_count\"]") &&
+    num token_usage 1000000000 | autodev episode add >/dev/null &&
+    num execution_seconds 31536000 | autodev episode add >/dev/null &&
+    num token_usage 1000000001 >big &&
+    test_expect_code 2 autodev episode add <big 2>err &&
+    test_one_error err "token_usage" &&
+    num token_usage 9223372036854775807 >big &&
+    test_expect_code 2 autodev episode add <big 2>err &&
+    test_one_error err "token_usage" &&
+    num execution_seconds 31536000.5 >big &&
+    test_expect_code 2 autodev episode add <big 2>err &&
+    test_one_error err "execution_seconds" &&
+    num execution_seconds 1e308 >big &&
+    test_expect_code 2 autodev episode add --batch <big 2>err &&
+    test_one_error err "line 1: field .execution_seconds." &&
+    after=$(autodev agent show alice --json | json_get "j[\"episode_count\"]") &&
+    test $after = $((before + 2)) &&
+    autodev episode add --help >help &&
+    grep -q "\"execution_seconds\" (0..31536000, a year), \"token_usage\" (an integer," help &&
+    grep -q "^0..1000000000)" help
 '
 
 test_done

@@ -8,7 +8,7 @@ test_expect_success 'setup' '
 
 test_expect_success 'settings show lists every key with its default' '
     autodev settings show >out &&
-    printf "%-30s %s\n" enabled false memento_skills true alpha_evolver true \
+    printf "%-30s %s\n" KEY VALUE enabled false memento_skills true alpha_evolver true \
         background_evolution false max_mutations_per_day 10 \
         max_skill_candidates_per_day 5 llm_daily_token_cap 0 \
         llm_daily_cost_cap_cents 0 reflection_threshold 2 reflection_window 20 \

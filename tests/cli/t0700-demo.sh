@@ -4,7 +4,7 @@ test_description='autodev demo'
 
 test_expect_success 'demo runs in a throw-away home and removes it' '
     autodev demo >out 2>err &&
-    grep -Eq "^memento: candidate [0-9a-f-]{36} \(extract_invoice_id\) validated: passed 3 of 3 checks$" err &&
+    grep -Eq "^autodev: memento: candidate [0-9a-f-]{36} \(extract_invoice_id\) validated: passed 3 of 3 checks$" err &&
     test_line_count err 1 &&
     grep -Eq "^  demo-agent +INTERN +42 episodes, 27 succeeded, 15 failed$" out &&
     grep -Eq "^  demo-intern +INTERN +3 episodes, 1 succeeded, 2 failed$" out &&

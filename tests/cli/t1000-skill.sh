@@ -56,7 +56,8 @@ test_expect_success 'skill add from standard input, with a description' '
 
 test_expect_success 'skill list shows each skill with version, status and description' '
     autodev skill list >out &&
-    test_line_count out 3 &&
+    test_line_count out 4 &&
+    head -n1 out | grep -Eq "^NAME +VERSION +STATUS +DESCRIPTION$" &&
     grep -Eq "^reverse_text +1\.0\.0 +active +Reverse the characters of a text$" out &&
     grep -Eq "^word_count +1\.0\.0 +active +Count the words in a text\.$" out &&
     autodev skill list --json >out &&
@@ -83,7 +84,8 @@ test_expect_success 'skill show prints the fields, the derived schema, the versi
 
 test_expect_success 'skill search ranks a match in the name first' '
     autodev skill search count >out &&
-    head -n1 out | grep -Eq "^ *[0-9.e+-]+ +word_count +1\.0\.0" &&
+    head -n1 out | grep -Eq "^ +SCORE +NAME +VERSION +STATUS +DESCRIPTION$" &&
+    sed -n 2p out | grep -Eq "^ *[0-9.e+-]+ +word_count +1\.0\.0" &&
     grep -q text_stats out &&
     autodev skill search reverse --json >out &&
     test "$(json_get "j[0][\"name\"]" <out)" = reverse_text &&
@@ -324,7 +326,7 @@ test_expect_success 'bad names, unknown skills and missing options exit 2 with o
     test_one_error err "--timeout" &&
     test_expect_code 2 autodev skill fly 2>err &&
     test_one_error err "unknown skill subcommand .fly." &&
-    test "$(autodev skill list | wc -l)" = 4
+    test "$(autodev skill list | wc -l)" = 5
 '
 
 test_expect_success 'skill --help documents every subcommand' '

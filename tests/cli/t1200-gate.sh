@@ -27,8 +27,8 @@ episodes() {
 unlocks() {
     autodev notifications --type auto_dev_capability_unlocked --json |
         /usr/bin/python3 -c 'import json, sys
-caps = [json.loads(l)["payload"]["capability"] for l in sys.stdin
-        if json.loads(l)["agent"] == sys.argv[1]]
+caps = [n["payload"]["capability"] for n in json.load(sys.stdin)
+        if n["agent"] == sys.argv[1]]
 print("\n".join(sorted(caps)))' "$1"
 }
 
@@ -201,7 +201,7 @@ test_expect_success 'graduate refuses an agent that is not ready, naming every g
     test_one_error err "agent eve is not ready for INTERN: intervention rate 50\.0% must fall below 50%; constitutional score 0\.610 must exceed 0\.70$" &&
     autodev agent show eve --json >show &&
     test "$(json_get "j[\"maturity\"]" <show)" = STUDENT &&
-    test "$(autodev notifications --json | wc -l)" = 0
+    test "$(autodev notifications --json | json_get "len(j)")" = 0
 '
 
 test_expect_success 'graduate promotes STUDENT -> INTERN and notifies the memento_skills unlock' '
@@ -215,14 +215,14 @@ test_expect_success 'graduate promotes STUDENT -> INTERN and notifies the mement
     test "$(json_get "j[\"maturity\"]" <show)" = INTERN &&
     eve_id=$(json_get "j[\"id\"]" <show) &&
     autodev notifications --json >notes &&
-    test_line_count notes 1 &&
-    test "$(json_get "j[\"type\"]" <notes)" = auto_dev_capability_unlocked &&
-    test "$(json_get "j[\"agent\"]" <notes)" = eve &&
-    test "$(json_get "j[\"read\"]" <notes)" = false &&
-    test "$(json_get "j[\"payload\"][\"agent_id\"]" <notes)" = "$eve_id" &&
-    test "$(json_get "j[\"payload\"][\"capability\"]" <notes)" = auto_dev.memento_skills &&
-    test "$(json_get "j[\"payload\"][\"action_required\"]" <notes)" = false &&
-    json_get "j[\"payload\"][\"message\"]" <notes | grep -q "eve" &&
+    test "$(json_get "len(j)" <notes)" = 1 &&
+    test "$(json_get "j[0][\"type\"]" <notes)" = auto_dev_capability_unlocked &&
+    test "$(json_get "j[0][\"agent\"]" <notes)" = eve &&
+    test "$(json_get "j[0][\"read\"]" <notes)" = false &&
+    test "$(json_get "j[0][\"payload\"][\"agent_id\"]" <notes)" = "$eve_id" &&
+    test "$(json_get "j[0][\"payload\"][\"capability\"]" <notes)" = auto_dev.memento_skills &&
+    test "$(json_get "j[0][\"payload\"][\"action_required\"]" <notes)" = false &&
+    json_get "j[0][\"payload\"][\"message\"]" <notes | grep -q "eve" &&
     autodev events tail --topic agent.maturity --json >ev &&
     test_line_count ev 1 &&
     json_get "j[\"payload\"][\"reason\"]" <ev | grep -q "readiness 100.0%"
@@ -245,8 +245,8 @@ test_expect_success 'an unlock with the capability switched off says what to ena
     autodev settings set enabled true >/dev/null &&
     test "$(cat out)" = "agent eve: INTERN -> SUPERVISED (1 capability unlocked; see autodev notifications)" &&
     autodev notifications --json >notes &&
-    test_line_count notes 2 &&
-    head -n1 notes >newest &&
+    test "$(json_get "len(j)" <notes)" = 2 &&
+    json_get "j[0]" <notes >newest &&
     test "$(json_get "j[\"payload\"][\"capability\"]" <newest)" = auto_dev.alpha_evolver &&
     test "$(json_get "j[\"payload\"][\"action_required\"]" <newest)" = true &&
     json_get "j[\"message\"]" <newest | grep -q "autodev settings set enabled true" &&
@@ -256,12 +256,12 @@ test_expect_success 'an unlock with the capability switched off says what to ena
 test_expect_success 'set-maturity down unlocks nothing; a jump up unlocks every level passed' '
     autodev agent set-maturity eve STUDENT >out &&
     test "$(cat out)" = "agent eve: SUPERVISED -> STUDENT" &&
-    test "$(autodev notifications --json | wc -l)" = 2 &&
+    test "$(autodev notifications --json | json_get "len(j)")" = 2 &&
     autodev agent set-maturity eve AUTONOMOUS --json >out &&
     test "$(json_get "j[\"maturity\"]" <out)" = AUTONOMOUS &&
     test "$(json_get "j[\"capabilities_unlocked\"]" <out)" = 3 &&
-    test "$(autodev notifications --json | wc -l)" = 5 &&
-    test "$(autodev notifications --type auto_dev_capability_unlocked --json | wc -l)" = 5 &&
+    test "$(autodev notifications --json | json_get "len(j)")" = 5 &&
+    test "$(autodev notifications --type auto_dev_capability_unlocked --json | json_get "len(j)")" = 5 &&
     test_expect_code 1 autodev agent graduate eve 2>err &&
     test_one_error err "agent eve is already AUTONOMOUS, the top level"
 '
@@ -278,18 +278,19 @@ test_expect_success 'agent readiness and graduate refuse bad input with exit 2' 
 test_expect_success 'notifications lists newest first with the message indented' '
     autodev notifications >out &&
     test "$(grep -c "^    " out)" = 5 &&
-    test "$(grep -vc "^    " out)" = 5 &&
-    head -n1 out | grep -Eq "^[0-9a-f-]{36}  [0-9T:.Z-]+  new   auto_dev_capability_unlocked  eve  [A-Za-z -]+ unlocked for eve$" &&
+    test "$(grep -vc "^    " out)" = 6 &&
+    head -n1 out | grep -Eq "^ID +CREATED +READ +TYPE +AGENT +TITLE$" &&
+    sed -n 2p out | grep -Eq "^[0-9a-f-]{36}  [0-9T:.Z-]+  new   auto_dev_capability_unlocked  eve  [A-Za-z -]+ unlocked for eve$" &&
     autodev notifications list --limit 2 >out2 &&
-    test_line_count out2 4 &&
+    test_line_count out2 5 &&
     test "$(autodev notifications --type skill_candidate_failed | wc -l)" = 0
 '
 
 test_expect_success 'notifications read ID marks one; read --all marks the rest' '
-    id=$(autodev notifications --json --limit 1 | json_get "j[\"id\"]") &&
+    id=$(autodev notifications --json --limit 1 | json_get "j[0][\"id\"]") &&
     autodev notifications read "$id" >out &&
     test "$(cat out)" = "marked 1 notification read" &&
-    test "$(autodev notifications --unread --json | wc -l)" = 4 &&
+    test "$(autodev notifications --unread --json | json_get "len(j)")" = 4 &&
     autodev notifications read "$id" >out &&
     test "$(cat out)" = "marked 0 notifications read" &&
     autodev notifications read --all >out &&
@@ -297,8 +298,8 @@ test_expect_success 'notifications read ID marks one; read --all marks the rest'
     autodev notifications --unread >out &&
     test ! -s out &&
     autodev notifications --json >out &&
-    test "$(grep -c "\"read\":true" out)" = 5 &&
-    ! grep -q "\"read\":false" out &&
+    test "$(json_get "len([n for n in j if n[\"read\"]])" <out)" = 5 &&
+    test "$(json_get "any(not n[\"read\"] for n in j)" <out)" = false &&
     autodev notifications read --all --json >out &&
     test "$(json_get "j[\"marked\"]" <out)" = 0
 '
@@ -379,7 +380,8 @@ test_expect_success 'two similar failures of an INTERN become a validated candid
     fail ian "extract the invoice id from the email" "{\"text\": \"Invoice INV-42 due\"}" "\"INV-42\"" &&
     AUTODEV_LLM="exec:$TRASH/model.sh" autodev jobs run --until-idle >/dev/null 2>&1 &&
     autodev candidates list >out &&
-    test_line_count out 1 &&
+    test_line_count out 2 &&
+    head -n1 out | grep -Eq "^ID +STATUS +REVIEW +SKILL +AGENT +CREATED$" &&
     grep -Eq "^[0-9a-f-]{36}  validated +pending +extract_invoice_id +ian +[0-9T:.Z-]+$" out &&
     autodev candidates list --status validated --agent ian --json >out &&
     test "$(json_get "len(j)" <out)" = 1 &&
@@ -475,7 +477,7 @@ test_expect_success 'a failing function fails validation; it cannot be approved,
 test_expect_success 'candidate notifications reach the reviewers' '
     autodev notifications --unread --type skill_candidate_validated >out &&
     grep -q "Skill candidate extract_invoice_id is ready for review" out &&
-    test "$(autodev notifications --unread --type skill_candidate_failed --json | wc -l)" = 1
+    test "$(autodev notifications --unread --type skill_candidate_failed --json | json_get "len(j)")" = 1
 '
 
 test_done

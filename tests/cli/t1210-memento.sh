@@ -147,7 +147,7 @@ test_expect_success 'candidates list, show and test' '
 
 test_expect_success 'reviewers are notified of the validated candidate' '
     autodev notifications --type skill_candidate_validated --json >n &&
-    test "$(json_get "j[\"payload\"][\"candidate_id\"]" <n)" = "$(cat cid)"
+    test "$(json_get "j[0][\"payload\"][\"candidate_id\"]" <n)" = "$(cat cid)"
 '
 
 test_expect_success 'a STUDENT agent: no job, the reason is recorded' '

@@ -125,7 +125,7 @@ test_expect_success 'a file that does not exist, or is a directory, exits 2' '
     test ! -s out &&
     mkdir dir &&
     test_expect_code 2 autodev synth --examples dir 2>err &&
-    test_one_error err "dir: "
+    test_one_error err "dir.: it is a directory"
 '
 
 test_expect_success 'a file over 16 MiB is refused, from a file or standard input' '

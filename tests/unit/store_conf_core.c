@@ -276,6 +276,13 @@ static const struct json_case json_cases[] = {
     { "{\"execution_seconds\": -1}", NULL, NULL, 0, AD_EINVAL, "execution_seconds" },
     { "{\"token_usage\": -1}", NULL, NULL, 0, AD_EINVAL, "token_usage" },
     { "{\"token_usage\": 1.5}", NULL, NULL, 0, AD_EINVAL, "token_usage" },
+    /* the caps on numbers: at the cap, and just past it */
+    { "{\"token_usage\": 1000000000}", NULL, NULL, 0, 0, NULL },
+    { "{\"token_usage\": 1000000001}", NULL, NULL, 0, AD_EINVAL, "token_usage" },
+    { "{\"token_usage\": 9223372036854775807}", NULL, NULL, 0, AD_EINVAL, "token_usage" },
+    { "{\"execution_seconds\": 31536000}", NULL, NULL, 0, 0, NULL },
+    { "{\"execution_seconds\": 31536000.001}", NULL, NULL, 0, AD_EINVAL, "execution_seconds" },
+    { "{\"execution_seconds\": 1e308}", NULL, NULL, 0, AD_EINVAL, "execution_seconds" },
     { "{\"tools_attempted\": {}}", NULL, NULL, 0, AD_EINVAL, "tools_attempted" },
     { "{\"context\": []}", NULL, NULL, 0, AD_EINVAL, "context" },
     { "{\"skill_version_id\": \"v1\"}", NULL, NULL, 0, AD_EINVAL, "skill_version_id" },
@@ -539,6 +546,19 @@ static void test_episode_insert_refusals(void **state)
     ep.constitutional_score = 2.0;
     assert_int_equal(ad_store_episode_insert(f->st, &ep, &err), AD_EINVAL);
     ep.constitutional_score = NAN;
+    /* The caps on numbers hold for callers that build episodes in C too. */
+    ep.token_usage = AD_EPISODE_TOKENS_MAX + 1;
+    assert_int_equal(ad_store_episode_insert(f->st, &ep, &err), AD_EINVAL);
+    assert_msg_has(&err, "token_usage");
+    ep.token_usage = INT64_MAX;
+    assert_int_equal(ad_store_episode_insert(f->st, &ep, &err), AD_EINVAL);
+    ep.token_usage = 0;
+    ep.execution_seconds = AD_EPISODE_SECONDS_MAX * 1.0000001;
+    assert_int_equal(ad_store_episode_insert(f->st, &ep, &err), AD_EINVAL);
+    assert_msg_has(&err, "execution_seconds");
+    ep.execution_seconds = 1e308;
+    assert_int_equal(ad_store_episode_insert(f->st, &ep, &err), AD_EINVAL);
+    ep.execution_seconds = 0;
     ep.task_description = (char *)"bad \xff utf-8";
     assert_int_equal(ad_store_episode_insert(f->st, &ep, &err), AD_EINVAL);
     assert_msg_has(&err, "UTF-8");

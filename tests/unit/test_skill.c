@@ -523,6 +523,75 @@ static void schema_check(void **state)
 
 /* ---- docstrings --------------------------------------------------------- */
 
+/*
+ * The input of a run against the schema derived from the entry's
+ * signature, decided the way the harness passes it: keywords when the
+ * keys fit, else the one argument.
+ */
+static void input_check(void **state)
+{
+    static const struct {
+        const char *sig;     /* the entry's parameters */
+        const char *input;   /* NULL: no input */
+        const char *err;     /* NULL: accepted; else a part of the message */
+    } cases[] = {
+        { "text: str", "{\"text\": \"a b\"}", NULL },
+        { "text: str", "{\"txt\": \"a b\"}", "unknown field 'txt' (expected text)" },
+        { "text: str", "\"a b\"", NULL },
+        { "text: str", "3", "field 'text': expected string, got an integer" },
+        { "text: str", NULL, "missing field 'text'" },
+        { "text: str", "{\"text\": 3}", "field 'text': expected string, got an integer" },
+        { "text: str, sep: str = ' '", "{\"text\": \"a\", \"sep\": \",\"}", NULL },
+        { "text: str, sep: str = ' '", "{\"text\": \"a\", \"sp\": 1}",
+          "unknown field 'sp' (expected text or sep)" },
+        { "a: int, b: int", "{\"a\": 1}", "missing field 'b'" },
+        { "a: int, b: int", "{\"a\": 1, \"b\": 2.0}", NULL },
+        { "a: int, b: int", "{\"a\": 1, \"b\": 2.5}", "field 'b': expected integer" },
+        { "x: float", "{\"x\": 1}", NULL },
+        { "data: dict", "{\"k\": 1, \"j\": 2}", NULL },
+        { "data: dict", "[1]", "field 'data': expected object, got an array" },
+        { "xs: list[int]", "{\"xs\": [1, \"2\"]}", "field 'xs[1]': expected integer, got a string" },
+        { "xs: list[int]", "[1, 2]", NULL },
+        { "x: Optional[int]", NULL, NULL },
+        { "x: Optional[int]", "{\"x\": null}", NULL },
+        { "x: int = 3", NULL, NULL },
+        { "mode: Literal['a', 'b']", "{\"mode\": \"c\"}", "field 'mode': expected one of" },
+        { "mode: Literal['a', 'b']", "{\"mode\": \"b\"}", NULL },
+        { "", NULL, NULL },
+        { "", "{\"a\": 1}", "unknown field 'a' (expected no field)" },
+        { "", "5", "the function takes no argument, got an integer" },
+        { "text: str, **kw", "{\"text\": \"a\", \"other\": 1}", NULL },
+        { "m: dict[str, int]", "{\"m\": {\"a\": \"x\"}}", "field 'm.a': expected integer" },
+        { "x", "{\"y\": {\"z\": 1}}", NULL },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < AD_ARRAY_SIZE(cases); i++) {
+        struct ad_err err = AD_ERR_INIT;
+        struct ad_buf code = AD_BUF_INIT;
+        json_t *schema = NULL, *in = cases[i].input ? json_loads(cases[i].input, JSON_DECODE_ANY, NULL) : NULL;
+        int rc;
+
+        assert_int_equal(ad_buf_addf(&code, "def f(%s):\n    return 1\n", cases[i].sig), 0);
+        rc = ad_skill_schema_derive(code.ptr, code.len, "f", &schema, &err);
+        if (rc != 0)
+            fail_msg("f(%s): %s", cases[i].sig, err.msg);
+        rc = ad_skill_input_check(schema, in, &err);
+        if (!cases[i].err && rc != 0)
+            fail_msg("f(%s) refused %s: %s", cases[i].sig, cases[i].input, err.msg);
+        if (cases[i].err) {
+            if (rc != AD_EINVAL)
+                fail_msg("f(%s) took %s", cases[i].sig, cases[i].input);
+            assert_msg_has(&err, cases[i].err);
+        }
+        json_decref(schema);
+        json_decref(in);
+        ad_buf_release(&code);
+    }
+    /* No schema, or not an object: nothing to check. */
+    assert_int_equal(ad_skill_input_check(NULL, NULL, NULL), 0);
+}
+
 static void docstrings(void **state)
 {
     static const struct {
@@ -1382,6 +1451,7 @@ int main(void)
         cmocka_unit_test(schema_derivation_refusals),
         cmocka_unit_test(schema_deep_nesting),
         cmocka_unit_test(schema_check),
+        cmocka_unit_test(input_check),
         cmocka_unit_test(docstrings),
         cmocka_unit_test(signature_text),
         cmocka_unit_test(md_render_exact),

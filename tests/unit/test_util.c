@@ -1,6 +1,7 @@
 /* Unit tests for src/util: buffers, errors, time, ids, JSON helpers, logging, secrets, text. */
 #include "compat.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <cmocka.h>
@@ -424,6 +425,53 @@ static void json_dump_respects_buffer_cap(void **state)
     json_decref(o);
 }
 
+/*
+ * Reals print in the shortest form that reads back as the same double:
+ * 0.524, not jansson's %.17g 0.52400000000000002; 17 digits only where
+ * fewer do not round-trip; ".0" kept; strings that look like numbers left.
+ */
+static void json_reals_print_shortest(void **state)
+{
+    static const struct {
+        double x;
+        const char *want;
+    } cases[] = {
+        { 0.524, "0.524" }, { 0.1 + 0.2, "0.30000000000000004" }, { 1.0, "1.0" },
+        { -2.5e-7, "-2.5e-7" }, { 1e100, "1e100" }, { 123456789.125, "123456789.125" },
+        { 1e15, "1e15" }, { -0.0, "-0.0" }, { 5e-324, "4.94065645841247e-324" },
+    };
+    char buf[AD_JSON_REAL_SIZE];
+    json_t *o;
+    char *s;
+
+    for (size_t i = 0; i < AD_ARRAY_SIZE(cases); i++) {
+        json_t *r = json_real(cases[i].x);
+
+        s = ad_json_dumps(r);
+        assert_string_equal(s, cases[i].want);
+        assert_true(strtod(s, NULL) == cases[i].x);
+        assert_true(strlen(s) <= ad_json_size(r));
+        ad_json_real_format(cases[i].x, buf);
+        assert_string_equal(buf, cases[i].want);
+        free(s);
+        json_decref(r);
+    }
+    o = json_pack("{s:f, s:s, s:[f, i, f], s:s}", "a", 0.524, "b", "0.52400000000000002", "c",
+                  2.675, 7, 1e-5, "d\\\"0.5", "e\"1.10000000000000009");
+    s = ad_json_dumps(o);
+    assert_string_equal(s, "{\"a\":0.524,\"b\":\"0.52400000000000002\",\"c\":[2.675,7,1e-5],"
+                           "\"d\\\\\\\"0.5\":\"e\\\"1.10000000000000009\"}");
+    free(s);
+    json_decref(o);
+    /* Every real of a sample reads back as itself. */
+    for (int i = 0; i < 2000; i++) {
+        double x = (double)(i * 7919 % 10007) / 997.0 * pow(10, i % 40 - 20);
+
+        ad_json_real_format(x, buf);
+        assert_true(strtod(buf, NULL) == x);
+    }
+}
+
 /* ---- log ---------------------------------------------------------------- */
 
 struct captured {
@@ -771,6 +819,7 @@ int main(void)
         cmocka_unit_test(json_embedded_nul_refused),
         cmocka_unit_test(json_check_keys_finds_typos),
         cmocka_unit_test(json_dump_respects_buffer_cap),
+        cmocka_unit_test(json_reals_print_shortest),
         cmocka_unit_test(log_levels_gate_evaluation),
         cmocka_unit_test(text_words_split_on_non_word_bytes),
         cmocka_unit_test(text_one_stop_word_list),

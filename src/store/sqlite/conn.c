@@ -14,7 +14,11 @@
 
 #include <unistd.h>
 
+#include <sys/stat.h>
+#include <time.h>
+
 #include "autodev/buf.h"
+#include "autodev/clock.h"
 #include "autodev/log.h"
 
 #include "sqlite/schema.h"
@@ -420,6 +424,66 @@ static int configure(struct sqlite_store *s, int readonly, struct ad_err *err)
     return rc;
 }
 
+/*
+ * Waiting for the write lock. SQLite's own busy timeout sleeps on a fixed
+ * schedule (1, 2, 5, ... 100 ms), so writers that queue together wake
+ * together, and the one that keeps losing the race gives up after the
+ * timeout while the others commit: ten concurrent batch writers lost one
+ * to three of their number that way with the old 5 s. This handler sleeps
+ * a jittered, doubling delay (1 ms up to 25 ms, each a random 50..100 % of
+ * it), so waiters spread out and poll often, until the whole wait for
+ * this lock reaches the busy timeout (default AD_STORE_BUSY_DEFAULT_MS).
+ *
+ * The start of the current wait and the jitter's state are per thread: a
+ * handle is used by one thread at a time and waits for one lock at a time,
+ * and SQLite calls the handler with count 0 at the start of each wait.
+ */
+#define BUSY_SLEEP_MAX_MS 25
+
+static __thread int64_t busy_start_ns;
+static __thread uint64_t busy_rng;
+
+static int busy_wait(void *arg, int count)
+{
+    int64_t timeout_ms = (int64_t)(intptr_t)arg, now = ad_mono_ns(), left_ms, ms;
+    struct timespec ts;
+
+    if (count == 0)
+        busy_start_ns = now;
+    left_ms = timeout_ms - (now - busy_start_ns) / 1000000;
+    if (left_ms <= 0)
+        return 0;
+    if (!busy_rng)
+        busy_rng = (uint64_t)now ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&busy_rng;
+    busy_rng ^= busy_rng << 13;
+    busy_rng ^= busy_rng >> 7;
+    busy_rng ^= busy_rng << 17;
+    ms = count < 5 ? (int64_t)1 << count : BUSY_SLEEP_MAX_MS;
+    ms = ms > BUSY_SLEEP_MAX_MS ? BUSY_SLEEP_MAX_MS : ms;
+    /* ms * [0.5, 1.0), in microseconds, and never past the deadline. */
+    ms = ms * 500 + (int64_t)(busy_rng % (uint64_t)(ms * 500 + 1));
+    if (ms > left_ms * 1000)
+        ms = left_ms * 1000;
+    ts.tv_sec = ms / 1000000;
+    ts.tv_nsec = (long)(ms % 1000000) * 1000;
+    nanosleep(&ts, NULL);
+    return 1;
+}
+
+static int open_flags(struct sqlite_store *s, int flags, const char *uri, struct ad_err *err)
+{
+    int rc = sqlite3_open_v2(uri, &s->db, flags, NULL);
+
+    if (rc != SQLITE_OK) {
+        if (!s->db)
+            return ad_error(err, AD_ENOMEM, "out of memory");
+        return ad_error(err, ad__sq_code(rc), "cannot open '%s': %s", s->path,
+                        sqlite3_errmsg(s->db));
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    return 0;
+}
+
 static int open_db(struct sqlite_store *s, const struct ad_store_options *o, struct ad_err *err)
 {
     int readonly = (o->flags & AD_STORE_READONLY) != 0;
@@ -433,16 +497,81 @@ static int open_db(struct sqlite_store *s, const struct ad_store_options *o, str
     flags |= readonly ? SQLITE_OPEN_READONLY
                       : SQLITE_OPEN_READWRITE | (o->flags & AD_STORE_CREATE ? SQLITE_OPEN_CREATE
                                                                             : 0);
-    rc = sqlite3_open_v2(s->path, &s->db, flags, NULL);
-    if (rc != SQLITE_OK) {
-        if (!s->db)
-            return ad_error(err, AD_ENOMEM, "out of memory");
-        return ad_error(err, ad__sq_code(rc), "cannot open '%s': %s", s->path,
-                        sqlite3_errmsg(s->db));
+    rc = open_flags(s, flags, s->path, err);
+    if (rc == 0)
+        sqlite3_busy_handler(s->db, busy_wait, (void *)(intptr_t)o->busy_timeout_ms);
+    return rc;
+}
+
+/* ---- read-only homes ----------------------------------------------------- */
+
+/*
+ * A WAL database is read through its -shm file, which SQLite creates when
+ * it is missing; in a directory we may not write, it cannot, and even a
+ * read fails ("attempt to write a readonly database"). The database file
+ * alone is then complete when there is no -wal file, or an empty one (the
+ * last writer to close checkpoints it and removes both): it is opened
+ * "immutable", without locks or the -shm. Nothing may write it meanwhile,
+ * which is what a read-only directory (a snapshot, a backup, another
+ * user's home) says. A non-empty -wal we cannot use would leave out
+ * committed transactions: that is refused instead.
+ */
+static int readonly_fallback(struct sqlite_store *s, struct ad_err *err)
+{
+    struct ad_buf uri = AD_BUF_INIT, side = AD_BUF_INIT;
+    struct stat sb;
+    int rc;
+
+    if (ad_buf_addf(&side, "%s-wal", s->path) < 0)
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    rc = stat(side.ptr, &sb);
+    ad_buf_release(&side);
+    if (rc == 0 && sb.st_size > 0)
+        return ad_error(err, AD_EPERM,
+                        "cannot read '%s' read-only: its write-ahead log holds transactions "
+                        "and its directory is not writable to open it", s->path);
+    /* A URI: "file:" + the path with '%', '?' and '#' escaped; absolute as file:///... */
+    rc = ad_buf_adds(&uri, s->path[0] == '/' ? "file://" : "file:");
+    for (const char *p = s->path; rc == 0 && *p; p++)
+        rc = strchr("%?#", *p) ? ad_buf_addf(&uri, "%%%02X", (unsigned char)*p)
+                               : ad_buf_addch(&uri, *p);
+    if (rc == 0)
+        rc = ad_buf_adds(&uri, "?immutable=1");
+    if (rc < 0) {
+        ad_buf_release(&uri);
+        return ad_error(err, AD_ENOMEM, "out of memory");
     }
-    sqlite3_extended_result_codes(s->db, 1);
-    sqlite3_busy_timeout(s->db, o->busy_timeout_ms);
-    return 0;
+    sqlite3_close(s->db);
+    s->db = NULL;
+    rc = open_flags(s, SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, uri.ptr,
+                    err);
+    ad_buf_release(&uri);
+    if (rc == 0)
+        AD_LOG(AD_LOG_INFO, "'%s': read-only directory; reading the database as immutable",
+               s->path);
+    return rc;
+}
+
+/* Whether a read of a read-only handle failed for want of its -shm file. */
+static int needs_fallback(struct sqlite_store *s)
+{
+    int rc = sqlite3_extended_errcode(s->db);
+    char *dir, *slash;
+    int writable;
+
+    if ((rc & 0xff) != SQLITE_READONLY && (rc & 0xff) != SQLITE_CANTOPEN)
+        return 0;
+    dir = strdup(s->path);
+    if (!dir)
+        return 0;
+    slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    writable = access(slash ? dir : ".", W_OK) == 0;
+    free(dir);
+    return !writable;
 }
 
 /*
@@ -508,13 +637,23 @@ static int sqlite_open(const char *path, const struct ad_store_options *o,
     rc = s->path ? open_db(s, o, err) : ad_error(err, AD_ENOMEM, "out of memory");
     if (!rc)
         rc = identify(s, &version, err);
+    if (rc && readonly && s->db && needs_fallback(s)) {
+        ad_err_clear(err);
+        rc = readonly_fallback(s, err);
+        if (!rc)
+            rc = identify(s, &version, err);
+    }
     if (!rc)
         rc = configure(s, readonly, err);
-    if (!rc && version < latest_version()) {
+    /* Read-only: never migrate, never adopt an empty file (it stays as it is). */
+    if (!rc && readonly && version == 0)
+        rc = ad_error(err, AD_ECORRUPT, "'%s' is empty, not an autodev database", s->path);
+    else if (!rc && version < latest_version()) {
         if (readonly)
             rc = ad_error(err, AD_ENOTSUP,
-                          "database '%s' has schema version %d and needs an upgrade to %d; "
-                          "open it read-write once", s->path, version, latest_version());
+                          "database '%s' has schema version %d and needs an upgrade to %d, "
+                          "which only a command that writes does", s->path, version,
+                          latest_version());
         else
             rc = migrate(s, err);
     }
