@@ -43,6 +43,7 @@
 #include "autodev/topics.h"
 
 struct ad_bus;
+struct ad_job_lease;
 struct ad_llm;
 struct ad_sandbox;
 struct ad_sandbox_limits;
@@ -220,6 +221,8 @@ struct ad_memento_opts {
     const char *model;                        /* NULL: the provider's */
     const struct ad_sandbox_limits *limits;   /* per validation run; NULL: defaults */
     const char *job_id;           /* the job being run, or NULL: makes a rerun resume */
+    struct ad_job_lease *lease;   /* that job's claim (jobs.h), or NULL: renewed before each
+                                     long step, bounds the model call, held by every write */
 };
 
 /*
@@ -263,7 +266,7 @@ int ad_memento_try(struct ad_sandbox *sb, const struct ad_skill_candidate *c, co
  * needed, a damaged payload. *out gets the candidate (release it).
  */
 int ad_memento_run_job(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
-                       struct ad_llm *llm, const struct ad_job *job,
+                       struct ad_llm *llm, const struct ad_job *job, struct ad_job_lease *lease,
                        struct ad_skill_candidate *out, struct ad_err *err);
 
 /* ---- the review queue (review.c) -------------------------------------------- */

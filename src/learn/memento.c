@@ -955,7 +955,7 @@ int ad__memento_enqueue(struct ad_store *st, const char *tenant_id, const json_t
 }
 
 int ad_memento_run_job(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
-                       struct ad_llm *llm, const struct ad_job *job,
+                       struct ad_llm *llm, const struct ad_job *job, struct ad_job_lease *lease,
                        struct ad_skill_candidate *out, struct ad_err *err)
 {
     struct ad_memento_opts o = { 0 };
@@ -963,6 +963,7 @@ int ad_memento_run_job(struct ad_store *st, struct ad_bus *bus, struct ad_sandbo
 
     o.tenant_id = job->tenant_id;
     o.job_id = job->id;
+    o.lease = lease;
     rc = ad_memento_generate(st, bus, sb, llm, &o, job->payload, out, err);
     switch (rc) {
     case AD_EPERM:       /* the gate said no: it says so again on a retry */
