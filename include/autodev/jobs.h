@@ -125,6 +125,14 @@ int ad_jobs_register(struct ad_jobs *q, const char *kind, ad_job_handler_fn *fn,
                      struct ad_err *err);
 
 /*
+ * How often jobs of kind (registered) that q enqueues are tried before they
+ * are dead-lettered; 0: the queue's max_attempts. The count belongs to the
+ * kind, so a job is tried as often whoever queues it.
+ */
+int ad_jobs_set_max_attempts(struct ad_jobs *q, const char *kind, int max_attempts,
+                             struct ad_err *err);
+
+/*
  * Claims one job (of kind, or of any registered kind when kind is NULL),
  * runs its handler and records the outcome. *ran is 1 when a job ran, 0 when
  * none was claimable. A job whose kind has no handler fails for good.

@@ -96,10 +96,19 @@ int ad_gate_record_usage(struct ad_store *st, const char *tenant_id, const char 
                          enum ad_capability cap, bool success, struct ad_err *err);
 
 /*
+ * Whether this build has the loop behind cap: Memento-Skills yes;
+ * AlphaEvolver and Background Evolution not yet (their gates already
+ * decide, so an agent can unlock them, but nothing runs).
+ */
+bool ad_capability_built(enum ad_capability c);
+
+/*
  * Changes the agent's maturity and, in the same transaction, emits
  * agent.maturity {"agent_id", "from", "to", "reason"} and writes one
  * auto_dev_capability_unlocked notification per capability the change
- * unlocks (going up only). *unlocked (may be NULL) gets how many.
+ * unlocks (going up only). *unlocked (may be NULL) gets how many. The
+ * message says what is true: active now; unlocked but switched off (what to
+ * set); or unlocked while this build does not have the loop yet.
  */
 int ad_agent_change_maturity(struct ad_store *st, struct ad_bus *bus, const char *tenant_id,
                              const char *agent_id, enum ad_maturity to, const char *reason,
@@ -149,6 +158,8 @@ json_t *ad_readiness_json(const struct ad_readiness *r);
 /* ---- reflection (reflection.c) ------------------------------------------ */
 
 #define AD_MEMENTO_JOB "memento.generate"
+/* A memento.generate job is tried this often before it is dead-lettered. */
+#define AD_MEMENTO_MAX_ATTEMPTS 3
 
 /* Lower-cased words of s, as word 2-shingles (a one-word text: the word). */
 double ad_shingle_jaccard(const char *a, const char *b);
@@ -314,6 +325,13 @@ int ad_memento_try(struct ad_sandbox *sb, const struct ad_skill_candidate *c, co
  * AD_ENOTSUP); a synthesis that may succeed next time is AD_ETIMEOUT,
  * AD_EIO or AD_EBUSY.
  */
+/*
+ * The table above as a function: AD_JOB_PERMANENT for a permanent code, rc
+ * otherwise. For what a memento job meets before ad_memento_run_job (the
+ * runtime building its sandbox and model), so every error of the job is
+ * classified the same way.
+ */
+int ad_memento_job_outcome(int rc);
 int ad_memento_run_job(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
                        struct ad_llm *llm, const struct ad_job *job, struct ad_job_lease *lease,
                        struct ad_skill_candidate *out, struct ad_err *err);
@@ -323,7 +341,9 @@ int ad_memento_run_job(struct ad_store *st, struct ad_bus *bus, struct ad_sandbo
 /*
  * What humans decide about what the loops produced. Skill candidates now;
  * AlphaEvolver's mutations will share the rules (review.c says which).
- * Module learn owns skill_candidates: read them here.
+ * Module learn owns skill_candidates: read them here. Each decision
+ * (approve, reject, regenerate) marks read, in its transaction, the
+ * notifications about the candidate: the review answered them.
  */
 int ad_candidates_get(struct ad_store *st, const char *tenant_id, const char *id,
                       struct ad_skill_candidate *out, struct ad_err *err);

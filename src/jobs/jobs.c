@@ -23,6 +23,7 @@ struct handler {
     char *kind;          /* owned */
     ad_job_handler_fn *fn;
     void *ctx;
+    int max_attempts;    /* 0: the queue's */
 };
 
 struct ad_jobs {
@@ -143,9 +144,13 @@ void ad_jobs_free(struct ad_jobs *q)
  * the store fills the struct with the existing job, so every heap member is
  * released with ad_job_release() whichever way the insert went.
  */
+static struct handler *handler_find(struct ad_jobs *q, const char *kind);
+
 static int job_fill(struct ad_jobs *q, struct ad_job *j, const char *kind,
                     const json_t *payload, const char *key, int64_t delay_ms, struct ad_err *err)
 {
+    struct handler *h;
+
     snprintf(j->tenant_id, sizeof(j->tenant_id), "%s", q->tenant_id);
     j->kind = strdup(kind);
     j->payload = payload ? json_deep_copy(payload) : json_object();
@@ -153,7 +158,8 @@ static int job_fill(struct ad_jobs *q, struct ad_job *j, const char *kind,
     if (!j->kind || !j->payload || (key && !j->idempotency_key))
         return ad_error(err, AD_ENOMEM, "out of memory");
     j->status = AD_JOB_QUEUED;
-    j->max_attempts = q->max_attempts;
+    h = handler_find(q, kind);
+    j->max_attempts = h && h->max_attempts ? h->max_attempts : q->max_attempts;
     ad_time_iso(q->now_ms() + delay_ms, j->run_after);
     return 0;
 }
@@ -254,10 +260,25 @@ int ad_jobs_register(struct ad_jobs *q, const char *kind, ad_job_handler_fn *fn,
         h->kind = strdup(kind);
         if (!h->kind)
             return ad_error(err, AD_ENOMEM, "out of memory");
+        h->max_attempts = 0;
         q->nhandlers++;
     }
     h->fn = fn;
     h->ctx = ctx;
+    return 0;
+}
+
+int ad_jobs_set_max_attempts(struct ad_jobs *q, const char *kind, int max_attempts,
+                             struct ad_err *err)
+{
+    struct handler *h = kind_valid(kind) ? handler_find(q, kind) : NULL;
+
+    if (!h)
+        return ad_error(err, AD_EINVAL, "job kind '%s' is not registered", kind ? kind : "");
+    if (max_attempts < 0)
+        return ad_error(err, AD_EINVAL, "max attempts of job kind '%s' must not be negative",
+                        kind);
+    h->max_attempts = max_attempts;
     return 0;
 }
 

@@ -3,22 +3,29 @@
  *
  *   analyse    the group's episodes -> a failure pattern (task, errors,
  *              tools tried, example inputs and expected outputs, a name)
- *   propose    a prompt for one self-contained function; the reply goes
- *              through edit (fences stripped, the function extracted)
+ *   hold out   the agent's other recorded inputs of the task, kept from
+ *              the proposer and run by validation
+ *   propose    synthesis by example, else a prompt for one self-contained
+ *              function; the reply goes through edit (fences stripped, the
+ *              function extracted)
  *   candidate  a skill_candidates row, pending; the daily limit is counted
  *              in the transaction that inserts it
- *   validate   in the sandbox: it loads, runs on every example input and
- *              gives the expected output where one is known -> validated
- *              or failed, with every check in validation_result
+ *   validate   in the sandbox: it loads, runs on every example and held-out
+ *              input and gives the expected output where one is recorded
+ *              -> validated or failed, with every check and the reviewer's
+ *              cautions in validation_result
  *   review     approve (a validated one only) -> catalog, origin memento;
  *              reject with a reason; regenerate a failed or rejected one
  *
  * The model call and the sandbox runs happen outside any transaction, so
- * the write lock is never held across them. Every state change is one
- * transaction with its event, its notification and the capability usage.
+ * the write lock is never held across them; each fits in the job's lease,
+ * renewed before it. Every state change is one transaction that first
+ * holds that lease, with its event, its notification and the capability
+ * usage.
  *
- * Sections: names and analysis / the prompt / running candidates /
- * generate and validate / review.
+ * Sections: names and analysis / the prompt / running candidates / inputs
+ * the candidate was not made from / the lease / generate and validate /
+ * the job: its errors.
  */
 #include "compat.h"
 
@@ -422,7 +429,7 @@ int ad_memento_try(struct ad_sandbox *sb, const struct ad_skill_candidate *c, co
     return run_code(sb, c->generated_code, entry, input, limits, result, err);
 }
 
-/* ---- inputs the candidate was not made from ------------------------------------------- */
+/* ---- inputs the candidate was not made from --------------------------------------- */
 
 /* Same shape as the pattern's inputs: an object with the same keys, else the same type. */
 static bool same_shape(const json_t *like, const json_t *in)
@@ -517,7 +524,7 @@ static int held_out(struct ad_store *st, const char *tenant_id, const char *agen
     return rc;
 }
 
-/* ---- the lease: every long step fits in it, every write holds it --------------------- */
+/* ---- the lease: every long step fits in it, every write holds it ------------------ */
 
 /*
  * What a step may take of the lease: what is left, less a fifth of it (at
@@ -1263,13 +1270,15 @@ int ad__memento_enqueue(struct ad_store *st, const char *tenant_id, const json_t
     struct ad_jobs *q = NULL;
     int rc;
 
-    o.max_attempts = AD__MEMENTO_MAX_ATTEMPTS;
+    o.max_attempts = AD_MEMENTO_MAX_ATTEMPTS;
     rc = ad_jobs_new(st, tenant_id, &o, &q, err);
     if (rc == 0)
         rc = ad_jobs_enqueue(q, AD_MEMENTO_JOB, payload, key, 0, id_out, created, err);
     ad_jobs_free(q);
     return rc;
 }
+
+/* ---- the job: its errors ----------------------------------------------------------- */
 
 /*
  * Whether a failed memento.generate job can succeed by running again: every
@@ -1300,6 +1309,11 @@ static bool memento_permanent(int rc)
     }
 }
 
+int ad_memento_job_outcome(int rc)
+{
+    return rc < 0 && memento_permanent(rc) ? AD_JOB_PERMANENT : rc;
+}
+
 int ad_memento_run_job(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
                        struct ad_llm *llm, const struct ad_job *job, struct ad_job_lease *lease,
                        struct ad_skill_candidate *out, struct ad_err *err)
@@ -1311,5 +1325,5 @@ int ad_memento_run_job(struct ad_store *st, struct ad_bus *bus, struct ad_sandbo
     o.job_id = job->id;
     o.lease = lease;
     rc = ad_memento_generate(st, bus, sb, llm, &o, job->payload, out, err);
-    return rc < 0 && memento_permanent(rc) ? AD_JOB_PERMANENT : rc;
+    return ad_memento_job_outcome(rc);
 }

@@ -502,6 +502,30 @@ static void test_no_lease(void **state)
     assert_int_equal(ad_jobs_lease_hold(NULL, NULL, &err), 0);
 }
 
+/* A kind's own number of attempts, whoever enqueues it through the queue. */
+static void test_kind_max_attempts(void **state)
+{
+    struct fx *fx = *state;
+    struct ad_err err = AD_ERR_INIT;
+    struct behaviour b = { 0 };
+    struct ad_job j;
+    char id[AD_ID_SIZE];
+
+    assert_int_equal(ad_jobs_set_max_attempts(fx->q, "fussy", 2, &err), AD_EINVAL);
+    assert_int_equal(ad_jobs_register(fx->q, "fussy", h_behave, &b, &err), 0);
+    assert_int_equal(ad_jobs_register(fx->q, "plain", h_behave, &b, &err), 0);
+    assert_int_equal(ad_jobs_set_max_attempts(fx->q, "fussy", -1, &err), AD_EINVAL);
+    assert_int_equal(ad_jobs_set_max_attempts(fx->q, "fussy", 2, &err), 0);
+    enqueue(fx, "fussy", NULL, 0, id);
+    job_load(fx, id, &j);
+    assert_int_equal(j.max_attempts, 2);
+    ad_job_release(&j);
+    enqueue(fx, "plain", NULL, 0, id);
+    job_load(fx, id, &j);
+    assert_int_equal(j.max_attempts, fx->q->max_attempts);
+    ad_job_release(&j);
+}
+
 static void test_retry_with_backoff(void **state)
 {
     struct fx *fx = *state;
@@ -752,6 +776,7 @@ int main(void)
         T(test_heartbeat_keeps_the_job),
         T(test_lost_lease_writes_nothing),
         T(test_no_lease),
+        T(test_kind_max_attempts),
         T(test_retry_with_backoff),
         T(test_dead_letter_after_max_attempts),
         T(test_permanent_failure),
