@@ -157,6 +157,30 @@ void ad_task_outcome_release(struct ad_task_outcome *o);
 int ad_task_run(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
                 const struct ad_task *t, struct ad_task_outcome *out, struct ad_err *err);
 
+/*
+ * The kind of a failure, told by its error type (the episode's error_type
+ * column and the task.fail event's "error_type"): a failure of the
+ * infrastructure the task ran on, not of the task. These are the types this
+ * module records when something other than the work failed, and one an
+ * outside agent may use to say so:
+ *
+ *   SandboxError         the sandbox could not run the skill (task.c)
+ *   LLMError             the model call failed, a daily model cap included (loop.c)
+ *   CostLimitReached     the run's cost limit stopped it (loop.c)
+ *   InfrastructureError  anything else outside the task; `episode add` with an
+ *                        error_trace whose last line starts "InfrastructureError:"
+ *
+ * Every other failure, of every source, is a task failure: it may show a
+ * missing skill. Such an infrastructure failure does not (reflection skips it).
+ */
+#define AD_ERROR_TYPE_SANDBOX "SandboxError"
+#define AD_ERROR_TYPE_LLM "LLMError"
+#define AD_ERROR_TYPE_COST_LIMIT "CostLimitReached"
+#define AD_ERROR_TYPE_INFRASTRUCTURE "InfrastructureError"
+
+/* True when error_type (NULL: none) is one of the infrastructure types above. */
+bool ad_failure_is_infrastructure(const char *error_type);
+
 /* ---- the agent loop (loop.c) ---------------------------------------------------- */
 
 #define AD_AGENT_DEFAULT_MAX_TURNS 10

@@ -9,6 +9,15 @@
  * A handler returns 0 (job done), any negative AD_E* code (retry with
  * backoff until max_attempts, then dead-letter), or AD_JOB_PERMANENT to fail
  * the job for good without retrying.
+ *
+ * Leases. A claim holds the job for lease_ms; a job still running when its
+ * lease runs out is claimable again (its worker is presumed dead). A handler
+ * whose work can outlast the lease (a model call, sandbox runs) therefore
+ * renews it (ad_jobs_heartbeat) before each long step, keeps each step
+ * within the time left (ad_job_lease_left_ms), and writes its result only
+ * in a transaction that first asserts the job is still its own
+ * (ad_jobs_lease_hold): a worker that lost its lease writes nothing, so a
+ * job that ran twice still has one result.
  */
 #ifndef AUTODEV_JOBS_H
 #define AUTODEV_JOBS_H
@@ -37,10 +46,48 @@ struct ad_jobs_options {
     int64_t backoff_base_ms;   /* 0: 1000; delay = base * 2^(attempts-1), jittered */
     int64_t backoff_max_ms;    /* 0: 1 hour */
     int max_attempts;          /* 0: AD_JOBS_DEFAULT_MAX_ATTEMPTS */
-    const char *worker;        /* NULL: "<hostname>:<pid>" */
+    const char *worker;        /* NULL: "<hostname>:<pid>:<n>", n counting the queues of the
+                                  process, so no two queues share a name (a lease is held
+                                  by name) */
+    int64_t (*now_ms)(void);   /* the clock of claims, leases and backoff; NULL: ad_now_ms
+                                  (tests put a fake one here) */
 };
 
-typedef int ad_job_handler_fn(void *ctx, const struct ad_job *job, struct ad_err *err);
+/*
+ * The claim a handler runs under: passed to the handler by
+ * ad_jobs_run_one, valid until the handler returns. Every function taking
+ * one accepts NULL (work run outside a queue holds no lease): the lease
+ * then never runs out and every check passes.
+ */
+struct ad_job_lease;
+
+typedef int ad_job_handler_fn(void *ctx, const struct ad_job *job, struct ad_job_lease *lease,
+                              struct ad_err *err);
+
+/*
+ * Milliseconds left on the lease by the queue's clock (<= 0: it ran out,
+ * and another worker may have claimed the job); INT64_MAX for NULL.
+ */
+int64_t ad_job_lease_left_ms(const struct ad_job_lease *l);
+
+/*
+ * The heartbeat: renews the lease to the queue's full lease_ms from now, on
+ * the queue's store, while the job still runs under this claim. AD_ESTATE
+ * when it does not any more (the lease ran out and another worker claimed
+ * the job, which then finished or still runs): the handler must stop and
+ * write nothing. Store errors are returned as they are.
+ */
+int ad_jobs_heartbeat(struct ad_job_lease *l, struct ad_err *err);
+
+/*
+ * "The job is still mine", for a handler about to write its result: the
+ * same renewal as the heartbeat, made on st, the handle of the caller's
+ * open transaction, as its first write. From then to the end of that
+ * transaction the job row is the caller's (no claim can take it before the
+ * commit), so a result committed with this check passed is the only one:
+ * AD_ESTATE means another worker has the job, and the caller rolls back.
+ */
+int ad_jobs_lease_hold(struct ad_job_lease *l, struct ad_store *st, struct ad_err *err);
 
 /* The queue of one tenant. Borrows st; copies tenant_id. */
 int ad_jobs_new(struct ad_store *st, const char *tenant_id, const struct ad_jobs_options *opts,
@@ -76,6 +123,14 @@ int64_t ad_jobs_backoff_ms(const struct ad_jobs *q, int attempt);
 /* Registers the handler for kind; a second registration replaces the first. */
 int ad_jobs_register(struct ad_jobs *q, const char *kind, ad_job_handler_fn *fn, void *ctx,
                      struct ad_err *err);
+
+/*
+ * How often jobs of kind (registered) that q enqueues are tried before they
+ * are dead-lettered; 0: the queue's max_attempts. The count belongs to the
+ * kind, so a job is tried as often whoever queues it.
+ */
+int ad_jobs_set_max_attempts(struct ad_jobs *q, const char *kind, int max_attempts,
+                             struct ad_err *err);
 
 /*
  * Claims one job (of kind, or of any registered kind when kind is NULL),

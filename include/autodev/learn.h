@@ -11,7 +11,9 @@
  * Graduation (graduation.c) scores an agent against the targets of the
  * next maturity level and promotes it one level when every criterion holds.
  *
- * Reflection (reflection.c) listens to task.fail. It compares the failure
+ * Reflection (reflection.c) listens to task.fail. A failure of the
+ * infrastructure (the model, a cost cap, the sandbox: agent.h,
+ * ad_failure_is_infrastructure) is passed over. It compares a task failure
  * with the agent's recent failures (word-shingle Jaccard over the task
  * descriptions, same error type); when a group of similar failures reaches
  * the threshold and the gate allows, it queues one memento.generate job for
@@ -20,9 +22,10 @@
  * so concurrent failures are judged one after another.
  *
  * The Memento engine (memento.c) turns such a job into a skill candidate:
- * analyse the episodes, ask the model for one function, validate it in the
- * sandbox on the episodes' inputs, and leave it for a human to approve
- * (promote to the catalog) or reject.
+ * analyse the episodes, synthesize one function by example or ask the
+ * model for it, validate it in the sandbox on the episodes' inputs and on
+ * inputs of the task it was not made from, and leave it for a human to
+ * approve (promote to the catalog) or reject.
  */
 #ifndef AUTODEV_LEARN_H
 #define AUTODEV_LEARN_H
@@ -43,6 +46,7 @@
 #include "autodev/topics.h"
 
 struct ad_bus;
+struct ad_job_lease;
 struct ad_llm;
 struct ad_sandbox;
 struct ad_sandbox_limits;
@@ -92,10 +96,19 @@ int ad_gate_record_usage(struct ad_store *st, const char *tenant_id, const char 
                          enum ad_capability cap, bool success, struct ad_err *err);
 
 /*
+ * Whether this build has the loop behind cap: Memento-Skills yes;
+ * AlphaEvolver and Background Evolution not yet (their gates already
+ * decide, so an agent can unlock them, but nothing runs).
+ */
+bool ad_capability_built(enum ad_capability c);
+
+/*
  * Changes the agent's maturity and, in the same transaction, emits
  * agent.maturity {"agent_id", "from", "to", "reason"} and writes one
  * auto_dev_capability_unlocked notification per capability the change
- * unlocks (going up only). *unlocked (may be NULL) gets how many.
+ * unlocks (going up only). *unlocked (may be NULL) gets how many. The
+ * message says what is true: active now; unlocked but switched off (what to
+ * set); or unlocked while this build does not have the loop yet.
  */
 int ad_agent_change_maturity(struct ad_store *st, struct ad_bus *bus, const char *tenant_id,
                              const char *agent_id, enum ad_maturity to, const char *reason,
@@ -145,6 +158,8 @@ json_t *ad_readiness_json(const struct ad_readiness *r);
 /* ---- reflection (reflection.c) ------------------------------------------ */
 
 #define AD_MEMENTO_JOB "memento.generate"
+/* A memento.generate job is tried this often before it is dead-lettered. */
+#define AD_MEMENTO_MAX_ATTEMPTS 3
 
 /* Lower-cased words of s, as word 2-shingles (a one-word text: the word). */
 double ad_shingle_jaccard(const char *a, const char *b);
@@ -175,6 +190,8 @@ enum ad_reflection_action {
     AD_REFLECT_QUEUED,         /* a memento.generate job was queued */
     AD_REFLECT_OPEN,           /* the pattern already has a job or candidate open */
     AD_REFLECT_DENIED,         /* the gate said no; the reasons are in the event */
+    AD_REFLECT_INFRASTRUCTURE, /* not the task's failure (ad_failure_is_infrastructure): no
+                                  pattern, no event */
 };
 
 const char *ad_reflection_action_name(enum ad_reflection_action a);
@@ -220,16 +237,32 @@ struct ad_memento_opts {
     const char *model;                        /* NULL: the provider's */
     const struct ad_sandbox_limits *limits;   /* per validation run; NULL: defaults */
     const char *job_id;           /* the job being run, or NULL: makes a rerun resume */
+    struct ad_job_lease *lease;   /* that job's claim (jobs.h), or NULL: renewed before each
+                                     long step, bounds the model call, held by every write */
 };
 
 /*
  * Runs a memento.generate job payload {"agent_id", "episode_ids",
- * "previous"?}: gate (fail closed), analyse, prompt, model, extract the
- * function, candidate (the daily limit counted in its insert), validate,
- * notify. *out gets the candidate (release it). AD_EPERM when the gate
- * denies, AD_ELIMIT at the daily limit: nothing is written then. Model and
- * store failures are returned as they are (the job retries them). A reply
+ * "previous"?}: gate (fail closed), analyse, propose (synthesis by example,
+ * else the model), extract the function, candidate (the daily limit counted
+ * in its insert), validate, notify. *out gets the candidate (release it).
+ * AD_EPERM when the gate denies, AD_ELIMIT at the daily limit: nothing is
+ * written then. Model and store failures are returned as they are. A reply
  * with no function still becomes a candidate, failed, with the reason.
+ *
+ * The pattern records "made_from" (the distinct examples the proposer
+ * worked from) and "held_out": up to 5 other inputs of the same task the
+ * agent recorded (same task kind, a description reflection calls alike,
+ * the same input shape, an input none of the examples has), read through
+ * the agent module; a success's output, or any episode's expected output,
+ * is the value it must give. The proposer never sees them; validation runs
+ * them, so a function that fits only its examples fails where such an
+ * input exists.
+ *
+ * With o->lease, the lease is renewed before each long step, the model
+ * call's deadline_ms is what is left of it (less a reserve for the writes),
+ * and every write first holds it (ad_jobs_lease_hold): a run that lost its
+ * job returns AD_ESTATE having written nothing.
  * With o->job_id, the candidate records it, and a rerun of the same job
  * (its process was killed) picks that candidate up instead of asking the
  * model again: a pending one is validated, a finished one is returned.
@@ -240,10 +273,15 @@ int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandb
                         struct ad_err *err);
 /*
  * Validates candidate c in the sandbox: it must load (syntax, imports),
- * run on every example input of its failure pattern, and give the expected
- * output where one is known. Sets c's status (validated/failed),
- * validation_result and validated_at, and stores them with a notification
- * and a memento.candidate event.
+ * run on every example input of its failure pattern and every held-out
+ * input, and give the expected output where one is recorded: an example
+ * with an "expected" member (JSON null included: the function must return
+ * None) is compared, one without (its episode recorded none) only has to
+ * run. Sets c's status (validated/failed), validation_result ({"checks",
+ * "passed", "total", "summary", "held_out": count, "warnings": [...]}: a
+ * candidate made from fewer than 3 distinct examples, or run on no input it
+ * was not made from, says so) and validated_at, and stores them with a
+ * notification (the warnings in its message) and a memento.candidate event.
  */
 int ad_memento_validate(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
                         const struct ad_sandbox_limits *limits, struct ad_skill_candidate *c,
@@ -256,14 +294,46 @@ int ad_memento_try(struct ad_sandbox *sb, const struct ad_skill_candidate *c, co
                    struct ad_err *err);
 /*
  * Runs one memento.generate job (what the runtime's job handler does): the
- * job's payload through ad_memento_generate with the job's id, so a rerun
- * resumes. Returns 0, a negative code to retry with backoff (a model or
- * sandbox that failed this time), or AD_JOB_PERMANENT for what retrying
- * cannot change: a closed gate, the daily limit, no model where one is
- * needed, a damaged payload. *out gets the candidate (release it).
+ * job's payload through ad_memento_generate with the job's id and lease, so
+ * a rerun resumes and a worker that lost the job writes nothing. *out gets
+ * the candidate (release it). Returns 0, or what the job layer should do
+ * with the failure, every code classified:
+ *
+ *   AD_JOB_PERMANENT (fails at once: retrying gives the same answer)
+ *     AD_EPERM      the gate is closed; or every model breaker is open
+ *     AD_ELIMIT     today's candidates are made; or a daily model cap is reached
+ *     AD_EINVAL     a damaged payload; a request the model refused as malformed
+ *     AD_ENOTFOUND  synthesis found no skill and no model can write one (none
+ *                   configured, or only the offline provider, which mutates
+ *                   code and has none here); the episodes are gone
+ *     AD_ETOOBIG    a size cap was reached
+ *     AD_ENOTSUP    the provider cannot do this
+ *     AD_EEXIST     a unique key is taken
+ *     AD_ECORRUPT   the database is damaged
+ *     AD_EINTERNAL  a bug
+ *   returned as they are (retried with backoff, then dead-lettered)
+ *     AD_ETIMEOUT   the model or a sandbox run ran out of time (the model call
+ *                   has a deadline inside the job's lease)
+ *     AD_EIO        network, provider or disk failure
+ *     AD_EBUSY      the database was locked
+ *     AD_ENOMEM     out of memory
+ *     AD_ESTATE     the lease was lost: another worker has the job, and the
+ *                   job layer records nothing of this run
+ *
+ * Synthesis failures that retrying cannot change are one of the permanent
+ * codes (AD_ELIMIT, AD_EPERM, AD_EINVAL, AD_ENOTFOUND, AD_ETOOBIG,
+ * AD_ENOTSUP); a synthesis that may succeed next time is AD_ETIMEOUT,
+ * AD_EIO or AD_EBUSY.
  */
+/*
+ * The table above as a function: AD_JOB_PERMANENT for a permanent code, rc
+ * otherwise. For what a memento job meets before ad_memento_run_job (the
+ * runtime building its sandbox and model), so every error of the job is
+ * classified the same way.
+ */
+int ad_memento_job_outcome(int rc);
 int ad_memento_run_job(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
-                       struct ad_llm *llm, const struct ad_job *job,
+                       struct ad_llm *llm, const struct ad_job *job, struct ad_job_lease *lease,
                        struct ad_skill_candidate *out, struct ad_err *err);
 
 /* ---- the review queue (review.c) -------------------------------------------- */
@@ -271,7 +341,9 @@ int ad_memento_run_job(struct ad_store *st, struct ad_bus *bus, struct ad_sandbo
 /*
  * What humans decide about what the loops produced. Skill candidates now;
  * AlphaEvolver's mutations will share the rules (review.c says which).
- * Module learn owns skill_candidates: read them here.
+ * Module learn owns skill_candidates: read them here. Each decision
+ * (approve, reject, regenerate) marks read, in its transaction, the
+ * notifications about the candidate: the review answered them.
  */
 int ad_candidates_get(struct ad_store *st, const char *tenant_id, const char *id,
                       struct ad_skill_candidate *out, struct ad_err *err);

@@ -137,9 +137,10 @@ struct ad_llm_request {
     int64_t seed;                /* < 0: none */
     const char *purpose;         /* ledger label ("memento", "alpha", "test", ...) */
     int timeout_ms;              /* per attempt; 0: the llm's default (120000) */
-    int64_t deadline_ms; /* 0: none; else the whole call, every retry and fallback included, must end within deadline_ms of its start; past it the call fails with AD_ETIMEOUT */
-    /*
-     * Streaming: when set, the call streams (SSE) and on_delta receives each
+    int64_t deadline_ms;         /* 0: none; else the whole call, every retry and fallback
+                                    included, must end within deadline_ms of its start; past it
+                                    the call fails with AD_ETIMEOUT */
+    /* Streaming: when set, the call streams (SSE) and on_delta receives each
      * piece of text as it arrives (kind "text") and each tool call once it
      * has a name (kind "tool"). Return non-zero to abort the call.
      *

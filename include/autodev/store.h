@@ -440,6 +440,18 @@ int ad_store_job_claim(struct ad_store *st, const char *tenant_id, const char *k
 int ad_store_job_finish(struct ad_store *st, const char *tenant_id, const char *id,
                         const char *worker, enum ad_job_status status, const char *error,
                         const char *retry_at, struct ad_err *err);
+/*
+ * Renews the lease of a job running under worker: lease_until = now_ms +
+ * lease_ms (into lease_until, may be NULL). AD_ESTATE when the job is not
+ * running under that worker any more (it finished, or its lease ran out and
+ * another worker claimed it), AD_ENOTFOUND when there is no such job. Inside
+ * the caller's transaction the row stays the caller's until that
+ * transaction ends: a claim by another worker waits for it, and then sees
+ * the new lease.
+ */
+int ad_store_job_renew(struct ad_store *st, const char *tenant_id, const char *id,
+                       const char *worker, int64_t now_ms, int64_t lease_ms,
+                       char lease_until[AD_TIME_SIZE], struct ad_err *err);
 /* Newest first; status < 0 for any status. */
 int ad_store_job_list(struct ad_store *st, const char *tenant_id, int status, const char *kind,
                       int limit, struct ad_job **out, size_t *n, struct ad_err *err);

@@ -16,6 +16,23 @@
 #include "autodev/sandbox.h"
 #include "autodev/skill.h"
 
+/* The error types of failures that are not the task's (agent.h), in one place. */
+static const char *const infrastructure_types[] = {
+    AD_ERROR_TYPE_SANDBOX,
+    AD_ERROR_TYPE_LLM,
+    AD_ERROR_TYPE_COST_LIMIT,
+    AD_ERROR_TYPE_INFRASTRUCTURE,
+};
+
+bool ad_failure_is_infrastructure(const char *error_type)
+{
+    for (size_t i = 0; error_type && i < AD_ARRAY_SIZE(infrastructure_types); i++) {
+        if (!strcmp(error_type, infrastructure_types[i]))
+            return true;
+    }
+    return false;
+}
+
 void ad_task_outcome_release(struct ad_task_outcome *o)
 {
     if (!o)
@@ -129,6 +146,11 @@ static int judge(const struct ad_task *t, const struct ad_sandbox_result *r, boo
         return 0;
     }
     ep->output = r->output ? json_incref(r->output) : NULL;
+    /*
+     * A sandbox that failed is the infrastructure's failure, not the task's:
+     * ad_skill_result_error words it "SandboxError: ..." (AD_ERROR_TYPE_SANDBOX),
+     * which reflection does not take for a missing skill.
+     */
     if (r->status != AD_SB_OK) {
         ep->error_trace = ad_skill_result_error(r);
         if (!ep->error_trace)

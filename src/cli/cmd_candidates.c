@@ -249,6 +249,26 @@ static void print_json_line(FILE *out, const char *label, const json_t *v)
     free(s);
 }
 
+/*
+ * Inputs with what they should give: an "expected" member is shown, a JSON
+ * null included (the function must return None); none means the episode
+ * recorded none, and only running is checked.
+ */
+static void print_examples(FILE *out, const char *what, const json_t *examples)
+{
+    const json_t *v;
+    size_t i;
+
+    json_array_foreach(examples, i, v) {
+        char label[32];
+
+        snprintf(label, sizeof(label), "%s %zu", what, i + 1);
+        print_json_line(out, label, json_object_get(v, "input"));
+        if (json_object_get(v, "expected"))
+            print_json_line(out, "  expected", json_object_get(v, "expected"));
+    }
+}
+
 static void print_pattern(FILE *out, const json_t *fp)
 {
     const json_t *ids = json_object_get(fp, "episode_ids");
@@ -273,14 +293,13 @@ static void print_pattern(FILE *out, const json_t *fp)
         fprintf(out, "%s%s", i ? ", " : "", str0(json_string_value(v)));
     fputs(json_array_size(ids) ? "\n" : "-\n", out);
     print_json_line(out, "tools", json_object_get(fp, "tools_attempted"));
-    json_array_foreach(examples, i, v) {
-        char label[32];
-
-        snprintf(label, sizeof(label), "example %zu", i + 1);
-        print_json_line(out, label, json_object_get(v, "input"));
-        if (json_object_get(v, "expected") && !json_is_null(json_object_get(v, "expected")))
-            print_json_line(out, "  expected", json_object_get(v, "expected"));
-    }
+    if (ad_json_str(fp, "proposer"))
+        fprintf(out, "  %-12s%s\n", "proposer", ad_json_str(fp, "proposer"));
+    if (json_is_integer(json_object_get(fp, "made_from")))
+        fprintf(out, "  %-12s%" JSON_INTEGER_FORMAT " example(s)\n", "made from",
+                json_integer_value(json_object_get(fp, "made_from")));
+    print_examples(out, "example", examples);
+    print_examples(out, "held-out", json_object_get(fp, "held_out"));
 }
 
 static void print_validation(FILE *out, const json_t *vr)
@@ -303,6 +322,9 @@ static void print_validation(FILE *out, const json_t *vr)
         if (e && *e)
             print_block(out, "          ", e);
     }
+    /* What a pass is worth: few examples, no input it was not made from. */
+    json_array_foreach(json_object_get(vr, "warnings"), i, ck)
+        fprintf(out, "  caution %s\n", str0(json_string_value(ck)));
 }
 
 static void print_show_text(struct ad_ctx *ctx, const struct ad_skill_candidate *c,

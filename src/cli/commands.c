@@ -267,17 +267,26 @@ static const struct ad_cmd_opt jobs_opts[] = {
 };
 
 static const char jobs_description[] =
-    "Jobs are the background work of autodev. A failing job is retried with\n"
-    "exponential backoff and dead-lettered after 5 attempts; a job that cannot\n"
-    "succeed fails for good at once. The kinds this build runs:\n"
+    "Jobs are the background work of autodev. A running job is held by its\n"
+    "worker for a 5-minute lease, which long work renews; a job whose worker\n"
+    "died is claimed again when the lease runs out, and a worker that lost its\n"
+    "lease writes nothing. A failing job is retried with exponential backoff\n"
+    "and dead-lettered after its kind's attempts (5 unless the kind says\n"
+    "otherwise); an error certain to repeat fails the job for good at once. The\n"
+    "kinds this build runs:\n"
     "\n"
-    "store.check: check the integrity of the database; fails for good when it is\n"
-    "corrupt.\n"
+    "store.check: check the integrity of the database; 5 attempts; fails for good\n"
+    "when it is corrupt.\n"
     "\n"
     "memento.generate: write a skill candidate for an agent's failure pattern\n"
-    "(queued by reflection, or by 'autodev candidates regenerate') with the model\n"
-    "of $AUTODEV_LLM, and validate it in the sandbox; fails for good when the\n"
-    "gate denies or the daily limit is reached.";
+    "(queued by reflection, or by 'autodev candidates regenerate'): synthesis by\n"
+    "example from the failures' inputs and expected outputs first (no model),\n"
+    "else the model of $AUTODEV_LLM (the offline provider cannot write a new\n"
+    "function, so under it synthesis is the only proposer); then validate it in\n"
+    "the sandbox. 3 attempts; fails for good when the gate denies, the daily\n"
+    "limit or a model cap is reached, neither synthesis nor a model can propose\n"
+    "a function, or the payload is damaged. Model time-outs, network and\n"
+    "database-busy errors are retried.";
 
 static const struct ad_cmd_form demo_forms[] = {
     { "demo [--keep]", NULL },
@@ -660,8 +669,10 @@ static const struct ad_cmd_form candidates_forms[] = {
       "and creation time." },
     { "candidates show ID",
       "Show a candidate: its skill name and description, status and review, the\n"
-      "failure pattern it was written for (task, error type, episodes, example\n"
-      "inputs), each validation check with its error, and the code." },
+      "failure pattern it was written for (task, error type, episodes, who\n"
+      "proposed it, the example inputs it was made from with their expected\n"
+      "outputs, the inputs held out from it), each validation check with its\n"
+      "error, the cautions for the reviewer, and the code." },
     { "candidates test ID [--input JSON | --input-file F] [--timeout S]",
       "Run the candidate's function in the sandbox on the input (default null)\n"
       "and print the status, output and error. Nothing is recorded. Exits 1 when\n"
@@ -674,7 +685,8 @@ static const struct ad_cmd_form candidates_forms[] = {
       "Reject a candidate that is not promoted, saying why." },
     { "candidates regenerate ID",
       "Queue a new memento.generate job for the failure pattern of a failed or\n"
-      "rejected candidate, with its reason added to the prompt. Prints the job id;\n"
+      "rejected candidate, with its reason added to the prompt (a candidate\n"
+      "synthesized before is asked of the model this time). Prints the job id;\n"
       "'autodev jobs run' runs it." },
     { NULL, NULL },
 };
@@ -697,16 +709,24 @@ static const struct ad_cmd_opt candidates_opts[] = {
 
 static const char candidates_description[] =
     "When an agent at INTERN or above fails similar tasks repeatedly (the\n"
-    "reflection settings say how often), Memento-Skills asks the model for one\n"
-    "Python function that would have solved them, checks it in the sandbox on\n"
-    "the failed episodes' inputs (it loads, runs, and returns the expected\n"
-    "output where one is known) and leaves it as a candidate: validated, or\n"
-    "failed with the reasons. A notification tells reviewers. Only a validated\n"
-    "candidate can be approved; approving adds it to the catalog, where the\n"
-    "agent's next matching task finds it.\n"
+    "reflection settings say how often; failures of the model, a cost cap or the\n"
+    "sandbox do not count), Memento-Skills writes one Python function that would\n"
+    "have solved them: by synthesis by example from the failures' inputs and\n"
+    "expected outputs when a program fits (no model), else by asking the model.\n"
+    "It checks the function in the sandbox on the failed episodes' inputs and on\n"
+    "up to 5 other inputs of the task the agent recorded, held out from its\n"
+    "making (it loads, runs, and returns the expected output where one is\n"
+    "recorded; a success's output counts as expected), and leaves it as a\n"
+    "candidate: validated, or failed with the reasons. A notification tells\n"
+    "reviewers, with a caution when the function was made from fewer than 3\n"
+    "examples or no held-out input existed. Only a validated candidate can be\n"
+    "approved; approving adds it to the catalog, where the agent's next matching\n"
+    "task finds it. Approving, rejecting and regenerating mark the candidate's\n"
+    "notifications read.\n"
     "\n"
     "With --json, list prints one array of candidates and show one object that\n"
-    "also holds generated_code, failure_pattern and validation_result.\n"
+    "also holds generated_code, failure_pattern (with made_from and held_out)\n"
+    "and validation_result (with held_out and warnings).\n"
     "\n"
     "Exit status 2 for an unknown candidate id and for a review its state\n"
     "forbids (approving one that is not validated, rejecting a promoted one).";
@@ -733,10 +753,11 @@ static const struct ad_cmd_opt notifications_opts[] = {
 static const char notifications_description[] =
     "Notifications are what the learning loops want a person to see: a\n"
     "capability an agent's new maturity unlocked (auto_dev_capability_unlocked,\n"
-    "whose payload holds agent_id, capability, message and action_required) or\n"
-    "a skill candidate waiting for review. With --json, list prints one array of\n"
-    "objects with id, type, title, message, agent_id, agent, payload, read,\n"
-    "read_at and created_at.";
+    "whose payload holds agent_id, capability, message and action_required; the\n"
+    "message says whether this version has the loop yet) or a skill candidate\n"
+    "waiting for review or failed (read once the candidate is reviewed). With\n"
+    "--json, list prints one array of objects with id, type, title, message,\n"
+    "agent_id, agent, payload, read, read_at and created_at.";
 
 static const struct ad_cmd commands[] = {
     { "init", cmd_init, "create the home directory and the database", init_forms, NULL,

@@ -1,5 +1,6 @@
 #include "compat.h"
 
+#include <stdatomic.h>
 #include <unistd.h>
 
 #include "autodev/clock.h"
@@ -11,10 +12,18 @@
 #define DEFAULT_BACKOFF_BASE_MS 1000
 #define DEFAULT_BACKOFF_MAX_MS (60 * 60 * 1000)
 
+/* The claim a handler runs under (jobs.h). */
+struct ad_job_lease {
+    struct ad_jobs *q;
+    const struct ad_job *job;
+    int64_t until_ms;       /* the lease's end by q's clock, as last renewed */
+};
+
 struct handler {
     char *kind;          /* owned */
     ad_job_handler_fn *fn;
     void *ctx;
+    int max_attempts;    /* 0: the queue's */
 };
 
 struct ad_jobs {
@@ -51,15 +60,23 @@ static int kind_valid(const char *kind)
     return n > 0;
 }
 
+/*
+ * "<hostname>:<pid>:<n>". The job row names the worker that holds it, and a
+ * lease is checked by that name alone, so two queues of one process (two
+ * threads, each with its own store handle) must not share one: n counts the
+ * queues the process has made.
+ */
 static char *default_worker(void)
 {
+    static atomic_long queues;
     char host[256] = "localhost";
-    char buf[300];
+    char buf[320];
 
     if (gethostname(host, sizeof(host) - 1) < 0)
         snprintf(host, sizeof(host), "localhost");
     host[sizeof(host) - 1] = '\0';
-    snprintf(buf, sizeof(buf), "%s:%ld", host, (long)getpid());
+    snprintf(buf, sizeof(buf), "%s:%ld:%ld", host, (long)getpid(),
+             atomic_fetch_add(&queues, 1) + 1);
     return strdup(buf);
 }
 
@@ -79,6 +96,7 @@ static int apply_options(struct ad_jobs *q, const struct ad_jobs_options *o, str
     if (q->backoff_max_ms < q->backoff_base_ms)
         q->backoff_max_ms = q->backoff_base_ms;
     q->max_attempts = o->max_attempts ? o->max_attempts : AD_JOBS_DEFAULT_MAX_ATTEMPTS;
+    q->now_ms = o->now_ms ? o->now_ms : ad_now_ms;
     q->worker = o->worker ? strdup(o->worker) : default_worker();
     if (!q->worker)
         return ad_error(err, AD_ENOMEM, "out of memory");
@@ -101,7 +119,6 @@ int ad_jobs_new(struct ad_store *st, const char *tenant_id, const struct ad_jobs
         return ad_error(err, AD_ENOMEM, "out of memory");
     q->st = st;
     snprintf(q->tenant_id, sizeof(q->tenant_id), "%s", tenant_id);
-    q->now_ms = ad_now_ms;
     rc = apply_options(q, opts, err);
     if (rc < 0) {
         ad_jobs_free(q);
@@ -127,9 +144,13 @@ void ad_jobs_free(struct ad_jobs *q)
  * the store fills the struct with the existing job, so every heap member is
  * released with ad_job_release() whichever way the insert went.
  */
+static struct handler *handler_find(struct ad_jobs *q, const char *kind);
+
 static int job_fill(struct ad_jobs *q, struct ad_job *j, const char *kind,
                     const json_t *payload, const char *key, int64_t delay_ms, struct ad_err *err)
 {
+    struct handler *h;
+
     snprintf(j->tenant_id, sizeof(j->tenant_id), "%s", q->tenant_id);
     j->kind = strdup(kind);
     j->payload = payload ? json_deep_copy(payload) : json_object();
@@ -137,7 +158,8 @@ static int job_fill(struct ad_jobs *q, struct ad_job *j, const char *kind,
     if (!j->kind || !j->payload || (key && !j->idempotency_key))
         return ad_error(err, AD_ENOMEM, "out of memory");
     j->status = AD_JOB_QUEUED;
-    j->max_attempts = q->max_attempts;
+    h = handler_find(q, kind);
+    j->max_attempts = h && h->max_attempts ? h->max_attempts : q->max_attempts;
     ad_time_iso(q->now_ms() + delay_ms, j->run_after);
     return 0;
 }
@@ -238,10 +260,25 @@ int ad_jobs_register(struct ad_jobs *q, const char *kind, ad_job_handler_fn *fn,
         h->kind = strdup(kind);
         if (!h->kind)
             return ad_error(err, AD_ENOMEM, "out of memory");
+        h->max_attempts = 0;
         q->nhandlers++;
     }
     h->fn = fn;
     h->ctx = ctx;
+    return 0;
+}
+
+int ad_jobs_set_max_attempts(struct ad_jobs *q, const char *kind, int max_attempts,
+                             struct ad_err *err)
+{
+    struct handler *h = kind_valid(kind) ? handler_find(q, kind) : NULL;
+
+    if (!h)
+        return ad_error(err, AD_EINVAL, "job kind '%s' is not registered", kind ? kind : "");
+    if (max_attempts < 0)
+        return ad_error(err, AD_EINVAL, "max attempts of job kind '%s' must not be negative",
+                        kind);
+    h->max_attempts = max_attempts;
     return 0;
 }
 
@@ -299,24 +336,66 @@ static enum ad_job_status outcome(struct ad_jobs *q, const struct ad_job *job, i
     return AD_JOB_QUEUED;
 }
 
+/* ---- leases ---------------------------------------------------------------- */
+
+int64_t ad_job_lease_left_ms(const struct ad_job_lease *l)
+{
+    return l ? l->until_ms - l->q->now_ms() : INT64_MAX;
+}
+
+static int lease_renew(struct ad_job_lease *l, struct ad_store *st, struct ad_err *err)
+{
+    struct ad_jobs *q;
+    int64_t now;
+    int rc;
+
+    if (!l)
+        return 0;
+    q = l->q;
+    now = q->now_ms();
+    rc = ad_store_job_renew(st, q->tenant_id, l->job->id, q->worker, now, q->lease_ms, NULL, err);
+    if (rc == 0)
+        l->until_ms = now + q->lease_ms;
+    return rc;
+}
+
+int ad_jobs_heartbeat(struct ad_job_lease *l, struct ad_err *err)
+{
+    return lease_renew(l, l ? l->q->st : NULL, err);
+}
+
+int ad_jobs_lease_hold(struct ad_job_lease *l, struct ad_store *st, struct ad_err *err)
+{
+    if (l && !st)
+        return ad_error(err, AD_EINVAL, "holding the lease of job %s needs a store", l->job->id);
+    return lease_renew(l, st, err);
+}
+
+/* ---- running ----------------------------------------------------------------- */
+
 /*
  * Runs a claimed job and records what happened. The handler runs outside
  * any transaction of ours: it may take minutes (an LLM call, a sandbox run)
  * and must not hold the database's write lock that long. Its writes are its
- * own; since a worker can die between the handler and the finish, a job may
- * run again, and handlers must be idempotent.
+ * own; it keeps the job through the lease it is given (jobs.h), and since a
+ * worker can still die between the handler and the finish, a job may run
+ * again, and handlers must be idempotent.
  */
 static int run_claimed(struct ad_jobs *q, struct ad_job *job, struct ad_err *err)
 {
     struct handler *h = handler_find(q, job->kind);
+    struct ad_job_lease lease = { q, job, 0 };
     struct ad_err herr = AD_ERR_INIT;
     char retry_at[AD_TIME_SIZE];
     enum ad_job_status status;
     const char *msg = NULL;
     int rc;
 
+    /* The claim wrote lease_until from our clock; unreadable, it counts as run out. */
+    if (ad_time_parse(job->lease_until, &lease.until_ms) < 0)
+        lease.until_ms = 0;
     if (h) {
-        rc = h->fn(h->ctx, job, &herr);
+        rc = h->fn(h->ctx, job, &lease, &herr);
     } else {
         rc = ad_error(&herr, AD_JOB_PERMANENT, "no handler for job kind '%s'", job->kind);
     }

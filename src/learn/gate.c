@@ -30,14 +30,20 @@ static const struct cap_def {
     const char *short_name;
     const char *title;
     enum ad_maturity min;
+    bool built;          /* this build runs the loop; the gate decides either way */
 } caps[AD_CAP_COUNT] = {
     [AD_CAP_MEMENTO] = { "auto_dev.memento_skills", "memento_skills", "Memento-Skills",
-                         AD_INTERN },
+                         AD_INTERN, true },
     [AD_CAP_ALPHA] = { "auto_dev.alpha_evolver", "alpha_evolver", "AlphaEvolver",
-                       AD_SUPERVISED },
+                       AD_SUPERVISED, false },
     [AD_CAP_BACKGROUND] = { "auto_dev.background_evolution", "background_evolution",
-                            "Background Evolution", AD_AUTONOMOUS },
+                            "Background Evolution", AD_AUTONOMOUS, false },
 };
+
+bool ad_capability_built(enum ad_capability c)
+{
+    return (unsigned)c < AD_CAP_COUNT && caps[c].built;
+}
 
 const char *ad_capability_name(enum ad_capability c)
 {
@@ -173,23 +179,37 @@ static int notify_unlock(struct ad_store *st, struct ad_bus *bus, const struct a
                          const struct ad_settings *s, enum ad_capability cap,
                          struct ad_err *err)
 {
-    bool active = s->enabled && toggle_on(s, cap);
+    bool on = s->enabled && toggle_on(s, cap);
+    bool active = on && caps[cap].built;
     char title[AD_NOTIFY_TITLE_MAX];
     char id[AD_ID_SIZE];
     char *msg = NULL;
     json_t *ev = NULL, *payload = NULL;
     int rc;
 
-    msg = active ? ad_strdupf("Agent %s has graduated to use %s. It is enabled for this "
-                              "workspace and active now.", a->name, caps[cap].title)
-                 : ad_strdupf("Agent %s has graduated to use %s. Enable it to activate: "
-                              "autodev settings set enabled true; autodev settings set %s "
-                              "true.", a->name, caps[cap].title, caps[cap].short_name);
+    /* Say only what is true: a loop this build lacks is unlocked, not active. */
+    if (!caps[cap].built && on)
+        msg = ad_strdupf("Agent %s has graduated to use %s: it is unlocked and enabled, but "
+                         "this version of autodev does not have %s yet, so nothing runs "
+                         "until one that does.", a->name, caps[cap].title, caps[cap].title);
+    else if (!caps[cap].built)
+        msg = ad_strdupf("Agent %s has graduated to use %s: it is unlocked, but this version "
+                         "of autodev does not have %s yet, so nothing runs until one that "
+                         "does. To have it run then: autodev settings set enabled true; "
+                         "autodev settings set %s true.", a->name, caps[cap].title,
+                         caps[cap].title, caps[cap].short_name);
+    else if (active)
+        msg = ad_strdupf("Agent %s has graduated to use %s. It is enabled for this "
+                         "workspace and active now.", a->name, caps[cap].title);
+    else
+        msg = ad_strdupf("Agent %s has graduated to use %s. Enable it to activate: "
+                         "autodev settings set enabled true; autodev settings set %s "
+                         "true.", a->name, caps[cap].title, caps[cap].short_name);
     snprintf(title, sizeof(title), "%s unlocked for %s", caps[cap].title, a->name);
     payload = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:b}", "type",
                         "auto_dev_capability_unlocked", "agent_id", a->id, "agent", a->name,
                         "capability", caps[cap].name, "message", msg, "action_required",
-                        !active);
+                        !on);
     if (!msg || !payload) {
         rc = ad_error(err, AD_ENOMEM, "out of memory");
         goto out;

@@ -12,8 +12,6 @@
 
 struct ad_bus;
 
-/* A memento.generate job is tried this often before it is dead-lettered. */
-#define AD__MEMENTO_MAX_ATTEMPTS 3
 
 /*
  * Queues a memento.generate job with payload (borrowed) through the job
@@ -31,6 +29,13 @@ int ad__memento_enqueue(struct ad_store *st, const char *tenant_id, const json_t
 int ad__notify(struct ad_store *st, const char *tenant_id, const char *agent_id,
                const char *type, const char *title, const char *message, const json_t *payload,
                char id_out[AD_ID_SIZE], struct ad_err *err);
+
+/*
+ * Marks read every unread notification about candidate_id (its payload's
+ * "candidate_id"): a review answers them. In the caller's transaction.
+ */
+int ad__notifications_read_candidate(struct ad_store *st, const char *tenant_id,
+                                     const char *candidate_id, struct ad_err *err);
 
 /*
  * The shared part of a human review, for every reviewable row (skill

@@ -3,22 +3,29 @@
  *
  *   analyse    the group's episodes -> a failure pattern (task, errors,
  *              tools tried, example inputs and expected outputs, a name)
- *   propose    a prompt for one self-contained function; the reply goes
- *              through edit (fences stripped, the function extracted)
+ *   hold out   the agent's other recorded inputs of the task, kept from
+ *              the proposer and run by validation
+ *   propose    synthesis by example, else a prompt for one self-contained
+ *              function; the reply goes through edit (fences stripped, the
+ *              function extracted)
  *   candidate  a skill_candidates row, pending; the daily limit is counted
  *              in the transaction that inserts it
- *   validate   in the sandbox: it loads, runs on every example input and
- *              gives the expected output where one is known -> validated
- *              or failed, with every check in validation_result
+ *   validate   in the sandbox: it loads, runs on every example and held-out
+ *              input and gives the expected output where one is recorded
+ *              -> validated or failed, with every check and the reviewer's
+ *              cautions in validation_result
  *   review     approve (a validated one only) -> catalog, origin memento;
  *              reject with a reason; regenerate a failed or rejected one
  *
  * The model call and the sandbox runs happen outside any transaction, so
- * the write lock is never held across them. Every state change is one
- * transaction with its event, its notification and the capability usage.
+ * the write lock is never held across them; each fits in the job's lease,
+ * renewed before it. Every state change is one transaction that first
+ * holds that lease, with its event, its notification and the capability
+ * usage.
  *
- * Sections: names and analysis / the prompt / running candidates /
- * generate and validate / review.
+ * Sections: names and analysis / the prompt / running candidates / inputs
+ * the candidate was not made from / the lease / generate and validate /
+ * the job: its errors.
  */
 #include "compat.h"
 
@@ -50,6 +57,11 @@
 #define PROMPT_VALUE_MAX 2000 /* bytes of one input or output in the prompt */
 #define REPLY_CODE_MAX (64 * 1024)   /* a reply kept as "code" when it has none */
 #define LOAD_PROBE "__autodev_loaded__"
+#define MADE_FROM_MIN 3       /* distinct examples below which a reviewer is warned */
+#define HELD_OUT_MAX 5        /* inputs it was not made from, validated too */
+#define HELD_OUT_SCAN 200     /* the agent's newest episodes looked at for them */
+#define LEASE_RESERVE_MAX_MS 30000   /* of the lease kept for the writes after a step */
+#define STEP_MIN_MS 1000      /* a step (model call, sandbox run) needs at least this */
 
 static int oom(struct ad_err *err)
 {
@@ -180,7 +192,7 @@ int ad_memento_analyse(struct ad_store *st, const char *tenant_id, const json_t 
             json_array_size(examples) < EXAMPLES_MAX &&
             !array_has_equal(examples, ep.input, "input"))
             rc = json_array_append_new(examples,
-                                       json_pack("{s:s, s:O, s:O?}", "episode_id", ep.id,
+                                       json_pack("{s:s, s:O, s:O*}", "episode_id", ep.id,
                                                  "input", ep.input, "expected", ep.expected));
         if (rc == 0 && !have_first) {
             first = ep;
@@ -336,7 +348,10 @@ int ad_memento_prompt(const json_t *pattern, const json_t *previous, struct ad_b
             rc = ad_buf_addf(user, "%zu. input: ", i + 1);
         if (rc == 0)
             rc = add_value(user, json_object_get(v, "input"));
-        if (rc == 0 && json_object_get(v, "expected")) {
+        /* No "expected": the episode recorded none. A JSON null is a value: None. */
+        if (rc == 0 && json_is_null(json_object_get(v, "expected")))
+            rc = ad_buf_adds(user, "\n   expected output: null (the function returns None)");
+        else if (rc == 0 && json_object_get(v, "expected")) {
             rc = ad_buf_adds(user, "\n   expected output: ");
             if (rc == 0)
                 rc = add_value(user, json_object_get(v, "expected"));
@@ -414,6 +429,136 @@ int ad_memento_try(struct ad_sandbox *sb, const struct ad_skill_candidate *c, co
     return run_code(sb, c->generated_code, entry, input, limits, result, err);
 }
 
+/* ---- inputs the candidate was not made from --------------------------------------- */
+
+/* Same shape as the pattern's inputs: an object with the same keys, else the same type. */
+static bool same_shape(const json_t *like, const json_t *in)
+{
+    const char *key;
+    json_t *v;
+
+    if (!like)
+        return true;
+    if (json_typeof(like) != json_typeof(in))
+        return false;
+    if (!json_is_object(like))
+        return true;
+    if (json_object_size(like) != json_object_size(in))
+        return false;
+    json_object_foreach((json_t *)like, key, v) {
+        if (!json_object_get(in, key))
+            return false;
+    }
+    return true;
+}
+
+/* True when ep is the pattern's task: the same kind, a description reflection calls alike. */
+static bool same_task(const json_t *fp, const struct ad_episode *ep, double min_similarity)
+{
+    const char *task = ad_json_str(fp, "task"), *kind = ad_json_str(fp, "task_kind");
+
+    if (strcmp(or_empty(kind), or_empty(ep->task_kind)) || !task || !ep->task_description)
+        return false;
+    return !strcmp(task, ep->task_description) ||
+           ad_shingle_jaccard(task, ep->task_description) >= min_similarity;
+}
+
+/*
+ * The value ep says the task should give: the expected output it recorded,
+ * else, for a success, its output; NULL when unknown (the check then only
+ * runs the function).
+ */
+static const json_t *known_output(const struct ad_episode *ep)
+{
+    if (ep->expected)
+        return ep->expected;
+    return ep->success ? ep->output : NULL;
+}
+
+/* Whether ep's input may be held out: new to the examples and to what was held out so far. */
+static bool fresh_input(const json_t *fp, const json_t *held, const struct ad_episode *ep)
+{
+    const json_t *examples = json_object_get(fp, "examples");
+    const json_t *first = json_object_get(json_array_get(examples, 0), "input");
+
+    return ep->input && !json_is_null(ep->input) && same_shape(first, ep->input) &&
+           !array_has_equal(examples, ep->input, "input") &&
+           !array_has_equal(held, ep->input, "input");
+}
+
+/*
+ * Up to HELD_OUT_MAX inputs of the same task the agent recorded besides the
+ * pattern's examples (read through the agent module), those whose right
+ * output is known first: {"episode_id", "input", "expected"?, "success"}.
+ * The model and synthesis never see them; validation runs them, so a
+ * function that fits only its examples fails where one exists.
+ */
+static int held_out(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                    const json_t *fp, const struct ad_settings *s, json_t *held,
+                    struct ad_err *err)
+{
+    struct ad_episode_filter f = AD_EPISODE_FILTER_INIT;
+    struct ad_episode *v = NULL;
+    double min = s->reflection_similarity_pct / 100.0;
+    size_t n = 0;
+    int rc;
+
+    f.agent_id = agent_id;
+    f.limit = HELD_OUT_SCAN;
+    rc = ad_episodes_list(st, tenant_id, &f, &v, &n, err);
+    /* Two passes: inputs with a known output, then those that can only be run. */
+    for (int pass = 0; rc == 0 && pass < 2; pass++) {
+        for (size_t i = 0; rc == 0 && i < n && json_array_size(held) < HELD_OUT_MAX; i++) {
+            const json_t *want = known_output(&v[i]);
+
+            if ((pass == 0) != (want != NULL) || !same_task(fp, &v[i], min) ||
+                !fresh_input(fp, held, &v[i]))
+                continue;
+            if (json_array_append_new(held, json_pack("{s:s, s:O, s:O*, s:b}", "episode_id",
+                                                      v[i].id, "input", v[i].input, "expected",
+                                                      want, "success", v[i].success)) < 0)
+                rc = oom(err);
+        }
+    }
+    ad_episode_list_free(v, n);
+    return rc;
+}
+
+/* ---- the lease: every long step fits in it, every write holds it ------------------ */
+
+/*
+ * What a step may take of the lease: what is left, less a fifth of it (at
+ * most LEASE_RESERVE_MAX_MS) kept for the writes that follow the step.
+ * INT64_MAX with no lease.
+ */
+static int64_t lease_budget_ms(const struct ad_job_lease *l)
+{
+    int64_t left = ad_job_lease_left_ms(l), reserve;
+
+    if (left == INT64_MAX)
+        return left;
+    reserve = left / 5 < LEASE_RESERVE_MAX_MS ? left / 5 : LEASE_RESERVE_MAX_MS;
+    return left - reserve;
+}
+
+/*
+ * Before a long step: renews the lease (AD_ESTATE when the job is not ours
+ * any more) and gives the step's time budget, AD_ETIMEOUT when the lease is
+ * too short for any step.
+ */
+static int lease_step(struct ad_job_lease *l, int64_t *budget_ms, struct ad_err *err)
+{
+    int rc = ad_jobs_heartbeat(l, err);
+
+    if (rc < 0)
+        return ad_error_prefix(err, "memento: renewing the job's lease");
+    *budget_ms = lease_budget_ms(l);
+    if (*budget_ms < STEP_MIN_MS)
+        return ad_error(err, AD_ETIMEOUT, "memento: %" PRId64 " ms left on the job's lease, "
+                        "too little for the next step", ad_job_lease_left_ms(l));
+    return 0;
+}
+
 /* ---- generate and validate ------------------------------------------------------ */
 
 static int add_check(json_t *checks, const char *name, bool ok, const char *error,
@@ -427,27 +572,50 @@ static int add_check(json_t *checks, const char *name, bool ok, const char *erro
     return c ? json_array_append_new(checks, c) : AD_ENOMEM;
 }
 
+/* The reviewer's cautions of c's validation, joined in one sentence ("" for none); free it. */
+static char *cautions(const struct ad_skill_candidate *c)
+{
+    const json_t *w = json_object_get(c->validation_result, "warnings"), *v;
+    struct ad_buf b = AD_BUF_INIT;
+    size_t i;
+
+    json_array_foreach(w, i, v) {
+        if (ad_buf_addf(&b, "%s%s", i ? "; " : "Caution: ", or_empty(json_string_value(v))) < 0) {
+            ad_buf_release(&b);
+            return NULL;
+        }
+    }
+    return b.len ? ad_buf_detach(&b, NULL) : strdup("");
+}
+
 /*
  * Stores c's outcome with the capability usage, a notification for the
- * reviewers and the memento.candidate event, in one transaction.
+ * reviewers and the memento.candidate event, in one transaction that first
+ * holds the job's lease: a worker that lost its job writes none of it.
  */
 static int finish(struct ad_store *st, struct ad_bus *bus, struct ad_skill_candidate *c,
-                  struct ad_err *err)
+                  struct ad_job_lease *lease, struct ad_err *err)
 {
     bool ok = c->status == AD_CAND_VALIDATED;
     const char *summary = ad_json_str(c->validation_result, "summary");
     char title[AD_NOTIFY_TITLE_MAX];
-    char *msg = NULL;
+    char *msg = NULL, *caution = cautions(c);
     json_t *ev = NULL, *payload = NULL;
     int depth0 = ad_store_tx_depth(st);
     int rc;
 
+    if (!caution)
+        return oom(err);
     /* A validated candidate waits for a reviewer; a failed one for nobody. */
     c->review_status = ok ? AD_REVIEW_PENDING : AD_REVIEW_NONE;
     rc = ad_store_begin(st, err);
-    if (rc < 0)
+    if (rc < 0) {
+        free(caution);
         return rc;
-    rc = ad_store_candidate_update(st, c, err);
+    }
+    rc = ad_jobs_lease_hold(lease, st, err);
+    if (rc == 0)
+        rc = ad_store_candidate_update(st, c, err);
     if (rc == 0 && !ok)
         rc = ad__pattern_close(st, c, summary, err);
     if (rc == 0 && c->agent_id[0])
@@ -455,10 +623,9 @@ static int finish(struct ad_store *st, struct ad_bus *bus, struct ad_skill_candi
     if (rc == 0) {
         snprintf(title, sizeof(title), "Skill candidate %s %s", c->skill_name,
                  ok ? "is ready for review" : "failed validation");
-        msg = ok ? ad_strdupf("%s. Review it: autodev candidates show %s", summary ? summary : "",
-                              c->id)
-                 : ad_strdupf("%s. See: autodev candidates show %s", summary ? summary : "",
-                              c->id);
+        msg = ad_strdupf("%s.%s%s%s %s: autodev candidates show %s", summary ? summary : "",
+                         *caution ? " " : "", caution, *caution ? "." : "",
+                         ok ? "Review it" : "See", c->id);
         payload = json_pack("{s:s, s:s, s:s}", "candidate_id", c->id, "skill_name",
                             c->skill_name, "status", ad_candidate_status_name(c->status));
         rc = msg && payload ? ad__notify(st, c->tenant_id, c->agent_id,
@@ -481,6 +648,7 @@ static int finish(struct ad_store *st, struct ad_bus *bus, struct ad_skill_candi
     json_decref(payload);
     json_decref(ev);
     free(msg);
+    free(caution);
     return rc;
 }
 
@@ -495,114 +663,208 @@ static char *mismatch(const json_t *expected, const json_t *got)
     return s;
 }
 
-int ad_memento_validate(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
-                        const struct ad_sandbox_limits *limits, struct ad_skill_candidate *c,
-                        struct ad_err *err)
+/* One validation in progress. */
+struct vrun {
+    struct ad_sandbox *sb;
+    const struct ad_sandbox_limits *limits;   /* the caller's, or NULL: defaults */
+    struct ad_job_lease *lease;
+    const char *code;
+    const char *entry;
+    json_t *checks;
+    int passed, total;
+    char *summary;                             /* the first failure, or NULL */
+};
+
+/* Runs code's fn on input in the sandbox, within the job's lease. */
+static int vrun_exec(struct vrun *v, const char *code, const char *fn, const json_t *input,
+                     struct ad_sandbox_result *r, struct ad_err *err)
+{
+    struct ad_sandbox_limits lim = { 0 };
+    int64_t budget;
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    rc = lease_step(v->lease, &budget, err);
+    if (rc < 0)
+        return rc;
+    if (v->limits)
+        lim = *v->limits;
+    if ((lim.wall_ms ? lim.wall_ms : AD_SB_DEFAULT_WALL_MS) > budget)
+        lim.wall_ms = budget;
+    return run_code(v->sb, code, fn, input, &lim, r, err);
+}
+
+/*
+ * One check of the function on one input: it runs, and when the example
+ * carries an "expected" value (JSON null included: "return None") the
+ * output equals it. An example without "expected" checks only that it runs.
+ */
+static int vrun_example(struct vrun *v, const char *name, const json_t *ex, struct ad_err *err)
+{
+    const json_t *in = json_object_get(ex, "input");
+    const json_t *want = json_object_get(ex, "expected");
+    struct ad_sandbox_result r;
+    char *e = NULL;
+    bool ok;
+    int rc = vrun_exec(v, v->code, v->entry, in, &r, err);
+
+    if (rc < 0)
+        return rc;
+    v->total++;
+    ok = r.status == AD_SB_OK;
+    if (!ok)
+        e = ad_skill_result_error(&r);
+    else if (want && !ad_json_equal_loose(want, r.output ? r.output : json_null())) {
+        ok = false;
+        e = mismatch(want, r.output);
+    }
+    if (ok)
+        v->passed++;
+    rc = add_check(v->checks, name, ok, e,
+                   json_pack("{s:O?, s:O*, s:O?, s:I}", "input", in, "expected", want, "output",
+                             r.output, "wall_ms", (json_int_t)r.wall_ms));
+    if (!ok && !v->summary) {
+        struct ad_str last = ad_str_last_line(e ? e : "");
+
+        v->summary = ad_strdupf("%s failed: %.*s", name, (int)last.len, last.ptr);
+    }
+    free(e);
+    ad_sandbox_result_clear(&r);
+    return rc < 0 ? oom(err) : 0;
+}
+
+/* Loading runs the module's top level: syntax, imports, definitions. 1 loaded, 0 not. */
+static int vrun_load(struct vrun *v, struct ad_err *err)
+{
+    struct ad_sandbox_result r;
+    char *probe = ad_strdupf("%s\n\ndef " LOAD_PROBE "():\n    return True\n", v->code);
+    bool loaded;
+    int rc;
+
+    if (!probe)
+        return oom(err);
+    rc = vrun_exec(v, probe, LOAD_PROBE, NULL, &r, err);
+    free(probe);
+    if (rc < 0)
+        return rc;
+    v->total++;
+    loaded = r.status == AD_SB_OK;
+    if (loaded) {
+        v->passed++;
+        rc = add_check(v->checks, "load", true, NULL, NULL);
+    } else {
+        char *e = ad_skill_result_error(&r);
+        struct ad_str last = ad_str_last_line(e ? e : "");
+
+        rc = add_check(v->checks, "load", false, e, NULL);
+        v->summary = ad_strdupf("the code does not load: %.*s", (int)last.len, last.ptr);
+        free(e);
+    }
+    ad_sandbox_result_clear(&r);
+    return rc < 0 ? oom(err) : loaded;
+}
+
+/*
+ * What a reviewer must know before trusting a pass: a candidate made from
+ * fewer than MADE_FROM_MIN distinct examples may fit exactly those, and
+ * one never run on an input it was not made from has shown nothing more.
+ */
+static json_t *warnings_of(const json_t *fp, int held_out)
+{
+    const json_t *made = json_object_get(fp, "made_from");
+    json_int_t n = json_is_integer(made) ? json_integer_value(made)
+                                         : (json_int_t)json_array_size(json_object_get(fp,
+                                                                                      "examples"));
+    json_t *w = json_array();
+
+    if (w && n < MADE_FROM_MIN)
+        json_array_append_new(w, json_string_nocheck(
+            n == 1 ? "made from 1 example, fewer than 3: it may fit that example and nothing else"
+                   : n == 0 ? "made from no example: nothing shows it does the task"
+                            : "made from 2 examples, fewer than 3: it may fit those two and "
+                              "nothing else"));
+    if (w && !held_out)
+        json_array_append_new(w, json_string_nocheck(
+            "run on no input it was not made from: the agent recorded no other input of this "
+            "task"));
+    return w;
+}
+
+static int validate(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
+                    const struct ad_sandbox_limits *limits, struct ad_job_lease *lease,
+                    struct ad_skill_candidate *c, struct ad_err *err)
 {
     const json_t *examples = json_object_get(c->failure_pattern, "examples");
+    const json_t *held = json_object_get(c->failure_pattern, "held_out");
+    struct vrun v = { sb, limits, lease, c->generated_code, NULL, json_array(), 0, 0, NULL };
     char entry[AD_ENTRY_MAX + 1];
-    json_t *checks = json_array();
-    char *summary = NULL, *probe = NULL;
-    int passed = 0, total = 0, rc = 0;
-    bool loaded = false;
     size_t i;
     json_t *ex;
+    int rc = 0;
 
-    if (!checks)
+    if (!v.checks)
         return oom(err);
     if (ad_memento_entry(c->generated_code, entry, sizeof(entry)) < 0) {
-        total++;
-        rc = add_check(checks, "function", false, "the code defines no top-level function",
+        v.total++;
+        rc = add_check(v.checks, "function", false, "the code defines no top-level function",
                        NULL);
-        summary = ad_strdupf("the code defines no top-level function");
+        v.summary = ad_strdupf("the code defines no top-level function");
+        rc = rc < 0 ? oom(err) : 0;
         goto decide;
     }
-    /* Loading runs the module's top level: syntax, imports, definitions. */
-    probe = ad_strdupf("%s\n\ndef " LOAD_PROBE "():\n    return True\n", c->generated_code);
-    if (!probe) {
-        rc = oom(err);
-        goto out;
-    }
-    {
-        struct ad_sandbox_result r;
-
-        rc = run_code(sb, probe, LOAD_PROBE, NULL, limits, &r, err);
-        if (rc < 0)
-            goto out;
-        total++;
-        loaded = r.status == AD_SB_OK;
-        if (loaded) {
-            passed++;
-            rc = add_check(checks, "load", true, NULL, NULL);
-        } else {
-            char *e = ad_skill_result_error(&r);
-            struct ad_str last = ad_str_last_line(e ? e : "");
-
-            rc = add_check(checks, "load", false, e, NULL);
-            summary = ad_strdupf("the code does not load: %.*s", (int)last.len, last.ptr);
-            free(e);
-        }
-        ad_sandbox_result_clear(&r);
-    }
+    v.entry = entry;
+    rc = vrun_load(&v, err);
+    if (rc <= 0)
+        goto decide;
+    rc = 0;
     json_array_foreach(examples, i, ex) {
-        const json_t *in = json_object_get(ex, "input");
-        const json_t *want = json_object_get(ex, "expected");
-        struct ad_sandbox_result r;
         char name[32];
-        char *e = NULL;
-        bool ok;
 
-        if (!loaded || rc)
-            break;
         snprintf(name, sizeof(name), "example %zu", i + 1);
-        rc = run_code(sb, c->generated_code, entry, in, limits, &r, err);
+        rc = vrun_example(&v, name, ex, err);
         if (rc < 0)
             goto out;
-        total++;
-        ok = r.status == AD_SB_OK;
-        if (!ok)
-            e = ad_skill_result_error(&r);
-        else if (want && !json_is_null(want) && !ad_json_equal_loose(want, r.output)) {
-            ok = false;
-            e = mismatch(want, r.output);
-        }
-        if (ok)
-            passed++;
-        rc = add_check(checks, name, ok, e,
-                       json_pack("{s:O?, s:O?, s:O?, s:I}", "input", in, "expected",
-                                 want, "output", r.output, "wall_ms", (json_int_t)r.wall_ms));
-        if (!ok && !summary) {
-            struct ad_str last = ad_str_last_line(e ? e : "");
+    }
+    /* Inputs it was not made from: a function that fits only its examples fails here. */
+    json_array_foreach(held, i, ex) {
+        char name[32];
 
-            summary = ad_strdupf("%s failed: %.*s", name, (int)last.len, last.ptr);
-        }
-        free(e);
-        ad_sandbox_result_clear(&r);
+        snprintf(name, sizeof(name), "held-out %zu", i + 1);
+        rc = vrun_example(&v, name, ex, err);
+        if (rc < 0)
+            goto out;
     }
 decide:
-    if (rc < 0) {
-        rc = oom(err);
+    if (rc < 0)
         goto out;
-    }
-    c->status = passed == total ? AD_CAND_VALIDATED : AD_CAND_FAILED;
-    if (!summary)
-        summary = json_array_size(examples)
-                      ? ad_strdupf("passed %d of %d checks", passed, total)
-                      : ad_strdupf("loads; no recorded input to run it on, so only loaded");
+    c->status = v.passed == v.total ? AD_CAND_VALIDATED : AD_CAND_FAILED;
+    if (!v.summary)
+        v.summary = json_array_size(examples) || json_array_size(held)
+                        ? ad_strdupf("passed %d of %d checks", v.passed, v.total)
+                        : ad_strdupf("loads; no recorded input to run it on, so only loaded");
     json_decref(c->validation_result);
-    c->validation_result = json_pack("{s:O, s:i, s:i, s:s?}", "checks", checks, "passed", passed,
-                                     "total", total, "summary", summary);
-    if (!c->validation_result || !summary) {
+    c->validation_result = json_pack("{s:O, s:i, s:i, s:s?, s:i, s:o}", "checks", v.checks,
+                                     "passed", v.passed, "total", v.total, "summary", v.summary,
+                                     "held_out", (int)json_array_size(held), "warnings",
+                                     warnings_of(c->failure_pattern,
+                                                 (int)json_array_size(held)));
+    if (!c->validation_result || !v.summary) {
         rc = oom(err);
         goto out;
     }
     ad_time_now(c->validated_at);
-    rc = finish(st, bus, c, err);
+    rc = finish(st, bus, c, lease, err);
 out:
-    json_decref(checks);
-    free(summary);
-    free(probe);
+    json_decref(v.checks);
+    free(v.summary);
     return rc;
+}
+
+int ad_memento_validate(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
+                        const struct ad_sandbox_limits *limits, struct ad_skill_candidate *c,
+                        struct ad_err *err)
+{
+    return validate(st, bus, sb, limits, NULL, c, err);
 }
 
 /* The job's payload fields, checked: a hand-made or damaged job fails clearly. */
@@ -630,12 +892,18 @@ static int propose(struct ad_llm *llm, const struct ad_memento_opts *o, const js
     struct ad_llm_message msgs[2];
     struct ad_llm_request req = { 0 };
     struct ad_llm_response resp = { 0 };
+    int64_t budget;
     int rc;
 
     *reply = NULL;
     rc = ad_memento_prompt(pattern, previous, &sys, &user, err);
     if (rc < 0)
         goto out;
+    /* The whole call, retries and fallbacks included, ends inside the renewed lease. */
+    rc = lease_step(o->lease, &budget, err);
+    if (rc < 0)
+        goto out;
+    req.deadline_ms = budget == INT64_MAX ? 0 : budget;
     msgs[0] = (struct ad_llm_message){ .role = AD_LLM_SYSTEM, .content = sys.ptr };
     msgs[1] = (struct ad_llm_message){ .role = AD_LLM_USER, .content = user.ptr };
     req.messages = msgs;
@@ -732,6 +1000,60 @@ static int synthesize(const json_t *pattern, const json_t *previous, struct ad_b
 }
 
 /*
+ * Whether llm can write a new function. The offline provider cannot: it
+ * answers code proposals with a mutant of the code they carry, and a new
+ * skill has no code yet. So under AUTODEV_LLM=offline the Memento proposer
+ * is synthesis by example alone; a chain with any other provider can.
+ */
+static bool writes_code(const struct ad_llm *llm)
+{
+    for (size_t i = 0; i < ad_llm_chain_len(llm); i++) {
+        const char *e = ad_llm_chain_entry(llm, i);
+
+        if (e && strncmp(e, "offline:", 8) != 0)
+            return true;
+    }
+    return false;
+}
+
+/* Synthesis could not help and no model can write the function: why, for good (ENOTFOUND). */
+static int no_proposer(const struct ad_llm *llm, const struct ad_settings *s, const json_t *meta,
+                       struct ad_err *err)
+{
+    const char *synth_why = ad_json_str(meta, "synth_why");
+    const char *model = llm ? "the offline provider only mutates existing code and a new skill "
+                              "has none (set AUTODEV_LLM to a model)"
+                            : "no model is configured (set AUTODEV_LLM)";
+
+    if (s->memento_synthesis)
+        return ad_error(err, AD_ENOTFOUND, "memento.generate: synthesis by example found no "
+                        "skill (%s) and %s", synth_why ? synth_why : "no reason given", model);
+    return ad_error(err, AD_ENOTFOUND, "memento.generate: synthesis by example is off (setting "
+                    "memento_synthesis) and %s", model);
+}
+
+/*
+ * The distinct examples the proposer worked from: synthesis uses those with
+ * an expected output, the model sees every input.
+ */
+static int made_from(const json_t *pattern, const json_t *meta)
+{
+    const json_t *examples = json_object_get(pattern, "examples"), *v;
+    const char *proposer = ad_json_str(meta, "proposer");
+    size_t i;
+    int n = 0;
+
+    if (!proposer || strcmp(proposer, "synth"))
+        return (int)json_array_size(examples);
+    json_array_foreach(examples, i, v) {
+        const json_t *want = json_object_get(v, "expected");
+
+        n += want && !json_is_null(want);
+    }
+    return n;
+}
+
+/*
  * The candidate an earlier run of job o->job_id made, if any: a pending or
  * validating one (the run died before validation finished) is validated
  * now; a finished one is the result. AD_ENOTFOUND when there is none.
@@ -761,7 +1083,7 @@ static int resume(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb
         *out = v[i];
         ad_skill_candidate_init(&v[i]);
         if (out->status == AD_CAND_PENDING || out->status == AD_CAND_VALIDATING)
-            rc = ad_memento_validate(st, bus, sb, o->limits, out, err);
+            rc = validate(st, bus, sb, o->limits, o->lease, out, err);
     }
     ad_skill_candidate_list_free(v, n);
     return rc;
@@ -769,17 +1091,22 @@ static int resume(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb
 
 /*
  * The candidate row (its daily limit counted in the insert) and, in the
- * same transaction, its pattern moving to "candidate".
+ * same transaction, its pattern moving to "candidate"; only while the job
+ * is still this worker's.
  */
 static int insert_candidate(struct ad_store *st, struct ad_skill_candidate *c,
-                            const char *pattern_id, int daily_limit, struct ad_err *err)
+                            const char *pattern_id, int daily_limit, struct ad_job_lease *lease,
+                            struct ad_err *err)
 {
     int depth0 = ad_store_tx_depth(st);
     int rc = ad_store_begin(st, err);
 
     if (rc < 0)
         return rc;
-    rc = ad_store_candidate_insert(st, c, daily_limit, err);
+    /* First the lease: a worker whose job another one holds now writes no candidate. */
+    rc = ad_jobs_lease_hold(lease, st, err);
+    if (rc == 0)
+        rc = ad_store_candidate_insert(st, c, daily_limit, err);
     if (rc == 0 && pattern_id) {
         rc = ad__pattern_candidate(st, c->tenant_id, pattern_id, c->id, err);
         /* A pattern removed since does not stop the candidate. */
@@ -808,7 +1135,7 @@ int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandb
     struct ad_err xerr = AD_ERR_INIT;
     const json_t *ids, *previous;
     const char *agent_id, *pattern_id;
-    json_t *pattern = NULL, *meta = json_object();
+    json_t *pattern = NULL, *meta = json_object(), *held = NULL;
     char *reply = NULL, *doc = NULL;
     char entry[AD_ENTRY_MAX + 1] = "";
     char why[1024];
@@ -846,6 +1173,9 @@ int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandb
     rc = ad_settings_get(st, o->tenant_id, &s, err);
     if (rc == 0)
         rc = ad_memento_analyse(st, o->tenant_id, ids, &pattern, err);
+    held = json_array();
+    if (rc == 0)
+        rc = held ? held_out(st, o->tenant_id, agent_id, pattern, &s, held, err) : oom(err);
     if (rc < 0)
         goto out;
     code.max = AD_SKILL_CODE_MAX;
@@ -855,17 +1185,8 @@ int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandb
         goto out;
     if (rc == 0) {
         has_function = ad_memento_entry(code.ptr, entry, sizeof(entry)) == 0;
-    } else if (!llm) {
-        const char *synth_why = ad_json_str(meta, "synth_why");
-
-        if (s.memento_synthesis)
-            rc = ad_error(err, AD_ENOTFOUND, "memento.generate: synthesis by example found no "
-                          "skill (%s) and no model is configured (set AUTODEV_LLM)",
-                          synth_why ? synth_why : "no reason given");
-        else
-            rc = ad_error(err, AD_ENOTFOUND, "memento.generate: synthesis by example is off "
-                          "(setting memento_synthesis) and no model is configured (set "
-                          "AUTODEV_LLM)");
+    } else if (!writes_code(llm)) {
+        rc = no_proposer(llm, &s, meta, err);
         goto out;
     } else {
         json_object_set_new(meta, "proposer", json_string("llm"));
@@ -876,6 +1197,8 @@ int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandb
             ad_edit_extract_function(reply, strlen(reply), NULL, 1, &code, &xerr) == 0 &&
             ad_memento_entry(code.ptr, entry, sizeof(entry)) == 0;
     }
+    json_object_set_new(meta, "made_from", json_integer(made_from(pattern, meta)));
+    json_object_set(meta, "held_out", held);
     if (json_is_array(previous))
         json_object_set(meta, "previous", (json_t *)previous);
     if (o->job_id)
@@ -908,11 +1231,11 @@ int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandb
         rc = oom(err);
         goto out;
     }
-    rc = insert_candidate(st, out, pattern_id, s.max_skill_candidates_per_day, err);
+    rc = insert_candidate(st, out, pattern_id, s.max_skill_candidates_per_day, o->lease, err);
     if (rc < 0)
         goto out;
     if (has_function) {
-        rc = ad_memento_validate(st, bus, sb, o->limits, out, err);
+        rc = validate(st, bus, sb, o->limits, o->lease, out, err);
     } else {
         json_t *checks = json_array();
 
@@ -927,11 +1250,12 @@ int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandb
         out->validation_result = json_pack("{s:o, s:i, s:i, s:s}", "checks", checks, "passed",
                                            0, "total", 1, "summary",
                                            "the model's reply holds no Python function");
-        rc = out->validation_result ? finish(st, bus, out, err) : oom(err);
+        rc = out->validation_result ? finish(st, bus, out, o->lease, err) : oom(err);
     }
 out:
     json_decref(pattern);
     json_decref(meta);
+    json_decref(held);
     ad_buf_release(&code);
     free(reply);
     free(doc);
@@ -946,7 +1270,7 @@ int ad__memento_enqueue(struct ad_store *st, const char *tenant_id, const json_t
     struct ad_jobs *q = NULL;
     int rc;
 
-    o.max_attempts = AD__MEMENTO_MAX_ATTEMPTS;
+    o.max_attempts = AD_MEMENTO_MAX_ATTEMPTS;
     rc = ad_jobs_new(st, tenant_id, &o, &q, err);
     if (rc == 0)
         rc = ad_jobs_enqueue(q, AD_MEMENTO_JOB, payload, key, 0, id_out, created, err);
@@ -954,8 +1278,44 @@ int ad__memento_enqueue(struct ad_store *st, const char *tenant_id, const json_t
     return rc;
 }
 
+/* ---- the job: its errors ----------------------------------------------------------- */
+
+/*
+ * Whether a failed memento.generate job can succeed by running again: every
+ * code it can meet, with the reason (learn.h keeps the same table for
+ * callers). An error certain to repeat fails the job at once instead of
+ * spending its attempts (and their model calls) on the same answer.
+ */
+static bool memento_permanent(int rc)
+{
+    switch (rc) {
+    case AD_EPERM:       /* the gate said no (it says so again), or every model breaker is open */
+    case AD_ELIMIT:      /* today's candidates are made, or a daily model cap is reached */
+    case AD_EINVAL:      /* a damaged payload, or a request the model refused as malformed */
+    case AD_ENOTFOUND:   /* no model and synthesis found nothing, or the episodes are gone */
+    case AD_ETOOBIG:     /* a size cap: the same input reaches it again */
+    case AD_ENOTSUP:     /* the provider cannot do this (offline asked to write a function) */
+    case AD_EEXIST:      /* a unique key is taken: rerunning takes it again */
+    case AD_ECORRUPT:    /* the database does not heal by retrying */
+    case AD_EINTERNAL:   /* a bug runs the same way twice */
+        return true;
+    case AD_ETIMEOUT:    /* the model or sandbox ran out of time: it may not next time */
+    case AD_EIO:         /* network, provider or disk failure */
+    case AD_EBUSY:       /* the database was locked */
+    case AD_ENOMEM:      /* memory may be free next time */
+    case AD_ESTATE:      /* the job is another worker's now: this outcome is not recorded */
+    default:
+        return false;
+    }
+}
+
+int ad_memento_job_outcome(int rc)
+{
+    return rc < 0 && memento_permanent(rc) ? AD_JOB_PERMANENT : rc;
+}
+
 int ad_memento_run_job(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
-                       struct ad_llm *llm, const struct ad_job *job,
+                       struct ad_llm *llm, const struct ad_job *job, struct ad_job_lease *lease,
                        struct ad_skill_candidate *out, struct ad_err *err)
 {
     struct ad_memento_opts o = { 0 };
@@ -963,13 +1323,7 @@ int ad_memento_run_job(struct ad_store *st, struct ad_bus *bus, struct ad_sandbo
 
     o.tenant_id = job->tenant_id;
     o.job_id = job->id;
+    o.lease = lease;
     rc = ad_memento_generate(st, bus, sb, llm, &o, job->payload, out, err);
-    switch (rc) {
-    case AD_EPERM:       /* the gate said no: it says so again on a retry */
-    case AD_ELIMIT:      /* today's candidates are made */
-    case AD_EINVAL:      /* a damaged payload stays damaged */
-    case AD_ENOTFOUND:   /* no model, or episodes gone */
-        return AD_JOB_PERMANENT;
-    }
-    return rc;
+    return ad_memento_job_outcome(rc);
 }

@@ -5,6 +5,7 @@
  */
 #include "compat.h"
 
+#include "autodev/json.h"
 #include "autodev/learn.h"
 #include "autodev/store.h"
 
@@ -41,4 +42,27 @@ int ad_notifications_mark_read(struct ad_store *st, const char *tenant_id, const
                                int64_t *count, struct ad_err *err)
 {
     return ad_store_notification_mark_read(st, tenant_id, id, count, err);
+}
+
+/*
+ * A notification is about candidate_id when its payload says so; every
+ * notification about a candidate carries "candidate_id" (memento.c). The
+ * unread ones are few (a review reads them), so they are listed and matched
+ * here rather than by a query of their own.
+ */
+int ad__notifications_read_candidate(struct ad_store *st, const char *tenant_id,
+                                     const char *candidate_id, struct ad_err *err)
+{
+    struct ad_notification *v = NULL;
+    size_t n = 0;
+    int rc = ad_store_notification_list(st, tenant_id, true, NULL, AD_LIST_MAX, &v, &n, err);
+
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const char *about = ad_json_str(v[i].payload, "candidate_id");
+
+        if (about && !strcmp(about, candidate_id))
+            rc = ad_store_notification_mark_read(st, tenant_id, v[i].id, NULL, err);
+    }
+    ad_notification_list_free(v, n);
+    return rc;
 }

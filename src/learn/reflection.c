@@ -8,6 +8,10 @@
  * episode when it was recorded), so every process that records episodes
  * reflects the same way and a restart forgets nothing.
  *
+ * Only failures of the task count: one whose error type says the
+ * infrastructure failed (ad_failure_is_infrastructure: the model, a cost
+ * cap, the sandbox) shows no missing skill and is passed over.
+ *
  * Two failures are similar when their error types are equal (both none
  * counts as equal) and the word-shingle Jaccard index of their task
  * descriptions reaches reflection_similarity_pct. When enough similar
@@ -281,6 +285,8 @@ const char *ad_reflection_action_name(enum ad_reflection_action a)
         return "open";
     case AD_REFLECT_DENIED:
         return "denied";
+    case AD_REFLECT_INFRASTRUCTURE:
+        return "infrastructure";
     }
     return "none";
 }
@@ -395,6 +401,11 @@ static int reflect(struct ad_store *st, struct ad_bus *bus, const char *tenant_i
     int rc;
 
     memset(res, 0, sizeof(*res));
+    /* The model, a cost cap or the sandbox failed, not the task: no skill is missing. */
+    if (ad_failure_is_infrastructure(ep->error_type)) {
+        res->action = AD_REFLECT_INFRASTRUCTURE;
+        return 0;
+    }
     rc = ad_settings_get(st, tenant_id, &s, err);
     if (rc < 0)
         goto out;

@@ -3,8 +3,9 @@
  * loops produced. Skill candidates (Memento) go through it now, the
  * mutations of AlphaEvolver will next; the rules they share (a rejection
  * needs a reason, who decided and when, the event in the same transaction
- * as the decision) live in ad__review_stamp and in the shape of each
- * decision below, so the second loop adds rows, not rules.
+ * as the decision, the notifications about the row read by the decision)
+ * live in ad__review_stamp and in the shape of each decision below, so the
+ * second loop adds rows, not rules.
  *
  * Module learn owns the skill_candidates table: the faces read candidates
  * through ad_candidates_get/list.
@@ -139,6 +140,8 @@ int ad_memento_approve(struct ad_store *st, struct ad_bus *bus, const char *tena
     if (rc == 0)
         rc = ad__pattern_close(st, &c, NULL, err);
     if (rc == 0)
+        rc = ad__notifications_read_candidate(st, tenant_id, c.id, err);
+    if (rc == 0)
         rc = emit_review(bus, &c, AD_TOPIC_MEMENTO_PROMOTED,
                          json_pack("{s:s, s:s, s:s}", "skill_id", sk.id, "version_id", v.id,
                                    "semver", v.semver), err);
@@ -187,6 +190,8 @@ int ad_memento_reject(struct ad_store *st, struct ad_bus *bus, const char *tenan
     }
     if (rc == 0)
         rc = ad__pattern_close(st, &c, c.reason, err);
+    if (rc == 0)
+        rc = ad__notifications_read_candidate(st, tenant_id, c.id, err);
     if (rc == 0)
         rc = emit_review(bus, &c, AD_TOPIC_MEMENTO_REJECTED, NULL, err);
     if (rc == 0)
@@ -261,6 +266,8 @@ int ad_memento_regenerate(struct ad_store *st, const char *tenant_id, const char
                       candidate_id);
     if (rc == 0)
         rc = regenerate(st, &c, job_id, err);
+    if (rc == 0)
+        rc = ad__notifications_read_candidate(st, tenant_id, c.id, err);
     if (rc == 0)
         rc = ad_store_commit(st, err);
     if (rc < 0) {

@@ -41,16 +41,21 @@ static int on_task_fail(void *ctx, const struct ad_bus_event *ev, struct ad_err 
 }
 
 /* store: a corrupt database does not heal by retrying, so that fails for good at once. */
-static int job_store_check(void *ctx, const struct ad_job *job, struct ad_err *err)
+static int job_store_check(void *ctx, const struct ad_job *job, struct ad_job_lease *lease,
+                           struct ad_err *err)
 {
     struct ad_runtime *rt = ctx;
     int rc = ad_store_check(rt->st, err);
+
+    (void)job;
+    (void)lease;
 
     return rc == AD_ECORRUPT ? AD_JOB_PERMANENT : rc;
 }
 
 /* learn: one failure pattern -> one skill candidate, validated in the sandbox. */
-static int job_memento(void *ctx, const struct ad_job *job, struct ad_err *err)
+static int job_memento(void *ctx, const struct ad_job *job, struct ad_job_lease *lease,
+                       struct ad_err *err)
 {
     struct ad_runtime *rt = ctx;
     struct ad_skill_candidate c;
@@ -59,12 +64,15 @@ static int job_memento(void *ctx, const struct ad_job *job, struct ad_err *err)
     int rc;
 
     ad_skill_candidate_init(&c);
+    /* A sandbox or model that cannot be made is classified like the job's own errors. */
     rc = ad_runtime_sandbox(rt, &sb, err);
     if (rc < 0)
-        return ad_error_prefix(err, "memento: no sandbox to validate in");
+        return ad_memento_job_outcome(ad_error_prefix(err, "memento: no sandbox to validate in"));
     rc = ad_runtime_llm(rt, job->tenant_id, NULL, 0, &llm, err);
-    if (rc == 0)
-        rc = ad_memento_run_job(rt->st, rt->bus, sb, llm, job, &c, err);
+    if (rc < 0)
+        rc = ad_memento_job_outcome(ad_error_prefix(err, "memento: AUTODEV_LLM"));
+    else
+        rc = ad_memento_run_job(rt->st, rt->bus, sb, llm, job, lease, &c, err);
     if (rc == 0 && rt->notices) {
         const char *summary = ad_json_str(c.validation_result, "summary");
 
@@ -254,6 +262,9 @@ int ad_runtime_jobs(struct ad_runtime *rt, const char *tenant_id,
 
     for (const struct ad_runtime_job_kind *k = job_kinds; rc == 0 && k->kind; k++)
         rc = ad_jobs_register(*out, k->kind, k->fn, rt, err);
+    /* The owner says how often its kind is tried, whoever queues the job. */
+    if (rc == 0)
+        rc = ad_jobs_set_max_attempts(*out, AD_MEMENTO_JOB, AD_MEMENTO_MAX_ATTEMPTS, err);
     if (rc < 0) {
         ad_jobs_free(*out);
         *out = NULL;

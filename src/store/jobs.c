@@ -223,6 +223,35 @@ int ad_store_job_finish(struct ad_store *st, const char *tenant_id, const char *
     return ad__write_end(st, own, rc, err);
 }
 
+int ad_store_job_renew(struct ad_store *st, const char *tenant_id, const char *id,
+                       const char *worker, int64_t now_ms, int64_t lease_ms,
+                       char lease_until[AD_TIME_SIZE], struct ad_err *err)
+{
+    char now[AD_TIME_SIZE], until[AD_TIME_SIZE];
+    int rc, own;
+
+    rc = ad__check_id("tenant id", tenant_id, err);
+    if (!rc)
+        rc = ad__check_id("job id", id, err);
+    if (!rc)
+        rc = check_worker(worker, err);
+    if (rc)
+        return rc;
+    if (now_ms < 0 || lease_ms <= 0 || lease_ms > INT64_MAX / 2 - now_ms)
+        return ad_error(err, AD_EINVAL, "invalid lease time %" PRId64 " + %" PRId64, now_ms,
+                        lease_ms);
+    ad_time_iso(now_ms, now);
+    ad_time_iso(now_ms + lease_ms, until);
+    rc = ad__write_begin(st, &own, err);
+    if (rc)
+        return rc;
+    rc = ad__write_end(st, own, st->ops->jobs->renew(st, tenant_id, id, worker, now, until, err),
+                       err);
+    if (rc == 0 && lease_until)
+        memcpy(lease_until, until, AD_TIME_SIZE);
+    return rc;
+}
+
 int ad_store_job_list(struct ad_store *st, const char *tenant_id, int status, const char *kind,
                       int limit, struct ad_job **out, size_t *n, struct ad_err *err)
 {

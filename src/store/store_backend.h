@@ -182,6 +182,16 @@ struct ad__job_ops {
     int (*finish)(struct ad_store *st, const char *tenant_id, const char *id,
                   const char *worker, enum ad_job_status status, const char *error,
                   const char *run_after, const char *now, struct ad_err *err);
+    /*
+     * lease_until of a job running under worker, and only then (a guarded
+     * update like finish: AD_ESTATE when it runs under someone else or not at
+     * all, AD_ENOTFOUND when there is no such job). It must lock the row for
+     * the rest of the caller's transaction, so no claim can take the job
+     * before that transaction ends.
+     */
+    int (*renew)(struct ad_store *st, const char *tenant_id, const char *id,
+                 const char *worker, const char *now, const char *lease_until,
+                 struct ad_err *err);
     int (*list)(struct ad_store *st, const char *tenant_id, int status, const char *kind,
                 int limit, struct ad_job **out, size_t *n, struct ad_err *err);
 };

@@ -137,6 +137,19 @@ episode_leaf_page() {
                   ORDER BY pageno LIMIT 1 OFFSET 2" 2>/dev/null
 }
 
+test_expect_success 'a kind is tried as often as its owner says, whoever queues it' '
+    autodev --home att init >/dev/null &&
+    autodev --home att jobs enqueue memento.generate --payload "{\"agent_id\": \"x\"}" \
+        --json >out &&
+    id=$(json_get "j[\"id\"]" <out) &&
+    autodev --home att jobs enqueue store.check >/dev/null &&
+    autodev --home att jobs list --json >j &&
+    test "$(json_get "[x[\"max_attempts\"] for x in j if x[\"id\"] == \"$id\"][0]" <j)" = 3 &&
+    test "$(json_get "[x[\"max_attempts\"] for x in j if x[\"kind\"] == \"store.check\"][0]" <j)" = 5 &&
+    autodev help jobs >help &&
+    grep -q "3 attempts" help && grep -q "synthesis by" help
+'
+
 if command -v sqlite3 >/dev/null 2>&1 &&
    sqlite3 :memory: "SELECT count(*) FROM dbstat" >/dev/null 2>&1; then
 test_expect_success 'store.check fails for good on a damaged database' '

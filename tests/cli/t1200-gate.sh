@@ -250,6 +250,9 @@ test_expect_success 'an unlock with the capability switched off says what to ena
     test "$(json_get "j[\"payload\"][\"capability\"]" <newest)" = auto_dev.alpha_evolver &&
     test "$(json_get "j[\"payload\"][\"action_required\"]" <newest)" = true &&
     json_get "j[\"message\"]" <newest | grep -q "autodev settings set enabled true" &&
+    json_get "j[\"message\"]" <newest >msg &&
+    grep -q "it is unlocked, but this version of autodev does not have AlphaEvolver yet" msg &&
+    ! grep -q "active" msg &&
     test "$(unlocks eve | tr "\n" " ")" = "auto_dev.alpha_evolver auto_dev.memento_skills "
 '
 
@@ -474,10 +477,13 @@ test_expect_success 'a failing function fails validation; it cannot be approved,
     grep -Eq "^review +rejected by [^ ]+ at " out
 '
 
-test_expect_success 'candidate notifications reach the reviewers' '
-    autodev notifications --unread --type skill_candidate_validated >out &&
+# The review answered them: approving, rejecting and regenerating read them.
+test_expect_success 'candidate notifications reach the reviewers, and their review reads them' '
+    autodev notifications --type skill_candidate_validated >out &&
     grep -q "Skill candidate extract_invoice_id is ready for review" out &&
-    test "$(autodev notifications --unread --type skill_candidate_failed --json | json_get "len(j)")" = 1
+    test "$(autodev notifications --type skill_candidate_failed --json | json_get "len(j)")" = 1 &&
+    test "$(autodev notifications --unread --type skill_candidate_validated --json | json_get "len(j)")" = 0 &&
+    test "$(autodev notifications --unread --type skill_candidate_failed --json | json_get "len(j)")" = 0
 '
 
 test_done

@@ -150,6 +150,47 @@ test_expect_success 'reviewers are notified of the validated candidate' '
     test "$(json_get "j[0][\"payload\"][\"candidate_id\"]" <n)" = "$(cat cid)"
 '
 
+test_expect_success 'made from two examples, run on no other input: show, JSON and notification say so' '
+    autodev candidates show "$(cat cid)" >out &&
+    grep -q "^  proposer    llm$" out &&
+    grep -q "^  made from   2 example(s)$" out &&
+    grep -q "^  caution made from 2 examples, fewer than 3" out &&
+    grep -q "^  caution run on no input it was not made from" out &&
+    test "$(cand ann "len(j[\"validation_result\"][\"warnings\"])")" = 2 &&
+    test "$(cand ann "j[\"validation_result\"][\"held_out\"]")" = 0 &&
+    test "$(cand ann "j[\"failure_pattern\"][\"made_from\"]")" = 2 &&
+    autodev notifications --type skill_candidate_validated --json >n &&
+    json_get "j[\"message\"]" <n | grep -q "Caution: made from 2 examples, fewer than 3"
+'
+
+# fail_second AGENT I: the agent fails the task on an e-mail whose second word is the id.
+fail_second() {
+    case $2 in
+    1) in='{"text": "Invoice INV-2024-0042 attached."}' want='"INV-2024-0042"' ;;
+    *) in='{"text": "Invoice INV-2024-0077 overdue."}' want='"INV-2024-0077"' ;;
+    esac
+    test_expect_code 1 autodev task run --agent "$1" --description "$TASK" --input "$in" \
+        --expect "$want" >/dev/null 2>&1
+}
+
+test_expect_success 'a function that fits only its examples fails on an input it was not made from' '
+    autodev agent add sec --maturity INTERN >/dev/null &&
+    echo "{\"agent\": \"sec\", \"task_description\": \"$TASK\", \"success\": true,
+           \"input\": {\"text\": \"Hello, invoice INV-2024-0099 is attached.\"},
+           \"output\": \"INV-2024-0099\"}" | autodev episode add >/dev/null &&
+    fail_second sec 1 && fail_second sec 2 &&
+    run_jobs memento_second_word 2>err &&
+    test "$(cand sec "j[\"status\"]")" = failed &&
+    test "$(cand sec "j[\"validation_result\"][\"summary\"]")" = "held-out 1 failed: expected \"INV-2024-0099\", got \"invoice\"" &&
+    test "$(cand sec "j[\"failure_pattern\"][\"held_out\"][0][\"expected\"]")" = INV-2024-0099 &&
+    test "$(cand sec "len(j[\"failure_pattern\"][\"examples\"])")" = 2 &&
+    autodev candidates show "$(cat cid)" >out &&
+    grep -q "^  held-out 1  {\"text\":\"Hello, invoice INV-2024-0099 is attached.\"}$" out &&
+    grep -q "^  failed  held-out 1$" out &&
+    prompt memento_second_word 0 >p &&
+    ! grep -q "INV-2024-0099" p
+'
+
 test_expect_success 'a STUDENT agent: no job, the reason is recorded' '
     autodev agent add stu >/dev/null &&
     fail stu 1 && fail stu 2 &&
@@ -257,6 +298,26 @@ test_expect_success 'the daily limit: the gate says no, and a job queued before 
     autodev settings set max_skill_candidates_per_day 20 >/dev/null
 '
 
+test_expect_success 'offline and synthesis off: the job fails for good at once, saying why' '
+    autodev agent add off --maturity INTERN >/dev/null &&
+    fail off 1 && fail off 2 &&
+    AUTODEV_LLM=offline autodev jobs run --until-idle >out 2>err &&
+    test "$(jobs_of off failed)" = 1 &&
+    autodev jobs list --kind memento.generate --status failed --json >j &&
+    grep -q "synthesis by example is off (setting memento_synthesis) and the offline provider only mutates existing code" j &&
+    test "$(json_get "[x[\"attempts\"] for x in j if \"offline\" in (x[\"last_error\"] or \"\")][0]" <j)" = 1 &&
+    test "$(autodev candidates list --agent off --json | json_get "len(j)")" = 0
+'
+
+test_expect_success 'a model spec that cannot work fails the job for good at once' '
+    autodev agent add bad --maturity INTERN >/dev/null &&
+    fail bad 1 && fail bad 2 &&
+    AUTODEV_LLM=nosuch:model autodev jobs run --until-idle >out 2>err &&
+    test "$(jobs_of bad failed)" = 1 &&
+    autodev jobs list --kind memento.generate --status failed --json >j &&
+    grep -q "unknown llm provider" j
+'
+
 test_expect_success 'no model and synthesis off: the job fails for good and says what is missing' '
     autodev agent add nol --maturity INTERN >/dev/null &&
     fail nol 1 && fail nol 2 &&
@@ -284,6 +345,20 @@ test_expect_success 'approve promotes it to the catalog and the task now succeed
     grep -Eq "^skill +extract_invoice_id 1\.0\.0" out &&
     test_expect_code 2 autodev candidates approve "$(cat cid)" >out 2>err &&
     grep -q "only a validated candidate can be approved" err
+'
+
+test_expect_success 'a review reads the notifications of its candidate' '
+    approved=$(cat cid) &&
+    autodev candidates list --agent wro --status rejected --json | json_get "j[0][\"id\"]" >rej &&
+    autodev notifications --unread --json >n &&
+    ! grep -q "$approved" n &&
+    ! grep -q "$(cat rej)" n &&
+    autodev notifications --json >all &&
+    grep -q "$approved" all && grep -q "$(cat rej)" all &&
+    autodev candidates list --agent sec --limit 1 --json | json_get "j[0][\"id\"]" >sid &&
+    autodev notifications --unread --json | grep -q "$(cat sid)" &&
+    autodev candidates regenerate "$(cat sid)" >/dev/null &&
+    ! autodev notifications --unread --json | grep -q "$(cat sid)"
 '
 
 test_expect_success 'the demo runs the whole loop with a model when synthesis is off' '
@@ -361,6 +436,33 @@ test_expect_success 'no program fits and no model: the job fails for good with t
     autodev jobs list --kind memento.generate --status failed --json >j &&
     grep -q "synthesis by example found no skill ([^)]*candidate" j &&
     grep -q "and no model is configured (set AUTODEV_LLM)" j
+'
+
+test_expect_success 'offline: Memento runs on synthesis by example alone, with no model' '
+    autodev agent add offs --maturity INTERN >/dev/null &&
+    fail_order offs 1 && fail_order offs 2 &&
+    AUTODEV_LLM=offline autodev jobs run --until-idle 2>err &&
+    test "$(jobs_of offs done)" = 1 &&
+    test "$(cand offs "j[\"status\"]")" = validated &&
+    test "$(cand offs "j[\"failure_pattern\"][\"proposer\"]")" = synth
+'
+
+# episode_fail AGENT TRACE: an outside agent records a failure of the invoice task.
+episode_fail() {
+    printf "{\"agent\": \"%s\", \"task_description\": \"%s\", \"success\": false, \"error_trace\": \"%s\"}" \
+        "$1" "$TASK" "$2" | autodev episode add >/dev/null
+}
+
+test_expect_success 'failures of the infrastructure are no skill gap: no job, however often' '
+    autodev agent add inf --maturity INTERN >/dev/null &&
+    for t in "InfrastructureError: the vector store is down" "LLMError: openai: HTTP 503" \
+             "SandboxError: the sandbox failed" "CostLimitReached: spent \$0.6 of \$0.5"; do
+        episode_fail inf "$t" && episode_fail inf "$t" || return 1
+    done &&
+    test "$(jobs_of inf)" = 0 &&
+    episode_fail inf "KeyError: total" &&
+    episode_fail inf "KeyError: total" &&
+    test "$(jobs_of inf queued)" = 1
 '
 
 test_done

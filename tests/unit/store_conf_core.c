@@ -899,6 +899,91 @@ static void test_jobs_claim_lease_finish(void **state)
     ad_job_release(&later);
 }
 
+/*
+ * Renewing a lease: only the worker the job runs under may, it moves
+ * lease_until (so a claim before the new time finds nothing), it joins the
+ * caller's transaction, and a worker that lost the job is told so.
+ */
+static void test_jobs_renew(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_job j, c;
+    int64_t now = ad_now_ms() + 1000;
+    char until[AD_TIME_SIZE], want[AD_TIME_SIZE];
+
+    new_job(&j, f->tenant, "memento.generate", NULL);
+    assert_int_equal(ad_store_job_insert(f->st, &j, &err), 0);
+    /* Not running yet: nobody holds it. */
+    assert_int_equal(ad_store_job_renew(f->st, f->tenant, j.id, "w1", now, 1000, until, &err),
+                     AD_ESTATE);
+    assert_int_equal(ad_store_job_claim(f->st, f->tenant, NULL, "w1", now, 1000, &c, &err), 0);
+    ad_job_release(&c);
+
+    /* w1 renews at now + 900: held until now + 1900, so w2 finds nothing at now + 1500. */
+    assert_int_equal(ad_store_job_renew(f->st, f->tenant, j.id, "w1", now + 900, 1000, until,
+                                        &err),
+                     0);
+    ad_time_iso(now + 1900, want);
+    assert_string_equal(until, want);
+    assert_int_equal(ad_store_job_get(f->st, f->tenant, j.id, &c, &err), 0);
+    assert_string_equal(c.lease_until, want);
+    assert_int_equal(c.attempts, 1);
+    assert_string_equal(c.worker, "w1");
+    ad_job_release(&c);
+    assert_int_equal(ad_store_job_claim(f->st, f->tenant, NULL, "w2", now + 1500, 1000, &c, &err),
+                     AD_ENOTFOUND);
+    /* Another worker cannot renew it, and changes nothing trying. */
+    assert_int_equal(ad_store_job_renew(f->st, f->tenant, j.id, "w2", now + 1500, 5000, NULL,
+                                        &err),
+                     AD_ESTATE);
+    assert_msg_has(&err, "w2");
+
+    /* In the caller's transaction: rolled back with it. */
+    assert_int_equal(ad_store_begin(f->st, &err), 0);
+    assert_int_equal(ad_store_job_renew(f->st, f->tenant, j.id, "w1", now + 1800, 60000, NULL,
+                                        &err),
+                     0);
+    assert_int_equal(ad_store_tx_depth(f->st), 1);
+    ad_store_rollback(f->st);
+    assert_int_equal(ad_store_job_get(f->st, f->tenant, j.id, &c, &err), 0);
+    assert_string_equal(c.lease_until, want);
+    ad_job_release(&c);
+
+    /* The lease runs out, w2 claims: w1 has lost it and cannot take it back. */
+    assert_int_equal(ad_store_job_claim(f->st, f->tenant, NULL, "w2", now + 2000, 1000, &c, &err),
+                     0);
+    assert_string_equal(c.worker, "w2");
+    ad_job_release(&c);
+    assert_int_equal(ad_store_job_renew(f->st, f->tenant, j.id, "w1", now + 2100, 1000, NULL,
+                                        &err),
+                     AD_ESTATE);
+    assert_int_equal(ad_store_job_renew(f->st, f->tenant, j.id, "w2", now + 2100, 1000, NULL,
+                                        &err),
+                     0);
+    /* Finished: nobody holds it any more. */
+    assert_int_equal(ad_store_job_finish(f->st, f->tenant, j.id, "w2", AD_JOB_DONE, NULL, NULL,
+                                         &err),
+                     0);
+    assert_int_equal(ad_store_job_renew(f->st, f->tenant, j.id, "w2", now + 2200, 1000, NULL,
+                                        &err),
+                     AD_ESTATE);
+
+    /* Unknown jobs and bad input. */
+    assert_int_equal(ad_store_job_renew(f->st, f->tenant, f->tenant, "w2", now, 1000, NULL, &err),
+                     AD_ENOTFOUND);
+    assert_int_equal(ad_store_job_renew(f->st, f->tenant, "nope", "w2", now, 1000, NULL, &err),
+                     AD_EINVAL);
+    assert_int_equal(ad_store_job_renew(f->st, f->tenant, j.id, "", now, 1000, NULL, &err),
+                     AD_EINVAL);
+    assert_int_equal(ad_store_job_renew(f->st, f->tenant, j.id, "w2", now, 0, NULL, &err),
+                     AD_EINVAL);
+    assert_int_equal(ad_store_job_renew(f->st, f->tenant, j.id, "w2", -1, 1000, NULL, &err),
+                     AD_EINVAL);
+    assert_int_equal(ad_store_tx_depth(f->st), 0);
+    ad_job_release(&j);
+}
+
 /* ---- settings ----------------------------------------------------------- */
 
 static void test_settings_values(void **state)
@@ -1437,6 +1522,7 @@ const struct CMUnitTest suite_core[] = {
     T(test_event_seq_after_rollback),
     T(test_jobs_insert_and_idempotency),
     T(test_jobs_claim_lease_finish),
+    T(test_jobs_renew),
     cmocka_unit_test(test_settings_values),
     cmocka_unit_test(test_settings_json),
     T(test_llm_ledger),

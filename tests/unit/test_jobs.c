@@ -104,9 +104,12 @@ struct behaviour {
     int last_attempts;
 };
 
-static int h_behave(void *ctx, const struct ad_job *job, struct ad_err *err)
+static int h_behave(void *ctx, const struct ad_job *job, struct ad_job_lease *lease,
+                    struct ad_err *err)
 {
     struct behaviour *b = ctx;
+
+    (void)lease;
 
     b->calls++;
     b->last_attempts = job->attempts;
@@ -122,16 +125,19 @@ static int h_behave(void *ctx, const struct ad_job *job, struct ad_err *err)
 static void test_defaults(void **state)
 {
     struct fx *fx = *state;
-    struct ad_jobs *q = queue_new(fx, NULL);
+    struct ad_jobs *q = queue_new(fx, NULL), *q2;
     char pid[32];
 
     assert_int_equal(q->lease_ms, 5 * 60 * 1000);
     assert_int_equal(q->backoff_base_ms, 1000);
     assert_int_equal(q->backoff_max_ms, 60 * 60 * 1000);
     assert_int_equal(q->max_attempts, AD_JOBS_DEFAULT_MAX_ATTEMPTS);
-    snprintf(pid, sizeof(pid), ":%ld", (long)getpid());
-    assert_true(strlen(q->worker) > strlen(pid));
-    assert_string_equal(q->worker + strlen(q->worker) - strlen(pid), pid);
+    /* "<host>:<pid>:<n>": two queues of one process never share a worker name. */
+    snprintf(pid, sizeof(pid), ":%ld:", (long)getpid());
+    assert_non_null(strstr(q->worker, pid));
+    q2 = queue_new(fx, NULL);
+    assert_string_not_equal(q->worker, q2->worker);
+    ad_jobs_free(q2);
     ad_jobs_free(q);
 }
 
@@ -304,7 +310,8 @@ static void test_lease_expiry(void **state)
 }
 
 /* A handler so slow that its lease runs out and another worker takes the job. */
-static int h_lose_lease(void *ctx, const struct ad_job *job, struct ad_err *err)
+static int h_lose_lease(void *ctx, const struct ad_job *job, struct ad_job_lease *lease,
+                        struct ad_err *err)
 {
     struct fx *fx = ctx;
     struct ad_job stolen = { 0 };
@@ -312,6 +319,7 @@ static int h_lose_lease(void *ctx, const struct ad_job *job, struct ad_err *err)
                                 fake_now + fx->q->lease_ms + 1, 1000, &stolen, err);
 
     ad_job_release(&stolen);
+    (void)lease;
     return rc;
 }
 
@@ -333,6 +341,188 @@ static void test_lost_lease_is_not_an_error(void **state)
     job_load(fx, id, &j);
     assert_int_equal(j.status, AD_JOB_RUNNING);
     assert_string_equal(j.worker, "thief");
+    ad_job_release(&j);
+}
+
+/* ---- leases: the heartbeat and "still mine" ------------------------------ */
+
+/* A second worker on its own store handle, sharing the fake clock. */
+struct rival {
+    struct ad_store *st;
+    struct ad_jobs *q;
+    struct behaviour b;
+};
+
+static void rival_open(struct fx *fx, struct rival *r, const char *kind)
+{
+    struct ad_jobs_options o = { .worker = "rival", .now_ms = fake_clock };
+    struct ad_store_options so = { 0 };
+    struct ad_err err = AD_ERR_INIT;
+
+    memset(r, 0, sizeof(*r));
+    assert_int_equal(ad_store_open(fx->db.path, &so, &r->st, &err), 0);
+    assert_int_equal(ad_jobs_new(r->st, fx->tenant, &o, &r->q, &err), 0);
+    assert_int_equal(ad_jobs_register(r->q, kind, h_behave, &r->b, &err), 0);
+}
+
+static void rival_close(struct rival *r)
+{
+    json_decref(r->b.last_payload);
+    ad_jobs_free(r->q);
+    ad_store_free(r->st);
+}
+
+/* What a long handler saw of its lease. */
+struct long_work {
+    struct fx *fx;
+    struct rival *rival;
+    int rival_ran;          /* did the rival claim the job in the middle? */
+    int64_t left_at_start, left_after_beat;
+    int beat_rc, hold_rc;
+    int wrote;              /* the "result" committed */
+};
+
+/*
+ * Works for most of its lease, renews it, works on past where the first
+ * lease would have ended; the rival tries to claim the job then.
+ */
+static int h_long_with_heartbeat(void *ctx, const struct ad_job *job, struct ad_job_lease *lease,
+                                 struct ad_err *err)
+{
+    struct long_work *w = ctx;
+    int64_t lease_ms = w->fx->q->lease_ms;
+
+    (void)job;
+    w->left_at_start = ad_job_lease_left_ms(lease);
+    fake_now += lease_ms - 10;
+    w->beat_rc = ad_jobs_heartbeat(lease, err);
+    w->left_after_beat = ad_job_lease_left_ms(lease);
+    fake_now += 20;   /* past the first lease, inside the renewed one */
+    assert_int_equal(ad_jobs_run_one(w->rival->q, NULL, &w->rival_ran, err), 0);
+    return w->beat_rc;
+}
+
+static void test_heartbeat_keeps_the_job(void **state)
+{
+    struct fx *fx = *state;
+    struct ad_err err = AD_ERR_INIT;
+    struct rival r;
+    struct long_work w = { fx, &r, -1, 0, 0, -1, -1, 0 };
+    struct ad_job j;
+    char id[AD_ID_SIZE];
+    int ran = -1;
+
+    rival_open(fx, &r, "long");
+    assert_int_equal(ad_jobs_register(fx->q, "long", h_long_with_heartbeat, &w, &err), 0);
+    enqueue(fx, "long", NULL, 0, id);
+    assert_int_equal(ad_jobs_run_one(fx->q, NULL, &ran, &err), 0);
+    assert_int_equal(ran, 1);
+    assert_int_equal(w.beat_rc, 0);
+    assert_int_equal(w.left_at_start, fx->q->lease_ms);
+    assert_int_equal(w.left_after_beat, fx->q->lease_ms);
+    /* The renewed lease held: the rival found nothing to claim and ran nothing. */
+    assert_int_equal(w.rival_ran, 0);
+    assert_int_equal(r.b.calls, 0);
+    job_load(fx, id, &j);
+    assert_int_equal(j.status, AD_JOB_DONE);
+    assert_int_equal(j.attempts, 1);
+    ad_job_release(&j);
+    rival_close(&r);
+}
+
+/*
+ * Never renews: the rival claims the job past the lease and finishes it.
+ * Then the handler's heartbeat and its "still mine" check both say it is
+ * not its job any more, and its result, checked in its transaction, is
+ * rolled back.
+ */
+static int h_long_without_heartbeat(void *ctx, const struct ad_job *job,
+                                    struct ad_job_lease *lease, struct ad_err *err)
+{
+    struct long_work *w = ctx;
+    struct ad_store *st = w->fx->st;
+
+    (void)job;
+    fake_now += w->fx->q->lease_ms + 1;
+    assert_true(ad_job_lease_left_ms(lease) < 0);
+    assert_int_equal(ad_jobs_run_one(w->rival->q, NULL, &w->rival_ran, err), 0);
+    w->beat_rc = ad_jobs_heartbeat(lease, err);
+    assert_int_equal(ad_store_begin(st, err), 0);
+    w->hold_rc = ad_jobs_lease_hold(lease, st, err);
+    if (w->hold_rc == 0) {
+        w->wrote = 1;
+        assert_int_equal(ad_store_commit(st, err), 0);
+        return 0;
+    }
+    ad_store_rollback(st);
+    return w->hold_rc;
+}
+
+static void test_lost_lease_writes_nothing(void **state)
+{
+    struct fx *fx = *state;
+    struct ad_err err = AD_ERR_INIT;
+    struct rival r;
+    struct long_work w = { fx, &r, -1, 0, 0, -1, -1, 0 };
+    struct ad_job j;
+    char id[AD_ID_SIZE];
+    int ran = -1;
+
+    rival_open(fx, &r, "long");
+    assert_int_equal(ad_jobs_register(fx->q, "long", h_long_without_heartbeat, &w, &err), 0);
+    enqueue(fx, "long", NULL, 0, id);
+    ad_log_set_level(AD_LOG_ERROR);
+    assert_int_equal(ad_jobs_run_one(fx->q, NULL, &ran, &err), 0);
+    ad_log_set_level(AD_LOG_WARN);
+    assert_int_equal(ran, 1);
+    assert_int_equal(w.rival_ran, 1);
+    assert_int_equal(r.b.calls, 1);
+    assert_int_equal(w.beat_rc, AD_ESTATE);
+    assert_int_equal(w.hold_rc, AD_ESTATE);
+    assert_int_equal(w.wrote, 0);
+    assert_int_equal(ad_store_tx_depth(fx->st), 0);
+    /* The rival's outcome stands; the loser's return code changed nothing. */
+    job_load(fx, id, &j);
+    assert_int_equal(j.status, AD_JOB_DONE);
+    assert_int_equal(j.attempts, 2);
+    assert_null(j.last_error);
+    ad_job_release(&j);
+    rival_close(&r);
+}
+
+/* Outside a queue there is no lease: it never runs out and every check passes. */
+static void test_no_lease(void **state)
+{
+    struct fx *fx = *state;
+    struct ad_err err = AD_ERR_INIT;
+
+    assert_true(ad_job_lease_left_ms(NULL) == INT64_MAX);
+    assert_int_equal(ad_jobs_heartbeat(NULL, &err), 0);
+    assert_int_equal(ad_jobs_lease_hold(NULL, fx->st, &err), 0);
+    assert_int_equal(ad_jobs_lease_hold(NULL, NULL, &err), 0);
+}
+
+/* A kind's own number of attempts, whoever enqueues it through the queue. */
+static void test_kind_max_attempts(void **state)
+{
+    struct fx *fx = *state;
+    struct ad_err err = AD_ERR_INIT;
+    struct behaviour b = { 0 };
+    struct ad_job j;
+    char id[AD_ID_SIZE];
+
+    assert_int_equal(ad_jobs_set_max_attempts(fx->q, "fussy", 2, &err), AD_EINVAL);
+    assert_int_equal(ad_jobs_register(fx->q, "fussy", h_behave, &b, &err), 0);
+    assert_int_equal(ad_jobs_register(fx->q, "plain", h_behave, &b, &err), 0);
+    assert_int_equal(ad_jobs_set_max_attempts(fx->q, "fussy", -1, &err), AD_EINVAL);
+    assert_int_equal(ad_jobs_set_max_attempts(fx->q, "fussy", 2, &err), 0);
+    enqueue(fx, "fussy", NULL, 0, id);
+    job_load(fx, id, &j);
+    assert_int_equal(j.max_attempts, 2);
+    ad_job_release(&j);
+    enqueue(fx, "plain", NULL, 0, id);
+    job_load(fx, id, &j);
+    assert_int_equal(j.max_attempts, fx->q->max_attempts);
     ad_job_release(&j);
 }
 
@@ -583,6 +773,10 @@ int main(void)
         T(test_run_after_in_future),
         T(test_lease_expiry),
         T(test_lost_lease_is_not_an_error),
+        T(test_heartbeat_keeps_the_job),
+        T(test_lost_lease_writes_nothing),
+        T(test_no_lease),
+        T(test_kind_max_attempts),
         T(test_retry_with_backoff),
         T(test_dead_letter_after_max_attempts),
         T(test_permanent_failure),

@@ -14,6 +14,7 @@
  *   reflection
  *   the Memento engine: analyse and prompt
  *   the Memento engine: validation and review
+ *   the Memento engine: two workers, one job, a model that stalls
  */
 #include "compat.h"
 
@@ -24,11 +25,21 @@
 #include <math.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "autodev/agent.h"
 #include "autodev/bus.h"
+#include "autodev/jobs.h"
+#include "autodev/json.h"
 #include "autodev/learn.h"
+#include "autodev/llm.h"
+#include "autodev/log.h"
 #include "autodev/sandbox.h"
 #include "autodev/settings.h"
 #include "autodev/skill.h"
@@ -105,9 +116,14 @@ static int setup(void **state)
     return 0;
 }
 
+static struct llm_server *llm_server;
+static void llm_server_stop(struct llm_server *srv);
+
 static int teardown(void **state)
 {
     struct fx *f = *state;
+
+    llm_server_stop(llm_server);
 
     ad_bus_free(f->bus);
     ad_store_free(f->st);
@@ -636,10 +652,26 @@ static void test_change_maturity(void **state)
     assert_int_equal(unlocked, 3);
     n = notes_of(f, "auto_dev_capability_unlocked", &nv);
     assert_int_equal(n, 4);
+    /*
+     * Only what this build has is "active now": AlphaEvolver and Background
+     * Evolution unlock, and their notification says they are not built yet.
+     */
     for (size_t i = 0; i < 3; i++) {
+        enum ad_capability c;
+
         assert_string_equal(nv[i].agent_id, fresh);
         assert_false(json_is_true(json_object_get(nv[i].payload, "action_required")));
-        assert_has(nv[i].message, "active now");
+        assert_int_equal(ad_capability_parse(jstr(nv[i].payload, "capability"), &c), 0);
+        if (c == AD_CAP_MEMENTO) {
+            assert_true(ad_capability_built(c));
+            assert_has(nv[i].message, "active now");
+        } else {
+            assert_false(ad_capability_built(c));
+            assert_null(strstr(nv[i].message, "active"));
+            assert_has(nv[i].message, "it is unlocked and enabled, but this version of autodev "
+                                      "does not have");
+            assert_has(nv[i].message, ad_capability_title(c));
+        }
     }
     {
         int seen[AD_CAP_COUNT] = { 0 };
@@ -899,6 +931,59 @@ static void test_reflection_queues_once(void **state)
     assert_int_equal(events_on(f, AD_TOPIC_MEMENTO_PATTERN, NULL), 2);
 }
 
+/*
+ * Failures of the infrastructure, not of the task, queue nothing however
+ * often they repeat: the sandbox (as task.c records it), the model and a
+ * cost cap (as the agent loop records them), and an outside agent's own
+ * "InfrastructureError". The same task failing for want of a skill still
+ * does.
+ */
+static void test_reflection_ignores_infrastructure(void **state)
+{
+    static const char *const traces[] = {
+        "LLMError: openai:gpt-4o-mini: failed after 3 attempts: HTTP 503",
+        "LLMError: daily llm token cap reached: 5000 of 5000 tokens used since 00:00 UTC",
+        "CostLimitReached: spent $0.510000 of the $0.500000 limit",
+        "InfrastructureError: the agent's vector store is down",
+    };
+    struct fx *f = *state;
+    struct ad_reflection_result res;
+    struct ad_sandbox_result r;
+    struct ad_err err = AD_ERR_INIT;
+    char type[AD_ERROR_TYPE_MAX + 1], id[AD_ID_SIZE];
+    char *trace;
+
+    enable_all(f, true);
+    attach(f);
+    /* What task.c records for a sandbox that failed is an infrastructure failure. */
+    memset(&r, 0, sizeof(r));
+    r.status = AD_SB_SANDBOX_ERROR;
+    trace = ad_skill_result_error(&r);
+    assert_non_null(trace);
+    for (int i = 0; i < 3; i++)
+        fail_task(f, f->intern, INVOICE_TASK, trace, NULL);
+    assert_true(ad_text_error_type(trace, type));
+    assert_true(ad_failure_is_infrastructure(type));
+    free(trace);
+    for (size_t i = 0; i < AD_ARRAY_SIZE(traces); i++) {
+        fail_task(f, f->intern, INVOICE_TASK, traces[i], NULL);
+        fail_task(f, f->intern, INVOICE_TASK, traces[i], id);
+    }
+    assert_int_equal(memento_jobs(f, NULL), 0);
+    assert_int_equal(events_on(f, AD_TOPIC_MEMENTO_PATTERN, NULL), 0);
+    assert_int_equal(ad_reflection_process(f->st, f->bus, f->tenant, id, &res, &err), 0);
+    assert_int_equal(res.action, AD_REFLECT_INFRASTRUCTURE);
+    assert_string_equal(ad_reflection_action_name(res.action), "infrastructure");
+    assert_false(ad_failure_is_infrastructure(NULL));
+    assert_false(ad_failure_is_infrastructure("NoSkillError"));
+    assert_false(ad_failure_is_infrastructure("TimeoutError"));   /* the skill's own */
+
+    /* The task itself failing (no skill) is what Memento is for. */
+    fail_task(f, f->intern, INVOICE_TASK, NO_SKILL, NULL);
+    fail_task(f, f->intern, INVOICE_TASK, NO_SKILL, NULL);
+    assert_int_equal(memento_jobs(f, NULL), 1);
+}
+
 static void test_reflection_denied(void **state)
 {
     struct fx *f = *state;
@@ -1151,12 +1236,31 @@ static void test_analyse(void **state)
     assert_true(json_equal(json_object_get(json_array_get(ex, 0), "expected"), out_a));
     assert_string_equal(jstr(json_array_get(ex, 1), "episode_id"), e2);
     assert_true(json_equal(json_object_get(json_array_get(ex, 1), "input"), in_b));
-    assert_true(json_is_null(json_object_get(json_array_get(ex, 1), "expected")));
+    /* It recorded no expected output: the example has none (not a JSON null). */
+    assert_null(json_object_get(json_array_get(ex, 1), "expected"));
     ids = json_object_get(p, "episode_ids");
     assert_int_equal(json_array_size(ids), 3);
     assert_string_equal(json_string_value(json_array_get(ids, 0)), e3);
     assert_string_equal(json_string_value(json_array_get(ids, 2)), e1);
     json_decref(p);
+
+    /* An expected output of JSON null is a value, kept as such. */
+    {
+        json_t *in_c = json_pack("{s:s}", "text", "C 3");
+        char e4[AD_ID_SIZE];
+
+        s.input = in_c;
+        s.expected = json_null();
+        episode(f, &s, e4);
+        ids = json_pack("[s, s]", e4, e2);
+        assert_int_equal(ad_memento_analyse(f->st, f->tenant, ids, &p, &err), 0);
+        ex = json_object_get(p, "examples");
+        assert_true(json_is_null(json_object_get(json_array_get(ex, 0), "expected")));
+        assert_null(json_object_get(json_array_get(ex, 1), "expected"));
+        json_decref(ids);
+        json_decref(p);
+        json_decref(in_c);
+    }
 
     /* Episodes gone since are skipped; all gone is AD_ENOTFOUND. */
     assert_int_equal(ad_id_new(fake), 0);
@@ -1219,6 +1323,23 @@ static void test_prompt(void **state)
     assert_has(user.ptr, "- rejected: too slow on long mails\n");
     assert_has(user.ptr, "Write the function `extract_invoice_id`.");
     assert_has(user.ptr, "keyword arguments: text: str.\n");
+    ad_buf_release(&sys);
+    ad_buf_release(&user);
+
+    /*
+     * An example that recorded no expected output says nothing about one; an
+     * expected JSON null is a value the function must return.
+     */
+    json_array_append_new(json_object_get(p, "examples"),
+                          json_pack("{s:{s:s}}", "input", "text", "no id at all"));
+    json_array_append_new(json_object_get(p, "examples"),
+                          json_pack("{s:{s:s}, s:n}", "input", "text", "nothing", "expected"));
+    assert_int_equal(ad_memento_prompt(p, NULL, &sys, &user, &err), 0);
+    assert_has(user.ptr, "2. input: {\"text\":\"no id at all\"}\n3. input:");
+    assert_has(user.ptr, "3. input: {\"text\":\"nothing\"}\n"
+                         "   expected output: null (the function returns None)\n");
+    json_array_remove(json_object_get(p, "examples"), 2);
+    json_array_remove(json_object_get(p, "examples"), 1);
     ad_buf_release(&sys);
     ad_buf_release(&user);
 
@@ -1518,6 +1639,17 @@ static void test_validate_partial_knowledge(void **state)
     assert_int_equal(c.status, AD_CAND_VALIDATED);
     assert_int_equal(vr_int(&c, "passed"), 2);
     assert_string_equal(jstr(check(&c, 1), "output"), "inv-2024-0042");
+    assert_null(json_object_get(check(&c, 1), "expected"));
+    ad_skill_candidate_release(&c);
+
+    /* An expected JSON null is a value: a function that returns something else fails. */
+    make_candidate(f, code_wrong, &c);
+    json_object_set_new(json_array_get(json_object_get(c.failure_pattern, "examples"), 0),
+                        "expected", json_null());
+    assert_int_equal(ad_memento_validate(f->st, f->bus, sb, NULL, &c, &err), 0);
+    assert_int_equal(c.status, AD_CAND_FAILED);
+    assert_true(json_is_null(json_object_get(check(&c, 1), "expected")));
+    assert_has(jstr(c.validation_result, "summary"), "expected null, got \"inv-2024-0042\"");
     ad_skill_candidate_release(&c);
 
     /* Code without a function cannot be tried. */
@@ -1709,6 +1841,507 @@ static void test_reject_and_regenerate(void **state)
     ad_skill_candidate_release(&pending);
 }
 
+/* ---- the Memento engine: two workers, one job, a model that stalls ---------------- */
+
+/*
+ * The loopback model server (tests/llm/llmserver.py), started for the one
+ * test that needs it.
+ */
+struct llm_server {
+    pid_t pid;
+    int port;
+    char dir[64];
+};
+
+static void llm_server_start(struct llm_server *srv)
+{
+    char portfile[128], buf[32];
+    FILE *fp;
+
+    memset(srv, 0, sizeof(*srv));
+    snprintf(srv->dir, sizeof(srv->dir), "/tmp/ad-test-learn-llm-XXXXXX");
+    assert_non_null(mkdtemp(srv->dir));
+    snprintf(portfile, sizeof(portfile), "%s/port", srv->dir);
+    srv->pid = fork();
+    assert_true(srv->pid >= 0);
+    llm_server = srv;
+    if (srv->pid == 0) {
+        /* Neither of its outputs may hold our TAP output's pipe open. */
+        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
+            _exit(127);
+        execl("/usr/bin/python3", "python3", AD_TEST_SRCDIR "/tests/llm/llmserver.py",
+              "--cases", AD_TEST_SRCDIR "/tests/llm/cases", "--port-file", portfile,
+              (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 400 && srv->port == 0; i++) {
+        usleep(50000);
+        fp = fopen(portfile, "r");
+        if (fp && fgets(buf, sizeof(buf), fp))
+            srv->port = (int)strtol(buf, NULL, 10);
+        if (fp)
+            fclose(fp);
+    }
+    unlink(portfile);
+    assert_true(srv->port > 0);
+}
+
+/* llm_server is the running one, stopped by teardown too when a test fails half-way. */
+static void llm_server_stop(struct llm_server *srv)
+{
+    if (!srv || srv->pid <= 0)
+        return;
+    kill(srv->pid, SIGTERM);
+    waitpid(srv->pid, NULL, 0);
+    srv->pid = 0;
+    rmdir(srv->dir);
+    llm_server = NULL;
+}
+
+static size_t collect(char *p, size_t size, size_t n, void *arg)
+{
+    return ad_buf_add(arg, p, size * n) ? 0 : size * n;
+}
+
+/* What the server's record says of a case (release it). */
+static json_t *served(const struct llm_server *srv, const char *name)
+{
+    struct ad_buf body = AD_BUF_INIT;
+    char url[160];
+    CURL *h = curl_easy_init();
+    json_t *all, *one;
+
+    assert_non_null(h);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/_results?case=%s", srv->port, name);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    assert_int_equal(curl_easy_perform(h), CURLE_OK);
+    curl_easy_cleanup(h);
+    all = json_loads(body.ptr, 0, NULL);
+    ad_buf_release(&body);
+    assert_non_null(all);
+    one = json_incref(json_object_get(all, name));
+    json_decref(all);
+    return one ? one : json_object();
+}
+
+static int served_count(const struct llm_server *srv, const char *name)
+{
+    json_t *r = served(srv, name);
+    int n = (int)json_integer_value(json_object_get(r, "consumed"));
+
+    json_decref(r);
+    return n;
+}
+
+/* The clock both workers' queues read; the main thread moves it while worker A waits. */
+static _Atomic int64_t shared_now;
+
+static int64_t shared_clock(void)
+{
+    return atomic_load(&shared_now);
+}
+
+/* One worker: its own store handle, bus, model and queue, as a worker process has. */
+struct worker {
+    struct ad_store *st;
+    struct ad_bus *bus;
+    struct ad_llm *llm;
+    struct ad_jobs *q;
+    int ran, rc;
+    struct ad_err err;
+};
+
+static int h_memento(void *ctx, const struct ad_job *job, struct ad_job_lease *lease,
+                     struct ad_err *err)
+{
+    struct worker *w = ctx;
+    struct ad_skill_candidate c;
+    int rc;
+
+    ad_skill_candidate_init(&c);
+    rc = ad_memento_run_job(w->st, w->bus, sb, w->llm, job, lease, &c, err);
+    ad_skill_candidate_release(&c);
+    return rc;
+}
+
+static void worker_open(struct fx *f, struct worker *w, const char *name, int64_t lease_ms)
+{
+    struct ad_store_options so = { 0 };
+    struct ad_jobs_options jo = { 0 };
+    struct ad_llm_options lo = { 0 };
+
+    memset(w, 0, sizeof(*w));
+    so.busy_timeout_ms = 30000;
+    assert_int_equal(ad_store_open(f->db.path, &so, &w->st, &w->err), 0);
+    assert_int_equal(ad_bus_new(w->st, &w->bus, &w->err), 0);
+    lo.store = w->st;
+    lo.tenant_id = f->tenant;
+    lo.max_retries = 0;
+    assert_int_equal(ad_llm_new("openai:gpt-4o-mini", &lo, &w->llm, &w->err), 0);
+    jo.worker = name;
+    jo.lease_ms = lease_ms;
+    jo.now_ms = shared_clock;
+    assert_int_equal(ad_jobs_new(w->st, f->tenant, &jo, &w->q, &w->err), 0);
+    assert_int_equal(ad_jobs_register(w->q, AD_MEMENTO_JOB, h_memento, w, &w->err), 0);
+}
+
+static void worker_close(struct worker *w)
+{
+    ad_jobs_free(w->q);
+    ad_llm_free(w->llm);
+    ad_bus_free(w->bus);
+    ad_store_free(w->st);
+}
+
+static void *worker_run(void *arg)
+{
+    struct worker *w = arg;
+
+    w->rc = ad_jobs_run_one(w->q, NULL, &w->ran, &w->err);
+    return NULL;
+}
+
+/* Two failures of the invoice task with different inputs and expected outputs. */
+static json_t *invoice_failures(struct fx *f)
+{
+    static const char *const texts[] = { "Hello, invoice INV-2024-0042 attached.",
+                                         "Reminder: INV-2024-0077 is due on Friday." };
+    static const char *const ids[] = { "INV-2024-0042", "INV-2024-0077" };
+    json_t *episode_ids = json_array();
+
+    for (size_t i = 0; i < 2; i++) {
+        json_t *in = json_pack("{s:s}", "text", texts[i]), *want = json_string(ids[i]);
+        struct ep_spec e = { .agent = f->intern, .task = INVOICE_TASK, .trace = NO_SKILL,
+                             .input = in, .expected = want, .score = NAN, .quiet = true };
+        char id[AD_ID_SIZE];
+
+        episode(f, &e, id);
+        json_array_insert_new(episode_ids, 0, json_string(id));
+        json_decref(in);
+        json_decref(want);
+    }
+    return episode_ids;
+}
+
+/*
+ * Worker A claims the job and asks the model, which stalls. Meanwhile A's
+ * lease runs out (the shared clock moves past it) and worker B claims the
+ * job, asks the model (answered at once), and writes and validates its
+ * candidate. When A's answer comes, A has lost the job: it writes nothing.
+ * One job, one candidate, one notification, two model calls.
+ */
+static void test_two_workers_one_candidate(void **state)
+{
+    struct fx *f = *state;
+    struct ad_settings s;
+    static struct llm_server srv;   /* static: teardown stops it after a failed assert */
+    struct worker a, b;
+    struct ad_candidate_filter cf = { 0 };
+    struct ad_skill_candidate *v = NULL;
+    struct ad_job job = { 0 };
+    struct ad_err err = AD_ERR_INIT;
+    const int64_t lease_ms = 60000;
+    char url[160], job_id[AD_ID_SIZE];
+    json_t *payload, *rec;
+    pthread_t t;
+    size_t n = 0;
+
+    llm_server_start(&srv);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/case/memento_stall/v1", srv.port);
+    setenv("OPENAI_BASE_URL", url, 1);
+    setenv("OPENAI_API_KEY", "sk-test-openai-0123456789", 1);
+    enable_all(f, true);
+    s = get_settings(f);
+    s.memento_synthesis = false;   /* the model's path: synthesis would answer at once */
+    put_settings(f, &s);
+    payload = json_pack("{s:s, s:o}", "agent_id", f->intern, "episode_ids", invoice_failures(f));
+    atomic_store(&shared_now, ad_now_ms());
+    worker_open(f, &a, "worker-a", lease_ms);
+    worker_open(f, &b, "worker-b", lease_ms);
+    assert_int_equal(ad_jobs_enqueue(a.q, AD_MEMENTO_JOB, payload, NULL, 0, job_id, NULL, &err),
+                     0);
+
+    ad_log_set_level(AD_LOG_ERROR);   /* A's "lost the lease" warning is expected */
+    assert_int_equal(pthread_create(&t, NULL, worker_run, &a), 0);
+    /* A is inside its model call once the server has its request. */
+    for (int i = 0; i < 2000 && served_count(&srv, "memento_stall") < 1; i++)
+        usleep(10000);
+    if (served_count(&srv, "memento_stall") != 1) {
+        pthread_join(t, NULL);   /* no assert may leave A running on a store torn down */
+        fail_msg("worker a never asked the model: %s", a.err.msg);
+    }
+    atomic_fetch_add(&shared_now, lease_ms + 1);
+    worker_run(&b);
+    if (b.rc)
+        fail_msg("worker b: %s", b.err.msg);
+    assert_int_equal(b.ran, 1);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    ad_log_set_level(AD_LOG_WARN);
+    if (a.rc)
+        fail_msg("worker a: %s", a.err.msg);
+    assert_int_equal(a.ran, 1);
+
+    /* One candidate for the job, B's, validated; one notification of it. */
+    cf.agent_id = f->intern;
+    assert_int_equal(ad_candidates_list(f->st, f->tenant, &cf, &v, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(ad_json_str(v[0].failure_pattern, "job_id"), job_id);
+    assert_int_equal(v[0].status, AD_CAND_VALIDATED);
+    ad_skill_candidate_list_free(v, n);
+    assert_int_equal(notes_of(f, "skill_candidate_validated", NULL), 1);
+    assert_int_equal(events_on(f, AD_TOPIC_MEMENTO_CANDIDATE, NULL), 1);
+    assert_int_equal(ad_jobs_get(f->st, f->tenant, job_id, &job, &err), 0);
+    assert_int_equal(job.status, AD_JOB_DONE);
+    assert_int_equal(job.attempts, 2);
+    ad_job_release(&job);
+    /* Two model calls, each the documented request, and no third. */
+    rec = served(&srv, "memento_stall");
+    assert_int_equal(json_integer_value(json_object_get(rec, "consumed")), 2);
+    assert_int_equal(json_array_size(json_object_get(rec, "mismatches")), 0);
+    json_decref(rec);
+
+    worker_close(&a);
+    worker_close(&b);
+    json_decref(payload);
+    llm_server_stop(&srv);
+}
+
+/* ---- the Memento engine: inputs a candidate was not made from ------------------------ */
+
+/* An episode of the intern on task with input {"text": text}; expected / output may be NULL. */
+static void text_episode(struct fx *f, const char *task, bool success, const char *text,
+                         const char *expected, const char *output, char id[AD_ID_SIZE])
+{
+    struct ad_episode ep;
+    struct ad_err err = AD_ERR_INIT;
+
+    ad_episode_init(&ep);
+    snprintf(ep.tenant_id, sizeof(ep.tenant_id), "%s", f->tenant);
+    snprintf(ep.agent_id, sizeof(ep.agent_id), "%s", f->intern);
+    ep.task_description = strdup(task);
+    ep.task_kind = strdup("extraction");
+    ep.success = success;
+    ep.error_trace = success ? NULL : strdup(NO_SKILL);
+    ep.input = json_pack("{s:s}", "text", text);
+    ep.expected = expected ? json_string(expected) : NULL;
+    ep.output = output ? json_string(output) : NULL;
+    if (ad_store_episode_insert(f->st, &ep, &err))
+        fail_msg("episode: %s", err.msg);
+    if (id)
+        snprintf(id, AD_ID_SIZE, "%s", ep.id);
+    ad_episode_release(&ep);
+}
+
+/* Runs a memento job for the two failures with the model playing the memento_second_word case. */
+static void generate_second_word(struct fx *f, const struct llm_server *srv, const char *f1,
+                                 const char *f2, struct ad_skill_candidate *out)
+{
+    struct ad_memento_opts o = { 0 };
+    struct ad_llm_options lo = { 0 };
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_llm *llm = NULL;
+    char url[160];
+    json_t *payload = json_pack("{s:s, s:[s, s]}", "agent_id", f->intern, "episode_ids", f2, f1);
+
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/case/memento_second_word/v1", srv->port);
+    setenv("OPENAI_BASE_URL", url, 1);
+    setenv("OPENAI_API_KEY", "sk-test-openai-0123456789", 1);
+    lo.store = f->st;
+    lo.tenant_id = f->tenant;
+    assert_int_equal(ad_llm_new("openai:gpt-4o-mini", &lo, &llm, &err), 0);
+    o.tenant_id = f->tenant;
+    if (ad_memento_generate(f->st, f->bus, sb, llm, &o, payload, out, &err))
+        fail_msg("generate: %s", err.msg);
+    ad_llm_free(llm);
+    json_decref(payload);
+}
+
+static const json_t *warning(const struct ad_skill_candidate *c, size_t i)
+{
+    return json_array_get(json_object_get(c->validation_result, "warnings"), i);
+}
+
+/*
+ * Two failures that both put the invoice id second make "the second word"
+ * fit. The agent's other inputs of the task catch it: a success (its output
+ * is the expected value), a failure with no expected output (it must run).
+ * Inputs it was made from, other tasks and other shapes are not held out.
+ */
+static void test_held_out_inputs(void **state)
+{
+    struct fx *f = *state;
+    static struct llm_server srv;   /* static: teardown stops it after a failed assert */
+    struct ad_skill_candidate c;
+    struct ad_settings s;
+    const json_t *held;
+    char f1[AD_ID_SIZE], f2[AD_ID_SIZE], ok[AD_ID_SIZE], bare[AD_ID_SIZE];
+
+    llm_server_start(&srv);
+    enable_all(f, true);
+    s = get_settings(f);
+    s.memento_synthesis = false;
+    put_settings(f, &s);
+    /* Not held out: another task, another shape, the same input as a failure. */
+    text_episode(f, "Count the words of this e-mail", true, "one two three", NULL, "3", NULL);
+    {
+        struct ad_episode ep;
+        struct ad_err err = AD_ERR_INIT;
+
+        ad_episode_init(&ep);
+        snprintf(ep.tenant_id, sizeof(ep.tenant_id), "%s", f->tenant);
+        snprintf(ep.agent_id, sizeof(ep.agent_id), "%s", f->intern);
+        ep.task_description = strdup(INVOICE_TASK);
+        ep.task_kind = strdup("extraction");
+        ep.success = true;
+        ep.input = json_pack("{s:s}", "body", "Invoice INV-2024-0001");
+        ep.output = json_string("INV-2024-0001");
+        assert_int_equal(ad_store_episode_insert(f->st, &ep, &err), 0);
+        ad_episode_release(&ep);
+    }
+    text_episode(f, INVOICE_TASK, false, "Invoice INV-2024-0042 attached.", NULL, NULL, NULL);
+    /* Held out: a failure with nothing known but its input; a success with its output. */
+    text_episode(f, INVOICE_TASK, false, "see INV-1", NULL, NULL, bare);
+    text_episode(f, INVOICE_TASK, true, "Hello, invoice INV-2024-0099 is attached.", NULL,
+                 "INV-2024-0099", ok);
+    /* The two failures it is made from. */
+    text_episode(f, INVOICE_TASK, false, "Invoice INV-2024-0042 attached.", "INV-2024-0042", NULL,
+                 f1);
+    text_episode(f, INVOICE_TASK, false, "Invoice INV-2024-0077 overdue.", "INV-2024-0077", NULL,
+                 f2);
+
+    ad_skill_candidate_init(&c);
+    generate_second_word(f, &srv, f1, f2, &c);
+    held = json_object_get(c.failure_pattern, "held_out");
+    assert_int_equal(json_array_size(held), 2);
+    /* Known outputs first. */
+    assert_string_equal(jstr(json_array_get(held, 0), "episode_id"), ok);
+    assert_string_equal(jstr(json_array_get(held, 0), "expected"), "INV-2024-0099");
+    assert_string_equal(jstr(json_array_get(held, 1), "episode_id"), bare);
+    assert_null(json_object_get(json_array_get(held, 1), "expected"));
+    assert_int_equal(json_integer_value(json_object_get(c.failure_pattern, "made_from")), 2);
+    /* The examples pass; the input it was not made from does not. */
+    assert_int_equal(c.status, AD_CAND_FAILED);
+    assert_int_equal(vr_int(&c, "total"), 5);
+    assert_int_equal(vr_int(&c, "passed"), 4);
+    assert_int_equal(vr_int(&c, "held_out"), 2);
+    assert_string_equal(jstr(check(&c, 3), "name"), "held-out 1");
+    assert_false(json_is_true(json_object_get(check(&c, 3), "ok")));
+    assert_string_equal(jstr(check(&c, 4), "name"), "held-out 2");
+    assert_true(json_is_true(json_object_get(check(&c, 4), "ok")));
+    assert_string_equal(jstr(c.validation_result, "summary"),
+                        "held-out 1 failed: expected \"INV-2024-0099\", got \"invoice\"");
+    assert_has(json_string_value(warning(&c, 0)), "made from 2 examples, fewer than 3");
+    assert_null(warning(&c, 1));
+    ad_skill_candidate_release(&c);
+    llm_server_stop(&srv);
+}
+
+/*
+ * With no other input of the task the same candidate validates, and the
+ * review says what that pass is worth: in the validation result and in the
+ * reviewers' notification.
+ */
+static void test_few_examples_say_so(void **state)
+{
+    struct fx *f = *state;
+    static struct llm_server srv;   /* static: teardown stops it after a failed assert */
+    struct ad_skill_candidate c;
+    struct ad_settings s;
+    struct ad_notification *nv = NULL;
+    char f1[AD_ID_SIZE], f2[AD_ID_SIZE];
+    size_t n;
+
+    llm_server_start(&srv);
+    enable_all(f, true);
+    s = get_settings(f);
+    s.memento_synthesis = false;
+    put_settings(f, &s);
+    text_episode(f, INVOICE_TASK, false, "Invoice INV-2024-0042 attached.", "INV-2024-0042", NULL,
+                 f1);
+    text_episode(f, INVOICE_TASK, false, "Invoice INV-2024-0077 overdue.", "INV-2024-0077", NULL,
+                 f2);
+    ad_skill_candidate_init(&c);
+    generate_second_word(f, &srv, f1, f2, &c);
+    assert_int_equal(c.status, AD_CAND_VALIDATED);
+    assert_int_equal(vr_int(&c, "held_out"), 0);
+    assert_int_equal(json_array_size(json_object_get(c.failure_pattern, "held_out")), 0);
+    assert_has(json_string_value(warning(&c, 0)), "made from 2 examples, fewer than 3");
+    assert_has(json_string_value(warning(&c, 1)), "run on no input it was not made from");
+    n = notes_of(f, "skill_candidate_validated", &nv);
+    assert_int_equal(n, 1);
+    assert_has(nv[0].message, "Caution: made from 2 examples, fewer than 3");
+    assert_has(nv[0].message, "run on no input it was not made from");
+    assert_has(nv[0].message, "Review it: autodev candidates show");
+    ad_notification_list_free(nv, n);
+    ad_skill_candidate_release(&c);
+    llm_server_stop(&srv);
+}
+
+/* ---- the Memento engine: which failures a job retries ------------------------------ */
+
+/* Runs a memento.generate job of payload with model spec (NULL: none); its return code. */
+static int run_job(struct fx *f, const char *spec, json_t *payload, struct ad_err *err)
+{
+    struct ad_llm_options lo = { 0 };
+    struct ad_skill_candidate c;
+    struct ad_llm *llm = NULL;
+    struct ad_job job = { 0 };
+    int rc;
+
+    if (spec)
+        assert_int_equal(ad_llm_new(spec, &lo, &llm, err), 0);
+    snprintf(job.tenant_id, sizeof(job.tenant_id), "%s", f->tenant);
+    assert_int_equal(ad_id_new(job.id), 0);
+    job.kind = (char *)AD_MEMENTO_JOB;
+    job.payload = payload;
+    ad_skill_candidate_init(&c);
+    rc = ad_memento_run_job(f->st, f->bus, sb, llm, &job, NULL, &c, err);
+    ad_skill_candidate_release(&c);
+    ad_llm_free(llm);
+    return rc;
+}
+
+/*
+ * An error certain to repeat fails the job at once: the offline provider
+ * cannot write a new function (it mutates code, and there is none), so
+ * with synthesis off (or finding nothing) the job is permanent on its first
+ * attempt and says why, instead of asking three times. A damaged payload
+ * and a closed gate likewise.
+ */
+static void test_run_job_permanent_errors(void **state)
+{
+    struct fx *f = *state;
+    struct ad_settings s;
+    struct ad_err err = AD_ERR_INIT;
+    char f1[AD_ID_SIZE], f2[AD_ID_SIZE];
+    json_t *payload;
+
+    text_episode(f, INVOICE_TASK, false, "Invoice INV-2024-0042 attached.", "INV-2024-0042", NULL,
+                 f1);
+    text_episode(f, INVOICE_TASK, false, "Invoice INV-2024-0077 overdue.", "INV-2024-0077", NULL,
+                 f2);
+    payload = json_pack("{s:s, s:[s, s]}", "agent_id", f->intern, "episode_ids", f2, f1);
+    /* The gate is closed (auto-dev off). */
+    assert_int_equal(run_job(f, NULL, payload, &err), AD_JOB_PERMANENT);
+    assert_has(err.msg, "denied");
+    enable_all(f, true);
+    s = get_settings(f);
+    s.memento_synthesis = false;
+    put_settings(f, &s);
+    assert_int_equal(run_job(f, "offline", payload, &err), AD_JOB_PERMANENT);
+    assert_has(err.msg, "synthesis by example is off");
+    assert_has(err.msg, "the offline provider only mutates existing code");
+    assert_int_equal(run_job(f, NULL, payload, &err), AD_JOB_PERMANENT);
+    assert_has(err.msg, "no model is configured (set AUTODEV_LLM)");
+    /* A damaged payload stays damaged. */
+    json_object_set_new(payload, "episode_ids", json_string("nope"));
+    assert_int_equal(run_job(f, "offline", payload, &err), AD_JOB_PERMANENT);
+    assert_has(err.msg, "episode_ids");
+    json_decref(payload);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1724,6 +2357,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_graduate_ready, setup, teardown),
         cmocka_unit_test_setup_teardown(test_graduate_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reflection_queues_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reflection_ignores_infrastructure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reflection_denied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reflection_threshold_and_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reflection_process, setup, teardown),
@@ -1735,6 +2369,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_validate_partial_knowledge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_approve, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reject_and_regenerate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_workers_one_candidate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_held_out_inputs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_few_examples_say_so, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_job_permanent_errors, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

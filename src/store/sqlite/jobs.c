@@ -1,6 +1,6 @@
 /*
  * Jobs (the queue's rows) in SQLite: insert with an idempotency key, get,
- * the atomic claim, finish, list.
+ * the atomic claim, finish, renewing a lease, list.
  */
 #include "compat.h"
 
@@ -246,6 +246,41 @@ static int sqlite_job_finish(struct ad_store *st, const char *tenant_id, const c
     return rc;
 }
 
+/*
+ * Hand-written, guarded like finish. The UPDATE takes SQLite's write lock,
+ * held to the end of the caller's transaction: a claim by another worker
+ * (itself an UPDATE) waits for it and then sees the renewed lease.
+ */
+static int sqlite_job_renew(struct ad_store *st, const char *tenant_id, const char *id,
+                            const char *worker, const char *now, const char *lease_until,
+                            struct ad_err *err)
+{
+    struct sqlite_store *s = ad__sq(st);
+    struct stmt_slot *q = NULL;
+    int changed;
+    int rc = ad__sq_get(s, "UPDATE jobs SET lease_until = ?5, updated_at = ?4"
+                           " WHERE tenant_id = ?1 AND id = ?2 AND status = 'running'"
+                           " AND worker = ?3", &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 3, worker, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 4, now, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 5, lease_until, -1, SQLITE_STATIC);
+    rc = ad__sq_step_cond(s, q, "renew job lease", &changed, err);
+    if (rc || changed)
+        return rc;
+    rc = ad__sq_exists(s, "SELECT 1 FROM jobs WHERE tenant_id = ?1 AND id = ?2", tenant_id, id,
+                       err);
+    if (rc == 1)
+        return ad_error(err, AD_ESTATE, "job '%s' is not running under worker '%s'", id, worker);
+    if (rc == 0)
+        return ad_error(err, AD_ENOTFOUND, "unknown job '%s'", id);
+    return rc;
+}
+
 static int sqlite_job_list(struct ad_store *st, const char *tenant_id, int status,
                            const char *kind, int limit, struct ad_job **out, size_t *n,
                            struct ad_err *err)
@@ -281,5 +316,6 @@ const struct ad__job_ops ad__sqlite_job_ops = {
     .status = sqlite_job_status,
     .claim = sqlite_job_claim,
     .finish = sqlite_job_finish,
+    .renew = sqlite_job_renew,
     .list = sqlite_job_list,
 };
