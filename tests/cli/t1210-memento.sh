@@ -160,7 +160,7 @@ test_expect_success 'made from two examples, run on no other input: show, JSON a
     test "$(cand ann "j[\"validation_result\"][\"held_out\"]")" = 0 &&
     test "$(cand ann "j[\"failure_pattern\"][\"made_from\"]")" = 2 &&
     autodev notifications --type skill_candidate_validated --json >n &&
-    json_get "j[\"message\"]" <n | grep -q "Caution: made from 2 examples, fewer than 3"
+    json_get "j[0][\"message\"]" <n | grep -q "Caution: made from 2 examples, fewer than 3"
 '
 
 # fail_second AGENT I: the agent fails the task on an e-mail whose second word is the id.
