@@ -166,9 +166,15 @@ const char *ad_sb_backend_name(enum ad_sb_backend b);
 int ad_sb_backend_parse(const char *s, enum ad_sb_backend *out, struct ad_err *err);
 
 /*
- * What isolation this machine gives and why not more, as a JSON object:
- * {"backend", "isolation", "checks": [{"name","ok","detail"}...]}.
- * Probes without needing a struct ad_sandbox. New reference, or NULL on ENOMEM.
+ * What isolation this machine gives with opts->backend (auto: what
+ * ad_sandbox_new would settle on) and why not more, as a JSON object:
+ *   {"backend", "isolation", "checks": [{"name","ok","detail"}...],
+ *    "guarantees": [sentence...], "gaps": [sentence...]}
+ * guarantees say what the backend contains on this machine, gaps what it
+ * does not. When the backend asked for cannot run here (linux without
+ * namespaces) "backend" and "isolation" are "none", "error" says why and
+ * there are no guarantees. Probes without needing a struct ad_sandbox.
+ * New reference, or NULL on ENOMEM.
  */
 json_t *ad_sandbox_check(const struct ad_sandbox_options *opts);
 

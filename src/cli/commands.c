@@ -425,9 +425,11 @@ static const char synth_description[] =
 
 static const struct ad_cmd_form sandbox_forms[] = {
     { "sandbox check [--backend B]",
-      "Say what isolation this machine gives and why not more: the runtime, user\n"
-      "namespaces, the payload's uid, seccomp, cgroups and a trial run of the\n"
-      "linux backend." },
+      "Say what isolation the backend B (default: the one auto settles on) gives\n"
+      "on this machine and why not more: the runtime, user namespaces, the\n"
+      "payload's uid, seccomp, cgroups and a trial run of the linux backend;\n"
+      "then what it contains and what it does not (\"guarantees\" and \"gaps\"\n"
+      "with --json). Exits 1 when B cannot run here." },
     { "sandbox run --code FILE --entry NAME [--input JSON | --input-file F] [limits]",
       "Run the function NAME of the Python file FILE in the sandbox with the\n"
       "input (default null) and print the result as one JSON object. The exit\n"

@@ -681,11 +681,88 @@ static bool userns_works(char *why, size_t why_len)
     return false;
 }
 
+/*
+ * What the backend contains and what it does not, in sentences, for
+ * 'check' ("guarantees" and "gaps"). They follow from the backend and the
+ * facts of this machine that sb was made with; tests/sandbox/README.md has
+ * the cases behind each.
+ */
+static void describe(json_t *rep, const struct ad_sandbox *sb,
+                     const struct ad__sb_backend_ops *ops)
+{
+    const struct ad__sb_config *c = &sb->base;
+    json_t *g = json_array(), *x = json_array();
+    char line[400];
+
+    json_object_set_new(rep, "guarantees", g);
+    json_object_set_new(rep, "gaps", x);
+#define G(s) json_array_append_new(g, json_string(s))
+#define X(s) json_array_append_new(x, json_string(s))
+    if (ops == &ad__sb_linux_ops) {
+        G("own user, mount, pid, ipc, uts, network and cgroup namespaces");
+        G("no network: an empty network namespace, loopback down");
+        G("the host filesystem is out of reach: a read-only root of /usr, /bin and /lib, "
+          "a private /etc, a noexec tmpfs of tmpfs_bytes as /tmp");
+        G("host processes are invisible and out of reach (own pid namespace)");
+        if (c->change_uid) {
+            snprintf(line, sizeof(line), "payloads run as unprivileged host uids from %u "
+                     "(one per supervisor), uid 1000 inside", c->host_uid);
+            G(line);
+        } else {
+            X("not root: a payload is your own uid on the host (uid 1000 inside its "
+              "namespaces)");
+        }
+        if (c->cg_version != AD__CG_NONE) {
+            snprintf(line, sizeof(line), "memory (without swap) and processes limited per run "
+                     "(cgroup %s)", c->cg_version == AD__CG_V2 ? "v2" : "v1");
+            G(line);
+        } else {
+            X("no cgroup: memory is limited per process (RLIMIT_AS), not per run, and the "
+              "number of processes is not limited");
+        }
+    } else {
+        G("rlimits per process: CPU seconds, address space, file size, open files, no core "
+          "dumps");
+        G("a scratch directory as cwd, HOME and TMPDIR");
+        if (c->change_uid) {
+            snprintf(line, sizeof(line), "payloads run as unprivileged host uids from %u (one "
+                     "per supervisor): your files and processes are out of their reach, and "
+                     "every process of that uid is killed after each run", c->host_uid);
+            G(line);
+            G("processes per run limited (RLIMIT_NPROC of the payload's own uid)");
+        } else {
+            X("not root: a payload runs as your own uid, so it can read and write whatever "
+              "you can, and signal your processes");
+            X("not root: the number of processes is not limited (RLIMIT_NPROC would count all "
+              "of yours)");
+        }
+        G("the supervisor is a child subreaper: orphans of the run are inherited by it");
+        X("the host filesystem is visible, and /tmp is the host's: RLIMIT_FSIZE caps each "
+          "file, not the total, and what is written stays");
+        X("the host network: loopback, outside, DNS, unix and abstract sockets");
+        X("host processes are visible in /proc");
+        X("memory is limited per process (RLIMIT_AS), not per run");
+    }
+    if (c->have_filter)
+        G("no capabilities, no_new_privs, a seccomp filter denying namespaces, mounts, "
+          "ptrace, bpf, io_uring, keyrings and kernel administration");
+    else
+        X("no seccomp filter (libseccomp refused it): the kernel's whole syscall surface is "
+          "reachable");
+    G("wall-clock and output limits; the environment is an allow-list (no API keys)");
+    X("the kernel is shared with the host: a kernel bug reachable through the allowed "
+      "syscalls is a way out");
+#undef G
+#undef X
+}
+
 json_t *ad_sandbox_check(const struct ad_sandbox_options *opts)
 {
     struct ad_sandbox *sb = NULL;
     struct ad_err err = AD_ERR_INIT;
     char cg_why[256] = "", f_why[512] = "", why[512], detail[640];
+    enum ad_sb_backend want = opts ? opts->backend : AD_SB_AUTO;
+    const struct ad__sb_backend_ops *ops;
     json_t *rep, *checks;
     bool ns_ok, probe_ok = false, full;
     const char *cgname;
@@ -702,6 +779,7 @@ json_t *ad_sandbox_check(const struct ad_sandbox_options *opts)
         add_check(checks, "runtime", false, err.msg);
         json_object_set_new(rep, "backend", json_string("none"));
         json_object_set_new(rep, "isolation", json_string("none"));
+        json_object_set_new(rep, "error", json_string(err.msg));
         return rep;
     }
     snprintf(detail, sizeof(detail), "%s", sb->base.runtime);
@@ -739,7 +817,10 @@ json_t *ad_sandbox_check(const struct ad_sandbox_options *opts)
     snprintf(detail, sizeof(detail), "%s%s%s", cgname, cg_why[0] ? ": " : "", cg_why);
     add_check(checks, "cgroup", sb->base.cg_version != AD__CG_NONE, detail);
 
-    if (ns_ok) {
+    /* The backend asked for, as ad_sandbox_new would settle it. */
+    if (want == AD_SB_PROCESS) {
+        add_check(checks, "linux_probe", false, "skipped: the process backend was asked for");
+    } else if (ns_ok) {
         sandbox_use(sb, &ad__sb_linux_ops);
         probe_ok = ad__sb_linux_ops.probe(sb, why, sizeof(why));
         add_check(checks, "linux_probe", probe_ok,
@@ -747,10 +828,19 @@ json_t *ad_sandbox_check(const struct ad_sandbox_options *opts)
     } else {
         add_check(checks, "linux_probe", false, "skipped: no namespaces");
     }
+    if (want == AD_SB_LINUX && !probe_ok) {
+        snprintf(detail, sizeof(detail), "linux sandbox backend unavailable: %s", why);
+        json_object_set_new(rep, "backend", json_string("none"));
+        json_object_set_new(rep, "isolation", json_string("none"));
+        json_object_set_new(rep, "error", json_string(detail));
+        ad_sandbox_free(sb);
+        return rep;
+    }
+    ops = probe_ok ? &ad__sb_linux_ops : &ad__sb_process_ops;
     full = probe_ok && sb->base.have_filter && sb->base.cg_version != AD__CG_NONE;
-    json_object_set_new(rep, "backend", json_string(probe_ok ? ad__sb_linux_ops.name
-                                                             : ad__sb_process_ops.name));
+    json_object_set_new(rep, "backend", json_string(ops->name));
     json_object_set_new(rep, "isolation", json_string(full ? "full" : "degraded"));
+    describe(rep, sb, ops);
     ad_sandbox_free(sb);
     return rep;
 }
