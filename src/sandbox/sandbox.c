@@ -745,7 +745,8 @@ static void describe(json_t *rep, const struct ad_sandbox *sb,
     }
     if (c->have_filter)
         G("no capabilities, no_new_privs, a seccomp filter denying namespaces, mounts, "
-          "ptrace, bpf, io_uring, keyrings and kernel administration");
+          "ptrace, bpf, io_uring, keyrings and kernel administration, and every socket "
+          "family but unix, inet and inet6");
     else
         X("no seccomp filter (libseccomp refused it): the kernel's whole syscall surface is "
           "reachable");
@@ -804,7 +805,8 @@ json_t *ad_sandbox_check(const struct ad_sandbox_options *opts)
     add_check(checks, "uid", sb->base.change_uid, detail);
 
     if (sb->base.have_filter)
-        snprintf(detail, sizeof(detail), "denylist of %d rules (libseccomp %u.%u.%u)",
+        snprintf(detail, sizeof(detail), "denylist of %d rules, socket families unix, inet "
+                 "and inet6 only (libseccomp %u.%u.%u)",
                  sb->base.filter.rules, seccomp_version()->major, seccomp_version()->minor,
                  seccomp_version()->micro);
     else

@@ -37,7 +37,8 @@
 /* ---- seccomp.c -------------------------------------------------------- */
 
 /*
- * The denylist as classic BPF. Everything not listed is allowed. Listed
+ * The denylist as classic BPF. Every syscall not listed is allowed; socket
+ * address families are an allow-list (unix, inet, inet6). Listed
  * syscalls fail with EPERM (so Python raises), except clone3 which fails with
  * ENOSYS so that libc falls back to clone, whose flags the filter can see.
  * A syscall of a foreign architecture (i386, x32) kills the process.

@@ -70,7 +70,8 @@ static void test_filter_builds(void **state)
 
     assert_non_null(f.insns);
     assert_true(f.len > 0);
-    /* 48 plain entries, clone3, 14 argument tests, personality: 64 with libseccomp 2.5.4. */
+    /* 48 plain entries, clone3, 10 argument tests, the socket and socketpair family
+     * allow-lists, personality: 62 with libseccomp 2.5.4. */
     assert_true(f.rules >= 50);
     ad__sb_filter_free(&f);
     assert_null(f.insns);
@@ -157,12 +158,47 @@ static bool chk_sockets(void)
 
 static bool chk_unix_socket(void)
 {
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), sv[2];
 
     if (fd < 0)
         return false;
     close(fd);
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        return false;
+    close(sv[0]);
+    close(sv[1]);
     return true;
+}
+
+/*
+ * Address families are an allow-list: unix, inet and inet6 reach the
+ * protocol (which may still refuse), every other family, present on this
+ * kernel or not, answers EPERM, through socket() and socketpair(), with
+ * bit 32 set or not. Without the filter most of them answer
+ * EAFNOSUPPORT here and load a module on a stock kernel.
+ */
+static bool chk_families(void)
+{
+    for (long fam = 0; fam < 64; fam++) {
+        int sv[2];
+        bool allowed = fam == AF_UNIX || fam == AF_INET || fam == AF_INET6;
+        long rc = syscall(SYS_socket, fam, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        if (rc >= 0)
+            close((int)rc);
+        if (!allowed && !fails_with(rc, EPERM))
+            return false;
+        if (allowed && rc < 0 && errno == EPERM)
+            return false;
+        if (!allowed && !fails_with(syscall(SYS_socketpair, fam, SOCK_STREAM, 0, sv), EPERM))
+            return false;
+        if (!allowed && !fails_with(syscall(SYS_socket, HIGH_BIT | (unsigned long)fam,
+                                            SOCK_STREAM, 0), EPERM))
+            return false;
+    }
+    return fails_with(syscall(SYS_socket, 1000L, SOCK_STREAM, 0), EPERM) &&
+           fails_with(syscall(SYS_socket, -1L, SOCK_STREAM, 0), EPERM) &&
+           fails_with(syscall(SYS_socket, HIGH_BIT | AF_UNIX, SOCK_STREAM, 0), EPERM);
 }
 
 static bool chk_getpid(void)
@@ -220,6 +256,7 @@ static const struct {
     { "plain clone", chk_clone_plain },
     { "denied sockets", chk_sockets },
     { "unix socket", chk_unix_socket },
+    { "address families", chk_families },
     { "getpid", chk_getpid },
     { "tiocsti", chk_tiocsti },
     { "personality", chk_personality },
