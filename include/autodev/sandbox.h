@@ -114,10 +114,19 @@ struct ad_sandbox_result {
     int64_t wall_ms;
     int64_t cpu_ms;
     int64_t max_rss_kb;
-    json_t *output;            /* owned; the entry's return value, or NULL */
+    json_t *output;            /* owned; the entry's return value, or NULL. Only values
+                                  autodev carries: integers within int64, strings without
+                                  NUL or lone surrogates, distinct keys; another value is
+                                  an AD_SB_ERROR "TypeError" result saying why */
     json_t *error;             /* owned; {"type","message","traceback"} or NULL */
-    char *stdout_text;         /* owned, NUL-terminated, at most AD_SB_STREAM_KEEP */
+    /* The streams as bytes: owned, NUL-terminated after stdout_len (stderr_len)
+     * bytes, which may hold NULs of their own; at most AD_SB_STREAM_KEEP. A
+     * length of 0 with a non-empty text (a result made by hand) means up to
+     * the first NUL. */
+    char *stdout_text;
     char *stderr_text;
+    size_t stdout_len;
+    size_t stderr_len;
     bool truncated;            /* some output was not kept */
     bool degraded;             /* isolation "degraded" rather than "full" */
     char backend[16];          /* "linux" or "process" */

@@ -97,26 +97,60 @@ void ad_sandbox_result_clear(struct ad_sandbox_result *r)
     memset(r, 0, sizeof(*r));
 }
 
-/*
- * Skill output is bytes, and json_string() refuses invalid UTF-8: such text
- * is kept with every non-ASCII byte turned into '?' rather than lost.
- */
-static json_t *text_json(const char *t)
+/* Bytes in a UTF-8 sequence led by c, or 1 for a byte that leads none. */
+static size_t utf8_len(unsigned char c)
 {
-    json_t *v = json_string(t ? t : "");
-    char *copy;
+    return c < 0xc2 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : c < 0xf5 ? 4 : 1;
+}
 
+/*
+ * Skill output is bytes, JSON strings are Unicode: every byte is kept,
+ * NULs too (JSON writes them \u0000), and each byte that is not part of
+ * valid UTF-8 becomes '?', so that one bad byte cannot blank the rest of
+ * the text from a reviewer.
+ */
+static json_t *bytes_json(const char *t, size_t len)
+{
+    struct ad_buf b = AD_BUF_INIT;
+    json_t *v;
+    size_t i = 0;
+
+    if (!t)
+        return json_string("");
+    v = json_stringn(t, len);
     if (v)
         return v;
-    copy = strdup(t);
-    if (!copy)
-        return NULL;
-    for (unsigned char *p = (unsigned char *)copy; *p; p++)
-        if (*p >= 0x80)
-            *p = '?';
-    v = json_string(copy);
-    free(copy);
+    ad_buf_init(&b, len + 1);
+    while (i < len) {
+        size_t n = utf8_len((unsigned char)t[i]);
+
+        if ((unsigned char)t[i] < 0x80 || (n > 1 && i + n <= len && ad_utf8_valid(t + i, n))) {
+            n = (unsigned char)t[i] < 0x80 ? 1 : n;
+            if (ad_buf_add(&b, t + i, n) < 0)
+                break;
+            i += n;
+        } else {
+            if (ad_buf_add(&b, "?", 1) < 0)
+                break;
+            i++;
+        }
+    }
+    v = i == len ? json_stringn(b.ptr, b.len) : NULL;
+    ad_buf_release(&b);
     return v;
+}
+
+/* A stream's length: len, or up to its first NUL when len is 0 (a result
+ * made by hand, without lengths). */
+static size_t stream_len(const char *t, size_t len)
+{
+    return len ? len : t ? strlen(t) : 0;
+}
+
+/* A string of ours (ids, names): ASCII, no NUL. */
+static json_t *text_json(const char *t)
+{
+    return bytes_json(t, t ? strlen(t) : 0);
 }
 
 json_t *ad_sandbox_result_json(const struct ad_sandbox_result *r)
@@ -134,8 +168,10 @@ json_t *ad_sandbox_result_json(const struct ad_sandbox_result *r)
     bad |= json_object_set_new(o, "max_rss_kb", json_integer(r->max_rss_kb));
     bad |= json_object_set(o, "output", r->output ? r->output : json_null());
     bad |= json_object_set(o, "error", r->error ? r->error : json_null());
-    bad |= json_object_set_new(o, "stdout", text_json(r->stdout_text));
-    bad |= json_object_set_new(o, "stderr", text_json(r->stderr_text));
+    bad |= json_object_set_new(o, "stdout", bytes_json(r->stdout_text, stream_len(r->stdout_text,
+                                                                            r->stdout_len)));
+    bad |= json_object_set_new(o, "stderr", bytes_json(r->stderr_text, stream_len(r->stderr_text,
+                                                                            r->stderr_len)));
     bad |= json_object_set_new(o, "truncated", json_boolean(r->truncated));
     bad |= json_object_set_new(o, "isolation", json_string(r->degraded ? "degraded" : "full"));
     bad |= json_object_set_new(o, "backend", json_string(r->backend[0] ? r->backend : "none"));
@@ -145,6 +181,18 @@ json_t *ad_sandbox_result_json(const struct ad_sandbox_result *r)
         return NULL;
     }
     return o;
+}
+
+/* n bytes of p and a NUL, in new memory. */
+static char *memdup_z(const char *p, size_t n)
+{
+    char *q = malloc(n + 1);
+
+    if (q) {
+        memcpy(q, p, n);
+        q[n] = '\0';
+    }
+    return q;
 }
 
 int ad_sandbox_result_from_json(const json_t *j, struct ad_sandbox_result *r,
@@ -184,8 +232,10 @@ int ad_sandbox_result_from_json(const json_t *j, struct ad_sandbox_result *r,
     if (json_is_null(r->error))
         r->error = NULL;
     json_incref(r->error);
-    r->stdout_text = strdup(out);
-    r->stderr_text = strdup(errt);
+    r->stdout_len = json_string_length(json_object_get(j, "stdout"));
+    r->stderr_len = json_string_length(json_object_get(j, "stderr"));
+    r->stdout_text = memdup_z(out, r->stdout_len);
+    r->stderr_text = memdup_z(errt, r->stderr_len);
     if (!r->stdout_text || !r->stderr_text)
         return ad_error(err, AD_ENOMEM, "out of memory reading a sandbox result");
     return 0;
@@ -446,9 +496,13 @@ int ad_sandbox_run(struct ad_sandbox *sb, const struct ad_sandbox_spec *spec,
         rc = ad__sb_frame_read(sb->slots[slot].fd, &msg, wait_ms, &werr);
     }
     if (rc == 0) {
-        rc = ad_json_parse(msg.ptr, msg.len, msg.max, &doc, &werr);
-        if (rc == 0)
-            rc = ad_sandbox_result_from_json(doc, result, &werr);
+        /* stdout and stderr may hold NULs (\u0000): they are bytes. */
+        json_error_t jerr;
+
+        doc = json_loadb(msg.ptr, msg.len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+        rc = doc ? ad_sandbox_result_from_json(doc, result, &werr)
+                 : ad_error(&werr, AD_EIO, "the sandbox supervisor's reply is not JSON: %s",
+                            jerr.text);
         json_decref(doc);
     }
     if (rc) {

@@ -500,6 +500,58 @@ static void set_error(struct ad_sandbox_result *r, const char *type, const char 
     r->error = json_pack("{s:s, s:s, s:s}", "type", type, "message", msg, "traceback", "");
 }
 
+/*
+ * The harness's line is json.dumps of the return value, so a line jansson
+ * refuses is, short of a skill writing to fd 3 itself, a Python value JSON
+ * can spell that autodev does not carry. Every part of autodev after the
+ * sandbox (the store's JSON columns, C strings) would cut or refuse it, so
+ * it is refused here, once, saying what to change: integers beyond 64 bits,
+ * a NUL inside a string, two keys that become one string (1 and '1'), a
+ * lone surrogate. true when jerr was one of those and r now says so.
+ */
+static bool explain_not_carried(const json_error_t *jerr, struct ad_sandbox_result *r)
+{
+    const char *near = strstr(jerr->text, "near '"), *pre, *post;
+    char token[96] = "", msg[512];
+
+    if (near) {
+        const char *end = strrchr(near + 6, '\'');
+        int n = end ? (int)(end - (near + 6)) : 0;
+
+        snprintf(token, sizeof(token), "%.*s%s", n > 80 ? 80 : n, near + 6, n > 80 ? "..." : "");
+    }
+    switch (json_error_code(jerr)) {
+    case json_error_numeric_overflow:
+        pre = strstr(jerr->text, "integer") ? "the integer " : "the number ";
+        post = strstr(jerr->text, "integer") ? " is outside -2**63..2**63-1; return it as a "
+                                               "string or a float"
+                                             : " is outside a double's range";
+        break;
+    case json_error_null_character:
+        pre = "a string holds a NUL character (\\u0000), which would cut it short; strip it "
+              "or encode the bytes (base64, repr)";
+        post = "";
+        token[0] = '\0';
+        break;
+    case json_error_duplicate_key:
+        pre = "two keys of one object are the same key ";
+        post = " in JSON (1 and '1' both become \"1\"); make them distinct";
+        break;
+    default:
+        if (!strstr(jerr->text, "invalid Unicode"))
+            return false;
+        pre = "a string holds a lone surrogate (";
+        post = "), which is not Unicode text; encode it (e.g. "
+               "s.encode('utf-8', 'surrogatepass').hex())";
+        break;
+    }
+    snprintf(msg, sizeof(msg), "return value is not JSON autodev can carry: %s%s%s", pre, token,
+             post);
+    r->status = AD_SB_ERROR;
+    set_error(r, "TypeError", msg);
+    return true;
+}
+
 /* Reads the harness's line from the result stream into r. */
 static void parse_result_line(const struct stream *res, struct ad_sandbox_result *r)
 {
@@ -519,13 +571,14 @@ static void parse_result_line(const struct stream *res, struct ad_sandbox_result
         return;
     }
     doc = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc && explain_not_carried(&jerr, r))
+        return;
     ok = doc ? json_object_get(doc, "ok") : NULL;
     if (!json_is_boolean(ok)) {
         char msg[300];
         r->status = AD_SB_ERROR;
         if (!doc)
-            snprintf(msg, sizeof(msg), "the skill's result is not JSON autodev accepts: %s",
-                     jerr.text);
+            snprintf(msg, sizeof(msg), "the result line is not JSON: %s", jerr.text);
         else
             snprintf(msg, sizeof(msg), "the result line is not the harness's JSON");
         set_error(r, "BadResult", msg);
@@ -550,10 +603,13 @@ static void parse_result_line(const struct stream *res, struct ad_sandbox_result
     json_decref(doc);
 }
 
-static char *keep_text(struct stream *s)
+/* The kept bytes, NULs and all, into *len; NUL-terminated. */
+static char *keep_text(struct stream *s, size_t *len)
 {
-    size_t n;
+    size_t n = 0;
     char *t = ad_buf_detach(&s->keep, &n);
+
+    *len = t ? n : 0;
     return t ? t : strdup("");
 }
 
@@ -617,8 +673,8 @@ static void classify(const struct ad__sb_run *run, struct outcome *oc, int wstat
                                  "traceback", "");
         }
     }
-    r->stdout_text = keep_text(&st[0]);
-    r->stderr_text = keep_text(&st[1]);
+    r->stdout_text = keep_text(&st[0], &r->stdout_len);
+    r->stderr_text = keep_text(&st[1], &r->stderr_len);
 }
 
 /* ---- defaults ----------------------------------------------------------- */

@@ -127,6 +127,19 @@ test_expect_success 'no API key reaches the skill' '
     ! grep -q API_KEY out
 '
 
+test_expect_success 'a NUL in stdout cuts nothing from the printed result' '
+    cat >nul.py <<-PY &&
+	import sys
+	def f(x=None):
+	    sys.stdout.write("shown\\0hidden")
+	    return 2**64
+	PY
+    autodev sandbox run --code nul.py --entry f --backend process >out &&
+    test "$(json_get "j[\"stdout\"] == \"shown\\0hidden\" and j[\"truncated\"] is False" <out)" = true &&
+    test "$(json_get "j[\"error\"][\"type\"]" <out)" = TypeError &&
+    json_get "j[\"error\"][\"message\"]" <out | grep -q "18446744073709551616 is outside"
+'
+
 test_expect_success 'sandbox --help documents the result fields' '
     autodev sandbox --help >out &&
     grep -q "output_limit" out &&

@@ -230,6 +230,102 @@ static void test_streams_are_separate_and_capped(void **state)
     ad_sandbox_result_clear(&r);
 }
 
+/*
+ * Output is bytes: a NUL in it cuts nothing (a skill could otherwise hide
+ * what follows from a reviewer), in the result, its JSON and back.
+ */
+static void test_streams_keep_nul_bytes(void **state)
+{
+    struct ad_sandbox *sb = need(state);
+    struct ad_sandbox_result r, back;
+    struct ad_err err = AD_ERR_INIT;
+    json_t *j;
+
+    run(sb,
+        "import sys\n"
+        "def f(x):\n"
+        "    sys.stdout.write('shown\\0hidden rm -rf /')\n"
+        "    sys.stderr.write('a\\0b\\xff')\n"
+        "    sys.stderr.flush()\n"
+        "    sys.stderr.buffer.write(b'\\xffc')\n"
+        "    return 1\n",
+        "f", NULL, NULL, &r);
+    assert_int_equal(r.status, AD_SB_OK);
+    assert_int_equal(r.stdout_len, 21);
+    assert_memory_equal(r.stdout_text, "shown\0hidden rm -rf /", 21);
+    assert_false(r.truncated);
+    j = ad_sandbox_result_json(&r);
+    assert_non_null(j);
+    assert_int_equal(json_string_length(json_object_get(j, "stdout")), 21);
+    assert_memory_equal(json_string_value(json_object_get(j, "stdout")),
+                        "shown\0hidden rm -rf /", 21);
+    /* Not UTF-8: the bad byte alone becomes '?'; the rest stays. */
+    assert_int_equal(json_string_length(json_object_get(j, "stderr")), 7);
+    assert_memory_equal(json_string_value(json_object_get(j, "stderr")), "a\0b\xc3\xbf?c", 7);
+    memset(&back, 0, sizeof(back));
+    assert_int_equal(ad_sandbox_result_from_json(j, &back, &err), 0);
+    assert_int_equal(back.stdout_len, 21);
+    assert_memory_equal(back.stdout_text, "shown\0hidden rm -rf /", 21);
+    json_decref(j);
+    ad_sandbox_result_clear(&back);
+    ad_sandbox_result_clear(&r);
+
+    /* Past the cap, with NULs in it: flagged, and kept up to the cap. */
+    run(sb, "import sys\ndef f(x):\n    sys.stdout.write('\\0' * 70000)\n    return 1\n", "f",
+        NULL, NULL, &r);
+    assert_int_equal(r.status, AD_SB_OK);
+    assert_int_equal(r.stdout_len, AD_SB_STREAM_KEEP);
+    assert_true(r.truncated);
+    ad_sandbox_result_clear(&r);
+}
+
+/*
+ * Python values json.dumps writes that autodev does not carry come back as
+ * a clear error naming what to change, not in the JSON library's words.
+ */
+static void test_results_autodev_cannot_carry(void **state)
+{
+    struct ad_sandbox *sb = need(state);
+    struct ad_sandbox_result r;
+    struct {
+        const char *ret, *needle;
+    } cases[] = {
+        { "2**64", "integer 18446744073709551616 is outside" },
+        { "[1, -2**63 - 1]", "integer -9223372036854775809 is outside" },
+        { "'a\\0b'", "NUL character" },
+        { "{1: 'a', '1': 'b'}", "same key \"1\"" },
+        { "'\\ud800'", "lone surrogate" },
+    };
+
+    for (size_t i = 0; i < AD_ARRAY_SIZE(cases); i++) {
+        char code[256];
+
+        snprintf(code, sizeof(code), "def f(x):\n    return %s\n", cases[i].ret);
+        run(sb, code, "f", NULL, NULL, &r);
+        if (r.status != AD_SB_ERROR || !err_type(&r) || strcmp(err_type(&r), "TypeError") != 0 ||
+            !strstr(err_msg(&r), cases[i].needle) || strstr(err_msg(&r), "JSON_ALLOW_NUL") ||
+            strstr(err_msg(&r), "near '"))
+            fail_msg("case %zu (%s): status %s, %s: %s", i, cases[i].ret,
+                     ad_sb_status_name(r.status), err_type(&r) ? err_type(&r) : "(none)",
+                     err_msg(&r) ? err_msg(&r) : "");
+        assert_non_null(strstr(err_msg(&r), "return value is not JSON autodev can carry"));
+        assert_null(r.output);
+        ad_sandbox_result_clear(&r);
+    }
+    /* The edges of the range are carried. */
+    run(sb, "def f(x):\n    return [2**63 - 1, -2**63]\n", "f", NULL, NULL, &r);
+    assert_int_equal(r.status, AD_SB_OK);
+    assert_int_equal(json_integer_value(json_array_get(r.output, 0)), INT64_MAX);
+    assert_int_equal(json_integer_value(json_array_get(r.output, 1)), INT64_MIN);
+    ad_sandbox_result_clear(&r);
+    /* An exception whose message holds a NUL or a lone surrogate still reports. */
+    run(sb, "def f(x):\n    raise ValueError('a\\0b \\ud800')\n", "f", NULL, NULL, &r);
+    assert_int_equal(r.status, AD_SB_ERROR);
+    assert_string_equal(err_type(&r), "ValueError");
+    assert_non_null(strstr(err_msg(&r), "a\\0b \\ud800"));
+    ad_sandbox_result_clear(&r);
+}
+
 static void test_output_limit(void **state)
 {
     struct ad_sandbox *sb = need(state);
@@ -594,6 +690,8 @@ int main(void)
         BOTH(test_arguments),
         BOTH(test_skill_errors),
         BOTH(test_streams_are_separate_and_capped),
+        BOTH(test_streams_keep_nul_bytes),
+        BOTH(test_results_autodev_cannot_carry),
         BOTH(test_output_limit),
         BOTH(test_timeout),
         BOTH(test_cpu_limit),
