@@ -139,6 +139,12 @@ struct ad_sandbox;
  * Makes a sandbox. With AD_SB_AUTO or AD_SB_LINUX this probes the linux
  * backend once (a real run of the namespace setup); AD_SB_LINUX fails with
  * AD_ENOTSUP and the reason when the probe fails.
+ *
+ * It also makes the calling process non-dumpable (PR_SET_DUMPABLE 0), for
+ * good: a process-backend payload runs as the caller's uid when the caller
+ * is not root, and could otherwise read the caller's environment (API
+ * keys) and memory through /proc. The caller then dumps no core and a
+ * debugger of the same uid cannot attach to it.
  */
 int ad_sandbox_new(const struct ad_sandbox_options *opts, struct ad_sandbox **out,
                    struct ad_err *err);

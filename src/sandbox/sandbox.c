@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -607,6 +608,12 @@ static int sandbox_alloc(const struct ad_sandbox_options *o, struct ad_sandbox *
     } else if (filter_why) {
         snprintf(filter_why, fw_len, "%s", ferr.msg);
     }
+    {
+        const char *root = getenv("AUTODEV_SANDBOX_TMP");
+        /* Read here: a supervisor's environment is cleared (ad__sb_scrub_self). */
+        snprintf(sb->base.tmp_root, sizeof(sb->base.tmp_root), "%s",
+                 root && *root && strlen(root) < sizeof(sb->base.tmp_root) ? root : "/tmp");
+    }
     sb->base.cg_version = ad__cg_probe(cg_why, cg_why_len);
     pthread_mutex_init(&sb->mu, NULL);
     pthread_cond_init(&sb->cv, NULL);
@@ -665,6 +672,15 @@ int ad_sandbox_new(const struct ad_sandbox_options *opts, struct ad_sandbox **ou
     rc = sandbox_alloc(opts, &sb, NULL, 0, NULL, 0, err);
     if (rc)
         return rc;
+    /*
+     * The caller holds what a payload must not see: its environment (API
+     * keys), its memory. A process-backend payload run as the caller's own
+     * uid could read both through /proc/PID/environ and mem while the
+     * caller is dumpable; a non-dumpable process's /proc files belong to
+     * root. The supervisors forked below inherit this, and clear their own
+     * copy of the environment besides (ad__sb_scrub_self).
+     */
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     if (!sb->base.change_uid && opts && opts->uid_base && want != AD_SB_PROCESS)
         AD_LOG(AD_LOG_WARN, "sandbox: not root, payloads run as uid %u", sb->base.host_uid);
     rc = choose_backend(sb, want, opts && opts->quiet, err);
@@ -757,7 +773,8 @@ static void describe(json_t *rep, const struct ad_sandbox *sb,
         G("no network: an empty network namespace, loopback down");
         G("the host filesystem is out of reach: a read-only root of /usr, /bin and /lib, "
           "a private /etc, a noexec tmpfs of tmpfs_bytes as /tmp");
-        G("host processes are invisible and out of reach (own pid namespace)");
+        G("host processes are invisible and out of reach (own pid namespace); the "
+          "sandbox's init (pid 1) shows no host argv, environment or path");
         if (c->change_uid) {
             snprintf(line, sizeof(line), "payloads run as unprivileged host uids from %u "
                      "(one per supervisor), uid 1000 inside", c->host_uid);
@@ -790,7 +807,14 @@ static void describe(json_t *rep, const struct ad_sandbox *sb,
             X("not root: the number of processes is not limited (RLIMIT_NPROC would count all "
               "of yours)");
         }
-        G("the supervisor is a child subreaper: orphans of the run are inherited by it");
+        G("every process of the run is killed after it, however it detached itself (double "
+          "fork, setsid): the supervisor is a child subreaper and kills its whole tree");
+        G("the caller and the supervisor are not dumpable and the supervisor holds no "
+          "environment: a payload of the same uid reads neither their API keys nor their "
+          "memory, and the supervisor's command line is a fixed title");
+        if (!c->change_uid)
+            X("not root: a process started for the payload by a service of your uid (a user "
+              "systemd, at, cron) is outside the run's tree and outlives it");
         X("the host filesystem is visible, and /tmp is the host's: RLIMIT_FSIZE caps each "
           "file, not the total, and what is written stays");
         X("the host network: loopback, outside, DNS, unix and abstract sockets");

@@ -100,6 +100,77 @@ void ad__sb_report(int fd, const char *what, int errnum)
     (void)ad__sb_write_all(fd, buf, len);
 }
 
+/*
+ * The areas of memory behind /proc/self/cmdline and environ: fields 48-51
+ * of /proc/self/stat (arg_start, arg_end, env_start, env_end). false when
+ * they cannot be read.
+ */
+static bool self_areas(unsigned long v[4])
+{
+    char buf[1024];
+    size_t got = 0;
+    const char *p;
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC), field;
+
+    if (fd < 0)
+        return false;
+    while (got + 1 < sizeof(buf)) {
+        ssize_t n = read(fd, buf + got, sizeof(buf) - 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd);
+    buf[got] = '\0';
+    p = strrchr(buf, ')');
+    if (!p)
+        return false;
+    /* p + 2 is field 3 (state); fields 48..51 are the 46th..49th from there. */
+    p += 2;
+    for (field = 3; field < 48 && *p; field++) {
+        p = strchr(p, ' ');
+        if (!p)
+            return false;
+        p++;
+    }
+    for (int i = 0; i < 4; i++) {
+        char *end;
+        v[i] = strtoul(p, &end, 10);
+        if (end == p)
+            return false;
+        p = end + (*end == ' ');
+    }
+    return v[0] < v[1] && v[2] <= v[3];
+}
+
+void ad__sb_scrub_self(const char *title)
+{
+    static char *no_env[1] = { NULL };
+    unsigned long v[4];
+    size_t tlen = strlen(title);
+
+    environ = no_env;
+    if (!self_areas(v))
+        return;
+    {
+        char *args = (char *)v[0];
+        size_t n = v[1] - v[0], k = tlen < n - 1 ? tlen : n - 1;
+
+        memset(args, 0, n);
+        memcpy(args, title, k);
+        /*
+         * A last byte that is not NUL tells the kernel the command line was
+         * rewritten (setproctitle): /proc/PID/cmdline then ends at the
+         * first NUL, so not even the length of the old argv shows.
+         */
+        if (n > k + 1)
+            args[n - 1] = ' ';
+    }
+    memset((char *)v[2], 0, v[3] - v[2]);
+}
+
 /* ---- payload ------------------------------------------------------------ */
 
 static int set_limit(int res, rlim_t soft, rlim_t hard)
@@ -879,6 +950,14 @@ static void super_init(struct ad__sb_super *S, struct ad__sb_config *cfg, int so
         for (i = 4; i < 1024; i++)
             close(i);
     S->sock = sock;
+    /*
+     * Nothing of the caller's for the payload to find: not its argv (host
+     * paths, --input) nor its environment (API keys) in the memory /proc
+     * shows, which the linux backend's init shares, and no dumpable memory
+     * for a process-backend payload of the same uid to open.
+     */
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    ad__sb_scrub_self("autodev-sandbox");
     if (cfg->change_uid) {
         int lock_fd = -1;
         if (claim_uid(cfg, cfg->host_uid, &lock_fd, S->uid_error, sizeof(S->uid_error)) < 0)

@@ -14,6 +14,7 @@
  *   sandbox_seccomp.c  the syscall denylist, compiled once to BPF
  *   sandbox_cgroup.c   cgroup v2 / v1 slots: memory (+swap 0) and pids limits
  *   sandbox_harness.c  the Python harness, embedded as a string
+ *   sandbox_tree.c     a run's processes through /proc: walk, kill
  *
  * A backend is a const struct ad__sb_backend_ops (see "backends" below); the
  * common code never asks which backend it runs, it calls the steps.
@@ -144,6 +145,8 @@ struct ad__sb_config {
     bool have_filter;
     bool prewarm;                        /* the backend passed its probe: ops->prewarm
                                             at start */
+    char tmp_root[256];                  /* process backend: where its directories go
+                                            ($AUTODEV_SANDBOX_TMP, else /tmp) */
 };
 
 /* One run inside the supervisor. */
@@ -305,7 +308,32 @@ int ad__sb_frame_write(int fd, const char *data, size_t len);
  * AD_EIO on EOF (the peer is gone), AD_ETIMEOUT, AD_ETOOBIG. */
 int ad__sb_frame_read(int fd, struct ad_buf *b, int timeout_ms, struct ad_err *err);
 
+/*
+ * Overwrites this process's command line with title and clears its
+ * environment, both in memory (the areas /proc/PID/cmdline and environ
+ * show, which a fork shares with the process that made the sandbox: its
+ * argv, its API keys) and for getenv. Async-signal-safe; best effort.
+ */
+void ad__sb_scrub_self(const char *title);
+
 /* The supervisor's loop; never returns. sock is its end of the socketpair. */
 __attribute__((noreturn)) void ad__sb_supervisor_main(struct ad__sb_config *cfg, int sock);
+
+/* ---- sandbox_tree.c ----------------------------------------------------- */
+
+/*
+ * Calls fn for every descendant of root (not root itself), breadth first,
+ * with the parent it was listed under; skip and its subtree are left out.
+ * Returns how many processes were listed (skip counted). Allocation-free;
+ * not reentrant.
+ */
+int ad__sb_tree_walk(pid_t root, pid_t skip,
+                     void (*fn)(pid_t pid, pid_t parent, void *arg), void *arg);
+/*
+ * SIGKILLs every descendant of the calling process (the supervisor) and
+ * reaps them, but keep, which is killed and left for its owner's wait4.
+ * Returns how many children were reaped.
+ */
+int ad__sb_tree_kill(pid_t keep);
 
 #endif

@@ -199,6 +199,25 @@ sb_test 'other processes'"'"' environments hold no API key; only init is visible
     sb_check proc_environ "set(o[\"others\"]) <= {\"1\"}"
 '
 
+# no_host_tokens OUT: the result of OUT shows nothing of the CLI's argv
+# (its --input, --code path, options, binary), environment or directory.
+no_host_tokens() {
+    sb_check "$1" "not [t for t in a if t in json.dumps(o)]" "$SB_TOKEN-argv" "$SB_CASES" \
+        "$AUTODEV_BIN" --entry --code "$SB_HOST_ENV" "$TRASH"
+}
+sb_test '/proc/1 (the sandbox init) and /proc/self show nothing of the host argv, environment or paths' '
+    sb_run proc_host --input "{\"token\": \"$SB_TOKEN-argv\"}" &&
+    sb_check proc_host "o[\"1/cmdline\"] == \"autodev-sandbox\\n\"" &&
+    no_host_tokens proc_host
+'
+
+sb_test 'the same when a user other than root runs the CLI' '
+    sb_user=1 && SB_ISOLATION=degraded &&
+    sb_run proc_host --as proc_host_user --input "{\"token\": \"$SB_TOKEN-argv\"}" &&
+    sb_check proc_host_user "o[\"1/cmdline\"] == \"autodev-sandbox\\n\"" &&
+    no_host_tokens proc_host_user
+'
+
 sb_test 'the environment is scrubbed; no uid 0, no capabilities, no_new_privs' '
     sb_run environ &&
     sb_check environ "set(o[\"environ\"]) <= {\"PATH\", \"HOME\", \"LANG\", \"TMPDIR\", \"PYTHONDONTWRITEBYTECODE\"}" &&

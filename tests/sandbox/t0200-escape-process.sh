@@ -82,6 +82,13 @@ sb_test 'double-fork daemon ignoring SIGTERM is gone after the run' '
     sb_check daemon "j[\"status\"] == \"ok\" and o[\"daemon_pid\"] > 0"
 '
 
+sb_test 'a double-fork daemon is gone after the run when a user other than root runs the CLI' '
+    sb_user=1 &&
+    sb_run daemon --as daemon_user &&
+    sb_check daemon_user "j[\"status\"] == \"ok\" and o[\"daemon_pid\"] > 0" &&
+    ! sb_alive "$(sb_get daemon_user "o[\"daemon_pid\"]")" 2>/dev/null
+'
+
 # ---- the filesystem ------------------------------------------------------
 
 sb_test 'writes to / and /usr fail and leave nothing on the host' '
@@ -196,6 +203,20 @@ sb_test 'other processes'"'"' environments cannot be read and hold no API key' '
     sb_run proc_environ &&
     sb_check proc_environ "\"OPENAI_API_KEY\" not in json.dumps(o)" &&
     sb_check proc_environ "o[\"ppid environ\"] in (\"EACCES\", \"EPERM\") and o[\"pid 1 environ\"] in (\"EACCES\", \"EPERM\")"
+'
+
+CLOSED='all(o[p][k] in ("EACCES", "EPERM") for p in ("supervisor", "cli") for k in ("environ", "mem"))'
+sb_test 'the supervisor and the CLI hold no key a payload can read: not dumpable, argv scrubbed' '
+    sb_run proc_secrets &&
+    sb_check proc_secrets "o[\"key_in\"] == [] and o[\"supervisor\"][\"cmdline\"] == \"autodev-sandbox\\n\"" &&
+    sb_check proc_secrets "$CLOSED"
+'
+
+sb_test 'the same when a user other than root runs the CLI (the payload is that uid too)' '
+    sb_user=1 &&
+    sb_run proc_secrets --as proc_secrets_user &&
+    sb_check proc_secrets_user "o[\"key_in\"] == [] and o[\"supervisor\"][\"cmdline\"] == \"autodev-sandbox\\n\"" &&
+    sb_check proc_secrets_user "$CLOSED"
 '
 
 sb_test 'the environment is scrubbed; the dedicated uid, no capabilities, no_new_privs' '

@@ -582,6 +582,39 @@ static void test_concurrent_runs(void **state)
     }
 }
 
+/* ---- what the payload sees of its host -------------------------------------- */
+
+/*
+ * The payload's parent (the linux backend's init, the process backend's
+ * supervisor) is a fork of this test: its command line must not be ours,
+ * nor its environment hold ours.
+ */
+static void test_parent_shows_no_host_argv(void **state)
+{
+    struct ad_sandbox *sb = need(state);
+    struct ad_sandbox_result r;
+
+    run(sb,
+        "import os\n"
+        "def f(x):\n"
+        "    p = '/proc/%d/' % os.getppid()\n"
+        "    env = 'closed'\n"
+        "    try:\n"
+        "        env = open(p + 'environ', 'rb').read().replace(b'\\0', b'').decode('latin-1')\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "    cmd = open(p + 'cmdline', 'rb').read().decode('latin-1')\n"
+        "    return [cmd.replace('\\0', '|'), env]\n",
+        "f", NULL, NULL, &r);
+    if (r.status != AD_SB_OK)
+        fail_msg("status %s: %s", ad_sb_status_name(r.status), err_msg(&r));
+    assert_string_equal(json_string_value(json_array_get(r.output, 0)), "autodev-sandbox|");
+    /* Unreadable (not dumpable), or nothing but NULs. */
+    if (strcmp(json_string_value(json_array_get(r.output, 1)), "closed") != 0)
+        assert_string_equal(json_string_value(json_array_get(r.output, 1)), "");
+    ad_sandbox_result_clear(&r);
+}
+
 /* ---- isolation level and result JSON -------------------------------------- */
 
 static void test_isolation_reported(void **state)
@@ -699,6 +732,7 @@ int main(void)
         BOTH(test_signal),
         BOTH(test_bad_specs),
         BOTH(test_isolation_reported),
+        BOTH(test_parent_shows_no_host_argv),
         BOTH(test_concurrent_runs),
         BOTH(test_supervisor_killed),
     };

@@ -340,6 +340,56 @@ static void test_filter_kills_i386(void **state)
 }
 #endif
 
+/* ---- scrubbing a forked process ------------------------------------------ */
+
+/* Reads /proc/self/FILE into buf; its length, or -1. */
+static ssize_t read_self(const char *file, char *buf, size_t cap)
+{
+    char path[64];
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/self/%s", file);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    n = read(fd, buf, cap);
+    close(fd);
+    return n;
+}
+
+/* 0 when cmdline reads "title\0", environ holds nothing but NULs and getenv finds nothing. */
+static int scrubbed(void *arg)
+{
+    static char buf[1 << 16];
+    ssize_t n;
+
+    (void)arg;
+    ad__sb_scrub_self("title");
+    n = read_self("cmdline", buf, sizeof(buf));
+    if (n != 6 || memcmp(buf, "title", 6) != 0)
+        return 1;
+    n = read_self("environ", buf, sizeof(buf));
+    if (n < 0)
+        return 2;
+    for (ssize_t i = 0; i < n; i++)
+        if (buf[i] != '\0')
+            return 3;
+    return getenv("PATH") == NULL && getenv("HOME") == NULL ? 0 : 4;
+}
+
+static void test_scrub_self(void **state)
+{
+    int status;
+
+    assert_non_null(getenv("PATH"));
+    status = in_child(scrubbed, NULL);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    /* Only the child was scrubbed. */
+    assert_non_null(getenv("PATH"));
+}
+
 /* ---- cgroups ------------------------------------------------------------- */
 
 static void test_cg_mountinfo(void **state)
@@ -819,6 +869,7 @@ int main(void)
         cmocka_unit_test(test_filter_kills_x32),
         cmocka_unit_test(test_filter_kills_i386),
 #endif
+        cmocka_unit_test(test_scrub_self),
         cmocka_unit_test(test_cg_mountinfo),
         C(test_cg_probe_reason),
         cmocka_unit_test(test_cg_bad_slots),
