@@ -60,7 +60,8 @@ enum ad_sb_status {
     AD_SB_OK = 0,         /* the entry returned a JSON-serialisable value */
     AD_SB_ERROR,          /* the skill raised, exited or returned garbage */
     AD_SB_TIMEOUT,        /* the wall-clock limit passed; the whole tree was killed */
-    AD_SB_CPU_LIMIT,      /* RLIMIT_CPU fired */
+    AD_SB_CPU_LIMIT,      /* the run's CPU time, all its processes together, reached
+                             the limit (or one process's RLIMIT_CPU fired) */
     AD_SB_OOM,            /* the memory limit was hit (cgroup OOM kill or MemoryError) */
     AD_SB_SIGNAL,         /* the payload died of another signal */
     AD_SB_OUTPUT_LIMIT,   /* more than output_bytes of output; killed */
@@ -84,7 +85,8 @@ enum ad_sb_status {
 
 struct ad_sandbox_limits {
     int64_t wall_ms;        /* 0: 60 s */
-    int64_t cpu_ms;         /* 0: the wall limit; rounded up to whole seconds */
+    int64_t cpu_ms;         /* 0: the wall limit; rounded up to whole seconds; for the
+                               whole run (every process of it), and for each process */
     int64_t memory_bytes;   /* 0: 256 MiB */
     int pids;               /* 0: 64 */
     int64_t output_bytes;   /* 0: 1 MiB, stdout + stderr + result together */
@@ -112,7 +114,7 @@ struct ad_sandbox_result {
     int exit_code;             /* the payload's exit code, -1 when it died of a signal */
     int signal;                /* the signal that ended it, else 0 */
     int64_t wall_ms;
-    int64_t cpu_ms;
+    int64_t cpu_ms;            /* every process of the run (see README "The sandbox") */
     int64_t max_rss_kb;
     json_t *output;            /* owned; the entry's return value, or NULL. Only values
                                   autodev carries: integers within int64, strings without

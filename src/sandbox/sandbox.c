@@ -760,6 +760,9 @@ static bool userns_works(char *why, size_t why_len)
 static void describe(json_t *rep, const struct ad_sandbox *sb,
                      const struct ad__sb_backend_ops *ops)
 {
+    static const char cpu_gap[] =
+        "CPU time summed from /proc misses children the kernel reaps itself (SIGCHLD "
+        "ignored): each of them stops at RLIMIT_CPU, and the wall-clock limit bounds them all";
     const struct ad__sb_config *c = &sb->base;
     json_t *g = json_array(), *x = json_array();
     char line[400];
@@ -791,6 +794,15 @@ static void describe(json_t *rep, const struct ad_sandbox *sb,
             X("no cgroup: memory is limited per process (RLIMIT_AS), not per run, and the "
               "number of processes is not limited");
         }
+        if (c->cg_version != AD__CG_NONE && ad__cg_cpu_accounting(c->cg_version)) {
+            G("CPU time limited for the whole run, every process of it counted by the "
+              "cgroup (cpu.stat or cpuacct), at most one CPU at a time where the cpu "
+              "controller allows a quota; each process also stops at RLIMIT_CPU");
+        } else {
+            G("CPU time limited for the whole run: summed over the run's processes from "
+              "/proc; each process also stops at RLIMIT_CPU");
+            X(cpu_gap);
+        }
     } else {
         G("rlimits per process: CPU seconds, address space, file size, open files, no core "
           "dumps");
@@ -820,6 +832,9 @@ static void describe(json_t *rep, const struct ad_sandbox *sb,
         X("the host network: loopback, outside, DNS, unix and abstract sockets");
         X("host processes are visible in /proc");
         X("memory is limited per process (RLIMIT_AS), not per run");
+        G("CPU time limited for the whole run: summed over the supervisor's tree of the "
+          "run's processes from /proc; each process also stops at RLIMIT_CPU");
+        X(cpu_gap);
     }
     if (c->have_filter)
         G("no capabilities, no_new_privs, a seccomp filter denying namespaces, mounts, "
@@ -894,7 +909,11 @@ json_t *ad_sandbox_check(const struct ad_sandbox_options *opts)
     cgname = sb->base.cg_version == AD__CG_V2   ? "v2"
              : sb->base.cg_version == AD__CG_V1 ? "v1"
                                                 : "none";
-    snprintf(detail, sizeof(detail), "%s%s%s", cgname, cg_why[0] ? ": " : "", cg_why);
+    snprintf(detail, sizeof(detail), "%s%s%s%s", cgname,
+             sb->base.cg_version == AD__CG_NONE          ? ""
+             : ad__cg_cpu_accounting(sb->base.cg_version) ? " (with a CPU account)"
+                                                           : " (no CPU account: cpuacct)",
+             cg_why[0] ? ": " : "", cg_why);
     add_check(checks, "cgroup", sb->base.cg_version != AD__CG_NONE, detail);
 
     /* The backend asked for, as ad_sandbox_new would settle it. */

@@ -408,11 +408,72 @@ struct stream {
 struct outcome {
     bool timed_out;
     bool output_limit;
+    bool cpu_limit;             /* the whole run's CPU time reached the limit */
     bool supervisor_orphaned;   /* the caller went away mid-run */
     int64_t wall_ms;
     char status[AD__SB_STATUS_MAX];
     size_t status_len;
 };
+
+/*
+ * The run's CPU time, all of its processes together (RLIMIT_CPU holds only
+ * each one): the slot cgroup's account where there is one, else the sum
+ * over the supervisor's tree of descendants (sandbox_tree.c). Readings are
+ * differences from the start of the run, so neither the cgroup's past runs
+ * nor the standby init's setup count.
+ */
+struct cpu_acct {
+    const struct ad__sb_super *S;
+    const struct ad__cg_slot *cg;   /* the account, or NULL: /proc */
+    int64_t base;                   /* cg: ns at the start; else ms */
+    int64_t limit_ms;               /* whole seconds, like RLIMIT_CPU */
+    int rate;                       /* CPUs the run can keep busy at once */
+};
+
+static int64_t acct_read(const struct cpu_acct *a)
+{
+    const struct ad__sb_spare *sp = &a->S->spare;
+
+    if (a->cg)
+        return ad__cg_slot_cpu_ns(a->cg);
+    /* The next run's init, on standby, is not this run's. */
+    return ad__sb_tree_cpu_ms(sp->ready ? sp->pid : 0);
+}
+
+static void acct_begin(struct cpu_acct *a, const struct ad__sb_super *S,
+                       const struct ad__sb_run *run)
+{
+    static long cpus;
+
+    if (cpus <= 0)
+        cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    a->S = S;
+    a->cg = run->cg && ad__cg_slot_cpu_ns(run->cg) >= 0 ? run->cg : NULL;
+    a->limit_ms = ((run->lim.cpu_ms + 999) / 1000) * 1000;
+    a->rate = a->cg && a->cg->cpu_throttled ? 1 : cpus > 0 ? (int)cpus : 1;
+    a->base = acct_read(a);
+}
+
+/* CPU ms the run has used so far. */
+static int64_t acct_used_ms(const struct cpu_acct *a)
+{
+    int64_t now = acct_read(a);
+
+    if (now < a->base)
+        return 0;
+    return a->cg ? (now - a->base) / 1000000 : now - a->base;
+}
+
+/*
+ * When to look again: no sooner than the run could reach the limit, at
+ * rate CPUs' worth of time per wall second, nor more often than every 5 ms.
+ */
+static int64_t acct_next_ns(const struct cpu_acct *a, int64_t used_ms, int64_t now)
+{
+    int64_t left_ms = (a->limit_ms - used_ms) / a->rate;
+
+    return now + (left_ms > 5 ? left_ms : 5) * 1000000LL;
+}
 
 static void stream_close(struct stream *s)
 {
@@ -427,11 +488,11 @@ static void stream_close(struct stream *s)
  * cap. sock is watched so a vanished caller ends the run.
  */
 static void pump(struct ad__sb_run *run, int sock, struct stream st[3], struct outcome *oc,
-                 int64_t start)
+                 int64_t start, const struct cpu_acct *acct)
 {
     const struct ad__sb_backend_ops *ops = run->cfg->ops;
     const int64_t deadline = start + run->lim.wall_ms * 1000000;
-    int64_t grace_end = 0, kill_at = 0;
+    int64_t grace_end = 0, kill_at = 0, next_cpu = acct_next_ns(acct, 0, start);
     int64_t total = 0;
     bool exited = false, killed = false, swept = false;
     char chunk[65536];
@@ -474,10 +535,21 @@ static void pump(struct ad__sb_run *run, int sock, struct stream st[3], struct o
             killed = true;
             kill_at = now;
         }
+        if (!exited && !killed && now >= next_cpu) {
+            int64_t used = acct_used_ms(acct);
+
+            if (used >= acct->limit_ms) {
+                oc->cpu_limit = true;
+                ops->kill(run);
+                killed = true;
+                kill_at = now;
+            }
+            next_cpu = acct_next_ns(acct, used, now);
+        }
         if (exited)
             wait_ns = grace_end - now;
         else if (!killed)
-            wait_ns = deadline - now;
+            wait_ns = (deadline < next_cpu ? deadline : next_cpu) - now;
         else
             wait_ns = 100 * 1000000LL;   /* re-kill until it is gone */
         if (killed && !exited && now - kill_at > 100 * 1000000LL) {
@@ -686,7 +758,7 @@ static char *keep_text(struct stream *s, size_t *len)
 
 static void classify(const struct ad__sb_run *run, struct outcome *oc, int wstatus,
                      bool have_wstatus, const struct rusage *ru, const struct ad__cg_stats *cg,
-                     struct stream st[3], struct ad_sandbox_result *r)
+                     int64_t run_cpu_ms, struct stream st[3], struct ad_sandbox_result *r)
 {
     int64_t cpu_limit_ms = ((run->lim.cpu_ms + 999) / 1000) * 1000;
 
@@ -696,6 +768,9 @@ static void classify(const struct ad__sb_run *run, struct outcome *oc, int wstat
     r->max_rss_kb = ru->ru_maxrss;
     if (run->cpu_ms_at_kill > r->cpu_ms)
         r->cpu_ms = run->cpu_ms_at_kill;
+    /* All of the run's processes, not only the payload and what it reaped. */
+    if (run_cpu_ms > r->cpu_ms)
+        r->cpu_ms = run_cpu_ms;
     if (run->rss_kb_at_kill > r->max_rss_kb)
         r->max_rss_kb = run->rss_kb_at_kill;
     r->exit_code = -1;
@@ -714,6 +789,13 @@ static void classify(const struct ad__sb_run *run, struct outcome *oc, int wstat
     } else if (oc->output_limit) {
         r->status = AD_SB_OUTPUT_LIMIT;
         set_error(r, "OutputLimit", "the skill wrote more than the output limit");
+    } else if (oc->cpu_limit) {
+        char msg[160];
+
+        r->status = AD_SB_CPU_LIMIT;
+        snprintf(msg, sizeof(msg), "the skill's processes used up their CPU time: %" PRId64
+                 " ms of %" PRId64 " in all", r->cpu_ms, cpu_limit_ms);
+        set_error(r, "CpuLimit", msg);
     } else if (oc->timed_out) {
         r->status = AD_SB_TIMEOUT;
         set_error(r, "Timeout", "the skill ran past the wall-clock limit and was killed");
@@ -742,6 +824,14 @@ static void classify(const struct ad__sb_run *run, struct outcome *oc, int wstat
             r->error = json_pack("{s:s, s:s, s:s}", "type", "OutOfMemory", "message",
                                  "a process of the skill was killed at the memory limit",
                                  "traceback", "");
+        } else if (run_cpu_ms > cpu_limit_ms && r->status != AD_SB_OOM) {
+            /* Likewise a run that went past its CPU time between two looks. */
+            char msg[160];
+
+            r->status = AD_SB_CPU_LIMIT;
+            snprintf(msg, sizeof(msg), "the skill's processes used more than their CPU time: "
+                     "%" PRId64 " ms of %" PRId64 " in all", run_cpu_ms, cpu_limit_ms);
+            set_error(r, "CpuLimit", msg);
         }
     }
     r->stdout_text = keep_text(&st[0], &r->stdout_len);
@@ -851,6 +941,7 @@ static void execute(struct ad__sb_super *S, const json_t *req, struct ad_sandbox
     struct outcome oc;
     struct ad_err err = AD_ERR_INIT;
     struct ad__cg_stats cgs = { false, -1 };
+    struct cpu_acct acct;
     struct rusage ru;
     int wstatus = 0, i, rc;
     int64_t start;
@@ -894,7 +985,8 @@ static void execute(struct ad__sb_super *S, const json_t *req, struct ad_sandbox
         ad_buf_init(&st[i].keep, i == 2 ? (size_t)run.lim.output_bytes : AD_SB_STREAM_KEEP);
         st[i].cut = false;
     }
-    pump(&run, S->sock, st, &oc, start);
+    acct_begin(&acct, S, &run);
+    pump(&run, S->sock, st, &oc, start, &acct);
     for (i = 0; i < 3; i++)
         stream_close(&st[i]);
     if (run.status_fd >= 0)
@@ -914,7 +1006,7 @@ static void execute(struct ad__sb_super *S, const json_t *req, struct ad_sandbox
         ops->cleanup(S);
         _exit(0);
     }
-    classify(&run, &oc, wstatus, have_wstatus, &ru, &cgs, st, r);
+    classify(&run, &oc, wstatus, have_wstatus, &ru, &cgs, acct_used_ms(&acct), st, r);
     for (i = 0; i < 3; i++)
         ad_buf_release(&st[i].keep);
 }

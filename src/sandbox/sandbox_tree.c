@@ -2,6 +2,14 @@
  * The processes of a run as /proc shows them: the tree below a pid, walked
  * through /proc/PID/task/TID/children, to kill it or to add up its CPU time.
  *
+ * The CPU sum is what a run without a cgroup account (the process backend,
+ * the linux backend when not root) is limited by: every live descendant's
+ * own time and that of the children it reaped, plus what the supervisor
+ * reaped itself. It cannot see a child that the kernel reaped on its
+ * parent's behalf (SIGCHLD ignored, SA_NOCLDWAIT): such a child's time is
+ * added to no one. Each process still stops at its own RLIMIT_CPU, and
+ * the wall-clock limit bounds the rest.
+ *
  * The supervisor is a child subreaper (PR_SET_CHILD_SUBREAPER), so a
  * process of the run whose parent dies is re-parented to the supervisor,
  * not to the host's init: double forks and setsid leave the process group
@@ -18,6 +26,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -222,4 +231,55 @@ int ad__sb_tree_kill(pid_t keep)
         }
     }
     return total;
+}
+
+/* Adds utime + stime + cutime + cstime of pid (fields 14-17 of stat), in ticks. */
+static void add_ticks(pid_t pid, pid_t parent, void *arg)
+{
+    char path[64], buf[1024];
+    const char *p;
+    unsigned long long t[4];
+    int field;
+
+    (void)parent;
+    proc_path(path, sizeof(path), pid, "/stat", -1, NULL);
+    if (read_small(path, buf, sizeof(buf)) <= 0)
+        return;
+    p = strrchr(buf, ')');
+    if (!p)
+        return;
+    p += 2;   /* field 3 */
+    for (field = 3; field < 14 && *p; field++) {
+        p = strchr(p, ' ');
+        if (!p)
+            return;
+        p++;
+    }
+    for (int i = 0; i < 4; i++) {
+        char *end;
+        t[i] = strtoull(p, &end, 10);
+        if (end == p)
+            return;
+        p = end + (*end == ' ');
+    }
+    *(unsigned long long *)arg += t[0] + t[1] + t[2] + t[3];
+}
+
+int64_t ad__sb_tree_cpu_ms(pid_t skip)
+{
+    static long hz;
+    unsigned long long ticks = 0;
+    struct rusage ru;
+    int64_t ms;
+
+    if (hz <= 0)
+        hz = sysconf(_SC_CLK_TCK);
+    if (hz <= 0)
+        hz = 100;
+    (void)ad__sb_tree_walk(getpid(), skip, add_ticks, &ticks);
+    ms = (int64_t)(ticks * 1000ULL / (unsigned long long)hz);
+    if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
+        ms += (int64_t)ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000 +
+              (int64_t)ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000;
+    return ms;
 }

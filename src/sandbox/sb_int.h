@@ -69,13 +69,24 @@ enum ad__cg_version {
 
 /*
  * One slot's cgroup(s): for v2 one directory with memory and pids
- * controllers; for v1 one directory in the memory hierarchy and one in the
- * pids hierarchy. Made once per supervisor, reused run after run.
+ * controllers (and cpu, when it can be had); for v1 one directory in the
+ * memory hierarchy and one in the pids hierarchy, and, where those
+ * hierarchies are mounted, one in cpuacct (the run's CPU time) and one in
+ * cpu (its quota; the same directory when both share a mount). Made once
+ * per supervisor, reused run after run.
+ *
+ * CPU: v2's cpu.stat usage_usec is there in every cgroup, cpu controller or
+ * not; v1 needs cpuacct. The quota, where there is one, holds the run to
+ * one CPU (cpu.max / cpu.cfs_quota_us), so its CPU time grows no faster
+ * than the wall clock and the supervisor knows when to look again.
  */
 struct ad__cg_slot {
     enum ad__cg_version version;
     char mem_dir[512];      /* v2: the only directory */
     char pids_dir[512];     /* v1 only; "" for v2 */
+    char cpu_dir[512];      /* v1: in cpuacct, "" without; "" for v2 */
+    char quota_dir[512];    /* v1: in cpu, "" without or when it is cpu_dir */
+    bool cpu_throttled;     /* a one-CPU quota applies */
     int v2_fd;              /* v2: O_DIRECTORY fd for CLONE_INTO_CGROUP, else -1 */
     uint64_t oom_kills_before;   /* baseline taken by ad__cg_slot_begin */
 };
@@ -105,6 +116,12 @@ int ad__cg_slot_begin(struct ad__cg_slot *s, int64_t memory_bytes, int pids_max,
                       struct ad_err *err);
 /* Moves pid into the slot (v1, or v2 without CLONE_INTO_CGROUP). */
 int ad__cg_slot_attach(const struct ad__cg_slot *s, pid_t pid, struct ad_err *err);
+/* The CPU time used in the slot since it was made, in ns; -1 when the slot
+ * has no CPU account (v1 without cpuacct). */
+int64_t ad__cg_slot_cpu_ns(const struct ad__cg_slot *s);
+/* Whether a slot of version v would have a CPU account (v2: always; v1: a
+ * cpuacct hierarchy reaches our cgroup). */
+bool ad__cg_cpu_accounting(enum ad__cg_version v);
 /* Reads this run's stats (after the run's processes are gone). */
 void ad__cg_slot_end(struct ad__cg_slot *s, struct ad__cg_stats *st);
 /* Kills whatever is left in the slot and removes the directories. */
@@ -335,5 +352,13 @@ int ad__sb_tree_walk(pid_t root, pid_t skip,
  * Returns how many children were reaped.
  */
 int ad__sb_tree_kill(pid_t keep);
+/*
+ * The CPU time, in ms, of the calling process's descendants (skip and its
+ * subtree left out): the live ones' own and reaped children's time, plus
+ * every child the caller reaped (RUSAGE_CHILDREN). Grows monotonically but
+ * for processes leaving the tree unreaped; a run's use is the difference
+ * of two readings.
+ */
+int64_t ad__sb_tree_cpu_ms(pid_t skip);
 
 #endif

@@ -73,6 +73,16 @@ sb_test 'infinite loop ends with cpu_limit under --cpu 1' '
     sb_check busy_loop "j[\"status\"] == \"cpu_limit\""
 '
 
+sb_test 'CPU spread over 8 children ends with cpu_limit at the limit for the whole run' '
+    sb_run cpu_spread --cpu 1 --timeout 8 &&
+    sb_check cpu_spread "j[\"status\"] == \"cpu_limit\" and j[\"cpu_ms\"] >= 900"
+'
+
+sb_test 'CPU of children reaped by the kernel (SIGCHLD ignored) counts: cpu_limit' '
+    sb_run cpu_hidden --cpu 1 --timeout 8 &&
+    sb_check cpu_hidden "j[\"status\"] == \"cpu_limit\""
+'
+
 sb_test 'sleep forever ends with timeout' '
     sb_run sleep_forever --timeout 2 &&
     sb_check sleep_forever "j[\"status\"] == \"timeout\""

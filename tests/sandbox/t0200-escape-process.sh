@@ -12,6 +12,8 @@
 # alive, files removed):
 #   - memory spread over children: RLIMIT_AS is per process, so 8 children
 #     hold 3x the memory limit between them
+#   - CPU of children the kernel reaps itself (SIGCHLD ignored): the run's
+#     CPU is summed from /proc, and such a child is added to no one's time
 #   - filling /tmp: the host's /tmp takes all the skill writes (RLIMIT_FSIZE
 #     caps each file, not the total), and it stays there after the run
 #   - exec from /tmp: the host's /tmp is not noexec
@@ -65,6 +67,16 @@ sb_test 'NOT CONTAINED: memory spread over 8 children holds 3x the limit' '
 sb_test 'infinite loop ends with cpu_limit under --cpu 1' '
     sb_run busy_loop --cpu 1 --timeout 5 &&
     sb_check busy_loop "j[\"status\"] == \"cpu_limit\""
+'
+
+sb_test 'CPU spread over 8 children ends with cpu_limit at the limit for the whole run' '
+    sb_run cpu_spread --cpu 1 --timeout 8 &&
+    sb_check cpu_spread "j[\"status\"] == \"cpu_limit\" and j[\"cpu_ms\"] >= 900"
+'
+
+sb_test 'NOT CONTAINED: CPU of children reaped by the kernel (SIGCHLD ignored) is not summed' '
+    sb_run cpu_hidden --cpu 1 --timeout 8 &&
+    sb_check cpu_hidden "j[\"status\"] == \"ok\" and o[\"children\"] == 6"
 '
 
 sb_test 'sleep forever ends with timeout' '

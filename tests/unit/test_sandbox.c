@@ -377,6 +377,44 @@ static void test_cpu_limit(void **state)
     ad_sandbox_result_clear(&r);
 }
 
+/*
+ * RLIMIT_CPU is per process: the limit is for the whole run. Two children
+ * and two double-forked orphans each loop (each would stop only at its own
+ * RLIMIT_CPU) while the entry sleeps; together they pass the limit, and
+ * the run ends there.
+ */
+static void test_cpu_limit_whole_run(void **state)
+{
+    struct ad_sandbox *sb = need(state);
+    struct ad_sandbox_limits lim = { 0 };
+    struct ad_sandbox_result r;
+
+    lim.wall_ms = 20000;
+    lim.cpu_ms = 1000;
+    run(sb,
+        "import os, time\n"
+        "def spin():\n"
+        "    while True:\n"
+        "        pass\n"
+        "def f(x):\n"
+        "    for orphan in (False, False, True, True):\n"
+        "        if os.fork() == 0:\n"
+        "            if orphan:\n"
+        "                os.setsid()\n"
+        "                if os.fork():\n"
+        "                    os._exit(0)\n"
+        "            spin()\n"
+        "    time.sleep(15)\n"
+        "    return 'slept'\n",
+        "f", NULL, &lim, &r);
+    if (r.status != AD_SB_CPU_LIMIT)
+        fail_msg("status %s, cpu_ms %" PRId64 ", wall_ms %" PRId64, ad_sb_status_name(r.status),
+                 r.cpu_ms, r.wall_ms);
+    assert_string_equal(err_type(&r), "CpuLimit");
+    assert_true(r.cpu_ms >= 900);
+    ad_sandbox_result_clear(&r);
+}
+
 static void test_memory_limit(void **state)
 {
     struct ad_sandbox *sb = need(state);
@@ -728,6 +766,7 @@ int main(void)
         BOTH(test_output_limit),
         BOTH(test_timeout),
         BOTH(test_cpu_limit),
+        BOTH(test_cpu_limit_whole_run),
         BOTH(test_memory_limit),
         BOTH(test_signal),
         BOTH(test_bad_specs),

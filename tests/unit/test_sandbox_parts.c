@@ -802,6 +802,65 @@ static void test_cg_destroy_kills(void **state)
     close(w.go);
 }
 
+/* Burns 300 ms of its own CPU time (not wall time) and exits 0. */
+static int burn(void)
+{
+    struct rusage ru;
+
+    do {
+        getrusage(RUSAGE_SELF, &ru);
+    } while (ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000 +
+                 ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000 < 300);
+    return 0;
+}
+
+/* The slot accounts the CPU time of what runs in it, and holds it to one CPU. */
+static void test_cg_cpu_account(void **state)
+{
+    struct cgfx *fx = *state;
+    struct ad__cg_slot *s = &fx->slot;
+    struct waiter w;
+    struct dirs d;
+    int64_t before, after;
+    char cpu[512] = "", quota[512] = "";
+    int status;
+
+    need_cgroups(fx);
+    slot_make(fx, "t5");
+    dirs_of(s, &d);
+    snprintf(cpu, sizeof(cpu), "%s", s->cpu_dir);
+    snprintf(quota, sizeof(quota), "%s", s->quota_dir);
+    if (!ad__cg_cpu_accounting(fx->v)) {
+        assert_int_equal(ad__cg_slot_cpu_ns(s), -1);
+        print_message("# skipped: no CPU account in this cgroup setup\n");
+        skip();
+    }
+    if (fx->v == AD__CG_V1) {
+        assert_true(cpu[0] != '\0');
+        if (s->cpu_throttled)
+            assert_file(quota[0] ? quota : cpu, "cpu.cfs_quota_us", "100000");
+    } else if (s->cpu_throttled) {
+        assert_file(s->mem_dir, "cpu.max", "100000 100000");
+    }
+    slot_begin(fx, 64 << 20, 16);
+    before = ad__cg_slot_cpu_ns(s);
+    assert_true(before >= 0);
+    w = waiter_start(burn, true, s);
+    if (fx->v == AD__CG_V1)
+        assert_true(procs_has(cpu, w.pid));
+    status = waiter_finish(&w);
+    assert_true(WIFEXITED(status));
+    after = ad__cg_slot_cpu_ns(s);
+    /* Its 300 ms are in the account (ticks may round a few ms away). */
+    assert_true(after - before >= 250 * 1000000LL);
+    ad__cg_slot_destroy(s);
+    assert_gone(&d);
+    if (cpu[0])
+        assert_int_equal(access(cpu, F_OK), -1);
+    if (quota[0])
+        assert_int_equal(access(quota, F_OK), -1);
+}
+
 static void parent_of(const char *dir, char *out, size_t n)
 {
     const char *slash = strrchr(dir, '/');
@@ -876,6 +935,7 @@ int main(void)
         C(test_cg_limits_oom),
         C(test_cg_pids_limit),
         C(test_cg_destroy_kills),
+        C(test_cg_cpu_account),
         C(test_cg_stale_sweep),
     };
 #undef C
