@@ -28,6 +28,19 @@
 #include "sb_int.h"
 
 #define CG_PATH 512               /* sizeof(struct ad__cg_slot.mem_dir) */
+
+/*
+ * Test seams, set only by tests/unit/test_sandbox_parts.c (which includes
+ * this file): the directory of "our own" v2 cgroup, in place of what
+ * /proc/self/cgroup and mountinfo say, so that the v2 path can run against
+ * a cgroup2 mount of a private mount namespace or a synthetic tree on a
+ * machine whose own v2 hierarchy has no controllers to give; and mkdir and
+ * rmdir, which a synthetic tree answers the way cgroupfs would (interface
+ * files appear, a populated cgroup is EBUSY).
+ */
+static char cg_v2_self[CG_PATH];
+static int (*cg_mkdir)(const char *path, mode_t mode) = mkdir;
+static int (*cg_rmdir)(const char *path) = rmdir;
 #define OOM_UNKNOWN UINT64_MAX    /* oom_kills_before when it could not be read */
 #define DRAIN_TRIES 200           /* ... of 5 ms: how long destroy waits for the dead */
 
@@ -52,7 +65,9 @@ static int cg_write(const char *dir, const char *file, const char *val)
     rc = path_join(path, sizeof(path), dir, file);
     if (rc < 0)
         return rc;
-    fd = open(path, O_WRONLY | O_CLOEXEC);
+    /* O_TRUNC is what a shell's "echo v > file" does: cgroupfs ignores it,
+     * and a plain file (a synthetic tree) then holds the value alone. */
+    fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
     if (fd < 0)
         return -errno;
     n = write(fd, val, len);
@@ -283,6 +298,9 @@ static int self_dir(const char *controller, char *out, size_t n)
     FILE *fp;
     int rc;
 
+    if (controller[0] == '\0' && cg_v2_self[0] != '\0')
+        return snprintf(out, n, "%s", cg_v2_self) < (int)n ? 0 : -ENAMETOOLONG;
+
     rc = self_cgroup(controller, cgpath, sizeof(cgpath));
     if (rc < 0)
         return rc;
@@ -360,7 +378,7 @@ static int drain_and_remove(const char *dir, bool use_kill)
     if (use_kill)
         (void)cg_write(dir, "cgroup.kill", "1");
     for (int i = 0; i < DRAIN_TRIES; i++) {
-        if (rmdir(dir) == 0 || errno == ENOENT)
+        if (cg_rmdir(dir) == 0 || errno == ENOENT)
             return 0;
         if (errno != EBUSY)
             return -errno;
@@ -476,7 +494,7 @@ static int probe_v2(char *why, size_t n)
         return rc;
     }
     probe_name(name, sizeof(name));
-    if (path_join(dir, sizeof(dir), self, name) < 0 || mkdir(dir, 0755) != 0) {
+    if (path_join(dir, sizeof(dir), self, name) < 0 || cg_mkdir(dir, 0755) != 0) {
         rc = -errno;
         say_denied(why, n, "cgroup v2", self, errno);
         return rc;
@@ -484,7 +502,7 @@ static int probe_v2(char *why, size_t n)
     rc = cg_has_file(dir, "memory.max") && cg_has_file(dir, "pids.max") ? 0 : -ENODEV;
     if (rc < 0)
         say(why, n, "cgroup v2: a child of %s has no memory.max or pids.max", self);
-    rmdir(dir);
+    cg_rmdir(dir);
     return rc;
 }
 
@@ -501,7 +519,7 @@ static int probe_v1_one(const char *controller, const char *file, char *why, siz
         return rc;
     }
     probe_name(name, sizeof(name));
-    if (path_join(dir, sizeof(dir), self, name) < 0 || mkdir(dir, 0755) != 0) {
+    if (path_join(dir, sizeof(dir), self, name) < 0 || cg_mkdir(dir, 0755) != 0) {
         rc = -errno;
         say_denied(why, n, "cgroup v1", self, errno);
         return rc;
@@ -509,7 +527,7 @@ static int probe_v1_one(const char *controller, const char *file, char *why, siz
     rc = cg_has_file(dir, file) ? 0 : -ENODEV;
     if (rc < 0)
         say(why, n, "cgroup v1: a child of %s has no %s", self, file);
-    rmdir(dir);
+    cg_rmdir(dir);
     return rc;
 }
 
@@ -607,14 +625,14 @@ static int make_dir(char *out, const char *parent, const char *name)
 
     if (rc < 0)
         return rc;
-    if (mkdir(out, 0755) == 0)
+    if (cg_mkdir(out, 0755) == 0)
         return 0;
     if (errno != EEXIST)
         return -errno;
     rc = drain_and_remove(out, false);
     if (rc < 0)
         return rc;
-    return mkdir(out, 0755) == 0 ? 0 : -errno;
+    return cg_mkdir(out, 0755) == 0 ? 0 : -errno;
 }
 
 static bool valid_name(const char *name)
