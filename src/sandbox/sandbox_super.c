@@ -228,9 +228,17 @@ void ad__sb_payload_exec(const struct ad__sb_run *run, int out_fd, int err_fd, i
 
     (void)setsid();
 
-    cpu_s = (rlim_t)((lim->cpu_ms + 999) / 1000);
-    if (cpu_s < 1)
-        cpu_s = 1;
+    /*
+     * The supervisor kills the run when its measured CPU time (the
+     * scheduler's runtime, all processes together) reaches the limit.
+     * RLIMIT_CPU is each process's backstop one second later: it counts on
+     * the tick-sampled clock, which under load runs ahead of the runtime
+     * (SIGXCPU at 0.89 s of a 1 s limit has been seen), so at the limit
+     * itself it would end runs early and report less than it charged.
+     */
+    cpu_s = (rlim_t)((lim->cpu_ms + 999) / 1000) + 1;
+    if (cpu_s < 2)
+        cpu_s = 2;
     /* The address-space limit is a backstop behind the cgroup; without a
      * cgroup it is the memory limit, with room for the interpreter itself. */
     if (run->cg_limited)
