@@ -99,6 +99,14 @@ struct ad_sandbox_options {
     int slots;                    /* concurrent runs, 0: 4, at most AD_SB_MAX_SLOTS */
     unsigned uid_base;            /* 0: $AUTODEV_SANDBOX_UID_BASE, else the default */
     bool quiet;                   /* no warning when auto falls back to process */
+    /*
+     * The sandbox is made for one run (a command that runs a skill and
+     * exits): the linux backend readies the first run's init when the
+     * supervisor starts, but no standby init for a next run that may never
+     * come. Should a second run come all the same, inits are readied ahead
+     * from then on. Without it every run readies the next one's.
+     */
+    bool one_shot;
 };
 
 struct ad_sandbox_spec {
@@ -140,7 +148,11 @@ struct ad_sandbox;
 /*
  * Makes a sandbox. With AD_SB_AUTO or AD_SB_LINUX this probes the linux
  * backend once (a real run of the namespace setup); AD_SB_LINUX fails with
- * AD_ENOTSUP and the reason when the probe fails.
+ * AD_ENOTSUP and the reason when the probe fails. A probe that passed is
+ * remembered in the user's cache ($AUTODEV_HOME/cache, else
+ * $XDG_CACHE_HOME/autodev, else ~/.cache/autodev: "sandbox-probe") for
+ * this boot, kernel, user, binary and runtime, and not run again while
+ * that holds (see sandbox_cache.c).
  *
  * It also makes the calling process non-dumpable (PR_SET_DUMPABLE 0), for
  * good: a process-backend payload runs as the caller's uid when the caller

@@ -176,7 +176,8 @@ static int sandbox_run(int argc, char **argv, struct ad_ctx *ctx)
     spec.code_len = code.len;
     spec.input_json = input_path ? input.ptr : input_text;
 
-    opts.slots = 1;   /* one run: one supervisor, one standby init */
+    opts.slots = 1;   /* one run: one supervisor, and no init readied past it */
+    opts.one_shot = true;
     rc = ad_sandbox_new(&opts, &sb, &err);
     if (rc < 0) {
         rc = ad__die_err(ctx, &err);

@@ -21,11 +21,13 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -291,6 +293,8 @@ struct slot {
 
 struct ad_sandbox {
     struct ad__sb_config base;    /* slot-independent configuration; base.ops the backend */
+    struct ad__sb_cache cache;    /* the probe cache of this configuration */
+    bool probe_cached;            /* the backend was settled from the cache */
     int nslots;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -299,22 +303,32 @@ struct ad_sandbox {
 
 static void slot_stop(struct slot *s, bool hard)
 {
-    int i;
+    int i, pidfd;
     if (s->fd >= 0)
         close(s->fd);
     s->fd = -1;
     if (s->pid <= 0)
         return;
-    /* EOF on its socket makes it clean up and exit; give it two seconds. */
+    /* EOF on its socket makes it clean up and exit; give it two seconds,
+     * woken by its pidfd the moment it exits (no polling interval to wait
+     * out: a one-shot command's exit waits for this). */
     if (hard)
         (void)kill(s->pid, SIGKILL);
+    pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
     for (i = 0; i < 200; i++) {
         pid_t w = waitpid(s->pid, NULL, WNOHANG);
         if (w == s->pid || (w < 0 && errno != EINTR))
             break;
-        struct timespec ts = { 0, 10 * 1000000L };
-        nanosleep(&ts, NULL);
+        if (pidfd >= 0) {
+            struct pollfd pfd = { pidfd, POLLIN, 0 };
+            (void)poll(&pfd, 1, 10);
+        } else {
+            struct timespec ts = { 0, 10 * 1000000L };
+            nanosleep(&ts, NULL);
+        }
     }
+    if (pidfd >= 0)
+        close(pidfd);
     if (i == 200) {
         (void)kill(s->pid, SIGKILL);
         while (waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
@@ -417,14 +431,14 @@ static int fill_limits(const struct ad_sandbox_limits *in, struct ad_sandbox_lim
 
 static json_t *build_request(const char *exec_id, const struct ad_sandbox_spec *spec,
                              size_t code_len, const char *input,
-                             const struct ad_sandbox_limits *lim)
+                             const struct ad_sandbox_limits *lim, bool probe)
 {
-    return json_pack("{s:s, s:s%, s:s, s:s, s:{s:I, s:I, s:I, s:i, s:I, s:I}}", "execution_id",
-                     exec_id, "code", spec->code, code_len, "entry", spec->entry, "input", input,
-                     "limits", "wall_ms", (json_int_t)lim->wall_ms, "cpu_ms",
+    return json_pack("{s:s, s:s%, s:s, s:s, s:{s:I, s:I, s:I, s:i, s:I, s:I}, s:b}",
+                     "execution_id", exec_id, "code", spec->code, code_len, "entry", spec->entry,
+                     "input", input, "limits", "wall_ms", (json_int_t)lim->wall_ms, "cpu_ms",
                      (json_int_t)lim->cpu_ms, "memory_bytes", (json_int_t)lim->memory_bytes,
                      "pids", lim->pids, "output_bytes", (json_int_t)lim->output_bytes,
-                     "tmpfs_bytes", (json_int_t)lim->tmpfs_bytes);
+                     "tmpfs_bytes", (json_int_t)lim->tmpfs_bytes, "probe", probe);
 }
 
 static void result_failed(struct ad_sandbox_result *r, const char *backend, const char *id,
@@ -442,8 +456,9 @@ static void result_failed(struct ad_sandbox_result *r, const char *backend, cons
     r->stderr_text = strdup("");
 }
 
-int ad_sandbox_run(struct ad_sandbox *sb, const struct ad_sandbox_spec *spec,
-                   struct ad_sandbox_result *result, struct ad_err *err)
+/* ad_sandbox_run; probe marks the trial run of a probe (see sb_int.h). */
+static int sandbox_run(struct ad_sandbox *sb, const struct ad_sandbox_spec *spec,
+                       struct ad_sandbox_result *result, bool probe, struct ad_err *err)
 {
     struct ad_sandbox_limits lim;
     struct ad_buf msg = AD_BUF_INIT;
@@ -474,7 +489,7 @@ int ad_sandbox_run(struct ad_sandbox *sb, const struct ad_sandbox_spec *spec,
     if (ad_id_new(exec_id) < 0)
         return ad_error(err, AD_EIO, "no random bytes for an execution id");
 
-    req = build_request(exec_id, spec, code_len, input, &lim);
+    req = build_request(exec_id, spec, code_len, input, &lim, probe);
     if (!req || ad_json_dump(req, &msg) < 0) {
         json_decref(req);
         ad_buf_release(&msg);
@@ -511,9 +526,19 @@ int ad_sandbox_run(struct ad_sandbox *sb, const struct ad_sandbox_spec *spec,
         result_failed(result, bname, exec_id, werr.msg);
         rc = 0;
     }
+    /* A backend taken on the cache's word that then fails: the next
+     * sandbox probes again. */
+    if (result->status == AD_SB_SANDBOX_ERROR && sb->probe_cached)
+        ad__sb_cache_drop(&sb->cache);
     slot_release(sb, slot);
     ad_buf_release(&msg);
     return rc;
+}
+
+int ad_sandbox_run(struct ad_sandbox *sb, const struct ad_sandbox_spec *spec,
+                   struct ad_sandbox_result *result, struct ad_err *err)
+{
+    return sandbox_run(sb, spec, result, false, err);
 }
 
 enum ad_sb_backend ad_sandbox_backend(const struct ad_sandbox *sb)
@@ -541,7 +566,7 @@ bool ad__sb_trial_run(struct ad_sandbox *sb, char *why, size_t why_len)
     spec.code = probe_code;
     spec.entry = "probe";
     spec.limits.wall_ms = 20000;
-    if (ad_sandbox_run(sb, &spec, &r, &err) < 0) {
+    if (sandbox_run(sb, &spec, &r, true, &err) < 0) {
         snprintf(why, why_len, "%s", err.msg);
         return false;
     }
@@ -645,9 +670,20 @@ static int choose_backend(struct ad_sandbox *sb, enum ad_sb_backend want, bool q
     const struct ad__sb_backend_ops *ops =
         want == AD_SB_PROCESS ? &ad__sb_process_ops : &ad__sb_linux_ops;
     char why[512];
+    bool ok;
 
     sandbox_use(sb, ops);
-    if (!ops->probe(sb, why, sizeof(why))) {
+    if (ops == &ad__sb_linux_ops) {
+        /* A trial run is a whole Python start: once per boot, not per sandbox. */
+        ad__sb_cache_init(&sb->cache, &sb->base);
+        sb->probe_cached = ad__sb_cache_hit(&sb->cache);
+        ok = sb->probe_cached || ops->probe(sb, why, sizeof(why));
+        if (ok && !sb->probe_cached)
+            ad__sb_cache_put(&sb->cache);
+    } else {
+        ok = ops->probe(sb, why, sizeof(why));
+    }
+    if (!ok) {
         if (want == AD_SB_LINUX)
             return ad_error(err, AD_ENOTSUP, "%s sandbox backend unavailable: %s", ops->name,
                             why);
@@ -683,6 +719,7 @@ int ad_sandbox_new(const struct ad_sandbox_options *opts, struct ad_sandbox **ou
     (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     if (!sb->base.change_uid && opts && opts->uid_base && want != AD_SB_PROCESS)
         AD_LOG(AD_LOG_WARN, "sandbox: not root, payloads run as uid %u", sb->base.host_uid);
+    sb->base.one_shot = opts && opts->one_shot;
     rc = choose_backend(sb, want, opts && opts->quiet, err);
     if (rc) {
         ad_sandbox_free(sb);
@@ -924,6 +961,12 @@ json_t *ad_sandbox_check(const struct ad_sandbox_options *opts)
         probe_ok = ad__sb_linux_ops.probe(sb, why, sizeof(why));
         add_check(checks, "linux_probe", probe_ok,
                   probe_ok ? "a trial run in the linux backend succeeded" : why);
+        /* 'check' always runs the probe, and tells the cache what it found. */
+        ad__sb_cache_init(&sb->cache, &sb->base);
+        if (probe_ok)
+            ad__sb_cache_put(&sb->cache);
+        else
+            ad__sb_cache_drop(&sb->cache);
     } else {
         add_check(checks, "linux_probe", false, "skipped: no namespaces");
     }
@@ -942,4 +985,9 @@ json_t *ad_sandbox_check(const struct ad_sandbox_options *opts)
     describe(rep, sb, ops);
     ad_sandbox_free(sb);
     return rep;
+}
+
+bool ad__sb_probe_cached(const struct ad_sandbox *sb)
+{
+    return sb->probe_cached;
 }

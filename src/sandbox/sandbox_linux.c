@@ -19,6 +19,8 @@
  * process while the previous run is still going. A request then only sends
  * the job down the spare's control pipe; init writes /skill, mounts /tmp,
  * makes / read-only, enters a cgroup namespace and forks the payload.
+ * A one-shot sandbox (ad_sandbox_options.one_shot) readies only the first
+ * run's init, at the supervisor's start, until a second run comes.
  *
  * Control pipe, parent to child: 'm' once the id maps are written, then
  * the job (struct job_hdr, entry, code, input). The parent keeps the write
@@ -730,8 +732,12 @@ static int linux_start(struct ad__sb_super *S, struct ad__sb_run *run, struct ad
         if (rc == 0)
             rc = spare_start(&S->spare, run, err);
     }
-    /* The next run's init gets ready while this one runs. */
-    if (rc == 0)
+    /*
+     * The next run's init gets ready while this one runs; for a one-shot
+     * sandbox only once a second run has shown that more may come (a
+     * probe's trial run shows nothing).
+     */
+    if (rc == 0 && (!S->cfg->one_shot || S->jobs >= 2))
         (void)spare_make(S->cfg, run->cg, &S->spare, &perr);
     return rc;
 }

@@ -938,6 +938,7 @@ static int read_request(const json_t *req, struct ad__sb_run *run)
         req_int(lim, "tmpfs_bytes", &run->lim.tmpfs_bytes))
         return -1;
     run->lim.pids = (int)pids;
+    run->probe = json_is_true(json_object_get(req, "probe"));
     return 0;
 }
 
@@ -976,6 +977,8 @@ static void execute(struct ad__sb_super *S, const json_t *req, struct ad_sandbox
         return;
     }
 
+    if (!run.probe)
+        S->jobs++;
     ops->limit(S, &run);
     start = ad_mono_ns();
     rc = ops->start(S, &run, &err);

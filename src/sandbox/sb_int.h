@@ -14,7 +14,8 @@
  *   sandbox_seccomp.c  the syscall denylist, compiled once to BPF
  *   sandbox_cgroup.c   cgroup v2 / v1 slots: memory (+swap 0) and pids limits
  *   sandbox_harness.c  the Python harness, embedded as a string
- *   sandbox_tree.c     a run's processes through /proc: walk, kill
+ *   sandbox_tree.c     a run's processes through /proc: walk, kill, CPU sum
+ *   sandbox_cache.c    the probe cache: the linux trial run's success, kept
  *
  * A backend is a const struct ad__sb_backend_ops (see "backends" below); the
  * common code never asks which backend it runs, it calls the steps.
@@ -164,6 +165,9 @@ struct ad__sb_config {
                                             at start */
     char tmp_root[256];                  /* process backend: where its directories go
                                             ($AUTODEV_SANDBOX_TMP, else /tmp) */
+    bool one_shot;                       /* ad_sandbox_options.one_shot: no init readied
+                                            ahead but the first run's, until a second
+                                            run shows more may come */
 };
 
 /* One run inside the supervisor. */
@@ -177,6 +181,7 @@ struct ad__sb_run {
     const char *input;
     size_t input_len;
     struct ad_sandbox_limits lim;        /* defaults filled in */
+    bool probe;                          /* the trial run of a probe, not a caller's */
     /* Set by the backend's start. */
     pid_t pid;                           /* linux: the namespace's init */
     int pidfd;
@@ -219,6 +224,7 @@ struct ad__sb_super {
     bool cg_ready;
     bool cg_failed;
     struct ad__sb_spare spare;  /* the next run's init, on standby */
+    int jobs;                   /* runs asked for so far, probes not counted */
     /* process */
     char base[256];             /* the supervisor's directory, "" until made */
 };
@@ -335,6 +341,25 @@ void ad__sb_scrub_self(const char *title);
 
 /* The supervisor's loop; never returns. sock is its end of the socketpair. */
 __attribute__((noreturn)) void ad__sb_supervisor_main(struct ad__sb_config *cfg, int sock);
+
+/* ---- sandbox_cache.c ---------------------------------------------------- */
+
+/* Where the probe cache of this configuration is and what key it must hold. */
+struct ad__sb_cache {
+    char path[512];
+    uint64_t key;
+    bool usable;       /* there is a cache directory to use */
+};
+
+void ad__sb_cache_init(struct ad__sb_cache *c, const struct ad__sb_config *cfg);
+/* Whether the cache says the linux backend's trial run passed, for this key. */
+bool ad__sb_cache_hit(const struct ad__sb_cache *c);
+/* Records a passed trial run; failures to write are ignored (a cache). */
+void ad__sb_cache_put(const struct ad__sb_cache *c);
+/* Forgets it (a sandbox made from the cache met a sandbox_error). */
+void ad__sb_cache_drop(const struct ad__sb_cache *c);
+/* Whether sb settled its backend from the cache rather than a trial run. */
+bool ad__sb_probe_cached(const struct ad_sandbox *sb);
 
 /* ---- sandbox_tree.c ----------------------------------------------------- */
 

@@ -140,6 +140,21 @@ test_expect_success 'a NUL in stdout cuts nothing from the printed result' '
     json_get "j[\"error\"][\"message\"]" <out | grep -q "18446744073709551616 is outside"
 '
 
+test_expect_success 'a passed linux probe is cached for the next command' '
+    rm -rf "$AUTODEV_HOME/cache" &&
+    autodev sandbox run --code skill.py --entry add --input "[1, 2]" >out &&
+    if test "$(json_get "j[\"backend\"]" <out)" = linux; then
+        test "$(head -n 1 "$AUTODEV_HOME/cache/sandbox-probe")" = "autodev sandbox probe 1" &&
+        test "$(sed -n 3p "$AUTODEV_HOME/cache/sandbox-probe")" = "linux ok" &&
+        echo garbage >"$AUTODEV_HOME/cache/sandbox-probe" &&
+        autodev sandbox run --code skill.py --entry add --input "[1, 2]" >out &&
+        test "$(json_get "j[\"backend\"]" <out)" = linux &&
+        test "$(sed -n 3p "$AUTODEV_HOME/cache/sandbox-probe")" = "linux ok"
+    else
+        test ! -e "$AUTODEV_HOME/cache/sandbox-probe"
+    fi
+'
+
 test_expect_success 'sandbox --help documents the result fields' '
     autodev sandbox --help >out &&
     grep -q "output_limit" out &&

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include <jansson.h>
 
 #include "autodev/sandbox.h"
+#include "sandbox/sb_int.h"
 
 /* ---- fixtures ------------------------------------------------------------ */
 
@@ -716,6 +718,102 @@ static void test_result_json_round_trip(void **state)
     ad_sandbox_result_clear(&b);
 }
 
+/* ---- the probe cache -------------------------------------------------------- */
+
+static char cache_home[64];
+
+/* Makes and frees a linux sandbox; whether it settled from the cache. */
+static bool cached_new(void)
+{
+    struct ad_sandbox_options o = { 0 };
+    struct ad_sandbox *sb = NULL;
+    struct ad_err err = AD_ERR_INIT;
+    bool cached;
+
+    o.backend = AD_SB_LINUX;
+    o.slots = 1;
+    o.quiet = true;
+    o.one_shot = true;
+    if (ad_sandbox_new(&o, &sb, &err) != 0)
+        fail_msg("ad_sandbox_new: %s", err.msg);
+    cached = ad__sb_probe_cached(sb);
+    ad_sandbox_free(sb);
+    return cached;
+}
+
+static void cache_write(const char *path, const char *text, mode_t mode)
+{
+    FILE *fp;
+
+    unlink(path);
+    fp = fopen(path, "we");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+    assert_int_equal(chmod(path, mode), 0);
+}
+
+static void cache_read(const char *path, char *buf, size_t cap)
+{
+    FILE *fp = fopen(path, "re");
+    size_t n;
+
+    assert_non_null(fp);
+    n = fread(buf, 1, cap - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+}
+
+/*
+ * A linux probe that passed is kept, keyed, in $AUTODEV_HOME/cache, and the
+ * next sandbox trusts it only as written: anything else is probed again
+ * and rewritten.
+ */
+static void test_probe_cache(void **state)
+{
+    char path[128], good[128], buf[160], link[140];
+    struct stat st;
+
+    need(state);
+    snprintf(path, sizeof(path), "%s/cache/sandbox-probe", cache_home);
+    unlink(path);
+    assert_false(cached_new());
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    cache_read(path, good, sizeof(good));
+    assert_int_equal(strncmp(good, "autodev sandbox probe 1\nkey ", 28), 0);
+    assert_non_null(strstr(good, "\nlinux ok\n"));
+    assert_true(cached_new());
+
+    /* Malformed, stale (another key), padded, writable by others: probed again. */
+    cache_write(path, "autodev sandbox probe 1\ngarbage\n", 0600);
+    assert_false(cached_new());
+    cache_read(path, buf, sizeof(buf));
+    assert_string_equal(buf, good);
+    snprintf(buf, sizeof(buf), "%s", good);
+    buf[28] = buf[28] == '0' ? '1' : '0';
+    cache_write(path, buf, 0600);
+    assert_false(cached_new());
+    snprintf(buf, sizeof(buf), "%s\n", good);
+    cache_write(path, buf, 0600);
+    assert_false(cached_new());
+    cache_write(path, good, 0622);
+    assert_false(cached_new());
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_true(cached_new());
+
+    /* A link to a good copy is not the file. */
+    snprintf(link, sizeof(link), "%s.copy", path);
+    cache_write(link, good, 0600);
+    unlink(path);
+    assert_int_equal(symlink(link, path), 0);
+    assert_false(cached_new());
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    unlink(link);
+}
+
 static void test_names(void **state)
 {
     enum ad_sb_backend b;
@@ -774,10 +872,26 @@ int main(void)
         BOTH(test_parent_shows_no_host_argv),
         BOTH(test_concurrent_runs),
         BOTH(test_supervisor_killed),
+        L(test_probe_cache),
     };
 #undef BOTH
 #undef L
 #undef P
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int rc;
+
+    /* The probe cache goes to a home of the tests' own, not the user's. */
+    snprintf(cache_home, sizeof(cache_home), "/tmp/autodev-test-sandbox-XXXXXX");
+    if (!mkdtemp(cache_home) || setenv("AUTODEV_HOME", cache_home, 1) != 0)
+        return 1;
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    {
+        char path[128];
+        snprintf(path, sizeof(path), "%s/cache/sandbox-probe", cache_home);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/cache", cache_home);
+        rmdir(path);
+        rmdir(cache_home);
+    }
+    return rc;
 }
