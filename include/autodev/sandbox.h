@@ -15,7 +15,16 @@
  *            cgroup memory controller is usable and rlimits stand in).
  *   process  fork + setsid + rlimits + no_new_privs + seccomp, a scratch
  *            directory, and (when run as root) a dedicated uid; killing
- *            the process group and that uid on timeout. Always "degraded".
+ *            the process group, the supervisor's whole tree (it is a child
+ *            subreaper) and, as root, that uid at the end of every run.
+ *            Always "degraded".
+ *
+ * Neither backend lets a payload reach the caller's secrets: the caller
+ * (see ad_sandbox_new), the supervisors and the inits are non-dumpable,
+ * and the supervisors' and inits' argv and environment are overwritten.
+ * CPU time is limited for the whole run (cgroup account, else a sum over
+ * the supervisor's tree from /proc); 'check' lists what each backend
+ * contains and what it does not.
  *   auto     linux when a probe run works on this machine, else process
  *            with one warning.
  *
