@@ -452,6 +452,7 @@ static int setup(struct bench *b, long n)
     {
         char home[96];
         snprintf(home, sizeof(home), "%s/home", b->dir);
+        mkdir(home, 0700);
         setenv("AUTODEV_HOME", home, 1);
     }
     if (write_file(b->dir, "harness.py", ad__sb_harness_py, ad__sb_harness_py_len) < 0 ||

@@ -158,8 +158,9 @@ struct ad_sandbox;
  * Makes a sandbox. With AD_SB_AUTO or AD_SB_LINUX this probes the linux
  * backend once (a real run of the namespace setup); AD_SB_LINUX fails with
  * AD_ENOTSUP and the reason when the probe fails. A probe that passed is
- * remembered in the user's cache ($AUTODEV_HOME/cache, else
- * $XDG_CACHE_HOME/autodev, else ~/.cache/autodev: "sandbox-probe") for
+ * remembered in the user's cache ($AUTODEV_HOME/cache when that home
+ * exists, else $XDG_CACHE_HOME/autodev, else ~/.cache/autodev:
+ * "sandbox-probe") for
  * this boot, kernel, user, binary and runtime, and not run again while
  * that holds (see sandbox_cache.c).
  *

@@ -467,7 +467,7 @@ static const char sandbox_description[] =
     "and marks its results isolation \"degraded\"; auto picks linux when a trial\n"
     "run works and warns once when it falls back. A trial run that worked is\n"
     "remembered for this boot, kernel, user and binary in\n"
-    "$AUTODEV_HOME/cache/sandbox-probe (else ~/.cache/autodev); 'sandbox check'\n"
+    "$AUTODEV_HOME/cache/sandbox-probe (else ~/.cache/autodev/); 'sandbox check'\n"
     "always runs it afresh.\n"
     "\n"
     "Result fields: status (ok, error, timeout, cpu_limit, oom, signal,\n"

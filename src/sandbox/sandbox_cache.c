@@ -14,8 +14,9 @@
  *   key 0123456789abcdef
  *   linux ok
  *
- * It lives in $AUTODEV_HOME/cache, else $XDG_CACHE_HOME/autodev, else
- * ~/.cache/autodev, as "sandbox-probe", and is trusted only when it is a
+ * It lives in $AUTODEV_HOME/cache when that home exists (it is never
+ * made here), else $XDG_CACHE_HOME/autodev, else ~/.cache/autodev, as
+ * "sandbox-probe", and is trusted only when it is a
  * regular file of our own uid that nobody else may write, holding exactly
  * those three lines for exactly our key: anything else (malformed, stale,
  * someone else's) is a miss, and the probe runs and rewrites it. It is
@@ -134,10 +135,13 @@ static bool cache_dir(char *dir, size_t cap, bool make)
     const char *home = getenv("AUTODEV_HOME"), *xdg = getenv("XDG_CACHE_HOME");
     char parent[512];
 
-    if (home && *home) {
+    struct stat st;
+
+    /* autodev's home only once something made it: the sandbox never does. */
+    if (home && *home && stat(home, &st) == 0 && S_ISDIR(st.st_mode)) {
         if (snprintf(dir, cap, "%s/cache", home) >= (int)cap)
             return false;
-        return !make || ((ensure_dir(home)) && ensure_dir(dir));
+        return !make || ensure_dir(dir);
     }
     if (xdg && *xdg) {
         if (snprintf(dir, cap, "%s/autodev", xdg) >= (int)cap)

@@ -141,7 +141,7 @@ test_expect_success 'a NUL in stdout cuts nothing from the printed result' '
 '
 
 test_expect_success 'a passed linux probe is cached for the next command' '
-    rm -rf "$AUTODEV_HOME/cache" &&
+    mkdir -p "$AUTODEV_HOME" && rm -rf "$AUTODEV_HOME/cache" &&
     autodev sandbox run --code skill.py --entry add --input "[1, 2]" >out &&
     if test "$(json_get "j[\"backend\"]" <out)" = linux; then
         test "$(head -n 1 "$AUTODEV_HOME/cache/sandbox-probe")" = "autodev sandbox probe 1" &&
