@@ -17,13 +17,22 @@
  *   C  bwrap     bubblewrap with flags close to the linux backend's, running
  *                the same command with fd 3 passed through; only when
  *                /usr/bin/bwrap exists and a warm-up run of it works.
+ *   D  command   the whole command, as a user runs it: posix_spawn of
+ *                `autodev sandbox run --code DIR/skill.py --entry run` (the
+ *                backend auto), its JSON read from stdout, then waitpid.
+ *                The binary beside this one (build/autodev), or
+ *                $AUTODEV_BIN; its home (and probe cache) a temp directory.
+ *   E  exec      posix_spawn of `autodev --version`: what starting the
+ *                binary costs before any sandbox work (loading its shared
+ *                libraries), the floor under D.
  *
  * Every run's result is checked ({"ok":true,"output":1}, status ok); a run
  * that fails is counted and reported, and left out of the latencies.
  * Prints p50, p90 and mean per variant, the overhead over bare at p50, and
  * sequential throughput (successful runs / the variant's total time in the
  * loop), then one "summary:" line of key=value pairs for scripts.
- * The issue's targets: overhead <= 5 ms at p50; throughput >= 75% of bare.
+ * The issue's targets: overhead <= 5 ms at p50; throughput >= 75% of bare;
+ * the whole command (D) <= 1.3x bare at p50.
  * Prints numbers; asserts nothing (it exits 1 when runs failed).
  */
 #include "compat.h"
@@ -45,6 +54,7 @@
 #define BWRAP "/usr/bin/bwrap"
 #define TARGET_OVERHEAD_MS 5.0
 #define TARGET_TPUT_PCT 75.0
+#define TARGET_COMMAND_RATIO 1.3
 
 static const char skill_py[] = "def run(x=None):\n    return 1\n";
 static const char expected[] = "{\"ok\":true,\"output\":1}\n";
@@ -56,7 +66,7 @@ static char *const run_env[] = {
     (char *)"PYTHONDONTWRITEBYTECODE=1", NULL,
 };
 
-enum { V_BARE, V_SANDBOX, V_BWRAP, NVARIANTS };
+enum { V_BARE, V_SANDBOX, V_BWRAP, V_COMMAND, V_EXEC, NVARIANTS };
 
 struct variant {
     const char *name;      /* for the summary line */
@@ -71,8 +81,14 @@ struct variant {
 struct bench {
     char dir[64];
     char harness[128];
+    char skill[128];
+    char autodev[512];
+    char env_home[160], env_adhome[160], env_uid[64];
     char *bare_argv[8];
     char *bwrap_argv[64];
+    char *command_argv[8];
+    char *exec_argv[4];
+    char *command_env[8];
     struct ad_sandbox *sb;
     struct ad_sandbox_spec spec;
     bool degraded;         /* the sandbox said isolation "degraded" */
@@ -100,12 +116,14 @@ static int write_file(const char *dir, const char *name, const char *data, size_
 
 static void remove_dir(const char *dir)
 {
-    static const char *const names[] = { "harness.py", "skill.py", "input.json" };
+    static const char *const names[] = { "harness.py", "skill.py", "input.json",
+                                         "home/cache/sandbox-probe", "home/cache", "home" };
     char path[256];
 
     for (size_t i = 0; i < AD_ARRAY_SIZE(names); i++) {
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-        unlink(path);
+        if (unlink(path) != 0)
+            rmdir(path);
     }
     rmdir(dir);
 }
@@ -190,6 +208,81 @@ static int spawn_and_check(char *const argv[], char *why, size_t why_len)
     return 0;
 }
 
+/*
+ * Spawns argv with env, stdout on a pipe (stdin and stderr on /dev/null),
+ * reads stdout to EOF and waits. 0 when it exited 0 and its output holds
+ * every one of want (NULL-terminated); else -1 with why filled in.
+ */
+static int spawn_output(char *const argv[], char *const env[], const char *const want[],
+                        char *why, size_t why_len)
+{
+    posix_spawn_file_actions_t fa;
+    char buf[4096];
+    size_t got = 0;
+    int p[2], status, rc;
+    pid_t pid;
+
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        snprintf(why, why_len, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, env);
+    posix_spawn_file_actions_destroy(&fa);
+    close(p[1]);
+    if (rc != 0) {
+        close(p[0]);
+        snprintf(why, why_len, "posix_spawn '%s': %s", argv[0], strerror(rc));
+        return -1;
+    }
+    for (;;) {
+        ssize_t n = read(p[0], buf + got, sizeof(buf) - 1 - got);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || (got += (size_t)n) == sizeof(buf) - 1)
+            break;
+    }
+    buf[got] = '\0';
+    close(p[0]);
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            snprintf(why, why_len, "waitpid: %s", strerror(errno));
+            return -1;
+        }
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        snprintf(why, why_len, "'%s' ended with wait status 0x%x, output '%.200s'", argv[0],
+                 (unsigned)status, buf);
+        return -1;
+    }
+    for (int i = 0; want[i]; i++) {
+        if (!strstr(buf, want[i])) {
+            snprintf(why, why_len, "'%s' wrote '%.300s', without '%s'", argv[0], buf, want[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int run_command(struct bench *b, char *why, size_t why_len)
+{
+    static const char *const want[] = { "\"status\":\"ok\"", "\"output\":1,", NULL };
+
+    return spawn_output(b->command_argv, b->command_env, want, why, why_len);
+}
+
+static int run_exec(struct bench *b, char *why, size_t why_len)
+{
+    static const char *const want[] = { "autodev ", NULL };
+
+    return spawn_output(b->exec_argv, b->command_env, want, why, why_len);
+}
+
 static int run_sandbox(struct bench *b, char *why, size_t why_len)
 {
     struct ad_sandbox_result res = { 0 };
@@ -220,6 +313,10 @@ static int run_variant(struct bench *b, int v, char *why, size_t why_len)
         return spawn_and_check(b->bare_argv, why, why_len);
     case V_SANDBOX:
         return run_sandbox(b, why, why_len);
+    case V_COMMAND:
+        return run_command(b, why, why_len);
+    case V_EXEC:
+        return run_exec(b, why, why_len);
     default:
         return spawn_and_check(b->bwrap_argv, why, why_len);
     }
@@ -276,6 +373,55 @@ static void build_argvs(struct bench *b)
     for (size_t i = 0; i < AD_ARRAY_SIZE(tail); i++)
         a[n++] = (char *)tail[i];
     a[n] = NULL;
+
+    b->command_argv[0] = b->autodev;
+    b->command_argv[1] = (char *)"sandbox";
+    b->command_argv[2] = (char *)"run";
+    b->command_argv[3] = (char *)"--code";
+    b->command_argv[4] = b->skill;
+    b->command_argv[5] = (char *)"--entry";
+    b->command_argv[6] = (char *)"run";
+    b->command_argv[7] = NULL;
+    b->exec_argv[0] = b->autodev;
+    b->exec_argv[1] = (char *)"--version";
+    b->exec_argv[2] = NULL;
+    /* A home of its own (the probe cache goes there) and, as root, the
+     * bench's payload uids (see setup). */
+    snprintf(b->env_home, sizeof(b->env_home), "HOME=%s", b->dir);
+    snprintf(b->env_adhome, sizeof(b->env_adhome), "AUTODEV_HOME=%s/home", b->dir);
+    snprintf(b->env_uid, sizeof(b->env_uid), "AUTODEV_SANDBOX_UID_BASE=%u",
+             (unsigned)BENCH_UID_BASE + 100);
+    b->command_env[0] = (char *)"PATH=/usr/bin:/bin";
+    b->command_env[1] = (char *)"LANG=C.UTF-8";
+    b->command_env[2] = b->env_home;
+    b->command_env[3] = b->env_adhome;
+    b->command_env[4] = getenv("AUTODEV_SANDBOX_UID_BASE") ? NULL : b->env_uid;
+    b->command_env[5] = NULL;
+}
+
+/* The autodev binary: $AUTODEV_BIN, else ../autodev from this one's directory. */
+static int find_autodev(struct bench *b)
+{
+    const char *env = getenv("AUTODEV_BIN");
+    char self[400];
+    ssize_t n;
+
+    if (env && *env) {
+        snprintf(b->autodev, sizeof(b->autodev), "%s", env);
+    } else {
+        n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n <= 0)
+            return -1;
+        self[n] = '\0';
+        for (int i = 0; i < 2; i++) {
+            char *slash = strrchr(self, '/');
+            if (!slash)
+                return -1;
+            *slash = '\0';
+        }
+        snprintf(b->autodev, sizeof(b->autodev), "%s/autodev", self);
+    }
+    return access(b->autodev, X_OK);
 }
 
 static int setup(struct bench *b, long n)
@@ -301,6 +447,14 @@ static int setup(struct bench *b, long n)
     /* 0755: bubblewrap's payload is uid 1000 in its namespace. */
     chmod(b->dir, 0755);
     snprintf(b->harness, sizeof(b->harness), "%s/harness.py", b->dir);
+    snprintf(b->skill, sizeof(b->skill), "%s/skill.py", b->dir);
+    /* The library's sandbox keeps its probe cache here too, not in ~/.cache. */
+    {
+        char home[96];
+        snprintf(home, sizeof(home), "%s/home", b->dir);
+        mkdir(home, 0700);
+        setenv("AUTODEV_HOME", home, 1);
+    }
     if (write_file(b->dir, "harness.py", ad__sb_harness_py, ad__sb_harness_py_len) < 0 ||
         write_file(b->dir, "skill.py", skill_py, strlen(skill_py)) < 0 ||
         write_file(b->dir, "input.json", "null", 4) < 0)
@@ -311,6 +465,9 @@ static int setup(struct bench *b, long n)
     b->v[V_SANDBOX] = (struct variant){ .name = "sandbox",
                                         .label = "sandbox linux (resident, 1 slot)" };
     b->v[V_BWRAP] = (struct variant){ .name = "bwrap", .label = "bwrap (equivalent flags)" };
+    b->v[V_COMMAND] = (struct variant){ .name = "command",
+                                        .label = "autodev sandbox run (whole command)" };
+    b->v[V_EXEC] = (struct variant){ .name = "exec", .label = "autodev --version (exec only)" };
     for (int i = 0; i < NVARIANTS; i++) {
         b->v[i].on = true;
         b->v[i].ns = calloc((size_t)n, sizeof(int64_t));
@@ -337,6 +494,10 @@ static int warm_up(struct bench *b)
     if (access(BWRAP, X_OK) < 0) {
         b->v[V_BWRAP].on = false;
         printf("bwrap: skipped (%s not found)\n", BWRAP);
+    }
+    if (find_autodev(b) < 0) {
+        b->v[V_COMMAND].on = b->v[V_EXEC].on = false;
+        printf("command: skipped (no autodev binary at '%s'; set AUTODEV_BIN)\n", b->autodev);
     }
     for (int i = 0; i < WARMUP; i++) {
         for (int v = 0; v < NVARIANTS; v++) {
@@ -429,6 +590,18 @@ static void report(struct bench *b, long n)
         printf(", bwrap %.1f runs/s = %.1f%% of bare", s[V_BWRAP].rps,
                s[V_BARE].rps > 0 ? 100.0 * s[V_BWRAP].rps / s[V_BARE].rps : 0.0);
     printf("\nsandbox isolation: %s\n", b->degraded ? "degraded" : "full");
+    if (b->v[V_COMMAND].on) {
+        double cr = s[V_BARE].p50 > 0 ? s[V_COMMAND].p50 / s[V_BARE].p50 : 0.0;
+        double er = s[V_BARE].p50 > 0 ? s[V_EXEC].p50 / s[V_BARE].p50 : 0.0;
+
+        printf("whole command at p50: %.2f ms = %.2fx bare (target <= %.1fx: %s); of which "
+               "starting the binary (autodev --version) %.2f ms = %.2fx bare, the rest %.2f ms"
+               " = %.2fx\n",
+               s[V_COMMAND].p50, cr, TARGET_COMMAND_RATIO,
+               verdict(cr <= TARGET_COMMAND_RATIO && b->v[V_COMMAND].failed == 0),
+               s[V_EXEC].p50, er, s[V_COMMAND].p50 - s[V_EXEC].p50,
+               s[V_BARE].p50 > 0 ? (s[V_COMMAND].p50 - s[V_EXEC].p50) / s[V_BARE].p50 : 0.0);
+    }
     for (int v = 0; v < NVARIANTS; v++) {
         if (b->v[v].failed)
             printf("failures: %s %ld of %ld, first: %s\n", b->v[v].name, b->v[v].failed, n,
@@ -444,6 +617,16 @@ static void report(struct bench *b, long n)
                s[V_BWRAP].p90, s[V_BWRAP].p50 - s[V_BARE].p50);
     else
         printf(" bwrap_p50_ms=na bwrap_p90_ms=na bwrap_overhead_p50_ms=na");
+    if (b->v[V_COMMAND].on)
+        printf(" command_p50_ms=%.2f command_ratio_p50=%.2f exec_p50_ms=%.2f command_target=%s",
+               s[V_COMMAND].p50, s[V_BARE].p50 > 0 ? s[V_COMMAND].p50 / s[V_BARE].p50 : 0.0,
+               s[V_EXEC].p50,
+               s[V_BARE].p50 > 0 && s[V_COMMAND].p50 / s[V_BARE].p50 <= TARGET_COMMAND_RATIO &&
+                       b->v[V_COMMAND].failed == 0
+                   ? "met"
+                   : "missed");
+    else
+        printf(" command_p50_ms=na command_ratio_p50=na exec_p50_ms=na command_target=na");
     printf(" bare_rps=%.1f sandbox_rps=%.1f tput_pct=%.1f failures=%ld"
            " overhead_target=%s tput_target=%s isolation=%s\n",
            s[V_BARE].rps, s[V_SANDBOX].rps, tput, failed,
@@ -483,7 +666,9 @@ int main(int argc, char **argv)
         }
     }
     report(&b, n);
-    rc = b.v[V_BARE].failed || b.v[V_SANDBOX].failed || b.v[V_BWRAP].failed ? 1 : 0;
+    rc = 0;
+    for (int v = 0; v < NVARIANTS; v++)
+        rc |= b.v[v].failed ? 1 : 0;
 out:
     ad_sandbox_free(b.sb);
     for (int i = 0; i < NVARIANTS; i++)

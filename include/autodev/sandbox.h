@@ -15,7 +15,16 @@
  *            cgroup memory controller is usable and rlimits stand in).
  *   process  fork + setsid + rlimits + no_new_privs + seccomp, a scratch
  *            directory, and (when run as root) a dedicated uid; killing
- *            the process group and that uid on timeout. Always "degraded".
+ *            the process group, the supervisor's whole tree (it is a child
+ *            subreaper) and, as root, that uid at the end of every run.
+ *            Always "degraded".
+ *
+ * Neither backend lets a payload reach the caller's secrets: the caller
+ * (see ad_sandbox_new), the supervisors and the inits are non-dumpable,
+ * and the supervisors' and inits' argv and environment are overwritten.
+ * CPU time is limited for the whole run (cgroup account, else a sum over
+ * the supervisor's tree from /proc); 'check' lists what each backend
+ * contains and what it does not.
  *   auto     linux when a probe run works on this machine, else process
  *            with one warning.
  *
@@ -60,7 +69,8 @@ enum ad_sb_status {
     AD_SB_OK = 0,         /* the entry returned a JSON-serialisable value */
     AD_SB_ERROR,          /* the skill raised, exited or returned garbage */
     AD_SB_TIMEOUT,        /* the wall-clock limit passed; the whole tree was killed */
-    AD_SB_CPU_LIMIT,      /* RLIMIT_CPU fired */
+    AD_SB_CPU_LIMIT,      /* the run's CPU time, all its processes together, reached
+                             the limit (or one process's RLIMIT_CPU fired) */
     AD_SB_OOM,            /* the memory limit was hit (cgroup OOM kill or MemoryError) */
     AD_SB_SIGNAL,         /* the payload died of another signal */
     AD_SB_OUTPUT_LIMIT,   /* more than output_bytes of output; killed */
@@ -84,7 +94,8 @@ enum ad_sb_status {
 
 struct ad_sandbox_limits {
     int64_t wall_ms;        /* 0: 60 s */
-    int64_t cpu_ms;         /* 0: the wall limit; rounded up to whole seconds */
+    int64_t cpu_ms;         /* 0: the wall limit; rounded up to whole seconds; for the
+                               whole run (every process of it), and for each process */
     int64_t memory_bytes;   /* 0: 256 MiB */
     int pids;               /* 0: 64 */
     int64_t output_bytes;   /* 0: 1 MiB, stdout + stderr + result together */
@@ -97,6 +108,14 @@ struct ad_sandbox_options {
     int slots;                    /* concurrent runs, 0: 4, at most AD_SB_MAX_SLOTS */
     unsigned uid_base;            /* 0: $AUTODEV_SANDBOX_UID_BASE, else the default */
     bool quiet;                   /* no warning when auto falls back to process */
+    /*
+     * The sandbox is made for one run (a command that runs a skill and
+     * exits): the linux backend readies the first run's init when the
+     * supervisor starts, but no standby init for a next run that may never
+     * come. Should a second run come all the same, inits are readied ahead
+     * from then on. Without it every run readies the next one's.
+     */
+    bool one_shot;
 };
 
 struct ad_sandbox_spec {
@@ -112,12 +131,21 @@ struct ad_sandbox_result {
     int exit_code;             /* the payload's exit code, -1 when it died of a signal */
     int signal;                /* the signal that ended it, else 0 */
     int64_t wall_ms;
-    int64_t cpu_ms;
+    int64_t cpu_ms;            /* every process of the run (see README "The sandbox") */
     int64_t max_rss_kb;
-    json_t *output;            /* owned; the entry's return value, or NULL */
+    json_t *output;            /* owned; the entry's return value, or NULL. Only values
+                                  autodev carries: integers within int64, strings without
+                                  NUL or lone surrogates, distinct keys; another value is
+                                  an AD_SB_ERROR "TypeError" result saying why */
     json_t *error;             /* owned; {"type","message","traceback"} or NULL */
-    char *stdout_text;         /* owned, NUL-terminated, at most AD_SB_STREAM_KEEP */
+    /* The streams as bytes: owned, NUL-terminated after stdout_len (stderr_len)
+     * bytes, which may hold NULs of their own; at most AD_SB_STREAM_KEEP. A
+     * length of 0 with a non-empty text (a result made by hand) means up to
+     * the first NUL. */
+    char *stdout_text;
     char *stderr_text;
+    size_t stdout_len;
+    size_t stderr_len;
     bool truncated;            /* some output was not kept */
     bool degraded;             /* isolation "degraded" rather than "full" */
     char backend[16];          /* "linux" or "process" */
@@ -129,7 +157,18 @@ struct ad_sandbox;
 /*
  * Makes a sandbox. With AD_SB_AUTO or AD_SB_LINUX this probes the linux
  * backend once (a real run of the namespace setup); AD_SB_LINUX fails with
- * AD_ENOTSUP and the reason when the probe fails.
+ * AD_ENOTSUP and the reason when the probe fails. A probe that passed is
+ * remembered in the user's cache ($AUTODEV_HOME/cache when that home
+ * exists, else $XDG_CACHE_HOME/autodev, else ~/.cache/autodev:
+ * "sandbox-probe") for
+ * this boot, kernel, user, binary and runtime, and not run again while
+ * that holds (see sandbox_cache.c).
+ *
+ * It also makes the calling process non-dumpable (PR_SET_DUMPABLE 0), for
+ * good: a process-backend payload runs as the caller's uid when the caller
+ * is not root, and could otherwise read the caller's environment (API
+ * keys) and memory through /proc. The caller then dumps no core and a
+ * debugger of the same uid cannot attach to it.
  */
 int ad_sandbox_new(const struct ad_sandbox_options *opts, struct ad_sandbox **out,
                    struct ad_err *err);
@@ -166,9 +205,15 @@ const char *ad_sb_backend_name(enum ad_sb_backend b);
 int ad_sb_backend_parse(const char *s, enum ad_sb_backend *out, struct ad_err *err);
 
 /*
- * What isolation this machine gives and why not more, as a JSON object:
- * {"backend", "isolation", "checks": [{"name","ok","detail"}...]}.
- * Probes without needing a struct ad_sandbox. New reference, or NULL on ENOMEM.
+ * What isolation this machine gives with opts->backend (auto: what
+ * ad_sandbox_new would settle on) and why not more, as a JSON object:
+ *   {"backend", "isolation", "checks": [{"name","ok","detail"}...],
+ *    "guarantees": [sentence...], "gaps": [sentence...]}
+ * guarantees say what the backend contains on this machine, gaps what it
+ * does not. When the backend asked for cannot run here (linux without
+ * namespaces) "backend" and "isolation" are "none", "error" says why and
+ * there are no guarantees. Probes without needing a struct ad_sandbox.
+ * New reference, or NULL on ENOMEM.
  */
 json_t *ad_sandbox_check(const struct ad_sandbox_options *opts);
 

@@ -10,6 +10,19 @@
 
 #include "cli.h"
 
+/* "title" and one "  - item" line per string of list; nothing when it is empty. */
+static void print_list(struct ad_ctx *ctx, const char *title, const json_t *list)
+{
+    const json_t *v;
+    size_t i;
+
+    if (json_array_size(list) == 0)
+        return;
+    fprintf(ctx->out, "%s\n", title);
+    json_array_foreach(list, i, v)
+        fprintf(ctx->out, "  - %s\n", json_string_value(v));
+}
+
 static int sandbox_check(int argc, char **argv, struct ad_ctx *ctx)
 {
     static const struct option longopts[] = {
@@ -19,8 +32,9 @@ static int sandbox_check(int argc, char **argv, struct ad_ctx *ctx)
     struct ad_sandbox_options opts = { 0 };
     struct ad_err err = AD_ERR_INIT;
     json_t *rep, *checks, *c;
+    char *error;
     size_t i;
-    int ch;
+    int ch, rc;
 
     ad__getopt_reset();
     while ((ch = ad__getopt(ctx, argc, argv, ":", longopts)) != -1) {
@@ -39,19 +53,34 @@ static int sandbox_check(int argc, char **argv, struct ad_ctx *ctx)
     rep = ad_sandbox_check(&opts);
     if (!rep)
         return ad__die_code(ctx, AD_ENOMEM, "out of memory");
-    if (ctx->json)
-        return ad__print_json(ctx, rep);
-    fprintf(ctx->out, "backend:   %s\nisolation: %s\n",
-            json_string_value(json_object_get(rep, "backend")),
-            json_string_value(json_object_get(rep, "isolation")));
-    checks = json_object_get(rep, "checks");
-    json_array_foreach(checks, i, c) {
-        fprintf(ctx->out, "%-4s %-12s %s\n", json_is_true(json_object_get(c, "ok")) ? "ok" : "no",
-                json_string_value(json_object_get(c, "name")),
-                json_string_value(json_object_get(c, "detail")));
+    if (json_string_value(json_object_get(rep, "error")))
+        error = strdup(json_string_value(json_object_get(rep, "error")));
+    else
+        error = NULL;
+    if (ctx->json) {
+        rc = ad__print_json(ctx, rep);
+    } else {
+        fprintf(ctx->out, "backend:   %s\nisolation: %s\n",
+                json_string_value(json_object_get(rep, "backend")),
+                json_string_value(json_object_get(rep, "isolation")));
+        checks = json_object_get(rep, "checks");
+        json_array_foreach(checks, i, c) {
+            fprintf(ctx->out, "%-4s %-12s %s\n",
+                    json_is_true(json_object_get(c, "ok")) ? "ok" : "no",
+                    json_string_value(json_object_get(c, "name")),
+                    json_string_value(json_object_get(c, "detail")));
+        }
+        print_list(ctx, "contains:", json_object_get(rep, "guarantees"));
+        print_list(ctx, "does not contain:", json_object_get(rep, "gaps"));
+        json_decref(rep);
+        rc = AD_EXIT_OK;
     }
-    json_decref(rep);
-    return AD_EXIT_OK;
+    /* The backend asked for cannot run here: the report says why, and so
+     * does the exit code. */
+    if (error && rc == AD_EXIT_OK)
+        rc = ad__die_code(ctx, AD_ENOTSUP, "%s", error);
+    free(error);
+    return rc;
 }
 
 static int sandbox_run(int argc, char **argv, struct ad_ctx *ctx)
@@ -147,7 +176,8 @@ static int sandbox_run(int argc, char **argv, struct ad_ctx *ctx)
     spec.code_len = code.len;
     spec.input_json = input_path ? input.ptr : input_text;
 
-    opts.slots = 1;   /* one run: one supervisor, one standby init */
+    opts.slots = 1;   /* one run: one supervisor, and no init readied past it */
+    opts.one_shot = true;
     rc = ad_sandbox_new(&opts, &sb, &err);
     if (rc < 0) {
         rc = ad__die_err(ctx, &err);

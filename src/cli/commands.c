@@ -457,9 +457,11 @@ static const char synth_description[] =
 
 static const struct ad_cmd_form sandbox_forms[] = {
     { "sandbox check [--backend B]",
-      "Say what isolation this machine gives and why not more: the runtime, user\n"
-      "namespaces, the payload's uid, seccomp, cgroups and a trial run of the\n"
-      "linux backend." },
+      "Say what isolation the backend B (default: the one auto settles on) gives\n"
+      "on this machine and why not more: the runtime, user namespaces, the\n"
+      "payload's uid, seccomp, cgroups and a trial run of the linux backend;\n"
+      "then what it contains and what it does not (\"guarantees\" and \"gaps\"\n"
+      "with --json). Exits 1 when B cannot run here." },
     { "sandbox run --code FILE --entry NAME [--input JSON | --input-file F] [limits]",
       "Run the function NAME of the Python file FILE in the sandbox with the\n"
       "input (default null) and print the result as one JSON object. The exit\n"
@@ -495,7 +497,10 @@ static const char sandbox_description[] =
     "seccomp denylist, cgroup memory and pids limits and rlimits. The process\n"
     "backend is a weaker fallback (rlimits, seccomp, a dedicated uid as root)\n"
     "and marks its results isolation \"degraded\"; auto picks linux when a trial\n"
-    "run works and warns once when it falls back.\n"
+    "run works and warns once when it falls back. A trial run that worked is\n"
+    "remembered for this boot, kernel, user and binary in\n"
+    "$AUTODEV_HOME/cache/sandbox-probe (else ~/.cache/autodev/); 'sandbox check'\n"
+    "always runs it afresh.\n"
     "\n"
     "Result fields: status (ok, error, timeout, cpu_limit, oom, signal,\n"
     "output_limit, sandbox_error), exit_code, signal, wall_ms, cpu_ms,\n"

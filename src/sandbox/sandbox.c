@@ -21,10 +21,13 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -97,26 +100,60 @@ void ad_sandbox_result_clear(struct ad_sandbox_result *r)
     memset(r, 0, sizeof(*r));
 }
 
-/*
- * Skill output is bytes, and json_string() refuses invalid UTF-8: such text
- * is kept with every non-ASCII byte turned into '?' rather than lost.
- */
-static json_t *text_json(const char *t)
+/* Bytes in a UTF-8 sequence led by c, or 1 for a byte that leads none. */
+static size_t utf8_len(unsigned char c)
 {
-    json_t *v = json_string(t ? t : "");
-    char *copy;
+    return c < 0xc2 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : c < 0xf5 ? 4 : 1;
+}
 
+/*
+ * Skill output is bytes, JSON strings are Unicode: every byte is kept,
+ * NULs too (JSON writes them \u0000), and each byte that is not part of
+ * valid UTF-8 becomes '?', so that one bad byte cannot blank the rest of
+ * the text from a reviewer.
+ */
+static json_t *bytes_json(const char *t, size_t len)
+{
+    struct ad_buf b = AD_BUF_INIT;
+    json_t *v;
+    size_t i = 0;
+
+    if (!t)
+        return json_string("");
+    v = json_stringn(t, len);
     if (v)
         return v;
-    copy = strdup(t);
-    if (!copy)
-        return NULL;
-    for (unsigned char *p = (unsigned char *)copy; *p; p++)
-        if (*p >= 0x80)
-            *p = '?';
-    v = json_string(copy);
-    free(copy);
+    ad_buf_init(&b, len + 1);
+    while (i < len) {
+        size_t n = utf8_len((unsigned char)t[i]);
+
+        if ((unsigned char)t[i] < 0x80 || (n > 1 && i + n <= len && ad_utf8_valid(t + i, n))) {
+            n = (unsigned char)t[i] < 0x80 ? 1 : n;
+            if (ad_buf_add(&b, t + i, n) < 0)
+                break;
+            i += n;
+        } else {
+            if (ad_buf_add(&b, "?", 1) < 0)
+                break;
+            i++;
+        }
+    }
+    v = i == len ? json_stringn(b.ptr, b.len) : NULL;
+    ad_buf_release(&b);
     return v;
+}
+
+/* A stream's length: len, or up to its first NUL when len is 0 (a result
+ * made by hand, without lengths). */
+static size_t stream_len(const char *t, size_t len)
+{
+    return len ? len : t ? strlen(t) : 0;
+}
+
+/* A string of ours (ids, names): ASCII, no NUL. */
+static json_t *text_json(const char *t)
+{
+    return bytes_json(t, t ? strlen(t) : 0);
 }
 
 json_t *ad_sandbox_result_json(const struct ad_sandbox_result *r)
@@ -134,8 +171,10 @@ json_t *ad_sandbox_result_json(const struct ad_sandbox_result *r)
     bad |= json_object_set_new(o, "max_rss_kb", json_integer(r->max_rss_kb));
     bad |= json_object_set(o, "output", r->output ? r->output : json_null());
     bad |= json_object_set(o, "error", r->error ? r->error : json_null());
-    bad |= json_object_set_new(o, "stdout", text_json(r->stdout_text));
-    bad |= json_object_set_new(o, "stderr", text_json(r->stderr_text));
+    bad |= json_object_set_new(o, "stdout", bytes_json(r->stdout_text, stream_len(r->stdout_text,
+                                                                            r->stdout_len)));
+    bad |= json_object_set_new(o, "stderr", bytes_json(r->stderr_text, stream_len(r->stderr_text,
+                                                                            r->stderr_len)));
     bad |= json_object_set_new(o, "truncated", json_boolean(r->truncated));
     bad |= json_object_set_new(o, "isolation", json_string(r->degraded ? "degraded" : "full"));
     bad |= json_object_set_new(o, "backend", json_string(r->backend[0] ? r->backend : "none"));
@@ -145,6 +184,18 @@ json_t *ad_sandbox_result_json(const struct ad_sandbox_result *r)
         return NULL;
     }
     return o;
+}
+
+/* n bytes of p and a NUL, in new memory. */
+static char *memdup_z(const char *p, size_t n)
+{
+    char *q = malloc(n + 1);
+
+    if (q) {
+        memcpy(q, p, n);
+        q[n] = '\0';
+    }
+    return q;
 }
 
 int ad_sandbox_result_from_json(const json_t *j, struct ad_sandbox_result *r,
@@ -184,8 +235,10 @@ int ad_sandbox_result_from_json(const json_t *j, struct ad_sandbox_result *r,
     if (json_is_null(r->error))
         r->error = NULL;
     json_incref(r->error);
-    r->stdout_text = strdup(out);
-    r->stderr_text = strdup(errt);
+    r->stdout_len = json_string_length(json_object_get(j, "stdout"));
+    r->stderr_len = json_string_length(json_object_get(j, "stderr"));
+    r->stdout_text = memdup_z(out, r->stdout_len);
+    r->stderr_text = memdup_z(errt, r->stderr_len);
     if (!r->stdout_text || !r->stderr_text)
         return ad_error(err, AD_ENOMEM, "out of memory reading a sandbox result");
     return 0;
@@ -240,6 +293,8 @@ struct slot {
 
 struct ad_sandbox {
     struct ad__sb_config base;    /* slot-independent configuration; base.ops the backend */
+    struct ad__sb_cache cache;    /* the probe cache of this configuration */
+    bool probe_cached;            /* the backend was settled from the cache */
     int nslots;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -248,22 +303,32 @@ struct ad_sandbox {
 
 static void slot_stop(struct slot *s, bool hard)
 {
-    int i;
+    int i, pidfd;
     if (s->fd >= 0)
         close(s->fd);
     s->fd = -1;
     if (s->pid <= 0)
         return;
-    /* EOF on its socket makes it clean up and exit; give it two seconds. */
+    /* EOF on its socket makes it clean up and exit; give it two seconds,
+     * woken by its pidfd the moment it exits (no polling interval to wait
+     * out: a one-shot command's exit waits for this). */
     if (hard)
         (void)kill(s->pid, SIGKILL);
+    pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
     for (i = 0; i < 200; i++) {
         pid_t w = waitpid(s->pid, NULL, WNOHANG);
         if (w == s->pid || (w < 0 && errno != EINTR))
             break;
-        struct timespec ts = { 0, 10 * 1000000L };
-        nanosleep(&ts, NULL);
+        if (pidfd >= 0) {
+            struct pollfd pfd = { pidfd, POLLIN, 0 };
+            (void)poll(&pfd, 1, 10);
+        } else {
+            struct timespec ts = { 0, 10 * 1000000L };
+            nanosleep(&ts, NULL);
+        }
     }
+    if (pidfd >= 0)
+        close(pidfd);
     if (i == 200) {
         (void)kill(s->pid, SIGKILL);
         while (waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
@@ -366,14 +431,14 @@ static int fill_limits(const struct ad_sandbox_limits *in, struct ad_sandbox_lim
 
 static json_t *build_request(const char *exec_id, const struct ad_sandbox_spec *spec,
                              size_t code_len, const char *input,
-                             const struct ad_sandbox_limits *lim)
+                             const struct ad_sandbox_limits *lim, bool probe)
 {
-    return json_pack("{s:s, s:s%, s:s, s:s, s:{s:I, s:I, s:I, s:i, s:I, s:I}}", "execution_id",
-                     exec_id, "code", spec->code, code_len, "entry", spec->entry, "input", input,
-                     "limits", "wall_ms", (json_int_t)lim->wall_ms, "cpu_ms",
+    return json_pack("{s:s, s:s%, s:s, s:s, s:{s:I, s:I, s:I, s:i, s:I, s:I}, s:b}",
+                     "execution_id", exec_id, "code", spec->code, code_len, "entry", spec->entry,
+                     "input", input, "limits", "wall_ms", (json_int_t)lim->wall_ms, "cpu_ms",
                      (json_int_t)lim->cpu_ms, "memory_bytes", (json_int_t)lim->memory_bytes,
                      "pids", lim->pids, "output_bytes", (json_int_t)lim->output_bytes,
-                     "tmpfs_bytes", (json_int_t)lim->tmpfs_bytes);
+                     "tmpfs_bytes", (json_int_t)lim->tmpfs_bytes, "probe", probe);
 }
 
 static void result_failed(struct ad_sandbox_result *r, const char *backend, const char *id,
@@ -391,8 +456,9 @@ static void result_failed(struct ad_sandbox_result *r, const char *backend, cons
     r->stderr_text = strdup("");
 }
 
-int ad_sandbox_run(struct ad_sandbox *sb, const struct ad_sandbox_spec *spec,
-                   struct ad_sandbox_result *result, struct ad_err *err)
+/* ad_sandbox_run; probe marks the trial run of a probe (see sb_int.h). */
+static int sandbox_run(struct ad_sandbox *sb, const struct ad_sandbox_spec *spec,
+                       struct ad_sandbox_result *result, bool probe, struct ad_err *err)
 {
     struct ad_sandbox_limits lim;
     struct ad_buf msg = AD_BUF_INIT;
@@ -423,7 +489,7 @@ int ad_sandbox_run(struct ad_sandbox *sb, const struct ad_sandbox_spec *spec,
     if (ad_id_new(exec_id) < 0)
         return ad_error(err, AD_EIO, "no random bytes for an execution id");
 
-    req = build_request(exec_id, spec, code_len, input, &lim);
+    req = build_request(exec_id, spec, code_len, input, &lim, probe);
     if (!req || ad_json_dump(req, &msg) < 0) {
         json_decref(req);
         ad_buf_release(&msg);
@@ -446,9 +512,13 @@ int ad_sandbox_run(struct ad_sandbox *sb, const struct ad_sandbox_spec *spec,
         rc = ad__sb_frame_read(sb->slots[slot].fd, &msg, wait_ms, &werr);
     }
     if (rc == 0) {
-        rc = ad_json_parse(msg.ptr, msg.len, msg.max, &doc, &werr);
-        if (rc == 0)
-            rc = ad_sandbox_result_from_json(doc, result, &werr);
+        /* stdout and stderr may hold NULs (\u0000): they are bytes. */
+        json_error_t jerr;
+
+        doc = json_loadb(msg.ptr, msg.len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+        rc = doc ? ad_sandbox_result_from_json(doc, result, &werr)
+                 : ad_error(&werr, AD_EIO, "the sandbox supervisor's reply is not JSON: %s",
+                            jerr.text);
         json_decref(doc);
     }
     if (rc) {
@@ -456,9 +526,19 @@ int ad_sandbox_run(struct ad_sandbox *sb, const struct ad_sandbox_spec *spec,
         result_failed(result, bname, exec_id, werr.msg);
         rc = 0;
     }
+    /* A backend taken on the cache's word that then fails: the next
+     * sandbox probes again. */
+    if (result->status == AD_SB_SANDBOX_ERROR && sb->probe_cached)
+        ad__sb_cache_drop(&sb->cache);
     slot_release(sb, slot);
     ad_buf_release(&msg);
     return rc;
+}
+
+int ad_sandbox_run(struct ad_sandbox *sb, const struct ad_sandbox_spec *spec,
+                   struct ad_sandbox_result *result, struct ad_err *err)
+{
+    return sandbox_run(sb, spec, result, false, err);
 }
 
 enum ad_sb_backend ad_sandbox_backend(const struct ad_sandbox *sb)
@@ -486,7 +566,7 @@ bool ad__sb_trial_run(struct ad_sandbox *sb, char *why, size_t why_len)
     spec.code = probe_code;
     spec.entry = "probe";
     spec.limits.wall_ms = 20000;
-    if (ad_sandbox_run(sb, &spec, &r, &err) < 0) {
+    if (sandbox_run(sb, &spec, &r, true, &err) < 0) {
         snprintf(why, why_len, "%s", err.msg);
         return false;
     }
@@ -553,6 +633,12 @@ static int sandbox_alloc(const struct ad_sandbox_options *o, struct ad_sandbox *
     } else if (filter_why) {
         snprintf(filter_why, fw_len, "%s", ferr.msg);
     }
+    {
+        const char *root = getenv("AUTODEV_SANDBOX_TMP");
+        /* Read here: a supervisor's environment is cleared (ad__sb_scrub_self). */
+        snprintf(sb->base.tmp_root, sizeof(sb->base.tmp_root), "%s",
+                 root && *root && strlen(root) < sizeof(sb->base.tmp_root) ? root : "/tmp");
+    }
     sb->base.cg_version = ad__cg_probe(cg_why, cg_why_len);
     pthread_mutex_init(&sb->mu, NULL);
     pthread_cond_init(&sb->cv, NULL);
@@ -584,9 +670,20 @@ static int choose_backend(struct ad_sandbox *sb, enum ad_sb_backend want, bool q
     const struct ad__sb_backend_ops *ops =
         want == AD_SB_PROCESS ? &ad__sb_process_ops : &ad__sb_linux_ops;
     char why[512];
+    bool ok;
 
     sandbox_use(sb, ops);
-    if (!ops->probe(sb, why, sizeof(why))) {
+    if (ops == &ad__sb_linux_ops) {
+        /* A trial run is a whole Python start: once per boot, not per sandbox. */
+        ad__sb_cache_init(&sb->cache, &sb->base);
+        sb->probe_cached = ad__sb_cache_hit(&sb->cache);
+        ok = sb->probe_cached || ops->probe(sb, why, sizeof(why));
+        if (ok && !sb->probe_cached)
+            ad__sb_cache_put(&sb->cache);
+    } else {
+        ok = ops->probe(sb, why, sizeof(why));
+    }
+    if (!ok) {
         if (want == AD_SB_LINUX)
             return ad_error(err, AD_ENOTSUP, "%s sandbox backend unavailable: %s", ops->name,
                             why);
@@ -611,8 +708,18 @@ int ad_sandbox_new(const struct ad_sandbox_options *opts, struct ad_sandbox **ou
     rc = sandbox_alloc(opts, &sb, NULL, 0, NULL, 0, err);
     if (rc)
         return rc;
+    /*
+     * The caller holds what a payload must not see: its environment (API
+     * keys), its memory. A process-backend payload run as the caller's own
+     * uid could read both through /proc/PID/environ and mem while the
+     * caller is dumpable; a non-dumpable process's /proc files belong to
+     * root. The supervisors forked below inherit this, and clear their own
+     * copy of the environment besides (ad__sb_scrub_self).
+     */
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     if (!sb->base.change_uid && opts && opts->uid_base && want != AD_SB_PROCESS)
         AD_LOG(AD_LOG_WARN, "sandbox: not root, payloads run as uid %u", sb->base.host_uid);
+    sb->base.one_shot = opts && opts->one_shot;
     rc = choose_backend(sb, want, opts && opts->quiet, err);
     if (rc) {
         ad_sandbox_free(sb);
@@ -681,11 +788,112 @@ static bool userns_works(char *why, size_t why_len)
     return false;
 }
 
+/*
+ * What the backend contains and what it does not, in sentences, for
+ * 'check' ("guarantees" and "gaps"). They follow from the backend and the
+ * facts of this machine that sb was made with; tests/sandbox/README.md has
+ * the cases behind each.
+ */
+static void describe(json_t *rep, const struct ad_sandbox *sb,
+                     const struct ad__sb_backend_ops *ops)
+{
+    static const char cpu_gap[] =
+        "CPU time summed from /proc misses children the kernel reaps itself (SIGCHLD "
+        "ignored): each of them stops at RLIMIT_CPU, and the wall-clock limit bounds them all";
+    const struct ad__sb_config *c = &sb->base;
+    json_t *g = json_array(), *x = json_array();
+    char line[400];
+
+    json_object_set_new(rep, "guarantees", g);
+    json_object_set_new(rep, "gaps", x);
+#define G(s) json_array_append_new(g, json_string(s))
+#define X(s) json_array_append_new(x, json_string(s))
+    if (ops == &ad__sb_linux_ops) {
+        G("own user, mount, pid, ipc, uts, network and cgroup namespaces");
+        G("no network: an empty network namespace, loopback down");
+        G("the host filesystem is out of reach: a read-only root of /usr, /bin and /lib, "
+          "a private /etc, a noexec tmpfs of tmpfs_bytes as /tmp");
+        G("host processes are invisible and out of reach (own pid namespace); the "
+          "sandbox's init (pid 1) shows no host argv, environment or path");
+        if (c->change_uid) {
+            snprintf(line, sizeof(line), "payloads run as unprivileged host uids from %u "
+                     "(one per supervisor), uid 1000 inside", c->host_uid);
+            G(line);
+        } else {
+            X("not root: a payload is your own uid on the host (uid 1000 inside its "
+              "namespaces)");
+        }
+        if (c->cg_version != AD__CG_NONE) {
+            snprintf(line, sizeof(line), "memory (without swap) and processes limited per run "
+                     "(cgroup %s)", c->cg_version == AD__CG_V2 ? "v2" : "v1");
+            G(line);
+        } else {
+            X("no cgroup: memory is limited per process (RLIMIT_AS), not per run, and the "
+              "number of processes is not limited");
+        }
+        if (c->cg_version != AD__CG_NONE && ad__cg_cpu_accounting(c->cg_version)) {
+            G("CPU time limited for the whole run, every process of it counted by the "
+              "cgroup (cpu.stat or cpuacct), at most one CPU at a time where the cpu "
+              "controller allows a quota; each process also stops at RLIMIT_CPU");
+        } else {
+            G("CPU time limited for the whole run: summed over the run's processes from "
+              "/proc; each process also stops at RLIMIT_CPU");
+            X(cpu_gap);
+        }
+    } else {
+        G("rlimits per process: CPU seconds, address space, file size, open files, no core "
+          "dumps");
+        G("a scratch directory as cwd, HOME and TMPDIR");
+        if (c->change_uid) {
+            snprintf(line, sizeof(line), "payloads run as unprivileged host uids from %u (one "
+                     "per supervisor): your files and processes are out of their reach, and "
+                     "every process of that uid is killed after each run", c->host_uid);
+            G(line);
+            G("processes per run limited (RLIMIT_NPROC of the payload's own uid)");
+        } else {
+            X("not root: a payload runs as your own uid, so it can read and write whatever "
+              "you can, and signal your processes");
+            X("not root: the number of processes is not limited (RLIMIT_NPROC would count all "
+              "of yours)");
+        }
+        G("every process of the run is killed after it, however it detached itself (double "
+          "fork, setsid): the supervisor is a child subreaper and kills its whole tree");
+        G("the caller and the supervisor are not dumpable and the supervisor holds no "
+          "environment: a payload of the same uid reads neither their API keys nor their "
+          "memory, and the supervisor's command line is a fixed title");
+        if (!c->change_uid)
+            X("not root: a process started for the payload by a service of your uid (a user "
+              "systemd, at, cron) is outside the run's tree and outlives it");
+        X("the host filesystem is visible, and /tmp is the host's: RLIMIT_FSIZE caps each "
+          "file, not the total, and what is written stays");
+        X("the host network: loopback, outside, DNS, unix and abstract sockets");
+        X("host processes are visible in /proc");
+        X("memory is limited per process (RLIMIT_AS), not per run");
+        G("CPU time limited for the whole run: summed over the supervisor's tree of the "
+          "run's processes from /proc; each process also stops at RLIMIT_CPU");
+        X(cpu_gap);
+    }
+    if (c->have_filter)
+        G("no capabilities, no_new_privs, a seccomp filter denying namespaces, mounts, "
+          "ptrace, bpf, io_uring, keyrings and kernel administration, and every socket "
+          "family but unix, inet and inet6");
+    else
+        X("no seccomp filter (libseccomp refused it): the kernel's whole syscall surface is "
+          "reachable");
+    G("wall-clock and output limits; the environment is an allow-list (no API keys)");
+    X("the kernel is shared with the host: a kernel bug reachable through the allowed "
+      "syscalls is a way out");
+#undef G
+#undef X
+}
+
 json_t *ad_sandbox_check(const struct ad_sandbox_options *opts)
 {
     struct ad_sandbox *sb = NULL;
     struct ad_err err = AD_ERR_INIT;
     char cg_why[256] = "", f_why[512] = "", why[512], detail[640];
+    enum ad_sb_backend want = opts ? opts->backend : AD_SB_AUTO;
+    const struct ad__sb_backend_ops *ops;
     json_t *rep, *checks;
     bool ns_ok, probe_ok = false, full;
     const char *cgname;
@@ -702,6 +910,7 @@ json_t *ad_sandbox_check(const struct ad_sandbox_options *opts)
         add_check(checks, "runtime", false, err.msg);
         json_object_set_new(rep, "backend", json_string("none"));
         json_object_set_new(rep, "isolation", json_string("none"));
+        json_object_set_new(rep, "error", json_string(err.msg));
         return rep;
     }
     snprintf(detail, sizeof(detail), "%s", sb->base.runtime);
@@ -726,7 +935,8 @@ json_t *ad_sandbox_check(const struct ad_sandbox_options *opts)
     add_check(checks, "uid", sb->base.change_uid, detail);
 
     if (sb->base.have_filter)
-        snprintf(detail, sizeof(detail), "denylist of %d rules (libseccomp %u.%u.%u)",
+        snprintf(detail, sizeof(detail), "denylist of %d rules, socket families unix, inet "
+                 "and inet6 only (libseccomp %u.%u.%u)",
                  sb->base.filter.rules, seccomp_version()->major, seccomp_version()->minor,
                  seccomp_version()->micro);
     else
@@ -736,21 +946,48 @@ json_t *ad_sandbox_check(const struct ad_sandbox_options *opts)
     cgname = sb->base.cg_version == AD__CG_V2   ? "v2"
              : sb->base.cg_version == AD__CG_V1 ? "v1"
                                                 : "none";
-    snprintf(detail, sizeof(detail), "%s%s%s", cgname, cg_why[0] ? ": " : "", cg_why);
+    snprintf(detail, sizeof(detail), "%s%s%s%s", cgname,
+             sb->base.cg_version == AD__CG_NONE          ? ""
+             : ad__cg_cpu_accounting(sb->base.cg_version) ? " (with a CPU account)"
+                                                           : " (no CPU account: cpuacct)",
+             cg_why[0] ? ": " : "", cg_why);
     add_check(checks, "cgroup", sb->base.cg_version != AD__CG_NONE, detail);
 
-    if (ns_ok) {
+    /* The backend asked for, as ad_sandbox_new would settle it. */
+    if (want == AD_SB_PROCESS) {
+        add_check(checks, "linux_probe", false, "skipped: the process backend was asked for");
+    } else if (ns_ok) {
         sandbox_use(sb, &ad__sb_linux_ops);
         probe_ok = ad__sb_linux_ops.probe(sb, why, sizeof(why));
         add_check(checks, "linux_probe", probe_ok,
                   probe_ok ? "a trial run in the linux backend succeeded" : why);
+        /* 'check' always runs the probe, and tells the cache what it found. */
+        ad__sb_cache_init(&sb->cache, &sb->base);
+        if (probe_ok)
+            ad__sb_cache_put(&sb->cache);
+        else
+            ad__sb_cache_drop(&sb->cache);
     } else {
         add_check(checks, "linux_probe", false, "skipped: no namespaces");
     }
+    if (want == AD_SB_LINUX && !probe_ok) {
+        snprintf(detail, sizeof(detail), "linux sandbox backend unavailable: %s", why);
+        json_object_set_new(rep, "backend", json_string("none"));
+        json_object_set_new(rep, "isolation", json_string("none"));
+        json_object_set_new(rep, "error", json_string(detail));
+        ad_sandbox_free(sb);
+        return rep;
+    }
+    ops = probe_ok ? &ad__sb_linux_ops : &ad__sb_process_ops;
     full = probe_ok && sb->base.have_filter && sb->base.cg_version != AD__CG_NONE;
-    json_object_set_new(rep, "backend", json_string(probe_ok ? ad__sb_linux_ops.name
-                                                             : ad__sb_process_ops.name));
+    json_object_set_new(rep, "backend", json_string(ops->name));
     json_object_set_new(rep, "isolation", json_string(full ? "full" : "degraded"));
+    describe(rep, sb, ops);
     ad_sandbox_free(sb);
     return rep;
+}
+
+bool ad__sb_probe_cached(const struct ad_sandbox *sb)
+{
+    return sb->probe_cached;
 }

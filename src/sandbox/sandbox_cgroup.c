@@ -1,8 +1,9 @@
 #include "compat.h"
 
 /*
- * cgroup slots for the sandbox: a memory limit with no swap and a pids
- * limit, on cgroup v2 when its memory controller can be had below our own
+ * cgroup slots for the sandbox: a memory limit with no swap, a pids limit
+ * and the run's CPU account and quota, on cgroup v2 when its memory
+ * controller can be had below our own
  * cgroup, else on cgroup v1, where the memory and pids hierarchies are
  * mounted separately (the "hybrid" layout many hosts still use).
  *
@@ -27,6 +28,19 @@
 #include "sb_int.h"
 
 #define CG_PATH 512               /* sizeof(struct ad__cg_slot.mem_dir) */
+
+/*
+ * Test seams, set only by tests/unit/test_sandbox_parts.c (which includes
+ * this file): the directory of "our own" v2 cgroup, in place of what
+ * /proc/self/cgroup and mountinfo say, so that the v2 path can run against
+ * a cgroup2 mount of a private mount namespace or a synthetic tree on a
+ * machine whose own v2 hierarchy has no controllers to give; and mkdir and
+ * rmdir, which a synthetic tree answers the way cgroupfs would (interface
+ * files appear, a populated cgroup is EBUSY).
+ */
+static char cg_v2_self[CG_PATH];
+static int (*cg_mkdir)(const char *path, mode_t mode) = mkdir;
+static int (*cg_rmdir)(const char *path) = rmdir;
 #define OOM_UNKNOWN UINT64_MAX    /* oom_kills_before when it could not be read */
 #define DRAIN_TRIES 200           /* ... of 5 ms: how long destroy waits for the dead */
 
@@ -51,7 +65,9 @@ static int cg_write(const char *dir, const char *file, const char *val)
     rc = path_join(path, sizeof(path), dir, file);
     if (rc < 0)
         return rc;
-    fd = open(path, O_WRONLY | O_CLOEXEC);
+    /* O_TRUNC is what a shell's "echo v > file" does: cgroupfs ignores it,
+     * and a plain file (a synthetic tree) then holds the value alone. */
+    fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
     if (fd < 0)
         return -errno;
     n = write(fd, val, len);
@@ -282,6 +298,9 @@ static int self_dir(const char *controller, char *out, size_t n)
     FILE *fp;
     int rc;
 
+    if (controller[0] == '\0' && cg_v2_self[0] != '\0')
+        return snprintf(out, n, "%s", cg_v2_self) < (int)n ? 0 : -ENAMETOOLONG;
+
     rc = self_cgroup(controller, cgpath, sizeof(cgpath));
     if (rc < 0)
         return rc;
@@ -359,7 +378,7 @@ static int drain_and_remove(const char *dir, bool use_kill)
     if (use_kill)
         (void)cg_write(dir, "cgroup.kill", "1");
     for (int i = 0; i < DRAIN_TRIES; i++) {
-        if (rmdir(dir) == 0 || errno == ENOENT)
+        if (cg_rmdir(dir) == 0 || errno == ENOENT)
             return 0;
         if (errno != EBUSY)
             return -errno;
@@ -430,12 +449,17 @@ static int v2_delegate(const char *self)
 {
     char buf[256];
     ssize_t n = cg_read(self, "cgroup.subtree_control", buf, sizeof(buf));
+    int rc = 0;
 
     if (n < 0)
         return (int)n;
-    if (has_token(buf, "memory", " \n") && has_token(buf, "pids", " \n"))
-        return 0;
-    return cg_write(self, "cgroup.subtree_control", "+memory +pids");
+    if (!has_token(buf, "memory", " \n") || !has_token(buf, "pids", " \n"))
+        rc = cg_write(self, "cgroup.subtree_control", "+memory +pids");
+    /* cpu only throttles (cpu.stat counts without it): wanted, not needed. */
+    if (rc == 0 && !has_token(buf, "cpu", " \n") &&
+        cg_read(self, "cgroup.controllers", buf, sizeof(buf)) > 0 && has_token(buf, "cpu", " \n"))
+        (void)cg_write(self, "cgroup.subtree_control", "+cpu");
+    return rc;
 }
 
 static int probe_v2(char *why, size_t n)
@@ -470,7 +494,7 @@ static int probe_v2(char *why, size_t n)
         return rc;
     }
     probe_name(name, sizeof(name));
-    if (path_join(dir, sizeof(dir), self, name) < 0 || mkdir(dir, 0755) != 0) {
+    if (path_join(dir, sizeof(dir), self, name) < 0 || cg_mkdir(dir, 0755) != 0) {
         rc = -errno;
         say_denied(why, n, "cgroup v2", self, errno);
         return rc;
@@ -478,7 +502,7 @@ static int probe_v2(char *why, size_t n)
     rc = cg_has_file(dir, "memory.max") && cg_has_file(dir, "pids.max") ? 0 : -ENODEV;
     if (rc < 0)
         say(why, n, "cgroup v2: a child of %s has no memory.max or pids.max", self);
-    rmdir(dir);
+    cg_rmdir(dir);
     return rc;
 }
 
@@ -495,7 +519,7 @@ static int probe_v1_one(const char *controller, const char *file, char *why, siz
         return rc;
     }
     probe_name(name, sizeof(name));
-    if (path_join(dir, sizeof(dir), self, name) < 0 || mkdir(dir, 0755) != 0) {
+    if (path_join(dir, sizeof(dir), self, name) < 0 || cg_mkdir(dir, 0755) != 0) {
         rc = -errno;
         say_denied(why, n, "cgroup v1", self, errno);
         return rc;
@@ -503,7 +527,7 @@ static int probe_v1_one(const char *controller, const char *file, char *why, siz
     rc = cg_has_file(dir, file) ? 0 : -ENODEV;
     if (rc < 0)
         say(why, n, "cgroup v1: a child of %s has no %s", self, file);
-    rmdir(dir);
+    cg_rmdir(dir);
     return rc;
 }
 
@@ -601,14 +625,14 @@ static int make_dir(char *out, const char *parent, const char *name)
 
     if (rc < 0)
         return rc;
-    if (mkdir(out, 0755) == 0)
+    if (cg_mkdir(out, 0755) == 0)
         return 0;
     if (errno != EEXIST)
         return -errno;
     rc = drain_and_remove(out, false);
     if (rc < 0)
         return rc;
-    return mkdir(out, 0755) == 0 ? 0 : -errno;
+    return cg_mkdir(out, 0755) == 0 ? 0 : -errno;
 }
 
 static bool valid_name(const char *name)
@@ -642,11 +666,44 @@ static int create_v2(struct ad__cg_slot *s, const char *name, struct ad_err *err
     if (rc < 0 && rc != -ENOENT)
         return ad_error(err, AD_EIO, "cannot set '%s/memory.swap.max': %s", s->mem_dir,
                         strerror(-rc));
+    /* One CPU: quota and period of 100 ms (see struct ad__cg_slot). */
+    s->cpu_throttled = cg_write(s->mem_dir, "cpu.max", "100000 100000") == 0;
     s->v2_fd = open(s->mem_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (s->v2_fd < 0)
         return ad_error(err, AD_EIO, "cannot open cgroup '%s': %s", s->mem_dir,
                         strerror(errno));
     return 0;
+}
+
+/*
+ * The v1 CPU directories: one in cpuacct (the account) and one in cpu (the
+ * quota), or one for both when they share a mount. Neither is needed: a
+ * slot without them has its CPU summed from /proc by the supervisor.
+ */
+static void create_v1_cpu(struct ad__cg_slot *s, const char *name)
+{
+    char acct[CG_PATH], quota[CG_PATH];
+
+    if (self_dir("cpuacct", acct, sizeof(acct)) == 0) {
+        sweep_stale(acct);
+        if (make_dir(s->cpu_dir, acct, name) < 0)
+            s->cpu_dir[0] = '\0';
+    }
+    if (self_dir("cpu", quota, sizeof(quota)) == 0) {
+        char dir[CG_PATH];
+
+        if (path_join(dir, sizeof(dir), quota, name) == 0 && strcmp(dir, s->cpu_dir) == 0) {
+            snprintf(quota, sizeof(quota), "%s", s->cpu_dir);
+        } else {
+            sweep_stale(quota);
+            if (make_dir(s->quota_dir, quota, name) < 0)
+                s->quota_dir[0] = '\0';
+            snprintf(quota, sizeof(quota), "%s", s->quota_dir);
+        }
+        s->cpu_throttled = quota[0] != '\0' &&
+                           cg_write(quota, "cpu.cfs_period_us", "100000") == 0 &&
+                           cg_write(quota, "cpu.cfs_quota_us", "100000") == 0;
+    }
 }
 
 static int create_v1(struct ad__cg_slot *s, const char *name, struct ad_err *err)
@@ -675,6 +732,7 @@ static int create_v1(struct ad__cg_slot *s, const char *name, struct ad_err *err
         return ad_error(err, AD_EIO, "cannot make cgroup '%s/%s': %s", pids, name,
                         strerror(-rc));
     }
+    create_v1_cpu(s, name);
     return 0;
 }
 
@@ -736,15 +794,46 @@ int ad__cg_slot_attach(const struct ad__cg_slot *s, pid_t pid, struct ad_err *er
     if (s->version != AD__CG_V1 && s->version != AD__CG_V2)
         return ad_error(err, AD_ESTATE, "cgroup slot is not set up");
     rc = cg_write_num(dir, "cgroup.procs", pid);
-    if (rc == 0 && s->version == AD__CG_V1) {
-        dir = s->pids_dir;
-        rc = cg_write_num(dir, "cgroup.procs", pid);
+    if (s->version == AD__CG_V1) {
+        /* Every v1 hierarchy of the slot: a process outside cpuacct would
+         * spend CPU the run's account does not see. */
+        const char *more[] = { s->pids_dir, s->cpu_dir, s->quota_dir };
+
+        for (size_t i = 0; i < AD_ARRAY_SIZE(more) && rc == 0; i++) {
+            if (more[i][0] == '\0')
+                continue;
+            dir = more[i];
+            rc = cg_write_num(dir, "cgroup.procs", pid);
+        }
     }
     if (rc < 0)
         return ad_error(err, rc == -ESRCH ? AD_ENOTFOUND : AD_EIO,
                         "cannot move pid %ld into cgroup '%s': %s", (long)pid, dir,
                         strerror(-rc));
     return 0;
+}
+
+int64_t ad__cg_slot_cpu_ns(const struct ad__cg_slot *s)
+{
+    uint64_t v;
+
+    if (s->version == AD__CG_V2 && cg_read_key(s->mem_dir, "cpu.stat", "usage_usec", &v) == 0 &&
+        v <= (uint64_t)INT64_MAX / 1000)
+        return (int64_t)v * 1000;
+    if (s->version == AD__CG_V1 && s->cpu_dir[0] != '\0' &&
+        cg_read_u64(s->cpu_dir, "cpuacct.usage", &v) == 0 && v <= (uint64_t)INT64_MAX)
+        return (int64_t)v;
+    return -1;
+}
+
+bool ad__cg_cpu_accounting(enum ad__cg_version v)
+{
+    char dir[CG_PATH];
+
+    if (v == AD__CG_V2)
+        return true;
+    return v == AD__CG_V1 && self_dir("cpuacct", dir, sizeof(dir)) == 0 &&
+           access(dir, W_OK) == 0;
 }
 
 void ad__cg_slot_end(struct ad__cg_slot *s, struct ad__cg_stats *st)
@@ -779,6 +868,10 @@ void ad__cg_slot_destroy(struct ad__cg_slot *s)
             (void)drain_and_remove(s->mem_dir, false);
         if (s->pids_dir[0] != '\0')
             (void)drain_and_remove(s->pids_dir, false);
+        if (s->cpu_dir[0] != '\0')
+            (void)drain_and_remove(s->cpu_dir, false);
+        if (s->quota_dir[0] != '\0')
+            (void)drain_and_remove(s->quota_dir, false);
     }
     memset(s, 0, sizeof(*s));
     s->v2_fd = -1;

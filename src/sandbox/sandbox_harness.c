@@ -7,6 +7,11 @@
  *   {"ok": true, "output": <value>}
  *   {"ok": false, "error": {"type": ..., "message": ..., "traceback": ...}}
  *
+ * Error messages and tracebacks are text for people: a NUL in them is
+ * written "\0" and a lone surrogate "\udXXX", so that the line stays JSON
+ * autodev carries (see parse_result_line in sandbox_super.c for the return
+ * value, which is not rewritten).
+ *
  * The skill's own stdout and stderr stay separate (fds 1 and 2), so prints
  * cannot corrupt the result. It ends with os._exit once the line is out, so
  * threads the skill left running cannot hold the run open. The input becomes keyword arguments when it is
@@ -47,13 +52,16 @@ const char ad__sb_harness_py[] =
     "    required = set(names[posonly:max(nreq, posonly)])\n"
     "    required |= {n for n in names[npos:] if n not in kwdefaults}\n"
     "    return required <= keys\n"
+    "def _text(s):\n"
+    "    return s.replace('\\0', '\\\\0').encode('utf-8', 'backslashreplace').decode('utf-8')\n"
     "def _emit(obj):\n"
     "    import json\n"
     "    try:\n"
     "        line = json.dumps(obj, allow_nan=False, separators=(',', ':'))\n"
     "    except (TypeError, ValueError, RecursionError, OverflowError) as e:\n"
     "        obj = {'ok': False, 'error': {'type': 'TypeError',\n"
-    "            'message': 'return value is not JSON: ' + str(e)[:2000], 'traceback': ''}}\n"
+    "            'message': 'return value is not JSON: ' + _text(str(e)[:2000]),\n"
+    "            'traceback': ''}}\n"
     "        line = json.dumps(obj)\n"
     "    data = (line + '\\n').encode('utf-8', 'replace')\n"
     "    while data:\n"
@@ -71,8 +79,8 @@ const char ad__sb_harness_py[] =
     "        msg = str(e)\n"
     "    except BaseException:\n"
     "        msg = '<unprintable>'\n"
-    "    return {'ok': False, 'error': {'type': type(e).__name__, 'message': msg[:4000],\n"
-    "            'traceback': tb[-8000:]}}\n"
+    "    return {'ok': False, 'error': {'type': type(e).__name__, 'message': _text(msg[:4000]),\n"
+    "            'traceback': _text(tb[-8000:])}}\n"
     "def _main():\n"
     "    entry = sys.argv[1]\n"
     "    d = sys.argv[2] if len(sys.argv) > 2 else '/skill'\n"

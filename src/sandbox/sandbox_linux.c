@@ -19,6 +19,8 @@
  * process while the previous run is still going. A request then only sends
  * the job down the spare's control pipe; init writes /skill, mounts /tmp,
  * makes / read-only, enters a cgroup namespace and forks the payload.
+ * A one-shot sandbox (ad_sandbox_options.one_shot) readies only the first
+ * run's init, at the supervisor's start, until a second run comes.
  *
  * Control pipe, parent to child: 'm' once the id maps are written, then
  * the job (struct job_hdr, entry, code, input). The parent keeps the write
@@ -396,6 +398,8 @@ __attribute__((noreturn)) static void child_init(const struct ad__sb_config *cfg
     run.cfg = cfg;
     if (read(ctl, &go, 1) != 1 || go != 'm')
         _exit(121);   /* the parent gave up on us */
+    /* Dumpable only while the parent wrote our id maps (see spare_make). */
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
         fail(&c, "pdeathsig", errno);
     /* Did the parent die before the line above? It holds the pipe open. */
@@ -541,7 +545,19 @@ static int spare_make(const struct ad__sb_config *cfg, struct ad__cg_slot *cg,
         ca.flags |= CLONE_INTO_CGROUP;
         ca.cgroup = (uint64_t)cg->v2_fd;
     }
+    /*
+     * The supervisor is not dumpable, and a child cloned from it would not
+     * be either: its /proc files, uid_map among them, would then belong to
+     * root, and a supervisor that is not root could not write the map. So
+     * the child is cloned dumpable and makes itself non-dumpable again as
+     * soon as its maps are written, before anything of a job reaches it.
+     * As root the map can be written either way.
+     */
+    if (!cfg->change_uid)
+        (void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
     pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+    if (pid != 0 && !cfg->change_uid)
+        (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     if (pid < 0) {
         rc = ad_error(err, AD_ENOTSUP, "clone3 into new namespaces: %s", strerror(errno));
         goto fail;
@@ -716,8 +732,12 @@ static int linux_start(struct ad__sb_super *S, struct ad__sb_run *run, struct ad
         if (rc == 0)
             rc = spare_start(&S->spare, run, err);
     }
-    /* The next run's init gets ready while this one runs. */
-    if (rc == 0)
+    /*
+     * The next run's init gets ready while this one runs; for a one-shot
+     * sandbox only once a second run has shown that more may come (a
+     * probe's trial run shows nothing).
+     */
+    if (rc == 0 && (!S->cfg->one_shot || S->jobs >= 2))
         (void)spare_make(S->cfg, run->cg, &S->spare, &perr);
     return rc;
 }

@@ -2,9 +2,10 @@
  * The process backend, ad__sb_process_ops: the weaker fallback for
  * machines where namespaces are not available. fork + setsid + rlimits +
  * no_new_privs + seccomp, a fresh scratch directory as cwd and TMPDIR, and,
- * when the supervisor is root, the slot's own unprivileged uid, which is
- * also what makes the final sweep complete: kill(-1) from that uid reaches
- * every process the payload left, however it detached itself.
+ * when the supervisor is root, the slot's own unprivileged uid. The final
+ * sweep kills the supervisor's whole tree of descendants (it is a child
+ * subreaper, so a payload that detached itself is still in it) and, as
+ * root, every process of that uid.
  *
  * What it cannot do is listed in tests/sandbox/README.md: the host's
  * filesystem stays readable where permissions allow, the network is the
@@ -78,15 +79,12 @@ static void remove_stale(const char *root)
 }
 
 /* Makes the supervisor's base directory (see the top) into base. */
-static int prepare(char *base, size_t base_len, struct ad_err *err)
+static int prepare(const char *root, char *base, size_t base_len, struct ad_err *err)
 {
     /* Not $TMPDIR: the payload's uid must be able to reach its directory,
      * and a caller's TMPDIR is often inside a private (0700) tree. */
-    const char *root = getenv("AUTODEV_SANDBOX_TMP");
     char tmpl[256];
 
-    if (!root || !*root)
-        root = "/tmp";
     remove_stale(root);
     if ((size_t)snprintf(tmpl, sizeof(tmpl), "%s/autodev-sb.%d.XXXXXX", root, (int)getpid()) >=
             sizeof(tmpl) ||
@@ -202,9 +200,14 @@ fail:
 }
 
 /*
- * Kills what is left of the run: its process group and, as root, its uid.
- * It is both the backend's kill and its sweep: a payload can leave its
- * process group (setsid), so only the uid reaches all of a run.
+ * Kills what is left of the run: its process group, every descendant of
+ * the supervisor and, as root, every process of the payload's uid. It is
+ * both the backend's kill and its sweep. A payload can leave its process
+ * group and session (setsid), but not the supervisor's tree: the
+ * supervisor is a child subreaper, so orphans of the run come to it
+ * (sandbox_tree.c). That holds for a payload running as the caller's own
+ * uid, where no uid-wide kill is possible; as root the uid sweep also
+ * reaches what the tree cannot (nothing, short of a kernel bug).
  */
 static void sweep(struct ad__sb_run *run)
 {
@@ -214,6 +217,7 @@ static void sweep(struct ad__sb_run *run)
 
     if (run->pid > 0)
         (void)kill(-run->pid, SIGKILL);   /* setsid made it a group leader */
+    (void)ad__sb_tree_kill(run->pid);
     if (!cfg->change_uid)
         return;
     /* kill(-1) as the payload's uid reaches exactly that uid's processes.
@@ -239,7 +243,7 @@ static int process_start(struct ad__sb_super *S, struct ad__sb_run *run, struct 
     int rc = 0;
 
     if (!S->base[0])
-        rc = prepare(S->base, sizeof(S->base), err);
+        rc = prepare(S->cfg->tmp_root, S->base, sizeof(S->base), err);
     if (rc == 0)
         rc = spawn(run, S->base, err);
     return rc;

@@ -4,7 +4,7 @@
  * The sandbox's seccomp denylist, compiled once with libseccomp into classic
  * BPF that a fork child can install without allocating.
  *
- * Everything not listed is allowed: the payload is an ordinary Python
+ * Every syscall not listed is allowed: the payload is an ordinary Python
  * program and an allowlist would break on every new interpreter release.
  * What is listed either reaches kernel surface a skill never needs (mounts,
  * keyrings, bpf, io_uring, modules) or breaks out of the process tree
@@ -12,6 +12,8 @@
  * that Python raises an ordinary OSError; clone3 fails with ENOSYS because
  * its flags live in memory the filter cannot read, and glibc answers ENOSYS
  * by falling back to clone, whose flags it can.
+ *
+ * Socket address families are the one allow-list (see allowed_families).
  *
  * Of the arguments checked (clone flags, ioctl requests, socket domains,
  * personality) the kernel reads only the low 32 bits; the rules therefore
@@ -37,9 +39,6 @@
 #endif
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
-#endif
-#ifndef AF_VSOCK
-#define AF_VSOCK 40
 #endif
 #ifndef TIOCLINUX
 #define TIOCLINUX 0x541C
@@ -143,12 +142,21 @@ static const struct deny_arg deny_args[] = {
     /* Pushing input into a terminal, and the console's private ioctl. */
     { "ioctl", 1, 0xffffffffu, TIOCSTI },
     { "ioctl", 1, 0xffffffffu, TIOCLINUX },
-    /* Sockets that reach the host past an empty network namespace. */
-    { "socket", 0, 0xffffffffu, AF_VSOCK },
-    { "socket", 0, 0xffffffffu, AF_NETLINK },
-    { "socket", 0, 0xffffffffu, AF_PACKET },
-    { "socket", 0, 0xffffffffu, AF_KEY },
 };
+
+/*
+ * Address families are an allow-list, not a denylist: a family the list
+ * forgot (AF_ALG's kernel crypto, TIPC, RDS, CAN, each a module a socket()
+ * call loads on a stock kernel; netlink, packet and vsock, which reach the
+ * host past an empty network namespace) would otherwise be open, and new
+ * kernels add families. unix is what Python and the harness need; inet and
+ * inet6 stay so that the linux backend's empty network namespace answers
+ * (ENETUNREACH) rather than the filter, and the process backend keeps the
+ * host network it is documented to have. socket() and socketpair() both
+ * take the family first.
+ */
+static const int allowed_families[] = { AF_UNIX, AF_INET, AF_INET6 };
+#define MAX_ALLOWED_FAMILY AF_INET6
 
 static int resolve(const char *name, int nr)
 {
@@ -200,6 +208,40 @@ static int add_personality(scmp_filter_ctx ctx)
     return 1;
 }
 
+static bool family_allowed(int fam)
+{
+    for (size_t i = 0; i < AD_ARRAY_SIZE(allowed_families); i++)
+        if (allowed_families[i] == fam)
+            return true;
+    return false;
+}
+
+/*
+ * Denies every family of socket() and socketpair() but the allowed ones:
+ * each family below the largest allowed that is not allowed (on the low 32
+ * bits, which the kernel reads), and any argument above it as a whole
+ * 64-bit value, which also catches an allowed family with bit 32 or above
+ * set (glibc never sets them; the filter fails closed). 1 when added, or
+ * -errno.
+ */
+static int add_families(scmp_filter_ctx ctx, const char *name)
+{
+    struct scmp_arg_cmp above = { .arg = 0, .op = SCMP_CMP_GT, .datum_a = MAX_ALLOWED_FAMILY };
+    int n = seccomp_syscall_resolve_name(name), rc;
+
+    if (n < 0)
+        return 0;
+    for (int fam = 0; fam < MAX_ALLOWED_FAMILY; fam++) {
+        if (family_allowed(fam))
+            continue;
+        rc = add_masked(ctx, n, 0, 0xffffffffu, (uint32_t)fam);
+        if (rc < 0)
+            return rc;
+    }
+    rc = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EPERM), n, 1, &above);
+    return rc < 0 ? rc : 1;
+}
+
 /*
  * Fills ctx with the denylist. Returns how many entries went in (each line
  * of the tables, and personality as one), or -errno from libseccomp.
@@ -229,6 +271,14 @@ static int add_rules(scmp_filter_ctx ctx)
             return rc;
         rules++;
     }
+    rc = add_families(ctx, "socket");
+    if (rc < 0)
+        return rc;
+    rules += rc;
+    rc = add_families(ctx, "socketpair");
+    if (rc < 0)
+        return rc;
+    rules += rc;
     rc = add_personality(ctx);
     if (rc < 0)
         return rc;

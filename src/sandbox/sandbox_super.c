@@ -100,6 +100,77 @@ void ad__sb_report(int fd, const char *what, int errnum)
     (void)ad__sb_write_all(fd, buf, len);
 }
 
+/*
+ * The areas of memory behind /proc/self/cmdline and environ: fields 48-51
+ * of /proc/self/stat (arg_start, arg_end, env_start, env_end). false when
+ * they cannot be read.
+ */
+static bool self_areas(unsigned long v[4])
+{
+    char buf[1024];
+    size_t got = 0;
+    const char *p;
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC), field;
+
+    if (fd < 0)
+        return false;
+    while (got + 1 < sizeof(buf)) {
+        ssize_t n = read(fd, buf + got, sizeof(buf) - 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd);
+    buf[got] = '\0';
+    p = strrchr(buf, ')');
+    if (!p)
+        return false;
+    /* p + 2 is field 3 (state); fields 48..51 are the 46th..49th from there. */
+    p += 2;
+    for (field = 3; field < 48 && *p; field++) {
+        p = strchr(p, ' ');
+        if (!p)
+            return false;
+        p++;
+    }
+    for (int i = 0; i < 4; i++) {
+        char *end;
+        v[i] = strtoul(p, &end, 10);
+        if (end == p)
+            return false;
+        p = end + (*end == ' ');
+    }
+    return v[0] < v[1] && v[2] <= v[3];
+}
+
+void ad__sb_scrub_self(const char *title)
+{
+    static char *no_env[1] = { NULL };
+    unsigned long v[4];
+    size_t tlen = strlen(title);
+
+    environ = no_env;
+    if (!self_areas(v))
+        return;
+    {
+        char *args = (char *)v[0];
+        size_t n = v[1] - v[0], k = tlen < n - 1 ? tlen : n - 1;
+
+        memset(args, 0, n);
+        memcpy(args, title, k);
+        /*
+         * A last byte that is not NUL tells the kernel the command line was
+         * rewritten (setproctitle): /proc/PID/cmdline then ends at the
+         * first NUL, so not even the length of the old argv shows.
+         */
+        if (n > k + 1)
+            args[n - 1] = ' ';
+    }
+    memset((char *)v[2], 0, v[3] - v[2]);
+}
+
 /* ---- payload ------------------------------------------------------------ */
 
 static int set_limit(int res, rlim_t soft, rlim_t hard)
@@ -157,9 +228,17 @@ void ad__sb_payload_exec(const struct ad__sb_run *run, int out_fd, int err_fd, i
 
     (void)setsid();
 
-    cpu_s = (rlim_t)((lim->cpu_ms + 999) / 1000);
-    if (cpu_s < 1)
-        cpu_s = 1;
+    /*
+     * The supervisor kills the run when its measured CPU time (the
+     * scheduler's runtime, all processes together) reaches the limit.
+     * RLIMIT_CPU is each process's backstop one second later: it counts on
+     * the tick-sampled clock, which under load runs ahead of the runtime
+     * (SIGXCPU at 0.89 s of a 1 s limit has been seen), so at the limit
+     * itself it would end runs early and report less than it charged.
+     */
+    cpu_s = (rlim_t)((lim->cpu_ms + 999) / 1000) + 1;
+    if (cpu_s < 2)
+        cpu_s = 2;
     /* The address-space limit is a backstop behind the cgroup; without a
      * cgroup it is the memory limit, with room for the interpreter itself. */
     if (run->cg_limited)
@@ -337,11 +416,72 @@ struct stream {
 struct outcome {
     bool timed_out;
     bool output_limit;
+    bool cpu_limit;             /* the whole run's CPU time reached the limit */
     bool supervisor_orphaned;   /* the caller went away mid-run */
     int64_t wall_ms;
     char status[AD__SB_STATUS_MAX];
     size_t status_len;
 };
+
+/*
+ * The run's CPU time, all of its processes together (RLIMIT_CPU holds only
+ * each one): the slot cgroup's account where there is one, else the sum
+ * over the supervisor's tree of descendants (sandbox_tree.c). Readings are
+ * differences from the start of the run, so neither the cgroup's past runs
+ * nor the standby init's setup count.
+ */
+struct cpu_acct {
+    const struct ad__sb_super *S;
+    const struct ad__cg_slot *cg;   /* the account, or NULL: /proc */
+    int64_t base;                   /* cg: ns at the start; else ms */
+    int64_t limit_ms;               /* whole seconds, like RLIMIT_CPU */
+    int rate;                       /* CPUs the run can keep busy at once */
+};
+
+static int64_t acct_read(const struct cpu_acct *a)
+{
+    const struct ad__sb_spare *sp = &a->S->spare;
+
+    if (a->cg)
+        return ad__cg_slot_cpu_ns(a->cg);
+    /* The next run's init, on standby, is not this run's. */
+    return ad__sb_tree_cpu_ms(sp->ready ? sp->pid : 0);
+}
+
+static void acct_begin(struct cpu_acct *a, const struct ad__sb_super *S,
+                       const struct ad__sb_run *run)
+{
+    static long cpus;
+
+    if (cpus <= 0)
+        cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    a->S = S;
+    a->cg = run->cg && ad__cg_slot_cpu_ns(run->cg) >= 0 ? run->cg : NULL;
+    a->limit_ms = ((run->lim.cpu_ms + 999) / 1000) * 1000;
+    a->rate = a->cg && a->cg->cpu_throttled ? 1 : cpus > 0 ? (int)cpus : 1;
+    a->base = acct_read(a);
+}
+
+/* CPU ms the run has used so far. */
+static int64_t acct_used_ms(const struct cpu_acct *a)
+{
+    int64_t now = acct_read(a);
+
+    if (now < a->base)
+        return 0;
+    return a->cg ? (now - a->base) / 1000000 : now - a->base;
+}
+
+/*
+ * When to look again: no sooner than the run could reach the limit, at
+ * rate CPUs' worth of time per wall second, nor more often than every 5 ms.
+ */
+static int64_t acct_next_ns(const struct cpu_acct *a, int64_t used_ms, int64_t now)
+{
+    int64_t left_ms = (a->limit_ms - used_ms) / a->rate;
+
+    return now + (left_ms > 5 ? left_ms : 5) * 1000000LL;
+}
 
 static void stream_close(struct stream *s)
 {
@@ -356,11 +496,11 @@ static void stream_close(struct stream *s)
  * cap. sock is watched so a vanished caller ends the run.
  */
 static void pump(struct ad__sb_run *run, int sock, struct stream st[3], struct outcome *oc,
-                 int64_t start)
+                 int64_t start, const struct cpu_acct *acct)
 {
     const struct ad__sb_backend_ops *ops = run->cfg->ops;
     const int64_t deadline = start + run->lim.wall_ms * 1000000;
-    int64_t grace_end = 0, kill_at = 0;
+    int64_t grace_end = 0, kill_at = 0, next_cpu = acct_next_ns(acct, 0, start);
     int64_t total = 0;
     bool exited = false, killed = false, swept = false;
     char chunk[65536];
@@ -403,10 +543,21 @@ static void pump(struct ad__sb_run *run, int sock, struct stream st[3], struct o
             killed = true;
             kill_at = now;
         }
+        if (!exited && !killed && now >= next_cpu) {
+            int64_t used = acct_used_ms(acct);
+
+            if (used >= acct->limit_ms) {
+                oc->cpu_limit = true;
+                ops->kill(run);
+                killed = true;
+                kill_at = now;
+            }
+            next_cpu = acct_next_ns(acct, used, now);
+        }
         if (exited)
             wait_ns = grace_end - now;
         else if (!killed)
-            wait_ns = deadline - now;
+            wait_ns = (deadline < next_cpu ? deadline : next_cpu) - now;
         else
             wait_ns = 100 * 1000000LL;   /* re-kill until it is gone */
         if (killed && !exited && now - kill_at > 100 * 1000000LL) {
@@ -500,6 +651,58 @@ static void set_error(struct ad_sandbox_result *r, const char *type, const char 
     r->error = json_pack("{s:s, s:s, s:s}", "type", type, "message", msg, "traceback", "");
 }
 
+/*
+ * The harness's line is json.dumps of the return value, so a line jansson
+ * refuses is, short of a skill writing to fd 3 itself, a Python value JSON
+ * can spell that autodev does not carry. Every part of autodev after the
+ * sandbox (the store's JSON columns, C strings) would cut or refuse it, so
+ * it is refused here, once, saying what to change: integers beyond 64 bits,
+ * a NUL inside a string, two keys that become one string (1 and '1'), a
+ * lone surrogate. true when jerr was one of those and r now says so.
+ */
+static bool explain_not_carried(const json_error_t *jerr, struct ad_sandbox_result *r)
+{
+    const char *near = strstr(jerr->text, "near '"), *pre, *post;
+    char token[96] = "", msg[512];
+
+    if (near) {
+        const char *end = strrchr(near + 6, '\'');
+        int n = end ? (int)(end - (near + 6)) : 0;
+
+        snprintf(token, sizeof(token), "%.*s%s", n > 80 ? 80 : n, near + 6, n > 80 ? "..." : "");
+    }
+    switch (json_error_code(jerr)) {
+    case json_error_numeric_overflow:
+        pre = strstr(jerr->text, "integer") ? "the integer " : "the number ";
+        post = strstr(jerr->text, "integer") ? " is outside -2**63..2**63-1; return it as a "
+                                               "string or a float"
+                                             : " is outside a double's range";
+        break;
+    case json_error_null_character:
+        pre = "a string holds a NUL character (\\u0000), which would cut it short; strip it "
+              "or encode the bytes (base64, repr)";
+        post = "";
+        token[0] = '\0';
+        break;
+    case json_error_duplicate_key:
+        pre = "two keys of one object are the same key ";
+        post = " in JSON (1 and '1' both become \"1\"); make them distinct";
+        break;
+    default:
+        if (!strstr(jerr->text, "invalid Unicode"))
+            return false;
+        pre = "a string holds a lone surrogate (";
+        post = "), which is not Unicode text; encode it (e.g. "
+               "s.encode('utf-8', 'surrogatepass').hex())";
+        break;
+    }
+    snprintf(msg, sizeof(msg), "return value is not JSON autodev can carry: %s%s%s", pre, token,
+             post);
+    r->status = AD_SB_ERROR;
+    set_error(r, "TypeError", msg);
+    return true;
+}
+
 /* Reads the harness's line from the result stream into r. */
 static void parse_result_line(const struct stream *res, struct ad_sandbox_result *r)
 {
@@ -519,13 +722,14 @@ static void parse_result_line(const struct stream *res, struct ad_sandbox_result
         return;
     }
     doc = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc && explain_not_carried(&jerr, r))
+        return;
     ok = doc ? json_object_get(doc, "ok") : NULL;
     if (!json_is_boolean(ok)) {
         char msg[300];
         r->status = AD_SB_ERROR;
         if (!doc)
-            snprintf(msg, sizeof(msg), "the skill's result is not JSON autodev accepts: %s",
-                     jerr.text);
+            snprintf(msg, sizeof(msg), "the result line is not JSON: %s", jerr.text);
         else
             snprintf(msg, sizeof(msg), "the result line is not the harness's JSON");
         set_error(r, "BadResult", msg);
@@ -550,16 +754,19 @@ static void parse_result_line(const struct stream *res, struct ad_sandbox_result
     json_decref(doc);
 }
 
-static char *keep_text(struct stream *s)
+/* The kept bytes, NULs and all, into *len; NUL-terminated. */
+static char *keep_text(struct stream *s, size_t *len)
 {
-    size_t n;
+    size_t n = 0;
     char *t = ad_buf_detach(&s->keep, &n);
+
+    *len = t ? n : 0;
     return t ? t : strdup("");
 }
 
 static void classify(const struct ad__sb_run *run, struct outcome *oc, int wstatus,
                      bool have_wstatus, const struct rusage *ru, const struct ad__cg_stats *cg,
-                     struct stream st[3], struct ad_sandbox_result *r)
+                     int64_t run_cpu_ms, struct stream st[3], struct ad_sandbox_result *r)
 {
     int64_t cpu_limit_ms = ((run->lim.cpu_ms + 999) / 1000) * 1000;
 
@@ -569,6 +776,9 @@ static void classify(const struct ad__sb_run *run, struct outcome *oc, int wstat
     r->max_rss_kb = ru->ru_maxrss;
     if (run->cpu_ms_at_kill > r->cpu_ms)
         r->cpu_ms = run->cpu_ms_at_kill;
+    /* All of the run's processes, not only the payload and what it reaped. */
+    if (run_cpu_ms > r->cpu_ms)
+        r->cpu_ms = run_cpu_ms;
     if (run->rss_kb_at_kill > r->max_rss_kb)
         r->max_rss_kb = run->rss_kb_at_kill;
     r->exit_code = -1;
@@ -587,6 +797,13 @@ static void classify(const struct ad__sb_run *run, struct outcome *oc, int wstat
     } else if (oc->output_limit) {
         r->status = AD_SB_OUTPUT_LIMIT;
         set_error(r, "OutputLimit", "the skill wrote more than the output limit");
+    } else if (oc->cpu_limit) {
+        char msg[160];
+
+        r->status = AD_SB_CPU_LIMIT;
+        snprintf(msg, sizeof(msg), "the skill's processes used up their CPU time: %" PRId64
+                 " ms of %" PRId64 " in all", r->cpu_ms, cpu_limit_ms);
+        set_error(r, "CpuLimit", msg);
     } else if (oc->timed_out) {
         r->status = AD_SB_TIMEOUT;
         set_error(r, "Timeout", "the skill ran past the wall-clock limit and was killed");
@@ -615,10 +832,18 @@ static void classify(const struct ad__sb_run *run, struct outcome *oc, int wstat
             r->error = json_pack("{s:s, s:s, s:s}", "type", "OutOfMemory", "message",
                                  "a process of the skill was killed at the memory limit",
                                  "traceback", "");
+        } else if (run_cpu_ms > cpu_limit_ms && r->status != AD_SB_OOM) {
+            /* Likewise a run that went past its CPU time between two looks. */
+            char msg[160];
+
+            r->status = AD_SB_CPU_LIMIT;
+            snprintf(msg, sizeof(msg), "the skill's processes used more than their CPU time: "
+                     "%" PRId64 " ms of %" PRId64 " in all", run_cpu_ms, cpu_limit_ms);
+            set_error(r, "CpuLimit", msg);
         }
     }
-    r->stdout_text = keep_text(&st[0]);
-    r->stderr_text = keep_text(&st[1]);
+    r->stdout_text = keep_text(&st[0], &r->stdout_len);
+    r->stderr_text = keep_text(&st[1], &r->stderr_len);
 }
 
 /* ---- defaults ----------------------------------------------------------- */
@@ -713,6 +938,7 @@ static int read_request(const json_t *req, struct ad__sb_run *run)
         req_int(lim, "tmpfs_bytes", &run->lim.tmpfs_bytes))
         return -1;
     run->lim.pids = (int)pids;
+    run->probe = json_is_true(json_object_get(req, "probe"));
     return 0;
 }
 
@@ -724,6 +950,7 @@ static void execute(struct ad__sb_super *S, const json_t *req, struct ad_sandbox
     struct outcome oc;
     struct ad_err err = AD_ERR_INIT;
     struct ad__cg_stats cgs = { false, -1 };
+    struct cpu_acct acct;
     struct rusage ru;
     int wstatus = 0, i, rc;
     int64_t start;
@@ -750,6 +977,8 @@ static void execute(struct ad__sb_super *S, const json_t *req, struct ad_sandbox
         return;
     }
 
+    if (!run.probe)
+        S->jobs++;
     ops->limit(S, &run);
     start = ad_mono_ns();
     rc = ops->start(S, &run, &err);
@@ -767,7 +996,8 @@ static void execute(struct ad__sb_super *S, const json_t *req, struct ad_sandbox
         ad_buf_init(&st[i].keep, i == 2 ? (size_t)run.lim.output_bytes : AD_SB_STREAM_KEEP);
         st[i].cut = false;
     }
-    pump(&run, S->sock, st, &oc, start);
+    acct_begin(&acct, S, &run);
+    pump(&run, S->sock, st, &oc, start, &acct);
     for (i = 0; i < 3; i++)
         stream_close(&st[i]);
     if (run.status_fd >= 0)
@@ -787,7 +1017,7 @@ static void execute(struct ad__sb_super *S, const json_t *req, struct ad_sandbox
         ops->cleanup(S);
         _exit(0);
     }
-    classify(&run, &oc, wstatus, have_wstatus, &ru, &cgs, st, r);
+    classify(&run, &oc, wstatus, have_wstatus, &ru, &cgs, acct_used_ms(&acct), st, r);
     for (i = 0; i < 3; i++)
         ad_buf_release(&st[i].keep);
 }
@@ -823,6 +1053,14 @@ static void super_init(struct ad__sb_super *S, struct ad__sb_config *cfg, int so
         for (i = 4; i < 1024; i++)
             close(i);
     S->sock = sock;
+    /*
+     * Nothing of the caller's for the payload to find: not its argv (host
+     * paths, --input) nor its environment (API keys) in the memory /proc
+     * shows, which the linux backend's init shares, and no dumpable memory
+     * for a process-backend payload of the same uid to open.
+     */
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    ad__sb_scrub_self("autodev-sandbox");
     if (cfg->change_uid) {
         int lock_fd = -1;
         if (claim_uid(cfg, cfg->host_uid, &lock_fd, S->uid_error, sizeof(S->uid_error)) < 0)

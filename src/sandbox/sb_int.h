@@ -14,6 +14,8 @@
  *   sandbox_seccomp.c  the syscall denylist, compiled once to BPF
  *   sandbox_cgroup.c   cgroup v2 / v1 slots: memory (+swap 0) and pids limits
  *   sandbox_harness.c  the Python harness, embedded as a string
+ *   sandbox_tree.c     a run's processes through /proc: walk, kill, CPU sum
+ *   sandbox_cache.c    the probe cache: the linux trial run's success, kept
  *
  * A backend is a const struct ad__sb_backend_ops (see "backends" below); the
  * common code never asks which backend it runs, it calls the steps.
@@ -37,7 +39,8 @@
 /* ---- seccomp.c -------------------------------------------------------- */
 
 /*
- * The denylist as classic BPF. Everything not listed is allowed. Listed
+ * The denylist as classic BPF. Every syscall not listed is allowed; socket
+ * address families are an allow-list (unix, inet, inet6). Listed
  * syscalls fail with EPERM (so Python raises), except clone3 which fails with
  * ENOSYS so that libc falls back to clone, whose flags the filter can see.
  * A syscall of a foreign architecture (i386, x32) kills the process.
@@ -67,13 +70,24 @@ enum ad__cg_version {
 
 /*
  * One slot's cgroup(s): for v2 one directory with memory and pids
- * controllers; for v1 one directory in the memory hierarchy and one in the
- * pids hierarchy. Made once per supervisor, reused run after run.
+ * controllers (and cpu, when it can be had); for v1 one directory in the
+ * memory hierarchy and one in the pids hierarchy, and, where those
+ * hierarchies are mounted, one in cpuacct (the run's CPU time) and one in
+ * cpu (its quota; the same directory when both share a mount). Made once
+ * per supervisor, reused run after run.
+ *
+ * CPU: v2's cpu.stat usage_usec is there in every cgroup, cpu controller or
+ * not; v1 needs cpuacct. The quota, where there is one, holds the run to
+ * one CPU (cpu.max / cpu.cfs_quota_us), so its CPU time grows no faster
+ * than the wall clock and the supervisor knows when to look again.
  */
 struct ad__cg_slot {
     enum ad__cg_version version;
     char mem_dir[512];      /* v2: the only directory */
     char pids_dir[512];     /* v1 only; "" for v2 */
+    char cpu_dir[512];      /* v1: in cpuacct, "" without; "" for v2 */
+    char quota_dir[512];    /* v1: in cpu, "" without or when it is cpu_dir */
+    bool cpu_throttled;     /* a one-CPU quota applies */
     int v2_fd;              /* v2: O_DIRECTORY fd for CLONE_INTO_CGROUP, else -1 */
     uint64_t oom_kills_before;   /* baseline taken by ad__cg_slot_begin */
 };
@@ -103,6 +117,12 @@ int ad__cg_slot_begin(struct ad__cg_slot *s, int64_t memory_bytes, int pids_max,
                       struct ad_err *err);
 /* Moves pid into the slot (v1, or v2 without CLONE_INTO_CGROUP). */
 int ad__cg_slot_attach(const struct ad__cg_slot *s, pid_t pid, struct ad_err *err);
+/* The CPU time used in the slot since it was made, in ns; -1 when the slot
+ * has no CPU account (v1 without cpuacct). */
+int64_t ad__cg_slot_cpu_ns(const struct ad__cg_slot *s);
+/* Whether a slot of version v would have a CPU account (v2: always; v1: a
+ * cpuacct hierarchy reaches our cgroup). */
+bool ad__cg_cpu_accounting(enum ad__cg_version v);
 /* Reads this run's stats (after the run's processes are gone). */
 void ad__cg_slot_end(struct ad__cg_slot *s, struct ad__cg_stats *st);
 /* Kills whatever is left in the slot and removes the directories. */
@@ -143,6 +163,11 @@ struct ad__sb_config {
     bool have_filter;
     bool prewarm;                        /* the backend passed its probe: ops->prewarm
                                             at start */
+    char tmp_root[256];                  /* process backend: where its directories go
+                                            ($AUTODEV_SANDBOX_TMP, else /tmp) */
+    bool one_shot;                       /* ad_sandbox_options.one_shot: no init readied
+                                            ahead but the first run's, until a second
+                                            run shows more may come */
 };
 
 /* One run inside the supervisor. */
@@ -156,6 +181,7 @@ struct ad__sb_run {
     const char *input;
     size_t input_len;
     struct ad_sandbox_limits lim;        /* defaults filled in */
+    bool probe;                          /* the trial run of a probe, not a caller's */
     /* Set by the backend's start. */
     pid_t pid;                           /* linux: the namespace's init */
     int pidfd;
@@ -198,6 +224,7 @@ struct ad__sb_super {
     bool cg_ready;
     bool cg_failed;
     struct ad__sb_spare spare;  /* the next run's init, on standby */
+    int jobs;                   /* runs asked for so far, probes not counted */
     /* process */
     char base[256];             /* the supervisor's directory, "" until made */
 };
@@ -304,7 +331,59 @@ int ad__sb_frame_write(int fd, const char *data, size_t len);
  * AD_EIO on EOF (the peer is gone), AD_ETIMEOUT, AD_ETOOBIG. */
 int ad__sb_frame_read(int fd, struct ad_buf *b, int timeout_ms, struct ad_err *err);
 
+/*
+ * Overwrites this process's command line with title and clears its
+ * environment, both in memory (the areas /proc/PID/cmdline and environ
+ * show, which a fork shares with the process that made the sandbox: its
+ * argv, its API keys) and for getenv. Async-signal-safe; best effort.
+ */
+void ad__sb_scrub_self(const char *title);
+
 /* The supervisor's loop; never returns. sock is its end of the socketpair. */
 __attribute__((noreturn)) void ad__sb_supervisor_main(struct ad__sb_config *cfg, int sock);
+
+/* ---- sandbox_cache.c ---------------------------------------------------- */
+
+/* Where the probe cache of this configuration is and what key it must hold. */
+struct ad__sb_cache {
+    char path[512];
+    uint64_t key;
+    bool usable;       /* there is a cache directory to use */
+};
+
+void ad__sb_cache_init(struct ad__sb_cache *c, const struct ad__sb_config *cfg);
+/* Whether the cache says the linux backend's trial run passed, for this key. */
+bool ad__sb_cache_hit(const struct ad__sb_cache *c);
+/* Records a passed trial run; failures to write are ignored (a cache). */
+void ad__sb_cache_put(const struct ad__sb_cache *c);
+/* Forgets it (a sandbox made from the cache met a sandbox_error). */
+void ad__sb_cache_drop(const struct ad__sb_cache *c);
+/* Whether sb settled its backend from the cache rather than a trial run. */
+bool ad__sb_probe_cached(const struct ad_sandbox *sb);
+
+/* ---- sandbox_tree.c ----------------------------------------------------- */
+
+/*
+ * Calls fn for every descendant of root (not root itself), breadth first,
+ * with the parent it was listed under; skip and its subtree are left out.
+ * Returns how many processes were listed (skip counted). Allocation-free;
+ * not reentrant.
+ */
+int ad__sb_tree_walk(pid_t root, pid_t skip,
+                     void (*fn)(pid_t pid, pid_t parent, void *arg), void *arg);
+/*
+ * SIGKILLs every descendant of the calling process (the supervisor) and
+ * reaps them, but keep, which is killed and left for its owner's wait4.
+ * Returns how many children were reaped.
+ */
+int ad__sb_tree_kill(pid_t keep);
+/*
+ * The CPU time, in ms, of the calling process's descendants (skip and its
+ * subtree left out): the live ones' own and reaped children's time, plus
+ * every child the caller reaped (RUSAGE_CHILDREN). Grows monotonically but
+ * for processes leaving the tree unreaped; a run's use is the difference
+ * of two readings.
+ */
+int64_t ad__sb_tree_cpu_ms(pid_t skip);
 
 #endif

@@ -19,6 +19,33 @@ test_expect_success 'sandbox check --json names the backend and its checks' '
     grep -q "\"namespaces\"" names && grep -q "\"linux_probe\"" names
 '
 
+test_expect_success 'sandbox check --backend process describes the process backend' '
+    autodev sandbox check --backend process --json >out &&
+    test "$(json_get "j[\"backend\"]" <out)" = process &&
+    test "$(json_get "j[\"isolation\"]" <out)" = degraded &&
+    test "$(json_get "any(\"network\" in g for g in j[\"gaps\"])" <out)" = true &&
+    test "$(json_get "any(\"subreaper\" in g for g in j[\"guarantees\"])" <out)" = true
+'
+
+test_expect_success 'sandbox check lists what the backend in use contains and does not' '
+    autodev sandbox check --json >out &&
+    test "$(json_get "len(j[\"guarantees\"]) > 3 and len(j[\"gaps\"]) > 0" <out)" = true &&
+    test "$(json_get "all(isinstance(g, str) for g in j[\"guarantees\"] + j[\"gaps\"])" <out)" = true &&
+    autodev sandbox check >text &&
+    grep -q "^contains:" text && grep -q "^does not contain:" text
+'
+
+test_expect_success 'sandbox check --backend linux answers for the linux backend only' '
+    if autodev sandbox check --json | json_get "j[\"backend\"]" | grep -q linux; then
+        autodev sandbox check --backend linux --json >out &&
+        test "$(json_get "j[\"backend\"]" <out)" = linux &&
+        test "$(json_get "any(\"namespace\" in g for g in j[\"guarantees\"])" <out)" = true
+    else
+        test_expect_code 1 autodev sandbox check --backend linux >out 2>err &&
+        test_one_error err "linux sandbox backend unavailable"
+    fi
+'
+
 test_expect_success 'sandbox check prints one line per check' '
     autodev sandbox check >out &&
     grep -Eq "^backend: +(linux|process)" out &&
@@ -98,6 +125,34 @@ test_expect_success 'no API key reaches the skill' '
         autodev sandbox run --code env.py --entry env --backend process >out &&
     ! grep -q secret out &&
     ! grep -q API_KEY out
+'
+
+test_expect_success 'a NUL in stdout cuts nothing from the printed result' '
+    cat >nul.py <<-PY &&
+	import sys
+	def f(x=None):
+	    sys.stdout.write("shown\\0hidden")
+	    return 2**64
+	PY
+    autodev sandbox run --code nul.py --entry f --backend process >out &&
+    test "$(json_get "j[\"stdout\"] == \"shown\\0hidden\" and j[\"truncated\"] is False" <out)" = true &&
+    test "$(json_get "j[\"error\"][\"type\"]" <out)" = TypeError &&
+    json_get "j[\"error\"][\"message\"]" <out | grep -q "18446744073709551616 is outside"
+'
+
+test_expect_success 'a passed linux probe is cached for the next command' '
+    mkdir -p "$AUTODEV_HOME" && rm -rf "$AUTODEV_HOME/cache" &&
+    autodev sandbox run --code skill.py --entry add --input "[1, 2]" >out &&
+    if test "$(json_get "j[\"backend\"]" <out)" = linux; then
+        test "$(head -n 1 "$AUTODEV_HOME/cache/sandbox-probe")" = "autodev sandbox probe 1" &&
+        test "$(sed -n 3p "$AUTODEV_HOME/cache/sandbox-probe")" = "linux ok" &&
+        echo garbage >"$AUTODEV_HOME/cache/sandbox-probe" &&
+        autodev sandbox run --code skill.py --entry add --input "[1, 2]" >out &&
+        test "$(json_get "j[\"backend\"]" <out)" = linux &&
+        test "$(sed -n 3p "$AUTODEV_HOME/cache/sandbox-probe")" = "linux ok"
+    else
+        test ! -e "$AUTODEV_HOME/cache/sandbox-probe"
+    fi
 '
 
 test_expect_success 'sandbox --help documents the result fields' '

@@ -20,6 +20,11 @@
 # random token, /tmp/autodev-sbx-$SB_TOKEN[-*], and removed on exit together
 # with every process it started (by pid).
 #
+# With $sb_user set (a test's own variable), sb_exec runs the CLI as
+# $SB_USER_UID rather than root, as an ordinary user would: the payloads
+# then run as that uid too, which is the case where the sandbox's own
+# processes (the CLI, the supervisor) are within the payload's reach.
+#
 # The suite runs as root: it checks the payloads' host uids and starts
 # canaries as such a uid. A supervisor claims its payload uid host-wide from
 # [base, base + 1024), base first; the suite's runs use base 882000 (through
@@ -46,6 +51,15 @@ SB_SECRET=autodev-fd-secret-$SB_TOKEN
 SB_SECRET_FILE=$TRASH/secret
 SB_SKIP=
 SB_ISOLATION=
+# The uid of the suite's runs as a user other than root (sb_user): inside
+# the sandbox uid range, so that "no process of a sandbox uid left" covers
+# whatever such a run leaves, and out of the way of the supervisors' own
+# uids, claimed from $SB_UID up.
+SB_USER_UID=$((SB_UID + 1000))
+SB_USER_HOME=$SB_HOST/home-user
+# A variable only the CLI's environment has; it must show nowhere inside.
+SB_HOST_ENV=autodev-sbx-env-$SB_TOKEN
+sb_user=
 
 sb_cleanup() {
     if [ -f "$SB_HOST/pids" ]; then
@@ -128,10 +142,12 @@ sb_no_uid_left() {
     return 1
 }
 
-# sb_no_uid_files DIR...: no file owned by a sandbox uid under DIRs.
+# sb_no_uid_files DIR...: no file owned by a sandbox uid under DIRs (but
+# the home the suite made for $SB_USER_UID).
 sb_no_uid_files() {
     hi=$((SB_UID + SB_UID_RANGE - 1))
-    left=$(find "$@" -xdev -uid +$((SB_UID - 1)) -uid -$((hi + 1)) 2>/dev/null | head -n 20)
+    left=$(find "$@" -xdev -path "$SB_USER_HOME" -prune -o \
+        -uid +$((SB_UID - 1)) -uid -$((hi + 1)) -print 2>/dev/null | head -n 20)
     if [ -n "$left" ]; then
         echo "sb_no_uid_files: files of a sandbox uid left on the host:" >&2
         echo "$left" >&2
@@ -160,8 +176,10 @@ sb_log_empty() {
 
 # sb_exec CASE OUT [OPTION...]: runs cases/CASE.py (entry main) with this
 # script's backend and --timeout 3 unless an OPTION sets one, the fake API
-# keys in the environment and fd 7 open on the secret file. Leaves the
-# result in OUT.json, the CLI's stderr in OUT.err and its exit code in OUT.rc.
+# keys and $SB_HOST_ENV in the environment and fd 7 open on the secret file.
+# Leaves the result in OUT.json, the CLI's stderr in OUT.err and its exit
+# code in OUT.rc. With $sb_user set the CLI runs as $SB_USER_UID (setpriv,
+# no groups, its own HOME), as an ordinary user would run it.
 sb_exec() {
     sb_case=$1
     sb_out=$2
@@ -170,9 +188,15 @@ sb_exec() {
     *" --timeout "*) ;;
     *) set -- --timeout 3 "$@" ;;
     esac
+    if [ -n "$sb_user" ]; then
+        set -- setpriv --reuid="$SB_USER_UID" --regid="$SB_USER_UID" --clear-groups \
+            env HOME="$SB_USER_HOME" "$AUTODEV_BIN" sandbox run "$@"
+    else
+        set -- "$AUTODEV_BIN" sandbox run "$@"
+    fi
     AUTODEV_SANDBOX_UID_BASE=$SB_UID OPENAI_API_KEY=$SB_API_KEY ANTHROPIC_API_KEY=$SB_API_KEY \
-        timeout -k 5 "$SB_HANG_S" "$AUTODEV_BIN" sandbox run \
-        --code "$SB_CASES/$sb_case.py" --entry main --backend "$SB_BACKEND" "$@" \
+        AUTODEV_SBX_HOST_ENV=$SB_HOST_ENV timeout -k 5 "$SB_HANG_S" "$@" \
+        --code "$SB_CASES/$sb_case.py" --entry main --backend "$SB_BACKEND" \
         >"$sb_out.json" 2>"$sb_out.err" 7<"$SB_SECRET_FILE"
     echo $? >"$sb_out.rc"
 }
@@ -190,14 +214,15 @@ sb_verify() {
         cat "$1.err" >&2
         return 1 ;;
     esac
-    $SB_PY - "$1" "$SB_BACKEND" "$SB_ISOLATION" "$SB_API_KEY" "$SB_SECRET" <<'EOF' || return 1
+    $SB_PY - "$1" "$SB_BACKEND" "$SB_ISOLATION" "$SB_API_KEY" "$SB_SECRET" "$SB_HOST_ENV" <<'EOF' || return 1
 import json, sys
-out, backend, isolation, key, secret = sys.argv[1:6]
+out, backend, isolation, key, secret, hostenv = sys.argv[1:7]
 raw = open(out + ".json", "rb").read()
 err = open(out + ".err", "rb").read()
 problems = []
 for name, text in (("result", raw), ("CLI stderr", err)):
-    for what, s in (("the API key", key), ("the fd 7 secret", secret)):
+    for what, s in (("the API key", key), ("the fd 7 secret", secret),
+                    ("the CLI's own environment", hostenv)):
         if s.encode() in text:
             problems.append("%s leaked into the %s" % (what, name))
 try:
@@ -303,6 +328,7 @@ sb_setup() {
         SB_SKIP="needs setpriv (util-linux)"
         return
     fi
+    mkdir -m 0700 "$SB_USER_HOME" && chown "$SB_USER_UID:$SB_USER_UID" "$SB_USER_HOME"
 }
 
 # sb_sysctls: the host sysctls the sysctl case goes for, "name: value".

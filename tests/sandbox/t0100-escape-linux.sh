@@ -73,6 +73,16 @@ sb_test 'infinite loop ends with cpu_limit under --cpu 1' '
     sb_check busy_loop "j[\"status\"] == \"cpu_limit\""
 '
 
+sb_test 'CPU spread over 8 children ends with cpu_limit at the limit for the whole run' '
+    sb_run cpu_spread --cpu 1 --timeout 8 &&
+    sb_check cpu_spread "j[\"status\"] == \"cpu_limit\" and j[\"cpu_ms\"] >= 900"
+'
+
+sb_test 'CPU of children reaped by the kernel (SIGCHLD ignored) counts: cpu_limit' '
+    sb_run cpu_hidden --cpu 1 --timeout 8 &&
+    sb_check cpu_hidden "j[\"status\"] == \"cpu_limit\""
+'
+
 sb_test 'sleep forever ends with timeout' '
     sb_run sleep_forever --timeout 2 &&
     sb_check sleep_forever "j[\"status\"] == \"timeout\""
@@ -199,6 +209,25 @@ sb_test 'other processes'"'"' environments hold no API key; only init is visible
     sb_check proc_environ "set(o[\"others\"]) <= {\"1\"}"
 '
 
+# no_host_tokens OUT: the result of OUT shows nothing of the CLI's argv
+# (its --input, --code path, options, binary), environment or directory.
+no_host_tokens() {
+    sb_check "$1" "not [t for t in a if t in json.dumps(o)]" "$SB_TOKEN-argv" "$SB_CASES" \
+        "$AUTODEV_BIN" --entry --code "$SB_HOST_ENV" "$TRASH"
+}
+sb_test '/proc/1 (the sandbox init) and /proc/self show nothing of the host argv, environment or paths' '
+    sb_run proc_host --input "{\"token\": \"$SB_TOKEN-argv\"}" &&
+    sb_check proc_host "o[\"1/cmdline\"] == \"autodev-sandbox\\n\"" &&
+    no_host_tokens proc_host
+'
+
+sb_test 'the same when a user other than root runs the CLI' '
+    sb_user=1 && SB_ISOLATION=degraded &&
+    sb_run proc_host --as proc_host_user --input "{\"token\": \"$SB_TOKEN-argv\"}" &&
+    sb_check proc_host_user "o[\"1/cmdline\"] == \"autodev-sandbox\\n\"" &&
+    no_host_tokens proc_host_user
+'
+
 sb_test 'the environment is scrubbed; no uid 0, no capabilities, no_new_privs' '
     sb_run environ &&
     sb_check environ "set(o[\"environ\"]) <= {\"PATH\", \"HOME\", \"LANG\", \"TMPDIR\", \"PYTHONDONTWRITEBYTECODE\"}" &&
@@ -239,7 +268,7 @@ sb_test 'unshare, clone of namespaces, setns, mount, pivot_root, chroot: EPERM (
     sb_check ns_syscalls "o.pop(\"clone3\") == \"ENOSYS\" and set(o.values()) == {\"EPERM\"}"
 '
 
-sb_test 'bpf, io_uring, keyctl, perf, userfaultfd, netlink/packet/vsock, TIOCSTI, modules: EPERM' '
+sb_test 'bpf, io_uring, keyctl, perf, userfaultfd, TIOCSTI, modules, socket families but unix/inet/inet6: EPERM' '
     sb_run kernel_syscalls &&
     sb_check kernel_syscalls "set(o.values()) == {\"EPERM\"}"
 '

@@ -12,6 +12,8 @@
 # alive, files removed):
 #   - memory spread over children: RLIMIT_AS is per process, so 8 children
 #     hold 3x the memory limit between them
+#   - CPU of children the kernel reaps itself (SIGCHLD ignored): the run's
+#     CPU is summed from /proc, and such a child is added to no one's time
 #   - filling /tmp: the host's /tmp takes all the skill writes (RLIMIT_FSIZE
 #     caps each file, not the total), and it stays there after the run
 #   - exec from /tmp: the host's /tmp is not noexec
@@ -67,6 +69,16 @@ sb_test 'infinite loop ends with cpu_limit under --cpu 1' '
     sb_check busy_loop "j[\"status\"] == \"cpu_limit\""
 '
 
+sb_test 'CPU spread over 8 children ends with cpu_limit at the limit for the whole run' '
+    sb_run cpu_spread --cpu 1 --timeout 8 &&
+    sb_check cpu_spread "j[\"status\"] == \"cpu_limit\" and j[\"cpu_ms\"] >= 900"
+'
+
+sb_test 'NOT CONTAINED: CPU of children reaped by the kernel (SIGCHLD ignored) is not summed' '
+    sb_run cpu_hidden --cpu 1 --timeout 8 &&
+    sb_check cpu_hidden "j[\"status\"] == \"ok\" and o[\"children\"] == 6"
+'
+
 sb_test 'sleep forever ends with timeout' '
     sb_run sleep_forever --timeout 2 &&
     sb_check sleep_forever "j[\"status\"] == \"timeout\""
@@ -80,6 +92,13 @@ sb_test 'SIGSTOP self ends with timeout, the stopped process killed' '
 sb_test 'double-fork daemon ignoring SIGTERM is gone after the run' '
     sb_run daemon &&
     sb_check daemon "j[\"status\"] == \"ok\" and o[\"daemon_pid\"] > 0"
+'
+
+sb_test 'a double-fork daemon is gone after the run when a user other than root runs the CLI' '
+    sb_user=1 &&
+    sb_run daemon --as daemon_user &&
+    sb_check daemon_user "j[\"status\"] == \"ok\" and o[\"daemon_pid\"] > 0" &&
+    ! sb_alive "$(sb_get daemon_user "o[\"daemon_pid\"]")" 2>/dev/null
 '
 
 # ---- the filesystem ------------------------------------------------------
@@ -198,6 +217,20 @@ sb_test 'other processes'"'"' environments cannot be read and hold no API key' '
     sb_check proc_environ "o[\"ppid environ\"] in (\"EACCES\", \"EPERM\") and o[\"pid 1 environ\"] in (\"EACCES\", \"EPERM\")"
 '
 
+CLOSED='all(o[p][k] in ("EACCES", "EPERM") for p in ("supervisor", "cli") for k in ("environ", "mem"))'
+sb_test 'the supervisor and the CLI hold no key a payload can read: not dumpable, argv scrubbed' '
+    sb_run proc_secrets &&
+    sb_check proc_secrets "o[\"key_in\"] == [] and o[\"supervisor\"][\"cmdline\"] == \"autodev-sandbox\\n\"" &&
+    sb_check proc_secrets "$CLOSED"
+'
+
+sb_test 'the same when a user other than root runs the CLI (the payload is that uid too)' '
+    sb_user=1 &&
+    sb_run proc_secrets --as proc_secrets_user &&
+    sb_check proc_secrets_user "o[\"key_in\"] == [] and o[\"supervisor\"][\"cmdline\"] == \"autodev-sandbox\\n\"" &&
+    sb_check proc_secrets_user "$CLOSED"
+'
+
 sb_test 'the environment is scrubbed; the dedicated uid, no capabilities, no_new_privs' '
     sb_run environ &&
     sb_check environ "set(o[\"environ\"]) <= {\"PATH\", \"HOME\", \"LANG\", \"TMPDIR\", \"PYTHONDONTWRITEBYTECODE\"}" &&
@@ -237,7 +270,7 @@ sb_test 'unshare, clone of namespaces, setns, mount, pivot_root, chroot: EPERM (
     sb_check ns_syscalls "o.pop(\"clone3\") == \"ENOSYS\" and set(o.values()) == {\"EPERM\"}"
 '
 
-sb_test 'bpf, io_uring, keyctl, perf, userfaultfd, netlink/packet/vsock, TIOCSTI, modules: EPERM' '
+sb_test 'bpf, io_uring, keyctl, perf, userfaultfd, TIOCSTI, modules, socket families but unix/inet/inet6: EPERM' '
     sb_run kernel_syscalls &&
     sb_check kernel_syscalls "set(o.values()) == {\"EPERM\"}"
 '

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include <jansson.h>
 
 #include "autodev/sandbox.h"
+#include "sandbox/sb_int.h"
 
 /* ---- fixtures ------------------------------------------------------------ */
 
@@ -230,6 +232,102 @@ static void test_streams_are_separate_and_capped(void **state)
     ad_sandbox_result_clear(&r);
 }
 
+/*
+ * Output is bytes: a NUL in it cuts nothing (a skill could otherwise hide
+ * what follows from a reviewer), in the result, its JSON and back.
+ */
+static void test_streams_keep_nul_bytes(void **state)
+{
+    struct ad_sandbox *sb = need(state);
+    struct ad_sandbox_result r, back;
+    struct ad_err err = AD_ERR_INIT;
+    json_t *j;
+
+    run(sb,
+        "import sys\n"
+        "def f(x):\n"
+        "    sys.stdout.write('shown\\0hidden rm -rf /')\n"
+        "    sys.stderr.write('a\\0b\\xff')\n"
+        "    sys.stderr.flush()\n"
+        "    sys.stderr.buffer.write(b'\\xffc')\n"
+        "    return 1\n",
+        "f", NULL, NULL, &r);
+    assert_int_equal(r.status, AD_SB_OK);
+    assert_int_equal(r.stdout_len, 21);
+    assert_memory_equal(r.stdout_text, "shown\0hidden rm -rf /", 21);
+    assert_false(r.truncated);
+    j = ad_sandbox_result_json(&r);
+    assert_non_null(j);
+    assert_int_equal(json_string_length(json_object_get(j, "stdout")), 21);
+    assert_memory_equal(json_string_value(json_object_get(j, "stdout")),
+                        "shown\0hidden rm -rf /", 21);
+    /* Not UTF-8: the bad byte alone becomes '?'; the rest stays. */
+    assert_int_equal(json_string_length(json_object_get(j, "stderr")), 7);
+    assert_memory_equal(json_string_value(json_object_get(j, "stderr")), "a\0b\xc3\xbf?c", 7);
+    memset(&back, 0, sizeof(back));
+    assert_int_equal(ad_sandbox_result_from_json(j, &back, &err), 0);
+    assert_int_equal(back.stdout_len, 21);
+    assert_memory_equal(back.stdout_text, "shown\0hidden rm -rf /", 21);
+    json_decref(j);
+    ad_sandbox_result_clear(&back);
+    ad_sandbox_result_clear(&r);
+
+    /* Past the cap, with NULs in it: flagged, and kept up to the cap. */
+    run(sb, "import sys\ndef f(x):\n    sys.stdout.write('\\0' * 70000)\n    return 1\n", "f",
+        NULL, NULL, &r);
+    assert_int_equal(r.status, AD_SB_OK);
+    assert_int_equal(r.stdout_len, AD_SB_STREAM_KEEP);
+    assert_true(r.truncated);
+    ad_sandbox_result_clear(&r);
+}
+
+/*
+ * Python values json.dumps writes that autodev does not carry come back as
+ * a clear error naming what to change, not in the JSON library's words.
+ */
+static void test_results_autodev_cannot_carry(void **state)
+{
+    struct ad_sandbox *sb = need(state);
+    struct ad_sandbox_result r;
+    struct {
+        const char *ret, *needle;
+    } cases[] = {
+        { "2**64", "integer 18446744073709551616 is outside" },
+        { "[1, -2**63 - 1]", "integer -9223372036854775809 is outside" },
+        { "'a\\0b'", "NUL character" },
+        { "{1: 'a', '1': 'b'}", "same key \"1\"" },
+        { "'\\ud800'", "lone surrogate" },
+    };
+
+    for (size_t i = 0; i < AD_ARRAY_SIZE(cases); i++) {
+        char code[256];
+
+        snprintf(code, sizeof(code), "def f(x):\n    return %s\n", cases[i].ret);
+        run(sb, code, "f", NULL, NULL, &r);
+        if (r.status != AD_SB_ERROR || !err_type(&r) || strcmp(err_type(&r), "TypeError") != 0 ||
+            !strstr(err_msg(&r), cases[i].needle) || strstr(err_msg(&r), "JSON_ALLOW_NUL") ||
+            strstr(err_msg(&r), "near '"))
+            fail_msg("case %zu (%s): status %s, %s: %s", i, cases[i].ret,
+                     ad_sb_status_name(r.status), err_type(&r) ? err_type(&r) : "(none)",
+                     err_msg(&r) ? err_msg(&r) : "");
+        assert_non_null(strstr(err_msg(&r), "return value is not JSON autodev can carry"));
+        assert_null(r.output);
+        ad_sandbox_result_clear(&r);
+    }
+    /* The edges of the range are carried. */
+    run(sb, "def f(x):\n    return [2**63 - 1, -2**63]\n", "f", NULL, NULL, &r);
+    assert_int_equal(r.status, AD_SB_OK);
+    assert_int_equal(json_integer_value(json_array_get(r.output, 0)), INT64_MAX);
+    assert_int_equal(json_integer_value(json_array_get(r.output, 1)), INT64_MIN);
+    ad_sandbox_result_clear(&r);
+    /* An exception whose message holds a NUL or a lone surrogate still reports. */
+    run(sb, "def f(x):\n    raise ValueError('a\\0b \\ud800')\n", "f", NULL, NULL, &r);
+    assert_int_equal(r.status, AD_SB_ERROR);
+    assert_string_equal(err_type(&r), "ValueError");
+    assert_non_null(strstr(err_msg(&r), "a\\0b \\ud800"));
+    ad_sandbox_result_clear(&r);
+}
+
 static void test_output_limit(void **state)
 {
     struct ad_sandbox *sb = need(state);
@@ -277,6 +375,44 @@ static void test_cpu_limit(void **state)
     lim.cpu_ms = 1000;
     run(sb, "def f(x):\n    while True:\n        pass\n", "f", NULL, &lim, &r);
     assert_int_equal(r.status, AD_SB_CPU_LIMIT);
+    assert_true(r.cpu_ms >= 900);
+    ad_sandbox_result_clear(&r);
+}
+
+/*
+ * RLIMIT_CPU is per process: the limit is for the whole run. Two children
+ * and two double-forked orphans each loop (each would stop only at its own
+ * RLIMIT_CPU) while the entry sleeps; together they pass the limit, and
+ * the run ends there.
+ */
+static void test_cpu_limit_whole_run(void **state)
+{
+    struct ad_sandbox *sb = need(state);
+    struct ad_sandbox_limits lim = { 0 };
+    struct ad_sandbox_result r;
+
+    lim.wall_ms = 20000;
+    lim.cpu_ms = 1000;
+    run(sb,
+        "import os, time\n"
+        "def spin():\n"
+        "    while True:\n"
+        "        pass\n"
+        "def f(x):\n"
+        "    for orphan in (False, False, True, True):\n"
+        "        if os.fork() == 0:\n"
+        "            if orphan:\n"
+        "                os.setsid()\n"
+        "                if os.fork():\n"
+        "                    os._exit(0)\n"
+        "            spin()\n"
+        "    time.sleep(15)\n"
+        "    return 'slept'\n",
+        "f", NULL, &lim, &r);
+    if (r.status != AD_SB_CPU_LIMIT)
+        fail_msg("status %s, cpu_ms %" PRId64 ", wall_ms %" PRId64, ad_sb_status_name(r.status),
+                 r.cpu_ms, r.wall_ms);
+    assert_string_equal(err_type(&r), "CpuLimit");
     assert_true(r.cpu_ms >= 900);
     ad_sandbox_result_clear(&r);
 }
@@ -486,6 +622,39 @@ static void test_concurrent_runs(void **state)
     }
 }
 
+/* ---- what the payload sees of its host -------------------------------------- */
+
+/*
+ * The payload's parent (the linux backend's init, the process backend's
+ * supervisor) is a fork of this test: its command line must not be ours,
+ * nor its environment hold ours.
+ */
+static void test_parent_shows_no_host_argv(void **state)
+{
+    struct ad_sandbox *sb = need(state);
+    struct ad_sandbox_result r;
+
+    run(sb,
+        "import os\n"
+        "def f(x):\n"
+        "    p = '/proc/%d/' % os.getppid()\n"
+        "    env = 'closed'\n"
+        "    try:\n"
+        "        env = open(p + 'environ', 'rb').read().replace(b'\\0', b'').decode('latin-1')\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "    cmd = open(p + 'cmdline', 'rb').read().decode('latin-1')\n"
+        "    return [cmd.replace('\\0', '|'), env]\n",
+        "f", NULL, NULL, &r);
+    if (r.status != AD_SB_OK)
+        fail_msg("status %s: %s", ad_sb_status_name(r.status), err_msg(&r));
+    assert_string_equal(json_string_value(json_array_get(r.output, 0)), "autodev-sandbox|");
+    /* Unreadable (not dumpable), or nothing but NULs. */
+    if (strcmp(json_string_value(json_array_get(r.output, 1)), "closed") != 0)
+        assert_string_equal(json_string_value(json_array_get(r.output, 1)), "");
+    ad_sandbox_result_clear(&r);
+}
+
 /* ---- isolation level and result JSON -------------------------------------- */
 
 static void test_isolation_reported(void **state)
@@ -549,6 +718,102 @@ static void test_result_json_round_trip(void **state)
     ad_sandbox_result_clear(&b);
 }
 
+/* ---- the probe cache -------------------------------------------------------- */
+
+static char cache_home[64];
+
+/* Makes and frees a linux sandbox; whether it settled from the cache. */
+static bool cached_new(void)
+{
+    struct ad_sandbox_options o = { 0 };
+    struct ad_sandbox *sb = NULL;
+    struct ad_err err = AD_ERR_INIT;
+    bool cached;
+
+    o.backend = AD_SB_LINUX;
+    o.slots = 1;
+    o.quiet = true;
+    o.one_shot = true;
+    if (ad_sandbox_new(&o, &sb, &err) != 0)
+        fail_msg("ad_sandbox_new: %s", err.msg);
+    cached = ad__sb_probe_cached(sb);
+    ad_sandbox_free(sb);
+    return cached;
+}
+
+static void cache_write(const char *path, const char *text, mode_t mode)
+{
+    FILE *fp;
+
+    unlink(path);
+    fp = fopen(path, "we");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+    assert_int_equal(chmod(path, mode), 0);
+}
+
+static void cache_read(const char *path, char *buf, size_t cap)
+{
+    FILE *fp = fopen(path, "re");
+    size_t n;
+
+    assert_non_null(fp);
+    n = fread(buf, 1, cap - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+}
+
+/*
+ * A linux probe that passed is kept, keyed, in $AUTODEV_HOME/cache, and the
+ * next sandbox trusts it only as written: anything else is probed again
+ * and rewritten.
+ */
+static void test_probe_cache(void **state)
+{
+    char path[128], good[128], buf[160], link[140];
+    struct stat st;
+
+    need(state);
+    snprintf(path, sizeof(path), "%s/cache/sandbox-probe", cache_home);
+    unlink(path);
+    assert_false(cached_new());
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    cache_read(path, good, sizeof(good));
+    assert_int_equal(strncmp(good, "autodev sandbox probe 1\nkey ", 28), 0);
+    assert_non_null(strstr(good, "\nlinux ok\n"));
+    assert_true(cached_new());
+
+    /* Malformed, stale (another key), padded, writable by others: probed again. */
+    cache_write(path, "autodev sandbox probe 1\ngarbage\n", 0600);
+    assert_false(cached_new());
+    cache_read(path, buf, sizeof(buf));
+    assert_string_equal(buf, good);
+    snprintf(buf, sizeof(buf), "%s", good);
+    buf[28] = buf[28] == '0' ? '1' : '0';
+    cache_write(path, buf, 0600);
+    assert_false(cached_new());
+    snprintf(buf, sizeof(buf), "%s\n", good);
+    cache_write(path, buf, 0600);
+    assert_false(cached_new());
+    cache_write(path, good, 0622);
+    assert_false(cached_new());
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_true(cached_new());
+
+    /* A link to a good copy is not the file. */
+    snprintf(link, sizeof(link), "%s.copy", path);
+    cache_write(link, good, 0600);
+    unlink(path);
+    assert_int_equal(symlink(link, path), 0);
+    assert_false(cached_new());
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    unlink(link);
+}
+
 static void test_names(void **state)
 {
     enum ad_sb_backend b;
@@ -594,19 +859,39 @@ int main(void)
         BOTH(test_arguments),
         BOTH(test_skill_errors),
         BOTH(test_streams_are_separate_and_capped),
+        BOTH(test_streams_keep_nul_bytes),
+        BOTH(test_results_autodev_cannot_carry),
         BOTH(test_output_limit),
         BOTH(test_timeout),
         BOTH(test_cpu_limit),
+        BOTH(test_cpu_limit_whole_run),
         BOTH(test_memory_limit),
         BOTH(test_signal),
         BOTH(test_bad_specs),
         BOTH(test_isolation_reported),
+        BOTH(test_parent_shows_no_host_argv),
         BOTH(test_concurrent_runs),
         BOTH(test_supervisor_killed),
+        L(test_probe_cache),
     };
 #undef BOTH
 #undef L
 #undef P
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int rc;
+
+    /* The probe cache goes to a home of the tests' own, not the user's. */
+    snprintf(cache_home, sizeof(cache_home), "/tmp/autodev-test-sandbox-XXXXXX");
+    if (!mkdtemp(cache_home) || setenv("AUTODEV_HOME", cache_home, 1) != 0)
+        return 1;
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    {
+        char path[128];
+        snprintf(path, sizeof(path), "%s/cache/sandbox-probe", cache_home);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/cache", cache_home);
+        rmdir(path);
+        rmdir(cache_home);
+    }
+    return rc;
 }

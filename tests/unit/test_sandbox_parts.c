@@ -13,19 +13,26 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <linux/sched.h>
 
 #include "sandbox/sb_int.h"
 /* Included for its mountinfo parser, which this machine can show only one layout of. */
 #include "sandbox/sandbox_cgroup.c"
 
 /*
- * Two parts of the sandbox on their own: the seccomp denylist, installed in
- * forked children that then try what it forbids, and the cgroup slots,
- * exercised for real when this machine gives us a usable cgroup setup
- * (skipped, with the probe's reason, when it does not).
+ * Parts of the sandbox on their own: the seccomp denylist, installed in
+ * forked children that then try what it forbids; scrubbing a process's
+ * argv and environment; and the cgroup slots, exercised for real when this
+ * machine gives us a usable cgroup setup (skipped, with the probe's reason,
+ * when it does not). The v2 path also runs on machines whose cgroups are
+ * v1: against a synthetic cgroupfs tree, and against a cgroup2 mount made
+ * in a private mount namespace (see "cgroup v2" below and
+ * tests/sandbox/README.md for what each covers).
  */
 
 #ifndef AF_VSOCK
@@ -70,7 +77,8 @@ static void test_filter_builds(void **state)
 
     assert_non_null(f.insns);
     assert_true(f.len > 0);
-    /* 48 plain entries, clone3, 14 argument tests, personality: 64 with libseccomp 2.5.4. */
+    /* 48 plain entries, clone3, 10 argument tests, the socket and socketpair family
+     * allow-lists, personality: 62 with libseccomp 2.5.4. */
     assert_true(f.rules >= 50);
     ad__sb_filter_free(&f);
     assert_null(f.insns);
@@ -157,12 +165,47 @@ static bool chk_sockets(void)
 
 static bool chk_unix_socket(void)
 {
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), sv[2];
 
     if (fd < 0)
         return false;
     close(fd);
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        return false;
+    close(sv[0]);
+    close(sv[1]);
     return true;
+}
+
+/*
+ * Address families are an allow-list: unix, inet and inet6 reach the
+ * protocol (which may still refuse), every other family, present on this
+ * kernel or not, answers EPERM, through socket() and socketpair(), with
+ * bit 32 set or not. Without the filter most of them answer
+ * EAFNOSUPPORT here and load a module on a stock kernel.
+ */
+static bool chk_families(void)
+{
+    for (long fam = 0; fam < 64; fam++) {
+        int sv[2];
+        bool allowed = fam == AF_UNIX || fam == AF_INET || fam == AF_INET6;
+        long rc = syscall(SYS_socket, fam, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        if (rc >= 0)
+            close((int)rc);
+        if (!allowed && !fails_with(rc, EPERM))
+            return false;
+        if (allowed && rc < 0 && errno == EPERM)
+            return false;
+        if (!allowed && !fails_with(syscall(SYS_socketpair, fam, SOCK_STREAM, 0, sv), EPERM))
+            return false;
+        if (!allowed && !fails_with(syscall(SYS_socket, HIGH_BIT | (unsigned long)fam,
+                                            SOCK_STREAM, 0), EPERM))
+            return false;
+    }
+    return fails_with(syscall(SYS_socket, 1000L, SOCK_STREAM, 0), EPERM) &&
+           fails_with(syscall(SYS_socket, -1L, SOCK_STREAM, 0), EPERM) &&
+           fails_with(syscall(SYS_socket, HIGH_BIT | AF_UNIX, SOCK_STREAM, 0), EPERM);
 }
 
 static bool chk_getpid(void)
@@ -220,6 +263,7 @@ static const struct {
     { "plain clone", chk_clone_plain },
     { "denied sockets", chk_sockets },
     { "unix socket", chk_unix_socket },
+    { "address families", chk_families },
     { "getpid", chk_getpid },
     { "tiocsti", chk_tiocsti },
     { "personality", chk_personality },
@@ -302,6 +346,56 @@ static void test_filter_kills_i386(void **state)
     ad__sb_filter_free(&f);
 }
 #endif
+
+/* ---- scrubbing a forked process ------------------------------------------ */
+
+/* Reads /proc/self/FILE into buf; its length, or -1. */
+static ssize_t read_self(const char *file, char *buf, size_t cap)
+{
+    char path[64];
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/self/%s", file);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    n = read(fd, buf, cap);
+    close(fd);
+    return n;
+}
+
+/* 0 when cmdline reads "title\0", environ holds nothing but NULs and getenv finds nothing. */
+static int scrubbed(void *arg)
+{
+    static char buf[1 << 16];
+    ssize_t n;
+
+    (void)arg;
+    ad__sb_scrub_self("title");
+    n = read_self("cmdline", buf, sizeof(buf));
+    if (n != 6 || memcmp(buf, "title", 6) != 0)
+        return 1;
+    n = read_self("environ", buf, sizeof(buf));
+    if (n < 0)
+        return 2;
+    for (ssize_t i = 0; i < n; i++)
+        if (buf[i] != '\0')
+            return 3;
+    return getenv("PATH") == NULL && getenv("HOME") == NULL ? 0 : 4;
+}
+
+static void test_scrub_self(void **state)
+{
+    int status;
+
+    assert_non_null(getenv("PATH"));
+    status = in_child(scrubbed, NULL);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    /* Only the child was scrubbed. */
+    assert_non_null(getenv("PATH"));
+}
 
 /* ---- cgroups ------------------------------------------------------------- */
 
@@ -715,6 +809,65 @@ static void test_cg_destroy_kills(void **state)
     close(w.go);
 }
 
+/* Burns 300 ms of its own CPU time (not wall time) and exits 0. */
+static int burn(void)
+{
+    struct rusage ru;
+
+    do {
+        getrusage(RUSAGE_SELF, &ru);
+    } while (ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000 +
+                 ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000 < 300);
+    return 0;
+}
+
+/* The slot accounts the CPU time of what runs in it, and holds it to one CPU. */
+static void test_cg_cpu_account(void **state)
+{
+    struct cgfx *fx = *state;
+    struct ad__cg_slot *s = &fx->slot;
+    struct waiter w;
+    struct dirs d;
+    int64_t before, after;
+    char cpu[512] = "", quota[512] = "";
+    int status;
+
+    need_cgroups(fx);
+    slot_make(fx, "t5");
+    dirs_of(s, &d);
+    snprintf(cpu, sizeof(cpu), "%s", s->cpu_dir);
+    snprintf(quota, sizeof(quota), "%s", s->quota_dir);
+    if (!ad__cg_cpu_accounting(fx->v)) {
+        assert_int_equal(ad__cg_slot_cpu_ns(s), -1);
+        print_message("# skipped: no CPU account in this cgroup setup\n");
+        skip();
+    }
+    if (fx->v == AD__CG_V1) {
+        assert_true(cpu[0] != '\0');
+        if (s->cpu_throttled)
+            assert_file(quota[0] ? quota : cpu, "cpu.cfs_quota_us", "100000");
+    } else if (s->cpu_throttled) {
+        assert_file(s->mem_dir, "cpu.max", "100000 100000");
+    }
+    slot_begin(fx, 64 << 20, 16);
+    before = ad__cg_slot_cpu_ns(s);
+    assert_true(before >= 0);
+    w = waiter_start(burn, true, s);
+    if (fx->v == AD__CG_V1)
+        assert_true(procs_has(cpu, w.pid));
+    status = waiter_finish(&w);
+    assert_true(WIFEXITED(status));
+    after = ad__cg_slot_cpu_ns(s);
+    /* Its 300 ms are in the account (ticks may round a few ms away). */
+    assert_true(after - before >= 250 * 1000000LL);
+    ad__cg_slot_destroy(s);
+    assert_gone(&d);
+    if (cpu[0])
+        assert_int_equal(access(cpu, F_OK), -1);
+    if (quota[0])
+        assert_int_equal(access(quota, F_OK), -1);
+}
+
 static void parent_of(const char *dir, char *out, size_t n)
 {
     const char *slash = strrchr(dir, '/');
@@ -771,6 +924,379 @@ static void test_cg_stale_sweep(void **state)
     assert_gone(&d);
 }
 
+/* ---- cgroup v2 ------------------------------------------------------------ */
+
+/*
+ * The v2 path on any machine. A synthetic tree stands in for cgroupfs: the
+ * code is pointed at it (cg_v2_self), and mkdir and rmdir answer as
+ * cgroupfs would (a new cgroup has its interface files; one that still
+ * holds a live process is EBUSY). Everything the v2 code writes and reads
+ * is then checked: the probe, delegation, limits, swap 0, the one-CPU
+ * quota, the OOM counter, the CPU account, attach, cgroup.kill, removal
+ * and the stale sweep. The kernel's side is the next test's.
+ */
+static char syn_root[64];
+
+static void put(const char *dir, const char *file, const char *text)
+{
+    char path[1024];
+    FILE *fp;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    fp = fopen(path, "we");
+    if (fp == NULL)
+        fail_msg("cannot write %s: %s", path, strerror(errno));
+    fputs(text, fp);
+    fclose(fp);
+}
+
+static const char *const syn_files[] = {
+    "cgroup.controllers", "cgroup.subtree_control", "cgroup.procs", "cgroup.kill",
+    "cgroup.events", "memory.max", "memory.swap.max", "memory.events", "pids.max", "cpu.max",
+    "cpu.stat",
+};
+
+static int syn_mkdir(const char *path, mode_t mode)
+{
+    static const char *const init[] = {
+        "cpu memory pids\n", "", "", "", "populated 0\n", "max\n", "max\n",
+        "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n", "max\n", "max 100000\n",
+        "usage_usec 0\nuser_usec 0\nsystem_usec 0\n",
+    };
+
+    if (mkdir(path, mode) != 0)
+        return -1;
+    if (strncmp(path, syn_root, strlen(syn_root)) != 0)
+        return 0;   /* the real cgroupfs of another probe (v1) */
+    for (size_t i = 0; i < AD_ARRAY_SIZE(syn_files); i++)
+        put(path, syn_files[i], init[i]);
+    return 0;
+}
+
+/* A process that exists and is not a zombie. */
+static bool live(long pid)
+{
+    char path[64], buf[512];
+    const char *p;
+
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    if (cg_read("/", path + 1, buf, sizeof(buf)) <= 0)
+        return false;
+    p = strrchr(buf, ')');
+    return p && p[2] != 'Z' && p[2] != 'X';
+}
+
+static int syn_rmdir(const char *path)
+{
+    char buf[4096], file[1024];
+
+    if (strncmp(path, syn_root, strlen(syn_root)) != 0 ||
+        cg_read(path, "cgroup.procs", buf, sizeof(buf)) < 0)
+        return rmdir(path);
+    for (char *p = buf; *p;) {
+        char *end;
+        long pid = strtol(p, &end, 10);
+
+        if (end == p)
+            break;
+        if (live(pid)) {
+            errno = EBUSY;
+            return -1;
+        }
+        p = end + (*end == '\n');
+    }
+    for (size_t i = 0; i < AD_ARRAY_SIZE(syn_files); i++) {
+        snprintf(file, sizeof(file), "%s/%s", path, syn_files[i]);
+        unlink(file);
+    }
+    return rmdir(path);
+}
+
+static int syn_setup(void **state)
+{
+    snprintf(syn_root, sizeof(syn_root), "/tmp/autodev-cg2-XXXXXX");
+    assert_non_null(mkdtemp(syn_root));
+    rmdir(syn_root);
+    assert_int_equal(syn_mkdir(syn_root, 0755), 0);
+    snprintf(cg_v2_self, sizeof(cg_v2_self), "%s", syn_root);
+    cg_mkdir = syn_mkdir;
+    cg_rmdir = syn_rmdir;
+    return cg_setup(state);
+}
+
+static int syn_teardown(void **state)
+{
+    cg_teardown(state);
+    cg_v2_self[0] = '\0';
+    (void)syn_rmdir(syn_root);
+    cg_mkdir = mkdir;
+    cg_rmdir = rmdir;
+    return 0;
+}
+
+static void test_cg_v2_synthetic(void **state)
+{
+    struct cgfx *fx = *state;
+    struct ad__cg_slot *s = &fx->slot;
+    struct ad__cg_stats st;
+    struct waiter w;
+    struct dirs d, stale;
+    char why[512];
+    pid_t dead;
+    int status;
+
+    /* The probe found v2 at the tree, with nothing to say. */
+    assert_int_equal(fx->v, AD__CG_V2);
+    assert_string_equal(fx->why, "");
+    assert_file(syn_root, "cgroup.subtree_control", "+cpu");   /* the last write */
+
+    slot_make(fx, "s1");
+    dirs_of(s, &d);
+    assert_true(s->v2_fd >= 0);
+    assert_string_equal(s->pids_dir, "");
+    assert_true(s->cpu_throttled);
+    assert_file(s->mem_dir, "memory.swap.max", "0");
+    assert_file(s->mem_dir, "cpu.max", "100000 100000");
+    assert_file(s->mem_dir, "memory.max", "268435456");   /* never unlimited */
+    assert_file(s->mem_dir, "pids.max", "64");
+
+    slot_begin(fx, 64 << 20, 16);
+    assert_file(s->mem_dir, "memory.max", "67108864");
+    assert_file(s->mem_dir, "pids.max", "16");
+    put(s->mem_dir, "memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n");
+    ad__cg_slot_end(s, &st);
+    assert_true(st.oom_killed);
+    assert_int_equal(st.peak_bytes, -1);
+    slot_begin(fx, 0, 0);   /* the baseline moves: the next run is not blamed */
+    assert_file(s->mem_dir, "memory.max", "max");
+    assert_file(s->mem_dir, "pids.max", "max");
+    ad__cg_slot_end(s, &st);
+    assert_false(st.oom_killed);
+
+    assert_int_equal(ad__cg_slot_cpu_ns(s), 0);
+    put(s->mem_dir, "cpu.stat", "usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\n");
+    assert_int_equal(ad__cg_slot_cpu_ns(s), 1500000000LL);
+
+    /* attach writes the pid; destroy kills what is listed and removes the cgroup. */
+    w = waiter_start(idle, true, s);
+    {
+        char pid[32];
+
+        snprintf(pid, sizeof(pid), "%ld", (long)w.pid);
+        assert_file(s->mem_dir, "cgroup.procs", pid);
+    }
+    ad__cg_slot_destroy(s);
+    assert_gone(&d);
+    assert_int_equal(waitpid(w.pid, &status, 0), w.pid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGKILL);
+    close(w.go);
+
+    /* A slot left by a dead sandbox is swept when the next one is made. */
+    dead = fork();
+    assert_true(dead >= 0);
+    if (dead == 0)
+        _exit(0);
+    assert_int_equal(waitpid(dead, &status, 0), dead);
+    snprintf(stale.mem, sizeof(stale.mem), "%s/autodev.%ld.7", syn_root, (long)dead);
+    stale.pids[0] = '\0';
+    assert_int_equal(syn_mkdir(stale.mem, 0755), 0);
+    slot_make(fx, "s2");
+    assert_gone(&stale);
+    ad__cg_slot_destroy(s);
+
+    /* What the probe says when v2 cannot be had. */
+    put(syn_root, "cgroup.controllers", "cpu pids\n");
+    (void)ad__cg_probe(why, sizeof(why));
+    assert_non_null(strstr(why, "cgroup v2 has no memory controller"));
+    put(syn_root, "cgroup.controllers", "memory pids\n");
+    put(syn_root, "cgroup.subtree_control", "");
+    assert_int_equal(ad__cg_probe(why, sizeof(why)), AD__CG_V2);
+    assert_file(syn_root, "cgroup.subtree_control", "+memory +pids");
+    slot_make(fx, "s3");
+    assert_file(s->mem_dir, "memory.swap.max", "0");
+}
+
+/*
+ * The kernel's side of v2: a cgroup2 mount made in a private mount
+ * namespace (in a child, so nothing of it outlives the test), the code
+ * pointed at its root. Where that root has memory and pids controllers to
+ * give (a stock v2 machine), the whole slot runs for real: limits, an OOM
+ * kill, the CPU account, cgroup.kill. Where it has none (a v1 machine,
+ * whose controllers are bound to v1), the probe must say so, and what v2
+ * does without controllers runs for real: locating the mount, a cgroup
+ * made and removed, moving a process in, CLONE_INTO_CGROUP, the CPU
+ * account (cpu.stat is in every v2 cgroup), cgroup.kill.
+ *
+ * Exit codes of the child: 0 passed, 77 no cgroup2 mount here (skip),
+ * else the failing step.
+ */
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+static int in_cgroup(pid_t pid, const char *rel)
+{
+    char path[64], buf[1024], want[600];
+
+    snprintf(path, sizeof(path), "proc/%ld/cgroup", (long)pid);
+    snprintf(want, sizeof(want), "0::%s\n", rel);
+    return cg_read("/", path, buf, sizeof(buf)) > 0 && strstr(buf, want) != NULL;
+}
+
+static int v2_without_controllers(const char *mnt)
+{
+    struct ad__cg_slot s;
+    char rel[CG_PATH];
+    struct waiter w;
+    int64_t before;
+    int status;
+    pid_t pid;
+
+    memset(&s, 0, sizeof(s));
+    s.version = AD__CG_V2;
+    s.v2_fd = -1;
+    snprintf(rel, sizeof(rel), "/autodev.%ld.v2", (long)getpid());
+    if (make_dir(s.mem_dir, mnt, rel + 1) < 0)
+        return 10;
+    s.v2_fd = open(s.mem_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s.v2_fd < 0)
+        return 11;
+    /* CLONE_INTO_CGROUP, as the linux backend's init is made. */
+    {
+        struct clone_args ca;
+
+        memset(&ca, 0, sizeof(ca));
+        ca.flags = CLONE_INTO_CGROUP;
+        ca.exit_signal = SIGCHLD;
+        ca.cgroup = (uint64_t)s.v2_fd;
+        pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+        if (pid == 0)
+            _exit(in_cgroup(getpid(), rel) ? 0 : 1);
+        if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+            WEXITSTATUS(status) != 0)
+            return 12;
+    }
+    /* A process moved in by cgroup.procs; its CPU time in cpu.stat. */
+    before = ad__cg_slot_cpu_ns(&s);
+    if (before < 0)
+        return 13;
+    w = waiter_start(burn, true, &s);
+    if (!in_cgroup(w.pid, rel))
+        return 14;
+    status = waiter_finish(&w);
+    if (!WIFEXITED(status) || ad__cg_slot_cpu_ns(&s) - before < 250 * 1000000LL)
+        return 15;
+    /* rmdir of a populated cgroup is EBUSY; cgroup.kill empties it. */
+    w = waiter_start(idle, true, &s);
+    if (rmdir(s.mem_dir) == 0 || errno != EBUSY)
+        return 16;
+    snprintf(rel, sizeof(rel), "%s", s.mem_dir);
+    ad__cg_slot_destroy(&s);
+    if (access(rel, F_OK) == 0)
+        return 17;
+    if (waitpid(w.pid, &status, 0) != w.pid || !WIFSIGNALED(status))
+        return 18;
+    close(w.go);
+    return 0;
+}
+
+static int v2_with_controllers(void)
+{
+    struct ad__cg_slot s;
+    struct ad__cg_stats st;
+    struct ad_err err = AD_ERR_INIT;
+    struct waiter w;
+    char name[64];
+    int64_t before;
+    int status;
+
+    snprintf(name, sizeof(name), "autodev.%ld.v2", (long)getpid());
+    if (ad__cg_slot_create(&s, AD__CG_V2, name, &err) != 0)
+        return 30;
+    if (ad__cg_slot_begin(&s, 64 << 20, 16, &err) != 0)
+        return 31;
+    w = waiter_start(hog, true, &s);
+    status = waiter_finish(&w);
+    ad__cg_slot_end(&s, &st);
+    if (!WIFSIGNALED(status) || !st.oom_killed)
+        return 32;
+    before = ad__cg_slot_cpu_ns(&s);
+    w = waiter_start(burn, true, &s);
+    status = waiter_finish(&w);
+    if (!WIFEXITED(status) || ad__cg_slot_cpu_ns(&s) - before < 250 * 1000000LL)
+        return 33;
+    w = waiter_start(forker, true, &s);
+    status = waiter_finish(&w);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 15)
+        return 34;
+    w = waiter_start(idle, true, &s);
+    ad__cg_slot_destroy(&s);
+    if (waitpid(w.pid, &status, 0) != w.pid || !WIFSIGNALED(status))
+        return 35;
+    close(w.go);
+    return 0;
+}
+
+static int v2_mount_child(void)
+{
+    char mnt[64], self[CG_PATH], why[512];
+    struct statfs sf;
+    enum ad__cg_version v;
+    int rc;
+
+    snprintf(mnt, sizeof(mnt), "/tmp/autodev-cg2m-XXXXXX");
+    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        !mkdtemp(mnt))
+        return 77;
+    if (mount("cgroup2", mnt, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
+        rmdir(mnt);
+        return 77;
+    }
+    /* The mount is in our mountinfo now, and leads to a cgroup2 directory. */
+    rc = self_dir("", self, sizeof(self)) == 0 && statfs(self, &sf) == 0 &&
+                 sf.f_type == CGROUP2_SUPER_MAGIC ? 0 : 1;
+    snprintf(cg_v2_self, sizeof(cg_v2_self), "%s", mnt);
+    v = rc ? AD__CG_NONE : ad__cg_probe(why, sizeof(why));
+    if (rc == 0 && v == AD__CG_V2)
+        rc = v2_with_controllers();
+    else if (rc == 0)
+        rc = strstr(why, "cgroup v2 has no ") ? v2_without_controllers(mnt) : 2;
+    if (rc)
+        fprintf(stderr, "# v2 mount: step %d failed (probe: %s)\n", rc, why);
+    else
+        printf("# v2 on a real cgroup2 mount: %s\n",
+               v == AD__CG_V2 ? "memory, pids and cpu controllers, the whole slot"
+                              : "no controllers to give, the controller-free parts");
+    fflush(stdout);
+    umount2(mnt, MNT_DETACH);
+    rmdir(mnt);
+    return rc;
+}
+
+static void test_cg_v2_mount(void **state)
+{
+    int status = 0;
+    pid_t pid;
+
+    (void)state;
+    if (geteuid() != 0) {
+        print_message("# skipped: mounting cgroup2 needs root\n");
+        skip();
+    }
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(v2_mount_child());
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77) {
+        print_message("# skipped: no cgroup2 mount in a private mount namespace here\n");
+        skip();
+    }
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 #define C(f) cmocka_unit_test_setup_teardown(f, cg_setup, cg_teardown)
@@ -782,12 +1308,16 @@ int main(void)
         cmocka_unit_test(test_filter_kills_x32),
         cmocka_unit_test(test_filter_kills_i386),
 #endif
+        cmocka_unit_test(test_scrub_self),
         cmocka_unit_test(test_cg_mountinfo),
         C(test_cg_probe_reason),
         cmocka_unit_test(test_cg_bad_slots),
         C(test_cg_limits_oom),
         C(test_cg_pids_limit),
         C(test_cg_destroy_kills),
+        C(test_cg_cpu_account),
+        cmocka_unit_test_setup_teardown(test_cg_v2_synthetic, syn_setup, syn_teardown),
+        cmocka_unit_test(test_cg_v2_mount),
         C(test_cg_stale_sweep),
     };
 #undef C

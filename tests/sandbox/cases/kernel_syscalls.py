@@ -1,6 +1,9 @@
 # Kernel attack surface through ctypes: bpf, io_uring, the keyring,
 # perf_event_open, userfaultfd (in the user-mode-only flavour anyone may
-# use), netlink, packet and vsock sockets, TIOCSTI (pushing keystrokes into
+# use), netlink, packet and vsock sockets, and every other address family
+# but unix, inet and inet6 (AF_ALG's kernel crypto, TIPC, RDS, CAN, ...:
+# absent on some kernels, modules a socket() call loads on stock ones),
+# with socket() and socketpair(), TIOCSTI (pushing keystrokes into
 # a terminal), open_by_handle_at, kexec and modules. Several of these work
 # for any unprivileged process on a stock kernel, so only the seccomp filter
 # can answer EPERM to them. Each reports "ok" or the errno name.
@@ -39,6 +42,13 @@ def _socket(family, kind, proto=0):
         return errno.errorcode.get(e.errno, str(e.errno))
 
 
+def _socket_raw(nr, family, kind=socket.SOCK_STREAM):
+    if nr == 41:
+        return sc(41, family, kind, 0, fd=True)
+    fds = (ctypes.c_int * 2)()
+    return sc(53, family, kind, 0, fds)
+
+
 def main(arg=None):
     bpf_attr = ctypes.create_string_buffer(128)
     ctypes.memmove(bpf_attr, (ctypes.c_uint32 * 4)(2, 4, 4, 1), 16)  # array map
@@ -62,6 +72,15 @@ def main(arg=None):
         "socket(AF_NETLINK)": _socket(socket.AF_NETLINK, socket.SOCK_RAW, 0),
         "socket(AF_PACKET)": _socket(socket.AF_PACKET, socket.SOCK_RAW, 0),
         "socket(AF_VSOCK)": _socket(40, socket.SOCK_STREAM, 0),
+        "socket(AF_ALG)": _socket_raw(41, 38, socket.SOCK_SEQPACKET),
+        "socket(AF_TIPC)": _socket_raw(41, 30, socket.SOCK_RDM),
+        "socket(AF_RDS)": _socket_raw(41, 21, socket.SOCK_SEQPACKET),
+        "socket(AF_CAN)": _socket_raw(41, 29, socket.SOCK_RAW),
+        "socket(AF_BLUETOOTH)": _socket_raw(41, 31, socket.SOCK_STREAM),
+        "socket(AF_UNSPEC)": _socket_raw(41, 0, socket.SOCK_STREAM),
+        "socket(family 1000)": _socket_raw(41, 1000, socket.SOCK_STREAM),
+        "socketpair(AF_TIPC)": _socket_raw(53, 30, socket.SOCK_RDM),
+        "socketpair(AF_NETLINK)": _socket_raw(53, 16, socket.SOCK_RAW),
         "ioctl(TIOCSTI)": sc(16, 0, TIOCSTI, b"x"),
         "open_by_handle_at": sc(304, -100, handle, 0, fd=True),
         "kexec_load": sc(246, 0, 0, None, 0),
