@@ -19,6 +19,7 @@
  */
 #include "compat.h"
 
+#include <assert.h>
 #include <math.h>
 
 #include "autodev/json.h"
@@ -161,40 +162,73 @@ bool sx_scan(struct ad_synth_program *p, size_t bytes)
 }
 
 /*
- * Python's re.findall. PCRE2 checks a UTF subject from the start offset to
- * its end on every call; after the first match the rest is known to be
- * valid, so later calls skip the check, or every match would scan the
- * rest of the string again (two 250 KB inputs took 39 s). After an empty
- * match the next may not be empty at the same place but may start there,
- * as in Python 3.7 on. NULL when the budget is spent (or out of memory).
+ * The next match of sp in s from *off, as Python's re.finditer steps: the
+ * span of group 1 (empty when unset) or of the whole match. PCRE2 checks
+ * a UTF subject from the start offset to its end on every call; after the
+ * first the rest is known to be valid, so later calls skip the check, or
+ * every match would scan the rest of the string again (two 250 KB inputs
+ * took 39 s). After an empty match the next may not be empty at the same
+ * place but may start there, as in Python 3.7 on.
  */
+static bool next_match(struct ad_synth_program *p, const struct sx_pat *sp, const char *s,
+                       size_t len, size_t *off, uint32_t *flags, struct sx_span *span)
+{
+    PCRE2_SIZE *ov;
+    int g = sp->groups ? 1 : 0;
+
+    if (*off > len || pcre2_match(sp->re, (PCRE2_SPTR)s, len, *off, *flags, p->md, NULL) < 0)
+        return false;
+    ov = pcre2_get_ovector_pointer(p->md);
+    span->off = ov[2 * g] == PCRE2_UNSET ? 0 : ov[2 * g];
+    span->len = ov[2 * g] == PCRE2_UNSET ? 0 : ov[2 * g + 1] - ov[2 * g];
+    *off = ov[1];
+    *flags = PCRE2_NO_UTF_CHECK | (ov[1] == ov[0] ? PCRE2_NOTEMPTY_ATSTART : 0);
+    return true;
+}
+
 json_t *sx_findall(struct ad_synth_program *p, int pat, const char *s, size_t len)
 {
-    const struct sx_pat *sp = &p->pat[pat];
-    json_t *all;
-    PCRE2_SIZE off = 0;
+    struct sx_span sp;
+    size_t off = 0;
     uint32_t flags = 0;
+    json_t *all;
 
     if (!sx_scan(p, len + 1))
         return NULL;
     all = json_array();
-    while (all && off <= len) {
-        int rc = pcre2_match(sp->re, (PCRE2_SPTR)s, len, off, flags, p->md, NULL);
-        PCRE2_SIZE *ov;
-        int g;
-
-        if (rc < 0)
+    while (all && next_match(p, &p->pat[pat], s, len, &off, &flags, &sp))
+        if (json_array_append_new(all, json_stringn(s + sp.off, sp.len)) < 0)
             break;
-        ov = pcre2_get_ovector_pointer(p->md);
-        g = sp->groups ? 1 : 0;
-        if (ov[2 * g] == PCRE2_UNSET)
-            json_array_append_new(all, json_string(""));
-        else
-            json_array_append_new(all, json_stringn(s + ov[2 * g], ov[2 * g + 1] - ov[2 * g]));
-        off = ov[1];
-        flags = PCRE2_NO_UTF_CHECK | (ov[1] == ov[0] ? PCRE2_NOTEMPTY_ATSTART : 0);
-    }
     return all;
+}
+
+bool sx_matches(struct ad_synth_program *p, int pat, const char *s, size_t len,
+                struct sx_matches *m)
+{
+    struct sx_span sp;
+    size_t off = 0;
+    uint32_t flags = 0;
+
+    m->n = 0;
+    if (!sx_scan(p, len + 1))
+        return false;
+    while (next_match(p, &p->pat[pat], s, len, &off, &flags, &sp)) {
+        if (m->n < SX_KEEP)
+            m->first[m->n] = sp;
+        m->last[m->n % SX_KEEP] = sp;
+        m->n++;
+    }
+    return true;
+}
+
+bool sx_match_at(const struct sx_matches *m, long k, struct sx_span *out)
+{
+    long n = (long)m->n, i = k < 0 ? n + k : k;
+
+    if (i < 0 || i >= n || (i >= SX_KEEP && i < n - SX_KEEP))
+        return false;
+    *out = i < SX_KEEP ? m->first[i] : m->last[i % SX_KEEP];
+    return true;
 }
 
 void sx_float_repr(double d, char *buf, size_t size)
@@ -624,33 +658,31 @@ json_t *sx_eval(struct ad_synth_program *p, int node, const json_t *input, const
         return NULL;
     }
     switch (x->kind) {
-    case SX_NTH:
-    case SX_ALL: {
-        json_t *all;
-        long n, k;
+    case SX_NTH: {
+        struct sx_matches m;
+        struct sx_span sp;
 
+        /* The atoms use |k| <= SX_KEEP: one run keeps what they need. */
+        assert(x->n < SX_KEEP && x->n >= -SX_KEEP);
+        if (!json_is_string(a))
+            *why = "not a string";
+        else if (!sx_matches(p, x->pat, json_string_value(a), json_string_length(a), &m))
+            *why = "the budget of bytes scanned is spent";
+        else if (!sx_match_at(&m, x->n, &sp))
+            *why = "the pattern does not match often enough";
+        else
+            r = json_stringn(json_string_value(a) + sp.off, sp.len);
+        break;
+    }
+    case SX_ALL:
         if (!json_is_string(a)) {
             *why = "not a string";
             break;
         }
-        all = sx_findall(p, x->pat, json_string_value(a), json_string_length(a));
-        if (!all) {
+        r = sx_findall(p, x->pat, json_string_value(a), json_string_length(a));
+        if (!r)
             *why = p->spent ? "the budget of bytes scanned is spent" : NULL;
-            break;
-        }
-        if (x->kind == SX_ALL) {
-            r = all;
-            break;
-        }
-        n = (long)json_array_size(all);
-        k = x->n < 0 ? n + x->n : x->n;
-        if (k >= 0 && k < n)
-            r = json_incref(json_array_get(all, (size_t)k));
-        else
-            *why = "the pattern does not match often enough";
-        json_decref(all);
         break;
-    }
     case SX_CASE:
         if (!json_is_string(a)) {
             *why = "not a string";

@@ -168,8 +168,30 @@ bool sx_equal(const json_t *a, const json_t *b);
 
 /* Counts bytes scanned against p's budget; false once it is spent. */
 bool sx_scan(struct ad_synth_program *p, size_t bytes);
-/* Every match of pattern i in s: group 1 or the whole match, as a JSON list. */
+/*
+ * Every match of pattern pat in s (Python's re.findall): group 1 or the
+ * whole match, as a JSON list. NULL when the budget is spent.
+ */
 json_t *sx_findall(struct ad_synth_program *p, int pat, const char *s, size_t len);
+
+/*
+ * One run of pattern pat over s that keeps the spans of the first and the
+ * last SX_KEEP matches and their count, without building every match: what
+ * the k-th match (_nth) needs for -SX_KEEP <= k < SX_KEEP. false when the
+ * budget is spent.
+ */
+#define SX_KEEP 4
+struct sx_span {
+    size_t off, len;
+};
+struct sx_matches {
+    size_t n;
+    struct sx_span first[SX_KEEP], last[SX_KEEP];   /* last: match i at i % SX_KEEP */
+};
+bool sx_matches(struct ad_synth_program *p, int pat, const char *s, size_t len,
+                struct sx_matches *m);
+/* The span of match k (negative from the end); false when there is none or it was not kept. */
+bool sx_match_at(const struct sx_matches *m, long k, struct sx_span *out);
 /* repr() of a Python float; buf of at least 32 bytes. */
 void sx_float_repr(double d, char *buf, size_t size);
 /* The value at path in input, or NULL when missing (borrowed). */

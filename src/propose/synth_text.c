@@ -189,32 +189,35 @@ static int pattern_atoms(struct text *t, size_t li, int ln, int pat, const int *
                          double cost, bool cases)
 {
     struct sx_search *s = t->s;
-    json_t **all = calloc(s->n, sizeof(json_t *)), **pick = calloc(s->n, sizeof(json_t *));
+    struct sx_matches *m = calloc(s->n, sizeof(*m));
+    json_t **pick = calloc(s->n, sizeof(json_t *));
     int rc = 0;
 
-    if (!all || !pick) {
-        free(all);
+    if (!m || !pick) {
+        free(m);
         free(pick);
         return -1;
     }
     for (size_t e = 0; e < s->n; e++)
-        all[e] = sx_findall(s->p, pat, json_string_value(s->leaf[li].v[e]),
-                            json_string_length(s->leaf[li].v[e]));
+        sx_matches(s->p, pat, json_string_value(s->leaf[li].v[e]),
+                   json_string_length(s->leaf[li].v[e]), &m[e]);
     for (size_t i = 0; rc == 0 && i < nk; i++) {
         static const double kcost[] = { 0.2, 0.5, 0.6, 0.7 };
         struct atom proto = { .leaf = ln, .pat = pat, .k = ks[i], .num = 0 };
 
         proto.cost = cost + (ks[i] >= 0 ? kcost[ks[i] < 3 ? ks[i] : 3] : ks[i] == -1 ? 0.3 : 0.6);
         for (size_t e = 0; e < s->n; e++) {
-            long n = (long)json_array_size(all[e]), k = ks[i] < 0 ? n + ks[i] : ks[i];
+            struct sx_span sp;
 
-            pick[e] = k >= 0 && k < n ? json_array_get(all[e], (size_t)k) : NULL;
+            pick[e] = sx_match_at(&m[e], ks[i], &sp)
+                          ? json_stringn(json_string_value(s->leaf[li].v[e]) + sp.off, sp.len)
+                          : NULL;
         }
         rc = add_with_cases(t, &proto, pick, cases);
+        for (size_t e = 0; e < s->n; e++)
+            json_decref(pick[e]);
     }
-    for (size_t e = 0; e < s->n; e++)
-        json_decref(all[e]);
-    free(all);
+    free(m);
     free(pick);
     return rc;
 }
@@ -472,6 +475,7 @@ static int build_atoms(struct text *t, const int *ln_of_leaf, bool parts)
         { "\\d+", 1.0 }, { "[^\\W\\d_]+", 1.05 }, { "[A-Z]+", 1.1 },
         { "\\w+", 1.1 }, { SX_NONSPACE "+", 1.15 },
     };
+    /* Match indexes; sx_matches keeps the first and last SX_KEEP, which covers them. */
     static const int all_k[] = { 0, -1, 1, 2, 3, -2 };
     static const int few_k[] = { 0, -1, 1 };
     struct sx_search *s = t->s;
