@@ -1060,7 +1060,7 @@ out:
     return rc;
 }
 
-/* One search over the examples within what is left of the budget: the program in res, or why not. */
+/* One search within what is left of the budget: the program in res, or why there is none. */
 static int synth_pass(const json_t *examples, const struct ad_synth_opts *o, const char *name,
                       struct pass *ps, struct ad_synth_result *res, struct ad_err *err)
 {

@@ -327,7 +327,7 @@ static double int_div(int64_t a, int64_t b)
     num = (unsigned __int128)n << (64 + lead);          /* top bit at 127 */
     q = num / d;                                        /* at least 2**63: 64 bits or more */
     r = num % d;
-    top = 127 - (q >> 64 ? __builtin_clzll((uint64_t)(q >> 64)) : 64 + __builtin_clzll((uint64_t)q));
+    top = q >> 64 ? 127 - __builtin_clzll((uint64_t)(q >> 64)) : 63 - __builtin_clzll((uint64_t)q);
     shift = top - 63;
     m = (uint64_t)(q >> shift);
     if (r != 0 || (q & ((((unsigned __int128)1) << shift) - 1)) != 0)

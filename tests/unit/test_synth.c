@@ -674,7 +674,8 @@ static const struct {
     { "lower() with a final sigma",
       "[{\"input\": {\"name\": \"\\u039f\\u0394\\u039f\\u03a3\"},"
       "  \"output\": \"\\u03bf\\u03b4\\u03bf\\u03c2\"},"
-      " {\"input\": {\"name\": \"\\u03a3\\u039f\\u03a3 X\"}, \"output\": \"\\u03c3\\u03bf\\u03c2 x\"}]",
+      " {\"input\": {\"name\": \"\\u03a3\\u039f\\u03a3 X\"},"
+      "  \"output\": \"\\u03c3\\u03bf\\u03c2 x\"}]",
       true },
 };
 
