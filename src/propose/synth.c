@@ -1167,8 +1167,16 @@ static int recheck(const json_t *examples, const struct ad_synth_opts *o, struct
     free(c.got);
     if (!res->why)
         return oom(err);
-    if (ps->nrejected + 1 == AD_SYNTH_MAX_CHECKS)
+    if (ps->nrejected + 1 == AD_SYNTH_MAX_CHECKS) {
+        /* A failure hands out no program: only the reason and the counts stay. */
+        free(res->code);
+        free(res->entry);
+        free(res->summary);
+        sx_program_free(res->prog);
+        res->code = res->entry = res->summary = NULL;
+        res->prog = NULL;
         return ad_error(err, AD_ENOTFOUND, "%s", res->why);
+    }
     ps->rejected[ps->nrejected++] = res->summary;
     res->summary = NULL;
     return 1;

@@ -1097,6 +1097,8 @@ static void test_check_next_candidate(void **state)
     assert_int_equal(ad_synth(f->ex, &o, &f->res, &err), AD_ENOTFOUND);
     assert_has(f->res.why, "gives \"a lie\" in Python on example 1");
     assert_true(f->res.checks >= 2 && f->res.checks <= AD_SYNTH_MAX_CHECKS);
+    assert_null(f->res.code);
+    assert_null(f->res.prog);
 }
 
 /* A Python that cannot run, or does not answer in time, is an error, not a verdict. */
