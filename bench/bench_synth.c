@@ -1,7 +1,7 @@
 /*
  * Synthesis benchmark: prints numbers, asserts nothing.
  *
- *   bench_synth [--quick] [REPS] [SETS.json]
+ *   bench_synth [--quick] [--no-hostile] [REPS] [SETS.json]
  *
  * Times ad_synth on every example set of tests/synth/sets.json (the sets
  * test_synth checks for correctness), those a program fits and those none
@@ -16,6 +16,17 @@
  * fields where the output is two of them multiplied and rounded (the pair
  * search is quadratic in the fields), and the same e-mails with outputs no
  * program gives (the whole text search, then the reason).
+ *
+ * Last, the hostile sizes of issue 16, timed once each (no warm-up, one
+ * run: before the fix one call took tens of seconds): two 250 KB e-mails
+ * with the invoice id at the end, the same with outputs no program gives,
+ * ten 25 KB e-mails (what a Memento job hands the synthesizer), and 64
+ * e-mails of 250 KB (16 MB, the most autodev synth reads), which reach the
+ * budget of bytes scanned: the most one call can cost. These are reported
+ * apart and left out of the per-set summary, with the bytes scanned.
+ *
+ * And what the Python re-check of autodev synth adds (AD_SYNTH_PYTHON, one
+ * process per call): every set a program fits, median of 5 runs each.
  */
 #include "compat.h"
 
@@ -158,6 +169,99 @@ static json_t *wide_object(int i)
                          100);
 }
 
+/* About kb KiB of e-mail thread, the invoice id on the last line. */
+static json_t *huge_mail(int i, int kb, bool fits)
+{
+    static const char *const words[] = { "apple", "river", "cloud", "stone" };
+    struct ad_buf b = AD_BUF_INIT;
+    char id[32];
+    json_t *ex;
+
+    for (int k = 0; b.len < (size_t)kb * 1024; k++)
+        ad_buf_addf(&b, "Line %d of the thread, ref %d, QA%d notes. ", k, i * 100 + k, k);
+    snprintf(id, sizeof(id), "INV-%d-%04d", 2020 + i, 17 * i + 3);
+    ad_buf_addf(&b, "\nPlease pay %s by Friday.\n", id);
+    ex = json_pack("{s:{s:s}, s:s}", "input", "text", b.ptr, "output", fits ? id : words[i & 3]);
+    ad_buf_release(&b);
+    return ex;
+}
+
+static void bench_hostile(void)
+{
+    static const struct {
+        const char *name;
+        int n, kb;
+        bool fits;
+    } cases[] = {
+        { "2 x 250 KB e-mails, invoice id", 2, 250, true },
+        { "2 x 250 KB e-mails, no program", 2, 250, false },
+        { "10 x 25 KB e-mails, invoice id", 10, 25, true },
+        { "64 x 250 KB e-mails (16 MB)", 64, 250, true },
+    };
+
+    printf("\nhostile sizes (issue 16), one run each\n");
+    printf("  %-32s %-6s %-7s %10s %12s %12s\n", "set", "fits", "result", "ms", "considered",
+           "MB scanned");
+    for (size_t w = 0; w < AD_ARRAY_SIZE(cases); w++) {
+        struct ad_synth_opts o = { "solve", NULL };
+        struct ad_synth_result res;
+        struct ad_err err = AD_ERR_INIT;
+        json_t *ex = json_array();
+        int64_t t0;
+        double ms;
+        int rc;
+
+        for (int i = 0; i < cases[w].n; i++)
+            json_array_append_new(ex, huge_mail(i, cases[w].kb, cases[w].fits));
+        memset(&res, 0, sizeof(res));
+        t0 = ad_mono_ns();
+        rc = ad_synth(ex, &o, &res, &err);
+        ms = (double)(ad_mono_ns() - t0) / 1e6;
+        printf("  %-32s %-6s %-7s %10.1f %12ld %12.1f\n", cases[w].name,
+               cases[w].fits ? "yes" : "no",
+               rc == AD_ELIMIT ? "budget" : outcome(rc, cases[w].fits), ms, res.considered,
+               (double)res.scanned / 1e6);
+        if (rc != 0)
+            printf("    %s\n", err.msg);
+        ad_synth_result_release(&res);
+        json_decref(ex);
+    }
+}
+
+/* The Python re-check: per-set time of the sets a program fits, with it. */
+static void bench_check(const json_t *sets)
+{
+    double ms[64], runs[5];
+    size_t n = 0, i;
+    json_t *s;
+
+    json_array_foreach(sets, i, s) {
+        struct ad_synth_opts o = { "solve", NULL };
+
+        if (!json_is_true(json_object_get(s, "fits")) || n == AD_ARRAY_SIZE(ms))
+            continue;
+        o.python = AD_SYNTH_PYTHON;
+        for (int r = 0; r < 5; r++) {
+            struct ad_synth_result res;
+            struct ad_err err = AD_ERR_INIT;
+            int64_t t0 = ad_mono_ns();
+
+            memset(&res, 0, sizeof(res));
+            ad_synth(json_object_get(s, "examples"), &o, &res, &err);
+            runs[r] = (double)(ad_mono_ns() - t0) / 1e6;
+            ad_synth_result_release(&res);
+        }
+        qsort(runs, 5, sizeof(runs[0]), cmp_double);
+        ms[n++] = runs[2];
+    }
+    if (!n)
+        return;
+    qsort(ms, n, sizeof(ms[0]), cmp_double);
+    printf("\nwith the Python re-check (%s), %zu sets a program fits, median of 5 runs each:\n"
+           "  median %9.3f ms, p90 %9.3f ms, max %9.3f ms\n",
+           AD_SYNTH_PYTHON, n, quantile(ms, n, 0.5), quantile(ms, n, 0.9), ms[n - 1]);
+}
+
 static void bench_large(int reps, double *all, size_t *nall)
 {
     static const char *const names[] = { "4 KiB e-mails, invoice id", "40 numeric fields, a*b",
@@ -186,6 +290,7 @@ int main(int argc, char **argv)
 {
     const char *path = AD_SRCDIR "/tests/synth/sets.json";
     int reps = 20;
+    bool hostile = true;
     json_error_t jerr;
     json_t *sets;
     double *all;
@@ -194,6 +299,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick"))
             reps = 5;
+        else if (!strcmp(argv[i], "--no-hostile"))
+            hostile = false;
         else if (argv[i][0] >= '0' && argv[i][0] <= '9')
             reps = (int)strtol(argv[i], NULL, 10);
         else
@@ -221,6 +328,9 @@ int main(int argc, char **argv)
     for (size_t c = 0; c < AD_ARRAY_SIZE(categories); c++)
         bench_category(sets, categories[c], reps, all, &nall);
     bench_large(reps, all, &nall);
+    if (hostile)
+        bench_hostile();
+    bench_check(sets);
     if (nall) {
         double med, p90, max;
 

@@ -26,10 +26,30 @@
  *
  * The patterns are regular expressions that mean the same to PCRE2 (which
  * evaluates them here, with Unicode classes) and to Python's re (which runs
- * them in the emitted code). A program is kept only if it reproduces every
- * example, compared as ad_json_equal_loose() does (1 == 1.0). Ranking
- * prefers fewer parts and no constants: an alphanumeric constant is used
- * only when two or more examples agree on it, never memorised from one.
+ * them in the emitted code): whitespace is spelled out, since \s is not the
+ * same set in the two. The C evaluation follows Python's semantics
+ * operation for operation: exact int arithmetic (a true division of two
+ * ints rounded once, an int and a float compared exactly) and CPython's
+ * Unicode case mapping ("ß".upper() is "SS"). A program is kept only if it
+ * reproduces every example, compared as Python's == does (1 == 1.0; a
+ * boolean equals only a boolean). Ranking prefers fewer parts and no
+ * constants: an alphanumeric constant is used only when two or more
+ * examples agree on it, never memorised from one.
+ *
+ * The search is bounded by work, never by time, so the same examples give
+ * the same answer on any machine: at most max_candidates candidate programs
+ * tried and max_scan bytes scanned (every run of a pattern, or of a case
+ * change, over a string counts the string's length). A call that reaches
+ * either stops and fails with AD_ELIMIT, saying which.
+ *
+ * With opts->python set, the emitted module is also run by that Python on
+ * every example before ad_synth() reports success; a program whose Python
+ * disagrees with the C evaluation is dropped and the search runs again
+ * without it, at most AD_SYNTH_MAX_CHECKS times. The module is code this
+ * file writes from a closed grammar, the examples' values only ever inside
+ * escaped literals or passed as JSON data, so it runs as a plain child
+ * process (the command's words, then "-c" and a driver; no shell, an empty
+ * environment, standard input and output only), not in the sandbox.
  *
  * The function accepts its input the way the sandbox harness passes it:
  * keyword arguments when every input is an object whose keys are usable
@@ -53,9 +73,28 @@
 /* Examples accepted by one call; more is AD_ETOOBIG. */
 #define AD_SYNTH_MAX_EXAMPLES 200
 
+/* The default work budget of one call (see above); the Python re-checks share it. */
+#define AD_SYNTH_MAX_CANDIDATES 200000L
+#define AD_SYNTH_MAX_SCAN ((size_t)256 << 20)
+
+/* Programs the Python re-check may turn down in one call before it fails. */
+#define AD_SYNTH_MAX_CHECKS 4
+/* The Python re-check: the command autodev synth uses, and the default wall limit of a run. */
+#define AD_SYNTH_PYTHON "/usr/bin/python3 -I -S"
+#define AD_SYNTH_PYTHON_MS 20000
+
 struct ad_synth_opts {
     const char *name;         /* the function's name; NULL: "transform" */
     const char *description;  /* the docstring's first line; NULL: one is written */
+    long max_candidates;      /* 0: AD_SYNTH_MAX_CANDIDATES */
+    size_t max_scan;          /* bytes; 0: AD_SYNTH_MAX_SCAN */
+    /*
+     * NULL: no re-check. Else the Python to re-check the module with, as
+     * words separated by spaces (no quoting), e.g. AD_SYNTH_PYTHON; the
+     * first word is looked up on PATH when it has no slash.
+     */
+    const char *python;
+    int python_ms;            /* wall limit of one Python run; 0: AD_SYNTH_PYTHON_MS */
 };
 
 struct ad_synth_program;      /* opaque; what ad_synth_apply() runs */
@@ -68,18 +107,36 @@ struct ad_synth_result {
                                * the closest guess */
     int examples;             /* examples used */
     long considered;          /* candidate programs tried */
+    size_t scanned;           /* bytes scanned */
+    int checks;               /* Python runs of the re-check (0 without opts->python) */
     struct ad_synth_program *prog;
 };
 
 /*
  * examples: an array of objects {"input": any, "output": any}. On success
- * res holds the code, entry, summary and program. AD_ENOTFOUND when no
- * program of the language fits every example: res->why and err say why
- * (two examples with equal inputs and different outputs; otherwise the
- * closest candidate and the first example it gets wrong). AD_EINVAL for
- * malformed examples (not an array, no examples, an element without
- * "input" or "output", a function name that is not a Python identifier),
- * AD_ETOOBIG for more than AD_SYNTH_MAX_EXAMPLES. Release res in every case.
+ * res holds the code, entry, summary and program. Errors, each with res->why
+ * (where it says more than err) and err:
+ *
+ *   AD_ENOTFOUND  no program of the language fits every example (two
+ *                 examples with equal inputs and different outputs;
+ *                 otherwise the closest candidate and the first example it
+ *                 gets wrong), or every program found disagreed with the
+ *                 Python re-check (the last one, the example, both answers)
+ *   AD_ELIMIT     the work budget was reached before the search was done
+ *   AD_EINVAL     malformed examples (not an array, no examples, an element
+ *                 without "input" or "output"), a function name that is not
+ *                 a Python identifier, an empty python command
+ *   AD_ETOOBIG    more than AD_SYNTH_MAX_EXAMPLES
+ *   AD_EIO        the Python of the re-check could not be run or broke off
+ *   AD_ETIMEOUT   a Python run of the re-check passed python_ms
+ *   AD_EINTERNAL  a bug: the chosen program does not fit in a second run, or
+ *                 its module does not load in Python
+ *
+ * AD_ENOTFOUND, AD_ELIMIT, AD_EINVAL, AD_ETOOBIG and AD_EINTERNAL are
+ * certain to repeat: the same examples and options give the same answer
+ * (the budget counts work, not time), so a job should not retry them.
+ * AD_EIO, AD_ETIMEOUT and AD_ENOMEM depend on the machine. Release res in
+ * every case.
  */
 int ad_synth(const json_t *examples, const struct ad_synth_opts *o, struct ad_synth_result *res,
              struct ad_err *err);

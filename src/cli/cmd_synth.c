@@ -8,6 +8,11 @@
  * writes a file that runs; what happened goes to standard error.
  *
  * Nothing here opens the store: synthesis needs no home and no database.
+ * Before the module is printed, ad_synth() runs it with the real Python on
+ * every example (--python, default AD_SYNTH_PYTHON; --no-check skips it):
+ * a program whose Python disagrees with the C evaluation that chose it is
+ * dropped and the next one tried, so what is printed reproduces the
+ * examples it was made from.
  */
 #include "compat.h"
 
@@ -166,10 +171,11 @@ static int print_found(struct ad_ctx *ctx, const struct ad_synth_result *res, do
 
     if (ctx->json)
         return ad__print_json(
-            ctx, json_pack("{s:b, s:s, s:s, s:s, s:i, s:I, s:f}", "found", 1, "entry",
-                           res->entry, "code", res->code, "summary", res->summary, "examples",
-                           res->examples, "considered", (json_int_t)res->considered, "ms",
-                           ms));
+            ctx, json_pack("{s:b, s:s, s:s, s:s, s:i, s:I, s:I, s:i, s:f}", "found", 1,
+                           "entry", res->entry, "code", res->code, "summary", res->summary,
+                           "examples", res->examples, "considered",
+                           (json_int_t)res->considered, "scanned", (json_int_t)res->scanned,
+                           "checks", res->checks, "ms", ms));
     /* The module alone on stdout, ending in a newline like any source file. */
     fputs(res->code, ctx->out);
     if (len == 0 || res->code[len - 1] != '\n')
@@ -181,8 +187,11 @@ static int print_found(struct ad_ctx *ctx, const struct ad_synth_result *res, do
     return AD_EXIT_OK;
 }
 
-/* No program fits: not a usage error (the examples are well-formed), so exit 1. */
-static int print_not_found(struct ad_ctx *ctx, const struct ad_synth_result *res,
+/*
+ * No program fits, or none within the budget: not a usage error (the
+ * examples are well-formed), so exit 1.
+ */
+static int print_not_found(struct ad_ctx *ctx, int code, const struct ad_synth_result *res,
                            const struct ad_err *err, double ms)
 {
     const char *why = res->why && res->why[0] ? res->why
@@ -191,14 +200,19 @@ static int print_not_found(struct ad_ctx *ctx, const struct ad_synth_result *res
 
     if (ctx->json) {
         int rc = ad__print_json(
-            ctx, json_pack("{s:b, s:s, s:i, s:I, s:f}", "found", 0, "why", why, "examples",
-                           res->examples, "considered", (json_int_t)res->considered, "ms", ms));
+            ctx, json_pack("{s:b, s:s, s:b, s:i, s:I, s:I, s:i, s:f}", "found", 0, "why", why,
+                           "budget_reached", code == AD_ELIMIT, "examples", res->examples,
+                           "considered", (json_int_t)res->considered, "scanned",
+                           (json_int_t)res->scanned, "checks", res->checks, "ms", ms));
 
         return rc ? rc : AD_EXIT_RUNTIME;
     }
     /* ad__die_code() would exit 2 for AD_ENOTFOUND; the examples are fine, the language
      * is too small for them: 1, as the command's help says. */
-    (void)ad__die_code(ctx, AD_ENOTFOUND, "no program fits: %s", why);
+    if (code == AD_ELIMIT)
+        (void)ad__die_code(ctx, code, "%s", why);   /* "budget reached: ..." */
+    else
+        (void)ad__die_code(ctx, code, "no program fits: %s", why);
     return AD_EXIT_RUNTIME;
 }
 
@@ -209,16 +223,18 @@ int cmd_synth(int argc, char **argv, struct ad_ctx *ctx)
         { "name", required_argument, NULL, 'n' },
         { "description", required_argument, NULL, 'd' },
         { "quiet", no_argument, NULL, 'q' },
+        { "python", required_argument, NULL, 'p' },
+        { "no-check", no_argument, NULL, 'N' },
         { NULL, 0, NULL, 0 },
     };
-    struct ad_synth_opts o = { NULL, NULL };
+    struct ad_synth_opts o = { 0 };
     struct ad_synth_result res = { 0 };
     struct ad_err err = AD_ERR_INIT;
-    const char *path = NULL;
+    const char *path = NULL, *python = AD_SYNTH_PYTHON;
     json_t *examples = NULL;
     int64_t t0;
     double ms;
-    int ch, quiet = 0, rc;
+    int ch, quiet = 0, check = 1, rc;
 
     ad__getopt_reset();
     while ((ch = ad__getopt(ctx, argc, argv, ":", longopts)) != -1) {
@@ -235,6 +251,12 @@ int cmd_synth(int argc, char **argv, struct ad_ctx *ctx)
         case 'q':
             quiet = 1;
             break;
+        case 'p':
+            python = optarg;
+            break;
+        case 'N':
+            check = 0;
+            break;
         default:
             return AD_EXIT_USAGE;
         }
@@ -244,17 +266,21 @@ int cmd_synth(int argc, char **argv, struct ad_ctx *ctx)
     if (!path)
         return ad__usage_error(ctx, "synth needs --examples FILE (JSON lines, '-' for "
                                "standard input)");
+    if (check && !python[strspn(python, " \t")])
+        return ad__usage_error(ctx, "--python needs a command (--no-check skips the check)");
     rc = read_examples(ctx, path, &examples);
     if (rc)
         return rc;
+    /* The printed module is run by the real Python on every example before it is printed. */
+    o.python = check ? python : NULL;
     t0 = ad_mono_ns();
     rc = ad_synth(examples, &o, &res, &err);
     ms = (double)(ad_mono_ns() - t0) / 1e6;
     json_decref(examples);
     if (rc == 0)
         rc = print_found(ctx, &res, ms, quiet);
-    else if (rc == AD_ENOTFOUND)
-        rc = print_not_found(ctx, &res, &err, ms);
+    else if (rc == AD_ENOTFOUND || rc == AD_ELIMIT)
+        rc = print_not_found(ctx, rc, &res, &err, ms);
     else if (err.code)
         rc = ad__die_err(ctx, &err);
     else

@@ -8,6 +8,8 @@
  */
 #include "compat.h"
 
+#include "autodev/synth.h"
+
 #include "cli.h"
 #include "cli_version.h"
 
@@ -406,7 +408,8 @@ static const char propose_description[] =
     "duplicated or swapped with their neighbour.";
 
 static const struct ad_cmd_form synth_forms[] = {
-    { "synth --examples FILE [--name N] [--description TEXT] [--quiet]", NULL },
+    { "synth --examples FILE [--name N] [--description TEXT] [--quiet] [--python CMD | "
+      "--no-check]", NULL },
     { NULL, NULL },
 };
 
@@ -418,8 +421,17 @@ static const struct ad_cmd_opt synth_opts[] = {
     { "--name N", "The function's name, a Python identifier (default transform)." },
     { "--description TEXT", "The first line of its docstring (default: one is written)." },
     { "--quiet", "Print only the code: no summary line on standard error." },
+    { "--python CMD",
+      "The Python that re-checks the module before it is printed, as words\n"
+      "separated by spaces (default /usr/bin/python3 -I -S)." },
+    { "--no-check", "Print the module without running it in Python first." },
     { NULL, NULL },
 };
+
+/* The budget synth --help states, in words: keep the two in step. */
+_Static_assert(AD_SYNTH_MAX_CANDIDATES == 200000L && AD_SYNTH_MAX_SCAN == (size_t)256 << 20 &&
+                   AD_SYNTH_MAX_CHECKS == 4 && AD_SYNTH_PYTHON_MS == 20000,
+               "synth --help states the budget of synth.h");
 
 static const char synth_description[] =
     "Write a Python function from examples of what it should do, offline, with\n"
@@ -442,8 +454,18 @@ static const char synth_description[] =
     "words. The function takes keyword arguments when every input is an object\n"
     "whose keys are Python names, else one argument (text, or data). Its\n"
     "patterns mean the same to Python's re as to the PCRE2 that checked them.\n"
+    "\n"
+    "Before it is printed the module is run by the real Python (--python) on\n"
+    "every example: a program whose Python disagrees with the evaluation that\n"
+    "chose it is dropped and the next one is tried, at most 4 times; a Python\n"
+    "that cannot be run, or takes over 20 s, is an error (--no-check skips\n"
+    "this). The search is bounded by work, not time, so the same examples give\n"
+    "the same answer anywhere: at most 200000 candidate programs tried and 256\n"
+    "MiB scanned (each run of a pattern or a case change over a string counts\n"
+    "its length). Past either it stops and says budget reached (exit 1).\n"
     "With --json: one object with found (true), entry, code, summary, examples,\n"
-    "considered (candidate programs tried) and ms.\n"
+    "considered (candidate programs tried), scanned (bytes), checks (Python\n"
+    "runs) and ms.\n"
     "\n"
     "When no program fits every example the command says why: two examples with\n"
     "equal inputs and different outputs, or the closest guess and the first\n"
@@ -451,9 +473,10 @@ static const char synth_description[] =
     "or ones that vary more, help it tell programs apart. No home or database\n"
     "is needed.\n"
     "\n"
-    "Exit status 0 when a program was found, 1 when none fits, 2 for invalid\n"
-    "input (an unreadable file, a line that is not an example, which the error\n"
-    "names by number, no examples or too many, a bad --name).";
+    "Exit status 0 when a program was found, 1 when none fits (or none within\n"
+    "the budget, or the Python re-check could not run), 2 for invalid input (an\n"
+    "unreadable file, a line that is not an example, which the error names by\n"
+    "number, no examples or too many, a bad --name).";
 
 static const struct ad_cmd_form sandbox_forms[] = {
     { "sandbox check [--backend B]",

@@ -55,6 +55,18 @@
 #define ERRORS_MAX 3          /* distinct error tails in the pattern */
 #define TAIL_MAX 800          /* bytes of a trace kept */
 #define PROMPT_VALUE_MAX 2000 /* bytes of one input or output in the prompt */
+/*
+ * Bytes of examples (compact JSON) a failure pattern keeps. The pattern is
+ * stored whole in one JSON column (AD_JSON_FIELD_MAX, 256 KiB), and the
+ * validation result repeats each example's input and expected output next
+ * to the output the candidate gave, so the examples take well under half
+ * of it. An example past this is left out whole (a clipped input would be
+ * another input, a clipped output a wrong one) and named in
+ * "examples_clipped"; synthesis, the prompt and validation all see the same
+ * examples kept.
+ */
+#define PATTERN_EXAMPLES_MAX (96 * 1024)
+#define TOOL_MAX 256          /* bytes of one tool named in a pattern (compact JSON) */
 #define REPLY_CODE_MAX (64 * 1024)   /* a reply kept as "code" when it has none */
 #define LOAD_PROBE "__autodev_loaded__"
 #define MADE_FROM_MIN 3       /* distinct examples below which a reviewer is warned */
@@ -134,21 +146,89 @@ static bool array_has_equal(const json_t *arr, const json_t *v, const char *key)
     return false;
 }
 
+/* A note of an example left out of the pattern: its episode and its size. */
+static int clip_note(json_t *clipped, const char *episode_id, size_t bytes)
+{
+    return json_array_append_new(clipped, json_pack("{s:s?, s:I, s:s}", "episode_id", episode_id,
+                                                    "bytes", (json_int_t)bytes, "why",
+                                                    "over what a failure pattern keeps"));
+}
+
+/*
+ * ep's input and expected output as an example of the pattern while the
+ * examples kept stay within PATTERN_EXAMPLES_MAX (*kept counts them), else
+ * a note in clipped.
+ */
+static int add_example(json_t *examples, json_t *clipped, size_t *kept,
+                       const struct ad_episode *ep)
+{
+    /* No expected output recorded: no key (a JSON null is an expected value). */
+    json_t *ex = json_pack("{s:s, s:O, s:O*}", "episode_id", ep->id, "input", ep->input,
+                           "expected", ep->expected);
+    size_t size = ex ? ad_json_size(ex) : 0;
+
+    if (!ex)
+        return AD_ENOMEM;
+    if (*kept + size > PATTERN_EXAMPLES_MAX) {
+        json_decref(ex);
+        return clip_note(clipped, ep->id, size);
+    }
+    *kept += size;
+    return json_array_append_new(examples, ex);
+}
+
+/*
+ * The pattern as stored must fit the store's cap on a JSON column
+ * (AD_JSON_FIELD_MAX). ad_memento_analyse keeps its examples within
+ * PATTERN_EXAMPLES_MAX, but what is added after (the earlier attempts and
+ * their reasons, what synthesis or the model said) is not bounded by
+ * construction, so the whole is measured once more before it is stored:
+ * over the cap it loses examples from the last, each noted in
+ * "examples_clipped", and AD_ETOOBIG when even without any it does not fit
+ * (certain to repeat: the job must not be retried).
+ */
+static int fit_pattern(json_t *pattern, struct ad_err *err)
+{
+    json_t *ex = json_object_get(pattern, "examples"), *clipped;
+    size_t size = ad_json_size(pattern);
+
+    while (size > AD_JSON_FIELD_MAX && json_array_size(ex) > 0) {
+        size_t last = json_array_size(ex) - 1;
+        json_t *e = json_array_get(ex, last);
+
+        clipped = json_object_get(pattern, "examples_clipped");
+        if (!json_is_array(clipped)) {
+            clipped = json_array();
+            if (!clipped || json_object_set_new(pattern, "examples_clipped", clipped) < 0)
+                return oom(err);
+        }
+        if (clip_note(clipped, ad_json_str(e, "episode_id"), ad_json_size(e)) < 0 ||
+            json_array_remove(ex, last) < 0)
+            return oom(err);
+        size = ad_json_size(pattern);
+    }
+    if (size > AD_JSON_FIELD_MAX)
+        return ad_error(err, AD_ETOOBIG, "memento.generate: the failure pattern is %zu bytes "
+                        "without any example, over the %d KiB a candidate stores", size,
+                        AD_JSON_FIELD_MAX / 1024);
+    return 0;
+}
+
 int ad_memento_analyse(struct ad_store *st, const char *tenant_id, const json_t *episode_ids,
                        json_t **pattern, struct ad_err *err)
 {
     json_t *errors = json_array(), *tools = json_array(), *examples = json_array();
-    json_t *ids = json_array(), *p = NULL;
+    json_t *ids = json_array(), *clipped = json_array(), *p = NULL;
     struct ad_episode first;
     char type[AD_ERROR_TYPE_MAX + 1] = "", name[AD_NAME_MAX + 1];
     bool have_first = false;
-    size_t i;
+    size_t i, kept = 0;
     json_t *v;
     int rc = 0;
 
     *pattern = NULL;
     ad_episode_init(&first);
-    if (!errors || !tools || !examples || !ids) {
+    if (!errors || !tools || !examples || !ids || !clipped) {
         rc = oom(err);
         goto out;
     }
@@ -185,15 +265,14 @@ int ad_memento_analyse(struct ad_store *st, const char *tenant_id, const json_t 
         for (size_t k = 0; rc == 0 && k < json_array_size(ep.tools_attempted); k++) {
             json_t *tool = json_array_get(ep.tools_attempted, k);
 
-            if (!array_has_equal(tools, tool, NULL) && json_array_size(tools) < 16)
+            if (!array_has_equal(tools, tool, NULL) && json_array_size(tools) < 16 &&
+                ad_json_size(tool) <= TOOL_MAX)
                 rc = json_array_append(tools, tool);
         }
         if (rc == 0 && ep.input && !json_is_null(ep.input) &&
             json_array_size(examples) < EXAMPLES_MAX &&
             !array_has_equal(examples, ep.input, "input"))
-            rc = json_array_append_new(examples,
-                                       json_pack("{s:s, s:O, s:O*}", "episode_id", ep.id,
-                                                 "input", ep.input, "expected", ep.expected));
+            rc = add_example(examples, clipped, &kept, &ep);
         if (rc == 0 && !have_first) {
             first = ep;
             have_first = true;
@@ -215,10 +294,11 @@ int ad_memento_analyse(struct ad_store *st, const char *tenant_id, const json_t 
     else if (!ad_text_error_type(first.error_trace, type))
         type[0] = '\0';
     ad_memento_suggest_name(first.task_description, name, sizeof(name));
-    p = json_pack("{s:s, s:s, s:s?, s:s?, s:O, s:O, s:O, s:O, s:s}", "agent_id", first.agent_id,
-                  "task", first.task_description, "task_kind", first.task_kind, "error_type",
-                  type[0] ? type : NULL, "errors", errors, "tools_attempted", tools, "examples",
-                  examples, "episode_ids", ids, "suggested_name", name);
+    p = json_pack("{s:s, s:s, s:s?, s:s?, s:O, s:O, s:O, s:O, s:s, s:O*}", "agent_id",
+                  first.agent_id, "task", first.task_description, "task_kind", first.task_kind,
+                  "error_type", type[0] ? type : NULL, "errors", errors, "tools_attempted", tools,
+                  "examples", examples, "episode_ids", ids, "suggested_name", name,
+                  "examples_clipped", json_array_size(clipped) ? clipped : NULL);
     if (!p)
         rc = oom(err);
 out:
@@ -227,6 +307,7 @@ out:
     json_decref(tools);
     json_decref(examples);
     json_decref(ids);
+    json_decref(clipped);
     ad_episode_release(&first);
     return rc;
 }
@@ -937,9 +1018,18 @@ out:
 /*
  * Synthesis by example from the failures' inputs and expected outputs: no
  * model, no tokens. 0 with the module in *code; AD_ENOTFOUND when it cannot
- * help (no expected outputs recorded, a synthesized candidate of the pattern
- * was already turned down, or no program fits), the reason in meta's
- * "synth_why" for the reviewer.
+ * help, the reason in meta's "synth_why" for the reviewer: no expected
+ * outputs recorded (or every example too large to keep), a synthesized
+ * candidate of the pattern was already turned down, or ad_synth() failed in
+ * a way the same examples would repeat (no program fits, the work budget
+ * reached, AD_SYNTH_MAX_EXAMPLES, a bug of the synthesizer): each is then
+ * as final as a retry of the job would make it. Errors of the machine
+ * (memory) are returned as they are. The work is bounded by ad_synth()'s
+ * budget, not by time.
+ *
+ * Synthesis is not asked to re-check the module with Python (opts.python):
+ * every candidate is validated next in the sandbox, with the runtime that
+ * will run the skill, and a server should start no interpreter outside it.
  */
 static int synthesize(const json_t *pattern, const json_t *previous, struct ad_buf *code,
                       json_t *meta, struct ad_err *err)
@@ -972,7 +1062,9 @@ static int synthesize(const json_t *pattern, const json_t *previous, struct ad_b
         }
     }
     if (!why && !json_array_size(ex))
-        why = "the failures recorded no expected outputs";
+        why = json_array_size(json_object_get(pattern, "examples_clipped"))
+                  ? "the failures' examples are too large to keep (see examples_clipped)"
+                  : "the failures recorded no expected outputs";
     if (why) {
         json_decref(ex);
         json_object_set_new(meta, "synth_why", json_string(why));
@@ -989,7 +1081,9 @@ static int synthesize(const json_t *pattern, const json_t *previous, struct ad_b
         json_object_set_new(meta, "synth_ms", json_real((double)(ad_mono_ns() - t0) / 1e6));
         json_object_set_new(meta, "tokens", json_integer(0));
         json_object_set_new(meta, "cost_usd", json_real(0));
-    } else if (rc == AD_ENOTFOUND || rc == AD_EINVAL) {
+    } else if (rc == AD_ENOTFOUND || rc == AD_EINVAL || rc == AD_ELIMIT || rc == AD_ETOOBIG ||
+               rc == AD_EINTERNAL) {
+        /* Certain to repeat on the same examples (synth.h): synthesis cannot help. */
         json_object_set_new(meta, "synth_why", json_string(xerr.msg));
         rc = AD_ENOTFOUND;
     } else {
@@ -1206,6 +1300,9 @@ int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandb
     if (pattern_id)
         json_object_set_new(meta, "pattern_id", json_string(pattern_id));
     json_object_update(pattern, meta);
+    rc = fit_pattern(pattern, err);
+    if (rc < 0)
+        goto out;
 
     snprintf(out->tenant_id, sizeof(out->tenant_id), "%s", o->tenant_id);
     snprintf(out->agent_id, sizeof(out->agent_id), "%s", agent_id);

@@ -26,6 +26,18 @@
  * Rounding adds 1. Ties go to the candidate found first, and the order of
  * the families above is the order they are searched in; a candidate is not
  * even tried once its cost cannot beat the best found.
+ *
+ * The work is bounded (synth.h): every candidate tried and every byte a
+ * pattern or case change runs over is counted, and once either budget is
+ * spent sx_try turns everything down and the families' loops stop; a search
+ * cut short fails with AD_ELIMIT rather than hand out a program that is
+ * perhaps not the simplest. With the Python re-check, ad_synth runs passes:
+ * a program Python disagrees with is remembered as text and turned down in
+ * the next pass, which shares the budget of the first.
+ *
+ * Sections: checking the examples / parameters / leaves / trying candidates
+ * (sx_try, the budget) / the families / the whole search / passes and the
+ * Python re-check (ad_synth).
  */
 #include "compat.h"
 
@@ -93,8 +105,8 @@ static int contradiction(struct sx_search *s, struct ad_synth_result *res, struc
 {
     for (size_t i = 0; i < s->n; i++) {
         for (size_t j = i + 1; j < s->n; j++) {
-            if (ad_json_equal_loose(s->in[i], s->in[j]) &&
-                !ad_json_equal_loose(s->out[i], s->out[j])) {
+            if (sx_equal(s->in[i], s->in[j]) &&
+                !sx_equal(s->out[i], s->out[j])) {
                 res->why = ad_strdupf("examples %zu and %zu have the same input but different "
                                       "outputs: no function gives both",
                                       i + 1, j + 1);
@@ -346,23 +358,60 @@ static int leaf_node(struct sx_search *s, size_t i, const json_t *def)
 
 /* ---- trying candidates ---- */
 
+bool sx_spent(const struct sx_search *s)
+{
+    return s->p->spent || s->considered >= s->max_candidates;
+}
+
+bool sx_rejected(struct sx_search *s, int node)
+{
+    struct ad_buf e = AD_BUF_INIT;
+    bool found = false;
+
+    if (sx_emit_expr(s->p, node, &e) < 0) {
+        ad_buf_release(&e);
+        return true;
+    }
+    for (size_t i = 0; i < s->nrejected && !found; i++)
+        found = !strcmp(e.ptr, s->rejected[i]);
+    ad_buf_release(&e);
+    return found;
+}
+
 bool sx_try(struct sx_search *s, int node, double cost)
 {
     size_t fits = 0;
     json_t *got = NULL;
     const char *why = NULL;
 
+    if (sx_spent(s))
+        return false;
     /* Examples in order; the first miss ends the run (a candidate is as close as its prefix). */
     s->considered++;
+    if (s->nrejected && sx_rejected(s, node))
+        return false;
     for (; fits < s->n; fits++) {
         got = sx_eval(s->p, node, s->in[fits], &why);
-        if (!got || !ad_json_equal_loose(got, s->out[fits]))
+        if (!got || !sx_equal(got, s->out[fits]))
             break;
         json_decref(got);
         got = NULL;
     }
     if (fits == s->n)
         return true;
+    /* A miss for want of budget says nothing of the candidate. */
+    if (s->p->spent) {
+        json_decref(got);
+        return false;
+    }
+    sx_miss(s, node, cost, fits, got, why);
+    json_decref(got);
+    return false;
+}
+
+void sx_miss(struct sx_search *s, int node, double cost, size_t fits, const json_t *got,
+             const char *why)
+{
     if ((int)fits > s->best_fits || ((int)fits == s->best_fits && cost < s->best_cost)) {
         s->best_fits = (int)fits;
         s->best_cost = cost;
@@ -373,8 +422,6 @@ bool sx_try(struct sx_search *s, int node, double cost)
         s->best_got = got ? ad_json_dumps(got)
                           : ad_strdupf("an error (%s)", why ? why : "no value");
     }
-    json_decref(got);
-    return false;
 }
 
 struct best {
@@ -445,7 +492,7 @@ static void rounded(struct sx_search *s, struct best *b, int node, double cost)
 
 static void paths(struct sx_search *s, struct best *b, const int *ln)
 {
-    for (size_t i = 0; i < s->nleaf; i++) {
+    for (size_t i = 0; i < s->nleaf && !sx_spent(s); i++) {
         const struct sx_leaf *l = &s->leaf[i];
         const json_t *def = NULL;
         bool ok = l->present > 0 && l->present < (int)s->n;
@@ -467,7 +514,7 @@ static void paths(struct sx_search *s, struct best *b, const int *ln)
             else if (!def)
                 def = s->out[e];
             else
-                ok = ad_json_equal_loose(def, s->out[e]);
+                ok = sx_equal(def, s->out[e]);
         }
         if (ok)
             consider(s, b, leaf_node(s, i, def), 2.5 + 0.05 * l->path.n);
@@ -477,7 +524,7 @@ static void paths(struct sx_search *s, struct best *b, const int *ln)
 static void constant(struct sx_search *s, struct best *b)
 {
     for (size_t e = 1; e < s->n; e++)
-        if (!ad_json_equal_loose(s->out[0], s->out[e]))
+        if (!sx_equal(s->out[0], s->out[e]))
             return;
     if (s->n >= 2)
         consider(s, b, with_const(s, SX_CONST, -1, 0, json_deep_copy(s->out[0])), 8);
@@ -512,13 +559,13 @@ static void arithmetic(struct sx_search *s, struct best *b, const int *ln)
     static const double op_cost[] = { 3, 3.05, 3, 3.05 };
     size_t seen = 0;
 
-    for (size_t i = 0; i < s->nleaf; i++) {
+    for (size_t i = 0; i < s->nleaf && !sx_spent(s); i++) {
         size_t seen_j = 0;
 
         if (!numeric_leaf(s, i) || seen++ == MAX_PAIR_LEAVES)
             continue;
         rounded(s, b, ln[i], 1 + 0.05 * s->leaf[i].path.n);
-        for (size_t j = 0; j < s->nleaf; j++) {
+        for (size_t j = 0; j < s->nleaf && !sx_spent(s); j++) {
             if (j == i || !numeric_leaf(s, j) || seen_j++ >= MAX_PAIR_LEAVES)
                 continue;
             for (int op = OP_ADD; op <= OP_DIV; op++) {
@@ -540,7 +587,7 @@ static void arithmetic(struct sx_search *s, struct best *b, const int *ln)
     /* A constant factor or offset that every example agrees on. */
     if (s->n < 2 || 5 >= b->cost)
         return;
-    for (size_t i = 0; i < s->nleaf; i++) {
+    for (size_t i = 0; i < s->nleaf && !sx_spent(s); i++) {
         double a, y, nv[8];
         int nn;
 
@@ -628,7 +675,7 @@ static void aggregates(struct sx_search *s, struct best *b, const int *ln)
     const char *names[16];
     int types[16];
 
-    for (size_t i = 0; i < s->nleaf; i++) {
+    for (size_t i = 0; i < s->nleaf && !sx_spent(s); i++) {
         size_t nf;
 
         if (!list_leaf(s, i))
@@ -675,7 +722,7 @@ static void thresholds(struct sx_search *s, struct best *b, const int *ln)
     for (size_t e = 0; e < s->n; e++)
         if (!json_is_boolean(s->out[e]))
             return;
-    for (size_t i = 0; i < s->nleaf; i++) {
+    for (size_t i = 0; i < s->nleaf && !sx_spent(s); i++) {
         double tlo = INFINITY, thi = -INFINITY, flo = INFINITY, fhi = -INFINITY, t;
 
         if (!numeric_leaf(s, i))
@@ -700,7 +747,7 @@ static void thresholds(struct sx_search *s, struct best *b, const int *ln)
             consider(s, b, with_const(s, SX_CMP, ln[i], CMP_GE, number_json(t)), 3.05);
         if (thi < flo && roundest(thi, flo, true, &t))
             consider(s, b, with_const(s, SX_CMP, ln[i], CMP_LT, number_json(t)), 3);
-        for (size_t j = 0; j < s->nleaf; j++) {
+        for (size_t j = 0; j < s->nleaf && !sx_spent(s); j++) {
             if (j == i || !numeric_leaf(s, j))
                 continue;
             for (int op = CMP_GT; op <= CMP_GE && 3.5 < b->cost; op++)
@@ -739,7 +786,7 @@ static size_t field_values(struct sx_search *s, size_t li, const char *g, const 
             const json_t *x = json_object_get(it, g);
             size_t k;
 
-            for (k = 0; k < n && !ad_json_equal_loose(out[k], x); k++)
+            for (k = 0; k < n && !sx_equal(out[k], x); k++)
                 ;
             if (k == n && n < max)
                 out[n++] = x;
@@ -762,7 +809,7 @@ static void filters(struct sx_search *s, struct best *b, const int *ln, bool cou
     int types[16];
     const json_t *vals[24];
 
-    for (size_t i = 0; i < s->nleaf; i++) {
+    for (size_t i = 0; i < s->nleaf && !sx_spent(s); i++) {
         size_t nf;
 
         if (!list_leaf(s, i))
@@ -937,29 +984,92 @@ static int search(struct sx_search *s, struct best *b)
     return 0;
 }
 
-int ad_synth(const json_t *examples, const struct ad_synth_opts *o, struct ad_synth_result *res,
-             struct ad_err *err)
+/* ---- passes and the Python re-check ---- */
+
+/* What the passes of one call share: the work done so far and the programs turned down. */
+struct pass {
+    long max_candidates;
+    size_t max_scan;
+    long considered;
+    size_t scanned;
+    char *rejected[AD_SYNTH_MAX_CHECKS];
+    size_t nrejected;
+};
+
+/* AD_ELIMIT, saying which budget the search reached and what it had done. */
+static int budget_reached(struct sx_search *s, const struct pass *ps,
+                          struct ad_synth_result *res, struct ad_err *err)
 {
-    struct ad_synth_opts none = { 0 };
+    char size[32];
+
+    if (ps->max_scan % ((size_t)1 << 20) == 0)
+        snprintf(size, sizeof(size), "%zu MiB", ps->max_scan >> 20);
+    else
+        snprintf(size, sizeof(size), "%zu bytes", ps->max_scan);
+    if (s->considered >= s->max_candidates)
+        res->why = ad_strdupf("budget reached: %ld candidate programs tried, the most one call "
+                              "may try (%zu bytes scanned); the examples are too many or too "
+                              "varied for synthesis by example",
+                              ps->considered, ps->scanned);
+    else
+        res->why = ad_strdupf("budget reached: %s scanned by patterns and case changes over "
+                              "the examples' strings, the most one call may scan (%ld "
+                              "candidate programs tried); the examples are too long for "
+                              "synthesis by example",
+                              size, ps->considered);
+    return res->why ? ad_error(err, AD_ELIMIT, "%s", res->why) : oom(err);
+}
+
+/* The winner once more, end to end, as ad_synth_apply() will run it; then its module. */
+static int finish(struct sx_search *s, int node, const char *name, const char *description,
+                  const json_t *examples, struct ad_synth_result *res, struct ad_err *err)
+{
+    struct ad_buf code = AD_BUF_INIT, sum = AD_BUF_INIT;
+    const char *why;
+    char *desc = NULL;
+    int rc = 0;
+
+    for (size_t i = 0; i < s->n; i++) {
+        json_t *got = sx_eval(s->p, node, s->in[i], &why);
+        bool ok = got && sx_equal(got, s->out[i]);
+
+        json_decref(got);
+        if (!ok)
+            return ad_error(err, AD_EINTERNAL, "internal: the chosen program does not fit "
+                                               "example %zu", i + 1);
+    }
+    s->p->root = node;
+    if (finish_params(s) < 0 || sx_emit_expr(s->p, node, &sum) < 0) {
+        rc = oom(err);
+        goto out;
+    }
+    desc = description && *description ? strdup(description) : ad_strdupf("Return %s.", sum.ptr);
+    if (!desc || sx_emit_module(s->p, name, desc, examples, &code) < 0) {
+        rc = oom(err);
+        goto out;
+    }
+    res->code = ad_buf_detach(&code, NULL);
+    res->summary = ad_buf_detach(&sum, NULL);
+    res->entry = strdup(name);
+    if (!res->code || !res->summary || !res->entry)
+        rc = oom(err);
+out:
+    free(desc);
+    ad_buf_release(&code);
+    ad_buf_release(&sum);
+    return rc;
+}
+
+/* One search within what is left of the budget: the program in res, or why there is none. */
+static int synth_pass(const json_t *examples, const struct ad_synth_opts *o, const char *name,
+                      struct pass *ps, struct ad_synth_result *res, struct ad_err *err)
+{
     struct sx_search s = { 0 };
     struct best b = { -1, INFINITY, 0 };
-    struct ad_buf code = AD_BUF_INIT, sum = AD_BUF_INIT;
     struct sx_path root = { 0 };
-    const char *name, *why;
-    char *desc = NULL;
     size_t i;
     int rc;
 
-    memset(res, 0, sizeof(*res));
-    o = o ? o : &none;
-    name = o->name ? o->name : "transform";
-    rc = check_examples(examples, err);
-    if (rc < 0)
-        return rc;
-    if (!ad_text_identifier(name, 100) || reserved(name) || name[0] == '_')
-        return ad_error(err, AD_EINVAL, "function name '%.100s': expected a Python identifier "
-                                        "(letters, digits, _; not a keyword, not starting with _)",
-                        name);
     s.n = json_array_size(examples);
     res->examples = (int)s.n;
     s.p = calloc(1, sizeof(*s.p));
@@ -969,10 +1079,17 @@ int ad_synth(const json_t *examples, const struct ad_synth_opts *o, struct ad_sy
     s.best_fits = -1;
     s.best_cost = INFINITY;
     s.best_desc = (struct ad_buf)AD_BUF_INIT;
+    s.max_candidates = ps->max_candidates - ps->considered;
+    s.rejected = ps->rejected;
+    s.nrejected = ps->nrejected;
     if (!s.p || !s.in || !s.out || !s.leaf) {
         rc = oom(err);
         goto out;
     }
+    if (ps->scanned >= ps->max_scan)
+        s.p->spent = true;
+    else
+        s.p->scan_max = ps->max_scan - ps->scanned;
     for (i = 0; i < s.n; i++) {
         s.in[i] = json_object_get(json_array_get(examples, i), "input");
         s.out[i] = json_object_get(json_array_get(examples, i), "output");
@@ -990,54 +1107,137 @@ int ad_synth(const json_t *examples, const struct ad_synth_opts *o, struct ad_sy
             goto out;
         }
     }
-    if (search(&s, &b) < 0) {
-        rc = oom(err);
+    rc = search(&s, &b) < 0 ? oom(err) : 0;
+    ps->considered += s.considered;
+    ps->scanned += s.p->scanned;
+    if (rc < 0)
+        goto out;
+    /* A search cut short has not ranked every candidate: its best is not the simplest. */
+    if (sx_spent(&s)) {
+        rc = budget_reached(&s, ps, res, err);
         goto out;
     }
-    res->considered = s.considered;
     if (b.node < 0) {
         res->why = explain(&s);
         rc = res->why ? ad_error(err, AD_ENOTFOUND, "%s", res->why) : oom(err);
         goto out;
     }
-    /* The winner once more, end to end, as ad_synth_apply() will run it. */
-    for (i = 0; i < s.n; i++) {
-        json_t *got = sx_eval(s.p, b.node, s.in[i], &why);
-        bool ok = got && ad_json_equal_loose(got, s.out[i]);
-
-        json_decref(got);
-        if (!ok) {
-            rc = ad_error(err, AD_EINVAL, "internal: the chosen program does not fit example %zu",
-                          i + 1);
-            goto out;
-        }
+    rc = finish(&s, b.node, name, o->description, examples, res, err);
+    if (rc == 0) {
+        s.p->scan_max = 0;      /* ad_synth_apply() has no budget */
+        res->prog = s.p;
+        s.p = NULL;
     }
-    s.p->root = b.node;
-    if (finish_params(&s) < 0 || sx_emit_expr(s.p, b.node, &sum) < 0) {
-        rc = oom(err);
-        goto out;
-    }
-    desc = o->description && *o->description ? strdup(o->description)
-                                             : ad_strdupf("Return %s.", sum.ptr);
-    if (!desc || sx_emit_module(s.p, name, desc, examples, &code) < 0) {
-        rc = oom(err);
-        goto out;
-    }
-    res->code = ad_buf_detach(&code, NULL);
-    res->summary = ad_buf_detach(&sum, NULL);
-    res->entry = strdup(name);
-    if (!res->code || !res->summary || !res->entry) {
-        rc = oom(err);
-        goto out;
-    }
-    res->prog = s.p;
-    s.p = NULL;
 out:
-    free(desc);
-    ad_buf_release(&code);
-    ad_buf_release(&sum);
     sx_program_free(s.p);
     search_release(&s);
+    return rc;
+}
+
+/*
+ * The found program's module run by Python on every example. 0 when it
+ * agrees; 1 when it does not, the program then turned down for the next
+ * pass (res released, why in ps); AD_ENOTFOUND once AD_SYNTH_MAX_CHECKS
+ * programs were; the errors of sx_check_python().
+ */
+static int recheck(const json_t *examples, const struct ad_synth_opts *o, struct pass *ps,
+                   struct ad_synth_result *res, struct ad_err *err)
+{
+    struct sx_check c = { o->python, o->python_ms > 0 ? o->python_ms : AD_SYNTH_PYTHON_MS, 0,
+                          NULL };
+    const json_t *ex;
+    char *want = NULL;
+    int rc;
+
+    rc = sx_check_python(&c, res->code, res->entry, examples, err);
+    res->checks++;
+    if (rc <= 0)
+        return rc;
+    ex = json_array_get(examples, c.bad);
+    want = ad_json_dumps(json_object_get(ex, "output"));
+    free(res->why);
+    res->why = ad_strdupf("%s%s gives %.160s in Python on example %zu, where the C evaluation "
+                          "that chose it gives the expected %.120s",
+                          ps->nrejected + 1 < AD_SYNTH_MAX_CHECKS
+                              ? ""
+                              : "every program found disagreed with Python; the last, ",
+                          res->summary, c.got ? c.got : "an error", c.bad + 1,
+                          want ? want : "?");
+    free(want);
+    free(c.got);
+    if (!res->why)
+        return oom(err);
+    if (ps->nrejected + 1 == AD_SYNTH_MAX_CHECKS) {
+        /* A failure hands out no program: only the reason and the counts stay. */
+        free(res->code);
+        free(res->entry);
+        free(res->summary);
+        sx_program_free(res->prog);
+        res->code = res->entry = res->summary = NULL;
+        res->prog = NULL;
+        return ad_error(err, AD_ENOTFOUND, "%s", res->why);
+    }
+    ps->rejected[ps->nrejected++] = res->summary;
+    res->summary = NULL;
+    return 1;
+}
+
+int ad_synth(const json_t *examples, const struct ad_synth_opts *o, struct ad_synth_result *res,
+             struct ad_err *err)
+{
+    struct ad_synth_opts none = { 0 };
+    struct pass ps = { 0 };
+    const char *name;
+    char *disagreed = NULL;
+    bool pass_failed = false;
+    int rc, checks = 0;
+
+    memset(res, 0, sizeof(*res));
+    o = o ? o : &none;
+    name = o->name ? o->name : "transform";
+    rc = check_examples(examples, err);
+    if (rc < 0)
+        return rc;
+    if (!ad_text_identifier(name, 100) || reserved(name) || name[0] == '_')
+        return ad_error(err, AD_EINVAL, "function name '%.100s': expected a Python identifier "
+                                        "(letters, digits, _; not a keyword, not starting with _)",
+                        name);
+    if (o->python && !o->python[strspn(o->python, " \t")])
+        return ad_error(err, AD_EINVAL, "the python command of the re-check is empty");
+    ps.max_candidates = o->max_candidates > 0 ? o->max_candidates : AD_SYNTH_MAX_CANDIDATES;
+    ps.max_scan = o->max_scan > 0 ? o->max_scan : AD_SYNTH_MAX_SCAN;
+    for (;;) {
+        rc = synth_pass(examples, o, name, &ps, res, err);
+        res->considered = ps.considered;
+        res->scanned = ps.scanned;
+        res->checks = checks;
+        if (rc != 0 || !o->python) {
+            pass_failed = rc != 0;
+            break;
+        }
+        rc = recheck(examples, o, &ps, res, err);
+        checks = res->checks;
+        if (rc <= 0)
+            break;
+        /* Turned down: the next pass searches again without it, within what is left. */
+        free(disagreed);
+        disagreed = res->why;
+        res->why = NULL;
+        ad_synth_result_release(res);
+    }
+    /* A search that ends without a program after a disagreement says both. */
+    if (pass_failed && (rc == AD_ENOTFOUND || rc == AD_ELIMIT) && disagreed && res->why) {
+        char *both = ad_strdupf("%s; without it: %s", disagreed, res->why);
+
+        if (both) {
+            free(res->why);
+            res->why = both;
+            ad_error(err, rc, "%s", both);
+        }
+    }
+    free(disagreed);
+    for (size_t i = 0; i < ps.nrejected; i++)
+        free(ps.rejected[i]);
     return rc;
 }
 

@@ -3,20 +3,23 @@
  *
  * sx_eval() computes what the emitted Python computes, operation for
  * operation: ints stay ints through +, - and * (an int64 overflow counts as
- * a failure, where Python would grow), / always gives a float, round()
- * rounds half to even on the exact binary value (glibc's printf does the
- * same as Python's dtoa), sum() adds from the left starting at int 0 (the
- * plain addition of Python 3.11, Debian 12's; 3.12 compensates), max() and
- * min() keep the first of equal values. Where the Python would raise, the
- * result is NULL with a reason.
+ * a failure, where Python would grow), / always gives a float and, between
+ * two ints, the exact quotient rounded once (Python's true division; going
+ * through double first is off by an ulp above 2**53), an int and a float
+ * compare exactly, round() rounds half to even on the exact binary value
+ * (glibc's printf does the same as Python's dtoa), sum() adds from the left
+ * starting at int 0 (the plain addition of Python 3.11, Debian 12's; 3.12
+ * compensates), max() and min() keep the first of equal values. Where the
+ * Python would raise, the result is NULL with a reason.
  *
- * Case changes follow Python's rules on ASCII letters and leave other
- * characters alone, where Python would also change non-ASCII letters; a
- * program that differs on such input is caught when the sandbox runs the
- * emitted code on the examples.
+ * Case changes are CPython's, character for character (synth_case.c).
+ *
+ * Patterns run under a budget of bytes scanned (sx_scan): the search stops
+ * instead of taking minutes over large inputs.
  */
 #include "compat.h"
 
+#include <assert.h>
 #include <math.h>
 
 #include "autodev/json.h"
@@ -86,8 +89,9 @@ int sx_pattern(struct ad_synth_program *p, const char *src)
         p->pat = v;
         p->patcap = cap;
     }
-    re = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP, &errcode,
-                       &off, NULL);
+    /* ALT_BSUX: \uhhhh as Python's re reads it (SX_SPACE spells U+180E so). */
+    re = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED,
+                       PCRE2_UTF | PCRE2_UCP | PCRE2_ALT_BSUX, &errcode, &off, NULL);
     if (!re)
         return -1;
     pcre2_pattern_info(re, PCRE2_INFO_CAPTURECOUNT, &groups);
@@ -145,131 +149,86 @@ const json_t *sx_walk(const struct sx_path *path, const json_t *v)
     return v;
 }
 
+bool sx_scan(struct ad_synth_program *p, size_t bytes)
+{
+    if (p->spent)
+        return false;
+    p->scanned += bytes;
+    if (p->scan_max && p->scanned > p->scan_max) {
+        p->spent = true;
+        return false;
+    }
+    return true;
+}
+
+/*
+ * The next match of sp in s from *off, as Python's re.finditer steps: the
+ * span of group 1 (empty when unset) or of the whole match. PCRE2 checks
+ * a UTF subject from the start offset to its end on every call; after the
+ * first the rest is known to be valid, so later calls skip the check, or
+ * every match would scan the rest of the string again (two 250 KB inputs
+ * took 39 s). After an empty match the next may not be empty at the same
+ * place but may start there, as in Python 3.7 on.
+ */
+static bool next_match(struct ad_synth_program *p, const struct sx_pat *sp, const char *s,
+                       size_t len, size_t *off, uint32_t *flags, struct sx_span *span)
+{
+    PCRE2_SIZE *ov;
+    int g = sp->groups ? 1 : 0;
+
+    if (*off > len || pcre2_match(sp->re, (PCRE2_SPTR)s, len, *off, *flags, p->md, NULL) < 0)
+        return false;
+    ov = pcre2_get_ovector_pointer(p->md);
+    span->off = ov[2 * g] == PCRE2_UNSET ? 0 : ov[2 * g];
+    span->len = ov[2 * g] == PCRE2_UNSET ? 0 : ov[2 * g + 1] - ov[2 * g];
+    *off = ov[1];
+    *flags = PCRE2_NO_UTF_CHECK | (ov[1] == ov[0] ? PCRE2_NOTEMPTY_ATSTART : 0);
+    return true;
+}
+
 json_t *sx_findall(struct ad_synth_program *p, int pat, const char *s, size_t len)
 {
-    const struct sx_pat *sp = &p->pat[pat];
-    json_t *all = json_array();
-    PCRE2_SIZE off = 0;
+    struct sx_span sp;
+    size_t off = 0;
+    uint32_t flags = 0;
+    json_t *all;
 
-    while (all && off <= len) {
-        int rc = pcre2_match(sp->re, (PCRE2_SPTR)s, len, off, 0, p->md, NULL);
-        PCRE2_SIZE *ov;
-        int g;
-
-        if (rc < 0)
+    if (!sx_scan(p, len + 1))
+        return NULL;
+    all = json_array();
+    while (all && next_match(p, &p->pat[pat], s, len, &off, &flags, &sp))
+        if (json_array_append_new(all, json_stringn(s + sp.off, sp.len)) < 0)
             break;
-        ov = pcre2_get_ovector_pointer(p->md);
-        g = sp->groups ? 1 : 0;
-        if (ov[2 * g] == PCRE2_UNSET)
-            json_array_append_new(all, json_string(""));
-        else
-            json_array_append_new(all, json_stringn(s + ov[2 * g], ov[2 * g + 1] - ov[2 * g]));
-        if (ov[1] == ov[0]) {
-            /* An empty match: step over one character, as Python does. */
-            off = ov[1] + 1;
-            while (off < len && ((unsigned char)s[off] & 0xC0) == 0x80)
-                off++;
-        } else {
-            off = ov[1];
-        }
-    }
     return all;
 }
 
-static bool ascii_upper(int c) { return c >= 'A' && c <= 'Z'; }
-static bool ascii_lower(int c) { return c >= 'a' && c <= 'z'; }
-
-/* Length of the whitespace at s (what str.isspace() calls whitespace), or 0. */
-static size_t space_at(const unsigned char *s, size_t len)
+bool sx_matches(struct ad_synth_program *p, int pat, const char *s, size_t len,
+                struct sx_matches *m)
 {
-    static const uint32_t wide[] = { 0x85,   0xA0,   0x1680, 0x2028, 0x2029,
-                                     0x202F, 0x205F, 0x3000 };
-    uint32_t cp;
-    size_t n;
+    struct sx_span sp;
+    size_t off = 0;
+    uint32_t flags = 0;
 
-    if (!len)
-        return 0;
-    if (s[0] < 0x80)
-        return (s[0] >= 9 && s[0] <= 13) || (s[0] >= 0x1C && s[0] <= 0x20) ? 1 : 0;
-    if ((s[0] & 0xE0) == 0xC0 && len >= 2) {
-        cp = ((uint32_t)(s[0] & 0x1F) << 6) | (s[1] & 0x3F);
-        n = 2;
-    } else if ((s[0] & 0xF0) == 0xE0 && len >= 3) {
-        cp = ((uint32_t)(s[0] & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
-        n = 3;
-    } else {
-        return 0;
+    m->n = 0;
+    if (!sx_scan(p, len + 1))
+        return false;
+    while (next_match(p, &p->pat[pat], s, len, &off, &flags, &sp)) {
+        if (m->n < SX_KEEP)
+            m->first[m->n] = sp;
+        m->last[m->n % SX_KEEP] = sp;
+        m->n++;
     }
-    if (cp >= 0x2000 && cp <= 0x200A)
-        return n;
-    for (size_t i = 0; i < AD_ARRAY_SIZE(wide); i++)
-        if (cp == wide[i])
-            return n;
-    return 0;
+    return true;
 }
 
-/* Length of the whitespace ending at s + len, or 0. */
-static size_t space_before(const unsigned char *s, size_t len)
+bool sx_match_at(const struct sx_matches *m, long k, struct sx_span *out)
 {
-    for (size_t n = 1; n <= 3 && n <= len; n++) {
-        if ((s[len - n] & 0xC0) == 0x80)
-            continue;
-        return space_at(s + len - n, n) == n ? n : 0;
-    }
-    return 0;
-}
+    long n = (long)m->n, i = k < 0 ? n + k : k;
 
-char *sx_case(const char *s, size_t len, enum sx_case c, size_t *outlen)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    char *o;
-    bool prev_cased = false;
-
-    if (c == CASE_STRIP) {
-        size_t a = 0, b = len, k;
-
-        while (a < b && (k = space_at(u + a, b - a)) > 0)
-            a += k;
-        while (b > a && (k = space_before(u, b)) > 0)
-            b -= k;
-        *outlen = b - a;
-        return strndup(s + a, b - a);
-    }
-    o = malloc(len + 1);
-    if (!o)
-        return NULL;
-    for (size_t i = 0; i < len; i++) {
-        int ch = u[i];
-        bool cased = ascii_upper(ch) || ascii_lower(ch);
-
-        switch (c) {
-        case CASE_LOWER:
-            ch = ascii_upper(ch) ? ch + 32 : ch;
-            break;
-        case CASE_UPPER:
-            ch = ascii_lower(ch) ? ch - 32 : ch;
-            break;
-        case CASE_TITLE:
-            if (cased)
-                ch = prev_cased ? (ascii_upper(ch) ? ch + 32 : ch)
-                                : (ascii_lower(ch) ? ch - 32 : ch);
-            /* Non-ASCII letters are cased to Python; a byte of one is taken as such. */
-            prev_cased = cased || ch >= 0x80;
-            break;
-        case CASE_CAPITALIZE:
-            if (i == 0)
-                ch = ascii_lower(ch) ? ch - 32 : ch;
-            else
-                ch = ascii_upper(ch) ? ch + 32 : ch;
-            break;
-        case CASE_STRIP:
-            break;
-        }
-        o[i] = (char)ch;
-    }
-    o[len] = '\0';
-    *outlen = len;
-    return o;
+    if (i < 0 || i >= n || (i >= SX_KEEP && i < n - SX_KEEP))
+        return false;
+    *out = i < SX_KEEP ? m->first[i] : m->last[i % SX_KEEP];
+    return true;
 }
 
 void sx_float_repr(double d, char *buf, size_t size)
@@ -344,6 +303,58 @@ static bool num(const json_t *v, bool *isint, int64_t *i, double *d)
     return false;
 }
 
+/*
+ * Python's int / int: the exact quotient rounded once, to nearest, ties to
+ * even. Operands up to 2**53 are exact doubles and one IEEE division rounds
+ * once; above, the quotient is taken to 64 significant bits in 128-bit
+ * integers with a sticky bit for the rest, which the conversion to double
+ * then rounds once.
+ */
+static double int_div(int64_t a, int64_t b)
+{
+    bool neg = (a < 0) != (b < 0);
+    uint64_t n = a < 0 ? -(uint64_t)a : (uint64_t)a, d = b < 0 ? -(uint64_t)b : (uint64_t)b;
+    unsigned __int128 q, r, num;
+    int lead, top, shift;
+    uint64_t m;
+    double v;
+
+    if (n <= (UINT64_C(1) << 53) && d <= (UINT64_C(1) << 53))
+        return (double)a / (double)b;
+    if (n == 0)
+        return neg ? -0.0 : 0.0;
+    lead = __builtin_clzll(n);
+    num = (unsigned __int128)n << (64 + lead);          /* top bit at 127 */
+    q = num / d;                                        /* at least 2**63: 64 bits or more */
+    r = num % d;
+    top = q >> 64 ? 127 - __builtin_clzll((uint64_t)(q >> 64)) : 63 - __builtin_clzll((uint64_t)q);
+    shift = top - 63;
+    m = (uint64_t)(q >> shift);
+    if (r != 0 || (q & ((((unsigned __int128)1) << shift) - 1)) != 0)
+        m |= 1;                                         /* sticky: below the rounding bit */
+    v = ldexp((double)m, shift - 64 - lead);
+    return neg ? -v : v;
+}
+
+/* -1, 0 or 1 as Python compares the int i with the float d, exactly; 2 when d is NaN. */
+static int cmp_int_real(int64_t i, double d)
+{
+    double t;
+    int64_t ti;
+
+    if (isnan(d))
+        return 2;
+    if (d >= 0x1p63)
+        return -1;
+    if (d < -0x1p63)
+        return 1;
+    t = trunc(d);
+    ti = (int64_t)t;
+    if (i != ti)
+        return i < ti ? -1 : 1;
+    return d > t ? -1 : d < t ? 1 : 0;
+}
+
 static json_t *arith(int op, const json_t *x, const json_t *y, const char **why)
 {
     bool xi, yi;
@@ -359,7 +370,7 @@ static json_t *arith(int op, const json_t *x, const json_t *y, const char **why)
             *why = "division by zero";
             return NULL;
         }
-        return json_real(da / db);
+        return json_real(xi && yi ? int_div(a, b) : da / db);
     }
     if (xi && yi) {
         bool over = op == OP_ADD   ? __builtin_add_overflow(a, b, &r)
@@ -401,26 +412,80 @@ static bool truthy(const json_t *v)
     }
 }
 
-/* a <op> b on numbers (Python's comparison), or == on anything. -1: not comparable. */
+bool sx_equal(const json_t *a, const json_t *b)
+{
+    if (!a || !b)
+        return a == b;
+    if (json_is_number(a) && json_is_number(b)) {
+        if (json_is_integer(a) && json_is_integer(b))
+            return json_integer_value(a) == json_integer_value(b);
+        if (json_is_integer(a))
+            return cmp_int_real(json_integer_value(a), json_real_value(b)) == 0;
+        if (json_is_integer(b))
+            return cmp_int_real(json_integer_value(b), json_real_value(a)) == 0;
+        return json_real_value(a) == json_real_value(b);
+    }
+    if (json_typeof(a) != json_typeof(b))
+        return false;
+    if (json_is_array(a)) {
+        size_t n = json_array_size(a);
+
+        if (n != json_array_size(b))
+            return false;
+        for (size_t i = 0; i < n; i++)
+            if (!sx_equal(json_array_get(a, i), json_array_get(b, i)))
+                return false;
+        return true;
+    }
+    if (json_is_object(a)) {
+        const char *k;
+        json_t *v;
+
+        if (json_object_size(a) != json_object_size(b))
+            return false;
+        json_object_foreach((json_t *)a, k, v)
+            if (!sx_equal(v, json_object_get(b, k)))
+                return false;
+        return true;
+    }
+    return json_equal((json_t *)a, (json_t *)b);
+}
+
+/*
+ * a <op> b on numbers (Python's comparison: an int and a float exactly, a
+ * NaN never ordered), on two strings, or == on anything. -1: not comparable.
+ */
 static int compare(int op, const json_t *a, const json_t *b)
 {
-    bool ai, bi;
-    int64_t x, y;
-    double dx, dy;
+    bool ai = false, bi = false;
+    int64_t x = 0, y = 0;
+    double dx = 0, dy = 0;
     int c;
 
     if (op == CMP_EQ)
-        return ad_json_equal_loose(a, b);
+        return sx_equal(a, b);
     if (!num(a, &ai, &x, &dx) || !num(b, &bi, &y, &dy)) {
-        if (json_is_string(a) && json_is_string(b))
-            c = strcmp(json_string_value(a), json_string_value(b));
-        else
+        if (json_is_string(a) && json_is_string(b)) {
+            /* UTF-8 bytes sort as the code points do; a NUL is a character, as in Python. */
+            size_t la = json_string_length(a), lb = json_string_length(b);
+
+            c = memcmp(json_string_value(a), json_string_value(b), la < lb ? la : lb);
+            c = c ? (c > 0) - (c < 0) : (la > lb) - (la < lb);
+        } else {
             return -1;
+        }
     } else if (ai && bi) {
         c = x < y ? -1 : x > y;
+    } else if (ai) {
+        c = cmp_int_real(x, dy);
+    } else if (bi) {
+        c = cmp_int_real(y, dx);
+        c = c == 2 ? 2 : -c;
     } else {
-        c = dx < dy ? -1 : dx > dy;
+        c = isnan(dx) || isnan(dy) ? 2 : dx < dy ? -1 : dx > dy;
     }
+    if (c == 2)
+        return 0;      /* NaN: every order comparison is false */
     switch (op) {
     case CMP_GT:
         return c > 0;
@@ -593,38 +658,42 @@ json_t *sx_eval(struct ad_synth_program *p, int node, const json_t *input, const
         return NULL;
     }
     switch (x->kind) {
-    case SX_NTH:
-    case SX_ALL: {
-        json_t *all;
-        long n, k;
+    case SX_NTH: {
+        struct sx_matches m;
+        struct sx_span sp;
 
+        /* The atoms use |k| <= SX_KEEP: one run keeps what they need. */
+        assert(x->n < SX_KEEP && x->n >= -SX_KEEP);
+        if (!json_is_string(a))
+            *why = "not a string";
+        else if (!sx_matches(p, x->pat, json_string_value(a), json_string_length(a), &m))
+            *why = "the budget of bytes scanned is spent";
+        else if (!sx_match_at(&m, x->n, &sp))
+            *why = "the pattern does not match often enough";
+        else
+            r = json_stringn(json_string_value(a) + sp.off, sp.len);
+        break;
+    }
+    case SX_ALL:
         if (!json_is_string(a)) {
             *why = "not a string";
             break;
         }
-        all = sx_findall(p, x->pat, json_string_value(a), json_string_length(a));
-        if (x->kind == SX_ALL) {
-            r = all;
-            break;
-        }
-        n = (long)json_array_size(all);
-        k = x->n < 0 ? n + x->n : x->n;
-        if (k >= 0 && k < n)
-            r = json_incref(json_array_get(all, (size_t)k));
-        else
-            *why = "the pattern does not match often enough";
-        json_decref(all);
+        r = sx_findall(p, x->pat, json_string_value(a), json_string_length(a));
+        if (!r)
+            *why = p->spent ? "the budget of bytes scanned is spent" : NULL;
         break;
-    }
     case SX_CASE:
-        if (json_is_string(a)) {
+        if (!json_is_string(a)) {
+            *why = "not a string";
+        } else if (!sx_scan(p, json_string_length(a) + 1)) {
+            *why = "the budget of bytes scanned is spent";
+        } else {
             size_t len;
             char *s = sx_case(json_string_value(a), json_string_length(a), x->n, &len);
 
             r = s ? json_stringn_nocheck(s, len) : NULL;
             free(s);
-        } else {
-            *why = "not a string";
         }
         break;
     case SX_CAT:

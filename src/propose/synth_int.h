@@ -1,6 +1,8 @@
 /*
- * Inside the synthesizer: the program tree, its evaluator (synth_eval.c),
- * its Python writer (synth_emit.c) and the searches (synth.c, synth_text.c).
+ * Inside the synthesizer: the program tree, its evaluator (synth_eval.c,
+ * with Python's case mapping in synth_case.c over the tables of
+ * synth_unidata.c), its Python writer (synth_emit.c), the searches
+ * (synth.c, synth_text.c) and the Python re-check (synth_check.c).
  */
 #ifndef AD_SYNTH_INT_H
 #define AD_SYNTH_INT_H
@@ -12,6 +14,22 @@
 #include "autodev/synth.h"
 
 #define SX_MAX_DEPTH 4          /* steps of a path below the input */
+
+/*
+ * Whitespace, spelled so that PCRE2 (UTF, UCP, ALT_BSUX) and Python's re
+ * read the same set of characters. \s alone is not: Python's counts
+ * \x1c-\x1f (str.isspace() does), PCRE2's does not and counts U+180E
+ * instead, so "\S+" split "a\x1cb" in Python and not in PCRE2. The union
+ * of the two, spelled out, means the same to both; its complement too.
+ * Every class a pattern of the synthesizer is built from is in sx_classes
+ * (synth_text.c), which tests/unit/test_synth.c runs over every code point
+ * in PCRE2 and in /usr/bin/python3.
+ */
+#define SX_SPACE "[\\s\\x1c-\\x1f\\u180e]"
+#define SX_NONSPACE "[^\\s\\x1c-\\x1f\\u180e]"
+
+/* The classes patterns are built from, NULL-terminated (synth_text.c). */
+extern const char *const sx_classes[];
 
 struct sx_step {
     char *key;                  /* object key, or NULL for a list index */
@@ -82,6 +100,14 @@ struct ad_synth_program {
     struct sx_pat *pat;
     size_t npat, patcap;
     pcre2_match_data *md;
+    /*
+     * The work budget in bytes scanned (a pattern run or a case change over
+     * a string counts its length): once scanned passes scan_max, every
+     * further scan fails (spent) and the search winds down. scan_max 0: no
+     * limit (ad_synth_apply on a program handed out).
+     */
+    size_t scanned, scan_max;
+    bool spent;
     enum sx_mode mode;
     struct sx_param *param;
     size_t nparam;
@@ -104,10 +130,68 @@ void sx_truncate(struct ad_synth_program *p, size_t keep);
  */
 json_t *sx_eval(struct ad_synth_program *p, int node, const json_t *input, const char **why);
 
-/* Python's str.lower() ... on ASCII letters; other bytes are kept. Owned result. */
+/*
+ * Python's str.lower(), upper(), title(), capitalize() and strip() on the
+ * UTF-8 string s, character for character as CPython does them (full case
+ * mappings and the final sigma: synth_case.c, over synth_unidata.c). Owned
+ * result; NULL when out of memory or s is not UTF-8.
+ */
 char *sx_case(const char *s, size_t len, enum sx_case c, size_t *outlen);
-/* Every match of pattern i in s: group 1 or the whole match, as a JSON list. */
+
+/* The tables of synth_unidata.c, written by tests/synth/casemap.py. */
+struct sx_case_range {
+    uint32_t lo, hi;
+    int kind;                   /* 0: every code point; 1: pairs, the upper one first */
+    int32_t dl, du, dt;         /* deltas to lower, upper, title (kind 1: of the upper one) */
+};
+struct sx_case_special {
+    uint32_t cp;
+    uint32_t lower[3], upper[3], title[3];   /* 0-terminated when shorter */
+};
+extern const char sx_case_unicode[];
+extern const struct sx_case_range sx_case_ranges[];
+extern const size_t sx_case_nranges;
+extern const struct sx_case_special sx_case_specials[];
+extern const size_t sx_case_nspecials;
+extern const uint32_t sx_case_cased[][2];
+extern const size_t sx_case_ncased;
+extern const uint32_t sx_case_ignorable[][2];
+extern const size_t sx_case_nignorable;
+
+/*
+ * Equality as Python's == sees the values the emitted code returns: 1 ==
+ * 1.0, an int and a float compared exactly (2**53 + 1 != 2.0**53), a
+ * boolean equal only to a boolean (stricter than Python's True == 1, so a
+ * program kept is right either way), lists and dicts item by item.
+ */
+bool sx_equal(const json_t *a, const json_t *b);
+
+/* Counts bytes scanned against p's budget; false once it is spent. */
+bool sx_scan(struct ad_synth_program *p, size_t bytes);
+/*
+ * Every match of pattern pat in s (Python's re.findall): group 1 or the
+ * whole match, as a JSON list. NULL when the budget is spent.
+ */
 json_t *sx_findall(struct ad_synth_program *p, int pat, const char *s, size_t len);
+
+/*
+ * One run of pattern pat over s that keeps the spans of the first and the
+ * last SX_KEEP matches and their count, without building every match: what
+ * the k-th match (_nth) needs for -SX_KEEP <= k < SX_KEEP. false when the
+ * budget is spent.
+ */
+#define SX_KEEP 4
+struct sx_span {
+    size_t off, len;
+};
+struct sx_matches {
+    size_t n;
+    struct sx_span first[SX_KEEP], last[SX_KEEP];   /* last: match i at i % SX_KEEP */
+};
+bool sx_matches(struct ad_synth_program *p, int pat, const char *s, size_t len,
+                struct sx_matches *m);
+/* The span of match k (negative from the end); false when there is none or it was not kept. */
+bool sx_match_at(const struct sx_matches *m, long k, struct sx_span *out);
 /* repr() of a Python float; buf of at least 32 bytes. */
 void sx_float_repr(double d, char *buf, size_t size);
 /* The value at path in input, or NULL when missing (borrowed). */
@@ -149,7 +233,11 @@ struct sx_search {
     size_t nleaf;
     int *ln;                    /* each leaf's SX_PATH node, made once for every family */
     long considered;
+    long max_candidates;        /* the budget of candidates tried */
     bool too_long;              /* a string leaf was too long to search with patterns */
+    /* programs the Python re-check turned down, as sx_emit_expr writes them */
+    char *const *rejected;
+    size_t nrejected;
     /* the closest miss, for the reason when nothing fits */
     int best_fits;
     double best_cost;
@@ -160,8 +248,41 @@ struct sx_search {
 
 /*
  * Scores candidate node against every example: true when it fits all.
- * Misses are remembered as the closest guess when they fit the most.
+ * Misses are remembered as the closest guess when they fit the most. Once
+ * the budget is spent every candidate is a miss (sx_spent).
  */
 bool sx_try(struct sx_search *s, int node, double cost);
+/*
+ * Remembers node as the closest miss when it fits more examples (the first
+ * fits) than the closest so far, or as many at a lower cost; got is what
+ * it gave on the next one (NULL: it raised, why says why).
+ */
+void sx_miss(struct sx_search *s, int node, double cost, size_t fits, const json_t *got,
+             const char *why);
+/* Whether the Python re-check turned node's program down in an earlier pass. */
+bool sx_rejected(struct sx_search *s, int node);
+/* Whether the work budget (candidates or bytes scanned) is spent: the search winds down. */
+bool sx_spent(const struct sx_search *s);
+
+/* ---- the Python re-check (synth_check.c) ---- */
+
+struct sx_check {
+    const char *python;         /* the command's words */
+    int wall_ms;
+    /* when Python disagrees: the example, what Python gave (a value or the error), owned */
+    size_t bad;
+    char *got;
+};
+
+/*
+ * Runs code's function entry in Python on every example's input, as the
+ * sandbox harness calls a skill, and compares each result with the output.
+ * 0 when all agree; 1 when example c->bad does not (c->got says what Python
+ * gave). With err: AD_EINVAL (no command), AD_EIO (it cannot be run, or
+ * fails), AD_ETIMEOUT (past c->wall_ms), AD_ETOOBIG (answers over 256 MiB),
+ * AD_EINTERNAL (the module does not load: a bug of synth_emit.c), AD_ENOMEM.
+ */
+int sx_check_python(struct sx_check *c, const char *code, const char *entry,
+                    const json_t *examples, struct ad_err *err);
 
 #endif

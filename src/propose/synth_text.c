@@ -5,7 +5,9 @@
  * string leaf, the k-th match of a pattern in one, either with a case
  * change, or a number leaf written out. Patterns come from three places:
  *
- *   classes    \d+, [^\W\d_]+ (letters), [A-Z]+, \w+, \S+
+ *   classes    \d+, [^\W\d_]+ (letters), [A-Z]+, \w+, and runs of what is not
+ *              whitespace (SX_NONSPACE: \S is not the same set in PCRE2
+ *              and in Python, see synth_int.h)
  *   shapes     the outputs' own shape, run by run: digits, letters (upper,
  *              lower or capitalised when all agree), spaces, and single
  *              other characters kept as they are; a run every output has
@@ -13,15 +15,21 @@
  *              examples agree ("INV-\d+"), and a variant with classes only
  *              is tried too
  *   labels     the text before the output on its line that every example
- *              shares ("Order number:"), then \s*, then the value: the
- *              shape, \S+ or the rest of the line
+ *              shares ("Order number:"), then whitespace, then the value:
+ *              the shape, a run of non-space or the rest of the line
  *
  * Every atom is evaluated on every example once. A dynamic program over the
  * positions reached in each example's output then finds the cheapest
  * sequence of atoms and constant characters that spells every output; the
  * state is the vector of positions, so parts must line up in all examples
  * at once. A constant letter or digit costs 1 and needs two examples that
- * agree on it; punctuation and spaces cost 0.2.
+ * agree on it; punctuation and spaces cost 0.2. After the Python re-check
+ * turned the program it spells down, it spells the next best without that
+ * program's atoms.
+ *
+ * Sections: atoms and their case changes / shapes / labels / building the
+ * atoms / the dynamic program / the searches (sx_text_search,
+ * sx_list_text_search).
  */
 #include "compat.h"
 
@@ -30,6 +38,10 @@
 #include "autodev/json.h"
 
 #include "synth_int.h"
+
+const char *const sx_classes[] = {
+    "\\d", "[^\\W\\d_]", "[A-Z]", "[a-z]", "\\w", SX_SPACE, SX_NONSPACE, "[^\\r\\n]", NULL,
+};
 
 #define MAX_ATOMS 4000
 #define MAX_STATES 20000
@@ -84,8 +96,12 @@ static int add_atom(struct text *t, const struct atom *proto, char **vals, size_
 
     for (size_t e = 0; e < t->s->n; e++)
         have += vals[e] != NULL;
-    /* An atom no example has a value for, or one identical to a cheaper one, is dead weight. */
-    for (size_t i = 0; have && i < t->na; i++) {
+    /*
+     * An atom no example has a value for, or one identical to a cheaper one,
+     * is dead weight; except in a pass after the Python re-check turned a
+     * program down, where the twin may be the next candidate.
+     */
+    for (size_t i = 0; have && !t->s->nrejected && i < t->na; i++) {
         size_t e;
 
         for (e = 0; e < t->s->n; e++) {
@@ -133,6 +149,8 @@ static int add_with_cases(struct text *t, struct atom *proto, json_t **from, boo
         for (size_t e = 0; e < t->s->n; e++) {
             if (!json_is_string(from[e]))
                 continue;
+            if (cs >= 0 && !sx_scan(t->s->p, json_string_length(from[e]) + 1))
+                continue;
             if (cs < 0) {
                 lens[e] = json_string_length(from[e]);
                 vals[e] = strndup(json_string_value(from[e]), lens[e]);
@@ -171,32 +189,35 @@ static int pattern_atoms(struct text *t, size_t li, int ln, int pat, const int *
                          double cost, bool cases)
 {
     struct sx_search *s = t->s;
-    json_t **all = calloc(s->n, sizeof(json_t *)), **pick = calloc(s->n, sizeof(json_t *));
+    struct sx_matches *m = calloc(s->n, sizeof(*m));
+    json_t **pick = calloc(s->n, sizeof(json_t *));
     int rc = 0;
 
-    if (!all || !pick) {
-        free(all);
+    if (!m || !pick) {
+        free(m);
         free(pick);
         return -1;
     }
     for (size_t e = 0; e < s->n; e++)
-        all[e] = sx_findall(s->p, pat, json_string_value(s->leaf[li].v[e]),
-                            json_string_length(s->leaf[li].v[e]));
+        sx_matches(s->p, pat, json_string_value(s->leaf[li].v[e]),
+                   json_string_length(s->leaf[li].v[e]), &m[e]);
     for (size_t i = 0; rc == 0 && i < nk; i++) {
         static const double kcost[] = { 0.2, 0.5, 0.6, 0.7 };
         struct atom proto = { .leaf = ln, .pat = pat, .k = ks[i], .num = 0 };
 
         proto.cost = cost + (ks[i] >= 0 ? kcost[ks[i] < 3 ? ks[i] : 3] : ks[i] == -1 ? 0.3 : 0.6);
         for (size_t e = 0; e < s->n; e++) {
-            long n = (long)json_array_size(all[e]), k = ks[i] < 0 ? n + ks[i] : ks[i];
+            struct sx_span sp;
 
-            pick[e] = k >= 0 && k < n ? json_array_get(all[e], (size_t)k) : NULL;
+            pick[e] = sx_match_at(&m[e], ks[i], &sp)
+                          ? json_stringn(json_string_value(s->leaf[li].v[e]) + sp.off, sp.len)
+                          : NULL;
         }
         rc = add_with_cases(t, &proto, pick, cases);
+        for (size_t e = 0; e < s->n; e++)
+            json_decref(pick[e]);
     }
-    for (size_t e = 0; e < s->n; e++)
-        json_decref(all[e]);
-    free(all);
+    free(m);
     free(pick);
     return rc;
 }
@@ -214,17 +235,18 @@ struct tok {
 static int tokenize(struct ad_synth_program *p, const char *s, size_t len, struct tok *out,
                     size_t max)
 {
-    static const char *const kinds[] = { "\\d+", "[^\\W\\d_]+", "\\s+" };
-    int split = sx_pattern(p, "\\d+|[^\\W\\d_]+|\\s+|.");
+    static const char *const kinds[] = { "\\d+", "[^\\W\\d_]+", SX_SPACE "+" };
+    int split = sx_pattern(p, "\\d+|[^\\W\\d_]+|" SX_SPACE "+|.");
     size_t off = 0, n = 0;
+    uint32_t check = 0;     /* the first match checks the UTF-8 of the whole string */
 
-    if (split < 0)
+    if (split < 0 || !sx_scan(p, len + 1))
         return -1;
     while (off < len) {
         PCRE2_SIZE *ov;
         int k;
 
-        if (pcre2_match(p->pat[split].re, (PCRE2_SPTR)s, len, off, PCRE2_ANCHORED, p->md,
+        if (pcre2_match(p->pat[split].re, (PCRE2_SPTR)s, len, off, PCRE2_ANCHORED | check, p->md,
                         NULL) < 0 ||
             n == max)
             return -1;
@@ -233,11 +255,13 @@ static int tokenize(struct ad_synth_program *p, const char *s, size_t len, struc
         out[n].len = ov[1] - ov[0];
         out[n].kind = R_OTHER;
         off = ov[1];   /* before the matches below reuse the ovector */
+        check = PCRE2_NO_UTF_CHECK;
         for (k = 0; k < 3; k++) {
             int pk = sx_pattern(p, kinds[k]);
 
             if (pk >= 0 && pcre2_match(p->pat[pk].re, (PCRE2_SPTR)out[n].p, out[n].len, 0,
-                                       PCRE2_ANCHORED | PCRE2_ENDANCHORED, p->md, NULL) >= 0) {
+                                       PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_NO_UTF_CHECK,
+                                       p->md, NULL) >= 0) {
                 out[n].kind = (enum run)k;
                 break;
             }
@@ -333,7 +357,7 @@ static int shapes(struct ad_synth_program *p, const char *const *str, const size
         }
         {
             const char *cls = tk[0][j].kind == R_DIGIT   ? "\\d+"
-                              : tk[0][j].kind == R_SPACE ? "\\s+"
+                              : tk[0][j].kind == R_SPACE ? SX_SPACE "+"
                               : all_ascii(col, n, is_upper)   ? "[A-Z]+"
                               : all_ascii(col, n, is_lower)   ? "[a-z]+"
                               : all_ascii(col, n, is_capital) ? "[A-Z][a-z]+"
@@ -382,9 +406,12 @@ static int label_of(struct text *t, size_t li, struct ad_buf *label)
     for (size_t e = 0; e < s->n; e++) {
         const char *in = json_string_value(s->leaf[li].v[e]);
         size_t inlen = json_string_length(s->leaf[li].v[e]);
-        const char *at = t->ylen[e] ? memmem(in, inlen, t->y[e], t->ylen[e]) : NULL;
-        const char *line;
+        const char *at, *line;
         size_t pre, k;
+
+        if (!sx_scan(s->p, inlen + 1))
+            return 0;
+        at = t->ylen[e] ? memmem(in, inlen, t->y[e], t->ylen[e]) : NULL;
 
         if (!at)
             return 0;
@@ -446,8 +473,9 @@ static int build_atoms(struct text *t, const int *ln_of_leaf, bool parts)
         double cost;
     } classes[] = {
         { "\\d+", 1.0 }, { "[^\\W\\d_]+", 1.05 }, { "[A-Z]+", 1.1 },
-        { "\\w+", 1.1 }, { "\\S+", 1.15 },
+        { "\\w+", 1.1 }, { SX_NONSPACE "+", 1.15 },
     };
+    /* Match indexes; sx_matches keeps the first and last SX_KEEP, which covers them. */
     static const int all_k[] = { 0, -1, 1, 2, 3, -2 };
     static const int few_k[] = { 0, -1, 1 };
     struct sx_search *s = t->s;
@@ -455,7 +483,7 @@ static int build_atoms(struct text *t, const int *ln_of_leaf, bool parts)
     int nshape, rc = 0;
 
     nshape = shapes(s->p, t->y, t->ylen, s->n, s->n, shape);
-    for (size_t i = 0; rc == 0 && i < s->nleaf; i++) {
+    for (size_t i = 0; rc == 0 && i < s->nleaf && !sx_spent(s); i++) {
         int ln = ln_of_leaf[i];
 
         if (string_leaf(s, i)) {
@@ -479,11 +507,12 @@ static int build_atoms(struct text *t, const int *ln_of_leaf, bool parts)
                                        k == 0 && nshape == 2 ? 0.85 : 0.9, false);
             }
             if (rc == 0 && label_of(t, i, &label) > 0) {
-                const char *vals[] = { nshape ? shape[nshape - 1].ptr : NULL, "\\S+",
+                const char *vals[] = { nshape ? shape[nshape - 1].ptr : NULL, SX_NONSPACE "+",
                                        "[^\\r\\n]+" };
 
                 for (size_t k = 0; rc == 0 && k < AD_ARRAY_SIZE(vals); k++) {
-                    char *re = vals[k] ? ad_strdupf("%s\\s*(%s)", label.ptr, vals[k]) : NULL;
+                    char *re = vals[k] ? ad_strdupf("%s" SX_SPACE "*(%s)", label.ptr, vals[k])
+                                       : NULL;
                     int pat = re ? sx_pattern(s->p, re) : -1;
 
                     if (pat >= 0)
@@ -665,8 +694,8 @@ static double best_from(struct text *t, const size_t *pos, int depth)
     return best;
 }
 
-/* Builds the program the dynamic program chose: parts joined with +. */
-static int rebuild(struct text *t, int *node, int *atoms_used)
+/* Builds the program the dynamic program chose: parts joined with +; the atoms used in picked. */
+static int rebuild(struct text *t, int *node, int *atoms_used, int *picked)
 {
     struct sx_search *s = t->s;
     size_t n = s->n, *pos = calloc(n, sizeof(size_t));
@@ -717,6 +746,8 @@ static int rebuild(struct text *t, int *node, int *atoms_used)
             rc = -1;
             break;
         }
+        if (*atoms_used <= MAX_OUT)
+            picked[*atoms_used] = choice;
         (*atoms_used)++;
         for (size_t e = 0; e < n; e++)
             pos[e] += t->a[choice].len[e];
@@ -732,7 +763,12 @@ static int rebuild(struct text *t, int *node, int *atoms_used)
     return rc;
 }
 
-/* Each atom alone, against the whole outputs: the closest miss for the reason. */
+/*
+ * Each atom alone, against the whole outputs: the closest miss for the
+ * reason. Read off the atoms' values, which hold what the program would
+ * give: evaluating each atom again would run its pattern over every input
+ * once more.
+ */
 static void whole_misses(struct text *t)
 {
     struct sx_search *s = t->s;
@@ -740,16 +776,21 @@ static void whole_misses(struct text *t)
 
     for (size_t i = 0; i < t->na; i++) {
         const struct atom *a = &t->a[i];
-        int fits = 0;
+        size_t fits = 0;
 
-        for (size_t e = 0; e < s->n; e++, fits++)
-            if (!a->v[e] || a->len[e] != t->ylen[e] || memcmp(a->v[e], t->y[e], a->len[e]))
+        for (; fits < s->n; fits++)
+            if (!a->v[fits] || a->len[fits] != t->ylen[fits] ||
+                memcmp(a->v[fits], t->y[fits], a->len[fits]))
                 break;
-        if (fits > s->best_fits || (fits == s->best_fits && a->cost < s->best_cost)) {
+        if (fits < s->n && ((int)fits > s->best_fits ||
+                            ((int)fits == s->best_fits && a->cost < s->best_cost))) {
             int k = atom_node(s, a);
+            json_t *got = a->v[fits] ? json_stringn(a->v[fits], a->len[fits]) : NULL;
 
             if (k >= 0)
-                sx_try(s, k, a->cost);
+                sx_miss(s, k, a->cost, fits, got,
+                        a->pat >= 0 ? "the pattern does not match often enough" : NULL);
+            json_decref(got);
             sx_truncate(s->p, keep);
         }
     }
@@ -779,7 +820,7 @@ int sx_text_search(struct sx_search *s, int *node, double *cost)
 {
     struct text t;
     size_t *pos = NULL, maxlen = 0;
-    int used = 0, rc = AD_ENOTFOUND;
+    int used = 0, rc = AD_ENOTFOUND, picked[MAX_OUT + 1];
     double c;
 
     *node = -1;
@@ -825,16 +866,31 @@ int sx_text_search(struct sx_search *s, int *node, double *cost)
         }
         goto out;
     }
-    c = best_from(&t, pos, 0);
-    if (isinf(c))
-        goto out;
-    if (rebuild(&t, node, &used) < 0) {
-        rc = -1;
-        goto out;
-    }
-    if (used == 0 || *node < 0) {
-        *node = -1;    /* constants alone: the constant family's business */
-        goto out;
+    for (int round = 0;; round++) {
+        size_t keep = s->p->nnode;
+
+        c = best_from(&t, pos, 0);
+        if (isinf(c))
+            goto out;
+        if (rebuild(&t, node, &used, picked) < 0) {
+            rc = -1;
+            goto out;
+        }
+        if (used == 0 || *node < 0) {
+            *node = -1;    /* constants alone: the constant family's business */
+            goto out;
+        }
+        if (!s->nrejected || round == AD_SYNTH_MAX_CHECKS || !sx_rejected(s, *node))
+            break;
+        /*
+         * Python disagreed with this very program in an earlier pass: the
+         * next best spelling is one without its atoms.
+         */
+        for (int k = 0; k < used && k <= MAX_OUT; k++)
+            t.a[picked[k]].cost = INFINITY;
+        sx_truncate(s->p, keep);
+        t.nstates = 0;
+        memset(t.slot, 0xff, t.nslot * sizeof(int));
     }
     *cost = c;
     rc = sx_try(s, *node, c) ? 0 : AD_ENOTFOUND;
@@ -846,7 +902,7 @@ out:
 
 int sx_list_text_search(struct sx_search *s, int *node, double *cost)
 {
-    static const char *const classes[] = { "\\d+", "[^\\W\\d_]+", "\\w+", "\\S+" };
+    static const char *const classes[] = { "\\d+", "[^\\W\\d_]+", "\\w+", SX_NONSPACE "+" };
     struct ad_buf shape[2] = { AD_BUF_INIT, AD_BUF_INIT };
     const char **items = NULL;
     size_t *lens = NULL, nitems = 0, keep = s->p->nnode;
@@ -882,7 +938,7 @@ int sx_list_text_search(struct sx_search *s, int *node, double *cost)
     if (nitems)
         nshape = shapes(s->p, items, lens, nitems, nitems, shape);
     keep = s->p->nnode;
-    for (size_t i = 0; i < s->nleaf; i++) {
+    for (size_t i = 0; i < s->nleaf && !sx_spent(s); i++) {
         if (!string_leaf(s, i) || !searchable(s, i))
             continue;
         for (size_t c = 0; c < AD_ARRAY_SIZE(classes) + (size_t)nshape; c++) {

@@ -268,4 +268,162 @@ for i in range(2):
     test_one_error err "strings over 256 KiB are used whole, never searched"
 '
 
+# ---- issue 16: the module agrees with Python; the work is bounded ------------
+
+# check_all FILE ENTRY EXAMPLES: every example of the JSON lines file holds in Python.
+check_all() {
+    while IFS= read -r line; do
+        in=$(printf '%s' "$line" | json_get 'json.dumps(j["input"])') &&
+        out=$(printf '%s' "$line" | json_get 'json.dumps(j["output"])') &&
+        check_py "$1" "$2" "$in" "$out" || return 1
+    done <"$3"
+}
+
+test_expect_success 'what PCRE2 called non-space (\x1c): no module that Python disagrees with' '
+    cat >ws.jsonl <<-\EOF &&
+	{"input": "ab\u001ccd ef", "output": "ab\u001ccd"}
+	{"input": "x1\u001dy2z zz", "output": "x1\u001dy2z"}
+	{"input": "q qq", "output": "q"}
+	EOF
+    if autodev synth --examples ws.jsonl --name f --no-check >ws.py 2>err
+    then
+        check_all ws.py f ws.jsonl
+    else
+        test_one_error err "no program fits: "
+    fi
+'
+
+test_expect_success 'ints above 2**53 divide and average as in Python' '
+    cat >div.jsonl <<-\EOF &&
+	{"input": {"a": 9007199254740993, "b": 3}, "output": 3002399751580331.0}
+	{"input": {"a": 10, "b": 4}, "output": 2.5}
+	EOF
+    autodev synth --examples div.jsonl --name f --quiet >div.py &&
+    check_all div.py f div.jsonl &&
+    cat >mean.jsonl <<-\EOF &&
+	{"input": {"xs": [9007199254740993, 9007199254740993, 9007199254740993]}, "output": 9007199254740992.0}
+	{"input": {"xs": [1, 2]}, "output": 1.5}
+	EOF
+    autodev synth --examples mean.jsonl --name f --quiet >mean.py &&
+    check_all mean.py f mean.jsonl
+'
+
+test_expect_success 'upper() and title() beyond ASCII as Python does them' '
+    cat >up.jsonl <<-\EOF &&
+	{"input": {"name": "stra\u00dfe"}, "output": "STRASSE"}
+	{"input": {"name": "\u00e9mile"}, "output": "\u00c9MILE"}
+	EOF
+    autodev synth --examples up.jsonl --name f --quiet >up.py &&
+    check_all up.py f up.jsonl &&
+    cat >ti.jsonl <<-\EOF &&
+	{"input": {"name": "\u65e5\u672cabc def"}, "output": "\u65e5\u672cAbc Def"}
+	{"input": {"name": "\u00e9lan vital"}, "output": "\u00c9lan Vital"}
+	EOF
+    autodev synth --examples ti.jsonl --name f --quiet >ti.py &&
+    check_all ti.py f ti.jsonl
+'
+
+test_expect_success 'the module is run by Python before it is printed (--json: checks)' '
+    autodev synth --examples invoices.jsonl --json >out &&
+    test "$(json_get "j[\"checks\"]" <out)" = 1 &&
+    json_get "isinstance(j[\"scanned\"], int) and j[\"scanned\"] > 0" <out >v &&
+    test "$(cat v)" = true &&
+    autodev synth --examples invoices.jsonl --json --no-check >out &&
+    test "$(json_get "j[\"checks\"]" <out)" = 0
+'
+
+test_expect_success 'a Python that cannot run is an error naming it; --no-check needs none' '
+    test_expect_code 1 autodev synth --examples invoices.jsonl --python /nonexistent/python3 \
+        >out 2>err &&
+    test ! -s out &&
+    test_one_error err "cannot run ./nonexistent/python3." &&
+    autodev synth --examples invoices.jsonl --python /nonexistent/python3 --no-check \
+        --quiet >inv2.py &&
+    check_all inv2.py transform invoices.jsonl &&
+    test_expect_code 2 autodev synth --examples invoices.jsonl --python " " 2>err &&
+    test_one_error err "--python needs a command"
+'
+
+test_expect_success 'synth --help states the budget' '
+    autodev synth --help >help &&
+    grep -q "at most 200000 candidate programs tried and 256" help &&
+    grep -q "says budget reached" help &&
+    grep -q -- "--no-check" help
+'
+
+test_expect_success 'two 250 KB e-mails: found, the bytes scanned a small multiple of theirs' '
+    /usr/bin/python3 -c "import json
+for i in range(2):
+    body, k = [], 0
+    while sum(map(len, body)) < 250 * 1024:
+        body.append(\"Line %d of the thread, ref %d, QA%d notes. \" % (k, i * 100 + k, k))
+        k += 1
+    inv = \"INV-%d-%04d\" % (2020 + i, 17 * i + 3)
+    print(json.dumps({\"input\": {\"text\": \"\".join(body) + \"\\nPlease pay %s by Friday.\\n\" % inv},
+                      \"output\": inv}))" >huge.jsonl &&
+    autodev synth --examples huge.jsonl --json >out &&
+    test "$(json_get "j[\"found\"]" <out)" = true &&
+    size=$(wc -c <huge.jsonl) &&
+    json_get "j[\"scanned\"] <= 40 * $size" <out >v &&
+    test "$(cat v)" = true
+'
+
+# ---- issue 16: Memento with failures too large to keep whole -----------------
+
+# big_input N KB ID: a JSON object {"text": ...} of about KB KiB, the invoice id ID at its end.
+big_input() {
+    /usr/bin/python3 -c "import json, sys
+n, kb, inv = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+body, k = [], 0
+while sum(map(len, body)) < kb * 1024:
+    body.append(\"Line %d of the thread, ref %d, QA%d notes. \" % (k, n * 100 + k, k))
+    k += 1
+print(json.dumps({\"text\": \"\".join(body) + \"\\nPlease pay %s by Friday.\\n\" % inv}))" "$@"
+}
+
+# fail_big AGENT N KB ID: the agent fails the invoice task on a KB KiB e-mail ending in ID.
+fail_big() {
+    big_input "$2" "$3" "$4" >"in$2.json" &&
+    test_expect_code 1 autodev task run --agent "$1" \
+        --description "Extract the invoice id from this long thread" \
+        --input-file "in$2.json" --expect "\"$4\"" >/dev/null 2>&1
+}
+
+# pattern_of AGENT EXPR: EXPR over the failure pattern of the agent's newest candidate.
+pattern_of() {
+    autodev candidates list --agent "$1" --limit 1 --json | json_get "j[0][\"id\"]" >cid &&
+    autodev candidates show "$(cat cid)" --json | json_get "$2"
+}
+
+test_expect_success 'memento: examples past what a pattern keeps are left out, and named' '
+    autodev init >/dev/null &&
+    autodev settings set enabled true >/dev/null &&
+    autodev settings set max_skill_candidates_per_day 20 >/dev/null &&
+    autodev agent add longmail --maturity INTERN >/dev/null &&
+    fail_big longmail 1 60 INV-2024-0042 &&
+    fail_big longmail 2 60 INV-2023-1187 &&
+    autodev jobs run --until-idle 2>err &&
+    autodev jobs list --kind memento.generate --json >jobs &&
+    test "$(json_get "[x[\"status\"] for x in j]" <jobs)" = "[\"done\"]" &&
+    test "$(pattern_of longmail "len(j[\"failure_pattern\"][\"examples\"])")" = 1 &&
+    test "$(pattern_of longmail "len(j[\"failure_pattern\"][\"examples_clipped\"])")" = 1 &&
+    pattern_of longmail "j[\"failure_pattern\"][\"examples_clipped\"][0][\"bytes\"] > 60000" >v &&
+    test "$(cat v)" = true &&
+    test "$(pattern_of longmail "j[\"status\"]")" = validated
+'
+
+test_expect_success 'memento: failures too large to keep fail the job at once, for good, saying why' '
+    autodev agent add hugemail --maturity INTERN >/dev/null &&
+    fail_big hugemail 3 200 INV-2024-0042 &&
+    fail_big hugemail 4 200 INV-2023-1187 &&
+    autodev jobs run --until-idle 2>err &&
+    id=$(autodev agent show hugemail --json | json_get "j[\"id\"]") &&
+    autodev jobs list --kind memento.generate --json >jobs &&
+    json_get "[x for x in j if x[\"payload\"][\"agent_id\"] == \"$id\"][0]" <jobs >job &&
+    test "$(json_get "j[\"status\"]" <job)" = failed &&
+    test "$(json_get "j[\"attempts\"]" <job)" = 1 &&
+    json_get "j[\"last_error\"]" <job >why &&
+    grep -q "too large to keep" why
+'
+
 test_done

@@ -15,12 +15,20 @@
  * (about 110 sandbox runs, a few seconds). The sandbox is made once for
  * the group.
  *
+ * Issue 16 (item 9): where the C evaluation and Python used to disagree
+ * (\S on \x1c-\x1f, ints above 2**53, case changes beyond ASCII), the
+ * printed module is run by /usr/bin/python3 itself on its examples, for
+ * hand-picked cases and for random sets built around the hazards
+ * (tests/synth/hazards.py); every class patterns are built from and every
+ * code point's case mapping is checked against that Python.
+ *
  * Sections:
  *   fixture and helpers
  *   the sets file itself
  *   the sets, one test per category
  *   malformed examples and options
  *   a program applied where it cannot answer
+ *   Python agrees: the hazards of issue 16
  */
 #include "compat.h"
 
@@ -31,6 +39,8 @@
 
 #include <cmocka.h>
 
+#include <unistd.h>
+
 #include "autodev/agent.h"
 #include "autodev/buf.h"
 #include "autodev/json.h"
@@ -39,7 +49,12 @@
 #include "autodev/store.h"
 #include "autodev/synth.h"
 
+/* The synthesizer's insides: its classes and its case mapping, checked against Python. */
+#include "../../src/propose/synth_int.h"
+
 #define SETS_PATH AD_TEST_SRCDIR "/tests/synth/sets.json"
+#define PYTHON "/usr/bin/python3 -I -S "
+#define SCRIPT(name) AD_TEST_SRCDIR "/tests/synth/" name
 #define ENTRY "solve"
 /* A run of a one-line function; generous so a loaded CI machine does not flake. */
 #define RUN_WALL_MS 20000
@@ -543,6 +558,570 @@ static void test_apply_no_match(void **state)
     assert_int_equal(f->r.status, AD_SB_ERROR);
 }
 
+/* ---- Python agrees: the hazards of issue 16 ------------------------------- */
+
+/*
+ * Runs PYTHON SCRIPT ARGS with in on its standard input; its standard
+ * output into out. 0 when it exits 0.
+ */
+static int run_python(const char *script_args, const char *in, size_t inlen, struct ad_buf *out)
+{
+    char path[] = "/tmp/test_synth_XXXXXX", *cmd;
+    int fd = mkstemp(path), rc;
+    FILE *f;
+
+    if (fd < 0)
+        return -1;
+    if (in && write(fd, in, inlen) != (ssize_t)inlen) {
+        close(fd);
+        unlink(path);
+        return -1;
+    }
+    close(fd);
+    cmd = ad_strdupf(PYTHON "%s <%s", script_args, path);
+    f = cmd ? popen(cmd, "r") : NULL;
+    rc = f ? 0 : -1;
+    while (f && rc == 0) {
+        char chunk[65536];
+        size_t n = fread(chunk, 1, sizeof(chunk), f);
+
+        if (n == 0)
+            break;
+        rc = ad_buf_add(out, chunk, n);
+    }
+    if (f && pclose(f) != 0)
+        rc = -1;
+    unlink(path);
+    free(cmd);
+    return rc;
+}
+
+/* Adds a found module and its examples to the batch for run_modules.py. */
+static void batch_add(json_t *batch, const char *name, const struct ad_synth_result *res,
+                      const json_t *examples)
+{
+    json_array_append_new(batch, json_pack("{s:s, s:s, s:s, s:O}", "name", name, "code",
+                                           res->code, "entry", res->entry, "examples",
+                                           examples));
+}
+
+/* Every module of the batch run by /usr/bin/python3 on its examples: the failures, one a line. */
+static char *batch_run(const json_t *batch)
+{
+    char *req = ad_json_dumps(batch);
+    struct ad_buf out = AD_BUF_INIT;
+
+    assert_non_null(req);
+    if (run_python(SCRIPT("run_modules.py"), req, strlen(req), &out) != 0)
+        fail_msg("run_modules.py did not run");
+    free(req);
+    return ad_buf_detach(&out, NULL);
+}
+
+/*
+ * Hand-picked cases of each hazard. must_find: the outputs are Python's
+ * own for a program of the language, which must be found. Otherwise they
+ * are what the old C evaluation computed: nothing need be found, but a
+ * module printed must reproduce them in Python.
+ */
+static const struct {
+    const char *name;
+    const char *examples;
+    bool must_find;
+} hazard_cases[] = {
+    { "non-space runs across \\x1c, as PCRE2's \\S took them",
+      "[{\"input\": \"ab\\u001ccd ef\", \"output\": \"ab\\u001ccd\"},"
+      " {\"input\": \"x1\\u001dy2z zz\", \"output\": \"x1\\u001dy2z\"},"
+      " {\"input\": \"q qq\", \"output\": \"q\"}]", false },
+    { "non-space runs split at \\x1c, as Python's \\S does",
+      "[{\"input\": \"ab\\u001ccd ef\", \"output\": \"ab\"},"
+      " {\"input\": \"x1\\u001dy2z zz\", \"output\": \"x1\"},"
+      " {\"input\": \"q\\u001fqq\", \"output\": \"q\"}]", true },
+    { "int / int above 2**53, rounded once as Python does",
+      "[{\"input\": {\"a\": 9007199254740993, \"b\": 3}, \"output\": 3002399751580331.0},"
+      " {\"input\": {\"a\": 10, \"b\": 4}, \"output\": 2.5}]", true },
+    { "int / int through double first, as the old C did",
+      "[{\"input\": {\"a\": 9007199254740993, \"b\": 3}, \"output\": 3002399751580330.5},"
+      " {\"input\": {\"a\": 10, \"b\": 4}, \"output\": 2.5}]", false },
+    { "a mean of ints above 2**53",
+      "[{\"input\": {\"xs\": [9007199254740993, 9007199254740993, 9007199254740993]},"
+      "  \"output\": 9007199254740992.0},"
+      " {\"input\": {\"xs\": [1, 2]}, \"output\": 1.5}]", true },
+    { "a mean through double first, as the old C did",
+      "[{\"input\": {\"xs\": [9007199254740993, 9007199254740993, 9007199254740993]},"
+      "  \"output\": 9007199254740994.0},"
+      " {\"input\": {\"xs\": [1, 2]}, \"output\": 1.5}]", false },
+    { "an int and a float compared through double, as the old C did",
+      "[{\"input\": {\"a\": 9007199254740993, \"t\": 9007199254740992.0}, \"output\": false},"
+      " {\"input\": {\"a\": 5, \"t\": 7.5}, \"output\": false},"
+      " {\"input\": {\"a\": 9, \"t\": 7.5}, \"output\": true}]", false },
+    { "an int and a float compared exactly",
+      "[{\"input\": {\"a\": 9007199254740993, \"t\": 9007199254740992.0}, \"output\": true},"
+      " {\"input\": {\"a\": 5, \"t\": 7.5}, \"output\": false},"
+      " {\"input\": {\"a\": 9, \"t\": 7.5}, \"output\": true}]", true },
+    { "upper() of \\u00df and \\u00e9 as Python does it",
+      "[{\"input\": {\"name\": \"stra\\u00dfe\"}, \"output\": \"STRASSE\"},"
+      " {\"input\": {\"name\": \"\\u00e9mile\"}, \"output\": \"\\u00c9MILE\"}]", true },
+    { "upper() of ASCII letters only, as the old C did",
+      "[{\"input\": {\"name\": \"stra\\u00dfe\"}, \"output\": \"STRA\\u00dfE\"},"
+      " {\"input\": {\"name\": \"\\u00e9mile\"}, \"output\": \"\\u00e9MILE\"}]", false },
+    { "title() after characters that are not cased",
+      "[{\"input\": {\"name\": \"\\u65e5\\u672cabc def\"}, \"output\": \"\\u65e5\\u672cAbc Def\"},"
+      " {\"input\": {\"name\": \"\\u00e9lan vital\"}, \"output\": \"\\u00c9lan Vital\"}]", true },
+    { "title() taking every non-ASCII byte as cased, as the old C did",
+      "[{\"input\": {\"name\": \"\\u65e5\\u672cabc def\"}, \"output\": \"\\u65e5\\u672cabc Def\"},"
+      " {\"input\": {\"name\": \"\\u00e9lan vital\"}, \"output\": \"\\u00e9lan Vital\"}]", false },
+    { "lower() with a final sigma",
+      "[{\"input\": {\"name\": \"\\u039f\\u0394\\u039f\\u03a3\"},"
+      "  \"output\": \"\\u03bf\\u03b4\\u03bf\\u03c2\"},"
+      " {\"input\": {\"name\": \"\\u03a3\\u039f\\u03a3 X\"},"
+      "  \"output\": \"\\u03c3\\u03bf\\u03c2 x\"}]",
+      true },
+};
+
+static void test_hazard_cases(void **state)
+{
+    struct ad_buf why = AD_BUF_INIT;
+    json_t *batch = json_array();
+    char *fails;
+    int bad = 0;
+
+    (void)state;
+    for (size_t i = 0; i < AD_ARRAY_SIZE(hazard_cases); i++) {
+        struct ad_synth_opts o = { ENTRY, NULL };
+        struct ad_synth_result res;
+        struct ad_err err = AD_ERR_INIT;
+        json_error_t jerr;
+        json_t *ex = json_loads(hazard_cases[i].examples, 0, &jerr);
+        int rc;
+
+        if (!ex)
+            fail_msg("case %zu: %s", i, jerr.text);
+        rc = ad_synth(ex, &o, &res, &err);
+        if (rc == 0)
+            batch_add(batch, hazard_cases[i].name, &res, ex);
+        if (rc != 0 && hazard_cases[i].must_find) {
+            bad++;
+            ad_buf_addf(&why, "%s: not found: %s\n", hazard_cases[i].name, err.msg);
+        }
+        ad_synth_result_release(&res);
+        json_decref(ex);
+    }
+    fails = batch_run(batch);
+    json_decref(batch);
+    if (bad || *fails) {
+        bool disagreed = *fails;
+
+        print_lines("", why.ptr);
+        print_lines("python disagrees: ", fails);
+        free(fails);
+        ad_buf_release(&why);
+        fail_msg("%d hazard cases not found, python disagreed: %s", bad,
+                 disagreed ? "yes" : "no");
+    }
+    free(fails);
+    ad_buf_release(&why);
+}
+
+/*
+ * Random sets around the three hazards (tests/synth/hazards.py, seeded):
+ * every module printed reproduces its examples in /usr/bin/python3, and
+ * every set whose outputs are Python's own for a program of the language
+ * gets one.
+ */
+static void test_hazard_property(void **state)
+{
+    struct ad_buf out = AD_BUF_INIT, missing = AD_BUF_INIT;
+    json_t *hz, *batch = json_array(), *s;
+    json_error_t jerr;
+    int found = 0, nmissing = 0;
+    size_t i;
+    char *fails;
+
+    (void)state;
+    if (run_python(SCRIPT("hazards.py") " 16 30", NULL, 0, &out) != 0)
+        fail_msg("hazards.py did not run");
+    hz = json_loads(out.ptr, 0, &jerr);
+    ad_buf_release(&out);
+    assert_non_null(hz);
+    json_array_foreach(hz, i, s) {
+        struct ad_synth_opts o = { ENTRY, NULL };
+        struct ad_synth_result res;
+        struct ad_err err = AD_ERR_INIT;
+        const json_t *ex = json_object_get(s, "examples");
+
+        if (ad_synth(ex, &o, &res, &err) == 0) {
+            found++;
+            batch_add(batch, jstr(s, "name"), &res, ex);
+        } else if (json_is_true(json_object_get(s, "must_find"))) {
+            nmissing++;
+            ad_buf_addf(&missing, "%s: %s\n", jstr(s, "name"), err.msg);
+        }
+        ad_synth_result_release(&res);
+    }
+    fails = batch_run(batch);
+    print_message("# %zu random sets, %d programs found\n", json_array_size(hz), found);
+    json_decref(hz);
+    json_decref(batch);
+    if (nmissing || *fails) {
+        bool disagreed = *fails;
+
+        print_lines("not found: ", missing.ptr);
+        print_lines("python disagrees: ", fails);
+        free(fails);
+        ad_buf_release(&missing);
+        fail_msg("%d sets not found that should be; python disagreed: %s", nmissing,
+                 disagreed ? "yes" : "no");
+    }
+    free(fails);
+    ad_buf_release(&missing);
+}
+
+/* Appends cp to b as UTF-8. */
+static void put_utf8(struct ad_buf *b, uint32_t cp)
+{
+    char u[4];
+    size_t n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+
+    if (n == 1)
+        u[0] = (char)cp;
+    else
+        u[0] = (char)((0xF00u >> n) | (cp >> (6 * (n - 1))));
+    for (size_t i = 1; i < n; i++)
+        u[i] = (char)(0x80 | ((cp >> (6 * (n - 1 - i))) & 0x3F));
+    ad_buf_add(b, u, n);
+}
+
+/*
+ * Every character class the synthesizer builds patterns from (sx_classes)
+ * matches the same code points in PCRE2, compiled as the synthesizer
+ * compiles it, as in /usr/bin/python3's re: the runs of each over the
+ * string of all code points are equal. Before issue 16 the patterns used
+ * \S and \s, which differ on \x1c-\x1f and U+180E.
+ */
+static void test_classes_match_python(void **state)
+{
+    struct ad_synth_program *p = calloc(1, sizeof(*p));
+    struct ad_buf text = AD_BUF_INIT, out = AD_BUF_INIT;
+    json_t *list = json_array(), *py;
+    uint32_t *idx;
+    char *req;
+    int bad = 0;
+
+    (void)state;
+    assert_non_null(p);
+    for (uint32_t c = 0; c < 0x110000; c++)
+        if (c < 0xD800 || c >= 0xE000)
+            put_utf8(&text, c);
+    /* The code point index of every byte offset, as Python counts them. */
+    idx = malloc((text.len + 1) * sizeof(*idx));
+    assert_non_null(idx);
+    for (size_t i = 0, k = 0; i <= text.len; i++) {
+        idx[i] = (uint32_t)k;       /* characters before offset i */
+        if (i < text.len && ((unsigned char)text.ptr[i] & 0xC0) != 0x80)
+            k++;
+    }
+    for (size_t i = 0; sx_classes[i]; i++)
+        json_array_append_new(list, json_string(sx_classes[i]));
+    req = ad_json_dumps(list);
+    if (run_python(SCRIPT("classes.py"), req, strlen(req), &out) != 0)
+        fail_msg("classes.py did not run");
+    py = json_loads(out.ptr, 0, NULL);
+    assert_non_null(py);
+    for (size_t i = 0; sx_classes[i]; i++) {
+        char *src = ad_strdupf("(?:%s)+", sx_classes[i]);
+        int k = sx_pattern(p, src);
+        json_t *runs = json_array();
+        PCRE2_SIZE off = 0;
+        uint32_t check = 0;
+
+        assert_true(k >= 0);
+        while (pcre2_match(p->pat[k].re, (PCRE2_SPTR)text.ptr, text.len, off, check, p->md,
+                           NULL) >= 0) {
+            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(p->md);
+
+            json_array_append_new(runs, json_pack("[i, i]", (int)idx[ov[0]], (int)idx[ov[1]]));
+            off = ov[1];
+            check = PCRE2_NO_UTF_CHECK;     /* checked once, as sx_findall does */
+        }
+        if (!json_equal(runs, json_object_get(py, sx_classes[i]))) {
+            print_message("# class %s: PCRE2 and Python match different code points\n",
+                          sx_classes[i]);
+            bad++;
+        }
+        json_decref(runs);
+        free(src);
+    }
+    json_decref(py);
+    json_decref(list);
+    free(req);
+    free(idx);
+    ad_buf_release(&text);
+    ad_buf_release(&out);
+    sx_program_free(p);
+    if (bad)
+        fail_msg("%d classes mean different sets to PCRE2 and to Python", bad);
+}
+
+/* The code points of a field of casecheck.py ("69 307") as UTF-8, into b. */
+static void field_utf8(const char *f, size_t len, struct ad_buf *b)
+{
+    const char *end = f + len;
+
+    ad_buf_reset(b);
+    while (f < end) {
+        char *next;
+        unsigned long cp = strtoul(f, &next, 16);
+
+        if (next == f)
+            break;
+        put_utf8(b, (uint32_t)cp);
+        f = next;
+    }
+}
+
+/* sx_case of the UTF-8 of cps (0-terminated) with case change c, into b. */
+static void c_case(const uint32_t *cps, enum sx_case c, struct ad_buf *b)
+{
+    struct ad_buf in = AD_BUF_INIT;
+    size_t len;
+    char *o;
+
+    for (size_t i = 0; cps[i]; i++)
+        put_utf8(&in, cps[i]);
+    o = sx_case(in.ptr, in.len, c, &len);
+    ad_buf_reset(b);
+    if (o)
+        ad_buf_add(b, o, len);
+    free(o);
+    ad_buf_release(&in);
+}
+
+/*
+ * sx_case gives what /usr/bin/python3 gives for every assigned code point:
+ * lower, upper and title of the character alone, whether it is cased (the
+ * title of c + "b"), whether it is case-ignorable (a sigma on either side),
+ * and the lower case of the rest of a capitalize(). Before issue 16 the C
+ * side changed ASCII letters only ("ß".upper() stayed "ß").
+ */
+static void test_case_matches_python(void **state)
+{
+    struct ad_buf out = AD_BUF_INIT, want = AD_BUF_INIT, got = AD_BUF_INIT;
+    const char *p;
+    int bad = 0, lines = 0;
+
+    (void)state;
+    if (run_python(SCRIPT("casecheck.py"), NULL, 0, &out) != 0)
+        fail_msg("casecheck.py did not run");
+    for (p = out.ptr; *p; ) {
+        const char *nl = strchr(p, '\n'), *f;
+        uint32_t c = (uint32_t)strtoul(p, NULL, 16);
+        const uint32_t cases[][5] = {
+            { c, 0 }, { c, 0 }, { c, 0 }, { c, 'b', 0 }, { 'A', c, 0x3A3, 0 },
+            { 'A', 0x3A3, c, 'b', 0 }, { 'x', c, 0 },
+        };
+        static const enum sx_case how[] = { CASE_LOWER, CASE_UPPER, CASE_TITLE, CASE_TITLE,
+                                            CASE_LOWER, CASE_LOWER, CASE_CAPITALIZE };
+
+        f = strchr(p, '\t') + 1;
+        p = nl + 1;
+        /* U+0000 ends the arrays above; it is ASCII, which other checks cover. */
+        if (c == 0)
+            continue;
+        lines++;
+        for (size_t k = 0; k < AD_ARRAY_SIZE(how); k++) {
+            const char *tab = strchr(f, '\t');
+            size_t len = (size_t)((tab && tab < nl ? tab : nl) - f);
+
+            field_utf8(f, len, &want);
+            c_case(cases[k], how[k], &got);
+            if (want.len != got.len || memcmp(want.ptr, got.ptr, got.len)) {
+                if (bad < 20)
+                    print_message("# U+%04X, check %zu: python '%s', C '%s'\n", c, k, want.ptr,
+                                  got.ptr);
+                bad++;
+            }
+            f += len + 1;
+        }
+    }
+    ad_buf_release(&out);
+    ad_buf_release(&want);
+    ad_buf_release(&got);
+    print_message("# %d code points checked against Python (tables of Unicode %s)\n", lines,
+                  sx_case_unicode);
+    if (bad)
+        fail_msg("%d case mappings differ from Python's", bad);
+    assert_true(lines > 100000);
+}
+
+/* ---- the work budget and the Python re-check (issue 16) --------------------- */
+
+/* n e-mails of about kb KiB each, the invoice id on the last line: the bench's hostile sizes. */
+static json_t *big_mails(int n, int kb, size_t *bytes)
+{
+    json_t *a = json_array();
+
+    *bytes = 0;
+    for (int i = 0; i < n; i++) {
+        struct ad_buf b = AD_BUF_INIT;
+        char id[32];
+
+        for (int k = 0; b.len < (size_t)kb * 1024; k++)
+            ad_buf_addf(&b, "Line %d of the thread, ref %d, QA%d notes. ", k, i * 100 + k, k);
+        snprintf(id, sizeof(id), "INV-%d-%04d", 2020 + i, 17 * i + 3);
+        ad_buf_addf(&b, "\nPlease pay %s by Friday.\n", id);
+        *bytes += b.len;
+        json_array_append_new(a, json_pack("{s:{s:s}, s:s}", "input", "text", b.ptr, "output",
+                                           id));
+        ad_buf_release(&b);
+    }
+    return a;
+}
+
+/*
+ * Two 250 KB e-mails (39 s before issue 16: PCRE2 checked the UTF-8 of the
+ * rest of the subject on every match): found within the default budget,
+ * with the bytes scanned a small multiple of the input, the same count on
+ * every run.
+ */
+static void test_budget_hostile_found(void **state)
+{
+    struct fx *f = *state;
+    struct ad_synth_result again;
+    struct ad_err err = AD_ERR_INIT;
+    size_t bytes;
+
+    f->ex = big_mails(2, 250, &bytes);
+    expect_rc(f, f->ex, ENTRY, 0, NULL);
+    assert_has(f->res.summary, "INV-");
+    print_message("# %zu bytes of input, %zu scanned, %ld candidates\n", bytes, f->res.scanned,
+                  f->res.considered);
+    assert_true(f->res.scanned > bytes);
+    assert_true(f->res.scanned <= 40 * bytes);
+    assert_true(ad_synth(f->ex, &(struct ad_synth_opts){ ENTRY, NULL }, &again, &err) == 0);
+    assert_int_equal(again.scanned, f->res.scanned);
+    assert_int_equal(again.considered, f->res.considered);
+    ad_synth_result_release(&again);
+}
+
+/* Past max_scan the search stops: AD_ELIMIT saying so, the count past it by one scan at most. */
+static void test_budget_scan(void **state)
+{
+    struct fx *f = *state;
+    struct ad_synth_opts o = { ENTRY, NULL };
+    struct ad_err err = AD_ERR_INIT;
+    size_t bytes;
+
+    f->ex = big_mails(4, 16, &bytes);
+    o.max_scan = 4 * bytes;
+    assert_int_equal(ad_synth(f->ex, &o, &f->res, &err), AD_ELIMIT);
+    assert_has(err.msg, "budget reached");
+    assert_has(f->res.why, "bytes scanned by patterns and case changes");
+    assert_null(f->res.code);
+    assert_true(f->res.scanned > o.max_scan);
+    assert_true(f->res.scanned <= o.max_scan + 17 * 1024 + 1);
+    /* The whole budget finds it. */
+    o.max_scan = 0;
+    ad_synth_result_release(&f->res);
+    assert_int_equal(ad_synth(f->ex, &o, &f->res, &err), 0);
+}
+
+/* Past max_candidates the search stops too; the count is not passed. */
+static void test_budget_candidates(void **state)
+{
+    struct fx *f = *state;
+    struct ad_synth_opts o = { ENTRY, NULL };
+    struct ad_err err = AD_ERR_INIT;
+    json_t *in;
+
+    f->ex = json_array();
+    for (int i = 0; i < 4; i++) {
+        in = json_object();
+        for (int k = 0; k < 40; k++) {
+            char key[16];
+
+            snprintf(key, sizeof(key), "f%d", k);
+            json_object_set_new(in, key, json_real(1.25 * (k + 1) + 0.5 * i * i));
+        }
+        json_array_append_new(f->ex, json_pack("{s:o, s:f}", "input", in, "output",
+                                               1000.0 / (i + 3)));
+    }
+    o.max_candidates = 500;
+    assert_int_equal(ad_synth(f->ex, &o, &f->res, &err), AD_ELIMIT);
+    assert_has(err.msg, "budget reached: 500 candidate programs tried");
+    assert_true(f->res.considered <= 500);
+}
+
+/* The re-check runs the module once and says so; a found program is printed as before. */
+static void test_check_agrees(void **state)
+{
+    struct fx *f = *state;
+    struct ad_synth_opts o = { ENTRY, NULL };
+    struct ad_err err = AD_ERR_INIT;
+
+    f->ex = invoice_examples(3);
+    o.python = AD_SYNTH_PYTHON;
+    assert_int_equal(ad_synth(f->ex, &o, &f->res, &err), 0);
+    assert_int_equal(f->res.checks, 1);
+    assert_has(f->res.summary, "INV-");
+}
+
+/*
+ * A Python that disagrees with the first program found (liar.py): it is
+ * dropped and the next one is tried and kept; one that disagrees with
+ * everything ends the call with AD_ENOTFOUND naming the example.
+ */
+static void test_check_next_candidate(void **state)
+{
+    struct fx *f = *state;
+    struct ad_synth_opts o = { ENTRY, NULL };
+    struct ad_err err = AD_ERR_INIT;
+    json_error_t jerr;
+
+    f->ex = json_loads("[{\"input\": {\"a\": \"ABC\", \"b\": \"abc\"}, \"output\": \"ABC\"},"
+                       " {\"input\": {\"a\": \"XY\", \"b\": \"xy\"}, \"output\": \"XY\"}]",
+                       0, &jerr);
+    assert_non_null(f->ex);
+    assert_int_equal(ad_synth(f->ex, &o, &f->res, &err), 0);
+    assert_string_equal(f->res.summary, "a");
+    ad_synth_result_release(&f->res);
+    o.python = PYTHON SCRIPT("liar.py") " ret=a";
+    if (ad_synth(f->ex, &o, &f->res, &err) != 0)
+        fail_msg("with a liar about 'a': %s", err.msg);
+    /* The next simplest, whichever it is: not "a", and right on the examples. */
+    assert_string_not_equal(f->res.summary, "a");
+    assert_int_equal(f->res.checks, 2);
+    assert_int_equal(apply_check(&f->res, f->ex, "example", &(struct ad_buf)AD_BUF_INIT), 0);
+    ad_synth_result_release(&f->res);
+    o.python = PYTHON SCRIPT("liar.py") " always";
+    assert_int_equal(ad_synth(f->ex, &o, &f->res, &err), AD_ENOTFOUND);
+    assert_has(f->res.why, "gives \"a lie\" in Python on example 1");
+    assert_true(f->res.checks >= 2 && f->res.checks <= AD_SYNTH_MAX_CHECKS);
+    assert_null(f->res.code);
+    assert_null(f->res.prog);
+}
+
+/* A Python that cannot run, or does not answer in time, is an error, not a verdict. */
+static void test_check_failures(void **state)
+{
+    struct fx *f = *state;
+    struct ad_synth_opts o = { ENTRY, NULL };
+    struct ad_err err = AD_ERR_INIT;
+
+    f->ex = invoice_examples(2);
+    o.python = "/nonexistent/python3 -I -S";
+    assert_int_equal(ad_synth(f->ex, &o, &f->res, &err), AD_EIO);
+    assert_has(err.msg, "cannot run '/nonexistent/python3'");
+    ad_synth_result_release(&f->res);
+    o.python = PYTHON SCRIPT("liar.py") " hang";
+    o.python_ms = 300;
+    assert_int_equal(ad_synth(f->ex, &o, &f->res, &err), AD_ETIMEOUT);
+    assert_has(err.msg, "no answer within 300 ms");
+    ad_synth_result_release(&f->res);
+    o.python = " ";
+    assert_int_equal(ad_synth(f->ex, &o, &f->res, &err), AD_EINVAL);
+}
+
 int main(void)
 {
     /* Built by hand so each category's test carries its own name. */
@@ -560,6 +1139,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_names, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_null_opts, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_apply_no_match, fx_setup, fx_teardown),
+        cmocka_unit_test(test_classes_match_python),
+        cmocka_unit_test(test_case_matches_python),
+        cmocka_unit_test(test_hazard_cases),
+        cmocka_unit_test(test_hazard_property),
+        cmocka_unit_test_setup_teardown(test_budget_hostile_found, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_budget_scan, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_budget_candidates, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_check_agrees, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_check_next_candidate, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_check_failures, fx_setup, fx_teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
