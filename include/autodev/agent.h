@@ -261,4 +261,14 @@ int ad_agent_sessions_list(struct ad_store *st, const char *tenant_id, const cha
 int ad_agent_sessions_get(struct ad_store *st, const char *tenant_id, const char *id,
                           struct ad_agent_session *out, struct ad_err *err);
 
+/*
+ * The skill versions agent_id ran most since since (ISO time, NULL: any),
+ * among the tenant's 1,000 newest skill executions: only versions still
+ * current in an active skill, most runs first (ties by id), at most limit,
+ * into ids[]; *n gets how many.
+ */
+int ad_skill_usage_top(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                       const char *since, int limit, char (*ids)[AD_ID_SIZE], size_t *n,
+                       struct ad_err *err);
+
 #endif

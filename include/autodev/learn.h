@@ -96,9 +96,9 @@ int ad_gate_record_usage(struct ad_store *st, const char *tenant_id, const char 
                          enum ad_capability cap, bool success, struct ad_err *err);
 
 /*
- * Whether this build has the loop behind cap: Memento-Skills yes;
- * AlphaEvolver and Background Evolution not yet (their gates already
- * decide, so an agent can unlock them, but nothing runs).
+ * Whether this build has the loop behind cap: all three (Memento-Skills,
+ * AlphaEvolver, Background Evolution) now; a capability added before its
+ * loop would say false, and its unlock notification would say so.
  */
 bool ad_capability_built(enum ad_capability c);
 

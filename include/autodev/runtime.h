@@ -9,9 +9,11 @@
  * here, as two tables:
  *
  *   subscriptions  topic -> handler, each naming the module that owns the
- *                  behaviour (reflection listens to task.fail: learn);
+ *                  behaviour (the learning engines of engine.h analyse
+ *                  task.fail and skill.execution: learn);
  *   job kinds      kind -> handler, each naming its owning module
- *                  (memento.generate: learn; store.check: store).
+ *                  (memento.generate, alpha.mutate, alpha.background: learn;
+ *                  store.check: store).
  *
  * The faces only parse their input and print; none subscribes a handler,
  * registers a job kind or builds a model itself.
@@ -103,6 +105,14 @@ int ad_runtime_llm(struct ad_runtime *rt, const char *tenant_id, const char *spe
  */
 int ad_runtime_jobs(struct ad_runtime *rt, const char *tenant_id,
                     const struct ad_jobs_options *o, struct ad_jobs **out, struct ad_err *err);
+
+/*
+ * Puts the tenant's scheduled work in its queue when it is due (the
+ * background evolution of AUTONOMOUS agents, when switched on): a worker
+ * calls it before it runs jobs, so no cron outside autodev is needed.
+ * Workers calling it at once queue one run per period.
+ */
+int ad_runtime_schedule(struct ad_runtime *rt, const char *tenant_id, struct ad_err *err);
 
 /* ---- the tables ------------------------------------------------------------------ */
 

@@ -35,9 +35,9 @@ static const struct cap_def {
     [AD_CAP_MEMENTO] = { "auto_dev.memento_skills", "memento_skills", "Memento-Skills",
                          AD_INTERN, true },
     [AD_CAP_ALPHA] = { "auto_dev.alpha_evolver", "alpha_evolver", "AlphaEvolver",
-                       AD_SUPERVISED, false },
+                       AD_SUPERVISED, true },
     [AD_CAP_BACKGROUND] = { "auto_dev.background_evolution", "background_evolution",
-                            "Background Evolution", AD_AUTONOMOUS, false },
+                            "Background Evolution", AD_AUTONOMOUS, true },
 };
 
 bool ad_capability_built(enum ad_capability c)

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 
 #include "autodev/agent.h"
+#include "autodev/alpha.h"
 #include "autodev/bus.h"
+#include "autodev/engine.h"
 #include "autodev/jobs.h"
 #include "autodev/json.h"
 #include "autodev/learn.h"
@@ -32,12 +34,18 @@ struct ad_runtime {
 
 /* ---- the handlers ------------------------------------------------------------------ */
 
-/* learn: a failure may form a pattern worth a new skill. */
-static int on_task_fail(void *ctx, const struct ad_bus_event *ev, struct ad_err *err)
+/* learn: an event an engine analyses (task.fail: reflection; skill.execution: alpha). */
+static int on_engine_event(void *ctx, const struct ad_bus_event *ev, struct ad_err *err)
 {
     struct ad_runtime *rt = ctx;
+    const struct ad_learning_engine *const *e = ad_learning_engines();
+    int rc = 0;
 
-    return ad_reflection_handle(rt->st, rt->bus, ev, err);
+    for (; rc == 0 && *e; e++) {
+        if (!strcmp((*e)->topic, ev->topic))
+            rc = (*e)->analyse(rt->st, rt->bus, ev, err);
+    }
+    return rc;
 }
 
 /* store: a corrupt database does not heal by retrying, so that fails for good at once. */
@@ -53,48 +61,72 @@ static int job_store_check(void *ctx, const struct ad_job *job, struct ad_job_le
     return rc == AD_ECORRUPT ? AD_JOB_PERMANENT : rc;
 }
 
-/* learn: one failure pattern -> one skill candidate, validated in the sandbox. */
-static int job_memento(void *ctx, const struct ad_job *job, struct ad_job_lease *lease,
-                       struct ad_err *err)
+/*
+ * learn: one job of a learning engine (memento.generate, alpha.mutate), run
+ * with the runtime's sandbox and the tenant's model.
+ */
+static int job_engine(void *ctx, const struct ad_job *job, struct ad_job_lease *lease,
+                      struct ad_err *err)
 {
     struct ad_runtime *rt = ctx;
-    struct ad_skill_candidate c;
-    struct ad_sandbox *sb = NULL;
-    struct ad_llm *llm = NULL;
+    const struct ad_learning_engine *e = ad_learning_engine_for_kind(job->kind);
+    struct ad_engine_env env = { 0 };
+    char summary[768];
     int rc;
 
-    ad_skill_candidate_init(&c);
+    if (!e)
+        return ad_error(err, AD_EINTERNAL, "no learning engine runs %s jobs", job->kind);
     /* A sandbox or model that cannot be made is classified like the job's own errors. */
-    rc = ad_runtime_sandbox(rt, &sb, err);
+    rc = ad_runtime_sandbox(rt, &env.sb, err);
     if (rc < 0)
-        return ad_memento_job_outcome(ad_error_prefix(err, "memento: no sandbox to validate in"));
-    rc = ad_runtime_llm(rt, job->tenant_id, NULL, 0, &llm, err);
+        return e->job_outcome(ad_error_prefix(err, "%s: no sandbox to validate in", e->name));
+    rc = ad_runtime_llm(rt, job->tenant_id, NULL, 0, &env.llm, err);
     if (rc < 0)
-        rc = ad_memento_job_outcome(ad_error_prefix(err, "memento: AUTODEV_LLM"));
-    else
-        rc = ad_memento_run_job(rt->st, rt->bus, sb, llm, job, lease, &c, err);
-    if (rc == 0 && rt->notices) {
-        const char *summary = ad_json_str(c.validation_result, "summary");
-
-        fprintf(rt->notices, "memento: candidate %s (%s) %s: %s\n", c.id, c.skill_name,
-                ad_candidate_status_name(c.status), summary ? summary : "");
+        return e->job_outcome(ad_error_prefix(err, "%s: AUTODEV_LLM", e->name));
+    env.st = rt->st;
+    env.bus = rt->bus;
+    env.lease = lease;
+    env.progress = rt->notices;
+    rc = ad_learning_engine_run(e, &env, job, summary, sizeof(summary), err);
+    if (rc == 0 && rt->notices && summary[0]) {
+        fprintf(rt->notices, "%s\n", summary);
         fflush(rt->notices);
     }
-    ad_skill_candidate_release(&c);
-    ad_llm_free(llm);
+    ad_llm_free(env.llm);
     return rc;
+}
+
+/* learn: the background evolution schedule of AUTONOMOUS agents. */
+static int job_alpha_background(void *ctx, const struct ad_job *job, struct ad_job_lease *lease,
+                                struct ad_err *err)
+{
+    struct ad_runtime *rt = ctx;
+    int queued = 0;
+    int rc = ad_alpha_background(rt->st, job->tenant_id, &queued, err);
+
+    (void)lease;
+    if (rc == 0 && rt->notices) {
+        fprintf(rt->notices, "alpha: background run queued %d job(s)\n", queued);
+        fflush(rt->notices);
+    }
+    return ad_alpha_job_outcome(rc);
 }
 
 /* ---- the tables -------------------------------------------------------------------- */
 
 static const struct ad_runtime_subscription subscriptions[] = {
-    { AD_TOPIC_TASK_FAIL, "reflection", "learn", on_task_fail },
+    { AD_TOPIC_TASK_FAIL, "reflection", "learn", on_engine_event },
+    { AD_TOPIC_SKILL_EXECUTION, "evolution", "learn", on_engine_event },
     { NULL, NULL, NULL, NULL },
 };
 
 static const struct ad_runtime_job_kind job_kinds[] = {
     { "store.check", "store", "check the integrity of the database", job_store_check },
-    { AD_MEMENTO_JOB, "learn", "generate a skill candidate from a failure pattern", job_memento },
+    { AD_MEMENTO_JOB, "learn", "generate a skill candidate from a failure pattern", job_engine },
+    { AD_ALPHA_JOB, "learn", "mutate a slow, costly or failing skill and evaluate the mutants",
+      job_engine },
+    { AD_ALPHA_BACKGROUND_JOB, "learn", "queue evolution of AUTONOMOUS agents' most-used skills",
+      job_alpha_background },
     { NULL, NULL, NULL, NULL },
 };
 
@@ -264,11 +296,18 @@ int ad_runtime_jobs(struct ad_runtime *rt, const char *tenant_id,
     for (const struct ad_runtime_job_kind *k = job_kinds; rc == 0 && k->kind; k++)
         rc = ad_jobs_register(*out, k->kind, k->fn, rt, err);
     /* The owner says how often its kind is tried, whoever queues the job. */
+    for (const struct ad_learning_engine *const *e = ad_learning_engines(); rc == 0 && *e; e++)
+        rc = ad_jobs_set_max_attempts(*out, (*e)->job_kind, (*e)->max_attempts, err);
     if (rc == 0)
-        rc = ad_jobs_set_max_attempts(*out, AD_MEMENTO_JOB, AD_MEMENTO_MAX_ATTEMPTS, err);
+        rc = ad_jobs_set_max_attempts(*out, AD_ALPHA_BACKGROUND_JOB, AD_ALPHA_MAX_ATTEMPTS, err);
     if (rc < 0) {
         ad_jobs_free(*out);
         *out = NULL;
     }
     return rc;
+}
+
+int ad_runtime_schedule(struct ad_runtime *rt, const char *tenant_id, struct ad_err *err)
+{
+    return ad_alpha_schedule(rt->st, tenant_id, err);
 }

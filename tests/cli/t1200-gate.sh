@@ -251,7 +251,7 @@ test_expect_success 'an unlock with the capability switched off says what to ena
     test "$(json_get "j[\"payload\"][\"action_required\"]" <newest)" = true &&
     json_get "j[\"message\"]" <newest | grep -q "autodev settings set enabled true" &&
     json_get "j[\"message\"]" <newest >msg &&
-    grep -q "it is unlocked, but this version of autodev does not have AlphaEvolver yet" msg &&
+    grep -q "has graduated to use AlphaEvolver. Enable it to activate" msg &&
     ! grep -q "active" msg &&
     test "$(unlocks eve | tr "\n" " ")" = "auto_dev.alpha_evolver auto_dev.memento_skills "
 '

@@ -652,26 +652,16 @@ static void test_change_maturity(void **state)
     assert_int_equal(unlocked, 3);
     n = notes_of(f, "auto_dev_capability_unlocked", &nv);
     assert_int_equal(n, 4);
-    /*
-     * Only what this build has is "active now": AlphaEvolver and Background
-     * Evolution unlock, and their notification says they are not built yet.
-     */
+    /* This build has all three loops: each is "active now", switched on as it is. */
     for (size_t i = 0; i < 3; i++) {
         enum ad_capability c;
 
         assert_string_equal(nv[i].agent_id, fresh);
         assert_false(json_is_true(json_object_get(nv[i].payload, "action_required")));
         assert_int_equal(ad_capability_parse(jstr(nv[i].payload, "capability"), &c), 0);
-        if (c == AD_CAP_MEMENTO) {
-            assert_true(ad_capability_built(c));
-            assert_has(nv[i].message, "active now");
-        } else {
-            assert_false(ad_capability_built(c));
-            assert_null(strstr(nv[i].message, "active"));
-            assert_has(nv[i].message, "it is unlocked and enabled, but this version of autodev "
-                                      "does not have");
-            assert_has(nv[i].message, ad_capability_title(c));
-        }
+        assert_true(ad_capability_built(c));
+        assert_has(nv[i].message, "active now");
+        assert_has(nv[i].message, ad_capability_title(c));
     }
     {
         int seen[AD_CAP_COUNT] = { 0 };
