@@ -288,11 +288,14 @@ static int jobs_run(int argc, char **argv, struct ad_ctx *ctx)
         { "until-idle", no_argument, NULL, 'u' },
         { "kind", required_argument, NULL, 'k' },
         { "max", required_argument, NULL, 'm' },
+        { "lease", required_argument, NULL, 'l' },
         { NULL, 0, NULL, 0 },
     };
+    struct ad_jobs_options jo = { 0 };
+    struct ad_err err = AD_ERR_INIT;
     struct ad_jobs *q = NULL;
     const char *kind = NULL;
-    int64_t max = 0;
+    int64_t max = 0, lease = 0;
     int until_idle = 0, rc, c;
 
     ad__getopt_reset();
@@ -302,6 +305,10 @@ static int jobs_run(int argc, char **argv, struct ad_ctx *ctx)
         case 'k': kind = optarg; break;
         case 'm':
             if (ad__parse_int(ctx, "--max", optarg, 1, INT32_MAX, &max) != 0)
+                return AD_EXIT_USAGE;
+            break;
+        case 'l':
+            if (ad__parse_int(ctx, "--lease", optarg, 1, 86400, &lease) != 0)
                 return AD_EXIT_USAGE;
             break;
         default:
@@ -314,7 +321,13 @@ static int jobs_run(int argc, char **argv, struct ad_ctx *ctx)
         return ad__usage_error(ctx, "--max needs --until-idle");
     if (kind && check_kind(ctx, kind) != 0)
         return AD_EXIT_USAGE;
-    rc = ad__ctx_jobs(ctx, &q);
+    jo.lease_ms = lease * 1000;
+    rc = ad__ctx_tenant(ctx, 1);
+    if (rc == 0 && ad_runtime_jobs(ctx->rt, ctx->tenant_id, &jo, &q, &err) < 0)
+        rc = ad__die_err(ctx, &err);
+    /* Scheduled work that is due joins the queue first: the worker is the scheduler. */
+    if (rc == 0 && ad_runtime_schedule(ctx->rt, ctx->tenant_id, &err) < 0)
+        rc = ad__die_err(ctx, &err);
     if (rc == 0)
         rc = run_jobs(ctx, q, kind, until_idle, max);
     ad_jobs_free(q);

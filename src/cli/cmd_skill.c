@@ -13,6 +13,7 @@
 #include <getopt.h>
 
 #include "autodev/agent.h"
+#include "autodev/alpha.h"
 #include "autodev/json.h"
 #include "autodev/sandbox.h"
 #include "autodev/skill.h"
@@ -775,6 +776,63 @@ static int skill_rollback(int argc, char **argv, struct ad_ctx *ctx)
     return 0;
 }
 
+/* ---- evolve --------------------------------------------------------------- */
+
+static int skill_evolve(int argc, char **argv, struct ad_ctx *ctx)
+{
+    static const struct option longopts[] = {
+        { "agent", required_argument, NULL, 'a' },
+        { "version", required_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_skill s = { 0 };
+    struct ad_skill_version v = { 0 };
+    struct ad_agent agent = { 0 };
+    const char *agent_name = NULL, *semver = NULL, *name;
+    char job_id[AD_ID_SIZE] = "";
+    int rc, c;
+
+    ad__getopt_reset();
+    while ((c = ad__getopt(ctx, argc, argv, ":", longopts)) != -1) {
+        switch (c) {
+        case 'a': agent_name = optarg; break;
+        case 'V': semver = optarg; break;
+        default: return AD_EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 1)
+        return ad__usage_error(ctx, "usage: autodev skill evolve NAME [--agent NAME] [--version V]");
+    name = argv[optind];
+    if (check_name(ctx, name) != 0 || (semver && check_semver(ctx, "--version", semver) != 0))
+        return AD_EXIT_USAGE;
+    rc = ad__ctx_tenant(ctx, 1);
+    if (rc == 0)
+        rc = lookup(ctx, name, semver, &s, &v);
+    if (rc == 0 && agent_name)
+        rc = ad__agent_lookup(ctx, agent_name, &agent);
+    if (rc == 0 && ad_alpha_enqueue(ctx->store, ctx->tenant_id, v.id, agent_name ? agent.id : NULL,
+                                    AD_TRIGGER_MANUAL, job_id, &err) < 0) {
+        if (err.code == AD_EEXIST && !ctx->json) {
+            fprintf(ctx->out, "%s %s: an alpha.mutate job is already open: %s\n", name,
+                    v.semver, job_id);
+            rc = 0;
+        } else {
+            rc = ad__die_err(ctx, &err);
+        }
+    } else if (rc == 0 && ctx->json) {
+        rc = ad__print_json(ctx, json_pack("{s:s, s:s, s:s}", "skill", name, "version",
+                                           v.semver, "job_id", job_id));
+    } else if (rc == 0) {
+        fprintf(ctx->out, "%s %s: alpha.mutate job %s queued (run it with: autodev jobs run)\n",
+                name, v.semver, job_id);
+    }
+    ad_agent_release(&agent);
+    ad_skill_release(&s);
+    ad_skill_version_release(&v);
+    return rc;
+}
+
 /* ---- export and import -------------------------------------------------- */
 
 /* The input schema of version v: the skill's for the current one, else its own. */
@@ -949,6 +1007,7 @@ int cmd_skill(int argc, char **argv, struct ad_ctx *ctx)
         { "show", skill_show },
         { "run", skill_run },
         { "rollback", skill_rollback },
+        { "evolve", skill_evolve },
         { "search", skill_search },
         { "export", skill_export },
         { "import", skill_import },

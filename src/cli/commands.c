@@ -250,9 +250,10 @@ static const struct ad_cmd_form jobs_forms[] = {
       "Queue a job with a JSON object as payload (default {}). With an\n"
       "idempotency key K that the tenant has used before, nothing is queued and\n"
       "the existing job's id is printed. --delay holds the job back." },
-    { "jobs run [--until-idle] [--kind K] [--max N]",
+    { "jobs run [--until-idle] [--kind K] [--max N] [--lease SECONDS]",
       "Run queued jobs in the foreground: one job, or with --until-idle every\n"
-      "claimable job (at most N with --max). Prints each job with its outcome." },
+      "claimable job (at most N with --max). Prints each job with its outcome.\n"
+      "Scheduled work that is due (background evolution) is queued first." },
     { NULL, NULL },
 };
 
@@ -265,6 +266,7 @@ static const struct ad_cmd_opt jobs_opts[] = {
     { "--delay SECONDS", "Run no earlier than SECONDS from now, 0..31536000." },
     { "--until-idle", "Run jobs until none is claimable." },
     { "--max N", "With --until-idle, run at most N jobs." },
+    { "--lease SECONDS", "The lease a claimed job is held for, 1..86400 (default 300)." },
     { NULL, NULL },
 };
 
@@ -288,7 +290,19 @@ static const char jobs_description[] =
     "the sandbox. 3 attempts; fails for good when the gate denies, the daily\n"
     "limit or a model cap is reached, neither synthesis nor a model can propose\n"
     "a function, or the payload is damaged. Model time-outs, network and\n"
-    "database-busy errors are retried.";
+    "database-busy errors are retried.\n"
+    "\n"
+    "alpha.mutate: AlphaEvolver on one skill version (queued when a run of it by\n"
+    "a SUPERVISED+ agent was slow, costly or failed, by the background schedule,\n"
+    "or by 'autodev skill evolve'): propose evolution_mutants mutants (the model,\n"
+    "or the offline operators on EVOLVE blocks), run them and the parent side by\n"
+    "side on the version's recorded inputs, keep a winner only when every output\n"
+    "is identical and the gain beats the noise twice; the winner waits in\n"
+    "'autodev mutations'. 3 attempts; a rerun finishes from the rows already\n"
+    "written, with no second model call.\n"
+    "\n"
+    "alpha.background: every evolution_background_hours, queue alpha.mutate for\n"
+    "the most-used skills of AUTONOMOUS agents (background_evolution on).";
 
 static const struct ad_cmd_form demo_forms[] = {
     { "demo [--keep]", NULL },
@@ -549,6 +563,13 @@ static const struct ad_cmd_form skill_forms[] = {
       "the output; a failed run prints the error and exits 1." },
     { "skill rollback NAME --to V",
       "Make version V current again. Later versions stay in the history." },
+    { "skill evolve NAME [--agent NAME] [--version V]",
+      "Queue an AlphaEvolver job (alpha.mutate) for the current version (or V):\n"
+      "mutants are proposed and evaluated against it on its recorded inputs when\n"
+      "the job runs. With --agent, that agent's gate (auto_dev.alpha_evolver,\n"
+      "SUPERVISED+) must allow it and a winner may be promoted automatically when\n"
+      "the agent is AUTONOMOUS with background_evolution on. One open job per\n"
+      "version: a second request prints the open one." },
     { "skill search TEXT... [--limit N]",
       "Full-text search over the names and descriptions of active skills, best\n"
       "first, with the score. Stop words (the, of, please, ...) are dropped first,\n"
