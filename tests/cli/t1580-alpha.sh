@@ -100,7 +100,7 @@ test_expect_success 'a faster mutant with identical outputs wins twice and waits
     test "$(newest "len(j[\"test_set\"])")" = 3 &&
     test "$(newest "j[\"proxy_signals\"][\"evaluation\"][\"mutant\"][\"output_match_rate\"]")" = 1.0 &&
     test "$(newest "j[\"proxy_signals\"][\"reevaluation\"][\"won\"]")" = true &&
-    test "$(newest "j[\"proxy_signals\"][\"evaluation\"][\"parent\"][\"runs\"]")" = 15 &&
+    test "$(newest "j[\"proxy_signals\"][\"evaluation\"][\"parent\"][\"runs\"]")" = 9 &&
     test "$(newest "j[\"fitness_delta\"] > 0")" = true &&
     newest "j[\"risk\"][\"level\"]" | grep -Eq "^(LOW|MEDIUM)$" &&
     autodev notifications --json >n &&
