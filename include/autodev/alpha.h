@@ -95,6 +95,16 @@ int ad_alpha_enqueue(struct ad_store *st, const char *tenant_id, const char *ver
                      const char *agent_id, enum ad_alpha_trigger trigger,
                      char job_id[AD_ID_SIZE], struct ad_err *err);
 
+struct ad_eval_opts;
+struct ad_eval_side;
+
+/* ad_alpha_evaluate's contract (evaluate.h), with a context first. */
+typedef int ad_alpha_evaluate_fn(void *ctx, struct ad_sandbox *sb, const char *entry,
+                                 const char *parent_code, const char *const *mutant_codes,
+                                 size_t nmutants, const json_t *test_set,
+                                 const struct ad_eval_opts *o, struct ad_eval_side *parent_out,
+                                 struct ad_eval_side *mutants_out, struct ad_err *err);
+
 struct ad_alpha_opts {
     const char *tenant_id;
     const char *job_id;                     /* NULL: not run by a queue (no resume) */
@@ -102,6 +112,9 @@ struct ad_alpha_opts {
     const struct ad_sandbox_limits *limits; /* NULL: the sandbox defaults */
     struct ad_job_lease *lease;             /* NULL: none */
     FILE *progress;                         /* a line per step; NULL: none */
+    /* For tests: called in place of ad_alpha_evaluate; NULL: the real one. */
+    ad_alpha_evaluate_fn *evaluate;
+    void *evaluate_ctx;
 };
 
 /* What one job did, for the face that ran it. */

@@ -545,8 +545,12 @@ static int evaluate(struct run *r, const size_t *rows, size_t n, struct side_pai
     eo.lease = r->o->lease;
     eo.progress = on_progress;
     eo.progress_ctx = &pc;
-    rc = ad_alpha_evaluate(r->sb, r->skill.entry_function, r->ver.code, codes, n, r->tests, &eo,
-                           &sp->parent, sp->mut, err);
+    if (r->o->evaluate)
+        rc = r->o->evaluate(r->o->evaluate_ctx, r->sb, r->skill.entry_function, r->ver.code,
+                            codes, n, r->tests, &eo, &sp->parent, sp->mut, err);
+    else
+        rc = ad_alpha_evaluate(r->sb, r->skill.entry_function, r->ver.code, codes, n, r->tests,
+                               &eo, &sp->parent, sp->mut, err);
     free(codes);
     if (rc < 0)
         pair_release(sp);
