@@ -14,22 +14,23 @@
  *   reflection_window_hours       int   default 24     1..720   ... and how far back they go
  *   reflection_similarity_pct     int   default 50     1..100   word-shingle Jaccard, in percent
  *   memento_synthesis             bool  default true   try synthesis by example before a model
- *   evolution_latency_ms          int   default 5000   1..3600000  a skill run slower than this triggers evolution
- *   evolution_tokens              int   default 5000   1..1e9   a skill run using more tokens triggers it
- *   evolution_on_failure          bool  default true   a failed skill run triggers it
- *   evolution_mutants             int   default 4      1..16    mutants proposed per evolution job
+ *   evolution_latency_ms          int   default 5000   1..3600000  a slower skill run triggers evolution
+ *   evolution_tokens              int   default 5000   1..1e9   ... one using more tokens
+ *   evolution_on_failure          bool  default true   ... a failed one
+ *   evolution_mutants             int   default 4      1..16    mutants proposed per job
  *   evolution_repeats             int   default 5      3..50    runs of parent and mutant per input
- *   evolution_min_gain_pct        int   default 10     1..90    the least gain a winner must show, in percent
- *   evolution_noise_k             int   default 3      1..10    the gain must exceed k x the noise (MAD)
+ *   evolution_min_gain_pct        int   default 10     1..90    the least gain of a winner, percent
+ *   evolution_noise_k             int   default 3      1..10    ... and k x the noise (MAD)
  *   evolution_test_inputs         int   default 20     1..200   recorded inputs a mutant is judged on
- *   evolution_background_skills   int   default 3      1..20    most-used skills per AUTONOMOUS agent per background run
+ *   evolution_background_skills   int   default 3      1..20    most-used skills per AUTONOMOUS
+ *                                                               agent per background run
  *   evolution_background_hours    int   default 24     1..720   period of the background schedule
- *   fitness_weight_performance    int   default 30     0..100   multi-objective weights, in percent;
- *   fitness_weight_accuracy       int   default 40     0..100     their sum must be above 0
- *   fitness_weight_cost           int   default 20     0..100
+ *   fitness_weight_performance    int   default 30     0..100   multi-objective weights, percent;
+ *   fitness_weight_accuracy       int   default 40     0..100     not all 0 (they are divided by
+ *   fitness_weight_cost           int   default 20     0..100     their sum)
  *   fitness_weight_satisfaction   int   default 10     0..100
- *   fitness_penalty_email_bounce_pct  int  default 20  0..100   a delayed email_bounce signal costs this
- *   fitness_penalty_error_signal_pct  int  default 20  0..100   a delayed error_signal costs this
+ *   fitness_penalty_email_bounce_pct  int  default 20  0..100   what a delayed email_bounce costs
+ *   fitness_penalty_error_signal_pct  int  default 20  0..100   ... and an error_signal
  *
  * Every write is validated; an invalid value is refused with a message that
  * names the key and the allowed range (or the rule broken), and nothing is

@@ -956,10 +956,11 @@ struct ad_tool_mutation {
     char agent_id[AD_ID_SIZE];              /* "" when none */
     char job_id[AD_ID_SIZE];                /* "" when none */
     int mutant_index;                       /* 0-based within its job */
-    char *trigger;                          /* "latency" | "tokens" | "failure" | "background" | "manual"; NULL none */
+    /* "latency" | "tokens" | "failure" | "background" | "manual"; NULL none */
+    char *trigger;
     char *proposer;                         /* "llm" | "offline"; NULL none */
     char *mutation_operator;                /* e.g. "number", "compare", "llm"; NULL none */
-    char *edit;                             /* the edit as proposed (SEARCH/REPLACE text); NULL none */
+    char *edit;                             /* the edit as proposed (SEARCH/REPLACE); NULL none */
     json_t *test_set;                       /* array or NULL: the inputs it was judged on */
     json_t *proxy_signals;                  /* object or NULL: evaluation signals */
     enum ad_mutation_decision decision;
@@ -1008,7 +1009,7 @@ int ad_store_mutation_get(struct ad_store *st, const char *tenant_id, const char
 
 struct ad_mutation_filter {
     const char *skill_id;                 /* NULL: any */
-    const char *job_id;                   /* NULL: any; when set, ordered by mutant_index ascending */
+    const char *job_id;                   /* NULL: any; set: ordered by mutant_index ascending */
     const char *parent_skill_version_id;  /* NULL: any */
     int status;                           /* enum ad_mutation_status, -1: any */
     int review_status;                    /* enum ad_review_status, -2: any (-1 = NONE/NULL) */
@@ -1031,8 +1032,10 @@ int ad_store_mutation_list(struct ad_store *st, const char *tenant_id,
 int ad_store_mutation_lineage(struct ad_store *st, const char *tenant_id, const char *id,
                               struct ad_tool_mutation **out, size_t *n, struct ad_err *err);
 
-enum ad_variant_status { AD_VSTAT_PENDING = 0, AD_VSTAT_EVALUATING, AD_VSTAT_EVALUATED, AD_VSTAT_FAILED,
-                         AD_VSTAT_PROMOTED, AD_VSTAT_REJECTED, AD_VSTAT_ROLLED_BACK };
+enum ad_variant_status {
+    AD_VSTAT_PENDING = 0, AD_VSTAT_EVALUATING, AD_VSTAT_EVALUATED, AD_VSTAT_FAILED,
+    AD_VSTAT_PROMOTED, AD_VSTAT_REJECTED, AD_VSTAT_ROLLED_BACK,
+};
 
 /* "pending", "evaluating", "evaluated", "failed", "promoted", "rejected", "rolled_back". */
 const char *ad_variant_status_name(enum ad_variant_status s);
@@ -1070,18 +1073,30 @@ void ad_workflow_variant_list_free(struct ad_workflow_variant *v, size_t n);
  */
 int ad_store_variant_insert(struct ad_store *st, struct ad_workflow_variant *v,
                             struct ad_err *err);
-/* mutable: fitness_score, fitness_signals, evaluation_status, review fields, risk_score, last_evaluated_at */
+/*
+ * Writes the mutable fields of v->id: fitness_score, fitness_signals,
+ * evaluation_status, the review fields, risk_score, last_evaluated_at.
+ * AD_ENOTFOUND when it is not the tenant's.
+ */
 int ad_store_variant_update(struct ad_store *st, const struct ad_workflow_variant *v,
                             struct ad_err *err);
 int ad_store_variant_get(struct ad_store *st, const char *tenant_id, const char *id,
                          struct ad_workflow_variant *out, struct ad_err *err);
 /* Each member NULL: any; limit 0: 100, at most 1000. */
-struct ad_variant_filter { const char *agent_id; const char *tool_mutation_id; const char *skill_version_id; const char *job_id; int limit; };
+struct ad_variant_filter {
+    const char *agent_id;
+    const char *tool_mutation_id;
+    const char *skill_version_id;
+    const char *job_id;
+    int limit;
+};
 /* Newest first. */
-int ad_store_variant_list(struct ad_store *st, const char *tenant_id, const struct ad_variant_filter *f,
-                          struct ad_workflow_variant **out, size_t *n, struct ad_err *err);
+int ad_store_variant_list(struct ad_store *st, const char *tenant_id,
+                          const struct ad_variant_filter *f, struct ad_workflow_variant **out,
+                          size_t *n, struct ad_err *err);
 /* fitness_score NOT NULL AND > 0, best first (ties: older first); agent_id NULL: any. */
-int ad_store_variant_top(struct ad_store *st, const char *tenant_id, const char *agent_id, int limit,
-                         struct ad_workflow_variant **out, size_t *n, struct ad_err *err);
+int ad_store_variant_top(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                         int limit, struct ad_workflow_variant **out, size_t *n,
+                         struct ad_err *err);
 
 #endif
