@@ -19,7 +19,8 @@
  *   satisfaction users' feedback in [-1, 1] is recorded beside the score
  *                (mapped to [0, 1]); the score itself does not move.
  *
- * Each stage writes the variant's score and its fitness_signals (proxy,
+ * Each stage writes the variant's score (in [0, 1], kept to 9 decimals, so
+ * 0.7 - 0.2 is stored as 0.5) and its fitness_signals (proxy,
  * objectives, delayed[], business_value, user_satisfaction) and emits
  * variant.fitness {variant_id, fitness_score, source} in one transaction.
  *

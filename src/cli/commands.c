@@ -801,10 +801,112 @@ static const char notifications_description[] =
     "Notifications are what the learning loops want a person to see: a\n"
     "capability an agent's new maturity unlocked (auto_dev_capability_unlocked,\n"
     "whose payload holds agent_id, capability, message and action_required; the\n"
-    "message says whether this version has the loop yet) or a skill candidate\n"
-    "waiting for review or failed (read once the candidate is reviewed). With\n"
+    "message says whether this version has the loop yet), a skill candidate\n"
+    "waiting for review or failed (read once the candidate is reviewed), or a\n"
+    "mutation that won its evaluation (mutation_ready, read once reviewed). With\n"
     "--json, list prints one array of objects with id, type, title, message,\n"
     "agent_id, agent, payload, read, read_at and created_at.";
+
+static const struct ad_cmd_form mutations_forms[] = {
+    { "mutations list [--skill NAME] [--status S] [--review R] [--decision D] [--limit N]",
+      "List AlphaEvolver's mutations, newest first: id, skill, trigger, proposer,\n"
+      "operator, status, decision, gain (the fitness delta), risk level and review." },
+    { "mutations show ID",
+      "Show a mutation: the skill and the version it was made from, its job and\n"
+      "index, trigger, proposer and operator, the decision and its reason, the\n"
+      "fitness delta, the risk level with each reason, the review, every signal of\n"
+      "its evaluation (parent beside mutant where both were measured), and the\n"
+      "parent version's code beside the mutant's, line by line (| changed,\n"
+      "< only in the parent, > only in the mutant)." },
+    { "mutations approve ID [--reviewer NAME] [--reason TEXT]",
+      "Promote a mutation that won and waits for review: its code becomes the\n"
+      "skill's next minor version, origin alpha, parent the version it was made\n"
+      "from, and the current one. Refused (exit 2) for a mutation that lost or is\n"
+      "decided already, and when the skill has moved on to another version since\n"
+      "the mutation was made. Prints the skill, the new version and its id." },
+    { "mutations reject ID --reason TEXT [--reviewer NAME]",
+      "Turn a mutation waiting for review down, saying why." },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt mutations_opts[] = {
+    { "--skill NAME", "Only the mutations of the catalog skill NAME." },
+    { "--status S",
+      "Only mutations whose sandbox status is S: pending, running, passed, failed,\n"
+      "error or timeout." },
+    { "--review R", "Only mutations whose review is R: pending, approved, rejected or\n"
+      "auto_approved." },
+    { "--decision D", "Only mutations that won or lost their evaluation." },
+    { "--limit N", "List at most N mutations, 1..1000 (default 100)." },
+    { "--reviewer NAME", "Who decides (default: the login name)." },
+    { "--reason TEXT", "Why; required to reject." },
+    { NULL, NULL },
+};
+
+static const char mutations_description[] =
+    "AlphaEvolver improves catalog skills that run slow, costly or flaky: it\n"
+    "proposes mutants of the current version, runs parent and mutants side by\n"
+    "side in the sandbox on recorded inputs, and decides: a mutant wins only with\n"
+    "the same outputs and a gain beyond the noise. A winner waits here for a\n"
+    "reviewer (a mutation_ready notification says so), unless its agent may\n"
+    "evolve without review. Approving makes a new minor version with the parent\n"
+    "as its lineage (see autodev lineage); 'autodev skill rollback' goes back.\n"
+    "\n"
+    "With --json, list prints one array of mutations and show one object with\n"
+    "the code, the edit, the test set and the parent's code (parent_code).";
+
+static const struct ad_cmd_form lineage_forms[] = {
+    { "lineage SKILL",
+      "The ancestry of the skill's current version, newest first: each version's\n"
+      "semver, origin, origin id and creation time, and at each version AlphaEvolver\n"
+      "made the mutation's fitness delta and its variant's fitness score." },
+    { "lineage MUTATION_ID",
+      "The mutation and its parent mutations, newest first, then the ancestry of\n"
+      "the version it was made from." },
+    { NULL, NULL },
+};
+
+static const char lineage_description[] =
+    "Where a skill's code came from: every version names its parent and its\n"
+    "origin (manual, memento, alpha, research, import) with the row it came from\n"
+    "(a candidate or a mutation). With --json, one object with the versions (and\n"
+    "the mutations) as arrays.";
+
+static const struct ad_cmd_form fitness_forms[] = {
+    { "fitness signal VARIANT --json JSON | --file F",
+      "Apply a delayed signal to a variant, as the webhook does, and print its\n"
+      "score before and after. The signal is a JSON object of invoice_created,\n"
+      "crm_conversion, conversion_success, email_bounce, error_signal (true or\n"
+      "false) and conversion_value (a number >= 0); anything else is refused\n"
+      "(exit 2) and nothing is written. The JSON text is the argument after\n"
+      "VARIANT; --json there also prints the result as JSON." },
+    { "fitness top [--agent NAME] [--limit N]",
+      "The variants with a score above 0, best first (ties: the older first): rank,\n"
+      "id, score, status, agent, mutation and when last evaluated." },
+    { "fitness show VARIANT",
+      "Show a variant: score, status, agent, mutation, version, job, its\n"
+      "definition and every fitness signal (the proxy, the objectives, each\n"
+      "delayed signal with its adjustment, business value, user satisfaction)." },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt fitness_opts[] = {
+    { "--file F", "Read the signal from file F ('-': standard input)." },
+    { "--agent NAME", "Only the variants of agent NAME." },
+    { "--limit N", "List at most N variants, 1..1000 (default 10)." },
+    { NULL, NULL },
+};
+
+static const char fitness_description[] =
+    "A variant's fitness is a score in [0, 1]. The proxy gives +0.2 for code\n"
+    "that compiles, +0.3 for a run that succeeds and +0.5 once a human approves\n"
+    "it; with objectives (performance, accuracy, cost, satisfaction, weighed by\n"
+    "the fitness_weight_* settings) the score is half the proxy and half their\n"
+    "weighted mean. Delayed signals move it afterwards: invoice_created +0.4,\n"
+    "crm_conversion +0.5, conversion_value V +min(0.5, V/1000), email_bounce and\n"
+    "error_signal minus fitness_penalty_email_bounce_pct and\n"
+    "fitness_penalty_error_signal_pct hundredths (20 each by default), the result\n"
+    "kept in [0, 1]. Each change is a variant.fitness event.";
 
 static const struct ad_cmd commands[] = {
     { "init", cmd_init, "create the home directory and the database", init_forms, NULL,
@@ -836,6 +938,12 @@ static const struct ad_cmd commands[] = {
       candidates_forms, candidates_opts, candidates_description },
     { "notifications", cmd_notifications, "list and mark read what needs a person's attention",
       notifications_forms, notifications_opts, notifications_description },
+    { "mutations", cmd_mutations, "review what AlphaEvolver made of existing skills",
+      mutations_forms, mutations_opts, mutations_description },
+    { "lineage", cmd_lineage, "show where a skill's versions or a mutation came from",
+      lineage_forms, NULL, lineage_description },
+    { "fitness", cmd_fitness, "score variants: delayed signals, the best, one in detail",
+      fitness_forms, fitness_opts, fitness_description },
     { "llm", cmd_llm, "talk to language models; show what they cost", llm_forms, llm_opts,
       llm_description },
     { "edit", cmd_edit, "apply the code edits of a model's reply", edit_forms, edit_opts,

@@ -36,6 +36,17 @@ static double clamp(double x, double lo, double hi)
     return x < lo ? lo : x > hi ? hi : x;
 }
 
+/*
+ * A score as it is written: in [0, 1] and kept to 9 decimals, so that the
+ * sums of the stages read as the reference's numbers (0.7 - 0.2 is 0.5,
+ * not 0.49999999999999994) while no score a test or a reader can tell
+ * apart is lost.
+ */
+static double score_of(double x)
+{
+    return round(clamp(x, 0.0, 1.0) * 1e9) / 1e9;
+}
+
 /* ---- the formulas ------------------------------------------------------------ */
 
 void ad_fitness_weights_from_settings(const struct ad_settings *s, struct ad_fitness_weights *out)
@@ -342,7 +353,7 @@ static int eval_proxy(struct ad_store *st, struct ad_workflow_variant *v, const 
                         err);
     if (rc < 0)
         return rc;
-    v->fitness_score = clamp(score, 0, 1);
+    v->fitness_score = score_of(score);
     v->evaluation_status = AD_VSTAT_EVALUATED;
     copy_time(v->last_evaluated_at, ad_time_now(now));
     *result = v->fitness_score;
@@ -400,7 +411,7 @@ static int eval_delayed(struct ad_store *st, struct ad_workflow_variant *v, cons
     rc = append_delayed(v, arg, adj, now, err);
     if (rc < 0)
         return rc;
-    v->fitness_score = clamp(current + adj, 0, 1);
+    v->fitness_score = score_of(current + adj);
     copy_time(v->last_evaluated_at, now);
     *result = v->fitness_score;
     return 0;
@@ -430,7 +441,7 @@ static int eval_business(struct ad_store *st, struct ad_workflow_variant *v, con
     (void)st;
     if (rc < 0)
         return rc;
-    v->fitness_score = clamp((current + bv) / 2.0, 0, 1);
+    v->fitness_score = score_of((current + bv) / 2.0);
     copy_time(v->last_evaluated_at, ad_time_now(now));
     *result = bv;
     return 0;
@@ -514,7 +525,7 @@ static int approve_proxy(struct ad_workflow_variant *v, bool ran_ok, json_t *pro
     if (bad)
         return oom(err);
     base = isnan(v->fitness_score) ? weight * before : v->fitness_score;
-    v->fitness_score = clamp(base + weight * (after - before), 0, 1);
+    v->fitness_score = score_of(base + weight * (after - before));
     return 0;
 }
 
