@@ -27,6 +27,7 @@ enum ad_errcode {
     AD_ETIMEOUT = -12,   /* a deadline passed */
     AD_EINTERNAL = -13,  /* a bug: an invariant did not hold */
     AD_ENOTSUP = -14,    /* not supported by this backend or build */
+    AD_ECONFLICT = -15,  /* what the operation was made from has changed since */
 };
 
 /* Detail for the caller. Embedded by value; no release needed. */

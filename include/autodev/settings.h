@@ -14,9 +14,27 @@
  *   reflection_window_hours       int   default 24     1..720   ... and how far back they go
  *   reflection_similarity_pct     int   default 50     1..100   word-shingle Jaccard, in percent
  *   memento_synthesis             bool  default true   try synthesis by example before a model
+ *   evolution_latency_ms          int   default 5000   1..3600000  a slower skill run triggers evolution
+ *   evolution_tokens              int   default 5000   1..1e9   ... one using more tokens
+ *   evolution_on_failure          bool  default true   ... a failed one
+ *   evolution_mutants             int   default 4      1..16    mutants proposed per job
+ *   evolution_repeats             int   default 5      3..50    runs of parent and mutant per input
+ *   evolution_min_gain_pct        int   default 10     1..90    the least gain of a winner, percent
+ *   evolution_noise_k             int   default 3      1..10    ... and k x the noise (MAD)
+ *   evolution_test_inputs         int   default 20     1..200   recorded inputs a mutant is judged on
+ *   evolution_background_skills   int   default 3      1..20    most-used skills per AUTONOMOUS
+ *                                                               agent per background run
+ *   evolution_background_hours    int   default 24     1..720   period of the background schedule
+ *   fitness_weight_performance    int   default 30     0..100   multi-objective weights, percent;
+ *   fitness_weight_accuracy       int   default 40     0..100     not all 0 (they are divided by
+ *   fitness_weight_cost           int   default 20     0..100     their sum)
+ *   fitness_weight_satisfaction   int   default 10     0..100
+ *   fitness_penalty_email_bounce_pct  int  default 20  0..100   what a delayed email_bounce costs
+ *   fitness_penalty_error_signal_pct  int  default 20  0..100   ... and an error_signal
  *
  * Every write is validated; an invalid value is refused with a message that
- * names the key and the allowed range, and nothing is stored.
+ * names the key and the allowed range (or the rule broken), and nothing is
+ * stored.
  */
 #ifndef AUTODEV_SETTINGS_H
 #define AUTODEV_SETTINGS_H
@@ -47,10 +65,26 @@ struct ad_settings {
     int reflection_window_hours;
     int reflection_similarity_pct;
     bool memento_synthesis;
+    int evolution_latency_ms;
+    int evolution_tokens;
+    bool evolution_on_failure;
+    int evolution_mutants;
+    int evolution_repeats;
+    int evolution_min_gain_pct;
+    int evolution_noise_k;
+    int evolution_test_inputs;
+    int evolution_background_skills;
+    int evolution_background_hours;
+    int fitness_weight_performance;     /* percent */
+    int fitness_weight_accuracy;
+    int fitness_weight_cost;
+    int fitness_weight_satisfaction;
+    int fitness_penalty_email_bounce_pct;
+    int fitness_penalty_error_signal_pct;
 };
 
 void ad_settings_defaults(struct ad_settings *s);
-/* Checks ranges. 0 or AD_EINVAL naming the key. */
+/* Checks ranges and the rules across keys. 0 or AD_EINVAL naming the key. */
 int ad_settings_validate(const struct ad_settings *s, struct ad_err *err);
 /*
  * Sets one key from its text form ("true"/"false", a decimal integer), as

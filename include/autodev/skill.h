@@ -220,6 +220,14 @@ int ad_catalog_search(struct ad_store *st, const char *tenant_id, const char *te
 /* Every version of skill_id, oldest first. */
 int ad_catalog_versions(struct ad_store *st, const char *tenant_id, const char *skill_id,
                         struct ad_skill_version **out, size_t *n, struct ad_err *err);
+/*
+ * The version version_id and its ancestors by parent_version_id, newest
+ * first (out[0] is the version itself), from one recursive query in the
+ * store; at most AD_LINEAGE_MAX. AD_ENOTFOUND when it is not the tenant's.
+ * Free with ad_skill_version_list_free.
+ */
+int ad_catalog_ancestry(struct ad_store *st, const char *tenant_id, const char *version_id,
+                        struct ad_skill_version **out, size_t *n, struct ad_err *err);
 /* One version by id. */
 int ad_catalog_version_get(struct ad_store *st, const char *tenant_id, const char *id,
                            struct ad_skill_version *out, struct ad_err *err);

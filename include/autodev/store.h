@@ -68,7 +68,8 @@
  * agents; episodes (and the brief view of recent failures); events; jobs;
  * LLM calls; skills, their versions, search and executions; agent
  * sessions; agent record; skill candidates and mutation counts; capability
- * usage; notifications; failure patterns.
+ * usage; notifications; failure patterns; AlphaEvolver's tool mutations and
+ * workflow variants.
  */
 #ifndef AUTODEV_STORE_H
 #define AUTODEV_STORE_H
@@ -594,6 +595,14 @@ int ad_store_skill_version_find(struct ad_store *st, const char *tenant_id,
 int ad_store_skill_version_list(struct ad_store *st, const char *tenant_id,
                                 const char *skill_id, struct ad_skill_version **out, size_t *n,
                                 struct ad_err *err);
+/*
+ * The version version_id and its ancestors by parent_version_id (one
+ * recursive query), newest first: out[0] is version_id itself. At most
+ * AD_LINEAGE_MAX rows. AD_ENOTFOUND when it is not the tenant's.
+ */
+int ad_store_skill_version_ancestry(struct ad_store *st, const char *tenant_id,
+                                    const char *version_id, struct ad_skill_version **out,
+                                    size_t *n, struct ad_err *err);
 
 /* One full-text search hit: the skill and its relevance (higher is better, > 0). */
 struct ad_skill_hit {
@@ -898,5 +907,196 @@ struct ad_pattern_filter {
 int ad_store_pattern_list(struct ad_store *st, const char *tenant_id,
                           const struct ad_pattern_filter *f, struct ad_failure_pattern **out,
                           size_t *n, struct ad_err *err);
+
+/* ---- AlphaEvolver: tool mutations and workflow variants (the policy: fitness.h) ---- */
+
+/*
+ * Caps of a mutation's short texts. trigger ("latency", "tokens",
+ * "failure", "background", "manual"), proposer ("llm", "offline") and
+ * mutation_operator ("number", "compare", "llm", ...) are each 1..the cap
+ * of [a-z0-9_.]; the store checks the form, the engine the words.
+ */
+#define AD_MUTATION_WORD_MAX 64
+/* The largest mutant_index: a job proposes a few mutants, never millions. */
+#define AD_MUTANT_INDEX_MAX 1000000
+/* The mutation and variant lists: 0 gives 100 rows, and at most 1000 are read. */
+#define AD_MUTATION_LIST_DEFAULT 100
+#define AD_MUTATION_LIST_MAX 1000
+/* How far ad_store_mutation_lineage and ad_store_skill_version_ancestry climb. */
+#define AD_LINEAGE_MAX 1000
+
+enum ad_mutation_status {            /* the sandbox_status column */
+    AD_MSTAT_PENDING = 0, AD_MSTAT_RUNNING, AD_MSTAT_PASSED, AD_MSTAT_FAILED,
+    AD_MSTAT_ERROR, AD_MSTAT_TIMEOUT,
+};
+
+/* "pending", "running", "passed", "failed", "error", "timeout"; NULL out of range. */
+const char *ad_mutation_status_name(enum ad_mutation_status s);
+/* Case-insensitive. 0 or AD_EINVAL. */
+int ad_mutation_status_parse(const char *s, enum ad_mutation_status *out);
+
+enum ad_mutation_decision { AD_DECISION_NONE = -1, AD_DECISION_LOST = 0, AD_DECISION_WON = 1 };
+
+/* NULL (none), "lost", "won". */
+const char *ad_mutation_decision_name(enum ad_mutation_decision d);
+/* "lost" or "won" (case-insensitive). 0 or AD_EINVAL. */
+int ad_mutation_decision_parse(const char *s, enum ad_mutation_decision *out);
+
+/* One mutant of a catalog skill's version: the tool_mutations row. */
+struct ad_tool_mutation {
+    char id[AD_ID_SIZE];
+    char tenant_id[AD_ID_SIZE];
+    char parent_tool_id[AD_ID_SIZE];        /* "" : made from a catalog version directly */
+    char *tool_name;                        /* the skill's catalog name, required */
+    char *mutated_code;                     /* required, <= AD_SKILL_CODE_MAX */
+    enum ad_mutation_status status;
+    char *execution_error;                  /* NULL when none, <= AD_ERROR_TRACE_MAX */
+    char skill_id[AD_ID_SIZE];              /* "" when none */
+    char parent_skill_version_id[AD_ID_SIZE];  /* "" when none */
+    char agent_id[AD_ID_SIZE];              /* "" when none */
+    char job_id[AD_ID_SIZE];                /* "" when none */
+    int mutant_index;                       /* 0-based within its job */
+    /* "latency" | "tokens" | "failure" | "background" | "manual"; NULL none */
+    char *trigger;
+    char *proposer;                         /* "llm" | "offline"; NULL none */
+    char *mutation_operator;                /* e.g. "number", "compare", "llm"; NULL none */
+    char *edit;                             /* the edit as proposed (SEARCH/REPLACE); NULL none */
+    json_t *test_set;                       /* array or NULL: the inputs it was judged on */
+    json_t *proxy_signals;                  /* object or NULL: evaluation signals */
+    enum ad_mutation_decision decision;
+    char *decision_reason;                  /* NULL none, <= AD_REASON_MAX */
+    double fitness_delta;                   /* NAN unknown */
+    double risk_score;                      /* 0..1, NAN unknown */
+    json_t *risk;                           /* object or NULL: {"level","score","reasons":[...]} */
+    enum ad_review_status review_status;    /* AD_REVIEW_NONE until it needs review */
+    char *reviewed_by;                      /* NULL none, <= AD_NAME_MAX */
+    char reviewed_at[AD_TIME_SIZE];         /* "" none */
+    char *reason;                           /* NULL none, <= AD_REASON_MAX */
+    char promoted_version_id[AD_ID_SIZE];   /* "" until promoted */
+    char created_at[AD_TIME_SIZE];
+    char evaluated_at[AD_TIME_SIZE];        /* "" until evaluated */
+};
+
+/* Zeroes *m with fitness_delta and risk_score NAN, decision and review_status NONE. */
+void ad_tool_mutation_init(struct ad_tool_mutation *m);
+void ad_tool_mutation_release(struct ad_tool_mutation *m);
+void ad_tool_mutation_list_free(struct ad_tool_mutation *v, size_t n);
+
+/*
+ * Inserts m (the caller sets all but id and created_at). With
+ * daily_limit > 0: AD_ELIMIT, and nothing written, when the tenant already
+ * has that many tool_mutations created since 00:00 UTC; the count and the
+ * insert run in one write transaction level (a savepoint inside the
+ * caller's transaction), so concurrent inserts never overshoot. A taken
+ * (tenant, job_id, mutant_index) is AD_EEXIST (a mutation without a job
+ * never collides). The agent, skill, parent version, parent mutation and
+ * promoted version, when set, must be the tenant's (AD_ENOTFOUND naming
+ * which); a parent version must be a version of the skill.
+ */
+int ad_store_mutation_insert(struct ad_store *st, struct ad_tool_mutation *m, int daily_limit,
+                             struct ad_err *err);
+/*
+ * Writes the mutable fields of m->id: status, execution_error,
+ * proxy_signals, decision, decision_reason, fitness_delta, risk_score,
+ * risk, review_status, reviewed_by, reviewed_at, reason,
+ * promoted_version_id and evaluated_at. AD_ENOTFOUND when m->id is not the
+ * tenant's (or the promoted version is not).
+ */
+int ad_store_mutation_update(struct ad_store *st, const struct ad_tool_mutation *m,
+                             struct ad_err *err);
+int ad_store_mutation_get(struct ad_store *st, const char *tenant_id, const char *id,
+                          struct ad_tool_mutation *out, struct ad_err *err);
+
+struct ad_mutation_filter {
+    const char *skill_id;                 /* NULL: any */
+    const char *job_id;                   /* NULL: any; set: ordered by mutant_index ascending */
+    const char *parent_skill_version_id;  /* NULL: any */
+    int status;                           /* enum ad_mutation_status, -1: any */
+    int review_status;                    /* enum ad_review_status, -2: any (-1 = NONE/NULL) */
+    int decision;                         /* -2 any, -1 NULL, 0 lost, 1 won */
+    int limit;                            /* 0: 100; max 1000 */
+};
+
+/* Every field "any": { NULL, NULL, NULL, -1, -2, -2, 0 }. */
+#define AD_MUTATION_FILTER_INIT { NULL, NULL, NULL, -1, -2, -2, 0 }
+
+/* Newest first (unless job_id). Rows are whole (code, edit and JSON loaded). */
+int ad_store_mutation_list(struct ad_store *st, const char *tenant_id,
+                           const struct ad_mutation_filter *f, struct ad_tool_mutation **out,
+                           size_t *n, struct ad_err *err);
+/*
+ * The mutation and its ancestors by parent_tool_id (one recursive query),
+ * out[0] = id itself, then its parent, ...; at most AD_LINEAGE_MAX rows.
+ * AD_ENOTFOUND when id is not the tenant's.
+ */
+int ad_store_mutation_lineage(struct ad_store *st, const char *tenant_id, const char *id,
+                              struct ad_tool_mutation **out, size_t *n, struct ad_err *err);
+
+enum ad_variant_status {
+    AD_VSTAT_PENDING = 0, AD_VSTAT_EVALUATING, AD_VSTAT_EVALUATED, AD_VSTAT_FAILED,
+    AD_VSTAT_PROMOTED, AD_VSTAT_REJECTED, AD_VSTAT_ROLLED_BACK,
+};
+
+/* "pending", "evaluating", "evaluated", "failed", "promoted", "rejected", "rolled_back". */
+const char *ad_variant_status_name(enum ad_variant_status s);
+/* Case-insensitive. 0 or AD_EINVAL. */
+int ad_variant_status_parse(const char *s, enum ad_variant_status *out);
+
+/* A scored variant (the workflow_variants row): a mutant, or its parent's own run. */
+struct ad_workflow_variant {
+    char id[AD_ID_SIZE];
+    char tenant_id[AD_ID_SIZE];
+    char parent_variant_id[AD_ID_SIZE];     /* "" none */
+    char agent_id[AD_ID_SIZE];              /* "" none */
+    char tool_mutation_id[AD_ID_SIZE];      /* "" none (the parent's own variant has none) */
+    char skill_version_id[AD_ID_SIZE];      /* "" none */
+    char job_id[AD_ID_SIZE];                /* "" none */
+    json_t *workflow_definition;            /* object, required */
+    double fitness_score;                   /* NAN unknown */
+    json_t *fitness_signals;                /* object or NULL */
+    enum ad_variant_status evaluation_status;
+    enum ad_review_status review_status;
+    char *reviewed_by; char reviewed_at[AD_TIME_SIZE]; char *reason;
+    double risk_score;                      /* NAN unknown */
+    char created_at[AD_TIME_SIZE];
+    char last_evaluated_at[AD_TIME_SIZE];
+};
+
+/* Zeroes *v with fitness_score and risk_score NAN, review_status NONE. */
+void ad_workflow_variant_init(struct ad_workflow_variant *v);
+void ad_workflow_variant_release(struct ad_workflow_variant *v);
+void ad_workflow_variant_list_free(struct ad_workflow_variant *v, size_t n);
+/*
+ * Caller sets all but id and created_at. The parent variant, agent,
+ * mutation and skill version, when set, must be the tenant's
+ * (AD_ENOTFOUND naming which). fitness_score is finite or NAN.
+ */
+int ad_store_variant_insert(struct ad_store *st, struct ad_workflow_variant *v,
+                            struct ad_err *err);
+/*
+ * Writes the mutable fields of v->id: fitness_score, fitness_signals,
+ * evaluation_status, the review fields, risk_score, last_evaluated_at.
+ * AD_ENOTFOUND when it is not the tenant's.
+ */
+int ad_store_variant_update(struct ad_store *st, const struct ad_workflow_variant *v,
+                            struct ad_err *err);
+int ad_store_variant_get(struct ad_store *st, const char *tenant_id, const char *id,
+                         struct ad_workflow_variant *out, struct ad_err *err);
+/* Each member NULL: any; limit 0: 100, at most 1000. */
+struct ad_variant_filter {
+    const char *agent_id;
+    const char *tool_mutation_id;
+    const char *skill_version_id;
+    const char *job_id;
+    int limit;
+};
+/* Newest first. */
+int ad_store_variant_list(struct ad_store *st, const char *tenant_id,
+                          const struct ad_variant_filter *f, struct ad_workflow_variant **out,
+                          size_t *n, struct ad_err *err);
+/* fitness_score NOT NULL AND > 0, best first (ties: older first); agent_id NULL: any. */
+int ad_store_variant_top(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                         int limit, struct ad_workflow_variant **out, size_t *n,
+                         struct ad_err *err);
 
 #endif

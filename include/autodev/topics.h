@@ -40,6 +40,16 @@
 #define AD_TOPIC_AGENT_MATURITY "agent.maturity"
 /* learn: a notification was written for a human. */
 #define AD_TOPIC_NOTIFICATION "notification"
+/* learn: AlphaEvolver wrote a mutant of a skill (keys with no value are null). */
+#define AD_TOPIC_MUTATION_CREATED "mutation.created"
+/* learn: a mutant was judged against its parent: won or lost, and why. */
+#define AD_TOPIC_MUTATION_EVALUATED "mutation.evaluated"
+/* learn: a mutant became a new version of its skill (a reviewer, or automatically). */
+#define AD_TOPIC_MUTATION_APPROVED "mutation.approved"
+/* learn: a reviewer turned a mutant down. */
+#define AD_TOPIC_MUTATION_REJECTED "mutation.rejected"
+/* learn: a variant's fitness score changed; source says which evaluation. */
+#define AD_TOPIC_VARIANT_FITNESS "variant.fitness"
 
 struct ad_topic {
     const char *name;

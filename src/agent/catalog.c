@@ -325,6 +325,12 @@ int ad_catalog_versions(struct ad_store *st, const char *tenant_id, const char *
     return ad_store_skill_version_list(st, tenant_id, skill_id, out, n, err);
 }
 
+int ad_catalog_ancestry(struct ad_store *st, const char *tenant_id, const char *version_id,
+                        struct ad_skill_version **out, size_t *n, struct ad_err *err)
+{
+    return ad_store_skill_version_ancestry(st, tenant_id, version_id, out, n, err);
+}
+
 int ad_catalog_version_get(struct ad_store *st, const char *tenant_id, const char *id,
                            struct ad_skill_version *out, struct ad_err *err)
 {

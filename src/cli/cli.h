@@ -261,6 +261,16 @@ int cmd_gate(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_candidates(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_notifications(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_completion(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_mutations(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_lineage(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_fitness(int argc, char **argv, struct ad_ctx *ctx);
+
+/*
+ * diff.c: left and right side by side, line by line (their longest common
+ * subsequence), each column width characters, marked ' ' same, '|'
+ * changed, '<' left only, '>' right only. 0, or -1 out of memory.
+ */
+int ad__diff_side_by_side(FILE *out, const char *left, const char *right, int width);
 
 /*
  * The runtime's sandbox (made once; backend from $AUTODEV_SANDBOX: auto,

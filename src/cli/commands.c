@@ -219,6 +219,25 @@ static const char settings_description[] =
     "(no model, no tokens; see autodev synth); the model is asked only when no\n"
     "program fits.\n"
     "\n"
+    "AlphaEvolver: evolution_latency_ms (1..3600000, default 5000),\n"
+    "evolution_tokens (1..1000000000, default 5000) and evolution_on_failure\n"
+    "(default true): a skill run slower, costlier or failed triggers evolution.\n"
+    "evolution_mutants (1..16, default 4): mutants per job. evolution_repeats\n"
+    "(3..50, default 5): runs of parent and mutant per input. evolution_min_gain_pct\n"
+    "(1..90, default 10) and evolution_noise_k (1..10, default 3): a winner gains\n"
+    "at least that percentage and k times the noise (median absolute deviation).\n"
+    "evolution_test_inputs (1..200, default 20): recorded inputs a mutant is judged\n"
+    "on. evolution_background_skills (1..20, default 3) and\n"
+    "evolution_background_hours (1..720, default 24): the most-used skills of each\n"
+    "AUTONOMOUS agent evolved per background run, and how often it runs.\n"
+    "\n"
+    "Fitness: fitness_weight_performance, fitness_weight_accuracy,\n"
+    "fitness_weight_cost and fitness_weight_satisfaction (0..100 each, default\n"
+    "30/40/20/10, not all 0): the weights of the multi-objective score, divided by\n"
+    "their sum. fitness_penalty_email_bounce_pct and\n"
+    "fitness_penalty_error_signal_pct (0..100, default 20): what a delayed\n"
+    "email_bounce or error_signal takes off a variant's score, in hundredths.\n"
+    "\n"
     "An unknown key or a value out of range is refused and nothing is stored.";
 
 static const struct ad_cmd_form events_forms[] = {
@@ -803,10 +822,112 @@ static const char notifications_description[] =
     "Notifications are what the learning loops want a person to see: a\n"
     "capability an agent's new maturity unlocked (auto_dev_capability_unlocked,\n"
     "whose payload holds agent_id, capability, message and action_required; the\n"
-    "message says whether this version has the loop yet) or a skill candidate\n"
-    "waiting for review or failed (read once the candidate is reviewed). With\n"
+    "message says whether this version has the loop yet), a skill candidate\n"
+    "waiting for review or failed (read once the candidate is reviewed), or a\n"
+    "mutation that won its evaluation (mutation_ready, read once reviewed). With\n"
     "--json, list prints one array of objects with id, type, title, message,\n"
     "agent_id, agent, payload, read, read_at and created_at.";
+
+static const struct ad_cmd_form mutations_forms[] = {
+    { "mutations list [--skill NAME] [--status S] [--review R] [--decision D] [--limit N]",
+      "List AlphaEvolver's mutations, newest first: id, skill, trigger, proposer,\n"
+      "operator, status, decision, gain (the fitness delta), risk level and review." },
+    { "mutations show ID",
+      "Show a mutation: the skill and the version it was made from, its job and\n"
+      "index, trigger, proposer and operator, the decision and its reason, the\n"
+      "fitness delta, the risk level with each reason, the review, every signal of\n"
+      "its evaluation (parent beside mutant where both were measured), and the\n"
+      "parent version's code beside the mutant's, line by line (| changed,\n"
+      "< only in the parent, > only in the mutant)." },
+    { "mutations approve ID [--reviewer NAME] [--reason TEXT]",
+      "Promote a mutation that won and waits for review: its code becomes the\n"
+      "skill's next minor version, origin alpha, parent the version it was made\n"
+      "from, and the current one. Refused (exit 2) for a mutation that lost or is\n"
+      "decided already, and when the skill has moved on to another version since\n"
+      "the mutation was made. Prints the skill, the new version and its id." },
+    { "mutations reject ID --reason TEXT [--reviewer NAME]",
+      "Turn a mutation waiting for review down, saying why." },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt mutations_opts[] = {
+    { "--skill NAME", "Only the mutations of the catalog skill NAME." },
+    { "--status S",
+      "Only mutations whose sandbox status is S: pending, running, passed, failed,\n"
+      "error or timeout." },
+    { "--review R", "Only mutations whose review is R: pending, approved, rejected or\n"
+      "auto_approved." },
+    { "--decision D", "Only mutations that won or lost their evaluation." },
+    { "--limit N", "List at most N mutations, 1..1000 (default 100)." },
+    { "--reviewer NAME", "Who decides (default: the login name)." },
+    { "--reason TEXT", "Why; required to reject." },
+    { NULL, NULL },
+};
+
+static const char mutations_description[] =
+    "AlphaEvolver improves catalog skills that run slow, costly or flaky: it\n"
+    "proposes mutants of the current version, runs parent and mutants side by\n"
+    "side in the sandbox on recorded inputs, and decides: a mutant wins only with\n"
+    "the same outputs and a gain beyond the noise. A winner waits here for a\n"
+    "reviewer (a mutation_ready notification says so), unless its agent may\n"
+    "evolve without review. Approving makes a new minor version with the parent\n"
+    "as its lineage (see autodev lineage); 'autodev skill rollback' goes back.\n"
+    "\n"
+    "With --json, list prints one array of mutations and show one object with\n"
+    "the code, the edit, the test set and the parent's code (parent_code).";
+
+static const struct ad_cmd_form lineage_forms[] = {
+    { "lineage SKILL",
+      "The ancestry of the skill's current version, newest first: each version's\n"
+      "semver, origin, origin id and creation time, and at each version AlphaEvolver\n"
+      "made the mutation's fitness delta and its variant's fitness score." },
+    { "lineage MUTATION_ID",
+      "The mutation and its parent mutations, newest first, then the ancestry of\n"
+      "the version it was made from." },
+    { NULL, NULL },
+};
+
+static const char lineage_description[] =
+    "Where a skill's code came from: every version names its parent and its\n"
+    "origin (manual, memento, alpha, research, import) with the row it came from\n"
+    "(a candidate or a mutation). With --json, one object with the versions (and\n"
+    "the mutations) as arrays.";
+
+static const struct ad_cmd_form fitness_forms[] = {
+    { "fitness signal VARIANT --json JSON | --file F",
+      "Apply a delayed signal to a variant, as the webhook does, and print its\n"
+      "score before and after. The signal is a JSON object of invoice_created,\n"
+      "crm_conversion, conversion_success, email_bounce, error_signal (true or\n"
+      "false) and conversion_value (a number >= 0); anything else is refused\n"
+      "(exit 2) and nothing is written. The JSON text is the argument after\n"
+      "VARIANT; --json there also prints the result as JSON." },
+    { "fitness top [--agent NAME] [--limit N]",
+      "The variants with a score above 0, best first (ties: the older first): rank,\n"
+      "id, score, status, agent, mutation and when last evaluated." },
+    { "fitness show VARIANT",
+      "Show a variant: score, status, agent, mutation, version, job, its\n"
+      "definition and every fitness signal (the proxy, the objectives, each\n"
+      "delayed signal with its adjustment, business value, user satisfaction)." },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt fitness_opts[] = {
+    { "--file F", "Read the signal from file F ('-': standard input)." },
+    { "--agent NAME", "Only the variants of agent NAME." },
+    { "--limit N", "List at most N variants, 1..1000 (default 10)." },
+    { NULL, NULL },
+};
+
+static const char fitness_description[] =
+    "A variant's fitness is a score in [0, 1]. The proxy gives +0.2 for code\n"
+    "that compiles, +0.3 for a run that succeeds and +0.5 once a human approves\n"
+    "it; with objectives (performance, accuracy, cost, satisfaction, weighed by\n"
+    "the fitness_weight_* settings) the score is half the proxy and half their\n"
+    "weighted mean. Delayed signals move it afterwards: invoice_created +0.4,\n"
+    "crm_conversion +0.5, conversion_value V +min(0.5, V/1000), email_bounce and\n"
+    "error_signal minus fitness_penalty_email_bounce_pct and\n"
+    "fitness_penalty_error_signal_pct hundredths (20 each by default), the result\n"
+    "kept in [0, 1]. Each change is a variant.fitness event.";
 
 static const struct ad_cmd commands[] = {
     { "init", cmd_init, "create the home directory and the database", init_forms, NULL,
@@ -838,6 +959,12 @@ static const struct ad_cmd commands[] = {
       candidates_forms, candidates_opts, candidates_description },
     { "notifications", cmd_notifications, "list and mark read what needs a person's attention",
       notifications_forms, notifications_opts, notifications_description },
+    { "mutations", cmd_mutations, "review what AlphaEvolver made of existing skills",
+      mutations_forms, mutations_opts, mutations_description },
+    { "lineage", cmd_lineage, "show where a skill's versions or a mutation came from",
+      lineage_forms, NULL, lineage_description },
+    { "fitness", cmd_fitness, "score variants: delayed signals, the best, one in detail",
+      fitness_forms, fitness_opts, fitness_description },
     { "llm", cmd_llm, "talk to language models; show what they cost", llm_forms, llm_opts,
       llm_description },
     { "edit", cmd_edit, "apply the code edits of a model's reply", edit_forms, edit_opts,

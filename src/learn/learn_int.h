@@ -4,6 +4,8 @@
 #ifndef AD_LEARN_INT_H
 #define AD_LEARN_INT_H
 
+#include <stdbool.h>
+
 #include <jansson.h>
 
 #include "autodev/error.h"
@@ -47,6 +49,26 @@ int ad__notifications_read_candidate(struct ad_store *st, const char *tenant_id,
 int ad__review_stamp(enum ad_review_status decision, const char *reviewer, const char *reason,
                      enum ad_review_status *status, char **reviewed_by,
                      char reviewed_at[AD_TIME_SIZE], char **reason_out, struct ad_err *err);
+
+/*
+ * Marks read every unread notification whose payload's key is id (a
+ * mutation's: "mutation_id"). In the caller's transaction.
+ */
+int ad__notifications_read_about(struct ad_store *st, const char *tenant_id, const char *key,
+                                 const char *id, struct ad_err *err);
+
+/* ---- AlphaEvolver's rows (fitness.c) ---- */
+
+/*
+ * A reviewer approved the mutant variant v ran: its proxy gets
+ * user_approved (its score the +0.5 that adds, weighed as the proxy is),
+ * its evaluation_status promoted, written with a variant.fitness event.
+ * ran_ok stands for execution_success when v was never scored. In the
+ * caller's transaction.
+ */
+struct ad_workflow_variant;
+int ad__variant_promote(struct ad_store *st, struct ad_bus *bus, struct ad_workflow_variant *v,
+                        bool ran_ok, struct ad_err *err);
 
 /* ---- failure patterns (patterns.c) ---- */
 

@@ -45,24 +45,31 @@ int ad_notifications_mark_read(struct ad_store *st, const char *tenant_id, const
 }
 
 /*
- * A notification is about candidate_id when its payload says so; every
- * notification about a candidate carries "candidate_id" (memento.c). The
- * unread ones are few (a review reads them), so they are listed and matched
- * here rather than by a query of their own.
+ * A notification is about a row when its payload names it: every
+ * notification about a candidate carries "candidate_id" (memento.c), about
+ * a mutation "mutation_id" (mutations.c). The unread ones are few (a review
+ * reads them), so they are listed and matched here rather than by a query
+ * of their own.
  */
-int ad__notifications_read_candidate(struct ad_store *st, const char *tenant_id,
-                                     const char *candidate_id, struct ad_err *err)
+int ad__notifications_read_about(struct ad_store *st, const char *tenant_id, const char *key,
+                                 const char *id, struct ad_err *err)
 {
     struct ad_notification *v = NULL;
     size_t n = 0;
     int rc = ad_store_notification_list(st, tenant_id, true, NULL, AD_LIST_MAX, &v, &n, err);
 
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        const char *about = ad_json_str(v[i].payload, "candidate_id");
+        const char *about = ad_json_str(v[i].payload, key);
 
-        if (about && !strcmp(about, candidate_id))
+        if (about && !strcmp(about, id))
             rc = ad_store_notification_mark_read(st, tenant_id, v[i].id, NULL, err);
     }
     ad_notification_list_free(v, n);
     return rc;
+}
+
+int ad__notifications_read_candidate(struct ad_store *st, const char *tenant_id,
+                                     const char *candidate_id, struct ad_err *err)
+{
+    return ad__notifications_read_about(st, tenant_id, "candidate_id", candidate_id, err);
 }

@@ -1,18 +1,22 @@
 /*
  * The human review queue: what a reviewer decides about what the learning
- * loops produced. Skill candidates (Memento) go through it now, the
- * mutations of AlphaEvolver will next; the rules they share (a rejection
- * needs a reason, who decided and when, the event in the same transaction
- * as the decision, the notifications about the row read by the decision)
- * live in ad__review_stamp and in the shape of each decision below, so the
- * second loop adds rows, not rules.
+ * loops produced: Memento's skill candidates and AlphaEvolver's mutations.
+ * The rules they share (a rejection needs a reason, who decided and when,
+ * the event in the same transaction as the decision, the notifications
+ * about the row read by the decision) live in ad__review_stamp and in the
+ * shape of each decision below, so the second loop added rows, not rules.
  *
- * Module learn owns the skill_candidates table: the faces read candidates
- * through ad_candidates_get/list.
+ * Module learn owns the skill_candidates and tool_mutations tables: the
+ * faces read candidates through ad_candidates_get/list and mutations
+ * through ad_mutations_get/list (fitness.h).
+ *
+ * Sections: the stamp; reading the queue; decisions on skill candidates;
+ * decisions on mutations.
  */
 #include "compat.h"
 
 #include "autodev/bus.h"
+#include "autodev/fitness.h"
 #include "autodev/json.h"
 #include "autodev/learn.h"
 #include "autodev/skill.h"
@@ -276,5 +280,242 @@ int ad_memento_regenerate(struct ad_store *st, const char *tenant_id, const char
         job_id[0] = '\0';
     }
     ad_skill_candidate_release(&c);
+    return rc;
+}
+
+/* ---- decisions on AlphaEvolver's mutations -------------------------------------- */
+
+/* What a mutation's approval needs of the catalog: its skill, current version and the parent. */
+struct approval {
+    struct ad_tool_mutation m;
+    struct ad_skill skill;
+    struct ad_skill_version current;
+    struct ad_skill_version made;       /* the version added */
+};
+
+static void approval_release(struct approval *a)
+{
+    ad_tool_mutation_release(&a->m);
+    ad_skill_release(&a->skill);
+    ad_skill_version_release(&a->current);
+    ad_skill_version_release(&a->made);
+}
+
+/* A mutation whose review a reviewer may decide now; automatic also takes one not queued yet. */
+static int check_reviewable(const struct ad_tool_mutation *m, bool approving, bool automatic,
+                            struct ad_err *err)
+{
+    const char *review = ad_review_status_name(m->review_status);
+
+    if (approving && m->decision != AD_DECISION_WON)
+        return ad_error(err, AD_ESTATE, "mutation %s %s; only a mutation that won its "
+                        "evaluation can be approved", m->id,
+                        m->decision == AD_DECISION_LOST ? "lost" : "is not evaluated yet");
+    if (m->review_status == AD_REVIEW_PENDING ||
+        (automatic && m->review_status == AD_REVIEW_NONE))
+        return 0;
+    return ad_error(err, AD_ESTATE, "mutation %s is not awaiting review (review: %s)", m->id,
+                    review ? review : "none");
+}
+
+/*
+ * The skill must still be where the mutation was made from: a mutant of
+ * 1.2.0 approved over a 1.3.0 would silently drop what 1.3.0 changed.
+ */
+static int check_parent(struct ad_store *st, struct approval *a, struct ad_err *err)
+{
+    const struct ad_tool_mutation *m = &a->m;
+    struct ad_skill_version parent = { 0 };
+    int rc;
+
+    if (!m->skill_id[0] || !m->parent_skill_version_id[0])
+        return ad_error(err, AD_ESTATE, "mutation %s names no skill version it was made from",
+                        m->id);
+    rc = ad_catalog_skill_get(st, m->tenant_id, m->skill_id, &a->skill, err);
+    if (rc == 0 && !a->skill.current_version_id[0])
+        rc = ad_error(err, AD_ESTATE, "skill '%s' has no current version", a->skill.name);
+    if (rc == 0)
+        rc = ad_catalog_version_get(st, m->tenant_id, a->skill.current_version_id, &a->current,
+                                    err);
+    if (rc == 0 && strcmp(a->current.id, m->parent_skill_version_id) != 0) {
+        rc = ad_catalog_version_get(st, m->tenant_id, m->parent_skill_version_id, &parent, err);
+        if (rc == 0)
+            rc = ad_error(err, AD_ECONFLICT, "the skill moved on: current %s, mutation made "
+                          "from %s", a->current.semver, parent.semver);
+    }
+    ad_skill_version_release(&parent);
+    return rc;
+}
+
+/* The mutant's code as the skill's next minor version, origin alpha. */
+static int promote_mutation(struct ad_store *st, struct approval *a, struct ad_err *err)
+{
+    struct ad_skill_add add = { 0 };
+
+    add.tenant_id = a->m.tenant_id;
+    add.name = a->skill.name;
+    add.description = a->skill.description;
+    add.entry = a->skill.entry_function;
+    add.code = a->m.mutated_code;
+    add.input_schema = a->skill.input_schema;
+    add.bump = AD_BUMP_MINOR;
+    add.origin = AD_ORIGIN_ALPHA;
+    add.origin_id = a->m.id;
+    return ad_catalog_add(st, &add, NULL, &a->made, err);
+}
+
+/* Each variant the mutant ran is promoted (approved) or rejected with it. */
+static int decide_variants(struct ad_store *st, struct ad_bus *bus,
+                           const struct ad_tool_mutation *m, bool approved, struct ad_err *err)
+{
+    struct ad_variant_filter f = { NULL, m->id, NULL, NULL, AD_MUTATION_LIST_MAX };
+    struct ad_workflow_variant *v = NULL;
+    size_t n = 0;
+    int rc = ad_store_variant_list(st, m->tenant_id, &f, &v, &n, err);
+
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (approved) {
+            rc = ad__variant_promote(st, bus, &v[i], m->status == AD_MSTAT_PASSED, err);
+        } else {
+            v[i].evaluation_status = AD_VSTAT_REJECTED;
+            rc = ad_store_variant_update(st, &v[i], err);
+        }
+    }
+    ad_workflow_variant_list_free(v, n);
+    return rc;
+}
+
+static int emit_mutation_approved(struct ad_bus *bus, const struct approval *a, bool automatic,
+                                  struct ad_err *err)
+{
+    json_t *ev;
+    int rc;
+
+    if (!bus)
+        return 0;
+    ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "mutation_id", a->m.id, "skill",
+                   a->skill.name, "version_id", a->made.id, "semver", a->made.semver,
+                   "reviewer", a->m.reviewed_by, "automatic", automatic);
+    rc = ev ? ad_bus_emit(bus, a->m.tenant_id, AD_TOPIC_MUTATION_APPROVED, ev, NULL, err)
+            : oom(err);
+    json_decref(ev);
+    return rc;
+}
+
+/* The approval's writes, in the transaction ad_mutation_approve opened. */
+static int approve_mutation(struct ad_store *st, struct ad_bus *bus, struct approval *a,
+                            const char *reviewer, const char *reason, bool automatic,
+                            struct ad_err *err)
+{
+    struct ad_tool_mutation *m = &a->m;
+    int rc = check_reviewable(m, true, automatic, err);
+
+    if (rc == 0)
+        rc = check_parent(st, a, err);
+    if (rc == 0)
+        rc = promote_mutation(st, a, err);
+    if (rc == 0)
+        rc = ad__review_stamp(automatic ? AD_REVIEW_AUTO_APPROVED : AD_REVIEW_APPROVED,
+                              automatic ? "autodev" : reviewer, NULL, &m->review_status,
+                              &m->reviewed_by, m->reviewed_at, &m->reason, err);
+    if (rc == 0 && reason && *reason) {
+        free(m->reason);
+        m->reason = strdup(reason);
+        rc = m->reason ? 0 : oom(err);
+    }
+    if (rc == 0) {
+        memcpy(m->promoted_version_id, a->made.id, AD_ID_SIZE);
+        rc = ad_store_mutation_update(st, m, err);
+    }
+    if (rc == 0)
+        rc = decide_variants(st, bus, m, true, err);
+    if (rc == 0)
+        rc = ad__notifications_read_about(st, m->tenant_id, "mutation_id", m->id, err);
+    if (rc == 0)
+        rc = emit_mutation_approved(bus, a, automatic, err);
+    return rc;
+}
+
+int ad_mutation_approve(struct ad_store *st, struct ad_bus *bus, const char *tenant_id,
+                        const char *id, const char *reviewer, const char *reason,
+                        bool automatic, struct ad_skill_version *version_out,
+                        struct ad_err *err)
+{
+    struct approval a;
+    int depth0 = ad_store_tx_depth(st);
+    int rc;
+
+    memset(&a, 0, sizeof(a));
+    ad_tool_mutation_init(&a.m);
+    if (reason && strlen(reason) > AD_REASON_MAX)
+        return ad_error(err, AD_ETOOBIG, "reason longer than %d bytes", AD_REASON_MAX);
+    rc = ad_store_begin(st, err);
+    if (rc < 0)
+        return rc;
+    rc = ad_store_mutation_get(st, tenant_id, id, &a.m, err);
+    if (rc == 0)
+        rc = approve_mutation(st, bus, &a, reviewer, reason, automatic, err);
+    if (rc == 0)
+        rc = ad_store_commit(st, err);
+    if (rc < 0 && ad_store_tx_depth(st) > depth0)
+        ad_store_rollback(st);
+    if (rc == 0 && version_out) {
+        *version_out = a.made;
+        memset(&a.made, 0, sizeof(a.made));
+    }
+    approval_release(&a);
+    return rc;
+}
+
+static int emit_mutation_rejected(struct ad_bus *bus, const struct ad_tool_mutation *m,
+                                  struct ad_err *err)
+{
+    json_t *ev;
+    int rc;
+
+    if (!bus)
+        return 0;
+    ev = json_pack("{s:s, s:s, s:s, s:s}", "mutation_id", m->id, "skill",
+                   m->tool_name ? m->tool_name : "", "reviewer", m->reviewed_by, "reason",
+                   m->reason);
+    rc = ev ? ad_bus_emit(bus, m->tenant_id, AD_TOPIC_MUTATION_REJECTED, ev, NULL, err)
+            : oom(err);
+    json_decref(ev);
+    return rc;
+}
+
+int ad_mutation_reject(struct ad_store *st, struct ad_bus *bus, const char *tenant_id,
+                       const char *id, const char *reviewer, const char *reason,
+                       struct ad_err *err)
+{
+    struct ad_tool_mutation m;
+    int depth0 = ad_store_tx_depth(st);
+    int rc;
+
+    if (!reason || !*reason)
+        return ad_error(err, AD_EINVAL, "a rejection needs a reason");
+    ad_tool_mutation_init(&m);
+    rc = ad_store_begin(st, err);
+    if (rc < 0)
+        return rc;
+    rc = ad_store_mutation_get(st, tenant_id, id, &m, err);
+    if (rc == 0)
+        rc = check_reviewable(&m, false, false, err);
+    if (rc == 0)
+        rc = ad__review_stamp(AD_REVIEW_REJECTED, reviewer, reason, &m.review_status,
+                              &m.reviewed_by, m.reviewed_at, &m.reason, err);
+    if (rc == 0)
+        rc = ad_store_mutation_update(st, &m, err);
+    if (rc == 0)
+        rc = decide_variants(st, bus, &m, false, err);
+    if (rc == 0)
+        rc = ad__notifications_read_about(st, tenant_id, "mutation_id", m.id, err);
+    if (rc == 0)
+        rc = emit_mutation_rejected(bus, &m, err);
+    if (rc == 0)
+        rc = ad_store_commit(st, err);
+    if (rc < 0 && ad_store_tx_depth(st) > depth0)
+        ad_store_rollback(st);
+    ad_tool_mutation_release(&m);
     return rc;
 }

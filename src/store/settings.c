@@ -42,14 +42,40 @@ static const struct key_def keys[] = {
     { "reflection_window_hours", KEY_INT, S_OFF(reflection_window_hours), 24, 1, 720 },
     { "reflection_similarity_pct", KEY_INT, S_OFF(reflection_similarity_pct), 50, 1, 100 },
     { "memento_synthesis", KEY_BOOL, S_OFF(memento_synthesis), 1, 0, 1 },
+    { "evolution_latency_ms", KEY_INT, S_OFF(evolution_latency_ms), 5000, 1, 3600000 },
+    { "evolution_tokens", KEY_INT, S_OFF(evolution_tokens), 5000, 1, 1000000000 },
+    { "evolution_on_failure", KEY_BOOL, S_OFF(evolution_on_failure), 1, 0, 1 },
+    { "evolution_mutants", KEY_INT, S_OFF(evolution_mutants), 4, 1, 16 },
+    { "evolution_repeats", KEY_INT, S_OFF(evolution_repeats), 5, 3, 50 },
+    { "evolution_min_gain_pct", KEY_INT, S_OFF(evolution_min_gain_pct), 10, 1, 90 },
+    { "evolution_noise_k", KEY_INT, S_OFF(evolution_noise_k), 3, 1, 10 },
+    { "evolution_test_inputs", KEY_INT, S_OFF(evolution_test_inputs), 20, 1, 200 },
+    { "evolution_background_skills", KEY_INT, S_OFF(evolution_background_skills), 3, 1, 20 },
+    { "evolution_background_hours", KEY_INT, S_OFF(evolution_background_hours), 24, 1, 720 },
+    { "fitness_weight_performance", KEY_INT, S_OFF(fitness_weight_performance), 30, 0, 100 },
+    { "fitness_weight_accuracy", KEY_INT, S_OFF(fitness_weight_accuracy), 40, 0, 100 },
+    { "fitness_weight_cost", KEY_INT, S_OFF(fitness_weight_cost), 20, 0, 100 },
+    { "fitness_weight_satisfaction", KEY_INT, S_OFF(fitness_weight_satisfaction), 10, 0, 100 },
+    { "fitness_penalty_email_bounce_pct", KEY_INT, S_OFF(fitness_penalty_email_bounce_pct), 20,
+      0, 100 },
+    { "fitness_penalty_error_signal_pct", KEY_INT, S_OFF(fitness_penalty_error_signal_pct), 20,
+      0, 100 },
 };
 
 static const char *const key_names[] = {
     "enabled", "memento_skills", "alpha_evolver", "background_evolution",
     "max_mutations_per_day", "max_skill_candidates_per_day", "llm_daily_token_cap",
     "llm_daily_cost_cap_cents", "reflection_threshold", "reflection_window",
-    "reflection_window_hours", "reflection_similarity_pct", "memento_synthesis", NULL,
+    "reflection_window_hours", "reflection_similarity_pct", "memento_synthesis",
+    "evolution_latency_ms", "evolution_tokens", "evolution_on_failure", "evolution_mutants",
+    "evolution_repeats", "evolution_min_gain_pct", "evolution_noise_k", "evolution_test_inputs",
+    "evolution_background_skills", "evolution_background_hours", "fitness_weight_performance",
+    "fitness_weight_accuracy", "fitness_weight_cost", "fitness_weight_satisfaction",
+    "fitness_penalty_email_bounce_pct", "fitness_penalty_error_signal_pct", NULL,
 };
+
+_Static_assert(AD_ARRAY_SIZE(key_names) == AD_ARRAY_SIZE(keys) + 1,
+               "every key of the table has its name in documentation order");
 
 /* The block's name inside tenants.settings. */
 #define BLOCK "auto_dev"
@@ -101,6 +127,19 @@ static int check_int(const struct key_def *k, long long v, struct ad_err *err)
     return 0;
 }
 
+/*
+ * The rules across keys: the fitness weights are divided by their sum
+ * (fitness.h), so at least one must be above 0.
+ */
+static int check_rules(const struct ad_settings *s, struct ad_err *err)
+{
+    if (s->fitness_weight_performance + s->fitness_weight_accuracy + s->fitness_weight_cost +
+        s->fitness_weight_satisfaction <= 0)
+        return ad_error(err, AD_EINVAL, "setting 'fitness_weight_*': the four fitness weights "
+                        "(performance, accuracy, cost, satisfaction) must not all be 0");
+    return 0;
+}
+
 int ad_settings_validate(const struct ad_settings *s, struct ad_err *err)
 {
     size_t i;
@@ -113,7 +152,7 @@ int ad_settings_validate(const struct ad_settings *s, struct ad_err *err)
         if (rc)
             return rc;
     }
-    return 0;
+    return check_rules(s, err);
 }
 
 /* The spellings a person types for a boolean; anything else is refused. */

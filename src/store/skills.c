@@ -481,6 +481,22 @@ int ad_store_skill_version_list(struct ad_store *st, const char *tenant_id,
     return st->ops->skills->version_list(st, tenant_id, skill_id, out, n, err);
 }
 
+int ad_store_skill_version_ancestry(struct ad_store *st, const char *tenant_id,
+                                    const char *version_id, struct ad_skill_version **out,
+                                    size_t *n, struct ad_err *err)
+{
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    rc = ad__check_id("tenant id", tenant_id, err);
+    if (!rc)
+        rc = ad__check_id("skill version id", version_id, err);
+    if (rc)
+        return rc;
+    return st->ops->skills->version_ancestry(st, tenant_id, version_id, out, n, err);
+}
+
 /* ---- search ------------------------------------------------------------- */
 
 static int word_byte(unsigned char c)

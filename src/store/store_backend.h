@@ -235,6 +235,9 @@ struct ad__skill_ops {
                        struct ad_err *err);
     int (*version_list)(struct ad_store *st, const char *tenant_id, const char *skill_id,
                         struct ad_skill_version **out, size_t *n, struct ad_err *err);
+    /* version_id and its ancestors, newest first, at most AD_LINEAGE_MAX; none: AD_ENOTFOUND. */
+    int (*version_ancestry)(struct ad_store *st, const char *tenant_id, const char *version_id,
+                            struct ad_skill_version **out, size_t *n, struct ad_err *err);
     int (*search)(struct ad_store *st, const char *tenant_id, const char *match, int limit,
                   struct ad_skill_hit **out, size_t *n, struct ad_err *err);
 };
@@ -330,6 +333,53 @@ struct ad__pattern_ops {
                 struct ad_failure_pattern **out, size_t *n, struct ad_err *err);
 };
 
+/*
+ * AlphaEvolver's tool mutations. insert gets id and created_at set and
+ * checks, in its one statement, that every reference set (agent, skill,
+ * parent version of that skill, parent mutation, promoted version) is the
+ * tenant's, AD_ENOTFOUND naming which is not; a taken (tenant, job_id,
+ * mutant_index) is AD_EEXIST. mutations.c runs the daily count
+ * (candidates->mutation_count_since) and insert in one level. update
+ * checks the promoted version the same way. json holds the compact texts
+ * of test_set, proxy_signals and risk (AD__MJ_*; NULL for NULL; update
+ * ignores test_set). The filter's limit is resolved; lineage climbs at
+ * most AD_LINEAGE_MAX rows.
+ */
+enum { AD__MJ_TEST_SET, AD__MJ_PROXY, AD__MJ_RISK, AD__MJ_COUNT };
+
+struct ad__mutation_ops {
+    int (*insert)(struct ad_store *st, const struct ad_tool_mutation *m,
+                  const char *const json[AD__MJ_COUNT], struct ad_err *err);
+    int (*update)(struct ad_store *st, const struct ad_tool_mutation *m,
+                  const char *const json[AD__MJ_COUNT], struct ad_err *err);
+    int (*get)(struct ad_store *st, const char *tenant_id, const char *id,
+               struct ad_tool_mutation *out, struct ad_err *err);
+    int (*list)(struct ad_store *st, const char *tenant_id, const struct ad_mutation_filter *f,
+                struct ad_tool_mutation **out, size_t *n, struct ad_err *err);
+    int (*lineage)(struct ad_store *st, const char *tenant_id, const char *id,
+                   struct ad_tool_mutation **out, size_t *n, struct ad_err *err);
+};
+
+/*
+ * Workflow variants. insert gets id and created_at set and checks the
+ * parent variant, agent, mutation and skill version (when set) are the
+ * tenant's, AD_ENOTFOUND naming which. definition and signals are the
+ * compact texts (signals NULL for NULL; update ignores definition). top
+ * reads fitness_score > 0 best first, ties older first; agent_id NULL: any.
+ */
+struct ad__variant_ops {
+    int (*insert)(struct ad_store *st, const struct ad_workflow_variant *v,
+                  const char *definition, const char *signals, struct ad_err *err);
+    int (*update)(struct ad_store *st, const struct ad_workflow_variant *v,
+                  const char *signals, struct ad_err *err);
+    int (*get)(struct ad_store *st, const char *tenant_id, const char *id,
+               struct ad_workflow_variant *out, struct ad_err *err);
+    int (*list)(struct ad_store *st, const char *tenant_id, const struct ad_variant_filter *f,
+                struct ad_workflow_variant **out, size_t *n, struct ad_err *err);
+    int (*top)(struct ad_store *st, const char *tenant_id, const char *agent_id, int limit,
+               struct ad_workflow_variant **out, size_t *n, struct ad_err *err);
+};
+
 /* ---- the backend -------------------------------------------------------- */
 
 struct ad_store_ops {
@@ -386,6 +436,8 @@ struct ad_store_ops {
     const struct ad__capability_ops *capabilities;
     const struct ad__notification_ops *notifications;
     const struct ad__pattern_ops *patterns;
+    const struct ad__mutation_ops *mutations;
+    const struct ad__variant_ops *variants;
 };
 
 /* ---- the public layer's shared helpers (store.c) ------------------------ */
@@ -443,6 +495,9 @@ extern const struct ad__enum ad__session_status_enum;
 extern const struct ad__enum ad__candidate_status_enum;
 extern const struct ad__enum ad__review_status_enum;
 extern const struct ad__enum ad__pattern_status_enum;
+extern const struct ad__enum ad__mutation_status_enum;
+extern const struct ad__enum ad__mutation_decision_enum;
+extern const struct ad__enum ad__variant_status_enum;
 
 /* names[v], NULL out of range; the index of s (case-insensitive), or -1 (also for NULL). */
 const char *ad__enum_name(const struct ad__enum *e, int v);

@@ -20,6 +20,7 @@ const char *ad_strerror(int code)
     case AD_ETIMEOUT: return "timed out";
     case AD_EINTERNAL: return "internal error";
     case AD_ENOTSUP: return "not supported";
+    case AD_ECONFLICT: return "conflict";
     default: return "unknown error";
     }
 }

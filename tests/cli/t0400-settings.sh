@@ -13,7 +13,13 @@ test_expect_success 'settings show lists every key with its default' '
         max_skill_candidates_per_day 5 llm_daily_token_cap 0 \
         llm_daily_cost_cap_cents 0 reflection_threshold 2 reflection_window 20 \
         reflection_window_hours 24 reflection_similarity_pct 50 \
-        memento_synthesis true >expect &&
+        memento_synthesis true evolution_latency_ms 5000 evolution_tokens 5000 \
+        evolution_on_failure true evolution_mutants 4 evolution_repeats 5 \
+        evolution_min_gain_pct 10 evolution_noise_k 3 evolution_test_inputs 20 \
+        evolution_background_skills 3 evolution_background_hours 24 \
+        fitness_weight_performance 30 fitness_weight_accuracy 40 fitness_weight_cost 20 \
+        fitness_weight_satisfaction 10 fitness_penalty_email_bounce_pct 20 \
+        fitness_penalty_error_signal_pct 20 >expect &&
     test_cmp expect out
 '
 
@@ -56,6 +62,16 @@ test_expect_success 'a value of the wrong type exits 2 naming the key' '
 
 test_expect_success 'an unknown key exits 2 naming it' '
     refused turbo true "turbo"
+'
+
+test_expect_success 'the fitness weights may not all be 0' '
+    autodev settings set fitness_weight_performance 0 >/dev/null &&
+    autodev settings set fitness_weight_accuracy 0 >/dev/null &&
+    autodev settings set fitness_weight_cost 0 >/dev/null &&
+    refused fitness_weight_satisfaction 0 "fitness weights" &&
+    autodev settings set fitness_weight_accuracy 40 >/dev/null &&
+    autodev settings set fitness_weight_satisfaction 0 >out &&
+    grep -q "^fitness_weight_satisfaction = 0$" out
 '
 
 test_expect_success 'settings set needs a key and a value' '

@@ -1019,6 +1019,22 @@ static void test_settings_values(void **state)
         { "reflection_threshold", "3", 1 },
         { "reflection_similarity_pct", "101", 0 },
         { "reflection_window_hours", "0", 0 },
+        { "evolution_latency_ms", "0", 0 },
+        { "evolution_latency_ms", "3600000", 1 },
+        { "evolution_tokens", "1000000001", 0 },
+        { "evolution_on_failure", "false", 1 },
+        { "evolution_mutants", "17", 0 },
+        { "evolution_mutants", "16", 1 },
+        { "evolution_repeats", "2", 0 },
+        { "evolution_min_gain_pct", "91", 0 },
+        { "evolution_noise_k", "0", 0 },
+        { "evolution_test_inputs", "201", 0 },
+        { "evolution_background_skills", "21", 0 },
+        { "evolution_background_hours", "721", 0 },
+        { "fitness_weight_cost", "101", 0 },
+        { "fitness_weight_cost", "0", 1 },
+        { "fitness_penalty_email_bounce_pct", "-1", 0 },
+        { "fitness_penalty_error_signal_pct", "100", 1 },
         { "no_such_key", "1", 0 },
     };
     struct ad_settings s, before;
@@ -1038,6 +1054,22 @@ static void test_settings_values(void **state)
     assert_int_equal(s.reflection_window, 20);
     assert_int_equal(s.reflection_window_hours, 24);
     assert_int_equal(s.reflection_similarity_pct, 50);
+    assert_int_equal(s.evolution_latency_ms, 5000);
+    assert_int_equal(s.evolution_tokens, 5000);
+    assert_true(s.evolution_on_failure);
+    assert_int_equal(s.evolution_mutants, 4);
+    assert_int_equal(s.evolution_repeats, 5);
+    assert_int_equal(s.evolution_min_gain_pct, 10);
+    assert_int_equal(s.evolution_noise_k, 3);
+    assert_int_equal(s.evolution_test_inputs, 20);
+    assert_int_equal(s.evolution_background_skills, 3);
+    assert_int_equal(s.evolution_background_hours, 24);
+    assert_int_equal(s.fitness_weight_performance, 30);
+    assert_int_equal(s.fitness_weight_accuracy, 40);
+    assert_int_equal(s.fitness_weight_cost, 20);
+    assert_int_equal(s.fitness_weight_satisfaction, 10);
+    assert_int_equal(s.fitness_penalty_email_bounce_pct, 20);
+    assert_int_equal(s.fitness_penalty_error_signal_pct, 20);
     assert_int_equal(ad_settings_validate(&s, &err), 0);
     for (i = 0; i < AD_ARRAY_SIZE(cases); i++) {
         int rc;
@@ -1061,7 +1093,18 @@ static void test_settings_values(void **state)
     assert_string_equal(ad_settings_keys()[11], "reflection_similarity_pct");
     assert_string_equal(ad_settings_keys()[12], "memento_synthesis");
     assert_true(s.memento_synthesis);
-    assert_null(ad_settings_keys()[13]);
+    assert_string_equal(ad_settings_keys()[13], "evolution_latency_ms");
+    assert_string_equal(ad_settings_keys()[28], "fitness_penalty_error_signal_pct");
+    assert_null(ad_settings_keys()[29]);
+
+    /* The fitness weights are divided by their sum: not all may be 0. */
+    s.max_skill_candidates_per_day = 5;
+    s.fitness_weight_performance = s.fitness_weight_accuracy = 0;
+    s.fitness_weight_cost = s.fitness_weight_satisfaction = 0;
+    assert_int_equal(ad_settings_validate(&s, &err), AD_EINVAL);
+    assert_msg_has(&err, "fitness weights");
+    s.fitness_weight_satisfaction = 1;
+    assert_int_equal(ad_settings_validate(&s, &err), 0);
 }
 
 static void test_settings_json(void **state)
@@ -1095,7 +1138,7 @@ static void test_settings_json(void **state)
     ad_settings_defaults(&back);
     assert_int_equal(ad_settings_from_json(&back, o, &err), 0);
     assert_memory_equal(&s, &back, sizeof(s));
-    assert_int_equal(json_object_size(o), 13);
+    assert_int_equal(json_object_size(o), 29);
     json_decref(o);
 }
 

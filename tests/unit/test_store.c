@@ -27,5 +27,6 @@ int main(void)
     failed += _cmocka_run_group_tests("store learn", suite_learn, suite_nlearn, NULL, NULL);
     failed += _cmocka_run_group_tests("store patterns", suite_patterns, suite_npatterns, NULL,
                                       NULL);
+    failed += _cmocka_run_group_tests("store alpha", suite_alpha, suite_nalpha, NULL, NULL);
     return failed ? 1 : 0;
 }

@@ -945,8 +945,8 @@ static void test_schema_version(void **state)
     int cur = 0, latest = 0;
 
     assert_int_equal(ad_store_schema_version(f->st, &cur, &latest, &err), 0);
-    assert_int_equal(latest, 4);   /* the newest migration: 4 dropped the json_valid() checks */
-    assert_int_equal(cur, 4);
+    assert_int_equal(latest, 5);   /* the newest migration: 5 gave AlphaEvolver its columns */
+    assert_int_equal(cur, 5);
     assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM sqlite_master"
                                          " WHERE name IN ('skills_fts', 'agent_sessions')"),
                      2);
@@ -986,7 +986,7 @@ static void test_migration_from_version_1(void **state)
 
     assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
     assert_int_equal(ad_store_schema_version(st, &cur, &latest, &err), 0);
-    assert_int_equal(cur, 4);
+    assert_int_equal(cur, 5);
     assert_int_equal(ad_store_skill_search(st, "01900000-0000-7000-8000-000000000001",
                                            "ledgers", 0, &hits, &n, &err), 0);
     assert_int_equal(n, 1);
@@ -994,7 +994,7 @@ static void test_migration_from_version_1(void **state)
     ad_skill_hits_free(hits, n);
     assert_int_equal(ad_store_check(st, &err), 0);
     ad_store_free(st);
-    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM schema_migrations"), 4);
+    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM schema_migrations"), 5);
     tmpdb_remove(&db);
 }
 
@@ -1078,7 +1078,7 @@ static void test_migration_3_backfills_error_type(void **state)
     make_v2_database(db.path, ids, AD_ARRAY_SIZE(old_traces));
     assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
     assert_int_equal(ad_store_schema_version(st, &cur, &latest, &err), 0);
-    assert_int_equal(cur, 4);
+    assert_int_equal(cur, 5);
     for (i = 0; i < AD_ARRAY_SIZE(old_traces); i++) {
         assert_int_equal(ad_store_episode_get(st, "01900000-0000-7000-8000-000000000001", ids[i],
                                               &ep, &err), 0);
@@ -1092,7 +1092,7 @@ static void test_migration_3_backfills_error_type(void **state)
     ad_store_free(st);
     assert_int_equal(sql_int(db.path, "SELECT count(*) FROM episodes WHERE error_type IN"
                                       " ('ValueError', 'json.decoder.JSONDecodeError')"), 2);
-    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM schema_migrations"), 4);
+    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM schema_migrations"), 5);
     assert_int_equal(sql_int(db.path, "SELECT count(*) FROM pragma_table_info('failure_patterns')"
                                       " WHERE (name = 'tenant_id' AND \"notnull\")"
                                       " OR name = 'created_at'"), 2);
@@ -1177,13 +1177,19 @@ static void test_shell_integrity_check(void **state)
 #define V3_TENANT "01900000-0000-7000-8000-000000000001"
 #define V3_AGENT "01900000-0000-7000-8000-000000000002"
 
-/* The tables whose JSON columns migration 4 left unchecked; the others keep theirs. */
+/*
+ * The tables whose JSON columns migration 4 left unchecked, those migration
+ * 5 did (the store writes them since), and the ones that keep their checks.
+ */
 static const char *const unchecked_tables[] = {
     "tenants", "skills", "skill_executions", "skill_candidates", "notifications", "events",
     "jobs", "agent_sessions", "failure_patterns",
 };
+static const char *const unchecked_since_5[] = {
+    "tool_mutations", "workflow_variants",
+};
 static const char *const checked_tables[] = {
-    "tool_mutations", "workflow_variants", "research_sessions", "research_iterations",
+    "research_sessions", "research_iterations",
 };
 
 /*
@@ -1268,15 +1274,20 @@ static void test_migration_4_drops_json_checks(void **state)
     make_v3_database(db.path);
     for (i = 0; i < AD_ARRAY_SIZE(unchecked_tables); i++)
         assert_true(json_checks_of(db.path, unchecked_tables[i]) == 1);
+    for (i = 0; i < AD_ARRAY_SIZE(unchecked_since_5); i++)
+        assert_true(json_checks_of(db.path, unchecked_since_5[i]) == 1);
     assert_int_equal(sqlite3_open(db.path, &old), SQLITE_OK);
     assert_int_not_equal(sqlite3_exec(old, raw_insert, NULL, NULL, NULL), SQLITE_OK);
 
     assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
     assert_int_equal(ad_store_schema_version(st, &cur, &latest, &err), 0);
-    assert_int_equal(cur, 4);
+    assert_int_equal(cur, 5);
     for (i = 0; i < AD_ARRAY_SIZE(unchecked_tables); i++)
         if (json_checks_of(db.path, unchecked_tables[i]) != 0)
             fail_msg("table '%s' still checks its json", unchecked_tables[i]);
+    for (i = 0; i < AD_ARRAY_SIZE(unchecked_since_5); i++)
+        if (json_checks_of(db.path, unchecked_since_5[i]) != 0)
+            fail_msg("table '%s' still checks its json", unchecked_since_5[i]);
     for (i = 0; i < AD_ARRAY_SIZE(checked_tables); i++)
         assert_true(json_checks_of(db.path, checked_tables[i]) == 1);
     fresh = table_texts(f->db.path);
@@ -1316,8 +1327,114 @@ static void test_migration_4_drops_json_checks(void **state)
     ad_store_free(st);
     assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
     ad_store_free(st);
-    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM schema_migrations"), 4);
-    assert_int_equal(sql_int(db.path, "PRAGMA user_version"), 4);
+    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM schema_migrations"), 5);
+    assert_int_equal(sql_int(db.path, "PRAGMA user_version"), 5);
+    tmpdb_remove(&db);
+}
+
+/* ---- migration 5 -------------------------------------------------------- */
+
+#define V4_MUTATION "01900000-0000-7000-8000-000000000501"
+#define V4_VARIANT "01900000-0000-7000-8000-000000000502"
+
+/* A version 4 database with a mutation and a variant as the old tables held them. */
+static void make_v4_database(const char *path)
+{
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+
+    make_v3_database(path);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    if (sqlite3_exec(db, ad__sqlite_migrations[3].sql, NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(db,
+                     "INSERT INTO schema_migrations VALUES (4, '2024-01-06T00:00:00.000Z');"
+                     "PRAGMA user_version = 4;"
+                     "INSERT INTO tool_mutations (id, tenant_id, tool_name, mutated_code,"
+                     " sandbox_status, mutation_operator, proxy_signals, risk_score,"
+                     " created_at) VALUES ('" V4_MUTATION "', '" V3_TENANT "', 'sum_list',"
+                     " 'def f(x):\n    return x\n', 'passed', 'number', '{\"ok\": true}',"
+                     " 0.25, '2024-01-06T00:00:00.000Z');"
+                     "INSERT INTO workflow_variants (id, tenant_id, tool_mutation_id,"
+                     " workflow_definition, fitness_score, evaluation_status, created_at)"
+                     " VALUES ('" V4_VARIANT "', '" V3_TENANT "', '" V4_MUTATION "',"
+                     " '{\"steps\": []}', 0.5, 'evaluated', '2024-01-06T00:00:00.000Z');",
+                     NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("version 4 database: %s", msg);
+    sqlite3_close(db);
+}
+
+/*
+ * Upgrading a version 4 database: the old rows read with the new fields
+ * empty, the new columns take values, a job's mutant index is unique, the
+ * two tables' json checks are gone, and the result reads like a database
+ * made at version 5.
+ */
+static void test_migration_5_adds_alpha_columns(void **state)
+{
+    struct fx *f = *state;
+    struct ad_store_options o = { 0, 0 };
+    struct ad_store *st = NULL;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_tool_mutation m, again;
+    struct ad_workflow_variant v;
+    struct tmpdb db;
+    char *fresh, *upgraded;
+    int cur = 0, latest = 0;
+
+    tmpdb_make(&db, "store-v4");
+    make_v4_database(db.path);
+    assert_true(json_checks_of(db.path, "tool_mutations") == 1);
+    assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
+    assert_int_equal(ad_store_schema_version(st, &cur, &latest, &err), 0);
+    assert_int_equal(cur, 5);
+    assert_int_equal(json_checks_of(db.path, "tool_mutations"), 0);
+    assert_int_equal(json_checks_of(db.path, "workflow_variants"), 0);
+    fresh = table_texts(f->db.path);
+    upgraded = table_texts(db.path);
+    assert_string_equal(upgraded, fresh);
+    free(fresh);
+    free(upgraded);
+
+    assert_int_equal(ad_store_mutation_get(st, V3_TENANT, V4_MUTATION, &m, &err), 0);
+    assert_string_equal(m.tool_name, "sum_list");
+    assert_int_equal(m.status, AD_MSTAT_PASSED);
+    assert_string_equal(m.mutation_operator, "number");
+    assert_true(json_is_true(json_object_get(m.proxy_signals, "ok")));
+    assert_int_equal(m.decision, AD_DECISION_NONE);
+    assert_true(isnan(m.fitness_delta));
+    assert_true(m.risk_score == 0.25);
+    assert_string_equal(m.job_id, "");
+    assert_null(m.trigger);
+    assert_null(m.risk);
+    assert_string_equal(m.evaluated_at, "");
+    assert_int_equal(ad_store_variant_get(st, V3_TENANT, V4_VARIANT, &v, &err), 0);
+    assert_true(v.fitness_score == 0.5);
+    assert_string_equal(v.tool_mutation_id, V4_MUTATION);
+    assert_string_equal(v.skill_version_id, "");
+    ad_workflow_variant_release(&v);
+
+    /* The new columns take values; a job's mutant index is taken once. */
+    ad_tool_mutation_release(&m);
+    ad_tool_mutation_init(&m);
+    ad__copy_fixed(m.tenant_id, sizeof(m.tenant_id), V3_TENANT);
+    ad__copy_fixed(m.parent_tool_id, sizeof(m.parent_tool_id), V4_MUTATION);
+    ad__copy_fixed(m.job_id, sizeof(m.job_id), "01900000-0000-7000-8000-000000000403");
+    m.tool_name = (char *)"sum_list";
+    m.mutated_code = (char *)"def f(x):\n    return x + 0\n";
+    m.mutant_index = 2;
+    m.trigger = (char *)"latency";
+    m.decision = AD_DECISION_WON;
+    assert_int_equal(ad_store_mutation_insert(st, &m, 0, &err), 0);
+    assert_int_equal(ad_store_mutation_get(st, V3_TENANT, m.id, &again, &err), 0);
+    assert_int_equal(again.mutant_index, 2);
+    assert_string_equal(again.trigger, "latency");
+    assert_int_equal(again.decision, AD_DECISION_WON);
+    ad_tool_mutation_release(&again);
+    assert_int_equal(ad_store_mutation_insert(st, &m, 0, &err), AD_EEXIST);
+    assert_int_equal(sql_int(db.path, "SELECT count(*) FROM sqlite_master"
+                                      " WHERE name = 'ix_tool_mutations_job'"), 1);
+    assert_int_equal(ad_store_check(st, &err), 0);
+    ad_store_free(st);
     tmpdb_remove(&db);
 }
 
@@ -1391,6 +1508,7 @@ int main(void)
         cmocka_unit_test(test_migration_3_opens_patterns_of_queued_jobs),
         T(test_shell_integrity_check),
         T(test_migration_4_drops_json_checks),
+        T(test_migration_5_adds_alpha_columns),
         TA(test_recent_failures_reads_an_index),
         TA(test_pattern_list_reads_an_index),
 #undef TA

@@ -4,8 +4,9 @@
  * subscriptions and job kinds are the ones every process gets), subscribes
  * a "*" handler that checks each event with ad_topic_check, and drives
  * every flow that emits: episodes, tasks and skill runs, reflection,
- * Memento's job (by synthesis, no model), approval and rejection, a
- * maturity change with its unlock notification, and the agent loop (a
+ * Memento's job (by synthesis, no model), approval and rejection,
+ * AlphaEvolver's mutations (created, scored, evaluated, approved and
+ * rejected), a maturity change with its unlock notification, and the agent loop (a
  * local command as the model). At the end every topic of the table must
  * have been seen, and every event in the outbox must conform too.
  */
@@ -20,6 +21,7 @@
 
 #include "autodev/agent.h"
 #include "autodev/bus.h"
+#include "autodev/fitness.h"
 #include "autodev/jobs.h"
 #include "autodev/json.h"
 #include "autodev/learn.h"
@@ -208,6 +210,62 @@ static void run_jobs_and_get_candidate(struct flow *f, struct ad_skill_candidate
     ad_skill_candidate_list_free(v, n);
 }
 
+/*
+ * A mutant of shout as the engine writes it: mutation.created; its variant
+ * scored (variant.fitness); saved as won and awaiting review
+ * (mutation.evaluated).
+ */
+static void alpha_mutant(struct flow *f, const struct ad_skill *s,
+                         const struct ad_skill_version *v, int index, struct ad_tool_mutation *m)
+{
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_workflow_variant wv;
+    json_t *sig = json_pack("{s:b}", "execution_success", 1);
+
+    ad_tool_mutation_init(m);
+    memcpy(m->tenant_id, f->tenant, AD_ID_SIZE);
+    memcpy(m->skill_id, s->id, AD_ID_SIZE);
+    memcpy(m->parent_skill_version_id, v->id, AD_ID_SIZE);
+    memcpy(m->agent_id, f->agent, AD_ID_SIZE);
+    m->tool_name = (char *)"shout";
+    m->mutated_code = (char *)upper_code;
+    m->mutant_index = index;
+    assert_int_equal(ad_mutations_create(f->st, f->bus, m, NULL, &err), 0);
+    ad_workflow_variant_init(&wv);
+    memcpy(wv.tenant_id, f->tenant, AD_ID_SIZE);
+    memcpy(wv.tool_mutation_id, m->id, AD_ID_SIZE);
+    wv.workflow_definition = json_pack("{s:s}", "skill", "shout");
+    assert_int_equal(ad_variants_create(f->st, &wv, &err), 0);
+    assert_int_equal(ad_fitness_evaluate_initial_proxy(f->st, f->bus, f->tenant, wv.id, sig,
+                                                       NULL, &err), 0);
+    json_decref(wv.workflow_definition);
+    json_decref(sig);
+    m->status = AD_MSTAT_PASSED;
+    m->decision = AD_DECISION_WON;
+    m->review_status = AD_REVIEW_PENDING;
+    m->fitness_delta = 0.2;
+    assert_int_equal(ad_mutations_save(f->st, f->bus, m, NULL, &err), 0);
+}
+
+/* mutation.approved for one mutant of shout, mutation.rejected for the other. */
+static void alpha_flow(struct flow *f)
+{
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_skill s;
+    struct ad_skill_version v;
+    struct ad_tool_mutation a, b;
+
+    assert_int_equal(ad_catalog_get(f->st, f->tenant, "shout", NULL, &s, &v, &err), 0);
+    alpha_mutant(f, &s, &v, 0, &a);
+    alpha_mutant(f, &s, &v, 1, &b);
+    assert_int_equal(ad_mutation_approve(f->st, f->bus, f->tenant, a.id, "ann", NULL, false,
+                                         NULL, &err), 0);
+    assert_int_equal(ad_mutation_reject(f->st, f->bus, f->tenant, b.id, "ann", "not needed",
+                                        &err), 0);
+    ad_skill_release(&s);
+    ad_skill_version_release(&v);
+}
+
 static void every_flow_emits_what_the_table_says(void **state)
 {
     struct ad_err err = AD_ERR_INIT;
@@ -254,6 +312,9 @@ static void every_flow_emits_what_the_table_says(void **state)
     assert_int_equal(ad_memento_reject(f.st, f.bus, f.tenant, c.id, "ann", "not general",
                                        &err), 0);
     ad_skill_candidate_release(&c);
+
+    /* AlphaEvolver's rows: two mutants of shout, one approved, one rejected. */
+    alpha_flow(&f);
 
     /* A maturity change unlocks AlphaEvolver: agent.maturity and notification. */
     assert_int_equal(ad_agent_change_maturity(f.st, f.bus, f.tenant, f.agent, AD_SUPERVISED,

@@ -851,4 +851,6 @@ const struct ad_store_ops ad__store_sqlite_ops = {
     .capabilities = &ad__sqlite_capability_ops,
     .notifications = &ad__sqlite_notification_ops,
     .patterns = &ad__sqlite_pattern_ops,
+    .mutations = &ad__sqlite_mutation_ops,
+    .variants = &ad__sqlite_variant_ops,
 };

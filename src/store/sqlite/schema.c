@@ -478,8 +478,9 @@ static const char migration_3[] =
  * so an insert failed with AD_EINVAL "CHECK constraint failed" for lack of
  * memory (an event append on the episode record path, for one). They also
  * parsed every payload again on every insert, which is why the episode
- * tables never had them. The tables no store call writes (tool_mutations,
- * workflow_variants, research_*) keep theirs.
+ * tables never had them. The tables no store call wrote then (tool_mutations,
+ * workflow_variants, research_*) kept theirs; migration 5 drops those of the
+ * first two, which the store writes since.
  *
  * Dropping a CHECK changes no stored row, index or b-tree, so the tables
  * are not copied (events and jobs grow without bound): each CREATE TABLE
@@ -513,6 +514,68 @@ static const char migration_4[] =
     "PRAGMA writable_schema = OFF;";
 
 /*
+ * AlphaEvolver's rows, written by the store from now on (learn owns them).
+ *
+ * tool_mutations gains what the engine records of each mutant: the agent
+ * and the job (mutant_index within it, unique per tenant and job; a
+ * mutation without a job never collides, NULLs being distinct), why it ran
+ * (trigger), who proposed it and how (proposer, the edit as proposed), the
+ * inputs it was judged on (test_set), the decision and its reason, the
+ * fitness delta, the risk assessment, the version it was promoted to and
+ * when it was evaluated. workflow_variants gains the skill version a
+ * variant ran and its job.
+ *
+ * The columns are added first, then the old json_valid() CHECKs of these
+ * two tables go the way migration 4 took the others (now that the store
+ * writes them, the same reasons hold); the new JSON columns never had one.
+ * ALTER TABLE reads the column list's end from the parsed schema, so it
+ * must run before the table's text in sqlite_master is edited.
+ *
+ * Indexes: a job's mutants in index order (the unique one); the review
+ * queue and the decisions (tenant, review_status, created_at); the top
+ * variants best first down (tenant, fitness_score DESC, created_at, id),
+ * which also serves what the old (tenant, fitness_score) index did, so
+ * that one goes; a version's variants and a job's.
+ */
+static const char migration_5[] =
+    "ALTER TABLE tool_mutations ADD COLUMN agent_id TEXT REFERENCES agents(id);"
+    "ALTER TABLE tool_mutations ADD COLUMN job_id TEXT;"
+    "ALTER TABLE tool_mutations ADD COLUMN mutant_index INTEGER;"
+    "ALTER TABLE tool_mutations ADD COLUMN trigger TEXT;"
+    "ALTER TABLE tool_mutations ADD COLUMN proposer TEXT;"
+    "ALTER TABLE tool_mutations ADD COLUMN edit TEXT;"
+    "ALTER TABLE tool_mutations ADD COLUMN test_set TEXT;"
+    "ALTER TABLE tool_mutations ADD COLUMN decision TEXT"
+    " CHECK (decision IS NULL OR decision IN ('won', 'lost'));"
+    "ALTER TABLE tool_mutations ADD COLUMN decision_reason TEXT;"
+    "ALTER TABLE tool_mutations ADD COLUMN fitness_delta REAL;"
+    "ALTER TABLE tool_mutations ADD COLUMN risk TEXT;"
+    "ALTER TABLE tool_mutations ADD COLUMN promoted_version_id TEXT"
+    " REFERENCES skill_versions(id);"
+    "ALTER TABLE tool_mutations ADD COLUMN evaluated_at TEXT;"
+    "CREATE UNIQUE INDEX ix_tool_mutations_job ON tool_mutations"
+    " (tenant_id, job_id, mutant_index);"
+    "CREATE INDEX ix_tool_mutations_review ON tool_mutations"
+    " (tenant_id, review_status, created_at);"
+    "CREATE INDEX ix_tool_mutations_agent ON tool_mutations (agent_id);"
+    "CREATE INDEX ix_tool_mutations_promoted ON tool_mutations (promoted_version_id);"
+
+    "ALTER TABLE workflow_variants ADD COLUMN skill_version_id TEXT"
+    " REFERENCES skill_versions(id);"
+    "ALTER TABLE workflow_variants ADD COLUMN job_id TEXT;"
+    "DROP INDEX ix_workflow_variants_tenant_fitness;"
+    "CREATE INDEX ix_workflow_variants_top ON workflow_variants"
+    " (tenant_id, fitness_score DESC, created_at, id);"
+    "CREATE INDEX ix_workflow_variants_version ON workflow_variants (skill_version_id);"
+    "CREATE INDEX ix_workflow_variants_job ON workflow_variants (tenant_id, job_id);"
+
+    "PRAGMA writable_schema = ON;"
+    DROP_NULL_JSON_CHECK("tool_mutations", "proxy_signals")
+    DROP_JSON_CHECK("workflow_variants", "workflow_definition")
+    DROP_NULL_JSON_CHECK("workflow_variants", "fitness_signals")
+    "PRAGMA writable_schema = OFF;";
+
+/*
  * The schema cookie, one up: a connection reads the schema again when it
  * sees the cookie change (this one at its next statement), which an edit of
  * sqlite_master alone does not do.
@@ -542,6 +605,7 @@ const struct ad__sqlite_migration ad__sqlite_migrations[] = {
     { 2, migration_2, NULL },
     { 3, migration_3, NULL },
     { 4, migration_4, bump_schema_version },
+    { 5, migration_5, bump_schema_version },
 };
 
 const size_t ad__sqlite_nmigrations = AD_ARRAY_SIZE(ad__sqlite_migrations);

@@ -94,6 +94,21 @@ static const struct sq_stmt version_list = {
     &version_table, "SELECT {cols} FROM skill_versions WHERE tenant_id = ?1 AND skill_id = ?2"
                     " ORDER BY id",
 };
+/*
+ * A version and its ancestors up parent_version_id, each step a
+ * primary-key lookup; the depth bound ends even a cycle a hand-edited file
+ * could hold (the store cannot make one: a parent exists before its child).
+ */
+static const struct sq_stmt version_ancestry = {
+    &version_table, "WITH RECURSIVE chain(id, depth) AS ("
+                    " SELECT id, 0 FROM skill_versions WHERE tenant_id = ?1 AND id = ?2"
+                    " UNION ALL SELECT v.parent_version_id, c.depth + 1 FROM chain AS c"
+                    " JOIN skill_versions AS v ON v.id = c.id"
+                    " WHERE v.tenant_id = ?1 AND v.parent_version_id IS NOT NULL"
+                    " AND c.depth + 1 < ?3)"
+                    " SELECT {k.cols} FROM chain AS c JOIN skill_versions AS k ON k.id = c.id"
+                    " WHERE k.tenant_id = ?1 ORDER BY c.depth",
+};
 
 #define SKILL_EXISTS "SELECT 1 FROM skills WHERE tenant_id = ?1 AND id = ?2"
 
@@ -323,6 +338,34 @@ static int sqlite_skill_version_list(struct ad_store *st, const char *tenant_id,
     return 0;
 }
 
+static int sqlite_skill_version_ancestry(struct ad_store *st, const char *tenant_id,
+                                         const char *version_id, struct ad_skill_version **out,
+                                         size_t *n, struct ad_err *err)
+{
+    struct sqlite_store *s = ad__sq(st);
+    struct ad_skill_version *v = NULL;
+    size_t count = 0;
+    struct stmt_slot *q = NULL;
+    int rc = ad__sq_prepare(s, &version_ancestry, &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, version_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q->stmt, 3, AD_LINEAGE_MAX);
+    rc = ad__sq_collect(s, q, sizeof(*v), NULL, (void **)&v, &count, "skill version ancestry",
+                        err);
+    if (!rc && count == 0)
+        rc = ad_error(err, AD_ENOTFOUND, "unknown skill version '%s'", version_id);
+    if (rc) {
+        ad_skill_version_list_free(v, count);
+        return rc;
+    }
+    *out = v;
+    *n = count;
+    return 0;
+}
+
 /* ---- search ------------------------------------------------------------- */
 
 static int hit_row(sqlite3_stmt *q, void *elem, struct ad_err *err)
@@ -368,5 +411,6 @@ const struct ad__skill_ops ad__sqlite_skill_ops = {
     .list = sqlite_skill_list,
     .version_get = sqlite_skill_version_get,
     .version_list = sqlite_skill_version_list,
+    .version_ancestry = sqlite_skill_version_ancestry,
     .search = sqlite_skill_search,
 };

@@ -235,5 +235,7 @@ extern const struct ad__candidate_ops ad__sqlite_candidate_ops;
 extern const struct ad__capability_ops ad__sqlite_capability_ops;
 extern const struct ad__notification_ops ad__sqlite_notification_ops;
 extern const struct ad__pattern_ops ad__sqlite_pattern_ops;
+extern const struct ad__mutation_ops ad__sqlite_mutation_ops;
+extern const struct ad__variant_ops ad__sqlite_variant_ops;
 
 #endif
