@@ -150,6 +150,11 @@ struct ad_sandbox_result {
     bool degraded;             /* isolation "degraded" rather than "full" */
     char backend[16];          /* "linux" or "process" */
     char execution_id[AD_ID_SIZE];
+    int64_t call_us;  /* the entry call alone, timed inside the harness with time.perf_counter_ns; -1 unknown */
+    int64_t load_us;  /* the skill's own load before it (compile and top level), timed alike; -1
+                         unknown. Neither counts process start-up; the harness writes both on its
+                         own channel after the call returns, and the supervisor keeps them only
+                         within the run's wall time (see sandbox_harness.c) */
 };
 
 struct ad_sandbox;
@@ -192,10 +197,11 @@ void ad_sandbox_result_clear(struct ad_sandbox_result *r);
 /*
  * The result as the contract's JSON object: status, exit_code, signal,
  * wall_ms, cpu_ms, max_rss_kb, output, error, stdout, stderr, truncated,
- * isolation ("full" | "degraded"), backend, execution_id. New reference.
+ * isolation ("full" | "degraded"), backend, execution_id, call_us,
+ * load_us. New reference.
  */
 json_t *ad_sandbox_result_json(const struct ad_sandbox_result *r);
-/* The inverse; result must be zeroed or cleared. */
+/* The inverse (call_us and load_us absent: -1); result must be zeroed or cleared. */
 int ad_sandbox_result_from_json(const json_t *j, struct ad_sandbox_result *r,
                                 struct ad_err *err);
 

@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "autodev/buf.h"
 #include "autodev/error.h"
@@ -265,13 +266,25 @@ char *ad_skill_result_error(const struct ad_sandbox_result *r);
  * Records one run: the skill_executions row (agent_id, episode_id may be
  * NULL) and the skill.execution event with payload {"execution_id",
  * "skill", "skill_id", "skill_version_id", "semver", "agent_id",
- * "episode_id", "success", "status", "execution_seconds", "error"}, in one
- * transaction. x_out (may be NULL) gets the execution id.
+ * "episode_id", "success", "status", "execution_seconds", "token_usage",
+ * "error"}, in one transaction. token_usage: the model tokens the run
+ * cost (0 when none or unknown); a negative value is taken as 0, one over
+ * AD_EPISODE_TOKENS_MAX as that cap. x_out (may be NULL) gets the
+ * execution id.
  */
 int ad_skill_execution_record(struct ad_store *st, struct ad_bus *bus, const struct ad_skill *s,
                               const struct ad_skill_version *v, const char *agent_id,
                               const char *episode_id, const json_t *input,
-                              const struct ad_sandbox_result *r, char x_out[AD_ID_SIZE],
-                              struct ad_err *err);
+                              const struct ad_sandbox_result *r, int64_t token_usage,
+                              char x_out[AD_ID_SIZE], struct ad_err *err);
+/*
+ * The recorded runs of version skill_version_id, newest first, at most
+ * limit (0: AD_LIST_DEFAULT; capped at AD_LIST_MAX). Free the array with
+ * ad_skill_execution_list_free. A version of another tenant has none;
+ * AD_EINVAL for a missing or malformed id.
+ */
+int ad_skill_executions_list(struct ad_store *st, const char *tenant_id,
+                             const char *skill_version_id, int limit,
+                             struct ad_skill_execution **out, size_t *n, struct ad_err *err);
 
 #endif

@@ -316,9 +316,10 @@ struct ad_episode_filter {
     const char *task_kind;   /* NULL: any */
     const char *before_id;   /* keyset paging: episodes older than this id */
     int limit;               /* 0: AD_LIST_DEFAULT; capped at AD_LIST_MAX */
+    const char *skill_version_id;   /* NULL: any; else the episodes that ran this version */
 };
 
-#define AD_EPISODE_FILTER_INIT { NULL, -1, NULL, NULL, 0 }
+#define AD_EPISODE_FILTER_INIT { NULL, -1, NULL, NULL, 0, NULL }
 
 /* Newest first; segments are not loaded. */
 int ad_store_episode_list(struct ad_store *st, const char *tenant_id,

@@ -407,8 +407,12 @@ static struct ad_sandbox_limits call_limits(const struct loop *l, bool *cut)
     return lim;
 }
 
-/* Runs one tool call; *ok and *text (owned) say what the model will read. */
-static int run_call(struct loop *l, const char *name, const char *args, bool *ok,
+/*
+ * Runs one tool call; *ok and *text (owned) say what the model will read.
+ * tokens: what the model turn that asked for the call cost (0 unknown),
+ * recorded with the execution.
+ */
+static int run_call(struct loop *l, const char *name, const char *args, int64_t tokens, bool *ok,
                     char **text, json_t **shown, bool *cut, struct ad_err *err)
 {
     json_error_t jerr;
@@ -497,7 +501,7 @@ static int run_call(struct loop *l, const char *name, const char *args, bool *ok
             }
             /* A tool call is a skill execution like any other: a row and its event. */
             rc = ad_skill_execution_record(l->st, l->bus, s, &l->versions[idx],
-                                           l->sess.agent_id, NULL, in, &r, NULL, err);
+                                           l->sess.agent_id, NULL, in, &r, tokens, NULL, err);
             free(e);
         }
         ad_sandbox_result_clear(&r);
@@ -538,6 +542,7 @@ static int run_pending(struct loop *l, struct ad_err *err)
 {
     json_t *tr = l->sess.transcript, *last = NULL, *calls;
     size_t n = json_array_size(tr), at = n, i;
+    int64_t tokens;
     int turn;
 
     while (at > 0) {
@@ -553,6 +558,7 @@ static int run_pending(struct loop *l, struct ad_err *err)
         return 0;
     calls = json_object_get(last, "tool_calls");
     turn = (int)json_integer_value(json_object_get(last, "turn"));
+    tokens = json_integer_value(json_object_get(last, "tokens"));
     for (i = 0; i < json_array_size(calls); i++) {
         json_t *c = json_array_get(calls, i), *msg, *shown = NULL;
         const char *id = json_string_value(json_object_get(c, "id"));
@@ -584,7 +590,7 @@ static int run_pending(struct loop *l, struct ad_err *err)
                                                   "call_id", id));
         t0 = ad_now_ms();
         if (i < MAX_CALLS_PER_REPLY) {
-            rc = run_call(l, name, args, &ok, &text, &shown, &cut, err);
+            rc = run_call(l, name, args, tokens, &ok, &text, &shown, &cut, err);
         } else {
             /* A model that asks for hundreds of runs at once gets this many. */
             ok = false;

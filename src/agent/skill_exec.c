@@ -130,6 +130,7 @@ static json_t *execution_payload(const struct ad_skill *s, const struct ad_skill
     rc |= json_object_set_new(p, "success", json_boolean(x->success));
     rc |= json_object_set_new(p, "status", json_string(ad_sb_status_name(r->status)));
     rc |= json_object_set_new(p, "execution_seconds", json_real(x->execution_seconds));
+    rc |= json_object_set_new(p, "token_usage", json_integer((json_int_t)x->token_usage));
     rc |= json_object_set_new(p, "error", x->error ? json_string(x->error) : json_null());
     if (rc) {
         json_decref(p);
@@ -148,8 +149,8 @@ static void cap_error(char *e)
 int ad_skill_execution_record(struct ad_store *st, struct ad_bus *bus, const struct ad_skill *s,
                               const struct ad_skill_version *v, const char *agent_id,
                               const char *episode_id, const json_t *input,
-                              const struct ad_sandbox_result *r, char x_out[AD_ID_SIZE],
-                              struct ad_err *err)
+                              const struct ad_sandbox_result *r, int64_t token_usage,
+                              char x_out[AD_ID_SIZE], struct ad_err *err)
 {
     struct ad_skill_execution x;
     json_t *payload = NULL;
@@ -164,6 +165,9 @@ int ad_skill_execution_record(struct ad_store *st, struct ad_bus *bus, const str
     x.output = r->output;
     x.success = r->status == AD_SB_OK;
     x.execution_seconds = r->wall_ms > 0 ? (double)r->wall_ms / 1000.0 : 0.0;
+    /* Capped like an episode's, so sums over executions stay exact. */
+    x.token_usage = token_usage < 0 ? 0
+                    : token_usage > AD_EPISODE_TOKENS_MAX ? AD_EPISODE_TOKENS_MAX : token_usage;
     x.error = ad_skill_result_error(r);
     if (!x.success && !x.error)
         return ad_error(err, AD_ENOMEM, "out of memory");
@@ -189,4 +193,15 @@ out:
     json_decref(payload);
     free(x.error);
     return rc;
+}
+
+int ad_skill_executions_list(struct ad_store *st, const char *tenant_id,
+                             const char *skill_version_id, int limit,
+                             struct ad_skill_execution **out, size_t *n, struct ad_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (!skill_version_id || !*skill_version_id)
+        return ad_error(err, AD_EINVAL, "listing skill executions needs a skill version id");
+    return ad_store_skill_execution_list(st, tenant_id, skill_version_id, limit, out, n, err);
 }

@@ -191,7 +191,7 @@ static int record(struct ad_store *st, struct ad_bus *bus, const struct ad_task 
     rc = ad_episode_record(st, bus, &o->episode, err);
     if (rc == 0 && ran)
         rc = ad_skill_execution_record(st, bus, s, v, t->agent_id, o->episode.id, t->input, r,
-                                       o->execution_id, err);
+                                       o->episode.token_usage, o->execution_id, err);
     if (rc == 0)
         rc = ad_store_commit(st, err);
     if (rc < 0) {

@@ -20,7 +20,7 @@ static const struct ad_topic topics[] = {
       NONE },
     { AD_TOPIC_SKILL_EXECUTION, "agent", "a catalog skill ran in the sandbox",
       KEYS("execution_id", "skill", "skill_id", "skill_version_id", "semver", "agent_id",
-           "episode_id", "success", "status", "execution_seconds", "error"),
+           "episode_id", "success", "status", "execution_seconds", "token_usage", "error"),
       NONE },
     { AD_TOPIC_AGENT_PROGRESS, "agent", "one step of the agent loop, named by kind",
       KEYS("session_id", "kind"),

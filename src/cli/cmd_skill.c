@@ -594,8 +594,8 @@ static int run_direct(struct ad_ctx *ctx, struct ad_sandbox *sb, const struct ad
     memset(&res, 0, sizeof(res));
     rc = ad_skill_execute(sb, s, v, input, lim, &res, &err);
     if (rc == 0)
-        rc = ad_skill_execution_record(ctx->store, ctx->bus, s, v, NULL, NULL, input, &res, xid,
-                                       &err);
+        rc = ad_skill_execution_record(ctx->store, ctx->bus, s, v, NULL, NULL, input, &res, 0,
+                                       xid, &err);
     if (rc < 0) {
         rc = ad__die_err(ctx, &err);
         goto out;

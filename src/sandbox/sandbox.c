@@ -179,6 +179,8 @@ json_t *ad_sandbox_result_json(const struct ad_sandbox_result *r)
     bad |= json_object_set_new(o, "isolation", json_string(r->degraded ? "degraded" : "full"));
     bad |= json_object_set_new(o, "backend", json_string(r->backend[0] ? r->backend : "none"));
     bad |= json_object_set_new(o, "execution_id", text_json(r->execution_id));
+    bad |= json_object_set_new(o, "call_us", json_integer(r->call_us));
+    bad |= json_object_set_new(o, "load_us", json_integer(r->load_us));
     if (bad) {
         json_decref(o);
         return NULL;
@@ -223,6 +225,10 @@ int ad_sandbox_result_from_json(const json_t *j, struct ad_sandbox_result *r,
     r->wall_ms = json_integer_value(json_object_get(j, "wall_ms"));
     r->cpu_ms = json_integer_value(json_object_get(j, "cpu_ms"));
     r->max_rss_kb = json_integer_value(json_object_get(j, "max_rss_kb"));
+    r->call_us = json_is_integer(json_object_get(j, "call_us"))
+                     ? json_integer_value(json_object_get(j, "call_us")) : -1;
+    r->load_us = json_is_integer(json_object_get(j, "load_us"))
+                     ? json_integer_value(json_object_get(j, "load_us")) : -1;
     r->truncated = json_is_true(json_object_get(j, "truncated"));
     r->degraded = strcmp(iso, "full") != 0;
     snprintf(r->backend, sizeof(r->backend), "%s", backend);
@@ -447,6 +453,7 @@ static void result_failed(struct ad_sandbox_result *r, const char *backend, cons
     ad_sandbox_result_clear(r);
     r->status = AD_SB_SANDBOX_ERROR;
     r->exit_code = -1;
+    r->call_us = r->load_us = -1;
     r->degraded = true;
     snprintf(r->backend, sizeof(r->backend), "%s", backend);
     snprintf(r->execution_id, sizeof(r->execution_id), "%s", id);
@@ -471,6 +478,7 @@ static int sandbox_run(struct ad_sandbox *sb, const struct ad_sandbox_spec *spec
     int rc, slot;
 
     memset(result, 0, sizeof(*result));
+    result->call_us = result->load_us = -1;
     if (!spec->code)
         return ad_error(err, AD_EINVAL, "sandbox spec has no code");
     code_len = spec->code_len ? spec->code_len : strlen(spec->code);

@@ -4,8 +4,22 @@
  * argv: harness.py ENTRY [DIR]. It reads DIR/skill.py (default /skill) and
  * DIR/input.json, calls ENTRY and writes exactly one JSON line to fd 3:
  *
- *   {"ok": true, "output": <value>}
- *   {"ok": false, "error": {"type": ..., "message": ..., "traceback": ...}}
+ *   {"ok": true, "output": <value>, "load_us": N, "call_us": N}
+ *   {"ok": false, "error": {"type": ..., "message": ..., "traceback": ...},
+ *    "load_us": N, "call_us": N}
+ *
+ * load_us is the skill's own load (compiling skill.py and running its top
+ * level), call_us the entry call alone, each timed with
+ * time.perf_counter_ns; a phase that did not end (it raised before, or
+ * never started) is left out. Process start-up (the interpreter, this
+ * harness, reading the files) is in neither: it is most of a small skill's
+ * wall time and the same for every skill, so it would drown a real
+ * difference between two versions in noise. The clock and the start times
+ * are locals of _main, bound before any code of the skill runs, and the
+ * line is written after the call returns: a skill that replaces
+ * time.perf_counter_ns, or prints a line of its own on stdout, changes
+ * neither number. (A skill that writes on fd 3 itself is refused by the
+ * supervisor when the harness's line follows; sandbox_super.c.)
  *
  * Error messages and tracebacks are text for people: a NUL in them is
  * written "\0" and a lone surrogate "\udXXX", so that the line stays JSON
@@ -30,6 +44,7 @@
 
 const char ad__sb_harness_py[] =
     "import sys, os\n"
+    "from time import perf_counter_ns as _clock\n"
     "def _fits(fn, data):\n"
     "    if data is None:\n"
     "        data = {}\n"
@@ -54,7 +69,7 @@ const char ad__sb_harness_py[] =
     "    return required <= keys\n"
     "def _text(s):\n"
     "    return s.replace('\\0', '\\\\0').encode('utf-8', 'backslashreplace').decode('utf-8')\n"
-    "def _emit(obj):\n"
+    "def _emit(obj, times):\n"
     "    import json\n"
     "    try:\n"
     "        line = json.dumps(obj, allow_nan=False, separators=(',', ':'))\n"
@@ -63,6 +78,8 @@ const char ad__sb_harness_py[] =
     "            'message': 'return value is not JSON: ' + _text(str(e)[:2000]),\n"
     "            'traceback': ''}}\n"
     "        line = json.dumps(obj)\n"
+    "    for k, v in times:\n"
+    "        line = line[:-1] + ',\"%s\":%d}' % (k, v)\n"
     "    data = (line + '\\n').encode('utf-8', 'replace')\n"
     "    while data:\n"
     "        n = os.write(3, data)\n"
@@ -82,6 +99,9 @@ const char ad__sb_harness_py[] =
     "    return {'ok': False, 'error': {'type': type(e).__name__, 'message': _text(msg[:4000]),\n"
     "            'traceback': _text(tb[-8000:])}}\n"
     "def _main():\n"
+    "    clock = _clock\n"
+    "    times = []\n"
+    "    t0 = t1 = None\n"
     "    entry = sys.argv[1]\n"
     "    d = sys.argv[2] if len(sys.argv) > 2 else '/skill'\n"
     "    try:\n"
@@ -92,23 +112,30 @@ const char ad__sb_harness_py[] =
     "            src = f.read()\n"
     "        g = {'__name__': '__skill__', '__file__': d + '/skill.py',\n"
     "             '__builtins__': __builtins__}\n"
+    "        t0 = clock()\n"
     "        exec(compile(src, 'skill.py', 'exec'), g)\n"
+    "        times.append(('load_us', (clock() - t0) // 1000))\n"
     "        fn = g.get(entry)\n"
     "        if not callable(fn):\n"
     "            raise NameError('entry %r is not a function defined by the skill' % entry)\n"
-    "        if _fits(fn, data):\n"
+    "        kw = _fits(fn, data)\n"
+    "        t1 = clock()\n"
+    "        if kw:\n"
     "            out = fn(**(data or {}))\n"
     "        else:\n"
     "            out = fn(data)\n"
+    "        times.append(('call_us', (clock() - t1) // 1000))\n"
     "        res = {'ok': True, 'output': out}\n"
     "    except BaseException as e:\n"
+    "        if t1 is not None and not times[1:]:\n"
+    "            times.append(('call_us', (clock() - t1) // 1000))\n"
     "        res = _error(e)\n"
     "    try:\n"
     "        sys.stdout.flush()\n"
     "        sys.stderr.flush()\n"
     "    except BaseException:\n"
     "        pass\n"
-    "    return _emit(res)\n"
+    "    return _emit(res, times)\n"
     "os._exit(_main())\n";
 
 const size_t ad__sb_harness_py_len = sizeof(ad__sb_harness_py) - 1;

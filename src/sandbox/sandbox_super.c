@@ -703,6 +703,26 @@ static bool explain_not_carried(const json_error_t *jerr, struct ad_sandbox_resu
     return true;
 }
 
+/*
+ * The harness's timings (sandbox_harness.c): whole microseconds, each
+ * within the run's wall time as the supervisor measured it (which the
+ * payload cannot touch), else unknown (-1). Both must pass, or neither
+ * is kept: one forged number makes the other suspect too.
+ */
+static void parse_timings(const json_t *doc, struct ad_sandbox_result *r)
+{
+    const json_t *load = json_object_get(doc, "load_us"), *call = json_object_get(doc, "call_us");
+    int64_t cap = (r->wall_ms + 1) * 1000;
+    json_int_t l = json_integer_value(load), c = json_integer_value(call);
+
+    r->load_us = r->call_us = -1;
+    if ((load && !json_is_integer(load)) || (call && !json_is_integer(call)) || l < 0 ||
+        c < 0 || l > cap || c > cap || l + c > cap)
+        return;
+    r->load_us = load ? (int64_t)l : -1;
+    r->call_us = call ? (int64_t)c : -1;
+}
+
 /* Reads the harness's line from the result stream into r. */
 static void parse_result_line(const struct stream *res, struct ad_sandbox_result *r)
 {
@@ -721,6 +741,17 @@ static void parse_result_line(const struct stream *res, struct ad_sandbox_result
                                      : "the skill exited with a non-zero code and no result");
         return;
     }
+    /*
+     * The harness writes one line and exits. More than one means the skill
+     * wrote on the harness's channel itself (then the harness's line
+     * follows): whichever line came first, none can be trusted.
+     */
+    if (nl && (size_t)(nl - p) + 1 < res->keep.len) {
+        r->status = AD_SB_ERROR;
+        set_error(r, "BadResult", "the result channel carried more than the harness's one "
+                  "line: the skill wrote on it (fd 3) itself");
+        return;
+    }
     doc = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!doc && explain_not_carried(&jerr, r))
         return;
@@ -736,6 +767,7 @@ static void parse_result_line(const struct stream *res, struct ad_sandbox_result
         json_decref(doc);
         return;
     }
+    parse_timings(doc, r);
     if (json_is_true(ok)) {
         json_t *out = json_object_get(doc, "output");
         r->status = AD_SB_OK;
@@ -964,6 +996,7 @@ static void execute(struct ad__sb_super *S, const json_t *req, struct ad_sandbox
     run.pidfd = run.out_fd = run.err_fd = run.res_fd = run.status_fd = run.hold_fd = -1;
     run.cpu_ms_at_kill = -1;
     run.rss_kb_at_kill = -1;
+    r->call_us = r->load_us = -1;
     snprintf(r->backend, sizeof(r->backend), "%s", ops->name);
     r->degraded = true;
     if (read_request(req, &run) < 0) {
@@ -1107,6 +1140,7 @@ void ad__sb_supervisor_main(struct ad__sb_config *cfg, int sock)
         if (ad__sb_frame_read(sock, &req, -1, &err) < 0)
             break;
         memset(&r, 0, sizeof(r));
+        r.call_us = r.load_us = -1;
         doc = json_loadb(req.ptr, req.len, 0, &jerr);
         snprintf(r.execution_id, sizeof(r.execution_id), "%s",
                  doc ? (json_string_value(json_object_get(doc, "execution_id")) ?: "") : "");

@@ -115,6 +115,8 @@ static int resolve_filter(const struct ad_episode_filter *f, struct ad_episode_f
         rc = ad__check_id("before id", r->before_id, err);
     if (!rc && r->task_kind)
         rc = ad__check_text("task_kind", r->task_kind, AD_TASK_KIND_MAX, 1, err);
+    if (!rc && r->skill_version_id)
+        rc = ad__check_id("skill version id", r->skill_version_id, err);
     if (!rc && (r->success < -1 || r->success > 1))
         rc = ad_error(err, AD_EINVAL, "invalid success filter %d", r->success);
     if (!rc && need_limit)

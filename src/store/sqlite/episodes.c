@@ -210,11 +210,13 @@ static int sqlite_episode_get(struct ad_store *st, const char *tenant_id, const 
 /*
  * The list and count queries, built from the filter. Each combination is a
  * distinct SQL text and so a distinct cached statement (a few dozen at
- * most). Every list runs down an index in id order, without a sort:
+ * most). Every list but a skill version's runs down an index in id order,
+ * without a sort:
  *   agent + success  -> ix_episodes_agent_success
  *   agent only       -> the same index, its success = 0 and success = 1
  *                       ranges merged by a UNION ALL in id order
  *   task_kind        -> ix_episodes_kind
+ *   skill_version_id -> ix_episodes_skill_version, then a sort (below)
  *   neither          -> ix_episodes_tenant
  */
 static int episode_where(const struct ad_episode_filter *f, const char *success, int count,
@@ -228,19 +230,32 @@ static int episode_where(const struct ad_episode_filter *f, const char *success,
         rc = ad_buf_addf(b, " AND success = %s", success);
     if (!rc && f->task_kind)
         rc = ad_buf_adds(b, " AND task_kind = :k");
+    if (!rc && f->skill_version_id)
+        rc = ad_buf_adds(b, " AND skill_version_id = :v");
     if (!rc && f->before_id && !count)
         rc = ad_buf_adds(b, " AND id < :b");
     return rc;
 }
 
-/* The template: {cols} is expanded from the column descriptions afterwards. */
+/*
+ * The template: {cols} is expanded from the column descriptions afterwards.
+ * With a skill version the tenant's term is written +tenant_id, which no
+ * index serves: the planner would otherwise walk the tenant's index in id
+ * order (no sort) through every episode of the tenant looking for the few
+ * of one version. ix_episodes_skill_version finds exactly those; they are
+ * then sorted by id.
+ */
 static int episode_template(const struct ad_episode_filter *f, int count, struct ad_buf *b)
 {
-    static const char select[] = "SELECT {cols} FROM episodes WHERE tenant_id = :t";
+    const char *select = f->skill_version_id
+                             ? "SELECT {cols} FROM episodes WHERE +tenant_id = :t"
+                             : "SELECT {cols} FROM episodes WHERE tenant_id = :t";
     int rc;
 
     if (count) {
-        rc = ad_buf_adds(b, "SELECT count(*) FROM episodes WHERE tenant_id = :t");
+        rc = ad_buf_adds(b, f->skill_version_id
+                                ? "SELECT count(*) FROM episodes WHERE +tenant_id = :t"
+                                : "SELECT count(*) FROM episodes WHERE tenant_id = :t");
         return rc ? rc : episode_where(f, f->success >= 0 ? ":s" : NULL, 1, b);
     }
     rc = ad_buf_adds(b, select);
@@ -281,6 +296,7 @@ static void episode_bind(sqlite3_stmt *q, const char *tenant_id,
     ad__sq_bind_text(q, ":t", tenant_id);
     ad__sq_bind_text(q, ":a", f->agent_id);
     ad__sq_bind_text(q, ":k", f->task_kind);
+    ad__sq_bind_text(q, ":v", f->skill_version_id);
     ad__sq_bind_text(q, ":b", f->before_id);
     ad__sq_bind_int(q, ":s", f->success);
     ad__sq_bind_int(q, ":l", f->limit);
