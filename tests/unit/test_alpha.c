@@ -18,6 +18,7 @@
 #include "autodev/engine.h"
 #include "autodev/evaluate.h"
 #include "autodev/fitness.h"
+#include "autodev/jobs.h"
 #include "autodev/json.h"
 #include "autodev/learn.h"
 #include "autodev/sandbox.h"
