@@ -121,18 +121,25 @@ test_expect_success 'approve: a new minor version with its lineage; rollback res
     autodev skill run slow_sum --input "{\"numbers\": [1, 2, 3]}" --json >before &&
     autodev mutations approve "$(cat "$TRASH/mid")" --reviewer ann >out &&
     autodev skill show slow_sum --json >show &&
-    test "$(json_get "j[\"version\"]" <show)" = 1.1.0 &&
+    test "$(json_get "j[\"skill\"][\"version\"]" <show)" = 1.1.0 &&
     autodev skill run slow_sum --input "{\"numbers\": [1, 2, 3]}" --json >after &&
     test "$(json_get "j[\"output\"]" <after)" = "$(json_get "j[\"output\"]" <before)" &&
     autodev lineage slow_sum --json >lin &&
     json_get "[v[\"semver\"] for v in j[\"versions\"]]" <lin | grep -q "1.1.0.*1.0.0" &&
     autodev skill rollback slow_sum --to 1.0.0 >/dev/null &&
     autodev skill show slow_sum --json >show &&
-    test "$(json_get "j[\"version\"]" <show)" = 1.0.0 &&
-    json_get "j[\"code\"]" <show | grep -q "time.sleep(0.05)" &&
+    test "$(json_get "j[\"skill\"][\"version\"]" <show)" = 1.0.0 &&
+    json_get "j[\"version\"][\"code\"]" <show | grep -q "time.sleep(0.05)" &&
     autodev skill run slow_sum --input "{\"numbers\": [1, 2, 3]}" --json >again &&
     test "$(json_get "j[\"output\"]" <again)" = "$(json_get "j[\"output\"]" <before)"
 '
+
+# start_worker CASE: a `jobs run --lease 10` in the background, its pid in $TRASH/wpid.
+start_worker() {
+    (AUTODEV_LLM=openai:gpt-4o-mini OPENAI_BASE_URL=$base/$1/v1 \
+        exec "$AUTODEV_BIN" jobs run --lease 10 >/dev/null 2>&1) &
+    echo $! >"$TRASH/wpid"
+}
 
 # evolve CASE AGENT: queues a job by hand for the agent and runs it with CASE.
 evolve() {
@@ -172,7 +179,7 @@ test_expect_success 'CRITICAL risk is never promoted automatically, even for an 
     test "$(newest "j[\"risk\"][\"level\"]")" = CRITICAL &&
     test "$(newest "j[\"review_status\"]")" = pending &&
     autodev skill show slow_sum --json >show &&
-    test "$(json_get "j[\"version\"]" <show)" = 1.0.0
+    test "$(json_get "j[\"skill\"][\"version\"]" <show)" = 1.0.0
 '
 
 test_expect_success 'a low-risk winner of an AUTONOMOUS agent with background evolution is promoted' '
@@ -180,8 +187,8 @@ test_expect_success 'a low-risk winner of an AUTONOMOUS agent with background ev
     evolve alpha_faster aut &&
     test "$(newest "j[\"review_status\"]")" = auto_approved &&
     autodev skill show slow_sum --json >show &&
-    test "$(json_get "j[\"version\"]" <show)" = 1.2.0 &&
-    ! json_get "j[\"code\"]" <show | grep -q "time.sleep"
+    test "$(json_get "j[\"skill\"][\"version\"]" <show)" = 1.2.0 &&
+    ! json_get "j[\"version\"][\"code\"]" <show | grep -q "time.sleep"
 '
 
 test_expect_success 'kill -9 in the middle of a job, then a rerun: one row per mutant, no second model call' '
@@ -190,9 +197,8 @@ test_expect_success 'kill -9 in the middle of a job, then a rerun: one row per m
     autodev settings set evolution_repeats 6 >/dev/null &&
     autodev skill evolve slow_sum --agent sup >/dev/null &&
     before=$(autodev mutations list --limit 1000 --json | json_get "len(j)") &&
-    (AUTODEV_LLM=openai:gpt-4o-mini OPENAI_BASE_URL=$base/alpha_two/v1 \
-        exec "$AUTODEV_BIN" jobs run --lease 10 >/dev/null 2>&1) &
-    pid=$! &&
+    start_worker alpha_two &&
+    pid=$(cat "$TRASH/wpid") &&
     wait_for "test \$(autodev mutations list --limit 1000 --json | json_get \"len(j)\") -gt $before" 30 &&
     kill -9 $pid && { wait $pid; true; } &&
     test "$(autodev jobs list --kind alpha.mutate --limit 1 --json | json_get "j[0][\"status\"]")" = running &&
