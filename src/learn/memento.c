@@ -868,7 +868,8 @@ static int candidate_risk(struct ad_skill_candidate *c, json_t **obj, struct ad_
             rc = oom(err);
     }
     ad_risk_release(&r);
-    return rc < 0 ? ad_error_prefix(err, "candidate %s: patch risk", c->id) : 0;
+    return rc < 0 ? ad_error_prefix(err, "scoring the patch risk of %s", or_empty(c->skill_name))
+                  : 0;
 }
 
 /*
