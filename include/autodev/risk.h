@@ -12,14 +12,14 @@
  *
  * The rules, each a finding with its level (README "Patch risk"):
  *   new_import      CRITICAL for subprocess, socket, ctypes, multiprocessing,
- *                   pty and the network (urllib, http, requests, ftplib,
- *                   smtplib, ...); HIGH for os, sys, importlib, shutil,
+ *                   pty, signal and the network (urllib, http, requests,
+ *                   ftplib, smtplib, ...); HIGH for os, sys, importlib, shutil,
  *                   pathlib, tempfile, pickle, marshal, ...; LOW for any
  *                   other. Also importlib.import_module("x") and
  *                   __import__("x").
  *   process, signal, network, native
  *                   CRITICAL: a use of those modules (sp.run, os.system,
- *                   os.kill, socket.socket, ctypes.CDLL, ...)
+ *                   os.kill, signal.signal, socket.socket, ctypes.CDLL, ...)
  *   dynamic_code    CRITICAL: eval, exec, compile, __import__, any use of
  *                   __builtins__, getattr/setattr/delattr on the builtins,
  *                   globals()[...] = ..., a module imported by a name

@@ -8,6 +8,11 @@
  *
  * Sections: shared helpers; JSON forms; list; show; test; approve and
  * reject; regenerate.
+ *
+ * The patch risk: risk_score is a column, set when Memento inserts the
+ * candidate; the reasons are the "risk" object Memento puts into
+ * validation_result. show prints both, and --json gives the object as
+ * "risk" (the score's tier alone when the candidate is not validated yet).
  */
 #include "compat.h"
 
@@ -19,6 +24,7 @@
 #include "autodev/clock.h"
 #include "autodev/json.h"
 #include "autodev/learn.h"
+#include "autodev/risk.h"
 #include "autodev/sandbox.h"
 #include "autodev/skill.h"
 #include "autodev/store.h"
@@ -103,7 +109,25 @@ static const char *time_or_null(const char *t)
     return t[0] ? t : NULL;
 }
 
-/* The candidate; with full, its code, failure pattern and validation too. */
+/*
+ * The candidate's patch risk: validation_result's "risk" when there is one,
+ * else the level and score of its risk_score, else JSON null. A new
+ * reference, NULL only when out of memory.
+ */
+static json_t *risk_of(const struct ad_skill_candidate *c)
+{
+    json_t *r = json_object_get(c->validation_result, "risk");
+
+    if (json_is_object(r))
+        return json_incref(r);
+    if (isnan(c->risk_score))
+        return json_null();
+    return json_pack("{s:s, s:f}", "level",
+                     ad_risk_level_name(ad_risk_level_of_score(c->risk_score)), "score",
+                     c->risk_score);
+}
+
+/* The candidate; with full, its code, failure pattern, validation and risk too. */
 static json_t *candidate_json(const struct ad_skill_candidate *c, const char *agent, int full)
 {
     json_t *j = json_pack("{s:s, s:s, s:s?, s:s, s:s?, s:s?, s:s?, s:s?, s:o, s:s?, s:s?,"
@@ -128,7 +152,8 @@ static json_t *candidate_json(const struct ad_skill_candidate *c, const char *ag
          json_object_set(j, "failure_pattern",
                          c->failure_pattern ? c->failure_pattern : json_null()) < 0 ||
          json_object_set(j, "validation_result",
-                         c->validation_result ? c->validation_result : json_null()) < 0)) {
+                         c->validation_result ? c->validation_result : json_null()) < 0 ||
+         json_object_set_new(j, "risk", risk_of(c)) < 0)) {
         json_decref(j);
         return NULL;
     }
@@ -327,6 +352,43 @@ static void print_validation(FILE *out, const json_t *vr)
         fprintf(out, "  caution %s\n", str0(json_string_value(ck)));
 }
 
+/*
+ * "risk  HIGH 0.62", then one line per reason: its level, line (or "-" for
+ * the whole code), rule and detail.
+ */
+static void print_risk(FILE *out, const struct ad_skill_candidate *c)
+{
+    const json_t *r = json_object_get(c->validation_result, "risk"), *v;
+    size_t i;
+
+    fprintf(out, "%-13s", "risk");
+    if (isnan(c->risk_score) && !json_is_object(r)) {
+        fputs("-\n", out);
+        return;
+    }
+    if (!json_is_object(r)) {
+        fprintf(out, "%s %.2f (its reasons come with the validation)\n",
+                ad_risk_level_name(ad_risk_level_of_score(c->risk_score)), c->risk_score);
+        return;
+    }
+    fprintf(out, "%s %.2f\n", str0(ad_json_str(r, "level")),
+            json_number_value(json_object_get(r, "score")));
+    json_array_foreach(json_object_get(r, "reasons"), i, v) {
+        json_int_t line = json_integer_value(json_object_get(v, "line"));
+        char where[32] = "-";
+
+        if (line > 0)
+            snprintf(where, sizeof(where), "line %" JSON_INTEGER_FORMAT, line);
+        fprintf(out, "  %-8s  %-10s %s: ", str0(ad_json_str(v, "level")), where,
+                str0(ad_json_str(v, "rule")));
+        ad__print_clipped(out, str0(ad_json_str(v, "detail")), 200);
+        fputc('\n', out);
+    }
+    if (json_integer_value(json_object_get(r, "findings")) > (json_int_t)i)
+        fprintf(out, "  ... %" JSON_INTEGER_FORMAT " findings in all\n",
+                json_integer_value(json_object_get(r, "findings")));
+}
+
 static void print_show_text(struct ad_ctx *ctx, const struct ad_skill_candidate *c,
                             const char *agent)
 {
@@ -349,6 +411,7 @@ static void print_show_text(struct ad_ctx *ctx, const struct ad_skill_candidate 
     fprintf(out, "%-13s%s\n", "created", c->created_at);
     fprintf(out, "%-13s%s\n", "validated", c->validated_at[0] ? c->validated_at : "-");
     fprintf(out, "%-13s%s\n", "promoted", c->promoted_at[0] ? c->promoted_at : "-");
+    print_risk(out, c);
     print_pattern(out, c->failure_pattern);
     print_validation(out, c->validation_result);
     fputs("code:\n", out);

@@ -9,11 +9,15 @@
  *              function; the reply goes through edit (fences stripped, the
  *              function extracted)
  *   candidate  a skill_candidates row, pending; the daily limit is counted
- *              in the transaction that inserts it
+ *              in the transaction that inserts it; its risk_score is the
+ *              patch risk of its whole code (risk.h, no parent)
  *   validate   in the sandbox: it loads, runs on every example and held-out
  *              input and gives the expected output where one is recorded
  *              -> validated or failed, with every check and the reviewer's
- *              cautions in validation_result
+ *              cautions in validation_result, and the patch risk with its
+ *              reasons as validation_result.risk (a CRITICAL one is a
+ *              caution too); a candidate not yet validated has only its
+ *              risk_score
  *   review     approve (a validated one only) -> catalog, origin memento;
  *              reject with a reason; regenerate a failed or rejected one
  *
@@ -42,6 +46,7 @@
 #include "autodev/json.h"
 #include "autodev/learn.h"
 #include "autodev/llm.h"
+#include "autodev/risk.h"
 #include "autodev/sandbox.h"
 #include "autodev/settings.h"
 #include "autodev/skill.h"
@@ -846,6 +851,57 @@ static int vrun_load(struct vrun *v, struct ad_err *err)
 }
 
 /*
+ * c's patch risk: its whole code counts as added, a new skill having no
+ * parent. Sets c->risk_score and gives the risk object (a new reference)
+ * in *obj: {"level", "score", "findings", "reasons"}.
+ */
+static int candidate_risk(struct ad_skill_candidate *c, json_t **obj, struct ad_err *err)
+{
+    struct ad_risk r;
+    int rc = ad_risk_score(NULL, c->generated_code, &r, err);
+
+    *obj = NULL;
+    if (rc == 0) {
+        c->risk_score = r.score;
+        *obj = ad_risk_json(&r);
+        if (!*obj)
+            rc = oom(err);
+    }
+    ad_risk_release(&r);
+    return rc < 0 ? ad_error_prefix(err, "scoring the patch risk of %s", or_empty(c->skill_name))
+                  : 0;
+}
+
+/*
+ * A CRITICAL patch risk as a caution: the first reason (the reasons are
+ * ordered by level) and how many more CRITICAL ones there are. Nothing
+ * below CRITICAL: the risk and its reasons are in validation_result.risk.
+ */
+static int risk_caution(json_t *warnings, const json_t *risk)
+{
+    const json_t *reasons = json_object_get(risk, "reasons"), *first, *v;
+    char *w, more[48] = "";
+    size_t i, n = 0;
+    int rc;
+
+    json_array_foreach(reasons, i, v)
+        n += ad_json_str(v, "level") && !strcmp(ad_json_str(v, "level"), "CRITICAL");
+    first = json_array_get(reasons, 0);
+    if (!ad_json_str(risk, "level") || strcmp(ad_json_str(risk, "level"), "CRITICAL") || !n)
+        return 0;
+    if (n > 1)
+        snprintf(more, sizeof(more), " and %zu more CRITICAL", n - 1);
+    w = ad_strdupf("patch risk CRITICAL: %s (line %" JSON_INTEGER_FORMAT ")%s; read the code "
+                   "before approving", or_empty(ad_json_str(first, "detail")),
+                   json_integer_value(json_object_get(first, "line")), more);
+    if (!w)
+        return AD_ENOMEM;
+    rc = json_array_append_new(warnings, json_string(w)) < 0 ? AD_ENOMEM : 0;
+    free(w);
+    return rc;
+}
+
+/*
  * What a reviewer must know before trusting a pass: a candidate made from
  * fewer than MADE_FROM_MIN distinct examples may fit exactly those, and
  * one never run on an input it was not made from has shown nothing more.
@@ -880,7 +936,7 @@ static int validate(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *
     struct vrun v = { sb, limits, lease, c->generated_code, NULL, json_array(), 0, 0, NULL };
     char entry[AD_ENTRY_MAX + 1];
     size_t i;
-    json_t *ex;
+    json_t *ex, *risk = NULL, *warnings = NULL;
     int rc = 0;
 
     if (!v.checks)
@@ -923,12 +979,20 @@ decide:
         v.summary = json_array_size(examples) || json_array_size(held)
                         ? ad_strdupf("passed %d of %d checks", v.passed, v.total)
                         : ad_strdupf("loads; no recorded input to run it on, so only loaded");
+    /* Scored again here, so a candidate inserted before risk was scored gets it too. */
+    rc = candidate_risk(c, &risk, err);
+    if (rc < 0)
+        goto out;
+    warnings = warnings_of(c->failure_pattern, (int)json_array_size(held));
+    if (!warnings || risk_caution(warnings, risk) < 0) {
+        rc = oom(err);
+        goto out;
+    }
     json_decref(c->validation_result);
-    c->validation_result = json_pack("{s:O, s:i, s:i, s:s?, s:i, s:o}", "checks", v.checks,
+    c->validation_result = json_pack("{s:O, s:i, s:i, s:s?, s:i, s:O, s:O}", "checks", v.checks,
                                      "passed", v.passed, "total", v.total, "summary", v.summary,
                                      "held_out", (int)json_array_size(held), "warnings",
-                                     warnings_of(c->failure_pattern,
-                                                 (int)json_array_size(held)));
+                                     warnings, "risk", risk);
     if (!c->validation_result || !v.summary) {
         rc = oom(err);
         goto out;
@@ -937,6 +1001,8 @@ decide:
     rc = finish(st, bus, c, lease, err);
 out:
     json_decref(v.checks);
+    json_decref(risk);
+    json_decref(warnings);
     free(v.summary);
     return rc;
 }
@@ -1229,7 +1295,7 @@ int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandb
     struct ad_err xerr = AD_ERR_INIT;
     const json_t *ids, *previous;
     const char *agent_id, *pattern_id;
-    json_t *pattern = NULL, *meta = json_object(), *held = NULL;
+    json_t *pattern = NULL, *meta = json_object(), *held = NULL, *risk = NULL, *warnings = NULL;
     char *reply = NULL, *doc = NULL;
     char entry[AD_ENTRY_MAX + 1] = "";
     char why[1024];
@@ -1328,6 +1394,10 @@ int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandb
         rc = oom(err);
         goto out;
     }
+    /* Every candidate is stored with its risk, a regenerated one too. */
+    rc = candidate_risk(out, &risk, err);
+    if (rc < 0)
+        goto out;
     rc = insert_candidate(st, out, pattern_id, s.max_skill_candidates_per_day, o->lease, err);
     if (rc < 0)
         goto out;
@@ -1344,15 +1414,24 @@ int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandb
             rc = oom(err);
             goto out;
         }
-        out->validation_result = json_pack("{s:o, s:i, s:i, s:s}", "checks", checks, "passed",
-                                           0, "total", 1, "summary",
-                                           "the model's reply holds no Python function");
+        warnings = json_array();
+        if (!warnings || risk_caution(warnings, risk) < 0) {
+            json_decref(checks);
+            rc = oom(err);
+            goto out;
+        }
+        out->validation_result = json_pack("{s:o, s:i, s:i, s:s, s:O, s:O}", "checks", checks,
+                                           "passed", 0, "total", 1, "summary",
+                                           "the model's reply holds no Python function",
+                                           "warnings", warnings, "risk", risk);
         rc = out->validation_result ? finish(st, bus, out, o->lease, err) : oom(err);
     }
 out:
     json_decref(pattern);
     json_decref(meta);
     json_decref(held);
+    json_decref(risk);
+    json_decref(warnings);
     ad_buf_release(&code);
     free(reply);
     free(doc);

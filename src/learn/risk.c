@@ -103,6 +103,8 @@ static const struct module_rule modules[] = {
     { "nntplib", AD_RISK_CRITICAL, R_NETWORK, "the network" },
     { "xmlrpc", AD_RISK_CRITICAL, R_NETWORK, "the network" },
     { "webbrowser", AD_RISK_CRITICAL, R_NETWORK, "the network" },
+    /* Signals: sent to others (os.kill is below), or ignored to outlive a time limit. */
+    { "signal", AD_RISK_CRITICAL, R_SIGNAL, "sends and catches signals" },
     { "ctypes", AD_RISK_CRITICAL, R_NATIVE, "calls native code" },
     { "cffi", AD_RISK_CRITICAL, R_NATIVE, "calls native code" },
     { "os", AD_RISK_HIGH, R_IMPORT, "the operating system" },
@@ -116,7 +118,6 @@ static const struct module_rule modules[] = {
     { "shutil", AD_RISK_HIGH, R_IMPORT, "copies and deletes files" },
     { "pathlib", AD_RISK_HIGH, R_IMPORT, "files" },
     { "tempfile", AD_RISK_HIGH, R_IMPORT, "temporary files" },
-    { "signal", AD_RISK_HIGH, R_IMPORT, "signals" },
     { "pickle", AD_RISK_HIGH, R_IMPORT, "deserialisation" },
     { "_pickle", AD_RISK_HIGH, R_IMPORT, "deserialisation" },
     { "cPickle", AD_RISK_HIGH, R_IMPORT, "deserialisation" },
@@ -145,7 +146,6 @@ static const struct call_rule calls[] = {
     { "os.fork", true, R_PROCESS, AD_RISK_CRITICAL, "forks the process" },
     { "os.kill", true, R_SIGNAL, AD_RISK_CRITICAL, "sends a signal" },
     { "os.pidfd_send_signal", false, R_SIGNAL, AD_RISK_CRITICAL, "sends a signal" },
-    { "signal.pthread_kill", false, R_SIGNAL, AD_RISK_CRITICAL, "sends a signal" },
     { "os.remove", false, R_FILE_WRITE, AD_RISK_HIGH, "deletes a file" },
     { "os.unlink", false, R_FILE_WRITE, AD_RISK_HIGH, "deletes a file" },
     { "os.rmdir", false, R_FILE_WRITE, AD_RISK_HIGH, "removes a directory" },
@@ -1751,7 +1751,7 @@ static int walk_statements(struct facts *f)
 
         if (s0 >= f->lsig[l + 1])
             continue;
-        s0 += is_name(f, s0, "async");
+        s0 += s0 + 1 < f->lsig[l + 1] && is_name(f, s0, "async");
         if (is_name(f, s0, "try") && is_op(f, s0 + 1, ":"))
             f->ntry++;
         else if (is_name(f, s0, "except"))

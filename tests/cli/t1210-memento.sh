@@ -116,6 +116,8 @@ test_expect_success 'the happy path: the model writes a function that validates 
     test "$(cand ann "j[\"failure_pattern\"][\"model\"]")" = gpt-4o-mini &&
     test "$(cand ann "j[\"failure_pattern\"][\"proposer\"]")" = llm &&
     test "$(cand ann "len(j[\"failure_pattern\"][\"examples\"])")" = 2 &&
+    test "$(cand ann "j[\"risk\"][\"level\"]")" = LOW &&
+    test "$(cand ann "j[\"risk_score\"]")" = 0.12 &&
     cand ann "j[\"generated_code\"]" >code &&
     grep -q "^def extract_invoice_id(text: str) -> str:" code &&
     grep -q "^import re" code &&
@@ -137,6 +139,8 @@ test_expect_success 'candidates list, show and test' '
     grep -Eq "^[0-9a-f-]{36}  validated +pending +extract_invoice_id +ann " out &&
     autodev candidates show "$(cat cid)" >out &&
     grep -q "passed 3 of 3 checks" out &&
+    grep -q "^risk         LOW 0.12$" out &&
+    grep -q "^  LOW       line 1     new_import: imports re$" out &&
     grep -q "def extract_invoice_id" out &&
     autodev candidates test "$(cat cid)" --input "{\"text\": \"see INV-2031-0001\"}" >out &&
     grep -q "INV-2031-0001" out &&

@@ -183,6 +183,7 @@ static void test_new_imports(void **state)
         { "import requests\n", AD_RISK_CRITICAL, "imports requests" },
         { "import ftplib\n", AD_RISK_CRITICAL, "imports ftplib" },
         { "import smtplib\n", AD_RISK_CRITICAL, "imports smtplib" },
+        { "import signal\n", AD_RISK_CRITICAL, "imports signal" },
         { "import os\n", AD_RISK_HIGH, "imports os" },
         { "import sys\n", AD_RISK_HIGH, "imports sys" },
         { "import importlib\n", AD_RISK_HIGH, "imports importlib" },
@@ -224,6 +225,10 @@ static void test_process_and_signals(void **state)
                    "calls os.kill: sends a signal", 2);
     expect_finding(NULL, "import os\nos.killpg(1, 9)\n", "signal", AD_RISK_CRITICAL, "os.killpg",
                    2);
+    expect_finding(NULL, "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n",
+                   "signal", AD_RISK_CRITICAL, "calls signal.signal", 2);
+    expect_finding(NULL, "import signal\nsignal.pthread_kill(t, 9)\n", "signal",
+                   AD_RISK_CRITICAL, "signal.pthread_kill", 2);
     expect_finding(NULL, "import subprocess\nsubprocess.run(['ls'])\n", "process",
                    AD_RISK_CRITICAL, "calls subprocess.run", 2);
     expect_finding(NULL, "import socket\ns = socket.socket()\n", "network", AD_RISK_CRITICAL,
