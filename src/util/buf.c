@@ -38,7 +38,8 @@ int ad_buf_grow(struct ad_buf *b, size_t extra)
     size_t need, nalloc;
     char *p;
 
-    if (extra > b->max || b->len > b->max - extra)
+    /* The terminating NUL needs one byte past max: a max of SIZE_MAX leaves it none. */
+    if (extra > b->max || b->len > b->max - extra || b->len + extra == SIZE_MAX)
         return AD_ETOOBIG;
     need = b->len + extra + 1;
     if (need <= b->alloc)
@@ -47,7 +48,7 @@ int ad_buf_grow(struct ad_buf *b, size_t extra)
     nalloc = b->alloc ? b->alloc + b->alloc / 2 + 16 : 64;
     if (nalloc < need)
         nalloc = need;
-    if (nalloc > b->max + 1)
+    if (b->max < SIZE_MAX && nalloc > b->max + 1)
         nalloc = b->max + 1;
     p = realloc(b->alloc ? b->ptr : NULL, nalloc);
     if (!p)

@@ -30,6 +30,23 @@ static void buf_empty_is_a_c_string(void **state)
     assert_string_equal(b.ptr, "");
 }
 
+/* A buffer without a cap (max SIZE_MAX) grows like any other; the NUL's byte never wraps. */
+static void buf_unbounded_max(void **state)
+{
+    struct ad_buf b;
+
+    (void)state;
+    ad_buf_init(&b, SIZE_MAX);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(ad_buf_adds(&b, "abcdefgh"), 0);
+    assert_int_equal(b.len, 8000);
+    assert_true(b.alloc > b.len);
+    assert_int_equal(b.ptr[b.len], '\0');
+    assert_int_equal(ad_buf_grow(&b, SIZE_MAX - b.len), AD_ETOOBIG);
+    assert_int_equal(ad_buf_grow(&b, SIZE_MAX), AD_ETOOBIG);
+    ad_buf_release(&b);
+}
+
 static void buf_appends_and_grows(void **state)
 {
     struct ad_buf b = AD_BUF_INIT;
@@ -799,6 +816,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(buf_empty_is_a_c_string),
         cmocka_unit_test(buf_appends_and_grows),
+        cmocka_unit_test(buf_unbounded_max),
         cmocka_unit_test(buf_cap_refuses_without_truncating),
         cmocka_unit_test(buf_addf_fits_in_existing_room),
         cmocka_unit_test(buf_detach_hands_over),
