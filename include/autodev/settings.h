@@ -88,13 +88,15 @@ void ad_settings_defaults(struct ad_settings *s);
 int ad_settings_validate(const struct ad_settings *s, struct ad_err *err);
 /*
  * Sets one key from its text form ("true"/"false", a decimal integer), as
- * typed on a command line. Unknown key or bad value: AD_EINVAL, *s unchanged.
+ * typed on a command line. Unknown key or bad value (one that breaks a
+ * rule across keys included): AD_EINVAL, *s unchanged.
  */
 int ad_settings_set(struct ad_settings *s, const char *key, const char *value,
                     struct ad_err *err);
 /*
  * Applies the keys present in obj over *s (missing keys keep their value).
- * Unknown keys, wrong types and out-of-range values: AD_EINVAL, *s unchanged.
+ * Unknown keys, wrong types, out-of-range values and a result that breaks a
+ * rule across keys: AD_EINVAL, *s unchanged.
  */
 int ad_settings_from_json(struct ad_settings *s, const json_t *obj, struct ad_err *err);
 /* New reference to {"enabled": ..., ...}; NULL on allocation failure. */

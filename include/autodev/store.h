@@ -51,8 +51,8 @@
  * that takes the write lock when it begins (BEGIN IMMEDIATE), never later,
  * so a transaction does not fail half-way on a lock upgrade.
  *
- * Daily limits (ad_store_candidate_insert) count the tenant's rows of the
- * day and insert in one transaction level that holds the write lock from
+ * Daily limits (ad_store_candidate_insert, ad_store_mutation_insert) count
+ * the tenant's rows of the day and insert in one transaction level that holds the write lock from
  * before the count to the commit: two handles can never both count four of
  * five and both insert. The guarantee rests on that lock alone (not on
  * the caller's process or thread), so it holds across processes; it needs

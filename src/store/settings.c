@@ -193,6 +193,7 @@ int ad_settings_set(struct ad_settings *s, const char *key, const char *value,
                     struct ad_err *err)
 {
     const struct key_def *k = find_key(key);
+    struct ad_settings tmp;
     long long n;
     bool b;
 
@@ -212,7 +213,11 @@ int ad_settings_set(struct ad_settings *s, const char *key, const char *value,
                         k->name, k->min, k->max, value);
     if (check_int(k, n, err))
         return AD_EINVAL;
-    *int_at(s, k) = (int)n;
+    tmp = *s;
+    *int_at(&tmp, k) = (int)n;
+    if (check_rules(&tmp, err))
+        return AD_EINVAL;
+    *s = tmp;
     return 0;
 }
 
@@ -252,6 +257,9 @@ int ad_settings_from_json(struct ad_settings *s, const json_t *obj, struct ad_er
         if (rc)
             return rc;
     }
+    rc = check_rules(&tmp, err);
+    if (rc)
+        return rc;
     *s = tmp;
     return 0;
 }

@@ -1105,6 +1105,10 @@ static void test_settings_values(void **state)
     assert_msg_has(&err, "fitness weights");
     s.fitness_weight_satisfaction = 1;
     assert_int_equal(ad_settings_validate(&s, &err), 0);
+    before = s;
+    assert_int_equal(ad_settings_set(&s, "fitness_weight_satisfaction", "0", &err), AD_EINVAL);
+    assert_msg_has(&err, "fitness weights");
+    assert_memory_equal(&s, &before, sizeof(s));
 }
 
 static void test_settings_json(void **state)
@@ -1113,6 +1117,8 @@ static void test_settings_json(void **state)
         "{\"enabled\": 1}", "{\"max_mutations_per_day\": 51}",
         "{\"max_mutations_per_day\": \"5\"}", "{\"bogus\": true}",
         "{\"max_skill_candidates_per_day\": 0}", "[]",
+        "{\"fitness_weight_performance\": 0, \"fitness_weight_accuracy\": 0,"
+        " \"fitness_weight_cost\": 0, \"fitness_weight_satisfaction\": 0}",
     };
     struct ad_settings s, before, back;
     struct ad_err err = AD_ERR_INIT;
