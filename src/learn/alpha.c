@@ -971,6 +971,40 @@ static int payload_parse(struct run *r, const json_t *payload, const char **vers
     return 0;
 }
 
+/*
+ * For speed and cost, the inputs the parent was recorded failing on are
+ * left out: a mutant cannot match a failure, so any of them would make
+ * every mutant lose. Those inputs are what a reliability job is for. When
+ * the parent succeeded on none, all stay, and the evaluation says so.
+ */
+static int keep_parent_successes(struct run *r, struct ad_err *err)
+{
+    json_t *kept;
+    size_t i;
+    json_t *t;
+
+    if (r->goal == AD_GOAL_RELIABILITY)
+        return 0;
+    kept = json_array();
+    if (!kept)
+        return oom(err);
+    json_array_foreach(r->tests, i, t) {
+        if (json_object_get(t, "parent_output") && json_array_append(kept, t) < 0) {
+            json_decref(kept);
+            return oom(err);
+        }
+    }
+    if (json_array_size(kept) == 0 || json_array_size(kept) == json_array_size(r->tests)) {
+        json_decref(kept);
+        return 0;
+    }
+    say(r, "%zu input(s) the parent was recorded failing on left out",
+        json_array_size(r->tests) - json_array_size(kept));
+    json_decref(r->tests);
+    r->tests = kept;
+    return 0;
+}
+
 /* The first run's work up to the rows: gate, version, test set, proposals. */
 static int start(struct run *r, const char *version_id, struct ad_err *err)
 {
@@ -1005,6 +1039,9 @@ static int start(struct run *r, const char *version_id, struct ad_err *err)
         return ad_error(err, AD_ENOTFOUND, "alpha.mutate: %s %s has no recorded input to test "
                                            "mutants on%s", r->skill.name, r->ver.semver,
                         skipped ? " (every one was too large)" : "");
+    rc = keep_parent_successes(r, err);
+    if (rc < 0)
+        return rc;
     say(r, "test set: %zu recorded input(s)%s", json_array_size(r->tests),
         skipped ? " (some too large, skipped)" : "");
     return propose(r, err);
