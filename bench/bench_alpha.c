@@ -35,10 +35,18 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 
+#include <unistd.h>
+
+#include "autodev/agent.h"
+#include "autodev/alpha.h"
 #include "autodev/buf.h"
+#include "autodev/bus.h"
 #include "autodev/clock.h"
 #include "autodev/evaluate.h"
 #include "autodev/sandbox.h"
+#include "autodev/settings.h"
+#include "autodev/skill.h"
+#include "autodev/store.h"
 
 #define NCASES 5
 #define NMUTANTS 3
@@ -185,6 +193,269 @@ static void setup(struct bench *b)
     }
 }
 
+/* ---- the whole alpha.mutate job ------------------------------------------------------- */
+
+/*
+ * A job block runs ad_alpha_run as the alpha.mutate job does (a store, the
+ * catalog version, its recorded inputs, the offline proposer, risk, rows,
+ * variants, fitness, the decision, a re-evaluation of winners) and records
+ * every sandbox run its evaluations made (through on_run); the bare block
+ * then makes exactly those runs again, nothing else.
+ */
+#define JOB_MUTANTS 3
+#define JOB_CODE_MAX (1 + JOB_MUTANTS)
+
+static const char job_code[] =
+    "def f(words):\n"
+    "    out = list(words)\n"
+    "    # EVOLVE-BLOCK-START\n"
+    "    passes = 2  # the sort is run twice: a leftover\n"
+    "    # EVOLVE-BLOCK-END\n"
+    "    for _ in range(passes):\n"
+    "        out = sorted(out)\n"
+    "    return out\n";
+
+struct recorded {
+    char *code;          /* owned: the side's code, or its load check */
+    char *entry;
+    char *input;         /* owned compact JSON; NULL for a load check */
+};
+
+struct job_bench {
+    struct ad_store *st;
+    struct ad_bus *bus;
+    char dir[64], db[128];
+    char tenant[AD_ID_SIZE], agent[AD_ID_SIZE], version[AD_ID_SIZE];
+    struct recorded *runs;
+    size_t nruns, cap;
+    /* the evaluation being recorded */
+    const char *codes[JOB_CODE_MAX + 8];
+    size_t ncodes;
+    const json_t *set;
+    const char *entry;
+};
+
+static void record_run(void *ctx, const struct ad_eval_run *run)
+{
+    struct job_bench *j = ctx;
+    struct recorded *r;
+
+    if (run->skipped || run->side < 0 || (size_t)run->side >= j->ncodes)
+        return;
+    if (j->nruns == j->cap) {
+        j->cap = j->cap ? 2 * j->cap : 256;
+        j->runs = realloc(j->runs, j->cap * sizeof(*j->runs));
+        if (!j->runs) {
+            fprintf(stderr, "bench_alpha: out of memory\n");
+            exit(1);
+        }
+    }
+    r = &j->runs[j->nruns++];
+    if (run->case_index < 0) {
+        r->code = ad_strdupf("%s\n\n\ndef " PROBE_FN "():\n    return callable(globals()"
+                             ".get('%s'))\n", j->codes[run->side], j->entry);
+        r->entry = strdup(PROBE_FN);
+        r->input = NULL;
+    } else {
+        r->code = strdup(j->codes[run->side]);
+        r->entry = strdup(j->entry);
+        r->input = json_dumps(json_object_get(json_array_get(j->set, (size_t)run->case_index),
+                                              "input"), JSON_COMPACT | JSON_ENCODE_ANY);
+    }
+}
+
+/* The evaluation hook: the real ad_alpha_evaluate, every run recorded. */
+static int recording_evaluate(void *ctx, struct ad_sandbox *sb, const char *entry,
+                              const char *parent_code_, const char *const *mutant_codes_,
+                              size_t nmutants, const json_t *test_set,
+                              const struct ad_eval_opts *o, struct ad_eval_side *parent_out,
+                              struct ad_eval_side *mutants_out, struct ad_err *err)
+{
+    struct job_bench *j = ctx;
+    struct ad_eval_opts mine = *o;
+
+    j->ncodes = 0;
+    j->codes[j->ncodes++] = parent_code_;
+    for (size_t i = 0; i < nmutants && j->ncodes < AD_ARRAY_SIZE(j->codes); i++)
+        j->codes[j->ncodes++] = mutant_codes_[i];
+    j->set = test_set;
+    j->entry = entry;
+    mine.progress = NULL;
+    mine.on_run = record_run;
+    mine.progress_ctx = j;
+    return ad_alpha_evaluate(sb, entry, parent_code_, mutant_codes_, nmutants, test_set, &mine,
+                             parent_out, mutants_out, err);
+}
+
+static void job_setup(struct job_bench *j, struct ad_sandbox *sb)
+{
+    struct ad_store_options so = { AD_STORE_CREATE, 0 };
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_skill_add add = { 0 };
+    struct ad_skill_version v = { 0 };
+    struct ad_agent a = { 0 };
+    struct ad_settings s;
+
+    snprintf(j->dir, sizeof(j->dir), "/tmp/bench-alpha-XXXXXX");
+    if (!mkdtemp(j->dir)) {
+        perror("bench_alpha: mkdtemp");
+        exit(1);
+    }
+    snprintf(j->db, sizeof(j->db), "%s/autodev.db", j->dir);
+    if (ad_store_open(j->db, &so, &j->st, &err) < 0 || ad_bus_new(j->st, &j->bus, &err) < 0 ||
+        ad_store_tenant_ensure(j->st, "bench", j->tenant, &err) < 0 ||
+        ad_agents_add(j->st, j->tenant, "bench", AD_SUPERVISED, &a, &err) < 0)
+        die("job store", &err);
+    memcpy(j->agent, a.id, AD_ID_SIZE);
+    ad_agent_release(&a);
+    if (ad_settings_get(j->st, j->tenant, &s, &err) < 0)
+        die("settings", &err);
+    s.enabled = true;
+    s.evolution_mutants = JOB_MUTANTS;
+    s.evolution_repeats = REPEATS;
+    s.max_mutations_per_day = 50;
+    if (ad_settings_put(j->st, j->tenant, &s, &err) < 0)
+        die("settings", &err);
+    add.tenant_id = j->tenant;
+    add.name = "f";
+    add.entry = "f";
+    add.code = job_code;
+    add.origin = AD_ORIGIN_MANUAL;
+    if (ad_catalog_add(j->st, &add, NULL, &v, &err) < 0)
+        die("catalog", &err);
+    memcpy(j->version, v.id, AD_ID_SIZE);
+    ad_skill_version_release(&v);
+    for (int c = 0; c < NCASES; c++) {
+        struct ad_task t = { 0 };
+        struct ad_task_outcome out;
+        json_t *in = json_pack("{s:O}", "words", json_loads(inputs[c], 0, NULL));
+
+        memset(&out, 0, sizeof(out));
+        ad_episode_init(&out.episode);
+        t.tenant_id = j->tenant;
+        t.agent_id = j->agent;
+        t.description = "sort the words";
+        t.task_kind = "bench.alpha";
+        t.skill = "f";
+        t.input = in;
+        if (ad_task_run(j->st, j->bus, sb, &t, &out, &err) < 0)
+            die("task run", &err);
+        ad_task_outcome_release(&out);
+        json_decref(in);
+    }
+}
+
+static void job_runs_clear(struct job_bench *j)
+{
+    for (size_t i = 0; i < j->nruns; i++) {
+        free(j->runs[i].code);
+        free(j->runs[i].entry);
+        free(j->runs[i].input);
+    }
+    j->nruns = 0;
+}
+
+/* One whole job; the number of sandbox runs its evaluations made. */
+static int job_block(struct bench *b, struct job_bench *j)
+{
+    struct ad_alpha_opts o = { 0 };
+    struct ad_alpha_result res;
+    struct ad_err err = AD_ERR_INIT;
+    json_t *p = json_pack("{s:s, s:s, s:s}", "skill_version_id", j->version, "agent_id",
+                          j->agent, "trigger", "latency");
+
+    job_runs_clear(j);
+    o.tenant_id = j->tenant;
+    o.evaluate = recording_evaluate;
+    o.evaluate_ctx = j;
+    if (ad_alpha_run(j->st, j->bus, b->sb, NULL, &o, p, &res, &err) < 0)
+        die("ad_alpha_run", &err);
+    json_decref(p);
+    return (int)j->nruns;
+}
+
+/* The job's sandbox runs again, bare. */
+static int job_bare_block(struct bench *b, struct job_bench *j)
+{
+    for (size_t i = 0; i < j->nruns; i++) {
+        struct ad_sandbox_spec spec;
+        struct ad_sandbox_result r;
+        struct ad_err err = AD_ERR_INIT;
+
+        memset(&spec, 0, sizeof(spec));
+        spec.code = j->runs[i].code;
+        spec.entry = j->runs[i].entry;
+        spec.input_json = j->runs[i].input;
+        if (ad_sandbox_run(b->sb, &spec, &r, &err) < 0)
+            die("ad_sandbox_run", &err);
+        ad_sandbox_result_clear(&r);
+    }
+    return (int)j->nruns;
+}
+
+static void job_free(struct job_bench *j)
+{
+    job_runs_clear(j);
+    free(j->runs);
+    ad_bus_free(j->bus);
+    ad_store_free(j->st);
+    for (const char *sfx = "\0-wal\0-shm\0"; ; sfx += strlen(sfx) + 1) {
+        char path[160];
+
+        snprintf(path, sizeof(path), "%s%s", j->db, sfx);
+        unlink(path);
+        if (!strcmp(sfx, "-shm"))
+            break;
+    }
+    rmdir(j->dir);
+}
+
+/* Rounds of a whole job against its own runs made bare, alternating which goes first. */
+static void job_rounds(struct bench *b, int rounds)
+{
+    struct job_bench j;
+    double t_j = 0, t_b = 0;
+    int n_j = 0, n_b = 0;
+
+    memset(&j, 0, sizeof(j));
+    job_setup(&j, b->sb);
+    printf("\nalpha.mutate job: offline proposer, %d mutants, %d recorded inputs, %d repeats, "
+           "re-evaluation of winners, rows, variants, fitness\n", JOB_MUTANTS, NCASES, REPEATS);
+    printf("  round  first   job runs/s    bare runs/s   ratio   runs\n");
+    for (int r = 0; r < rounds; r++) {
+        double tj, tb, t0;
+        int nj, nb;
+
+        if (r % 2 == 0) {
+            t0 = now_s();
+            nj = job_block(b, &j);
+            tj = now_s() - t0;
+            t0 = now_s();
+            nb = job_bare_block(b, &j);
+            tb = now_s() - t0;
+        } else {
+            /* The bare block replays the previous job's runs; then a new job. */
+            t0 = now_s();
+            nb = job_bare_block(b, &j);
+            tb = now_s() - t0;
+            t0 = now_s();
+            nj = job_block(b, &j);
+            tj = now_s() - t0;
+        }
+        printf("  %5d  %-5s  %12.1f  %12.1f  %6.3f  %5d\n", r + 1, r % 2 ? "bare" : "job",
+               nj / tj, nb / tb, (nj / tj) / (nb / tb), nj);
+        n_j += nj;
+        n_b += nb;
+        t_j += tj;
+        t_b += tb;
+    }
+    printf("  total          %12.1f  %12.1f  %6.3f  (target >= %.1f)\n", n_j / t_j, n_b / t_b,
+           (n_j / t_j) / (n_b / t_b), TARGET_RATIO);
+    printf("summary: job_runs_per_s=%.1f job_bare_runs_per_s=%.1f job_ratio=%.3f rounds=%d\n",
+           n_j / t_j, n_b / t_b, (n_j / t_j) / (n_b / t_b), rounds);
+    job_free(&j);
+}
+
 int main(int argc, char **argv)
 {
     struct bench b;
@@ -250,6 +521,7 @@ int main(int argc, char **argv)
     printf("summary: eval_runs_per_s=%.1f bare_runs_per_s=%.1f ratio=%.3f rounds=%d "
            "copy_false_wins=%d\n", runs_e / t_e, runs_b / t_b, (runs_e / t_e) / (runs_b / t_b),
            rounds, b.decided_won[2]);
+    job_rounds(&b, rounds);
     for (int s = 0; s < 1 + NMUTANTS; s++)
         free(b.probes[s]);
     json_decref(b.set);

@@ -561,7 +561,9 @@ static const char sandbox_description[] =
     "Result fields: status (ok, error, timeout, cpu_limit, oom, signal,\n"
     "output_limit, sandbox_error), exit_code, signal, wall_ms, cpu_ms,\n"
     "max_rss_kb, output, error (type, message, traceback), stdout, stderr\n"
-    "(64 KiB each at most), truncated, isolation, backend, execution_id.\n"
+    "(64 KiB each at most), truncated, isolation, backend, execution_id,\n"
+    "load_us and call_us (the harness's own timing of loading the code and of\n"
+    "the entry call, in microseconds; -1 when unknown).\n"
     "A sandbox_error result also ends the command with status 1.";
 
 static const struct ad_cmd_form skill_forms[] = {

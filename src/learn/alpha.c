@@ -270,7 +270,7 @@ static int propose_model(struct run *r, struct proposal *p, size_t *np, struct a
     struct ad_buf *user = calloc(want, sizeof(*user));
     struct ad_err *errs = calloc(want, sizeof(*errs));
     int *rcs = calloc(want, sizeof(*rcs));
-    int64_t budget;
+    int64_t budget = INT64_MAX;
     int rc = 0, failed = 0;
 
     if (!req || !resp || !msgs || !user || !errs || !rcs)

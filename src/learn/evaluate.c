@@ -306,7 +306,7 @@ static int64_t lease_budget_ms(const struct ad_job_lease *l)
 static int run_limits(struct eval *e, struct ad_sandbox_limits *lim, struct ad_err *err)
 {
     struct ad_job_lease *l = e->o->lease;
-    int64_t budget;
+    int64_t budget = INT64_MAX;
     int rc;
 
     *lim = e->base;
@@ -872,6 +872,14 @@ static void decide_gain(const struct ad_eval_side *p, const struct ad_eval_side 
     if (!isfinite(out->gain) || !isfinite(out->noise)) {
         verdict(out, false, "lost: the %s could not be measured", ad_alpha_goal_name(o->goal));
         return;
+    }
+    /* Said in milliseconds: the measure itself stays in microseconds. */
+    if (o->goal == AD_GOAL_LATENCY) {
+        pm /= 1000;
+        mm /= 1000;
+        unit = "ms";
+    } else if (o->goal == AD_GOAL_COST) {
+        unit = "cpu ms";
     }
     if (out->gain < o->min_gain || !(out->gain > o->noise_k * out->noise))
         verdict(out, false, "lost: %s %.4g -> %.4g %s, gain %.1f%% against a minimum of %.1f%% "

@@ -766,7 +766,7 @@ static int vrun_exec(struct vrun *v, const char *code, const char *fn, const jso
                      struct ad_sandbox_result *r, struct ad_err *err)
 {
     struct ad_sandbox_limits lim = { 0 };
-    int64_t budget;
+    int64_t budget = INT64_MAX;
     int rc;
 
     memset(r, 0, sizeof(*r));
@@ -1039,7 +1039,7 @@ static int propose(struct ad_llm *llm, const struct ad_memento_opts *o, const js
     struct ad_llm_message msgs[2];
     struct ad_llm_request req = { 0 };
     struct ad_llm_response resp = { 0 };
-    int64_t budget;
+    int64_t budget = INT64_MAX;
     int rc;
 
     *reply = NULL;
