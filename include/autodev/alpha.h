@@ -33,7 +33,7 @@
  *
  * Every step is written before the next starts: a job killed anywhere is
  * run again by the queue and finishes from its rows, with no second model
- * call and no second row.
+ * call and no second row. Each step is logged at level info.
  */
 #ifndef AUTODEV_ALPHA_H
 #define AUTODEV_ALPHA_H
@@ -45,7 +45,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include <jansson.h>
 
@@ -111,7 +110,6 @@ struct ad_alpha_opts {
     const char *model;                      /* NULL: the chain's default */
     const struct ad_sandbox_limits *limits; /* NULL: the sandbox defaults */
     struct ad_job_lease *lease;             /* NULL: none */
-    FILE *progress;                         /* a line per step; NULL: none */
     /* For tests: called in place of ad_alpha_evaluate; NULL: the real one. */
     ad_alpha_evaluate_fn *evaluate;
     void *evaluate_ctx;

@@ -26,7 +26,6 @@
 #endif
 
 #include <stddef.h>
-#include <stdio.h>
 
 #include "autodev/error.h"
 #include "autodev/learn.h"
@@ -46,7 +45,6 @@ struct ad_engine_env {
     struct ad_sandbox *sb;
     struct ad_llm *llm;          /* NULL: no model configured */
     struct ad_job_lease *lease;  /* NULL: run outside a queue */
-    FILE *progress;              /* a line per step; NULL: none */
 };
 
 struct ad_learning_engine {

@@ -36,6 +36,7 @@
 #include "autodev/json.h"
 #include "autodev/learn.h"
 #include "autodev/llm.h"
+#include "autodev/log.h"
 #include "autodev/propose.h"
 #include "autodev/risk.h"
 #include "autodev/sandbox.h"
@@ -72,20 +73,11 @@ static int oom(struct ad_err *err)
     return ad_error(err, AD_ENOMEM, "out of memory");
 }
 
-static void say(const struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(const struct run *r, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!r->o->progress)
-        return;
-    va_start(ap, fmt);
-    fputs("alpha: ", r->o->progress);
-    vfprintf(r->o->progress, fmt, ap);
-    fputc('\n', r->o->progress);
-    fflush(r->o->progress);
-    va_end(ap);
-}
+/*
+ * A step of the job, for an operator who asks (--log-level info); the
+ * outcome is one line the runtime prints as a notice.
+ */
+#define say(r, ...) AD_LOG(AD_LOG_INFO, "alpha: " __VA_ARGS__)
 
 static enum ad_alpha_goal goal_of(enum ad_alpha_trigger t)
 {
@@ -1095,7 +1087,6 @@ int ad_alpha_run(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
         else
             snprintf(out->summary, sizeof(out->summary),
                      "none of %d mutant(s) won: the parent stays", out->mutants);
-        say(&r, "%s", out->summary);
     }
     ad_tool_mutation_list_free(r.m, r.n);
     json_decref(r.tests);

@@ -65,7 +65,6 @@ static int alpha_run(const struct ad_engine_env *env, const struct ad_job *job, 
     o.tenant_id = job->tenant_id;
     o.job_id = job->id;
     o.lease = env->lease;
-    o.progress = env->progress;
     rc = ad_alpha_run(env->st, env->bus, env->sb, env->llm, &o, job->payload, &res, err);
     if (rc == 0 && summary)
         snprintf(summary, size, "alpha: %s", res.summary);

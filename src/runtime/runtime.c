@@ -86,7 +86,6 @@ static int job_engine(void *ctx, const struct ad_job *job, struct ad_job_lease *
     env.st = rt->st;
     env.bus = rt->bus;
     env.lease = lease;
-    env.progress = rt->notices;
     rc = ad_learning_engine_run(e, &env, job, summary, sizeof(summary), err);
     if (rc == 0 && rt->notices && summary[0]) {
         fprintf(rt->notices, "%s\n", summary);
