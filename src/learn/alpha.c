@@ -132,6 +132,7 @@ static const char system_prompt[] =
     "- Answer with SEARCH/REPLACE blocks against " SKILL_PATH ", each in this form:\n"
     SKILL_PATH "\n<<<<<<< SEARCH\n(exact lines of the current code)\n=======\n"
     "(the new lines)\n>>>>>>> REPLACE\n"
+    "  or with the whole new entry function in one ```python block.\n"
     "- No explanation outside the blocks is needed.\n";
 
 static const char *goal_text(enum ad_alpha_goal g)
@@ -203,13 +204,104 @@ static void proposals_free(struct proposal *p, size_t n)
     free(p);
 }
 
-/* Applies every block of reply to code; the blocks must name SKILL_PATH or no file. */
-static int apply_reply(const char *code, const char *reply, struct ad_buf *out,
-                       struct ad_err *err)
+/* Whether line (up to its end) starts "def name(" or "async def name(" at column 0. */
+static bool defines(const char *line, const char *name)
+{
+    size_t n = strlen(name);
+
+    if (!strncmp(line, "async def ", 10))
+        line += 10;
+    else if (!strncmp(line, "def ", 4))
+        line += 4;
+    else
+        return false;
+    while (*line == ' ')
+        line++;
+    return !strncmp(line, name, n) && (line[n] == '(' || line[n] == ' ');
+}
+
+/*
+ * The span [*start, *end) of the top-level function name in code: its
+ * decorators, its def line and every line after it that is indented, blank
+ * or a comment. False when code defines no such function.
+ */
+static bool function_span(const char *code, const char *name, size_t *start, size_t *end)
+{
+    const char *p = code, *def = NULL;
+
+    for (; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p)) {
+        if (defines(p, name)) {
+            def = p;
+            break;
+        }
+    }
+    if (!def)
+        return false;
+    /* Decorators right above it belong to it. */
+    *start = (size_t)(def - code);
+    while (*start > 0) {
+        size_t b = *start - 1;
+
+        while (b > 0 && code[b - 1] != '\n')
+            b--;
+        if (code[b] != '@')
+            break;
+        *start = b;
+    }
+    for (p = strchr(def, '\n'); p && p[1]; p = strchr(p + 1, '\n')) {
+        const char *l = p + 1;
+
+        if (*l != ' ' && *l != '\t' && *l != '\n' && *l != '\r' && *l != '#')
+            break;
+    }
+    *end = p && p[1] ? (size_t)(p + 1 - code) : strlen(code);
+    return true;
+}
+
+/*
+ * A reply with no edit block but a whole function: the parent's function
+ * of that name (entry) is replaced by it, with the module-level imports the
+ * reply puts above it; the rest of the parent stays.
+ */
+static int apply_function(const char *code, const char *entry, const char *reply,
+                          struct ad_buf *out, struct ad_err *err)
+{
+    struct ad_buf fn = AD_BUF_INIT;
+    size_t start, end;
+    int rc;
+
+    fn.max = AD_SKILL_CODE_MAX;
+    rc = ad_edit_extract_function(reply, strlen(reply), entry, 1, &fn, err);
+    if (rc == 0 && !function_span(code, entry, &start, &end))
+        rc = ad_error(err, AD_ENOTFOUND, "the parent defines no function %s to replace", entry);
+    ad_buf_init(out, AD_SKILL_CODE_MAX);
+    if (rc == 0 &&
+        (ad_buf_add(out, code, start) < 0 || ad_buf_add(out, fn.ptr, fn.len) < 0 ||
+         (fn.len && fn.ptr[fn.len - 1] != '\n' && ad_buf_addch(out, '\n') < 0) ||
+         (end < strlen(code) && ad_buf_addch(out, '\n') < 0) || ad_buf_adds(out, code + end) < 0))
+        rc = ad_error(err, AD_ETOOBIG, "the mutant would exceed %d bytes", AD_SKILL_CODE_MAX);
+    if (rc < 0)
+        ad_buf_release(out);
+    ad_buf_release(&fn);
+    return rc;
+}
+
+/*
+ * Applies a reply to code: its SEARCH/REPLACE (or diff, or whole-file)
+ * blocks, which must name SKILL_PATH or no file; or, with no block in it,
+ * the whole entry function it holds.
+ */
+static int apply_reply(const char *code, const char *entry, const char *reply,
+                       struct ad_buf *out, struct ad_err *err)
 {
     struct ad_edit_set set = AD_EDIT_SET_INIT;
     struct ad_buf cur = AD_BUF_INIT;
     int rc = ad_edit_parse(reply, strlen(reply), &set, err);
+
+    if (rc == AD_ENOTFOUND) {
+        ad_err_clear(err);
+        return apply_function(code, entry, reply, out, err);
+    }
 
     if (rc == 0)
         rc = ad_buf_adds(&cur, code) < 0 ? oom(err) : 0;
@@ -298,7 +390,8 @@ static int propose_model(struct run *r, struct proposal *p, size_t *np, struct a
             say(r, "proposal %zu: the model failed: %s", k + 1, errs[k].msg);
             continue;
         }
-        if (apply_reply(r->ver.code, resp[k].text ? resp[k].text : "", &code, &aerr) < 0) {
+        if (apply_reply(r->ver.code, r->skill.entry_function, resp[k].text ? resp[k].text : "",
+                        &code, &aerr) < 0) {
             say(r, "proposal %zu: no usable edit: %s", k + 1, aerr.msg);
             ad_buf_release(&code);
             continue;
@@ -412,6 +505,9 @@ static int insert_rows(struct run *r, struct proposal *p, size_t np, struct ad_e
         m->status = AD_MSTAT_PENDING;
         memcpy(m->skill_id, r->skill.id, AD_ID_SIZE);
         memcpy(m->parent_skill_version_id, r->ver.id, AD_ID_SIZE);
+        /* A version AlphaEvolver made has its mutation as the mutants' parent: lineage. */
+        if (r->ver.origin == AD_ORIGIN_ALPHA && r->ver.origin_id && ad_id_valid(r->ver.origin_id))
+            snprintf(m->parent_tool_id, sizeof(m->parent_tool_id), "%s", r->ver.origin_id);
         memcpy(m->agent_id, r->agent_id, AD_ID_SIZE);
         if (r->o->job_id)
             snprintf(m->job_id, sizeof(m->job_id), "%s", r->o->job_id);
@@ -997,6 +1093,31 @@ static int keep_parent_successes(struct run *r, struct ad_err *err)
     return 0;
 }
 
+/*
+ * A version nobody has run yet (one AlphaEvolver just promoted) is tested
+ * on the inputs recorded for the nearest ancestor that has some: the
+ * outputs are compared with the version's own, run now, so the inputs are
+ * all that is borrowed.
+ */
+static int ancestors_inputs(struct run *r, int *skipped, struct ad_err *err)
+{
+    struct ad_skill_version *v = NULL;
+    size_t n = 0;
+    int rc = ad_catalog_ancestry(r->st, r->o->tenant_id, r->ver.id, &v, &n, err);
+
+    for (size_t i = 1; rc == 0 && i < n && json_array_size(r->tests) == 0; i++) {
+        json_decref(r->tests);
+        r->tests = NULL;
+        rc = ad_alpha_test_set(r->st, r->o->tenant_id, v[i].id, r->s.evolution_test_inputs,
+                               &r->tests, skipped, err);
+        if (rc == 0 && json_array_size(r->tests))
+            say(r, "%s %s has no recorded input yet: the inputs of %s are used", r->skill.name,
+                r->ver.semver, v[i].semver);
+    }
+    ad_skill_version_list_free(v, n);
+    return rc;
+}
+
 /* The first run's work up to the rows: gate, version, test set, proposals. */
 static int start(struct run *r, const char *version_id, struct ad_err *err)
 {
@@ -1025,6 +1146,8 @@ static int start(struct run *r, const char *version_id, struct ad_err *err)
                                         "version", r->skill.name, r->ver.semver);
     rc = ad_alpha_test_set(r->st, r->o->tenant_id, r->ver.id, r->s.evolution_test_inputs,
                            &r->tests, &skipped, err);
+    if (rc == 0 && json_array_size(r->tests) == 0)
+        rc = ancestors_inputs(r, &skipped, err);
     if (rc < 0)
         return rc;
     if (json_array_size(r->tests) == 0)

@@ -155,6 +155,14 @@ test_expect_success 'a faster but wrong mutant loses, naming the mismatch' '
     test "$(newest "j[\"status\"]")" = failed
 '
 
+test_expect_success 'a whole function for an answer replaces the parent function, and can win' '
+    evolve alpha_whole sup &&
+    test "$(newest "j[\"decision\"]")" = won &&
+    ! newest "j[\"mutated_code\"]" | grep -q "sleep" &&
+    newest "j[\"mutated_code\"]" | grep -q "^def slow_sum(numbers):" &&
+    autodev mutations reject "$(cat "$TRASH/mid")" --reason "not now" >/dev/null
+'
+
 test_expect_success 'a mutant that returns NaN loses; so does one that returns 6.0 for 6' '
     evolve alpha_nan sup &&
     test "$(newest "j[\"decision\"]")" = lost &&
@@ -189,6 +197,15 @@ test_expect_success 'a low-risk winner of an AUTONOMOUS agent with background ev
     autodev skill show slow_sum --json >show &&
     test "$(json_get "j[\"skill\"][\"version\"]" <show)" = 1.2.0 &&
     ! json_get "j[\"version\"][\"code\"]" <show | grep -q "time.sleep"
+'
+
+test_expect_success 'mutants of a version AlphaEvolver made name its mutation as their parent' '
+    promoted=$(autodev mutations list --review auto_approved --limit 1 --json | json_get "j[0][\"id\"]") &&
+    evolve alpha_whole sup &&
+    test "$(newest "j[\"parent_skill_version_id\"]")" = "$(autodev skill show slow_sum --json | json_get "j[\"version\"][\"id\"]")" &&
+    test "$(newest "j[\"parent_mutation_id\"]")" = "$promoted" &&
+    autodev lineage "$(cat "$TRASH/mid")" --json >lin &&
+    grep -q "$promoted" lin
 '
 
 test_expect_success 'kill -9 in the middle of a job, then a rerun: one row per mutant, no second model call' '
