@@ -395,7 +395,7 @@ static void print_head(struct ad_ctx *ctx, const struct ad_tool_mutation *m, con
     fprintf(out, "%-14s%s (made from %s)\n", "skill", str0(m->tool_name), semver);
     if (m->parent_tool_id[0])
         fprintf(out, "%-14s%s\n", "parent", m->parent_tool_id);
-    fprintf(out, "%-14s%s (mutant %d)\n", "job", dash(opt(m->job_id)), m->mutant_index);
+    fprintf(out, "%-14s%s (mutant %d)\n", "job", dash(opt(m->job_id)), m->mutant_index + 1);
     fprintf(out, "%-14s%s\n", "trigger", dash(m->trigger));
     fprintf(out, "%-14s%s\n", "proposer", dash(m->proposer));
     fprintf(out, "%-14s%s\n", "operator", dash(m->mutation_operator));

@@ -331,11 +331,14 @@ void ad__demo_alpha_print(FILE *out, const json_t *sum)
     fprintf(out, "  trigger: latency over %.0f ms; %.0f alpha.mutate job queued (one per "
                  "skill version)\n", num(a, "threshold_ms"), num(a, "jobs_queued"));
     json_array_foreach(json_object_get(a, "mutants"), i, r)
-        fprintf(out, "  mutant %zu (%s): %s\n", i + 1,
+        fprintf(out, "  mutant %zu (%s): %s: %s\n", i + 1,
                 json_string_value(json_object_get(r, "operator")),
+                json_string_value(json_object_get(r, "decision"))
+                    ? json_string_value(json_object_get(r, "decision"))
+                    : "undecided",
                 json_string_value(json_object_get(r, "reason"))
                     ? json_string_value(json_object_get(r, "reason"))
-                    : "undecided");
+                    : "");
     if (!ap) {
         fprintf(out, "  no mutant won on this machine: the parent stays (see autodev "
                      "mutations list)\n");

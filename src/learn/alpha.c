@@ -828,6 +828,16 @@ static int may_auto_promote(struct run *r, const struct ad_tool_mutation *m, boo
     return rc;
 }
 
+/* A decision's reason without its leading "won: " or "lost: ". */
+static const char *reason_text(const char *reason)
+{
+    if (!strncmp(reason, "won: ", 5))
+        return reason + 5;
+    if (!strncmp(reason, "lost: ", 6))
+        return reason + 6;
+    return reason;
+}
+
 /* Evaluates the undecided rows, decides each, scores them and saves. */
 static int evaluate_and_decide(struct run *r, struct ad_alpha_result *res, struct ad_err *err)
 {
@@ -896,7 +906,7 @@ static int evaluate_and_decide(struct run *r, struct ad_alpha_result *res, struc
                 dec[i].won = false;
                 snprintf(dec[i].reason, sizeof(dec[i].reason),
                          "the gain did not reproduce: first %.1f%%, again %.1f%% (%.400s)",
-                         100 * dec[i].gain, 100 * d2.gain, d2.reason);
+                         100 * dec[i].gain, 100 * d2.gain, reason_text(d2.reason));
                 m->status = status_of(&again.mut[k]);
             } else {
                 /* The gain that counts is the smaller of the two. */
@@ -912,9 +922,12 @@ static int evaluate_and_decide(struct run *r, struct ad_alpha_result *res, struc
 
         m->decision = dec[i].won ? AD_DECISION_WON : AD_DECISION_LOST;
         m->fitness_delta = delta[i];
-        rc = set_str(&m->decision_reason, dec[i].reason, err);
+        /* The decision column says won or lost; the reason says why. */
+        rc = set_str(&m->decision_reason, reason_text(dec[i].reason), err);
         if (rc == 0 && json_object_set_new(m->proxy_signals, "gain",
-                                           json_real(isfinite(dec[i].gain) ? dec[i].gain : 0)) < 0)
+                                           json_real(isfinite(dec[i].gain)
+                                                         ? round(dec[i].gain * 1e4) / 1e4
+                                                         : 0)) < 0)
             rc = oom(err);
         ad_time_iso(ad_now_ms(), m->evaluated_at);
     }
