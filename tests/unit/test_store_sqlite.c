@@ -945,8 +945,8 @@ static void test_schema_version(void **state)
     int cur = 0, latest = 0;
 
     assert_int_equal(ad_store_schema_version(f->st, &cur, &latest, &err), 0);
-    assert_int_equal(latest, 5);   /* the newest migration: 5 gave AlphaEvolver its columns */
-    assert_int_equal(cur, 5);
+    assert_int_equal(latest, 7);   /* the newest migration: 7 gave Autoresearch its columns */
+    assert_int_equal(cur, 7);
     assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM sqlite_master"
                                          " WHERE name IN ('skills_fts', 'agent_sessions')"),
                      2);
