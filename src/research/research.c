@@ -321,6 +321,18 @@ static int check_rel_path(const char *what, const char *p, struct ad_err *err)
     return 0;
 }
 
+static int is_target(const json_t *cfg, const char *path)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(json_object_get(cfg, "files"), i, v) {
+        if (json_is_string(v) && !strcmp(json_string_value(v), path))
+            return 1;
+    }
+    return 0;
+}
+
 /*
  * The protected globs: tests and the evaluation harness by default (every
  * word of the command that names a file of the repository), the rules
@@ -351,8 +363,9 @@ static int default_protect(json_t *cfg, const char *top, struct ad_err *err)
             continue;
         if (!strncmp(w, "./", 2))
             w += 2;
+        /* The program under study is what the command runs: a target is not the harness. */
         if (snprintf(path, sizeof(path), "%s/%s", top, w) < (int)sizeof(path) &&
-            stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+            stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && !is_target(cfg, w))
             rc = json_array_append_new(protect, json_string(w)) < 0 ? oom(err) : 0;
     }
     if (!rc && rules)
@@ -697,9 +710,46 @@ static int is_dead_end(const struct ad_research_session *s, const char *hypothes
 }
 
 /*
+ * The first mutant of code, drawn with seed, that is not a dead end,
+ * written to path: 0 with *hypothesis set, AD_ENOTFOUND when there is
+ * none, or an error.
+ */
+static int try_mutants(const struct ad_research_session *s, const char *rel, const char *path,
+                       const struct ad_buf *code, uint64_t seed, char **hypothesis,
+                       struct ad_err *err)
+{
+    struct ad_propose_opts o = { seed, 64, 0, rel };
+    struct ad_err merr = AD_ERR_INIT;
+    struct ad_mutant *m = NULL;
+    size_t n = 0;
+    int rc = AD_ENOTFOUND;
+
+    if (ad_propose_mutants(code->ptr, code->len, &o, &m, &n, &merr) < 0)
+        return AD_ENOTFOUND;
+    for (size_t i = 0; rc == AD_ENOTFOUND && i < n; i++) {
+        char *h = ad_strdupf("%s: %s", rel, m[i].description);
+
+        if (!h) {
+            rc = oom(err);
+        } else if (is_dead_end(s, h)) {
+            free(h);
+        } else {
+            rc = write_file(path, m[i].code, err);
+            if (!rc)
+                *hypothesis = h;
+            else
+                free(h);
+        }
+    }
+    ad_mutants_free(m, n);
+    return rc;
+}
+
+/*
  * The offline mutator over the EVOLVE blocks of the target files: the
  * first mutant, in a seeded order, that is not a known dead end. The files
- * are tried in turn from one that depends on seq.
+ * are tried in turn from one that depends on seq; a seed draws one set of
+ * perturbations, so a few more seeds are tried before giving up.
  */
 static int offline_edit(const struct ad_research_session *s, int seq, char **hypothesis,
                         struct ad_err *err)
@@ -712,41 +762,18 @@ static int offline_edit(const struct ad_research_session *s, int seq, char **hyp
     for (size_t k = 0; k < nfiles && rc == AD_ENOTFOUND; k++) {
         const char *rel = json_string_value(json_array_get(files, (k + (size_t)seq) % nfiles));
         char *path = ad_strdupf("%s/%s", s->worktree, rel);
-        struct ad_propose_opts o = { 0 };
-        struct ad_mutant *m = NULL;
-        struct ad_err merr = AD_ERR_INIT;
         struct ad_buf code;
-        size_t n = 0;
 
-        ad_buf_init(&code, FILE_MAX);
         if (!path)
             return oom(err);
-        o.seed = (uint64_t)cfg_int(s, "seed") * 1000003u + (uint64_t)seq;
-        o.count = 64;
-        o.path = rel;
+        ad_buf_init(&code, FILE_MAX);
         rc = read_file(path, &code, err);
-        if (!rc && ad_propose_mutants(code.ptr ? code.ptr : "", code.len, &o, &m, &n, &merr) < 0)
+        if (!rc)
             rc = AD_ENOTFOUND;
-        for (size_t i = 0; !rc && i < n; i++) {
-            char *h = ad_strdupf("%s: %s", rel, m[i].description);
-
-            if (!h) {
-                rc = oom(err);
-            } else if (is_dead_end(s, h)) {
-                free(h);
-                continue;
-            } else {
-                rc = write_file(path, m[i].code, err);
-                if (!rc)
-                    *hypothesis = h;
-                else
-                    free(h);
-                break;
-            }
-        }
-        if (!rc && !*hypothesis)
-            rc = AD_ENOTFOUND;
-        ad_mutants_free(m, n);
+        for (uint64_t attempt = 0; rc == AD_ENOTFOUND && attempt < 8; attempt++)
+            rc = try_mutants(s, rel, path, &code,
+                             (uint64_t)cfg_int(s, "seed") * 1000003u + (uint64_t)seq +
+                                 7919u * attempt, hypothesis, err);
         ad_buf_release(&code);
         free(path);
     }
