@@ -797,6 +797,95 @@ int ad_store_candidate_count_since(struct ad_store *st, const char *tenant_id, c
 int ad_store_mutation_count_since(struct ad_store *st, const char *tenant_id, const char *since,
                                   int64_t *count, struct ad_err *err);
 
+/* ---- research sessions and iterations (Autoresearch; the policy: research.h) ---- */
+
+/*
+ * A research session: one metric-driven experiment on a git repository.
+ * direction is "minimize" or "maximize"; status one of "pending",
+ * "running", "paused", "completed", "failed", "budget_exhausted",
+ * "stopped". config holds what setup was given (an object), state what
+ * the loop needs to go on after a crash (an object; research.c owns its
+ * keys). Metrics and noise are NAN when unknown. Strings and JSON are
+ * owned: release with ad_research_session_release.
+ */
+struct ad_research_session {
+    char id[AD_ID_SIZE];
+    char tenant_id[AD_ID_SIZE];
+    char *name;
+    char *repo_path;
+    char *metric_name;
+    char *direction;
+    char *status;
+    json_t *budget;               /* object or NULL */
+    double baseline_metric;
+    double best_metric;
+    json_t *config;               /* object or NULL */
+    char *worktree;               /* NULL until setup made it */
+    char *best_commit;            /* the last kept commit (the baseline's at first) */
+    double noise;                 /* the baseline's MAD */
+    json_t *state;                /* object or NULL */
+    char created_at[AD_TIME_SIZE];
+    char updated_at[AD_TIME_SIZE];
+};
+
+/*
+ * One iteration of a session, numbered seq from 1. decision is "pending",
+ * "kept", "reverted", "rejected_by_gate" or "crashed"; phase the last step
+ * done ("edited", "ran", "decided"). Owned like the session's.
+ */
+struct ad_research_iteration {
+    char id[AD_ID_SIZE];
+    char tenant_id[AD_ID_SIZE];
+    char session_id[AD_ID_SIZE];
+    int seq;
+    char *hypothesis;
+    char *diff;
+    double metric;                /* NAN: none */
+    char *decision;
+    json_t *gate_results;         /* object or NULL */
+    char *commit_sha;
+    char *phase;
+    json_t *detail;               /* object or NULL */
+    char created_at[AD_TIME_SIZE];
+};
+
+void ad_research_session_release(struct ad_research_session *s);
+void ad_research_session_list_free(struct ad_research_session *v, size_t n);
+void ad_research_iteration_release(struct ad_research_iteration *it);
+void ad_research_iteration_list_free(struct ad_research_iteration *v, size_t n);
+
+/*
+ * Inserts s, setting its id and times. AD_EINVAL for a bad field (names
+ * it), AD_EEXIST when the tenant already has a session of that name.
+ */
+int ad_store_research_session_insert(struct ad_store *st, struct ad_research_session *s,
+                                     struct ad_err *err);
+/*
+ * Writes status, baseline_metric, best_metric, config, worktree,
+ * best_commit, noise and state of s->id and sets updated_at.
+ * AD_ENOTFOUND for a session that is not the tenant's.
+ */
+int ad_store_research_session_update(struct ad_store *st, struct ad_research_session *s,
+                                     struct ad_err *err);
+int ad_store_research_session_get(struct ad_store *st, const char *tenant_id, const char *id,
+                                  struct ad_research_session *out, struct ad_err *err);
+/* The tenant's sessions, newest first, at most limit (0: AD_LIST_DEFAULT). */
+int ad_store_research_session_list(struct ad_store *st, const char *tenant_id, int limit,
+                                   struct ad_research_session **out, size_t *n,
+                                   struct ad_err *err);
+/* Inserts it (id and created_at set); AD_EEXIST when the session has that seq already. */
+int ad_store_research_iteration_insert(struct ad_store *st, struct ad_research_iteration *it,
+                                       struct ad_err *err);
+/* Writes hypothesis, diff, metric, decision, gate_results, commit_sha, phase and detail. */
+int ad_store_research_iteration_update(struct ad_store *st,
+                                       const struct ad_research_iteration *it,
+                                       struct ad_err *err);
+/* A session's iterations in seq order (every one: a session holds at most AD_LIST_MAX). */
+int ad_store_research_iteration_list(struct ad_store *st, const char *tenant_id,
+                                     const char *session_id,
+                                     struct ad_research_iteration **out, size_t *n,
+                                     struct ad_err *err);
+
 /* ---- capability usage --------------------------------------------------- */
 
 #define AD_CAPABILITY_MAX 64

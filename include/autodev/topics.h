@@ -50,6 +50,12 @@
 #define AD_TOPIC_MUTATION_REJECTED "mutation.rejected"
 /* learn: a variant's fitness score changed; source says which evaluation. */
 #define AD_TOPIC_VARIANT_FITNESS "variant.fitness"
+/* research: a session measured its baseline (median and MAD noise floor). */
+#define AD_TOPIC_RESEARCH_STARTED "research.started"
+/* research: an iteration was decided: kept, reverted, rejected_by_gate or crashed. */
+#define AD_TOPIC_RESEARCH_ITERATION "research.iteration"
+/* research: a session was finalized (its report written). */
+#define AD_TOPIC_RESEARCH_FINISHED "research.finished"
 
 struct ad_topic {
     const char *name;

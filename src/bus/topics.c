@@ -61,6 +61,15 @@ static const struct ad_topic topics[] = {
     { AD_TOPIC_VARIANT_FITNESS, "learn", "a variant's fitness score changed",
       KEYS("variant_id", "fitness_score", "source"),
       NONE },
+    { AD_TOPIC_RESEARCH_STARTED, "research", "a research session measured its baseline",
+      KEYS("session_id", "repo", "metric", "baseline", "noise", "sandbox"),
+      NONE },
+    { AD_TOPIC_RESEARCH_ITERATION, "research", "a research iteration was decided",
+      KEYS("session_id", "seq", "decision", "metric"),
+      KEYS("hypothesis", "commit") },
+    { AD_TOPIC_RESEARCH_FINISHED, "research", "a research session was finalized",
+      KEYS("session_id", "baseline", "best", "iterations"),
+      KEYS("best_commit") },
     { NULL, NULL, NULL, NULL, NULL },
 };
 

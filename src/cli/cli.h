@@ -262,6 +262,7 @@ int cmd_candidates(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_notifications(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_completion(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_mutations(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_research(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_lineage(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_fitness(int argc, char **argv, struct ad_ctx *ctx);
 

@@ -931,6 +931,76 @@ static const char fitness_description[] =
     "fitness_penalty_error_signal_pct hundredths (20 each by default), the result\n"
     "kept in [0, 1]. Each change is a variant.fitness event.";
 
+static const struct ad_cmd_form research_forms[] = {
+    { "research run --repo DIR --file PATH... --cmd CMD --metric NAME [OPTIONS]",
+      "Set up a session and run iterations until a budget is spent, one line per\n"
+      "iteration (number, decision, value, hypothesis), then write the report." },
+    { "research setup --repo DIR --file PATH... --cmd CMD --metric NAME [OPTIONS]",
+      "Refuse a dirty tree (--allow-dirty stashes it), make a worktree on the\n"
+      "branch autodev/research-ID, run the baseline --repeats times and record\n"
+      "its median and noise floor (MAD). Prints the session." },
+    { "research edit ID", "Make the next iteration's edit (the offline mutator)." },
+    { "research run ID", "Run the command on the pending edit and record the metric." },
+    { "research decide ID", "Keep the measured edit as a commit, or reset to the last kept one." },
+    { "research finalize ID", "Write report.json, report.md and results.tsv." },
+    { "research status ID", "Show a session and its iterations." },
+    { "research resume ID",
+      "Put the worktree back on the last kept commit (after a crash or kill -9)\n"
+      "and go on with the loop." },
+    { "research list", "List the sessions, newest first." },
+    { "research report ID", "Print report.md of a finalized session (report.json with --json)." },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt research_opts[] = {
+    { "--repo DIR", "The git repository (its tree must be clean)." },
+    { "--file PATH", "A file, relative to the repository, edits may change (repeat it)." },
+    { "--cmd CMD", "The command that prints the metric, run by /bin/sh -c in the worktree." },
+    { "--metric NAME", "The metric: read from 'NAME: value' or 'NAME=value' lines." },
+    { "--pattern RE", "A PCRE2 pattern whose group 1 is the value (its last match counts)." },
+    { "--direction D", "lower (default) or higher is better." },
+    { "--iterations N", "Stop after N iterations (default 10)." },
+    { "--max-seconds S", "Stop after S seconds of the session's wall time (0: no limit)." },
+    { "--time-budget S", "Kill a run's whole process group after S seconds (default 60)." },
+    { "--repeats R", "Runs per measurement; the median counts (default 3)." },
+    { "--margin X", "The gain needed over the best, in the metric's unit (default 0)." },
+    { "--noise-k K", "A gain must also exceed K times the baseline's MAD (default 2)." },
+    { "--check CMD", "A command that must exit 0 for an edit to be kept." },
+    { "--protect GLOB", "A path no edit may touch (repeat it), besides the defaults." },
+    { "--rules FILE", "A rules file of the repository; it is protected too." },
+    { "--allow-dirty", "Stash uncommitted changes instead of refusing the tree." },
+    { "--seed N", "The offline mutator's seed (default 1)." },
+    { "--name NAME", "The session's name (default research-<random>)." },
+    { "--no-sandbox",
+      "Accepted for scripts: this version always runs the command on the host,\n"
+      "in its own process group, with a scrubbed environment." },
+    { NULL, NULL },
+};
+
+static const char research_description[] =
+    "Autoresearch: any git repository, any command that prints a number. Each\n"
+    "iteration makes one edit of the --file targets (the offline mutator over\n"
+    "their EVOLVE blocks), runs the command --repeats times and keeps the edit as\n"
+    "a commit whose message names the metric change only when the median beats\n"
+    "the best by more than --margin and by more than --noise-k times the\n"
+    "baseline's MAD, and every gate passes; else the worktree goes back to the\n"
+    "last kept commit. A run that times out, fails or prints no metric is a\n"
+    "crashed iteration, not an error.\n"
+    "\n"
+    "The gates read the diff and fail closed: only the --file targets may change;\n"
+    "protected paths (tests/, test/, test_*, *_test.*, *.test.*, conftest.py,\n"
+    ".gitignore, .gitattributes, .github/, every file the command names, the\n"
+    "rules file, each --protect) never; no removed assertion or test, no added\n"
+    "network or subprocess call, no added sleep, no metric line written as a\n"
+    "constant; --check must pass. Files the command writes must be git-ignored.\n"
+    "\n"
+    "The command runs on the HOST, not in autodev's sandbox: in a process group\n"
+    "of its own (killed whole on timeout, SIGTERM then SIGKILL), with only PATH,\n"
+    "HOME, LANG, LC_ALL, TMPDIR and USER in its environment. The report says\n"
+    "\"sandbox\": false. Every step is written to the store before it returns:\n"
+    "after kill -9, 'research resume ID' goes on. Worktrees and reports live in\n"
+    "the home's research/ directory.";
+
 static const struct ad_cmd commands[] = {
     { "init", cmd_init, "create the home directory and the database", init_forms, NULL,
       "Creates the home directory (mode 0700) and the database in it, runs the\n"
@@ -963,6 +1033,8 @@ static const struct ad_cmd commands[] = {
       notifications_forms, notifications_opts, notifications_description },
     { "mutations", cmd_mutations, "review what AlphaEvolver made of existing skills",
       mutations_forms, mutations_opts, mutations_description },
+    { "research", cmd_research, "keep the code edits that improve a metric, revert the rest",
+      research_forms, research_opts, research_description },
     { "lineage", cmd_lineage, "show where a skill's versions or a mutation came from",
       lineage_forms, NULL, lineage_description },
     { "fitness", cmd_fitness, "score variants: delayed signals, the best, one in detail",

@@ -292,6 +292,29 @@ struct ad__candidate_ops {
                                 int64_t *count, struct ad_err *err);
 };
 
+/*
+ * Research sessions and iterations (Autoresearch). The JSON texts are the
+ * public layer's: budget, config, state of a session; gate_results, detail
+ * of an iteration. iteration insert checks the session is the tenant's.
+ */
+struct ad__research_ops {
+    int (*session_insert)(struct ad_store *st, const struct ad_research_session *s,
+                          const char *const json[3], struct ad_err *err);
+    int (*session_update)(struct ad_store *st, const struct ad_research_session *s,
+                          const char *const json[3], struct ad_err *err);
+    int (*session_get)(struct ad_store *st, const char *tenant_id, const char *id,
+                       struct ad_research_session *out, struct ad_err *err);
+    int (*session_list)(struct ad_store *st, const char *tenant_id, int limit,
+                        struct ad_research_session **out, size_t *n, struct ad_err *err);
+    int (*iteration_insert)(struct ad_store *st, const struct ad_research_iteration *it,
+                            const char *const json[2], struct ad_err *err);
+    int (*iteration_update)(struct ad_store *st, const struct ad_research_iteration *it,
+                            const char *const json[2], struct ad_err *err);
+    int (*iteration_list)(struct ad_store *st, const char *tenant_id, const char *session_id,
+                          int limit, struct ad_research_iteration **out, size_t *n,
+                          struct ad_err *err);
+};
+
 /* Capability usage: the agent must be the tenant's. count: agent_id NULL counts all. */
 struct ad__capability_ops {
     int (*insert)(struct ad_store *st, const char *id, const char *tenant_id,
@@ -433,6 +456,7 @@ struct ad_store_ops {
     const struct ad__execution_ops *executions;
     const struct ad__session_ops *sessions;
     const struct ad__candidate_ops *candidates;
+    const struct ad__research_ops *research;
     const struct ad__capability_ops *capabilities;
     const struct ad__notification_ops *notifications;
     const struct ad__pattern_ops *patterns;

@@ -77,7 +77,8 @@ static void test_reopen_is_idempotent(void **state)
     reopen(f);
     assert_int_equal(ad_store_schema_version(f->st, &cur, &latest, &err), 0);
     assert_int_equal(cur, latest);
-    assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), latest);
+    /* Numbers may skip (6 is the server's, 7 Autoresearch's): the newest row is latest. */
+    assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_migrations"), latest);
     assert_int_equal(ad_store_tenant_ensure(f->st, "acme", id, &err), 0);
     assert_string_equal(id, f->tenant);
     assert_int_equal(sql_int(f, "SELECT count(*) FROM tenants"), 2);

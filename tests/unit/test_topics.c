@@ -26,6 +26,7 @@
 #include "autodev/json.h"
 #include "autodev/learn.h"
 #include "autodev/llm.h"
+#include "autodev/research.h"
 #include "autodev/runtime.h"
 #include "autodev/settings.h"
 #include "autodev/skill.h"
@@ -266,6 +267,41 @@ static void alpha_flow(struct flow *f)
     ad_skill_version_release(&v);
 }
 
+/*
+ * Autoresearch on a throw-away git repository: research.started (setup),
+ * research.iteration (one decided iteration), research.finished (the loop
+ * ends at its budget and finalizes).
+ */
+static void research_flow(struct flow *f)
+{
+    struct ad_research_env env = { f->st, f->bus, f->tenant };
+    struct ad_err err = AD_ERR_INIT;
+    char dir[] = "/tmp/ad-topics-research-XXXXXX", cmd[512];
+    json_t *cfg, *out = NULL;
+    const char *id;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(cmd, sizeof(cmd),
+             "cd %s && mkdir repo && cd repo && git init -q && printf '%%s\\n'"
+             " '# EVOLVE-BLOCK-START' 'X = 10' '# EVOLVE-BLOCK-END' 'print(\"score: %%d\" %% X)'"
+             " > obj.py && git add obj.py && git -c user.name=t -c user.email=t@t.invalid"
+             " commit -qm init", dir);
+    assert_int_equal(system(cmd), 0);
+    cfg = json_pack("{s:s++, s:[s], s:s, s:s, s:s+, s:i, s:i}", "repo", dir, "/", "repo",
+                    "files", "obj.py", "cmd", "python3 obj.py", "metric", "score", "workdir",
+                    dir, "/work", "iterations", 1, "repeats", 1);
+    assert_non_null(cfg);
+    assert_int_equal(ad_research_setup(&env, cfg, &out, &err), 0);
+    id = json_string_value(json_object_get(out, "id"));
+    json_t *res = NULL;
+    assert_int_equal(ad_research_loop(&env, id, NULL, NULL, &res, &err), 0);
+    json_decref(res);
+    json_decref(out);
+    json_decref(cfg);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void every_flow_emits_what_the_table_says(void **state)
 {
     struct ad_err err = AD_ERR_INIT;
@@ -319,6 +355,9 @@ static void every_flow_emits_what_the_table_says(void **state)
     /* A maturity change unlocks AlphaEvolver: agent.maturity and notification. */
     assert_int_equal(ad_agent_change_maturity(f.st, f.bus, f.tenant, f.agent, AD_SUPERVISED,
                                               "test", NULL, &err), 0);
+
+    /* Autoresearch: research.started, research.iteration, research.finished. */
+    research_flow(&f);
 
     /* The agent loop with a local command as the model: agent.progress. */
     memset(&rr, 0, sizeof(rr));

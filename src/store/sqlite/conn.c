@@ -848,6 +848,7 @@ const struct ad_store_ops ad__store_sqlite_ops = {
     .executions = &ad__sqlite_execution_ops,
     .sessions = &ad__sqlite_session_ops,
     .candidates = &ad__sqlite_candidate_ops,
+    .research = &ad__sqlite_research_ops,
     .capabilities = &ad__sqlite_capability_ops,
     .notifications = &ad__sqlite_notification_ops,
     .patterns = &ad__sqlite_pattern_ops,

@@ -576,6 +576,28 @@ static const char migration_5[] =
     "PRAGMA writable_schema = OFF;";
 
 /*
+ * Autoresearch's rows, written by the store from now on (research owns
+ * them). Migration 6 is the server's (api_tokens, webhooks). A session
+ * gains its worktree, the last kept commit, the baseline's noise floor
+ * (MAD) and the state the loop resumes from; an iteration the step it
+ * reached (phase) and what the steps found (detail). The json_valid()
+ * CHECKs of these tables go the way of migration 4's, for its reasons.
+ */
+static const char migration_7[] =
+    "ALTER TABLE research_sessions ADD COLUMN worktree TEXT;"
+    "ALTER TABLE research_sessions ADD COLUMN best_commit TEXT;"
+    "ALTER TABLE research_sessions ADD COLUMN noise REAL;"
+    "ALTER TABLE research_sessions ADD COLUMN state TEXT;"
+    "ALTER TABLE research_iterations ADD COLUMN phase TEXT;"
+    "ALTER TABLE research_iterations ADD COLUMN detail TEXT;"
+    "CREATE INDEX ix_research_sessions_tenant ON research_sessions (tenant_id, created_at);"
+    "PRAGMA writable_schema = ON;"
+    DROP_NULL_JSON_CHECK("research_sessions", "budget")
+    DROP_NULL_JSON_CHECK("research_sessions", "config")
+    DROP_NULL_JSON_CHECK("research_iterations", "gate_results")
+    "PRAGMA writable_schema = OFF;";
+
+/*
  * The schema cookie, one up: a connection reads the schema again when it
  * sees the cookie change (this one at its next statement), which an edit of
  * sqlite_master alone does not do.
@@ -606,6 +628,7 @@ const struct ad__sqlite_migration ad__sqlite_migrations[] = {
     { 3, migration_3, NULL },
     { 4, migration_4, bump_schema_version },
     { 5, migration_5, bump_schema_version },
+    { 7, migration_7, bump_schema_version },
 };
 
 const size_t ad__sqlite_nmigrations = AD_ARRAY_SIZE(ad__sqlite_migrations);

@@ -232,6 +232,7 @@ extern const struct ad__skill_ops ad__sqlite_skill_ops;
 extern const struct ad__execution_ops ad__sqlite_execution_ops;
 extern const struct ad__session_ops ad__sqlite_session_ops;
 extern const struct ad__candidate_ops ad__sqlite_candidate_ops;
+extern const struct ad__research_ops ad__sqlite_research_ops;
 extern const struct ad__capability_ops ad__sqlite_capability_ops;
 extern const struct ad__notification_ops ad__sqlite_notification_ops;
 extern const struct ad__pattern_ops ad__sqlite_pattern_ops;

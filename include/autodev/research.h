@@ -1,0 +1,128 @@
+/*
+ * Autoresearch: metric-driven code experiments on any git repository.
+ *
+ * A session works in a git worktree of its own, on the branch
+ * autodev/research-<id>, never in the user's checkout. Each iteration is
+ * three steps: edit (one focused change of the --file targets), run (the
+ * command, repeats times, the metric's median) and decide (keep the change
+ * as a commit, or reset to the last kept commit). Every step writes its
+ * result to the store before it returns, so after a crash (kill -9 at any
+ * point) ad_research_resume puts the worktree back on the last kept commit
+ * and the session goes on from its rows.
+ *
+ * Steps take and give JSON (the CLI, and later the agent loop, the server
+ * and MCP, pass it through). Every function returns 0 or a negative AD_E*
+ * code with the detail in err; *out (owned by the caller, json_decref) is
+ * set only on success.
+ *
+ * Keep rule: a change is kept only when it beats the best by more than the
+ * margin AND by more than noise_k times the baseline's MAD, AND every gate
+ * passes. Gates fail closed: a gate that cannot run blocks the keep.
+ *
+ * The command runs on the host, in a process group of its own (setsid),
+ * with a scrubbed environment (PATH, HOME, LANG, LC_ALL, TMPDIR, USER); on
+ * timeout the whole group gets SIGTERM and, 200 ms later, SIGKILL. It is
+ * NOT sandboxed: the protected paths are protected by the gates over the
+ * diff, not by a read-only mount (the report says "sandbox": false).
+ */
+#ifndef AUTODEV_RESEARCH_H
+#define AUTODEV_RESEARCH_H
+
+/* Module research, layer 5: a module of a lower layer may not include this header. */
+#if defined(AD_LAYER) && AD_LAYER < 5
+#error "autodev/research.h belongs to module research (layer 5), above the module including it"
+#endif
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "autodev/error.h"
+
+struct ad_bus;
+struct ad_store;
+
+/* Where a session's rows live: a store handle and bus of this thread, and the tenant. */
+struct ad_research_env {
+    struct ad_store *st;
+    struct ad_bus *bus;          /* may be NULL: no events */
+    const char *tenant_id;
+};
+
+/*
+ * setup: config is an object with
+ *   repo (string, required)       the git repository
+ *   files (array of strings, required) the paths, relative to repo, edits may touch
+ *   cmd (string, required)        the command, run by /bin/sh -c in the worktree
+ *   metric (string, required)     its name
+ *   pattern (string)              a PCRE2 pattern whose group 1 is the value
+ *   direction ("lower"|"higher")  default "lower"
+ *   iterations (int)              budget of iterations (default 10)
+ *   max_seconds (int)             wall-time budget of the session, 0: none
+ *   time_budget (int)             seconds per command run (default 60)
+ *   repeats (int)                 runs per measurement (default 3)
+ *   margin (number)               the gain needed over the best (default 0)
+ *   noise_k (number)              how many MADs a gain must exceed (default 2)
+ *   check (string)                a command that must pass for a keep
+ *   protect (array of strings)    globs no edit may touch (added to the defaults)
+ *   rules (string)                a rules file, relative to repo (JSON; protected)
+ *   allow_dirty (bool)            stash a dirty tree instead of refusing it
+ *   workdir (string, required)    where the worktree and the report go
+ *   seed (int)                    the offline mutator's seed
+ * A dirty tree is AD_ESTATE (nothing is written). The result: the session's status.
+ */
+int ad_research_setup(const struct ad_research_env *env, const json_t *config, json_t **out,
+                      struct ad_err *err);
+/* One edit of the next iteration (AD_ESTATE when one is pending). */
+int ad_research_edit(const struct ad_research_env *env, const char *session_id, json_t **out,
+                     struct ad_err *err);
+/* Runs the command on the pending edit; a missing metric makes the iteration crash. */
+int ad_research_run(const struct ad_research_env *env, const char *session_id, json_t **out,
+                    struct ad_err *err);
+/* Keeps or reverts the measured edit. */
+int ad_research_decide(const struct ad_research_env *env, const char *session_id, json_t **out,
+                       struct ad_err *err);
+/* Writes report.json, report.md and results.tsv; the result names them. */
+int ad_research_finalize(const struct ad_research_env *env, const char *session_id,
+                         json_t **out, struct ad_err *err);
+/* A session's status (session_id NULL: the list of the tenant's sessions). */
+int ad_research_status(const struct ad_research_env *env, const char *session_id, json_t **out,
+                       struct ad_err *err);
+/*
+ * After a crash: puts the worktree back on the last kept commit, marks an
+ * iteration that did not reach its decision as crashed ("interrupted"), and
+ * finishes a setup that did not measure its baseline.
+ */
+int ad_research_resume(const struct ad_research_env *env, const char *session_id,
+                       json_t **out, struct ad_err *err);
+
+/* Called after each iteration's decision with its row as JSON (borrowed). */
+typedef void ad_research_progress_fn(void *arg, const json_t *iteration);
+/*
+ * Iterations (edit, run, decide) until a budget is spent, then finalize.
+ * The budgets are checked between iterations. *out is finalize's result.
+ */
+int ad_research_loop(const struct ad_research_env *env, const char *session_id,
+                     ad_research_progress_fn *progress, void *arg, json_t **out,
+                     struct ad_err *err);
+
+/*
+ * The metric from a command's output: group 1 of the last match of pattern
+ * (PCRE2) when pattern is non-NULL, else the last line "NAME: value" or
+ * "NAME=value". AD_ENOTFOUND when absent, AD_EINVAL for a bad pattern or
+ * a value that is not a finite number.
+ */
+int ad_research_metric_extract(const char *output, const char *name, const char *pattern,
+                               double *value, struct ad_err *err);
+
+/*
+ * The constitutional filter over a unified diff (git diff): rules is an
+ * object with "allowed" (the editable paths), "protect" (globs), "metric"
+ * (its name), "pattern" (the user's, may be absent). *results gets one
+ * member per gate, {"ok": bool, "detail": string}; *passed is 1 when every
+ * gate passed. A gate that cannot run counts as failed (fail closed).
+ */
+int ad_research_gates_check(const char *diff, const json_t *rules, json_t **results,
+                            int *passed, struct ad_err *err);
+
+#endif

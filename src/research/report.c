@@ -1,0 +1,188 @@
+/*
+ * A session's report: JSON (everything), Markdown (for people) and
+ * results.tsv (commit, metric, status keep/discard/crash, description),
+ * the reference's format, one row for the baseline and one per iteration.
+ */
+#include "compat.h"
+
+#include <math.h>
+
+#include "autodev/buf.h"
+#include "autodev/research.h"
+#include "autodev/store.h"
+
+#include "research_int.h"
+
+static json_t *num(double v)
+{
+    return isnan(v) ? json_null() : json_real(v);
+}
+
+static const char *tsv_status(const char *decision)
+{
+    if (!strcmp(decision, "kept"))
+        return "keep";
+    if (!strcmp(decision, "crashed"))
+        return "crash";
+    return "discard";
+}
+
+/* A description on one line, without tabs: the TSV's last column. */
+static int add_flat(struct ad_buf *b, const char *s)
+{
+    int rc = 0;
+
+    for (; !rc && s && *s; s++)
+        rc = ad_buf_addch(b, (*s == '\t' || *s == '\n' || *s == '\r') ? ' ' : *s);
+    return rc;
+}
+
+static int build_tsv(const struct ad_research_session *s, const struct ad_research_iteration *v,
+                     size_t n, struct ad_buf *b)
+{
+    const char *base = json_string_value(json_object_get(s->state, "base_commit"));
+    int rc = ad_buf_addf(b, "commit\tmetric\tstatus\tdescription\n%.12s\t%.6g\tkeep\tbaseline\n",
+                         base ? base : "", s->baseline_metric);
+
+    for (size_t i = 0; !rc && i < n; i++) {
+        rc = ad_buf_addf(b, "%.12s\t", v[i].commit_sha ? v[i].commit_sha : "-");
+        if (!rc)
+            rc = isnan(v[i].metric) ? ad_buf_adds(b, "-\t") : ad_buf_addf(b, "%.6g\t", v[i].metric);
+        if (!rc)
+            rc = ad_buf_addf(b, "%s\t", tsv_status(v[i].decision));
+        if (!rc)
+            rc = add_flat(b, v[i].hypothesis);
+        if (!rc)
+            rc = ad_buf_addch(b, '\n');
+    }
+    return rc;
+}
+
+/* The gates that failed in an iteration, each counted once into by_gate. */
+static int count_rejections(const struct ad_research_iteration *it, json_t *by_gate)
+{
+    const char *key;
+    json_t *g;
+
+    json_object_foreach(it->gate_results, key, g) {
+        if (!json_is_true(json_object_get(g, "ok"))) {
+            json_int_t c = json_integer_value(json_object_get(by_gate, key));
+
+            if (json_object_set_new(by_gate, key, json_integer(c + 1)) < 0)
+                return AD_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+static int build_markdown(const struct ad_research_session *s, const json_t *report,
+                          const struct ad_research_iteration *v, size_t n, struct ad_buf *b)
+{
+    const json_t *by_gate = json_object_get(report, "rejections_by_gate");
+    const char *key;
+    json_t *c;
+    int rc;
+
+    rc = ad_buf_addf(b, "# Research session %s\n\nRepository `%s`, metric `%s` (%s is better), "
+                     "command run on the host without the sandbox.\n\n"
+                     "- baseline: %.6g ± %.3g (median ± MAD)\n- best: %.6g at %.12s\n"
+                     "- iterations: %zu\n\n## Kept edits\n\n",
+                     s->id, s->repo_path, s->metric_name,
+                     strcmp(s->direction, "minimize") ? "higher" : "lower", s->baseline_metric,
+                     s->noise, s->best_metric, s->best_commit ? s->best_commit : "", n);
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (strcmp(v[i].decision, "kept"))
+            continue;
+        rc = ad_buf_addf(b, "### %d. %.12s: %.6g\n\n", v[i].seq, v[i].commit_sha, v[i].metric);
+        if (!rc)
+            rc = add_flat(b, v[i].hypothesis);
+        if (!rc)
+            rc = ad_buf_addf(b, "\n\n```diff\n%s```\n\n", v[i].diff ? v[i].diff : "");
+    }
+    if (!rc)
+        rc = ad_buf_adds(b, "## Rejections by gate\n\n");
+    json_object_foreach((json_t *)by_gate, key, c) {
+        if (!rc)
+            rc = ad_buf_addf(b, "- %s: %" JSON_INTEGER_FORMAT "\n", key, json_integer_value(c));
+    }
+    if (!rc)
+        rc = ad_buf_adds(b, "\n## Dead ends\n\n");
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (!strcmp(v[i].decision, "kept"))
+            continue;
+        rc = ad_buf_addf(b, "- %d %s: ", v[i].seq, v[i].decision);
+        if (!rc)
+            rc = add_flat(b, v[i].hypothesis);
+        if (!rc)
+            rc = ad_buf_addch(b, '\n');
+    }
+    if (!rc)
+        rc = ad_buf_adds(b, "\n## Cost\n\nOffline mutator: no model tokens, $0.\n");
+    return rc;
+}
+
+int ad__research_report(const struct ad_research_session *s,
+                        const struct ad_research_iteration *v, size_t n, json_t **report,
+                        char **markdown, char **tsv, struct ad_err *err)
+{
+    json_t *r, *kept = json_array(), *dead = json_array(), *by_gate = json_object();
+    json_t *counts = json_object();
+    struct ad_buf md, t;
+    int rc = kept && dead && by_gate && counts ? 0 : AD_ENOMEM;
+
+    *report = NULL;
+    *markdown = *tsv = NULL;
+    for (size_t i = 0; !rc && i < n; i++) {
+        json_int_t c = json_integer_value(json_object_get(counts, v[i].decision));
+        json_t *gain = json_object_get(v[i].detail, "gain");
+
+        rc = json_object_set_new(counts, v[i].decision, json_integer(c + 1)) < 0 ? AD_ENOMEM : 0;
+        if (!rc && !strcmp(v[i].decision, "kept"))
+            rc = json_array_append_new(kept, json_pack("{s:i, s:s?, s:o, s:O?, s:s?, s:s?}",
+                                                       "seq", v[i].seq, "commit", v[i].commit_sha,
+                                                       "metric", num(v[i].metric), "gain", gain,
+                                                       "hypothesis", v[i].hypothesis, "diff",
+                                                       v[i].diff)) < 0 ? AD_ENOMEM : 0;
+        else if (!rc)
+            rc = json_array_append_new(dead, json_pack("{s:i, s:s, s:s?, s:o}", "seq", v[i].seq,
+                                                       "decision", v[i].decision, "hypothesis",
+                                                       v[i].hypothesis, "metric",
+                                                       num(v[i].metric))) < 0 ? AD_ENOMEM : 0;
+        if (!rc && !strcmp(v[i].decision, "rejected_by_gate"))
+            rc = count_rejections(&v[i], by_gate);
+    }
+    r = rc ? NULL
+           : json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:o, s:o, s:O?}, s:{s:o, s:s?}, s:O,"
+                       " s:O, s:O, s:O, s:b, s:{s:i, s:f}, s:O?}",
+                       "session_id", s->id, "repo", s->repo_path, "metric", s->metric_name,
+                       "direction", strcmp(s->direction, "minimize") ? "higher" : "lower",
+                       "status", s->status, "baseline", "median", num(s->baseline_metric),
+                       "mad", num(s->noise), "values",
+                       json_object_get(json_object_get(s->state, "baseline"), "values"),
+                       "best", "metric", num(s->best_metric), "commit", s->best_commit,
+                       "kept", kept, "dead_ends", dead, "rejections_by_gate", by_gate,
+                       "decisions", counts, "sandbox", 0, "cost", "tokens", 0, "usd", 0.0,
+                       "stopped_by", json_object_get(s->state, "stopped_by"));
+    if (!rc && !r)
+        rc = AD_ENOMEM;
+    ad_buf_init(&md, 64u << 20);
+    ad_buf_init(&t, 16u << 20);
+    if (!rc)
+        rc = build_markdown(s, r, v, n, &md);
+    if (!rc)
+        rc = build_tsv(s, v, n, &t);
+    json_decref(kept);
+    json_decref(dead);
+    json_decref(by_gate);
+    json_decref(counts);
+    if (rc) {
+        json_decref(r);
+        ad_buf_release(&md);
+        ad_buf_release(&t);
+        return ad_error(err, rc, rc == AD_ETOOBIG ? "the report is too big" : "out of memory");
+    }
+    *report = r;
+    *markdown = ad_buf_detach(&md, NULL);
+    *tsv = ad_buf_detach(&t, NULL);
+    return 0;
+}

@@ -1,0 +1,60 @@
+/* The research module's private header: running commands (proc.c). */
+#ifndef AD_RESEARCH_INT_H
+#define AD_RESEARCH_INT_H
+
+#include "autodev/buf.h"
+#include "autodev/error.h"
+
+/* What one command did. */
+struct ad__proc_result {
+    int exited;          /* 1: exited with status; 0: killed by a signal or timed out */
+    int status;          /* exit status, or the signal */
+    int timed_out;       /* the deadline passed and the process group was killed */
+    int truncated;       /* output beyond the cap was dropped (the head is kept) */
+    long long ms;        /* wall time */
+};
+
+/*
+ * Runs argv (argv[0] looked up in PATH) in dir, in a session and process
+ * group of its own, stdout and stderr together into out (at most cap bytes
+ * kept: the last ones), stdin from /dev/null. env NULL inherits autodev's
+ * environment; else it is the whole environment. After timeout_ms the group
+ * gets SIGTERM, 200 ms later SIGKILL; when the leader ends, whatever it
+ * left in its group is killed too. AD_EIO when it cannot start.
+ */
+int ad__proc_run(char *const argv[], const char *dir, char *const env[], long long timeout_ms,
+                 size_t cap, struct ad_buf *out, struct ad__proc_result *res,
+                 struct ad_err *err);
+
+/*
+ * git -C dir ARGS... (NULL-terminated, at most 28): 0 when it exits 0,
+ * else AD_EIO with the head of its output. out (may be NULL) gets the
+ * output (reset first).
+ */
+int ad__git(const char *dir, struct ad_buf *out, struct ad_err *err, ...)
+    __attribute__((sentinel));
+/* The first line of "git -C dir a1 a2 a3" (a2, a3 may be NULL), malloc'd into *line. */
+int ad__git_line(const char *dir, char **line, struct ad_err *err, const char *a1,
+                 const char *a2, const char *a3);
+
+#include <jansson.h>
+
+/* Text as a JSON string with every byte outside printable ASCII, newline and tab as '?'. */
+json_t *ad__research_text(const char *p, size_t len);
+
+struct ad_research_env;
+struct ad_research_session;
+struct ad_research_iteration;
+
+/* finalize, with why the loop stopped (NULL: asked for). */
+int ad__research_finalize(const struct ad_research_env *env, const char *session_id,
+                          const char *why, json_t **out, struct ad_err *err);
+/*
+ * The report of a session and its n iterations: the JSON, the Markdown
+ * and results.tsv (each malloc'd / a new reference).
+ */
+int ad__research_report(const struct ad_research_session *s,
+                        const struct ad_research_iteration *v, size_t n, json_t **report,
+                        char **markdown, char **tsv, struct ad_err *err);
+
+#endif
