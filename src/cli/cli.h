@@ -258,6 +258,10 @@ int cmd_gate(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_candidates(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_notifications(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_completion(int argc, char **argv, struct ad_ctx *ctx);
+/* cmd_serve.c: the HTTP server and its workers, the workers alone; cmd_token.c. */
+int cmd_serve(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_worker(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_token(int argc, char **argv, struct ad_ctx *ctx);
 
 /*
  * The runtime's sandbox (made once; backend from $AUTODEV_SANDBOX: auto,

@@ -272,3 +272,11 @@ int ad_runtime_jobs(struct ad_runtime *rt, const char *tenant_id,
     }
     return rc;
 }
+
+/* ---- the tenants (the server's workers serve them all) ----------------------------- */
+
+int ad_runtime_tenants(struct ad_runtime *rt, struct ad_tenant **out, size_t *n,
+                       struct ad_err *err)
+{
+    return ad_store_tenant_list(rt->st, out, n, err);
+}
