@@ -298,6 +298,9 @@ static void res_release(struct ad__res *res)
 
 /* ---- the request's life ----------------------------------------------------------------- */
 
+/* How much of an oversized body is read and dropped before the connection is cut. */
+#define DROP_MAX(s) ((s)->max_body < (16u << 20) ? (size_t)(16u << 20) : (s)->max_body)
+
 static struct ad__req *req_new(struct ad_server *s, struct MHD_Connection *conn, const char *url,
                                const char *method)
 {
@@ -310,10 +313,13 @@ static struct ad__req *req_new(struct ad_server *s, struct MHD_Connection *conn,
     r->start_ns = ad_mono_ns();
     r->route_index = (int)ad__routes_count();
     snprintf(r->method, sizeof(r->method), "%s", method);
+    r->url = strdup(url);
     r->path = strdup(url);
     /* The cap is checked as the body arrives; one byte more says "too big". */
     ad_buf_init(&r->body, s->max_body);
-    if (!r->path) {
+    if (!r->path || !r->url) {
+        free(r->path);
+        free(r->url);
         free(r);
         return NULL;
     }
@@ -327,6 +333,7 @@ static void req_free(struct ad__req *r)
     ad_buf_release(&r->body);
     ad_api_token_release(&r->tok);
     free(r->path);
+    free(r->url);
     free(r);
 }
 
@@ -420,11 +427,11 @@ static void admit(struct ad__req *r, struct ad__res *res)
     }
     rc = ad__route_match(r->method, r->path, &r->route, r->param);
     if (rc == AD_ENOTFOUND) {
-        ad__res_fail(res, 404, "no route %s %s (see /v1/openapi.json)", r->method, r->path);
+        ad__res_fail(res, 404, "no route %s %s (see /v1/openapi.json)", r->method, r->url);
         return;
     }
     if (rc == AD_ESTATE) {
-        ad__res_fail(res, 405, "%s is not a method of %s", r->method, r->path);
+        ad__res_fail(res, 405, "%s is not a method of %s", r->method, r->url);
         return;
     }
     r->route_index = (int)(r->route - ad__routes());
@@ -506,16 +513,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_size > 0) {
-        if (!r->answered && ad_buf_add(&r->body, upload, *upload_size) < 0) {
+        /*
+         * libmicrohttpd takes no answer while a body arrives: past the cap
+         * the rest is read and dropped, and 413 answered at its end; a body
+         * that goes on far past it is cut off by closing the connection.
+         */
+        if (!r->too_big && ad_buf_add(&r->body, upload, *upload_size) < 0) {
             r->too_big = 1;
-            ad__res_fail(&res, 413, "request body over the %zu-byte limit", s->max_body);
-            send_res(r, &res);
-            res_release(&res);
+            ad_buf_release(&r->body);
+        }
+        if (r->too_big) {
+            r->dropped += *upload_size;
+            if (r->dropped > DROP_MAX(s))
+                return MHD_NO;
         }
         *upload_size = 0;
         return MHD_YES;
     }
-    if (!r->answered) {
+    if (!r->answered && r->too_big) {
+        ad__res_fail(&res, 413, "request body over the %zu-byte limit", s->max_body);
+        send_res(r, &res);
+    } else if (!r->answered) {
         dispatch(r, &res);
         if (res.status && !res.queued)
             send_res(r, &res);

@@ -35,10 +35,12 @@ struct ad__req {
     const struct ad__route *route;   /* NULL until matched */
     int route_index;                 /* in the table; the table's size for "no route" */
     char method[16];
-    char *path;                      /* owned copy; params point into it */
+    char *url;                       /* owned: the path as requested */
+    char *path;                      /* owned copy split by the match; params point into it */
     const char *param[AD__ROUTE_PARAMS_MAX];
     struct ad_buf body;
     int too_big;                     /* the body passed the cap: answered 413 */
+    size_t dropped;                  /* bytes of it read past the cap and dropped */
     int answered;                    /* a response is queued */
     int status;                      /* of that response, for the metrics */
     int64_t start_ns;
