@@ -710,7 +710,6 @@ static int start_daemon(struct ad_server *s, const struct ad_server_options *o,
         (unsigned)(o->timeout_s > 0 ? o->timeout_s : AD_SERVER_DEFAULT_TIMEOUT_S),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(o->max_header ? o->max_header : AD_SERVER_DEFAULT_HEADER),
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
         MHD_OPTION_END);
