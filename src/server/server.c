@@ -537,8 +537,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         dispatch(r, &res);
         if (res.status && !res.queued)
             send_res(r, &res);
-        res_release(&res);
     }
+    res_release(&res);
     return MHD_YES;
 }
 

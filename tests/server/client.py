@@ -16,6 +16,11 @@
         N clients that send half a request line and then nothing (slowloris);
         prints {"closed": how many the server closed within SECONDS, "answered":
         whether a normal request was answered while they hung}.
+
+    client.py cap BASE --connections N
+        Holds N idle connections open, then makes one more request; prints
+        {"refused": whether that request got no answer, "after": the status
+        of a request made once the N are closed}.
 """
 
 import argparse
@@ -203,6 +208,37 @@ def slow(args):
     return 0
 
 
+def one_request(host, port, timeout=10):
+    """The status of GET /v1/health, or None when no answer came within timeout."""
+    try:
+        c = http.client.HTTPConnection(host, port, timeout=timeout)
+        c.request("GET", "/v1/health")
+        status = c.getresponse().status
+        c.close()
+        return status
+    except (OSError, http.client.HTTPException):
+        return None
+
+
+def cap(args):
+    host, port = hostport(args.base)
+    socks = [socket.create_connection((host, port), timeout=5) for _ in range(args.connections)]
+    # Each idle one is surely accepted (counted) before the next request comes.
+    time.sleep(0.5)
+    # Past the cap the server takes no connection: this one waits unanswered.
+    refused = one_request(host, port, timeout=1.5) is None
+    for s in socks:
+        s.close()
+    after = None
+    for _ in range(50):
+        after = one_request(host, port)
+        if after is not None:
+            break
+        time.sleep(0.1)
+    print(json.dumps({"refused": refused, "after": after}))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -220,8 +256,11 @@ def main():
     p.add_argument("base")
     p.add_argument("--connections", type=int, default=10)
     p.add_argument("--wait", type=float, default=30)
+    p = sub.add_parser("cap")
+    p.add_argument("base")
+    p.add_argument("--connections", type=int, default=10)
     args = ap.parse_args()
-    return {"sse": sse, "slow": slow}[args.cmd](args)
+    return {"sse": sse, "slow": slow, "cap": cap}[args.cmd](args)
 
 
 if __name__ == "__main__":
