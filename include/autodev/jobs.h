@@ -150,4 +150,20 @@ const char *ad_jobs_last_run(const struct ad_jobs *q);
 int ad_jobs_run_until_idle(struct ad_jobs *q, const char *kind, int max_jobs, int *count,
                            struct ad_err *err);
 
+/* The tenant's jobs by status: counts[s] for each enum ad_job_status s (metrics). */
+int ad_jobs_counts(struct ad_store *st, const char *tenant_id,
+                   int64_t counts[AD_JOB_STATUS_COUNT], struct ad_err *err);
+
+/*
+ * A worker that stops before its job is done hands the job back: every job
+ * of the tenant running under worker (the name of its queue) is queued
+ * again, runnable now, with its lease dropped and its attempts kept, and
+ * last_error saying why. Another worker claims it at once instead of
+ * waiting for the lease to run out; the worker that handed it back, if it
+ * is still running the handler, has lost its lease and writes nothing.
+ * *count (may be NULL) gets how many jobs went back.
+ */
+int ad_jobs_hand_back(struct ad_store *st, const char *tenant_id, const char *worker,
+                      int64_t *count, struct ad_err *err);
+
 #endif

@@ -46,6 +46,7 @@ struct ad_llm;
 struct ad_runtime;
 struct ad_sandbox;
 struct ad_store;
+struct ad_tenant;
 
 struct ad_runtime_options {
     const char *db;              /* the store uri: a file path or "sqlite:PATH" (required) */
@@ -134,5 +135,12 @@ struct ad_runtime_job_kind {
 const struct ad_runtime_subscription *ad_runtime_subscriptions(void);
 const struct ad_runtime_job_kind *ad_runtime_job_kinds(void);
 const struct ad_runtime_job_kind *ad_runtime_job_kind_find(const char *kind);
+
+/*
+ * Every tenant of the store, by name (the server's workers serve them
+ * all). Free with ad_tenant_list_free (store.h).
+ */
+int ad_runtime_tenants(struct ad_runtime *rt, struct ad_tenant **out, size_t *n,
+                       struct ad_err *err);
 
 #endif

@@ -223,4 +223,13 @@ int ad_sb_backend_parse(const char *s, enum ad_sb_backend *out, struct ad_err *e
  */
 json_t *ad_sandbox_check(const struct ad_sandbox_options *opts);
 
+/*
+ * Runs this process has made so far, by the status of their result
+ * (counts[s] for each enum ad_sb_status s; a run that gave no result is
+ * not counted), over every sandbox of every thread: what a server's
+ * metrics report.
+ */
+#define AD_SB_STATUS_COUNT 8
+void ad_sandbox_run_counts(uint64_t counts[AD_SB_STATUS_COUNT]);
+
 #endif

@@ -66,6 +66,7 @@
  *
  * Sections: caps and options; open, schema and transactions; tenants;
  * agents; episodes (and the brief view of recent failures); events; jobs;
+ * the server's rows (API tokens, the tenant list, job counts);
  * LLM calls; skills, their versions, search and executions; agent
  * sessions; agent record; skill candidates and mutation counts; capability
  * usage; notifications; failure patterns; AlphaEvolver's tool mutations and
@@ -457,6 +458,87 @@ int ad_store_job_renew(struct ad_store *st, const char *tenant_id, const char *i
 /* Newest first; status < 0 for any status. */
 int ad_store_job_list(struct ad_store *st, const char *tenant_id, int status, const char *kind,
                       int limit, struct ad_job **out, size_t *n, struct ad_err *err);
+
+/* ---- the server's rows: API tokens; and what its workers and metrics read -- */
+
+/*
+ * API tokens (module server owns them: server.h holds the policy). A row
+ * keeps the SHA-256 of the token, never the token; the tenant is the
+ * token's, which is how the server knows a caller's tenant. The roles are
+ * the column's CHECK list; the server hands out admin, reviewer and agent.
+ */
+enum ad_token_role {
+    AD_ROLE_ADMIN = 0,
+    AD_ROLE_OPERATOR = 1,
+    AD_ROLE_REVIEWER = 2,
+    AD_ROLE_AGENT = 3,
+    AD_ROLE_VIEWER = 4,
+};
+
+/* "admin" ...; NULL for an out-of-range value. */
+const char *ad_token_role_name(enum ad_token_role r);
+/* Case-insensitive. 0 or AD_EINVAL. */
+int ad_token_role_parse(const char *s, enum ad_token_role *out);
+
+#define AD_TOKEN_HASH_SIZE 65   /* SHA-256 as 64 lower-case hex digits and NUL */
+
+struct ad_api_token {
+    char id[AD_ID_SIZE];
+    char tenant_id[AD_ID_SIZE];
+    char *name;                          /* required, ad_name_valid, unique in the tenant */
+    char token_hash[AD_TOKEN_HASH_SIZE]; /* 64 lower-case hex digits */
+    enum ad_token_role role;
+    char created_at[AD_TIME_SIZE];
+    char last_used_at[AD_TIME_SIZE];     /* "" never used */
+    char revoked_at[AD_TIME_SIZE];       /* "" while it works */
+};
+
+void ad_api_token_release(struct ad_api_token *t);
+void ad_api_token_list_free(struct ad_api_token *v, size_t n);
+/*
+ * Caller sets tenant_id, name, token_hash and role; the store sets id and
+ * created_at. AD_EEXIST when the tenant has a token of that name (revoked
+ * ones keep theirs) or the hash is taken.
+ */
+int ad_store_token_insert(struct ad_store *st, struct ad_api_token *t, struct ad_err *err);
+/*
+ * The token whose hash is hash, whatever its tenant (a caller shows a
+ * token, not a tenant), revoked or not. AD_ENOTFOUND when none.
+ */
+int ad_store_token_find_hash(struct ad_store *st, const char *hash, struct ad_api_token *out,
+                             struct ad_err *err);
+/* The tenant's token of id, or else of that name. AD_ENOTFOUND when none. */
+int ad_store_token_get(struct ad_store *st, const char *tenant_id, const char *id_or_name,
+                       struct ad_api_token *out, struct ad_err *err);
+/* The tenant's tokens by name; with_revoked also those revoked. */
+int ad_store_token_list(struct ad_store *st, const char *tenant_id, bool with_revoked, int limit,
+                        struct ad_api_token **out, size_t *n, struct ad_err *err);
+/* Sets revoked_at of the tenant's token id. AD_ENOTFOUND; AD_ESTATE when already revoked. */
+int ad_store_token_revoke(struct ad_store *st, const char *tenant_id, const char *id,
+                          struct ad_err *err);
+/* Sets last_used_at of the tenant's token id to now. AD_ENOTFOUND. */
+int ad_store_token_touch(struct ad_store *st, const char *tenant_id, const char *id,
+                         struct ad_err *err);
+/* Tokens not revoked, over every tenant. */
+int ad_store_token_count_active(struct ad_store *st, int64_t *count, struct ad_err *err);
+
+/* Every tenant, by name (the workers serve them all). Free with ad_tenant_list_free. */
+void ad_tenant_list_free(struct ad_tenant *v, size_t n);
+int ad_store_tenant_list(struct ad_store *st, struct ad_tenant **out, size_t *n,
+                         struct ad_err *err);
+
+/* The tenant's jobs by status: counts[s] for each enum ad_job_status s. */
+#define AD_JOB_STATUS_COUNT 5
+int ad_store_job_counts(struct ad_store *st, const char *tenant_id,
+                        int64_t counts[AD_JOB_STATUS_COUNT], struct ad_err *err);
+/*
+ * Hands the tenant's jobs running under worker back to the queue: queued
+ * again, runnable now, lease and worker cleared, attempts kept, last_error
+ * note. *count (may be NULL) gets how many. A worker that still runs one
+ * of them has lost its lease and writes nothing (jobs.h).
+ */
+int ad_store_job_hand_back(struct ad_store *st, const char *tenant_id, const char *worker,
+                           const char *note, int64_t *count, struct ad_err *err);
 
 /* ---- LLM calls (the cost ledger) ------------------------------------------ */
 

@@ -272,6 +272,10 @@ int cmd_fitness(int argc, char **argv, struct ad_ctx *ctx);
  * changed, '<' left only, '>' right only. 0, or -1 out of memory.
  */
 int ad__diff_side_by_side(FILE *out, const char *left, const char *right, int width);
+/* cmd_serve.c: the HTTP server and its workers, the workers alone; cmd_token.c. */
+int cmd_serve(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_worker(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_token(int argc, char **argv, struct ad_ctx *ctx);
 
 /*
  * The runtime's sandbox (made once; backend from $AUTODEV_SANDBOX: auto,

@@ -323,6 +323,97 @@ static const char jobs_description[] =
     "alpha.background: every evolution_background_hours, queue alpha.mutate for\n"
     "the most-used skills of AUTONOMOUS agents (background_evolution on).";
 
+static const struct ad_cmd_form serve_forms[] = {
+    { "serve [--listen HOST:PORT] [--workers N] [--threads N] [--grace SECONDS]", NULL },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt serve_opts[] = {
+    { "--listen HOST:PORT",
+      "The address to listen on (default 127.0.0.1:8420; port 0 picks a free\n"
+      "one). An address that is not loopback is refused until an API token exists." },
+    { "--workers N", "Job workers in the same process, 0..256 (default 2; 0: none)." },
+    { "--threads N", "HTTP threads, 1..64 (default 2)." },
+    { "--max-connections N", "Open connections at once, 1..100000 (default 256); more are refused." },
+    { "--timeout SECONDS",
+      "Close a connection idle this long, 1..3600 (default 15): slow clients\n"
+      "never hold a thread." },
+    { "--max-body BYTES", "The largest request body, 1024..2^30 (default 8 MiB); larger is 413." },
+    { "--max-header BYTES",
+      "The memory of a connection, which caps the request line and headers,\n"
+      "4096..1048576 (default 16384)." },
+    { "--rate-limit N",
+      "Requests a second per token, 0..1000000 (default 200; 0: no limit); past\n"
+      "it 429 with Retry-After." },
+    { "--burst N", "Requests a token may make at once (default twice the rate limit)." },
+    { "--ping SECONDS", "An idle event stream sends a comment this often (default 15)." },
+    { "--lease SECONDS", "The lease of a job a worker claims, 1..86400 (default 300)." },
+    { "--grace SECONDS",
+      "On SIGINT or SIGTERM, how long running requests and jobs may take to\n"
+      "finish, 0..3600 (default 30); jobs still running then go back to the queue." },
+    { "--poll MS", "How often an idle worker looks for jobs, 10..60000 (default 500)." },
+    { "--port-file FILE", "Write the port listened on to FILE once listening." },
+    { NULL, NULL },
+};
+
+static const char serve_description[] =
+    "Serves the HTTP API (JSON under /v1; the routes and their roles are in\n"
+    "GET /v1/openapi.json) with libmicrohttpd, and runs job workers in the same\n"
+    "process: each claims the due jobs of every tenant with a lease, as 'autodev\n"
+    "jobs run' does. Every route but /v1/health and /v1/openapi.json needs a\n"
+    "bearer token (autodev token create); the tenant of a request is its token's.\n"
+    "GET /v1/events streams the event outbox as Server-Sent Events (resume with\n"
+    "Last-Event-ID); GET /metrics gives Prometheus text.\n"
+    "\n"
+    "Each HTTP thread and each worker opens its own handle on the store. On\n"
+    "SIGINT or SIGTERM the server stops accepting, ends the event streams, lets\n"
+    "requests and jobs in flight finish within the grace period, hands the jobs\n"
+    "still running back to the queue, and exits 0. Progress and failed\n"
+    "authentications are logged on standard error (never a token).";
+
+static const struct ad_cmd_form worker_forms[] = {
+    { "worker [--workers N] [--lease SECONDS] [--grace SECONDS] [--poll MS]", NULL },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt worker_opts[] = {
+    { "--workers N", "Worker threads, 1..256 (default 2)." },
+    { "--lease SECONDS", "The lease of a job a worker claims, 1..86400 (default 300)." },
+    { "--grace SECONDS",
+      "On SIGINT or SIGTERM, how long running jobs may take to finish, 0..3600\n"
+      "(default 30); those still running then go back to the queue." },
+    { "--poll MS", "How often an idle worker looks for jobs, 10..60000 (default 500)." },
+    { NULL, NULL },
+};
+
+static const char worker_description[] =
+    "Runs job workers without the HTTP server: many processes (on one\n"
+    "database) may share the queue, each job claimed by one worker under a\n"
+    "lease. Stops like autodev serve.";
+
+static const struct ad_cmd_form token_forms[] = {
+    { "token create --role ROLE [--name NAME]",
+      "Make an API token of the tenant and print it: this is the only time it is\n"
+      "shown (the store keeps its SHA-256). ROLE is admin, reviewer or agent." },
+    { "token list [--all]", "List the tenant's tokens (with --all, the revoked too)." },
+    { "token revoke ID|NAME", "Revoke a token: it stops working at once." },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt token_opts[] = {
+    { "--role ROLE", "admin, reviewer or agent." },
+    { "--name NAME", "A name unique in the tenant (default ROLE-XXXXXXXX)." },
+    { "--all", "List revoked tokens too." },
+    { NULL, NULL },
+};
+
+static const char token_description[] =
+    "API tokens open the HTTP API (autodev serve) to a caller, in the token's\n"
+    "tenant. An agent may record episodes and run skills and tasks; a reviewer\n"
+    "may approve, reject and regenerate candidates, graduate agents and roll\n"
+    "skills back; an admin may do all of that and change settings and tokens.\n"
+    "Every role may read.";
+
 static const struct ad_cmd_form demo_forms[] = {
     { "demo [--keep]", NULL },
     { NULL, NULL },
@@ -1019,6 +1110,12 @@ static const struct ad_cmd commands[] = {
       events_description },
     { "jobs", cmd_jobs, "queue, list and run background jobs", jobs_forms, jobs_opts,
       jobs_description },
+    { "serve", cmd_serve, "serve the HTTP API, event stream and job workers", serve_forms,
+      serve_opts, serve_description },
+    { "worker", cmd_worker, "run job workers without the HTTP server", worker_forms,
+      worker_opts, worker_description },
+    { "token", cmd_token, "create, list and revoke API tokens", token_forms, token_opts,
+      token_description },
     { "sandbox", cmd_sandbox, "run untrusted skill code in the sandbox", sandbox_forms,
       sandbox_opts, sandbox_description },
     { "skill", cmd_skill, "add, run, version and share catalog skills", skill_forms,

@@ -476,3 +476,17 @@ int ad_jobs_status(struct ad_store *st, const char *tenant_id, const char *id,
 {
     return ad_store_job_status(st, tenant_id, id, out, err);
 }
+
+int ad_jobs_counts(struct ad_store *st, const char *tenant_id,
+                   int64_t counts[AD_JOB_STATUS_COUNT], struct ad_err *err)
+{
+    return ad_store_job_counts(st, tenant_id, counts, err);
+}
+
+int ad_jobs_hand_back(struct ad_store *st, const char *tenant_id, const char *worker,
+                      int64_t *count, struct ad_err *err)
+{
+    return ad_store_job_hand_back(st, tenant_id, worker,
+                                  "handed back: its worker stopped before the job was done",
+                                  count, err);
+}

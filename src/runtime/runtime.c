@@ -310,3 +310,11 @@ int ad_runtime_schedule(struct ad_runtime *rt, const char *tenant_id, struct ad_
 {
     return ad_alpha_schedule(rt->st, tenant_id, err);
 }
+
+/* ---- the tenants (the server's workers serve them all) ----------------------------- */
+
+int ad_runtime_tenants(struct ad_runtime *rt, struct ad_tenant **out, size_t *n,
+                       struct ad_err *err)
+{
+    return ad_store_tenant_list(rt->st, out, n, err);
+}

@@ -543,10 +543,24 @@ static int sandbox_run(struct ad_sandbox *sb, const struct ad_sandbox_spec *spec
     return rc;
 }
 
+/* Runs by status, for every thread of the process (ad_sandbox_run_counts). */
+static uint64_t run_counts[AD_SB_STATUS_COUNT];
+_Static_assert(AD_SB_SANDBOX_ERROR + 1 == AD_SB_STATUS_COUNT, "one count per status");
+
 int ad_sandbox_run(struct ad_sandbox *sb, const struct ad_sandbox_spec *spec,
                    struct ad_sandbox_result *result, struct ad_err *err)
 {
-    return sandbox_run(sb, spec, result, false, err);
+    int rc = sandbox_run(sb, spec, result, false, err);
+
+    if (rc == 0 && (unsigned)result->status < AD_SB_STATUS_COUNT)
+        __atomic_fetch_add(&run_counts[result->status], 1, __ATOMIC_RELAXED);
+    return rc;
+}
+
+void ad_sandbox_run_counts(uint64_t counts[AD_SB_STATUS_COUNT])
+{
+    for (int i = 0; i < AD_SB_STATUS_COUNT; i++)
+        counts[i] = __atomic_load_n(&run_counts[i], __ATOMIC_RELAXED);
 }
 
 enum ad_sb_backend ad_sandbox_backend(const struct ad_sandbox *sb)

@@ -271,3 +271,40 @@ int ad_store_job_list(struct ad_store *st, const char *tenant_id, int status, co
     return st->ops->jobs->list(st, tenant_id, status < 0 ? -1 : status, kind, limit, out, n,
                                err);
 }
+
+int ad_store_job_counts(struct ad_store *st, const char *tenant_id,
+                        int64_t counts[AD_JOB_STATUS_COUNT], struct ad_err *err)
+{
+    int rc = ad__check_id("tenant id", tenant_id, err);
+
+    memset(counts, 0, sizeof(int64_t) * AD_JOB_STATUS_COUNT);
+    if (rc)
+        return rc;
+    return st->ops->jobs->counts(st, tenant_id, counts, err);
+}
+
+int ad_store_job_hand_back(struct ad_store *st, const char *tenant_id, const char *worker,
+                           const char *note, int64_t *count, struct ad_err *err)
+{
+    char now[AD_TIME_SIZE];
+    int64_t ignored = 0;
+    int rc, own;
+
+    if (!count)
+        count = &ignored;
+    *count = 0;
+    rc = ad__check_id("tenant id", tenant_id, err);
+    if (!rc)
+        rc = check_worker(worker, err);
+    if (!rc && note)
+        rc = ad__check_text("note", note, AD_ERROR_TRACE_MAX, 0, err);
+    if (!rc)
+        rc = ad__write_begin(st, &own, err);
+    if (rc)
+        return rc;
+    rc = st->ops->jobs->hand_back(st, tenant_id, worker, note, ad_time_now(now), count, err);
+    rc = ad__write_end(st, own, rc, err);
+    if (rc)
+        *count = 0;
+    return rc;
+}

@@ -76,7 +76,7 @@ static int ops_complete(const struct ad_store_ops *o)
 {
     return o->open && o->close && o->schema_version && o->check && o->begin && o->commit &&
            o->rollback && o->tx_lost && o->tenants && o->agents && o->episodes && o->events &&
-           o->jobs && o->llm_calls && o->skills && o->executions && o->sessions &&
+           o->jobs && o->tokens && o->llm_calls && o->skills && o->executions && o->sessions &&
            o->candidates && o->research && o->capabilities && o->notifications && o->patterns &&
            o->mutations && o->variants && o->skills->version_ancestry;
 }

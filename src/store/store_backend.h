@@ -105,6 +105,8 @@ struct ad__tenant_ops {
                         struct ad_err *err);
     int (*settings_put)(struct ad_store *st, const char *tenant_id, const char *settings,
                         const char *now, struct ad_err *err);
+    /* Every tenant, by name. */
+    int (*list)(struct ad_store *st, struct ad_tenant **out, size_t *n, struct ad_err *err);
 };
 
 /*
@@ -194,7 +196,34 @@ struct ad__job_ops {
                  struct ad_err *err);
     int (*list)(struct ad_store *st, const char *tenant_id, int status, const char *kind,
                 int limit, struct ad_job **out, size_t *n, struct ad_err *err);
+    /* counts[s]: the tenant's jobs of status s. */
+    int (*counts)(struct ad_store *st, const char *tenant_id, int64_t *counts,
+                  struct ad_err *err);
+    /* Every job of the tenant running under worker: queued, run_after now, no lease. */
+    int (*hand_back)(struct ad_store *st, const char *tenant_id, const char *worker,
+                     const char *note, const char *now, int64_t *count, struct ad_err *err);
 };
+
+/*
+ * API tokens (the server's). find_hash looks in every tenant; get takes
+ * an id or a name; revoke is AD_ESTATE for a token already revoked.
+ */
+struct ad__token_ops {
+    int (*insert)(struct ad_store *st, const struct ad_api_token *t, struct ad_err *err);
+    int (*find_hash)(struct ad_store *st, const char *hash, struct ad_api_token *out,
+                     struct ad_err *err);
+    int (*get)(struct ad_store *st, const char *tenant_id, const char *id_or_name,
+               struct ad_api_token *out, struct ad_err *err);
+    int (*list)(struct ad_store *st, const char *tenant_id, bool with_revoked, int limit,
+                struct ad_api_token **out, size_t *n, struct ad_err *err);
+    int (*revoke)(struct ad_store *st, const char *tenant_id, const char *id, const char *now,
+                  struct ad_err *err);
+    int (*touch)(struct ad_store *st, const char *tenant_id, const char *id, const char *now,
+                 struct ad_err *err);
+    int (*count_active)(struct ad_store *st, int64_t *count, struct ad_err *err);
+};
+
+extern const struct ad__enum ad__token_role_enum;
 
 /* The LLM ledger. insert gets id and created_at set. */
 struct ad__llm_call_ops {
@@ -451,6 +480,7 @@ struct ad_store_ops {
     const struct ad__episode_ops *episodes;
     const struct ad__event_ops *events;
     const struct ad__job_ops *jobs;
+    const struct ad__token_ops *tokens;
     const struct ad__llm_call_ops *llm_calls;
     const struct ad__skill_ops *skills;
     const struct ad__execution_ops *executions;

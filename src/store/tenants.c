@@ -78,3 +78,20 @@ int ad_store_tenant_get(struct ad_store *st, const char *name, struct ad_tenant 
     memset(out, 0, sizeof(*out));
     return st->ops->tenants->find(st, name, out, err);
 }
+
+void ad_tenant_list_free(struct ad_tenant *v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        ad_tenant_release(&v[i]);
+    free(v);
+}
+
+int ad_store_tenant_list(struct ad_store *st, struct ad_tenant **out, size_t *n,
+                         struct ad_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    return st->ops->tenants->list(st, out, n, err);
+}

@@ -843,6 +843,7 @@ const struct ad_store_ops ad__store_sqlite_ops = {
     .episodes = &ad__sqlite_episode_ops,
     .events = &ad__sqlite_event_ops,
     .jobs = &ad__sqlite_job_ops,
+    .tokens = &ad__sqlite_token_ops,
     .llm_calls = &ad__sqlite_llm_call_ops,
     .skills = &ad__sqlite_skill_ops,
     .executions = &ad__sqlite_execution_ops,

@@ -310,6 +310,59 @@ static int sqlite_job_list(struct ad_store *st, const char *tenant_id, int statu
     return 0;
 }
 
+/* Down ix_jobs_claim (tenant_id, status, ...): one range per status. */
+static int sqlite_job_counts(struct ad_store *st, const char *tenant_id, int64_t *counts,
+                             struct ad_err *err)
+{
+    struct sqlite_store *s = ad__sq(st);
+    struct stmt_slot *q = NULL;
+    int rc = ad__sq_get(s, "SELECT status, count(*) FROM jobs WHERE tenant_id = ?1"
+                           " GROUP BY status", &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(q->stmt)) == SQLITE_ROW) {
+        int i = ad__enum_parse(&ad__job_status_enum,
+                               (const char *)sqlite3_column_text(q->stmt, 0));
+
+        if (i >= 0 && i < AD_JOB_STATUS_COUNT)
+            counts[i] = sqlite3_column_int64(q->stmt, 1);
+    }
+    rc = rc == SQLITE_DONE ? 0 : ad__sq_fail(s, rc, "count jobs", err);
+    ad__sq_put(q);
+    return rc;
+}
+
+static int sqlite_job_hand_back(struct ad_store *st, const char *tenant_id, const char *worker,
+                                const char *note, const char *now, int64_t *count,
+                                struct ad_err *err)
+{
+    struct sqlite_store *s = ad__sq(st);
+    struct stmt_slot *q = NULL;
+    int rc = ad__sq_get(s, "UPDATE jobs SET status = 'queued', run_after = ?4,"
+                           " lease_until = NULL, worker = NULL, last_error = ?3, updated_at = ?4"
+                           " WHERE tenant_id = ?1 AND status = 'running' AND worker = ?2",
+                        &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, worker, -1, SQLITE_STATIC);
+    if (note)
+        sqlite3_bind_text(q->stmt, 3, note, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 4, now, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q->stmt);
+    if (rc == SQLITE_DONE) {
+        *count = sqlite3_changes(s->db);
+        rc = 0;
+    } else {
+        rc = ad__sq_fail(s, rc, "hand jobs back", err);
+    }
+    ad__sq_put(q);
+    return rc;
+}
+
 const struct ad__job_ops ad__sqlite_job_ops = {
     .insert = sqlite_job_insert,
     .get = sqlite_job_get,
@@ -318,4 +371,6 @@ const struct ad__job_ops ad__sqlite_job_ops = {
     .finish = sqlite_job_finish,
     .renew = sqlite_job_renew,
     .list = sqlite_job_list,
+    .counts = sqlite_job_counts,
+    .hand_back = sqlite_job_hand_back,
 };

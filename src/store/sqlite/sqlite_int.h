@@ -227,6 +227,7 @@ extern const struct ad__agent_ops ad__sqlite_agent_ops;
 extern const struct ad__episode_ops ad__sqlite_episode_ops;
 extern const struct ad__event_ops ad__sqlite_event_ops;
 extern const struct ad__job_ops ad__sqlite_job_ops;
+extern const struct ad__token_ops ad__sqlite_token_ops;
 extern const struct ad__llm_call_ops ad__sqlite_llm_call_ops;
 extern const struct ad__skill_ops ad__sqlite_skill_ops;
 extern const struct ad__execution_ops ad__sqlite_execution_ops;

@@ -122,9 +122,35 @@ static int sqlite_settings_put(struct ad_store *st, const char *tenant_id, const
     return ad__sq_step_changed(s, q, "tenant id", tenant_id, err);
 }
 
+static const struct sq_stmt tenant_list = {
+    &tenant_table, "SELECT {cols} FROM tenants ORDER BY name",
+};
+
+static int sqlite_tenant_list(struct ad_store *st, struct ad_tenant **out, size_t *n,
+                              struct ad_err *err)
+{
+    struct sqlite_store *s = ad__sq(st);
+    struct ad_tenant *v = NULL;
+    size_t count = 0;
+    struct stmt_slot *q = NULL;
+    int rc = ad__sq_prepare(s, &tenant_list, &q, err);
+
+    if (rc)
+        return rc;
+    rc = ad__sq_collect(s, q, sizeof(*v), NULL, (void **)&v, &count, "list tenants", err);
+    if (rc) {
+        ad_tenant_list_free(v, count);
+        return rc;
+    }
+    *out = v;
+    *n = count;
+    return 0;
+}
+
 const struct ad__tenant_ops ad__sqlite_tenant_ops = {
     .find = sqlite_tenant_find,
     .insert = sqlite_tenant_insert,
     .settings_get = sqlite_settings_get,
     .settings_put = sqlite_settings_put,
+    .list = sqlite_tenant_list,
 };
