@@ -663,7 +663,7 @@ static int run_direct(struct ad__req *r, struct ad__res *res, struct ad_sandbox 
     memset(&sr, 0, sizeof(sr));
     rc = ad_skill_execute(sb, s, v, input, lim, &sr, &err);
     if (rc == 0)
-        rc = ad_skill_execution_record(r->st, r->bus, s, v, NULL, NULL, input, &sr, xid, &err);
+        rc = ad_skill_execution_record(r->st, r->bus, s, v, NULL, NULL, input, &sr, 0, xid, &err);
     if (rc < 0) {
         ad__res_err(res, &err);
     } else {
