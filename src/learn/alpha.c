@@ -267,7 +267,7 @@ static int apply_function(const char *code, const char *entry, const char *reply
                           struct ad_buf *out, struct ad_err *err)
 {
     struct ad_buf fn = AD_BUF_INIT;
-    size_t start, end;
+    size_t start = 0, end = 0;
     int rc;
 
     fn.max = AD_SKILL_CODE_MAX;
