@@ -343,7 +343,11 @@ static const char demo_description[] =
     "reflection queues a memento.generate job, the skill is synthesized by\n"
     "example (no model needed; with memento_synthesis off, $AUTODEV_LLM writes\n"
     "it), validated in the sandbox and approved, and the task then succeeds on\n"
-    "an e-mail neither failure had. It prints what the store holds: agents with\n"
+    "an e-mail neither failure had. Then the autoresearch loop, with no model: a\n"
+    "bundled objective.py (a line fitted to four points, its slope and offset in\n"
+    "an EVOLVE block) is git-initialised in the home and the offline mutator\n"
+    "lowers its loss over 10 iterations; each kept commit is printed with the\n"
+    "loss before and after. It prints what the store holds: agents with\n"
     "their counters, episodes by outcome and task kind, the most recent\n"
     "failures, events by topic, jobs by status and the settings. The throw-away\n"
     "home is removed at the end unless --keep is given.";
