@@ -1120,7 +1120,13 @@ int ad_research_decide(const struct ad_research_env *env, const char *session_id
         gain = lower_is_better(&s) ? s.best_metric - it.metric : it.metric - s.best_metric;
         need = fmax(cfg_num(&s, "margin"), cfg_num(&s, "noise_k") * (isnan(s.noise) ? 0 : s.noise));
         better = gain > need;
-        rc = run_gates(&s, &diff, &gates, &passed, err);
+        /*
+         * The gates block keeps: an edit that is not better is reverted
+         * whatever they say, so they (and a --check that may be slow) run
+         * only for one that would be kept.
+         */
+        if (better)
+            rc = run_gates(&s, &diff, &gates, &passed, err);
     }
     if (rc)
         goto out;
