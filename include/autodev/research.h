@@ -95,7 +95,11 @@ int ad_research_edit(const struct ad_research_env *env, const char *session_id, 
 /* Runs the command on the pending edit; a missing metric makes the iteration crash. */
 int ad_research_run(const struct ad_research_env *env, const char *session_id, json_t **out,
                     struct ad_err *err);
-/* Keeps or reverts the measured edit. */
+/*
+ * Keeps or reverts the measured edit. The gates (and the check command)
+ * run only for an edit better than the best: the others are reverted
+ * whatever they would say (their "gates" is null).
+ */
 int ad_research_decide(const struct ad_research_env *env, const char *session_id, json_t **out,
                        struct ad_err *err);
 /* Writes report.json, report.md and results.tsv; the result names them. */
