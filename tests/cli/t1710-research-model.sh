@@ -100,6 +100,23 @@ test_expect_success 'a SEARCH that does not match is retried once with the feedb
     test "$(json_get "j[\"iterations\"][0][\"detail\"][\"tokens\"]" <s.json)" = 1200
 '
 
+test_expect_success 'an edit of a file that is not a target is fed back, and the file is untouched' '
+    mkrepo wrong &&
+    mkdir wrong/tests && echo "assert True" >wrong/tests/t.py &&
+    git -C wrong add -A && git -C wrong $GIT_ID commit -qm tests &&
+    research research_wrong_file --repo wrong --file obj.py --cmd "$PY obj.py" --metric score \
+        --iterations 1 --repeats 1 >out &&
+    id=$(sid) &&
+    test "$(decisions $id)" = kept &&
+    results research_wrong_file >r.json &&
+    test "$(json_get "j[\"consumed\"]" <r.json)" = 2 &&
+    json_get "j[\"requests\"][1][\"messages\"][3][\"content\"]" <r.json |
+        grep "edits .tests/t.py., which is not a target file" &&
+    wt=$(autodev research status $id --json | json_get "j[\"worktree\"]") &&
+    grep "^assert True$" "$wt/tests/t.py" &&
+    test "$(git -C "$wt" diff --name-only HEAD~1)" = obj.py
+'
+
 test_expect_success 'a second failure to apply is a failed iteration; the worktree is untouched' '
     mkrepo twice &&
     research research_fail_twice --repo twice --file obj.py --cmd "$PY obj.py" --metric score \
