@@ -40,13 +40,19 @@
 #include "autodev/error.h"
 
 struct ad_bus;
+struct ad_llm;
 struct ad_store;
 
-/* Where a session's rows live: a store handle and bus of this thread, and the tenant. */
+/*
+ * Where a session's rows live: a store handle and bus of this thread, and
+ * the tenant; and the model of the edit step (NULL, or a chain of only the
+ * offline provider: the offline mutator over EVOLVE blocks).
+ */
 struct ad_research_env {
     struct ad_store *st;
     struct ad_bus *bus;          /* may be NULL: no events */
     const char *tenant_id;
+    struct ad_llm *llm;          /* may be NULL; borrowed */
 };
 
 /*
@@ -69,17 +75,31 @@ struct ad_research_env {
  *   allow_dirty (bool)            stash a dirty tree instead of refusing it
  *   workdir (string, required)    where the worktree and the report go
  *   seed (int)                    the offline mutator's seed
+ *   token_budget (int)            the model's tokens of the session, 0: none
+ *   usd_budget (number)           its cost in USD, 0: none
+ *   spark_budget (int)            spark units of the session, 0: none; each
+ *   spark_per_iteration (int)     iteration costs this many (default 4)
  * A dirty tree is AD_ESTATE (nothing is written). The result: the session's status.
  */
 int ad_research_setup(const struct ad_research_env *env, const json_t *config, json_t **out,
                       struct ad_err *err);
-/* One edit of the next iteration (AD_ESTATE when one is pending). */
+/*
+ * One edit of the next iteration (AD_ESTATE when one is pending): the
+ * model's (env->llm) in SEARCH/REPLACE, a failed apply fed back once, or
+ * the offline mutator's. An edit that did not apply after the retry is a
+ * crashed iteration (decided at once). The model's tokens and cost are on
+ * the iteration's detail and added to the session's totals.
+ */
 int ad_research_edit(const struct ad_research_env *env, const char *session_id, json_t **out,
                      struct ad_err *err);
 /* Runs the command on the pending edit; a missing metric makes the iteration crash. */
 int ad_research_run(const struct ad_research_env *env, const char *session_id, json_t **out,
                     struct ad_err *err);
-/* Keeps or reverts the measured edit. */
+/*
+ * Keeps or reverts the measured edit. The gates (and the check command)
+ * run only for an edit better than the best: the others are reverted
+ * whatever they would say (their "gates" is null).
+ */
 int ad_research_decide(const struct ad_research_env *env, const char *session_id, json_t **out,
                        struct ad_err *err);
 /* Writes report.json, report.md and results.tsv; the result names them. */
@@ -99,8 +119,11 @@ int ad_research_resume(const struct ad_research_env *env, const char *session_id
 /* Called after each iteration's decision with its row as JSON (borrowed). */
 typedef void ad_research_progress_fn(void *arg, const json_t *iteration);
 /*
- * Iterations (edit, run, decide) until a budget is spent, then finalize.
- * The budgets are checked between iterations. *out is finalize's result.
+ * Iterations (edit, run, decide) until a budget is spent (iterations,
+ * max_seconds, token_budget, usd_budget, spark_budget), then finalize.
+ * The budgets are checked between iterations, so a started (paid)
+ * iteration is always finished; the report's stopped_by names the budget.
+ * *out is finalize's result.
  */
 int ad_research_loop(const struct ad_research_env *env, const char *session_id,
                      ad_research_progress_fn *progress, void *arg, json_t **out,

@@ -255,6 +255,9 @@ void ad__demo_memento_print(FILE *out, const json_t *sum);
 /* The demo's AlphaEvolver loop (demo_alpha.c): into sum["alpha"], and its print. */
 int ad__demo_alpha(struct ad_ctx *ctx, json_t *sum, struct ad_err *err);
 void ad__demo_alpha_print(FILE *out, const json_t *sum);
+/* The demo's autoresearch loop (demo_research.c): into sum["research"], and its print. */
+int ad__demo_research(struct ad_ctx *ctx, json_t *sum, struct ad_err *err);
+void ad__demo_research_print(FILE *out, const json_t *sum);
 int cmd_skill(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_task(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_gate(int argc, char **argv, struct ad_ctx *ctx);

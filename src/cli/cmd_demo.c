@@ -391,6 +391,7 @@ static void summary_print(struct ad_ctx *ctx, const json_t *sum)
     ad__demo_tasks_print(out, sum);
     ad__demo_memento_print(out, sum);
     ad__demo_alpha_print(out, sum);
+    ad__demo_research_print(out, sum);
     summary_print_episodes(out, json_object_get(sum, "episodes"),
                            json_object_get(sum, "recent_failures"));
     fprintf(out, "\nevents by topic (last seq %" JSON_INTEGER_FORMAT "):\n", geti(ev, "last_seq"));
@@ -453,7 +454,7 @@ static int demo_run(struct ad_ctx *ctx, json_t *sum)
         return rc;
     if (demo_record(ctx, agent_id, &err) < 0 || ad__demo_tasks(ctx, agent_id, sum, &err) < 0 ||
         demo_jobs(ctx, &ran, &err) < 0 || ad__demo_memento(ctx, sum, &err) < 0 ||
-        ad__demo_alpha(ctx, sum, &err) < 0 ||
+        ad__demo_alpha(ctx, sum, &err) < 0 || ad__demo_research(ctx, sum, &err) < 0 ||
         summary_build(ctx, sum, &err) < 0)
         return ad__die_err(ctx, &err);
     json_object_set_new(sum, "recorded", json_integer(DEMO_ROUNDS * AD_ARRAY_SIZE(demo_tasks)));

@@ -13,14 +13,17 @@
 #include <math.h>
 
 #include "autodev/json.h"
+#include "autodev/llm.h"
 #include "autodev/research.h"
+#include "autodev/runtime.h"
 
 #include "cli.h"
 
 enum {
     OPT_REPO = 256, OPT_FILE, OPT_CMD, OPT_METRIC, OPT_PATTERN, OPT_DIRECTION, OPT_ITER,
     OPT_TIME, OPT_REPEATS, OPT_CHECK, OPT_PROTECT, OPT_MARGIN, OPT_NOISE_K, OPT_MAX_SECONDS,
-    OPT_ALLOW_DIRTY, OPT_SEED, OPT_NO_SANDBOX, OPT_RULES, OPT_NAME,
+    OPT_ALLOW_DIRTY, OPT_SEED, OPT_NO_SANDBOX, OPT_RULES, OPT_NAME, OPT_TOKEN_BUDGET,
+    OPT_USD_BUDGET, OPT_SPARK_BUDGET, OPT_SPARK_PER,
 };
 
 static int set_or_die(struct ad_ctx *ctx, json_t *cfg, const char *key, json_t *v)
@@ -66,6 +69,9 @@ static int config_opt(struct ad_ctx *ctx, int ch, const char *arg, json_t *cfg)
         { OPT_REPEATS, "repeats", "--repeats", 1, 64 },
         { OPT_MAX_SECONDS, "max_seconds", "--max-seconds", 0, 30 * 86400 },
         { OPT_SEED, "seed", "--seed", 0, INT64_MAX },
+        { OPT_TOKEN_BUDGET, "token_budget", "--token-budget", 0, INT64_MAX },
+        { OPT_SPARK_BUDGET, "spark_budget", "--spark-budget", 0, INT64_MAX },
+        { OPT_SPARK_PER, "spark_per_iteration", "--spark-per-iteration", 1, 1000000 },
     };
     static const struct { int ch; const char *key; } strs[] = {
         { OPT_REPO, "repo" }, { OPT_CMD, "cmd" }, { OPT_METRIC, "metric" },
@@ -96,6 +102,10 @@ static int config_opt(struct ad_ctx *ctx, int ch, const char *arg, json_t *cfg)
         if (parse_number(ctx, ch == OPT_MARGIN ? "--margin" : "--noise-k", arg, &num))
             return AD_EXIT_USAGE;
         return set_or_die(ctx, cfg, ch == OPT_MARGIN ? "margin" : "noise_k", num);
+    case OPT_USD_BUDGET:
+        if (parse_number(ctx, "--usd-budget", arg, &num))
+            return AD_EXIT_USAGE;
+        return set_or_die(ctx, cfg, "usd_budget", num);
     case OPT_ALLOW_DIRTY:
         return set_or_die(ctx, cfg, "allow_dirty", json_true());
     case OPT_NO_SANDBOX:
@@ -125,6 +135,10 @@ static const struct option config_longopts[] = {
     { "seed", required_argument, NULL, OPT_SEED },
     { "name", required_argument, NULL, OPT_NAME },
     { "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
+    { "token-budget", required_argument, NULL, OPT_TOKEN_BUDGET },
+    { "usd-budget", required_argument, NULL, OPT_USD_BUDGET },
+    { "spark-budget", required_argument, NULL, OPT_SPARK_BUDGET },
+    { "spark-per-iteration", required_argument, NULL, OPT_SPARK_PER },
     { NULL, 0, NULL, 0 },
 };
 
@@ -161,6 +175,20 @@ static void env_of(struct ad_ctx *ctx, struct ad_research_env *env)
     env->st = ctx->store;
     env->bus = ctx->bus;
     env->tenant_id = ctx->tenant_id;
+    env->llm = NULL;
+}
+
+/*
+ * The model of the edit step: the tenant's ($AUTODEV_LLM and the
+ * workspace's caps), or none (the offline mutator). Free with ad_llm_free.
+ */
+static int env_llm(struct ad_ctx *ctx, struct ad_research_env *env)
+{
+    struct ad_err err = AD_ERR_INIT;
+
+    if (ad_runtime_llm(ctx->rt, ctx->tenant_id, NULL, 0, &env->llm, &err) < 0)
+        return ad__die_err(ctx, &err);
+    return 0;
 }
 
 static void print_session(struct ad_ctx *ctx, const json_t *s)
@@ -225,8 +253,15 @@ static int run_loop(struct ad_ctx *ctx, const char *id)
     struct ad_err err = AD_ERR_INIT;
     json_t *res = NULL;
 
+    int rc;
+
     env_of(ctx, &env);
-    if (ad_research_loop(&env, id, progress_line, ctx, &res, &err) < 0)
+    rc = env_llm(ctx, &env);
+    if (rc)
+        return rc;
+    rc = ad_research_loop(&env, id, progress_line, ctx, &res, &err);
+    ad_llm_free(env.llm);
+    if (rc < 0)
         return ad__die_err(ctx, &err);
     return print_final(ctx, res);
 }
@@ -287,7 +322,11 @@ static int one_step(int argc, char **argv, struct ad_ctx *ctx, research_step_fn 
     if (rc)
         return rc;
     env_of(ctx, &env);
-    if (fn(&env, argv[1], &res, &err) < 0)
+    if (fn == ad_research_edit && (rc = env_llm(ctx, &env)) != 0)
+        return rc;
+    rc = fn(&env, argv[1], &res, &err);
+    ad_llm_free(env.llm);
+    if (rc < 0)
         return ad__die_err(ctx, &err);
     if (ctx->json)
         return ad__print_json(ctx, res);

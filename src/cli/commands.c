@@ -434,7 +434,11 @@ static const char demo_description[] =
     "reflection queues a memento.generate job, the skill is synthesized by\n"
     "example (no model needed; with memento_synthesis off, $AUTODEV_LLM writes\n"
     "it), validated in the sandbox and approved, and the task then succeeds on\n"
-    "an e-mail neither failure had. It prints what the store holds: agents with\n"
+    "an e-mail neither failure had. Then the autoresearch loop, with no model: a\n"
+    "bundled objective.py (a line fitted to four points, its slope and offset in\n"
+    "an EVOLVE block) is git-initialised in the home and the offline mutator\n"
+    "lowers its loss over 10 iterations; each kept commit is printed with the\n"
+    "loss before and after. It prints what the store holds: agents with\n"
     "their counters, episodes by outcome and task kind, the most recent\n"
     "failures, events by topic, jobs by status and the settings. The throw-away\n"
     "home is removed at the end unless --keep is given.";
@@ -1030,7 +1034,9 @@ static const struct ad_cmd_form research_forms[] = {
       "Refuse a dirty tree (--allow-dirty stashes it), make a worktree on the\n"
       "branch autodev/research-ID, run the baseline --repeats times and record\n"
       "its median and noise floor (MAD). Prints the session." },
-    { "research edit ID", "Make the next iteration's edit (the offline mutator)." },
+    { "research edit ID",
+      "Make the next iteration's edit: the model's ($AUTODEV_LLM), else the\n"
+      "offline mutator's." },
     { "research run ID", "Run the command on the pending edit and record the metric." },
     { "research decide ID", "Keep the measured edit as a commit, or reset to the last kept one." },
     { "research finalize ID", "Write report.json, report.md and results.tsv." },
@@ -1061,6 +1067,12 @@ static const struct ad_cmd_opt research_opts[] = {
     { "--rules FILE", "A rules file of the repository; it is protected too." },
     { "--allow-dirty", "Stash uncommitted changes instead of refusing the tree." },
     { "--seed N", "The offline mutator's seed (default 1)." },
+    { "--token-budget N", "Stop once the model's calls used N tokens (0: no limit)." },
+    { "--usd-budget X", "Stop once the model's calls cost X USD (0: no limit)." },
+    { "--spark-budget N",
+      "Spark units of the session (0: no limit): an iteration starts only when\n"
+      "its --spark-per-iteration units (default 4) still fit." },
+    { "--spark-per-iteration N", "The spark units one iteration costs (default 4)." },
     { "--name NAME", "The session's name (default research-<random>)." },
     { "--no-sandbox",
       "Accepted for scripts: this version always runs the command on the host,\n"
@@ -1070,13 +1082,23 @@ static const struct ad_cmd_opt research_opts[] = {
 
 static const char research_description[] =
     "Autoresearch: any git repository, any command that prints a number. Each\n"
-    "iteration makes one edit of the --file targets (the offline mutator over\n"
-    "their EVOLVE blocks), runs the command --repeats times and keeps the edit as\n"
+    "iteration makes one edit of the --file targets, runs the command --repeats\n"
+    "times and keeps the edit as\n"
     "a commit whose message names the metric change only when the median beats\n"
     "the best by more than --margin and by more than --noise-k times the\n"
     "baseline's MAD, and every gate passes; else the worktree goes back to the\n"
     "last kept commit. A run that times out, fails or prints no metric is a\n"
     "crashed iteration, not an error.\n"
+    "\n"
+    "The edit: with a model ($AUTODEV_LLM, not only offline) one hypothesis and\n"
+    "one SEARCH/REPLACE edit, asked with the goal, the target files, the last\n"
+    "iterations and their outcomes, the best so far, the dead ends and the rules;\n"
+    "an edit that does not apply is fed back once, a second failure is a crashed\n"
+    "iteration. Without one, the offline mutator over the files' EVOLVE blocks.\n"
+    "Tokens and cost are on each iteration and the session. Budgets (iterations,\n"
+    "--max-seconds, --token-budget, --usd-budget, --spark-budget) are checked\n"
+    "between iterations, so a paid iteration is always finished; the report says\n"
+    "which one stopped the loop.\n"
     "\n"
     "The gates read the diff and fail closed: only the --file targets may change;\n"
     "protected paths (tests/, test/, test_*, *_test.*, *.test.*, conftest.py,\n"

@@ -75,6 +75,29 @@ static int count_rejections(const struct ad_research_iteration *it, json_t *by_g
     return 0;
 }
 
+/* The model's spend, the spark and what stopped the loop. */
+static int add_cost(struct ad_buf *b, const struct ad_research_session *s, const json_t *cost)
+{
+    const char *why = json_string_value(json_object_get(s->state, "stopped_by"));
+    json_int_t tokens = json_integer_value(json_object_get(cost, "tokens"));
+    int rc = ad_buf_adds(b, "\n## Cost\n\n");
+
+    if (!rc && tokens == 0)
+        rc = ad_buf_adds(b, "No model tokens (the offline mutator), $0.\n");
+    else if (!rc)
+        rc = ad_buf_addf(b, "Model: %" JSON_INTEGER_FORMAT " tokens, $%.4f.\n", tokens,
+                         json_number_value(json_object_get(cost, "usd")));
+    if (!rc)
+        rc = ad_buf_addf(b, "Spark: %" JSON_INTEGER_FORMAT " consumed",
+                         json_integer_value(json_object_get(cost, "spark_consumed")));
+    if (!rc && json_integer_value(json_object_get(s->budget, "spark_budget")) > 0)
+        rc = ad_buf_addf(b, " of %" JSON_INTEGER_FORMAT,
+                         json_integer_value(json_object_get(s->budget, "spark_budget")));
+    if (!rc)
+        rc = ad_buf_addf(b, ".\n\nStopped by: %s.\n", why ? why : "a request (finalize)");
+    return rc;
+}
+
 static int build_markdown(const struct ad_research_session *s, const json_t *report,
                           const struct ad_research_iteration *v, size_t n, struct ad_buf *b)
 {
@@ -117,7 +140,7 @@ static int build_markdown(const struct ad_research_session *s, const json_t *rep
             rc = ad_buf_addch(b, '\n');
     }
     if (!rc)
-        rc = ad_buf_adds(b, "\n## Cost\n\nOffline mutator: no model tokens, $0.\n");
+        rc = add_cost(b, s, json_object_get(report, "cost"));
     return rc;
 }
 
@@ -164,6 +187,15 @@ int ad__research_report(const struct ad_research_session *s,
                        "decisions", counts, "sandbox", 0, "cost", "tokens", 0, "usd", 0.0,
                        "stopped_by", json_object_get(s->state, "stopped_by"));
     if (!rc && !r)
+        rc = AD_ENOMEM;
+    /* The spend: the model's totals of the session, the spark of its iterations. */
+    if (!rc && json_object_set_new(r, "cost", json_pack("{s:I, s:f, s:I}", "tokens",
+                                   json_integer_value(json_object_get(s->state, "tokens")),
+                                   "usd", json_number_value(json_object_get(s->state, "cost_usd")),
+                                   "spark_consumed", (json_int_t)n *
+                                   json_integer_value(json_object_get(s->config,
+                                                                      "spark_per_iteration"))))
+        < 0)
         rc = AD_ENOMEM;
     ad_buf_init(&md, 64u << 20);
     ad_buf_init(&t, 16u << 20);

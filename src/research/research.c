@@ -22,6 +22,7 @@
 #include "autodev/bus.h"
 #include "autodev/clock.h"
 #include "autodev/json.h"
+#include "autodev/llm.h"
 #include "autodev/propose.h"
 #include "autodev/research.h"
 #include "autodev/store.h"
@@ -418,7 +419,8 @@ static int make_config(const json_t *c, json_t **out, struct ad_err *err)
                                         "direction", "iterations", "max_seconds",
                                         "time_budget", "repeats", "margin", "noise_k", "check",
                                         "protect", "rules", "allow_dirty", "workdir", "seed",
-                                        "name", NULL };
+                                        "name", "token_budget", "usd_budget", "spark_budget",
+                                        "spark_per_iteration", NULL };
     static const char *const required[] = { "repo", "cmd", "metric", "workdir" };
     json_t *cfg = json_deep_copy(c), *files = json_object_get(c, "files"), *v;
     const char *dir;
@@ -464,6 +466,14 @@ static int make_config(const json_t *c, json_t **out, struct ad_err *err)
         rc = get_int_opt(c, cfg, "repeats", 3, 1, 64, err);
     if (!rc)
         rc = get_int_opt(c, cfg, "seed", 1, 0, INT64_MAX, err);
+    if (!rc)
+        rc = get_int_opt(c, cfg, "token_budget", 0, 0, INT64_MAX, err);
+    if (!rc)
+        rc = get_num_opt(c, cfg, "usd_budget", 0, err);
+    if (!rc)
+        rc = get_int_opt(c, cfg, "spark_budget", 0, 0, INT64_MAX, err);
+    if (!rc)
+        rc = get_int_opt(c, cfg, "spark_per_iteration", 4, 1, 1000000, err);
     if (!rc)
         rc = get_num_opt(c, cfg, "margin", 0, err);
     if (!rc)
@@ -623,10 +633,15 @@ int ad_research_setup(const struct ad_research_env *env, const json_t *config, j
         cfg = NULL;
         s.best_commit = head;
         head = NULL;
-        s.state = json_pack("{s:s, s:b, s:[]}", "base_commit", s.best_commit, "stashed",
-                            stashed, "dead_ends");
-        s.budget = json_pack("{s:O, s:O}", "iterations", json_object_get(s.config, "iterations"),
-                             "max_seconds", json_object_get(s.config, "max_seconds"));
+        s.state = json_pack("{s:s, s:b, s:[], s:i, s:f}", "base_commit", s.best_commit,
+                            "stashed", stashed, "dead_ends", "tokens", 0, "cost_usd", 0.0);
+        s.budget = json_pack("{s:O, s:O, s:O, s:O, s:O, s:O}", "iterations",
+                             json_object_get(s.config, "iterations"), "max_seconds",
+                             json_object_get(s.config, "max_seconds"), "token_budget",
+                             json_object_get(s.config, "token_budget"), "usd_budget",
+                             json_object_get(s.config, "usd_budget"), "spark_budget",
+                             json_object_get(s.config, "spark_budget"), "spark_per_iteration",
+                             json_object_get(s.config, "spark_per_iteration"));
         if (!s.name || !s.metric_name || !s.direction || !s.status || !s.state || !s.budget)
             rc = oom(err);
     }
@@ -803,6 +818,46 @@ static int need_running(const struct ad_research_session *s, struct ad_err *err)
     return 0;
 }
 
+/* Adds the iteration's tokens and cost to the session's totals (state "tokens", "cost_usd"). */
+static int add_spend(struct ad_research_session *s, const json_t *detail, struct ad_err *err)
+{
+    json_int_t t = json_integer_value(json_object_get(s->state, "tokens")) +
+                   json_integer_value(json_object_get(detail, "tokens"));
+    double usd = json_number_value(json_object_get(s->state, "cost_usd")) +
+                 json_number_value(json_object_get(detail, "cost_usd"));
+
+    if (!json_object_get(detail, "calls"))
+        return 0;
+    if (json_object_set_new(s->state, "tokens", json_integer(t)) < 0 ||
+        json_object_set_new(s->state, "cost_usd", json_real(usd)) < 0)
+        return oom(err);
+    return 0;
+}
+
+/*
+ * The edit of iteration seq: the model's when one is configured, else the
+ * offline mutator's. A model's edit that did not apply even after its
+ * retry is written as a crashed iteration (its tokens counted).
+ */
+static int make_edit(const struct ad_research_env *env, const struct ad_research_session *s,
+                     int seq, char **hypothesis, json_t *detail, struct ad_err *err)
+{
+    struct ad_research_iteration *hist = NULL;
+    size_t nhist = 0;
+    int rc;
+
+    if (!ad__research_llm_usable(env->llm)) {
+        if (json_object_set_new(detail, "proposer", json_string("offline")) < 0)
+            return oom(err);
+        return offline_edit(s, seq, hypothesis, err);
+    }
+    rc = ad_store_research_iteration_list(env->st, env->tenant_id, s->id, &hist, &nhist, err);
+    if (!rc)
+        rc = ad__research_llm_edit(env->llm, s, hist, nhist, hypothesis, detail, err);
+    ad_research_iteration_list_free(hist, nhist);
+    return rc;
+}
+
 int ad_research_edit(const struct ad_research_env *env, const char *session_id, json_t **out,
                      struct ad_err *err)
 {
@@ -811,13 +866,16 @@ int ad_research_edit(const struct ad_research_env *env, const char *session_id, 
     struct ad_buf diff;
     size_t count = 0;
     char *hypothesis = NULL;
-    int rc;
+    json_t *detail = json_object();
+    int rc, failed = 0;
 
     *out = NULL;
     memset(&it, 0, sizeof(it));
     memset(&last, 0, sizeof(last));
     ad_buf_init(&diff, 1u << 20);
     rc = session_load(env, session_id, &s, err);
+    if (!rc && !detail)
+        rc = oom(err);
     if (!rc)
         rc = need_running(&s, err);
     if (!rc)
@@ -828,7 +886,10 @@ int ad_research_edit(const struct ad_research_env *env, const char *session_id, 
     if (!rc)
         rc = restore_worktree(&s, err);
     if (!rc)
-        rc = offline_edit(&s, (int)count + 1, &hypothesis, err);
+        rc = make_edit(env, &s, (int)count + 1, &hypothesis, detail, err);
+    failed = !rc && json_object_get(detail, "failure") != NULL;
+    if (!rc && failed)
+        rc = restore_worktree(&s, err);
     if (!rc)
         rc = worktree_diff(&s, &diff, err);
     if (!rc) {
@@ -839,16 +900,30 @@ int ad_research_edit(const struct ad_research_env *env, const char *session_id, 
         hypothesis = NULL;
         it.diff = ad_buf_detach(&diff, NULL);
         it.metric = NAN;
-        it.decision = strdup("pending");
-        it.phase = strdup("edited");
-        it.detail = json_pack("{s:s}", "proposer", "offline");
-        if (!it.diff || !it.decision || !it.phase || !it.detail)
+        it.decision = strdup(failed ? "crashed" : "pending");
+        it.phase = strdup(failed ? "decided" : "edited");
+        it.detail = detail;
+        detail = NULL;
+        if (!it.diff || !it.decision || !it.phase)
             rc = oom(err);
     }
     if (!rc)
+        rc = add_spend(&s, it.detail, err);
+    /* The iteration and the session's spend together. */
+    if (!rc)
+        rc = ad_store_begin(env->st, err);
+    if (!rc) {
         rc = ad_store_research_iteration_insert(env->st, &it, err);
+        if (!rc)
+            rc = save_session(env, &s, err);
+        if (!rc)
+            rc = ad_store_commit(env->st, err);
+        else
+            ad_store_rollback(env->st);
+    }
     if (!rc && !(*out = iteration_json(&it)))
         rc = oom(err);
+    json_decref(detail);
     free(hypothesis);
     ad_buf_release(&diff);
     ad_research_iteration_release(&it);
@@ -1045,7 +1120,13 @@ int ad_research_decide(const struct ad_research_env *env, const char *session_id
         gain = lower_is_better(&s) ? s.best_metric - it.metric : it.metric - s.best_metric;
         need = fmax(cfg_num(&s, "margin"), cfg_num(&s, "noise_k") * (isnan(s.noise) ? 0 : s.noise));
         better = gain > need;
-        rc = run_gates(&s, &diff, &gates, &passed, err);
+        /*
+         * The gates block keeps: an edit that is not better is reverted
+         * whatever they say, so they (and a --check that may be slow) run
+         * only for one that would be kept.
+         */
+        if (better)
+            rc = run_gates(&s, &diff, &gates, &passed, err);
     }
     if (rc)
         goto out;
@@ -1205,11 +1286,19 @@ int ad_research_status(const struct ad_research_env *env, const char *session_id
     return 0;
 }
 
-/* Whether a budget is spent: iterations done, or the session's wall time. */
+/*
+ * Whether a budget is spent: iterations done, the session's wall time,
+ * its tokens or dollars, or the spark (spark_per_iteration units per
+ * iteration out of spark_budget, as the reference counts it: the next
+ * iteration must fit).
+ */
 static int budget_spent(const struct ad_research_session *s, size_t done, const char **why)
 {
     json_int_t max_s = cfg_int(s, "max_seconds");
     json_int_t started = json_integer_value(json_object_get(s->state, "started_ms"));
+    json_int_t tokens = cfg_int(s, "token_budget"), spark = cfg_int(s, "spark_budget");
+    json_int_t per = cfg_int(s, "spark_per_iteration");
+    double usd = cfg_num(s, "usd_budget");
 
     if ((json_int_t)done >= cfg_int(s, "iterations")) {
         *why = "iterations";
@@ -1217,6 +1306,18 @@ static int budget_spent(const struct ad_research_session *s, size_t done, const 
     }
     if (max_s > 0 && started > 0 && ad_now_ms() - started >= max_s * 1000) {
         *why = "max_seconds";
+        return 1;
+    }
+    if (tokens > 0 && json_integer_value(json_object_get(s->state, "tokens")) >= tokens) {
+        *why = "token_budget";
+        return 1;
+    }
+    if (usd > 0 && json_number_value(json_object_get(s->state, "cost_usd")) >= usd) {
+        *why = "usd_budget";
+        return 1;
+    }
+    if (spark > 0 && (json_int_t)done * per + per > spark) {
+        *why = "spark_budget";
         return 1;
     }
     return 0;

@@ -57,4 +57,19 @@ int ad__research_report(const struct ad_research_session *s,
                         const struct ad_research_iteration *v, size_t n, json_t **report,
                         char **markdown, char **tsv, struct ad_err *err);
 
+struct ad_llm;
+
+/* 1 when llm can write code (configured, and not only the offline provider). */
+int ad__research_llm_usable(struct ad_llm *llm);
+/*
+ * The model's edit of the worktree (llm_edit.c): 0 with *hypothesis set
+ * and the edit applied; or 0 with detail["failure"] when the reply did not
+ * apply even after its one retry (nothing applied). detail gets
+ * "proposer", "tokens", "cost_usd", "calls", "model", "retried". An error
+ * when the first call fails (nothing was spent) or autodev failed.
+ */
+int ad__research_llm_edit(struct ad_llm *llm, const struct ad_research_session *s,
+                          const struct ad_research_iteration *hist, size_t nhist,
+                          char **hypothesis, json_t *detail, struct ad_err *err);
+
 #endif

@@ -39,15 +39,22 @@ test_expect_success 'demo runs in a throw-away home and removes it' '
     ! grep -Eq "^  queued " out &&
     grep -Eq "^  20[0-9-]+T[0-9:.]+Z +demo.memento +NoSkillError: " out &&
     grep -Eq "^  enabled +true$" out &&
+    grep -q "^autoresearch loop (no model; the offline mutator over the EVOLVE block of a bundled objective.py, 10 iterations):$" out &&
+    test "$(grep -c "^  kept #[0-9]* [0-9a-f]\{12\}: loss [0-9.]* -> [0-9.]*  objective.py: number: " out)" = 3 &&
+    grep -q "^  kept #3 [0-9a-f]\{12\}: loss 756 -> 664  objective.py: number: 4 -> 3 at line 3$" out &&
+    grep -q "^  loss before 756, after 84: 3 kept of 10 iterations$" out &&
+    grep -Eq "^  research.started +1$" out &&
+    grep -Eq "^  research.iteration +10$" out &&
+    grep -Eq "^  research.finished +1$" out &&
     test -z "$(ls "$TMPDIR")" &&
     test ! -e "$AUTODEV_HOME"
 '
 
 test_expect_success 'demo prints the same counts every time' '
     autodev demo >out2 &&
-    grep -v -E "^  20[0-9][0-9]-|^  run [0-9]: |^  mutant [0-9] |^  latency of the calls" out |
+    grep -v -E "^  20[0-9][0-9]-|^  run [0-9]: |^  mutant [0-9] |^  latency of the calls|^  kept #" out |
         grep -v -e "last seq" -e "queued job" -e "wrote candidate" >a &&
-    grep -v -E "^  20[0-9][0-9]-|^  run [0-9]: |^  mutant [0-9] |^  latency of the calls" out2 |
+    grep -v -E "^  20[0-9][0-9]-|^  run [0-9]: |^  mutant [0-9] |^  latency of the calls|^  kept #" out2 |
         grep -v -e "last seq" -e "queued job" -e "wrote candidate" >b &&
     test_cmp a b
 '
@@ -86,6 +93,10 @@ test_expect_success 'demo --json prints one document' '
     test "$(json_get "j[\"alpha\"][\"after\"][\"same_output\"]" <out)" = true &&
     test "$(json_get "j[\"alpha\"][\"approved\"][\"mutant_us\"] < j[\"alpha\"][\"approved\"][\"parent_us\"]" <out)" = true &&
     test "$(json_get "j[\"kept\"]" <out)" = false &&
+    test "$(json_get "j[\"research\"][\"baseline\"]" <out)" = 756.0 &&
+    test "$(json_get "j[\"research\"][\"best\"]" <out)" = 84.0 &&
+    test "$(json_get "[k[\"seq\"] for k in j[\"research\"][\"kept\"]]" <out)" = "[3, 6, 10]" &&
+    test "$(json_get "j[\"research\"][\"stopped_by\"]" <out)" = iterations &&
     test -z "$(ls "$TMPDIR")"
 '
 
@@ -97,6 +108,7 @@ test_expect_success 'demo --home uses that home and keeps it' '
     grep -q "^episodes: 97 (67 succeeded, 30 failed)$" out &&
     grep -q "^  trigger: latency over 20 ms; 1 alpha.mutate job queued (one per skill version)$" out &&
     grep -q "^  try 1: Extract the invoice id from this e-mail  ok$" out &&
+    grep -q "^  loss before 756, after 84: 3 kept of 10 iterations$" out &&
     grep -Eq "^  failed +5$" out
 '
 
