@@ -238,10 +238,11 @@ json_t *ad_sandbox_check(const struct ad_sandbox_options *opts);
  *            path re-bound read-only over it; every other path read-only
  *            or absent. The command runs as the caller's uid (1000 inside),
  *            no capabilities, no_new_privs, the sandbox's seccomp denylist.
+ *            Memory, pids and CPU are not limited (no cgroup, no rlimits).
  *            The time limit kills the namespace's init: every process of
  *            the run dies with it, whatever session it made.
  *   process  fork + setsid + no_new_privs + the seccomp denylist in dir on
- *            the host: NO read-only protection (protect is ignored), the
+ *            the host, and as root no capabilities (securebits locked): NO read-only protection (protect is ignored), the
  *            host's network and filesystem. The time limit kills the
  *            process group (SIGTERM, SIGKILL 200 ms later); a process that
  *            makes a session of its own escapes it. Always degraded.
@@ -249,7 +250,9 @@ json_t *ad_sandbox_check(const struct ad_sandbox_options *opts);
  *            else process.
  *
  * Both: the environment is env and nothing else (the caller's is not
- * inherited), stdin is /dev/null, stdout and stderr go together to out, of
+ * inherited); the caller is made non-dumpable for good, as by
+ * ad_sandbox_new, so a command of its uid cannot read the caller's
+ * environment or memory through /proc; stdin is /dev/null, stdout and stderr go together to out, of
  * which the last output_cap bytes are kept.
  */
 struct ad_sandbox_cmd {

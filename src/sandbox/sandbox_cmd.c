@@ -22,6 +22,8 @@
 #include "compat.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -240,8 +242,32 @@ static void cmd_build_root(const struct cmd_plan *pl)
         cmd_fail(fd, "sethostname", errno);
 }
 
+/*
+ * No capabilities now or after execve, for a caller that runs as root on the
+ * host (the process backend): without CAP_SYS_PTRACE and CAP_DAC_* the
+ * command cannot read the caller's environment through /proc, nor files
+ * that are not root's own.
+ */
+static void cmd_drop_caps(int fd)
+{
+    struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct data[2];
+
+    if (geteuid() != 0)
+        return;
+    if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+              SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED, 0, 0, 0) < 0)
+        cmd_fail(fd, "securebits", errno);
+    for (int c = 0; c <= 63; c++)
+        if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+            cmd_fail(fd, "drop the bounding set", errno);
+    memset(data, 0, sizeof(data));
+    if (syscall(SYS_capset, &hdr, data) < 0)
+        cmd_fail(fd, "capset", errno);
+}
+
 /* The command itself, in either backend. Never returns. */
-__attribute__((noreturn)) static void cmd_exec(const struct cmd_plan *pl)
+__attribute__((noreturn)) static void cmd_exec(const struct cmd_plan *pl, bool drop_caps)
 {
     int devnull = open("/dev/null", O_RDONLY);
     int r;
@@ -250,6 +276,8 @@ __attribute__((noreturn)) static void cmd_exec(const struct cmd_plan *pl)
         cmd_fail(pl->status_w, "standard streams", errno);
     if (chdir(pl->cmd->dir) < 0)
         cmd_fail(pl->status_w, pl->cmd->dir, errno);
+    if (drop_caps)
+        cmd_drop_caps(pl->status_w);
     r = ad__sb_filter_apply(&pl->filter);
     if (r < 0)
         cmd_fail(pl->status_w, "seccomp", -r);
@@ -266,12 +294,15 @@ __attribute__((noreturn)) static void cmd_init(const struct cmd_plan *pl)
 
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
         cmd_fail(pl->status_w, "pdeathsig", errno);
+    /* init holds a copy of the caller's memory and environment: closed to the command. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        cmd_fail(pl->status_w, "not dumpable", errno);
     cmd_build_root(pl);
     payload = fork();
     if (payload < 0)
         cmd_fail(pl->status_w, "fork the command", errno);
     if (payload == 0)
-        cmd_exec(pl);
+        cmd_exec(pl, false);
     close(pl->status_w);
     close(pl->out_w);
     for (;;) {
@@ -396,7 +427,7 @@ static int cmd_attempt(struct cmd_plan *pl, enum ad_sb_backend be, struct ad_buf
         (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         if (be == AD_SB_LINUX)
             cmd_leader_linux(pl);
-        cmd_exec(pl);
+        cmd_exec(pl, true);
     }
     setpgid(pid, pid);
     close(outp[1]);
@@ -516,6 +547,9 @@ int ad_sandbox_run_command(const struct ad_sandbox_cmd *cmd, struct ad_buf *out,
     memset(res, 0, sizeof(*res));
     if (!cmd || !out)
         return ad_error(err, AD_EINVAL, "sandbox command: nothing to run");
+    /* As ad_sandbox_new does: a process-backend command runs as our uid and
+     * could read our environment (API keys) and memory through /proc. */
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     rc = cmd_plan_make(cmd, &pl, err);
     if (rc < 0) {
         ad__sb_filter_free(&pl.filter);

@@ -237,6 +237,7 @@ static void test_process_backend(void **state)
 
     setenv("OPENAI_API_KEY", "sk-test-secret-do-not-leak", 1);
     assert_int_equal(run_sh(fx, AD_SB_PROCESS, "env; echo 'X = 3' > main.py; "
+                            "tr '\\0' '\\n' < /proc/$PPID/environ; "
                             "trap '' TERM; sh -c \"trap '' TERM; exec sleep 27.1828\" & "
                             "sleep 27.1828", 1000, &res, &err), 0);
     if (err.code)
@@ -284,8 +285,16 @@ static void test_bad_input(void **state)
     assert_non_null(strstr(err.msg, "/nonexistent-autodev-dir"));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    /* /proc/PID/environ shows the environment a process was started with:
+     * start again with the key in it, so a command that reads ours would see it. */
+    if (argc > 0 && !getenv("AD_TEST_SBCMD_AGAIN")) {
+        setenv("AD_TEST_SBCMD_AGAIN", "1", 1);
+        setenv("OPENAI_API_KEY", "sk-test-secret-do-not-leak", 1);
+        execv("/proc/self/exe", argv);
+        fail_msg("execv: %s", strerror(errno));
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_protected_read_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worktree_writable, setup, teardown),
