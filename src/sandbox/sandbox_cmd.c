@@ -334,9 +334,15 @@ __attribute__((noreturn)) static void cmd_leader_linux(struct cmd_plan *pl)
     if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
                 CLONE_NEWUTS) < 0)
         cmd_fail(pl->status_w, "namespaces", errno);
+    /* Our /proc/self files are ours only while we are dumpable (the caller is not):
+     * so for the maps alone, then closed again. */
+    if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+        cmd_fail(pl->status_w, "dumpable for the id maps", errno);
     cmd_write_proc(pl->status_w, "/proc/self/setgroups", "deny");
     cmd_write_proc(pl->status_w, "/proc/self/uid_map", pl->uid_map);
     cmd_write_proc(pl->status_w, "/proc/self/gid_map", pl->gid_map);
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        cmd_fail(pl->status_w, "not dumpable", errno);
     /* Opened here, in the new mount namespace: a bind takes no mount of another one. */
     {
         struct cmd_plan *w = pl;
