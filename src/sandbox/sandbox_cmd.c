@@ -359,6 +359,14 @@ __attribute__((noreturn)) static void cmd_leader_linux(struct cmd_plan *pl)
         cmd_fail(pl->status_w, "fork init", errno);
     if (init == 0)
         cmd_init(pl);
+    /* The timeout's SIGTERM is for the command: we go (and the namespace with
+     * us) at the SIGKILL that follows, so the command has its grace. */
+    {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = SIG_IGN;
+        (void)sigaction(SIGTERM, &sa, NULL);
+    }
     close(pl->status_w);
     close(pl->out_w);
     close(pl->dir_fd);
