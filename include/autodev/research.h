@@ -19,11 +19,15 @@
  * margin AND by more than noise_k times the baseline's MAD, AND every gate
  * passes. Gates fail closed: a gate that cannot run blocks the keep.
  *
- * The command runs on the host, in a process group of its own (setsid),
- * with a scrubbed environment (PATH, HOME, LANG, LC_ALL, TMPDIR, USER); on
- * timeout the whole group gets SIGTERM and, 200 ms later, SIGKILL. It is
- * NOT sandboxed: the protected paths are protected by the gates over the
- * diff, not by a read-only mount (the report says "sandbox": false).
+ * The command (and the check command) runs in the sandbox's command mode
+ * (ad_sandbox_run_command, backend auto) unless the config says "sandbox":
+ * false: with the linux backend the worktree is writable, the protected
+ * paths in it and its .git read-only, no network, the whole tree killed on
+ * timeout; the process backend (where linux cannot run) protects nothing
+ * read-only. With "sandbox": false it runs on the host in a process group
+ * of its own (setsid; on timeout SIGTERM, SIGKILL 200 ms later). Either way
+ * the environment is scrubbed (PATH, HOME, LANG, LC_ALL, TMPDIR, USER), and
+ * the report says "sandbox" (true|false) and "sandbox_backend".
  */
 #ifndef AUTODEV_RESEARCH_H
 #define AUTODEV_RESEARCH_H

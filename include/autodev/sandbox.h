@@ -56,6 +56,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "autodev/buf.h"
 #include "autodev/clock.h"
 #include "autodev/error.h"
 
@@ -231,5 +232,65 @@ json_t *ad_sandbox_check(const struct ad_sandbox_options *opts);
  */
 #define AD_SB_STATUS_COUNT 8
 void ad_sandbox_run_counts(uint64_t counts[AD_SB_STATUS_COUNT]);
+/* ---- command mode ------------------------------------------------------- */
+
+/*
+ * Runs a command (an argv, not a skill) in a directory of the host, for
+ * autoresearch's run step. No supervisor: each call forks its own run.
+ *
+ *   linux    new user, mount, pid, net (empty: no interface up, not even
+ *            the host's loopback), ipc and uts namespaces; a root built on a
+ *            tmpfs: the host's /usr, /bin, /sbin, /lib* read-only, a small
+ *            /etc, /dev (null, zero, full, random, urandom), a private /proc
+ *            and /tmp; dir bound writable at the same path, each protect
+ *            path re-bound read-only over it; every other path read-only
+ *            or absent. The command runs as the caller's uid (1000 inside),
+ *            no capabilities, no_new_privs, the sandbox's seccomp denylist.
+ *            Memory, pids and CPU are not limited (no cgroup, no rlimits).
+ *            The time limit kills the namespace's init: every process of
+ *            the run dies with it, whatever session it made.
+ *   process  fork + setsid + no_new_privs + the seccomp denylist in dir on
+ *            the host, and as root no capabilities (securebits locked): NO read-only protection (protect is ignored), the
+ *            host's network and filesystem. The time limit kills the
+ *            process group (SIGTERM, SIGKILL 200 ms later); a process that
+ *            makes a session of its own escapes it. Always degraded.
+ *   auto     linux when its setup works here (a failed setup runs nothing),
+ *            else process.
+ *
+ * Both: the environment is env and nothing else (the caller's is not
+ * inherited); the caller is made non-dumpable for good, as by
+ * ad_sandbox_new, so a command of its uid cannot read the caller's
+ * environment or memory through /proc; stdin is /dev/null, stdout and stderr go together to out, of
+ * which the last output_cap bytes are kept.
+ */
+struct ad_sandbox_cmd {
+    char *const *argv;            /* argv[0]: a path, or a name looked up in PATH */
+    char *const *env;             /* the whole environment, NULL-terminated; NULL: empty */
+    const char *dir;              /* an existing directory, the working directory */
+    const char *const *protect;   /* NULL-terminated existing paths inside dir; may be NULL */
+    enum ad_sb_backend backend;   /* AD_SB_AUTO: linux when it works, else process */
+    int64_t wall_ms;              /* 0: AD_SB_DEFAULT_WALL_MS */
+    size_t output_cap;            /* 0: AD_SB_DEFAULT_OUTPUT */
+};
+
+struct ad_sandbox_cmd_result {
+    bool exited;                  /* exited by itself (not timed out): status is its code */
+    int status;                   /* the exit code, or the signal that ended it */
+    bool timed_out;               /* the wall limit passed; the whole run was killed */
+    bool truncated;               /* output beyond output_cap was dropped (the head) */
+    int64_t wall_ms;
+    enum ad_sb_backend backend;   /* AD_SB_LINUX or AD_SB_PROCESS: where it ran */
+    bool degraded;                /* the process backend's weaker guarantees */
+};
+
+/*
+ * Runs cmd; out is reset and gets the output's tail. 0 whenever the command
+ * was started (whatever it did: see res); AD_EINVAL for a bad cmd (no argv,
+ * dir not a directory, a protect path missing or outside dir), AD_ENOTSUP
+ * when the linux backend was asked for and cannot run here (why in err),
+ * AD_EIO when no process could be made.
+ */
+int ad_sandbox_run_command(const struct ad_sandbox_cmd *cmd, struct ad_buf *out,
+                           struct ad_sandbox_cmd_result *res, struct ad_err *err);
 
 #endif

@@ -3,8 +3,9 @@
  *
  * The steps are the library's (research.h); this file turns options into
  * the session's JSON config, names the session, prints a line per decided
- * iteration and the report. The command runs on the host in its own
- * process group: this version has no sandbox for it, and says so.
+ * iteration and the report. The command runs in the sandbox's command
+ * mode unless --no-sandbox (then on the host in its own process group,
+ * and the CLI says so).
  */
 #include "compat.h"
 
@@ -109,7 +110,7 @@ static int config_opt(struct ad_ctx *ctx, int ch, const char *arg, json_t *cfg)
     case OPT_ALLOW_DIRTY:
         return set_or_die(ctx, cfg, "allow_dirty", json_true());
     case OPT_NO_SANDBOX:
-        return 0;
+        return set_or_die(ctx, cfg, "sandbox", json_false());
     default:
         return AD_EXIT_USAGE;
     }
@@ -165,7 +166,8 @@ static int parse_config(struct ad_ctx *ctx, int argc, char **argv, json_t **out)
         json_decref(cfg);
         return rc;
     }
-    ad__note(ctx, "the command runs on the host in its own process group, not in the sandbox");
+    if (json_is_false(json_object_get(cfg, "sandbox")))
+        ad__note(ctx, "--no-sandbox: the command runs on the host in its own process group");
     *out = cfg;
     return 0;
 }

@@ -1075,8 +1075,8 @@ static const struct ad_cmd_opt research_opts[] = {
     { "--spark-per-iteration N", "The spark units one iteration costs (default 4)." },
     { "--name NAME", "The session's name (default research-<random>)." },
     { "--no-sandbox",
-      "Accepted for scripts: this version always runs the command on the host,\n"
-      "in its own process group, with a scrubbed environment." },
+      "Run the command (and --check) on the host, in its own process group,\n"
+      "not in the sandbox; the report says \"sandbox\": false." },
     { NULL, NULL },
 };
 
@@ -1107,10 +1107,15 @@ static const char research_description[] =
     "network or subprocess call, no added sleep, no metric line written as a\n"
     "constant; --check must pass. Files the command writes must be git-ignored.\n"
     "\n"
-    "The command runs on the HOST, not in autodev's sandbox: in a process group\n"
-    "of its own (killed whole on timeout, SIGTERM then SIGKILL), with only PATH,\n"
-    "HOME, LANG, LC_ALL, TMPDIR and USER in its environment. The report says\n"
-    "\"sandbox\": false. Every step is written to the store before it returns:\n"
+    "The command (and --check) runs in autodev's sandbox: with the linux backend\n"
+    "the worktree is writable, the protected paths in it and its .git read-only,\n"
+    "the host's /usr, /bin and /lib read-only, nothing else of the host there,\n"
+    "no network, and the whole tree killed on timeout (SIGTERM, SIGKILL 200 ms\n"
+    "later). Where that backend cannot run, the process backend runs it on the\n"
+    "host without read-only protection or network isolation. --no-sandbox runs\n"
+    "it on the host in a process group of its own. Either way only PATH, HOME,\n"
+    "LANG, LC_ALL, TMPDIR and USER are in its environment, and the report says\n"
+    "\"sandbox\": true|false and \"sandbox_backend\". Every step is written to the store before it returns:\n"
     "after kill -9, 'research resume ID' goes on. Worktrees and reports live in\n"
     "the home's research/ directory.";
 

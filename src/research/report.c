@@ -107,11 +107,20 @@ static int build_markdown(const struct ad_research_session *s, const json_t *rep
     int rc;
 
     rc = ad_buf_addf(b, "# Research session %s\n\nRepository `%s`, metric `%s` (%s is better), "
-                     "command run on the host without the sandbox.\n\n"
+                     "command run %s.\n\n"
                      "- baseline: %.6g ± %.3g (median ± MAD)\n- best: %.6g at %.12s\n"
                      "- iterations: %zu\n\n## Kept edits\n\n",
                      s->id, s->repo_path, s->metric_name,
-                     strcmp(s->direction, "minimize") ? "higher" : "lower", s->baseline_metric,
+                     strcmp(s->direction, "minimize") ? "higher" : "lower",
+                     !json_is_true(json_object_get(report, "sandbox"))
+                         ? "on the host without the sandbox"
+                     : !strcmp(json_string_value(json_object_get(report, "sandbox_backend"))
+                                   ? json_string_value(json_object_get(report, "sandbox_backend"))
+                                   : "", "linux")
+                         ? "in the sandbox (linux: protected paths read-only, no network)"
+                         : "in the sandbox's process backend (no read-only protection, host "
+                           "network)",
+                     s->baseline_metric,
                      s->noise, s->best_metric, s->best_commit ? s->best_commit : "", n);
     for (size_t i = 0; !rc && i < n; i++) {
         if (strcmp(v[i].decision, "kept"))
@@ -150,6 +159,8 @@ int ad__research_report(const struct ad_research_session *s,
 {
     json_t *r, *kept = json_array(), *dead = json_array(), *by_gate = json_object();
     json_t *counts = json_object();
+    /* Where the command ran: measure() writes it into every measurement. */
+    json_t *base = json_object_get(s->state, "baseline");
     struct ad_buf md, t;
     int rc = kept && dead && by_gate && counts ? 0 : AD_ENOMEM;
 
@@ -176,7 +187,7 @@ int ad__research_report(const struct ad_research_session *s,
     }
     r = rc ? NULL
            : json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:o, s:o, s:O?}, s:{s:o, s:s?}, s:O,"
-                       " s:O, s:O, s:O, s:b, s:{s:i, s:f}, s:O?}",
+                       " s:O, s:O, s:O, s:b, s:O?, s:{s:i, s:f}, s:O?}",
                        "session_id", s->id, "repo", s->repo_path, "metric", s->metric_name,
                        "direction", strcmp(s->direction, "minimize") ? "higher" : "lower",
                        "status", s->status, "baseline", "median", num(s->baseline_metric),
@@ -184,7 +195,8 @@ int ad__research_report(const struct ad_research_session *s,
                        json_object_get(json_object_get(s->state, "baseline"), "values"),
                        "best", "metric", num(s->best_metric), "commit", s->best_commit,
                        "kept", kept, "dead_ends", dead, "rejections_by_gate", by_gate,
-                       "decisions", counts, "sandbox", 0, "cost", "tokens", 0, "usd", 0.0,
+                       "decisions", counts, "sandbox", json_is_true(json_object_get(base, "sandbox")),
+                       "sandbox_backend", json_object_get(base, "sandbox_backend"), "cost", "tokens", 0, "usd", 0.0,
                        "stopped_by", json_object_get(s->state, "stopped_by"));
     if (!rc && !r)
         rc = AD_ENOMEM;

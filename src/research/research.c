@@ -56,6 +56,12 @@ static double cfg_num(const struct ad_research_session *s, const char *key)
     return json_number_value(json_object_get(s->config, key));
 }
 
+/* The command runs in the sandbox unless the config says "sandbox": false. */
+static int use_sandbox(const struct ad_research_session *s)
+{
+    return !json_is_false(json_object_get(s->config, "sandbox"));
+}
+
 static int lower_is_better(const struct ad_research_session *s)
 {
     return !strcmp(s->direction, "minimize");
@@ -131,7 +137,7 @@ static json_t *session_json(const struct ad_research_session *s)
                      "status", s->status, "baseline", num_or_null(s->baseline_metric),
                      "best", num_or_null(s->best_metric), "noise", num_or_null(s->noise),
                      "worktree", s->worktree, "best_commit", s->best_commit, "config",
-                     s->config, "sandbox", 0, "created_at", s->created_at, "updated_at",
+                     s->config, "sandbox", use_sandbox(s), "created_at", s->created_at, "updated_at",
                      s->updated_at);
 }
 
@@ -235,14 +241,14 @@ static void command_env(char **env, size_t max)
 static int run_shell(const struct ad_research_session *s, const char *cmd, struct ad_buf *out,
                      struct ad__proc_result *res, struct ad_err *err)
 {
-    char *argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)cmd, NULL };
     char *env[8];
     long long budget = cfg_int(s, "time_budget");
 
     command_env(env, AD_ARRAY_SIZE(env));
     ad_buf_reset(out);
-    return ad__proc_run(argv, s->worktree, env, (budget > 0 ? budget : 60) * 1000, OUT_CAP, out,
-                        res, err);
+    return ad__proc_run_cmd(cmd, s->worktree, json_object_get(s->config, "protect"),
+                            use_sandbox(s), env, (budget > 0 ? budget : 60) * 1000, OUT_CAP, out,
+                            res, err);
 }
 
 /*
@@ -255,7 +261,7 @@ static int measure(const struct ad_research_session *s, double *value, json_t *d
                    struct ad_err *err)
 {
     json_t *values = json_array();
-    struct ad__proc_result res;
+    struct ad__proc_result res = { 0 };
     struct ad_buf out;
     const char *failure = NULL;
     char why[300];
@@ -273,7 +279,7 @@ static int measure(const struct ad_research_session *s, double *value, json_t *d
             break;
         ms += res.ms;
         if (res.timed_out) {
-            snprintf(why, sizeof(why), "timeout after %lld s (process group killed)",
+            snprintf(why, sizeof(why), "timeout after %lld s (process tree killed)",
                      (long long)cfg_int(s, "time_budget"));
             failure = why;
         } else if (!res.exited) {
@@ -299,6 +305,9 @@ static int measure(const struct ad_research_session *s, double *value, json_t *d
             tail += len - TAIL_KEEP;
         if (json_object_set(detail, "values", values) < 0 ||
             json_object_set_new(detail, "ms", json_integer(ms)) < 0 ||
+            json_object_set_new(detail, "sandbox", json_boolean(res.sandboxed)) < 0 ||
+            json_object_set_new(detail, "sandbox_backend",
+                                res.sandboxed ? json_string(res.backend) : json_null()) < 0 ||
             json_object_set_new(detail, "output_tail", ad__research_text(tail, strlen(tail)))
                 < 0 ||
             (failure && json_object_set_new(detail, "failure", json_string(failure)) < 0))
@@ -420,7 +429,7 @@ static int make_config(const json_t *c, json_t **out, struct ad_err *err)
                                         "time_budget", "repeats", "margin", "noise_k", "check",
                                         "protect", "rules", "allow_dirty", "workdir", "seed",
                                         "name", "token_budget", "usd_budget", "spark_budget",
-                                        "spark_per_iteration", NULL };
+                                        "spark_per_iteration", "sandbox", NULL };
     static const char *const required[] = { "repo", "cmd", "metric", "workdir" };
     json_t *cfg = json_deep_copy(c), *files = json_object_get(c, "files"), *v;
     const char *dir;
@@ -456,6 +465,10 @@ static int make_config(const json_t *c, json_t **out, struct ad_err *err)
         rc = ad_error(err, AD_EINVAL, "direction must be lower or higher, not '%s'", dir);
     if (!rc && !dir)
         rc = json_object_set_new(cfg, "direction", json_string("lower")) < 0 ? oom(err) : 0;
+    if (!rc && json_object_get(c, "sandbox") && !json_is_boolean(json_object_get(c, "sandbox")))
+        rc = ad_error(err, AD_EINVAL, "sandbox must be true or false");
+    if (!rc && !json_object_get(c, "sandbox"))
+        rc = json_object_set_new(cfg, "sandbox", json_true()) < 0 ? oom(err) : 0;
     if (!rc)
         rc = get_int_opt(c, cfg, "iterations", 10, 0, 100000, err);
     if (!rc)
@@ -589,7 +602,7 @@ static int baseline(const struct ad_research_env *env, struct ad_research_sessio
             rc = emit(env, AD_TOPIC_RESEARCH_STARTED,
                       json_pack("{s:s, s:s, s:s, s:f, s:f, s:b}", "session_id", s->id, "repo",
                                 s->repo_path, "metric", s->metric_name, "baseline", med,
-                                "noise", mad, "sandbox", 0), err);
+                                "noise", mad, "sandbox", use_sandbox(s)), err);
     }
     json_decref(detail);
     return rc;

@@ -12,6 +12,8 @@ struct ad__proc_result {
     int timed_out;       /* the deadline passed and the process group was killed */
     int truncated;       /* output beyond the cap was dropped (the head is kept) */
     long long ms;        /* wall time */
+    int sandboxed;       /* 1: ran in the sandbox's command mode */
+    char backend[16];    /* "linux" or "process" when sandboxed, else "" */
 };
 
 /*
@@ -25,6 +27,22 @@ struct ad__proc_result {
 int ad__proc_run(char *const argv[], const char *dir, char *const env[], long long timeout_ms,
                  size_t cap, struct ad_buf *out, struct ad__proc_result *res,
                  struct ad_err *err);
+
+#include <jansson.h>
+
+/*
+ * "sh -c cmd" in the worktree for the run step (and the check command).
+ * sandbox 0: ad__proc_run on the host. Otherwise the sandbox's command mode
+ * (ad_sandbox_run_command, backend auto): the worktree writable, read-only
+ * inside it every existing path the protect globs name (a "dir/" glob binds
+ * the directory; other globs every file git tracks that they match) and the
+ * worktree's .git; no network; env and nothing else. AD_ENOTSUP never: when
+ * the linux backend cannot run here the process backend runs it (res says
+ * which, and that one protects nothing).
+ */
+int ad__proc_run_cmd(const char *cmd, const char *worktree, const json_t *protect, int sandbox,
+                     char *const env[], long long timeout_ms, size_t cap, struct ad_buf *out,
+                     struct ad__proc_result *res, struct ad_err *err);
 
 /*
  * git -C dir ARGS... (NULL-terminated, at most 28): 0 when it exits 0,

@@ -58,7 +58,8 @@ test_expect_success 'an improvement is kept as a commit naming the metric change
     head -1 "$report/results.tsv" | grep "^commit	metric	status	description$" &&
     grep "## Kept edits" "$report/report.md" &&
     autodev research report $id | grep "Research session $id" &&
-    autodev research report $id --json | json_get "j[\"sandbox\"]" | grep false
+    autodev research report $id --json | json_get "j[\"sandbox\"]" | grep true &&
+    autodev research report $id | grep "command run in the sandbox"
 '
 
 test_expect_success 'a regression is reverted: the worktree stays on the base commit' '
@@ -84,7 +85,7 @@ EOF
 test_expect_success 'a gain inside the noise floor is discarded; the same gain beyond it is kept' '
     mkrepo noise &&
     rm -f n &&
-    autodev research run --repo noise --file obj.py --cmd "sh $TRASH/noisy.sh" \
+    autodev research run --repo noise --file obj.py --cmd "sh $TRASH/noisy.sh" --no-sandbox \
         --metric score --iterations 1 --repeats 3 >out &&
     id=$(sid) &&
     autodev research status $id --json >s.json &&
@@ -93,7 +94,7 @@ test_expect_success 'a gain inside the noise floor is discarded; the same gain b
     test "$(decisions $id)" = reverted &&
     test "$(json_get "j[\"iterations\"][0][\"metric\"]" <s.json)" = 9.0 &&
     rm -f n &&
-    autodev research run --repo noise --file obj.py --cmd "sh $TRASH/noisy.sh" \
+    autodev research run --repo noise --file obj.py --cmd "sh $TRASH/noisy.sh" --no-sandbox \
         --metric score --iterations 1 --repeats 3 --noise-k 0 >out &&
     test "$(decisions $(sid))" = kept
 '
@@ -112,7 +113,7 @@ EOF
 test_expect_success 'a timeout kills the whole process tree, even one that ignores SIGTERM' '
     mkrepo hang &&
     rm -f h child.pid grandchild.pid &&
-    autodev research run --repo hang --file obj.py --cmd "sh $TRASH/hang.sh" \
+    autodev research run --repo hang --file obj.py --cmd "sh $TRASH/hang.sh" --no-sandbox \
         --metric score --iterations 1 --repeats 1 --time-budget 1 >out &&
     id=$(sid) &&
     test "$(decisions $id)" = crashed &&
@@ -130,7 +131,7 @@ EOF
 test_expect_success 'a metric absent from the output is a failed iteration, not a crash of autodev' '
     mkrepo quiet &&
     rm -f q &&
-    autodev research run --repo quiet --file obj.py --cmd "sh $TRASH/quiet.sh" \
+    autodev research run --repo quiet --file obj.py --cmd "sh $TRASH/quiet.sh" --no-sandbox \
         --metric score --iterations 2 --repeats 1 >out &&
     id=$(sid) &&
     test "$(decisions $id)" = "crashed crashed" &&
@@ -210,7 +211,7 @@ EOF
 test_expect_success 'resume after kill -9 in the run step: the worktree back on the kept commit' '
     mkrepo crash &&
     rm -f slow running &&
-    autodev research setup --repo crash --file obj.py --cmd "sh $TRASH/slow.sh" \
+    autodev research setup --repo crash --file obj.py --cmd "sh $TRASH/slow.sh" --no-sandbox \
         --metric score --iterations 3 --repeats 1 >/dev/null &&
     id=$(sid) &&
     autodev research edit $id >/dev/null &&
@@ -243,7 +244,7 @@ iterations_of() {
 
 test_expect_success 'resume after kill -9 of the whole loop, at whatever point it was' '
     mkrepo crash2 &&
-    { "$AUTODEV_BIN" research run --repo crash2 --file obj.py --cmd "sh $TRASH/slow2.sh" \
+    { "$AUTODEV_BIN" research run --repo crash2 --file obj.py --cmd "sh $TRASH/slow2.sh" --no-sandbox \
         --metric score --iterations 6 --repeats 1 >/dev/null 2>&1 & pid=$!; } &&
     wait_for "test \"\$(iterations_of)\" -ge 2" 60 &&
     kill -9 $pid && { wait $pid || :; } &&
