@@ -232,6 +232,7 @@ json_t *ad_sandbox_check(const struct ad_sandbox_options *opts);
  */
 #define AD_SB_STATUS_COUNT 8
 void ad_sandbox_run_counts(uint64_t counts[AD_SB_STATUS_COUNT]);
+
 /* ---- command mode ------------------------------------------------------- */
 
 /*
