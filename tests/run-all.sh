@@ -81,6 +81,12 @@ for t in "$top"/tests/cli/t[0-9]*.sh; do
     run_one "cli/$(basename "$t")" sh "$t"
 done
 
+# The HTTP server, started for real on an ephemeral loopback port (tests/server/lib.sh).
+for t in "$top"/tests/server/t[0-9]*.sh; do
+    [ -f "$t" ] || continue
+    run_one "server/$(basename "$t")" sh "$t"
+done
+
 for t in "$top"/tests/sandbox/t[0-9]*.sh; do
     [ -f "$t" ] || continue
     run_one "sandbox/$(basename "$t")" sh "$t"

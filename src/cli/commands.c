@@ -331,14 +331,19 @@ static const struct ad_cmd_form serve_forms[] = {
 static const struct ad_cmd_opt serve_opts[] = {
     { "--listen HOST:PORT",
       "The address to listen on (default 127.0.0.1:8420; port 0 picks a free\n"
-      "one). An address that is not loopback is refused until an API token exists." },
+      "one). An address other than loopback is refused until an API token\n"
+      "exists." },
     { "--workers N", "Job workers in the same process, 0..256 (default 2; 0: none)." },
     { "--threads N", "HTTP threads, 1..64 (default 2)." },
-    { "--max-connections N", "Open connections at once, 1..100000 (default 256); more are refused." },
+    { "--max-connections N",
+      "Open connections at once, 1..100000 (default 256); past it a new\n"
+      "connection waits, unserved, until one closes." },
     { "--timeout SECONDS",
       "Close a connection idle this long, 1..3600 (default 15): slow clients\n"
       "never hold a thread." },
-    { "--max-body BYTES", "The largest request body, 1024..2^30 (default 8 MiB); larger is 413." },
+    { "--max-body BYTES",
+      "The largest request body, 1024..2^30 (default 8 MiB); a larger one is\n"
+      "answered 413." },
     { "--max-header BYTES",
       "The memory of a connection, which caps the request line and headers,\n"
       "4096..1048576 (default 16384)." },

@@ -147,6 +147,8 @@ static int match_one(const char *pattern, char *const *seg, size_t nseg,
     size_t i = 0;
 
     *nparams = 0;
+    for (int k = 0; k < AD__ROUTE_PARAMS_MAX; k++)
+        param[k] = NULL;
     while (*p && i < nseg) {
         size_t len = strcspn(p, "/");
 

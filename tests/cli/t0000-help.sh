@@ -30,7 +30,8 @@ test_expect_success 'autodev help prints the same as --help' '
 
 test_expect_success 'the general help lists every command' '
     commands >actual &&
-    printf "%s\n" init agent episode settings events jobs sandbox skill task gate candidates notifications mutations research lineage fitness llm edit propose synth demo completion help >expect &&
+    printf "%s
+" init agent episode settings events jobs serve worker token sandbox skill task gate candidates notifications mutations research lineage fitness llm edit propose synth demo completion help >expect &&
     test_cmp expect actual
 '
 

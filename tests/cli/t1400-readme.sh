@@ -29,6 +29,8 @@ SKIP = [   # (pattern, why)
     (r"agent run ", "a real model"),
     (r"^AUTODEV_LLM=", "a real model"),
     (r"events tail --follow", "never ends by itself"),
+    (r"^autodev serve", "a server: tests/server/t1680-readme.sh runs this block's requests"),
+    (r"^curl ", "needs the server above: tests/server/t1680-readme.sh runs it"),
 ]
 # Commands whose status the README's comments do not give.
 STATUS = [
