@@ -55,6 +55,7 @@ bench: deps
 	./$(BENCH_BUILD)/bench/bench_llm $(BENCH_ARGS)
 	./$(BENCH_BUILD)/bench/bench_learn $(BENCH_ARGS)
 	./$(BENCH_BUILD)/bench/bench_synth $(BENCH_ARGS)
+	sh bench/bench_http.sh ./$(BENCH_BUILD)/autodev $(BENCH_ARGS)
 
 # libFuzzer on every parser driver, FUZZ_SECONDS each, from a scratch copy of
 # fuzz/corpus (merge finds back with: DRIVER -merge=1 fuzz/corpus/X build-fuzz/corpus/X).
