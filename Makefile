@@ -57,6 +57,7 @@ bench: deps
 	./$(BENCH_BUILD)/bench/bench_synth $(BENCH_ARGS)
 	./$(BENCH_BUILD)/bench/bench_alpha $(BENCH_ARGS)
 	./$(BENCH_BUILD)/bench/bench_research $(BENCH_ARGS)
+	sh bench/bench_http.sh ./$(BENCH_BUILD)/autodev $(BENCH_ARGS)
 
 # libFuzzer on every parser driver, FUZZ_SECONDS each, from a scratch copy of
 # fuzz/corpus (merge finds back with: DRIVER -merge=1 fuzz/corpus/X build-fuzz/corpus/X).

@@ -1,15 +1,18 @@
 #!/bin/sh
-# bench/bench_http.sh AUTODEV [SECONDS] [CONNECTIONS]
+# bench/bench_http.sh AUTODEV [SECONDS | --quick] [CONNECTIONS]
 #
 # The HTTP server under wrk on loopback: GET /v1/skills (a page of 20
-# skills) and POST /v1/episodes (one episode a request), requests a second
-# and p99 latency; then `autodev episode add` through the CLI (a process
-# per episode) for comparison. A benchmark measures, it asserts nothing.
+# skills, served from the page cache after the first request), GET
+# /v1/episodes (a page of 20, which no cache serves) and POST /v1/episodes
+# (one episode a request), requests a second and p50/p99 latency; then
+# `autodev episode add` through the CLI (a process per episode) for
+# comparison. A benchmark measures, it asserts nothing.
 # wrk and the server share the machine's cores, as a client on the same
 # host would.
 set -eu
-bin=${1:?usage: bench/bench_http.sh AUTODEV [SECONDS] [CONNECTIONS]}
+bin=${1:?usage: bench/bench_http.sh AUTODEV [SECONDS | --quick] [CONNECTIONS]}
 secs=${2:-10}
+[ "$secs" = --quick ] && secs=3
 conns=${3:-32}
 here=$(cd "$(dirname "$0")" && pwd)
 command -v wrk >/dev/null || { echo "bench_http: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
@@ -22,6 +25,10 @@ trap 'test -n "$pid" && kill "$pid" 2>/dev/null; rm -rf "$home"' EXIT
 
 "$bin" init >/dev/null
 "$bin" agent add bench-agent >/dev/null
+/usr/bin/python3 -c 'import json
+for i in range(100):
+    print(json.dumps({"agent": "bench-agent", "task_description": "seed %d" % i, "success": True}))' |
+    "$bin" episode add --batch >/dev/null
 for i in $(seq -w 1 20); do
     printf 'def skill_%s(text: str) -> str:\n    """Bench skill %s: returns the text."""\n    return text\n' \
         "$i" "$i" >"$home/s.py"
@@ -50,6 +57,7 @@ run() {
 
 echo "bench_http: wrk -t2 -c$conns -d${secs}s on loopback, 2 HTTP threads"
 run "GET /v1/skills (20 skills)" "$base/v1/skills"
+run "GET /v1/episodes?limit=20 (no cache)" "$base/v1/episodes?limit=20"
 run "POST /v1/episodes" -s "$here/bench_http.lua" "$base/v1/episodes"
 kill -TERM "$pid" && wait "$pid" || true
 pid=

@@ -540,6 +540,16 @@ int ad_store_job_counts(struct ad_store *st, const char *tenant_id,
 int ad_store_job_hand_back(struct ad_store *st, const char *tenant_id, const char *worker,
                            const char *note, int64_t *count, struct ad_err *err);
 
+/*
+ * Whether the database may have changed since this handle last looked: a
+ * number that moves whenever another handle (of any thread or process)
+ * commits (*others), and the count of this handle's own commits (*own).
+ * Both equal to a pair read before means nothing changed in between, so
+ * what was read from the store then is still current (the server caches
+ * catalog pages on it). AD_ENOTSUP from a backend that cannot tell.
+ */
+int ad_store_changes(struct ad_store *st, int64_t *others, int64_t *own, struct ad_err *err);
+
 /* ---- LLM calls (the cost ledger) ------------------------------------------ */
 
 /* One call, as written; strings borrowed by the insert. */

@@ -16,6 +16,9 @@
  *   settings, tokens, add an agent, metrics        admin
  *   health, the OpenAPI document                   anyone, no token
  *
+ * The catalog's GET routes are flagged AD__CACHE: their pages are kept per
+ * HTTP thread and answered again while nothing was committed (cache.c).
+ *
  * Sections: the table; matching; query parameters and pages.
  */
 #include "compat.h"
@@ -59,13 +62,13 @@ static const struct ad__route routes[] = {
     { "POST", "/v1/agents/{agent}/graduate", AD__REVIEW, AD__BODY_JSON, ad__h_agent_graduate,
       "graduateAgent", "Promote the agent one maturity level when it is ready", NULL, 200 },
 
-    { "GET", "/v1/skills", AD__ANY, 0, ad__h_skill_list, "listSkills",
+    { "GET", "/v1/skills", AD__ANY, AD__CACHE, ad__h_skill_list, "listSkills",
       "List catalog skills by name", PAGE, 200 },
-    { "GET", "/v1/skills/search", AD__ANY, 0, ad__h_skill_search, "searchSkills",
+    { "GET", "/v1/skills/search", AD__ANY, AD__CACHE, ad__h_skill_search, "searchSkills",
       "Full-text search over active skills, best first", "q limit", 200 },
-    { "GET", "/v1/skills/{skill}", AD__ANY, 0, ad__h_skill_get, "getSkill",
+    { "GET", "/v1/skills/{skill}", AD__ANY, AD__CACHE, ad__h_skill_get, "getSkill",
       "One skill (by name or id) with its current version's code", "version", 200 },
-    { "GET", "/v1/skills/{skill}/versions", AD__ANY, 0, ad__h_skill_versions, "skillVersions",
+    { "GET", "/v1/skills/{skill}/versions", AD__ANY, AD__CACHE, ad__h_skill_versions, "skillVersions",
       "Every version of a skill, oldest first", NULL, 200 },
     { "POST", "/v1/skills/{skill}/run", AD__WORK, AD__BODY_JSON, ad__h_skill_run, "runSkill",
       "Run a skill in the sandbox (as an agent's task with \"agent\")", NULL, 200 },

@@ -30,6 +30,7 @@
 #include "autodev/log.h"
 #include "autodev/runtime.h"
 #include "autodev/server.h"
+#include "autodev/store.h"
 
 #include "server_int.h"
 
@@ -469,6 +470,39 @@ static void admit(struct ad__req *r, struct ad__res *res)
                      ct ? ct : "no content type");
 }
 
+/*
+ * A read-mostly route: its page is answered from this thread's cache when
+ * nothing was committed since it was made, else made and kept. The stamp
+ * is read before the handler runs, so a commit during the handler leaves
+ * the page stale at once.
+ */
+static void dispatch_cached(struct ad__req *r, struct ad__res *res)
+{
+    struct ad_buf key;
+    int64_t others = 0, own = 0;
+    size_t len;
+    char *body;
+    int ok;
+
+    ad_buf_init(&key, 4096);
+    ok = ad_store_changes(r->st, &others, &own, NULL) == 0 && ad__cache_key(r, &key) == 0;
+    if (ok && ad__cache_get(key.ptr, others, own, &body, &len) == 0) {
+        res->status = 200;
+        res->text = body;
+        res->content_type = "application/json";
+    } else {
+        r->route->fn(r, res);
+        if (ok && res->status == 200 && res->json && (body = ad_json_dumps(res->json))) {
+            ad__cache_put(key.ptr, others, own, body, strlen(body));
+            json_decref(res->json);
+            res->json = NULL;
+            res->text = body;
+            res->content_type = "application/json";
+        }
+    }
+    ad_buf_release(&key);
+}
+
 /* The whole request is in: the handler answers. */
 static void dispatch(struct ad__req *r, struct ad__res *res)
 {
@@ -483,7 +517,10 @@ static void dispatch(struct ad__req *r, struct ad__res *res)
         return;
     }
     /* A body on a route that reads none (a GET) is ignored, as HTTP allows. */
-    r->route->fn(r, res);
+    if (r->route->flags & AD__CACHE)
+        dispatch_cached(r, res);
+    else
+        r->route->fn(r, res);
     if (res->queued)
         return;
     if (!res->status && !res->json)

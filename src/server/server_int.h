@@ -114,6 +114,7 @@ enum ad__route_flags {
     AD__BODY_JSONL = 1 << 1,    /* the body is JSON lines (application/x-ndjson) */
     AD__STREAM = 1 << 2,        /* the answer is an event stream (sse.c) */
     AD__TEXT = 1 << 3,          /* the answer is text (metrics) */
+    AD__CACHE = 1 << 4,         /* a read-mostly GET: its 200 pages are cached (cache.c) */
 };
 
 /* Role bits: 1u << AD_ROLE_*. A route with none is public (no token). */
@@ -197,6 +198,18 @@ void ad__limiter_free(struct ad__limiter *l);
  * whole seconds (>= 1) until it would be.
  */
 int ad__limiter_take(struct ad__limiter *l, const char *key, int64_t now_ns);
+
+/* ---- the page cache of read-mostly routes (cache.c), one per HTTP thread ----------- */
+
+/* The page's key: tenant, method, path and the route's query parameters. */
+int ad__cache_key(struct ad__req *r, struct ad_buf *out);
+/*
+ * A copy of the page of key (*body malloc'd) when it was cached at the
+ * same change stamp (ad_store_changes); AD_ENOTFOUND when it was not, or
+ * the database changed since.
+ */
+int ad__cache_get(const char *key, int64_t others, int64_t own, char **body, size_t *len);
+void ad__cache_put(const char *key, int64_t others, int64_t own, const char *body, size_t len);
 
 /* ---- event streams (sse.c) --------------------------------------------------------- */
 

@@ -258,7 +258,17 @@ int ad_store_commit(struct ad_store *st, struct ad_err *err)
     if (st->tx_broken == st->tx_depth)
         st->tx_broken--;    /* the partial write now belongs to the outer level */
     st->tx_depth--;
+    if (st->tx_depth == 0)
+        st->commits++;
     return 0;
+}
+
+int ad_store_changes(struct ad_store *st, int64_t *others, int64_t *own, struct ad_err *err)
+{
+    int rc = st->ops->data_version(st, others, err);
+
+    *own = st->commits;
+    return rc;
 }
 
 void ad_store_rollback(struct ad_store *st)

@@ -86,6 +86,7 @@ struct ad_store {
     int tx_lost;         /* code of the error that ended the whole transaction, 0 for none */
     int flags;           /* enum ad_store_flags as opened */
     struct ad__settings_cache settings;
+    int64_t commits;     /* outermost transactions this handle committed (ad_store_changes) */
 };
 
 /* ---- one table of ops per entity ---------------------------------------- */

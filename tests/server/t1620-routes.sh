@@ -94,6 +94,28 @@ test_expect_success 'skills: list, search, show a version, versions, run, roll b
     test "$(api "$(cat rev)" POST /v1/skills/shout/rollback "{\"version\": \"9.0.0\"}")" = 404
 '
 
+test_expect_success 'a catalog page is never stale: a skill added elsewhere is there at once' '
+    for i in 1 2 3 4; do
+        test "$(api "$(cat agent)" GET /v1/skills)" = 200 || exit 1
+    done &&
+    test "$(items)" = 1 &&
+    printf "def whisper(text: str) -> str:\n    return text.lower()\n" >w.py &&
+    autodev skill add w.py --name whisper --entry whisper >/dev/null &&
+    test "$(api "$(cat agent)" GET /v1/skills)" = 200 &&
+    test "$(jbody "[s[\"name\"] for s in j[\"items\"]]")" = "[\"shout\", \"whisper\"]" &&
+    test "$(api "$(cat agent)" GET /v1/skills/whisper)" = 200 &&
+    test "$(api "$(cat rev)" POST /v1/skills/shout/rollback "{\"version\": \"1.1.0\"}")" = 200 &&
+    for i in 1 2 3 4; do
+        test "$(api "$(cat agent)" GET /v1/skills/shout)" = 200 &&
+        test "$(jbody "j[\"version\"][\"semver\"]")" = 1.1.0 || exit 1
+    done &&
+    test "$(api "$(cat rev)" POST /v1/skills/shout/rollback "{\"version\": \"1.0.0\"}")" = 200 &&
+    for i in 1 2 3 4; do
+        test "$(api "$(cat agent)" GET /v1/skills/shout)" = 200 &&
+        test "$(jbody "j[\"version\"][\"semver\"]")" = 1.0.0 || exit 1
+    done
+'
+
 test_expect_success 'tasks: a task succeeds with a matched skill; a failed one is a recorded episode' '
     test "$(api "$(cat agent)" POST /v1/tasks/run "{\"agent\": \"dan\", \"description\": \"shout this\", \"input\": {\"text\": \"a\"}, \"expected\": \"A\"}")" = 200 &&
     test "$(jbody "j[\"success\"]")" = true &&

@@ -38,6 +38,12 @@ test_expect_success 'every route of the OpenAPI document is served' '
 '
 
 test_expect_success 'tenant B with A ids and names: 404 everywhere, none of A data' '
+    for i in 1 2 3 4; do
+        test "$(api "$(cat a.agent)" GET /v1/skills/secret_skill)" = 200 &&
+        test "$(api "$(cat a.agent)" GET /v1/skills)" = 200 || exit 1
+    done &&
+    test "$(api "$(cat b.admin)" GET /v1/skills)" = 200 &&
+    test "$(jbody "j[\"items\"]")" = "[]" &&
     $MATRIX tenants "$(base)" "$(cat b.admin)" fixture.json >tenants.json ||
     { cat tenants.json; false; } &&
     test "$(json_get "j[\"ok\"]" <tenants.json)" = true &&

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "autodev/agent.h"
 #include "autodev/jobs.h"
 #include "autodev/runtime.h"
 #include "autodev/server.h"
@@ -429,6 +430,40 @@ static void test_hand_back(void **state)
     ad_jobs_free(q);
 }
 
+/* The change stamp the page cache trusts: any commit, by this handle or another, moves it. */
+static void test_store_changes(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_runtime_options o = { .db = f->db.path };
+    struct ad_runtime *rt2 = NULL;
+    struct ad_agent a = { 0 }, *list = NULL;
+    int64_t o1, w1, o2, w2;
+    size_t n = 0;
+
+    assert_int_equal(ad_runtime_open(&o, &rt2, &err), 0);
+    assert_int_equal(ad_store_changes(f->st, &o1, &w1, &err), 0);
+    assert_int_equal(ad_store_changes(f->st, &o2, &w2, &err), 0);
+    assert_true(o1 == o2 && w1 == w2);
+    /* A read changes nothing. */
+    assert_int_equal(ad_agents_list(f->st, f->tenant, NULL, 10, &list, &n, &err), 0);
+    ad_agent_list_free(list, n);
+    assert_int_equal(ad_store_changes(f->st, &o2, &w2, &err), 0);
+    assert_true(o1 == o2 && w1 == w2);
+    /* Another handle commits: others moves. */
+    assert_int_equal(ad_agents_add(ad_runtime_store(rt2), f->tenant, "ann", AD_STUDENT, &a, &err),
+                     0);
+    ad_agent_release(&a);
+    assert_int_equal(ad_store_changes(f->st, &o2, &w2, &err), 0);
+    assert_true(o1 != o2 && w1 == w2);
+    /* This handle commits: own moves. */
+    assert_int_equal(ad_agents_add(f->st, f->tenant, "bob", AD_STUDENT, &a, &err), 0);
+    ad_agent_release(&a);
+    assert_int_equal(ad_store_changes(f->st, &o1, &w1, &err), 0);
+    assert_true(w1 == w2 + 1);
+    ad_runtime_free(rt2);
+}
+
 static void test_tenant_list(void **state)
 {
     struct fx *f = *state;
@@ -457,6 +492,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_token_list_json, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_hand_back, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_tenant_list, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_store_changes, fx_setup, fx_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
