@@ -31,14 +31,6 @@
 
 #include "server_int.h"
 
-/*
- * ad_runtime_schedule (runtime.h) queues a tenant's scheduled work when it
- * is due; it comes with AlphaEvolver's schedules. A build without it has
- * no scheduled work: this weak reference is then NULL and nothing is called.
- */
-extern int ad_runtime_schedule(struct ad_runtime *rt, const char *tenant_id,
-                               struct ad_err *err) __attribute__((weak));
-
 #define WORKERS_MAX 256
 #define QUEUES_MAX 1024
 
@@ -157,7 +149,8 @@ static int run_tenant(struct worker *w, struct ad_runtime *rt, const char *tenan
 
     *ran = 0;
     /* Scheduled work that is due joins the queue first: the workers are the scheduler. */
-    if (ad_runtime_schedule && ad_runtime_schedule(rt, tenant_id, err) < 0)
+    /* Scheduled work that is due (background evolution) joins the queue first. */
+    if (ad_runtime_schedule(rt, tenant_id, err) < 0)
         AD_LOG(AD_LOG_WARN, "worker %d: schedule: %s", w->index, err->msg);
     q = queue_for(w, rt, tenant_id, err);
     if (!q)
