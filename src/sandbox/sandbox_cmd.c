@@ -30,7 +30,6 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -69,27 +68,6 @@ __attribute__((noreturn)) static void cmd_fail(int fd, const char *what, int err
     _exit(120);
 }
 
-static unsigned long cmd_locked_flags(const char *path)
-{
-    struct statvfs sv;
-    unsigned long f = 0;
-    if (statvfs(path, &sv) < 0)
-        return 0;
-    if (sv.f_flag & ST_NOSUID)
-        f |= MS_NOSUID;
-    if (sv.f_flag & ST_NODEV)
-        f |= MS_NODEV;
-    if (sv.f_flag & ST_NOEXEC)
-        f |= MS_NOEXEC;
-    if (sv.f_flag & ST_NOATIME)
-        f |= MS_NOATIME;
-    if (sv.f_flag & ST_NODIRATIME)
-        f |= MS_NODIRATIME;
-    if (sv.f_flag & ST_RELATIME)
-        f |= MS_RELATIME;
-    return f;
-}
-
 /* Binds src at dst (made first: a directory or an empty file) read-only. */
 static void cmd_bind_ro(int fd, const char *src, const char *dst, bool make, bool is_dir)
 {
@@ -105,7 +83,7 @@ static void cmd_bind_ro(int fd, const char *src, const char *dst, bool make, boo
     if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
         cmd_fail(fd, src, errno);
     if (mount(NULL, dst, NULL,
-              MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | cmd_locked_flags(dst),
+              MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | ad__sb_locked_flags(dst),
               NULL) < 0)
         cmd_fail(fd, dst, errno);
 }

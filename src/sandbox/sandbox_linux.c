@@ -130,8 +130,8 @@ static void write_file(const struct child *c, const char *path, const char *data
     close(fd);
 }
 
-/* The mount flags of path that a remount inside a user namespace must keep. */
-static unsigned long locked_flags(const char *path)
+/* The mount flags of path that a remount inside a user namespace must keep (sb_int.h). */
+unsigned long ad__sb_locked_flags(const char *path)
 {
     struct statvfs sv;
     unsigned long f = 0;
@@ -167,7 +167,7 @@ static void bind_ro(const struct child *c, const char *src, const char *dst, boo
     }
     if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
         fail(c, src, errno);
-    keep = locked_flags(dst);
+    keep = ad__sb_locked_flags(dst);
     if (mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | keep,
               NULL) < 0)
         fail(c, dst, errno);

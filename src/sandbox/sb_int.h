@@ -322,6 +322,11 @@ bool ad__sb_append(char *buf, size_t cap, size_t *len, const char *s);
 bool ad__sb_append_uint(char *buf, size_t cap, size_t *len, unsigned long long v);
 /* Writes "E<what>: <strerror(errnum)>" to fd. Async-signal-safe. */
 void ad__sb_report(int fd, const char *what, int errnum);
+/*
+ * The mount flags of path (nosuid, nodev, noexec, the atime ones) that a
+ * remount inside a user namespace must keep, or it fails with EPERM.
+ */
+unsigned long ad__sb_locked_flags(const char *path);
 /* Writes all of data to fd (blocking). Async-signal-safe. 0 or -errno. */
 int ad__sb_write_all(int fd, const void *data, size_t len);
 
