@@ -839,6 +839,12 @@ static void classify(const struct ad__sb_run *run, struct outcome *oc, int wstat
     } else if (oc->timed_out) {
         r->status = AD_SB_TIMEOUT;
         set_error(r, "Timeout", "the skill ran past the wall-clock limit and was killed");
+    } else if (!have_wstatus && cg->oom_killed) {
+        /* The OOM killer may choose the namespace's init itself (an
+         * instrumented build's init is the largest process): the run still
+         * ended at the memory limit, not by a fault of the sandbox. */
+        r->status = AD_SB_OOM;
+        set_error(r, "OutOfMemory", "the skill's processes were killed at the memory limit");
     } else if (!have_wstatus) {
         r->status = AD_SB_SANDBOX_ERROR;
         set_error(r, "SandboxError", run->cfg->ops->lost_status);

@@ -1,2 +1,0 @@
-if [ -f /slow ]; then touch /running; sleep 3; fi
- obj.py
