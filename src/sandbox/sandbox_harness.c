@@ -1,8 +1,13 @@
 /*
  * The Python harness that runs inside the sandbox.
  *
- * argv: harness.py ENTRY [DIR]. It reads DIR/skill.py (default /skill) and
- * DIR/input.json, calls ENTRY and writes exactly one JSON line to fd 3:
+ * argv: harness.py ENTRY [DIR [gate]]. It reads DIR/skill.py (default /skill)
+ * and DIR/input.json, calls ENTRY and writes exactly one JSON line to fd 3.
+ * With "gate" (the linux backend) it first reads one byte from fd 4 and runs
+ * nothing of the skill unless it is 'g': the supervisor's helper writes it
+ * once the run is in its cgroup, so the interpreter starts while the kernel
+ * still moves the run (sandbox_linux.c), and an EOF there (the move failed)
+ * ends the harness at once with exit status 125. The line:
  *
  *   {"ok": true, "output": <value>, "load_us": N, "call_us": N}
  *   {"ok": false, "error": {"type": ..., "message": ..., "traceback": ...},
@@ -110,6 +115,10 @@ const char ad__sb_harness_py[] =
     "            data = json.loads(f.read() or b'null')\n"
     "        with open(d + '/skill.py', 'rb') as f:\n"
     "            src = f.read()\n"
+    "        if len(sys.argv) > 3:\n"
+    "            if sys.argv[3] != 'gate' or os.read(4, 1) != b'g':\n"
+    "                os._exit(125)\n"
+    "            os.close(4)\n"
     "        g = {'__name__': '__skill__', '__file__': d + '/skill.py',\n"
     "             '__builtins__': __builtins__}\n"
     "        t0 = clock()\n"

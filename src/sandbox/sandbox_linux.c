@@ -22,6 +22,14 @@
  * A one-shot sandbox (ad_sandbox_options.one_shot) readies only the first
  * run's init, at the supervisor's start, until a second run comes.
  *
+ * Gate: a run whose init is still on its way into the cgroup (a one-shot
+ * command's first run) does not wait for the move. The job goes down at
+ * once and the payload's interpreter starts; the harness reads one byte from
+ * fd 4 (the gate) before it runs anything of the skill, and the helper
+ * writes it after it moved init and init's children. What runs before the
+ * gate opens is the interpreter and the harness only, charged to the
+ * supervisor's cgroup; every byte and process of the skill is the slot's.
+ *
  * Control pipe, parent to child: 'm' once the id maps are written, then
  * the job (struct job_hdr, entry, code, input). The parent keeps the write
  * end open for the whole run, so the child can tell a dead parent (EOF)
@@ -385,7 +393,8 @@ static void become_inner(const struct child *c)
  * pipes and the status pipe, and the read end of the control pipe.
  */
 __attribute__((noreturn)) static void child_init(const struct ad__sb_config *cfg, int out_w,
-                                                 int err_w, int res_w, int status_w, int ctl)
+                                                 int err_w, int res_w, int status_w, int ctl,
+                                                 int gate_r)
 {
     struct ad__sb_run run;
     struct child c = { &run, status_w };
@@ -421,6 +430,7 @@ __attribute__((noreturn)) static void child_init(const struct ad__sb_config *cfg
      * status pipe). Before the fork, so there is no window; execve makes
      * the payload dumpable again for itself. */
     (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    run.gate_fd = gate_r;
     payload = fork();
     if (payload < 0)
         fail(&c, "fork payload", errno);
@@ -429,6 +439,7 @@ __attribute__((noreturn)) static void child_init(const struct ad__sb_config *cfg
         ad__sb_payload_exec(&run, out_w, err_w, res_w, status_w, "/skill", "/tmp", true,
                             AD__SB_INNER_ID, AD__SB_INNER_ID);
     }
+    close(gate_r);
     close(out_w);
     close(err_w);
     close(res_w);
@@ -503,16 +514,62 @@ static void spare_discard(struct ad__sb_spare *sp)
 }
 
 /*
- * Moves pid into the slot's cgroup from a helper process, so that the
- * supervisor does not sit through the kernel's slow attach (see the top).
+ * In the helper: moves init's children (the payload, when init forked it
+ * before its own move) into the slot. A fork and a move exclude each other
+ * in the kernel, so once init itself is moved, every child it has either is
+ * listed here or was born in the slot. 0 or -1.
  */
-static int attach_async(struct ad__cg_slot *cg, pid_t pid, pid_t *helper, struct ad_err *err)
+static int attach_children(const struct ad__cg_slot *cg, pid_t pid)
+{
+    char path[64], buf[512];
+    ssize_t n;
+    size_t i;
+    long kid = 0;
+    bool in = false;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n < 0 || (size_t)n >= sizeof(buf) - 1)
+        return -1;   /* init has one child at most; more is not ours to trust */
+    for (i = 0; i <= (size_t)n; i++) {
+        char ch = i < (size_t)n ? buf[i] : ' ';
+        if (ch >= '0' && ch <= '9') {
+            kid = kid * 10 + (ch - '0');
+            in = true;
+        } else if (in) {
+            /* A child gone meanwhile (ENOTFOUND) needs no move. */
+            int rc = ad__cg_slot_attach(cg, (pid_t)kid, NULL);
+            if (rc < 0 && rc != AD_ENOTFOUND)
+                return -1;
+            kid = 0;
+            in = false;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Moves pid (init) into the slot's cgroup from a helper process, so that
+ * neither the supervisor nor the run sits through the kernel's slow attach
+ * (see the top), then opens the gate (gate_w) for the payload.
+ */
+static int attach_async(struct ad__cg_slot *cg, pid_t pid, int gate_w, pid_t *helper,
+                        struct ad_err *err)
 {
     pid_t h = fork();
     if (h < 0)
         return ad_error(err, AD_EIO, "fork: %s", strerror(errno));
-    if (h == 0)
-        _exit(ad__cg_slot_attach(cg, pid, NULL) == 0 ? 0 : 1);
+    if (h == 0) {
+        if (ad__cg_slot_attach(cg, pid, NULL) != 0 || attach_children(cg, pid) != 0 ||
+            ad__sb_write_all(gate_w, "g", 1) < 0)
+            _exit(1);
+        _exit(0);
+    }
     *helper = h;
     return 0;
 }
@@ -522,7 +579,7 @@ static int spare_make(const struct ad__sb_config *cfg, struct ad__cg_slot *cg,
                       struct ad__sb_spare *sp, struct ad_err *err)
 {
     int p_out[2] = { -1, -1 }, p_err[2] = { -1, -1 }, p_res[2] = { -1, -1 };
-    int p_st[2] = { -1, -1 }, p_ctl[2] = { -1, -1 };
+    int p_st[2] = { -1, -1 }, p_ctl[2] = { -1, -1 }, p_gate[2] = { -1, -1 };
     struct clone_args_v2 ca;
     char map[64];
     int pidfd = -1, rc = 0;
@@ -531,7 +588,7 @@ static int spare_make(const struct ad__sb_config *cfg, struct ad__cg_slot *cg,
     memset(sp, 0, sizeof(*sp));
     if (pipe2(p_out, O_CLOEXEC) < 0 || pipe2(p_err, O_CLOEXEC) < 0 ||
         pipe2(p_res, O_CLOEXEC) < 0 || pipe2(p_st, O_CLOEXEC) < 0 ||
-        pipe2(p_ctl, O_CLOEXEC) < 0) {
+        pipe2(p_ctl, O_CLOEXEC) < 0 || pipe2(p_gate, O_CLOEXEC) < 0) {
         rc = ad_error(err, AD_EIO, "pipe: %s", strerror(errno));
         goto fail;
     }
@@ -568,7 +625,8 @@ static int spare_make(const struct ad__sb_config *cfg, struct ad__cg_slot *cg,
         close(p_res[0]);
         close(p_st[0]);
         close(p_ctl[1]);
-        child_init(cfg, p_out[1], p_err[1], p_res[1], p_st[1], p_ctl[0]);
+        close(p_gate[1]);
+        child_init(cfg, p_out[1], p_err[1], p_res[1], p_st[1], p_ctl[0], p_gate[0]);
     }
 
     close(p_out[1]);
@@ -576,7 +634,8 @@ static int spare_make(const struct ad__sb_config *cfg, struct ad__cg_slot *cg,
     close(p_res[1]);
     close(p_st[1]);
     close(p_ctl[0]);
-    p_out[1] = p_err[1] = p_res[1] = p_st[1] = p_ctl[0] = -1;
+    close(p_gate[0]);
+    p_out[1] = p_err[1] = p_res[1] = p_st[1] = p_ctl[0] = p_gate[0] = -1;
     sp->ready = true;
     sp->pid = pid;
     sp->pidfd = pidfd;
@@ -598,8 +657,16 @@ static int spare_make(const struct ad__sb_config *cfg, struct ad__cg_slot *cg,
                  cfg->change_uid ? cfg->host_gid : (unsigned)getgid());
         rc = write_proc(pid, "gid_map", map, err);
     }
+    /* The gate opens once init is where its limits hold: at once when it
+     * was cloned there (or there is no cgroup), else when the helper has
+     * moved it. Only the helper keeps the write end, so a helper that dies
+     * leaves the gate shut (EOF). */
     if (rc == 0 && cg && !(ca.flags & CLONE_INTO_CGROUP))
-        rc = attach_async(cg, pid, &sp->attacher, err);
+        rc = attach_async(cg, pid, p_gate[1], &sp->attacher, err);
+    else if (rc == 0 && ad__sb_write_all(p_gate[1], "g", 1) < 0)
+        rc = ad_error(err, AD_EIO, "open the sandbox gate: %s", strerror(errno));
+    close(p_gate[1]);
+    p_gate[1] = -1;
     if (rc == 0 && ad__sb_write_all(sp->ctl_w, "m", 1) < 0)
         rc = ad_error(err, AD_EIO, "release the sandbox child: %s", strerror(errno));
     if (rc)
@@ -612,6 +679,7 @@ fail:
     close_pair(p_res);
     close_pair(p_st);
     close_pair(p_ctl);
+    close_pair(p_gate);
     return rc;
 }
 
@@ -620,17 +688,10 @@ static int spare_start(struct ad__sb_spare *sp, struct ad__sb_run *run, struct a
 {
     struct job_hdr h;
     size_t entry_len = strlen(run->entry);
-    int st = 0, rc;
+    int rc;
 
-    if (sp->attacher > 0) {
-        while (waitpid(sp->attacher, &st, 0) < 0 && errno == EINTR)
-            ;
-        sp->attacher = 0;
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-            spare_discard(sp);
-            return ad_error(err, AD_EIO, "could not move the sandbox into its cgroup");
-        }
-    }
+    /* The job goes down at once, the helper may still be moving init: the
+     * payload's interpreter starts meanwhile and waits at the gate. */
     memset(&h, 0, sizeof(h));
     h.magic = JOB_MAGIC;
     h.entry_len = (uint32_t)entry_len;
@@ -664,6 +725,7 @@ static int spare_start(struct ad__sb_spare *sp, struct ad__sb_run *run, struct a
     run->res_fd = sp->res_r;
     run->status_fd = sp->st_r;
     run->hold_fd = sp->ctl_w;
+    run->attacher = sp->attacher;
     memset(sp, 0, sizeof(*sp));
     return 0;
 }
@@ -811,12 +873,25 @@ static void linux_kill(struct ad__sb_run *run)
 }
 
 /* run->pid is init; the payload's status is the "S" record init wrote. */
-static bool linux_reap(const struct ad__sb_run *run, const char *status, size_t status_len,
+static bool linux_reap(struct ad__sb_run *run, const char *status, size_t status_len,
                        int *wstatus)
 {
     char *end;
     long v;
+    int st = 0;
 
+    /* The cgroup helper is done by now, or its move fails on an init that
+     * is gone: a run it could not move never ran code of the skill (the
+     * gate stayed shut), and must not pass for one that did. */
+    if (run->attacher > 0) {
+        while (waitpid(run->attacher, &st, 0) < 0 && errno == EINTR)
+            ;
+        run->attacher = 0;
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            run->lost_why = "could not move the sandbox into its cgroup";
+            return false;
+        }
+    }
     if (status_len <= 1 || status[0] != 'S')
         return false;
     v = strtol(status + 1, &end, 10);

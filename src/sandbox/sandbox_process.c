@@ -250,7 +250,7 @@ static int process_start(struct ad__sb_super *S, struct ad__sb_run *run, struct 
 }
 
 /* run->pid is the payload itself; wait4 said how it ended. */
-static bool process_reap(const struct ad__sb_run *run, const char *status, size_t status_len,
+static bool process_reap(struct ad__sb_run *run, const char *status, size_t status_len,
                          int *wstatus)
 {
     while (waitpid(-1, NULL, WNOHANG) > 0)

@@ -185,7 +185,7 @@ void ad__sb_payload_exec(const struct ad__sb_run *run, int out_fd, int err_fd, i
 {
     const struct ad__sb_config *cfg = run->cfg;
     const struct ad_sandbox_limits *lim = &run->lim;
-    int src[4], tmp[4], sfd;
+    int src[5], tmp[5], sfd, nfd = run->gate_fd >= 0 ? 5 : 4;
     char harness[320], env_home[300], env_tmp[300];
     char *argv[AD__SB_MAX_ARGS + 8];
     char *envp[8];
@@ -202,7 +202,8 @@ void ad__sb_payload_exec(const struct ad__sb_run *run, int out_fd, int err_fd, i
     src[1] = out_fd;
     src[2] = err_fd;
     src[3] = res_fd;
-    for (i = 0; i < 4; i++) {
+    src[4] = run->gate_fd;   /* only when nfd is 5 */
+    for (i = 0; i < nfd; i++) {
         if (src[i] < 0) {
             ad__sb_report(sfd, "open /dev/null", errno);
             _exit(127);
@@ -213,15 +214,15 @@ void ad__sb_payload_exec(const struct ad__sb_run *run, int out_fd, int err_fd, i
             _exit(127);
         }
     }
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < nfd; i++) {
         if (dup2(tmp[i], i) < 0) {
             ad__sb_report(sfd, "dup2", errno);
             _exit(127);
         }
     }
     /* Everything else is closed by execve; the status fd lives until then. */
-    if (syscall(SYS_close_range, 4U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-        for (i = 4; i < 1024; i++)
+    if (syscall(SYS_close_range, (unsigned)nfd, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+        for (i = nfd; i < 1024; i++)
             if (i != sfd)
                 (void)fcntl(i, F_SETFD, FD_CLOEXEC);
     }
@@ -304,6 +305,8 @@ void ad__sb_payload_exec(const struct ad__sb_run *run, int out_fd, int err_fd, i
     argv[argc++] = harness;
     argv[argc++] = (char *)run->entry;
     argv[argc++] = (char *)dir;
+    if (nfd == 5)
+        argv[argc++] = (char *)"gate";
     argv[argc] = NULL;
     envp[0] = (char *)"PATH=/usr/bin:/bin";
     envp[1] = env_home;
@@ -847,7 +850,7 @@ static void classify(const struct ad__sb_run *run, struct outcome *oc, int wstat
         set_error(r, "OutOfMemory", "the skill's processes were killed at the memory limit");
     } else if (!have_wstatus) {
         r->status = AD_SB_SANDBOX_ERROR;
-        set_error(r, "SandboxError", run->cfg->ops->lost_status);
+        set_error(r, "SandboxError", run->lost_why ? run->lost_why : run->cfg->ops->lost_status);
     } else if (r->signal) {
         if (cg->oom_killed) {
             r->status = AD_SB_OOM;
@@ -1000,6 +1003,7 @@ static void execute(struct ad__sb_super *S, const json_t *req, struct ad_sandbox
     run.cfg = S->cfg;
     run.pid = -1;
     run.pidfd = run.out_fd = run.err_fd = run.res_fd = run.status_fd = run.hold_fd = -1;
+    run.gate_fd = -1;
     run.cpu_ms_at_kill = -1;
     run.rss_kb_at_kill = -1;
     r->call_us = r->load_us = -1;

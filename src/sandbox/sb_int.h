@@ -188,6 +188,11 @@ struct ad__sb_run {
     int out_fd, err_fd, res_fd;          /* our read ends */
     int status_fd;                       /* read end of the status channel */
     int hold_fd;                         /* linux: held open while the run lasts */
+    /* linux: the read end of the cgroup gate, the payload's fd 4 (-1: none).
+     * The harness runs no code of the skill before a 'g' comes on it. */
+    int gate_fd;
+    pid_t attacher;                      /* linux: the cgroup helper, reaped by reap */
+    const char *lost_why;                /* why the status is lost, when the backend knows */
     /* Set by the backend's kill: what the run had used, -1 when not sampled. */
     int64_t cpu_ms_at_kill;
     int64_t rss_kb_at_kill;
@@ -205,7 +210,7 @@ struct ad__sb_spare {
     bool ready;
     bool cg_limited;    /* in the slot's cgroup (or on its way there) */
     pid_t pid;
-    pid_t attacher;     /* the helper moving it into the cgroup, 0 when done */
+    pid_t attacher;     /* the helper moving it into the cgroup, 0 when none */
     int pidfd;          /* this and the fds below are our ends */
     int out_r, err_r, res_r, st_r;
     int ctl_w;
@@ -273,7 +278,7 @@ struct ad__sb_backend_ops {
      * channel), reaping whatever else of the run is ours. false when the
      * status is lost.
      */
-    bool (*reap)(const struct ad__sb_run *run, const char *status, size_t status_len,
+    bool (*reap)(struct ad__sb_run *run, const char *status, size_t status_len,
                  int *wstatus);
     /* Releases what the backend keeps in S; the supervisor is about to exit. */
     void (*cleanup)(struct ad__sb_super *S);

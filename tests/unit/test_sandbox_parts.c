@@ -1297,6 +1297,123 @@ static void test_cg_v2_mount(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* ---- the harness's gate ------------------------------------------------- */
+
+static void put_text(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+enum gate_how { GATE_OPEN, GATE_WRONG, GATE_EOF, GATE_NO_FD };
+
+/*
+ * Runs the harness as the linux backend does (argv ... DIR gate, the
+ * result on fd 3, the gate on fd 4), the gate fed as how says. Returns the
+ * exit status; *ran tells whether the skill's top level ran; res gets the
+ * result line (empty when none).
+ */
+static int run_gated(const char *dir, enum gate_how how, bool *ran, char *res, size_t cap)
+{
+    char harness[512], marker[512];
+    int rp[2], gp[2], status = 0;
+    ssize_t n, got = 0;
+    pid_t pid;
+
+    snprintf(harness, sizeof(harness), "%s/harness.py", dir);
+    snprintf(marker, sizeof(marker), "%s/ran", dir);
+    unlink(marker);
+    assert_int_equal(pipe(rp), 0);
+    assert_int_equal(pipe(gp), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(rp[1], 3);
+        if (how == GATE_NO_FD)
+            close(4);
+        else
+            dup2(gp[0], 4);
+        for (int fd = 5; fd < 64; fd++)
+            close(fd);
+        execl("/usr/bin/python3", "python3", "-I", "-S", harness, "run", dir, "gate", (char *)NULL);
+        _exit(127);
+    }
+    close(rp[1]);
+    close(gp[0]);
+    if (how == GATE_OPEN)
+        assert_int_equal(write(gp[1], "g", 1), 1);
+    else if (how == GATE_WRONG)
+        assert_int_equal(write(gp[1], "x", 1), 1);
+    close(gp[1]);
+    while ((n = read(rp[0], res + got, cap - 1 - (size_t)got)) > 0)
+        got += n;
+    res[got] = '\0';
+    close(rp[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    *ran = access(marker, F_OK) == 0;
+    return status;
+}
+
+/* Nothing of the skill runs before a 'g' comes on the gate (sandbox_linux.c). */
+static void test_harness_gate(void **state)
+{
+    char dir[] = "/tmp/ad-gate-XXXXXX", code[700], res[4096];
+    bool ran;
+    int st;
+
+    (void)state;
+    if (access("/usr/bin/python3", X_OK) != 0)
+        skip();
+    assert_non_null(mkdtemp(dir));
+    {
+        FILE *f;
+        char path[600];
+        snprintf(path, sizeof(path), "%s/harness.py", dir);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        assert_int_equal(fwrite(ad__sb_harness_py, 1, ad__sb_harness_py_len, f),
+                         ad__sb_harness_py_len);
+        assert_int_equal(fclose(f), 0);
+    }
+    snprintf(code, sizeof(code), "open(%s'%s/ran', 'w').close()\ndef run(x=None):\n    return 7\n",
+             "", dir);
+    put_text(dir, "skill.py", code);
+    put_text(dir, "input.json", "null");
+
+    st = run_gated(dir, GATE_EOF, &ran, res, sizeof(res));
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 125);
+    assert_false(ran);
+    assert_string_equal(res, "");
+
+    st = run_gated(dir, GATE_WRONG, &ran, res, sizeof(res));
+    assert_int_equal(WEXITSTATUS(st), 125);
+    assert_false(ran);
+
+    /* "gate" without fd 4: an error result, and still nothing of the skill. */
+    st = run_gated(dir, GATE_NO_FD, &ran, res, sizeof(res));
+    assert_false(ran);
+    assert_non_null(strstr(res, "\"ok\":false"));
+
+    st = run_gated(dir, GATE_OPEN, &ran, res, sizeof(res));
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_true(ran);
+    assert_non_null(strstr(res, "\"ok\":true,\"output\":7"));
+
+    {
+        char cmd[600];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        assert_int_equal(system(cmd), 0);
+    }
+}
+
 int main(void)
 {
 #define C(f) cmocka_unit_test_setup_teardown(f, cg_setup, cg_teardown)
@@ -1319,6 +1436,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cg_v2_synthetic, syn_setup, syn_teardown),
         cmocka_unit_test(test_cg_v2_mount),
         C(test_cg_stale_sweep),
+        cmocka_unit_test(test_harness_gate),
     };
 #undef C
 
