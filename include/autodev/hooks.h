@@ -171,6 +171,12 @@ int ad_webhook_replay(struct ad_hooks *h, const char *tenant_id, const char *id,
 int ad_webhook_replay_dead(struct ad_hooks *h, const char *tenant_id, const char *webhook_id,
                            int *count, struct ad_err *err);
 
+/*
+ * Whether the tenant has an active webhook (the bus asks before it opens
+ * the handler's savepoint). 1 on a store error too: the handler then runs
+ * and reports it, rather than an event passing unseen.
+ */
+int ad_hooks_wanted(struct ad_hooks *h, const char *tenant_id);
 /* The bus handler's body: deliveries and jobs for ev, in ev's transaction. */
 int ad_hooks_on_event(struct ad_hooks *h, const struct ad_bus_event *ev, struct ad_err *err);
 /* The webhook.deliver job's body (the job-kind table's handler calls it). */

@@ -131,6 +131,7 @@ struct ad_runtime_subscription {
     const char *name;            /* in logs */
     const char *owner;           /* the module whose behaviour it is */
     ad_bus_handler_fn *fn;       /* called with the runtime as ctx */
+    ad_bus_want_fn *want;        /* asked first (bus.h); NULL: every event of the topic */
 };
 
 struct ad_runtime_job_kind {

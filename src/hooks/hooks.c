@@ -347,6 +347,16 @@ static int wants(const struct ad_webhook *w, const struct ad_bus_event *ev)
     return ad_hooks_topics_match(w->topics, ev->topic);
 }
 
+int ad_hooks_wanted(struct ad_hooks *h, const char *tenant_id)
+{
+    struct ad_webhook *v = NULL;
+    size_t n = 0;
+    int rc = ad_store_webhook_list(h->st, tenant_id, true, 1, &v, &n, NULL);
+
+    ad_webhook_list_free(v, n);
+    return rc < 0 || n > 0;
+}
+
 int ad_hooks_on_event(struct ad_hooks *h, const struct ad_bus_event *ev, struct ad_err *err)
 {
     struct ad_webhook *v = NULL;

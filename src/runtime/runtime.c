@@ -128,6 +128,16 @@ static int on_hooks_event(void *ctx, const struct ad_bus_event *ev, struct ad_er
     return rc < 0 ? rc : ad_hooks_on_event(h, ev, err);
 }
 
+/* hooks: only a tenant with an active webhook pays for the dispatch (bus.h). */
+static int want_hooks_event(void *ctx, const char *tenant_id, const char *topic)
+{
+    struct ad_runtime *rt = ctx;
+    struct ad_hooks *h;
+
+    (void)topic;
+    return ad_runtime_hooks(rt, &h, NULL) < 0 || ad_hooks_wanted(h, tenant_id);
+}
+
 /* hooks: one delivery of one event to one webhook; the hooks module retries by itself. */
 static int job_webhook_deliver(void *ctx, const struct ad_job *job, struct ad_job_lease *lease,
                                struct ad_err *err)
@@ -144,7 +154,7 @@ static int job_webhook_deliver(void *ctx, const struct ad_job *job, struct ad_jo
 static const struct ad_runtime_subscription subscriptions[] = {
     { AD_TOPIC_TASK_FAIL, "reflection", "learn", on_engine_event },
     { AD_TOPIC_SKILL_EXECUTION, "evolution", "learn", on_engine_event },
-    { "*", "webhooks", "hooks", on_hooks_event },
+    { "*", "webhooks", "hooks", on_hooks_event, want_hooks_event },
     { NULL, NULL, NULL, NULL },
 };
 
@@ -239,7 +249,7 @@ int ad_runtime_open(const struct ad_runtime_options *o, struct ad_runtime **out,
     if (rc == 0)
         rc = ad_bus_new(rt->st, &rt->bus, err);
     for (const struct ad_runtime_subscription *s = subscriptions; rc == 0 && s->topic; s++)
-        rc = ad_bus_subscribe(rt->bus, s->topic, s->name, s->fn, rt, err);
+        rc = ad_bus_subscribe_when(rt->bus, s->topic, s->name, s->fn, s->want, rt, err);
     if (rc < 0) {
         ad_runtime_free(rt);
         return rc;
