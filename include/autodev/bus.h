@@ -69,6 +69,20 @@ int ad_bus_subscribe(struct ad_bus *bus, const char *topic, const char *name,
                      ad_bus_handler_fn *fn, void *ctx, struct ad_err *err);
 
 /*
+ * Whether a subscription wants an event of tenant_id on topic, asked
+ * before its handler is: 0 skips the handler, and when no subscription
+ * wants the event, the append runs without a savepoint (the fast path).
+ * For a "*" subscriber that most events do not concern (the webhooks of a
+ * tenant that has none), this keeps the cost of dispatch off every event.
+ */
+typedef int ad_bus_want_fn(void *ctx, const char *tenant_id, const char *topic);
+
+/* ad_bus_subscribe with a want predicate (NULL: every event of the topic). */
+int ad_bus_subscribe_when(struct ad_bus *bus, const char *topic, const char *name,
+                          ad_bus_handler_fn *fn, ad_bus_want_fn *want, void *ctx,
+                          struct ad_err *err);
+
+/*
  * Emits payload (an object, borrowed) on topic for tenant_id. Fails only if
  * the topic is invalid or the outbox append fails; handler failures are
  * logged and counted, not returned. *seq_out (may be NULL) gets the

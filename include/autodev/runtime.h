@@ -101,6 +101,15 @@ int ad_runtime_llm(struct ad_runtime *rt, const char *tenant_id, const char *spe
                    struct ad_llm **out, struct ad_err *err);
 
 /*
+ * The hooks (webhooks and signed signals, hooks.h) on the runtime's store
+ * and bus, made on first use; borrowed. The signing key is
+ * $AUTODEV_SIGNING_KEY_FILE, else signing.key beside the database: every
+ * process sharing the database must read the same key.
+ */
+struct ad_hooks;
+int ad_runtime_hooks(struct ad_runtime *rt, struct ad_hooks **out, struct ad_err *err);
+
+/*
  * The job queue of tenant_id with every kind of the job-kind table
  * registered (o may be NULL: the queue's defaults). Free with ad_jobs_free.
  */
@@ -122,6 +131,7 @@ struct ad_runtime_subscription {
     const char *name;            /* in logs */
     const char *owner;           /* the module whose behaviour it is */
     ad_bus_handler_fn *fn;       /* called with the runtime as ctx */
+    ad_bus_want_fn *want;        /* asked first (bus.h); NULL: every event of the topic */
 };
 
 struct ad_runtime_job_kind {

@@ -1281,4 +1281,99 @@ int ad_store_variant_top(struct ad_store *st, const char *tenant_id, const char 
                          int limit, struct ad_workflow_variant **out, size_t *n,
                          struct ad_err *err);
 
+/* ---- outgoing webhooks and signed signals (module hooks owns them: hooks.h) ---- */
+
+/*
+ * A webhook: a receiver of the tenant's events. No secret is stored: the
+ * signing secret is derived from the process's key file, the webhook id
+ * and secret_generation (hooks.h), so rotating it is a counter going up.
+ */
+#define AD_WEBHOOK_URL_MAX 2048
+#define AD_WEBHOOK_DESC_MAX 500
+#define AD_WEBHOOK_ERROR_MAX 300
+
+struct ad_webhook {
+    char id[AD_ID_SIZE];
+    char tenant_id[AD_ID_SIZE];
+    char *url;                      /* required, http:// or https://, <= AD_WEBHOOK_URL_MAX */
+    json_t *topics;                 /* required: an array of topics, or ["*"] */
+    bool active;
+    int64_t secret_generation;      /* >= 1 */
+    char *description;              /* may be NULL */
+    char created_at[AD_TIME_SIZE];
+};
+
+void ad_webhook_release(struct ad_webhook *w);
+void ad_webhook_list_free(struct ad_webhook *v, size_t n);
+/* Caller sets tenant_id, url, topics, active, description; the store sets id, created_at, generation 1. */
+int ad_store_webhook_insert(struct ad_store *st, struct ad_webhook *w, struct ad_err *err);
+int ad_store_webhook_get(struct ad_store *st, const char *tenant_id, const char *id,
+                         struct ad_webhook *out, struct ad_err *err);
+/* Oldest first; active_only: the active ones. */
+int ad_store_webhook_list(struct ad_store *st, const char *tenant_id, bool active_only, int limit,
+                          struct ad_webhook **out, size_t *n, struct ad_err *err);
+/* Deletes the row (its deliveries stay, for the record). AD_ENOTFOUND. */
+int ad_store_webhook_delete(struct ad_store *st, const char *tenant_id, const char *id,
+                            struct ad_err *err);
+/* secret_generation + 1; *generation gets the new one. AD_ENOTFOUND. */
+int ad_store_webhook_rotate(struct ad_store *st, const char *tenant_id, const char *id,
+                            int64_t *generation, struct ad_err *err);
+
+enum ad_delivery_status {
+    AD_DELIVERY_PENDING = 0,
+    AD_DELIVERY_DELIVERED = 1,
+    AD_DELIVERY_FAILED = 2,     /* for good, without retries left to try (webhook gone) */
+    AD_DELIVERY_DEAD = 3,       /* every attempt failed: the dead letters */
+};
+const char *ad_delivery_status_name(enum ad_delivery_status s);
+int ad_delivery_status_parse(const char *s, enum ad_delivery_status *out);
+
+/* One event for one webhook: the outbox event and how its delivery went. */
+struct ad_webhook_delivery {
+    char id[AD_ID_SIZE];
+    char tenant_id[AD_ID_SIZE];
+    char webhook_id[AD_ID_SIZE];
+    char event_id[AD_ID_SIZE];
+    char *topic;                    /* required */
+    json_t *payload;                /* required object: the event's payload */
+    enum ad_delivery_status status;
+    int attempts;                   /* >= 0 */
+    int last_status_code;           /* 0: none (no answer) */
+    char *last_error;               /* may be NULL, <= AD_WEBHOOK_ERROR_MAX */
+    char next_attempt_at[AD_TIME_SIZE];  /* "" none */
+    char created_at[AD_TIME_SIZE];
+    char delivered_at[AD_TIME_SIZE];    /* "" not yet */
+};
+
+void ad_webhook_delivery_release(struct ad_webhook_delivery *d);
+void ad_webhook_delivery_list_free(struct ad_webhook_delivery *v, size_t n);
+/* Caller sets every field but id and created_at (set by the store). */
+int ad_store_webhook_delivery_insert(struct ad_store *st, struct ad_webhook_delivery *d,
+                                     struct ad_err *err);
+int ad_store_webhook_delivery_get(struct ad_store *st, const char *tenant_id, const char *id,
+                                  struct ad_webhook_delivery *out, struct ad_err *err);
+/* Newest first; webhook_id NULL: any; status < 0: any. */
+int ad_store_webhook_delivery_list(struct ad_store *st, const char *tenant_id,
+                                   const char *webhook_id, int status, int limit,
+                                   struct ad_webhook_delivery **out, size_t *n,
+                                   struct ad_err *err);
+/* Writes status, attempts, last_status_code, last_error, next_attempt_at, delivered_at. */
+int ad_store_webhook_delivery_update(struct ad_store *st, const struct ad_webhook_delivery *d,
+                                     struct ad_err *err);
+
+/*
+ * Incoming signed signals: the replay guard (one row per signature seen,
+ * AD_EEXIST for one seen before) and the tenant's secret generation (1
+ * until the first rotation).
+ */
+int ad_store_signal_receipt_insert(struct ad_store *st, const char *tenant_id,
+                                   const char *signature_hash, struct ad_err *err);
+/* Deletes the receipts received before `before` (ISO-8601); *count (may be NULL) how many. */
+int ad_store_signal_receipt_prune(struct ad_store *st, const char *before, int64_t *count,
+                                  struct ad_err *err);
+int ad_store_signal_generation(struct ad_store *st, const char *tenant_id, int64_t *generation,
+                               struct ad_err *err);
+int ad_store_signal_rotate(struct ad_store *st, const char *tenant_id, int64_t *generation,
+                           struct ad_err *err);
+
 #endif

@@ -56,6 +56,8 @@
 #define AD_TOPIC_RESEARCH_ITERATION "research.iteration"
 /* research: a session was finalized (its report written). */
 #define AD_TOPIC_RESEARCH_FINISHED "research.finished"
+/* hooks: a test event for one webhook (autodev webhook test). */
+#define AD_TOPIC_WEBHOOK_TEST "webhook.test"
 
 struct ad_topic {
     const char *name;

@@ -15,6 +15,7 @@ struct sub {
     bool all;            /* topic is "*" */
     char *name;          /* owned, for logs */
     ad_bus_handler_fn *fn;
+    ad_bus_want_fn *want;    /* NULL: every event of the topic */
     void *ctx;
 };
 
@@ -85,6 +86,13 @@ void ad_bus_free(struct ad_bus *bus)
 int ad_bus_subscribe(struct ad_bus *bus, const char *topic, const char *name,
                      ad_bus_handler_fn *fn, void *ctx, struct ad_err *err)
 {
+    return ad_bus_subscribe_when(bus, topic, name, fn, NULL, ctx, err);
+}
+
+int ad_bus_subscribe_when(struct ad_bus *bus, const char *topic, const char *name,
+                          ad_bus_handler_fn *fn, ad_bus_want_fn *want, void *ctx,
+                          struct ad_err *err)
+{
     struct sub s = { 0 };
     bool all = topic && strcmp(topic, "*") == 0;
 
@@ -111,6 +119,7 @@ int ad_bus_subscribe(struct ad_bus *bus, const char *topic, const char *name,
     s.topic_len = strlen(topic);
     s.all = all;
     s.fn = fn;
+    s.want = want;
     s.ctx = ctx;
     bus->subs[bus->nsubs++] = s;
     return 0;
@@ -119,6 +128,12 @@ int ad_bus_subscribe(struct ad_bus *bus, const char *topic, const char *name,
 static bool sub_matches(const struct sub *s, const char *topic, size_t len)
 {
     return s->all || (s->topic_len == len && memcmp(s->topic, topic, len) == 0);
+}
+
+/* The topic matches and the subscription's predicate, if any, wants the event. */
+static bool sub_wants(const struct sub *s, const char *tenant_id, const char *topic, size_t len)
+{
+    return sub_matches(s, topic, len) && (!s->want || s->want(s->ctx, tenant_id, topic));
 }
 
 static void handler_failed(struct ad_bus *bus, const char *name, const char *topic, int rc,
@@ -210,7 +225,7 @@ static int emit_stored(struct ad_bus *bus, const char *tenant_id, const char *to
      * record path (bench_store "record") by about a third.
      */
     for (size_t i = 0; i < n && !any; i++)
-        any = sub_matches(&bus->subs[i], topic, topic_len);
+        any = sub_wants(&bus->subs[i], tenant_id, topic, topic_len);
     if (!any) {
         rc = ad_store_event_append(bus->st, &ev, err);
         if (rc == 0 && seq_out)
@@ -231,7 +246,7 @@ static int emit_stored(struct ad_bus *bus, const char *tenant_id, const char *to
     for (size_t i = 0; i < n; i++) {
         struct sub s = bus->subs[i];
 
-        if (!sub_matches(&s, topic, topic_len))
+        if (!sub_wants(&s, tenant_id, topic, topic_len))
             continue;
         rc = call_isolated(bus, &s, &bev, err);
         if (rc < 0)
@@ -272,7 +287,7 @@ int ad_bus_emit(struct ad_bus *bus, const char *tenant_id, const char *topic,
     for (size_t i = 0; i < n; i++) {
         struct sub s = bus->subs[i];
 
-        if (sub_matches(&s, topic, len))
+        if (sub_wants(&s, tenant_id, topic, len))
             call_plain(bus, &s, &ev);
     }
     bus->stats.emitted++;

@@ -70,6 +70,9 @@ static const struct ad_topic topics[] = {
     { AD_TOPIC_RESEARCH_FINISHED, "research", "a research session was finalized",
       KEYS("session_id", "baseline", "best", "iterations"),
       KEYS("best_commit") },
+    { AD_TOPIC_WEBHOOK_TEST, "hooks", "a test event, delivered to the one webhook it names",
+      KEYS("webhook_id"),
+      NONE },
     { NULL, NULL, NULL, NULL, NULL },
 };
 

@@ -279,6 +279,9 @@ int ad__diff_side_by_side(FILE *out, const char *left, const char *right, int wi
 int cmd_serve(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_worker(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_token(int argc, char **argv, struct ad_ctx *ctx);
+/* cmd_webhook.c: outgoing webhooks and the signed signals' secret (hooks.h). */
+int cmd_webhook(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_signals(int argc, char **argv, struct ad_ctx *ctx);
 
 /*
  * The runtime's sandbox (made once; backend from $AUTODEV_SANDBOX: auto,

@@ -51,6 +51,9 @@ static const struct ad_cmd_opt environment[] = {
       "process is writing before it fails (default 60000). Writers wait their\n"
       "turn, so tens of them at once all get through." },
     { "TMPDIR", "Where autodev demo makes its throw-away home." },
+    { "AUTODEV_SIGNING_KEY_FILE",
+      "The key file webhook and signal secrets are derived from (default\n"
+      "signing.key beside the database). Every process on a database must share it." },
     { "AUTODEV_SANDBOX",
       "auto, linux or process: the sandbox backend of skill and task runs (default auto)." },
     { "AUTODEV_SANDBOX_UID_BASE",
@@ -418,6 +421,76 @@ static const char token_description[] =
     "may approve, reject and regenerate candidates, graduate agents and roll\n"
     "skills back; an admin may do all of that and change settings and tokens.\n"
     "Every role may read.";
+
+static const struct ad_cmd_form webhook_forms[] = {
+    { "webhook add URL --topics T1,T2|* [--description D]",
+      "Add a webhook: every event of those topics (or of all, *) is POSTed to URL,\n"
+      "signed. Prints its id, then its signing secret." },
+    { "webhook list", "List the tenant's webhooks." },
+    { "webhook remove ID", "Remove a webhook; its pending deliveries fail, none is sent." },
+    { "webhook secret ID [--rotate]",
+      "Print the webhook's signing secret; --rotate makes a new one first (the old\n"
+      "one stops at once)." },
+    { "webhook deliveries [--webhook ID] [--status STATUS]",
+      "List deliveries, newest first: pending, delivered, failed or dead." },
+    { "webhook replay DELIVERY_ID | --all-dead [--webhook ID]",
+      "Queue a failed or dead delivery again, from its first attempt (--all-dead:\n"
+      "every dead one, of one webhook with --webhook)." },
+    { "webhook test ID", "Send a webhook.test event to that webhook only." },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt webhook_opts[] = {
+    { "--topics LIST", "Comma-separated topics of the topic table, or * for every topic." },
+    { "--description D", "A note for people (at most 500 bytes)." },
+    { "--rotate", "Make a new secret (the previous one no longer verifies)." },
+    { "--webhook ID", "Only the deliveries of this webhook." },
+    { "--status STATUS", "pending, delivered, failed or dead." },
+    { "--all-dead", "Replay every dead delivery." },
+    { NULL, NULL },
+};
+
+static const char webhook_description[] =
+    "A webhook receives the tenant's events as signed POSTs of the JSON\n"
+    "{\"id\", \"topic\", \"created_at\", \"tenant_id\", \"data\"} with the headers\n"
+    "X-Autodev-Event-Id, X-Autodev-Timestamp (unix seconds) and\n"
+    "X-Autodev-Signature: sha256=HEX, HEX being HMAC-SHA256 under the webhook's\n"
+    "secret of the timestamp, a dot and the body. A receiver checks it in\n"
+    "constant time and refuses a timestamp more than 5 minutes off.\n"
+    "\n"
+    "Each event becomes one delivery per matching webhook, written with the\n"
+    "event and sent by a background job (autodev serve or autodev worker): a 2xx\n"
+    "answer delivers it; anything else is retried with exponential backoff and\n"
+    "jitter ($AUTODEV_WEBHOOK_BACKOFF_MS, default 2000, doubling) up to\n"
+    "$AUTODEV_WEBHOOK_MAX_ATTEMPTS attempts (default 8), then it is dead until\n"
+    "replayed. Requests go over http or https only, follow no redirect and time\n"
+    "out ($AUTODEV_WEBHOOK_CONNECT_TIMEOUT_MS, default 5000;\n"
+    "$AUTODEV_WEBHOOK_TIMEOUT_MS, default 10000).\n"
+    "\n"
+    "Secrets are never stored: they are derived from the signing key file\n"
+    "($AUTODEV_SIGNING_KEY_FILE, else signing.key beside the database, made\n"
+    "with mode 0600 on first use), which every process sharing the database\n"
+    "must share.";
+
+static const struct ad_cmd_form signals_forms[] = {
+    { "signals secret [--rotate]",
+      "Print the tenant's secret for signed fitness signals (POST\n"
+      "/v1/fitness/VARIANT/signals); --rotate makes a new one first." },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt signals_opts[] = {
+    { "--rotate", "Make a new secret (the previous one no longer verifies)." },
+    { NULL, NULL },
+};
+
+static const char signals_description[] =
+    "Delayed fitness signals reach autodev serve as POST\n"
+    "/v1/fitness/VARIANT_ID/signals without an API token: the sender names the\n"
+    "tenant in X-Autodev-Tenant and signs the body like a webhook\n"
+    "(X-Autodev-Timestamp, X-Autodev-Signature: sha256=HEX) with this secret.\n"
+    "A bad or missing signature, a timestamp more than 5 minutes off or a\n"
+    "signature seen before is refused with 401 and changes nothing.";
 
 static const struct ad_cmd_form demo_forms[] = {
     { "demo [--keep]", NULL },
@@ -1148,6 +1221,10 @@ static const struct ad_cmd commands[] = {
       worker_opts, worker_description },
     { "token", cmd_token, "create, list and revoke API tokens", token_forms, token_opts,
       token_description },
+    { "webhook", cmd_webhook, "send events to other systems, signed, with retries",
+      webhook_forms, webhook_opts, webhook_description },
+    { "signals", cmd_signals, "the secret that signs delayed fitness signals", signals_forms,
+      signals_opts, signals_description },
     { "sandbox", cmd_sandbox, "run untrusted skill code in the sandbox", sandbox_forms,
       sandbox_opts, sandbox_description },
     { "skill", cmd_skill, "add, run, version and share catalog skills", skill_forms,

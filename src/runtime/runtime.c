@@ -10,9 +10,11 @@
 #include <stdlib.h>
 
 #include "autodev/agent.h"
+#include "autodev/buf.h"
 #include "autodev/alpha.h"
 #include "autodev/bus.h"
 #include "autodev/engine.h"
+#include "autodev/hooks.h"
 #include "autodev/jobs.h"
 #include "autodev/json.h"
 #include "autodev/learn.h"
@@ -30,6 +32,8 @@ struct ad_runtime {
     int sb_slots;
     char *llm;                   /* the chain spec, NULL for none */
     FILE *notices;
+    struct ad_hooks *hooks;      /* made on first use */
+    char *key_file;              /* the signing key's path */
 };
 
 /* ---- the handlers ------------------------------------------------------------------ */
@@ -111,11 +115,46 @@ static int job_alpha_background(void *ctx, const struct ad_job *job, struct ad_j
     return ad_alpha_job_outcome(rc);
 }
 
+/*
+ * hooks: every event, for the tenant's webhooks whose topics match it (a
+ * delivery row and its job, inside the event's transaction).
+ */
+static int on_hooks_event(void *ctx, const struct ad_bus_event *ev, struct ad_err *err)
+{
+    struct ad_runtime *rt = ctx;
+    struct ad_hooks *h;
+    int rc = ad_runtime_hooks(rt, &h, err);
+
+    return rc < 0 ? rc : ad_hooks_on_event(h, ev, err);
+}
+
+/* hooks: only a tenant with an active webhook pays for the dispatch (bus.h). */
+static int want_hooks_event(void *ctx, const char *tenant_id, const char *topic)
+{
+    struct ad_runtime *rt = ctx;
+    struct ad_hooks *h;
+
+    (void)topic;
+    return ad_runtime_hooks(rt, &h, NULL) < 0 || ad_hooks_wanted(h, tenant_id);
+}
+
+/* hooks: one delivery of one event to one webhook; the hooks module retries by itself. */
+static int job_webhook_deliver(void *ctx, const struct ad_job *job, struct ad_job_lease *lease,
+                               struct ad_err *err)
+{
+    struct ad_runtime *rt = ctx;
+    struct ad_hooks *h;
+    int rc = ad_runtime_hooks(rt, &h, err);
+
+    return rc < 0 ? rc : ad_hooks_deliver(h, job, lease, err);
+}
+
 /* ---- the tables -------------------------------------------------------------------- */
 
 static const struct ad_runtime_subscription subscriptions[] = {
     { AD_TOPIC_TASK_FAIL, "reflection", "learn", on_engine_event },
     { AD_TOPIC_SKILL_EXECUTION, "evolution", "learn", on_engine_event },
+    { "*", "webhooks", "hooks", on_hooks_event, want_hooks_event },
     { NULL, NULL, NULL, NULL },
 };
 
@@ -126,6 +165,7 @@ static const struct ad_runtime_job_kind job_kinds[] = {
       job_engine },
     { AD_ALPHA_BACKGROUND_JOB, "learn", "queue evolution of AUTONOMOUS agents' most-used skills",
       job_alpha_background },
+    { AD_WEBHOOK_JOB, "hooks", "send one event to one webhook, signed", job_webhook_deliver },
     { NULL, NULL, NULL, NULL },
 };
 
@@ -156,6 +196,29 @@ static char *dup_or_empty(const char *s)
     return strdup(s ? s : "");
 }
 
+/*
+ * The signing key's path: $AUTODEV_SIGNING_KEY_FILE, else signing.key in
+ * the database's folder (the data directory, $AUTODEV_HOME, by default),
+ * so every process on the database reads the same key.
+ */
+static char *key_file_path(const char *db)
+{
+    const char *env = getenv("AUTODEV_SIGNING_KEY_FILE");
+    const char *file = strncmp(db, "sqlite:", 7) == 0 ? db + 7 : db;
+    const char *slash = strrchr(file, '/');
+    struct ad_buf b = AD_BUF_INIT;
+
+    if (env && *env)
+        return strdup(env);
+    if (slash ? ad_buf_add(&b, file, (size_t)(slash - file + 1)) < 0 : ad_buf_adds(&b, "./") < 0)
+        return NULL;
+    if (ad_buf_adds(&b, AD_SIGNING_KEY_NAME) < 0) {
+        ad_buf_release(&b);
+        return NULL;
+    }
+    return ad_buf_detach(&b, NULL);
+}
+
 int ad_runtime_open(const struct ad_runtime_options *o, struct ad_runtime **out,
                     struct ad_err *err)
 {
@@ -175,7 +238,8 @@ int ad_runtime_open(const struct ad_runtime_options *o, struct ad_runtime **out,
     rt->sb_slots = o->sandbox_slots > 0 ? o->sandbox_slots : 1;
     rt->sb_backend = dup_or_empty(backend);
     rt->llm = llm && *llm ? strdup(llm) : NULL;
-    if (!rt->sb_backend || (llm && *llm && !rt->llm)) {
+    rt->key_file = key_file_path(o->db);
+    if (!rt->sb_backend || (llm && *llm && !rt->llm) || !rt->key_file) {
         ad_runtime_free(rt);
         return ad_error(err, AD_ENOMEM, "out of memory");
     }
@@ -185,7 +249,7 @@ int ad_runtime_open(const struct ad_runtime_options *o, struct ad_runtime **out,
     if (rc == 0)
         rc = ad_bus_new(rt->st, &rt->bus, err);
     for (const struct ad_runtime_subscription *s = subscriptions; rc == 0 && s->topic; s++)
-        rc = ad_bus_subscribe(rt->bus, s->topic, s->name, s->fn, rt, err);
+        rc = ad_bus_subscribe_when(rt->bus, s->topic, s->name, s->fn, s->want, rt, err);
     if (rc < 0) {
         ad_runtime_free(rt);
         return rc;
@@ -199,6 +263,8 @@ void ad_runtime_free(struct ad_runtime *rt)
     if (!rt)
         return;
     ad_sandbox_free(rt->sb);
+    ad_hooks_free(rt->hooks);
+    free(rt->key_file);
     ad_bus_free(rt->bus);
     ad_store_free(rt->st);
     free(rt->llm);
@@ -261,6 +327,23 @@ int ad_runtime_sandbox(struct ad_runtime *rt, struct ad_sandbox **out, struct ad
         }
     }
     *out = rt->sb;
+    return 0;
+}
+
+int ad_runtime_hooks(struct ad_runtime *rt, struct ad_hooks **out, struct ad_err *err)
+{
+    struct ad_hooks_options o = { 0 };
+    int rc;
+
+    if (!rt->hooks) {
+        o.st = rt->st;
+        o.bus = rt->bus;
+        o.key_file = rt->key_file;
+        rc = ad_hooks_new(&o, &rt->hooks, err);
+        if (rc < 0)
+            return rc;
+    }
+    *out = rt->hooks;
     return 0;
 }
 

@@ -122,6 +122,23 @@ static const struct ad__route routes[] = {
     { "DELETE", "/v1/tokens/{token}", AD__ADMIN, 0, ad__h_token_revoke, "revokeToken",
       "Revoke a token (by id or name)", NULL, 200 },
 
+    /* hooks (routes_hooks.c): webhooks, their deliveries, signed fitness signals */
+    { "GET", "/v1/webhooks", AD__ADMIN, 0, ad__h_webhook_list, "listWebhooks",
+      "List the tenant's webhooks (never their secrets)", NULL, 200 },
+    { "POST", "/v1/webhooks", AD__ADMIN, AD__BODY_JSON, ad__h_webhook_add, "addWebhook",
+      "Add a webhook (url, topics, description); the answer holds its signing secret", NULL,
+      201 },
+    { "DELETE", "/v1/webhooks/{id}", AD__ADMIN, 0, ad__h_webhook_remove, "removeWebhook",
+      "Remove a webhook; its pending deliveries fail unsent", NULL, 200 },
+    { "GET", "/v1/webhooks/deliveries", AD__ADMIN, 0, ad__h_delivery_list, "listDeliveries",
+      "Webhook deliveries, newest first", "status webhook", 200 },
+    { "POST", "/v1/webhooks/deliveries/{id}/replay", AD__ADMIN, AD__BODY_JSON,
+      ad__h_delivery_replay, "replayDelivery",
+      "Queue a failed or dead delivery again from its first attempt", NULL, 202 },
+    { "POST", "/v1/fitness/{variant_id}/signals", 0, AD__BODY_JSON, ad__h_signals,
+      "postFitnessSignals",
+      "Delayed fitness signals, signed with the tenant's signal secret (X-Autodev-Tenant, "
+      "X-Autodev-Timestamp, X-Autodev-Signature); no bearer token", NULL, 200 },
     { NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, 0 },
 };
 
@@ -227,6 +244,7 @@ static const struct ad__query_param query_params[] = {
     { "since", "integer",
       "Start after this event sequence number (as Last-Event-ID; default: now)." },
     { "revoked", "boolean", "true: list revoked tokens too." },
+    { "webhook", "string", "Only the deliveries of this webhook (its id)." },
     { NULL, NULL, NULL },
 };
 

@@ -173,6 +173,9 @@ ad__route_fn ad__h_job_list, ad__h_job_get;
 ad__route_fn ad__h_token_list, ad__h_token_create, ad__h_token_revoke;
 /* sse.c */
 ad__route_fn ad__h_events;
+/* routes_hooks.c: webhooks, deliveries, signed fitness signals */
+ad__route_fn ad__h_webhook_list, ad__h_webhook_add, ad__h_webhook_remove, ad__h_delivery_list,
+    ad__h_delivery_replay, ad__h_signals;
 
 /* ---- metrics (metrics.c) ------------------------------------------------------------ */
 

@@ -226,6 +226,43 @@ struct ad__token_ops {
 
 extern const struct ad__enum ad__token_role_enum;
 
+/*
+ * Webhooks, their deliveries and the signals' replay guard (module hooks).
+ * delivery_list: webhook_id NULL any, status < 0 any. receipt_insert is
+ * AD_EEXIST for a signature seen before.
+ */
+struct ad__webhook_ops {
+    int (*insert)(struct ad_store *st, const struct ad_webhook *w, const char *topics,
+                  struct ad_err *err);
+    int (*get)(struct ad_store *st, const char *tenant_id, const char *id,
+               struct ad_webhook *out, struct ad_err *err);
+    int (*list)(struct ad_store *st, const char *tenant_id, bool active_only, int limit,
+                struct ad_webhook **out, size_t *n, struct ad_err *err);
+    int (*remove)(struct ad_store *st, const char *tenant_id, const char *id,
+                  struct ad_err *err);
+    int (*rotate)(struct ad_store *st, const char *tenant_id, const char *id,
+                  int64_t *generation, struct ad_err *err);
+    int (*delivery_insert)(struct ad_store *st, const struct ad_webhook_delivery *d,
+                           const char *payload, struct ad_err *err);
+    int (*delivery_get)(struct ad_store *st, const char *tenant_id, const char *id,
+                        struct ad_webhook_delivery *out, struct ad_err *err);
+    int (*delivery_list)(struct ad_store *st, const char *tenant_id, const char *webhook_id,
+                         int status, int limit, struct ad_webhook_delivery **out, size_t *n,
+                         struct ad_err *err);
+    int (*delivery_update)(struct ad_store *st, const struct ad_webhook_delivery *d,
+                           struct ad_err *err);
+    int (*receipt_insert)(struct ad_store *st, const char *id, const char *tenant_id,
+                          const char *hash, const char *now, struct ad_err *err);
+    int (*receipt_prune)(struct ad_store *st, const char *before, int64_t *count,
+                         struct ad_err *err);
+    int (*signal_generation)(struct ad_store *st, const char *tenant_id, int64_t *generation,
+                             struct ad_err *err);
+    int (*signal_rotate)(struct ad_store *st, const char *id, const char *tenant_id,
+                         const char *now, int64_t *generation, struct ad_err *err);
+};
+
+extern const struct ad__enum ad__delivery_status_enum;
+
 /* The LLM ledger. insert gets id and created_at set. */
 struct ad__llm_call_ops {
     int (*insert)(struct ad_store *st, const struct ad_llm_call *c, struct ad_err *err);
@@ -493,6 +530,7 @@ struct ad_store_ops {
     const struct ad__pattern_ops *patterns;
     const struct ad__mutation_ops *mutations;
     const struct ad__variant_ops *variants;
+    const struct ad__webhook_ops *webhooks;
 };
 
 /* ---- the public layer's shared helpers (store.c) ------------------------ */

@@ -244,6 +244,34 @@ static void test_dispatch_order_and_wildcard(void **state)
     json_decref(p);
 }
 
+/* A subscription's predicate: only tenant "t2" is wanted. */
+static int want_t2(void *ctx, const char *tenant_id, const char *topic)
+{
+    (void)ctx;
+    (void)topic;
+    return strcmp(tenant_id, "t2") == 0;
+}
+
+static void test_want_predicate_skips_handler(void **state)
+{
+    struct ad_err err = AD_ERR_INIT;
+    struct trace t = { 0 };
+    struct tagged a = { &t, 'a' }, w = { &t, 'w' };
+    struct ad_bus *bus = NULL;
+    json_t *p = json_pack("{s:i}", "n", 1);
+
+    (void)state;
+    assert_int_equal(ad_bus_new(NULL, &bus, &err), 0);
+    assert_int_equal(ad_bus_subscribe(bus, "x.y", "a", h_record, &a, &err), 0);
+    assert_int_equal(ad_bus_subscribe_when(bus, "*", "w", h_record, want_t2, &w, &err), 0);
+    assert_int_equal(ad_bus_emit(bus, "t1", "x.y", p, NULL, &err), 0);
+    assert_string_equal(t.calls, "a");
+    assert_int_equal(ad_bus_emit(bus, "t2", "x.y", p, NULL, &err), 0);
+    assert_string_equal(t.calls, "aaw");
+    ad_bus_free(bus);
+    json_decref(p);
+}
+
 static void test_failing_handler_does_not_stop_others(void **state)
 {
     struct ad_err err = AD_ERR_INIT;
@@ -695,6 +723,7 @@ int main(void)
         cmocka_unit_test(test_topic_valid),
         cmocka_unit_test(test_subscribe_and_emit_reject_bad_input),
         cmocka_unit_test(test_dispatch_order_and_wildcard),
+        cmocka_unit_test(test_want_predicate_skips_handler),
         cmocka_unit_test(test_failing_handler_does_not_stop_others),
         cmocka_unit_test(test_subscribe_during_dispatch),
         cmocka_unit_test_setup_teardown(test_store_appends_with_increasing_seq, fx_setup,

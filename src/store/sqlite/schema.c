@@ -598,6 +598,53 @@ static const char migration_7[] =
     "PRAGMA writable_schema = OFF;";
 
 /*
+ * Outgoing webhooks and incoming signed signals (module hooks owns them).
+ * No secret is stored anywhere here: signing secrets are derived from a
+ * key file and the generation counters below (hooks.h). A delivery keeps
+ * its webhook's id without a reference, so removing a webhook keeps the
+ * record of what was sent to it.
+ */
+static const char migration_8[] =
+    "CREATE TABLE webhooks ("
+    " id TEXT PRIMARY KEY,"
+    " tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+    " url TEXT NOT NULL,"
+    " topics TEXT NOT NULL,"
+    " active INTEGER NOT NULL DEFAULT 1,"
+    " secret_generation INTEGER NOT NULL DEFAULT 1,"
+    " description TEXT,"
+    " created_at TEXT NOT NULL);"
+    "CREATE INDEX ix_webhooks_tenant ON webhooks (tenant_id, active, id);"
+    "CREATE TABLE webhook_deliveries ("
+    " id TEXT PRIMARY KEY,"
+    " tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+    " webhook_id TEXT NOT NULL,"
+    " event_id TEXT NOT NULL,"
+    " topic TEXT NOT NULL,"
+    " payload TEXT NOT NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed', 'dead')),"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " last_status_code INTEGER,"
+    " last_error TEXT,"
+    " next_attempt_at TEXT,"
+    " created_at TEXT NOT NULL,"
+    " delivered_at TEXT);"
+    "CREATE INDEX ix_webhook_deliveries_status ON webhook_deliveries (tenant_id, status, id);"
+    "CREATE INDEX ix_webhook_deliveries_webhook ON webhook_deliveries (tenant_id, webhook_id, id);"
+    "CREATE TABLE signal_receipts ("
+    " id TEXT PRIMARY KEY,"
+    " tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+    " signature_hash TEXT NOT NULL,"
+    " received_at TEXT NOT NULL,"
+    " UNIQUE (tenant_id, signature_hash));"
+    "CREATE INDEX ix_signal_receipts_received ON signal_receipts (received_at);"
+    "CREATE TABLE signal_keys ("
+    " id TEXT PRIMARY KEY,"
+    " tenant_id TEXT NOT NULL UNIQUE REFERENCES tenants(id),"
+    " generation INTEGER NOT NULL,"
+    " created_at TEXT NOT NULL);";
+
+/*
  * The schema cookie, one up: a connection reads the schema again when it
  * sees the cookie change (this one at its next statement), which an edit of
  * sqlite_master alone does not do.
@@ -629,6 +676,7 @@ const struct ad__sqlite_migration ad__sqlite_migrations[] = {
     { 4, migration_4, bump_schema_version },
     { 5, migration_5, bump_schema_version },
     { 7, migration_7, bump_schema_version },
+    { 8, migration_8, NULL },
 };
 
 const size_t ad__sqlite_nmigrations = AD_ARRAY_SIZE(ad__sqlite_migrations);
