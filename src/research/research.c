@@ -247,8 +247,9 @@ static int run_shell(const struct ad_research_session *s, const char *cmd, struc
     command_env(env, AD_ARRAY_SIZE(env));
     ad_buf_reset(out);
     return ad__proc_run_cmd(cmd, s->worktree, json_object_get(s->config, "protect"),
-                            use_sandbox(s), env, (budget > 0 ? budget : 60) * 1000, OUT_CAP, out,
-                            res, err);
+                            use_sandbox(s), (int64_t)cfg_int(s, "memory_mib") << 20,
+                            (int)cfg_int(s, "pids"), env, (budget > 0 ? budget : 60) * 1000,
+                            OUT_CAP, out, res, err);
 }
 
 /*
@@ -278,7 +279,15 @@ static int measure(const struct ad_research_session *s, double *value, json_t *d
         if (rc)
             break;
         ms += res.ms;
-        if (res.timed_out) {
+        if (res.oom) {
+            snprintf(why, sizeof(why), "out of memory: the memory limit (%lld MiB) killed it",
+                     (long long)cfg_int(s, "memory_mib"));
+            failure = why;
+        } else if (res.cpu_limited) {
+            snprintf(why, sizeof(why), "cpu limit: %lld s of CPU time (process tree killed)",
+                     (long long)cfg_int(s, "time_budget"));
+            failure = why;
+        } else if (res.timed_out) {
             snprintf(why, sizeof(why), "timeout after %lld s (process tree killed)",
                      (long long)cfg_int(s, "time_budget"));
             failure = why;
@@ -308,6 +317,7 @@ static int measure(const struct ad_research_session *s, double *value, json_t *d
             json_object_set_new(detail, "sandbox", json_boolean(res.sandboxed)) < 0 ||
             json_object_set_new(detail, "sandbox_backend",
                                 res.sandboxed ? json_string(res.backend) : json_null()) < 0 ||
+            json_object_set_new(detail, "cgroup", json_boolean(res.cgroup)) < 0 ||
             json_object_set_new(detail, "output_tail", ad__research_text(tail, strlen(tail)))
                 < 0 ||
             (failure && json_object_set_new(detail, "failure", json_string(failure)) < 0))
@@ -429,7 +439,8 @@ static int make_config(const json_t *c, json_t **out, struct ad_err *err)
                                         "time_budget", "repeats", "margin", "noise_k", "check",
                                         "protect", "rules", "allow_dirty", "workdir", "seed",
                                         "name", "token_budget", "usd_budget", "spark_budget",
-                                        "spark_per_iteration", "sandbox", NULL };
+                                        "spark_per_iteration", "sandbox", "memory_mib",
+                                        "pids", "secondary", NULL };
     static const char *const required[] = { "repo", "cmd", "metric", "workdir" };
     json_t *cfg = json_deep_copy(c), *files = json_object_get(c, "files"), *v;
     const char *dir;
@@ -477,6 +488,10 @@ static int make_config(const json_t *c, json_t **out, struct ad_err *err)
         rc = get_int_opt(c, cfg, "time_budget", 60, 1, 86400, err);
     if (!rc)
         rc = get_int_opt(c, cfg, "repeats", 3, 1, 64, err);
+    if (!rc)
+        rc = get_int_opt(c, cfg, "memory_mib", 2048, 16, 1 << 20, err);
+    if (!rc)
+        rc = get_int_opt(c, cfg, "pids", 256, 8, 1 << 20, err);
     if (!rc)
         rc = get_int_opt(c, cfg, "seed", 1, 0, INT64_MAX, err);
     if (!rc)

@@ -13,6 +13,9 @@ struct ad__proc_result {
     int truncated;       /* output beyond the cap was dropped (the head is kept) */
     long long ms;        /* wall time */
     int sandboxed;       /* 1: ran in the sandbox's command mode */
+    int oom;             /* sandboxed: the memory limit killed a process of the run */
+    int cpu_limited;     /* sandboxed: the run's CPU time reached its limit */
+    int cgroup;          /* sandboxed: memory and pids held per run by a cgroup */
     char backend[16];    /* "linux" or "process" when sandboxed, else "" */
 };
 
@@ -38,11 +41,14 @@ int ad__proc_run(char *const argv[], const char *dir, char *const env[], long lo
  * the directory; other globs every file git tracks that they match) and the
  * worktree's .git; no network; env and nothing else. AD_ENOTSUP never: when
  * the linux backend cannot run here the process backend runs it (res says
- * which, and that one protects nothing).
+ * which, and that one protects nothing). memory_bytes and pids are the
+ * sandbox's limits (0: its defaults), CPU time is timeout_ms; the host
+ * (sandbox 0) limits nothing.
  */
 int ad__proc_run_cmd(const char *cmd, const char *worktree, const json_t *protect, int sandbox,
-                     char *const env[], long long timeout_ms, size_t cap, struct ad_buf *out,
-                     struct ad__proc_result *res, struct ad_err *err);
+                     int64_t memory_bytes, int pids, char *const env[], long long timeout_ms,
+                     size_t cap, struct ad_buf *out, struct ad__proc_result *res,
+                     struct ad_err *err);
 
 /*
  * git -C dir ARGS... (NULL-terminated, at most 28): 0 when it exits 0,
