@@ -261,7 +261,9 @@ static int run_shell(const struct ad_research_session *s, const char *cmd, struc
 static int measure(const struct ad_research_session *s, double *value, json_t *detail,
                    struct ad_err *err)
 {
-    json_t *values = json_array();
+    const json_t *specs = json_object_get(s->config, "secondary");
+    json_t *sec = json_object(), *sec_err = json_object();
+    json_t *values = sec && sec_err ? json_array() : NULL;
     struct ad__proc_result res = { 0 };
     struct ad_buf out;
     const char *failure = NULL;
@@ -303,6 +305,8 @@ static int measure(const struct ad_research_session *s, double *value, json_t *d
             failure = why;
         } else if (json_array_append_new(values, json_real(v)) < 0) {
             rc = oom(err);
+        } else {
+            rc = ad__research_secondary_read(specs, out.ptr ? out.ptr : "", sec, sec_err, err);
         }
     }
     if (!rc) {
@@ -322,9 +326,13 @@ static int measure(const struct ad_research_session *s, double *value, json_t *d
                 < 0 ||
             (failure && json_object_set_new(detail, "failure", json_string(failure)) < 0))
             rc = oom(err);
+        if (!rc && !failure && json_array_size(specs))
+            rc = ad__research_secondary_finish(sec, sec_err, detail, err);
         if (!failure)
             median_mad(values, value, &mad);
     }
+    json_decref(sec);
+    json_decref(sec_err);
     json_decref(values);
     ad_buf_release(&out);
     return rc;
@@ -506,6 +514,15 @@ static int make_config(const json_t *c, json_t **out, struct ad_err *err)
         rc = get_num_opt(c, cfg, "margin", 0, err);
     if (!rc)
         rc = get_num_opt(c, cfg, "noise_k", 2, err);
+    if (!rc) {
+        json_t *sec = NULL;
+
+        rc = ad__research_secondary_config(json_object_get(c, "secondary"),
+                                           json_string_value(json_object_get(c, "metric")), &sec,
+                                           err);
+        if (!rc && json_object_set_new(cfg, "secondary", sec) < 0)
+            rc = oom(err);
+    }
     if (!rc && json_object_get(c, "pattern")) {
         double ignored;
         struct ad_err perr = AD_ERR_INIT;
@@ -592,6 +609,21 @@ static int baseline(const struct ad_research_env *env, struct ad_research_sessio
 
     if (!rc)
         rc = measure(s, &value, detail, err);
+    /* A secondary the baseline does not print could never pass its gate. */
+    if (!rc && !isnan(value) && json_object_size(json_object_get(detail, "secondary_errors"))) {
+        const char *name;
+        json_t *msg;
+
+        json_object_foreach(json_object_get(detail, "secondary_errors"), name, msg) {
+            char why[400];
+
+            snprintf(why, sizeof(why), "secondary metric '%s' missing: %.300s", name,
+                     json_string_value(msg));
+            json_object_set_new(detail, "failure", json_string(why));
+            break;
+        }
+        value = NAN;
+    }
     if (!rc && isnan(value)) {
         rc = ad_error(err, AD_EINVAL, "the baseline run failed: %s",
                       json_string_value(json_object_get(detail, "failure")));
@@ -1046,8 +1078,8 @@ static int gate_check_cmd(const struct ad_research_session *s, json_t *gates,
 }
 
 /* Runs every gate over the worktree's diff; a gate that cannot run fails. */
-static int run_gates(const struct ad_research_session *s, struct ad_buf *diff, json_t **gates,
-                     int *passed, struct ad_err *err)
+static int run_gates(const struct ad_research_session *s, const json_t *detail,
+                     struct ad_buf *diff, json_t **gates, int *passed, struct ad_err *err)
 {
     json_t *rules = json_pack("{s:O, s:O, s:s, s:s?}", "allowed",
                               json_object_get(s->config, "files"), "protect",
@@ -1069,6 +1101,11 @@ static int run_gates(const struct ad_research_session *s, struct ad_buf *diff, j
     }
     if (!rc)
         rc = gate_check_cmd(s, *gates, err);
+    if (!rc)
+        rc = ad__research_secondary_gates(json_object_get(s->config, "secondary"),
+                                          json_object_get(json_object_get(s->state, "baseline"),
+                                                          "secondary"),
+                                          detail, *gates, passed, err);
     if (!rc && !json_is_true(json_object_get(json_object_get(*gates, "check"), "ok")) &&
         json_object_get(*gates, "check"))
         *passed = 0;
@@ -1154,7 +1191,7 @@ int ad_research_decide(const struct ad_research_env *env, const char *session_id
          * only for one that would be kept.
          */
         if (better)
-            rc = run_gates(&s, &diff, &gates, &passed, err);
+            rc = run_gates(&s, it.detail, &diff, &gates, &passed, err);
     }
     if (rc)
         goto out;

@@ -96,4 +96,30 @@ int ad__research_llm_edit(struct ad_llm *llm, const struct ad_research_session *
                           const struct ad_research_iteration *hist, size_t nhist,
                           char **hypothesis, json_t *detail, struct ad_err *err);
 
+/* ---- secondary.c: secondary metrics ---- */
+
+/*
+ * The specs of config "secondary" (strings NAME[:PATTERN]:lower|higher:MARGIN
+ * or objects) as objects {name, pattern?, direction, margin, relative}, each
+ * checked (a pattern must compile); *out a new array. AD_EINVAL names the bad one.
+ */
+int ad__research_secondary_config(const json_t *in, const char *metric, json_t **out,
+                                  struct ad_err *err);
+/* One run's output: each spec's value appended to values[name] (arrays), or
+ * its first failure to errors[name]. */
+int ad__research_secondary_read(const json_t *specs, const char *output, json_t *values,
+                                json_t *errors, struct ad_err *err);
+/* detail["secondary"] = {name: median or null}, detail["secondary_errors"] when any. */
+int ad__research_secondary_finish(const json_t *values, const json_t *errors, json_t *detail,
+                                  struct ad_err *err);
+/*
+ * One gate per spec, "secondary:NAME", into gates: the iteration's value
+ * (detail) against the baseline's (baseline: {name: value}) may be worse by
+ * at most the margin (relative: that percentage of |baseline|). A value
+ * missing on either side fails the gate. *passed is cleared on a failure.
+ */
+int ad__research_secondary_gates(const json_t *specs, const json_t *baseline,
+                                 const json_t *detail, json_t *gates, int *passed,
+                                 struct ad_err *err);
+
 #endif
