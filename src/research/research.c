@@ -411,6 +411,62 @@ static int default_protect(json_t *cfg, const char *top, struct ad_err *err)
     return rc;
 }
 
+#define DEFAULT_RULES ".autodev/research-rules"
+
+/*
+ * The rules file: config "rules", else DEFAULT_RULES when the repository
+ * has one. Read now, before a stash could take it away, into "rule_set"
+ * (the session's rules from here on); a malformed file fails setup.
+ */
+static int load_rules(json_t *cfg, const char *top, struct ad_err *err)
+{
+    const char *rel = json_string_value(json_object_get(cfg, "rules"));
+    json_t *set = NULL;
+    char *path;
+    struct stat sb;
+    int rc;
+
+    if (!rel) {
+        path = ad_strdupf("%s/%s", top, DEFAULT_RULES);
+        if (!path)
+            return oom(err);
+        if (lstat(path, &sb) != 0) {
+            free(path);
+            return 0;
+        }
+        free(path);
+        rel = DEFAULT_RULES;
+        if (json_object_set_new(cfg, "rules", json_string(rel)) < 0)
+            return oom(err);
+    }
+    path = ad_strdupf("%s/%s", top, rel);
+    if (!path)
+        return oom(err);
+    /* A link could name a file the protection does not cover. */
+    if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        rc = ad_error(err, AD_EINVAL, "the rules file '%s' is not a regular file", rel);
+    else
+        rc = ad__research_rules_load(path, &set, err);
+    free(path);
+    if (!rc && json_object_set_new(cfg, "rule_set", set) < 0)
+        rc = oom(err);
+    return rc;
+}
+
+/* The globs of "protect" rules join the protected paths (read-only in the sandbox too). */
+static int protect_rules(json_t *cfg, struct ad_err *err)
+{
+    json_t *protect = json_object_get(cfg, "protect"), *r;
+    size_t i;
+
+    json_array_foreach(json_object_get(cfg, "rule_set"), i, r) {
+        if (!strcmp(json_string_value(json_object_get(r, "kind")), "protect") &&
+            json_array_append(protect, json_object_get(r, "pattern")) < 0)
+            return oom(err);
+    }
+    return 0;
+}
+
 static int get_int_opt(const json_t *c, json_t *cfg, const char *key, int64_t def, int64_t min,
                        int64_t max, struct ad_err *err)
 {
@@ -671,7 +727,11 @@ int ad_research_setup(const struct ad_research_env *env, const json_t *config, j
         rc = ad__git_line(json_string_value(json_object_get(cfg, "repo")), &top, err,
                           "rev-parse", "--show-toplevel", NULL);
     if (!rc)
+        rc = load_rules(cfg, top, err);
+    if (!rc)
         rc = default_protect(cfg, top, err);
+    if (!rc)
+        rc = protect_rules(cfg, err);
     if (!rc)
         rc = ad__git_line(top, &head, err, "rev-parse", "--verify", "HEAD");
     if (!rc)
@@ -1081,10 +1141,11 @@ static int gate_check_cmd(const struct ad_research_session *s, json_t *gates,
 static int run_gates(const struct ad_research_session *s, const json_t *detail,
                      struct ad_buf *diff, json_t **gates, int *passed, struct ad_err *err)
 {
-    json_t *rules = json_pack("{s:O, s:O, s:s, s:s?}", "allowed",
+    json_t *rules = json_pack("{s:O, s:O, s:s, s:s?, s:O?}", "allowed",
                               json_object_get(s->config, "files"), "protect",
                               json_object_get(s->config, "protect"), "metric", s->metric_name,
-                              "pattern", cfg_str(s, "pattern"));
+                              "pattern", cfg_str(s, "pattern"), "rules",
+                              json_object_get(s->config, "rule_set"));
     struct ad_err derr = AD_ERR_INIT;
     int rc;
 

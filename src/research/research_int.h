@@ -96,6 +96,15 @@ int ad__research_llm_edit(struct ad_llm *llm, const struct ad_research_session *
                           const struct ad_research_iteration *hist, size_t nhist,
                           char **hypothesis, json_t *detail, struct ad_err *err);
 
+/* ---- rules.c: the rules file ---- */
+
+/*
+ * Reads a rules file (see rules.c for the format) into *out, a new array
+ * of {"name", "kind": "protect"|"added"|"deleted", "pattern"}. AD_EINVAL,
+ * naming the file and the line, when it is missing or malformed.
+ */
+int ad__research_rules_load(const char *path, json_t **out, struct ad_err *err);
+
 /* ---- secondary.c: secondary metrics ---- */
 
 /*
