@@ -15,6 +15,12 @@
  * code with the detail in err; *out (owned by the caller, json_decref) is
  * set only on success.
  *
+ * One driver per session: edit, run, decide, finalize, resume and the loop
+ * (and setup, through its baseline) hold the session's lock, an flock on
+ * <workdir>/<id>.lock; a second process gets AD_EBUSY naming the holder's
+ * pid, host and start. The kernel drops the lock when its holder dies
+ * (kill -9 too), so a crash never blocks resume. status takes no lock.
+ *
  * Keep rule: a change is kept only when it beats the best by more than the
  * margin AND by more than noise_k times the baseline's MAD, AND every gate
  * passes. Gates fail closed: a gate that cannot run blocks the keep.

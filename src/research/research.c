@@ -717,7 +717,7 @@ int ad_research_setup(const struct ad_research_env *env, const json_t *config, j
     struct ad_research_session s;
     char *top = NULL, *head = NULL, rnd[AD_ID_SIZE];
     json_t *cfg = NULL;
-    int rc, stashed = 0;
+    int rc, stashed = 0, lock_fd = -1;
 
     memset(&s, 0, sizeof(s));
     s.baseline_metric = s.best_metric = s.noise = NAN;
@@ -768,6 +768,9 @@ int ad_research_setup(const struct ad_research_env *env, const json_t *config, j
     /* The row first: whatever happens next, resume finds the session. */
     if (!rc)
         rc = ad_store_research_session_insert(env->st, &s, err);
+    /* Held through the baseline: a resume from elsewhere must not race it. */
+    if (!rc)
+        rc = ad__research_lock(cfg_str(&s, "workdir"), s.id, &lock_fd, err);
     if (!rc)
         rc = make_worktree(env, &s, err);
     if (!rc)
@@ -776,6 +779,7 @@ int ad_research_setup(const struct ad_research_env *env, const json_t *config, j
         *out = session_json(&s);
     if (!rc && !*out)
         rc = oom(err);
+    ad__research_unlock(lock_fd);
     ad_research_session_release(&s);
     json_decref(cfg);
     free(top);
@@ -978,7 +982,7 @@ static int make_edit(const struct ad_research_env *env, const struct ad_research
     return rc;
 }
 
-int ad_research_edit(const struct ad_research_env *env, const char *session_id, json_t **out,
+static int step_edit(const struct ad_research_env *env, const char *session_id, json_t **out,
                      struct ad_err *err)
 {
     struct ad_research_session s;
@@ -1074,7 +1078,7 @@ static int load_pending(const struct ad_research_env *env, const char *session_i
     return rc;
 }
 
-int ad_research_run(const struct ad_research_env *env, const char *session_id, json_t **out,
+static int step_run(const struct ad_research_env *env, const char *session_id, json_t **out,
                     struct ad_err *err)
 {
     struct ad_research_session s;
@@ -1226,7 +1230,7 @@ static int save_decision(const struct ad_research_env *env, struct ad_research_s
     return rc;
 }
 
-int ad_research_decide(const struct ad_research_env *env, const char *session_id, json_t **out,
+static int step_decide(const struct ad_research_env *env, const char *session_id, json_t **out,
                        struct ad_err *err)
 {
     struct ad_research_session s;
@@ -1303,7 +1307,7 @@ out:
 
 /* ---- resume, status and the loop ---------------------------------------- */
 
-int ad_research_resume(const struct ad_research_env *env, const char *session_id,
+static int step_resume(const struct ad_research_env *env, const char *session_id,
                        json_t **out, struct ad_err *err)
 {
     struct ad_research_session s;
@@ -1456,13 +1460,13 @@ static int loop_step(const struct ad_research_env *env, const char *id,
 {
     *res = NULL;
     if (count > 0 && !strcmp(last->phase, "edited"))
-        return ad_research_run(env, id, res, err);
+        return step_run(env, id, res, err);
     if (count > 0 && !strcmp(last->phase, "ran"))
-        return ad_research_decide(env, id, res, err);
-    return ad_research_edit(env, id, res, err);
+        return step_decide(env, id, res, err);
+    return step_edit(env, id, res, err);
 }
 
-int ad_research_loop(const struct ad_research_env *env, const char *session_id,
+static int step_loop(const struct ad_research_env *env, const char *session_id,
                      ad_research_progress_fn *progress, void *arg, json_t **out,
                      struct ad_err *err)
 {
@@ -1589,8 +1593,85 @@ int ad__research_finalize(const struct ad_research_env *env, const char *session
     return rc;
 }
 
-int ad_research_finalize(const struct ad_research_env *env, const char *session_id,
+static int step_finalize(const struct ad_research_env *env, const char *session_id,
                          json_t **out, struct ad_err *err)
 {
     return ad__research_finalize(env, session_id, NULL, out, err);
+}
+
+/* ---- one driver per session --------------------------------------------- */
+
+/* Takes the session's lock (lock.c) into *fd; the session must exist. */
+static int lock_session(const struct ad_research_env *env, const char *session_id, int *fd,
+                        struct ad_err *err)
+{
+    struct ad_research_session s;
+    int rc = session_load(env, session_id, &s, err);
+
+    *fd = -1;
+    if (rc)
+        return rc;
+    rc = ad__research_lock(cfg_str(&s, "workdir"), s.id, fd, err);
+    ad_research_session_release(&s);
+    return rc;
+}
+
+typedef int step_fn(const struct ad_research_env *env, const char *session_id, json_t **out,
+                    struct ad_err *err);
+
+static int locked_step(step_fn *fn, const struct ad_research_env *env, const char *session_id,
+                       json_t **out, struct ad_err *err)
+{
+    int fd, rc;
+
+    *out = NULL;
+    rc = lock_session(env, session_id, &fd, err);
+    if (!rc)
+        rc = fn(env, session_id, out, err);
+    ad__research_unlock(fd);
+    return rc;
+}
+
+int ad_research_edit(const struct ad_research_env *env, const char *session_id, json_t **out,
+                     struct ad_err *err)
+{
+    return locked_step(step_edit, env, session_id, out, err);
+}
+
+int ad_research_run(const struct ad_research_env *env, const char *session_id, json_t **out,
+                    struct ad_err *err)
+{
+    return locked_step(step_run, env, session_id, out, err);
+}
+
+int ad_research_decide(const struct ad_research_env *env, const char *session_id, json_t **out,
+                       struct ad_err *err)
+{
+    return locked_step(step_decide, env, session_id, out, err);
+}
+
+int ad_research_finalize(const struct ad_research_env *env, const char *session_id,
+                         json_t **out, struct ad_err *err)
+{
+    return locked_step(step_finalize, env, session_id, out, err);
+}
+
+int ad_research_resume(const struct ad_research_env *env, const char *session_id,
+                       json_t **out, struct ad_err *err)
+{
+    return locked_step(step_resume, env, session_id, out, err);
+}
+
+int ad_research_loop(const struct ad_research_env *env, const char *session_id,
+                     ad_research_progress_fn *progress, void *arg, json_t **out,
+                     struct ad_err *err)
+{
+    int fd, rc;
+
+    *out = NULL;
+    rc = lock_session(env, session_id, &fd, err);
+    if (!rc)
+        rc = step_loop(env, session_id, progress, arg, out, err);
+    ad__research_unlock(fd);
+    return rc;
 }

@@ -96,6 +96,16 @@ int ad__research_llm_edit(struct ad_llm *llm, const struct ad_research_session *
                           const struct ad_research_iteration *hist, size_t nhist,
                           char **hypothesis, json_t *detail, struct ad_err *err);
 
+/* ---- lock.c: one driver per session ---- */
+
+/*
+ * Takes the session's lock (<workdir>/<id>.lock, flock, never waits): *fd
+ * to pass to ad__research_unlock. AD_EBUSY, naming the holder's pid, host
+ * and start, when another process holds it.
+ */
+int ad__research_lock(const char *workdir, const char *session_id, int *fd, struct ad_err *err);
+void ad__research_unlock(int fd);
+
 /* ---- rules.c: the rules file ---- */
 
 /*
