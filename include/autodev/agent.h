@@ -271,4 +271,48 @@ int ad_skill_usage_top(struct ad_store *st, const char *tenant_id, const char *a
                        const char *since, int limit, char (*ids)[AD_ID_SIZE], size_t *n,
                        struct ad_err *err);
 
+/* ---- tools of modules above agent ---------------------------------------- */
+
+/*
+ * A module above agent (research: its steps) cannot be called from here;
+ * the composition root registers its tools instead. The loop offers a
+ * registered tool next to the catalog's skills (a skill of the same name
+ * wins), checks the model's arguments against the tool's schema
+ * (ad_skill_input_check: a mismatch goes back to the model), and calls fn
+ * in this process: a provider tool is not sandboxed, so it must be safe
+ * for any arguments a model may send (research runs commands in its own
+ * sandbox and refuses to leave it).
+ */
+struct ad_agent_tool_env {
+    struct ad_store *st;            /* the loop's, this thread's */
+    struct ad_bus *bus;
+    struct ad_llm *llm;             /* the loop's model; may be NULL */
+    const char *tenant_id;
+};
+
+/*
+ * 0 with *result (a new reference the loop owns; the model reads it) when
+ * the tool did its work; a negative AD_E* code with err's message when it
+ * refused or failed: the model reads the message, the loop goes on.
+ */
+typedef int ad_agent_tool_fn(void *arg, const struct ad_agent_tool_env *env,
+                             const json_t *args, json_t **result, struct ad_err *err);
+
+struct ad_agent_tool {
+    const char *name;               /* [a-z0-9_], unique among the registered tools */
+    const char *description;        /* what the model reads about it */
+    const char *schema;             /* the arguments object's JSON schema, as JSON text */
+    ad_agent_tool_fn *fn;
+};
+
+/*
+ * Registers a table of n tools (static storage: kept by pointer), for every
+ * ad_agent_run of the process from then on; arg goes to each fn. The same
+ * table again is a no-op. Thread-safe. AD_EINVAL for a schema that is not a
+ * JSON object or a name taken by another table, AD_ELIMIT past 8 tables or
+ * 32 tools.
+ */
+int ad_agent_tools_register(const struct ad_agent_tool *tools, size_t n, void *arg,
+                            struct ad_err *err);
+
 #endif

@@ -15,6 +15,12 @@
  * code with the detail in err; *out (owned by the caller, json_decref) is
  * set only on success.
  *
+ * One driver per session: edit, run, decide, finalize, resume and the loop
+ * (and setup, through its baseline) hold the session's lock, an flock on
+ * <workdir>/<id>.lock; a second process gets AD_EBUSY naming the holder's
+ * pid, host and start. The kernel drops the lock when its holder dies
+ * (kill -9 too), so a crash never blocks resume. status takes no lock.
+ *
  * Keep rule: a change is kept only when it beats the best by more than the
  * margin AND by more than noise_k times the baseline's MAD, AND every gate
  * passes. Gates fail closed: a gate that cannot run blocks the keep.
@@ -75,7 +81,22 @@ struct ad_research_env {
  *   noise_k (number)              how many MADs a gain must exceed (default 2)
  *   check (string)                a command that must pass for a keep
  *   protect (array of strings)    globs no edit may touch (added to the defaults)
- *   rules (string)                a rules file, relative to repo (JSON; protected)
+ *   rules (string)                a rules file, relative to repo (default
+ *                                 .autodev/research-rules when the repository has
+ *                                 one): lines "protect|added|deleted NAME GLOB|PCRE2",
+ *                                 '#' comments (README "Autoresearch"); read once
+ *                                 at setup, a malformed file is AD_EINVAL naming
+ *                                 the line; the file itself is protected
+ *   memory_mib (int)              the sandbox's memory limit (default 2048)
+ *   pids (int)                    the sandbox's process limit (default 256); CPU
+ *                                 time is limited to time_budget
+ *   secondary (array)             secondary metrics: strings
+ *                                 "NAME[:PATTERN]:lower|higher:MARGIN" (MARGIN a
+ *                                 number, or N% of the baseline's value) or objects
+ *                                 {name, pattern?, direction, margin, relative}; a
+ *                                 keep needs each within its margin of the
+ *                                 baseline's value (gate "secondary:NAME", fails
+ *                                 closed when a value cannot be read)
  *   allow_dirty (bool)            stash a dirty tree instead of refusing it
  *   workdir (string, required)    where the worktree and the report go
  *   seed (int)                    the offline mutator's seed
@@ -145,7 +166,8 @@ int ad_research_metric_extract(const char *output, const char *name, const char 
 /*
  * The constitutional filter over a unified diff (git diff): rules is an
  * object with "allowed" (the editable paths), "protect" (globs), "metric"
- * (its name), "pattern" (the user's, may be absent). *results gets one
+ * (its name), "pattern" (the user's, may be absent), "rules" (the rules
+ * file's, {"name", "kind", "pattern"}: gates "rule:NAME"). *results gets one
  * member per gate, {"ok": bool, "detail": string}; *passed is 1 when every
  * gate passed. A gate that cannot run counts as failed (fail closed).
  */

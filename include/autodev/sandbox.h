@@ -247,16 +247,28 @@ void ad_sandbox_run_counts(uint64_t counts[AD_SB_STATUS_COUNT]);
  *            path re-bound read-only over it; every other path read-only
  *            or absent. The command runs as the caller's uid (1000 inside),
  *            no capabilities, no_new_privs, the sandbox's seccomp denylist.
- *            Memory, pids and CPU are not limited (no cgroup, no rlimits).
+ *            Memory and pids are limited per run by a cgroup of its own
+ *            (v2, else v1, as the skill runner's slots: memory without
+ *            swap, pids counting the leader and init, one CPU's quota);
+ *            the run's CPU time is read from the cgroup and the whole run
+ *            is killed when it reaches cpu_ms. Without a usable cgroup,
+ *            rlimits stand in (res->cgroup false): RLIMIT_AS is the memory
+ *            limit per process, pids are not limited.
  *            The time limit kills the namespace's init: every process of
  *            the run dies with it, whatever session it made.
  *   process  fork + setsid + no_new_privs + the seccomp denylist in dir on
  *            the host, and as root no capabilities (securebits locked): NO read-only protection (protect is ignored), the
  *            host's network and filesystem. The time limit kills the
  *            process group (SIGTERM, SIGKILL 200 ms later); a process that
- *            makes a session of its own escapes it. Always degraded.
+ *            makes a session of its own escapes it. Limits are rlimits per
+ *            process: RLIMIT_AS (memory_bytes), RLIMIT_CPU (cpu_ms); pids
+ *            are not limited (RLIMIT_NPROC would count every process of
+ *            the caller's uid). Always degraded.
  *   auto     linux when its setup works here (a failed setup runs nothing),
  *            else process.
+ *
+ * Both: each process also gets RLIMIT_CPU (cpu_ms rounded up, plus one
+ * second: the cgroup's account is the real limit) and no core dumps.
  *
  * Both: the environment is env and nothing else (the caller's is not
  * inherited); the caller is made non-dumpable for good, as by
@@ -272,7 +284,14 @@ struct ad_sandbox_cmd {
     enum ad_sb_backend backend;   /* AD_SB_AUTO: linux when it works, else process */
     int64_t wall_ms;              /* 0: AD_SB_DEFAULT_WALL_MS */
     size_t output_cap;            /* 0: AD_SB_DEFAULT_OUTPUT */
+    int64_t memory_bytes;         /* 0: AD_SB_CMD_DEFAULT_MEMORY */
+    int pids;                     /* 0: AD_SB_CMD_DEFAULT_PIDS (the command's processes) */
+    int64_t cpu_ms;               /* 0: wall_ms; the run's CPU time, all processes */
 };
+
+/* Defaults of command mode's limits: a build or a benchmark, not a skill. */
+#define AD_SB_CMD_DEFAULT_MEMORY (2048LL << 20)
+#define AD_SB_CMD_DEFAULT_PIDS 256
 
 struct ad_sandbox_cmd_result {
     bool exited;                  /* exited by itself (not timed out): status is its code */
@@ -282,6 +301,10 @@ struct ad_sandbox_cmd_result {
     int64_t wall_ms;
     enum ad_sb_backend backend;   /* AD_SB_LINUX or AD_SB_PROCESS: where it ran */
     bool degraded;                /* the process backend's weaker guarantees */
+    bool cgroup;                  /* memory and pids were limited per run by a cgroup */
+    bool oom;                     /* the cgroup's OOM killer killed a process of the run */
+    bool cpu_limited;             /* the run's CPU time reached cpu_ms: the run was killed */
+    int64_t cpu_ms;               /* the run's CPU time (cgroup), -1 when unknown */
 };
 
 /*

@@ -33,6 +33,8 @@
 #include "autodev/sandbox.h"
 #include "autodev/skill.h"
 
+#include "agent_int.h"
+
 #define MAX_TOOLS 64                 /* skills offered to the model */
 #define TOOL_RESULT_MAX (16 * 1024)  /* of one tool result, as the model sees it */
 #define OUTCOME_TOOL "record_outcome"
@@ -73,8 +75,11 @@ struct loop {
     struct ad_skill *skills;         /* the tools' skills, with their versions */
     struct ad_skill_version *versions;
     size_t nskills;
-    struct ad_llm_tool *tools;       /* nskills + record_outcome */
+    struct ad_llm_tool *tools;       /* nskills + record_outcome + provided */
     size_t ntools;
+    struct ad__agent_provided prov[AD__AGENT_MAX_PROVIDED];   /* tools of modules above */
+    json_t *prov_schema[AD__AGENT_MAX_PROVIDED];
+    size_t nprov;
     json_t *outcome_schema;
     int max_turns;
     double cost_limit;
@@ -313,6 +318,68 @@ static int session_resume(struct loop *l, struct ad_err *err)
 
 /* ---- tools -------------------------------------------------------------- */
 
+static const struct ad_skill *find_skill(const struct loop *l, const char *name, size_t *idx);
+static char *result_text(bool ok, const json_t *output, const char *error);
+
+/*
+ * The registered tools of modules above (agent.h), after the skills in
+ * l->tools[*k...], after record_outcome: a skill of the same name wins.
+ */
+static int load_provided(struct loop *l, size_t *k, struct ad_err *err)
+{
+    struct ad__agent_provided all[AD__AGENT_MAX_PROVIDED];
+    size_t n = ad__agent_provided(all), idx;
+
+    for (size_t i = 0; i < n; i++) {
+        if (find_skill(l, all[i].tool->name, &idx) || !strcmp(all[i].tool->name, OUTCOME_TOOL))
+            continue;
+        l->prov_schema[l->nprov] = json_loads(all[i].tool->schema, 0, NULL);
+        if (!l->prov_schema[l->nprov])
+            return ad_error(err, AD_ENOMEM, "out of memory");
+        l->prov[l->nprov] = all[i];
+        l->tools[*k].name = all[i].tool->name;
+        l->tools[*k].description = all[i].tool->description;
+        l->tools[*k].parameters = l->prov_schema[l->nprov];
+        l->nprov++;
+        (*k)++;
+    }
+    return 0;
+}
+
+static int find_provided(const struct loop *l, const char *name, size_t *idx)
+{
+    for (size_t i = 0; i < l->nprov; i++) {
+        if (!strcmp(l->prov[i].tool->name, name)) {
+            *idx = i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A provided tool's call: its arguments checked, then its function; failures go to the model. */
+static int run_provided(struct loop *l, size_t i, const json_t *in, bool *ok, char **text,
+                        json_t **shown, struct ad_err *err)
+{
+    struct ad_agent_tool_env env = { l->st, l->bus, l->llm, l->o->tenant_id };
+    struct ad_err terr = AD_ERR_INIT;
+    json_t *out = NULL;
+
+    if (ad_skill_input_check(l->prov_schema[i], in, &terr) == AD_EINVAL ||
+        l->prov[i].tool->fn(l->prov[i].arg, &env, in, &out, &terr) < 0) {
+        json_decref(out);
+        if (terr.code == AD_ENOMEM)
+            return ad_error(err, AD_ENOMEM, "out of memory");
+        *text = result_text(false, NULL, terr.msg[0] ? terr.msg : "failed");
+        *shown = jstr(terr.msg[0] ? terr.msg : "failed");
+        return 0;
+    }
+    *ok = true;
+    *text = result_text(true, out, NULL);
+    *shown = out ? out : json_null();
+    return 0;
+}
+
 static int load_tools(struct loop *l, struct ad_err *err)
 {
     struct ad_skill *all = NULL;
@@ -323,7 +390,7 @@ static int load_tools(struct loop *l, struct ad_err *err)
         return rc;
     l->skills = calloc(MAX_TOOLS, sizeof(*l->skills));
     l->versions = calloc(MAX_TOOLS, sizeof(*l->versions));
-    l->tools = calloc(MAX_TOOLS + 1, sizeof(*l->tools));
+    l->tools = calloc(MAX_TOOLS + AD__AGENT_MAX_PROVIDED + 1, sizeof(*l->tools));
     l->outcome_schema = json_pack(
         "{s:s, s:{s:{s:s, s:s}, s:{s:s, s:s}}, s:[s, s], s:b}", "type", "object", "properties",
         "success", "type", "boolean", "description", "whether the task was accomplished",
@@ -355,7 +422,12 @@ static int load_tools(struct loop *l, struct ad_err *err)
     l->tools[k].name = OUTCOME_TOOL;
     l->tools[k].description = "Declare the task finished, successfully or not, and why.";
     l->tools[k].parameters = l->outcome_schema;
-    l->ntools = k + 1;
+    k++;
+    /* After record_outcome: the skills and record_outcome keep their places. */
+    rc = load_provided(l, &k, err);
+    if (rc < 0)
+        return rc;
+    l->ntools = k;
     return 0;
 }
 
@@ -465,6 +537,8 @@ static int run_call(struct loop *l, const char *name, const char *args, int64_t 
             *shown = json_string("recorded");
             *text = result_text(true, *shown, NULL);
         }
+    } else if (!find_skill(l, name, &idx) && find_provided(l, name, &idx)) {
+        rc = run_provided(l, idx, in, ok, text, shown, err);
     } else if (!(s = find_skill(l, name, &idx))) {
         struct ad_buf b = AD_BUF_INIT;
 
@@ -921,6 +995,8 @@ static void loop_release(struct loop *l)
     free(l->skills);
     free(l->versions);
     free(l->tools);
+    for (size_t i = 0; i < l->nprov; i++)
+        json_decref(l->prov_schema[i]);
     json_decref(l->outcome_schema);
     ad_agent_session_release(&l->sess);
     free(l->stop_detail);

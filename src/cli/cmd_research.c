@@ -24,7 +24,7 @@ enum {
     OPT_REPO = 256, OPT_FILE, OPT_CMD, OPT_METRIC, OPT_PATTERN, OPT_DIRECTION, OPT_ITER,
     OPT_TIME, OPT_REPEATS, OPT_CHECK, OPT_PROTECT, OPT_MARGIN, OPT_NOISE_K, OPT_MAX_SECONDS,
     OPT_ALLOW_DIRTY, OPT_SEED, OPT_NO_SANDBOX, OPT_RULES, OPT_NAME, OPT_TOKEN_BUDGET,
-    OPT_USD_BUDGET, OPT_SPARK_BUDGET, OPT_SPARK_PER,
+    OPT_USD_BUDGET, OPT_SPARK_BUDGET, OPT_SPARK_PER, OPT_MEMORY, OPT_PIDS, OPT_SECONDARY,
 };
 
 static int set_or_die(struct ad_ctx *ctx, json_t *cfg, const char *key, json_t *v)
@@ -73,6 +73,8 @@ static int config_opt(struct ad_ctx *ctx, int ch, const char *arg, json_t *cfg)
         { OPT_TOKEN_BUDGET, "token_budget", "--token-budget", 0, INT64_MAX },
         { OPT_SPARK_BUDGET, "spark_budget", "--spark-budget", 0, INT64_MAX },
         { OPT_SPARK_PER, "spark_per_iteration", "--spark-per-iteration", 1, 1000000 },
+        { OPT_MEMORY, "memory_mib", "--memory", 16, 1 << 20 },
+        { OPT_PIDS, "pids", "--pids", 8, 1 << 20 },
     };
     static const struct { int ch; const char *key; } strs[] = {
         { OPT_REPO, "repo" }, { OPT_CMD, "cmd" }, { OPT_METRIC, "metric" },
@@ -98,6 +100,8 @@ static int config_opt(struct ad_ctx *ctx, int ch, const char *arg, json_t *cfg)
         return append_or_die(ctx, cfg, "files", arg);
     case OPT_PROTECT:
         return append_or_die(ctx, cfg, "protect", arg);
+    case OPT_SECONDARY:
+        return append_or_die(ctx, cfg, "secondary", arg);
     case OPT_MARGIN:
     case OPT_NOISE_K:
         if (parse_number(ctx, ch == OPT_MARGIN ? "--margin" : "--noise-k", arg, &num))
@@ -140,6 +144,9 @@ static const struct option config_longopts[] = {
     { "usd-budget", required_argument, NULL, OPT_USD_BUDGET },
     { "spark-budget", required_argument, NULL, OPT_SPARK_BUDGET },
     { "spark-per-iteration", required_argument, NULL, OPT_SPARK_PER },
+    { "memory", required_argument, NULL, OPT_MEMORY },
+    { "pids", required_argument, NULL, OPT_PIDS },
+    { "secondary", required_argument, NULL, OPT_SECONDARY },
     { NULL, 0, NULL, 0 },
 };
 

@@ -1142,7 +1142,17 @@ static const struct ad_cmd_opt research_opts[] = {
     { "--noise-k K", "A gain must also exceed K times the baseline's MAD (default 2)." },
     { "--check CMD", "A command that must exit 0 for an edit to be kept." },
     { "--protect GLOB", "A path no edit may touch (repeat it), besides the defaults." },
-    { "--rules FILE", "A rules file of the repository; it is protected too." },
+    { "--rules FILE",
+      "A rules file of the repository (default .autodev/research-rules when\n"
+      "present), read at setup and protected: lines 'protect NAME GLOB',\n"
+      "'added NAME PCRE2', 'deleted NAME PCRE2'; '#' comments. A failing rule\n"
+      "is the gate rule:NAME; a malformed file is an error naming its line." },
+    { "--secondary SPEC",
+      "A secondary metric, NAME[:PATTERN]:lower|higher:MARGIN (repeat it): a\n"
+      "keep needs it no worse than the baseline's by MARGIN (absolute, or N%\n"
+      "of the baseline's value); unreadable blocks the keep." },
+    { "--memory MIB", "The sandboxed command's memory limit (default 2048)." },
+    { "--pids N", "The sandboxed command's process limit (default 256)." },
     { "--allow-dirty", "Stash uncommitted changes instead of refusing the tree." },
     { "--seed N", "The offline mutator's seed (default 1)." },
     { "--token-budget N", "Stop once the model's calls used N tokens (0: no limit)." },
@@ -1195,7 +1205,14 @@ static const char research_description[] =
     "LANG, LC_ALL, TMPDIR and USER are in its environment, and the report says\n"
     "\"sandbox\": true|false and \"sandbox_backend\". Every step is written to the store before it returns:\n"
     "after kill -9, 'research resume ID' goes on. Worktrees and reports live in\n"
-    "the home's research/ directory.";
+    "the home's research/ directory.\n"
+    "\n"
+    "In the sandbox the command is limited to --memory MiB and --pids processes\n"
+    "(a cgroup per run with the linux backend; else RLIMIT_AS per process and no\n"
+    "pids limit) and --time-budget seconds of CPU; a run the limit kills is a\n"
+    "crashed iteration. One process drives a session at a time (an flock on\n"
+    "research/ID.lock): a second one gets an error naming the holder's pid and\n"
+    "host; a holder killed with -9 does not block resume.";
 
 static const struct ad_cmd commands[] = {
     { "init", cmd_init, "create the home directory and the database", init_forms, NULL,

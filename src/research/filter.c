@@ -339,6 +339,45 @@ static int gate_metric(json_t *results, const char *diff, const json_t *rules)
     return rc;
 }
 
+/*
+ * The rules file's rules (rules["rules"]): each one a gate "rule:NAME". A
+ * rule that is not a well-formed object fails its gate (fails closed).
+ */
+static int gate_custom(json_t *results, const char *diff, const struct diff_files *f,
+                       const json_t *rules)
+{
+    size_t i;
+    json_t *r;
+    int rc = 0;
+
+    json_array_foreach(json_object_get(rules, "rules"), i, r) {
+        const char *name = json_string_value(json_object_get(r, "name"));
+        const char *kind = json_string_value(json_object_get(r, "kind"));
+        const char *pat = json_string_value(json_object_get(r, "pattern"));
+        char gate[100];
+
+        snprintf(gate, sizeof(gate), "rule:%.64s", name ? name : "?");
+        if (rc)
+            break;
+        if (!name || !kind || !pat) {
+            rc = set_gate(results, gate, 0, "malformed rule (fails closed)");
+        } else if (!strcmp(kind, "protect")) {
+            const char *hit = NULL;
+
+            for (size_t k = 0; k < f->n && !hit; k++) {
+                if (glob_match(pat, f->v[k]))
+                    hit = f->v[k];
+            }
+            rc = set_gate(results, gate, !hit, hit);
+        } else if (!strcmp(kind, "added") || !strcmp(kind, "deleted")) {
+            rc = gate_lines(results, diff, gate, kind[0] == 'a' ? '+' : '-', pat);
+        } else {
+            rc = set_gate(results, gate, 0, "unknown rule kind (fails closed)");
+        }
+    }
+    return rc;
+}
+
 int ad_research_gates_check(const char *diff, const json_t *rules, json_t **results,
                             int *passed, struct ad_err *err)
 {
@@ -364,6 +403,8 @@ int ad_research_gates_check(const char *diff, const json_t *rules, json_t **resu
                             line_rules[i].pattern);
         if (!rc)
             rc = gate_metric(r, diff, rules);
+        if (!rc)
+            rc = gate_custom(r, diff, &f, rules);
     }
     files_release(&f);
     if (rc) {

@@ -256,8 +256,9 @@ static int protected_paths(const char *worktree, const json_t *protect, struct p
 }
 
 int ad__proc_run_cmd(const char *cmd, const char *worktree, const json_t *protect, int sandbox,
-                     char *const env[], long long timeout_ms, size_t cap, struct ad_buf *out,
-                     struct ad__proc_result *res, struct ad_err *err)
+                     int64_t memory_bytes, int pids, char *const env[], long long timeout_ms,
+                     size_t cap, struct ad_buf *out, struct ad__proc_result *res,
+                     struct ad_err *err)
 {
     char *argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)cmd, NULL };
     struct ad_sandbox_cmd_result r;
@@ -283,6 +284,9 @@ int ad__proc_run_cmd(const char *cmd, const char *worktree, const json_t *protec
     c.backend = AD_SB_AUTO;
     c.wall_ms = timeout_ms;
     c.output_cap = cap;
+    c.memory_bytes = memory_bytes;
+    c.pids = pids;
+    c.cpu_ms = timeout_ms;
     rc = ad_sandbox_run_command(&c, out, &r, err);
     paths_free(&p);
     if (rc)
@@ -293,6 +297,9 @@ int ad__proc_run_cmd(const char *cmd, const char *worktree, const json_t *protec
     res->truncated = r.truncated;
     res->ms = r.wall_ms;
     res->sandboxed = 1;
+    res->oom = r.oom;
+    res->cpu_limited = r.cpu_limited;
+    res->cgroup = r.cgroup;
     snprintf(res->backend, sizeof(res->backend), "%s", ad_sb_backend_name(r.backend));
     return 0;
 }

@@ -37,17 +37,51 @@ static int add_flat(struct ad_buf *b, const char *s)
     return rc;
 }
 
+/* The secondary metrics' values of one row (values: {name: number|null}), each then a tab. */
+static int tsv_secondary(struct ad_buf *b, const json_t *specs, const json_t *values)
+{
+    size_t i;
+    json_t *spec;
+    int rc = 0;
+
+    json_array_foreach(specs, i, spec) {
+        const json_t *x = json_object_get(values, json_string_value(json_object_get(spec, "name")));
+
+        if (!rc)
+            rc = json_is_number(x) ? ad_buf_addf(b, "%.6g\t", json_number_value(x))
+                                   : ad_buf_adds(b, "-\t");
+    }
+    return rc;
+}
+
+/* The reference's columns, with one per secondary metric after the metric (its memory_gb). */
 static int build_tsv(const struct ad_research_session *s, const struct ad_research_iteration *v,
                      size_t n, struct ad_buf *b)
 {
     const char *base = json_string_value(json_object_get(s->state, "base_commit"));
-    int rc = ad_buf_addf(b, "commit\tmetric\tstatus\tdescription\n%.12s\t%.6g\tkeep\tbaseline\n",
-                         base ? base : "", s->baseline_metric);
+    const json_t *specs = json_object_get(s->config, "secondary");
+    size_t k;
+    json_t *spec;
+    int rc = ad_buf_adds(b, "commit\tmetric\t");
 
+    json_array_foreach(specs, k, spec) {
+        if (!rc)
+            rc = ad_buf_addf(b, "%s\t", json_string_value(json_object_get(spec, "name")));
+    }
+    if (!rc)
+        rc = ad_buf_addf(b, "status\tdescription\n%.12s\t%.6g\t", base ? base : "",
+                         s->baseline_metric);
+    if (!rc)
+        rc = tsv_secondary(b, specs, json_object_get(json_object_get(s->state, "baseline"),
+                                                     "secondary"));
+    if (!rc)
+        rc = ad_buf_adds(b, "keep\tbaseline\n");
     for (size_t i = 0; !rc && i < n; i++) {
         rc = ad_buf_addf(b, "%.12s\t", v[i].commit_sha ? v[i].commit_sha : "-");
         if (!rc)
             rc = isnan(v[i].metric) ? ad_buf_adds(b, "-\t") : ad_buf_addf(b, "%.6g\t", v[i].metric);
+        if (!rc)
+            rc = tsv_secondary(b, specs, json_object_get(v[i].detail, "secondary"));
         if (!rc)
             rc = ad_buf_addf(b, "%s\t", tsv_status(v[i].decision));
         if (!rc)
@@ -98,6 +132,34 @@ static int add_cost(struct ad_buf *b, const struct ad_research_session *s, const
     return rc;
 }
 
+/* "Secondary: a 1.5 (lower, margin 5%), ..." of one row, or nothing without secondaries. */
+static int md_secondary(struct ad_buf *b, const json_t *specs, const json_t *values)
+{
+    size_t i;
+    json_t *spec;
+    int rc = json_array_size(specs) ? ad_buf_adds(b, "Secondary:") : 0;
+
+    json_array_foreach(specs, i, spec) {
+        const char *name = json_string_value(json_object_get(spec, "name"));
+        const json_t *x = json_object_get(values, name);
+
+        if (!rc)
+            rc = ad_buf_addf(b, "%s `%s` ", i ? "," : "", name);
+        if (!rc)
+            rc = json_is_number(x) ? ad_buf_addf(b, "%.6g", json_number_value(x))
+                                   : ad_buf_adds(b, "unread");
+        if (!rc)
+            rc = ad_buf_addf(b, " (%s is better, margin %.6g%s)",
+                             json_string_value(json_object_get(spec, "direction")),
+                             json_number_value(json_object_get(spec, "margin")),
+                             json_is_true(json_object_get(spec, "relative")) ? "% of the baseline"
+                                                                              : "");
+    }
+    if (!rc && json_array_size(specs))
+        rc = ad_buf_adds(b, "\n\n");
+    return rc;
+}
+
 static int build_markdown(const struct ad_research_session *s, const json_t *report,
                           const struct ad_research_iteration *v, size_t n, struct ad_buf *b)
 {
@@ -122,10 +184,20 @@ static int build_markdown(const struct ad_research_session *s, const json_t *rep
                            "network)",
                      s->baseline_metric,
                      s->noise, s->best_metric, s->best_commit ? s->best_commit : "", n);
+    if (!rc && json_array_size(json_object_get(s->config, "secondary"))) {
+        rc = ad_buf_adds(b, "Baseline ");
+        if (!rc)
+            rc = md_secondary(b, json_object_get(s->config, "secondary"),
+                              json_object_get(json_object_get(s->state, "baseline"),
+                                              "secondary"));
+    }
     for (size_t i = 0; !rc && i < n; i++) {
         if (strcmp(v[i].decision, "kept"))
             continue;
         rc = ad_buf_addf(b, "### %d. %.12s: %.6g\n\n", v[i].seq, v[i].commit_sha, v[i].metric);
+        if (!rc)
+            rc = md_secondary(b, json_object_get(s->config, "secondary"),
+                              json_object_get(v[i].detail, "secondary"));
         if (!rc)
             rc = add_flat(b, v[i].hypothesis);
         if (!rc)
@@ -169,19 +241,22 @@ int ad__research_report(const struct ad_research_session *s,
     for (size_t i = 0; !rc && i < n; i++) {
         json_int_t c = json_integer_value(json_object_get(counts, v[i].decision));
         json_t *gain = json_object_get(v[i].detail, "gain");
+        json_t *sec = json_object_get(v[i].detail, "secondary");
 
         rc = json_object_set_new(counts, v[i].decision, json_integer(c + 1)) < 0 ? AD_ENOMEM : 0;
         if (!rc && !strcmp(v[i].decision, "kept"))
-            rc = json_array_append_new(kept, json_pack("{s:i, s:s?, s:o, s:O?, s:s?, s:s?}",
+            rc = json_array_append_new(kept, json_pack("{s:i, s:s?, s:o, s:O?, s:s?, s:s?, s:O?}",
                                                        "seq", v[i].seq, "commit", v[i].commit_sha,
                                                        "metric", num(v[i].metric), "gain", gain,
                                                        "hypothesis", v[i].hypothesis, "diff",
-                                                       v[i].diff)) < 0 ? AD_ENOMEM : 0;
+                                                       v[i].diff, "secondary", sec)) < 0
+                     ? AD_ENOMEM : 0;
         else if (!rc)
-            rc = json_array_append_new(dead, json_pack("{s:i, s:s, s:s?, s:o}", "seq", v[i].seq,
-                                                       "decision", v[i].decision, "hypothesis",
-                                                       v[i].hypothesis, "metric",
-                                                       num(v[i].metric))) < 0 ? AD_ENOMEM : 0;
+            rc = json_array_append_new(dead, json_pack("{s:i, s:s, s:s?, s:o, s:O?}", "seq",
+                                                       v[i].seq, "decision", v[i].decision,
+                                                       "hypothesis", v[i].hypothesis, "metric",
+                                                       num(v[i].metric), "secondary", sec)) < 0
+                     ? AD_ENOMEM : 0;
         if (!rc && !strcmp(v[i].decision, "rejected_by_gate"))
             rc = count_rejections(&v[i], by_gate);
     }
@@ -199,6 +274,17 @@ int ad__research_report(const struct ad_research_session *s,
                        "sandbox_backend", json_object_get(base, "sandbox_backend"), "cost", "tokens", 0, "usd", 0.0,
                        "stopped_by", json_object_get(s->state, "stopped_by"));
     if (!rc && !r)
+        rc = AD_ENOMEM;
+    /* The secondary metrics (specs and the baseline's values) and the command's limits. */
+    if (!rc && json_object_set_new(r, "secondary", json_pack("{s:O?, s:O?}", "specs",
+                                   json_object_get(s->config, "secondary"), "baseline",
+                                   json_object_get(base, "secondary"))) < 0)
+        rc = AD_ENOMEM;
+    if (!rc && json_object_set_new(r, "limits", json_pack("{s:O?, s:O?, s:O?, s:b}", "memory_mib",
+                                   json_object_get(s->config, "memory_mib"), "pids",
+                                   json_object_get(s->config, "pids"), "time_budget",
+                                   json_object_get(s->config, "time_budget"), "cgroup",
+                                   json_is_true(json_object_get(base, "cgroup")))) < 0)
         rc = AD_ENOMEM;
     /* The spend: the model's totals of the session, the spark of its iterations. */
     if (!rc && json_object_set_new(r, "cost", json_pack("{s:I, s:f, s:I}", "tokens",

@@ -247,8 +247,9 @@ static int run_shell(const struct ad_research_session *s, const char *cmd, struc
     command_env(env, AD_ARRAY_SIZE(env));
     ad_buf_reset(out);
     return ad__proc_run_cmd(cmd, s->worktree, json_object_get(s->config, "protect"),
-                            use_sandbox(s), env, (budget > 0 ? budget : 60) * 1000, OUT_CAP, out,
-                            res, err);
+                            use_sandbox(s), (int64_t)cfg_int(s, "memory_mib") << 20,
+                            (int)cfg_int(s, "pids"), env, (budget > 0 ? budget : 60) * 1000,
+                            OUT_CAP, out, res, err);
 }
 
 /*
@@ -260,7 +261,9 @@ static int run_shell(const struct ad_research_session *s, const char *cmd, struc
 static int measure(const struct ad_research_session *s, double *value, json_t *detail,
                    struct ad_err *err)
 {
-    json_t *values = json_array();
+    const json_t *specs = json_object_get(s->config, "secondary");
+    json_t *sec = json_object(), *sec_err = json_object();
+    json_t *values = sec && sec_err ? json_array() : NULL;
     struct ad__proc_result res = { 0 };
     struct ad_buf out;
     const char *failure = NULL;
@@ -278,7 +281,15 @@ static int measure(const struct ad_research_session *s, double *value, json_t *d
         if (rc)
             break;
         ms += res.ms;
-        if (res.timed_out) {
+        if (res.oom) {
+            snprintf(why, sizeof(why), "out of memory: the memory limit (%lld MiB) killed it",
+                     (long long)cfg_int(s, "memory_mib"));
+            failure = why;
+        } else if (res.cpu_limited) {
+            snprintf(why, sizeof(why), "cpu limit: %lld s of CPU time (process tree killed)",
+                     (long long)cfg_int(s, "time_budget"));
+            failure = why;
+        } else if (res.timed_out) {
             snprintf(why, sizeof(why), "timeout after %lld s (process tree killed)",
                      (long long)cfg_int(s, "time_budget"));
             failure = why;
@@ -294,6 +305,8 @@ static int measure(const struct ad_research_session *s, double *value, json_t *d
             failure = why;
         } else if (json_array_append_new(values, json_real(v)) < 0) {
             rc = oom(err);
+        } else {
+            rc = ad__research_secondary_read(specs, out.ptr ? out.ptr : "", sec, sec_err, err);
         }
     }
     if (!rc) {
@@ -308,13 +321,18 @@ static int measure(const struct ad_research_session *s, double *value, json_t *d
             json_object_set_new(detail, "sandbox", json_boolean(res.sandboxed)) < 0 ||
             json_object_set_new(detail, "sandbox_backend",
                                 res.sandboxed ? json_string(res.backend) : json_null()) < 0 ||
+            json_object_set_new(detail, "cgroup", json_boolean(res.cgroup)) < 0 ||
             json_object_set_new(detail, "output_tail", ad__research_text(tail, strlen(tail)))
                 < 0 ||
             (failure && json_object_set_new(detail, "failure", json_string(failure)) < 0))
             rc = oom(err);
+        if (!rc && !failure && json_array_size(specs))
+            rc = ad__research_secondary_finish(sec, sec_err, detail, err);
         if (!failure)
             median_mad(values, value, &mad);
     }
+    json_decref(sec);
+    json_decref(sec_err);
     json_decref(values);
     ad_buf_release(&out);
     return rc;
@@ -393,6 +411,62 @@ static int default_protect(json_t *cfg, const char *top, struct ad_err *err)
     return rc;
 }
 
+#define DEFAULT_RULES ".autodev/research-rules"
+
+/*
+ * The rules file: config "rules", else DEFAULT_RULES when the repository
+ * has one. Read now, before a stash could take it away, into "rule_set"
+ * (the session's rules from here on); a malformed file fails setup.
+ */
+static int load_rules(json_t *cfg, const char *top, struct ad_err *err)
+{
+    const char *rel = json_string_value(json_object_get(cfg, "rules"));
+    json_t *set = NULL;
+    char *path;
+    struct stat sb;
+    int rc;
+
+    if (!rel) {
+        path = ad_strdupf("%s/%s", top, DEFAULT_RULES);
+        if (!path)
+            return oom(err);
+        if (lstat(path, &sb) != 0) {
+            free(path);
+            return 0;
+        }
+        free(path);
+        rel = DEFAULT_RULES;
+        if (json_object_set_new(cfg, "rules", json_string(rel)) < 0)
+            return oom(err);
+    }
+    path = ad_strdupf("%s/%s", top, rel);
+    if (!path)
+        return oom(err);
+    /* A link could name a file the protection does not cover. */
+    if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        rc = ad_error(err, AD_EINVAL, "the rules file '%s' is not a regular file", rel);
+    else
+        rc = ad__research_rules_load(path, &set, err);
+    free(path);
+    if (!rc && json_object_set_new(cfg, "rule_set", set) < 0)
+        rc = oom(err);
+    return rc;
+}
+
+/* The globs of "protect" rules join the protected paths (read-only in the sandbox too). */
+static int protect_rules(json_t *cfg, struct ad_err *err)
+{
+    json_t *protect = json_object_get(cfg, "protect"), *r;
+    size_t i;
+
+    json_array_foreach(json_object_get(cfg, "rule_set"), i, r) {
+        if (!strcmp(json_string_value(json_object_get(r, "kind")), "protect") &&
+            json_array_append(protect, json_object_get(r, "pattern")) < 0)
+            return oom(err);
+    }
+    return 0;
+}
+
 static int get_int_opt(const json_t *c, json_t *cfg, const char *key, int64_t def, int64_t min,
                        int64_t max, struct ad_err *err)
 {
@@ -429,7 +503,8 @@ static int make_config(const json_t *c, json_t **out, struct ad_err *err)
                                         "time_budget", "repeats", "margin", "noise_k", "check",
                                         "protect", "rules", "allow_dirty", "workdir", "seed",
                                         "name", "token_budget", "usd_budget", "spark_budget",
-                                        "spark_per_iteration", "sandbox", NULL };
+                                        "spark_per_iteration", "sandbox", "memory_mib",
+                                        "pids", "secondary", NULL };
     static const char *const required[] = { "repo", "cmd", "metric", "workdir" };
     json_t *cfg = json_deep_copy(c), *files = json_object_get(c, "files"), *v;
     const char *dir;
@@ -478,6 +553,10 @@ static int make_config(const json_t *c, json_t **out, struct ad_err *err)
     if (!rc)
         rc = get_int_opt(c, cfg, "repeats", 3, 1, 64, err);
     if (!rc)
+        rc = get_int_opt(c, cfg, "memory_mib", 2048, 16, 1 << 20, err);
+    if (!rc)
+        rc = get_int_opt(c, cfg, "pids", 256, 8, 1 << 20, err);
+    if (!rc)
         rc = get_int_opt(c, cfg, "seed", 1, 0, INT64_MAX, err);
     if (!rc)
         rc = get_int_opt(c, cfg, "token_budget", 0, 0, INT64_MAX, err);
@@ -491,6 +570,15 @@ static int make_config(const json_t *c, json_t **out, struct ad_err *err)
         rc = get_num_opt(c, cfg, "margin", 0, err);
     if (!rc)
         rc = get_num_opt(c, cfg, "noise_k", 2, err);
+    if (!rc) {
+        json_t *sec = NULL;
+
+        rc = ad__research_secondary_config(json_object_get(c, "secondary"),
+                                           json_string_value(json_object_get(c, "metric")), &sec,
+                                           err);
+        if (!rc && json_object_set_new(cfg, "secondary", sec) < 0)
+            rc = oom(err);
+    }
     if (!rc && json_object_get(c, "pattern")) {
         double ignored;
         struct ad_err perr = AD_ERR_INIT;
@@ -577,6 +665,21 @@ static int baseline(const struct ad_research_env *env, struct ad_research_sessio
 
     if (!rc)
         rc = measure(s, &value, detail, err);
+    /* A secondary the baseline does not print could never pass its gate. */
+    if (!rc && !isnan(value) && json_object_size(json_object_get(detail, "secondary_errors"))) {
+        const char *name;
+        json_t *msg;
+
+        json_object_foreach(json_object_get(detail, "secondary_errors"), name, msg) {
+            char why[400];
+
+            snprintf(why, sizeof(why), "secondary metric '%s' missing: %.300s", name,
+                     json_string_value(msg));
+            json_object_set_new(detail, "failure", json_string(why));
+            break;
+        }
+        value = NAN;
+    }
     if (!rc && isnan(value)) {
         rc = ad_error(err, AD_EINVAL, "the baseline run failed: %s",
                       json_string_value(json_object_get(detail, "failure")));
@@ -614,7 +717,7 @@ int ad_research_setup(const struct ad_research_env *env, const json_t *config, j
     struct ad_research_session s;
     char *top = NULL, *head = NULL, rnd[AD_ID_SIZE];
     json_t *cfg = NULL;
-    int rc, stashed = 0;
+    int rc, stashed = 0, lock_fd = -1;
 
     memset(&s, 0, sizeof(s));
     s.baseline_metric = s.best_metric = s.noise = NAN;
@@ -624,7 +727,11 @@ int ad_research_setup(const struct ad_research_env *env, const json_t *config, j
         rc = ad__git_line(json_string_value(json_object_get(cfg, "repo")), &top, err,
                           "rev-parse", "--show-toplevel", NULL);
     if (!rc)
+        rc = load_rules(cfg, top, err);
+    if (!rc)
         rc = default_protect(cfg, top, err);
+    if (!rc)
+        rc = protect_rules(cfg, err);
     if (!rc)
         rc = ad__git_line(top, &head, err, "rev-parse", "--verify", "HEAD");
     if (!rc)
@@ -661,6 +768,9 @@ int ad_research_setup(const struct ad_research_env *env, const json_t *config, j
     /* The row first: whatever happens next, resume finds the session. */
     if (!rc)
         rc = ad_store_research_session_insert(env->st, &s, err);
+    /* Held through the baseline: a resume from elsewhere must not race it. */
+    if (!rc)
+        rc = ad__research_lock(cfg_str(&s, "workdir"), s.id, &lock_fd, err);
     if (!rc)
         rc = make_worktree(env, &s, err);
     if (!rc)
@@ -669,6 +779,7 @@ int ad_research_setup(const struct ad_research_env *env, const json_t *config, j
         *out = session_json(&s);
     if (!rc && !*out)
         rc = oom(err);
+    ad__research_unlock(lock_fd);
     ad_research_session_release(&s);
     json_decref(cfg);
     free(top);
@@ -871,7 +982,7 @@ static int make_edit(const struct ad_research_env *env, const struct ad_research
     return rc;
 }
 
-int ad_research_edit(const struct ad_research_env *env, const char *session_id, json_t **out,
+static int step_edit(const struct ad_research_env *env, const char *session_id, json_t **out,
                      struct ad_err *err)
 {
     struct ad_research_session s;
@@ -967,7 +1078,7 @@ static int load_pending(const struct ad_research_env *env, const char *session_i
     return rc;
 }
 
-int ad_research_run(const struct ad_research_env *env, const char *session_id, json_t **out,
+static int step_run(const struct ad_research_env *env, const char *session_id, json_t **out,
                     struct ad_err *err)
 {
     struct ad_research_session s;
@@ -1031,13 +1142,14 @@ static int gate_check_cmd(const struct ad_research_session *s, json_t *gates,
 }
 
 /* Runs every gate over the worktree's diff; a gate that cannot run fails. */
-static int run_gates(const struct ad_research_session *s, struct ad_buf *diff, json_t **gates,
-                     int *passed, struct ad_err *err)
+static int run_gates(const struct ad_research_session *s, const json_t *detail,
+                     struct ad_buf *diff, json_t **gates, int *passed, struct ad_err *err)
 {
-    json_t *rules = json_pack("{s:O, s:O, s:s, s:s?}", "allowed",
+    json_t *rules = json_pack("{s:O, s:O, s:s, s:s?, s:O?}", "allowed",
                               json_object_get(s->config, "files"), "protect",
                               json_object_get(s->config, "protect"), "metric", s->metric_name,
-                              "pattern", cfg_str(s, "pattern"));
+                              "pattern", cfg_str(s, "pattern"), "rules",
+                              json_object_get(s->config, "rule_set"));
     struct ad_err derr = AD_ERR_INIT;
     int rc;
 
@@ -1054,6 +1166,11 @@ static int run_gates(const struct ad_research_session *s, struct ad_buf *diff, j
     }
     if (!rc)
         rc = gate_check_cmd(s, *gates, err);
+    if (!rc)
+        rc = ad__research_secondary_gates(json_object_get(s->config, "secondary"),
+                                          json_object_get(json_object_get(s->state, "baseline"),
+                                                          "secondary"),
+                                          detail, *gates, passed, err);
     if (!rc && !json_is_true(json_object_get(json_object_get(*gates, "check"), "ok")) &&
         json_object_get(*gates, "check"))
         *passed = 0;
@@ -1113,7 +1230,7 @@ static int save_decision(const struct ad_research_env *env, struct ad_research_s
     return rc;
 }
 
-int ad_research_decide(const struct ad_research_env *env, const char *session_id, json_t **out,
+static int step_decide(const struct ad_research_env *env, const char *session_id, json_t **out,
                        struct ad_err *err)
 {
     struct ad_research_session s;
@@ -1139,7 +1256,7 @@ int ad_research_decide(const struct ad_research_env *env, const char *session_id
          * only for one that would be kept.
          */
         if (better)
-            rc = run_gates(&s, &diff, &gates, &passed, err);
+            rc = run_gates(&s, it.detail, &diff, &gates, &passed, err);
     }
     if (rc)
         goto out;
@@ -1190,7 +1307,7 @@ out:
 
 /* ---- resume, status and the loop ---------------------------------------- */
 
-int ad_research_resume(const struct ad_research_env *env, const char *session_id,
+static int step_resume(const struct ad_research_env *env, const char *session_id,
                        json_t **out, struct ad_err *err)
 {
     struct ad_research_session s;
@@ -1343,13 +1460,13 @@ static int loop_step(const struct ad_research_env *env, const char *id,
 {
     *res = NULL;
     if (count > 0 && !strcmp(last->phase, "edited"))
-        return ad_research_run(env, id, res, err);
+        return step_run(env, id, res, err);
     if (count > 0 && !strcmp(last->phase, "ran"))
-        return ad_research_decide(env, id, res, err);
-    return ad_research_edit(env, id, res, err);
+        return step_decide(env, id, res, err);
+    return step_edit(env, id, res, err);
 }
 
-int ad_research_loop(const struct ad_research_env *env, const char *session_id,
+static int step_loop(const struct ad_research_env *env, const char *session_id,
                      ad_research_progress_fn *progress, void *arg, json_t **out,
                      struct ad_err *err)
 {
@@ -1476,8 +1593,85 @@ int ad__research_finalize(const struct ad_research_env *env, const char *session
     return rc;
 }
 
-int ad_research_finalize(const struct ad_research_env *env, const char *session_id,
+static int step_finalize(const struct ad_research_env *env, const char *session_id,
                          json_t **out, struct ad_err *err)
 {
     return ad__research_finalize(env, session_id, NULL, out, err);
+}
+
+/* ---- one driver per session --------------------------------------------- */
+
+/* Takes the session's lock (lock.c) into *fd; the session must exist. */
+static int lock_session(const struct ad_research_env *env, const char *session_id, int *fd,
+                        struct ad_err *err)
+{
+    struct ad_research_session s;
+    int rc = session_load(env, session_id, &s, err);
+
+    *fd = -1;
+    if (rc)
+        return rc;
+    rc = ad__research_lock(cfg_str(&s, "workdir"), s.id, fd, err);
+    ad_research_session_release(&s);
+    return rc;
+}
+
+typedef int step_fn(const struct ad_research_env *env, const char *session_id, json_t **out,
+                    struct ad_err *err);
+
+static int locked_step(step_fn *fn, const struct ad_research_env *env, const char *session_id,
+                       json_t **out, struct ad_err *err)
+{
+    int fd, rc;
+
+    *out = NULL;
+    rc = lock_session(env, session_id, &fd, err);
+    if (!rc)
+        rc = fn(env, session_id, out, err);
+    ad__research_unlock(fd);
+    return rc;
+}
+
+int ad_research_edit(const struct ad_research_env *env, const char *session_id, json_t **out,
+                     struct ad_err *err)
+{
+    return locked_step(step_edit, env, session_id, out, err);
+}
+
+int ad_research_run(const struct ad_research_env *env, const char *session_id, json_t **out,
+                    struct ad_err *err)
+{
+    return locked_step(step_run, env, session_id, out, err);
+}
+
+int ad_research_decide(const struct ad_research_env *env, const char *session_id, json_t **out,
+                       struct ad_err *err)
+{
+    return locked_step(step_decide, env, session_id, out, err);
+}
+
+int ad_research_finalize(const struct ad_research_env *env, const char *session_id,
+                         json_t **out, struct ad_err *err)
+{
+    return locked_step(step_finalize, env, session_id, out, err);
+}
+
+int ad_research_resume(const struct ad_research_env *env, const char *session_id,
+                       json_t **out, struct ad_err *err)
+{
+    return locked_step(step_resume, env, session_id, out, err);
+}
+
+int ad_research_loop(const struct ad_research_env *env, const char *session_id,
+                     ad_research_progress_fn *progress, void *arg, json_t **out,
+                     struct ad_err *err)
+{
+    int fd, rc;
+
+    *out = NULL;
+    rc = lock_session(env, session_id, &fd, err);
+    if (!rc)
+        rc = step_loop(env, session_id, progress, arg, out, err);
+    ad__research_unlock(fd);
+    return rc;
 }

@@ -13,6 +13,9 @@ struct ad__proc_result {
     int truncated;       /* output beyond the cap was dropped (the head is kept) */
     long long ms;        /* wall time */
     int sandboxed;       /* 1: ran in the sandbox's command mode */
+    int oom;             /* sandboxed: the memory limit killed a process of the run */
+    int cpu_limited;     /* sandboxed: the run's CPU time reached its limit */
+    int cgroup;          /* sandboxed: memory and pids held per run by a cgroup */
     char backend[16];    /* "linux" or "process" when sandboxed, else "" */
 };
 
@@ -38,11 +41,14 @@ int ad__proc_run(char *const argv[], const char *dir, char *const env[], long lo
  * the directory; other globs every file git tracks that they match) and the
  * worktree's .git; no network; env and nothing else. AD_ENOTSUP never: when
  * the linux backend cannot run here the process backend runs it (res says
- * which, and that one protects nothing).
+ * which, and that one protects nothing). memory_bytes and pids are the
+ * sandbox's limits (0: its defaults), CPU time is timeout_ms; the host
+ * (sandbox 0) limits nothing.
  */
 int ad__proc_run_cmd(const char *cmd, const char *worktree, const json_t *protect, int sandbox,
-                     char *const env[], long long timeout_ms, size_t cap, struct ad_buf *out,
-                     struct ad__proc_result *res, struct ad_err *err);
+                     int64_t memory_bytes, int pids, char *const env[], long long timeout_ms,
+                     size_t cap, struct ad_buf *out, struct ad__proc_result *res,
+                     struct ad_err *err);
 
 /*
  * git -C dir ARGS... (NULL-terminated, at most 28): 0 when it exits 0,
@@ -89,5 +95,50 @@ int ad__research_llm_usable(struct ad_llm *llm);
 int ad__research_llm_edit(struct ad_llm *llm, const struct ad_research_session *s,
                           const struct ad_research_iteration *hist, size_t nhist,
                           char **hypothesis, json_t *detail, struct ad_err *err);
+
+/* ---- lock.c: one driver per session ---- */
+
+/*
+ * Takes the session's lock (<workdir>/<id>.lock, flock, never waits): *fd
+ * to pass to ad__research_unlock. AD_EBUSY, naming the holder's pid, host
+ * and start, when another process holds it.
+ */
+int ad__research_lock(const char *workdir, const char *session_id, int *fd, struct ad_err *err);
+void ad__research_unlock(int fd);
+
+/* ---- rules.c: the rules file ---- */
+
+/*
+ * Reads a rules file (see rules.c for the format) into *out, a new array
+ * of {"name", "kind": "protect"|"added"|"deleted", "pattern"}. AD_EINVAL,
+ * naming the file and the line, when it is missing or malformed.
+ */
+int ad__research_rules_load(const char *path, json_t **out, struct ad_err *err);
+
+/* ---- secondary.c: secondary metrics ---- */
+
+/*
+ * The specs of config "secondary" (strings NAME[:PATTERN]:lower|higher:MARGIN
+ * or objects) as objects {name, pattern?, direction, margin, relative}, each
+ * checked (a pattern must compile); *out a new array. AD_EINVAL names the bad one.
+ */
+int ad__research_secondary_config(const json_t *in, const char *metric, json_t **out,
+                                  struct ad_err *err);
+/* One run's output: each spec's value appended to values[name] (arrays), or
+ * its first failure to errors[name]. */
+int ad__research_secondary_read(const json_t *specs, const char *output, json_t *values,
+                                json_t *errors, struct ad_err *err);
+/* detail["secondary"] = {name: median or null}, detail["secondary_errors"] when any. */
+int ad__research_secondary_finish(const json_t *values, const json_t *errors, json_t *detail,
+                                  struct ad_err *err);
+/*
+ * One gate per spec, "secondary:NAME", into gates: the iteration's value
+ * (detail) against the baseline's (baseline: {name: value}) may be worse by
+ * at most the margin (relative: that percentage of |baseline|). A value
+ * missing on either side fails the gate. *passed is cleared on a failure.
+ */
+int ad__research_secondary_gates(const json_t *specs, const json_t *baseline,
+                                 const json_t *detail, json_t *gates, int *passed,
+                                 struct ad_err *err);
 
 #endif

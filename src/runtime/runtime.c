@@ -7,6 +7,8 @@
  */
 #include "compat.h"
 
+#include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "autodev/agent.h"
@@ -19,6 +21,7 @@
 #include "autodev/json.h"
 #include "autodev/learn.h"
 #include "autodev/llm.h"
+#include "autodev/research.h"
 #include "autodev/runtime.h"
 #include "autodev/sandbox.h"
 #include "autodev/settings.h"
@@ -190,6 +193,8 @@ const struct ad_runtime_job_kind *ad_runtime_job_kind_find(const char *kind)
 
 /* ---- opening and closing ----------------------------------------------------------- */
 
+static int register_agent_tools(const char *db, struct ad_err *err);
+
 /* A copy of s, or of "" for NULL; NULL only when out of memory. */
 static char *dup_or_empty(const char *s)
 {
@@ -250,6 +255,8 @@ int ad_runtime_open(const struct ad_runtime_options *o, struct ad_runtime **out,
         rc = ad_bus_new(rt->st, &rt->bus, err);
     for (const struct ad_runtime_subscription *s = subscriptions; rc == 0 && s->topic; s++)
         rc = ad_bus_subscribe_when(rt->bus, s->topic, s->name, s->fn, s->want, rt, err);
+    if (rc == 0)
+        rc = register_agent_tools(o->db, err);
     if (rc < 0) {
         ad_runtime_free(rt);
         return rc;
@@ -400,4 +407,162 @@ int ad_runtime_tenants(struct ad_runtime *rt, struct ad_tenant **out, size_t *n,
                        struct ad_err *err)
 {
     return ad_store_tenant_list(rt->st, out, n, err);
+}
+
+/* ---- the agent loop's tools of modules above agent ----------------------------------- */
+
+/*
+ * Autoresearch's six steps as tools of the agent loop (agent.h,
+ * ad_agent_tools_register). The model never chooses where sessions live
+ * (the database's directory's research/, as the CLI's home), nor runs a
+ * command outside the sandbox, nor has a dirty tree stashed: the config
+ * keys it may give are the schema's, and the tool sets the rest.
+ */
+static char research_workdir[4096 + 16];
+
+#define RESEARCH_ID_SCHEMA                                                                    \
+    "{\"type\": \"object\", \"properties\": {\"session_id\": {\"type\": \"string\","            \
+    " \"description\": \"the research session's id\"}}, \"required\": [\"session_id\"],"      \
+    " \"additionalProperties\": false}"
+
+static const char research_setup_schema[] =
+    "{\"type\": \"object\", \"properties\": {"
+    "\"repo\": {\"type\": \"string\", \"description\": \"the git repository (a clean tree)\"},"
+    " \"files\": {\"type\": \"array\", \"items\": {\"type\": \"string\"}, \"description\":"
+    " \"paths, relative to repo, that edits may change\"},"
+    " \"cmd\": {\"type\": \"string\", \"description\": \"the command that prints the metric\"},"
+    " \"metric\": {\"type\": \"string\", \"description\": \"its name: NAME: value lines\"},"
+    " \"pattern\": {\"type\": \"string\", \"description\": \"a PCRE2 pattern, group 1 the value\"},"
+    " \"direction\": {\"type\": \"string\", \"enum\": [\"lower\", \"higher\"]},"
+    " \"iterations\": {\"type\": \"integer\"}, \"time_budget\": {\"type\": \"integer\"},"
+    " \"repeats\": {\"type\": \"integer\"}, \"margin\": {\"type\": \"number\"},"
+    " \"check\": {\"type\": \"string\"},"
+    " \"protect\": {\"type\": \"array\", \"items\": {\"type\": \"string\"}},"
+    " \"secondary\": {\"type\": \"array\", \"items\": {\"type\": \"string\"}, \"description\":"
+    " \"NAME[:PATTERN]:lower|higher:MARGIN (MARGIN or N% of the baseline)\"},"
+    " \"rules\": {\"type\": \"string\"}, \"memory_mib\": {\"type\": \"integer\"},"
+    " \"pids\": {\"type\": \"integer\"}, \"name\": {\"type\": \"string\"}},"
+    " \"required\": [\"repo\", \"files\", \"cmd\", \"metric\"], \"additionalProperties\": false}";
+
+static const char research_status_schema[] =
+    "{\"type\": \"object\", \"properties\": {\"session_id\": {\"type\": \"string\","
+    " \"description\": \"a session's id; without it, the list of sessions\"}},"
+    " \"additionalProperties\": false}";
+
+static void research_env_of(const struct ad_agent_tool_env *e, struct ad_research_env *env)
+{
+    env->st = e->st;
+    env->bus = e->bus;
+    env->tenant_id = e->tenant_id;
+    env->llm = e->llm;
+}
+
+static int tool_research_setup(void *arg, const struct ad_agent_tool_env *e, const json_t *args,
+                               json_t **result, struct ad_err *err)
+{
+    struct ad_research_env env;
+    json_t *cfg = json_deep_copy(args);
+    int rc;
+
+    (void)arg;
+    research_env_of(e, &env);
+    if (!cfg || json_object_set_new(cfg, "workdir", json_string(research_workdir)) < 0 ||
+        json_object_set_new(cfg, "sandbox", json_true()) < 0) {
+        json_decref(cfg);
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    }
+    rc = ad_research_setup(&env, cfg, result, err);
+    json_decref(cfg);
+    return rc;
+}
+
+typedef int research_step_fn(const struct ad_research_env *env, const char *session_id,
+                             json_t **out, struct ad_err *err);
+
+static int research_step(research_step_fn *fn, const struct ad_agent_tool_env *e,
+                         const json_t *args, json_t **result, struct ad_err *err)
+{
+    struct ad_research_env env;
+
+    research_env_of(e, &env);
+    return fn(&env, json_string_value(json_object_get(args, "session_id")), result, err);
+}
+
+static int tool_research_edit(void *arg, const struct ad_agent_tool_env *e, const json_t *args,
+                              json_t **result, struct ad_err *err)
+{
+    (void)arg;
+    return research_step(ad_research_edit, e, args, result, err);
+}
+
+static int tool_research_run(void *arg, const struct ad_agent_tool_env *e, const json_t *args,
+                             json_t **result, struct ad_err *err)
+{
+    (void)arg;
+    return research_step(ad_research_run, e, args, result, err);
+}
+
+static int tool_research_decide(void *arg, const struct ad_agent_tool_env *e,
+                                const json_t *args, json_t **result, struct ad_err *err)
+{
+    (void)arg;
+    return research_step(ad_research_decide, e, args, result, err);
+}
+
+static int tool_research_finalize(void *arg, const struct ad_agent_tool_env *e,
+                                  const json_t *args, json_t **result, struct ad_err *err)
+{
+    (void)arg;
+    return research_step(ad_research_finalize, e, args, result, err);
+}
+
+static int tool_research_status(void *arg, const struct ad_agent_tool_env *e,
+                                const json_t *args, json_t **result, struct ad_err *err)
+{
+    (void)arg;
+    return research_step(ad_research_status, e, args, result, err);
+}
+
+static const struct ad_agent_tool research_tools[] = {
+    { "research_setup",
+      "Start an autoresearch session on a git repository: a worktree on a new branch, the "
+      "baseline run repeats times (median and noise). Returns the session with its id.",
+      research_setup_schema, tool_research_setup },
+    { "research_edit",
+      "Make the next iteration's edit of the session's files (one hypothesis, one change).",
+      RESEARCH_ID_SCHEMA, tool_research_edit },
+    { "research_run", "Run the command on the pending edit (in the sandbox); records the metric.",
+      RESEARCH_ID_SCHEMA, tool_research_run },
+    { "research_decide",
+      "Keep the measured edit as a commit if it beats the best beyond noise and every gate "
+      "passes, else revert it.", RESEARCH_ID_SCHEMA, tool_research_decide },
+    { "research_finalize", "Write the session's report (JSON, Markdown, results.tsv).",
+      RESEARCH_ID_SCHEMA, tool_research_finalize },
+    { "research_status", "A session and its iterations, or without session_id the sessions.",
+      research_status_schema, tool_research_status },
+};
+
+/* The sessions live in research/ beside the database (the CLI's home/research). */
+static int register_agent_tools(const char *db, struct ad_err *err)
+{
+    static pthread_mutex_t once = PTHREAD_MUTEX_INITIALIZER;
+    const char *path = strncmp(db, "sqlite:", 7) ? db : db + 7;
+    const char *slash = strrchr(path, '/');
+    int rc = 0;
+
+    pthread_mutex_lock(&once);
+    if (!research_workdir[0]) {
+        char dir[2048], real[PATH_MAX];
+
+        if (!slash)
+            snprintf(dir, sizeof(dir), ".");
+        else
+            snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+        if (!realpath(dir[0] ? dir : "/", real))
+            snprintf(real, sizeof(real), "%s", dir);
+        snprintf(research_workdir, sizeof(research_workdir), "%.4000s/research", real);
+    }
+    pthread_mutex_unlock(&once);
+    rc = ad_agent_tools_register(research_tools, AD_ARRAY_SIZE(research_tools), NULL, err);
+    return rc;
 }

@@ -17,6 +17,14 @@
  * A setup step that fails is written on a status pipe ("E what: reason")
  * before anything of the command runs; auto then falls back to process.
  *
+ * Limits (linux): a cgroup slot of its own per call (sandbox_cgroup.c,
+ * the skill runner's code), made before the fork; L waits on a "go" pipe
+ * until the caller has moved it into the slot (one byte: '1' in the slot,
+ * '0' not, then rlimits stand in), so nothing of the run ever runs outside
+ * it. The caller reads the slot's CPU account while it waits and kills the
+ * run at cpu_ms; afterwards the slot's OOM counter says whether the memory
+ * limit killed something, and the slot is drained and removed.
+ *
  * Everything after fork is async-signal-safe: the strings are made first.
  */
 #include "compat.h"
@@ -29,6 +37,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -57,6 +66,11 @@ struct cmd_plan {
     int dir_fd;
     int status_w;
     int out_w;
+    int go_r;                       /* the child's end of the go pipe, -1: none */
+    bool cg_on;                     /* the child: L was moved into the slot */
+    int64_t memory_bytes, cpu_ms;   /* defaults filled in */
+    int pids;
+    struct ad__cg_slot *cg;         /* the caller's slot, NULL: rlimits only */
     struct ad__sb_filter filter;
 };
 
@@ -244,6 +258,52 @@ static void cmd_drop_caps(int fd)
         cmd_fail(fd, "capset", errno);
 }
 
+static void cmd_set_limit(int fd, int res, rlim_t v)
+{
+    struct rlimit rl = { v, v };
+
+    if (setrlimit(res, &rl) < 0)
+        cmd_fail(fd, "setrlimit", errno);
+}
+
+/*
+ * Per-process limits: RLIMIT_CPU as a backstop one second past the run's
+ * limit (the cgroup's account is the real one), no core dumps, and, only
+ * when no cgroup holds the run, RLIMIT_AS as the memory limit: with a
+ * cgroup it is left alone, since runtimes that reserve address space
+ * (Go, the JVM, sanitizers) fail under it without using the memory.
+ */
+static void cmd_rlimits(const struct cmd_plan *pl)
+{
+    rlim_t cpu_s = (rlim_t)((pl->cpu_ms + 999) / 1000) + 1;
+
+    cmd_set_limit(pl->status_w, RLIMIT_CORE, 0);
+    {
+        struct rlimit rl = { cpu_s, cpu_s + 1 };
+
+        if (setrlimit(RLIMIT_CPU, &rl) < 0)
+            cmd_fail(pl->status_w, "setrlimit cpu", errno);
+    }
+    if (!pl->cg_on)
+        cmd_set_limit(pl->status_w, RLIMIT_AS, (rlim_t)pl->memory_bytes);
+}
+
+/* The child waits until the caller has put it into the slot (or gave up). */
+static void cmd_wait_go(struct cmd_plan *pl)
+{
+    char c = '0';
+    ssize_t k;
+
+    if (pl->go_r < 0)
+        return;
+    do
+        k = read(pl->go_r, &c, 1);
+    while (k < 0 && errno == EINTR);
+    pl->cg_on = k == 1 && c == '1';
+    close(pl->go_r);
+    pl->go_r = -1;
+}
+
 /* The command itself, in either backend. Never returns. */
 __attribute__((noreturn)) static void cmd_exec(const struct cmd_plan *pl, bool drop_caps)
 {
@@ -254,6 +314,7 @@ __attribute__((noreturn)) static void cmd_exec(const struct cmd_plan *pl, bool d
         cmd_fail(pl->status_w, "standard streams", errno);
     if (chdir(pl->cmd->dir) < 0)
         cmd_fail(pl->status_w, pl->cmd->dir, errno);
+    cmd_rlimits(pl);
     if (drop_caps)
         cmd_drop_caps(pl->status_w);
     r = ad__sb_filter_apply(&pl->filter);
@@ -385,7 +446,9 @@ static int cmd_attempt(struct cmd_plan *pl, enum ad_sb_backend be, struct ad_buf
                        struct ad_sandbox_cmd_result *res, struct ad_err *err)
 {
     const struct ad_sandbox_cmd *cmd = pl->cmd;
-    int outp[2], st[2], ws = 0, rc = 0;
+    int outp[2], st[2], go[2] = { -1, -1 }, ws = 0, rc = 0;
+    bool use_cg = be == AD_SB_LINUX && pl->cg;
+    int64_t cpu0 = -1, cpu_ns;
     bool reaped = false, eof = false, st_eof = false;
     int64_t start = now_ms(), wall = cmd->wall_ms > 0 ? cmd->wall_ms : AD_SB_DEFAULT_WALL_MS;
     int64_t deadline = start + wall, kill_at = -1, reaped_at = 0;
@@ -401,8 +464,12 @@ static int cmd_attempt(struct cmd_plan *pl, enum ad_sb_backend be, struct ad_buf
         close(outp[1]);
         return ad_error(err, AD_EIO, "cannot make a pipe: %s", strerror(errno));
     }
+    if (use_cg && pipe2(go, O_CLOEXEC) < 0)
+        use_cg = false;
     pl->out_w = outp[1];
     pl->status_w = st[1];
+    pl->go_r = go[0];
+    pl->cg_on = false;
     pid = fork();
     if (pid < 0) {
         rc = ad_error(err, AD_EIO, "cannot fork: %s", strerror(errno));
@@ -410,13 +477,20 @@ static int cmd_attempt(struct cmd_plan *pl, enum ad_sb_backend be, struct ad_buf
         close(outp[1]);
         close(st[0]);
         close(st[1]);
+        if (use_cg) {
+            close(go[0]);
+            close(go[1]);
+        }
         return rc;
     }
     if (pid == 0) {
         close(outp[0]);
         close(st[0]);
+        if (go[1] >= 0)
+            close(go[1]);
         setsid();
         (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        cmd_wait_go(pl);
         if (be == AD_SB_LINUX)
             cmd_leader_linux(pl);
         cmd_exec(pl, true);
@@ -428,6 +502,18 @@ static int cmd_attempt(struct cmd_plan *pl, enum ad_sb_backend be, struct ad_buf
     memset(res, 0, sizeof(*res));
     res->backend = be;
     res->degraded = be != AD_SB_LINUX;
+    res->cpu_ms = -1;
+    if (use_cg) {
+        struct ad_err aerr = AD_ERR_INIT;
+
+        close(go[0]);
+        pl->go_r = -1;
+        res->cgroup = ad__cg_slot_attach(pl->cg, pid, &aerr) == 0;
+        cpu0 = res->cgroup ? ad__cg_slot_cpu_ns(pl->cg) : -1;
+        if (ad__sb_write_all(go[1], res->cgroup ? "1" : "0", 1) < 0)
+            kill(pid, SIGKILL);
+        close(go[1]);
+    }
 
     while (!reaped || !eof || !st_eof) {
         int64_t now = now_ms();
@@ -439,6 +525,13 @@ static int cmd_attempt(struct cmd_plan *pl, enum ad_sb_backend be, struct ad_buf
             res->timed_out = true;
             kill(-pid, SIGTERM);
             kill_at = now + CMD_GRACE_MS;
+        }
+        /* The run's CPU time, every process of it, from the slot's account. */
+        if (cpu0 >= 0 && !res->timed_out && !res->cpu_limited && !reaped &&
+            (cpu_ns = ad__cg_slot_cpu_ns(pl->cg)) >= 0 &&
+            (cpu_ns - cpu0) / 1000000 >= pl->cpu_ms) {
+            res->cpu_limited = true;
+            kill_at = now;
         }
         if (kill_at >= 0 && now >= kill_at) {
             kill(-pid, SIGKILL);
@@ -477,6 +570,8 @@ static int cmd_attempt(struct cmd_plan *pl, enum ad_sb_backend be, struct ad_buf
     close(outp[0]);
     close(st[0]);
     res->wall_ms = now_ms() - start;
+    if (cpu0 >= 0 && (cpu_ns = ad__cg_slot_cpu_ns(pl->cg)) >= cpu0)
+        res->cpu_ms = (cpu_ns - cpu0) / 1000000;
     if (rc)
         return ad_error(err, rc, "command output: cannot keep it");
     if (status_len > 0 && status[0] == 'E') {
@@ -486,7 +581,7 @@ static int cmd_attempt(struct cmd_plan *pl, enum ad_sb_backend be, struct ad_buf
         return 1;
     }
     if (WIFEXITED(ws)) {
-        res->exited = !res->timed_out;
+        res->exited = !res->timed_out && !res->cpu_limited;
         res->status = WEXITSTATUS(ws);
     } else if (WIFSIGNALED(ws)) {
         res->status = WTERMSIG(ws);
@@ -503,6 +598,13 @@ static int cmd_plan_make(const struct ad_sandbox_cmd *cmd, struct cmd_plan *pl, 
     memset(pl, 0, sizeof(*pl));
     pl->cmd = cmd;
     pl->dir_fd = -1;
+    pl->go_r = -1;
+    pl->memory_bytes = cmd->memory_bytes > 0 ? cmd->memory_bytes : AD_SB_CMD_DEFAULT_MEMORY;
+    pl->pids = cmd->pids > 0 ? cmd->pids : AD_SB_CMD_DEFAULT_PIDS;
+    pl->cpu_ms = cmd->cpu_ms > 0 ? cmd->cpu_ms
+                 : cmd->wall_ms > 0 ? cmd->wall_ms : AD_SB_DEFAULT_WALL_MS;
+    if (cmd->memory_bytes < 0 || cmd->pids < 0 || cmd->cpu_ms < 0)
+        return ad_error(err, AD_EINVAL, "sandbox command: a limit is negative");
     pl->env = cmd->env ? cmd->env : empty_env;
     if (!cmd->argv || !cmd->argv[0] || !cmd->argv[0][0])
         return ad_error(err, AD_EINVAL, "sandbox command: no command given");
@@ -529,6 +631,45 @@ static int cmd_plan_make(const struct ad_sandbox_cmd *cmd, struct cmd_plan *pl, 
     return ad__sb_filter_build(&pl->filter, err);
 }
 
+/*
+ * The cgroup version command mode uses, probed once per process (the probe
+ * makes and removes a cgroup: a few milliseconds that no run should pay
+ * twice).
+ */
+static enum ad__cg_version cmd_cg_version(void)
+{
+    static int version = -1;
+    int v = __atomic_load_n(&version, __ATOMIC_ACQUIRE);
+
+    if (v < 0) {
+        v = (int)ad__cg_probe(NULL, 0);
+        __atomic_store_n(&version, v, __ATOMIC_RELEASE);
+    }
+    return (enum ad__cg_version)v;
+}
+
+/* A slot of its own for this run, its limits set. 0, or -1: rlimits only. */
+static int cmd_slot(struct ad__cg_slot *slot, const struct cmd_plan *pl)
+{
+    static unsigned counter;
+    enum ad__cg_version v = cmd_cg_version();
+    struct ad_err err = AD_ERR_INIT;
+    char name[64];
+
+    if (v == AD__CG_NONE)
+        return -1;
+    snprintf(name, sizeof(name), "autodev.%d.cmd%u", (int)getpid(),
+             __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
+    if (ad__cg_slot_create(slot, v, name, &err) < 0)
+        return -1;
+    /* pids.max also counts the leader and the namespace's init. */
+    if (ad__cg_slot_begin(slot, pl->memory_bytes, pl->pids + 2, &err) < 0) {
+        ad__cg_slot_destroy(slot);
+        return -1;
+    }
+    return 0;
+}
+
 int ad_sandbox_run_command(const struct ad_sandbox_cmd *cmd, struct ad_buf *out,
                            struct ad_sandbox_cmd_result *res, struct ad_err *err)
 {
@@ -549,7 +690,18 @@ int ad_sandbox_run_command(const struct ad_sandbox_cmd *cmd, struct ad_buf *out,
     }
     rc = 1;
     if (cmd->backend == AD_SB_AUTO || cmd->backend == AD_SB_LINUX) {
+        struct ad__cg_slot slot;
+
+        pl.cg = cmd_slot(&slot, &pl) == 0 ? &slot : NULL;
         rc = cmd_attempt(&pl, AD_SB_LINUX, out, res, &why);
+        if (pl.cg) {
+            struct ad__cg_stats st;
+
+            ad__cg_slot_end(pl.cg, &st);
+            res->oom = rc == 0 && res->cgroup && st.oom_killed;
+            ad__cg_slot_destroy(pl.cg);
+            pl.cg = NULL;
+        }
         if (rc == 1 && cmd->backend == AD_SB_LINUX)
             rc = ad_error(err, AD_ENOTSUP, "%s", why.msg);
         else if (rc < 0 && why.code)
