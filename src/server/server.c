@@ -135,6 +135,7 @@ int ad__status_of(int code)
     case AD_ENOTFOUND: return 404;
     case AD_EEXIST: return 409;
     case AD_ESTATE: return 409;
+    case AD_ECONFLICT: return 409;
     case AD_EPERM: return 403;
     case AD_ELIMIT: return 429;
     case AD_EBUSY: return 503;
