@@ -72,6 +72,12 @@ static const struct ad__route routes[] = {
       "Every version of a skill, oldest first", NULL, 200 },
     { "POST", "/v1/skills/{skill}/run", AD__WORK, AD__BODY_JSON, ad__h_skill_run, "runSkill",
       "Run a skill in the sandbox (as an agent's task with \"agent\")", NULL, 200 },
+    { "GET", "/v1/skills/{skill}/export", AD__ANY, AD__BINARY, ad__h_skill_export,
+      "exportSkill", "The skill as an Agent Skills bundle (zip, or tar with format=tar)",
+      "format version", 200 },
+    { "POST", "/v1/skills/import", AD__ADMIN, AD__BODY_BUNDLE, ad__h_skill_import,
+      "importSkill", "Add a skill from an Agent Skills bundle (a zip or tar archive)", NULL,
+      201 },
     { "POST", "/v1/skills/{skill}/rollback", AD__REVIEW, AD__BODY_JSON, ad__h_skill_rollback,
       "rollbackSkill", "Make an earlier version of a skill current again", NULL, 200 },
 
@@ -260,6 +266,7 @@ static const struct ad__query_param query_params[] = {
     { "decision", "string", "Only mutations that won or lost their evaluation." },
     { "skill", "string", "Only those of this catalog skill (by name)." },
     { "mutation", "string", "Only the variants of this mutation (id)." },
+    { "format", "string", "The archive: zip (default) or tar." },
     { NULL, NULL, NULL },
 };
 

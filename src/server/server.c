@@ -265,7 +265,7 @@ static void send_res(struct ad__req *r, struct ad__res *res)
         if (!body)
             return;   /* nothing queued: the connection closes */
     }
-    len = strlen(body);
+    len = res->text_len ? res->text_len : strlen(body);
     resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(body);
@@ -281,6 +281,8 @@ static void send_res(struct ad__req *r, struct ad__res *res)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"autodev\"");
     if (res->location)
         MHD_add_response_header(resp, "Location", res->location);
+    if (res->disposition[0])
+        MHD_add_response_header(resp, "Content-Disposition", res->disposition);
     /* Past the body cap the rest of the body is never read: the connection cannot go on. */
     if (r->too_big || __atomic_load_n(&r->srv->stopping, __ATOMIC_RELAXED))
         MHD_add_response_header(resp, "Connection", "close");
@@ -392,6 +394,16 @@ static int authenticate(struct ad__req *r, struct ad__res *res)
     return 0;
 }
 
+/* The content types a route's body may have, for a 415's message. */
+static const char *body_types(unsigned flags)
+{
+    if (flags & AD__BODY_JSON)
+        return "application/json";
+    if (flags & AD__BODY_BUNDLE)
+        return "application/zip, application/x-tar or application/octet-stream";
+    return "application/x-ndjson (JSON lines)";
+}
+
 /* Whether a Content-Type header fits what the route reads. */
 static int type_ok(const char *type, unsigned flags)
 {
@@ -404,6 +416,16 @@ static int type_ok(const char *type, unsigned flags)
     n = strcspn(type, "; \t");
     if (flags & AD__BODY_JSON)
         return n == 16 && !strncasecmp(type, "application/json", 16);
+    if (flags & AD__BODY_BUNDLE) {
+        static const char *const bundle[] = { "application/zip", "application/x-tar",
+                                              "application/octet-stream" };
+
+        for (size_t i = 0; i < AD_ARRAY_SIZE(bundle); i++) {
+            if (n == strlen(bundle[i]) && !strncasecmp(type, bundle[i], n))
+                return 1;
+        }
+        return 0;
+    }
     for (size_t i = 0; i < AD_ARRAY_SIZE(jsonl); i++) {
         if (n == strlen(jsonl[i]) && !strncasecmp(type, jsonl[i], n))
             return 1;
@@ -463,12 +485,10 @@ static void admit(struct ad__req *r, struct ad__res *res)
         return;
     }
     ct = ad__header(r, "Content-Type");
-    if (cl && strtoull(cl, NULL, 10) > 0 && (r->route->flags & (AD__BODY_JSON | AD__BODY_JSONL)) &&
+    if (cl && strtoull(cl, NULL, 10) > 0 && (r->route->flags & AD__BODY_ANY) &&
         !type_ok(ct, r->route->flags))
         ad__res_fail(res, 415, "%s %s takes %s, not '%s'", r->method, r->route->path,
-                     r->route->flags & AD__BODY_JSON ? "application/json"
-                                                     : "application/x-ndjson (JSON lines)",
-                     ct ? ct : "no content type");
+                     body_types(r->route->flags), ct ? ct : "no content type");
 }
 
 /*
@@ -508,13 +528,11 @@ static void dispatch_cached(struct ad__req *r, struct ad__res *res)
 static void dispatch(struct ad__req *r, struct ad__res *res)
 {
     const char *ct = ad__header(r, "Content-Type");
-    unsigned body = r->route->flags & (AD__BODY_JSON | AD__BODY_JSONL);
+    unsigned body = r->route->flags & AD__BODY_ANY;
 
     if (r->body.len > 0 && body && !type_ok(ct, r->route->flags)) {
         ad__res_fail(res, 415, "%s %s takes %s, not '%s'", r->method, r->route->path,
-                     body == AD__BODY_JSON ? "application/json"
-                                           : "application/x-ndjson (JSON lines)",
-                     ct ? ct : "no content type");
+                     body_types(r->route->flags), ct ? ct : "no content type");
         return;
     }
     /* A body on a route that reads none (a GET) is ignored, as HTTP allows. */

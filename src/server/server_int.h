@@ -55,8 +55,10 @@ struct ad__req {
 struct ad__res {
     int status;
     json_t *json;                    /* owned; sent compact */
-    char *text;                      /* owned; instead of json (metrics) */
+    char *text;                      /* owned; instead of json (metrics, archives) */
+    size_t text_len;                 /* its bytes (it may hold NULs); 0: strlen(text) */
     const char *content_type;        /* with text */
+    char disposition[256];           /* a Content-Disposition header, or "" */
     int retry_after;                 /* > 0: a Retry-After header, in seconds */
     const char *location;            /* a Location header (static or in req), or NULL */
     int queued;                      /* the handler queued its own answer (an event stream) */
@@ -136,7 +138,11 @@ enum ad__route_flags {
     AD__STREAM = 1 << 2,        /* the answer is an event stream (sse.c) */
     AD__TEXT = 1 << 3,          /* the answer is text (metrics) */
     AD__CACHE = 1 << 4,         /* a read-mostly GET: its 200 pages are cached (cache.c) */
+    AD__BODY_BUNDLE = 1 << 5,   /* the body is a zip or tar archive (routes_bundle.c) */
+    AD__BINARY = 1 << 6,        /* the answer is an archive (application/zip or x-tar) */
 };
+
+#define AD__BODY_ANY (AD__BODY_JSON | AD__BODY_JSONL | AD__BODY_BUNDLE)
 
 /* Role bits: 1u << AD_ROLE_*. A route with none is public (no token). */
 #define AD__R(role) (1u << (role))
@@ -185,6 +191,8 @@ ad__route_fn ad__h_agent_list, ad__h_agent_add, ad__h_agent_get, ad__h_agent_rea
     ad__h_agent_graduate;
 ad__route_fn ad__h_skill_list, ad__h_skill_search, ad__h_skill_get, ad__h_skill_versions,
     ad__h_skill_run, ad__h_skill_rollback, ad__h_task_run;
+/* routes_bundle.c: skills as Agent Skills archives */
+ad__route_fn ad__h_skill_export, ad__h_skill_import;
 /* routes_review.c: candidates, notifications, settings, jobs, tokens */
 ad__route_fn ad__h_cand_list, ad__h_cand_get, ad__h_cand_test, ad__h_cand_approve,
     ad__h_cand_reject, ad__h_cand_regenerate;
