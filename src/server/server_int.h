@@ -62,6 +62,7 @@ struct ad__res {
     int retry_after;                 /* > 0: a Retry-After header, in seconds */
     const char *location;            /* a Location header (static or in req), or NULL */
     int queued;                      /* the handler queued its own answer (an event stream) */
+    int close;                       /* close the connection after it (Connection: close) */
 };
 
 /*
