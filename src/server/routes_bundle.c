@@ -657,9 +657,19 @@ int ad__h_skill_export(struct ad__req *r, struct ad__res *res)
     if (format && strcmp(format, "zip") && strcmp(format, "tar"))
         return ad__res_fail(res, 400, "invalid format '%s': expected zip or tar", format);
     zip = !format || !strcmp(format, "zip");
-    if (!ad_skill_name_valid(r->param[0]))
+    /* By name, or by id as the other skill routes take it. */
+    if (ad_id_valid(r->param[0])) {
+        struct ad_skill byid = { 0 };
+
+        rc = ad_catalog_skill_get(r->st, r->tok.tenant_id, r->param[0], &byid, &err);
+        if (rc == 0)
+            rc = ad_catalog_get(r->st, r->tok.tenant_id, byid.name, semver, &s, &v, &err);
+        ad_skill_release(&byid);
+    } else if (ad_skill_name_valid(r->param[0])) {
+        rc = ad_catalog_get(r->st, r->tok.tenant_id, r->param[0], semver, &s, &v, &err);
+    } else {
         return ad__res_fail(res, 404, "unknown skill '%s'", r->param[0]);
-    rc = ad_catalog_get(r->st, r->tok.tenant_id, r->param[0], semver, &s, &v, &err);
+    }
     if (rc < 0) {
         ad__res_err(res, &err);
         goto out;

@@ -99,6 +99,9 @@ assert set(m) == {\"word-count\", \"word-count/SKILL.md\", \"word-count/scripts\
 assert f.extractfile(\"word-count/SKILL.md\").read() == open(\"cli1/word-count/SKILL.md\", \"rb\").read()
 assert f.extractfile(\"word-count/scripts/word_count.py\").read() == open(\"cli1/word-count/scripts/word_count.py\", \"rb\").read()
 " &&
+    id=$(autodev skill show word_count --json | json_get "j[\"skill\"][\"id\"]") &&
+    test "$(api "$(cat agent)" GET "/v1/skills/$id/export?format=tar&version=1.0.0")" = 200 &&
+    cmp body wc.tar &&
     test "$(api "$(cat agent)" GET "/v1/skills/word_count/export?format=rar")" = 400 &&
     test "$(api "$(cat agent)" GET /v1/skills/nosuch/export)" = 404 && error_is not_found &&
     test "$(api "$(cat agent)" GET "/v1/skills/word_count/export?version=9.9.9")" = 404
