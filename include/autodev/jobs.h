@@ -116,6 +116,13 @@ int ad_jobs_status(struct ad_store *st, const char *tenant_id, const char *id,
  */
 int ad_jobs_list(struct ad_store *st, const char *tenant_id, int status, const char *kind,
                  int limit, struct ad_job **out, size_t *n, struct ad_err *err);
+/*
+ * The same, from the job older than before_id (keyset paging: the id of the
+ * last job of the page before; NULL: the newest).
+ */
+int ad_jobs_list_before(struct ad_store *st, const char *tenant_id, int status, const char *kind,
+                        const char *before_id, int limit, struct ad_job **out, size_t *n,
+                        struct ad_err *err);
 
 /* The delay before the retry that follows failed attempt number attempt (1-based). */
 int64_t ad_jobs_backoff_ms(const struct ad_jobs *q, int attempt);

@@ -383,6 +383,13 @@ int ad_memento_regenerate(struct ad_store *st, const char *tenant_id, const char
 int ad_notifications_list(struct ad_store *st, const char *tenant_id, bool unread_only,
                           const char *type, int limit, struct ad_notification **out, size_t *n,
                           struct ad_err *err);
+/*
+ * The same, from the notification older than before_id (keyset paging: the
+ * id of the last one of the page before; NULL: the newest).
+ */
+int ad_notifications_list_before(struct ad_store *st, const char *tenant_id, bool unread_only,
+                                 const char *type, const char *before_id, int limit,
+                                 struct ad_notification **out, size_t *n, struct ad_err *err);
 /* Marks one (id) or every unread one (id NULL) read; *count gets how many. */
 int ad_notifications_mark_read(struct ad_store *st, const char *tenant_id, const char *id,
                                int64_t *count, struct ad_err *err);

@@ -100,10 +100,10 @@ struct ad_server_options {
     struct ad_runtime_options runtime;  /* how each thread opens its runtime (db required) */
     const char *listen;        /* "HOST:PORT" (IPv4, or [IPv6]); port 0 picks a free one */
     int threads;               /* HTTP threads */
-    int max_connections;       /* open connections at once; more are refused */
+    int max_connections;       /* open connections at once; more are answered 503 overloaded */
     int timeout_s;             /* a connection idle this long is closed (slow clients) */
     size_t max_body;           /* a larger request body is refused with 413 */
-    size_t max_header;         /* request line and headers; larger is refused */
+    size_t max_header;         /* request line and headers; larger is answered 431 */
     int rate;                  /* requests a second per token (-1: no limit), 429 past it */
     int burst;                 /* requests a token may make at once; 0: 2 x rate */
     int ping_s;                /* an event stream with nothing to say comments this often */

@@ -458,6 +458,10 @@ int ad_store_job_renew(struct ad_store *st, const char *tenant_id, const char *i
 /* Newest first; status < 0 for any status. */
 int ad_store_job_list(struct ad_store *st, const char *tenant_id, int status, const char *kind,
                       int limit, struct ad_job **out, size_t *n, struct ad_err *err);
+/* The same, from the job older than before_id (keyset paging; NULL: the newest). */
+int ad_store_job_list_before(struct ad_store *st, const char *tenant_id, int status,
+                             const char *kind, const char *before_id, int limit,
+                             struct ad_job **out, size_t *n, struct ad_err *err);
 
 /* ---- the server's rows: API tokens; and what its workers and metrics read -- */
 
@@ -875,6 +879,13 @@ struct ad_candidate_filter {
     const char *agent_id;     /* NULL: all agents */
     unsigned status_mask;     /* 0: any; else bits (1u << AD_CAND_*) */
     int limit;                /* 0: AD_LIST_DEFAULT; capped at AD_LIST_MAX */
+    /*
+     * Keyset paging: both NULL, or both set to the created_at and id of the
+     * last row of the page before; the list then starts strictly after it
+     * (older, in the list's order). Both are checked (a malformed one is AD_EINVAL).
+     */
+    const char *before_created_at;
+    const char *before_id;
 };
 
 /* Newest first; generated_code is loaded too. */
@@ -1025,6 +1036,11 @@ int ad_store_notification_insert(struct ad_store *st, struct ad_notification *n,
 int ad_store_notification_list(struct ad_store *st, const char *tenant_id, bool unread_only,
                                const char *type, int limit, struct ad_notification **out,
                                size_t *n, struct ad_err *err);
+/* The same, from the notification older than before_id (keyset paging; NULL: the newest). */
+int ad_store_notification_list_before(struct ad_store *st, const char *tenant_id,
+                                      bool unread_only, const char *type, const char *before_id,
+                                      int limit, struct ad_notification **out, size_t *n,
+                                      struct ad_err *err);
 /* Marks one notification read (id) or all unread ones (id NULL); *count gets how many. */
 int ad_store_notification_mark_read(struct ad_store *st, const char *tenant_id, const char *id,
                                     int64_t *count, struct ad_err *err);
@@ -1197,10 +1213,14 @@ struct ad_mutation_filter {
     int review_status;                    /* enum ad_review_status, -2: any (-1 = NONE/NULL) */
     int decision;                         /* -2 any, -1 NULL, 0 lost, 1 won */
     int limit;                            /* 0: 100; max 1000 */
+    /* Keyset paging (not with job_id): as struct ad_candidate_filter's. */
+    const char *before_created_at;
+    const char *before_id;
+    const char *agent_id;                 /* NULL: any */
 };
 
-/* Every field "any": { NULL, NULL, NULL, -1, -2, -2, 0 }. */
-#define AD_MUTATION_FILTER_INIT { NULL, NULL, NULL, -1, -2, -2, 0 }
+/* Every field "any", no keyset: { NULL, NULL, NULL, -1, -2, -2, 0, NULL, NULL, NULL }. */
+#define AD_MUTATION_FILTER_INIT { NULL, NULL, NULL, -1, -2, -2, 0, NULL, NULL, NULL }
 
 /* Newest first (unless job_id). Rows are whole (code, edit and JSON loaded). */
 int ad_store_mutation_list(struct ad_store *st, const char *tenant_id,
@@ -1271,6 +1291,9 @@ struct ad_variant_filter {
     const char *skill_version_id;
     const char *job_id;
     int limit;
+    /* Keyset paging: as struct ad_candidate_filter's. */
+    const char *before_created_at;
+    const char *before_id;
 };
 /* Newest first. */
 int ad_store_variant_list(struct ad_store *st, const char *tenant_id,

@@ -471,6 +471,13 @@ int ad_jobs_list(struct ad_store *st, const char *tenant_id, int status, const c
     return ad_store_job_list(st, tenant_id, status, kind, limit, out, n, err);
 }
 
+int ad_jobs_list_before(struct ad_store *st, const char *tenant_id, int status, const char *kind,
+                        const char *before_id, int limit, struct ad_job **out, size_t *n,
+                        struct ad_err *err)
+{
+    return ad_store_job_list_before(st, tenant_id, status, kind, before_id, limit, out, n, err);
+}
+
 int ad_jobs_status(struct ad_store *st, const char *tenant_id, const char *id,
                    enum ad_job_status *out, struct ad_err *err)
 {

@@ -38,6 +38,14 @@ int ad_notifications_list(struct ad_store *st, const char *tenant_id, bool unrea
     return ad_store_notification_list(st, tenant_id, unread_only, type, limit, out, n, err);
 }
 
+int ad_notifications_list_before(struct ad_store *st, const char *tenant_id, bool unread_only,
+                                 const char *type, const char *before_id, int limit,
+                                 struct ad_notification **out, size_t *n, struct ad_err *err)
+{
+    return ad_store_notification_list_before(st, tenant_id, unread_only, type, before_id, limit,
+                                             out, n, err);
+}
+
 int ad_notifications_mark_read(struct ad_store *st, const char *tenant_id, const char *id,
                                int64_t *count, struct ad_err *err)
 {

@@ -104,6 +104,8 @@ static const char *success_type(const struct ad__route *r)
         return "text/event-stream";
     if (r->flags & AD__TEXT)
         return "text/plain";
+    if (r->flags & AD__BINARY)
+        return "application/zip";
     return "application/json";
 }
 
@@ -111,11 +113,16 @@ static json_t *responses(const struct ad__route *r)
 {
     char code[8], ref[64];
     json_t *res;
-    int body = (r->flags & (AD__BODY_JSON | AD__BODY_JSONL)) != 0;
+    int body = (r->flags & AD__BODY_ANY) != 0;
 
     snprintf(code, sizeof(code), "%d", r->ok);
     res = json_pack("{s:{s:s, s:{s:{s:{}}}}}", code, "description", r->summary, "content",
                     success_type(r), "schema");
+    /* An archive comes as a zip or, asked with format=tar, a tar. */
+    if (res && (r->flags & AD__BINARY) &&
+        json_object_set_new(json_object_get(json_object_get(res, code), "content"),
+                            "application/x-tar", json_pack("{s:{}}", "schema")) < 0)
+        res = (json_decref(res), NULL);
     for (size_t i = 0; res && i < AD_ARRAY_SIZE(errors); i++) {
         const char *c = errors[i].code;
         int applies = !strcmp(c, "500") || !strcmp(c, "503") ||
@@ -160,6 +167,16 @@ static json_t *operation(const struct ad__route *r)
                                  r->ok == 201 || (r->flags & AD__BODY_JSONL),
                                  "content", type, "schema", "type",
                                  r->flags & AD__BODY_JSON ? "object" : "string");
+
+        if (!body || json_object_set_new(op, "requestBody", body) < 0)
+            op = (json_decref(op), NULL);
+    }
+    if (op && (r->flags & AD__BODY_BUNDLE)) {
+        json_t *body = json_pack("{s:b, s:{s:{s:{s:s}}, s:{s:{s:s}}, s:{s:{s:s}}}}",
+                                 "required", 1, "content",
+                                 "application/zip", "schema", "type", "string",
+                                 "application/x-tar", "schema", "type", "string",
+                                 "application/octet-stream", "schema", "type", "string");
 
         if (!body || json_object_set_new(op, "requestBody", body) < 0)
             op = (json_decref(op), NULL);

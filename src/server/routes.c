@@ -8,10 +8,10 @@
  *
  * Roles (the tenant is always the token's):
  *
- *   reads (GET) of episodes, agents, skills, candidates, notifications,
- *   settings, jobs, events         admin, reviewer, agent
+ *   reads (GET) of episodes, agents, skills, candidates, mutations,
+ *   variants, notifications, settings, jobs, events   admin, reviewer, agent
  *   record episodes, run skills and tasks          admin, agent
- *   review (candidates), graduate, roll back a skill,
+ *   review (candidates, mutations), graduate, roll back a skill,
  *   mark notifications read                        admin, reviewer
  *   settings, tokens, add an agent, metrics        admin
  *   health, the OpenAPI document                   anyone, no token
@@ -19,7 +19,7 @@
  * The catalog's GET routes are flagged AD__CACHE: their pages are kept per
  * HTTP thread and answered again while nothing was committed (cache.c).
  *
- * Sections: the table; matching; query parameters and pages.
+ * Sections: the table; matching; query parameters (pages: paging.c).
  */
 #include "compat.h"
 
@@ -72,6 +72,12 @@ static const struct ad__route routes[] = {
       "Every version of a skill, oldest first", NULL, 200 },
     { "POST", "/v1/skills/{skill}/run", AD__WORK, AD__BODY_JSON, ad__h_skill_run, "runSkill",
       "Run a skill in the sandbox (as an agent's task with \"agent\")", NULL, 200 },
+    { "GET", "/v1/skills/{skill}/export", AD__ANY, AD__BINARY, ad__h_skill_export,
+      "exportSkill", "The skill as an Agent Skills bundle (zip, or tar with format=tar)",
+      "format version", 200 },
+    { "POST", "/v1/skills/import", AD__ADMIN, AD__BODY_BUNDLE, ad__h_skill_import,
+      "importSkill", "Add a skill from an Agent Skills bundle (a zip or tar archive)", NULL,
+      201 },
     { "POST", "/v1/skills/{skill}/rollback", AD__REVIEW, AD__BODY_JSON, ad__h_skill_rollback,
       "rollbackSkill", "Make an earlier version of a skill current again", NULL, 200 },
 
@@ -92,6 +98,34 @@ static const struct ad__route routes[] = {
     { "POST", "/v1/candidates/{id}/regenerate", AD__REVIEW, AD__BODY_JSON,
       ad__h_cand_regenerate, "regenerateCandidate",
       "Queue a new generation for a failed or rejected candidate's pattern", NULL, 202 },
+
+    { "GET", "/v1/mutations", AD__ANY, 0, ad__h_mut_list, "listMutations",
+      "List AlphaEvolver's mutations, newest first", PAGE " status review decision skill agent",
+      200 },
+    { "GET", "/v1/mutations/{id}", AD__ANY, 0, ad__h_mut_get, "getMutation",
+      "One mutation: code, test set, signals, risk, decision, parent code and variants", NULL,
+      200 },
+    { "GET", "/v1/mutations/{id}/lineage", AD__ANY, 0, ad__h_mut_lineage, "mutationLineage",
+      "The mutation and its ancestors, itself first", NULL, 200 },
+    { "POST", "/v1/mutations/{id}/test", AD__REVIEW, AD__BODY_JSON, ad__h_mut_test,
+      "testMutation",
+      "Replay parent and mutant on the stored test set in the sandbox (nothing is recorded)",
+      NULL, 200 },
+    { "POST", "/v1/mutations/{id}/approve", AD__REVIEW, AD__BODY_JSON, ad__h_mut_approve,
+      "approveMutation", "Approve a mutation that won: the skill's next minor version", NULL,
+      200 },
+    { "POST", "/v1/mutations/{id}/reject", AD__REVIEW, AD__BODY_JSON, ad__h_mut_reject,
+      "rejectMutation", "Reject a mutation waiting for review, with a reason", NULL, 200 },
+    { "POST", "/v1/mutations/{id}/regenerate", AD__REVIEW, AD__BODY_JSON, ad__h_mut_regenerate,
+      "regenerateMutation", "Queue a new alpha.mutate job for the version it was made from",
+      NULL, 202 },
+
+    { "GET", "/v1/variants", AD__ANY, 0, ad__h_var_list, "listVariants",
+      "List workflow variants, newest first", PAGE " agent mutation", 200 },
+    { "GET", "/v1/variants/top", AD__ANY, 0, ad__h_var_top, "topVariants",
+      "The best scored variants, best first", "agent limit", 200 },
+    { "GET", "/v1/variants/{id}", AD__ANY, 0, ad__h_var_get, "getVariant",
+      "One workflow variant with its fitness signals", NULL, 200 },
 
     { "GET", "/v1/settings", AD__ANY, 0, ad__h_settings_get, "getSettings",
       "The workspace settings (the auto_dev block)", NULL, 200 },
@@ -227,7 +261,7 @@ int ad__route_match(const char *method, char *path, const struct ad__route **rou
     return path_seen ? AD_ESTATE : AD_ENOTFOUND;
 }
 
-/* ---- query parameters and pages ------------------------------------------------------- */
+/* ---- query parameters ------------------------------------------------------- */
 
 static const struct ad__query_param query_params[] = {
     { "limit", "integer", "Items on the page, 1..1000 (default 50)." },
@@ -245,6 +279,12 @@ static const struct ad__query_param query_params[] = {
       "Start after this event sequence number (as Last-Event-ID; default: now)." },
     { "revoked", "boolean", "true: list revoked tokens too." },
     { "webhook", "string", "Only the deliveries of this webhook (its id)." },
+    { "review", "string", "Only those whose review is this (pending, approved, rejected, "
+                          "auto_approved)." },
+    { "decision", "string", "Only mutations that won or lost their evaluation." },
+    { "skill", "string", "Only those of this catalog skill (by name)." },
+    { "mutation", "string", "Only the variants of this mutation (id)." },
+    { "format", "string", "The archive: zip (default) or tar." },
     { NULL, NULL, NULL },
 };
 
@@ -255,37 +295,4 @@ const struct ad__query_param *ad__query_param_find(const char *name)
             return q;
     }
     return NULL;
-}
-
-int ad__page_parse(struct ad__req *r, struct ad__res *res, int by_name, struct ad__page *p)
-{
-    const char *limit = ad__query(r, "limit");
-    const char *cursor = ad__query(r, "cursor");
-    char *end;
-    long v;
-
-    p->limit = AD__PAGE_DEFAULT;
-    p->cursor = NULL;
-    if (limit) {
-        errno = 0;
-        v = strtol(limit, &end, 10);
-        if (!*limit || *end || errno || v < 1 || v > AD__PAGE_MAX)
-            return ad__res_fail(res, 400, "invalid limit '%s': expected 1..%d", limit,
-                                AD__PAGE_MAX), AD_EINVAL;
-        p->limit = (int)v;
-    }
-    if (cursor && *cursor) {
-        if (by_name ? !ad_name_valid(cursor) && !ad_skill_name_valid(cursor)
-                    : !ad_id_valid(cursor))
-            return ad__res_fail(res, 400, "invalid cursor '%s'", cursor), AD_EINVAL;
-        p->cursor = cursor;
-    }
-    return 0;
-}
-
-int ad__res_page(struct ad__res *res, json_t *items, const char *next)
-{
-    if (!items)
-        return ad__res_fail(res, 500, "out of memory");
-    return ad__res_json(res, 200, json_pack("{s:o, s:s?}", "items", items, "next_cursor", next));
 }

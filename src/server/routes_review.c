@@ -6,11 +6,9 @@
  * review is signed with the token's name, never a name the request gives.
  *
  * Pages: candidates, notifications and jobs are listed newest first by
- * their owners without a key to start after, so their next pages are cut
- * here out of the newest AD_LIST_MAX rows: a cursor reaches back that far.
+ * their owners from the key of the cursor on (paging.c).
  *
- * Sections: pages of newest-first lists; candidates; notifications;
- * settings; jobs; tokens.
+ * Sections: candidates; notifications; settings; jobs; tokens.
  */
 #include "compat.h"
 
@@ -26,51 +24,6 @@
 #include "autodev/store.h"
 
 #include "server_int.h"
-
-/* ---- pages of newest-first lists -------------------------------------------------------- */
-
-/*
- * How many rows to ask the owner for: one more than the page tells whether
- * another follows; after a cursor, the whole window.
- */
-static int fetch_limit(const struct ad__page *pg)
-{
-    return pg->cursor ? AD_LIST_MAX : pg->limit + 1;
-}
-
-/*
- * The page's slice of n rows whose ids are id_at(i), newest first: *from
- * is the first row after the cursor, *to one past the page's last;
- * returns whether a page follows.
- */
-static int slice(const struct ad__page *pg, size_t n, const char *(*id_at)(const void *, size_t),
-                 const void *v, size_t *from, size_t *to)
-{
-    size_t i = 0;
-
-    if (pg->cursor) {
-        while (i < n && strcmp(id_at(v, i), pg->cursor) >= 0)
-            i++;
-    }
-    *from = i;
-    *to = n - i > (size_t)pg->limit ? i + (size_t)pg->limit : n;
-    return *to < n;
-}
-
-static const char *cand_id(const void *v, size_t i)
-{
-    return ((const struct ad_skill_candidate *)v)[i].id;
-}
-
-static const char *notif_id(const void *v, size_t i)
-{
-    return ((const struct ad_notification *)v)[i].id;
-}
-
-static const char *job_id(const void *v, size_t i)
-{
-    return ((const struct ad_job *)v)[i].id;
-}
 
 /* ---- candidates ------------------------------------------------------------------------ */
 
@@ -149,11 +102,10 @@ int ad__h_cand_list(struct ad__req *r, struct ad__res *res)
     struct ad__page pg;
     const char *status = ad__query(r, "status"), *agent = ad__query(r, "agent");
     enum ad_candidate_status st;
-    size_t n = 0, from, to;
+    size_t n = 0, len;
     json_t *items;
-    int more;
 
-    if (ad__page_parse(r, res, 0, &pg) < 0)
+    if (ad__page_parse(r, res, AD__KEY_TIME_ID, &pg) < 0)
         return 0;
     if (status && ad_candidate_status_parse(status, &st) < 0)
         return ad__res_fail(res, 400, "invalid status '%s': expected pending, validating, "
@@ -168,20 +120,23 @@ int ad__h_cand_list(struct ad__req *r, struct ad__res *res)
         f.agent_id = a.id;
     }
     f.status_mask = status ? 1u << st : 0;
-    f.limit = fetch_limit(&pg);
+    f.limit = ad__page_fetch(&pg);
+    f.before_created_at = pg.cursor_at;
+    f.before_id = pg.cursor;
     if (ad_candidates_list(r->st, r->tok.tenant_id, &f, &v, &n, &err) < 0) {
         ad_agent_release(&a);
         return ad__res_err(res, &err);
     }
-    more = slice(&pg, n, cand_id, v, &from, &to);
+    len = ad__page_len(&pg, n);
     items = json_array();
-    for (size_t i = from; items && i < to; i++) {
+    for (size_t i = 0; items && i < len; i++) {
         if (json_array_append_new(items, candidate_json(&v[i], 0)) < 0) {
             json_decref(items);
             items = NULL;
         }
     }
-    ad__res_page(res, items, more && to > from ? v[to - 1].id : NULL);
+    ad__res_page(res, items, n > len ? v[len - 1].created_at : NULL,
+                 n > len ? v[len - 1].id : NULL);
     ad_skill_candidate_list_free(v, n);
     ad_agent_release(&a);
     return 0;
@@ -355,27 +310,26 @@ int ad__h_notif_list(struct ad__req *r, struct ad__res *res)
     struct ad_notification *v = NULL;
     struct ad__page pg;
     const char *unread = ad__query(r, "unread"), *type = ad__query(r, "type");
-    size_t n = 0, from, to;
+    size_t n = 0, len;
     json_t *items;
-    int more;
 
-    if (ad__page_parse(r, res, 0, &pg) < 0)
+    if (ad__page_parse(r, res, AD__KEY_ID, &pg) < 0)
         return 0;
     if (unread && strcmp(unread, "true") && strcmp(unread, "false"))
         return ad__res_fail(res, 400, "invalid unread '%s': expected true or false", unread);
-    if (ad_notifications_list(r->st, r->tok.tenant_id, unread && !strcmp(unread, "true"), type,
-                              fetch_limit(&pg), &v, &n, &err) < 0)
+    if (ad_notifications_list_before(r->st, r->tok.tenant_id, unread && !strcmp(unread, "true"),
+                                     type, pg.cursor, ad__page_fetch(&pg), &v, &n, &err) < 0)
         return err.code == AD_EINVAL ? ad__res_fail(res, 400, "%s", err.msg)
                                      : ad__res_err(res, &err);
-    more = slice(&pg, n, notif_id, v, &from, &to);
+    len = ad__page_len(&pg, n);
     items = json_array();
-    for (size_t i = from; items && i < to; i++) {
+    for (size_t i = 0; items && i < len; i++) {
         if (json_array_append_new(items, notification_json(&v[i])) < 0) {
             json_decref(items);
             items = NULL;
         }
     }
-    ad__res_page(res, items, more && to > from ? v[to - 1].id : NULL);
+    ad__res_page(res, items, NULL, n > len ? v[len - 1].id : NULL);
     ad_notification_list_free(v, n);
     return 0;
 }
@@ -487,28 +441,27 @@ int ad__h_job_list(struct ad__req *r, struct ad__res *res)
     struct ad__page pg;
     const char *status = ad__query(r, "status"), *kind = ad__query(r, "kind");
     enum ad_job_status st;
-    size_t n = 0, from, to;
+    size_t n = 0, len;
     json_t *items;
-    int more;
 
-    if (ad__page_parse(r, res, 0, &pg) < 0)
+    if (ad__page_parse(r, res, AD__KEY_ID, &pg) < 0)
         return 0;
     if (status && ad_job_status_parse(status, &st) < 0)
         return ad__res_fail(res, 400, "invalid status '%s': expected queued, running, done, "
                             "failed or dead", status);
-    if (ad_jobs_list(r->st, r->tok.tenant_id, status ? (int)st : -1, kind, fetch_limit(&pg), &v,
-                     &n, &err) < 0)
+    if (ad_jobs_list_before(r->st, r->tok.tenant_id, status ? (int)st : -1, kind, pg.cursor,
+                            ad__page_fetch(&pg), &v, &n, &err) < 0)
         return err.code == AD_EINVAL ? ad__res_fail(res, 400, "%s", err.msg)
                                      : ad__res_err(res, &err);
-    more = slice(&pg, n, job_id, v, &from, &to);
+    len = ad__page_len(&pg, n);
     items = json_array();
-    for (size_t i = from; items && i < to; i++) {
+    for (size_t i = 0; items && i < len; i++) {
         if (json_array_append_new(items, ad__json_job(&v[i])) < 0) {
             json_decref(items);
             items = NULL;
         }
     }
-    ad__res_page(res, items, more && to > from ? v[to - 1].id : NULL);
+    ad__res_page(res, items, NULL, n > len ? v[len - 1].id : NULL);
     ad_job_list_free(v, n);
     return 0;
 }
@@ -550,7 +503,7 @@ int ad__h_token_list(struct ad__req *r, struct ad__res *res)
             items = NULL;
         }
     }
-    ad__res_page(res, items, NULL);
+    ad__res_page(res, items, NULL, NULL);
     ad_api_token_list_free(v, n);
     return 0;
 }

@@ -310,7 +310,7 @@ int ad__h_episode_list(struct ad__req *r, struct ad__res *res)
     json_t *items;
     size_t n = 0;
 
-    if (ad__page_parse(r, res, 0, &pg) < 0)
+    if (ad__page_parse(r, res, AD__KEY_ID, &pg) < 0)
         return 0;
     if (success && strcmp(success, "true") && strcmp(success, "false"))
         return ad__res_fail(res, 400, "invalid success '%s': expected true or false", success);
@@ -320,19 +320,19 @@ int ad__h_episode_list(struct ad__req *r, struct ad__res *res)
     f.success = success ? !strcmp(success, "true") : -1;
     f.task_kind = ad__query(r, "kind");
     f.before_id = pg.cursor;
-    f.limit = pg.limit;
+    f.limit = ad__page_fetch(&pg);
     if (ad_episodes_list(r->st, r->tok.tenant_id, &f, &v, &n, &err) < 0) {
         ad_agent_release(&a);
         return ad__res_err(res, &err);
     }
     items = json_array();
-    for (size_t i = 0; items && i < n; i++) {
+    for (size_t i = 0; items && i < ad__page_len(&pg, n); i++) {
         if (json_array_append_new(items, ad_episode_to_json(&v[i])) < 0) {
             json_decref(items);
             items = NULL;
         }
     }
-    ad__res_page(res, items, n == (size_t)pg.limit ? v[n - 1].id : NULL);
+    ad__res_page(res, items, NULL, n > (size_t)pg.limit ? v[pg.limit - 1].id : NULL);
     ad_episode_list_free(v, n);
     ad_agent_release(&a);
     return 0;
@@ -365,18 +365,19 @@ int ad__h_agent_list(struct ad__req *r, struct ad__res *res)
     json_t *items;
     size_t n = 0;
 
-    if (ad__page_parse(r, res, 1, &pg) < 0)
+    if (ad__page_parse(r, res, AD__KEY_NAME, &pg) < 0)
         return 0;
-    if (ad_agents_list(r->st, r->tok.tenant_id, pg.cursor, pg.limit, &v, &n, &err) < 0)
+    if (ad_agents_list(r->st, r->tok.tenant_id, pg.cursor, ad__page_fetch(&pg), &v, &n,
+                       &err) < 0)
         return ad__res_err(res, &err);
     items = json_array();
-    for (size_t i = 0; items && i < n; i++) {
+    for (size_t i = 0; items && i < ad__page_len(&pg, n); i++) {
         if (json_array_append_new(items, ad__json_agent(&v[i])) < 0) {
             json_decref(items);
             items = NULL;
         }
     }
-    ad__res_page(res, items, n == (size_t)pg.limit ? v[n - 1].name : NULL);
+    ad__res_page(res, items, NULL, n > (size_t)pg.limit ? v[pg.limit - 1].name : NULL);
     ad_agent_list_free(v, n);
     return 0;
 }
@@ -552,18 +553,19 @@ int ad__h_skill_list(struct ad__req *r, struct ad__res *res)
     json_t *items;
     size_t n = 0;
 
-    if (ad__page_parse(r, res, 1, &pg) < 0)
+    if (ad__page_parse(r, res, AD__KEY_NAME, &pg) < 0)
         return 0;
-    if (ad_catalog_list(r->st, r->tok.tenant_id, pg.cursor, pg.limit, &v, &n, &err) < 0)
+    if (ad_catalog_list(r->st, r->tok.tenant_id, pg.cursor, ad__page_fetch(&pg), &v, &n,
+                        &err) < 0)
         return ad__res_err(res, &err);
     items = json_array();
-    for (size_t i = 0; items && i < n; i++) {
+    for (size_t i = 0; items && i < ad__page_len(&pg, n); i++) {
         if (json_array_append_new(items, skill_json(&v[i])) < 0) {
             json_decref(items);
             items = NULL;
         }
     }
-    ad__res_page(res, items, n == (size_t)pg.limit ? v[n - 1].name : NULL);
+    ad__res_page(res, items, NULL, n > (size_t)pg.limit ? v[pg.limit - 1].name : NULL);
     ad_skill_list_free(v, n);
     return 0;
 }
@@ -581,7 +583,7 @@ int ad__h_skill_search(struct ad__req *r, struct ad__res *res)
         return ad__res_fail(res, 400, "search needs q=TEXT");
     if (strlen(q) > AD_TASK_DESC_MAX)
         return ad__res_fail(res, 400, "q longer than %d bytes", AD_TASK_DESC_MAX);
-    if (ad__page_parse(r, res, 1, &pg) < 0)
+    if (ad__page_parse(r, res, AD__KEY_NAME, &pg) < 0)
         return 0;
     if (ad_catalog_search(r->st, r->tok.tenant_id, q, pg.limit, &hits, &n, &err) < 0)
         return ad__res_err(res, &err);
@@ -595,7 +597,7 @@ int ad__h_skill_search(struct ad__req *r, struct ad__res *res)
             items = NULL;
         }
     }
-    ad__res_page(res, items, NULL);
+    ad__res_page(res, items, NULL, NULL);
     ad_skill_hits_free(hits, n);
     return 0;
 }
@@ -641,7 +643,7 @@ int ad__h_skill_versions(struct ad__req *r, struct ad__res *res)
             items = NULL;
         }
     }
-    ad__res_page(res, items, NULL);
+    ad__res_page(res, items, NULL, NULL);
 out:
     ad_skill_version_list_free(vs, n);
     ad_skill_release(&s);

@@ -6,13 +6,22 @@
  * Sections: each thread's runtime; answers and errors; the request's
  * life; the listening address; start and stop.
  *
- * Limits are libmicrohttpd's where it has them: a connection cap
- * (MHD_OPTION_CONNECTION_LIMIT, more are refused at accept), an idle
- * timeout per connection (slow or silent clients are closed; the event
- * loop never blocks on one), and the memory of a connection, which caps
- * the request line and headers. The body cap, the per-token rate limit
- * and the content types are ours, checked before any body is read where
- * the headers tell (Content-Length), and as the body arrives otherwise.
+ * Limits are libmicrohttpd's where it has them: an idle timeout per
+ * connection (slow or silent clients are closed; the event loop never
+ * blocks on one). The connection cap and the header cap are ours, so that
+ * they answer in JSON: libmicrohttpd drops a connection past its own
+ * limit at accept without a word (the client waits, then times out), and
+ * answers a header block past a connection's memory with an HTML 431. So
+ * its connection limit is the cap plus some headroom, and a connection
+ * that arrives while the cap is full (counted by on_connection) is
+ * answered 503 {"error": {"code": "overloaded"}} with Retry-After and
+ * closed; its memory limit is twice the header cap and more, and a
+ * request line and headers over the cap are answered 431 in JSON. Only
+ * past those (the headroom full, or headers past the memory limit) does
+ * libmicrohttpd's own behaviour show. The body cap, the per-token rate
+ * limit and the content types are ours too, checked before any body is
+ * read where the headers tell (Content-Length), and as the body arrives
+ * otherwise.
  */
 #include "compat.h"
 
@@ -40,6 +49,9 @@ struct ad_server {
     char address[96];
     int port;
     size_t max_body;
+    size_t max_header;               /* request line and headers, in bytes */
+    int max_conn;                    /* connections served at once; more get 503 */
+    int live;                        /* connections open now (atomic) */
     int ping_s;
     ad_server_note_fn *note;
     void *note_arg;
@@ -135,6 +147,7 @@ int ad__status_of(int code)
     case AD_ENOTFOUND: return 404;
     case AD_EEXIST: return 409;
     case AD_ESTATE: return 409;
+    case AD_ECONFLICT: return 409;
     case AD_EPERM: return 403;
     case AD_ELIMIT: return 429;
     case AD_EBUSY: return 503;
@@ -156,6 +169,7 @@ const char *ad__status_word(int status)
     case 415: return "unsupported_media_type";
     case 422: return "unprocessable";
     case 429: return "rate_limited";
+    case 431: return "header_too_large";
     case 503: return "unavailable";
     default: return "internal";
     }
@@ -264,7 +278,7 @@ static void send_res(struct ad__req *r, struct ad__res *res)
         if (!body)
             return;   /* nothing queued: the connection closes */
     }
-    len = strlen(body);
+    len = res->text_len ? res->text_len : strlen(body);
     resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(body);
@@ -280,8 +294,10 @@ static void send_res(struct ad__req *r, struct ad__res *res)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"autodev\"");
     if (res->location)
         MHD_add_response_header(resp, "Location", res->location);
+    if (res->disposition[0])
+        MHD_add_response_header(resp, "Content-Disposition", res->disposition);
     /* Past the body cap the rest of the body is never read: the connection cannot go on. */
-    if (r->too_big || __atomic_load_n(&r->srv->stopping, __ATOMIC_RELAXED))
+    if (r->too_big || res->close || __atomic_load_n(&r->srv->stopping, __ATOMIC_RELAXED))
         MHD_add_response_header(resp, "Connection", "close");
     if (MHD_queue_response(r->conn, (unsigned)res->status, resp) == MHD_YES) {
         r->answered = 1;
@@ -391,6 +407,16 @@ static int authenticate(struct ad__req *r, struct ad__res *res)
     return 0;
 }
 
+/* The content types a route's body may have, for a 415's message. */
+static const char *body_types(unsigned flags)
+{
+    if (flags & AD__BODY_JSON)
+        return "application/json";
+    if (flags & AD__BODY_BUNDLE)
+        return "application/zip, application/x-tar or application/octet-stream";
+    return "application/x-ndjson (JSON lines)";
+}
+
 /* Whether a Content-Type header fits what the route reads. */
 static int type_ok(const char *type, unsigned flags)
 {
@@ -403,6 +429,16 @@ static int type_ok(const char *type, unsigned flags)
     n = strcspn(type, "; \t");
     if (flags & AD__BODY_JSON)
         return n == 16 && !strncasecmp(type, "application/json", 16);
+    if (flags & AD__BODY_BUNDLE) {
+        static const char *const bundle[] = { "application/zip", "application/x-tar",
+                                              "application/octet-stream" };
+
+        for (size_t i = 0; i < AD_ARRAY_SIZE(bundle); i++) {
+            if (n == strlen(bundle[i]) && !strncasecmp(type, bundle[i], n))
+                return 1;
+        }
+        return 0;
+    }
     for (size_t i = 0; i < AD_ARRAY_SIZE(jsonl); i++) {
         if (n == strlen(jsonl[i]) && !strncasecmp(type, jsonl[i], n))
             return 1;
@@ -462,12 +498,10 @@ static void admit(struct ad__req *r, struct ad__res *res)
         return;
     }
     ct = ad__header(r, "Content-Type");
-    if (cl && strtoull(cl, NULL, 10) > 0 && (r->route->flags & (AD__BODY_JSON | AD__BODY_JSONL)) &&
+    if (cl && strtoull(cl, NULL, 10) > 0 && (r->route->flags & AD__BODY_ANY) &&
         !type_ok(ct, r->route->flags))
         ad__res_fail(res, 415, "%s %s takes %s, not '%s'", r->method, r->route->path,
-                     r->route->flags & AD__BODY_JSON ? "application/json"
-                                                     : "application/x-ndjson (JSON lines)",
-                     ct ? ct : "no content type");
+                     body_types(r->route->flags), ct ? ct : "no content type");
 }
 
 /*
@@ -507,13 +541,11 @@ static void dispatch_cached(struct ad__req *r, struct ad__res *res)
 static void dispatch(struct ad__req *r, struct ad__res *res)
 {
     const char *ct = ad__header(r, "Content-Type");
-    unsigned body = r->route->flags & (AD__BODY_JSON | AD__BODY_JSONL);
+    unsigned body = r->route->flags & AD__BODY_ANY;
 
     if (r->body.len > 0 && body && !type_ok(ct, r->route->flags)) {
         ad__res_fail(res, 415, "%s %s takes %s, not '%s'", r->method, r->route->path,
-                     body == AD__BODY_JSON ? "application/json"
-                                           : "application/x-ndjson (JSON lines)",
-                     ct ? ct : "no content type");
+                     body_types(r->route->flags), ct ? ct : "no content type");
         return;
     }
     /* A body on a route that reads none (a GET) is ignored, as HTTP allows. */
@@ -526,6 +558,67 @@ static void dispatch(struct ad__req *r, struct ad__res *res)
     if (!res->status && !res->json)
         ad__res_fail(res, 500, "the handler of %s %s gave no answer", r->method,
                      r->route->path);
+}
+
+/* A connection that came while the cap was full: its socket context points here. */
+static char over_cap;
+
+/*
+ * Counts the open connections; one that opens past the cap is marked, and
+ * its first request is answered 503 (refuse_early).
+ */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct ad_server *s = cls;
+
+    (void)conn;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        int n = __atomic_add_fetch(&s->live, 1, __ATOMIC_RELAXED);
+
+        *socket_context = n > s->max_conn ? &over_cap : NULL;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        __atomic_sub_fetch(&s->live, 1, __ATOMIC_RELAXED);
+    }
+}
+
+static enum MHD_Result add_header_len(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    size_t *n = cls;
+
+    (void)kind;
+    *n += strlen(key) + (value ? strlen(value) : 0) + 4;   /* ": " and CRLF */
+    return MHD_YES;
+}
+
+/*
+ * What is refused before a request is even matched: a connection past the
+ * cap (503 overloaded, Retry-After: 1) and a request line and headers over
+ * the header cap (431). Both in JSON, and the connection closes after.
+ */
+static void refuse_early(struct ad__req *r, struct ad__res *res)
+{
+    struct ad_server *s = r->srv;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    size_t n = strlen(r->method) + strlen(r->url) + 11;   /* " ", " HTTP/1.1", CRLF */
+
+    if (ci && ci->socket_context == &over_cap) {
+        ad__res_fail(res, 503, "the server is at its cap of %d connections; retry in a moment",
+                     s->max_conn);
+        json_object_set_new(json_object_get(res->json, "error"), "code",
+                            json_string("overloaded"));
+        res->retry_after = 1;
+        res->close = 1;
+        return;
+    }
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, add_header_len, &n);
+    if (n > s->max_header) {
+        ad__res_fail(res, 431, "request line and headers of %zu bytes are over the %zu-byte "
+                     "limit", n, s->max_header);
+        res->close = 1;
+    }
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -543,7 +636,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;   /* out of memory: the connection closes */
         *con_cls = r;
         __atomic_fetch_add(&s->inflight, 1, __ATOMIC_RELAXED);
-        admit(r, &res);
+        refuse_early(r, &res);
+        if (!res.status)
+            admit(r, &res);
         if (res.status)
             send_res(r, &res);
         res_release(&res);
@@ -702,6 +797,8 @@ static int copy_options(struct ad_server *s, const struct ad_server_options *o,
     s->rto.create = 0;
     s->rto.readonly = 0;
     s->max_body = o->max_body ? o->max_body : AD_SERVER_DEFAULT_BODY;
+    s->max_header = o->max_header ? o->max_header : AD_SERVER_DEFAULT_HEADER;
+    s->max_conn = o->max_connections > 0 ? o->max_connections : AD_SERVER_DEFAULT_CONNECTIONS;
     s->ping_s = o->ping_s > 0 ? o->ping_s : AD_SERVER_DEFAULT_PING_S;
     s->note = o->note;
     s->note_arg = o->note_arg;
@@ -727,6 +824,15 @@ static int check_exposure(struct ad_server *s, const char *listen, bool loopback
     return 0;
 }
 
+/*
+ * libmicrohttpd's own limits, above ours: connections past the cap are
+ * accepted to be told 503 (up to this many more), and a connection's
+ * memory holds twice the header cap and the read buffer besides, so a
+ * header block over the cap is read whole and answered 431 by us.
+ */
+#define CAP_HEADROOM(cap) (16 + (cap) / 8)
+#define HEADER_POOL(h) ((size_t)(h) * 2 + ((size_t)32 << 10))
+
 static int start_daemon(struct ad_server *s, const struct ad_server_options *o,
                         const struct sockaddr_storage *addr, struct ad_err *err)
 {
@@ -741,13 +847,12 @@ static int start_daemon(struct ad_server *s, const struct ad_server_options *o,
         MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)addr,
         MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)(o->threads > 0 ? o->threads : AD_SERVER_DEFAULT_THREADS),
-        MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)(o->max_connections > 0 ? o->max_connections : AD_SERVER_DEFAULT_CONNECTIONS),
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)(s->max_conn + CAP_HEADROOM(s->max_conn)),
         MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)(o->timeout_s > 0 ? o->timeout_s : AD_SERVER_DEFAULT_TIMEOUT_S),
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(o->max_header ? o->max_header : AD_SERVER_DEFAULT_HEADER),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, HEADER_POOL(s->max_header),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
         MHD_OPTION_END);
     if (!s->d)

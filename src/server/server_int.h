@@ -55,11 +55,14 @@ struct ad__req {
 struct ad__res {
     int status;
     json_t *json;                    /* owned; sent compact */
-    char *text;                      /* owned; instead of json (metrics) */
+    char *text;                      /* owned; instead of json (metrics, archives) */
+    size_t text_len;                 /* its bytes (it may hold NULs); 0: strlen(text) */
     const char *content_type;        /* with text */
+    char disposition[256];           /* a Content-Disposition header, or "" */
     int retry_after;                 /* > 0: a Retry-After header, in seconds */
     const char *location;            /* a Location header (static or in req), or NULL */
     int queued;                      /* the handler queued its own answer (an event stream) */
+    int close;                       /* close the connection after it (Connection: close) */
 };
 
 /*
@@ -87,23 +90,44 @@ const char *ad__header(struct ad__req *r, const char *key);
  */
 int ad__body_object(struct ad__req *r, struct ad__res *res, int empty_ok, json_t **out);
 
-/* ---- pagination -------------------------------------------------------------------- */
+/* ---- pagination (paging.c) ------------------------------------------------------- */
+
+/* What a list's cursor holds: the key of the last item of the page before. */
+enum ad__key {
+    AD__KEY_ID,                 /* its id: lists newest first by id */
+    AD__KEY_NAME,               /* its name: lists by name */
+    AD__KEY_TIME_ID,            /* its created_at and id: lists newest first by created_at */
+};
+
+#define AD__KEY_MAX 192         /* a decoded key and its NUL */
+#define AD__CURSOR_MAX 256      /* base64url of the longest key */
 
 struct ad__page {
     int limit;                  /* 1..AD__PAGE_MAX */
-    const char *cursor;         /* the key to continue after, or NULL */
+    const char *cursor;         /* the id or name to continue after, or NULL (into key) */
+    const char *cursor_at;      /* AD__KEY_TIME_ID: the created_at of it (into key) */
+    char key[AD__KEY_MAX];
 };
 
 #define AD__PAGE_DEFAULT 50
 #define AD__PAGE_MAX 1000
 /*
- * limit and cursor of the query. A cursor is the key of the last item of
- * the page before (an id, or a name for lists by name), as next_cursor
- * gave it; keyed says which it must be. Bad ones are 400 into res.
+ * limit and cursor of the query (the cursor is the next_cursor of the page
+ * before, an opaque base64url of the key of its last item). A bad limit or
+ * a cursor that is not a key of this kind is answered 400 into res and
+ * AD_EINVAL returned.
  */
-int ad__page_parse(struct ad__req *r, struct ad__res *res, int by_name, struct ad__page *p);
-/* {"items": items, "next_cursor": next or null} as the answer (items consumed). */
-int ad__res_page(struct ad__res *res, json_t *items, const char *next);
+int ad__page_parse(struct ad__req *r, struct ad__res *res, enum ad__key kind, struct ad__page *p);
+/* How many rows to ask the owner for: one past the page tells whether another follows. */
+int ad__page_fetch(const struct ad__page *p);
+/* How many of the n rows fetched go on the page. */
+size_t ad__page_len(const struct ad__page *p, size_t n);
+/*
+ * {"items": items, "next_cursor"} as the answer (items consumed; NULL is
+ * 500): next_cursor encodes next (and next_at, for AD__KEY_TIME_ID), the
+ * key of the page's last item, or is null when next is NULL (no page follows).
+ */
+int ad__res_page(struct ad__res *res, json_t *items, const char *next_at, const char *next);
 
 /* ---- the route table (routes.c) --------------------------------------------------- */
 
@@ -115,7 +139,11 @@ enum ad__route_flags {
     AD__STREAM = 1 << 2,        /* the answer is an event stream (sse.c) */
     AD__TEXT = 1 << 3,          /* the answer is text (metrics) */
     AD__CACHE = 1 << 4,         /* a read-mostly GET: its 200 pages are cached (cache.c) */
+    AD__BODY_BUNDLE = 1 << 5,   /* the body is a zip or tar archive (routes_bundle.c) */
+    AD__BINARY = 1 << 6,        /* the answer is an archive (application/zip or x-tar) */
 };
+
+#define AD__BODY_ANY (AD__BODY_JSON | AD__BODY_JSONL | AD__BODY_BUNDLE)
 
 /* Role bits: 1u << AD_ROLE_*. A route with none is public (no token). */
 #define AD__R(role) (1u << (role))
@@ -164,6 +192,8 @@ ad__route_fn ad__h_agent_list, ad__h_agent_add, ad__h_agent_get, ad__h_agent_rea
     ad__h_agent_graduate;
 ad__route_fn ad__h_skill_list, ad__h_skill_search, ad__h_skill_get, ad__h_skill_versions,
     ad__h_skill_run, ad__h_skill_rollback, ad__h_task_run;
+/* routes_bundle.c: skills as Agent Skills archives */
+ad__route_fn ad__h_skill_export, ad__h_skill_import;
 /* routes_review.c: candidates, notifications, settings, jobs, tokens */
 ad__route_fn ad__h_cand_list, ad__h_cand_get, ad__h_cand_test, ad__h_cand_approve,
     ad__h_cand_reject, ad__h_cand_regenerate;
@@ -171,6 +201,10 @@ ad__route_fn ad__h_notif_list, ad__h_notif_read, ad__h_notif_read_all;
 ad__route_fn ad__h_settings_get, ad__h_settings_put, ad__h_settings_patch;
 ad__route_fn ad__h_job_list, ad__h_job_get;
 ad__route_fn ad__h_token_list, ad__h_token_create, ad__h_token_revoke;
+/* routes_alpha.c: AlphaEvolver's mutations and variants */
+ad__route_fn ad__h_mut_list, ad__h_mut_get, ad__h_mut_lineage, ad__h_mut_test,
+    ad__h_mut_approve, ad__h_mut_reject, ad__h_mut_regenerate;
+ad__route_fn ad__h_var_list, ad__h_var_get, ad__h_var_top;
 /* sse.c */
 ad__route_fn ad__h_events;
 /* routes_hooks.c: webhooks, deliveries, signed fitness signals */

@@ -252,7 +252,7 @@ int ad_store_candidate_list(struct ad_store *st, const char *tenant_id,
                             const struct ad_candidate_filter *f, struct ad_skill_candidate **out,
                             size_t *n, struct ad_err *err)
 {
-    struct ad_candidate_filter r = { NULL, 0, 0 };
+    struct ad_candidate_filter r = { NULL, 0, 0, NULL, NULL };
     int rc;
 
     *out = NULL;
@@ -262,6 +262,8 @@ int ad_store_candidate_list(struct ad_store *st, const char *tenant_id,
     rc = ad__check_id("tenant id", tenant_id, err);
     if (!rc && r.agent_id)
         rc = ad__check_id("agent id", r.agent_id, err);
+    if (!rc)
+        rc = ad__check_keyset(r.before_created_at, r.before_id, err);
     if (!rc && (r.status_mask & ~CAND_STATUS_ALL))
         rc = ad_error(err, AD_EINVAL, "invalid candidate status mask 0x%x", r.status_mask);
     if (!rc)

@@ -255,6 +255,13 @@ int ad_store_job_renew(struct ad_store *st, const char *tenant_id, const char *i
 int ad_store_job_list(struct ad_store *st, const char *tenant_id, int status, const char *kind,
                       int limit, struct ad_job **out, size_t *n, struct ad_err *err)
 {
+    return ad_store_job_list_before(st, tenant_id, status, kind, NULL, limit, out, n, err);
+}
+
+int ad_store_job_list_before(struct ad_store *st, const char *tenant_id, int status,
+                             const char *kind, const char *before_id, int limit,
+                             struct ad_job **out, size_t *n, struct ad_err *err)
+{
     int rc;
 
     *out = NULL;
@@ -264,12 +271,14 @@ int ad_store_job_list(struct ad_store *st, const char *tenant_id, int status, co
         rc = check_kind(kind, err);
     if (!rc && status >= 0 && !ad_job_status_name((enum ad_job_status)status))
         rc = ad_error(err, AD_EINVAL, "invalid job status %d", status);
+    if (!rc && before_id)
+        rc = ad__check_id("before id", before_id, err);
     if (!rc)
         rc = ad__resolve_limit(limit, &limit, err);
     if (rc)
         return rc;
-    return st->ops->jobs->list(st, tenant_id, status < 0 ? -1 : status, kind, limit, out, n,
-                               err);
+    return st->ops->jobs->list(st, tenant_id, status < 0 ? -1 : status, kind, before_id, limit,
+                               out, n, err);
 }
 
 int ad_store_job_counts(struct ad_store *st, const char *tenant_id,

@@ -315,6 +315,8 @@ static int check_filter(struct ad_mutation_filter *r, struct ad_err *err)
         rc = ad__check_id("skill id", r->skill_id, err);
     if (!rc && r->job_id)
         rc = ad__check_id("job id", r->job_id, err);
+    if (!rc && r->agent_id)
+        rc = ad__check_id("agent id", r->agent_id, err);
     if (!rc && r->parent_skill_version_id)
         rc = ad__check_id("parent skill version id", r->parent_skill_version_id, err);
     if (!rc && r->status != -1 && !ad_mutation_status_name((enum ad_mutation_status)r->status))
@@ -324,6 +326,10 @@ static int check_filter(struct ad_mutation_filter *r, struct ad_err *err)
         rc = ad_error(err, AD_EINVAL, "invalid review status filter %d", r->review_status);
     if (!rc && (r->decision < -2 || r->decision > AD_DECISION_WON))
         rc = ad_error(err, AD_EINVAL, "invalid decision filter %d", r->decision);
+    if (!rc)
+        rc = ad__check_keyset(r->before_created_at, r->before_id, err);
+    if (!rc && r->job_id && r->before_id)
+        rc = ad_error(err, AD_EINVAL, "a job's mutations are listed whole: no keyset");
     if (!rc)
         rc = mutation_limit(r->limit, &r->limit, err);
     return rc;

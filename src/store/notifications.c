@@ -80,6 +80,15 @@ int ad_store_notification_list(struct ad_store *st, const char *tenant_id, bool 
                                const char *type, int limit, struct ad_notification **out,
                                size_t *n, struct ad_err *err)
 {
+    return ad_store_notification_list_before(st, tenant_id, unread_only, type, NULL, limit, out,
+                                             n, err);
+}
+
+int ad_store_notification_list_before(struct ad_store *st, const char *tenant_id,
+                                      bool unread_only, const char *type, const char *before_id,
+                                      int limit, struct ad_notification **out, size_t *n,
+                                      struct ad_err *err)
+{
     int rc;
 
     *out = NULL;
@@ -87,11 +96,14 @@ int ad_store_notification_list(struct ad_store *st, const char *tenant_id, bool 
     rc = ad__check_id("tenant id", tenant_id, err);
     if (!rc && type)
         rc = ad__check_dotted("type", type, AD_NOTIFY_TYPE_MAX, err);
+    if (!rc && before_id)
+        rc = ad__check_id("before id", before_id, err);
     if (!rc)
         rc = ad__resolve_limit(limit, &limit, err);
     if (rc)
         return rc;
-    return st->ops->notifications->list(st, tenant_id, unread_only, type, limit, out, n, err);
+    return st->ops->notifications->list(st, tenant_id, unread_only, type, before_id, limit, out,
+                                        n, err);
 }
 
 int ad_store_notification_mark_read(struct ad_store *st, const char *tenant_id, const char *id,

@@ -346,6 +346,19 @@ int ad__check_id(const char *what, const char *id, struct ad_err *err)
     return 0;
 }
 
+int ad__check_keyset(const char *created_at, const char *id, struct ad_err *err)
+{
+    int64_t ms;
+
+    if (!created_at && !id)
+        return 0;
+    if (!created_at || !id)
+        return ad_error(err, AD_EINVAL, "a keyset needs both created_at and id");
+    if (strlen(created_at) != AD_TIME_SIZE - 1 || ad_time_parse(created_at, &ms) < 0)
+        return ad_error(err, AD_EINVAL, "invalid keyset time '%.64s'", created_at);
+    return ad__check_id("keyset id", id, err);
+}
+
 int ad__check_name(const char *what, const char *name, struct ad_err *err)
 {
     if (name && strlen(name) > AD_NAME_MAX)

@@ -195,7 +195,9 @@ struct ad__job_ops {
     int (*renew)(struct ad_store *st, const char *tenant_id, const char *id,
                  const char *worker, const char *now, const char *lease_until,
                  struct ad_err *err);
+    /* before_id: newest first from the row older than it (NULL: the newest). */
     int (*list)(struct ad_store *st, const char *tenant_id, int status, const char *kind,
+                const char *before_id,
                 int limit, struct ad_job **out, size_t *n, struct ad_err *err);
     /* counts[s]: the tenant's jobs of status s. */
     int (*counts)(struct ad_store *st, const char *tenant_id, int64_t *counts,
@@ -400,7 +402,9 @@ struct ad__capability_ops {
 struct ad__notification_ops {
     int (*insert)(struct ad_store *st, const struct ad_notification *nt, const char *payload,
                   struct ad_err *err);
+    /* before_id: newest first from the row older than it (NULL: the newest). */
     int (*list)(struct ad_store *st, const char *tenant_id, bool unread_only, const char *type,
+                const char *before_id,
                 int limit, struct ad_notification **out, size_t *n, struct ad_err *err);
     int (*mark_read)(struct ad_store *st, const char *tenant_id, const char *id,
                      const char *now, int64_t *count, struct ad_err *err);
@@ -553,6 +557,11 @@ int ad__check_opt_id(const char *what, const char *id, struct ad_err *err);
 int ad__check_name(const char *what, const char *name, struct ad_err *err);
 int ad__new_id(char out[AD_ID_SIZE], struct ad_err *err);
 int ad__resolve_limit(int limit, int *out, struct ad_err *err);
+/*
+ * A keyset of a newest-first list (created_at, id of the last row of the
+ * page before): both NULL, or both well formed; else AD_EINVAL.
+ */
+int ad__check_keyset(const char *created_at, const char *id, struct ad_err *err);
 
 /*
  * A write call that runs ONE writing statement: ad__write_begin opens a

@@ -198,7 +198,7 @@ int ad_store_variant_list(struct ad_store *st, const char *tenant_id,
                           const struct ad_variant_filter *f, struct ad_workflow_variant **out,
                           size_t *n, struct ad_err *err)
 {
-    struct ad_variant_filter r = { NULL, NULL, NULL, NULL, 0 };
+    struct ad_variant_filter r = { NULL, NULL, NULL, NULL, 0, NULL, NULL };
     int rc;
 
     *out = NULL;
@@ -214,6 +214,8 @@ int ad_store_variant_list(struct ad_store *st, const char *tenant_id,
         rc = ad__check_id("skill version id", r.skill_version_id, err);
     if (!rc && r.job_id)
         rc = ad__check_id("job id", r.job_id, err);
+    if (!rc)
+        rc = ad__check_keyset(r.before_created_at, r.before_id, err);
     if (!rc)
         rc = variant_limit(r.limit, &r.limit, err);
     if (rc)

@@ -17,10 +17,12 @@
         prints {"closed": how many the server closed within SECONDS, "answered":
         whether a normal request was answered while they hung}.
 
-    client.py cap BASE --connections N
-        Holds N idle connections open, then makes one more request; prints
-        {"refused": whether that request got no answer, "after": the status
-        of a request made once the N are closed}.
+    client.py cap BASE --connections N [--extra K]
+        Holds N idle connections open, then makes K (default 1) more requests
+        on connections of their own, each held open; prints {"refused": whether
+        the first got no answer, "status", "body", "retry_after", "connection":
+        of the first's answer (null when none), "statuses": of all K,
+        "after": the status of a request made once all are closed}.
 """
 
 import argparse
@@ -208,16 +210,21 @@ def slow(args):
     return 0
 
 
-def one_request(host, port, timeout=10):
-    """The status of GET /v1/health, or None when no answer came within timeout."""
+def one_request(host, port, timeout=10, full=False):
+    """The status of GET /v1/health, or None when no answer came within timeout.
+    With full: (status, body, Retry-After, Connection header, the open connection)."""
     try:
         c = http.client.HTTPConnection(host, port, timeout=timeout)
         c.request("GET", "/v1/health")
-        status = c.getresponse().status
+        r = c.getresponse()
+        if full:
+            return (r.status, r.read().decode("utf-8", "replace"), r.getheader("Retry-After"),
+                    r.getheader("Connection"), c)
+        status = r.status
         c.close()
         return status
     except (OSError, http.client.HTTPException):
-        return None
+        return (None, None, None, None, None) if full else None
 
 
 def cap(args):
@@ -225,17 +232,23 @@ def cap(args):
     socks = [socket.create_connection((host, port), timeout=5) for _ in range(args.connections)]
     # Each idle one is surely accepted (counted) before the next request comes.
     time.sleep(0.5)
-    # Past the cap the server takes no connection: this one waits unanswered.
-    refused = one_request(host, port, timeout=1.5) is None
+    answers = [one_request(host, port, timeout=5, full=True) for _ in range(args.extra)]
+    status, body, retry, conn, _ = answers[0]
     for s in socks:
         s.close()
+    for a in answers:
+        if a[4] is not None:
+            a[4].close()
     after = None
     for _ in range(50):
         after = one_request(host, port)
-        if after is not None:
+        if after == 200:
             break
         time.sleep(0.1)
-    print(json.dumps({"refused": refused, "after": after}))
+    print(json.dumps({"refused": status is None, "status": status,
+                      "body": json.loads(body) if body else None, "retry_after": retry,
+                      "connection": conn, "statuses": [a[0] for a in answers],
+                      "after": after}))
     return 0
 
 
@@ -259,6 +272,7 @@ def main():
     p = sub.add_parser("cap")
     p.add_argument("base")
     p.add_argument("--connections", type=int, default=10)
+    p.add_argument("--extra", type=int, default=1)
     args = ap.parse_args()
     return {"sse": sse, "slow": slow, "cap": cap}[args.cmd](args)
 

@@ -13,7 +13,7 @@ OpenAPI document (so a route added to the table is in the matrix at once).
         Every operation with a path parameter, called with the token of
         another tenant and the ids and names of the fixture's tenant (a JSON
         object: episode, agent, agent_id, skill, candidate, notification, job,
-        token), is answered 404, and no answer holds any of the fixture's
+        token, mutation, variant), is answered 404, and no answer holds any of the fixture's
         secrets (its "secrets": strings of its data). Every list answers
         without them too.
 
@@ -22,7 +22,8 @@ Each prints one JSON line {"ok", "checked", "problems"} and exits 1 unless ok.
     matrix.py fixture DB AGENT SKILL
         The fixture of the default tenant of database DB (sqlite3, read only):
         the ids of its agent AGENT, an episode, its skill SKILL, a candidate, an
-        unread notification, a job and an agent token, and the secrets.
+        unread notification, a job, an agent token, a mutation and a variant,
+        and the secrets.
 """
 
 import http.client
@@ -135,7 +136,8 @@ def values_for(path, fx, by_id):
     v = {"agent": fx["agent_id"] if by_id else fx["agent"], "skill": fx["skill"],
          "token": fx["token"]}
     for prefix, key in (("/v1/episodes/", "episode"), ("/v1/candidates/", "candidate"),
-                        ("/v1/notifications/", "notification"), ("/v1/jobs/", "job")):
+                        ("/v1/notifications/", "notification"), ("/v1/jobs/", "job"),
+                        ("/v1/mutations/", "mutation"), ("/v1/variants/", "variant")):
         if path.startswith(prefix):
             v["id"] = fx[key]
     return v
@@ -150,6 +152,8 @@ BODIES = {
     ("POST", "/v1/skills/{skill}/rollback"): lambda fx: {"version": "1.0.0"},
     ("POST", "/v1/candidates/{id}/reject"): lambda fx: {"reason": "not yours"},
     ("POST", "/v1/candidates/{id}/test"): lambda fx: {"input": {"text": "x"}},
+    ("POST", "/v1/mutations/{id}/reject"): lambda fx: {"reason": "not yours"},
+    ("POST", "/v1/mutations/{id}/approve"): lambda fx: {"reason": "not yours"},
 }
 
 
@@ -204,9 +208,12 @@ def fixture(db_path, agent, skill):
         "notification": one("SELECT id FROM notifications WHERE read_at IS NULL LIMIT 1"),
         "job": one("SELECT id FROM jobs LIMIT 1"),
         "token": one("SELECT id FROM api_tokens WHERE role = 'agent' LIMIT 1"),
+        "mutation": one("SELECT id FROM tool_mutations LIMIT 1"),
+        "variant": one("SELECT id FROM workflow_variants LIMIT 1"),
     }
     fx["secrets"] = ["SECRET-TASK", agent, skill, "find_order_number"] + \
-        [fx[k] for k in ("agent_id", "episode", "candidate", "notification", "job", "token")]
+        [fx[k] for k in ("agent_id", "episode", "candidate", "notification", "job", "token",
+                         "mutation", "variant")]
     print(json.dumps(fx))
     return 0
 

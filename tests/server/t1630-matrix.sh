@@ -1,5 +1,5 @@
 #!/bin/sh
-test_description='The route table against the server: every documented route is served, every role x route pair as the table says, another tenant sees nothing'
+test_description='The route table against the server: every documented route is served, every role x route pair as the table says, another tenant sees nothing (mutations and variants too)'
 . "$(dirname "$0")/lib.sh"
 
 MATRIX="/usr/bin/python3 $SERVER_DIR/matrix.py"
@@ -24,10 +24,11 @@ test_expect_success 'setup: tenant A with an agent, episodes, a skill, a candida
     autodev jobs run --until-idle >/dev/null 2>&1 &&
     printf "def secret_skill(text: str) -> str:\n    return text.upper()\n" >s.py &&
     autodev skill add s.py --name secret_skill --entry secret_skill >/dev/null &&
+    /usr/bin/python3 "$SERVER_DIR/mutant.py" "$DB" secret_skill won pending s.py - annsecret yes >mut &&
     make_token admin >a.admin && make_token reviewer >a.rev && make_token agent >a.agent &&
     make_token admin other >b.admin &&
     $MATRIX fixture "$DB" annsecret secret_skill >fixture.json &&
-    test "$(json_get "len(j[\"secrets\"])" <fixture.json)" = 10 &&
+    test "$(json_get "len(j[\"secrets\"])" <fixture.json)" = 12 &&
     start_server --workers 0
 '
 
@@ -55,6 +56,8 @@ test_expect_success 'and nothing of A changed: its candidate, notification, toke
     test "$(autodev candidates show "$cid" --json | json_get "j[\"status\"]")" = validated &&
     test "$(autodev notifications --json | json_get "len([n for n in j if not n[\"read\"]])")" -ge 1 &&
     test "$(autodev token list --json | json_get "len(j)")" = 3 &&
+    test "$(autodev mutations show "$(cut -d" " -f1 mut)" --json | json_get "j[\"review_status\"]")" = pending &&
+    test "$(autodev jobs list --json | json_get "len([x for x in j if x[\"kind\"] == \"alpha.mutate\"])")" = 0 &&
     test "$(autodev skill show secret_skill --json | json_get "j[\"skill\"][\"version\"]")" = 1.0.0 &&
     test "$(autodev --tenant other episode list --json | json_get "len(j)")" = 0
 '

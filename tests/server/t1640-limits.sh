@@ -30,10 +30,15 @@ test_expect_success 'a body over the cap is 413 before it is read, and nothing i
     counts >now && test_cmp before now
 '
 
-test_expect_success 'headers over the cap are refused (431)' '
+test_expect_success 'headers over the cap are refused (431, in JSON) and the connection closed' '
     big=$(head -c 20000 /dev/zero | tr "\0" a) &&
-    code=$(curl -s -o body -w "%{http_code}" -H "X-Padding: $big" "$(base)/v1/health") &&
-    test "$code" = 431
+    code=$(curl -s -o body -D headers -w "%{http_code}" -H "X-Padding: $big" "$(base)/v1/health") &&
+    test "$code" = 431 &&
+    error_is header_too_large &&
+    grep -q "over the 8192-byte limit" body &&
+    grep -qi "^connection: close" headers &&
+    small=$(head -c 7000 /dev/zero | tr "\0" a) &&
+    test "$(curl -s -o body -w "%{http_code}" -H "X-Padding: $small" "$(base)/v1/health")" = 200
 '
 
 test_expect_success 'malformed JSON is 400, JSON without what is needed 422, wrong type 415' '
@@ -115,9 +120,14 @@ test_expect_success 'slow clients (slowloris) are closed by the idle timeout and
     test "$(json_get "j[\"closed\"]" <slow.json)" = 8
 '
 
-test_expect_success 'past the connection cap a connection is refused; freed, it is served again' '
-    $HTTPPY cap "$(base)" --connections 16 >cap.json &&
-    test "$(json_get "j[\"refused\"]" <cap.json)" = true &&
+test_expect_success 'past the connection cap: 503 overloaded in JSON with Retry-After; freed, served again' '
+    $HTTPPY cap "$(base)" --connections 16 --extra 3 >cap.json &&
+    test "$(json_get "j[\"status\"]" <cap.json)" = 503 &&
+    test "$(json_get "j[\"body\"][\"error\"][\"code\"]" <cap.json)" = overloaded &&
+    json_get "j[\"body\"][\"error\"][\"message\"]" <cap.json | grep -q "cap of 16 connections" &&
+    test "$(json_get "j[\"retry_after\"]" <cap.json)" = 1 &&
+    test "$(json_get "j[\"connection\"]" <cap.json)" = close &&
+    test "$(json_get "j[\"statuses\"]" <cap.json)" = "[503, 503, 503]" &&
     test "$(json_get "j[\"after\"]" <cap.json)" = 200
 '
 

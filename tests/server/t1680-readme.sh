@@ -34,15 +34,24 @@ test_expect_success 'setup: the store of the README, its tokens, a candidate to 
     done &&
     autodev jobs run --until-idle >/dev/null 2>&1 &&
     autodev candidates list --status validated --json | json_get "j[0][\"id\"]" >cid &&
+    printf "def word_count(text: str) -> int:\n    return len(text.split())\n" >wc.py &&
+    printf "def word_count(text: str) -> int:\n    n = 0\n    for _ in text.split():\n        n += 1\n    return n\n" >wc2.py &&
+    autodev skill add wc.py --name word_count --entry word_count >/dev/null &&
+    /usr/bin/python3 "$SERVER_DIR/mutant.py" "$DB" word_count won pending wc2.py - - yes | cut -d" " -f1 >mid &&
+    /usr/bin/python3 -c "import zipfile
+with zipfile.ZipFile(\"my-skill.zip\", \"w\", zipfile.ZIP_DEFLATED) as z:
+    z.writestr(\"my-skill/SKILL.md\", \"---\\nname: my-skill\\ndescription: Echo a text.\\n---\\n\")
+    z.writestr(\"my-skill/scripts/my_skill.py\", \"def my_skill(text: str) -> str:\\n    return text\\n\")
+" &&
     make_token admin >tok &&
     start_server --workers 1 &&
     /usr/bin/python3 requests.py "$AUTODEV_SRC/README.md" >requests &&
-    test "$(wc -l <requests)" -ge 14
+    test "$(wc -l <requests)" -ge 22
 '
 
 test_expect_success 'each request of the section is answered without an error' '
-    AUTODEV_URL=$(base) TOKEN=$(cat tok) CID=$(cat cid) &&
-    export AUTODEV_URL TOKEN CID &&
+    AUTODEV_URL=$(base) TOKEN=$(cat tok) CID=$(cat cid) MID=$(cat mid) &&
+    export AUTODEV_URL TOKEN CID MID &&
     while read -r req; do
         eval "$req" >out 2>&1
         rc=$?
@@ -52,6 +61,9 @@ test_expect_success 'each request of the section is answered without an error' '
     done <requests &&
     test "$(autodev candidates show "$(cat cid)" --json | json_get "j[\"status\"]")" = promoted &&
     test "$(autodev agent show billing-bot --json | json_get "j[\"maturity\"]")" = INTERN &&
+    test "$(autodev mutations show "$(cat mid)" --json | json_get "j[\"review_status\"]")" = approved &&
+    test "$(autodev skill show my_skill --json | json_get "j[\"skill\"][\"version\"]")" = 1.0.0 &&
+    /usr/bin/python3 -c "import zipfile; assert \"word-count/SKILL.md\" in zipfile.ZipFile(\"word-count.zip\").namelist()" &&
     stop_server
 '
 

@@ -158,6 +158,8 @@ static char *candidate_list_sql(const struct ad_candidate_filter *f)
     }
     if (!rc && f->status_mask)
         rc = ad_buf_addch(&b, ')');
+    if (!rc && f->before_id)
+        rc = ad_buf_adds(&b, " AND (created_at, id) < (?4, ?5)");
     if (!rc)
         rc = ad_buf_adds(&b, " ORDER BY created_at DESC, id DESC LIMIT ?3");
     if (!rc) {
@@ -194,6 +196,10 @@ static int sqlite_candidate_list(struct ad_store *st, const char *tenant_id,
     if (f->agent_id)
         sqlite3_bind_text(q->stmt, 2, f->agent_id, -1, SQLITE_STATIC);
     sqlite3_bind_int(q->stmt, 3, f->limit);
+    if (f->before_id) {
+        sqlite3_bind_text(q->stmt, 4, f->before_created_at, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q->stmt, 5, f->before_id, -1, SQLITE_STATIC);
+    }
     rc = ad__sq_collect(s, q, sizeof(*v), candidate_row, (void **)&v, &count,
                         "list skill candidates", err);
     if (rc) {

@@ -41,7 +41,7 @@ static const struct sq_stmt job_get = {
 static const struct sq_stmt job_list = {
     &job_table, "SELECT {cols} FROM jobs WHERE tenant_id = ?1"
                 " AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR kind = ?3)"
-                " ORDER BY id DESC LIMIT ?4",
+                " AND id < ?5 ORDER BY id DESC LIMIT ?4",
 };
 
 /*
@@ -281,9 +281,13 @@ static int sqlite_job_renew(struct ad_store *st, const char *tenant_id, const ch
     return rc;
 }
 
+/*
+ * Keyset paging is "id < ?5" always, so the tenant's id index serves it as
+ * a range: without a key, ?5 is AD__SQ_ID_TOP, above every id.
+ */
 static int sqlite_job_list(struct ad_store *st, const char *tenant_id, int status,
-                           const char *kind, int limit, struct ad_job **out, size_t *n,
-                           struct ad_err *err)
+                           const char *kind, const char *before_id, int limit,
+                           struct ad_job **out, size_t *n, struct ad_err *err)
 {
     struct sqlite_store *s = ad__sq(st);
     struct ad_job *v = NULL;
@@ -300,6 +304,7 @@ static int sqlite_job_list(struct ad_store *st, const char *tenant_id, int statu
     if (kind)
         sqlite3_bind_text(q->stmt, 3, kind, -1, SQLITE_STATIC);
     sqlite3_bind_int(q->stmt, 4, limit);
+    sqlite3_bind_text(q->stmt, 5, before_id ? before_id : AD__SQ_ID_TOP, -1, SQLITE_STATIC);
     rc = ad__sq_collect(s, q, sizeof(*v), NULL, (void **)&v, &count, "list jobs", err);
     if (rc) {
         ad_job_list_free(v, count);

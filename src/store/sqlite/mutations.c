@@ -239,6 +239,10 @@ static char *mutation_list_sql(const struct ad_mutation_filter *f)
         rc = ad_buf_adds(&b, " AND decision IS NULL");
     else if (!rc && f->decision >= 0)
         rc = ad_buf_adds(&b, " AND decision = ?7");
+    if (!rc && f->agent_id)
+        rc = ad_buf_adds(&b, " AND agent_id = ?11");
+    if (!rc && f->before_id)
+        rc = ad_buf_adds(&b, " AND (created_at, id) < (?9, ?10)");
     if (!rc)
         rc = ad_buf_adds(&b, f->job_id ? " ORDER BY mutant_index, id LIMIT ?8"
                                        : " ORDER BY created_at DESC, id DESC LIMIT ?8");
@@ -269,6 +273,12 @@ static void bind_list(sqlite3_stmt *q, const char *tenant_id, const struct ad_mu
         sqlite3_bind_text(q, 7, ad_mutation_decision_name((enum ad_mutation_decision)f->decision),
                           -1, SQLITE_STATIC);
     sqlite3_bind_int(q, 8, f->limit);
+    if (f->agent_id)
+        sqlite3_bind_text(q, 11, f->agent_id, -1, SQLITE_STATIC);
+    if (f->before_id) {
+        sqlite3_bind_text(q, 9, f->before_created_at, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 10, f->before_id, -1, SQLITE_STATIC);
+    }
 }
 
 static int mutation_row(sqlite3_stmt *q, void *elem, struct ad_err *err)

@@ -29,7 +29,8 @@ static const struct sq_stmt notification_insert = {
 
 /* Newest first down ix_notifications_tenant; the filters are checked on the way. */
 #define LIST_SQL(where) \
-    "SELECT {cols} FROM notifications WHERE tenant_id = ?1" where " ORDER BY id DESC LIMIT ?3"
+    "SELECT {cols} FROM notifications WHERE tenant_id = ?1" where \
+    " AND id < ?4 ORDER BY id DESC LIMIT ?3"
 
 static const struct sq_stmt notification_lists[2][2] = {
     { { &notification_table, LIST_SQL("") },
@@ -63,9 +64,11 @@ static int sqlite_notification_insert(struct ad_store *st, const struct ad_notif
     return ad_error(err, AD_ENOTFOUND, "unknown agent '%s'", nt->agent_id);
 }
 
+/* Keyset paging as the jobs' (sqlite/jobs.c): "id < ?4", AD__SQ_ID_TOP without a key. */
 static int sqlite_notification_list(struct ad_store *st, const char *tenant_id, bool unread_only,
-                                    const char *type, int limit, struct ad_notification **out,
-                                    size_t *n, struct ad_err *err)
+                                    const char *type, const char *before_id, int limit,
+                                    struct ad_notification **out, size_t *n,
+                                    struct ad_err *err)
 {
     struct sqlite_store *s = ad__sq(st);
     struct ad_notification *v = NULL;
@@ -79,6 +82,7 @@ static int sqlite_notification_list(struct ad_store *st, const char *tenant_id, 
     if (type)
         sqlite3_bind_text(q->stmt, 2, type, -1, SQLITE_STATIC);
     sqlite3_bind_int(q->stmt, 3, limit);
+    sqlite3_bind_text(q->stmt, 4, before_id ? before_id : AD__SQ_ID_TOP, -1, SQLITE_STATIC);
     rc = ad__sq_collect(s, q, sizeof(*v), NULL, (void **)&v, &count, "list notifications", err);
     if (rc) {
         ad_notification_list_free(v, count);

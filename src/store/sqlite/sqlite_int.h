@@ -218,6 +218,13 @@ int ad__sq_exists(struct sqlite_store *s, const char *sql, const char *tenant_id
                   const char *id, struct ad_err *err);
 
 /* Existence checks that say which referenced row a conditional write lacked. */
+/*
+ * A key above every id (UUIDv7 text is [0-9a-f-]): "id < AD__SQ_ID_TOP" is
+ * a keyset condition that holds for every row, so one statement serves a
+ * list's first page and its next ones as an index range.
+ */
+#define AD__SQ_ID_TOP "~"
+
 #define SQ_AGENT_EXISTS "SELECT 1 FROM agents WHERE tenant_id = ?1 AND id = ?2"
 
 /* ---- the entity tables (one file each) ---------------------------------- */

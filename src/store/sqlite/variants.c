@@ -205,6 +205,8 @@ static char *variant_list_sql(const struct ad_variant_filter *f)
         rc = ad_buf_adds(&b, " AND skill_version_id = ?4");
     if (!rc && f->job_id)
         rc = ad_buf_adds(&b, " AND job_id = ?5");
+    if (!rc && f->before_id)
+        rc = ad_buf_adds(&b, " AND (created_at, id) < (?7, ?8)");
     if (!rc)
         rc = ad_buf_adds(&b, " ORDER BY created_at DESC, id DESC LIMIT ?6");
     if (!rc) {
@@ -238,6 +240,10 @@ static int sqlite_variant_list(struct ad_store *st, const char *tenant_id,
             sqlite3_bind_text(q->stmt, i + 2, vals[i], -1, SQLITE_STATIC);
     }
     sqlite3_bind_int(q->stmt, 6, f->limit);
+    if (f->before_id) {
+        sqlite3_bind_text(q->stmt, 7, f->before_created_at, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q->stmt, 8, f->before_id, -1, SQLITE_STATIC);
+    }
     return collect(s, q, out, n, "list variants", err);
 }
 
