@@ -68,7 +68,7 @@ static bool reserved(const char *s)
         "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return",
         "try", "while", "with", "yield", "match", "case", "re", "item", "round", "sum", "len",
         "min", "max", "str", "format", "int", "float", "bool", "list", "dict", "isinstance",
-        "Any",
+        "Any", "_nth", "_dig",
     };
 
     for (size_t i = 0; i < AD_ARRAY_SIZE(words); i++)
@@ -174,7 +174,7 @@ static int choose_mode(struct sx_search *s)
         kw &= json_is_object(s->in[i]) && json_object_size(s->in[i]) > 0;
         if (kw)
             json_object_foreach((json_t *)s->in[i], k, v)
-                kw &= ad_text_identifier(k, 64) && !reserved(k) && k[0] != '_';
+                kw &= ad_text_identifier(k, 64) && !reserved(k);
     }
     if (kw) {
         for (size_t i = 0; i < s->n; i++) {
@@ -870,6 +870,83 @@ static void filters(struct sx_search *s, struct best *b, const int *ln, bool cou
     }
 }
 
+/* ---- string operations: numbers and booleans from strings ---- */
+
+static bool str_leaf(const struct sx_search *s, size_t i)
+{
+    return s->leaf[i].present == (int)s->n && s->leaf[i].types == 1 << JSON_STRING;
+}
+
+static int strop_node(struct sx_search *s, int a, int b, int op, json_t *c, int pat)
+{
+    int k = sx_node(s->p, SX_STROP, a, b, op);
+
+    if (k < 0) {
+        json_decref(c);
+        return -1;
+    }
+    s->p->node[k].c = c;
+    s->p->node[k].pat = pat;
+    return k;
+}
+
+/* len(), .count() of another field, the count of words or numbers, int() of a number's digits. */
+static void string_numbers(struct sx_search *s, struct best *b, const int *ln)
+{
+    static const char *const counted[] = { SX_NONSPACE "+", "\\w+", "[0-9]+" };
+    int digits = sx_pattern(s->p, "[0-9]+");
+
+    for (size_t i = 0; i < s->nleaf && !sx_spent(s); i++) {
+        if (!str_leaf(s, i))
+            continue;
+        for (long k = 0; k <= 1 && digits >= 0; k++) {
+            int m = sx_node(s->p, SX_NTH, ln[i], -1, (int)-k);
+
+            if (m >= 0)
+                s->p->node[m].pat = digits;
+            consider(s, b, m < 0 ? -1 : strop_node(s, m, -1, SO_INT, NULL, -1), 2 + 0.3 * k);
+        }
+        consider(s, b, strop_node(s, ln[i], -1, SO_LEN, NULL, -1), 2.2);
+        for (size_t c = 0; c < AD_ARRAY_SIZE(counted) && 2.6 < b->cost; c++) {
+            int pat = sx_pattern(s->p, counted[c]);
+            int all = pat < 0 ? -1 : sx_node(s->p, SX_ALL, ln[i], -1, 0);
+
+            if (all >= 0)
+                s->p->node[all].pat = pat;
+            consider(s, b, all < 0 ? -1 : sx_node(s->p, SX_AGG, all, -1, AGG_LEN),
+                     2.6 + 0.05 * (double)c);
+        }
+        for (size_t j = 0; j < s->nleaf && 2.8 < b->cost; j++)
+            if (j != i && str_leaf(s, j))
+                consider(s, b, strop_node(s, ln[i], ln[j], SO_COUNT, NULL, -1), 2.8);
+    }
+}
+
+/* Another field in, equal to, at the start or end of a string; a digit in it. */
+static void string_bools(struct sx_search *s, struct best *b, const int *ln)
+{
+    int digit = sx_pattern(s->p, "[0-9]");
+
+    for (size_t e = 0; e < s->n; e++)
+        if (!json_is_boolean(s->out[e]))
+            return;
+    for (size_t i = 0; i < s->nleaf && !sx_spent(s); i++) {
+        if (!str_leaf(s, i))
+            continue;
+        if (digit >= 0)
+            consider(s, b, strop_node(s, ln[i], -1, SO_SEARCH, NULL, digit), 2.5);
+        for (size_t j = 0; j < s->nleaf && 2.5 < b->cost; j++) {
+            if (j == i || !str_leaf(s, j))
+                continue;
+            consider(s, b, strop_node(s, ln[i], ln[j], SO_IN, NULL, -1), 2.5);
+            if (j > i)
+                consider(s, b, strop_node(s, ln[i], ln[j], SO_EQ, NULL, -1), 2.5);
+            consider(s, b, strop_node(s, ln[i], ln[j], SO_STARTS, NULL, -1), 2.7);
+            consider(s, b, strop_node(s, ln[i], ln[j], SO_ENDS, NULL, -1), 2.7);
+        }
+    }
+}
+
 /* ---- the whole search ---- */
 
 static void search_release(struct sx_search *s)
@@ -960,9 +1037,12 @@ static int search(struct sx_search *s, struct best *b)
         aggregates(s, b, ln);
         arithmetic(s, b, ln);
         filters(s, b, ln, true);
+        string_numbers(s, b, ln);
     }
-    if (kind == JSON_TRUE || kind == JSON_FALSE)
+    if (kind == JSON_TRUE || kind == JSON_FALSE) {
         thresholds(s, b, ln);
+        string_bools(s, b, ln);
+    }
     if (lists) {
         if (sx_list_text_search(s, &node, &cost) == 0 && cost < b->cost) {
             b->node = node;
@@ -1097,6 +1177,19 @@ static int synth_pass(const json_t *examples, const struct ad_synth_opts *o, con
     rc = contradiction(&s, res, err);
     if (rc < 0)
         goto out;
+    /* An example given twice is one example: repeats must not pass for agreement. */
+    for (size_t e = i = 0; e < s.n; e++) {
+        size_t j;
+
+        for (j = 0; j < i && !(sx_equal(s.in[j], s.in[e]) && sx_equal(s.out[j], s.out[e])); j++)
+            ;
+        if (j == i) {
+            s.in[i] = s.in[e];
+            s.out[i++] = s.out[e];
+        }
+    }
+    s.n = i;
+    res->examples = (int)s.n;
     if (choose_mode(&s) < 0) {
         rc = oom(err);
         goto out;

@@ -127,7 +127,7 @@ int sx_py_value(struct ad_buf *b, const json_t *v)
 
 /* ---- expressions ---- */
 
-enum { P_CMP = 2, P_ADD = 4, P_MUL = 5, P_ATOM = 10 };
+enum { P_COND = 1, P_CMP = 2, P_ADD = 4, P_MUL = 5, P_ATOM = 10 };
 
 static int prec_of(const struct sx *x)
 {
@@ -140,6 +140,10 @@ static int prec_of(const struct sx *x)
         return x->n == AGG_MEAN ? P_MUL : P_ATOM;
     case SX_CMP:
         return P_CMP;
+    case SX_STROP:
+        return x->n == SO_SUFFIX ? P_COND : x->n == SO_IN || x->n == SO_EQ || x->n == SO_SEARCH
+                                                 ? P_CMP
+                                                 : P_ATOM;
     default:
         return P_ATOM;
     }
@@ -222,6 +226,64 @@ static int filter_expr(struct ad_synth_program *p, const struct sx *x, struct ad
     return rc || ad_buf_addch(b, ']');
 }
 
+static int pat_str(struct ad_synth_program *p, const struct sx *x, struct ad_buf *b)
+{
+    return sx_py_str(b, p->pat[x->pat].src, strlen(p->pat[x->pat].src), true);
+}
+
+static int c_str(const struct sx *x, struct ad_buf *b)
+{
+    return sx_py_str(b, json_string_value(x->c), json_string_length(x->c), false);
+}
+
+static int strop_expr(struct ad_synth_program *p, const struct sx *x, struct ad_buf *b)
+{
+    static const char *const method[] = {
+        [SO_COUNT] = ".count(", [SO_STARTS] = ".startswith(", [SO_ENDS] = ".endswith(",
+    };
+
+    switch (x->n) {
+    case SO_LEN:
+    case SO_INT:
+        return ad_buf_adds(b, x->n == SO_LEN ? "len(" : "int(") || expr(p, x->a, 0, b) ||
+               ad_buf_addch(b, ')');
+    case SO_COUNT:
+    case SO_STARTS:
+    case SO_ENDS:
+        return expr(p, x->a, P_ATOM, b) || ad_buf_adds(b, method[x->n]) || expr(p, x->b, 0, b) ||
+               ad_buf_addch(b, ')');
+    case SO_IN:
+        return expr(p, x->b, P_CMP + 1, b) || ad_buf_adds(b, " in ") || expr(p, x->a, P_CMP + 1, b);
+    case SO_EQ:
+        return expr(p, x->a, P_CMP + 1, b) || ad_buf_adds(b, " == ") || expr(p, x->b, P_CMP + 1, b);
+    case SO_SEARCH:
+        return ad_buf_adds(b, "re.search(") || pat_str(p, x, b) || ad_buf_adds(b, ", ") ||
+               expr(p, x->a, 0, b) || ad_buf_adds(b, ") is not None");
+    case SO_REPLACE:
+        return expr(p, x->a, P_ATOM, b) || ad_buf_adds(b, ".replace(") || expr(p, x->b, 0, b) ||
+               ad_buf_adds(b, ", ") || c_str(x, b) || ad_buf_addch(b, ')');
+    case SO_SUB:
+        return ad_buf_adds(b, "re.sub(") || pat_str(p, x, b) || ad_buf_adds(b, ", ") ||
+               c_str(x, b) || ad_buf_adds(b, ", ") || expr(p, x->a, 0, b) || ad_buf_addch(b, ')');
+    case SO_SUFFIX:
+        return expr(p, x->a, P_COND + 1, b) || ad_buf_adds(b, " if ") ||
+               expr(p, x->a, P_ATOM, b) || ad_buf_adds(b, ".endswith(") || c_str(x, b) ||
+               ad_buf_adds(b, ") else ") || expr(p, x->a, P_ADD, b) || ad_buf_adds(b, " + ") ||
+               c_str(x, b);
+    case SO_DROP:
+        return expr(p, x->a, P_ATOM, b) || ad_buf_addch(b, '[') || expr(p, x->b, 0, b) ||
+               ad_buf_adds(b, ":]");
+    case SO_SPLIT:
+        return expr(p, x->a, P_ATOM, b) || ad_buf_adds(b, ".split(") || c_str(x, b) ||
+               ad_buf_adds(b, ")[") || expr(p, x->b, P_ADD, b) || ad_buf_adds(b, " - 1]");
+    case SO_PART:
+        return expr(p, x->a, P_ATOM, b) || ad_buf_adds(b, ".split(") || c_str(x, b) ||
+               ad_buf_addf(b, ")[%d]", x->cond);
+    default:
+        return -1;
+    }
+}
+
 static int expr(struct ad_synth_program *p, int node, int need, struct ad_buf *b)
 {
     static const char *const cases[] = { "lower", "upper", "title", "capitalize", "strip" };
@@ -280,6 +342,9 @@ static int expr(struct ad_synth_program *p, int node, int need, struct ad_buf *b
     case SX_CMP:
         rc = rc || expr(p, x->a, P_CMP + 1, b) || ad_buf_adds(b, cmps[x->n]);
         rc = rc || (x->b >= 0 ? expr(p, x->b, P_CMP + 1, b) : sx_py_value(b, x->c));
+        break;
+    case SX_STROP:
+        rc = rc || strop_expr(p, x, b);
         break;
     }
     if (paren)
@@ -378,7 +443,9 @@ int sx_emit_module(struct ad_synth_program *p, const char *name, const char *des
     for (size_t i = 0; i < p->nnode; i++) {
         if (!seen[i])
             continue;
-        need_re |= p->node[i].kind == SX_NTH || p->node[i].kind == SX_ALL;
+        need_re |= p->node[i].kind == SX_NTH || p->node[i].kind == SX_ALL ||
+                   (p->node[i].kind == SX_STROP &&
+                    (p->node[i].n == SO_SEARCH || p->node[i].n == SO_SUB));
         need_nth |= p->node[i].kind == SX_NTH;
         need_dig |= p->node[i].kind == SX_PATH && p->node[i].c &&
                     !(p->mode == MODE_KW && p->node[i].path.n == 1);

@@ -630,6 +630,242 @@ fail:
     return NULL;
 }
 
+/* ---- the string operations (enum sx_strop) ---- */
+
+/* Code points of the UTF-8 string s: what Python's len() counts. */
+static size_t cp_count(const char *s, size_t len)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xc0) != 0x80;
+    return n;
+}
+
+/* The byte offset of code point k (k <= cp_count). */
+static size_t cp_offset(const char *s, size_t len, size_t k)
+{
+    size_t i = 0;
+
+    for (; i < len; i++)
+        if (((unsigned char)s[i] & 0xc0) != 0x80 && k-- == 0)
+            break;
+    return i;
+}
+
+/* Non-overlapping occurrences of needle, as str.count() counts them (an empty one: len + 1). */
+static size_t occurrences(const char *s, size_t len, const char *nd, size_t nlen)
+{
+    size_t n = 0;
+
+    if (nlen == 0)
+        return cp_count(s, len) + 1;
+    for (size_t i = 0; i + nlen <= len;) {
+        if (!memcmp(s + i, nd, nlen)) {
+            n++;
+            i += nlen;
+        } else {
+            i++;
+        }
+    }
+    return n;
+}
+
+/* a.replace(old, new); an empty old puts new around every code point, as Python does. */
+static json_t *replace(const char *s, size_t len, const char *old, size_t olen, const char *nw,
+                       size_t nlen)
+{
+    struct ad_buf b = AD_BUF_INIT;
+    json_t *r = NULL;
+    int rc = 0;
+
+    for (size_t i = 0; i < len && rc == 0;) {
+        if (olen == 0) {
+            size_t j = i + 1;
+
+            while (j < len && ((unsigned char)s[j] & 0xc0) == 0x80)
+                j++;
+            rc = ad_buf_add(&b, nw, nlen) || ad_buf_add(&b, s + i, j - i);
+            i = j;
+        } else if (i + olen <= len && !memcmp(s + i, old, olen)) {
+            rc = ad_buf_add(&b, nw, nlen);
+            i += olen;
+        } else {
+            rc = ad_buf_add(&b, s + i, 1);
+            i++;
+        }
+    }
+    if (rc == 0 && olen == 0)
+        rc = ad_buf_add(&b, nw, nlen);
+    if (rc == 0)
+        r = json_stringn_nocheck(b.ptr ? b.ptr : "", b.len);
+    ad_buf_release(&b);
+    return r;
+}
+
+/* Part k (negative from the end) of s.split(sep); false when there is none. */
+static bool split_part(const char *s, size_t len, const char *sep, size_t slen, long k,
+                       struct sx_span *out)
+{
+    size_t parts = occurrences(s, len, sep, slen) + 1, start = 0, i = 0, n = 0;
+
+    if (k < 0)
+        k += (long)parts;
+    if (k < 0 || (size_t)k >= parts)
+        return false;
+    for (;;) {
+        size_t end = len;
+
+        while (i + slen <= len && memcmp(s + i, sep, slen))
+            i++;
+        if (i + slen <= len)
+            end = i;
+        if (n == (size_t)k) {
+            out->off = start;
+            out->len = end - start;
+            return true;
+        }
+        i = start = end + slen;
+        n++;
+    }
+}
+
+json_t *sx_strop(struct ad_synth_program *p, const struct sx *x, const json_t *a, const json_t *b,
+                 const char **why)
+{
+    const char *s = json_string_value(a), *t = json_string_value(b);
+    size_t len = json_string_length(a), tlen = json_string_length(b);
+    const char *c = json_string_value(x->c);
+    size_t clen = json_string_length(x->c);
+    struct sx_span sp;
+
+    if (!s) {
+        *why = "not a string";
+        return NULL;
+    }
+    if (!sx_scan(p, len + 1)) {
+        *why = "the budget of bytes scanned is spent";
+        return NULL;
+    }
+    switch (x->n) {
+    case SO_LEN:
+        return json_integer((json_int_t)cp_count(s, len));
+    case SO_INT: {
+        json_int_t v = 0;
+
+        if (len == 0 || len > 18 || strspn(s, "0123456789") != len) {
+            *why = len > 18 ? "a number too large for the C evaluation" : "not an integer";
+            return NULL;
+        }
+        for (size_t i = 0; i < len; i++)
+            v = v * 10 + (s[i] - '0');
+        return json_integer(v);
+    }
+    case SO_SEARCH: {
+        size_t off = 0;
+        uint32_t flags = 0;
+
+        return json_boolean(next_match(p, &p->pat[x->pat], s, len, &off, &flags, &sp));
+    }
+    case SO_SUB: {
+        struct ad_buf o = AD_BUF_INIT;
+        size_t off = 0, done = 0;
+        uint32_t flags = 0;
+        json_t *r = NULL;
+        int rc = 0;
+
+        while (rc == 0 && next_match(p, &p->pat[x->pat], s, len, &off, &flags, &sp)) {
+            if (sp.len == 0) {
+                ad_buf_release(&o);
+                *why = "internal: a deletion pattern matched the empty string";
+                return NULL;
+            }
+            rc = ad_buf_add(&o, s + done, sp.off - done) || ad_buf_add(&o, c, clen);
+            done = sp.off + sp.len;
+        }
+        rc = rc || ad_buf_add(&o, s + done, len - done);
+        if (rc == 0)
+            r = json_stringn_nocheck(o.ptr ? o.ptr : "", o.len);
+        ad_buf_release(&o);
+        return r;
+    }
+    case SO_SUFFIX:
+        if (len >= clen && !memcmp(s + len - clen, c, clen))
+            return json_incref((json_t *)a);
+        {
+            char *cat = malloc(len + clen + 1);
+            json_t *r;
+
+            if (!cat)
+                return NULL;
+            memcpy(cat, s, len);
+            memcpy(cat + len, c, clen);
+            r = json_stringn_nocheck(cat, len + clen);
+            free(cat);
+            return r;
+        }
+    case SO_PART:
+        if (!split_part(s, len, c, clen, x->cond, &sp)) {
+            *why = "list index out of range";
+            return NULL;
+        }
+        return json_stringn_nocheck(s + sp.off, sp.len);
+    default:
+        break;
+    }
+    if (x->n == SO_DROP || x->n == SO_SPLIT) {
+        json_int_t k;
+
+        if (!json_is_integer(b)) {
+            *why = "not an integer";
+            return NULL;
+        }
+        k = json_integer_value(b);
+        if (x->n == SO_DROP) {
+            size_t n = cp_count(s, len), from;
+
+            /* Python clamps a slice start: a negative one counts from the end. */
+            if (k < 0)
+                from = (size_t)-k >= n ? 0 : n - (size_t)-k;
+            else
+                from = (size_t)k > n ? n : (size_t)k;
+            from = cp_offset(s, len, from);
+            return json_stringn_nocheck(s + from, len - from);
+        }
+        if (clen == 0) {
+            *why = "empty separator";
+            return NULL;
+        }
+        if (k - 1 < -(json_int_t)len - 1 || k - 1 > (json_int_t)len ||
+            !split_part(s, len, c, clen, (long)(k - 1), &sp)) {
+            *why = "list index out of range";
+            return NULL;
+        }
+        return json_stringn_nocheck(s + sp.off, sp.len);
+    }
+    if (!t) {
+        *why = "not a string";
+        return NULL;
+    }
+    switch (x->n) {
+    case SO_COUNT:
+        return json_integer((json_int_t)occurrences(s, len, t, tlen));
+    case SO_IN:
+        return json_boolean(tlen == 0 || memmem(s, len, t, tlen) != NULL);
+    case SO_EQ:
+        return json_boolean(len == tlen && !memcmp(s, t, len));
+    case SO_STARTS:
+        return json_boolean(tlen <= len && !memcmp(s, t, tlen));
+    case SO_ENDS:
+        return json_boolean(tlen <= len && !memcmp(s + len - tlen, t, tlen));
+    case SO_REPLACE:
+        return replace(s, len, t, tlen, c ? c : "", clen);
+    default:
+        *why = "internal: unknown string operation";
+        return NULL;
+    }
+}
+
 json_t *sx_eval(struct ad_synth_program *p, int node, const json_t *input, const char **why)
 {
     const struct sx *x = &p->node[node];
@@ -755,6 +991,9 @@ json_t *sx_eval(struct ad_synth_program *p, int node, const json_t *input, const
         break;
     case SX_FILTER:
         r = filter(x, a, why);
+        break;
+    case SX_STROP:
+        r = sx_strop(p, x, a, b, why);
         break;
     case SX_CMP: {
         int c = compare(x->n, a, b ? b : x->c);

@@ -55,6 +55,28 @@ enum sx_kind {
     SX_AGG,       /* n: enum sx_agg over list a, of item[f] (times item[f2]) when f is set */
     SX_FILTER,    /* [item (or item[f]) for item in a if <cond on item[g]>] */
     SX_CMP,       /* a <cmp n> b */
+    SX_STROP,     /* n: enum sx_strop on string a (b, c, pat as it says) */
+};
+
+/*
+ * The string operations (synth.c and synth_text.c search them, synth_eval.c runs them,
+ * synth_emit.c writes them): what each gives, in the Python it is written as.
+ */
+enum sx_strop {
+    SO_LEN,       /* len(a) */
+    SO_COUNT,     /* a.count(b) */
+    SO_INT,       /* int(a), a of ASCII digits (what "[0-9]+" matches) */
+    SO_IN,        /* b in a */
+    SO_EQ,        /* a == b */
+    SO_STARTS,    /* a.startswith(b) */
+    SO_ENDS,      /* a.endswith(b) */
+    SO_SEARCH,    /* re.search(pat, a) is not None */
+    SO_REPLACE,   /* a.replace(b, c) */
+    SO_SUB,       /* re.sub(pat, c, a); pat never matches the empty string */
+    SO_SUFFIX,    /* a if a.endswith(c) else a + c */
+    SO_DROP,      /* a[b:] */
+    SO_SPLIT,     /* a.split(c)[b - 1]: the b-th part, b an int argument */
+    SO_PART,      /* a.split(c)[idx], idx in the node's cond field */
 };
 
 enum sx_case { CASE_LOWER, CASE_UPPER, CASE_TITLE, CASE_CAPITALIZE, CASE_STRIP };
@@ -207,6 +229,10 @@ int sx_emit_expr(struct ad_synth_program *p, int node, struct ad_buf *out);
 int sx_py_str(struct ad_buf *b, const char *s, size_t len, bool raw_ok);
 /* A Python literal for a JSON value. */
 int sx_py_value(struct ad_buf *b, const json_t *v);
+
+/* Python's str operations of enum sx_strop on a and b (b may be NULL); NULL and *why when it raises. */
+json_t *sx_strop(struct ad_synth_program *p, const struct sx *x, const json_t *a, const json_t *b,
+                 const char **why);
 
 /* ---- the text search (synth_text.c) ---- */
 

@@ -47,6 +47,7 @@ const char *const sx_classes[] = {
 #define MAX_STATES 20000
 #define MAX_OUT 512              /* longer outputs are matched whole, not in parts */
 #define MAX_SEARCHED (256 * 1024) /* longer strings are used whole, not searched */
+#define MAX_OPS_TEXT 4096        /* longer strings get no string operations as atoms */
 
 struct atom {
     int leaf;                    /* its leaf's node */
@@ -466,6 +467,165 @@ static int label_of(struct text *t, size_t li, struct ad_buf *label)
 
 /* ---- atoms ---- */
 
+/* ---- string operations as atoms ---- */
+
+static const char *const seps[] = { " ", ",", ".", "/", "_", "-", "=", "|", ":", ";", "<",
+                                    ">", "(", ")", "@", "#", "= ", ", " };
+
+/* The atom of node's value in each example (a string; none where it raises). */
+static int node_atom(struct text *t, int node, double cost, bool cases)
+{
+    struct sx_search *s = t->s;
+    struct atom proto = { .leaf = node, .pat = -1, .cost = cost };
+    json_t **v;
+    int rc;
+
+    if (node < 0)
+        return 0;       /* out of memory shows as a missing atom, not a failure */
+    v = calloc(s->n, sizeof(json_t *));
+    if (!v)
+        return -1;
+    for (size_t e = 0; e < s->n; e++) {
+        const char *why;
+        json_t *x = sx_eval(s->p, node, s->in[e], &why);
+
+        if (x && !json_is_string(x)) {
+            json_decref(x);
+            x = NULL;
+        }
+        v[e] = x;
+    }
+    rc = add_with_cases(t, &proto, v, cases);
+    for (size_t e = 0; e < s->n; e++)
+        json_decref(v[e]);
+    free(v);
+    return rc;
+}
+
+static int op_node(struct sx_search *s, int a, int b, int op, const char *c, int cond)
+{
+    int k = sx_node(s->p, SX_STROP, a, b, op);
+
+    if (k < 0)
+        return -1;
+    s->p->node[k].cond = cond;
+    if (c && !(s->p->node[k].c = json_string(c)))
+        return -1;
+    return k;
+}
+
+static int pat_op_node(struct sx_search *s, int a, int op, const char *re, const char *c)
+{
+    int pat = sx_pattern(s->p, re), k = pat < 0 ? -1 : op_node(s, a, -1, op, c, 0);
+
+    if (k >= 0)
+        s->p->node[k].pat = pat;
+    return k;
+}
+
+/* Whether every example's leaf value (all: every one; else some) holds c, and no output does. */
+static bool in_leaf(struct sx_search *s, size_t li, const char *c, bool all)
+{
+    size_t have = 0;
+
+    for (size_t e = 0; e < s->n; e++)
+        have += strstr(json_string_value(s->leaf[li].v[e]), c) != NULL;
+    return all ? have == s->n : have > 0;
+}
+
+static bool in_outputs(struct sx_search *s, const char *c)
+{
+    for (size_t e = 0; e < s->n; e++)
+        if (strstr(json_string_value(s->out[e]), c))
+            return true;
+    return false;
+}
+
+/* Parts between separators, deletions and replacements, a suffix ensured, an int argument's position. */
+static int strop_atoms(struct text *t, size_t li, const int *ln_of_leaf)
+{
+    static const struct {
+        const char *re, *with;
+    } subs[] = {
+        { "[0-9]+", "" }, { "[^0-9]+", "" }, { "<[^<>]*>", "" }, { SX_SPACE "+", " " },
+    };
+    static const int parts[] = { 0, 1, -1 };
+    struct sx_search *s = t->s;
+    int ln = ln_of_leaf[li], rc = 0;
+
+    /* Cell-sized values only: on a long text each operation would be another whole scan. */
+    for (size_t e = 0; e < s->n; e++)
+        if (json_string_length(s->leaf[li].v[e]) > MAX_OPS_TEXT)
+            return 0;
+    for (size_t k = 0; rc == 0 && k < AD_ARRAY_SIZE(seps); k++) {
+        if (!in_leaf(s, li, seps[k], true))
+            continue;
+        for (size_t j = 0; rc == 0 && j < AD_ARRAY_SIZE(parts); j++)
+            rc = node_atom(t, op_node(s, ln, -1, SO_PART, seps[k], parts[j]),
+                           1.15 + 0.1 * (double)j, true);
+    }
+    for (size_t k = 0; rc == 0 && k < AD_ARRAY_SIZE(subs); k++)
+        rc = node_atom(t, pat_op_node(s, ln, SO_SUB, subs[k].re, subs[k].with), 1.6, true);
+    for (size_t k = 0; rc == 0 && k < AD_ARRAY_SIZE(seps) - 2; k++) {
+        int old;
+
+        if (!in_leaf(s, li, seps[k], false) || in_outputs(s, seps[k]))
+            continue;
+        old = sx_node(s->p, SX_CONST, -1, -1, 0);
+        if (old >= 0 && !(s->p->node[old].c = json_string(seps[k])))
+            return -1;
+        rc = node_atom(t, old < 0 ? -1 : op_node(s, ln, old, SO_REPLACE, "", 0), 1.5, true);
+        for (size_t d = 0; rc == 0 && d < AD_ARRAY_SIZE(seps) - 2; d++)
+            if (d != k && in_outputs(s, seps[d]) && !in_leaf(s, li, seps[d], false))
+                rc = node_atom(t, op_node(s, ln, old, SO_REPLACE, seps[d], 0), 1.6, false);
+    }
+    for (size_t j = 0; rc == 0 && j < s->nleaf; j++) {
+        const struct sx_leaf *l = &s->leaf[j];
+
+        if (j == li || l->present != (int)s->n)
+            continue;
+        if (l->types == 1 << JSON_STRING)
+            rc = node_atom(t, op_node(s, ln, ln_of_leaf[j], SO_REPLACE, "", 0), 1.7, true);
+        else if (l->types == 1 << JSON_INTEGER) {
+            rc = node_atom(t, op_node(s, ln, ln_of_leaf[j], SO_DROP, NULL, 0), 1.5, true);
+            for (size_t k = 0; rc == 0 && k < AD_ARRAY_SIZE(seps); k++)
+                if (in_leaf(s, li, seps[k], true))
+                    rc = node_atom(t, op_node(s, ln, ln_of_leaf[j], SO_SPLIT, seps[k], 0), 1.6,
+                                   true);
+        }
+    }
+    /* a suffix every output ends with, which some values have and some lack */
+    if (rc == 0 && s->n >= 2) {
+        size_t n = t->ylen[0], have = 0;
+
+        for (size_t e = 1; e < s->n; e++) {
+            size_t m = 0;
+
+            while (m < n && m < t->ylen[e] &&
+                   t->y[0][t->ylen[0] - 1 - m] == t->y[e][t->ylen[e] - 1 - m])
+                m++;
+            n = m;
+        }
+        while (n > 0 && ((unsigned char)t->y[0][t->ylen[0] - n] & 0xc0) == 0x80)
+            n--;
+        if (n >= 2 && n < 64) {
+            char suf[64];
+
+            memcpy(suf, t->y[0] + t->ylen[0] - n, n);
+            suf[n] = '\0';
+            for (size_t e = 0; e < s->n; e++) {
+                const char *v = json_string_value(s->leaf[li].v[e]);
+                size_t vl = json_string_length(s->leaf[li].v[e]);
+
+                have += vl >= n && !memcmp(v + vl - n, suf, n);
+            }
+            if (have > 0 && have < s->n)
+                rc = node_atom(t, op_node(s, ln, -1, SO_SUFFIX, suf, 0), 2, false);
+        }
+    }
+    return rc;
+}
+
 static int build_atoms(struct text *t, const int *ln_of_leaf, bool parts)
 {
     static const struct {
@@ -522,6 +682,8 @@ static int build_atoms(struct text *t, const int *ln_of_leaf, bool parts)
                 }
             }
             ad_buf_release(&label);
+            if (rc == 0)
+                rc = strop_atoms(t, i, ln_of_leaf);
             for (size_t c = 0; parts && rc == 0 && c < AD_ARRAY_SIZE(classes); c++) {
                 int pat = sx_pattern(s->p, classes[c].re);
 

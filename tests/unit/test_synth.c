@@ -984,6 +984,152 @@ static json_t *big_mails(int n, int kb, size_t *bytes)
  * with the bytes scanned a small multiple of the input, the same count on
  * every run.
  */
+/*
+ * The string operations, each forced by its examples, then run in C on
+ * random inputs of the same shape (strings of letters, digits, the
+ * separators, spaces and a non-ASCII letter; small ints): /usr/bin/python3
+ * must give what the C evaluation gives on every one.
+ */
+static const struct {
+    const char *op;           /* what the summary must show */
+    const char *examples;
+} strop_cases[] = {
+    { "len(", "[{\"input\": \"abc\", \"output\": 3}, {\"input\": \"hello world\", \"output\": 11}]" },
+    { ".count(", "[{\"input\": {\"s\": \"banana\", \"t\": \"an\"}, \"output\": 2},"
+                 " {\"input\": {\"s\": \"aaaa\", \"t\": \"aa\"}, \"output\": 2},"
+                 " {\"input\": {\"s\": \"xyz\", \"t\": \"q\"}, \"output\": 0}]" },
+    { "int(", "[{\"input\": \"Jones <60>\", \"output\": 60}, {\"input\": \"a 7 b\", \"output\": 7}]" },
+    { " in ", "[{\"input\": {\"s\": \"an apple\", \"t\": \"apple\"}, \"output\": true},"
+              " {\"input\": {\"s\": \"an apple\", \"t\": \"pear\"}, \"output\": false}]" },
+    { " == ", "[{\"input\": {\"s\": \"apple\", \"t\": \"apple\"}, \"output\": true},"
+              " {\"input\": {\"s\": \"apple pie\", \"t\": \"apple\"}, \"output\": false},"
+              " {\"input\": {\"s\": \"pear\", \"t\": \"Pear\"}, \"output\": false}]" },
+    { "re.search(", "[{\"input\": \"ab1\", \"output\": true}, {\"input\": \"abc\", \"output\": false},"
+                    " {\"input\": \"x 2\", \"output\": true}]" },
+    { ".replace(", "[{\"input\": \"a-b c-d\", \"output\": \"ab cd\"},"
+                   " {\"input\": \"12-3\", \"output\": \"123\"}]" },
+    { "re.sub(", "[{\"input\": \"34653 jim\", \"output\": \" jim\"},"
+                 " {\"input\": \"price is 500\", \"output\": \"price is \"}]" },
+    { ".endswith(", "[{\"input\": {\"a\": \"Penn\", \"b\": \"Philadelphia, PA, USA\"},"
+                    "  \"output\": \"Penn, Philadelphia, PA, USA\"},"
+                    " {\"input\": {\"a\": \"UCLA\", \"b\": \"Los Angeles, CA\"},"
+                    "  \"output\": \"UCLA, Los Angeles, CA, USA\"},"
+                    " {\"input\": {\"a\": \"Cornell\", \"b\": \"Ithaca, New York, USA\"},"
+                    "  \"output\": \"Cornell, Ithaca, New York, USA\"}]" },
+    { ":]", "[{\"input\": {\"s\": \"1234\", \"k\": 1}, \"output\": \"234\"},"
+            " {\"input\": {\"s\": \"**512A\", \"k\": 2}, \"output\": \"512A\"}]" },
+    { " - 1]", "[{\"input\": {\"s\": \"aa_bb_cc\", \"k\": 2}, \"output\": \"bb\"},"
+               " {\"input\": {\"s\": \"x_y\", \"k\": 1}, \"output\": \"x\"}]" },
+    { ".split(\".\")[0]", "[{\"input\": \"pivot table.xls\", \"output\": \"pivot table\"},"
+                          " {\"input\": \"happy.jpg\", \"output\": \"happy\"}]" },
+};
+
+static json_t *random_like(const json_t *v, unsigned *seed)
+{
+    static const char alphabet[] = "ab AB09-_.,/<>=|x";
+    static const char *const extra[] = { "\xc3\xa9", "USA", ", USA", "an", "  " };
+
+    if (json_is_integer(v))
+        return json_integer((json_int_t)(rand_r(seed) % 10) - 3);
+    if (json_is_string(v)) {
+        struct ad_buf b = AD_BUF_INIT;
+        int n = rand_r(seed) % 12;
+        json_t *r;
+
+        for (int i = 0; i < n; i++) {
+            if (rand_r(seed) % 6 == 0)
+                ad_buf_adds(&b, extra[rand_r(seed) % AD_ARRAY_SIZE(extra)]);
+            else
+                ad_buf_addch(&b, alphabet[rand_r(seed) % (sizeof(alphabet) - 1)]);
+        }
+        r = json_stringn(b.ptr ? b.ptr : "", b.len);
+        ad_buf_release(&b);
+        return r;
+    }
+    if (json_is_object(v)) {
+        json_t *o = json_object();
+        const char *k;
+        json_t *x;
+
+        json_object_foreach((json_t *)v, k, x)
+            json_object_set_new(o, k, random_like(x, seed));
+        return o;
+    }
+    return json_incref((json_t *)v);
+}
+
+static void test_strop_property(void **state)
+{
+    json_t *batch = json_array();
+    unsigned seed = 23;
+    char *fails;
+
+    (void)state;
+    for (size_t c = 0; c < AD_ARRAY_SIZE(strop_cases); c++) {
+        json_t *ex = json_loads(strop_cases[c].examples, 0, NULL), *rnd = json_array();
+        struct ad_synth_result res;
+        struct ad_err err = AD_ERR_INIT;
+        const json_t *in0;
+        char name[32];
+
+        assert_non_null(ex);
+        assert_int_equal(ad_synth(ex, &(struct ad_synth_opts){ ENTRY, NULL }, &res, &err), 0);
+        print_message("# %s\n", res.summary);
+        if (!strstr(res.summary, strop_cases[c].op))
+            fail_msg("case %zu: '%s' does not use %s", c, res.summary, strop_cases[c].op);
+        in0 = json_object_get(json_array_get(ex, 0), "input");
+        for (int i = 0; i < 60; i++) {
+            json_t *in = random_like(in0, &seed), *out = NULL;
+            struct ad_err e2 = AD_ERR_INIT;
+
+            if (ad_synth_apply(&res, in, &out, &e2) == 0)
+                json_array_append_new(rnd, json_pack("{s:o, s:o}", "input", in, "output", out));
+            else
+                json_decref(in);
+        }
+        assert_true(json_array_size(rnd) > 10);
+        snprintf(name, sizeof(name), "strop %zu", c);
+        batch_add(batch, name, &res, rnd);
+        ad_synth_result_release(&res);
+        json_decref(ex);
+        json_decref(rnd);
+    }
+    fails = batch_run(batch);
+    if (*fails)
+        fail_msg("python disagrees with the C evaluation: %s", fails);
+    free(fails);
+    json_decref(batch);
+}
+
+static void test_duplicates_count_once(void **state)
+{
+    struct fx *f = *state;
+    json_t *ex = json_loads("[{\"input\": \"Ducati100\", \"output\": \"Ducati\"},"
+                            " {\"input\": \"Ducati100\", \"output\": \"Ducati\"},"
+                            " {\"input\": \"Ducati100\", \"output\": \"Ducati\"}]",
+                            0, NULL);
+    struct ad_err err = AD_ERR_INIT;
+
+    assert_int_equal(ad_synth(ex, &(struct ad_synth_opts){ ENTRY, NULL }, &f->res, &err), 0);
+    assert_int_equal(f->res.examples, 1);
+    /* One example cannot vouch for a constant: the word is taken from the input. */
+    assert_null(strstr(f->res.summary, "Ducati"));
+    json_decref(ex);
+}
+
+static void test_underscore_keys(void **state)
+{
+    struct fx *f = *state;
+    json_t *ex = json_loads("[{\"input\": {\"_arg_0\": \"a b\", \"_arg_1\": \"c\"}, \"output\": \"c\"},"
+                            " {\"input\": {\"_arg_0\": \"d e\", \"_arg_1\": \"f\"}, \"output\": \"f\"}]",
+                            0, NULL);
+    struct ad_err err = AD_ERR_INIT;
+
+    assert_int_equal(ad_synth(ex, &(struct ad_synth_opts){ ENTRY, NULL }, &f->res, &err), 0);
+    assert_non_null(strstr(f->res.code, "def solve(_arg_0: str, _arg_1: str)"));
+    json_decref(ex);
+}
+
 static void test_budget_hostile_found(void **state)
 {
     struct fx *f = *state;
@@ -1143,6 +1289,9 @@ int main(void)
         cmocka_unit_test(test_case_matches_python),
         cmocka_unit_test(test_hazard_cases),
         cmocka_unit_test(test_hazard_property),
+        cmocka_unit_test(test_strop_property),
+        cmocka_unit_test_setup_teardown(test_duplicates_count_once, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_underscore_keys, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_budget_hostile_found, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_budget_scan, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_budget_candidates, fx_setup, fx_teardown),
