@@ -85,8 +85,9 @@ int ad_advise_readiness_notify(struct ad_store *st, struct ad_bus *bus, const ch
                                int *notified, struct ad_err *err);
 /*
  * Queues this period's advise.readiness job when an agent of the tenant
- * has the episodes its next level needs (the job decides the rest); its
- * key (advise.readiness@PERIOD) makes a second call in the period a no-op.
+ * is ready for its next level and was not told (only agents with the
+ * episodes the lowest level needs are scored); its key
+ * (advise.readiness@PERIOD) makes a second call in the period a no-op.
  * The runtime's schedule calls it.
  */
 int ad_advise_schedule(struct ad_store *st, const char *tenant_id, struct ad_err *err);

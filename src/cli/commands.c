@@ -1232,7 +1232,7 @@ static const struct ad_cmd_opt advise_opts[] = {
     { "--ai", "After the facts, a summary of the same facts written by the\n"
       "configured model ($AUTODEV_LLM). The prompt holds the facts only. Without\n"
       "a model, or when the call fails, the facts are still printed and the\n"
-      "command exits 1 with the model's error." },
+      "command exits non-zero with the model's error." },
     { NULL, NULL },
 };
 
@@ -1253,7 +1253,7 @@ static const char advise_description[] =
     "\n"
     "An agent that becomes ready to graduate is notified once per level (a\n"
     "notification of type auto_dev_graduation_ready): the advise.readiness job\n"
-    "checks every hour while an agent has the episodes its next level needs,\n"
+    "checks at most once an hour, when an agent is ready and was not told yet,\n"
     "queued by the workers (autodev worker, serve, jobs run).";
 
 static const struct ad_cmd commands[] = {

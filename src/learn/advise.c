@@ -837,14 +837,22 @@ int ad_advise_readiness_notify(struct ad_store *st, struct ad_bus *bus, const ch
     return rc;
 }
 
+/* An agent ready for its next level and not told yet: the job has work. */
 static int candidate_agent(struct scope *sc, const struct ad_agent *a, void *arg,
                            struct ad_err *err)
 {
-    (void)sc;
-    (void)err;
-    if (a->maturity < AD_AUTONOMOUS && a->episode_count >= READY_MIN_EPISODES)
+    struct ad_readiness r;
+    bool yes = false;
+    int rc;
+
+    if (*(bool *)arg || a->maturity >= AD_AUTONOMOUS || a->episode_count < READY_MIN_EPISODES)
+        return 0;
+    rc = ad_readiness_compute(sc->st, sc->tenant_id, a->id, &r, err);
+    if (rc == 0 && r.ready)
+        rc = told(sc->st, sc->tenant_id, a->id, ad_maturity_name(r.next), &yes, err);
+    if (rc == 0 && r.ready && !yes)
         *(bool *)arg = true;
-    return 0;
+    return rc;
 }
 
 int ad_advise_schedule(struct ad_store *st, const char *tenant_id, struct ad_err *err)

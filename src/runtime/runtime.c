@@ -22,6 +22,7 @@
 #include "autodev/json.h"
 #include "autodev/learn.h"
 #include "autodev/llm.h"
+#include "autodev/log.h"
 #include "autodev/research.h"
 #include "autodev/runtime.h"
 #include "autodev/sandbox.h"
@@ -419,9 +420,16 @@ int ad_runtime_schedule(struct ad_runtime *rt, const char *tenant_id, struct ad_
 {
     int rc = ad_alpha_schedule(rt->st, tenant_id, err);
 
-    /* The readiness check of the advisor: queued only when an agent could be ready. */
-    if (rc == 0)
-        rc = ad_advise_schedule(rt->st, tenant_id, err);
+    /*
+     * The readiness check of the advisor, queued only when an agent is ready
+     * and was not told. It reads episodes: a store that cannot answer (a
+     * damaged page) must not keep the queue's own jobs (store.check) from
+     * running, so its failure is a warning.
+     */
+    if (rc == 0 && ad_advise_schedule(rt->st, tenant_id, err) < 0) {
+        AD_LOG(AD_LOG_WARN, "advise: readiness schedule: %s", err->msg);
+        ad_err_clear(err);
+    }
     return rc;
 }
 
