@@ -268,6 +268,7 @@ int cmd_mutations(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_research(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_lineage(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_fitness(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_advise(int argc, char **argv, struct ad_ctx *ctx);
 
 /*
  * diff.c: left and right side by side, line by line (their longest common

@@ -1214,6 +1214,48 @@ static const char research_description[] =
     "research/ID.lock): a second one gets an error naming the holder's pid and\n"
     "host; a holder killed with -9 does not block resume.";
 
+static const struct ad_cmd_form advise_forms[] = {
+    { "advise [--agent NAME] [--ai]",
+      "Print what the store says needs attention, most urgent first: skills\n"
+      "with high failure rates, the mutation acceptance rate, fitness plateaus,\n"
+      "the cost per accepted improvement, daily limits being hit, gates\n"
+      "blocking agents mature enough for them, and agents ready or close to\n"
+      "graduation. Each fact has a severity (high, warn, info), the numbers\n"
+      "behind it and a command to try." },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt advise_opts[] = {
+    { "--agent NAME", "Only the facts about agent NAME (its runs, mutations, gates and\n"
+      "readiness, shown even when it is far from graduating); the model\n"
+      "ledger and the daily limits are the workspace's either way." },
+    { "--ai", "After the facts, a summary of the same facts written by the\n"
+      "configured model ($AUTODEV_LLM). The prompt holds the facts only. Without\n"
+      "a model, or when the call fails, the facts are still printed and the\n"
+      "command exits non-zero with the model's error." },
+    { NULL, NULL },
+};
+
+static const char advise_description[] =
+    "The facts, their thresholds and their kinds: skill_failure_rate (a current\n"
+    "version that failed at least 20% of its last runs, 5 runs at least; high\n"
+    "from 50%), mutation_acceptance (accepted of evaluated mutations; warn when\n"
+    "some wait for review, or below 10% over 10 or more), fitness_plateau (5\n"
+    "scored variants of one skill version in a row gaining less than 0.01 over\n"
+    "the best), cost_per_improvement (the ledger's USD over accepted mutations\n"
+    "and promoted skills), limit_hit (80% of a daily limit or cap used; high\n"
+    "when reached), gate_blocked (a capability closed to agents whose maturity\n"
+    "allows it, with the gate's reasons), graduation_ready and graduation_close\n"
+    "(readiness 0.6 or more, with each unmet criterion's gap). With --json: one\n"
+    "object with agent, generated_at, facts (kind, subject, severity, summary,\n"
+    "numbers, command), counts, and summary with --ai. GET /v1/advice?agent=\n"
+    "answers the same document.\n"
+    "\n"
+    "An agent that becomes ready to graduate is notified once per level (a\n"
+    "notification of type auto_dev_graduation_ready): the advise.readiness job\n"
+    "checks at most once an hour, when an agent is ready and was not told yet,\n"
+    "queued by the workers (autodev worker, serve, jobs run).";
+
 static const struct ad_cmd commands[] = {
     { "init", cmd_init, "create the home directory and the database", init_forms, NULL,
       "Creates the home directory (mode 0700) and the database in it, runs the\n"
@@ -1272,6 +1314,8 @@ static const struct ad_cmd commands[] = {
       synth_opts, synth_description },
     { "demo", cmd_demo, "show autodev at work in a throw-away home", demo_forms, demo_opts,
       demo_description },
+    { "advise", cmd_advise, "say what needs attention, with the numbers and a command",
+      advise_forms, advise_opts, advise_description },
     { "completion", cmd_completion, "print a shell completion script", completion_forms, NULL,
       completion_description },
     { "help", cmd_help, "print the help of a command, or the manual page", help_forms, NULL,

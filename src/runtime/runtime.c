@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "autodev/advise.h"
 #include "autodev/agent.h"
 #include "autodev/buf.h"
 #include "autodev/alpha.h"
@@ -21,6 +22,7 @@
 #include "autodev/json.h"
 #include "autodev/learn.h"
 #include "autodev/llm.h"
+#include "autodev/log.h"
 #include "autodev/research.h"
 #include "autodev/runtime.h"
 #include "autodev/sandbox.h"
@@ -152,6 +154,22 @@ static int job_webhook_deliver(void *ctx, const struct ad_job *job, struct ad_jo
     return rc < 0 ? rc : ad_hooks_deliver(h, job, lease, err);
 }
 
+/* learn: the readiness notifications (advise.h), once per agent and level. */
+static int job_advise_readiness(void *ctx, const struct ad_job *job, struct ad_job_lease *lease,
+                                struct ad_err *err)
+{
+    struct ad_runtime *rt = ctx;
+    int notified = 0;
+    int rc = ad_advise_readiness_notify(rt->st, rt->bus, job->tenant_id, &notified, err);
+
+    (void)lease;
+    if (rc == 0 && notified > 0 && rt->notices) {
+        fprintf(rt->notices, "advise: %d agent(s) ready to graduate, notified\n", notified);
+        fflush(rt->notices);
+    }
+    return rc;
+}
+
 /* ---- the tables -------------------------------------------------------------------- */
 
 static const struct ad_runtime_subscription subscriptions[] = {
@@ -169,6 +187,8 @@ static const struct ad_runtime_job_kind job_kinds[] = {
     { AD_ALPHA_BACKGROUND_JOB, "learn", "queue evolution of AUTONOMOUS agents' most-used skills",
       job_alpha_background },
     { AD_WEBHOOK_JOB, "hooks", "send one event to one webhook, signed", job_webhook_deliver },
+    { AD_ADVISE_READINESS_JOB, "learn", "notify agents ready to graduate, once per level",
+      job_advise_readiness },
     { NULL, NULL, NULL, NULL },
 };
 
@@ -398,7 +418,19 @@ int ad_runtime_jobs(struct ad_runtime *rt, const char *tenant_id,
 
 int ad_runtime_schedule(struct ad_runtime *rt, const char *tenant_id, struct ad_err *err)
 {
-    return ad_alpha_schedule(rt->st, tenant_id, err);
+    int rc = ad_alpha_schedule(rt->st, tenant_id, err);
+
+    /*
+     * The readiness check of the advisor, queued only when an agent is ready
+     * and was not told. It reads episodes: a store that cannot answer (a
+     * damaged page) must not keep the queue's own jobs (store.check) from
+     * running, so its failure is a warning.
+     */
+    if (rc == 0 && ad_advise_schedule(rt->st, tenant_id, err) < 0) {
+        AD_LOG(AD_LOG_WARN, "advise: readiness schedule: %s", err->msg);
+        ad_err_clear(err);
+    }
+    return rc;
 }
 
 /* ---- the tenants (the server's workers serve them all) ----------------------------- */

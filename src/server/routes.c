@@ -173,6 +173,9 @@ static const struct ad__route routes[] = {
       "postFitnessSignals",
       "Delayed fitness signals, signed with the tenant's signal secret (X-Autodev-Tenant, "
       "X-Autodev-Timestamp, X-Autodev-Signature); no bearer token", NULL, 200 },
+    { "GET", "/v1/advice", AD__ANY, 0, ad__h_advice, "getAdvice",
+      "The advisor's facts: failure rates, acceptance, plateaus, cost, limits, gates, "
+      "graduation, each with its numbers and a command", "agent", 200 },
     { NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, 0 },
 };
 

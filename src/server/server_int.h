@@ -210,6 +210,8 @@ ad__route_fn ad__h_events;
 /* routes_hooks.c: webhooks, deliveries, signed fitness signals */
 ad__route_fn ad__h_webhook_list, ad__h_webhook_add, ad__h_webhook_remove, ad__h_delivery_list,
     ad__h_delivery_replay, ad__h_signals;
+/* routes_advise.c: the advisor's facts */
+ad__route_fn ad__h_advice;
 
 /* ---- metrics (metrics.c) ------------------------------------------------------------ */
 
