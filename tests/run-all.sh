@@ -29,7 +29,17 @@ passed=0
 failed=0
 skipped=0
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# A throwaway PostgreSQL cluster for the PostgreSQL tests (tests/pg/pg-start),
+# started once and stopped at the end; when it cannot start, those tests skip
+# and say why.
+pgdir=$(mktemp -d "${TMPDIR:-/tmp}/autodev-pg.XXXXXX")
+trap 'rm -f "$log"; "$top/tests/pg/pg-stop" "$pgdir"' EXIT
+if pgenv=$("$top/tests/pg/pg-start" "$pgdir" 2>"$log"); then
+    eval "$pgenv"
+    export AUTODEV_TEST_PG AUTODEV_TEST_PG_APP
+else
+    echo "# PostgreSQL tests will skip: $(tail -n 3 "$log" | tr '\n' ' ')"
+fi
 
 run_one() {
     name=$1

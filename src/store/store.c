@@ -45,6 +45,7 @@
 #include "autodev/store.h"
 #include "autodev/text.h"
 
+#include "pg/pg.h"
 #include "sqlite/sqlite.h"
 #include "store_backend.h"
 
@@ -53,16 +54,17 @@
 
 /*
  * The backends by URI scheme. A uri without a known scheme is a SQLite
- * file path. PostgreSQL is recognised so that its URIs get a clear answer
- * rather than a file of that name.
+ * file path. postgres:// and postgresql:// URIs go to the PostgreSQL
+ * backend (pg/), whose open says so when this build has no libpq; "pg:" is
+ * recognised so that it gets a clear answer rather than a file of that name.
  */
 static const struct {
     const char *scheme;    /* with its ':' */
     const struct ad_store_ops *ops;   /* NULL: not built in */
 } backends[] = {
     { "sqlite:", &ad__store_sqlite_ops },
-    { "postgres:", NULL },
-    { "postgresql:", NULL },
+    { "postgres:", &ad__store_pg_ops },
+    { "postgresql:", &ad__store_pg_ops },
     { "pg:", NULL },
 };
 
@@ -92,7 +94,8 @@ static int pick_backend(const char *uri, const struct ad_store_ops **ops, const 
         if (!starts_with(uri, backends[i].scheme))
             continue;
         if (!backends[i].ops)
-            return ad_error(err, AD_ENOTSUP, "postgresql support is not built in");
+            return ad_error(err, AD_ENOTSUP, "unknown store scheme '%s' (use postgres://...)",
+                            backends[i].scheme);
         *ops = backends[i].ops;
         *target = uri + strlen(backends[i].scheme);
         break;

@@ -1,0 +1,194 @@
+/*
+ * Skill candidates on PostgreSQL, and the daily counts of candidates and
+ * of AlphaEvolver's mutants.
+ *
+ * The daily limits: candidates.c (public layer) counts and inserts in one
+ * transaction level. Under READ COMMITTED two transactions could both
+ * count 4 and both insert, so count_since first takes a transaction-scoped
+ * advisory lock of the tenant's count (one key per table and tenant) and
+ * only then counts, in a second statement whose snapshot is taken after
+ * the lock: whoever waited sees the rows of the holder, which committed
+ * before releasing it. The limit is exact across processes and machines.
+ */
+#include "compat.h"
+
+#include "pg/pg_int.h"
+
+#define CAND_COLS                                                                   \
+    "id, tenant_id, agent_id, source_episode_id, skill_name, skill_description,"    \
+    " generated_code, failure_pattern, validation_status, validation_result,"       \
+    " fitness_score, review_status, reviewed_by, ad_ts(reviewed_at), reason,"       \
+    " risk_score, ad_ts(created_at), ad_ts(validated_at), ad_ts(promoted_at)"
+
+static int read_candidate(const PGresult *r, int i, struct ad_skill_candidate *c,
+                          struct ad_err *err)
+{
+    int v = 0, rc;
+
+    ad_skill_candidate_init(c);
+    ad__pg_fixed(r, i, 0, c->id, sizeof(c->id));
+    ad__pg_fixed(r, i, 1, c->tenant_id, sizeof(c->tenant_id));
+    ad__pg_fixed(r, i, 2, c->agent_id, sizeof(c->agent_id));
+    ad__pg_fixed(r, i, 3, c->source_episode_id, sizeof(c->source_episode_id));
+    c->fitness_score = ad__pg_double(r, i, 10);
+    ad__pg_fixed(r, i, 13, c->reviewed_at, sizeof(c->reviewed_at));
+    c->risk_score = ad__pg_double(r, i, 15);
+    ad__pg_fixed(r, i, 16, c->created_at, sizeof(c->created_at));
+    ad__pg_fixed(r, i, 17, c->validated_at, sizeof(c->validated_at));
+    ad__pg_fixed(r, i, 18, c->promoted_at, sizeof(c->promoted_at));
+    rc = ad__pg_enum(r, i, 8, &ad__candidate_status_enum, &v, err);
+    c->status = v;
+    c->review_status = AD_REVIEW_NONE;
+    if (!rc && ad__pg_text(r, i, 11)) {
+        rc = ad__pg_enum(r, i, 11, &ad__review_status_enum, &v, err);
+        c->review_status = v;
+    }
+    if (!rc)
+        rc = ad__pg_dup(r, i, 4, &c->skill_name, err);
+    if (!rc)
+        rc = ad__pg_dup(r, i, 5, &c->skill_description, err);
+    if (!rc)
+        rc = ad__pg_dup(r, i, 6, &c->generated_code, err);
+    if (!rc)
+        rc = ad__pg_json(r, i, 7, &c->failure_pattern, err);
+    if (!rc)
+        rc = ad__pg_json(r, i, 9, &c->validation_result, err);
+    if (!rc)
+        rc = ad__pg_dup(r, i, 12, &c->reviewed_by, err);
+    if (!rc)
+        rc = ad__pg_dup(r, i, 14, &c->reason, err);
+    if (rc)
+        ad_skill_candidate_release(c);
+    return rc;
+}
+
+/*
+ * One statement: the row goes in only when the agent and the source
+ * episode (when set) are the tenant's; otherwise no row and no error, and
+ * a read says which was missing.
+ */
+static const char q_insert[] =
+    "INSERT INTO skill_candidates (id, tenant_id, agent_id, source_episode_id, skill_name,"
+    " skill_description, generated_code, failure_pattern, validation_status,"
+    " validation_result, fitness_score, review_status, reviewed_by, reviewed_at, reason,"
+    " risk_score, created_at, validated_at, promoted_at)"
+    " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
+    " $18, $19"
+    " WHERE ($3::text IS NULL OR EXISTS (SELECT 1 FROM agents WHERE tenant_id = $2 AND id = $3))"
+    " AND ($4::text IS NULL OR EXISTS"
+    "  (SELECT 1 FROM episodes WHERE tenant_id = $2 AND id = $4))";
+static const char q_which[] =
+    "SELECT ($1::text IS NULL OR EXISTS (SELECT 1 FROM agents WHERE tenant_id = $3 AND id = $1)),"
+    " ($2::text IS NULL OR EXISTS (SELECT 1 FROM episodes WHERE tenant_id = $3 AND id = $2))";
+
+static int pg_candidate_insert(struct ad_store *st, const struct ad_skill_candidate *c,
+                               const char *failure_pattern, const char *validation_result,
+                               struct ad_err *err)
+{
+    struct pg_store *s = ad__pg(st);
+    char b[2][32];
+    const char *p[] = {
+        c->id, c->tenant_id, ad__pg_opt(c->agent_id), ad__pg_opt(c->source_episode_id),
+        c->skill_name, c->skill_description, c->generated_code, failure_pattern,
+        ad__enum_name(&ad__candidate_status_enum, c->status), validation_result,
+        ad__pg_double_text(c->fitness_score, b[0]),
+        ad__enum_name(&ad__review_status_enum, c->review_status), c->reviewed_by,
+        ad__pg_opt(c->reviewed_at), c->reason, ad__pg_double_text(c->risk_score, b[1]),
+        c->created_at, ad__pg_opt(c->validated_at), ad__pg_opt(c->promoted_at),
+    };
+    const char *w[] = { p[2], p[3], c->tenant_id };
+    PGresult *r = NULL;
+    int rc = ad__pg_run(s, c->tenant_id, q_insert, 19, p, &r, "insert skill candidate", err);
+
+    if (rc || strcmp(PQcmdTuples(r), "0")) {
+        PQclear(r);
+        return rc;
+    }
+    PQclear(r);
+    rc = ad__pg_run(s, c->tenant_id, q_which, 3, w, &r, "insert skill candidate", err);
+    if (!rc) {
+        if (strcmp(PQgetvalue(r, 0, 0), "t"))
+            rc = ad_error(err, AD_ENOTFOUND, "unknown agent '%s'", c->agent_id);
+        else
+            rc = ad_error(err, AD_ENOTFOUND, "unknown episode '%s'", c->source_episode_id);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static const char q_get[] =
+    "SELECT " CAND_COLS " FROM skill_candidates WHERE tenant_id = $1 AND id = $2";
+
+static int pg_candidate_get(struct ad_store *st, const char *tenant_id, const char *id,
+                            struct ad_skill_candidate *out, struct ad_err *err)
+{
+    const char *p[] = { tenant_id, id };
+    PGresult *r = NULL;
+    int rc = ad__pg_run_one(ad__pg(st), tenant_id, q_get, 2, p, &r, "skill candidate", id, err);
+
+    if (!rc)
+        rc = read_candidate(r, 0, out, err);
+    PQclear(r);
+    return rc;
+}
+
+static const char q_lock[] = "SELECT pg_advisory_xact_lock(hashtext($1))";
+static const char q_count[] =
+    "SELECT count(*) FROM skill_candidates WHERE tenant_id = $1 AND created_at >= $2";
+static const char q_mutation_count[] =
+    "SELECT count(*) FROM tool_mutations WHERE tenant_id = $1 AND created_at >= $2";
+
+static int count_locked(struct ad_store *st, const char *table, const char *sql,
+                        const char *tenant_id, const char *since, int64_t *count,
+                        struct ad_err *err)
+{
+    struct pg_store *s = ad__pg(st);
+    char key[96];
+    const char *k = key;
+    const char *p[] = { tenant_id, since[0] ? since : "-infinity" };
+    PGresult *r = NULL;
+    int rc;
+
+    snprintf(key, sizeof(key), "autodev.daily.%s.%s", table, tenant_id);
+    rc = ad__pg_run(s, tenant_id, q_lock, 1, &k, NULL, "daily limit lock", err);
+    if (!rc)
+        rc = ad__pg_run(s, tenant_id, sql, 2, p, &r, "daily count", err);
+    if (!rc)
+        *count = ad__pg_i64(r, 0, 0);
+    PQclear(r);
+    return rc;
+}
+
+static int pg_candidate_count_since(struct ad_store *st, const char *tenant_id,
+                                    const char *since, int64_t *count, struct ad_err *err)
+{
+    return count_locked(st, "skill_candidates", q_count, tenant_id, since, count, err);
+}
+
+static int pg_mutation_count_since(struct ad_store *st, const char *tenant_id,
+                                   const char *since, int64_t *count, struct ad_err *err)
+{
+    return count_locked(st, "tool_mutations", q_mutation_count, tenant_id, since, count, err);
+}
+
+static int pg_candidate_update(struct ad_store *st, const struct ad_skill_candidate *c,
+                               const char *validation_result, struct ad_err *err)
+{
+    return ad_error(err, AD_ENOTSUP, "not on PostgreSQL yet: candidates.update");
+}
+
+static int pg_candidate_list(struct ad_store *st, const char *tenant_id,
+                             const struct ad_candidate_filter *f,
+                             struct ad_skill_candidate **out, size_t *n, struct ad_err *err)
+{
+    return ad_error(err, AD_ENOTSUP, "not on PostgreSQL yet: candidates.list");
+}
+
+const struct ad__candidate_ops ad__pg_candidate_ops = {
+    .insert = pg_candidate_insert,
+    .update = pg_candidate_update,
+    .get = pg_candidate_get,
+    .list = pg_candidate_list,
+    .count_since = pg_candidate_count_since,
+    .mutation_count_since = pg_mutation_count_since,
+};

@@ -1,0 +1,70 @@
+/*
+ * The PostgreSQL ops table of a build without libpq: open says so. The
+ * other ops are never reached (open fails), but store.c checks at open
+ * that every table exists, so they are the generated AD_ENOTSUP ones.
+ */
+#include "compat.h"
+
+#include "pg/pg.h"
+#include "pg/pg_ops.h"
+#include "store_backend.h"
+
+/* Never called (open fails first); present because store.c checks every table. */
+static const struct ad__tenant_ops ad__pg_tenant_ops;
+static const struct ad__agent_ops ad__pg_agent_ops;
+static const struct ad__candidate_ops ad__pg_candidate_ops;
+
+static int stub_open(const char *target, const struct ad_store_options *opts,
+                     struct ad_store **out, struct ad_err *err)
+{
+    return ad_error(err, AD_ENOTSUP,
+                    "this autodev was built without PostgreSQL support (libpq-dev not found)");
+}
+
+static void stub_close(struct ad_store *st)
+{
+}
+
+static int stub_fail(struct ad_err *err)
+{
+    return ad_error(err, AD_ENOTSUP, "this autodev was built without PostgreSQL support");
+}
+
+static int stub_schema_version(struct ad_store *st, int *current, int *latest, struct ad_err *err)
+{
+    return stub_fail(err);
+}
+
+static int stub_check(struct ad_store *st, struct ad_err *err)
+{
+    return stub_fail(err);
+}
+
+static int stub_level(struct ad_store *st, int depth, struct ad_err *err)
+{
+    return stub_fail(err);
+}
+
+static int stub_tx_lost(struct ad_store *st)
+{
+    return AD_ENOTSUP;
+}
+
+static int stub_data_version(struct ad_store *st, int64_t *out, struct ad_err *err)
+{
+    return stub_fail(err);
+}
+
+const struct ad_store_ops ad__store_pg_ops = {
+    .name = "postgresql",
+    .open = stub_open,
+    .close = stub_close,
+    .schema_version = stub_schema_version,
+    .check = stub_check,
+    .begin = stub_level,
+    .commit = stub_level,
+    .rollback = stub_level,
+    .tx_lost = stub_tx_lost,
+    .data_version = stub_data_version,
+    AD_PG_ENTITY_TABLES
+};
