@@ -359,7 +359,9 @@ static int one_step(int argc, char **argv, struct ad_ctx *ctx, research_step_fn 
         fprintf(ctx->out, "iteration %" JSON_INTEGER_FORMAT " %s (%s)\n",
                 json_integer_value(json_object_get(res, "seq")), ad_json_str(res, "phase"),
                 ad_json_str(res, "decision"));
-        progress_line(ctx, res);
+        struct progress p = { ctx, NAN };
+
+        progress_line(&p, res);
     } else if (json_object_get(res, "report")) {
         return print_final(ctx, res);
     } else {
@@ -393,6 +395,7 @@ static int research_status(int argc, char **argv, struct ad_ctx *ctx)
 {
     struct ad_research_env env;
     struct ad_err err = AD_ERR_INIT;
+    struct progress p = { ctx, NAN };
     json_t *res = NULL, *v;
     size_t i;
     int rc;
@@ -408,8 +411,10 @@ static int research_status(int argc, char **argv, struct ad_ctx *ctx)
     if (ctx->json)
         return ad__print_json(ctx, res);
     print_session(ctx, res);
+    p.noise = json_is_number(json_object_get(res, "noise"))
+                  ? json_number_value(json_object_get(res, "noise")) : NAN;
     json_array_foreach(json_object_get(res, "iterations"), i, v)
-        progress_line(ctx, v);
+        progress_line(&p, v);
     json_decref(res);
     return 0;
 }
