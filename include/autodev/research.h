@@ -134,9 +134,11 @@ int ad_research_finalize(const struct ad_research_env *env, const char *session_
 int ad_research_status(const struct ad_research_env *env, const char *session_id, json_t **out,
                        struct ad_err *err);
 /*
- * After a crash: puts the worktree back on the last kept commit, marks an
- * iteration that did not reach its decision as crashed ("interrupted"), and
- * finishes a setup that did not measure its baseline.
+ * After a crash: puts the worktree back on the last kept commit, applies
+ * again the stored edit of an iteration that did not reach its decision
+ * (it goes on from its phase; one interrupted twice, or whose diff no
+ * longer applies, is decided as crashed, "interrupted"), and finishes a
+ * setup that did not measure its baseline.
  */
 int ad_research_resume(const struct ad_research_env *env, const char *session_id,
                        json_t **out, struct ad_err *err);

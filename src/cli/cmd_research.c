@@ -213,10 +213,17 @@ static void print_session(struct ad_ctx *ctx, const json_t *s)
             ad_json_str(s, "best_commit") ? ad_json_str(s, "best_commit") : "");
 }
 
-/* The progress line of a decided iteration: seq, decision, value, hypothesis. */
+/* What the progress lines need: the context and the session's noise floor (NAN: none). */
+struct progress {
+    struct ad_ctx *ctx;
+    double noise;
+};
+
+/* The progress line of a decided iteration: seq, decision, value ± noise, hypothesis. */
 static void progress_line(void *arg, const json_t *it)
 {
-    struct ad_ctx *ctx = arg;
+    const struct progress *p = arg;
+    struct ad_ctx *ctx = p->ctx;
     const json_t *m = json_object_get(it, "metric");
     const char *failure = json_string_value(json_object_get(json_object_get(it, "detail"),
                                                             "failure"));
@@ -235,6 +242,8 @@ static void progress_line(void *arg, const json_t *it)
         fprintf(ctx->out, "%-12.6g ", json_number_value(m));
     else
         fprintf(ctx->out, "%-12s ", "-");
+    if (!isnan(p->noise))
+        fprintf(ctx->out, "± %-8.3g ", p->noise);
     ad__print_clipped(ctx->out, failure ? failure : ad_json_str(it, "hypothesis"), 100);
     fputc('\n', ctx->out);
     fflush(ctx->out);
@@ -260,15 +269,22 @@ static int run_loop(struct ad_ctx *ctx, const char *id)
 {
     struct ad_research_env env;
     struct ad_err err = AD_ERR_INIT;
+    struct progress p = { ctx, NAN };
     json_t *res = NULL;
-
     int rc;
 
     env_of(ctx, &env);
     rc = env_llm(ctx, &env);
     if (rc)
         return rc;
-    rc = ad_research_loop(&env, id, progress_line, ctx, &res, &err);
+    /* The noise floor of the baseline, for "value ± noise" on each line. */
+    if (ad_research_status(&env, id, &res, &err) == 0 &&
+        json_is_number(json_object_get(res, "noise")))
+        p.noise = json_number_value(json_object_get(res, "noise"));
+    json_decref(res);
+    res = NULL;
+    err = (struct ad_err)AD_ERR_INIT;
+    rc = ad_research_loop(&env, id, progress_line, &p, &res, &err);
     ad_llm_free(env.llm);
     if (rc < 0)
         return ad__die_err(ctx, &err);
@@ -343,7 +359,9 @@ static int one_step(int argc, char **argv, struct ad_ctx *ctx, research_step_fn 
         fprintf(ctx->out, "iteration %" JSON_INTEGER_FORMAT " %s (%s)\n",
                 json_integer_value(json_object_get(res, "seq")), ad_json_str(res, "phase"),
                 ad_json_str(res, "decision"));
-        progress_line(ctx, res);
+        struct progress p = { ctx, NAN };
+
+        progress_line(&p, res);
     } else if (json_object_get(res, "report")) {
         return print_final(ctx, res);
     } else {
@@ -377,6 +395,7 @@ static int research_status(int argc, char **argv, struct ad_ctx *ctx)
 {
     struct ad_research_env env;
     struct ad_err err = AD_ERR_INIT;
+    struct progress p = { ctx, NAN };
     json_t *res = NULL, *v;
     size_t i;
     int rc;
@@ -392,8 +411,10 @@ static int research_status(int argc, char **argv, struct ad_ctx *ctx)
     if (ctx->json)
         return ad__print_json(ctx, res);
     print_session(ctx, res);
+    p.noise = json_is_number(json_object_get(res, "noise"))
+                  ? json_number_value(json_object_get(res, "noise")) : NAN;
     json_array_foreach(json_object_get(res, "iterations"), i, v)
-        progress_line(ctx, v);
+        progress_line(&p, v);
     json_decref(res);
     return 0;
 }

@@ -298,9 +298,55 @@ static int add_usage(json_t *detail, const struct ad_llm_response *r)
     return 0;
 }
 
+/*
+ * Reply number idx of the edit: the journal's when it holds one (a crash
+ * came after the model was paid), else the model's, journaled at once
+ * (before it is applied). Errors as ad_llm_complete's.
+ */
+static int complete_journaled(struct ad_llm *llm, const struct ad_llm_request *req,
+                              struct ad__research_journal *j, size_t idx,
+                              struct ad_llm_response *r, struct ad_err *err)
+{
+    json_t *e = j ? json_array_get(j->list, idx) : NULL;
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    if (e) {
+        const char *model = json_string_value(json_object_get(e, "model"));
+
+        r->text = strdup(json_string_value(json_object_get(e, "text")) ?
+                         json_string_value(json_object_get(e, "text")) : "");
+        r->model = model ? strdup(model) : NULL;
+        r->usage.prompt_tokens = json_integer_value(json_object_get(e, "prompt_tokens"));
+        r->usage.completion_tokens = json_integer_value(json_object_get(e, "completion_tokens"));
+        r->cost_usd = json_number_value(json_object_get(e, "cost_usd"));
+        if (!r->text || (model && !r->model)) {
+            ad_llm_response_release(r);
+            return oom(err);
+        }
+        return 0;
+    }
+    rc = ad_llm_complete(llm, req, r, err);
+    if (rc || !j)
+        return rc;
+    e = json_pack("{s:s, s:I, s:I, s:f, s:s?}", "text", r->text ? r->text : "",
+                  "prompt_tokens", (json_int_t)r->usage.prompt_tokens, "completion_tokens",
+                  (json_int_t)r->usage.completion_tokens, "cost_usd", r->cost_usd, "model",
+                  r->model);
+    rc = e && json_array_append_new(j->list, e) == 0 ? 0 : oom(err);
+    if (!rc)
+        rc = j->save(j->arg, err);
+    if (rc)
+        ad_llm_response_release(r);
+    else
+        ad__research_crash_point("edit.replied");
+    return rc;
+}
+
 int ad__research_llm_edit(struct ad_llm *llm, const struct ad_research_session *s,
                           const struct ad_research_iteration *hist, size_t nhist,
-                          char **hypothesis, json_t *detail, struct ad_err *err)
+                          struct ad__research_journal *journal, char **hypothesis,
+                          json_t *detail, struct ad_err *err)
 {
     struct ad_buf user, fb;
     struct ad_llm_response r1, r2;
@@ -328,7 +374,7 @@ int ad__research_llm_edit(struct ad_llm *llm, const struct ad_research_session *
     req.purpose = "research";
     /* A failed first call cost nothing that the session could keep: it is the step's error. */
     if (!rc)
-        rc = ad_llm_complete(llm, &req, &r1, err);
+        rc = complete_journaled(llm, &req, journal, 0, &r1, err);
     if (!rc)
         rc = add_usage(detail, &r1) ? oom(err) : 0;
     if (rc)
@@ -356,7 +402,7 @@ int ad__research_llm_edit(struct ad_llm *llm, const struct ad_research_session *
             msgs[2] = (struct ad_llm_message){ .role = AD_LLM_ASSISTANT, .content = r1.text };
             msgs[3] = (struct ad_llm_message){ .role = AD_LLM_USER, .content = user.ptr };
             req.nmessages = 4;
-            if (!rc && ad_llm_complete(llm, &req, &r2, &aerr) < 0) {
+            if (!rc && complete_journaled(llm, &req, journal, 1, &r2, &aerr) < 0) {
                 /* The first call is paid: the iteration fails, the session goes on. */
                 rc = json_object_set_new(detail, "failure",
                                          json_sprintf("the model's retry failed: %.300s",

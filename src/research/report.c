@@ -194,7 +194,9 @@ static int build_markdown(const struct ad_research_session *s, const json_t *rep
     for (size_t i = 0; !rc && i < n; i++) {
         if (strcmp(v[i].decision, "kept"))
             continue;
-        rc = ad_buf_addf(b, "### %d. %.12s: %.6g\n\n", v[i].seq, v[i].commit_sha, v[i].metric);
+        rc = ad_buf_addf(b, "### %d. %.12s: %.6g (gain %.6g)\n\n", v[i].seq, v[i].commit_sha,
+                         v[i].metric,
+                         json_number_value(json_object_get(v[i].detail, "gain")));
         if (!rc)
             rc = md_secondary(b, json_object_get(s->config, "secondary"),
                               json_object_get(v[i].detail, "secondary"));

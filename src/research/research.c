@@ -15,6 +15,9 @@
 #include "compat.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,6 +36,39 @@
 #define OUT_CAP (256u << 10)       /* command output kept per run: the last 256 KiB */
 #define TAIL_KEEP 2000             /* of which the row keeps the last 2000 bytes */
 #define FILE_MAX (16u << 20)
+
+/* ---- the crash points (a test hook, see research_int.h) ------------------ */
+
+static pthread_once_t crash_once = PTHREAD_ONCE_INIT;
+static char crash_at[128];          /* "research.STEP.POINT", or "" */
+static int crash_nth = 1;
+static atomic_int crash_hits;
+
+static void crash_init(void)
+{
+    const char *v = getenv("AUTODEV_CRASH_AT");
+    char *colon;
+
+    if (!v || strlen(v) >= sizeof(crash_at))
+        return;
+    memcpy(crash_at, v, strlen(v) + 1);
+    colon = strchr(crash_at, ':');
+    if (colon) {
+        long n = strtol(colon + 1, NULL, 10);
+
+        *colon = '\0';
+        crash_nth = n > 0 && n < 1000000 ? (int)n : 1;
+    }
+}
+
+void ad__research_crash_point(const char *point)
+{
+    pthread_once(&crash_once, crash_init);
+    if (!crash_at[0] || strncmp(crash_at, "research.", 9) || strcmp(crash_at + 9, point))
+        return;
+    if (atomic_fetch_add(&crash_hits, 1) + 1 == crash_nth)
+        raise(SIGKILL);
+}
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -257,9 +293,10 @@ static int run_shell(const struct ad_research_session *s, const char *cmd, struc
  * exited 0 and printed the metric; 0 with *value NAN and detail["failure"]
  * when one did not (the first failure ends the measurement); an error only
  * when autodev itself failed. detail gets "values", "ms" and "output_tail".
+ * point: the crash point reached when the first run has been read.
  */
 static int measure(const struct ad_research_session *s, double *value, json_t *detail,
-                   struct ad_err *err)
+                   const char *point, struct ad_err *err)
 {
     const json_t *specs = json_object_get(s->config, "secondary");
     json_t *sec = json_object(), *sec_err = json_object();
@@ -307,6 +344,8 @@ static int measure(const struct ad_research_session *s, double *value, json_t *d
             rc = oom(err);
         } else {
             rc = ad__research_secondary_read(specs, out.ptr ? out.ptr : "", sec, sec_err, err);
+            if (!rc && r == 0)
+                ad__research_crash_point(point);
         }
     }
     if (!rc) {
@@ -645,6 +684,8 @@ static int make_worktree(const struct ad_research_env *env, struct ad_research_s
         rc = ad__git(s->repo_path, NULL, err, "worktree", "add", "-q", "-b", branch, path, base,
                      (const char *)NULL);
     if (!rc)
+        ad__research_crash_point("setup.worktree");
+    if (!rc)
         rc = set_str(&s->worktree, path, err);
     if (!rc)
         rc = json_object_set_new(s->state, "branch", json_string(branch)) < 0 ? oom(err) : 0;
@@ -664,7 +705,9 @@ static int baseline(const struct ad_research_env *env, struct ad_research_sessio
     int rc = detail ? 0 : oom(err);
 
     if (!rc)
-        rc = measure(s, &value, detail, err);
+        rc = measure(s, &value, detail, "setup.baseline", err);
+    if (!rc)
+        ad__research_crash_point("setup.measured");
     /* A secondary the baseline does not print could never pass its gate. */
     if (!rc && !isnan(value) && json_object_size(json_object_get(detail, "secondary_errors"))) {
         const char *name;
@@ -929,8 +972,8 @@ static int worktree_diff(const struct ad_research_session *s, struct ad_buf *dif
     int rc = ad__git(s->worktree, NULL, err, "add", "-A", (const char *)NULL);
 
     if (!rc)
-        rc = ad__git(s->worktree, diff, err, "diff", "--cached", "--no-color", "--no-ext-diff",
-                     "HEAD", (const char *)NULL);
+        rc = ad__git(s->worktree, diff, err, "diff", "--cached", "--binary", "--no-color",
+                     "--no-ext-diff", "HEAD", (const char *)NULL);
     return rc;
 }
 
@@ -963,10 +1006,42 @@ static int add_spend(struct ad_research_session *s, const json_t *detail, struct
  * offline mutator's. A model's edit that did not apply even after its
  * retry is written as a crashed iteration (its tokens counted).
  */
-static int make_edit(const struct ad_research_env *env, const struct ad_research_session *s,
+struct journal_ctx {
+    const struct ad_research_env *env;
+    struct ad_research_session *s;
+};
+
+static int journal_save(void *arg, struct ad_err *err)
+{
+    struct journal_ctx *c = arg;
+
+    return save_session(c->env, c->s, err);
+}
+
+/*
+ * The model's replies of iteration seq stored so far (state "replies"):
+ * the list kept when it is seq's (a crash came after a paid reply), else
+ * a new empty one.
+ */
+static json_t *journal_list(struct ad_research_session *s, int seq)
+{
+    json_t *j = json_object_get(s->state, "replies");
+
+    if (json_integer_value(json_object_get(j, "seq")) == seq &&
+        json_is_array(json_object_get(j, "list")))
+        return json_object_get(j, "list");
+    j = json_pack("{s:i, s:[]}", "seq", seq, "list");
+    if (!j || json_object_set_new(s->state, "replies", j) < 0)
+        return NULL;
+    return json_object_get(j, "list");
+}
+
+static int make_edit(const struct ad_research_env *env, struct ad_research_session *s,
                      int seq, char **hypothesis, json_t *detail, struct ad_err *err)
 {
     struct ad_research_iteration *hist = NULL;
+    struct journal_ctx jc = { env, s };
+    struct ad__research_journal journal = { NULL, journal_save, &jc };
     size_t nhist = 0;
     int rc;
 
@@ -975,9 +1050,16 @@ static int make_edit(const struct ad_research_env *env, const struct ad_research
             return oom(err);
         return offline_edit(s, seq, hypothesis, err);
     }
+    journal.list = journal_list(s, seq);
+    if (!journal.list)
+        return oom(err);
+    if (json_array_size(journal.list) &&
+        json_object_set_new(detail, "replayed", json_integer((json_int_t)json_array_size(
+                                                    journal.list))) < 0)
+        return oom(err);
     rc = ad_store_research_iteration_list(env->st, env->tenant_id, s->id, &hist, &nhist, err);
     if (!rc)
-        rc = ad__research_llm_edit(env->llm, s, hist, nhist, hypothesis, detail, err);
+        rc = ad__research_llm_edit(env->llm, s, hist, nhist, &journal, hypothesis, detail, err);
     ad_research_iteration_list_free(hist, nhist);
     return rc;
 }
@@ -1016,6 +1098,8 @@ static int step_edit(const struct ad_research_env *env, const char *session_id, 
         rc = restore_worktree(&s, err);
     if (!rc)
         rc = worktree_diff(&s, &diff, err);
+    if (!rc)
+        ad__research_crash_point("edit.applied");
     if (!rc) {
         memcpy(it.tenant_id, s.tenant_id, sizeof(it.tenant_id));
         memcpy(it.session_id, s.id, sizeof(it.session_id));
@@ -1033,6 +1117,9 @@ static int step_edit(const struct ad_research_env *env, const char *session_id, 
     }
     if (!rc)
         rc = add_spend(&s, it.detail, err);
+    /* The replies are the iteration's now: its row and their journal's end go together. */
+    if (!rc)
+        json_object_del(s.state, "replies");
     /* The iteration and the session's spend together. */
     if (!rc)
         rc = ad_store_begin(env->st, err);
@@ -1092,7 +1179,9 @@ static int step_run(const struct ad_research_env *env, const char *session_id, j
     if (!rc && !it.detail && !(it.detail = json_object()))
         rc = oom(err);
     if (!rc)
-        rc = measure(&s, &value, it.detail, err);
+        rc = measure(&s, &value, it.detail, "run.partial", err);
+    if (!rc)
+        ad__research_crash_point("run.measured");
     if (!rc) {
         it.metric = value;
         rc = set_str(&it.phase, "ran", err);
@@ -1270,6 +1359,8 @@ static int step_decide(const struct ad_research_env *env, const char *session_id
         decision = "reverted";
     if (!strcmp(decision, "kept")) {
         rc = commit_keep(&s, &it, &sha, err);
+        if (!rc)
+            ad__research_crash_point("decide.committed");
         if (!rc) {
             s.best_metric = it.metric;
             rc = set_str(&s.best_commit, sha, err);
@@ -1278,6 +1369,8 @@ static int step_decide(const struct ad_research_env *env, const char *session_id
             rc = set_str(&it.commit_sha, sha, err);
     } else {
         rc = restore_worktree(&s, err);
+        if (!rc)
+            ad__research_crash_point("decide.reset");
         if (!rc)
             rc = add_dead_end(&s, it.hypothesis, err);
     }
@@ -1307,6 +1400,74 @@ out:
 
 /* ---- resume, status and the loop ---------------------------------------- */
 
+/* An iteration interrupted this often is not tried again: it crashed. */
+#define RESUME_MAX 2
+
+/* Applies the pending iteration's stored diff to the worktree (on the kept commit). */
+static int reapply_edit(const struct ad_research_session *s,
+                        const struct ad_research_iteration *it, struct ad_err *err)
+{
+    char *path;
+    int rc;
+
+    if (!it->diff || !*it->diff)
+        return 0;
+    path = ad_strdupf("%s/%s.pending.diff", cfg_str(s, "workdir"), s->id);
+    if (!path)
+        return oom(err);
+    rc = write_file(path, it->diff, err);
+    if (!rc)
+        rc = ad__git(s->worktree, NULL, err, "apply", "--index", "--whitespace=nowarn", path,
+                     (const char *)NULL);
+    unlink(path);
+    free(path);
+    return rc;
+}
+
+/*
+ * The iteration a crash cut short (phase edited or ran), the worktree on
+ * the kept commit: its edit is applied again from its row and it goes on
+ * from its phase (the run again, or the decision on the stored
+ * measurement), so no iteration is lost nor counted twice. One that was
+ * interrupted RESUME_MAX times already, or whose diff no longer applies,
+ * is decided as crashed ("interrupted").
+ */
+static int resume_pending(const struct ad_research_env *env, struct ad_research_session *s,
+                          struct ad_research_iteration *it, struct ad_err *err)
+{
+    struct ad_err aerr = AD_ERR_INIT;
+    json_int_t resumed;
+    char why[400];
+    int rc = 0;
+
+    if (!it->detail && !(it->detail = json_object()))
+        return oom(err);
+    resumed = json_integer_value(json_object_get(it->detail, "resumed"));
+    if (resumed < RESUME_MAX && reapply_edit(s, it, &aerr) == 0) {
+        if (json_object_set_new(it->detail, "resumed", json_integer(resumed + 1)) < 0)
+            return oom(err);
+        return ad_store_research_iteration_update(env->st, it, err);
+    }
+    if (resumed >= RESUME_MAX)
+        snprintf(why, sizeof(why), "interrupted: the session was resumed %d times during this "
+                 "iteration", RESUME_MAX);
+    else
+        snprintf(why, sizeof(why), "interrupted: the session was resumed and the edit no "
+                 "longer applies: %.300s", aerr.msg);
+    rc = restore_worktree(s, err);
+    if (!rc)
+        rc = set_str(&it->decision, "crashed", err);
+    if (!rc)
+        rc = set_str(&it->phase, "decided", err);
+    if (!rc)
+        rc = json_object_set_new(it->detail, "failure", json_string(why)) < 0 ? oom(err) : 0;
+    if (!rc)
+        rc = add_dead_end(s, it->hypothesis, err);
+    if (!rc)
+        rc = save_decision(env, s, it, err);
+    return rc;
+}
+
 static int step_resume(const struct ad_research_env *env, const char *session_id,
                        json_t **out, struct ad_err *err)
 {
@@ -1333,19 +1494,8 @@ static int step_resume(const struct ad_research_env *env, const char *session_id
         rc = restore_worktree(&s, err);
         if (!rc)
             rc = last_iteration(env, s.id, &last, &count, err);
-        if (!rc && count > 0 && strcmp(last.phase, "decided")) {
-            rc = set_str(&last.decision, "crashed", err);
-            if (!rc)
-                rc = set_str(&last.phase, "decided", err);
-            if (!rc && !last.detail && !(last.detail = json_object()))
-                rc = oom(err);
-            if (!rc)
-                rc = json_object_set_new(last.detail, "failure",
-                                         json_string("interrupted: the session was resumed")) < 0
-                         ? oom(err) : 0;
-            if (!rc)
-                rc = ad_store_research_iteration_update(env->st, &last, err);
-        }
+        if (!rc && count > 0 && strcmp(last.phase, "decided"))
+            rc = resume_pending(env, &s, &last, err);
         if (!rc && strcmp(s.status, "running")) {
             rc = set_str(&s.status, "running", err);
             if (!rc)
@@ -1539,7 +1689,7 @@ int ad__research_finalize(const struct ad_research_env *env, const char *session
     json_t *report = NULL, *paths = json_object();
     char *md = NULL, *tsv = NULL, *dir = NULL;
     size_t n = 0;
-    int rc;
+    int rc, was_completed = 0;
 
     *out = NULL;
     rc = paths ? session_load(env, session_id, &s, err) : oom(err);
@@ -1554,6 +1704,10 @@ int ad__research_finalize(const struct ad_research_env *env, const char *session
         rc = ad_store_research_iteration_list(env->st, env->tenant_id, s.id, &v, &n, err);
     if (!rc && why)
         rc = json_object_set_new(s.state, "stopped_by", json_string(why)) < 0 ? oom(err) : 0;
+    /* The report describes the session as its row will be once it is written. */
+    was_completed = !rc && !strcmp(s.status, "completed");
+    if (!rc && !was_completed)
+        rc = set_str(&s.status, "completed", err);
     if (!rc)
         rc = ad__research_report(&s, v, n, &report, &md, &tsv, err);
     if (!rc && !(dir = ad_strdupf("%s/%s.report", cfg_str(&s, "workdir"), s.id)))
@@ -1570,10 +1724,10 @@ int ad__research_finalize(const struct ad_research_env *env, const char *session
         rc = write_report_file(dir, "report.md", md, paths, err);
     if (!rc)
         rc = write_report_file(dir, "results.tsv", tsv, paths, err);
-    if (!rc && strcmp(s.status, "completed")) {
-        rc = set_str(&s.status, "completed", err);
-        if (!rc)
-            rc = save_session(env, &s, err);
+    if (!rc)
+        ad__research_crash_point("finalize.written");
+    if (!rc && !was_completed) {
+        rc = save_session(env, &s, err);
         if (!rc)
             rc = emit(env, AD_TOPIC_RESEARCH_FINISHED,
                       json_pack("{s:s, s:o, s:o, s:i, s:s?}", "session_id", s.id, "baseline",

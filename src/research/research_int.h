@@ -83,6 +83,20 @@ int ad__research_report(const struct ad_research_session *s,
 
 struct ad_llm;
 
+/*
+ * The model's replies of the pending edit, kept in the session's state
+ * ("replies": {"seq", "list": [{text, prompt_tokens, completion_tokens,
+ * cost_usd, model}]}) the moment each arrives: a crash after a paid reply
+ * and before the iteration's row does not pay for it again, the edit step
+ * of the same iteration takes it from here instead of calling the model.
+ * save writes the session's state to the store (arg is its argument).
+ */
+struct ad__research_journal {
+    json_t *list;                                   /* borrowed: the stored replies */
+    int (*save)(void *arg, struct ad_err *err);
+    void *arg;
+};
+
 /* 1 when llm can write code (configured, and not only the offline provider). */
 int ad__research_llm_usable(struct ad_llm *llm);
 /*
@@ -94,7 +108,22 @@ int ad__research_llm_usable(struct ad_llm *llm);
  */
 int ad__research_llm_edit(struct ad_llm *llm, const struct ad_research_session *s,
                           const struct ad_research_iteration *hist, size_t nhist,
-                          char **hypothesis, json_t *detail, struct ad_err *err);
+                          struct ad__research_journal *journal, char **hypothesis,
+                          json_t *detail, struct ad_err *err);
+
+/*
+ * Test hook, compiled in always (the fault injection of SQLite's tests):
+ * when the environment variable AUTODEV_CRASH_AT (read once) is
+ * "research.STEP.POINT" or "research.STEP.POINT:N", the process kills
+ * itself with SIGKILL the first (the Nth) time it reaches that point, so
+ * a test can check that resume after a kill -9 exactly there goes on. The
+ * points: setup.worktree, setup.baseline (one of the baseline's runs done),
+ * setup.measured, edit.replied (a model reply stored, the edit not yet
+ * applied), edit.applied, run.partial (one run of the measurement done),
+ * run.measured, decide.committed, decide.reset, finalize.written.
+ * Anything else (unset, another name) does nothing.
+ */
+void ad__research_crash_point(const char *point);
 
 /* ---- lock.c: one driver per session ---- */
 

@@ -208,7 +208,7 @@ sleep 0.2
 $PY obj.py
 EOF
 
-test_expect_success 'resume after kill -9 in the run step: the worktree back on the kept commit' '
+test_expect_success 'resume after kill -9 in the run step: the worktree back on the kept commit, the edit run again' '
     mkrepo crash &&
     rm -f slow running &&
     autodev research setup --repo crash --file obj.py --cmd "sh $TRASH/slow.sh" --no-sandbox \
@@ -226,8 +226,9 @@ test_expect_success 'resume after kill -9 in the run step: the worktree back on 
     autodev research status $id --json >s.json &&
     test "$(json_get "j[\"status\"]" <s.json)" = completed &&
     test "$(json_get "len(j[\"iterations\"])" <s.json)" = 3 &&
-    json_get "j[\"iterations\"][0][\"decision\"]" <s.json | grep crashed &&
-    json_get "j[\"iterations\"][0][\"detail\"][\"failure\"]" <s.json | grep interrupted &&
+    ! json_get "j[\"iterations\"][0][\"detail\"]" <s.json | grep interrupted &&
+    json_get "j[\"iterations\"][0][\"detail\"][\"values\"]" <s.json | grep "\[\]" &&
+    test "$(json_get "j[\"iterations\"][0][\"detail\"][\"resumed\"]" <s.json)" = 1 &&
     test "$(git -C "$wt" rev-parse HEAD)" = "$(json_get "j[\"best_commit\"]" <s.json)" &&
     test -z "$(git -C "$wt" status --porcelain)"
 '
