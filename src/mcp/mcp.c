@@ -344,9 +344,11 @@ static json_t *m_tools_call(struct ad_mcp *m, const json_t *id, const json_t *pa
         return reply_err(id, RPC_PARAMS, "tool '%s': arguments must be an object", name);
     if (!args || json_is_null(args))
         args = owned = json_object();
-    if (ad__mcp_tool_check(t, args, &err) < 0) {
+    rc = ad__mcp_tool_check(t, args, &err);
+    if (rc < 0) {
         json_decref(owned);
-        return reply_err(id, RPC_PARAMS, "tool '%s': %s", name, err.msg);
+        return reply_err(id, rc == AD_EINVAL ? RPC_PARAMS : RPC_INTERNAL, "tool '%s': %s", name,
+                         err.msg);
     }
     rc = ad__mcp_tool_run(t, &c, args, &out, &err);
     json_decref(owned);
