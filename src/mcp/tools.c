@@ -159,7 +159,7 @@ static const char out_research_session[] =
 static const char out_research_iteration[] =
     "{'type': 'object', 'properties': {'id': " STR ", 'session_id': " STR ", 'seq': {'type': "
     "'integer'}, 'hypothesis': " NSTR ", 'metric': " NNUM ", 'decision': " NSTR
-    ", 'phase': " NSTR ", 'commit': " NSTR ", 'detail': " NSTR "}}";
+    ", 'phase': " NSTR ", 'commit': " NSTR ", 'detail': " ANY "}}";
 static const char out_research_final[] =
     "{'type': 'object', 'properties': {'files': {'type': 'object'}, 'report': {'type': "
     "'object'}}, 'required': ['files', 'report']}";
