@@ -102,6 +102,14 @@ for t in "$top"/tests/sandbox/t[0-9]*.sh; do
     run_one "sandbox/$(basename "$t")" sh "$t"
 done
 
+# The MCP server on stdio: raw protocol lines, and the official TypeScript SDK's
+# client (t1961 runs npm ci when tests/mcp/node_modules is missing, and skips,
+# saying why, only when node cannot run).
+for t in "$top"/tests/mcp/t[0-9]*.sh; do
+    [ -f "$t" ] || continue
+    run_one "mcp/$(basename "$t")" sh "$t"
+done
+
 # The loopback LLM server checks itself before the llm tests lean on it.
 run_one "llm/selftest.sh" bash "$top/tests/llm/selftest.sh"
 

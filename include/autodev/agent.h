@@ -314,5 +314,12 @@ struct ad_agent_tool {
  */
 int ad_agent_tools_register(const struct ad_agent_tool *tools, size_t n, void *arg,
                             struct ad_err *err);
+/*
+ * The registered tool named name, and the arg of its table: a face that
+ * offers the same tools (the MCP server) calls them as the loop does.
+ * *tool is the registered table's entry (static). AD_ENOTFOUND.
+ */
+int ad_agent_tool_find(const char *name, const struct ad_agent_tool **tool, void **arg,
+                       struct ad_err *err);
 
 #endif

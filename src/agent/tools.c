@@ -99,3 +99,24 @@ size_t ad__agent_provided(struct ad__agent_provided *out)
     pthread_mutex_unlock(&reg_lock);
     return n;
 }
+
+int ad_agent_tool_find(const char *name, const struct ad_agent_tool **tool, void **arg,
+                       struct ad_err *err)
+{
+    int rc = AD_ENOTFOUND;
+
+    pthread_mutex_lock(&reg_lock);
+    for (size_t i = 0; name && i < nreg; i++) {
+        if (!strcmp(reg[i].tool->name, name)) {
+            *tool = reg[i].tool;
+            if (arg)
+                *arg = reg[i].arg;
+            rc = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&reg_lock);
+    if (rc < 0)
+        return ad_error(err, rc, "no agent tool '%s' is registered", name ? name : "");
+    return 0;
+}

@@ -282,6 +282,7 @@ int cmd_worker(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_token(int argc, char **argv, struct ad_ctx *ctx);
 /* cmd_webhook.c: outgoing webhooks and the signed signals' secret (hooks.h). */
 int cmd_webhook(int argc, char **argv, struct ad_ctx *ctx);
+int cmd_mcp(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_signals(int argc, char **argv, struct ad_ctx *ctx);
 
 /*

@@ -379,6 +379,40 @@ static const char serve_description[] =
     "still running back to the queue, and exits 0. Progress and failed\n"
     "authentications are logged on standard error (never a token).";
 
+static const struct ad_cmd_form mcp_forms[] = {
+    { "mcp [--token TOKEN] [--max-line BYTES] [--page-size N]", NULL },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt mcp_opts[] = {
+    { "--token TOKEN",
+      "An API token (autodev token create; default $AUTODEV_TOKEN): the session\n"
+      "acts for its tenant with its role. Without one, the tenant is --tenant\n"
+      "(default \"default\") of the local store, with reads and work but no review." },
+    { "--max-line BYTES",
+      "The longest message line read, 1024..2^30 (default 4 MiB); a longer one\n"
+      "is answered with a parse error and skipped." },
+    { "--page-size N", "Tools in one tools/list page, 1..1000 (default 50)." },
+    { NULL, NULL },
+};
+
+static const char mcp_description[] =
+    "Serves the Model Context Protocol on standard input and output (JSON-RPC\n"
+    "2.0, one message a line; protocol versions 2025-06-18, 2025-03-26 and\n"
+    "2024-11-05), so a coding agent can record episodes, search and run skills\n"
+    "and tasks, read candidates and mutations, and drive autoresearch on a git\n"
+    "repository (research_setup, research_edit, research_run, research_decide,\n"
+    "research_finalize, research_status). Every tool has JSON Schemas for its\n"
+    "arguments and its structured result. The review actions (candidate_approve,\n"
+    "candidate_reject, mutation_approve, mutation_reject) are offered only to a\n"
+    "reviewer or admin token; they are marked destructive and change nothing\n"
+    "without \"confirm\": true, which a client sets only after a person agreed.\n"
+    "\n"
+    "Standard output carries protocol messages only; logs go to standard error.\n"
+    "A failed tool is a result with isError; an unknown method or tool, bad\n"
+    "arguments and a malformed line are JSON-RPC errors, and the server keeps\n"
+    "serving. It exits 0 at the end of input.";
+
 static const struct ad_cmd_form worker_forms[] = {
     { "worker [--workers N] [--lease SECONDS] [--grace SECONDS] [--poll MS]", NULL },
     { NULL, NULL },
@@ -1278,6 +1312,8 @@ static const struct ad_cmd commands[] = {
       serve_opts, serve_description },
     { "worker", cmd_worker, "run job workers without the HTTP server", worker_forms,
       worker_opts, worker_description },
+    { "mcp", cmd_mcp, "serve the MCP tools to a coding agent on stdin and stdout", mcp_forms,
+      mcp_opts, mcp_description },
     { "token", cmd_token, "create, list and revoke API tokens", token_forms, token_opts,
       token_description },
     { "webhook", cmd_webhook, "send events to other systems, signed, with retries",
