@@ -2,7 +2,7 @@
  * The MCP server's tools: one table (name, title, description, the JSON
  * Schemas of the arguments and of the structured result, who sees it, its
  * annotations, its handler). tools/list and tools/call read only this
- * table, so a tool of a module that lands later (evolve_status, advise) is
+ * table, so a tool of a module that lands later (evolve_status) is
  * one row and one handler here.
  *
  * Each handler calls the owning module's API with the session's tenant:
@@ -20,6 +20,7 @@
 
 #include <math.h>
 
+#include "autodev/advise.h"
 #include "autodev/agent.h"
 #include "autodev/fitness.h"
 #include "autodev/json.h"
@@ -786,6 +787,30 @@ static int agent_tool_run(const struct ad__mcp_call *c, const char *name, const 
     return ad_error(err, AD_EINTERNAL, "tool '%s' gave no object", name);
 }
 
+/* ---- advice ------------------------------------------------------------------------------ */
+
+static const char in_advise[] =
+    "{'type': 'object', 'properties': {'agent': {'type': 'string', 'description': 'only the "
+    "facts of this agent (a name or an id); the ledger and the limits are the whole "
+    "tenant'}}, 'additionalProperties': false}";
+static const char out_advise[] =
+    "{'type': 'object', 'properties': {'agent': " NSTR ", 'generated_at': " STR ", "
+    "'facts': {'type': 'array', 'items': {'type': 'object', 'properties': {'kind': " STR
+    ", 'subject': " STR ", 'severity': {'enum': ['high', 'warn', 'info']}, 'summary': " STR
+    ", 'numbers': {'type': 'object'}, 'command': " NSTR "}, 'required': ['kind', "
+    "'severity']}}, 'counts': {'type': 'object', 'properties': {'high': {'type': 'integer'}, "
+    "'warn': {'type': 'integer'}, 'info': {'type': 'integer'}}}}, 'required': ['facts', "
+    "'counts']}";
+
+/* The advisor's facts (advise.h), as `autodev advise --json` prints them. */
+static int t_advise(const struct ad__mcp_call *c, const json_t *args, json_t **out,
+                    struct ad_err *err)
+{
+    const char *agent = json_string_value(json_object_get(args, "agent"));
+
+    return ad_advise(c->st, c->tenant_id, agent, out, err);
+}
+
 /* ---- the table --------------------------------------------------------------------------- */
 
 #define R AD__MCP_READONLY
@@ -834,7 +859,12 @@ static const struct ad__mcp_tool tools[] = {
       I, "research_finalize", NULL },
     { "research_status", "Research status", NULL, NULL, out_research_status, AD__MCP_READ,
       R | I, "research_status", NULL },
-    /* evolve_status and advise: one row each here once their modules land. */
+    { "advise", "What needs attention",
+      "The advisor's facts, most urgent first: skills that fail often, mutation acceptance, "
+      "fitness plateaus, cost per accepted improvement, limits being hit, gates blocking "
+      "progress, agents ready or close to graduation; each with its numbers and a command.",
+      in_advise, out_advise, AD__MCP_READ, R | I, NULL, t_advise },
+    /* evolve_status: one row here once its module lands. */
     { "candidate_approve", "Approve a candidate",
       "Approve a validated candidate: it joins the catalog as a new skill version. Ask the "
       "person first; pass confirm: true only after they agreed.",

@@ -59,7 +59,7 @@ async function step(desc, fn) {
 const WORK = ["episode_record", "skill_list", "skill_search", "skill_run", "task_run",
               "candidates_list", "candidate_show", "mutations_list", "research_setup",
               "research_edit", "research_run", "research_decide", "research_finalize",
-              "research_status"];
+              "research_status", "advise"];
 const REVIEW = ["candidate_approve", "candidate_reject", "mutation_approve", "mutation_reject"];
 
 const local = await connect(null);
@@ -114,6 +114,14 @@ await step("candidates_list answers a list", async () => {
 await step("mutations_list answers a list", async () => {
     const r = await call(local, "mutations_list", {});
     return Array.isArray(r.mutations) || r;
+});
+await step("advise answers facts with counts, checked against its output schema", async () => {
+    const r = await call(local, "advise", {});
+    return (Array.isArray(r.facts) && typeof r.counts.high === "number") || r;
+});
+await step("advise for an unknown agent is an error result", async () => {
+    const r = await local.callTool({ name: "advise", arguments: { agent: "no-such-agent" } });
+    return r.isError === true || r;
 });
 await step("a failing tool is a result with isError, not a protocol error", async () => {
     const r = await local.callTool({ name: "candidate_show",
