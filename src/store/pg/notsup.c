@@ -270,84 +270,6 @@ const struct ad__llm_call_ops ad__pg_llm_call_ops = {
     .spent = notsup_llm_call_spent,
 };
 
-static int notsup_skill_insert(struct ad_store *st, const struct ad_skill *s, const char *schema, struct ad_err *err)
-{
-    NOTSUP(skills, insert);
-}
-
-static int notsup_skill_version_insert(struct ad_store *st, const struct ad_skill_version *v, struct ad_err *err)
-{
-    NOTSUP(skills, version_insert);
-}
-
-static int notsup_skill_set_current(struct ad_store *st, const char *tenant_id, const char *skill_id, const char *version_id, const char *now, struct ad_err *err)
-{
-    NOTSUP(skills, set_current);
-}
-
-static int notsup_skill_update(struct ad_store *st, const struct ad_skill *s, const char *schema, struct ad_err *err)
-{
-    NOTSUP(skills, update);
-}
-
-static int notsup_skill_get(struct ad_store *st, const char *tenant_id, const char *id, const char *name, struct ad_skill *out, struct ad_err *err)
-{
-    NOTSUP(skills, get);
-}
-
-static int notsup_skill_list(struct ad_store *st, const char *tenant_id, const char *after_name, int limit, struct ad_skill **out, size_t *n, struct ad_err *err)
-{
-    NOTSUP(skills, list);
-}
-
-static int notsup_skill_version_get(struct ad_store *st, const char *tenant_id, const char *id, const char *skill_id, const char *semver, struct ad_skill_version *out, struct ad_err *err)
-{
-    NOTSUP(skills, version_get);
-}
-
-static int notsup_skill_version_list(struct ad_store *st, const char *tenant_id, const char *skill_id, struct ad_skill_version **out, size_t *n, struct ad_err *err)
-{
-    NOTSUP(skills, version_list);
-}
-
-static int notsup_skill_version_ancestry(struct ad_store *st, const char *tenant_id, const char *version_id, struct ad_skill_version **out, size_t *n, struct ad_err *err)
-{
-    NOTSUP(skills, version_ancestry);
-}
-
-static int notsup_skill_search(struct ad_store *st, const char *tenant_id, const char *match, int limit, struct ad_skill_hit **out, size_t *n, struct ad_err *err)
-{
-    NOTSUP(skills, search);
-}
-
-const struct ad__skill_ops ad__pg_skill_ops = {
-    .insert = notsup_skill_insert,
-    .version_insert = notsup_skill_version_insert,
-    .set_current = notsup_skill_set_current,
-    .update = notsup_skill_update,
-    .get = notsup_skill_get,
-    .list = notsup_skill_list,
-    .version_get = notsup_skill_version_get,
-    .version_list = notsup_skill_version_list,
-    .version_ancestry = notsup_skill_version_ancestry,
-    .search = notsup_skill_search,
-};
-
-static int notsup_execution_insert(struct ad_store *st, const struct ad_skill_execution *x, const char *input, const char *output, struct ad_err *err)
-{
-    NOTSUP(executions, insert);
-}
-
-static int notsup_execution_list(struct ad_store *st, const char *tenant_id, const char *skill_version_id, int limit, struct ad_skill_execution **out, size_t *n, struct ad_err *err)
-{
-    NOTSUP(executions, list);
-}
-
-const struct ad__execution_ops ad__pg_execution_ops = {
-    .insert = notsup_execution_insert,
-    .list = notsup_execution_list,
-};
-
 static int notsup_session_insert(struct ad_store *st, const struct ad_agent_session *s, const char *transcript, const char *state, struct ad_err *err)
 {
     NOTSUP(sessions, insert);
@@ -420,21 +342,6 @@ const struct ad__research_ops ad__pg_research_ops = {
     .iteration_list = notsup_research_iteration_list,
 };
 
-static int notsup_capability_insert(struct ad_store *st, const char *id, const char *tenant_id, const char *agent_id, const char *capability, bool success, const char *created_at, struct ad_err *err)
-{
-    NOTSUP(capabilities, insert);
-}
-
-static int notsup_capability_count(struct ad_store *st, const char *tenant_id, const char *agent_id, const char *capability, const char *since, struct ad_capability_count *out, struct ad_err *err)
-{
-    NOTSUP(capabilities, count);
-}
-
-const struct ad__capability_ops ad__pg_capability_ops = {
-    .insert = notsup_capability_insert,
-    .count = notsup_capability_count,
-};
-
 static int notsup_notification_insert(struct ad_store *st, const struct ad_notification *nt, const char *payload, struct ad_err *err)
 {
     NOTSUP(notifications, insert);
@@ -454,33 +361,6 @@ const struct ad__notification_ops ad__pg_notification_ops = {
     .insert = notsup_notification_insert,
     .list = notsup_notification_list,
     .mark_read = notsup_notification_mark_read,
-};
-
-static int notsup_pattern_insert(struct ad_store *st, const struct ad_failure_pattern *p, const char *episode_ids, const char *outcome, struct ad_err *err)
-{
-    NOTSUP(patterns, insert);
-}
-
-static int notsup_pattern_update(struct ad_store *st, const struct ad_failure_pattern *p, const char *episode_ids, const char *outcome, struct ad_err *err)
-{
-    NOTSUP(patterns, update);
-}
-
-static int notsup_pattern_get(struct ad_store *st, const char *tenant_id, const char *id, struct ad_failure_pattern *out, struct ad_err *err)
-{
-    NOTSUP(patterns, get);
-}
-
-static int notsup_pattern_list(struct ad_store *st, const char *tenant_id, const struct ad_pattern_filter *f, struct ad_failure_pattern **out, size_t *n, struct ad_err *err)
-{
-    NOTSUP(patterns, list);
-}
-
-const struct ad__pattern_ops ad__pg_pattern_ops = {
-    .insert = notsup_pattern_insert,
-    .update = notsup_pattern_update,
-    .get = notsup_pattern_get,
-    .list = notsup_pattern_list,
 };
 
 static int notsup_mutation_insert(struct ad_store *st, const struct ad_tool_mutation *m, const char *const json[AD__MJ_COUNT], struct ad_err *err)
