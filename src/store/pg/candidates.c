@@ -230,8 +230,8 @@ static int pg_candidate_list(struct ad_store *st, const char *tenant_id,
 
     if (!rc) {
         count = PQntuples(r);
-        v = calloc(count ? (size_t)count : 1, sizeof(*v));
-        if (!v)
+        v = count ? calloc((size_t)count, sizeof(*v)) : NULL;
+        if (count && !v)
             rc = ad_error(err, AD_ENOMEM, "out of memory listing skill candidates");
     }
     for (i = 0; !rc && i < count; i++)

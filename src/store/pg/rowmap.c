@@ -102,8 +102,13 @@ int ad__pgm_collect(const PGresult *res, const struct pgm_table *t, const struct
                     void **out, size_t *n, struct ad_err *err)
 {
     int i, count = PQntuples(res), rc = 0;
-    char *v = calloc(count ? (size_t)count : 1, e->size);
+    char *v;
 
+    *out = NULL;
+    *n = 0;
+    if (count == 0)
+        return 0;    /* an empty list is NULL, as SQLite's */
+    v = calloc((size_t)count, e->size);
     if (!v)
         return ad_error(err, AD_ENOMEM, "out of memory listing %s rows", t->what);
     for (i = 0; !rc && i < count; i++) {
