@@ -12,7 +12,7 @@
  */
 #include "compat.h"
 
-#include "pg/pg_int.h"
+#include "pg/rowmap.h"
 
 #define CAND_COLS                                                                   \
     "id, tenant_id, agent_id, source_episode_id, skill_name, skill_description,"    \
@@ -171,17 +171,80 @@ static int pg_mutation_count_since(struct ad_store *st, const char *tenant_id,
     return count_locked(st, "tool_mutations", q_mutation_count, tenant_id, since, count, err);
 }
 
+/* Every field the public layer may change, in one statement. */
+static const char q_update[] =
+    "UPDATE skill_candidates SET skill_name = $3, skill_description = $4,"
+    " generated_code = $5, validation_status = $6, validation_result = $7,"
+    " fitness_score = $8, review_status = $9, reviewed_by = $10, reviewed_at = $11,"
+    " reason = $12, risk_score = $13, validated_at = $14, promoted_at = $15"
+    " WHERE tenant_id = $1 AND id = $2";
+
 static int pg_candidate_update(struct ad_store *st, const struct ad_skill_candidate *c,
                                const char *validation_result, struct ad_err *err)
 {
-    return ad_error(err, AD_ENOTSUP, "not on PostgreSQL yet: candidates.update");
+    char b[2][32];
+    const char *p[] = {
+        c->tenant_id, c->id, c->skill_name, c->skill_description, c->generated_code,
+        ad__enum_name(&ad__candidate_status_enum, c->status), validation_result,
+        ad__pg_double_text(c->fitness_score, b[0]),
+        ad__enum_name(&ad__review_status_enum, c->review_status), c->reviewed_by,
+        ad__pg_opt(c->reviewed_at), c->reason, ad__pg_double_text(c->risk_score, b[1]),
+        ad__pg_opt(c->validated_at), ad__pg_opt(c->promoted_at),
+    };
+
+    return ad__pg_run_one(ad__pg(st), c->tenant_id, q_update, 15, p, NULL, "skill candidate",
+                          c->id, err);
 }
+
+/*
+ * Newest first. The status mask comes as a text array of the statuses'
+ * names ($3, NULL for any), the keyset as $4/$5 (NULL for the first page);
+ * with an agent and without, two statements, so each can use its index.
+ */
+#define LIST_TAIL                                                                   \
+    " AND ($3::text[] IS NULL OR validation_status = ANY ($3::text[]))"             \
+    " AND ($4::timestamptz IS NULL OR (created_at, id) < ($4::timestamptz, $5::text))" \
+    " ORDER BY created_at DESC, id DESC LIMIT $6"
+static const char q_list[] =
+    "SELECT " CAND_COLS " FROM skill_candidates WHERE tenant_id = $1"
+    " AND $2::text IS NULL" LIST_TAIL;
+static const char q_list_agent[] =
+    "SELECT " CAND_COLS " FROM skill_candidates WHERE tenant_id = $1 AND agent_id = $2"
+    LIST_TAIL;
 
 static int pg_candidate_list(struct ad_store *st, const char *tenant_id,
                              const struct ad_candidate_filter *f,
                              struct ad_skill_candidate **out, size_t *n, struct ad_err *err)
 {
-    return ad_error(err, AD_ENOTSUP, "not on PostgreSQL yet: candidates.list");
+    char mask[256], b[24];
+    const char *p[] = {
+        tenant_id, f->agent_id,
+        ad__pgm_mask_array(&ad__candidate_status_enum, f->status_mask, mask, sizeof(mask)),
+        f->before_id ? f->before_created_at : NULL, f->before_id, ad__pg_i64_text(f->limit, b),
+    };
+    PGresult *r = NULL;
+    struct ad_skill_candidate *v = NULL;
+    int i, count = 0;
+    int rc = ad__pg_run(ad__pg(st), tenant_id, f->agent_id ? q_list_agent : q_list, 6, p, &r,
+                        "list skill candidates", err);
+
+    if (!rc) {
+        count = PQntuples(r);
+        v = count ? calloc((size_t)count, sizeof(*v)) : NULL;
+        if (count && !v)
+            rc = ad_error(err, AD_ENOMEM, "out of memory listing skill candidates");
+    }
+    for (i = 0; !rc && i < count; i++)
+        rc = read_candidate(r, i, &v[i], err);
+    PQclear(r);
+    if (rc) {
+        /* read_candidate released the row it failed on. */
+        ad_skill_candidate_list_free(v, v ? (size_t)i - 1 : 0);
+        return rc;
+    }
+    *out = v;
+    *n = (size_t)count;
+    return 0;
 }
 
 const struct ad__candidate_ops ad__pg_candidate_ops = {

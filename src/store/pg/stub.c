@@ -13,6 +13,13 @@
 static const struct ad__tenant_ops ad__pg_tenant_ops;
 static const struct ad__agent_ops ad__pg_agent_ops;
 static const struct ad__candidate_ops ad__pg_candidate_ops;
+/* Declared in pg_ops.h, defined by pg/<entity>.c in a build with libpq. */
+const struct ad__skill_ops ad__pg_skill_ops;
+const struct ad__execution_ops ad__pg_execution_ops;
+const struct ad__capability_ops ad__pg_capability_ops;
+const struct ad__pattern_ops ad__pg_pattern_ops;
+const struct ad__mutation_ops ad__pg_mutation_ops;
+const struct ad__variant_ops ad__pg_variant_ops;
 
 static int stub_open(const char *target, const struct ad_store_options *opts,
                      struct ad_store **out, struct ad_err *err)
