@@ -2,7 +2,7 @@
  * The review UI: hash routing over the /v1 API with the reviewer's bearer
  * token, kept in this tab's sessionStorage only (never in a URL, never in
  * localStorage). Every text from the API is stored text, so hostile: it
- * goes in with textContent (never innerHTML), with control characters and
+ * goes in with textContent, never parsed as HTML, with control characters and
  * bidirectional overrides shown as \uXXXX escapes.
  *
  * Sections: helpers; the API; login; pages (queue, candidate, mutation,
@@ -620,6 +620,7 @@
     if (!token()) { showLogin(''); return; }
     if (!state.role) { whoami().then(route, function (e) { if (e.status !== 401) showLogin(e.message); }); return; }
     stopFeed();
+    counts();
     if (hash === '#/login') hash = '#/queue';
     var keep = document.getElementById('status').querySelector('.notice');
     if (!keep) say('');
