@@ -7,6 +7,7 @@
  */
 #include "compat.h"
 
+#include "autodev/clock.h"
 #include "autodev/research.h"
 
 #include "server_int.h"
@@ -38,6 +39,9 @@ int ad__h_research_get(struct ad__req *r, struct ad__res *res)
     struct ad_err err = AD_ERR_INIT;
     json_t *j;
 
+    /* Not an id is no session of the tenant's: 404, as for another tenant's id. */
+    if (!ad_id_valid(r->param[0]))
+        return ad__res_fail(res, 404, "no research session '%s'", r->param[0]);
     env_of(r, &env);
     if (ad_research_status(&env, r->param[0], &j, &err) < 0)
         return ad__res_err(res, &err);
