@@ -97,6 +97,13 @@ for t in "$top"/tests/server/t[0-9]*.sh; do
     run_one "server/$(basename "$t")" sh "$t"
 done
 
+# The review web UI in headless Chromium (tests/browser): each script skips,
+# saying why, when chromium or node cannot run.
+for t in "$top"/tests/browser/t[0-9]*.sh; do
+    [ -f "$t" ] || continue
+    run_one "browser/$(basename "$t")" sh "$t"
+done
+
 for t in "$top"/tests/sandbox/t[0-9]*.sh; do
     [ -f "$t" ] || continue
     run_one "sandbox/$(basename "$t")" sh "$t"

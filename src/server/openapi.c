@@ -102,6 +102,11 @@ static const char *success_type(const struct ad__route *r)
 {
     if (r->flags & AD__STREAM)
         return "text/event-stream";
+    /* The web UI's page and files (routes_ui.c) are text of their own types. */
+    if (!strcmp(r->path, "/"))
+        return "text/html";
+    if (!strncmp(r->path, "/ui/", 4))
+        return "text/javascript";
     if (r->flags & AD__TEXT)
         return "text/plain";
     if (r->flags & AD__BINARY)

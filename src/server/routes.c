@@ -27,6 +27,7 @@
 #include "autodev/store.h"
 
 #include "server_int.h"
+#include "routes_ui.h"
 
 /* ---- the table --------------------------------------------------------------------- */
 
@@ -176,6 +177,18 @@ static const struct ad__route routes[] = {
     { "GET", "/v1/advice", AD__ANY, 0, ad__h_advice, "getAdvice",
       "The advisor's facts: failure rates, acceptance, plateaus, cost, limits, gates, "
       "graduation, each with its numbers and a command", "agent", 200 },
+
+    /* the review web UI (routes_ui.c: its files, public) and its research pages
+     * (routes_research.c: read only) */
+    { "GET", "/", 0, AD__TEXT, ad__h_ui_index, "webUi",
+      "The review web UI (index.html; its API calls carry the reviewer's token)", NULL, 200 },
+    { "GET", "/ui/{asset}", 0, AD__TEXT, ad__h_ui_asset, "webUiAsset",
+      "A file of the review web UI (CSS, JavaScript), compiled into the binary", NULL, 200 },
+    { "GET", "/v1/research/sessions", AD__ANY, 0, ad__h_research_list, "listResearchSessions",
+      "The tenant's autoresearch sessions, newest first", NULL, 200 },
+    { "GET", "/v1/research/sessions/{id}", AD__ANY, 0, ad__h_research_get, "getResearchSession",
+      "One autoresearch session with its iterations (metric, decision, gates, cost)", NULL,
+      200 },
     { NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, 0 },
 };
 
@@ -206,6 +219,9 @@ static int match_one(const char *pattern, char *const *seg, size_t nseg,
     *nparams = 0;
     for (int k = 0; k < AD__ROUTE_PARAMS_MAX; k++)
         param[k] = NULL;
+    /* "/" is one empty segment: only the pattern "/" (the web UI) matches it. */
+    if (nseg == 1 && !seg[0][0])
+        return !*p;
     while (*p && i < nseg) {
         size_t len = strcspn(p, "/");
 

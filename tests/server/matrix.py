@@ -88,7 +88,9 @@ def report(checked, problems):
 
 def routes(base):
     problems, checked = [], 0
-    ph = {"id": str(uuid.uuid4()), "agent": "nosuch", "skill": "nosuch", "token": "nosuch"}
+    # "asset": the web UI's files are public, so a real one (routes_ui.c).
+    ph = {"id": str(uuid.uuid4()), "agent": "nosuch", "skill": "nosuch", "token": "nosuch",
+          "asset": "app.js"}
     for method, path, op in operations(base):
         body, ctype = body_of(op)
         status, data = request(base, method, fill(path, ph), body=body, ctype=ctype or "")
@@ -100,7 +102,8 @@ def routes(base):
 
 def roles(base, tokens):
     problems, checked = [], 0
-    ph = {"id": str(uuid.uuid4()), "agent": "nosuch", "skill": "nosuch", "token": "nosuch"}
+    ph = {"id": str(uuid.uuid4()), "agent": "nosuch", "skill": "nosuch", "token": "nosuch",
+          "asset": "app.js"}
     for method, path, op in operations(base):
         allowed = set(op.get("x-roles", []))
         url = fill(path, ph)

@@ -20,6 +20,7 @@
 #include "autodev/store.h"
 
 #include "server/server_int.h"
+#include "server/routes_ui.h"
 
 #include "tmpdb.h"
 
@@ -98,7 +99,12 @@ static void test_route_match(void **state)
     assert_int_equal(match("GET", "/v1/episodes//", &r, p, sizeof(p)), AD_ENOTFOUND);
     assert_int_equal(match("GET", "v1/agents", &r, p, sizeof(p)), AD_ENOTFOUND);
     assert_int_equal(match("GET", "/a/b/c/d/e/f/g/h/i/j", &r, p, sizeof(p)), AD_ENOTFOUND);
-    assert_int_equal(match("GET", "/", &r, p, sizeof(p)), AD_ENOTFOUND);
+    /* "/" is the review web UI's page, and only "/" matches it. */
+    assert_int_equal(match("GET", "/", &r, p, sizeof(p)), 0);
+    assert_ptr_equal(r->fn, ad__h_ui_index);
+    assert_int_equal(match("GET", "/ui/app.js", &r, p, sizeof(p)), 0);
+    assert_ptr_equal(r->fn, ad__h_ui_asset);
+    assert_string_equal(p, "app.js");
 }
 
 /*
