@@ -82,6 +82,14 @@ int ad__h_health(struct ad__req *r, struct ad__res *res)
                                             "schema_latest", latest));
 }
 
+/* Who the token is: the web UI shows the role and offers only what it may do. */
+int ad__h_me(struct ad__req *r, struct ad__res *res)
+{
+    return ad__res_json(res, 200, json_pack("{s:s, s:s, s:s}", "name", r->tok.name ? r->tok.name : "",
+                                            "role", ad_token_role_name(r->tok.role),
+                                            "tenant_id", r->tok.tenant_id));
+}
+
 int ad__h_openapi(struct ad__req *r, struct ad__res *res)
 {
     (void)r;

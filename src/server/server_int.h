@@ -186,7 +186,7 @@ const struct ad__query_param *ad__query_param_find(const char *name);
 /* ---- handlers of the routes, by file ------------------------------------------------- */
 
 /* routes_work.c: health, episodes, agents, skills, tasks */
-ad__route_fn ad__h_health, ad__h_openapi, ad__h_metrics;
+ad__route_fn ad__h_health, ad__h_openapi, ad__h_metrics, ad__h_me;
 ad__route_fn ad__h_episode_add, ad__h_episode_batch, ad__h_episode_list, ad__h_episode_get;
 ad__route_fn ad__h_agent_list, ad__h_agent_add, ad__h_agent_get, ad__h_agent_readiness,
     ad__h_agent_graduate;

@@ -207,6 +207,17 @@ await step('every API call carried the token; no console errors', async () => {
   return requests.length + ' requests';
 });
 
+await step('an agent token is refused at login with the reason (GET /v1/me)', async () => {
+  await page.evaluate(() => { sessionStorage.removeItem('autodev.token'); location.hash = '#/login'; });
+  await page.reload();
+  await page.waitForSelector('#token');
+  await page.fill('#token', env.AGENT);
+  await page.click('button[type=submit]');
+  await page.waitForFunction(() => /reviewer or admin token/.test(document.querySelector('#login-error').textContent), null, { timeout: 20000 });
+  expect(await page.evaluate(() => sessionStorage.getItem('autodev.token')) === null, 'agent token kept');
+  return 'refused';
+});
+
 await step('a 401 returns to the login', async () => {
   await page.evaluate(() => { sessionStorage.setItem('autodev.token', 'adt_not_a_token'); location.hash = '#/skills'; });
   await page.waitForSelector('#token', { timeout: 20000 });

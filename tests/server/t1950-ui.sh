@@ -12,6 +12,13 @@ test_expect_success 'setup: a store, tokens of two tenants, the server' '
     start_server --workers 0
 '
 
+test_expect_success 'GET /v1/me names the token: role, name, tenant; none without a token' '
+    test "$(api "$(cat rev)" GET /v1/me)" = 200 &&
+    test "$(jbody "j[\"role\"]")" = reviewer &&
+    test -n "$(jbody "j[\"tenant_id\"]")" &&
+    test "$(api - GET /v1/me)" = 401
+'
+
 test_expect_success '/ is the page, without a token, with a strict CSP' '
     test "$(api - GET /)" = 200 &&
     test "$(hdr Content-Type)" = "text/html; charset=utf-8" &&

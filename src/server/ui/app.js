@@ -146,20 +146,19 @@
   }
 
   /*
-   * The token's role, from what it may do: admins may list tokens; the
-   * others may not (403), and only reviewers may mark notifications read, a
-   * harmless probe would write, so a non-admin that can read is "reviewer"
-   * unless the server refuses its first review (the page then says so).
+   * The token's role, as the server says (GET /v1/me). The page is for
+   * review: an agent's token may read but not review, so it is refused here
+   * with a clear word rather than failing on the first button.
    */
   function whoami() {
-    return api('GET', '/v1/tokens').then(function (j) {
-      state.role = 'admin';
-      var mine = (j.items || []).length;
-      return mine;
-    }, function (e) {
-      if (e.status !== 403) throw e;
-      state.role = 'reviewer';
-    }).then(function () {
+    return api('GET', '/v1/me').then(function (j) {
+      if (j.role !== 'reviewer' && j.role !== 'admin') {
+        var e = new Error('This is an ' + clean(j.role) + ' token: reviewing needs a reviewer or admin token.');
+        e.status = 403;
+        sessionStorage.removeItem(KEY);
+        throw e;
+      }
+      state.role = j.role;
       document.getElementById('top').hidden = false;
       document.getElementById('who').textContent = 'role: ' + state.role;
       counts();
