@@ -69,7 +69,7 @@ static bool reserved(const char *s)
         "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return",
         "try", "while", "with", "yield", "match", "case", "re", "item", "round", "sum", "len",
         "min", "max", "str", "format", "int", "float", "bool", "list", "dict", "isinstance",
-        "Any", "_nth", "_dig",
+        "Any", "_nth", "_dig", "_int",
     };
 
     for (size_t i = 0; i < AD_ARRAY_SIZE(words); i++)
@@ -1540,10 +1540,12 @@ static int prefer_total(const json_t *examples, const struct ad_synth_opts *o,
         res->scanned = tmp.scanned;
         res->checks = tmp.checks;
         alt[k].own = tmp;
-        alt[0] = alt[k];
-        alt[0].r = res;
-        alt[k] = t;
-        alt[k].r = &alt[k].own;
+        alt[0].cost = alt[k].cost;
+        alt[0].answers = alt[k].answers;
+        alt[0].raises = alt[k].raises;
+        alt[k].cost = t.cost;
+        alt[k].answers = t.answers;
+        alt[k].raises = t.raises;
     }
     return 0;
 }
