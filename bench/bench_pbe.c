@@ -1,7 +1,7 @@
 /*
  * Programming-by-example benchmark: prints numbers, asserts nothing.
  *
- *   bench_pbe [-v] [-g] [SETS_DIR [KINDS.tsv]]
+ *   bench_pbe [-v] [-g | -n] [SETS_DIR [KINDS.tsv]]
  *
  * Reads the SyGuS string problems of ../shared/benchmarks/pbe/sets (from
  * the source root; $AUTODEV_PBE or SETS_DIR overrides), as its README
@@ -17,9 +17,12 @@
  *              program raises on a held-out input
  *   none       no program (not found, or the budget reached)
  *
- * With held-out inputs passed as probes (opts.probes), ad_synth also says
- * when programs of near-equal cost disagree on them: the "ambiguous"
- * column counts those calls, apart for solved and for overfit problems.
+ * The held-out inputs are passed as probes (opts.probes, their outputs
+ * unseen), with opts.refuse_ties: ad_synth says when programs of near-equal
+ * cost disagree on them ("ambiguity reported on" counts those calls, apart
+ * for solved and for overfit problems) and returns no program where the
+ * examples cannot decide. -g: hand out the guess anyway (refuse_ties off).
+ * -n: no probes, so ambiguity is looked for on the examples perturbed.
  *
  * Per suite: the counts, the median and max time of one call (the median
  * of three calls per problem). Then the failures by kind, from KINDS.tsv
@@ -48,7 +51,8 @@ struct problem {
     double ms;
 };
 
-static bool refuse_ties = true;
+static bool refuse_ties = true;   /* -g: hand out the guess */
+static bool no_probes;             /* -n: no held-out probes, the examples perturbed */
 
 static const char *const outcome_word[] = { "solved", "overfit", "none" };
 
@@ -122,7 +126,7 @@ static int run_problem(const char *dir, struct problem *pr, bool verbose)
         int64_t t0;
 
         o.name = "f";
-        o.probes = probes;
+        o.probes = no_probes ? NULL : probes;
         o.refuse_ties = refuse_ties;
         memset(&res, 0, sizeof(res));
         t0 = ad_mono_ns();
@@ -265,6 +269,8 @@ int main(int argc, char **argv)
         verbose = true, argi++;
     if (argi < argc && !strcmp(argv[argi], "-g"))
         refuse_ties = false, argi++;
+    if (argi < argc && !strcmp(argv[argi], "-n"))
+        no_probes = true, refuse_ties = false, argi++;
     if (argi < argc)
         dir = argv[argi++];
     if (argi < argc)
