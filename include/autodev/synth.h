@@ -117,7 +117,8 @@ struct ad_synth_opts {
  * example at a cost within AD_SYNTH_ALT_MARGIN of it. Those that give
  * another value on some probe (opts->probes; without them, the examples'
  * inputs perturbed: a word dropped, digits changed, a field taken from
- * another example) are kept, at most AD_SYNTH_ALT_MAX. When the program
+ * another example, where only an alternative within 0.3 of the cost
+ * counts) are kept, at most AD_SYNTH_ALT_MAX. When the program
  * found raises on some of opts->probes and one of them raises on fewer, that
  * one is handed out instead (an input the caller gives is one the function
  * must take). The others are reported in res->ambiguity:

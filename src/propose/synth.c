@@ -52,6 +52,7 @@
 #define MAX_KW_PARAMS 12
 #define MAX_PAIR_LEAVES 48      /* numeric leaves paired for arithmetic (quadratic) */
 #define AD_SYNTH_TIE 0.05       /* alternatives this close in cost are a tie */
+#define AD_SYNTH_PERTURBED_MARGIN 0.3   /* near enough to report on a perturbed input */
 
 static int oom(struct ad_err *err)
 {
@@ -1438,6 +1439,18 @@ static bool caller_probe(const json_t *probes, size_t i)
     return !json_is_true(json_object_get(json_array_get(probes, i), "perturbed"));
 }
 
+/*
+ * parts() where it counts: on a caller's probe, or on an input made up by
+ * perturbing an example only for an alternative within
+ * AD_SYNTH_PERTURBED_MARGIN (a made-up input may be one the task never
+ * sees: only a near tie is worth saying there).
+ */
+static bool parts_on(const json_t *probes, const struct alt *a, const struct alt *b, size_t i)
+{
+    return parts(a, b, i) &&
+           (caller_probe(probes, i) || b->cost - a->cost <= AD_SYNTH_PERTURBED_MARGIN);
+}
+
 /* The answers of a's program on every probe; false when out of memory. */
 static bool answer_all(struct alt *a, const json_t *probes)
 {
@@ -1469,7 +1482,7 @@ static int report(struct ad_synth_result *res, const json_t *probes, const struc
         size_t k = 0;
 
         for (size_t a = 1; a < n; a++)
-            k += parts(&alt[0], &alt[a], i);
+            k += parts_on(probes, &alt[0], &alt[a], i);
         if (k > most) {
             most = k;
             best = i;
@@ -1482,7 +1495,7 @@ static int report(struct ad_synth_result *res, const json_t *probes, const struc
     if (!names || !answers)
         goto oom;
     for (size_t a = 1; a < n; a++) {
-        if (!parts(&alt[0], &alt[a], best))
+        if (!parts_on(probes, &alt[0], &alt[a], best))
             continue;
         if (json_array_append_new(names, json_string(alt[a].r->summary)) < 0 ||
             json_array_append(answers, json_array_get(alt[a].answers, best)) < 0)
@@ -1623,7 +1636,7 @@ static int ambiguity(const json_t *examples, const struct ad_synth_opts *o, cons
             goto out;
         }
         for (i = 0; i < json_array_size(probes); i++)
-            differs |= parts(&alt[0], a, i);
+            differs |= parts_on(probes, &alt[0], a, i);
         if (differs) {
             n++;
         } else {
