@@ -1,7 +1,7 @@
 /*
  * Programming-by-example benchmark: prints numbers, asserts nothing.
  *
- *   bench_pbe [-v] [SETS_DIR [KINDS.tsv]]
+ *   bench_pbe [-v] [-g | -n] [SETS_DIR [KINDS.tsv]]
  *
  * Reads the SyGuS string problems of ../shared/benchmarks/pbe/sets (from
  * the source root; $AUTODEV_PBE or SETS_DIR overrides), as its README
@@ -17,9 +17,12 @@
  *              program raises on a held-out input
  *   none       no program (not found, or the budget reached)
  *
- * With held-out inputs passed as probes (opts.probes), ad_synth also says
- * when programs of near-equal cost disagree on them: the "ambiguous"
- * column counts those calls, apart for solved and for overfit problems.
+ * The held-out inputs are passed as probes (opts.probes, their outputs
+ * unseen), with opts.refuse_ties: ad_synth says when programs of near-equal
+ * cost disagree on them ("ambiguity reported on" counts those calls, apart
+ * for solved and for overfit problems) and returns no program where the
+ * examples cannot decide. -g: hand out the guess anyway (refuse_ties off).
+ * -n: no probes, so ambiguity is looked for on the examples perturbed.
  *
  * Per suite: the counts, the median and max time of one call (the median
  * of three calls per problem). Then the failures by kind, from KINDS.tsv
@@ -43,8 +46,13 @@ struct problem {
     char kind[32];
     int outcome;        /* 0 solved, 1 overfit, 2 none */
     bool ambiguous;
+    bool refused;       /* no program: a tie the examples cannot decide */
+    char amb[48];       /* where the distinguishing input came from, the cost gap */
     double ms;
 };
+
+static bool refuse_ties = true;   /* -g: hand out the guess */
+static bool no_probes;             /* -n: no held-out probes, the examples perturbed */
 
 static const char *const outcome_word[] = { "solved", "overfit", "none" };
 
@@ -118,9 +126,8 @@ static int run_problem(const char *dir, struct problem *pr, bool verbose)
         int64_t t0;
 
         o.name = "f";
-#ifdef AD_SYNTH_PROBES
-        o.probes = probes;
-#endif
+        o.probes = no_probes ? NULL : probes;
+        o.refuse_ties = refuse_ties;
         memset(&res, 0, sizeof(res));
         t0 = ad_mono_ns();
         rc = ad_synth(train, &o, &res, &err);
@@ -130,9 +137,26 @@ static int run_problem(const char *dir, struct problem *pr, bool verbose)
     }
     qsort(ms, REPS, sizeof(ms[0]), cmp_double);
     pr->ms = ms[REPS / 2];
-#ifdef AD_SYNTH_PROBES
     pr->ambiguous = rc == 0 && res.ambiguity != NULL;
-#endif
+    if (res.ambiguity) {
+        snprintf(pr->amb, sizeof(pr->amb), "%s %.2f",
+                 json_string_value(json_object_get(res.ambiguity, "from")),
+                 json_real_value(json_object_get(res.ambiguity, "cost_gap")));
+        pr->refused = rc != 0;
+    }
+    if (verbose && res.ambiguity) {
+        char *in = json_dumps(json_object_get(res.ambiguity, "input"), JSON_ENCODE_ANY);
+        char *a = json_dumps(json_object_get(res.ambiguity, "answer"), JSON_ENCODE_ANY);
+        char *b = json_dumps(json_object_get(res.ambiguity, "answers"), JSON_ENCODE_ANY);
+
+        printf("    %s: vs %s on %.80s: %.60s / %.80s\n", pr->name,
+               json_string_value(json_array_get(json_object_get(res.ambiguity, "alternatives"),
+                                                0)),
+               in ? in : "?", a ? a : "?", b ? b : "?");
+        free(in);
+        free(a);
+        free(b);
+    }
     if (rc != 0) {
         pr->outcome = 2;
     } else {
@@ -150,8 +174,8 @@ static int run_problem(const char *dir, struct problem *pr, bool verbose)
         }
     }
     if (verbose)
-        printf("  %-8s %-50s %-12s %-7s %s %8.3f  %s\n", pr->suite, pr->name, pr->kind,
-               outcome_word[pr->outcome], pr->ambiguous ? "A" : "-", pr->ms,
+        printf("  %-8s %-50s %-12s %-7s %-14s %8.3f  %s\n", pr->suite, pr->name, pr->kind,
+               outcome_word[pr->outcome], pr->amb[0] ? pr->amb : "-", pr->ms,
                res.summary ? res.summary : res.why ? res.why : "");
     ad_synth_result_release(&res);
     json_decref(train);
@@ -243,6 +267,10 @@ int main(int argc, char **argv)
 
     if (argi < argc && !strcmp(argv[argi], "-v"))
         verbose = true, argi++;
+    if (argi < argc && !strcmp(argv[argi], "-g"))
+        refuse_ties = false, argi++;
+    if (argi < argc && !strcmp(argv[argi], "-n"))
+        no_probes = true, refuse_ties = false, argi++;
     if (argi < argc)
         dir = argv[argi++];
     if (argi < argc)

@@ -95,7 +95,50 @@ struct ad_synth_opts {
      */
     const char *python;
     int python_ms;            /* wall limit of one Python run; 0: AD_SYNTH_PYTHON_MS */
+    /*
+     * Inputs with no known output (held-out inputs, other recorded inputs of
+     * the task), a JSON array, or NULL: where the ambiguity report looks
+     * for programs that fit the examples as well but answer otherwise. With
+     * none, the examples' inputs perturbed are looked at instead.
+     */
+    const json_t *probes;
+    /*
+     * true: fail (AD_ENOTFOUND, the ambiguity still in res) rather than
+     * hand out a guess the examples cannot decide: the program raises on one
+     * of opts->probes where an alternative answers, or an alternative of the
+     * same cost gives another value on one.
+     */
+    bool refuse_ties;
 };
+
+/*
+ * Ambiguity: after the cheapest program is found, the search runs again
+ * without it (at most AD_SYNTH_ALT_PASSES times) for programs that fit every
+ * example at a cost within AD_SYNTH_ALT_MARGIN of it. Those that give
+ * another value on some probe (opts->probes; without them, the examples'
+ * inputs perturbed: a word dropped, digits changed, a field taken from
+ * another example, where only an alternative within 0.3 of the cost
+ * counts) are kept, at most AD_SYNTH_ALT_MAX. When the program
+ * found raises on some of opts->probes and one of them raises on fewer, that
+ * one is handed out instead (an input the caller gives is one the function
+ * must take). The others are reported in res->ambiguity:
+ *
+ *   {"program": the chosen program (its Python expression),
+ *    "input": the distinguishing input (the probe with the most distinct answers),
+ *    "answer": the chosen program's answer there,
+ *    "alternatives": [the other programs' Python expressions],
+ *    "answers": [each alternative's answer there],
+ *    "cost_gap": how much dearer the cheapest alternative is (0: a tie),
+ *    "from": "probe" or "perturbed" (where the input came from)}
+ *
+ * An answer is the value, or {"error": why} when that program raises there.
+ * The extra searches share nothing with the main one's budget: a search for
+ * alternatives cut short by its budget ends the report, never the call.
+ */
+#define AD_SYNTH_ALT_MAX 3
+#define AD_SYNTH_ALT_PASSES 6
+#define AD_SYNTH_ALT_MARGIN 1.0
+#define AD_SYNTH_MAX_PROBES 64
 
 struct ad_synth_program;      /* opaque; what ad_synth_apply() runs */
 
@@ -110,6 +153,7 @@ struct ad_synth_result {
     size_t scanned;           /* bytes scanned */
     int checks;               /* Python runs of the re-check (0 without opts->python) */
     struct ad_synth_program *prog;
+    json_t *ambiguity;        /* NULL, or the report described above (owned) */
 };
 
 /*
@@ -117,7 +161,10 @@ struct ad_synth_result {
  * res holds the code, entry, summary and program. Errors, each with res->why
  * (where it says more than err) and err:
  *
- *   AD_ENOTFOUND  no program of the language fits every example (two
+ *   AD_ENOTFOUND  with opts->refuse_ties, a program fits but so does another of
+ *                 the same cost that answers otherwise (res->ambiguity says
+ *                 which, and where); else
+ *                 no program of the language fits every example (two
  *                 examples with equal inputs and different outputs;
  *                 otherwise the closest candidate and the first example it
  *                 gets wrong), or every program found disagreed with the

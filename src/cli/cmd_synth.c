@@ -164,6 +164,67 @@ out:
     return rc;
 }
 
+/*
+ * The probes file: one input a line, as JSON (blank lines skipped). *out is
+ * the array (new reference). Returns an exit code, having printed the error.
+ */
+static int read_probes(struct ad_ctx *ctx, const char *path, json_t **out)
+{
+    const char *label = file_label(path);
+    struct ad_buf b = AD_BUF_INIT;
+    json_t *arr = json_array();
+    int lineno = 0, rc;
+
+    *out = NULL;
+    if (!arr)
+        return ad__die_code(ctx, AD_ENOMEM, "out of memory");
+    rc = read_examples_file(ctx, path, &b);
+    for (const char *p = b.ptr, *end = b.ptr + b.len; !rc && p < end; ) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        json_error_t jerr;
+        json_t *v;
+
+        lineno++;
+        if (!is_blank(p, n)) {
+            v = json_loadb(p, n, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+            if (!v)
+                rc = ad__usage_error(ctx, "%s:%d: not JSON: %s (a probe is one input a line)",
+                                     label, lineno, jerr.text);
+            else if (json_array_append_new(arr, v) < 0)
+                rc = ad__die_code(ctx, AD_ENOMEM, "out of memory");
+        }
+        p += n + (nl ? 1 : 0);
+    }
+    ad_buf_release(&b);
+    if (rc) {
+        json_decref(arr);
+        return rc;
+    }
+    *out = arr;
+    return 0;
+}
+
+/* Says, in two lines, that other programs fit as well and where they part. */
+static void note_ambiguity(struct ad_ctx *ctx, const json_t *a)
+{
+    const json_t *alts = json_object_get(a, "alternatives");
+    char *in = ad_json_dumps(json_object_get(a, "input"));
+    char *mine = ad_json_dumps(json_object_get(a, "answer"));
+    char *theirs = ad_json_dumps(json_array_get(json_object_get(a, "answers"), 0));
+
+    ad__note(ctx, "ambiguous: %zu other program%s fit%s the examples as well, e.g. %s",
+             json_array_size(alts), json_array_size(alts) == 1 ? "" : "s",
+             json_array_size(alts) == 1 ? "s" : "",
+             json_string_value(json_array_get(alts, 0)));
+    ad__note(ctx, "  on input %.200s it answers %.200s where %s answers %.200s; add an example "
+             "for an input like it", in ? in : "?", theirs ? theirs : "?",
+             json_string_value(json_object_get(a, "program")), mine ? mine : "?");
+    free(in);
+    free(mine);
+    free(theirs);
+}
+
 static int print_found(struct ad_ctx *ctx, const struct ad_synth_result *res, double ms,
                        int quiet)
 {
@@ -171,11 +232,11 @@ static int print_found(struct ad_ctx *ctx, const struct ad_synth_result *res, do
 
     if (ctx->json)
         return ad__print_json(
-            ctx, json_pack("{s:b, s:s, s:s, s:s, s:i, s:I, s:I, s:i, s:f}", "found", 1,
+            ctx, json_pack("{s:b, s:s, s:s, s:s, s:i, s:I, s:I, s:i, s:f, s:O?}", "found", 1,
                            "entry", res->entry, "code", res->code, "summary", res->summary,
                            "examples", res->examples, "considered",
                            (json_int_t)res->considered, "scanned", (json_int_t)res->scanned,
-                           "checks", res->checks, "ms", ms));
+                           "checks", res->checks, "ms", ms, "ambiguity", res->ambiguity));
     /* The module alone on stdout, ending in a newline like any source file. */
     fputs(res->code, ctx->out);
     if (len == 0 || res->code[len - 1] != '\n')
@@ -184,6 +245,8 @@ static int print_found(struct ad_ctx *ctx, const struct ad_synth_result *res, do
         ad__note(ctx, "synthesized %s from %d example%s in %.1f ms: %s", res->entry,
                  res->examples, res->examples == 1 ? "" : "s", ms, res->summary);
     }
+    if (res->ambiguity)
+        note_ambiguity(ctx, res->ambiguity);
     return AD_EXIT_OK;
 }
 
@@ -200,10 +263,11 @@ static int print_not_found(struct ad_ctx *ctx, int code, const struct ad_synth_r
 
     if (ctx->json) {
         int rc = ad__print_json(
-            ctx, json_pack("{s:b, s:s, s:b, s:i, s:I, s:I, s:i, s:f}", "found", 0, "why", why,
-                           "budget_reached", code == AD_ELIMIT, "examples", res->examples,
+            ctx, json_pack("{s:b, s:s, s:b, s:i, s:I, s:I, s:i, s:f, s:O?}", "found", 0, "why",
+                           why, "budget_reached", code == AD_ELIMIT, "examples", res->examples,
                            "considered", (json_int_t)res->considered, "scanned",
-                           (json_int_t)res->scanned, "checks", res->checks, "ms", ms));
+                           (json_int_t)res->scanned, "checks", res->checks, "ms", ms,
+                           "ambiguity", res->ambiguity));
 
         return rc ? rc : AD_EXIT_RUNTIME;
     }
@@ -225,13 +289,15 @@ int cmd_synth(int argc, char **argv, struct ad_ctx *ctx)
         { "quiet", no_argument, NULL, 'q' },
         { "python", required_argument, NULL, 'p' },
         { "no-check", no_argument, NULL, 'N' },
+        { "probes", required_argument, NULL, 'P' },
+        { "refuse-ties", no_argument, NULL, 'T' },
         { NULL, 0, NULL, 0 },
     };
     struct ad_synth_opts o = { 0 };
     struct ad_synth_result res = { 0 };
     struct ad_err err = AD_ERR_INIT;
-    const char *path = NULL, *python = AD_SYNTH_PYTHON;
-    json_t *examples = NULL;
+    const char *path = NULL, *python = AD_SYNTH_PYTHON, *probes_path = NULL;
+    json_t *examples = NULL, *probes = NULL;
     int64_t t0;
     double ms;
     int ch, quiet = 0, check = 1, rc;
@@ -257,6 +323,12 @@ int cmd_synth(int argc, char **argv, struct ad_ctx *ctx)
         case 'N':
             check = 0;
             break;
+        case 'P':
+            probes_path = optarg;
+            break;
+        case 'T':
+            o.refuse_ties = true;
+            break;
         default:
             return AD_EXIT_USAGE;
         }
@@ -268,9 +340,16 @@ int cmd_synth(int argc, char **argv, struct ad_ctx *ctx)
                                "standard input)");
     if (check && !python[strspn(python, " \t")])
         return ad__usage_error(ctx, "--python needs a command (--no-check skips the check)");
+    if (probes_path && !strcmp(probes_path, "-") && !strcmp(path, "-"))
+        return ad__usage_error(ctx, "--examples and --probes cannot both read standard input");
     rc = read_examples(ctx, path, &examples);
     if (rc)
         return rc;
+    if (probes_path && (rc = read_probes(ctx, probes_path, &probes)) != 0) {
+        json_decref(examples);
+        return rc;
+    }
+    o.probes = probes;
     /* The printed module is run by the real Python on every example before it is printed. */
     o.python = check ? python : NULL;
     t0 = ad_mono_ns();
@@ -286,5 +365,6 @@ int cmd_synth(int argc, char **argv, struct ad_ctx *ctx)
     else
         rc = ad__die_code(ctx, rc, "%s", ad_strerror(rc));
     ad_synth_result_release(&res);
+    json_decref(probes);
     return rc;
 }

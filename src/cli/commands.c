@@ -648,8 +648,8 @@ static const char propose_description[] =
     "duplicated or swapped with their neighbour.";
 
 static const struct ad_cmd_form synth_forms[] = {
-    { "synth --examples FILE [--name N] [--description TEXT] [--quiet] [--python CMD | "
-      "--no-check]", NULL },
+    { "synth --examples FILE [--probes FILE] [--refuse-ties] [--name N] [--description TEXT] "
+      "[--quiet] [--python CMD | --no-check]", NULL },
     { NULL, NULL },
 };
 
@@ -665,6 +665,14 @@ static const struct ad_cmd_opt synth_opts[] = {
       "The Python that re-checks the module before it is printed, as words\n"
       "separated by spaces (default /usr/bin/python3 -I -S)." },
     { "--no-check", "Print the module without running it in Python first." },
+    { "--probes FILE",
+      "Inputs with no known output, JSON lines (one input a line): where to look\n"
+      "for other programs that fit the examples as well but answer otherwise\n"
+      "(default: the examples' inputs perturbed)." },
+    { "--refuse-ties",
+      "Print no program (exit 1) when the examples cannot decide: it raises on\n"
+      "a probe where another as simple answers, or one as simple answers\n"
+      "otherwise there." },
     { NULL, NULL },
 };
 
@@ -705,7 +713,16 @@ static const char synth_description[] =
     "its length). Past either it stops and says budget reached (exit 1).\n"
     "With --json: one object with found (true), entry, code, summary, examples,\n"
     "considered (candidate programs tried), scanned (bytes), checks (Python\n"
-    "runs) and ms.\n"
+    "runs), ms and ambiguity.\n"
+    "\n"
+    "Ambiguity: the search runs again for programs nearly as simple that fit\n"
+    "every example too, and tries them on the --probes inputs (without them, on\n"
+    "the examples' inputs with a word dropped, digits changed or a field taken\n"
+    "from another example). When one gives another value, two lines on\n"
+    "standard error say so: the other program and a distinguishing input with\n"
+    "what each answers; with --json, ambiguity is {program, input, answer,\n"
+    "alternatives, answers, cost_gap, from} (else null). A program that raises\n"
+    "on a probe loses to one as simple that does not.\n"
     "\n"
     "When no program fits every example the command says why: two examples with\n"
     "equal inputs and different outputs, or the closest guess and the first\n"

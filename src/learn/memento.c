@@ -902,6 +902,32 @@ static int risk_caution(json_t *warnings, const json_t *risk)
 }
 
 /*
+ * A synthesized candidate that is ambiguous: another program fits its
+ * examples as well and answers otherwise on the distinguishing input.
+ */
+static int ambiguity_caution(json_t *w, const json_t *amb)
+{
+    const size_t ascii = JSON_COMPACT | JSON_ENCODE_ANY | JSON_ENSURE_ASCII;
+    const json_t *alts = json_object_get(amb, "alternatives");
+    /* ASCII, so that cutting them short never splits a character. */
+    char *in = ad_json_dumps_flags(json_object_get(amb, "input"), ascii);
+    char *mine = ad_json_dumps_flags(json_object_get(amb, "answer"), ascii);
+    char *theirs = ad_json_dumps_flags(json_array_get(json_object_get(amb, "answers"), 0), ascii);
+    char *msg = ad_strdupf("ambiguous: %s fits the examples as well as %s; on %.200s it answers "
+                           "%.200s where this answers %.200s: check which is meant",
+                           or_empty(json_string_value(json_array_get(alts, 0))),
+                           or_empty(ad_json_str(amb, "program")), in ? in : "another input",
+                           theirs ? theirs : "otherwise", mine ? mine : "otherwise");
+    int rc = msg ? json_array_append_new(w, json_string(msg)) : -1;
+
+    free(in);
+    free(mine);
+    free(theirs);
+    free(msg);
+    return rc;
+}
+
+/*
  * What a reviewer must know before trusting a pass: a candidate made from
  * fewer than MADE_FROM_MIN distinct examples may fit exactly those, and
  * one never run on an input it was not made from has shown nothing more.
@@ -924,6 +950,11 @@ static json_t *warnings_of(const json_t *fp, int held_out)
         json_array_append_new(w, json_string_nocheck(
             "run on no input it was not made from: the agent recorded no other input of this "
             "task"));
+    if (w && json_is_object(json_object_get(fp, "synth_ambiguity")) &&
+        ambiguity_caution(w, json_object_get(fp, "synth_ambiguity")) < 0) {
+        json_decref(w);
+        return NULL;
+    }
     return w;
 }
 
@@ -1081,6 +1112,22 @@ out:
     return rc;
 }
 
+/* The ambiguity's inputs and answers are kept when small; a large one keeps its programs. */
+#define AMBIGUITY_MAX 4096
+
+/* The synthesizer's ambiguity report as the pattern's "synth_ambiguity". */
+static int keep_ambiguity(json_t *meta, const json_t *amb)
+{
+    json_t *a = json_deep_copy(amb);
+
+    if (a && ad_json_size(a) > AMBIGUITY_MAX) {
+        json_object_set_new(a, "input", json_string("(too large to keep)"));
+        json_object_del(a, "answer");
+        json_object_del(a, "answers");
+    }
+    return a ? json_object_set_new(meta, "synth_ambiguity", a) : -1;
+}
+
 /*
  * Synthesis by example from the failures' inputs and expected outputs: no
  * model, no tokens. 0 with the module in *code; AD_ENOTFOUND when it cannot
@@ -1097,9 +1144,10 @@ out:
  * every candidate is validated next in the sandbox, with the runtime that
  * will run the skill, and a server should start no interpreter outside it.
  */
-static int synthesize(const json_t *pattern, const json_t *previous, struct ad_buf *code,
-                      json_t *meta, struct ad_err *err)
+static int synthesize(const json_t *pattern, const json_t *previous, const json_t *held,
+                      struct ad_buf *code, json_t *meta, struct ad_err *err)
 {
+    json_t *probes = json_array();
     const json_t *examples = json_object_get(pattern, "examples"), *v;
     struct ad_synth_opts so = { 0 };
     struct ad_synth_result res;
@@ -1110,8 +1158,19 @@ static int synthesize(const json_t *pattern, const json_t *previous, struct ad_b
     size_t i;
     int rc;
 
-    if (!ex)
+    if (!ex || !probes) {
+        json_decref(ex);
+        json_decref(probes);
         return oom(err);
+    }
+    /* The inputs it was not made from: where other programs that fit as well may part. */
+    json_array_foreach(held, i, v) {
+        if (json_array_append(probes, json_object_get(v, "input")) < 0) {
+            json_decref(ex);
+            json_decref(probes);
+            return oom(err);
+        }
+    }
     json_array_foreach(previous, i, v) {
         if (ad_json_str(v, "proposer") && !strcmp(ad_json_str(v, "proposer"), "synth"))
             why = "a synthesized candidate of this pattern was turned down before";
@@ -1124,6 +1183,7 @@ static int synthesize(const json_t *pattern, const json_t *previous, struct ad_b
                                                 json_object_get(v, "input"), "output",
                                                 want)) < 0) {
             json_decref(ex);
+            json_decref(probes);
             return oom(err);
         }
     }
@@ -1133,15 +1193,20 @@ static int synthesize(const json_t *pattern, const json_t *previous, struct ad_b
                   : "the failures recorded no expected outputs";
     if (why) {
         json_decref(ex);
+        json_decref(probes);
         json_object_set_new(meta, "synth_why", json_string(why));
         return AD_ENOTFOUND;
     }
     so.name = ad_json_str(pattern, "suggested_name");
     so.description = ad_json_str(pattern, "task");
+    so.probes = probes;
     rc = ad_synth(ex, &so, &res, &xerr);
     json_decref(ex);
+    json_decref(probes);
     if (rc == 0) {
         rc = ad_buf_adds(code, res.code) ? oom(err) : 0;
+        if (rc == 0 && res.ambiguity)
+            rc = keep_ambiguity(meta, res.ambiguity) < 0 ? oom(err) : 0;
         json_object_set_new(meta, "proposer", json_string("synth"));
         json_object_set_new(meta, "synth_summary", json_string(res.summary));
         json_object_set_new(meta, "synth_ms", json_real((double)(ad_mono_ns() - t0) / 1e6));
@@ -1340,7 +1405,8 @@ int ad_memento_generate(struct ad_store *st, struct ad_bus *bus, struct ad_sandb
         goto out;
     code.max = AD_SKILL_CODE_MAX;
     /* By example first: milliseconds and no tokens. The model when that cannot help. */
-    rc = s.memento_synthesis ? synthesize(pattern, previous, &code, meta, err) : AD_ENOTFOUND;
+    rc = s.memento_synthesis ? synthesize(pattern, previous, held, &code, meta, err)
+                             : AD_ENOTFOUND;
     if (rc < 0 && rc != AD_ENOTFOUND)
         goto out;
     if (rc == 0) {

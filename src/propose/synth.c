@@ -51,6 +51,8 @@
 #define MAX_LEAVES 200
 #define MAX_KW_PARAMS 12
 #define MAX_PAIR_LEAVES 48      /* numeric leaves paired for arithmetic (quadratic) */
+#define AD_SYNTH_TIE 0.05       /* alternatives this close in cost are a tie */
+#define AD_SYNTH_PERTURBED_MARGIN 0.3   /* near enough to report on a perturbed input */
 
 static int oom(struct ad_err *err)
 {
@@ -68,7 +70,7 @@ static bool reserved(const char *s)
         "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return",
         "try", "while", "with", "yield", "match", "case", "re", "item", "round", "sum", "len",
         "min", "max", "str", "format", "int", "float", "bool", "list", "dict", "isinstance",
-        "Any", "_nth", "_dig",
+        "Any", "_nth", "_dig", "_int",
     };
 
     for (size_t i = 0; i < AD_ARRAY_SIZE(words); i++)
@@ -1072,8 +1074,9 @@ struct pass {
     size_t max_scan;
     long considered;
     size_t scanned;
-    char *rejected[AD_SYNTH_MAX_CHECKS];
+    char *rejected[AD_SYNTH_MAX_CHECKS + AD_SYNTH_ALT_PASSES + 1];
     size_t nrejected;
+    double cost;                /* the cost of the program a pass found */
 };
 
 /* AD_ELIMIT, saying which budget the search reached and what it had done. */
@@ -1216,6 +1219,7 @@ static int synth_pass(const json_t *examples, const struct ad_synth_opts *o, con
         goto out;
     }
     rc = finish(&s, b.node, name, o->description, examples, res, err);
+    ps->cost = b.cost;
     if (rc == 0) {
         s.p->scan_max = 0;      /* ad_synth_apply() has no budget */
         res->prog = s.p;
@@ -1275,6 +1279,414 @@ static int recheck(const json_t *examples, const struct ad_synth_opts *o, struct
     return 1;
 }
 
+/* ---- ambiguity: programs as cheap that answer otherwise ---- */
+
+/* Appends v (a new reference) to probes unless an example or a probe already has that input. */
+static int add_probe(json_t *probes, const json_t *examples, json_t *v, bool perturbed)
+{
+    const json_t *x;
+    size_t i;
+
+    if (!v)
+        return -1;
+    if (json_array_size(probes) >= AD_SYNTH_MAX_PROBES)
+        goto drop;
+    json_array_foreach(examples, i, x)
+        if (sx_equal(json_object_get(x, "input"), v))
+            goto drop;
+    json_array_foreach(probes, i, x)
+        if (sx_equal(json_object_get(x, "input"), v))
+            goto drop;
+    return json_array_append_new(probes, json_pack("{s:o, s:b}", "input", v, "perturbed",
+                                                   perturbed));
+drop:
+    json_decref(v);
+    return 0;
+}
+
+/* s with its first word dropped, its last word dropped, its digits changed (each NULL if none). */
+static int perturb_string(const char *s, size_t len, json_t **out)
+{
+    const char *sp = memchr(s, ' ', len), *last = NULL;
+    char *d;
+    bool digits = false;
+
+    for (size_t i = 0; i < len; i++)
+        if (s[i] == ' ')
+            last = s + i;
+    out[0] = sp && sp + 1 < s + len ? json_stringn(sp + 1, len - (size_t)(sp + 1 - s)) : NULL;
+    out[1] = last && last > s ? json_stringn(s, (size_t)(last - s)) : NULL;
+    out[2] = NULL;
+    d = malloc(len + 1);
+    if (!d)
+        return -1;
+    memcpy(d, s, len);
+    for (size_t i = 0; i < len; i++) {
+        if (d[i] >= '0' && d[i] <= '9') {
+            d[i] = (char)('0' + (d[i] - '0' + 5) % 10);
+            digits = true;
+        }
+    }
+    if (digits)
+        out[2] = json_stringn(d, len);
+    free(d);
+    return 0;
+}
+
+/*
+ * The inputs to look for disagreement on: the caller's probes, then the
+ * examples' inputs perturbed (a string, or each string field of an object,
+ * with a word dropped or its digits changed; an object with one field
+ * taken from another example).
+ */
+static json_t *probe_inputs(const json_t *examples, const json_t *given)
+{
+    json_t *probes = json_array(), *v;
+    const json_t *ex, *ex2;
+    size_t i, j;
+    int rc = 0;
+
+    if (!probes)
+        return NULL;
+    json_array_foreach(given, i, v)
+        rc |= add_probe(probes, examples, json_incref(v), false);
+    json_array_foreach(given ? NULL : examples, i, ex) {
+        const json_t *in = json_object_get(ex, "input");
+        json_t *p[3];
+
+        if (json_is_string(in)) {
+            rc |= perturb_string(json_string_value(in), json_string_length(in), p);
+            for (int k = 0; k < 3; k++)
+                if (p[k])
+                    rc |= add_probe(probes, examples, p[k], true);
+        } else if (json_is_object(in)) {
+            const char *key;
+            json_t *fv;
+
+            json_object_foreach((json_t *)in, key, fv) {
+                if (!json_is_string(fv))
+                    continue;
+                rc |= perturb_string(json_string_value(fv), json_string_length(fv), p);
+                for (int k = 0; k < 3; k++) {
+                    json_t *c = p[k] ? json_copy((json_t *)in) : NULL;
+
+                    if (c)
+                        json_object_set_new(c, key, p[k]);
+                    else
+                        json_decref(p[k]);
+                    if (c)
+                        rc |= add_probe(probes, examples, c, true);
+                }
+            }
+            json_array_foreach(examples, j, ex2) {
+                const json_t *in2 = json_object_get(ex2, "input");
+
+                if (j == i || !json_is_object(in2))
+                    continue;
+                json_object_foreach((json_t *)in, key, fv) {
+                    const json_t *other = json_object_get(in2, key);
+                    json_t *c;
+
+                    if (!other || sx_equal(other, fv))
+                        continue;
+                    c = json_copy((json_t *)in);
+                    if (c)
+                        json_object_set(c, key, (json_t *)other);
+                    rc |= add_probe(probes, examples, c, true);
+                }
+            }
+        }
+    }
+    if (rc) {
+        json_decref(probes);
+        return NULL;
+    }
+    return probes;
+}
+
+/* A program's answer on input: the value, or {"error": why}. */
+static json_t *answer(struct ad_synth_program *p, const json_t *input)
+{
+    const char *why = NULL;
+    json_t *v = sx_eval(p, p->root, input, &why);
+
+    return v ? v : json_pack("{s:s}", "error", why ? why : "it raises");
+}
+
+static bool is_error(const json_t *v)
+{
+    return json_is_object(v) && json_object_size(v) == 1 && json_object_get(v, "error");
+}
+
+struct alt {
+    struct ad_synth_result *r;  /* alt[0]: the chosen program (res); else own */
+    struct ad_synth_result own;
+    double cost;
+    json_t *answers;            /* per probe */
+    int raises;                 /* the caller's probes it raises on */
+};
+
+/* Whether b gives a value on probe i where a raises or gives another. */
+static bool parts(const struct alt *a, const struct alt *b, size_t i)
+{
+    const json_t *x = json_array_get(a->answers, i), *y = json_array_get(b->answers, i);
+
+    return !is_error(y) && (is_error(x) || !sx_equal(x, y));
+}
+
+static bool caller_probe(const json_t *probes, size_t i)
+{
+    return !json_is_true(json_object_get(json_array_get(probes, i), "perturbed"));
+}
+
+/*
+ * parts() where it counts: on a caller's probe, or on an input made up by
+ * perturbing an example only for an alternative within
+ * AD_SYNTH_PERTURBED_MARGIN (a made-up input may be one the task never
+ * sees: only a near tie is worth saying there).
+ */
+static bool parts_on(const json_t *probes, const struct alt *a, const struct alt *b, size_t i)
+{
+    return parts(a, b, i) &&
+           (caller_probe(probes, i) || b->cost - a->cost <= AD_SYNTH_PERTURBED_MARGIN);
+}
+
+/* The answers of a's program on every probe; false when out of memory. */
+static bool answer_all(struct alt *a, const json_t *probes)
+{
+    a->answers = json_array();
+    a->raises = 0;
+    for (size_t i = 0; a->answers && i < json_array_size(probes); i++) {
+        json_t *v = answer(a->r->prog, json_object_get(json_array_get(probes, i), "input"));
+
+        if (!v || json_array_append_new(a->answers, v) < 0)
+            return false;
+        a->raises += is_error(v) && caller_probe(probes, i);
+    }
+    return a->answers != NULL;
+}
+
+/*
+ * res->ambiguity from the alternatives alt[1..n] to alt[0]: the probe
+ * where the most of them give another value, and those. 0, or -1 when out
+ * of memory.
+ */
+static int report(struct ad_synth_result *res, const json_t *probes, const struct alt *alt,
+                  size_t n)
+{
+    size_t best = 0, most = 0, i;
+    json_t *names, *answers, *pr;
+    double gap = INFINITY;
+
+    for (i = 0; i < json_array_size(probes); i++) {
+        size_t k = 0;
+
+        for (size_t a = 1; a < n; a++)
+            k += parts_on(probes, &alt[0], &alt[a], i);
+        if (k > most) {
+            most = k;
+            best = i;
+        }
+    }
+    if (!most)
+        return 0;
+    names = json_array();
+    answers = json_array();
+    if (!names || !answers)
+        goto oom;
+    for (size_t a = 1; a < n; a++) {
+        if (!parts_on(probes, &alt[0], &alt[a], best))
+            continue;
+        if (json_array_append_new(names, json_string(alt[a].r->summary)) < 0 ||
+            json_array_append(answers, json_array_get(alt[a].answers, best)) < 0)
+            goto oom;
+        gap = fmin(gap, alt[a].cost - alt[0].cost);
+    }
+    pr = json_array_get(probes, best);
+    res->ambiguity = json_pack("{s:s, s:O, s:O, s:o, s:o, s:f, s:s}", "program", res->summary,
+                               "input", json_object_get(pr, "input"), "answer",
+                               json_array_get(alt[0].answers, best), "alternatives", names,
+                               "answers", answers, "cost_gap",
+                               gap < 0 ? 0.0 : round(gap * 100) / 100, "from",
+                               caller_probe(probes, best) ? "probe" : "perturbed");
+    return res->ambiguity ? 0 : -1;
+oom:
+    json_decref(names);
+    json_decref(answers);
+    return -1;
+}
+
+/*
+ * Of the programs as cheap, one that raises on fewer of the caller's
+ * probes than the chosen one (an input the caller says is real is one the
+ * function must take): the chosen one, with o->python, once Python agrees
+ * with it on the examples. Swaps it into res and alt[0]; 0 or an error.
+ */
+static int prefer_total(const json_t *examples, const struct ad_synth_opts *o,
+                        struct ad_synth_result *res, struct alt *alt, size_t n,
+                        struct ad_err *err)
+{
+    size_t k = 0;
+
+    for (size_t a = 1; a < n; a++)
+        if (alt[a].raises < (k ? alt[k].raises : alt[0].raises))
+            k = a;
+    if (!k)
+        return 0;
+    if (o->python) {
+        struct sx_check c = { o->python, o->python_ms > 0 ? o->python_ms : AD_SYNTH_PYTHON_MS,
+                              0, NULL };
+        int rc = sx_check_python(&c, alt[k].r->code, alt[k].r->entry, examples, err);
+
+        free(c.got);
+        res->checks++;
+        if (rc != 0)
+            return rc < 0 ? rc : 0;
+    }
+    {
+        struct ad_synth_result tmp = *res;
+        struct alt t = alt[0];
+
+        *res = alt[k].own;
+        res->examples = tmp.examples;
+        res->considered = tmp.considered;
+        res->scanned = tmp.scanned;
+        res->checks = tmp.checks;
+        alt[k].own = tmp;
+        alt[0].cost = alt[k].cost;
+        alt[0].answers = alt[k].answers;
+        alt[0].raises = alt[k].raises;
+        alt[k].cost = t.cost;
+        alt[k].answers = t.answers;
+        alt[k].raises = t.raises;
+    }
+    return 0;
+}
+
+/*
+ * Searches again without the program found (and without each alternative
+ * once seen) for programs that fit every example at a cost within
+ * AD_SYNTH_ALT_MARGIN, keeps those that give another value on a probe,
+ * prefers one that raises on fewer of the caller's probes, and reports the
+ * rest. With o->refuse_ties, a guess the examples cannot decide fails the
+ * call: the program raises on a caller's probe where another as cheap
+ * answers, or one of the same cost gives another value there.
+ */
+static int ambiguity(const json_t *examples, const struct ad_synth_opts *o, const char *name,
+                     const struct pass *ps, struct ad_synth_result *res, struct ad_err *err)
+{
+    struct ad_synth_opts ao = *o;
+    struct pass ap = { 0 };
+    struct alt alt[AD_SYNTH_ALT_MAX + 1];
+    const json_t *given = json_array_size(o->probes) ? o->probes : NULL;
+    json_t *probes = probe_inputs(examples, given);
+    size_t n = 1, i;
+    bool undecided = false;
+    int rc = 0;
+
+    memset(alt, 0, sizeof(alt));
+    alt[0].r = res;
+    alt[0].cost = ps->cost;
+    if (!probes) {
+        rc = oom(err);
+        goto out;
+    }
+    if (!json_array_size(probes) || !res->prog)
+        goto out;
+    if (!answer_all(&alt[0], probes)) {
+        rc = oom(err);
+        goto out;
+    }
+    ao.python = NULL;
+    ap.max_candidates = ps->max_candidates;
+    ap.max_scan = ps->max_scan;
+    for (i = 0; i < ps->nrejected; i++)
+        if (!(ap.rejected[ap.nrejected++] = strdup(ps->rejected[i]))) {
+            rc = oom(err);
+            goto out;
+        }
+    if (!(ap.rejected[ap.nrejected++] = strdup(res->summary))) {
+        rc = oom(err);
+        goto out;
+    }
+    for (int pass = 0; pass < AD_SYNTH_ALT_PASSES && n <= AD_SYNTH_ALT_MAX; pass++) {
+        struct ad_err xerr = AD_ERR_INIT;
+        struct alt *a = &alt[n];
+        bool differs = false;
+
+        memset(a, 0, sizeof(*a));
+        a->r = &a->own;
+        rc = synth_pass(examples, &ao, name, &ap, a->r, &xerr);
+        if (rc == AD_ENOMEM) {
+            ad_synth_result_release(a->r);
+            rc = oom(err);
+            goto out;
+        }
+        rc = 0;
+        if (!a->r->prog || ap.cost > ps->cost + AD_SYNTH_ALT_MARGIN) {
+            ad_synth_result_release(a->r);
+            break;
+        }
+        a->cost = ap.cost;
+        if (!answer_all(a, probes) || ap.nrejected == AD_ARRAY_SIZE(ap.rejected) ||
+            !(ap.rejected[ap.nrejected++] = strdup(a->r->summary))) {
+            json_decref(a->answers);
+            ad_synth_result_release(a->r);
+            rc = oom(err);
+            goto out;
+        }
+        for (i = 0; i < json_array_size(probes); i++)
+            differs |= parts_on(probes, &alt[0], a, i);
+        if (differs) {
+            n++;
+        } else {
+            json_decref(a->answers);
+            ad_synth_result_release(a->r);
+        }
+        if (ap.nrejected == AD_ARRAY_SIZE(ap.rejected))
+            break;
+    }
+    if (given && alt[0].raises && (rc = prefer_total(examples, o, res, alt, n, err)) < 0)
+        goto out;
+    if (n > 1 && report(res, probes, alt, n) < 0) {
+        rc = oom(err);
+        goto out;
+    }
+    for (size_t a = 1; a < n; a++)
+        for (i = 0; i < json_array_size(probes); i++)
+            undecided |= caller_probe(probes, i) && parts(&alt[0], &alt[a], i) &&
+                         (is_error(json_array_get(alt[0].answers, i)) ||
+                          alt[a].cost - alt[0].cost <= AD_SYNTH_TIE);
+    if (o->refuse_ties && undecided) {
+        char *in = ad_json_dumps(json_object_get(res->ambiguity, "input"));
+
+        res->why = ad_strdupf("the examples cannot decide: %.200s and %.200s fit them as well "
+                              "but answer otherwise on %.160s",
+                              res->summary,
+                              json_string_value(json_array_get(
+                                  json_object_get(res->ambiguity, "alternatives"), 0)),
+                              in ? in : "another input");
+        free(in);
+        free(res->code);
+        free(res->entry);
+        free(res->summary);
+        sx_program_free(res->prog);
+        res->code = res->entry = res->summary = NULL;
+        res->prog = NULL;
+        rc = res->why ? ad_error(err, AD_ENOTFOUND, "%s", res->why) : oom(err);
+    }
+out:
+    json_decref(alt[0].answers);
+    for (i = 1; i < n; i++) {
+        json_decref(alt[i].answers);
+        ad_synth_result_release(alt[i].r);
+    }
+    for (i = 0; i < ap.nrejected; i++)
+        free(ap.rejected[i]);
+    json_decref(probes);
+    return rc;
+}
+
 int ad_synth(const json_t *examples, const struct ad_synth_opts *o, struct ad_synth_result *res,
              struct ad_err *err)
 {
@@ -1329,6 +1741,8 @@ int ad_synth(const json_t *examples, const struct ad_synth_opts *o, struct ad_sy
         }
     }
     free(disagreed);
+    if (rc == 0)
+        rc = ambiguity(examples, o, name, &ps, res, err);
     for (size_t i = 0; i < ps.nrejected; i++)
         free(ps.rejected[i]);
     return rc;
@@ -1359,5 +1773,6 @@ void ad_synth_result_release(struct ad_synth_result *res)
     free(res->summary);
     free(res->why);
     sx_program_free(res->prog);
+    json_decref(res->ambiguity);
     memset(res, 0, sizeof(*res));
 }

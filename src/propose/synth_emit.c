@@ -245,7 +245,7 @@ static int strop_expr(struct ad_synth_program *p, const struct sx *x, struct ad_
     switch (x->n) {
     case SO_LEN:
     case SO_INT:
-        return ad_buf_adds(b, x->n == SO_LEN ? "len(" : "int(") || expr(p, x->a, 0, b) ||
+        return ad_buf_adds(b, x->n == SO_LEN ? "len(" : "_int(") || expr(p, x->a, 0, b) ||
                ad_buf_addch(b, ')');
     case SO_COUNT:
     case SO_STARTS:
@@ -391,6 +391,15 @@ static const char dig_helper[] =
     "            return default\n"
     "    return value\n";
 
+/* int() within what the C evaluation holds exactly: both refuse a larger number alike. */
+static const char int_helper[] =
+    "def _int(digits: str) -> int:\n"
+    "    \"\"\"int() of a run of digits; ValueError past 18 significant digits.\"\"\"\n"
+    "    value = int(digits)\n"
+    "    if value >= 10**18:\n"
+    "        raise ValueError(f\"{digits!r} is too large a number\")\n"
+    "    return value\n";
+
 /* Cuts b to at bytes and adds tail, when it is longer than at + 10. */
 static int clip(struct ad_buf *b, size_t at, const char *tail)
 {
@@ -434,7 +443,7 @@ int sx_emit_module(struct ad_synth_program *p, const char *name, const char *des
 {
     struct ad_buf doc = AD_BUF_INIT, ret = AD_BUF_INIT;
     bool *seen = calloc(p->nnode ? p->nnode : 1, sizeof(bool));
-    bool need_re = false, need_nth = false, need_dig = false, need_any;
+    bool need_re = false, need_nth = false, need_dig = false, need_int = false, need_any;
     int rc;
 
     if (!seen)
@@ -447,6 +456,7 @@ int sx_emit_module(struct ad_synth_program *p, const char *name, const char *des
                    (p->node[i].kind == SX_STROP &&
                     (p->node[i].n == SO_SEARCH || p->node[i].n == SO_SUB));
         need_nth |= p->node[i].kind == SX_NTH;
+        need_int |= p->node[i].kind == SX_STROP && p->node[i].n == SO_INT;
         need_dig |= p->node[i].kind == SX_PATH && p->node[i].c &&
                     !(p->mode == MODE_KW && p->node[i].path.n == 1);
     }
@@ -484,6 +494,7 @@ int sx_emit_module(struct ad_synth_program *p, const char *name, const char *des
          ad_buf_addch(out, '\n');
     rc = rc || (need_nth && (ad_buf_adds(out, "\n\n") || ad_buf_adds(out, nth_helper)));
     rc = rc || (need_dig && (ad_buf_adds(out, "\n\n") || ad_buf_adds(out, dig_helper)));
+    rc = rc || (need_int && (ad_buf_adds(out, "\n\n") || ad_buf_adds(out, int_helper)));
     ad_buf_release(&doc);
     ad_buf_release(&ret);
     return rc ? AD_ENOMEM : 0;

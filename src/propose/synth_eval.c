@@ -752,12 +752,20 @@ json_t *sx_strop(struct ad_synth_program *p, const struct sx *x, const json_t *a
         return json_integer((json_int_t)cp_count(s, len));
     case SO_INT: {
         json_int_t v = 0;
+        size_t z = 0;
 
-        if (len == 0 || len > 18 || strspn(s, "0123456789") != len) {
-            *why = len > 18 ? "a number too large for the C evaluation" : "not an integer";
+        if (len == 0 || strspn(s, "0123456789") != len) {
+            *why = "not an integer";
             return NULL;
         }
-        for (size_t i = 0; i < len; i++)
+        /* Python's int() reads leading zeros; past 18 digits the emitted _int() raises too. */
+        while (z + 1 < len && s[z] == '0')
+            z++;
+        if (len - z > 18) {
+            *why = "a number too large (18 digits at most)";
+            return NULL;
+        }
+        for (size_t i = z; i < len; i++)
             v = v * 10 + (s[i] - '0');
         return json_integer(v);
     }

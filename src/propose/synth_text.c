@@ -1042,7 +1042,7 @@ int sx_text_search(struct sx_search *s, int *node, double *cost)
             *node = -1;    /* constants alone: the constant family's business */
             goto out;
         }
-        if (!s->nrejected || round == AD_SYNTH_MAX_CHECKS || !sx_rejected(s, *node))
+        if (!s->nrejected || round >= (int)s->nrejected || !sx_rejected(s, *node))
             break;
         /*
          * Python disagreed with this very program in an earlier pass: the

@@ -1101,6 +1101,180 @@ static void test_strop_property(void **state)
     json_decref(batch);
 }
 
+/* int() of a digit run: leading zeros read as Python reads them; past 18 digits both refuse. */
+static void test_int_long_digits(void **state)
+{
+    json_t *ex = json_loads("[{\"input\": \"Jones <60>\", \"output\": 60},"
+                            " {\"input\": \"a 7 b\", \"output\": 7}]", 0, NULL);
+    json_t *batch = json_array(), *more, *out = NULL, *in;
+    struct ad_synth_result res;
+    struct ad_err err = AD_ERR_INIT;
+    char *fails;
+
+    (void)state;
+    assert_int_equal(ad_synth(ex, &(struct ad_synth_opts){ ENTRY, NULL }, &res, &err), 0);
+    assert_non_null(strstr(res.summary, "_int("));
+    in = json_string("x 0000000000000000000000042 y");
+    assert_int_equal(ad_synth_apply(&res, in, &out, &err), 0);
+    assert_int_equal(json_integer_value(out), 42);
+    json_decref(out);
+    json_decref(in);
+    in = json_string("x 1234567890123456789012 y");
+    assert_int_equal(ad_synth_apply(&res, in, &out, &err), AD_ENOTFOUND);
+    json_decref(in);
+    in = json_string("x 999999999999999999 y");
+    assert_int_equal(ad_synth_apply(&res, in, &out, &err), 0);
+    assert_true(json_integer_value(out) == 999999999999999999LL);
+    json_decref(out);
+    json_decref(in);
+    /* Python gives the same: the value, or the same refusal. */
+    more = json_loads("[{\"input\": \"x 0000000000000000000000042 y\", \"output\": 42},"
+                      " {\"input\": \"x 999999999999999999 y\", \"output\": 999999999999999999},"
+                      " {\"input\": \"x 1234567890123456789012 y\", \"output\":"
+                      " \"raised ValueError(\\\"'1234567890123456789012' is too large a"
+                      " number\\\")\"}]", 0, NULL);
+    assert_non_null(more);
+    batch_add(batch, "int long", &res, more);
+    fails = batch_run(batch);
+    if (*fails)
+        fail_msg("python disagrees with the C evaluation: %s", fails);
+    free(fails);
+    json_decref(more);
+    json_decref(batch);
+    json_decref(ex);
+    ad_synth_result_release(&res);
+}
+
+/* synth on examples (JSON text) with probes (JSON text or NULL). */
+static int synth_probed(const char *examples, const char *probes, bool refuse,
+                        struct ad_synth_result *res)
+{
+    json_t *ex = json_loads(examples, 0, NULL), *pr = probes ? json_loads(probes, 0, NULL) : NULL;
+    struct ad_synth_opts o = { 0 };
+    struct ad_err err = AD_ERR_INIT;
+    int rc;
+
+    assert_non_null(ex);
+    o.name = ENTRY;
+    o.probes = pr;
+    o.refuse_ties = refuse;
+    rc = ad_synth(ex, &o, res, &err);
+    json_decref(ex);
+    json_decref(pr);
+    return rc;
+}
+
+static bool has_string(const json_t *a, const char *s)
+{
+    const json_t *v;
+    size_t i;
+
+    json_array_foreach(a, i, v)
+        if (json_is_string(v) && !strcmp(json_string_value(v), s))
+            return true;
+    return false;
+}
+
+#define NAMES "[{\"input\": \"John Smith\", \"output\": \"John\"}," \
+              " {\"input\": \"Mary Jones\", \"output\": \"Mary\"}]"
+
+static void test_ambiguity_reported(void **state)
+{
+    struct ad_synth_result res;
+    const json_t *a;
+
+    (void)state;
+    assert_int_equal(synth_probed(NAMES, "[\"Bob Stone\", \"Ann-Marie Lee\"]", false, &res), 0);
+    a = res.ambiguity;
+    assert_non_null(a);
+    assert_string_equal(json_string_value(json_object_get(a, "program")), res.summary);
+    assert_string_equal(json_string_value(json_object_get(a, "input")), "Ann-Marie Lee");
+    assert_string_equal(json_string_value(json_object_get(a, "answer")), "Ann");
+    assert_string_equal(json_string_value(json_object_get(a, "from")), "probe");
+    assert_true(has_string(json_object_get(a, "alternatives"), "text.split(\" \")[0]"));
+    assert_true(has_string(json_object_get(a, "answers"), "Ann-Marie"));
+    assert_int_equal(json_array_size(json_object_get(a, "alternatives")),
+                     json_array_size(json_object_get(a, "answers")));
+    assert_true(json_real_value(json_object_get(a, "cost_gap")) <= AD_SYNTH_ALT_MARGIN);
+    ad_synth_result_release(&res);
+    /* Probes on which every program as cheap agrees: nothing to say. */
+    assert_int_equal(synth_probed(NAMES, "[\"Bob Stone\"]", false, &res), 0);
+    assert_null(res.ambiguity);
+    ad_synth_result_release(&res);
+    /* Numbers: price * qty and nothing as cheap that fits. */
+    assert_int_equal(synth_probed("[{\"input\": {\"price\": 10, \"qty\": 3}, \"output\": 30},"
+                                  " {\"input\": {\"price\": 2.5, \"qty\": 4}, \"output\": 10},"
+                                  " {\"input\": {\"price\": 7, \"qty\": 5}, \"output\": 35}]",
+                                  "[{\"price\": 1, \"qty\": 9}]", false, &res), 0);
+    assert_null(res.ambiguity);
+    ad_synth_result_release(&res);
+}
+
+/* Without probes, the examples perturbed: a word dropped splits the two here. */
+static void test_ambiguity_perturbed(void **state)
+{
+    struct ad_synth_result res;
+
+    (void)state;
+    assert_int_equal(synth_probed("[{\"input\": \"John-Paul Smith\", \"output\": \"John-Paul\"},"
+                                  " {\"input\": \"Mary-Ann Jones\", \"output\": \"Mary-Ann\"}]",
+                                  NULL, false, &res), 0);
+    if (res.ambiguity)
+        assert_string_equal(json_string_value(json_object_get(res.ambiguity, "from")),
+                            "perturbed");
+    ad_synth_result_release(&res);
+    assert_int_equal(synth_probed("[{\"input\": {\"a\": \"x\", \"b\": \"1\"}, \"output\": \"x1\"},"
+                                  " {\"input\": {\"a\": \"y\", \"b\": \"2\"}, \"output\": \"y2\"}]",
+                                  NULL, false, &res), 0);
+    assert_null(res.ambiguity);
+    ad_synth_result_release(&res);
+}
+
+/* A program that raises on a caller's probe loses to one as cheap that answers it. */
+static void test_ambiguity_prefers_total(void **state)
+{
+    const char *ex = "[{\"input\": \"Apple pie\", \"output\": \"Apple\"},"
+                     " {\"input\": \"Banana split\", \"output\": \"Banana\"}]";
+    struct ad_synth_result res;
+    json_t *in = json_string("cherry tart"), *out = NULL;
+    struct ad_err err = AD_ERR_INIT;
+    char *first;
+
+    (void)state;
+    assert_int_equal(synth_probed(ex, NULL, false, &res), 0);
+    first = strdup(res.summary);
+    assert_int_equal(ad_synth_apply(&res, in, &out, &err), AD_ENOTFOUND);
+    ad_synth_result_release(&res);
+    assert_int_equal(synth_probed(ex, "[\"cherry tart\"]", false, &res), 0);
+    assert_string_not_equal(res.summary, first);
+    assert_int_equal(ad_synth_apply(&res, in, &out, &err), 0);
+    assert_string_equal(json_string_value(out), "cherry");
+    json_decref(out);
+    free(first);
+    json_decref(in);
+    ad_synth_result_release(&res);
+}
+
+/* refuse_ties: no program where the examples cannot decide; the ambiguity stays. */
+static void test_ambiguity_refused(void **state)
+{
+    const char *ex = "[{\"input\": {\"a\": \"x1\", \"b\": \"1\"}, \"output\": true},"
+                     " {\"input\": {\"a\": \"yz\", \"b\": \"q\"}, \"output\": false}]";
+    const char *probes = "[{\"a\": \"abc\", \"b\": \"bc\"}]";
+    struct ad_synth_result res;
+
+    (void)state;
+    assert_int_equal(synth_probed(ex, probes, true, &res), AD_ENOTFOUND);
+    assert_null(res.prog);
+    assert_null(res.code);
+    assert_non_null(res.ambiguity);
+    assert_non_null(strstr(res.why, "cannot decide"));
+    ad_synth_result_release(&res);
+    assert_int_equal(synth_probed(ex, probes, false, &res), 0);
+    assert_non_null(res.ambiguity);
+    ad_synth_result_release(&res);
+}
+
 static void test_duplicates_count_once(void **state)
 {
     struct fx *f = *state;
@@ -1290,6 +1464,11 @@ int main(void)
         cmocka_unit_test(test_hazard_cases),
         cmocka_unit_test(test_hazard_property),
         cmocka_unit_test(test_strop_property),
+        cmocka_unit_test(test_int_long_digits),
+        cmocka_unit_test(test_ambiguity_reported),
+        cmocka_unit_test(test_ambiguity_perturbed),
+        cmocka_unit_test(test_ambiguity_prefers_total),
+        cmocka_unit_test(test_ambiguity_refused),
         cmocka_unit_test_setup_teardown(test_duplicates_count_once, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_underscore_keys, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_budget_hostile_found, fx_setup, fx_teardown),
