@@ -16,6 +16,7 @@
 #include "autodev/alpha.h"
 #include "autodev/bus.h"
 #include "autodev/engine.h"
+#include "autodev/evolve.h"
 #include "autodev/hooks.h"
 #include "autodev/jobs.h"
 #include "autodev/json.h"
@@ -152,6 +153,27 @@ static int job_webhook_deliver(void *ctx, const struct ad_job *job, struct ad_jo
     return rc < 0 ? rc : ad_hooks_deliver(h, job, lease, err);
 }
 
+/* learn: one generation of an evolution research run, with the sandbox and the tenant's model. */
+static int job_evolve_generation(void *ctx, const struct ad_job *job, struct ad_job_lease *lease,
+                                 struct ad_err *err)
+{
+    struct ad_runtime *rt = ctx;
+    struct ad_evolve_env env = { 0 };
+    int rc = ad_runtime_sandbox(rt, &env.sb, err);
+
+    if (rc == 0)
+        rc = ad_runtime_llm(rt, job->tenant_id, NULL, 0, &env.llm, err);
+    if (rc < 0)
+        return ad_evolve_job_outcome(rc);
+    env.st = rt->st;
+    env.bus = rt->bus;
+    env.lease = lease;
+    env.tenant_id = job->tenant_id;
+    rc = ad_evolve_job(&env, job->payload, err);
+    ad_llm_free(env.llm);
+    return ad_evolve_job_outcome(rc);
+}
+
 /* ---- the tables -------------------------------------------------------------------- */
 
 static const struct ad_runtime_subscription subscriptions[] = {
@@ -169,6 +191,8 @@ static const struct ad_runtime_job_kind job_kinds[] = {
     { AD_ALPHA_BACKGROUND_JOB, "learn", "queue evolution of AUTONOMOUS agents' most-used skills",
       job_alpha_background },
     { AD_WEBHOOK_JOB, "hooks", "send one event to one webhook, signed", job_webhook_deliver },
+    { AD_EVOLVE_JOB, "learn", "run one generation of an evolution research run",
+      job_evolve_generation },
     { NULL, NULL, NULL, NULL },
 };
 
