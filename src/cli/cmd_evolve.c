@@ -364,8 +364,9 @@ static int evolve_run(int argc, char **argv, struct ad_ctx *ctx)
     rc = ad_evolve_create(&env, argv[optind], o.agent ? agent.id : NULL, &o.p, &run, &est, &err);
     ad_llm_free(env.llm);
     ad_agent_release(&agent);
+    /* A budget the preflight refuses is bad input, like an unknown skill. */
     if (rc == AD_EINVAL || rc == AD_ENOTFOUND || rc == AD_ELIMIT)
-        return ad__die_code(ctx, rc, "%s", err.msg);
+        return ad__die_code(ctx, rc == AD_ELIMIT ? AD_EINVAL : rc, "%s", err.msg);
     if (rc < 0)
         return ad__die_err(ctx, &err);
     memcpy(run_id, run.id, AD_ID_SIZE);

@@ -111,7 +111,7 @@ static json_t *dims_json(const struct ad_evolve_dim *d, size_t n)
 static json_t *params_json(const struct ad_evolve_params *p)
 {
     return json_pack("{s:i, s:i, s:i, s:I, s:I, s:I, s:f, s:I, s:i, s:i, s:s, s:i, s:f, s:f, "
-                     "s:i, s:o, s:{s:i, s:f, s:i}}",
+                     "s:i, s:o, s:{s:i, s:f}}",
                      "generations", p->generations, "population", p->population, "islands",
                      p->islands, "seed", (json_int_t)(p->seed & INT64_MAX), "max_evaluations",
                      (json_int_t)p->max_evaluations, "time_budget_s",
@@ -120,8 +120,7 @@ static json_t *params_json(const struct ad_evolve_params *p)
                      "stagnation", p->stagnation, "fitness", fitness_name(p->fitness),
                      "stage1_cases", p->stage1_cases, "cascade_margin", p->cascade_margin,
                      "novelty", p->novelty, "max_cases", p->max_cases, "features",
-                     dims_json(p->dims, p->ndims), "state", "stale", 0, "seconds", 0.0,
-                     "ndims_default", p->ndims == 0);
+                     dims_json(p->dims, p->ndims), "state", "stale", 0, "seconds", 0.0);
 }
 
 static int params_read(const json_t *j, struct ad_evolve_params *p, struct ad_err *err)
