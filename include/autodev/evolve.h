@@ -221,6 +221,10 @@ struct ad_evolve_env {
     struct ad_bus *bus;
     struct ad_sandbox *sb;
     struct ad_llm *llm;          /* NULL or offline-only: the offline mutator */
+    /* The arms of the proposal bandit: one model per chain entry that writes code
+     * (ad_runtime_llm with that entry as its spec). None: the offline mutator. */
+    struct ad_llm *const *arms;
+    size_t narms;
     struct ad_job_lease *lease;  /* NULL: none */
     const char *tenant_id;
 };

@@ -225,11 +225,12 @@ static void progress_line(struct ad_ctx *ctx, const struct ad_evolve_status *s, 
 
 /*
  * One generation: its job queued (once: its key is the run and the
- * generation) and run here; a job another process held when it was killed
- * is done here directly, and its own run later finds nothing to do.
+ * generation) and run here by the runtime's job kind. A job left running
+ * by a process that was killed is handed back to the queue first (its
+ * worker is dead: it would hold the lease for minutes), and the job
+ * finishes the generation from its rows.
  */
-static int one_generation(struct ad_ctx *ctx, struct ad_jobs *q, const struct ad_evolve_env *env,
-                          const char *run_id, int gen)
+static int one_generation(struct ad_ctx *ctx, struct ad_jobs *q, const char *run_id, int gen)
 {
     struct ad_err err = AD_ERR_INIT;
     struct ad_job job = { 0 };
@@ -244,13 +245,10 @@ static int one_generation(struct ad_ctx *ctx, struct ad_jobs *q, const struct ad
     json_decref(payload);
     if (rc == 0)
         rc = ad_jobs_get(ctx->store, ctx->tenant_id, id, &job, &err);
-    if (rc == 0 && job.status == AD_JOB_QUEUED)
+    if (rc == 0 && job.status == AD_JOB_RUNNING && job.worker)
+        rc = ad_jobs_hand_back(ctx->store, ctx->tenant_id, job.worker, NULL, &err);
+    if (rc == 0)
         rc = ad_jobs_run_one(q, AD_EVOLVE_JOB, &ran, &err);
-    else if (rc == 0) {
-        struct ad_evolve_gen_result res;
-
-        rc = ad_evolve_generation(env, run_id, gen, false, &res, &err);
-    }
     ad_job_release(&job);
     return rc < 0 ? ad__die_err(ctx, &err) : 0;
 }
@@ -294,7 +292,7 @@ static int drive(struct ad_ctx *ctx, const char *run_id, const char *stop_file)
         }
         gen = s.generation;
         e0 = s.evaluations;
-        rc = one_generation(ctx, q, &env, run_id, gen);
+        rc = one_generation(ctx, q, run_id, gen);
         if (rc == 0 && ad_evolve_progress(ctx->store, ctx->tenant_id, run_id, &s, &err) < 0)
             rc = ad__die_err(ctx, &err);
         if (rc == 0 && s.generation == gen && !strcmp(s.state, "running")) {

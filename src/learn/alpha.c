@@ -44,6 +44,8 @@
 #include "autodev/skill.h"
 #include "autodev/store.h"
 
+#include "evolve_int.h"
+
 #define PROMPT_INPUTS 3          /* recorded inputs shown to the model */
 #define PROMPT_VALUE_MAX 1500    /* bytes of one of them */
 #define MODEL_IN_FLIGHT 4        /* proposals asked of the model at once */
@@ -291,8 +293,8 @@ static int apply_function(const char *code, const char *entry, const char *reply
  * blocks, which must name SKILL_PATH or no file; or, with no block in it,
  * the whole entry function it holds.
  */
-static int apply_reply(const char *code, const char *entry, const char *reply,
-                       struct ad_buf *out, struct ad_err *err)
+int ad__alpha_apply_reply(const char *code, const char *entry, const char *reply,
+                          struct ad_buf *out, struct ad_err *err)
 {
     struct ad_edit_set set = AD_EDIT_SET_INIT;
     struct ad_buf cur = AD_BUF_INIT;
@@ -390,8 +392,8 @@ static int propose_model(struct run *r, struct proposal *p, size_t *np, struct a
             say(r, "proposal %zu: the model failed: %s", k + 1, errs[k].msg);
             continue;
         }
-        if (apply_reply(r->ver.code, r->skill.entry_function, resp[k].text ? resp[k].text : "",
-                        &code, &aerr) < 0) {
+        if (ad__alpha_apply_reply(r->ver.code, r->skill.entry_function,
+                                  resp[k].text ? resp[k].text : "", &code, &aerr) < 0) {
             say(r, "proposal %zu: no usable edit: %s", k + 1, aerr.msg);
             ad_buf_release(&code);
             continue;

@@ -47,6 +47,8 @@
 #include "autodev/settings.h"
 #include "autodev/skill.h"
 
+#include "evolve_int.h"
+
 #define WALL_MS_DEFAULT 10000
 #define say(...) AD_LOG(AD_LOG_INFO, "evolve: " __VA_ARGS__)
 
@@ -717,8 +719,38 @@ static uint64_t slot_seed(const struct ad_evolve_prng *gp, int slot)
     return fnv64(h, &slot, sizeof(slot));
 }
 
+/* A model's proposal for a slot, made before the slot runs (model_batch). */
+struct pre {
+    long parent;
+    json_t *insp;            /* the inspirations' refs (owned) */
+    int arm;
+    char *code;              /* NULL: no usable edit */
+    char *why;               /* why not */
+    char *prompt, *reply;
+    double usd;
+    int64_t tokens;
+};
+
+static void pre_release(struct pre *q)
+{
+    json_decref(q->insp);
+    free(q->code);
+    free(q->why);
+    free(q->prompt);
+    free(q->reply);
+    memset(q, 0, sizeof(*q));
+}
+
+static const char *arm_name(const struct gen *g, int a)
+{
+    const char *e = a >= 0 && (size_t)a < g->env->narms ? ad_llm_chain_entry(g->env->arms[a], 0)
+                                                         : NULL;
+
+    return e ? e : "offline";
+}
+
 static int do_slot(struct gen *g, const struct ad_evolve_prng *gp, int gen, int k,
-                   struct ad_err *err)
+                   struct pre *pre, struct ad_err *err)
 {
     struct ad_evolve_prng r;
     struct ad_evolve_program p = { 0 };
@@ -730,31 +762,51 @@ static int do_slot(struct gen *g, const struct ad_evolve_prng *gp, int gen, int 
     size_t ng = 0, from = g->a.n;
     double sim = 0, pst1;
     json_t *tdata = NULL;
-    int rc;
+    int rc = 0;
 
     ad_evolve_prng_seed(&r, slot_seed(gp, k));
-    parent = pick_parent(g, island, &r);
+    parent = pre ? pre->parent : pick_parent(g, island, &r);
     if (parent < 0)
         return ad_error(err, AD_ESTATE, "evolution run %s has no program to mutate", g->run.id);
     tdata = json_pack("{s:i, s:i, s:o, s:o}", "slot", k, "island", island, "parent",
-                      ref_of(&g->a.v[parent]), "inspirations", inspirations(g, parent, &r));
+                      ref_of(&g->a.v[parent]), "inspirations",
+                      pre ? json_incref(pre->insp) : inspirations(g, parent, &r));
     if (!tdata)
         return oom(err);
-    rc = propose_offline(g->a.v[parent].code, ad_evolve_prng_next(&r), &code, &op, err);
-    if (rc == AD_ENOTFOUND || (rc == 0 && !code)) {
-        ad_err_clear(err);
-        rc = 0;
+    if (pre) {
+        code = pre->code;
+        pre->code = NULL;
+        json_object_set_new(tdata, "proposer", json_string("model"));
+        json_object_set_new(tdata, "arm", json_string(arm_name(g, pre->arm)));
+        if (pre->why)
+            json_object_set_new(tdata, "error", json_string(pre->why));
+        rc = trace(g, "prompt", gen, json_pack("{s:i, s:s, s:s}", "slot", k, "arm",
+                                               arm_name(g, pre->arm), "text",
+                                               pre->prompt ? pre->prompt : ""), err);
+        if (rc == 0)
+            rc = trace(g, "reply", gen, json_pack("{s:i, s:s, s:s, s:I}", "slot", k, "arm",
+                                                  arm_name(g, pre->arm), "text",
+                                                  pre->reply ? pre->reply : "", "tokens",
+                                                  (json_int_t)pre->tokens), err);
+    } else {
+        rc = propose_offline(g->a.v[parent].code, ad_evolve_prng_next(&r), &code, &op, err);
+        if (rc == AD_ENOTFOUND || (rc == 0 && !code)) {
+            ad_err_clear(err);
+            rc = 0;
+        }
+        json_object_set_new(tdata, "proposer", json_string("offline"));
     }
     if (rc < 0)
         goto out;
-    json_object_set_new(tdata, "proposer", json_string("offline"));
     if (op)
         json_object_set_new(tdata, "operator", json_string(op));
     rc = new_program(g, code ? code : g->a.v[parent].code, island, gen, k, g->a.v[parent].id, &p,
                      err);
     if (rc == 0 && !code) {
-        json_object_set_new(tdata, "decision", json_string("nothing to mutate"));
-        p.signals = json_pack("{s:s}", "error", "the mutator found nothing to change");
+        json_object_set_new(tdata, "decision", json_string(pre ? "no usable edit"
+                                                               : "nothing to mutate"));
+        p.signals = json_pack("{s:s}", "error", pre && pre->why ? pre->why
+                                                : "the mutator found nothing to change");
     }
     if (rc == 0 && code) {
         rc = ad_evolve_fingerprint(code, fp, &gr, &ng, err);
@@ -791,6 +843,22 @@ static int do_slot(struct gen *g, const struct ad_evolve_prng *gp, int gen, int 
     if (rc == 0 && !p.fingerprint) {
         p.fingerprint = strdup(g->a.v[parent].fingerprint ? g->a.v[parent].fingerprint : "0");
         rc = p.fingerprint ? 0 : oom(err);
+    }
+    if (rc == 0 && pre) {
+        /* What the bandit learns from: the arm, its cost, the gain over the parent. */
+        double gain = isfinite(p.fitness) && isfinite(g->a.v[parent].fitness)
+                          ? (p.fitness - g->a.v[parent].fitness) /
+                                (fabs(g->a.v[parent].fitness) + 1e-9)
+                          : 0;
+
+        if (!p.signals)
+            p.signals = json_object();
+        if (!p.signals ||
+            json_object_set_new(p.signals, "arm", json_string(arm_name(g, pre->arm))) < 0 ||
+            json_object_set_new(p.signals, "usd", json_real(pre->usd)) < 0 ||
+            json_object_set_new(p.signals, "tokens", json_integer(pre->tokens)) < 0 ||
+            json_object_set_new(p.signals, "gain", json_real(gain > 0 ? gain : 0)) < 0)
+            rc = oom(err);
     }
     if (rc < 0)
         goto out;
@@ -1025,13 +1093,14 @@ static const char *budget_spent(const struct gen *g)
     return NULL;
 }
 
-static int64_t evaluations_of(const struct ad_evolve_archive *a)
+/* A signal summed over the programs the run made (not the copies of migration or reset). */
+static double signal_sum(const struct ad_evolve_archive *a, const char *key)
 {
-    int64_t n = 0;
+    double n = 0;
 
     for (size_t i = 0; i < a->n; i++) {
         if (a->v[i].slot < AD_EVOLVE_SLOT_MIGRATION)
-            n += json_integer_value(json_object_get(a->v[i].signals, "evaluations"));
+            n += json_number_value(json_object_get(a->v[i].signals, key));
     }
     return n;
 }
@@ -1104,7 +1173,10 @@ static int boundary(struct gen *g, int gen, struct ad_evolve_prng *gp, bool stop
         goto out;
     }
     g->run.generation = gen + 1;
-    g->run.evaluations = evaluations_of(&g->a) + (int64_t)state_num(g, "reevaluations");
+    g->run.evaluations = (int64_t)signal_sum(&g->a, "evaluations") +
+                         (int64_t)state_num(g, "reevaluations");
+    g->run.tokens = (int64_t)signal_sum(&g->a, "tokens");
+    g->run.usd = signal_sum(&g->a, "usd");
     if (b >= 0)
         memcpy(g->run.best_program_id, g->a.v[b].id[0] ? g->a.v[b].id : "", AD_ID_SIZE);
     spent = budget_spent(g);
@@ -1182,6 +1254,197 @@ static bool has_slot(const struct gen *g, int gen, int slot)
     return false;
 }
 
+/* ---- model proposals: the cost-aware UCB bandit ------------------------------------ */
+
+#define MODEL_IN_FLIGHT 4
+
+/*
+ * The arm for the next proposal. Each arm's pulls, gain and cost come from
+ * the run's stored programs (so a resumed run knows what the first
+ * attempt learnt), plus pending[a] pulls already given out in this batch.
+ * An arm never pulled goes first (in chain order); then the arm with the
+ * largest (mean gain + sqrt(2 ln N / n)) / mean cost: with equal gains the
+ * cheaper arm is pulled more.
+ */
+static int ucb_pick(const struct gen *g, const int *pending)
+{
+    double n[AD_EVOLVE_DIMS_MAX * 4] = { 0 }, gain[AD_EVOLVE_DIMS_MAX * 4] = { 0 };
+    double usd[AD_EVOLVE_DIMS_MAX * 4] = { 0 }, paid[AD_EVOLVE_DIMS_MAX * 4] = { 0 };
+    double total = 0, all_usd = 0, all_paid = 0, best = -1;
+    size_t na = g->env->narms;
+    int pick = 0;
+
+    for (size_t i = 0; i < g->a.n; i++) {
+        const char *arm = ad_json_str(g->a.v[i].signals, "arm");
+
+        for (size_t a = 0; arm && a < na; a++) {
+            if (!strcmp(arm, arm_name(g, (int)a)) && g->a.v[i].slot < AD_EVOLVE_SLOT_MIGRATION) {
+                n[a]++;
+                paid[a]++;
+                gain[a] += json_number_value(json_object_get(g->a.v[i].signals, "gain"));
+                usd[a] += json_number_value(json_object_get(g->a.v[i].signals, "usd"));
+            }
+        }
+    }
+    for (size_t a = 0; a < na; a++) {
+        n[a] += pending[a];
+        if (n[a] == 0)
+            return (int)a;
+        total += n[a];
+        all_usd += usd[a];
+        all_paid += paid[a];
+    }
+    for (size_t a = 0; a < na; a++) {
+        /* An arm without a paid call yet is priced at the mean of the others. */
+        double cost = paid[a] ? usd[a] / paid[a] : all_paid ? all_usd / all_paid : 1.0;
+        double score = (gain[a] / n[a] + sqrt(2 * log(total) / n[a])) / (cost > 1e-9 ? cost : 1e-9);
+
+        if (score > best) {
+            best = score;
+            pick = (int)a;
+        }
+    }
+    return pick;
+}
+
+static const char model_system[] =
+    "You improve one Python program (skill.py) by evolution. Change only the code between "
+    "the EVOLVE-BLOCK-START and EVOLVE-BLOCK-END markers; the rest is the fixed evaluator. "
+    "A higher fitness is better. Standard library only; no subprocess, os, socket, eval, exec, "
+    "file writes or network. Answer with SEARCH/REPLACE blocks against skill.py:\n"
+    "skill.py\n<<<<<<< SEARCH\n(exact lines of the current code)\n=======\n(new lines)\n"
+    ">>>>>>> REPLACE\n";
+
+static int prompt_of(const struct gen *g, long parent, const json_t *insp, struct ad_buf *b)
+{
+    size_t i;
+    json_t *ref;
+    int rc = ad_buf_addf(b, "Current program (fitness %g):\n```python\n%s\n```\n",
+                         g->a.v[parent].fitness, g->a.v[parent].code);
+
+    json_array_foreach(insp, i, ref) {
+        for (size_t k = 0; rc == 0 && k < g->a.n; k++) {
+            char r[32];
+
+            snprintf(r, sizeof(r), "%d.%d", g->a.v[k].generation, g->a.v[k].slot);
+            if (!strcmp(r, json_string_value(ref)))
+                rc = ad_buf_addf(b, "\nAnother program of the archive (fitness %g), for "
+                                    "inspiration:\n```python\n%s\n```\n",
+                                 g->a.v[k].fitness, g->a.v[k].code);
+        }
+    }
+    return rc;
+}
+
+/*
+ * The model's proposals for every slot of the generation not stored yet:
+ * parents and arms chosen in slot order, the requests of each arm in
+ * flight together (ad_llm_complete_many), then each slot evaluated and
+ * written in order as the offline path does.
+ */
+static int model_batch(struct gen *g, const struct ad_evolve_prng *gp, int gen,
+                       struct ad_err *err)
+{
+    size_t np = (size_t)g->p.population, na = g->env->narms;
+    struct pre *pre = calloc(np, sizeof(*pre));
+    struct ad_buf *text = calloc(np, sizeof(*text));
+    struct ad_llm_message *msgs = calloc(np * 2, sizeof(*msgs));
+    int *slot = calloc(np, sizeof(*slot)), pending[AD_EVOLVE_DIMS_MAX * 4] = { 0 };
+    size_t nk = 0;
+    int rc = 0;
+
+    if (!pre || !text || !msgs || !slot || na > AD_EVOLVE_DIMS_MAX * 4) {
+        rc = pre && text && msgs && slot ? ad_error(err, AD_EINVAL, "at most %d models",
+                                                    AD_EVOLVE_DIMS_MAX * 4)
+                                         : oom(err);
+        goto out;
+    }
+    for (int k = 0; rc == 0 && k < g->p.population; k++) {
+        struct ad_evolve_prng r;
+
+        if (has_slot(g, gen, k))
+            continue;
+        ad_evolve_prng_seed(&r, slot_seed(gp, k));
+        slot[nk] = k;
+        pre[nk].parent = pick_parent(g, k % g->p.islands, &r);
+        if (pre[nk].parent < 0) {
+            rc = ad_error(err, AD_ESTATE, "evolution run %s has no program to mutate",
+                          g->run.id);
+            break;
+        }
+        pre[nk].insp = inspirations(g, pre[nk].parent, &r);
+        pre[nk].arm = ucb_pick(g, pending);
+        pending[pre[nk].arm]++;
+        text[nk] = (struct ad_buf)AD_BUF_INIT;
+        if (!pre[nk].insp || prompt_of(g, pre[nk].parent, pre[nk].insp, &text[nk]) < 0)
+            rc = oom(err);
+        nk++;
+    }
+    /* Each arm's requests in flight together. */
+    for (size_t a = 0; rc == 0 && a < na; a++) {
+        struct ad_llm_request req[AD_EVOLVE_POPULATION_MAX];
+        struct ad_llm_response resp[AD_EVOLVE_POPULATION_MAX];
+        struct ad_err errs[AD_EVOLVE_POPULATION_MAX];
+        int rcs[AD_EVOLVE_POPULATION_MAX];
+        size_t idx[AD_EVOLVE_POPULATION_MAX], m = 0;
+
+        for (size_t i = 0; i < nk; i++) {
+            if (pre[i].arm != (int)a)
+                continue;
+            msgs[2 * i] = (struct ad_llm_message){ .role = AD_LLM_SYSTEM, .content = model_system };
+            msgs[2 * i + 1] = (struct ad_llm_message){ .role = AD_LLM_USER, .content = text[i].ptr };
+            memset(&req[m], 0, sizeof(req[m]));
+            req[m].messages = &msgs[2 * i];
+            req[m].nmessages = 2;
+            req[m].max_tokens = 4096;
+            req[m].temperature = 0.8;
+            req[m].seed = slot[i];
+            req[m].purpose = "evolve";
+            memset(&resp[m], 0, sizeof(resp[m]));
+            errs[m] = (struct ad_err)AD_ERR_INIT;
+            idx[m++] = i;
+        }
+        if (m == 0)
+            continue;
+        ad_llm_complete_many(g->env->arms[a], req, m, MODEL_IN_FLIGHT, resp, rcs, errs);
+        for (size_t j = 0; j < m; j++) {
+            struct pre *q = &pre[idx[j]];
+            struct ad_buf code = AD_BUF_INIT;
+            struct ad_err aerr = AD_ERR_INIT;
+
+            q->prompt = strdup(text[idx[j]].ptr ? text[idx[j]].ptr : "");
+            if (rcs[j] < 0) {
+                q->why = ad_strdupf("the model failed: %s", errs[j].msg);
+            } else {
+                q->reply = strdup(resp[j].text ? resp[j].text : "");
+                q->usd = resp[j].cost_usd;
+                q->tokens = resp[j].usage.prompt_tokens + resp[j].usage.completion_tokens;
+                if (ad__alpha_apply_reply(g->a.v[q->parent].code, g->entry,
+                                          resp[j].text ? resp[j].text : "", &code, &aerr) < 0)
+                    q->why = ad_strdupf("no usable edit: %s", aerr.msg);
+                else
+                    q->code = ad_buf_detach(&code, NULL);
+            }
+            ad_buf_release(&code);
+            ad_llm_response_release(&resp[j]);
+            if (!q->prompt || (rcs[j] == 0 && !q->reply) || (!q->why && !q->code))
+                rc = oom(err);
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < nk; i++)
+        rc = do_slot(g, gp, gen, slot[i], &pre[i], err);
+out:
+    for (size_t i = 0; pre && i < np; i++)
+        pre_release(&pre[i]);
+    for (size_t i = 0; text && i < np; i++)
+        ad_buf_release(&text[i]);
+    free(pre);
+    free(text);
+    free(msgs);
+    free(slot);
+    return rc;
+}
+
 int ad_evolve_generation(const struct ad_evolve_env *env, const char *run_id, int generation,
                          bool stop_requested, struct ad_evolve_gen_result *res,
                          struct ad_err *err)
@@ -1211,8 +1474,10 @@ int ad_evolve_generation(const struct ad_evolve_env *env, const char *run_id, in
         if (has_slot(&g, generation, k))
             continue;    /* stored by an earlier attempt: it counts as it is */
         rc = ad_jobs_heartbeat(env->lease, err);
-        if (rc == 0)
-            rc = do_slot(&g, &gp, generation, k, err);
+        if (rc == 0 && env->narms)
+            rc = model_batch(&g, &gp, generation, err);
+        else if (rc == 0)
+            rc = do_slot(&g, &gp, generation, k, NULL, err);
     }
     if (rc == 0)
         rc = boundary(&g, generation, &gp, stop_requested, (double)(ad_now_ms() - t0) / 1000,

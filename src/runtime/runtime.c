@@ -159,17 +159,30 @@ static int job_evolve_generation(void *ctx, const struct ad_job *job, struct ad_
 {
     struct ad_runtime *rt = ctx;
     struct ad_evolve_env env = { 0 };
+    struct ad_llm *arms[16] = { NULL };
+    size_t narms = 0;
     int rc = ad_runtime_sandbox(rt, &env.sb, err);
 
     if (rc == 0)
         rc = ad_runtime_llm(rt, job->tenant_id, NULL, 0, &env.llm, err);
-    if (rc < 0)
-        return ad_evolve_job_outcome(rc);
-    env.st = rt->st;
-    env.bus = rt->bus;
-    env.lease = lease;
-    env.tenant_id = job->tenant_id;
-    rc = ad_evolve_job(&env, job->payload, err);
+    /* The bandit's arms: one model per chain entry that writes code. */
+    for (size_t i = 0; rc == 0 && env.llm && i < ad_llm_chain_len(env.llm) && narms < 16; i++) {
+        const char *e = ad_llm_chain_entry(env.llm, i);
+
+        if (e && strncmp(e, "offline:", 8) != 0)
+            rc = ad_runtime_llm(rt, job->tenant_id, e, 1, &arms[narms++], err);
+    }
+    if (rc == 0) {
+        env.st = rt->st;
+        env.bus = rt->bus;
+        env.lease = lease;
+        env.tenant_id = job->tenant_id;
+        env.arms = arms;
+        env.narms = narms;
+        rc = ad_evolve_job(&env, job->payload, err);
+    }
+    for (size_t i = 0; i < narms; i++)
+        ad_llm_free(arms[i]);
     ad_llm_free(env.llm);
     return ad_evolve_job_outcome(rc);
 }
