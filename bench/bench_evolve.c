@@ -133,8 +133,11 @@ int main(int argc, char **argv)
     int64_t t0, evals;
     char *bf_code;
 
-    if (argc > 1 + quick)
-        gens = atoi(argv[1 + quick]) > 0 ? atoi(argv[1 + quick]) : gens;
+    if (argc > 1 + quick) {
+        long n = strtol(argv[1 + quick], NULL, 10);
+
+        gens = n > 0 && n < 10000 ? (int)n : gens;
+    }
     snprintf(dir, sizeof(dir), "/tmp/bench-evolve-XXXXXX");
     if (!mkdtemp(dir)) {
         perror("bench_evolve: mkdtemp");

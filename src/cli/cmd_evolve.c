@@ -301,8 +301,8 @@ static int drive(struct ad_ctx *ctx, const char *run_id, const char *stop_file)
             const char *last = NULL;
 
             /* The job failed and waits for a retry: say why, and leave it to resume. */
-            if (ad_jobs_list(ctx->store, ctx->tenant_id, -1, AD_EVOLVE_JOB, 1, &jv, &n, NULL) == 0 &&
-                n)
+            if (ad_jobs_list(ctx->store, ctx->tenant_id, -1, AD_EVOLVE_JOB, 1, &jv, &n,
+                             NULL) == 0 && n)
                 last = jv[0].last_error;
             rc = ad__die_code(ctx, AD_EIO, "evolution run %s: generation %d did not finish%s%s",
                               run_id, gen + 1, last ? ": " : "", last ? last : "");

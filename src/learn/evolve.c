@@ -1177,8 +1177,9 @@ static int boundary(struct gen *g, int gen, struct ad_evolve_prng *gp, bool stop
                          (int64_t)state_num(g, "reevaluations");
     g->run.tokens = (int64_t)signal_sum(&g->a, "tokens");
     g->run.usd = signal_sum(&g->a, "usd");
+    /* A best made by this boundary (a copy) has no id yet: it is set after the commit. */
     if (b >= 0)
-        memcpy(g->run.best_program_id, g->a.v[b].id[0] ? g->a.v[b].id : "", AD_ID_SIZE);
+        snprintf(g->run.best_program_id, sizeof(g->run.best_program_id), "%s", g->a.v[b].id);
     spent = budget_spent(g);
     if (spent || stop) {
         free(g->run.state);
@@ -1391,8 +1392,10 @@ static int model_batch(struct gen *g, const struct ad_evolve_prng *gp, int gen,
         for (size_t i = 0; i < nk; i++) {
             if (pre[i].arm != (int)a)
                 continue;
-            msgs[2 * i] = (struct ad_llm_message){ .role = AD_LLM_SYSTEM, .content = model_system };
-            msgs[2 * i + 1] = (struct ad_llm_message){ .role = AD_LLM_USER, .content = text[i].ptr };
+            msgs[2 * i] =
+                (struct ad_llm_message){ .role = AD_LLM_SYSTEM, .content = model_system };
+            msgs[2 * i + 1] =
+                (struct ad_llm_message){ .role = AD_LLM_USER, .content = text[i].ptr };
             memset(&req[m], 0, sizeof(req[m]));
             req[m].messages = &msgs[2 * i];
             req[m].nmessages = 2;
