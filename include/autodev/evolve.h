@@ -278,12 +278,16 @@ int ad_evolve_stop(struct ad_store *st, const char *tenant_id, const char *run_i
                    const char *reason, struct ad_err *err);
 
 /*
- * The run's best program to review: a tool_mutations row (AlphaEvolver's
- * review queue) of its code against the seed version, once per run.
- * *mutation_id gets its id ("" when the best is the seed itself).
+ * The run's best program to review: evaluated once more on the full test
+ * set (it must reproduce its fitness), then a tool_mutations row
+ * (AlphaEvolver's review queue) of its code against the seed version, once
+ * per run; promoted at once under AlphaEvolver's rules (the run's agent
+ * AUTONOMOUS, background_evolution on, risk below HIGH: *promoted true).
+ * *mutation_id gets its id ("" when the best is the seed itself or did
+ * not reproduce).
  */
 int ad_evolve_submit_best(const struct ad_evolve_env *env, const char *run_id,
-                          char mutation_id[AD_ID_SIZE], struct ad_err *err);
+                          char mutation_id[AD_ID_SIZE], bool *promoted, struct ad_err *err);
 
 /* The run as JSON: its row, params without the test set, "best": {code, fitness, signals}. */
 int ad_evolve_show(struct ad_store *st, const char *tenant_id, const char *run_id, json_t **out,

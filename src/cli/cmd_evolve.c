@@ -261,8 +261,9 @@ static int drive(struct ad_ctx *ctx, const char *run_id, const char *stop_file)
     struct ad_evolve_status s;
     struct ad_jobs *q = NULL;
     struct sigaction sa, old;
-    char mid[AD_ID_SIZE];
+    char mid[AD_ID_SIZE] = "";
     const char *why = NULL;
+    bool promoted = false;
     int rc;
 
     env_of(ctx, &env);
@@ -317,13 +318,15 @@ static int drive(struct ad_ctx *ctx, const char *run_id, const char *stop_file)
     }
     sigaction(SIGINT, &old, NULL);
     if (rc == 0 && !strcmp(s.state, "done") &&
-        ad_evolve_submit_best(&env, run_id, mid, &err) < 0)
+        ad_evolve_submit_best(&env, run_id, mid, &promoted, &err) < 0)
         rc = ad__die_err(ctx, &err);
     if (rc == 0 && !ctx->json) {
         fprintf(ctx->out, "run %s %s%s%s%s: %d generation(s), %lld evaluations, best %.6g\n",
                 run_id, s.state, s.reason[0] ? " (" : "", s.reason[0] ? s.reason : "",
                 s.reason[0] ? ")" : "", s.generation, (long long)s.evaluations, s.best);
-        if (!strcmp(s.state, "done") && mid[0])
+        if (!strcmp(s.state, "done") && mid[0] && promoted)
+            fprintf(ctx->out, "best program promoted automatically: mutation %s\n", mid);
+        else if (!strcmp(s.state, "done") && mid[0])
             fprintf(ctx->out, "best program put to review: mutation %s (autodev mutations "
                               "approve %s)\n", mid, mid);
     }

@@ -814,20 +814,28 @@ static bool risk_below_high(const struct ad_tool_mutation *m)
 }
 
 /* Whether the winner may skip the human: AUTONOMOUS, background_evolution, risk below HIGH. */
-static int may_auto_promote(struct run *r, const struct ad_tool_mutation *m, bool *yes,
-                            struct ad_err *err)
+int ad__alpha_may_auto_promote(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                               bool background_evolution, const struct ad_tool_mutation *m,
+                               bool *yes, struct ad_err *err)
 {
     struct ad_agent a = { 0 };
     int rc = 0;
 
     *yes = false;
-    if (!r->agent_id[0] || !r->s.background_evolution || !risk_below_high(m))
+    if (!agent_id || !agent_id[0] || !background_evolution || !risk_below_high(m))
         return 0;
-    rc = ad_agents_get(r->st, r->o->tenant_id, r->agent_id, &a, err);
+    rc = ad_agents_get(st, tenant_id, agent_id, &a, err);
     if (rc == 0)
         *yes = a.maturity == AD_AUTONOMOUS;
     ad_agent_release(&a);
     return rc;
+}
+
+static int may_auto_promote(struct run *r, const struct ad_tool_mutation *m, bool *yes,
+                            struct ad_err *err)
+{
+    return ad__alpha_may_auto_promote(r->st, r->o->tenant_id, r->agent_id,
+                                      r->s.background_evolution, m, yes, err);
 }
 
 /* A decision's reason without its leading "won: " or "lost: ". */

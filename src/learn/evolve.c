@@ -1686,8 +1686,59 @@ static const struct ad_evolve_program *find_program(const struct ad_evolve_progr
     return NULL;
 }
 
+/*
+ * Whether best's fitness reproduces on the full test set: within the
+ * cascade margin for latency (timing is noisy), exactly for outputs.
+ */
+static int reproduces(const struct ad_evolve_env *env, const char *run_id,
+                      const struct ad_evolve_program *best, bool *yes, struct ad_err *err)
+{
+    struct gen g = { 0 };
+    struct score s = { 0 };
+    int rc;
+
+    *yes = false;
+    g.env = env;
+    rc = load(&g, run_id, err);
+    if (rc == 0)
+        rc = evaluate(&g, best->code, NAN, &s, err);
+    if (rc == 0) {
+        double slack = g.p.fitness == AD_EVOLVE_FIT_LATENCY
+                           ? g.p.cascade_margin * fabs(best->fitness) : 0;
+
+        *yes = s.ok && s.stage == 2 && s.fitness >= best->fitness - slack;
+        if (!*yes)
+            say("run %s: the best program did not reproduce (%g, then %g): not put to review",
+                run_id, best->fitness, s.fitness);
+    }
+    score_release(&s);
+    gen_release(&g);
+    return rc;
+}
+
+/* AlphaEvolver's auto-promotion rules, for the run's agent. */
+static int auto_promote(const struct ad_evolve_env *env, const struct ad_evolve_run *r,
+                        const struct ad_tool_mutation *m, bool *promoted, struct ad_err *err)
+{
+    struct ad_settings s;
+    struct ad_skill_version nv = { 0 };
+    bool yes = false;
+    int rc = ad_settings_get(env->st, env->tenant_id, &s, err);
+
+    if (rc == 0)
+        rc = ad__alpha_may_auto_promote(env->st, env->tenant_id, r->agent_id,
+                                        s.background_evolution, m, &yes, err);
+    if (rc == 0 && yes)
+        rc = ad_mutation_approve(env->st, env->bus, env->tenant_id, m->id, "autodev",
+                                 "AUTONOMOUS agent with background_evolution: the evolution "
+                                 "run's best, re-evaluated, risk below HIGH", true, &nv, err);
+    *promoted = rc == 0 && yes;
+    ad_skill_version_release(&nv);
+    return rc;
+}
+
 int ad_evolve_submit_best(const struct ad_evolve_env *env, const char *run_id,
-                          char mutation_id[AD_ID_SIZE], struct ad_err *err)
+                          char mutation_id[AD_ID_SIZE], bool *promoted, struct ad_err *err)
 {
     struct ad_evolve_run r;
     struct ad_evolve_program *v = NULL;
@@ -1698,9 +1749,11 @@ int ad_evolve_submit_best(const struct ad_evolve_env *env, const char *run_id,
     struct ad_risk risk = { 0 };
     size_t n = 0;
     json_t *st;
+    bool again = false;
     int rc = ad_store_evolve_run_get(env->st, env->tenant_id, run_id, &r, err);
 
     mutation_id[0] = '\0';
+    *promoted = false;
     ad_tool_mutation_init(&m);
     if (rc == 0 && (st = json_object_get(r.params, "state")) && ad_json_str(st, "mutation_id")) {
         snprintf(mutation_id, AD_ID_SIZE, "%s", ad_json_str(st, "mutation_id"));
@@ -1715,6 +1768,10 @@ int ad_evolve_submit_best(const struct ad_evolve_env *env, const char *run_id,
     if (rc == 0)
         rc = ad_catalog_skill_get(env->st, env->tenant_id, r.skill_id, &sk, err);
     if (rc < 0 || !strcmp(best->code, ver.code))
+        goto out;
+    /* Evaluated once more before a reviewer sees it: a lucky measurement stops here. */
+    rc = reproduces(env, run_id, best, &again, err);
+    if (rc < 0 || !again)
         goto out;
     rc = ad_risk_score(ver.code, best->code, &risk, err);
     if (rc < 0)
@@ -1759,6 +1816,8 @@ int ad_evolve_submit_best(const struct ad_evolve_env *env, const char *run_id,
         ad_store_rollback(env->st);
     if (rc == 0)
         memcpy(mutation_id, m.id, AD_ID_SIZE);
+    if (rc == 0)
+        rc = auto_promote(env, &r, &m, promoted, err);
 out:
     ad_risk_release(&risk);
     ad_tool_mutation_release(&m);

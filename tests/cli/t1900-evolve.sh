@@ -190,4 +190,15 @@ test_expect_success 'a finished run cannot be resumed; list shows the runs' '
     test "$(autodev evolve list --json | json_get "len(j)")" -ge 5
 '
 
+test_expect_success 'an AUTONOMOUS agent with background_evolution: the best is promoted at once' '
+    autodev agent add auto --maturity AUTONOMOUS >/dev/null &&
+    autodev settings set background_evolution true >/dev/null &&
+    autodev evolve run pack $OPTS --seed 7 --agent auto >run6 &&
+    mid=$(sed -n "s/^best program promoted automatically: mutation \([^ ]*\)$/\1/p" run6) &&
+    autodev mutations show $mid --json >mut6 &&
+    json_get "j[\"review_status\"]" <mut6 | grep -qx approved &&
+    autodev skill show pack --json >skill6 &&
+    grep -q "w = 0\.[1-9]\|w = [1-9]" skill6
+'
+
 test_done
