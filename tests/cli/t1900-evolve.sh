@@ -196,9 +196,9 @@ test_expect_success 'an AUTONOMOUS agent with background_evolution: the best is 
     autodev evolve run pack $OPTS --seed 7 --agent auto >run6 &&
     mid=$(sed -n "s/^best program promoted automatically: mutation \([^ ]*\)$/\1/p" run6) &&
     autodev mutations show $mid --json >mut6 &&
-    json_get "j[\"review_status\"]" <mut6 | grep -qx approved &&
+    json_get "j[\"review_status\"]" <mut6 | grep -qx auto_approved &&
     autodev skill show pack --json >skill6 &&
-    grep -q "w = 0\.[1-9]\|w = [1-9]" skill6
+    json_get "j[\"skill\"][\"version\"]" <skill6 | grep -qx 1.1.0
 '
 
 test_done
