@@ -1304,6 +1304,113 @@ int ad_store_variant_top(struct ad_store *st, const char *tenant_id, const char 
                          int limit, struct ad_workflow_variant **out, size_t *n,
                          struct ad_err *err);
 
+/* ---- evolution research runs, their archive and trace (module learn owns them: evolve.h) ---- */
+
+/*
+ * An evolution run: a search over a skill's code with a population, an
+ * archive of islands and a budget. params holds what the run was started
+ * with (evolve.h names the keys); state is "running", "stopped", "done" or
+ * "failed"; generation counts the generations done; prng is the PRNG's
+ * state (hex) at that boundary, so a resumed run makes the choices an
+ * uninterrupted one makes. Owned: release with ad_evolve_run_release.
+ */
+struct ad_evolve_run {
+    char id[AD_ID_SIZE];
+    char tenant_id[AD_ID_SIZE];
+    char agent_id[AD_ID_SIZE];          /* "" none */
+    char skill_id[AD_ID_SIZE];
+    char skill_version_id[AD_ID_SIZE];  /* the seed program's version */
+    json_t *params;                     /* object */
+    char *state;
+    int generation;
+    char *prng;                         /* hex digits, at most 64 */
+    int64_t evaluations;
+    int64_t tokens;
+    double usd;
+    char best_program_id[AD_ID_SIZE];   /* "" none yet */
+    char *reason;                       /* why it stopped or failed; may be NULL */
+    char created_at[AD_TIME_SIZE];
+    char updated_at[AD_TIME_SIZE];
+};
+
+/*
+ * A program of a run's archive. (run_id, generation, slot) is unique: slot
+ * -1 is the seed, 0.. the proposals of a generation in order, 1000 + k the
+ * copies a migration or a reset made. status is "elite", "retired",
+ * "rejected" (novelty or a worse program than the cell's elite) or
+ * "failed"; stage is the evaluation stage it reached (0 none, 1 the cheap
+ * stage, 2 the full test set). fitness is NAN when unknown.
+ */
+struct ad_evolve_program {
+    char id[AD_ID_SIZE];
+    char tenant_id[AD_ID_SIZE];
+    char run_id[AD_ID_SIZE];
+    int island;
+    char *cell;                         /* "b0,b1,..." or NULL (not placed) */
+    char *code;
+    char *code_hash;                    /* hex */
+    char *fingerprint;                  /* hex of the normalised token sequence */
+    json_t *features;                   /* object or NULL */
+    double fitness;
+    json_t *signals;                    /* object or NULL */
+    char parent_id[AD_ID_SIZE];         /* "" none */
+    int generation;
+    int slot;
+    int children;
+    char *status;
+    int stage;
+    char created_at[AD_TIME_SIZE];
+    char updated_at[AD_TIME_SIZE];
+};
+
+/* One line of a run's trace: kind proposal|prompt|reply|score|decision|migration|reset|generation. */
+struct ad_evolve_trace {
+    char id[AD_ID_SIZE];
+    char tenant_id[AD_ID_SIZE];
+    char run_id[AD_ID_SIZE];
+    int64_t seq;                        /* 1.. per run, unique */
+    int generation;
+    char *kind;
+    json_t *data;                       /* object */
+    char created_at[AD_TIME_SIZE];
+};
+
+void ad_evolve_run_release(struct ad_evolve_run *r);
+void ad_evolve_run_list_free(struct ad_evolve_run *v, size_t n);
+void ad_evolve_program_release(struct ad_evolve_program *p);
+void ad_evolve_program_list_free(struct ad_evolve_program *v, size_t n);
+void ad_evolve_trace_release(struct ad_evolve_trace *t);
+void ad_evolve_trace_list_free(struct ad_evolve_trace *v, size_t n);
+
+/* Inserts (id and times set) or updates a run; AD_EINVAL names a bad field. */
+int ad_store_evolve_run_insert(struct ad_store *st, struct ad_evolve_run *r, struct ad_err *err);
+int ad_store_evolve_run_update(struct ad_store *st, struct ad_evolve_run *r, struct ad_err *err);
+/* AD_ENOTFOUND "unknown evolution run '<id>'". */
+int ad_store_evolve_run_get(struct ad_store *st, const char *tenant_id, const char *id,
+                            struct ad_evolve_run *out, struct ad_err *err);
+/* Newest first. */
+int ad_store_evolve_run_list(struct ad_store *st, const char *tenant_id, int limit,
+                             struct ad_evolve_run **out, size_t *n, struct ad_err *err);
+/* The run must be the tenant's (AD_ENOTFOUND); a taken (run, generation, slot) is AD_EEXIST. */
+int ad_store_evolve_program_insert(struct ad_store *st, struct ad_evolve_program *p,
+                                   struct ad_err *err);
+/* Writes island, cell, features, fitness, signals, children, status and stage. */
+int ad_store_evolve_program_update(struct ad_store *st, struct ad_evolve_program *p,
+                                   struct ad_err *err);
+/* Every program of the run, by generation, slot (the order they were made in). */
+int ad_store_evolve_program_list(struct ad_store *st, const char *tenant_id, const char *run_id,
+                                 struct ad_evolve_program **out, size_t *n, struct ad_err *err);
+/* Appends t (its seq is the caller's, unique per run: AD_EEXIST otherwise). */
+int ad_store_evolve_trace_append(struct ad_store *st, struct ad_evolve_trace *t,
+                                 struct ad_err *err);
+/* The lines with seq > after_seq, in order, at most limit (0: AD_LIST_DEFAULT). */
+int ad_store_evolve_trace_list(struct ad_store *st, const char *tenant_id, const char *run_id,
+                               int64_t after_seq, int limit, struct ad_evolve_trace **out,
+                               size_t *n, struct ad_err *err);
+/* The run's last seq (0 when it has no line yet). */
+int ad_store_evolve_trace_last(struct ad_store *st, const char *tenant_id, const char *run_id,
+                               int64_t *seq, struct ad_err *err);
+
 /* ---- outgoing webhooks and signed signals (module hooks owns them: hooks.h) ---- */
 
 /*

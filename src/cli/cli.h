@@ -266,6 +266,8 @@ int cmd_notifications(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_completion(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_mutations(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_research(int argc, char **argv, struct ad_ctx *ctx);
+/* cmd_evolve.c: evolution research runs (evolve.h). */
+int cmd_evolve(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_lineage(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_fitness(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_advise(int argc, char **argv, struct ad_ctx *ctx);

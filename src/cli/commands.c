@@ -1306,6 +1306,68 @@ static const char advise_description[] =
     "notification of type auto_dev_graduation_ready): the advise.readiness job\n"
     "checks at most once an hour, when an agent is ready and was not told yet,\n"
     "queued by the workers (autodev worker, serve, jobs run).";
+static const struct ad_cmd_form evolve_forms[] = {
+    { "evolve run SKILL [OPTIONS]",
+      "Create a run of the skill (its current version is the seed), print its id\n"
+      "and the preflight, then run its generations here, one line each\n"
+      "(generation, best, median, evaluations/s, cost so far)." },
+    { "evolve resume RUN [--stop-file PATH]",
+      "Go on with a run a kill, SIGINT or a stop file left: no generation counted\n"
+      "twice, no stored evaluation made again." },
+    { "evolve status RUN", "Where a run stands: generation, best, median, evaluations, cost." },
+    { "evolve list", "The runs, newest first." },
+    { "evolve show RUN", "The run with its elites and its best program (code, fitness, signals)." },
+    { "evolve trace RUN", "Every proposal, score, decision, migration and reset as JSON lines." },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt evolve_opts[] = {
+    { "--generations N", "Generations to run (default 10)." },
+    { "--population K", "Proposals per generation (default 8)." },
+    { "--islands I", "Islands of the archive, each a MAP-Elites grid (default 2)." },
+    { "--seed S", "Fixes every random choice of the run (default 1)." },
+    { "--max-evaluations N", "Stop once N sandbox runs are spent (checked between generations)." },
+    { "--time-budget S", "Stop once S seconds of wall time are spent." },
+    { "--budget-usd X", "Stop once X dollars of model calls are spent; the preflight refuses a\n"
+                        "run expected to cost more." },
+    { "--budget-tokens N", "The same for model tokens." },
+    { "--migration-interval M",
+      "Every M generations each island's best, evaluated again, goes to the next\n"
+      "island (default 3)." },
+    { "--stagnation S",
+      "After S generations without a better best, the weakest half of the islands\n"
+      "restart from the global best (default 5; 0 never)." },
+    { "--fitness output|latency",
+      "output: the mean of the skill's numeric outputs (or their \"score\"), higher\n"
+      "is better, independent of timing; latency (default): outputs equal to the\n"
+      "seed's and the expected ones first, then the seed's latency over the program's." },
+    { "--feature NAME:MIN:MAX:BINS",
+      "A dimension of the grid (up to 4; default length and latency): length, latency,\n"
+      "cpu or a numeric key of the outputs." },
+    { "--stage1-cases N", "Inputs of the cascade's first stage (default 2)." },
+    { "--cascade-margin X",
+      "A proposal whose first stage is worse than its parent's by more than X of it\n"
+      "is not run on the rest (default 0.1)." },
+    { "--novelty J",
+      "A proposal whose token 3-grams have a Jaccard similarity of at least J with an\n"
+      "archived program's is dropped before it runs (default 0.95)." },
+    { "--cases N", "Recorded inputs to evaluate on (default 20)." },
+    { "--stop-file PATH", "Stop after the current generation once PATH exists (SIGINT too)." },
+    { "--agent NAME", "The agent the run is for (its review row names it)." },
+    { NULL, NULL },
+};
+
+static const char evolve_description[] =
+    "Evolution research mode: many generations of a skill's code over an archive\n"
+    "of islands, each a MAP-Elites grid over feature dimensions. Parents are drawn\n"
+    "by fitness with a bonus for few children; proposals come from the offline\n"
+    "mutator over the skill's EVOLVE blocks; near-duplicates of archived programs\n"
+    "are dropped before they run; the rest run in the sandbox in a cascade (a few\n"
+    "inputs, then all of them). Each generation is an evolve.generation job whose\n"
+    "every proposal is a row before it counts, so a run killed at any point goes on\n"
+    "with 'evolve resume RUN'. With a timing-free fitness the same --seed gives the\n"
+    "same trace and archive. When a budget ends the run, its best program goes to\n"
+    "review as a mutation (autodev mutations approve ID).";
 
 static const struct ad_cmd commands[] = {
     { "init", cmd_init, "create the home directory and the database", init_forms, NULL,
@@ -1353,6 +1415,8 @@ static const struct ad_cmd commands[] = {
       mutations_forms, mutations_opts, mutations_description },
     { "research", cmd_research, "keep the code edits that improve a metric, revert the rest",
       research_forms, research_opts, research_description },
+    { "evolve", cmd_evolve, "search a skill's code over generations with an archive of islands",
+      evolve_forms, evolve_opts, evolve_description },
     { "lineage", cmd_lineage, "show where a skill's versions or a mutation came from",
       lineage_forms, NULL, lineage_description },
     { "fitness", cmd_fitness, "score variants: delayed signals, the best, one in detail",

@@ -44,6 +44,8 @@
 #include "autodev/skill.h"
 #include "autodev/store.h"
 
+#include "evolve_int.h"
+
 #define PROMPT_INPUTS 3          /* recorded inputs shown to the model */
 #define PROMPT_VALUE_MAX 1500    /* bytes of one of them */
 #define MODEL_IN_FLIGHT 4        /* proposals asked of the model at once */
@@ -291,8 +293,8 @@ static int apply_function(const char *code, const char *entry, const char *reply
  * blocks, which must name SKILL_PATH or no file; or, with no block in it,
  * the whole entry function it holds.
  */
-static int apply_reply(const char *code, const char *entry, const char *reply,
-                       struct ad_buf *out, struct ad_err *err)
+int ad__alpha_apply_reply(const char *code, const char *entry, const char *reply,
+                          struct ad_buf *out, struct ad_err *err)
 {
     struct ad_edit_set set = AD_EDIT_SET_INIT;
     struct ad_buf cur = AD_BUF_INIT;
@@ -390,8 +392,8 @@ static int propose_model(struct run *r, struct proposal *p, size_t *np, struct a
             say(r, "proposal %zu: the model failed: %s", k + 1, errs[k].msg);
             continue;
         }
-        if (apply_reply(r->ver.code, r->skill.entry_function, resp[k].text ? resp[k].text : "",
-                        &code, &aerr) < 0) {
+        if (ad__alpha_apply_reply(r->ver.code, r->skill.entry_function,
+                                  resp[k].text ? resp[k].text : "", &code, &aerr) < 0) {
             say(r, "proposal %zu: no usable edit: %s", k + 1, aerr.msg);
             ad_buf_release(&code);
             continue;
@@ -812,20 +814,28 @@ static bool risk_below_high(const struct ad_tool_mutation *m)
 }
 
 /* Whether the winner may skip the human: AUTONOMOUS, background_evolution, risk below HIGH. */
-static int may_auto_promote(struct run *r, const struct ad_tool_mutation *m, bool *yes,
-                            struct ad_err *err)
+int ad__alpha_may_auto_promote(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                               bool background_evolution, const struct ad_tool_mutation *m,
+                               bool *yes, struct ad_err *err)
 {
     struct ad_agent a = { 0 };
     int rc = 0;
 
     *yes = false;
-    if (!r->agent_id[0] || !r->s.background_evolution || !risk_below_high(m))
+    if (!agent_id || !agent_id[0] || !background_evolution || !risk_below_high(m))
         return 0;
-    rc = ad_agents_get(r->st, r->o->tenant_id, r->agent_id, &a, err);
+    rc = ad_agents_get(st, tenant_id, agent_id, &a, err);
     if (rc == 0)
         *yes = a.maturity == AD_AUTONOMOUS;
     ad_agent_release(&a);
     return rc;
+}
+
+static int may_auto_promote(struct run *r, const struct ad_tool_mutation *m, bool *yes,
+                            struct ad_err *err)
+{
+    return ad__alpha_may_auto_promote(r->st, r->o->tenant_id, r->agent_id,
+                                      r->s.background_evolution, m, yes, err);
 }
 
 /* A decision's reason without its leading "won: " or "lost: ". */

@@ -17,6 +17,7 @@
 #include "autodev/alpha.h"
 #include "autodev/bus.h"
 #include "autodev/engine.h"
+#include "autodev/evolve.h"
 #include "autodev/hooks.h"
 #include "autodev/jobs.h"
 #include "autodev/json.h"
@@ -170,6 +171,40 @@ static int job_advise_readiness(void *ctx, const struct ad_job *job, struct ad_j
     return rc;
 }
 
+/* learn: one generation of an evolution research run, with the sandbox and the tenant's model. */
+static int job_evolve_generation(void *ctx, const struct ad_job *job, struct ad_job_lease *lease,
+                                 struct ad_err *err)
+{
+    struct ad_runtime *rt = ctx;
+    struct ad_evolve_env env = { 0 };
+    struct ad_llm *arms[16] = { NULL };
+    size_t narms = 0;
+    int rc = ad_runtime_sandbox(rt, &env.sb, err);
+
+    if (rc == 0)
+        rc = ad_runtime_llm(rt, job->tenant_id, NULL, 0, &env.llm, err);
+    /* The bandit's arms: one model per chain entry that writes code. */
+    for (size_t i = 0; rc == 0 && env.llm && i < ad_llm_chain_len(env.llm) && narms < 16; i++) {
+        const char *e = ad_llm_chain_entry(env.llm, i);
+
+        if (e && strncmp(e, "offline:", 8) != 0)
+            rc = ad_runtime_llm(rt, job->tenant_id, e, 1, &arms[narms++], err);
+    }
+    if (rc == 0) {
+        env.st = rt->st;
+        env.bus = rt->bus;
+        env.lease = lease;
+        env.tenant_id = job->tenant_id;
+        env.arms = arms;
+        env.narms = narms;
+        rc = ad_evolve_job(&env, job->payload, err);
+    }
+    for (size_t i = 0; i < narms; i++)
+        ad_llm_free(arms[i]);
+    ad_llm_free(env.llm);
+    return ad_evolve_job_outcome(rc);
+}
+
 /* ---- the tables -------------------------------------------------------------------- */
 
 static const struct ad_runtime_subscription subscriptions[] = {
@@ -189,6 +224,8 @@ static const struct ad_runtime_job_kind job_kinds[] = {
     { AD_WEBHOOK_JOB, "hooks", "send one event to one webhook, signed", job_webhook_deliver },
     { AD_ADVISE_READINESS_JOB, "learn", "notify agents ready to graduate, once per level",
       job_advise_readiness },
+    { AD_EVOLVE_JOB, "learn", "run one generation of an evolution research run",
+      job_evolve_generation },
     { NULL, NULL, NULL, NULL },
 };
 

@@ -474,6 +474,35 @@ struct ad__variant_ops {
                struct ad_workflow_variant **out, size_t *n, struct ad_err *err);
 };
 
+/*
+ * Evolution research runs, programs and trace (evolve.h). The JSON texts
+ * are the public layer's: run {params}, program {features, signals},
+ * trace {data}.
+ */
+struct ad__evolve_ops {
+    int (*run_insert)(struct ad_store *st, const struct ad_evolve_run *r, const char *const json[1],
+                      struct ad_err *err);
+    int (*run_update)(struct ad_store *st, const struct ad_evolve_run *r, const char *const json[1],
+                      struct ad_err *err);
+    int (*run_get)(struct ad_store *st, const char *tenant_id, const char *id,
+                   struct ad_evolve_run *out, struct ad_err *err);
+    int (*run_list)(struct ad_store *st, const char *tenant_id, int limit,
+                    struct ad_evolve_run **out, size_t *n, struct ad_err *err);
+    int (*program_insert)(struct ad_store *st, const struct ad_evolve_program *p,
+                          const char *const json[2], struct ad_err *err);
+    int (*program_update)(struct ad_store *st, const struct ad_evolve_program *p,
+                          const char *const json[2], struct ad_err *err);
+    int (*program_list)(struct ad_store *st, const char *tenant_id, const char *run_id,
+                        struct ad_evolve_program **out, size_t *n, struct ad_err *err);
+    int (*trace_append)(struct ad_store *st, const struct ad_evolve_trace *t,
+                        const char *const json[1], struct ad_err *err);
+    int (*trace_list)(struct ad_store *st, const char *tenant_id, const char *run_id,
+                      int64_t after_seq, int limit, struct ad_evolve_trace **out, size_t *n,
+                      struct ad_err *err);
+    int (*trace_last)(struct ad_store *st, const char *tenant_id, const char *run_id,
+                      int64_t *seq, struct ad_err *err);
+};
+
 /* ---- the backend -------------------------------------------------------- */
 
 struct ad_store_ops {
@@ -535,6 +564,7 @@ struct ad_store_ops {
     const struct ad__mutation_ops *mutations;
     const struct ad__variant_ops *variants;
     const struct ad__webhook_ops *webhooks;
+    const struct ad__evolve_ops *evolve;
 };
 
 /* ---- the public layer's shared helpers (store.c) ------------------------ */

@@ -86,7 +86,7 @@ test_expect_success '--delay counts from now: an hour, not an hour past the epoc
 test_expect_success 'a kind nothing runs is refused, naming the kinds there are' '
     autodev jobs list --json >before &&
     test_expect_code 2 autodev jobs enqueue later.kind 2>err &&
-    test_one_error err "unknown job kind .later.kind. \(the kinds are store\.check, memento\.generate, alpha\.mutate, alpha\.background, webhook\.deliver, advise\.readiness\)$" &&
+    test_one_error err "unknown job kind .later.kind. \(the kinds are store\.check, memento\.generate, alpha\.mutate, alpha\.background, webhook\.deliver, advise\.readiness, evolve\.generation\)$" &&
     autodev jobs list --json >after &&
     test_cmp before after &&
     test_expect_code 2 autodev jobs run --kind later.kind 2>err &&

@@ -645,6 +645,64 @@ static const char migration_8[] =
     " created_at TEXT NOT NULL);";
 
 /*
+ * Evolution research runs (module learn owns them): the run, its archive
+ * of programs and its trace. A program's (run, generation, slot) and a
+ * trace line's (run, seq) are unique, so a generation run twice after a
+ * crash cannot write a proposal or a line twice.
+ */
+static const char migration_9[] =
+    "CREATE TABLE evolve_runs ("
+    " id TEXT PRIMARY KEY,"
+    " tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+    " agent_id TEXT,"
+    " skill_id TEXT NOT NULL,"
+    " skill_version_id TEXT NOT NULL,"
+    " params TEXT NOT NULL,"
+    " state TEXT NOT NULL,"
+    " generation INTEGER NOT NULL DEFAULT 0,"
+    " prng TEXT NOT NULL,"
+    " evaluations INTEGER NOT NULL DEFAULT 0,"
+    " tokens INTEGER NOT NULL DEFAULT 0,"
+    " usd REAL NOT NULL DEFAULT 0,"
+    " best_program_id TEXT,"
+    " reason TEXT,"
+    " created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL);"
+    "CREATE INDEX ix_evolve_runs_tenant ON evolve_runs (tenant_id, created_at);"
+    "CREATE TABLE evolve_programs ("
+    " id TEXT PRIMARY KEY,"
+    " tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+    " run_id TEXT NOT NULL REFERENCES evolve_runs(id),"
+    " island INTEGER NOT NULL,"
+    " cell TEXT,"
+    " code TEXT NOT NULL,"
+    " code_hash TEXT NOT NULL,"
+    " fingerprint TEXT NOT NULL,"
+    " features TEXT,"
+    " fitness REAL,"
+    " signals TEXT,"
+    " parent_id TEXT,"
+    " generation INTEGER NOT NULL,"
+    " slot INTEGER NOT NULL,"
+    " children INTEGER NOT NULL DEFAULT 0,"
+    " status TEXT NOT NULL,"
+    " stage INTEGER NOT NULL DEFAULT 0,"
+    " created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL,"
+    " UNIQUE (run_id, generation, slot));"
+    "CREATE INDEX ix_evolve_programs_run ON evolve_programs (tenant_id, run_id, generation, slot);"
+    "CREATE TABLE evolve_trace ("
+    " id TEXT PRIMARY KEY,"
+    " tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+    " run_id TEXT NOT NULL REFERENCES evolve_runs(id),"
+    " seq INTEGER NOT NULL,"
+    " generation INTEGER NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " data TEXT NOT NULL,"
+    " created_at TEXT NOT NULL,"
+    " UNIQUE (run_id, seq));";
+
+/*
  * The schema cookie, one up: a connection reads the schema again when it
  * sees the cookie change (this one at its next statement), which an edit of
  * sqlite_master alone does not do.
@@ -677,6 +735,7 @@ const struct ad__sqlite_migration ad__sqlite_migrations[] = {
     { 5, migration_5, bump_schema_version },
     { 7, migration_7, bump_schema_version },
     { 8, migration_8, NULL },
+    { 9, migration_9, NULL },
 };
 
 const size_t ad__sqlite_nmigrations = AD_ARRAY_SIZE(ad__sqlite_migrations);

@@ -247,5 +247,6 @@ extern const struct ad__pattern_ops ad__sqlite_pattern_ops;
 extern const struct ad__mutation_ops ad__sqlite_mutation_ops;
 extern const struct ad__variant_ops ad__sqlite_variant_ops;
 extern const struct ad__webhook_ops ad__sqlite_webhook_ops;
+extern const struct ad__evolve_ops ad__sqlite_evolve_ops;
 
 #endif
