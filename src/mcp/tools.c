@@ -2,7 +2,7 @@
  * The MCP server's tools: one table (name, title, description, the JSON
  * Schemas of the arguments and of the structured result, who sees it, its
  * annotations, its handler). tools/list and tools/call read only this
- * table, so a tool of a module that lands later (evolve_status) is
+ * table, so a tool of a module that lands later is
  * one row and one handler here.
  *
  * Each handler calls the owning module's API with the session's tenant:
@@ -22,6 +22,7 @@
 
 #include "autodev/advise.h"
 #include "autodev/agent.h"
+#include "autodev/evolve.h"
 #include "autodev/fitness.h"
 #include "autodev/json.h"
 #include "autodev/learn.h"
@@ -811,6 +812,39 @@ static int t_advise(const struct ad__mcp_call *c, const json_t *args, json_t **o
     return ad_advise(c->st, c->tenant_id, agent, out, err);
 }
 
+/* ---- evolution runs ------------------------------------------------------------------------ */
+
+static const char in_evolve[] =
+    "{'type': 'object', 'properties': {'run_id': {'type': 'string', 'description': 'one run "
+    "(its id, as autodev evolve run printed it); without it, the newest runs'}, 'limit': "
+    LIMIT "}, 'additionalProperties': false}";
+static const char out_evolve[] =
+    "{'type': 'object', 'properties': {'runs': {'type': 'array', 'items': {'type': 'object', "
+    "'properties': {'id': " STR ", 'skill': " NSTR ", 'state': " STR ", 'generation': "
+    "{'type': 'integer'}, 'generations': {'type': 'integer'}, 'evaluations': {'type': "
+    "'integer'}, 'usd': {'type': 'number'}}, 'required': ['id', 'state']}}, 'run': {'type': "
+    "'object', 'description': 'the run with its best program: code, fitness, signals'}}}";
+
+/* Evolution research runs (evolve.h): the newest, or one with its best program. */
+static int t_evolve_status(const struct ad__mcp_call *c, const json_t *args, json_t **out,
+                           struct ad_err *err)
+{
+    const char *id = json_string_value(json_object_get(args, "run_id"));
+    json_t *v = NULL;
+    int limit = 0, rc;
+
+    if (id) {
+        if (!ad_id_valid(id))
+            return ad_error(err, AD_ENOTFOUND, "no evolution run '%s'", id);
+        rc = ad_evolve_show(c->st, c->tenant_id, id, &v, err);
+        return rc < 0 ? rc : wrap("run", v, out, err);
+    }
+    rc = limit_of(args, &limit, err);
+    if (rc == 0)
+        rc = ad_evolve_list(c->st, c->tenant_id, limit > 0 ? limit : 20, &v, err);
+    return rc < 0 ? rc : wrap("runs", v, out, err);
+}
+
 /* ---- the table --------------------------------------------------------------------------- */
 
 #define R AD__MCP_READONLY
@@ -864,7 +898,10 @@ static const struct ad__mcp_tool tools[] = {
       "fitness plateaus, cost per accepted improvement, limits being hit, gates blocking "
       "progress, agents ready or close to graduation; each with its numbers and a command.",
       in_advise, out_advise, AD__MCP_READ, R | I, NULL, t_advise },
-    /* evolve_status: one row here once its module lands. */
+    { "evolve_status", "Evolution runs",
+      "Evolution research runs (autodev evolve): the newest with their state, generation, "
+      "evaluations and cost, or one run with its best program (code, fitness, signals).",
+      in_evolve, out_evolve, AD__MCP_READ, R | I, NULL, t_evolve_status },
     { "candidate_approve", "Approve a candidate",
       "Approve a validated candidate: it joins the catalog as a new skill version. Ask the "
       "person first; pass confirm: true only after they agreed.",

@@ -192,6 +192,11 @@ static const struct ad__route routes[] = {
     { "GET", "/v1/research/sessions/{id}", AD__ANY, 0, ad__h_research_get, "getResearchSession",
       "One autoresearch session with its iterations (metric, decision, gates, cost)", NULL,
       200 },
+    { "GET", "/v1/evolve/runs", AD__ANY, 0, ad__h_evolve_list, "listEvolveRuns",
+      "The tenant's evolution research runs, newest first (state, generation, evaluations, "
+      "cost)", NULL, 200 },
+    { "GET", "/v1/evolve/runs/{id}", AD__ANY, 0, ad__h_evolve_get, "getEvolveRun",
+      "One evolution research run with its best program (code, fitness, signals)", NULL, 200 },
     { NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, 0 },
 };
 

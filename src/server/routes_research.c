@@ -8,6 +8,7 @@
 #include "compat.h"
 
 #include "autodev/clock.h"
+#include "autodev/evolve.h"
 #include "autodev/research.h"
 
 #include "server_int.h"
@@ -44,6 +45,30 @@ int ad__h_research_get(struct ad__req *r, struct ad__res *res)
         return ad__res_fail(res, 404, "no research session '%s'", r->param[0]);
     env_of(r, &env);
     if (ad_research_status(&env, r->param[0], &j, &err) < 0)
+        return ad__res_err(res, &err);
+    return ad__res_json(res, 200, j);
+}
+
+/* Evolution research runs (evolve.h), newest first, read only. */
+int ad__h_evolve_list(struct ad__req *r, struct ad__res *res)
+{
+    struct ad_err err = AD_ERR_INIT;
+    json_t *arr = NULL;
+
+    if (ad_evolve_list(r->st, r->tok.tenant_id, 100, &arr, &err) < 0)
+        return ad__res_err(res, &err);
+    return ad__res_json(res, 200, json_pack("{s:o}", "items", arr));
+}
+
+/* One run with its best program (code, fitness, signals), as `autodev evolve show --json`. */
+int ad__h_evolve_get(struct ad__req *r, struct ad__res *res)
+{
+    struct ad_err err = AD_ERR_INIT;
+    json_t *j = NULL;
+
+    if (!ad_id_valid(r->param[0]))
+        return ad__res_fail(res, 404, "no evolution run '%s'", r->param[0]);
+    if (ad_evolve_show(r->st, r->tok.tenant_id, r->param[0], &j, &err) < 0)
         return ad__res_err(res, &err);
     return ad__res_json(res, 200, j);
 }

@@ -31,7 +31,7 @@ const char *ad__ui_content_type(const char *name);
 /* GET / (index.html) and GET /ui/{asset}: the page and its files. */
 ad__route_fn ad__h_ui_index, ad__h_ui_asset;
 /* GET /v1/research/sessions and /v1/research/sessions/{id} (the tenant's). */
-ad__route_fn ad__h_research_list, ad__h_research_get;
+ad__route_fn ad__h_research_list, ad__h_research_get, ad__h_evolve_list, ad__h_evolve_get;
 #endif
 
 #endif

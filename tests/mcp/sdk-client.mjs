@@ -59,7 +59,7 @@ async function step(desc, fn) {
 const WORK = ["episode_record", "skill_list", "skill_search", "skill_run", "task_run",
               "candidates_list", "candidate_show", "mutations_list", "research_setup",
               "research_edit", "research_run", "research_decide", "research_finalize",
-              "research_status", "advise"];
+              "research_status", "advise", "evolve_status"];
 const REVIEW = ["candidate_approve", "candidate_reject", "mutation_approve", "mutation_reject"];
 
 const local = await connect(null);
@@ -118,6 +118,15 @@ await step("mutations_list answers a list", async () => {
 await step("advise answers facts with counts, checked against its output schema", async () => {
     const r = await call(local, "advise", {});
     return (Array.isArray(r.facts) && typeof r.counts.high === "number") || r;
+});
+await step("evolve_status lists runs (none yet), checked against its output schema", async () => {
+    const r = await call(local, "evolve_status", {});
+    return (Array.isArray(r.runs) && r.runs.length === 0) || r;
+});
+await step("evolve_status of an unknown run is an error result", async () => {
+    const r = await local.callTool({ name: "evolve_status",
+                                     arguments: { run_id: "00000000-0000-7000-8000-000000000000" } });
+    return r.isError === true || r;
 });
 await step("advise for an unknown agent is an error result", async () => {
     const r = await local.callTool({ name: "advise", arguments: { agent: "no-such-agent" } });

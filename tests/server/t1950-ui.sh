@@ -19,6 +19,13 @@ test_expect_success 'GET /v1/me names the token: role, name, tenant; none withou
     test "$(api - GET /v1/me)" = 401
 '
 
+test_expect_success 'GET /v1/evolve/runs lists the tenant runs (none); an unknown or malformed id is 404' '
+    test "$(api "$(cat rev)" GET /v1/evolve/runs)" = 200 &&
+    test "$(jbody "len(j[\"items\"])")" = 0 &&
+    test "$(api "$(cat rev)" GET /v1/evolve/runs/00000000-0000-7000-8000-000000000000)" = 404 &&
+    test "$(api "$(cat rev)" GET /v1/evolve/runs/not-an-id)" = 404
+'
+
 test_expect_success '/ is the page, without a token, with a strict CSP' '
     test "$(api - GET /)" = 200 &&
     test "$(hdr Content-Type)" = "text/html; charset=utf-8" &&

@@ -426,8 +426,9 @@
       var ev = r[1];
       main.appendChild(card('Evolution runs', !ev ? h('p.muted', { id: 'evolve-none' }, 'None: this server has no evolution runs (research mode is not available).')
         : ev.error ? h('p.error', {}, ev.error.message)
-        : table(['Run', 'Status', 'Created'], (ev.items || []).map(function (x) {
-            return [x.id, x.status || '', when(x.created_at)];
+        : table(['Run', 'Skill', 'State', 'Generation', 'Evaluations', 'Cost', 'Created'], (ev.items || []).map(function (x) {
+            return [x.id, x.skill || '', x.state || '', String(x.generation) + ' of ' + String(x.generations),
+                    String(x.evaluations), '$' + (typeof x.usd === 'number' ? x.usd.toFixed(4) : '0'), when(x.created_at)];
           }), 'No evolution runs.')));
     });
   }
