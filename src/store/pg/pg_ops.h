@@ -8,17 +8,10 @@
 
 #include "store_backend.h"
 
-extern const struct ad__episode_ops ad__pg_episode_ops;
-extern const struct ad__event_ops ad__pg_event_ops;
-extern const struct ad__job_ops ad__pg_job_ops;
-extern const struct ad__token_ops ad__pg_token_ops;
-extern const struct ad__llm_call_ops ad__pg_llm_call_ops;
 extern const struct ad__skill_ops ad__pg_skill_ops;
 extern const struct ad__execution_ops ad__pg_execution_ops;
-extern const struct ad__session_ops ad__pg_session_ops;
 extern const struct ad__research_ops ad__pg_research_ops;
 extern const struct ad__capability_ops ad__pg_capability_ops;
-extern const struct ad__notification_ops ad__pg_notification_ops;
 extern const struct ad__pattern_ops ad__pg_pattern_ops;
 extern const struct ad__mutation_ops ad__pg_mutation_ops;
 extern const struct ad__variant_ops ad__pg_variant_ops;
