@@ -7,10 +7,9 @@ import re
 import sys
 
 NOT_DONE = {
-    "episode": "episodes", "event": "events", "job": "jobs",
-    "token": "tokens", "llm_call": "llm_calls", "skill": "skills",
-    "execution": "executions", "session": "sessions", "research": "research",
-    "capability": "capabilities", "notification": "notifications", "pattern": "patterns",
+    "skill": "skills",
+    "execution": "executions", "research": "research",
+    "capability": "capabilities", "pattern": "patterns",
     "mutation": "mutations", "variant": "variants", "webhook": "webhooks",
 }
 
