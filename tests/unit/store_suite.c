@@ -87,9 +87,13 @@ static int sqlite_exec(const char *uri, const char *sql)
 
 /* ---- the table ---------------------------------------------------------- */
 
-/* A "postgres" entry (createdb/dropdb of a fresh database, libpq queries) goes here. */
+/* The PostgreSQL entries are built into the runner that links libpq (AD_SUITE_PG). */
 static const struct suite_backend backends[] = {
     { "sqlite", sqlite_make, sqlite_drop, sqlite_query_int, sqlite_exec },
+#ifdef AD_SUITE_PG
+    { "postgresql", suite_pg_make, suite_pg_drop, suite_pg_query_int, suite_pg_exec },
+    { "postgres", suite_pg_make, suite_pg_drop, suite_pg_query_int, suite_pg_exec },
+#endif
 };
 
 const char *suite_base(void)

@@ -5,7 +5,7 @@
  *
  *   AUTODEV_TEST_STORE=sqlite            (the default) fresh files under /tmp
  *   AUTODEV_TEST_STORE=sqlite:/some/dir  fresh files under /some/dir
- *   AUTODEV_TEST_STORE=postgres://...    once a "postgres" entry exists
+ *   AUTODEV_TEST_STORE=postgresql://...  a schema of its own per test (test_store_pg_a_suite)
  *
  * Each test gets a fresh, empty store from the backend table in
  * store_suite.c, keyed by the URI's scheme: make a new store URI, drop it
@@ -36,6 +36,18 @@ struct suite_backend {
     /* Runs sql (statements without results); 0 or -1. */
     int (*exec)(const char *uri, const char *sql);
 };
+
+#ifdef AD_SUITE_PG
+/*
+ * The "postgresql" (and "postgres") entry, in test_store_pg_a_suite.c: base
+ * is the owner's URL; each store is a schema of its own in that database
+ * (the URI's options set search_path), dropped afterwards.
+ */
+int suite_pg_make(const char *base, char *uri, size_t size);
+void suite_pg_drop(const char *uri);
+int64_t suite_pg_query_int(const char *uri, const char *sql);
+int suite_pg_exec(const char *uri, const char *sql);
+#endif
 
 /* The backend AUTODEV_TEST_STORE names (NULL for an unknown scheme: main fails). */
 const struct suite_backend *suite_backend(void);

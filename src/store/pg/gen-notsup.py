@@ -7,11 +7,7 @@ import re
 import sys
 
 NOT_DONE = {
-    "episode": "episodes", "event": "events", "job": "jobs",
-    "token": "tokens", "llm_call": "llm_calls", "skill": "skills",
-    "execution": "executions", "session": "sessions", "research": "research",
-    "capability": "capabilities", "notification": "notifications", "pattern": "patterns",
-    "mutation": "mutations", "variant": "variants", "webhook": "webhooks",
+    "research": "research", "webhook": "webhooks", "evolve": "evolve",
 }
 
 src = open("../store_backend.h").read()

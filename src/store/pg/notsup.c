@@ -12,162 +12,6 @@
 #define NOTSUP(entity, op) \
     return ad_error(err, AD_ENOTSUP, "not on PostgreSQL yet: " #entity "." #op)
 
-static int notsup_episode_insert(struct ad_store *st, const struct ad_episode *ep, const struct ad__episode_json *json, int *wrote, struct ad_err *err)
-{
-    NOTSUP(episodes, insert);
-}
-
-static int notsup_episode_get(struct ad_store *st, const char *tenant_id, const char *id, struct ad_episode *out, struct ad_err *err)
-{
-    NOTSUP(episodes, get);
-}
-
-static int notsup_episode_list(struct ad_store *st, const char *tenant_id, const struct ad_episode_filter *f, struct ad_episode **out, size_t *n, struct ad_err *err)
-{
-    NOTSUP(episodes, list);
-}
-
-static int notsup_episode_count(struct ad_store *st, const char *tenant_id, const struct ad_episode_filter *f, int64_t *count, struct ad_err *err)
-{
-    NOTSUP(episodes, count);
-}
-
-static int notsup_episode_recent_failures(struct ad_store *st, const char *tenant_id, const char *agent_id, const char *since, const char *id_floor, int limit, bool only_type, const char *error_type, struct ad_episode_brief **out, size_t *n, struct ad_err *err)
-{
-    NOTSUP(episodes, recent_failures);
-}
-
-const struct ad__episode_ops ad__pg_episode_ops = {
-    .insert = notsup_episode_insert,
-    .get = notsup_episode_get,
-    .list = notsup_episode_list,
-    .count = notsup_episode_count,
-    .recent_failures = notsup_episode_recent_failures,
-};
-
-static int notsup_event_append(struct ad_store *st, struct ad_event *ev, const char *payload, struct ad_err *err)
-{
-    NOTSUP(events, append);
-}
-
-static int notsup_event_list(struct ad_store *st, const char *tenant_id, int64_t since_seq, const char *topic, int limit, struct ad_event **out, size_t *n, struct ad_err *err)
-{
-    NOTSUP(events, list);
-}
-
-static int notsup_event_last_seq(struct ad_store *st, const char *tenant_id, int64_t *seq, struct ad_err *err)
-{
-    NOTSUP(events, last_seq);
-}
-
-const struct ad__event_ops ad__pg_event_ops = {
-    .append = notsup_event_append,
-    .list = notsup_event_list,
-    .last_seq = notsup_event_last_seq,
-};
-
-static int notsup_job_insert(struct ad_store *st, struct ad_job *j, const char *payload, struct ad_err *err)
-{
-    NOTSUP(jobs, insert);
-}
-
-static int notsup_job_get(struct ad_store *st, const char *tenant_id, const char *id, struct ad_job *out, struct ad_err *err)
-{
-    NOTSUP(jobs, get);
-}
-
-static int notsup_job_status(struct ad_store *st, const char *tenant_id, const char *id, enum ad_job_status *out, struct ad_err *err)
-{
-    NOTSUP(jobs, status);
-}
-
-static int notsup_job_claim(struct ad_store *st, const char *tenant_id, const char *kind, const char *worker, const char *now, const char *lease_until, struct ad_job *out, struct ad_err *err)
-{
-    NOTSUP(jobs, claim);
-}
-
-static int notsup_job_finish(struct ad_store *st, const char *tenant_id, const char *id, const char *worker, enum ad_job_status status, const char *error, const char *run_after, const char *now, struct ad_err *err)
-{
-    NOTSUP(jobs, finish);
-}
-
-static int notsup_job_renew(struct ad_store *st, const char *tenant_id, const char *id, const char *worker, const char *now, const char *lease_until, struct ad_err *err)
-{
-    NOTSUP(jobs, renew);
-}
-
-static int notsup_job_list(struct ad_store *st, const char *tenant_id, int status, const char *kind, const char *before_id, int limit, struct ad_job **out, size_t *n, struct ad_err *err)
-{
-    NOTSUP(jobs, list);
-}
-
-static int notsup_job_counts(struct ad_store *st, const char *tenant_id, int64_t *counts, struct ad_err *err)
-{
-    NOTSUP(jobs, counts);
-}
-
-static int notsup_job_hand_back(struct ad_store *st, const char *tenant_id, const char *worker, const char *note, const char *now, int64_t *count, struct ad_err *err)
-{
-    NOTSUP(jobs, hand_back);
-}
-
-const struct ad__job_ops ad__pg_job_ops = {
-    .insert = notsup_job_insert,
-    .get = notsup_job_get,
-    .status = notsup_job_status,
-    .claim = notsup_job_claim,
-    .finish = notsup_job_finish,
-    .renew = notsup_job_renew,
-    .list = notsup_job_list,
-    .counts = notsup_job_counts,
-    .hand_back = notsup_job_hand_back,
-};
-
-static int notsup_token_insert(struct ad_store *st, const struct ad_api_token *t, struct ad_err *err)
-{
-    NOTSUP(tokens, insert);
-}
-
-static int notsup_token_find_hash(struct ad_store *st, const char *hash, struct ad_api_token *out, struct ad_err *err)
-{
-    NOTSUP(tokens, find_hash);
-}
-
-static int notsup_token_get(struct ad_store *st, const char *tenant_id, const char *id_or_name, struct ad_api_token *out, struct ad_err *err)
-{
-    NOTSUP(tokens, get);
-}
-
-static int notsup_token_list(struct ad_store *st, const char *tenant_id, bool with_revoked, int limit, struct ad_api_token **out, size_t *n, struct ad_err *err)
-{
-    NOTSUP(tokens, list);
-}
-
-static int notsup_token_revoke(struct ad_store *st, const char *tenant_id, const char *id, const char *now, struct ad_err *err)
-{
-    NOTSUP(tokens, revoke);
-}
-
-static int notsup_token_touch(struct ad_store *st, const char *tenant_id, const char *id, const char *now, struct ad_err *err)
-{
-    NOTSUP(tokens, touch);
-}
-
-static int notsup_token_count_active(struct ad_store *st, int64_t *count, struct ad_err *err)
-{
-    NOTSUP(tokens, count_active);
-}
-
-const struct ad__token_ops ad__pg_token_ops = {
-    .insert = notsup_token_insert,
-    .find_hash = notsup_token_find_hash,
-    .get = notsup_token_get,
-    .list = notsup_token_list,
-    .revoke = notsup_token_revoke,
-    .touch = notsup_token_touch,
-    .count_active = notsup_token_count_active,
-};
-
 static int notsup_webhook_insert(struct ad_store *st, const struct ad_webhook *w, const char *topics, struct ad_err *err)
 {
     NOTSUP(webhooks, insert);
@@ -249,54 +93,6 @@ const struct ad__webhook_ops ad__pg_webhook_ops = {
     .signal_rotate = notsup_webhook_signal_rotate,
 };
 
-static int notsup_llm_call_insert(struct ad_store *st, const struct ad_llm_call *c, struct ad_err *err)
-{
-    NOTSUP(llm_calls, insert);
-}
-
-static int notsup_llm_call_usage(struct ad_store *st, const char *tenant_id, const char *since, struct ad_llm_usage_row **out, size_t *n, struct ad_err *err)
-{
-    NOTSUP(llm_calls, usage);
-}
-
-static int notsup_llm_call_spent(struct ad_store *st, const char *tenant_id, const char *since, int64_t *tokens, double *usd, struct ad_err *err)
-{
-    NOTSUP(llm_calls, spent);
-}
-
-const struct ad__llm_call_ops ad__pg_llm_call_ops = {
-    .insert = notsup_llm_call_insert,
-    .usage = notsup_llm_call_usage,
-    .spent = notsup_llm_call_spent,
-};
-
-static int notsup_session_insert(struct ad_store *st, const struct ad_agent_session *s, const char *transcript, const char *state, struct ad_err *err)
-{
-    NOTSUP(sessions, insert);
-}
-
-static int notsup_session_update(struct ad_store *st, const struct ad_agent_session *s, const char *transcript, const char *state, struct ad_err *err)
-{
-    NOTSUP(sessions, update);
-}
-
-static int notsup_session_get(struct ad_store *st, const char *tenant_id, const char *id, struct ad_agent_session *out, struct ad_err *err)
-{
-    NOTSUP(sessions, get);
-}
-
-static int notsup_session_list(struct ad_store *st, const char *tenant_id, const char *agent_id, int limit, struct ad_agent_session **out, size_t *n, struct ad_err *err)
-{
-    NOTSUP(sessions, list);
-}
-
-const struct ad__session_ops ad__pg_session_ops = {
-    .insert = notsup_session_insert,
-    .update = notsup_session_update,
-    .get = notsup_session_get,
-    .list = notsup_session_list,
-};
-
 static int notsup_research_session_insert(struct ad_store *st, const struct ad_research_session *s, const char *const json[3], struct ad_err *err)
 {
     NOTSUP(research, session_insert);
@@ -342,23 +138,65 @@ const struct ad__research_ops ad__pg_research_ops = {
     .iteration_list = notsup_research_iteration_list,
 };
 
-static int notsup_notification_insert(struct ad_store *st, const struct ad_notification *nt, const char *payload, struct ad_err *err)
+static int notsup_evolve_run_insert(struct ad_store *st, const struct ad_evolve_run *r, const char *const json[1], struct ad_err *err)
 {
-    NOTSUP(notifications, insert);
+    NOTSUP(evolve, run_insert);
 }
 
-static int notsup_notification_list(struct ad_store *st, const char *tenant_id, bool unread_only, const char *type, const char *before_id, int limit, struct ad_notification **out, size_t *n, struct ad_err *err)
+static int notsup_evolve_run_update(struct ad_store *st, const struct ad_evolve_run *r, const char *const json[1], struct ad_err *err)
 {
-    NOTSUP(notifications, list);
+    NOTSUP(evolve, run_update);
 }
 
-static int notsup_notification_mark_read(struct ad_store *st, const char *tenant_id, const char *id, const char *now, int64_t *count, struct ad_err *err)
+static int notsup_evolve_run_get(struct ad_store *st, const char *tenant_id, const char *id, struct ad_evolve_run *out, struct ad_err *err)
 {
-    NOTSUP(notifications, mark_read);
+    NOTSUP(evolve, run_get);
 }
 
-const struct ad__notification_ops ad__pg_notification_ops = {
-    .insert = notsup_notification_insert,
-    .list = notsup_notification_list,
-    .mark_read = notsup_notification_mark_read,
+static int notsup_evolve_run_list(struct ad_store *st, const char *tenant_id, int limit, struct ad_evolve_run **out, size_t *n, struct ad_err *err)
+{
+    NOTSUP(evolve, run_list);
+}
+
+static int notsup_evolve_program_insert(struct ad_store *st, const struct ad_evolve_program *p, const char *const json[2], struct ad_err *err)
+{
+    NOTSUP(evolve, program_insert);
+}
+
+static int notsup_evolve_program_update(struct ad_store *st, const struct ad_evolve_program *p, const char *const json[2], struct ad_err *err)
+{
+    NOTSUP(evolve, program_update);
+}
+
+static int notsup_evolve_program_list(struct ad_store *st, const char *tenant_id, const char *run_id, struct ad_evolve_program **out, size_t *n, struct ad_err *err)
+{
+    NOTSUP(evolve, program_list);
+}
+
+static int notsup_evolve_trace_append(struct ad_store *st, const struct ad_evolve_trace *t, const char *const json[1], struct ad_err *err)
+{
+    NOTSUP(evolve, trace_append);
+}
+
+static int notsup_evolve_trace_list(struct ad_store *st, const char *tenant_id, const char *run_id, int64_t after_seq, int limit, struct ad_evolve_trace **out, size_t *n, struct ad_err *err)
+{
+    NOTSUP(evolve, trace_list);
+}
+
+static int notsup_evolve_trace_last(struct ad_store *st, const char *tenant_id, const char *run_id, int64_t *seq, struct ad_err *err)
+{
+    NOTSUP(evolve, trace_last);
+}
+
+const struct ad__evolve_ops ad__pg_evolve_ops = {
+    .run_insert = notsup_evolve_run_insert,
+    .run_update = notsup_evolve_run_update,
+    .run_get = notsup_evolve_run_get,
+    .run_list = notsup_evolve_run_list,
+    .program_insert = notsup_evolve_program_insert,
+    .program_update = notsup_evolve_program_update,
+    .program_list = notsup_evolve_program_list,
+    .trace_append = notsup_evolve_trace_append,
+    .trace_list = notsup_evolve_trace_list,
+    .trace_last = notsup_evolve_trace_last,
 };

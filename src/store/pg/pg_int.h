@@ -91,5 +91,12 @@ const char *ad__pg_double_text(double v, char *buf);
 extern const struct ad__tenant_ops ad__pg_tenant_ops;
 extern const struct ad__agent_ops ad__pg_agent_ops;
 extern const struct ad__candidate_ops ad__pg_candidate_ops;
+extern const struct ad__episode_ops ad__pg_episode_ops;
+extern const struct ad__event_ops ad__pg_event_ops;
+extern const struct ad__job_ops ad__pg_job_ops;
+extern const struct ad__token_ops ad__pg_token_ops;
+extern const struct ad__llm_call_ops ad__pg_llm_call_ops;
+extern const struct ad__session_ops ad__pg_session_ops;
+extern const struct ad__notification_ops ad__pg_notification_ops;
 
 #endif

@@ -8,21 +8,15 @@
 
 #include "store_backend.h"
 
-extern const struct ad__episode_ops ad__pg_episode_ops;
-extern const struct ad__event_ops ad__pg_event_ops;
-extern const struct ad__job_ops ad__pg_job_ops;
-extern const struct ad__token_ops ad__pg_token_ops;
-extern const struct ad__llm_call_ops ad__pg_llm_call_ops;
 extern const struct ad__skill_ops ad__pg_skill_ops;
 extern const struct ad__execution_ops ad__pg_execution_ops;
-extern const struct ad__session_ops ad__pg_session_ops;
 extern const struct ad__research_ops ad__pg_research_ops;
 extern const struct ad__capability_ops ad__pg_capability_ops;
-extern const struct ad__notification_ops ad__pg_notification_ops;
 extern const struct ad__pattern_ops ad__pg_pattern_ops;
 extern const struct ad__mutation_ops ad__pg_mutation_ops;
 extern const struct ad__variant_ops ad__pg_variant_ops;
 extern const struct ad__webhook_ops ad__pg_webhook_ops;
+extern const struct ad__evolve_ops ad__pg_evolve_ops;
 
 #define AD_PG_ENTITY_TABLES                                 \
     .tenants = &ad__pg_tenant_ops,                          \
@@ -42,6 +36,7 @@ extern const struct ad__webhook_ops ad__pg_webhook_ops;
     .patterns = &ad__pg_pattern_ops,                        \
     .mutations = &ad__pg_mutation_ops,                      \
     .variants = &ad__pg_variant_ops,                        \
-    .webhooks = &ad__pg_webhook_ops,
+    .webhooks = &ad__pg_webhook_ops,                        \
+    .evolve = &ad__pg_evolve_ops,
 
 #endif

@@ -20,6 +20,13 @@ const struct ad__capability_ops ad__pg_capability_ops;
 const struct ad__pattern_ops ad__pg_pattern_ops;
 const struct ad__mutation_ops ad__pg_mutation_ops;
 const struct ad__variant_ops ad__pg_variant_ops;
+static const struct ad__episode_ops ad__pg_episode_ops;
+static const struct ad__event_ops ad__pg_event_ops;
+static const struct ad__job_ops ad__pg_job_ops;
+static const struct ad__token_ops ad__pg_token_ops;
+static const struct ad__llm_call_ops ad__pg_llm_call_ops;
+static const struct ad__session_ops ad__pg_session_ops;
+static const struct ad__notification_ops ad__pg_notification_ops;
 
 static int stub_open(const char *target, const struct ad_store_options *opts,
                      struct ad_store **out, struct ad_err *err)
