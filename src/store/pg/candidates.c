@@ -64,7 +64,7 @@ static int read_candidate(const PGresult *r, int i, struct ad_skill_candidate *c
 
 /*
  * One statement: the row goes in only when the agent and the source
- * episode (when set) are the tenant's; otherwise no row and no error, and
+ * episode (when set) are the tenant's, and the tenant exists; otherwise no row and no error, and
  * a read says which was missing.
  */
 static const char q_insert[] =
@@ -74,12 +74,14 @@ static const char q_insert[] =
     " risk_score, created_at, validated_at, promoted_at)"
     " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
     " $18, $19"
-    " WHERE ($3::text IS NULL OR EXISTS (SELECT 1 FROM agents WHERE tenant_id = $2 AND id = $3))"
+    " WHERE EXISTS (SELECT 1 FROM tenants WHERE id = $2)"
+    " AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM agents WHERE tenant_id = $2 AND id = $3))"
     " AND ($4::text IS NULL OR EXISTS"
     "  (SELECT 1 FROM episodes WHERE tenant_id = $2 AND id = $4))";
 static const char q_which[] =
     "SELECT ($1::text IS NULL OR EXISTS (SELECT 1 FROM agents WHERE tenant_id = $3 AND id = $1)),"
-    " ($2::text IS NULL OR EXISTS (SELECT 1 FROM episodes WHERE tenant_id = $3 AND id = $2))";
+    " ($2::text IS NULL OR EXISTS (SELECT 1 FROM episodes WHERE tenant_id = $3 AND id = $2)),"
+    " EXISTS (SELECT 1 FROM tenants WHERE id = $3)";
 
 static int pg_candidate_insert(struct ad_store *st, const struct ad_skill_candidate *c,
                                const char *failure_pattern, const char *validation_result,
@@ -107,7 +109,9 @@ static int pg_candidate_insert(struct ad_store *st, const struct ad_skill_candid
     PQclear(r);
     rc = ad__pg_run(s, c->tenant_id, q_which, 3, w, &r, "insert skill candidate", err);
     if (!rc) {
-        if (strcmp(PQgetvalue(r, 0, 0), "t"))
+        if (strcmp(PQgetvalue(r, 0, 2), "t"))
+            rc = ad_error(err, AD_ENOTFOUND, "unknown tenant id '%s'", c->tenant_id);
+        else if (strcmp(PQgetvalue(r, 0, 0), "t"))
             rc = ad_error(err, AD_ENOTFOUND, "unknown agent '%s'", c->agent_id);
         else
             rc = ad_error(err, AD_ENOTFOUND, "unknown episode '%s'", c->source_episode_id);
