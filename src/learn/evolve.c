@@ -1845,6 +1845,49 @@ static json_t *program_json(const struct ad_evolve_program *p, bool code)
     return o;
 }
 
+/*
+ * The run's curve, one point per generation: how many programs it made,
+ * how many were evaluated, and the best fitness of every evaluated program
+ * up to it (null before the first). Rejected (near-duplicate) and failed
+ * programs are counted but never best.
+ */
+static json_t *curve_json(const struct ad_evolve_program *v, size_t n)
+{
+    json_t *arr = json_array();
+    int last = -1;
+    double best = NAN;
+
+    for (size_t i = 0; i < n; i++)
+        if (v[i].generation > last)
+            last = v[i].generation;
+    for (int g = 0; arr && g <= last; g++) {
+        int made = 0, evaluated = 0;
+        json_t *pt;
+
+        for (size_t i = 0; i < n; i++) {
+            bool counted;
+
+            if (v[i].generation != g)
+                continue;
+            made++;
+            counted = v[i].status && (!strcmp(v[i].status, "elite") ||
+                                      !strcmp(v[i].status, "retired")) && isfinite(v[i].fitness);
+            if (!counted)
+                continue;
+            evaluated++;
+            if (isnan(best) || v[i].fitness > best)
+                best = v[i].fitness;
+        }
+        pt = json_pack("{s:i, s:i, s:i, s:o}", "generation", g, "programs", made, "evaluated",
+                       evaluated, "best", isnan(best) ? json_null() : json_real(best));
+        if (!pt || json_array_append_new(arr, pt) < 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
 int ad_evolve_show(struct ad_store *st, const char *tenant_id, const char *run_id, json_t **out,
                    struct ad_err *err)
 {
@@ -1885,6 +1928,7 @@ int ad_evolve_show(struct ad_store *st, const char *tenant_id, const char *run_i
     }
     best = find_program(v, n, r.best_program_id);
     json_object_set_new(o, "best", best ? program_json(best, true) : json_null());
+    json_object_set_new(o, "curve", curve_json(v, n));
     *out = o;
 done:
     ad_evolve_program_list_free(v, n);

@@ -105,6 +105,14 @@ test_expect_success 'show --json has the best: code, fitness, signals' '
     json_get "\"tests\" in j[\"params\"]" <show | grep -qx false
 '
 
+test_expect_success 'show --json has the curve: one point a generation, the best never falling, ending at the best' '
+    json_get "[c[\"generation\"] for c in j[\"curve\"]] == list(range(len(j[\"curve\"])))" <show | grep -qx true &&
+    json_get "len(j[\"curve\"]) >= j[\"generation\"]" <show | grep -qx true &&
+    json_get "all(a[\"best\"] is None or (b[\"best\"] is not None and b[\"best\"] >= a[\"best\"]) for a, b in zip(j[\"curve\"], j[\"curve\"][1:]))" <show | grep -qx true &&
+    json_get "j[\"curve\"][-1][\"best\"] >= j[\"best\"][\"fitness\"] - 1e-9" <show | grep -qx true &&
+    json_get "sum(c[\"programs\"] for c in j[\"curve\"]) == j[\"programs\"]" <show | grep -qx true
+'
+
 test_expect_success 'the trace holds proposals, decisions, a migration and the generations' '
     autodev evolve trace $(cat id1) >trace1 &&
     test "$(grep -c "\"kind\":\"generation\"" trace1)" = 5 &&

@@ -427,7 +427,7 @@
       main.appendChild(card('Evolution runs', !ev ? h('p.muted', { id: 'evolve-none' }, 'None: this server has no evolution runs (research mode is not available).')
         : ev.error ? h('p.error', {}, ev.error.message)
         : table(['Run', 'Skill', 'State', 'Generation', 'Evaluations', 'Cost', 'Created'], (ev.items || []).map(function (x) {
-            return [x.id, x.skill || '', x.state || '', String(x.generation) + ' of ' + String(x.generations),
+            return [link('#/evolve/' + encodeURIComponent(x.id), x.id), x.skill || '', x.state || '', String(x.generation) + ' of ' + String(x.generations),
                     String(x.evaluations), '$' + (typeof x.usd === 'number' ? x.usd.toFixed(4) : '0'), when(x.created_at)];
           }), 'No evolution runs.')));
     });
@@ -458,6 +458,28 @@
           var gates = i.gates ? Object.keys(i.gates).map(function (k) { return k + ': ' + (i.gates[k] && i.gates[k].ok ? 'ok' : 'failed'); }).join(', ') : '';
           return [String(i.seq), i.hypothesis || '', num(i.metric), h(i.decision === 'kept' ? 'span.ok' : 'span.bad', {}, i.decision), gates, (i.commit || '').slice(0, 10)];
         }), 'No iterations.')));
+    });
+  }
+
+  /* One evolution run: its numbers, the best fitness by generation, the best program. */
+  function evolvePage(id) {
+    page('Evolution run');
+    return api('GET', '/v1/evolve/runs/' + encodeURIComponent(id)).then(function (r) {
+      var p = r.params || {}, best = r.best || null, curve = r.curve || [];
+      page('Evolution run of ' + clean(p.skill || r.skill_id));
+      main.appendChild(card('Run', kv([['State', r.state], ['Generation', String(r.generation) + ' of ' + String(p.generations)],
+        ['Evaluations', String(r.evaluations)], ['Programs', String(r.programs)], ['Elites', String((r.elites || []).length)],
+        ['Cost', String(r.tokens) + ' tokens, $' + (typeof r.usd === 'number' ? r.usd.toFixed(4) : '0')],
+        ['Stopped by', r.reason || ''], ['Created', when(r.created_at)]])));
+      var pts = curve.filter(function (c) { return typeof c.best === 'number'; }).map(function (c) {
+        return { x: c.generation, y: c.best, mark: 'ok', title: 'generation ' + c.generation + ': best ' + c.best + ' (' + c.evaluated + ' of ' + c.programs + ' evaluated)' };
+      });
+      main.appendChild(card('Best fitness by generation', pts.length ? window.ADDraw.lineChart(pts, {
+        label: 'best fitness so far', xfmt: function (v) { return v.toFixed(0); }, xlabel: 'generation' })
+        : h('p.muted', {}, 'No evaluated program yet.')));
+      main.appendChild(card('Best program', best ? h('div', {},
+        kv([['Fitness', num(best.fitness)], ['Generation', String(best.generation)], ['Island', String(best.island)]]),
+        h('pre', { id: 'evolve-best' }, h('code', {}, best.code || ''))) : h('p.muted', {}, 'None yet.')));
     });
   }
 
@@ -611,7 +633,7 @@
     [/^#\/mutation\/(.+)$/, mutationPage, 'queue'], [/^#\/skills$/, skillsPage, 'skills'],
     [/^#\/skill\/(.+)$/, skillPage, 'skills'], [/^#\/agents$/, agentsPage, 'agents'],
     [/^#\/agent\/(.+)$/, agentPage, 'agents'], [/^#\/research$/, researchPage, 'research'],
-    [/^#\/research\/(.+)$/, sessionPage, 'research'], [/^#\/settings$/, settingsPage, 'settings'],
+    [/^#\/research\/(.+)$/, sessionPage, 'research'], [/^#\/evolve\/(.+)$/, evolvePage, 'research'], [/^#\/settings$/, settingsPage, 'settings'],
     [/^#\/live$/, livePage, 'live']
   ];
 
