@@ -185,6 +185,9 @@ bool ad_failure_is_infrastructure(const char *error_type);
 
 #define AD_AGENT_DEFAULT_MAX_TURNS 10
 #define AD_AGENT_DEFAULT_TOOL_FAILURES 3   /* failed calls of one tool in a row */
+#define AD_AGENT_DEFAULT_WINDOW 8192       /* tokens, for a model the window table lacks */
+#define AD_AGENT_COMPACT_AT 0.8            /* of the window: compact the oldest turns */
+#define AD_AGENT_KEEP_TURNS 2              /* model turns a compaction keeps as they are */
 
 /* What the loop reports as it goes (printed by the CLI, emitted on the bus). */
 enum ad_agent_event {
@@ -220,6 +223,9 @@ struct ad_agent_run_opts {
                                      reason "deadline" (resumable, like "max_turns") */
     ad_agent_progress_fn *progress;           /* may be NULL */
     void *progress_arg;
+    int64_t context_window;       /* tokens; 0: the session's, else the model's (a table) */
+    int compact_every;            /* also compact every N model turns; 0: the session's or
+                                     only when the window is AD_AGENT_COMPACT_AT full */
 };
 
 struct ad_agent_run_result {

@@ -22,6 +22,7 @@
  */
 #include "compat.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -84,6 +85,8 @@ struct loop {
     int max_turns;
     double cost_limit;
     int fail_limit;
+    int64_t window;                  /* tokens of the model's context window */
+    int compact_every;               /* 0: by the window only */
     bool intervention;               /* a human resumed a stopped run */
     int64_t t0_ms;
     int64_t end_ms;                  /* the deadline on the monotonic clock; 0: none */
@@ -162,13 +165,6 @@ static int64_t time_left(const struct loop *l)
     return l->end_ms ? l->end_ms - mono_ms() : INT64_MAX;
 }
 
-/* The longest prefix of s of at most n bytes that does not split a character. */
-static size_t utf8_cut(const char *s, size_t n)
-{
-    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-        n--;
-    return n;
-}
 
 /* Ends the run for reason; the first reason given wins. */
 static void stop_with(struct loop *l, const char *reason, const char *fmt, ...)
@@ -254,6 +250,31 @@ static json_t *new_state(const struct loop *l)
                      json_array(), "elapsed_ms", 0, "interventions", 0);
 }
 
+/* The model of the chain's first entry ("provider:model"). */
+static const char *chain_model(const struct ad_llm *llm)
+{
+    const char *e = ad_llm_chain_entry(llm, 0), *c = e ? strchr(e, ':') : NULL;
+
+    return c ? c + 1 : e;
+}
+
+/* The context budget's settings, recorded in the state so a resume keeps them. */
+static int set_budget(struct loop *l, struct ad_err *err)
+{
+    const struct ad_agent_run_opts *o = l->o;
+    int rc;
+
+    l->window = o->context_window > 0 ? o->context_window : state_int(l, "context_window");
+    if (l->window <= 0)
+        l->window = ad__agent_model_window(o->model ? o->model : chain_model(l->llm));
+    l->compact_every = o->compact_every > 0 ? o->compact_every
+                                            : (int)state_int(l, "compact_every");
+    rc = set_new(l->state, "context_window", json_integer(l->window), err);
+    if (rc == 0)
+        rc = set_new(l->state, "compact_every", json_integer(l->compact_every), err);
+    return rc;
+}
+
 static int session_new(struct loop *l, struct ad_err *err)
 {
     const struct ad_agent_run_opts *o = l->o;
@@ -273,6 +294,8 @@ static int session_new(struct loop *l, struct ad_err *err)
     if (!l->sess.task || !l->sess.transcript || !l->sess.state)
         return ad_error(err, AD_ENOMEM, "out of memory");
     l->state = l->sess.state;
+    if (set_budget(l, err) < 0)
+        return AD_ENOMEM;
     return ad_store_agent_session_insert(l->st, &l->sess, err);
 }
 
@@ -312,6 +335,8 @@ static int session_resume(struct loop *l, struct ad_err *err)
         rc = set_new(l->state, "cost_limit_usd", json_real(l->cost_limit), err);
     if (rc == 0 && json_object_get(l->state, "interventions") == NULL)
         rc = set_new(l->state, "interventions", json_integer(0), err);
+    if (rc == 0)
+        rc = set_budget(l, err);
     l->sess.status = AD_SESSION_RUNNING;
     return rc;
 }
@@ -452,7 +477,7 @@ static char *result_text(bool ok, const json_t *output, const char *error)
     if (s && strlen(s) > TOOL_RESULT_MAX) {
         json_t *cut = json_pack("{s:b, s:s, s:s#}", "ok", ok, "note",
                                 "the result was cut to its first 8 KiB", "partial", s,
-                                (int)utf8_cut(s, TOOL_RESULT_MAX / 2));
+                                (int)ad__agent_utf8_cut(s, TOOL_RESULT_MAX / 2));
         free(s);
         s = cut ? ad_json_dumps(cut) : NULL;
         json_decref(cut);
@@ -690,6 +715,22 @@ static int run_pending(struct loop *l, struct ad_err *err)
         msg = json_pack("{s:s, s:s, s:s, s:b, s:s}", "role", "tool", "tool_call_id", id, "name",
                         name, "ok", ok, "content", text);
         free(text);
+        /* Tool output is data: instruction-like text is flagged, recorded, never acted on. */
+        if (msg) {
+            json_t *flags = ad__agent_screen(json_string_value(json_object_get(msg, "content")));
+
+            if (!flags || (json_array_size(flags) > 0 &&
+                           json_object_set(msg, "screen", flags) != 0)) {
+                json_decref(msg);
+                msg = NULL;
+            } else if (json_array_size(flags) > 0) {
+                progress(l, AD_AGENT_WARNING,
+                         json_pack("{s:s, s:s, s:s, s:O}", "message", "the tool's output holds "
+                                   "instruction-like text; it goes to the model as data",
+                                   "tool", name, "call_id", id, "screen", flags));
+            }
+            json_decref(flags);
+        }
         rc = msg && json_array_append_new(tr, msg) == 0
                  ? note_result(l, name, ok, shown, err)
                  : ad_error(err, AD_ENOMEM, "out of memory");
@@ -716,43 +757,77 @@ static enum ad_llm_role role_of(const char *r)
     return AD_LLM_USER;
 }
 
-/* The request's messages, borrowing every string from the transcript. */
-static int build_messages(const json_t *tr, struct ad_llm_message **out,
-                          struct ad_llm_tool_call **calls_out, struct ad_err *err)
+/*
+ * The request's messages, borrowing every string from the transcript but
+ * the tool results, which go fenced and labelled (*owned, to free with
+ * free_owned). Compacted messages are left out: their digest stands in.
+ */
+static int build_messages(const json_t *tr, struct ad_llm_message **out, size_t *nout,
+                          struct ad_llm_tool_call **calls_out, char ***owned,
+                          struct ad_err *err)
 {
-    size_t n = json_array_size(tr), ncalls = 0, k = 0, i;
+    size_t n = json_array_size(tr), ncalls = 0, k = 0, i, at = 0;
     struct ad_llm_message *m;
     struct ad_llm_tool_call *calls;
+    char **own;
     json_t *v;
 
     json_array_foreach(tr, i, v)
         ncalls += json_array_size(json_object_get(v, "tool_calls"));
     m = calloc(n ? n : 1, sizeof(*m));
     calls = calloc(ncalls ? ncalls : 1, sizeof(*calls));
-    if (!m || !calls) {
+    own = calloc(n + 1, sizeof(*own));
+    if (!m || !calls || !own) {
         free(m);
         free(calls);
+        free(own);
         return ad_error(err, AD_ENOMEM, "out of memory");
     }
     json_array_foreach(tr, i, v) {
         json_t *cs = json_object_get(v, "tool_calls"), *c;
         size_t j;
 
-        m[i].role = role_of(json_string_value(json_object_get(v, "role")));
-        m[i].content = json_string_value(json_object_get(v, "content"));
-        m[i].tool_call_id = json_string_value(json_object_get(v, "tool_call_id"));
-        m[i].calls = &calls[k];
-        m[i].ncalls = json_array_size(cs);
+        if (json_is_true(json_object_get(v, "compacted")))
+            continue;
+        m[at].role = role_of(json_string_value(json_object_get(v, "role")));
+        m[at].content = json_string_value(json_object_get(v, "content"));
+        m[at].tool_call_id = json_string_value(json_object_get(v, "tool_call_id"));
+        if (m[at].role == AD_LLM_TOOL) {
+            own[at] = ad__agent_fence(json_string_value(json_object_get(v, "name")),
+                                      m[at].tool_call_id, m[at].content,
+                                      json_object_get(v, "screen"));
+            if (!own[at]) {
+                for (size_t q = 0; q < at; q++)
+                    free(own[q]);
+                free(own);
+                free(m);
+                free(calls);
+                return ad_error(err, AD_ENOMEM, "out of memory");
+            }
+            m[at].content = own[at];
+        }
+        m[at].calls = &calls[k];
+        m[at].ncalls = json_array_size(cs);
         json_array_foreach(cs, j, c) {
             calls[k].id = (char *)json_string_value(json_object_get(c, "id"));
             calls[k].name = (char *)json_string_value(json_object_get(c, "name"));
             calls[k].arguments = (char *)json_string_value(json_object_get(c, "arguments"));
             k++;
         }
+        at++;
     }
     *out = m;
+    *nout = at;
     *calls_out = calls;
+    *owned = own;
     return 0;
+}
+
+static void free_owned(char **own, size_t n)
+{
+    for (size_t i = 0; own && i < n; i++)
+        free(own[i]);
+    free(own);
 }
 
 static json_t *assistant_message(const struct ad_llm_response *r, int turn)
@@ -790,6 +865,8 @@ static int model_turn(struct loop *l, struct ad_err *err)
     struct ad_llm_message *msgs = NULL;
     struct ad_llm_tool_call *calls = NULL;
     struct ad_err lerr = AD_ERR_INIT;
+    size_t nmsgs = 0;
+    char **owned = NULL;
     int turn = (int)state_int(l, "turns") + 1;
     json_int_t tokens;
     double cost;
@@ -798,11 +875,11 @@ static int model_turn(struct loop *l, struct ad_err *err)
 
     memset(&req, 0, sizeof(req));
     memset(&resp, 0, sizeof(resp));
-    rc = build_messages(l->sess.transcript, &msgs, &calls, err);
+    rc = build_messages(l->sess.transcript, &msgs, &nmsgs, &calls, &owned, err);
     if (rc < 0)
         return rc;
     req.messages = msgs;
-    req.nmessages = json_array_size(l->sess.transcript);
+    req.nmessages = nmsgs;
     req.tools = l->tools;
     req.ntools = l->ntools;
     req.model = l->o->model;
@@ -815,6 +892,7 @@ static int model_turn(struct loop *l, struct ad_err *err)
     rc = ad_llm_complete(l->llm, &req, &resp, &lerr);
     free(msgs);
     free(calls);
+    free_owned(owned, json_array_size(l->sess.transcript));
     /* A call its deadline ended returns only once the deadline has passed (llm.h). */
     if (rc == AD_ETIMEOUT && time_left(l) <= 0) {
         progress_msg(l, AD_AGENT_WARNING, "the run's deadline passed during the model call");
@@ -853,6 +931,68 @@ static int model_turn(struct loop *l, struct ad_err *err)
                      json_pack("{s:i, s:o}", "turn", turn, "text", jstr(resp.text)));
     }
     ad_llm_response_release(&resp);
+    return rc;
+}
+
+/*
+ * Before a model call: over AD_AGENT_COMPACT_AT of the window (or at every
+ * compact_every-th turn), the oldest turns become a digest (loop_context.c).
+ */
+static int budget(struct loop *l, struct ad_err *err)
+{
+    struct ad__compact_in in = { l->sess.transcript, l->llm, l->o->model, AD_AGENT_KEEP_TURNS,
+                                 0 };
+    struct ad__compact_out out;
+    int64_t used = ad__agent_context_tokens(l->sess.transcript, l->tools, l->ntools);
+    int turns = (int)state_int(l, "turns");
+    bool full = (double)used >= AD_AGENT_COMPACT_AT * (double)l->window;
+    bool every = l->compact_every > 0 && turns > 0 && turns % l->compact_every == 0 &&
+                 state_int(l, "compacted_at_turn") != turns;
+    json_t *log;
+    int rc;
+
+    if (!full && !every)
+        return 0;
+    if (l->end_ms)
+        in.deadline_ms = time_left(l) > 0 ? time_left(l) : 1;
+    rc = ad__agent_compact(&in, &out, err);
+    if (rc < 0)
+        return rc;
+    if (out.compacted == 0) {
+        if (full)
+            progress_msg(l, AD_AGENT_WARNING, "the context holds about %" PRId64 " of %" PRId64
+                         " tokens and nothing older than the last %d turns is left to compact",
+                         used, l->window, AD_AGENT_KEEP_TURNS);
+        return rc;
+    }
+    log = json_object_get(l->state, "compactions");
+    if (!log) {
+        rc = set_new(l->state, "compactions", json_array(), err);
+        log = json_object_get(l->state, "compactions");
+    }
+    if (rc == 0 && json_array_append_new(log, json_pack(
+                       "{s:i, s:s, s:i, s:I, s:I, s:I, s:s}", "before_turn", turns + 1, "by",
+                       out.by, "messages", out.compacted, "cited", (json_int_t)out.ncited,
+                       "tokens_before", (json_int_t)used, "tokens_after",
+                       (json_int_t)ad__agent_context_tokens(l->sess.transcript, l->tools,
+                                                            l->ntools),
+                       "trigger", full ? "window" : "every")) != 0)
+        rc = ad_error(err, AD_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = set_new(l->state, "compacted_at_turn", json_integer(turns), err);
+    if (rc == 0)
+        rc = set_new(l->state, "tokens", json_integer(state_int(l, "tokens") + out.tokens), err);
+    if (rc == 0)
+        rc = set_new(l->state, "cost_usd", json_real(state_num(l, "cost_usd") + out.cost_usd),
+                     err);
+    if (rc == 0)
+        rc = save(l, err);
+    if (rc == 0)
+        progress_msg(l, AD_AGENT_WARNING, "compacted %d earlier messages into a digest (%s%s%s"
+                     "; %zu cited tool results kept): about %" PRId64 " of %" PRId64
+                     " tokens before", out.compacted, out.by == NULL ? "" : "by ", out.by,
+                     out.why_clipped[0] ? ", the model did not answer" : "", out.ncited, used,
+                     l->window);
     return rc;
 }
 
@@ -1038,6 +1178,8 @@ int ad_agent_run(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
             break;
         check_limits(&l);
         if (!l.stop)
+            rc = budget(&l, err);
+        if (rc == 0 && !l.stop)
             rc = model_turn(&l, err);
     }
     /* A final answer may come with tool calls of its own: nothing, here. */
