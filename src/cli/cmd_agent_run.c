@@ -136,6 +136,8 @@ int ad__agent_run(int argc, char **argv, struct ad_ctx *ctx)
         { "timeout", required_argument, NULL, 'T' },
         { "tool-timeout", required_argument, NULL, 'W' },
         { "tool-failures", required_argument, NULL, 'f' },
+        { "context-window", required_argument, NULL, 'w' },
+        { "compact-every", required_argument, NULL, 'e' },
         { NULL, 0, NULL, 0 },
     };
     struct ad_agent_run_opts o = { .deadline_ms = DEFAULT_RUN_DEADLINE_MS };
@@ -177,6 +179,16 @@ int ad__agent_run(int argc, char **argv, struct ad_ctx *ctx)
             if (ad__parse_int(ctx, "--tool-failures", optarg, 1, 100, &v))
                 return AD_EXIT_USAGE;
             o.tool_failure_limit = (int)v;
+            break;
+        case 'w':
+            if (ad__parse_int(ctx, "--context-window", optarg, 64, 10000000, &v))
+                return AD_EXIT_USAGE;
+            o.context_window = v;
+            break;
+        case 'e':
+            if (ad__parse_int(ctx, "--compact-every", optarg, 1, 1000, &v))
+                return AD_EXIT_USAGE;
+            o.compact_every = (int)v;
             break;
         default:
             return AD_EXIT_USAGE;

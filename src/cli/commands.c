@@ -101,7 +101,8 @@ static const struct ad_cmd_form agent_forms[] = {
       "recording the readiness in the agent.maturity event, and notify the\n"
       "capabilities it unlocks. Exits 1, naming each gap, when it is not ready." },
     { "agent run NAME \"TASK\" [--max-turns N] [--cost-limit USD] [--model M]"
-      " [--timeout S] [--tool-timeout S] [--tool-failures N]",
+      " [--timeout S] [--tool-timeout S] [--tool-failures N] [--context-window T]"
+      " [--compact-every N]",
       "Run the model-tool-model loop for the agent: the model ($AUTODEV_LLM) gets\n"
       "the task and the catalog's current skills as tools (plus record_outcome),\n"
       "each tool call runs its skill in the sandbox, and the loop goes on until a\n"
@@ -109,6 +110,11 @@ static const struct ad_cmd_form agent_forms[] = {
       "run's deadline (--timeout), a tool that failed N times in a row, or a model\n"
       "error. Progress is printed as it happens (with --json: one JSON object per\n"
       "line) and emitted on the bus as agent.progress; the run becomes an episode.\n"
+      "Tool results reach the model fenced and labelled as tool output; text in\n"
+      "them that reads like instructions is flagged in the transcript (\"screen\")\n"
+      "and never acted on. When the context holds 80% of the model's window, the\n"
+      "oldest turns become a digest (the model's summary, else clipped), keeping\n"
+      "the task, the last 2 turns and every tool result a later turn cites.\n"
       "Exits 0 when the run succeeded, 1 when it failed or stopped." },
     { "agent run NAME --resume SESSION [--max-turns N] [--cost-limit USD] [--timeout S]",
       "Continue a session from its transcript: one whose process died (tool calls\n"
@@ -137,6 +143,11 @@ static const struct ad_cmd_opt agent_opts[] = {
     { "--tool-timeout S", "run: wall-clock limit of each tool call, 1..86400 (default 60)." },
     { "--tool-failures N",
       "run: stop after N failed calls in a row of one tool, 1..100 (default 3)." },
+    { "--context-window T",
+      "run: the model's context window in tokens, 64..10000000 (default: by model,\n"
+      "e.g. 128000 for gpt-4o, 200000 for claude, else 8192); kept on resume." },
+    { "--compact-every N",
+      "run: also compact the oldest turns every N model turns, 1..1000." },
     { "--resume SESSION", "run: continue that session." },
     { "--show SESSION", "sessions: print that session with its transcript." },
     { NULL, NULL },
