@@ -259,6 +259,23 @@ int ad_agent_run(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
                  struct ad_llm *llm, const struct ad_agent_run_opts *o,
                  struct ad_agent_run_result *res, struct ad_err *err);
 
+/*
+ * Tool permissions (loop_perm.c): an agent's allow-list, else a default by
+ * maturity (STUDENT none, INTERN read-only skills and the tools of modules
+ * above, SUPERVISED and AUTONOMOUS every tool). A call outside it gets an
+ * error result; nothing runs.
+ *
+ * ad_agent_tools_set stores allow, tool names joined by ',' ("" none), as
+ * the agent's allow-list; NULL clears it (back to the maturity's default).
+ */
+int ad_agent_tools_set(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                       const char *allow, struct ad_err *err);
+/* Whether a may call tool (skill: a catalog skill, read_only: its code's); *why says why. */
+bool ad_agent_tool_allowed(const struct ad_agent *a, const char *tool, bool skill,
+                           bool read_only, const char **why);
+/* A skill's code is read-only when it names no side effect (loop_perm.c lists them). */
+bool ad_agent_skill_read_only(const char *code);
+
 /* The loop's sessions, newest first (transcripts not loaded); agent_id NULL: every agent. */
 int ad_agent_sessions_list(struct ad_store *st, const char *tenant_id, const char *agent_id,
                            int limit, struct ad_agent_session **out, size_t *n,

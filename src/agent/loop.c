@@ -75,7 +75,10 @@ struct loop {
     json_t *state;                   /* borrowed from sess.state */
     struct ad_skill *skills;         /* the tools' skills, with their versions */
     struct ad_skill_version *versions;
+    bool *denied;                    /* per skill: outside the agent's permissions */
     size_t nskills;
+    struct ad_agent agent;           /* its maturity and allow-list */
+    bool prov_denied[AD__AGENT_MAX_PROVIDED];
     struct ad_llm_tool *tools;       /* nskills + record_outcome + provided */
     size_t ntools;
     struct ad__agent_provided prov[AD__AGENT_MAX_PROVIDED];   /* tools of modules above */
@@ -362,6 +365,12 @@ static int load_provided(struct loop *l, size_t *k, struct ad_err *err)
         if (!l->prov_schema[l->nprov])
             return ad_error(err, AD_ENOMEM, "out of memory");
         l->prov[l->nprov] = all[i];
+        l->prov_denied[l->nprov] = !ad_agent_tool_allowed(&l->agent, all[i].tool->name, false,
+                                                          false, NULL);
+        if (l->prov_denied[l->nprov]) {
+            l->nprov++;
+            continue;
+        }
         l->tools[*k].name = all[i].tool->name;
         l->tools[*k].description = all[i].tool->description;
         l->tools[*k].parameters = l->prov_schema[l->nprov];
@@ -413,6 +422,12 @@ static int load_tools(struct loop *l, struct ad_err *err)
 
     if (rc < 0)
         return rc;
+    rc = ad_agents_get(l->st, l->o->tenant_id, l->sess.agent_id, &l->agent, err);
+    if (rc < 0) {
+        ad_skill_list_free(all, n);
+        return rc;
+    }
+    l->denied = calloc(MAX_TOOLS, sizeof(*l->denied));
     l->skills = calloc(MAX_TOOLS, sizeof(*l->skills));
     l->versions = calloc(MAX_TOOLS, sizeof(*l->versions));
     l->tools = calloc(MAX_TOOLS + AD__AGENT_MAX_PROVIDED + 1, sizeof(*l->tools));
@@ -421,27 +436,35 @@ static int load_tools(struct loop *l, struct ad_err *err)
         "success", "type", "boolean", "description", "whether the task was accomplished",
         "reason", "type", "string", "description", "why, in one sentence", "required",
         "success", "reason", "additionalProperties", 0);
-    if (!l->skills || !l->versions || !l->tools || !l->outcome_schema) {
+    if (!l->skills || !l->versions || !l->tools || !l->outcome_schema || !l->denied) {
         ad_skill_list_free(all, n);
         return ad_error(err, AD_ENOMEM, "out of memory");
     }
-    for (size_t i = 0; i < n && k < MAX_TOOLS; i++) {
+    for (size_t i = 0; i < n && l->nskills < MAX_TOOLS; i++) {
+        size_t s = l->nskills;
+
         if (strcmp(all[i].status, "active") != 0 || !all[i].current_version_id[0] ||
             strcmp(all[i].name, OUTCOME_TOOL) == 0)
             continue;
         rc = ad_store_skill_version_get(l->st, l->o->tenant_id, all[i].current_version_id,
-                                        &l->versions[k], err);
+                                        &l->versions[s], err);
         if (rc < 0)
             break;
-        l->skills[k] = all[i];
+        l->skills[s] = all[i];
         memset(&all[i], 0, sizeof(all[i]));
-        l->tools[k].name = l->skills[k].name;
-        l->tools[k].description = l->skills[k].description;
-        l->tools[k].parameters = l->skills[k].input_schema;
+        l->nskills++;
+        /* A skill outside the agent's permissions is not offered (and not run if asked). */
+        l->denied[s] = !ad_agent_tool_allowed(&l->agent, l->skills[s].name, true,
+                                              ad_agent_skill_read_only(l->versions[s].code),
+                                              NULL);
+        if (l->denied[s])
+            continue;
+        l->tools[k].name = l->skills[s].name;
+        l->tools[k].description = l->skills[s].description;
+        l->tools[k].parameters = l->skills[s].input_schema;
         k++;
     }
     ad_skill_list_free(all, n);
-    l->nskills = k;
     if (rc < 0)
         return rc;
     l->tools[k].name = OUTCOME_TOOL;
@@ -464,6 +487,16 @@ static const struct ad_skill *find_skill(const struct loop *l, const char *name,
             return &l->skills[i];
         }
     return NULL;
+}
+
+/* Is name a skill or provided tool outside the agent's permissions? */
+static bool denied(const struct loop *l, const char *name, size_t *idx)
+{
+    if (find_skill(l, name, idx))
+        return l->denied[*idx];
+    if (find_provided(l, name, idx))
+        return l->prov_denied[*idx];
+    return false;
 }
 
 /* The tool message content: {"ok", "output" | "error"}, cut to TOOL_RESULT_MAX. */
@@ -562,6 +595,20 @@ static int run_call(struct loop *l, const char *name, const char *args, int64_t 
             *shown = json_string("recorded");
             *text = result_text(true, *shown, NULL);
         }
+    } else if (denied(l, name, &idx)) {
+        const char *why = "";
+        struct ad_buf b = AD_BUF_INIT;
+
+        (void)ad_agent_tool_allowed(&l->agent, name, find_skill(l, name, &idx) != NULL,
+                                    find_skill(l, name, &idx) &&
+                                        ad_agent_skill_read_only(l->versions[idx].code),
+                                    &why);
+        if (ad_buf_addf(&b, "PermissionDenied: agent '%s' may not call tool '%s' (%s); "
+                        "nothing ran", l->agent.name, name, why) == 0) {
+            *text = result_text(false, NULL, b.ptr);
+            *shown = jstr(b.ptr);
+        }
+        ad_buf_release(&b);
     } else if (!find_skill(l, name, &idx) && find_provided(l, name, &idx)) {
         rc = run_provided(l, idx, in, ok, text, shown, err);
     } else if (!(s = find_skill(l, name, &idx))) {
@@ -1134,6 +1181,8 @@ static void loop_release(struct loop *l)
     }
     free(l->skills);
     free(l->versions);
+    free(l->denied);
+    ad_agent_release(&l->agent);
     free(l->tools);
     for (size_t i = 0; i < l->nprov; i++)
         json_decref(l->prov_schema[i]);

@@ -406,3 +406,74 @@ out:
     ad_agent_release(&a);
     return rc;
 }
+
+/* autodev agent tools NAME [--allow a,b | --deny | --reset]: the loop's tool permissions. */
+int ad__agent_tools(int argc, char **argv, struct ad_ctx *ctx)
+{
+    static const struct option longopts[] = {
+        { "allow", required_argument, NULL, 'a' },
+        { "deny", no_argument, NULL, 'd' },
+        { "reset", no_argument, NULL, 'r' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_agent a = { 0 };
+    const char *allow = NULL;
+    int ch, rc, changes = 0;
+    bool reset = false;
+    json_t *j;
+
+    ad__getopt_reset();
+    while ((ch = ad__getopt(ctx, argc, argv, ":", longopts)) != -1) {
+        switch (ch) {
+        case 'a': allow = optarg; changes++; break;
+        case 'd': allow = ""; changes++; break;
+        case 'r': reset = true; changes++; break;
+        default: return AD_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1)
+        return ad__usage_error(ctx, "usage: autodev agent tools NAME [--allow TOOL,... | --deny "
+                               "| --reset]");
+    if (changes > 1)
+        return ad__usage_error(ctx, "give one of --allow, --deny and --reset");
+    rc = ad__ctx_tenant(ctx, 1);
+    if (rc == 0)
+        rc = ad__agent_lookup(ctx, argv[optind], &a);
+    if (rc != 0)
+        return rc;
+    if (changes) {
+        if (ad_agent_tools_set(ctx->store, ctx->tenant_id, a.id, reset ? NULL : allow, &err) < 0) {
+            rc = err.code == AD_EINVAL ? ad__usage_error(ctx, "%s", err.msg)
+                                       : ad__die_err(ctx, &err);
+            goto out;
+        }
+        free(a.tool_policy);
+        a.tool_policy = reset ? NULL : strdup(allow);
+        if (!reset && !a.tool_policy) {
+            ad_error(&err, AD_ENOMEM, "out of memory");
+            rc = ad__die_err(ctx, &err);
+            goto out;
+        }
+    }
+    if (ctx->json) {
+        j = json_pack("{s:s, s:s, s:s?, s:s}", "agent", a.name, "maturity",
+                      ad_maturity_name(a.maturity), "allow", a.tool_policy, "default",
+                      a.maturity == AD_STUDENT ? "none"
+                      : a.maturity == AD_INTERN ? "read-only skills and the runtime's tools"
+                                                : "every tool");
+        rc = ad__print_json(ctx, j);
+    } else if (a.tool_policy) {
+        fprintf(ctx->out, "agent %s: allow-list: %s\n", a.name,
+                *a.tool_policy ? a.tool_policy : "(none: no tool may be called)");
+    } else {
+        fprintf(ctx->out, "agent %s: by maturity (%s): %s\n", a.name,
+                ad_maturity_name(a.maturity),
+                a.maturity == AD_STUDENT ? "no tools"
+                : a.maturity == AD_INTERN ? "read-only skills and the runtime's tools"
+                                          : "every tool");
+    }
+out:
+    ad_agent_release(&a);
+    return rc;
+}

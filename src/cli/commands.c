@@ -120,6 +120,14 @@ static const struct ad_cmd_form agent_forms[] = {
       "Continue a session from its transcript: one whose process died (tool calls\n"
       "cut off are run again) or one a limit or the deadline stopped (new limits\n"
       "may be given; the episode then records that a human intervened)." },
+    { "agent tools NAME [--allow TOOL,... | --deny | --reset]",
+      "Which tools the agent loop lets the agent call. Without an option, show\n"
+      "it. --allow sets an allow-list (skills and runtime tools by name), --deny\n"
+      "allows none, --reset goes back to the default by maturity: STUDENT none,\n"
+      "INTERN read-only skills (code that names no file write, process, socket,\n"
+      "HTTP, os or dynamic code) and the runtime's tools, SUPERVISED and\n"
+      "AUTONOMOUS every tool. A tool outside it is not offered to the model; a\n"
+      "call to it gets a PermissionDenied error result and nothing runs." },
     { "agent sessions [NAME] [--limit N]",
       "List agent sessions, newest first, with status, turns, cost and agent." },
     { "agent sessions [NAME] --show SESSION",
@@ -150,6 +158,9 @@ static const struct ad_cmd_opt agent_opts[] = {
       "run: also compact the oldest turns every N model turns, 1..1000." },
     { "--resume SESSION", "run: continue that session." },
     { "--show SESSION", "sessions: print that session with its transcript." },
+    { "--allow TOOL,...", "tools: the tools the agent may call, by name." },
+    { "--deny", "tools: the agent may call no tool." },
+    { "--reset", "tools: back to the default of the agent's maturity." },
     { NULL, NULL },
 };
 

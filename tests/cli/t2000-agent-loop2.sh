@@ -34,6 +34,12 @@ r = json.load(urllib.request.urlopen(sys.argv[1] + "/_results?case=" + sys.argv[
 print(json.dumps(r[sys.argv[2]]["requests"][int(sys.argv[3])]))' "http://127.0.0.1:$port" "$1" "$2"
 }
 
+reset_llm() {
+    /usr/bin/python3 -c 'import urllib.request, sys
+urllib.request.urlopen(urllib.request.Request(sys.argv[1] + "/_reset", data=b""))' \
+        "http://127.0.0.1:$port"
+}
+
 with_case() {
     c=$1
     shift
@@ -131,6 +137,74 @@ ex = [e for e in ev if e[\"topic\"] == \"skill.execution\"]
 assert len(ex) == 1, ex
 assert \"explode\" not in json.dumps(ex), ex
 " ev0.json ev1.json
+'
+
+# skill_runs FILE: the skill.execution events after the first N lines of events (N in FILE).
+skill_runs() {
+    autodev events tail --limit 10000 --json >"$TRASH/ev.json" &&
+    /usr/bin/python3 -c "import json, sys
+old = len(open(sys.argv[1]).readlines())
+ev = [json.loads(l) for l in open(sys.argv[2])][old:]
+print(len([e for e in ev if e[\"topic\"] == \"skill.execution\"]))" "$1" "$TRASH/ev.json"
+}
+
+test_expect_success 'agent tools: the default by maturity, --allow, --deny, --reset' '
+    autodev agent add stu >/dev/null &&
+    autodev agent tools stu >out &&
+    grep -q "^agent stu: by maturity (STUDENT): no tools" out &&
+    autodev agent tools stu --allow explode,fetch >out &&
+    grep -q "^agent stu: allow-list: explode,fetch" out &&
+    autodev agent tools stu --json >out &&
+    test "$(json_get "j[\"allow\"]" <out)" = explode,fetch &&
+    autodev agent tools stu --deny >out &&
+    grep -q "allow-list: (none" out &&
+    autodev agent tools stu --reset >out &&
+    grep -q "by maturity" out &&
+    test_expect_code 2 autodev agent tools stu --allow "Bad-Name" 2>err &&
+    grep -q "invalid tool name .Bad-Name." err &&
+    test_expect_code 2 autodev agent tools stu --allow a, 2>err &&
+    test_expect_code 2 autodev agent tools stu --deny --reset 2>err &&
+    test_expect_code 2 autodev agent tools nobody 2>err
+'
+
+test_expect_success 'a STUDENT is offered no skill; a call all the same is denied and nothing runs' '
+    autodev events tail --limit 10000 --json >ev0.json &&
+    with_case loop2_denied autodev agent run stu "Blow it up." >out &&
+    case_ok loop2_denied 2 &&
+    request loop2_denied 1 >req.json &&
+    json_get "j[\"messages\"][3][\"content\"]" <req.json >res &&
+    grep -q "PermissionDenied: agent .stu. may not call tool .explode. (a STUDENT agent calls no tools); nothing ran" res &&
+    test "$(skill_runs ev0.json)" = 0
+'
+
+test_expect_success 'with the skill on its allow-list the same agent runs it' '
+    autodev agent tools stu --allow explode >/dev/null &&
+    autodev events tail --limit 10000 --json >ev0.json &&
+    with_case loop2_allowed autodev agent run stu "Blow it up." >out &&
+    case_ok loop2_allowed 2 &&
+    test "$(skill_runs ev0.json)" = 1 &&
+    request loop2_allowed 1 >req.json &&
+    json_get "j[\"messages\"][3][\"content\"]" <req.json | grep -q "exploded"
+'
+
+test_expect_success 'an INTERN is offered the read-only skills only' '
+    cat >writer.py <<-\EOF &&
+	def save_note(text: str) -> str:
+	    """Writes a note."""
+	    with open("note.txt", "w") as f:
+	        f.write(text)
+	    return "saved"
+	EOF
+    autodev skill add writer.py --name save_note --entry save_note >/dev/null &&
+    autodev agent add intern --maturity INTERN >/dev/null &&
+    autodev agent tools intern >out &&
+    grep -q "read-only skills" out &&
+    reset_llm &&
+    with_case loop2_denied autodev agent run intern "x" >/dev/null 2>&1;
+    request loop2_denied 0 >req.json &&
+    json_get "sorted(t[\"function\"][\"name\"] for t in j[\"tools\"])" <req.json >names &&
+    grep -q "read_page" names && grep -q "fetch" names && grep -q "explode" names &&
+    ! grep -q "save_note" names
 '
 
 test_done
