@@ -188,6 +188,7 @@ bool ad_failure_is_infrastructure(const char *error_type);
 #define AD_AGENT_DEFAULT_WINDOW 8192       /* tokens, for a model the window table lacks */
 #define AD_AGENT_COMPACT_AT 0.8            /* of the window: compact the oldest turns */
 #define AD_AGENT_KEEP_TURNS 2              /* model turns a compaction keeps as they are */
+#define AD_AGENT_ESCALATE_AFTER 2          /* failed tool calls before a strong-tier turn */
 
 /* What the loop reports as it goes (printed by the CLI, emitted on the bus). */
 enum ad_agent_event {

@@ -89,6 +89,7 @@ struct loop {
     double cost_limit;
     int fail_limit;
     int64_t window;                  /* tokens of the model's context window */
+    bool tiered;                     /* the chain has a strong tier to escalate to */
     int compact_every;               /* 0: by the window only */
     bool intervention;               /* a human resumed a stopped run */
     int64_t t0_ms;
@@ -658,6 +659,16 @@ static int run_call(struct loop *l, const char *name, const char *args, int64_t 
     return rc;
 }
 
+/* The next model turn goes to the strong tier, for why. */
+static int escalate(struct loop *l, const char *why, struct ad_err *err)
+{
+    int rc = set_new(l->state, "escalate", json_string(why), err);
+
+    if (rc == 0)
+        rc = set_new(l->state, "failed_since_escalation", json_integer(0), err);
+    return rc;
+}
+
 /* Counts a tool's consecutive failures; the breaker trips at the limit. */
 static int note_result(struct loop *l, const char *name, bool ok, const json_t *shown,
                        struct ad_err *err)
@@ -676,6 +687,15 @@ static int note_result(struct loop *l, const char *name, bool ok, const json_t *
         return ad_error(err, AD_ENOMEM, "out of memory");
     if (set_new(fails, name, json_integer(n), err) < 0)
         return AD_ENOMEM;
+    /* K failed calls (any tools) since the last strong turn: the next turn escalates. */
+    if (!ok && l->tiered) {
+        json_int_t k = state_int(l, "failed_since_escalation") + 1;
+
+        if (set_new(l->state, "failed_since_escalation", json_integer(k), err) < 0)
+            return AD_ENOMEM;
+        if (k >= AD_AGENT_ESCALATE_AFTER && escalate(l, "failed_calls", err) < 0)
+            return AD_ENOMEM;
+    }
     if (!ok && n >= l->fail_limit)
         stop_with(l, "tool_breaker", "ToolBreakerOpen: tool '%s' failed %d times in a row; "
                   "last error: %s", name, (int)n,
@@ -904,6 +924,13 @@ static json_t *assistant_message(const struct ad_llm_response *r, int turn)
     return m;
 }
 
+static bool blank(const char *s)
+{
+    while (s && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
+        s++;
+    return !s || !*s;
+}
+
 /* One model turn. Returns 0 also when the model call failed (the run stops). */
 static int model_turn(struct loop *l, struct ad_err *err)
 {
@@ -914,6 +941,7 @@ static int model_turn(struct loop *l, struct ad_err *err)
     struct ad_err lerr = AD_ERR_INIT;
     size_t nmsgs = 0;
     char **owned = NULL;
+    bool strong = false, stalled;
     int turn = (int)state_int(l, "turns") + 1;
     json_int_t tokens;
     double cost;
@@ -933,6 +961,16 @@ static int model_turn(struct loop *l, struct ad_err *err)
     req.temperature = -1;
     req.seed = -1;
     req.purpose = "agent";
+    if (l->tiered) {
+        strong = json_is_string(json_object_get(l->state, "escalate"));
+        req.tier = strong ? "strong" : "fast";
+        req.purpose = strong ? "agent.strong" : "agent.fast";
+        if (strong)
+            progress(l, AD_AGENT_WARNING,
+                     json_pack("{s:s, s:s, s:s}", "message", "this turn goes to the strong "
+                               "tier", "tier", "strong", "why", json_string_value(json_object_get(
+                                   l->state, "escalate"))));
+    }
     if (l->end_ms)
         req.deadline_ms = time_left(l) > 0 ? time_left(l) : 1;
     progress(l, AD_AGENT_THINKING, json_pack("{s:i}", "turn", turn));
@@ -956,15 +994,29 @@ static int model_turn(struct loop *l, struct ad_err *err)
     tokens = (json_int_t)(resp.usage.prompt_tokens + resp.usage.completion_tokens);
     cost = resp.cost_usd;
     m = assistant_message(&resp, turn);
+    if (m && l->tiered && json_object_set_new(m, "tier", json_string(req.tier)) != 0) {
+        json_decref(m);
+        m = NULL;
+    }
     rc = m && json_array_append_new(l->sess.transcript, m) == 0
              ? 0 : ad_error(err, AD_ENOMEM, "out of memory");
+    if (rc == 0 && strong)
+        rc = set_new(l->state, "escalations", json_integer(state_int(l, "escalations") + 1),
+                     err);
+    if (rc == 0 && strong)
+        json_object_del(l->state, "escalate");
     if (rc == 0)
         rc = set_new(l->state, "turns", json_integer(turn), err);
     if (rc == 0)
         rc = set_new(l->state, "tokens", json_integer(state_int(l, "tokens") + tokens), err);
     if (rc == 0)
         rc = set_new(l->state, "cost_usd", json_real(state_num(l, "cost_usd") + cost), err);
-    if (rc == 0 && resp.ncalls == 0)
+    /* A turn with neither a tool call nor an answer is a refusal to progress: with a
+     * strong tier not tried for it yet, the next turn escalates instead of ending. */
+    stalled = resp.ncalls == 0 && blank(resp.text);
+    if (rc == 0 && stalled && l->tiered && !strong)
+        rc = escalate(l, "no_progress", err);
+    else if (rc == 0 && resp.ncalls == 0)
         stop_with(l, "answer", NULL);
     if (rc == 0)
         rc = save(l, err);
@@ -1215,6 +1267,7 @@ int ad_agent_run(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
                                              : AD_AGENT_DEFAULT_TOOL_FAILURES;
     l.t0_ms = ad_now_ms();
     l.end_ms = o->deadline_ms > 0 ? mono_ms() + o->deadline_ms : 0;
+    l.tiered = ad_llm_has_tier(llm, "strong");
     rc = o->resume ? session_resume(&l, err) : session_new(&l, err);
     if (rc == 0)
         rc = load_tools(&l, err);

@@ -207,4 +207,49 @@ test_expect_success 'an INTERN is offered the read-only skills only' '
     ! grep -q "save_note" names
 '
 
+# tiered CASE_FAST CASE_STRONG CMD...: a run over a fast openai and a strong anthropic tier.
+tiered() {
+    f=$1 s=$2
+    shift 2
+    OPENAI_BASE_URL=$base/$f/v1 ANTHROPIC_BASE_URL=$base/$s \
+        ANTHROPIC_API_KEY=sk-ant-test-0123456789 \
+        AUTODEV_LLM="fast:openai:gpt-4o-mini,strong:anthropic:claude-sonnet-4-5" "$@"
+}
+
+test_expect_success 'after 2 failed tool calls the next turn goes to the strong tier' '
+    cat >flaky.py <<-\EOF &&
+	def flaky() -> str:
+	    """Fails."""
+	    raise ValueError("flaky is down")
+	EOF
+    autodev skill add flaky.py --name flaky --entry flaky >/dev/null &&
+    reset_llm &&
+    tiered loop2_fast loop2_strong autodev agent run bot "What is the answer?" >out &&
+    case_ok loop2_fast 2 &&
+    case_ok loop2_strong 1 &&
+    grep -q "this turn goes to the strong tier" out &&
+    grep -q "the answer is 42" out &&
+    last_session >s.json &&
+    json_get "[m[\"tier\"] for m in j[\"transcript\"] if m[\"role\"] == \"assistant\"]" <s.json >tiers &&
+    test "$(cat tiers)" = "[\"fast\", \"fast\", \"strong\"]" &&
+    autodev llm usage --json >u.json &&
+    json_get "sorted((r[\"purpose\"], r[\"provider\"], r[\"calls\"]) for r in j if r[\"purpose\"].startswith(\"agent.\") and r[\"purpose\"] != \"agent.compact\")" <u.json >ledger &&
+    test "$(cat ledger)" = "[[\"agent.fast\", \"openai\", 2], [\"agent.strong\", \"anthropic\", 1]]"
+'
+
+test_expect_success 'a turn with neither a tool call nor an answer escalates too' '
+    tiered loop2_stall loop2_strong_after_stall autodev agent run bot "Answer." >out &&
+    case_ok loop2_stall 1 &&
+    case_ok loop2_strong_after_stall 1 &&
+    grep -q "the answer: 7" out &&
+    grep -q "^done: succeeded, answer after 2 turns" out
+'
+
+test_expect_success 'without tiers an empty reply still ends the run as before' '
+    reset_llm &&
+    with_case loop2_stall autodev agent run bot "Answer." >out &&
+    case_ok loop2_stall 1 &&
+    grep -q "^done: .*after 1 turn" out
+'
+
 test_done
