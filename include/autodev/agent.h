@@ -227,6 +227,11 @@ struct ad_agent_run_opts {
     int64_t context_window;       /* tokens; 0: the session's, else the model's (a table) */
     int compact_every;            /* also compact every N model turns; 0: the session's or
                                      only when the window is AD_AGENT_COMPACT_AT full */
+    bool self_check;              /* before ending with success, one self-check call: the
+                                     model compares its answer with the task (and expected)
+                                     and states a confidence 0..1, which the episode records;
+                                     a failed check gets one more turn */
+    const char *expected;         /* the expected output, or NULL; implies self_check */
 };
 
 struct ad_agent_run_result {

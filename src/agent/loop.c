@@ -1141,7 +1141,8 @@ static const char *last_answer(const struct loop *l)
     while (n > 0) {
         json_t *m = json_array_get(l->sess.transcript, --n);
 
-        if (strcmp(json_string_value(json_object_get(m, "role")), "assistant") == 0) {
+        if (strcmp(json_string_value(json_object_get(m, "role")), "assistant") == 0 &&
+            !json_object_get(m, "self_check")) {
             const char *t = json_string_value(json_object_get(m, "content"));
 
             return t && *t ? t : NULL;
@@ -1150,9 +1151,166 @@ static const char *last_answer(const struct loop *l)
     return NULL;
 }
 
+/* ---- done means checked ---------------------------------------------------- */
+
+static const char self_check_prompt[] =
+    "Self-check before the run ends. Compare your final answer with the task%s. Reply with "
+    "one JSON object only: {\"pass\": true or false, \"confidence\": a number from 0 to 1, "
+    "\"reason\": \"one sentence\"}.";
+
+/* The first JSON object in text (a model may wrap it in prose or a fence). */
+static json_t *first_object(const char *text)
+{
+    const char *a = text ? strchr(text, '{') : NULL, *b = text ? strrchr(text, '}') : NULL;
+    json_t *j;
+
+    if (!a || !b || b < a)
+        return NULL;
+    j = json_loadb(a, (size_t)(b - a + 1), 0, NULL);
+    if (j && !json_is_object(j)) {
+        json_decref(j);
+        j = NULL;
+    }
+    return j;
+}
+
+/*
+ * After an answer: one self-check call. The check's prompt and reply go to
+ * the transcript (marked "self_check"), its verdict to the state. A failed
+ * check, the first time, clears the stop and asks for one more turn.
+ */
+static int self_check(struct loop *l, struct ad_err *err)
+{
+    struct ad_llm_request req;
+    struct ad_llm_response resp;
+    struct ad_llm_message *msgs = NULL;
+    struct ad_llm_tool_call *calls = NULL;
+    struct ad_err lerr = AD_ERR_INIT;
+    size_t nmsgs = 0;
+    char **owned = NULL, *prompt = NULL, *exp = NULL;
+    json_t *verdict = NULL, *tr = l->sess.transcript, *v;
+    double conf = -1;
+    bool pass = false;
+    int rc;
+
+    if (l->o->expected)
+        exp = ad_strdupf(" and with the expected output: %s", l->o->expected);
+    prompt = ad_strdupf(self_check_prompt, exp ? exp : "");
+    free(exp);
+    if (!prompt)
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    rc = json_array_append_new(tr, json_pack("{s:s, s:s, s:b}", "role", "user", "content",
+                                             prompt, "self_check", 1))
+             ? ad_error(err, AD_ENOMEM, "out of memory") : 0;
+    free(prompt);
+    if (rc == 0)
+        rc = build_messages(tr, &msgs, &nmsgs, &calls, &owned, err);
+    if (rc < 0)
+        return rc;
+    memset(&req, 0, sizeof(req));
+    memset(&resp, 0, sizeof(resp));
+    req.messages = msgs;
+    req.nmessages = nmsgs;
+    req.model = l->o->model;
+    req.max_tokens = 300;
+    req.temperature = -1;
+    req.seed = -1;
+    req.purpose = "agent.self_check";
+    if (l->tiered)
+        req.tier = "fast";
+    if (l->end_ms)
+        req.deadline_ms = time_left(l) > 0 ? time_left(l) : 1;
+    rc = ad_llm_complete(l->llm, &req, &resp, &lerr);
+    free(msgs);
+    free(calls);
+    free_owned(owned, json_array_size(tr));
+    if (rc < 0) {
+        /* No verdict: the answer stands, unchecked, and the state says so. */
+        progress_msg(l, AD_AGENT_WARNING, "the self-check call failed: %s", lerr.msg);
+        verdict = json_pack("{s:n, s:n, s:s}", "pass", "confidence", "error", lerr.msg);
+        rc = 0;
+    } else {
+        json_t *j = first_object(resp.text);
+
+        v = json_object_get(j, "confidence");
+        if (json_is_number(v))
+            conf = json_number_value(v);
+        if (!isfinite(conf) || conf < 0 || conf > 1)
+            conf = -1;
+        pass = json_is_true(json_object_get(j, "pass"));
+        verdict = json_pack("{s:b, s:o, s:o}", "pass", pass, "confidence",
+                            conf >= 0 ? json_real(conf) : json_null(), "reason",
+                            jstr(json_string_value(json_object_get(j, "reason"))));
+        json_decref(j);
+        if (json_array_append_new(tr, json_pack("{s:s, s:o, s:b, s:I, s:f}", "role",
+                                                "assistant", "content", jstr(resp.text),
+                                                "self_check", 1, "tokens",
+                                                (json_int_t)(resp.usage.prompt_tokens +
+                                                             resp.usage.completion_tokens),
+                                                "cost_usd", resp.cost_usd)) != 0)
+            rc = ad_error(err, AD_ENOMEM, "out of memory");
+        if (rc == 0)
+            rc = set_new(l->state, "tokens", json_integer(state_int(l, "tokens") +
+                         resp.usage.prompt_tokens + resp.usage.completion_tokens), err);
+        if (rc == 0)
+            rc = set_new(l->state, "cost_usd", json_real(state_num(l, "cost_usd") +
+                                                         resp.cost_usd), err);
+    }
+    ad_llm_response_release(&resp);
+    if (rc == 0 && !verdict)
+        rc = ad_error(err, AD_ENOMEM, "out of memory");
+    if (rc == 0) {
+        json_t *checks = json_object_get(l->state, "self_checks");
+
+        if (!checks && set_new(l->state, "self_checks", json_array(), err) == 0)
+            checks = json_object_get(l->state, "self_checks");
+        rc = checks && json_array_append(checks, verdict) == 0
+                 ? 0 : ad_error(err, AD_ENOMEM, "out of memory");
+    }
+    if (rc == 0)
+        progress(l, AD_AGENT_WARNING,
+                 json_pack("{s:s, s:O}", "message", pass ? "self-check passed"
+                           : "self-check did not pass", "self_check", verdict));
+    /* A failed check, the first time: one more turn, told why. */
+    if (rc == 0 && !pass && json_array_size(json_object_get(l->state, "self_checks")) == 1 &&
+        json_is_false(json_object_get(verdict, "pass"))) {
+        const char *why = json_string_value(json_object_get(verdict, "reason"));
+        char *m = ad_strdupf("The self-check did not pass (%s). Fix the answer: reply with the "
+                             "corrected final answer, calling tools if you need them.",
+                             why && *why ? why : "no reason given");
+
+        if (!m || json_array_append_new(tr, json_pack("{s:s, s:s, s:b}", "role", "user",
+                                                      "content", m, "self_check", 1)) != 0)
+            rc = ad_error(err, AD_ENOMEM, "out of memory");
+        free(m);
+        if (rc == 0) {
+            l->stop = NULL;
+            free(l->stop_detail);
+            l->stop_detail = NULL;
+        }
+    }
+    else if (rc == 0 && !pass && json_is_false(json_object_get(verdict, "pass")) &&
+             !l->stop_detail) {
+        const char *why = json_string_value(json_object_get(verdict, "reason"));
+
+        l->stop_detail = ad_strdupf("SelfCheckFailed: %s", why && *why ? why
+                                    : "the answer did not pass its self-check");
+    }
+    json_decref(verdict);
+    if (rc == 0)
+        rc = save(l, err);
+    return rc;
+}
+
 static bool run_succeeded(const struct loop *l)
 {
     json_t *outcome = json_object_get(l->state, "outcome");
+    json_t *checks = json_object_get(l->state, "self_checks");
+
+    /* An answer its last self-check failed is no success (one that could not run is). */
+    if (!outcome && json_is_false(json_object_get(json_array_get(checks,
+                                                   json_array_size(checks) - 1), "pass")))
+        return false;
 
     if (outcome)
         return json_is_true(json_object_get(outcome, "success"));
@@ -1180,6 +1338,19 @@ static int finish(struct loop *l, struct ad_agent_run_result *res, struct ad_err
                            "stop_reason", l->stop, "turns", state_int(l, "turns"), "cost_usd",
                            state_num(l, "cost_usd"), "interventions",
                            state_int(l, "interventions"));
+    {
+        json_t *checks = json_object_get(l->state, "self_checks");
+        json_t *lastc = json_array_get(checks, json_array_size(checks) - 1);
+
+        /* The agent's stated confidence, of its last self-check. */
+        if (ep.context && lastc &&
+            (json_object_set(ep.context, "self_check", lastc) != 0 ||
+             json_object_set(ep.context, "confidence", json_object_get(lastc, "confidence")
+                                 ? json_object_get(lastc, "confidence") : json_null()) != 0)) {
+            json_decref(ep.context);
+            ep.context = NULL;
+        }
+    }
     ep.intervention = l->intervention || state_int(l, "interventions") > 0;
     ep.execution_seconds = (double)(state_int(l, "elapsed_ms") + (ad_now_ms() - l->t0_ms)) /
                            1000.0;
@@ -1283,6 +1454,13 @@ int ad_agent_run(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
             rc = budget(&l, err);
         if (rc == 0 && !l.stop)
             rc = model_turn(&l, err);
+        /* Done means checked: an answer gets its self-check, once per answer, at most 2. */
+        if (rc == 0 && l.stop && !strcmp(l.stop, "answer") && (o->self_check || o->expected) &&
+            last_answer(&l) && json_array_size(json_object_get(l.state, "self_checks")) <
+                                   (json_is_false(json_object_get(json_array_get(
+                                        json_object_get(l.state, "self_checks"), 0), "pass"))
+                                        ? 2 : 1))
+            rc = self_check(&l, err);
     }
     /* A final answer may come with tool calls of its own: nothing, here. */
     if (rc == 0)

@@ -138,6 +138,8 @@ int ad__agent_run(int argc, char **argv, struct ad_ctx *ctx)
         { "tool-failures", required_argument, NULL, 'f' },
         { "context-window", required_argument, NULL, 'w' },
         { "compact-every", required_argument, NULL, 'e' },
+        { "self-check", no_argument, NULL, 's' },
+        { "expect", required_argument, NULL, 'x' },
         { NULL, 0, NULL, 0 },
     };
     struct ad_agent_run_opts o = { .deadline_ms = DEFAULT_RUN_DEADLINE_MS };
@@ -185,6 +187,8 @@ int ad__agent_run(int argc, char **argv, struct ad_ctx *ctx)
                 return AD_EXIT_USAGE;
             o.context_window = v;
             break;
+        case 's': o.self_check = true; break;
+        case 'x': o.expected = optarg; break;
         case 'e':
             if (ad__parse_int(ctx, "--compact-every", optarg, 1, 1000, &v))
                 return AD_EXIT_USAGE;

@@ -252,4 +252,22 @@ test_expect_success 'without tiers an empty reply still ends the run as before' 
     grep -q "^done: .*after 1 turn" out
 '
 
+test_expect_success 'done means checked: a failed self-check gets one more turn; the episode has the confidence' '
+    reset_llm &&
+    with_case loop2_selfcheck autodev agent run bot "What is 2 + 2?" --expect 4 >out &&
+    case_ok loop2_selfcheck 4 &&
+    grep -q "self-check did not pass" out &&
+    grep -q "self-check passed" out &&
+    grep -q "^done: succeeded, answer after 2 turns" out &&
+    request loop2_selfcheck 1 >req.json &&
+    json_get "j[\"messages\"][3][\"content\"]" <req.json | grep -q "with the expected output: 4" &&
+    request loop2_selfcheck 2 >req.json &&
+    json_get "j[\"messages\"][5][\"content\"]" <req.json | grep -q "did not pass (the expected output is 4)" &&
+    autodev episode list --limit 1 --json | json_get "j[0][\"id\"]" >eid &&
+    autodev episode show "$(cat eid)" --json >ep.json &&
+    test "$(json_get "j[\"output\"][\"answer\"]" <ep.json)" = 4 &&
+    test "$(json_get "j[\"success\"]" <ep.json)" = True -o "$(json_get "j[\"success\"]" <ep.json)" = true &&
+    test "$(json_get "j[\"context\"][\"confidence\"]" <ep.json)" = 0.95
+'
+
 test_done
