@@ -282,6 +282,21 @@ bool ad_agent_tool_allowed(const struct ad_agent *a, const char *tool, bool skil
 /* A skill's code is read-only when it names no side effect (loop_perm.c lists them). */
 bool ad_agent_skill_read_only(const char *code);
 
+/*
+ * Replay (loop_replay.c): the session's tool calls run again against the
+ * catalog's current skill versions in the sandbox (limits: per call; NULL
+ * defaults), nothing recorded. *out (decref) gets {"session_id",
+ * "agent_id", "calls": [{"call_id", "tool", "arguments", "before",
+ * "after", "version", "status": "same"|"changed"|"skipped", "note"}],
+ * "same", "changed", "skipped"}. AD_ENOTFOUND for no such session.
+ */
+int ad_agent_replay(struct ad_store *st, struct ad_sandbox *sb, const char *tenant_id,
+                    const char *session_id, const struct ad_sandbox_limits *limits,
+                    json_t **out, struct ad_err *err);
+
+/* A resumed session last written longer ago than this gets a warning. */
+#define AD_AGENT_STALE_MS (24 * 3600 * 1000LL)
+
 /* The loop's sessions, newest first (transcripts not loaded); agent_id NULL: every agent. */
 int ad_agent_sessions_list(struct ad_store *st, const char *tenant_id, const char *agent_id,
                            int limit, struct ad_agent_session **out, size_t *n,

@@ -39,6 +39,9 @@ json_t *ad__agent_screen(const char *text);
 char *ad__agent_fence(const char *name, const char *call_id, const char *content,
                       const json_t *flags);
 
+/* A tool message's content: {"ok", "output" | "error"} as JSON text, cut to 16 KiB (loop.c). */
+char *ad__agent_result_text(bool ok, const json_t *output, const char *error);
+
 /* The context window of model (a table by family), AD_AGENT_DEFAULT_WINDOW when unknown. */
 int64_t ad__agent_model_window(const char *model);
 /* Estimated tokens of one transcript message, and of what a request carries. */

@@ -320,6 +320,16 @@ static int session_resume(struct loop *l, struct ad_err *err)
     if (!json_is_array(l->sess.transcript) || !json_is_object(l->sess.state))
         return ad_error(err, AD_ECORRUPT, "session '%s' has no readable transcript", o->resume);
     l->state = l->sess.state;
+    {
+        int64_t at = 0;
+
+        /* The skills may have changed since: say so, and how to see it. */
+        if (ad_time_parse(l->sess.updated_at, &at) == 0 && ad_now_ms() - at > AD_AGENT_STALE_MS)
+            progress_msg(l, AD_AGENT_WARNING, "resuming a session last written %.1f hours ago; "
+                         "its skills may have changed since ('autodev agent replay %s' shows "
+                         "which outputs would)", (double)(ad_now_ms() - at) / 3600000.0,
+                         l->sess.id);
+    }
     /* A stopped run goes on only because someone chose to: an intervention. */
     if (l->sess.status == AD_SESSION_STOPPED) {
         l->intervention = true;
@@ -348,7 +358,7 @@ static int session_resume(struct loop *l, struct ad_err *err)
 /* ---- tools -------------------------------------------------------------- */
 
 static const struct ad_skill *find_skill(const struct loop *l, const char *name, size_t *idx);
-static char *result_text(bool ok, const json_t *output, const char *error);
+#define result_text ad__agent_result_text
 
 /*
  * The registered tools of modules above (agent.h), after the skills in
@@ -501,7 +511,7 @@ static bool denied(const struct loop *l, const char *name, size_t *idx)
 }
 
 /* The tool message content: {"ok", "output" | "error"}, cut to TOOL_RESULT_MAX. */
-static char *result_text(bool ok, const json_t *output, const char *error)
+char *ad__agent_result_text(bool ok, const json_t *output, const char *error)
 {
     json_t *j = ok ? json_pack("{s:b, s:O?}", "ok", 1, "output", output)
                    : json_pack("{s:b, s:o}", "ok", 0, "error", jstr(error ? error : "failed"));

@@ -481,3 +481,66 @@ out:
     ad_agent_release(&a);
     return rc;
 }
+
+/* autodev agent replay SESSION [--tool-timeout S]: the session's tool calls against today's skills. */
+int ad__agent_replay(int argc, char **argv, struct ad_ctx *ctx)
+{
+    static const struct option longopts[] = {
+        { "tool-timeout", required_argument, NULL, 'W' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct ad_sandbox_limits limits = { 0 };
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_sandbox *sb = NULL;
+    json_t *r = NULL, *c;
+    int64_t v;
+    size_t i;
+    int ch, rc;
+
+    ad__getopt_reset();
+    while ((ch = ad__getopt(ctx, argc, argv, ":", longopts)) != -1) {
+        if (ch != 'W' || ad__parse_int(ctx, "--tool-timeout", optarg, 1, 86400, &v))
+            return AD_EXIT_USAGE;
+        limits.wall_ms = v * 1000;
+    }
+    if (optind != argc - 1)
+        return ad__usage_error(ctx, "usage: autodev agent replay SESSION [--tool-timeout S]");
+    rc = ad__ctx_tenant(ctx, 1);
+    if (rc == 0)
+        rc = ad__ctx_sandbox(ctx, &sb);
+    if (rc != 0)
+        return rc;
+    rc = ad_agent_replay(ctx->store, sb, ctx->tenant_id, argv[optind], &limits, &r, &err);
+    if (rc == AD_ENOTFOUND)
+        return ad__usage_error(ctx, "%s", err.msg);
+    if (rc < 0)
+        return ad__die_err(ctx, &err);
+    if (ctx->json) {
+        rc = ad__print_json(ctx, r);
+        r = NULL;
+    } else {
+        json_array_foreach(json_object_get(r, "calls"), i, c) {
+            const char *st = json_string_value(json_object_get(c, "status"));
+
+            fprintf(ctx->out, "%-8s %s %s", st, json_string_value(json_object_get(c, "tool")),
+                    json_string_value(json_object_get(c, "call_id")));
+            if (json_object_get(c, "version"))
+                fprintf(ctx->out, " (version %s)",
+                        json_string_value(json_object_get(c, "version")));
+            if (json_object_get(c, "note"))
+                fprintf(ctx->out, ": %s", json_string_value(json_object_get(c, "note")));
+            fputc('\n', ctx->out);
+            if (!strcmp(st, "changed"))
+                fprintf(ctx->out, "  before: %s\n  after:  %s\n",
+                        json_string_value(json_object_get(c, "before")),
+                        json_string_value(json_object_get(c, "after")));
+        }
+        fprintf(ctx->out, "%d same, %d changed, %d skipped\n",
+                (int)json_integer_value(json_object_get(r, "same")),
+                (int)json_integer_value(json_object_get(r, "changed")),
+                (int)json_integer_value(json_object_get(r, "skipped")));
+        rc = json_integer_value(json_object_get(r, "changed")) > 0 ? AD_EXIT_RUNTIME : AD_EXIT_OK;
+    }
+    json_decref(r);
+    return rc;
+}

@@ -126,6 +126,13 @@ static const struct ad_cmd_form agent_forms[] = {
       "Continue a session from its transcript: one whose process died (tool calls\n"
       "cut off are run again) or one a limit or the deadline stopped (new limits\n"
       "may be given; the episode then records that a human intervened)." },
+    { "agent replay SESSION [--tool-timeout S]",
+      "Run the session's tool calls again against the catalog's current skill\n"
+      "versions, in the sandbox, and show which results changed: the regression\n"
+      "check before a promoted version meets real traffic. Nothing is recorded.\n"
+      "record_outcome, the runtime's tools and calls without a result are\n"
+      "skipped. Exits 1 when an output changed (with --json: 0, the object says).\n"
+      "Resuming a session last written over 24 hours ago warns to replay it." },
     { "agent tools NAME [--allow TOOL,... | --deny | --reset]",
       "Which tools the agent loop lets the agent call. Without an option, show\n"
       "it. --allow sets an allow-list (skills and runtime tools by name), --deny\n"
@@ -154,7 +161,8 @@ static const struct ad_cmd_opt agent_opts[] = {
       "run: the whole run may take S seconds, model calls, retries and tool calls\n"
       "included, 1..86400 (default 600); past it the run stops with stop reason\n"
       "deadline and can be resumed." },
-    { "--tool-timeout S", "run: wall-clock limit of each tool call, 1..86400 (default 60)." },
+    { "--tool-timeout S",
+      "run, replay: wall-clock limit of each tool call, 1..86400 (default 60)." },
     { "--tool-failures N",
       "run: stop after N failed calls in a row of one tool, 1..100 (default 3)." },
     { "--context-window T",

@@ -270,4 +270,49 @@ test_expect_success 'done means checked: a failed self-check gets one more turn;
     test "$(json_get "j[\"context\"][\"confidence\"]" <ep.json)" = 0.95
 '
 
+test_expect_success 'replay: the same outputs, then a changed one after a new version is promoted' '
+    cat >shout.py <<-\EOF &&
+	def shout(text: str) -> str:
+	    """Upper case."""
+	    return text.upper()
+	EOF
+    autodev skill add shout.py --name shout --entry shout >/dev/null &&
+    reset_llm &&
+    with_case loop2_replay autodev agent run bot "Shout hi." >out &&
+    case_ok loop2_replay 2 &&
+    sed -n "s/^session //p" out >sid &&
+    autodev events tail --limit 10000 --json >ev0.json &&
+    autodev agent replay "$(cat sid)" >rep &&
+    grep -q "^same     shout call_shout_1 (version 1.0.0)" rep &&
+    grep -q "^1 same, 0 changed, 0 skipped" rep &&
+    cat >shout2.py <<-\EOF &&
+	def shout(text: str) -> str:
+	    """Upper case, louder."""
+	    return text.upper() + "!"
+	EOF
+    autodev skill add shout2.py --name shout --entry shout >/dev/null &&
+    test_expect_code 1 autodev agent replay "$(cat sid)" >rep &&
+    grep -q "^changed  shout call_shout_1 (version 1.1.0)" rep &&
+    grep -q "^  before: .*\"output\":\"HI\"" rep &&
+    grep -q "^  after:  .*\"output\":\"HI!\"" rep &&
+    grep -q "^0 same, 1 changed, 0 skipped" rep &&
+    autodev agent replay "$(cat sid)" --json >rep.json &&
+    test "$(json_get "j[\"changed\"]" <rep.json)" = 1 &&
+    test "$(skill_runs ev0.json)" = 0 &&
+    test_expect_code 2 autodev agent replay 01a00000-0000-7000-8000-000000000000 2>err &&
+    grep -q "no agent session" err
+'
+
+test_expect_success 'resuming a session older than 24 hours warns' '
+    reset_llm &&
+    test_expect_code 1 with_case loop2_stale autodev agent run bot "Shout old." --max-turns 1 >out &&
+    sed -n "s/^session //p" out >sid &&
+    sqlite3 "$AUTODEV_HOME/autodev.db" \
+        "UPDATE agent_sessions SET updated_at = strftime(\"%Y-%m-%dT%H:%M:%fZ\", \"now\", \"-2 days\") WHERE id = \"$(cat sid)\"" &&
+    with_case loop2_stale autodev agent run bot --resume "$(cat sid)" --max-turns 2 >out &&
+    case_ok loop2_stale 2 &&
+    grep -q "resuming a session last written 4[78].[0-9] hours ago" out &&
+    grep -q "autodev agent replay $(cat sid)" out
+'
+
 test_done
