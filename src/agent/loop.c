@@ -834,6 +834,13 @@ static enum ad_llm_role role_of(const char *r)
     return AD_LLM_USER;
 }
 
+static bool blank(const char *s)
+{
+    while (s && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
+        s++;
+    return !s || !*s;
+}
+
 /*
  * The request's messages, borrowing every string from the transcript but
  * the tool results, which go fenced and labelled (*owned, to free with
@@ -865,6 +872,10 @@ static int build_messages(const json_t *tr, struct ad_llm_message **out, size_t 
         size_t j;
 
         if (json_is_true(json_object_get(v, "compacted")))
+            continue;
+        /* An empty turn (it escalated) says nothing, and some providers refuse it. */
+        if (!strcmp(json_string_value(json_object_get(v, "role")), "assistant") &&
+            json_array_size(cs) == 0 && blank(json_string_value(json_object_get(v, "content"))))
             continue;
         m[at].role = role_of(json_string_value(json_object_get(v, "role")));
         m[at].content = json_string_value(json_object_get(v, "content"));
@@ -932,13 +943,6 @@ static json_t *assistant_message(const struct ad_llm_response *r, int turn)
         }
     }
     return m;
-}
-
-static bool blank(const char *s)
-{
-    while (s && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
-        s++;
-    return !s || !*s;
 }
 
 /* One model turn. Returns 0 also when the model call failed (the run stops). */
