@@ -185,6 +185,10 @@ bool ad_failure_is_infrastructure(const char *error_type);
 
 #define AD_AGENT_DEFAULT_MAX_TURNS 10
 #define AD_AGENT_DEFAULT_TOOL_FAILURES 3   /* failed calls of one tool in a row */
+#define AD_AGENT_DEFAULT_WINDOW 8192       /* tokens, for a model the window table lacks */
+#define AD_AGENT_COMPACT_AT 0.8            /* of the window: compact the oldest turns */
+#define AD_AGENT_KEEP_TURNS 2              /* model turns a compaction keeps as they are */
+#define AD_AGENT_ESCALATE_AFTER 2          /* failed tool calls before a strong-tier turn */
 
 /* What the loop reports as it goes (printed by the CLI, emitted on the bus). */
 enum ad_agent_event {
@@ -220,6 +224,14 @@ struct ad_agent_run_opts {
                                      reason "deadline" (resumable, like "max_turns") */
     ad_agent_progress_fn *progress;           /* may be NULL */
     void *progress_arg;
+    int64_t context_window;       /* tokens; 0: the session's, else the model's (a table) */
+    int compact_every;            /* also compact every N model turns; 0: the session's or
+                                     only when the window is AD_AGENT_COMPACT_AT full */
+    bool self_check;              /* before ending with success, one self-check call: the
+                                     model compares its answer with the task (and expected)
+                                     and states a confidence 0..1, which the episode records;
+                                     a failed check gets one more turn */
+    const char *expected;         /* the expected output, or NULL; implies self_check */
 };
 
 struct ad_agent_run_result {
@@ -252,6 +264,38 @@ void ad_agent_run_result_release(struct ad_agent_run_result *r);
 int ad_agent_run(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
                  struct ad_llm *llm, const struct ad_agent_run_opts *o,
                  struct ad_agent_run_result *res, struct ad_err *err);
+
+/*
+ * Tool permissions (loop_perm.c): an agent's allow-list, else a default by
+ * maturity (STUDENT none, INTERN read-only skills and the tools of modules
+ * above, SUPERVISED and AUTONOMOUS every tool). A call outside it gets an
+ * error result; nothing runs.
+ *
+ * ad_agent_tools_set stores allow, tool names joined by ',' ("" none), as
+ * the agent's allow-list; NULL clears it (back to the maturity's default).
+ */
+int ad_agent_tools_set(struct ad_store *st, const char *tenant_id, const char *agent_id,
+                       const char *allow, struct ad_err *err);
+/* Whether a may call tool (skill: a catalog skill, read_only: its code's); *why says why. */
+bool ad_agent_tool_allowed(const struct ad_agent *a, const char *tool, bool skill,
+                           bool read_only, const char **why);
+/* A skill's code is read-only when it names no side effect (loop_perm.c lists them). */
+bool ad_agent_skill_read_only(const char *code);
+
+/*
+ * Replay (loop_replay.c): the session's tool calls run again against the
+ * catalog's current skill versions in the sandbox (limits: per call; NULL
+ * defaults), nothing recorded. *out (decref) gets {"session_id",
+ * "agent_id", "calls": [{"call_id", "tool", "arguments", "before",
+ * "after", "version", "status": "same"|"changed"|"skipped", "note"}],
+ * "same", "changed", "skipped"}. AD_ENOTFOUND for no such session.
+ */
+int ad_agent_replay(struct ad_store *st, struct ad_sandbox *sb, const char *tenant_id,
+                    const char *session_id, const struct ad_sandbox_limits *limits,
+                    json_t **out, struct ad_err *err);
+
+/* A resumed session last written longer ago than this gets a warning. */
+#define AD_AGENT_STALE_MS (24 * 3600 * 1000LL)
 
 /* The loop's sessions, newest first (transcripts not loaded); agent_id NULL: every agent. */
 int ad_agent_sessions_list(struct ad_store *st, const char *tenant_id, const char *agent_id,

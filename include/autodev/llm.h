@@ -4,7 +4,9 @@
  * ledger.
  *
  * A struct ad_llm is built from a chain spec, "PROVIDER:MODEL[,PROVIDER:MODEL...]"
- * ($AUTODEV_LLM), e.g. "anthropic:claude-sonnet-4-5,openai:gpt-4o-mini". Providers:
+ * ($AUTODEV_LLM), e.g. "anthropic:claude-sonnet-4-5,openai:gpt-4o-mini"; an entry
+ * may carry a tier, "fast:PROVIDER:MODEL" or "strong:PROVIDER:MODEL" (see
+ * ad_llm_has_tier). Providers:
  *
  *   openai     Chat Completions. Base URL $OPENAI_BASE_URL (default
  *              https://api.openai.com/v1), so the same provider serves Ollama
@@ -72,6 +74,7 @@
 #error "autodev/llm.h belongs to module llm (layer 3), above the module including it"
 #endif
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -154,6 +157,9 @@ struct ad_llm_request {
      */
     int (*on_delta)(void *arg, const char *kind, const char *text, size_t len);
     void *delta_arg;
+    /* "fast" or "strong": only the chain's entries of that tier and those without one
+     * answer, when the chain has an entry of that tier; NULL: every entry. */
+    const char *tier;
 };
 
 struct ad_llm_usage {
@@ -203,6 +209,14 @@ struct ad_llm;
 int ad_llm_new(const char *spec, const struct ad_llm_options *opts, struct ad_llm **out,
                struct ad_err *err);
 void ad_llm_free(struct ad_llm *llm);
+
+/*
+ * Tiers: an entry of the chain may start with "fast:" or "strong:"
+ * ("fast:openai:gpt-4o-mini,strong:anthropic:claude-sonnet-4-5"); a request
+ * with .tier set walks only the entries of that tier and the untiered ones.
+ * Whether the chain has an entry of tier:
+ */
+bool ad_llm_has_tier(const struct ad_llm *llm, const char *tier);
 
 /* Number of providers in the chain, and the i-th one's "provider:model". */
 size_t ad_llm_chain_len(const struct ad_llm *llm);

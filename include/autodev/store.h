@@ -217,6 +217,8 @@ struct ad_agent {
     int64_t failure_count;
     char created_at[AD_TIME_SIZE];
     char updated_at[AD_TIME_SIZE];
+    char *tool_policy;           /* the agent loop's allow-list: NULL by maturity, else tool
+                                    names joined by ',' ("" none); see ad_agent_tools_set */
 };
 
 void ad_agent_release(struct ad_agent *a);
@@ -228,6 +230,9 @@ void ad_agent_list_free(struct ad_agent *v, size_t n);
 int ad_store_agent_insert(struct ad_store *st, struct ad_agent *a, struct ad_err *err);
 int ad_store_agent_get(struct ad_store *st, const char *tenant_id, const char *id,
                        struct ad_agent *out, struct ad_err *err);
+/* Sets (NULL: clears) the agent's tool_policy. AD_ENOTFOUND when the tenant has no such agent. */
+int ad_store_agent_set_tool_policy(struct ad_store *st, const char *tenant_id, const char *id,
+                                   const char *policy, struct ad_err *err);
 int ad_store_agent_get_by_name(struct ad_store *st, const char *tenant_id, const char *name,
                                struct ad_agent *out, struct ad_err *err);
 /* Ordered by name; after_name (may be NULL) pages past that name. */

@@ -22,6 +22,7 @@
  */
 #include "compat.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -74,7 +75,10 @@ struct loop {
     json_t *state;                   /* borrowed from sess.state */
     struct ad_skill *skills;         /* the tools' skills, with their versions */
     struct ad_skill_version *versions;
+    bool *denied;                    /* per skill: outside the agent's permissions */
     size_t nskills;
+    struct ad_agent agent;           /* its maturity and allow-list */
+    bool prov_denied[AD__AGENT_MAX_PROVIDED];
     struct ad_llm_tool *tools;       /* nskills + record_outcome + provided */
     size_t ntools;
     struct ad__agent_provided prov[AD__AGENT_MAX_PROVIDED];   /* tools of modules above */
@@ -84,6 +88,9 @@ struct loop {
     int max_turns;
     double cost_limit;
     int fail_limit;
+    int64_t window;                  /* tokens of the model's context window */
+    bool tiered;                     /* the chain has a strong tier to escalate to */
+    int compact_every;               /* 0: by the window only */
     bool intervention;               /* a human resumed a stopped run */
     int64_t t0_ms;
     int64_t end_ms;                  /* the deadline on the monotonic clock; 0: none */
@@ -162,13 +169,6 @@ static int64_t time_left(const struct loop *l)
     return l->end_ms ? l->end_ms - mono_ms() : INT64_MAX;
 }
 
-/* The longest prefix of s of at most n bytes that does not split a character. */
-static size_t utf8_cut(const char *s, size_t n)
-{
-    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-        n--;
-    return n;
-}
 
 /* Ends the run for reason; the first reason given wins. */
 static void stop_with(struct loop *l, const char *reason, const char *fmt, ...)
@@ -254,6 +254,31 @@ static json_t *new_state(const struct loop *l)
                      json_array(), "elapsed_ms", 0, "interventions", 0);
 }
 
+/* The model of the chain's first entry ("provider:model"). */
+static const char *chain_model(const struct ad_llm *llm)
+{
+    const char *e = ad_llm_chain_entry(llm, 0), *c = e ? strchr(e, ':') : NULL;
+
+    return c ? c + 1 : e;
+}
+
+/* The context budget's settings, recorded in the state so a resume keeps them. */
+static int set_budget(struct loop *l, struct ad_err *err)
+{
+    const struct ad_agent_run_opts *o = l->o;
+    int rc;
+
+    l->window = o->context_window > 0 ? o->context_window : state_int(l, "context_window");
+    if (l->window <= 0)
+        l->window = ad__agent_model_window(o->model ? o->model : chain_model(l->llm));
+    l->compact_every = o->compact_every > 0 ? o->compact_every
+                                            : (int)state_int(l, "compact_every");
+    rc = set_new(l->state, "context_window", json_integer(l->window), err);
+    if (rc == 0)
+        rc = set_new(l->state, "compact_every", json_integer(l->compact_every), err);
+    return rc;
+}
+
 static int session_new(struct loop *l, struct ad_err *err)
 {
     const struct ad_agent_run_opts *o = l->o;
@@ -273,6 +298,8 @@ static int session_new(struct loop *l, struct ad_err *err)
     if (!l->sess.task || !l->sess.transcript || !l->sess.state)
         return ad_error(err, AD_ENOMEM, "out of memory");
     l->state = l->sess.state;
+    if (set_budget(l, err) < 0)
+        return AD_ENOMEM;
     return ad_store_agent_session_insert(l->st, &l->sess, err);
 }
 
@@ -293,6 +320,16 @@ static int session_resume(struct loop *l, struct ad_err *err)
     if (!json_is_array(l->sess.transcript) || !json_is_object(l->sess.state))
         return ad_error(err, AD_ECORRUPT, "session '%s' has no readable transcript", o->resume);
     l->state = l->sess.state;
+    {
+        int64_t at = 0;
+
+        /* The skills may have changed since: say so, and how to see it. */
+        if (ad_time_parse(l->sess.updated_at, &at) == 0 && ad_now_ms() - at > AD_AGENT_STALE_MS)
+            progress_msg(l, AD_AGENT_WARNING, "resuming a session last written %.1f hours ago; "
+                         "its skills may have changed since ('autodev agent replay %s' shows "
+                         "which outputs would)", (double)(ad_now_ms() - at) / 3600000.0,
+                         l->sess.id);
+    }
     /* A stopped run goes on only because someone chose to: an intervention. */
     if (l->sess.status == AD_SESSION_STOPPED) {
         l->intervention = true;
@@ -312,6 +349,8 @@ static int session_resume(struct loop *l, struct ad_err *err)
         rc = set_new(l->state, "cost_limit_usd", json_real(l->cost_limit), err);
     if (rc == 0 && json_object_get(l->state, "interventions") == NULL)
         rc = set_new(l->state, "interventions", json_integer(0), err);
+    if (rc == 0)
+        rc = set_budget(l, err);
     l->sess.status = AD_SESSION_RUNNING;
     return rc;
 }
@@ -319,7 +358,7 @@ static int session_resume(struct loop *l, struct ad_err *err)
 /* ---- tools -------------------------------------------------------------- */
 
 static const struct ad_skill *find_skill(const struct loop *l, const char *name, size_t *idx);
-static char *result_text(bool ok, const json_t *output, const char *error);
+#define result_text ad__agent_result_text
 
 /*
  * The registered tools of modules above (agent.h), after the skills in
@@ -337,6 +376,12 @@ static int load_provided(struct loop *l, size_t *k, struct ad_err *err)
         if (!l->prov_schema[l->nprov])
             return ad_error(err, AD_ENOMEM, "out of memory");
         l->prov[l->nprov] = all[i];
+        l->prov_denied[l->nprov] = !ad_agent_tool_allowed(&l->agent, all[i].tool->name, false,
+                                                          false, NULL);
+        if (l->prov_denied[l->nprov]) {
+            l->nprov++;
+            continue;
+        }
         l->tools[*k].name = all[i].tool->name;
         l->tools[*k].description = all[i].tool->description;
         l->tools[*k].parameters = l->prov_schema[l->nprov];
@@ -388,6 +433,12 @@ static int load_tools(struct loop *l, struct ad_err *err)
 
     if (rc < 0)
         return rc;
+    rc = ad_agents_get(l->st, l->o->tenant_id, l->sess.agent_id, &l->agent, err);
+    if (rc < 0) {
+        ad_skill_list_free(all, n);
+        return rc;
+    }
+    l->denied = calloc(MAX_TOOLS, sizeof(*l->denied));
     l->skills = calloc(MAX_TOOLS, sizeof(*l->skills));
     l->versions = calloc(MAX_TOOLS, sizeof(*l->versions));
     l->tools = calloc(MAX_TOOLS + AD__AGENT_MAX_PROVIDED + 1, sizeof(*l->tools));
@@ -396,27 +447,35 @@ static int load_tools(struct loop *l, struct ad_err *err)
         "success", "type", "boolean", "description", "whether the task was accomplished",
         "reason", "type", "string", "description", "why, in one sentence", "required",
         "success", "reason", "additionalProperties", 0);
-    if (!l->skills || !l->versions || !l->tools || !l->outcome_schema) {
+    if (!l->skills || !l->versions || !l->tools || !l->outcome_schema || !l->denied) {
         ad_skill_list_free(all, n);
         return ad_error(err, AD_ENOMEM, "out of memory");
     }
-    for (size_t i = 0; i < n && k < MAX_TOOLS; i++) {
+    for (size_t i = 0; i < n && l->nskills < MAX_TOOLS; i++) {
+        size_t s = l->nskills;
+
         if (strcmp(all[i].status, "active") != 0 || !all[i].current_version_id[0] ||
             strcmp(all[i].name, OUTCOME_TOOL) == 0)
             continue;
         rc = ad_store_skill_version_get(l->st, l->o->tenant_id, all[i].current_version_id,
-                                        &l->versions[k], err);
+                                        &l->versions[s], err);
         if (rc < 0)
             break;
-        l->skills[k] = all[i];
+        l->skills[s] = all[i];
         memset(&all[i], 0, sizeof(all[i]));
-        l->tools[k].name = l->skills[k].name;
-        l->tools[k].description = l->skills[k].description;
-        l->tools[k].parameters = l->skills[k].input_schema;
+        l->nskills++;
+        /* A skill outside the agent's permissions is not offered (and not run if asked). */
+        l->denied[s] = !ad_agent_tool_allowed(&l->agent, l->skills[s].name, true,
+                                              ad_agent_skill_read_only(l->versions[s].code),
+                                              NULL);
+        if (l->denied[s])
+            continue;
+        l->tools[k].name = l->skills[s].name;
+        l->tools[k].description = l->skills[s].description;
+        l->tools[k].parameters = l->skills[s].input_schema;
         k++;
     }
     ad_skill_list_free(all, n);
-    l->nskills = k;
     if (rc < 0)
         return rc;
     l->tools[k].name = OUTCOME_TOOL;
@@ -441,8 +500,18 @@ static const struct ad_skill *find_skill(const struct loop *l, const char *name,
     return NULL;
 }
 
+/* Is name a skill or provided tool outside the agent's permissions? */
+static bool denied(const struct loop *l, const char *name, size_t *idx)
+{
+    if (find_skill(l, name, idx))
+        return l->denied[*idx];
+    if (find_provided(l, name, idx))
+        return l->prov_denied[*idx];
+    return false;
+}
+
 /* The tool message content: {"ok", "output" | "error"}, cut to TOOL_RESULT_MAX. */
-static char *result_text(bool ok, const json_t *output, const char *error)
+char *ad__agent_result_text(bool ok, const json_t *output, const char *error)
 {
     json_t *j = ok ? json_pack("{s:b, s:O?}", "ok", 1, "output", output)
                    : json_pack("{s:b, s:o}", "ok", 0, "error", jstr(error ? error : "failed"));
@@ -452,7 +521,7 @@ static char *result_text(bool ok, const json_t *output, const char *error)
     if (s && strlen(s) > TOOL_RESULT_MAX) {
         json_t *cut = json_pack("{s:b, s:s, s:s#}", "ok", ok, "note",
                                 "the result was cut to its first 8 KiB", "partial", s,
-                                (int)utf8_cut(s, TOOL_RESULT_MAX / 2));
+                                (int)ad__agent_utf8_cut(s, TOOL_RESULT_MAX / 2));
         free(s);
         s = cut ? ad_json_dumps(cut) : NULL;
         json_decref(cut);
@@ -537,6 +606,20 @@ static int run_call(struct loop *l, const char *name, const char *args, int64_t 
             *shown = json_string("recorded");
             *text = result_text(true, *shown, NULL);
         }
+    } else if (denied(l, name, &idx)) {
+        const char *why = "";
+        struct ad_buf b = AD_BUF_INIT;
+
+        (void)ad_agent_tool_allowed(&l->agent, name, find_skill(l, name, &idx) != NULL,
+                                    find_skill(l, name, &idx) &&
+                                        ad_agent_skill_read_only(l->versions[idx].code),
+                                    &why);
+        if (ad_buf_addf(&b, "PermissionDenied: agent '%s' may not call tool '%s' (%s); "
+                        "nothing ran", l->agent.name, name, why) == 0) {
+            *text = result_text(false, NULL, b.ptr);
+            *shown = jstr(b.ptr);
+        }
+        ad_buf_release(&b);
     } else if (!find_skill(l, name, &idx) && find_provided(l, name, &idx)) {
         rc = run_provided(l, idx, in, ok, text, shown, err);
     } else if (!(s = find_skill(l, name, &idx))) {
@@ -586,6 +669,16 @@ static int run_call(struct loop *l, const char *name, const char *args, int64_t 
     return rc;
 }
 
+/* The next model turn goes to the strong tier, for why. */
+static int escalate(struct loop *l, const char *why, struct ad_err *err)
+{
+    int rc = set_new(l->state, "escalate", json_string(why), err);
+
+    if (rc == 0)
+        rc = set_new(l->state, "failed_since_escalation", json_integer(0), err);
+    return rc;
+}
+
 /* Counts a tool's consecutive failures; the breaker trips at the limit. */
 static int note_result(struct loop *l, const char *name, bool ok, const json_t *shown,
                        struct ad_err *err)
@@ -604,6 +697,15 @@ static int note_result(struct loop *l, const char *name, bool ok, const json_t *
         return ad_error(err, AD_ENOMEM, "out of memory");
     if (set_new(fails, name, json_integer(n), err) < 0)
         return AD_ENOMEM;
+    /* K failed calls (any tools) since the last strong turn: the next turn escalates. */
+    if (!ok && l->tiered) {
+        json_int_t k = state_int(l, "failed_since_escalation") + 1;
+
+        if (set_new(l->state, "failed_since_escalation", json_integer(k), err) < 0)
+            return AD_ENOMEM;
+        if (k >= AD_AGENT_ESCALATE_AFTER && escalate(l, "failed_calls", err) < 0)
+            return AD_ENOMEM;
+    }
     if (!ok && n >= l->fail_limit)
         stop_with(l, "tool_breaker", "ToolBreakerOpen: tool '%s' failed %d times in a row; "
                   "last error: %s", name, (int)n,
@@ -690,6 +792,22 @@ static int run_pending(struct loop *l, struct ad_err *err)
         msg = json_pack("{s:s, s:s, s:s, s:b, s:s}", "role", "tool", "tool_call_id", id, "name",
                         name, "ok", ok, "content", text);
         free(text);
+        /* Tool output is data: instruction-like text is flagged, recorded, never acted on. */
+        if (msg) {
+            json_t *flags = ad__agent_screen(json_string_value(json_object_get(msg, "content")));
+
+            if (!flags || (json_array_size(flags) > 0 &&
+                           json_object_set(msg, "screen", flags) != 0)) {
+                json_decref(msg);
+                msg = NULL;
+            } else if (json_array_size(flags) > 0) {
+                progress(l, AD_AGENT_WARNING,
+                         json_pack("{s:s, s:s, s:s, s:O}", "message", "the tool's output holds "
+                                   "instruction-like text; it goes to the model as data",
+                                   "tool", name, "call_id", id, "screen", flags));
+            }
+            json_decref(flags);
+        }
         rc = msg && json_array_append_new(tr, msg) == 0
                  ? note_result(l, name, ok, shown, err)
                  : ad_error(err, AD_ENOMEM, "out of memory");
@@ -716,43 +834,88 @@ static enum ad_llm_role role_of(const char *r)
     return AD_LLM_USER;
 }
 
-/* The request's messages, borrowing every string from the transcript. */
-static int build_messages(const json_t *tr, struct ad_llm_message **out,
-                          struct ad_llm_tool_call **calls_out, struct ad_err *err)
+static bool blank(const char *s)
 {
-    size_t n = json_array_size(tr), ncalls = 0, k = 0, i;
+    while (s && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
+        s++;
+    return !s || !*s;
+}
+
+/*
+ * The request's messages, borrowing every string from the transcript but
+ * the tool results, which go fenced and labelled (*owned, to free with
+ * free_owned). Compacted messages are left out: their digest stands in.
+ */
+static int build_messages(const json_t *tr, struct ad_llm_message **out, size_t *nout,
+                          struct ad_llm_tool_call **calls_out, char ***owned,
+                          struct ad_err *err)
+{
+    size_t n = json_array_size(tr), ncalls = 0, k = 0, i, at = 0;
     struct ad_llm_message *m;
     struct ad_llm_tool_call *calls;
+    char **own;
     json_t *v;
 
     json_array_foreach(tr, i, v)
         ncalls += json_array_size(json_object_get(v, "tool_calls"));
     m = calloc(n ? n : 1, sizeof(*m));
     calls = calloc(ncalls ? ncalls : 1, sizeof(*calls));
-    if (!m || !calls) {
+    own = calloc(n + 1, sizeof(*own));
+    if (!m || !calls || !own) {
         free(m);
         free(calls);
+        free(own);
         return ad_error(err, AD_ENOMEM, "out of memory");
     }
     json_array_foreach(tr, i, v) {
         json_t *cs = json_object_get(v, "tool_calls"), *c;
         size_t j;
 
-        m[i].role = role_of(json_string_value(json_object_get(v, "role")));
-        m[i].content = json_string_value(json_object_get(v, "content"));
-        m[i].tool_call_id = json_string_value(json_object_get(v, "tool_call_id"));
-        m[i].calls = &calls[k];
-        m[i].ncalls = json_array_size(cs);
+        if (json_is_true(json_object_get(v, "compacted")))
+            continue;
+        /* An empty turn (it escalated) says nothing, and some providers refuse it. */
+        if (!strcmp(json_string_value(json_object_get(v, "role")), "assistant") &&
+            json_array_size(cs) == 0 && blank(json_string_value(json_object_get(v, "content"))))
+            continue;
+        m[at].role = role_of(json_string_value(json_object_get(v, "role")));
+        m[at].content = json_string_value(json_object_get(v, "content"));
+        m[at].tool_call_id = json_string_value(json_object_get(v, "tool_call_id"));
+        if (m[at].role == AD_LLM_TOOL) {
+            own[at] = ad__agent_fence(json_string_value(json_object_get(v, "name")),
+                                      m[at].tool_call_id, m[at].content,
+                                      json_object_get(v, "screen"));
+            if (!own[at]) {
+                for (size_t q = 0; q < at; q++)
+                    free(own[q]);
+                free(own);
+                free(m);
+                free(calls);
+                return ad_error(err, AD_ENOMEM, "out of memory");
+            }
+            m[at].content = own[at];
+        }
+        m[at].calls = &calls[k];
+        m[at].ncalls = json_array_size(cs);
         json_array_foreach(cs, j, c) {
             calls[k].id = (char *)json_string_value(json_object_get(c, "id"));
             calls[k].name = (char *)json_string_value(json_object_get(c, "name"));
             calls[k].arguments = (char *)json_string_value(json_object_get(c, "arguments"));
             k++;
         }
+        at++;
     }
     *out = m;
+    *nout = at;
     *calls_out = calls;
+    *owned = own;
     return 0;
+}
+
+static void free_owned(char **own, size_t n)
+{
+    for (size_t i = 0; own && i < n; i++)
+        free(own[i]);
+    free(own);
 }
 
 static json_t *assistant_message(const struct ad_llm_response *r, int turn)
@@ -790,6 +953,9 @@ static int model_turn(struct loop *l, struct ad_err *err)
     struct ad_llm_message *msgs = NULL;
     struct ad_llm_tool_call *calls = NULL;
     struct ad_err lerr = AD_ERR_INIT;
+    size_t nmsgs = 0;
+    char **owned = NULL;
+    bool strong = false, stalled;
     int turn = (int)state_int(l, "turns") + 1;
     json_int_t tokens;
     double cost;
@@ -798,23 +964,34 @@ static int model_turn(struct loop *l, struct ad_err *err)
 
     memset(&req, 0, sizeof(req));
     memset(&resp, 0, sizeof(resp));
-    rc = build_messages(l->sess.transcript, &msgs, &calls, err);
+    rc = build_messages(l->sess.transcript, &msgs, &nmsgs, &calls, &owned, err);
     if (rc < 0)
         return rc;
     req.messages = msgs;
-    req.nmessages = json_array_size(l->sess.transcript);
+    req.nmessages = nmsgs;
     req.tools = l->tools;
     req.ntools = l->ntools;
     req.model = l->o->model;
     req.temperature = -1;
     req.seed = -1;
     req.purpose = "agent";
+    if (l->tiered) {
+        strong = json_is_string(json_object_get(l->state, "escalate"));
+        req.tier = strong ? "strong" : "fast";
+        req.purpose = strong ? "agent.strong" : "agent.fast";
+        if (strong)
+            progress(l, AD_AGENT_WARNING,
+                     json_pack("{s:s, s:s, s:s}", "message", "this turn goes to the strong "
+                               "tier", "tier", "strong", "why", json_string_value(json_object_get(
+                                   l->state, "escalate"))));
+    }
     if (l->end_ms)
         req.deadline_ms = time_left(l) > 0 ? time_left(l) : 1;
     progress(l, AD_AGENT_THINKING, json_pack("{s:i}", "turn", turn));
     rc = ad_llm_complete(l->llm, &req, &resp, &lerr);
     free(msgs);
     free(calls);
+    free_owned(owned, json_array_size(l->sess.transcript));
     /* A call its deadline ended returns only once the deadline has passed (llm.h). */
     if (rc == AD_ETIMEOUT && time_left(l) <= 0) {
         progress_msg(l, AD_AGENT_WARNING, "the run's deadline passed during the model call");
@@ -831,15 +1008,29 @@ static int model_turn(struct loop *l, struct ad_err *err)
     tokens = (json_int_t)(resp.usage.prompt_tokens + resp.usage.completion_tokens);
     cost = resp.cost_usd;
     m = assistant_message(&resp, turn);
+    if (m && l->tiered && json_object_set_new(m, "tier", json_string(req.tier)) != 0) {
+        json_decref(m);
+        m = NULL;
+    }
     rc = m && json_array_append_new(l->sess.transcript, m) == 0
              ? 0 : ad_error(err, AD_ENOMEM, "out of memory");
+    if (rc == 0 && strong)
+        rc = set_new(l->state, "escalations", json_integer(state_int(l, "escalations") + 1),
+                     err);
+    if (rc == 0 && strong)
+        json_object_del(l->state, "escalate");
     if (rc == 0)
         rc = set_new(l->state, "turns", json_integer(turn), err);
     if (rc == 0)
         rc = set_new(l->state, "tokens", json_integer(state_int(l, "tokens") + tokens), err);
     if (rc == 0)
         rc = set_new(l->state, "cost_usd", json_real(state_num(l, "cost_usd") + cost), err);
-    if (rc == 0 && resp.ncalls == 0)
+    /* A turn with neither a tool call nor an answer is a refusal to progress: with a
+     * strong tier not tried for it yet, the next turn escalates instead of ending. */
+    stalled = resp.ncalls == 0 && blank(resp.text);
+    if (rc == 0 && stalled && l->tiered && !strong)
+        rc = escalate(l, "no_progress", err);
+    else if (rc == 0 && resp.ncalls == 0)
         stop_with(l, "answer", NULL);
     if (rc == 0)
         rc = save(l, err);
@@ -853,6 +1044,68 @@ static int model_turn(struct loop *l, struct ad_err *err)
                      json_pack("{s:i, s:o}", "turn", turn, "text", jstr(resp.text)));
     }
     ad_llm_response_release(&resp);
+    return rc;
+}
+
+/*
+ * Before a model call: over AD_AGENT_COMPACT_AT of the window (or at every
+ * compact_every-th turn), the oldest turns become a digest (loop_context.c).
+ */
+static int budget(struct loop *l, struct ad_err *err)
+{
+    struct ad__compact_in in = { l->sess.transcript, l->llm, l->o->model, AD_AGENT_KEEP_TURNS,
+                                 0 };
+    struct ad__compact_out out;
+    int64_t used = ad__agent_context_tokens(l->sess.transcript, l->tools, l->ntools);
+    int turns = (int)state_int(l, "turns");
+    bool full = (double)used >= AD_AGENT_COMPACT_AT * (double)l->window;
+    bool every = l->compact_every > 0 && turns > 0 && turns % l->compact_every == 0 &&
+                 state_int(l, "compacted_at_turn") != turns;
+    json_t *log;
+    int rc;
+
+    if (!full && !every)
+        return 0;
+    if (l->end_ms)
+        in.deadline_ms = time_left(l) > 0 ? time_left(l) : 1;
+    rc = ad__agent_compact(&in, &out, err);
+    if (rc < 0)
+        return rc;
+    if (out.compacted == 0) {
+        if (full)
+            progress_msg(l, AD_AGENT_WARNING, "the context holds about %" PRId64 " of %" PRId64
+                         " tokens and nothing older than the last %d turns is left to compact",
+                         used, l->window, AD_AGENT_KEEP_TURNS);
+        return rc;
+    }
+    log = json_object_get(l->state, "compactions");
+    if (!log) {
+        rc = set_new(l->state, "compactions", json_array(), err);
+        log = json_object_get(l->state, "compactions");
+    }
+    if (rc == 0 && json_array_append_new(log, json_pack(
+                       "{s:i, s:s, s:i, s:I, s:I, s:I, s:s}", "before_turn", turns + 1, "by",
+                       out.by, "messages", out.compacted, "cited", (json_int_t)out.ncited,
+                       "tokens_before", (json_int_t)used, "tokens_after",
+                       (json_int_t)ad__agent_context_tokens(l->sess.transcript, l->tools,
+                                                            l->ntools),
+                       "trigger", full ? "window" : "every")) != 0)
+        rc = ad_error(err, AD_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = set_new(l->state, "compacted_at_turn", json_integer(turns), err);
+    if (rc == 0)
+        rc = set_new(l->state, "tokens", json_integer(state_int(l, "tokens") + out.tokens), err);
+    if (rc == 0)
+        rc = set_new(l->state, "cost_usd", json_real(state_num(l, "cost_usd") + out.cost_usd),
+                     err);
+    if (rc == 0)
+        rc = save(l, err);
+    if (rc == 0)
+        progress_msg(l, AD_AGENT_WARNING, "compacted %d earlier messages into a digest (%s%s%s"
+                     "; %zu cited tool results kept): about %" PRId64 " of %" PRId64
+                     " tokens before", out.compacted, out.by == NULL ? "" : "by ", out.by,
+                     out.why_clipped[0] ? ", the model did not answer" : "", out.ncited, used,
+                     l->window);
     return rc;
 }
 
@@ -902,7 +1155,8 @@ static const char *last_answer(const struct loop *l)
     while (n > 0) {
         json_t *m = json_array_get(l->sess.transcript, --n);
 
-        if (strcmp(json_string_value(json_object_get(m, "role")), "assistant") == 0) {
+        if (strcmp(json_string_value(json_object_get(m, "role")), "assistant") == 0 &&
+            !json_object_get(m, "self_check")) {
             const char *t = json_string_value(json_object_get(m, "content"));
 
             return t && *t ? t : NULL;
@@ -911,9 +1165,166 @@ static const char *last_answer(const struct loop *l)
     return NULL;
 }
 
+/* ---- done means checked ---------------------------------------------------- */
+
+static const char self_check_prompt[] =
+    "Self-check before the run ends. Compare your final answer with the task%s. Reply with "
+    "one JSON object only: {\"pass\": true or false, \"confidence\": a number from 0 to 1, "
+    "\"reason\": \"one sentence\"}.";
+
+/* The first JSON object in text (a model may wrap it in prose or a fence). */
+static json_t *first_object(const char *text)
+{
+    const char *a = text ? strchr(text, '{') : NULL, *b = text ? strrchr(text, '}') : NULL;
+    json_t *j;
+
+    if (!a || !b || b < a)
+        return NULL;
+    j = json_loadb(a, (size_t)(b - a + 1), 0, NULL);
+    if (j && !json_is_object(j)) {
+        json_decref(j);
+        j = NULL;
+    }
+    return j;
+}
+
+/*
+ * After an answer: one self-check call. The check's prompt and reply go to
+ * the transcript (marked "self_check"), its verdict to the state. A failed
+ * check, the first time, clears the stop and asks for one more turn.
+ */
+static int self_check(struct loop *l, struct ad_err *err)
+{
+    struct ad_llm_request req;
+    struct ad_llm_response resp;
+    struct ad_llm_message *msgs = NULL;
+    struct ad_llm_tool_call *calls = NULL;
+    struct ad_err lerr = AD_ERR_INIT;
+    size_t nmsgs = 0;
+    char **owned = NULL, *prompt = NULL, *exp = NULL;
+    json_t *verdict = NULL, *tr = l->sess.transcript, *v;
+    double conf = -1;
+    bool pass = false;
+    int rc;
+
+    if (l->o->expected)
+        exp = ad_strdupf(" and with the expected output: %s", l->o->expected);
+    prompt = ad_strdupf(self_check_prompt, exp ? exp : "");
+    free(exp);
+    if (!prompt)
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    rc = json_array_append_new(tr, json_pack("{s:s, s:s, s:b}", "role", "user", "content",
+                                             prompt, "self_check", 1))
+             ? ad_error(err, AD_ENOMEM, "out of memory") : 0;
+    free(prompt);
+    if (rc == 0)
+        rc = build_messages(tr, &msgs, &nmsgs, &calls, &owned, err);
+    if (rc < 0)
+        return rc;
+    memset(&req, 0, sizeof(req));
+    memset(&resp, 0, sizeof(resp));
+    req.messages = msgs;
+    req.nmessages = nmsgs;
+    req.model = l->o->model;
+    req.max_tokens = 300;
+    req.temperature = -1;
+    req.seed = -1;
+    req.purpose = "agent.self_check";
+    if (l->tiered)
+        req.tier = "fast";
+    if (l->end_ms)
+        req.deadline_ms = time_left(l) > 0 ? time_left(l) : 1;
+    rc = ad_llm_complete(l->llm, &req, &resp, &lerr);
+    free(msgs);
+    free(calls);
+    free_owned(owned, json_array_size(tr));
+    if (rc < 0) {
+        /* No verdict: the answer stands, unchecked, and the state says so. */
+        progress_msg(l, AD_AGENT_WARNING, "the self-check call failed: %s", lerr.msg);
+        verdict = json_pack("{s:n, s:n, s:s}", "pass", "confidence", "error", lerr.msg);
+        rc = 0;
+    } else {
+        json_t *j = first_object(resp.text);
+
+        v = json_object_get(j, "confidence");
+        if (json_is_number(v))
+            conf = json_number_value(v);
+        if (!isfinite(conf) || conf < 0 || conf > 1)
+            conf = -1;
+        pass = json_is_true(json_object_get(j, "pass"));
+        verdict = json_pack("{s:b, s:o, s:o}", "pass", pass, "confidence",
+                            conf >= 0 ? json_real(conf) : json_null(), "reason",
+                            jstr(json_string_value(json_object_get(j, "reason"))));
+        json_decref(j);
+        if (json_array_append_new(tr, json_pack("{s:s, s:o, s:b, s:I, s:f}", "role",
+                                                "assistant", "content", jstr(resp.text),
+                                                "self_check", 1, "tokens",
+                                                (json_int_t)(resp.usage.prompt_tokens +
+                                                             resp.usage.completion_tokens),
+                                                "cost_usd", resp.cost_usd)) != 0)
+            rc = ad_error(err, AD_ENOMEM, "out of memory");
+        if (rc == 0)
+            rc = set_new(l->state, "tokens", json_integer(state_int(l, "tokens") +
+                         resp.usage.prompt_tokens + resp.usage.completion_tokens), err);
+        if (rc == 0)
+            rc = set_new(l->state, "cost_usd", json_real(state_num(l, "cost_usd") +
+                                                         resp.cost_usd), err);
+    }
+    ad_llm_response_release(&resp);
+    if (rc == 0 && !verdict)
+        rc = ad_error(err, AD_ENOMEM, "out of memory");
+    if (rc == 0) {
+        json_t *checks = json_object_get(l->state, "self_checks");
+
+        if (!checks && set_new(l->state, "self_checks", json_array(), err) == 0)
+            checks = json_object_get(l->state, "self_checks");
+        rc = checks && json_array_append(checks, verdict) == 0
+                 ? 0 : ad_error(err, AD_ENOMEM, "out of memory");
+    }
+    if (rc == 0)
+        progress(l, AD_AGENT_WARNING,
+                 json_pack("{s:s, s:O}", "message", pass ? "self-check passed"
+                           : "self-check did not pass", "self_check", verdict));
+    /* A failed check, the first time: one more turn, told why. */
+    if (rc == 0 && !pass && json_array_size(json_object_get(l->state, "self_checks")) == 1 &&
+        json_is_false(json_object_get(verdict, "pass"))) {
+        const char *why = json_string_value(json_object_get(verdict, "reason"));
+        char *m = ad_strdupf("The self-check did not pass (%s). Fix the answer: reply with the "
+                             "corrected final answer, calling tools if you need them.",
+                             why && *why ? why : "no reason given");
+
+        if (!m || json_array_append_new(tr, json_pack("{s:s, s:s, s:b}", "role", "user",
+                                                      "content", m, "self_check", 1)) != 0)
+            rc = ad_error(err, AD_ENOMEM, "out of memory");
+        free(m);
+        if (rc == 0) {
+            l->stop = NULL;
+            free(l->stop_detail);
+            l->stop_detail = NULL;
+        }
+    }
+    else if (rc == 0 && !pass && json_is_false(json_object_get(verdict, "pass")) &&
+             !l->stop_detail) {
+        const char *why = json_string_value(json_object_get(verdict, "reason"));
+
+        l->stop_detail = ad_strdupf("SelfCheckFailed: %s", why && *why ? why
+                                    : "the answer did not pass its self-check");
+    }
+    json_decref(verdict);
+    if (rc == 0)
+        rc = save(l, err);
+    return rc;
+}
+
 static bool run_succeeded(const struct loop *l)
 {
     json_t *outcome = json_object_get(l->state, "outcome");
+    json_t *checks = json_object_get(l->state, "self_checks");
+
+    /* An answer its last self-check failed is no success (one that could not run is). */
+    if (!outcome && json_is_false(json_object_get(json_array_get(checks,
+                                                   json_array_size(checks) - 1), "pass")))
+        return false;
 
     if (outcome)
         return json_is_true(json_object_get(outcome, "success"));
@@ -941,6 +1352,19 @@ static int finish(struct loop *l, struct ad_agent_run_result *res, struct ad_err
                            "stop_reason", l->stop, "turns", state_int(l, "turns"), "cost_usd",
                            state_num(l, "cost_usd"), "interventions",
                            state_int(l, "interventions"));
+    {
+        json_t *checks = json_object_get(l->state, "self_checks");
+        json_t *lastc = json_array_get(checks, json_array_size(checks) - 1);
+
+        /* The agent's stated confidence, of its last self-check. */
+        if (ep.context && lastc &&
+            (json_object_set(ep.context, "self_check", lastc) != 0 ||
+             json_object_set(ep.context, "confidence", json_object_get(lastc, "confidence")
+                                 ? json_object_get(lastc, "confidence") : json_null()) != 0)) {
+            json_decref(ep.context);
+            ep.context = NULL;
+        }
+    }
     ep.intervention = l->intervention || state_int(l, "interventions") > 0;
     ep.execution_seconds = (double)(state_int(l, "elapsed_ms") + (ad_now_ms() - l->t0_ms)) /
                            1000.0;
@@ -994,6 +1418,8 @@ static void loop_release(struct loop *l)
     }
     free(l->skills);
     free(l->versions);
+    free(l->denied);
+    ad_agent_release(&l->agent);
     free(l->tools);
     for (size_t i = 0; i < l->nprov; i++)
         json_decref(l->prov_schema[i]);
@@ -1026,6 +1452,7 @@ int ad_agent_run(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
                                              : AD_AGENT_DEFAULT_TOOL_FAILURES;
     l.t0_ms = ad_now_ms();
     l.end_ms = o->deadline_ms > 0 ? mono_ms() + o->deadline_ms : 0;
+    l.tiered = ad_llm_has_tier(llm, "strong");
     rc = o->resume ? session_resume(&l, err) : session_new(&l, err);
     if (rc == 0)
         rc = load_tools(&l, err);
@@ -1038,7 +1465,16 @@ int ad_agent_run(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
             break;
         check_limits(&l);
         if (!l.stop)
+            rc = budget(&l, err);
+        if (rc == 0 && !l.stop)
             rc = model_turn(&l, err);
+        /* Done means checked: an answer gets its self-check, once per answer, at most 2. */
+        if (rc == 0 && l.stop && !strcmp(l.stop, "answer") && (o->self_check || o->expected) &&
+            last_answer(&l) && json_array_size(json_object_get(l.state, "self_checks")) <
+                                   (json_is_false(json_object_get(json_array_get(
+                                        json_object_get(l.state, "self_checks"), 0), "pass"))
+                                        ? 2 : 1))
+            rc = self_check(&l, err);
     }
     /* A final answer may come with tool calls of its own: nothing, here. */
     if (rc == 0)

@@ -230,6 +230,8 @@ int cmd_agent(int argc, char **argv, struct ad_ctx *ctx);
 /* cmd_agent_run.c: agent run, agent sessions. */
 int ad__agent_run(int argc, char **argv, struct ad_ctx *ctx);
 int ad__agent_sessions(int argc, char **argv, struct ad_ctx *ctx);
+int ad__agent_tools(int argc, char **argv, struct ad_ctx *ctx);
+int ad__agent_replay(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_episode(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_settings(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_events(int argc, char **argv, struct ad_ctx *ctx);

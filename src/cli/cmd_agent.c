@@ -387,6 +387,8 @@ int cmd_agent(int argc, char **argv, struct ad_ctx *ctx)
         { "graduate", agent_graduate },
         { "run", ad__agent_run },
         { "sessions", ad__agent_sessions },
+        { "tools", ad__agent_tools },
+        { "replay", ad__agent_replay },
         { NULL, NULL },
     };
 

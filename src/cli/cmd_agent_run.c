@@ -136,6 +136,10 @@ int ad__agent_run(int argc, char **argv, struct ad_ctx *ctx)
         { "timeout", required_argument, NULL, 'T' },
         { "tool-timeout", required_argument, NULL, 'W' },
         { "tool-failures", required_argument, NULL, 'f' },
+        { "context-window", required_argument, NULL, 'w' },
+        { "compact-every", required_argument, NULL, 'e' },
+        { "self-check", no_argument, NULL, 's' },
+        { "expect", required_argument, NULL, 'x' },
         { NULL, 0, NULL, 0 },
     };
     struct ad_agent_run_opts o = { .deadline_ms = DEFAULT_RUN_DEADLINE_MS };
@@ -177,6 +181,18 @@ int ad__agent_run(int argc, char **argv, struct ad_ctx *ctx)
             if (ad__parse_int(ctx, "--tool-failures", optarg, 1, 100, &v))
                 return AD_EXIT_USAGE;
             o.tool_failure_limit = (int)v;
+            break;
+        case 'w':
+            if (ad__parse_int(ctx, "--context-window", optarg, 64, 10000000, &v))
+                return AD_EXIT_USAGE;
+            o.context_window = v;
+            break;
+        case 's': o.self_check = true; break;
+        case 'x': o.expected = optarg; break;
+        case 'e':
+            if (ad__parse_int(ctx, "--compact-every", optarg, 1, 1000, &v))
+                return AD_EXIT_USAGE;
+            o.compact_every = (int)v;
             break;
         default:
             return AD_EXIT_USAGE;
@@ -392,5 +408,139 @@ out:
     ad__name_cache_release(&names);
     ad_agent_session_list_free(v, n);
     ad_agent_release(&a);
+    return rc;
+}
+
+/* autodev agent tools NAME [--allow a,b | --deny | --reset]: the loop's tool permissions. */
+int ad__agent_tools(int argc, char **argv, struct ad_ctx *ctx)
+{
+    static const struct option longopts[] = {
+        { "allow", required_argument, NULL, 'a' },
+        { "deny", no_argument, NULL, 'd' },
+        { "reset", no_argument, NULL, 'r' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_agent a = { 0 };
+    const char *allow = NULL;
+    int ch, rc, changes = 0;
+    bool reset = false;
+    json_t *j;
+
+    ad__getopt_reset();
+    while ((ch = ad__getopt(ctx, argc, argv, ":", longopts)) != -1) {
+        switch (ch) {
+        case 'a': allow = optarg; changes++; break;
+        case 'd': allow = ""; changes++; break;
+        case 'r': reset = true; changes++; break;
+        default: return AD_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1)
+        return ad__usage_error(ctx, "usage: autodev agent tools NAME [--allow TOOL,... | --deny "
+                               "| --reset]");
+    if (changes > 1)
+        return ad__usage_error(ctx, "give one of --allow, --deny and --reset");
+    rc = ad__ctx_tenant(ctx, 1);
+    if (rc == 0)
+        rc = ad__agent_lookup(ctx, argv[optind], &a);
+    if (rc != 0)
+        return rc;
+    if (changes) {
+        if (ad_agent_tools_set(ctx->store, ctx->tenant_id, a.id, reset ? NULL : allow, &err) < 0) {
+            rc = err.code == AD_EINVAL ? ad__usage_error(ctx, "%s", err.msg)
+                                       : ad__die_err(ctx, &err);
+            goto out;
+        }
+        free(a.tool_policy);
+        a.tool_policy = reset ? NULL : strdup(allow);
+        if (!reset && !a.tool_policy) {
+            ad_error(&err, AD_ENOMEM, "out of memory");
+            rc = ad__die_err(ctx, &err);
+            goto out;
+        }
+    }
+    if (ctx->json) {
+        j = json_pack("{s:s, s:s, s:s?, s:s}", "agent", a.name, "maturity",
+                      ad_maturity_name(a.maturity), "allow", a.tool_policy, "default",
+                      a.maturity == AD_STUDENT ? "none"
+                      : a.maturity == AD_INTERN ? "read-only skills and the runtime's tools"
+                                                : "every tool");
+        rc = ad__print_json(ctx, j);
+    } else if (a.tool_policy) {
+        fprintf(ctx->out, "agent %s: allow-list: %s\n", a.name,
+                *a.tool_policy ? a.tool_policy : "(none: no tool may be called)");
+    } else {
+        fprintf(ctx->out, "agent %s: by maturity (%s): %s\n", a.name,
+                ad_maturity_name(a.maturity),
+                a.maturity == AD_STUDENT ? "no tools"
+                : a.maturity == AD_INTERN ? "read-only skills and the runtime's tools"
+                                          : "every tool");
+    }
+out:
+    ad_agent_release(&a);
+    return rc;
+}
+
+/* autodev agent replay SESSION [--tool-timeout S]: the session's tool calls against today's skills. */
+int ad__agent_replay(int argc, char **argv, struct ad_ctx *ctx)
+{
+    static const struct option longopts[] = {
+        { "tool-timeout", required_argument, NULL, 'W' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct ad_sandbox_limits limits = { 0 };
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_sandbox *sb = NULL;
+    json_t *r = NULL, *c;
+    int64_t v;
+    size_t i;
+    int ch, rc;
+
+    ad__getopt_reset();
+    while ((ch = ad__getopt(ctx, argc, argv, ":", longopts)) != -1) {
+        if (ch != 'W' || ad__parse_int(ctx, "--tool-timeout", optarg, 1, 86400, &v))
+            return AD_EXIT_USAGE;
+        limits.wall_ms = v * 1000;
+    }
+    if (optind != argc - 1)
+        return ad__usage_error(ctx, "usage: autodev agent replay SESSION [--tool-timeout S]");
+    rc = ad__ctx_tenant(ctx, 1);
+    if (rc == 0)
+        rc = ad__ctx_sandbox(ctx, &sb);
+    if (rc != 0)
+        return rc;
+    rc = ad_agent_replay(ctx->store, sb, ctx->tenant_id, argv[optind], &limits, &r, &err);
+    if (rc == AD_ENOTFOUND)
+        return ad__usage_error(ctx, "%s", err.msg);
+    if (rc < 0)
+        return ad__die_err(ctx, &err);
+    if (ctx->json) {
+        rc = ad__print_json(ctx, r);
+        r = NULL;
+    } else {
+        json_array_foreach(json_object_get(r, "calls"), i, c) {
+            const char *st = json_string_value(json_object_get(c, "status"));
+
+            fprintf(ctx->out, "%-8s %s %s", st, json_string_value(json_object_get(c, "tool")),
+                    json_string_value(json_object_get(c, "call_id")));
+            if (json_object_get(c, "version"))
+                fprintf(ctx->out, " (version %s)",
+                        json_string_value(json_object_get(c, "version")));
+            if (json_object_get(c, "note"))
+                fprintf(ctx->out, ": %s", json_string_value(json_object_get(c, "note")));
+            fputc('\n', ctx->out);
+            if (!strcmp(st, "changed"))
+                fprintf(ctx->out, "  before: %s\n  after:  %s\n",
+                        json_string_value(json_object_get(c, "before")),
+                        json_string_value(json_object_get(c, "after")));
+        }
+        fprintf(ctx->out, "%d same, %d changed, %d skipped\n",
+                (int)json_integer_value(json_object_get(r, "same")),
+                (int)json_integer_value(json_object_get(r, "changed")),
+                (int)json_integer_value(json_object_get(r, "skipped")));
+        rc = json_integer_value(json_object_get(r, "changed")) > 0 ? AD_EXIT_RUNTIME : AD_EXIT_OK;
+    }
+    json_decref(r);
     return rc;
 }

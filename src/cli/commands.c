@@ -101,7 +101,8 @@ static const struct ad_cmd_form agent_forms[] = {
       "recording the readiness in the agent.maturity event, and notify the\n"
       "capabilities it unlocks. Exits 1, naming each gap, when it is not ready." },
     { "agent run NAME \"TASK\" [--max-turns N] [--cost-limit USD] [--model M]"
-      " [--timeout S] [--tool-timeout S] [--tool-failures N]",
+      " [--timeout S] [--tool-timeout S] [--tool-failures N] [--context-window T]"
+      " [--compact-every N] [--self-check] [--expect TEXT]",
       "Run the model-tool-model loop for the agent: the model ($AUTODEV_LLM) gets\n"
       "the task and the catalog's current skills as tools (plus record_outcome),\n"
       "each tool call runs its skill in the sandbox, and the loop goes on until a\n"
@@ -109,11 +110,37 @@ static const struct ad_cmd_form agent_forms[] = {
       "run's deadline (--timeout), a tool that failed N times in a row, or a model\n"
       "error. Progress is printed as it happens (with --json: one JSON object per\n"
       "line) and emitted on the bus as agent.progress; the run becomes an episode.\n"
+      "Tool results reach the model fenced and labelled as tool output; text in\n"
+      "them that reads like instructions is flagged in the transcript (\"screen\")\n"
+      "and never acted on. When the context holds 80% of the model's window, the\n"
+      "oldest turns become a digest (the model's summary, else clipped), keeping\n"
+      "the task, the last 2 turns and every tool result a later turn cites.\n"
+      "With fast: and strong: tiers in $AUTODEV_LLM, 2 failed tool calls or a turn\n"
+      "with neither a tool call nor an answer send the next turn to the strong\n"
+      "tier (the ledger's purpose: agent.fast, agent.strong). With --self-check\n"
+      "(or --expect), an answer gets one self-check call comparing it with the\n"
+      "task (and TEXT); the episode records the confidence stated, and a failed\n"
+      "check gets one more turn.\n"
       "Exits 0 when the run succeeded, 1 when it failed or stopped." },
     { "agent run NAME --resume SESSION [--max-turns N] [--cost-limit USD] [--timeout S]",
       "Continue a session from its transcript: one whose process died (tool calls\n"
       "cut off are run again) or one a limit or the deadline stopped (new limits\n"
       "may be given; the episode then records that a human intervened)." },
+    { "agent replay SESSION [--tool-timeout S]",
+      "Run the session's tool calls again against the catalog's current skill\n"
+      "versions, in the sandbox, and show which results changed: the regression\n"
+      "check before a promoted version meets real traffic. Nothing is recorded.\n"
+      "record_outcome, the runtime's tools and calls without a result are\n"
+      "skipped. Exits 1 when an output changed (with --json: 0, the object says).\n"
+      "Resuming a session last written over 24 hours ago warns to replay it." },
+    { "agent tools NAME [--allow TOOL,... | --deny | --reset]",
+      "Which tools the agent loop lets the agent call. Without an option, show\n"
+      "it. --allow sets an allow-list (skills and runtime tools by name), --deny\n"
+      "allows none, --reset goes back to the default by maturity: STUDENT none,\n"
+      "INTERN read-only skills (code that names no file write, process, socket,\n"
+      "HTTP, os or dynamic code) and the runtime's tools, SUPERVISED and\n"
+      "AUTONOMOUS every tool. A tool outside it is not offered to the model; a\n"
+      "call to it gets a PermissionDenied error result and nothing runs." },
     { "agent sessions [NAME] [--limit N]",
       "List agent sessions, newest first, with status, turns, cost and agent." },
     { "agent sessions [NAME] --show SESSION",
@@ -134,11 +161,24 @@ static const struct ad_cmd_opt agent_opts[] = {
       "run: the whole run may take S seconds, model calls, retries and tool calls\n"
       "included, 1..86400 (default 600); past it the run stops with stop reason\n"
       "deadline and can be resumed." },
-    { "--tool-timeout S", "run: wall-clock limit of each tool call, 1..86400 (default 60)." },
+    { "--tool-timeout S",
+      "run, replay: wall-clock limit of each tool call, 1..86400 (default 60)." },
     { "--tool-failures N",
       "run: stop after N failed calls in a row of one tool, 1..100 (default 3)." },
+    { "--context-window T",
+      "run: the model's context window in tokens, 64..10000000 (default: by model,\n"
+      "e.g. 128000 for gpt-4o, 200000 for claude, else 8192); kept on resume." },
+    { "--compact-every N",
+      "run: also compact the oldest turns every N model turns, 1..1000." },
+    { "--self-check",
+      "run: before ending with success, the model checks its answer against the task\n"
+      "and states a confidence (0..1), recorded in the episode's context." },
+    { "--expect TEXT", "run: the expected output, for the self-check (implies it)." },
     { "--resume SESSION", "run: continue that session." },
     { "--show SESSION", "sessions: print that session with its transcript." },
+    { "--allow TOOL,...", "tools: the tools the agent may call, by name." },
+    { "--deny", "tools: the agent may call no tool." },
+    { "--reset", "tools: back to the default of the agent's maturity." },
     { NULL, NULL },
 };
 

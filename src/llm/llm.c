@@ -164,8 +164,17 @@ static int parse_entry(struct ad_llm *llm, char *item, struct ad__llm_entry *e,
 {
     char *colon, *model;
     const struct ad__llm_ops *ops;
+    const char *tier = "";
 
     item = trim(item);
+    /* "fast:" or "strong:" before the provider marks the entry's tier. */
+    if (strncmp(item, "fast:", 5) == 0) {
+        tier = "fast";
+        item = trim(item + 5);
+    } else if (strncmp(item, "strong:", 7) == 0) {
+        tier = "strong";
+        item = trim(item + 7);
+    }
     colon = strchr(item, ':');
     ops = find_provider(item, colon ? (size_t)(colon - item) : strlen(item));
     if (!ops)
@@ -177,6 +186,7 @@ static int parse_entry(struct ad_llm *llm, char *item, struct ad__llm_entry *e,
         return ad_error(err, AD_EINVAL, "llm provider '%s' needs a model: '%s:MODEL'",
                         ops->name, ops->name);
     memset(e, 0, sizeof(*e));
+    snprintf(e->tier, sizeof(e->tier), "%s", tier);
     e->ops = ops;
     e->llm = llm;
     e->model = strdup(*model ? model : "mutate");
@@ -197,7 +207,14 @@ static int parse_spec(struct ad_llm *llm, const char *spec, struct ad_err *err)
     llm->v = calloc(MAX_CHAIN, sizeof(*llm->v));
     for (p = copy; !rc && llm->v && *trim(p);) {
         p = trim(p);
-        comma = strncmp(p, "exec:", 5) ? strchr(p, ',') : NULL;
+        {
+            /* exec takes the rest of the spec, after its tier if it has one. */
+            const char *q = !strncmp(p, "fast:", 5) ? p + 5 : !strncmp(p, "strong:", 7) ? p + 7 : p;
+
+            while (isspace((unsigned char)*q))
+                q++;
+            comma = strncmp(q, "exec:", 5) ? strchr(p, ',') : NULL;
+        }
         if (comma)
             *comma = '\0';
         if (llm->n == MAX_CHAIN)
@@ -315,6 +332,22 @@ void ad_llm_free(struct ad_llm *llm)
 size_t ad_llm_chain_len(const struct ad_llm *llm)
 {
     return llm ? llm->n : 0;
+}
+
+bool ad_llm_has_tier(const struct ad_llm *llm, const char *tier)
+{
+    for (size_t i = 0; llm && tier && i < llm->n; i++)
+        if (strcmp(llm->v[i].tier, tier) == 0)
+            return true;
+    return false;
+}
+
+/* Does entry e serve a request of tier (NULL: every entry does)? */
+static bool serves(const struct ad_llm *llm, const struct ad__llm_entry *e, const char *tier)
+{
+    if (!tier || !*e->tier || !ad_llm_has_tier(llm, tier))
+        return true;
+    return strcmp(e->tier, tier) == 0;
 }
 
 const char *ad_llm_chain_entry(const struct ad_llm *llm, size_t i)
@@ -696,6 +729,8 @@ int ad_llm_complete(struct ad_llm *llm, const struct ad_llm_request *req,
     for (i = 0; i < llm->n && !c.deadline; i++) {
         struct ad__llm_entry *e = &llm->v[i];
 
+        if (!serves(llm, e, req->tier))
+            continue;
         if (!breaker_admit(llm, e)) {
             ad_buf_addf(&why, "%s%s: circuit breaker open", why.len ? "; " : "", e->label);
             continue;

@@ -51,6 +51,7 @@ struct ad__llm_entry {
     const struct ad__llm_ops *ops;
     struct ad_llm *llm;
     char *label;          /* owned "provider:model" */
+    char tier[8];         /* "fast", "strong" or "" (the entry's "TIER:" prefix) */
     char *model;          /* owned; for exec the command */
     char *base_url;       /* owned, without a trailing '/'; NULL for non-HTTP providers */
     char *api_key;        /* owned secret; NULL when none; never printed */

@@ -40,6 +40,7 @@ void ad_agent_release(struct ad_agent *a)
     if (!a)
         return;
     free(a->name);
+    free(a->tool_policy);
     memset(a, 0, sizeof(*a));
 }
 
@@ -139,6 +140,26 @@ int ad_store_agent_set_maturity(struct ad_store *st, const char *tenant_id, cons
     if (rc)
         return rc;
     rc = st->ops->agents->set_maturity(st, tenant_id, id, m, ad_time_now(now), err);
+    return ad__write_end(st, own, rc, err);
+}
+
+int ad_store_agent_set_tool_policy(struct ad_store *st, const char *tenant_id, const char *id,
+                                   const char *policy, struct ad_err *err)
+{
+    char now[AD_TIME_SIZE];
+    int rc, own;
+
+    rc = ad__check_id("tenant id", tenant_id, err);
+    if (!rc)
+        rc = ad__check_id("agent id", id, err);
+    if (rc)
+        return rc;
+    if (policy && strlen(policy) > 64 * 1024)
+        return ad_error(err, AD_EINVAL, "a tool policy is at most 64 KiB");
+    rc = ad__write_begin(st, &own, err);
+    if (rc)
+        return rc;
+    rc = st->ops->agents->set_tool_policy(st, tenant_id, id, policy, ad_time_now(now), err);
     return ad__write_end(st, own, rc, err);
 }
 

@@ -122,6 +122,8 @@ struct ad__agent_ops {
                 struct ad_agent **out, size_t *n, struct ad_err *err);
     int (*set_maturity)(struct ad_store *st, const char *tenant_id, const char *id,
                         enum ad_maturity m, const char *now, struct ad_err *err);
+    int (*set_tool_policy)(struct ad_store *st, const char *tenant_id, const char *id,
+                           const char *policy, const char *now, struct ad_err *err);
     int (*record)(struct ad_store *st, const char *tenant_id, const char *agent_id,
                   struct ad_agent_record *out, struct ad_err *err);
 };

@@ -153,7 +153,7 @@ test_expect_success 'malformed tool arguments and unknown tools get error result
     with_case agent_bad_arguments autodev agent run bot "count words" >out &&
     case_ok agent_bad_arguments 2 &&
     request agent_bad_arguments 1 >req.json &&
-    json_get "[json.loads(m[\"content\"]) for m in j[\"messages\"][3:6]]" <req.json >results &&
+    json_get "[json.loads(m[\"content\"].split(\"<<<TOOL_OUTPUT\n\")[1].rsplit(\"\nTOOL_OUTPUT>>>\")[0]) for m in j[\"messages\"][3:6]]" <req.json >results &&
     grep -q "the arguments are not valid JSON" results &&
     grep -q "the arguments must be a JSON object, not an array" results &&
     grep -q "unknown tool .no_such_tool.; the tools are: explode word_count record_outcome" results &&

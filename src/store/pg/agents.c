@@ -5,7 +5,7 @@
 
 #define AGENT_COLS                                                              \
     "id, tenant_id, name, maturity, episode_count, success_count, failure_count," \
-    " ad_ts(created_at), ad_ts(updated_at)"
+    " ad_ts(created_at), ad_ts(updated_at), tool_policy"
 
 static int read_agent(const PGresult *r, int i, struct ad_agent *a, struct ad_err *err)
 {
@@ -22,6 +22,8 @@ static int read_agent(const PGresult *r, int i, struct ad_agent *a, struct ad_er
     a->maturity = m;
     if (!rc)
         rc = ad__pg_dup(r, i, 2, &a->name, err);
+    if (!rc)
+        rc = ad__pg_dup(r, i, 9, &a->tool_policy, err);
     return rc;
 }
 
@@ -107,6 +109,17 @@ static int pg_agent_set_maturity(struct ad_store *st, const char *tenant_id, con
     return ad__pg_run_one(ad__pg(st), tenant_id, q_maturity, 4, p, NULL, "agent", id, err);
 }
 
+static const char q_tool_policy[] =
+    "UPDATE agents SET tool_policy = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2";
+
+static int pg_agent_set_tool_policy(struct ad_store *st, const char *tenant_id, const char *id,
+                                    const char *policy, const char *now, struct ad_err *err)
+{
+    const char *p[] = { tenant_id, id, policy, now };
+
+    return ad__pg_run_one(ad__pg(st), tenant_id, q_tool_policy, 4, p, NULL, "agent", id, err);
+}
+
 static const char q_record[] =
     "SELECT (SELECT count(*) FROM agents WHERE tenant_id = $1 AND id = $2),"
     " count(*), coalesce(sum(intervention), 0), count(constitutional_score),"
@@ -137,5 +150,6 @@ const struct ad__agent_ops ad__pg_agent_ops = {
     .get = pg_agent_get,
     .list = pg_agent_list,
     .set_maturity = pg_agent_set_maturity,
+    .set_tool_policy = pg_agent_set_tool_policy,
     .record = pg_agent_record,
 };

@@ -507,6 +507,10 @@ static const char migration_8[] =
     RLS("signal_keys");
 
 /* One entry per number, as SQLite's list (6 is unused there too). */
+/* The agent loop's tool permissions (as SQLite's 11); 9 (evolution runs) is
+ * not on PostgreSQL yet: its ops answer AD_ENOTSUP (notsup.c). */
+static const char migration_11[] = "ALTER TABLE agents ADD COLUMN tool_policy TEXT;";
+
 const struct ad__pg_migration ad__pg_migrations[] = {
     { 1, migration_1 },
     { 2, migration_2 },
@@ -515,6 +519,7 @@ const struct ad__pg_migration ad__pg_migrations[] = {
     { 5, migration_5 },
     { 7, migration_7 },
     { 8, migration_8 },
+    { 11, migration_11 },
 };
 
 const size_t ad__pg_nmigrations = AD_ARRAY_SIZE(ad__pg_migrations);

@@ -17,6 +17,7 @@ static const struct sq_col agent_cols[] = {
     SQ_COL(T, failure_count, SQ_INT64, 0),
     SQ_COL(T, created_at, SQ_FIXED, 0),
     SQ_COL(T, updated_at, SQ_FIXED, 0),
+    SQ_COL(T, tool_policy, SQ_TEXT, 0),
 };
 #undef T
 
@@ -120,6 +121,27 @@ static int sqlite_agent_set_maturity(struct ad_store *st, const char *tenant_id,
     return ad__sq_step_changed(s, q, "agent", id, err);
 }
 
+static int sqlite_agent_set_tool_policy(struct ad_store *st, const char *tenant_id,
+                                        const char *id, const char *policy, const char *now,
+                                        struct ad_err *err)
+{
+    struct sqlite_store *s = ad__sq(st);
+    struct stmt_slot *q = NULL;
+    int rc = ad__sq_get(s, "UPDATE agents SET tool_policy = ?3, updated_at = ?4"
+                           " WHERE tenant_id = ?1 AND id = ?2", &q, err);
+
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q->stmt, 1, tenant_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->stmt, 2, id, -1, SQLITE_STATIC);
+    if (policy)
+        sqlite3_bind_text(q->stmt, 3, policy, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q->stmt, 3);
+    sqlite3_bind_text(q->stmt, 4, now, -1, SQLITE_STATIC);
+    return ad__sq_step_changed(s, q, "agent", id, err);
+}
+
 /*
  * One statement over ix_episodes_agent_success, so the four numbers come
  * from one snapshot; the agents subquery tells "no episodes" from "no agent".
@@ -159,5 +181,6 @@ const struct ad__agent_ops ad__sqlite_agent_ops = {
     .get = sqlite_agent_get,
     .list = sqlite_agent_list,
     .set_maturity = sqlite_agent_set_maturity,
+    .set_tool_policy = sqlite_agent_set_tool_policy,
     .record = sqlite_agent_record,
 };

@@ -727,6 +727,10 @@ static int bump_schema_version(sqlite3 *db)
     return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
+/* The agent loop's tool permissions: an agent's allow-list (NULL: by its maturity). */
+static const char migration_11[] =
+    "ALTER TABLE agents ADD COLUMN tool_policy TEXT;";
+
 const struct ad__sqlite_migration ad__sqlite_migrations[] = {
     { 1, migration_1, NULL },
     { 2, migration_2, NULL },
@@ -736,6 +740,7 @@ const struct ad__sqlite_migration ad__sqlite_migrations[] = {
     { 7, migration_7, bump_schema_version },
     { 8, migration_8, NULL },
     { 9, migration_9, NULL },
+    { 11, migration_11, bump_schema_version },
 };
 
 const size_t ad__sqlite_nmigrations = AD_ARRAY_SIZE(ad__sqlite_migrations);
