@@ -92,6 +92,12 @@ static const char *db_file(const char *uri)
     return strncmp(uri, "sqlite:", 7) == 0 ? uri + 7 : uri;
 }
 
+/* A server's uri (postgres://, postgresql://): no file to look for first. */
+static int db_is_server(const char *uri)
+{
+    return strncmp(uri, "postgres://", 11) == 0 || strncmp(uri, "postgresql://", 13) == 0;
+}
+
 int ad__ctx_store(struct ad_ctx *ctx, enum ad_ctx_mode mode)
 {
     struct ad_runtime_options o = { 0 };
@@ -104,7 +110,7 @@ int ad__ctx_store(struct ad_ctx *ctx, enum ad_ctx_mode mode)
         return 0;
     /* A read-only runtime asked to write: open it again, read-write. */
     ad__ctx_close(ctx);
-    if (!create && stat(db_file(ctx->db_path), &sb) != 0) {
+    if (!create && !db_is_server(ctx->db_path) && stat(db_file(ctx->db_path), &sb) != 0) {
         if (errno == ENOENT)
             return ad__die_code(ctx, AD_EIO, "no database at '%s' (run 'autodev init')",
                                 ctx->db_path);
