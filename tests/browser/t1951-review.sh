@@ -100,6 +100,7 @@ for s in 'login' \
          'keyboard only: approve a candidate' \
          'every page renders; screenshots saved' \
          'every API call carried the token; no console errors' \
+         'an agent token is refused at login with the reason (GET /v1/me)' \
          'a 401 returns to the login'; do
     test_expect_success "browser: $s" "step_ok '$s'"
 done
