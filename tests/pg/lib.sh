@@ -16,6 +16,7 @@
 #   stop_pid FILE          SIGTERM to the pid in FILE, waits for it to go
 PG_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$PG_DIR/../server/lib.sh"
+HTTPPY="/usr/bin/python3 $PG_DIR/../server/client.py"
 
 PG_SCHEMA=
 if [ -n "${AUTODEV_TEST_PG:-}" ]; then
