@@ -14,6 +14,8 @@
 #   start_worker N ARGS... autodev worker number N in the background
 #                          (stderr in workerN.err, pid in workerN.pid)
 #   stop_pid FILE          SIGTERM to the pid in FILE, waits for it to go
+#   $PG_SUPER_URL          the superuser's URL of the schema (for matrix.py, mutant.py
+#                          through tests/server/psqldb.py; $AUTODEV_PSQL names psql)
 PG_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$PG_DIR/../server/lib.sh"
 HTTPPY="/usr/bin/python3 $PG_DIR/../server/client.py"
@@ -28,6 +30,9 @@ if [ -n "${AUTODEV_TEST_PG:-}" ]; then
     done
     [ -n "$PG_PSQL" ] || PG_PSQL=psql
     export AUTODEV_DB="$AUTODEV_TEST_PG&options=-csearch_path%3D$PG_SCHEMA"
+    # The superuser's URL of the same schema, for helpers that read rows directly.
+    PG_SUPER_URL=$(printf '%s' "$AUTODEV_DB" | sed 's/user=[^&]*/user=postgres/')
+    export AUTODEV_PSQL="$PG_PSQL"
     "$PG_PSQL" -X -q -v ON_ERROR_STOP=1 -h "$PG_HOST" -U postgres -d autodev \
         -c "CREATE SCHEMA $PG_SCHEMA AUTHORIZATION autodev_owner" >/dev/null
     trap 'for p in "$TRASH"/*.pid; do test -s "$p" && kill -9 "$(cat "$p")" 2>/dev/null; done
