@@ -97,6 +97,16 @@ for t in "$top"/tests/server/t[0-9]*.sh; do
     run_one "server/$(basename "$t")" sh "$t"
 done
 
+# PostgreSQL scale-out and the server against PostgreSQL (tests/pg/lib.sh): each
+# script skips, saying why, when the throwaway cluster above could not start.
+if [ -z "${AUTODEV_TEST_PG:-}" ]; then
+    echo "# pg/*: skipped: no PostgreSQL cluster (tests/pg/pg-start failed, see above)"
+fi
+for t in "$top"/tests/pg/t[0-9]*.sh; do
+    [ -f "$t" ] || continue
+    run_one "pg/$(basename "$t")" sh "$t"
+done
+
 # The review web UI in headless Chromium (tests/browser): each script skips,
 # saying why, when chromium or node cannot run.
 for t in "$top"/tests/browser/t[0-9]*.sh; do

@@ -173,4 +173,13 @@ int ad_jobs_counts(struct ad_store *st, const char *tenant_id,
 int ad_jobs_hand_back(struct ad_store *st, const char *tenant_id, const char *worker,
                       int64_t *count, struct ad_err *err);
 
+/*
+ * An idle worker's wait: up to timeout_ms for a job of any tenant to be
+ * queued, retried or handed back by any process (PostgreSQL's
+ * LISTEN/NOTIFY). 1 when woken, 0 when the time ran out, AD_ENOTSUP when
+ * the store has no wakeup (SQLite), and the worker sleeps its poll instead.
+ * An optimisation only: jobs due later are found by polling.
+ */
+int ad_jobs_wait(struct ad_store *st, int timeout_ms, struct ad_err *err);
+
 #endif

@@ -548,6 +548,14 @@ int ad_store_job_counts(struct ad_store *st, const char *tenant_id,
  */
 int ad_store_job_hand_back(struct ad_store *st, const char *tenant_id, const char *worker,
                            const char *note, int64_t *count, struct ad_err *err);
+/*
+ * Waits up to timeout_ms (0..3600000) for a sign that a job of any tenant
+ * may have become claimable (an insert, a retry or a hand-back committed by
+ * any process): 1 when one came, 0 when the time ran out, AD_ENOTSUP when
+ * the backend has no such wakeup (SQLite: poll instead). Only an
+ * optimisation; a caller still polls. Not inside a transaction.
+ */
+int ad_store_job_wait(struct ad_store *st, int timeout_ms, struct ad_err *err);
 
 /*
  * Whether the database may have changed since this handle last looked: a

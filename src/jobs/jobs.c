@@ -490,6 +490,11 @@ int ad_jobs_counts(struct ad_store *st, const char *tenant_id,
     return ad_store_job_counts(st, tenant_id, counts, err);
 }
 
+int ad_jobs_wait(struct ad_store *st, int timeout_ms, struct ad_err *err)
+{
+    return ad_store_job_wait(st, timeout_ms, err);
+}
+
 int ad_jobs_hand_back(struct ad_store *st, const char *tenant_id, const char *worker,
                       int64_t *count, struct ad_err *err)
 {

@@ -8,7 +8,8 @@
  * worker name ("<host>:<pid>:w<N>"): the name that holds a job's lease, and
  * the one a stopping pool hands jobs back by. A round asks every tenant
  * for one job (so no tenant starves another); a round that ran none
- * sleeps poll_ms, or less when the pool is told to stop.
+ * sleeps poll_ms, or less when the pool is told to stop; on PostgreSQL it
+ * waits on LISTEN/NOTIFY instead and wakes when a job is queued anywhere.
  *
  * Stopping: the workers finish the job they are in (none is interrupted)
  * and stop claiming. One still inside a job when the grace period ends
@@ -207,6 +208,34 @@ static void idle(struct ad_workers *p, int ms)
     pthread_mutex_unlock(&p->lock);
 }
 
+/*
+ * An idle worker's wait for work: on a store with a wakeup (PostgreSQL's
+ * LISTEN/NOTIFY) up to poll_ms in slices of 100 ms (to see a stop), back
+ * at once when a job is queued, retried or handed back anywhere; on one
+ * without (SQLite), or when the wait fails, the plain sleep. Either way the
+ * next round polls every tenant, so a missed wakeup only costs poll_ms.
+ */
+static void wait_for_work(struct ad_workers *p, struct ad_runtime *rt)
+{
+    struct ad_err err = AD_ERR_INIT;
+    int left = p->poll_ms;
+
+    while (left > 0 && !stopping(p)) {
+        int slice = left < 100 ? left : 100;
+        int rc = ad_jobs_wait(ad_runtime_store(rt), slice, &err);
+
+        if (rc == 1)
+            return;
+        if (rc < 0) {
+            if (rc != AD_ENOTSUP)
+                AD_LOG(AD_LOG_WARN, "waiting for jobs: %s", err.msg);
+            idle(p, left);
+            return;
+        }
+        left -= slice;
+    }
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -222,7 +251,7 @@ static void *worker_main(void *arg)
             continue;
         }
         if (round_once(w, rt) == 0)
-            idle(p, p->poll_ms);
+            wait_for_work(p, rt);
     }
     for (size_t i = 0; i < w->nqueues; i++)
         ad_jobs_free(w->queues[i].q);

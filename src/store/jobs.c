@@ -292,6 +292,19 @@ int ad_store_job_counts(struct ad_store *st, const char *tenant_id,
     return st->ops->jobs->counts(st, tenant_id, counts, err);
 }
 
+int ad_store_job_wait(struct ad_store *st, int timeout_ms, struct ad_err *err)
+{
+    if (timeout_ms < 0 || timeout_ms > 3600000)
+        return ad_error(err, AD_EINVAL, "invalid wait of %d ms: expected 0..3600000",
+                        timeout_ms);
+    if (!st->ops->jobs->wait)
+        return ad_error(err, AD_ENOTSUP, "the %s store has no job wakeup; poll instead",
+                        st->ops->name);
+    if (ad_store_tx_depth(st) > 0)
+        return ad_error(err, AD_ESTATE, "cannot wait for jobs inside a transaction");
+    return st->ops->jobs->wait(st, timeout_ms, err);
+}
+
 int ad_store_job_hand_back(struct ad_store *st, const char *tenant_id, const char *worker,
                            const char *note, int64_t *count, struct ad_err *err)
 {

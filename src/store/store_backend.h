@@ -207,6 +207,14 @@ struct ad__job_ops {
     /* Every job of the tenant running under worker: queued, run_after now, no lease. */
     int (*hand_back)(struct ad_store *st, const char *tenant_id, const char *worker,
                      const char *note, const char *now, int64_t *count, struct ad_err *err);
+    /*
+     * Optional (NULL: the backend has no wakeup, and idle workers poll):
+     * waits up to timeout_ms for a sign that a job may have become
+     * claimable (an insert, a retry, a hand-back committed by any process);
+     * 1 when one came, 0 when the time ran out. Only an optimisation: a
+     * wakeup may be spurious or missed, so the caller still polls.
+     */
+    int (*wait)(struct ad_store *st, int timeout_ms, struct ad_err *err);
 };
 
 /*

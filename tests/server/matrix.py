@@ -20,7 +20,8 @@ OpenAPI document (so a route added to the table is in the matrix at once).
 Each prints one JSON line {"ok", "checked", "problems"} and exits 1 unless ok.
 
     matrix.py fixture DB AGENT SKILL
-        The fixture of the default tenant of database DB (sqlite3, read only):
+        The fixture of the default tenant of database DB (sqlite3, read only;
+        or a postgres:// URL, read through psql with psqldb.py):
         the ids of its agent AGENT, an episode, its skill SKILL, a candidate, an
         unread notification, a job, an agent token, a mutation and a variant,
         and the secrets.
@@ -197,7 +198,13 @@ def tenants(base, token, fx):
 def fixture(db_path, agent, skill):
     import sqlite3
 
-    db = sqlite3.connect("file:%s?mode=ro" % db_path, uri=True)
+    from psqldb import connect, is_url
+
+    # A postgres:// URL (tests/pg): read through psql instead (psqldb.py).
+    if is_url(db_path):
+        db = connect(db_path)
+    else:
+        db = sqlite3.connect("file:%s?mode=ro" % db_path, uri=True)
 
     def one(q, *args):
         return db.execute(q, args).fetchone()[0]

@@ -5,7 +5,12 @@ AGENT an agent name or -, TESTSET yes or no. Prints the mutation's id and the
 variant's."""
 import json, sqlite3, sys, time, uuid
 db, skill, decision, review, codefile, parent, agent, testset = sys.argv[1:9]
-c = sqlite3.connect(db)
+if db.startswith(("postgres://", "postgresql://")):
+    # tests/pg: the same rows in PostgreSQL, through psql (psqldb.py).
+    from psqldb import connect
+    c = connect(db)
+else:
+    c = sqlite3.connect(db)
 t, = c.execute("SELECT id FROM tenants WHERE name = 'default'").fetchone()
 sid, vid = c.execute("SELECT id, current_version_id FROM skills WHERE tenant_id = ?"
                      " AND name = ?", (t, skill)).fetchone()

@@ -93,6 +93,7 @@ static int connect_once(struct pg_store *s, struct ad_err *err)
     if (s->conn)
         PQfinish(s->conn);
     forget_session(s);
+    s->listening = 0;
     s->conn = PQconnectdb(s->conninfo);
     if (!s->conn)
         return ad_error(err, AD_ENOMEM, "out of memory connecting to PostgreSQL");

@@ -13,8 +13,20 @@
  * against the condition before it is locked, and skipped when it no longer
  * qualifies. renew is an UPDATE of the row: it holds the row lock to the
  * end of the caller's transaction, and a claim skips the row until then.
+ *
+ * Wakeups: an insert, a retry (finish back to queued) and a hand-back send
+ * NOTIFY autodev_jobs in the writing transaction, so it reaches listeners
+ * when (and only if) the row is committed. wait LISTENs on the handle's
+ * connection (once per connection; a reconnect LISTENs again) and blocks
+ * on its socket until a notification or the timeout. Idle workers wait
+ * there instead of sleeping, and still poll when it times out: a job whose
+ * run_after is in the future, or a notification lost with a connection,
+ * is found by the poll, so the wakeup is never needed for correctness.
  */
 #include "compat.h"
+
+#include <errno.h>
+#include <poll.h>
 
 #include "pg/pg_int.h"
 
@@ -74,6 +86,14 @@ static const char q_insert[] =
     " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12"
     " WHERE EXISTS (SELECT 1 FROM tenants WHERE id = $2)"
     " ON CONFLICT (tenant_id, idempotency_key) DO NOTHING";
+/* The wakeup of idle workers; delivered at commit, dropped on rollback. */
+static const char q_notify[] = "SELECT pg_notify('autodev_jobs', '')";
+
+static int notify(struct pg_store *s, const char *tenant_id, struct ad_err *err)
+{
+    return ad__pg_run(s, tenant_id, q_notify, 0, NULL, NULL, "notify workers", err);
+}
+
 static const char q_by_key[] =
     "SELECT " JOB_COLS " FROM jobs WHERE tenant_id = $1 AND idempotency_key = $2";
 
@@ -95,7 +115,7 @@ static int pg_job_insert(struct ad_store *st, struct ad_job *j, const char *payl
 
     if (rc || strcmp(PQcmdTuples(r), "0")) {
         PQclear(r);
-        return rc;
+        return rc ? rc : notify(s, j->tenant_id, err);
     }
     PQclear(r);
     if (!j->idempotency_key)
@@ -211,6 +231,8 @@ static int pg_job_finish(struct ad_store *st, const char *tenant_id, const char 
     int changed = !rc && strcmp(PQcmdTuples(r), "0");
 
     PQclear(r);
+    if (changed && status == AD_JOB_QUEUED)
+        return notify(s, tenant_id, err);
     if (rc || changed)
         return rc;
     return not_ours(s, tenant_id, id, worker, err);
@@ -310,7 +332,61 @@ static int pg_job_hand_back(struct ad_store *st, const char *tenant_id, const ch
     if (!rc)
         *count = strtoll(PQcmdTuples(r), NULL, 10);
     PQclear(r);
+    if (!rc && *count > 0)
+        rc = notify(ad__pg(st), tenant_id, err);
     return rc;
+}
+
+/* Drains the notifications libpq has read; 1 when there was one. */
+static int drain(PGconn *c)
+{
+    PGnotify *n;
+    int got = 0;
+
+    while ((n = PQnotifies(c)) != NULL) {
+        got = 1;
+        PQfreemem(n);
+    }
+    return got;
+}
+
+static int pg_job_wait(struct ad_store *st, int timeout_ms, struct ad_err *err)
+{
+    struct pg_store *s = ad__pg(st);
+    struct pollfd pfd;
+    int rc;
+
+    if (s->depth > 0)
+        return ad_error(err, AD_ESTATE, "cannot wait for jobs inside a transaction");
+    if (!s->conn || PQstatus(s->conn) != CONNECTION_OK)
+        return ad_error(err, AD_EIO, "no connection to PostgreSQL to wait on");
+    if (!s->listening) {
+        PGresult *r = PQexec(s->conn, "LISTEN autodev_jobs");
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+
+        PQclear(r);
+        if (!ok)
+            return ad_error(err, AD_EIO, "LISTEN autodev_jobs: %s", PQerrorMessage(s->conn));
+        s->listening = 1;
+    }
+    /* What arrived with earlier results first: those are already read. */
+    if (!PQconsumeInput(s->conn))
+        return ad_error(err, AD_EIO, "waiting for jobs: %s", PQerrorMessage(s->conn));
+    if (drain(s->conn))
+        return 1;
+    pfd.fd = PQsocket(s->conn);
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if (pfd.fd < 0)
+        return ad_error(err, AD_EIO, "no socket to wait for jobs on");
+    rc = poll(&pfd, 1, timeout_ms < 0 ? 0 : timeout_ms);
+    if (rc < 0 && errno != EINTR)
+        return ad_error(err, AD_EIO, "waiting for jobs: %s", strerror(errno));
+    if (rc <= 0)
+        return 0;
+    if (!PQconsumeInput(s->conn))
+        return ad_error(err, AD_EIO, "waiting for jobs: %s", PQerrorMessage(s->conn));
+    return drain(s->conn);
 }
 
 const struct ad__job_ops ad__pg_job_ops = {
@@ -323,4 +399,5 @@ const struct ad__job_ops ad__pg_job_ops = {
     .list = pg_job_list,
     .counts = pg_job_counts,
     .hand_back = pg_job_hand_back,
+    .wait = pg_job_wait,
 };

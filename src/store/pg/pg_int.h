@@ -42,6 +42,7 @@ struct pg_store {
     char tenant_session[AD_ID_SIZE];
     char tenant_tx[AD_ID_SIZE];
     int busy_timeout_ms;
+    int listening;           /* LISTEN autodev_jobs was run on this connection (jobs.c) */
 };
 
 static inline struct pg_store *ad__pg(struct ad_store *st)
