@@ -1022,12 +1022,19 @@ static const struct {
                " {\"input\": {\"s\": \"x_y\", \"k\": 1}, \"output\": \"x\"}]" },
     { ".split(\".\")[0]", "[{\"input\": \"pivot table.xls\", \"output\": \"pivot table\"},"
                           " {\"input\": \"happy.jpg\", \"output\": \"happy\"}]" },
+    { "r\"\\1\"", "[{\"input\": \"New York\", \"output\": \"NY\"},"
+                   " {\"input\": \"Salt Lake City\", \"output\": \"SLC\"},"
+                   " {\"input\": \"Iowa\", \"output\": \"I\"}]" },
+    { "[:1]", "[{\"input\": {\"s\": \"brown\", \"t\": \"traci\"}, \"output\": \"tbrown\"},"
+              " {\"input\": {\"s\": \"ward\", \"t\": \"jack\"}, \"output\": \"jward\"},"
+              " {\"input\": {\"s\": \"thomas\", \"t\": \"linda\"}, \"output\": \"lthomas\"}]" },
 };
 
 static json_t *random_like(const json_t *v, unsigned *seed)
 {
     static const char alphabet[] = "ab AB09-_.,/<>=|x";
-    static const char *const extra[] = { "\xc3\xa9", "USA", ", USA", "an", "  " };
+    static const char *const extra[] = { "\xc3\xa9", "USA", ", USA", "an", "  ",
+                                         "New York", "Ab", "\xc3\x89t\xc3\xa9 Zz" };
 
     if (json_is_integer(v))
         return json_integer((json_int_t)(rand_r(seed) % 10) - 3);
