@@ -111,8 +111,18 @@ static int add_atom(struct text *t, const struct atom *proto, char **vals, size_
             if (vals[e] && (lens[e] != t->a[i].len[e] || memcmp(vals[e], t->a[i].v[e], lens[e])))
                 break;
         }
-        if (e == t->s->n)
+        if (e == t->s->n) {
+            /* the twin stays, as the cheaper of the two (atoms are not made in order of cost) */
+            if (proto->cost < t->a[i].cost) {
+                char **v = t->a[i].v;
+                size_t *l = t->a[i].len;
+
+                t->a[i] = *proto;
+                t->a[i].v = v;
+                t->a[i].len = l;
+            }
             have = 0;
+        }
     }
     if (!have || t->na == MAX_ATOMS) {
         for (size_t e = 0; e < t->s->n; e++)

@@ -1108,6 +1108,28 @@ static void test_strop_property(void **state)
     json_decref(batch);
 }
 
+/*
+ * Two atoms with the same values on every example keep the cheaper one, whichever
+ * was made first: the initials of "Nancy" and its first letter agree, and s[:1] is
+ * the simpler program.
+ */
+static void test_twin_atoms_cheaper(void **state)
+{
+    json_t *ex = json_loads("[{\"input\": {\"first\": \"Nancy\", \"last\": \"FreeHafer\"},"
+                            "  \"output\": \"N. FreeHafer\"},"
+                            " {\"input\": {\"first\": \"Andrew\", \"last\": \"Cencici\"},"
+                            "  \"output\": \"A. Cencici\"}]", 0, NULL);
+    struct ad_synth_result res;
+    struct ad_err err = AD_ERR_INIT;
+
+    (void)state;
+    assert_non_null(ex);
+    assert_int_equal(ad_synth(ex, &(struct ad_synth_opts){ ENTRY, NULL }, &res, &err), 0);
+    assert_string_equal(res.summary, "first[:1] + \". \" + last");
+    ad_synth_result_release(&res);
+    json_decref(ex);
+}
+
 /* int() of a digit run: leading zeros read as Python reads them; past 18 digits both refuse. */
 static void test_int_long_digits(void **state)
 {
@@ -1471,6 +1493,7 @@ int main(void)
         cmocka_unit_test(test_hazard_cases),
         cmocka_unit_test(test_hazard_property),
         cmocka_unit_test(test_strop_property),
+        cmocka_unit_test(test_twin_atoms_cheaper),
         cmocka_unit_test(test_int_long_digits),
         cmocka_unit_test(test_ambiguity_reported),
         cmocka_unit_test(test_ambiguity_perturbed),
