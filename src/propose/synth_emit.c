@@ -279,6 +279,11 @@ static int strop_expr(struct ad_synth_program *p, const struct sx *x, struct ad_
     case SO_PART:
         return expr(p, x->a, P_ATOM, b) || ad_buf_adds(b, ".split(") || c_str(x, b) ||
                ad_buf_addf(b, ")[%d]", x->cond);
+    case SO_FIRST:
+        return expr(p, x->a, P_ATOM, b) || ad_buf_adds(b, "[:1]");
+    case SO_INITIALS:
+        return ad_buf_adds(b, "re.sub(r\"([A-Z])[a-z]+ *\", r\"\\1\", ") || expr(p, x->a, 0, b) ||
+               ad_buf_addch(b, ')');
     default:
         return -1;
     }
@@ -454,7 +459,8 @@ int sx_emit_module(struct ad_synth_program *p, const char *name, const char *des
             continue;
         need_re |= p->node[i].kind == SX_NTH || p->node[i].kind == SX_ALL ||
                    (p->node[i].kind == SX_STROP &&
-                    (p->node[i].n == SO_SEARCH || p->node[i].n == SO_SUB));
+                    (p->node[i].n == SO_SEARCH || p->node[i].n == SO_SUB ||
+                     p->node[i].n == SO_INITIALS));
         need_nth |= p->node[i].kind == SX_NTH;
         need_int |= p->node[i].kind == SX_STROP && p->node[i].n == SO_INT;
         need_dig |= p->node[i].kind == SX_PATH && p->node[i].c &&

@@ -812,6 +812,40 @@ json_t *sx_strop(struct ad_synth_program *p, const struct sx *x, const json_t *a
             free(cat);
             return r;
         }
+    case SO_INITIALS: {
+        /*
+         * re.sub(r"([A-Z])[a-z]+ *", r"\1", a): the pattern starts with an ASCII
+         * capital, which no byte of a multi-byte UTF-8 character is, so a scan by
+         * bytes finds the matches Python finds by characters.
+         */
+        struct ad_buf o = AD_BUF_INIT;
+        size_t i = 0;
+        json_t *r = NULL;
+        int rc = 0;
+
+        while (rc == 0 && i < len) {
+            if (s[i] >= 'A' && s[i] <= 'Z' && i + 1 < len && s[i + 1] >= 'a' && s[i + 1] <= 'z') {
+                rc = ad_buf_addch(&o, s[i]);
+                i++;
+                while (i < len && s[i] >= 'a' && s[i] <= 'z')
+                    i++;
+                while (i < len && s[i] == ' ')
+                    i++;
+            } else
+                rc = ad_buf_addch(&o, s[i++]);
+        }
+        if (rc == 0)
+            r = json_stringn_nocheck(o.ptr ? o.ptr : "", o.len);
+        ad_buf_release(&o);
+        return r;
+    }
+    case SO_FIRST: {
+        /* one code point of valid UTF-8: the lead byte says how many bytes */
+        size_t n = len == 0 ? 0 : (unsigned char)s[0] < 0x80 ? 1 : (unsigned char)s[0] < 0xe0 ? 2
+                               : (unsigned char)s[0] < 0xf0 ? 3 : 4;
+
+        return json_stringn_nocheck(s, n < len ? n : len);
+    }
     case SO_PART:
         if (!split_part(s, len, c, clen, x->cond, &sp)) {
             *why = "list index out of range";

@@ -77,6 +77,8 @@ enum sx_strop {
     SO_DROP,      /* a[b:] */
     SO_SPLIT,     /* a.split(c)[b - 1]: the b-th part, b an int argument */
     SO_PART,      /* a.split(c)[idx], idx in the node's cond field */
+    SO_INITIALS,  /* re.sub(r"([A-Z])[a-z]+ *", r"\1", a): each capitalised word by its initial */
+    SO_FIRST,     /* a[:1]: the first character, "" when a is empty */
 };
 
 enum sx_case { CASE_LOWER, CASE_UPPER, CASE_TITLE, CASE_CAPITALIZE, CASE_STRIP };

@@ -111,8 +111,18 @@ static int add_atom(struct text *t, const struct atom *proto, char **vals, size_
             if (vals[e] && (lens[e] != t->a[i].len[e] || memcmp(vals[e], t->a[i].v[e], lens[e])))
                 break;
         }
-        if (e == t->s->n)
+        if (e == t->s->n) {
+            /* the twin stays, as the cheaper of the two (atoms are not made in order of cost) */
+            if (proto->cost < t->a[i].cost) {
+                char **v = t->a[i].v;
+                size_t *l = t->a[i].len;
+
+                t->a[i] = *proto;
+                t->a[i].v = v;
+                t->a[i].len = l;
+            }
             have = 0;
+        }
     }
     if (!have || t->na == MAX_ATOMS) {
         for (size_t e = 0; e < t->s->n; e++)
@@ -541,6 +551,19 @@ static bool in_outputs(struct sx_search *s, const char *c)
     return false;
 }
 
+/* Whether some example's leaf value has a capitalised word ("[A-Z][a-z]"), which SO_INITIALS shortens. */
+static bool capital_word(struct sx_search *s, size_t li)
+{
+    for (size_t e = 0; e < s->n; e++) {
+        const char *v = json_string_value(s->leaf[li].v[e]);
+
+        for (size_t i = 0; v && v[i] && v[i + 1]; i++)
+            if (v[i] >= 'A' && v[i] <= 'Z' && v[i + 1] >= 'a' && v[i + 1] <= 'z')
+                return true;
+    }
+    return false;
+}
+
 /* Parts between separators, deletions and replacements, a suffix ensured, an int argument's position. */
 static int strop_atoms(struct text *t, size_t li, const int *ln_of_leaf)
 {
@@ -557,13 +580,26 @@ static int strop_atoms(struct text *t, size_t li, const int *ln_of_leaf)
     for (size_t e = 0; e < s->n; e++)
         if (json_string_length(s->leaf[li].v[e]) > MAX_OPS_TEXT)
             return 0;
+    bool words = capital_word(s, li);
+
     for (size_t k = 0; rc == 0 && k < AD_ARRAY_SIZE(seps); k++) {
         if (!in_leaf(s, li, seps[k], true))
             continue;
-        for (size_t j = 0; rc == 0 && j < AD_ARRAY_SIZE(parts); j++)
-            rc = node_atom(t, op_node(s, ln, -1, SO_PART, seps[k], parts[j]),
-                           1.15 + 0.1 * (double)j, true);
+        for (size_t j = 0; rc == 0 && j < AD_ARRAY_SIZE(parts); j++) {
+            int part = op_node(s, ln, -1, SO_PART, seps[k], parts[j]);
+
+            rc = node_atom(t, part, 1.15 + 0.1 * (double)j, true);
+            /* the part's capitalised words by their initials ("New York" -> "NY") */
+            if (rc == 0 && words && part >= 0)
+                rc = node_atom(t, op_node(s, part, -1, SO_INITIALS, NULL, 0),
+                               1.65 + 0.1 * (double)j, false);
+        }
     }
+    if (rc == 0 && words)
+        rc = node_atom(t, op_node(s, ln, -1, SO_INITIALS, NULL, 0), 1.5, false);
+    /* the first letter (of a first name, before a surname) */
+    if (rc == 0)
+        rc = node_atom(t, op_node(s, ln, -1, SO_FIRST, NULL, 0), 1.3, true);
     for (size_t k = 0; rc == 0 && k < AD_ARRAY_SIZE(subs); k++)
         rc = node_atom(t, pat_op_node(s, ln, SO_SUB, subs[k].re, subs[k].with), 1.6, true);
     for (size_t k = 0; rc == 0 && k < AD_ARRAY_SIZE(seps) - 2; k++) {

@@ -1022,12 +1022,19 @@ static const struct {
                " {\"input\": {\"s\": \"x_y\", \"k\": 1}, \"output\": \"x\"}]" },
     { ".split(\".\")[0]", "[{\"input\": \"pivot table.xls\", \"output\": \"pivot table\"},"
                           " {\"input\": \"happy.jpg\", \"output\": \"happy\"}]" },
+    { "r\"\\1\"", "[{\"input\": \"New York\", \"output\": \"NY\"},"
+                   " {\"input\": \"Salt Lake City\", \"output\": \"SLC\"},"
+                   " {\"input\": \"Iowa\", \"output\": \"I\"}]" },
+    { "[:1]", "[{\"input\": {\"s\": \"brown\", \"t\": \"traci\"}, \"output\": \"tbrown\"},"
+              " {\"input\": {\"s\": \"ward\", \"t\": \"jack\"}, \"output\": \"jward\"},"
+              " {\"input\": {\"s\": \"thomas\", \"t\": \"linda\"}, \"output\": \"lthomas\"}]" },
 };
 
 static json_t *random_like(const json_t *v, unsigned *seed)
 {
     static const char alphabet[] = "ab AB09-_.,/<>=|x";
-    static const char *const extra[] = { "\xc3\xa9", "USA", ", USA", "an", "  " };
+    static const char *const extra[] = { "\xc3\xa9", "USA", ", USA", "an", "  ",
+                                         "New York", "Ab", "\xc3\x89t\xc3\xa9 Zz" };
 
     if (json_is_integer(v))
         return json_integer((json_int_t)(rand_r(seed) % 10) - 3);
@@ -1099,6 +1106,28 @@ static void test_strop_property(void **state)
         fail_msg("python disagrees with the C evaluation: %s", fails);
     free(fails);
     json_decref(batch);
+}
+
+/*
+ * Two atoms with the same values on every example keep the cheaper one, whichever
+ * was made first: the initials of "Nancy" and its first letter agree, and s[:1] is
+ * the simpler program.
+ */
+static void test_twin_atoms_cheaper(void **state)
+{
+    json_t *ex = json_loads("[{\"input\": {\"first\": \"Nancy\", \"last\": \"FreeHafer\"},"
+                            "  \"output\": \"N. FreeHafer\"},"
+                            " {\"input\": {\"first\": \"Andrew\", \"last\": \"Cencici\"},"
+                            "  \"output\": \"A. Cencici\"}]", 0, NULL);
+    struct ad_synth_result res;
+    struct ad_err err = AD_ERR_INIT;
+
+    (void)state;
+    assert_non_null(ex);
+    assert_int_equal(ad_synth(ex, &(struct ad_synth_opts){ ENTRY, NULL }, &res, &err), 0);
+    assert_string_equal(res.summary, "first[:1] + \". \" + last");
+    ad_synth_result_release(&res);
+    json_decref(ex);
 }
 
 /* int() of a digit run: leading zeros read as Python reads them; past 18 digits both refuse. */
@@ -1464,6 +1493,7 @@ int main(void)
         cmocka_unit_test(test_hazard_cases),
         cmocka_unit_test(test_hazard_property),
         cmocka_unit_test(test_strop_property),
+        cmocka_unit_test(test_twin_atoms_cheaper),
         cmocka_unit_test(test_int_long_digits),
         cmocka_unit_test(test_ambiguity_reported),
         cmocka_unit_test(test_ambiguity_perturbed),
