@@ -20,6 +20,8 @@ const struct ad__capability_ops ad__pg_capability_ops;
 const struct ad__pattern_ops ad__pg_pattern_ops;
 const struct ad__mutation_ops ad__pg_mutation_ops;
 const struct ad__variant_ops ad__pg_variant_ops;
+const struct ad__research_ops ad__pg_research_ops;
+const struct ad__evolve_ops ad__pg_evolve_ops;
 static const struct ad__episode_ops ad__pg_episode_ops;
 static const struct ad__event_ops ad__pg_event_ops;
 static const struct ad__job_ops ad__pg_job_ops;
