@@ -1,6 +1,7 @@
 /*
  * The PostgreSQL backend's evolution runs, programs and trace (migration 9
- * mirrored; no conformance group has them) and research sessions through
+ * mirrored), research sessions and webhooks with their deliveries, signal
+ * receipts and keys (no conformance group has them) through
  * the public store API: round trips, the refusals named as on SQLite, and
  * row-level security for the application role.
  *
@@ -371,6 +372,104 @@ static void test_research_round_trip(void **state)
     ad_research_session_release(&s);
 }
 
+/* ---- webhooks, deliveries, signal receipts and keys ----------------------- */
+
+static void test_webhooks(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_webhook w, got, *hooks = NULL;
+    struct ad_webhook_delivery d, dg, *ds = NULL;
+    size_t n = 9;
+    int64_t gen = 0, count = -1;
+
+    NEED_PG();
+    memset(&w, 0, sizeof(w));
+    snprintf(w.tenant_id, sizeof(w.tenant_id), "%s", f->tenant);
+    w.url = strdup("https://example.test/hook");
+    w.topics = json_pack("[s]", "skill.promoted");
+    w.active = true;
+    assert_int_equal(ad_store_webhook_insert(f->st, &w, &err), 0);
+    assert_int_equal(ad_store_webhook_get(f->st, f->tenant, w.id, &got, &err), 0);
+    assert_string_equal(got.url, "https://example.test/hook");
+    assert_true(got.active);
+    assert_int_equal(got.secret_generation, 1);
+    assert_string_equal(json_string_value(json_array_get(got.topics, 0)), "skill.promoted");
+    ad_webhook_release(&got);
+    assert_int_equal(ad_store_webhook_rotate(f->st, f->tenant, w.id, &gen, &err), 0);
+    assert_int_equal(gen, 2);
+    assert_int_equal(ad_store_webhook_rotate(f->st, f->other, w.id, &gen, &err), AD_ENOTFOUND);
+    assert_int_equal(ad_store_webhook_list(f->st, f->other, false, 10, &hooks, &n, &err), 0);
+    assert_int_equal(n, 0);
+    free(hooks);
+    assert_int_equal(ad_store_webhook_list(f->st, f->tenant, true, 10, &hooks, &n, &err), 0);
+    assert_int_equal(n, 1);
+    ad_webhook_list_free(hooks, n);
+
+    memset(&d, 0, sizeof(d));
+    snprintf(d.tenant_id, sizeof(d.tenant_id), "%s", f->tenant);
+    snprintf(d.webhook_id, sizeof(d.webhook_id), "%s", w.id);
+    assert_int_equal(ad_id_new(d.event_id), 0);
+    d.topic = strdup("skill.promoted");
+    d.payload = json_pack("{s:s}", "skill", "x");
+    d.status = AD_DELIVERY_PENDING;
+    assert_int_equal(ad_store_webhook_delivery_insert(f->st, &d, &err), 0);
+    d.status = AD_DELIVERY_DEAD;
+    d.attempts = 5;
+    d.last_status_code = 503;
+    d.last_error = strdup("service unavailable");
+    assert_int_equal(ad_store_webhook_delivery_update(f->st, &d, &err), 0);
+    assert_int_equal(ad_store_webhook_delivery_get(f->st, f->tenant, d.id, &dg, &err), 0);
+    assert_int_equal(dg.status, AD_DELIVERY_DEAD);
+    assert_int_equal(dg.attempts, 5);
+    assert_int_equal(dg.last_status_code, 503);
+    assert_string_equal(dg.last_error, "service unavailable");
+    assert_string_equal(dg.delivered_at, "");
+    assert_string_equal(json_string_value(json_object_get(dg.payload, "skill")), "x");
+    ad_webhook_delivery_release(&dg);
+    assert_int_equal(ad_store_webhook_delivery_list(f->st, f->tenant, w.id, AD_DELIVERY_DEAD, 10,
+                                                    &ds, &n, &err), 0);
+    assert_int_equal(n, 1);
+    ad_webhook_delivery_list_free(ds, n);
+    assert_int_equal(ad_store_webhook_delivery_list(f->st, f->tenant, NULL,
+                                                    AD_DELIVERY_PENDING, 10, &ds, &n, &err), 0);
+    assert_int_equal(n, 0);
+    free(ds);
+    assert_int_equal(ad_store_webhook_delivery_get(f->st, f->other, d.id, &dg, &err),
+                     AD_ENOTFOUND);
+
+    /* Deleting the webhook keeps its deliveries. */
+    assert_int_equal(ad_store_webhook_delete(f->st, f->tenant, w.id, &err), 0);
+    assert_int_equal(ad_store_webhook_delete(f->st, f->tenant, w.id, &err), AD_ENOTFOUND);
+    assert_int_equal(ad_store_webhook_delivery_get(f->st, f->tenant, d.id, &dg, &err), 0);
+    ad_webhook_delivery_release(&dg);
+
+    /* The replay guard: one signature once per tenant; another tenant may see it. */
+    assert_int_equal(ad_store_signal_receipt_insert(f->st, f->tenant, "h1", &err), 0);
+    assert_int_equal(ad_store_signal_receipt_insert(f->st, f->tenant, "h1", &err), AD_EEXIST);
+    assert_non_null(strstr(err.msg, "replay"));
+    assert_int_equal(ad_store_signal_receipt_insert(f->st, f->other, "h1", &err), 0);
+    assert_int_equal(ad_store_signal_receipt_prune(f->st, "2000-01-01T00:00:00.000Z", &count,
+                                                   &err), 0);
+    assert_int_equal(count, 0);
+    assert_int_equal(ad_store_signal_receipt_prune(f->st, "2999-01-01T00:00:00.000Z", &count,
+                                                   &err), 0);
+    assert_int_equal(count, 2);
+    assert_int_equal(ad_store_signal_receipt_insert(f->st, f->tenant, "h1", &err), 0);
+
+    /* The signal secret's generation: 1 until rotated, per tenant. */
+    assert_int_equal(ad_store_signal_generation(f->st, f->tenant, &gen, &err), 0);
+    assert_int_equal(gen, 1);
+    assert_int_equal(ad_store_signal_rotate(f->st, f->tenant, &gen, &err), 0);
+    assert_int_equal(gen, 2);
+    assert_int_equal(ad_store_signal_rotate(f->st, f->tenant, &gen, &err), 0);
+    assert_int_equal(gen, 3);
+    assert_int_equal(ad_store_signal_generation(f->st, f->other, &gen, &err), 0);
+    assert_int_equal(gen, 1);
+    ad_webhook_delivery_release(&d);
+    ad_webhook_release(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -378,6 +477,7 @@ int main(void)
         T(test_evolve_round_trip),
         T(test_evolve_refusals_and_isolation),
         T(test_research_round_trip),
+        T(test_webhooks),
 #undef T
     };
 

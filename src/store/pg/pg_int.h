@@ -87,7 +87,7 @@ const char *ad__pg_i64_text(int64_t v, char *buf);
 /* %.17g of v, NULL for NAN (buf at least 32 bytes). */
 const char *ad__pg_double_text(double v, char *buf);
 
-/* Entity tables implemented so far; the rest are notsup.c's. */
+/* Entity tables of pg/<entity>.c (the rest are declared in pg_ops.h). */
 extern const struct ad__tenant_ops ad__pg_tenant_ops;
 extern const struct ad__agent_ops ad__pg_agent_ops;
 extern const struct ad__candidate_ops ad__pg_candidate_ops;

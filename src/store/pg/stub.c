@@ -1,7 +1,7 @@
 /*
  * The PostgreSQL ops table of a build without libpq: open says so. The
  * other ops are never reached (open fails), but store.c checks at open
- * that every table exists, so they are the generated AD_ENOTSUP ones.
+ * that every table exists, so they are empty tables here.
  */
 #include "compat.h"
 
@@ -22,6 +22,7 @@ const struct ad__mutation_ops ad__pg_mutation_ops;
 const struct ad__variant_ops ad__pg_variant_ops;
 const struct ad__research_ops ad__pg_research_ops;
 const struct ad__evolve_ops ad__pg_evolve_ops;
+const struct ad__webhook_ops ad__pg_webhook_ops;
 static const struct ad__episode_ops ad__pg_episode_ops;
 static const struct ad__event_ops ad__pg_event_ops;
 static const struct ad__job_ops ad__pg_job_ops;
