@@ -99,4 +99,7 @@ extern const struct ad__llm_call_ops ad__pg_llm_call_ops;
 extern const struct ad__session_ops ad__pg_session_ops;
 extern const struct ad__notification_ops ad__pg_notification_ops;
 
+/* The ops table's table_count (pg/tables.c). */
+int ad__pg_table_count(struct ad_store *st, int table, int64_t *count, struct ad_err *err);
+
 #endif

@@ -72,6 +72,11 @@ static int stub_data_version(struct ad_store *st, int64_t *out, struct ad_err *e
     return stub_fail(err);
 }
 
+static int stub_table_count(struct ad_store *st, int table, int64_t *count, struct ad_err *err)
+{
+    return stub_fail(err);
+}
+
 const struct ad_store_ops ad__store_pg_ops = {
     .name = "postgresql",
     .open = stub_open,
@@ -83,5 +88,6 @@ const struct ad_store_ops ad__store_pg_ops = {
     .rollback = stub_level,
     .tx_lost = stub_tx_lost,
     .data_version = stub_data_version,
+    .table_count = stub_table_count,
     AD_PG_ENTITY_TABLES
 };
