@@ -82,6 +82,12 @@ int ad_runtime_tenant(struct ad_runtime *rt, const char *name, int create,
 /* The schema version of the database, and the newest this binary knows. */
 int ad_runtime_schema_version(struct ad_runtime *rt, int *current, int *latest,
                               struct ad_err *err);
+/* The backend's name ("sqlite", "postgresql"); the schema's tables and their rows. */
+const char *ad_runtime_backend(struct ad_runtime *rt);
+size_t ad_runtime_table_total(void);
+const char *ad_runtime_table_name(size_t i);
+int ad_runtime_table_count(struct ad_runtime *rt, const char *table, int64_t *count,
+                           struct ad_err *err);
 
 /*
  * The sandbox (made on first use, then kept; its backend parsed then, so a

@@ -1519,4 +1519,13 @@ int ad_store_signal_generation(struct ad_store *st, const char *tenant_id, int64
 int ad_store_signal_rotate(struct ad_store *st, const char *tenant_id, int64_t *generation,
                            struct ad_err *err);
 
+/* ---- the schema's tables (autodev db status) ----------------------------- */
+
+/* The number of tables of the schema and the name of table i (NULL past the end). */
+size_t ad_store_table_total(void);
+const char *ad_store_table_name(size_t i);
+/* The rows of the named table, every tenant's. AD_EINVAL for a name not in the schema. */
+int ad_store_table_count(struct ad_store *st, const char *table, int64_t *count,
+                         struct ad_err *err);
+
 #endif

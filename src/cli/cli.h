@@ -284,6 +284,8 @@ int ad__diff_side_by_side(FILE *out, const char *left, const char *right, int wi
 int cmd_serve(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_worker(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_token(int argc, char **argv, struct ad_ctx *ctx);
+/* cmd_db.c: the database's status and its migrations. */
+int cmd_db(int argc, char **argv, struct ad_ctx *ctx);
 /* cmd_webhook.c: outgoing webhooks and the signed signals' secret (hooks.h). */
 int cmd_webhook(int argc, char **argv, struct ad_ctx *ctx);
 int cmd_mcp(int argc, char **argv, struct ad_ctx *ctx);

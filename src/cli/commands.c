@@ -496,6 +496,16 @@ static const char token_description[] =
     "skills back; an admin may do all of that and change settings and tokens.\n"
     "Every role may read.";
 
+static const struct ad_cmd_form db_forms[] = {
+    { "db status",
+      "The backend, the schema version against the newest this autodev knows, and\n"
+      "the rows of each table (every tenant's)." },
+    { "db migrate",
+      "Bring the schema to the newest version and say what was done (from which\n"
+      "version to which, or that there was nothing to do)." },
+    { NULL, NULL },
+};
+
 static const struct ad_cmd_form webhook_forms[] = {
     { "webhook add URL --topics T1,T2|* [--description D]",
       "Add a webhook: every event of those topics (or of all, *) is POSTed to URL,\n"
@@ -1415,6 +1425,14 @@ static const struct ad_cmd commands[] = {
       "schema migrations and makes the default tenant (and the one named by\n"
       "--tenant). Safe to repeat: an existing database is upgraded, never emptied.\n"
       "Prints the database path and its schema version." },
+    { "db", cmd_db, "the database: its status and migrations", db_forms, NULL,
+      "The database named by --home or $AUTODEV_DB: a SQLite file, or a PostgreSQL\n"
+      "server (postgres://...). status reads it without changing it; on a schema\n"
+      "older than this autodev's it says to migrate.\n"
+      "\n"
+      "migrate applies the missing migrations in one transaction under the\n"
+      "backend's lock, so that two processes starting together migrate once. Any\n"
+      "command that writes migrates too; db migrate makes it an explicit step." },
     { "agent", cmd_agent, "register and inspect agents", agent_forms, agent_opts,
       "Agents are the workers whose episodes autodev records. Maturity gates what\n"
       "the learning loops may do for an agent: new skills need INTERN, skill\n"

@@ -373,6 +373,27 @@ int ad_runtime_schema_version(struct ad_runtime *rt, int *current, int *latest,
     return ad_store_schema_version(rt->st, current, latest, err);
 }
 
+const char *ad_runtime_backend(struct ad_runtime *rt)
+{
+    return ad_store_backend(rt->st);
+}
+
+size_t ad_runtime_table_total(void)
+{
+    return ad_store_table_total();
+}
+
+const char *ad_runtime_table_name(size_t i)
+{
+    return ad_store_table_name(i);
+}
+
+int ad_runtime_table_count(struct ad_runtime *rt, const char *table, int64_t *count,
+                           struct ad_err *err)
+{
+    return ad_store_table_count(rt->st, table, count, err);
+}
+
 int ad_runtime_sandbox(struct ad_runtime *rt, struct ad_sandbox **out, struct ad_err *err)
 {
     struct ad_sandbox_options o = { 0 };

@@ -515,6 +515,22 @@ struct ad__evolve_ops {
 
 /* ---- the backend -------------------------------------------------------- */
 
+/*
+ * Every table of the schema, each after the tables it references, as
+ * X(name) entries: `autodev db status` counts them (ad_store_table_count).
+ */
+#define AD__STORE_TABLES(X)                                                         \
+    X(schema_migrations) X(tenants) X(api_tokens) X(agents) X(episodes)             \
+    X(episode_segments) X(skills) X(skill_versions) X(skill_executions)             \
+    X(skill_candidates) X(tool_mutations) X(workflow_variants) X(capability_usage)  \
+    X(notifications) X(events) X(jobs) X(llm_calls) X(research_sessions)            \
+    X(research_iterations) X(agent_sessions) X(failure_patterns) X(webhooks)        \
+    X(webhook_deliveries) X(signal_receipts) X(signal_keys) X(evolve_runs)          \
+    X(evolve_programs) X(evolve_trace)
+
+/* The count statement of each table, in AD__STORE_TABLES' order (tables.c). */
+extern const char *const ad__store_count_sql[];
+
 struct ad_store_ops {
     const char *name;
 
@@ -555,6 +571,8 @@ struct ad_store_ops {
      * is cached then.
      */
     int (*data_version)(struct ad_store *st, int64_t *out, struct ad_err *err);
+    /* The rows of table AD__STORE_TABLES' entry i, every tenant's (tables.c). */
+    int (*table_count)(struct ad_store *st, int table, int64_t *count, struct ad_err *err);
 
     const struct ad__tenant_ops *tenants;
     const struct ad__agent_ops *agents;

@@ -31,7 +31,7 @@ test_expect_success 'autodev help prints the same as --help' '
 test_expect_success 'the general help lists every command' '
     commands >actual &&
     printf "%s
-" init agent episode settings events jobs serve worker mcp token webhook signals sandbox skill task gate candidates notifications mutations research evolve lineage fitness llm edit propose synth demo advise completion help >expect &&
+" init db agent episode settings events jobs serve worker mcp token webhook signals sandbox skill task gate candidates notifications mutations research evolve lineage fitness llm edit propose synth demo advise completion help >expect &&
     test_cmp expect actual
 '
 

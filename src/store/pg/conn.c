@@ -630,5 +630,6 @@ const struct ad_store_ops ad__store_pg_ops = {
     .rollback = pg_rollback,
     .tx_lost = pg_tx_lost,
     .data_version = pg_data_version,
+    .table_count = ad__pg_table_count,
     AD_PG_ENTITY_TABLES
 };

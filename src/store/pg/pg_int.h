@@ -88,7 +88,7 @@ const char *ad__pg_i64_text(int64_t v, char *buf);
 /* %.17g of v, NULL for NAN (buf at least 32 bytes). */
 const char *ad__pg_double_text(double v, char *buf);
 
-/* Entity tables implemented so far; the rest are notsup.c's. */
+/* Entity tables of pg/<entity>.c (the rest are declared in pg_ops.h). */
 extern const struct ad__tenant_ops ad__pg_tenant_ops;
 extern const struct ad__agent_ops ad__pg_agent_ops;
 extern const struct ad__candidate_ops ad__pg_candidate_ops;
@@ -99,5 +99,8 @@ extern const struct ad__token_ops ad__pg_token_ops;
 extern const struct ad__llm_call_ops ad__pg_llm_call_ops;
 extern const struct ad__session_ops ad__pg_session_ops;
 extern const struct ad__notification_ops ad__pg_notification_ops;
+
+/* The ops table's table_count (pg/tables.c). */
+int ad__pg_table_count(struct ad_store *st, int table, int64_t *count, struct ad_err *err);
 
 #endif

@@ -1,7 +1,6 @@
 /*
  * The entity tables of the PostgreSQL backend, for its ops table (conn.c,
- * or stub.c in a build without libpq). notsup.c has the entities not on
- * PostgreSQL yet.
+ * or stub.c in a build without libpq). Every entity is on PostgreSQL.
  */
 #ifndef AD_STORE_PG_OPS_H
 #define AD_STORE_PG_OPS_H

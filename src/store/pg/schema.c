@@ -506,9 +506,67 @@ static const char migration_8[] =
     " created_at " TS " NOT NULL);"
     RLS("signal_keys");
 
+/*
+ * Evolution research runs (as SQLite's 9): the run, its archive of programs
+ * and its trace; (run, generation, slot) and (run, seq) unique.
+ */
+static const char migration_9[] =
+    "CREATE TABLE evolve_runs ("
+    " id TEXT PRIMARY KEY,"
+    " tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+    " agent_id TEXT,"
+    " skill_id TEXT NOT NULL,"
+    " skill_version_id TEXT NOT NULL,"
+    " params jsonb NOT NULL,"
+    " state TEXT NOT NULL,"
+    " generation INTEGER NOT NULL DEFAULT 0,"
+    " prng TEXT NOT NULL,"
+    " evaluations BIGINT NOT NULL DEFAULT 0,"
+    " tokens BIGINT NOT NULL DEFAULT 0,"
+    " usd DOUBLE PRECISION NOT NULL DEFAULT 0,"
+    " best_program_id TEXT,"
+    " reason TEXT,"
+    " created_at " TS " NOT NULL,"
+    " updated_at " TS " NOT NULL);"
+    "CREATE INDEX ix_evolve_runs_tenant ON evolve_runs (tenant_id, created_at);"
+    RLS("evolve_runs")
+    "CREATE TABLE evolve_programs ("
+    " id TEXT PRIMARY KEY,"
+    " tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+    " run_id TEXT NOT NULL REFERENCES evolve_runs(id),"
+    " island INTEGER NOT NULL,"
+    " cell TEXT,"
+    " code TEXT NOT NULL,"
+    " code_hash TEXT NOT NULL,"
+    " fingerprint TEXT NOT NULL,"
+    " features jsonb,"
+    " fitness DOUBLE PRECISION,"
+    " signals jsonb,"
+    " parent_id TEXT,"
+    " generation INTEGER NOT NULL,"
+    " slot INTEGER NOT NULL,"
+    " children INTEGER NOT NULL DEFAULT 0,"
+    " status TEXT NOT NULL,"
+    " stage INTEGER NOT NULL DEFAULT 0,"
+    " created_at " TS " NOT NULL,"
+    " updated_at " TS " NOT NULL,"
+    " UNIQUE (run_id, generation, slot));"
+    "CREATE INDEX ix_evolve_programs_run ON evolve_programs (tenant_id, run_id, generation, slot);"
+    RLS("evolve_programs")
+    "CREATE TABLE evolve_trace ("
+    " id TEXT PRIMARY KEY,"
+    " tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+    " run_id TEXT NOT NULL REFERENCES evolve_runs(id),"
+    " seq BIGINT NOT NULL,"
+    " generation INTEGER NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " data jsonb NOT NULL,"
+    " created_at " TS " NOT NULL,"
+    " UNIQUE (run_id, seq));"
+    RLS("evolve_trace");
+
 /* One entry per number, as SQLite's list (6 is unused there too). */
-/* The agent loop's tool permissions (as SQLite's 11); 9 (evolution runs) is
- * not on PostgreSQL yet: its ops answer AD_ENOTSUP (notsup.c). */
+/* The agent loop's tool permissions (as SQLite's 11). */
 static const char migration_11[] = "ALTER TABLE agents ADD COLUMN tool_policy TEXT;";
 
 const struct ad__pg_migration ad__pg_migrations[] = {
@@ -519,6 +577,7 @@ const struct ad__pg_migration ad__pg_migrations[] = {
     { 5, migration_5 },
     { 7, migration_7 },
     { 8, migration_8 },
+    { 9, migration_9 },
     { 11, migration_11 },
 };
 

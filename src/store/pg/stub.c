@@ -1,7 +1,7 @@
 /*
  * The PostgreSQL ops table of a build without libpq: open says so. The
  * other ops are never reached (open fails), but store.c checks at open
- * that every table exists, so they are the generated AD_ENOTSUP ones.
+ * that every table exists, so they are empty tables here.
  */
 #include "compat.h"
 
@@ -20,6 +20,9 @@ const struct ad__capability_ops ad__pg_capability_ops;
 const struct ad__pattern_ops ad__pg_pattern_ops;
 const struct ad__mutation_ops ad__pg_mutation_ops;
 const struct ad__variant_ops ad__pg_variant_ops;
+const struct ad__research_ops ad__pg_research_ops;
+const struct ad__evolve_ops ad__pg_evolve_ops;
+const struct ad__webhook_ops ad__pg_webhook_ops;
 static const struct ad__episode_ops ad__pg_episode_ops;
 static const struct ad__event_ops ad__pg_event_ops;
 static const struct ad__job_ops ad__pg_job_ops;
@@ -69,6 +72,11 @@ static int stub_data_version(struct ad_store *st, int64_t *out, struct ad_err *e
     return stub_fail(err);
 }
 
+static int stub_table_count(struct ad_store *st, int table, int64_t *count, struct ad_err *err)
+{
+    return stub_fail(err);
+}
+
 const struct ad_store_ops ad__store_pg_ops = {
     .name = "postgresql",
     .open = stub_open,
@@ -80,5 +88,6 @@ const struct ad_store_ops ad__store_pg_ops = {
     .rollback = stub_level,
     .tx_lost = stub_tx_lost,
     .data_version = stub_data_version,
+    .table_count = stub_table_count,
     AD_PG_ENTITY_TABLES
 };

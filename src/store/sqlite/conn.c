@@ -838,6 +838,7 @@ const struct ad_store_ops ad__store_sqlite_ops = {
     .rollback = sqlite_rollback,
     .tx_lost = sqlite_tx_lost,
     .data_version = sqlite_data_version,
+    .table_count = ad__sq_table_count,
     .tenants = &ad__sqlite_tenant_ops,
     .agents = &ad__sqlite_agent_ops,
     .episodes = &ad__sqlite_episode_ops,
