@@ -186,6 +186,11 @@ bool ad_skill_code_is_folder(const char *code);
  */
 int ad_skill_folder_write(const char *code, const char *as_name, const char *dir,
                           bool overwrite, struct ad_err *err);
+/* One file of a kept folder ("SKILL.md", "scripts/x.py"), NUL-terminated; AD_ENOTFOUND. */
+int ad_skill_folder_file(const char *code, const char *path, char **out, size_t *len,
+                         struct ad_err *err);
+/* The names of a kept folder's scripts (files right under scripts/), sorted. */
+int ad_skill_folder_scripts(const char *code, json_t **out, struct ad_err *err);
 
 /* ---- the catalog (catalog.c) ---------------------------------------------- */
 

@@ -1612,3 +1612,48 @@ static int read_folder(int dfd, const char *dir, struct ad_skill_bundle *out,
     json_decref(files);
     return rc;
 }
+
+int ad_skill_folder_file(const char *code, const char *path, char **out, size_t *len,
+                         struct ad_err *err)
+{
+    json_t *files = folder_files(code);
+    const char *b = json_string_value(json_object_get(files, path));
+    struct ad_buf data = AD_BUF_INIT;
+    int rc = 0;
+
+    if (!json_is_object(files))
+        rc = ad_error(err, AD_ENOTFOUND, "the skill's code is not a kept folder");
+    else if (!b)
+        rc = ad_error(err, AD_ENOTFOUND, "the skill's folder has no '%.80s'", path);
+    else if (b64_decode(b, &data) < 0 || ad_buf_add(&data, "", 0) < 0)
+        rc = ad_error(err, AD_EINVAL, "the kept folder's '%.80s' is not base64", path);
+    else if (!(*out = ad_buf_detach(&data, len)))
+        rc = ad_error(err, AD_ENOMEM, "out of memory");
+    ad_buf_release(&data);
+    json_decref(files);
+    return rc;
+}
+
+int ad_skill_folder_scripts(const char *code, json_t **out, struct ad_err *err)
+{
+    json_t *files = folder_files(code), *v, *list = json_array();
+    const char *path;
+    int rc = 0;
+
+    if (!json_is_object(files))
+        rc = ad_error(err, AD_ENOTFOUND, "the skill's code is not a kept folder");
+    else if (!list)
+        rc = ad_error(err, AD_ENOMEM, "out of memory");
+    json_object_foreach(files, path, v) {
+        if (rc == 0 && !strncmp(path, "scripts/", 8) && !strchr(path + 8, '/') &&
+            json_array_append_new(list, json_string(path + 8)) != 0)
+            rc = ad_error(err, AD_ENOMEM, "out of memory");
+    }
+    json_decref(files);
+    if (rc < 0) {
+        json_decref(list);
+        return rc;
+    }
+    *out = list;
+    return 0;
+}

@@ -633,5 +633,6 @@ static int register_agent_tools(const char *db, struct ad_err *err)
     }
     pthread_mutex_unlock(&once);
     rc = ad_agent_tools_register(research_tools, AD_ARRAY_SIZE(research_tools), NULL, err);
-    return rc;
+    /* Agent Skills kept whole: load_skill and run_skill_script (tools_skills.c). */
+    return rc ? rc : ad_agent_skill_tools_register(err);
 }
