@@ -803,7 +803,8 @@ static const struct ad_cmd_opt sandbox_opts[] = {
     { "--pids N", "Process and thread limit, 1..4096 (default 64)." },
     { "--output BYTES", "Limit on stdout + stderr + result together (default 1048576)." },
     { "--tmpfs MB", "Size of the writable /tmp in MiB (default 64)." },
-    { "--backend B", "auto (the default), linux or process." },
+    { "--backend B", "auto (the default), linux, process or exec:COMMAND (a command speaking\n"
+      "the sandbox contract in JSON; README \"Sandbox backends\")." },
     { NULL, NULL },
 };
 
