@@ -347,6 +347,8 @@ struct ad_agent_tool {
     const char *description;        /* what the model reads about it */
     const char *schema;             /* the arguments object's JSON schema, as JSON text */
     ad_agent_tool_fn *fn;
+    /* NULL: always offered; else offered to a run only when it returns true. */
+    bool (*available)(struct ad_store *st, const char *tenant_id);
 };
 
 /*
@@ -365,5 +367,12 @@ int ad_agent_tools_register(const struct ad_agent_tool *tools, size_t n, void *a
  */
 int ad_agent_tool_find(const char *name, const struct ad_agent_tool **tool, void **arg,
                        struct ad_err *err);
+/*
+ * Registers load_skill (a skill's instructions and its scripts' names) and
+ * run_skill_script (one script of a kept Agent Skills folder, run in the
+ * sandbox's command mode in a scratch copy of the folder, with argv and
+ * stdin; 30 s, 64 KiB of output). tools_skills.c.
+ */
+int ad_agent_skill_tools_register(struct ad_err *err);
 
 #endif

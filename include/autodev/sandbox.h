@@ -64,6 +64,7 @@ enum ad_sb_backend {
     AD_SB_AUTO = 0,
     AD_SB_LINUX,
     AD_SB_PROCESS,
+    AD_SB_EXEC,           /* "exec:COMMAND": a user command speaks the contract (sandbox_exec.c) */
 };
 
 enum ad_sb_status {
@@ -117,6 +118,12 @@ struct ad_sandbox_options {
      * from then on. Without it every run readies the next one's.
      */
     bool one_shot;
+    /*
+     * With backend AD_SB_EXEC: the command (run by /bin/sh -c) that gets one
+     * JSON request on stdin and answers one JSON result on stdout; see
+     * README "Sandbox backends". No supervisors are made.
+     */
+    const char *exec;
 };
 
 struct ad_sandbox_spec {
@@ -208,7 +215,8 @@ int ad_sandbox_result_from_json(const json_t *j, struct ad_sandbox_result *r,
 
 const char *ad_sb_status_name(enum ad_sb_status s);
 const char *ad_sb_backend_name(enum ad_sb_backend b);
-/* "auto", "linux" or "process"; AD_EINVAL otherwise. */
+/* "auto", "linux", "process" or "exec:COMMAND" (AD_SB_EXEC; the caller passes COMMAND
+ * as opts->exec); AD_EINVAL otherwise. */
 int ad_sb_backend_parse(const char *s, enum ad_sb_backend *out, struct ad_err *err);
 
 /*

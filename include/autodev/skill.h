@@ -125,7 +125,7 @@ int ad_skill_docstring(const char *code, size_t len, const char *entry, char **o
 
 struct ad_skill_bundle {
     char *name;            /* the catalog form (word_count) */
-    char *description;     /* 1..1024 bytes */
+    char *description;     /* 1..1024 characters */
     char *semver;          /* metadata.version; NULL on read: 1.0.0 */
     char *entry;           /* metadata.entry */
     char *script;          /* file name under scripts/, "word_count.py" */
@@ -145,7 +145,7 @@ int ad_skill_md_render(const struct ad_skill_bundle *b, struct ad_buf *out, stru
 /*
  * Reads SKILL.md text: the front matter must be the first thing, between
  * "---" lines, a YAML mapping with a valid Agent Skills name and a
- * description of 1..1024 bytes; metadata, when present, a mapping of
+ * description of 1..1024 characters; metadata, when present, a mapping of
  * strings. Unknown top-level keys of the Agent Skills spec (license,
  * compatibility, allowed-tools) are accepted and ignored; other unknown
  * keys are AD_EINVAL. Fills name (catalog form), description, semver,
@@ -168,6 +168,29 @@ int ad_skill_bundle_write(const struct ad_skill_bundle *b, const char *dir, bool
  * leaving the folder is AD_EPERM.
  */
 int ad_skill_bundle_read(const char *dir, struct ad_skill_bundle *out, struct ad_err *err);
+/*
+ * A folder that is not one script holding its entry function (an
+ * instruction-only skill, several scripts, references or assets, a script
+ * with no function named after the skill) is read as a kept folder: code
+ * is a Python module holding every file verbatim and an entry function
+ * named after the skill (entry = name, script NULL) returning
+ * {"instructions": BODY, "scripts": [...]}, or with script="x.py" that
+ * script's text. The whole folder is capped (about 770 KiB of files, 512
+ * files, 8 folders deep); a link or special file is AD_EPERM.
+ */
+bool ad_skill_code_is_folder(const char *code);
+/*
+ * Writes a kept folder's files back byte for byte under DIR/AS_NAME (the
+ * Agent Skills name). AD_ENOTFOUND when code is not a kept folder; an
+ * existing folder is AD_EEXIST unless overwrite.
+ */
+int ad_skill_folder_write(const char *code, const char *as_name, const char *dir,
+                          bool overwrite, struct ad_err *err);
+/* One file of a kept folder ("SKILL.md", "scripts/x.py"), NUL-terminated; AD_ENOTFOUND. */
+int ad_skill_folder_file(const char *code, const char *path, char **out, size_t *len,
+                         struct ad_err *err);
+/* The names of a kept folder's scripts (files right under scripts/), sorted. */
+int ad_skill_folder_scripts(const char *code, json_t **out, struct ad_err *err);
 
 /* ---- the catalog (catalog.c) ---------------------------------------------- */
 

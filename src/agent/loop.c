@@ -372,6 +372,8 @@ static int load_provided(struct loop *l, size_t *k, struct ad_err *err)
     for (size_t i = 0; i < n; i++) {
         if (find_skill(l, all[i].tool->name, &idx) || !strcmp(all[i].tool->name, OUTCOME_TOOL))
             continue;
+        if (all[i].tool->available && !all[i].tool->available(l->st, l->o->tenant_id))
+            continue;
         l->prov_schema[l->nprov] = json_loads(all[i].tool->schema, 0, NULL);
         if (!l->prov_schema[l->nprov])
             return ad_error(err, AD_ENOMEM, "out of memory");

@@ -10,8 +10,7 @@
  * space-separated string, experimental); skills-ref refuses any other key.
  * Our own fields live under metadata: version, entry, script, and
  * input-schema as JSON text, so the file stays valid for other readers.
- * We count the description's 1024 in bytes (skill.h), stricter than
- * characters for non-ASCII text.
+ * The description's 1024 are characters, as the specification counts.
  *
  * Both directions go through libyaml, never through string pasting: the
  * emitter quotes whatever a description holds, and the parser is read
@@ -174,12 +173,13 @@ static int check_description(const char *d, struct ad_err *err)
 {
     size_t n = d ? strlen(d) : 0;
 
-    if (n == 0 || n > DESC_MAX)
-        return ad_error(err, AD_EINVAL,
-                        "a skill's description must be 1 to %d bytes for Agent Skills, not %zu",
-                        DESC_MAX, n);
-    if (!ad_utf8_valid(d, n))
+    if (n > 0 && !ad_utf8_valid(d, n))
         return ad_error(err, AD_EINVAL, "the skill's description is not valid UTF-8");
+    /* The specification counts characters: "Max 1024 characters. Non-empty." */
+    if (n == 0 || utf8_chars(d, n) > DESC_MAX)
+        return ad_error(err, AD_EINVAL,
+                        "a skill's description must be 1 to %d characters for Agent Skills "
+                        "(the specification's limit), not %zu", DESC_MAX, utf8_chars(d, n));
     return 0;
 }
 
@@ -1233,6 +1233,9 @@ static int read_script(int dfd, const char *dir, struct ad_skill_bundle *out,
     return rc;
 }
 
+static int read_folder(int dfd, const char *dir, struct ad_skill_bundle *out,
+                       struct ad_err *err);
+
 int ad_skill_bundle_read(const char *dir, struct ad_skill_bundle *out, struct ad_err *err)
 {
     struct ad_buf base = AD_BUF_INIT;
@@ -1256,11 +1259,401 @@ int ad_skill_bundle_read(const char *dir, struct ad_skill_bundle *out, struct ad
     if (rc == 0 && strcmp(as_name, base.ptr) != 0)
         rc = ad_error(err, AD_EINVAL, "SKILL.md names the skill '%s' but its folder is '%.80s'",
                       as_name, base.ptr);
-    rc = rc ? rc : read_script(dfd, dir, out, err);
+    rc = rc ? rc : read_folder(dfd, dir, out, err);
     close(dfd);
     free(text);
     ad_buf_release(&base);
     if (rc < 0)
         ad_skill_bundle_release(out);
     return rc;
+}
+
+/* ---- a folder kept verbatim -------------------------------------------------- */
+
+/*
+ * A spec-valid folder that is not one script with its entry function (an
+ * instruction-only skill, several scripts, references, assets, a script
+ * with no function named after the skill) is kept whole: the catalog's
+ * code is a small Python module holding every file of the folder (base64
+ * in a JSON object on one line) and an entry function named after the
+ * skill that returns the instructions (SKILL.md's body) and the list of
+ * scripts, or with script="x.py" that script's text. Export writes the
+ * files back byte for byte.
+ */
+
+#define FOLDER_MARK "# autodev: an Agent Skills folder kept verbatim\n"
+#define FOLDER_LINE "_FOLDER = _json.loads(r\"\"\" "
+#define FOLDER_END " \"\"\")\n"
+#define FOLDER_FILES_MAX 512
+#define FOLDER_DEPTH_MAX 8
+
+static const char b64chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static int b64_encode(const unsigned char *p, size_t n, struct ad_buf *out)
+{
+    char q[4];
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < n; i += 3) {
+        unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
+                     (i + 2 < n ? p[i + 2] : 0);
+
+        q[0] = b64chars[v >> 18 & 63];
+        q[1] = b64chars[v >> 12 & 63];
+        q[2] = i + 1 < n ? b64chars[v >> 6 & 63] : '=';
+        q[3] = i + 2 < n ? b64chars[v & 63] : '=';
+        rc = ad_buf_add(out, q, 4);
+    }
+    return rc;
+}
+
+static int b64_decode(const char *s, struct ad_buf *out)
+{
+    size_t n = strlen(s);
+    int rc = 0;
+
+    if (n % 4)
+        return AD_EINVAL;
+    for (size_t i = 0; rc == 0 && i < n; i += 4) {
+        unsigned v = 0;
+        int pad = 0;
+
+        for (int k = 0; k < 4; k++) {
+            const char *c = s[i + k] == '=' ? NULL : strchr(b64chars, s[i + k]);
+
+            if (s[i + k] == '=' && i + 4 == n && k >= 2)
+                pad++;
+            else if (!c || !s[i + k] || pad)
+                return AD_EINVAL;
+            v = v << 6 | (c ? (unsigned)(c - b64chars) : 0);
+        }
+        unsigned char b[3] = { (unsigned char)(v >> 16), (unsigned char)(v >> 8),
+                               (unsigned char)v };
+        rc = ad_buf_add(out, (const char *)b, (size_t)(3 - pad));
+    }
+    return rc;
+}
+
+/* A relative path of plain parts: no "", ".", ".." or leading '/'. */
+static int rel_path_ok(const char *p)
+{
+    const char *s = p;
+
+    if (!*p || *p == '/' || strlen(p) > PATH_MAX / 2)
+        return 0;
+    while (*s) {
+        const char *e = strchr(s, '/');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+
+        if (n == 0 || n > NAME_MAX || (n == 1 && s[0] == '.') ||
+            (n == 2 && s[0] == '.' && s[1] == '.'))
+            return 0;
+        s += n + (e != NULL);
+        if (e && !*s)
+            return 0;
+    }
+    return 1;
+}
+
+/* Every regular file under dfd (shown as shown), into files as path -> base64. */
+static int walk(int dfd, const char *prefix, const char *shown, int depth, json_t *files,
+                size_t *total, struct ad_err *err)
+{
+    int fd = dup(dfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *e;
+    int rc = 0;
+
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return sys_error(err, "list", shown);
+    }
+    if (depth > FOLDER_DEPTH_MAX) {
+        closedir(d);
+        return ad_error(err, AD_ETOOBIG, "'%s' is nested over %d folders deep", shown,
+                        FOLDER_DEPTH_MAX);
+    }
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        struct ad_buf rel = AD_BUF_INIT, b64 = AD_BUF_INIT, where = AD_BUF_INIT;
+        struct stat st;
+        char *data = NULL;
+        size_t len = 0;
+
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (ad_buf_addf(&rel, "%s%s", prefix, e->d_name) < 0 ||
+            ad_buf_addf(&where, "%s/%s", shown, e->d_name) < 0) {
+            rc = ad_error(err, AD_ENOMEM, "out of memory");
+        } else if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            rc = sys_error(err, "inspect", where.ptr);
+        } else if (S_ISLNK(st.st_mode)) {
+            rc = ad_error(err, AD_EPERM, "'%s' is a symbolic link", where.ptr);
+        } else if (S_ISDIR(st.st_mode)) {
+            int sub = openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+            if (sub < 0 || ad_buf_adds(&rel, "/") < 0)
+                rc = sub < 0 ? sys_error(err, "open", where.ptr)
+                             : ad_error(err, AD_ENOMEM, "out of memory");
+            else
+                rc = walk(sub, rel.ptr, where.ptr, depth + 1, files, total, err);
+            if (sub >= 0)
+                close(sub);
+        } else if (!S_ISREG(st.st_mode)) {
+            rc = ad_error(err, AD_EPERM, "'%s' is not a regular file", where.ptr);
+        } else if (json_object_size(files) >= FOLDER_FILES_MAX) {
+            rc = ad_error(err, AD_ETOOBIG, "'%s' holds over %d files", shown, FOLDER_FILES_MAX);
+        } else if (!rel_path_ok(rel.ptr) || !ad_utf8_valid(rel.ptr, rel.len)) {
+            rc = ad_error(err, AD_EPERM, "'%s' is not a plain file name", where.ptr);
+        } else if ((rc = read_at(dfd, e->d_name, AD_SKILL_CODE_MAX, shown, &data, &len,
+                                 err)) == 0) {
+            *total += len;
+            if (*total > AD_SKILL_CODE_MAX / 4 * 3 - 16384)
+                rc = ad_error(err, AD_ETOOBIG, "the skill folder's files are over the %d-byte "
+                              "cap of a kept folder", AD_SKILL_CODE_MAX / 4 * 3 - 16384);
+            else if (b64_encode((const unsigned char *)data, len, &b64) < 0 ||
+                     json_object_set_new(files, rel.ptr, json_string(b64.ptr ? b64.ptr : ""))
+                         != 0)
+                rc = ad_error(err, AD_ENOMEM, "out of memory");
+        }
+        free(data);
+        ad_buf_release(&rel);
+        ad_buf_release(&b64);
+        ad_buf_release(&where);
+    }
+    closedir(d);
+    return rc;
+}
+
+/* The entry module of a kept folder; files is path -> base64, body the instructions. */
+static int folder_module(const char *name, const char *body, json_t *files, char **code,
+                         struct ad_err *err)
+{
+    struct ad_buf m = AD_BUF_INIT;
+    json_t *instr = json_string(body);
+    char *fj = json_dumps(files, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+    char *ij = instr ? json_dumps(instr, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
+    int rc = fj && ij ? 0 : AD_ENOMEM;
+
+    rc = rc ? rc : ad_buf_addf(&m, FOLDER_MARK "\"\"\"The skill %s: its instructions and "
+                               "scripts.\"\"\"\nimport base64 as _b64\nimport json as _json\n\n"
+                               FOLDER_LINE "%s" FOLDER_END, name, fj);
+    rc = rc ? rc : ad_buf_addf(&m, "_INSTRUCTIONS = _json.loads(r\"\"\" %s \"\"\")\n", ij);
+    rc = rc ? rc : ad_buf_addf(&m,
+        "\n\ndef %s(script: str = \"\"):\n"
+        "    \"\"\"The instructions and the scripts; with script, that script's text.\"\"\"\n"
+        "    scripts = sorted(p[len(\"scripts/\"):] for p in _FOLDER if p.startswith(\"scripts/\"))\n"
+        "    if script:\n"
+        "        if script not in scripts:\n"
+        "            raise ValueError(\"no script %%r (scripts: %%s)\" %% (script, \", \".join(scripts)))\n"
+        "        return _b64.b64decode(_FOLDER[\"scripts/\" + script]).decode(\"utf-8\", \"replace\")\n"
+        "    return {\"instructions\": _INSTRUCTIONS, \"scripts\": scripts}\n", name);
+    free(fj);
+    free(ij);
+    json_decref(instr);
+    if (rc == 0 && m.len > AD_SKILL_CODE_MAX)
+        rc = AD_ETOOBIG;
+    if (rc == 0 && !(*code = ad_buf_detach(&m, NULL)))
+        rc = AD_ENOMEM;
+    ad_buf_release(&m);
+    if (rc == AD_ETOOBIG)
+        return ad_error(err, rc, "the kept skill folder is over the %d-byte cap",
+                        AD_SKILL_CODE_MAX);
+    return rc < 0 ? ad_error(err, rc, "out of memory") : 0;
+}
+
+/* The folder's files as path -> base64 JSON, or NULL when code is not a kept folder. */
+static json_t *folder_files(const char *code)
+{
+    const char *a, *e;
+
+    if (!code || strncmp(code, FOLDER_MARK, strlen(FOLDER_MARK)) != 0)
+        return NULL;
+    a = strstr(code, "\n" FOLDER_LINE);
+    if (!a)
+        return NULL;
+    a += 1 + strlen(FOLDER_LINE);
+    e = strstr(a, FOLDER_END);
+    return e ? json_loadb(a, (size_t)(e - a), JSON_REJECT_DUPLICATES, NULL) : NULL;
+}
+
+bool ad_skill_code_is_folder(const char *code)
+{
+    json_t *f = folder_files(code);
+    bool is = json_is_object(f);
+
+    json_decref(f);
+    return is;
+}
+
+int ad_skill_folder_write(const char *code, const char *as_name, const char *dir,
+                          bool overwrite, struct ad_err *err)
+{
+    json_t *files = folder_files(code), *v;
+    struct ad_buf root = AD_BUF_INIT;
+    const char *path;
+    int rc = 0;
+
+    if (!json_is_object(files)) {
+        json_decref(files);
+        return ad_error(err, AD_ENOTFOUND, "the skill's code is not a kept folder");
+    }
+    if (!ad_agentskills_name_valid(as_name))
+        rc = ad_error(err, AD_EINVAL, "invalid Agent Skills name '%.80s'", as_name);
+    if (rc == 0 && (ad_buf_adds(&root, dir) < 0 || ad_buf_addf(&root, "/%s", as_name) < 0))
+        rc = ad_error(err, AD_ENOMEM, "out of memory");
+    if (rc == 0) {
+        root.ptr[strlen(dir)] = '\0';
+        rc = make_dirs(root.ptr, err);
+        root.ptr[strlen(dir)] = '/';
+    }
+    rc = rc ? rc : own_dir(root.ptr, overwrite, err);
+    /* SKILL.md last: a SKILL.md in place means the rest is too. */
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        json_object_foreach(files, path, v) {
+            struct ad_buf data = AD_BUF_INIT, sub = AD_BUF_INIT;
+            const char *slash = strrchr(path, '/');
+
+            if ((strcmp(path, "SKILL.md") == 0) != (pass == 1))
+                continue;
+            if (!rel_path_ok(path) || !json_is_string(v))
+                rc = ad_error(err, AD_EINVAL, "the kept folder has a bad path '%.80s'", path);
+            else if (b64_decode(json_string_value(v), &data) < 0)
+                rc = ad_error(err, AD_EINVAL, "the kept folder's '%.80s' is not base64", path);
+            else if (ad_buf_addf(&sub, "%s/%.*s", root.ptr, slash ? (int)(slash - path) : 0,
+                                 path) < 0)
+                rc = ad_error(err, AD_ENOMEM, "out of memory");
+            if (rc == 0 && slash)
+                rc = make_dirs(sub.ptr, err);
+            if (rc == 0)
+                rc = write_file(slash ? sub.ptr : root.ptr, slash ? slash + 1 : path,
+                                data.ptr ? data.ptr : "", data.len, err);
+            ad_buf_release(&data);
+            ad_buf_release(&sub);
+            if (rc < 0)
+                break;
+        }
+    }
+    ad_buf_release(&root);
+    json_decref(files);
+    return rc;
+}
+
+/* Of a folder's files, the one script when they are SKILL.md and scripts/X.py alone. */
+static const char *one_script(json_t *files, const char *named)
+{
+    const char *path, *script = NULL;
+    json_t *v;
+
+    if (json_object_size(files) != 2 || !json_object_get(files, "SKILL.md"))
+        return NULL;
+    json_object_foreach(files, path, v) {
+        if (strncmp(path, "scripts/", 8) == 0 && !strchr(path + 8, '/') &&
+            script_name_ok(path + 8))
+            script = path + 8;
+    }
+    if (script && named && strcmp(script, named) != 0)
+        return NULL;
+    return script;
+}
+
+/*
+ * One script whose entry function is there: the classic bundle, its
+ * script the code. Anything else the specification allows: the folder kept.
+ */
+static int read_folder(int dfd, const char *dir, struct ad_skill_bundle *out,
+                       struct ad_err *err)
+{
+    json_t *files = json_object(), *schema = NULL;
+    const char *script;
+    size_t total = 0;
+    int rc;
+
+    if (!files)
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    rc = walk(dfd, "", dir, 0, files, &total, err);
+    if (rc == 0 && out->script) {
+        char named[NAME_MAX + 16];
+
+        snprintf(named, sizeof(named), "scripts/%s", out->script);
+        if (!json_object_get(files, named))
+            rc = ad_error(err, AD_ENOTFOUND, "'%s/scripts/%s' does not exist (SKILL.md names "
+                          "it in metadata.script)", dir, out->script);
+    }
+    script = rc == 0 ? one_script(files, out->script) : NULL;
+    if (script) {
+        const char *entry = out->entry ? out->entry : out->name;
+        int d;
+
+        if (!out->script && !(out->script = strdup(script)))
+            rc = ad_error(err, AD_ENOMEM, "out of memory");
+        rc = rc ? rc : read_script(dfd, dir, out, err);
+        d = rc == 0 ? ad_skill_schema_derive(out->code, strlen(out->code), entry, &schema,
+                                             NULL) : 0;
+        json_decref(schema);
+        if (rc == 0 && d != AD_ENOTFOUND) {
+            json_decref(files);
+            return 0;
+        }
+        free(out->code);
+        out->code = NULL;
+    }
+    if (rc == 0) {
+        /* The module's own function is the entry; metadata.entry/script do not apply. */
+        free(out->entry);
+        free(out->script);
+        out->script = NULL;
+        out->entry = strdup(out->name);
+        rc = out->entry ? 0 : ad_error(err, AD_ENOMEM, "out of memory");
+    }
+    rc = rc ? rc : folder_module(out->name, out->body ? out->body : "", files, &out->code,
+                                 err);
+    json_decref(files);
+    return rc;
+}
+
+int ad_skill_folder_file(const char *code, const char *path, char **out, size_t *len,
+                         struct ad_err *err)
+{
+    json_t *files = folder_files(code);
+    const char *b = json_string_value(json_object_get(files, path));
+    struct ad_buf data = AD_BUF_INIT;
+    int rc = 0;
+
+    if (!json_is_object(files))
+        rc = ad_error(err, AD_ENOTFOUND, "the skill's code is not a kept folder");
+    else if (!b)
+        rc = ad_error(err, AD_ENOTFOUND, "the skill's folder has no '%.80s'", path);
+    else if (b64_decode(b, &data) < 0 || ad_buf_add(&data, "", 0) < 0)
+        rc = ad_error(err, AD_EINVAL, "the kept folder's '%.80s' is not base64", path);
+    else if (!(*out = ad_buf_detach(&data, len)))
+        rc = ad_error(err, AD_ENOMEM, "out of memory");
+    ad_buf_release(&data);
+    json_decref(files);
+    return rc;
+}
+
+int ad_skill_folder_scripts(const char *code, json_t **out, struct ad_err *err)
+{
+    json_t *files = folder_files(code), *v, *list = json_array();
+    const char *path;
+    int rc = 0;
+
+    if (!json_is_object(files))
+        rc = ad_error(err, AD_ENOTFOUND, "the skill's code is not a kept folder");
+    else if (!list)
+        rc = ad_error(err, AD_ENOMEM, "out of memory");
+    json_object_foreach(files, path, v) {
+        if (rc == 0 && !strncmp(path, "scripts/", 8) && !strchr(path + 8, '/') &&
+            json_array_append_new(list, json_string(path + 8)) != 0)
+            rc = ad_error(err, AD_ENOMEM, "out of memory");
+    }
+    json_decref(files);
+    if (rc < 0) {
+        json_decref(list);
+        return rc;
+    }
+    *out = list;
+    return 0;
 }

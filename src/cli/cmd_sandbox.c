@@ -153,6 +153,7 @@ static int sandbox_run(int argc, char **argv, struct ad_ctx *ctx)
         case 'b':
             if (ad_sb_backend_parse(optarg, &opts.backend, &err) < 0)
                 return ad__die_err(ctx, &err);
+            opts.exec = opts.backend == AD_SB_EXEC ? optarg + 5 : NULL;
             break;
         default:
             return AD_EXIT_USAGE;

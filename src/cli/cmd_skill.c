@@ -859,6 +859,11 @@ static int write_bundle(struct ad_ctx *ctx, const struct ad_skill *s,
 
     snprintf(script, sizeof(script), "%s.py", s->name);
     rc = ad_skill_name_to_agentskills(s->name, folder, sizeof(folder), &err);
+    /* A kept folder goes back as it came, byte for byte. */
+    if (rc == 0 && ad_skill_code_is_folder(v->code)) {
+        rc = ad_skill_folder_write(v->code, folder, dir, force, &err);
+        goto written;
+    }
     /* The bundle borrows every string; of it only the schema is released. */
     b.name = s->name;
     /* The format wants 1..1024 bytes; the catalog allows none and 4096. */
@@ -884,6 +889,7 @@ static int write_bundle(struct ad_ctx *ctx, const struct ad_skill *s,
     if (rc == 0)
         rc = ad_skill_bundle_write(&b, dir, force, &err);
     json_decref(b.input_schema);
+written:
     if (rc == AD_EEXIST)
         return ad__die_code(ctx, rc, "%s (use --force to replace it)", err.msg);
     if (rc < 0)

@@ -813,7 +813,8 @@ static const struct ad_cmd_opt sandbox_opts[] = {
     { "--pids N", "Process and thread limit, 1..4096 (default 64)." },
     { "--output BYTES", "Limit on stdout + stderr + result together (default 1048576)." },
     { "--tmpfs MB", "Size of the writable /tmp in MiB (default 64)." },
-    { "--backend B", "auto (the default), linux or process." },
+    { "--backend B", "auto (the default), linux, process or exec:COMMAND (a command speaking\n"
+      "the sandbox contract in JSON; README \"Sandbox backends\")." },
     { NULL, NULL },
 };
 
@@ -923,9 +924,13 @@ static const char skill_description[] =
     "An Agent Skills folder is named like the skill with '-' for '_' and holds\n"
     "SKILL.md (YAML front matter: name, description, metadata with version,\n"
     "entry, script and input-schema) and the script under scripts/. An import\n"
-    "checks the name, the description (1 to 1024 bytes) and that the folder is\n"
-    "named like the skill, and adds nothing when one of them is wrong; a version\n"
-    "the skill has already is refused.";
+    "checks the name, the description (1 to 1024 characters) and that the folder\n"
+    "is named like the skill, and adds nothing when one of them is wrong; a\n"
+    "version the skill has already is refused. Any other folder the Agent Skills\n"
+    "specification allows (instructions only, several scripts, references, a\n"
+    "script with no function named after the skill) is kept whole: its entry\n"
+    "function, named after the skill, returns the instructions (SKILL.md's body)\n"
+    "and the list of scripts, and export writes the folder back byte for byte.";
 
 static const struct ad_cmd_form task_forms[] = {
     { "task run --agent NAME --description TEXT [--skill S] [--input JSON | --input-file F]"

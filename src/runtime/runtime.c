@@ -403,6 +403,8 @@ int ad_runtime_sandbox(struct ad_runtime *rt, struct ad_sandbox **out, struct ad
         o.backend = AD_SB_AUTO;
         if (rt->sb_backend[0] && ad_sb_backend_parse(rt->sb_backend, &o.backend, err) < 0)
             return ad_error_prefix(err, "AUTODEV_SANDBOX");
+        if (o.backend == AD_SB_EXEC)
+            o.exec = rt->sb_backend + 5;
         o.slots = rt->sb_slots;
         o.one_shot = rt->sb_slots == 1;   /* a command's sandbox: no standby until a 2nd run */
         rc = ad_sandbox_new(&o, &rt->sb, err);
@@ -654,5 +656,6 @@ static int register_agent_tools(const char *db, struct ad_err *err)
     }
     pthread_mutex_unlock(&once);
     rc = ad_agent_tools_register(research_tools, AD_ARRAY_SIZE(research_tools), NULL, err);
-    return rc;
+    /* Agent Skills kept whole: load_skill and run_skill_script (tools_skills.c). */
+    return rc ? rc : ad_agent_skill_tools_register(err);
 }

@@ -52,6 +52,10 @@ struct ad__sb_filter {
 };
 
 /* Compiles the denylist with libseccomp. AD_ENOTSUP when libseccomp refuses. */
+/* The exec: backend's one run (sandbox_exec.c); 0 whenever r holds a result. */
+int ad__sb_exec_run(const char *command, const struct ad_sandbox_spec *spec,
+                    struct ad_sandbox_result *r, struct ad_err *err);
+
 int ad__sb_filter_build(struct ad__sb_filter *f, struct ad_err *err);
 void ad__sb_filter_free(struct ad__sb_filter *f);
 /*

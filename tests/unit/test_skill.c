@@ -832,8 +832,8 @@ static void md_render_refusals(void **state)
 
     REFUSE(name, "word-count", AD_EINVAL, "invalid skill name");
     REFUSE(name, NULL, AD_EINVAL, "missing skill name");
-    REFUSE(description, "", AD_EINVAL, "1 to 1024 bytes");
-    REFUSE(description, NULL, AD_EINVAL, "1 to 1024 bytes");
+    REFUSE(description, "", AD_EINVAL, "1 to 1024 characters");
+    REFUSE(description, NULL, AD_EINVAL, "1 to 1024 characters");
     REFUSE(description, long_desc, AD_EINVAL, "not 1025");
     REFUSE(description, "bad \xff utf-8", AD_EINVAL, "not valid UTF-8");
     REFUSE(semver, "1.2", AD_EINVAL, "invalid version '1.2'");
@@ -1302,27 +1302,34 @@ static void bundle_read_refusals(void **state)
 
     /* Without metadata.script the only .py under scripts/ is taken. */
     snprintf(text, sizeof(text), md, "one", "");
-    hand_bundle(dir, "one", text, "main.py", "def main(): pass\n");
-    snprintf(path, sizeof(path), "%s/one/scripts/README.txt", dir);
-    write_text(path, "not python");
+    hand_bundle(dir, "one", text, "main.py", "def one(): pass\n");
     assert_int_equal(read_in(dir, "one", &b, &err), 0);
     assert_string_equal(b.name, "one");
     assert_string_equal(b.script, "main.py");
-    assert_string_equal(b.code, "def main(): pass\n");
+    assert_string_equal(b.code, "def one(): pass\n");
+    assert_false(ad_skill_code_is_folder(b.code));
     ad_skill_bundle_release(&b);
 
-    /* None, or several. */
+    /* Another file beside it, no script, several: the folder is kept whole. */
+    snprintf(path, sizeof(path), "%s/one/scripts/README.txt", dir);
+    write_text(path, "not python");
+    assert_int_equal(read_in(dir, "one", &b, &err), 0);
+    assert_string_equal(b.entry, "one");
+    assert_null(b.script);
+    assert_true(ad_skill_code_is_folder(b.code));
+    ad_skill_bundle_release(&b);
     snprintf(text, sizeof(text), md, "none", "");
     hand_bundle(dir, "none", text, NULL, NULL);
-    assert_int_equal(read_in(dir, "none", &b, &err), AD_EINVAL);
-    assert_msg_has(&err, "holds no .py file");
+    assert_int_equal(read_in(dir, "none", &b, &err), 0);
+    assert_true(ad_skill_code_is_folder(b.code));
+    ad_skill_bundle_release(&b);
     snprintf(text, sizeof(text), md, "two", "");
     hand_bundle(dir, "two", text, "b.py", "x = 1\n");
     snprintf(path, sizeof(path), "%s/two/scripts/a.py", dir);
     write_text(path, "y = 1\n");
-    assert_int_equal(read_in(dir, "two", &b, &err), AD_EINVAL);
-    assert_msg_has(&err, "holds 2 .py files (a.py, b.py); name one in metadata.script");
-    assert_null(b.name);
+    assert_int_equal(read_in(dir, "two", &b, &err), 0);
+    assert_true(ad_skill_code_is_folder(b.code));
+    ad_skill_bundle_release(&b);
 
     /* The folder must carry the skill's name. */
     snprintf(text, sizeof(text), md, "other-name", "");
@@ -1398,7 +1405,9 @@ static void bundle_read_refusals(void **state)
     assert_int_equal(mkdir(path, 0755), 0);
     snprintf(path, sizeof(path), "%s/no-scripts/SKILL.md", dir);
     write_text(path, text);
-    assert_int_equal(read_in(dir, "no-scripts", &b, &err), AD_ENOTFOUND);
+    assert_int_equal(read_in(dir, "no-scripts", &b, &err), 0);
+    assert_true(ad_skill_code_is_folder(b.code));
+    ad_skill_bundle_release(&b);
 
     /* A bad SKILL.md names its folder. */
     hand_bundle(dir, "bad-md", "no front matter\n", "x.py", "x = 1\n");
