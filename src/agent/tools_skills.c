@@ -84,7 +84,8 @@ static int write_stdin(const char *dir, const char *text, struct ad_err *err)
     FILE *f;
     int ok;
 
-    snprintf(path, sizeof(path), "%s/.stdin", dir);
+    if ((size_t)snprintf(path, sizeof(path), "%.4080s/.stdin", dir) >= sizeof(path))
+        return ad_error(err, AD_ETOOBIG, "the scratch directory's path is too long");
     f = fopen(path, "wbx");
     if (!f)
         return ad_error(err, AD_EIO, "cannot write the script's stdin: %s", strerror(errno));

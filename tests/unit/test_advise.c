@@ -152,7 +152,7 @@ static void decided(struct fx *f, struct ad_tool_mutation *m, int index, bool wo
     create(f, m, index);
     ad_workflow_variant_init(&v);
     snprintf(v.tenant_id, sizeof(v.tenant_id), "%s", f->tenant);
-    snprintf(v.tool_mutation_id, sizeof(v.tool_mutation_id), "%s", m->id);
+    snprintf(v.tool_mutation_id, sizeof(v.tool_mutation_id), "%.*s", (int)sizeof(v.tool_mutation_id) - 1, m->id);
     snprintf(v.agent_id, sizeof(v.agent_id), "%s", f->agent);
     v.workflow_definition = json_pack("{s:s}", "skill", "total");
     assert_int_equal(ad_variants_create(f->st, &v, &err), 0);
