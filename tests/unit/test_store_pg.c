@@ -353,48 +353,6 @@ static void test_daily_limit_concurrent(void **state)
     (void)since;
 }
 
-/* ---- what is not on PostgreSQL yet ----------------------------------------------- */
-
-/*
- * An op not on PostgreSQL yet answers AD_ENOTSUP naming itself, never a
- * fake success. Which ops are left changes as entities land: the first of
- * a few reads that answers AD_ENOTSUP is checked; with none left, skip.
- */
-static void test_not_yet_is_enotsup(void **state)
-{
-    struct fx *f = *state;
-    struct ad_err err = AD_ERR_INIT;
-    struct ad_skill *skills = NULL;
-    struct ad_research_session *sessions = NULL;
-    struct ad_webhook *hooks = NULL;
-    struct ad_capability_count cc;
-    size_t n = 0;
-    int rc;
-
-    NEED_PG();
-    rc = ad_store_skill_list(f->st, f->tenant, NULL, 1, &skills, &n, &err);
-    if (!rc)
-        ad_skill_list_free(skills, n);
-    if (rc != AD_ENOTSUP) {
-        rc = ad_store_research_session_list(f->st, f->tenant, 1, &sessions, &n, &err);
-        if (!rc)
-            ad_research_session_list_free(sessions, n);
-    }
-    if (rc != AD_ENOTSUP)
-        rc = ad_store_capability_usage_count(f->st, f->tenant, NULL, "probe", NULL, &cc, &err);
-    if (rc != AD_ENOTSUP) {
-        rc = ad_store_webhook_list(f->st, f->tenant, false, 1, &hooks, &n, &err);
-        if (!rc)
-            ad_webhook_list_free(hooks, n);
-    }
-    if (rc != AD_ENOTSUP) {
-        print_message("# skipped: every op tried is on PostgreSQL now\n");
-        skip();
-    }
-    if (!strstr(err.msg, "not on PostgreSQL yet: "))
-        fail_msg("message '%s'", err.msg);
-}
-
 /* ---- connection handling ------------------------------------------------------ */
 
 static void test_unreachable_is_clear(void **state)
@@ -444,7 +402,6 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_app_role_store, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_daily_limit_concurrent, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_not_yet_is_enotsup, fx_setup, fx_teardown),
         cmocka_unit_test(test_unreachable_is_clear),
         cmocka_unit_test_setup_teardown(test_reconnects, fx_setup, fx_teardown),
     };
