@@ -855,22 +855,44 @@ static int candidate_agent(struct scope *sc, const struct ad_agent *a, void *arg
     return rc;
 }
 
+/*
+ * Whether this period's readiness job was queued already: its idempotency
+ * key would make a second enqueue a no-op, so scoring every agent's
+ * readiness again (each worker calls this before each poll) is work for
+ * nothing. One indexed read of the newest job of the kind.
+ */
+static int period_queued(struct ad_store *st, const char *tenant_id, const char *key, bool *yes,
+                         struct ad_err *err)
+{
+    struct ad_job *v = NULL;
+    size_t n = 0;
+    int rc = ad_jobs_list(st, tenant_id, -1, AD_ADVISE_READINESS_JOB, 1, &v, &n, err);
+
+    *yes = rc == 0 && n == 1 && v[0].idempotency_key && !strcmp(v[0].idempotency_key, key);
+    ad_job_list_free(v, n);
+    return rc;
+}
+
 int ad_advise_schedule(struct ad_store *st, const char *tenant_id, struct ad_err *err)
 {
     struct scope sc = { st, tenant_id, NULL, { 0 }, NULL };
     struct ad_jobs *q = NULL;
     char key[64], id[AD_ID_SIZE];
     int64_t period = ad_now_ms() / AD_ADVISE_PERIOD_MS;
-    bool any = false;
+    bool any = false, queued = false;
     json_t *payload;
-    int rc = each_agent(&sc, candidate_agent, &any, err);
+    int rc;
 
+    snprintf(key, sizeof(key), "%s@%lld", AD_ADVISE_READINESS_JOB, (long long)period);
+    rc = period_queued(st, tenant_id, key, &queued, err);
+    if (rc < 0 || queued)
+        return rc;
+    rc = each_agent(&sc, candidate_agent, &any, err);
     if (rc < 0 || !any)
         return rc;
     payload = json_pack("{s:I}", "period", (json_int_t)period);
     if (!payload)
         return ad_error(err, AD_ENOMEM, "out of memory");
-    snprintf(key, sizeof(key), "%s@%lld", AD_ADVISE_READINESS_JOB, (long long)period);
     rc = ad_jobs_new(st, tenant_id, NULL, &q, err);
     if (rc == 0)
         rc = ad_jobs_enqueue(q, AD_ADVISE_READINESS_JOB, payload, key, 0, id, NULL, err);
