@@ -84,6 +84,8 @@ int ad_runtime_schema_version(struct ad_runtime *rt, int *current, int *latest,
                               struct ad_err *err);
 /* The backend's name ("sqlite", "postgresql"); the schema's tables and their rows. */
 const char *ad_runtime_backend(struct ad_runtime *rt);
+/* The file a database uri names, or NULL for a server's uri (ad_store_uri_file). */
+const char *ad_runtime_db_file(const char *uri);
 size_t ad_runtime_table_total(void);
 const char *ad_runtime_table_name(size_t i);
 int ad_runtime_table_count(struct ad_runtime *rt, const char *table, int64_t *count,

@@ -154,6 +154,9 @@ void ad_store_free(struct ad_store *st);
 
 /* "sqlite" (later "pg"). */
 const char *ad_store_backend(const struct ad_store *st);
+/* The file a store uri names (a SQLite database: "sqlite:PATH" or PATH), or
+ * NULL when the uri names a server (postgres://, postgresql://, pg:). */
+const char *ad_store_uri_file(const char *uri);
 /* The schema version now in the database, and the newest this binary knows. */
 int ad_store_schema_version(struct ad_store *st, int *current, int *latest, struct ad_err *err);
 /* Runs the backend's integrity check; AD_ECORRUPT with the first problem. */

@@ -86,23 +86,12 @@ int ad__die_err(struct ad_ctx *ctx, const struct ad_err *err)
     return ad__die_code(ctx, code, "%s", msg);
 }
 
-/* The file behind a store uri ("sqlite:PATH" or PATH). */
-static const char *db_file(const char *uri)
-{
-    return strncmp(uri, "sqlite:", 7) == 0 ? uri + 7 : uri;
-}
-
-/* A server's uri (postgres://, postgresql://): no file to look for first. */
-static int db_is_server(const char *uri)
-{
-    return strncmp(uri, "postgres://", 11) == 0 || strncmp(uri, "postgresql://", 13) == 0;
-}
-
 int ad__ctx_store(struct ad_ctx *ctx, enum ad_ctx_mode mode)
 {
     struct ad_runtime_options o = { 0 };
     struct ad_err err = AD_ERR_INIT;
     struct stat sb;
+    const char *file;
     int create = mode == AD_CTX_CREATE;
     int rc;
 
@@ -110,7 +99,8 @@ int ad__ctx_store(struct ad_ctx *ctx, enum ad_ctx_mode mode)
         return 0;
     /* A read-only runtime asked to write: open it again, read-write. */
     ad__ctx_close(ctx);
-    if (!create && !db_is_server(ctx->db_path) && stat(db_file(ctx->db_path), &sb) != 0) {
+    file = ad_runtime_db_file(ctx->db_path);
+    if (!create && file && stat(file, &sb) != 0) {
         if (errno == ENOENT)
             return ad__die_code(ctx, AD_EIO, "no database at '%s' (run 'autodev init')",
                                 ctx->db_path);
@@ -136,7 +126,7 @@ int ad__ctx_store(struct ad_ctx *ctx, enum ad_ctx_mode mode)
             return ad__die_code(ctx, rc, "%s (run 'autodev init' to %s it)", err.msg,
                                 strstr(err.msg, "is empty") ? "make a database of" : "upgrade");
         /* The store's message usually names the file already; say it once. */
-        if (err.msg[0] && strstr(err.msg, db_file(ctx->db_path)))
+        if (err.msg[0] && file && strstr(err.msg, file))
             return ad__die_code(ctx, rc, "%s", err.msg);
         return ad__die_code(ctx, rc, "cannot open '%s': %s", ctx->db_path,
                             err.msg[0] ? err.msg : ad_strerror(rc));

@@ -373,6 +373,11 @@ int ad_runtime_schema_version(struct ad_runtime *rt, int *current, int *latest,
     return ad_store_schema_version(rt->st, current, latest, err);
 }
 
+const char *ad_runtime_db_file(const char *uri)
+{
+    return ad_store_uri_file(uri);
+}
+
 const char *ad_runtime_backend(struct ad_runtime *rt)
 {
     return ad_store_backend(rt->st);

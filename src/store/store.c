@@ -74,6 +74,16 @@ static int starts_with(const char *s, const char *prefix)
 }
 
 /* A backend must fill every table: a missing one is a bug, caught at open. */
+const char *ad_store_uri_file(const char *uri)
+{
+    for (size_t i = 0; i < AD_ARRAY_SIZE(backends); i++) {
+        if (starts_with(uri, backends[i].scheme))
+            return backends[i].ops == &ad__store_sqlite_ops ? uri + strlen(backends[i].scheme)
+                                                            : NULL;
+    }
+    return uri;
+}
+
 static int ops_complete(const struct ad_store_ops *o)
 {
     return o->open && o->close && o->schema_version && o->check && o->begin && o->commit &&
