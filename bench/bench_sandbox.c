@@ -25,6 +25,9 @@
  *   E  exec      posix_spawn of `autodev --version`: what starting the
  *                binary costs before any sandbox work (loading its shared
  *                libraries), the floor under D.
+ *   D', E'       D and E through another binary, $AUTODEV_BIN_BEFORE, when
+ *                it is set: a before/after of the whole command in one run
+ *                (its own home too).
  *
  * Every run's result is checked ({"ok":true,"output":1}, status ok); a run
  * that fails is counted and reported, and left out of the latencies.
@@ -67,7 +70,7 @@ static char *const run_env[] = {
     (char *)"PYTHONDONTWRITEBYTECODE=1", NULL,
 };
 
-enum { V_BARE, V_SANDBOX, V_BWRAP, V_COMMAND, V_EXEC, NVARIANTS };
+enum { V_BARE, V_SANDBOX, V_BWRAP, V_COMMAND, V_EXEC, V_COMMAND_B, V_EXEC_B, NVARIANTS };
 
 struct variant {
     const char *name;      /* for the summary line */
@@ -84,6 +87,11 @@ struct bench {
     char harness[128];
     char skill[128];
     char autodev[512];
+    char autodev_b[512];   /* $AUTODEV_BIN_BEFORE, or "" */
+    char env_adhome_b[160];
+    char *command_argv_b[8];
+    char *exec_argv_b[4];
+    char *command_env_b[8];
     char env_home[160], env_adhome[160], env_uid[64];
     char *bare_argv[8];
     char *bwrap_argv[64];
@@ -118,7 +126,9 @@ static int write_file(const char *dir, const char *name, const char *data, size_
 static void remove_dir(const char *dir)
 {
     static const char *const names[] = { "harness.py", "skill.py", "input.json",
-                                         "home/cache/sandbox-probe", "home/cache", "home" };
+                                         "home/cache/sandbox-probe", "home/cache", "home",
+                                         "home-before/cache/sandbox-probe",
+                                         "home-before/cache", "home-before" };
     char path[256];
 
     for (size_t i = 0; i < AD_ARRAY_SIZE(names); i++) {
@@ -278,6 +288,20 @@ static int run_command(struct bench *b, char *why, size_t why_len)
     return spawn_output(b->command_argv, b->command_env, want, why, why_len);
 }
 
+static int run_command_b(struct bench *b, char *why, size_t why_len)
+{
+    static const char *const want[] = { "\"status\":\"ok\"", "\"output\":1,", NULL };
+
+    return spawn_output(b->command_argv_b, b->command_env_b, want, why, why_len);
+}
+
+static int run_exec_b(struct bench *b, char *why, size_t why_len)
+{
+    static const char *const want[] = { "autodev ", NULL };
+
+    return spawn_output(b->exec_argv_b, b->command_env_b, want, why, why_len);
+}
+
 static int run_exec(struct bench *b, char *why, size_t why_len)
 {
     static const char *const want[] = { "autodev ", NULL };
@@ -319,6 +343,10 @@ static int run_variant(struct bench *b, int v, char *why, size_t why_len)
         return run_command(b, why, why_len);
     case V_EXEC:
         return run_exec(b, why, why_len);
+    case V_COMMAND_B:
+        return run_command_b(b, why, why_len);
+    case V_EXEC_B:
+        return run_exec_b(b, why, why_len);
     default:
         return spawn_and_check(b->bwrap_argv, why, why_len);
     }
@@ -399,6 +427,12 @@ static void build_argvs(struct bench *b)
     b->command_env[3] = b->env_adhome;
     b->command_env[4] = getenv("AUTODEV_SANDBOX_UID_BASE") ? NULL : b->env_uid;
     b->command_env[5] = NULL;
+    memcpy(b->command_argv_b, b->command_argv, sizeof(b->command_argv));
+    memcpy(b->exec_argv_b, b->exec_argv, sizeof(b->exec_argv));
+    memcpy(b->command_env_b, b->command_env, sizeof(b->command_env));
+    b->command_argv_b[0] = b->exec_argv_b[0] = b->autodev_b;
+    snprintf(b->env_adhome_b, sizeof(b->env_adhome_b), "AUTODEV_HOME=%s/home-before", b->dir);
+    b->command_env_b[3] = b->env_adhome_b;
 }
 
 /* The autodev binary: $AUTODEV_BIN, else ../autodev from this one's directory. */
@@ -470,6 +504,10 @@ static int setup(struct bench *b, long n)
     b->v[V_COMMAND] = (struct variant){ .name = "command",
                                         .label = "autodev sandbox run (whole command)" };
     b->v[V_EXEC] = (struct variant){ .name = "exec", .label = "autodev --version (exec only)" };
+    b->v[V_COMMAND_B] = (struct variant){ .name = "command_before",
+                                          .label = "  the same, $AUTODEV_BIN_BEFORE" };
+    b->v[V_EXEC_B] = (struct variant){ .name = "exec_before",
+                                       .label = "  --version, $AUTODEV_BIN_BEFORE" };
     for (int i = 0; i < NVARIANTS; i++) {
         b->v[i].on = true;
         b->v[i].ns = calloc((size_t)n, sizeof(int64_t));
@@ -500,6 +538,16 @@ static int warm_up(struct bench *b)
     if (find_autodev(b) < 0) {
         b->v[V_COMMAND].on = b->v[V_EXEC].on = false;
         printf("command: skipped (no autodev binary at '%s'; set AUTODEV_BIN)\n", b->autodev);
+    }
+    if (!getenv("AUTODEV_BIN_BEFORE") || !*getenv("AUTODEV_BIN_BEFORE") || !b->v[V_COMMAND].on) {
+        b->v[V_COMMAND_B].on = b->v[V_EXEC_B].on = false;
+    } else {
+        snprintf(b->autodev_b, sizeof(b->autodev_b), "%s", getenv("AUTODEV_BIN_BEFORE"));
+        if (access(b->autodev_b, X_OK) < 0) {
+            fprintf(stderr, "bench_sandbox: $AUTODEV_BIN_BEFORE '%s' is not executable\n",
+                    b->autodev_b);
+            return -1;
+        }
     }
     for (int i = 0; i < WARMUP; i++) {
         for (int v = 0; v < NVARIANTS; v++) {
@@ -604,6 +652,12 @@ static void report(struct bench *b, long n)
                s[V_EXEC].p50, er, s[V_COMMAND].p50 - s[V_EXEC].p50,
                s[V_BARE].p50 > 0 ? (s[V_COMMAND].p50 - s[V_EXEC].p50) / s[V_BARE].p50 : 0.0);
     }
+    if (b->v[V_COMMAND_B].on && s[V_BARE].p50 > 0)
+        printf("before ($AUTODEV_BIN_BEFORE): whole command %.2f ms = %.2fx bare, --version "
+               "%.2f ms = %.2fx; after: %.2fx and %.2fx\n", s[V_COMMAND_B].p50,
+               s[V_COMMAND_B].p50 / s[V_BARE].p50, s[V_EXEC_B].p50,
+               s[V_EXEC_B].p50 / s[V_BARE].p50, s[V_COMMAND].p50 / s[V_BARE].p50,
+               s[V_EXEC].p50 / s[V_BARE].p50);
     for (int v = 0; v < NVARIANTS; v++) {
         if (b->v[v].failed)
             printf("failures: %s %ld of %ld, first: %s\n", b->v[v].name, b->v[v].failed, n,

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <strings.h>
 
-#include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -21,6 +20,7 @@
 #include "autodev/clock.h"
 #include "autodev/hooks.h"
 #include "autodev/json.h"
+#include "autodev/libcurl.h"
 #include "autodev/log.h"
 #include "autodev/secret.h"
 #include "autodev/topics.h"
@@ -388,14 +388,6 @@ int ad_hooks_on_event(struct ad_hooks *h, const struct ad_bus_event *ev, struct 
 
 /* ---- sending (libcurl) ---------------------------------------------------------------- */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static int curl_init_rc;
-
-static void curl_init(void)
-{
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
-}
-
 /* The answer's body is counted and dropped; past the cap the transfer stops. */
 static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
 {
@@ -432,8 +424,7 @@ static int post(struct ad_hooks *h, const char *url, const char *body, size_t le
     CURLcode c = CURLE_OK;
     CURL *e;
 
-    pthread_once(&curl_once, curl_init);
-    if (curl_init_rc < 0 || !(e = curl_easy_init())) {
+    if (!(e = curl_easy_init())) {
         set_error(o, "%s", "cannot start libcurl");
         return -1;
     }
@@ -493,8 +484,10 @@ static int send_one(struct ad_hooks *h, const struct ad_webhook *w,
     struct curl_slist *hl = NULL;
     int64_t ts = ad_now_ms() / 1000;
     char *body;
-    int rc = derive(h, "webhook", w->id, w->secret_generation, secret, err);
+    int rc = ad_curl_load(err);
 
+    if (rc == 0)
+        rc = derive(h, "webhook", w->id, w->secret_generation, secret, err);
     if (rc < 0)
         return rc;
     body = delivery_body(d);

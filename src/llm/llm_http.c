@@ -13,7 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include <curl/curl.h>
+#include "autodev/libcurl.h"
 
 #include "llm_int.h"
 
@@ -278,14 +278,6 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
 
 /* ---- the POST ----------------------------------------------------------- */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static int curl_init_rc;
-
-static void curl_init(void)
-{
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
-}
-
 static int set_options(CURL *h, const struct ad__http_req *req, struct curl_slist *hl,
                        struct transfer *t, char *errbuf)
 {
@@ -383,9 +375,9 @@ int ad__http_post(const struct ad__http_req *req, struct ad__http_resp *resp,
 
     memset(f, 0, sizeof(*f));
     f->retry_after_ms = -1;
-    pthread_once(&curl_once, curl_init);
-    if (curl_init_rc)
-        return ad_error(err, AD_EIO, "libcurl failed to initialise");
+    rc = ad_curl_load(err);
+    if (rc < 0)
+        return rc;
     h = curl_easy_init();
     if (!h)
         return ad_error(err, AD_ENOMEM, "out of memory");

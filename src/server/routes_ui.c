@@ -10,8 +10,7 @@
  */
 #include "compat.h"
 
-#include <microhttpd.h>
-
+#include "mhd_api.h"
 #include "server_int.h"
 #include "routes_ui.h"
 

@@ -32,8 +32,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
-
 #include "autodev/clock.h"
 #include "autodev/json.h"
 #include "autodev/log.h"
@@ -41,6 +39,7 @@
 #include "autodev/server.h"
 #include "autodev/store.h"
 
+#include "mhd_api.h"
 #include "server_int.h"
 
 struct ad_server {
@@ -876,6 +875,8 @@ int ad_server_start(const struct ad_server_options *o, struct ad_server **out,
 
     *out = NULL;
     rc = ad_server_listen_parse(listen, &addr, &loopback, err);
+    if (rc == 0)
+        rc = ad__mhd_load(err);
     if (rc < 0)
         return rc;
     s = calloc(1, sizeof(*s));

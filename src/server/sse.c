@@ -25,14 +25,13 @@
 
 #include <pthread.h>
 
-#include <microhttpd.h>
-
 #include "autodev/bus.h"
 #include "autodev/clock.h"
 #include "autodev/json.h"
 #include "autodev/log.h"
 #include "autodev/runtime.h"
 
+#include "mhd_api.h"
 #include "server_int.h"
 
 #define WATCH_MS 100           /* how often the watcher looks for new events */

@@ -10,6 +10,7 @@
 
 #include "autodev/buf.h"
 #include "autodev/clock.h"
+#include "autodev/dynlib.h"
 #include "autodev/error.h"
 #include "autodev/json.h"
 #include "autodev/log.h"
@@ -811,6 +812,114 @@ static void time_day_start(void **state)
     assert_string_equal(out + 10, "T00:00:00.000Z");
 }
 
+/* ---- libraries loaded on first use (dynlib.h) ---- */
+
+struct libc_api {
+    pid_t (*f_getpid)(void);
+    size_t (*f_strlen)(const char *);
+};
+
+static int init_calls;
+
+static int count_init(struct ad_err *err)
+{
+    init_calls++;
+    return 0;
+}
+
+static void dynlib_resolves_every_symbol_once(void **state)
+{
+    static const struct ad_dynlib_sym syms[] = {
+        AD_DYNLIB_SYM(struct libc_api, getpid), AD_DYNLIB_SYM(struct libc_api, strlen),
+    };
+    struct libc_api api = { 0 };
+    struct ad_dynlib lib = { .what = "libc", .soname = "libc.so.6", .syms = syms,
+                             .nsyms = 2, .table = &api, .init = count_init };
+    struct ad_err err = AD_ERR_INIT;
+
+    init_calls = 0;
+    assert_int_equal(ad_dynlib_load(&lib, &err), 0);
+    assert_int_equal(api.f_getpid(), getpid());
+    assert_int_equal(api.f_strlen("four"), 4);
+    assert_int_equal(ad_dynlib_load(&lib, &err), 0);
+    assert_int_equal(init_calls, 1);
+}
+
+static void dynlib_missing_library_says_which_and_where(void **state)
+{
+    static const struct ad_dynlib_sym syms[] = { AD_DYNLIB_SYM(struct libc_api, getpid) };
+    struct libc_api api = { 0 };
+    struct ad_dynlib lib = { .what = "libnothing", .soname = "libautodev-no-such.so.9",
+                             .package = "libnothing9", .syms = syms, .nsyms = 1,
+                             .table = &api, .init = count_init };
+    struct ad_err err = AD_ERR_INIT;
+
+    init_calls = 0;
+    assert_int_equal(ad_dynlib_load(&lib, &err), AD_EIO);
+    assert_non_null(strstr(err.msg, "libnothing is needed here"));
+    assert_non_null(strstr(err.msg, "libautodev-no-such.so.9"));
+    assert_non_null(strstr(err.msg, "Debian package libnothing9"));
+    assert_null(api.f_getpid);
+    /* The answer is kept: the same error again, no second attempt. */
+    ad_err_clear(&err);
+    assert_int_equal(ad_dynlib_load(&lib, &err), AD_EIO);
+    assert_non_null(strstr(err.msg, "libautodev-no-such.so.9"));
+    assert_int_equal(init_calls, 0);
+}
+
+struct odd_api {
+    void (*f_autodev_no_such_symbol)(void);
+};
+
+static void dynlib_missing_symbol_fails_whole(void **state)
+{
+    static const struct ad_dynlib_sym syms[] = {
+        AD_DYNLIB_SYM(struct odd_api, autodev_no_such_symbol),
+    };
+    struct odd_api api = { 0 };
+    struct ad_dynlib lib = { .what = "libc", .soname = "libc.so.6", .syms = syms,
+                             .nsyms = 1, .table = &api, .init = count_init };
+    struct ad_err err = AD_ERR_INIT;
+
+    init_calls = 0;
+    assert_int_equal(ad_dynlib_load(&lib, &err), AD_EIO);
+    assert_non_null(strstr(err.msg, "no symbol autodev_no_such_symbol"));
+    assert_int_equal(init_calls, 0);
+}
+
+static struct libc_api race_api;
+static const struct ad_dynlib_sym race_syms[] = {
+    AD_DYNLIB_SYM(struct libc_api, getpid), AD_DYNLIB_SYM(struct libc_api, strlen),
+};
+static struct ad_dynlib race_lib = { .what = "libc", .soname = "libc.so.6", .syms = race_syms,
+                                     .nsyms = 2, .table = &race_api, .init = count_init };
+
+static void *race_one(void *arg)
+{
+    struct ad_err err = AD_ERR_INIT;
+    int *rc = arg;
+
+    *rc = ad_dynlib_load(&race_lib, &err);
+    if (*rc == 0 && race_api.f_strlen("ab") != 2)
+        *rc = -1000;
+    return NULL;
+}
+
+static void dynlib_threads_load_once(void **state)
+{
+    pthread_t t[8];
+    int rc[8];
+
+    init_calls = 0;
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, race_one, &rc[i]), 0);
+    for (int i = 0; i < 8; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(rc[i], 0);
+    }
+    assert_int_equal(init_calls, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -853,6 +962,10 @@ int main(void)
         cmocka_unit_test(log_lines_are_masked),
         cmocka_unit_test(log_line_cut_in_a_secret_keeps_none_of_it),
         cmocka_unit_test(secret_registry_is_bounded),
+        cmocka_unit_test(dynlib_resolves_every_symbol_once),
+        cmocka_unit_test(dynlib_missing_library_says_which_and_where),
+        cmocka_unit_test(dynlib_missing_symbol_fails_whole),
+        cmocka_unit_test(dynlib_threads_load_once),
     };
 
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);

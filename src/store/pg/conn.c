@@ -89,7 +89,10 @@ static void forget_session(struct pg_store *s)
 static int connect_once(struct pg_store *s, struct ad_err *err)
 {
     PGresult *r;
+    int rc = ad__pq_load(err);
 
+    if (rc < 0)
+        return rc;
     if (s->conn)
         PQfinish(s->conn);
     forget_session(s);
@@ -109,8 +112,7 @@ static int connect_once(struct pg_store *s, struct ad_err *err)
     /* UTC times in, and no chatter on stderr. */
     r = PQexec(s->conn, "SET TIME ZONE 'UTC'; SET client_min_messages = warning");
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        int rc = fail(s, r, "configure connection", err);
-
+        rc = fail(s, r, "configure connection", err);
         PQclear(r);
         return rc;
     }

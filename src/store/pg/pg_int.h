@@ -12,7 +12,7 @@
 #ifndef AD_STORE_PG_INT_H
 #define AD_STORE_PG_INT_H
 
-#include <libpq-fe.h>
+#include "pq_api.h"
 #include <stdbool.h>
 
 #include "autodev/store.h"
