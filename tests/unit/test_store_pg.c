@@ -180,7 +180,7 @@ static void test_open_migrates_once(void **state)
     assert_string_equal(ad_store_backend(f->st), "postgresql");
     assert_int_equal(ad_store_schema_version(f->st, &current, &latest, &err), 0);
     assert_int_equal(current, latest);
-    assert_int_equal(latest, 11);
+    assert_int_equal(latest, 12);
     assert_int_equal(open_store(f->uri, &again, &err), 0);
     ad_store_free(again);
     c = raw_connect(owner_url());

@@ -948,8 +948,8 @@ static void test_schema_version(void **state)
     int cur = 0, latest = 0;
 
     assert_int_equal(ad_store_schema_version(f->st, &cur, &latest, &err), 0);
-    assert_int_equal(latest, 11);   /* the newest migration: 11 gave agents their tool_policy */
-    assert_int_equal(cur, 11);
+    assert_int_equal(latest, 12);   /* the newest migration: 12 made fitness_terms */
+    assert_int_equal(cur, 12);
     assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM sqlite_master"
                                          " WHERE name IN ('skills_fts', 'agent_sessions')"),
                      2);
@@ -1330,7 +1330,7 @@ static void test_migration_4_drops_json_checks(void **state)
     ad_store_free(st);
     assert_int_equal(sql_int(db.path, "SELECT count(*) FROM schema_migrations"),
                      (int)ad__sqlite_nmigrations);
-    assert_int_equal(sql_int(db.path, "PRAGMA user_version"), 11);
+    assert_int_equal(sql_int(db.path, "PRAGMA user_version"), 12);
     tmpdb_remove(&db);
 }
 
