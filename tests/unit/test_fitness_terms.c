@@ -17,11 +17,15 @@
 
 #include <cmocka.h>
 
+#include "autodev/agent.h"
+#include "autodev/alpha.h"
 #include "autodev/bus.h"
 #include "autodev/fitness.h"
 #include "autodev/json.h"
 #include "autodev/log.h"
 #include "autodev/sandbox.h"
+#include "autodev/settings.h"
+#include "autodev/skill.h"
 #include "autodev/store.h"
 #include "autodev/topics.h"
 
@@ -452,6 +456,116 @@ static void run_reports_value_or_error(void **state)
     json_decref(sig);
 }
 
+/* ---- AlphaEvolver scores with the terms ------------------------------------- */
+
+/* The parent sleeps `delay` for nothing: the offline number operator halves or doubles it. */
+static const char nap_code[] =
+    "def nap(n):\n"
+    "    \"\"\"Sleep a little, then double n.\"\"\"\n"
+    "    import time\n"
+    "    # EVOLVE-BLOCK-START\n"
+    "    delay = 0.06\n"
+    "    # EVOLVE-BLOCK-END\n"
+    "    time.sleep(delay)\n"
+    "    return n * 2\n";
+
+static void run_nap(struct fx *f, const char *agent, int n)
+{
+    struct ad_task t = { 0 };
+    struct ad_task_outcome o;
+    struct ad_err err = AD_ERR_INIT;
+    json_t *in = json_pack("{s:i}", "n", n);
+
+    memset(&o, 0, sizeof(o));
+    ad_episode_init(&o.episode);
+    t.tenant_id = f->tenant;
+    t.agent_id = agent;
+    t.description = "double a number after a nap";
+    t.task_kind = "test.alpha";
+    t.skill = "nap";
+    t.input = in;
+    if (ad_task_run(f->st, f->bus, sb, &t, &o, &err) < 0)
+        fail_msg("task run: %s", err.msg);
+    ad_task_outcome_release(&o);
+    json_decref(in);
+}
+
+/*
+ * A term that gives every variant 1 with weight 100 lifts every score the
+ * job writes by the formula, and wins nothing: the mutants that double the
+ * delay still lose and one winner alone waits for review.
+ */
+static void alpha_scores_with_terms_and_decides_without(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_skill_add sa = { 0 };
+    struct ad_skill_version ver = { 0 };
+    struct ad_agent a = { 0 };
+    struct ad_settings s;
+    struct ad_alpha_opts o = { 0 };
+    struct ad_alpha_result res;
+    struct ad_mutation_filter mf = { 0 };
+    struct ad_variant_filter vf = { 0 };
+    struct ad_tool_mutation *m = NULL;
+    struct ad_workflow_variant *v = NULL;
+    size_t nm = 0, nv = 0, pending = 0;
+    json_t *p;
+
+    assert_int_equal(ad_agents_add(f->st, f->tenant, "sup", AD_SUPERVISED, &a, &err), 0);
+    assert_int_equal(ad_settings_get(f->st, f->tenant, &s, &err), 0);
+    s.enabled = true;
+    s.evolution_mutants = 5;
+    s.evolution_repeats = 3;
+    assert_int_equal(ad_settings_put(f->st, f->tenant, &s, &err), 0);
+    sa.tenant_id = f->tenant;
+    sa.name = "nap";
+    sa.entry = "nap";
+    sa.code = nap_code;
+    sa.origin = AD_ORIGIN_MANUAL;
+    if (ad_catalog_add(f->st, &sa, NULL, &ver, &err) < 0)
+        fail_msg("catalog add: %s", err.msg);
+    run_nap(f, a.id, 1);
+    run_nap(f, a.id, 2);
+    add(f, f->tenant, "one", "def term(signals):\n    return 1.0\n", 100);
+    p = json_pack("{s:s, s:s, s:s}", "skill_version_id", ver.id, "agent_id", a.id, "trigger",
+                  "latency");
+    o.tenant_id = f->tenant;
+    if (ad_alpha_run(f->st, f->bus, sb, NULL, &o, p, &res, &err) < 0)
+        fail_msg("alpha run: %s", err.msg);
+    json_decref(p);
+
+    vf.limit = 100;
+    assert_int_equal(ad_variants_list(f->st, f->tenant, &vf, &v, &nv, &err), 0);
+    assert_true(nv >= 2);
+    for (size_t i = 0; i < nv; i++) {
+        const json_t *terms = json_object_get(v[i].fitness_signals, "terms");
+        double b = json_number_value(json_object_get(terms, "builtin"));
+
+        assert_non_null(terms);
+        assert_near(json_number_value(json_object_get(term_entry(&v[i], "one"), "value")), 1.0);
+        assert_near(v[i].fitness_score, round((b + 100.0) / 101.0 * 1e9) / 1e9);
+    }
+    ad_workflow_variant_list_free(v, nv);
+
+    mf.status = -1;
+    mf.review_status = -2;
+    mf.decision = -2;
+    mf.limit = 100;
+    assert_int_equal(ad_mutations_list(f->st, f->tenant, &mf, &m, &nm, &err), 0);
+    assert_int_equal(nm, 5);
+    for (size_t i = 0; i < nm; i++) {
+        pending += m[i].review_status == AD_REVIEW_PENDING;
+        if (strstr(m[i].mutated_code, "delay = 0.12") || !strstr(m[i].mutated_code, "delay ="))
+            assert_int_equal(m[i].decision, AD_DECISION_LOST);
+    }
+    assert_int_equal(pending, 1);
+    assert_false(res.promoted);
+    ad_tool_mutation_list_free(m, nm);
+    ad_skill_version_release(&ver);
+    ad_agent_release(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +579,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(failing_and_hostile_terms_are_left_out, setup,
                                         teardown),
         cmocka_unit_test(run_reports_value_or_error),
+        cmocka_unit_test_setup_teardown(alpha_scores_with_terms_and_decides_without, setup,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
