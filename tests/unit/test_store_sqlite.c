@@ -989,7 +989,7 @@ static void test_migration_from_version_1(void **state)
 
     assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
     assert_int_equal(ad_store_schema_version(st, &cur, &latest, &err), 0);
-    assert_int_equal(cur, 11);
+    assert_int_equal(cur, 12);
     assert_int_equal(ad_store_skill_search(st, "01900000-0000-7000-8000-000000000001",
                                            "ledgers", 0, &hits, &n, &err), 0);
     assert_int_equal(n, 1);
@@ -1082,7 +1082,7 @@ static void test_migration_3_backfills_error_type(void **state)
     make_v2_database(db.path, ids, AD_ARRAY_SIZE(old_traces));
     assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
     assert_int_equal(ad_store_schema_version(st, &cur, &latest, &err), 0);
-    assert_int_equal(cur, 11);
+    assert_int_equal(cur, 12);
     for (i = 0; i < AD_ARRAY_SIZE(old_traces); i++) {
         assert_int_equal(ad_store_episode_get(st, "01900000-0000-7000-8000-000000000001", ids[i],
                                               &ep, &err), 0);
@@ -1284,7 +1284,7 @@ static void test_migration_4_drops_json_checks(void **state)
 
     assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
     assert_int_equal(ad_store_schema_version(st, &cur, &latest, &err), 0);
-    assert_int_equal(cur, 11);
+    assert_int_equal(cur, 12);
     for (i = 0; i < AD_ARRAY_SIZE(unchecked_tables); i++)
         if (json_checks_of(db.path, unchecked_tables[i]) != 0)
             fail_msg("table '%s' still checks its json", unchecked_tables[i]);
@@ -1388,7 +1388,7 @@ static void test_migration_5_adds_alpha_columns(void **state)
     assert_true(json_checks_of(db.path, "tool_mutations") == 1);
     assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
     assert_int_equal(ad_store_schema_version(st, &cur, &latest, &err), 0);
-    assert_int_equal(cur, 11);
+    assert_int_equal(cur, 12);
     assert_int_equal(json_checks_of(db.path, "tool_mutations"), 0);
     assert_int_equal(json_checks_of(db.path, "workflow_variants"), 0);
     fresh = table_texts(f->db.path);
