@@ -35,11 +35,13 @@
  *
  * Each stage writes the variant's score (in [0, 1], kept to 9 decimals, so
  * 0.7 - 0.2 is stored as 0.5) and its fitness_signals (proxy,
- * objectives, delayed[], business_value, user_satisfaction) and emits
- * variant.fitness {variant_id, fitness_score, source} in one transaction.
+ * objectives, delayed[], business_value, user_satisfaction, terms) and
+ * emits variant.fitness {variant_id, fitness_score, source} in one
+ * transaction.
  *
- * Module learn owns workflow_variants and tool_mutations: every other
- * module and face reads and writes them through the calls below.
+ * Module learn owns workflow_variants, tool_mutations and fitness_terms:
+ * every other module and face reads and writes them through the calls
+ * below.
  *
  * Mutations (mutations.c) are created and saved by the AlphaEvolver job
  * under its lease, with their events (mutation.created, .evaluated) and the
