@@ -19,13 +19,29 @@
  *   satisfaction users' feedback in [-1, 1] is recorded beside the score
  *                (mapped to [0, 1]); the score itself does not move.
  *
+ *   terms        a workspace's own objectives (custom fitness terms,
+ *                fitness_terms.c): Python functions term(signals) -> float
+ *                run in the sandbox over the variant's signals and
+ *                weighted beside the built-in score B (the score the
+ *                stages above give, whose own weights sum to 1):
+ *
+ *                    score = (1 * B + sum_i w_i * t_i) / (1 + sum_i w_i)
+ *
+ *                over the enabled terms i that gave a value t_i (clamped to
+ *                [0, 1]); a term that raised, timed out, broke a limit or
+ *                returned no finite number is left out of both sums and its
+ *                error recorded. Without terms (or none gave a value) the
+ *                score is B.
+ *
  * Each stage writes the variant's score (in [0, 1], kept to 9 decimals, so
  * 0.7 - 0.2 is stored as 0.5) and its fitness_signals (proxy,
- * objectives, delayed[], business_value, user_satisfaction) and emits
- * variant.fitness {variant_id, fitness_score, source} in one transaction.
+ * objectives, delayed[], business_value, user_satisfaction, terms) and
+ * emits variant.fitness {variant_id, fitness_score, source} in one
+ * transaction.
  *
- * Module learn owns workflow_variants and tool_mutations: every other
- * module and face reads and writes them through the calls below.
+ * Module learn owns workflow_variants, tool_mutations and fitness_terms:
+ * every other module and face reads and writes them through the calls
+ * below.
  *
  * Mutations (mutations.c) are created and saved by the AlphaEvolver job
  * under its lease, with their events (mutation.created, .evaluated) and the
@@ -163,6 +179,87 @@ int ad_fitness_evaluate_user_satisfaction(struct ad_store *st, struct ad_bus *bu
 int ad_fitness_top_variants(struct ad_store *st, const char *tenant_id, const char *agent_id,
                             int limit, struct ad_workflow_variant **out, size_t *n,
                             struct ad_err *err);
+
+/* ---- custom fitness terms (fitness_terms.c) --------------------------------- */
+
+struct ad_sandbox;
+struct ad_sandbox_limits;
+
+/* At most this many terms per tenant. */
+#define AD_FITNESS_TERMS_MAX 32
+/* A term run's wall-clock limit (all of a tenant's terms in one run; each alone on a retry). */
+#define AD_FITNESS_TERM_WALL_MS 5000
+/* A term run's memory and output limits. */
+#define AD_FITNESS_TERM_MEMORY (128LL << 20)
+#define AD_FITNESS_TERM_OUTPUT (64LL << 10)
+
+/*
+ * The blend (the formula above): builtin B in [0, 1] and values, an object
+ * of the terms' results {name: {"value": t, "weight": w} or {"error": text,
+ * "weight": w}}; only members with a number value and a weight > 0 count.
+ * *weight_sum (may be NULL) gets sum w_i of those. Result in [0, 1].
+ */
+double ad_fitness_blend(double builtin, const json_t *values, double *weight_sum);
+
+/*
+ * Checks code as a term without running it: it parses and compiles as
+ * Python (in the sandbox: ast.parse and compile, nothing of it executed)
+ * and defines a top-level function term taking one argument; and it is at
+ * most AD_FITNESS_TERM_CODE_MAX bytes of UTF-8. AD_EINVAL (AD_ETOOBIG for
+ * the size) with what is wrong ("line 3: invalid syntax"); a sandbox that
+ * cannot run the check is its error (fail closed).
+ */
+int ad_fitness_term_check(struct ad_sandbox *sb, const char *code, struct ad_err *err);
+/*
+ * Registers a term for tenant: name a Python identifier, weight in (0,
+ * AD_FITNESS_TERM_WEIGHT_MAX], code checked as above; enabled. Nothing is
+ * stored on any error; AD_EEXIST when the tenant has a term of that name,
+ * AD_ELIMIT past AD_FITNESS_TERMS_MAX. out (may be NULL) gets the row
+ * (release it with ad_fitness_term_release).
+ */
+int ad_fitness_terms_add(struct ad_store *st, struct ad_sandbox *sb, const char *tenant_id,
+                         const char *name, const char *code, double weight,
+                         struct ad_fitness_term *out, struct ad_err *err);
+/* The tenant's terms by name. Free with ad_fitness_term_list_free. */
+int ad_fitness_terms_list(struct ad_store *st, const char *tenant_id,
+                          struct ad_fitness_term **out, size_t *n, struct ad_err *err);
+int ad_fitness_terms_get(struct ad_store *st, const char *tenant_id, const char *name,
+                         struct ad_fitness_term *out, struct ad_err *err);
+/* Removes the term; scores already written keep its last value until rescored. */
+int ad_fitness_terms_remove(struct ad_store *st, const char *tenant_id, const char *name,
+                            struct ad_err *err);
+/*
+ * Runs terms[0..n) over signals (a JSON object, borrowed; each term gets a
+ * copy of its own) in the sandbox: all of them in one run, and when that
+ * run fails as a whole (a term hung, exited, printed past the output cap,
+ * ran out of memory), each term alone, so the failure is its own. limits
+ * NULL: AD_FITNESS_TERM_WALL_MS, _MEMORY, _OUTPUT, 16 pids, network off.
+ * *out (new reference) is {name: {"value": t} | {"error": text}} with t
+ * the term's number clamped to [0, 1] (and "clamped_from": the number when
+ * it was outside). A term's failure is never this call's error: only
+ * AD_ENOMEM or bad arguments are.
+ */
+int ad_fitness_terms_run(struct ad_sandbox *sb, const struct ad_fitness_term *terms, size_t n,
+                         const json_t *signals, const struct ad_sandbox_limits *limits,
+                         json_t **out, struct ad_err *err);
+/*
+ * (Re)scores a variant with the tenant's enabled terms: runs them over the
+ * variant's fitness_signals (without its "terms" member) outside any
+ * transaction of its own, then in one transaction reads the variant again
+ * and writes fitness_signals.terms {"builtin": B, "values": {name:
+ * {"value"|"error", "weight"}}, "weight_sum", "score", "at"}, the score by
+ * the formula above and a variant.fitness event (source "terms"). Each
+ * failed term is logged (warn) with its error. With no enabled term, a
+ * variant that had terms blended in goes back to B; one that had none is
+ * not written. The built-in stages keep B in signals.terms.builtin and
+ * blend it with the values last recorded, so every score written follows
+ * the formula. Terms only move the score: review and the promotion gates
+ * stay as they are. *score_out (may be NULL) gets the score.
+ */
+int ad_fitness_terms_apply(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
+                           const char *tenant_id, const char *variant_id,
+                           const struct ad_sandbox_limits *limits, double *score_out,
+                           struct ad_err *err);
 
 /* ---- tool mutations: the owner API (mutations.c, review.c) ------------------- */
 

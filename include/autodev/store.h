@@ -534,6 +534,57 @@ int ad_store_token_touch(struct ad_store *st, const char *tenant_id, const char 
 /* Tokens not revoked, over every tenant. */
 int ad_store_token_count_active(struct ad_store *st, int64_t *count, struct ad_err *err);
 
+/* ---- fitness terms: a workspace's own objectives (module learn owns them) -- */
+
+/*
+ * A custom fitness term (fitness.h says how it scores): Python source
+ * defining term(signals) -> float in [0, 1], run in the sandbox. name is a
+ * Python identifier (ad_text_identifier, at most AD_FITNESS_TERM_NAME_MAX
+ * bytes), unique in the tenant; code at most AD_FITNESS_TERM_CODE_MAX
+ * bytes, valid UTF-8 without NUL; code_sha the SHA-256 of code as 64
+ * lower-case hex digits; weight finite and > 0, at most
+ * AD_FITNESS_TERM_WEIGHT_MAX.
+ */
+#define AD_FITNESS_TERM_NAME_MAX 64
+#define AD_FITNESS_TERM_CODE_MAX (16 * 1024)
+#define AD_FITNESS_TERM_WEIGHT_MAX 100.0
+
+struct ad_fitness_term {
+    char id[AD_ID_SIZE];
+    char tenant_id[AD_ID_SIZE];
+    char *name;                          /* owned */
+    char *code;                          /* owned */
+    char code_sha[AD_TOKEN_HASH_SIZE];
+    double weight;
+    bool enabled;
+    char created_at[AD_TIME_SIZE];
+    char updated_at[AD_TIME_SIZE];
+};
+
+/* Frees name and code and zeroes t (NULL is fine). */
+void ad_fitness_term_release(struct ad_fitness_term *t);
+void ad_fitness_term_list_free(struct ad_fitness_term *v, size_t n);
+/*
+ * Caller sets tenant_id, name, code, code_sha, weight and enabled; the store
+ * sets id, created_at and updated_at. AD_EINVAL naming the field that is
+ * wrong; AD_EEXIST when the tenant has a term of that name; AD_ENOTFOUND
+ * for an unknown tenant.
+ */
+int ad_store_fitness_term_insert(struct ad_store *st, struct ad_fitness_term *t,
+                                 struct ad_err *err);
+/* The tenant's term of that name. AD_ENOTFOUND when none. */
+int ad_store_fitness_term_get(struct ad_store *st, const char *tenant_id, const char *name,
+                              struct ad_fitness_term *out, struct ad_err *err);
+/*
+ * The tenant's terms by name (enabled_only: those enabled), at most
+ * AD_LIST_MAX. Free with ad_fitness_term_list_free.
+ */
+int ad_store_fitness_term_list(struct ad_store *st, const char *tenant_id, bool enabled_only,
+                               struct ad_fitness_term **out, size_t *n, struct ad_err *err);
+/* Deletes the tenant's term of that name. AD_ENOTFOUND when none. */
+int ad_store_fitness_term_delete(struct ad_store *st, const char *tenant_id, const char *name,
+                                 struct ad_err *err);
+
 /* Every tenant, by name (the workers serve them all). Free with ad_tenant_list_free. */
 void ad_tenant_list_free(struct ad_tenant *v, size_t n);
 int ad_store_tenant_list(struct ad_store *st, struct ad_tenant **out, size_t *n,

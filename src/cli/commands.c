@@ -1189,13 +1189,35 @@ static const struct ad_cmd_form fitness_forms[] = {
       "Show a variant: score, status, agent, mutation, version, job, its\n"
       "definition and every fitness signal (the proxy, the objectives, each\n"
       "delayed signal with its adjustment, business value, user satisfaction)." },
+    { "fitness term add NAME --file F [--weight W]",
+      "Register a custom fitness term: F holds Python source defining\n"
+      "term(signals) that returns a number in [0, 1]. NAME is a Python identifier,\n"
+      "unique in the workspace; W > 0 (default 1). The code must compile in the\n"
+      "sandbox and define term, at most 16 KiB; else exit 2 and nothing stored." },
+    { "fitness term list",
+      "The workspace's terms: name, weight, enabled, the SHA-256 of the code and\n"
+      "when it was last changed." },
+    { "fitness term show NAME", "Show a term with its code." },
+    { "fitness term remove NAME",
+      "Remove a term. Scores already written keep its last value until the\n"
+      "variant is scored again (fitness term apply)." },
+    { "fitness term test NAME --signals JSON",
+      "Run the term once in the sandbox over the signals JSON object and print\n"
+      "its value (clamped to [0, 1]), or its error (exit 1)." },
+    { "fitness term apply VARIANT",
+      "Run every enabled term over the variant's signals now and write the\n"
+      "blended score; print the score before and after." },
     { NULL, NULL },
 };
 
 static const struct ad_cmd_opt fitness_opts[] = {
-    { "--file F", "Read the signal from file F ('-': standard input)." },
+    { "--file F", "Read the signal (signal) or the term's code (term add) from file F\n"
+                  "('-': standard input)." },
     { "--agent NAME", "Only the variants of agent NAME." },
     { "--limit N", "List at most N variants, 1..1000 (default 10)." },
+    { "--weight W", "The term's weight beside the built-in score's 1 (default 1, at most\n"
+                    "100)." },
+    { "--signals JSON", "The signals a term test runs over, a JSON object." },
     { NULL, NULL },
 };
 
@@ -1208,7 +1230,17 @@ static const char fitness_description[] =
     "crm_conversion +0.5, conversion_value V +min(0.5, V/1000), email_bounce and\n"
     "error_signal minus fitness_penalty_email_bounce_pct and\n"
     "fitness_penalty_error_signal_pct hundredths (20 each by default), the result\n"
-    "kept in [0, 1]. Each change is a variant.fitness event.";
+    "kept in [0, 1]. Each change is a variant.fitness event.\n"
+    "\n"
+    "Custom fitness terms are the workspace's own objectives: Python functions\n"
+    "term(signals) run in the sandbox (no network, 5 s, 128 MiB, 64 KiB of\n"
+    "output) over a variant's signals whenever AlphaEvolver scores it, a\n"
+    "delayed signal arrives through this command, or fitness term apply runs.\n"
+    "With the built-in score B and each term's value t (clamped to [0, 1]) and\n"
+    "weight w, the score is (B + sum w*t) / (1 + sum w). A term that raises,\n"
+    "times out or returns no finite number is left out and its error recorded\n"
+    "in the variant's signals (terms.values.NAME.error). Terms only move the\n"
+    "score: the review and promotion gates stay as they are.";
 
 static const struct ad_cmd_form research_forms[] = {
     { "research run --repo DIR --file PATH... --cmd CMD --metric NAME [OPTIONS]",
@@ -1482,7 +1514,8 @@ static const struct ad_cmd commands[] = {
       evolve_forms, evolve_opts, evolve_description },
     { "lineage", cmd_lineage, "show where a skill's versions or a mutation came from",
       lineage_forms, NULL, lineage_description },
-    { "fitness", cmd_fitness, "score variants: delayed signals, the best, one in detail",
+    { "fitness", cmd_fitness,
+      "score variants: delayed signals, the best, one in detail, custom terms",
       fitness_forms, fitness_opts, fitness_description },
     { "llm", cmd_llm, "talk to language models; show what they cost", llm_forms, llm_opts,
       llm_description },

@@ -747,6 +747,10 @@ static int score(struct run *r, const struct side_pair *sp, double *delta, struc
                                                  &parent_score, err)
              : oom(err);
     json_decref(sig);
+    /* The workspace's own fitness terms, weighted in (fitness.h); none: nothing changes. */
+    if (rc == 0)
+        rc = ad_fitness_terms_apply(r->st, r->bus, r->sb, r->o->tenant_id, pv.id, NULL,
+                                    &parent_score, err);
     for (size_t i = 0; rc == 0 && i < sp->n; i++) {
         struct ad_workflow_variant mv;
         double s = NAN;
@@ -759,6 +763,9 @@ static int score(struct run *r, const struct side_pair *sp, double *delta, struc
                                                      &s, err)
                  : oom(err);
         json_decref(sig);
+        if (rc == 0)
+            rc = ad_fitness_terms_apply(r->st, r->bus, r->sb, r->o->tenant_id, mv.id, NULL, &s,
+                                        err);
         delta[i] = s - parent_score;
         ad_workflow_variant_release(&mv);
     }

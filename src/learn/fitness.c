@@ -49,6 +49,27 @@ static double score_of(double x)
 
 /* ---- the formulas ------------------------------------------------------------ */
 
+double ad_fitness_blend(double builtin, const json_t *values, double *weight_sum)
+{
+    double num = clamp(builtin, 0.0, 1.0), den = 1.0;
+    const char *name;
+    json_t *e;
+
+    json_object_foreach((json_t *)values, name, e) {
+        const json_t *t = json_object_get(e, "value"), *w = json_object_get(e, "weight");
+
+        (void)name;
+        if (!json_is_number(t) || !json_is_number(w) || !(json_number_value(w) > 0) ||
+            !isfinite(json_number_value(w)) || !isfinite(json_number_value(t)))
+            continue;
+        num += json_number_value(w) * clamp(json_number_value(t), 0.0, 1.0);
+        den += json_number_value(w);
+    }
+    if (weight_sum)
+        *weight_sum = den - 1.0;
+    return clamp(num / den, 0.0, 1.0);
+}
+
 void ad_fitness_weights_from_settings(const struct ad_settings *s, struct ad_fitness_weights *out)
 {
     out->performance = s->fitness_weight_performance / 100.0;
@@ -239,6 +260,41 @@ static int set_signal(struct ad_workflow_variant *v, const char *key, json_t *va
     return 0;
 }
 
+/*
+ * The built-in score of v (the stages' own, before custom terms): kept in
+ * signals.terms.builtin once terms were blended in, else the score itself
+ * (NAN when never scored).
+ */
+static double builtin_of(const struct ad_workflow_variant *v)
+{
+    const json_t *b = json_object_get(json_object_get(v->fitness_signals, "terms"), "builtin");
+
+    return json_is_number(b) ? json_number_value(b) : v->fitness_score;
+}
+
+/*
+ * A stage's new built-in score b: the variant's score is b blended with
+ * the terms' values last recorded (fitness.h's formula), b itself when
+ * there are none; signals.terms keeps b and the blend.
+ */
+static int set_builtin(struct ad_workflow_variant *v, double b, struct ad_err *err)
+{
+    json_t *terms = json_object_get(v->fitness_signals, "terms");
+    double score;
+
+    b = score_of(b);
+    if (!json_is_object(terms)) {
+        v->fitness_score = b;
+        return 0;
+    }
+    score = score_of(ad_fitness_blend(b, json_object_get(terms, "values"), NULL));
+    if (json_object_set_new(terms, "builtin", json_real(b)) < 0 ||
+        json_object_set_new(terms, "score", json_real(score)) < 0)
+        return oom(err);
+    v->fitness_score = score;
+    return 0;
+}
+
 static void copy_time(char dst[AD_TIME_SIZE], const char *src)
 {
     snprintf(dst, AD_TIME_SIZE, "%s", src);
@@ -351,9 +407,10 @@ static int eval_proxy(struct ad_store *st, struct ad_workflow_variant *v, const 
                                   json_is_true(json_object_get(signals, "user_approved")),
                                   "score", proxy),
                         err);
+    if (rc == 0)
+        rc = set_builtin(v, score, err);
     if (rc < 0)
         return rc;
-    v->fitness_score = score_of(score);
     v->evaluation_status = AD_VSTAT_EVALUATED;
     copy_time(v->last_evaluated_at, ad_time_now(now));
     *result = v->fitness_score;
@@ -401,7 +458,7 @@ static int eval_delayed(struct ad_store *st, struct ad_workflow_variant *v, cons
 {
     struct ad_settings s;
     char now[AD_TIME_SIZE];
-    double adj, current = isnan(v->fitness_score) ? 0.0 : v->fitness_score;
+    double adj, current = isnan(builtin_of(v)) ? 0.0 : builtin_of(v);
     int rc = ad_settings_get(st, v->tenant_id, &s, err);
 
     if (rc < 0)
@@ -409,9 +466,10 @@ static int eval_delayed(struct ad_store *st, struct ad_workflow_variant *v, cons
     adj = ad_fitness_delayed_adjustment(arg, &s);
     ad_time_now(now);
     rc = append_delayed(v, arg, adj, now, err);
+    if (rc == 0)
+        rc = set_builtin(v, current + adj, err);
     if (rc < 0)
         return rc;
-    v->fitness_score = score_of(current + adj);
     copy_time(v->last_evaluated_at, now);
     *result = v->fitness_score;
     return 0;
@@ -433,15 +491,16 @@ static int eval_business(struct ad_store *st, struct ad_workflow_variant *v, con
                          double *result, struct ad_err *err)
 {
     double bv = ad_fitness_business_value(arg);
-    double current = isnan(v->fitness_score) ? 0.0 : v->fitness_score;
+    double current = isnan(builtin_of(v)) ? 0.0 : builtin_of(v);
     char now[AD_TIME_SIZE];
     int rc = set_signal(v, "business_value",
                         json_pack("{s:f, s:O}", "score", bv, "metrics", (json_t *)arg), err);
 
     (void)st;
+    if (rc == 0)
+        rc = set_builtin(v, (current + bv) / 2.0, err);
     if (rc < 0)
         return rc;
-    v->fitness_score = score_of((current + bv) / 2.0);
     copy_time(v->last_evaluated_at, ad_time_now(now));
     *result = bv;
     return 0;
@@ -524,9 +583,8 @@ static int approve_proxy(struct ad_workflow_variant *v, bool ran_ok, json_t *pro
     bad |= json_object_set_new(proxy, "score", json_real(after));
     if (bad)
         return oom(err);
-    base = isnan(v->fitness_score) ? weight * before : v->fitness_score;
-    v->fitness_score = score_of(base + weight * (after - before));
-    return 0;
+    base = isnan(builtin_of(v)) ? weight * before : builtin_of(v);
+    return set_builtin(v, base + weight * (after - before), err);
 }
 
 int ad__variant_promote(struct ad_store *st, struct ad_bus *bus, struct ad_workflow_variant *v,
@@ -534,6 +592,7 @@ int ad__variant_promote(struct ad_store *st, struct ad_bus *bus, struct ad_workf
 {
     json_t *sig = signals_of(v), *proxy;
     char now[AD_TIME_SIZE];
+    int rc;
 
     if (!sig)
         return oom(err);
@@ -543,11 +602,60 @@ int ad__variant_promote(struct ad_store *st, struct ad_bus *bus, struct ad_workf
             return oom(err);
         proxy = json_object_get(sig, "proxy");
     }
-    if (approve_proxy(v, ran_ok, proxy, err) < 0)
-        return AD_ENOMEM;
+    rc = approve_proxy(v, ran_ok, proxy, err);
+    if (rc < 0)
+        return rc;
     v->evaluation_status = AD_VSTAT_PROMOTED;
     copy_time(v->last_evaluated_at, ad_time_now(now));
     return rescore(st, bus, v, "proxy", err);
+}
+
+/* ---- custom terms: their values on the variant ---------------------------------- */
+
+struct term_values {
+    const json_t *values;   /* NULL: no enabled term (drop what was blended in) */
+};
+
+static int eval_terms(struct ad_store *st, struct ad_workflow_variant *v, const void *arg,
+                      double *result, struct ad_err *err)
+{
+    const struct term_values *tv = arg;
+    double b = builtin_of(v), wsum = 0.0, score;
+    json_t *sig = signals_of(v), *terms;
+    char now[AD_TIME_SIZE];
+    int rc;
+
+    (void)st;
+    if (!sig)
+        return oom(err);
+    if (isnan(b))
+        b = 0.0;
+    if (!tv->values) {
+        json_object_del(sig, "terms");
+        v->fitness_score = score_of(b);
+        *result = v->fitness_score;
+        return 0;
+    }
+    score = score_of(ad_fitness_blend(b, tv->values, &wsum));
+    terms = json_pack("{s:f, s:O, s:f, s:f, s:s}", "builtin", score_of(b), "values",
+                      (json_t *)tv->values, "weight_sum", wsum, "score", score, "at",
+                      ad_time_now(now));
+    rc = set_signal(v, "terms", terms, err);
+    if (rc < 0)
+        return rc;
+    v->fitness_score = score;
+    copy_time(v->last_evaluated_at, now);
+    *result = score;
+    return 0;
+}
+
+int ad__variant_set_terms(struct ad_store *st, struct ad_bus *bus, const char *tenant_id,
+                          const char *variant_id, const json_t *values, double *score_out,
+                          struct ad_err *err)
+{
+    struct term_values tv = { values };
+
+    return evaluate(st, bus, tenant_id, variant_id, "terms", eval_terms, &tv, score_out, err);
 }
 
 /* ---- reading ------------------------------------------------------------------- */

@@ -70,6 +70,16 @@ struct ad_workflow_variant;
 int ad__variant_promote(struct ad_store *st, struct ad_bus *bus, struct ad_workflow_variant *v,
                         bool ran_ok, struct ad_err *err);
 
+/*
+ * Writes the custom terms' results on the variant (fitness.h's
+ * ad_fitness_terms_apply): values {name: {"value"|"error", "weight"}}
+ * (borrowed) blended with its built-in score, or, values NULL, the terms
+ * dropped and the built-in score back; one transaction with its event.
+ */
+int ad__variant_set_terms(struct ad_store *st, struct ad_bus *bus, const char *tenant_id,
+                          const char *variant_id, const json_t *values, double *score_out,
+                          struct ad_err *err);
+
 /* ---- failure patterns (patterns.c) ---- */
 
 /* A new open pattern of the agent's failures (episode_ids borrowed); its id into id_out. */

@@ -177,6 +177,14 @@ static const struct ad__route routes[] = {
       "postFitnessSignals",
       "Delayed fitness signals, signed with the tenant's signal secret (X-Autodev-Tenant, "
       "X-Autodev-Timestamp, X-Autodev-Signature); no bearer token", NULL, 200 },
+    /* custom fitness terms (routes_terms.c) */
+    { "GET", "/v1/fitness/terms", AD__REVIEW, 0, ad__h_term_list, "listFitnessTerms",
+      "The workspace's custom fitness terms, by name, with their code", NULL, 200 },
+    { "POST", "/v1/fitness/terms", AD__ADMIN, AD__BODY_JSON, ad__h_term_add, "addFitnessTerm",
+      "Register a fitness term (name, code defining term(signals), weight); checked in the "
+      "sandbox, nothing stored on error", NULL, 201 },
+    { "DELETE", "/v1/fitness/terms/{name}", AD__ADMIN, 0, ad__h_term_remove,
+      "removeFitnessTerm", "Remove a fitness term", NULL, 200 },
     { "GET", "/v1/advice", AD__ANY, 0, ad__h_advice, "getAdvice",
       "The advisor's facts: failure rates, acceptance, plateaus, cost, limits, gates, "
       "graduation, each with its numbers and a command", "agent", 200 },

@@ -212,6 +212,8 @@ ad__route_fn ad__h_webhook_list, ad__h_webhook_add, ad__h_webhook_remove, ad__h_
     ad__h_delivery_replay, ad__h_signals;
 /* routes_advise.c: the advisor's facts */
 ad__route_fn ad__h_advice;
+/* routes_terms.c: the workspace's custom fitness terms */
+ad__route_fn ad__h_term_list, ad__h_term_add, ad__h_term_remove;
 
 /* ---- metrics (metrics.c) ------------------------------------------------------------ */
 

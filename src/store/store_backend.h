@@ -238,6 +238,16 @@ struct ad__token_ops {
 
 extern const struct ad__enum ad__token_role_enum;
 
+/* A workspace's fitness terms (learn's); names are checked by store.c. */
+struct ad__fitness_term_ops {
+    int (*insert)(struct ad_store *st, const struct ad_fitness_term *t, struct ad_err *err);
+    int (*get)(struct ad_store *st, const char *tenant_id, const char *name,
+               struct ad_fitness_term *out, struct ad_err *err);
+    int (*list)(struct ad_store *st, const char *tenant_id, bool enabled_only, int limit,
+                struct ad_fitness_term **out, size_t *n, struct ad_err *err);
+    int (*del)(struct ad_store *st, const char *tenant_id, const char *name, struct ad_err *err);
+};
+
 /*
  * Webhooks, their deliveries and the signals' replay guard (module hooks).
  * delivery_list: webhook_id NULL any, status < 0 any. receipt_insert is
@@ -526,7 +536,7 @@ struct ad__evolve_ops {
     X(notifications) X(events) X(jobs) X(llm_calls) X(research_sessions)            \
     X(research_iterations) X(agent_sessions) X(failure_patterns) X(webhooks)        \
     X(webhook_deliveries) X(signal_receipts) X(signal_keys) X(evolve_runs)          \
-    X(evolve_programs) X(evolve_trace)
+    X(evolve_programs) X(evolve_trace) X(fitness_terms)
 
 /* The count statement of each table, in AD__STORE_TABLES' order (tables.c). */
 extern const char *const ad__store_count_sql[];
@@ -593,6 +603,7 @@ struct ad_store_ops {
     const struct ad__variant_ops *variants;
     const struct ad__webhook_ops *webhooks;
     const struct ad__evolve_ops *evolve;
+    const struct ad__fitness_term_ops *fitness_terms;
 };
 
 /* ---- the public layer's shared helpers (store.c) ------------------------ */

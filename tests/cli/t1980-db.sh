@@ -16,7 +16,7 @@ test_expect_success 'db status: backend, current and latest version, every table
     test "$(json_get "j[\"tables\"][\"agents\"]" <st.json)" = 1 &&
     test "$(json_get "j[\"tables\"][\"tenants\"]" <st.json)" = 1 &&
     test "$(json_get "j[\"tables\"][\"episodes\"]" <st.json)" = 0 &&
-    test "$(json_get "len(j[\"tables\"])" <st.json)" = 28 &&
+    test "$(json_get "len(j[\"tables\"])" <st.json)" = 29 &&
     autodev db status >st.txt &&
     grep -q "^backend  *sqlite$" st.txt &&
     grep -Eq "^agents +1$" st.txt
@@ -29,7 +29,7 @@ test_expect_success 'db migrate on a current schema has nothing to do' '
 
 test_expect_success 'an older schema: status says so, migrate brings it up and says from what' '
     latest=$(json_get "j[\"schema_version\"][\"latest\"]" <st.json) &&
-    sqlite3 "$DB" "ALTER TABLE agents DROP COLUMN tool_policy; DELETE FROM schema_migrations WHERE version = 11; PRAGMA user_version = 9;" &&
+    sqlite3 "$DB" "DROP TABLE fitness_terms; ALTER TABLE agents DROP COLUMN tool_policy; DELETE FROM schema_migrations WHERE version IN (11, 12); PRAGMA user_version = 9;" &&
     test_expect_code 1 autodev db status >out 2>err &&
     grep -q "needs an upgrade" err &&
     autodev db migrate >out &&

@@ -83,7 +83,8 @@ void assert_msg_has(const struct ad_err *err, const char *substr);
 
 /* The groups, one per file: store_conf_<group>.c (include <cmocka.h> first). */
 extern const struct CMUnitTest suite_core[], suite_skills[], suite_learn[], suite_patterns[],
-    suite_alpha[];
-extern const size_t suite_ncore, suite_nskills, suite_nlearn, suite_npatterns, suite_nalpha;
+    suite_alpha[], suite_terms[];
+extern const size_t suite_ncore, suite_nskills, suite_nlearn, suite_npatterns, suite_nalpha,
+    suite_nterms;
 
 #endif

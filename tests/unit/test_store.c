@@ -28,5 +28,7 @@ int main(void)
     failed += _cmocka_run_group_tests("store patterns", suite_patterns, suite_npatterns, NULL,
                                       NULL);
     failed += _cmocka_run_group_tests("store alpha", suite_alpha, suite_nalpha, NULL, NULL);
+    failed += _cmocka_run_group_tests("store fitness terms", suite_terms, suite_nterms, NULL,
+                                      NULL);
     return failed ? 1 : 0;
 }

@@ -180,12 +180,12 @@ static void test_open_migrates_once(void **state)
     assert_string_equal(ad_store_backend(f->st), "postgresql");
     assert_int_equal(ad_store_schema_version(f->st, &current, &latest, &err), 0);
     assert_int_equal(current, latest);
-    assert_int_equal(latest, 11);
+    assert_int_equal(latest, 12);
     assert_int_equal(open_store(f->uri, &again, &err), 0);
     ad_store_free(again);
     c = raw_connect(owner_url());
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s.schema_migrations", f->schema);
-    assert_int_equal(raw_int(c, sql), 9);   /* 1-5, 7-9, 11: once each */
+    assert_int_equal(raw_int(c, sql), 10);   /* 1-5, 7-9, 11, 12: once each */
     PQfinish(c);
 }
 
@@ -224,7 +224,7 @@ static void test_concurrent_first_open(void **state)
     }
     assert_int_equal(ok, 8);
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s.schema_migrations", schema);
-    assert_int_equal(raw_int(c, sql), 9);
+    assert_int_equal(raw_int(c, sql), 10);
     snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE", schema);
     raw_exec(c, sql);
     PQfinish(c);
@@ -266,6 +266,49 @@ static void test_rls_wrong_tenant_sees_nothing(void **state)
     snprintf(sql, sizeof(sql), "SELECT set_config('autodev.tenant', '%s', false)", f->tenant);
     raw_exec(c, sql);
     assert_int_equal(raw_int(c, "SELECT count(*) FROM agents"), 1);
+    PQfinish(c);
+}
+
+/* fitness_terms (migration 12) has the policy every tenant table has. */
+static void test_rls_fitness_terms(void **state)
+{
+    struct fx *f = *state;
+    struct ad_err err = AD_ERR_INIT;
+    struct ad_fitness_term t;
+    char sql[512];
+    PGconn *c;
+
+    NEED_PG();
+    memset(&t, 0, sizeof(t));
+    ad__copy_fixed(t.tenant_id, sizeof(t.tenant_id), f->tenant);
+    t.name = (char *)"speed";
+    t.code = (char *)"def term(s):\n    return 1\n";
+    memset(t.code_sha, 'a', 64);
+    t.weight = 1;
+    t.enabled = true;
+    assert_int_equal(ad_store_fitness_term_insert(f->st, &t, &err), 0);
+    c = raw_connect(f->app_uri);
+    assert_int_equal(raw_int(c, "SELECT count(*) FROM pg_class"
+                                " WHERE oid = 'fitness_terms'::regclass"
+                                " AND relrowsecurity AND relforcerowsecurity"), 1);
+    assert_int_equal(raw_int(c, "SELECT count(*) FROM fitness_terms"), 0);
+    snprintf(sql, sizeof(sql), "SELECT set_config('autodev.tenant', '%s', false)", f->other);
+    raw_exec(c, sql);
+    assert_int_equal(raw_int(c, "SELECT count(*) FROM fitness_terms"), 0);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO fitness_terms (id, tenant_id, name, code, code_sha, weight,"
+             " created_at, updated_at) VALUES ('x', '%s', 'spy', 'def term(s): return 0', 'x',"
+             " 1, now(), now())", f->tenant);
+    {
+        PGresult *r = PQexec(c, sql);
+
+        assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
+        assert_string_equal(PQresultErrorField(r, PG_DIAG_SQLSTATE), "42501");
+        PQclear(r);
+    }
+    snprintf(sql, sizeof(sql), "SELECT set_config('autodev.tenant', '%s', false)", f->tenant);
+    raw_exec(c, sql);
+    assert_int_equal(raw_int(c, "SELECT count(*) FROM fitness_terms"), 1);
     PQfinish(c);
 }
 
@@ -400,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_first_open),
         cmocka_unit_test_setup_teardown(test_rls_wrong_tenant_sees_nothing, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(test_rls_fitness_terms, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_app_role_store, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_daily_limit_concurrent, fx_setup, fx_teardown),
         cmocka_unit_test(test_unreachable_is_clear),

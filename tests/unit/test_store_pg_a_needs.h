@@ -80,4 +80,8 @@ static const struct need { const char *group, *test, *entities; } needs[] = {
     { "skills", "test_sessions", "episodes sessions" },
     { "skills", "test_session_refusals", "sessions" },
     { "skills", "test_readonly_refuses_writes", "skills" },
+    { "terms", "test_term_round_trip", "fitness_terms" },
+    { "terms", "test_term_list_and_delete", "fitness_terms" },
+    { "terms", "test_term_tenant_isolation", "fitness_terms" },
+    { "terms", "test_term_refusals", "fitness_terms" },
 };

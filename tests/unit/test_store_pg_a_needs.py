@@ -17,6 +17,7 @@ PREFIXES = [
     ("research", "research"), ("capability", "capabilities"),
     ("notification", "notifications"), ("pattern", "patterns"),
     ("mutation", "mutations"), ("variant", "variants"), ("webhook", "webhooks"),
+    ("fitness_term", "fitness_terms"),
 ]
 
 def functions(src):

@@ -381,5 +381,6 @@ int main(void)
     failed += run_group("store patterns (postgresql)", "patterns", suite_patterns,
                         suite_npatterns);
     failed += run_group("store alpha (postgresql)", "alpha", suite_alpha, suite_nalpha);
+    failed += run_group("store fitness terms (postgresql)", "terms", suite_terms, suite_nterms);
     return failed ? 1 : 0;
 }

@@ -948,8 +948,8 @@ static void test_schema_version(void **state)
     int cur = 0, latest = 0;
 
     assert_int_equal(ad_store_schema_version(f->st, &cur, &latest, &err), 0);
-    assert_int_equal(latest, 11);   /* the newest migration: 11 gave agents their tool_policy */
-    assert_int_equal(cur, 11);
+    assert_int_equal(latest, 12);   /* the newest migration: 12 made fitness_terms */
+    assert_int_equal(cur, 12);
     assert_int_equal(sql_int(f->db.path, "SELECT count(*) FROM sqlite_master"
                                          " WHERE name IN ('skills_fts', 'agent_sessions')"),
                      2);
@@ -989,7 +989,7 @@ static void test_migration_from_version_1(void **state)
 
     assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
     assert_int_equal(ad_store_schema_version(st, &cur, &latest, &err), 0);
-    assert_int_equal(cur, 11);
+    assert_int_equal(cur, 12);
     assert_int_equal(ad_store_skill_search(st, "01900000-0000-7000-8000-000000000001",
                                            "ledgers", 0, &hits, &n, &err), 0);
     assert_int_equal(n, 1);
@@ -1082,7 +1082,7 @@ static void test_migration_3_backfills_error_type(void **state)
     make_v2_database(db.path, ids, AD_ARRAY_SIZE(old_traces));
     assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
     assert_int_equal(ad_store_schema_version(st, &cur, &latest, &err), 0);
-    assert_int_equal(cur, 11);
+    assert_int_equal(cur, 12);
     for (i = 0; i < AD_ARRAY_SIZE(old_traces); i++) {
         assert_int_equal(ad_store_episode_get(st, "01900000-0000-7000-8000-000000000001", ids[i],
                                               &ep, &err), 0);
@@ -1284,7 +1284,7 @@ static void test_migration_4_drops_json_checks(void **state)
 
     assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
     assert_int_equal(ad_store_schema_version(st, &cur, &latest, &err), 0);
-    assert_int_equal(cur, 11);
+    assert_int_equal(cur, 12);
     for (i = 0; i < AD_ARRAY_SIZE(unchecked_tables); i++)
         if (json_checks_of(db.path, unchecked_tables[i]) != 0)
             fail_msg("table '%s' still checks its json", unchecked_tables[i]);
@@ -1330,7 +1330,7 @@ static void test_migration_4_drops_json_checks(void **state)
     ad_store_free(st);
     assert_int_equal(sql_int(db.path, "SELECT count(*) FROM schema_migrations"),
                      (int)ad__sqlite_nmigrations);
-    assert_int_equal(sql_int(db.path, "PRAGMA user_version"), 11);
+    assert_int_equal(sql_int(db.path, "PRAGMA user_version"), 12);
     tmpdb_remove(&db);
 }
 
@@ -1388,7 +1388,7 @@ static void test_migration_5_adds_alpha_columns(void **state)
     assert_true(json_checks_of(db.path, "tool_mutations") == 1);
     assert_int_equal(ad_store_open(db.path, &o, &st, &err), 0);
     assert_int_equal(ad_store_schema_version(st, &cur, &latest, &err), 0);
-    assert_int_equal(cur, 11);
+    assert_int_equal(cur, 12);
     assert_int_equal(json_checks_of(db.path, "tool_mutations"), 0);
     assert_int_equal(json_checks_of(db.path, "workflow_variants"), 0);
     fresh = table_texts(f->db.path);

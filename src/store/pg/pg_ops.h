@@ -16,6 +16,7 @@ extern const struct ad__mutation_ops ad__pg_mutation_ops;
 extern const struct ad__variant_ops ad__pg_variant_ops;
 extern const struct ad__webhook_ops ad__pg_webhook_ops;
 extern const struct ad__evolve_ops ad__pg_evolve_ops;
+extern const struct ad__fitness_term_ops ad__pg_fitness_term_ops;
 
 #define AD_PG_ENTITY_TABLES                                 \
     .tenants = &ad__pg_tenant_ops,                          \
@@ -36,6 +37,7 @@ extern const struct ad__evolve_ops ad__pg_evolve_ops;
     .mutations = &ad__pg_mutation_ops,                      \
     .variants = &ad__pg_variant_ops,                        \
     .webhooks = &ad__pg_webhook_ops,                        \
-    .evolve = &ad__pg_evolve_ops,
+    .evolve = &ad__pg_evolve_ops,                          \
+    .fitness_terms = &ad__pg_fitness_term_ops,
 
 #endif

@@ -569,6 +569,21 @@ static const char migration_9[] =
 /* The agent loop's tool permissions (as SQLite's 11). */
 static const char migration_11[] = "ALTER TABLE agents ADD COLUMN tool_policy TEXT;";
 
+/* A workspace's own fitness terms (as SQLite's 12). */
+static const char migration_12[] =
+    "CREATE TABLE fitness_terms ("
+    " id TEXT PRIMARY KEY,"
+    " tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+    " name TEXT NOT NULL,"
+    " code TEXT NOT NULL,"
+    " code_sha TEXT NOT NULL,"
+    " weight DOUBLE PRECISION NOT NULL CHECK (weight > 0),"
+    " enabled INTEGER NOT NULL DEFAULT 1,"
+    " created_at " TS " NOT NULL,"
+    " updated_at " TS " NOT NULL,"
+    " UNIQUE (tenant_id, name));"
+    RLS("fitness_terms");
+
 const struct ad__pg_migration ad__pg_migrations[] = {
     { 1, migration_1 },
     { 2, migration_2 },
@@ -579,6 +594,7 @@ const struct ad__pg_migration ad__pg_migrations[] = {
     { 8, migration_8 },
     { 9, migration_9 },
     { 11, migration_11 },
+    { 12, migration_12 },
 };
 
 const size_t ad__pg_nmigrations = AD_ARRAY_SIZE(ad__pg_migrations);

@@ -23,6 +23,7 @@ const struct ad__variant_ops ad__pg_variant_ops;
 const struct ad__research_ops ad__pg_research_ops;
 const struct ad__evolve_ops ad__pg_evolve_ops;
 const struct ad__webhook_ops ad__pg_webhook_ops;
+const struct ad__fitness_term_ops ad__pg_fitness_term_ops;
 static const struct ad__episode_ops ad__pg_episode_ops;
 static const struct ad__event_ops ad__pg_event_ops;
 static const struct ad__job_ops ad__pg_job_ops;

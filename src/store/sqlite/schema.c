@@ -731,6 +731,24 @@ static int bump_schema_version(sqlite3 *db)
 static const char migration_11[] =
     "ALTER TABLE agents ADD COLUMN tool_policy TEXT;";
 
+/*
+ * A workspace's own fitness terms (module learn owns them): Python source
+ * the sandbox runs over a variant's signals, weighted beside the built-in
+ * score (fitness.h). code_sha is the SHA-256 of code.
+ */
+static const char migration_12[] =
+    "CREATE TABLE fitness_terms ("
+    " id TEXT PRIMARY KEY,"
+    " tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+    " name TEXT NOT NULL,"
+    " code TEXT NOT NULL,"
+    " code_sha TEXT NOT NULL,"
+    " weight REAL NOT NULL CHECK (weight > 0),"
+    " enabled INTEGER NOT NULL DEFAULT 1,"
+    " created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL,"
+    " UNIQUE (tenant_id, name));";
+
 const struct ad__sqlite_migration ad__sqlite_migrations[] = {
     { 1, migration_1, NULL },
     { 2, migration_2, NULL },
@@ -741,6 +759,7 @@ const struct ad__sqlite_migration ad__sqlite_migrations[] = {
     { 8, migration_8, NULL },
     { 9, migration_9, NULL },
     { 11, migration_11, bump_schema_version },
+    { 12, migration_12, NULL },
 };
 
 const size_t ad__sqlite_nmigrations = AD_ARRAY_SIZE(ad__sqlite_migrations);

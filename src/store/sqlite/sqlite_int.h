@@ -248,6 +248,7 @@ extern const struct ad__mutation_ops ad__sqlite_mutation_ops;
 extern const struct ad__variant_ops ad__sqlite_variant_ops;
 extern const struct ad__webhook_ops ad__sqlite_webhook_ops;
 extern const struct ad__evolve_ops ad__sqlite_evolve_ops;
+extern const struct ad__fitness_term_ops ad__sqlite_fitness_term_ops;
 
 /* The ops table's table_count (sqlite/tables.c). */
 int ad__sq_table_count(struct ad_store *st, int table, int64_t *count, struct ad_err *err);
