@@ -858,4 +858,5 @@ const struct ad_store_ops ad__store_sqlite_ops = {
     .variants = &ad__sqlite_variant_ops,
     .webhooks = &ad__sqlite_webhook_ops,
     .evolve = &ad__sqlite_evolve_ops,
+    .copy = &ad__sqlite_copy_ops,
 };
