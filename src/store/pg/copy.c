@@ -31,8 +31,7 @@ static int add_ident(struct ad_buf *b, const char *name)
 
 static enum ad__col_kind kind_of(const char *type)
 {
-    if (!strcmp(type, "bigint") || !strcmp(type, "integer") || !strcmp(type, "smallint") ||
-        !strcmp(type, "boolean"))
+    if (!strcmp(type, "bigint") || !strcmp(type, "integer") || !strcmp(type, "smallint"))
         return AD__COL_INT;
     if (!strcmp(type, "double precision") || !strcmp(type, "real") || !strcmp(type, "numeric"))
         return AD__COL_REAL;
