@@ -494,6 +494,13 @@ static int on_row(void *arg, const struct ad__val *in, struct ad_err *err)
         digest_value(c->d, c->t->cols[k].kind, &v);
         if (!row)
             continue;
+        /*
+         * JSON or a time that the source keeps as text goes across as that
+         * text, byte for byte (jsonb and timestamptz parse it); only a
+         * source's own JSON (jsonb's spaced form) is written compact again.
+         */
+        if (in[k].kind == AD__COL_TEXT)
+            v.kind = AD__COL_TEXT;
         if (c->t->late[k] && !v.null) {
             struct ad__val key = in[0];
 

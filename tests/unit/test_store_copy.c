@@ -53,6 +53,23 @@ static int64_t count(const char *path, const char *table)
     return n;
 }
 
+/* The first row's column of a table, as text (malloc'd). */
+static char *cell(const char *path, const char *query)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    char *out;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, query, -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    out = strdup((const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    assert_non_null(out);
+    return out;
+}
+
 /* Two tenants, an agent each, an episode with JSON members and a real. */
 static void fill(const char *path)
 {
@@ -157,6 +174,27 @@ static void test_copy_whole(void **state)
     assert_int_equal(count(f->dst.path, "agents"), 2);
     assert_int_equal(count(f->dst.path, "schema_migrations"),
                      count(f->src.path, "schema_migrations"));
+}
+
+/* SQLite to SQLite is byte for byte: JSON text stays as the source spelt it. */
+static void test_copy_exact_text(void **state)
+{
+    struct fix *f = *state;
+    struct ad_store_copy_table *t = NULL;
+    struct ad_err err = AD_ERR_INIT;
+    const char *q = "SELECT input || '|' || created_at FROM episodes ORDER BY id LIMIT 1";
+    char *a, *b;
+    size_t n = 0;
+
+    sql(f->src.path, "UPDATE episodes SET input = '{ \"b\" :1,  \"a\": [ 0.1 ] }'");
+    assert_int_equal(copy(f, 0, &t, &n, &err), 0);
+    free(t);
+    a = cell(f->src.path, q);
+    b = cell(f->dst.path, q);
+    assert_string_equal(a, b);
+    assert_non_null(strstr(b, "{ \"b\" :1,  \"a\": [ 0.1 ] }|"));
+    free(a);
+    free(b);
 }
 
 /* JSON in another key order and spacing, a time spelt +00:00: the same data. */
@@ -272,6 +310,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_copy_whole, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copy_exact_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compare_canonical, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compare_finds_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_rolls_back, setup, teardown),
