@@ -46,6 +46,8 @@ struct ad_llm;
 struct ad_runtime;
 struct ad_sandbox;
 struct ad_store;
+struct ad_store_copy_options;
+struct ad_store_copy_table;
 struct ad_tenant;
 
 struct ad_runtime_options {
@@ -90,6 +92,13 @@ size_t ad_runtime_table_total(void);
 const char *ad_runtime_table_name(size_t i);
 int ad_runtime_table_count(struct ad_runtime *rt, const char *table, int64_t *count,
                            struct ad_err *err);
+/*
+ * autodev db copy: every row of one database into another, then both
+ * compared table by table (ad_store_copy in store.h says how, and what
+ * *tables holds; free() it). Opens both itself, so no runtime is needed.
+ */
+int ad_runtime_db_copy(const struct ad_store_copy_options *o,
+                       struct ad_store_copy_table **tables, size_t *n, struct ad_err *err);
 
 /*
  * The sandbox (made on first use, then kept; its backend parsed then, so a

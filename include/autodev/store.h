@@ -1582,4 +1582,56 @@ const char *ad_store_table_name(size_t i);
 int ad_store_table_count(struct ad_store *st, const char *table, int64_t *count,
                          struct ad_err *err);
 
+/* ---- copying a store (autodev db copy) ----------------------------------- */
+
+#define AD_STORE_SUM_SIZE 65     /* a SHA-256 in lower-case hex, NUL */
+
+/* One table of a copy's compare: each side's rows and checksum. */
+struct ad_store_copy_table {
+    const char *name;                  /* static: the schema's table name */
+    int64_t from_rows, to_rows;
+    char from_sum[AD_STORE_SUM_SIZE];  /* over the rows in key order, canonically encoded */
+    char to_sum[AD_STORE_SUM_SIZE];
+    bool ok;                           /* same rows and same checksum */
+};
+
+enum ad_store_copy_flags {
+    AD_STORE_COPY_VERIFY = 1 << 0,     /* only compare the two stores: write nothing */
+};
+
+struct ad_store_copy_options {
+    const char *from;                  /* the source's uri (ad_store_open), opened read-only */
+    const char *to;                    /* the target's uri: created (SQLite) and migrated */
+    int flags;                         /* enum ad_store_copy_flags */
+    int busy_timeout_ms;               /* 0: AD_STORE_BUSY_DEFAULT_MS */
+    /* Rows read so far of table, every 10000 and at its end (done); NULL: none. */
+    void (*progress)(void *arg, const char *table, int64_t rows, bool done);
+    void *progress_arg;
+};
+
+/*
+ * Copies every row of every table, every tenant's, from o->from into
+ * o->to, keeping ids, times, JSON values and the outbox's seq (a PostgreSQL
+ * target's events sequence continues above the copied ones), in one
+ * target transaction; then reads both sides back and compares per table
+ * the row count and a checksum of one canonical encoding (the same data
+ * gives the same checksum on either backend). Any error or difference
+ * rolls the whole copy back: the target is then as it was. The source is
+ * never written. With AD_STORE_COPY_VERIFY both are only read and compared.
+ *
+ * Both schemas must be at this binary's version (the target is migrated
+ * first); a target that already holds rows (other than its migrations) is
+ * refused with AD_EEXIST. Other errors: AD_EINVAL for an unknown scheme, a
+ * missing uri or the same database on both sides; AD_ENOTFOUND for a
+ * missing source file; AD_ENOTSUP for a schema older or newer than this
+ * binary; AD_EIO for an unreachable server; AD_ECORRUPT when a table
+ * differs, with *tables then set too.
+ *
+ * On success (and on AD_ECORRUPT for a difference) *tables holds
+ * ad_store_table_total() entries in the schema's order, freed with free();
+ * otherwise it is NULL.
+ */
+int ad_store_copy(const struct ad_store_copy_options *o, struct ad_store_copy_table **tables,
+                  size_t *n, struct ad_err *err);
+
 #endif

@@ -503,6 +503,29 @@ static const struct ad_cmd_form db_forms[] = {
     { "db migrate",
       "Bring the schema to the newest version and say what was done (from which\n"
       "version to which, or that there was nothing to do)." },
+    { "db copy --from URI --to URI [--verify-only] [--progress]",
+      "Copy every row of every table, every tenant's, from one database into an\n"
+      "empty one: SQLite to PostgreSQL, back, or SQLite to SQLite (a URI is a\n"
+      "file path, sqlite:PATH or postgres://...). Ids, times, JSON values and\n"
+      "the events' seq are kept; a PostgreSQL target's sequence continues above\n"
+      "the copied seqs. The source is opened read-only; the target is created\n"
+      "and migrated, and refused when it already holds rows. Both schemas must\n"
+      "be this autodev's version. The copy is one transaction: at its end both\n"
+      "sides are read back and compared per table (rows and a SHA-256 of the\n"
+      "rows in one canonical form, the same on either backend), and any\n"
+      "difference or error rolls it all back. Prints each table's rows,\n"
+      "checksum and ok or MISMATCH; exits 1 on a mismatch. --verify-only\n"
+      "compares two databases without writing. --progress reports rows per\n"
+      "table on stderr (the default when stderr is a terminal). Passwords in\n"
+      "URIs are printed as ***." },
+    { NULL, NULL },
+};
+
+static const struct ad_cmd_opt db_opts[] = {
+    { "--from URI", "db copy: the database to copy (opened read-only)." },
+    { "--to URI", "db copy: the database to copy into (created, migrated; must be empty)." },
+    { "--verify-only", "db copy: only compare the two databases, table by table." },
+    { "--progress", "db copy: rows per table on stderr (default when it is a terminal)." },
     { NULL, NULL },
 };
 
@@ -1462,7 +1485,7 @@ static const struct ad_cmd commands[] = {
       "schema migrations and makes the default tenant (and the one named by\n"
       "--tenant). Safe to repeat: an existing database is upgraded, never emptied.\n"
       "Prints the database path and its schema version." },
-    { "db", cmd_db, "the database: its status and migrations", db_forms, NULL,
+    { "db", cmd_db, "the database: its status, migrations and copies", db_forms, db_opts,
       "The database named by --home or $AUTODEV_DB: a SQLite file, or a PostgreSQL\n"
       "server (postgres://...). status reads it without changing it; on a schema\n"
       "older than this autodev's it says to migrate.\n"

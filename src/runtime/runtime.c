@@ -399,6 +399,12 @@ int ad_runtime_table_count(struct ad_runtime *rt, const char *table, int64_t *co
     return ad_store_table_count(rt->st, table, count, err);
 }
 
+int ad_runtime_db_copy(const struct ad_store_copy_options *o,
+                       struct ad_store_copy_table **tables, size_t *n, struct ad_err *err)
+{
+    return ad_store_copy(o, tables, n, err);
+}
+
 int ad_runtime_sandbox(struct ad_runtime *rt, struct ad_sandbox **out, struct ad_err *err)
 {
     struct ad_sandbox_options o = { 0 };

@@ -90,7 +90,8 @@ static int ops_complete(const struct ad_store_ops *o)
            o->rollback && o->tx_lost && o->tenants && o->agents && o->episodes && o->events &&
            o->jobs && o->tokens && o->llm_calls && o->skills && o->executions && o->sessions &&
            o->candidates && o->research && o->capabilities && o->notifications && o->patterns &&
-           o->mutations && o->variants && o->fitness_terms && o->skills->version_ancestry;
+           o->mutations && o->variants && o->fitness_terms && o->skills->version_ancestry &&
+           o->copy;
 }
 
 static int pick_backend(const char *uri, const struct ad_store_ops **ops, const char **target,

@@ -523,6 +523,81 @@ struct ad__evolve_ops {
                       int64_t *seq, struct ad_err *err);
 };
 
+/* ---- db copy: a backend-neutral row stream per table (copy.c) ---------- */
+
+/*
+ * What a column holds, as the backend gives it. A backend without a type
+ * of its own for JSON or times (SQLite: TEXT) says TEXT, and copy.c's
+ * table of the schema's JSON and time columns says which they are.
+ */
+enum ad__col_kind {
+    AD__COL_INT,
+    AD__COL_REAL,
+    AD__COL_TEXT,
+    AD__COL_BLOB,
+    AD__COL_JSON,     /* JSON text (PostgreSQL jsonb) */
+    AD__COL_TIME,     /* the store's 24-character UTC form (clock.h); timestamptz */
+};
+
+#define AD__COL_NAME_MAX 64
+
+struct ad__col {
+    char name[AD__COL_NAME_MAX];
+    enum ad__col_kind kind;
+    char ref[AD__COL_NAME_MAX];   /* the table a foreign key points at, "" for none */
+};
+
+/*
+ * One value of a row: null, or of the column's kind (i for INT, r for
+ * REAL, s/len for the others, not NUL-terminated for BLOB). Borrowed: valid
+ * only during the call it is passed to.
+ */
+struct ad__val {
+    bool null;
+    enum ad__col_kind kind;   /* of the value as read: INT, REAL, TEXT or BLOB, or the column's */
+    int64_t i;
+    double r;
+    const char *s;
+    size_t len;
+};
+
+typedef int (*ad__row_fn)(void *arg, const struct ad__val *row, struct ad_err *err);
+
+/*
+ * The copy's operations (autodev db copy). Tables are AD__STORE_TABLES
+ * indexes; every op sees every tenant's rows.
+ *
+ * columns: the table's columns in their order, with their kinds and
+ * foreign keys (*cols malloc'd, the caller frees). read_begin/read_end
+ * hold one consistent snapshot for the scans of a store opened read-only.
+ * scan: every row of the table, ordered by the first column (bytewise for
+ * text), each passed to fn as one value per column of cols (the caller's
+ * list: names must be the table's); fn's error stops the scan.
+ *
+ * Inside the caller's transaction (ad__level_begin): write_begin readies
+ * it (PostgreSQL: autodev.tenant '*'); insert adds nrows rows of cols
+ * (values row-major, nrows * ncols) as they are, ids and times included;
+ * set writes column col of the row whose first column is key; clear
+ * deletes every row of the table; finish moves what counts on from the
+ * copied rows (PostgreSQL: events_seq past the largest events.seq).
+ */
+struct ad__copy_ops {
+    int (*columns)(struct ad_store *st, int table, struct ad__col **cols, size_t *n,
+                   struct ad_err *err);
+    int (*read_begin)(struct ad_store *st, struct ad_err *err);
+    void (*read_end)(struct ad_store *st);
+    int (*scan)(struct ad_store *st, int table, const struct ad__col *cols, size_t ncols,
+                ad__row_fn fn, void *arg, struct ad_err *err);
+    int (*write_begin)(struct ad_store *st, struct ad_err *err);
+    int (*insert)(struct ad_store *st, int table, const struct ad__col *cols, size_t ncols,
+                  const struct ad__val *rows, size_t nrows, struct ad_err *err);
+    int (*set)(struct ad_store *st, int table, const struct ad__col *key,
+               const struct ad__val *keyval, const struct ad__col *col,
+               const struct ad__val *val, struct ad_err *err);
+    int (*clear)(struct ad_store *st, int table, struct ad_err *err);
+    int (*finish)(struct ad_store *st, struct ad_err *err);
+};
+
 /* ---- the backend -------------------------------------------------------- */
 
 /*
@@ -604,6 +679,7 @@ struct ad_store_ops {
     const struct ad__webhook_ops *webhooks;
     const struct ad__evolve_ops *evolve;
     const struct ad__fitness_term_ops *fitness_terms;
+    const struct ad__copy_ops *copy;      /* db copy (copy.c) */
 };
 
 /* ---- the public layer's shared helpers (store.c) ------------------------ */

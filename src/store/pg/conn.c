@@ -262,6 +262,39 @@ int ad__pg_run_one(struct pg_store *s, const char *tenant, const char *sql, int 
     return 0;
 }
 
+/*
+ * A statement whose text is made at run time (db copy: one per table),
+ * so never prepared (the cache is keyed by a static text's address); as
+ * ad__pg_run otherwise, but inside a transaction only (no reconnect).
+ */
+int ad__pg_run_text(struct pg_store *s, const char *tenant, const char *sql, int n,
+                    const char *const *params, PGresult **res, const char *what,
+                    struct ad_err *err)
+{
+    PGresult *r;
+    int rc;
+
+    if (res)
+        *res = NULL;
+    if (s->lost)
+        return ad_error(err, s->lost, "%s: the transaction was aborted by an earlier error",
+                        what);
+    rc = set_tenant(s, tenant, err);
+    if (rc)
+        return rc;
+    r = PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = fail(s, r, what, err);
+        PQclear(r);
+        return rc;
+    }
+    if (res)
+        *res = r;
+    else
+        PQclear(r);
+    return 0;
+}
+
 /* A statement with no parameters, unprepared (transactions, migrations). */
 static int exec_plain(struct pg_store *s, const char *sql, const char *what, struct ad_err *err)
 {
@@ -634,4 +667,5 @@ const struct ad_store_ops ad__store_pg_ops = {
     .data_version = pg_data_version,
     .table_count = ad__pg_table_count,
     AD_PG_ENTITY_TABLES
+    .copy = &ad__pg_copy_ops,
 };

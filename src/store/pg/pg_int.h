@@ -65,6 +65,11 @@ int ad__pg_run_one(struct pg_store *s, const char *tenant, const char *sql, int 
                    const char *const *params, PGresult **res, const char *what,
                    const char *id, struct ad_err *err);
 
+/* The same for a text made at run time: never prepared, inside a transaction (db copy). */
+int ad__pg_run_text(struct pg_store *s, const char *tenant, const char *sql, int n,
+                    const char *const *params, PGresult **res, const char *what,
+                    struct ad_err *err);
+
 /* Readers of column c of row r. NULL columns: NULL, "" , NAN, 0. */
 const char *ad__pg_text(const PGresult *res, int r, int c);
 int ad__pg_dup(const PGresult *res, int r, int c, char **out, struct ad_err *err);
@@ -99,6 +104,9 @@ extern const struct ad__token_ops ad__pg_token_ops;
 extern const struct ad__llm_call_ops ad__pg_llm_call_ops;
 extern const struct ad__session_ops ad__pg_session_ops;
 extern const struct ad__notification_ops ad__pg_notification_ops;
+
+/* db copy's row stream (pg/copy.c). */
+extern const struct ad__copy_ops ad__pg_copy_ops;
 
 /* The ops table's table_count (pg/tables.c). */
 int ad__pg_table_count(struct ad_store *st, int table, int64_t *count, struct ad_err *err);

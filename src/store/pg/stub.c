@@ -78,6 +78,8 @@ static int stub_table_count(struct ad_store *st, int table, int64_t *count, stru
     return stub_fail(err);
 }
 
+static const struct ad__copy_ops stub_copy_ops;
+
 const struct ad_store_ops ad__store_pg_ops = {
     .name = "postgresql",
     .open = stub_open,
@@ -91,4 +93,5 @@ const struct ad_store_ops ad__store_pg_ops = {
     .data_version = stub_data_version,
     .table_count = stub_table_count,
     AD_PG_ENTITY_TABLES
+    .copy = &stub_copy_ops,
 };

@@ -859,4 +859,5 @@ const struct ad_store_ops ad__store_sqlite_ops = {
     .webhooks = &ad__sqlite_webhook_ops,
     .evolve = &ad__sqlite_evolve_ops,
     .fitness_terms = &ad__sqlite_fitness_term_ops,
+    .copy = &ad__sqlite_copy_ops,
 };

@@ -229,6 +229,8 @@ int ad__sq_exists(struct sqlite_store *s, const char *sql, const char *tenant_id
 
 /* ---- the entity tables (one file each) ---------------------------------- */
 
+/* db copy's row stream (sqlite/copy.c). */
+extern const struct ad__copy_ops ad__sqlite_copy_ops;
 extern const struct ad__tenant_ops ad__sqlite_tenant_ops;
 extern const struct ad__agent_ops ad__sqlite_agent_ops;
 extern const struct ad__episode_ops ad__sqlite_episode_ops;
