@@ -46,6 +46,8 @@ static const struct ad_dynlib_sym pq_syms[] = {
     AD_DYNLIB_SYM(struct ad__pq_api, PQsetNoticeProcessor),
     AD_DYNLIB_SYM(struct ad__pq_api, PQserverVersion),
     AD_DYNLIB_SYM(struct ad__pq_api, PQparameterStatus),
+    AD_DYNLIB_SYM(struct ad__pq_api, PQescapeByteaConn),
+    AD_DYNLIB_SYM(struct ad__pq_api, PQunescapeBytea),
 };
 
 static struct ad_dynlib pq_lib = {

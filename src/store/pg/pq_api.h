@@ -51,6 +51,8 @@ struct ad__pq_api {
     __typeof__(PQsetNoticeProcessor) *f_PQsetNoticeProcessor;
     __typeof__(PQserverVersion) *f_PQserverVersion;
     __typeof__(PQparameterStatus) *f_PQparameterStatus;
+    __typeof__(PQescapeByteaConn) *f_PQescapeByteaConn;
+    __typeof__(PQunescapeBytea) *f_PQunescapeBytea;
 };
 extern struct ad__pq_api ad__pq;
 
@@ -92,5 +94,7 @@ int ad__pq_load(struct ad_err *err);
 #define PQsetNoticeProcessor ad__pq.f_PQsetNoticeProcessor
 #define PQserverVersion ad__pq.f_PQserverVersion
 #define PQparameterStatus ad__pq.f_PQparameterStatus
+#define PQescapeByteaConn ad__pq.f_PQescapeByteaConn
+#define PQunescapeBytea ad__pq.f_PQunescapeBytea
 
 #endif
