@@ -50,6 +50,7 @@ static const char default_system_prompt[] =
 
 static const char *const event_names[] = {
     "thinking", "tool_call", "tool_result", "response", "warning", "cost", "error", "done",
+    "self_check",
 };
 
 const char *ad_agent_event_name(enum ad_agent_event e)
@@ -91,6 +92,7 @@ struct loop {
     int64_t window;                  /* tokens of the model's context window */
     bool tiered;                     /* the chain has a strong tier to escalate to */
     int compact_every;               /* 0: by the window only */
+    bool check;                      /* an answer gets its self-check (done means checked) */
     bool intervention;               /* a human resumed a stopped run */
     int64_t t0_ms;
     int64_t end_ms;                  /* the deadline on the monotonic clock; 0: none */
@@ -262,6 +264,18 @@ static const char *chain_model(const struct ad_llm *llm)
     return c ? c + 1 : e;
 }
 
+/* Whether a chain entry is a model that answers a question (offline only mutates code). */
+static bool has_model(const struct ad_llm *llm)
+{
+    for (size_t i = 0; i < ad_llm_chain_len(llm); i++) {
+        const char *e = ad_llm_chain_entry(llm, i);
+
+        if (e && strncmp(e, "offline:", 8) != 0)
+            return true;
+    }
+    return false;
+}
+
 /* The context budget's settings, recorded in the state so a resume keeps them. */
 static int set_budget(struct loop *l, struct ad_err *err)
 {
@@ -276,6 +290,13 @@ static int set_budget(struct loop *l, struct ad_err *err)
     rc = set_new(l->state, "context_window", json_integer(l->window), err);
     if (rc == 0)
         rc = set_new(l->state, "compact_every", json_integer(l->compact_every), err);
+    /* Done means checked, by default: a run (or the one it resumes) may opt out, and a
+     * chain with no model (offline only) has nothing to ask. */
+    l->check = !o->no_self_check && !json_is_false(json_object_get(l->state, "self_check")) &&
+               has_model(l->llm);
+    if (rc == 0)
+        rc = set_new(l->state, "self_check", json_boolean(!o->no_self_check &&
+                     !json_is_false(json_object_get(l->state, "self_check"))), err);
     return rc;
 }
 
@@ -1254,16 +1275,25 @@ static int self_check(struct loop *l, struct ad_err *err)
         if (!isfinite(conf) || conf < 0 || conf > 1)
             conf = -1;
         pass = json_is_true(json_object_get(j, "pass"));
-        verdict = json_pack("{s:b, s:o, s:o}", "pass", pass, "confidence",
-                            conf >= 0 ? json_real(conf) : json_null(), "reason",
-                            jstr(json_string_value(json_object_get(j, "reason"))));
+        if (!json_is_boolean(json_object_get(j, "pass"))) {
+            /* A reply with no verdict judges nothing: the answer stands, unchecked. */
+            progress_msg(l, AD_AGENT_WARNING, "the self-check reply held no verdict (a JSON "
+                         "object with a boolean \"pass\"); the answer stands unchecked");
+            verdict = json_pack("{s:n, s:o, s:s}", "pass", "confidence",
+                                conf >= 0 ? json_real(conf) : json_null(), "error",
+                                "the self-check reply held no verdict");
+        } else
+            verdict = json_pack("{s:b, s:o, s:o}", "pass", pass, "confidence",
+                                conf >= 0 ? json_real(conf) : json_null(), "reason",
+                                jstr(json_string_value(json_object_get(j, "reason"))));
         json_decref(j);
-        if (json_array_append_new(tr, json_pack("{s:s, s:o, s:b, s:I, s:f}", "role",
+        if (json_array_append_new(tr, json_pack("{s:s, s:o, s:b, s:I, s:f, s:s?}", "role",
                                                 "assistant", "content", jstr(resp.text),
                                                 "self_check", 1, "tokens",
                                                 (json_int_t)(resp.usage.prompt_tokens +
                                                              resp.usage.completion_tokens),
-                                                "cost_usd", resp.cost_usd)) != 0)
+                                                "cost_usd", resp.cost_usd, "tier",
+                                                l->tiered ? "fast" : NULL)) != 0)
             rc = ad_error(err, AD_ENOMEM, "out of memory");
         if (rc == 0)
             rc = set_new(l->state, "tokens", json_integer(state_int(l, "tokens") +
@@ -1283,8 +1313,8 @@ static int self_check(struct loop *l, struct ad_err *err)
         rc = checks && json_array_append(checks, verdict) == 0
                  ? 0 : ad_error(err, AD_ENOMEM, "out of memory");
     }
-    if (rc == 0)
-        progress(l, AD_AGENT_WARNING,
+    if (rc == 0 && json_is_boolean(json_object_get(verdict, "pass")))
+        progress(l, AD_AGENT_SELF_CHECK,
                  json_pack("{s:s, s:O}", "message", pass ? "self-check passed"
                            : "self-check did not pass", "self_check", verdict));
     /* A failed check, the first time: one more turn, told why. */
@@ -1471,7 +1501,7 @@ int ad_agent_run(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
         if (rc == 0 && !l.stop)
             rc = model_turn(&l, err);
         /* Done means checked: an answer gets its self-check, once per answer, at most 2. */
-        if (rc == 0 && l.stop && !strcmp(l.stop, "answer") && (o->self_check || o->expected) &&
+        if (rc == 0 && l.stop && !strcmp(l.stop, "answer") && l.check &&
             last_answer(&l) && json_array_size(json_object_get(l.state, "self_checks")) <
                                    (json_is_false(json_object_get(json_array_get(
                                         json_object_get(l.state, "self_checks"), 0), "pass"))
