@@ -160,13 +160,26 @@ static int script_name_ok(const char *s)
     return span(s, n, 0, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
 }
 
+/*
+ * Characters as the reference validator (skills-ref, JavaScript) counts
+ * them: UTF-16 code units, so a character beyond the Basic Multilingual
+ * Plane (an emoji) counts 2. Valid UTF-8 in.
+ */
 static size_t utf8_chars(const char *s, size_t n)
 {
     size_t c = 0;
 
     for (size_t i = 0; i < n; i++)
-        c += ((unsigned char)s[i] & 0xc0) != 0x80;
+        c += (((unsigned char)s[i] & 0xc0) != 0x80) + ((unsigned char)s[i] >= 0xf0);
     return c;
+}
+
+/* Whether s holds nothing but ASCII white space (what a validator's trim() drops). */
+static int blank(const char *s)
+{
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f' || *s == '\v')
+        s++;
+    return *s == '\0';
 }
 
 static int check_description(const char *d, struct ad_err *err)
@@ -175,11 +188,14 @@ static int check_description(const char *d, struct ad_err *err)
 
     if (n > 0 && !ad_utf8_valid(d, n))
         return ad_error(err, AD_EINVAL, "the skill's description is not valid UTF-8");
-    /* The specification counts characters: "Max 1024 characters. Non-empty." */
+    /* "Max 1024 characters. Non-empty.", counted as the reference validator counts. */
     if (n == 0 || utf8_chars(d, n) > DESC_MAX)
         return ad_error(err, AD_EINVAL,
                         "a skill's description must be 1 to %d characters for Agent Skills "
                         "(the specification's limit), not %zu", DESC_MAX, utf8_chars(d, n));
+    if (blank(d))
+        return ad_error(err, AD_EINVAL, "a skill's description must not be blank for Agent "
+                                        "Skills (the specification wants a non-empty one)");
     return 0;
 }
 
@@ -228,9 +244,99 @@ static int emit_scalar(yaml_emitter_t *em, const char *v, yaml_scalar_style_t st
     return yaml_emitter_emit(em, &ev);
 }
 
+/*
+ * The reference validator finds the front matter by splitting SKILL.md on
+ * every "---", so none may stand inside it: a value holding one is written
+ * double-quoted, and each '-' of a run of three or more becomes the escape
+ * \x2D there (unescape_dashes, after the emitter), which every YAML reader
+ * reads back as '-'.
+ */
 static int emit_pair(yaml_emitter_t *em, const char *k, const char *v)
 {
-    return emit_scalar(em, k, YAML_PLAIN_SCALAR_STYLE) && emit_scalar(em, v, value_style(v));
+    return emit_scalar(em, k, YAML_PLAIN_SCALAR_STYLE) &&
+           emit_scalar(em, v, strstr(v, "---") ? YAML_DOUBLE_QUOTED_SCALAR_STYLE
+                                               : value_style(v));
+}
+
+/* Length of the run of '-' at s. */
+static size_t dash_run(const char *s, size_t n)
+{
+    size_t k = 0;
+
+    while (k < n && s[k] == '-')
+        k++;
+    return k;
+}
+
+/*
+ * The emitted YAML text from start on, with every run of 3+ '-' inside a
+ * double-quoted scalar written as \x2D escapes. Outside double quotes no
+ * such run is emitted (names, versions and the schema never hold one).
+ */
+static int unescape_dashes(struct ad_buf *out, size_t start)
+{
+    struct ad_buf t = AD_BUF_INIT;
+    const char *s = out->ptr + start;
+    size_t n = out->len - start, i = 0;
+    int quoted = 0, single = 0, rc = 0;
+
+    if (!memmem(s, n, "---", 3))
+        return 0;
+    while (rc == 0 && i < n) {
+        size_t k = s[i] == '-' ? dash_run(s + i, n - i) : 0;
+
+        if (quoted && k >= 3) {
+            for (size_t j = 0; rc == 0 && j < k; j++)
+                rc = ad_buf_adds(&t, "\\x2D");
+            i += k;
+            continue;
+        }
+        if (quoted && s[i] == '\\' && i + 1 < n) {
+            rc = ad_buf_add(&t, s + i, 2);
+            i += 2;
+            continue;
+        }
+        /* Plain scalars hold no quote (value_style); '' in a single-quoted one toggles twice. */
+        if (s[i] == '"' && !single)
+            quoted = !quoted;
+        else if (s[i] == '\'' && !quoted)
+            single = !single;
+        rc = ad_buf_add(&t, s + i, 1);
+        i++;
+    }
+    if (rc == 0) {
+        out->len = start;
+        rc = ad_buf_add(out, t.ptr, t.len);
+    }
+    ad_buf_release(&t);
+    return rc;
+}
+
+/* JSON text with each '-' of a run of 3+ (only in its strings) as the escape \u002d. */
+static char *json_no_dash_runs(char *j)
+{
+    struct ad_buf t = AD_BUF_INIT;
+    size_t n = strlen(j), i = 0;
+
+    if (!strstr(j, "---"))
+        return j;
+    while (i < n) {
+        size_t k = j[i] == '-' ? dash_run(j + i, n - i) : 0;
+
+        if (k >= 3) {
+            for (size_t m = 0; m < k; m++)
+                if (ad_buf_adds(&t, "\\u002d") < 0)
+                    goto oom;
+            i += k;
+        } else if (ad_buf_add(&t, j + i++, 1) < 0)
+            goto oom;
+    }
+    free(j);
+    return t.ptr;
+oom:
+    ad_buf_release(&t);
+    free(j);
+    return NULL;
 }
 
 static int emit_mapping(yaml_emitter_t *em, int start)
@@ -289,10 +395,13 @@ static int render_front(const struct ad_skill_bundle *b, const char *as_name, st
 {
     yaml_emitter_t em;
     char *schema = NULL;
+    size_t start;
     int rc = 0;
 
     if (b->input_schema) {
         schema = ad_json_dumps_flags(b->input_schema, JSON_COMPACT | JSON_ENSURE_ASCII);
+        if (schema)
+            schema = json_no_dash_runs(schema);
         if (!schema)
             return ad_error(err, AD_ENOMEM, "out of memory");
     }
@@ -304,11 +413,14 @@ static int render_front(const struct ad_skill_bundle *b, const char *as_name, st
     yaml_emitter_set_unicode(&em, 1);
     yaml_emitter_set_width(&em, -1);
     yaml_emitter_set_break(&em, YAML_LN_BREAK);
+    start = out->len;
     if (!emit_front(&em, b, as_name, schema))
         rc = em.error == YAML_MEMORY_ERROR || em.error == YAML_WRITER_ERROR
                  ? ad_error(err, AD_ENOMEM, "out of memory writing SKILL.md")
                  : ad_error(err, AD_EINVAL, "cannot write SKILL.md: %s",
                             em.problem ? em.problem : "yaml emitter error");
+    else if (unescape_dashes(out, start) < 0)
+        rc = ad_error(err, AD_ENOMEM, "out of memory writing SKILL.md");
     yaml_emitter_delete(&em);
     free(schema);
     return rc;

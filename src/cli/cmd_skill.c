@@ -866,8 +866,8 @@ static int write_bundle(struct ad_ctx *ctx, const struct ad_skill *s,
     }
     /* The bundle borrows every string; of it only the schema is released. */
     b.name = s->name;
-    /* The format wants 1..1024 bytes; the catalog allows none and 4096. */
-    if (!s->description || !*s->description) {
+    /* The format wants 1..1024 bytes, not blank; the catalog allows none and 4096. */
+    if (!s->description || !s->description[strspn(s->description, " \t\r\n\f\v")]) {
         snprintf(desc, sizeof(desc), "The %s skill: calls %s.", s->name, s->entry_function);
     } else {
         size_t n = strlen(s->description);

@@ -610,7 +610,7 @@ static void description_of(const struct ad_skill *s, char *out, size_t size)
 {
     size_t n;
 
-    if (!s->description || !*s->description) {
+    if (!s->description || !s->description[strspn(s->description, " \t\r\n\f\v")]) {
         snprintf(out, size, "The %s skill: calls %s.", s->name, s->entry_function);
         return;
     }
