@@ -212,6 +212,8 @@ int ad_skill_bundle_catalog_code(const struct ad_skill_bundle *b, char **out,
  * path for `skill export` (ad_skill_bundle_write) and the server's archive.
  */
 int ad_skill_export_files(const struct ad_skill_bundle *b, json_t **out, struct ad_err *err);
+/* Sets path -> base64 of data in such an object. 0 or AD_ENOMEM. */
+int ad_skill_files_put(json_t *files, const char *path, const void *data, size_t n);
 /* One file of such an object, decoded and NUL-terminated (*data owned). */
 int ad_skill_export_file(const json_t *files, const char *path, char **data, size_t *len,
                          struct ad_err *err);

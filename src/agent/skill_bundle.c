@@ -1857,6 +1857,8 @@ static bool renders_same(const struct ad_skill_bundle *b)
     return same;
 }
 
+static int put_file(json_t *files, const char *path, const char *data, size_t n);
+
 int ad_skill_bundle_catalog_code(const struct ad_skill_bundle *b, char **out,
                                  struct ad_err *err)
 {
@@ -1885,6 +1887,11 @@ int ad_skill_bundle_catalog_code(const struct ad_skill_bundle *b, char **out,
         rc = AD_ENOMEM;
     ad_buf_release(&c);
     return rc < 0 ? ad_error(err, rc, "out of memory") : 0;
+}
+
+int ad_skill_files_put(json_t *files, const char *path, const void *data, size_t n)
+{
+    return put_file(files, path, data, n);
 }
 
 /* path -> base64 of data, into files. */
