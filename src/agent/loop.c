@@ -90,6 +90,7 @@ struct loop {
     double cost_limit;
     int fail_limit;
     int64_t window;                  /* tokens of the model's context window */
+    int64_t window_strong;           /* ... of the strong tier's, for an escalated turn */
     bool tiered;                     /* the chain has a strong tier to escalate to */
     int compact_every;               /* 0: by the window only */
     bool check;                      /* an answer gets its self-check (done means checked) */
@@ -256,12 +257,20 @@ static json_t *new_state(const struct loop *l)
                      json_array(), "elapsed_ms", 0, "interventions", 0);
 }
 
-/* The model of the chain's first entry ("provider:model"). */
-static const char *chain_model(const struct ad_llm *llm)
+/*
+ * The context window of the turns that go to tier (NULL: untiered): the
+ * window its first chain entry carries ("window=N:"), else by model (the
+ * run's --model, else that entry's).
+ */
+static int64_t tier_window(const struct loop *l, const char *tier)
 {
-    const char *e = ad_llm_chain_entry(llm, 0), *c = e ? strchr(e, ':') : NULL;
+    size_t i = ad_llm_tier_first(l->llm, tier);
+    int64_t w = ad_llm_entry_window(l->llm, i);
+    const char *e = ad_llm_chain_entry(l->llm, i), *c = e ? strchr(e, ':') : NULL;
 
-    return c ? c + 1 : e;
+    if (w > 0)
+        return w;
+    return ad__agent_model_window(l->o->model ? l->o->model : c ? c + 1 : e);
 }
 
 /* Whether a chain entry is a model that answers a question (offline only mutates code). */
@@ -284,10 +293,17 @@ static int set_budget(struct loop *l, struct ad_err *err)
 
     l->window = o->context_window > 0 ? o->context_window : state_int(l, "context_window");
     if (l->window <= 0)
-        l->window = ad__agent_model_window(o->model ? o->model : chain_model(l->llm));
+        l->window = tier_window(l, l->tiered ? "fast" : NULL);
+    /* An escalated turn goes to the strong tier's model: its window, unless one is set. */
+    l->window_strong = o->context_window > 0 ? o->context_window
+                                             : state_int(l, "context_window_strong");
+    if (l->window_strong <= 0)
+        l->window_strong = l->tiered ? tier_window(l, "strong") : l->window;
     l->compact_every = o->compact_every > 0 ? o->compact_every
                                             : (int)state_int(l, "compact_every");
     rc = set_new(l->state, "context_window", json_integer(l->window), err);
+    if (rc == 0 && l->tiered)
+        rc = set_new(l->state, "context_window_strong", json_integer(l->window_strong), err);
     if (rc == 0)
         rc = set_new(l->state, "compact_every", json_integer(l->compact_every), err);
     /* Done means checked, by default: a run (or the one it resumes) may opt out, and a
@@ -1081,7 +1097,10 @@ static int budget(struct loop *l, struct ad_err *err)
     struct ad__compact_out out;
     int64_t used = ad__agent_context_tokens(l->sess.transcript, l->tools, l->ntools);
     int turns = (int)state_int(l, "turns");
-    bool full = (double)used >= AD_AGENT_COMPACT_AT * (double)l->window;
+    /* The window of the model the next turn goes to. */
+    int64_t window = l->tiered && json_is_string(json_object_get(l->state, "escalate"))
+                         ? l->window_strong : l->window;
+    bool full = (double)used >= AD_AGENT_COMPACT_AT * (double)window;
     bool every = l->compact_every > 0 && turns > 0 && turns % l->compact_every == 0 &&
                  state_int(l, "compacted_at_turn") != turns;
     json_t *log;
@@ -1098,7 +1117,7 @@ static int budget(struct loop *l, struct ad_err *err)
         if (full)
             progress_msg(l, AD_AGENT_WARNING, "the context holds about %" PRId64 " of %" PRId64
                          " tokens and nothing older than the last %d turns is left to compact",
-                         used, l->window, AD_AGENT_KEEP_TURNS);
+                         used, window, AD_AGENT_KEEP_TURNS);
         return rc;
     }
     log = json_object_get(l->state, "compactions");
@@ -1128,7 +1147,7 @@ static int budget(struct loop *l, struct ad_err *err)
                      "; %zu cited tool results kept): about %" PRId64 " of %" PRId64
                      " tokens before", out.compacted, out.by == NULL ? "" : "by ", out.by,
                      out.why_clipped[0] ? ", the model did not answer" : "", out.ncited, used,
-                     l->window);
+                     window);
     return rc;
 }
 

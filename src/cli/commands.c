@@ -168,8 +168,10 @@ static const struct ad_cmd_opt agent_opts[] = {
     { "--tool-failures N",
       "run: stop after N failed calls in a row of one tool, 1..100 (default 3)." },
     { "--context-window T",
-      "run: the model's context window in tokens, 64..10000000 (default: by model,\n"
-      "e.g. 128000 for gpt-4o, 200000 for claude, else 8192); kept on resume." },
+      "run: the model's context window in tokens, 64..10000000, for every tier\n"
+      "(default: an $AUTODEV_LLM entry's window=T: mark, else by model, e.g. 128000\n"
+      "for gpt-4o, 200000 for claude, else 8192; an escalated turn is budgeted by\n"
+      "the strong tier's); kept on resume." },
     { "--compact-every N",
       "run: also compact the oldest turns every N model turns, 1..1000." },
     { "--no-self-check",
