@@ -127,6 +127,14 @@ for t in "$top"/tests/mcp/t[0-9]*.sh; do
     run_one "mcp/$(basename "$t")" sh "$t"
 done
 
+# skill export against the Agent Skills reference validator, npm skills-ref
+# (t2041 runs npm ci when tests/skills-ref/node_modules is missing, and skips,
+# saying why, only when node or npm cannot run).
+for t in "$top"/tests/skills-ref/t[0-9]*.sh; do
+    [ -f "$t" ] || continue
+    run_one "skills-ref/$(basename "$t")" sh "$t"
+done
+
 # The loopback LLM server checks itself before the llm tests lean on it.
 run_one "llm/selftest.sh" bash "$top/tests/llm/selftest.sh"
 

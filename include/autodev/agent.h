@@ -200,6 +200,8 @@ enum ad_agent_event {
     AD_AGENT_COST,            /* {"turn", "tokens", "cost_usd", "total_tokens", "total_cost_usd"} */
     AD_AGENT_ERROR,           /* {"message"} */
     AD_AGENT_DONE,            /* {"stop_reason", "success", "turns", "episode_id"} */
+    AD_AGENT_SELF_CHECK,      /* {"message", "self_check": {"pass", "confidence", "reason"}}:
+                                 the verdict of an answer's self-check */
 };
 
 const char *ad_agent_event_name(enum ad_agent_event e);
@@ -227,11 +229,13 @@ struct ad_agent_run_opts {
     int64_t context_window;       /* tokens; 0: the session's, else the model's (a table) */
     int compact_every;            /* also compact every N model turns; 0: the session's or
                                      only when the window is AD_AGENT_COMPACT_AT full */
-    bool self_check;              /* before ending with success, one self-check call: the
-                                     model compares its answer with the task (and expected)
-                                     and states a confidence 0..1, which the episode records;
-                                     a failed check gets one more turn */
-    const char *expected;         /* the expected output, or NULL; implies self_check */
+    bool no_self_check;           /* false (the default): before ending with an answer, one
+                                     self-check call: the model compares its answer with the
+                                     task (and expected) and states a confidence 0..1, which
+                                     the episode records; a failed check gets one more turn.
+                                     true: no self-check (kept on resume). A chain of only
+                                     the offline provider has no model: no self-check. */
+    const char *expected;         /* the expected output, or NULL: for the self-check */
 };
 
 struct ad_agent_run_result {

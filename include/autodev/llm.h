@@ -223,6 +223,18 @@ size_t ad_llm_chain_len(const struct ad_llm *llm);
 const char *ad_llm_chain_entry(const struct ad_llm *llm, size_t i);
 
 /*
+ * Context windows: an entry may also start with "window=N:" (N tokens,
+ * AD_LLM_WINDOW_MIN..AD_LLM_WINDOW_MAX), before or after its tier mark:
+ * "fast:window=16000:ollama...,strong:window=200000:anthropic:claude-sonnet-4-5".
+ * The i-th entry's window, 0 when it gives none; the first entry a request
+ * of tier (NULL: any) tries, ad_llm_chain_len when none serves it.
+ */
+#define AD_LLM_WINDOW_MIN 64
+#define AD_LLM_WINDOW_MAX 10000000
+int64_t ad_llm_entry_window(const struct ad_llm *llm, size_t i);
+size_t ad_llm_tier_first(const struct ad_llm *llm, const char *tier);
+
+/*
  * One completion. On success fills *resp (the caller releases it).
  *
  * With req->deadline_ms, each attempt's timeout is the smaller of its own

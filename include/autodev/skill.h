@@ -132,6 +132,9 @@ struct ad_skill_bundle {
     char *code;            /* the script's content */
     json_t *input_schema;  /* metadata.input-schema (JSON text in YAML); may be NULL */
     char *body;            /* the Markdown after the front matter */
+    char *skill_md;        /* a one-script folder's SKILL.md as read (owned), else NULL:
+                              ad_skill_bundle_catalog_code keeps it for export */
+    size_t skill_md_len;
 };
 
 void ad_skill_bundle_release(struct ad_skill_bundle *b);
@@ -191,6 +194,43 @@ int ad_skill_folder_file(const char *code, const char *path, char **out, size_t 
                          struct ad_err *err);
 /* The names of a kept folder's scripts (files right under scripts/), sorted. */
 int ad_skill_folder_scripts(const char *code, json_t **out, struct ad_err *err);
+
+/*
+ * Byte for byte. The catalog code of a bundle read from a folder: its code,
+ * and for a one-script folder (b->skill_md set) a last comment line keeping
+ * that SKILL.md and the script's file name, so export gives the folder back
+ * as it came while the script, the version and the description are still
+ * the ones imported. *out is owned by the caller.
+ */
+int ad_skill_bundle_catalog_code(const struct ad_skill_bundle *b, char **out,
+                                 struct ad_err *err);
+/*
+ * The files of the folder a catalog version exports, as a JSON object of
+ * path ("SKILL.md", "scripts/x.py", ...) -> base64, sorted: a kept folder's
+ * files; a kept SKILL.md and its script where nothing changed; else
+ * SKILL.md rendered from b and b's script (without a kept line). One code
+ * path for `skill export` (ad_skill_bundle_write) and the server's archive.
+ */
+int ad_skill_export_files(const struct ad_skill_bundle *b, json_t **out, struct ad_err *err);
+/* Sets path -> base64 of data in such an object. 0 or AD_ENOMEM. */
+int ad_skill_files_put(json_t *files, const char *path, const void *data, size_t n);
+/* One file of such an object, decoded and NUL-terminated (*data owned). */
+int ad_skill_export_file(const json_t *files, const char *path, char **data, size_t *len,
+                         struct ad_err *err);
+/*
+ * ad_skill_bundle_read over files already in memory (an archive's): the
+ * folder's name and its files as path -> base64. The same caps, names and
+ * checks as a folder on disk, with the same messages.
+ */
+int ad_skill_bundle_from_files(const char *folder, const json_t *files,
+                               struct ad_skill_bundle *out, struct ad_err *err);
+/*
+ * The description export writes for a catalog description (owned; NULL
+ * when out of memory): the description itself, a made one when it is empty
+ * or blank, one cut to 1021 characters and "..." past the 1024 the
+ * specification allows (counted as skills-ref counts).
+ */
+char *ad_skill_md_description(const char *desc, const char *name, const char *entry);
 
 /* ---- the catalog (catalog.c) ---------------------------------------------- */
 

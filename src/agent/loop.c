@@ -50,6 +50,7 @@ static const char default_system_prompt[] =
 
 static const char *const event_names[] = {
     "thinking", "tool_call", "tool_result", "response", "warning", "cost", "error", "done",
+    "self_check",
 };
 
 const char *ad_agent_event_name(enum ad_agent_event e)
@@ -89,8 +90,10 @@ struct loop {
     double cost_limit;
     int fail_limit;
     int64_t window;                  /* tokens of the model's context window */
+    int64_t window_strong;           /* ... of the strong tier's, for an escalated turn */
     bool tiered;                     /* the chain has a strong tier to escalate to */
     int compact_every;               /* 0: by the window only */
+    bool check;                      /* an answer gets its self-check (done means checked) */
     bool intervention;               /* a human resumed a stopped run */
     int64_t t0_ms;
     int64_t end_ms;                  /* the deadline on the monotonic clock; 0: none */
@@ -254,12 +257,32 @@ static json_t *new_state(const struct loop *l)
                      json_array(), "elapsed_ms", 0, "interventions", 0);
 }
 
-/* The model of the chain's first entry ("provider:model"). */
-static const char *chain_model(const struct ad_llm *llm)
+/*
+ * The context window of the turns that go to tier (NULL: untiered): the
+ * window its first chain entry carries ("window=N:"), else by model (the
+ * run's --model, else that entry's).
+ */
+static int64_t tier_window(const struct loop *l, const char *tier)
 {
-    const char *e = ad_llm_chain_entry(llm, 0), *c = e ? strchr(e, ':') : NULL;
+    size_t i = ad_llm_tier_first(l->llm, tier);
+    int64_t w = ad_llm_entry_window(l->llm, i);
+    const char *e = ad_llm_chain_entry(l->llm, i), *c = e ? strchr(e, ':') : NULL;
 
-    return c ? c + 1 : e;
+    if (w > 0)
+        return w;
+    return ad__agent_model_window(l->o->model ? l->o->model : c ? c + 1 : e);
+}
+
+/* Whether a chain entry is a model that answers a question (offline only mutates code). */
+static bool has_model(const struct ad_llm *llm)
+{
+    for (size_t i = 0; i < ad_llm_chain_len(llm); i++) {
+        const char *e = ad_llm_chain_entry(llm, i);
+
+        if (e && strncmp(e, "offline:", 8) != 0)
+            return true;
+    }
+    return false;
 }
 
 /* The context budget's settings, recorded in the state so a resume keeps them. */
@@ -270,12 +293,26 @@ static int set_budget(struct loop *l, struct ad_err *err)
 
     l->window = o->context_window > 0 ? o->context_window : state_int(l, "context_window");
     if (l->window <= 0)
-        l->window = ad__agent_model_window(o->model ? o->model : chain_model(l->llm));
+        l->window = tier_window(l, l->tiered ? "fast" : NULL);
+    /* An escalated turn goes to the strong tier's model: its window, unless one is set. */
+    l->window_strong = o->context_window > 0 ? o->context_window
+                                             : state_int(l, "context_window_strong");
+    if (l->window_strong <= 0)
+        l->window_strong = l->tiered ? tier_window(l, "strong") : l->window;
     l->compact_every = o->compact_every > 0 ? o->compact_every
                                             : (int)state_int(l, "compact_every");
     rc = set_new(l->state, "context_window", json_integer(l->window), err);
+    if (rc == 0 && l->tiered)
+        rc = set_new(l->state, "context_window_strong", json_integer(l->window_strong), err);
     if (rc == 0)
         rc = set_new(l->state, "compact_every", json_integer(l->compact_every), err);
+    /* Done means checked, by default: a run (or the one it resumes) may opt out, and a
+     * chain with no model (offline only) has nothing to ask. */
+    l->check = !o->no_self_check && !json_is_false(json_object_get(l->state, "self_check")) &&
+               has_model(l->llm);
+    if (rc == 0)
+        rc = set_new(l->state, "self_check", json_boolean(!o->no_self_check &&
+                     !json_is_false(json_object_get(l->state, "self_check"))), err);
     return rc;
 }
 
@@ -1060,7 +1097,10 @@ static int budget(struct loop *l, struct ad_err *err)
     struct ad__compact_out out;
     int64_t used = ad__agent_context_tokens(l->sess.transcript, l->tools, l->ntools);
     int turns = (int)state_int(l, "turns");
-    bool full = (double)used >= AD_AGENT_COMPACT_AT * (double)l->window;
+    /* The window of the model the next turn goes to. */
+    int64_t window = l->tiered && json_is_string(json_object_get(l->state, "escalate"))
+                         ? l->window_strong : l->window;
+    bool full = (double)used >= AD_AGENT_COMPACT_AT * (double)window;
     bool every = l->compact_every > 0 && turns > 0 && turns % l->compact_every == 0 &&
                  state_int(l, "compacted_at_turn") != turns;
     json_t *log;
@@ -1077,7 +1117,7 @@ static int budget(struct loop *l, struct ad_err *err)
         if (full)
             progress_msg(l, AD_AGENT_WARNING, "the context holds about %" PRId64 " of %" PRId64
                          " tokens and nothing older than the last %d turns is left to compact",
-                         used, l->window, AD_AGENT_KEEP_TURNS);
+                         used, window, AD_AGENT_KEEP_TURNS);
         return rc;
     }
     log = json_object_get(l->state, "compactions");
@@ -1107,7 +1147,7 @@ static int budget(struct loop *l, struct ad_err *err)
                      "; %zu cited tool results kept): about %" PRId64 " of %" PRId64
                      " tokens before", out.compacted, out.by == NULL ? "" : "by ", out.by,
                      out.why_clipped[0] ? ", the model did not answer" : "", out.ncited, used,
-                     l->window);
+                     window);
     return rc;
 }
 
@@ -1254,16 +1294,25 @@ static int self_check(struct loop *l, struct ad_err *err)
         if (!isfinite(conf) || conf < 0 || conf > 1)
             conf = -1;
         pass = json_is_true(json_object_get(j, "pass"));
-        verdict = json_pack("{s:b, s:o, s:o}", "pass", pass, "confidence",
-                            conf >= 0 ? json_real(conf) : json_null(), "reason",
-                            jstr(json_string_value(json_object_get(j, "reason"))));
+        if (!json_is_boolean(json_object_get(j, "pass"))) {
+            /* A reply with no verdict judges nothing: the answer stands, unchecked. */
+            progress_msg(l, AD_AGENT_WARNING, "the self-check reply held no verdict (a JSON "
+                         "object with a boolean \"pass\"); the answer stands unchecked");
+            verdict = json_pack("{s:n, s:o, s:s}", "pass", "confidence",
+                                conf >= 0 ? json_real(conf) : json_null(), "error",
+                                "the self-check reply held no verdict");
+        } else
+            verdict = json_pack("{s:b, s:o, s:o}", "pass", pass, "confidence",
+                                conf >= 0 ? json_real(conf) : json_null(), "reason",
+                                jstr(json_string_value(json_object_get(j, "reason"))));
         json_decref(j);
-        if (json_array_append_new(tr, json_pack("{s:s, s:o, s:b, s:I, s:f}", "role",
+        if (json_array_append_new(tr, json_pack("{s:s, s:o, s:b, s:I, s:f, s:s?}", "role",
                                                 "assistant", "content", jstr(resp.text),
                                                 "self_check", 1, "tokens",
                                                 (json_int_t)(resp.usage.prompt_tokens +
                                                              resp.usage.completion_tokens),
-                                                "cost_usd", resp.cost_usd)) != 0)
+                                                "cost_usd", resp.cost_usd, "tier",
+                                                l->tiered ? "fast" : NULL)) != 0)
             rc = ad_error(err, AD_ENOMEM, "out of memory");
         if (rc == 0)
             rc = set_new(l->state, "tokens", json_integer(state_int(l, "tokens") +
@@ -1283,8 +1332,8 @@ static int self_check(struct loop *l, struct ad_err *err)
         rc = checks && json_array_append(checks, verdict) == 0
                  ? 0 : ad_error(err, AD_ENOMEM, "out of memory");
     }
-    if (rc == 0)
-        progress(l, AD_AGENT_WARNING,
+    if (rc == 0 && json_is_boolean(json_object_get(verdict, "pass")))
+        progress(l, AD_AGENT_SELF_CHECK,
                  json_pack("{s:s, s:O}", "message", pass ? "self-check passed"
                            : "self-check did not pass", "self_check", verdict));
     /* A failed check, the first time: one more turn, told why. */
@@ -1471,7 +1520,7 @@ int ad_agent_run(struct ad_store *st, struct ad_bus *bus, struct ad_sandbox *sb,
         if (rc == 0 && !l.stop)
             rc = model_turn(&l, err);
         /* Done means checked: an answer gets its self-check, once per answer, at most 2. */
-        if (rc == 0 && l.stop && !strcmp(l.stop, "answer") && (o->self_check || o->expected) &&
+        if (rc == 0 && l.stop && !strcmp(l.stop, "answer") && l.check &&
             last_answer(&l) && json_array_size(json_object_get(l.state, "self_checks")) <
                                    (json_is_false(json_object_get(json_array_get(
                                         json_object_get(l.state, "self_checks"), 0), "pass"))

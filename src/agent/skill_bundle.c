@@ -160,13 +160,26 @@ static int script_name_ok(const char *s)
     return span(s, n, 0, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
 }
 
+/*
+ * Characters as the reference validator (skills-ref, JavaScript) counts
+ * them: UTF-16 code units, so a character beyond the Basic Multilingual
+ * Plane (an emoji) counts 2. Valid UTF-8 in.
+ */
 static size_t utf8_chars(const char *s, size_t n)
 {
     size_t c = 0;
 
     for (size_t i = 0; i < n; i++)
-        c += ((unsigned char)s[i] & 0xc0) != 0x80;
+        c += (((unsigned char)s[i] & 0xc0) != 0x80) + ((unsigned char)s[i] >= 0xf0);
     return c;
+}
+
+/* Whether s holds nothing but ASCII white space (what a validator's trim() drops). */
+static int blank(const char *s)
+{
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f' || *s == '\v')
+        s++;
+    return *s == '\0';
 }
 
 static int check_description(const char *d, struct ad_err *err)
@@ -175,11 +188,14 @@ static int check_description(const char *d, struct ad_err *err)
 
     if (n > 0 && !ad_utf8_valid(d, n))
         return ad_error(err, AD_EINVAL, "the skill's description is not valid UTF-8");
-    /* The specification counts characters: "Max 1024 characters. Non-empty." */
+    /* "Max 1024 characters. Non-empty.", counted as the reference validator counts. */
     if (n == 0 || utf8_chars(d, n) > DESC_MAX)
         return ad_error(err, AD_EINVAL,
                         "a skill's description must be 1 to %d characters for Agent Skills "
                         "(the specification's limit), not %zu", DESC_MAX, utf8_chars(d, n));
+    if (blank(d))
+        return ad_error(err, AD_EINVAL, "a skill's description must not be blank for Agent "
+                                        "Skills (the specification wants a non-empty one)");
     return 0;
 }
 
@@ -195,6 +211,7 @@ void ad_skill_bundle_release(struct ad_skill_bundle *b)
     free(b->code);
     json_decref(b->input_schema);
     free(b->body);
+    free(b->skill_md);
     memset(b, 0, sizeof(*b));
 }
 
@@ -228,9 +245,99 @@ static int emit_scalar(yaml_emitter_t *em, const char *v, yaml_scalar_style_t st
     return yaml_emitter_emit(em, &ev);
 }
 
+/*
+ * The reference validator finds the front matter by splitting SKILL.md on
+ * every "---", so none may stand inside it: a value holding one is written
+ * double-quoted, and each '-' of a run of three or more becomes the escape
+ * \x2D there (unescape_dashes, after the emitter), which every YAML reader
+ * reads back as '-'.
+ */
 static int emit_pair(yaml_emitter_t *em, const char *k, const char *v)
 {
-    return emit_scalar(em, k, YAML_PLAIN_SCALAR_STYLE) && emit_scalar(em, v, value_style(v));
+    return emit_scalar(em, k, YAML_PLAIN_SCALAR_STYLE) &&
+           emit_scalar(em, v, strstr(v, "---") ? YAML_DOUBLE_QUOTED_SCALAR_STYLE
+                                               : value_style(v));
+}
+
+/* Length of the run of '-' at s. */
+static size_t dash_run(const char *s, size_t n)
+{
+    size_t k = 0;
+
+    while (k < n && s[k] == '-')
+        k++;
+    return k;
+}
+
+/*
+ * The emitted YAML text from start on, with every run of 3+ '-' inside a
+ * double-quoted scalar written as \x2D escapes. Outside double quotes no
+ * such run is emitted (names, versions and the schema never hold one).
+ */
+static int unescape_dashes(struct ad_buf *out, size_t start)
+{
+    struct ad_buf t = AD_BUF_INIT;
+    const char *s = out->ptr + start;
+    size_t n = out->len - start, i = 0;
+    int quoted = 0, single = 0, rc = 0;
+
+    if (!memmem(s, n, "---", 3))
+        return 0;
+    while (rc == 0 && i < n) {
+        size_t k = s[i] == '-' ? dash_run(s + i, n - i) : 0;
+
+        if (quoted && k >= 3) {
+            for (size_t j = 0; rc == 0 && j < k; j++)
+                rc = ad_buf_adds(&t, "\\x2D");
+            i += k;
+            continue;
+        }
+        if (quoted && s[i] == '\\' && i + 1 < n) {
+            rc = ad_buf_add(&t, s + i, 2);
+            i += 2;
+            continue;
+        }
+        /* Plain scalars hold no quote (value_style); '' in a single-quoted one toggles twice. */
+        if (s[i] == '"' && !single)
+            quoted = !quoted;
+        else if (s[i] == '\'' && !quoted)
+            single = !single;
+        rc = ad_buf_add(&t, s + i, 1);
+        i++;
+    }
+    if (rc == 0) {
+        out->len = start;
+        rc = ad_buf_add(out, t.ptr, t.len);
+    }
+    ad_buf_release(&t);
+    return rc;
+}
+
+/* JSON text with each '-' of a run of 3+ (only in its strings) as the escape \u002d. */
+static char *json_no_dash_runs(char *j)
+{
+    struct ad_buf t = AD_BUF_INIT;
+    size_t n = strlen(j), i = 0;
+
+    if (!strstr(j, "---"))
+        return j;
+    while (i < n) {
+        size_t k = j[i] == '-' ? dash_run(j + i, n - i) : 0;
+
+        if (k >= 3) {
+            for (size_t m = 0; m < k; m++)
+                if (ad_buf_adds(&t, "\\u002d") < 0)
+                    goto oom;
+            i += k;
+        } else if (ad_buf_add(&t, j + i++, 1) < 0)
+            goto oom;
+    }
+    free(j);
+    return t.ptr;
+oom:
+    ad_buf_release(&t);
+    free(j);
+    return NULL;
 }
 
 static int emit_mapping(yaml_emitter_t *em, int start)
@@ -289,10 +396,13 @@ static int render_front(const struct ad_skill_bundle *b, const char *as_name, st
 {
     yaml_emitter_t em;
     char *schema = NULL;
+    size_t start;
     int rc = 0;
 
     if (b->input_schema) {
         schema = ad_json_dumps_flags(b->input_schema, JSON_COMPACT | JSON_ENSURE_ASCII);
+        if (schema)
+            schema = json_no_dash_runs(schema);
         if (!schema)
             return ad_error(err, AD_ENOMEM, "out of memory");
     }
@@ -304,11 +414,14 @@ static int render_front(const struct ad_skill_bundle *b, const char *as_name, st
     yaml_emitter_set_unicode(&em, 1);
     yaml_emitter_set_width(&em, -1);
     yaml_emitter_set_break(&em, YAML_LN_BREAK);
+    start = out->len;
     if (!emit_front(&em, b, as_name, schema))
         rc = em.error == YAML_MEMORY_ERROR || em.error == YAML_WRITER_ERROR
                  ? ad_error(err, AD_ENOMEM, "out of memory writing SKILL.md")
                  : ad_error(err, AD_EINVAL, "cannot write SKILL.md: %s",
                             em.problem ? em.problem : "yaml emitter error");
+    else if (unescape_dashes(out, start) < 0)
+        rc = ad_error(err, AD_ENOMEM, "out of memory writing SKILL.md");
     yaml_emitter_delete(&em);
     free(schema);
     return rc;
@@ -1043,6 +1156,67 @@ static int script_for(const struct ad_skill_bundle *b, struct ad_buf *out, struc
     return rc < 0 ? ad_error(err, rc, "out of memory") : 0;
 }
 
+/* The kept line (below: byte for byte). */
+#define KEEP_MARK "\n# autodev: SKILL.md kept verbatim "
+
+static uint64_t fnv1a(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+struct kept {
+    size_t script_len;            /* the script is code[0, script_len) */
+    char file[NAME_MAX + 1];      /* its file name under scripts/ */
+    const char *b64;              /* SKILL.md, base64, up to b64_len */
+    size_t b64_len;
+    bool intact;                  /* the hash matches the script */
+};
+
+/* The kept line at the end of code; 0 when there is none. */
+static int kept_line(const char *code, struct kept *k)
+{
+    const char *m = NULL, *p = code, *f, *h, *e;
+    size_t n;
+    char hex[17];
+
+    memset(k, 0, sizeof(*k));
+    while ((p = strstr(p, KEEP_MARK)) != NULL)
+        m = p++;
+    if (!m)
+        return 0;
+    f = m + strlen(KEEP_MARK);
+    h = strchr(f, ' ');
+    if (!h || (size_t)(h - f) > NAME_MAX)
+        return 0;
+    e = strchr(h + 1, ' ');
+    if (!e || e - (h + 1) != 16)
+        return 0;
+    /* The base64, then the line's end and nothing but white space (an editor's newline). */
+    n = strcspn(e + 1, "\n");
+    if (n < 1 || e[n + 1] != '\n' || e[n + 2 + strspn(e + n + 2, " \t\r\n")] != '\0')
+        return 0;
+    n++;
+    memcpy(k->file, f, (size_t)(h - f));
+    k->file[h - f] = '\0';
+    if (!script_name_ok(k->file))
+        return 0;
+    k->script_len = (size_t)(m - code);
+    k->b64 = e + 1;
+    k->b64_len = n - 1;
+    snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)fnv1a(code, k->script_len));
+    k->intact = memcmp(hex, h + 1, 16) == 0;
+    return 1;
+}
+
+static int write_files(json_t *files, const char *as_name, const char *dir, bool overwrite,
+                       struct ad_err *err);
+
 int ad_skill_bundle_write(const struct ad_skill_bundle *b, const char *dir, bool overwrite,
                           struct ad_err *err)
 {
@@ -1050,6 +1224,7 @@ int ad_skill_bundle_write(const struct ad_skill_bundle *b, const char *dir, bool
     struct ad_buf script = AD_BUF_INIT;
     struct ad_skill_bundle copy;
     char as_name[SKILL_NAME_SIZE];
+    struct kept k;
     int rc;
 
     if (!b || !dir || !dir[0] || !b->code)
@@ -1060,6 +1235,15 @@ int ad_skill_bundle_write(const struct ad_skill_bundle *b, const char *dir, bool
                         AD_SKILL_CODE_MAX);
     copy = *b;
     rc = check_bundle(b, as_name, err);
+    /* A kept folder, or a SKILL.md kept with the script: the files export gives. */
+    if (rc == 0 && (ad_skill_code_is_folder(b->code) || kept_line(b->code, &k))) {
+        json_t *files = NULL;
+
+        rc = ad_skill_export_files(b, &files, err);
+        rc = rc ? rc : write_files(files, as_name, dir, overwrite, err);
+        json_decref(files);
+        return rc;
+    }
     rc = rc ? rc : script_for(b, &script, err);
     copy.script = script.ptr;
     /* Render first: a bundle SKILL.md cannot hold writes nothing. */
@@ -1125,59 +1309,6 @@ static int read_at(int dfd, const char *name, size_t max, const char *shown, cha
     return rc;
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The only .py file in scripts/; none or several is an error that lists them. */
-static int only_script(int sfd, const char *shown, char **out, struct ad_err *err)
-{
-    int fd = dup(sfd);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-    char *names[3];
-    size_t n = 0, total = 0;
-    struct dirent *e;
-    int rc = 0;
-
-    if (!d) {
-        if (fd >= 0)
-            close(fd);
-        return sys_error(err, "list", shown);
-    }
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-
-        if (len < 4 || strcmp(e->d_name + len - 3, ".py") != 0)
-            continue;
-        if (n < AD_ARRAY_SIZE(names) && !(names[n++] = strdup(e->d_name)))
-            rc = AD_ENOMEM;
-        total++;
-    }
-    closedir(d);
-    if (rc == 0)
-        qsort(names, n, sizeof(names[0]), cmp_names);
-    if (rc < 0)
-        ad_error(err, rc, "out of memory");
-    else if (total == 0)
-        rc = ad_error(err, AD_EINVAL, "'%s' holds no .py file and SKILL.md names no "
-                      "metadata.script", shown);
-    else if (total > 1)
-        rc = ad_error(err, AD_EINVAL, "'%s' holds %zu .py files (%s, %s%s); name one in "
-                      "metadata.script", shown, total, names[0], names[1],
-                      total > 2 ? ", ..." : "");
-    else if (!script_name_ok(names[0]))
-        rc = ad_error(err, AD_EPERM, "'%s/%.140s' is not a plain file name ending in .py",
-                      shown, names[0]);
-    if (rc == 0) {
-        *out = names[0];
-        names[0] = NULL;
-    }
-    while (n > 0)
-        free(names[--n]);
-    return rc;
-}
-
 /* The last part of dir, which must be the skill's Agent Skills name. */
 static int folder_base(const char *dir, struct ad_buf *out, struct ad_err *err)
 {
@@ -1201,36 +1332,6 @@ static int folder_base(const char *dir, struct ad_buf *out, struct ad_err *err)
     rc = ad_buf_add(out, dir + a, n - a);
     free(real);
     return rc < 0 ? ad_error(err, rc, "out of memory") : 0;
-}
-
-static int read_script(int dfd, const char *dir, struct ad_skill_bundle *out,
-                       struct ad_err *err)
-{
-    struct ad_buf shown = AD_BUF_INIT;
-    struct stat st;
-    size_t len = 0;
-    int sfd = -1, rc;
-
-    rc = ad_buf_addf(&shown, "%s/scripts", dir) ? ad_error(err, AD_ENOMEM, "out of memory") : 0;
-    if (rc == 0 && fstatat(dfd, "scripts", &st, AT_SYMLINK_NOFOLLOW) != 0)
-        rc = errno == ENOENT ? ad_error(err, AD_ENOTFOUND, "'%s' does not exist", shown.ptr)
-                             : sys_error(err, "inspect", shown.ptr);
-    if (rc == 0 && !S_ISDIR(st.st_mode))
-        rc = ad_error(err, AD_EPERM, "'%s' is %s", shown.ptr,
-                      S_ISLNK(st.st_mode) ? "a symbolic link" : "not a folder");
-    if (rc == 0 && (sfd = openat(dfd, "scripts", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-                                                 O_CLOEXEC)) < 0)
-        rc = sys_error(err, "open", shown.ptr);
-    if (rc == 0 && !out->script)
-        rc = only_script(sfd, shown.ptr, &out->script, err);
-    if (rc == 0)
-        rc = read_at(sfd, out->script, AD_SKILL_CODE_MAX, shown.ptr, &out->code, &len, err);
-    if (rc == 0 && memchr(out->code, '\0', len))
-        rc = ad_error(err, AD_EINVAL, "'%s/%s' contains a NUL byte", shown.ptr, out->script);
-    if (sfd >= 0)
-        close(sfd);
-    ad_buf_release(&shown);
-    return rc;
 }
 
 static int read_folder(int dfd, const char *dir, struct ad_skill_bundle *out,
@@ -1487,18 +1588,33 @@ bool ad_skill_code_is_folder(const char *code)
     return is;
 }
 
+static int write_files(json_t *files, const char *as_name, const char *dir, bool overwrite,
+                       struct ad_err *err);
+
 int ad_skill_folder_write(const char *code, const char *as_name, const char *dir,
                           bool overwrite, struct ad_err *err)
 {
-    json_t *files = folder_files(code), *v;
-    struct ad_buf root = AD_BUF_INIT;
-    const char *path;
-    int rc = 0;
+    json_t *files = folder_files(code);
+    int rc;
 
     if (!json_is_object(files)) {
         json_decref(files);
         return ad_error(err, AD_ENOTFOUND, "the skill's code is not a kept folder");
     }
+    rc = write_files(files, as_name, dir, overwrite, err);
+    json_decref(files);
+    return rc;
+}
+
+/* A folder's files (path -> base64) under dir/as_name, SKILL.md last. */
+static int write_files(json_t *files, const char *as_name, const char *dir, bool overwrite,
+                       struct ad_err *err)
+{
+    struct ad_buf root = AD_BUF_INIT;
+    const char *path;
+    json_t *v;
+    int rc = 0;
+
     if (!ad_agentskills_name_valid(as_name))
         rc = ad_error(err, AD_EINVAL, "invalid Agent Skills name '%.80s'", as_name);
     if (rc == 0 && (ad_buf_adds(&root, dir) < 0 || ad_buf_addf(&root, "/%s", as_name) < 0))
@@ -1536,7 +1652,6 @@ int ad_skill_folder_write(const char *code, const char *as_name, const char *dir
         }
     }
     ad_buf_release(&root);
-    json_decref(files);
     return rc;
 }
 
@@ -1562,11 +1677,13 @@ static const char *one_script(json_t *files, const char *named)
  * One script whose entry function is there: the classic bundle, its
  * script the code. Anything else the specification allows: the folder kept.
  */
+static int bundle_of_files(json_t *files, const char *dir, struct ad_skill_bundle *out,
+                           struct ad_err *err);
+
 static int read_folder(int dfd, const char *dir, struct ad_skill_bundle *out,
                        struct ad_err *err)
 {
-    json_t *files = json_object(), *schema = NULL;
-    const char *script;
+    json_t *files = json_object();
     size_t total = 0;
     int rc;
 
@@ -1581,23 +1698,61 @@ static int read_folder(int dfd, const char *dir, struct ad_skill_bundle *out,
             rc = ad_error(err, AD_ENOTFOUND, "'%s/scripts/%s' does not exist (SKILL.md names "
                           "it in metadata.script)", dir, out->script);
     }
-    script = rc == 0 ? one_script(files, out->script) : NULL;
+    (void)dfd;
+    rc = rc ? rc : bundle_of_files(files, dir, out, err);
+    json_decref(files);
+    return rc;
+}
+
+/*
+ * A folder's files (path -> base64) as a bundle, out's SKILL.md fields
+ * already parsed: one script whose entry function is there is the classic
+ * bundle (its script the code, SKILL.md kept as read); anything else the
+ * specification allows is the folder kept.
+ */
+static int bundle_of_files(json_t *files, const char *dir, struct ad_skill_bundle *out,
+                           struct ad_err *err)
+{
+    json_t *schema = NULL;
+    const char *script;
+    int rc = 0;
+
+    script = one_script(files, out->script);
     if (script) {
         const char *entry = out->entry ? out->entry : out->name;
-        int d;
+        char path[NAME_MAX + 16];
+        struct ad_buf code = AD_BUF_INIT, md = AD_BUF_INIT;
+        int d = 0;
 
+        snprintf(path, sizeof(path), "scripts/%s", script);
         if (!out->script && !(out->script = strdup(script)))
             rc = ad_error(err, AD_ENOMEM, "out of memory");
-        rc = rc ? rc : read_script(dfd, dir, out, err);
+        if (rc == 0 && (b64_decode(json_string_value(json_object_get(files, path)), &code) < 0 ||
+                        b64_decode(json_string_value(json_object_get(files, "SKILL.md")),
+                                   &md) < 0 || ad_buf_add(&code, "", 0) < 0 ||
+                        ad_buf_add(&md, "", 0) < 0))
+            rc = ad_error(err, AD_ENOMEM, "out of memory");
+        if (rc == 0 && memchr(code.ptr, '\0', code.len))
+            rc = ad_error(err, AD_EINVAL, "'%s/scripts/%s' contains a NUL byte", dir,
+                          out->script);
+        if (rc == 0) {
+            out->code = ad_buf_detach(&code, NULL);
+            out->skill_md = ad_buf_detach(&md, &out->skill_md_len);
+            if (!out->code || !out->skill_md)
+                rc = ad_error(err, AD_ENOMEM, "out of memory");
+        }
+        ad_buf_release(&code);
+        ad_buf_release(&md);
         d = rc == 0 ? ad_skill_schema_derive(out->code, strlen(out->code), entry, &schema,
                                              NULL) : 0;
         json_decref(schema);
-        if (rc == 0 && d != AD_ENOTFOUND) {
-            json_decref(files);
-            return 0;
-        }
+        if (rc < 0 || d != AD_ENOTFOUND)
+            return rc;
         free(out->code);
         out->code = NULL;
+        free(out->skill_md);
+        out->skill_md = NULL;
+        out->skill_md_len = 0;
     }
     if (rc == 0) {
         /* The module's own function is the entry; metadata.entry/script do not apply. */
@@ -1609,7 +1764,6 @@ static int read_folder(int dfd, const char *dir, struct ad_skill_bundle *out,
     }
     rc = rc ? rc : folder_module(out->name, out->body ? out->body : "", files, &out->code,
                                  err);
-    json_decref(files);
     return rc;
 }
 
@@ -1656,4 +1810,287 @@ int ad_skill_folder_scripts(const char *code, json_t **out, struct ad_err *err)
     }
     *out = list;
     return 0;
+}
+
+/* ---- byte for byte: a one-script folder's SKILL.md kept ------------------------ */
+
+/*
+ * A folder of one script with its entry function becomes that script's
+ * code; so that export can give the folder back byte for byte where autodev
+ * changed nothing, the catalog's code also carries the SKILL.md as read and
+ * the script's file name, in one comment line after the script:
+ *
+ *     <script>\n# autodev: SKILL.md kept verbatim <file> <fnv1a-64 of script> <base64>\n
+ *
+ * Export writes that SKILL.md and the script as they came while the hash
+ * still matches the script, and the kept SKILL.md still names the version
+ * and description exported; otherwise it renders SKILL.md afresh (and the
+ * script without the line).
+ */
+/*
+ * Whether export would write b's SKILL.md and script name as they are: the
+ * folder is one autodev wrote, and nothing needs keeping. Export renders
+ * the catalog's version (1.0.0 when SKILL.md names none), entry, derived
+ * or given schema, the usage body and scripts/<name>.py.
+ */
+static bool renders_same(const struct ad_skill_bundle *b)
+{
+    struct ad_skill_bundle copy = *b;
+    struct ad_buf md = AD_BUF_INIT, script = AD_BUF_INIT;
+    struct ad_err ignored = AD_ERR_INIT;
+    json_t *schema = NULL;
+    bool same = false;
+
+    copy.semver = b->semver ? b->semver : (char *)"1.0.0";
+    copy.entry = b->entry ? b->entry : b->name;
+    copy.body = NULL;
+    copy.skill_md = NULL;
+    if (!b->input_schema &&
+        ad_skill_schema_derive(b->code, strlen(b->code), copy.entry, &schema, NULL) == 0)
+        copy.input_schema = schema;
+    if (ad_buf_addf(&script, "%s.py", b->name) == 0 && !strcmp(script.ptr, b->script) &&
+        ad_skill_md_render(&copy, &md, &ignored) == 0)
+        same = md.len == b->skill_md_len && !memcmp(md.ptr, b->skill_md, md.len);
+    json_decref(schema);
+    ad_buf_release(&md);
+    ad_buf_release(&script);
+    return same;
+}
+
+static int put_file(json_t *files, const char *path, const char *data, size_t n);
+
+int ad_skill_bundle_catalog_code(const struct ad_skill_bundle *b, char **out,
+                                 struct ad_err *err)
+{
+    struct ad_buf c = AD_BUF_INIT;
+    int rc;
+
+    *out = NULL;
+    if (!b || !b->code)
+        return ad_error(err, AD_EINVAL, "no skill code");
+    rc = ad_buf_adds(&c, b->code);
+    if (rc == 0 && b->skill_md && b->script && script_name_ok(b->script) &&
+        !ad_skill_code_is_folder(b->code) && !renders_same(b)) {
+        size_t at = c.len;
+
+        rc = ad_buf_addf(&c, KEEP_MARK "%s %016llx ", b->script,
+                         (unsigned long long)fnv1a(b->code, strlen(b->code)));
+        rc = rc ? rc : b64_encode((const unsigned char *)b->skill_md, b->skill_md_len, &c);
+        rc = rc ? rc : ad_buf_adds(&c, "\n");
+        /* Past the cap the folder is not kept: export renders it. */
+        if (rc == 0 && c.len > AD_SKILL_CODE_MAX) {
+            c.len = at;
+            c.ptr[at] = '\0';
+        }
+    }
+    if (rc == 0 && !(*out = ad_buf_detach(&c, NULL)))
+        rc = AD_ENOMEM;
+    ad_buf_release(&c);
+    return rc < 0 ? ad_error(err, rc, "out of memory") : 0;
+}
+
+int ad_skill_files_put(json_t *files, const char *path, const void *data, size_t n)
+{
+    return put_file(files, path, data, n);
+}
+
+/* path -> base64 of data, into files. */
+static int put_file(json_t *files, const char *path, const char *data, size_t n)
+{
+    struct ad_buf b = AD_BUF_INIT;
+    int rc = b64_encode((const unsigned char *)data, n, &b);
+
+    if (rc == 0 && json_object_set_new(files, path, json_string(b.ptr ? b.ptr : "")) != 0)
+        rc = AD_ENOMEM;
+    ad_buf_release(&b);
+    return rc;
+}
+
+int ad_skill_export_files(const struct ad_skill_bundle *b, json_t **out, struct ad_err *err)
+{
+    struct ad_skill_bundle copy, kmd = { 0 };
+    struct ad_buf md = AD_BUF_INIT, script = AD_BUF_INIT, path = AD_BUF_INIT, km = AD_BUF_INIT;
+    struct ad_err ignored = AD_ERR_INIT;
+    char as_name[SKILL_NAME_SIZE];
+    json_t *files;
+    struct kept k;
+    int rc;
+
+    *out = NULL;
+    if (!b || !b->code)
+        return ad_error(err, AD_EINVAL, "exporting a skill folder needs a bundle with code");
+    files = folder_files(b->code);
+    if (json_is_object(files)) {
+        *out = files;
+        return 0;
+    }
+    json_decref(files);
+    rc = check_bundle(b, as_name, err);
+    if (rc < 0)
+        return rc;
+    if (!(files = json_object()))
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    copy = *b;
+    copy.skill_md = NULL;
+    if (kept_line(b->code, &k)) {
+        char *c = strndup(b->code, k.script_len);
+
+        copy.code = c;
+        if (!c) {
+            json_decref(files);
+            return ad_error(err, AD_ENOMEM, "out of memory");
+        }
+        /* Where autodev changed nothing: the folder as it came. */
+        if (k.intact) {
+            char *b64 = strndup(k.b64, k.b64_len);
+
+            if (b64 && b64_decode(b64, &km) == 0 && ad_buf_add(&km, "", 0) == 0 &&
+                ad_skill_md_parse(km.ptr, km.len, &kmd, &ignored) == 0 &&
+                !strcmp(kmd.name, b->name) && kmd.description && b->description &&
+                !strcmp(kmd.description, b->description) &&
+                !strcmp(kmd.semver ? kmd.semver : "1.0.0", b->semver ? b->semver : "1.0.0"))
+                rc = 1;
+            free(b64);
+            ad_skill_bundle_release(&kmd);
+        }
+    }
+    if (rc == 1) {
+        rc = ad_buf_addf(&path, "scripts/%s", k.file);
+        rc = rc ? rc : put_file(files, "SKILL.md", km.ptr, km.len);
+        rc = rc ? rc : put_file(files, path.ptr, copy.code, strlen(copy.code));
+        if (rc < 0)
+            ad_error(err, rc, "out of memory");
+    } else {
+        rc = script_for(&copy, &script, err);
+        copy.script = script.ptr;
+        rc = rc ? rc : ad_skill_md_render(&copy, &md, err);
+        if (rc == 0 && (ad_buf_addf(&path, "scripts/%s", script.ptr) < 0 ||
+                        put_file(files, "SKILL.md", md.ptr, md.len) < 0 ||
+                        put_file(files, path.ptr, copy.code, strlen(copy.code)) < 0))
+            rc = ad_error(err, AD_ENOMEM, "out of memory");
+    }
+    if (copy.code != b->code)
+        free(copy.code);
+    ad_buf_release(&md);
+    ad_buf_release(&script);
+    ad_buf_release(&path);
+    ad_buf_release(&km);
+    if (rc < 0) {
+        json_decref(files);
+        return rc;
+    }
+    *out = files;
+    return 0;
+}
+
+int ad_skill_export_file(const json_t *files, const char *path, char **data, size_t *len,
+                         struct ad_err *err)
+{
+    const char *b = json_string_value(json_object_get(files, path));
+    struct ad_buf d = AD_BUF_INIT;
+    int rc = 0;
+
+    *data = NULL;
+    if (!b)
+        rc = ad_error(err, AD_ENOTFOUND, "the skill's folder has no '%.80s'", path);
+    else if (b64_decode(b, &d) < 0 || ad_buf_add(&d, "", 0) < 0)
+        rc = ad_error(err, AD_EINVAL, "the skill folder's '%.80s' is not base64", path);
+    else if (!(*data = ad_buf_detach(&d, len)))
+        rc = ad_error(err, AD_ENOMEM, "out of memory");
+    ad_buf_release(&d);
+    return rc;
+}
+
+int ad_skill_bundle_from_files(const char *folder, const json_t *in, struct ad_skill_bundle *out,
+                               struct ad_err *err)
+{
+    json_t *files = json_object(), *v;
+    struct ad_buf md = AD_BUF_INIT;
+    char as_name[SKILL_NAME_SIZE];
+    const char *path;
+    size_t total = 0;
+    int rc = files ? 0 : ad_error(err, AD_ENOMEM, "out of memory");
+
+    memset(out, 0, sizeof(*out));
+    if (rc == 0 && (!folder || !*folder || !json_is_object(in)))
+        rc = ad_error(err, AD_EINVAL, "no skill folder given");
+    /* The caps and names a folder on disk is held to (walk). */
+    json_object_foreach((json_t *)in, path, v) {
+        struct ad_buf d = AD_BUF_INIT;
+        int depth = 0;
+
+        if (rc < 0)
+            break;
+        for (const char *q = path; *q; q++)
+            depth += *q == '/';
+        if (!rel_path_ok(path) || !ad_utf8_valid(path, strlen(path)) || !json_is_string(v))
+            rc = ad_error(err, AD_EPERM, "'%s/%.200s' is not a plain file name", folder, path);
+        else if (depth > FOLDER_DEPTH_MAX)
+            rc = ad_error(err, AD_ETOOBIG, "'%s' is nested over %d folders deep", folder,
+                          FOLDER_DEPTH_MAX);
+        else if (json_object_size(files) >= FOLDER_FILES_MAX)
+            rc = ad_error(err, AD_ETOOBIG, "'%s' holds over %d files", folder, FOLDER_FILES_MAX);
+        else if (b64_decode(json_string_value(v), &d) < 0)
+            rc = ad_error(err, AD_EINVAL, "'%s/%.200s' is not base64", folder, path);
+        else if (d.len > AD_SKILL_CODE_MAX)
+            rc = ad_error(err, AD_ETOOBIG, "'%s/%.200s' is over the %d-byte cap", folder, path,
+                          AD_SKILL_CODE_MAX);
+        else if ((total += d.len) > AD_SKILL_CODE_MAX / 4 * 3 - 16384)
+            rc = ad_error(err, AD_ETOOBIG, "the skill folder's files are over the %d-byte "
+                          "cap of a kept folder", AD_SKILL_CODE_MAX / 4 * 3 - 16384);
+        else if (json_object_set(files, path, v) != 0)
+            rc = ad_error(err, AD_ENOMEM, "out of memory");
+        ad_buf_release(&d);
+    }
+    if (rc == 0 && !json_object_get(files, "SKILL.md"))
+        rc = ad_error(err, AD_ENOTFOUND, "'%s/SKILL.md' does not exist", folder);
+    if (rc == 0 && b64_decode(json_string_value(json_object_get(files, "SKILL.md")), &md) < 0)
+        rc = ad_error(err, AD_EINVAL, "'%s/SKILL.md' is not base64", folder);
+    if (rc == 0 && md.len > SKILL_MD_MAX)
+        rc = ad_error(err, AD_ETOOBIG, "'%s/SKILL.md' is over the %d-byte cap", folder,
+                      SKILL_MD_MAX);
+    if (rc == 0 && (rc = ad_skill_md_parse(md.ptr ? md.ptr : "", md.len, out, err)) < 0)
+        ad_error_prefix(err, "%s", folder);
+    rc = rc ? rc : ad_skill_name_to_agentskills(out->name, as_name, sizeof(as_name), err);
+    if (rc == 0 && strcmp(as_name, folder) != 0)
+        rc = ad_error(err, AD_EINVAL, "SKILL.md names the skill '%s' but its folder is '%.80s'",
+                      as_name, folder);
+    if (rc == 0 && out->script) {
+        char named[NAME_MAX + 16];
+
+        snprintf(named, sizeof(named), "scripts/%s", out->script);
+        if (!json_object_get(files, named))
+            rc = ad_error(err, AD_ENOTFOUND, "'%s/scripts/%s' does not exist (SKILL.md names "
+                          "it in metadata.script)", folder, out->script);
+    }
+    rc = rc ? rc : bundle_of_files(files, folder, out, err);
+    ad_buf_release(&md);
+    json_decref(files);
+    if (rc < 0)
+        ad_skill_bundle_release(out);
+    return rc;
+}
+
+char *ad_skill_md_description(const char *desc, const char *name, const char *entry)
+{
+    size_t n, units = 0, i;
+
+    if (!desc || blank(desc))
+        return ad_strdupf("The %s skill: calls %s.", name, entry);
+    n = strlen(desc);
+    if (!ad_utf8_valid(desc, n) || utf8_chars(desc, n) <= DESC_MAX)
+        return strdup(desc);
+    /* Cut to 1021 characters as the validator counts them, and say so. */
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)desc[i];
+
+        if ((c & 0xc0) != 0x80) {
+            size_t w = 1 + (c >= 0xf0);
+
+            if (units + w > DESC_MAX - 3)
+                break;
+            units += w;
+        }
+    }
+    return ad_strdupf("%.*s...", (int)i, desc);
 }

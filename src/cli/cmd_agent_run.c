@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
+#include <strings.h>
 
 #include "autodev/agent.h"
 #include "autodev/json.h"
@@ -91,6 +92,21 @@ static void on_progress(void *arg, enum ad_agent_event e, const json_t *d)
                 json_integer_value(json_object_get(d, "total_tokens")),
                 json_number_value(json_object_get(d, "total_cost_usd")));
         break;
+    case AD_AGENT_SELF_CHECK: {
+        const json_t *v = json_object_get(d, "self_check");
+        const char *why = json_string_value(json_object_get(v, "reason"));
+
+        fputs(json_string_value(json_object_get(d, "message")), f);
+        if (json_is_number(json_object_get(v, "confidence")))
+            fprintf(f, " (confidence %.2f)", json_number_value(json_object_get(v,
+                                                                            "confidence")));
+        if (why && *why) {
+            fputs(": ", f);
+            ad__print_clipped(f, why, 300);
+        }
+        fputc('\n', f);
+        break;
+    }
     case AD_AGENT_ERROR:
         fprintf(f, "error: %s\n", json_string_value(json_object_get(d, "message")));
         break;
@@ -126,6 +142,32 @@ static int parse_cost(struct ad_ctx *ctx, const char *s, double *out)
     return 0;
 }
 
+/*
+ * Done means checked, by default; the workspace's environment may turn it off
+ * (a command line's --self-check / --no-self-check wins).
+ */
+#define SELF_CHECK_ENV "AUTODEV_AGENT_SELF_CHECK"
+
+static int self_check_env(struct ad_ctx *ctx, int *on)
+{
+    const char *v = getenv(SELF_CHECK_ENV);
+    static const char *const yes[] = { "on", "1", "true", "yes" };
+    static const char *const no[] = { "off", "0", "false", "no" };
+
+    *on = 1;
+    if (!v || !*v)
+        return 0;
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strcasecmp(v, yes[i]) == 0)
+            return 0;
+        if (strcasecmp(v, no[i]) == 0) {
+            *on = 0;
+            return 0;
+        }
+    }
+    return ad__usage_error(ctx, "invalid " SELF_CHECK_ENV "='%s': want on or off", v);
+}
+
 int ad__agent_run(int argc, char **argv, struct ad_ctx *ctx)
 {
     static const struct option longopts[] = {
@@ -139,6 +181,7 @@ int ad__agent_run(int argc, char **argv, struct ad_ctx *ctx)
         { "context-window", required_argument, NULL, 'w' },
         { "compact-every", required_argument, NULL, 'e' },
         { "self-check", no_argument, NULL, 's' },
+        { "no-self-check", no_argument, NULL, 'S' },
         { "expect", required_argument, NULL, 'x' },
         { NULL, 0, NULL, 0 },
     };
@@ -151,7 +194,7 @@ int ad__agent_run(int argc, char **argv, struct ad_ctx *ctx)
     struct ad_sandbox *sb = NULL;
     struct ad_llm *llm = NULL;
     int64_t v;
-    int ch, rc;
+    int ch, rc, self_check = -1;
 
     ad__getopt_reset();
     while ((ch = ad__getopt(ctx, argc, argv, ":", longopts)) != -1) {
@@ -187,7 +230,8 @@ int ad__agent_run(int argc, char **argv, struct ad_ctx *ctx)
                 return AD_EXIT_USAGE;
             o.context_window = v;
             break;
-        case 's': o.self_check = true; break;
+        case 's': self_check = 1; break;
+        case 'S': self_check = 0; break;
         case 'x': o.expected = optarg; break;
         case 'e':
             if (ad__parse_int(ctx, "--compact-every", optarg, 1, 1000, &v))
@@ -198,6 +242,16 @@ int ad__agent_run(int argc, char **argv, struct ad_ctx *ctx)
             return AD_EXIT_USAGE;
         }
     }
+    if (self_check < 0) {
+        if (self_check_env(ctx, &self_check) != 0)
+            return AD_EXIT_USAGE;
+        if (self_check == 0 && o.expected)
+            return ad__usage_error(ctx, "--expect is for the self-check, which "
+                                   SELF_CHECK_ENV " turns off: give --self-check too");
+    }
+    if (self_check == 0 && o.expected)
+        return ad__usage_error(ctx, "--expect is for the self-check: not with --no-self-check");
+    o.no_self_check = self_check == 0;
     if (optind >= argc)
         return ad__usage_error(ctx, "usage: autodev agent run NAME \"TASK\" [--max-turns N] "
                                "[--cost-limit USD] | --resume SESSION");
@@ -278,7 +332,7 @@ static void print_message(struct ad_ctx *ctx, const json_t *m)
     size_t i;
     json_t *c;
 
-    if (role && !strcmp(role, "assistant"))
+    if (role && !strcmp(role, "assistant") && json_object_get(m, "turn"))
         fprintf(out, "[%" JSON_INTEGER_FORMAT "] assistant", json_integer_value(
                     json_object_get(m, "turn")));
     else if (role && !strcmp(role, "tool"))
@@ -286,6 +340,8 @@ static void print_message(struct ad_ctx *ctx, const json_t *m)
                 json_is_true(json_object_get(m, "ok")) ? "ok" : "error");
     else
         fputs(role ? role : "?", out);
+    if (json_is_true(json_object_get(m, "self_check")))
+        fputs(" (self-check)", out);
     fputs(":\n", out);
     for (const char *p = content ? content : ""; *p;) {
         const char *nl = strchr(p, '\n');

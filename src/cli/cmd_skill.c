@@ -853,7 +853,7 @@ static int write_bundle(struct ad_ctx *ctx, const struct ad_skill *s,
     struct ad_err err = AD_ERR_INIT;
     struct ad_skill_bundle b = { 0 };
     struct ad_buf path = AD_BUF_INIT;
-    char script[AD_NAME_MAX + 8], folder[AD_NAME_MAX + 1], desc[1025 + AD_NAME_MAX * 2];
+    char script[AD_NAME_MAX + 8], folder[AD_NAME_MAX + 1], *desc = NULL;
     size_t dlen = strlen(dir);
     int rc;
 
@@ -866,20 +866,10 @@ static int write_bundle(struct ad_ctx *ctx, const struct ad_skill *s,
     }
     /* The bundle borrows every string; of it only the schema is released. */
     b.name = s->name;
-    /* The format wants 1..1024 bytes; the catalog allows none and 4096. */
-    if (!s->description || !*s->description) {
-        snprintf(desc, sizeof(desc), "The %s skill: calls %s.", s->name, s->entry_function);
-    } else {
-        size_t n = strlen(s->description);
-
-        if (n > 1024) {
-            n = 1021;
-            while (n > 0 && ((unsigned char)s->description[n] & 0xC0) == 0x80)
-                n--;
-        }
-        snprintf(desc, sizeof(desc), "%.*s%s", (int)n, s->description,
-                 n < strlen(s->description) ? "..." : "");
-    }
+    /* The format wants 1..1024 characters, not blank; the catalog allows none and 4096. */
+    desc = ad_skill_md_description(s->description, s->name, s->entry_function);
+    if (!desc)
+        return ad__die_code(ctx, AD_ENOMEM, "out of memory");
     b.description = desc;
     b.semver = (char *)v->semver;
     b.entry = s->entry_function;
@@ -889,6 +879,7 @@ static int write_bundle(struct ad_ctx *ctx, const struct ad_skill *s,
     if (rc == 0)
         rc = ad_skill_bundle_write(&b, dir, force, &err);
     json_decref(b.input_schema);
+    free(desc);
 written:
     if (rc == AD_EEXIST)
         return ad__die_code(ctx, rc, "%s (use --force to replace it)", err.msg);
@@ -951,7 +942,7 @@ static int import_bundle(struct ad_ctx *ctx, const char *dir)
     struct ad_skill_add a = { .origin = AD_ORIGIN_IMPORT };
     struct ad_skill s = { 0 };
     struct ad_skill_version v = { 0 };
-    char hint[512];
+    char hint[512], *code = NULL;
     int rc;
 
     rc = ad_skill_bundle_read(dir, &b, &err);
@@ -973,7 +964,13 @@ static int import_bundle(struct ad_ctx *ctx, const char *dir)
     a.description = b.description;
     /* A bundle that names no entry calls the function named like the skill. */
     a.entry = b.entry ? b.entry : b.name;
-    a.code = b.code;
+    /* A one-script folder's SKILL.md goes along, for an export byte for byte. */
+    rc = ad_skill_bundle_catalog_code(&b, &code, &err);
+    if (rc < 0) {
+        rc = ad__die_err(ctx, &err);
+        goto out;
+    }
+    a.code = code;
     a.input_schema = b.input_schema;
     a.semver = b.semver ? b.semver : "1.0.0";
     snprintf(hint, sizeof(hint), " (raise metadata.version in %s/SKILL.md to import it as a "
@@ -985,6 +982,7 @@ out:
     ad_skill_release(&s);
     ad_skill_version_release(&v);
     ad_skill_bundle_release(&b);
+    free(code);
     return rc;
 }
 

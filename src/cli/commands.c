@@ -102,7 +102,7 @@ static const struct ad_cmd_form agent_forms[] = {
       "capabilities it unlocks. Exits 1, naming each gap, when it is not ready." },
     { "agent run NAME \"TASK\" [--max-turns N] [--cost-limit USD] [--model M]"
       " [--timeout S] [--tool-timeout S] [--tool-failures N] [--context-window T]"
-      " [--compact-every N] [--self-check] [--expect TEXT]",
+      " [--compact-every N] [--no-self-check] [--expect TEXT]",
       "Run the model-tool-model loop for the agent: the model ($AUTODEV_LLM) gets\n"
       "the task and the catalog's current skills as tools (plus record_outcome),\n"
       "each tool call runs its skill in the sandbox, and the loop goes on until a\n"
@@ -117,10 +117,12 @@ static const struct ad_cmd_form agent_forms[] = {
       "the task, the last 2 turns and every tool result a later turn cites.\n"
       "With fast: and strong: tiers in $AUTODEV_LLM, 2 failed tool calls or a turn\n"
       "with neither a tool call nor an answer send the next turn to the strong\n"
-      "tier (the ledger's purpose: agent.fast, agent.strong). With --self-check\n"
-      "(or --expect), an answer gets one self-check call comparing it with the\n"
-      "task (and TEXT); the episode records the confidence stated, and a failed\n"
-      "check gets one more turn.\n"
+      "tier (the ledger's purpose: agent.fast, agent.strong). Done means checked:\n"
+      "an answer gets one self-check call (purpose agent.self_check) comparing it\n"
+      "with the task (and --expect TEXT); the episode records the confidence\n"
+      "stated, and a failed check gets one more turn. --no-self-check (or\n"
+      "AUTODEV_AGENT_SELF_CHECK=off) skips it; without a model (an offline-only\n"
+      "chain) there is no self-check.\n"
       "Exits 0 when the run succeeded, 1 when it failed or stopped." },
     { "agent run NAME --resume SESSION [--max-turns N] [--cost-limit USD] [--timeout S]",
       "Continue a session from its transcript: one whose process died (tool calls\n"
@@ -166,14 +168,18 @@ static const struct ad_cmd_opt agent_opts[] = {
     { "--tool-failures N",
       "run: stop after N failed calls in a row of one tool, 1..100 (default 3)." },
     { "--context-window T",
-      "run: the model's context window in tokens, 64..10000000 (default: by model,\n"
-      "e.g. 128000 for gpt-4o, 200000 for claude, else 8192); kept on resume." },
+      "run: the model's context window in tokens, 64..10000000, for every tier\n"
+      "(default: an $AUTODEV_LLM entry's window=T: mark, else by model, e.g. 128000\n"
+      "for gpt-4o, 200000 for claude, else 8192; an escalated turn is budgeted by\n"
+      "the strong tier's); kept on resume." },
     { "--compact-every N",
       "run: also compact the oldest turns every N model turns, 1..1000." },
-    { "--self-check",
-      "run: before ending with success, the model checks its answer against the task\n"
-      "and states a confidence (0..1), recorded in the episode's context." },
-    { "--expect TEXT", "run: the expected output, for the self-check (implies it)." },
+    { "--no-self-check",
+      "run: no self-check turn. By default, before ending with an answer, the model\n"
+      "checks it against the task and states a confidence (0..1), recorded in the\n"
+      "episode's context; AUTODEV_AGENT_SELF_CHECK=off is the same, --self-check\n"
+      "turns it back on. Kept on resume." },
+    { "--expect TEXT", "run: the expected output, for the self-check to compare with." },
     { "--resume SESSION", "run: continue that session." },
     { "--show SESSION", "sessions: print that session with its transcript." },
     { "--allow TOOL,...", "tools: the tools the agent may call, by name." },
@@ -947,7 +953,8 @@ static const char skill_description[] =
     "An Agent Skills folder is named like the skill with '-' for '_' and holds\n"
     "SKILL.md (YAML front matter: name, description, metadata with version,\n"
     "entry, script and input-schema) and the script under scripts/. An import\n"
-    "checks the name, the description (1 to 1024 characters) and that the folder\n"
+    "checks the name, the description (1 to 1024 characters as skills-ref counts,\n"
+    "not blank) and that the folder\n"
     "is named like the skill, and adds nothing when one of them is wrong; a\n"
     "version the skill has already is refused. Any other folder the Agent Skills\n"
     "specification allows (instructions only, several scripts, references, a\n"

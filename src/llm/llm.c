@@ -158,6 +158,41 @@ static char *trim(char *s)
     return s;
 }
 
+/*
+ * The marks before an entry's provider, in any order: "fast:" or "strong:"
+ * (its tier) and "window=N:" (its context window, N tokens). Returns where
+ * the provider starts; *window is -1 for a malformed window mark.
+ */
+static const char *entry_marks(const char *p, const char **tier, int64_t *window)
+{
+    for (;;) {
+        while (isspace((unsigned char)*p))
+            p++;
+        if (!strncmp(p, "fast:", 5) && !**tier) {
+            *tier = "fast";
+            p += 5;
+        } else if (!strncmp(p, "strong:", 7) && !**tier) {
+            *tier = "strong";
+            p += 7;
+        } else if (!strncmp(p, "window=", 7) && *window == 0) {
+            char *end;
+            long long n;
+
+            errno = 0;
+            n = strtoll(p + 7, &end, 10);
+            if (errno || end == p + 7 || *end != ':' || n < AD_LLM_WINDOW_MIN ||
+                n > AD_LLM_WINDOW_MAX) {
+                *window = -1;
+                return p;
+            }
+            *window = n;
+            p = end + 1;
+        } else {
+            return p;
+        }
+    }
+}
+
 /* One "provider:model" into e. exec takes the rest of the spec, commas and all. */
 static int parse_entry(struct ad_llm *llm, char *item, struct ad__llm_entry *e,
                        struct ad_err *err)
@@ -165,16 +200,15 @@ static int parse_entry(struct ad_llm *llm, char *item, struct ad__llm_entry *e,
     char *colon, *model;
     const struct ad__llm_ops *ops;
     const char *tier = "";
+    int64_t window = 0;
 
     item = trim(item);
-    /* "fast:" or "strong:" before the provider marks the entry's tier. */
-    if (strncmp(item, "fast:", 5) == 0) {
-        tier = "fast";
-        item = trim(item + 5);
-    } else if (strncmp(item, "strong:", 7) == 0) {
-        tier = "strong";
-        item = trim(item + 7);
-    }
+    /* "fast:" or "strong:" marks the entry's tier, "window=N:" its context window. */
+    item = (char *)entry_marks(item, &tier, &window);
+    if (window < 0)
+        return ad_error(err, AD_EINVAL, "invalid window mark in '%.80s' (want window=TOKENS:, "
+                        "%d to %d)", item, AD_LLM_WINDOW_MIN, AD_LLM_WINDOW_MAX);
+    item = trim(item);
     colon = strchr(item, ':');
     ops = find_provider(item, colon ? (size_t)(colon - item) : strlen(item));
     if (!ops)
@@ -187,6 +221,7 @@ static int parse_entry(struct ad_llm *llm, char *item, struct ad__llm_entry *e,
                         ops->name, ops->name);
     memset(e, 0, sizeof(*e));
     snprintf(e->tier, sizeof(e->tier), "%s", tier);
+    e->window = window;
     e->ops = ops;
     e->llm = llm;
     e->model = strdup(*model ? model : "mutate");
@@ -208,11 +243,11 @@ static int parse_spec(struct ad_llm *llm, const char *spec, struct ad_err *err)
     for (p = copy; !rc && llm->v && *trim(p);) {
         p = trim(p);
         {
-            /* exec takes the rest of the spec, after its tier if it has one. */
-            const char *q = !strncmp(p, "fast:", 5) ? p + 5 : !strncmp(p, "strong:", 7) ? p + 7 : p;
+            /* exec takes the rest of the spec, after its marks if it has any. */
+            const char *tier = "";
+            int64_t window = 0;
+            const char *q = entry_marks(p, &tier, &window);
 
-            while (isspace((unsigned char)*q))
-                q++;
             comma = strncmp(q, "exec:", 5) ? strchr(p, ',') : NULL;
         }
         if (comma)
@@ -353,6 +388,19 @@ static bool serves(const struct ad_llm *llm, const struct ad__llm_entry *e, cons
 const char *ad_llm_chain_entry(const struct ad_llm *llm, size_t i)
 {
     return llm && i < llm->n ? llm->v[i].label : NULL;
+}
+
+int64_t ad_llm_entry_window(const struct ad_llm *llm, size_t i)
+{
+    return llm && i < llm->n ? llm->v[i].window : 0;
+}
+
+size_t ad_llm_tier_first(const struct ad_llm *llm, const char *tier)
+{
+    for (size_t i = 0; llm && i < llm->n; i++)
+        if (serves(llm, &llm->v[i], tier))
+            return i;
+    return llm ? llm->n : 0;
 }
 
 double ad_llm_price(const struct ad_llm *llm, const char *provider, const char *model,

@@ -52,6 +52,7 @@ struct ad__llm_entry {
     struct ad_llm *llm;
     char *label;          /* owned "provider:model" */
     char tier[8];         /* "fast", "strong" or "" (the entry's "TIER:" prefix) */
+    int64_t window;       /* tokens of context, from a "window=N:" prefix; 0: not given */
     char *model;          /* owned; for exec the command */
     char *base_url;       /* owned, without a trailing '/'; NULL for non-HTTP providers */
     char *api_key;        /* owned secret; NULL when none; never printed */

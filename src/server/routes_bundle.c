@@ -1,16 +1,18 @@
 /*
  * Skill bundles over HTTP: GET /v1/skills/{skill}/export answers the
- * Agent Skills folder `autodev skill export` writes (NAME/SKILL.md and
- * NAME/scripts/<script>, the same bytes) as a zip or tar archive; POST
+ * Agent Skills folder `autodev skill export` writes (the same files, the
+ * same bytes: ad_skill_export_files) as a zip or tar archive; POST
  * /v1/skills/import takes such an archive and adds its skill to the
- * catalog, as `autodev skill import` does with a folder.
+ * catalog, as `autodev skill import` does with a folder: every shape the
+ * specification allows (instructions only, several scripts, references),
+ * read by the same code (ad_skill_bundle_from_files).
  *
  * The archive is read in memory and never unpacked to disk. It is refused,
  * with nothing changed, when it is not a zip or tar (400 when it is broken,
  * 415 when it is neither), when an entry is a link, a device or has an
  * unsafe path (absolute, "..", a backslash: 422), when it unpacks past the
- * caps (413), or when its SKILL.md or script would be refused from a
- * folder (422: the catalog's own parser and checks).
+ * caps (413), or when a folder would be refused (422 with the same reason,
+ * 413 past a folder's caps).
  *
  * Sections: archive entries; writing zip and tar; reading zip; reading tar;
  * the bundle in an archive; handlers.
@@ -27,7 +29,6 @@
 
 #define BUNDLE_ENTRIES_MAX 64
 #define BUNDLE_UNPACKED_MAX ((size_t)4 << 20)   /* all entries together */
-#define SKILL_MD_MAX ((size_t)1 << 20)          /* as a folder's SKILL.md */
 #define ENTRY_NAME_MAX 255
 
 /* ---- archive entries ------------------------------------------------------------------ */
@@ -489,15 +490,6 @@ static int tar_read(const unsigned char *p, size_t len, struct archive *a, struc
 
 /* ---- the bundle in an archive ------------------------------------------------------------ */
 
-static const struct entry *find_entry(const struct archive *a, const char *name)
-{
-    for (size_t i = 0; i < a->n; i++) {
-        if (!a->v[i].dir && !strcmp(a->v[i].name, name))
-            return &a->v[i];
-    }
-    return NULL;
-}
-
 /* The status of a catalog error about the bundle: what a folder would be refused with. */
 static int bundle_fail(struct ad__res *res, const struct ad_err *err)
 {
@@ -508,15 +500,18 @@ static int bundle_fail(struct ad__res *res, const struct ad_err *err)
 
 /*
  * The skill bundle of the archive: one folder NAME (the skill's name in the
- * Agent Skills form) holding SKILL.md and scripts/<script>, read with the
- * catalog's own rules for a folder. 0 with *b filled, or answered into res.
+ * Agent Skills form), read by the catalog's own code for a folder
+ * (ad_skill_bundle_from_files: every shape the specification allows, the
+ * same refusals and reasons as `autodev skill import`). 0 with *b filled,
+ * or answered into res.
  */
 static int bundle_of(const struct archive *a, struct ad__res *res, struct ad_skill_bundle *b)
 {
     struct ad_err err = AD_ERR_INIT;
-    char top[ENTRY_NAME_MAX + 1], path[ENTRY_NAME_MAX + 32], as_name[128];
-    const struct entry *md, *script = NULL;
+    char top[ENTRY_NAME_MAX + 1];
+    json_t *files;
     size_t tl;
+    int rc = 0;
 
     memset(b, 0, sizeof(*b));
     if (a->n == 0)
@@ -531,97 +526,31 @@ static int bundle_of(const struct archive *a, struct ad__res *res, struct ad_ski
                                 "folder, the skill's ('%s' is outside '%s')", a->v[i].name,
                                 top), AD_EINVAL;
     }
-    snprintf(path, sizeof(path), "%s/SKILL.md", top);
-    md = find_entry(a, path);
-    if (!md)
-        return ad__res_fail(res, 422, "cannot import the bundle: no %s", path), AD_EINVAL;
-    if (md->len > SKILL_MD_MAX)
-        return ad__res_fail(res, 413, "cannot import the bundle: %s is over %zu bytes", path,
-                            SKILL_MD_MAX), AD_ETOOBIG;
-    if (ad_skill_md_parse((const char *)md->data, md->len, b, &err) < 0 ||
-        ad_skill_name_to_agentskills(b->name, as_name, sizeof(as_name), &err) < 0) {
-        ad_skill_bundle_release(b);
-        return bundle_fail(res, &err), AD_EINVAL;
+    files = json_object();
+    for (size_t i = 0; files && rc == 0 && i < a->n; i++) {
+        if (!a->v[i].dir && a->v[i].name[tl] == '/' && a->v[i].name[tl + 1])
+            rc = ad_skill_files_put(files, a->v[i].name + tl + 1,
+                                    a->v[i].data ? (const char *)a->v[i].data : "",
+                                    a->v[i].len);
     }
-    if (strcmp(as_name, top) != 0) {
-        ad__res_fail(res, 422, "cannot import the bundle: SKILL.md names the skill '%s' but its "
-                     "folder is '%.80s'", as_name, top);
-        goto bad;
+    if (!files || rc < 0) {
+        json_decref(files);
+        return ad__res_fail(res, 500, "out of memory"), AD_ENOMEM;
     }
-    if (b->script) {
-        if (!path_safe(b->script) || strchr(b->script, '/')) {
-            ad__res_fail(res, 422, "cannot import the bundle: script '%.80s' leaves %s/scripts",
-                         b->script, top);
-            goto bad;
-        }
-        snprintf(path, sizeof(path), "%s/scripts/%s", top, b->script);
-        script = find_entry(a, path);
-    } else {
-        snprintf(path, sizeof(path), "%s/scripts/", top);
-        for (size_t i = 0; i < a->n; i++) {
-            const char *rest = a->v[i].name + strlen(path);
-            size_t rl;
+    rc = ad_skill_bundle_from_files(top, files, b, &err);
+    json_decref(files);
+    if (rc < 0) {
+        /* The folder is said once, as the CLI says it: "NAME: SKILL.md line 2: ..." loses NAME. */
+        size_t n = strlen(top);
 
-            if (a->v[i].dir || strncmp(a->v[i].name, path, strlen(path)) || strchr(rest, '/'))
-                continue;
-            rl = strlen(rest);
-            if (rl > 3 && !strcmp(rest + rl - 3, ".py")) {
-                if (script) {
-                    ad__res_fail(res, 422, "cannot import the bundle: %s holds more than one "
-                                 ".py file; name one in metadata.script", path);
-                    goto bad;
-                }
-                script = &a->v[i];
-            }
-        }
+        if (!strncmp(err.msg, top, n) && err.msg[n] == ':' && err.msg[n + 1] == ' ')
+            memmove(err.msg, err.msg + n + 2, strlen(err.msg + n + 2) + 1);
+        return bundle_fail(res, &err), rc;
     }
-    if (!script) {
-        ad__res_fail(res, 422, "cannot import the bundle: no script in %s/scripts", top);
-        goto bad;
-    }
-    if (script->len > AD_SKILL_CODE_MAX) {
-        ad__res_fail(res, 413, "cannot import the bundle: '%s' is over %d bytes", script->name,
-                     AD_SKILL_CODE_MAX);
-        goto bad;
-    }
-    if (memchr(script->data, '\0', script->len)) {
-        ad__res_fail(res, 422, "cannot import the bundle: '%s' contains a NUL byte",
-                     script->name);
-        goto bad;
-    }
-    free(b->code);
-    b->code = malloc(script->len + 1);
-    if (!b->code) {
-        ad__res_fail(res, 500, "out of memory");
-        goto bad;
-    }
-    memcpy(b->code, script->data, script->len);
-    b->code[script->len] = '\0';
     return 0;
-bad:
-    ad_skill_bundle_release(b);
-    return AD_EINVAL;
 }
 
 /* ---- handlers ------------------------------------------------------------------------------ */
-
-/* The SKILL.md description: the catalog's, cut to the format's 1024 bytes, or a made one. */
-static void description_of(const struct ad_skill *s, char *out, size_t size)
-{
-    size_t n;
-
-    if (!s->description || !*s->description) {
-        snprintf(out, size, "The %s skill: calls %s.", s->name, s->entry_function);
-        return;
-    }
-    n = strlen(s->description);
-    if (n > 1024) {
-        n = 1021;
-        while (n > 0 && ((unsigned char)s->description[n] & 0xC0) == 0x80)
-            n--;
-    }
-    snprintf(out, size, "%.*s%s", (int)n, s->description, n < strlen(s->description) ? "..." : "");
-}
 
 /* The DOS time and date of an ISO-8601 UTC time (1980-01-01 when it is older or unreadable). */
 static void dos_stamp(const char *iso, unsigned *t, unsigned *d)
@@ -637,18 +566,71 @@ static void dos_stamp(const char *iso, unsigned *t, unsigned *d)
     }
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * The folder's files (ad_skill_export_files) as archive entries under
+ * folder/, each parent folder before its files, in path order. f, names
+ * and datas are sized 2n + 1; the caller frees names[] and datas[].
+ */
+static int folder_entries(const char *folder, const json_t *files, struct out_file *f,
+                          char **names, char **datas, size_t *nf, struct ad_err *err)
+{
+    const char **paths = calloc(json_object_size(files) + 1, sizeof(*paths));
+    const char *path;
+    json_t *v;
+    size_t n = 0, k = 0;
+    int rc = 0;
+
+    if (!paths)
+        return ad_error(err, AD_ENOMEM, "out of memory");
+    json_object_foreach((json_t *)files, path, v)
+        paths[n++] = path;
+    qsort(paths, n, sizeof(*paths), cmp_str);
+    names[k] = ad_strdupf("%s/", folder);
+    f[k] = (struct out_file){ names[k], NULL, 0 };
+    rc = names[k++] ? 0 : ad_error(err, AD_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        /* The folders on the way that the previous path did not open. */
+        for (const char *sl = strchr(paths[i], '/'); rc == 0 && sl; sl = strchr(sl + 1, '/')) {
+            size_t dl = (size_t)(sl - paths[i]) + 1;
+
+            if (i > 0 && !strncmp(paths[i - 1], paths[i], dl))
+                continue;
+            names[k] = ad_strdupf("%s/%.*s", folder, (int)dl, paths[i]);
+            f[k] = (struct out_file){ names[k], NULL, 0 };
+            rc = names[k++] ? 0 : ad_error(err, AD_ENOMEM, "out of memory");
+        }
+        if (rc == 0) {
+            size_t len = 0;
+
+            names[k] = ad_strdupf("%s/%s", folder, paths[i]);
+            rc = names[k] ? ad_skill_export_file(files, paths[i], &datas[k], &len, err)
+                          : ad_error(err, AD_ENOMEM, "out of memory");
+            f[k] = (struct out_file){ names[k], datas[k], len };
+            k++;
+        }
+    }
+    free(paths);
+    *nf = k;
+    return rc;
+}
+
 int ad__h_skill_export(struct ad__req *r, struct ad__res *res)
 {
     struct ad_err err = AD_ERR_INIT;
     struct ad_skill s = { 0 };
     struct ad_skill_version v = { 0 };
     struct ad_skill_bundle b = { 0 };
-    struct ad_buf md = AD_BUF_INIT, arc, p1 = AD_BUF_INIT, p2 = AD_BUF_INIT, p3 = AD_BUF_INIT;
-    struct ad_buf p4 = AD_BUF_INIT;
+    struct ad_buf arc;
     const char *format = ad__query(r, "format"), *semver = ad__query(r, "version");
-    char folder[128], script[AD_NAME_MAX + 8], desc[1025 + AD_NAME_MAX * 2];
-    json_t *owned = NULL;
-    struct out_file f[4];
+    char folder[128], script[AD_NAME_MAX + 8], *desc = NULL, **names = NULL, **datas = NULL;
+    json_t *owned = NULL, *files = NULL;
+    struct out_file *f = NULL;
+    size_t nf = 0, cap = 0;
     unsigned dt, dd;
     int64_t ms = 0;
     int rc, zip;
@@ -674,9 +656,13 @@ int ad__h_skill_export(struct ad__req *r, struct ad__res *res)
         ad__res_err(res, &err);
         goto out;
     }
-    /* The bundle as `autodev skill export` makes it (cmd_skill.c write_bundle). */
+    /* The bundle as `autodev skill export` makes it (cmd_skill.c write_bundle), the files too. */
     snprintf(script, sizeof(script), "%s.py", s.name);
-    description_of(&s, desc, sizeof(desc));
+    desc = ad_skill_md_description(s.description, s.name, s.entry_function);
+    if (!desc) {
+        ad__res_fail(res, 500, "out of memory");
+        goto out;
+    }
     b.name = s.name;
     b.description = desc;
     b.semver = v.semver;
@@ -686,24 +672,22 @@ int ad__h_skill_export(struct ad__req *r, struct ad__res *res)
     b.input_schema = (json_t *)ad_skill_version_schema(&s, &v, &owned);
     rc = ad_skill_name_to_agentskills(s.name, folder, sizeof(folder), &err);
     if (rc == 0)
-        rc = ad_skill_md_render(&b, &md, &err);
+        rc = ad_skill_export_files(&b, &files, &err);
+    if (rc == 0) {
+        cap = 2 * json_object_size(files) + 1;
+        f = calloc(cap, sizeof(*f));
+        names = calloc(cap, sizeof(*names));
+        datas = calloc(cap, sizeof(*datas));
+        rc = f && names && datas ? folder_entries(folder, files, f, names, datas, &nf, &err)
+                                 : ad_error(&err, AD_ENOMEM, "out of memory");
+    }
     if (rc < 0) {
         ad__res_err(res, &err);
         goto out;
     }
-    if (ad_buf_addf(&p1, "%s/", folder) || ad_buf_addf(&p2, "%s/scripts/", folder) ||
-        ad_buf_addf(&p3, "%s/scripts/%s", folder, script) ||
-        ad_buf_addf(&p4, "%s/SKILL.md", folder)) {
-        ad__res_fail(res, 500, "out of memory");
-        goto out;
-    }
-    f[0] = (struct out_file){ p1.ptr, NULL, 0 };
-    f[1] = (struct out_file){ p4.ptr, md.ptr, md.len };
-    f[2] = (struct out_file){ p2.ptr, NULL, 0 };
-    f[3] = (struct out_file){ p3.ptr, v.code, strlen(v.code) };
     ad_time_parse(v.created_at, &ms);
     dos_stamp(v.created_at, &dt, &dd);
-    rc = zip ? zip_write(f, 4, dt, dd, &arc) : tar_write(f, 4, ms / 1000, &arc);
+    rc = zip ? zip_write(f, nf, dt, dd, &arc) : tar_write(f, nf, ms / 1000, &arc);
     if (rc < 0) {
         ad__res_fail(res, 500, "the %s archive cannot be made", zip ? "zip" : "tar");
         goto out;
@@ -715,13 +699,17 @@ int ad__h_skill_export(struct ad__req *r, struct ad__res *res)
     snprintf(res->disposition, sizeof(res->disposition), "attachment; filename=\"%s-%s.%s\"",
              folder, v.semver, zip ? "zip" : "tar");
 out:
+    for (size_t i = 0; i < cap && names; i++) {
+        free(names[i]);
+        free(datas ? datas[i] : NULL);
+    }
+    free(names);
+    free(datas);
+    free(f);
+    free(desc);
+    json_decref(files);
     json_decref(owned);
-    ad_buf_release(&md);
     ad_buf_release(&arc);
-    ad_buf_release(&p1);
-    ad_buf_release(&p2);
-    ad_buf_release(&p3);
-    ad_buf_release(&p4);
     ad_skill_release(&s);
     ad_skill_version_release(&v);
     return 0;
@@ -737,6 +725,7 @@ int ad__h_skill_import(struct ad__req *r, struct ad__res *res)
     struct ad_skill s = { 0 };
     struct ad_skill_version v = { 0 };
     struct archive *a;
+    char *code = NULL;
     size_t len = r->body.len, n = ct ? strcspn(ct, "; \t") : 0;
     int is_zip = len >= 4 && get32(p) == 0x04034b50, is_tar = len >= 512 &&
                  !memcmp(p + 257, "ustar", 5);
@@ -766,9 +755,14 @@ int ad__h_skill_import(struct ad__req *r, struct ad__res *res)
     add.description = b.description;
     /* A bundle that names no entry calls the function named like the skill. */
     add.entry = b.entry ? b.entry : b.name;
-    add.code = b.code;
     add.input_schema = b.input_schema;
     add.semver = b.semver ? b.semver : "1.0.0";
+    /* A one-script folder's SKILL.md goes along, for an export byte for byte. */
+    if (ad_skill_bundle_catalog_code(&b, &code, &err) < 0) {
+        ad__res_err(res, &err);
+        goto out;
+    }
+    add.code = code;
     if (ad_catalog_add(r->st, &add, &s, &v, &err) < 0) {
         if (err.code == AD_EEXIST)
             ad__res_fail(res, 409, "%s (raise metadata.version in SKILL.md to import it as a "
@@ -783,6 +777,7 @@ int ad__h_skill_import(struct ad__req *r, struct ad__res *res)
                                      v.semver, "skill_id", s.id, "version_id", v.id, "origin",
                                      "import"));
 out:
+    free(code);
     ad_skill_bundle_release(&b);
     ad_skill_release(&s);
     ad_skill_version_release(&v);

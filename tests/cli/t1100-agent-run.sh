@@ -94,17 +94,19 @@ test_expect_success 'agent run: bad usage is exit 2' '
 test_expect_success 'two turns: a tool call run in the sandbox, then the answer' '
     with_case agent_two_turn autodev agent run bot \
         "How many words are in '\''the quick brown fox'\''?" >out &&
-    case_ok agent_two_turn 2 &&
+    case_ok agent_two_turn 3 &&
     grep -q "^session " out &&
     grep -q "^\[1\] tool call   word_count" out &&
     grep -q "^\[1\] tool result word_count 4" out &&
     grep -q "^\[2\] response    There are 4 words." out &&
-    grep -q "^done: succeeded, answer after 2 turns, 308 tokens" out &&
+    grep -q "^self-check passed (confidence 0.90): the answer fits the task$" out &&
+    grep -q "^done: succeeded, answer after 2 turns, 368 tokens" out &&
     last_episode >ep.json &&
     test "$(json_get "j[\"success\"]" <ep.json)" = true &&
     test "$(json_get "j[\"task_kind\"]" <ep.json)" = agent.run &&
     test "$(json_get "j[\"tools_attempted\"]" <ep.json)" = "[\"word_count\"]" &&
-    test "$(json_get "j[\"token_usage\"]" <ep.json)" = 308 &&
+    test "$(json_get "j[\"token_usage\"]" <ep.json)" = 368 &&
+    test "$(json_get "j[\"context\"][\"confidence\"]" <ep.json)" = 0.9 &&
     test "$(json_get "j[\"output\"][\"answer\"]" <ep.json)" = "There are 4 words." &&
     test "$(json_get "j[\"intervention\"]" <ep.json)" = false
 '
@@ -116,7 +118,7 @@ ev = [json.loads(l) for l in open(sys.argv[1])]
 topics = set(e[\"topic\"] for e in ev)
 kinds = sorted(set(e[\"payload\"][\"kind\"] for e in ev if e[\"topic\"] == \"agent.progress\"))
 assert {\"agent.progress\", \"skill.execution\", \"task.success\"} <= topics, topics
-assert kinds == [\"cost\", \"done\", \"response\", \"thinking\", \"tool_call\", \"tool_result\"], kinds
+assert kinds == [\"cost\", \"done\", \"response\", \"self_check\", \"thinking\", \"tool_call\", \"tool_result\"], kinds
 " ev.json
 '
 
@@ -151,7 +153,7 @@ test_expect_success 'a tool that crashes every time trips the breaker' '
 
 test_expect_success 'malformed tool arguments and unknown tools get error results, no crash' '
     with_case agent_bad_arguments autodev agent run bot "count words" >out &&
-    case_ok agent_bad_arguments 2 &&
+    case_ok agent_bad_arguments 3 &&
     request agent_bad_arguments 1 >req.json &&
     json_get "[json.loads(m[\"content\"].split(\"<<<TOOL_OUTPUT\n\")[1].rsplit(\"\nTOOL_OUTPUT>>>\")[0]) for m in j[\"messages\"][3:6]]" <req.json >results &&
     grep -q "the arguments are not valid JSON" results &&
@@ -168,13 +170,14 @@ test_expect_success 'provider fallback: 5xx from the first provider, the answer 
         autodev agent run bot "Say hello." >out &&
     grep -q "^\[1\] response    Hello from the fallback." out &&
     grep -q "^done: succeeded, answer after 1 turn, " out &&
-    test "$(served openai_500_then_fallback)" = 3 &&
-    test "$(served anthropic_after_fallback)" = 1
+    grep -q "^self-check passed (confidence 0.80): it says hello$" out &&
+    test "$(served openai_500_then_fallback)" = 6 &&
+    test "$(served anthropic_after_fallback)" = 2
 '
 
 test_expect_success 'at most 16 tool calls of one reply run; the rest get an error result' '
     with_case agent_many_calls autodev agent run bot "count a lot" >out &&
-    case_ok agent_many_calls 2 &&
+    case_ok agent_many_calls 3 &&
     test "$(grep -c "^\[1\] tool result word_count 1" out)" = 16 &&
     grep -q "^\[1\] tool error  word_count \"not run: more than 16 tool calls in one reply\"" out &&
     grep -q "^done: succeeded, answer after 2 turns" out
@@ -196,7 +199,7 @@ test_expect_success 'a run killed with SIGKILL resumes from its transcript' '
     autodev agent sessions bot --json >s.json &&
     test "$(json_get "[s[\"status\"] for s in j if s[\"id\"] == \"$session\"]" <s.json)" = "[\"running\"]" &&
     with_case agent_resume autodev agent run bot --resume "$session" >out &&
-    case_ok agent_resume 3 &&
+    case_ok agent_resume 4 &&
     grep -q "^\[2\] response    Three words." out &&
     ! grep -q "tool call" out &&
     grep -q "^done: succeeded, answer after 2 turns" out &&
@@ -222,7 +225,7 @@ test_expect_success 'a stopped session resumed with a higher limit counts as an 
 
 test_expect_success 'a key the model echoes is masked in what the loop prints, runs and stores' '
     with_case agent_echo_key autodev agent run bot "count my key" >out &&
-    case_ok agent_echo_key 2 &&
+    case_ok agent_echo_key 3 &&
     grep -q "^\[1\] tool call   word_count {\"text\": \"\[secret\] and more\"}" out &&
     grep -q "^\[1\] tool result word_count 3" out &&
     grep -q "^\[2\] response    The key \[secret\] has 3 words\.$" out &&
@@ -242,7 +245,7 @@ test_expect_success 'agent run --timeout stops a run whose model stalls; --resum
     autodev agent sessions bot --json >s.json &&
     test "$(json_get "[s[\"status\"] for s in j if s[\"id\"] == \"$session\"]" <s.json)" = "[\"stopped\"]" &&
     with_case agent_after_deadline autodev agent run bot --resume "$session" >out &&
-    case_ok agent_after_deadline 1 &&
+    case_ok agent_after_deadline 2 &&
     grep -q "^\[1\] response    Resumed\.$" out &&
     grep -q "^done: succeeded, answer after 1 turn" out
 '

@@ -119,8 +119,12 @@ test_expect_success 'agent sessions --show prints the transcript, as text and JS
     grep -q "^    The text has three words\.$" out &&
     autodev agent sessions --show "$sid" --json >j &&
     test "$(json_get "j[\"id\"]" <j)" = "$sid" &&
+    grep -q "^user (self-check):$" out &&
+    grep -q "^assistant (self-check):$" out &&
     test "$(json_get "[m[\"role\"] for m in j[\"transcript\"]]" <j)" = \
-        "[\"system\", \"user\", \"assistant\"]" &&
+        "[\"system\", \"user\", \"assistant\", \"user\", \"assistant\"]" &&
+    test "$(json_get "[bool(m.get(\"self_check\")) for m in j[\"transcript\"]]" <j)" = \
+        "[false, false, false, true, true]" &&
     test "$(json_get "j[\"transcript\"][2][\"content\"]" <j)" = "The text has three words." &&
     test_expect_code 2 autodev agent sessions --show 00000000-0000-7000-8000-000000000000 \
         2>err && test_one_error err "unknown session" &&

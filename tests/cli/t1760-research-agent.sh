@@ -36,7 +36,7 @@ test_expect_success 'setup: an agent and a repository' '
 test_expect_success 'the model lists sessions, sets one up through the tools, and answers' '
     OPENAI_BASE_URL=http://127.0.0.1:$port/case/agent_research_tools/v1 \
         autodev agent run bot "Set up autoresearch on r to lower score." >out &&
-    case_ok agent_research_tools 3 &&
+    case_ok agent_research_tools 4 &&
     grep "tool call   research_status" out &&
     grep "tool call   research_setup" out &&
     autodev research list --json >list.json &&

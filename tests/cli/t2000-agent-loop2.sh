@@ -86,7 +86,7 @@ test_expect_success 'agent run: --context-window and --compact-every are checked
 test_expect_success 'past 80% of the window the oldest turns become a digest; cited results stay' '
     with_case loop2_compact autodev agent run bot "Find the code of record 1." \
         --context-window 3300 >out &&
-    case_ok loop2_compact 6 &&
+    case_ok loop2_compact 7 &&
     grep -q "compacted .* earlier messages into a digest (by model; 1 cited tool results kept)" out &&
     grep -q "^done: succeeded" out &&
     request loop2_compact 4 >sum.json &&
@@ -118,7 +118,7 @@ test_expect_success 'the summarisation call is in the ledger as agent.compact' '
 test_expect_success 'an instruction inside a tool result is flagged, fenced and not obeyed' '
     autodev events tail --limit 10000 --json >ev0.json &&
     with_case loop2_injection autodev agent run bot "What does the shop page say?" >out &&
-    case_ok loop2_injection 2 &&
+    case_ok loop2_injection 3 &&
     grep -q "instruction-like text" out &&
     request loop2_injection 1 >req.json &&
     json_get "j[\"messages\"][3][\"content\"]" <req.json >fenced &&
@@ -170,7 +170,7 @@ test_expect_success 'agent tools: the default by maturity, --allow, --deny, --re
 test_expect_success 'a STUDENT is offered no skill; a call all the same is denied and nothing runs' '
     autodev events tail --limit 10000 --json >ev0.json &&
     with_case loop2_denied autodev agent run stu "Blow it up." >out &&
-    case_ok loop2_denied 2 &&
+    case_ok loop2_denied 3 &&
     request loop2_denied 1 >req.json &&
     json_get "j[\"messages\"][3][\"content\"]" <req.json >res &&
     grep -q "PermissionDenied: agent .stu. may not call tool .explode. (a STUDENT agent calls no tools); nothing ran" res &&
@@ -181,7 +181,7 @@ test_expect_success 'with the skill on its allow-list the same agent runs it' '
     autodev agent tools stu --allow explode >/dev/null &&
     autodev events tail --limit 10000 --json >ev0.json &&
     with_case loop2_allowed autodev agent run stu "Blow it up." >out &&
-    case_ok loop2_allowed 2 &&
+    case_ok loop2_allowed 3 &&
     test "$(skill_runs ev0.json)" = 1 &&
     request loop2_allowed 1 >req.json &&
     json_get "j[\"messages\"][3][\"content\"]" <req.json | grep -q "exploded"
@@ -225,21 +225,21 @@ test_expect_success 'after 2 failed tool calls the next turn goes to the strong 
     autodev skill add flaky.py --name flaky --entry flaky >/dev/null &&
     reset_llm &&
     tiered loop2_fast loop2_strong autodev agent run bot "What is the answer?" >out &&
-    case_ok loop2_fast 2 &&
+    case_ok loop2_fast 3 &&
     case_ok loop2_strong 1 &&
     grep -q "this turn goes to the strong tier" out &&
     grep -q "the answer is 42" out &&
     last_session >s.json &&
     json_get "[m[\"tier\"] for m in j[\"transcript\"] if m[\"role\"] == \"assistant\"]" <s.json >tiers &&
-    test "$(cat tiers)" = "[\"fast\", \"fast\", \"strong\"]" &&
+    test "$(cat tiers)" = "[\"fast\", \"fast\", \"strong\", \"fast\"]" &&
     autodev llm usage --json >u.json &&
-    json_get "sorted((r[\"purpose\"], r[\"provider\"], r[\"calls\"]) for r in j if r[\"purpose\"].startswith(\"agent.\") and r[\"purpose\"] != \"agent.compact\")" <u.json >ledger &&
+    json_get "sorted((r[\"purpose\"], r[\"provider\"], r[\"calls\"]) for r in j if r[\"purpose\"].startswith(\"agent.\") and r[\"purpose\"] not in (\"agent.compact\", \"agent.self_check\"))" <u.json >ledger &&
     test "$(cat ledger)" = "[[\"agent.fast\", \"openai\", 2], [\"agent.strong\", \"anthropic\", 1]]"
 '
 
 test_expect_success 'a turn with neither a tool call nor an answer escalates too' '
     tiered loop2_stall loop2_strong_after_stall autodev agent run bot "Answer." >out &&
-    case_ok loop2_stall 1 &&
+    case_ok loop2_stall 2 &&
     case_ok loop2_strong_after_stall 1 &&
     grep -q "the answer: 7" out &&
     grep -q "^done: succeeded, answer after 2 turns" out
@@ -279,7 +279,7 @@ test_expect_success 'replay: the same outputs, then a changed one after a new ve
     autodev skill add shout.py --name shout --entry shout >/dev/null &&
     reset_llm &&
     with_case loop2_replay autodev agent run bot "Shout hi." >out &&
-    case_ok loop2_replay 2 &&
+    case_ok loop2_replay 3 &&
     sed -n "s/^session //p" out >sid &&
     autodev events tail --limit 10000 --json >ev0.json &&
     autodev agent replay "$(cat sid)" >rep &&
@@ -310,7 +310,7 @@ test_expect_success 'resuming a session older than 24 hours warns' '
     sqlite3 "$AUTODEV_HOME/autodev.db" \
         "UPDATE agent_sessions SET updated_at = strftime(\"%Y-%m-%dT%H:%M:%fZ\", \"now\", \"-2 days\") WHERE id = \"$(cat sid)\"" &&
     with_case loop2_stale autodev agent run bot --resume "$(cat sid)" --max-turns 2 >out &&
-    case_ok loop2_stale 2 &&
+    case_ok loop2_stale 3 &&
     grep -q "resuming a session last written 4[78].[0-9] hours ago" out &&
     grep -q "autodev agent replay $(cat sid)" out
 '

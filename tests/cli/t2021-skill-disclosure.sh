@@ -55,7 +55,7 @@ test_expect_success 'setup: an agent and a skill folder kept whole' '
 test_expect_success 'load_skill returns the body; run_skill_script runs the script in the sandbox' '
     OPENAI_BASE_URL=$base/skills_disclosure/v1 TMPDIR=$TRASH/tmp \
         autodev agent run bot "What went wrong in this log?" >out &&
-    case_ok skills_disclosure 3 &&
+    case_ok skills_disclosure 4 &&
     grep -q "One error: disk full." out &&
     tool_result skills_disclosure 1 3 >loaded &&
     grep -q "# Log digest" loaded &&

@@ -48,8 +48,6 @@ elif kind == "two-folders":
     z(good + [("else/x.txt", "x")])
 elif kind == "bomb":
     z(good + [("shout-it/zeros.bin", "\0" * (5 << 20))])
-elif kind == "no-script":
-    z(good[:1])
 PY
 
 mk() {
@@ -127,7 +125,7 @@ test_expect_success 'an exported bundle imports again (another tenant): the same
 
 test_expect_success 'refused as a folder would be, and nothing changes: traversal, links, bad SKILL.md' '
     before=$(skills) &&
-    for k in traversal absolute symlink-tar symlink-zip bad-md wrong-folder two-folders no-script; do
+    for k in traversal absolute symlink-tar symlink-zip bad-md wrong-folder two-folders; do
         mk $k &&
         status=$(api "$(cat admin)" POST /v1/skills/import @$k.arc application/octet-stream) &&
         echo "$k $status $(cat body)" >>refusals &&
