@@ -3,7 +3,11 @@
  * by the store URI given (a file path, or postgres://...). Prints numbers,
  * asserts nothing. bench/bench_pg.sh runs it on both in one go.
  *
- *   bench_pg URI [--episodes N] [--total M] [--reps R] [--jobs J]
+ *   bench_pg URI [--episodes N] [--total M] [--reps R] [--jobs J] [--no-triggers]
+ *
+ * --no-triggers (PostgreSQL): drops the data version's triggers (schema.c,
+ * migration 13) from the bench's schema first, to see what they cost the
+ * writers; the store's data version is then wrong there, so only for this.
  *
  * 1. Fixture: M - N episodes (default M 1,000,000) made in the database by
  *    SQL, not through the store (whose insert is one round trip per row:
@@ -362,6 +366,19 @@ static void fixture_pg(struct bench *b, long rows, const char *ok_id, const char
     free(names);
     free(sql);
 }
+
+static void drop_triggers(const char *uri)
+{
+    PGconn *c = PQconnectdb(uri);
+
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "bench_pg: %s", PQerrorMessage(c));
+        exit(1);
+    }
+    PQclear(pq_exec(c, "SET client_min_messages = warning"));
+    PQclear(pq_exec(c, "DROP FUNCTION ad_data_changed() CASCADE"));
+    PQfinish(c);
+}
 #endif
 
 /* rows episodes by SQL, older than anything the store writes next. */
@@ -502,15 +519,26 @@ int main(int argc, char **argv)
     struct bench b = { 0 };
     long n = 50000, total = 1000000, jobs = 2000;
     int reps = 1000;
+    bool no_triggers = false;
     int64_t t0, ns;
 
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_pg URI [--episodes N] [--total M] [--reps R] [--jobs J]\n");
+        fprintf(stderr, "usage: bench_pg URI [--episodes N] [--total M] [--reps R] [--jobs J]"
+                        " [--no-triggers]\n");
         return 2;
     }
     b.uri = argv[1];
-    for (int i = 2; i + 1 < argc; i += 2) {
-        long v = strtol(argv[i + 1], NULL, 10);
+    for (int i = 2; i < argc; i += 2) {
+        long v;
+
+        if (!strcmp(argv[i], "--no-triggers")) {
+            no_triggers = true;
+            i--;
+            continue;
+        }
+        if (i + 1 >= argc)
+            break;
+        v = strtol(argv[i + 1], NULL, 10);
 
         if (!strcmp(argv[i], "--episodes"))
             n = v;
@@ -522,7 +550,13 @@ int main(int argc, char **argv)
             jobs = v;
     }
     setup(&b);
-    printf("backend %s\n", ad_store_backend(b.st));
+    printf("backend %s%s\n", ad_store_backend(b.st),
+           no_triggers ? ", the data version's triggers dropped" : "");
+    if (no_triggers) {
+#if HAVE_PG
+        drop_triggers(b.uri);
+#endif
+    }
 
     if (total > n + 2) {
         t0 = ad_mono_ns();

@@ -6,7 +6,9 @@
 #   1. BUILD/bench/bench_pg on a SQLite file and on a PostgreSQL schema:
 #      a fixture of 1,000,000 episodes made by SQL, ingest through the
 #      store at that size, the recent-failures query over them, claim
-#      throughput with 1, 2 and 4 workers (bench_pg.c);
+#      throughput with 1, 2 and 4 workers (bench_pg.c); then, on
+#      PostgreSQL, ingest and claims with and without the data version's
+#      triggers (--no-triggers), to show what they cost writers;
 #   2. GET /v1/skills (20 skills) under wrk against `autodev serve` on
 #      each backend (2 HTTP threads, 32 connections, 10 s); on PostgreSQL
 #      twice: with the data version off (AUTODEV_PG_DATA_VERSION=off: no
@@ -42,6 +44,13 @@ echo "== SQLite (file in $work) =="
 "$build/bench/bench_pg" "$work/bench.db" $args
 echo "== PostgreSQL =="
 "$build/bench/bench_pg" "$(pgurl bench_store)" $args
+# What the data version's triggers cost writers: without the fixture, with
+# them and without them (--no-triggers), one after the other.
+ab="--episodes 10000 --total 0 --reps 100 --jobs 1000"
+[ "${2:-}" = --quick ] && ab="--episodes 5000 --total 0 --reps 100 --jobs 500"
+echo "== PostgreSQL, writers with and without the data version's triggers =="
+"$build/bench/bench_pg" "$(pgurl bench_ab_on)" $ab | grep -v '^recent'
+"$build/bench/bench_pg" "$(pgurl bench_ab_off)" $ab --no-triggers | grep -v '^recent'
 
 # GET /v1/skills on each backend.
 skills() { # NAME DB [DATA_VERSION]

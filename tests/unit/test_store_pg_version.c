@@ -287,6 +287,55 @@ static void test_listener_reconnect_moves_it(void **state)
     PQfinish(c);
 }
 
+/*
+ * A child of fork() (whose parent's listener is running) gets a listener of
+ * its own: it sees a commit made after it looked, and closes cleanly.
+ */
+static void test_forked_child_listens_for_itself(void **state)
+{
+    struct fx *f = *state;
+    int64_t o0, own0;
+    int status = -1, ready[2], go[2];
+    char sql[256], byte = 0;
+    pid_t pid;
+
+    NEED_PG(f);
+    known(f->a, &o0, &own0);
+    assert_int_equal(pipe(ready), 0);
+    assert_int_equal(pipe(go), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct ad_err err = AD_ERR_INIT;
+        struct ad_store_options o = { 0, 0 };
+        struct ad_store *st = NULL;
+        int64_t c0 = 0, cown;
+        bool ok = ad_store_open(f->uri, &o, &st, &err) == 0;
+
+        for (int i = 0; ok && i < 3000 && ad_store_changes(st, &c0, &cown, &err) != 0; i++)
+            pause_ms(10);
+        ok = ok && ad_store_changes(st, &c0, &cown, &err) == 0;
+        ok = write(ready[1], &byte, 1) == 1 && ok;
+        ok = read(go[0], &byte, 1) == 1 && ok;
+        ok = ok && moves_from(st, c0);
+        ad_store_free(st);
+        _exit(ok ? 0 : 1);   /* the parent's handles are the parent's to close */
+    }
+    assert_int_equal(read(ready[0], &byte, 1), 1);
+    snprintf(sql, sizeof(sql),
+             "SET autodev.tenant = '%s'; UPDATE %s.tenants SET updated_at = now()"
+             " WHERE id = '%s'",
+             f->tenant, f->schema, f->tenant);
+    assert_int_equal(raw(sql), 1);
+    assert_int_equal(write(go[1], &byte, 1), 1);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(ready[0]);
+    close(ready[1]);
+    close(go[0]);
+    close(go[1]);
+}
+
 /* Off by the environment (a pooler in transaction mode): cannot tell, so nothing is cached. */
 static void test_off(void **state)
 {
@@ -316,6 +365,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commit_in_another_process, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_listener_reconnect_moves_it, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_forked_child_listens_for_itself, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_off, fx_setup, fx_teardown),
     };

@@ -31,6 +31,7 @@
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
@@ -422,6 +423,43 @@ struct pg_listener {
 
 static pthread_mutex_t listeners_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pg_listener *listeners;
+static pthread_once_t listeners_once = PTHREAD_ONCE_INIT;
+
+static void listeners_prepare(void)
+{
+    pthread_mutex_lock(&listeners_lock);
+}
+
+static void listeners_parent(void)
+{
+    pthread_mutex_unlock(&listeners_lock);
+}
+
+/*
+ * A child of fork() has the listeners but not their threads, and shares
+ * their sockets with the parent: it forgets both (without closing the
+ * connections, which are the parent's) and starts its own on demand.
+ */
+static void listeners_child(void)
+{
+    for (struct pg_listener *l = listeners; l; l = l->next) {
+        if (atomic_load(&l->started)) {
+            close(l->wake[0]);
+            close(l->wake[1]);
+        }
+        l->wake[0] = l->wake[1] = -1;
+        l->conn = NULL;
+        atomic_store(&l->started, 0);
+        if (!(atomic_load(&l->stamp) & 1))
+            atomic_fetch_add(&l->stamp, 1);
+    }
+    pthread_mutex_unlock(&listeners_lock);
+}
+
+static void listeners_init(void)
+{
+    pthread_atfork(listeners_prepare, listeners_parent, listeners_child);
+}
 
 /* Makes the stamp odd ("cannot tell") if it is not: only the thread changes its parity. */
 static void listener_down(struct pg_listener *l)
@@ -527,6 +565,7 @@ static int listener_attach(struct pg_store *s, struct ad_err *err)
     struct pg_listener *l;
     const char *off = getenv("AUTODEV_PG_DATA_VERSION");
 
+    pthread_once(&listeners_once, listeners_init);
     pthread_mutex_lock(&listeners_lock);
     for (l = listeners; l && strcmp(l->conninfo, s->conninfo); l = l->next)
         ;
@@ -580,10 +619,14 @@ static void listener_detach(struct pg_store *s)
 
 static int listener_start(struct pg_listener *l, struct ad_err *err)
 {
+    sigset_t all, old;
     int rc = 0;
 
     pthread_mutex_lock(&listeners_lock);
     if (!atomic_load(&l->started)) {
+        /* The thread takes no signal: they stay with the threads that wait for them. */
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
         if (pipe2(l->wake, O_CLOEXEC) < 0) {
             rc = ad_error(err, AD_EIO, "cannot start the PostgreSQL listener: %s",
                           strerror(errno));
@@ -594,6 +637,7 @@ static int listener_start(struct pg_listener *l, struct ad_err *err)
         } else {
             atomic_store(&l->started, 1);
         }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
     pthread_mutex_unlock(&listeners_lock);
     return rc;
