@@ -376,8 +376,8 @@ const char *ad__pg_double_text(double v, char *buf)
  * A number that moves whenever a commit changes rows, for the caches keyed
  * on it (ad_store_changes). SQLite has one (PRAGMA data_version);
  * PostgreSQL gets one from NOTIFY: migration 13 puts statement triggers on
- * every table that run pg_notify('autodev_data', '') when the statement
- * changed a row. PostgreSQL delivers a notification only when its
+ * every table that run pg_notify('autodev_data', <the table's schema>)
+ * when the statement changed a row. PostgreSQL delivers a notification only when its
  * transaction commits, to every session LISTENing on the database, and
  * collapses a transaction's identical ones into one.
  *
@@ -472,17 +472,48 @@ static void listener_down(struct pg_listener *l)
     }
 }
 
+/*
+ * Connects without blocking the stop: 0 connected, 1 asked to stop, -1
+ * failed. (A database host that does not answer could otherwise hold the
+ * thread, and the close of the last handle that joins it, for as long as
+ * the system's connect timeout.)
+ */
+static int listener_connect_start(struct pg_listener *l)
+{
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+
+    l->conn = PQconnectStart(l->conninfo);
+    if (!l->conn || PQstatus(l->conn) == CONNECTION_BAD)
+        return -1;
+    for (;;) {
+        struct pollfd p[2] = {
+            { l->wake[0], POLLIN, 0 },
+            { PQsocket(l->conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, 0 },
+        };
+
+        if (st == PGRES_POLLING_OK)
+            return 0;
+        if (st == PGRES_POLLING_FAILED || p[1].fd < 0)
+            return -1;
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            return -1;
+        if (p[0].revents)
+            return 1;
+        if (p[1].revents)
+            st = PQconnectPoll(l->conn);
+    }
+}
+
 static int listener_connect(struct pg_listener *l)
 {
     char name[96];
     const char *param = name;
     PGresult *r;
-    int ok;
+    int ok = listener_connect_start(l);
 
-    l->conn = PQconnectdb(l->conninfo);
-    if (!l->conn || PQstatus(l->conn) != CONNECTION_OK) {
+    if (ok != 0) {
         listener_down(l);
-        return -1;
+        return ok;
     }
     /* The schema whose tables' notifications count (others share the database). */
     r = PQexec(l->conn, "SELECT current_schema()");
@@ -522,7 +553,11 @@ static void *listener_loop(void *arg)
         int timeout = -1;
 
         if (!l->conn) {
-            if (listener_connect(l) == 0) {
+            int rc = listener_connect(l);
+
+            if (rc == 1)
+                break;
+            if (rc == 0) {
                 wait = 50;
             } else {
                 timeout = wait;
