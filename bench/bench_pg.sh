@@ -4,10 +4,15 @@
 # PostgreSQL beside SQLite in one run: starts a throwaway cluster
 # (tests/pg/pg-start: unix socket, fsync off as in the tests), then
 #   1. BUILD/bench/bench_pg on a SQLite file and on a PostgreSQL schema:
-#      ingest, the recent-failures query over 1,000,000 episodes, claim
-#      throughput with 1, 2 and 4 workers (bench_pg.c);
+#      a fixture of 1,000,000 episodes made by SQL, ingest through the
+#      store at that size, the recent-failures query over them, claim
+#      throughput with 1, 2 and 4 workers (bench_pg.c); then, on
+#      PostgreSQL, ingest and claims with and without the data version's
+#      triggers (--no-triggers), to show what they cost writers;
 #   2. GET /v1/skills (20 skills) under wrk against `autodev serve` on
-#      each backend (2 HTTP threads, 32 connections, 10 s).
+#      each backend (2 HTTP threads, 32 connections, 10 s); on PostgreSQL
+#      twice: with the data version off (AUTODEV_PG_DATA_VERSION=off: no
+#      page cache, as before issue 22's listener) and on.
 # A benchmark measures; it asserts nothing. BUILD must be a build with
 # -Dbench=true (a release build: `meson setup build-bench --buildtype=release
 # -Dbench=true`).
@@ -39,10 +44,18 @@ echo "== SQLite (file in $work) =="
 "$build/bench/bench_pg" "$work/bench.db" $args
 echo "== PostgreSQL =="
 "$build/bench/bench_pg" "$(pgurl bench_store)" $args
+# What the data version's triggers cost writers: without the fixture, with
+# them and without them (--no-triggers), one after the other.
+ab="--episodes 10000 --total 0 --reps 100 --jobs 1000"
+[ "${2:-}" = --quick ] && ab="--episodes 5000 --total 0 --reps 100 --jobs 500"
+echo "== PostgreSQL, writers with and without the data version's triggers =="
+"$build/bench/bench_pg" "$(pgurl bench_ab_on)" $ab | grep -v '^recent'
+"$build/bench/bench_pg" "$(pgurl bench_ab_off)" $ab --no-triggers | grep -v '^recent'
 
 # GET /v1/skills on each backend.
-skills() { # NAME DB
+skills() { # NAME DB [DATA_VERSION]
     export AUTODEV_HOME="$work/home-$1" AUTODEV_DB="$2"
+    if [ -n "${3:-}" ]; then export AUTODEV_PG_DATA_VERSION="$3"; else unset AUTODEV_PG_DATA_VERSION; fi
     mkdir -p "$AUTODEV_HOME"
     "$bin" init >/dev/null
     for i in $(seq -w 1 20); do
@@ -58,7 +71,7 @@ skills() { # NAME DB
     for _ in $(seq 100); do test -s "$work/port" && break; sleep 0.1; done
     wrk -t2 -c32 -d"${secs}s" --latency -H "Authorization: Bearer $tok" \
         "http://127.0.0.1:$(cat "$work/port")/v1/skills" >"$work/wrk.out"
-    printf 'GET /v1/skills (20 skills), %-10s %10s req/s   p50 %-9s p99 %s\n' "$1:" \
+    printf 'GET /v1/skills (20 skills), %-22s %10s req/s   p50 %-9s p99 %s\n' "$1:" \
         "$(awk '/^Requests\/sec:/ { print $2 }' "$work/wrk.out")" \
         "$(awk '$1 == "50%" { print $2 }' "$work/wrk.out")" \
         "$(awk '$1 == "99%" { print $2 }' "$work/wrk.out")"
@@ -67,6 +80,7 @@ skills() { # NAME DB
 }
 if command -v wrk >/dev/null; then
     skills sqlite "$work/home-sqlite/autodev.db"
+    skills postgres-cache-off "$(pgurl bench_http_off)" off
     skills postgres "$(pgurl bench_http)"
 else
     echo "bench_pg: wrk is not installed (apt-get install wrk): no GET /v1/skills figures"

@@ -50,6 +50,9 @@ static const struct ad_cmd_opt environment[] = {
       "How long, in milliseconds, a command waits in all for a database another\n"
       "process is writing before it fails (default 60000). Writers wait their\n"
       "turn, so tens of them at once all get through." },
+    { "AUTODEV_PG_DATA_VERSION",
+      "off: on PostgreSQL, no listener connection and no page or settings cache\n"
+      "(for a pooler in transaction mode, where LISTEN does not work)." },
     { "TMPDIR", "Where autodev demo makes its throw-away home." },
     { "AUTODEV_SIGNING_KEY_FILE",
       "The key file webhook and signal secrets are derived from (default\n"

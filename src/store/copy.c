@@ -30,9 +30,10 @@
  * missing there is an error, caught by the PostgreSQL round-trip test) and
  * times are the columns named *_at, run_after and lease_until.
  *
- * schema_migrations is copied too (the target's own rows, written by its
- * migration to the same versions, are replaced by the source's), so that
- * nothing of the source is lost and both sides compare equal.
+ * schema_migrations is neither copied nor compared: each store's rows
+ * there are the history of its own schema, made by its own backend's
+ * migrations (PostgreSQL has one SQLite does not need, 13), and both stores
+ * must be at this binary's newest version before anything is copied.
  */
 #include "compat.h"
 
@@ -620,11 +621,11 @@ static int copy_tables(struct copy *c, struct ad_store_copy_table *out, struct a
             break;
         }
         out[i].name = c->name;
-        /* The target's own migration rows give way to the source's. */
-        if (c->write && !strcmp(c->name, "schema_migrations"))
-            rc = c->to->ops->copy->clear(c->to, (int)i, err);
-        if (!rc)
-            rc = scan_table(c, c->from, c->write, &d, err);
+        if (!strcmp(c->name, "schema_migrations")) {
+            out[i].ok = true;    /* each store's own: left out (see the top) */
+            continue;
+        }
+        rc = scan_table(c, c->from, c->write, &d, err);
         if (rc) {
             ad_error_prefix(err, "%s", c->name);
             break;
@@ -640,6 +641,8 @@ static int copy_tables(struct copy *c, struct ad_store_copy_table *out, struct a
         rc = c->to->ops->copy->finish(c->to, err);
     /* Read back what the target now holds (inside the copy's transaction). */
     for (size_t i = 0; !rc && i < total; i++) {
+        if (!strcmp(out[i].name, "schema_migrations"))
+            continue;
         c->table = (int)i;
         c->name = out[i].name;
         c->t = &all[i];
@@ -823,8 +826,14 @@ int ad_store_copy(const struct ad_store_copy_options *o, struct ad_store_copy_ta
     ad_store_free(from);
     ad_store_free(to);
     if (out && (!rc || bad)) {
+        size_t k = 0;
+
+        for (size_t i = 0; i < ad_store_table_total(); i++) {
+            if (strcmp(out[i].name, "schema_migrations") != 0)
+                out[k++] = out[i];
+        }
         *tables = out;
-        *n = ad_store_table_total();
+        *n = k;
     } else {
         free(out);
     }

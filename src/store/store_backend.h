@@ -577,8 +577,8 @@ typedef int (*ad__row_fn)(void *arg, const struct ad__val *row, struct ad_err *e
  * Inside the caller's transaction (ad__level_begin): write_begin readies
  * it (PostgreSQL: autodev.tenant '*'); insert adds nrows rows of cols
  * (values row-major, nrows * ncols) as they are, ids and times included;
- * set writes column col of the row whose first column is key; clear
- * deletes every row of the table; finish moves what counts on from the
+ * set writes column col of the row whose first column is key; finish
+ * moves what counts on from the
  * copied rows (PostgreSQL: events_seq past the largest events.seq).
  */
 struct ad__copy_ops {
@@ -594,7 +594,6 @@ struct ad__copy_ops {
     int (*set)(struct ad_store *st, int table, const struct ad__col *key,
                const struct ad__val *keyval, const struct ad__col *col,
                const struct ad__val *val, struct ad_err *err);
-    int (*clear)(struct ad_store *st, int table, struct ad_err *err);
     int (*finish)(struct ad_store *st, struct ad_err *err);
 };
 

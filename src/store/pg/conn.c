@@ -15,12 +15,26 @@
  * connection gone reconnects (doubling waits from 50 ms, up to the busy
  * timeout, at most about 5 s) and runs again; inside one the transaction
  * is lost (AD_EIO) and the next begin reconnects.
+ *
+ * The data version (what the server's page cache and the settings cache
+ * key on, see "the data version" below): every table has statement
+ * triggers (schema.c, migration 13) that NOTIFY autodev_data when a
+ * statement changed rows, delivered at commit and collapsed per
+ * transaction; one listener connection per process and database, on a
+ * thread of its own, counts them.
  */
 #include "compat.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "autodev/clock.h"
 #include "autodev/json.h"
@@ -175,6 +189,8 @@ static int prepared_name(struct pg_store *s, const char *sql, char name[24], str
     return 0;
 }
 
+static void note_write(struct pg_store *s, const char *sql, const PGresult *r);
+
 static const char set_tenant_local[] = "SELECT set_config('autodev.tenant', $1, true)";
 static const char set_tenant_session[] = "SELECT set_config('autodev.tenant', $1, false)";
 
@@ -193,6 +209,7 @@ static int exec_prepared(struct pg_store *s, const char *sql, int n, const char 
         PQclear(r);
         return rc;
     }
+    note_write(s, sql, r);
     if (res)
         *res = r;
     else
@@ -388,6 +405,371 @@ const char *ad__pg_double_text(double v, char *buf)
     return buf;
 }
 
+/* ---- the data version --------------------------------------------------------- */
+
+/*
+ * A number that moves whenever a commit changes rows, for the caches keyed
+ * on it (ad_store_changes). SQLite has one (PRAGMA data_version);
+ * PostgreSQL gets one from NOTIFY: migration 13 puts statement triggers on
+ * every table that run pg_notify('autodev_data', <the table's schema>)
+ * when the statement changed a row. PostgreSQL delivers a notification only when its
+ * transaction commits, to every session LISTENing on the database, and
+ * collapses a transaction's identical ones into one.
+ *
+ * Each process has one listener per database (per conninfo): a connection
+ * of its own that LISTENs, on a thread of its own that blocks in poll() on
+ * it and counts what arrives from the tables of its schema (the payload
+ * names the table's schema: stores in other schemas of the same database
+ * do not disturb it). It is named "autodev listener SCHEMA" in
+ * pg_stat_activity. The thread starts on the first data_version
+ * asked of any handle, so a CLI command that never asks makes no extra
+ * connection. stamp holds 2 x (changes seen) + 1 while not listening: odd
+ * means "cannot tell" (AD_ENOTSUP: caches bypassed), until the LISTEN
+ * is in place, and again from the moment the connection is found lost. A
+ * (re)connect adds 1 to make it even again, so the number after a
+ * reconnect differs from every number before it: notifications sent while
+ * nobody listened are lost, and what was cached before cannot match.
+ *
+ * A notification from another process arrives a little after its commit
+ * (the listener's backend sends it when it next runs, then this thread
+ * reads it): a request racing such a commit by less than that may still
+ * get the page from before it, as one that started just before the commit
+ * would. Commits of this process's own handles do not wait for that: a
+ * commit that changed rows adds 2 to the stamp itself (note_write counts
+ * them), so a write answered by one HTTP thread is seen by the next
+ * request on any other.
+ *
+ * AUTODEV_PG_DATA_VERSION=off turns it off (AD_ENOTSUP: nothing cached),
+ * for a database reached through a pooler in transaction mode, where a
+ * LISTEN does not stay on one server session.
+ */
+struct pg_listener {
+    struct pg_listener *next;
+    char *conninfo;
+    int refs;                  /* handles attached (under listeners_lock) */
+    atomic_int started;        /* the thread runs */
+    int off;                   /* AUTODEV_PG_DATA_VERSION=off */
+    pthread_t thread;
+    int wake[2];               /* a byte on wake[1] stops the thread */
+    PGconn *conn;              /* the thread's */
+    char schema[64];           /* its current_schema(): only its tables' changes count */
+    atomic_int_least64_t stamp;
+};
+
+static pthread_mutex_t listeners_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pg_listener *listeners;
+static pthread_once_t listeners_once = PTHREAD_ONCE_INIT;
+
+static void listeners_prepare(void)
+{
+    pthread_mutex_lock(&listeners_lock);
+}
+
+static void listeners_parent(void)
+{
+    pthread_mutex_unlock(&listeners_lock);
+}
+
+/*
+ * A child of fork() has the listeners but not their threads, and shares
+ * their sockets with the parent: it forgets both (without closing the
+ * connections, which are the parent's) and starts its own on demand.
+ */
+static void listeners_child(void)
+{
+    for (struct pg_listener *l = listeners; l; l = l->next) {
+        if (atomic_load(&l->started)) {
+            close(l->wake[0]);
+            close(l->wake[1]);
+        }
+        l->wake[0] = l->wake[1] = -1;
+        l->conn = NULL;
+        atomic_store(&l->started, 0);
+        if (!(atomic_load(&l->stamp) & 1))
+            atomic_fetch_add(&l->stamp, 1);
+    }
+    pthread_mutex_unlock(&listeners_lock);
+}
+
+static void listeners_init(void)
+{
+    pthread_atfork(listeners_prepare, listeners_parent, listeners_child);
+}
+
+/* Makes the stamp odd ("cannot tell") if it is not: only the thread changes its parity. */
+static void listener_down(struct pg_listener *l)
+{
+    if (!(atomic_load(&l->stamp) & 1))
+        atomic_fetch_add(&l->stamp, 1);
+    if (l->conn) {
+        PQfinish(l->conn);
+        l->conn = NULL;
+    }
+}
+
+/*
+ * Connects without blocking the stop: 0 connected, 1 asked to stop, -1
+ * failed. (A database host that does not answer could otherwise hold the
+ * thread, and the close of the last handle that joins it, for as long as
+ * the system's connect timeout.)
+ */
+static int listener_connect_start(struct pg_listener *l)
+{
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+
+    l->conn = PQconnectStart(l->conninfo);
+    if (!l->conn || PQstatus(l->conn) == CONNECTION_BAD)
+        return -1;
+    for (;;) {
+        struct pollfd p[2] = {
+            { l->wake[0], POLLIN, 0 },
+            { PQsocket(l->conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, 0 },
+        };
+
+        if (st == PGRES_POLLING_OK)
+            return 0;
+        if (st == PGRES_POLLING_FAILED || p[1].fd < 0)
+            return -1;
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            return -1;
+        if (p[0].revents)
+            return 1;
+        if (p[1].revents)
+            st = PQconnectPoll(l->conn);
+    }
+}
+
+static int listener_connect(struct pg_listener *l)
+{
+    char name[96];
+    const char *param = name;
+    PGresult *r;
+    int ok = listener_connect_start(l);
+
+    if (ok != 0) {
+        listener_down(l);
+        return ok;
+    }
+    /* The schema whose tables' notifications count (others share the database). */
+    r = PQexec(l->conn, "SELECT current_schema()");
+    ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (ok)
+        ad__copy_fixed(l->schema, sizeof(l->schema), PQgetvalue(r, 0, 0));
+    PQclear(r);
+    /* Named for pg_stat_activity: an operator (or a test) can tell which it is. */
+    snprintf(name, sizeof(name), "autodev listener %.46s", l->schema);
+    r = ok ? PQexecParams(l->conn, "SELECT set_config('application_name', $1, false)", 1, NULL,
+                          &param, NULL, NULL, 0)
+           : NULL;
+    ok = r && PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    if (ok) {
+        r = PQexec(l->conn, "LISTEN autodev_data");
+        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+    }
+    if (!ok) {
+        AD_LOG(AD_LOG_WARN, "cannot LISTEN autodev_data: %s", PQerrorMessage(l->conn));
+        listener_down(l);
+        return -1;
+    }
+    /* Listening from here on: even again, and past every number before. */
+    atomic_fetch_add(&l->stamp, 1);
+    return 0;
+}
+
+static void *listener_loop(void *arg)
+{
+    struct pg_listener *l = arg;
+    int wait = 50;
+
+    for (;;) {
+        struct pollfd p[2] = { { l->wake[0], POLLIN, 0 }, { -1, POLLIN, 0 } };
+        int timeout = -1;
+
+        if (!l->conn) {
+            int rc = listener_connect(l);
+
+            if (rc == 1)
+                break;
+            if (rc == 0) {
+                wait = 50;
+            } else {
+                timeout = wait;
+                wait = wait < 2500 ? wait * 2 : 5000;
+            }
+        }
+        if (l->conn)
+            p[1].fd = PQsocket(l->conn);
+        if (poll(p, 2, timeout) < 0 && errno != EINTR) {
+            listener_down(l);
+            continue;
+        }
+        if (p[0].revents)
+            break;
+        if (p[1].fd >= 0 && p[1].revents) {
+            PGnotify *n;
+            int got = 0;
+
+            if (!PQconsumeInput(l->conn) || PQstatus(l->conn) != CONNECTION_OK) {
+                AD_LOG(AD_LOG_INFO, "lost the PostgreSQL listener connection; reconnecting");
+                listener_down(l);
+                continue;
+            }
+            while ((n = PQnotifies(l->conn))) {
+                if (!l->schema[0] || !strcmp(n->extra, l->schema))
+                    got = 1;
+                PQfreemem(n);
+            }
+            if (got)
+                atomic_fetch_add(&l->stamp, 2);
+        }
+    }
+    listener_down(l);
+    return NULL;
+}
+
+/* The process's listener of conninfo, shared by every handle on it (not started yet). */
+static int listener_attach(struct pg_store *s, struct ad_err *err)
+{
+    struct pg_listener *l;
+    const char *off = getenv("AUTODEV_PG_DATA_VERSION");
+
+    pthread_once(&listeners_once, listeners_init);
+    pthread_mutex_lock(&listeners_lock);
+    for (l = listeners; l && strcmp(l->conninfo, s->conninfo); l = l->next)
+        ;
+    if (!l) {
+        l = calloc(1, sizeof(*l));
+        if (!l || !(l->conninfo = strdup(s->conninfo))) {
+            free(l);
+            pthread_mutex_unlock(&listeners_lock);
+            return ad_error(err, AD_ENOMEM, "out of memory opening a store");
+        }
+        l->off = off && !strcmp(off, "off");
+        l->wake[0] = l->wake[1] = -1;
+        atomic_init(&l->stamp, 1);
+        atomic_init(&l->started, 0);
+        l->next = listeners;
+        listeners = l;
+    }
+    l->refs++;
+    s->listener = l;
+    pthread_mutex_unlock(&listeners_lock);
+    return 0;
+}
+
+static void listener_detach(struct pg_store *s)
+{
+    struct pg_listener *l = s->listener, **p;
+    char stop = 1;
+
+    if (!l)
+        return;
+    s->listener = NULL;
+    pthread_mutex_lock(&listeners_lock);
+    if (--l->refs > 0) {
+        pthread_mutex_unlock(&listeners_lock);
+        return;
+    }
+    for (p = &listeners; *p != l; p = &(*p)->next)
+        ;
+    *p = l->next;
+    pthread_mutex_unlock(&listeners_lock);
+    if (atomic_load(&l->started)) {
+        while (write(l->wake[1], &stop, 1) < 0 && errno == EINTR)
+            ;
+        pthread_join(l->thread, NULL);
+        close(l->wake[0]);
+        close(l->wake[1]);
+    }
+    free(l->conninfo);
+    free(l);
+}
+
+static int listener_start(struct pg_listener *l, struct ad_err *err)
+{
+    sigset_t all, old;
+    int rc = 0;
+
+    pthread_mutex_lock(&listeners_lock);
+    if (!atomic_load(&l->started)) {
+        /* The thread takes no signal: they stay with the threads that wait for them. */
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        if (pipe2(l->wake, O_CLOEXEC) < 0) {
+            rc = ad_error(err, AD_EIO, "cannot start the PostgreSQL listener: %s",
+                          strerror(errno));
+        } else if (pthread_create(&l->thread, NULL, listener_loop, l)) {
+            close(l->wake[0]);
+            close(l->wake[1]);
+            rc = ad_error(err, AD_ENOMEM, "cannot start the PostgreSQL listener thread");
+        } else {
+            atomic_store(&l->started, 1);
+        }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
+    pthread_mutex_unlock(&listeners_lock);
+    return rc;
+}
+
+static bool word_in(const char *sql, const char *word)
+{
+    size_t n = strlen(word);
+
+    for (const char *p = sql; (p = strcasestr(p, word)); p += n) {
+        if ((p == sql || !(isalnum((unsigned char)p[-1]) || p[-1] == '_')) &&
+            !(isalnum((unsigned char)p[n]) || p[n] == '_'))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * After a statement succeeded: whether it may have changed rows (counted
+ * generously: a SELECT whose text holds a writing keyword, as a CTE may,
+ * counts). Inside a transaction the commit adds it to the stamp; outside
+ * one the statement was its own commit.
+ */
+static void note_write(struct pg_store *s, const char *sql, const PGresult *r)
+{
+    const char *tag = PQcmdStatus((PGresult *)r);
+    bool wrote;
+
+    if (!strncmp(tag, "INSERT", 6) || !strncmp(tag, "UPDATE", 6) ||
+        !strncmp(tag, "DELETE", 6) || !strncmp(tag, "MERGE", 5))
+        wrote = strcmp(PQcmdTuples((PGresult *)r), "0") != 0;
+    else if (!strncmp(tag, "SELECT", 6))
+        wrote = word_in(sql, "insert") || word_in(sql, "update") || word_in(sql, "delete");
+    else
+        wrote = true;
+    if (!wrote)
+        return;
+    if (s->depth > 0)
+        s->wrote = 1;
+    else if (s->listener)
+        atomic_fetch_add(&s->listener->stamp, 2);
+}
+
+static int pg_data_version(struct ad_store *st, int64_t *out, struct ad_err *err)
+{
+    struct pg_listener *l = ad__pg(st)->listener;
+    int64_t v;
+    int rc;
+
+    if (!l || l->off)
+        return ad_error(err, AD_ENOTSUP, "the PostgreSQL data version is off"
+                                         " (AUTODEV_PG_DATA_VERSION=off)");
+    if (!atomic_load(&l->started) && (rc = listener_start(l, err)))
+        return rc;
+    v = atomic_load(&l->stamp);
+    if (v & 1)
+        return ad_error(err, AD_ENOTSUP, "not listening for other connections' commits"
+                                         " (yet): cannot tell");
+    *out = v;
+    return 0;
+}
+
 /* ---- open, migrations, close -------------------------------------------------- */
 
 static int latest_version(void)
@@ -460,6 +842,9 @@ static int migrate(struct pg_store *s, struct ad_err *err)
         if (ad__pg_migrations[i].version > version)
             rc = apply_migration(s, &ad__pg_migrations[i], err);
     }
+    /* The data version's triggers (migration 13) also on tables made after it. */
+    if (!rc && latest_version() >= AD_PG_WATCH_VERSION)
+        rc = exec_plain(s, "SELECT ad_watch_tables()", "watch tables", err);
     if (!rc)
         rc = exec_plain(s, "COMMIT", "migrate", err);
     if (rc) {
@@ -480,6 +865,7 @@ static void pg_close(struct ad_store *st)
 {
     struct pg_store *s = ad__pg(st);
 
+    listener_detach(s);
     if (s->conn)
         PQfinish(s->conn);
     free(s->prepared);
@@ -503,7 +889,9 @@ static int pg_open(const char *target, const struct ad_store_options *opts,
     }
     s->base.ops = &ad__store_pg_ops;
     s->busy_timeout_ms = opts->busy_timeout_ms;
-    rc = connect_once(s, err);
+    rc = listener_attach(s, err);
+    if (!rc)
+        rc = connect_once(s, err);
     if (!rc && (opts->flags & AD_STORE_READONLY)) {
         rc = read_version(s, &version, err);
         if (!rc && version < latest_version())
@@ -559,6 +947,7 @@ static int pg_begin(struct ad_store *st, int depth, struct ad_err *err)
         }
         s->depth = 0;
         s->lost = 0;
+        s->wrote = 0;
         s->tenant_tx[0] = '\0';
         if (PQstatus(s->conn) != CONNECTION_OK) {
             rc = reconnect(s, err);
@@ -596,6 +985,10 @@ static int pg_commit(struct ad_store *st, int depth, struct ad_err *err)
         rc = exec_plain(s, "COMMIT", "commit", err);
         s->depth = 0;
         s->tenant_tx[0] = '\0';
+        /* Even a failed COMMIT may have committed (the reply was lost): count it. */
+        if (s->wrote && s->listener)
+            atomic_fetch_add(&s->listener->stamp, 2);
+        s->wrote = 0;
         return rc;
     }
     snprintf(sql, sizeof(sql), "RELEASE SAVEPOINT l%d", depth);
@@ -623,6 +1016,7 @@ static int pg_rollback(struct ad_store *st, int depth, struct ad_err *err)
         if (depth == 1) {
             s->lost = 0;
             s->depth = 0;
+            s->wrote = 0;
         }
         s->tenant_tx[0] = '\0';
         return rc;
@@ -647,11 +1041,6 @@ static int pg_tx_lost(struct ad_store *st)
     if (PQstatus(s->conn) != CONNECTION_OK)
         return AD_EIO;
     return s->lost;
-}
-
-static int pg_data_version(struct ad_store *st, int64_t *out, struct ad_err *err)
-{
-    return ad_error(err, AD_ENOTSUP, "PostgreSQL does not say when others commit");
 }
 
 const struct ad_store_ops ad__store_pg_ops = {

@@ -385,22 +385,6 @@ static int pg_set(struct ad_store *st, int table, const struct ad__col *key,
     return rc;
 }
 
-static int pg_clear(struct ad_store *st, int table, struct ad_err *err)
-{
-    struct ad_buf sql = AD_BUF_INIT;
-    int rc = ad_buf_adds(&sql, "DELETE FROM ");
-
-    if (!rc)
-        rc = add_ident(&sql, ad_store_table_name((size_t)table));
-    if (!rc)
-        rc = ad__pg_run_text(ad__pg(st), AD_PG_ALL_TENANTS, sql.ptr, 0, NULL, NULL,
-                             "clear a table", err);
-    else
-        rc = ad_error(err, rc, "cannot make the statement clearing a table");
-    ad_buf_release(&sql);
-    return rc;
-}
-
 /* The outbox's sequence past the copied seqs, so the next append continues above them. */
 static const char seq_sql[] =
     "SELECT setval('events_seq', m) FROM (SELECT max(seq) AS m FROM events) x"
@@ -420,6 +404,5 @@ const struct ad__copy_ops ad__pg_copy_ops = {
     .write_begin = pg_write_begin,
     .insert = pg_insert,
     .set = pg_set,
-    .clear = pg_clear,
     .finish = pg_finish,
 };

@@ -26,6 +26,8 @@ struct ad__pg_migration {
 
 extern const struct ad__pg_migration ad__pg_migrations[];
 extern const size_t ad__pg_nmigrations;
+/* The migration that made ad_watch_tables() (schema.c): run after every later one. */
+#define AD_PG_WATCH_VERSION 13
 
 /* The tenant value that lets a statement see every tenant (store-wide reads). */
 #define AD_PG_ALL_TENANTS "*"
@@ -43,6 +45,8 @@ struct pg_store {
     char tenant_tx[AD_ID_SIZE];
     int busy_timeout_ms;
     int listening;           /* LISTEN autodev_jobs was run on this connection (jobs.c) */
+    struct pg_listener *listener; /* this process's watcher of the database (conn.c) */
+    int wrote;               /* the open transaction changed rows (conn.c) */
 };
 
 static inline struct pg_store *ad__pg(struct ad_store *st)

@@ -584,6 +584,65 @@ static const char migration_12[] =
     " UNIQUE (tenant_id, name));"
     RLS("fitness_terms");
 
+/*
+ * The data version (PostgreSQL only; SQLite needs no counterpart, its
+ * PRAGMA data_version does it). Every table gets four statement triggers
+ * that run pg_notify('autodev_data', <the table's schema>) when the
+ * statement changed a row
+ * (the transition table is not empty; a TRUNCATE always counts);
+ * PostgreSQL delivers the notification at commit, to every session
+ * LISTENing, collapsed to one per transaction, and drops it on rollback.
+ * conn.c's listener counts them: the number the caches key on.
+ * ad_watch_tables() attaches the triggers to every table of the schema
+ * that lacks them; conn.c runs it after every migration, so tables made by
+ * later migrations are watched too.
+ *
+ * Why NOTIFY and not a version row bumped by the triggers: a row updated
+ * by every writing transaction holds its lock from the write to the
+ * commit, so all writers queue on it for the whole rest of their
+ * transactions (and leave a dead row version each), and every reader
+ * still pays a round trip to read it. A notification costs the writer a
+ * queue entry at commit and the readers nothing: the number is in the
+ * process's memory. Its price: PostgreSQL makes the commits of notifying
+ * transactions take turns (a database-wide lock from queueing the
+ * notification to the end of the commit), which is short with
+ * synchronous_commit off or a fast WAL device, and is counted in
+ * bench/RESULTS.md. Only statements that changed rows notify, so reads
+ * and claims that found nothing do not. Numbered 13, PostgreSQL only: 12
+ * is kept for the SQLite and PostgreSQL migration of fitness terms.
+ */
+static const char migration_13[] =
+    "CREATE FUNCTION ad_data_changed() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  IF TG_OP = 'TRUNCATE' THEN"
+    "   PERFORM pg_notify('autodev_data', TG_TABLE_SCHEMA);"
+    "  ELSIF EXISTS (SELECT 1 FROM ad_changed_rows) THEN"
+    "   PERFORM pg_notify('autodev_data', TG_TABLE_SCHEMA);"
+    "  END IF;"
+    "  RETURN NULL;"
+    " END $$;"
+    "CREATE FUNCTION ad_watch_tables() RETURNS void LANGUAGE plpgsql AS $$"
+    " DECLARE t text;"
+    " BEGIN"
+    "  FOR t IN SELECT c.relname FROM pg_class c"
+    "   WHERE c.relnamespace = to_regnamespace(current_schema()) AND c.relkind = 'r'"
+    "    AND NOT EXISTS (SELECT 1 FROM pg_trigger g"
+    "                    WHERE g.tgrelid = c.oid AND g.tgname = 'ad_data_insert')"
+    "  LOOP"
+    "   EXECUTE format('CREATE TRIGGER ad_data_insert AFTER INSERT ON %I"
+    " REFERENCING NEW TABLE AS ad_changed_rows FOR EACH STATEMENT"
+    " EXECUTE FUNCTION ad_data_changed()', t);"
+    "   EXECUTE format('CREATE TRIGGER ad_data_update AFTER UPDATE ON %I"
+    " REFERENCING NEW TABLE AS ad_changed_rows FOR EACH STATEMENT"
+    " EXECUTE FUNCTION ad_data_changed()', t);"
+    "   EXECUTE format('CREATE TRIGGER ad_data_delete AFTER DELETE ON %I"
+    " REFERENCING OLD TABLE AS ad_changed_rows FOR EACH STATEMENT"
+    " EXECUTE FUNCTION ad_data_changed()', t);"
+    "   EXECUTE format('CREATE TRIGGER ad_data_truncate AFTER TRUNCATE ON %I"
+    " FOR EACH STATEMENT EXECUTE FUNCTION ad_data_changed()', t);"
+    "  END LOOP;"
+    " END $$;";
+
 const struct ad__pg_migration ad__pg_migrations[] = {
     { 1, migration_1 },
     { 2, migration_2 },
@@ -595,6 +654,7 @@ const struct ad__pg_migration ad__pg_migrations[] = {
     { 9, migration_9 },
     { 11, migration_11 },
     { 12, migration_12 },
+    { AD_PG_WATCH_VERSION, migration_13 },
 };
 
 const size_t ad__pg_nmigrations = AD_ARRAY_SIZE(ad__pg_migrations);

@@ -360,22 +360,6 @@ static int sq_set(struct ad_store *st, int table, const struct ad__col *key,
     return rc;
 }
 
-static int sq_clear(struct ad_store *st, int table, struct ad_err *err)
-{
-    struct sqlite_store *s = ad__sq(st);
-    struct ad_buf sql = AD_BUF_INIT;
-    int rc = ad_buf_adds(&sql, "DELETE FROM ");
-
-    if (!rc)
-        rc = add_ident(&sql, ad_store_table_name((size_t)table));
-    if (!rc)
-        rc = ad__sq_exec(s, sql.ptr, err);
-    else
-        rc = ad_error(err, rc, "cannot make the statement clearing a table");
-    ad_buf_release(&sql);
-    return rc;
-}
-
 /* events.seq is MAX(seq) + 1 at each append (sqlite/events.c): nothing to move on. */
 static int sq_finish(struct ad_store *st, struct ad_err *err)
 {
@@ -390,6 +374,5 @@ const struct ad__copy_ops ad__sqlite_copy_ops = {
     .write_begin = sq_write_begin,
     .insert = sq_insert,
     .set = sq_set,
-    .clear = sq_clear,
     .finish = sq_finish,
 };
