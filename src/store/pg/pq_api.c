@@ -48,6 +48,9 @@ static const struct ad_dynlib_sym pq_syms[] = {
     AD_DYNLIB_SYM(struct ad__pq_api, PQparameterStatus),
     AD_DYNLIB_SYM(struct ad__pq_api, PQescapeByteaConn),
     AD_DYNLIB_SYM(struct ad__pq_api, PQunescapeBytea),
+    AD_DYNLIB_SYM(struct ad__pq_api, PQcmdStatus),
+    AD_DYNLIB_SYM(struct ad__pq_api, PQconnectPoll),
+    AD_DYNLIB_SYM(struct ad__pq_api, PQconnectStart),
 };
 
 static struct ad_dynlib pq_lib = {

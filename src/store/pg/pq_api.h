@@ -53,6 +53,9 @@ struct ad__pq_api {
     __typeof__(PQparameterStatus) *f_PQparameterStatus;
     __typeof__(PQescapeByteaConn) *f_PQescapeByteaConn;
     __typeof__(PQunescapeBytea) *f_PQunescapeBytea;
+    __typeof__(PQcmdStatus) *f_PQcmdStatus;
+    __typeof__(PQconnectPoll) *f_PQconnectPoll;
+    __typeof__(PQconnectStart) *f_PQconnectStart;
 };
 extern struct ad__pq_api ad__pq;
 
@@ -96,5 +99,8 @@ int ad__pq_load(struct ad_err *err);
 #define PQparameterStatus ad__pq.f_PQparameterStatus
 #define PQescapeByteaConn ad__pq.f_PQescapeByteaConn
 #define PQunescapeBytea ad__pq.f_PQunescapeBytea
+#define PQcmdStatus ad__pq.f_PQcmdStatus
+#define PQconnectPoll ad__pq.f_PQconnectPoll
+#define PQconnectStart ad__pq.f_PQconnectStart
 
 #endif
