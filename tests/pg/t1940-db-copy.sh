@@ -2,9 +2,11 @@
 test_description='PostgreSQL: db copy of a demo store SQLite -> PostgreSQL -> a new SQLite file, equal on all three; the outbox and ids go on; refusals, a changed row, the app role, no password printed'
 . "$(dirname "$0")/lib.sh"
 
-# The tables of the schema this binary makes (the copy checks each of them).
+# The tables of the schema this binary makes, but schema_migrations (each
+# store's own history): the copy checks each of them.
 NTABLES=$(autodev --home "$TRASH/count" init >/dev/null 2>&1 &&
-    autodev --home "$TRASH/count" --json db status | json_get 'len(j["tables"])')
+    autodev --home "$TRASH/count" --json db status |
+    json_get 'len([t for t in j["tables"] if t != "schema_migrations"])')
 pg_skip_all
 
 SRC=$TRASH/src.db

@@ -224,7 +224,7 @@ static void test_concurrent_first_open(void **state)
     }
     assert_int_equal(ok, 8);
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s.schema_migrations", schema);
-    assert_int_equal(raw_int(c, sql), 10);
+    assert_int_equal(raw_int(c, sql), 11);   /* every migration once: 1-5, 7-9, 11-13 */
     snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE", schema);
     raw_exec(c, sql);
     PQfinish(c);
