@@ -64,6 +64,49 @@ test_expect_success 'DELETE removes a term; again is 404' '
     test "$(jbody "[t[\"name\"] for t in j[\"items\"]]")" = "[\"speed\"]"
 '
 
+cat >variant.py <<'PY'
+import sqlite3, sys, time, uuid
+db, tenant, agent, score = sys.argv[1:5]
+c = sqlite3.connect(db)
+t, = c.execute("SELECT id FROM tenants WHERE name = ?", (tenant,)).fetchone()
+a, = c.execute("SELECT id FROM agents WHERE tenant_id = ? AND name = ?", (t, agent)).fetchone()
+vid = str(uuid.uuid4())
+c.execute("INSERT INTO workflow_variants (id, tenant_id, agent_id, workflow_definition,"
+          " fitness_score, evaluation_status, created_at) VALUES (?, ?, ?, '{\"skill\": \"w\"}',"
+          " ?, 'evaluated', ?)", (vid, t, a, float(score),
+          time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())))
+c.commit()
+print(vid)
+PY
+# sign SECRET TS FILE: the X-Autodev-Signature of FILE's body at TS.
+sign() {
+    /usr/bin/python3 -c 'import hashlib, hmac, sys
+body = open(sys.argv[3], "rb").read()
+print("sha256=" + hmac.new(sys.argv[1].encode(), sys.argv[2].encode() + b"." + body,
+                           hashlib.sha256).hexdigest())' "$@"
+}
+
+test_expect_success 'a signed signal runs the terms again over the new signals' '
+    autodev agent add ann >/dev/null &&
+    /usr/bin/python3 variant.py "$DB" default ann 0.5 >v &&
+    b=$(body name converted code "def term(signals):
+    return 0.0 if \"crm_conversion\" in str(signals) else 1.0
+") &&
+    test "$(api "$(cat admin)" POST /v1/fitness/terms "$b")" = 201 &&
+    autodev signals secret >s &&
+    printf "{\"crm_conversion\": true}" >sig.json &&
+    ts=$(date +%s) &&
+    code=$(curl -s -o "$TRASH/body" -w "%{http_code}" -X POST \
+        -H "Content-Type: application/json" -H "X-Autodev-Tenant: default" \
+        -H "X-Autodev-Timestamp: $ts" -H "X-Autodev-Signature: $(sign "$(cat s)" "$ts" sig.json)" \
+        --data-binary @sig.json "$(base)/v1/fitness/$(cat v)/signals") &&
+    test "$code" = 200 &&
+    # built-in 1.0 (the conversion), speed 1.0 and converted 0.0, weights 1, 1, 1.
+    test "$(jbody "round(j[\"fitness_score\"], 6)")" = 0.666667 &&
+    autodev fitness show "$(cat v)" --json >f &&
+    test "$(json_get "j[\"fitness_signals\"][\"terms\"][\"values\"][\"converted\"][\"value\"]" <f)" = 0.0
+'
+
 test_expect_success 'stop' '
     stop_server
 '
