@@ -140,6 +140,8 @@ static int prec_of(const struct sx *x)
         return x->n == AGG_MEAN ? P_MUL : P_ATOM;
     case SX_CMP:
         return P_CMP;
+    case SX_IF:
+        return P_COND;
     case SX_STROP:
         return x->n == SO_SUFFIX ? P_COND : x->n == SO_IN || x->n == SO_EQ || x->n == SO_SEARCH
                                                  ? P_CMP
@@ -351,6 +353,10 @@ static int expr(struct ad_synth_program *p, int node, int need, struct ad_buf *b
     case SX_STROP:
         rc = rc || strop_expr(p, x, b);
         break;
+    case SX_IF:
+        rc = rc || expr(p, x->b, P_COND + 1, b) || ad_buf_adds(b, " if ") ||
+             expr(p, x->a, P_COND + 1, b) || ad_buf_adds(b, " else ") || expr(p, x->n, P_COND, b);
+        break;
     }
     if (paren)
         rc = rc || ad_buf_addch(b, ')');
@@ -372,6 +378,8 @@ static void mark(const struct ad_synth_program *p, int node, bool *seen)
     seen[node] = true;
     mark(p, p->node[node].a, seen);
     mark(p, p->node[node].b, seen);
+    if (p->node[node].kind == SX_IF)
+        mark(p, p->node[node].n, seen);
 }
 
 static const char nth_helper[] =

@@ -926,6 +926,18 @@ json_t *sx_eval(struct ad_synth_program *p, int node, const json_t *input, const
     }
     case SX_CONST:
         return json_incref(x->c);
+    case SX_IF:
+        /* Python's conditional expression: the test, then only the branch it picks. */
+        if (!(a = sx_eval(p, x->a, input, why)))
+            return NULL;
+        if (!json_is_boolean(a)) {
+            json_decref(a);
+            *why = "internal: a condition that is not a boolean";
+            return NULL;
+        }
+        r = sx_eval(p, json_is_true(a) ? x->b : x->n, input, why);
+        json_decref(a);
+        return r;
     default:
         break;
     }

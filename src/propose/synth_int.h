@@ -56,6 +56,7 @@ enum sx_kind {
     SX_FILTER,    /* [item (or item[f]) for item in a if <cond on item[g]>] */
     SX_CMP,       /* a <cmp n> b */
     SX_STROP,     /* n: enum sx_strop on string a (b, c, pat as it says) */
+    SX_IF,        /* b if a else n: a a boolean test, b and n nodes; only the branch taken runs */
 };
 
 /*
@@ -263,6 +264,7 @@ struct sx_search {
     long considered;
     long max_candidates;        /* the budget of candidates tried */
     bool too_long;              /* a string leaf was too long to search with patterns */
+    bool branch;                /* a branch of a conditional: no conditional inside it */
     /* programs the Python re-check turned down, as sx_emit_expr writes them */
     char *const *rejected;
     size_t nrejected;
