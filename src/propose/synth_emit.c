@@ -283,6 +283,17 @@ static int strop_expr(struct ad_synth_program *p, const struct sx *x, struct ad_
                ad_buf_addf(b, ")[%d]", x->cond);
     case SO_FIRST:
         return expr(p, x->a, P_ATOM, b) || ad_buf_adds(b, "[:1]");
+    case SO_MAP: {
+        static const char *const cases[] = { ".lower()", ".upper()", ".title()", ".capitalize()",
+                                             ".strip()" };
+        const char *sep = x->f ? x->f : "";
+        int k = x->cond % 8, cs = x->cond / 8 - 1;
+
+        return sx_py_str(b, sep, strlen(sep), false) || ad_buf_adds(b, ".join(w") ||
+               (k > 0 && ad_buf_addf(b, "[:%d]", k)) || (cs >= 0 && ad_buf_adds(b, cases[cs])) ||
+               ad_buf_adds(b, " for w in ") || expr(p, x->a, P_ATOM, b) ||
+               ad_buf_adds(b, ".split(") || c_str(x, b) || ad_buf_adds(b, "))");
+    }
     case SO_INITIALS:
         return ad_buf_adds(b, "re.sub(r\"([A-Z])[a-z]+ *\", r\"\\1\", ") || expr(p, x->a, 0, b) ||
                ad_buf_addch(b, ')');

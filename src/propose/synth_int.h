@@ -80,7 +80,11 @@ enum sx_strop {
     SO_PART,      /* a.split(c)[idx], idx in the node's cond field */
     SO_INITIALS,  /* re.sub(r"([A-Z])[a-z]+ *", r"\1", a): each capitalised word by its initial */
     SO_FIRST,     /* a[:1]: the first character, "" when a is empty */
+    SO_MAP,       /* f.join(w[:k].<case>() for w in a.split(c)): every part mapped, joined back;
+                   * cond = k + 8 * (case + 1), k 0: the whole part, case -1: none */
 };
+
+#define SX_MAP_COND(k, cs) ((k) + 8 * ((cs) + 1))
 
 enum sx_case { CASE_LOWER, CASE_UPPER, CASE_TITLE, CASE_CAPITALIZE, CASE_STRIP };
 enum sx_op { OP_ADD, OP_SUB, OP_MUL, OP_DIV };

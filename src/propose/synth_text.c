@@ -564,6 +564,60 @@ static bool capital_word(struct sx_search *s, size_t li)
     return false;
 }
 
+/*
+ * Every part between separators mapped alike and joined back, maybe with
+ * another separator: "".join(w[:1].upper() for w in text.split(" ")). Kept
+ * only where the result is within every example's output: a part of it.
+ */
+static int map_atoms(struct text *t, size_t li, int ln)
+{
+    static const struct {
+        int k, cs;
+    } maps[] = {
+        { 1, -1 }, { 0, CASE_CAPITALIZE }, { 0, CASE_UPPER }, { 0, CASE_LOWER },
+        { 1, CASE_UPPER }, { 1, CASE_LOWER }, { 0, CASE_STRIP }, { 0, -1 },
+    };
+    static const char *const joins[] = { "", " ", ".", ". ", ",", ", ", "-", "_", "/", ";", "|" };
+    struct sx_search *s = t->s;
+
+    for (size_t k = 0; k < AD_ARRAY_SIZE(seps); k++) {
+        if (!in_leaf(s, li, seps[k], false))
+            continue;
+        for (size_t m = 0; m < AD_ARRAY_SIZE(maps); m++) {
+            for (size_t j = 0; j < AD_ARRAY_SIZE(joins); j++) {
+                size_t keep = s->p->nnode, e;
+                int node;
+
+                /* the parts as they are, joined otherwise: a replacement, made elsewhere */
+                if ((maps[m].k == 0 && maps[m].cs < 0 && !strcmp(joins[j], seps[k])) ||
+                    (*joins[j] && !in_outputs(s, joins[j])))
+                    continue;
+                node = op_node(s, ln, -1, SO_MAP, seps[k], SX_MAP_COND(maps[m].k, maps[m].cs));
+                if (node < 0 || !(s->p->node[node].f = strdup(joins[j])))
+                    return -1;
+                for (e = 0; e < s->n; e++) {
+                    const char *why;
+                    json_t *v = sx_eval(s->p, node, s->in[e], &why);
+                    bool in = v && json_is_string(v) && json_string_length(v) > 0 &&
+                              memmem(t->y[e], t->ylen[e], json_string_value(v),
+                                     json_string_length(v));
+
+                    json_decref(v);
+                    if (!in)
+                        break;
+                }
+                if (e < s->n) {
+                    sx_truncate(s->p, keep);
+                    continue;
+                }
+                if (node_atom(t, node, 1.6 + 0.02 * (double)(m + j), false) < 0)
+                    return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 /* Parts between separators, deletions and replacements, a suffix ensured, an int argument's position. */
 static int strop_atoms(struct text *t, size_t li, const int *ln_of_leaf)
 {
@@ -595,6 +649,8 @@ static int strop_atoms(struct text *t, size_t li, const int *ln_of_leaf)
                                1.65 + 0.1 * (double)j, false);
         }
     }
+    if (rc == 0)
+        rc = map_atoms(t, li, ln);
     if (rc == 0 && words)
         rc = node_atom(t, op_node(s, ln, -1, SO_INITIALS, NULL, 0), 1.5, false);
     /* the first letter (of a first name, before a surname) */

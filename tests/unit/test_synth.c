@@ -1025,6 +1025,16 @@ static const struct {
     { "r\"\\1\"", "[{\"input\": \"New York\", \"output\": \"NY\"},"
                    " {\"input\": \"Salt Lake City\", \"output\": \"SLC\"},"
                    " {\"input\": \"Iowa\", \"output\": \"I\"}]" },
+    /* Per-item maps joined back (issue 23, round 4). */
+    { ".join(w[:1].upper() for w in text.split(\" \"))",
+      "[{\"input\": \"john ronald tolkien\", \"output\": \"J.R.T.\"},"
+      " {\"input\": \"ada lovelace\", \"output\": \"A.L.\"}]" },
+    { "\" \".join(w.capitalize() for w in text.split(\",\"))",
+      "[{\"input\": \"red,green,blue\", \"output\": \"Red Green Blue\"},"
+      " {\"input\": \"cyan,magenta\", \"output\": \"Cyan Magenta\"}]" },
+    { "\"-\".join(w.lower() for w in s.split(\" \"))",
+      "[{\"input\": {\"s\": \"Big Blue Box\"}, \"output\": \"big-blue-box\"},"
+      " {\"input\": {\"s\": \"A Tale\"}, \"output\": \"a-tale\"}]" },
     /* Conditionals: only the branch taken runs (the other may raise), as in Python. */
     { " if \",\" in text else text", "[{\"input\": \"Smith, John\", \"output\": \"John Smith\"},"
                                      " {\"input\": \"N/A\", \"output\": \"N/A\"},"
