@@ -618,6 +618,50 @@ static int map_atoms(struct text *t, size_t li, int ln)
     return 0;
 }
 
+#define MAX_RUNS 4
+#define MAX_RUN 4
+
+static bool punct_char(unsigned char c)
+{
+    return c > ' ' && c < 0x7f &&
+           !((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'));
+}
+
+/*
+ * Separators of two to four characters that no single one spells: runs of
+ * punctuation that every value of leaf li holds ("=//", " - "), at most
+ * MAX_RUNS, the first of each value's runs first.
+ */
+static size_t punct_runs(struct sx_search *s, size_t li, char (*runs)[MAX_RUN + 1])
+{
+    const char *v = json_string_value(s->leaf[li].v[0]);
+    size_t len = json_string_length(s->leaf[li].v[0]), n = 0, i = 0;
+
+    while (i < len && n < MAX_RUNS) {
+        size_t j = i, punct = 0;
+        bool dup = false;
+
+        while (j < len && (v[j] == ' ' || punct_char((unsigned char)v[j]))) {
+            punct += v[j] != ' ';
+            j++;
+        }
+        if (j - i < 2 || j - i > MAX_RUN || !punct) {
+            i = j > i ? j : i + 1;
+            continue;
+        }
+        memcpy(runs[n], v + i, j - i);
+        runs[n][j - i] = '\0';
+        for (size_t k = 0; k < AD_ARRAY_SIZE(seps) && !dup; k++)
+            dup = !strcmp(seps[k], runs[n]);
+        for (size_t k = 0; k < n && !dup; k++)
+            dup = !strcmp(runs[k], runs[n]);
+        if (!dup && in_leaf(s, li, runs[n], true))
+            n++;
+        i = j;
+    }
+    return n;
+}
+
 /* Parts between separators, deletions and replacements, a suffix ensured, an int argument's position. */
 static int strop_atoms(struct text *t, size_t li, const int *ln_of_leaf)
 {
@@ -636,11 +680,26 @@ static int strop_atoms(struct text *t, size_t li, const int *ln_of_leaf)
             return 0;
     bool words = capital_word(s, li);
 
-    for (size_t k = 0; rc == 0 && k < AD_ARRAY_SIZE(seps); k++) {
-        if (!in_leaf(s, li, seps[k], true))
+    char runs[MAX_RUNS][MAX_RUN + 1];
+    size_t nruns = punct_runs(s, li, runs);
+
+    for (size_t k = 0; rc == 0 && k < AD_ARRAY_SIZE(seps) + nruns; k++) {
+        const char *sep = k < AD_ARRAY_SIZE(seps) ? seps[k] : runs[k - AD_ARRAY_SIZE(seps)];
+        /*
+         * In every value: any part. In some: the first or the last, which
+         * is the whole value where the separator is missing, as Python's
+         * split gives it.
+         */
+        bool all = in_leaf(s, li, sep, true);
+
+        if (!all && !in_leaf(s, li, sep, false))
             continue;
         for (size_t j = 0; rc == 0 && j < AD_ARRAY_SIZE(parts); j++) {
-            int part = op_node(s, ln, -1, SO_PART, seps[k], parts[j]);
+            int part;
+
+            if (!all && parts[j] == 1)
+                continue;
+            part = op_node(s, ln, -1, SO_PART, sep, parts[j]);
 
             rc = node_atom(t, part, 1.15 + 0.1 * (double)j, true);
             /* the part's capitalised words by their initials ("New York" -> "NY") */

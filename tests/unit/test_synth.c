@@ -1025,6 +1025,12 @@ static const struct {
     { "r\"\\1\"", "[{\"input\": \"New York\", \"output\": \"NY\"},"
                    " {\"input\": \"Salt Lake City\", \"output\": \"SLC\"},"
                    " {\"input\": \"Iowa\", \"output\": \"I\"}]" },
+    /* A first part where some values lack the separator; a separator of several characters. */
+    { "text.split(\"|\")[0]", "[{\"input\": \"big red| 10MM\", \"output\": \"big red\"},"
+                               " {\"input\": \"tiny 7| 76DK\", \"output\": \"tiny 7\"},"
+                               " {\"input\": \"x-1 y\", \"output\": \"x-1 y\"}]" },
+    { "text.split(\"=//\")[-1]", "[{\"input\": \"x=//y=//a.net/x\", \"output\": \"a.net/x\"},"
+                                  " {\"input\": \"ftp=//some.com\", \"output\": \"some.com\"}]" },
     /* Per-item maps joined back (issue 23, round 4). */
     { ".join(w[:1].upper() for w in text.split(\" \"))",
       "[{\"input\": \"john ronald tolkien\", \"output\": \"J.R.T.\"},"
