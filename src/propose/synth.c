@@ -1470,6 +1470,7 @@ struct pass {
     char *rejected[AD_SYNTH_MAX_CHECKS + AD_SYNTH_ALT_PASSES + 1];
     size_t nrejected;
     double cost;                /* the cost of the program a pass found */
+    const json_t *probes;       /* the search for alternatives: what they are compared on */
 };
 
 /* AD_ELIMIT, saying which budget the search reached and what it had done. */
@@ -1558,6 +1559,7 @@ static int synth_pass(const json_t *examples, const struct ad_synth_opts *o, con
     s.max_candidates = ps->max_candidates - ps->considered;
     s.rejected = ps->rejected;
     s.nrejected = ps->nrejected;
+    s.probes = ps->probes;
     if (!s.p || !s.in || !s.out || !s.leaf) {
         rc = oom(err);
         goto out;
@@ -1991,6 +1993,7 @@ static int ambiguity(const json_t *examples, const struct ad_synth_opts *o, cons
         goto out;
     }
     ao.python = NULL;
+    ap.probes = probes;
     ap.max_candidates = ps->max_candidates;
     ap.max_scan = ps->max_scan;
     for (i = 0; i < ps->nrejected; i++)

@@ -283,6 +283,11 @@ static int strop_expr(struct ad_synth_program *p, const struct sx *x, struct ad_
                ad_buf_addf(b, ")[%d]", x->cond);
     case SO_FIRST:
         return expr(p, x->a, P_ATOM, b) || ad_buf_adds(b, "[:1]");
+    case SO_HEAD:
+    case SO_TAIL:
+        return expr(p, x->a, P_ATOM, b) ||
+               ad_buf_adds(b, x->n == SO_HEAD ? ".rsplit(" : ".split(") || c_str(x, b) ||
+               ad_buf_adds(b, x->n == SO_HEAD ? ", 1)[0]" : ", 1)[-1]");
     case SO_MAP: {
         static const char *const cases[] = { ".lower()", ".upper()", ".title()", ".capitalize()",
                                              ".strip()" };

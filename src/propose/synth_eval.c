@@ -797,6 +797,25 @@ json_t *sx_strop(struct ad_synth_program *p, const struct sx *x, const json_t *a
         ad_buf_release(&o);
         return r;
     }
+    case SO_HEAD:
+    case SO_TAIL: {
+        const char *hit = NULL;
+
+        if (clen == 0) {
+            *why = "empty separator";
+            return NULL;
+        }
+        if (x->n == SO_TAIL) {
+            hit = clen <= len ? memmem(s, len, c, clen) : NULL;
+            return hit ? json_stringn_nocheck(hit + clen, len - (size_t)(hit - s) - clen)
+                       : json_incref((json_t *)a);
+        }
+        /* rsplit finds the rightmost occurrence ("aa" in "aaa" at 1) */
+        for (size_t i = len >= clen ? len - clen + 1 : 0; i-- > 0 && !hit;)
+            if (!memcmp(s + i, c, clen))
+                hit = s + i;
+        return hit ? json_stringn_nocheck(s, (size_t)(hit - s)) : json_incref((json_t *)a);
+    }
     case SO_MAP: {
         struct ad_buf o = AD_BUF_INIT;
         const char *sep = x->f ? x->f : "";

@@ -1031,6 +1031,14 @@ static const struct {
                                " {\"input\": \"x-1 y\", \"output\": \"x-1 y\"}]" },
     { "text.split(\"=//\")[-1]", "[{\"input\": \"x=//y=//a.net/x\", \"output\": \"a.net/x\"},"
                                   " {\"input\": \"ftp=//some.com\", \"output\": \"some.com\"}]" },
+    /* All before the last separator; all after the first (rsplit finds the rightmost). */
+    { "text.rsplit(\".\", 1)[0]", "[{\"input\": \"pivot table.v2.xls\","
+                                   "  \"output\": \"pivot table.v2\"},"
+                                   " {\"input\": \"happy.jpg\", \"output\": \"happy\"},"
+                                   " {\"input\": \"a.b.c.d\", \"output\": \"a.b.c\"}]" },
+    { "text.split(\":\", 1)[-1]", "[{\"input\": \"key: a: b\", \"output\": \"a: b\"},"
+                                   " {\"input\": \"x: 1 2\", \"output\": \"1 2\"},"
+                                   " {\"input\": \"q:z\", \"output\": \"z\"}]" },
     /* Per-item maps joined back (issue 23, round 4). */
     { ".join(w[:1].upper() for w in text.split(\" \"))",
       "[{\"input\": \"john ronald tolkien\", \"output\": \"J.R.T.\"},"
@@ -1346,6 +1354,33 @@ static void test_conditional_ambiguity(void **state)
     ad_synth_result_release(&res);
 }
 
+/*
+ * A constant letter two examples happen to share ("a" of ayako and amy) and
+ * the first letter of a field fit alike: the search for alternatives steps
+ * off the cheapest program's path, so the report names the derived one and
+ * the probe that parts them.
+ */
+static void test_ambiguity_step_off(void **state)
+{
+    struct ad_synth_result res;
+    const json_t *a;
+
+    (void)state;
+    assert_int_equal(synth_probed("[{\"input\": {\"first\": \"ayako\", \"last\": \"ogawa\","
+                                  "  \"dom\": \"acme.com\"}, \"output\": \"aogawa_acme.com\"},"
+                                  " {\"input\": {\"first\": \"amy\", \"last\": \"johnson\","
+                                  "  \"dom\": \"google.com\"},"
+                                  "  \"output\": \"ajohnson_google.com\"}]",
+                                  "[{\"first\": \"tom\", \"last\": \"chang\","
+                                  "  \"dom\": \"upenn.edu\"}]",
+                                  false, &res), 0);
+    a = res.ambiguity;
+    assert_non_null(a);
+    assert_true(has_string(json_object_get(a, "answers"), "tchang_upenn.edu") ||
+                !strcmp(json_string_value(json_object_get(a, "answer")), "tchang_upenn.edu"));
+    ad_synth_result_release(&res);
+}
+
 /* Without probes, the examples perturbed: a word dropped splits the two here. */
 static void test_ambiguity_perturbed(void **state)
 {
@@ -1608,6 +1643,7 @@ int main(void)
         cmocka_unit_test(test_ambiguity_refused),
         cmocka_unit_test(test_conditional),
         cmocka_unit_test(test_conditional_ambiguity),
+        cmocka_unit_test(test_ambiguity_step_off),
         cmocka_unit_test_setup_teardown(test_duplicates_count_once, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_underscore_keys, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_budget_hostile_found, fx_setup, fx_teardown),
