@@ -1993,7 +1993,13 @@ static int ambiguity(const json_t *examples, const struct ad_synth_opts *o, cons
         goto out;
     }
     ao.python = NULL;
-    ap.probes = probes;
+    /*
+     * The caller's probes steer the search for alternatives (twins by their
+     * answers there, a step off the cheapest path); perturbed inputs do
+     * not: on them near every alternative parts somewhere, and the report
+     * would fire on most answers.
+     */
+    ap.probes = given ? probes : NULL;
     ap.max_candidates = ps->max_candidates;
     ap.max_scan = ps->max_scan;
     for (i = 0; i < ps->nrejected; i++)
