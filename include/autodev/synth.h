@@ -113,7 +113,8 @@ struct ad_synth_opts {
 
 /*
  * Ambiguity: after the cheapest program is found, the search runs again
- * without it (at most AD_SYNTH_ALT_PASSES times) for programs that fit every
+ * without it (at most AD_SYNTH_ALT_PASSES times, AD_SYNTH_ALT_PASSES_PERTURBED
+ * without opts->probes) for programs that fit every
  * example at a cost within AD_SYNTH_ALT_MARGIN of it. Those that give
  * another value on some probe (opts->probes; without them, the examples'
  * inputs perturbed: a word dropped, digits changed, a field taken from
@@ -141,6 +142,7 @@ struct ad_synth_opts {
  */
 #define AD_SYNTH_ALT_MAX 3
 #define AD_SYNTH_ALT_PASSES 16
+#define AD_SYNTH_ALT_PASSES_PERTURBED 6     /* the passes when no probes are given */
 #define AD_SYNTH_ALT_MARGIN 1.0
 #define AD_SYNTH_MAX_PROBES 64
 

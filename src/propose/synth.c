@@ -2011,7 +2011,9 @@ static int ambiguity(const json_t *examples, const struct ad_synth_opts *o, cons
         rc = oom(err);
         goto out;
     }
-    for (int pass = 0; pass < AD_SYNTH_ALT_PASSES && n <= AD_SYNTH_ALT_MAX; pass++) {
+    for (int pass = 0; pass < (given ? AD_SYNTH_ALT_PASSES : AD_SYNTH_ALT_PASSES_PERTURBED) &&
+                       n <= AD_SYNTH_ALT_MAX;
+         pass++) {
         struct ad_err xerr = AD_ERR_INIT;
         struct alt *a = &alt[n];
         bool differs = false;
