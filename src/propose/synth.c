@@ -1089,6 +1089,8 @@ static void families(struct sx_search *s, struct best *b)
 #define COND_MAX_CONSTS 24      /* constants tried per string field */
 #define COND_MAX_TESTS 256
 #define COND_PER_MASK 4         /* tests kept per split */
+#define COND_MAX_LEAVES 12      /* string fields tests are made of */
+#define COND_MAX_SPLITS 24      /* splits whose sides are searched, the cheapest tests' first */
 
 struct cond_test {
     int node;
@@ -1119,6 +1121,8 @@ static int cond_add(struct cond *c, int node, double cost, size_t keep)
 
     if (node < 0)
         return -1;
+    if (c->nt == COND_MAX_TESTS)
+        goto drop;
     for (size_t e = 0; e < s->n; e++) {
         const char *why;
         json_t *v = sx_eval(s->p, node, s->in[e], &why);
@@ -1258,14 +1262,18 @@ static int cond_tests(struct cond *c)
     struct sx_search *s = c->s;
     const int *ln = s->ln;
 
-    for (size_t i = 0; i < s->nleaf && !sx_spent(s); i++) {
+    size_t used = 0;
+
+    for (size_t i = 0; i < s->nleaf && used < COND_MAX_LEAVES && !sx_spent(s); i++) {
         if (!str_leaf(s, i))
             continue;
+        used++;
         if (cond_const_test(c, ln[i], SO_EQ, "", 0, 1.0) < 0)
             return -1;
-        for (size_t j = 0; j < s->nleaf; j++) {
+        for (size_t j = 0, other = 0; j < s->nleaf && other < COND_MAX_LEAVES; j++) {
             if (j == i || !str_leaf(s, j))
                 continue;
+            other++;
             if ((j > i && cond_pair(c, ln[i], ln[j], SO_EQ, 1.0) < 0) ||
                 cond_pair(c, ln[i], ln[j], SO_IN, 1.05) < 0 ||
                 cond_pair(c, ln[i], ln[j], SO_STARTS, 1.2) < 0 ||
@@ -1376,6 +1384,15 @@ struct cond_cand {
     double cost;
 };
 
+static int cmp_test(const void *a, const void *b)
+{
+    const struct cond_test *x = a, *y = b;
+
+    if (x->cost != y->cost)
+        return x->cost < y->cost ? -1 : 1;
+    return x->node < y->node ? -1 : x->node > y->node;   /* the order they were made in */
+}
+
 static int cmp_cand(const void *a, const void *b)
 {
     const struct cond_cand *x = a, *y = b;
@@ -1405,10 +1422,17 @@ static int conditionals(struct sx_search *s, struct best *b)
         rc = -1;
         goto out;
     }
+    qsort(c->t, c->nt, sizeof(c->t[0]), cmp_test);
     for (size_t i = 0; i < c->nt && !sx_spent(s); i++) {
-        const struct cond_fit *yes = cond_fit(c, c->t[i].mask);
-        const struct cond_fit *no = yes ? cond_fit(c, all & ~c->t[i].mask) : NULL;
+        const struct cond_fit *yes, *no;
+        bool known = false;
 
+        for (size_t k = 0; k < c->nfit && !known; k++)
+            known = c->fit[k].mask == c->t[i].mask;
+        if (!known && c->nfit + 2 > 2 * COND_MAX_SPLITS)
+            continue;
+        yes = cond_fit(c, c->t[i].mask);
+        no = yes ? cond_fit(c, all & ~c->t[i].mask) : NULL;
         if (!yes || !no) {
             rc = -1;
             goto out;
