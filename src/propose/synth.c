@@ -1090,7 +1090,13 @@ static void families(struct sx_search *s, struct best *b)
 #define COND_MAX_TESTS 256
 #define COND_PER_MASK 4         /* tests kept per split */
 #define COND_MAX_LEAVES 12      /* string fields tests are made of */
-#define COND_MAX_SPLITS 24      /* splits whose sides are searched, the cheapest tests' first */
+#define COND_MAX_SPLITS 16      /* splits whose sides are searched, the cheapest tests' first */
+/*
+ * The sides' searches begun at most while their work (candidates, bytes
+ * scanned) is within COND_WORK times the plain search's: a conditional
+ * never costs much more than the search that found nothing.
+ */
+#define COND_WORK 3
 
 struct cond_test {
     int node;
@@ -1408,6 +1414,8 @@ static int conditionals(struct sx_search *s, struct best *b)
     struct cond_cand *cand = NULL;
     size_t ncand = 0, keep;
     unsigned all = (1u << s->n) - 1;
+    long start = s->considered;
+    size_t scanned = s->p->scanned;
     int rc = 0;
 
     if (s->branch || s->n < COND_MIN_EXAMPLES || s->n > COND_MAX_EXAMPLES)
@@ -1429,7 +1437,9 @@ static int conditionals(struct sx_search *s, struct best *b)
 
         for (size_t k = 0; k < c->nfit && !known; k++)
             known = c->fit[k].mask == c->t[i].mask;
-        if (!known && c->nfit + 2 > 2 * COND_MAX_SPLITS)
+        if (!known && (c->nfit + 2 > 2 * COND_MAX_SPLITS ||
+                       s->considered - start > COND_WORK * (start + 100) ||
+                       s->p->scanned - scanned > COND_WORK * (scanned + 4096)))
             continue;
         yes = cond_fit(c, c->t[i].mask);
         no = yes ? cond_fit(c, all & ~c->t[i].mask) : NULL;
