@@ -113,7 +113,8 @@ struct ad_synth_opts {
 
 /*
  * Ambiguity: after the cheapest program is found, the search runs again
- * without it (at most AD_SYNTH_ALT_PASSES times) for programs that fit every
+ * without it (at most AD_SYNTH_ALT_PASSES times, AD_SYNTH_ALT_PASSES_PERTURBED
+ * without opts->probes) for programs that fit every
  * example at a cost within AD_SYNTH_ALT_MARGIN of it. Those that give
  * another value on some probe (opts->probes; without them, the examples'
  * inputs perturbed: a word dropped, digits changed, a field taken from
@@ -132,11 +133,16 @@ struct ad_synth_opts {
  *    "from": "probe" or "perturbed" (where the input came from)}
  *
  * An answer is the value, or {"error": why} when that program raises there.
- * The extra searches share nothing with the main one's budget: a search for
+ * To reach programs that answer otherwise rather than spell the same one
+ * again, the searches for alternatives count two parts as one when they
+ * agree on the examples and on the probes, and try first the programs one
+ * step off the cheapest one's path (another part, or a part for a
+ * constant, in one place). The extra searches share nothing with the main one's budget: a search for
  * alternatives cut short by its budget ends the report, never the call.
  */
 #define AD_SYNTH_ALT_MAX 3
-#define AD_SYNTH_ALT_PASSES 6
+#define AD_SYNTH_ALT_PASSES 16
+#define AD_SYNTH_ALT_PASSES_PERTURBED 6     /* the passes when no probes are given */
 #define AD_SYNTH_ALT_MARGIN 1.0
 #define AD_SYNTH_MAX_PROBES 64
 

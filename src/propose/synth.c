@@ -1020,20 +1020,15 @@ static char *explain(struct sx_search *s)
     return msg;
 }
 
-static int search(struct sx_search *s, struct best *b)
+/* Every family but the conditionals, over the leaves' nodes s->ln. */
+static void families(struct sx_search *s, struct best *b)
 {
-    int *ln = s->ln = calloc(s->nleaf ? s->nleaf : 1, sizeof(int));
+    const int *ln = s->ln;
     int kind = json_typeof(s->out[0]);
     bool numbers = all_type(s, s->out, NUMBER), lists = all_type(s, s->out, 1 << JSON_ARRAY);
     int node;
     double cost;
 
-    if (!ln)
-        return -1;
-    for (size_t i = 0; i < s->nleaf; i++)
-        if ((ln[i] = leaf_node(s, i, NULL)) < 0)
-            return -1;
-    b->keep = s->p->nnode;
     paths(s, b, ln);
     if (numbers) {
         aggregates(s, b, ln);
@@ -1063,6 +1058,438 @@ static int search(struct sx_search *s, struct best *b)
         sx_truncate(s->p, b->keep);
     }
     constant(s, b);
+}
+
+/*
+ * ---- conditionals: b if test else c ----
+ *
+ * Where no single program fits, the examples are split by a test from a
+ * small general set, and each side is fitted by the families above on its
+ * own examples: "b if test else c". The tests, on a string field x (or two,
+ * x and y), cheapest first:
+ *
+ *   1      x == ""   x == y
+ *   1.05   y in x
+ *   1.1    re.search("[0-9]", x) is not None            (a digit)
+ *   1.2    re.search("^[0-9]+$", x) is not None         (all digits)
+ *   1.2    x.startswith(y)   x.endswith(y)
+ *   1.3    x == "c"          c a whole value two examples share
+ *   1.3+   "c" in x          c a run of letters and digits in two examples' x,
+ *   1.4+   x.startswith("c"), x.endswith("c")  or one punctuation character
+ *
+ * (+ 0.02 per character of c). A conditional costs its test and both
+ * branches, and is looked for only when nothing simpler fits, so it never
+ * beats a plain program. Every test that splits the examples alike is a
+ * candidate of its own, so the ambiguity report sees the others (another
+ * test, the same split, other answers on the probes).
+ */
+
+#define COND_MIN_EXAMPLES 3     /* two examples split 1/1: any two programs would do */
+#define COND_MAX_EXAMPLES 8     /* splits are subsets of the examples */
+#define COND_MAX_CONSTS 24      /* constants tried per string field */
+#define COND_MAX_TESTS 256
+#define COND_PER_MASK 4         /* tests kept per split */
+#define COND_MAX_LEAVES 12      /* string fields tests are made of */
+#define COND_MAX_SPLITS 16      /* splits whose sides are searched, the cheapest tests' first */
+/*
+ * The sides' searches begun at most while their work (candidates, bytes
+ * scanned) is within COND_WORK times the plain search's: a conditional
+ * never costs much more than the search that found nothing.
+ */
+#define COND_WORK 3
+
+struct cond_test {
+    int node;
+    double cost;
+    unsigned mask;              /* bit e: the test holds on example e */
+};
+
+struct cond_fit {
+    unsigned mask;              /* the examples fitted */
+    int node;                   /* the cheapest program for them, or -1 */
+    double cost;
+};
+
+struct cond {
+    struct sx_search *s;
+    struct cond_test t[COND_MAX_TESTS];
+    size_t nt;
+    struct cond_fit *fit;
+    size_t nfit;
+};
+
+/* Keeps the test built since keep when it splits the examples (and its split has room). */
+static int cond_add(struct cond *c, int node, double cost, size_t keep)
+{
+    struct sx_search *s = c->s;
+    unsigned mask = 0, all = (1u << s->n) - 1;
+    size_t same = 0;
+
+    if (node < 0)
+        return -1;
+    if (c->nt == COND_MAX_TESTS)
+        goto drop;
+    for (size_t e = 0; e < s->n; e++) {
+        const char *why;
+        json_t *v = sx_eval(s->p, node, s->in[e], &why);
+        bool ok = v && json_is_boolean(v);
+
+        if (ok && json_is_true(v))
+            mask |= 1u << e;
+        json_decref(v);
+        if (!ok)
+            goto drop;
+    }
+    s->considered++;
+    for (size_t i = 0; i < c->nt; i++)
+        same += c->t[i].mask == mask;
+    if (mask == 0 || mask == all || same >= COND_PER_MASK || c->nt == COND_MAX_TESTS)
+        goto drop;
+    c->t[c->nt++] = (struct cond_test){ node, cost, mask };
+    return 0;
+drop:
+    sx_truncate(s->p, keep);
+    return 0;
+}
+
+static int const_node(struct sx_search *s, const char *v, size_t len)
+{
+    json_t *c = json_stringn(v, len);
+    int k = c ? sx_node(s->p, SX_CONST, -1, -1, 0) : -1;
+
+    if (k >= 0)
+        s->p->node[k].c = c;
+    else
+        json_decref(c);
+    return k;
+}
+
+/* A test op(x, constant): SO_EQ, SO_IN, SO_STARTS or SO_ENDS. */
+static int cond_const_test(struct cond *c, int x, int op, const char *v, size_t len, double cost)
+{
+    size_t keep = c->s->p->nnode;
+    int k = const_node(c->s, v, len);
+
+    return cond_add(c, k < 0 ? -1 : strop_node(c->s, x, k, op, NULL, -1), cost, keep);
+}
+
+/* A test op(x, y) of two string fields. */
+static int cond_pair(struct cond *c, int x, int y, int op, double cost)
+{
+    size_t keep = c->s->p->nnode;
+
+    return cond_add(c, strop_node(c->s, x, y, op, NULL, -1), cost, keep);
+}
+
+/* A letter or digit (ASCII), or a byte of a character beyond ASCII. */
+static bool word_char(unsigned char ch)
+{
+    return (ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z') || ch >= 0x80;
+}
+
+static bool has_word_char(const char *v, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (word_char((unsigned char)v[i]))
+            return true;
+    return false;
+}
+
+/* How many examples' value of leaf li contains (or, whole, equals) v. */
+static size_t holders(struct sx_search *s, size_t li, const char *v, size_t len, bool whole)
+{
+    size_t n = 0;
+
+    for (size_t e = 0; e < s->n; e++) {
+        const char *x = json_string_value(s->leaf[li].v[e]);
+        size_t xl = json_string_length(s->leaf[li].v[e]);
+
+        n += whole ? xl == len && !memcmp(x, v, len) : len <= xl && memmem(x, xl, v, len) != NULL;
+    }
+    return n;
+}
+
+/*
+ * Constants from leaf li's values: runs of letters and digits that two or
+ * more examples hold (one example's word is no rule) and single punctuation
+ * characters; whole values for equality.
+ */
+static int cond_consts(struct cond *c, size_t li, int x)
+{
+    struct sx_search *s = c->s;
+    const char *seen[COND_MAX_CONSTS];
+    size_t seenlen[COND_MAX_CONSTS], nseen = 0;
+
+    for (size_t e = 0; e < s->n && !sx_spent(s); e++) {
+        const char *v = json_string_value(s->leaf[li].v[e]);
+        size_t len = json_string_length(s->leaf[li].v[e]), i = 0;
+
+        if (len && (!has_word_char(v, len) || holders(s, li, v, len, true) >= 2)) {
+            bool dup = false;
+
+            for (size_t k = 0; k < e && !dup; k++)
+                dup = sx_equal(s->leaf[li].v[k], s->leaf[li].v[e]);
+            if (!dup && cond_const_test(c, x, SO_EQ, v, len, 1.3) < 0)
+                return -1;
+        }
+        while (i < len && nseen < COND_MAX_CONSTS) {
+            size_t j = i + 1;
+            bool dup = false;
+            double extra;
+
+            if (word_char((unsigned char)v[i]))
+                while (j < len && word_char((unsigned char)v[j]))
+                    j++;
+            else if (v[i] == ' ' || (unsigned char)v[i] < 0x20)
+                goto next;
+            if (word_char((unsigned char)v[i]) && holders(s, li, v + i, j - i, false) < 2)
+                goto next;
+            for (size_t k = 0; k < nseen && !dup; k++)
+                dup = seenlen[k] == j - i && !memcmp(seen[k], v + i, j - i);
+            if (dup)
+                goto next;
+            seen[nseen] = v + i;
+            seenlen[nseen++] = j - i;
+            extra = 0.02 * (double)(j - i);
+            if (cond_const_test(c, x, SO_IN, v + i, j - i, 1.3 + extra) < 0 ||
+                cond_const_test(c, x, SO_STARTS, v + i, j - i, 1.4 + extra) < 0 ||
+                cond_const_test(c, x, SO_ENDS, v + i, j - i, 1.4 + extra) < 0)
+                return -1;
+next:
+            i = j;
+        }
+    }
+    return 0;
+}
+
+static int cond_tests(struct cond *c)
+{
+    static const char *const classes[] = { "[0-9]", "^[0-9]+$" };
+    struct sx_search *s = c->s;
+    const int *ln = s->ln;
+
+    size_t used = 0;
+
+    for (size_t i = 0; i < s->nleaf && used < COND_MAX_LEAVES && !sx_spent(s); i++) {
+        if (!str_leaf(s, i))
+            continue;
+        used++;
+        if (cond_const_test(c, ln[i], SO_EQ, "", 0, 1.0) < 0)
+            return -1;
+        for (size_t j = 0, other = 0; j < s->nleaf && other < COND_MAX_LEAVES; j++) {
+            if (j == i || !str_leaf(s, j))
+                continue;
+            other++;
+            if ((j > i && cond_pair(c, ln[i], ln[j], SO_EQ, 1.0) < 0) ||
+                cond_pair(c, ln[i], ln[j], SO_IN, 1.05) < 0 ||
+                cond_pair(c, ln[i], ln[j], SO_STARTS, 1.2) < 0 ||
+                cond_pair(c, ln[i], ln[j], SO_ENDS, 1.2) < 0)
+                return -1;
+        }
+        for (size_t k = 0; k < AD_ARRAY_SIZE(classes); k++) {
+            size_t keep = s->p->nnode;
+            int pat = sx_pattern(s->p, classes[k]);
+
+            if (pat < 0)
+                return -1;
+            if (cond_add(c, strop_node(s, ln[i], -1, SO_SEARCH, NULL, pat), 1.1 + 0.1 * (double)k,
+                         keep) < 0)
+                return -1;
+        }
+        if (cond_consts(c, i, ln[i]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The cheapest program for the examples of mask, searched once per mask. */
+static const struct cond_fit *cond_fit(struct cond *c, unsigned mask)
+{
+    struct sx_search *s = c->s, sub = { 0 };
+    struct best b = { -1, INFINITY, 0 };
+    struct cond_fit *f;
+    size_t k = 0;
+    bool ok = false;
+
+    for (size_t i = 0; i < c->nfit; i++)
+        if (c->fit[i].mask == mask)
+            return &c->fit[i];
+    f = &c->fit[c->nfit];
+    *f = (struct cond_fit){ mask, -1, INFINITY };
+    sub.p = s->p;
+    sub.n = (size_t)__builtin_popcount(mask);
+    sub.in = calloc(sub.n, sizeof(*sub.in));
+    sub.out = calloc(sub.n, sizeof(*sub.out));
+    sub.leaf = calloc(s->nleaf ? s->nleaf : 1, sizeof(*sub.leaf));
+    if (!sub.in || !sub.out || !sub.leaf)
+        goto out;
+    for (size_t e = 0; e < s->n; e++) {
+        if (mask & 1u << e) {
+            sub.in[k] = s->in[e];
+            sub.out[k++] = s->out[e];
+        }
+    }
+    for (size_t i = 0; i < s->nleaf; i++) {
+        struct sx_leaf *l = &sub.leaf[i];
+
+        l->path = s->leaf[i].path;      /* borrowed */
+        if (!(l->v = calloc(sub.n, sizeof(*l->v))))
+            goto out;
+        sub.nleaf = i + 1;
+        k = 0;
+        for (size_t e = 0; e < s->n; e++) {
+            if (!(mask & 1u << e))
+                continue;
+            if ((l->v[k] = s->leaf[i].v[e])) {
+                l->present++;
+                l->types |= 1 << json_typeof(l->v[k]);
+            }
+            k++;
+        }
+    }
+    sub.ln = s->ln;
+    sub.max_candidates = s->max_candidates - s->considered;
+    sub.branch = true;
+    sub.best_fits = -1;
+    sub.best_cost = INFINITY;
+    sub.best_desc = (struct ad_buf)AD_BUF_INIT;
+    b.keep = s->p->nnode;
+    families(&sub, &b);
+    s->considered += sub.considered;
+    /*
+     * One side whose outputs are all one string (or number, or list) says
+     * nothing of how to make it, unless a field holds it as it is: a pattern
+     * or a part fitted to it only spells that value out again.
+     */
+    if (b.node >= 0 && sub.n >= 2 && !json_is_boolean(sub.out[0]) &&
+        s->p->node[b.node].kind != SX_PATH) {
+        bool same = true;
+
+        for (size_t e = 1; e < sub.n && same; e++)
+            same = sx_equal(sub.out[0], sub.out[e]);
+        if (same)
+            b.node = -1;
+    }
+    f->node = b.node;
+    f->cost = b.cost;
+    c->nfit++;
+    ok = true;
+out:
+    for (size_t i = 0; i < sub.nleaf; i++)
+        free(sub.leaf[i].v);
+    free(sub.leaf);
+    free(sub.in);
+    free(sub.out);
+    ad_buf_release(&sub.best_desc);
+    free(sub.best_got);
+    return ok ? f : NULL;
+}
+
+struct cond_cand {
+    size_t test;
+    double cost;
+};
+
+static int cmp_test(const void *a, const void *b)
+{
+    const struct cond_test *x = a, *y = b;
+
+    if (x->cost != y->cost)
+        return x->cost < y->cost ? -1 : 1;
+    return x->node < y->node ? -1 : x->node > y->node;   /* the order they were made in */
+}
+
+static int cmp_cand(const void *a, const void *b)
+{
+    const struct cond_cand *x = a, *y = b;
+
+    if (x->cost != y->cost)
+        return x->cost < y->cost ? -1 : 1;
+    return x->test < y->test ? -1 : x->test > y->test;
+}
+
+static int conditionals(struct sx_search *s, struct best *b)
+{
+    struct cond *c;
+    struct cond_cand *cand = NULL;
+    size_t ncand = 0, keep;
+    unsigned all = (1u << s->n) - 1;
+    long start = s->considered;
+    size_t scanned = s->p->scanned;
+    int rc = 0;
+
+    if (s->branch || s->n < COND_MIN_EXAMPLES || s->n > COND_MAX_EXAMPLES)
+        return 0;
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        return -1;
+    c->s = s;
+    c->fit = calloc((size_t)1 << s->n, sizeof(*c->fit));
+    cand = calloc(COND_MAX_TESTS, sizeof(*cand));
+    if (!c->fit || !cand || cond_tests(c) < 0) {
+        rc = -1;
+        goto out;
+    }
+    qsort(c->t, c->nt, sizeof(c->t[0]), cmp_test);
+    for (size_t i = 0; i < c->nt && !sx_spent(s); i++) {
+        const struct cond_fit *yes, *no;
+        bool known = false;
+
+        for (size_t k = 0; k < c->nfit && !known; k++)
+            known = c->fit[k].mask == c->t[i].mask;
+        if (!known && (c->nfit + 2 > 2 * COND_MAX_SPLITS ||
+                       s->considered - start > COND_WORK * (start + 100) ||
+                       s->p->scanned - scanned > COND_WORK * (scanned + 4096)))
+            continue;
+        yes = cond_fit(c, c->t[i].mask);
+        no = yes ? cond_fit(c, all & ~c->t[i].mask) : NULL;
+        if (!yes || !no) {
+            rc = -1;
+            goto out;
+        }
+        if (yes->node >= 0 && no->node >= 0)
+            cand[ncand++] = (struct cond_cand){ i, c->t[i].cost + yes->cost + no->cost };
+    }
+    qsort(cand, ncand, sizeof(*cand), cmp_cand);
+    keep = s->p->nnode;
+    for (size_t i = 0; i < ncand && !sx_spent(s); i++) {
+        const struct cond_test *t = &c->t[cand[i].test];
+        const struct cond_fit *yes = cond_fit(c, t->mask), *no = cond_fit(c, all & ~t->mask);
+        int k = sx_node(s->p, SX_IF, t->node, yes->node, no->node);
+
+        if (k < 0) {
+            rc = -1;
+            goto out;
+        }
+        if (sx_try(s, k, cand[i].cost)) {
+            b->node = k;
+            b->cost = cand[i].cost;
+            b->keep = s->p->nnode;
+            break;
+        }
+        sx_truncate(s->p, keep);
+    }
+out:
+    free(cand);
+    free(c->fit);
+    free(c);
+    return rc;
+}
+
+static int search(struct sx_search *s, struct best *b)
+{
+    int *ln = s->ln = calloc(s->nleaf ? s->nleaf : 1, sizeof(int));
+
+    if (!ln)
+        return -1;
+    for (size_t i = 0; i < s->nleaf; i++)
+        if ((ln[i] = leaf_node(s, i, NULL)) < 0)
+            return -1;
+    b->keep = s->p->nnode;
+    families(s, b);
+    /* Only where no single program fits: so a conditional never beats one that does. */
+    if (b->node < 0 && !sx_spent(s))
+        return conditionals(s, b);
     return 0;
 }
 
@@ -1077,6 +1504,7 @@ struct pass {
     char *rejected[AD_SYNTH_MAX_CHECKS + AD_SYNTH_ALT_PASSES + 1];
     size_t nrejected;
     double cost;                /* the cost of the program a pass found */
+    const json_t *probes;       /* the search for alternatives: what they are compared on */
 };
 
 /* AD_ELIMIT, saying which budget the search reached and what it had done. */
@@ -1165,6 +1593,7 @@ static int synth_pass(const json_t *examples, const struct ad_synth_opts *o, con
     s.max_candidates = ps->max_candidates - ps->considered;
     s.rejected = ps->rejected;
     s.nrejected = ps->nrejected;
+    s.probes = ps->probes;
     if (!s.p || !s.in || !s.out || !s.leaf) {
         rc = oom(err);
         goto out;
@@ -1598,6 +2027,13 @@ static int ambiguity(const json_t *examples, const struct ad_synth_opts *o, cons
         goto out;
     }
     ao.python = NULL;
+    /*
+     * The caller's probes steer the search for alternatives (twins by their
+     * answers there, a step off the cheapest path); perturbed inputs do
+     * not: on them near every alternative parts somewhere, and the report
+     * would fire on most answers.
+     */
+    ap.probes = given ? probes : NULL;
     ap.max_candidates = ps->max_candidates;
     ap.max_scan = ps->max_scan;
     for (i = 0; i < ps->nrejected; i++)
@@ -1609,7 +2045,9 @@ static int ambiguity(const json_t *examples, const struct ad_synth_opts *o, cons
         rc = oom(err);
         goto out;
     }
-    for (int pass = 0; pass < AD_SYNTH_ALT_PASSES && n <= AD_SYNTH_ALT_MAX; pass++) {
+    for (int pass = 0; pass < (given ? AD_SYNTH_ALT_PASSES : AD_SYNTH_ALT_PASSES_PERTURBED) &&
+                       n <= AD_SYNTH_ALT_MAX;
+         pass++) {
         struct ad_err xerr = AD_ERR_INIT;
         struct alt *a = &alt[n];
         bool differs = false;

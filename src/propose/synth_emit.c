@@ -140,6 +140,8 @@ static int prec_of(const struct sx *x)
         return x->n == AGG_MEAN ? P_MUL : P_ATOM;
     case SX_CMP:
         return P_CMP;
+    case SX_IF:
+        return P_COND;
     case SX_STROP:
         return x->n == SO_SUFFIX ? P_COND : x->n == SO_IN || x->n == SO_EQ || x->n == SO_SEARCH
                                                  ? P_CMP
@@ -281,6 +283,22 @@ static int strop_expr(struct ad_synth_program *p, const struct sx *x, struct ad_
                ad_buf_addf(b, ")[%d]", x->cond);
     case SO_FIRST:
         return expr(p, x->a, P_ATOM, b) || ad_buf_adds(b, "[:1]");
+    case SO_HEAD:
+    case SO_TAIL:
+        return expr(p, x->a, P_ATOM, b) ||
+               ad_buf_adds(b, x->n == SO_HEAD ? ".rsplit(" : ".split(") || c_str(x, b) ||
+               ad_buf_adds(b, x->n == SO_HEAD ? ", 1)[0]" : ", 1)[-1]");
+    case SO_MAP: {
+        static const char *const cases[] = { ".lower()", ".upper()", ".title()", ".capitalize()",
+                                             ".strip()" };
+        const char *sep = x->f ? x->f : "";
+        int k = x->cond % 8, cs = x->cond / 8 - 1;
+
+        return sx_py_str(b, sep, strlen(sep), false) || ad_buf_adds(b, ".join(w") ||
+               (k > 0 && ad_buf_addf(b, "[:%d]", k)) || (cs >= 0 && ad_buf_adds(b, cases[cs])) ||
+               ad_buf_adds(b, " for w in ") || expr(p, x->a, P_ATOM, b) ||
+               ad_buf_adds(b, ".split(") || c_str(x, b) || ad_buf_adds(b, "))");
+    }
     case SO_INITIALS:
         return ad_buf_adds(b, "re.sub(r\"([A-Z])[a-z]+ *\", r\"\\1\", ") || expr(p, x->a, 0, b) ||
                ad_buf_addch(b, ')');
@@ -351,6 +369,10 @@ static int expr(struct ad_synth_program *p, int node, int need, struct ad_buf *b
     case SX_STROP:
         rc = rc || strop_expr(p, x, b);
         break;
+    case SX_IF:
+        rc = rc || expr(p, x->b, P_COND + 1, b) || ad_buf_adds(b, " if ") ||
+             expr(p, x->a, P_COND + 1, b) || ad_buf_adds(b, " else ") || expr(p, x->n, P_COND, b);
+        break;
     }
     if (paren)
         rc = rc || ad_buf_addch(b, ')');
@@ -372,6 +394,8 @@ static void mark(const struct ad_synth_program *p, int node, bool *seen)
     seen[node] = true;
     mark(p, p->node[node].a, seen);
     mark(p, p->node[node].b, seen);
+    if (p->node[node].kind == SX_IF)
+        mark(p, p->node[node].n, seen);
 }
 
 static const char nth_helper[] =

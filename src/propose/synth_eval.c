@@ -797,6 +797,61 @@ json_t *sx_strop(struct ad_synth_program *p, const struct sx *x, const json_t *a
         ad_buf_release(&o);
         return r;
     }
+    case SO_HEAD:
+    case SO_TAIL: {
+        const char *hit = NULL;
+
+        if (clen == 0) {
+            *why = "empty separator";
+            return NULL;
+        }
+        if (x->n == SO_TAIL) {
+            hit = clen <= len ? memmem(s, len, c, clen) : NULL;
+            return hit ? json_stringn_nocheck(hit + clen, len - (size_t)(hit - s) - clen)
+                       : json_incref((json_t *)a);
+        }
+        /* rsplit finds the rightmost occurrence ("aa" in "aaa" at 1) */
+        for (size_t i = len >= clen ? len - clen + 1 : 0; i-- > 0 && !hit;)
+            if (!memcmp(s + i, c, clen))
+                hit = s + i;
+        return hit ? json_stringn_nocheck(s, (size_t)(hit - s)) : json_incref((json_t *)a);
+    }
+    case SO_MAP: {
+        struct ad_buf o = AD_BUF_INIT;
+        const char *sep = x->f ? x->f : "";
+        size_t start = 0, k = (size_t)(x->cond % 8);
+        int cs = x->cond / 8 - 1, rc = 0;
+        json_t *r = NULL;
+
+        if (clen == 0) {
+            *why = "empty separator";
+            return NULL;
+        }
+        for (bool first = true; rc == 0; first = false) {
+            const char *hit = start < len ? memmem(s + start, len - start, c, clen) : NULL;
+            size_t end = hit ? (size_t)(hit - s) : len, wl = end - start;
+
+            if (k > 0)
+                wl = cp_offset(s + start, wl, k);
+            rc = !first && ad_buf_adds(&o, sep);
+            if (rc == 0 && cs >= 0 && wl > 0) {
+                size_t cl;
+                char *cw = sx_case(s + start, wl, (enum sx_case)cs, &cl);
+
+                rc = !cw || ad_buf_add(&o, cw, cl);
+                free(cw);
+            } else if (rc == 0) {
+                rc = ad_buf_add(&o, s + start, wl);
+            }
+            if (!hit)
+                break;
+            start = end + clen;
+        }
+        if (rc == 0)
+            r = json_stringn_nocheck(o.ptr ? o.ptr : "", o.len);
+        ad_buf_release(&o);
+        return r;
+    }
     case SO_SUFFIX:
         if (len >= clen && !memcmp(s + len - clen, c, clen))
             return json_incref((json_t *)a);
@@ -926,6 +981,18 @@ json_t *sx_eval(struct ad_synth_program *p, int node, const json_t *input, const
     }
     case SX_CONST:
         return json_incref(x->c);
+    case SX_IF:
+        /* Python's conditional expression: the test, then only the branch it picks. */
+        if (!(a = sx_eval(p, x->a, input, why)))
+            return NULL;
+        if (!json_is_boolean(a)) {
+            json_decref(a);
+            *why = "internal: a condition that is not a boolean";
+            return NULL;
+        }
+        r = sx_eval(p, json_is_true(a) ? x->b : x->n, input, why);
+        json_decref(a);
+        return r;
     default:
         break;
     }

@@ -56,6 +56,7 @@ enum sx_kind {
     SX_FILTER,    /* [item (or item[f]) for item in a if <cond on item[g]>] */
     SX_CMP,       /* a <cmp n> b */
     SX_STROP,     /* n: enum sx_strop on string a (b, c, pat as it says) */
+    SX_IF,        /* b if a else n: a a boolean test, b and n nodes; only the branch taken runs */
 };
 
 /*
@@ -79,7 +80,13 @@ enum sx_strop {
     SO_PART,      /* a.split(c)[idx], idx in the node's cond field */
     SO_INITIALS,  /* re.sub(r"([A-Z])[a-z]+ *", r"\1", a): each capitalised word by its initial */
     SO_FIRST,     /* a[:1]: the first character, "" when a is empty */
+    SO_MAP,       /* f.join(w[:k].<case>() for w in a.split(c)): every part mapped, joined back;
+                   * cond = k + 8 * (case + 1), k 0: the whole part, case -1: none */
+    SO_HEAD,      /* a.rsplit(c, 1)[0]: all before the last c, or a where c is missing */
+    SO_TAIL,      /* a.split(c, 1)[-1]: all after the first c, or a where c is missing */
 };
+
+#define SX_MAP_COND(k, cs) ((k) + 8 * ((cs) + 1))
 
 enum sx_case { CASE_LOWER, CASE_UPPER, CASE_TITLE, CASE_CAPITALIZE, CASE_STRIP };
 enum sx_op { OP_ADD, OP_SUB, OP_MUL, OP_DIV };
@@ -263,6 +270,13 @@ struct sx_search {
     long considered;
     long max_candidates;        /* the budget of candidates tried */
     bool too_long;              /* a string leaf was too long to search with patterns */
+    bool branch;                /* a branch of a conditional: no conditional inside it */
+    /*
+     * The search for alternatives (ambiguity): the inputs they are compared
+     * on, a JSON array of {"input": ...}; NULL otherwise. Two atoms that
+     * agree on the examples and on these are one atom to it.
+     */
+    const json_t *probes;
     /* programs the Python re-check turned down, as sx_emit_expr writes them */
     char *const *rejected;
     size_t nrejected;

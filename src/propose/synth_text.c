@@ -48,6 +48,7 @@ const char *const sx_classes[] = {
 #define MAX_OUT 512              /* longer outputs are matched whole, not in parts */
 #define MAX_SEARCHED (256 * 1024) /* longer strings are used whole, not searched */
 #define MAX_OPS_TEXT 4096        /* longer strings get no string operations as atoms */
+#define MAX_TWIN_ROUNDS 8        /* rounds past the programs turned down (twins spell one again) */
 
 struct atom {
     int leaf;                    /* its leaf's node */
@@ -74,6 +75,8 @@ struct text {
     int *slot;                   /* hash table of state indexes, -1 free */
     size_t nslot;
     bool overflow;
+    /* rebuild() takes dev_choice at state dev_state (-1: none), the best choice elsewhere */
+    int dev_state, dev_choice;
 };
 
 static void atoms_free(struct text *t)
@@ -89,6 +92,30 @@ static void atoms_free(struct text *t)
     t->na = 0;
 }
 
+static int atom_node(struct sx_search *s, const struct atom *a);
+
+#define MAX_TWIN_PROBES 16
+
+/* Whether atoms a and b answer alike on the first MAX_TWIN_PROBES of s->probes. */
+static bool same_on_probes(struct sx_search *s, const struct atom *a, const struct atom *b)
+{
+    size_t keep = s->p->nnode, np = json_array_size(s->probes);
+    int ka = atom_node(s, a), kb = ka < 0 ? -1 : atom_node(s, b);
+    bool same = ka >= 0 && kb >= 0;
+
+    for (size_t i = 0; same && i < np && i < MAX_TWIN_PROBES; i++) {
+        const json_t *in = json_object_get(json_array_get(s->probes, i), "input");
+        const char *why;
+        json_t *va = sx_eval(s->p, ka, in, &why), *vb = sx_eval(s->p, kb, in, &why);
+
+        same = (!va && !vb) || (va && vb && sx_equal(va, vb));
+        json_decref(va);
+        json_decref(vb);
+    }
+    sx_truncate(s->p, keep);
+    return same;
+}
+
 /* Adds an atom whose values are vals (taken over); drops it when it adds nothing new. */
 static int add_atom(struct text *t, const struct atom *proto, char **vals, size_t *lens)
 {
@@ -100,9 +127,11 @@ static int add_atom(struct text *t, const struct atom *proto, char **vals, size_
     /*
      * An atom no example has a value for, or one identical to a cheaper one,
      * is dead weight; except in a pass after the Python re-check turned a
-     * program down, where the twin may be the next candidate.
+     * program down, where the twin may be the next candidate. In the search
+     * for alternatives a twin is one that also answers alike on the probes:
+     * a program with it instead would answer as the one it stands for.
      */
-    for (size_t i = 0; have && !t->s->nrejected && i < t->na; i++) {
+    for (size_t i = 0; have && (!t->s->nrejected || t->s->probes) && i < t->na; i++) {
         size_t e;
 
         for (e = 0; e < t->s->n; e++) {
@@ -111,6 +140,8 @@ static int add_atom(struct text *t, const struct atom *proto, char **vals, size_
             if (vals[e] && (lens[e] != t->a[i].len[e] || memcmp(vals[e], t->a[i].v[e], lens[e])))
                 break;
         }
+        if (e == t->s->n && t->s->probes && !same_on_probes(t->s, proto, &t->a[i]))
+            continue;
         if (e == t->s->n) {
             /* the twin stays, as the cheaper of the two (atoms are not made in order of cost) */
             if (proto->cost < t->a[i].cost) {
@@ -564,6 +595,104 @@ static bool capital_word(struct sx_search *s, size_t li)
     return false;
 }
 
+/*
+ * Every part between separators mapped alike and joined back, maybe with
+ * another separator: "".join(w[:1].upper() for w in text.split(" ")). Kept
+ * only where the result is within every example's output: a part of it.
+ */
+static int map_atoms(struct text *t, size_t li, int ln)
+{
+    static const struct {
+        int k, cs;
+    } maps[] = {
+        { 1, -1 }, { 0, CASE_CAPITALIZE }, { 0, CASE_UPPER }, { 0, CASE_LOWER },
+        { 1, CASE_UPPER }, { 1, CASE_LOWER }, { 0, CASE_STRIP }, { 0, -1 },
+    };
+    static const char *const joins[] = { "", " ", ".", ". ", ",", ", ", "-", "_", "/", ";", "|" };
+    struct sx_search *s = t->s;
+
+    for (size_t k = 0; k < AD_ARRAY_SIZE(seps); k++) {
+        if (!in_leaf(s, li, seps[k], false))
+            continue;
+        for (size_t m = 0; m < AD_ARRAY_SIZE(maps); m++) {
+            for (size_t j = 0; j < AD_ARRAY_SIZE(joins); j++) {
+                size_t keep = s->p->nnode, e;
+                int node;
+
+                /* the parts as they are, joined otherwise: a replacement, made elsewhere */
+                if ((maps[m].k == 0 && maps[m].cs < 0 && !strcmp(joins[j], seps[k])) ||
+                    (*joins[j] && !in_outputs(s, joins[j])))
+                    continue;
+                node = op_node(s, ln, -1, SO_MAP, seps[k], SX_MAP_COND(maps[m].k, maps[m].cs));
+                if (node < 0 || !(s->p->node[node].f = strdup(joins[j])))
+                    return -1;
+                for (e = 0; e < s->n; e++) {
+                    const char *why;
+                    json_t *v = sx_eval(s->p, node, s->in[e], &why);
+                    bool in = v && json_is_string(v) && json_string_length(v) > 0 &&
+                              memmem(t->y[e], t->ylen[e], json_string_value(v),
+                                     json_string_length(v));
+
+                    json_decref(v);
+                    if (!in)
+                        break;
+                }
+                if (e < s->n) {
+                    sx_truncate(s->p, keep);
+                    continue;
+                }
+                if (node_atom(t, node, 1.6 + 0.02 * (double)(m + j), false) < 0)
+                    return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+#define MAX_RUNS 4
+#define MAX_RUN 4
+
+static bool punct_char(unsigned char c)
+{
+    return c > ' ' && c < 0x7f &&
+           !((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'));
+}
+
+/*
+ * Separators of two to four characters that no single one spells: runs of
+ * punctuation that every value of leaf li holds ("=//", " - "), at most
+ * MAX_RUNS, the first of each value's runs first.
+ */
+static size_t punct_runs(struct sx_search *s, size_t li, char (*runs)[MAX_RUN + 1])
+{
+    const char *v = json_string_value(s->leaf[li].v[0]);
+    size_t len = json_string_length(s->leaf[li].v[0]), n = 0, i = 0;
+
+    while (i < len && n < MAX_RUNS) {
+        size_t j = i, punct = 0;
+        bool dup = false;
+
+        while (j < len && (v[j] == ' ' || punct_char((unsigned char)v[j]))) {
+            punct += v[j] != ' ';
+            j++;
+        }
+        if (j - i < 2 || j - i > MAX_RUN || !punct) {
+            i = j > i ? j : i + 1;
+            continue;
+        }
+        memcpy(runs[n], v + i, j - i);
+        runs[n][j - i] = '\0';
+        for (size_t k = 0; k < AD_ARRAY_SIZE(seps) && !dup; k++)
+            dup = !strcmp(seps[k], runs[n]);
+        for (size_t k = 0; k < n && !dup; k++)
+            dup = !strcmp(runs[k], runs[n]);
+        if (!dup && in_leaf(s, li, runs[n], true))
+            n++;
+        i = j;
+    }
+    return n;
+}
+
 /* Parts between separators, deletions and replacements, a suffix ensured, an int argument's position. */
 static int strop_atoms(struct text *t, size_t li, const int *ln_of_leaf)
 {
@@ -582,11 +711,31 @@ static int strop_atoms(struct text *t, size_t li, const int *ln_of_leaf)
             return 0;
     bool words = capital_word(s, li);
 
-    for (size_t k = 0; rc == 0 && k < AD_ARRAY_SIZE(seps); k++) {
-        if (!in_leaf(s, li, seps[k], true))
+    char runs[MAX_RUNS][MAX_RUN + 1];
+    size_t nruns = punct_runs(s, li, runs);
+
+    for (size_t k = 0; rc == 0 && k < AD_ARRAY_SIZE(seps) + nruns; k++) {
+        const char *sep = k < AD_ARRAY_SIZE(seps) ? seps[k] : runs[k - AD_ARRAY_SIZE(seps)];
+        /*
+         * In every value: any part. In some: the first or the last, which
+         * is the whole value where the separator is missing, as Python's
+         * split gives it.
+         */
+        bool all = in_leaf(s, li, sep, true);
+
+        if (!all && !in_leaf(s, li, sep, false))
             continue;
+        /* all before the last separator, all after the first ("a table.xls" -> "a table") */
+        if (rc == 0)
+            rc = node_atom(t, op_node(s, ln, -1, SO_HEAD, sep, 0), 1.3, true);
+        if (rc == 0)
+            rc = node_atom(t, op_node(s, ln, -1, SO_TAIL, sep, 0), 1.35, true);
         for (size_t j = 0; rc == 0 && j < AD_ARRAY_SIZE(parts); j++) {
-            int part = op_node(s, ln, -1, SO_PART, seps[k], parts[j]);
+            int part;
+
+            if (!all && parts[j] == 1)
+                continue;
+            part = op_node(s, ln, -1, SO_PART, sep, parts[j]);
 
             rc = node_atom(t, part, 1.15 + 0.1 * (double)j, true);
             /* the part's capitalised words by their initials ("New York" -> "NY") */
@@ -595,6 +744,8 @@ static int strop_atoms(struct text *t, size_t li, const int *ln_of_leaf)
                                1.65 + 0.1 * (double)j, false);
         }
     }
+    if (rc == 0)
+        rc = map_atoms(t, li, ln);
     if (rc == 0 && words)
         rc = node_atom(t, op_node(s, ln, -1, SO_INITIALS, NULL, 0), 1.5, false);
     /* the first letter (of a first name, before a surname) */
@@ -915,7 +1066,7 @@ static int rebuild(struct text *t, int *node, int *atoms_used, int *picked)
                 rc = -1;
                 break;
             }
-            choice = t->choice[st];
+            choice = st == t->dev_state ? t->dev_choice : t->choice[st];
             if (choice < 0) {
                 size_t cl = (size_t)(-1 - choice);
 
@@ -994,10 +1145,150 @@ static void whole_misses(struct text *t)
     }
 }
 
+/*
+ * The search for alternatives: the programs one step off the best path
+ * (at one state on it another atom or constant, then the best from there),
+ * cheapest first. A step off the path is what tells a twin spelling from
+ * a program that derives a part otherwise, which dropping the best path's
+ * atoms would not reach.
+ */
+struct dev {
+    int st, choice;
+    double cost;
+};
+
+static int cmp_dev(const void *a, const void *b)
+{
+    const struct dev *x = a, *y = b;
+
+    return (x->cost > y->cost) - (x->cost < y->cost);
+}
+
+static int deviations(struct text *t, double best, struct dev **out, size_t *nout)
+{
+    size_t n = t->s->n, *pos = calloc(n, sizeof(size_t)), *next = malloc(n * sizeof(size_t));
+    size_t cap = 0;
+    int rc = 0;
+
+    *out = NULL;
+    *nout = 0;
+    for (; pos && next;) {
+        bool done = true, fresh;
+        int st, chosen;
+        double prefix;
+
+        for (size_t e = 0; e < n; e++)
+            done &= pos[e] == t->ylen[e];
+        if (done)
+            break;
+        st = state(t, pos, &fresh);
+        if (st < 0 || fresh)
+            break;
+        prefix = best - t->cost[st];
+        chosen = t->choice[st];
+        for (size_t i = 0; i <= t->na; i++) {
+            int choice;
+            double ec, c;
+            size_t e;
+
+            if (i < t->na) {
+                const struct atom *a = &t->a[i];
+
+                if ((int)i == chosen || isinf(a->cost))
+                    continue;
+                for (e = 0; e < n; e++) {
+                    if (!a->v[e] || !a->len[e] || a->len[e] > t->ylen[e] - pos[e] ||
+                        memcmp(t->y[e] + pos[e], a->v[e], a->len[e]))
+                        break;
+                    next[e] = pos[e] + a->len[e];
+                }
+                if (e < n)
+                    continue;
+                choice = (int)i;
+                ec = a->cost;
+            } else {
+                size_t cl = char_len(t->y[0] + pos[0]);
+                bool letter = alnum((unsigned char)t->y[0][pos[0]]);
+
+                if (chosen < 0 || (letter && n < 2))
+                    continue;
+                for (e = 0; e < n; e++) {
+                    if (cl > t->ylen[e] - pos[e] || memcmp(t->y[e] + pos[e], t->y[0] + pos[0], cl))
+                        break;
+                    next[e] = pos[e] + cl;
+                }
+                if (e < n)
+                    continue;
+                choice = -1 - (int)cl;
+                ec = letter ? 1 : 0.2;
+            }
+            c = prefix + ec + best_from(t, next, 0);
+            if (isinf(c))
+                continue;
+            if (*nout == cap) {
+                struct dev *v = realloc(*out, (cap = cap ? cap * 2 : 32) * sizeof(*v));
+
+                if (!v) {
+                    rc = -1;
+                    goto out;
+                }
+                *out = v;
+            }
+            (*out)[(*nout)++] = (struct dev){ st, choice, c };
+        }
+        if (chosen < 0) {
+            for (size_t e = 0; e < n; e++)
+                pos[e] += (size_t)(-1 - chosen);
+        } else {
+            for (size_t e = 0; e < n; e++)
+                pos[e] += t->a[chosen].len[e];
+        }
+    }
+    if (!pos || !next)
+        rc = -1;
+    else if (*nout)
+        qsort(*out, *nout, sizeof(**out), cmp_dev);
+out:
+    free(pos);
+    free(next);
+    return rc;
+}
+
+/* The cheapest program one step off the best path that is not turned down; -1 when none. */
+static int next_best(struct text *t, double best, int *node, double *cost)
+{
+    struct sx_search *s = t->s;
+    struct dev *d;
+    size_t nd;
+    int used, picked[MAX_OUT + 1], rc = -1;
+
+    if (deviations(t, best, &d, &nd) < 0)
+        return -1;
+    for (size_t i = 0; i < nd && rc < 0; i++) {
+        size_t keep = s->p->nnode;
+
+        if (d[i].cost > best + AD_SYNTH_ALT_MARGIN)
+            break;
+        t->dev_state = d[i].st;
+        t->dev_choice = d[i].choice;
+        if (rebuild(t, node, &used, picked) == 0 && *node >= 0 && used > 0 &&
+            !sx_rejected(s, *node)) {
+            *cost = d[i].cost;
+            rc = 0;
+        } else {
+            sx_truncate(s->p, keep);
+        }
+    }
+    t->dev_state = -1;
+    free(d);
+    return rc;
+}
+
 static int text_init(struct text *t, struct sx_search *s)
 {
     memset(t, 0, sizeof(*t));
     t->s = s;
+    t->dev_state = -1;
     t->y = calloc(s->n, sizeof(char *));
     t->ylen = calloc(s->n, sizeof(size_t));
     return t->y && t->ylen ? 0 : -1;
@@ -1078,11 +1369,25 @@ int sx_text_search(struct sx_search *s, int *node, double *cost)
             *node = -1;    /* constants alone: the constant family's business */
             goto out;
         }
-        if (!s->nrejected || round >= (int)s->nrejected || !sx_rejected(s, *node))
+        if (!s->nrejected || round >= (int)s->nrejected + MAX_TWIN_ROUNDS ||
+            !sx_rejected(s, *node))
             break;
+        /* The search for alternatives: a step off the best path first. */
+        if (round == 0 && s->probes) {
+            sx_truncate(s->p, keep);
+            if (next_best(&t, c, node, &c) == 0)
+                break;
+            if (rebuild(&t, node, &used, picked) < 0) {
+                rc = -1;
+                goto out;
+            }
+        }
         /*
-         * Python disagreed with this very program in an earlier pass: the
-         * next best spelling is one without its atoms.
+         * Python disagreed with this very program in an earlier pass (or it
+         * was found before, in the search for alternatives): the next best
+         * spelling is one without its atoms. Atoms that spell the same
+         * program twice are each a round, so there are a few more rounds
+         * than programs turned down.
          */
         for (int k = 0; k < used && k <= MAX_OUT; k++)
             t.a[picked[k]].cost = INFINITY;

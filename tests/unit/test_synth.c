@@ -1025,6 +1025,43 @@ static const struct {
     { "r\"\\1\"", "[{\"input\": \"New York\", \"output\": \"NY\"},"
                    " {\"input\": \"Salt Lake City\", \"output\": \"SLC\"},"
                    " {\"input\": \"Iowa\", \"output\": \"I\"}]" },
+    /* A first part where some values lack the separator; a separator of several characters. */
+    { "text.split(\"|\")[0]", "[{\"input\": \"big red| 10MM\", \"output\": \"big red\"},"
+                               " {\"input\": \"tiny 7| 76DK\", \"output\": \"tiny 7\"},"
+                               " {\"input\": \"x-1 y\", \"output\": \"x-1 y\"}]" },
+    { "text.split(\"=//\")[-1]", "[{\"input\": \"x=//y=//a.net/x\", \"output\": \"a.net/x\"},"
+                                  " {\"input\": \"ftp=//some.com\", \"output\": \"some.com\"}]" },
+    /* All before the last separator; all after the first (rsplit finds the rightmost). */
+    { "text.rsplit(\".\", 1)[0]", "[{\"input\": \"pivot table.v2.xls\","
+                                   "  \"output\": \"pivot table.v2\"},"
+                                   " {\"input\": \"happy.jpg\", \"output\": \"happy\"},"
+                                   " {\"input\": \"a.b.c.d\", \"output\": \"a.b.c\"}]" },
+    { "text.split(\":\", 1)[-1]", "[{\"input\": \"key: a: b\", \"output\": \"a: b\"},"
+                                   " {\"input\": \"x: 1 2\", \"output\": \"1 2\"},"
+                                   " {\"input\": \"q:z\", \"output\": \"z\"}]" },
+    /* Per-item maps joined back (issue 23, round 4). */
+    { ".join(w[:1].upper() for w in text.split(\" \"))",
+      "[{\"input\": \"john ronald tolkien\", \"output\": \"J.R.T.\"},"
+      " {\"input\": \"ada lovelace\", \"output\": \"A.L.\"}]" },
+    { "\" \".join(w.capitalize() for w in text.split(\",\"))",
+      "[{\"input\": \"red,green,blue\", \"output\": \"Red Green Blue\"},"
+      " {\"input\": \"cyan,magenta\", \"output\": \"Cyan Magenta\"}]" },
+    { "\"-\".join(w.lower() for w in s.split(\" \"))",
+      "[{\"input\": {\"s\": \"Big Blue Box\"}, \"output\": \"big-blue-box\"},"
+      " {\"input\": {\"s\": \"A Tale\"}, \"output\": \"a-tale\"}]" },
+    /* Conditionals: only the branch taken runs (the other may raise), as in Python. */
+    { " if \",\" in text else text", "[{\"input\": \"Smith, John\", \"output\": \"John Smith\"},"
+                                     " {\"input\": \"N/A\", \"output\": \"N/A\"},"
+                                     " {\"input\": \"Doe, Jane\", \"output\": \"Jane Doe\"}]" },
+    { " if a == b else ",
+      "[{\"input\": {\"a\": \"cat\", \"b\": \"cat\", \"c\": \"dog\"}, \"output\": \"cat\"},"
+      " {\"input\": {\"a\": \"red\", \"b\": \"blue\", \"c\": \"blue\"}, \"output\": \"blue\"},"
+      " {\"input\": {\"a\": \"x\", \"b\": \"y\", \"c\": \"z\"}, \"output\": \"z\"}]" },
+    { "re.search(\"^[0-9]+$\", s) is not None else",
+      "[{\"input\": {\"s\": \"123\", \"t\": \"a\"}, \"output\": \"123\"},"
+      " {\"input\": {\"s\": \"12b\", \"t\": \"b\"}, \"output\": \"b\"},"
+      " {\"input\": {\"s\": \"\", \"t\": \"c\"}, \"output\": \"c\"},"
+      " {\"input\": {\"s\": \"7\", \"t\": \"d\"}, \"output\": \"7\"}]" },
     { "[:1]", "[{\"input\": {\"s\": \"brown\", \"t\": \"traci\"}, \"output\": \"tbrown\"},"
               " {\"input\": {\"s\": \"ward\", \"t\": \"jack\"}, \"output\": \"jward\"},"
               " {\"input\": {\"s\": \"thomas\", \"t\": \"linda\"}, \"output\": \"lthomas\"}]" },
@@ -1236,6 +1273,111 @@ static void test_ambiguity_reported(void **state)
                                   " {\"input\": {\"price\": 7, \"qty\": 5}, \"output\": 35}]",
                                   "[{\"price\": 1, \"qty\": 9}]", false, &res), 0);
     assert_null(res.ambiguity);
+    ad_synth_result_release(&res);
+}
+
+#define NA_NAMES "[{\"input\": \"Smith, John\", \"output\": \"John Smith\"}," \
+                 " {\"input\": \"N/A\", \"output\": \"N/A\"}," \
+                 " {\"input\": \"Doe, Jane\", \"output\": \"Jane Doe\"}]"
+
+/*
+ * Conditionals (issue 23, round 4): where no single program fits, the
+ * examples are split by a test and each side fitted on its own; where one
+ * program fits, no conditional is made.
+ */
+static void test_conditional(void **state)
+{
+    struct ad_synth_result res;
+    struct ad_err err = AD_ERR_INIT;
+    json_t *in, *out = NULL;
+
+    (void)state;
+    assert_int_equal(synth_probed(NA_NAMES, NULL, false, &res), 0);
+    assert_has(res.summary, " if \",\" in text else text");
+    in = json_string("Lee, Ann");
+    assert_int_equal(ad_synth_apply(&res, in, &out, &err), 0);
+    assert_string_equal(json_string_value(out), "Ann Lee");
+    json_decref(out);
+    json_decref(in);
+    in = json_string("unknown");
+    assert_int_equal(ad_synth_apply(&res, in, &out, &err), 0);
+    assert_string_equal(json_string_value(out), "unknown");
+    json_decref(out);
+    json_decref(in);
+    ad_synth_result_release(&res);
+    /* The mode of three: the fields compared. */
+    assert_int_equal(synth_probed("[{\"input\": {\"a\": \"cat\", \"b\": \"dog\","
+                                  "  \"c\": \"cat\"},"
+                                  "  \"output\": \"cat\"},"
+                                  " {\"input\": {\"a\": \"blue\", \"b\": \"red\", \"c\": \"red\"},"
+                                  "  \"output\": \"red\"},"
+                                  " {\"input\": {\"a\": \"firm\", \"b\": \"firm\","
+                                  "  \"c\": \"soft\"}, \"output\": \"firm\"}]", NULL, false,
+                                  &res), 0);
+    assert_has(res.summary, " if ");
+    assert_has(res.summary, " == ");
+    ad_synth_result_release(&res);
+    /* One program fits: it wins, however a split would also fit. */
+    assert_int_equal(synth_probed("[{\"input\": \"Smith, John\", \"output\": \"Smith\"},"
+                                  " {\"input\": \"Doe, Jane\", \"output\": \"Doe\"},"
+                                  " {\"input\": \"Lee, Ann\", \"output\": \"Lee\"}]", NULL, false,
+                                  &res), 0);
+    assert_null(strstr(res.summary, " if "));
+    ad_synth_result_release(&res);
+    /* Two examples split one and one: any two programs would do, so none is made. */
+    assert_int_equal(synth_probed("[{\"input\": \"Smith, John\", \"output\": \"John Smith\"},"
+                                  " {\"input\": \"N/A\", \"output\": \"N/A\"}]", NULL, false,
+                                  &res), AD_ENOTFOUND);
+    ad_synth_result_release(&res);
+}
+
+/*
+ * Three examples split by a test are easily split by another that answers
+ * otherwise: the report names it, with the probe that tells them apart.
+ */
+static void test_conditional_ambiguity(void **state)
+{
+    struct ad_synth_result res;
+    const json_t *a, *alt;
+    size_t i;
+    bool other_test = false;
+
+    (void)state;
+    /* "n/a x" has a space, no comma: tests that split the examples alike part there. */
+    assert_int_equal(synth_probed(NA_NAMES, "[\"Lee, Ann\", \"n/a x\", \"Kim Park\"]", false,
+                                  &res), 0);
+    a = res.ambiguity;
+    assert_non_null(a);
+    json_array_foreach(json_object_get(a, "alternatives"), i, alt)
+        other_test |= strstr(json_string_value(alt), " if ") != NULL;
+    assert_true(other_test);
+    ad_synth_result_release(&res);
+}
+
+/*
+ * A constant letter two examples happen to share ("a" of ayako and amy) and
+ * the first letter of a field fit alike: the search for alternatives steps
+ * off the cheapest program's path, so the report names the derived one and
+ * the probe that parts them.
+ */
+static void test_ambiguity_step_off(void **state)
+{
+    struct ad_synth_result res;
+    const json_t *a;
+
+    (void)state;
+    assert_int_equal(synth_probed("[{\"input\": {\"first\": \"ayako\", \"last\": \"ogawa\","
+                                  "  \"dom\": \"acme.com\"}, \"output\": \"aogawa_acme.com\"},"
+                                  " {\"input\": {\"first\": \"amy\", \"last\": \"johnson\","
+                                  "  \"dom\": \"google.com\"},"
+                                  "  \"output\": \"ajohnson_google.com\"}]",
+                                  "[{\"first\": \"tom\", \"last\": \"chang\","
+                                  "  \"dom\": \"upenn.edu\"}]",
+                                  false, &res), 0);
+    a = res.ambiguity;
+    assert_non_null(a);
+    assert_true(has_string(json_object_get(a, "answers"), "tchang_upenn.edu") ||
+                !strcmp(json_string_value(json_object_get(a, "answer")), "tchang_upenn.edu"));
     ad_synth_result_release(&res);
 }
 
@@ -1499,6 +1641,9 @@ int main(void)
         cmocka_unit_test(test_ambiguity_perturbed),
         cmocka_unit_test(test_ambiguity_prefers_total),
         cmocka_unit_test(test_ambiguity_refused),
+        cmocka_unit_test(test_conditional),
+        cmocka_unit_test(test_conditional_ambiguity),
+        cmocka_unit_test(test_ambiguity_step_off),
         cmocka_unit_test_setup_teardown(test_duplicates_count_once, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_underscore_keys, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_budget_hostile_found, fx_setup, fx_teardown),
