@@ -149,6 +149,9 @@ struct ad_eval_side {
     double cpu_mad_ms;                 /* MAD of the per-repeat cpu sums */
     double failure_rate_mad;           /* MAD over repeats of each repeat's failed fraction */
     int repeats;                       /* as evaluated */
+    double latency_min_us, latency_max_us; /* the smallest and largest per-repeat latency
+                                          sums (NAN for a side that does not load) */
+    double cpu_min_ms, cpu_max_ms;     /* the same of the cpu sums */
     int unstable_cases;                /* cases not stable (a failure, or outputs that differ
                                           between repeats) */
     size_t ncases;
@@ -204,6 +207,16 @@ const char *ad_alpha_goal_name(enum ad_alpha_goal g);  /* "latency", "cost", "re
 /* "latency", "cost" or "reliability" into *out; AD_EINVAL naming the word otherwise. */
 int ad_alpha_goal_parse(const char *s, enum ad_alpha_goal *out, struct ad_err *err);
 
+/*
+ * A rank test beside the MAD: when both sides ran at least this many
+ * repeats and the slowest repeat of the mutant beat the fastest repeat of
+ * the parent, the chance of that by noise alone (the repeats exchangeable)
+ * is 1 / C(2n, n), 1 in 924 for n = 6, and the gain is told from the noise
+ * however wide it is (a loaded machine's noise is wide: its MAD can pass
+ * a third of the median while every repeat still orders the two).
+ */
+#define AD_ALPHA_MIN_REPEATS_TO_SEPARATE 6
+
 struct ad_decide_opts {
     enum ad_alpha_goal goal;
     double min_gain;        /* fraction, e.g. 0.10 */
@@ -212,6 +225,8 @@ struct ad_decide_opts {
 
 struct ad_alpha_decision {
     bool won;
+    bool separated;         /* latency and cost: every mutant repeat beat every parent repeat,
+                               with AD_ALPHA_MIN_REPEATS_TO_SEPARATE repeats or more each */
     double gain;            /* fraction of the parent's measure saved (latency or cpu); for
                                reliability: parent failure rate minus mutant failure rate */
     double noise;           /* the noise floor as a fraction: max(parent MAD, mutant MAD) /
@@ -244,7 +259,10 @@ struct ad_alpha_decision {
  *     expected output) nothing shows it is correct: it loses;
  *   - either side ran fewer than 3 repeats: one or two passes measure no
  *     noise, so no gain can be told from it;
- *   - its gain is below min_gain, or not above noise_k x noise.
+ *   - its gain is below min_gain, or neither above noise_k x noise nor
+ *     separated (latency and cost: with AD_ALPHA_MIN_REPEATS_TO_SEPARATE
+ *     repeats or more on each side, the mutant's slowest repeat faster
+ *     than the parent's fastest; out->separated says so).
  * Latency gain: 1 - mutant median / parent median (the sums of load_us +
  * call_us); cost the same with cpu_ms; a parent median of 0 gives no
  * gain. Reliability gain: parent failure rate - mutant failure rate.

@@ -228,6 +228,7 @@ static int side_init(struct side_run *sr, struct ad_eval_side *out, const char *
     out->match_parent = out->match_expected = out->output_match_rate = NAN;
     out->latency_median_us = out->latency_mad_us = out->cpu_median_ms = NAN;
     out->cpu_mad_ms = out->failure_rate_mad = NAN;
+    out->latency_min_us = out->latency_max_us = out->cpu_min_ms = out->cpu_max_ms = NAN;
     out->repeats = repeats;
     out->ncases = ncases;
     out->runs = (int)ncases * repeats;
@@ -601,6 +602,14 @@ static int summarize(struct eval *e, struct side_run *sr, const struct side_run 
         out->latency_mad_us = ad_stat_mad(sr->lat, (size_t)e->repeats);
         out->cpu_median_ms = ad_stat_median(sr->cpu, (size_t)e->repeats);
         out->cpu_mad_ms = ad_stat_mad(sr->cpu, (size_t)e->repeats);
+        out->latency_min_us = out->latency_max_us = sr->lat[0];
+        out->cpu_min_ms = out->cpu_max_ms = sr->cpu[0];
+        for (r = 1; r < e->repeats; r++) {
+            out->latency_min_us = fmin(out->latency_min_us, sr->lat[r]);
+            out->latency_max_us = fmax(out->latency_max_us, sr->lat[r]);
+            out->cpu_min_ms = fmin(out->cpu_min_ms, sr->cpu[r]);
+            out->cpu_max_ms = fmax(out->cpu_max_ms, sr->cpu[r]);
+        }
     }
     for (size_t c = 0; c < e->ncases; c++) {
         json_t *first = sr->cases[c].first;
@@ -842,6 +851,17 @@ static void measure(const struct ad_eval_side *s, enum ad_alpha_goal g, double *
     }
 }
 
+/* The rank test (evaluate.h): every mutant repeat below every parent repeat. */
+static bool separated(const struct ad_eval_side *p, const struct ad_eval_side *m,
+                      enum ad_alpha_goal g)
+{
+    double pmin = g == AD_GOAL_COST ? p->cpu_min_ms : p->latency_min_us;
+    double mmax = g == AD_GOAL_COST ? m->cpu_max_ms : m->latency_max_us;
+
+    return p->repeats >= AD_ALPHA_MIN_REPEATS_TO_SEPARATE &&
+           m->repeats >= AD_ALPHA_MIN_REPEATS_TO_SEPARATE && mmax < pmin;
+}
+
 static void decide_gain(const struct ad_eval_side *p, const struct ad_eval_side *m,
                         const struct ad_decide_opts *o, struct ad_alpha_decision *out)
 {
@@ -868,6 +888,7 @@ static void decide_gain(const struct ad_eval_side *p, const struct ad_eval_side 
         }
         out->gain = 1.0 - mm / pm;
         out->noise = fmax(pd, md) / pm;
+        out->separated = separated(p, m, o->goal);
     }
     if (!isfinite(out->gain) || !isfinite(out->noise)) {
         verdict(out, false, "lost: the %s could not be measured", ad_alpha_goal_name(o->goal));
@@ -881,7 +902,13 @@ static void decide_gain(const struct ad_eval_side *p, const struct ad_eval_side 
     } else if (o->goal == AD_GOAL_COST) {
         unit = "cpu ms";
     }
-    if (out->gain < o->min_gain || !(out->gain > o->noise_k * out->noise))
+    if (out->gain >= o->min_gain && !(out->gain > o->noise_k * out->noise) && out->separated)
+        verdict(out, true, "won: same outputs; %s %.4g -> %.4g %s, gain %.1f%% (minimum %.1f%%; "
+                "the noise %.1f%% is above 1/%.4g of it, but each of %d mutant repeats beat each "
+                "of %d parent repeats)%s", ad_alpha_goal_name(o->goal), pm, mm, unit,
+                100.0 * out->gain, 100.0 * o->min_gain, 100.0 * out->noise, o->noise_k,
+                m->repeats, p->repeats, unstable);
+    else if (out->gain < o->min_gain || !(out->gain > o->noise_k * out->noise))
         verdict(out, false, "lost: %s %.4g -> %.4g %s, gain %.1f%% against a minimum of %.1f%% "
                 "and %.4g x noise %.1f%%%s", ad_alpha_goal_name(o->goal), pm, mm, unit,
                 100.0 * out->gain, 100.0 * o->min_gain, o->noise_k, 100.0 * out->noise,

@@ -507,6 +507,62 @@ static void test_decide_gain_inside_noise(void **state)
     ad_eval_side_release(&m);
 }
 
+/*
+ * The rank test: a loaded machine's wide noise (a MAD of 40% of the
+ * parent's median) hides a 60% gain from k x noise, but when every one of
+ * 6 or more mutant repeats beat every parent repeat, the mutant wins, and
+ * says why; one repeat overlapping, too few repeats, or a gain under the
+ * minimum still lose.
+ */
+static void test_decide_separated_wins_through_wide_noise(void **state)
+{
+    struct ad_eval_side p, m;
+    struct ad_alpha_decision d;
+    struct ad_decide_opts cost = { AD_GOAL_COST, 0.10, 3.0 };
+
+    (void)state;
+    hand_side(&p, 3, 7, 100000, 40000);
+    hand_side(&m, 3, 7, 40000, 20000);
+    p.latency_min_us = 70000, p.latency_max_us = 190000;
+    m.latency_min_us = 30000, m.latency_max_us = 65000;
+    decide(&p, &m, &latency10, &d);
+    assert_true(d.won);
+    assert_true(d.separated);
+    assert_true(d.gain <= latency10.noise_k * d.noise);
+    assert_has(d.reason, "won: same outputs; latency");
+    assert_has(d.reason, "each of 7 mutant repeats beat each of 7 parent repeats");
+    /* One mutant repeat slower than the parent's fastest: the noise decides, and it loses. */
+    m.latency_max_us = 71000;
+    decide(&p, &m, &latency10, &d);
+    assert_false(d.won);
+    assert_false(d.separated);
+    assert_has(d.reason, "noise 40.0%");
+    /* Separated, but 5 repeats: 1 in 252 by chance is not enough alone. */
+    m.latency_max_us = 65000;
+    p.repeats = m.repeats = 5;
+    decide(&p, &m, &latency10, &d);
+    assert_false(d.won);
+    assert_false(d.separated);
+    /* Separated with 6 repeats, but under the minimum gain. */
+    p.repeats = m.repeats = 6;
+    m.latency_median_us = 95000;
+    decide(&p, &m, &latency10, &d);
+    assert_false(d.won);
+    assert_true(d.separated);
+    /* Cost reads the cpu sums the same way. */
+    p.cpu_min_ms = 70, p.cpu_max_ms = 190;
+    m.cpu_min_ms = 30, m.cpu_max_ms = 65;
+    m.cpu_median_ms = 40;
+    decide(&p, &m, &cost, &d);
+    assert_true(d.won);
+    assert_has(d.reason, "won: same outputs; cost");
+    m.cpu_max_ms = 75;
+    decide(&p, &m, &cost, &d);
+    assert_false(d.won);
+    ad_eval_side_release(&p);
+    ad_eval_side_release(&m);
+}
+
 static void test_decide_cost(void **state)
 {
     struct ad_eval_side p, m;
@@ -1331,6 +1387,7 @@ int main(void)
         cmocka_unit_test(test_decide_too_few_repeats),
         cmocka_unit_test(test_decide_gain_below_minimum),
         cmocka_unit_test(test_decide_gain_inside_noise),
+        cmocka_unit_test(test_decide_separated_wins_through_wide_noise),
         cmocka_unit_test(test_decide_cost),
         cmocka_unit_test(test_decide_reliability),
         cmocka_unit_test(test_side_json),
