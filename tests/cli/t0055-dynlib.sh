@@ -29,10 +29,14 @@ test_expect_success 'a postgres:// store loads libpq, and only it' '
 '
 
 test_expect_success 'serve loads libmicrohttpd' '
-    LD_DEBUG=files autodev serve --listen 127.0.0.1:0 --workers 0 >/dev/null 2>err &
+    # The binary itself in the background (not the autodev function, whose
+    # subshell would take the kill and leave the server running).
+    LD_DEBUG=files "$AUTODEV_BIN" serve --listen 127.0.0.1:0 --workers 0 >/dev/null 2>err &
     pid=$! &&
-    for i in $(seq 1 100); do grep -q "listening on" err && break; sleep 0.1; done &&
+    for i in $(seq 1 100); do grep -q "serving http" err && break; sleep 0.1; done &&
     kill $pid && wait $pid;
+    ! kill -0 $pid 2>/dev/null &&
+    grep -q "serving http" err &&
     loaded libmicrohttpd && ! loaded libpq
 '
 

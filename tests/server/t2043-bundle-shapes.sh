@@ -121,4 +121,8 @@ test_expect_success 'what skill import refuses, the server refuses with the same
     test "$(autodev skill list --json)" = "$before"
 '
 
+test_expect_success 'stop' '
+    stop_server
+'
+
 test_done
