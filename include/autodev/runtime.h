@@ -107,6 +107,17 @@ int ad_runtime_db_copy(const struct ad_store_copy_options *o,
 int ad_runtime_sandbox(struct ad_runtime *rt, struct ad_sandbox **out, struct ad_err *err);
 
 /*
+ * The tenant's enabled fitness terms run over variant_id's signals and
+ * blended into its score (fitness.h: ad_fitness_terms_apply), the sandbox
+ * made only when there is a term to run; *score (may be NULL) gets the
+ * score. For every face: `fitness signal`/`term apply` and the signed
+ * signals route.
+ */
+int ad_runtime_fitness_terms_apply(struct ad_runtime *rt, struct ad_store *st,
+                                   struct ad_bus *bus, const char *tenant_id,
+                                   const char *variant_id, double *score, struct ad_err *err);
+
+/*
  * The tenant's model: the chain of the options (else $AUTODEV_LLM), with
  * the tenant's ledger and its daily token and spend caps from the workspace
  * settings; or the chain spec given (a command's --provider). *out is owned

@@ -13,6 +13,7 @@
 #include "autodev/agent.h"
 #include "autodev/fitness.h"
 #include "autodev/json.h"
+#include "autodev/runtime.h"
 #include "autodev/sandbox.h"
 #include "autodev/store.h"
 
@@ -83,31 +84,13 @@ static json_t *variant_json(const struct ad_workflow_variant *v, const char *age
     return j;
 }
 
-/*
- * Runs the tenant's enabled terms on variant id (fitness.h's
- * ad_fitness_terms_apply); the sandbox is made only when there are terms
- * to run. *score gets the score. Returns an exit code.
- */
+/* Runs the tenant's enabled terms on variant id (ad_runtime_fitness_terms_apply). */
 static int apply_terms(struct ad_ctx *ctx, const char *id, double *score)
 {
     struct ad_err err = AD_ERR_INIT;
-    struct ad_fitness_term *t = NULL;
-    struct ad_sandbox *sb = NULL;
-    size_t n = 0, enabled = 0;
-    int rc;
 
-    if (ad_fitness_terms_list(ctx->store, ctx->tenant_id, &t, &n, &err) < 0)
-        return ad__die_err(ctx, &err);
-    for (size_t i = 0; i < n; i++)
-        enabled += t[i].enabled;
-    ad_fitness_term_list_free(t, n);
-    if (enabled > 0) {
-        rc = ad__ctx_sandbox(ctx, &sb);
-        if (rc != 0)
-            return rc;
-    }
-    if (ad_fitness_terms_apply(ctx->store, ctx->bus, sb, ctx->tenant_id, id, NULL, score,
-                               &err) < 0)
+    if (ad_runtime_fitness_terms_apply(ctx->rt, ctx->store, ctx->bus, ctx->tenant_id, id, score,
+                                       &err) < 0)
         return err.code == AD_ENOTFOUND ? ad__usage_error(ctx, "no variant '%s'", id)
                                         : ad__die_err(ctx, &err);
     return 0;

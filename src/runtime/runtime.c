@@ -18,6 +18,7 @@
 #include "autodev/bus.h"
 #include "autodev/engine.h"
 #include "autodev/evolve.h"
+#include "autodev/fitness.h"
 #include "autodev/hooks.h"
 #include "autodev/jobs.h"
 #include "autodev/json.h"
@@ -426,6 +427,26 @@ int ad_runtime_sandbox(struct ad_runtime *rt, struct ad_sandbox **out, struct ad
     }
     *out = rt->sb;
     return 0;
+}
+
+int ad_runtime_fitness_terms_apply(struct ad_runtime *rt, struct ad_store *st,
+                                   struct ad_bus *bus, const char *tenant_id,
+                                   const char *variant_id, double *score, struct ad_err *err)
+{
+    struct ad_fitness_term *t = NULL;
+    struct ad_sandbox *sb = NULL;
+    size_t n = 0, enabled = 0;
+    int rc = ad_fitness_terms_list(st, tenant_id, &t, &n, err);
+
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        enabled += t[i].enabled;
+    ad_fitness_term_list_free(t, n);
+    /* The sandbox only when a term is to run: a tenant without terms never makes one. */
+    if (enabled > 0 && (rc = ad_runtime_sandbox(rt, &sb, err)) < 0)
+        return rc;
+    return ad_fitness_terms_apply(st, bus, sb, tenant_id, variant_id, NULL, score, err);
 }
 
 int ad_runtime_hooks(struct ad_runtime *rt, struct ad_hooks **out, struct ad_err *err)

@@ -216,32 +216,6 @@ static int apply_signals(struct ad__req *r, struct ad__res *res, struct ad_hooks
     return rc;
 }
 
-/*
- * The tenant's fitness terms run again over the variant's new signals
- * (fitness.h: ad_fitness_terms_apply), after the signal's commit; the
- * sandbox is made only when the tenant has a term. 0, or the failure.
- */
-static int rerun_terms(struct ad__req *r, const char *tenant_id, double *score,
-                       struct ad_err *err)
-{
-    struct ad_fitness_term *t = NULL;
-    struct ad_sandbox *sb = NULL;
-    size_t n = 0, enabled = 0;
-    int rc = ad_fitness_terms_list(r->st, tenant_id, &t, &n, err);
-
-    if (rc < 0)
-        return rc;
-    for (size_t i = 0; i < n; i++)
-        enabled += t[i].enabled;
-    ad_fitness_term_list_free(t, n);
-    if (enabled == 0)
-        return 0;
-    rc = ad_runtime_sandbox(r->rt, &sb, err);
-    if (rc == 0)
-        rc = ad_fitness_terms_apply(r->st, r->bus, sb, tenant_id, r->param[0], NULL, score, err);
-    return rc;
-}
-
 int ad__h_signals(struct ad__req *r, struct ad__res *res)
 {
     struct ad_err err = AD_ERR_INIT;
@@ -273,7 +247,8 @@ int ad__h_signals(struct ad__req *r, struct ad__res *res)
     if (ad_store_commit(r->st, &err) < 0)
         return ad__res_err(res, &err);
     /* The signal is in; terms that cannot run leave the score their last values gave. */
-    if (rerun_terms(r, tenant_id, &score, &err) < 0) {
+    if (ad_runtime_fitness_terms_apply(r->rt, r->st, r->bus, tenant_id, r->param[0], &score,
+                                       &err) < 0) {
         AD_LOG(AD_LOG_WARN, "signals: fitness terms of variant %s not run: %s", r->param[0],
                err.msg);
         return ad__res_json(res, 200, json_pack("{s:s, s:f, s:s}", "variant_id", r->param[0],
