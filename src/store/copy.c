@@ -575,6 +575,35 @@ static void late_release(struct copy *c)
     c->nlate = c->alate = 0;
 }
 
+/* ---- helpers of the backends' row streams (store_backend.h) ---------------- */
+
+int ad__copy_ident(struct ad_buf *b, const char *name)
+{
+    if (strchr(name, '"'))
+        return AD_EINVAL;
+    return ad_buf_addf(b, "\"%s\"", name);
+}
+
+int ad__copy_insert_head(struct ad_buf *b, const char *table, const struct ad__col *cols,
+                         size_t ncols)
+{
+    int rc = ad_buf_adds(b, "INSERT INTO ");
+
+    if (!rc)
+        rc = ad__copy_ident(b, table);
+    if (!rc)
+        rc = ad_buf_adds(b, " (");
+    for (size_t i = 0; !rc && i < ncols; i++) {
+        if (i)
+            rc = ad_buf_adds(b, ", ");
+        if (!rc)
+            rc = ad__copy_ident(b, cols[i].name);
+    }
+    if (!rc)
+        rc = ad_buf_adds(b, ") VALUES ");
+    return rc;
+}
+
 /* Every table except schema_migrations must be empty in a copy's target. */
 static int check_empty(struct ad_store *to, struct ad_err *err)
 {

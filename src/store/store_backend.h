@@ -581,6 +581,13 @@ typedef int (*ad__row_fn)(void *arg, const struct ad__val *row, struct ad_err *e
  * moves what counts on from the
  * copied rows (PostgreSQL: events_seq past the largest events.seq).
  */
+/* A quoted identifier into b (AD_EINVAL for a name holding a quote), and the head of a
+ * copy's insert, `INSERT INTO "table" ("c1", ...) VALUES `, for both backends (copy.c). */
+struct ad_buf;
+int ad__copy_ident(struct ad_buf *b, const char *name);
+int ad__copy_insert_head(struct ad_buf *b, const char *table, const struct ad__col *cols,
+                         size_t ncols);
+
 struct ad__copy_ops {
     int (*columns)(struct ad_store *st, int table, struct ad__col **cols, size_t *n,
                    struct ad_err *err);

@@ -22,13 +22,6 @@
 /* Rows fetched from the cursor at a time. */
 #define FETCH_ROWS "500"
 
-static int add_ident(struct ad_buf *b, const char *name)
-{
-    if (strchr(name, '"'))
-        return AD_EINVAL;
-    return ad_buf_addf(b, "\"%s\"", name);
-}
-
 static enum ad__col_kind kind_of(const char *type)
 {
     if (!strcmp(type, "bigint") || !strcmp(type, "integer") || !strcmp(type, "smallint"))
@@ -146,18 +139,18 @@ static int select_sql(const char *table, const struct ad__col *cols, size_t ncol
         if (!rc && cols[i].kind == AD__COL_TIME)
             rc = ad_buf_adds(b, "ad_ts(");
         if (!rc)
-            rc = add_ident(b, cols[i].name);
+            rc = ad__copy_ident(b, cols[i].name);
         if (!rc && cols[i].kind == AD__COL_TIME)
             rc = ad_buf_adds(b, ")");
     }
     if (!rc)
         rc = ad_buf_adds(b, " FROM ");
     if (!rc)
-        rc = add_ident(b, table);
+        rc = ad__copy_ident(b, table);
     if (!rc)
         rc = ad_buf_adds(b, " ORDER BY ");
     if (!rc)
-        rc = add_ident(b, cols[0].name);
+        rc = ad__copy_ident(b, cols[0].name);
     if (!rc && (cols[0].kind == AD__COL_TEXT))
         rc = ad_buf_adds(b, " COLLATE \"C\"");
     return rc;
@@ -285,21 +278,9 @@ static const char *param_of(const struct ad__val *v, char buf[32], char **owned)
 static int insert_sql(const char *table, const struct ad__col *cols, size_t ncols, size_t nrows,
                       struct ad_buf *b)
 {
-    int rc = ad_buf_adds(b, "INSERT INTO ");
+    int rc = ad__copy_insert_head(b, table, cols, ncols);
     size_t p = 1;
 
-    if (!rc)
-        rc = add_ident(b, table);
-    if (!rc)
-        rc = ad_buf_adds(b, " (");
-    for (size_t i = 0; !rc && i < ncols; i++) {
-        if (i)
-            rc = ad_buf_adds(b, ", ");
-        if (!rc)
-            rc = add_ident(b, cols[i].name);
-    }
-    if (!rc)
-        rc = ad_buf_adds(b, ") VALUES ");
     for (size_t r = 0; !rc && r < nrows; r++) {
         rc = ad_buf_adds(b, r ? ", (" : "(");
         for (size_t i = 0; !rc && i < ncols; i++)
@@ -363,15 +344,15 @@ static int pg_set(struct ad_store *st, int table, const struct ad__col *key,
     params[0] = param_of(val, buf[0], &owned[0]);
     params[1] = param_of(keyval, buf[1], &owned[1]);
     if (!rc)
-        rc = add_ident(&sql, name);
+        rc = ad__copy_ident(&sql, name);
     if (!rc)
         rc = ad_buf_adds(&sql, " SET ");
     if (!rc)
-        rc = add_ident(&sql, col->name);
+        rc = ad__copy_ident(&sql, col->name);
     if (!rc)
         rc = ad_buf_adds(&sql, " = $1 WHERE ");
     if (!rc)
-        rc = add_ident(&sql, key->name);
+        rc = ad__copy_ident(&sql, key->name);
     if (!rc)
         rc = ad_buf_adds(&sql, " = $2");
     if (rc)

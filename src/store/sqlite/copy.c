@@ -13,13 +13,6 @@
 #include "sqlite/sqlite_int.h"
 
 /* An identifier from the catalog, double-quoted; one with a quote is refused. */
-static int add_ident(struct ad_buf *b, const char *name)
-{
-    if (strchr(name, '"'))
-        return AD_EINVAL;
-    return ad_buf_addf(b, "\"%s\"", name);
-}
-
 static enum ad__col_kind kind_of(const char *decl)
 {
     if (!decl)
@@ -143,17 +136,17 @@ static int select_sql(const char *table, const struct ad__col *cols, size_t ncol
         if (i)
             rc = ad_buf_adds(b, ", ");
         if (!rc)
-            rc = add_ident(b, cols[i].name);
+            rc = ad__copy_ident(b, cols[i].name);
     }
     if (!rc)
         rc = ad_buf_adds(b, " FROM ");
     if (!rc)
-        rc = add_ident(b, table);
+        rc = ad__copy_ident(b, table);
     /* BINARY collation: bytewise, as PostgreSQL's COLLATE "C". */
     if (!rc)
         rc = ad_buf_adds(b, " ORDER BY ");
     if (!rc)
-        rc = add_ident(b, cols[0].name);
+        rc = ad__copy_ident(b, cols[0].name);
     return rc;
 }
 
@@ -266,20 +259,10 @@ static int bind_value(sqlite3_stmt *q, int p, const struct ad__val *v)
 static int insert_sql(const char *table, const struct ad__col *cols, size_t ncols,
                       struct ad_buf *b)
 {
-    int rc = ad_buf_adds(b, "INSERT INTO ");
+    int rc = ad__copy_insert_head(b, table, cols, ncols);
 
     if (!rc)
-        rc = add_ident(b, table);
-    if (!rc)
-        rc = ad_buf_adds(b, " (");
-    for (size_t i = 0; !rc && i < ncols; i++) {
-        if (i)
-            rc = ad_buf_adds(b, ", ");
-        if (!rc)
-            rc = add_ident(b, cols[i].name);
-    }
-    if (!rc)
-        rc = ad_buf_adds(b, ") VALUES (");
+        rc = ad_buf_adds(b, "(");
     for (size_t i = 0; !rc && i < ncols; i++)
         rc = ad_buf_adds(b, i ? ", ?" : "?");
     if (!rc)
@@ -331,15 +314,15 @@ static int sq_set(struct ad_store *st, int table, const struct ad__col *key,
     int rc = ad_buf_adds(&sql, "UPDATE ");
 
     if (!rc)
-        rc = add_ident(&sql, name);
+        rc = ad__copy_ident(&sql, name);
     if (!rc)
         rc = ad_buf_adds(&sql, " SET ");
     if (!rc)
-        rc = add_ident(&sql, col->name);
+        rc = ad__copy_ident(&sql, col->name);
     if (!rc)
         rc = ad_buf_adds(&sql, " = ?1 WHERE ");
     if (!rc)
-        rc = add_ident(&sql, key->name);
+        rc = ad__copy_ident(&sql, key->name);
     if (!rc)
         rc = ad_buf_adds(&sql, " = ?2");
     if (rc) {
