@@ -15,12 +15,13 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
-#include <libpq-fe.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "autodev/clock.h"
 #include "autodev/store.h"
+
+#include "pg_test.h"
 
 #include "store/store_backend.h"
 
@@ -46,57 +47,6 @@ static const char *app_url(void)
     const char *v = getenv("AUTODEV_TEST_PG_APP");
 
     return v && v[0] ? v : NULL;
-}
-
-static void quiet(void *arg, const char *msg)
-{
-    (void)arg;
-    (void)msg;
-}
-
-static PGconn *raw_connect(const char *base)
-{
-    PGconn *c = PQconnectdb(base);
-
-    PQsetNoticeProcessor(c, quiet, NULL);
-
-    if (PQstatus(c) != CONNECTION_OK)
-        fail_msg("connect: %s", PQerrorMessage(c));
-    return c;
-}
-
-static void raw_exec(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-    PQclear(r);
-}
-
-static int64_t raw_int(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    int64_t v;
-
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-        fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-    v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return v;
-}
-
-static void make_uri(char *out, size_t size, const char *base, const char *schema)
-{
-    assert_true((size_t)snprintf(out, size, "%s%coptions=-csearch_path%%3D%s", base,
-                                 strchr(base, '?') ? '&' : '?', schema) < size);
-}
-
-static int open_store(const char *uri, struct ad_store **st, struct ad_err *err)
-{
-    struct ad_store_options o = { AD_STORE_CREATE, 0 };
-
-    return ad_store_open(uri, &o, st, err);
 }
 
 static int fx_setup(void **state)

@@ -14,7 +14,6 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
-#include <libpq-fe.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +21,8 @@
 #include "autodev/clock.h"
 #include "autodev/log.h"
 #include "autodev/store.h"
+
+#include "pg_test.h"
 
 #include "store/store_backend.h"
 
@@ -34,63 +35,6 @@ struct fx {
     struct ad_store *st;  /* opened as the application role */
     char tenant[AD_ID_SIZE], other[AD_ID_SIZE];
 };
-
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-
-    return v && v[0] ? v : NULL;
-}
-
-static void quiet(void *arg, const char *msg)
-{
-    (void)arg;
-    (void)msg;
-}
-
-static PGconn *raw_connect(const char *url)
-{
-    PGconn *c = PQconnectdb(url);
-
-    PQsetNoticeProcessor(c, quiet, NULL);
-    if (PQstatus(c) != CONNECTION_OK)
-        fail_msg("connect: %s", PQerrorMessage(c));
-    return c;
-}
-
-static void raw_exec(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-    PQclear(r);
-}
-
-static int64_t raw_int(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    int64_t v;
-
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-        fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-    v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return v;
-}
-
-static void make_uri(char *out, size_t size, const char *base, const char *schema)
-{
-    assert_true((size_t)snprintf(out, size, "%s%coptions=-csearch_path%%3D%s", base,
-                                 strchr(base, '?') ? '&' : '?', schema) < size);
-}
-
-static int open_store(const char *uri, struct ad_store **st, struct ad_err *err)
-{
-    struct ad_store_options o = { AD_STORE_CREATE, 0 };
-
-    return ad_store_open(uri, &o, st, err);
-}
 
 static int fx_setup(void **state)
 {
