@@ -2,27 +2,7 @@
 test_description='autodev agent run: Agent Skills disclosed progressively (load_skill, run_skill_script)'
 . "$(dirname "$0")/test-lib.sh"
 
-/usr/bin/python3 "$AUTODEV_SRC/tests/llm/llmserver.py" --cases "$AUTODEV_SRC/tests/llm/cases" \
-    --port-file "$TRASH/port" >/dev/null 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null' EXIT
-wait_for 'test -s "$TRASH/port"' 20 || { echo "Bail out! no llm server"; exit 1; }
-port=$(cat "$TRASH/port")
-base="http://127.0.0.1:$port/case"
-export OPENAI_API_KEY=sk-test-openai-0123456789 AUTODEV_LLM=openai:gpt-4o-mini
-unset AUTODEV_LLM_PRICES ANTHROPIC_API_KEY
-
-# case_ok CASE N: the case got exactly N requests, each as expected.
-case_ok() {
-    /usr/bin/python3 -c 'import json, sys, urllib.request
-r = json.load(urllib.request.urlopen(sys.argv[1] + "/_results?case=" + sys.argv[2]))
-c = r.get(sys.argv[2], {})
-ok = c.get("consumed") == int(sys.argv[3]) and not c.get("mismatches")
-if not ok:
-    print("case %s: consumed %s, want %s; mismatches %s" % (sys.argv[2], c.get("consumed"),
-          sys.argv[3], c.get("mismatches")), file=sys.stderr)
-sys.exit(0 if ok else 1)' "http://127.0.0.1:$port" "$1" "$2"
-}
+. "$AUTODEV_SRC/tests/cli/llm-lib.sh"
 
 # tool_result CASE I M: the content of message M of the I-th request.
 tool_result() {
